@@ -1,0 +1,72 @@
+# MixIR: set-up, build, run, test.
+#
+#   make run    install what is missing, build, run the examples on the CPU
+#   make test   install what is missing, build, run every test suite
+#   make build  install what is missing, build into build/
+#   make setup  only install what is missing (scripts/setup.sh)
+#   make clean  remove build/ and the mixir-dev.pth file
+#
+# Variables: JOBS (parallel compile jobs, default 2), BUILD (build directory,
+# default build), PYTHON (interpreter to build the Python extension for and to
+# install Python packages into, default python3).
+#
+# After a successful build, `make build` writes mixir-dev.pth into PYTHON's
+# site-packages (site.getsitepackages()[0]; the user site-packages if that is
+# not writable). It holds the absolute path of $(BUILD)/python, where the build
+# puts the importable `mixir` package (Python sources plus native extension),
+# so `import mixir` works from any directory without setting PYTHONPATH.
+
+SHELL := /bin/bash
+
+JOBS ?= 2
+BUILD ?= build
+PYTHON ?= python3
+LLVM_PREFIX := /usr/lib/llvm-22
+
+BUILD_ABS := $(abspath $(BUILD))
+
+.PHONY: all setup build run test clean
+
+all: build
+
+setup:
+	PYTHON="$(PYTHON)" bash scripts/setup.sh
+
+# Configures only once (when $(BUILD)/build.ninja is missing); later builds
+# let Ninja re-run CMake when a CMakeLists.txt changes.
+build: setup
+	@if [ ! -f "$(BUILD)/build.ninja" ]; then \
+	  py=$$("$(PYTHON)" -c 'import sys; print(sys.executable)') && \
+	  set -x && \
+	  cmake -G Ninja -S . -B "$(BUILD)" \
+	    -DCMAKE_BUILD_TYPE=Release \
+	    -DMLIR_DIR=$(LLVM_PREFIX)/lib/cmake/mlir \
+	    -DLLVM_EXTERNAL_LIT=$(LLVM_PREFIX)/bin/lit \
+	    -DPython3_EXECUTABLE="$$py"; \
+	fi
+	cmake --build "$(BUILD)" -j $(JOBS)
+	@site=$$("$(PYTHON)" -c 'import site; print(site.getsitepackages()[0])') && \
+	pth="$$site/mixir-dev.pth" && \
+	if [ "$$(cat "$$pth" 2>/dev/null)" != "$(BUILD_ABS)/python" ]; then \
+	  if ! { mkdir -p "$$site" && echo "$(BUILD_ABS)/python" > "$$pth"; } 2>/dev/null; then \
+	    site=$$("$(PYTHON)" -m site --user-site) && pth="$$site/mixir-dev.pth" && \
+	    mkdir -p "$$site" && echo "$(BUILD_ABS)/python" > "$$pth"; \
+	  fi && echo "wrote $$pth -> $(BUILD_ABS)/python"; \
+	fi
+
+run: build
+	PYTHONPATH="$(BUILD_ABS)/python$${PYTHONPATH:+:$$PYTHONPATH}" \
+	  "$(PYTHON)" examples/run_examples.py --build "$(BUILD)"
+
+test: build
+	JOBS=$(JOBS) bash scripts/run_tests.sh "$(BUILD)"
+
+clean:
+	rm -rf "$(BUILD)" .pytest_cache
+	@for site in $$("$(PYTHON)" -c 'import site; print(site.getsitepackages()[0])' 2>/dev/null) \
+	             $$("$(PYTHON)" -m site --user-site 2>/dev/null); do \
+	  pth="$$site/mixir-dev.pth"; \
+	  if [ "$$(cat "$$pth" 2>/dev/null)" = "$(BUILD_ABS)/python" ]; then \
+	    rm -f "$$pth" && echo "removed $$pth"; \
+	  fi; \
+	done

@@ -1,0 +1,23 @@
+//===- Passes.h - mix lowering passes ---------------------------*- C++ -*-===//
+#ifndef MIXIR_CONVERSION_PASSES_H
+#define MIXIR_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mixir {
+#define GEN_PASS_DECL
+#include "mixir/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "mixir/Conversion/Passes.h.inc"
+} // namespace mixir
+
+#endif

@@ -1,0 +1,37 @@
+//===- MixOps.h - mix dialect ops -------------------------------*- C++ -*-===//
+#ifndef MIXIR_DIALECT_MIX_IR_MIXOPS_H
+#define MIXIR_DIALECT_MIX_IR_MIXOPS_H
+
+#include "mixir/Dialect/Mix/IR/MixDialect.h"
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "mixir/Dialect/Mix/IR/MixEnums.h.inc"
+
+#define GET_OP_CLASSES
+#include "mixir/Dialect/Mix/IR/MixOps.h.inc"
+
+namespace mixir::mix {
+
+/// One operand or result of a mix op with the symbolic name of each of its
+/// dimensions, e.g. `q` with {"B", "T", "Hq", "K"}. The same symbol names the
+/// same size everywhere in one op; only "B", "T" and "S" may be dynamic.
+struct ShapedValue {
+  llvm::StringRef name;
+  mlir::Value value;
+  llvm::SmallVector<llvm::StringRef, 4> dims;
+};
+
+/// The shape contract of a mix op (MIXERS.md), shared by the verifiers and
+/// by the lowering, which checks the dynamic sizes at run time.
+llvm::SmallVector<ShapedValue> getShapeContract(mlir::Operation *op);
+
+/// True for the dimension symbols that may be dynamic.
+bool isDynamicSymbol(llvm::StringRef symbol);
+
+} // namespace mixir::mix
+
+#endif

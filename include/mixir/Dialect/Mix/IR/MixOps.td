@@ -1,0 +1,166 @@
+//===- MixOps.td - the mix dialect: sequence-mixer ops ------*- tablegen -*-===//
+//
+// Semantics of every op are defined in docs/MIXERS.md (shared/docs). Layout is
+// sequence-first: q [B, T, Hq, K], k [B, T, Hk, K], v [B, T, Hv, V].
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef MIXIR_DIALECT_MIX_IR_MIXOPS_TD
+#define MIXIR_DIALECT_MIX_IR_MIXOPS_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/EnumAttr.td"
+include "mlir/IR/BuiltinAttributes.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Mix_Dialect : Dialect {
+  let name = "mix";
+  let cppNamespace = "::mixir::mix";
+  let summary = "Sequence mixers: linear recurrences, delta rules, attention";
+  let description = [{
+    High-level ops for the token-mixing layers of modern language models. Each
+    op is defined by its recurrent form; lowering passes choose the algorithm
+    (recurrent per-token loop or chunkwise-parallel) and the target.
+  }];
+}
+
+class Mix_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Mix_Dialect, mnemonic, !listconcat(traits, [Pure])>;
+
+def Mix_GateKind : I32EnumAttr<"GateKind", "kind of the log-decay gate", [
+    I32EnumAttrCase<"none", 0>,
+    I32EnumAttrCase<"head", 1>,
+    I32EnumAttrCase<"scalar", 2>,
+    I32EnumAttrCase<"vector", 3>]> {
+  let cppNamespace = "::mixir::mix";
+}
+
+def Mix_Float : AnyTypeOf<[F32, F16, BF16]>;
+def Mix_Tensor : RankedTensorOf<[F32, F16, BF16]>;
+def Mix_StateTensor : RankedTensorOf<[F32]>;
+
+def Mix_LinearAttentionOp : Mix_Op<"linear_attention", [AttrSizedOperandSegments]> {
+  let summary = "gated linear attention (RetNet, Lightning, GLA, Mamba2 SSD)";
+  let description = [{
+    `S_t = decay_t * S_{t-1} + k_t v_t^T`, `o_t = S_t^T (scale * q_t)`, one f32
+    state `[K, V]` per value head. `gate` selects the decay: `none`, `head`
+    (`g: [Hv]`), `scalar` (`g: [B, T, Hv]`) or `vector` (`g: [B, T, Hv, K]`);
+    gates are natural-log decays. Results: `o: [B, T, max(Hq, Hv), V]` in the
+    input element type and the final state `[B, Hv, K, V]` in f32.
+
+    ```mlir
+    %o, %s = mix.linear_attention %q, %k, %v gate vector(%g) init(%s0) scale = 0.125
+        : (tensor<?x?x4x64xbf16>, tensor<?x?x4x64xbf16>, tensor<?x?x4x64xbf16>,
+           tensor<?x?x4x64xf32>, tensor<?x4x64x64xf32>)
+        -> (tensor<?x?x4x64xbf16>, tensor<?x4x64x64xf32>)
+    ```
+  }];
+  let arguments = (ins Mix_Tensor:$q, Mix_Tensor:$k, Mix_Tensor:$v,
+      Optional<Mix_Tensor>:$g, Optional<Mix_StateTensor>:$initial_state,
+      DefaultValuedAttr<Mix_GateKind, "::mixir::mix::GateKind::none">:$gate_kind,
+      OptionalAttr<F32Attr>:$scale,
+      OptionalAttr<I64Attr>:$chunk_size);
+  let results = (outs Mix_Tensor:$o, Mix_StateTensor:$final_state);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `gate` $gate_kind (`(` $g^ `)`)?
+    (`init` `(` $initial_state^ `)`)? (`scale` `=` $scale^)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The scale applied to q: the attribute, or K^-1/2.
+    float getScaleOrDefault();
+  }];
+}
+
+def Mix_DeltaRuleOp : Mix_Op<"delta_rule", [AttrSizedOperandSegments]> {
+  let summary = "delta rule (DeltaNet, Gated DeltaNet, negative eigenvalues, KDA)";
+  let description = [{
+    `S_t = decay_t (I - beta_t k_t k_t^T) S_{t-1} + beta_t k_t v_t^T`,
+    `o_t = S_t^T (scale * q_t)`. `beta: [B, T, Hv]`. `gate` is `none`,
+    `scalar` (`g: [B, T, Hv]`) or `vector` (`g: [B, T, Hv, K]`). `qk_l2norm`
+    normalises q and k over K (eps 1e-6) first; `allow_neg_eigval` doubles
+    beta so the transition has eigenvalues in [-1, 1].
+
+    ```mlir
+    %o, %s = mix.delta_rule %q, %k, %v, %beta gate scalar(%g) qk_l2norm
+        : (tensor<?x?x4x64xbf16>, tensor<?x?x4x64xbf16>, tensor<?x?x4x64xbf16>,
+           tensor<?x?x4xf32>, tensor<?x?x4xf32>)
+        -> (tensor<?x?x4x64xbf16>, tensor<?x4x64x64xf32>)
+    ```
+  }];
+  let arguments = (ins Mix_Tensor:$q, Mix_Tensor:$k, Mix_Tensor:$v,
+      Mix_Tensor:$beta, Optional<Mix_Tensor>:$g,
+      Optional<Mix_StateTensor>:$initial_state,
+      DefaultValuedAttr<Mix_GateKind, "::mixir::mix::GateKind::none">:$gate_kind,
+      OptionalAttr<F32Attr>:$scale, UnitAttr:$qk_l2norm,
+      UnitAttr:$allow_neg_eigval, OptionalAttr<I64Attr>:$chunk_size);
+  let results = (outs Mix_Tensor:$o, Mix_StateTensor:$final_state);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `,` $beta `gate` $gate_kind (`(` $g^ `)`)?
+    (`init` `(` $initial_state^ `)`)? (`scale` `=` $scale^)?
+    (`qk_l2norm` $qk_l2norm^)? (`allow_neg_eigval` $allow_neg_eigval^)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    float getScaleOrDefault();
+  }];
+}
+
+def Mix_AttentionOp : Mix_Op<"attention"> {
+  let summary = "softmax attention (causal, sliding window, forget gate, GQA)";
+  let description = [{
+    `o_i = sum_j softmax_j(scale * q_i . k_j + G_i - G_j) v_j` over the keys
+    allowed by `causal` (`j <= i`) and `window` (`j > i - window`; 0 means
+    unlimited). `q: [B, T, Hq, K]`, `k: [B, S, Hkv, K]`, `v: [B, S, Hkv, V]`;
+    `forget(%g)` with `g: [B, T, Hq]` adds the Forgetting Transformer bias
+    (`G = cumsum(g)`, needs `S = T`). Rows with no allowed key give 0.
+
+    ```mlir
+    %o = mix.attention %q, %k, %v causal window = 512
+        : (tensor<?x?x8x64xf16>, tensor<?x?x2x64xf16>, tensor<?x?x2x64xf16>)
+        -> tensor<?x?x8x64xf16>
+    ```
+  }];
+  let arguments = (ins Mix_Tensor:$q, Mix_Tensor:$k, Mix_Tensor:$v,
+      Optional<Mix_Tensor>:$g, UnitAttr:$causal, OptionalAttr<I64Attr>:$window,
+      OptionalAttr<F32Attr>:$scale);
+  let results = (outs Mix_Tensor:$o);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v (`forget` `(` $g^ `)`)? (`causal` $causal^)?
+    (`window` `=` $window^)? (`scale` `=` $scale^)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    float getScaleOrDefault();
+    /// The window length, 0 when unlimited.
+    int64_t getWindowOrZero() { return getWindow().value_or(0); }
+  }];
+}
+
+def Mix_ScanOp : Mix_Op<"scan"> {
+  let summary = "element-wise gated linear recurrence (HGRN, LRU)";
+  let description = [{
+    `h_t = exp(g_t) * h_{t-1} + x_t`, `o_t = h_t`, with `x, g: [B, T, D]` and
+    an optional f32 initial state `[B, D]`. Returns `o` in the type of `x` and
+    the final state in f32.
+
+    ```mlir
+    %o, %h = mix.scan %x, %g init(%h0)
+        : (tensor<?x?x256xf32>, tensor<?x?x256xf32>, tensor<?x256xf32>)
+        -> (tensor<?x?x256xf32>, tensor<?x256xf32>)
+    ```
+  }];
+  let arguments = (ins Mix_Tensor:$x, Mix_Tensor:$g,
+      Optional<Mix_StateTensor>:$initial_state);
+  let results = (outs Mix_Tensor:$o, Mix_StateTensor:$final_state);
+  let assemblyFormat = [{
+    $x `,` $g (`init` `(` $initial_state^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // MIXIR_DIALECT_MIX_IR_MIXOPS_TD

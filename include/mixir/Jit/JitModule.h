@@ -1,0 +1,66 @@
+//===- JitModule.h - compile MLIR source and run it in-process --*- C++ -*-===//
+#ifndef MIXIR_JIT_JITMODULE_H
+#define MIXIR_JIT_JITMODULE_H
+
+#include "mixrt/Call.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlir {
+class ExecutionEngine;
+class MLIRContext;
+} // namespace mlir
+
+namespace mixir {
+
+struct CompileOptions {
+  std::string target = "cpu";
+  /// LLVM optimisation level, 0-3.
+  unsigned optLevel = 3;
+  /// Name used in diagnostics for the source buffer.
+  std::string sourceName = "<source>";
+};
+
+/// A module compiled for the host CPU with the in-process JIT. Calls are
+/// thread-safe: the compiled code keeps no state between calls.
+class JitModule {
+public:
+  /// Parses, verifies, lowers (mixir-cpu-pipeline) and JIT-compiles `source`.
+  /// The error message is the first diagnostic, with its location.
+  static llvm::Expected<std::unique_ptr<JitModule>>
+  compile(llvm::StringRef source, const CompileOptions &options = {});
+  ~JitModule();
+
+  /// Public functions with their tensor signatures, in source order.
+  const std::vector<mixrt::FunctionSignature> &functions() const {
+    return signatures;
+  }
+  const mixrt::FunctionSignature *lookup(llvm::StringRef name) const;
+
+  /// Runs function `name` on `args`; results are returned in `results`.
+  mixrt::Status call(llvm::StringRef name,
+                     const std::vector<mixrt::ArrayView> &args,
+                     std::vector<mixrt::HostArray> &results) const;
+
+private:
+  JitModule();
+  std::unique_ptr<mlir::MLIRContext> context;
+  std::unique_ptr<mlir::ExecutionEngine> engine;
+  std::vector<mixrt::FunctionSignature> signatures;
+  std::vector<mixrt::PackedFunction> entryPoints;
+};
+
+/// Parses `source` and lowers it to the LLVM dialect with the CPU pipeline,
+/// printing the result (for `mixir-compile --emit=mlir|llvm`).
+llvm::Expected<std::string> lowerToText(llvm::StringRef source,
+                                        const CompileOptions &options,
+                                        bool emitLLVMIR);
+
+} // namespace mixir
+
+#endif

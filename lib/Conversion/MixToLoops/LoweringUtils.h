@@ -1,0 +1,86 @@
+//===- LoweringUtils.h - builders shared by the mix lowerings ---*- C++ -*-===//
+#ifndef MIXIR_LIB_CONVERSION_MIXTOLOOPS_LOWERINGUTILS_H
+#define MIXIR_LIB_CONVERSION_MIXTOLOOPS_LOWERINGUTILS_H
+
+#include "mixir/Dialect/Mix/IR/MixOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <functional>
+
+namespace mixir::lowering {
+using mlir::ImplicitLocOpBuilder;
+using mlir::Value;
+using mlir::ValueRange;
+
+Value indexConst(ImplicitLocOpBuilder &b, int64_t v);
+Value f32Const(ImplicitLocOpBuilder &b, float v);
+/// A vector<len x f32> of `v`.
+Value f32Splat(ImplicitLocOpBuilder &b, float v, int64_t len);
+/// Broadcasts an f32 scalar to vector<len x f32>.
+Value splat(ImplicitLocOpBuilder &b, Value scalar, int64_t len);
+
+/// Extends (or keeps) a float scalar or vector to f32.
+Value toF32(ImplicitLocOpBuilder &b, Value v);
+/// Reads one element of `tensor` as f32.
+Value readF32(ImplicitLocOpBuilder &b, Value tensor, ValueRange indices);
+/// Reads `len` consecutive innermost elements starting at `indices` as
+/// vector<len x f32>; the range must be in bounds.
+Value readF32Vector(ImplicitLocOpBuilder &b, Value tensor, ValueRange indices,
+                    int64_t len);
+/// Writes an f32 vector into `tensor` at `indices`, truncated to the tensor's
+/// element type; returns the updated tensor.
+Value writeVector(ImplicitLocOpBuilder &b, Value vec, Value tensor,
+                  ValueRange indices);
+/// sum(v) of an f32 vector.
+Value reduceAdd(ImplicitLocOpBuilder &b, Value vec);
+
+/// Body of a loop: gets the induction variable and the loop-carried values
+/// and returns the values to carry on.
+using LoopBody = std::function<llvm::SmallVector<Value>(
+    ImplicitLocOpBuilder &, Value, ValueRange)>;
+/// scf.for from `lb` to `ub` (step 1) carrying `iterArgs`; returns results.
+llvm::SmallVector<Value> forLoop(ImplicitLocOpBuilder &b, Value lb, Value ub,
+                                 ValueRange iterArgs, const LoopBody &body);
+
+/// Body of one vector tile: offset into the tiled axis, static tile width.
+using TileBody = std::function<llvm::SmallVector<Value>(
+    ImplicitLocOpBuilder &, Value, int64_t, ValueRange)>;
+/// Covers [0, size) with tiles of `width` (a loop over full tiles, then one
+/// static remainder tile), so the vector length stays bounded for wide axes.
+llvm::SmallVector<Value> forEachTile(ImplicitLocOpBuilder &b, int64_t size,
+                                     int64_t width, ValueRange iterArgs,
+                                     const TileBody &body);
+
+/// The runtime size of every dimension symbol of a mix op (B, T, Hq, K, ...),
+/// read from the first operand that carries it.
+using SymbolSizes = llvm::StringMap<Value>;
+
+/// Resolves the sizes of `op`'s dimension symbols and wraps `buildResults`
+/// so it runs only when every dynamic size agrees across operands and
+/// results. On a mismatch the generated code calls `mixrtShapeError` with a
+/// message naming the operands and returns uninitialised results.
+mlir::LogicalResult lowerWithShapeChecks(
+    mlir::RewriterBase &rewriter, mlir::Operation *op,
+    const std::function<llvm::SmallVector<Value>(ImplicitLocOpBuilder &,
+                                                  const SymbolSizes &)>
+        &buildResults);
+
+/// tensor.empty of `type` whose dynamic dims are taken from `sizes` by the
+/// symbols of `dims`.
+Value emptyLike(ImplicitLocOpBuilder &b, mlir::RankedTensorType type,
+                llvm::ArrayRef<llvm::StringRef> dims, const SymbolSizes &sizes);
+
+// The lowering of each op kind (one file each).
+mlir::LogicalResult lowerLinearAttention(mlir::RewriterBase &rewriter,
+                                         mix::LinearAttentionOp op);
+mlir::LogicalResult lowerDeltaRule(mlir::RewriterBase &rewriter,
+                                   mix::DeltaRuleOp op);
+mlir::LogicalResult lowerAttention(mlir::RewriterBase &rewriter,
+                                   mix::AttentionOp op);
+mlir::LogicalResult lowerScan(mlir::RewriterBase &rewriter, mix::ScanOp op);
+
+} // namespace mixir::lowering
+
+#endif

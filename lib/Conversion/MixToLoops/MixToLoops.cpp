@@ -1,0 +1,48 @@
+//===- MixToLoops.cpp - the convert-mix-to-loops pass ----------------------===//
+#include "LoweringUtils.h"
+#include "mixir/Conversion/Passes.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace mixir {
+#define GEN_PASS_DEF_CONVERTMIXTOLOOPS
+#include "mixir/Conversion/Passes.h.inc"
+} // namespace mixir
+
+using namespace mlir;
+
+namespace {
+struct ConvertMixToLoops
+    : mixir::impl::ConvertMixToLoopsBase<ConvertMixToLoops> {
+  void runOnOperation() override {
+    SmallVector<Operation *> ops;
+    getOperation()->walk([&](Operation *op) {
+      if (isa<mixir::mix::MixDialect>(op->getDialect()))
+        ops.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (Operation *op : ops) {
+      rewriter.setInsertionPoint(op);
+      LogicalResult lowered =
+          llvm::TypeSwitch<Operation *, LogicalResult>(op)
+              .Case([&](mixir::mix::LinearAttentionOp o) {
+                return mixir::lowering::lowerLinearAttention(rewriter, o);
+              })
+              .Case([&](mixir::mix::DeltaRuleOp o) {
+                return mixir::lowering::lowerDeltaRule(rewriter, o);
+              })
+              .Case([&](mixir::mix::AttentionOp o) {
+                return mixir::lowering::lowerAttention(rewriter, o);
+              })
+              .Case([&](mixir::mix::ScanOp o) {
+                return mixir::lowering::lowerScan(rewriter, o);
+              })
+              .Default([](Operation *) { return failure(); });
+      if (failed(lowered)) {
+        op->emitOpError("could not be lowered to loops");
+        return signalPassFailure();
+      }
+    }
+  }
+};
+} // namespace

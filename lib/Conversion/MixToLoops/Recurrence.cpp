@@ -1,0 +1,210 @@
+//===- Recurrence.cpp - recurrent form of linear attention and delta rule -===//
+//
+// Per (batch, state head) the f32 state S [K, V] is a slice of the final-state
+// result, updated in place token by token. Rows of S are vectors over V; the
+// outputs of every query head reading this state are accumulated while the
+// updated rows stream by, so S is read about once per token (twice for the
+// delta rule, which needs S^T k before the update).
+//
+//===----------------------------------------------------------------------===//
+#include "LoweringUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using mixir::mix::GateKind;
+
+namespace mixir::lowering {
+namespace {
+
+/// Everything the recurrent lowering needs from either op.
+struct Recurrence {
+  Value q, k, v, beta, g, init;
+  GateKind gate = GateKind::none;
+  float scale = 1.0f;
+  bool delta = false, l2norm = false, negEigval = false;
+  RankedTensorType oType, stateType;
+};
+
+constexpr float kL2NormEps = 1e-6f;
+
+/// 1 / sqrt(sum(x^2) + eps) of a K-vector, the qk_l2norm factor.
+Value inverseNorm(ImplicitLocOpBuilder &b, Value x) {
+  Value sq = reduceAdd(b, arith::MulFOp::create(b, x, x));
+  return math::RsqrtOp::create(
+      b, arith::AddFOp::create(b, sq, f32Const(b, kL2NormEps)));
+}
+
+SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
+                                   const Recurrence &r,
+                                   const SymbolSizes &sizes) {
+  auto dimOf = [](Value t, unsigned i) {
+    return cast<ShapedType>(t.getType()).getDimSize(i);
+  };
+  const int64_t hq = dimOf(r.q, 2), hk = dimOf(r.k, 2), hv = dimOf(r.v, 2);
+  const int64_t K = dimOf(r.q, 3), V = dimOf(r.v, 3);
+  const int64_t ho = std::max(hq, hv);
+  const int64_t group = ho / hv;     // output heads per state head
+  const int64_t qShare = ho / hq;    // output heads per query head
+  const int64_t kShare = hv / hk;    // state heads per key head
+  const bool gated = r.gate != GateKind::none;
+
+  Value zero = indexConst(b, 0);
+  Value o0 = emptyLike(b, r.oType, {"B", "T", "Ho", "V"}, sizes);
+  Value s0 = emptyLike(b, r.stateType, {"B", "Hv", "K", "V"}, sizes);
+  auto sliceType = RankedTensorType::get({K, V}, b.getF32Type());
+  OpFoldResult one = b.getIndexAttr(1);
+  SmallVector<OpFoldResult> sliceSizes = {one, one, b.getIndexAttr(K),
+                                          b.getIndexAttr(V)};
+  SmallVector<OpFoldResult> unitStrides(4, one);
+
+  return forLoop(b, zero, sizes.lookup("B"), {o0, s0}, [&](ImplicitLocOpBuilder &b, Value bi, ValueRange a) {
+    return forLoop(b, zero, indexConst(b, hv), a, [&](ImplicitLocOpBuilder &b, Value s, ValueRange a) {
+      Value o = a[0], states = a[1];
+      SmallVector<OpFoldResult> at = {bi, s, b.getIndexAttr(0),
+                                      b.getIndexAttr(0)};
+      Value S = tensor::ExtractSliceOp::create(b, sliceType, states, at,
+                                               sliceSizes, unitStrides);
+      if (r.init) {
+        Value from = tensor::ExtractSliceOp::create(b, sliceType, r.init, at,
+                                                    sliceSizes, unitStrides);
+        S = linalg::CopyOp::create(b, from, S).getResult(0);
+      } else {
+        S = linalg::FillOp::create(b, ValueRange{f32Const(b, 0.0f)},
+                                   ValueRange{S})
+                .getResult(0);
+      }
+      Value kHead = arith::DivUIOp::create(b, s, indexConst(b, kShare));
+      Value headDecay;
+      if (r.gate == GateKind::head)
+        headDecay = math::ExpOp::create(b, readF32(b, r.g, {s}));
+
+      auto tokens = forLoop(b, zero, sizes.lookup("T"), {o, S}, [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
+        Value o = a[0], S = a[1];
+        Value tokenDecay = headDecay;
+        if (r.gate == GateKind::scalar)
+          tokenDecay = math::ExpOp::create(b, readF32(b, r.g, {bi, t, s}));
+        auto rowDecay = [&](ImplicitLocOpBuilder &b, Value i) -> Value {
+          if (r.gate == GateKind::vector)
+            return math::ExpOp::create(b, readF32(b, r.g, {bi, t, s, i}));
+          return tokenDecay;
+        };
+        Value kFactor;
+        if (r.l2norm)
+          kFactor = inverseNorm(b, readF32Vector(b, r.k, {bi, t, kHead, zero}, K));
+        auto keyAt = [&](ImplicitLocOpBuilder &b, Value i) -> Value {
+          Value ki = readF32(b, r.k, {bi, t, kHead, i});
+          return kFactor ? Value(arith::MulFOp::create(b, ki, kFactor)) : ki;
+        };
+        // Output heads reading this state, their query heads and factors.
+        SmallVector<Value> outHeads, qHeads, qFactors;
+        for (int64_t g = 0; g < group; ++g) {
+          Value oh = arith::AddIOp::create(
+              b, arith::MulIOp::create(b, s, indexConst(b, group)),
+              indexConst(b, g));
+          Value qh = arith::DivUIOp::create(b, oh, indexConst(b, qShare));
+          Value factor = f32Const(b, r.scale);
+          if (r.l2norm)
+            factor = arith::MulFOp::create(
+                b, factor,
+                inverseNorm(b, readF32Vector(b, r.q, {bi, t, qh, zero}, K)));
+          outHeads.push_back(oh);
+          qHeads.push_back(qh);
+          qFactors.push_back(factor);
+        }
+        Value update = readF32Vector(b, r.v, {bi, t, s, zero}, V);
+
+        if (r.delta) {
+          // Decay S, then kv = S^T k; the update is beta (v - kv).
+          auto pass = forLoop(b, zero, indexConst(b, K), {S, f32Splat(b, 0.0f, V)}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+            Value S = a[0];
+            Value row = vector::TransferReadOp::create(
+                b, VectorType::get({V}, b.getF32Type()), S, ValueRange{i, zero},
+                f32Const(b, 0.0f), ArrayRef<bool>{true});
+            if (gated) {
+              row = arith::MulFOp::create(b, row, splat(b, rowDecay(b, i), V));
+              S = vector::TransferWriteOp::create(b, row, S, ValueRange{i, zero},
+                                                  ArrayRef<bool>{true})
+                      .getResult();
+            }
+            Value kv = vector::FMAOp::create(b, splat(b, keyAt(b, i), V), row, a[1]);
+            return SmallVector<Value>{S, kv};
+          });
+          S = pass[0];
+          Value beta = readF32(b, r.beta, {bi, t, s});
+          if (r.negEigval)
+            beta = arith::MulFOp::create(b, beta, f32Const(b, 2.0f));
+          update = arith::MulFOp::create(
+              b, arith::SubFOp::create(b, update, pass[1]), splat(b, beta, V));
+        }
+
+        // S[i] = decay_i S[i] + k_i update; acc_g += (factor_g q_g[i]) S[i].
+        SmallVector<Value> carried = {S};
+        for (int64_t g = 0; g < group; ++g)
+          carried.push_back(f32Splat(b, 0.0f, V));
+        auto rows = forLoop(b, zero, indexConst(b, K), carried, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+          Value S = a[0];
+          Value row = vector::TransferReadOp::create(
+              b, VectorType::get({V}, b.getF32Type()), S, ValueRange{i, zero},
+              f32Const(b, 0.0f), ArrayRef<bool>{true});
+          if (gated && !r.delta)
+            row = arith::MulFOp::create(b, row, splat(b, rowDecay(b, i), V));
+          row = vector::FMAOp::create(b, splat(b, keyAt(b, i), V), update, row);
+          SmallVector<Value> next = {vector::TransferWriteOp::create(
+                                         b, row, S, ValueRange{i, zero},
+                                         ArrayRef<bool>{true})
+                                         .getResult()};
+          for (int64_t g = 0; g < group; ++g) {
+            Value qi = arith::MulFOp::create(
+                b, readF32(b, r.q, {bi, t, qHeads[g], i}), qFactors[g]);
+            next.push_back(vector::FMAOp::create(b, splat(b, qi, V), row, a[1 + g]));
+          }
+          return next;
+        });
+        for (int64_t g = 0; g < group; ++g)
+          o = writeVector(b, rows[1 + g], o, {bi, t, outHeads[g], zero});
+        return SmallVector<Value>{o, rows[0]};
+      });
+      Value updated = tensor::InsertSliceOp::create(b, tokens[1], states, at,
+                                                    sliceSizes, unitStrides);
+      return SmallVector<Value>{tokens[0], updated};
+    });
+  });
+}
+} // namespace
+
+LogicalResult lowerLinearAttention(RewriterBase &rewriter,
+                                   mix::LinearAttentionOp op) {
+  Recurrence r;
+  r.q = op.getQ(), r.k = op.getK(), r.v = op.getV(), r.g = op.getG();
+  r.init = op.getInitialState();
+  r.gate = op.getGateKind();
+  r.scale = op.getScaleOrDefault();
+  r.oType = op.getO().getType(), r.stateType = op.getFinalState().getType();
+  return lowerWithShapeChecks(rewriter, op, [&](ImplicitLocOpBuilder &b,
+                                                const SymbolSizes &sizes) {
+    return buildRecurrence(b, r, sizes);
+  });
+}
+
+LogicalResult lowerDeltaRule(RewriterBase &rewriter, mix::DeltaRuleOp op) {
+  Recurrence r;
+  r.q = op.getQ(), r.k = op.getK(), r.v = op.getV(), r.g = op.getG();
+  r.beta = op.getBeta(), r.init = op.getInitialState();
+  r.gate = op.getGateKind();
+  r.scale = op.getScaleOrDefault();
+  r.delta = true, r.l2norm = op.getQkL2norm(),
+  r.negEigval = op.getAllowNegEigval();
+  r.oType = op.getO().getType(), r.stateType = op.getFinalState().getType();
+  return lowerWithShapeChecks(rewriter, op, [&](ImplicitLocOpBuilder &b,
+                                                const SymbolSizes &sizes) {
+    return buildRecurrence(b, r, sizes);
+  });
+}
+
+} // namespace mixir::lowering

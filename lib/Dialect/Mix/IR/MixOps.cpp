@@ -1,0 +1,301 @@
+//===- MixOps.cpp - verifiers and shape contracts of the mix ops ---------===//
+#include "mixir/Dialect/Mix/IR/MixOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mixir::mix;
+
+#include "mixir/Dialect/Mix/IR/MixEnums.cpp.inc"
+
+#define GET_OP_CLASSES
+#include "mixir/Dialect/Mix/IR/MixOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Shape contracts
+//===----------------------------------------------------------------------===//
+
+bool mixir::mix::isDynamicSymbol(StringRef symbol) {
+  return symbol == "B" || symbol == "T" || symbol == "S";
+}
+
+namespace {
+using Dims = SmallVector<StringRef, 4>;
+
+void addIfPresent(SmallVectorImpl<ShapedValue> &out, StringRef name, Value v,
+                  Dims dims) {
+  if (v)
+    out.push_back({name, v, std::move(dims)});
+}
+
+/// The gate's dims for its kind, or none when the kind takes no gate.
+std::optional<Dims> gateDims(GateKind kind) {
+  switch (kind) {
+  case GateKind::none:
+    return std::nullopt;
+  case GateKind::head:
+    return Dims{"Hv"};
+  case GateKind::scalar:
+    return Dims{"B", "T", "Hv"};
+  case GateKind::vector:
+    return Dims{"B", "T", "Hv", "K"};
+  }
+  return std::nullopt;
+}
+
+template <typename OpTy>
+void addRecurrenceContract(OpTy op, SmallVectorImpl<ShapedValue> &out) {
+  out.push_back({"q", op.getQ(), {"B", "T", "Hq", "K"}});
+  out.push_back({"k", op.getK(), {"B", "T", "Hk", "K"}});
+  out.push_back({"v", op.getV(), {"B", "T", "Hv", "V"}});
+  if (auto dims = gateDims(op.getGateKind()))
+    addIfPresent(out, "g", op.getG(), *dims);
+  addIfPresent(out, "initial_state", op.getInitialState(),
+               {"B", "Hv", "K", "V"});
+  out.push_back({"o", op.getO(), {"B", "T", "Ho", "V"}});
+  out.push_back({"final_state", op.getFinalState(), {"B", "Hv", "K", "V"}});
+}
+} // namespace
+
+SmallVector<ShapedValue> mixir::mix::getShapeContract(Operation *op) {
+  SmallVector<ShapedValue> out;
+  llvm::TypeSwitch<Operation *>(op)
+      .Case([&](LinearAttentionOp la) { addRecurrenceContract(la, out); })
+      .Case([&](DeltaRuleOp dr) {
+        addRecurrenceContract(dr, out);
+        out.insert(out.begin() + 3, {"beta", dr.getBeta(), {"B", "T", "Hv"}});
+      })
+      .Case([&](AttentionOp at) {
+        // A forget gate is indexed by query and key position alike, so the
+        // key length must equal the query length.
+        StringRef keyLen = at.getG() ? "T" : "S";
+        out.push_back({"q", at.getQ(), {"B", "T", "Hq", "K"}});
+        out.push_back({"k", at.getK(), {"B", keyLen, "Hk", "K"}});
+        out.push_back({"v", at.getV(), {"B", keyLen, "Hk", "V"}});
+        addIfPresent(out, "g", at.getG(), {"B", "T", "Hq"});
+        out.push_back({"o", at.getO(), {"B", "T", "Hq", "V"}});
+      })
+      .Case([&](ScanOp sc) {
+        out.push_back({"x", sc.getX(), {"B", "T", "D"}});
+        out.push_back({"g", sc.getG(), {"B", "T", "D"}});
+        addIfPresent(out, "initial_state", sc.getInitialState(), {"B", "D"});
+        out.push_back({"o", sc.getO(), {"B", "T", "D"}});
+        out.push_back({"final_state", sc.getFinalState(), {"B", "D"}});
+      });
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Verification helpers
+//===----------------------------------------------------------------------===//
+
+namespace {
+std::string joinDims(ArrayRef<StringRef> dims) {
+  std::string s = "[";
+  for (auto [i, d] : llvm::enumerate(dims))
+    s += (i ? ", " : "") + d.str();
+  return s + "]";
+}
+
+/// Checks ranks and binds each dimension symbol to one static size, naming
+/// the operand and dimension of every disagreement.
+class ShapeVerifier {
+public:
+  explicit ShapeVerifier(Operation *op) : op(op) {}
+
+  LogicalResult check(ArrayRef<ShapedValue> values) {
+    for (const ShapedValue &sv : values) {
+      auto type = cast<RankedTensorType>(sv.value.getType());
+      if (type.getRank() != static_cast<int64_t>(sv.dims.size()))
+        return op->emitOpError()
+               << "'" << sv.name << "' must be a rank-" << sv.dims.size()
+               << " tensor " << joinDims(sv.dims) << ", got " << type;
+      for (auto [i, sym] : llvm::enumerate(sv.dims)) {
+        int64_t size = type.getDimSize(i);
+        if (ShapedType::isDynamic(size)) {
+          if (!isDynamicSymbol(sym))
+            return op->emitOpError() << "'" << sv.name << "' dim " << i << " ("
+                                     << sym << ") must be static";
+          continue;
+        }
+        auto [it, inserted] = bound.try_emplace(sym, Binding{size, sv.name, static_cast<unsigned>(i)});
+        if (!inserted && it->second.size != size)
+          return op->emitOpError()
+                 << "'" << sv.name << "' dim " << i << " (" << sym << ") is "
+                 << size << ", but '" << it->second.from << "' dim "
+                 << it->second.dim << " is " << it->second.size;
+      }
+    }
+    return success();
+  }
+
+  /// The static size bound to `sym`; every non-batch, non-length symbol has
+  /// one once check() succeeded.
+  int64_t size(StringRef sym) const { return bound.lookup(sym).size; }
+
+private:
+  struct Binding {
+    int64_t size = 0;
+    StringRef from;
+    unsigned dim = 0;
+  };
+  Operation *op;
+  llvm::StringMap<Binding> bound;
+};
+
+Type elementType(Value v) {
+  return cast<ShapedType>(v.getType()).getElementType();
+}
+
+/// `name` must have the element type of `ref`, or also f32 when `allowF32`.
+LogicalResult checkElementType(Operation *op, StringRef name, Value v,
+                               StringRef refName, Value ref,
+                               bool allowF32 = false) {
+  if (!v)
+    return success();
+  Type got = elementType(v), want = elementType(ref);
+  if (got == want || (allowF32 && got.isF32()))
+    return success();
+  auto diag = op->emitOpError()
+              << "'" << name << "' has element type " << got << ", expected "
+              << want << " (the element type of '" << refName << "')";
+  if (allowF32)
+    diag << " or f32";
+  return diag;
+}
+
+std::optional<float> toFloat(std::optional<llvm::APFloat> v) {
+  if (!v)
+    return std::nullopt;
+  return v->convertToFloat();
+}
+
+LogicalResult checkScale(Operation *op, std::optional<llvm::APFloat> attr) {
+  std::optional<float> scale = toFloat(attr);
+  if (scale && !(std::isfinite(*scale) && *scale > 0.0f))
+    return op->emitOpError() << "'scale' must be positive and finite, got "
+                             << *scale;
+  return success();
+}
+
+LogicalResult checkChunkSize(Operation *op, std::optional<int64_t> chunk) {
+  if (chunk && (*chunk <= 0 || !llvm::isPowerOf2_64(*chunk)))
+    return op->emitOpError()
+           << "'chunk_size' must be a positive power of two, got " << *chunk;
+  return success();
+}
+
+LogicalResult checkGatePresence(Operation *op, GateKind kind, Value g) {
+  if (kind == GateKind::none && g)
+    return op->emitOpError()
+           << "has a gate operand 'g' but gate kind 'none'; name the kind "
+              "(head, scalar or vector)";
+  if (kind != GateKind::none && !g)
+    return op->emitOpError() << "gate kind '" << stringifyGateKind(kind)
+                             << "' needs a gate operand 'g'";
+  return success();
+}
+
+LogicalResult checkMultiple(Operation *op, StringRef what, int64_t a,
+                            StringRef ofWhat, int64_t b) {
+  if (b <= 0 || a % b != 0)
+    return op->emitOpError() << what << " (" << a << ") must be a multiple of "
+                             << ofWhat << " (" << b << ")";
+  return success();
+}
+
+/// Shared by linear_attention and delta_rule: types, gate, heads and shapes.
+template <typename OpTy>
+LogicalResult verifyRecurrence(OpTy op) {
+  Operation *o = op.getOperation();
+  if (failed(checkElementType(o, "k", op.getK(), "q", op.getQ())) ||
+      failed(checkElementType(o, "v", op.getV(), "q", op.getQ())) ||
+      failed(checkElementType(o, "o", op.getO(), "q", op.getQ())) ||
+      failed(checkElementType(o, "g", op.getG(), "q", op.getQ(),
+                              /*allowF32=*/true)) ||
+      failed(checkGatePresence(o, op.getGateKind(), op.getG())) ||
+      failed(checkScale(o, op.getScale())) ||
+      failed(checkChunkSize(o, op.getChunkSize())))
+    return failure();
+  ShapeVerifier shapes(o);
+  if (failed(shapes.check(getShapeContract(o))))
+    return failure();
+  int64_t hq = shapes.size("Hq"), hk = shapes.size("Hk"),
+          hv = shapes.size("Hv"), ho = shapes.size("Ho");
+  if (ho != std::max(hq, hv))
+    return op.emitOpError() << "'o' dim 2 (Ho) is " << ho
+                            << ", expected max(Hq, Hv) = " << std::max(hq, hv);
+  if (failed(checkMultiple(o, "Ho", ho, "Hq", hq)) ||
+      failed(checkMultiple(o, "Ho", ho, "Hv", hv)) ||
+      failed(checkMultiple(o, "Hv", hv, "Hk", hk)))
+    return failure();
+  return success();
+}
+
+float defaultScale(std::optional<llvm::APFloat> attr, Value q) {
+  if (std::optional<float> scale = toFloat(attr))
+    return *scale;
+  int64_t k = cast<ShapedType>(q.getType()).getShape().back();
+  return 1.0f / std::sqrt(static_cast<float>(k));
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Op verifiers
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearAttentionOp::verify() { return verifyRecurrence(*this); }
+
+float LinearAttentionOp::getScaleOrDefault() {
+  return defaultScale(getScale(), getQ());
+}
+
+LogicalResult DeltaRuleOp::verify() {
+  if (getGateKind() == GateKind::head)
+    return emitOpError() << "gate kind 'head' is not supported; use 'scalar' "
+                            "with the per-head value broadcast over [B, T]";
+  if (failed(checkElementType(*this, "beta", getBeta(), "q", getQ(),
+                              /*allowF32=*/true)))
+    return failure();
+  return verifyRecurrence(*this);
+}
+
+float DeltaRuleOp::getScaleOrDefault() {
+  return defaultScale(getScale(), getQ());
+}
+
+LogicalResult AttentionOp::verify() {
+  Operation *o = getOperation();
+  if (failed(checkElementType(o, "k", getK(), "q", getQ())) ||
+      failed(checkElementType(o, "v", getV(), "q", getQ())) ||
+      failed(checkElementType(o, "o", getO(), "q", getQ())) ||
+      failed(checkElementType(o, "g", getG(), "q", getQ(), /*allowF32=*/true)) ||
+      failed(checkScale(o, getScale())))
+    return failure();
+  if (getWindowOrZero() < 0)
+    return emitOpError() << "'window' must be >= 0 (0 means unlimited), got "
+                         << getWindowOrZero();
+  ShapeVerifier shapes(o);
+  if (failed(shapes.check(getShapeContract(o))))
+    return failure();
+  return checkMultiple(o, "Hq", shapes.size("Hq"), "Hk", shapes.size("Hk"));
+}
+
+float AttentionOp::getScaleOrDefault() {
+  return defaultScale(getScale(), getQ());
+}
+
+LogicalResult ScanOp::verify() {
+  Operation *o = getOperation();
+  if (failed(checkElementType(o, "g", getG(), "x", getX(), /*allowF32=*/true)) ||
+      failed(checkElementType(o, "o", getO(), "x", getX())))
+    return failure();
+  ShapeVerifier shapes(o);
+  return shapes.check(getShapeContract(o));
+}

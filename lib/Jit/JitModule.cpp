@@ -1,0 +1,254 @@
+//===- JitModule.cpp - compile MLIR source and run it in-process ----------===//
+#include "mixir/Jit/JitModule.h"
+
+#include "mixir/InitAll.h"
+#include "mixir/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <mutex>
+
+using namespace mlir;
+
+namespace mixir {
+namespace {
+
+/// Collects diagnostics so the first error can be returned as a message.
+class DiagnosticCollector {
+public:
+  explicit DiagnosticCollector(MLIRContext &ctx)
+      : handler(&ctx, [this](Diagnostic &d) {
+          if (d.getSeverity() == DiagnosticSeverity::Error && first.empty()) {
+            std::string loc;
+            llvm::raw_string_ostream os(loc);
+            d.getLocation().print(os);
+            first = loc + ": error: " + d.str();
+          }
+          return success();
+        }) {}
+  llvm::Error error(llvm::StringRef fallback) const {
+    return llvm::createStringError(first.empty() ? fallback.str() : first);
+  }
+
+private:
+  std::string first;
+  ScopedDiagnosticHandler handler;
+};
+
+std::unique_ptr<MLIRContext> makeContext() {
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  auto ctx = std::make_unique<MLIRContext>(registry);
+  registerBuiltinDialectTranslation(*ctx);
+  registerLLVMDialectTranslation(*ctx);
+  ctx->loadAllAvailableDialects();
+  return ctx;
+}
+
+void initNativeTarget() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    registerAllPasses(); // the CPU pipeline is parsed from its text
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+}
+
+std::optional<mixrt::DType> toDType(Type t) {
+  if (t.isF32()) return mixrt::DType::f32;
+  if (t.isF16()) return mixrt::DType::f16;
+  if (t.isBF16()) return mixrt::DType::bf16;
+  if (t.isF64()) return mixrt::DType::f64;
+  if (t.isInteger(1)) return mixrt::DType::boolean;
+  if (t.isSignlessInteger(8)) return mixrt::DType::i8;
+  if (t.isSignlessInteger(16)) return mixrt::DType::i16;
+  if (t.isSignlessInteger(32)) return mixrt::DType::i32;
+  if (t.isSignlessInteger(64)) return mixrt::DType::i64;
+  return std::nullopt;
+}
+
+llvm::Expected<mixrt::TensorSignature>
+toSignature(Type t, func::FuncOp fn, llvm::StringRef what, unsigned i) {
+  auto tensor = dyn_cast<RankedTensorType>(t);
+  std::optional<mixrt::DType> dtype =
+      tensor ? toDType(tensor.getElementType()) : std::nullopt;
+  if (!dtype) {
+    std::string s;
+    llvm::raw_string_ostream os(s);
+    os << "@" << fn.getSymName() << " " << what << " " << i << " has type "
+       << t
+       << "; entry points take and return ranked tensors of f32, f16, bf16, "
+          "f64, i1, i8, i16, i32 or i64";
+    return llvm::createStringError(s);
+  }
+  mixrt::TensorSignature sig;
+  sig.dtype = *dtype;
+  for (int64_t d : tensor.getShape())
+    sig.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
+  return sig;
+}
+
+/// Parses `source` and checks that it holds at least one entry point.
+llvm::Expected<OwningOpRef<ModuleOp>>
+parse(MLIRContext &ctx, llvm::StringRef source, const CompileOptions &options,
+      const DiagnosticCollector &diags) {
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(
+      source, ParserConfig(&ctx), options.sourceName);
+  if (!module)
+    return diags.error("could not parse " + options.sourceName);
+  if (options.target != "cpu")
+    return llvm::createStringError(
+        "target '" + options.target +
+        "' is not supported by this build; use --target=cpu");
+  return module;
+}
+
+LogicalResult lower(ModuleOp module) {
+  PassManager pm(module.getContext());
+  if (failed(buildCPUPipeline(pm)))
+    return failure();
+  return pm.run(module);
+}
+} // namespace
+
+JitModule::JitModule() = default;
+JitModule::~JitModule() = default;
+
+llvm::Expected<std::unique_ptr<JitModule>>
+JitModule::compile(llvm::StringRef source, const CompileOptions &options) {
+  initNativeTarget();
+  std::unique_ptr<JitModule> jm(new JitModule());
+  jm->context = makeContext();
+  DiagnosticCollector diags(*jm->context);
+  auto module = parse(*jm->context, source, options, diags);
+  if (!module)
+    return module.takeError();
+
+  for (auto fn : (*module)->getOps<func::FuncOp>()) {
+    if (fn.isDeclaration() || fn.isPrivate())
+      continue;
+    mixrt::FunctionSignature sig;
+    sig.name = fn.getSymName().str();
+    for (auto [i, t] : llvm::enumerate(fn.getArgumentTypes())) {
+      auto s = toSignature(t, fn, "argument", i);
+      if (!s)
+        return s.takeError();
+      sig.args.push_back(*s);
+    }
+    for (auto [i, t] : llvm::enumerate(fn.getResultTypes())) {
+      auto s = toSignature(t, fn, "result", i);
+      if (!s)
+        return s.takeError();
+      sig.results.push_back(*s);
+    }
+    jm->signatures.push_back(std::move(sig));
+  }
+  if (jm->signatures.empty())
+    return llvm::createStringError(options.sourceName +
+                                   ": no public func.func to run");
+
+  if (failed(lower(**module)))
+    return diags.error("lowering " + options.sourceName + " failed");
+
+  auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!tmBuilder)
+    return tmBuilder.takeError();
+  llvm::CodeGenOptLevel codeGenLevel = options.optLevel >= 3
+                                           ? llvm::CodeGenOptLevel::Aggressive
+                                           : llvm::CodeGenOptLevel::Default;
+  tmBuilder->setCodeGenOptLevel(codeGenLevel);
+  auto tmForPasses = tmBuilder->createTargetMachine();
+  if (!tmForPasses)
+    return tmForPasses.takeError();
+  auto tmForJit = tmBuilder->createTargetMachine();
+  if (!tmForJit)
+    return tmForJit.takeError();
+  auto transformer = makeOptimizingTransformer(options.optLevel, 0,
+                                               tmForPasses->get());
+  ExecutionEngineOptions eo;
+  eo.transformer = transformer;
+  eo.jitCodeGenOptLevel = codeGenLevel;
+  eo.enableGDBNotificationListener = false;
+  eo.enablePerfNotificationListener = false;
+  auto engine = ExecutionEngine::create(**module, eo, std::move(*tmForJit));
+  if (!engine)
+    return engine.takeError();
+  jm->engine = std::move(*engine);
+  jm->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap map;
+    map[interner("_mlir_ciface_mixrtShapeError")] = {
+        llvm::orc::ExecutorAddr::fromPtr(&_mlir_ciface_mixrtShapeError),
+        llvm::JITSymbolFlags::Exported};
+    return map;
+  });
+  jm->engine->initialize();
+  for (const auto &sig : jm->signatures) {
+    auto fn = jm->engine->lookupPacked(sig.name);
+    if (!fn)
+      return fn.takeError();
+    jm->entryPoints.push_back(*fn);
+  }
+  return jm;
+}
+
+const mixrt::FunctionSignature *JitModule::lookup(llvm::StringRef name) const {
+  for (const auto &sig : signatures)
+    if (sig.name == name)
+      return &sig;
+  return nullptr;
+}
+
+mixrt::Status JitModule::call(llvm::StringRef name,
+                              const std::vector<mixrt::ArrayView> &args,
+                              std::vector<mixrt::HostArray> &results) const {
+  for (size_t i = 0; i < signatures.size(); ++i)
+    if (signatures[i].name == name)
+      return mixrt::callPacked(entryPoints[i], signatures[i], args, results);
+  std::string known;
+  for (const auto &sig : signatures)
+    known += (known.empty() ? "@" : ", @") + sig.name;
+  return mixrt::Status::error("no function @" + name.str() +
+                              " in the module (it has " + known + ")");
+}
+
+llvm::Expected<std::string> lowerToText(llvm::StringRef source,
+                                        const CompileOptions &options,
+                                        bool emitLLVMIR) {
+  auto ctx = makeContext();
+  DiagnosticCollector diags(*ctx);
+  auto module = parse(*ctx, source, options, diags);
+  if (!module)
+    return module.takeError();
+  if (failed(lower(**module)))
+    return diags.error("lowering " + options.sourceName + " failed");
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  if (!emitLLVMIR) {
+    (*module)->print(os);
+    return out;
+  }
+  llvm::LLVMContext llvmCtx;
+  auto llvmModule = translateModuleToLLVMIR(**module, llvmCtx);
+  if (!llvmModule)
+    return diags.error("translation to LLVM IR failed");
+  llvmModule->print(os, nullptr);
+  return out;
+}
+
+} // namespace mixir

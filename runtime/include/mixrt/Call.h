@@ -1,0 +1,70 @@
+//===- Call.h - calling compiled functions through the packed ABI -*- C++ -*-===//
+//
+// Every compiled function `f` has a packed entry point `_mlir_f(void **)`:
+// one pointer per scalar of each argument's memref descriptor (allocated ptr,
+// aligned ptr, offset, sizes..., strides...), then one pointer to the storage
+// for the results (their descriptors back to back). Results are buffers
+// allocated with malloc by the compiled code and owned by the caller.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MIXRT_CALL_H
+#define MIXRT_CALL_H
+
+#include "mixrt/Types.h"
+
+#include <string>
+#include <vector>
+
+namespace mixrt {
+
+/// A tensor in a function signature; -1 marks a dynamic dimension.
+struct TensorSignature {
+  DType dtype = DType::f32;
+  std::vector<int64_t> shape;
+  std::string describe() const; // "?x?x4x64xbf16"
+};
+
+struct FunctionSignature {
+  std::string name;
+  std::vector<TensorSignature> args;
+  std::vector<TensorSignature> results;
+};
+
+/// A dense row-major array the caller owns.
+struct ArrayView {
+  const void *data = nullptr;
+  DType dtype = DType::f32;
+  std::vector<int64_t> shape;
+};
+
+using PackedFunction = void (*)(void **);
+
+/// Checks count, element types, ranks and static dims of `args` against
+/// `sig`; the message names the argument and what was expected.
+Status checkArguments(const FunctionSignature &sig,
+                      const std::vector<ArrayView> &args);
+
+/// Checks the arguments, calls `fn` and moves its results into `results`.
+/// Sizes that disagree at run time (e.g. two inputs with different sequence
+/// lengths) are reported by the compiled code and returned as an error.
+Status callPacked(PackedFunction fn, const FunctionSignature &sig,
+                  const std::vector<ArrayView> &args,
+                  std::vector<HostArray> &results);
+
+} // namespace mixrt
+
+extern "C" {
+/// One rank-1 i8 memref descriptor, as compiled code passes it.
+struct MixrtMessageRef {
+  char *allocated;
+  char *aligned;
+  int64_t offset;
+  int64_t size;
+  int64_t stride;
+};
+/// Called by compiled code when dynamic sizes of a mix op disagree.
+void _mlir_ciface_mixrtShapeError(MixrtMessageRef *message, int64_t got,
+                                  int64_t expected);
+}
+
+#endif

@@ -1,0 +1,176 @@
+//===- Call.cpp - calling compiled functions through the packed ABI -------===//
+#include "mixrt/Call.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <set>
+#include <sstream>
+
+namespace {
+/// Errors reported by compiled code during the current call on this thread.
+thread_local std::string pendingShapeError;
+
+std::string shapeString(const std::vector<int64_t> &shape, mixrt::DType t) {
+  std::ostringstream os;
+  for (int64_t d : shape) {
+    if (d < 0)
+      os << "?";
+    else
+      os << d;
+    os << "x";
+  }
+  os << mixrt::dtypeName(t);
+  return os.str();
+}
+} // namespace
+
+extern "C" void _mlir_ciface_mixrtShapeError(MixrtMessageRef *message,
+                                             int64_t got, int64_t expected) {
+  std::string text(message->aligned + message->offset,
+                   static_cast<size_t>(message->size));
+  if (!pendingShapeError.empty())
+    pendingShapeError += "; ";
+  pendingShapeError += text + " (got " + std::to_string(got) + ", expected " +
+                       std::to_string(expected) + ")";
+}
+
+namespace mixrt {
+
+std::string TensorSignature::describe() const {
+  return shapeString(shape, dtype);
+}
+
+Status checkArguments(const FunctionSignature &sig,
+                      const std::vector<ArrayView> &args) {
+  if (args.size() != sig.args.size())
+    return Status::error("@" + sig.name + " takes " +
+                         std::to_string(sig.args.size()) + " arguments, got " +
+                         std::to_string(args.size()));
+  for (size_t i = 0; i < args.size(); ++i) {
+    const TensorSignature &want = sig.args[i];
+    const ArrayView &got = args[i];
+    std::string where = "@" + sig.name + " argument " + std::to_string(i);
+    std::string gotDesc = shapeString(got.shape, got.dtype);
+    if (got.dtype != want.dtype)
+      return Status::error(where + ": element type " + dtypeName(got.dtype) +
+                           ", expected " + dtypeName(want.dtype) + " (" +
+                           want.describe() + ")");
+    if (got.shape.size() != want.shape.size())
+      return Status::error(where + ": rank " + std::to_string(got.shape.size()) +
+                           " (" + gotDesc + "), expected rank " +
+                           std::to_string(want.shape.size()) + " (" +
+                           want.describe() + ")");
+    for (size_t d = 0; d < want.shape.size(); ++d) {
+      if (got.shape[d] < 0)
+        return Status::error(where + ": negative size in " + gotDesc);
+      if (want.shape[d] >= 0 && got.shape[d] != want.shape[d])
+        return Status::error(where + ": dim " + std::to_string(d) + " is " +
+                             std::to_string(got.shape[d]) + ", expected " +
+                             std::to_string(want.shape[d]) + " (" + gotDesc +
+                             " vs " + want.describe() + ")");
+    }
+    if (!got.data && HostArray{got.dtype, got.shape, {}}.numElements() != 0)
+      return Status::error(where + ": null data pointer");
+  }
+  return Status::ok();
+}
+
+Status callPacked(PackedFunction fn, const FunctionSignature &sig,
+                  const std::vector<ArrayView> &args,
+                  std::vector<HostArray> &results) {
+  if (Status s = checkArguments(sig, args); !s)
+    return s;
+
+  // Descriptor words of every argument, then storage for the results.
+  std::vector<std::vector<int64_t>> argWords;
+  argWords.reserve(args.size());
+  for (const ArrayView &a : args) {
+    std::vector<int64_t> w;
+    auto ptr = reinterpret_cast<int64_t>(a.data);
+    w.push_back(ptr); // allocated
+    w.push_back(ptr); // aligned
+    w.push_back(0);   // offset
+    for (int64_t d : a.shape)
+      w.push_back(d);
+    int64_t stride = 1;
+    std::vector<int64_t> strides(a.shape.size());
+    for (size_t d = a.shape.size(); d-- > 0;) {
+      strides[d] = stride;
+      stride *= a.shape[d];
+    }
+    w.insert(w.end(), strides.begin(), strides.end());
+    argWords.push_back(std::move(w));
+  }
+  size_t resultWords = 0;
+  for (const TensorSignature &r : sig.results)
+    resultWords += 3 + 2 * r.shape.size();
+  std::vector<int64_t> resultStorage(resultWords, 0);
+
+  std::vector<void *> packed;
+  for (auto &w : argWords)
+    for (int64_t &word : w)
+      packed.push_back(&word);
+  if (!sig.results.empty())
+    packed.push_back(resultStorage.data());
+
+  pendingShapeError.clear();
+  fn(packed.data());
+  std::string shapeError;
+  shapeError.swap(pendingShapeError);
+
+  // Copy each result out (strided) and free buffers the call allocated.
+  std::set<void *> inputs, freed;
+  for (const ArrayView &a : args)
+    inputs.insert(const_cast<void *>(a.data));
+  results.clear();
+  size_t at = 0;
+  for (const TensorSignature &r : sig.results) {
+    size_t rank = r.shape.size();
+    auto *allocated = reinterpret_cast<void *>(resultStorage[at]);
+    auto *aligned = reinterpret_cast<uint8_t *>(resultStorage[at + 1]);
+    int64_t offset = resultStorage[at + 2];
+    HostArray out;
+    out.dtype = r.dtype;
+    out.shape.assign(resultStorage.begin() + at + 3,
+                     resultStorage.begin() + at + 3 + rank);
+    std::vector<int64_t> strides(resultStorage.begin() + at + 3 + rank,
+                                 resultStorage.begin() + at + 3 + 2 * rank);
+    at += 3 + 2 * rank;
+    size_t elem = dtypeSize(r.dtype);
+    int64_t n = out.numElements();
+    out.bytes.resize(static_cast<size_t>(n) * elem);
+    bool rowMajor = true;
+    for (int64_t d = static_cast<int64_t>(rank) - 1, expect = 1; d >= 0; --d) {
+      if (out.shape[d] != 1 && strides[d] != expect)
+        rowMajor = false;
+      expect *= out.shape[d];
+    }
+    std::vector<int64_t> index(rank, 0);
+    if (rowMajor && n > 0)
+      std::memcpy(out.bytes.data(), aligned + offset * elem, out.bytes.size());
+    for (int64_t linear = 0; !rowMajor && linear < n; ++linear) {
+      int64_t src = offset;
+      for (size_t d = 0; d < rank; ++d)
+        src += index[d] * strides[d];
+      std::memcpy(out.bytes.data() + linear * elem, aligned + src * elem, elem);
+      for (size_t d = rank; d-- > 0;) {
+        if (++index[d] < out.shape[d])
+          break;
+        index[d] = 0;
+      }
+    }
+    // Constant globals carry this marker instead of an allocated pointer.
+    void *globalMarker = reinterpret_cast<void *>(0xdeadbeef);
+    if (allocated && allocated != globalMarker && !inputs.count(allocated) &&
+        freed.insert(allocated).second)
+      std::free(allocated);
+    results.push_back(std::move(out));
+  }
+  if (!shapeError.empty()) {
+    results.clear();
+    return Status::error("@" + sig.name + ": " + shapeError);
+  }
+  return Status::ok();
+}
+
+} // namespace mixrt

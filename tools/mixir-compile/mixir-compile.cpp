@@ -1,0 +1,62 @@
+//===- mixir-compile.cpp - compile an .mlir module for a target ------------===//
+//
+//   mixir-compile IN.mlir -o OUT --target=cpu --emit=mlir|llvm
+//
+//===----------------------------------------------------------------------===//
+#include "mixir/Jit/JitModule.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
+                                      cl::desc("<module.mlir>"));
+static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
+                                       cl::init("-"));
+static cl::opt<std::string> target("target", cl::desc("cpu or cuda"),
+                                   cl::init("cpu"));
+static cl::opt<std::string> chip("chip", cl::desc("GPU architecture (cuda)"),
+                                 cl::init(""));
+static cl::opt<std::string>
+    emit("emit",
+         cl::desc("mlir (LLVM dialect), llvm (LLVM IR), ptx, cubin, artifact"),
+         cl::init("llvm"));
+
+static int fail(llvm::StringRef message) {
+  std::string line = message.str();
+  std::replace(line.begin(), line.end(), '\n', ' ');
+  llvm::errs() << "mixir-compile: " << line << "\n";
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  cl::ParseCommandLineOptions(argc, argv, "MixIR compiler\n");
+  if (target != "cpu")
+    return fail("target '" + target +
+                "' is not available in this build (only --target=cpu)");
+  if (emit != "mlir" && emit != "llvm")
+    return fail("--emit=" + emit +
+                " is not available for --target=cpu in this build (use mlir "
+                "or llvm)");
+  auto buffer = llvm::MemoryBuffer::getFile(inputFile, /*IsText=*/true);
+  if (!buffer)
+    return fail("cannot read '" + inputFile + "': " + buffer.getError().message());
+  mixir::CompileOptions options;
+  options.sourceName = inputFile;
+  auto text = mixir::lowerToText((*buffer)->getBuffer(), options, emit == "llvm");
+  if (!text)
+    return fail(llvm::toString(text.takeError()));
+  std::error_code ec;
+  llvm::ToolOutputFile out(outputFile, ec, llvm::sys::fs::OF_Text);
+  if (ec)
+    return fail("cannot write '" + outputFile + "': " + ec.message());
+  out.os() << *text;
+  out.keep();
+  return 0;
+}

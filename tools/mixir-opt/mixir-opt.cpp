@@ -1,0 +1,13 @@
+//===- mixir-opt.cpp - MlirOptMain with the mix dialect and pipelines -----===//
+#include "mixir/InitAll.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  mixir::registerAllDialects(registry);
+  mixir::registerAllPasses();
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      argc, argv, "MixIR optimizer driver: mix dialect and pipelines\n",
+      registry));
+}

@@ -1,0 +1,119 @@
+//===- mixir-run.cpp - run a function of an .mlir module on .npy inputs ---===//
+//
+//   mixir-run IN.mlir --entry=NAME --input=A.npy --input=B.npy
+//             --output-dir=DIR [--target=cpu] [--bench=N]
+//
+// Every failure is one line on stderr and exit code 1.
+//
+//===----------------------------------------------------------------------===//
+#include "mixir/Jit/JitModule.h"
+#include "mixrt/Npy.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
+                                      cl::desc("<module.mlir>"));
+static cl::opt<std::string> entry("entry",
+                                  cl::desc("Function to run (default: the "
+                                           "only public function)"));
+static cl::list<std::string> inputs("input",
+                                    cl::desc("An argument as a .npy file, in "
+                                             "argument order"));
+static cl::opt<std::string> outputDir("output-dir",
+                                      cl::desc("Where out0.npy, out1.npy, ... "
+                                               "are written"),
+                                      cl::init("."));
+static cl::opt<std::string> target("target", cl::desc("cpu (default)"),
+                                   cl::init("cpu"));
+static cl::opt<unsigned> bench("bench",
+                               cl::desc("Also time N runs and print the "
+                                        "median"),
+                               cl::init(0));
+
+/// Prints `message` on one line and returns the failing exit code.
+static int fail(llvm::StringRef message) {
+  std::string line = message.str();
+  std::replace(line.begin(), line.end(), '\n', ' ');
+  llvm::errs() << "mixir-run: " << line << "\n";
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  cl::ParseCommandLineOptions(argc, argv, "MixIR runner: JIT-compiles an .mlir "
+                                          "module and runs one function\n");
+  if (target != "cpu")
+    return fail("target '" + target +
+                "' is not available in this build (only --target=cpu)");
+
+  auto buffer = llvm::MemoryBuffer::getFile(inputFile, /*IsText=*/true);
+  if (!buffer)
+    return fail("cannot read '" + inputFile + "': " + buffer.getError().message());
+  llvm::StringRef source = (*buffer)->getBuffer();
+  if (source.contains('\0'))
+    return fail("'" + inputFile + "' is not MLIR text");
+
+  mixir::CompileOptions options;
+  options.sourceName = inputFile;
+  auto module = mixir::JitModule::compile(source, options);
+  if (!module)
+    return fail(llvm::toString(module.takeError()));
+
+  std::string name = entry;
+  if (name.empty()) {
+    if ((*module)->functions().size() != 1)
+      return fail("'" + inputFile + "' has " +
+                  std::to_string((*module)->functions().size()) +
+                  " public functions; choose one with --entry=NAME");
+    name = (*module)->functions().front().name;
+  }
+  if (!(*module)->lookup(name))
+    return fail("no function @" + name + " in '" + inputFile + "'");
+
+  std::vector<mixrt::HostArray> arrays(inputs.size());
+  std::vector<mixrt::ArrayView> views;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (mixrt::Status s = mixrt::readNpy(inputs[i], arrays[i]); !s)
+      return fail(s.message());
+    views.push_back({arrays[i].bytes.data(), arrays[i].dtype, arrays[i].shape});
+  }
+
+  std::vector<mixrt::HostArray> results;
+  if (mixrt::Status s = (*module)->call(name, views, results); !s)
+    return fail(s.message());
+
+  if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
+    return fail("cannot create output directory '" + outputDir +
+                "': " + ec.message());
+  for (size_t i = 0; i < results.size(); ++i) {
+    llvm::SmallString<256> path(outputDir);
+    llvm::sys::path::append(path, "out" + std::to_string(i) + ".npy");
+    if (mixrt::Status s = mixrt::writeNpy(std::string(path), results[i]); !s)
+      return fail(s.message());
+  }
+
+  if (bench > 0) {
+    std::vector<double> ms;
+    for (unsigned i = 0; i < bench; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      mixrt::Status s = (*module)->call(name, views, results);
+      auto stop = std::chrono::steady_clock::now();
+      if (!s)
+        return fail(s.message());
+      ms.push_back(std::chrono::duration<double, std::milli>(stop - start).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    llvm::outs() << "@" << name << ": median " << llvm::format("%.3f", ms[ms.size() / 2])
+                 << " ms over " << bench << " runs (min "
+                 << llvm::format("%.3f", ms.front()) << " ms)\n";
+  }
+  return 0;
+}
