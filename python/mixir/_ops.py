@@ -1,0 +1,228 @@
+"""fla-style functional mixers: build the mix op, compile once, call.
+
+Each call is keyed by what the compiled code depends on (element type, head
+counts and dims, gate kind, flags); batch and sequence length are dynamic in
+the generated function, so one compilation serves every B and T. Shapes that
+disagree are reported by the op verifier or by the run-time shape checks,
+both of which name the offending argument.
+"""
+
+import math
+
+import numpy as np
+
+from . import _runtime
+from ._runtime import CompileError, cache, dtype_name
+
+_IO_DTYPES = ("f32", "f16", "bf16")
+_GATES = ("none", "head", "scalar", "vector")
+
+
+def _array(name, x, ndim, dims):
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(x).__name__}")
+    if x.ndim != ndim:
+        raise ValueError(f"{name} must have rank {ndim} {dims}, got shape "
+                         f"{tuple(x.shape)}")
+    return x
+
+
+def _inputs(named, dims_of):
+    """q/k/v-like inputs: same float dtype, one of f32/f16/bf16."""
+    first_name, first = named[0]
+    for name, x in named:
+        _array(name, x, dims_of[name].count(",") + 1, dims_of[name])
+        if dtype_name(x.dtype) not in _IO_DTYPES:
+            raise TypeError(f"{name} has dtype {x.dtype}; expected float32, "
+                            f"float16 or bfloat16")
+        if x.dtype != first.dtype:
+            raise TypeError(f"{name} has dtype {x.dtype} but {first_name} has "
+                            f"{first.dtype}; they must match")
+    return dtype_name(first.dtype)
+
+
+def _f32(name, x, ndim, dims):
+    """Gates, betas and states are f32 (any float input is converted)."""
+    _array(name, x, ndim, dims)
+    if not (np.issubdtype(x.dtype, np.floating) or dtype_name(x.dtype) == "bf16"):
+        raise TypeError(f"{name} must be a floating-point array, got {x.dtype}")
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _scale_attr(name, scale):
+    if scale is None:
+        return ""
+    try:
+        value = float(scale)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {type(scale).__name__}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be positive and finite, got {scale}")
+    return f" scale = {value:.9e}"
+
+
+def _tensor(shape, elem, dynamic=2):
+    dims = ["?"] * dynamic + [str(d) for d in shape[dynamic:]]
+    return "tensor<" + "x".join(dims + [elem]) + ">"
+
+
+def _gate_kind(gate, allowed):
+    if gate not in allowed:
+        raise ValueError(f"gate must be one of {', '.join(map(repr, allowed))}, "
+                         f"got {gate!r}")
+
+
+def _run(key, args, make_source):
+    try:
+        module = cache.get(key, make_source)
+    except CompileError as e:
+        raise ValueError(_short(str(e))) from None
+    return module.functions["mixer"](*args)
+
+
+def _short(message):
+    # "<source>:4:10: error: 'mix.delta_rule' op 'k' ..." -> the op's words.
+    marker = "error: "
+    return message.split(marker, 1)[1] if marker in message else message
+
+
+def _recurrence(op, q, k, v, g, gate, scale, initial_state, extra_args,
+                extra_attrs, extra_types):
+    elem = _inputs([("q", q), ("k", k), ("v", v)],
+                   {"q": "[B, T, Hq, K]", "k": "[B, T, Hk, K]",
+                    "v": "[B, T, Hv, V]"})
+    hq, K = q.shape[2], q.shape[3]
+    hv, V = v.shape[2], v.shape[3]
+    ho = max(hq, hv)
+    args = [q, k, v] + [a for _, a, _ in extra_args]
+    arg_types = [_tensor(q.shape, elem), _tensor(k.shape, elem),
+                 _tensor(v.shape, elem)] + [t for _, _, t in extra_args]
+    gate_txt = f"gate {gate}"
+    if gate == "none":
+        if g is not None:
+            raise ValueError("g was given but gate='none'; pass gate='head', "
+                             "'scalar' or 'vector'")
+    else:
+        if g is None:
+            raise ValueError(f"gate={gate!r} needs the gate g")
+        gdims = {"head": "[Hv]", "scalar": "[B, T, Hv]",
+                 "vector": "[B, T, Hv, K]"}[gate]
+        g = _f32("g", g, len(gdims.split(",")), gdims)
+        args.append(g)
+        arg_types.append(_tensor(g.shape, "f32", 0 if gate == "head" else 2))
+        gate_txt += f"(%a{len(args) - 1})"
+    init_txt = ""
+    if initial_state is not None:
+        s0 = _f32("initial_state", initial_state, 4, "[B, Hv, K, V]")
+        args.append(s0)
+        arg_types.append(_tensor(s0.shape, "f32", 1))
+        init_txt = f" init(%a{len(args) - 1})"
+    scale_txt = _scale_attr("scale", scale)
+    o_type = _tensor((0, 0, ho, V), elem)
+    s_type = _tensor((0, hv, K, V), "f32", 1)
+    operands = ", ".join(f"%a{i}" for i in range(3 + len(extra_args)))
+    key = (op, tuple(arg_types), gate, scale_txt, extra_attrs, init_txt != "")
+
+    def source():
+        params = ", ".join(f"%a{i}: {t}" for i, t in enumerate(arg_types))
+        return (f"func.func @mixer({params}) -> ({o_type}, {s_type}) {{\n"
+                f"  %o, %s = mix.{op} {operands} {gate_txt}{init_txt}"
+                f"{scale_txt}{extra_attrs} : ({', '.join(arg_types)}) -> "
+                f"({o_type}, {s_type})\n"
+                f"  return %o, %s : {o_type}, {s_type}\n}}\n")
+    return _run(key, args, source)
+
+
+def linear_attention(q, k, v, g=None, gate="none", scale=None,
+                     initial_state=None, output_final_state=False):
+    """Gated linear attention (MIXERS.md `mix.linear_attention`).
+
+    q: [B, T, Hq, K], k: [B, T, Hk, K], v: [B, T, Hv, V] in float32, float16
+    or bfloat16; g per `gate`: "head" [Hv], "scalar" [B, T, Hv], "vector"
+    [B, T, Hv, K] (natural-log decay); initial_state [B, Hv, K, V].
+    Returns (o [B, T, max(Hq, Hv), V] in q's dtype, final_state float32 or
+    None).
+    """
+    _gate_kind(gate, _GATES)
+    o, s = _recurrence("linear_attention", q, k, v, g, gate, scale,
+                       initial_state, [], "", None)
+    return o, (s if output_final_state else None)
+
+
+def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
+               initial_state=None, output_final_state=False, qk_l2norm=False,
+               allow_neg_eigval=False):
+    """Delta rule: DeltaNet, Gated DeltaNet (gate="scalar"), KDA-style
+    per-channel gates (gate="vector"); beta: [B, T, Hv]. See
+    `linear_attention` for the other arguments.
+    """
+    _gate_kind(gate, ("none", "scalar", "vector"))
+    beta = _f32("beta", beta, 3, "[B, T, Hv]")
+    attrs = (" qk_l2norm" if qk_l2norm else "") + \
+            (" allow_neg_eigval" if allow_neg_eigval else "")
+    extra = [("beta", beta, _tensor(beta.shape, "f32"))]
+    o, s = _recurrence("delta_rule", q, k, v, g, gate, scale, initial_state,
+                       extra, attrs, None)
+    return o, (s if output_final_state else None)
+
+
+def attention(q, k, v, g=None, scale=None, causal=True, window=0):
+    """Softmax attention: q [B, T, Hq, K], k [B, S, Hkv, K], v [B, S, Hkv, V];
+    `window` > 0 keeps keys j with i - window < j; `g` [B, T, Hq] is a
+    Forgetting-Transformer log forget gate. Returns o [B, T, Hq, V].
+    """
+    elem = _inputs([("q", q), ("k", k), ("v", v)],
+                   {"q": "[B, T, Hq, K]", "k": "[B, S, Hkv, K]",
+                    "v": "[B, S, Hkv, V]"})
+    try:
+        window = int(window)
+    except (TypeError, ValueError):
+        raise TypeError(f"window must be an int, got {type(window).__name__}") from None
+    if window < 0:
+        raise ValueError(f"window must be >= 0 (0 means unlimited), got {window}")
+    args = [q, k, v]
+    types = [_tensor(q.shape, elem), _tensor(k.shape, elem), _tensor(v.shape, elem)]
+    forget = ""
+    if g is not None:
+        g = _f32("g", g, 3, "[B, T, Hq]")
+        args.append(g)
+        types.append(_tensor(g.shape, "f32"))
+        forget = " forget(%a3)"
+    attrs = forget + (" causal" if causal else "") + \
+        (f" window = {window}" if window else "") + _scale_attr("scale", scale)
+    o_type = _tensor((0, 0, q.shape[2], v.shape[3]), elem)
+    key = ("attention", tuple(types), attrs)
+
+    def source():
+        params = ", ".join(f"%a{i}: {t}" for i, t in enumerate(types))
+        return (f"func.func @mixer({params}) -> {o_type} {{\n"
+                f"  %o = mix.attention %a0, %a1, %a2{attrs} : "
+                f"({', '.join(types)}) -> {o_type}\n"
+                f"  return %o : {o_type}\n}}\n")
+    return _run(key, args, source)
+
+
+def scan(x, g, initial_state=None):
+    """Element-wise gated recurrence h = exp(g) * h + x over x, g [B, T, D];
+    initial_state [B, D]. Returns (o in x's dtype, final_state float32).
+    """
+    elem = _inputs([("x", x)], {"x": "[B, T, D]"})
+    g = _f32("g", g, 3, "[B, T, D]")
+    args = [x, g]
+    types = [_tensor(x.shape, elem), _tensor(g.shape, "f32")]
+    init = ""
+    if initial_state is not None:
+        args.append(_f32("initial_state", initial_state, 2, "[B, D]"))
+        types.append(_tensor(args[-1].shape, "f32", 1))
+        init = " init(%a2)"
+    o_type = _tensor((0, 0, x.shape[2]), elem)
+    s_type = _tensor((0, x.shape[2]), "f32", 1)
+    key = ("scan", tuple(types))
+
+    def source():
+        params = ", ".join(f"%a{i}: {t}" for i, t in enumerate(types))
+        return (f"func.func @mixer({params}) -> ({o_type}, {s_type}) {{\n"
+                f"  %o, %s = mix.scan %a0, %a1{init} : ({', '.join(types)}) "
+                f"-> ({o_type}, {s_type})\n"
+                f"  return %o, %s : {o_type}, {s_type}\n}}\n")
+    return _run(key, args, source)

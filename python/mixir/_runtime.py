@@ -1,0 +1,125 @@
+"""Compiling MLIR text and calling its functions on numpy arrays."""
+
+import threading
+
+import numpy as np
+
+try:
+    import ml_dtypes
+    _BF16 = np.dtype(ml_dtypes.bfloat16)
+except ImportError:  # pragma: no cover - ml_dtypes is a dependency
+    _BF16 = None
+
+from . import _mixir
+
+_NAME_OF = {np.dtype(np.float32): "f32", np.dtype(np.float16): "f16",
+            np.dtype(np.float64): "f64", np.dtype(np.bool_): "i1",
+            np.dtype(np.int8): "i8", np.dtype(np.int16): "i16",
+            np.dtype(np.int32): "i32", np.dtype(np.int64): "i64"}
+if _BF16 is not None:
+    _NAME_OF[_BF16] = "bf16"
+_DTYPE_OF = {name: dtype for dtype, name in _NAME_OF.items()}
+
+
+class CompileError(ValueError):
+    """The source could not be parsed, verified or lowered."""
+
+
+def dtype_name(dtype):
+    """MLIR spelling of a numpy dtype ("f32", "bf16"), or None."""
+    return _NAME_OF.get(np.dtype(dtype))
+
+
+class Function:
+    """A compiled function: call it with numpy arrays, in argument order."""
+
+    def __init__(self, module, name, args, results):
+        self._module = module
+        self.name = name
+        self.arg_types = args        # [(dtype name, shape with -1 dynamic)]
+        self.result_types = results
+
+    def __call__(self, *arrays):
+        packed, keep = [], []
+        for i, a in enumerate(arrays):
+            if not isinstance(a, np.ndarray):
+                raise TypeError(f"@{self.name} argument {i}: expected a numpy "
+                                f"array, got {type(a).__name__}")
+            name = _NAME_OF.get(a.dtype)
+            if name is None:
+                raise TypeError(f"@{self.name} argument {i}: unsupported "
+                                f"dtype {a.dtype}")
+            a = np.ascontiguousarray(a)
+            keep.append(a)
+            packed.append((a.ctypes.data, name, list(a.shape)))
+        outs = []
+        for raw, name, shape in self._module.call(self.name, packed):
+            outs.append(raw.view(_DTYPE_OF[name]).reshape(shape))
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def __repr__(self):
+        def fmt(ts):
+            return ", ".join("x".join("?" if d < 0 else str(d) for d in s)
+                             + ("x" if s else "") + t for t, s in ts)
+        return f"<mixir function @{self.name}({fmt(self.arg_types)}) -> " \
+               f"({fmt(self.result_types)})>"
+
+
+class Module:
+    """A compiled module; each public function is an attribute."""
+
+    def __init__(self, native):
+        self._native = native
+        self.functions = {}
+        for name, args, results in native.functions():
+            fn = Function(native, name, args, results)
+            self.functions[name] = fn
+            if name.isidentifier() and not hasattr(self, name):
+                setattr(self, name, fn)
+
+    def __getitem__(self, name):
+        return self.functions[name]
+
+
+def compile(source, target="cpu"):
+    """Compiles MLIR text (mix ops and upstream dialects on tensors).
+
+    Returns a Module whose public functions are callables over numpy arrays.
+    Raises CompileError (a ValueError) with the first diagnostic.
+    """
+    if not isinstance(source, str):
+        raise TypeError(f"source must be a str of MLIR text, got "
+                        f"{type(source).__name__}")
+    if target != "cpu":
+        raise ValueError(f"target {target!r} is not available in this build "
+                         f"(only 'cpu')")
+    try:
+        return Module(_mixir.compile(source, target, "<source>"))
+    except ValueError as e:
+        raise CompileError(str(e)) from None
+
+
+class _Cache:
+    """Compiled modules by signature key; compiles each key once."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._modules = {}
+
+    def get(self, key, make_source):
+        with self._lock:
+            mod = self._modules.get(key)
+            if mod is None:
+                mod = compile(make_source())
+                self._modules[key] = mod
+            return mod
+
+    def __len__(self):
+        return len(self._modules)
+
+    def clear(self):
+        with self._lock:
+            self._modules.clear()
+
+
+cache = _Cache()
