@@ -42,13 +42,14 @@ func.func @gated_deltanet(%q: tensor<?x?x4x64xbf16>, %k: tensor<?x?x4x64xbf16>,
   %c1 = arith.constant 1 : index
   %bs = tensor.dim %b, %c0 : tensor<?x?x4xbf16>
   %ts = tensor.dim %b, %c1 : tensor<?x?x4xbf16>
-  %empty = tensor.empty(%bs, %ts) : tensor<?x?x4xf32>
+  %beta_init = tensor.empty(%bs, %ts) : tensor<?x?x4xf32>
+  %g_init = tensor.empty(%bs, %ts) : tensor<?x?x4xf32>
 
   // beta = sigmoid(b) = 1 / (1 + exp(-b))
   %beta = linalg.generic
       {indexing_maps = [#map_bth, #map_bth],
        iterator_types = ["parallel", "parallel", "parallel"]}
-      ins(%b : tensor<?x?x4xbf16>) outs(%empty : tensor<?x?x4xf32>) {
+      ins(%b : tensor<?x?x4xbf16>) outs(%beta_init : tensor<?x?x4xf32>) {
   ^bb0(%x: bf16, %out: f32):
     %one = arith.constant 1.0 : f32
     %xf = arith.extf %x : bf16 to f32
@@ -65,7 +66,7 @@ func.func @gated_deltanet(%q: tensor<?x?x4x64xbf16>, %k: tensor<?x?x4x64xbf16>,
       {indexing_maps = [#map_bth, #map_h, #map_h, #map_bth],
        iterator_types = ["parallel", "parallel", "parallel"]}
       ins(%a, %A_log, %dt_bias : tensor<?x?x4xbf16>, tensor<4xf32>, tensor<4xf32>)
-      outs(%empty : tensor<?x?x4xf32>) {
+      outs(%g_init : tensor<?x?x4xf32>) {
   ^bb0(%x: bf16, %alog: f32, %bias: f32, %out: f32):
     %zero = arith.constant 0.0 : f32
     %xf = arith.extf %x : bf16 to f32

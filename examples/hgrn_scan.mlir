@@ -25,12 +25,13 @@ func.func @hgrn(%i: tensor<?x?x1024xf32>, %f: tensor<?x?x1024xf32>,
   %c1 = arith.constant 1 : index
   %bs = tensor.dim %i, %c0 : tensor<?x?x1024xf32>
   %ts = tensor.dim %i, %c1 : tensor<?x?x1024xf32>
-  %empty = tensor.empty(%bs, %ts) : tensor<?x?x1024xf32>
+  %x_init = tensor.empty(%bs, %ts) : tensor<?x?x1024xf32>
+  %g_init = tensor.empty(%bs, %ts) : tensor<?x?x1024xf32>
   %x, %g = linalg.generic
       {indexing_maps = [#map, #map, #map, #map],
        iterator_types = ["parallel", "parallel", "parallel"]}
       ins(%i, %f : tensor<?x?x1024xf32>, tensor<?x?x1024xf32>)
-      outs(%empty, %empty : tensor<?x?x1024xf32>, tensor<?x?x1024xf32>) {
+      outs(%x_init, %g_init : tensor<?x?x1024xf32>, tensor<?x?x1024xf32>) {
   ^bb0(%iv: f32, %fv: f32, %xo: f32, %go: f32):
     %zero = arith.constant 0.0 : f32
     %one = arith.constant 1.0 : f32

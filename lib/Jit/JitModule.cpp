@@ -37,7 +37,11 @@ public:
           if (d.getSeverity() == DiagnosticSeverity::Error && first.empty()) {
             std::string loc;
             llvm::raw_string_ostream os(loc);
-            d.getLocation().print(os);
+            if (auto flc = dyn_cast<FileLineColLoc>(d.getLocation()))
+              os << flc.getFilename().getValue() << ":" << flc.getLine()
+                 << ":" << flc.getColumn();
+            else
+              d.getLocation().print(os);
             first = loc + ": error: " + d.str();
           }
           return success();

@@ -124,6 +124,10 @@ public:
                                      << sym << ") must be static";
           continue;
         }
+        if (size <= 0 && !isDynamicSymbol(sym))
+          return op->emitOpError() << "'" << sv.name << "' dim " << i << " ("
+                                   << sym << ") must be positive, got "
+                                   << size;
         auto [it, inserted] = bound.try_emplace(sym, Binding{size, sv.name, static_cast<unsigned>(i)});
         if (!inserted && it->second.size != size)
           return op->emitOpError()
