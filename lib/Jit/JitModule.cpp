@@ -123,9 +123,13 @@ parse(MLIRContext &ctx, llvm::StringRef source, const CompileOptions &options,
   return module;
 }
 
-LogicalResult lower(ModuleOp module) {
+LogicalResult lower(ModuleOp module, const CompileOptions &options) {
+  if (options.chunkSize < 0 ||
+      (options.chunkSize > 0 && !llvm::isPowerOf2_64(options.chunkSize)))
+    return module.emitError("chunk size must be 0 or a power of two, got ")
+           << options.chunkSize;
   PassManager pm(module.getContext());
-  if (failed(buildCPUPipeline(pm)))
+  if (failed(buildCPUPipeline(pm, options.chunkSize)))
     return failure();
   return pm.run(module);
 }
@@ -167,7 +171,7 @@ JitModule::compile(llvm::StringRef source, const CompileOptions &options) {
     return llvm::createStringError(options.sourceName +
                                    ": no public func.func to run");
 
-  if (failed(lower(**module)))
+  if (failed(lower(**module, options)))
     return diags.error("lowering " + options.sourceName + " failed");
 
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
@@ -239,7 +243,7 @@ llvm::Expected<std::string> lowerToText(llvm::StringRef source,
   auto module = parse(*ctx, source, options, diags);
   if (!module)
     return module.takeError();
-  if (failed(lower(**module)))
+  if (failed(lower(**module, options)))
     return diags.error("lowering " + options.sourceName + " failed");
   std::string out;
   llvm::raw_string_ostream os(out);

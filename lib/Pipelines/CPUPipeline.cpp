@@ -5,10 +5,14 @@
 
 using namespace mlir;
 
-std::string mixir::cpuPipelineText() {
+std::string mixir::cpuPipelineText(int64_t chunkSize) {
+  std::string chunking;
+  if (chunkSize > 0)
+    chunking = "convert-mix-to-chunked{chunk-size=" + std::to_string(chunkSize) +
+               "},";
   // Function results come back as identity-layout memrefs owned by the
   // caller (the runtime frees them), so the packed ABI stays simple.
-  return "convert-mix-to-loops,"
+  return chunking + "convert-mix-to-loops,"
          "canonicalize,cse,"
          "one-shot-bufferize{bufferize-function-boundaries "
          "function-boundary-type-conversion=identity-layout-map},"
@@ -26,17 +30,27 @@ std::string mixir::cpuPipelineText() {
          "reconcile-unrealized-casts";
 }
 
-LogicalResult mixir::buildCPUPipeline(OpPassManager &pm) {
-  return parsePassPipeline(cpuPipelineText(), pm);
+LogicalResult mixir::buildCPUPipeline(OpPassManager &pm, int64_t chunkSize) {
+  return parsePassPipeline(cpuPipelineText(chunkSize), pm);
 }
 
+namespace {
+struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
+  Option<int64_t> chunkSize{
+      *this, "chunk-size",
+      llvm::cl::desc("Tokens per chunk for the chunked lowering; 0 keeps "
+                     "every op in its recurrent form"),
+      llvm::cl::init(0)};
+};
+} // namespace
+
 void mixir::registerPipelines() {
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<CPUPipelineOptions>(
       "mixir-cpu-pipeline",
-      "Lower mix ops (recurrent form) and upstream tensor code to the LLVM "
-      "dialect for the host CPU",
-      [](OpPassManager &pm) {
-        if (failed(buildCPUPipeline(pm)))
+      "Lower mix ops and upstream tensor code to the LLVM dialect for the "
+      "host CPU",
+      [](OpPassManager &pm, const CPUPipelineOptions &options) {
+        if (failed(buildCPUPipeline(pm, options.chunkSize)))
           llvm::report_fatal_error("mixir-cpu-pipeline is malformed");
       });
 }

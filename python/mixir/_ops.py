@@ -72,9 +72,9 @@ def _gate_kind(gate, allowed):
                          f"got {gate!r}")
 
 
-def _run(key, args, make_source):
+def _run(key, args, make_source, chunk_size=0):
     try:
-        module = cache.get(key, make_source)
+        module = cache.get(key + (chunk_size,), make_source, chunk_size)
     except CompileError as e:
         raise ValueError(_short(str(e))) from None
     return module.functions["mixer"](*args)
@@ -87,7 +87,7 @@ def _short(message):
 
 
 def _recurrence(op, q, k, v, g, gate, scale, initial_state, extra_args,
-                extra_attrs, extra_types):
+                extra_attrs, chunk_size=0):
     elem = _inputs([("q", q), ("k", k), ("v", v)],
                    {"q": "[B, T, Hq, K]", "k": "[B, T, Hk, K]",
                     "v": "[B, T, Hv, V]"})
@@ -130,22 +130,32 @@ def _recurrence(op, q, k, v, g, gate, scale, initial_state, extra_args,
                 f"{scale_txt}{extra_attrs} : ({', '.join(arg_types)}) -> "
                 f"({o_type}, {s_type})\n"
                 f"  return %o, %s : {o_type}, {s_type}\n}}\n")
-    return _run(key, args, source)
+    return _run(key, args, source, chunk_size)
+
+
+def _chunk_size(chunk_size):
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or \
+            chunk_size < 0 or (chunk_size & (chunk_size - 1)):
+        raise ValueError(f"chunk_size must be 0 (recurrent) or a power of two, "
+                         f"got {chunk_size!r}")
+    return chunk_size
 
 
 def linear_attention(q, k, v, g=None, gate="none", scale=None,
-                     initial_state=None, output_final_state=False):
+                     initial_state=None, output_final_state=False, *,
+                     chunk_size=0):
     """Gated linear attention (MIXERS.md `mix.linear_attention`).
 
     q: [B, T, Hq, K], k: [B, T, Hk, K], v: [B, T, Hv, V] in float32, float16
     or bfloat16; g per `gate`: "head" [Hv], "scalar" [B, T, Hv], "vector"
     [B, T, Hv, K] (natural-log decay); initial_state [B, Hv, K, V].
     Returns (o [B, T, max(Hq, Hv), V] in q's dtype, final_state float32 or
-    None).
+    None). `chunk_size` > 0 selects the chunkwise-parallel lowering (gate
+    kinds none, head and scalar; correct but not yet tuned for speed).
     """
     _gate_kind(gate, _GATES)
     o, s = _recurrence("linear_attention", q, k, v, g, gate, scale,
-                       initial_state, [], "", None)
+                       initial_state, [], "", _chunk_size(chunk_size))
     return o, (s if output_final_state else None)
 
 
@@ -162,7 +172,7 @@ def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
             (" allow_neg_eigval" if allow_neg_eigval else "")
     extra = [("beta", beta, _tensor(beta.shape, "f32"))]
     o, s = _recurrence("delta_rule", q, k, v, g, gate, scale, initial_state,
-                       extra, attrs, None)
+                       extra, attrs)
     return o, (s if output_final_state else None)
 
 

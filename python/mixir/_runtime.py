@@ -81,9 +81,11 @@ class Module:
         return self.functions[name]
 
 
-def compile(source, target="cpu"):
+def compile(source, target="cpu", chunk_size=0):
     """Compiles MLIR text (mix ops and upstream dialects on tensors).
 
+    `chunk_size` > 0 (a power of two) selects the chunkwise-parallel lowering
+    for the ops that have one; 0 keeps the recurrent form.
     Returns a Module whose public functions are callables over numpy arrays.
     Raises CompileError (a ValueError) with the first diagnostic.
     """
@@ -94,7 +96,7 @@ def compile(source, target="cpu"):
         raise ValueError(f"target {target!r} is not available in this build "
                          f"(only 'cpu')")
     try:
-        return Module(_mixir.compile(source, target, "<source>"))
+        return Module(_mixir.compile(source, target, "<source>", int(chunk_size)))
     except ValueError as e:
         raise CompileError(str(e)) from None
 
@@ -106,11 +108,11 @@ class _Cache:
         self._lock = threading.Lock()
         self._modules = {}
 
-    def get(self, key, make_source):
+    def get(self, key, make_source, chunk_size=0):
         with self._lock:
             mod = self._modules.get(key)
             if mod is None:
-                mod = compile(make_source())
+                mod = compile(make_source(), chunk_size=chunk_size)
                 self._modules[key] = mod
             return mod
 

@@ -107,9 +107,10 @@ NB_MODULE(_mixir, m) {
   m.def(
       "compile",
       [](const std::string &source, const std::string &target,
-         const std::string &name) {
+         const std::string &name, int64_t chunkSize) {
         mixir::CompileOptions options;
         options.target = target;
+        options.chunkSize = chunkSize;
         options.sourceName = name;
         std::unique_ptr<mixir::JitModule> module;
         std::string error;
@@ -126,5 +127,5 @@ NB_MODULE(_mixir, m) {
         return PyModule(std::move(module));
       },
       nb::arg("source"), nb::arg("target") = "cpu",
-      nb::arg("name") = "<source>");
+      nb::arg("name") = "<source>", nb::arg("chunk_size") = 0);
 }

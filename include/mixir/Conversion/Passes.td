@@ -22,4 +22,26 @@ def ConvertMixToLoops : Pass<"convert-mix-to-loops"> {
   ];
 }
 
+def ConvertMixToChunked : Pass<"convert-mix-to-chunked"> {
+  let summary = "Lower mix ops to the chunkwise-parallel form";
+  let description = [{
+    Rewrites `mix.linear_attention` with gate kinds none, head and scalar into
+    the chunked form of MIXERS.md: per chunk of `chunk-size` tokens, the
+    intra-chunk masked product `(Q K^T) * exp(Gc_i - Gc_j)` and the inter-chunk
+    term `(Q * exp(Gc)) S` as matmul-shaped linalg ops on static tiles, and a
+    sequential state loop over chunks. Ops it does not handle are left for
+    `convert-mix-to-loops`.
+  }];
+  let options = [
+    Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
+           "Tokens per chunk (a power of two)">
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
+    "mlir::math::MathDialect", "mlir::scf::SCFDialect",
+    "mlir::tensor::TensorDialect", "mlir::vector::VectorDialect",
+    "mlir::func::FuncDialect", "mlir::memref::MemRefDialect"
+  ];
+}
+
 #endif

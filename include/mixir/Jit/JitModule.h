@@ -22,6 +22,8 @@ struct CompileOptions {
   std::string target = "cpu";
   /// LLVM optimisation level, 0-3.
   unsigned optLevel = 3;
+  /// Tokens per chunk for the chunked lowering; 0 keeps the recurrent form.
+  int64_t chunkSize = 0;
   /// Name used in diagnostics for the source buffer.
   std::string sourceName = "<source>";
 };

@@ -10,11 +10,14 @@
 namespace mixir {
 
 /// The passes from `mix` ops on tensors down to the LLVM dialect for the host
-/// CPU, as a textual pipeline (the body of `mixir-cpu-pipeline`).
-std::string cpuPipelineText();
+/// CPU, as a textual pipeline (the body of `mixir-cpu-pipeline`). With
+/// `chunkSize` > 0, ops the chunked lowering handles use chunks of that many
+/// tokens; the rest (and everything when 0) use the recurrent form.
+std::string cpuPipelineText(int64_t chunkSize = 0);
 
 /// Adds the CPU pipeline to `pm` (which must anchor on builtin.module).
-mlir::LogicalResult buildCPUPipeline(mlir::OpPassManager &pm);
+mlir::LogicalResult buildCPUPipeline(mlir::OpPassManager &pm,
+                                     int64_t chunkSize = 0);
 
 /// Registers `mixir-cpu-pipeline` with the pass registry (for mixir-opt).
 void registerPipelines();

@@ -3,6 +3,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -112,6 +113,45 @@ Value emptyLike(ImplicitLocOpBuilder &b, RankedTensorType type,
       dynamic.push_back(sizes.lookup(sym));
   return tensor::EmptyOp::create(b, type.getShape(), type.getElementType(),
                                  dynamic);
+}
+
+namespace {
+struct StateSliceGeometry {
+  RankedTensorType type;
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+};
+
+StateSliceGeometry stateSliceGeometry(ImplicitLocOpBuilder &b, Value states,
+                                      Value bi, Value s) {
+  auto shape = cast<ShapedType>(states.getType()).getShape();
+  OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
+  return {RankedTensorType::get({shape[2], shape[3]}, b.getF32Type()),
+          {bi, s, zero, zero},
+          {one, one, b.getIndexAttr(shape[2]), b.getIndexAttr(shape[3])},
+          {one, one, one, one}};
+}
+} // namespace
+
+Value beginStateSlice(ImplicitLocOpBuilder &b, Value states, Value init,
+                      Value bi, Value s) {
+  StateSliceGeometry g = stateSliceGeometry(b, states, bi, s);
+  Value slice = tensor::ExtractSliceOp::create(b, g.type, states, g.offsets,
+                                               g.sizes, g.strides);
+  if (!init)
+    return linalg::FillOp::create(b, ValueRange{f32Const(b, 0.0f)},
+                                  ValueRange{slice})
+        .getResult(0);
+  Value from = tensor::ExtractSliceOp::create(b, g.type, init, g.offsets,
+                                              g.sizes, g.strides);
+  return linalg::CopyOp::create(b, ValueRange{from}, ValueRange{slice})
+      .getResult(0);
+}
+
+Value endStateSlice(ImplicitLocOpBuilder &b, Value slice, Value states,
+                    Value bi, Value s) {
+  StateSliceGeometry g = stateSliceGeometry(b, states, bi, s);
+  return tensor::InsertSliceOp::create(b, slice, states, g.offsets, g.sizes,
+                                       g.strides);
 }
 
 namespace {

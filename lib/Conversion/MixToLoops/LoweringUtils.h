@@ -72,6 +72,14 @@ mlir::LogicalResult lowerWithShapeChecks(
 Value emptyLike(ImplicitLocOpBuilder &b, mlir::RankedTensorType type,
                 llvm::ArrayRef<llvm::StringRef> dims, const SymbolSizes &sizes);
 
+/// The [K, V] f32 state of (batch bi, state head s) as a slice of `states`
+/// [B, Hv, K, V], initialised from `init` (same shape) or zero.
+Value beginStateSlice(ImplicitLocOpBuilder &b, Value states, Value init,
+                      Value bi, Value s);
+/// Inserts the updated slice back into `states`.
+Value endStateSlice(ImplicitLocOpBuilder &b, Value slice, Value states,
+                    Value bi, Value s);
+
 // The lowering of each op kind (one file each).
 mlir::LogicalResult lowerLinearAttention(mlir::RewriterBase &rewriter,
                                          mix::LinearAttentionOp op);
@@ -80,6 +88,10 @@ mlir::LogicalResult lowerDeltaRule(mlir::RewriterBase &rewriter,
 mlir::LogicalResult lowerAttention(mlir::RewriterBase &rewriter,
                                    mix::AttentionOp op);
 mlir::LogicalResult lowerScan(mlir::RewriterBase &rewriter, mix::ScanOp op);
+/// The chunkwise form (fails, leaving the op, for gate kind vector).
+mlir::LogicalResult lowerChunkedLinearAttention(mlir::RewriterBase &rewriter,
+                                                mix::LinearAttentionOp op,
+                                                int64_t chunk);
 
 } // namespace mixir::lowering
 

@@ -6,6 +6,7 @@
 
 namespace mixir {
 #define GEN_PASS_DEF_CONVERTMIXTOLOOPS
+#define GEN_PASS_DEF_CONVERTMIXTOCHUNKED
 #include "mixir/Conversion/Passes.h.inc"
 } // namespace mixir
 
@@ -42,6 +43,29 @@ struct ConvertMixToLoops
         op->emitOpError("could not be lowered to loops");
         return signalPassFailure();
       }
+    }
+  }
+};
+} // namespace
+
+namespace {
+struct ConvertMixToChunked
+    : mixir::impl::ConvertMixToChunkedBase<ConvertMixToChunked> {
+  using Base::Base;
+  void runOnOperation() override {
+    if (chunkSize <= 0 || !llvm::isPowerOf2_64(chunkSize)) {
+      getOperation()->emitError("chunk-size must be a positive power of two");
+      return signalPassFailure();
+    }
+    SmallVector<mixir::mix::LinearAttentionOp> ops;
+    getOperation()->walk(
+        [&](mixir::mix::LinearAttentionOp op) { ops.push_back(op); });
+    IRRewriter rewriter(&getContext());
+    for (auto op : ops) {
+      rewriter.setInsertionPoint(op);
+      int64_t chunk = op.getChunkSize().value_or(chunkSize);
+      // Ops it does not handle stay for convert-mix-to-loops.
+      (void)mixir::lowering::lowerChunkedLinearAttention(rewriter, op, chunk);
     }
   }
 };

@@ -57,28 +57,10 @@ SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
   Value zero = indexConst(b, 0);
   Value o0 = emptyLike(b, r.oType, {"B", "T", "Ho", "V"}, sizes);
   Value s0 = emptyLike(b, r.stateType, {"B", "Hv", "K", "V"}, sizes);
-  auto sliceType = RankedTensorType::get({K, V}, b.getF32Type());
-  OpFoldResult one = b.getIndexAttr(1);
-  SmallVector<OpFoldResult> sliceSizes = {one, one, b.getIndexAttr(K),
-                                          b.getIndexAttr(V)};
-  SmallVector<OpFoldResult> unitStrides(4, one);
-
   return forLoop(b, zero, sizes.lookup("B"), {o0, s0}, [&](ImplicitLocOpBuilder &b, Value bi, ValueRange a) {
     return forLoop(b, zero, indexConst(b, hv), a, [&](ImplicitLocOpBuilder &b, Value s, ValueRange a) {
       Value o = a[0], states = a[1];
-      SmallVector<OpFoldResult> at = {bi, s, b.getIndexAttr(0),
-                                      b.getIndexAttr(0)};
-      Value S = tensor::ExtractSliceOp::create(b, sliceType, states, at,
-                                               sliceSizes, unitStrides);
-      if (r.init) {
-        Value from = tensor::ExtractSliceOp::create(b, sliceType, r.init, at,
-                                                    sliceSizes, unitStrides);
-        S = linalg::CopyOp::create(b, from, S).getResult(0);
-      } else {
-        S = linalg::FillOp::create(b, ValueRange{f32Const(b, 0.0f)},
-                                   ValueRange{S})
-                .getResult(0);
-      }
+      Value S = beginStateSlice(b, states, r.init, bi, s);
       Value kHead = arith::DivUIOp::create(b, s, indexConst(b, kShare));
       Value headDecay;
       if (r.gate == GateKind::head)
@@ -170,8 +152,7 @@ SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
           o = writeVector(b, rows[1 + g], o, {bi, t, outHeads[g], zero});
         return SmallVector<Value>{o, rows[0]};
       });
-      Value updated = tensor::InsertSliceOp::create(b, tokens[1], states, at,
-                                                    sliceSizes, unitStrides);
+      Value updated = endStateSlice(b, tokens[1], states, bi, s);
       return SmallVector<Value>{tokens[0], updated};
     });
   });

@@ -1,0 +1,247 @@
+//===- ChunkedLinearAttention.cpp - chunkwise form of linear attention ----===//
+//
+// MIXERS.md "Chunkwise algorithms": the sequence is cut into chunks of C
+// tokens (the last one zero-padded). Per chunk, with Gc the in-chunk
+// cumulative log gate (f32):
+//   O = scale [ (Q * exp(Gc)) S + ((Q K^T) * exp(Gc_i - Gc_j) * causal) V ]
+//   S = exp(Gc_last) S + (K * exp(Gc_last - Gc))^T V
+// Every product is a matmul-shaped linalg op on static [C, K] / [C, V] /
+// [C, C] / [K, V] tiles, so the same IR can be tiled for the CPU or mapped to
+// tensor cores. Every exponent is <= 0 for gates <= 0. Padded rows carry a
+// zero gate, zero keys and values, so they change neither Gc_last nor S.
+// Handles gate kinds none, head and scalar; per-channel (vector) gates need
+// the sub-chunked diagonal blocks of the GLA paper and stay recurrent.
+//
+//===----------------------------------------------------------------------===//
+#include "LoweringUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/AffineMap.h"
+
+using namespace mlir;
+using mixir::mix::GateKind;
+
+namespace mixir::lowering {
+namespace {
+
+using utils::IteratorType;
+
+Value zeroTile(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape) {
+  Value empty = tensor::EmptyOp::create(b, shape, b.getF32Type());
+  return linalg::FillOp::create(b, ValueRange{f32Const(b, 0.0f)},
+                                ValueRange{empty})
+      .getResult(0);
+}
+
+/// A [C, W] f32 tile whose row i is src[index(i)] for i < valid, else 0.
+Value loadTile(ImplicitLocOpBuilder &b, Value src, int64_t C, int64_t W,
+               Value valid,
+               const std::function<SmallVector<Value>(ImplicitLocOpBuilder &,
+                                                      Value)> &index) {
+  Value tile = tensor::EmptyOp::create(b, ArrayRef<int64_t>{C, W},
+                                       b.getF32Type());
+  Value zero = indexConst(b, 0);
+  return forLoop(b, zero, indexConst(b, C), {tile}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+    Value inside = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, valid);
+    auto row = scf::IfOp::create(b, TypeRange{VectorType::get({W}, b.getF32Type())},
+                                 inside, /*withElseRegion=*/true);
+    {
+      auto tb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), &row.getThenRegion().front());
+      scf::YieldOp::create(tb, readF32Vector(tb, src, index(tb, i), W));
+    }
+    {
+      auto eb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), &row.getElseRegion().front());
+      scf::YieldOp::create(eb, f32Splat(eb, 0.0f, W));
+    }
+    return SmallVector<Value>{writeVector(b, row.getResult(0), a[0], {i, zero})};
+  })[0];
+}
+
+/// out[i, j] (+)= sum_r lhs(maps) * rhs(maps): a matmul-shaped contraction
+/// over the last loop dimension with the given operand maps.
+Value contract(ImplicitLocOpBuilder &b, Value lhs, Value rhs, Value init,
+               AffineMap lhsMap, AffineMap rhsMap) {
+  MLIRContext *ctx = b.getContext();
+  AffineMap outMap = AffineMap::get(3, 0, {getAffineDimExpr(0, ctx),
+                                           getAffineDimExpr(1, ctx)}, ctx);
+  return linalg::GenericOp::create(
+             b, TypeRange{init.getType()}, ValueRange{lhs, rhs}, ValueRange{init},
+             ArrayRef<AffineMap>{lhsMap, rhsMap, outMap},
+             ArrayRef<IteratorType>{IteratorType::parallel, IteratorType::parallel,
+                                    IteratorType::reduction},
+             [](OpBuilder &nb, Location loc, ValueRange args) {
+               Value p = arith::MulFOp::create(nb, loc, args[0], args[1]);
+               linalg::YieldOp::create(nb, loc, ValueRange{arith::AddFOp::create(nb, loc, args[2], p)});
+             })
+      .getResult(0);
+}
+
+Value matmul(ImplicitLocOpBuilder &b, Value lhs, Value rhs, Value acc) {
+  return linalg::MatmulOp::create(b, TypeRange{acc.getType()},
+                                  ValueRange{lhs, rhs}, ValueRange{acc})
+      .getResult(0);
+}
+
+/// tile[i, j] * f(i, j, tile[i, j]) as a linalg.generic with index access.
+Value mapTile(ImplicitLocOpBuilder &b, Value tile,
+              const std::function<Value(OpBuilder &, Location, Value, Value,
+                                        Value)> &fn) {
+  auto type = cast<RankedTensorType>(tile.getType());
+  AffineMap id = AffineMap::getMultiDimIdentityMap(2, b.getContext());
+  return linalg::GenericOp::create(
+             b, TypeRange{type}, ValueRange{}, ValueRange{tile},
+             ArrayRef<AffineMap>{id},
+             ArrayRef<IteratorType>{IteratorType::parallel, IteratorType::parallel},
+             [&](OpBuilder &nb, Location loc, ValueRange args) {
+               Value i = linalg::IndexOp::create(nb, loc, 0);
+               Value j = linalg::IndexOp::create(nb, loc, 1);
+               linalg::YieldOp::create(nb, loc, ValueRange{fn(nb, loc, i, j, args[0])});
+             })
+      .getResult(0);
+}
+
+Value extractF32(OpBuilder &b, Location loc, Value tensor, ValueRange idx) {
+  return tensor::ExtractOp::create(b, loc, tensor, idx);
+}
+
+} // namespace
+
+LogicalResult lowerChunkedLinearAttention(RewriterBase &rewriter,
+                                          mix::LinearAttentionOp op,
+                                          int64_t chunk) {
+  if (op.getGateKind() == GateKind::vector)
+    return rewriter.notifyMatchFailure(op, "vector gates stay recurrent");
+  Value q = op.getQ(), k = op.getK(), v = op.getV(), g = op.getG(),
+        init = op.getInitialState();
+  GateKind gate = op.getGateKind();
+  auto dimOf = [](Value t, unsigned i) {
+    return cast<ShapedType>(t.getType()).getDimSize(i);
+  };
+  const int64_t hq = dimOf(q, 2), hk = dimOf(k, 2), hv = dimOf(v, 2);
+  const int64_t K = dimOf(q, 3), V = dimOf(v, 3), C = chunk;
+  const int64_t ho = std::max(hq, hv), group = ho / hv, qShare = ho / hq,
+                kShare = hv / hk;
+  const float scale = op.getScaleOrDefault();
+  auto oType = op.getO().getType();
+  auto stateType = op.getFinalState().getType();
+  MLIRContext *ctx = op.getContext();
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
+             d2 = getAffineDimExpr(2, ctx);
+  // (i, j, r): A[i, j] = sum_r Q[i, r] K[j, r]
+  AffineMap qMap = AffineMap::get(3, 0, {d0, d2}, ctx);
+  AffineMap kTMap = AffineMap::get(3, 0, {d1, d2}, ctx);
+  // (a, c, i): S[a, c] += sum_i Kd[i, a] V[i, c]
+  AffineMap kdMap = AffineMap::get(3, 0, {d2, d0}, ctx);
+  AffineMap vMap = AffineMap::get(3, 0, {d2, d1}, ctx);
+
+  return lowerWithShapeChecks(rewriter, op, [&](ImplicitLocOpBuilder &b,
+                                                const SymbolSizes &sizes) {
+    Value zero = indexConst(b, 0);
+    Value T = sizes.lookup("T");
+    Value numChunks = arith::CeilDivUIOp::create(b, T, indexConst(b, C));
+    Value o0 = emptyLike(b, oType, {"B", "T", "Ho", "V"}, sizes);
+    Value s0 = emptyLike(b, stateType, {"B", "Hv", "K", "V"}, sizes);
+    return forLoop(b, zero, sizes.lookup("B"), {o0, s0}, [&](ImplicitLocOpBuilder &b, Value bi, ValueRange a) {
+      return forLoop(b, zero, indexConst(b, hv), a, [&](ImplicitLocOpBuilder &b, Value s, ValueRange a) {
+        Value S = beginStateSlice(b, a[1], init, bi, s);
+        Value kHead = arith::DivUIOp::create(b, s, indexConst(b, kShare));
+        Value headGate = gate == GateKind::head ? readF32(b, g, {s}) : Value();
+
+        auto chunks = forLoop(b, zero, numChunks, {a[0], S}, [&](ImplicitLocOpBuilder &b, Value n, ValueRange a) {
+          Value o = a[0], S = a[1];
+          Value t0 = arith::MulIOp::create(b, n, indexConst(b, C));
+          Value valid = arith::MinUIOp::create(b, indexConst(b, C), arith::SubIOp::create(b, T, t0));
+          auto token = [&](ImplicitLocOpBuilder &b, Value i) -> Value {
+            return arith::AddIOp::create(b, t0, i);
+          };
+          Value Kt = loadTile(b, k, C, K, valid, [&](ImplicitLocOpBuilder &b, Value i) {
+            return SmallVector<Value>{bi, token(b, i), kHead, zero};
+          });
+          Value Vt = loadTile(b, v, C, V, valid, [&](ImplicitLocOpBuilder &b, Value i) {
+            return SmallVector<Value>{bi, token(b, i), s, zero};
+          });
+
+          // Gc: in-chunk cumulative log gate; padded rows add nothing.
+          Value Gc, gLast;
+          if (gate != GateKind::none) {
+            Value empty = tensor::EmptyOp::create(b, ArrayRef<int64_t>{C}, b.getF32Type());
+            auto cum = forLoop(b, zero, indexConst(b, C), {empty, f32Const(b, 0.0f)}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+              Value inside = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, valid);
+              Value gi = headGate;
+              if (gate == GateKind::scalar) {
+                // Clamp the index so the padded rows read a valid token.
+                Value ti = arith::MinUIOp::create(b, token(b, i), arith::SubIOp::create(b, T, indexConst(b, 1)));
+                gi = readF32(b, g, {bi, ti, s});
+              }
+              gi = arith::SelectOp::create(b, inside, gi, f32Const(b, 0.0f));
+              Value run = arith::AddFOp::create(b, a[1], gi);
+              return SmallVector<Value>{tensor::InsertOp::create(b, run, a[0], ValueRange{i}), run};
+            });
+            Gc = cum[0];
+            gLast = cum[1];
+          }
+          auto expDiff = [&](OpBuilder &nb, Location loc, Value i, Value j) -> Value {
+            Value gi = extractF32(nb, loc, Gc, {i}), gj = extractF32(nb, loc, Gc, {j});
+            return math::ExpOp::create(nb, loc, arith::SubFOp::create(nb, loc, gi, gj));
+          };
+
+          for (int64_t r = 0; r < group; ++r) {
+            Value oh = arith::AddIOp::create(b, arith::MulIOp::create(b, s, indexConst(b, group)), indexConst(b, r));
+            Value qh = arith::DivUIOp::create(b, oh, indexConst(b, qShare));
+            Value Qt = loadTile(b, q, C, K, valid, [&](ImplicitLocOpBuilder &b, Value i) {
+              return SmallVector<Value>{bi, token(b, i), qh, zero};
+            });
+            // Intra-chunk: (Q K^T) masked causally and decayed.
+            Value A = contract(b, Qt, Kt, zeroTile(b, {C, C}), qMap, kTMap);
+            A = mapTile(b, A, [&](OpBuilder &nb, Location loc, Value i, Value j, Value x) -> Value {
+              Value causal = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ule, j, i);
+              Value w = x;
+              if (Gc)
+                w = arith::MulFOp::create(nb, loc, x, expDiff(nb, loc, i, j));
+              return arith::SelectOp::create(nb, loc, causal, w, arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0.0f)));
+            });
+            // Inter-chunk: (Q * exp(Gc)) S.
+            Value Qg = Qt;
+            if (Gc)
+              Qg = mapTile(b, Qt, [&](OpBuilder &nb, Location loc, Value i, Value, Value x) -> Value {
+                return arith::MulFOp::create(nb, loc, x, math::ExpOp::create(nb, loc, extractF32(nb, loc, Gc, {i})));
+              });
+            Value O = matmul(b, Qg, S, zeroTile(b, {C, V}));
+            O = matmul(b, A, Vt, O);
+            // Store the valid rows, scaled, in the output type.
+            o = forLoop(b, zero, valid, {o}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+              Value row = vector::TransferReadOp::create(b, VectorType::get({V}, b.getF32Type()), O, ValueRange{i, zero}, f32Const(b, 0.0f), ArrayRef<bool>{true});
+              row = arith::MulFOp::create(b, row, f32Splat(b, scale, V));
+              return SmallVector<Value>{writeVector(b, row, a[0], {bi, token(b, i), oh, zero})};
+            })[0];
+          }
+
+          // State: S = exp(Gc_last) S + (K * exp(Gc_last - Gc))^T V.
+          Value Kd = Kt;
+          if (Gc) {
+            Kd = mapTile(b, Kt, [&](OpBuilder &nb, Location loc, Value i, Value, Value x) -> Value {
+              Value gi = extractF32(nb, loc, Gc, {i});
+              return arith::MulFOp::create(nb, loc, x, math::ExpOp::create(nb, loc, arith::SubFOp::create(nb, loc, gLast, gi)));
+            });
+            Value decay = math::ExpOp::create(b, gLast);
+            S = mapTile(b, S, [&](OpBuilder &nb, Location loc, Value, Value, Value x) -> Value {
+              return arith::MulFOp::create(nb, loc, x, decay);
+            });
+          }
+          S = contract(b, Kd, Vt, S, kdMap, vMap);
+          return SmallVector<Value>{o, S};
+        });
+        Value states = endStateSlice(b, chunks[1], a[1], bi, s);
+        return SmallVector<Value>{chunks[0], states};
+      });
+    });
+  });
+}
+
+} // namespace mixir::lowering

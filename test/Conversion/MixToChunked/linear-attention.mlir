@@ -1,0 +1,66 @@
+// RUN: mixir-opt %s --convert-mix-to-chunked=chunk-size=32 --split-input-file | FileCheck %s
+
+// Scalar gate: chunks of 32 tokens, matmul-shaped linalg ops on static tiles,
+// the in-chunk cumulative gate, exponents of differences, the state update.
+// CHECK-LABEL: func.func @scalar_gate
+// CHECK: %[[NCH:.*]] = arith.ceildivui %{{.*}}, %c32
+// CHECK: scf.for %[[N:[a-z0-9]+]] = %{{[a-z0-9_]+}} to %[[NCH]] step
+// CHECK:   arith.muli %[[N]], %c32
+// CHECK:   %[[VALID:.*]] = arith.minui %c32
+// CHECK:   scf.if %{{.*}} -> (vector<16xf32>)
+// CHECK:   tensor.insert %{{.*}} : tensor<32xf32>
+// The intra-chunk product (Q K^T): i, j parallel, the key dim reduced.
+// CHECK:   linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} ins(%{{.*}}, %{{.*}} : tensor<32x16xf32>, tensor<32x16xf32>) outs(%{{.*}} : tensor<32x32xf32>)
+// Causal mask and decay exp(Gc_i - Gc_j).
+// CHECK:   linalg.generic
+// CHECK:     linalg.index 0
+// CHECK:     linalg.index 1
+// CHECK:     arith.cmpi ule
+// CHECK:     arith.subf
+// CHECK:     math.exp
+// CHECK:     arith.select
+// Inter-chunk term (Q * exp(Gc)) S, then the intra term accumulated.
+// CHECK:   linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<32x16xf32>, tensor<16x8xf32>) outs(%{{.*}} : tensor<32x8xf32>)
+// CHECK:   linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<32x32xf32>, tensor<32x8xf32>) outs(%{{.*}} : tensor<32x8xf32>)
+// Only the valid rows are stored.
+// CHECK:   scf.for %{{.*}} = %{{[a-z0-9_]+}} to %[[VALID]] step
+// CHECK:     vector.transfer_write
+// State: S * exp(G_last) + (K * exp(G_last - Gc))^T V.
+// CHECK:   math.exp
+// CHECK:   linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} ins(%{{.*}}, %{{.*}} : tensor<32x16xf32>, tensor<32x8xf32>) outs(%{{.*}} : tensor<16x8xf32>)
+// CHECK-NOT: mix.linear_attention
+func.func @scalar_gate(%q: tensor<1x?x2x16xf32>, %k: tensor<1x?x2x16xf32>, %v: tensor<1x?x2x8xf32>, %g: tensor<1x?x2xf32>) -> tensor<1x?x2x8xf32> {
+  %o, %s = mix.linear_attention %q, %k, %v gate scalar(%g) : (tensor<1x?x2x16xf32>, tensor<1x?x2x16xf32>, tensor<1x?x2x8xf32>, tensor<1x?x2xf32>) -> (tensor<1x?x2x8xf32>, tensor<1x2x16x8xf32>)
+  return %o : tensor<1x?x2x8xf32>
+}
+
+// -----
+
+// No gate: no exponentials at all.
+// CHECK-LABEL: func.func @no_gate
+// CHECK-NOT: math.exp
+// CHECK: return
+func.func @no_gate(%q: tensor<2x64x1x16xf32>, %k: tensor<2x64x1x16xf32>, %v: tensor<2x64x1x16xf32>) -> tensor<2x64x1x16xf32> {
+  %o, %s = mix.linear_attention %q, %k, %v gate none : (tensor<2x64x1x16xf32>, tensor<2x64x1x16xf32>, tensor<2x64x1x16xf32>) -> (tensor<2x64x1x16xf32>, tensor<2x1x16x16xf32>)
+  return %o : tensor<2x64x1x16xf32>
+}
+
+// -----
+
+// The op's chunk_size attribute overrides the pass option.
+// CHECK-LABEL: func.func @op_chunk_size
+// CHECK: arith.ceildivui %{{.*}}, %c16
+func.func @op_chunk_size(%q: tensor<1x?x1x16xf32>, %v: tensor<1x?x1x8xf32>) -> tensor<1x?x1x8xf32> {
+  %o, %s = mix.linear_attention %q, %q, %v gate none {chunk_size = 16 : i64} : (tensor<1x?x1x16xf32>, tensor<1x?x1x16xf32>, tensor<1x?x1x8xf32>) -> (tensor<1x?x1x8xf32>, tensor<1x1x16x8xf32>)
+  return %o : tensor<1x?x1x8xf32>
+}
+
+// -----
+
+// Per-channel gates are left for the recurrent lowering.
+// CHECK-LABEL: func.func @vector_gate_stays
+// CHECK: mix.linear_attention
+func.func @vector_gate_stays(%q: tensor<1x?x1x16xf32>, %v: tensor<1x?x1x8xf32>, %g: tensor<1x?x1x16xf32>) -> tensor<1x?x1x8xf32> {
+  %o, %s = mix.linear_attention %q, %q, %v gate vector(%g) : (tensor<1x?x1x16xf32>, tensor<1x?x1x16xf32>, tensor<1x?x1x8xf32>, tensor<1x?x1x16xf32>) -> (tensor<1x?x1x8xf32>, tensor<1x1x16x8xf32>)
+  return %o : tensor<1x?x1x8xf32>
+}
