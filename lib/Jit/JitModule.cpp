@@ -19,6 +19,7 @@
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -235,9 +236,21 @@ mixrt::Status JitModule::call(llvm::StringRef name,
                               " in the module (it has " + known + ")");
 }
 
+llvm::Expected<std::string> readSourceFile(llvm::StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer)
+    return llvm::createStringError("cannot read '" + path.str() +
+                                   "': " + buffer.getError().message());
+  llvm::StringRef text = (*buffer)->getBuffer();
+  if (text.contains('\0'))
+    return llvm::createStringError("'" + path.str() + "' is not MLIR text");
+  return text.str();
+}
+
 llvm::Expected<std::string> lowerToText(llvm::StringRef source,
                                         const CompileOptions &options,
                                         bool emitLLVMIR) {
+  initNativeTarget();
   auto ctx = makeContext();
   DiagnosticCollector diags(*ctx);
   auto module = parse(*ctx, source, options, diags);

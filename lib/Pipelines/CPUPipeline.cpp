@@ -13,10 +13,12 @@ std::string mixir::cpuPipelineText(int64_t chunkSize) {
   // Function results come back as identity-layout memrefs owned by the
   // caller (the runtime frees them), so the packed ABI stays simple.
   return chunking + "convert-mix-to-loops,"
+         "convert-elementwise-to-linalg,"
          "canonicalize,cse,"
          "one-shot-bufferize{bufferize-function-boundaries "
          "function-boundary-type-conversion=identity-layout-map},"
          "buffer-deallocation-pipeline,"
+         "convert-bufferization-to-memref,"
          "convert-linalg-to-loops,"
          "func.func(convert-vector-to-scf),"
          "lower-affine,convert-scf-to-cf,"
@@ -31,7 +33,9 @@ std::string mixir::cpuPipelineText(int64_t chunkSize) {
 }
 
 LogicalResult mixir::buildCPUPipeline(OpPassManager &pm, int64_t chunkSize) {
-  return parsePassPipeline(cpuPipelineText(chunkSize), pm);
+  std::string errors;
+  llvm::raw_string_ostream os(errors);
+  return parsePassPipeline(cpuPipelineText(chunkSize), pm, os);
 }
 
 namespace {

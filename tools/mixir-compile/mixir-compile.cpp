@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "mixir/Jit/JitModule.h"
+#include "mixir/Tools/CommandLine.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -36,7 +37,8 @@ static int fail(llvm::StringRef message) {
 }
 
 int main(int argc, char **argv) {
-  cl::ParseCommandLineOptions(argc, argv, "MixIR compiler\n");
+  if (!mixir::parseCommandLine(argc, argv, "MixIR compiler\n", fail))
+    return 1;
   if (target != "cpu")
     return fail("target '" + target +
                 "' is not available in this build (only --target=cpu)");
@@ -44,12 +46,12 @@ int main(int argc, char **argv) {
     return fail("--emit=" + emit +
                 " is not available for --target=cpu in this build (use mlir "
                 "or llvm)");
-  auto buffer = llvm::MemoryBuffer::getFile(inputFile, /*IsText=*/true);
-  if (!buffer)
-    return fail("cannot read '" + inputFile + "': " + buffer.getError().message());
+  auto source = mixir::readSourceFile(inputFile);
+  if (!source)
+    return fail(llvm::toString(source.takeError()));
   mixir::CompileOptions options;
   options.sourceName = inputFile;
-  auto text = mixir::lowerToText((*buffer)->getBuffer(), options, emit == "llvm");
+  auto text = mixir::lowerToText(*source, options, emit == "llvm");
   if (!text)
     return fail(llvm::toString(text.takeError()));
   std::error_code ec;

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "mixir/Jit/JitModule.h"
+#include "mixir/Tools/CommandLine.h"
 #include "mixrt/Npy.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -34,10 +35,10 @@ static cl::opt<std::string> outputDir("output-dir",
                                       cl::init("."));
 static cl::opt<std::string> target("target", cl::desc("cpu (default)"),
                                    cl::init("cpu"));
-static cl::opt<unsigned> bench("bench",
-                               cl::desc("Also time N runs and print the "
-                                        "median"),
-                               cl::init(0));
+static cl::opt<std::string> benchText("bench",
+                                      cl::desc("Also time N runs and print "
+                                               "the median"),
+                                      cl::value_desc("N"), cl::init("0"));
 
 /// Prints `message` on one line and returns the failing exit code.
 static int fail(llvm::StringRef message) {
@@ -48,22 +49,25 @@ static int fail(llvm::StringRef message) {
 }
 
 int main(int argc, char **argv) {
-  cl::ParseCommandLineOptions(argc, argv, "MixIR runner: JIT-compiles an .mlir "
-                                          "module and runs one function\n");
+  if (!mixir::parseCommandLine(argc, argv,
+                               "MixIR runner: JIT-compiles an .mlir module "
+                               "and runs one function\n",
+                               fail))
+    return 1;
+  unsigned bench = 0;
+  if (!mixir::parseUnsigned("bench", benchText, bench, fail))
+    return 1;
   if (target != "cpu")
     return fail("target '" + target +
                 "' is not available in this build (only --target=cpu)");
 
-  auto buffer = llvm::MemoryBuffer::getFile(inputFile, /*IsText=*/true);
-  if (!buffer)
-    return fail("cannot read '" + inputFile + "': " + buffer.getError().message());
-  llvm::StringRef source = (*buffer)->getBuffer();
-  if (source.contains('\0'))
-    return fail("'" + inputFile + "' is not MLIR text");
+  auto source = mixir::readSourceFile(inputFile);
+  if (!source)
+    return fail(llvm::toString(source.takeError()));
 
   mixir::CompileOptions options;
   options.sourceName = inputFile;
-  auto module = mixir::JitModule::compile(source, options);
+  auto module = mixir::JitModule::compile(*source, options);
   if (!module)
     return fail(llvm::toString(module.takeError()));
 

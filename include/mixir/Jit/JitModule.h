@@ -57,6 +57,10 @@ private:
   std::vector<mixrt::PackedFunction> entryPoints;
 };
 
+/// Reads an .mlir file, refusing files that are not text, with a one-line
+/// message naming the file.
+llvm::Expected<std::string> readSourceFile(llvm::StringRef path);
+
 /// Parses `source` and lowers it to the LLVM dialect with the CPU pipeline,
 /// printing the result (for `mixir-compile --emit=mlir|llvm`).
 llvm::Expected<std::string> lowerToText(llvm::StringRef source,

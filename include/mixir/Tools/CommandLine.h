@@ -1,0 +1,50 @@
+//===- CommandLine.h - one-line command-line errors for the tools -*- C++ -*-===//
+#ifndef MIXIR_TOOLS_COMMANDLINE_H
+#define MIXIR_TOOLS_COMMANDLINE_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+
+namespace mixir {
+
+/// Parses the options like cl::ParseCommandLineOptions but reports a mistake
+/// through `fail` as one line (the first line of LLVM's message) instead of
+/// printing several lines and exiting. LLVM prints errors in option values
+/// itself, so tools take numbers as strings and parse them with
+/// parseUnsigned below.
+template <typename FailFn>
+bool parseCommandLine(int argc, char **argv, llvm::StringRef overview,
+                      FailFn fail) {
+  std::string errors;
+  llvm::raw_string_ostream os(errors);
+  if (llvm::cl::ParseCommandLineOptions(argc, argv, overview, &os))
+    return true;
+  llvm::StringRef first = llvm::StringRef(errors).split('\n').first.trim();
+  // LLVM prefixes its messages with the program name.
+  if (first.consume_front(llvm::StringRef(argv[0]).rsplit('/').second))
+    first = first.ltrim(": ");
+  std::string line = first.str();
+  if (!first.contains("--help"))
+    line += " (see --help)";
+  fail(line);
+  return false;
+}
+
+/// Parses a non-negative integer option value, or reports it through `fail`.
+template <typename FailFn>
+bool parseUnsigned(llvm::StringRef option, llvm::StringRef text,
+                   unsigned &value, FailFn fail) {
+  if (text.getAsInteger(10, value)) {
+    fail("--" + option.str() + " expects a non-negative integer, got '" +
+         text.str() + "'");
+    return false;
+  }
+  return true;
+}
+
+} // namespace mixir
+
+#endif
