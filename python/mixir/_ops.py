@@ -72,6 +72,17 @@ def _gate_kind(gate, allowed):
                          f"got {gate!r}")
 
 
+def _mixer_source(arg_types, op_text, result_types):
+    """`func.func @mixer` wrapping one mix op: `op_text` is the op up to its
+    type signature (`mix.scan %a0, %a1`), results are returned in order."""
+    params = ", ".join(f"%a{i}: {t}" for i, t in enumerate(arg_types))
+    results = ", ".join(result_types)
+    names = ", ".join(f"%r{i}" for i in range(len(result_types)))
+    return (f"func.func @mixer({params}) -> ({results}) {{\n"
+            f"  {names} = {op_text} : ({', '.join(arg_types)}) -> ({results})\n"
+            f"  return {names} : {results}\n}}\n")
+
+
 def _run(key, args, make_source, chunk_size=0):
     try:
         module = cache.get(key + (chunk_size,), make_source, chunk_size)
@@ -124,12 +135,9 @@ def _recurrence(op, q, k, v, g, gate, scale, initial_state, extra_args,
     key = (op, tuple(arg_types), gate, scale_txt, extra_attrs, init_txt != "")
 
     def source():
-        params = ", ".join(f"%a{i}: {t}" for i, t in enumerate(arg_types))
-        return (f"func.func @mixer({params}) -> ({o_type}, {s_type}) {{\n"
-                f"  %o, %s = mix.{op} {operands} {gate_txt}{init_txt}"
-                f"{scale_txt}{extra_attrs} : ({', '.join(arg_types)}) -> "
-                f"({o_type}, {s_type})\n"
-                f"  return %o, %s : {o_type}, {s_type}\n}}\n")
+        return _mixer_source(arg_types, f"mix.{op} {operands} {gate_txt}"
+                             f"{init_txt}{scale_txt}{extra_attrs}",
+                             [o_type, s_type])
     return _run(key, args, source, chunk_size)
 
 
@@ -204,11 +212,8 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0):
     key = ("attention", tuple(types), attrs)
 
     def source():
-        params = ", ".join(f"%a{i}: {t}" for i, t in enumerate(types))
-        return (f"func.func @mixer({params}) -> {o_type} {{\n"
-                f"  %o = mix.attention %a0, %a1, %a2{attrs} : "
-                f"({', '.join(types)}) -> {o_type}\n"
-                f"  return %o : {o_type}\n}}\n")
+        return _mixer_source(types, f"mix.attention %a0, %a1, %a2{attrs}",
+                             [o_type])
     return _run(key, args, source)
 
 
@@ -230,9 +235,5 @@ def scan(x, g, initial_state=None):
     key = ("scan", tuple(types))
 
     def source():
-        params = ", ".join(f"%a{i}: {t}" for i, t in enumerate(types))
-        return (f"func.func @mixer({params}) -> ({o_type}, {s_type}) {{\n"
-                f"  %o, %s = mix.scan %a0, %a1{init} : ({', '.join(types)}) "
-                f"-> ({o_type}, {s_type})\n"
-                f"  return %o, %s : {o_type}, {s_type}\n}}\n")
+        return _mixer_source(types, f"mix.scan %a0, %a1{init}", [o_type, s_type])
     return _run(key, args, source)

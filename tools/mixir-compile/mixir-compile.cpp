@@ -30,10 +30,7 @@ static cl::opt<std::string>
          cl::init("llvm"));
 
 static int fail(llvm::StringRef message) {
-  std::string line = message.str();
-  std::replace(line.begin(), line.end(), '\n', ' ');
-  llvm::errs() << "mixir-compile: " << line << "\n";
-  return 1;
+  return mixir::failOneLine("mixir-compile", message);
 }
 
 int main(int argc, char **argv) {

@@ -40,12 +40,8 @@ static cl::opt<std::string> benchText("bench",
                                                "the median"),
                                       cl::value_desc("N"), cl::init("0"));
 
-/// Prints `message` on one line and returns the failing exit code.
 static int fail(llvm::StringRef message) {
-  std::string line = message.str();
-  std::replace(line.begin(), line.end(), '\n', ' ');
-  llvm::errs() << "mixir-run: " << line << "\n";
-  return 1;
+  return mixir::failOneLine("mixir-run", message);
 }
 
 int main(int argc, char **argv) {

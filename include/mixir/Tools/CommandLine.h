@@ -10,6 +10,16 @@
 
 namespace mixir {
 
+/// Prints "TOOL: MESSAGE" as one line on stderr and returns exit code 1.
+inline int failOneLine(llvm::StringRef tool, llvm::StringRef message) {
+  std::string line = message.str();
+  for (char &c : line)
+    if (c == '\n')
+      c = ' ';
+  llvm::errs() << tool << ": " << line << "\n";
+  return 1;
+}
+
 /// Parses the options like cl::ParseCommandLineOptions but reports a mistake
 /// through `fail` as one line (the first line of LLVM's message) instead of
 /// printing several lines and exiting. LLVM prints errors in option values
