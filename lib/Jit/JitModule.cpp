@@ -130,9 +130,20 @@ LogicalResult lower(ModuleOp module, const CompileOptions &options) {
     return module.emitError("chunk size must be 0 or a power of two, got ")
            << options.chunkSize;
   PassManager pm(module.getContext());
-  if (failed(buildCPUPipeline(pm, options.chunkSize)))
+  if (failed(buildCPUPipeline(pm, options.chunkSize)) || failed(pm.run(module)))
     return failure();
-  return pm.run(module);
+  // Name the first op the pipeline left outside the LLVM dialect, rather
+  // than failing later in the translation without a location.
+  Operation *leftover = nullptr;
+  module.walk([&](Operation *op) {
+    if (!leftover && op != module.getOperation() &&
+        op->getDialect()->getNamespace() != "llvm")
+      leftover = op;
+  });
+  if (leftover)
+    return leftover->emitError("'")
+           << leftover->getName() << "' was not lowered to the LLVM dialect";
+  return success();
 }
 } // namespace
 

@@ -14,13 +14,16 @@ std::string mixir::cpuPipelineText(int64_t chunkSize) {
   // caller (the runtime frees them), so the packed ABI stays simple.
   return chunking + "convert-mix-to-loops,"
          "convert-elementwise-to-linalg,"
+         "func.func(mix-vectorize-tiles,"
+         "convert-vector-to-scf{full-unroll=true lower-tensors=true}),"
          "canonicalize,cse,"
          "one-shot-bufferize{bufferize-function-boundaries "
          "function-boundary-type-conversion=identity-layout-map},"
+         "func.func(canonicalize,mix-hoist-vector-transfers),"
          "buffer-deallocation-pipeline,"
          "convert-bufferization-to-memref,"
          "convert-linalg-to-loops,"
-         "func.func(convert-vector-to-scf),"
+         "func.func(convert-vector-to-scf{full-unroll=true}),"
          "lower-affine,convert-scf-to-cf,"
          "expand-strided-metadata,lower-affine,"
          "arith-expand{include-bf16},"
@@ -28,7 +31,7 @@ std::string mixir::cpuPipelineText(int64_t chunkSize) {
          "convert-math-to-llvm,"
          "finalize-memref-to-llvm,"
          "convert-arith-to-llvm,convert-index-to-llvm,"
-         "convert-cf-to-llvm,convert-func-to-llvm,"
+         "convert-ub-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,"
          "reconcile-unrealized-casts";
 }
 

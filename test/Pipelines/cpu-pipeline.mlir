@@ -18,7 +18,8 @@
 
 // CHECK-LABEL: llvm.func @linear_attention(
 // CHECK-DAG: llvm.call @mixrtShapeError(
-// CHECK-DAG: llvm.intr.exp(%{{.*}}) : (f32) -> f32
+// exp is a polynomial (fused multiply-adds), not a libm call.
+// CHECK-DAG: llvm.intr.fma(%{{.*}}, %{{.*}}, %{{.*}}) : (f32, f32, f32) -> f32
 // CHECK-DAG: llvm.intr.fmuladd(%{{.*}}, %{{.*}}, %{{.*}}) : (vector<32xf32>, vector<32xf32>, vector<32xf32>) -> vector<32xf32>
 // CHECK-DAG: llvm.call @malloc
 // CHECK: llvm.return %{{.*}} : !llvm.struct<(struct<(ptr, ptr, i64, array<4 x i64>, array<4 x i64>)>, struct<(ptr, ptr, i64, array<4 x i64>, array<4 x i64>)>)>
@@ -62,7 +63,7 @@ func.func @delta_rule(%q: tensor<?x?x2x16xf16>, %k: tensor<?x?x2x16xf16>, %v: te
 // The running max (arith.maximumf) is expanded to fcmp + select.
 // CHECK-DAG: llvm.fcmp
 // CHECK-DAG: llvm.intr.vector.reduce.fadd
-// CHECK-DAG: llvm.intr.exp
+// CHECK-DAG: llvm.intr.fma
 // CHECK-DAG: llvm.fdiv
 // CHECK: llvm.return
 func.func @attention(%q: tensor<?x?x4x16xf32>, %k: tensor<?x?x2x16xf32>, %v: tensor<?x?x2x8xf32>, %g: tensor<?x?x4xf32>)
@@ -82,8 +83,8 @@ func.func @attention_cross_bf16(%q: tensor<2x4x2x16xbf16>, %k: tensor<2x?x2x16xb
 }
 
 // CHECK-LABEL: llvm.func @scan(
-// CHECK-DAG: llvm.intr.exp(%{{.*}}) : (vector<64xf32>) -> vector<64xf32>
-// CHECK-DAG: llvm.intr.exp(%{{.*}}) : (vector<36xf32>) -> vector<36xf32>
+// CHECK-DAG: llvm.intr.fma(%{{.*}}, %{{.*}}, %{{.*}}) : (vector<64xf32>, vector<64xf32>, vector<64xf32>) -> vector<64xf32>
+// CHECK-DAG: llvm.intr.fma(%{{.*}}, %{{.*}}, %{{.*}}) : (vector<36xf32>, vector<36xf32>, vector<36xf32>) -> vector<36xf32>
 // CHECK: llvm.return
 func.func @scan(%x: tensor<?x?x100xbf16>, %g: tensor<?x?x100xf32>, %h0: tensor<?x100xf32>)
     -> (tensor<?x?x100xbf16>, tensor<?x100xf32>) {

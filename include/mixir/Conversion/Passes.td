@@ -44,4 +44,32 @@ def ConvertMixToChunked : Pass<"convert-mix-to-chunked"> {
   ];
 }
 
+def VectorizeTiles : Pass<"mix-vectorize-tiles", "mlir::func::FuncOp"> {
+  let summary = "Tile and vectorise the linalg ops on chunk tiles for the CPU";
+  let description = [{
+    Tiles every statically shaped linalg op (the matmul-shaped contractions
+    and element-wise maps of the chunked form, fills and copies) into
+    register tiles: contractions to `8 x 32 x 1` (an outer-product
+    micro-kernel of 8 rows by 32 columns per reduction step), element-wise
+    ops to `8 x 32`; vectorises each tile (masked where a dimension is not a
+    multiple of the tile) and lowers the vector contractions to FMAs. Math
+    functions on vectors become polynomial approximations so they stay
+    vectorised. Vector widths follow the host through LLVM.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::scf::SCFDialect",
+    "mlir::vector::VectorDialect", "mlir::math::MathDialect",
+    "mlir::tensor::TensorDialect", "mlir::affine::AffineDialect"
+  ];
+}
+
+def HoistVectorTransfers : Pass<"mix-hoist-vector-transfers", "mlir::func::FuncOp"> {
+  let summary = "Keep accumulator tiles in registers across reduction loops";
+  let description = [{
+    After bufferization, hoists the read and write of a vector accumulator
+    out of the loops that only update it (upstream
+    `hoistRedundantVectorTransfers`).
+  }];
+}
+
 #endif

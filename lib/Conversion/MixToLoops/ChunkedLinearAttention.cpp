@@ -88,26 +88,54 @@ Value matmul(ImplicitLocOpBuilder &b, Value lhs, Value rhs, Value acc) {
       .getResult(0);
 }
 
-/// tile[i, j] * f(i, j, tile[i, j]) as a linalg.generic with index access.
-Value mapTile(ImplicitLocOpBuilder &b, Value tile,
+/// fn(i, j, tile[i, j], G[i], G[j]) over a 2-D tile as a linalg.generic;
+/// `G` (a per-token f32 vector, may be null) is read through a row (and,
+/// for square [C, C] tiles, a column) indexing map so the op stays
+/// vectorisable; G[j] is null without `withColumn`.
+Value mapTile(ImplicitLocOpBuilder &b, Value tile, Value G, bool withColumn,
               const std::function<Value(OpBuilder &, Location, Value, Value,
-                                        Value)> &fn) {
+                                        Value, Value, Value)> &fn) {
+  MLIRContext *ctx = b.getContext();
   auto type = cast<RankedTensorType>(tile.getType());
-  AffineMap id = AffineMap::getMultiDimIdentityMap(2, b.getContext());
+  AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+  SmallVector<AffineMap> maps;
+  SmallVector<Value> inputs;
+  if (G) {
+    inputs.push_back(G);
+    maps.push_back(AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx));
+  }
+  if (G && withColumn) {
+    inputs.push_back(G);
+    maps.push_back(AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx));
+  }
+  maps.push_back(id);
   return linalg::GenericOp::create(
-             b, TypeRange{type}, ValueRange{}, ValueRange{tile},
-             ArrayRef<AffineMap>{id},
+             b, TypeRange{type}, inputs, ValueRange{tile}, maps,
              ArrayRef<IteratorType>{IteratorType::parallel, IteratorType::parallel},
              [&](OpBuilder &nb, Location loc, ValueRange args) {
                Value i = linalg::IndexOp::create(nb, loc, 0);
                Value j = linalg::IndexOp::create(nb, loc, 1);
-               linalg::YieldOp::create(nb, loc, ValueRange{fn(nb, loc, i, j, args[0])});
+               Value gi = G ? args[0] : Value();
+               Value gj = G && withColumn ? args[1] : Value();
+               linalg::YieldOp::create(nb, loc, ValueRange{fn(nb, loc, i, j, args.back(), gi, gj)});
              })
       .getResult(0);
 }
 
-Value extractF32(OpBuilder &b, Location loc, Value tensor, ValueRange idx) {
-  return tensor::ExtractOp::create(b, loc, tensor, idx);
+/// fn(G[i]) over a 1-D f32 tile.
+Value mapVector(ImplicitLocOpBuilder &b, Value G,
+                const std::function<Value(OpBuilder &, Location, Value)> &fn) {
+  AffineMap id = AffineMap::getMultiDimIdentityMap(1, b.getContext());
+  Value out = tensor::EmptyOp::create(
+      b, cast<RankedTensorType>(G.getType()).getShape(), b.getF32Type());
+  return linalg::GenericOp::create(
+             b, TypeRange{out.getType()}, ValueRange{G}, ValueRange{out},
+             ArrayRef<AffineMap>{id, id},
+             ArrayRef<IteratorType>{IteratorType::parallel},
+             [&](OpBuilder &nb, Location loc, ValueRange args) {
+               linalg::YieldOp::create(nb, loc, ValueRange{fn(nb, loc, args[0])});
+             })
+      .getResult(0);
 }
 
 } // namespace
@@ -133,9 +161,6 @@ LogicalResult lowerChunkedLinearAttention(RewriterBase &rewriter,
   MLIRContext *ctx = op.getContext();
   AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
              d2 = getAffineDimExpr(2, ctx);
-  // (i, j, r): A[i, j] = sum_r Q[i, r] K[j, r]
-  AffineMap qMap = AffineMap::get(3, 0, {d0, d2}, ctx);
-  AffineMap kTMap = AffineMap::get(3, 0, {d1, d2}, ctx);
   // (a, c, i): S[a, c] += sum_i Kd[i, a] V[i, c]
   AffineMap kdMap = AffineMap::get(3, 0, {d2, d0}, ctx);
   AffineMap vMap = AffineMap::get(3, 0, {d2, d1}, ctx);
@@ -163,6 +188,12 @@ LogicalResult lowerChunkedLinearAttention(RewriterBase &rewriter,
           Value Kt = loadTile(b, k, C, K, valid, [&](ImplicitLocOpBuilder &b, Value i) {
             return SmallVector<Value>{bi, token(b, i), kHead, zero};
           });
+          // K^T once per chunk, so Q K^T is a plain matmul with unit-stride
+          // rows on both sides.
+          Value KtT = linalg::TransposeOp::create(
+                          b, Kt, tensor::EmptyOp::create(b, ArrayRef<int64_t>{K, C}, b.getF32Type()),
+                          ArrayRef<int64_t>{1, 0})
+                          .getResult()[0];
           Value Vt = loadTile(b, v, C, V, valid, [&](ImplicitLocOpBuilder &b, Value i) {
             return SmallVector<Value>{bi, token(b, i), s, zero};
           });
@@ -186,10 +217,16 @@ LogicalResult lowerChunkedLinearAttention(RewriterBase &rewriter,
             Gc = cum[0];
             gLast = cum[1];
           }
-          auto expDiff = [&](OpBuilder &nb, Location loc, Value i, Value j) -> Value {
-            Value gi = extractF32(nb, loc, Gc, {i}), gj = extractF32(nb, loc, Gc, {j});
-            return math::ExpOp::create(nb, loc, arith::SubFOp::create(nb, loc, gi, gj));
-          };
+          // Per-token factors exp(Gc) and exp(Gc_last - Gc), both <= 1.
+          Value expG, expTail;
+          if (Gc) {
+            expG = mapVector(b, Gc, [](OpBuilder &nb, Location loc, Value g) -> Value {
+              return math::ExpOp::create(nb, loc, g);
+            });
+            expTail = mapVector(b, Gc, [&](OpBuilder &nb, Location loc, Value g) -> Value {
+              return math::ExpOp::create(nb, loc, arith::SubFOp::create(nb, loc, gLast, g));
+            });
+          }
 
           for (int64_t r = 0; r < group; ++r) {
             Value oh = arith::AddIOp::create(b, arith::MulIOp::create(b, s, indexConst(b, group)), indexConst(b, r));
@@ -198,19 +235,19 @@ LogicalResult lowerChunkedLinearAttention(RewriterBase &rewriter,
               return SmallVector<Value>{bi, token(b, i), qh, zero};
             });
             // Intra-chunk: (Q K^T) masked causally and decayed.
-            Value A = contract(b, Qt, Kt, zeroTile(b, {C, C}), qMap, kTMap);
-            A = mapTile(b, A, [&](OpBuilder &nb, Location loc, Value i, Value j, Value x) -> Value {
+            Value A = matmul(b, Qt, KtT, zeroTile(b, {C, C}));
+            A = mapTile(b, A, Gc, /*withColumn=*/true, [&](OpBuilder &nb, Location loc, Value i, Value j, Value x, Value gi, Value gj) -> Value {
               Value causal = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ule, j, i);
               Value w = x;
               if (Gc)
-                w = arith::MulFOp::create(nb, loc, x, expDiff(nb, loc, i, j));
+                w = arith::MulFOp::create(nb, loc, x, math::ExpOp::create(nb, loc, arith::SubFOp::create(nb, loc, gi, gj)));
               return arith::SelectOp::create(nb, loc, causal, w, arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0.0f)));
             });
             // Inter-chunk: (Q * exp(Gc)) S.
             Value Qg = Qt;
             if (Gc)
-              Qg = mapTile(b, Qt, [&](OpBuilder &nb, Location loc, Value i, Value, Value x) -> Value {
-                return arith::MulFOp::create(nb, loc, x, math::ExpOp::create(nb, loc, extractF32(nb, loc, Gc, {i})));
+              Qg = mapTile(b, Qt, expG, /*withColumn=*/false, [&](OpBuilder &nb, Location loc, Value, Value, Value x, Value ei, Value) -> Value {
+                return arith::MulFOp::create(nb, loc, x, ei);
               });
             Value O = matmul(b, Qg, S, zeroTile(b, {C, V}));
             O = matmul(b, A, Vt, O);
@@ -225,12 +262,11 @@ LogicalResult lowerChunkedLinearAttention(RewriterBase &rewriter,
           // State: S = exp(Gc_last) S + (K * exp(Gc_last - Gc))^T V.
           Value Kd = Kt;
           if (Gc) {
-            Kd = mapTile(b, Kt, [&](OpBuilder &nb, Location loc, Value i, Value, Value x) -> Value {
-              Value gi = extractF32(nb, loc, Gc, {i});
-              return arith::MulFOp::create(nb, loc, x, math::ExpOp::create(nb, loc, arith::SubFOp::create(nb, loc, gLast, gi)));
+            Kd = mapTile(b, Kt, expTail, /*withColumn=*/false, [&](OpBuilder &nb, Location loc, Value, Value, Value x, Value wi, Value) -> Value {
+              return arith::MulFOp::create(nb, loc, x, wi);
             });
             Value decay = math::ExpOp::create(b, gLast);
-            S = mapTile(b, S, [&](OpBuilder &nb, Location loc, Value, Value, Value x) -> Value {
+            S = mapTile(b, S, Value(), /*withColumn=*/false, [&](OpBuilder &nb, Location loc, Value, Value, Value x, Value, Value) -> Value {
               return arith::MulFOp::create(nb, loc, x, decay);
             });
           }

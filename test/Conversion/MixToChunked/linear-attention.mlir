@@ -8,11 +8,19 @@
 // CHECK:   arith.muli %[[N]], %c32
 // CHECK:   %[[VALID:.*]] = arith.minui %c32
 // CHECK:   scf.if %{{.*}} -> (vector<16xf32>)
+// K^T once per chunk.
+// CHECK:   %[[KT:.*]] = linalg.transpose ins(%{{.*}} : tensor<32x16xf32>) outs(%{{.*}} : tensor<16x32xf32>) permutation = [1, 0]
+// The in-chunk cumulative gate, then exp(Gc) and exp(Gc_last - Gc) once per token.
 // CHECK:   tensor.insert %{{.*}} : tensor<32xf32>
-// The intra-chunk product (Q K^T): i, j parallel, the key dim reduced.
-// CHECK:   linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} ins(%{{.*}}, %{{.*}} : tensor<32x16xf32>, tensor<32x16xf32>) outs(%{{.*}} : tensor<32x32xf32>)
-// Causal mask and decay exp(Gc_i - Gc_j).
-// CHECK:   linalg.generic
+// CHECK:   linalg.generic {{.*}}iterator_types = ["parallel"]} ins(%{{.*}} : tensor<32xf32>) outs(%{{.*}} : tensor<32xf32>)
+// CHECK:     math.exp
+// CHECK:   linalg.generic {{.*}}iterator_types = ["parallel"]} ins(%{{.*}} : tensor<32xf32>) outs(%{{.*}} : tensor<32xf32>)
+// CHECK:     arith.subf
+// CHECK:     math.exp
+// The intra-chunk product Q K^T as a plain matmul.
+// CHECK:   %[[A:.*]] = linalg.matmul ins(%{{.*}}, %[[KT]] : tensor<32x16xf32>, tensor<16x32xf32>) outs(%{{.*}} : tensor<32x32xf32>)
+// Causal mask and decay exp(Gc_i - Gc_j), Gc read through row and column maps.
+// CHECK:   %[[AM:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<32xf32>, tensor<32xf32>) outs(%[[A]] : tensor<32x32xf32>)
 // CHECK:     linalg.index 0
 // CHECK:     linalg.index 1
 // CHECK:     arith.cmpi ule
@@ -21,7 +29,7 @@
 // CHECK:     arith.select
 // Inter-chunk term (Q * exp(Gc)) S, then the intra term accumulated.
 // CHECK:   linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<32x16xf32>, tensor<16x8xf32>) outs(%{{.*}} : tensor<32x8xf32>)
-// CHECK:   linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<32x32xf32>, tensor<32x8xf32>) outs(%{{.*}} : tensor<32x8xf32>)
+// CHECK:   linalg.matmul ins(%[[AM]], %{{.*}} : tensor<32x32xf32>, tensor<32x8xf32>) outs(%{{.*}} : tensor<32x8xf32>)
 // Only the valid rows are stored.
 // CHECK:   scf.for %{{.*}} = %{{[a-z0-9_]+}} to %[[VALID]] step
 // CHECK:     vector.transfer_write
