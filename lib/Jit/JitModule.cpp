@@ -14,6 +14,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
@@ -62,6 +63,7 @@ std::unique_ptr<MLIRContext> makeContext() {
   auto ctx = std::make_unique<MLIRContext>(registry);
   registerBuiltinDialectTranslation(*ctx);
   registerLLVMDialectTranslation(*ctx);
+  registerOpenMPDialectTranslation(*ctx);
   ctx->loadAllAvailableDialects();
   return ctx;
 }
@@ -136,8 +138,9 @@ LogicalResult lower(ModuleOp module, const CompileOptions &options) {
   // than failing later in the translation without a location.
   Operation *leftover = nullptr;
   module.walk([&](Operation *op) {
-    if (!leftover && op != module.getOperation() &&
-        op->getDialect()->getNamespace() != "llvm")
+    StringRef dialect = op->getDialect()->getNamespace();
+    if (!leftover && op != module.getOperation() && dialect != "llvm" &&
+        dialect != "omp")
       leftover = op;
   });
   if (leftover)
@@ -202,6 +205,9 @@ JitModule::compile(llvm::StringRef source, const CompileOptions &options) {
   auto transformer = makeOptimizingTransformer(options.optLevel, 0,
                                                tmForPasses->get());
   ExecutionEngineOptions eo;
+  // The OpenMP runtime behind the parallel (batch, head) loops.
+  llvm::StringRef sharedLibs[] = {MIXIR_LIBOMP_PATH};
+  eo.sharedLibPaths = sharedLibs;
   eo.transformer = transformer;
   eo.jitCodeGenOptLevel = codeGenLevel;
   eo.enableGDBNotificationListener = false;

@@ -20,18 +20,25 @@ std::string mixir::cpuPipelineText(int64_t chunkSize) {
          "one-shot-bufferize{bufferize-function-boundaries "
          "function-boundary-type-conversion=identity-layout-map},"
          "func.func(canonicalize,mix-hoist-vector-transfers),"
+         "func.func(scf-forall-to-parallel),"
          "buffer-deallocation-pipeline,"
          "convert-bufferization-to-memref,"
          "convert-linalg-to-loops,"
          "func.func(convert-vector-to-scf{full-unroll=true}),"
-         "lower-affine,convert-scf-to-cf,"
+         // Independent (batch, head) work items become OpenMP threads. This
+         // runs late so no canonicalisation moves ops into the loop wrappers
+         // OpenMP requires to stay bare, and memrefs are lowered before
+         // scf-to-cf so the per-thread alloca scopes are still one block.
+         "lower-affine,convert-scf-to-openmp,"
          "expand-strided-metadata,lower-affine,"
+         "finalize-memref-to-llvm,"
+         "convert-scf-to-cf,"
          "arith-expand{include-bf16},"
          "convert-vector-to-llvm,"
          "convert-math-to-llvm,"
-         "finalize-memref-to-llvm,"
          "convert-arith-to-llvm,convert-index-to-llvm,"
          "convert-ub-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,"
+         "convert-openmp-to-llvm,"
          "reconcile-unrealized-casts";
 }
 

@@ -30,6 +30,9 @@ using mixir::mix::GateKind;
 namespace mixir::lowering {
 namespace {
 
+/// Tokens per secondary sub-chunk for per-channel gates (GLA paper).
+constexpr int64_t kSubChunk = 16;
+
 using utils::IteratorType;
 
 Value zeroTile(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape) {
@@ -122,6 +125,69 @@ Value mapTile(ImplicitLocOpBuilder &b, Value tile, Value G, bool withColumn,
       .getResult(0);
 }
 
+/// out[idx] = fn(inputs read through their maps..., out[idx]) over all loops
+/// of `out` (parallel); `fn` gets the input values then the output value.
+Value mapN(ImplicitLocOpBuilder &b, Value out,
+           ArrayRef<std::pair<Value, AffineMap>> inputs,
+           const std::function<Value(OpBuilder &, Location, ValueRange)> &fn) {
+  auto type = cast<RankedTensorType>(out.getType());
+  unsigned rank = type.getRank();
+  SmallVector<Value> ins;
+  SmallVector<AffineMap> maps;
+  for (auto [v, m] : inputs) {
+    ins.push_back(v);
+    maps.push_back(m);
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, b.getContext()));
+  SmallVector<IteratorType> iters(rank, IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, TypeRange{type}, ins, ValueRange{out}, maps, iters,
+             [&](OpBuilder &nb, Location loc, ValueRange args) {
+               linalg::YieldOp::create(nb, loc, ValueRange{fn(nb, loc, args)});
+             })
+      .getResult(0);
+}
+
+/// Rows [r0, r0 + n) of a 2-D tile.
+Value rowsOf(ImplicitLocOpBuilder &b, Value tile, int64_t r0, int64_t n) {
+  auto type = cast<RankedTensorType>(tile.getType());
+  int64_t cols = type.getDimSize(1);
+  return tensor::ExtractSliceOp::create(
+      b, RankedTensorType::get({n, cols}, type.getElementType()), tile,
+      ArrayRef<OpFoldResult>{b.getIndexAttr(r0), b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(n), b.getIndexAttr(cols)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+}
+
+/// Row r of a 2-D tile as a 1-D tensor.
+Value rowOf(ImplicitLocOpBuilder &b, Value tile, int64_t r) {
+  auto type = cast<RankedTensorType>(tile.getType());
+  int64_t cols = type.getDimSize(1);
+  return tensor::ExtractSliceOp::create(
+      b, RankedTensorType::get({cols}, type.getElementType()), tile,
+      ArrayRef<OpFoldResult>{b.getIndexAttr(r), b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(cols)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+}
+
+Value insertBlock(ImplicitLocOpBuilder &b, Value block, Value into, int64_t r0,
+                  int64_t c0) {
+  auto shape = cast<RankedTensorType>(block.getType()).getShape();
+  return tensor::InsertSliceOp::create(
+      b, block, into,
+      ArrayRef<OpFoldResult>{b.getIndexAttr(r0), b.getIndexAttr(c0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(shape[0]), b.getIndexAttr(shape[1])},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+}
+
+Value transposed(ImplicitLocOpBuilder &b, Value tile) {
+  auto shape = cast<RankedTensorType>(tile.getType()).getShape();
+  Value init = tensor::EmptyOp::create(b, ArrayRef<int64_t>{shape[1], shape[0]},
+                                       b.getF32Type());
+  return linalg::TransposeOp::create(b, tile, init, ArrayRef<int64_t>{1, 0})
+      .getResult()[0];
+}
+
 /// fn(G[i]) over a 1-D f32 tile.
 Value mapVector(ImplicitLocOpBuilder &b, Value G,
                 const std::function<Value(OpBuilder &, Location, Value)> &fn) {
@@ -143,8 +209,6 @@ Value mapVector(ImplicitLocOpBuilder &b, Value G,
 LogicalResult lowerChunkedLinearAttention(RewriterBase &rewriter,
                                           mix::LinearAttentionOp op,
                                           int64_t chunk) {
-  if (op.getGateKind() == GateKind::vector)
-    return rewriter.notifyMatchFailure(op, "vector gates stay recurrent");
   Value q = op.getQ(), k = op.getK(), v = op.getV(), g = op.getG(),
         init = op.getInitialState();
   GateKind gate = op.getGateKind();
@@ -172,13 +236,113 @@ LogicalResult lowerChunkedLinearAttention(RewriterBase &rewriter,
     Value numChunks = arith::CeilDivUIOp::create(b, T, indexConst(b, C));
     Value o0 = emptyLike(b, oType, {"B", "T", "Ho", "V"}, sizes);
     Value s0 = emptyLike(b, stateType, {"B", "Hv", "K", "V"}, sizes);
-    return forLoop(b, zero, sizes.lookup("B"), {o0, s0}, [&](ImplicitLocOpBuilder &b, Value bi, ValueRange a) {
-      return forLoop(b, zero, indexConst(b, hv), a, [&](ImplicitLocOpBuilder &b, Value s, ValueRange a) {
-        Value S = beginStateSlice(b, a[1], init, bi, s);
+    // One chunk with a per-key-channel (vector) gate, after the GLA paper:
+    // Gc is [C, K]; the intra-chunk scores are computed per 16-token key
+    // block p, off the diagonal as (Q * exp(Gc - R_p)) (K_p * exp(R_p -
+    // Gc_p))^T with R_p the cumulative gate at the block's last token (both
+    // exponents <= 0 for later queries), on the diagonal directly as
+    // sum_k Q_ik K_jk exp(Gc_ik - Gc_jk).
+    auto vectorGateChunk = [&](ImplicitLocOpBuilder &b, Value o, Value S,
+                               Value Kt, Value Vt, Value t0, Value valid,
+                               Value bi, Value s) -> SmallVector<Value> {
+      const int64_t sub = std::min<int64_t>(kSubChunk, C);
+      MLIRContext *ctx = b.getContext();
+      AffineMap id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
+      AffineMap col = AffineMap::get(2, 0, {d1}, ctx); // (i, k) -> k
+      Value empty = tensor::EmptyOp::create(b, ArrayRef<int64_t>{C, K}, b.getF32Type());
+      Value zeroRow = f32Splat(b, 0.0f, K);
+      auto cum = forLoop(b, zero, indexConst(b, C), {empty, zeroRow}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+        Value inside = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, valid);
+        Value ti = arith::MinUIOp::create(b, arith::AddIOp::create(b, t0, i), arith::SubIOp::create(b, T, indexConst(b, 1)));
+        Value gi = arith::SelectOp::create(b, inside, readF32Vector(b, g, {bi, ti, s, zero}, K), zeroRow);
+        Value run = arith::AddFOp::create(b, a[1], gi);
+        return SmallVector<Value>{writeVector(b, run, a[0], {i, zero}), run};
+      });
+      Value Gc = cum[0];
+      Value gLast = rowOf(b, Gc, C - 1);
+      auto expOf = [](OpBuilder &nb, Location loc, Value x) -> Value {
+        return math::ExpOp::create(nb, loc, x);
+      };
+      // Kd = K * exp(Gc_last - Gc), the keys as seen from the chunk's end.
+      Value Kd = mapN(b, Kt, {{Gc, id2}, {gLast, col}}, [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+        Value e = expOf(nb, loc, arith::SubFOp::create(nb, loc, a[1], a[0]));
+        return arith::MulFOp::create(nb, loc, a[2], e);
+      });
+
+      for (int64_t r = 0; r < group; ++r) {
+        Value oh = arith::AddIOp::create(b, arith::MulIOp::create(b, s, indexConst(b, group)), indexConst(b, r));
+        Value qh = arith::DivUIOp::create(b, oh, indexConst(b, qShare));
+        Value Qt = loadTile(b, q, C, K, valid, [&](ImplicitLocOpBuilder &b, Value i) {
+          return SmallVector<Value>{bi, arith::AddIOp::create(b, t0, i), qh, zero};
+        });
+        // Inter-chunk: (Q * exp(Gc)) S.
+        Value Qg = mapN(b, Qt, {{Gc, id2}}, [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+          return arith::MulFOp::create(nb, loc, a[1], expOf(nb, loc, a[0]));
+        });
+        Value O = matmul(b, Qg, S, zeroTile(b, {C, V}));
+        // Intra-chunk scores, block column by block column.
+        Value A = zeroTile(b, {C, C});
+        for (int64_t p = 0; p * sub < C; ++p) {
+          int64_t p0 = p * sub, below = C - p0 - sub;
+          Value Qp = rowsOf(b, Qt, p0, sub), Kp = rowsOf(b, Kt, p0, sub);
+          Value Gp = rowsOf(b, Gc, p0, sub);
+          // Diagonal block: exp(Gc_ik - Gc_jk) inside the sum, j <= i.
+          AffineMap ik = AffineMap::get(3, 0, {d0, d2}, ctx);
+          AffineMap jk = AffineMap::get(3, 0, {d1, d2}, ctx);
+          AffineMap ij = AffineMap::get(3, 0, {d0, d1}, ctx);
+          Value diag = linalg::GenericOp::create(
+                           b, TypeRange{RankedTensorType::get({sub, sub}, b.getF32Type())},
+                           ValueRange{Qp, Kp, Gp, Gp}, ValueRange{zeroTile(b, {sub, sub})},
+                           ArrayRef<AffineMap>{ik, jk, ik, jk, ij},
+                           ArrayRef<IteratorType>{IteratorType::parallel, IteratorType::parallel, IteratorType::reduction},
+                           [&](OpBuilder &nb, Location loc, ValueRange a) {
+                             Value e = expOf(nb, loc, arith::SubFOp::create(nb, loc, a[2], a[3]));
+                             Value qk = arith::MulFOp::create(nb, loc, a[0], a[1]);
+                             Value t = arith::MulFOp::create(nb, loc, qk, e);
+                             linalg::YieldOp::create(nb, loc, ValueRange{arith::AddFOp::create(nb, loc, a[4], t)});
+                           })
+                           .getResult(0);
+          diag = mapTile(b, diag, Value(), /*withColumn=*/false, [&](OpBuilder &nb, Location loc, Value i, Value j, Value x, Value, Value) -> Value {
+            Value causal = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ule, j, i);
+            return arith::SelectOp::create(nb, loc, causal, x, arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0.0f)));
+          });
+          A = insertBlock(b, diag, A, p0, p0);
+          if (below <= 0)
+            continue;
+          // Later queries against this key block, through R = Gc[p0+sub-1].
+          Value R = rowOf(b, Gc, p0 + sub - 1);
+          Value Qr = mapN(b, rowsOf(b, Qt, p0 + sub, below), {{rowsOf(b, Gc, p0 + sub, below), id2}, {R, col}},
+                          [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                            Value e = expOf(nb, loc, arith::SubFOp::create(nb, loc, a[0], a[1]));
+                            return arith::MulFOp::create(nb, loc, a[2], e);
+                          });
+          Value Kr = mapN(b, Kp, {{Gp, id2}, {R, col}}, [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+            Value e = expOf(nb, loc, arith::SubFOp::create(nb, loc, a[1], a[0]));
+            return arith::MulFOp::create(nb, loc, a[2], e);
+          });
+          Value block = matmul(b, Qr, transposed(b, Kr), zeroTile(b, {below, sub}));
+          A = insertBlock(b, block, A, p0 + sub, p0);
+        }
+        O = matmul(b, A, Vt, O);
+        o = forLoop(b, zero, valid, {o}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+          Value row = vector::TransferReadOp::create(b, VectorType::get({V}, b.getF32Type()), O, ValueRange{i, zero}, f32Const(b, 0.0f), ArrayRef<bool>{true});
+          row = arith::MulFOp::create(b, row, f32Splat(b, scale, V));
+          return SmallVector<Value>{writeVector(b, row, a[0], {arith::AddIOp::create(b, t0, i), indexConst(b, r), zero})};
+        })[0];
+      }
+      // State: rows of S decay by exp(Gc_last[k]), then S += Kd^T V.
+      S = mapN(b, S, {{gLast, AffineMap::get(2, 0, {d0}, ctx)}}, [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+        return arith::MulFOp::create(nb, loc, a[1], expOf(nb, loc, a[0]));
+      });
+      S = contract(b, Kd, Vt, S, kdMap, vMap);
+      return {o, S};
+    };
+
+    return forEachStateHead(b, sizes, hv, group, o0, s0, init, [&](ImplicitLocOpBuilder &b, Value bi, Value s, Value oRows, Value S) {
         Value kHead = arith::DivUIOp::create(b, s, indexConst(b, kShare));
         Value headGate = gate == GateKind::head ? readF32(b, g, {s}) : Value();
 
-        auto chunks = forLoop(b, zero, numChunks, {a[0], S}, [&](ImplicitLocOpBuilder &b, Value n, ValueRange a) {
+        auto chunks = forLoop(b, zero, numChunks, {oRows, S}, [&](ImplicitLocOpBuilder &b, Value n, ValueRange a) {
           Value o = a[0], S = a[1];
           Value t0 = arith::MulIOp::create(b, n, indexConst(b, C));
           Value valid = arith::MinUIOp::create(b, indexConst(b, C), arith::SubIOp::create(b, T, t0));
@@ -190,13 +354,13 @@ LogicalResult lowerChunkedLinearAttention(RewriterBase &rewriter,
           });
           // K^T once per chunk, so Q K^T is a plain matmul with unit-stride
           // rows on both sides.
-          Value KtT = linalg::TransposeOp::create(
-                          b, Kt, tensor::EmptyOp::create(b, ArrayRef<int64_t>{K, C}, b.getF32Type()),
-                          ArrayRef<int64_t>{1, 0})
-                          .getResult()[0];
+          Value KtT = transposed(b, Kt);
           Value Vt = loadTile(b, v, C, V, valid, [&](ImplicitLocOpBuilder &b, Value i) {
             return SmallVector<Value>{bi, token(b, i), s, zero};
           });
+
+          if (gate == GateKind::vector)
+            return vectorGateChunk(b, o, S, Kt, Vt, t0, valid, bi, s);
 
           // Gc: in-chunk cumulative log gate; padded rows add nothing.
           Value Gc, gLast;
@@ -255,7 +419,7 @@ LogicalResult lowerChunkedLinearAttention(RewriterBase &rewriter,
             o = forLoop(b, zero, valid, {o}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
               Value row = vector::TransferReadOp::create(b, VectorType::get({V}, b.getF32Type()), O, ValueRange{i, zero}, f32Const(b, 0.0f), ArrayRef<bool>{true});
               row = arith::MulFOp::create(b, row, f32Splat(b, scale, V));
-              return SmallVector<Value>{writeVector(b, row, a[0], {bi, token(b, i), oh, zero})};
+              return SmallVector<Value>{writeVector(b, row, a[0], {token(b, i), indexConst(b, r), zero})};
             })[0];
           }
 
@@ -273,9 +437,7 @@ LogicalResult lowerChunkedLinearAttention(RewriterBase &rewriter,
           S = contract(b, Kd, Vt, S, kdMap, vMap);
           return SmallVector<Value>{o, S};
         });
-        Value states = endStateSlice(b, chunks[1], a[1], bi, s);
-        return SmallVector<Value>{chunks[0], states};
-      });
+        return std::make_pair(chunks[0], chunks[1]);
     });
   });
 }

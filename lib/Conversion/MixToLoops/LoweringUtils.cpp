@@ -154,6 +154,46 @@ Value endStateSlice(ImplicitLocOpBuilder &b, Value slice, Value states,
                                        g.strides);
 }
 
+SmallVector<Value> forEachStateHead(ImplicitLocOpBuilder &b,
+                                   const SymbolSizes &sizes,
+                                   int64_t stateHeads, int64_t group, Value o,
+                                   Value states, Value init,
+                                   const StateHeadBody &body) {
+  auto oType = cast<RankedTensorType>(o.getType());
+  int64_t V = oType.getDimSize(3);
+  auto rowsType = RankedTensorType::get({ShapedType::kDynamic, group, V},
+                                        oType.getElementType());
+  SmallVector<OpFoldResult> bounds = {sizes.lookup("B"),
+                                      b.getIndexAttr(stateHeads)};
+  auto forall = scf::ForallOp::create(
+      b, bounds, ValueRange{o, states}, std::nullopt,
+      [&](OpBuilder &nested, Location loc, ValueRange args) {
+        ImplicitLocOpBuilder nb(loc, nested);
+        Value bi = args[0], s = args[1], oAll = args[2], sAll = args[3];
+        OpFoldResult one = nb.getIndexAttr(1), zero = nb.getIndexAttr(0);
+        Value firstHead =
+            arith::MulIOp::create(nb, s, indexConst(nb, group)).getResult();
+        SmallVector<OpFoldResult> rowOffsets = {bi, zero, firstHead, zero};
+        SmallVector<OpFoldResult> rowSizes = {one, sizes.lookup("T"),
+                                              nb.getIndexAttr(group),
+                                              nb.getIndexAttr(V)};
+        SmallVector<OpFoldResult> unit(4, one);
+        Value rows = tensor::ExtractSliceOp::create(nb, rowsType, oAll,
+                                                    rowOffsets, rowSizes, unit);
+        Value S = beginStateSlice(nb, sAll, init, bi, s);
+        auto [newRows, newS] = body(nb, bi, s, rows, S);
+        auto term = scf::InParallelOp::create(nb);
+        ImplicitLocOpBuilder tb = ImplicitLocOpBuilder::atBlockBegin(
+            loc, &term.getRegion().front());
+        tensor::ParallelInsertSliceOp::create(tb, newRows, oAll, rowOffsets,
+                                              rowSizes, unit);
+        StateSliceGeometry g = stateSliceGeometry(tb, sAll, bi, s);
+        tensor::ParallelInsertSliceOp::create(tb, newS, sAll, g.offsets,
+                                              g.sizes, g.strides);
+      });
+  return SmallVector<Value>(forall.getResults());
+}
+
 namespace {
 constexpr StringLiteral kShapeErrorFn = "mixrtShapeError";
 

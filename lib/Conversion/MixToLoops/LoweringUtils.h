@@ -80,6 +80,21 @@ Value beginStateSlice(ImplicitLocOpBuilder &b, Value states, Value init,
 Value endStateSlice(ImplicitLocOpBuilder &b, Value slice, Value states,
                     Value bi, Value s);
 
+/// Body of one (batch, state head) pair: gets the batch index, the state
+/// head, this head's output rows o[bi, :, s*G : (s+1)*G, :] as a [T, G, V]
+/// tensor and its initialised [K, V] state; returns both updated.
+using StateHeadBody = std::function<std::pair<Value, Value>(
+    ImplicitLocOpBuilder &, Value, Value, Value, Value)>;
+/// Runs `body` for every (batch, state head) pair as one scf.forall (the
+/// pairs are independent; the CPU pipeline maps it onto OpenMP threads) and
+/// returns the assembled output [B, T, Ho, V] and final state [B, Hv, K, V].
+/// `group` is the number of output heads per state head.
+llvm::SmallVector<Value> forEachStateHead(ImplicitLocOpBuilder &b,
+                                          const SymbolSizes &sizes,
+                                          int64_t stateHeads, int64_t group,
+                                          Value o, Value states, Value init,
+                                          const StateHeadBody &body);
+
 // The lowering of each op kind (one file each).
 mlir::LogicalResult lowerLinearAttention(mlir::RewriterBase &rewriter,
                                          mix::LinearAttentionOp op);

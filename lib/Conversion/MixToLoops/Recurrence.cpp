@@ -57,10 +57,7 @@ SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
   Value zero = indexConst(b, 0);
   Value o0 = emptyLike(b, r.oType, {"B", "T", "Ho", "V"}, sizes);
   Value s0 = emptyLike(b, r.stateType, {"B", "Hv", "K", "V"}, sizes);
-  return forLoop(b, zero, sizes.lookup("B"), {o0, s0}, [&](ImplicitLocOpBuilder &b, Value bi, ValueRange a) {
-    return forLoop(b, zero, indexConst(b, hv), a, [&](ImplicitLocOpBuilder &b, Value s, ValueRange a) {
-      Value o = a[0], states = a[1];
-      Value S = beginStateSlice(b, states, r.init, bi, s);
+  return forEachStateHead(b, sizes, hv, group, o0, s0, r.init, [&](ImplicitLocOpBuilder &b, Value bi, Value s, Value o, Value S) {
       Value kHead = arith::DivUIOp::create(b, s, indexConst(b, kShare));
       Value headDecay;
       if (r.gate == GateKind::head)
@@ -84,7 +81,7 @@ SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
           return kFactor ? Value(arith::MulFOp::create(b, ki, kFactor)) : ki;
         };
         // Output heads reading this state, their query heads and factors.
-        SmallVector<Value> outHeads, qHeads, qFactors;
+        SmallVector<Value> qHeads, qFactors;
         for (int64_t g = 0; g < group; ++g) {
           Value oh = arith::AddIOp::create(
               b, arith::MulIOp::create(b, s, indexConst(b, group)),
@@ -95,7 +92,6 @@ SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
             factor = arith::MulFOp::create(
                 b, factor,
                 inverseNorm(b, readF32Vector(b, r.q, {bi, t, qh, zero}, K)));
-          outHeads.push_back(oh);
           qHeads.push_back(qh);
           qFactors.push_back(factor);
         }
@@ -149,12 +145,10 @@ SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
           return next;
         });
         for (int64_t g = 0; g < group; ++g)
-          o = writeVector(b, rows[1 + g], o, {bi, t, outHeads[g], zero});
+          o = writeVector(b, rows[1 + g], o, {t, indexConst(b, g), zero});
         return SmallVector<Value>{o, rows[0]};
       });
-      Value updated = endStateSlice(b, tokens[1], states, bi, s);
-      return SmallVector<Value>{tokens[0], updated};
-    });
+      return std::make_pair(tokens[0], tokens[1]);
   });
 }
 } // namespace
