@@ -41,7 +41,7 @@ chunk C=64:
     sgemm limit: numpy float32 n x n @ n x n, 2*n^3.
 
 For K=V=128, C=64: linear attention 98,304 FLOP per token and head, delta
-rule 163,840 (the recurrent form does 4*K*V = 65,536 and 8*K*V resp.).
+rule 163,840 (the recurrent form does 4*K*V = 65,536 and 6*K*V = 98,304).
 
 Timing: one untimed warm-up call (compiles MixIR, creates the onnxruntime
 session's kernels), then up to --repeat timed calls (time.perf_counter), the
@@ -83,6 +83,11 @@ OPS = {
 CHUNK = 64
 SUB_CHUNK = 16          # secondary chunks for the vector gate's diagonal blocks
 CHECK_TOL = 1e-4
+# Pause before timing each variant: OpenMP runtimes keep their workers
+# spinning after a parallel region (LLVM libomp, used by MixIR's generated
+# code, for KMP_BLOCKTIME = 200 ms by default), which would steal the cores
+# from the next variant. The runtimes' own settings are left alone.
+SETTLE = 0.3
 CHECK_SHAPE = dict(B=1, T=200, H=2, K=32, V=32)
 
 
@@ -103,8 +108,9 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true",
                    help="T=1024 only, fewer repeats")
     p.add_argument("--threads", type=int, default=None,
-                   help="threads for PyTorch, onnxruntime and numpy's BLAS "
-                   "(default: the usable cores)")
+                   help="threads for PyTorch, onnxruntime, numpy's BLAS and "
+                   "(OMP_NUM_THREADS) MixIR's OpenMP code (default: the usable "
+                   "cores)")
     p.add_argument("--H", type=int, default=4, help=argparse.SUPPRESS)
     p.add_argument("--K", type=int, default=128, help=argparse.SUPPRESS)
     p.add_argument("--no-check", action="store_true",
@@ -130,7 +136,7 @@ if ARGS is not None:
     # Before numpy/torch load their thread pools (threadpoolctl, when present,
     # also limits them at run time).
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, str(ARGS.threads))
+        os.environ[var] = str(ARGS.threads)
 
 import numpy as np  # noqa: E402
 
@@ -354,37 +360,37 @@ def torch_chunked_linear_attention(q, k, v, g=None, gate="none", scale=None,
 def _vector_gate_intra(Q, Kc, gc, C, sub):
     """Intra-chunk scores A_ij = sum_k Q_ik K_jk exp(Gc_ik - Gc_jk), j <= i,
     with every exponent <= 0 (GLA paper's secondary chunking): sub-chunk I
-    (rows) against earlier columns j < I*sub is one matmul of
+    (rows) against the earlier columns j < I*sub is one matmul of
     Q*exp(Gc - Gc_r) and K*exp(Gc_r - Gc) with r = the first row of I; the
-    diagonal sub x sub blocks are computed element-wise. Processed in slices
-    of chunks to bound the temporaries."""
+    diagonal sub x sub blocks are computed element-wise over the pairs
+    j <= i, one sub-diagonal at a time. Processed in slices of chunks to
+    bound the temporaries."""
     B, H, N, _, K = Q.shape
     M = C // sub
-    cols = torch.arange(C)
-    off_mask = cols.view(1, C) < (torch.arange(M) * sub).view(M, 1)   # [M, C]
-    off_mask = off_mask.view(M, 1, C)
-    diag_mask = torch.ones(sub, sub, dtype=torch.bool).tril().unsqueeze(-1)
-    A = torch.empty(B, H, N, C, C, dtype=Q.dtype)
-    per_chunk = B * H * M * sub * max(sub * K, C * K) * 4
+    A = torch.zeros(B, H, N, C, C, dtype=Q.dtype)
+    per_chunk = B * H * C * C * K * 4
     step = max(1, (64 << 20) // per_chunk)
     for n0 in range(0, N, step):
         sl = slice(n0, min(N, n0 + step))
         q, k, g = Q[:, :, sl], Kc[:, :, sl], gc[:, :, sl]
+        a = A[:, :, sl]
         n = q.shape[2]
         qs = q.reshape(B, H, n, M, sub, K)
         ks = k.reshape(B, H, n, M, sub, K)
         gs = g.reshape(B, H, n, M, sub, K)
         ref = gs[..., :1, :]                                       # [.., M, 1, K]
         qr = qs * torch.exp(gs - ref)                              # <= 0
-        kr = k.unsqueeze(3) * torch.exp(
-            torch.clamp(ref - g.unsqueeze(3), max=0.0))            # [.., M, C, K]
-        off = (qr @ kr.transpose(-1, -2)).masked_fill_(~off_mask, 0.0)  # [.., M, sub, C]
-        e = gs.unsqueeze(-2) - gs.unsqueeze(-3)                    # [.., M, sub, sub, K]
-        e = torch.exp(e.masked_fill_(~diag_mask, -math.inf))
-        diag = (qs.unsqueeze(-2) * ks.unsqueeze(-3) * e).sum(-1)   # [.., M, sub, sub]
+        for i in range(1, M):                                      # off-diagonal
+            r0, r1 = i * sub, (i + 1) * sub
+            kr = k[..., :r0, :] * torch.exp(ref[..., i, :, :] - g[..., :r0, :])
+            a[..., r0:r1, :r0] = qr[..., i, :, :] @ kr.transpose(-1, -2)
+        diag = torch.zeros(B, H, n, M, sub, sub, dtype=Q.dtype)
+        for d in range(sub):                                       # diagonal
+            e = torch.exp(gs[..., d:, :] - gs[..., :sub - d, :])
+            diag.diagonal(offset=-d, dim1=-2, dim2=-1).copy_(
+                (qs[..., d:, :] * ks[..., :sub - d, :] * e).sum(-1))
         for i in range(M):
-            off[:, :, :, i, :, i * sub:(i + 1) * sub] += diag[:, :, :, i]
-        A[:, :, sl] = off.reshape(B, H, n, C, C)
+            a[..., i * sub:(i + 1) * sub, i * sub:(i + 1) * sub] = diag[:, :, :, i]
     return A
 
 
@@ -442,12 +448,15 @@ def torch_chunked_delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
     return _from_chunks(qg @ states + A @ vp, T)
 
 
-def torch_variants():
+def torch_variants(fam, threads):
+    """The PyTorch rows for an op family: with `threads` intra-op threads and,
+    when that is more than 1, also with one (the comparison for a
+    single-threaded MixIR build, and a fallback where multi-threaded torch
+    stalls; see README)."""
     def na(op):
         return "torch not installed" if torch is None else None
 
     def make_chunked(inp):
-        fam = OPS[inp["op"]][0]
         t = {n: (torch.from_numpy(inp[n]) if isinstance(inp.get(n), np.ndarray)
                  else None) for n in ("q", "k", "v", "g", "beta")}
         if fam == "la":
@@ -464,9 +473,24 @@ def torch_variants():
                 q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
                 is_causal=True).transpose(1, 2)
         return run
-    return {"la": {"name": "torch-chunked", "make": make_chunked, "na": na},
-            "dr": {"name": "torch-chunked", "make": make_chunked, "na": na},
-            "attn": {"name": "torch-sdpa", "make": make_sdpa, "na": na}}
+
+    def with_threads(make, n):
+        def made(inp):
+            fn = make(inp)
+
+            def run():
+                if torch.get_num_threads() != n:
+                    torch.set_num_threads(n)
+                return fn()
+            return run
+        return made
+
+    base, make = ("torch-sdpa", make_sdpa) if fam == "attn" else \
+        ("torch-chunked", make_chunked)
+    out = [{"name": base, "make": with_threads(make, threads), "na": na}]
+    if threads > 1:
+        out.append({"name": base + "-1t", "make": with_threads(make, 1), "na": na})
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -613,12 +637,62 @@ def sgemm_rate(n, threads, repeat=5):
     return 2.0 * n ** 3 / statistics.median(ts) / 1e9
 
 
+def _cpu_jiffies():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return sum(v[:8]), idle
+
+
+def busy_cores(seconds=0.5):
+    """Cores kept busy by other processes while this one sleeps (from
+    /proc/stat), or None where that is not readable."""
+    try:
+        t0, i0 = _cpu_jiffies()
+        c0, w0 = time.process_time(), time.perf_counter()
+        time.sleep(seconds)
+        t1, i1 = _cpu_jiffies()
+        own = (time.process_time() - c0) / (time.perf_counter() - w0)
+    except (OSError, ValueError, IndexError):
+        return None
+    total = t1 - t0
+    if total <= 0:
+        return None
+    return max(0.0, (os.cpu_count() or 1) * (total - (i1 - i0)) / total - own)
+
+
+def warn_if_busy(when, busy=None):
+    busy = busy_cores() if busy is None else busy
+    if busy is not None and busy > 0.2:
+        print(f"WARNING ({when}): other processes keep {busy:.1f} of "
+              f"{os.cpu_count()} cores busy; timings, multi-threaded ones most "
+              "(every parallel region waits for a descheduled thread), are "
+              "unreliable. Rerun on an idle machine or with --threads 1.\n")
+    return busy
+
+
+def _thread_pools():
+    """BLAS/OpenMP libraries loaded in this process (threadpoolctl)."""
+    if threadpoolctl is None:
+        return []
+    out = []
+    for lib in threadpoolctl.threadpool_info():
+        name = " ".join(str(x) for x in (lib.get("internal_api"), lib.get("version"))
+                        if x)
+        arch = lib.get("architecture")
+        out.append(f"{name} ({os.path.basename(lib.get('filepath', ''))}): "
+                   + (f"core type/architecture {arch}, " if arch else "")
+                   + f"threads {lib.get('num_threads')}")
+    return out
+
+
 def print_machine(args):
     model, flags = cpu_model()
     print("## Machine\n")
     print(f"- CPU: {model} ({flags}); usable cores {len(os.sched_getaffinity(0))}"
-          f" of {os.cpu_count()}; threads used: {args.threads} (torch, "
-          f"onnxruntime, numpy BLAS)")
+          f" of {os.cpu_count()}; threads: {args.threads} (OMP_NUM_THREADS for "
+          f"MixIR's OpenMP code where the build has it, torch, onnxruntime, "
+          f"numpy BLAS)")
     print(f"- Python {platform.python_version()}, numpy {np.__version__}"
           + (f", torch {torch.__version__} (intra-op threads "
              f"{torch.get_num_threads()})" if torch else "")
@@ -633,14 +707,15 @@ def print_machine(args):
         print("  WARNING: these force an older/slower OpenBLAS kernel in a "
               "current numpy; for the sgemm limit run\n  `env -u "
               "OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 bench/bench_cpu.py`")
-    if threadpoolctl is not None:
-        for lib in threadpoolctl.threadpool_info():
-            print(f"- {lib.get('internal_api')} {lib.get('version')}: "
-                  f"core type/architecture {lib.get('architecture')}, threads "
-                  f"{lib.get('num_threads')}, {os.path.basename(lib.get('filepath', ''))}")
+    for pool in _thread_pools():
+        print(f"- {pool}")
     for name, why in MISSING.items():
         print(f"- optional dependency missing: {name} ({why}); its rows print n/a")
+    busy = busy_cores()
+    if busy is not None:
+        print(f"- load from other processes at start: {busy:.1f} cores busy")
     print()
+    warn_if_busy("start", busy)
 
 
 # --------------------------------------------------------------------------
@@ -655,7 +730,7 @@ def as_numpy(o):
 def variants_for(op, args):
     fam = OPS[op][0]
     vs = [mixir_variant("chunked"), mixir_variant("recurrent"),
-          torch_variants()[fam]]
+          *torch_variants(fam, args.threads)]
     if fam != "attn":
         vs += [ort_variant(d, o, lbl, args.threads) for d, o, lbl in ORT_DOMAINS]
     return vs
@@ -708,7 +783,14 @@ def run_checks(args):
 
 
 def time_variant(fn, repeat, budget):
+    """(median seconds, timed calls, cpu/wall, output). A warm-up call that
+    alone takes over `budget` seconds is the one sample (compilation, cached
+    per signature and independent of T, is negligible at that size)."""
+    c0, t0 = time.process_time(), time.perf_counter()
     out = fn()                     # warm-up: compiles / creates kernels
+    warm = time.perf_counter() - t0
+    if warm > budget:
+        return warm, 1, (time.process_time() - c0) / warm, out
     ts, cpu0, wall = [], time.process_time(), 0.0
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -730,15 +812,19 @@ def fmt(x, spec):
 def bench_T(T, args, sg1, sgN, status):
     B, H, K, V = 1, args.H, args.K, args.K
     print(f"## T = {T} (B={B}, H={H}, K=V={K}, f32, chunk {CHUNK})\n")
+    busy = busy_cores()
     print(f"sgemm limit (numpy float32, measured above): {sg1:.1f} GFLOP/s on 1 "
           f"thread, {sgN:.1f} GFLOP/s on {args.threads}\n")
     print("Ratios: × = time(ref) / time(variant), > 1 means the variant is "
-          "faster. Δ out = rel-RMS of the variant's output against "
-          "mixir-recurrent's (else the first row that ran) at this size.\n")
+          "faster; \"torch best\" is the fastest torch row of the op. Δ out = rel-RMS of the variant's output against "
+          "mixir-recurrent's (else the first row that ran) at this size; "
+          "\"0 (=rec)\" = bit-identical, i.e. the chunked option fell back "
+          "to the recurrent form for this op.\n")
     print(f"| op | variant | time ms | n | GFLOP/s | % sgemm 1t | % sgemm {args.threads}t "
-          f"| cpu/wall | × vs mixir-rec | × vs torch | Δ out |")
+          f"| cpu/wall | × vs mixir-rec | × vs torch best | Δ out |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     sys.stdout.flush()
+    stalled = []
     for op in args.ops:
         fam = OPS[op][0]
         fl = flops(op, B, T, H, K, V)
@@ -753,6 +839,7 @@ def bench_T(T, args, sg1, sgN, status):
                 continue
             try:
                 fn = var["make"](inp)
+                time.sleep(SETTLE)  # let the previous variant's pool stop spinning
                 med, n, par, out = time_variant(fn, args.repeat, args.budget)
                 results.append((var["name"], (med, n, par, as_numpy(out)), None))
             except Exception as e:
@@ -760,7 +847,8 @@ def bench_T(T, args, sg1, sgN, status):
                                 f"{str(e).splitlines()[0][:120] if str(e) else ''}"))
         timed = {name: r for name, r, _ in results if r}
         rec = timed.get("mixir-recurrent")
-        tref = timed.get("torch-chunked") or timed.get("torch-sdpa")
+        torch_rows = [r for name, r in timed.items() if name.startswith("torch-")]
+        tref = min(torch_rows, key=lambda r: r[0]) if torch_rows else None
         base_out = (rec or next(iter(timed.values()), None))
         for name, r, na in results:
             if r is None:
@@ -769,13 +857,31 @@ def bench_T(T, args, sg1, sgN, status):
             med, n, par, out = r
             gf = fl / med / 1e9
             d = rel_rms(base_out[3], out) if base_out is not None and base_out is not r else None
+            dtxt = fmt(d, ".1e")
+            if d == 0.0 and name == "mixir-chunked":
+                dtxt = "0 (=rec)"   # bit-identical: no chunked lowering for this op
             print(f"| {op} | {name} | {med * 1e3:.2f} | {n} | {gf:.1f} | "
                   f"{100 * gf / sg1:.0f}% | {100 * gf / sgN:.0f}% | {par:.1f} | "
                   f"{fmt(rec[0] / med if rec else None, '.2f')} | "
                   f"{fmt(tref[0] / med if tref else None, '.2f')} | "
-                  f"{fmt(d, '.1e')} |")
+                  f"{dtxt} |")
             sys.stdout.flush()
+            if args.threads > 1 and par < 1.15 and not name.endswith("-1t") and \
+                    name.startswith(("torch-", "ort-")):
+                stalled.append(f"{op} {name}")
     print()
+    after = busy_cores()
+    if busy is not None and after is not None:
+        print(f"Other processes kept {busy:.1f} cores busy before this table "
+              f"and {after:.1f} after it"
+              + (": these timings are unreliable." if max(busy, after) > 0.2
+                 else ".") + "\n")
+    if stalled:
+        print(f"NOTE: {', '.join(stalled)} kept about one core busy although "
+              f"given {args.threads} threads (cpu/wall < 1.15): either little "
+              "parallel work, or parallel regions stalling (seen with PyTorch's "
+              "OpenMP pool on small VMs: every op then costs a scheduler tick; "
+              "compare the -1t row, see bench/README.md).\n")
 
 
 def main(args):
@@ -804,7 +910,12 @@ def main(args):
     print(f"\nLimit used below: the better of the two sizes: {sg1:.1f} (1 thread), "
           f"{sgN:.1f} ({args.threads} threads) GFLOP/s.\n")
     sys.stdout.flush()
+    pools = _thread_pools()
     status = {} if args.no_check else run_checks(args)
+    new = [p for p in _thread_pools() if p not in pools]
+    if new:
+        print("Thread pools loaded since the start (by the checks): "
+              + "; ".join(new) + "\n")
     sys.stdout.flush()
     for T in args.T:
         bench_T(T, args, sg1, sgN, status)

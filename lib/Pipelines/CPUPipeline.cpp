@@ -8,8 +8,8 @@ using namespace mlir;
 std::string mixir::cpuPipelineText(int64_t chunkSize) {
   std::string chunking;
   if (chunkSize > 0)
-    chunking = "convert-mix-to-chunked{chunk-size=" + std::to_string(chunkSize) +
-               "},";
+    chunking = "mix-select-algorithm{chunk-size=" + std::to_string(chunkSize) +
+               "},convert-mix-to-chunked,";
   // Function results come back as identity-layout memrefs owned by the
   // caller (the runtime frees them), so the packed ABI stays simple.
   return chunking + "convert-mix-to-loops,"

@@ -22,14 +22,33 @@ def ConvertMixToLoops : Pass<"convert-mix-to-loops"> {
   ];
 }
 
+def SelectAlgorithm : Pass<"mix-select-algorithm"> {
+  let summary = "Choose the chunked or recurrent form and the chunk length";
+  let description = [{
+    Sets `chunk_size` on every mix op that has a chunkwise lowering and no
+    `chunk_size` yet: the pass option (64 by default), or 0 (the recurrent
+    form) when the option is 0 or the sequence length is static and shorter
+    than one chunk. For a dynamic length the chunked lowering itself adds a
+    run-time branch to the recurrent form for sequences shorter than a chunk
+    (decode). An op's own `chunk_size` is kept.
+  }];
+  let options = [
+    Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
+           "Tokens per chunk (a power of two), 0 for the recurrent form">
+  ];
+}
+
 def ConvertMixToChunked : Pass<"convert-mix-to-chunked"> {
   let summary = "Lower mix ops to the chunkwise-parallel form";
   let description = [{
-    Rewrites `mix.linear_attention` with gate kinds none, head and scalar into
-    the chunked form of MIXERS.md: per chunk of `chunk-size` tokens, the
-    intra-chunk masked product `(Q K^T) * exp(Gc_i - Gc_j)` and the inter-chunk
-    term `(Q * exp(Gc)) S` as matmul-shaped linalg ops on static tiles, and a
-    sequential state loop over chunks. Ops it does not handle are left for
+    Rewrites `mix.linear_attention` (every gate kind) into the chunked form of
+    MIXERS.md: per chunk of `chunk_size` tokens (the op's attribute, else the
+    pass option), the intra-chunk masked product `(Q K^T) * exp(Gc_i - Gc_j)`
+    (per 16-token sub-chunk for per-channel gates) and the inter-chunk term
+    `(Q * exp(Gc)) S` as matmul-shaped linalg ops on static tiles, and a
+    sequential state loop over chunks. A sequence shorter than one chunk takes
+    the recurrent form (a run-time branch when the length is dynamic). Ops
+    with `chunk_size = 0`, and ops it does not handle, are left for
     `convert-mix-to-loops`.
   }];
   let options = [

@@ -206,9 +206,10 @@ Value mapVector(ImplicitLocOpBuilder &b, Value G,
 
 } // namespace
 
-LogicalResult lowerChunkedLinearAttention(RewriterBase &rewriter,
-                                          mix::LinearAttentionOp op,
-                                          int64_t chunk) {
+namespace {
+SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
+                                mix::LinearAttentionOp op, int64_t chunk,
+                                const SymbolSizes &sizes) {
   Value q = op.getQ(), k = op.getK(), v = op.getV(), g = op.getG(),
         init = op.getInitialState();
   GateKind gate = op.getGateKind();
@@ -229,8 +230,7 @@ LogicalResult lowerChunkedLinearAttention(RewriterBase &rewriter,
   AffineMap kdMap = AffineMap::get(3, 0, {d2, d0}, ctx);
   AffineMap vMap = AffineMap::get(3, 0, {d2, d1}, ctx);
 
-  return lowerWithShapeChecks(rewriter, op, [&](ImplicitLocOpBuilder &b,
-                                                const SymbolSizes &sizes) {
+  {
     Value zero = indexConst(b, 0);
     Value T = sizes.lookup("T");
     Value numChunks = arith::CeilDivUIOp::create(b, T, indexConst(b, C));
@@ -439,6 +439,34 @@ LogicalResult lowerChunkedLinearAttention(RewriterBase &rewriter,
         });
         return std::make_pair(chunks[0], chunks[1]);
     });
+  }
+}
+} // namespace
+
+LogicalResult lowerChunkedLinearAttention(RewriterBase &rewriter,
+                                          mix::LinearAttentionOp op,
+                                          int64_t chunk,
+                                          int64_t minChunkedLength) {
+  int64_t staticT = op.getQ().getType().getDimSize(1);
+  return lowerWithShapeChecks(rewriter, op, [&](ImplicitLocOpBuilder &b,
+                                                const SymbolSizes &sizes) {
+    if (!ShapedType::isDynamic(staticT))
+      return staticT >= minChunkedLength
+                 ? buildChunked(b, op, chunk, sizes)
+                 : buildRecurrentLinearAttention(b, op, sizes);
+    // Short sequences (decode) would pay for a whole chunk per token.
+    Value longEnough =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::uge, sizes.lookup("T"),
+                              indexConst(b, minChunkedLength));
+    auto branch = scf::IfOp::create(b, op->getResultTypes(), longEnough,
+                                    /*withElseRegion=*/true);
+    auto tb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(),
+                                                 &branch.getThenRegion().front());
+    scf::YieldOp::create(tb, buildChunked(tb, op, chunk, sizes));
+    auto eb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(),
+                                                 &branch.getElseRegion().front());
+    scf::YieldOp::create(eb, buildRecurrentLinearAttention(eb, op, sizes));
+    return SmallVector<Value>(branch.getResults());
   });
 }
 

@@ -103,10 +103,18 @@ mlir::LogicalResult lowerDeltaRule(mlir::RewriterBase &rewriter,
 mlir::LogicalResult lowerAttention(mlir::RewriterBase &rewriter,
                                    mix::AttentionOp op);
 mlir::LogicalResult lowerScan(mlir::RewriterBase &rewriter, mix::ScanOp op);
-/// The chunkwise form (fails, leaving the op, for gate kind vector).
+/// The recurrent form of `op`'s results (shape checks are the caller's).
+llvm::SmallVector<Value>
+buildRecurrentLinearAttention(ImplicitLocOpBuilder &b,
+                              mix::LinearAttentionOp op,
+                              const SymbolSizes &sizes);
+/// Lowers `op` to the chunkwise form with chunks of `chunk` tokens when the
+/// sequence has at least `minChunkedLength` tokens (decided statically for a
+/// static length, by a run-time branch to the recurrent form otherwise).
 mlir::LogicalResult lowerChunkedLinearAttention(mlir::RewriterBase &rewriter,
                                                 mix::LinearAttentionOp op,
-                                                int64_t chunk);
+                                                int64_t chunk,
+                                                int64_t minChunkedLength);
 
 } // namespace mixir::lowering
 

@@ -7,6 +7,7 @@
 namespace mixir {
 #define GEN_PASS_DEF_CONVERTMIXTOLOOPS
 #define GEN_PASS_DEF_CONVERTMIXTOCHUNKED
+#define GEN_PASS_DEF_SELECTALGORITHM
 #include "mixir/Conversion/Passes.h.inc"
 } // namespace mixir
 
@@ -64,9 +65,36 @@ struct ConvertMixToChunked
     for (auto op : ops) {
       rewriter.setInsertionPoint(op);
       int64_t chunk = op.getChunkSize().value_or(chunkSize);
-      // Ops it does not handle stay for convert-mix-to-loops.
-      (void)mixir::lowering::lowerChunkedLinearAttention(rewriter, op, chunk);
+      if (chunk == 0)
+        continue; // the recurrent form, for convert-mix-to-loops
+      if (failed(mixir::lowering::lowerChunkedLinearAttention(
+              rewriter, op, chunk, /*minChunkedLength=*/chunk))) {
+        op.emitOpError("could not be lowered to the chunked form");
+        return signalPassFailure();
+      }
     }
+  }
+};
+} // namespace
+
+namespace {
+struct SelectAlgorithm : mixir::impl::SelectAlgorithmBase<SelectAlgorithm> {
+  using Base::Base;
+  void runOnOperation() override {
+    if (chunkSize < 0 || (chunkSize > 0 && !llvm::isPowerOf2_64(chunkSize))) {
+      getOperation()->emitError(
+          "chunk-size must be 0 (recurrent) or a power of two");
+      return signalPassFailure();
+    }
+    Builder b(&getContext());
+    // Only mix.linear_attention has a chunkwise lowering so far.
+    getOperation()->walk([&](mixir::mix::LinearAttentionOp op) {
+      if (op.getChunkSize())
+        return;
+      int64_t T = op.getQ().getType().getDimSize(1);
+      bool shortStatic = !ShapedType::isDynamic(T) && T < chunkSize;
+      op.setChunkSizeAttr(b.getI64IntegerAttr(shortStatic ? 0 : chunkSize));
+    });
   }
 };
 } // namespace

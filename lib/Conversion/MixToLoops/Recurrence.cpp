@@ -153,17 +153,23 @@ SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
 }
 } // namespace
 
-LogicalResult lowerLinearAttention(RewriterBase &rewriter,
-                                   mix::LinearAttentionOp op) {
+SmallVector<Value> buildRecurrentLinearAttention(ImplicitLocOpBuilder &b,
+                                                 mix::LinearAttentionOp op,
+                                                 const SymbolSizes &sizes) {
   Recurrence r;
   r.q = op.getQ(), r.k = op.getK(), r.v = op.getV(), r.g = op.getG();
   r.init = op.getInitialState();
   r.gate = op.getGateKind();
   r.scale = op.getScaleOrDefault();
   r.oType = op.getO().getType(), r.stateType = op.getFinalState().getType();
+  return buildRecurrence(b, r, sizes);
+}
+
+LogicalResult lowerLinearAttention(RewriterBase &rewriter,
+                                   mix::LinearAttentionOp op) {
   return lowerWithShapeChecks(rewriter, op, [&](ImplicitLocOpBuilder &b,
                                                 const SymbolSizes &sizes) {
-    return buildRecurrence(b, r, sizes);
+    return buildRecurrentLinearAttention(b, op, sizes);
   });
 }
 

@@ -65,10 +65,49 @@ func.func @op_chunk_size(%q: tensor<1x?x1x16xf32>, %v: tensor<1x?x1x8xf32>) -> t
 
 // -----
 
-// Per-channel gates are left for the recurrent lowering.
-// CHECK-LABEL: func.func @vector_gate_stays
-// CHECK: mix.linear_attention
-func.func @vector_gate_stays(%q: tensor<1x?x1x16xf32>, %v: tensor<1x?x1x8xf32>, %g: tensor<1x?x1x16xf32>) -> tensor<1x?x1x8xf32> {
+// Per-channel gates: a [C, K] cumulative gate, 16-token sub-chunks; the
+// diagonal blocks are contracted with exp(Gc_ik - Gc_jk) inside the sum, the
+// blocks below them through a per-block reference row R (two 16-wide blocks
+// for C = 32: one diagonal pair and one 16 x 16 block below).
+// CHECK-LABEL: func.func @vector_gate
+// CHECK: scf.for {{.*}} -> (tensor<32x16xf32>, vector<16xf32>)
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<16x16xf32>, tensor<16x16xf32>, tensor<16x16xf32>, tensor<16x16xf32>) outs(%{{.*}} : tensor<16x16xf32>)
+// CHECK:   arith.subf
+// CHECK:   math.exp
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0] [16, 16] [1, 1] : tensor<16x16xf32> into tensor<32x32xf32>
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<16x16xf32>, tensor<16x16xf32>) outs(%{{.*}} : tensor<16x16xf32>)
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[16, 0] [16, 16] [1, 1] : tensor<16x16xf32> into tensor<32x32xf32>
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[16, 16] [16, 16] [1, 1] : tensor<16x16xf32> into tensor<32x32xf32>
+// CHECK-NOT: mix.linear_attention
+func.func @vector_gate(%q: tensor<1x?x1x16xf32>, %v: tensor<1x?x1x8xf32>, %g: tensor<1x?x1x16xf32>) -> tensor<1x?x1x8xf32> {
   %o, %s = mix.linear_attention %q, %q, %v gate vector(%g) : (tensor<1x?x1x16xf32>, tensor<1x?x1x16xf32>, tensor<1x?x1x8xf32>, tensor<1x?x1x16xf32>) -> (tensor<1x?x1x8xf32>, tensor<1x1x16x8xf32>)
+  return %o : tensor<1x?x1x8xf32>
+}
+
+// -----
+
+// chunk_size = 0 keeps the recurrent form for convert-mix-to-loops.
+// CHECK-LABEL: func.func @recurrent_requested
+// CHECK: mix.linear_attention
+func.func @recurrent_requested(%q: tensor<1x?x1x16xf32>, %v: tensor<1x?x1x8xf32>) -> tensor<1x?x1x8xf32> {
+  %o, %s = mix.linear_attention %q, %q, %v gate none {chunk_size = 0 : i64} : (tensor<1x?x1x16xf32>, tensor<1x?x1x16xf32>, tensor<1x?x1x8xf32>) -> (tensor<1x?x1x8xf32>, tensor<1x1x16x8xf32>)
+  return %o : tensor<1x?x1x8xf32>
+}
+
+// -----
+
+// A dynamic length branches at run time: a sequence shorter than a chunk
+// (decode) takes the recurrent form.
+// CHECK-LABEL: func.func @dynamic_length_branch
+// CHECK: %[[LONG:.*]] = arith.cmpi uge, %{{.*}}, %c32
+// CHECK: scf.if %[[LONG]] -> (tensor<1x?x1x8xf32>, tensor<1x1x16x8xf32>)
+// CHECK:   linalg.matmul
+// CHECK: } else {
+// CHECK-NOT: linalg.matmul
+// CHECK:   scf.forall
+// CHECK:     scf.for
+// CHECK:       vector.fma
+func.func @dynamic_length_branch(%q: tensor<1x?x1x16xf32>, %v: tensor<1x?x1x8xf32>) -> tensor<1x?x1x8xf32> {
+  %o, %s = mix.linear_attention %q, %q, %v gate none : (tensor<1x?x1x16xf32>, tensor<1x?x1x16xf32>, tensor<1x?x1x8xf32>) -> (tensor<1x?x1x8xf32>, tensor<1x1x16x8xf32>)
   return %o : tensor<1x?x1x8xf32>
 }

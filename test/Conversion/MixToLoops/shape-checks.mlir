@@ -4,7 +4,8 @@
 // is compared with the first operand dimension that carries it. On a
 // mismatch the generated code calls the runtime's @mixrtShapeError with a
 // constant message (a memref.global of i8, shown decoded in the comments)
-// naming both operands, then runs the loops over an empty batch.
+// naming both operands, then runs the loops (or the scf.forall) over an empty
+// batch.
 
 // Dynamic T, static B = 2.
 // The messages (globals are inserted at the top of the module, in any order):
@@ -38,10 +39,15 @@
 // CHECK: scf.if %[[NEV]] {
 // CHECK: memref.get_global @[[MSG_V]] : memref<60xi8>
 // CHECK: func.call @mixrtShapeError
-// On a mismatch the batch loop runs zero times.
+// On a mismatch the batch bound of the forall over (batch, state head) is 0.
 // CHECK: %[[NB:[a-z0-9_]+]] = arith.select %[[OK]], %c2, %c0{{.*}} : index
-// CHECK: tensor.empty(%[[TQ]]) : tensor<2x?x2x8xf32>
-// CHECK: scf.for %{{.*}} = %{{.*}} to %[[NB]] step
+// CHECK: %[[OE:[a-z0-9_]+]] = tensor.empty(%[[TQ]]) : tensor<2x?x2x8xf32>
+// CHECK: %[[SE:[a-z0-9_]+]] = tensor.empty() : tensor<2x2x16x8xf32>
+// CHECK: scf.forall (%[[B:[a-z0-9_]+]], %{{.*}}) in (%[[NB]], 2) shared_outs(%[[OS:[a-z0-9_]+]] = %[[OE]], %{{.*}} = %[[SE]]) -> (tensor<2x?x2x8xf32>, tensor<2x2x16x8xf32>)
+// The rows slice and the token loop use T from q.
+// CHECK: %[[ROWS:[a-z0-9_]+]] = tensor.extract_slice %[[OS]][%[[B]], 0, %{{.*}}, 0] [1, %[[TQ]], 1, 8] [1, 1, 1, 1] : tensor<2x?x2x8xf32> to tensor<?x1x8xf32>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[TQ]] step %{{.*}} iter_args(%{{.*}} = %[[ROWS]], %{{.*}}) -> (tensor<?x1x8xf32>, tensor<16x8xf32>)
+// CHECK: scf.forall.in_parallel
 // CHECK: return
 func.func @la_dynamic_T(%q: tensor<2x?x2x16xf32>, %k: tensor<2x?x2x16xf32>, %v: tensor<2x?x2x8xf32>)
     -> (tensor<2x?x2x8xf32>, tensor<2x2x16x8xf32>) {
@@ -91,6 +97,9 @@ func.func @la_static_vs_dynamic(%q: tensor<1x?x1x16xf32>, %k: tensor<1x8x1x16xf3
 // CHECK: arith.cmpi ne, %[[TB]], %[[TQ]]
 // CHECK-NEXT: scf.if
 // CHECK-NEXT: memref.get_global @[[MSG_BETA]]
+// The forall over (batch, state head) falls back to an empty batch.
+// CHECK: %[[NB:[a-z0-9_]+]] = arith.select %{{.*}}, %c1, %c0{{.*}} : index
+// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (%[[NB]], 1) shared_outs({{.*}}) -> (tensor<1x?x1x8xf32>, tensor<1x1x8x8xf32>)
 // CHECK: return
 func.func @dr_dynamic(%q: tensor<1x?x1x8xf32>, %k: tensor<1x?x1x8xf32>, %v: tensor<1x?x1x8xf32>, %beta: tensor<1x?x1xf32>)
     -> (tensor<1x?x1x8xf32>, tensor<1x1x8x8xf32>) {
