@@ -115,3 +115,36 @@ TEST(CallPacked, ReportsShapeErrorsFromCompiledCode) {
 }
 
 } // namespace
+
+namespace {
+TEST(MemrefCopy, StridedToContiguous) {
+  // A 2x3 view with row stride 4 (every row padded by one) into a dense 2x3.
+  float src[8] = {1, 2, 3, -1, 4, 5, 6, -1};
+  float dst[6] = {0};
+  int64_t srcDesc[3 + 4] = {reinterpret_cast<int64_t>(src),
+                            reinterpret_cast<int64_t>(src), 0, 2, 3, 4, 1};
+  int64_t dstDesc[3 + 4] = {reinterpret_cast<int64_t>(dst),
+                            reinterpret_cast<int64_t>(dst), 0, 2, 3, 3, 1};
+  MixrtUnrankedMemRef s{2, srcDesc}, d{2, dstDesc};
+  memrefCopy(sizeof(float), &s, &d);
+  EXPECT_EQ(std::vector<float>(dst, dst + 6),
+            (std::vector<float>{1, 2, 3, 4, 5, 6}));
+}
+
+TEST(MemrefCopy, OffsetAndEmpty) {
+  float src[4] = {9, 8, 7, 6};
+  float dst[2] = {0, 0};
+  int64_t srcDesc[3 + 2] = {reinterpret_cast<int64_t>(src),
+                            reinterpret_cast<int64_t>(src), 2, 2, 1};
+  int64_t dstDesc[3 + 2] = {reinterpret_cast<int64_t>(dst),
+                            reinterpret_cast<int64_t>(dst), 0, 2, 1};
+  MixrtUnrankedMemRef s{1, srcDesc}, d{1, dstDesc};
+  memrefCopy(sizeof(float), &s, &d);
+  EXPECT_EQ(dst[0], 7);
+  EXPECT_EQ(dst[1], 6);
+  srcDesc[3] = 0; // zero-size: nothing is touched
+  dst[0] = -5;
+  memrefCopy(sizeof(float), &s, &d);
+  EXPECT_EQ(dst[0], -5);
+}
+} // namespace

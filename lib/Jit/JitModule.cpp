@@ -221,6 +221,8 @@ JitModule::compile(llvm::StringRef source, const CompileOptions &options) {
     map[interner("_mlir_ciface_mixrtShapeError")] = {
         llvm::orc::ExecutorAddr::fromPtr(&_mlir_ciface_mixrtShapeError),
         llvm::JITSymbolFlags::Exported};
+    map[interner("memrefCopy")] = {llvm::orc::ExecutorAddr::fromPtr(&memrefCopy),
+                                   llvm::JITSymbolFlags::Exported};
     return map;
   });
   jm->engine->initialize();

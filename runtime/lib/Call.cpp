@@ -34,6 +34,47 @@ extern "C" void _mlir_ciface_mixrtShapeError(MixrtMessageRef *message,
                        std::to_string(expected) + ")";
 }
 
+namespace {
+struct StridedView {
+  char *base;
+  int64_t offset;
+  const int64_t *sizes;
+  const int64_t *strides;
+};
+
+StridedView viewOf(const MixrtUnrankedMemRef *m) {
+  auto *words = static_cast<int64_t *>(m->descriptor);
+  return {reinterpret_cast<char *>(words[1]), words[2], words + 3,
+          words + 3 + m->rank};
+}
+} // namespace
+
+extern "C" void memrefCopy(int64_t elementSize, MixrtUnrankedMemRef *source,
+                           MixrtUnrankedMemRef *destination) {
+  int64_t rank = source->rank;
+  StridedView src = viewOf(source), dst = viewOf(destination);
+  int64_t total = 1;
+  for (int64_t d = 0; d < rank; ++d)
+    total *= src.sizes[d];
+  if (total == 0)
+    return;
+  std::vector<int64_t> index(rank, 0);
+  for (int64_t n = 0; n < total; ++n) {
+    int64_t s = src.offset, t = dst.offset;
+    for (int64_t d = 0; d < rank; ++d) {
+      s += index[d] * src.strides[d];
+      t += index[d] * dst.strides[d];
+    }
+    std::memcpy(dst.base + t * elementSize, src.base + s * elementSize,
+                elementSize);
+    for (int64_t d = rank; d-- > 0;) {
+      if (++index[d] < src.sizes[d])
+        break;
+      index[d] = 0;
+    }
+  }
+}
+
 namespace mixrt {
 
 std::string TensorSignature::describe() const {

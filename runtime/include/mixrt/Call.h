@@ -65,6 +65,16 @@ struct MixrtMessageRef {
 /// Called by compiled code when dynamic sizes of a mix op disagree.
 void _mlir_ciface_mixrtShapeError(MixrtMessageRef *message, int64_t got,
                                   int64_t expected);
+
+/// A memref of any rank as compiled code passes it to library calls.
+struct MixrtUnrankedMemRef {
+  int64_t rank;
+  void *descriptor; // {ptr allocated, ptr aligned, i64 offset, sizes, strides}
+};
+/// The strided copy that lowered `memref.copy` calls when the layouts are
+/// not both contiguous (the ABI of MLIR's C runner utilities).
+void memrefCopy(int64_t elementSize, MixrtUnrankedMemRef *source,
+                MixrtUnrankedMemRef *destination);
 }
 
 #endif
