@@ -54,7 +54,7 @@ struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
       *this, "chunk-size",
       llvm::cl::desc("Tokens per chunk for the chunked lowering; 0 keeps "
                      "every op in its recurrent form"),
-      llvm::cl::init(0)};
+      llvm::cl::init(mixir::kDefaultChunkSize)};
 };
 } // namespace
 

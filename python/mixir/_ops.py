@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from . import _runtime
-from ._runtime import CompileError, cache, dtype_name
+from ._runtime import DEFAULT_CHUNK_SIZE, CompileError, cache, dtype_name
 
 _IO_DTYPES = ("f32", "f16", "bf16")
 _GATES = ("none", "head", "scalar", "vector")
@@ -83,7 +83,7 @@ def _mixer_source(arg_types, op_text, result_types):
             f"  return {names} : {results}\n}}\n")
 
 
-def _run(key, args, make_source, chunk_size=0):
+def _run(key, args, make_source, chunk_size=DEFAULT_CHUNK_SIZE):
     try:
         module = cache.get(key + (chunk_size,), make_source, chunk_size)
     except CompileError as e:
@@ -98,7 +98,7 @@ def _short(message):
 
 
 def _recurrence(op, q, k, v, g, gate, scale, initial_state, extra_args,
-                extra_attrs, chunk_size=0):
+                extra_attrs, chunk_size=DEFAULT_CHUNK_SIZE):
     elem = _inputs([("q", q), ("k", k), ("v", v)],
                    {"q": "[B, T, Hq, K]", "k": "[B, T, Hk, K]",
                     "v": "[B, T, Hv, V]"})
@@ -142,6 +142,8 @@ def _recurrence(op, q, k, v, g, gate, scale, initial_state, extra_args,
 
 
 def _chunk_size(chunk_size):
+    if chunk_size is None:
+        return DEFAULT_CHUNK_SIZE
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or \
             chunk_size < 0 or (chunk_size & (chunk_size - 1)):
         raise ValueError(f"chunk_size must be 0 (recurrent) or a power of two, "
@@ -151,15 +153,16 @@ def _chunk_size(chunk_size):
 
 def linear_attention(q, k, v, g=None, gate="none", scale=None,
                      initial_state=None, output_final_state=False, *,
-                     chunk_size=0):
+                     chunk_size=None):
     """Gated linear attention (MIXERS.md `mix.linear_attention`).
 
     q: [B, T, Hq, K], k: [B, T, Hk, K], v: [B, T, Hv, V] in float32, float16
     or bfloat16; g per `gate`: "head" [Hv], "scalar" [B, T, Hv], "vector"
     [B, T, Hv, K] (natural-log decay); initial_state [B, Hv, K, V].
     Returns (o [B, T, max(Hq, Hv), V] in q's dtype, final_state float32 or
-    None). `chunk_size` > 0 selects the chunkwise-parallel lowering (gate
-    kinds none, head and scalar; correct but not yet tuned for speed).
+    None). `chunk_size` is the chunk length of the chunkwise-parallel form
+    (64 by default; sequences shorter than a chunk run the recurrent form);
+    0 selects the recurrent form.
     """
     _gate_kind(gate, _GATES)
     o, s = _recurrence("linear_attention", q, k, v, g, gate, scale,

@@ -21,6 +21,10 @@ if _BF16 is not None:
 _DTYPE_OF = {name: dtype for dtype, name in _NAME_OF.items()}
 
 
+#: Tokens per chunk of the chunkwise-parallel lowering (0: recurrent form).
+DEFAULT_CHUNK_SIZE = 64
+
+
 class CompileError(ValueError):
     """The source could not be parsed, verified or lowered."""
 
@@ -81,11 +85,12 @@ class Module:
         return self.functions[name]
 
 
-def compile(source, target="cpu", chunk_size=0):
+def compile(source, target="cpu", chunk_size=DEFAULT_CHUNK_SIZE):
     """Compiles MLIR text (mix ops and upstream dialects on tensors).
 
-    `chunk_size` > 0 (a power of two) selects the chunkwise-parallel lowering
-    for the ops that have one; 0 keeps the recurrent form.
+    `chunk_size` (a power of two, 64 by default) is the chunk length of the
+    chunkwise-parallel lowering for the ops that have one (sequences shorter
+    than a chunk take the recurrent form); 0 selects the recurrent form.
     Returns a Module whose public functions are callables over numpy arrays.
     Raises CompileError (a ValueError) with the first diagnostic.
     """
@@ -108,7 +113,7 @@ class _Cache:
         self._lock = threading.Lock()
         self._modules = {}
 
-    def get(self, key, make_source, chunk_size=0):
+    def get(self, key, make_source, chunk_size=DEFAULT_CHUNK_SIZE):
         with self._lock:
             mod = self._modules.get(key)
             if mod is None:

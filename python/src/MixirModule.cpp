@@ -127,5 +127,5 @@ NB_MODULE(_mixir, m) {
         return PyModule(std::move(module));
       },
       nb::arg("source"), nb::arg("target") = "cpu",
-      nb::arg("name") = "<source>", nb::arg("chunk_size") = 0);
+      nb::arg("name") = "<source>", nb::arg("chunk_size") = 64);
 }

@@ -1,6 +1,8 @@
-"""The chunkwise-parallel lowering of mix.linear_attention (gate kinds none,
-head and scalar) against the f64 recurrent reference, and against the
-recurrent lowering: partial last chunks, initial states, head sharing."""
+"""Both algorithms for mix.linear_attention, every gate kind: the
+chunkwise-parallel form (chunk 16, 64) and the recurrent form (chunk 0)
+against the f64 recurrent reference and against each other: partial last
+chunks, sequences shorter than a chunk (the run-time branch), initial
+states, head sharing."""
 
 import numpy as np
 import pytest
@@ -11,10 +13,10 @@ from test_numerics import (DTYPES, F32_LIMIT, HALF_LIMIT, SHARING, make_gate,
                            normal, params, rng_for)
 
 CASES = params({
-    "gate": ["none", "head", "scalar"], "dtype": ["f32", "bf16"],
+    "gate": ["none", "head", "scalar", "vector"], "dtype": ["f32", "bf16"],
     "T": [1, 63, 64, 65, 500, 1500], "K": [60, 64, 100, 128],
     "V": [60, 64, 100, 128], "init": [True, False],
-    "heads": list(SHARING), "chunk": [16, 64]})
+    "heads": list(SHARING), "chunk": [0, 16, 64]})
 
 
 def inputs(case):
@@ -45,18 +47,18 @@ def test_chunked_linear_attention(case, record_rel_rms):
                                    ("state", want_s, s, np.float32)):
         assert got.shape == want.shape and got.dtype == dtype
         err = ref.rel_rms(want, got)
-        record_rel_rms("linear_attention(chunked)", case["dtype"], what, err,
+        record_rel_rms(f"linear_attention(chunk={case['chunk']})", case["dtype"], what, err,
                        limit, "-".join(map(str, case.values())))
         assert err < limit, f"{what}: rel-RMS {err:.3e} >= {limit:.0e}"
 
 
-@pytest.mark.parametrize("gate", ["none", "head", "scalar"])
+@pytest.mark.parametrize("gate", ["none", "head", "scalar", "vector"])
 def test_chunked_agrees_with_recurrent(gate):
     case = {"gate": gate, "dtype": "f32", "T": 200, "K": 64, "V": 48,
             "init": True, "heads": "gqa", "chunk": 64}
     q, k, v, g, s0 = inputs(case)
     rec = mixir.linear_attention(q, k, v, g, gate=gate, initial_state=s0,
-                                 output_final_state=True)
+                                 output_final_state=True, chunk_size=0)
     chk = mixir.linear_attention(q, k, v, g, gate=gate, initial_state=s0,
                                  output_final_state=True, chunk_size=64)
     for a, b in zip(rec, chk):
@@ -67,3 +69,21 @@ def test_chunk_size_must_be_power_of_two():
     q = np.zeros((1, 4, 1, 8), np.float32)
     with pytest.raises(ValueError, match="chunk_size"):
         mixir.linear_attention(q, q, q, chunk_size=48)
+
+
+def test_strong_vector_gate_stays_finite():
+    """Per-channel decays down to -30 per token: every exponent the chunked
+    form takes stays <= 0, so nothing overflows."""
+    rng = np.random.default_rng(7)
+    q = rng.normal(size=(1, 130, 1, 32)).astype(np.float32)
+    k = (rng.normal(size=(1, 130, 1, 32)) / 6).astype(np.float32)
+    v = rng.normal(size=(1, 130, 1, 16)).astype(np.float32)
+    g = -rng.uniform(0, 30, size=(1, 130, 1, 32)).astype(np.float32)
+    g[..., :4] = 0.0  # some channels never decay
+    o, s = mixir.linear_attention(q, k, v, g, gate="vector",
+                                  output_final_state=True, chunk_size=64)
+    want_o, want_s = ref.linear_attention(q, k, v, g, gate="vector",
+                                          output_final_state=True)
+    assert np.isfinite(o).all() and np.isfinite(s).all()
+    assert ref.rel_rms(want_o, o) < 1e-5
+    assert ref.rel_rms(want_s, s) < 1e-5

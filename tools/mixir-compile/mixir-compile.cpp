@@ -20,6 +20,11 @@ static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
                                       cl::desc("<module.mlir>"));
 static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
                                        cl::init("-"));
+static cl::opt<std::string> chunkSizeText(
+    "chunk-size",
+    cl::desc("Tokens per chunk of the chunkwise-parallel lowering (a power "
+             "of two; 0 selects the recurrent form)"),
+    cl::value_desc("N"), cl::init(std::to_string(mixir::kDefaultChunkSize)));
 static cl::opt<std::string> target("target", cl::desc("cpu or cuda"),
                                    cl::init("cpu"));
 static cl::opt<std::string> chip("chip", cl::desc("GPU architecture (cuda)"),
@@ -48,6 +53,10 @@ int main(int argc, char **argv) {
     return fail(llvm::toString(source.takeError()));
   mixir::CompileOptions options;
   options.sourceName = inputFile;
+  unsigned chunkSize = 0;
+  if (!mixir::parseUnsigned("chunk-size", chunkSizeText, chunkSize, fail))
+    return 1;
+  options.chunkSize = chunkSize;
   auto text = mixir::lowerToText(*source, options, emit == "llvm");
   if (!text)
     return fail(llvm::toString(text.takeError()));

@@ -33,6 +33,11 @@ static cl::opt<std::string> outputDir("output-dir",
                                       cl::desc("Where out0.npy, out1.npy, ... "
                                                "are written"),
                                       cl::init("."));
+static cl::opt<std::string> chunkSizeText(
+    "chunk-size",
+    cl::desc("Tokens per chunk of the chunkwise-parallel lowering (a power "
+             "of two; 0 selects the recurrent form)"),
+    cl::value_desc("N"), cl::init(std::to_string(mixir::kDefaultChunkSize)));
 static cl::opt<std::string> target("target", cl::desc("cpu (default)"),
                                    cl::init("cpu"));
 static cl::opt<std::string> benchText("bench",
@@ -63,6 +68,10 @@ int main(int argc, char **argv) {
 
   mixir::CompileOptions options;
   options.sourceName = inputFile;
+  unsigned chunkSize = 0;
+  if (!mixir::parseUnsigned("chunk-size", chunkSizeText, chunkSize, fail))
+    return 1;
+  options.chunkSize = chunkSize;
   auto module = mixir::JitModule::compile(*source, options);
   if (!module)
     return fail(llvm::toString(module.takeError()));

@@ -2,6 +2,7 @@
 #ifndef MIXIR_JIT_JITMODULE_H
 #define MIXIR_JIT_JITMODULE_H
 
+#include "mixir/Pipelines/Pipelines.h"
 #include "mixrt/Call.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -23,7 +24,7 @@ struct CompileOptions {
   /// LLVM optimisation level, 0-3.
   unsigned optLevel = 3;
   /// Tokens per chunk for the chunked lowering; 0 keeps the recurrent form.
-  int64_t chunkSize = 0;
+  int64_t chunkSize = kDefaultChunkSize;
   /// Name used in diagnostics for the source buffer.
   std::string sourceName = "<source>";
 };

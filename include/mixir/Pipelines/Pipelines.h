@@ -9,15 +9,18 @@
 
 namespace mixir {
 
+/// Tokens per chunk of the chunkwise-parallel lowering unless told otherwise.
+constexpr int64_t kDefaultChunkSize = 64;
+
 /// The passes from `mix` ops on tensors down to the LLVM dialect for the host
 /// CPU, as a textual pipeline (the body of `mixir-cpu-pipeline`). With
 /// `chunkSize` > 0, ops the chunked lowering handles use chunks of that many
 /// tokens; the rest (and everything when 0) use the recurrent form.
-std::string cpuPipelineText(int64_t chunkSize = 0);
+std::string cpuPipelineText(int64_t chunkSize = kDefaultChunkSize);
 
 /// Adds the CPU pipeline to `pm` (which must anchor on builtin.module).
 mlir::LogicalResult buildCPUPipeline(mlir::OpPassManager &pm,
-                                     int64_t chunkSize = 0);
+                                     int64_t chunkSize = kDefaultChunkSize);
 
 /// Registers `mixir-cpu-pipeline` with the pass registry (for mixir-opt).
 void registerPipelines();

@@ -102,6 +102,12 @@ mlir::LogicalResult lowerDeltaRule(mlir::RewriterBase &rewriter,
                                    mix::DeltaRuleOp op);
 mlir::LogicalResult lowerAttention(mlir::RewriterBase &rewriter,
                                    mix::AttentionOp op);
+/// The flash-attention form of `op`: per (batch, query head), blocks of
+/// `blockQ` query rows against blocks of `blockK` keys with an online
+/// softmax; key blocks wholly outside the causal mask or window are skipped.
+mlir::LogicalResult lowerFlashAttention(mlir::RewriterBase &rewriter,
+                                        mix::AttentionOp op, int64_t blockQ,
+                                        int64_t blockK);
 mlir::LogicalResult lowerScan(mlir::RewriterBase &rewriter, mix::ScanOp op);
 /// The recurrent form of `op`'s results (shape checks are the caller's).
 llvm::SmallVector<Value>

@@ -73,6 +73,30 @@ struct ConvertMixToChunked
         return signalPassFailure();
       }
     }
+
+    // Softmax attention: the flash form with blocks of chunk-size queries and
+    // keys (mix.attention has no chunk_size attribute). Tiny static problems
+    // keep the per-row reference form of convert-mix-to-loops.
+    constexpr int64_t kMinFlashLength = 16;
+    auto longEnough = [](int64_t n) {
+      return ShapedType::isDynamic(n) || n >= kMinFlashLength;
+    };
+    SmallVector<mixir::mix::AttentionOp> attentionOps;
+    getOperation()->walk(
+        [&](mixir::mix::AttentionOp op) { attentionOps.push_back(op); });
+    for (auto op : attentionOps) {
+      if (chunkSize == 0)
+        break;
+      if (!longEnough(op.getQ().getType().getDimSize(1)) ||
+          !longEnough(op.getK().getType().getDimSize(1)))
+        continue;
+      rewriter.setInsertionPoint(op);
+      if (failed(mixir::lowering::lowerFlashAttention(rewriter, op, chunkSize,
+                                                      chunkSize))) {
+        op.emitOpError("could not be lowered to the flash-attention form");
+        return signalPassFailure();
+      }
+    }
   }
 };
 } // namespace

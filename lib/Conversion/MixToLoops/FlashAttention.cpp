@@ -1,0 +1,337 @@
+//===- FlashAttention.cpp - flash-attention form of mix.attention ---------===//
+//
+// MIXERS.md "Softmax attention: flash-attention tiling with an online softmax
+// across key chunks". Per (batch, query head) pair -- one scf.forall, mapped
+// onto OpenMP threads by the CPU pipeline -- the queries are cut into blocks
+// of `blockQ` rows (the last one zero-padded) and, per query block, the keys
+// into blocks of `blockK`. Per key block, with f32 tiles:
+//   S   = scale * Q K^T (+ G_i - G_j), -inf where masked
+//   m'  = max(m, rowmax(S)),  a = exp(m - m'),  P = exp(S - m')
+//   l'  = a l + rowsum(P),    O = a O + P V
+// and finally o = O / l (0 for rows with no allowed key). Key blocks that the
+// causal mask or the window exclude entirely are not visited: the key-block
+// loop bounds are computed from the query block. Every tile is static-shaped
+// (matmuls, transposes and element-wise linalg.generic ops whose per-row
+// vectors are read through (i, j) -> (i) maps) so mix-vectorize-tiles can
+// tile and vectorise all of them.
+//
+//===----------------------------------------------------------------------===//
+#include "LoweringUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/AffineMap.h"
+
+#include <limits>
+
+using namespace mlir;
+
+namespace mixir::lowering {
+namespace {
+
+using utils::IteratorType;
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+Value constF32(OpBuilder &b, Location loc, float v) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+}
+
+/// A static f32 tensor of `shape` filled with `value`.
+Value filledTile(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape,
+                 float value) {
+  Value empty = tensor::EmptyOp::create(b, shape, b.getF32Type());
+  return linalg::FillOp::create(b, ValueRange{f32Const(b, value)},
+                                ValueRange{empty})
+      .getResult(0);
+}
+
+Value emptyTile(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape) {
+  return tensor::EmptyOp::create(b, shape, b.getF32Type());
+}
+
+/// A [R, W] f32 tile whose row i is src[index(i)] for i < valid, else 0.
+Value loadTile(ImplicitLocOpBuilder &b, Value src, int64_t R, int64_t W,
+               Value valid,
+               const std::function<SmallVector<Value>(ImplicitLocOpBuilder &,
+                                                      Value)> &index) {
+  Value tile =
+      tensor::EmptyOp::create(b, ArrayRef<int64_t>{R, W}, b.getF32Type());
+  Value zero = indexConst(b, 0);
+  return forLoop(b, zero, indexConst(b, R), {tile}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+    Value inside = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, valid);
+    auto row = scf::IfOp::create(b, TypeRange{VectorType::get({W}, b.getF32Type())},
+                                 inside, /*withElseRegion=*/true);
+    {
+      auto tb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), &row.getThenRegion().front());
+      scf::YieldOp::create(tb, readF32Vector(tb, src, index(tb, i), W));
+    }
+    {
+      auto eb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), &row.getElseRegion().front());
+      scf::YieldOp::create(eb, f32Splat(eb, 0.0f, W));
+    }
+    return SmallVector<Value>{writeVector(b, row.getResult(0), a[0], {i, zero})};
+  })[0];
+}
+
+Value matmul(ImplicitLocOpBuilder &b, Value lhs, Value rhs, Value acc) {
+  return linalg::MatmulOp::create(b, TypeRange{acc.getType()},
+                                  ValueRange{lhs, rhs}, ValueRange{acc})
+      .getResult(0);
+}
+
+Value transposed(ImplicitLocOpBuilder &b, Value tile) {
+  auto shape = cast<RankedTensorType>(tile.getType()).getShape();
+  Value init = tensor::EmptyOp::create(b, ArrayRef<int64_t>{shape[1], shape[0]},
+                                       b.getF32Type());
+  return linalg::TransposeOp::create(b, tile, init, ArrayRef<int64_t>{1, 0})
+      .getResult()[0];
+}
+
+/// out[idx] = fn(inputs read through their maps..., out[idx]) over all loops
+/// of `out`, every loop parallel; `fn` gets the input values then the output
+/// value, and the loop indices.
+Value mapN(ImplicitLocOpBuilder &b, Value out,
+           ArrayRef<std::pair<Value, AffineMap>> inputs,
+           const std::function<Value(OpBuilder &, Location, ValueRange)> &fn) {
+  auto type = cast<RankedTensorType>(out.getType());
+  unsigned rank = type.getRank();
+  SmallVector<Value> ins;
+  SmallVector<AffineMap> maps;
+  for (auto [v, m] : inputs) {
+    ins.push_back(v);
+    maps.push_back(m);
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, b.getContext()));
+  SmallVector<IteratorType> iters(rank, IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, TypeRange{type}, ins, ValueRange{out}, maps, iters,
+             [&](OpBuilder &nb, Location loc, ValueRange args) {
+               linalg::YieldOp::create(nb, loc, ValueRange{fn(nb, loc, args)});
+             })
+      .getResult(0);
+}
+
+/// acc[i] = combine(acc[i], tile[i, j]) reduced over the columns j of a 2-D
+/// tile into the 1-D `acc`.
+Value reduceRows(ImplicitLocOpBuilder &b, Value tile, Value acc,
+                 const std::function<Value(OpBuilder &, Location, Value,
+                                           Value)> &combine) {
+  MLIRContext *ctx = b.getContext();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap row = AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx);
+  return linalg::GenericOp::create(
+             b, TypeRange{acc.getType()}, ValueRange{tile}, ValueRange{acc},
+             ArrayRef<AffineMap>{id, row},
+             ArrayRef<IteratorType>{IteratorType::parallel, IteratorType::reduction},
+             [&](OpBuilder &nb, Location loc, ValueRange args) {
+               linalg::YieldOp::create(nb, loc, ValueRange{combine(nb, loc, args[1], args[0])});
+             })
+      .getResult(0);
+}
+
+/// The f32 1-D tensor [T + pad] of G = cumsum(g[bi, :, h]) over the tokens,
+/// zero beyond T, so static [block] slices at any block start stay in bounds.
+Value cumulativeGate(ImplicitLocOpBuilder &b, Value g, Value bi, Value h,
+                     Value T, int64_t pad) {
+  Value len = arith::AddIOp::create(b, T, indexConst(b, pad));
+  Value empty = tensor::EmptyOp::create(
+      b, ArrayRef<int64_t>{ShapedType::kDynamic}, b.getF32Type(), ValueRange{len});
+  Value G = linalg::FillOp::create(b, ValueRange{f32Const(b, 0.0f)},
+                                   ValueRange{empty})
+                .getResult(0);
+  return forLoop(b, indexConst(b, 0), T, {G, f32Const(b, 0.0f)}, [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
+    Value run = arith::AddFOp::create(b, a[1], readF32(b, g, {bi, t, h}));
+    return SmallVector<Value>{tensor::InsertOp::create(b, run, a[0], ValueRange{t}), run};
+  })[0];
+}
+
+/// Elements [start, start + n) of a 1-D tensor as a static tensor<n x f32>.
+Value sliceOf(ImplicitLocOpBuilder &b, Value vec, Value start, int64_t n) {
+  return tensor::ExtractSliceOp::create(
+      b, RankedTensorType::get({n}, b.getF32Type()), vec,
+      ArrayRef<OpFoldResult>{start}, ArrayRef<OpFoldResult>{b.getIndexAttr(n)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+}
+
+} // namespace
+
+LogicalResult lowerFlashAttention(RewriterBase &rewriter, mix::AttentionOp op,
+                                  int64_t blockQ, int64_t blockK) {
+  if (blockQ <= 0 || blockK <= 0)
+    return rewriter.notifyMatchFailure(op, "block sizes must be positive");
+  auto dimOf = [](Value t, unsigned i) {
+    return cast<ShapedType>(t.getType()).getDimSize(i);
+  };
+  Value q = op.getQ(), k = op.getK(), v = op.getV(), g = op.getG();
+  const int64_t hq = dimOf(q, 2), hk = dimOf(k, 2);
+  const int64_t K = dimOf(q, 3), V = dimOf(v, 3);
+  const int64_t share = hq / hk;
+  const int64_t BQ = blockQ, BK = blockK;
+  const float scale = op.getScaleOrDefault();
+  const bool causal = op.getCausal();
+  const int64_t window = op.getWindowOrZero();
+  auto oType = op.getO().getType();
+  // A forget gate ties the key length to the query length (shape contract).
+  StringRef keyLen = g ? "T" : "S";
+  MLIRContext *ctx = op.getContext();
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
+  AffineMap rowMap = AffineMap::get(2, 0, {d0}, ctx); // (i, j) -> (i)
+  AffineMap colMap = AffineMap::get(2, 0, {d1}, ctx); // (i, j) -> (j)
+  AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, ctx);
+
+  return lowerWithShapeChecks(rewriter, op, [&](ImplicitLocOpBuilder &b,
+                                                const SymbolSizes &sizes) {
+    Value T = sizes.lookup("T"), S = sizes.lookup(keyLen);
+    Value o0 = emptyLike(b, oType, {"B", "T", "Hq", "V"}, sizes);
+    auto rowsType = RankedTensorType::get({ShapedType::kDynamic, V},
+                                          oType.getElementType());
+    SmallVector<OpFoldResult> bounds = {sizes.lookup("B"), b.getIndexAttr(hq)};
+    auto forall = scf::ForallOp::create(
+        b, bounds, ValueRange{o0}, std::nullopt,
+        [&](OpBuilder &nested, Location loc, ValueRange args) {
+          ImplicitLocOpBuilder b(loc, nested);
+          Value bi = args[0], h = args[1], oAll = args[2];
+          OpFoldResult one = b.getIndexAttr(1), zeroAttr = b.getIndexAttr(0);
+          // This head's output rows o[bi, :, h, :] as a [T, V] tensor.
+          SmallVector<OpFoldResult> rowOffsets = {bi, zeroAttr, h, zeroAttr};
+          SmallVector<OpFoldResult> rowSizes = {one, T, one, b.getIndexAttr(V)};
+          SmallVector<OpFoldResult> unit(4, one);
+          Value rows = tensor::ExtractSliceOp::create(b, rowsType, oAll, rowOffsets,
+                                                      rowSizes, unit);
+          Value zero = indexConst(b, 0);
+          Value kvHead = arith::DivUIOp::create(b, h, indexConst(b, share));
+          Value G = g ? cumulativeGate(b, g, bi, h, T, std::max(BQ, BK)) : Value();
+          Value numQBlocks = arith::CeilDivUIOp::create(b, T, indexConst(b, BQ));
+
+          auto qLoop = forLoop(b, zero, numQBlocks, {rows}, [&](ImplicitLocOpBuilder &b, Value qb, ValueRange a) {
+            Value q0 = arith::MulIOp::create(b, qb, indexConst(b, BQ));
+            Value validQ = arith::MinUIOp::create(b, indexConst(b, BQ), arith::SubIOp::create(b, T, q0));
+            Value Qt = loadTile(b, q, BQ, K, validQ, [&](ImplicitLocOpBuilder &b, Value i) {
+              return SmallVector<Value>{bi, arith::AddIOp::create(b, q0, i), h, zero};
+            });
+            Value Gq = G ? sliceOf(b, G, q0, BQ) : Value();
+
+            // Key blocks [kbLo, kbHi): causal stops after the block holding
+            // the query block's last row; a window starts at the block
+            // holding the first row's first allowed key, q0 - window + 1.
+            Value keyEnd = S;
+            if (causal)
+              keyEnd = arith::MinUIOp::create(b, S, arith::AddIOp::create(b, q0, validQ));
+            Value kbHi = arith::CeilDivUIOp::create(b, keyEnd, indexConst(b, BK));
+            Value kbLo = zero;
+            if (window > 0) {
+              // max(0, q0 + 1 - window), without going below zero.
+              Value q1 = arith::AddIOp::create(b, q0, indexConst(b, 1));
+              Value w = indexConst(b, window);
+              Value past = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, q1, w);
+              Value first = arith::SelectOp::create(b, past, arith::SubIOp::create(b, q1, w), zero);
+              kbLo = arith::DivUIOp::create(b, first, indexConst(b, BK));
+            }
+
+            Value m0 = filledTile(b, {BQ}, kNegInf);
+            Value l0 = filledTile(b, {BQ}, 0.0f);
+            Value acc0 = filledTile(b, {BQ, V}, 0.0f);
+            auto kLoop = forLoop(b, kbLo, kbHi, {m0, l0, acc0}, [&](ImplicitLocOpBuilder &b, Value kb, ValueRange a) {
+              Value m = a[0], l = a[1], acc = a[2];
+              Value k0 = arith::MulIOp::create(b, kb, indexConst(b, BK));
+              Value validK = arith::MinUIOp::create(b, indexConst(b, BK), arith::SubIOp::create(b, S, k0));
+              auto key = [&](ImplicitLocOpBuilder &b, Value j) {
+                return SmallVector<Value>{bi, arith::AddIOp::create(b, k0, j), kvHead, zero};
+              };
+              Value Kt = loadTile(b, k, BK, K, validK, key);
+              Value Vt = loadTile(b, v, BK, V, validK, key);
+
+              // Scores: scale * Q K^T (+ G_i - G_j), -inf where masked.
+              Value scores = matmul(b, Qt, transposed(b, Kt), filledTile(b, {BQ, BK}, 0.0f));
+              SmallVector<std::pair<Value, AffineMap>> biasIns;
+              if (G)
+                biasIns = {{Gq, rowMap}, {sliceOf(b, G, k0, BK), colMap}};
+              scores = mapN(b, scores, biasIns, [&](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+                Value s = arith::MulFOp::create(nb, loc, args.back(), constF32(nb, loc, scale));
+                if (G)
+                  s = arith::AddFOp::create(nb, loc, s, arith::SubFOp::create(nb, loc, args[0], args[1]));
+                Value i = linalg::IndexOp::create(nb, loc, 0);
+                Value j = linalg::IndexOp::create(nb, loc, 1);
+                // Padded keys beyond S never count.
+                Value allowed = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ult, j, validK);
+                Value row = arith::AddIOp::create(nb, loc, q0, i);
+                Value col = arith::AddIOp::create(nb, loc, k0, j);
+                if (causal)
+                  allowed = arith::AndIOp::create(nb, loc, allowed,
+                      arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ule, col, row));
+                if (window > 0) {
+                  // j > i - window  <=>  j + window > i
+                  Value w = arith::ConstantIndexOp::create(nb, loc, window);
+                  allowed = arith::AndIOp::create(nb, loc, allowed,
+                      arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ugt,
+                                            arith::AddIOp::create(nb, loc, col, w), row));
+                }
+                return arith::SelectOp::create(nb, loc, allowed, s, constF32(nb, loc, kNegInf));
+              });
+
+              // Running max; mSafe is 0 for rows with nothing allowed yet, so
+              // no exp(-inf - -inf) is ever formed.
+              Value mNew = reduceRows(b, scores, m, [](OpBuilder &nb, Location loc, Value acc, Value x) -> Value {
+                return arith::MaximumFOp::create(nb, loc, acc, x);
+              });
+              Value mSafe = mapN(b, emptyTile(b, {BQ}), {{mNew, id1}}, [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+                Value none = arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ, args[0], constF32(nb, loc, kNegInf));
+                return arith::SelectOp::create(nb, loc, none, constF32(nb, loc, 0.0f), args[0]);
+              });
+              // alpha = exp(m - m'), 0 while the old max is -inf.
+              Value alpha = mapN(b, emptyTile(b, {BQ}), {{m, id1}, {mSafe, id1}}, [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+                Value none = arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ, args[0], constF32(nb, loc, kNegInf));
+                Value e = math::ExpOp::create(nb, loc, arith::SubFOp::create(nb, loc, args[0], args[1]));
+                return arith::SelectOp::create(nb, loc, none, constF32(nb, loc, 0.0f), e);
+              });
+              // P = exp(S - m'), masked entries 0.
+              Value P = mapN(b, scores, {{mSafe, rowMap}}, [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+                Value x = args[1];
+                Value masked = arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ, x, constF32(nb, loc, kNegInf));
+                Value e = math::ExpOp::create(nb, loc, arith::SubFOp::create(nb, loc, x, args[0]));
+                return arith::SelectOp::create(nb, loc, masked, constF32(nb, loc, 0.0f), e);
+              });
+              // l' = alpha l + rowsum(P).
+              Value lNew = mapN(b, l, {{alpha, id1}}, [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+                return arith::MulFOp::create(nb, loc, args[1], args[0]);
+              });
+              lNew = reduceRows(b, P, lNew, [](OpBuilder &nb, Location loc, Value acc, Value x) -> Value {
+                return arith::AddFOp::create(nb, loc, acc, x);
+              });
+              // O = alpha O + P V.
+              Value accNew = mapN(b, acc, {{alpha, rowMap}}, [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+                return arith::MulFOp::create(nb, loc, args[1], args[0]);
+              });
+              accNew = matmul(b, P, Vt, accNew);
+              return SmallVector<Value>{mNew, lNew, accNew};
+            });
+
+            // o = O / l for the valid rows; rows with no allowed key give 0.
+            Value l = kLoop[1], acc = kLoop[2];
+            return forLoop(b, zero, validQ, {a[0]}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+              Value li = tensor::ExtractOp::create(b, l, ValueRange{i});
+              Value any = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, li, f32Const(b, 0.0f));
+              Value inv = arith::SelectOp::create(b, any, arith::DivFOp::create(b, f32Const(b, 1.0f), li), f32Const(b, 0.0f));
+              Value row = vector::TransferReadOp::create(b, VectorType::get({V}, b.getF32Type()), acc, ValueRange{i, zero}, f32Const(b, 0.0f), ArrayRef<bool>{true});
+              row = arith::MulFOp::create(b, row, splat(b, inv, V));
+              return SmallVector<Value>{writeVector(b, row, a[0], {arith::AddIOp::create(b, q0, i), zero})};
+            });
+          });
+
+          auto term = scf::InParallelOp::create(b);
+          ImplicitLocOpBuilder tb = ImplicitLocOpBuilder::atBlockBegin(
+              loc, &term.getRegion().front());
+          tensor::ParallelInsertSliceOp::create(tb, qLoop[0], oAll, rowOffsets,
+                                                rowSizes, unit);
+        });
+    return SmallVector<Value>(forall.getResults());
+  });
+}
+
+} // namespace mixir::lowering
