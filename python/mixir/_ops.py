@@ -172,10 +172,11 @@ def linear_attention(q, k, v, g=None, gate="none", scale=None,
 
 def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
                initial_state=None, output_final_state=False, qk_l2norm=False,
-               allow_neg_eigval=False):
+               allow_neg_eigval=False, *, chunk_size=None):
     """Delta rule: DeltaNet, Gated DeltaNet (gate="scalar"), KDA-style
     per-channel gates (gate="vector"); beta: [B, T, Hv]. See
-    `linear_attention` for the other arguments.
+    `linear_attention` for the other arguments (the chunked form uses the
+    WY/UT transform of the DeltaNet paper).
     """
     _gate_kind(gate, ("none", "scalar", "vector"))
     beta = _f32("beta", beta, 3, "[B, T, Hv]")
@@ -183,7 +184,7 @@ def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
             (" allow_neg_eigval" if allow_neg_eigval else "")
     extra = [("beta", beta, _tensor(beta.shape, "f32"))]
     o, s = _recurrence("delta_rule", q, k, v, g, gate, scale, initial_state,
-                       extra, attrs)
+                       extra, attrs, _chunk_size(chunk_size))
     return o, (s if output_final_state else None)
 
 

@@ -4,19 +4,26 @@
 // across key chunks". Per (batch, query head) pair -- one scf.forall, mapped
 // onto OpenMP threads by the CPU pipeline -- the queries are cut into blocks
 // of `blockQ` rows (the last one zero-padded) and, per query block, the keys
-// into blocks of `blockK`. Per key block, with f32 tiles:
-//   S   = scale * Q K^T (+ G_i - G_j), -inf where masked
-//   m'  = max(m, rowmax(S)),  a = exp(m - m'),  P = exp(S - m')
-//   l'  = a l + rowsum(P),    O = a O + P V
-// and finally o = O / l (0 for rows with no allowed key). Key blocks that the
-// causal mask or the window exclude entirely are not visited: the key-block
-// loop bounds are computed from the query block. Every tile is static-shaped
-// (matmuls, transposes and element-wise linalg.generic ops whose per-row
-// vectors are read through (i, j) -> (i) maps) so mix-vectorize-tiles can
-// tile and vectorise all of them.
+// into blocks of `blockK` (the last one zero-padded and masked). Per key
+// block, in f32:
+//   S  = (scale Q) K^T (+ G_i - G_j), -inf where masked
+//   m' = max(m, rowmax(S)),  a = exp(m - m'),  P = exp(S - m')
+//   l' = a l + rowsum(P),    O = a O + P V
+// and finally o = O / l (0 for rows with no allowed key, like the reference
+// lowering). Key blocks that the causal mask or the window exclude entirely
+// are never visited: the key-block loop bounds are computed from the query
+// block; only blocks straddling a mask boundary evaluate the mask.
+//
+// The score tile is kept transposed, S^T [blockK, blockQ] = K (scale Q)^T: a
+// plain matmul of the key tile with Q^T (transposed once per query block
+// rather than K once per key block), the row max and row sum reduce over
+// contiguous rows, and P V reads P^T through a transposed map. The running
+// max and sum are 1-D [blockQ] tensors, broadcast into the tiles through
+// (j, i) -> (i) maps. Every tile is static so mix-vectorize-tiles tiles and
+// vectorises all of it.
 //
 //===----------------------------------------------------------------------===//
-#include "LoweringUtils.h"
+#include "TileOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -55,80 +62,19 @@ Value emptyTile(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape) {
   return tensor::EmptyOp::create(b, shape, b.getF32Type());
 }
 
-/// A [R, W] f32 tile whose row i is src[index(i)] for i < valid, else 0.
-Value loadTile(ImplicitLocOpBuilder &b, Value src, int64_t R, int64_t W,
-               Value valid,
-               const std::function<SmallVector<Value>(ImplicitLocOpBuilder &,
-                                                      Value)> &index) {
-  Value tile =
-      tensor::EmptyOp::create(b, ArrayRef<int64_t>{R, W}, b.getF32Type());
-  Value zero = indexConst(b, 0);
-  return forLoop(b, zero, indexConst(b, R), {tile}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
-    Value inside = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, valid);
-    auto row = scf::IfOp::create(b, TypeRange{VectorType::get({W}, b.getF32Type())},
-                                 inside, /*withElseRegion=*/true);
-    {
-      auto tb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), &row.getThenRegion().front());
-      scf::YieldOp::create(tb, readF32Vector(tb, src, index(tb, i), W));
-    }
-    {
-      auto eb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), &row.getElseRegion().front());
-      scf::YieldOp::create(eb, f32Splat(eb, 0.0f, W));
-    }
-    return SmallVector<Value>{writeVector(b, row.getResult(0), a[0], {i, zero})};
-  })[0];
-}
-
-Value matmul(ImplicitLocOpBuilder &b, Value lhs, Value rhs, Value acc) {
-  return linalg::MatmulOp::create(b, TypeRange{acc.getType()},
-                                  ValueRange{lhs, rhs}, ValueRange{acc})
-      .getResult(0);
-}
-
-Value transposed(ImplicitLocOpBuilder &b, Value tile) {
-  auto shape = cast<RankedTensorType>(tile.getType()).getShape();
-  Value init = tensor::EmptyOp::create(b, ArrayRef<int64_t>{shape[1], shape[0]},
-                                       b.getF32Type());
-  return linalg::TransposeOp::create(b, tile, init, ArrayRef<int64_t>{1, 0})
-      .getResult()[0];
-}
-
-/// out[idx] = fn(inputs read through their maps..., out[idx]) over all loops
-/// of `out`, every loop parallel; `fn` gets the input values then the output
-/// value, and the loop indices.
-Value mapN(ImplicitLocOpBuilder &b, Value out,
-           ArrayRef<std::pair<Value, AffineMap>> inputs,
-           const std::function<Value(OpBuilder &, Location, ValueRange)> &fn) {
-  auto type = cast<RankedTensorType>(out.getType());
-  unsigned rank = type.getRank();
-  SmallVector<Value> ins;
-  SmallVector<AffineMap> maps;
-  for (auto [v, m] : inputs) {
-    ins.push_back(v);
-    maps.push_back(m);
-  }
-  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, b.getContext()));
-  SmallVector<IteratorType> iters(rank, IteratorType::parallel);
-  return linalg::GenericOp::create(
-             b, TypeRange{type}, ins, ValueRange{out}, maps, iters,
-             [&](OpBuilder &nb, Location loc, ValueRange args) {
-               linalg::YieldOp::create(nb, loc, ValueRange{fn(nb, loc, args)});
-             })
-      .getResult(0);
-}
-
-/// acc[i] = combine(acc[i], tile[i, j]) reduced over the columns j of a 2-D
-/// tile into the 1-D `acc`.
-Value reduceRows(ImplicitLocOpBuilder &b, Value tile, Value acc,
+/// acc[i] = combine(acc[i], tile[j, i]) for every j: reduces the rows (keys)
+/// of a [BK, BQ] score tile into the per-query 1-D `acc`, so every step reads
+/// one contiguous row.
+Value reduceKeys(ImplicitLocOpBuilder &b, Value tile, Value acc,
                  const std::function<Value(OpBuilder &, Location, Value,
                                            Value)> &combine) {
   MLIRContext *ctx = b.getContext();
   AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
-  AffineMap row = AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx);
+  AffineMap query = AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
   return linalg::GenericOp::create(
              b, TypeRange{acc.getType()}, ValueRange{tile}, ValueRange{acc},
-             ArrayRef<AffineMap>{id, row},
-             ArrayRef<IteratorType>{IteratorType::parallel, IteratorType::reduction},
+             ArrayRef<AffineMap>{id, query},
+             ArrayRef<IteratorType>{IteratorType::reduction, IteratorType::parallel},
              [&](OpBuilder &nb, Location loc, ValueRange args) {
                linalg::YieldOp::create(nb, loc, ValueRange{combine(nb, loc, args[1], args[0])});
              })
@@ -180,10 +126,16 @@ LogicalResult lowerFlashAttention(RewriterBase &rewriter, mix::AttentionOp op,
   // A forget gate ties the key length to the query length (shape contract).
   StringRef keyLen = g ? "T" : "S";
   MLIRContext *ctx = op.getContext();
-  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
-  AffineMap rowMap = AffineMap::get(2, 0, {d0}, ctx); // (i, j) -> (i)
-  AffineMap colMap = AffineMap::get(2, 0, {d1}, ctx); // (i, j) -> (j)
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
+             d2 = getAffineDimExpr(2, ctx);
+  // Score tiles are [BK, BQ]: loop (j, i) with j the key, i the query.
+  AffineMap keyMap = AffineMap::get(2, 0, {d0}, ctx);   // (j, i) -> (j)
+  AffineMap queryMap = AffineMap::get(2, 0, {d1}, ctx); // (j, i) -> (i)
   AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, ctx);
+  AffineMap rowMap = AffineMap::get(2, 0, {d0}, ctx); // (i, c) -> (i) on O
+  // O[i, c] += sum_j P^T[j, i] V[j, c] over loops (i, c, j).
+  AffineMap pMap = AffineMap::get(3, 0, {d2, d0}, ctx);
+  AffineMap vMap = AffineMap::get(3, 0, {d2, d1}, ctx);
 
   return lowerWithShapeChecks(rewriter, op, [&](ImplicitLocOpBuilder &b,
                                                 const SymbolSizes &sizes) {
@@ -215,18 +167,22 @@ LogicalResult lowerFlashAttention(RewriterBase &rewriter, mix::AttentionOp op,
             Value Qt = loadTile(b, q, BQ, K, validQ, [&](ImplicitLocOpBuilder &b, Value i) {
               return SmallVector<Value>{bi, arith::AddIOp::create(b, q0, i), h, zero};
             });
+            // (scale Q)^T [K, BQ], once per query block.
+            Qt = mapN(b, Qt, {}, [&](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+              return arith::MulFOp::create(nb, loc, args[0], constF32(nb, loc, scale));
+            });
+            Value QtT = transposed(b, Qt);
             Value Gq = G ? sliceOf(b, G, q0, BQ) : Value();
 
-            // Key blocks [kbLo, kbHi): causal stops after the block holding
-            // the query block's last row; a window starts at the block
-            // holding the first row's first allowed key, q0 - window + 1.
+            // Key blocks [kbLo, kbHi): causal stops at the block holding the
+            // query block's last row; a window starts at the block holding
+            // the first row's first allowed key, q0 - window + 1.
             Value keyEnd = S;
             if (causal)
               keyEnd = arith::MinUIOp::create(b, S, arith::AddIOp::create(b, q0, validQ));
             Value kbHi = arith::CeilDivUIOp::create(b, keyEnd, indexConst(b, BK));
             Value kbLo = zero;
             if (window > 0) {
-              // max(0, q0 + 1 - window), without going below zero.
               Value q1 = arith::AddIOp::create(b, q0, indexConst(b, 1));
               Value w = indexConst(b, window);
               Value past = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, q1, w);
@@ -247,42 +203,69 @@ LogicalResult lowerFlashAttention(RewriterBase &rewriter, mix::AttentionOp op,
               Value Kt = loadTile(b, k, BK, K, validK, key);
               Value Vt = loadTile(b, v, BK, V, validK, key);
 
-              // Scores: scale * Q K^T (+ G_i - G_j), -inf where masked.
-              Value scores = matmul(b, Qt, transposed(b, Kt), filledTile(b, {BQ, BK}, 0.0f));
+              // S^T = K (scale Q)^T [BK, BQ].
+              Value scores = matmul(b, Kt, QtT, filledTile(b, {BK, BQ}, 0.0f));
               SmallVector<std::pair<Value, AffineMap>> biasIns;
               if (G)
-                biasIns = {{Gq, rowMap}, {sliceOf(b, G, k0, BK), colMap}};
-              scores = mapN(b, scores, biasIns, [&](OpBuilder &nb, Location loc, ValueRange args) -> Value {
-                Value s = arith::MulFOp::create(nb, loc, args.back(), constF32(nb, loc, scale));
-                if (G)
-                  s = arith::AddFOp::create(nb, loc, s, arith::SubFOp::create(nb, loc, args[0], args[1]));
-                Value i = linalg::IndexOp::create(nb, loc, 0);
-                Value j = linalg::IndexOp::create(nb, loc, 1);
-                // Padded keys beyond S never count.
-                Value allowed = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ult, j, validK);
-                Value row = arith::AddIOp::create(nb, loc, q0, i);
-                Value col = arith::AddIOp::create(nb, loc, k0, j);
-                if (causal)
-                  allowed = arith::AndIOp::create(nb, loc, allowed,
-                      arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ule, col, row));
-                if (window > 0) {
-                  // j > i - window  <=>  j + window > i
-                  Value w = arith::ConstantIndexOp::create(nb, loc, window);
-                  allowed = arith::AndIOp::create(nb, loc, allowed,
-                      arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ugt,
-                                            arith::AddIOp::create(nb, loc, col, w), row));
-                }
-                return arith::SelectOp::create(nb, loc, allowed, s, constF32(nb, loc, kNegInf));
-              });
+                biasIns = {{sliceOf(b, G, k0, BK), keyMap}, {Gq, queryMap}};
+              // + G_i - G_j; with `masked` also -inf where the key is padding
+              // or outside the causal mask or the window.
+              auto biasAndMask = [&](ImplicitLocOpBuilder &b, bool masked) -> Value {
+                if (!G && !masked)
+                  return scores;
+                return mapN(b, scores, biasIns, [&](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+                  Value s = args.back();
+                  if (G)
+                    s = arith::AddFOp::create(nb, loc, s, arith::SubFOp::create(nb, loc, args[1], args[0]));
+                  if (!masked)
+                    return s;
+                  Value j = linalg::IndexOp::create(nb, loc, 0);
+                  Value i = linalg::IndexOp::create(nb, loc, 1);
+                  Value allowed = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ult, j, validK);
+                  Value row = arith::AddIOp::create(nb, loc, q0, i);
+                  Value col = arith::AddIOp::create(nb, loc, k0, j);
+                  if (causal)
+                    allowed = arith::AndIOp::create(nb, loc, allowed,
+                        arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ule, col, row));
+                  if (window > 0) {
+                    // j > i - window  <=>  j + window > i
+                    Value w = arith::ConstantIndexOp::create(nb, loc, window);
+                    allowed = arith::AndIOp::create(nb, loc, allowed,
+                        arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ugt,
+                                              arith::AddIOp::create(nb, loc, col, w), row));
+                  }
+                  return arith::SelectOp::create(nb, loc, allowed, s, constF32(nb, loc, kNegInf));
+                });
+              };
+              // Only blocks straddling a mask boundary (the causal diagonal,
+              // the window's edge, the last partial key block) evaluate the
+              // mask; blocks wholly inside it take the plain path.
+              Value inside = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, validK, indexConst(b, BK));
+              if (causal) // last key <= first row: k0 + BK - 1 <= q0
+                inside = arith::AndIOp::create(b, inside, arith::CmpIOp::create(b, arith::CmpIPredicate::ule,
+                    arith::AddIOp::create(b, k0, indexConst(b, BK)), arith::AddIOp::create(b, q0, indexConst(b, 1))));
+              if (window > 0) // first key > last row - window: k0 + window >= q0 + BQ
+                inside = arith::AndIOp::create(b, inside, arith::CmpIOp::create(b, arith::CmpIPredicate::uge,
+                    arith::AddIOp::create(b, k0, indexConst(b, window)), arith::AddIOp::create(b, q0, indexConst(b, BQ))));
+              auto branch = scf::IfOp::create(b, TypeRange{scores.getType()}, inside, /*withElseRegion=*/true);
+              {
+                auto tb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), &branch.getThenRegion().front());
+                scf::YieldOp::create(tb, biasAndMask(tb, /*masked=*/false));
+                auto eb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), &branch.getElseRegion().front());
+                scf::YieldOp::create(eb, biasAndMask(eb, /*masked=*/true));
+              }
+              scores = branch.getResult(0);
 
-              // Running max; mSafe is 0 for rows with nothing allowed yet, so
-              // no exp(-inf - -inf) is ever formed.
-              Value mNew = reduceRows(b, scores, m, [](OpBuilder &nb, Location loc, Value acc, Value x) -> Value {
+              // Running max m' = max(m, rowmax(S)). mSafe is m' with 0 for
+              // rows that have no allowed key yet, so exp(-inf - -inf) is
+              // never formed. m is updated in place after its last read.
+              Value blockMax = reduceKeys(b, scores, filledTile(b, {BQ}, kNegInf), [](OpBuilder &nb, Location loc, Value acc, Value x) -> Value {
                 return arith::MaximumFOp::create(nb, loc, acc, x);
               });
-              Value mSafe = mapN(b, emptyTile(b, {BQ}), {{mNew, id1}}, [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
-                Value none = arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ, args[0], constF32(nb, loc, kNegInf));
-                return arith::SelectOp::create(nb, loc, none, constF32(nb, loc, 0.0f), args[0]);
+              Value mSafe = mapN(b, emptyTile(b, {BQ}), {{m, id1}, {blockMax, id1}}, [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+                Value mx = arith::MaximumFOp::create(nb, loc, args[0], args[1]);
+                Value none = arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ, mx, constF32(nb, loc, kNegInf));
+                return arith::SelectOp::create(nb, loc, none, constF32(nb, loc, 0.0f), mx);
               });
               // alpha = exp(m - m'), 0 while the old max is -inf.
               Value alpha = mapN(b, emptyTile(b, {BQ}), {{m, id1}, {mSafe, id1}}, [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
@@ -290,8 +273,11 @@ LogicalResult lowerFlashAttention(RewriterBase &rewriter, mix::AttentionOp op,
                 Value e = math::ExpOp::create(nb, loc, arith::SubFOp::create(nb, loc, args[0], args[1]));
                 return arith::SelectOp::create(nb, loc, none, constF32(nb, loc, 0.0f), e);
               });
-              // P = exp(S - m'), masked entries 0.
-              Value P = mapN(b, scores, {{mSafe, rowMap}}, [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+              Value mNew = mapN(b, m, {{blockMax, id1}}, [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+                return arith::MaximumFOp::create(nb, loc, args[1], args[0]);
+              });
+              // P^T = exp(S^T - m'), masked entries 0.
+              Value P = mapN(b, scores, {{mSafe, queryMap}}, [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
                 Value x = args[1];
                 Value masked = arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ, x, constF32(nb, loc, kNegInf));
                 Value e = math::ExpOp::create(nb, loc, arith::SubFOp::create(nb, loc, x, args[0]));
@@ -301,14 +287,14 @@ LogicalResult lowerFlashAttention(RewriterBase &rewriter, mix::AttentionOp op,
               Value lNew = mapN(b, l, {{alpha, id1}}, [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
                 return arith::MulFOp::create(nb, loc, args[1], args[0]);
               });
-              lNew = reduceRows(b, P, lNew, [](OpBuilder &nb, Location loc, Value acc, Value x) -> Value {
+              lNew = reduceKeys(b, P, lNew, [](OpBuilder &nb, Location loc, Value acc, Value x) -> Value {
                 return arith::AddFOp::create(nb, loc, acc, x);
               });
               // O = alpha O + P V.
               Value accNew = mapN(b, acc, {{alpha, rowMap}}, [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
                 return arith::MulFOp::create(nb, loc, args[1], args[0]);
               });
-              accNew = matmul(b, P, Vt, accNew);
+              accNew = contract(b, P, Vt, accNew, pMap, vMap);
               return SmallVector<Value>{mNew, lNew, accNew};
             });
 

@@ -4,6 +4,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -71,6 +72,13 @@ Value writeVector(ImplicitLocOpBuilder &b, Value vec, Value tensor,
 
 Value reduceAdd(ImplicitLocOpBuilder &b, Value vec) {
   return vector::ReductionOp::create(b, vector::CombiningKind::ADD, vec);
+}
+
+Value inverseL2Norm(ImplicitLocOpBuilder &b, Value x) {
+  constexpr float kL2NormEps = 1e-6f;
+  Value sq = reduceAdd(b, arith::MulFOp::create(b, x, x));
+  return math::RsqrtOp::create(
+      b, arith::AddFOp::create(b, sq, f32Const(b, kL2NormEps)));
 }
 
 SmallVector<Value> forLoop(ImplicitLocOpBuilder &b, Value lb, Value ub,

@@ -35,6 +35,8 @@ Value writeVector(ImplicitLocOpBuilder &b, Value vec, Value tensor,
                   ValueRange indices);
 /// sum(v) of an f32 vector.
 Value reduceAdd(ImplicitLocOpBuilder &b, Value vec);
+/// 1 / sqrt(sum(x^2) + 1e-6) of an f32 vector: the qk_l2norm factor.
+Value inverseL2Norm(ImplicitLocOpBuilder &b, Value x);
 
 /// Body of a loop: gets the induction variable and the loop-carried values
 /// and returns the values to carry on.
@@ -114,6 +116,10 @@ llvm::SmallVector<Value>
 buildRecurrentLinearAttention(ImplicitLocOpBuilder &b,
                               mix::LinearAttentionOp op,
                               const SymbolSizes &sizes);
+/// The recurrent form of a delta rule's results.
+llvm::SmallVector<Value> buildRecurrentDeltaRule(ImplicitLocOpBuilder &b,
+                                                 mix::DeltaRuleOp op,
+                                                 const SymbolSizes &sizes);
 /// Lowers `op` to the chunkwise form with chunks of `chunk` tokens when the
 /// sequence has at least `minChunkedLength` tokens (decided statically for a
 /// static length, by a run-time branch to the recurrent form otherwise).
@@ -121,6 +127,10 @@ mlir::LogicalResult lowerChunkedLinearAttention(mlir::RewriterBase &rewriter,
                                                 mix::LinearAttentionOp op,
                                                 int64_t chunk,
                                                 int64_t minChunkedLength);
+/// The same for the delta rule (WY/UT transform per chunk).
+mlir::LogicalResult lowerChunkedDeltaRule(mlir::RewriterBase &rewriter,
+                                          mix::DeltaRuleOp op, int64_t chunk,
+                                          int64_t minChunkedLength);
 
 } // namespace mixir::lowering
 

@@ -58,18 +58,30 @@ struct ConvertMixToChunked
       getOperation()->emitError("chunk-size must be a positive power of two");
       return signalPassFailure();
     }
-    SmallVector<mixir::mix::LinearAttentionOp> ops;
-    getOperation()->walk(
-        [&](mixir::mix::LinearAttentionOp op) { ops.push_back(op); });
+    SmallVector<Operation *> recurrences;
+    getOperation()->walk([&](Operation *op) {
+      if (isa<mixir::mix::LinearAttentionOp, mixir::mix::DeltaRuleOp>(op))
+        recurrences.push_back(op);
+    });
     IRRewriter rewriter(&getContext());
-    for (auto op : ops) {
+    for (Operation *op : recurrences) {
       rewriter.setInsertionPoint(op);
-      int64_t chunk = op.getChunkSize().value_or(chunkSize);
+      auto attr = op->getAttrOfType<IntegerAttr>("chunk_size");
+      int64_t chunk = attr ? attr.getInt() : chunkSize;
       if (chunk == 0)
         continue; // the recurrent form, for convert-mix-to-loops
-      if (failed(mixir::lowering::lowerChunkedLinearAttention(
-              rewriter, op, chunk, /*minChunkedLength=*/chunk))) {
-        op.emitOpError("could not be lowered to the chunked form");
+      LogicalResult lowered =
+          llvm::TypeSwitch<Operation *, LogicalResult>(op)
+              .Case([&](mixir::mix::LinearAttentionOp la) {
+                return mixir::lowering::lowerChunkedLinearAttention(
+                    rewriter, la, chunk, /*minChunkedLength=*/chunk);
+              })
+              .Case([&](mixir::mix::DeltaRuleOp dr) {
+                return mixir::lowering::lowerChunkedDeltaRule(
+                    rewriter, dr, chunk, /*minChunkedLength=*/chunk);
+              });
+      if (failed(lowered)) {
+        op->emitOpError("could not be lowered to the chunked form");
         return signalPassFailure();
       }
     }
@@ -111,13 +123,16 @@ struct SelectAlgorithm : mixir::impl::SelectAlgorithmBase<SelectAlgorithm> {
       return signalPassFailure();
     }
     Builder b(&getContext());
-    // Only mix.linear_attention has a chunkwise lowering so far.
-    getOperation()->walk([&](mixir::mix::LinearAttentionOp op) {
-      if (op.getChunkSize())
+    // The ops with a chunkwise lowering and a chunk_size attribute.
+    getOperation()->walk([&](Operation *op) {
+      if (!isa<mixir::mix::LinearAttentionOp, mixir::mix::DeltaRuleOp>(op) ||
+          op->hasAttr("chunk_size"))
         return;
-      int64_t T = op.getQ().getType().getDimSize(1);
+      auto q = cast<RankedTensorType>(op->getOperand(0).getType());
+      int64_t T = q.getDimSize(1);
       bool shortStatic = !ShapedType::isDynamic(T) && T < chunkSize;
-      op.setChunkSizeAttr(b.getI64IntegerAttr(shortStatic ? 0 : chunkSize));
+      op->setAttr("chunk_size",
+                  b.getI64IntegerAttr(shortStatic ? 0 : chunkSize));
     });
   }
 };

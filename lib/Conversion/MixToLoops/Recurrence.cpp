@@ -31,15 +31,6 @@ struct Recurrence {
   RankedTensorType oType, stateType;
 };
 
-constexpr float kL2NormEps = 1e-6f;
-
-/// 1 / sqrt(sum(x^2) + eps) of a K-vector, the qk_l2norm factor.
-Value inverseNorm(ImplicitLocOpBuilder &b, Value x) {
-  Value sq = reduceAdd(b, arith::MulFOp::create(b, x, x));
-  return math::RsqrtOp::create(
-      b, arith::AddFOp::create(b, sq, f32Const(b, kL2NormEps)));
-}
-
 SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
                                    const Recurrence &r,
                                    const SymbolSizes &sizes) {
@@ -75,7 +66,7 @@ SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
         };
         Value kFactor;
         if (r.l2norm)
-          kFactor = inverseNorm(b, readF32Vector(b, r.k, {bi, t, kHead, zero}, K));
+          kFactor = inverseL2Norm(b, readF32Vector(b, r.k, {bi, t, kHead, zero}, K));
         auto keyAt = [&](ImplicitLocOpBuilder &b, Value i) -> Value {
           Value ki = readF32(b, r.k, {bi, t, kHead, i});
           return kFactor ? Value(arith::MulFOp::create(b, ki, kFactor)) : ki;
@@ -91,7 +82,7 @@ SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
           if (r.l2norm)
             factor = arith::MulFOp::create(
                 b, factor,
-                inverseNorm(b, readF32Vector(b, r.q, {bi, t, qh, zero}, K)));
+                inverseL2Norm(b, readF32Vector(b, r.q, {bi, t, qh, zero}, K)));
           qHeads.push_back(qh);
           qFactors.push_back(factor);
         }
@@ -173,7 +164,9 @@ LogicalResult lowerLinearAttention(RewriterBase &rewriter,
   });
 }
 
-LogicalResult lowerDeltaRule(RewriterBase &rewriter, mix::DeltaRuleOp op) {
+SmallVector<Value> buildRecurrentDeltaRule(ImplicitLocOpBuilder &b,
+                                           mix::DeltaRuleOp op,
+                                           const SymbolSizes &sizes) {
   Recurrence r;
   r.q = op.getQ(), r.k = op.getK(), r.v = op.getV(), r.g = op.getG();
   r.beta = op.getBeta(), r.init = op.getInitialState();
@@ -182,9 +175,13 @@ LogicalResult lowerDeltaRule(RewriterBase &rewriter, mix::DeltaRuleOp op) {
   r.delta = true, r.l2norm = op.getQkL2norm(),
   r.negEigval = op.getAllowNegEigval();
   r.oType = op.getO().getType(), r.stateType = op.getFinalState().getType();
+  return buildRecurrence(b, r, sizes);
+}
+
+LogicalResult lowerDeltaRule(RewriterBase &rewriter, mix::DeltaRuleOp op) {
   return lowerWithShapeChecks(rewriter, op, [&](ImplicitLocOpBuilder &b,
                                                 const SymbolSizes &sizes) {
-    return buildRecurrence(b, r, sizes);
+    return buildRecurrentDeltaRule(b, op, sizes);
   });
 }
 

@@ -2,14 +2,14 @@
 
 // Scalar gate: chunks of 32 tokens, matmul-shaped linalg ops on static tiles,
 // the in-chunk cumulative gate, exponents of differences, the state update.
+// The dynamic length branches to the recurrent form below one chunk.
 // CHECK-LABEL: func.func @scalar_gate
+// CHECK: scf.if %{{.*}} -> (tensor<1x?x2x8xf32>, tensor<1x2x16x8xf32>)
 // CHECK: %[[NCH:.*]] = arith.ceildivui %{{.*}}, %c32
 // CHECK: scf.for %[[N:[a-z0-9]+]] = %{{[a-z0-9_]+}} to %[[NCH]] step
 // CHECK:   arith.muli %[[N]], %c32
 // CHECK:   %[[VALID:.*]] = arith.minui %c32
 // CHECK:   scf.if %{{.*}} -> (vector<16xf32>)
-// K^T once per chunk.
-// CHECK:   %[[KT:.*]] = linalg.transpose ins(%{{.*}} : tensor<32x16xf32>) outs(%{{.*}} : tensor<16x32xf32>) permutation = [1, 0]
 // The in-chunk cumulative gate, then exp(Gc) and exp(Gc_last - Gc) once per token.
 // CHECK:   tensor.insert %{{.*}} : tensor<32xf32>
 // CHECK:   linalg.generic {{.*}}iterator_types = ["parallel"]} ins(%{{.*}} : tensor<32xf32>) outs(%{{.*}} : tensor<32xf32>)
@@ -17,7 +17,10 @@
 // CHECK:   linalg.generic {{.*}}iterator_types = ["parallel"]} ins(%{{.*}} : tensor<32xf32>) outs(%{{.*}} : tensor<32xf32>)
 // CHECK:     arith.subf
 // CHECK:     math.exp
-// The intra-chunk product Q K^T as a plain matmul.
+// Inter-chunk term (Q * exp(Gc)) S.
+// CHECK:   linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<32x16xf32>, tensor<16x8xf32>) outs(%{{.*}} : tensor<32x8xf32>)
+// The intra-chunk product Q K^T as a plain matmul with K^T.
+// CHECK:   %[[KT:.*]] = linalg.transpose ins(%{{.*}} : tensor<32x16xf32>) outs(%{{.*}} : tensor<16x32xf32>) permutation = [1, 0]
 // CHECK:   %[[A:.*]] = linalg.matmul ins(%{{.*}}, %[[KT]] : tensor<32x16xf32>, tensor<16x32xf32>) outs(%{{.*}} : tensor<32x32xf32>)
 // Causal mask and decay exp(Gc_i - Gc_j), Gc read through row and column maps.
 // CHECK:   %[[AM:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<32xf32>, tensor<32xf32>) outs(%[[A]] : tensor<32x32xf32>)
@@ -27,8 +30,6 @@
 // CHECK:     arith.subf
 // CHECK:     math.exp
 // CHECK:     arith.select
-// Inter-chunk term (Q * exp(Gc)) S, then the intra term accumulated.
-// CHECK:   linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<32x16xf32>, tensor<16x8xf32>) outs(%{{.*}} : tensor<32x8xf32>)
 // CHECK:   linalg.matmul ins(%[[AM]], %{{.*}} : tensor<32x32xf32>, tensor<32x8xf32>) outs(%{{.*}} : tensor<32x8xf32>)
 // Only the valid rows are stored.
 // CHECK:   scf.for %{{.*}} = %{{[a-z0-9_]+}} to %[[VALID]] step
@@ -36,6 +37,8 @@
 // State: S * exp(G_last) + (K * exp(G_last - Gc))^T V.
 // CHECK:   math.exp
 // CHECK:   linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} ins(%{{.*}}, %{{.*}} : tensor<32x16xf32>, tensor<32x8xf32>) outs(%{{.*}} : tensor<16x8xf32>)
+// CHECK: } else {
+// CHECK:   scf.forall
 // CHECK-NOT: mix.linear_attention
 func.func @scalar_gate(%q: tensor<1x?x2x16xf32>, %k: tensor<1x?x2x16xf32>, %v: tensor<1x?x2x8xf32>, %g: tensor<1x?x2xf32>) -> tensor<1x?x2x8xf32> {
   %o, %s = mix.linear_attention %q, %k, %v gate scalar(%g) : (tensor<1x?x2x16xf32>, tensor<1x?x2x16xf32>, tensor<1x?x2x8xf32>, tensor<1x?x2xf32>) -> (tensor<1x?x2x8xf32>, tensor<1x2x16x8xf32>)

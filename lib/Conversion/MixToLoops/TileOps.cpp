@@ -1,0 +1,287 @@
+//===- TileOps.cpp - linalg builders on the static tiles of the chunked form ===//
+#include "TileOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/AffineMap.h"
+
+using namespace mlir;
+
+namespace mixir::lowering {
+using utils::IteratorType;
+
+Value zeroTile(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape) {
+  Value empty = tensor::EmptyOp::create(b, shape, b.getF32Type());
+  return linalg::FillOp::create(b, ValueRange{f32Const(b, 0.0f)},
+                                ValueRange{empty})
+      .getResult(0);
+}
+
+/// A [C, W] f32 tile whose row i is src[index(i)] for i < valid, else 0.
+Value loadTile(ImplicitLocOpBuilder &b, Value src, int64_t C, int64_t W,
+               Value valid,
+               const std::function<SmallVector<Value>(ImplicitLocOpBuilder &,
+                                                      Value)> &index,
+               bool l2norm) {
+  Value tile = tensor::EmptyOp::create(b, ArrayRef<int64_t>{C, W},
+                                       b.getF32Type());
+  Value zero = indexConst(b, 0);
+  return forLoop(b, zero, indexConst(b, C), {tile}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+    Value inside = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, valid);
+    auto row = scf::IfOp::create(b, TypeRange{VectorType::get({W}, b.getF32Type())},
+                                 inside, /*withElseRegion=*/true);
+    {
+      auto tb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), &row.getThenRegion().front());
+      Value row = readF32Vector(tb, src, index(tb, i), W);
+      if (l2norm) {
+        row = arith::MulFOp::create(tb, row, splat(tb, inverseL2Norm(tb, row), W));
+      }
+      scf::YieldOp::create(tb, row);
+    }
+    {
+      auto eb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), &row.getElseRegion().front());
+      scf::YieldOp::create(eb, f32Splat(eb, 0.0f, W));
+    }
+    return SmallVector<Value>{writeVector(b, row.getResult(0), a[0], {i, zero})};
+  })[0];
+}
+
+/// out[i, j] (+)= sum_r lhs(maps) * rhs(maps): a matmul-shaped contraction
+/// over the last loop dimension with the given operand maps.
+Value contract(ImplicitLocOpBuilder &b, Value lhs, Value rhs, Value init,
+               AffineMap lhsMap, AffineMap rhsMap) {
+  MLIRContext *ctx = b.getContext();
+  AffineMap outMap = AffineMap::get(3, 0, {getAffineDimExpr(0, ctx),
+                                           getAffineDimExpr(1, ctx)}, ctx);
+  return linalg::GenericOp::create(
+             b, TypeRange{init.getType()}, ValueRange{lhs, rhs}, ValueRange{init},
+             ArrayRef<AffineMap>{lhsMap, rhsMap, outMap},
+             ArrayRef<IteratorType>{IteratorType::parallel, IteratorType::parallel,
+                                    IteratorType::reduction},
+             [](OpBuilder &nb, Location loc, ValueRange args) {
+               Value p = arith::MulFOp::create(nb, loc, args[0], args[1]);
+               linalg::YieldOp::create(nb, loc, ValueRange{arith::AddFOp::create(nb, loc, args[2], p)});
+             })
+      .getResult(0);
+}
+
+Value matmul(ImplicitLocOpBuilder &b, Value lhs, Value rhs, Value acc) {
+  return linalg::MatmulOp::create(b, TypeRange{acc.getType()},
+                                  ValueRange{lhs, rhs}, ValueRange{acc})
+      .getResult(0);
+}
+
+/// fn(i, j, tile[i, j], G[i], G[j]) over a 2-D tile as a linalg.generic;
+/// `G` (a per-token f32 vector, may be null) is read through a row (and,
+/// for square [C, C] tiles, a column) indexing map so the op stays
+/// vectorisable; G[j] is null without `withColumn`.
+Value mapTile(ImplicitLocOpBuilder &b, Value tile, Value G, bool withColumn,
+              const std::function<Value(OpBuilder &, Location, Value, Value,
+                                        Value, Value, Value)> &fn) {
+  MLIRContext *ctx = b.getContext();
+  auto type = cast<RankedTensorType>(tile.getType());
+  AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+  SmallVector<AffineMap> maps;
+  SmallVector<Value> inputs;
+  if (G) {
+    inputs.push_back(G);
+    maps.push_back(AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx));
+  }
+  if (G && withColumn) {
+    inputs.push_back(G);
+    maps.push_back(AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx));
+  }
+  maps.push_back(id);
+  return linalg::GenericOp::create(
+             b, TypeRange{type}, inputs, ValueRange{tile}, maps,
+             ArrayRef<IteratorType>{IteratorType::parallel, IteratorType::parallel},
+             [&](OpBuilder &nb, Location loc, ValueRange args) {
+               Value i = linalg::IndexOp::create(nb, loc, 0);
+               Value j = linalg::IndexOp::create(nb, loc, 1);
+               Value gi = G ? args[0] : Value();
+               Value gj = G && withColumn ? args[1] : Value();
+               linalg::YieldOp::create(nb, loc, ValueRange{fn(nb, loc, i, j, args.back(), gi, gj)});
+             })
+      .getResult(0);
+}
+
+/// out[idx] = fn(inputs read through their maps..., out[idx]) over all loops
+/// of `out` (parallel); `fn` gets the input values then the output value.
+Value mapN(ImplicitLocOpBuilder &b, Value out,
+           ArrayRef<std::pair<Value, AffineMap>> inputs,
+           const std::function<Value(OpBuilder &, Location, ValueRange)> &fn) {
+  auto type = cast<RankedTensorType>(out.getType());
+  unsigned rank = type.getRank();
+  SmallVector<Value> ins;
+  SmallVector<AffineMap> maps;
+  for (auto [v, m] : inputs) {
+    ins.push_back(v);
+    maps.push_back(m);
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, b.getContext()));
+  SmallVector<IteratorType> iters(rank, IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, TypeRange{type}, ins, ValueRange{out}, maps, iters,
+             [&](OpBuilder &nb, Location loc, ValueRange args) {
+               linalg::YieldOp::create(nb, loc, ValueRange{fn(nb, loc, args)});
+             })
+      .getResult(0);
+}
+
+/// Rows [r0, r0 + n) of a 2-D tile.
+Value rowsOf(ImplicitLocOpBuilder &b, Value tile, int64_t r0, int64_t n) {
+  auto type = cast<RankedTensorType>(tile.getType());
+  int64_t cols = type.getDimSize(1);
+  return tensor::ExtractSliceOp::create(
+      b, RankedTensorType::get({n, cols}, type.getElementType()), tile,
+      ArrayRef<OpFoldResult>{b.getIndexAttr(r0), b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(n), b.getIndexAttr(cols)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+}
+
+/// Row r of a 2-D tile as a 1-D tensor.
+Value rowOf(ImplicitLocOpBuilder &b, Value tile, int64_t r) {
+  auto type = cast<RankedTensorType>(tile.getType());
+  int64_t cols = type.getDimSize(1);
+  return tensor::ExtractSliceOp::create(
+      b, RankedTensorType::get({cols}, type.getElementType()), tile,
+      ArrayRef<OpFoldResult>{b.getIndexAttr(r), b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(cols)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+}
+
+Value insertBlock(ImplicitLocOpBuilder &b, Value block, Value into, int64_t r0,
+                  int64_t c0) {
+  auto shape = cast<RankedTensorType>(block.getType()).getShape();
+  return tensor::InsertSliceOp::create(
+      b, block, into,
+      ArrayRef<OpFoldResult>{b.getIndexAttr(r0), b.getIndexAttr(c0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(shape[0]), b.getIndexAttr(shape[1])},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+}
+
+Value transposed(ImplicitLocOpBuilder &b, Value tile) {
+  auto shape = cast<RankedTensorType>(tile.getType()).getShape();
+  Value init = tensor::EmptyOp::create(b, ArrayRef<int64_t>{shape[1], shape[0]},
+                                       b.getF32Type());
+  return linalg::TransposeOp::create(b, tile, init, ArrayRef<int64_t>{1, 0})
+      .getResult()[0];
+}
+
+/// fn(G[i]) over a 1-D f32 tile.
+Value mapVector(ImplicitLocOpBuilder &b, Value G,
+                const std::function<Value(OpBuilder &, Location, Value)> &fn) {
+  AffineMap id = AffineMap::getMultiDimIdentityMap(1, b.getContext());
+  Value out = tensor::EmptyOp::create(
+      b, cast<RankedTensorType>(G.getType()).getShape(), b.getF32Type());
+  return linalg::GenericOp::create(
+             b, TypeRange{out.getType()}, ValueRange{G}, ValueRange{out},
+             ArrayRef<AffineMap>{id, id},
+             ArrayRef<IteratorType>{IteratorType::parallel},
+             [&](OpBuilder &nb, Location loc, ValueRange args) {
+               linalg::YieldOp::create(nb, loc, ValueRange{fn(nb, loc, args[0])});
+             })
+      .getResult(0);
+}
+
+Value causalDecayMask(ImplicitLocOpBuilder &b, Value scores, Value G,
+                      bool strictlyLower) {
+  auto keep = strictlyLower ? arith::CmpIPredicate::ult
+                            : arith::CmpIPredicate::ule;
+  return mapTile(b, scores, G, /*withColumn=*/true,
+                 [&](OpBuilder &nb, Location loc, Value i, Value j, Value x,
+                     Value gi, Value gj) -> Value {
+                   Value lower = arith::CmpIOp::create(nb, loc, keep, j, i);
+                   Value w = x;
+                   if (G)
+                     w = arith::MulFOp::create(
+                         nb, loc, x,
+                         math::ExpOp::create(
+                             nb, loc, arith::SubFOp::create(nb, loc, gi, gj)));
+                   Value zero = arith::ConstantOp::create(
+                       nb, loc, nb.getF32FloatAttr(0.0f));
+                   return arith::SelectOp::create(nb, loc, lower, w, zero);
+                 });
+}
+
+Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value Qt, Value Kt,
+                            Value Gc, bool strictlyLower) {
+  MLIRContext *ctx = b.getContext();
+  const int64_t C = cast<ShapedType>(Qt.getType()).getDimSize(0);
+  const int64_t sub = std::min<int64_t>(kSubChunk, C);
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
+             d2 = getAffineDimExpr(2, ctx);
+  AffineMap id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap col = AffineMap::get(2, 0, {d1}, ctx); // (i, k) -> k
+  auto expOf = [](OpBuilder &nb, Location loc, Value x) -> Value {
+    return math::ExpOp::create(nb, loc, x);
+  };
+        Value A = zeroTile(b, {C, C});
+        for (int64_t p = 0; p * sub < C; ++p) {
+          int64_t p0 = p * sub, below = C - p0 - sub;
+          Value Qp = rowsOf(b, Qt, p0, sub), Kp = rowsOf(b, Kt, p0, sub);
+          Value Gp = rowsOf(b, Gc, p0, sub);
+          // Diagonal block: exp(Gc_ik - Gc_jk) inside the sum, j <= i.
+          AffineMap ik = AffineMap::get(3, 0, {d0, d2}, ctx);
+          AffineMap jk = AffineMap::get(3, 0, {d1, d2}, ctx);
+          AffineMap ij = AffineMap::get(3, 0, {d0, d1}, ctx);
+          Value diag = linalg::GenericOp::create(
+                           b, TypeRange{RankedTensorType::get({sub, sub}, b.getF32Type())},
+                           ValueRange{Qp, Kp, Gp, Gp}, ValueRange{zeroTile(b, {sub, sub})},
+                           ArrayRef<AffineMap>{ik, jk, ik, jk, ij},
+                           ArrayRef<IteratorType>{IteratorType::parallel, IteratorType::parallel, IteratorType::reduction},
+                           [&](OpBuilder &nb, Location loc, ValueRange a) {
+                             Value e = expOf(nb, loc, arith::SubFOp::create(nb, loc, a[2], a[3]));
+                             Value qk = arith::MulFOp::create(nb, loc, a[0], a[1]);
+                             Value t = arith::MulFOp::create(nb, loc, qk, e);
+                             linalg::YieldOp::create(nb, loc, ValueRange{arith::AddFOp::create(nb, loc, a[4], t)});
+                           })
+                           .getResult(0);
+          diag = causalDecayMask(b, diag, Value(), strictlyLower);
+          A = insertBlock(b, diag, A, p0, p0);
+          if (below <= 0)
+            continue;
+          // Later queries against this key block, through R = Gc[p0+sub-1].
+          Value R = rowOf(b, Gc, p0 + sub - 1);
+          Value Qr = mapN(b, rowsOf(b, Qt, p0 + sub, below), {{rowsOf(b, Gc, p0 + sub, below), id2}, {R, col}},
+                          [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                            Value e = expOf(nb, loc, arith::SubFOp::create(nb, loc, a[0], a[1]));
+                            return arith::MulFOp::create(nb, loc, a[2], e);
+                          });
+          Value Kr = mapN(b, Kp, {{Gp, id2}, {R, col}}, [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+            Value e = expOf(nb, loc, arith::SubFOp::create(nb, loc, a[1], a[0]));
+            return arith::MulFOp::create(nb, loc, a[2], e);
+          });
+          Value block = matmul(b, Qr, transposed(b, Kr), zeroTile(b, {below, sub}));
+          A = insertBlock(b, block, A, p0 + sub, p0);
+        }
+  return A;
+}
+
+Value forwardSubstitute(ImplicitLocOpBuilder &b, Value A, Value R) {
+  auto type = cast<RankedTensorType>(R.getType());
+  const int64_t C = type.getDimSize(0), W = type.getDimSize(1);
+  auto rowType = VectorType::get({W}, b.getF32Type());
+  Value zero = indexConst(b, 0);
+  auto readRow = [&](ImplicitLocOpBuilder &b, Value t, Value i) -> Value {
+    return vector::TransferReadOp::create(b, rowType, t, ValueRange{i, zero},
+                                          f32Const(b, 0.0f),
+                                          ArrayRef<bool>{true});
+  };
+  return forLoop(b, zero, indexConst(b, C), {R}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+    Value Z = a[0]; // rows < i are solved, rows >= i still hold R
+    auto acc = forLoop(b, zero, i, {readRow(b, Z, i)}, [&](ImplicitLocOpBuilder &b, Value j, ValueRange acc) {
+      Value aij = tensor::ExtractOp::create(b, A, ValueRange{i, j});
+      Value neg = arith::NegFOp::create(b, aij);
+      return SmallVector<Value>{vector::FMAOp::create(b, splat(b, neg, W), readRow(b, Z, j), acc[0])};
+    });
+    return SmallVector<Value>{vector::TransferWriteOp::create(b, acc[0], Z, ValueRange{i, zero}, ArrayRef<bool>{true}).getResult()};
+  })[0];
+}
+
+} // namespace mixir::lowering
