@@ -188,10 +188,13 @@ def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
     return o, (s if output_final_state else None)
 
 
-def attention(q, k, v, g=None, scale=None, causal=True, window=0):
+def attention(q, k, v, g=None, scale=None, causal=True, window=0, *,
+              chunk_size=None):
     """Softmax attention: q [B, T, Hq, K], k [B, S, Hkv, K], v [B, S, Hkv, V];
     `window` > 0 keeps keys j with i - window < j; `g` [B, T, Hq] is a
     Forgetting-Transformer log forget gate. Returns o [B, T, Hq, V].
+    `chunk_size` is the query and key block of the flash-style form (64 by
+    default); 0 selects the per-row reference form.
     """
     elem = _inputs([("q", q), ("k", k), ("v", v)],
                    {"q": "[B, T, Hq, K]", "k": "[B, S, Hkv, K]",
@@ -218,12 +221,14 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0):
     def source():
         return _mixer_source(types, f"mix.attention %a0, %a1, %a2{attrs}",
                              [o_type])
-    return _run(key, args, source)
+    return _run(key, args, source, _chunk_size(chunk_size))
 
 
-def scan(x, g, initial_state=None):
+def scan(x, g, initial_state=None, *, chunk_size=None):
     """Element-wise gated recurrence h = exp(g) * h + x over x, g [B, T, D];
     initial_state [B, D]. Returns (o in x's dtype, final_state float32).
+    `chunk_size` > 0 (64 by default) selects the chunked scan (parallel over
+    chunks, a carry pass between them); 0 the sequential one.
     """
     elem = _inputs([("x", x)], {"x": "[B, T, D]"})
     g = _f32("g", g, 3, "[B, T, D]")
@@ -240,4 +245,4 @@ def scan(x, g, initial_state=None):
 
     def source():
         return _mixer_source(types, f"mix.scan %a0, %a1{init}", [o_type, s_type])
-    return _run(key, args, source)
+    return _run(key, args, source, _chunk_size(chunk_size))

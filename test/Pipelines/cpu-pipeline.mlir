@@ -1,5 +1,8 @@
-// RUN: mixir-opt %s --mixir-cpu-pipeline | FileCheck %s
+// RUN: mixir-opt %s --mixir-cpu-pipeline=chunk-size=0 | FileCheck %s
+// RUN: mixir-opt %s --mixir-cpu-pipeline=chunk-size=0 | FileCheck %s --check-prefix=LEFT
 // RUN: mixir-opt %s --mixir-cpu-pipeline | FileCheck %s --check-prefix=LEFT
+// The CHECK lines follow the recurrent forms (chunk-size=0); the chunked
+// forms (the default) must leave nothing outside the llvm dialect either.
 
 // --mixir-cpu-pipeline takes every mix op, in every form, down to the llvm
 // dialect: no op of any other dialect may remain anywhere in the output (the

@@ -87,3 +87,26 @@ def test_strong_vector_gate_stays_finite():
     assert np.isfinite(o).all() and np.isfinite(s).all()
     assert ref.rel_rms(want_o, o) < 1e-5
     assert ref.rel_rms(want_s, s) < 1e-5
+
+
+SCAN_CASES = params({"dtype": ["f32", "bf16", "f16"], "T": [1, 63, 64, 65, 500, 1500],
+                     "D": [33, 64, 100, 1000], "init": [True, False], "chunk": [0, 16, 64]})
+
+
+@pytest.mark.parametrize("case", SCAN_CASES)
+def test_scan_algorithms(case, record_rel_rms):
+    rng = rng_for(case)
+    dtype = DTYPES[case["dtype"]]
+    b, t, d = 2, case["T"], case["D"]
+    x = normal(rng, (b, t, d), dtype)
+    g = (-np.logaddexp(0.0, rng.normal(size=(b, t, d))) / 4).astype(np.float32)
+    h0 = rng.normal(size=(b, d)).astype(np.float32) if case["init"] else None
+    o, s = mixir.scan(x, g, initial_state=h0, chunk_size=case["chunk"])
+    want_o, want_s = ref.scan(x, g, initial_state=h0)
+    limit = 1e-5 if case["dtype"] == "f32" else HALF_LIMIT
+    for what, want, got, dt in (("o", want_o, o, x.dtype), ("state", want_s, s, np.float32)):
+        assert got.shape == want.shape and got.dtype == dt
+        err = ref.rel_rms(want, got)
+        record_rel_rms(f"scan(chunk={case['chunk']})", case["dtype"], what, err, limit,
+                       "-".join(map(str, case.values())))
+        assert err < limit, f"{what}: rel-RMS {err:.3e} >= {limit:.0e}"

@@ -47,9 +47,13 @@ def ConvertMixToChunked : Pass<"convert-mix-to-chunked"> {
     (per 16-token sub-chunk for per-channel gates) and the inter-chunk term
     `(Q * exp(Gc)) S` as matmul-shaped linalg ops on static tiles, and a
     sequential state loop over chunks. A sequence shorter than one chunk takes
-    the recurrent form (a run-time branch when the length is dynamic). Ops
-    with `chunk_size = 0`, and ops it does not handle, are left for
-    `convert-mix-to-loops`.
+    the recurrent form (a run-time branch when the length is dynamic).
+    `mix.delta_rule` gets the WY/UT form of the DeltaNet paper; `mix.scan` a
+    chunked scan (local scans in parallel, a carry pass, outputs in
+    parallel); `mix.attention` the flash form (query and key blocks of
+    `chunk-size`, online softmax, blocks outside the causal or window mask
+    skipped). Ops with `chunk_size = 0`, and ops it does not handle, are left
+    for `convert-mix-to-loops`.
   }];
   let options = [
     Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",

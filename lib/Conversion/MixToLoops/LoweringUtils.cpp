@@ -162,6 +162,31 @@ Value endStateSlice(ImplicitLocOpBuilder &b, Value slice, Value states,
                                        g.strides);
 }
 
+SmallVector<Value> forallSlices(
+    ImplicitLocOpBuilder &b, ArrayRef<OpFoldResult> bounds, ValueRange outputs,
+    const std::function<SmallVector<ParallelSlice>(
+        ImplicitLocOpBuilder &, ValueRange, ValueRange)> &body) {
+  auto forall = scf::ForallOp::create(
+      b, bounds, outputs, std::nullopt,
+      [&](OpBuilder &nested, Location loc, ValueRange args) {
+        ImplicitLocOpBuilder nb(loc, nested);
+        ValueRange ivs = args.take_front(bounds.size());
+        ValueRange outs = args.drop_front(bounds.size());
+        SmallVector<ParallelSlice> slices = body(nb, ivs, outs);
+        auto term = scf::InParallelOp::create(nb);
+        ImplicitLocOpBuilder tb = ImplicitLocOpBuilder::atBlockBegin(
+            loc, &term.getRegion().front());
+        for (auto [slice, out] : llvm::zip_equal(slices, outs)) {
+          SmallVector<OpFoldResult> unit(slice.offsets.size(),
+                                         tb.getIndexAttr(1));
+          tensor::ParallelInsertSliceOp::create(tb, slice.value, out,
+                                                slice.offsets, slice.sizes,
+                                                unit);
+        }
+      });
+  return SmallVector<Value>(forall.getResults());
+}
+
 SmallVector<Value> forEachStateHead(ImplicitLocOpBuilder &b,
                                    const SymbolSizes &sizes,
                                    int64_t stateHeads, int64_t group, Value o,
@@ -173,33 +198,23 @@ SmallVector<Value> forEachStateHead(ImplicitLocOpBuilder &b,
                                         oType.getElementType());
   SmallVector<OpFoldResult> bounds = {sizes.lookup("B"),
                                       b.getIndexAttr(stateHeads)};
-  auto forall = scf::ForallOp::create(
-      b, bounds, ValueRange{o, states}, std::nullopt,
-      [&](OpBuilder &nested, Location loc, ValueRange args) {
-        ImplicitLocOpBuilder nb(loc, nested);
-        Value bi = args[0], s = args[1], oAll = args[2], sAll = args[3];
-        OpFoldResult one = nb.getIndexAttr(1), zero = nb.getIndexAttr(0);
-        Value firstHead =
-            arith::MulIOp::create(nb, s, indexConst(nb, group)).getResult();
-        SmallVector<OpFoldResult> rowOffsets = {bi, zero, firstHead, zero};
-        SmallVector<OpFoldResult> rowSizes = {one, sizes.lookup("T"),
-                                              nb.getIndexAttr(group),
-                                              nb.getIndexAttr(V)};
-        SmallVector<OpFoldResult> unit(4, one);
-        Value rows = tensor::ExtractSliceOp::create(nb, rowsType, oAll,
-                                                    rowOffsets, rowSizes, unit);
-        Value S = beginStateSlice(nb, sAll, init, bi, s);
-        auto [newRows, newS] = body(nb, bi, s, rows, S);
-        auto term = scf::InParallelOp::create(nb);
-        ImplicitLocOpBuilder tb = ImplicitLocOpBuilder::atBlockBegin(
-            loc, &term.getRegion().front());
-        tensor::ParallelInsertSliceOp::create(tb, newRows, oAll, rowOffsets,
-                                              rowSizes, unit);
-        StateSliceGeometry g = stateSliceGeometry(tb, sAll, bi, s);
-        tensor::ParallelInsertSliceOp::create(tb, newS, sAll, g.offsets,
-                                              g.sizes, g.strides);
-      });
-  return SmallVector<Value>(forall.getResults());
+  return forallSlices(b, bounds, {o, states}, [&](ImplicitLocOpBuilder &nb, ValueRange ivs, ValueRange outs) {
+    Value bi = ivs[0], s = ivs[1];
+    OpFoldResult one = nb.getIndexAttr(1), zero = nb.getIndexAttr(0);
+    Value firstHead = arith::MulIOp::create(nb, s, indexConst(nb, group));
+    SmallVector<OpFoldResult> rowOffsets = {bi, zero, firstHead, zero};
+    SmallVector<OpFoldResult> rowSizes = {one, sizes.lookup("T"),
+                                          nb.getIndexAttr(group),
+                                          nb.getIndexAttr(V)};
+    SmallVector<OpFoldResult> unit(4, one);
+    Value rows = tensor::ExtractSliceOp::create(nb, rowsType, outs[0],
+                                                rowOffsets, rowSizes, unit);
+    Value S = beginStateSlice(nb, outs[1], init, bi, s);
+    auto [newRows, newS] = body(nb, bi, s, rows, S);
+    StateSliceGeometry g = stateSliceGeometry(nb, outs[1], bi, s);
+    return SmallVector<ParallelSlice>{{newRows, rowOffsets, rowSizes},
+                                      {newS, g.offsets, g.sizes}};
+  });
 }
 
 namespace {

@@ -82,6 +82,20 @@ Value beginStateSlice(ImplicitLocOpBuilder &b, Value states, Value init,
 Value endStateSlice(ImplicitLocOpBuilder &b, Value slice, Value states,
                     Value bi, Value s);
 
+/// A slice a parallel iteration writes into one shared output.
+struct ParallelSlice {
+  Value value;
+  llvm::SmallVector<mlir::OpFoldResult> offsets, sizes;
+};
+/// One scf.forall over [0, bounds) sharing `outputs`; each iteration returns
+/// one slice per output (unit strides). The CPU pipeline maps the forall onto
+/// OpenMP threads.
+llvm::SmallVector<Value> forallSlices(
+    ImplicitLocOpBuilder &b, llvm::ArrayRef<mlir::OpFoldResult> bounds,
+    ValueRange outputs,
+    const std::function<llvm::SmallVector<ParallelSlice>(
+        ImplicitLocOpBuilder &, ValueRange, ValueRange)> &body);
+
 /// Body of one (batch, state head) pair: gets the batch index, the state
 /// head, this head's output rows o[bi, :, s*G : (s+1)*G, :] as a [T, G, V]
 /// tensor and its initialised [K, V] state; returns both updated.
@@ -127,6 +141,10 @@ mlir::LogicalResult lowerChunkedLinearAttention(mlir::RewriterBase &rewriter,
                                                 mix::LinearAttentionOp op,
                                                 int64_t chunk,
                                                 int64_t minChunkedLength);
+/// The chunked scan: per chunk in parallel a local scan, then the carries
+/// across chunks, then the outputs per chunk from its carry.
+mlir::LogicalResult lowerChunkedScan(mlir::RewriterBase &rewriter,
+                                     mix::ScanOp op, int64_t chunk);
 /// The same for the delta rule (WY/UT transform per chunk).
 mlir::LogicalResult lowerChunkedDeltaRule(mlir::RewriterBase &rewriter,
                                           mix::DeltaRuleOp op, int64_t chunk,

@@ -60,7 +60,8 @@ struct ConvertMixToChunked
     }
     SmallVector<Operation *> recurrences;
     getOperation()->walk([&](Operation *op) {
-      if (isa<mixir::mix::LinearAttentionOp, mixir::mix::DeltaRuleOp>(op))
+      if (isa<mixir::mix::LinearAttentionOp, mixir::mix::DeltaRuleOp,
+              mixir::mix::ScanOp>(op))
         recurrences.push_back(op);
     });
     IRRewriter rewriter(&getContext());
@@ -79,6 +80,9 @@ struct ConvertMixToChunked
               .Case([&](mixir::mix::DeltaRuleOp dr) {
                 return mixir::lowering::lowerChunkedDeltaRule(
                     rewriter, dr, chunk, /*minChunkedLength=*/chunk);
+              })
+              .Case([&](mixir::mix::ScanOp sc) {
+                return mixir::lowering::lowerChunkedScan(rewriter, sc, chunk);
               });
       if (failed(lowered)) {
         op->emitOpError("could not be lowered to the chunked form");
@@ -125,7 +129,8 @@ struct SelectAlgorithm : mixir::impl::SelectAlgorithmBase<SelectAlgorithm> {
     Builder b(&getContext());
     // The ops with a chunkwise lowering and a chunk_size attribute.
     getOperation()->walk([&](Operation *op) {
-      if (!isa<mixir::mix::LinearAttentionOp, mixir::mix::DeltaRuleOp>(op) ||
+      if (!isa<mixir::mix::LinearAttentionOp, mixir::mix::DeltaRuleOp,
+               mixir::mix::ScanOp>(op) ||
           op->hasAttr("chunk_size"))
         return;
       auto q = cast<RankedTensorType>(op->getOperand(0).getType());

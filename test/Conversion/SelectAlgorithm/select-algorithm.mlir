@@ -27,13 +27,24 @@ func.func @static(%q: tensor<1x1x1x16xf32>, %v: tensor<1x1x1x8xf32>, %ql: tensor
 
 // -----
 
-// An op's own chunk_size wins; ops without a chunked form are untouched.
+// An op's own chunk_size wins; the scan and the delta rule get the option's.
 // CHECK-LABEL: func.func @kept
 // CHECK: mix.linear_attention {{.*}}{chunk_size = 16 : i64}
-// CHECK: mix.scan
-// CHECK-NOT: chunk_size
+// CHECK: mix.scan {{.*}}{chunk_size = 64 : i64}
 func.func @kept(%q: tensor<1x?x1x16xf32>, %v: tensor<1x?x1x8xf32>, %x: tensor<1x?x8xf32>) -> (tensor<1x?x1x8xf32>, tensor<1x?x8xf32>) {
   %o, %s = mix.linear_attention %q, %q, %v gate none {chunk_size = 16 : i64} : (tensor<1x?x1x16xf32>, tensor<1x?x1x16xf32>, tensor<1x?x1x8xf32>) -> (tensor<1x?x1x8xf32>, tensor<1x1x16x8xf32>)
   %y, %h = mix.scan %x, %x : (tensor<1x?x8xf32>, tensor<1x?x8xf32>) -> (tensor<1x?x8xf32>, tensor<1x8xf32>)
   return %o, %y : tensor<1x?x1x8xf32>, tensor<1x?x8xf32>
+}
+
+// -----
+
+// mix.attention has no chunk_size: its block size is the pass option of
+// convert-mix-to-chunked, so it is left alone here.
+// CHECK-LABEL: func.func @attention_untouched
+// CHECK: mix.attention
+// CHECK-NOT: chunk_size
+func.func @attention_untouched(%q: tensor<1x?x1x16xf32>, %v: tensor<1x?x1x8xf32>) -> tensor<1x?x1x8xf32> {
+  %o = mix.attention %q, %q, %v causal : (tensor<1x?x1x16xf32>, tensor<1x?x1x16xf32>, tensor<1x?x1x8xf32>) -> tensor<1x?x1x8xf32>
+  return %o : tensor<1x?x1x8xf32>
 }

@@ -299,7 +299,8 @@ float AttentionOp::getScaleOrDefault() {
 LogicalResult ScanOp::verify() {
   Operation *o = getOperation();
   if (failed(checkElementType(o, "g", getG(), "x", getX(), /*allowF32=*/true)) ||
-      failed(checkElementType(o, "o", getO(), "x", getX())))
+      failed(checkElementType(o, "o", getO(), "x", getX())) ||
+      failed(checkChunkSize(o, getChunkSize())))
     return failure();
   ShapeVerifier shapes(o);
   return shapes.check(getShapeContract(o));

@@ -154,7 +154,8 @@ def Mix_ScanOp : Mix_Op<"scan"> {
     ```
   }];
   let arguments = (ins Mix_Tensor:$x, Mix_Tensor:$g,
-      Optional<Mix_StateTensor>:$initial_state);
+      Optional<Mix_StateTensor>:$initial_state,
+      OptionalAttr<I64Attr>:$chunk_size);
   let results = (outs Mix_Tensor:$o, Mix_StateTensor:$final_state);
   let assemblyFormat = [{
     $x `,` $g (`init` `(` $initial_state^ `)`)?
