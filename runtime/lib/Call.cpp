@@ -58,16 +58,25 @@ extern "C" void memrefCopy(int64_t elementSize, MixrtUnrankedMemRef *source,
     total *= src.sizes[d];
   if (total == 0)
     return;
-  std::vector<int64_t> index(rank, 0);
-  for (int64_t n = 0; n < total; ++n) {
+  // Copy innermost runs that are contiguous on both sides with one memcpy
+  // each (a whole row-major array is a single run).
+  int64_t inner = rank;
+  int64_t run = 1;
+  while (inner > 0 && src.strides[inner - 1] == run &&
+         dst.strides[inner - 1] == run) {
+    run *= src.sizes[inner - 1];
+    --inner;
+  }
+  std::vector<int64_t> index(inner, 0);
+  for (int64_t n = 0; n < total; n += run) {
     int64_t s = src.offset, t = dst.offset;
-    for (int64_t d = 0; d < rank; ++d) {
+    for (int64_t d = 0; d < inner; ++d) {
       s += index[d] * src.strides[d];
       t += index[d] * dst.strides[d];
     }
     std::memcpy(dst.base + t * elementSize, src.base + s * elementSize,
-                elementSize);
-    for (int64_t d = rank; d-- > 0;) {
+                run * elementSize);
+    for (int64_t d = inner; d-- > 0;) {
       if (++index[d] < src.sizes[d])
         break;
       index[d] = 0;
