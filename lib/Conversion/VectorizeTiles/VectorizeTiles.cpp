@@ -46,6 +46,29 @@ SmallVector<int64_t> tileSizesFor(linalg::LinalgOp op) {
   for (auto [i, it] : llvm::enumerate(iters))
     if (it == utils::IteratorType::parallel)
       parallel.push_back(i);
+  // When every input is contiguous along the same reduction loop (a
+  // contraction that is not a matmul, e.g. sum_k x_ik y_jk f(i, j, k)),
+  // vectorise along that loop: 32-wide reductions for 8 outputs at a time.
+  std::optional<unsigned> innerReduction;
+  bool allInner = op.getNumDpsInputs() > 0;
+  for (OpOperand *in : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(in);
+    auto dim = map.getNumResults()
+                   ? dyn_cast<AffineDimExpr>(map.getResults().back())
+                   : nullptr;
+    if (!dim || iters[dim.getPosition()] != utils::IteratorType::reduction ||
+        (innerReduction && *innerReduction != dim.getPosition())) {
+      allInner = false;
+      break;
+    }
+    innerReduction = dim.getPosition();
+  }
+  if (allInner && innerReduction) {
+    sizes[*innerReduction] = dividingTile(kTileCols, bounds[*innerReduction]);
+    if (!parallel.empty())
+      sizes[parallel.back()] = dividingTile(kTileRows, bounds[parallel.back()]);
+    return sizes;
+  }
   if (!parallel.empty())
     sizes[parallel.back()] = dividingTile(kTileCols, bounds[parallel.back()]);
   if (parallel.size() >= 2) {

@@ -58,3 +58,28 @@ func.func @fill_stays(%t: tensor<64x128xf32>) -> tensor<64x128xf32> {
   %0 = linalg.fill ins(%z : f32) outs(%t : tensor<64x128xf32>) -> tensor<64x128xf32>
   return %0 : tensor<64x128xf32>
 }
+
+// -----
+
+// A contraction whose inputs are all contiguous along the reduction (the
+// per-channel gated scores sum_k x_ik y_jk exp(g_ik - g_jk)) is vectorised
+// along k: 32-wide rows of y for 8 outputs j, reduced, instead of strided
+// gathers across rows.
+// CHECK-LABEL: func.func @reduction_innermost
+// CHECK: scf.for %{{.*}} = %c0 to %c16 step %c1
+// CHECK:   scf.for %{{.*}} = %c0 to %c16 step %c8
+// CHECK:     scf.for %{{.*}} = %c0 to %c128 step %c32
+// CHECK:       vector.transfer_read {{.*}} : tensor<16x128xf32>, vector<8x32xf32>
+// CHECK:       vector.reduction <add>, %{{.*}} : vector<32xf32> into f32
+func.func @reduction_innermost(%x: tensor<16x128xf32>, %y: tensor<16x128xf32>, %g: tensor<16x128xf32>, %init: tensor<16x16xf32>) -> tensor<16x16xf32> {
+  %0 = linalg.generic {indexing_maps = [affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (j, k)>, affine_map<(i, j, k) -> (i, k)>, affine_map<(i, j, k) -> (j, k)>, affine_map<(i, j, k) -> (i, j)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %y, %g, %g : tensor<16x128xf32>, tensor<16x128xf32>, tensor<16x128xf32>, tensor<16x128xf32>) outs(%init : tensor<16x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %gi: f32, %gj: f32, %acc: f32):
+    %d = arith.subf %gi, %gj : f32
+    %e = math.exp %d : f32
+    %p = arith.mulf %a, %b : f32
+    %t = arith.mulf %p, %e : f32
+    %s = arith.addf %acc, %t : f32
+    linalg.yield %s : f32
+  } -> tensor<16x16xf32>
+  return %0 : tensor<16x16xf32>
+}
