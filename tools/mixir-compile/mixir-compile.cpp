@@ -51,13 +51,10 @@ int main(int argc, char **argv) {
   auto source = mixir::readSourceFile(inputFile);
   if (!source)
     return fail(llvm::toString(source.takeError()));
-  mixir::CompileOptions options;
-  options.sourceName = inputFile;
-  unsigned chunkSize = 0;
-  if (!mixir::parseUnsigned("chunk-size", chunkSizeText, chunkSize, fail))
+  auto options = mixir::compileOptionsFor(inputFile, chunkSizeText, fail);
+  if (!options)
     return 1;
-  options.chunkSize = chunkSize;
-  auto text = mixir::lowerToText(*source, options, emit == "llvm");
+  auto text = mixir::lowerToText(*source, *options, emit == "llvm");
   if (!text)
     return fail(llvm::toString(text.takeError()));
   std::error_code ec;

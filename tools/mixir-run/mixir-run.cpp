@@ -66,13 +66,10 @@ int main(int argc, char **argv) {
   if (!source)
     return fail(llvm::toString(source.takeError()));
 
-  mixir::CompileOptions options;
-  options.sourceName = inputFile;
-  unsigned chunkSize = 0;
-  if (!mixir::parseUnsigned("chunk-size", chunkSizeText, chunkSize, fail))
+  auto options = mixir::compileOptionsFor(inputFile, chunkSizeText, fail);
+  if (!options)
     return 1;
-  options.chunkSize = chunkSize;
-  auto module = mixir::JitModule::compile(*source, options);
+  auto module = mixir::JitModule::compile(*source, *options);
   if (!module)
     return fail(llvm::toString(module.takeError()));
 

@@ -2,10 +2,12 @@
 #ifndef MIXIR_TOOLS_COMMANDLINE_H
 #define MIXIR_TOOLS_COMMANDLINE_H
 
+#include "mixir/Jit/JitModule.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
 #include <string>
 
 namespace mixir {
@@ -43,6 +45,13 @@ bool parseCommandLine(int argc, char **argv, llvm::StringRef overview,
   return false;
 }
 
+/// The compile options every tool takes: the source name for diagnostics and
+/// the `--chunk-size` value (reported through `fail` when malformed).
+template <typename FailFn>
+std::optional<CompileOptions> compileOptionsFor(llvm::StringRef sourceName,
+                                                llvm::StringRef chunkSizeText,
+                                                FailFn fail);
+
 /// Parses a non-negative integer option value, or reports it through `fail`.
 template <typename FailFn>
 bool parseUnsigned(llvm::StringRef option, llvm::StringRef text,
@@ -53,6 +62,19 @@ bool parseUnsigned(llvm::StringRef option, llvm::StringRef text,
     return false;
   }
   return true;
+}
+
+template <typename FailFn>
+std::optional<CompileOptions> compileOptionsFor(llvm::StringRef sourceName,
+                                                llvm::StringRef chunkSizeText,
+                                                FailFn fail) {
+  CompileOptions options;
+  options.sourceName = sourceName.str();
+  unsigned chunkSize = 0;
+  if (!parseUnsigned("chunk-size", chunkSizeText, chunkSize, fail))
+    return std::nullopt;
+  options.chunkSize = chunkSize;
+  return options;
 }
 
 } // namespace mixir

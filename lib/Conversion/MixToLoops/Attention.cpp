@@ -43,12 +43,9 @@ Value cumulativeGate(ImplicitLocOpBuilder &b, Value g, int64_t heads,
 } // namespace
 
 LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
-  auto dimOf = [](Value t, unsigned i) {
-    return cast<ShapedType>(t.getType()).getDimSize(i);
-  };
   Value q = op.getQ(), k = op.getK(), v = op.getV(), g = op.getG();
-  const int64_t hq = dimOf(q, 2), hk = dimOf(k, 2);
-  const int64_t K = dimOf(q, 3), V = dimOf(v, 3);
+  const int64_t hq = dimSize(q, 2), hk = dimSize(k, 2);
+  const int64_t K = dimSize(q, 3), V = dimSize(v, 3);
   const int64_t share = hq / hk;
   const float scale = op.getScaleOrDefault();
   const bool causal = op.getCausal();

@@ -214,11 +214,8 @@ Value deltaRuleValues(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
 SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
                                 const RecurrenceOperands &r, int64_t C,
                                 const SymbolSizes &sizes) {
-  auto dimOf = [](Value t, unsigned i) {
-    return cast<ShapedType>(t.getType()).getDimSize(i);
-  };
-  const int64_t hq = dimOf(r.q, 2), hk = dimOf(r.k, 2), hv = dimOf(r.v, 2);
-  const int64_t K = dimOf(r.q, 3), V = dimOf(r.v, 3);
+  const int64_t hq = dimSize(r.q, 2), hk = dimSize(r.k, 2), hv = dimSize(r.v, 2);
+  const int64_t K = dimSize(r.q, 3), V = dimSize(r.v, 3);
   const int64_t ho = std::max(hq, hv), group = ho / hv, qShare = ho / hq,
                 kShare = hv / hk;
   MLIRContext *ctx = b.getContext();

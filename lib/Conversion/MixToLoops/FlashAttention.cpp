@@ -111,12 +111,9 @@ LogicalResult lowerFlashAttention(RewriterBase &rewriter, mix::AttentionOp op,
                                   int64_t blockQ, int64_t blockK) {
   if (blockQ <= 0 || blockK <= 0)
     return rewriter.notifyMatchFailure(op, "block sizes must be positive");
-  auto dimOf = [](Value t, unsigned i) {
-    return cast<ShapedType>(t.getType()).getDimSize(i);
-  };
   Value q = op.getQ(), k = op.getK(), v = op.getV(), g = op.getG();
-  const int64_t hq = dimOf(q, 2), hk = dimOf(k, 2);
-  const int64_t K = dimOf(q, 3), V = dimOf(v, 3);
+  const int64_t hq = dimSize(q, 2), hk = dimSize(k, 2);
+  const int64_t K = dimSize(q, 3), V = dimSize(v, 3);
   const int64_t share = hq / hk;
   const int64_t BQ = blockQ, BK = blockK;
   const float scale = op.getScaleOrDefault();

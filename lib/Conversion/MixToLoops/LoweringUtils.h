@@ -15,6 +15,8 @@ using mlir::Value;
 using mlir::ValueRange;
 
 Value indexConst(ImplicitLocOpBuilder &b, int64_t v);
+/// Static size of dimension `i` of a shaped value.
+int64_t dimSize(Value v, unsigned i);
 Value f32Const(ImplicitLocOpBuilder &b, float v);
 /// A vector<len x f32> of `v`.
 Value f32Splat(ImplicitLocOpBuilder &b, float v, int64_t len);

@@ -34,11 +34,8 @@ struct Recurrence {
 SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
                                    const Recurrence &r,
                                    const SymbolSizes &sizes) {
-  auto dimOf = [](Value t, unsigned i) {
-    return cast<ShapedType>(t.getType()).getDimSize(i);
-  };
-  const int64_t hq = dimOf(r.q, 2), hk = dimOf(r.k, 2), hv = dimOf(r.v, 2);
-  const int64_t K = dimOf(r.q, 3), V = dimOf(r.v, 3);
+  const int64_t hq = dimSize(r.q, 2), hk = dimSize(r.k, 2), hv = dimSize(r.v, 2);
+  const int64_t K = dimSize(r.q, 3), V = dimSize(r.v, 3);
   const int64_t ho = std::max(hq, hv);
   const int64_t group = ho / hv;     // output heads per state head
   const int64_t qShare = ho / hq;    // output heads per query head
