@@ -39,6 +39,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     tr = terminalreporter
     tr.section("mixir numerics: worst rel-RMS against the f64 reference")
-    tr.write_line(f"{'op':<26}{'dtype':<6}{'result':<8}{'worst':>10}{'limit':>9}  case")
+    tr.write_line(f"{'op':<27}{'dtype':<6}{'result':<8}{'worst':>10}{'limit':>9}  case")
     for (op, dtype, what), (err, limit, case) in sorted(worst.items()):
-        tr.write_line(f"{op:<26}{dtype:<6}{what:<8}{err:>10.2e}{limit:>9.0e}  {case}")
+        tr.write_line(f"{op:<27}{dtype:<6}{what:<8}{err:>10.2e}{limit:>9.0e}  {case}")

@@ -200,9 +200,12 @@ Value deltaRuleValues(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
                      return arith::MulFOp::create(nb, loc, x, bi);
                    });
   };
+  // T = (I + A)^-1 by blocks of kSubChunk tokens, then W and U as matmuls.
   Value A = timesBeta(gate.scores(b, Kt, Kt, /*strictlyLower=*/true));
-  Value W = forwardSubstitute(b, A, timesBeta(gate.scaleByExpGc(b, Kt)));
-  Value U = forwardSubstitute(b, A, timesBeta(Vt));
+  Value Tinv = invertUnitLower(b, A, kSubChunk);
+  auto kShape = cast<ShapedType>(Kt.getType()).getShape();
+  Value W = matmul(b, Tinv, timesBeta(gate.scaleByExpGc(b, Kt)), zeroTile(b, kShape));
+  Value U = matmul(b, Tinv, timesBeta(Vt), zeroTile(b, cast<ShapedType>(Vt.getType()).getShape()));
   auto shape = cast<ShapedType>(Vt.getType()).getShape();
   Value WS = matmul(b, W, S, zeroTile(b, shape));
   return mapN(b, U, {{WS, AffineMap::getMultiDimIdentityMap(2, b.getContext())}},

@@ -284,4 +284,51 @@ Value forwardSubstitute(ImplicitLocOpBuilder &b, Value A, Value R) {
   })[0];
 }
 
+Value blockOf(ImplicitLocOpBuilder &b, Value tile, int64_t r0, int64_t c0,
+              int64_t n, int64_t m) {
+  auto type = cast<RankedTensorType>(tile.getType());
+  return tensor::ExtractSliceOp::create(
+      b, RankedTensorType::get({n, m}, type.getElementType()), tile,
+      ArrayRef<OpFoldResult>{b.getIndexAttr(r0), b.getIndexAttr(c0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(n), b.getIndexAttr(m)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+}
+
+Value invertUnitLower(ImplicitLocOpBuilder &b, Value A, int64_t block) {
+  const int64_t C = cast<ShapedType>(A.getType()).getDimSize(0);
+  block = std::min(block, C);
+  const int64_t blocks = C / block;
+  Value identity = mapTile(
+      b, zeroTile(b, {block, block}), Value(), /*withColumn=*/false,
+      [](OpBuilder &nb, Location loc, Value i, Value j, Value, Value,
+         Value) -> Value {
+        Value diag = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::eq, i, j);
+        return arith::SelectOp::create(
+            nb, loc, diag, arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(1.0f)),
+            arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0.0f)));
+      });
+  SmallVector<Value> diagInverse;
+  Value T = zeroTile(b, {C, C});
+  for (int64_t p = 0; p < blocks; ++p) {
+    Value Tpp = forwardSubstitute(
+        b, blockOf(b, A, p * block, p * block, block, block), identity);
+    diagInverse.push_back(Tpp);
+    T = insertBlock(b, Tpp, T, p * block, p * block);
+  }
+  for (int64_t p = 1; p < blocks; ++p) {
+    for (int64_t q = p - 1; q >= 0; --q) {
+      Value sum = zeroTile(b, {block, block});
+      for (int64_t r = q; r < p; ++r)
+        sum = matmul(b, blockOf(b, A, p * block, r * block, block, block),
+                     blockOf(b, T, r * block, q * block, block, block), sum);
+      Value Tpq = matmul(b, diagInverse[p], sum, zeroTile(b, {block, block}));
+      Tpq = mapN(b, Tpq, {}, [](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+        return arith::NegFOp::create(nb, loc, a[0]);
+      });
+      T = insertBlock(b, Tpq, T, p * block, q * block);
+    }
+  }
+  return T;
+}
+
 } // namespace mixir::lowering

@@ -79,6 +79,15 @@ Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Y,
 /// triangular [C, C], R [C, W]: row i is R_i - sum_{j<i} A_ij Z_j.
 Value forwardSubstitute(ImplicitLocOpBuilder &b, Value A, Value R);
 
+/// The [n, m] block of a 2-D tile at (r0, c0).
+Value blockOf(ImplicitLocOpBuilder &b, Value tile, int64_t r0, int64_t c0,
+              int64_t n, int64_t m);
+
+/// (I + A)^-1 for A strictly lower triangular [C, C], blocked: each
+/// `block` x `block` diagonal block by forward substitution, the blocks
+/// below merged with matmuls, T_pq = -T_pp sum_{r=q}^{p-1} A_pr T_rq.
+Value invertUnitLower(ImplicitLocOpBuilder &b, Value A, int64_t block);
+
 } // namespace mixir::lowering
 
 #endif
