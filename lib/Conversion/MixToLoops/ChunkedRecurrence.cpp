@@ -265,7 +265,13 @@ SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
           return SmallVector<Value>{writeVector(b, row, a[0], {at.token(b, i), indexConst(b, g), zero})};
         })[0];
       }
-      S = contract(b, gate.scaleByExpTail(b, Kt), values, gate.decayState(b, S), kdMap, vMap);
+      // The update accumulates into its own tile (which stays in registers
+      // across the reduction) and is then added to the decayed state.
+      Value update = contract(b, gate.scaleByExpTail(b, Kt), values, zeroTile(b, {K, V}), kdMap, vMap);
+      S = mapN(b, gate.decayState(b, S), {{update, AffineMap::getMultiDimIdentityMap(2, ctx)}},
+               [](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                 return arith::AddFOp::create(nb, loc, a[1], a[0]);
+               });
       return SmallVector<Value>{o, S};
     });
     return std::make_pair(chunks[0], chunks[1]);

@@ -34,9 +34,11 @@
 // Only the valid rows are stored.
 // CHECK:   scf.for %{{.*}} = %{{[a-z0-9_]+}} to %[[VALID]] step
 // CHECK:     vector.transfer_write
-// State: S * exp(G_last) + (K * exp(G_last - Gc))^T V.
+// State: (K * exp(G_last - Gc))^T V into its own tile, added to S * exp(G_last).
+// CHECK:   %[[UPD:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} ins(%{{.*}}, %{{.*}} : tensor<32x16xf32>, tensor<32x8xf32>) outs(%{{.*}} : tensor<16x8xf32>)
 // CHECK:   math.exp
-// CHECK:   linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} ins(%{{.*}}, %{{.*}} : tensor<32x16xf32>, tensor<32x8xf32>) outs(%{{.*}} : tensor<16x8xf32>)
+// CHECK:   linalg.generic {{.*}} ins(%[[UPD]] : tensor<16x8xf32>) outs(%{{.*}} : tensor<16x8xf32>)
+// CHECK:     arith.addf
 // CHECK: } else {
 // CHECK:   scf.forall
 // CHECK-NOT: mix.linear_attention
