@@ -133,3 +133,45 @@ TEST(JitModule, ConcurrentCalls) {
 }
 
 } // namespace
+
+namespace {
+TEST(JitModule, ResultsViewingOneBufferAreBothCopied) {
+  // %c is a view of %b's buffer: freeing %b before copying %c out would
+  // read freed memory.
+  auto m = compileOrDie(R"mlir(
+func.func @two(%a: tensor<64xf32>) -> (tensor<64xf32>, tensor<8x8xf32>) {
+  %b = arith.addf %a, %a : tensor<64xf32>
+  %c = tensor.expand_shape %b [[0, 1]] output_shape [8, 8] : tensor<64xf32> into tensor<8x8xf32>
+  return %b, %c : tensor<64xf32>, tensor<8x8xf32>
+})mlir");
+  ASSERT_TRUE(m);
+  std::vector<float> a(64);
+  for (int i = 0; i < 64; ++i)
+    a[i] = static_cast<float>(i);
+  std::vector<mixrt::HostArray> r;
+  auto s = m->call("two", {{a.data(), mixrt::DType::f32, {64}}}, r);
+  ASSERT_TRUE(s.isOk()) << s.message();
+  const float *b = reinterpret_cast<const float *>(r[0].bytes.data());
+  const float *c = reinterpret_cast<const float *>(r[1].bytes.data());
+  for (int i = 0; i < 64; ++i) {
+    EXPECT_EQ(b[i], 2.0f * i);
+    EXPECT_EQ(c[i], 2.0f * i);
+  }
+}
+
+TEST(JitModule, InputsAreNotWritten) {
+  auto m = compileOrDie(R"mlir(
+func.func @set(%a: tensor<4xf32>) -> tensor<4xf32> {
+  %c0 = arith.constant 0 : index
+  %x = arith.constant 42.0 : f32
+  %r = tensor.insert %x into %a[%c0] : tensor<4xf32>
+  return %r : tensor<4xf32>
+})mlir");
+  ASSERT_TRUE(m);
+  std::vector<float> a(4, 1.0f);
+  std::vector<mixrt::HostArray> r;
+  ASSERT_TRUE(m->call("set", {{a.data(), mixrt::DType::f32, {4}}}, r).isOk());
+  EXPECT_EQ(reinterpret_cast<const float *>(r[0].bytes.data())[0], 42.0f);
+  EXPECT_EQ(a[0], 1.0f);
+}
+} // namespace

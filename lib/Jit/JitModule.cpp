@@ -60,7 +60,9 @@ private:
 std::unique_ptr<MLIRContext> makeContext() {
   DialectRegistry registry;
   registerAllDialects(registry);
-  auto ctx = std::make_unique<MLIRContext>(registry);
+  // No per-context thread pool: a cached module keeps its context alive.
+  auto ctx = std::make_unique<MLIRContext>(registry,
+                                           MLIRContext::Threading::DISABLED);
   registerBuiltinDialectTranslation(*ctx);
   registerLLVMDialectTranslation(*ctx);
   registerOpenMPDialectTranslation(*ctx);
@@ -127,10 +129,18 @@ parse(MLIRContext &ctx, llvm::StringRef source, const CompileOptions &options,
 }
 
 LogicalResult lower(ModuleOp module, const CompileOptions &options) {
-  if (options.chunkSize < 0 ||
+  if (options.chunkSize < 0 || options.chunkSize > kMaxChunkSize ||
       (options.chunkSize > 0 && !llvm::isPowerOf2_64(options.chunkSize)))
-    return module.emitError("chunk size must be 0 or a power of two, got ")
-           << options.chunkSize;
+    return module.emitError("chunk size must be 0 or a power of two up to ")
+           << kMaxChunkSize << ", got " << options.chunkSize;
+  // Callers' buffers are inputs only: bufferization must copy rather than
+  // update an argument in place.
+  for (auto fn : module.getOps<func::FuncOp>())
+    if (!fn.isDeclaration())
+      for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+        if (isa<TensorType>(fn.getArgument(i).getType()))
+          fn.setArgAttr(i, "bufferization.writable",
+                        BoolAttr::get(module.getContext(), false));
   PassManager pm(module.getContext());
   if (failed(buildCPUPipeline(pm, options.chunkSize)) || failed(pm.run(module)))
     return failure();

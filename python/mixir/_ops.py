@@ -145,9 +145,9 @@ def _chunk_size(chunk_size):
     if chunk_size is None:
         return DEFAULT_CHUNK_SIZE
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or \
-            chunk_size < 0 or (chunk_size & (chunk_size - 1)):
-        raise ValueError(f"chunk_size must be 0 (recurrent) or a power of two, "
-                         f"got {chunk_size!r}")
+            chunk_size < 0 or chunk_size > 128 or (chunk_size & (chunk_size - 1)):
+        raise ValueError(f"chunk_size must be 0 (recurrent) or a power of two "
+                         f"up to 128, got {chunk_size!r}")
     return chunk_size
 
 

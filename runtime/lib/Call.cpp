@@ -170,6 +170,7 @@ Status callPacked(PackedFunction fn, const FunctionSignature &sig,
 
   // Copy each result out (strided) and free buffers the call allocated.
   std::set<void *> inputs, freed;
+  std::vector<void *> toFree;
   for (const ArrayView &a : args)
     inputs.insert(const_cast<void *>(a.data));
   results.clear();
@@ -209,13 +210,16 @@ Status callPacked(PackedFunction fn, const FunctionSignature &sig,
         index[d] = 0;
       }
     }
-    // Constant globals carry this marker instead of an allocated pointer.
-    void *globalMarker = reinterpret_cast<void *>(0xdeadbeef);
+    toFree.push_back(allocated);
+    results.push_back(std::move(out));
+  }
+  // Free only after every result is copied: results may view one buffer.
+  // Constant globals carry this marker instead of an allocated pointer.
+  void *globalMarker = reinterpret_cast<void *>(0xdeadbeef);
+  for (void *allocated : toFree)
     if (allocated && allocated != globalMarker && !inputs.count(allocated) &&
         freed.insert(allocated).second)
       std::free(allocated);
-    results.push_back(std::move(out));
-  }
   if (!shapeError.empty()) {
     results.clear();
     return Status::error("@" + sig.name + ": " + shapeError);

@@ -11,6 +11,8 @@ namespace mixir {
 
 /// Tokens per chunk of the chunkwise-parallel lowering unless told otherwise.
 constexpr int64_t kDefaultChunkSize = 64;
+/// The largest chunk: the chunked delta rule unrolls (C/16)^3 block merges.
+constexpr int64_t kMaxChunkSize = 128;
 
 /// The passes from `mix` ops on tensors down to the LLVM dialect for the host
 /// CPU, as a textual pipeline (the body of `mixir-cpu-pipeline`). With

@@ -189,9 +189,10 @@ LogicalResult checkScale(Operation *op, std::optional<llvm::APFloat> attr) {
 }
 
 LogicalResult checkChunkSize(Operation *op, std::optional<int64_t> chunk) {
-  if (chunk && (*chunk < 0 || (*chunk > 0 && !llvm::isPowerOf2_64(*chunk))))
+  if (chunk && (*chunk < 0 || *chunk > 128 ||
+                (*chunk > 0 && !llvm::isPowerOf2_64(*chunk))))
     return op->emitOpError() << "'chunk_size' must be 0 (the recurrent form) "
-                                "or a power of two, got "
+                                "or a power of two up to 128, got "
                              << *chunk;
   return success();
 }
