@@ -35,16 +35,6 @@ using mixir::mix::GateKind;
 namespace mixir::lowering {
 namespace {
 
-/// What the chunked lowering needs from mix.linear_attention or
-/// mix.delta_rule.
-struct RecurrenceOperands {
-  Value q, k, v, g, init, beta; // beta only for the delta rule
-  GateKind gate = GateKind::none;
-  float scale = 1.0f;
-  bool l2norm = false, negEigval = false;
-  RankedTensorType oType, stateType;
-};
-
 /// The in-chunk cumulative log gate of one chunk of one state head, and the
 /// gate-dependent pieces of the chunk algorithm. For gate kind none every
 /// factor is 1 and the methods return their input.
@@ -314,11 +304,7 @@ LogicalResult lowerChunkedLinearAttention(RewriterBase &rewriter,
                                           mix::LinearAttentionOp op,
                                           int64_t chunk,
                                           int64_t minChunkedLength) {
-  RecurrenceOperands r;
-  r.q = op.getQ(), r.k = op.getK(), r.v = op.getV(), r.g = op.getG();
-  r.init = op.getInitialState(), r.gate = op.getGateKind();
-  r.scale = op.getScaleOrDefault();
-  r.oType = op.getO().getType(), r.stateType = op.getFinalState().getType();
+  RecurrenceOperands r = recurrenceOperands(op);
   return lowerChunkedOrRecurrent(
       rewriter, op, r, chunk, minChunkedLength,
       [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {
@@ -329,13 +315,7 @@ LogicalResult lowerChunkedLinearAttention(RewriterBase &rewriter,
 LogicalResult lowerChunkedDeltaRule(RewriterBase &rewriter,
                                     mix::DeltaRuleOp op, int64_t chunk,
                                     int64_t minChunkedLength) {
-  RecurrenceOperands r;
-  r.q = op.getQ(), r.k = op.getK(), r.v = op.getV(), r.g = op.getG();
-  r.beta = op.getBeta();
-  r.init = op.getInitialState(), r.gate = op.getGateKind();
-  r.scale = op.getScaleOrDefault();
-  r.l2norm = op.getQkL2norm(), r.negEigval = op.getAllowNegEigval();
-  r.oType = op.getO().getType(), r.stateType = op.getFinalState().getType();
+  RecurrenceOperands r = recurrenceOperands(op);
   return lowerChunkedOrRecurrent(
       rewriter, op, r, chunk, minChunkedLength,
       [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {

@@ -127,6 +127,18 @@ mlir::LogicalResult lowerFlashAttention(mlir::RewriterBase &rewriter,
                                         mix::AttentionOp op, int64_t blockQ,
                                         int64_t blockK);
 mlir::LogicalResult lowerScan(mlir::RewriterBase &rewriter, mix::ScanOp op);
+/// What the lowerings of mix.linear_attention and mix.delta_rule need from
+/// the op; `beta` is set only for the delta rule.
+struct RecurrenceOperands {
+  Value q, k, v, g, init, beta;
+  mix::GateKind gate = mix::GateKind::none;
+  float scale = 1.0f;
+  bool l2norm = false, negEigval = false;
+  mlir::RankedTensorType oType, stateType;
+};
+RecurrenceOperands recurrenceOperands(mix::LinearAttentionOp op);
+RecurrenceOperands recurrenceOperands(mix::DeltaRuleOp op);
+
 /// The recurrent form of `op`'s results (shape checks are the caller's).
 llvm::SmallVector<Value>
 buildRecurrentLinearAttention(ImplicitLocOpBuilder &b,

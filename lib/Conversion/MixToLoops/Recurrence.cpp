@@ -22,17 +22,8 @@ using mixir::mix::GateKind;
 namespace mixir::lowering {
 namespace {
 
-/// Everything the recurrent lowering needs from either op.
-struct Recurrence {
-  Value q, k, v, beta, g, init;
-  GateKind gate = GateKind::none;
-  float scale = 1.0f;
-  bool delta = false, l2norm = false, negEigval = false;
-  RankedTensorType oType, stateType;
-};
-
 SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
-                                   const Recurrence &r,
+                                   const RecurrenceOperands &r,
                                    const SymbolSizes &sizes) {
   const int64_t hq = dimSize(r.q, 2), hk = dimSize(r.k, 2), hv = dimSize(r.v, 2);
   const int64_t K = dimSize(r.q, 3), V = dimSize(r.v, 3);
@@ -85,7 +76,7 @@ SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
         }
         Value update = readF32Vector(b, r.v, {bi, t, s, zero}, V);
 
-        if (r.delta) {
+        if (r.beta) {
           // Decay S, then kv = S^T k; the update is beta (v - kv).
           auto pass = forLoop(b, zero, indexConst(b, K), {S, f32Splat(b, 0.0f, V)}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
             Value S = a[0];
@@ -118,7 +109,7 @@ SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
           Value row = vector::TransferReadOp::create(
               b, VectorType::get({V}, b.getF32Type()), S, ValueRange{i, zero},
               f32Const(b, 0.0f), ArrayRef<bool>{true});
-          if (gated && !r.delta)
+          if (gated && !r.beta)
             row = arith::MulFOp::create(b, row, splat(b, rowDecay(b, i), V));
           row = vector::FMAOp::create(b, splat(b, keyAt(b, i), V), update, row);
           SmallVector<Value> next = {vector::TransferWriteOp::create(
@@ -141,16 +132,30 @@ SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
 }
 } // namespace
 
+RecurrenceOperands recurrenceOperands(mix::LinearAttentionOp op) {
+  RecurrenceOperands r;
+  r.q = op.getQ(), r.k = op.getK(), r.v = op.getV(), r.g = op.getG();
+  r.init = op.getInitialState(), r.gate = op.getGateKind();
+  r.scale = op.getScaleOrDefault();
+  r.oType = op.getO().getType(), r.stateType = op.getFinalState().getType();
+  return r;
+}
+
+RecurrenceOperands recurrenceOperands(mix::DeltaRuleOp op) {
+  RecurrenceOperands r;
+  r.q = op.getQ(), r.k = op.getK(), r.v = op.getV(), r.g = op.getG();
+  r.beta = op.getBeta();
+  r.init = op.getInitialState(), r.gate = op.getGateKind();
+  r.scale = op.getScaleOrDefault();
+  r.l2norm = op.getQkL2norm(), r.negEigval = op.getAllowNegEigval();
+  r.oType = op.getO().getType(), r.stateType = op.getFinalState().getType();
+  return r;
+}
+
 SmallVector<Value> buildRecurrentLinearAttention(ImplicitLocOpBuilder &b,
                                                  mix::LinearAttentionOp op,
                                                  const SymbolSizes &sizes) {
-  Recurrence r;
-  r.q = op.getQ(), r.k = op.getK(), r.v = op.getV(), r.g = op.getG();
-  r.init = op.getInitialState();
-  r.gate = op.getGateKind();
-  r.scale = op.getScaleOrDefault();
-  r.oType = op.getO().getType(), r.stateType = op.getFinalState().getType();
-  return buildRecurrence(b, r, sizes);
+  return buildRecurrence(b, recurrenceOperands(op), sizes);
 }
 
 LogicalResult lowerLinearAttention(RewriterBase &rewriter,
@@ -164,15 +169,7 @@ LogicalResult lowerLinearAttention(RewriterBase &rewriter,
 SmallVector<Value> buildRecurrentDeltaRule(ImplicitLocOpBuilder &b,
                                            mix::DeltaRuleOp op,
                                            const SymbolSizes &sizes) {
-  Recurrence r;
-  r.q = op.getQ(), r.k = op.getK(), r.v = op.getV(), r.g = op.getG();
-  r.beta = op.getBeta(), r.init = op.getInitialState();
-  r.gate = op.getGateKind();
-  r.scale = op.getScaleOrDefault();
-  r.delta = true, r.l2norm = op.getQkL2norm(),
-  r.negEigval = op.getAllowNegEigval();
-  r.oType = op.getO().getType(), r.stateType = op.getFinalState().getType();
-  return buildRecurrence(b, r, sizes);
+  return buildRecurrence(b, recurrenceOperands(op), sizes);
 }
 
 LogicalResult lowerDeltaRule(RewriterBase &rewriter, mix::DeltaRuleOp op) {
