@@ -49,15 +49,6 @@ Value constF32(OpBuilder &b, Location loc, float v) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
 }
 
-/// A static f32 tensor of `shape` filled with `value`.
-Value filledTile(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape,
-                 float value) {
-  Value empty = tensor::EmptyOp::create(b, shape, b.getF32Type());
-  return linalg::FillOp::create(b, ValueRange{f32Const(b, value)},
-                                ValueRange{empty})
-      .getResult(0);
-}
-
 Value emptyTile(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape) {
   return tensor::EmptyOp::create(b, shape, b.getF32Type());
 }

@@ -15,11 +15,16 @@ using namespace mlir;
 namespace mixir::lowering {
 using utils::IteratorType;
 
-Value zeroTile(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape) {
+Value filledTile(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape,
+                 float value) {
   Value empty = tensor::EmptyOp::create(b, shape, b.getF32Type());
-  return linalg::FillOp::create(b, ValueRange{f32Const(b, 0.0f)},
+  return linalg::FillOp::create(b, ValueRange{f32Const(b, value)},
                                 ValueRange{empty})
       .getResult(0);
+}
+
+Value zeroTile(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape) {
+  return filledTile(b, shape, 0.0f);
 }
 
 /// A [C, W] f32 tile whose row i is src[index(i)] for i < valid, else 0.

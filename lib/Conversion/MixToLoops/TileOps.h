@@ -18,6 +18,9 @@ using mlir::OpBuilder;
 /// Tokens per secondary sub-chunk for per-channel gates (GLA paper).
 constexpr int64_t kSubChunk = 16;
 
+/// A static f32 tile of `shape` filled with `value`.
+Value filledTile(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape,
+                 float value);
 /// A zero-filled f32 tile.
 Value zeroTile(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape);
 
