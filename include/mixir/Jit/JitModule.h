@@ -20,7 +20,10 @@ class MLIRContext;
 namespace mixir {
 
 struct CompileOptions {
+  /// "cpu" (host, default) or "cuda".
   std::string target = "cpu";
+  /// GPU architecture for target "cuda": sm_80, sm_86, sm_89 or sm_90(a).
+  std::string chip = "sm_80";
   /// LLVM optimisation level, 0-3.
   unsigned optLevel = 3;
   /// Tokens per chunk for the chunked lowering; 0 keeps the recurrent form.

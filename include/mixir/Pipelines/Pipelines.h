@@ -24,6 +24,27 @@ std::string cpuPipelineText(int64_t chunkSize = kDefaultChunkSize);
 mlir::LogicalResult buildCPUPipeline(mlir::OpPassManager &pm,
                                      int64_t chunkSize = kDefaultChunkSize);
 
+/// Options of the CUDA pipeline (`mixir-cuda-pipeline`).
+struct CUDAPipelineOptions {
+  /// sm_80, sm_86, sm_89, sm_90 or sm_90a.
+  std::string chip = "sm_80";
+  /// Tokens per chunk (see the CPU pipeline).
+  int64_t chunkSize = kDefaultChunkSize;
+  /// What the device code becomes: "isa" (PTX text), "bin" (cubin through
+  /// ptxas) or "fatbin".
+  std::string format = "bin";
+  /// CUDA toolkit root (ptxas, libdevice); empty: $CUDA_HOME, then
+  /// /usr/local/cuda.
+  std::string toolkit;
+};
+
+/// Adds the CUDA pipeline to `pm`: `mix` ops to GPU kernels (tensor-core
+/// matmuls), device code to PTX/cubin embedded in the module, host code to
+/// the LLVM dialect calling the `mgpu*` runtime functions (mixrt's CUDA
+/// runtime implements them over the driver API loaded with dlopen).
+mlir::LogicalResult buildCUDAPipeline(mlir::OpPassManager &pm,
+                                      const CUDAPipelineOptions &options);
+
 /// Registers `mixir-cpu-pipeline` with the pass registry (for mixir-opt).
 void registerPipelines();
 
