@@ -122,6 +122,15 @@ if ((${#py_apt[@]})); then
 fi
 
 # --- 3. pip packages -----------------------------------------------------------
+# CUDA's binary tools for the PTX/SASS checks (no GPU needed): ptxas comes
+# with the toolkit in /usr/local/cuda; where it or cuobjdump/nvdisasm are
+# missing, NVIDIA's pip wheels provide them (found by scripts/ptx_report.py).
+for tool in ptxas:nvidia-cuda-nvcc cuobjdump:nvidia-cuda-cuobjdump nvdisasm:nvidia-cuda-nvdisasm; do
+  if ! "$PY" "$(dirname "${BASH_SOURCE[0]}")/ptx_report.py" --find "${tool%%:*}" >/dev/null 2>&1; then
+    PIP_MISSING="${PIP_MISSING:-} ${tool#*:}"
+  fi
+done
+PIP_MISSING="${PIP_MISSING# }"
 if [[ -n ${PIP_MISSING:-} ]]; then
   read -r -a pip_pkgs <<<"$PIP_MISSING"
   pip_flags=(-q)

@@ -59,6 +59,7 @@ struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
 } // namespace
 
 void mixir::registerPipelines() {
+  registerCUDAPipeline();
   PassPipelineRegistration<CPUPipelineOptions>(
       "mixir-cpu-pipeline",
       "Lower mix ops and upstream tensor code to the LLVM dialect for the "

@@ -7,6 +7,7 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 #include <mutex>
 
@@ -14,6 +15,8 @@ void mixir::registerAllDialects(mlir::DialectRegistry &registry) {
   registry.insert<mix::MixDialect>();
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  // gpu-module-to-binary translates device code to LLVM IR in-process.
+  mlir::registerAllToLLVMIRTranslations(registry);
 }
 
 void mixir::registerAllPasses() {

@@ -95,4 +95,47 @@ def HoistVectorTransfers : Pass<"mix-hoist-vector-transfers", "mlir::func::FuncO
   }];
 }
 
+def ConvertMixToGPU : Pass<"convert-mix-to-gpu"> {
+  let summary = "Lower mix ops to GPU kernels on tensor cores";
+  let description = [{
+    Rewrites each supported mix op into host code that copies its operands
+    to the GPU (`gpu.alloc`/`gpu.memcpy` on one chain of async tokens),
+    launches the op's chunked kernel (`gpu.launch` with `nvgpu` shared-memory
+    copies, `ldmatrix` and `mma.sync` on 16-bit operands with f32
+    accumulation) and copies the results back. Covered:
+    `mix.linear_attention` with gate none, head or scalar on f16/bf16
+    inputs, as one fused kernel per (batch, state head, 32 value columns)
+    that keeps the f32 state in registers across chunks. Other ops are
+    reported as not supported on target cuda. Dynamic sizes are checked at
+    run time as in the CPU lowering.
+  }];
+  let options = [
+    Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
+           "Largest chunk (tokens, a power of two >= 16); the kernel halves "
+           "it while its tiles exceed 48 KiB of shared memory">
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::bufferization::BufferizationDialect",
+    "mlir::gpu::GPUDialect", "mlir::linalg::LinalgDialect",
+    "mlir::math::MathDialect", "mlir::memref::MemRefDialect",
+    "mlir::nvgpu::NVGPUDialect", "mlir::scf::SCFDialect",
+    "mlir::vector::VectorDialect", "mlir::func::FuncDialect",
+    "mlir::tensor::TensorDialect"
+  ];
+}
+
+def LowerMmaSync : Pass<"mix-lower-mma-sync"> {
+  let summary = "Lower 16-bit nvgpu.mma.sync to nvvm.mma.sync";
+  let description = [{
+    Upstream nvgpu-to-nvvm handles f16, tf32 and integer mma.sync only (bf16
+    fails). This pass rewrites `nvgpu.mma.sync` with bf16 or f16 operands
+    (m16n8k16, f32 accumulators) into `nvvm.mma.sync`: bf16 registers packed
+    as i32, f16 as vector<2xf16>. Run it before `convert-nvgpu-to-nvvm`.
+  }];
+  let dependentDialects = [
+    "mlir::LLVM::LLVMDialect", "mlir::NVVM::NVVMDialect",
+    "mlir::vector::VectorDialect"
+  ];
+}
+
 #endif

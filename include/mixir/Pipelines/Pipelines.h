@@ -38,14 +38,18 @@ struct CUDAPipelineOptions {
   std::string toolkit;
 };
 
-/// Adds the CUDA pipeline to `pm`: `mix` ops to GPU kernels (tensor-core
+/// Adds the CUDA pipeline to `pm` (fails for an unknown chip or format): `mix` ops to GPU kernels (tensor-core
 /// matmuls), device code to PTX/cubin embedded in the module, host code to
 /// the LLVM dialect calling the `mgpu*` runtime functions (mixrt's CUDA
 /// runtime implements them over the driver API loaded with dlopen).
 mlir::LogicalResult buildCUDAPipeline(mlir::OpPassManager &pm,
                                       const CUDAPipelineOptions &options);
 
-/// Registers `mixir-cpu-pipeline` with the pass registry (for mixir-opt).
+/// Registers `mixir-cuda-pipeline` (called by registerPipelines).
+void registerCUDAPipeline();
+
+/// Registers `mixir-cpu-pipeline` and `mixir-cuda-pipeline` with the pass
+/// registry (for mixir-opt).
 void registerPipelines();
 
 } // namespace mixir

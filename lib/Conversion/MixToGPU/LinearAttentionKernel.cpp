@@ -1,0 +1,551 @@
+//===- LinearAttentionKernel.cpp - chunked linear attention on tensor cores -===//
+//
+// The fused single-pass kernel of mix.linear_attention (gate none, head or
+// scalar) for sm_80 and later; see Kernels.h for the algorithm.
+//
+//===----------------------------------------------------------------------===//
+#include "Fragments.h"
+#include "Kernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+
+namespace mixir::gpu_lowering {
+
+/// Shared memory per block stays within the 48 KiB a kernel gets without an
+/// opt-in.
+static constexpr int64_t kSharedLimit = 48 * 1024;
+/// Extra columns per shared-memory row so that ldmatrix's eight row reads
+/// fall into different banks.
+static constexpr int64_t kRowPad = 8;
+
+int64_t LinearAttentionConfig::sharedBytes() const {
+  int64_t e = elemType.getIntOrFloatBitWidth() / 8;
+  int64_t kp = paddedKey(), vs = valueTile + kRowPad;
+  return e * (chunk * (kp + kRowPad) + chunk * vs + kp * vs) + 4 * chunk;
+}
+
+std::string configureLinearAttention(mix::LinearAttentionOp op,
+                                     int64_t maxChunk,
+                                     LinearAttentionConfig &c) {
+  auto qType = cast<RankedTensorType>(op.getQ().getType());
+  auto kType = cast<RankedTensorType>(op.getK().getType());
+  auto vType = cast<RankedTensorType>(op.getV().getType());
+  auto oType = cast<RankedTensorType>(op.getO().getType());
+  c.elemType = qType.getElementType();
+  if (!c.elemType.isBF16() && !c.elemType.isF16())
+    return "inputs must be bf16 or f16 (the tensor cores take 16-bit "
+           "operands; f32 inputs run on target cpu)";
+  c.gate = op.getGateKind();
+  if (c.gate == mix::GateKind::vector)
+    return "gate kind 'vector' is not implemented for target cuda yet";
+  c.hq = qType.getDimSize(2), c.hk = kType.getDimSize(2);
+  c.hv = vType.getDimSize(2), c.ho = oType.getDimSize(2);
+  c.keyDim = qType.getDimSize(3), c.valueDim = vType.getDimSize(3);
+  c.scale = op.getScaleOrDefault();
+  if (c.keyDim % 2 || c.valueDim % 2)
+    return "key and value head dims must be even (got K = " +
+           std::to_string(c.keyDim) + ", V = " + std::to_string(c.valueDim) +
+           ")";
+  if (c.paddedKey() > 256)
+    return "key head dim " + std::to_string(c.keyDim) +
+           " is above the kernel's limit of 256";
+  // Above 128 key dims a warp's share of the state plus the query
+  // fragments would not fit in registers with 32 value columns per block.
+  c.valueTile = c.paddedKey() > 128 ? 16 : 32;
+  c.chunk = std::min<int64_t>(std::max<int64_t>(maxChunk, 16), 64);
+  while (c.chunk > 16 && c.sharedBytes() > kSharedLimit)
+    c.chunk /= 2;
+  if (c.sharedBytes() > kSharedLimit)
+    return "tiles need " + std::to_string(c.sharedBytes()) +
+           " bytes of shared memory, above 48 KiB";
+  return "";
+}
+
+namespace {
+/// Builds the body of one kernel; every helper inserts at `b`'s point.
+class LinearAttentionKernel {
+public:
+  LinearAttentionKernel(ImplicitLocOpBuilder &b,
+                        const LinearAttentionConfig &c,
+                        const DeviceBuffers &d, Value tokens)
+      : b(b), ix{b}, c(c), d(d), tokens(tokens) {}
+
+  void build(gpu::LaunchOp launch);
+
+private:
+  // Static tiling.
+  int64_t kp() const { return c.paddedKey(); }
+  int64_t warps() const { return c.warps(); }
+  int64_t threads() const { return 32 * warps(); }
+  int64_t valueTiles() const { return c.valueTile / 8; }  // n-tiles of 8
+  int64_t keySteps() const { return kp() / 16; }          // k-steps of 16
+  int64_t chunkSteps() const { return c.chunk / 16; }     // k-steps of 16
+  int64_t stateTiles() const { return kp() / 16; }        // m-tiles of S
+  int64_t stateTilesPerWarp() const {
+    return (stateTiles() + warps() - 1) / warps();
+  }
+  bool gated() const { return c.gate != mix::GateKind::none; }
+
+  void ifThen(Value cond, const std::function<void()> &then);
+  SmallVector<Value> ifThenElse(Value cond, TypeRange types,
+                                const std::function<SmallVector<Value>()> &t,
+                                const std::function<SmallVector<Value>()> &e);
+  /// for (i = tid; i < total; i += threads) f(i)
+  void forThreads(int64_t total, const std::function<void(Value)> &f);
+  void forRange(Value lb, Value ub, const std::function<void(Value)> &f);
+  Value toF32(Value x);
+
+  SmallVector<Value> initialState();
+  /// The state's m-tile held by this warp in slot j (may be past the end).
+  Value stateTile(int64_t j) { return ix.add(warp, warps() * j); }
+  void stateToShared(ArrayRef<Value> s);
+  void copyTile(Value src, Value dst, Value head, Value colBase, int64_t cols,
+                int64_t limit);
+  void chunkGates();
+  SmallVector<Value> queryFragments(Value head);
+  void outputHead(Value i);
+  SmallVector<Value> updateState(ArrayRef<Value> s);
+
+  ImplicitLocOpBuilder &b;
+  Ix ix;
+  const LinearAttentionConfig &c;
+  const DeviceBuffers &d;
+  Value tokens;
+  // Per kernel.
+  Value tid, warp, batch, stateHead, keyHead, v0, sK, sV, sS, sG;
+  Lane lane;
+  // Per chunk.
+  Value t0, lastInChunk;
+};
+} // namespace
+
+void LinearAttentionKernel::ifThen(Value cond,
+                                   const std::function<void()> &then) {
+  auto op = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(op.thenBlock()->getTerminator());
+  then();
+}
+
+SmallVector<Value> LinearAttentionKernel::ifThenElse(
+    Value cond, TypeRange types, const std::function<SmallVector<Value>()> &t,
+    const std::function<SmallVector<Value>()> &e) {
+  auto op = scf::IfOp::create(b, types, cond, /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(op.thenBlock());
+    scf::YieldOp::create(b, t());
+    b.setInsertionPointToStart(op.elseBlock());
+    scf::YieldOp::create(b, e());
+  }
+  return SmallVector<Value>(op.getResults());
+}
+
+void LinearAttentionKernel::forRange(Value lb, Value ub,
+                                     const std::function<void(Value)> &f) {
+  auto loop = scf::ForOp::create(b, lb, ub, ix.c(1));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(loop.getBody()->getTerminator());
+  f(loop.getInductionVar());
+}
+
+void LinearAttentionKernel::forThreads(int64_t total,
+                                       const std::function<void(Value)> &f) {
+  auto loop = scf::ForOp::create(b, tid, ix.c(total), ix.c(threads()));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(loop.getBody()->getTerminator());
+  f(loop.getInductionVar());
+}
+
+Value LinearAttentionKernel::toF32(Value x) {
+  if (x.getType().isF32())
+    return x;
+  return arith::ExtFOp::create(b, b.getF32Type(), x);
+}
+
+SmallVector<Value> LinearAttentionKernel::initialState() {
+  SmallVector<Value> s;
+  for (int64_t j = 0; j < stateTilesPerWarp(); ++j) {
+    Value m0 = ix.mul(stateTile(j), 16);
+    for (int64_t nt = 0; nt < valueTiles(); ++nt) {
+      Value acc = zeroAcc(b);
+      if (d.init)
+        acc = mapAcc(ix, acc, m0, ix.c(8 * nt), lane,
+                     [&](Value row, Value col, Value zero) {
+                       Value gcol = ix.add(v0, col);
+                       Value ok = ix.both(ix.lt(row, ix.c(c.keyDim)),
+                                          ix.lt(gcol, ix.c(c.valueDim)));
+                       Value x = memref::LoadOp::create(
+                           b, d.init,
+                           ValueRange{batch, stateHead,
+                                      ix.min(row, c.keyDim - 1),
+                                      ix.min(gcol, c.valueDim - 1)});
+                       return arith::SelectOp::create(b, ok, x, zero);
+                     });
+      s.push_back(acc);
+    }
+  }
+  return s;
+}
+
+void LinearAttentionKernel::stateToShared(ArrayRef<Value> s) {
+  auto half = VectorType::get({2}, c.elemType);
+  for (int64_t j = 0; j < stateTilesPerWarp(); ++j) {
+    Value mt = stateTile(j);
+    ifThen(ix.lt(mt, stateTiles()), [&] {
+      for (int64_t nt = 0; nt < valueTiles(); ++nt)
+        forAccRows(ix, ix.mul(mt, 16), ix.c(8 * nt), lane,
+                   [&](int64_t r, Value row, Value col) {
+                     Value x = vector::ExtractOp::create(
+                         b, s[j * valueTiles() + nt], ArrayRef<int64_t>{r});
+                     Value h = arith::TruncFOp::create(b, half, x);
+                     vector::StoreOp::create(b, h, sS, ValueRange{row, col});
+                   });
+    });
+  }
+}
+
+void LinearAttentionKernel::copyTile(Value src, Value dst, Value head,
+                                     Value colBase, int64_t cols,
+                                     int64_t limit) {
+  // 16-byte copies where the rows allow, else 8 or 4 bytes (dims are even).
+  int64_t gran = 2;
+  for (int64_t g : {8, 4})
+    if (cols % g == 0 && limit % g == 0) {
+      gran = g;
+      break;
+    }
+  int64_t perRow = cols / gran;
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
+  forThreads(c.chunk * perRow, [&](Value i) {
+    Value row = ix.div(i, perRow);
+    Value col = ix.mul(ix.rem(i, perRow), gran);
+    Value gcol = ix.add(colBase, col);
+    Value t = ix.add(t0, row);
+    Value ok = ix.both(ix.lt(t, tokens), ix.lt(gcol, ix.c(limit)));
+    // Rows past the sequence and columns past the head dim are zero-filled.
+    Value n = arith::SelectOp::create(b, ok, ix.c(gran), ix.c(0));
+    Value tSafe = ix.min(t, ix.sub(tokens, ix.c(1)));
+    Value cSafe = ix.min(gcol, limit - gran);
+    UnitAttr bypassL1 = gran * c.elemType.getIntOrFloatBitWidth() == 128
+                            ? b.getUnitAttr()
+                            : UnitAttr();
+    nvgpu::DeviceAsyncCopyOp::create(b, tokenType, dst, ValueRange{row, col},
+                                     src,
+                                     ValueRange{batch, tSafe, head, cSafe},
+                                     b.getIndexAttr(gran), n, bypassL1);
+  });
+}
+
+void LinearAttentionKernel::chunkGates() {
+  // G[i] = sum of the log decays of tokens t0 .. t0+i (tokens past the end
+  // add nothing), one thread per row of the chunk.
+  ifThen(ix.lt(tid, ix.c(c.chunk)), [&] {
+    Value count = ix.add(ix.min(tid, lastInChunk), 1);
+    Value countF = arith::UIToFPOp::create(
+        b, b.getF32Type(),
+        arith::IndexCastUIOp::create(b, b.getI64Type(), count));
+    Value total;
+    if (c.gate == mix::GateKind::head) {
+      Value g = toF32(memref::LoadOp::create(b, d.g, ValueRange{stateHead}));
+      total = arith::MulFOp::create(b, g, countF);
+    } else {
+      auto loop = scf::ForOp::create(b, ix.c(0), count, ix.c(1),
+                                     ValueRange{ix.f32(0.0f)});
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value t = ix.add(t0, loop.getInductionVar());
+      Value g = toF32(
+          memref::LoadOp::create(b, d.g, ValueRange{batch, t, stateHead}));
+      scf::YieldOp::create(
+          b, ValueRange{arith::AddFOp::create(b, loop.getRegionIterArg(0), g)});
+      b.setInsertionPointAfter(loop);
+      total = loop.getResult(0);
+    }
+    memref::StoreOp::create(b, total, sG, ValueRange{tid});
+  });
+}
+
+SmallVector<Value> LinearAttentionKernel::queryFragments(Value head) {
+  // A operand rows are this warp's 16 rows of the chunk; register r holds
+  // (row g + 8 (r % 2), cols 2q + 8 (r / 2) and the next one).
+  auto pair = VectorType::get({2}, c.elemType);
+  auto fragType = VectorType::get({4, 2}, c.elemType);
+  Value zeroPair = arith::ConstantOp::create(
+      b, pair, DenseElementsAttr::get(pair, b.getZeroAttr(c.elemType)));
+  SmallVector<Value> frags;
+  Value m0 = ix.mul(warp, 16);
+  for (int64_t ks = 0; ks < keySteps(); ++ks) {
+    Value frag = arith::ConstantOp::create(
+        b, fragType,
+        DenseElementsAttr::get(fragType, b.getZeroAttr(c.elemType)));
+    for (int64_t r = 0; r < 4; ++r) {
+      Value row = ix.add(ix.add(m0, lane.group), 8 * (r % 2));
+      Value col = ix.add(ix.mul(lane.quad, 2), 16 * ks + 8 * (r / 2));
+      Value t = ix.add(t0, row);
+      Value ok = ix.both(ix.lt(t, tokens), ix.lt(col, ix.c(c.keyDim)));
+      Value x = vector::LoadOp::create(
+          b, pair, d.q,
+          ValueRange{batch, ix.min(t, ix.sub(tokens, ix.c(1))), head,
+                     ix.min(col, c.keyDim - 2)});
+      x = arith::SelectOp::create(b, ok, x, zeroPair);
+      frag = vector::InsertOp::create(b, x, frag, ArrayRef<int64_t>{r});
+    }
+    frags.push_back(frag);
+  }
+  return frags;
+}
+
+void LinearAttentionKernel::outputHead(Value i) {
+  int64_t perState = c.ho / c.hv;
+  Value head = ix.add(ix.mul(stateHead, perState), i);
+  Value queryHead = ix.div(head, c.ho / c.hq);
+  SmallVector<Value> qf = queryFragments(queryHead);
+  Value m0 = ix.mul(warp, 16);
+  Value scale = ix.f32(c.scale);
+  auto gateAt = [&](Value row) -> Value {
+    return memref::LoadOp::create(b, sG, ValueRange{row});
+  };
+
+  // P = Q K^T over the chunk's keys, masked causally and decayed.
+  SmallVector<Value> p;
+  for (int64_t np = 0; np < chunkSteps(); ++np) {
+    Value p0 = zeroAcc(b), p1 = zeroAcc(b);
+    for (int64_t ks = 0; ks < keySteps(); ++ks) {
+      auto [b0, b1] = loadBPair(ix, sK, ix.c(16 * np), ix.c(16 * ks), lane);
+      p0 = mma(b, qf[ks], b0, p0);
+      p1 = mma(b, qf[ks], b1, p1);
+    }
+    p.push_back(p0);
+    p.push_back(p1);
+  }
+  Value zero = ix.f32(0.0f);
+  for (size_t nt = 0; nt < p.size(); ++nt)
+    p[nt] = mapAcc(ix, p[nt], m0, ix.c(8 * nt), lane,
+                 [&](Value row, Value col, Value x) {
+                   Value f = scale;
+                   if (gated())
+                     f = arith::MulFOp::create(
+                         b, f,
+                         math::ExpOp::create(
+                             b, arith::SubFOp::create(b, gateAt(row),
+                                                      gateAt(col))));
+                   Value y = arith::MulFOp::create(b, x, f);
+                   return arith::SelectOp::create(b, ix.le(col, row), y, zero);
+                 });
+  SmallVector<Value> pa;
+  for (int64_t ks = 0; ks < chunkSteps(); ++ks)
+    pa.push_back(packA(b, p[2 * ks], p[2 * ks + 1], c.elemType));
+
+  // O = (scale exp(G) Q) S + P V, then stored for the rows in the sequence.
+  auto pair = VectorType::get({2}, c.elemType);
+  for (int64_t np = 0; np < valueTiles() / 2; ++np) {
+    Value o[2] = {zeroAcc(b), zeroAcc(b)};
+    for (int64_t ks = 0; ks < keySteps(); ++ks) {
+      auto [b0, b1] =
+          loadBPairTransposed(ix, sS, ix.c(16 * ks), ix.c(16 * np), lane);
+      o[0] = mma(b, qf[ks], b0, o[0]);
+      o[1] = mma(b, qf[ks], b1, o[1]);
+    }
+    for (int64_t x = 0; x < 2; ++x)
+      o[x] = mapAcc(ix, o[x], m0, ix.c(16 * np + 8 * x), lane,
+                    [&](Value row, Value, Value y) {
+                      Value f = scale;
+                      if (gated())
+                        f = arith::MulFOp::create(
+                            b, f, math::ExpOp::create(b, gateAt(row)));
+                      return arith::MulFOp::create(b, y, f);
+                    });
+    for (int64_t ks = 0; ks < chunkSteps(); ++ks) {
+      auto [b0, b1] =
+          loadBPairTransposed(ix, sV, ix.c(16 * ks), ix.c(16 * np), lane);
+      o[0] = mma(b, pa[ks], b0, o[0]);
+      o[1] = mma(b, pa[ks], b1, o[1]);
+    }
+    for (int64_t x = 0; x < 2; ++x)
+      forAccRows(ix, m0, ix.c(16 * np + 8 * x), lane,
+                 [&](int64_t r, Value row, Value col) {
+                   Value t = ix.add(t0, row);
+                   Value gcol = ix.add(v0, col);
+                   Value ok = ix.both(ix.lt(t, tokens),
+                                      ix.lt(gcol, ix.c(c.valueDim)));
+                   ifThen(ok, [&] {
+                     Value y = vector::ExtractOp::create(b, o[x],
+                                                         ArrayRef<int64_t>{r});
+                     y = arith::TruncFOp::create(b, pair, y);
+                     vector::StoreOp::create(b, y, d.o,
+                                             ValueRange{batch, t, head, gcol});
+                   });
+                 });
+  }
+}
+
+SmallVector<Value> LinearAttentionKernel::updateState(ArrayRef<Value> s) {
+  Value gLast;
+  if (gated()) {
+    // Weight each token's value row by exp(G_last - G_j) in place.
+    gLast = memref::LoadOp::create(b, sG, ValueRange{ix.c(c.chunk - 1)});
+    forThreads(c.chunk * c.valueTile, [&](Value i) {
+      Value row = ix.div(i, c.valueTile), col = ix.rem(i, c.valueTile);
+      Value w = math::ExpOp::create(
+          b, arith::SubFOp::create(
+                 b, gLast, memref::LoadOp::create(b, sG, ValueRange{row})));
+      Value x = toF32(memref::LoadOp::create(b, sV, ValueRange{row, col}));
+      x = arith::TruncFOp::create(b, c.elemType,
+                                  arith::MulFOp::create(b, x, w));
+      memref::StoreOp::create(b, x, sV, ValueRange{row, col});
+    });
+    gpu::BarrierOp::create(b);
+  }
+  Value decay;
+  if (gated())
+    decay = vector::BroadcastOp::create(
+        b, VectorType::get({2, 2}, b.getF32Type()),
+        math::ExpOp::create(b, gLast));
+
+  SmallVector<Value> next;
+  int64_t nt = valueTiles();
+  for (int64_t j = 0; j < stateTilesPerWarp(); ++j) {
+    Value mt = stateTile(j);
+    ArrayRef<Value> mine = s.slice(j * nt, nt);
+    SmallVector<Type> types(nt, mine.front().getType());
+    auto updated = ifThenElse(
+        ix.lt(mt, stateTiles()), types,
+        [&] {
+          SmallVector<Value> acc(mine);
+          if (decay)
+            for (Value &a : acc)
+              a = arith::MulFOp::create(b, a, decay);
+          // S += K^T V': A = K^T (rows = key dims) from the [token][key]
+          // tile, B = V' from the [token][value] tile.
+          for (int64_t ks = 0; ks < chunkSteps(); ++ks) {
+            Value a = loadATransposed(ix, sK, ix.c(16 * ks), ix.mul(mt, 16),
+                                      lane);
+            for (int64_t np = 0; np < nt / 2; ++np) {
+              auto [b0, b1] = loadBPairTransposed(ix, sV, ix.c(16 * ks),
+                                                  ix.c(16 * np), lane);
+              acc[2 * np] = mma(b, a, b0, acc[2 * np]);
+              acc[2 * np + 1] = mma(b, a, b1, acc[2 * np + 1]);
+            }
+          }
+          return acc;
+        },
+        [&] { return SmallVector<Value>(mine); });
+    next.append(updated.begin(), updated.end());
+  }
+  return next;
+}
+
+void LinearAttentionKernel::build(gpu::LaunchOp launch) {
+  tid = launch.getThreadIds().x;
+  Value block = launch.getBlockIds().x;
+  lane = laneOf(ix, tid);
+  warp = ix.div(tid, 32);
+  batch = ix.div(block, c.hv);
+  stateHead = ix.rem(block, c.hv);
+  keyHead = ix.div(stateHead, c.hv / c.hk);
+  v0 = ix.mul(launch.getBlockIds().y, c.valueTile);
+  auto attrs = launch.getWorkgroupAttributions();
+  sK = attrs[0], sV = attrs[1], sS = attrs[2], sG = attrs[3];
+
+  // Padding columns of the K and V tiles stay zero; copies never touch them.
+  Value zero = arith::ConstantOp::create(b, b.getZeroAttr(c.elemType));
+  int64_t kStride = kp() + kRowPad, vStride = c.valueTile + kRowPad;
+  forThreads(c.chunk * kStride, [&](Value i) {
+    memref::StoreOp::create(b, zero, sK,
+                            ValueRange{ix.div(i, kStride), ix.rem(i, kStride)});
+  });
+  forThreads(c.chunk * vStride, [&](Value i) {
+    memref::StoreOp::create(b, zero, sV,
+                            ValueRange{ix.div(i, vStride), ix.rem(i, vStride)});
+  });
+  SmallVector<Value> state = initialState();
+  stateToShared(state);
+  gpu::BarrierOp::create(b);
+
+  Value chunks = ix.ceilDiv(tokens, c.chunk);
+  auto loop = scf::ForOp::create(b, ix.c(0), chunks, ix.c(1), state);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    SmallVector<Value> s(loop.getRegionIterArgs());
+    t0 = ix.mul(loop.getInductionVar(), c.chunk);
+    lastInChunk = ix.sub(ix.sub(tokens, ix.c(1)), t0);
+    copyTile(d.k, sK, keyHead, ix.c(0), c.keyDim, c.keyDim);
+    copyTile(d.v, sV, stateHead, v0, c.valueTile, c.valueDim);
+    Value group = nvgpu::DeviceAsyncCreateGroupOp::create(
+        b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), ValueRange{});
+    if (gated())
+      chunkGates();
+    nvgpu::DeviceAsyncWaitOp::create(b, group, b.getI32IntegerAttr(0));
+    gpu::BarrierOp::create(b);
+
+    forRange(ix.c(0), ix.c(c.ho / c.hv), [&](Value i) { outputHead(i); });
+    gpu::BarrierOp::create(b);
+
+    s = updateState(s);
+    gpu::BarrierOp::create(b);
+    stateToShared(s);
+    gpu::BarrierOp::create(b);
+    scf::YieldOp::create(b, s);
+  }
+  SmallVector<Value> final(loop.getResults());
+
+  for (int64_t j = 0; j < stateTilesPerWarp(); ++j)
+    for (int64_t nt = 0; nt < valueTiles(); ++nt)
+      forAccRows(ix, ix.mul(stateTile(j), 16), ix.c(8 * nt), lane,
+                 [&](int64_t r, Value row, Value col) {
+                   Value gcol = ix.add(v0, col);
+                   Value ok = ix.both(ix.lt(row, ix.c(c.keyDim)),
+                                      ix.lt(gcol, ix.c(c.valueDim)));
+                   ifThen(ok, [&] {
+                     Value x = vector::ExtractOp::create(
+                         b, final[j * valueTiles() + nt],
+                         ArrayRef<int64_t>{r});
+                     vector::StoreOp::create(
+                         b, x, d.state,
+                         ValueRange{batch, stateHead, row, gcol});
+                   });
+                 });
+}
+
+Value buildLinearAttentionLaunch(ImplicitLocOpBuilder &b,
+                                 const LinearAttentionConfig &c,
+                                 const DeviceBuffers &d, Value batch,
+                                 Value tokens, Value dependency) {
+  MLIRContext *ctx = b.getContext();
+  Ix ix{b};
+  auto ws = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  int64_t kp = c.paddedKey(), vs = c.valueTile + kRowPad;
+  auto shared = [&](ArrayRef<int64_t> shape, Type elem) {
+    return MemRefType::get(shape, elem, MemRefLayoutAttrInterface{}, ws);
+  };
+  SmallVector<Type> attributions = {
+      shared({c.chunk, kp + kRowPad}, c.elemType),
+      shared({c.chunk, vs}, c.elemType), shared({kp, vs}, c.elemType),
+      shared({c.chunk}, b.getF32Type())};
+  Value one = ix.c(1);
+  Value grid = ix.mul(batch, c.hv);
+  Value valueTiles = ix.c((c.valueDim + c.valueTile - 1) / c.valueTile);
+  auto launch = gpu::LaunchOp::create(
+      b, grid, valueTiles, one, ix.c(32 * c.warps()), one, one,
+      /*dynamicSharedMemorySize=*/nullptr, gpu::AsyncTokenType::get(ctx),
+      ValueRange{dependency}, attributions);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&launch.getBody().front());
+    LinearAttentionKernel(b, c, d, tokens).build(launch);
+    gpu::TerminatorOp::create(b);
+  }
+  return launch.getAsyncToken();
+}
+
+} // namespace mixir::gpu_lowering

@@ -1,0 +1,59 @@
+// REQUIRES: cuda-toolkit
+// Every kernel the CUDA pipeline emits must pass ptxas for sm_80 and sm_90
+// without register spills, and its SASS must use the tensor cores (HMMA).
+// The report lines (registers, spills, shared memory) show in lit -v.
+// RUN: mixir-opt %s --mixir-cuda-pipeline="chip=sm_80 format=isa" -o %t.mlir
+// RUN: %python %mixir_src/scripts/ptx_report.py %t.mlir --arch sm_80 --arch sm_90 --sass | tee %t.report | FileCheck %s
+// RUN: cat %t.report
+
+// CHECK-DAG: bf16_scalar_k128_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0 smem=33024
+// CHECK-DAG: bf16_scalar_k128_kernel sm_80 HMMA={{[1-9][0-9]*}}
+// CHECK-DAG: bf16_scalar_k128_kernel sm_90 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: bf16_scalar_k128_kernel sm_90 HMMA={{[1-9][0-9]*}}
+// CHECK-DAG: f16_head_k64_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: f16_head_k64_kernel sm_80 HMMA={{[1-9][0-9]*}}
+// CHECK-DAG: f16_head_k64_kernel sm_90 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: bf16_none_gqa_odd_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: bf16_none_gqa_odd_kernel sm_80 HMMA={{[1-9][0-9]*}}
+// CHECK-DAG: bf16_none_gqa_odd_kernel sm_90 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: bf16_scalar_k256_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: bf16_scalar_k256_kernel sm_80 HMMA={{[1-9][0-9]*}}
+// CHECK-DAG: bf16_scalar_k256_kernel sm_90 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+
+func.func @bf16_scalar_k128(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>,
+                            %v: tensor<?x?x4x128xbf16>, %g: tensor<?x?x4xf32>,
+                            %s0: tensor<?x4x128x128xf32>)
+    -> (tensor<?x?x4x128xbf16>, tensor<?x4x128x128xf32>) {
+  %o, %s = mix.linear_attention %q, %k, %v gate scalar(%g) init(%s0)
+      : (tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>,
+         tensor<?x?x4xf32>, tensor<?x4x128x128xf32>)
+      -> (tensor<?x?x4x128xbf16>, tensor<?x4x128x128xf32>)
+  return %o, %s : tensor<?x?x4x128xbf16>, tensor<?x4x128x128xf32>
+}
+
+func.func @f16_head_k64(%q: tensor<?x?x8x64xf16>, %k: tensor<?x?x8x64xf16>,
+                        %v: tensor<?x?x8x64xf16>, %g: tensor<8xf32>)
+    -> (tensor<?x?x8x64xf16>, tensor<?x8x64x64xf32>) {
+  %o, %s = mix.linear_attention %q, %k, %v gate head(%g)
+      : (tensor<?x?x8x64xf16>, tensor<?x?x8x64xf16>, tensor<?x?x8x64xf16>, tensor<8xf32>)
+      -> (tensor<?x?x8x64xf16>, tensor<?x8x64x64xf32>)
+  return %o, %s : tensor<?x?x8x64xf16>, tensor<?x8x64x64xf32>
+}
+
+func.func @bf16_none_gqa_odd(%q: tensor<2x?x8x100xbf16>, %k: tensor<2x?x2x100xbf16>,
+                             %v: tensor<2x?x2x60xbf16>)
+    -> (tensor<2x?x8x60xbf16>, tensor<2x2x100x60xf32>) {
+  %o, %s = mix.linear_attention %q, %k, %v gate none
+      : (tensor<2x?x8x100xbf16>, tensor<2x?x2x100xbf16>, tensor<2x?x2x60xbf16>)
+      -> (tensor<2x?x8x60xbf16>, tensor<2x2x100x60xf32>)
+  return %o, %s : tensor<2x?x8x60xbf16>, tensor<2x2x100x60xf32>
+}
+
+func.func @bf16_scalar_k256(%q: tensor<1x?x2x256xbf16>, %k: tensor<1x?x2x256xbf16>,
+                            %v: tensor<1x?x2x64xbf16>, %g: tensor<1x?x2xbf16>)
+    -> (tensor<1x?x2x64xbf16>, tensor<1x2x256x64xf32>) {
+  %o, %s = mix.linear_attention %q, %k, %v gate scalar(%g)
+      : (tensor<1x?x2x256xbf16>, tensor<1x?x2x256xbf16>, tensor<1x?x2x64xbf16>, tensor<1x?x2xbf16>)
+      -> (tensor<1x?x2x64xbf16>, tensor<1x2x256x64xf32>)
+  return %o, %s : tensor<1x?x2x64xbf16>, tensor<1x2x256x64xf32>
+}
