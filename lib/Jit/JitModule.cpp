@@ -3,6 +3,7 @@
 
 #include "mixir/InitAll.h"
 #include "mixir/Pipelines/Pipelines.h"
+#include "mixrt/GpuEmulation.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -121,7 +122,7 @@ parse(MLIRContext &ctx, llvm::StringRef source, const CompileOptions &options,
       source, ParserConfig(&ctx), options.sourceName);
   if (!module)
     return diags.error("could not parse " + options.sourceName);
-  if (options.target != "cpu")
+  if (options.target != "cpu" && options.target != "cuda-emulation")
     return llvm::createStringError(
         "target '" + options.target +
         "' is not supported by this build; use --target=cpu");
@@ -142,7 +143,13 @@ LogicalResult lower(ModuleOp module, const CompileOptions &options) {
           fn.setArgAttr(i, "bufferization.writable",
                         BoolAttr::get(module.getContext(), false));
   PassManager pm(module.getContext());
-  if (failed(buildCPUPipeline(pm, options.chunkSize)) || failed(pm.run(module)))
+  LogicalResult built =
+      options.target == "cuda-emulation"
+          ? buildCUDAEmulationPipeline(pm, options.chunkSize
+                                               ? options.chunkSize
+                                               : kDefaultChunkSize)
+          : buildCPUPipeline(pm, options.chunkSize);
+  if (failed(built) || failed(pm.run(module)))
     return failure();
   // Name the first op the pipeline left outside the LLVM dialect, rather
   // than failing later in the translation without a location.
@@ -233,6 +240,27 @@ JitModule::compile(llvm::StringRef source, const CompileOptions &options) {
         llvm::JITSymbolFlags::Exported};
     map[interner("memrefCopy")] = {llvm::orc::ExecutorAddr::fromPtr(&memrefCopy),
                                    llvm::JITSymbolFlags::Exported};
+    // GPU kernels emulated on CPU threads (target "cuda-emulation").
+    auto add = [&](const char *name, void *fn) {
+      map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
+                             llvm::JITSymbolFlags::Exported};
+    };
+    add("_mlir_ciface_mixEmuBeginBlock",
+        reinterpret_cast<void *>(&_mlir_ciface_mixEmuBeginBlock));
+    add("_mlir_ciface_mixEmuBeginThread",
+        reinterpret_cast<void *>(&_mlir_ciface_mixEmuBeginThread));
+    add("_mlir_ciface_mixEmuEndBlock",
+        reinterpret_cast<void *>(&_mlir_ciface_mixEmuEndBlock));
+    add("_mlir_ciface_mixEmuBarrier",
+        reinterpret_cast<void *>(&_mlir_ciface_mixEmuBarrier));
+    add("_mlir_ciface_mixEmuLdmatrixBF16",
+        reinterpret_cast<void *>(&_mlir_ciface_mixEmuLdmatrixBF16));
+    add("_mlir_ciface_mixEmuLdmatrixF16",
+        reinterpret_cast<void *>(&_mlir_ciface_mixEmuLdmatrixF16));
+    add("_mlir_ciface_mixEmuMmaBF16",
+        reinterpret_cast<void *>(&_mlir_ciface_mixEmuMmaBF16));
+    add("_mlir_ciface_mixEmuMmaF16",
+        reinterpret_cast<void *>(&_mlir_ciface_mixEmuMmaF16));
     return map;
   });
   jm->engine->initialize();
@@ -256,8 +284,15 @@ mixrt::Status JitModule::call(llvm::StringRef name,
                               const std::vector<mixrt::ArrayView> &args,
                               std::vector<mixrt::HostArray> &results) const {
   for (size_t i = 0; i < signatures.size(); ++i)
-    if (signatures[i].name == name)
-      return mixrt::callPacked(entryPoints[i], signatures[i], args, results);
+    if (signatures[i].name == name) {
+      mixrt::Status status =
+          mixrt::callPacked(entryPoints[i], signatures[i], args, results);
+      // An emulated GPU kernel (target cuda-emulation) that went wrong.
+      if (std::string emulation = mixrt::takeGpuEmulationError();
+          status && !emulation.empty())
+        return mixrt::Status::error(emulation);
+      return status;
+    }
   std::string known;
   for (const auto &sig : signatures)
     known += (known.empty() ? "@" : ", @") + sig.name;

@@ -75,6 +75,16 @@ LogicalResult mixir::buildCUDAPipeline(OpPassManager &pm,
       os);
 }
 
+LogicalResult mixir::buildCUDAEmulationPipeline(OpPassManager &pm,
+                                                int64_t chunkSize) {
+  std::string errors;
+  llvm::raw_string_ostream os(errors);
+  return parsePassPipeline(
+      "convert-mix-to-gpu{chunk-size=" + std::to_string(chunkSize) +
+          "},gpu-kernel-outlining,mix-emulate-gpu," + cpuPipelineText(0),
+      pm, os);
+}
+
 namespace {
 struct CUDAPipelineCLOptions : PassPipelineOptions<CUDAPipelineCLOptions> {
   Option<std::string> chip{*this, "chip",
@@ -110,5 +120,14 @@ void mixir::registerCUDAPipeline() {
         if (failed(buildCUDAPipeline(pm, options)))
           llvm::report_fatal_error(
               "mixir-cuda-pipeline: unknown chip or format");
+      });
+  PassPipelineRegistration<CUDAPipelineCLOptions>(
+      "mixir-cuda-emulation-pipeline",
+      "The CUDA lowering with its kernels run on CPU threads (testing "
+      "without a GPU), lowered to the LLVM dialect for the host",
+      [](OpPassManager &pm, const CUDAPipelineCLOptions &o) {
+        if (failed(buildCUDAEmulationPipeline(pm, o.chunkSize)))
+          llvm::report_fatal_error("mixir-cuda-emulation-pipeline is "
+                                   "malformed");
       });
 }

@@ -97,7 +97,7 @@ def compile(source, target="cpu", chunk_size=DEFAULT_CHUNK_SIZE):
     if not isinstance(source, str):
         raise TypeError(f"source must be a str of MLIR text, got "
                         f"{type(source).__name__}")
-    if target != "cpu":
+    if target not in ("cpu", "cuda-emulation"):
         raise ValueError(f"target {target!r} is not available in this build "
                          f"(only 'cpu')")
     try:

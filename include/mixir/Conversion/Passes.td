@@ -138,4 +138,24 @@ def LowerMmaSync : Pass<"mix-lower-mma-sync"> {
   ];
 }
 
+def EmulateGPU : Pass<"mix-emulate-gpu", "mlir::ModuleOp"> {
+  let summary = "Run outlined GPU kernels on CPU threads (a test tool)";
+  let description = [{
+    After `convert-mix-to-gpu` and `gpu-kernel-outlining`: every kernel
+    becomes a host function run by one OpenMP thread per GPU thread, one
+    block at a time; `gpu.barrier`, `nvgpu.ldmatrix` and `nvgpu.mma.sync`
+    call mixrt's emulation (the PTX fragment layouts), `cp.async` becomes a
+    synchronous copy with the same zero fill, and device allocations and
+    copies become host ones. It checks the kernels' logic against the
+    float64 reference on machines without a GPU; it says nothing about
+    their speed. `mixir-run --target=cuda-emulation` and the JIT target of
+    the same name use it.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::func::FuncDialect",
+    "mlir::memref::MemRefDialect", "mlir::omp::OpenMPDialect",
+    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect"
+  ];
+}
+
 #endif

@@ -45,7 +45,15 @@ struct CUDAPipelineOptions {
 mlir::LogicalResult buildCUDAPipeline(mlir::OpPassManager &pm,
                                       const CUDAPipelineOptions &options);
 
-/// Registers `mixir-cuda-pipeline` (called by registerPipelines).
+/// The CUDA lowering with its kernels emulated on CPU threads
+/// (`mix-emulate-gpu`) and everything then lowered like the CPU pipeline:
+/// runs the GPU kernels' IR without a GPU, for testing (JIT target
+/// "cuda-emulation", `mixir-cuda-emulation-pipeline`).
+mlir::LogicalResult buildCUDAEmulationPipeline(mlir::OpPassManager &pm,
+                                               int64_t chunkSize);
+
+/// Registers `mixir-cuda-pipeline` and `mixir-cuda-emulation-pipeline`
+/// (called by registerPipelines).
 void registerCUDAPipeline();
 
 /// Registers `mixir-cpu-pipeline` and `mixir-cuda-pipeline` with the pass

@@ -1,0 +1,128 @@
+"""The CUDA lowering's kernels, run on CPU threads (target "cuda-emulation").
+
+`mix-emulate-gpu` executes the generated kernel IR with one OpenMP thread per
+GPU thread and emulates gpu.barrier, ldmatrix and mma.sync with the PTX
+fragment layouts, so these tests check the GPU kernels' indexing, masks,
+gates, tiling and state pass against the float64 recurrent reference on a
+machine without a GPU. (Speed and the PTX itself are checked elsewhere:
+test/Pipelines/cuda-*.mlir, bench/gpu.)
+"""
+import ml_dtypes
+import numpy as np
+import pytest
+
+import mixir
+from mixir import reference
+
+BF16 = ml_dtypes.bfloat16
+# MIXERS.md: 16-bit inputs within 5e-3 rel-RMS for o and the final state.
+# Outputs are rounded to the input type and Q multiplies a 16-bit copy of
+# the state; the state accumulates in f32 on the tensor cores, but with a
+# gate its values are decay-weighted and rounded to 16 bits first (as fla's
+# kernels do), ~1e-3.
+TOL = 5e-3
+
+
+def _type(shape, dtype, dynamic=()):
+    dims = ["?" if i in dynamic else str(d) for i, d in enumerate(shape)]
+    name = {np.dtype(BF16): "bf16", np.dtype(np.float16): "f16",
+            np.dtype(np.float32): "f32"}[np.dtype(dtype)]
+    return "tensor<" + "x".join(dims + [name]) + ">"
+
+
+def _source(q, k, v, g, gate, init, scale, dynamic):
+    B, T, Hq, K = q.shape
+    Hv, V = v.shape[2], v.shape[3]
+    Ho = max(Hq, Hv)
+    dyn_bt = (0, 1) if dynamic else ()
+    args = [("q", q, dyn_bt), ("k", k, dyn_bt), ("v", v, dyn_bt)]
+    op = "mix.linear_attention %q, %k, %v gate " + gate
+    if g is not None:
+        args.append(("g", g, dyn_bt if gate == "scalar" else ()))
+        op += "(%g)"
+    if init is not None:
+        args.append(("s0", init, (0,) if dynamic else ()))
+        op += " init(%s0)"
+    if scale is not None:
+        op += f" scale = {scale!r}"
+    in_types = [_type(a.shape, a.dtype, d) for _, a, d in args]
+    o_type = _type((B, T, Ho, V), q.dtype, dyn_bt)
+    s_type = _type((B, Hv, K, V), np.float32, (0,) if dynamic else ())
+    params = ", ".join(f"%{n}: {t}" for (n, _, _), t in zip(args, in_types))
+    return (f"func.func @la({params}) -> ({o_type}, {s_type}) {{\n"
+            f"  %o, %s = {op} : ({', '.join(in_types)}) -> ({o_type}, {s_type})\n"
+            f"  return %o, %s : {o_type}, {s_type}\n}}\n"), [a for _, a, _ in args]
+
+
+CASES = [
+    # id, B, T, Hq, Hk, Hv, K, V, dtype, gate, init, dynamic, chunk
+    ("none-two-chunks", 1, 70, 1, 1, 1, 32, 32, BF16, "none", False, False, 64),
+    ("scalar-init-dynamic-two-value-tiles", 2, 130, 2, 2, 2, 64, 64, BF16,
+     "scalar", True, True, 64),
+    ("head-f16-partial-value-tile", 1, 64, 2, 2, 2, 48, 40, np.float16,
+     "head", False, False, 64),
+    ("head-one-token", 1, 1, 1, 1, 1, 32, 32, BF16, "head", True, False, 64),
+    ("gqa-odd-dims", 1, 33, 4, 1, 2, 100, 60, BF16, "none", True, False, 64),
+    ("gva", 1, 40, 1, 1, 2, 32, 32, BF16, "scalar", False, False, 64),
+    ("wide-keys-chunk-32", 1, 45, 1, 1, 1, 256, 32, BF16, "scalar", False,
+     False, 64),
+    ("chunk-16-one-warp", 1, 50, 1, 1, 1, 32, 32, np.float16, "scalar", True,
+     False, 16),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_linear_attention_kernel_matches_reference(case, record_rel_rms):
+    _, B, T, Hq, Hk, Hv, K, V, dtype, gate, with_init, dynamic, chunk = case
+    rng = np.random.default_rng(T * 131 + K)
+    q = rng.standard_normal((B, T, Hq, K)).astype(dtype)
+    k = (rng.standard_normal((B, T, Hk, K)) / np.sqrt(K)).astype(dtype)
+    v = rng.standard_normal((B, T, Hv, V)).astype(dtype)
+    g = None
+    if gate == "scalar":
+        g = -rng.uniform(0.0, 0.3, (B, T, Hv)).astype(np.float32)
+        g[:, ::7] = 0.0
+    elif gate == "head":
+        g = np.log(1 - 2.0 ** (-5 - np.arange(Hv))).astype(np.float32)
+    init = rng.standard_normal((B, Hv, K, V)).astype(np.float32) \
+        if with_init else None
+    scale = 0.3 if gate == "none" else None
+    src, args = _source(q, k, v, g, gate, init, scale, dynamic)
+    module = mixir.compile(src, target="cuda-emulation", chunk_size=chunk)
+    o, s = module.la(*args)
+    ro, rs = reference.linear_attention(
+        q, k, v, g=g, gate=gate, scale=scale, initial_state=init,
+        output_final_state=True)
+    assert o.dtype == np.dtype(dtype) and o.shape == ro.shape
+    assert np.isfinite(o.astype(np.float32)).all()
+    name = "linear_attention/cuda-emu"
+    dt = np.dtype(dtype).name
+    record_rel_rms(name, dt, "o", reference.rel_rms(o, ro), TOL, case[0])
+    record_rel_rms(name, dt, "state", reference.rel_rms(s, rs), TOL, case[0])
+    assert reference.rel_rms(o, ro) < TOL
+    assert reference.rel_rms(s, rs) < TOL
+
+
+def test_strong_decay_stays_finite():
+    # Gates down to -30 per token: exp(G_i - G_j) underflows to 0, never
+    # overflows (only j <= i is computed into the result).
+    rng = np.random.default_rng(5)
+    B, T, H, K, V = 1, 96, 1, 32, 32
+    q = rng.standard_normal((B, T, H, K)).astype(BF16)
+    k = rng.standard_normal((B, T, H, K)).astype(BF16)
+    v = rng.standard_normal((B, T, H, V)).astype(BF16)
+    g = -rng.uniform(0.0, 30.0, (B, T, H)).astype(np.float32)
+    src, args = _source(q, k, v, g, "scalar", None, None, False)
+    o, s = mixir.compile(src, target="cuda-emulation").la(*args)
+    ro, rs = reference.linear_attention(q, k, v, g=g, gate="scalar",
+                                        output_final_state=True)
+    assert np.isfinite(o.astype(np.float32)).all() and np.isfinite(s).all()
+    assert reference.rel_rms(o, ro) < TOL
+    assert reference.rel_rms(s, rs) < TOL
+
+
+def test_unsupported_op_on_cuda_is_a_compile_error():
+    q = np.zeros((1, 8, 1, 16), np.float32)
+    src, _ = _source(q, q, q, None, "none", None, None, False)
+    with pytest.raises(mixir.CompileError, match="inputs must be bf16 or f16"):
+        mixir.compile(src, target="cuda-emulation")
