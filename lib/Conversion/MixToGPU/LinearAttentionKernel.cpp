@@ -4,7 +4,7 @@
 // scalar) for sm_80 and later; see Kernels.h for the algorithm.
 //
 //===----------------------------------------------------------------------===//
-#include "Fragments.h"
+#include "KernelBase.h"
 #include "Kernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -18,13 +18,6 @@
 using namespace mlir;
 
 namespace mixir::gpu_lowering {
-
-/// Shared memory per block stays within the 48 KiB a kernel gets without an
-/// opt-in.
-static constexpr int64_t kSharedLimit = 48 * 1024;
-/// Extra columns per shared-memory row so that ldmatrix's eight row reads
-/// fall into different banks.
-static constexpr int64_t kRowPad = 8;
 
 int64_t LinearAttentionConfig::sharedBytes() const {
   int64_t e = elemType.getIntOrFloatBitWidth() / 8;
@@ -71,20 +64,18 @@ std::string configureLinearAttention(mix::LinearAttentionOp op,
 
 namespace {
 /// Builds the body of one kernel; every helper inserts at `b`'s point.
-class LinearAttentionKernel {
+class LinearAttentionKernel : KernelBase {
 public:
   LinearAttentionKernel(ImplicitLocOpBuilder &b,
                         const LinearAttentionConfig &c,
                         const DeviceBuffers &d, Value tokens)
-      : b(b), ix{b}, c(c), d(d), tokens(tokens) {}
+      : KernelBase(b, c.warps()), c(c), d(d), tokens(tokens) {}
 
   void build(gpu::LaunchOp launch);
 
 private:
   // Static tiling.
   int64_t kp() const { return c.paddedKey(); }
-  int64_t warps() const { return c.warps(); }
-  int64_t threads() const { return 32 * warps(); }
   int64_t valueTiles() const { return c.valueTile / 8; }  // n-tiles of 8
   int64_t keySteps() const { return kp() / 16; }          // k-steps of 16
   int64_t chunkSteps() const { return c.chunk / 16; }     // k-steps of 16
@@ -94,82 +85,23 @@ private:
   }
   bool gated() const { return c.gate != mix::GateKind::none; }
 
-  void ifThen(Value cond, const std::function<void()> &then);
-  SmallVector<Value> ifThenElse(Value cond, TypeRange types,
-                                const std::function<SmallVector<Value>()> &t,
-                                const std::function<SmallVector<Value>()> &e);
-  /// for (i = tid; i < total; i += threads) f(i)
-  void forThreads(int64_t total, const std::function<void(Value)> &f);
-  void forRange(Value lb, Value ub, const std::function<void(Value)> &f);
-  Value toF32(Value x);
-
   SmallVector<Value> initialState();
   /// The state's m-tile held by this warp in slot j (may be past the end).
   Value stateTile(int64_t j) { return ix.add(warp, warps() * j); }
   void stateToShared(ArrayRef<Value> s);
-  void copyTile(Value src, Value dst, Value head, Value colBase, int64_t cols,
-                int64_t limit);
   void chunkGates();
-  SmallVector<Value> queryFragments(Value head);
   void outputHead(Value i);
   SmallVector<Value> updateState(ArrayRef<Value> s);
 
-  ImplicitLocOpBuilder &b;
-  Ix ix;
   const LinearAttentionConfig &c;
   const DeviceBuffers &d;
   Value tokens;
   // Per kernel.
-  Value tid, warp, batch, stateHead, keyHead, v0, sK, sV, sS, sG;
-  Lane lane;
+  Value batch, stateHead, keyHead, v0, sK, sV, sS, sG;
   // Per chunk.
   Value t0, lastInChunk;
 };
 } // namespace
-
-void LinearAttentionKernel::ifThen(Value cond,
-                                   const std::function<void()> &then) {
-  auto op = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(op.thenBlock()->getTerminator());
-  then();
-}
-
-SmallVector<Value> LinearAttentionKernel::ifThenElse(
-    Value cond, TypeRange types, const std::function<SmallVector<Value>()> &t,
-    const std::function<SmallVector<Value>()> &e) {
-  auto op = scf::IfOp::create(b, types, cond, /*withElseRegion=*/true);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(op.thenBlock());
-    scf::YieldOp::create(b, t());
-    b.setInsertionPointToStart(op.elseBlock());
-    scf::YieldOp::create(b, e());
-  }
-  return SmallVector<Value>(op.getResults());
-}
-
-void LinearAttentionKernel::forRange(Value lb, Value ub,
-                                     const std::function<void(Value)> &f) {
-  auto loop = scf::ForOp::create(b, lb, ub, ix.c(1));
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(loop.getBody()->getTerminator());
-  f(loop.getInductionVar());
-}
-
-void LinearAttentionKernel::forThreads(int64_t total,
-                                       const std::function<void(Value)> &f) {
-  auto loop = scf::ForOp::create(b, tid, ix.c(total), ix.c(threads()));
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(loop.getBody()->getTerminator());
-  f(loop.getInductionVar());
-}
-
-Value LinearAttentionKernel::toF32(Value x) {
-  if (x.getType().isF32())
-    return x;
-  return arith::ExtFOp::create(b, b.getF32Type(), x);
-}
 
 SmallVector<Value> LinearAttentionKernel::initialState() {
   SmallVector<Value> s;
@@ -213,38 +145,6 @@ void LinearAttentionKernel::stateToShared(ArrayRef<Value> s) {
   }
 }
 
-void LinearAttentionKernel::copyTile(Value src, Value dst, Value head,
-                                     Value colBase, int64_t cols,
-                                     int64_t limit) {
-  // 16-byte copies where the rows allow, else 8 or 4 bytes (dims are even).
-  int64_t gran = 2;
-  for (int64_t g : {8, 4})
-    if (cols % g == 0 && limit % g == 0) {
-      gran = g;
-      break;
-    }
-  int64_t perRow = cols / gran;
-  auto tokenType = nvgpu::DeviceAsyncTokenType::get(b.getContext());
-  forThreads(c.chunk * perRow, [&](Value i) {
-    Value row = ix.div(i, perRow);
-    Value col = ix.mul(ix.rem(i, perRow), gran);
-    Value gcol = ix.add(colBase, col);
-    Value t = ix.add(t0, row);
-    Value ok = ix.both(ix.lt(t, tokens), ix.lt(gcol, ix.c(limit)));
-    // Rows past the sequence and columns past the head dim are zero-filled.
-    Value n = arith::SelectOp::create(b, ok, ix.c(gran), ix.c(0));
-    Value tSafe = ix.min(t, ix.sub(tokens, ix.c(1)));
-    Value cSafe = ix.min(gcol, limit - gran);
-    UnitAttr bypassL1 = gran * c.elemType.getIntOrFloatBitWidth() == 128
-                            ? b.getUnitAttr()
-                            : UnitAttr();
-    nvgpu::DeviceAsyncCopyOp::create(b, tokenType, dst, ValueRange{row, col},
-                                     src,
-                                     ValueRange{batch, tSafe, head, cSafe},
-                                     b.getIndexAttr(gran), n, bypassL1);
-  });
-}
-
 void LinearAttentionKernel::chunkGates() {
   // G[i] = sum of the log decays of tokens t0 .. t0+i (tokens past the end
   // add nothing), one thread per row of the chunk.
@@ -274,42 +174,13 @@ void LinearAttentionKernel::chunkGates() {
   });
 }
 
-SmallVector<Value> LinearAttentionKernel::queryFragments(Value head) {
-  // A operand rows are this warp's 16 rows of the chunk; register r holds
-  // (row g + 8 (r % 2), cols 2q + 8 (r / 2) and the next one).
-  auto pair = VectorType::get({2}, c.elemType);
-  auto fragType = VectorType::get({4, 2}, c.elemType);
-  Value zeroPair = arith::ConstantOp::create(
-      b, pair, DenseElementsAttr::get(pair, b.getZeroAttr(c.elemType)));
-  SmallVector<Value> frags;
-  Value m0 = ix.mul(warp, 16);
-  for (int64_t ks = 0; ks < keySteps(); ++ks) {
-    Value frag = arith::ConstantOp::create(
-        b, fragType,
-        DenseElementsAttr::get(fragType, b.getZeroAttr(c.elemType)));
-    for (int64_t r = 0; r < 4; ++r) {
-      Value row = ix.add(ix.add(m0, lane.group), 8 * (r % 2));
-      Value col = ix.add(ix.mul(lane.quad, 2), 16 * ks + 8 * (r / 2));
-      Value t = ix.add(t0, row);
-      Value ok = ix.both(ix.lt(t, tokens), ix.lt(col, ix.c(c.keyDim)));
-      Value x = vector::LoadOp::create(
-          b, pair, d.q,
-          ValueRange{batch, ix.min(t, ix.sub(tokens, ix.c(1))), head,
-                     ix.min(col, c.keyDim - 2)});
-      x = arith::SelectOp::create(b, ok, x, zeroPair);
-      frag = vector::InsertOp::create(b, x, frag, ArrayRef<int64_t>{r});
-    }
-    frags.push_back(frag);
-  }
-  return frags;
-}
-
 void LinearAttentionKernel::outputHead(Value i) {
   int64_t perState = c.ho / c.hv;
   Value head = ix.add(ix.mul(stateHead, perState), i);
   Value queryHead = ix.div(head, c.ho / c.hq);
-  SmallVector<Value> qf = queryFragments(queryHead);
   Value m0 = ix.mul(warp, 16);
+  SmallVector<Value> qf = queryFragments(d.q, batch, t0, m0, tokens, queryHead,
+                                         c.keyDim, keySteps());
   Value scale = ix.f32(c.scale);
   auto gateAt = [&](Value row) -> Value {
     return memref::LoadOp::create(b, sG, ValueRange{row});
@@ -346,7 +217,6 @@ void LinearAttentionKernel::outputHead(Value i) {
     pa.push_back(packA(b, p[2 * ks], p[2 * ks + 1], c.elemType));
 
   // O = (scale exp(G) Q) S + P V, then stored for the rows in the sequence.
-  auto pair = VectorType::get({2}, c.elemType);
   for (int64_t np = 0; np < valueTiles() / 2; ++np) {
     Value o[2] = {zeroAcc(b), zeroAcc(b)};
     for (int64_t ks = 0; ks < keySteps(); ++ks) {
@@ -371,20 +241,8 @@ void LinearAttentionKernel::outputHead(Value i) {
       o[1] = mma(b, pa[ks], b1, o[1]);
     }
     for (int64_t x = 0; x < 2; ++x)
-      forAccRows(ix, m0, ix.c(16 * np + 8 * x), lane,
-                 [&](int64_t r, Value row, Value col) {
-                   Value t = ix.add(t0, row);
-                   Value gcol = ix.add(v0, col);
-                   Value ok = ix.both(ix.lt(t, tokens),
-                                      ix.lt(gcol, ix.c(c.valueDim)));
-                   ifThen(ok, [&] {
-                     Value y = vector::ExtractOp::create(b, o[x],
-                                                         ArrayRef<int64_t>{r});
-                     y = arith::TruncFOp::create(b, pair, y);
-                     vector::StoreOp::create(b, y, d.o,
-                                             ValueRange{batch, t, head, gcol});
-                   });
-                 });
+      storeRows(o[x], d.o, batch, t0, m0, tokens, head, v0,
+                ix.c(16 * np + 8 * x), c.valueDim);
   }
 }
 
@@ -445,10 +303,8 @@ SmallVector<Value> LinearAttentionKernel::updateState(ArrayRef<Value> s) {
 }
 
 void LinearAttentionKernel::build(gpu::LaunchOp launch) {
-  tid = launch.getThreadIds().x;
+  setUp(launch);
   Value block = launch.getBlockIds().x;
-  lane = laneOf(ix, tid);
-  warp = ix.div(tid, 32);
   batch = ix.div(block, c.hv);
   stateHead = ix.rem(block, c.hv);
   keyHead = ix.div(stateHead, c.hv / c.hk);
@@ -457,16 +313,8 @@ void LinearAttentionKernel::build(gpu::LaunchOp launch) {
   sK = attrs[0], sV = attrs[1], sS = attrs[2], sG = attrs[3];
 
   // Padding columns of the K and V tiles stay zero; copies never touch them.
-  Value zero = arith::ConstantOp::create(b, b.getZeroAttr(c.elemType));
-  int64_t kStride = kp() + kRowPad, vStride = c.valueTile + kRowPad;
-  forThreads(c.chunk * kStride, [&](Value i) {
-    memref::StoreOp::create(b, zero, sK,
-                            ValueRange{ix.div(i, kStride), ix.rem(i, kStride)});
-  });
-  forThreads(c.chunk * vStride, [&](Value i) {
-    memref::StoreOp::create(b, zero, sV,
-                            ValueRange{ix.div(i, vStride), ix.rem(i, vStride)});
-  });
+  zeroShared(sK);
+  zeroShared(sV);
   SmallVector<Value> state = initialState();
   stateToShared(state);
   gpu::BarrierOp::create(b);
@@ -479,8 +327,10 @@ void LinearAttentionKernel::build(gpu::LaunchOp launch) {
     SmallVector<Value> s(loop.getRegionIterArgs());
     t0 = ix.mul(loop.getInductionVar(), c.chunk);
     lastInChunk = ix.sub(ix.sub(tokens, ix.c(1)), t0);
-    copyTile(d.k, sK, keyHead, ix.c(0), c.keyDim, c.keyDim);
-    copyTile(d.v, sV, stateHead, v0, c.valueTile, c.valueDim);
+    copyRows(d.k, sK, c.chunk, batch, t0, tokens, keyHead, ix.c(0), c.keyDim,
+             c.keyDim);
+    copyRows(d.v, sV, c.chunk, batch, t0, tokens, stateHead, v0, c.valueTile,
+             c.valueDim);
     Value group = nvgpu::DeviceAsyncCreateGroupOp::create(
         b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), ValueRange{});
     if (gated())
