@@ -253,6 +253,8 @@ JitModule::compile(llvm::StringRef source, const CompileOptions &options) {
         reinterpret_cast<void *>(&_mlir_ciface_mixEmuEndBlock));
     add("_mlir_ciface_mixEmuBarrier",
         reinterpret_cast<void *>(&_mlir_ciface_mixEmuBarrier));
+    add("_mlir_ciface_mixEmuShuffleXor",
+        reinterpret_cast<void *>(&_mlir_ciface_mixEmuShuffleXor));
     add("_mlir_ciface_mixEmuLdmatrixBF16",
         reinterpret_cast<void *>(&_mlir_ciface_mixEmuLdmatrixBF16));
     add("_mlir_ciface_mixEmuLdmatrixF16",

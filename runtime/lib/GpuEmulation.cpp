@@ -38,6 +38,7 @@ struct Lane {
   const uint16_t *rowPtr = nullptr; // ldmatrix: this lane's row address
   uint16_t a[8] = {}, b[4] = {};    // mma operands
   float c[4] = {};
+  float shuffle = 0;                // gpu.shuffle
 };
 
 struct Warp {
@@ -136,6 +137,17 @@ void _mlir_ciface_mixEmuEndBlock() {
 }
 
 void _mlir_ciface_mixEmuBarrier() { block->sync.wait(); }
+
+float _mlir_ciface_mixEmuShuffleXor(float value, int64_t offset) {
+  Warp &w = myWarp();
+  int lane = myLane();
+  w.lane[lane].shuffle = value;
+  w.sync.wait();
+  int from = lane ^ static_cast<int>(offset);
+  float got = from < w.lanes ? w.lane[from].shuffle : value;
+  w.sync.wait();
+  return got;
+}
 
 } // extern "C"
 

@@ -19,6 +19,12 @@
 // CHECK-DAG: bf16_scalar_k256_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
 // CHECK-DAG: bf16_scalar_k256_kernel sm_80 HMMA={{[1-9][0-9]*}}
 // CHECK-DAG: bf16_scalar_k256_kernel sm_90 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: attention_causal_bf16_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0 smem=34816
+// CHECK-DAG: attention_causal_bf16_kernel sm_80 HMMA={{[1-9][0-9]*}}
+// CHECK-DAG: attention_causal_bf16_kernel sm_90 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: attention_window_gqa_f16_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: attention_window_gqa_f16_kernel sm_80 HMMA={{[1-9][0-9]*}}
+// CHECK-DAG: attention_window_gqa_f16_kernel sm_90 registers={{[0-9]+}} spill-stores=0 spill-loads=0
 
 func.func @bf16_scalar_k128(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>,
                             %v: tensor<?x?x4x128xbf16>, %g: tensor<?x?x4xf32>,
@@ -56,4 +62,18 @@ func.func @bf16_scalar_k256(%q: tensor<1x?x2x256xbf16>, %k: tensor<1x?x2x256xbf1
       : (tensor<1x?x2x256xbf16>, tensor<1x?x2x256xbf16>, tensor<1x?x2x64xbf16>, tensor<1x?x2xbf16>)
       -> (tensor<1x?x2x64xbf16>, tensor<1x2x256x64xf32>)
   return %o, %s : tensor<1x?x2x64xbf16>, tensor<1x2x256x64xf32>
+}
+
+func.func @attention_causal_bf16(%q: tensor<?x?x8x128xbf16>, %k: tensor<?x?x8x128xbf16>,
+                                 %v: tensor<?x?x8x128xbf16>) -> tensor<?x?x8x128xbf16> {
+  %o = mix.attention %q, %k, %v causal
+      : (tensor<?x?x8x128xbf16>, tensor<?x?x8x128xbf16>, tensor<?x?x8x128xbf16>) -> tensor<?x?x8x128xbf16>
+  return %o : tensor<?x?x8x128xbf16>
+}
+
+func.func @attention_window_gqa_f16(%q: tensor<?x?x8x64xf16>, %k: tensor<?x?x2x64xf16>,
+                                    %v: tensor<?x?x2x64xf16>) -> tensor<?x?x8x64xf16> {
+  %o = mix.attention %q, %k, %v causal window = 512
+      : (tensor<?x?x8x64xf16>, tensor<?x?x2x64xf16>, tensor<?x?x2x64xf16>) -> tensor<?x?x8x64xf16>
+  return %o : tensor<?x?x8x64xf16>
 }

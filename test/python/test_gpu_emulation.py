@@ -126,3 +126,38 @@ def test_unsupported_op_on_cuda_is_a_compile_error():
     src, _ = _source(q, q, q, None, "none", None, None, False)
     with pytest.raises(mixir.CompileError, match="inputs must be bf16 or f16"):
         mixir.compile(src, target="cuda-emulation")
+
+
+ATTENTION_CASES = [
+    # id, B, T, S, Hq, Hkv, K, V, dtype, causal, window
+    ("causal-odd-length", 1, 75, 75, 1, 1, 32, 32, BF16, True, 0),
+    ("causal-gqa-f16", 2, 40, 40, 4, 2, 64, 48, np.float16, True, 0),
+    ("full-cross-lengths", 1, 33, 100, 2, 2, 100, 60, BF16, False, 0),
+    ("sliding-window", 1, 150, 150, 1, 1, 32, 32, BF16, True, 20),
+    ("one-query", 1, 1, 1, 1, 1, 16, 16, BF16, True, 0),
+]
+
+
+@pytest.mark.parametrize("case", ATTENTION_CASES,
+                         ids=[c[0] for c in ATTENTION_CASES])
+def test_attention_kernel_matches_reference(case, record_rel_rms):
+    _, B, T, S, Hq, Hkv, K, V, dtype, causal, window = case
+    rng = np.random.default_rng(T + 7 * S)
+    q = rng.standard_normal((B, T, Hq, K)).astype(dtype)
+    k = rng.standard_normal((B, S, Hkv, K)).astype(dtype)
+    v = rng.standard_normal((B, S, Hkv, V)).astype(dtype)
+    types = [_type(a.shape, dtype) for a in (q, k, v)]
+    o_type = _type((B, T, Hq, V), dtype)
+    attrs = (" causal" if causal else "") + \
+        (f" window = {window}" if window else "")
+    src = (f"func.func @at(%q: {types[0]}, %k: {types[1]}, %v: {types[2]})"
+           f" -> {o_type} {{\n"
+           f"  %o = mix.attention %q, %k, %v{attrs} : ({', '.join(types)})"
+           f" -> {o_type}\n  return %o : {o_type}\n}}\n")
+    o = mixir.compile(src, target="cuda-emulation").at(q, k, v)
+    ro = reference.attention(q, k, v, causal=causal, window=window)
+    err = reference.rel_rms(o, ro)
+    record_rel_rms("attention/cuda-emu", np.dtype(dtype).name, "o", err, TOL,
+                   case[0])
+    assert np.isfinite(o.astype(np.float32)).all()
+    assert err < TOL

@@ -143,8 +143,8 @@ def EmulateGPU : Pass<"mix-emulate-gpu", "mlir::ModuleOp"> {
   let description = [{
     After `convert-mix-to-gpu` and `gpu-kernel-outlining`: every kernel
     becomes a host function run by one OpenMP thread per GPU thread, one
-    block at a time; `gpu.barrier`, `nvgpu.ldmatrix` and `nvgpu.mma.sync`
-    call mixrt's emulation (the PTX fragment layouts), `cp.async` becomes a
+    block at a time; `gpu.barrier`, `gpu.shuffle` (xor), `nvgpu.ldmatrix` and
+    `nvgpu.mma.sync` call mixrt's emulation (the PTX fragment layouts), `cp.async` becomes a
     synchronous copy with the same zero fill, and device allocations and
     copies become host ones. It checks the kernels' logic against the
     float64 reference on machines without a GPU; it says nothing about

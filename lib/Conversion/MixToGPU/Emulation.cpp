@@ -182,6 +182,18 @@ LogicalResult Emulator::rewriteKernelBody(func::FuncOp fn) {
     } else if (isa<gpu::GridDimOp, gpu::BlockDimOp>(op) && op->use_empty()) {
       // Outlining materialises the launch sizes; our kernels do not read
       // them.
+    } else if (auto shfl = dyn_cast<gpu::ShuffleOp>(op)) {
+      if (shfl.getMode() != gpu::ShuffleMode::XOR ||
+          !shfl.getValue().getType().isF32() ||
+          getConstantIntValue(shfl.getWidth()) != 32)
+        return op->emitError("GPU emulation handles 32-lane f32 xor "
+                             "shuffles only");
+      Value offset = arith::ExtSIOp::create(b, loc, b.getI64Type(),
+                                            shfl.getOffset());
+      shfl.getShuffleResult().replaceAllUsesWith(
+          call("mixEmuShuffleXor", {shfl.getValue(), offset}, b.getF32Type()));
+      shfl.getValid().replaceAllUsesWith(
+          arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1).getResult());
     } else if (isa<gpu::BarrierOp>(op)) {
       call("mixEmuBarrier", {});
     } else if (isa<gpu::ReturnOp>(op)) {

@@ -51,6 +51,35 @@ mlir::Value buildLinearAttentionLaunch(mlir::ImplicitLocOpBuilder &b,
                                        mlir::Value batch, mlir::Value tokens,
                                        mlir::Value dependency);
 
+/// The static shape of an attention op and its kernel's tiling.
+struct AttentionConfig {
+  int64_t hq = 0, hkv = 0, keyDim = 0, valueDim = 0;
+  bool causal = false;
+  int64_t window = 0;
+  float scale = 1.0f;
+  mlir::Type elemType;   // f16 or bf16
+  int64_t queryBlock = 64; // query rows per block (16 per warp)
+  int64_t keyBlock = 64;   // keys per step of the online softmax
+  int64_t paddedKey() const { return (keyDim + 15) / 16 * 16; }
+  int64_t paddedValue() const { return (valueDim + 15) / 16 * 16; }
+  int64_t warps() const { return queryBlock / 16; }
+  int64_t sharedBytes() const;
+};
+
+std::string configureAttention(mix::AttentionOp op, AttentionConfig &config);
+
+/// Launches the flash-attention kernel: one block of 4 warps per (batch,
+/// query head, 64 query rows); each warp keeps its 16 rows' queries as A
+/// fragments, running max and sum, and the f32 output accumulators in
+/// registers while K and V blocks stream through shared memory (cp.async);
+/// S = Q K^T and O += P V run on the tensor cores, P staying in registers.
+/// Key blocks wholly outside the causal mask or the window are not visited.
+mlir::Value buildAttentionLaunch(mlir::ImplicitLocOpBuilder &b,
+                                 const AttentionConfig &config,
+                                 const DeviceBuffers &buffers,
+                                 mlir::Value batch, mlir::Value tokens,
+                                 mlir::Value keys, mlir::Value dependency);
+
 } // namespace mixir::gpu_lowering
 
 #endif

@@ -88,6 +88,34 @@ Value allocResult(ImplicitLocOpBuilder &b, Value result,
   return memref::AllocOp::create(b, type, dyn);
 }
 
+/// Copies `inputs` (null entries stay null) to the GPU, allocates device
+/// twins of `outputs`, runs `launch` on them and copies the outputs back,
+/// ordered by one chain of async tokens and synchronised at the end.
+void runOnDevice(
+    ImplicitLocOpBuilder &b, ArrayRef<Value> inputs, ArrayRef<Value> outputs,
+    const std::function<Value(ArrayRef<Value>, ArrayRef<Value>, Value)>
+        &launch) {
+  DeviceSection dev{
+      b, gpu::WaitOp::create(b, gpu::AsyncTokenType::get(b.getContext()),
+                             ValueRange{})
+             .getAsyncToken()};
+  SmallVector<Value> in, out;
+  for (Value v : inputs)
+    in.push_back(dev.upload(v));
+  for (Value v : outputs)
+    out.push_back(dev.alloc(cast<MemRefType>(v.getType()), v));
+  dev.token = launch(in, out, dev.token);
+  for (auto [host, device] : llvm::zip(outputs, out))
+    dev.download(host, device);
+  dev.finish();
+}
+
+Value asTensor(ImplicitLocOpBuilder &b, Value result, Value buffer) {
+  return bufferization::ToTensorOp::create(b, result.getType(), buffer,
+                                           /*restrict=*/true,
+                                           /*writable=*/true);
+}
+
 LogicalResult lowerLinearAttention(RewriterBase &rewriter,
                                    mixir::mix::LinearAttentionOp op,
                                    int64_t maxChunk) {
@@ -101,9 +129,7 @@ LogicalResult lowerLinearAttention(RewriterBase &rewriter,
           const mixir::lowering::SymbolSizes &sizes) -> SmallVector<Value> {
         Ix ix{b};
         Value batch = sizes.lookup("B"), tokens = sizes.lookup("T");
-        Value q = toBuffer(b, op.getQ()), k = toBuffer(b, op.getK()),
-              v = toBuffer(b, op.getV()), g = toBuffer(b, op.getG()),
-              init = toBuffer(b, op.getInitialState());
+        Value init = toBuffer(b, op.getInitialState());
         Value o = allocResult(b, op.getO(), {"B", "T", "Ho", "V"}, sizes);
         Value state = allocResult(b, op.getFinalState(),
                                   {"B", "Hv", "K", "V"}, sizes);
@@ -113,20 +139,17 @@ LogicalResult lowerLinearAttention(RewriterBase &rewriter,
         {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-          DeviceSection dev{b, gpu::WaitOp::create(b, gpu::AsyncTokenType::get(
-                                                          b.getContext()),
-                                                   ValueRange{})
-                                   .getAsyncToken()};
-          DeviceBuffers d;
-          d.q = dev.upload(q), d.k = dev.upload(k), d.v = dev.upload(v);
-          d.g = dev.upload(g), d.init = dev.upload(init);
-          d.o = dev.alloc(cast<MemRefType>(o.getType()), o);
-          d.state = dev.alloc(cast<MemRefType>(state.getType()), state);
-          dev.token = buildLinearAttentionLaunch(b, config, d, batch, tokens,
-                                                 dev.token);
-          dev.download(o, d.o);
-          dev.download(state, d.state);
-          dev.finish();
+          runOnDevice(
+              b,
+              {toBuffer(b, op.getQ()), toBuffer(b, op.getK()),
+               toBuffer(b, op.getV()), toBuffer(b, op.getG()), init},
+              {o, state}, [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
+                DeviceBuffers d;
+                d.q = in[0], d.k = in[1], d.v = in[2], d.g = in[3];
+                d.init = in[4], d.o = out[0], d.state = out[1];
+                return buildLinearAttentionLaunch(b, config, d, batch, tokens,
+                                                  t);
+              });
 
           // No tokens (or no batch): the final state is the initial one.
           b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
@@ -139,12 +162,46 @@ LogicalResult lowerLinearAttention(RewriterBase &rewriter,
             linalg::FillOp::create(b, ValueRange{f0}, ValueRange{state});
           }
         }
-        auto asTensor = [&](Value result, Value buffer) -> Value {
-          return bufferization::ToTensorOp::create(b, result.getType(), buffer,
-                                                   /*restrict=*/true,
-                                                   /*writable=*/true);
-        };
-        return {asTensor(op.getO(), o), asTensor(op.getFinalState(), state)};
+        return {asTensor(b, op.getO(), o),
+                asTensor(b, op.getFinalState(), state)};
+      });
+}
+
+LogicalResult lowerAttention(RewriterBase &rewriter, mixir::mix::AttentionOp op) {
+  AttentionConfig config;
+  std::string why = configureAttention(op, config);
+  if (!why.empty())
+    return op.emitOpError() << "cannot run on target cuda: " << why;
+  return mixir::lowering::lowerWithShapeChecks(
+      rewriter, op,
+      [&](ImplicitLocOpBuilder &b,
+          const mixir::lowering::SymbolSizes &sizes) -> SmallVector<Value> {
+        Ix ix{b};
+        Value batch = sizes.lookup("B"), tokens = sizes.lookup("T");
+        Value keys = sizes.lookup("S");
+        Value o = allocResult(b, op.getO(), {"B", "T", "Hq", "V"}, sizes);
+        Value zero = ix.c(0);
+        // Without keys every row is 0; without rows there is nothing to do.
+        Value work = ix.both(ix.both(ix.lt(zero, batch), ix.lt(zero, tokens)),
+                             ix.lt(zero, keys));
+        auto ifOp = scf::IfOp::create(b, work, /*withElseRegion=*/true);
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+          runOnDevice(b,
+                      {toBuffer(b, op.getQ()), toBuffer(b, op.getK()),
+                       toBuffer(b, op.getV())},
+                      {o}, [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
+                        DeviceBuffers d;
+                        d.q = in[0], d.k = in[1], d.v = in[2], d.o = out[0];
+                        return buildAttentionLaunch(b, config, d, batch,
+                                                    tokens, keys, t);
+                      });
+          b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+          Value z = arith::ConstantOp::create(b, b.getZeroAttr(config.elemType));
+          linalg::FillOp::create(b, ValueRange{z}, ValueRange{o});
+        }
+        return {asTensor(b, op.getO(), o)};
       });
 }
 
@@ -169,9 +226,14 @@ struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
         failedAny |= failed(lowerLinearAttention(rewriter, la, chunkSize));
         continue;
       }
+      if (auto at = dyn_cast<mixir::mix::AttentionOp>(op)) {
+        failedAny |= failed(lowerAttention(rewriter, at));
+        continue;
+      }
       op->emitOpError("is not supported on target cuda yet (the GPU lowering "
                       "covers mix.linear_attention with gate none, head or "
-                      "scalar on f16/bf16 inputs)");
+                      "scalar and mix.attention without forget gate, on "
+                      "f16/bf16 inputs)");
       failedAny = true;
     }
     if (failedAny)

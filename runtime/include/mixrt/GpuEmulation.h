@@ -34,6 +34,8 @@ int64_t _mlir_ciface_mixEmuBeginThread(int64_t thread, int64_t team);
 void _mlir_ciface_mixEmuEndBlock();
 /// gpu.barrier
 void _mlir_ciface_mixEmuBarrier();
+/// gpu.shuffle xor of an f32 across the 32 lanes of the warp.
+float _mlir_ciface_mixEmuShuffleXor(float value, int64_t offset);
 /// nvgpu.ldmatrix on 16-bit elements: this lane's row (row, col) of
 /// `smem`; writes the lane's `tiles` x 2 fragment into `out`.
 void _mlir_ciface_mixEmuLdmatrixBF16(MixEmuMemRef2D *smem, int64_t row,

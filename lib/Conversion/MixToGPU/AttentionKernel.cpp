@@ -1,0 +1,279 @@
+//===- AttentionKernel.cpp - flash attention on tensor cores ---------------===//
+#include "KernelBase.h"
+#include "Kernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <limits>
+
+using namespace mlir;
+
+namespace mixir::gpu_lowering {
+
+int64_t AttentionConfig::sharedBytes() const {
+  int64_t e = elemType.getIntOrFloatBitWidth() / 8;
+  return e * keyBlock * (paddedKey() + kRowPad + paddedValue() + kRowPad);
+}
+
+std::string configureAttention(mix::AttentionOp op, AttentionConfig &c) {
+  auto qType = cast<RankedTensorType>(op.getQ().getType());
+  auto kType = cast<RankedTensorType>(op.getK().getType());
+  auto vType = cast<RankedTensorType>(op.getV().getType());
+  c.elemType = qType.getElementType();
+  if (!c.elemType.isBF16() && !c.elemType.isF16())
+    return "inputs must be bf16 or f16 (the tensor cores take 16-bit "
+           "operands; f32 inputs run on target cpu)";
+  if (op.getG())
+    return "the forget gate is not implemented for target cuda yet";
+  c.hq = qType.getDimSize(2), c.hkv = kType.getDimSize(2);
+  c.keyDim = qType.getDimSize(3), c.valueDim = vType.getDimSize(3);
+  c.causal = op.getCausal();
+  c.window = op.getWindowOrZero();
+  c.scale = op.getScaleOrDefault();
+  if (c.keyDim % 2 || c.valueDim % 2)
+    return "key and value head dims must be even (got K = " +
+           std::to_string(c.keyDim) + ", V = " + std::to_string(c.valueDim) +
+           ")";
+  if (c.paddedKey() > 128 || c.paddedValue() > 128)
+    return "head dims above 128 are not implemented for target cuda yet";
+  while (c.keyBlock > 16 && c.sharedBytes() > kSharedLimit)
+    c.keyBlock /= 2;
+  return "";
+}
+
+namespace {
+class AttentionKernel : KernelBase {
+public:
+  AttentionKernel(ImplicitLocOpBuilder &b, const AttentionConfig &c,
+                  const DeviceBuffers &d, Value tokens, Value keys)
+      : KernelBase(b, c.warps()), c(c), d(d), tokens(tokens), keys(keys) {}
+
+  void build(gpu::LaunchOp launch);
+
+private:
+  int64_t keySteps() const { return c.paddedKey() / 16; }
+  int64_t blockSteps() const { return c.keyBlock / 16; }
+  int64_t valueTiles() const { return c.paddedValue() / 8; }
+
+  /// Reduces a value over the four lanes that share an accumulator row.
+  Value quadReduce(Value x, bool max);
+  /// One key block: returns the updated row maxima, row sums and outputs.
+  SmallVector<Value> keyBlock(Value j0, ArrayRef<Value> carried,
+                              ArrayRef<Value> qf);
+
+  const AttentionConfig &c;
+  const DeviceBuffers &d;
+  Value tokens, keys;
+  Value batch, head, kvHead, q0, m0, sK, sV;
+};
+} // namespace
+
+Value AttentionKernel::quadReduce(Value x, bool max) {
+  for (int32_t offset : {1, 2}) {
+    Value other =
+        gpu::ShuffleOp::create(b, x, offset, 32, gpu::ShuffleMode::XOR)
+            .getShuffleResult();
+    x = max ? Value(arith::MaximumFOp::create(b, x, other))
+            : Value(arith::AddFOp::create(b, x, other));
+  }
+  return x;
+}
+
+SmallVector<Value> AttentionKernel::keyBlock(Value j0, ArrayRef<Value> carried,
+                                             ArrayRef<Value> qf) {
+  copyRows(d.k, sK, c.keyBlock, batch, j0, keys, kvHead, ix.c(0), c.keyDim,
+           c.keyDim);
+  copyRows(d.v, sV, c.keyBlock, batch, j0, keys, kvHead, ix.c(0), c.valueDim,
+           c.valueDim);
+  Value group = nvgpu::DeviceAsyncCreateGroupOp::create(
+      b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), ValueRange{});
+  nvgpu::DeviceAsyncWaitOp::create(b, group, b.getI32IntegerAttr(0));
+  gpu::BarrierOp::create(b);
+
+  // Scores of this warp's 16 rows against the block's keys.
+  SmallVector<Value> s;
+  for (int64_t np = 0; np < blockSteps(); ++np) {
+    Value s0 = zeroAcc(b), s1 = zeroAcc(b);
+    for (int64_t ks = 0; ks < keySteps(); ++ks) {
+      auto [b0, b1] = loadBPair(ix, sK, ix.c(16 * np), ix.c(16 * ks), lane);
+      s0 = mma(b, qf[ks], b0, s0);
+      s1 = mma(b, qf[ks], b1, s1);
+    }
+    s.push_back(s0);
+    s.push_back(s1);
+  }
+  Value negInf = ix.f32(-std::numeric_limits<float>::infinity());
+  Value scale = ix.f32(c.scale);
+  for (size_t nt = 0; nt < s.size(); ++nt)
+    s[nt] = mapAcc(ix, s[nt], m0, ix.c(8 * nt), lane,
+                   [&](Value row, Value col, Value x) {
+                     Value i = ix.add(q0, row), j = ix.add(j0, col);
+                     Value ok = ix.lt(j, keys);
+                     if (c.causal)
+                       ok = ix.both(ok, ix.le(j, i));
+                     if (c.window > 0) // i - window < j
+                       ok = ix.both(ok, ix.lt(i, ix.add(j, c.window)));
+                     return arith::SelectOp::create(
+                         b, ok, arith::MulFOp::create(b, x, scale), negInf);
+                   });
+
+  // Online softmax per row (r = 0: row g, r = 1: row g + 8).
+  Value zero = ix.f32(0.0f);
+  SmallVector<Value> next(carried);
+  Value shift[2], alpha[2];
+  for (int64_t r = 0; r < 2; ++r) {
+    Value mx = negInf;
+    for (Value acc : s)
+      for (int64_t e = 0; e < 2; ++e)
+        mx = arith::MaximumFOp::create(
+            b, mx, vector::ExtractOp::create(b, acc, ArrayRef<int64_t>{r, e}));
+    Value mNew =
+        arith::MaximumFOp::create(b, carried[r], quadReduce(mx, true));
+    // A row with no allowed key so far keeps max -inf: shift by 0 instead
+    // so that exp() gives 0, not NaN.
+    Value empty =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mNew, negInf);
+    shift[r] = arith::SelectOp::create(b, empty, zero, mNew);
+    alpha[r] = math::ExpOp::create(
+        b, arith::SubFOp::create(b, carried[r], shift[r]));
+    next[r] = mNew;
+  }
+  Value rowSum[2] = {zero, zero};
+  for (size_t nt = 0; nt < s.size(); ++nt)
+    for (int64_t r = 0; r < 2; ++r)
+      for (int64_t e = 0; e < 2; ++e) {
+        Value x = vector::ExtractOp::create(b, s[nt], ArrayRef<int64_t>{r, e});
+        Value p = math::ExpOp::create(b, arith::SubFOp::create(b, x, shift[r]));
+        rowSum[r] = arith::AddFOp::create(b, rowSum[r], p);
+        s[nt] = vector::InsertOp::create(b, p, s[nt], ArrayRef<int64_t>{r, e});
+      }
+  for (int64_t r = 0; r < 2; ++r)
+    next[2 + r] = arith::AddFOp::create(
+        b, arith::MulFOp::create(b, carried[2 + r], alpha[r]),
+        quadReduce(rowSum[r], false));
+
+  // O = alpha O + P V.
+  SmallVector<Value> pa;
+  for (int64_t ks = 0; ks < blockSteps(); ++ks)
+    pa.push_back(packA(b, s[2 * ks], s[2 * ks + 1], c.elemType));
+  for (int64_t nt = 0; nt < valueTiles(); ++nt) {
+    Value &o = next[4 + nt];
+    for (int64_t r = 0; r < 2; ++r)
+      for (int64_t e = 0; e < 2; ++e) {
+        Value x = vector::ExtractOp::create(b, o, ArrayRef<int64_t>{r, e});
+        o = vector::InsertOp::create(b, arith::MulFOp::create(b, x, alpha[r]),
+                                     o, ArrayRef<int64_t>{r, e});
+      }
+  }
+  for (int64_t ks = 0; ks < blockSteps(); ++ks)
+    for (int64_t np = 0; np < valueTiles() / 2; ++np) {
+      auto [b0, b1] =
+          loadBPairTransposed(ix, sV, ix.c(16 * ks), ix.c(16 * np), lane);
+      next[4 + 2 * np] = mma(b, pa[ks], b0, next[4 + 2 * np]);
+      next[5 + 2 * np] = mma(b, pa[ks], b1, next[5 + 2 * np]);
+    }
+  // Every warp is done with the tiles before the next block overwrites them.
+  gpu::BarrierOp::create(b);
+  return next;
+}
+
+void AttentionKernel::build(gpu::LaunchOp launch) {
+  setUp(launch);
+  Value block = launch.getBlockIds().x;
+  batch = ix.div(block, c.hq);
+  head = ix.rem(block, c.hq);
+  kvHead = ix.div(head, c.hq / c.hkv);
+  q0 = ix.mul(launch.getBlockIds().y, c.queryBlock);
+  m0 = ix.mul(warp, 16);
+  auto attrs = launch.getWorkgroupAttributions();
+  sK = attrs[0], sV = attrs[1];
+  zeroShared(sK);
+  zeroShared(sV);
+  gpu::BarrierOp::create(b);
+
+  SmallVector<Value> qf = queryFragments(d.q, batch, q0, m0, tokens, head,
+                                         c.keyDim, keySteps());
+  // Key blocks that can hold an allowed key for some row of this block.
+  Value end = keys;
+  if (c.causal)
+    end = ix.min(end, ix.add(q0, c.queryBlock));
+  Value first = ix.c(0);
+  if (c.window > 0) {
+    // max(0, q0 - window + 1), rounded down to a block.
+    Value lo = ix.add(q0, 1);
+    Value w = ix.c(c.window);
+    Value start = arith::SelectOp::create(b, ix.lt(w, lo), ix.sub(lo, w),
+                                          ix.c(0));
+    first = ix.div(start, c.keyBlock);
+  }
+  Value last = ix.ceilDiv(end, c.keyBlock);
+  last = arith::MaxUIOp::create(b, last, first);
+
+  Value negInf = ix.f32(-std::numeric_limits<float>::infinity());
+  SmallVector<Value> init = {negInf, negInf, ix.f32(0.0f), ix.f32(0.0f)};
+  for (int64_t nt = 0; nt < valueTiles(); ++nt)
+    init.push_back(zeroAcc(b));
+  auto loop = scf::ForOp::create(b, first, last, ix.c(1), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    SmallVector<Value> carried(loop.getRegionIterArgs());
+    scf::YieldOp::create(
+        b, keyBlock(ix.mul(loop.getInductionVar(), c.keyBlock), carried, qf));
+  }
+  SmallVector<Value> final(loop.getResults());
+  Value zero = ix.f32(0.0f), one = ix.f32(1.0f);
+  Value inv[2];
+  for (int64_t r = 0; r < 2; ++r) {
+    // Rows without any allowed key give 0.
+    Value empty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
+                                        final[2 + r], zero);
+    inv[r] = arith::SelectOp::create(
+        b, empty, zero, arith::DivFOp::create(b, one, final[2 + r]));
+  }
+  for (int64_t nt = 0; nt < valueTiles(); ++nt) {
+    Value o = final[4 + nt];
+    for (int64_t r = 0; r < 2; ++r)
+      for (int64_t e = 0; e < 2; ++e) {
+        Value x = vector::ExtractOp::create(b, o, ArrayRef<int64_t>{r, e});
+        o = vector::InsertOp::create(b, arith::MulFOp::create(b, x, inv[r]),
+                                     o, ArrayRef<int64_t>{r, e});
+      }
+    storeRows(o, d.o, batch, q0, m0, tokens, head, ix.c(0), ix.c(8 * nt),
+              c.valueDim);
+  }
+}
+
+Value buildAttentionLaunch(ImplicitLocOpBuilder &b, const AttentionConfig &c,
+                           const DeviceBuffers &d, Value batch, Value tokens,
+                           Value keys, Value dependency) {
+  MLIRContext *ctx = b.getContext();
+  Ix ix{b};
+  auto ws = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto shared = [&](ArrayRef<int64_t> shape) {
+    return MemRefType::get(shape, c.elemType, MemRefLayoutAttrInterface{}, ws);
+  };
+  SmallVector<Type> attributions = {
+      shared({c.keyBlock, c.paddedKey() + kRowPad}),
+      shared({c.keyBlock, c.paddedValue() + kRowPad})};
+  Value one = ix.c(1);
+  auto launch = gpu::LaunchOp::create(
+      b, ix.mul(batch, c.hq), ix.ceilDiv(tokens, c.queryBlock), one,
+      ix.c(32 * c.warps()), one, one, /*dynamicSharedMemorySize=*/nullptr,
+      gpu::AsyncTokenType::get(ctx), ValueRange{dependency}, attributions);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&launch.getBody().front());
+    AttentionKernel(b, c, d, tokens, keys).build(launch);
+    gpu::TerminatorOp::create(b);
+  }
+  return launch.getAsyncToken();
+}
+
+} // namespace mixir::gpu_lowering
