@@ -25,6 +25,9 @@
 // CHECK-DAG: attention_window_gqa_f16_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
 // CHECK-DAG: attention_window_gqa_f16_kernel sm_80 HMMA={{[1-9][0-9]*}}
 // CHECK-DAG: attention_window_gqa_f16_kernel sm_90 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: gla_vector_k128_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: gla_vector_k128_kernel sm_80 HMMA={{[1-9][0-9]*}}
+// CHECK-DAG: gla_vector_k128_kernel sm_90 registers={{[0-9]+}} spill-stores=0 spill-loads=0
 
 func.func @bf16_scalar_k128(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>,
                             %v: tensor<?x?x4x128xbf16>, %g: tensor<?x?x4xf32>,
@@ -76,4 +79,13 @@ func.func @attention_window_gqa_f16(%q: tensor<?x?x8x64xf16>, %k: tensor<?x?x2x6
   %o = mix.attention %q, %k, %v causal window = 512
       : (tensor<?x?x8x64xf16>, tensor<?x?x2x64xf16>, tensor<?x?x2x64xf16>) -> tensor<?x?x8x64xf16>
   return %o : tensor<?x?x8x64xf16>
+}
+
+func.func @gla_vector_k128(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>,
+                           %v: tensor<?x?x4x128xbf16>, %g: tensor<?x?x4x128xf32>)
+    -> (tensor<?x?x4x128xbf16>, tensor<?x4x128x128xf32>) {
+  %o, %s = mix.linear_attention %q, %k, %v gate vector(%g)
+      : (tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4x128xf32>)
+      -> (tensor<?x?x4x128xbf16>, tensor<?x4x128x128xf32>)
+  return %o, %s : tensor<?x?x4x128xbf16>, tensor<?x4x128x128xf32>
 }

@@ -38,7 +38,7 @@ def _source(q, k, v, g, gate, init, scale, dynamic):
     args = [("q", q, dyn_bt), ("k", k, dyn_bt), ("v", v, dyn_bt)]
     op = "mix.linear_attention %q, %k, %v gate " + gate
     if g is not None:
-        args.append(("g", g, dyn_bt if gate == "scalar" else ()))
+        args.append(("g", g, dyn_bt if gate in ("scalar", "vector") else ()))
         op += "(%g)"
     if init is not None:
         args.append(("s0", init, (0,) if dynamic else ()))
@@ -68,6 +68,12 @@ CASES = [
      False, 64),
     ("chunk-16-one-warp", 1, 50, 1, 1, 1, 32, 32, np.float16, "scalar", True,
      False, 16),
+    ("gla-vector-gate", 1, 70, 1, 1, 1, 32, 32, BF16, "vector", False, False,
+     64),
+    ("gla-vector-gate-k128-init-dynamic", 1, 100, 2, 2, 2, 128, 64, BF16,
+     "vector", True, True, 64),
+    ("gla-vector-gate-f16-gqa-odd", 1, 37, 2, 1, 1, 60, 40, np.float16,
+     "vector", False, False, 64),
 ]
 
 
@@ -82,6 +88,9 @@ def test_linear_attention_kernel_matches_reference(case, record_rel_rms):
     if gate == "scalar":
         g = -rng.uniform(0.0, 0.3, (B, T, Hv)).astype(np.float32)
         g[:, ::7] = 0.0
+    elif gate == "vector":
+        g = -rng.uniform(0.0, 0.3, (B, T, Hv, K)).astype(np.float32)
+        g[:, ::5, :, ::3] = 0.0
     elif gate == "head":
         g = np.log(1 - 2.0 ** (-5 - np.arange(Hv))).astype(np.float32)
     init = rng.standard_normal((B, Hv, K, V)).astype(np.float32) \
@@ -103,18 +112,21 @@ def test_linear_attention_kernel_matches_reference(case, record_rel_rms):
     assert reference.rel_rms(s, rs) < TOL
 
 
-def test_strong_decay_stays_finite():
+@pytest.mark.parametrize("gate", ["scalar", "vector"])
+def test_strong_decay_stays_finite(gate):
     # Gates down to -30 per token: exp(G_i - G_j) underflows to 0, never
-    # overflows (only j <= i is computed into the result).
+    # overflows (only j <= i is computed into the result; the vector gate's
+    # sub-chunk factors are all <= 1).
     rng = np.random.default_rng(5)
     B, T, H, K, V = 1, 96, 1, 32, 32
     q = rng.standard_normal((B, T, H, K)).astype(BF16)
     k = rng.standard_normal((B, T, H, K)).astype(BF16)
     v = rng.standard_normal((B, T, H, V)).astype(BF16)
-    g = -rng.uniform(0.0, 30.0, (B, T, H)).astype(np.float32)
-    src, args = _source(q, k, v, g, "scalar", None, None, False)
+    shape = (B, T, H) if gate == "scalar" else (B, T, H, K)
+    g = -rng.uniform(0.0, 30.0, shape).astype(np.float32)
+    src, args = _source(q, k, v, g, gate, None, None, False)
     o, s = mixir.compile(src, target="cuda-emulation").la(*args)
-    ro, rs = reference.linear_attention(q, k, v, g=g, gate="scalar",
+    ro, rs = reference.linear_attention(q, k, v, g=g, gate=gate,
                                         output_final_state=True)
     assert np.isfinite(o.astype(np.float32)).all() and np.isfinite(s).all()
     assert reference.rel_rms(o, ro) < TOL

@@ -102,12 +102,14 @@ def ConvertMixToGPU : Pass<"convert-mix-to-gpu"> {
     to the GPU (`gpu.alloc`/`gpu.memcpy` on one chain of async tokens),
     launches the op's chunked kernel (`gpu.launch` with `nvgpu` shared-memory
     copies, `ldmatrix` and `mma.sync` on 16-bit operands with f32
-    accumulation) and copies the results back. Covered:
-    `mix.linear_attention` with gate none, head or scalar on f16/bf16
-    inputs, as one fused kernel per (batch, state head, 32 value columns)
-    that keeps the f32 state in registers across chunks. Other ops are
-    reported as not supported on target cuda. Dynamic sizes are checked at
-    run time as in the CPU lowering.
+    accumulation) and copies the results back. Covered, on f16/bf16 inputs:
+    `mix.linear_attention` with every gate kind, as one fused kernel per
+    (batch, state head, 32 value columns) that keeps the f32 state in
+    registers across chunks (per-channel gates with 16-token sub-chunks);
+    `mix.attention` (causal, window, GQA; no forget gate yet) as a
+    flash-attention kernel. Other ops are reported as not supported on
+    target cuda. Dynamic sizes are checked at run time as in the CPU
+    lowering.
   }];
   let options = [
     Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",

@@ -132,6 +132,23 @@ Value mapAcc(Ix &ix, Value acc, Value m0, Value n0, const Lane &l,
   return acc;
 }
 
+Value mapA(Ix &ix, Value frag, Value m0, Value k0, const Lane &l,
+           const ElementFn &f) {
+  // Register r holds (row g + 8 (r % 2), cols 2q + 8 (r / 2) + {0, 1}).
+  Type elem = cast<VectorType>(frag.getType()).getElementType();
+  for (int64_t r = 0; r < 4; ++r) {
+    Value row = ix.add(ix.add(m0, l.group), 8 * (r % 2));
+    for (int64_t c = 0; c < 2; ++c) {
+      Value col = ix.add(ix.add(k0, ix.mul(l.quad, 2)), 8 * (r / 2) + c);
+      Value v = vector::ExtractOp::create(ix.b, frag, ArrayRef<int64_t>{r, c});
+      v = arith::ExtFOp::create(ix.b, ix.b.getF32Type(), v);
+      v = arith::TruncFOp::create(ix.b, elem, f(row, col, v));
+      frag = vector::InsertOp::create(ix.b, v, frag, ArrayRef<int64_t>{r, c});
+    }
+  }
+  return frag;
+}
+
 void forAccRows(Ix &ix, Value m0, Value n0, const Lane &l,
                 const std::function<void(int64_t, Value, Value)> &f) {
   Value col = ix.add(n0, ix.mul(l.quad, 2));

@@ -76,6 +76,11 @@ Value packA(ImplicitLocOpBuilder &b, Value acc0, Value acc1,
 using ElementFn = std::function<Value(Value row, Value col, Value v)>;
 Value mapAcc(Ix &ix, Value acc, Value m0, Value n0, const Lane &l,
              const ElementFn &f);
+/// Applies `f(row, col, value)` (in f32) to each element this lane holds of
+/// the 16 x 16 A operand whose top-left element is at (m0, k0); the result
+/// is rounded back to the operand's type.
+Value mapA(Ix &ix, Value frag, Value m0, Value k0, const Lane &l,
+           const ElementFn &f);
 /// Calls `f(r, row, col)` for the lane's two accumulator rows (r = 0, 1;
 /// the first of the two columns).
 void forAccRows(Ix &ix, Value m0, Value n0, const Lane &l,

@@ -20,6 +20,7 @@ struct LinearAttentionConfig {
   /// Key dim rounded up to the mma k (16).
   int64_t paddedKey() const { return (keyDim + 15) / 16 * 16; }
   int64_t warps() const { return chunk / 16; }
+  bool vectorGate() const { return gate == mix::GateKind::vector; }
   /// Bytes of shared memory one block uses.
   int64_t sharedBytes() const;
 };
@@ -43,8 +44,13 @@ struct DeviceBuffers {
 /// queries go straight into A fragments, P = (Q K^T) * mask * decay is
 /// computed and kept in registers as the A operand of P V, and Q S reads a
 /// 16-bit copy of the state from shared memory; then
-/// S = exp(G_last) S + K^T (exp(G_last - G) * V). Returns the launch's
-/// async token (it depends on `dependency`).
+/// S = exp(G_last) S + K^T (exp(G_last - G) * V). With a per-channel
+/// (vector) gate the intra-chunk scores use 16-token sub-chunks: blocks
+/// below the diagonal are tensor-core products of Q * exp(G - G_ref) and
+/// K * exp(G_ref - G) with the key sub-chunk's last row as reference (both
+/// factors <= 1), diagonal blocks are summed exactly per element, and the
+/// state update uses K * exp(G_last - G). Returns the launch's async token
+/// (it depends on `dependency`).
 mlir::Value buildLinearAttentionLaunch(mlir::ImplicitLocOpBuilder &b,
                                        const LinearAttentionConfig &config,
                                        const DeviceBuffers &buffers,

@@ -22,7 +22,11 @@ namespace mixir::gpu_lowering {
 int64_t LinearAttentionConfig::sharedBytes() const {
   int64_t e = elemType.getIntOrFloatBitWidth() / 8;
   int64_t kp = paddedKey(), vs = valueTile + kRowPad;
-  return e * (chunk * (kp + kRowPad) + chunk * vs + kp * vs) + 4 * chunk;
+  int64_t bytes = e * (chunk * (kp + kRowPad) + chunk * vs + kp * vs);
+  if (!vectorGate())
+    return bytes + 4 * chunk;
+  // Per-channel cumulative gates (f32) and the rescaled key tile.
+  return bytes + 4 * chunk * kp + e * chunk * (kp + kRowPad);
 }
 
 std::string configureLinearAttention(mix::LinearAttentionOp op,
@@ -37,8 +41,6 @@ std::string configureLinearAttention(mix::LinearAttentionOp op,
     return "inputs must be bf16 or f16 (the tensor cores take 16-bit "
            "operands; f32 inputs run on target cpu)";
   c.gate = op.getGateKind();
-  if (c.gate == mix::GateKind::vector)
-    return "gate kind 'vector' is not implemented for target cuda yet";
   c.hq = qType.getDimSize(2), c.hk = kType.getDimSize(2);
   c.hv = vType.getDimSize(2), c.ho = oType.getDimSize(2);
   c.keyDim = qType.getDimSize(3), c.valueDim = vType.getDimSize(3);
@@ -84,6 +86,17 @@ private:
     return (stateTiles() + warps() - 1) / warps();
   }
   bool gated() const { return c.gate != mix::GateKind::none; }
+  bool vectorGate() const { return c.vectorGate(); }
+  /// G[row][col] of the chunk (vector gate).
+  Value gateAt(Value row, Value col) {
+    return memref::LoadOp::create(b, sG, ValueRange{row, col});
+  }
+  /// sKt[j][k] = K[j][k] exp(G[ref(j)][k] - G[j][k]) with ref(j) the last
+  /// row of j's 16-token sub-chunk, or of the chunk.
+  void rescaleKeys(bool toChunkEnd);
+  /// P's two accumulators for key sub-chunk `np` (vector gate).
+  SmallVector<Value> vectorGateScores(int64_t np, ArrayRef<Value> qf,
+                                      Value queryHead);
 
   SmallVector<Value> initialState();
   /// The state's m-tile held by this warp in slot j (may be past the end).
@@ -97,7 +110,7 @@ private:
   const DeviceBuffers &d;
   Value tokens;
   // Per kernel.
-  Value batch, stateHead, keyHead, v0, sK, sV, sS, sG;
+  Value batch, stateHead, keyHead, v0, sK, sV, sS, sG, sKt;
   // Per chunk.
   Value t0, lastInChunk;
 };
@@ -145,7 +158,45 @@ void LinearAttentionKernel::stateToShared(ArrayRef<Value> s) {
   }
 }
 
+void LinearAttentionKernel::rescaleKeys(bool toChunkEnd) {
+  int64_t kp = c.paddedKey();
+  forThreads(c.chunk * kp, [&](Value i) {
+    Value j = ix.div(i, kp), k = ix.rem(i, kp);
+    Value ref = toChunkEnd ? ix.c(c.chunk - 1)
+                           : ix.add(ix.mul(ix.div(j, 16), 16), 15);
+    Value w = math::ExpOp::create(
+        b, arith::SubFOp::create(b, gateAt(ref, k), gateAt(j, k)));
+    Value x = toF32(memref::LoadOp::create(b, sK, ValueRange{j, k}));
+    x = arith::TruncFOp::create(b, c.elemType, arith::MulFOp::create(b, x, w));
+    memref::StoreOp::create(b, x, sKt, ValueRange{j, k});
+  });
+}
+
 void LinearAttentionKernel::chunkGates() {
+  if (vectorGate()) {
+    // G[i][k] = sum of g[t0 .. t0+i][k], one thread per key channel; tokens
+    // past the end and padding channels add nothing.
+    forThreads(c.paddedKey(), [&](Value k) {
+      Value kSafe = ix.min(k, c.keyDim - 1);
+      Value kOk = ix.lt(k, ix.c(c.keyDim));
+      auto loop = scf::ForOp::create(b, ix.c(0), ix.c(c.chunk), ix.c(1),
+                                     ValueRange{ix.f32(0.0f)});
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value r = loop.getInductionVar();
+      Value t = ix.add(t0, r);
+      Value ok = ix.both(kOk, ix.lt(t, tokens));
+      Value g = toF32(memref::LoadOp::create(
+          b, d.g,
+          ValueRange{batch, ix.min(t, ix.sub(tokens, ix.c(1))), stateHead,
+                     kSafe}));
+      g = arith::SelectOp::create(b, ok, g, ix.f32(0.0f));
+      Value acc = arith::AddFOp::create(b, loop.getRegionIterArg(0), g);
+      memref::StoreOp::create(b, acc, sG, ValueRange{r, k});
+      scf::YieldOp::create(b, ValueRange{acc});
+    });
+    return;
+  }
   // G[i] = sum of the log decays of tokens t0 .. t0+i (tokens past the end
   // add nothing), one thread per row of the chunk.
   ifThen(ix.lt(tid, ix.c(c.chunk)), [&] {
@@ -182,13 +233,17 @@ void LinearAttentionKernel::outputHead(Value i) {
   SmallVector<Value> qf = queryFragments(d.q, batch, t0, m0, tokens, queryHead,
                                          c.keyDim, keySteps());
   Value scale = ix.f32(c.scale);
-  auto gateAt = [&](Value row) -> Value {
+  auto rowGate = [&](Value row) -> Value {
     return memref::LoadOp::create(b, sG, ValueRange{row});
   };
 
   // P = Q K^T over the chunk's keys, masked causally and decayed.
   SmallVector<Value> p;
-  for (int64_t np = 0; np < chunkSteps(); ++np) {
+  for (int64_t np = 0; vectorGate() && np < chunkSteps(); ++np) {
+    SmallVector<Value> pair = vectorGateScores(np, qf, queryHead);
+    p.append(pair.begin(), pair.end());
+  }
+  for (int64_t np = 0; !vectorGate() && np < chunkSteps(); ++np) {
     Value p0 = zeroAcc(b), p1 = zeroAcc(b);
     for (int64_t ks = 0; ks < keySteps(); ++ks) {
       auto [b0, b1] = loadBPair(ix, sK, ix.c(16 * np), ix.c(16 * ks), lane);
@@ -203,12 +258,12 @@ void LinearAttentionKernel::outputHead(Value i) {
     p[nt] = mapAcc(ix, p[nt], m0, ix.c(8 * nt), lane,
                  [&](Value row, Value col, Value x) {
                    Value f = scale;
-                   if (gated())
+                   if (gated() && !vectorGate())
                      f = arith::MulFOp::create(
                          b, f,
                          math::ExpOp::create(
-                             b, arith::SubFOp::create(b, gateAt(row),
-                                                      gateAt(col))));
+                             b, arith::SubFOp::create(b, rowGate(row),
+                                                      rowGate(col))));
                    Value y = arith::MulFOp::create(b, x, f);
                    return arith::SelectOp::create(b, ix.le(col, row), y, zero);
                  });
@@ -217,6 +272,13 @@ void LinearAttentionKernel::outputHead(Value i) {
     pa.push_back(packA(b, p[2 * ks], p[2 * ks + 1], c.elemType));
 
   // O = (scale exp(G) Q) S + P V, then stored for the rows in the sequence.
+  if (vectorGate())
+    for (int64_t ks = 0; ks < keySteps(); ++ks)
+      qf[ks] = mapA(ix, qf[ks], m0, ix.c(16 * ks), lane,
+                    [&](Value row, Value col, Value x) {
+                      return arith::MulFOp::create(
+                          b, x, math::ExpOp::create(b, gateAt(row, col)));
+                    });
   for (int64_t np = 0; np < valueTiles() / 2; ++np) {
     Value o[2] = {zeroAcc(b), zeroAcc(b)};
     for (int64_t ks = 0; ks < keySteps(); ++ks) {
@@ -229,9 +291,9 @@ void LinearAttentionKernel::outputHead(Value i) {
       o[x] = mapAcc(ix, o[x], m0, ix.c(16 * np + 8 * x), lane,
                     [&](Value row, Value, Value y) {
                       Value f = scale;
-                      if (gated())
+                      if (gated() && !vectorGate())
                         f = arith::MulFOp::create(
-                            b, f, math::ExpOp::create(b, gateAt(row)));
+                            b, f, math::ExpOp::create(b, rowGate(row)));
                       return arith::MulFOp::create(b, y, f);
                     });
     for (int64_t ks = 0; ks < chunkSteps(); ++ks) {
@@ -246,9 +308,96 @@ void LinearAttentionKernel::outputHead(Value i) {
   }
 }
 
+SmallVector<Value>
+LinearAttentionKernel::vectorGateScores(int64_t np, ArrayRef<Value> qf,
+                                        Value queryHead) {
+  Value m0 = ix.mul(warp, 16);
+  Value sub = ix.c(np);
+  SmallVector<Type> types(2, zeroAcc(b).getType());
+  auto zeros = [&] { return SmallVector<Value>{zeroAcc(b), zeroAcc(b)}; };
+  // Key sub-chunk np below this warp's rows: a tensor-core product.
+  auto below = [&] {
+    Value ref = ix.c(16 * np + 15);
+    Value p0 = zeroAcc(b), p1 = zeroAcc(b);
+    for (int64_t ks = 0; ks < keySteps(); ++ks) {
+      Value qs = mapA(ix, qf[ks], m0, ix.c(16 * ks), lane,
+                      [&](Value row, Value col, Value x) {
+                        return arith::MulFOp::create(
+                            b, x,
+                            math::ExpOp::create(
+                                b, arith::SubFOp::create(b, gateAt(row, col),
+                                                         gateAt(ref, col))));
+                      });
+      auto [b0, b1] = loadBPair(ix, sKt, ix.c(16 * np), ix.c(16 * ks), lane);
+      p0 = mma(b, qs, b0, p0);
+      p1 = mma(b, qs, b1, p1);
+    }
+    return SmallVector<Value>{p0, p1};
+  };
+  // The diagonal sub-chunk: sum_k q_ik k_jk exp(G_ik - G_jk) per element.
+  auto diagonal = [&] {
+    Value rows[2], ts[2];
+    for (int64_t r = 0; r < 2; ++r) {
+      rows[r] = ix.add(ix.add(m0, lane.group), 8 * r);
+      ts[r] = ix.min(ix.add(t0, rows[r]), ix.sub(tokens, ix.c(1)));
+    }
+    Value cols[2][2];
+    for (int64_t x = 0; x < 2; ++x)
+      for (int64_t e = 0; e < 2; ++e)
+        cols[x][e] = ix.add(ix.add(ix.mul(lane.quad, 2), 16 * np + 8 * x), e);
+    SmallVector<Value> init(8, ix.f32(0.0f));
+    auto loop = scf::ForOp::create(b, ix.c(0), ix.c(c.keyDim), ix.c(1), init);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value k = loop.getInductionVar();
+      SmallVector<Value> acc(loop.getRegionIterArgs());
+      for (int64_t r = 0; r < 2; ++r) {
+        Value q = toF32(memref::LoadOp::create(
+            b, d.q, ValueRange{batch, ts[r], queryHead, k}));
+        Value gi = gateAt(rows[r], k);
+        for (int64_t x = 0; x < 2; ++x)
+          for (int64_t e = 0; e < 2; ++e) {
+            Value j = cols[x][e];
+            Value kv = toF32(memref::LoadOp::create(b, sK, ValueRange{j, k}));
+            Value w = math::ExpOp::create(
+                b, arith::SubFOp::create(b, gi, gateAt(j, k)));
+            Value term = arith::MulFOp::create(
+                b, arith::MulFOp::create(b, q, kv), w);
+            Value &a = acc[4 * x + 2 * r + e];
+            a = arith::AddFOp::create(b, a, term);
+          }
+      }
+      scf::YieldOp::create(b, acc);
+    }
+    SmallVector<Value> out;
+    for (int64_t x = 0; x < 2; ++x) {
+      Value v = zeroAcc(b);
+      for (int64_t r = 0; r < 2; ++r)
+        for (int64_t e = 0; e < 2; ++e) {
+          // Entries above the diagonal may hold inf/NaN: select, not scale.
+          Value keep = ix.le(cols[x][e], rows[r]);
+          Value y = arith::SelectOp::create(
+              b, keep, loop.getResult(4 * x + 2 * r + e), ix.f32(0.0f));
+          v = vector::InsertOp::create(b, y, v, ArrayRef<int64_t>{r, e});
+        }
+      out.push_back(v);
+    }
+    return out;
+  };
+  return ifThenElse(ix.lt(sub, warp), types, below, [&] {
+    return ifThenElse(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, sub,
+                                            warp),
+                      types, diagonal, zeros);
+  });
+}
+
 SmallVector<Value> LinearAttentionKernel::updateState(ArrayRef<Value> s) {
   Value gLast;
-  if (gated()) {
+  if (vectorGate()) {
+    rescaleKeys(/*toChunkEnd=*/true);
+    gpu::BarrierOp::create(b);
+  } else if (gated()) {
     // Weight each token's value row by exp(G_last - G_j) in place.
     gLast = memref::LoadOp::create(b, sG, ValueRange{ix.c(c.chunk - 1)});
     forThreads(c.chunk * c.valueTile, [&](Value i) {
@@ -264,7 +413,7 @@ SmallVector<Value> LinearAttentionKernel::updateState(ArrayRef<Value> s) {
     gpu::BarrierOp::create(b);
   }
   Value decay;
-  if (gated())
+  if (gated() && !vectorGate())
     decay = vector::BroadcastOp::create(
         b, VectorType::get({2, 2}, b.getF32Type()),
         math::ExpOp::create(b, gLast));
@@ -282,11 +431,20 @@ SmallVector<Value> LinearAttentionKernel::updateState(ArrayRef<Value> s) {
           if (decay)
             for (Value &a : acc)
               a = arith::MulFOp::create(b, a, decay);
+          // Per key channel: row k of S decays by exp(G_last[k]).
+          for (int64_t n = 0; vectorGate() && n < nt; ++n)
+            acc[n] = mapAcc(ix, acc[n], ix.mul(mt, 16), ix.c(8 * n), lane,
+                            [&](Value row, Value, Value x) {
+                              return arith::MulFOp::create(
+                                  b, x,
+                                  math::ExpOp::create(
+                                      b, gateAt(ix.c(c.chunk - 1), row)));
+                            });
           // S += K^T V': A = K^T (rows = key dims) from the [token][key]
           // tile, B = V' from the [token][value] tile.
           for (int64_t ks = 0; ks < chunkSteps(); ++ks) {
-            Value a = loadATransposed(ix, sK, ix.c(16 * ks), ix.mul(mt, 16),
-                                      lane);
+            Value a = loadATransposed(ix, vectorGate() ? sKt : sK,
+                                      ix.c(16 * ks), ix.mul(mt, 16), lane);
             for (int64_t np = 0; np < nt / 2; ++np) {
               auto [b0, b1] = loadBPairTransposed(ix, sV, ix.c(16 * ks),
                                                   ix.c(16 * np), lane);
@@ -311,6 +469,8 @@ void LinearAttentionKernel::build(gpu::LaunchOp launch) {
   v0 = ix.mul(launch.getBlockIds().y, c.valueTile);
   auto attrs = launch.getWorkgroupAttributions();
   sK = attrs[0], sV = attrs[1], sS = attrs[2], sG = attrs[3];
+  if (vectorGate())
+    sKt = attrs[4];
 
   // Padding columns of the K and V tiles stay zero; copies never touch them.
   zeroShared(sK);
@@ -337,6 +497,10 @@ void LinearAttentionKernel::build(gpu::LaunchOp launch) {
       chunkGates();
     nvgpu::DeviceAsyncWaitOp::create(b, group, b.getI32IntegerAttr(0));
     gpu::BarrierOp::create(b);
+    if (vectorGate()) {
+      rescaleKeys(/*toChunkEnd=*/false);
+      gpu::BarrierOp::create(b);
+    }
 
     forRange(ix.c(0), ix.c(c.ho / c.hv), [&](Value i) { outputHead(i); });
     gpu::BarrierOp::create(b);
@@ -381,7 +545,10 @@ Value buildLinearAttentionLaunch(ImplicitLocOpBuilder &b,
   SmallVector<Type> attributions = {
       shared({c.chunk, kp + kRowPad}, c.elemType),
       shared({c.chunk, vs}, c.elemType), shared({kp, vs}, c.elemType),
-      shared({c.chunk}, b.getF32Type())};
+      c.vectorGate() ? shared({c.chunk, kp}, b.getF32Type())
+                     : shared({c.chunk}, b.getF32Type())};
+  if (c.vectorGate())
+    attributions.push_back(shared({c.chunk, kp + kRowPad}, c.elemType));
   Value one = ix.c(1);
   Value grid = ix.mul(batch, c.hv);
   Value valueTiles = ix.c((c.valueDim + c.valueTile - 1) / c.valueTile);

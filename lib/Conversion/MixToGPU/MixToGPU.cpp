@@ -232,7 +232,7 @@ struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
       }
       op->emitOpError("is not supported on target cuda yet (the GPU lowering "
                       "covers mix.linear_attention with gate none, head or "
-                      "scalar and mix.attention without forget gate, on "
+                      "scalar or vector, and mix.attention without forget gate, on "
                       "f16/bf16 inputs)");
       failedAny = true;
     }

@@ -11,14 +11,11 @@ func.func @f32_inputs(%q: tensor<1x8x1x16xf32>, %k: tensor<1x8x1x16xf32>, %v: te
 
 // -----
 
-func.func @vector_gate(%q: tensor<1x8x1x16xbf16>, %k: tensor<1x8x1x16xbf16>, %v: tensor<1x8x1x16xbf16>,
-                       %g: tensor<1x8x1x16xf32>)
-    -> (tensor<1x8x1x16xbf16>, tensor<1x1x16x16xf32>) {
-  // expected-error @below {{gate kind 'vector' is not implemented for target cuda yet}}
-  %o, %s = mix.linear_attention %q, %k, %v gate vector(%g)
-      : (tensor<1x8x1x16xbf16>, tensor<1x8x1x16xbf16>, tensor<1x8x1x16xbf16>, tensor<1x8x1x16xf32>)
-      -> (tensor<1x8x1x16xbf16>, tensor<1x1x16x16xf32>)
-  return %o, %s : tensor<1x8x1x16xbf16>, tensor<1x1x16x16xf32>
+func.func @scan(%x: tensor<1x8x16xbf16>, %g: tensor<1x8x16xbf16>)
+    -> (tensor<1x8x16xbf16>, tensor<1x16xf32>) {
+  // expected-error @below {{is not supported on target cuda yet}}
+  %o, %s = mix.scan %x, %g : (tensor<1x8x16xbf16>, tensor<1x8x16xbf16>) -> (tensor<1x8x16xbf16>, tensor<1x16xf32>)
+  return %o, %s : tensor<1x8x16xbf16>, tensor<1x16xf32>
 }
 
 // -----
