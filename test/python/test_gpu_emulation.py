@@ -173,3 +173,69 @@ def test_attention_kernel_matches_reference(case, record_rel_rms):
                    case[0])
     assert np.isfinite(o.astype(np.float32)).all()
     assert err < TOL
+
+
+DELTA_CASES = [
+    # id, B, T, Hq, Hk, Hv, K, V, dtype, gate, l2norm, neg, init, dynamic
+    ("deltanet", 1, 70, 1, 1, 1, 32, 32, BF16, "none", True, False, False,
+     False),
+    ("gated-deltanet-k128-init-dynamic", 1, 75, 2, 2, 2, 128, 64, BF16,
+     "scalar", True, False, True, True),
+    ("negative-eigenvalues", 1, 50, 1, 1, 1, 64, 32, BF16, "scalar", True,
+     True, False, False),
+    ("f16-gva-odd-dims", 1, 41, 1, 1, 2, 60, 40, np.float16, "scalar", True,
+     False, False, False),
+    ("no-l2norm-small-keys", 1, 40, 1, 1, 1, 32, 32, BF16, "none", False,
+     False, True, False),
+]
+
+
+@pytest.mark.parametrize("case", DELTA_CASES, ids=[c[0] for c in DELTA_CASES])
+def test_delta_rule_kernel_matches_reference(case, record_rel_rms):
+    (_, B, T, Hq, Hk, Hv, K, V, dtype, gate, l2norm, neg, with_init,
+     dynamic) = case
+    rng = np.random.default_rng(T * 17 + K)
+    q = rng.standard_normal((B, T, Hq, K)).astype(dtype)
+    k = rng.standard_normal((B, T, Hk, K))
+    if not l2norm:  # keep the transition contractive without normalising
+        k /= np.linalg.norm(k, axis=-1, keepdims=True) * 1.5
+    k = k.astype(dtype)
+    v = rng.standard_normal((B, T, Hv, V)).astype(dtype)
+    beta = rng.uniform(0.0, 1.0, (B, T, Hv)).astype(dtype)
+    g = -rng.uniform(0.0, 0.3, (B, T, Hv)).astype(np.float32) \
+        if gate == "scalar" else None
+    init = rng.standard_normal((B, Hv, K, V)).astype(np.float32) \
+        if with_init else None
+    dyn_bt = (0, 1) if dynamic else ()
+    args = [("q", q, dyn_bt), ("k", k, dyn_bt), ("v", v, dyn_bt),
+            ("beta", beta, dyn_bt)]
+    op = "mix.delta_rule %q, %k, %v, %beta gate " + gate
+    if g is not None:
+        args.append(("g", g, dyn_bt))
+        op += "(%g)"
+    if init is not None:
+        args.append(("s0", init, (0,) if dynamic else ()))
+        op += " init(%s0)"
+    if l2norm:
+        op += " qk_l2norm"
+    if neg:
+        op += " allow_neg_eigval"
+    in_types = [_type(a.shape, a.dtype, d) for _, a, d in args]
+    o_type = _type((B, T, max(Hq, Hv), V), dtype, dyn_bt)
+    s_type = _type((B, Hv, K, V), np.float32, (0,) if dynamic else ())
+    params = ", ".join(f"%{n}: {t}" for (n, _, _), t in zip(args, in_types))
+    src = (f"func.func @dr({params}) -> ({o_type}, {s_type}) {{\n"
+           f"  %o, %s = {op} : ({', '.join(in_types)}) -> ({o_type}, {s_type})\n"
+           f"  return %o, %s : {o_type}, {s_type}\n}}\n")
+    o, s = mixir.compile(src, target="cuda-emulation").dr(
+        *[a for _, a, _ in args])
+    ro, rs = reference.delta_rule(
+        q, k, v, beta, g=g, gate=gate, initial_state=init,
+        output_final_state=True, qk_l2norm=l2norm, allow_neg_eigval=neg)
+    name = "delta_rule/cuda-emu"
+    dt = np.dtype(dtype).name
+    record_rel_rms(name, dt, "o", reference.rel_rms(o, ro), TOL, case[0])
+    record_rel_rms(name, dt, "state", reference.rel_rms(s, rs), TOL, case[0])
+    assert np.isfinite(o.astype(np.float32)).all() and np.isfinite(s).all()
+    assert reference.rel_rms(o, ro) < TOL
+    assert reference.rel_rms(s, rs) < TOL

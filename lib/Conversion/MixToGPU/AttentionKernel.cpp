@@ -61,8 +61,6 @@ private:
   int64_t blockSteps() const { return c.keyBlock / 16; }
   int64_t valueTiles() const { return c.paddedValue() / 8; }
 
-  /// Reduces a value over the four lanes that share an accumulator row.
-  Value quadReduce(Value x, bool max);
   /// One key block: returns the updated row maxima, row sums and outputs.
   SmallVector<Value> keyBlock(Value j0, ArrayRef<Value> carried,
                               ArrayRef<Value> qf);
@@ -73,17 +71,6 @@ private:
   Value batch, head, kvHead, q0, m0, sK, sV;
 };
 } // namespace
-
-Value AttentionKernel::quadReduce(Value x, bool max) {
-  for (int32_t offset : {1, 2}) {
-    Value other =
-        gpu::ShuffleOp::create(b, x, offset, 32, gpu::ShuffleMode::XOR)
-            .getShuffleResult();
-    x = max ? Value(arith::MaximumFOp::create(b, x, other))
-            : Value(arith::AddFOp::create(b, x, other));
-  }
-  return x;
-}
 
 SmallVector<Value> AttentionKernel::keyBlock(Value j0, ArrayRef<Value> carried,
                                              ArrayRef<Value> qf) {

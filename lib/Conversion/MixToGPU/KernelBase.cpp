@@ -137,6 +137,17 @@ SmallVector<Value> KernelBase::queryFragments(Value q, Value batch, Value t0,
   return frags;
 }
 
+Value KernelBase::quadReduce(Value x, bool max) {
+  for (int32_t offset : {1, 2}) {
+    Value other =
+        gpu::ShuffleOp::create(b, x, offset, 32, gpu::ShuffleMode::XOR)
+            .getShuffleResult();
+    x = max ? Value(arith::MaximumFOp::create(b, x, other))
+            : Value(arith::AddFOp::create(b, x, other));
+  }
+  return x;
+}
+
 void KernelBase::storeRows(Value acc, Value out, Value batch, Value t0,
                            Value m0, Value tokens, Value head, Value c0,
                            Value n0, int64_t limit) {

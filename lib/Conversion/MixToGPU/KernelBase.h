@@ -59,6 +59,10 @@ protected:
   void storeRows(Value acc, Value out, Value batch, Value t0, Value m0,
                  Value tokens, Value head, Value c0, Value n0, int64_t limit);
 
+  /// Reduces an f32 over the four lanes that share an accumulator row
+  /// (max or sum), with two xor shuffles.
+  Value quadReduce(Value x, bool max);
+
   ImplicitLocOpBuilder &b;
   Ix ix;
   Value tid, warp;

@@ -16,6 +16,8 @@ struct LinearAttentionConfig {
   float scale = 1.0f;
   mlir::Type elemType; // f16 or bf16
   int64_t chunk = 64;  // tokens per chunk (a multiple of 16)
+  /// mix.delta_rule: V is replaced per chunk by V' = U - W S (WY/UT form).
+  bool deltaRule = false, negEigval = false, l2norm = false;
   int64_t valueTile = 32; // value columns per block (16 or 32)
   /// Key dim rounded up to the mma k (16).
   int64_t paddedKey() const { return (keyDim + 15) / 16 * 16; }
@@ -31,10 +33,17 @@ struct LinearAttentionConfig {
 std::string configureLinearAttention(mix::LinearAttentionOp op,
                                      int64_t maxChunk,
                                      LinearAttentionConfig &config);
+/// The same for mix.delta_rule (gate none or scalar), which runs in the
+/// same kernel: per chunk, A = tril(diag(beta) (K K^T * Gamma), -1) on the
+/// tensor cores, T = (I + A)^-1 by forward substitution in f32,
+/// U = T diag(beta) V and W = T diag(beta) (K exp(G)) on the tensor cores,
+/// and V' = U - W S takes V's place in the linear-attention steps.
+std::string configureDeltaRule(mix::DeltaRuleOp op, int64_t maxChunk,
+                               LinearAttentionConfig &config);
 
 /// Device buffers of one op (identity-layout memrefs in GPU memory).
 struct DeviceBuffers {
-  mlir::Value q, k, v, g, init, o, state;
+  mlir::Value q, k, v, g, init, o, state, beta;
 };
 
 /// Launches the fused chunked linear-attention kernel: one block of

@@ -23,28 +23,30 @@ int64_t LinearAttentionConfig::sharedBytes() const {
   int64_t e = elemType.getIntOrFloatBitWidth() / 8;
   int64_t kp = paddedKey(), vs = valueTile + kRowPad;
   int64_t bytes = e * (chunk * (kp + kRowPad) + chunk * vs + kp * vs);
+  if (deltaRule)
+    // beta, T (f32 and 16-bit) and the beta exp(G) K tile.
+    bytes += 4 * chunk + 4 * chunk * (chunk + 1) + e * chunk * (chunk + kRowPad) +
+             e * chunk * (kp + kRowPad);
   if (!vectorGate())
     return bytes + 4 * chunk;
   // Per-channel cumulative gates (f32) and the rescaled key tile.
   return bytes + 4 * chunk * kp + e * chunk * (kp + kRowPad);
 }
 
-std::string configureLinearAttention(mix::LinearAttentionOp op,
-                                     int64_t maxChunk,
-                                     LinearAttentionConfig &c) {
-  auto qType = cast<RankedTensorType>(op.getQ().getType());
-  auto kType = cast<RankedTensorType>(op.getK().getType());
-  auto vType = cast<RankedTensorType>(op.getV().getType());
-  auto oType = cast<RankedTensorType>(op.getO().getType());
+/// Shape checks and chunk choice shared by both ops.
+static std::string finishConfig(Value q, Value k, Value v, Value o,
+                                int64_t maxChunk, LinearAttentionConfig &c) {
+  auto qType = cast<RankedTensorType>(q.getType());
+  auto kType = cast<RankedTensorType>(k.getType());
+  auto vType = cast<RankedTensorType>(v.getType());
+  auto oType = cast<RankedTensorType>(o.getType());
   c.elemType = qType.getElementType();
   if (!c.elemType.isBF16() && !c.elemType.isF16())
     return "inputs must be bf16 or f16 (the tensor cores take 16-bit "
            "operands; f32 inputs run on target cpu)";
-  c.gate = op.getGateKind();
   c.hq = qType.getDimSize(2), c.hk = kType.getDimSize(2);
   c.hv = vType.getDimSize(2), c.ho = oType.getDimSize(2);
   c.keyDim = qType.getDimSize(3), c.valueDim = vType.getDimSize(3);
-  c.scale = op.getScaleOrDefault();
   if (c.keyDim % 2 || c.valueDim % 2)
     return "key and value head dims must be even (got K = " +
            std::to_string(c.keyDim) + ", V = " + std::to_string(c.valueDim) +
@@ -62,6 +64,29 @@ std::string configureLinearAttention(mix::LinearAttentionOp op,
     return "tiles need " + std::to_string(c.sharedBytes()) +
            " bytes of shared memory, above 48 KiB";
   return "";
+}
+
+std::string configureLinearAttention(mix::LinearAttentionOp op,
+                                     int64_t maxChunk,
+                                     LinearAttentionConfig &c) {
+  c.gate = op.getGateKind();
+  c.scale = op.getScaleOrDefault();
+  return finishConfig(op.getQ(), op.getK(), op.getV(), op.getO(), maxChunk,
+                      c);
+}
+
+std::string configureDeltaRule(mix::DeltaRuleOp op, int64_t maxChunk,
+                               LinearAttentionConfig &c) {
+  c.gate = op.getGateKind();
+  if (c.gate == mix::GateKind::vector)
+    return "the per-channel gated delta rule is not implemented for target "
+           "cuda yet";
+  c.deltaRule = true;
+  c.negEigval = op.getAllowNegEigval();
+  c.l2norm = op.getQkL2norm();
+  c.scale = op.getScaleOrDefault();
+  return finishConfig(op.getQ(), op.getK(), op.getV(), op.getO(), maxChunk,
+                      c);
 }
 
 namespace {
@@ -94,6 +119,10 @@ private:
   /// sKt[j][k] = K[j][k] exp(G[ref(j)][k] - G[j][k]) with ref(j) the last
   /// row of j's 16-token sub-chunk, or of the chunk.
   void rescaleKeys(bool toChunkEnd);
+  /// Delta rule: replaces the V tile by V' = U - W S for state `s`.
+  void deltaRuleValues(ArrayRef<Value> s);
+  /// Delta rule with qk_l2norm: normalises the rows of the K tile.
+  void normalizeKeys();
   /// P's two accumulators for key sub-chunk `np` (vector gate).
   SmallVector<Value> vectorGateScores(int64_t np, ArrayRef<Value> qf,
                                       Value queryHead);
@@ -111,6 +140,8 @@ private:
   Value tokens;
   // Per kernel.
   Value batch, stateHead, keyHead, v0, sK, sV, sS, sG, sKt;
+  // Delta rule: beta, T = (I + A)^-1 in f32 and 16-bit, beta exp(G) K.
+  Value sBeta, sT, sTb, sKb;
   // Per chunk.
   Value t0, lastInChunk;
 };
@@ -232,6 +263,35 @@ void LinearAttentionKernel::outputHead(Value i) {
   Value m0 = ix.mul(warp, 16);
   SmallVector<Value> qf = queryFragments(d.q, batch, t0, m0, tokens, queryHead,
                                          c.keyDim, keySteps());
+  if (c.l2norm) {
+    // Rows g and g + 8: sum of squares over the lane's elements, then over
+    // the quad; q * rsqrt(sum q^2 + 1e-6).
+    Value ss[2] = {ix.f32(0.0f), ix.f32(0.0f)};
+    for (Value frag : qf)
+      for (int64_t r = 0; r < 4; ++r)
+        for (int64_t e = 0; e < 2; ++e) {
+          Value x = toF32(
+              vector::ExtractOp::create(b, frag, ArrayRef<int64_t>{r, e}));
+          ss[r % 2] = arith::AddFOp::create(b, ss[r % 2],
+                                            arith::MulFOp::create(b, x, x));
+        }
+    Value inv[2];
+    for (int64_t r = 0; r < 2; ++r)
+      inv[r] = math::RsqrtOp::create(
+          b, arith::AddFOp::create(b, quadReduce(ss[r], false),
+                                   ix.f32(1e-6f)));
+    Value firstRow = ix.add(m0, lane.group);
+    for (int64_t ks = 0; ks < keySteps(); ++ks)
+      qf[ks] = mapA(ix, qf[ks], m0, ix.c(16 * ks), lane,
+                    [&](Value row, Value, Value x) {
+                      Value f = arith::SelectOp::create(
+                          b,
+                          arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                                row, firstRow),
+                          inv[0], inv[1]);
+                      return arith::MulFOp::create(b, x, f);
+                    });
+  }
   Value scale = ix.f32(c.scale);
   auto rowGate = [&](Value row) -> Value {
     return memref::LoadOp::create(b, sG, ValueRange{row});
@@ -392,6 +452,169 @@ LinearAttentionKernel::vectorGateScores(int64_t np, ArrayRef<Value> qf,
   });
 }
 
+void LinearAttentionKernel::normalizeKeys() {
+  // One thread per row: k * rsqrt(sum k^2 + 1e-6), in place.
+  ifThen(ix.lt(tid, ix.c(c.chunk)), [&] {
+    auto loop = scf::ForOp::create(b, ix.c(0), ix.c(c.keyDim), ix.c(1),
+                                   ValueRange{ix.f32(0.0f)});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value x = toF32(memref::LoadOp::create(
+          b, sK, ValueRange{tid, loop.getInductionVar()}));
+      scf::YieldOp::create(
+          b, ValueRange{arith::AddFOp::create(
+                 b, loop.getRegionIterArg(0), arith::MulFOp::create(b, x, x))});
+    }
+    Value inv = math::RsqrtOp::create(
+        b, arith::AddFOp::create(b, loop.getResult(0), ix.f32(1e-6f)));
+    forRange(ix.c(0), ix.c(c.keyDim), [&](Value k) {
+      Value x = toF32(memref::LoadOp::create(b, sK, ValueRange{tid, k}));
+      memref::StoreOp::create(
+          b,
+          arith::TruncFOp::create(b, c.elemType,
+                                  arith::MulFOp::create(b, x, inv)),
+          sK, ValueRange{tid, k});
+    });
+  });
+}
+
+void LinearAttentionKernel::deltaRuleValues(ArrayRef<Value> s) {
+  int64_t C = c.chunk, steps = chunkSteps();
+  Value m0 = ix.mul(warp, 16);
+  Value zero = ix.f32(0.0f);
+  auto rowGate = [&](Value row) -> Value {
+    return memref::LoadOp::create(b, sG, ValueRange{row});
+  };
+  auto betaAt = [&](Value row) -> Value {
+    return memref::LoadOp::create(b, sBeta, ValueRange{row});
+  };
+
+  // A = tril(diag(beta) (K K^T * exp(G_i - G_j)), -1): this warp's rows.
+  for (int64_t np = 0; np < steps; ++np) {
+    Value a[2] = {zeroAcc(b), zeroAcc(b)};
+    for (int64_t ks = 0; ks < keySteps(); ++ks) {
+      Value kRows = loadA(ix, sK, m0, ix.c(16 * ks), lane);
+      auto [b0, b1] = loadBPair(ix, sK, ix.c(16 * np), ix.c(16 * ks), lane);
+      a[0] = mma(b, kRows, b0, a[0]);
+      a[1] = mma(b, kRows, b1, a[1]);
+    }
+    for (int64_t x = 0; x < 2; ++x)
+      mapAcc(ix, a[x], m0, ix.c(16 * np + 8 * x), lane,
+             [&](Value row, Value col, Value v) {
+               Value f = betaAt(row);
+               if (gated())
+                 f = arith::MulFOp::create(
+                     b, f,
+                     math::ExpOp::create(b, arith::SubFOp::create(
+                                                b, rowGate(row), rowGate(col))));
+               Value y = arith::SelectOp::create(
+                   b, ix.lt(col, row), arith::MulFOp::create(b, v, f), zero);
+               memref::StoreOp::create(b, y, sT, ValueRange{row, col});
+               return v;
+             });
+  }
+  gpu::BarrierOp::create(b);
+
+  // T = (I + A)^-1 by forward substitution, a row at a time, in place:
+  // T[i][c] = [i == c] - sum_{c <= j < i} A[i][j] T[j][c].
+  forRange(ix.c(0), ix.c(C), [&](Value i) {
+    Value col = tid;
+    SmallVector<Value> v = ifThenElse(
+        ix.lt(col, ix.c(C)), TypeRange{b.getF32Type()},
+        [&] {
+          auto loop = scf::ForOp::create(b, ix.min(col, i), i, ix.c(1),
+                                         ValueRange{zero});
+          {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(loop.getBody());
+            Value j = loop.getInductionVar();
+            Value aij = memref::LoadOp::create(b, sT, ValueRange{i, j});
+            Value tjc = memref::LoadOp::create(b, sT, ValueRange{j, col});
+            scf::YieldOp::create(
+                b, ValueRange{arith::SubFOp::create(
+                       b, loop.getRegionIterArg(0),
+                       arith::MulFOp::create(b, aij, tjc))});
+          }
+          Value diag =
+              arith::CmpIOp::create(b, arith::CmpIPredicate::eq, col, i);
+          Value below = ix.lt(col, i);
+          Value r = arith::SelectOp::create(b, below, loop.getResult(0), zero);
+          return SmallVector<Value>{
+              arith::SelectOp::create(b, diag, ix.f32(1.0f), r)};
+        },
+        [&] { return SmallVector<Value>{zero}; });
+    gpu::BarrierOp::create(b);
+    ifThen(ix.lt(col, ix.c(C)),
+           [&] { memref::StoreOp::create(b, v[0], sT, ValueRange{i, col}); });
+    gpu::BarrierOp::create(b);
+  });
+
+  // 16-bit operands, rounded once each: T diag(beta) (beta folded into T's
+  // columns in f32, so V is used as given) and, with a gate, K exp(G).
+  int64_t kp = c.paddedKey();
+  forThreads(C * C, [&](Value idx) {
+    Value i = ix.div(idx, C), j = ix.rem(idx, C);
+    Value x = arith::MulFOp::create(
+        b, memref::LoadOp::create(b, sT, ValueRange{i, j}), betaAt(j));
+    memref::StoreOp::create(b, arith::TruncFOp::create(b, c.elemType, x), sTb,
+                            ValueRange{i, j});
+  });
+  if (gated())
+    forThreads(C * kp, [&](Value idx) {
+      Value j = ix.div(idx, kp), k = ix.rem(idx, kp);
+      Value f = math::ExpOp::create(b, rowGate(j));
+      Value x = toF32(memref::LoadOp::create(b, sK, ValueRange{j, k}));
+      memref::StoreOp::create(
+          b,
+          arith::TruncFOp::create(b, c.elemType, arith::MulFOp::create(b, x, f)),
+          sKb, ValueRange{j, k});
+    });
+  gpu::BarrierOp::create(b);
+
+  // U = (T diag(beta)) V, W S with W = (T diag(beta)) (K exp(G)) one
+  // 16-column slice at a time, V' = U - W S for this warp's rows.
+  SmallVector<Value> tf;
+  for (int64_t js = 0; js < steps; ++js)
+    tf.push_back(loadA(ix, sTb, m0, ix.c(16 * js), lane));
+  int64_t nt = valueTiles();
+  SmallVector<Value> u(nt, zeroAcc(b)), ws(nt, zeroAcc(b));
+  for (int64_t np = 0; np < nt / 2; ++np)
+    for (int64_t js = 0; js < steps; ++js) {
+      auto [b0, b1] =
+          loadBPairTransposed(ix, sV, ix.c(16 * js), ix.c(16 * np), lane);
+      u[2 * np] = mma(b, tf[js], b0, u[2 * np]);
+      u[2 * np + 1] = mma(b, tf[js], b1, u[2 * np + 1]);
+    }
+  for (int64_t ks = 0; ks < keySteps(); ++ks) {
+    Value w[2] = {zeroAcc(b), zeroAcc(b)};
+    for (int64_t js = 0; js < steps; ++js) {
+      auto [b0, b1] = loadBPairTransposed(ix, gated() ? sKb : sK,
+                                          ix.c(16 * js), ix.c(16 * ks), lane);
+      w[0] = mma(b, tf[js], b0, w[0]);
+      w[1] = mma(b, tf[js], b1, w[1]);
+    }
+    Value wa = packA(b, w[0], w[1], c.elemType);
+    for (int64_t np = 0; np < nt / 2; ++np) {
+      auto [b0, b1] =
+          loadBPairTransposed(ix, sS, ix.c(16 * ks), ix.c(16 * np), lane);
+      ws[2 * np] = mma(b, wa, b0, ws[2 * np]);
+      ws[2 * np + 1] = mma(b, wa, b1, ws[2 * np + 1]);
+    }
+  }
+  gpu::BarrierOp::create(b);
+  auto half = VectorType::get({2}, c.elemType);
+  for (int64_t n = 0; n < nt; ++n) {
+    Value vp = arith::SubFOp::create(b, u[n], ws[n]);
+    forAccRows(ix, m0, ix.c(8 * n), lane, [&](int64_t r, Value row, Value col) {
+      Value x = vector::ExtractOp::create(b, vp, ArrayRef<int64_t>{r});
+      vector::StoreOp::create(b, arith::TruncFOp::create(b, half, x), sV,
+                              ValueRange{row, col});
+    });
+  }
+  gpu::BarrierOp::create(b);
+}
+
 SmallVector<Value> LinearAttentionKernel::updateState(ArrayRef<Value> s) {
   Value gLast;
   if (vectorGate()) {
@@ -471,6 +694,11 @@ void LinearAttentionKernel::build(gpu::LaunchOp launch) {
   sK = attrs[0], sV = attrs[1], sS = attrs[2], sG = attrs[3];
   if (vectorGate())
     sKt = attrs[4];
+  if (c.deltaRule) {
+    unsigned first = vectorGate() ? 5 : 4;
+    sBeta = attrs[first], sT = attrs[first + 1], sTb = attrs[first + 2];
+    sKb = attrs[first + 3];
+  }
 
   // Padding columns of the K and V tiles stay zero; copies never touch them.
   zeroShared(sK);
@@ -500,6 +728,23 @@ void LinearAttentionKernel::build(gpu::LaunchOp launch) {
     if (vectorGate()) {
       rescaleKeys(/*toChunkEnd=*/false);
       gpu::BarrierOp::create(b);
+    }
+    if (c.deltaRule) {
+      // beta (doubled with negative eigenvalues); 0 past the sequence.
+      ifThen(ix.lt(tid, ix.c(c.chunk)), [&] {
+        Value t = ix.add(t0, tid);
+        Value x = toF32(memref::LoadOp::create(
+            b, d.beta,
+            ValueRange{batch, ix.min(t, ix.sub(tokens, ix.c(1))), stateHead}));
+        if (c.negEigval)
+          x = arith::MulFOp::create(b, x, ix.f32(2.0f));
+        x = arith::SelectOp::create(b, ix.lt(t, tokens), x, ix.f32(0.0f));
+        memref::StoreOp::create(b, x, sBeta, ValueRange{tid});
+      });
+      if (c.l2norm)
+        normalizeKeys();
+      gpu::BarrierOp::create(b);
+      deltaRuleValues(s);
     }
 
     forRange(ix.c(0), ix.c(c.ho / c.hv), [&](Value i) { outputHead(i); });
@@ -549,6 +794,12 @@ Value buildLinearAttentionLaunch(ImplicitLocOpBuilder &b,
                      : shared({c.chunk}, b.getF32Type())};
   if (c.vectorGate())
     attributions.push_back(shared({c.chunk, kp + kRowPad}, c.elemType));
+  if (c.deltaRule) {
+    attributions.push_back(shared({c.chunk}, b.getF32Type()));
+    attributions.push_back(shared({c.chunk, c.chunk + 1}, b.getF32Type()));
+    attributions.push_back(shared({c.chunk, c.chunk + kRowPad}, c.elemType));
+    attributions.push_back(shared({c.chunk, kp + kRowPad}, c.elemType));
+  }
   Value one = ix.c(1);
   Value grid = ix.mul(batch, c.hv);
   Value valueTiles = ix.c((c.valueDim + c.valueTile - 1) / c.valueTile);

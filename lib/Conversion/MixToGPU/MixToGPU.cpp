@@ -116,23 +116,21 @@ Value asTensor(ImplicitLocOpBuilder &b, Value result, Value buffer) {
                                            /*writable=*/true);
 }
 
-LogicalResult lowerLinearAttention(RewriterBase &rewriter,
-                                   mixir::mix::LinearAttentionOp op,
-                                   int64_t maxChunk) {
-  LinearAttentionConfig config;
-  std::string why = configureLinearAttention(op, maxChunk, config);
-  if (!why.empty())
-    return op.emitOpError() << "cannot run on target cuda: " << why;
+/// The host side of mix.linear_attention and mix.delta_rule (one kernel).
+LogicalResult lowerRecurrence(RewriterBase &rewriter, Operation *op,
+                              const LinearAttentionConfig &config, Value q,
+                              Value k, Value v, Value g, Value initial,
+                              Value beta, Value oResult, Value stateResult) {
   return mixir::lowering::lowerWithShapeChecks(
       rewriter, op,
       [&](ImplicitLocOpBuilder &b,
           const mixir::lowering::SymbolSizes &sizes) -> SmallVector<Value> {
         Ix ix{b};
         Value batch = sizes.lookup("B"), tokens = sizes.lookup("T");
-        Value init = toBuffer(b, op.getInitialState());
-        Value o = allocResult(b, op.getO(), {"B", "T", "Ho", "V"}, sizes);
-        Value state = allocResult(b, op.getFinalState(),
-                                  {"B", "Hv", "K", "V"}, sizes);
+        Value init = toBuffer(b, initial);
+        Value o = allocResult(b, oResult, {"B", "T", "Ho", "V"}, sizes);
+        Value state =
+            allocResult(b, stateResult, {"B", "Hv", "K", "V"}, sizes);
         Value zero = ix.c(0);
         Value work = ix.both(ix.lt(zero, batch), ix.lt(zero, tokens));
         auto ifOp = scf::IfOp::create(b, work, /*withElseRegion=*/true);
@@ -141,12 +139,13 @@ LogicalResult lowerLinearAttention(RewriterBase &rewriter,
           b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
           runOnDevice(
               b,
-              {toBuffer(b, op.getQ()), toBuffer(b, op.getK()),
-               toBuffer(b, op.getV()), toBuffer(b, op.getG()), init},
+              {toBuffer(b, q), toBuffer(b, k), toBuffer(b, v), toBuffer(b, g),
+               init, toBuffer(b, beta)},
               {o, state}, [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
                 DeviceBuffers d;
                 d.q = in[0], d.k = in[1], d.v = in[2], d.g = in[3];
-                d.init = in[4], d.o = out[0], d.state = out[1];
+                d.init = in[4], d.beta = in[5], d.o = out[0];
+                d.state = out[1];
                 return buildLinearAttentionLaunch(b, config, d, batch, tokens,
                                                   t);
               });
@@ -162,9 +161,31 @@ LogicalResult lowerLinearAttention(RewriterBase &rewriter,
             linalg::FillOp::create(b, ValueRange{f0}, ValueRange{state});
           }
         }
-        return {asTensor(b, op.getO(), o),
-                asTensor(b, op.getFinalState(), state)};
+        return {asTensor(b, oResult, o), asTensor(b, stateResult, state)};
       });
+}
+
+LogicalResult lowerLinearAttention(RewriterBase &rewriter,
+                                   mixir::mix::LinearAttentionOp op,
+                                   int64_t maxChunk) {
+  LinearAttentionConfig config;
+  std::string why = configureLinearAttention(op, maxChunk, config);
+  if (!why.empty())
+    return op.emitOpError() << "cannot run on target cuda: " << why;
+  return lowerRecurrence(rewriter, op, config, op.getQ(), op.getK(), op.getV(),
+                         op.getG(), op.getInitialState(), Value(), op.getO(),
+                         op.getFinalState());
+}
+
+LogicalResult lowerDeltaRule(RewriterBase &rewriter, mixir::mix::DeltaRuleOp op,
+                             int64_t maxChunk) {
+  LinearAttentionConfig config;
+  std::string why = configureDeltaRule(op, maxChunk, config);
+  if (!why.empty())
+    return op.emitOpError() << "cannot run on target cuda: " << why;
+  return lowerRecurrence(rewriter, op, config, op.getQ(), op.getK(), op.getV(),
+                         op.getG(), op.getInitialState(), op.getBeta(),
+                         op.getO(), op.getFinalState());
 }
 
 LogicalResult lowerAttention(RewriterBase &rewriter, mixir::mix::AttentionOp op) {
@@ -226,14 +247,17 @@ struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
         failedAny |= failed(lowerLinearAttention(rewriter, la, chunkSize));
         continue;
       }
+      if (auto dr = dyn_cast<mixir::mix::DeltaRuleOp>(op)) {
+        failedAny |= failed(lowerDeltaRule(rewriter, dr, chunkSize));
+        continue;
+      }
       if (auto at = dyn_cast<mixir::mix::AttentionOp>(op)) {
         failedAny |= failed(lowerAttention(rewriter, at));
         continue;
       }
       op->emitOpError("is not supported on target cuda yet (the GPU lowering "
-                      "covers mix.linear_attention with gate none, head or "
-                      "scalar or vector, and mix.attention without forget gate, on "
-                      "f16/bf16 inputs)");
+                      "covers mix.linear_attention, mix.delta_rule and "
+                      "mix.attention on f16/bf16 inputs)");
       failedAny = true;
     }
     if (failedAny)
