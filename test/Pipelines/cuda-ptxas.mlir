@@ -28,6 +28,12 @@
 // CHECK-DAG: gla_vector_k128_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
 // CHECK-DAG: gla_vector_k128_kernel sm_80 HMMA={{[1-9][0-9]*}}
 // CHECK-DAG: gla_vector_k128_kernel sm_90 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: gated_deltanet_k128_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: gated_deltanet_k128_kernel sm_80 HMMA={{[1-9][0-9]*}}
+// CHECK-DAG: gated_deltanet_k128_kernel sm_90 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: deltanet_neg_k64_f16_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: deltanet_neg_k64_f16_kernel sm_80 HMMA={{[1-9][0-9]*}}
+// CHECK-DAG: deltanet_neg_k64_f16_kernel sm_90 registers={{[0-9]+}} spill-stores=0 spill-loads=0
 
 func.func @bf16_scalar_k128(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>,
                             %v: tensor<?x?x4x128xbf16>, %g: tensor<?x?x4xf32>,
@@ -88,4 +94,23 @@ func.func @gla_vector_k128(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16
       : (tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4x128xf32>)
       -> (tensor<?x?x4x128xbf16>, tensor<?x4x128x128xf32>)
   return %o, %s : tensor<?x?x4x128xbf16>, tensor<?x4x128x128xf32>
+}
+
+func.func @gated_deltanet_k128(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>,
+                               %v: tensor<?x?x4x128xbf16>, %beta: tensor<?x?x4xbf16>,
+                               %g: tensor<?x?x4xf32>)
+    -> (tensor<?x?x4x128xbf16>, tensor<?x4x128x128xf32>) {
+  %o, %s = mix.delta_rule %q, %k, %v, %beta gate scalar(%g) qk_l2norm
+      : (tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4xbf16>, tensor<?x?x4xf32>)
+      -> (tensor<?x?x4x128xbf16>, tensor<?x4x128x128xf32>)
+  return %o, %s : tensor<?x?x4x128xbf16>, tensor<?x4x128x128xf32>
+}
+
+func.func @deltanet_neg_k64_f16(%q: tensor<?x?x2x64xf16>, %k: tensor<?x?x2x64xf16>,
+                                %v: tensor<?x?x2x64xf16>, %beta: tensor<?x?x2xf16>)
+    -> (tensor<?x?x2x64xf16>, tensor<?x2x64x64xf32>) {
+  %o, %s = mix.delta_rule %q, %k, %v, %beta gate none qk_l2norm allow_neg_eigval
+      : (tensor<?x?x2x64xf16>, tensor<?x?x2x64xf16>, tensor<?x?x2x64xf16>, tensor<?x?x2xf16>)
+      -> (tensor<?x?x2x64xf16>, tensor<?x2x64x64xf32>)
+  return %o, %s : tensor<?x?x2x64xf16>, tensor<?x2x64x64xf32>
 }

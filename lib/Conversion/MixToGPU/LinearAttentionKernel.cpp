@@ -24,9 +24,11 @@ int64_t LinearAttentionConfig::sharedBytes() const {
   int64_t kp = paddedKey(), vs = valueTile + kRowPad;
   int64_t bytes = e * (chunk * (kp + kRowPad) + chunk * vs + kp * vs);
   if (deltaRule)
-    // beta, T (f32 and 16-bit) and the beta exp(G) K tile.
-    bytes += 4 * chunk + 4 * chunk * (chunk + 1) + e * chunk * (chunk + kRowPad) +
-             e * chunk * (kp + kRowPad);
+    // beta and key norms, T (f32, and two scalings as 16-bit high and low
+    // parts), the K exp(G) tile and the low halves of the state and of V'.
+    bytes += 8 * chunk + 4 * chunk * (chunk + 1) +
+             4 * e * chunk * (chunk + kRowPad) + e * chunk * (kp + kRowPad) +
+             e * kp * vs + e * chunk * vs;
   if (!vectorGate())
     return bytes + 4 * chunk;
   // Per-channel cumulative gates (f32) and the rescaled key tile.
@@ -58,8 +60,16 @@ static std::string finishConfig(Value q, Value k, Value v, Value o,
   // fragments would not fit in registers with 32 value columns per block.
   c.valueTile = c.paddedKey() > 128 ? 16 : 32;
   c.chunk = std::min<int64_t>(std::max<int64_t>(maxChunk, 16), 64);
-  while (c.chunk > 16 && c.sharedBytes() > kSharedLimit)
-    c.chunk /= 2;
+  while (c.sharedBytes() > kSharedLimit) {
+    // The delta rule's extra tiles: narrower value tiles before chunks
+    // shorter than 32 tokens.
+    if (c.chunk > 32 || (c.chunk > 16 && (!c.deltaRule || c.valueTile == 16)))
+      c.chunk /= 2;
+    else if (c.valueTile > 16)
+      c.valueTile = 16;
+    else
+      break;
+  }
   if (c.sharedBytes() > kSharedLimit)
     return "tiles need " + std::to_string(c.sharedBytes()) +
            " bytes of shared memory, above 48 KiB";
@@ -119,6 +129,13 @@ private:
   /// sKt[j][k] = K[j][k] exp(G[ref(j)][k] - G[j][k]) with ref(j) the last
   /// row of j's 16-token sub-chunk, or of the chunk.
   void rescaleKeys(bool toChunkEnd);
+  /// The value tiles: V, or for the delta rule n V' as a 16-bit high part
+  /// and the rounding error.
+  SmallVector<Value> valueTilesInSmem() {
+    if (c.deltaRule)
+      return {sV, sVlo};
+    return {sV};
+  }
   /// Delta rule: replaces the V tile by V' = U - W S for state `s`.
   void deltaRuleValues(ArrayRef<Value> s);
   /// Delta rule with qk_l2norm: normalises the rows of the K tile.
@@ -140,8 +157,9 @@ private:
   Value tokens;
   // Per kernel.
   Value batch, stateHead, keyHead, v0, sK, sV, sS, sG, sKt;
-  // Delta rule: beta, T = (I + A)^-1 in f32 and 16-bit, beta exp(G) K.
-  Value sBeta, sT, sTb, sKb;
+  // Delta rule: beta, inverse key norms, T = (I + A)^-1 in f32 and as
+  // 16-bit T diag(beta) and T diag(beta n), K exp(G), S - 16-bit(S).
+  Value sBeta, sNorm, sT, sTb, sTn, sKb, sSlo, sVlo, sTbLo, sTnLo;
   // Per chunk.
   Value t0, lastInChunk;
 };
@@ -184,6 +202,14 @@ void LinearAttentionKernel::stateToShared(ArrayRef<Value> s) {
                          b, s[j * valueTiles() + nt], ArrayRef<int64_t>{r});
                      Value h = arith::TruncFOp::create(b, half, x);
                      vector::StoreOp::create(b, h, sS, ValueRange{row, col});
+                     if (c.deltaRule) {
+                       // The rounding error, for W S in two products.
+                       Value lo = arith::SubFOp::create(
+                           b, x, arith::ExtFOp::create(b, x.getType(), h));
+                       vector::StoreOp::create(
+                           b, arith::TruncFOp::create(b, half, lo), sSlo,
+                           ValueRange{row, col});
+                     }
                    });
     });
   }
@@ -341,12 +367,16 @@ void LinearAttentionKernel::outputHead(Value i) {
                     });
   for (int64_t np = 0; np < valueTiles() / 2; ++np) {
     Value o[2] = {zeroAcc(b), zeroAcc(b)};
-    for (int64_t ks = 0; ks < keySteps(); ++ks) {
-      auto [b0, b1] =
-          loadBPairTransposed(ix, sS, ix.c(16 * ks), ix.c(16 * np), lane);
-      o[0] = mma(b, qf[ks], b0, o[0]);
-      o[1] = mma(b, qf[ks], b1, o[1]);
-    }
+    SmallVector<Value> stateTiles = {sS};
+    if (c.deltaRule)
+      stateTiles.push_back(sSlo);
+    for (Value tile : stateTiles)
+      for (int64_t ks = 0; ks < keySteps(); ++ks) {
+        auto [b0, b1] =
+            loadBPairTransposed(ix, tile, ix.c(16 * ks), ix.c(16 * np), lane);
+        o[0] = mma(b, qf[ks], b0, o[0]);
+        o[1] = mma(b, qf[ks], b1, o[1]);
+      }
     for (int64_t x = 0; x < 2; ++x)
       o[x] = mapAcc(ix, o[x], m0, ix.c(16 * np + 8 * x), lane,
                     [&](Value row, Value, Value y) {
@@ -356,12 +386,13 @@ void LinearAttentionKernel::outputHead(Value i) {
                             b, f, math::ExpOp::create(b, rowGate(row)));
                       return arith::MulFOp::create(b, y, f);
                     });
-    for (int64_t ks = 0; ks < chunkSteps(); ++ks) {
-      auto [b0, b1] =
-          loadBPairTransposed(ix, sV, ix.c(16 * ks), ix.c(16 * np), lane);
-      o[0] = mma(b, pa[ks], b0, o[0]);
-      o[1] = mma(b, pa[ks], b1, o[1]);
-    }
+    for (Value tile : valueTilesInSmem())
+      for (int64_t ks = 0; ks < chunkSteps(); ++ks) {
+        auto [b0, b1] =
+            loadBPairTransposed(ix, tile, ix.c(16 * ks), ix.c(16 * np), lane);
+        o[0] = mma(b, pa[ks], b0, o[0]);
+        o[1] = mma(b, pa[ks], b1, o[1]);
+      }
     for (int64_t x = 0; x < 2; ++x)
       storeRows(o[x], d.o, batch, t0, m0, tokens, head, v0,
                 ix.c(16 * np + 8 * x), c.valueDim);
@@ -453,29 +484,26 @@ LinearAttentionKernel::vectorGateScores(int64_t np, ArrayRef<Value> qf,
 }
 
 void LinearAttentionKernel::normalizeKeys() {
-  // One thread per row: k * rsqrt(sum k^2 + 1e-6), in place.
+  // One thread per row: n_j = rsqrt(sum k_j^2 + 1e-6) (1 without qk_l2norm).
+  // K stays as given in shared memory; n enters A, W and V' in f32.
   ifThen(ix.lt(tid, ix.c(c.chunk)), [&] {
-    auto loop = scf::ForOp::create(b, ix.c(0), ix.c(c.keyDim), ix.c(1),
-                                   ValueRange{ix.f32(0.0f)});
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value x = toF32(memref::LoadOp::create(
-          b, sK, ValueRange{tid, loop.getInductionVar()}));
-      scf::YieldOp::create(
-          b, ValueRange{arith::AddFOp::create(
-                 b, loop.getRegionIterArg(0), arith::MulFOp::create(b, x, x))});
+    Value inv = ix.f32(1.0f);
+    if (c.l2norm) {
+      auto loop = scf::ForOp::create(b, ix.c(0), ix.c(c.keyDim), ix.c(1),
+                                     ValueRange{ix.f32(0.0f)});
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(loop.getBody());
+        Value x = toF32(memref::LoadOp::create(
+            b, sK, ValueRange{tid, loop.getInductionVar()}));
+        scf::YieldOp::create(
+            b, ValueRange{arith::AddFOp::create(b, loop.getRegionIterArg(0),
+                                                arith::MulFOp::create(b, x, x))});
+      }
+      inv = math::RsqrtOp::create(
+          b, arith::AddFOp::create(b, loop.getResult(0), ix.f32(1e-6f)));
     }
-    Value inv = math::RsqrtOp::create(
-        b, arith::AddFOp::create(b, loop.getResult(0), ix.f32(1e-6f)));
-    forRange(ix.c(0), ix.c(c.keyDim), [&](Value k) {
-      Value x = toF32(memref::LoadOp::create(b, sK, ValueRange{tid, k}));
-      memref::StoreOp::create(
-          b,
-          arith::TruncFOp::create(b, c.elemType,
-                                  arith::MulFOp::create(b, x, inv)),
-          sK, ValueRange{tid, k});
-    });
+    memref::StoreOp::create(b, inv, sNorm, ValueRange{tid});
   });
 }
 
@@ -488,6 +516,9 @@ void LinearAttentionKernel::deltaRuleValues(ArrayRef<Value> s) {
   };
   auto betaAt = [&](Value row) -> Value {
     return memref::LoadOp::create(b, sBeta, ValueRange{row});
+  };
+  auto normAt = [&](Value row) -> Value {
+    return memref::LoadOp::create(b, sNorm, ValueRange{row});
   };
 
   // A = tril(diag(beta) (K K^T * exp(G_i - G_j)), -1): this warp's rows.
@@ -502,7 +533,9 @@ void LinearAttentionKernel::deltaRuleValues(ArrayRef<Value> s) {
     for (int64_t x = 0; x < 2; ++x)
       mapAcc(ix, a[x], m0, ix.c(16 * np + 8 * x), lane,
              [&](Value row, Value col, Value v) {
-               Value f = betaAt(row);
+               Value f = arith::MulFOp::create(
+                   b, betaAt(row),
+                   arith::MulFOp::create(b, normAt(row), normAt(col)));
                if (gated())
                  f = arith::MulFOp::create(
                      b, f,
@@ -555,10 +588,18 @@ void LinearAttentionKernel::deltaRuleValues(ArrayRef<Value> s) {
   int64_t kp = c.paddedKey();
   forThreads(C * C, [&](Value idx) {
     Value i = ix.div(idx, C), j = ix.rem(idx, C);
+    // High and low 16-bit parts of T diag(beta) and T diag(beta n).
+    auto split = [&](Value x, Value hiTile, Value loTile) {
+      Value hi = arith::TruncFOp::create(b, c.elemType, x);
+      memref::StoreOp::create(b, hi, hiTile, ValueRange{i, j});
+      Value lo = arith::SubFOp::create(b, x, toF32(hi));
+      memref::StoreOp::create(b, arith::TruncFOp::create(b, c.elemType, lo),
+                              loTile, ValueRange{i, j});
+    };
     Value x = arith::MulFOp::create(
         b, memref::LoadOp::create(b, sT, ValueRange{i, j}), betaAt(j));
-    memref::StoreOp::create(b, arith::TruncFOp::create(b, c.elemType, x), sTb,
-                            ValueRange{i, j});
+    split(x, sTb, sTbLo);
+    split(arith::MulFOp::create(b, x, normAt(j)), sTn, sTnLo);
   });
   if (gated())
     forThreads(C * kp, [&](Value idx) {
@@ -574,41 +615,56 @@ void LinearAttentionKernel::deltaRuleValues(ArrayRef<Value> s) {
 
   // U = (T diag(beta)) V, W S with W = (T diag(beta)) (K exp(G)) one
   // 16-column slice at a time, V' = U - W S for this warp's rows.
-  SmallVector<Value> tf;
-  for (int64_t js = 0; js < steps; ++js)
-    tf.push_back(loadA(ix, sTb, m0, ix.c(16 * js), lane));
+  // T's high and low parts side by side: index js + steps is the low part.
+  SmallVector<Value> tf, tn;
+  for (Value tile : {sTb, sTbLo})
+    for (int64_t js = 0; js < steps; ++js)
+      tf.push_back(loadA(ix, tile, m0, ix.c(16 * js), lane));
+  for (Value tile : {sTn, sTnLo})
+    for (int64_t js = 0; js < steps; ++js)
+      tn.push_back(loadA(ix, tile, m0, ix.c(16 * js), lane));
   int64_t nt = valueTiles();
   SmallVector<Value> u(nt, zeroAcc(b)), ws(nt, zeroAcc(b));
   for (int64_t np = 0; np < nt / 2; ++np)
-    for (int64_t js = 0; js < steps; ++js) {
-      auto [b0, b1] =
-          loadBPairTransposed(ix, sV, ix.c(16 * js), ix.c(16 * np), lane);
+    for (int64_t js = 0; js < 2 * steps; ++js) {
+      auto [b0, b1] = loadBPairTransposed(ix, sV, ix.c(16 * (js % steps)),
+                                          ix.c(16 * np), lane);
       u[2 * np] = mma(b, tf[js], b0, u[2 * np]);
       u[2 * np + 1] = mma(b, tf[js], b1, u[2 * np + 1]);
     }
   for (int64_t ks = 0; ks < keySteps(); ++ks) {
     Value w[2] = {zeroAcc(b), zeroAcc(b)};
-    for (int64_t js = 0; js < steps; ++js) {
-      auto [b0, b1] = loadBPairTransposed(ix, gated() ? sKb : sK,
-                                          ix.c(16 * js), ix.c(16 * ks), lane);
-      w[0] = mma(b, tf[js], b0, w[0]);
-      w[1] = mma(b, tf[js], b1, w[1]);
+    for (int64_t js = 0; js < 2 * steps; ++js) {
+      auto [b0, b1] =
+          loadBPairTransposed(ix, gated() ? sKb : sK, ix.c(16 * (js % steps)),
+                              ix.c(16 * ks), lane);
+      w[0] = mma(b, tn[js], b0, w[0]);
+      w[1] = mma(b, tn[js], b1, w[1]);
     }
     Value wa = packA(b, w[0], w[1], c.elemType);
-    for (int64_t np = 0; np < nt / 2; ++np) {
-      auto [b0, b1] =
-          loadBPairTransposed(ix, sS, ix.c(16 * ks), ix.c(16 * np), lane);
-      ws[2 * np] = mma(b, wa, b0, ws[2 * np]);
-      ws[2 * np + 1] = mma(b, wa, b1, ws[2 * np + 1]);
-    }
+    for (Value tile : {sS, sSlo})
+      for (int64_t np = 0; np < nt / 2; ++np) {
+        auto [b0, b1] =
+            loadBPairTransposed(ix, tile, ix.c(16 * ks), ix.c(16 * np), lane);
+        ws[2 * np] = mma(b, wa, b0, ws[2 * np]);
+        ws[2 * np + 1] = mma(b, wa, b1, ws[2 * np + 1]);
+      }
   }
   gpu::BarrierOp::create(b);
   auto half = VectorType::get({2}, c.elemType);
   for (int64_t n = 0; n < nt; ++n) {
     Value vp = arith::SubFOp::create(b, u[n], ws[n]);
+    // Stored as n_j V'_j: P and the state update then use K as given.
     forAccRows(ix, m0, ix.c(8 * n), lane, [&](int64_t r, Value row, Value col) {
       Value x = vector::ExtractOp::create(b, vp, ArrayRef<int64_t>{r});
-      vector::StoreOp::create(b, arith::TruncFOp::create(b, half, x), sV,
+      x = arith::MulFOp::create(
+          b, x,
+          vector::BroadcastOp::create(b, x.getType(), normAt(row)));
+      Value hi = arith::TruncFOp::create(b, half, x);
+      vector::StoreOp::create(b, hi, sV, ValueRange{row, col});
+      Value lo = arith::SubFOp::create(
+          b, x, arith::ExtFOp::create(b, x.getType(), hi));
+      vector::StoreOp::create(b, arith::TruncFOp::create(b, half, lo), sVlo,
                               ValueRange{row, col});
     });
   }
@@ -629,9 +685,18 @@ SmallVector<Value> LinearAttentionKernel::updateState(ArrayRef<Value> s) {
           b, arith::SubFOp::create(
                  b, gLast, memref::LoadOp::create(b, sG, ValueRange{row})));
       Value x = toF32(memref::LoadOp::create(b, sV, ValueRange{row, col}));
-      x = arith::TruncFOp::create(b, c.elemType,
-                                  arith::MulFOp::create(b, x, w));
-      memref::StoreOp::create(b, x, sV, ValueRange{row, col});
+      if (c.deltaRule)
+        x = arith::AddFOp::create(
+            b, x, toF32(memref::LoadOp::create(b, sVlo, ValueRange{row, col})));
+      x = arith::MulFOp::create(b, x, w);
+      Value hi = arith::TruncFOp::create(b, c.elemType, x);
+      memref::StoreOp::create(b, hi, sV, ValueRange{row, col});
+      if (c.deltaRule)
+        memref::StoreOp::create(
+            b,
+            arith::TruncFOp::create(b, c.elemType,
+                                    arith::SubFOp::create(b, x, toF32(hi))),
+            sVlo, ValueRange{row, col});
     });
     gpu::BarrierOp::create(b);
   }
@@ -668,12 +733,13 @@ SmallVector<Value> LinearAttentionKernel::updateState(ArrayRef<Value> s) {
           for (int64_t ks = 0; ks < chunkSteps(); ++ks) {
             Value a = loadATransposed(ix, vectorGate() ? sKt : sK,
                                       ix.c(16 * ks), ix.mul(mt, 16), lane);
-            for (int64_t np = 0; np < nt / 2; ++np) {
-              auto [b0, b1] = loadBPairTransposed(ix, sV, ix.c(16 * ks),
-                                                  ix.c(16 * np), lane);
-              acc[2 * np] = mma(b, a, b0, acc[2 * np]);
-              acc[2 * np + 1] = mma(b, a, b1, acc[2 * np + 1]);
-            }
+            for (Value tile : valueTilesInSmem())
+              for (int64_t np = 0; np < nt / 2; ++np) {
+                auto [b0, b1] = loadBPairTransposed(ix, tile, ix.c(16 * ks),
+                                                    ix.c(16 * np), lane);
+                acc[2 * np] = mma(b, a, b0, acc[2 * np]);
+                acc[2 * np + 1] = mma(b, a, b1, acc[2 * np + 1]);
+              }
           }
           return acc;
         },
@@ -696,8 +762,10 @@ void LinearAttentionKernel::build(gpu::LaunchOp launch) {
     sKt = attrs[4];
   if (c.deltaRule) {
     unsigned first = vectorGate() ? 5 : 4;
-    sBeta = attrs[first], sT = attrs[first + 1], sTb = attrs[first + 2];
-    sKb = attrs[first + 3];
+    sBeta = attrs[first], sNorm = attrs[first + 1], sT = attrs[first + 2];
+    sTb = attrs[first + 3], sTn = attrs[first + 4], sKb = attrs[first + 5];
+    sSlo = attrs[first + 6], sVlo = attrs[first + 7];
+    sTbLo = attrs[first + 8], sTnLo = attrs[first + 9];
   }
 
   // Padding columns of the K and V tiles stay zero; copies never touch them.
@@ -741,8 +809,7 @@ void LinearAttentionKernel::build(gpu::LaunchOp launch) {
         x = arith::SelectOp::create(b, ix.lt(t, tokens), x, ix.f32(0.0f));
         memref::StoreOp::create(b, x, sBeta, ValueRange{tid});
       });
-      if (c.l2norm)
-        normalizeKeys();
+      normalizeKeys();
       gpu::BarrierOp::create(b);
       deltaRuleValues(s);
     }
@@ -796,9 +863,15 @@ Value buildLinearAttentionLaunch(ImplicitLocOpBuilder &b,
     attributions.push_back(shared({c.chunk, kp + kRowPad}, c.elemType));
   if (c.deltaRule) {
     attributions.push_back(shared({c.chunk}, b.getF32Type()));
+    attributions.push_back(shared({c.chunk}, b.getF32Type()));
     attributions.push_back(shared({c.chunk, c.chunk + 1}, b.getF32Type()));
     attributions.push_back(shared({c.chunk, c.chunk + kRowPad}, c.elemType));
+    attributions.push_back(shared({c.chunk, c.chunk + kRowPad}, c.elemType));
     attributions.push_back(shared({c.chunk, kp + kRowPad}, c.elemType));
+    attributions.push_back(shared({kp, vs}, c.elemType));
+    attributions.push_back(shared({c.chunk, vs}, c.elemType));
+    attributions.push_back(shared({c.chunk, c.chunk + kRowPad}, c.elemType));
+    attributions.push_back(shared({c.chunk, c.chunk + kRowPad}, c.elemType));
   }
   Value one = ix.c(1);
   Value grid = ix.mul(batch, c.hv);
