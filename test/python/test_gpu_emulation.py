@@ -242,3 +242,27 @@ def test_delta_rule_kernel_matches_reference(case, record_rel_rms):
     assert np.isfinite(o.astype(np.float32)).all() and np.isfinite(s).all()
     assert reference.rel_rms(o, ro) < TOL
     assert reference.rel_rms(s, rs) < TOL
+
+
+@pytest.mark.parametrize("dtype", [BF16, np.float32], ids=["bf16", "f32"])
+def test_scan_kernel_matches_reference(dtype, record_rel_rms):
+    # One thread per (batch, channel); 300 channels spread over 3 blocks.
+    rng = np.random.default_rng(11)
+    B, T, D = 2, 33, 150
+    x = rng.standard_normal((B, T, D)).astype(dtype)
+    g = -rng.uniform(0.0, 1.0, (B, T, D)).astype(dtype)
+    h0 = rng.standard_normal((B, D)).astype(np.float32)
+    t = lambda shape: _type(shape, dtype, (1,))
+    st = _type((B, D), np.float32)
+    src = (f"func.func @scan(%x: {t(x.shape)}, %g: {t(g.shape)}, %h: {st}) -> "
+           f"({t(x.shape)}, {st}) {{\n"
+           f"  %o, %s = mix.scan %x, %g init(%h) : ({t(x.shape)}, "
+           f"{t(g.shape)}, {st}) -> ({t(x.shape)}, {st})\n"
+           f"  return %o, %s : {t(x.shape)}, {st}\n}}\n")
+    o, s = mixir.compile(src, target="cuda-emulation").scan(x, g, h0)
+    ro, rs = reference.scan(x, g, initial_state=h0)
+    limit = TOL if dtype == BF16 else 1e-5
+    record_rel_rms("scan/cuda-emu", np.dtype(dtype).name, "o",
+                   reference.rel_rms(o, ro), limit, "2x33x150")
+    assert reference.rel_rms(o, ro) < limit
+    assert reference.rel_rms(s, rs) < limit

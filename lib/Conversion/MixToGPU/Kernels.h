@@ -95,6 +95,14 @@ mlir::Value buildAttentionLaunch(mlir::ImplicitLocOpBuilder &b,
                                  mlir::Value batch, mlir::Value tokens,
                                  mlir::Value keys, mlir::Value dependency);
 
+/// Launches the element-wise scan: one thread per (batch, channel), the
+/// sequence in order (x in `buffers.q`, g in `.g`, initial state in `.init`,
+/// outputs in `.o` and `.state`).
+mlir::Value buildScanLaunch(mlir::ImplicitLocOpBuilder &b,
+                            const DeviceBuffers &buffers, int64_t channels,
+                            mlir::Value batch, mlir::Value tokens,
+                            mlir::Value dependency);
+
 } // namespace mixir::gpu_lowering
 
 #endif

@@ -226,6 +226,48 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mixir::mix::AttentionOp op)
       });
 }
 
+LogicalResult lowerScan(RewriterBase &rewriter, mixir::mix::ScanOp op) {
+  int64_t channels = cast<RankedTensorType>(op.getX().getType()).getDimSize(2);
+  return mixir::lowering::lowerWithShapeChecks(
+      rewriter, op,
+      [&](ImplicitLocOpBuilder &b,
+          const mixir::lowering::SymbolSizes &sizes) -> SmallVector<Value> {
+        Ix ix{b};
+        Value batch = sizes.lookup("B"), tokens = sizes.lookup("T");
+        Value init = toBuffer(b, op.getInitialState());
+        Value o = allocResult(b, op.getO(), {"B", "T", "D"}, sizes);
+        Value state = allocResult(b, op.getFinalState(), {"B", "D"}, sizes);
+        Value zero = ix.c(0);
+        Value work = ix.both(ix.lt(zero, batch), ix.lt(zero, tokens));
+        auto ifOp = scf::IfOp::create(b, work, /*withElseRegion=*/true);
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+          runOnDevice(b,
+                      {toBuffer(b, op.getX()), toBuffer(b, op.getG()), init},
+                      {o, state},
+                      [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
+                        DeviceBuffers d;
+                        d.q = in[0], d.g = in[1], d.init = in[2];
+                        d.o = out[0], d.state = out[1];
+                        return buildScanLaunch(b, d, channels, batch, tokens,
+                                               t);
+                      });
+          b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+          auto nonEmpty = scf::IfOp::create(b, ix.lt(zero, batch), false);
+          b.setInsertionPoint(nonEmpty.thenBlock()->getTerminator());
+          if (init) {
+            memref::CopyOp::create(b, init, state);
+          } else {
+            Value f0 = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+            linalg::FillOp::create(b, ValueRange{f0}, ValueRange{state});
+          }
+        }
+        return {asTensor(b, op.getO(), o),
+                asTensor(b, op.getFinalState(), state)};
+      });
+}
+
 struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
   using Base::Base;
   void runOnOperation() override {
@@ -251,13 +293,17 @@ struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
         failedAny |= failed(lowerDeltaRule(rewriter, dr, chunkSize));
         continue;
       }
+      if (auto scan = dyn_cast<mixir::mix::ScanOp>(op)) {
+        failedAny |= failed(lowerScan(rewriter, scan));
+        continue;
+      }
       if (auto at = dyn_cast<mixir::mix::AttentionOp>(op)) {
         failedAny |= failed(lowerAttention(rewriter, at));
         continue;
       }
       op->emitOpError("is not supported on target cuda yet (the GPU lowering "
-                      "covers mix.linear_attention, mix.delta_rule and "
-                      "mix.attention on f16/bf16 inputs)");
+                      "covers mix.linear_attention, mix.delta_rule, "
+                      "mix.attention and mix.scan)");
       failedAny = true;
     }
     if (failedAny)

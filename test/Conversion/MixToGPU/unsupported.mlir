@@ -11,15 +11,6 @@ func.func @f32_inputs(%q: tensor<1x8x1x16xf32>, %k: tensor<1x8x1x16xf32>, %v: te
 
 // -----
 
-func.func @scan(%x: tensor<1x8x16xbf16>, %g: tensor<1x8x16xbf16>)
-    -> (tensor<1x8x16xbf16>, tensor<1x16xf32>) {
-  // expected-error @below {{is not supported on target cuda yet}}
-  %o, %s = mix.scan %x, %g : (tensor<1x8x16xbf16>, tensor<1x8x16xbf16>) -> (tensor<1x8x16xbf16>, tensor<1x16xf32>)
-  return %o, %s : tensor<1x8x16xbf16>, tensor<1x16xf32>
-}
-
-// -----
-
 func.func @odd_value_dim(%q: tensor<1x8x1x16xbf16>, %k: tensor<1x8x1x16xbf16>, %v: tensor<1x8x1x15xbf16>)
     -> (tensor<1x8x1x15xbf16>, tensor<1x1x16x15xf32>) {
   // expected-error @below {{key and value head dims must be even (got K = 16, V = 15)}}
