@@ -3,7 +3,7 @@
 // without register spills, and its SASS must use the tensor cores (HMMA).
 // The report lines (registers, spills, shared memory) show in lit -v.
 // RUN: mixir-opt %s --mixir-cuda-pipeline="chip=sm_80 format=isa" -o %t.mlir
-// RUN: %python %mixir_src/scripts/ptx_report.py %t.mlir --arch sm_80 --arch sm_90 --sass --allow-no-hmma scan_bf16_kernel | tee %t.report | FileCheck %s
+// RUN: %python %mixir_src/scripts/ptx_report.py %t.mlir --arch sm_80 --arch sm_90 --sass --allow-no-hmma scan_bf16_kernel --allow-no-hmma attention_forget_bf16_kernel | tee %t.report | FileCheck %s
 // RUN: cat %t.report
 
 // CHECK-DAG: bf16_scalar_k128_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0 smem=33024
@@ -36,6 +36,9 @@
 // CHECK-DAG: deltanet_neg_k64_f16_kernel sm_90 registers={{[0-9]+}} spill-stores=0 spill-loads=0
 // CHECK-DAG: scan_bf16_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
 // CHECK-DAG: scan_bf16_kernel sm_90 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: attention_forget_bf16_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: attention_forget_bf16_kernel_0 sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: attention_forget_bf16_kernel_0 sm_80 HMMA={{[1-9][0-9]*}}
 
 func.func @bf16_scalar_k128(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>,
                             %v: tensor<?x?x4x128xbf16>, %g: tensor<?x?x4xf32>,
@@ -122,4 +125,13 @@ func.func @scan_bf16(%x: tensor<?x?x1024xbf16>, %g: tensor<?x?x1024xbf16>)
   %o, %s = mix.scan %x, %g
       : (tensor<?x?x1024xbf16>, tensor<?x?x1024xbf16>) -> (tensor<?x?x1024xbf16>, tensor<?x1024xf32>)
   return %o, %s : tensor<?x?x1024xbf16>, tensor<?x1024xf32>
+}
+
+func.func @attention_forget_bf16(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>,
+                                 %v: tensor<?x?x4x128xbf16>, %g: tensor<?x?x4xf32>)
+    -> tensor<?x?x4x128xbf16> {
+  %o = mix.attention %q, %k, %v forget(%g) causal
+      : (tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4xf32>)
+      -> tensor<?x?x4x128xbf16>
+  return %o : tensor<?x?x4x128xbf16>
 }

@@ -147,6 +147,9 @@ ATTENTION_CASES = [
     ("full-cross-lengths", 1, 33, 100, 2, 2, 100, 60, BF16, False, 0),
     ("sliding-window", 1, 150, 150, 1, 1, 32, 32, BF16, True, 20),
     ("one-query", 1, 1, 1, 1, 1, 16, 16, BF16, True, 0),
+    ("forget-gate", 1, 300, 300, 2, 1, 32, 32, BF16, True, 0),
+    ("forget-gate-window-f16", 1, 130, 130, 1, 1, 64, 32, np.float16, True,
+     40),
 ]
 
 
@@ -158,16 +161,21 @@ def test_attention_kernel_matches_reference(case, record_rel_rms):
     q = rng.standard_normal((B, T, Hq, K)).astype(dtype)
     k = rng.standard_normal((B, S, Hkv, K)).astype(dtype)
     v = rng.standard_normal((B, S, Hkv, V)).astype(dtype)
-    types = [_type(a.shape, dtype) for a in (q, k, v)]
+    forget = case[0].startswith("forget")
+    g = (-rng.uniform(0.0, 0.2, (B, T, Hq))).astype(np.float32) \
+        if forget else None
+    arrays = (q, k, v) + ((g,) if forget else ())
+    types = [_type(a.shape, a.dtype) for a in arrays]
     o_type = _type((B, T, Hq, V), dtype)
-    attrs = (" causal" if causal else "") + \
+    attrs = (" forget(%g)" if forget else "") + \
+        (" causal" if causal else "") + \
         (f" window = {window}" if window else "")
-    src = (f"func.func @at(%q: {types[0]}, %k: {types[1]}, %v: {types[2]})"
-           f" -> {o_type} {{\n"
+    params = ", ".join(f"%{n}: {t}" for n, t in zip("qkvg", types))
+    src = (f"func.func @at({params}) -> {o_type} {{\n"
            f"  %o = mix.attention %q, %k, %v{attrs} : ({', '.join(types)})"
            f" -> {o_type}\n  return %o : {o_type}\n}}\n")
-    o = mixir.compile(src, target="cuda-emulation").at(q, k, v)
-    ro = reference.attention(q, k, v, causal=causal, window=window)
+    o = mixir.compile(src, target="cuda-emulation").at(*arrays)
+    ro = reference.attention(q, k, v, g=g, causal=causal, window=window)
     err = reference.rel_rms(o, ro)
     record_rel_rms("attention/cuda-emu", np.dtype(dtype).name, "o", err, TOL,
                    case[0])

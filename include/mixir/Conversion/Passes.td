@@ -106,8 +106,9 @@ def ConvertMixToGPU : Pass<"convert-mix-to-gpu"> {
     `mix.linear_attention` with every gate kind, as one fused kernel per
     (batch, state head, 32 value columns) that keeps the f32 state in
     registers across chunks (per-channel gates with 16-token sub-chunks);
-    `mix.attention` (causal, window, GQA; no forget gate yet) as a
-    flash-attention kernel. Other ops are reported as not supported on
+    `mix.attention` (causal, window, GQA, forget gate) as a
+    flash-attention kernel (forget gate: a cumsum kernel first);
+    `mix.scan` one thread per channel. Other ops are reported as not supported on
     target cuda. Dynamic sizes are checked at run time as in the CPU
     lowering.
   }];

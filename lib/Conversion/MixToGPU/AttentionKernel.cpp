@@ -29,8 +29,7 @@ std::string configureAttention(mix::AttentionOp op, AttentionConfig &c) {
   if (!c.elemType.isBF16() && !c.elemType.isF16())
     return "inputs must be bf16 or f16 (the tensor cores take 16-bit "
            "operands; f32 inputs run on target cpu)";
-  if (op.getG())
-    return "the forget gate is not implemented for target cuda yet";
+  c.forgetGate = static_cast<bool>(op.getG());
   c.hq = qType.getDimSize(2), c.hkv = kType.getDimSize(2);
   c.keyDim = qType.getDimSize(3), c.valueDim = vType.getDimSize(3);
   c.causal = op.getCausal();
@@ -106,8 +105,17 @@ SmallVector<Value> AttentionKernel::keyBlock(Value j0, ArrayRef<Value> carried,
                        ok = ix.both(ok, ix.le(j, i));
                      if (c.window > 0) // i - window < j
                        ok = ix.both(ok, ix.lt(i, ix.add(j, c.window)));
-                     return arith::SelectOp::create(
-                         b, ok, arith::MulFOp::create(b, x, scale), negInf);
+                     Value y = arith::MulFOp::create(b, x, scale);
+                     if (c.forgetGate) {
+                       Value last = ix.sub(tokens, ix.c(1));
+                       Value gi = memref::LoadOp::create(
+                           b, d.state, ValueRange{batch, ix.min(i, last), head});
+                       Value gj = memref::LoadOp::create(
+                           b, d.state, ValueRange{batch, ix.min(j, last), head});
+                       y = arith::AddFOp::create(
+                           b, y, arith::SubFOp::create(b, gi, gj));
+                     }
+                     return arith::SelectOp::create(b, ok, y, negInf);
                    });
 
   // Online softmax per row (r = 0: row g, r = 1: row g + 8).
@@ -237,11 +245,92 @@ void AttentionKernel::build(gpu::LaunchOp launch) {
   }
 }
 
+namespace {
+/// G[b, :, h] = cumsum(g[b, :, h]) with one block of 128 threads per (batch,
+/// head): each thread sums a contiguous segment, thread 0 scans the 128
+/// partial sums, then every thread rescans its segment from its offset.
+class ForgetGateScan : KernelBase {
+public:
+  ForgetGateScan(ImplicitLocOpBuilder &b, const DeviceBuffers &d, int64_t heads,
+                 Value tokens)
+      : KernelBase(b, kThreads / 32), d(d), heads(heads), tokens(tokens) {}
+  static constexpr int64_t kThreads = 128;
+
+  void build(gpu::LaunchOp launch) {
+    setUp(launch);
+    Value partial = launch.getWorkgroupAttributions()[0];
+    Value bh = launch.getBlockIds().x;
+    Value bi = ix.div(bh, heads), h = ix.rem(bh, heads);
+    Value seg = ix.ceilDiv(tokens, kThreads);
+    Value lo = ix.min(ix.mul(tid, seg), tokens);
+    Value hi = ix.min(ix.add(lo, seg), tokens);
+    auto gAt = [&](Value t) {
+      return toF32(memref::LoadOp::create(b, d.g, ValueRange{bi, t, h}));
+    };
+    auto sum = scf::ForOp::create(b, lo, hi, ix.c(1), ValueRange{ix.f32(0.0f)});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(sum.getBody());
+      scf::YieldOp::create(b, ValueRange{arith::AddFOp::create(
+                                  b, sum.getRegionIterArg(0),
+                                  gAt(sum.getInductionVar()))});
+    }
+    memref::StoreOp::create(b, sum.getResult(0), partial, ValueRange{tid});
+    gpu::BarrierOp::create(b);
+    // Exclusive scan of the partial sums by thread 0, in place.
+    ifThen(ix.lt(tid, ix.c(1)), [&] {
+      auto scan = scf::ForOp::create(b, ix.c(0), ix.c(kThreads), ix.c(1),
+                                     ValueRange{ix.f32(0.0f)});
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(scan.getBody());
+      Value i = scan.getInductionVar();
+      Value x = memref::LoadOp::create(b, partial, ValueRange{i});
+      memref::StoreOp::create(b, scan.getRegionIterArg(0), partial,
+                              ValueRange{i});
+      scf::YieldOp::create(
+          b, ValueRange{arith::AddFOp::create(b, scan.getRegionIterArg(0), x)});
+    });
+    gpu::BarrierOp::create(b);
+    Value offset = memref::LoadOp::create(b, partial, ValueRange{tid});
+    auto write = scf::ForOp::create(b, lo, hi, ix.c(1), ValueRange{offset});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(write.getBody());
+      Value t = write.getInductionVar();
+      Value acc = arith::AddFOp::create(b, write.getRegionIterArg(0), gAt(t));
+      memref::StoreOp::create(b, acc, d.state, ValueRange{bi, t, h});
+      scf::YieldOp::create(b, ValueRange{acc});
+    }
+  }
+
+private:
+  const DeviceBuffers &d;
+  int64_t heads;
+  Value tokens;
+};
+} // namespace
+
 Value buildAttentionLaunch(ImplicitLocOpBuilder &b, const AttentionConfig &c,
                            const DeviceBuffers &d, Value batch, Value tokens,
                            Value keys, Value dependency) {
   MLIRContext *ctx = b.getContext();
   Ix ix{b};
+  if (c.forgetGate) {
+    auto ws = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+    Value one = ix.c(1);
+    auto scan = gpu::LaunchOp::create(
+        b, ix.mul(batch, c.hq), one, one, ix.c(ForgetGateScan::kThreads), one,
+        one, nullptr, gpu::AsyncTokenType::get(ctx), ValueRange{dependency},
+        TypeRange{MemRefType::get({ForgetGateScan::kThreads}, b.getF32Type(),
+                                  MemRefLayoutAttrInterface{}, ws)});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&scan.getBody().front());
+      ForgetGateScan(b, d, c.hq, tokens).build(scan);
+      gpu::TerminatorOp::create(b);
+    }
+    dependency = scan.getAsyncToken();
+  }
   auto ws = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   auto shared = [&](ArrayRef<int64_t> shape) {
     return MemRefType::get(shape, c.elemType, MemRefLayoutAttrInterface{}, ws);

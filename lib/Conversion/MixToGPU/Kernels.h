@@ -69,7 +69,7 @@ mlir::Value buildLinearAttentionLaunch(mlir::ImplicitLocOpBuilder &b,
 /// The static shape of an attention op and its kernel's tiling.
 struct AttentionConfig {
   int64_t hq = 0, hkv = 0, keyDim = 0, valueDim = 0;
-  bool causal = false;
+  bool causal = false, forgetGate = false;
   int64_t window = 0;
   float scale = 1.0f;
   mlir::Type elemType;   // f16 or bf16
@@ -89,6 +89,9 @@ std::string configureAttention(mix::AttentionOp op, AttentionConfig &config);
 /// registers while K and V blocks stream through shared memory (cp.async);
 /// S = Q K^T and O += P V run on the tensor cores, P staying in registers.
 /// Key blocks wholly outside the causal mask or the window are not visited.
+/// With a forget gate (`buffers.g`), a first kernel writes G = cumsum(g)
+/// into `buffers.state` ([B, T, Hq] f32, one block per (batch, head), a
+/// two-level scan) and the scores get G_i - G_j.
 mlir::Value buildAttentionLaunch(mlir::ImplicitLocOpBuilder &b,
                                  const AttentionConfig &config,
                                  const DeviceBuffers &buffers,

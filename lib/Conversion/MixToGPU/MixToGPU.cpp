@@ -94,7 +94,8 @@ Value allocResult(ImplicitLocOpBuilder &b, Value result,
 void runOnDevice(
     ImplicitLocOpBuilder &b, ArrayRef<Value> inputs, ArrayRef<Value> outputs,
     const std::function<Value(ArrayRef<Value>, ArrayRef<Value>, Value)>
-        &launch) {
+        &launch,
+    const std::function<Value(DeviceSection &)> &scratch = nullptr) {
   DeviceSection dev{
       b, gpu::WaitOp::create(b, gpu::AsyncTokenType::get(b.getContext()),
                              ValueRange{})
@@ -104,6 +105,9 @@ void runOnDevice(
     in.push_back(dev.upload(v));
   for (Value v : outputs)
     out.push_back(dev.alloc(cast<MemRefType>(v.getType()), v));
+  // Device-only buffers (filled by the launch, freed with the rest).
+  if (scratch)
+    in.push_back(scratch(dev));
   dev.token = launch(in, out, dev.token);
   for (auto [host, device] : llvm::zip(outputs, out))
     dev.download(host, device);
@@ -199,7 +203,8 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mixir::mix::AttentionOp op)
           const mixir::lowering::SymbolSizes &sizes) -> SmallVector<Value> {
         Ix ix{b};
         Value batch = sizes.lookup("B"), tokens = sizes.lookup("T");
-        Value keys = sizes.lookup("S");
+        // With a forget gate the keys share the queries' length symbol.
+        Value keys = op.getG() ? tokens : sizes.lookup("S");
         Value o = allocResult(b, op.getO(), {"B", "T", "Hq", "V"}, sizes);
         Value zero = ix.c(0);
         // Without keys every row is 0; without rows there is nothing to do.
@@ -209,15 +214,27 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mixir::mix::AttentionOp op)
         {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-          runOnDevice(b,
-                      {toBuffer(b, op.getQ()), toBuffer(b, op.getK()),
-                       toBuffer(b, op.getV())},
-                      {o}, [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
-                        DeviceBuffers d;
-                        d.q = in[0], d.k = in[1], d.v = in[2], d.o = out[0];
-                        return buildAttentionLaunch(b, config, d, batch,
-                                                    tokens, keys, t);
-                      });
+          Value g = toBuffer(b, op.getG());
+          runOnDevice(
+              b,
+              {toBuffer(b, op.getQ()), toBuffer(b, op.getK()),
+               toBuffer(b, op.getV()), g},
+              {o},
+              [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
+                DeviceBuffers d;
+                d.q = in[0], d.k = in[1], d.v = in[2], d.o = out[0];
+                d.g = in[3], d.state = g ? in[4] : Value();
+                return buildAttentionLaunch(b, config, d, batch, tokens, keys,
+                                            t);
+              },
+              [&](DeviceSection &dev) -> Value {
+                if (!g)
+                  return {};
+                // The forget gate's prefix sums G = cumsum(g) in f32.
+                auto type = MemRefType::get(
+                    cast<MemRefType>(g.getType()).getShape(), b.getF32Type());
+                return dev.alloc(type, g);
+              });
           b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
           Value z = arith::ConstantOp::create(b, b.getZeroAttr(config.elemType));
           linalg::FillOp::create(b, ValueRange{z}, ValueRange{o});

@@ -32,12 +32,3 @@ func.func @kda_delta_rule(%q: tensor<1x8x1x16xbf16>, %k: tensor<1x8x1x16xbf16>, 
   return %o, %s : tensor<1x8x1x16xbf16>, tensor<1x1x16x16xf32>
 }
 
-// -----
-
-func.func @forget_gate(%q: tensor<1x8x1x16xbf16>, %k: tensor<1x8x1x16xbf16>, %v: tensor<1x8x1x16xbf16>,
-                       %g: tensor<1x8x1xbf16>) -> tensor<1x8x1x16xbf16> {
-  // expected-error @below {{cannot run on target cuda: the forget gate is not implemented for target cuda yet}}
-  %o = mix.attention %q, %k, %v forget(%g) causal
-      : (tensor<1x8x1x16xbf16>, tensor<1x8x1x16xbf16>, tensor<1x8x1x16xbf16>, tensor<1x8x1xbf16>) -> tensor<1x8x1x16xbf16>
-  return %o : tensor<1x8x1x16xbf16>
-}
