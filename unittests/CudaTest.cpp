@@ -283,6 +283,36 @@ TEST(CudaRuntime, LaunchAndFaultErrors) {
   EXPECT_EQ(fake.liveCounts(), (std::vector<int>{0, 0, 0, 0, 0}));
 }
 
+TEST(CudaRuntime, KernelTimingSpansTheLaunches) {
+  Fake fake;
+  ASSERT_TRUE(fake.loaded());
+  void *stream = mgpuStreamCreate();
+  char image[] = "cubin";
+  void *module = mgpuModuleLoad(image, sizeof(image));
+  void *kernel = mgpuModuleGetFunction(module, "k");
+  double ms = -1;
+  ASSERT_TRUE(mixrt::cudaTakeKernelTime(ms));
+  EXPECT_EQ(ms, 0.0) << "nothing timed while off";
+  mixrt::cudaProfileKernels(true);
+  ASSERT_TRUE(mixrt::cudaTakeKernelTime(ms));
+  EXPECT_EQ(ms, 0.0) << "nothing launched yet";
+  for (int i = 0; i < 3; ++i)
+    mgpuLaunchKernel(kernel, 1, 1, 1, 32, 1, 1, 0, stream, nullptr, nullptr,
+                     0);
+  // One start event before the first launch, the end event after each.
+  EXPECT_EQ(fake.calls("cuEventRecord"), 4);
+  ASSERT_TRUE(mixrt::cudaTakeKernelTime(ms));
+  EXPECT_EQ(ms, 1.25); // the fake's cuEventElapsedTime
+  EXPECT_EQ(fake.calls("cuEventSynchronize"), 1);
+  mixrt::cudaProfileKernels(false);
+  mgpuLaunchKernel(kernel, 1, 1, 1, 32, 1, 1, 0, stream, nullptr, nullptr, 0);
+  EXPECT_EQ(fake.calls("cuEventRecord"), 4);
+  mgpuModuleUnload(module);
+  mgpuStreamDestroy(stream);
+  EXPECT_TRUE(mixrt::cudaTakeStatus());
+  EXPECT_EQ(fake.liveCounts(), (std::vector<int>{0, 0, 0, 0, 0}));
+}
+
 TEST(CudaRuntime, MissingKernelIsNamed) {
   Fake fake;
   ASSERT_TRUE(fake.loaded());
@@ -327,6 +357,13 @@ TEST(CudaRuntime, HostRegistrationNeedsDenseMemrefs) {
   mgpuMemHostRegisterMemRef(2, desc, 4);
   EXPECT_EQ(takeMessage(), "mgpuMemHostRegisterMemRef: memref is not dense "
                            "(dim 0 has stride 4, expected 3)");
+  EXPECT_EQ(fake.calls("cuMemHostRegister_v2"), 0);
+  desc[5] = 3; // dense 2x3
+  mgpuMemHostRegisterMemRef(2, desc, 4);
+  mgpuMemHostUnregisterMemRef(2, desc, 4);
+  EXPECT_TRUE(mixrt::cudaTakeStatus());
+  EXPECT_EQ(fake.calls("cuMemHostRegister_v2"), 1);
+  EXPECT_EQ(fake.calls("cuMemHostUnregister"), 1);
 }
 
 TEST(CudaRuntime, SymbolTableListsTheAbi) {

@@ -4,7 +4,9 @@
 // memory, so copies and memsets can be checked; streams, events, modules and
 // kernels are counted handles. Tests steer it through the fakeCuda*
 // functions: make a call fail with a given CUresult, read call counts and the
-// last launch.
+// last launch. Tools run against it take the failures from the environment:
+// MIXIR_FAKE_CUDA_FAIL="cuInit=100,cuLaunchKernel=700", and the device count
+// from MIXIR_FAKE_CUDA_DEVICES.
 //
 //===----------------------------------------------------------------------===//
 #include <cstdint>
@@ -29,10 +31,34 @@ int liveAllocations = 0, liveStreams = 0, liveEvents = 0, liveModules = 0;
 int lastFuncAttribute = -1;
 unsigned lastLaunch[7] = {0};
 int handleCounter = 0;
+bool environmentRead = false;
+
+/// Adds the failures listed in $MIXIR_FAKE_CUDA_FAIL (once).
+void readEnvironment() {
+  if (environmentRead)
+    return;
+  environmentRead = true;
+  if (const char *n = std::getenv("MIXIR_FAKE_CUDA_DEVICES"))
+    deviceCount = std::atoi(n);
+  const char *env = std::getenv("MIXIR_FAKE_CUDA_FAIL");
+  std::string list = env ? env : "";
+  size_t at = 0;
+  while (at < list.size()) {
+    size_t end = list.find(',', at);
+    if (end == std::string::npos)
+      end = list.size();
+    std::string item = list.substr(at, end - at);
+    size_t eq = item.find('=');
+    if (eq != std::string::npos)
+      failures[item.substr(0, eq)] = std::atoi(item.c_str() + eq + 1);
+    at = end + 1;
+  }
+}
 
 /// Counts the call; the configured failure for it, else success.
 CUresult enter(const char *name) {
   std::lock_guard<std::mutex> lock(mutex);
+  readEnvironment();
   ++calls[name];
   auto it = failures.find(name);
   return it == failures.end() ? 0 : it->second;
@@ -65,6 +91,7 @@ FAKE_EXPORT void fakeCudaReset() {
   std::lock_guard<std::mutex> lock(mutex);
   failures.clear();
   calls.clear();
+  environmentRead = true; // tests set failures through fakeCudaFail
   deviceCount = 1;
   contextDepth = 0;
   liveAllocations = liveStreams = liveEvents = liveModules = 0;
@@ -305,4 +332,16 @@ FAKE_EXPORT CUresult cuEventSynchronize(void *) {
 }
 FAKE_EXPORT CUresult cuEventRecord(void *, void *) {
   return enter("cuEventRecord");
+}
+FAKE_EXPORT CUresult cuEventElapsedTime_v2(float *ms, void *, void *) {
+  CUresult r = enter("cuEventElapsedTime_v2");
+  if (!r)
+    *ms = 1.25f;
+  return r;
+}
+FAKE_EXPORT CUresult cuMemHostRegister_v2(void *, size_t, unsigned) {
+  return enter("cuMemHostRegister_v2");
+}
+FAKE_EXPORT CUresult cuMemHostUnregister(void *) {
+  return enter("cuMemHostUnregister");
 }

@@ -97,6 +97,7 @@ struct Driver {
   CUresult (*eventDestroy)(CUevent) = nullptr;
   CUresult (*eventSynchronize)(CUevent) = nullptr;
   CUresult (*eventRecord)(CUevent, CUstream) = nullptr;
+  CUresult (*eventElapsedTime)(float *, CUevent, CUevent) = nullptr;
   CUresult (*getErrorName)(CUresult, const char **) = nullptr;
   CUresult (*getErrorString)(CUresult, const char **) = nullptr;
   // Optional: missing in old drivers; used only by the calls that need them.
@@ -136,6 +137,13 @@ struct ThreadError {
 };
 thread_local ThreadError threadError;
 thread_local int defaultDevice = 0;
+
+/// Events around the kernels launched on this thread (cudaProfileKernels).
+struct KernelTimer {
+  bool enabled = false;
+  CUevent start = nullptr, end = nullptr;
+};
+thread_local KernelTimer kernelTimer;
 
 void recordError(std::string message) {
   if (threadError.failed)
@@ -214,6 +222,8 @@ mixrt::Status loadDriver(State &s) {
   resolve(handle, "cuEventDestroy_v2", d.eventDestroy, &missing);
   resolve(handle, "cuEventSynchronize", d.eventSynchronize, &missing);
   resolve(handle, "cuEventRecord", d.eventRecord, &missing);
+  if (!resolve(handle, "cuEventElapsedTime_v2", d.eventElapsedTime, nullptr))
+    resolve(handle, "cuEventElapsedTime", d.eventElapsedTime, nullptr);
   resolve(handle, "cuGetErrorName", d.getErrorName, &missing);
   resolve(handle, "cuGetErrorString", d.getErrorString, &missing);
   resolve(handle, "cuMemAllocAsync", d.memAllocAsync, nullptr);
@@ -364,6 +374,21 @@ bool allowSharedMemory(const Scope &scope, const Driver &d, const char *api,
                       fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem));
 }
 
+/// With kernel timing on: records the start event before the first launch
+/// (`before`) and the end event after every launch.
+void timeLaunch(const Scope &scope, const Driver &d, CUstream stream,
+                bool before) {
+  KernelTimer &t = kernelTimer;
+  if (!t.enabled)
+    return;
+  CUevent &event = before ? t.start : t.end;
+  if (before && t.start)
+    return; // timing from the first launch since the last take
+  if (!event && !scope.ok("cuEventCreate", d.eventCreate(&event, 0)))
+    return;
+  scope.ok("cuEventRecord", d.eventRecord(event, stream));
+}
+
 /// Loads an image; with `jitOptLevel` >= 0 it is PTX compiled by the driver.
 void *loadModule(const char *api, const void *data, int jitOptLevel) {
   Scope scope(api, /*startsWork=*/true);
@@ -501,6 +526,39 @@ Status cudaTakeStatus() {
 
 bool cudaErrorPending() { return threadError.failed; }
 
+void cudaProfileKernels(bool on) { kernelTimer.enabled = on; }
+
+Status cudaTakeKernelTime(double &ms) {
+  ms = 0;
+  KernelTimer &t = kernelTimer;
+  CUevent start = t.start, end = t.end;
+  t.start = t.end = nullptr;
+  if (!start || !end) {
+    if (start || end)
+      mgpuEventDestroy(start ? start : end);
+    return Status::ok();
+  }
+  Status result = Status::ok();
+  {
+    Scope scope("cudaTakeKernelTime", /*startsWork=*/false);
+    const Driver *d = scope.driver();
+    float elapsed = 0;
+    CUresult r = CUDA_SUCCESS;
+    if (!d)
+      result = cudaTakeStatus();
+    else if (!d->eventElapsedTime)
+      result = Status::error("the CUDA driver has no cuEventElapsedTime");
+    else if ((r = d->eventSynchronize(end)) ||
+             (r = d->eventElapsedTime(&elapsed, start, end)))
+      result = Status::error(failure(*d, "timing the kernels", r));
+    else
+      ms = elapsed;
+  }
+  mgpuEventDestroy(start);
+  mgpuEventDestroy(end);
+  return result;
+}
+
 void cudaResetForTesting() {
   State &s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
@@ -619,9 +677,12 @@ extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX,
   const Driver *d = scope.driver();
   if (!d || !allowSharedMemory(scope, *d, api, function, smem))
     return;
-  scope.ok("cuLaunchKernel",
-           d->launchKernel(function, g[0], g[1], g[2], b[0], b[1], b[2],
-                           static_cast<unsigned>(smem), stream, params, extra));
+  timeLaunch(scope, *d, stream, /*before=*/true);
+  if (scope.ok("cuLaunchKernel",
+               d->launchKernel(function, g[0], g[1], g[2], b[0], b[1], b[2],
+                               static_cast<unsigned>(smem), stream, params,
+                               extra)))
+    timeLaunch(scope, *d, stream, /*before=*/false);
 }
 
 extern "C" void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
@@ -678,8 +739,10 @@ extern "C" void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
   config.hStream = stream;
   config.attrs = &attr;
   config.numAttrs = 1;
-  scope.ok("cuLaunchKernelEx",
-           d->launchKernelEx(&config, function, params, extra));
+  timeLaunch(scope, *d, stream, /*before=*/true);
+  if (scope.ok("cuLaunchKernelEx",
+               d->launchKernelEx(&config, function, params, extra)))
+    timeLaunch(scope, *d, stream, /*before=*/false);
 }
 
 extern "C" void *mgpuStreamCreate() {

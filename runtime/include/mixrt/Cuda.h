@@ -53,6 +53,14 @@ Status cudaTakeStatus();
 /// Whether an error is recorded on this thread (without clearing it).
 bool cudaErrorPending();
 
+/// Kernel timing for benchmarks. While on, the kernels this thread launches
+/// are bracketed with CUDA events, and cudaTakeKernelTime gives the device
+/// time from the start of the first launch to the end of the last one since
+/// the previous take (host<->device copies before and after are excluded;
+/// gaps between kernels are included). 0 ms when nothing was launched.
+void cudaProfileKernels(bool on);
+Status cudaTakeKernelTime(double &ms);
+
 /// Drops the loaded driver and every cached handle so that the next call
 /// loads it again (for tests that switch $MIXIR_LIBCUDA_PATH). Not safe
 /// while other threads use the runtime.
