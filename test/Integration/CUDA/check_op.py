@@ -69,7 +69,9 @@ def make_gate(rng, gate, b, t, h, k):
 def run_case(op, args, shape):
     b, t, h, k, v_dim, init = shape
     dtype = DTYPES[args.dtype]
-    name = (f"{op} gate={args.gate}{' qk_l2norm' if args.qk_l2norm else ''} "
+    gated = op in ("linear_attention", "delta_rule")
+    name = (f"{op}{f' gate={args.gate}' if gated else ''}"
+            f"{' qk_l2norm' if args.qk_l2norm else ''} "
             f"{args.dtype} B={b} T={t} H={h} K={k} V={v_dim}"
             f"{' init' if init else ''}")
     rng = rng_for(name)
