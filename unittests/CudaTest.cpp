@@ -203,7 +203,29 @@ TEST(CudaRuntime, CopiesMemsetsAndLaunchesReachTheDriver) {
   EXPECT_EQ(fake.liveCounts(), (std::vector<int>{0, 0, 0, 0, 0}))
       << "allocations, streams, events, modules, context pushes";
   EXPECT_EQ(mgpuMemAlloc(0, nullptr, 0), nullptr) << "empty buffers";
+  EXPECT_EQ(fake.calls("cuMemFreeAsync"), 1);
+  EXPECT_EQ(fake.calls("cuCtxSynchronize"), 0);
   EXPECT_FALSE(mixrt::cudaErrorPending());
+}
+
+TEST(CudaRuntime, FreesMatchTheAllocator) {
+  Fake fake;
+  ASSERT_TRUE(fake.loaded());
+  void *stream = mgpuStreamCreate();
+  // Stream-ordered buffer freed without a stream: wait, then cuMemFree.
+  void *a = mgpuMemAlloc(64, stream, 0);
+  mgpuMemFree(a, nullptr);
+  EXPECT_EQ(fake.calls("cuCtxSynchronize"), 1);
+  EXPECT_EQ(fake.calls("cuMemFree_v2"), 1);
+  // A plain buffer freed with a stream: cuMemFree, not the async free.
+  void *b = mgpuMemAlloc(64, nullptr, 0);
+  EXPECT_EQ(fake.calls("cuMemAlloc_v2"), 1);
+  mgpuMemFree(b, stream);
+  EXPECT_EQ(fake.calls("cuMemFree_v2"), 2);
+  EXPECT_EQ(fake.calls("cuMemFreeAsync"), 0);
+  mgpuStreamDestroy(stream);
+  EXPECT_TRUE(mixrt::cudaTakeStatus());
+  EXPECT_EQ(fake.liveCounts(), (std::vector<int>{0, 0, 0, 0, 0}));
 }
 
 TEST(CudaRuntime, JitFailureKeepsTheLogAndLaterWorkIsSkipped) {

@@ -193,6 +193,7 @@ FAKE_EXPORT CUresult cuCtxPopCurrent_v2(void **ctx) {
   }
   return r;
 }
+FAKE_EXPORT CUresult cuCtxSynchronize() { return enter("cuCtxSynchronize"); }
 FAKE_EXPORT CUresult cuModuleLoadDataEx(void **module, const void *,
                                         unsigned count, int *options,
                                         void **values) {

@@ -291,10 +291,14 @@ def main():
                     help="timed MixIR calls (each copies inputs through the host)")
     ap.add_argument("--shapes", help="B,T,H,D;B,T,H,D (default: the three of the issue)")
     ap.add_argument("--ops", help=",".join(OPS))
+    ap.add_argument("--chip", help="MixIR's GPU architecture (default: the device's, "
+                    "e.g. sm_90; sm_90a enables Hopper-only instructions)")
     ap.add_argument("--cpu-smoke", action="store_true",
                     help="self-test without a GPU: tiny shape, MixIR and SDPA on the CPU")
     args = ap.parse_args()
     t_start = time.perf_counter()
+    if args.chip:
+        os.environ["MIXIR_CUDA_CHIP"] = args.chip
 
     ops = list(OPS) if not args.ops else args.ops.split(",")
     for op in ops:

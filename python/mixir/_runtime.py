@@ -1,5 +1,6 @@
 """Compiling MLIR text and calling its functions on numpy arrays."""
 
+import os
 import threading
 
 import numpy as np
@@ -112,8 +113,8 @@ def compile(source, target="cpu", chunk_size=DEFAULT_CHUNK_SIZE, chip=None):
     Returns a Module whose public functions are callables over numpy arrays.
     Raises CompileError (a ValueError) with the first diagnostic.
 
-    target="cuda" compiles GPU kernels for `chip` (default: the device's,
-    e.g. "sm_90") and runs them through the CUDA driver; functions still take
+    target="cuda" compiles GPU kernels for `chip` (default: $MIXIR_CUDA_CHIP,
+    else the device's, e.g. "sm_90") and runs them through the CUDA driver; functions still take
     and return numpy arrays (copied to and from the device on each call).
     Without a CUDA driver or device it raises RuntimeError with the reason
     in one line; CUDA failures during a call raise RuntimeError too.
@@ -123,7 +124,8 @@ def compile(source, target="cpu", chunk_size=DEFAULT_CHUNK_SIZE, chip=None):
                         f"{type(source).__name__}")
     _check_target(target)
     if chip is None:
-        chip = _mixir.cuda_chip() if target == "cuda" else ""
+        chip = (os.environ.get("MIXIR_CUDA_CHIP") or _mixir.cuda_chip()
+                if target == "cuda" else "")
     elif target != "cuda":
         raise ValueError("chip is only meaningful with target='cuda'")
     try:

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 
 namespace {
 
@@ -75,6 +76,7 @@ struct Driver {
   CUresult (*primaryCtxRetain)(CUcontext *, CUdevice) = nullptr;
   CUresult (*ctxPushCurrent)(CUcontext) = nullptr;
   CUresult (*ctxPopCurrent)(CUcontext *) = nullptr;
+  CUresult (*ctxSynchronize)() = nullptr;
   CUresult (*moduleLoadDataEx)(CUmodule *, const void *, unsigned, int *,
                                void **) = nullptr;
   CUresult (*moduleUnload)(CUmodule) = nullptr;
@@ -123,6 +125,9 @@ struct State {
   Driver driver;
   int deviceCount = 0;
   std::map<int, CUcontext> contexts;
+  /// Buffers from the stream-ordered allocator (freed differently).
+  std::mutex allocMutex;
+  std::set<uintptr_t> asyncAllocations;
 };
 
 State &state() {
@@ -204,6 +209,7 @@ mixrt::Status loadDriver(State &s) {
   resolve(handle, "cuDevicePrimaryCtxRetain", d.primaryCtxRetain, &missing);
   resolve(handle, "cuCtxPushCurrent_v2", d.ctxPushCurrent, &missing);
   resolve(handle, "cuCtxPopCurrent_v2", d.ctxPopCurrent, &missing);
+  resolve(handle, "cuCtxSynchronize", d.ctxSynchronize, &missing);
   resolve(handle, "cuModuleLoadDataEx", d.moduleLoadDataEx, &missing);
   resolve(handle, "cuModuleUnload", d.moduleUnload, &missing);
   resolve(handle, "cuModuleGetFunction", d.moduleGetFunction, &missing);
@@ -569,6 +575,7 @@ void cudaResetForTesting() {
   s.initStatus = Status::ok();
   s.deviceCount = 0;
   s.contexts.clear();
+  s.asyncAllocations.clear();
   threadError = ThreadError();
   defaultDevice = 0;
 }
@@ -841,6 +848,9 @@ extern "C" void *mgpuMemAlloc(uint64_t sizeBytes, void *stream,
   } else if (stream && d->memAllocAsync) {
     if (!scope.ok("cuMemAllocAsync", d->memAllocAsync(&ptr, sizeBytes, stream)))
       return nullptr;
+    State &s = state();
+    std::lock_guard<std::mutex> lock(s.allocMutex);
+    s.asyncAllocations.insert(static_cast<uintptr_t>(ptr));
   } else if (!scope.ok("cuMemAlloc", d->memAlloc(&ptr, sizeBytes))) {
     return nullptr;
   }
@@ -854,9 +864,18 @@ extern "C" void mgpuMemFree(void *ptr, void *stream) {
   const Driver *d = scope.driver();
   if (!d)
     return;
-  if (stream && d->memFreeAsync)
+  bool async = false;
+  {
+    State &s = state();
+    std::lock_guard<std::mutex> lock(s.allocMutex);
+    async = s.asyncAllocations.erase(reinterpret_cast<uintptr_t>(ptr)) > 0;
+  }
+  // Stream-ordered buffers are freed in stream order; without a stream,
+  // cuMemFree would not wait for pending work on them, so wait first.
+  // Other buffers: cuMemFree, which synchronizes as needed.
+  if (async && stream)
     scope.ok("cuMemFreeAsync", d->memFreeAsync(devicePtr(ptr), stream));
-  else
+  else if (!async || scope.ok("cuCtxSynchronize", d->ctxSynchronize()))
     scope.ok("cuMemFree", d->memFree(devicePtr(ptr)));
 }
 

@@ -101,11 +101,17 @@ def test_fake_driver_device_and_chip_checks():
                               chip=chip)
             except mixir.CompileError as e:
                 print("CompileError:", e)
-        """, MIXIR_LIBCUDA_PATH=_fake_driver())
+        try:
+            mixir.compile("func.func @f() { return }", target="cuda")
+        except mixir.CompileError as e:
+            print("CompileError:", e)
+        """, MIXIR_LIBCUDA_PATH=_fake_driver(), MIXIR_CUDA_CHIP="sm_72")
     assert lines == [
         "(True, 'Fake GPU (sm_90)')",
         "sm_90",
         "CompileError: target cuda: unsupported chip 'sm_75' (expected sm_80, "
         "sm_86, sm_89, sm_90 or sm_90a)",
         "CompileError: target cuda: unsupported chip 'sm_100' (expected sm_80, "
+        "sm_86, sm_89, sm_90 or sm_90a)",
+        "CompileError: target cuda: unsupported chip 'sm_72' (expected sm_80, "
         "sm_86, sm_89, sm_90 or sm_90a)"]

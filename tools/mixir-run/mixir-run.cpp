@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 namespace cl = llvm::cl;
 
@@ -44,7 +45,8 @@ static cl::opt<std::string> target("target",
                                    cl::init("cpu"));
 static cl::opt<std::string> chip("chip",
                                  cl::desc("GPU architecture for --target=cuda "
-                                          "(default: the device's)"),
+                                          "(default: $MIXIR_CUDA_CHIP, else "
+                                          "the device's)"),
                                  cl::init(""));
 static cl::opt<std::string> benchText("bench",
                                       cl::desc("Also time N runs and print "
@@ -79,6 +81,9 @@ int main(int argc, char **argv) {
   options->target = target;
   if (!chip.empty())
     options->chip = chip;
+  else if (const char *env = std::getenv("MIXIR_CUDA_CHIP");
+           target == "cuda" && env && *env)
+    options->chip = env;
   else if (target == "cuda") {
     // The device's architecture (a cubin runs only on its own major one);
     // without a device, compile() says why.
