@@ -286,20 +286,6 @@ TEST(CudaRuntime, LaunchAndFaultErrors) {
   EXPECT_EQ(takeMessage(), "mgpuLaunchKernel: grid x -1 is out of range");
   mgpuLaunchKernel(kernel, 1, 1, 1, 1, 1, 1, 0, stream, nullptr, nullptr, 0);
   EXPECT_TRUE(mixrt::cudaTakeStatus());
-  // Calls the fake driver lacks are named, not crashed on.
-  mgpuLaunchClusterKernel(kernel, 2, 1, 1, 2, 1, 1, 32, 1, 1, 0, stream,
-                          nullptr, nullptr);
-  EXPECT_EQ(takeMessage(), "mgpuLaunchClusterKernel: the CUDA driver has no "
-                           "cuLaunchKernelEx (cluster launches need CUDA 12 "
-                           "or newer)");
-  EXPECT_EQ(mgpuMemAlloc(16, nullptr, 1), nullptr);
-  EXPECT_EQ(takeMessage(),
-            "mgpuMemAlloc: the CUDA driver has no cuMemAllocManaged");
-  int64_t desc[7] = {0, 0, 0, 4, 4, 4, 1};
-  EXPECT_EQ(mgpuTensorMapEncodeTiledMemref(2, desc, 9, 0, 0, 0, 0, desc + 3),
-            nullptr);
-  EXPECT_NE(takeMessage().find("no cuTensorMapEncodeTiled"),
-            std::string::npos);
   mgpuModuleUnload(module);
   mgpuStreamDestroy(stream);
   EXPECT_EQ(fake.liveCounts(), (std::vector<int>{0, 0, 0, 0, 0}));
@@ -333,6 +319,54 @@ TEST(CudaRuntime, KernelTimingSpansTheLaunches) {
   mgpuStreamDestroy(stream);
   EXPECT_TRUE(mixrt::cudaTakeStatus());
   EXPECT_EQ(fake.liveCounts(), (std::vector<int>{0, 0, 0, 0, 0}));
+}
+
+TEST(CudaRuntime, ClusterLaunchesManagedMemoryAndTensorMaps) {
+  Fake fake;
+  ASSERT_TRUE(fake.loaded());
+  void *stream = mgpuStreamCreate();
+  char image[] = "cubin";
+  void *module = mgpuModuleLoad(image, sizeof(image));
+  void *kernel = mgpuModuleGetFunction(module, "k");
+  mgpuLaunchClusterKernel(kernel, 2, 1, 1, 8, 4, 1, 128, 1, 1, 4096, stream,
+                          nullptr, nullptr);
+  const unsigned *l = fake.lastLaunch();
+  EXPECT_EQ(std::vector<unsigned>(l, l + 7),
+            (std::vector<unsigned>{8, 4, 1, 128, 1, 1, 4096}));
+  void *h = dlopen(MIXIR_FAKE_LIBCUDA, RTLD_NOW | RTLD_NOLOAD);
+  ASSERT_NE(h, nullptr);
+  auto cluster = reinterpret_cast<const unsigned *(*)()>(
+      dlsym(h, "fakeCudaLastCluster"));
+  auto tensorMap = reinterpret_cast<const uint64_t *(*)()>(
+      dlsym(h, "fakeCudaLastTensorMap"));
+  ASSERT_TRUE(cluster && tensorMap);
+  EXPECT_EQ(std::vector<unsigned>(cluster(), cluster() + 3),
+            (std::vector<unsigned>{2, 1, 1}));
+
+  float *managed = static_cast<float *>(mgpuMemAlloc(16, nullptr, 1));
+  ASSERT_NE(managed, nullptr);
+  EXPECT_EQ(fake.calls("cuMemAllocManaged"), 1);
+  managed[3] = 1.0f; // host-accessible in the fake, as managed memory is
+
+  // A 64x128 bf16 tensor (row-major, padded rows of 136) with 64x64 boxes:
+  // the driver gets dims innermost first and byte strides.
+  uint16_t data[64 * 136];
+  int64_t desc[7] = {0, 0, 0, 64, 128, 136, 1};
+  desc[0] = desc[1] = reinterpret_cast<int64_t>(data);
+  int64_t box[2] = {64, 64};
+  void *map = mgpuTensorMapEncodeTiledMemref(2, desc, /*bf16=*/9, 0, 0, 0, 0,
+                                             box);
+  ASSERT_NE(map, nullptr);
+  const uint64_t *t = tensorMap();
+  EXPECT_EQ(std::vector<uint64_t>(t, t + 3), (std::vector<uint64_t>{2, 128, 64}));
+  EXPECT_EQ(t[5], 64u);
+  mgpuMemFree(map, nullptr);
+  mgpuMemFree(managed, nullptr);
+  mgpuModuleUnload(module);
+  mgpuStreamDestroy(stream);
+  EXPECT_TRUE(mixrt::cudaTakeStatus());
+  EXPECT_EQ(fake.liveCounts(), (std::vector<int>{0, 0, 0, 0, 0}));
+  dlclose(h);
 }
 
 TEST(CudaRuntime, MissingKernelIsNamed) {

@@ -346,3 +346,62 @@ FAKE_EXPORT CUresult cuMemHostRegister_v2(void *, size_t, unsigned) {
 FAKE_EXPORT CUresult cuMemHostUnregister(void *) {
   return enter("cuMemHostUnregister");
 }
+FAKE_EXPORT CUresult cuMemAllocManaged(CUdeviceptr *ptr, size_t bytes,
+                                       unsigned) {
+  CUresult r = enter("cuMemAllocManaged");
+  if (r)
+    return r;
+  *ptr = reinterpret_cast<uintptr_t>(std::malloc(bytes));
+  ++liveAllocations;
+  return 0;
+}
+
+namespace {
+struct FakeLaunchAttribute {
+  int id;
+  char pad[4];
+  unsigned value[16];
+};
+struct FakeLaunchConfig {
+  unsigned grid[3], block[3], smem;
+  void *stream;
+  FakeLaunchAttribute *attrs;
+  unsigned numAttrs;
+};
+unsigned lastCluster[3] = {0};
+uint64_t lastTensorMap[6] = {0}; // rank, dims innermost first, then box[0]
+} // namespace
+
+FAKE_EXPORT const unsigned *fakeCudaLastCluster() { return lastCluster; }
+FAKE_EXPORT const uint64_t *fakeCudaLastTensorMap() { return lastTensorMap; }
+
+FAKE_EXPORT CUresult cuLaunchKernelEx(const FakeLaunchConfig *config, void *,
+                                      void **, void **) {
+  CUresult r = enter("cuLaunchKernelEx");
+  if (r)
+    return r;
+  unsigned l[7] = {config->grid[0],  config->grid[1],  config->grid[2],
+                   config->block[0], config->block[1], config->block[2],
+                   config->smem};
+  std::memcpy(lastLaunch, l, sizeof(l));
+  for (unsigned i = 0; i < config->numAttrs; ++i)
+    if (config->attrs[i].id == 4) // cluster dimension
+      std::memcpy(lastCluster, config->attrs[i].value, sizeof(lastCluster));
+  return 0;
+}
+
+FAKE_EXPORT CUresult cuTensorMapEncodeTiled(void *map, int, unsigned rank,
+                                            void *, const uint64_t *dims,
+                                            const uint64_t *, const unsigned *box,
+                                            const unsigned *, int, int, int,
+                                            int) {
+  CUresult r = enter("cuTensorMapEncodeTiled");
+  if (r)
+    return r;
+  std::memset(map, 0, 128);
+  lastTensorMap[0] = rank;
+  for (unsigned i = 0; i < rank && i < 4; ++i)
+    lastTensorMap[1 + i] = dims[i];
+  lastTensorMap[5] = box[0];
+  return 0;
+}
