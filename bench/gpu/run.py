@@ -151,11 +151,14 @@ class Inputs:
     same values as numpy arrays for MixIR's Python API."""
 
     def __init__(self, torch, op, b, t, h, d, device, seed=0):
-        g = torch.Generator(device="cpu").manual_seed(seed)
+        # Drawn on the device: a few hundred MB per tensor at the largest shape.
+        g = torch.Generator(device=device).manual_seed(seed)
+
+        def normal(*shape):
+            return torch.randn(*shape, generator=g, device=device)
 
         def randn(*shape, scale=1.0, dtype=torch.bfloat16):
-            x = torch.randn(*shape, generator=g) * scale
-            return x.to(dtype).to(device)
+            return (normal(*shape) * scale).to(dtype)
 
         self.q = randn(b, t, h, d)
         self.k = randn(b, t, h, d, scale=d ** -0.5)
@@ -163,15 +166,15 @@ class Inputs:
         self.gate = None
         self.beta = None
         if op == "simple_gla_head":
-            self.gate = torch.log1p(-(2.0 ** (-5.0 - torch.arange(h, dtype=torch.float32)))).to(device)
+            self.gate = torch.log1p(-(2.0 ** (-5.0 - torch.arange(
+                h, dtype=torch.float32, device=device))))
         elif op in ("simple_gla_scalar", "gated_deltanet"):
-            x = torch.randn(b, t, h, generator=g) * 1.5 + 1.5
-            self.gate = torch.clamp(torch.nn.functional.logsigmoid(x), min=-3.0).to(device)
+            x = normal(b, t, h) * 1.5 + 1.5
+            self.gate = torch.clamp(torch.nn.functional.logsigmoid(x), min=-3.0)
         elif op == "gla_vector":
-            x = torch.randn(b, t, h, d, generator=g)
-            self.gate = (-torch.nn.functional.softplus(x) / 16).to(device)
+            self.gate = -torch.nn.functional.softplus(normal(b, t, h, d)) / 16
         if op == "gated_deltanet":
-            self.beta = torch.sigmoid(torch.randn(b, t, h, generator=g)).to(device)
+            self.beta = torch.sigmoid(normal(b, t, h))
 
     def numpy(self, ml_dtypes, torch):
         def bf16(x):
