@@ -4,7 +4,7 @@ rel-RMS, as MIXERS.md prescribes (bf16/f16 inputs: below 5e-3 for o and the
 final state; f32: 1e-5, 1e-4 for the delta rule).
 
     check_op.py OP [--gate G] [--qk-l2norm] [--dtype bf16|f16|f32] [--quick]
-                   [--target cuda|cpu]
+                   [--target cuda|cpu|cuda-emulation]
 
 OP: linear_attention, delta_rule, attention, scan. Prints one line per case:
     PASS|FAIL <case>: o <err> (limit), state <err> ...
@@ -135,8 +135,9 @@ def main():
     p.add_argument("--qk-l2norm", action="store_true")
     p.add_argument("--dtype", default="bf16", choices=sorted(DTYPES))
     p.add_argument("--quick", action="store_true", help="the first two shapes only")
-    p.add_argument("--target", default="cuda", choices=["cuda", "cpu"],
-                   help="cpu checks this script itself where there is no GPU")
+    p.add_argument("--target", default="cuda", choices=["cuda", "cpu", "cuda-emulation"],
+                   help="cpu checks this script itself where there is no GPU; "
+                        "cuda-emulation runs the CUDA kernels' IR on CPU threads")
     args = p.parse_args()
     global TARGET
     TARGET = args.target
