@@ -10,14 +10,19 @@
 # Environment: PYTHONPATH=build/python, so `%python -c "import mixir"` works;
 # CUDA_HOME when a CUDA toolkit is found.
 # Features: `gpu` when `nvidia-smi -L` lists a GPU (override with
-# `lit --param gpu=0|1`); `cuda-toolkit` when ptxas is found.
-# Tests under Integration/CUDA need a device: without one they are reported
-# UNSUPPORTED (never run, never "passed"); they should also say REQUIRES: gpu.
+# `lit --param gpu=0|1`); `cuda-device` when the CUDA driver (libcuda.so.1,
+# or $MIXIR_LIBCUDA_PATH) loads, initialises and counts at least one device
+# (override with `lit --param cuda-device=0|1`); `cuda-toolkit` when ptxas
+# is found. %fake_libcuda is the stand-in driver built for the unit tests
+# (unittests/FakeCuda.cpp; failures through MIXIR_FAKE_CUDA_FAIL).
+# Tests under Integration/CUDA need a device (`cuda-device`): without one they
+# are reported UNSUPPORTED (never run, never "passed").
 
 import copy
 import os
 import shutil
 import subprocess
+import sys
 
 import lit.formats
 import lit.util
@@ -62,6 +67,34 @@ def _detect_gpu():
     return r.returncode == 0 and "GPU" in r.stdout
 
 
+def _detect_cuda_device():
+    """Whether the CUDA driver sees a device, asked in a child process (a
+    broken driver must not take lit down) with ctypes."""
+    forced = lit_config.params.get("cuda-device")
+    if forced is not None:
+        return forced.lower() in ("1", "on", "true", "yes")
+    probe = (
+        "import ctypes, os, sys\n"
+        "try:\n"
+        "    lib = ctypes.CDLL(os.environ.get('MIXIR_LIBCUDA_PATH') or 'libcuda.so.1')\n"
+        "except OSError:\n"
+        "    sys.exit(1)\n"
+        "n = ctypes.c_int(0)\n"
+        "ok = lib.cuInit(0) == 0 and lib.cuDeviceGetCount(ctypes.byref(n)) == 0\n"
+        "sys.exit(0 if ok and n.value > 0 else 1)\n"
+    )
+    try:
+        r = subprocess.run(
+            [sys.executable, "-c", probe],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return r.returncode == 0
+
+
 def _detect_cuda_home():
     for var in ("CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"):
         d = os.environ.get(var)
@@ -78,6 +111,10 @@ def _detect_cuda_home():
 config.mixir_has_gpu = _detect_gpu()
 if config.mixir_has_gpu:
     config.available_features.add("gpu")
+
+config.mixir_has_cuda_device = _detect_cuda_device()
+if config.mixir_has_cuda_device:
+    config.available_features.add("cuda-device")
 
 config.mixir_cuda_home = _detect_cuda_home()
 if config.mixir_cuda_home:
@@ -121,11 +158,13 @@ class MixIRShTest(lit.formats.ShTest):
 
 # RUN lines always run in lit's internal shell (pipes, &&, ||, redirections,
 # `not`, `env`; no $(...) or subshells): lit 23+ rejects the external one.
-config.test_format = MixIRShTest(False, config.mixir_has_gpu)
+# (A device the CUDA driver can use, not only one nvidia-smi lists.)
+config.test_format = MixIRShTest(False, config.mixir_has_cuda_device)
 
 # --- environment -----------------------------------------------------------------
 llvm_config.with_system_environment(
-    ["HOME", "INCLUDE", "LIB", "TMP", "TEMP", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS"]
+    ["HOME", "INCLUDE", "LIB", "TMP", "TEMP", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS",
+     "MIXIR_LIBCUDA_PATH"]
 )
 if config.mixir_cuda_home:
     config.environment["CUDA_HOME"] = config.mixir_cuda_home
@@ -147,6 +186,9 @@ config.substitutions.append(("%mixir_src", config.mixir_src_root))
 config.substitutions.append(("%mixir_obj", config.mixir_obj_root))
 config.substitutions.append(("%mixir_python", config.mixir_python_dir))
 config.substitutions.append(("%shlibext", config.llvm_shlib_ext))
+config.substitutions.append(
+    ("%fake_libcuda",
+     os.path.join(config.mixir_libs_dir, "libmixir-fake-cuda" + config.llvm_shlib_ext)))
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 
 tool_dirs = [config.mixir_tools_dir, config.llvm_tools_dir]

@@ -6,6 +6,7 @@
 #include "mixrt/GpuEmulation.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -14,6 +15,8 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
@@ -21,10 +24,15 @@
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "mixrt/Cuda.h"
+
+#include <cstdlib>
 #include <mutex>
 
 using namespace mlir;
@@ -61,12 +69,17 @@ private:
 std::unique_ptr<MLIRContext> makeContext() {
   DialectRegistry registry;
   registerAllDialects(registry);
+  // gpu.binary's #gpu.select_object embeds the device code in the host module.
+  gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
   // No per-context thread pool: a cached module keeps its context alive.
   auto ctx = std::make_unique<MLIRContext>(registry,
                                            MLIRContext::Threading::DISABLED);
   registerBuiltinDialectTranslation(*ctx);
   registerLLVMDialectTranslation(*ctx);
   registerOpenMPDialectTranslation(*ctx);
+  // Target cuda: gpu.binary (the embedded device code) and NVVM kernels.
+  registerGPUDialectTranslation(*ctx);
+  registerNVVMDialectTranslation(*ctx);
   ctx->loadAllAvailableDialects();
   return ctx;
 }
@@ -114,6 +127,47 @@ toSignature(Type t, func::FuncOp fn, llvm::StringRef what, unsigned i) {
   return sig;
 }
 
+/// The targets and GPU architectures this build compiles for.
+llvm::Error checkTarget(const CompileOptions &options) {
+  // cuda-emulation: the CUDA kernels' IR run on CPU threads (for tests).
+  if (options.target == "cpu" || options.target == "cuda-emulation")
+    return llvm::Error::success();
+  if (options.target != "cuda")
+    return llvm::createStringError("unknown target '" + options.target +
+                                   "' (expected cpu or cuda)");
+  static const char *const chips[] = {"sm_80", "sm_86", "sm_89", "sm_90",
+                                      "sm_90a"};
+  for (const char *chip : chips)
+    if (options.chip == chip)
+      return llvm::Error::success();
+  return llvm::createStringError(
+      "target cuda: unsupported chip '" + options.chip +
+      "' (expected sm_80, sm_86, sm_89, sm_90 or sm_90a)");
+}
+
+/// The CUDA pipeline's options for `options` (target cuda).
+CUDAPipelineOptions cudaOptions(const CompileOptions &options,
+                                llvm::StringRef format) {
+  CUDAPipelineOptions cuda;
+  cuda.chip = options.chip;
+  cuda.chunkSize = options.chunkSize;
+  cuda.format = format.str();
+  return cuda;
+}
+
+/// Device code the JIT loads: a cubin when ptxas is at hand (the pipeline
+/// runs it), else PTX that the driver compiles when the module loads.
+std::string jitDeviceFormat() {
+  for (const char *var : {"CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"})
+    if (const char *dir = std::getenv(var))
+      if (*dir && llvm::sys::fs::can_execute(std::string(dir) + "/bin/ptxas"))
+        return "bin";
+  if (llvm::sys::fs::can_execute("/usr/local/cuda/bin/ptxas") ||
+      llvm::sys::findProgramByName("ptxas"))
+    return "bin";
+  return "isa";
+}
+
 /// Parses `source` and checks that it holds at least one entry point.
 llvm::Expected<OwningOpRef<ModuleOp>>
 parse(MLIRContext &ctx, llvm::StringRef source, const CompileOptions &options,
@@ -122,14 +176,13 @@ parse(MLIRContext &ctx, llvm::StringRef source, const CompileOptions &options,
       source, ParserConfig(&ctx), options.sourceName);
   if (!module)
     return diags.error("could not parse " + options.sourceName);
-  if (options.target != "cpu" && options.target != "cuda-emulation")
-    return llvm::createStringError(
-        "target '" + options.target +
-        "' is not supported by this build; use --target=cpu");
+  if (llvm::Error e = checkTarget(options))
+    return std::move(e);
   return module;
 }
 
-LogicalResult lower(ModuleOp module, const CompileOptions &options) {
+LogicalResult lower(ModuleOp module, const CompileOptions &options,
+                    llvm::StringRef deviceFormat = "") {
   if (options.chunkSize < 0 || options.chunkSize > kMaxChunkSize ||
       (options.chunkSize > 0 && !llvm::isPowerOf2_64(options.chunkSize)))
     return module.emitError("chunk size must be 0 or a power of two up to ")
@@ -143,8 +196,12 @@ LogicalResult lower(ModuleOp module, const CompileOptions &options) {
           fn.setArgAttr(i, "bufferization.writable",
                         BoolAttr::get(module.getContext(), false));
   PassManager pm(module.getContext());
+  bool cuda = options.target == "cuda";
   LogicalResult built =
-      options.target == "cuda-emulation"
+      cuda ? buildCUDAPipeline(pm, cudaOptions(options, deviceFormat.empty()
+                                                            ? jitDeviceFormat()
+                                                            : deviceFormat))
+      : options.target == "cuda-emulation"
           ? buildCUDAEmulationPipeline(pm, options.chunkSize
                                                ? options.chunkSize
                                                : kDefaultChunkSize)
@@ -157,7 +214,8 @@ LogicalResult lower(ModuleOp module, const CompileOptions &options) {
   module.walk([&](Operation *op) {
     StringRef dialect = op->getDialect()->getNamespace();
     if (!leftover && op != module.getOperation() && dialect != "llvm" &&
-        dialect != "omp")
+        dialect != "omp" &&
+        !(cuda && isa<gpu::BinaryOp, gpu::LaunchFuncOp>(op)))
       leftover = op;
   });
   if (leftover)
@@ -172,8 +230,14 @@ JitModule::~JitModule() = default;
 
 llvm::Expected<std::unique_ptr<JitModule>>
 JitModule::compile(llvm::StringRef source, const CompileOptions &options) {
+  if (llvm::Error e = checkTarget(options))
+    return std::move(e);
+  std::string noDevice;
+  if (options.target == "cuda" && !mixrt::cudaAvailable(&noDevice))
+    return llvm::createStringError("target cuda: " + noDevice);
   initNativeTarget();
   std::unique_ptr<JitModule> jm(new JitModule());
+  jm->cuda = options.target == "cuda";
   jm->context = makeContext();
   DiagnosticCollector diags(*jm->context);
   auto module = parse(*jm->context, source, options, diags);
@@ -263,9 +327,17 @@ JitModule::compile(llvm::StringRef source, const CompileOptions &options) {
         reinterpret_cast<void *>(&_mlir_ciface_mixEmuMmaBF16));
     add("_mlir_ciface_mixEmuMmaF16",
         reinterpret_cast<void *>(&_mlir_ciface_mixEmuMmaF16));
+    for (const mixrt::RuntimeSymbol &s : mixrt::cudaRuntimeSymbols())
+      map[interner(s.name)] = {llvm::orc::ExecutorAddr::fromPtr(s.address),
+                               llvm::JITSymbolFlags::Exported};
     return map;
   });
+  // Target cuda: the module's constructors load the device code.
+  (void)mixrt::cudaTakeStatus();
   jm->engine->initialize();
+  if (mixrt::Status s = mixrt::cudaTakeStatus(); !s)
+    return llvm::createStringError("target cuda: loading the kernels failed: " +
+                                   s.message());
   for (const auto &sig : jm->signatures) {
     auto fn = jm->engine->lookupPacked(sig.name);
     if (!fn)
@@ -285,8 +357,10 @@ const mixrt::FunctionSignature *JitModule::lookup(llvm::StringRef name) const {
 mixrt::Status JitModule::call(llvm::StringRef name,
                               const std::vector<mixrt::ArrayView> &args,
                               std::vector<mixrt::HostArray> &results) const {
-  for (size_t i = 0; i < signatures.size(); ++i)
-    if (signatures[i].name == name) {
+  for (size_t i = 0; i < signatures.size(); ++i) {
+    if (signatures[i].name != name)
+      continue;
+    if (!cuda) {
       mixrt::Status status =
           mixrt::callPacked(entryPoints[i], signatures[i], args, results);
       // An emulated GPU kernel (target cuda-emulation) that went wrong.
@@ -295,6 +369,18 @@ mixrt::Status JitModule::call(llvm::StringRef name,
         return mixrt::Status::error(emulation);
       return status;
     }
+    // CUDA failures are recorded by the runtime on this thread; the first
+    // one wins over whatever the host code computed afterwards.
+    (void)mixrt::cudaTakeStatus();
+    mixrt::Status s =
+        mixrt::callPacked(entryPoints[i], signatures[i], args, results);
+    if (mixrt::Status c = mixrt::cudaTakeStatus(); !c) {
+      results.clear();
+      return mixrt::Status::error("@" + signatures[i].name + ": " +
+                                  c.message());
+    }
+    return s;
+  }
   std::string known;
   for (const auto &sig : signatures)
     known += (known.empty() ? "@" : ", @") + sig.name;
@@ -336,6 +422,44 @@ llvm::Expected<std::string> lowerToText(llvm::StringRef source,
     return diags.error("translation to LLVM IR failed");
   llvmModule->print(os, nullptr);
   return out;
+}
+
+llvm::Expected<std::vector<DeviceBinary>>
+lowerToDeviceCode(llvm::StringRef source, const CompileOptions &options,
+                  llvm::StringRef format) {
+  if (format != "isa" && format != "bin" && format != "fatbin")
+    return llvm::createStringError("unknown device code format '" +
+                                   format.str() +
+                                   "' (expected isa, bin or fatbin)");
+  if (options.target != "cuda")
+    return llvm::createStringError(
+        "device code needs target cuda, not '" + options.target + "'");
+  initNativeTarget();
+  auto ctx = makeContext();
+  DiagnosticCollector diags(*ctx);
+  auto module = parse(*ctx, source, options, diags);
+  if (!module)
+    return module.takeError();
+  if (failed(lower(**module, options, format)))
+    return diags.error("lowering " + options.sourceName + " failed");
+  std::vector<DeviceBinary> binaries;
+  for (auto binary : (*module)->getOps<gpu::BinaryOp>()) {
+    for (Attribute a : binary.getObjects()) {
+      auto object = dyn_cast<gpu::ObjectAttr>(a);
+      if (!object)
+        continue;
+      DeviceBinary out;
+      out.name = binary.getSymName().str();
+      out.target = options.chip;
+      out.bytes = object.getObject().getValue().str();
+      binaries.push_back(std::move(out));
+    }
+  }
+  if (binaries.empty())
+    return llvm::createStringError(options.sourceName +
+                                   ": the CUDA pipeline produced no device "
+                                   "code (no gpu.binary with an object)");
+  return binaries;
 }
 
 } // namespace mixir

@@ -83,9 +83,11 @@ def _mixer_source(arg_types, op_text, result_types):
             f"  return {names} : {results}\n}}\n")
 
 
-def _run(key, args, make_source, chunk_size=DEFAULT_CHUNK_SIZE):
+def _run(key, args, make_source, chunk_size=DEFAULT_CHUNK_SIZE, target="cpu"):
+    _runtime._check_target(target)
     try:
-        module = cache.get(key + (chunk_size,), make_source, chunk_size)
+        module = cache.get(key + (chunk_size, target), make_source, chunk_size,
+                           target)
     except CompileError as e:
         raise ValueError(_short(str(e))) from None
     return module.functions["mixer"](*args)
@@ -98,7 +100,7 @@ def _short(message):
 
 
 def _recurrence(op, q, k, v, g, gate, scale, initial_state, extra_args,
-                extra_attrs, chunk_size=DEFAULT_CHUNK_SIZE):
+                extra_attrs, chunk_size=DEFAULT_CHUNK_SIZE, target="cpu"):
     elem = _inputs([("q", q), ("k", k), ("v", v)],
                    {"q": "[B, T, Hq, K]", "k": "[B, T, Hk, K]",
                     "v": "[B, T, Hv, V]"})
@@ -138,7 +140,7 @@ def _recurrence(op, q, k, v, g, gate, scale, initial_state, extra_args,
         return _mixer_source(arg_types, f"mix.{op} {operands} {gate_txt}"
                              f"{init_txt}{scale_txt}{extra_attrs}",
                              [o_type, s_type])
-    return _run(key, args, source, chunk_size)
+    return _run(key, args, source, chunk_size, target)
 
 
 def _chunk_size(chunk_size):
@@ -153,7 +155,7 @@ def _chunk_size(chunk_size):
 
 def linear_attention(q, k, v, g=None, gate="none", scale=None,
                      initial_state=None, output_final_state=False, *,
-                     chunk_size=None):
+                     chunk_size=None, target="cpu"):
     """Gated linear attention (MIXERS.md `mix.linear_attention`).
 
     q: [B, T, Hq, K], k: [B, T, Hk, K], v: [B, T, Hv, V] in float32, float16
@@ -162,17 +164,18 @@ def linear_attention(q, k, v, g=None, gate="none", scale=None,
     Returns (o [B, T, max(Hq, Hv), V] in q's dtype, final_state float32 or
     None). `chunk_size` is the chunk length of the chunkwise-parallel form
     (64 by default; sequences shorter than a chunk run the recurrent form);
-    0 selects the recurrent form.
+    0 selects the recurrent form. `target` is "cpu" or "cuda" (GPU kernels;
+    numpy arrays in and out; RuntimeError without a CUDA device).
     """
     _gate_kind(gate, _GATES)
     o, s = _recurrence("linear_attention", q, k, v, g, gate, scale,
-                       initial_state, [], "", _chunk_size(chunk_size))
+                       initial_state, [], "", _chunk_size(chunk_size), target)
     return o, (s if output_final_state else None)
 
 
 def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
                initial_state=None, output_final_state=False, qk_l2norm=False,
-               allow_neg_eigval=False, *, chunk_size=None):
+               allow_neg_eigval=False, *, chunk_size=None, target="cpu"):
     """Delta rule: DeltaNet, Gated DeltaNet (gate="scalar"), KDA-style
     per-channel gates (gate="vector"); beta: [B, T, Hv]. See
     `linear_attention` for the other arguments (the chunked form uses the
@@ -184,12 +187,12 @@ def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
             (" allow_neg_eigval" if allow_neg_eigval else "")
     extra = [("beta", beta, _tensor(beta.shape, "f32"))]
     o, s = _recurrence("delta_rule", q, k, v, g, gate, scale, initial_state,
-                       extra, attrs, _chunk_size(chunk_size))
+                       extra, attrs, _chunk_size(chunk_size), target)
     return o, (s if output_final_state else None)
 
 
 def attention(q, k, v, g=None, scale=None, causal=True, window=0, *,
-              chunk_size=None):
+              chunk_size=None, target="cpu"):
     """Softmax attention: q [B, T, Hq, K], k [B, S, Hkv, K], v [B, S, Hkv, V];
     `window` > 0 keeps keys j with i - window < j; `g` [B, T, Hq] is a
     Forgetting-Transformer log forget gate. Returns o [B, T, Hq, V].
@@ -221,10 +224,10 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0, *,
     def source():
         return _mixer_source(types, f"mix.attention %a0, %a1, %a2{attrs}",
                              [o_type])
-    return _run(key, args, source, _chunk_size(chunk_size))
+    return _run(key, args, source, _chunk_size(chunk_size), target)
 
 
-def scan(x, g, initial_state=None, *, chunk_size=None):
+def scan(x, g, initial_state=None, *, chunk_size=None, target="cpu"):
     """Element-wise gated recurrence h = exp(g) * h + x over x, g [B, T, D];
     initial_state [B, D]. Returns (o in x's dtype, final_state float32).
     `chunk_size` > 0 (64 by default) selects the chunked scan (parallel over
@@ -245,4 +248,4 @@ def scan(x, g, initial_state=None, *, chunk_size=None):
 
     def source():
         return _mixer_source(types, f"mix.scan %a0, %a1{init}", [o_type, s_type])
-    return _run(key, args, source, _chunk_size(chunk_size))
+    return _run(key, args, source, _chunk_size(chunk_size), target)

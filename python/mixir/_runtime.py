@@ -1,5 +1,6 @@
 """Compiling MLIR text and calling its functions on numpy arrays."""
 
+import os
 import threading
 
 import numpy as np
@@ -85,7 +86,25 @@ class Module:
         return self.functions[name]
 
 
-def compile(source, target="cpu", chunk_size=DEFAULT_CHUNK_SIZE):
+TARGETS = ("cpu", "cuda", "cuda-emulation")
+
+
+def cuda_status():
+    """(True, device description) or (False, one-line reason)."""
+    return _mixir.cuda_status()
+
+
+def _check_target(target):
+    if target not in TARGETS:
+        raise ValueError(f"target must be 'cpu' or 'cuda' (or 'cuda-emulation', "
+                         f"the CUDA kernels run on CPU threads), got {target!r}")
+    if target == "cuda":
+        ok, why = _mixir.cuda_status()
+        if not ok:
+            raise RuntimeError(f"target cuda: {why}")
+
+
+def compile(source, target="cpu", chunk_size=DEFAULT_CHUNK_SIZE, chip=None):
     """Compiles MLIR text (mix ops and upstream dialects on tensors).
 
     `chunk_size` (a power of two, 64 by default) is the chunk length of the
@@ -93,15 +112,25 @@ def compile(source, target="cpu", chunk_size=DEFAULT_CHUNK_SIZE):
     than a chunk take the recurrent form); 0 selects the recurrent form.
     Returns a Module whose public functions are callables over numpy arrays.
     Raises CompileError (a ValueError) with the first diagnostic.
+
+    target="cuda" compiles GPU kernels for `chip` (default: $MIXIR_CUDA_CHIP,
+    else the device's, e.g. "sm_90") and runs them through the CUDA driver; functions still take
+    and return numpy arrays (copied to and from the device on each call).
+    Without a CUDA driver or device it raises RuntimeError with the reason
+    in one line; CUDA failures during a call raise RuntimeError too.
     """
     if not isinstance(source, str):
         raise TypeError(f"source must be a str of MLIR text, got "
                         f"{type(source).__name__}")
-    if target not in ("cpu", "cuda-emulation"):
-        raise ValueError(f"target {target!r} is not available in this build "
-                         f"(only 'cpu')")
+    _check_target(target)
+    if chip is None:
+        chip = (os.environ.get("MIXIR_CUDA_CHIP") or _mixir.cuda_chip()
+                if target == "cuda" else "")
+    elif target != "cuda":
+        raise ValueError("chip is only meaningful with target='cuda'")
     try:
-        return Module(_mixir.compile(source, target, "<source>", int(chunk_size)))
+        return Module(_mixir.compile(source, target, "<source>", int(chunk_size),
+                                     str(chip)))
     except ValueError as e:
         raise CompileError(str(e)) from None
 
@@ -113,11 +142,13 @@ class _Cache:
         self._lock = threading.Lock()
         self._modules = {}
 
-    def get(self, key, make_source, chunk_size=DEFAULT_CHUNK_SIZE):
+    def get(self, key, make_source, chunk_size=DEFAULT_CHUNK_SIZE,
+            target="cpu"):
         with self._lock:
             mod = self._modules.get(key)
             if mod is None:
-                mod = compile(make_source(), chunk_size=chunk_size)
+                mod = compile(make_source(), target=target,
+                              chunk_size=chunk_size)
                 self._modules[key] = mod
             return mod
 

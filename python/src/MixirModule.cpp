@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "mixir/Jit/JitModule.h"
+#include "mixrt/Cuda.h"
 
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
@@ -16,6 +17,7 @@
 #include <nanobind/stl/vector.h>
 
 #include <memory>
+#include <stdexcept>
 
 namespace nb = nanobind;
 
@@ -45,7 +47,8 @@ std::vector<TensorDesc> describe(const std::vector<mixrt::TensorSignature> &ts) 
 
 class PyModule {
 public:
-  explicit PyModule(std::unique_ptr<mixir::JitModule> m) : module(std::move(m)) {}
+  PyModule(std::unique_ptr<mixir::JitModule> m, bool cuda)
+      : module(std::move(m)), cuda(cuda) {}
 
   /// [(name, [(dtype, shape)], [(dtype, shape)])]
   std::vector<std::tuple<std::string, std::vector<TensorDesc>,
@@ -76,6 +79,11 @@ public:
       nb::gil_scoped_release release;
       status = module->call(name, views, results);
     }
+    // A CUDA failure (reported by the runtime as "@f: mgpu...") is a
+    // RuntimeError; bad arguments are ValueErrors.
+    if (!status && cuda &&
+        status.message().rfind("@" + name + ": mgpu", 0) == 0)
+      throw std::runtime_error(status.message());
     if (!status)
       throw nb::value_error(status.message().c_str());
     nb::list out;
@@ -95,6 +103,7 @@ public:
 
 private:
   std::unique_ptr<mixir::JitModule> module;
+  bool cuda = false;
 };
 
 } // namespace
@@ -107,11 +116,13 @@ NB_MODULE(_mixir, m) {
   m.def(
       "compile",
       [](const std::string &source, const std::string &target,
-         const std::string &name, int64_t chunkSize) {
+         const std::string &name, int64_t chunkSize, const std::string &chip) {
         mixir::CompileOptions options;
         options.target = target;
         options.chunkSize = chunkSize;
         options.sourceName = name;
+        if (!chip.empty())
+          options.chip = chip;
         std::unique_ptr<mixir::JitModule> module;
         std::string error;
         {
@@ -124,8 +135,32 @@ NB_MODULE(_mixir, m) {
         }
         if (!module)
           throw nb::value_error(error.c_str());
-        return PyModule(std::move(module));
+        return PyModule(std::move(module), target == "cuda");
       },
       nb::arg("source"), nb::arg("target") = "cpu",
-      nb::arg("name") = "<source>", nb::arg("chunk_size") = 64);
+      nb::arg("name") = "<source>", nb::arg("chunk_size") = 64,
+      nb::arg("chip") = "");
+  // CUDA: (available, reason or device description), the device's chip
+  // ("" without one) and kernel timing for benchmarks.
+  m.def("cuda_status", []() {
+    std::string why, description;
+    if (!mixrt::cudaAvailable(&why))
+      return std::make_tuple(false, why);
+    if (mixrt::Status s = mixrt::cudaDeviceDescription(description); !s)
+      return std::make_tuple(false, s.message());
+    return std::make_tuple(true, description);
+  });
+  m.def("cuda_chip", []() {
+    std::string chip;
+    if (!mixrt::cudaAvailable() || !mixrt::cudaDeviceArchitecture(chip))
+      return std::string();
+    return chip;
+  });
+  m.def("cuda_profile_kernels", &mixrt::cudaProfileKernels, nb::arg("on"));
+  m.def("cuda_take_kernel_ms", []() {
+    double ms = 0;
+    if (mixrt::Status s = mixrt::cudaTakeKernelTime(ms); !s)
+      throw std::runtime_error(s.message());
+    return ms;
+  });
 }

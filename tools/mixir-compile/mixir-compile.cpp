@@ -1,6 +1,11 @@
 //===- mixir-compile.cpp - compile an .mlir module for a target ------------===//
 //
 //   mixir-compile IN.mlir -o OUT --target=cpu --emit=mlir|llvm
+//   mixir-compile IN.mlir -o OUT --target=cuda [--chip=sm_80] --emit=ptx|cubin
+//
+// With several device modules, PTX is written one after the other (each
+// after a "// gpu.binary @NAME" line) and cubins to OUT with the module name
+// before the extension (out.cubin -> out.NAME.cubin).
 //
 //===----------------------------------------------------------------------===//
 #include "mixir/Jit/JitModule.h"
@@ -9,6 +14,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -27,7 +33,10 @@ static cl::opt<std::string> chunkSizeText(
     cl::value_desc("N"), cl::init(std::to_string(mixir::kDefaultChunkSize)));
 static cl::opt<std::string> target("target", cl::desc("cpu or cuda"),
                                    cl::init("cpu"));
-static cl::opt<std::string> chip("chip", cl::desc("GPU architecture (cuda)"),
+static cl::opt<std::string> chip("chip",
+                                 cl::desc("GPU architecture for --target=cuda: "
+                                          "sm_80 (default), sm_86, sm_89, "
+                                          "sm_90, sm_90a"),
                                  cl::init(""));
 static cl::opt<std::string>
     emit("emit",
@@ -38,22 +47,73 @@ static int fail(llvm::StringRef message) {
   return mixir::failOneLine("mixir-compile", message);
 }
 
+/// --emit=ptx|cubin: the device code of every gpu.binary the CUDA pipeline
+/// produced.
+static int writeDeviceCode(llvm::StringRef source,
+                           const mixir::CompileOptions &options) {
+  bool ptx = emit == "ptx";
+  auto binaries = mixir::lowerToDeviceCode(source, options, ptx ? "isa" : "bin");
+  if (!binaries)
+    return fail(llvm::toString(binaries.takeError()));
+  auto write = [](llvm::StringRef path, llvm::StringRef bytes, bool text) {
+    std::error_code ec;
+    llvm::ToolOutputFile out(path, ec,
+                             text ? llvm::sys::fs::OF_Text
+                                  : llvm::sys::fs::OF_None);
+    if (ec)
+      return fail("cannot write '" + path.str() + "': " + ec.message());
+    out.os() << bytes;
+    out.keep();
+    return 0;
+  };
+  if (binaries->size() == 1)
+    return write(outputFile, binaries->front().bytes, ptx);
+  if (ptx) {
+    std::string all;
+    for (const auto &b : *binaries)
+      all += "// gpu.binary @" + b.name + "\n" + b.bytes + "\n";
+    return write(outputFile, all, true);
+  }
+  if (outputFile == "-")
+    return fail(std::to_string(binaries->size()) +
+                " device modules: give -o FILE (each is written to "
+                "FILE with its name before the extension)");
+  llvm::StringRef stem = llvm::sys::path::stem(outputFile);
+  llvm::StringRef ext = llvm::sys::path::extension(outputFile);
+  for (const auto &b : *binaries) {
+    llvm::SmallString<256> path = llvm::sys::path::parent_path(outputFile);
+    llvm::sys::path::append(path, (stem + "." + b.name + ext).str());
+    if (int rc = write(path, b.bytes, false))
+      return rc;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (!mixir::parseCommandLine(argc, argv, "MixIR compiler\n", fail))
     return 1;
-  if (target != "cpu")
-    return fail("target '" + target +
-                "' is not available in this build (only --target=cpu)");
-  if (emit != "mlir" && emit != "llvm")
-    return fail("--emit=" + emit +
-                " is not available for --target=cpu in this build (use mlir "
-                "or llvm)");
+  if (target != "cpu" && target != "cuda")
+    return fail("unknown target '" + target + "' (expected cpu or cuda)");
+  if (!chip.empty() && target != "cuda")
+    return fail("--chip needs --target=cuda");
+  bool deviceCode = emit == "ptx" || emit == "cubin";
+  if (deviceCode && target != "cuda")
+    return fail("--emit=" + emit + " needs --target=cuda");
+  if (!deviceCode && emit != "mlir" && emit != "llvm")
+    return fail("--emit=" + emit + " is not available for --target=" + target +
+                " in this build (use mlir or llvm" +
+                (target == "cuda" ? ", ptx or cubin)" : ")"));
   auto source = mixir::readSourceFile(inputFile);
   if (!source)
     return fail(llvm::toString(source.takeError()));
   auto options = mixir::compileOptionsFor(inputFile, chunkSizeText, fail);
   if (!options)
     return 1;
+  options->target = target;
+  if (!chip.empty())
+    options->chip = chip;
+  if (deviceCode)
+    return writeDeviceCode(*source, *options);
   auto text = mixir::lowerToText(*source, *options, emit == "llvm");
   if (!text)
     return fail(llvm::toString(text.takeError()));

@@ -1,13 +1,14 @@
 //===- mixir-run.cpp - run a function of an .mlir module on .npy inputs ---===//
 //
 //   mixir-run IN.mlir --entry=NAME --input=A.npy --input=B.npy
-//             --output-dir=DIR [--target=cpu] [--bench=N]
+//             --output-dir=DIR [--target=cpu|cuda [--chip=sm_XX]] [--bench=N]
 //
 // Every failure is one line on stderr and exit code 1.
 //
 //===----------------------------------------------------------------------===//
 #include "mixir/Jit/JitModule.h"
 #include "mixir/Tools/CommandLine.h"
+#include "mixrt/Cuda.h"
 #include "mixrt/Npy.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -18,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 namespace cl = llvm::cl;
 
@@ -38,8 +40,14 @@ static cl::opt<std::string> chunkSizeText(
     cl::desc("Tokens per chunk of the chunkwise-parallel lowering (a power "
              "of two; 0 selects the recurrent form)"),
     cl::value_desc("N"), cl::init(std::to_string(mixir::kDefaultChunkSize)));
-static cl::opt<std::string> target("target", cl::desc("cpu (default)"),
+static cl::opt<std::string> target("target",
+                                   cl::desc("cpu (default) or cuda"),
                                    cl::init("cpu"));
+static cl::opt<std::string> chip("chip",
+                                 cl::desc("GPU architecture for --target=cuda "
+                                          "(default: $MIXIR_CUDA_CHIP, else "
+                                          "the device's)"),
+                                 cl::init(""));
 static cl::opt<std::string> benchText("bench",
                                       cl::desc("Also time N runs and print "
                                                "the median"),
@@ -58,9 +66,10 @@ int main(int argc, char **argv) {
   unsigned bench = 0;
   if (!mixir::parseUnsigned("bench", benchText, bench, fail))
     return 1;
-  if (target != "cpu")
-    return fail("target '" + target +
-                "' is not available in this build (only --target=cpu)");
+  if (target != "cpu" && target != "cuda")
+    return fail("unknown target '" + target + "' (expected cpu or cuda)");
+  if (!chip.empty() && target != "cuda")
+    return fail("--chip needs --target=cuda");
 
   auto source = mixir::readSourceFile(inputFile);
   if (!source)
@@ -69,6 +78,19 @@ int main(int argc, char **argv) {
   auto options = mixir::compileOptionsFor(inputFile, chunkSizeText, fail);
   if (!options)
     return 1;
+  options->target = target;
+  if (!chip.empty())
+    options->chip = chip;
+  else if (const char *env = std::getenv("MIXIR_CUDA_CHIP");
+           target == "cuda" && env && *env)
+    options->chip = env;
+  else if (target == "cuda") {
+    // The device's architecture (a cubin runs only on its own major one);
+    // without a device, compile() says why.
+    std::string deviceChip;
+    if (mixrt::cudaDeviceArchitecture(deviceChip))
+      options->chip = deviceChip;
+  }
   auto module = mixir::JitModule::compile(*source, *options);
   if (!module)
     return fail(llvm::toString(module.takeError()));

@@ -36,8 +36,11 @@ struct CompileOptions {
 /// thread-safe: the compiled code keeps no state between calls.
 class JitModule {
 public:
-  /// Parses, verifies, lowers (mixir-cpu-pipeline) and JIT-compiles `source`.
-  /// The error message is the first diagnostic, with its location.
+  /// Parses, verifies, lowers (mixir-cpu-pipeline, or the CUDA pipeline for
+  /// target "cuda") and JIT-compiles `source`. The error message is the
+  /// first diagnostic, with its location. Target "cuda" first checks the
+  /// chip and that a CUDA driver and device are present ("target cuda: no
+  /// CUDA driver (...)"); its calls report the first CUDA error.
   static llvm::Expected<std::unique_ptr<JitModule>>
   compile(llvm::StringRef source, const CompileOptions &options = {});
   ~JitModule();
@@ -59,6 +62,8 @@ private:
   std::unique_ptr<mlir::ExecutionEngine> engine;
   std::vector<mixrt::FunctionSignature> signatures;
   std::vector<mixrt::PackedFunction> entryPoints;
+  /// Target cuda: calls check the CUDA runtime's status.
+  bool cuda = false;
 };
 
 /// Reads an .mlir file, refusing files that are not text, with a one-line
@@ -70,6 +75,21 @@ llvm::Expected<std::string> readSourceFile(llvm::StringRef path);
 llvm::Expected<std::string> lowerToText(llvm::StringRef source,
                                         const CompileOptions &options,
                                         bool emitLLVMIR);
+
+/// Device code of one gpu.binary: PTX text or a cubin/fatbin image.
+struct DeviceBinary {
+  std::string name;   // the gpu.binary's symbol
+  std::string target; // the chip, e.g. "sm_90a"
+  std::string bytes;
+};
+
+/// Parses `source` and runs the CUDA pipeline with device code format `format`
+/// ("isa": PTX, "bin": cubin through ptxas, "fatbin"), returning the device
+/// code of every gpu.binary in the result (for `mixir-compile --emit=ptx|cubin`).
+/// Needs no GPU; `options.target` must be "cuda".
+llvm::Expected<std::vector<DeviceBinary>>
+lowerToDeviceCode(llvm::StringRef source, const CompileOptions &options,
+                  llvm::StringRef format);
 
 } // namespace mixir
 

@@ -1,0 +1,117 @@
+"""target="cuda" through the Python API where no GPU is needed: the
+one-line RuntimeError without a device, argument checks, and the runtime
+against the unit tests' stand-in driver (unittests/FakeCuda.cpp, selected
+with MIXIR_LIBCUDA_PATH in a child process, since the driver is loaded once
+per process)."""
+
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+mixir = pytest.importorskip("mixir")
+if not hasattr(mixir, "cuda_status"):
+    pytest.skip("mixir without the CUDA runtime", allow_module_level=True)
+
+_SOURCE = ("func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {\n"
+           "  return %a : tensor<4xf32>\n}\n")
+
+
+def _fake_driver():
+    build = pathlib.Path(mixir.__file__).resolve().parents[2]
+    path = build / "lib" / "libmixir-fake-cuda.so"
+    if not path.exists():
+        pytest.skip(f"no stand-in driver at {path} (built with the unit tests)")
+    return str(path)
+
+
+def _run_child(code, **env):
+    full = dict(os.environ, **env)
+    full["PYTHONPATH"] = os.pathsep.join(
+        [str(pathlib.Path(mixir.__file__).resolve().parents[1])] +
+        [p for p in [os.environ.get("PYTHONPATH")] if p])
+    r = subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
+                       capture_output=True, text=True, env=full, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip().splitlines()
+
+
+def test_targets_are_checked():
+    with pytest.raises(ValueError, match=r"target must be 'cpu' or 'cuda' \(or "
+                       r"'cuda-emulation', the CUDA kernels run on CPU threads\), "
+                       r"got 'tpu'"):
+        mixir.compile(_SOURCE, target="tpu")
+    with pytest.raises(ValueError, match="target must be 'cpu' or 'cuda'"):
+        mixir.scan(np.ones((1, 4, 2), np.float32), np.zeros((1, 4, 2), np.float32),
+                   target="gpu")
+    with pytest.raises(ValueError, match="chip is only meaningful with target='cuda'"):
+        mixir.compile(_SOURCE, chip="sm_80")
+
+
+def test_without_a_device_every_entry_point_says_why_in_one_line():
+    ok, why = mixir.cuda_status()
+    if ok:
+        pytest.skip(f"a CUDA device is present ({why}): no no-device path")
+    assert why and "\n" not in why
+    q = np.ones((1, 8, 2, 4), np.float32)
+    calls = {
+        "compile": lambda: mixir.compile(_SOURCE, target="cuda"),
+        "linear_attention": lambda: mixir.linear_attention(q, q, q, target="cuda"),
+        "delta_rule": lambda: mixir.delta_rule(
+            q, q, q, np.ones((1, 8, 2), np.float32), target="cuda"),
+        "attention": lambda: mixir.attention(q, q, q, target="cuda"),
+        "scan": lambda: mixir.scan(np.ones((1, 8, 4), np.float32),
+                                   np.zeros((1, 8, 4), np.float32), target="cuda"),
+    }
+    for name, call in calls.items():
+        with pytest.raises(RuntimeError) as info:
+            call()
+        assert str(info.value) == f"target cuda: {why}", name
+
+
+def test_fake_driver_without_device():
+    lines = _run_child("""
+        import mixir
+        print(mixir.cuda_status())
+        try:
+            mixir.compile("func.func @f() { return }", target="cuda")
+        except RuntimeError as e:
+            print("RuntimeError:", e)
+        """, MIXIR_LIBCUDA_PATH=_fake_driver(), MIXIR_FAKE_CUDA_FAIL="cuInit=100")
+    assert lines == [
+        "(False, 'cuInit failed: CUDA_ERROR_NO_DEVICE (no CUDA-capable device "
+        "is detected)')",
+        "RuntimeError: target cuda: cuInit failed: CUDA_ERROR_NO_DEVICE (no "
+        "CUDA-capable device is detected)"]
+
+
+def test_fake_driver_device_and_chip_checks():
+    lines = _run_child("""
+        import mixir
+        print(mixir.cuda_status())
+        print(mixir._mixir.cuda_chip())
+        for chip in ("sm_75", "sm_100"):
+            try:
+                mixir.compile("func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {"
+                              " return %a : tensor<4xf32> }", target="cuda",
+                              chip=chip)
+            except mixir.CompileError as e:
+                print("CompileError:", e)
+        try:
+            mixir.compile("func.func @f() { return }", target="cuda")
+        except mixir.CompileError as e:
+            print("CompileError:", e)
+        """, MIXIR_LIBCUDA_PATH=_fake_driver(), MIXIR_CUDA_CHIP="sm_72")
+    assert lines == [
+        "(True, 'Fake GPU (sm_90)')",
+        "sm_90",
+        "CompileError: target cuda: unsupported chip 'sm_75' (expected sm_80, "
+        "sm_86, sm_89, sm_90 or sm_90a)",
+        "CompileError: target cuda: unsupported chip 'sm_100' (expected sm_80, "
+        "sm_86, sm_89, sm_90 or sm_90a)",
+        "CompileError: target cuda: unsupported chip 'sm_72' (expected sm_80, "
+        "sm_86, sm_89, sm_90 or sm_90a)"]

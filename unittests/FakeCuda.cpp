@@ -1,0 +1,407 @@
+//===- FakeCuda.cpp - a stand-in libcuda for the runtime's unit tests -----===//
+//
+// Exports the driver entry points mixrt resolves. "Device memory" is host
+// memory, so copies and memsets can be checked; streams, events, modules and
+// kernels are counted handles. Tests steer it through the fakeCuda*
+// functions: make a call fail with a given CUresult, read call counts and the
+// last launch. Tools run against it take the failures from the environment:
+// MIXIR_FAKE_CUDA_FAIL="cuInit=100,cuLaunchKernel=700", and the device count
+// from MIXIR_FAKE_CUDA_DEVICES.
+//
+//===----------------------------------------------------------------------===//
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+
+#define FAKE_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace {
+using CUresult = int;
+using CUdeviceptr = unsigned long long;
+
+std::mutex mutex;
+std::map<std::string, int> failures; // call name -> CUresult to return
+std::map<std::string, int> calls;    // call name -> times called
+int deviceCount = 1;
+int contextDepth = 0;
+int liveAllocations = 0, liveStreams = 0, liveEvents = 0, liveModules = 0;
+int lastFuncAttribute = -1;
+unsigned lastLaunch[7] = {0};
+int handleCounter = 0;
+bool environmentRead = false;
+
+/// Adds the failures listed in $MIXIR_FAKE_CUDA_FAIL (once).
+void readEnvironment() {
+  if (environmentRead)
+    return;
+  environmentRead = true;
+  if (const char *n = std::getenv("MIXIR_FAKE_CUDA_DEVICES"))
+    deviceCount = std::atoi(n);
+  const char *env = std::getenv("MIXIR_FAKE_CUDA_FAIL");
+  std::string list = env ? env : "";
+  size_t at = 0;
+  while (at < list.size()) {
+    size_t end = list.find(',', at);
+    if (end == std::string::npos)
+      end = list.size();
+    std::string item = list.substr(at, end - at);
+    size_t eq = item.find('=');
+    if (eq != std::string::npos)
+      failures[item.substr(0, eq)] = std::atoi(item.c_str() + eq + 1);
+    at = end + 1;
+  }
+}
+
+/// Counts the call; the configured failure for it, else success.
+CUresult enter(const char *name) {
+  std::lock_guard<std::mutex> lock(mutex);
+  readEnvironment();
+  ++calls[name];
+  auto it = failures.find(name);
+  return it == failures.end() ? 0 : it->second;
+}
+
+void *newHandle() {
+  std::lock_guard<std::mutex> lock(mutex);
+  return reinterpret_cast<void *>(uintptr_t(0x1000 + 16 * ++handleCounter));
+}
+
+struct ErrorText {
+  int code;
+  const char *name, *text;
+};
+const ErrorText errorTexts[] = {
+    {0, "CUDA_SUCCESS", "no error"},
+    {1, "CUDA_ERROR_INVALID_VALUE", "invalid argument"},
+    {2, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory"},
+    {100, "CUDA_ERROR_NO_DEVICE", "no CUDA-capable device is detected"},
+    {200, "CUDA_ERROR_INVALID_IMAGE", "device kernel image is invalid"},
+    {218, "CUDA_ERROR_INVALID_PTX", "a PTX JIT compilation failed"},
+    {500, "CUDA_ERROR_NOT_FOUND", "named symbol not found"},
+    {700, "CUDA_ERROR_ILLEGAL_ADDRESS",
+     "an illegal memory access was encountered"},
+};
+} // namespace
+
+// --- controls ------------------------------------------------------------------
+FAKE_EXPORT void fakeCudaReset() {
+  std::lock_guard<std::mutex> lock(mutex);
+  failures.clear();
+  calls.clear();
+  environmentRead = true; // tests set failures through fakeCudaFail
+  deviceCount = 1;
+  contextDepth = 0;
+  liveAllocations = liveStreams = liveEvents = liveModules = 0;
+  lastFuncAttribute = -1;
+  std::memset(lastLaunch, 0, sizeof(lastLaunch));
+}
+FAKE_EXPORT void fakeCudaFail(const char *call, int result) {
+  std::lock_guard<std::mutex> lock(mutex);
+  failures[call] = result;
+}
+FAKE_EXPORT void fakeCudaSetDeviceCount(int n) { deviceCount = n; }
+FAKE_EXPORT int fakeCudaCalls(const char *call) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = calls.find(call);
+  return it == calls.end() ? 0 : it->second;
+}
+/// Live allocations, streams, events, modules and the context stack depth.
+FAKE_EXPORT void fakeCudaLive(int *out5) {
+  out5[0] = liveAllocations;
+  out5[1] = liveStreams;
+  out5[2] = liveEvents;
+  out5[3] = liveModules;
+  out5[4] = contextDepth;
+}
+/// grid x/y/z, block x/y/z, shared memory of the last launch.
+FAKE_EXPORT const unsigned *fakeCudaLastLaunch() { return lastLaunch; }
+FAKE_EXPORT int fakeCudaLastFuncAttribute() { return lastFuncAttribute; }
+
+// --- driver API ------------------------------------------------------------------
+FAKE_EXPORT CUresult cuGetErrorName(CUresult r, const char **name) {
+  for (const ErrorText &e : errorTexts)
+    if (e.code == r) {
+      *name = e.name;
+      return 0;
+    }
+  *name = nullptr;
+  return 1;
+}
+FAKE_EXPORT CUresult cuGetErrorString(CUresult r, const char **text) {
+  for (const ErrorText &e : errorTexts)
+    if (e.code == r) {
+      *text = e.text;
+      return 0;
+    }
+  *text = nullptr;
+  return 1;
+}
+FAKE_EXPORT CUresult cuInit(unsigned) { return enter("cuInit"); }
+FAKE_EXPORT CUresult cuDeviceGetCount(int *n) {
+  CUresult r = enter("cuDeviceGetCount");
+  if (!r)
+    *n = deviceCount;
+  return r;
+}
+FAKE_EXPORT CUresult cuDeviceGet(int *device, int ordinal) {
+  CUresult r = enter("cuDeviceGet");
+  if (!r && (ordinal < 0 || ordinal >= deviceCount))
+    return 101; // CUDA_ERROR_INVALID_DEVICE
+  if (!r)
+    *device = ordinal;
+  return r;
+}
+FAKE_EXPORT CUresult cuDeviceGetName(char *name, int len, int) {
+  CUresult r = enter("cuDeviceGetName");
+  if (!r)
+    std::strncpy(name, "Fake GPU", len);
+  return r;
+}
+FAKE_EXPORT CUresult cuDeviceGetAttribute(int *value, int attribute, int) {
+  CUresult r = enter("cuDeviceGetAttribute");
+  if (r)
+    return r;
+  switch (attribute) {
+  case 75: *value = 9; break;          // compute capability major
+  case 76: *value = 0; break;          // minor
+  case 97: *value = 227 * 1024; break; // opt-in shared memory per block
+  default: *value = 0;
+  }
+  return 0;
+}
+FAKE_EXPORT CUresult cuDevicePrimaryCtxRetain(void **ctx, int) {
+  CUresult r = enter("cuDevicePrimaryCtxRetain");
+  if (!r)
+    *ctx = reinterpret_cast<void *>(0xc0);
+  return r;
+}
+FAKE_EXPORT CUresult cuCtxPushCurrent_v2(void *) {
+  CUresult r = enter("cuCtxPushCurrent_v2");
+  if (!r)
+    ++contextDepth;
+  return r;
+}
+FAKE_EXPORT CUresult cuCtxPopCurrent_v2(void **ctx) {
+  CUresult r = enter("cuCtxPopCurrent_v2");
+  if (!r) {
+    --contextDepth;
+    if (ctx)
+      *ctx = reinterpret_cast<void *>(0xc0);
+  }
+  return r;
+}
+FAKE_EXPORT CUresult cuCtxSynchronize() { return enter("cuCtxSynchronize"); }
+FAKE_EXPORT CUresult cuModuleLoadDataEx(void **module, const void *,
+                                        unsigned count, int *options,
+                                        void **values) {
+  CUresult r = enter("cuModuleLoadDataEx");
+  if (r) {
+    for (unsigned i = 0; i < count; ++i)
+      if (options[i] == 5) // CU_JIT_ERROR_LOG_BUFFER
+        std::strcpy(static_cast<char *>(values[i]),
+                    "ptxas application ptx input, line 7; error   : bad\n");
+    return r;
+  }
+  *module = newHandle();
+  ++liveModules;
+  return 0;
+}
+FAKE_EXPORT CUresult cuModuleUnload(void *) {
+  CUresult r = enter("cuModuleUnload");
+  if (!r)
+    --liveModules;
+  return r;
+}
+FAKE_EXPORT CUresult cuModuleGetFunction(void **fn, void *, const char *) {
+  CUresult r = enter("cuModuleGetFunction");
+  if (!r)
+    *fn = newHandle();
+  return r;
+}
+FAKE_EXPORT CUresult cuFuncSetAttribute(void *, int attribute, int value) {
+  CUresult r = enter("cuFuncSetAttribute");
+  if (!r && attribute == 8)
+    lastFuncAttribute = value;
+  return r;
+}
+FAKE_EXPORT CUresult cuLaunchKernel(void *, unsigned gx, unsigned gy,
+                                    unsigned gz, unsigned bx, unsigned by,
+                                    unsigned bz, unsigned smem, void *, void **,
+                                    void **) {
+  CUresult r = enter("cuLaunchKernel");
+  if (!r) {
+    unsigned l[7] = {gx, gy, gz, bx, by, bz, smem};
+    std::memcpy(lastLaunch, l, sizeof(l));
+  }
+  return r;
+}
+FAKE_EXPORT CUresult cuMemAlloc_v2(CUdeviceptr *ptr, size_t bytes) {
+  CUresult r = enter("cuMemAlloc_v2");
+  if (r)
+    return r;
+  *ptr = reinterpret_cast<uintptr_t>(std::malloc(bytes));
+  ++liveAllocations;
+  return 0;
+}
+FAKE_EXPORT CUresult cuMemAllocAsync(CUdeviceptr *ptr, size_t bytes, void *) {
+  CUresult r = enter("cuMemAllocAsync");
+  if (r)
+    return r;
+  *ptr = reinterpret_cast<uintptr_t>(std::malloc(bytes));
+  ++liveAllocations;
+  return 0;
+}
+FAKE_EXPORT CUresult cuMemFree_v2(CUdeviceptr ptr) {
+  CUresult r = enter("cuMemFree_v2");
+  if (!r) {
+    std::free(reinterpret_cast<void *>(uintptr_t(ptr)));
+    --liveAllocations;
+  }
+  return r;
+}
+FAKE_EXPORT CUresult cuMemFreeAsync(CUdeviceptr ptr, void *) {
+  CUresult r = enter("cuMemFreeAsync");
+  if (!r) {
+    std::free(reinterpret_cast<void *>(uintptr_t(ptr)));
+    --liveAllocations;
+  }
+  return r;
+}
+FAKE_EXPORT CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src,
+                                   size_t bytes, void *) {
+  CUresult r = enter("cuMemcpyAsync");
+  if (!r)
+    std::memcpy(reinterpret_cast<void *>(uintptr_t(dst)),
+                reinterpret_cast<void *>(uintptr_t(src)), bytes);
+  return r;
+}
+FAKE_EXPORT CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned value,
+                                      size_t n, void *) {
+  CUresult r = enter("cuMemsetD32Async");
+  auto *p = reinterpret_cast<uint32_t *>(uintptr_t(dst));
+  for (size_t i = 0; !r && i < n; ++i)
+    p[i] = value;
+  return r;
+}
+FAKE_EXPORT CUresult cuMemsetD16Async(CUdeviceptr dst, unsigned short value,
+                                      size_t n, void *) {
+  CUresult r = enter("cuMemsetD16Async");
+  auto *p = reinterpret_cast<uint16_t *>(uintptr_t(dst));
+  for (size_t i = 0; !r && i < n; ++i)
+    p[i] = value;
+  return r;
+}
+FAKE_EXPORT CUresult cuStreamCreate(void **stream, unsigned) {
+  CUresult r = enter("cuStreamCreate");
+  if (!r) {
+    *stream = newHandle();
+    ++liveStreams;
+  }
+  return r;
+}
+FAKE_EXPORT CUresult cuStreamDestroy_v2(void *) {
+  CUresult r = enter("cuStreamDestroy_v2");
+  if (!r)
+    --liveStreams;
+  return r;
+}
+FAKE_EXPORT CUresult cuStreamSynchronize(void *) {
+  return enter("cuStreamSynchronize");
+}
+FAKE_EXPORT CUresult cuStreamWaitEvent(void *, void *, unsigned) {
+  return enter("cuStreamWaitEvent");
+}
+FAKE_EXPORT CUresult cuEventCreate(void **event, unsigned) {
+  CUresult r = enter("cuEventCreate");
+  if (!r) {
+    *event = newHandle();
+    ++liveEvents;
+  }
+  return r;
+}
+FAKE_EXPORT CUresult cuEventDestroy_v2(void *) {
+  CUresult r = enter("cuEventDestroy_v2");
+  if (!r)
+    --liveEvents;
+  return r;
+}
+FAKE_EXPORT CUresult cuEventSynchronize(void *) {
+  return enter("cuEventSynchronize");
+}
+FAKE_EXPORT CUresult cuEventRecord(void *, void *) {
+  return enter("cuEventRecord");
+}
+FAKE_EXPORT CUresult cuEventElapsedTime_v2(float *ms, void *, void *) {
+  CUresult r = enter("cuEventElapsedTime_v2");
+  if (!r)
+    *ms = 1.25f;
+  return r;
+}
+FAKE_EXPORT CUresult cuMemHostRegister_v2(void *, size_t, unsigned) {
+  return enter("cuMemHostRegister_v2");
+}
+FAKE_EXPORT CUresult cuMemHostUnregister(void *) {
+  return enter("cuMemHostUnregister");
+}
+FAKE_EXPORT CUresult cuMemAllocManaged(CUdeviceptr *ptr, size_t bytes,
+                                       unsigned) {
+  CUresult r = enter("cuMemAllocManaged");
+  if (r)
+    return r;
+  *ptr = reinterpret_cast<uintptr_t>(std::malloc(bytes));
+  ++liveAllocations;
+  return 0;
+}
+
+namespace {
+struct FakeLaunchAttribute {
+  int id;
+  char pad[4];
+  unsigned value[16];
+};
+struct FakeLaunchConfig {
+  unsigned grid[3], block[3], smem;
+  void *stream;
+  FakeLaunchAttribute *attrs;
+  unsigned numAttrs;
+};
+unsigned lastCluster[3] = {0};
+uint64_t lastTensorMap[6] = {0}; // rank, dims innermost first, then box[0]
+} // namespace
+
+FAKE_EXPORT const unsigned *fakeCudaLastCluster() { return lastCluster; }
+FAKE_EXPORT const uint64_t *fakeCudaLastTensorMap() { return lastTensorMap; }
+
+FAKE_EXPORT CUresult cuLaunchKernelEx(const FakeLaunchConfig *config, void *,
+                                      void **, void **) {
+  CUresult r = enter("cuLaunchKernelEx");
+  if (r)
+    return r;
+  unsigned l[7] = {config->grid[0],  config->grid[1],  config->grid[2],
+                   config->block[0], config->block[1], config->block[2],
+                   config->smem};
+  std::memcpy(lastLaunch, l, sizeof(l));
+  for (unsigned i = 0; i < config->numAttrs; ++i)
+    if (config->attrs[i].id == 4) // cluster dimension
+      std::memcpy(lastCluster, config->attrs[i].value, sizeof(lastCluster));
+  return 0;
+}
+
+FAKE_EXPORT CUresult cuTensorMapEncodeTiled(void *map, int, unsigned rank,
+                                            void *, const uint64_t *dims,
+                                            const uint64_t *, const unsigned *box,
+                                            const unsigned *, int, int, int,
+                                            int) {
+  CUresult r = enter("cuTensorMapEncodeTiled");
+  if (r)
+    return r;
+  std::memset(map, 0, 128);
+  lastTensorMap[0] = rank;
+  for (unsigned i = 0; i < rank && i < 4; ++i)
+    lastTensorMap[1 + i] = dims[i];
+  lastTensorMap[5] = box[0];
+  return 0;
+}
