@@ -12,7 +12,10 @@ std::string mixir::cpuPipelineText(int64_t chunkSize) {
                "},convert-mix-to-chunked,";
   // Function results come back as identity-layout memrefs owned by the
   // caller (the runtime frees them), so the packed ABI stays simple.
-  return chunking + "convert-mix-to-loops,"
+  // Imported models carry linalg.softmax (kept for mix-raise); expand it
+  // before tiling and bufferization.
+  return "func.func(mix-decompose-aggregates)," + chunking +
+         "convert-mix-to-loops,"
          "convert-elementwise-to-linalg,"
          "func.func(mix-vectorize-tiles,"
          "convert-vector-to-scf{full-unroll=true lower-tensors=true}),"
@@ -36,6 +39,9 @@ std::string mixir::cpuPipelineText(int64_t chunkSize) {
          "arith-expand{include-bf16},"
          "convert-vector-to-llvm,"
          "convert-math-to-llvm,"
+         // What LLVM has no intrinsic for (erf, tanh from imported models)
+         // becomes a libm call.
+         "convert-math-to-libm,"
          "convert-arith-to-llvm,convert-index-to-llvm,"
          "convert-ub-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,"
          "convert-openmp-to-llvm,"
