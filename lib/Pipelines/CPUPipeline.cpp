@@ -39,9 +39,6 @@ std::string mixir::cpuPipelineText(int64_t chunkSize) {
          "arith-expand{include-bf16},"
          "convert-vector-to-llvm,"
          "convert-math-to-llvm,"
-         // What LLVM has no intrinsic for (erf, tanh from imported models)
-         // becomes a libm call.
-         "convert-math-to-libm,"
          "convert-arith-to-llvm,convert-index-to-llvm,"
          "convert-ub-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,"
          "convert-openmp-to-llvm,"

@@ -304,6 +304,7 @@ Value conv1d(OpBuilder &b, Location loc, Value x, Value w, Value bias,
   SmallVector<OpFoldResult> xs = sizesOf(b, loc, x), ws = sizesOf(b, loc, w);
   int64_t kernel = wt.getDimSize(2), cPerGroup = wt.getDimSize(1);
   int64_t outChannels = wt.getDimSize(0), mPerGroup = outChannels / groups;
+  (void)outChannels;
   // T_out = (T_padded - dilation * (K - 1) - 1) / stride + 1.
   Value tPadded = getValueOrCreateConstantIndexOp(b, loc, xs[2]);
   Value span = arith::ConstantIndexOp::create(b, loc, dilation * (kernel - 1) + 1);
@@ -314,40 +315,47 @@ Value conv1d(OpBuilder &b, Location loc, Value x, Value w, Value bias,
   OpFoldResult tOutSize = tOut;
   if (auto c = getConstantIntValue(xs[2]))
     tOutSize = b.getIndexAttr((*c - dilation * (kernel - 1) - 1) / stride + 1);
-  SmallVector<OpFoldResult> outSizes = {xs[0], ws[0], tOutSize};
+  // Groups become their own loop (x: [N, G, C/G, T], w: [G, M/G, C/G, K],
+  // out: [N, G, M/G, T]) so every map stays a projected permutation.
+  Value xg = reshape(b, loc, x,
+                     {xs[0], b.getIndexAttr(groups), b.getIndexAttr(cPerGroup), xs[2]});
+  Value wg = reshape(b, loc, w,
+                     {b.getIndexAttr(groups), b.getIndexAttr(mPerGroup),
+                      b.getIndexAttr(cPerGroup), b.getIndexAttr(kernel)});
+  SmallVector<OpFoldResult> outSizes = {xs[0], b.getIndexAttr(groups),
+                                        b.getIndexAttr(mPerGroup), tOutSize};
   Value init;
   if (bias) {
-    SmallVector<OpFoldResult> biasShape = {b.getIndexAttr(1), ws[0], b.getIndexAttr(1)};
-    Value bias3 = reshape(b, loc, bias, biasShape);
+    SmallVector<OpFoldResult> biasShape = {b.getIndexAttr(1), b.getIndexAttr(groups),
+                                           b.getIndexAttr(mPerGroup), b.getIndexAttr(1)};
+    Value bias4 = reshape(b, loc, bias, biasShape);
     init = elementwise(
-        b, loc, ValueRange{bias3}, elem,
+        b, loc, ValueRange{bias4}, elem,
         [](OpBuilder &, Location, ValueRange a) { return a[0]; }, outSizes);
   } else {
     init = filledTensor(b, loc, outSizes, scalarConstant(b, loc, elem, 0.0));
   }
-  // Loops: n, m, t, ci, k.
-  AffineExpr n = getAffineDimExpr(0, ctx), m = getAffineDimExpr(1, ctx),
-             t = getAffineDimExpr(2, ctx), ci = getAffineDimExpr(3, ctx),
-             k = getAffineDimExpr(4, ctx);
-  AffineExpr channel = m.floorDiv(mPerGroup) * cPerGroup + ci;
-  if (mPerGroup == 1 && cPerGroup == 1)
-    channel = m;
+  // Loops: n, g, m, t, ci, k.
+  AffineExpr n = getAffineDimExpr(0, ctx), g = getAffineDimExpr(1, ctx),
+             m = getAffineDimExpr(2, ctx), t = getAffineDimExpr(3, ctx),
+             ci = getAffineDimExpr(4, ctx), k = getAffineDimExpr(5, ctx);
   SmallVector<AffineMap> maps = {
-      AffineMap::get(5, 0, {n, channel, t * stride + k * dilation}, ctx),
-      AffineMap::get(5, 0, {m, ci, k}, ctx), AffineMap::get(5, 0, {n, m, t}, ctx)};
-  SmallVector<utils::IteratorType> iters = {
-      utils::IteratorType::parallel, utils::IteratorType::parallel,
-      utils::IteratorType::parallel, utils::IteratorType::reduction,
-      utils::IteratorType::reduction};
-  return linalg::GenericOp::create(
-             b, loc, init.getType(), ValueRange{x, w}, ValueRange{init}, maps,
-             iters,
-             [&](OpBuilder &nb, Location nloc, ValueRange args) {
-               linalg::YieldOp::create(
-                   nb, nloc,
-                   add(nb, nloc, args[2], mul(nb, nloc, args[0], args[1])));
-             })
-      .getResult(0);
+      AffineMap::get(6, 0, {n, g, ci, t * stride + k * dilation}, ctx),
+      AffineMap::get(6, 0, {g, m, ci, k}, ctx),
+      AffineMap::get(6, 0, {n, g, m, t}, ctx)};
+  SmallVector<utils::IteratorType> iters(4, utils::IteratorType::parallel);
+  iters.push_back(utils::IteratorType::reduction);
+  iters.push_back(utils::IteratorType::reduction);
+  Value out = linalg::GenericOp::create(
+                  b, loc, init.getType(), ValueRange{xg, wg}, ValueRange{init}, maps,
+                  iters,
+                  [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                    linalg::YieldOp::create(
+                        nb, nloc,
+                        add(nb, nloc, args[2], mul(nb, nloc, args[0], args[1])));
+                  })
+                  .getResult(0);
+  return reshape(b, loc, out, {xs[0], ws[0], tOutSize});
 }
 
 } // namespace mixir::build

@@ -105,6 +105,15 @@ LogicalResult flatten(Node &n) {
     return failure();
   SmallVector<OpFoldResult> in = sizesOf(n.b, n.loc, x);
   auto prod = [&](int64_t from, int64_t to) -> OpFoldResult {
+    int64_t p = 1;
+    bool isStatic = true;
+    for (int64_t i = from; i < to; ++i) {
+      auto c = getConstantIntValue(in[i]);
+      isStatic &= c.has_value();
+      p *= c.value_or(1);
+    }
+    if (isStatic)
+      return n.b.getIndexAttr(p);
     Value v = arith::ConstantIndexOp::create(n.b, n.loc, 1);
     for (int64_t i = from; i < to; ++i)
       v = arith::MulIOp::create(n.b, n.loc, v,
@@ -112,9 +121,6 @@ LogicalResult flatten(Node &n) {
     return getAsOpFoldResult(v);
   };
   SmallVector<OpFoldResult> out = {prod(0, *axis), prod(*axis, rank)};
-  for (auto &s : out)
-    if (auto c = getConstantIntValue(s))
-      s = n.b.getIndexAttr(*c);
   n.setOutput(0, build::reshape(n.b, n.loc, x, out));
   return success();
 }

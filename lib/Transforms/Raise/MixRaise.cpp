@@ -84,19 +84,30 @@ bool isZeroFill(Value v) {
   return fill && matchPattern(fill.getInputs()[0], m_AnyZeroFloat());
 }
 
-/// A rank-4 batched matmul `out[b,h,m,n] = sum_k lhs[b,h,m,k] rhs[b,h,k,n]`
-/// into zeros.
+/// A batched matmul `out[b,(h,)m,n] = sum_k lhs[b,(h,)m,k] rhs[b,(h,)k,n]`
+/// of rank 3 or 4 into zeros.
 bool matchMatmul(Value v, Value &lhs, Value &rhs) {
   auto g = v.getDefiningOp<linalg::GenericOp>();
-  if (!g || g.getNumDpsInputs() != 2 || g.getNumLoops() != 5 ||
+  if (!g || g.getNumDpsInputs() != 2 || g.getNumDpsInits() != 1 ||
       !isZeroFill(g.getDpsInits()[0]))
+    return false;
+  int64_t rank = cast<RankedTensorType>(v.getType()).getRank();
+  if ((rank != 3 && rank != 4) || g.getNumLoops() != rank + 1)
     return false;
   MLIRContext *ctx = g.getContext();
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<AffineExpr> batch;
+  for (int64_t i = 0; i < rank - 2; ++i)
+    batch.push_back(d(i));
+  AffineExpr m = d(rank - 2), n = d(rank - 1), k = d(rank);
+  auto with = [&](AffineExpr a, AffineExpr b) {
+    SmallVector<AffineExpr> e = batch;
+    e.push_back(a);
+    e.push_back(b);
+    return AffineMap::get(rank + 1, 0, e, ctx);
+  };
   auto maps = g.getIndexingMapsArray();
-  if (maps[0] != AffineMap::get(5, 0, {d(0), d(1), d(2), d(4)}, ctx) ||
-      maps[1] != AffineMap::get(5, 0, {d(0), d(1), d(4), d(3)}, ctx) ||
-      maps[2] != AffineMap::get(5, 0, {d(0), d(1), d(2), d(3)}, ctx))
+  if (maps[0] != with(m, k) || maps[1] != with(k, n) || maps[2] != with(m, n))
     return false;
   Block &body = g.getRegion().front();
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
@@ -126,8 +137,15 @@ bool matchScores(Value v, Value &q, Value &k) {
   if (!matchMatmul(v, q, kt))
     return false;
   auto tr = kt.getDefiningOp<linalg::TransposeOp>();
-  if (!tr || tr.getPermutation() != ArrayRef<int64_t>{0, 1, 3, 2})
+  if (!tr)
     return false;
+  ArrayRef<int64_t> perm = tr.getPermutation();
+  int64_t rank = perm.size();
+  for (int64_t i = 0; i < rank; ++i) {
+    int64_t want = i < rank - 2 ? i : (i == rank - 2 ? rank - 1 : rank - 2);
+    if (perm[i] != want)
+      return false;
+  }
   k = tr.getInput();
   return true;
 }
@@ -145,7 +163,7 @@ std::optional<std::pair<RankedTensorType, std::vector<double>>> constantValues(V
   return std::make_pair(cast<RankedTensorType>(attr.getType()), std::move(out));
 }
 
-/// A constant read through `map` in the [b, h, i, j] loop space, seen as
+/// A constant read through `map` in the [b, (h,) i, j] loop space, seen as
 /// value(h, i, j): the mask/decay matrix of each head. Fails when it varies
 /// with the batch or does not vary along both i and j.
 struct HeadMatrix {
@@ -163,7 +181,8 @@ std::optional<HeadMatrix> headMatrix(Value v, AffineMap map) {
     return std::nullopt;
   auto [type, values] = *c;
   int64_t rank = type.getRank();
-  if (map.getNumDims() != 4 || (int64_t)map.getNumResults() != rank)
+  int64_t loops = map.getNumDims();
+  if ((loops != 3 && loops != 4) || (int64_t)map.getNumResults() != rank)
     return std::nullopt;
   // For each constant dim: the loop it follows (-1: broadcast, size 1).
   SmallVector<int64_t> loopOf(rank, -1);
@@ -177,14 +196,17 @@ std::optional<HeadMatrix> headMatrix(Value v, AffineMap map) {
       return std::nullopt;
     }
   }
+  // Loops: batch, (head,) row, column.
+  int64_t headPos = loops == 4 ? posOf[1] : -1;
+  int64_t rowPos = posOf[loops - 2], colPos = posOf[loops - 1];
   if (posOf[0] >= 0 && type.getDimSize(posOf[0]) != 1)
     return std::nullopt; // varies with the batch
-  if (posOf[2] < 0 || posOf[3] < 0)
+  if (rowPos < 0 || colPos < 0)
     return std::nullopt;
   HeadMatrix m;
-  m.heads = posOf[1] >= 0 ? type.getDimSize(posOf[1]) : 1;
-  m.rows = type.getDimSize(posOf[2]);
-  m.cols = type.getDimSize(posOf[3]);
+  m.heads = headPos >= 0 ? type.getDimSize(headPos) : 1;
+  m.rows = type.getDimSize(rowPos);
+  m.cols = type.getDimSize(colPos);
   m.values.resize(m.heads * m.rows * m.cols);
   SmallVector<int64_t> strides(rank, 1);
   for (int64_t r = rank - 2; r >= 0; --r)
@@ -192,9 +214,9 @@ std::optional<HeadMatrix> headMatrix(Value v, AffineMap map) {
   for (int64_t h = 0; h < m.heads; ++h)
     for (int64_t i = 0; i < m.rows; ++i)
       for (int64_t j = 0; j < m.cols; ++j) {
-        int64_t flat = i * strides[posOf[2]] + j * strides[posOf[3]];
-        if (posOf[1] >= 0)
-          flat += h * strides[posOf[1]];
+        int64_t flat = i * strides[rowPos] + j * strides[colPos];
+        if (headPos >= 0)
+          flat += h * strides[headPos];
         m.values[(h * m.rows + i) * m.cols + j] = values[flat];
       }
   return m;
@@ -275,15 +297,25 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     }
   }
 
-  /// [B, H, T, D] <-> [B, T, H, D].
-  Value swapHeads(OpBuilder &b, Location loc, Value x) {
-    return mixir::build::transpose(b, loc, x, {0, 2, 1, 3});
+  /// [B, H, T, D] -> [B, T, H, D]; [B, T, D] -> [B, T, 1, D].
+  Value toMix(OpBuilder &b, Location loc, Value x) {
+    if (cast<RankedTensorType>(x.getType()).getRank() == 4)
+      return mixir::build::transpose(b, loc, x, {0, 2, 1, 3});
+    SmallVector<OpFoldResult> s = mixir::build::sizesOf(b, loc, x);
+    return mixir::build::reshape(b, loc, x, {s[0], s[1], b.getIndexAttr(1), s[2]});
+  }
+  /// The inverse of toMix for a result of rank `rank`.
+  Value fromMix(OpBuilder &b, Location loc, Value x, int64_t rank) {
+    if (rank == 4)
+      return mixir::build::transpose(b, loc, x, {0, 2, 1, 3});
+    SmallVector<OpFoldResult> s = mixir::build::sizesOf(b, loc, x);
+    return mixir::build::reshape(b, loc, x, {s[0], s[1], s[3]});
   }
 
   bool staticHeads(Value q, Value k, Value v) {
     for (Value x : {q, k, v}) {
       auto t = cast<RankedTensorType>(x.getType());
-      if (t.isDynamicDim(1) || t.isDynamicDim(3))
+      if (t.isDynamicDim(t.getRank() - 1) || (t.getRank() == 4 && t.isDynamicDim(1)))
         return false;
     }
     auto qt = cast<RankedTensorType>(q.getType()), kt = cast<RankedTensorType>(k.getType()),
@@ -292,7 +324,8 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
            qt.getElementType() == vt.getElementType() &&
            (qt.getElementType().isF32() || qt.getElementType().isF16() ||
             qt.getElementType().isBF16()) &&
-           qt.getDimSize(1) == kt.getDimSize(1) && kt.getDimSize(1) == vt.getDimSize(1);
+           (qt.getRank() == 3 || (qt.getDimSize(1) == kt.getDimSize(1) &&
+                                  kt.getDimSize(1) == vt.getDimSize(1)));
   }
 
   /// softmax(s * Q K^T [+ causal mask]) V.
@@ -301,7 +334,8 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     if (!matchMatmul(out.getResult(0), probs, v))
       return failure();
     auto sm = probs.getDefiningOp<linalg::SoftmaxOp>();
-    if (!sm || sm.getDimension() != 3)
+    int64_t rank = cast<RankedTensorType>(probs.getType()).getRank();
+    if (!sm || (int64_t)sm.getDimension() != rank - 1)
       return failure();
     Value x = sm.getInput(), q, k;
     double scale = 1.0;
@@ -348,7 +382,7 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
         causal = !allZero || m->rows == 1;
         // The mask's size must be the sequence length.
         auto st = cast<RankedTensorType>(x.getType());
-        if (st.getDimSize(2) != m->rows || st.getDimSize(3) != m->cols)
+        if (st.getDimSize(rank - 2) != m->rows || st.getDimSize(rank - 1) != m->cols)
           return failure();
       } else {
         return failure();
@@ -359,7 +393,7 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
       return failure();
     OpBuilder b(out);
     Location loc = out.getLoc();
-    Value q4 = swapHeads(b, loc, q), k4 = swapHeads(b, loc, k), v4 = swapHeads(b, loc, v);
+    Value q4 = toMix(b, loc, q), k4 = toMix(b, loc, k), v4 = toMix(b, loc, v);
     auto qt = cast<RankedTensorType>(q4.getType());
     auto vt = cast<RankedTensorType>(v4.getType());
     auto oType = RankedTensorType::get(
@@ -368,7 +402,7 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     Value o = mixir::mix::AttentionOp::create(
         b, loc, oType, q4, k4, v4, Value(), causal ? b.getUnitAttr() : UnitAttr(),
         IntegerAttr(), b.getF32FloatAttr((float)scale));
-    Value result = swapHeads(b, loc, o);
+    Value result = fromMix(b, loc, o, rank);
     if (result.getType() != out.getResult(0).getType())
       result = tensor::CastOp::create(b, loc, out.getResult(0).getType(), result);
     out.getResult(0).replaceAllUsesWith(result);
@@ -382,8 +416,9 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
       return failure();
     // Collect the factors of a tree of element-wise multiplies.
     SmallVector<std::pair<Value, AffineMap>> factors;
+    int64_t rank = cast<RankedTensorType>(probs.getType()).getRank();
     SmallVector<std::pair<Value, AffineMap>> work = {
-        {probs, AffineMap::getMultiDimIdentityMap(4, out.getContext())}};
+        {probs, AffineMap::getMultiDimIdentityMap(rank, out.getContext())}};
     Value q, k, cumulative;
     while (!work.empty()) {
       auto [x, map] = work.pop_back_val();
@@ -393,7 +428,7 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
           q = ql, k = kl;
           continue;
         }
-        if (Value g = matchDecayExp(x, map)) {
+        if (Value g = rank == 4 ? matchDecayExp(x, map) : Value()) {
           if (cumulative)
             return failure();
           cumulative = g;
@@ -440,7 +475,7 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     }
     int64_t t = product->rows;
     auto scoreType = cast<RankedTensorType>(probs.getType());
-    if (scoreType.getDimSize(2) != t || scoreType.getDimSize(3) != t)
+    if (scoreType.getDimSize(rank - 2) != t || scoreType.getDimSize(rank - 1) != t)
       return failure();
     SmallVector<double> gammas;
     for (int64_t h = 0; h < product->heads; ++h) {
@@ -462,7 +497,7 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     if (!staticHeads(q, k, v))
       return failure();
     auto qt0 = cast<RankedTensorType>(q.getType());
-    int64_t heads = qt0.getDimSize(1);
+    int64_t heads = rank == 4 ? qt0.getDimSize(1) : 1;
     if (product->heads != 1 && product->heads != heads)
       return failure();
     if (cumulative) {
@@ -474,7 +509,7 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     OpBuilder b(out);
     Location loc = out.getLoc();
     MLIRContext *ctx = b.getContext();
-    Value q4 = swapHeads(b, loc, q), k4 = swapHeads(b, loc, k), v4 = swapHeads(b, loc, v);
+    Value q4 = toMix(b, loc, q), k4 = toMix(b, loc, k), v4 = toMix(b, loc, v);
     Value g;
     auto kind = mixir::mix::GateKind::none;
     if (decayed) {
@@ -530,7 +565,7 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
         b, loc, oType, sType, q4, k4, v4, g, Value(),
         mixir::mix::GateKindAttr::get(ctx, kind), b.getF32FloatAttr(1.0f),
         IntegerAttr());
-    Value result = swapHeads(b, loc, op.getO());
+    Value result = fromMix(b, loc, op.getO(), rank);
     if (result.getType() != out.getResult(0).getType())
       result = tensor::CastOp::create(b, loc, out.getResult(0).getType(), result);
     out.getResult(0).replaceAllUsesWith(result);
