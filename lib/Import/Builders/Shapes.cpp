@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 
 using namespace mlir;
 
@@ -16,6 +17,18 @@ Value reshape(OpBuilder &b, Location loc, Value x, ArrayRef<OpFoldResult> sizes)
   if (type.getShape() == ArrayRef<int64_t>(target))
     return x;
   Type elem = type.getElementType();
+  auto resultType0 = RankedTensorType::get(target, elem);
+  // One collapse or one expand when the dims group (keeps dynamic dims out
+  // of flattened 1-D intermediates).
+  if (type.getRank() > 0 && (int64_t)target.size() > 0) {
+    if (type.getRank() > (int64_t)target.size()) {
+      if (auto re = getReassociationIndicesForReshape(type, resultType0))
+        return tensor::CollapseShapeOp::create(b, loc, resultType0, x, *re);
+    } else if (type.getRank() < (int64_t)target.size()) {
+      if (auto re = getReassociationIndicesForReshape(resultType0, type))
+        return tensor::ExpandShapeOp::create(b, loc, resultType0, x, *re, sizes);
+    }
+  }
   // To one dimension.
   Value flat = x;
   if (type.getRank() == 0) {

@@ -73,6 +73,25 @@ LogicalResult reshapeOp(Node &n) {
   };
   OpFoldResult total = product(in);
   if (inferred >= 0) {
+    // Dims copied with 0 cancel out, so [0, 0, -1] stays static even with
+    // dynamic leading dims.
+    SmallVector<OpFoldResult> inRest, outRest;
+    for (auto [i, s] : llvm::enumerate(*shape)) {
+      if (s == 0 && !allowZero)
+        continue;
+      if ((int)i != inferred)
+        outRest.push_back(out[i]);
+    }
+    for (size_t i = 0; i < in.size(); ++i)
+      if (!(i < shape->size() && (*shape)[i] == 0 && !allowZero))
+        inRest.push_back(in[i]);
+    auto ti = getConstantIntValue(product(inRest));
+    auto to = getConstantIntValue(product(outRest));
+    if (ti && to && *to != 0 && *ti % *to == 0) {
+      out[inferred] = n.b.getIndexAttr(*ti / *to);
+      n.setOutput(0, build::reshape(n.b, n.loc, x, out));
+      return success();
+    }
     OpFoldResult rest = product(out);
     auto t = getConstantIntValue(total), r = getConstantIntValue(rest);
     if (t && r) {
