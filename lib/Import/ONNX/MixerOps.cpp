@@ -9,6 +9,8 @@
 #include "mixir/Dialect/Mix/IR/MixOps.h"
 #include "mixir/Import/TensorBuilders.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 namespace mixir::onnx_import {
@@ -57,10 +59,49 @@ int64_t dim(Value v, int64_t d) { return cast<RankedTensorType>(v.getType()).get
 // Attention (opset 23, 24)
 //===----------------------------------------------------------------------===//
 
+/// True when `mask` ([..., T, S] constant, bool or additive float) is the
+/// causal mask: keep/0 on and below the diagonal, drop/-inf above it.
+bool isConstantCausalMask(DenseElementsAttr mask) {
+  auto type = cast<RankedTensorType>(mask.getType());
+  if (type.getRank() < 2 || mask.getNumElements() > (1 << 24))
+    return false;
+  int64_t rows = type.getDimSize(type.getRank() - 2);
+  int64_t cols = type.getDimSize(type.getRank() - 1);
+  if (rows != cols)
+    return false;
+  bool isBool = type.getElementType().isInteger(1);
+  int64_t idx = 0;
+  auto check = [&](bool keep, int64_t at) {
+    int64_t i = (at / cols) % rows, j = at % cols;
+    return keep == (j <= i);
+  };
+  if (isBool) {
+    for (bool v : mask.getValues<bool>())
+      if (!check(v, idx++))
+        return false;
+    return true;
+  }
+  if (!isa<FloatType>(type.getElementType()))
+    return false;
+  for (const APFloat &f : mask.getValues<APFloat>()) {
+    double v = f.convertToDouble();
+    if (v != 0.0 && !(v <= -1e4))
+      return false;
+    if (!check(v == 0.0, idx++))
+      return false;
+  }
+  return true;
+}
+
 LogicalResult attention(Node &n) {
-  if (n.hasInput(3))
-    return n.fail("attn_mask is not supported; only is_causal masking is "
-                  "(fold a causal mask into is_causal=1)");
+  bool maskIsCausal = false;
+  if (n.hasInput(3)) {
+    DenseElementsAttr mask = n.constantInput(3);
+    if (!mask || !isConstantCausalMask(mask))
+      return n.fail("attn_mask is supported only as a constant causal mask "
+                    "(bool tril, or 0 / -inf additive); use is_causal=1");
+    maskIsCausal = true;
+  }
   if (n.hasInput(4) || n.hasInput(5))
     return n.fail("past_key/past_value (KV cache) are not supported");
   if (n.hasInput(6))
@@ -100,8 +141,13 @@ LogicalResult attention(Node &n) {
                   llvm::Twine(hkv) + ")");
   if (dim(k4, 3) != d || dim(v4, 2) != hkv)
     return n.fail("K/V head counts or sizes disagree with Q");
-  bool causal = n.intAttr("is_causal", 0) != 0;
+  bool causal = n.intAttr("is_causal", 0) != 0 || maskIsCausal;
   int64_t t = dim(q4, 1), s = dim(k4, 1);
+  if (maskIsCausal) {
+    auto mt = n.inputType(3);
+    if (ShapedType::isDynamic(t) || mt.getDimSize(mt.getRank() - 2) != t)
+      return n.fail("the causal attn_mask must be [T, T] with the static query length");
+  }
   if (causal && !ShapedType::isDynamic(t) && !ShapedType::isDynamic(s) && t != s)
     return n.fail("is_causal with different query (" + llvm::Twine(t) +
                   ") and key (" + llvm::Twine(s) + ") lengths is not supported");
@@ -230,6 +276,163 @@ LogicalResult linearAttention(Node &n) {
 }
 
 //===----------------------------------------------------------------------===//
+// com.microsoft GatedDeltaNet: token-major [B, S, H, D] (or [B*S, H, D] with
+// the batch from initial_state), V-major state [B, Hv, V, K]
+//===----------------------------------------------------------------------===//
+
+LogicalResult gatedDeltaNet(Node &n) {
+  if (n.hasInput(3))
+    return n.fail("cu_seqlens (ragged packing) is not supported");
+  if (!n.hasInput(1) || !n.hasInput(2))
+    return n.fail("packed QKV (no key/value inputs) is not supported");
+  for (int i = 9; i < (int)n.numInputs(); ++i)
+    if (n.hasInput(i))
+      return n.fail("state-update capture inputs are not supported");
+  if (n.intAttr("state_update_capacity", 0) != 0 || n.hasOutput(2))
+    return n.fail("state_update_capacity / the state_update output are not supported");
+  std::string rule = n.stringAttr("update_rule", "gated_delta");
+  if (rule != "linear" && rule != "gated" && rule != "delta" && rule != "gated_delta")
+    return n.fail("unknown update_rule '" + rule + "'");
+  bool gated = rule == "gated" || rule == "gated_delta";
+  bool delta = rule == "delta" || rule == "gated_delta";
+  std::string gateAct = n.stringAttr("gate_activation", "none");
+  std::string betaAct = n.stringAttr("beta_activation", "none");
+  if (gateAct != "none" && gateAct != "softplus" && gateAct != "qwen")
+    return n.fail("gate_activation '" + gateAct + "' is not supported (none, softplus)");
+  if (betaAct != "none" && betaAct != "sigmoid")
+    return n.fail("beta_activation '" + betaAct + "' is not supported");
+  Value q = n.input(0), k = n.input(1), v = n.input(2);
+  Type elem = n.inputType(0).getElementType();
+  if (!isMixFloat(elem))
+    return n.fail("expects f32, f16 or bf16 inputs");
+  int64_t rank = n.inputType(0).getRank();
+  Value init = n.hasInput(6) ? n.input(6) : Value();
+  OpBuilder &b = n.b;
+  Location loc = n.loc;
+  // Rank 3: [B*S, H, D] with B from the initial state.
+  auto toBatched = [&](Value x, int64_t batch) -> FailureOr<Value> {
+    auto t = cast<RankedTensorType>(x.getType());
+    if (t.getRank() == 4 || (t.getRank() == 3 && rank == 4))
+      return x;
+    int64_t tokens = t.getDimSize(0);
+    if (ShapedType::isDynamic(tokens) || tokens % batch)
+      return n.fail("rank-3 inputs need a static token count divisible by the batch");
+    SmallVector<OpFoldResult> s = sizesOf(b, loc, x);
+    SmallVector<OpFoldResult> out = {b.getIndexAttr(batch), b.getIndexAttr(tokens / batch)};
+    out.append(s.begin() + 1, s.end());
+    return build::reshape(b, loc, x, out);
+  };
+  int64_t batch = 1;
+  if (rank == 3) {
+    if (!init)
+      return n.fail("rank-3 inputs without cu_seqlens need initial_state for the batch size");
+    batch = n.inputType(6).getDimSize(0);
+    if (ShapedType::isDynamic(batch))
+      return n.fail("initial_state needs a static batch size");
+  } else if (rank != 4) {
+    return n.fail("query must be [B, S, H, D] or [B*S, H, D]");
+  }
+  auto qb = toBatched(q, batch), kb = toBatched(k, batch), vb = toBatched(v, batch);
+  if (failed(qb) || failed(kb) || failed(vb))
+    return failure();
+  q = *qb, k = *kb, v = *vb;
+  int64_t hq = dim(q, 2), hk = dim(k, 2), hv = dim(v, 2), dk = dim(q, 3), dv = dim(v, 3);
+  if (hq != hk || hv % hq)
+    return n.fail("num_heads_q must equal num_heads_k and divide num_heads_v");
+  Value g, beta;
+  mix::GateKind kind = mix::GateKind::none;
+  if (gated) {
+    if (!n.hasInput(4))
+      return n.fail("update_rule '" + rule + "' needs the decay input");
+    auto gbRes = toBatched(n.input(4), batch);
+    if (failed(gbRes))
+      return failure();
+    g = *gbRes;
+    auto gt = cast<RankedTensorType>(g.getType());
+    kind = gt.getRank() == 4 ? mix::GateKind::vector : mix::GateKind::scalar;
+    if (gateAct != "none") {
+      // g = -exp(a_log) * softplus(decay + dt_bias), in f32.
+      if (!n.hasInput(7) || !n.hasInput(8))
+        return n.fail("gate_activation 'softplus' needs a_log and dt_bias");
+      Value aLog = n.input(7), dtBias = n.input(8);
+      if (kind == mix::GateKind::vector &&
+          cast<RankedTensorType>(dtBias.getType()).getRank() == 1 &&
+          dim(dtBias, 0) == hv * dk)
+        dtBias = build::reshape(b, loc, dtBias, {b.getIndexAttr(hv), b.getIndexAttr(dk)});
+      if (kind == mix::GateKind::vector)
+        aLog = build::reshape(b, loc, aLog, {b.getIndexAttr(hv), b.getIndexAttr(1)});
+      Type f32 = b.getF32Type();
+      g = build::elementwise(
+          b, loc, ValueRange{g, aLog, dtBias}, f32,
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Value x = arith::AddFOp::create(nb, l, build::convertScalar(nb, l, a[0], f32),
+                                            build::convertScalar(nb, l, a[2], f32));
+            Value zero = build::scalarConstant(nb, l, f32, 0.0);
+            Value sp = arith::AddFOp::create(
+                nb, l, arith::MaximumFOp::create(nb, l, x, zero),
+                math::Log1pOp::create(
+                    nb, l, math::ExpOp::create(nb, l, arith::NegFOp::create(
+                                                          nb, l, math::AbsFOp::create(nb, l, x)))));
+            Value rate = math::ExpOp::create(nb, l, build::convertScalar(nb, l, a[1], f32));
+            return arith::NegFOp::create(nb, l, arith::MulFOp::create(nb, l, rate, sp));
+          });
+    }
+  }
+  if (delta) {
+    if (!n.hasInput(5))
+      return n.fail("update_rule '" + rule + "' needs the beta input");
+    auto bRes = toBatched(n.input(5), batch);
+    if (failed(bRes))
+      return failure();
+    beta = *bRes;
+    if (betaAct == "sigmoid") {
+      Type bt = cast<RankedTensorType>(beta.getType()).getElementType();
+      beta = build::elementwise(b, loc, ValueRange{beta}, bt,
+                                [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                                  Value one = build::scalarConstant(nb, l, bt, 1.0);
+                                  Value e = math::ExpOp::create(
+                                      nb, l, arith::NegFOp::create(nb, l, a[0]));
+                                  return arith::DivFOp::create(
+                                      nb, l, one, arith::AddFOp::create(nb, l, one, e));
+                                });
+    }
+  }
+  if (init) {
+    auto st = cast<RankedTensorType>(init.getType());
+    if (!st.getElementType().isF32() || st.getRank() != 4 || st.getDimSize(1) != hv ||
+        st.getDimSize(2) != dv || st.getDimSize(3) != dk)
+      return n.fail("initial_state must be f32 [B, num_heads_v, head_size_v, head_size_qk]");
+    init = build::transpose(b, loc, init, {0, 1, 3, 2}); // V-major -> [B, Hv, K, V]
+  }
+  bool l2 = n.intAttr("qk_l2_norm", 0) != 0;
+  if (l2 && !delta)
+    return n.fail("qk_l2_norm with update_rule '" + rule + "' is not supported");
+  float scaleAttr = n.floatAttr("scale", 0.0f);
+  FloatAttr scale = b.getF32FloatAttr(scaleAttr != 0.0f ? scaleAttr
+                                                        : 1.0f / std::sqrt((float)dk));
+  auto oType = withShape(q, {dim(q, 0), dim(q, 1), std::max(hq, hv), dv});
+  auto sType = RankedTensorType::get({dim(q, 0), hv, dk, dv}, b.getF32Type());
+  auto kindAttr = mix::GateKindAttr::get(b.getContext(), kind);
+  Operation *op;
+  if (delta)
+    op = mix::DeltaRuleOp::create(b, loc, oType, sType, q, k, v, beta, g, init, kindAttr,
+                                  scale, l2 ? b.getUnitAttr() : UnitAttr(), UnitAttr(),
+                                  IntegerAttr());
+  else
+    op = mix::LinearAttentionOp::create(b, loc, oType, sType, q, k, v, g, init, kindAttr,
+                                        scale, IntegerAttr());
+  Value o = op->getResult(0);
+  if (rank == 3) {
+    SmallVector<OpFoldResult> s = sizesOf(b, loc, o);
+    o = build::reshape(b, loc, o,
+                       {b.getIndexAttr(dim(o, 0) * dim(o, 1)), s[2], s[3]});
+  }
+  n.setOutput(0, o);
+  n.setOutput(1, build::transpose(b, loc, op->getResult(1), {0, 1, 3, 2}));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // mixir domain: the dialect's ops, [B, T, H, D] layout
 //===----------------------------------------------------------------------===//
 
@@ -343,6 +546,7 @@ void registerMixerOps(HandlerMap &m) {
   m["::Attention"] = attention;
   m["::LinearAttention"] = linearAttention;
   m["com.microsoft::LinearAttention"] = linearAttention;
+  m["com.microsoft::GatedDeltaNet"] = gatedDeltaNet;
   m["mixir::LinearAttention"] = mixirLinearAttention;
   m["mixir::DeltaRule"] = mixirDeltaRule;
   m["mixir::Attention"] = mixirAttention;

@@ -132,3 +132,68 @@ def test_mixir_domain_ops(tmp_path, record_rel_rms):
         err = rel_rms(want, got)
         record_rel_rms("onnx mixir domain", "f32", name, err, tol, "mixir.reference")
         assert err <= tol, (name, err)
+
+
+# --- com.microsoft GatedDeltaNet (token-major, V-major state) -------------------------
+@pytest.mark.parametrize("form", ["rank4_scalar", "rank4_vector_softplus_sigmoid_l2",
+                                  "rank3_state", "gated_gva"])
+def test_com_microsoft_gated_delta_net(form, tmp_path, record_rel_rms):
+    r = rng(80)
+    b, t, hq, hv, dk, dv = 2, 37, 2, 2, 16, 24
+    if form == "gated_gva":
+        hv = 4
+    rule = "gated" if form == "gated_gva" else "gated_delta"
+    vector = "vector" in form
+    q = randn(r, b, t, hq, dk)
+    k = randn(r, b, t, hq, dk)
+    if "l2" not in form:
+        q = q / np.linalg.norm(q, axis=-1, keepdims=True)
+        k = k / np.linalg.norm(k, axis=-1, keepdims=True)
+    feeds = {"q": q.astype(np.float32), "k": k.astype(np.float32),
+             "v": randn(r, b, t, hv, dv)}
+    dshape = (b, t, hv, dk) if vector else (b, t, hv)
+    if "softplus" in form:
+        feeds["g"] = randn(r, *dshape)
+    else:
+        feeds["g"] = (-np.abs(randn(r, *dshape)) * 0.3).astype(np.float32)
+    ins = ["q", "k", "v", "", "g"]
+    attrs = {"update_rule": rule}
+    if "delta" in rule:
+        feeds["beta"] = (randn(r, b, t, hv) if "sigmoid" in form
+                         else r.uniform(0.1, 0.9, (b, t, hv)).astype(np.float32))
+        ins.append("beta")
+    inits = []
+    if "softplus" in form:
+        attrs.update(gate_activation="softplus", beta_activation="sigmoid", qk_l2_norm=1)
+        while len(ins) < 7:
+            ins.append("")
+        ins += ["a_log", "dt_bias"]
+        inits = [init("a_log", np.log(np.linspace(1, 4, hv)).astype(np.float32)),
+                 init("dt_bias", randn(r, hv, dk) * 0.1)]
+    if form == "rank3_state":
+        feeds["s0"] = randn(r, b, hv, dv, dk) * 0.1
+        while len(ins) < 6:
+            ins.append("")
+        ins.append("s0")
+        for n in ["q", "k", "v", "g", "beta"]:
+            feeds[n] = feeds[n].reshape(b * t, *feeds[n].shape[2:])
+    node = N("GatedDeltaNet", ins, ["o", "s"], domain="com.microsoft", **attrs)
+    model = make_model([node], [vi(n, list(a.shape)) for n, a in feeds.items()],
+                       [vi("o", None), vi("s", None)], inits, opset=23,
+                       domains=[("com.microsoft", 1)])
+    text = check_against(model, feeds, tmp_path, tol=TOL_DELTA, record=record_rel_rms,
+                         case=f"com.microsoft GatedDeltaNet {form}")
+    assert ("mix.delta_rule" if "delta" in rule else "mix.linear_attention") in text
+
+
+def test_attention_constant_causal_mask(tmp_path, record_rel_rms):
+    r = rng(90)
+    b, hh, t, d = 1, 2, 20, 8
+    mask = np.tril(np.ones((t, t), bool))
+    model = make_model([N("Attention", ["q", "k", "v", "m"], ["y"])],
+                       [vi(n, [b, hh, t, d]) for n in "qkv"], [vi("y", None)],
+                       [init("m", mask)], opset=23)
+    feeds = {n: randn(r, b, hh, t, d) for n in "qkv"}
+    text = check_against(model, feeds, tmp_path, record=record_rel_rms,
+                         case="Attention constant causal mask")
+    assert "causal" in text
