@@ -77,3 +77,58 @@ def test_torch_onnx_export_raised(tmp_path, record_rel_rms):
     out = mixir.compile(text).functions
     got = next(iter(out.values()))(x.numpy())
     assert rel_rms(want, got) <= TOL
+
+
+def test_torch_export_to_mixir_domain(tmp_path, record_rel_rms):
+    """The README recipe: a torch.autograd.Function whose `symbolic` emits
+    mixir::DeltaRule, exported with the TorchScript exporter; the imported
+    model is checked against the f64 mixir.reference on the same inputs."""
+    torch = pytest.importorskip("torch")
+    import mixir.reference as ref_ops
+
+    class DeltaRule(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, q, k, v, beta, g):
+            o, s = ref_ops.delta_rule(q.numpy(), k.numpy(), v.numpy(), beta.numpy(),
+                                      g.numpy(), gate="scalar", qk_l2norm=True,
+                                      output_final_state=True)
+            return (torch.from_numpy(np.asarray(o, np.float32)),
+                    torch.from_numpy(np.asarray(s, np.float32)))
+
+        @staticmethod
+        def symbolic(gr, q, k, v, beta, g):
+            return gr.op("mixir::DeltaRule", q, k, v, beta, g, gate_s="scalar",
+                         qk_l2norm_i=1, outputs=2)
+
+    b, t, hh, d, dm = 1, 40, 2, 16, 32
+
+    class Layer(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.qkv = torch.nn.Linear(dm, 3 * hh * d)
+            self.bg = torch.nn.Linear(dm, 2 * hh)
+
+        def forward(self, x):
+            q, k, v = self.qkv(x).reshape(b, t, 3, hh, d).unbind(2)
+            beta, g = self.bg(x).reshape(b, t, 2, hh).unbind(2)
+            o, _ = DeltaRule.apply(q, k, v, torch.sigmoid(beta),
+                                   -torch.nn.functional.softplus(g))
+            return o
+
+    torch.manual_seed(1)
+    layer = Layer().eval()
+    x = torch.randn(b, t, dm)
+    path = tmp_path / "mixir_domain.onnx"
+    torch.onnx.export(layer, (x,), str(path), dynamo=False, opset_version=17,
+                      custom_opsets={"mixir": 1}, input_names=["x"], output_names=["o"])
+    from onnx_helpers import run_importer
+    r = run_importer(path)
+    assert r.returncode == 0, r.stderr
+    assert "mix.delta_rule" in r.stdout and "qk_l2norm" in r.stdout
+    got = next(iter(mixir.compile(r.stdout).functions.values()))(x.numpy())
+    with torch.no_grad():
+        want = layer(x).numpy()  # eager path: the f64 reference inside forward
+    err = rel_rms(want, got)
+    record_rel_rms("onnx torch->mixir domain", "f32", "out0", err, TOL_DELTA,
+                   "mixir.reference")
+    assert err <= TOL_DELTA
