@@ -13,6 +13,7 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -25,7 +26,38 @@ using namespace mlir;
 
 namespace mixir {
 
+/// Names in a damaged model can hold any bytes: keep the message one line of
+/// valid UTF-8 (control bytes and invalid UTF-8 escaped as \xNN).
+static std::string printableMessage(const std::string &message) {
+  bool utf8 = llvm::json::isUTF8(message);
+  std::string out;
+  for (unsigned char c : message) {
+    if (c < 0x20 || c == 0x7f || (!utf8 && c >= 0x80)) {
+      char buf[8];
+      snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    } else {
+      out += (char)c;
+    }
+  }
+  return out;
+}
+
+static OwningOpRef<ModuleOp> importONNXFileImpl(MLIRContext &context,
+                                                llvm::StringRef path,
+                                                const ONNXImportOptions &options,
+                                                std::string &error);
+
 OwningOpRef<ModuleOp> importONNXFile(MLIRContext &context, llvm::StringRef path,
+                                     const ONNXImportOptions &options,
+                                     std::string &error) {
+  OwningOpRef<ModuleOp> module = importONNXFileImpl(context, path, options, error);
+  if (!module)
+    error = printableMessage(error);
+  return module;
+}
+
+static OwningOpRef<ModuleOp> importONNXFileImpl(MLIRContext &context, llvm::StringRef path,
                                      const ONNXImportOptions &options,
                                      std::string &error) {
   std::string file = path.str();

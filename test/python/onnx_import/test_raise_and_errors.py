@@ -190,3 +190,26 @@ def test_error_missing_external_data(tmp_path):
     (tmp_path / "weights.bin").unlink()
     line = one_line_error(run_importer(path))
     assert "weights.bin" in line and "initializer 'w'" in line
+
+
+def test_damaged_models_never_crash(tmp_path):
+    """Truncations and byte flips of a whole block: the importer either
+    succeeds or prints one line of UTF-8 and exits with 1 (no crash, no
+    abort)."""
+    from onnx_blocks import gated_deltanet_block
+    data = gated_deltanet_block(1, 16, 16, 2, 8, 8).SerializeToString()
+    r = np.random.default_rng(5)
+    for trial in range(40):
+        d = bytearray(data)
+        if trial % 2 == 0:
+            d = d[: int(r.integers(0, len(d)))]
+        else:
+            for _ in range(int(r.integers(1, 6))):
+                d[int(r.integers(0, len(d)))] = int(r.integers(0, 256))
+        path = tmp_path / f"damaged{trial}.onnx"
+        path.write_bytes(bytes(d))
+        res = run_importer(path, "-o", str(tmp_path / "out.mlir"))
+        assert res.returncode in (0, 1), (trial, res.returncode, res.stderr)
+        if res.returncode == 1:
+            assert len(res.stderr.strip().splitlines()) == 1, (trial, res.stderr)
+            assert f"damaged{trial}.onnx" in res.stderr
