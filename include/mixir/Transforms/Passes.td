@@ -26,7 +26,9 @@ def DecomposeAggregates : Pass<"mix-decompose-aggregates", "mlir::func::FuncOp">
   let description = [{
     Importers emit `linalg.softmax` so `mix-raise` can recognise attention;
     the CPU pipeline expands what is left into max, exp, sum and divide
-    generics before tiling and bufferization.
+    generics before tiling and bufferization. It also rebuilds dense `i1`
+    tensor constants from `i8` ones (their bit-packed storage does not
+    survive the lowering to LLVM globals).
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::arith::ArithDialect",
                            "mlir::math::MathDialect", "mlir::tensor::TensorDialect"];

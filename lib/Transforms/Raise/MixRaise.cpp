@@ -63,6 +63,33 @@ std::optional<Binary> matchBinary(Value v) {
   return r;
 }
 
+/// `cond ? a : b` as an element-wise generic with three inputs.
+struct Select {
+  Value cond, a, b;
+  AffineMap condMap, aMap, bMap;
+};
+
+std::optional<Select> matchSelect(Value v) {
+  auto g = v.getDefiningOp<linalg::GenericOp>();
+  if (!g || g.getNumDpsInputs() != 3 || !allParallel(g) ||
+      !g.getIndexingMapsArray().back().isIdentity())
+    return std::nullopt;
+  Block &body = g.getRegion().front();
+  auto sel = dyn_cast<arith::SelectOp>(&body.front());
+  if (!sel || body.getOperations().size() != 2)
+    return std::nullopt;
+  auto arg = [&](Value x) -> int {
+    auto ba = dyn_cast<BlockArgument>(x);
+    return ba && ba.getOwner() == &body && ba.getArgNumber() < 3 ? ba.getArgNumber() : -1;
+  };
+  int c = arg(sel.getCondition()), a = arg(sel.getTrueValue()), b = arg(sel.getFalseValue());
+  if (c < 0 || a < 0 || b < 0)
+    return std::nullopt;
+  auto maps = g.getIndexingMapsArray();
+  auto ins = g.getDpsInputs();
+  return Select{ins[c], ins[a], ins[b], maps[c], maps[a], maps[b]};
+}
+
 /// A unary element-wise generic (one input, identity maps) computing `OpTy`.
 template <typename OpTy>
 Value matchUnary(Value v) {
@@ -153,13 +180,19 @@ bool matchScores(Value v, Value &q, Value &k) {
 /// Dense values of a constant tensor (through reshapes), as doubles.
 std::optional<std::pair<RankedTensorType, std::vector<double>>> constantValues(Value v) {
   DenseElementsAttr attr;
-  if (!matchPattern(v, m_Constant(&attr)) || !isa<FloatType>(attr.getElementType()) ||
-      attr.getNumElements() > (1 << 24))
+  if (!matchPattern(v, m_Constant(&attr)) || attr.getNumElements() > (1 << 24))
     return std::nullopt;
   std::vector<double> out;
   out.reserve(attr.getNumElements());
-  for (const APFloat &f : attr.getValues<APFloat>())
-    out.push_back(f.convertToDouble());
+  if (attr.getElementType().isInteger(1)) {
+    for (bool b : attr.getValues<bool>())
+      out.push_back(b ? 1.0 : 0.0);
+  } else if (isa<FloatType>(attr.getElementType())) {
+    for (const APFloat &f : attr.getValues<APFloat>())
+      out.push_back(f.convertToDouble());
+  } else {
+    return std::nullopt;
+  }
   return std::make_pair(cast<RankedTensorType>(attr.getType()), std::move(out));
 }
 
@@ -341,6 +374,36 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     double scale = 1.0;
     bool causal = false, sawMask = false;
     while (!matchScores(x, q, k)) {
+      if (auto sel = matchSelect(x)) {
+        // where(cond, -inf, scores) or where(cond, scores, -inf) with a
+        // constant cond that drops exactly the keys above the diagonal.
+        if (sawMask)
+          return failure();
+        sawMask = true;
+        bool chainIsFalse = !matchPattern(sel->b, m_Constant());
+        Value chain = chainIsFalse ? sel->b : sel->a;
+        Value fill = chainIsFalse ? sel->a : sel->b;
+        AffineMap chainMap = chainIsFalse ? sel->bMap : sel->aMap;
+        auto f = scalarConstant(fill);
+        if (!chainMap.isIdentity() || !f || !(*f <= -1e4))
+          return failure();
+        auto m = headMatrix(sel->cond, sel->condMap);
+        if (!m || m->rows != m->cols)
+          return failure();
+        for (int64_t h = 0; h < m->heads; ++h)
+          for (int64_t i = 0; i < m->rows; ++i)
+            for (int64_t j = 0; j < m->cols; ++j) {
+              bool keep = (m->at(h, i, j) != 0.0) != chainIsFalse;
+              if (keep != (j <= i))
+                return failure();
+            }
+        auto st = cast<RankedTensorType>(x.getType());
+        if (st.getDimSize(rank - 2) != m->rows || st.getDimSize(rank - 1) != m->cols)
+          return failure();
+        causal = true;
+        x = chain;
+        continue;
+      }
       auto bin = matchBinary(x);
       if (!bin)
         return failure();

@@ -83,6 +83,35 @@ def test_raise_softmax_attention(scale_op, tmp_path, record_rel_rms):
     assert "mix.attention" in text and "causal" in text and "scale = 2.5" in text
 
 
+@pytest.mark.parametrize("polarity", ["drop_above", "keep_below"])
+def test_raise_softmax_attention_where_mask(polarity, tmp_path, record_rel_rms):
+    """masked_fill as exported: Where(constant bool, -inf, scores)."""
+    above = np.triu(np.ones((T, T), bool), 1)
+    cond, ins = ((above, ["c", "ninf", "ss"]) if polarity == "drop_above"
+                 else (~above, ["c", "ss", "ninf"]))
+    nodes = scores_nodes() + [
+        N("Div", ["s", "d"], ["ss"]), N("Where", ins, ["sm"]),
+        N("Softmax", ["sm"], ["p"], axis=-1), N("MatMul", ["p", "v"], ["o"])]
+    model = make_model(nodes, qkv_inputs(), [vi("o", None)],
+                       [init("d", np.array(4.0, np.float32)), init("c", cond),
+                        init("ninf", np.array(-np.inf, np.float32))])
+    text = check_against(model, qkv_feeds(), tmp_path, record=record_rel_rms,
+                         case=f"raised softmax attention (Where, {polarity})")
+    assert "mix.attention" in text and "causal" in text
+
+
+def test_no_raise_when_where_mask_is_not_causal(tmp_path, record_rel_rms):
+    cond = np.triu(np.ones((T, T), bool), 2)  # also keeps the first superdiagonal
+    nodes = scores_nodes() + [N("Where", ["c", "ninf", "s"], ["sm"]),
+                              N("Softmax", ["sm"], ["p"], axis=-1),
+                              N("MatMul", ["p", "v"], ["o"])]
+    model = make_model(nodes, qkv_inputs(), [vi("o", None)],
+                       [init("c", cond), init("ninf", np.array(-np.inf, np.float32))])
+    text = check_against(model, qkv_feeds(), tmp_path, record=record_rel_rms,
+                         case="not raised (Where mask)")
+    assert "mix." not in text
+
+
 def test_no_raise_when_mask_is_not_causal(tmp_path, record_rel_rms):
     mask = np.tril(np.ones((T, T)))
     mask[3, 7] = 1.0  # one entry above the diagonal
