@@ -206,8 +206,10 @@ LogicalResult linearAttention(Node &n) {
   if (n.hasInput(3)) {
     init = n.input(3);
     auto st = n.inputType(3);
-    if (!st.getElementType().isF32())
-      return n.fail("past_state must be f32");
+    if (st.getElementType() != elem && !st.getElementType().isF32())
+      return n.fail("past_state must have the inputs' element type or f32");
+    // The mix state is always f32; ONNX keeps it in the input type.
+    init = build::castElements(n.b, n.loc, init, n.b.getF32Type());
     if (st.getRank() != 4 || (!st.isDynamicDim(1) && st.getDimSize(1) != hkv) ||
         st.getDimSize(2) != dk || st.getDimSize(3) != dv)
       return n.fail("past_state must be [B, " + llvm::Twine(hkv) + ", " +
@@ -271,7 +273,7 @@ LogicalResult linearAttention(Node &n) {
     op = mix::LinearAttentionOp::create(n.b, n.loc, oType, sType, *q, *k, *v, g, init,
                                         kindAttr, scale, IntegerAttr());
   n.setOutput(0, packHeads(n, op->getResult(0)));
-  n.setOutput(1, op->getResult(1));
+  n.setOutput(1, build::castElements(n.b, n.loc, op->getResult(1), elem));
   return success();
 }
 

@@ -109,8 +109,10 @@ def check_against(model, feeds, tmp_path, *, tol=TOL, oracle="ort", record=None,
         if np.issubdtype(np.asarray(ref).dtype, np.floating):
             err = rel_rms(ref, out)
             if record is not None:
+                dtype = {"float32": "f32", "float16": "f16"}.get(
+                    str(np.asarray(ref).dtype), str(np.asarray(ref).dtype))
                 record("onnx " + (case or model.graph.node[0].op_type),
-                       "f32", f"out{i}", err, tol, oracle)
+                       dtype, f"out{i}", err, tol, oracle)
             assert err <= tol, f"output {i}: rel-RMS {err:.3e} > {tol:.0e}"
         else:
             np.testing.assert_array_equal(np.asarray(out), np.asarray(ref))

@@ -197,3 +197,18 @@ def test_attention_constant_causal_mask(tmp_path, record_rel_rms):
     text = check_against(model, feeds, tmp_path, record=record_rel_rms,
                          case="Attention constant causal mask")
     assert "causal" in text
+
+
+@pytest.mark.parametrize("rule", ["linear", "gated", "gated_delta"])
+def test_linear_attention_f16(rule, tmp_path, record_rel_rms):
+    """f16 inputs and state (ONNX keeps present_state in the input type; the
+    mix state is f32 inside)."""
+    from onnx import TensorProto as TP
+    model, feeds = linear_attention_model(rule, None if rule == "linear" else "head",
+                                          2, 2, past=True)
+    for value in list(model.graph.input) + list(model.graph.output):
+        value.type.tensor_type.elem_type = TP.FLOAT16
+    feeds = {k: v.astype(np.float16) for k, v in feeds.items()}
+    text = check_against(model, feeds, tmp_path, tol=5e-3, record=record_rel_rms,
+                         case=f"LinearAttention f16 {rule}")
+    assert "xf16>" in text

@@ -196,3 +196,16 @@ def test_dynamic_batch_runs_at_two_sizes(tmp_path, record_rel_rms):
         err = rel_rms(ort_run(model, {"x": x})[0], fn(x))
         record_rel_rms("onnx dynamic batch", "f32", "out0", err, 1e-5, f"B={b}")
         assert err <= 1e-5
+
+
+def test_f16_chain(tmp_path, record_rel_rms):
+    """MatMul, Softmax, Mul and LayerNormalization on f16 (limit 5e-3)."""
+    from onnx import TensorProto as TP
+    r = rng(24)
+    model = make_model(
+        [N("MatMul", ["x", "w"], ["y"]), N("Softmax", ["y"], ["p"], axis=-1),
+         N("Mul", ["p", "y"], ["z"]), N("LayerNormalization", ["z", "s"], ["o"], axis=-1)],
+        [vi("x", [2, 5, 16], TP.FLOAT16)], [vi("o", None, TP.FLOAT16)],
+        [init("w", randn(r, 16, 8).astype(np.float16)), init("s", np.ones(8, np.float16))])
+    check_against(model, {"x": randn(r, 2, 5, 16).astype(np.float16)}, tmp_path,
+                  tol=5e-3, record=record_rel_rms, case="f16 chain")
