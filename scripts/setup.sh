@@ -19,9 +19,13 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 APT_PACKAGES=(
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools clang-22 libomp-22-dev
   ccache ninja-build cmake make libgtest-dev g++ python3
+  libprotobuf-dev protobuf-compiler libonnx-dev
 )
 # Python packages: "import-name:pip-name".
-PIP_PACKAGES=(numpy:numpy ml_dtypes:ml_dtypes nanobind:nanobind lit:lit pytest:pytest)
+PIP_PACKAGES=(numpy:numpy ml_dtypes:ml_dtypes nanobind:nanobind lit:lit pytest:pytest
+              onnx:onnx onnxruntime:onnxruntime)
+# torch (ONNX export tests) comes as the CPU wheel from PyTorch's own index.
+TORCH_INDEX=https://download.pytorch.org/whl/cpu
 
 log() { echo "setup: $*"; }
 die() { echo "setup: error: $*" >&2; exit 1; }
@@ -148,6 +152,22 @@ if [[ -n ${PIP_MISSING:-} ]]; then
   # pyenv puts console scripts (lit, pytest) behind shims that need a rehash.
   if command -v pyenv >/dev/null 2>&1; then pyenv rehash >/dev/null 2>&1 || true; fi
   for p in "${pip_pkgs[@]}"; do log "installed pip package $p"; done
+  installed_something=1
+fi
+
+# --- 4. torch (CPU wheel) --------------------------------------------------------
+if ! "$PY" -c 'import importlib.util,sys; sys.exit(importlib.util.find_spec("torch") is None)' 2>/dev/null; then
+  torch_flags=(-q --index-url "$TORCH_INDEX")
+  if [[ $MANAGED == 1 ]] && "$PY" -m pip install --help 2>/dev/null | grep -q -- '--break-system-packages'; then
+    torch_flags+=(--break-system-packages)
+  fi
+  if [[ $(id -u) -ne 0 && $IS_DEBIAN == 1 ]]; then torch_flags+=(--user); fi
+  logf=$(mktemp)
+  if ! "$PY" -m pip install "${torch_flags[@]}" torch >"$logf" 2>&1; then
+    cat "$logf" >&2; rm -f "$logf"; die "pip install failed: torch (CPU wheel)"
+  fi
+  rm -f "$logf"
+  log "installed pip package torch (CPU wheel)"
   installed_something=1
 fi
 

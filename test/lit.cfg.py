@@ -117,6 +117,11 @@ if config.mixir_has_cuda_device:
     config.available_features.add("cuda-device")
 
 config.mixir_cuda_home = _detect_cuda_home()
+
+# Tests that build ONNX models need the importer (protobuf) and the onnx
+# Python package.
+if os.path.exists(os.path.join(config.mixir_tools_dir, "mixir-import-onnx")):
+    config.available_features.add("onnx-importer")
 if config.mixir_cuda_home:
     config.available_features.add("cuda-toolkit")
 
@@ -192,5 +197,5 @@ config.substitutions.append(
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 
 tool_dirs = [config.mixir_tools_dir, config.llvm_tools_dir]
-tools = ["mixir-opt", "mixir-run", "mixir-compile"]
+tools = ["mixir-opt", "mixir-run", "mixir-compile", "mixir-import-onnx"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

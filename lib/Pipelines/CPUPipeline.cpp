@@ -12,7 +12,10 @@ std::string mixir::cpuPipelineText(int64_t chunkSize) {
                "},convert-mix-to-chunked,";
   // Function results come back as identity-layout memrefs owned by the
   // caller (the runtime frees them), so the packed ABI stays simple.
-  return chunking + "convert-mix-to-loops,"
+  // Imported models carry linalg.softmax (kept for mix-raise); expand it
+  // before tiling and bufferization.
+  return "func.func(mix-decompose-aggregates)," + chunking +
+         "convert-mix-to-loops,"
          "convert-elementwise-to-linalg,"
          "func.func(mix-vectorize-tiles,"
          "convert-vector-to-scf{full-unroll=true lower-tensors=true}),"

@@ -4,6 +4,7 @@
 #include "mixir/Conversion/Passes.h"
 #include "mixir/Dialect/Mix/IR/MixDialect.h"
 #include "mixir/Pipelines/Pipelines.h"
+#include "mixir/Transforms/Passes.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
@@ -25,6 +26,7 @@ void mixir::registerAllPasses() {
   std::call_once(once, [] {
     mlir::registerAllPasses();
     mixir::registerMixConversionPasses();
+    mixir::registerMixTransformsPasses();
     mixir::registerPipelines();
   });
 }

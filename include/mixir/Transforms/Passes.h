@@ -1,0 +1,21 @@
+//===- Passes.h - front-end passes on the upstream form ---------*- C++ -*-===//
+#ifndef MIXIR_TRANSFORMS_PASSES_H
+#define MIXIR_TRANSFORMS_PASSES_H
+
+#include "mixir/Dialect/Mix/IR/MixDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mixir {
+#define GEN_PASS_DECL
+#include "mixir/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "mixir/Transforms/Passes.h.inc"
+} // namespace mixir
+
+#endif

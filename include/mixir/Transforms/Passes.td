@@ -1,0 +1,37 @@
+//===- Passes.td - front-end passes on the upstream form ----*- tablegen -*-===//
+#ifndef MIXIR_TRANSFORMS_PASSES_TD
+#define MIXIR_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def MixRaise : Pass<"mix-raise", "mlir::func::FuncOp"> {
+  let summary = "Replace written-out attention and linear attention with mix ops";
+  let description = [{
+    Recognises, on the linalg/tensor form the importers emit, the quadratic
+    (parallel) form of linear attention, `((Q K^T) * M) V` where `M` is a
+    causal 0/1 mask, optionally times a decay matrix `gamma^(i-j)` (constant)
+    or `exp(G_i - G_j)`, with no softmax, and softmax attention,
+    `softmax(s * Q K^T [+ causal -inf mask]) V`. The mask and decay are
+    constant-folded and checked element by element (zeros above the diagonal,
+    ones or the decay on and below it; 0 and a large negative value for the
+    additive mask) before the chain is replaced by `mix.linear_attention` or
+    `mix.attention`; anything it cannot prove is left untouched.
+  }];
+  let dependentDialects = ["mixir::mix::MixDialect", "mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect", "mlir::arith::ArithDialect"];
+}
+
+def DecomposeAggregates : Pass<"mix-decompose-aggregates", "mlir::func::FuncOp"> {
+  let summary = "Expand linalg.softmax into linalg.generic ops";
+  let description = [{
+    Importers emit `linalg.softmax` so `mix-raise` can recognise attention;
+    the CPU pipeline expands what is left into max, exp, sum and divide
+    generics before tiling and bufferization. It also rebuilds dense `i1`
+    tensor constants from `i8` ones (their bit-packed storage does not
+    survive the lowering to LLVM globals).
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect", "mlir::tensor::TensorDialect"];
+}
+
+#endif

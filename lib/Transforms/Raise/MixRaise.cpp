@@ -1,0 +1,639 @@
+//===- MixRaise.cpp - written-out attention chains to mix ops --------------===//
+//
+// Works on the form lib/Import's builders emit (and any equivalent one):
+// contractions and element-wise arithmetic as linalg.generic, K^T as
+// linalg.transpose, softmax as linalg.softmax. Masks and decays must be
+// constants (or exp(G_i - G_j) built from one [B, H, T] tensor) whose values
+// are checked here; nothing is raised on a guess.
+//
+//===----------------------------------------------------------------------===//
+#include "mixir/Dialect/Mix/IR/MixOps.h"
+#include "mixir/Import/TensorBuilders.h"
+#include "mixir/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/IR/Matchers.h"
+
+#include <cmath>
+
+namespace mixir {
+#define GEN_PASS_DEF_MIXRAISE
+#include "mixir/Transforms/Passes.h.inc"
+} // namespace mixir
+
+using namespace mlir;
+
+namespace {
+
+/// The single arith op of an element-wise generic's body applied to its two
+/// inputs, with the inputs in body order.
+struct Binary {
+  linalg::GenericOp op;
+  Operation *arith;
+  Value lhs, rhs;
+  AffineMap lhsMap, rhsMap;
+};
+
+bool allParallel(linalg::GenericOp g) {
+  return llvm::all_of(g.getIteratorTypesArray(), [](utils::IteratorType t) {
+    return t == utils::IteratorType::parallel;
+  });
+}
+
+std::optional<Binary> matchBinary(Value v) {
+  auto g = v.getDefiningOp<linalg::GenericOp>();
+  if (!g || g.getNumDpsInputs() != 2 || g.getNumDpsInits() != 1 || !allParallel(g) ||
+      !g.getIndexingMapsArray().back().isIdentity())
+    return std::nullopt;
+  Block &body = g.getRegion().front();
+  if (body.getOperations().size() != 2)
+    return std::nullopt;
+  Operation *op = &body.front();
+  if (op->getNumOperands() != 2)
+    return std::nullopt;
+  auto a0 = dyn_cast<BlockArgument>(op->getOperand(0));
+  auto a1 = dyn_cast<BlockArgument>(op->getOperand(1));
+  if (!a0 || !a1 || a0.getOwner() != &body || a1.getOwner() != &body ||
+      a0.getArgNumber() > 1 || a1.getArgNumber() > 1 || a0 == a1)
+    return std::nullopt;
+  auto maps = g.getIndexingMapsArray();
+  Binary r{g, op, g.getDpsInputs()[a0.getArgNumber()],
+           g.getDpsInputs()[a1.getArgNumber()], maps[a0.getArgNumber()],
+           maps[a1.getArgNumber()]};
+  return r;
+}
+
+/// `cond ? a : b` as an element-wise generic with three inputs.
+struct Select {
+  Value cond, a, b;
+  AffineMap condMap, aMap, bMap;
+};
+
+std::optional<Select> matchSelect(Value v) {
+  auto g = v.getDefiningOp<linalg::GenericOp>();
+  if (!g || g.getNumDpsInputs() != 3 || !allParallel(g) ||
+      !g.getIndexingMapsArray().back().isIdentity())
+    return std::nullopt;
+  Block &body = g.getRegion().front();
+  auto sel = dyn_cast<arith::SelectOp>(&body.front());
+  if (!sel || body.getOperations().size() != 2)
+    return std::nullopt;
+  auto arg = [&](Value x) -> int {
+    auto ba = dyn_cast<BlockArgument>(x);
+    return ba && ba.getOwner() == &body && ba.getArgNumber() < 3 ? ba.getArgNumber() : -1;
+  };
+  int c = arg(sel.getCondition()), a = arg(sel.getTrueValue()), b = arg(sel.getFalseValue());
+  if (c < 0 || a < 0 || b < 0)
+    return std::nullopt;
+  auto maps = g.getIndexingMapsArray();
+  auto ins = g.getDpsInputs();
+  return Select{ins[c], ins[a], ins[b], maps[c], maps[a], maps[b]};
+}
+
+/// A unary element-wise generic (one input, identity maps) computing `OpTy`.
+template <typename OpTy>
+Value matchUnary(Value v) {
+  auto g = v.getDefiningOp<linalg::GenericOp>();
+  if (!g || g.getNumDpsInputs() != 1 || !allParallel(g))
+    return Value();
+  for (AffineMap m : g.getIndexingMapsArray())
+    if (!m.isIdentity())
+      return Value();
+  Block &body = g.getRegion().front();
+  if (body.getOperations().size() != 2 || !isa<OpTy>(body.front()) ||
+      body.front().getOperand(0) != body.getArgument(0))
+    return Value();
+  return g.getDpsInputs()[0];
+}
+
+bool isZeroFill(Value v) {
+  auto fill = v.getDefiningOp<linalg::FillOp>();
+  return fill && matchPattern(fill.getInputs()[0], m_AnyZeroFloat());
+}
+
+/// A batched matmul `out[b,(h,)m,n] = sum_k lhs[b,(h,)m,k] rhs[b,(h,)k,n]`
+/// of rank 3 or 4 into zeros.
+bool matchMatmul(Value v, Value &lhs, Value &rhs) {
+  auto g = v.getDefiningOp<linalg::GenericOp>();
+  if (!g || g.getNumDpsInputs() != 2 || g.getNumDpsInits() != 1 ||
+      !isZeroFill(g.getDpsInits()[0]))
+    return false;
+  int64_t rank = cast<RankedTensorType>(v.getType()).getRank();
+  if ((rank != 3 && rank != 4) || g.getNumLoops() != rank + 1)
+    return false;
+  MLIRContext *ctx = g.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<AffineExpr> batch;
+  for (int64_t i = 0; i < rank - 2; ++i)
+    batch.push_back(d(i));
+  AffineExpr m = d(rank - 2), n = d(rank - 1), k = d(rank);
+  auto with = [&](AffineExpr a, AffineExpr b) {
+    SmallVector<AffineExpr> e = batch;
+    e.push_back(a);
+    e.push_back(b);
+    return AffineMap::get(rank + 1, 0, e, ctx);
+  };
+  auto maps = g.getIndexingMapsArray();
+  if (maps[0] != with(m, k) || maps[1] != with(k, n) || maps[2] != with(m, n))
+    return false;
+  Block &body = g.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return false;
+  Value acc = body.getArgument(2), mulV;
+  if (add.getLhs() == acc)
+    mulV = add.getRhs();
+  else if (add.getRhs() == acc)
+    mulV = add.getLhs();
+  auto mul = mulV ? mulV.getDefiningOp<arith::MulFOp>() : nullptr;
+  if (!mul)
+    return false;
+  Value a = body.getArgument(0), b = body.getArgument(1);
+  if (!((mul.getLhs() == a && mul.getRhs() == b) ||
+        (mul.getLhs() == b && mul.getRhs() == a)))
+    return false;
+  lhs = g.getDpsInputs()[0];
+  rhs = g.getDpsInputs()[1];
+  return true;
+}
+
+/// Q K^T with K^T a linalg.transpose swapping the last two dims of K.
+bool matchScores(Value v, Value &q, Value &k) {
+  Value kt;
+  if (!matchMatmul(v, q, kt))
+    return false;
+  auto tr = kt.getDefiningOp<linalg::TransposeOp>();
+  if (!tr)
+    return false;
+  ArrayRef<int64_t> perm = tr.getPermutation();
+  int64_t rank = perm.size();
+  for (int64_t i = 0; i < rank; ++i) {
+    int64_t want = i < rank - 2 ? i : (i == rank - 2 ? rank - 1 : rank - 2);
+    if (perm[i] != want)
+      return false;
+  }
+  k = tr.getInput();
+  return true;
+}
+
+/// Dense values of a constant tensor (through reshapes), as doubles.
+std::optional<std::pair<RankedTensorType, std::vector<double>>> constantValues(Value v) {
+  DenseElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)) || attr.getNumElements() > (1 << 24))
+    return std::nullopt;
+  std::vector<double> out;
+  out.reserve(attr.getNumElements());
+  if (attr.getElementType().isInteger(1)) {
+    for (bool b : attr.getValues<bool>())
+      out.push_back(b ? 1.0 : 0.0);
+  } else if (isa<FloatType>(attr.getElementType())) {
+    for (const APFloat &f : attr.getValues<APFloat>())
+      out.push_back(f.convertToDouble());
+  } else {
+    return std::nullopt;
+  }
+  return std::make_pair(cast<RankedTensorType>(attr.getType()), std::move(out));
+}
+
+/// A constant read through `map` in the [b, (h,) i, j] loop space, seen as
+/// value(h, i, j): the mask/decay matrix of each head. Fails when it varies
+/// with the batch or does not vary along both i and j.
+struct HeadMatrix {
+  int64_t heads = 1; // 1 when the same for every head
+  int64_t rows = 0, cols = 0;
+  std::vector<double> values; // [heads][rows][cols]
+  double at(int64_t h, int64_t i, int64_t j) const {
+    return values[(h * rows + i) * cols + j];
+  }
+};
+
+std::optional<HeadMatrix> headMatrix(Value v, AffineMap map) {
+  auto c = constantValues(v);
+  if (!c)
+    return std::nullopt;
+  auto [type, values] = *c;
+  int64_t rank = type.getRank();
+  int64_t loops = map.getNumDims();
+  if ((loops != 3 && loops != 4) || (int64_t)map.getNumResults() != rank)
+    return std::nullopt;
+  // For each constant dim: the loop it follows (-1: broadcast, size 1).
+  SmallVector<int64_t> loopOf(rank, -1);
+  int64_t posOf[4] = {-1, -1, -1, -1};
+  for (int64_t r = 0; r < rank; ++r) {
+    AffineExpr e = map.getResult(r);
+    if (auto dim = dyn_cast<AffineDimExpr>(e)) {
+      loopOf[r] = dim.getPosition();
+      posOf[dim.getPosition()] = r;
+    } else if (!isa<AffineConstantExpr>(e) || type.getDimSize(r) != 1) {
+      return std::nullopt;
+    }
+  }
+  // Loops: batch, (head,) row, column.
+  int64_t headPos = loops == 4 ? posOf[1] : -1;
+  int64_t rowPos = posOf[loops - 2], colPos = posOf[loops - 1];
+  if (posOf[0] >= 0 && type.getDimSize(posOf[0]) != 1)
+    return std::nullopt; // varies with the batch
+  if (rowPos < 0 || colPos < 0)
+    return std::nullopt;
+  HeadMatrix m;
+  m.heads = headPos >= 0 ? type.getDimSize(headPos) : 1;
+  m.rows = type.getDimSize(rowPos);
+  m.cols = type.getDimSize(colPos);
+  m.values.resize(m.heads * m.rows * m.cols);
+  SmallVector<int64_t> strides(rank, 1);
+  for (int64_t r = rank - 2; r >= 0; --r)
+    strides[r] = strides[r + 1] * type.getDimSize(r + 1);
+  for (int64_t h = 0; h < m.heads; ++h)
+    for (int64_t i = 0; i < m.rows; ++i)
+      for (int64_t j = 0; j < m.cols; ++j) {
+        int64_t flat = i * strides[rowPos] + j * strides[colPos];
+        if (headPos >= 0)
+          flat += h * strides[headPos];
+        m.values[(h * m.rows + i) * m.cols + j] = values[flat];
+      }
+  return m;
+}
+
+/// Follows reshapes that only add or drop unit dims.
+Value throughReshapes(Value v) {
+  while (true) {
+    if (auto e = v.getDefiningOp<tensor::ExpandShapeOp>())
+      v = e.getSrc();
+    else if (auto c = v.getDefiningOp<tensor::CollapseShapeOp>())
+      v = c.getSrc();
+    else
+      return v;
+  }
+}
+
+/// Shape of `v` without its unit dims.
+SmallVector<int64_t> nonUnitShape(Value v) {
+  SmallVector<int64_t> s;
+  for (int64_t d : cast<RankedTensorType>(v.getType()).getShape())
+    if (d != 1)
+      s.push_back(d);
+  return s;
+}
+
+/// exp(G_i - G_j) in the [b, h, i, j] loop space, G: [B, H, T]; returns G.
+Value matchDecayExp(Value v, AffineMap map) {
+  if (!map.isIdentity())
+    return Value();
+  Value diff = matchUnary<math::ExpOp>(v);
+  if (!diff)
+    return Value();
+  auto sub = matchBinary(diff);
+  if (!sub || !isa<arith::SubFOp>(sub->arith))
+    return Value();
+  MLIRContext *ctx = v.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  AffineExpr zero = getAffineConstantExpr(0, ctx);
+  if (sub->lhsMap != AffineMap::get(4, 0, {d(0), d(1), d(2), zero}, ctx) ||
+      sub->rhsMap != AffineMap::get(4, 0, {d(0), d(1), zero, d(3)}, ctx))
+    return Value();
+  Value gi = throughReshapes(sub->lhs), gj = throughReshapes(sub->rhs);
+  if (gi != gj)
+    return Value();
+  auto gt = cast<RankedTensorType>(gi.getType());
+  auto lt = cast<RankedTensorType>(sub->lhs.getType());
+  // G must be [B, H, T] (the unit dim added by the unsqueeze only).
+  if (gt.getRank() != 3 || gt.getShape() != lt.getShape().drop_back() ||
+      nonUnitShape(gi) != nonUnitShape(sub->lhs))
+    return Value();
+  return gi;
+}
+
+/// A scalar constant (splat or one element) as a double.
+std::optional<double> scalarConstant(Value v) {
+  auto c = constantValues(v);
+  if (!c)
+    return std::nullopt;
+  const auto &vals = c->second;
+  if (vals.empty() || llvm::any_of(vals, [&](double x) { return x != vals[0]; }))
+    return std::nullopt;
+  return vals[0];
+}
+
+struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
+  void runOnOperation() override {
+    SmallVector<linalg::GenericOp> matmuls;
+    getOperation().walk([&](linalg::GenericOp g) {
+      Value l, r;
+      if (matchMatmul(g.getResult(0), l, r))
+        matmuls.push_back(g);
+    });
+    for (linalg::GenericOp g : matmuls) {
+      if (succeeded(raiseSoftmaxAttention(g)))
+        continue;
+      (void)raiseLinearAttention(g);
+    }
+  }
+
+  /// [B, H, T, D] -> [B, T, H, D]; [B, T, D] -> [B, T, 1, D].
+  Value toMix(OpBuilder &b, Location loc, Value x) {
+    if (cast<RankedTensorType>(x.getType()).getRank() == 4)
+      return mixir::build::transpose(b, loc, x, {0, 2, 1, 3});
+    SmallVector<OpFoldResult> s = mixir::build::sizesOf(b, loc, x);
+    return mixir::build::reshape(b, loc, x, {s[0], s[1], b.getIndexAttr(1), s[2]});
+  }
+  /// The inverse of toMix for a result of rank `rank`.
+  Value fromMix(OpBuilder &b, Location loc, Value x, int64_t rank) {
+    if (rank == 4)
+      return mixir::build::transpose(b, loc, x, {0, 2, 1, 3});
+    SmallVector<OpFoldResult> s = mixir::build::sizesOf(b, loc, x);
+    return mixir::build::reshape(b, loc, x, {s[0], s[1], s[3]});
+  }
+
+  bool staticHeads(Value q, Value k, Value v) {
+    for (Value x : {q, k, v}) {
+      auto t = cast<RankedTensorType>(x.getType());
+      if (t.isDynamicDim(t.getRank() - 1) || (t.getRank() == 4 && t.isDynamicDim(1)))
+        return false;
+    }
+    auto qt = cast<RankedTensorType>(q.getType()), kt = cast<RankedTensorType>(k.getType()),
+         vt = cast<RankedTensorType>(v.getType());
+    return qt.getElementType() == kt.getElementType() &&
+           qt.getElementType() == vt.getElementType() &&
+           (qt.getElementType().isF32() || qt.getElementType().isF16() ||
+            qt.getElementType().isBF16()) &&
+           (qt.getRank() == 3 || (qt.getDimSize(1) == kt.getDimSize(1) &&
+                                  kt.getDimSize(1) == vt.getDimSize(1)));
+  }
+
+  /// softmax(s * Q K^T [+ causal mask]) V.
+  LogicalResult raiseSoftmaxAttention(linalg::GenericOp out) {
+    Value probs, v;
+    if (!matchMatmul(out.getResult(0), probs, v))
+      return failure();
+    auto sm = probs.getDefiningOp<linalg::SoftmaxOp>();
+    int64_t rank = cast<RankedTensorType>(probs.getType()).getRank();
+    if (!sm || (int64_t)sm.getDimension() != rank - 1)
+      return failure();
+    Value x = sm.getInput(), q, k;
+    double scale = 1.0;
+    bool causal = false, sawMask = false;
+    while (!matchScores(x, q, k)) {
+      if (auto sel = matchSelect(x)) {
+        // where(cond, -inf, scores) or where(cond, scores, -inf) with a
+        // constant cond that drops exactly the keys above the diagonal.
+        if (sawMask)
+          return failure();
+        sawMask = true;
+        bool chainIsFalse = !matchPattern(sel->b, m_Constant());
+        Value chain = chainIsFalse ? sel->b : sel->a;
+        Value fill = chainIsFalse ? sel->a : sel->b;
+        AffineMap chainMap = chainIsFalse ? sel->bMap : sel->aMap;
+        auto f = scalarConstant(fill);
+        if (!chainMap.isIdentity() || !f || !(*f <= -1e4))
+          return failure();
+        auto m = headMatrix(sel->cond, sel->condMap);
+        if (!m || m->rows != m->cols)
+          return failure();
+        for (int64_t h = 0; h < m->heads; ++h)
+          for (int64_t i = 0; i < m->rows; ++i)
+            for (int64_t j = 0; j < m->cols; ++j) {
+              bool keep = (m->at(h, i, j) != 0.0) != chainIsFalse;
+              if (keep != (j <= i))
+                return failure();
+            }
+        auto st = cast<RankedTensorType>(x.getType());
+        if (st.getDimSize(rank - 2) != m->rows || st.getDimSize(rank - 1) != m->cols)
+          return failure();
+        causal = true;
+        x = chain;
+        continue;
+      }
+      auto bin = matchBinary(x);
+      if (!bin)
+        return failure();
+      // The non-constant side continues the chain.
+      bool lhsChain = !matchPattern(bin->lhs, m_Constant());
+      Value chain = lhsChain ? bin->lhs : bin->rhs;
+      Value other = lhsChain ? bin->rhs : bin->lhs;
+      AffineMap chainMap = lhsChain ? bin->lhsMap : bin->rhsMap;
+      AffineMap otherMap = lhsChain ? bin->rhsMap : bin->lhsMap;
+      if (!chainMap.isIdentity() || !matchPattern(other, m_Constant()))
+        return failure();
+      if (isa<arith::MulFOp>(bin->arith)) {
+        auto c = scalarConstant(other);
+        if (!c || !(*c > 0))
+          return failure();
+        scale *= *c;
+      } else if (isa<arith::DivFOp>(bin->arith) && lhsChain) {
+        auto c = scalarConstant(other);
+        if (!c || !(*c > 0))
+          return failure();
+        scale /= *c;
+      } else if (isa<arith::AddFOp>(bin->arith) && !sawMask) {
+        sawMask = true;
+        auto m = headMatrix(other, otherMap);
+        if (!m || m->rows != m->cols)
+          return failure();
+        // 0 on and below the diagonal; very negative above it.
+        bool allZero = true;
+        for (int64_t h = 0; h < m->heads; ++h)
+          for (int64_t i = 0; i < m->rows; ++i)
+            for (int64_t j = 0; j < m->cols; ++j) {
+              double e = m->at(h, i, j);
+              if (j <= i && e != 0.0)
+                return failure();
+              if (j > i && !(e <= -1e4))
+                return failure();
+              allZero &= e == 0.0;
+            }
+        causal = !allZero || m->rows == 1;
+        // The mask's size must be the sequence length.
+        auto st = cast<RankedTensorType>(x.getType());
+        if (st.getDimSize(rank - 2) != m->rows || st.getDimSize(rank - 1) != m->cols)
+          return failure();
+      } else {
+        return failure();
+      }
+      x = chain;
+    }
+    if (!staticHeads(q, k, v))
+      return failure();
+    OpBuilder b(out);
+    Location loc = out.getLoc();
+    Value q4 = toMix(b, loc, q), k4 = toMix(b, loc, k), v4 = toMix(b, loc, v);
+    auto qt = cast<RankedTensorType>(q4.getType());
+    auto vt = cast<RankedTensorType>(v4.getType());
+    auto oType = RankedTensorType::get(
+        {qt.getDimSize(0), qt.getDimSize(1), qt.getDimSize(2), vt.getDimSize(3)},
+        qt.getElementType());
+    Value o = mixir::mix::AttentionOp::create(
+        b, loc, oType, q4, k4, v4, Value(), causal ? b.getUnitAttr() : UnitAttr(),
+        IntegerAttr(), b.getF32FloatAttr((float)scale));
+    Value result = fromMix(b, loc, o, rank);
+    if (result.getType() != out.getResult(0).getType())
+      result = tensor::CastOp::create(b, loc, out.getResult(0).getType(), result);
+    out.getResult(0).replaceAllUsesWith(result);
+    return success();
+  }
+
+  /// ((Q K^T) * causal [* decay]) V with no softmax.
+  LogicalResult raiseLinearAttention(linalg::GenericOp out) {
+    Value probs, v;
+    if (!matchMatmul(out.getResult(0), probs, v))
+      return failure();
+    // Collect the factors of a tree of element-wise multiplies.
+    SmallVector<std::pair<Value, AffineMap>> factors;
+    int64_t rank = cast<RankedTensorType>(probs.getType()).getRank();
+    SmallVector<std::pair<Value, AffineMap>> work = {
+        {probs, AffineMap::getMultiDimIdentityMap(rank, out.getContext())}};
+    Value q, k, cumulative;
+    while (!work.empty()) {
+      auto [x, map] = work.pop_back_val();
+      if (map.isIdentity()) {
+        Value ql, kl;
+        if (!q && matchScores(x, ql, kl)) {
+          q = ql, k = kl;
+          continue;
+        }
+        if (Value g = rank == 4 ? matchDecayExp(x, map) : Value()) {
+          if (cumulative)
+            return failure();
+          cumulative = g;
+          continue;
+        }
+        auto bin = matchBinary(x);
+        if (bin && isa<arith::MulFOp>(bin->arith)) {
+          work.push_back({bin->lhs, bin->lhsMap});
+          work.push_back({bin->rhs, bin->rhsMap});
+          continue;
+        }
+      }
+      factors.push_back({x, map});
+    }
+    if (!q || factors.empty())
+      return failure();
+    // Every remaining factor is a constant; their product must be causal
+    // with gamma_h^(i-j) on and below the diagonal.
+    std::optional<HeadMatrix> product;
+    for (auto [x, map] : factors) {
+      auto m = headMatrix(x, map);
+      if (!m || m->rows != m->cols)
+        return failure();
+      if (!product) {
+        product = m;
+        continue;
+      }
+      if (m->rows != product->rows)
+        return failure();
+      HeadMatrix p;
+      p.heads = std::max(m->heads, product->heads);
+      if ((m->heads != 1 && m->heads != p.heads) ||
+          (product->heads != 1 && product->heads != p.heads))
+        return failure();
+      p.rows = p.cols = m->rows;
+      p.values.resize(p.heads * p.rows * p.cols);
+      for (int64_t h = 0; h < p.heads; ++h)
+        for (int64_t i = 0; i < p.rows; ++i)
+          for (int64_t j = 0; j < p.cols; ++j)
+            p.values[(h * p.rows + i) * p.cols + j] =
+                m->at(m->heads == 1 ? 0 : h, i, j) *
+                product->at(product->heads == 1 ? 0 : h, i, j);
+      product = std::move(p);
+    }
+    int64_t t = product->rows;
+    auto scoreType = cast<RankedTensorType>(probs.getType());
+    if (scoreType.getDimSize(rank - 2) != t || scoreType.getDimSize(rank - 1) != t)
+      return failure();
+    SmallVector<double> gammas;
+    for (int64_t h = 0; h < product->heads; ++h) {
+      double gamma = t > 1 ? product->at(h, 1, 0) : 1.0;
+      if (!(gamma > 0.0 && gamma <= 1.0))
+        return failure();
+      for (int64_t i = 0; i < t; ++i)
+        for (int64_t j = 0; j < t; ++j) {
+          double e = product->at(h, i, j);
+          double want = j > i ? 0.0 : std::pow(gamma, (double)(i - j));
+          if (std::abs(e - want) > 1e-5 * std::max(1.0, std::abs(want)))
+            return failure();
+        }
+      gammas.push_back(gamma);
+    }
+    bool decayed = llvm::any_of(gammas, [](double g) { return g != 1.0; });
+    if (decayed && cumulative)
+      return failure();
+    if (!staticHeads(q, k, v))
+      return failure();
+    auto qt0 = cast<RankedTensorType>(q.getType());
+    int64_t heads = rank == 4 ? qt0.getDimSize(1) : 1;
+    if (product->heads != 1 && product->heads != heads)
+      return failure();
+    if (cumulative) {
+      auto gt = cast<RankedTensorType>(cumulative.getType());
+      if (gt.getDimSize(1) != heads || gt.getElementType() != qt0.getElementType())
+        return failure();
+    }
+
+    OpBuilder b(out);
+    Location loc = out.getLoc();
+    MLIRContext *ctx = b.getContext();
+    Value q4 = toMix(b, loc, q), k4 = toMix(b, loc, k), v4 = toMix(b, loc, v);
+    Value g;
+    auto kind = mixir::mix::GateKind::none;
+    if (decayed) {
+      SmallVector<float> logs;
+      for (int64_t h = 0; h < heads; ++h)
+        logs.push_back((float)std::log(gammas[product->heads == 1 ? 0 : h]));
+      g = arith::ConstantOp::create(
+          b, loc,
+          DenseElementsAttr::get(RankedTensorType::get({heads}, b.getF32Type()),
+                                 ArrayRef<float>(logs)));
+      kind = mixir::mix::GateKind::head;
+    } else if (cumulative) {
+      // g_t = G_t - G_{t-1} (g_0 = 0: the state before token 0 is zero), so
+      // the recurrence reproduces exp(G_i - G_j) for j <= i.
+      SmallVector<OpFoldResult> gs = mixir::build::sizesOf(b, loc, cumulative);
+      SmallVector<OpFoldResult> outSizes = {gs[0], gs[2], gs[1]};
+      Type elem = cast<RankedTensorType>(cumulative.getType()).getElementType();
+      Value init = mixir::build::emptyTensor(b, loc, outSizes, elem);
+      SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
+      g = linalg::GenericOp::create(
+              b, loc, init.getType(), ValueRange{}, ValueRange{init},
+              SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(3, ctx)}, iters,
+              [&](OpBuilder &nb, Location nloc, ValueRange) {
+                Value bi = linalg::IndexOp::create(nb, nloc, 0);
+                Value ti = linalg::IndexOp::create(nb, nloc, 1);
+                Value hi = linalg::IndexOp::create(nb, nloc, 2);
+                Value zero = arith::ConstantIndexOp::create(nb, nloc, 0);
+                Value one = arith::ConstantIndexOp::create(nb, nloc, 1);
+                Value first = arith::CmpIOp::create(nb, nloc, arith::CmpIPredicate::eq,
+                                                    ti, zero);
+                Value prevT = arith::SelectOp::create(
+                    nb, nloc, first, zero, arith::SubIOp::create(nb, nloc, ti, one));
+                Value cur = tensor::ExtractOp::create(nb, nloc, cumulative,
+                                                      ValueRange{bi, hi, ti});
+                Value prev = tensor::ExtractOp::create(nb, nloc, cumulative,
+                                                       ValueRange{bi, hi, prevT});
+                Value d = arith::SubFOp::create(nb, nloc, cur, prev);
+                linalg::YieldOp::create(nb, nloc, d);
+              })
+              .getResult(0);
+      kind = mixir::mix::GateKind::scalar;
+    }
+    auto qt = cast<RankedTensorType>(q4.getType());
+    auto kt = cast<RankedTensorType>(k4.getType());
+    auto vt = cast<RankedTensorType>(v4.getType());
+    auto oType = RankedTensorType::get(
+        {qt.getDimSize(0), qt.getDimSize(1), qt.getDimSize(2), vt.getDimSize(3)},
+        qt.getElementType());
+    auto sType = RankedTensorType::get(
+        {qt.getDimSize(0), vt.getDimSize(2), kt.getDimSize(3), vt.getDimSize(3)},
+        b.getF32Type());
+    auto op = mixir::mix::LinearAttentionOp::create(
+        b, loc, oType, sType, q4, k4, v4, g, Value(),
+        mixir::mix::GateKindAttr::get(ctx, kind), b.getF32FloatAttr(1.0f),
+        IntegerAttr());
+    Value result = fromMix(b, loc, op.getO(), rank);
+    if (result.getType() != out.getResult(0).getType())
+      result = tensor::CastOp::create(b, loc, out.getResult(0).getType(), result);
+    out.getResult(0).replaceAllUsesWith(result);
+    return success();
+  }
+};
+
+} // namespace

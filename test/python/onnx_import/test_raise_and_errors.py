@@ -1,0 +1,244 @@
+"""mix-raise on written-out attention (positive and negative cases) and the
+importer's one-line errors."""
+
+import numpy as np
+import onnx
+import pytest
+from onnx import helper as h
+
+from onnx_helpers import (F32, TOL, check_against, init, make_model, randn, rng,
+                          run_importer, vi)
+
+N = h.make_node
+B, H, T, D = 2, 2, 40, 16
+
+
+def scores_nodes():
+    return [N("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+            N("MatMul", ["q", "kt"], ["s"])]
+
+
+def qkv_inputs():
+    return [vi(n, [B, H, T, D]) for n in "qkv"]
+
+
+def qkv_feeds(seed=60):
+    r = rng(seed)
+    return {n: randn(r, B, H, T, D) * 0.5 for n in "qkv"}
+
+
+def linear_model(mask, extra_nodes=(), extra_inputs=(), factor="m"):
+    nodes = scores_nodes() + list(extra_nodes) + [
+        N("Mul", ["s", factor], ["p"]), N("MatMul", ["p", "v"], ["o"])]
+    return make_model(nodes, qkv_inputs() + list(extra_inputs), [vi("o", None)],
+                      [init("m", mask.astype(np.float32))])
+
+
+def test_raise_causal_linear_attention(tmp_path, record_rel_rms):
+    model = linear_model(np.tril(np.ones((T, T))))
+    text = check_against(model, qkv_feeds(), tmp_path, record=record_rel_rms,
+                         case="raised linear attention")
+    assert "mix.linear_attention" in text and "gate none" in text
+
+
+def test_raise_retnet_decay(tmp_path, record_rel_rms):
+    gammas = np.array([0.9, 0.97])
+    i, j = np.arange(T)[:, None], np.arange(T)[None, :]
+    mask = np.stack([np.where(j <= i, g ** (i - j), 0.0) for g in gammas])[None]
+    model = linear_model(mask)
+    text = check_against(model, qkv_feeds(), tmp_path, record=record_rel_rms,
+                         case="raised RetNet decay")
+    assert "mix.linear_attention" in text and "gate head" in text
+
+
+def test_raise_data_dependent_decay(tmp_path, record_rel_rms):
+    extra = [N("CumSum", ["g", "ax"], ["G"]),
+             N("Unsqueeze", ["G", "am1"], ["Gi"]), N("Unsqueeze", ["G", "am2"], ["Gj"]),
+             N("Sub", ["Gi", "Gj"], ["dG"]), N("Exp", ["dG"], ["E"]),
+             N("Mul", ["s", "E"], ["sE"])]
+    nodes = scores_nodes() + extra + [N("Mul", ["sE", "m"], ["p"]),
+                                      N("MatMul", ["p", "v"], ["o"])]
+    model = make_model(nodes, qkv_inputs() + [vi("g", [B, H, T])], [vi("o", None)],
+                       [init("m", np.tril(np.ones((T, T))).astype(np.float32)),
+                        init("ax", np.array(2, np.int64)), init("am1", np.array([-1])),
+                        init("am2", np.array([-2]))])
+    feeds = qkv_feeds()
+    feeds["g"] = (-np.abs(randn(rng(61), B, H, T)) * 0.2).astype(np.float32)
+    text = check_against(model, feeds, tmp_path, record=record_rel_rms,
+                         case="raised exp(G_i - G_j) decay")
+    assert "mix.linear_attention" in text and "gate scalar" in text
+
+
+@pytest.mark.parametrize("scale_op", ["Mul", "Div"])
+def test_raise_softmax_attention(scale_op, tmp_path, record_rel_rms):
+    neg = np.triu(np.full((T, T), -np.inf), 1).astype(np.float32)
+    c = 0.25 if scale_op == "Mul" else 4.0
+    nodes = scores_nodes() + [
+        N(scale_op, ["s", "c"], ["ss"]), N("Add", ["ss", "mask"], ["sm"]),
+        N("Softmax", ["sm"], ["p"], axis=-1), N("MatMul", ["p", "v"], ["o"])]
+    model = make_model(nodes, qkv_inputs(), [vi("o", None)],
+                       [init("c", np.array(c, np.float32)), init("mask", neg)])
+    text = check_against(model, qkv_feeds(), tmp_path, record=record_rel_rms,
+                         case="raised softmax attention")
+    assert "mix.attention" in text and "causal" in text and "scale = 2.5" in text
+
+
+@pytest.mark.parametrize("polarity", ["drop_above", "keep_below"])
+def test_raise_softmax_attention_where_mask(polarity, tmp_path, record_rel_rms):
+    """masked_fill as exported: Where(constant bool, -inf, scores)."""
+    above = np.triu(np.ones((T, T), bool), 1)
+    cond, ins = ((above, ["c", "ninf", "ss"]) if polarity == "drop_above"
+                 else (~above, ["c", "ss", "ninf"]))
+    nodes = scores_nodes() + [
+        N("Div", ["s", "d"], ["ss"]), N("Where", ins, ["sm"]),
+        N("Softmax", ["sm"], ["p"], axis=-1), N("MatMul", ["p", "v"], ["o"])]
+    model = make_model(nodes, qkv_inputs(), [vi("o", None)],
+                       [init("d", np.array(4.0, np.float32)), init("c", cond),
+                        init("ninf", np.array(-np.inf, np.float32))])
+    text = check_against(model, qkv_feeds(), tmp_path, record=record_rel_rms,
+                         case=f"raised softmax attention (Where, {polarity})")
+    assert "mix.attention" in text and "causal" in text
+
+
+def test_no_raise_when_where_mask_is_not_causal(tmp_path, record_rel_rms):
+    cond = np.triu(np.ones((T, T), bool), 2)  # also keeps the first superdiagonal
+    nodes = scores_nodes() + [N("Where", ["c", "ninf", "s"], ["sm"]),
+                              N("Softmax", ["sm"], ["p"], axis=-1),
+                              N("MatMul", ["p", "v"], ["o"])]
+    model = make_model(nodes, qkv_inputs(), [vi("o", None)],
+                       [init("c", cond), init("ninf", np.array(-np.inf, np.float32))])
+    text = check_against(model, qkv_feeds(), tmp_path, record=record_rel_rms,
+                         case="not raised (Where mask)")
+    assert "mix." not in text
+
+
+def test_no_raise_when_mask_is_not_causal(tmp_path, record_rel_rms):
+    mask = np.tril(np.ones((T, T)))
+    mask[3, 7] = 1.0  # one entry above the diagonal
+    model = linear_model(mask)
+    text = check_against(model, qkv_feeds(), tmp_path, record=record_rel_rms,
+                         case="not raised (mask)")
+    assert "mix." not in text
+
+
+def test_no_raise_when_decay_is_not_a_power(tmp_path, record_rel_rms):
+    i, j = np.arange(T)[:, None], np.arange(T)[None, :]
+    mask = np.where(j <= i, 1.0 / (1.0 + i - j), 0.0)  # causal but not gamma^(i-j)
+    text = check_against(linear_model(mask), qkv_feeds(), tmp_path, record=record_rel_rms,
+                         case="not raised (decay)")
+    assert "mix." not in text
+
+
+def test_no_raise_with_run_time_mask(tmp_path, record_rel_rms):
+    model = linear_model(np.tril(np.ones((T, T))), extra_inputs=[vi("mm", [T, T])],
+                         factor="mm")
+    feeds = qkv_feeds()
+    feeds["mm"] = np.tril(np.ones((T, T), np.float32))
+    text = check_against(model, feeds, tmp_path, record=record_rel_rms,
+                         case="not raised (input mask)")
+    assert "mix." not in text
+
+
+# --- errors: one line naming the node or file, exit status 1, no crash ----------------
+def one_line_error(r):
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert r.stdout == ""
+    return lines[0]
+
+
+def test_error_unsupported_op(tmp_path):
+    model = make_model([N("NonZero", ["x"], ["y"], name="find_it")], [vi("x", [3])],
+                       [vi("y", None)])
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    line = one_line_error(run_importer(tmp_path / "m.onnx"))
+    assert "node 'find_it' (NonZero, domain 'ai.onnx'): unsupported op" in line
+
+
+def test_error_unsupported_custom_domain(tmp_path):
+    model = make_model([N("GatedDeltaNet", ["x"], ["y"], name="gdn", domain="com.microsoft")],
+                       [vi("x", [3])], [vi("y", None)], domains=[("com.microsoft", 1)])
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    assert "(GatedDeltaNet, domain 'com.microsoft')" in one_line_error(
+        run_importer(tmp_path / "m.onnx"))
+
+
+def test_error_attention_mask_rejected(tmp_path):
+    model = make_model([N("Attention", ["q", "k", "v", "m"], ["y"], name="att")],
+                       [vi(n, [1, 2, 4, 8]) for n in "qkv"] + [vi("m", [4, 4])],
+                       [vi("y", None)], opset=23)
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    line = one_line_error(run_importer(tmp_path / "m.onnx"))
+    assert "node 'att' (Attention" in line and "attn_mask" in line
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
+def test_error_malformed_file(damage, tmp_path):
+    model = linear_model(np.tril(np.ones((T, T))))
+    data = model.SerializeToString()
+    bad = {"truncated": data[: len(data) // 2],
+           "garbage": bytes(np.random.default_rng(1).integers(0, 256, 4000, dtype=np.uint8)),
+           "empty": b""}[damage]
+    path = tmp_path / f"{damage}.onnx"
+    path.write_bytes(bad)
+    line = one_line_error(run_importer(path))
+    assert f"{damage}.onnx" in line
+
+
+def test_error_missing_model_file(tmp_path):
+    line = one_line_error(run_importer(tmp_path / "nope.onnx"))
+    assert "nope.onnx" in line
+
+
+def external_model(tmp_path):
+    w = randn(rng(70), 64, 32)
+    model = make_model([N("MatMul", ["x", "w"], ["y"])], [vi("x", [4, 64])],
+                       [vi("y", None)], [init("w", w)])
+    path = tmp_path / "ext.onnx"
+    onnx.save_model(model, str(path), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="weights.bin",
+                    size_threshold=0)
+    return model, path
+
+
+def test_external_data_is_read(tmp_path, record_rel_rms):
+    import mixir
+    from onnx_helpers import ort_run, rel_rms
+    model, path = external_model(tmp_path)
+    r = run_importer(path)
+    assert r.returncode == 0, r.stderr
+    x = randn(rng(71), 4, 64)
+    err = rel_rms(ort_run(onnx.load(str(path)), {"x": x})[0], mixir.compile(r.stdout).main(x))
+    record_rel_rms("onnx external data", "f32", "out0", err, TOL, "ort")
+    assert err <= TOL
+
+
+def test_error_missing_external_data(tmp_path):
+    _, path = external_model(tmp_path)
+    (tmp_path / "weights.bin").unlink()
+    line = one_line_error(run_importer(path))
+    assert "weights.bin" in line and "initializer 'w'" in line
+
+
+def test_damaged_models_never_crash(tmp_path):
+    """Truncations and byte flips of a whole block: the importer either
+    succeeds or prints one line of UTF-8 and exits with 1 (no crash, no
+    abort)."""
+    from onnx_blocks import gated_deltanet_block
+    data = gated_deltanet_block(1, 16, 16, 2, 8, 8).SerializeToString()
+    r = np.random.default_rng(5)
+    for trial in range(40):
+        d = bytearray(data)
+        if trial % 2 == 0:
+            d = d[: int(r.integers(0, len(d)))]
+        else:
+            for _ in range(int(r.integers(1, 6))):
+                d[int(r.integers(0, len(d)))] = int(r.integers(0, 256))
+        path = tmp_path / f"damaged{trial}.onnx"
+        path.write_bytes(bytes(d))
+        res = run_importer(path, "-o", str(tmp_path / "out.mlir"))
+        assert res.returncode in (0, 1), (trial, res.returncode, res.stderr)
+        if res.returncode == 1:
+            assert len(res.stderr.strip().splitlines()) == 1, (trial, res.stderr)
+            assert f"damaged{trial}.onnx" in res.stderr

@@ -1,0 +1,51 @@
+//===- mixir-import-onnx.cpp - ONNX model to MLIR --------------------------===//
+//
+//   mixir-import-onnx MODEL.onnx -o OUT.mlir [--no-raise]
+//
+// Mixer nodes become mix ops, the rest linalg/tensor/arith/math on tensors;
+// `mix-raise` then replaces written-out attention chains it can prove.
+//
+//===----------------------------------------------------------------------===//
+#include "mixir/Import/ONNX/ONNXImporter.h"
+#include "mixir/Tools/CommandLine.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
+                                      cl::desc("<model.onnx>"));
+static cl::opt<std::string> outputFile("o", cl::desc("Output .mlir file"),
+                                       cl::init("-"));
+static cl::opt<bool> noRaise("no-raise",
+                             cl::desc("Do not run mix-raise on the import"),
+                             cl::init(false));
+
+static int fail(llvm::StringRef message) {
+  return mixir::failOneLine("mixir-import-onnx", message);
+}
+
+int main(int argc, char **argv) {
+  if (!mixir::parseCommandLine(argc, argv, "MixIR ONNX importer\n", fail))
+    return 1;
+  mlir::MLIRContext context;
+  context.disableMultithreading();
+  mixir::ONNXImportOptions options;
+  options.raise = !noRaise;
+  std::string error;
+  auto module = mixir::importONNXFile(context, inputFile, options, error);
+  if (!module)
+    return fail(error);
+  std::error_code ec;
+  auto out = std::make_unique<llvm::ToolOutputFile>(outputFile, ec,
+                                                    llvm::sys::fs::OF_None);
+  if (ec)
+    return fail("cannot write '" + outputFile + "': " + ec.message());
+  module->print(out->os());
+  out->os() << "\n";
+  out->keep();
+  return 0;
+}
