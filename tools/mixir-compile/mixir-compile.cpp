@@ -1,9 +1,13 @@
 //===- mixir-compile.cpp - compile an .mlir module for a target ------------===//
 //
-//   mixir-compile IN.mlir -o OUT --target=cpu --emit=mlir|llvm
+//   mixir-compile IN.mlir -o OUT --target=cpu --emit=mlir|llvm|artifact
+//
+// An artifact (mixrt/Artifact.h) holds the compiled module for the host CPU;
+// `mixir-run` and the runtime C API (mixir-c/Runtime.h) load it.
 //
 //===----------------------------------------------------------------------===//
 #include "mixir/Jit/JitModule.h"
+#include "mixir/Jit/SharedObject.h"
 #include "mixir/Tools/CommandLine.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -44,24 +48,37 @@ int main(int argc, char **argv) {
   if (target != "cpu")
     return fail("target '" + target +
                 "' is not available in this build (only --target=cpu)");
-  if (emit != "mlir" && emit != "llvm")
+  if (emit != "mlir" && emit != "llvm" && emit != "artifact")
     return fail("--emit=" + emit +
-                " is not available for --target=cpu in this build (use mlir "
-                "or llvm)");
+                " is not available for --target=cpu in this build (use mlir, "
+                "llvm or artifact)");
+  if (emit == "artifact" && outputFile == "-")
+    return fail("--emit=artifact writes a binary file; name it with -o");
   auto source = mixir::readSourceFile(inputFile);
   if (!source)
     return fail(llvm::toString(source.takeError()));
   auto options = mixir::compileOptionsFor(inputFile, chunkSizeText, fail);
   if (!options)
     return 1;
-  auto text = mixir::lowerToText(*source, *options, emit == "llvm");
-  if (!text)
-    return fail(llvm::toString(text.takeError()));
+  std::string text;
+  if (emit == "artifact") {
+    auto info = mixir::compileArtifact(*source, *options);
+    if (!info)
+      return fail(llvm::toString(info.takeError()));
+    text = mixrt::serializeArtifact(*info);
+  } else {
+    auto lowered = mixir::lowerToText(*source, *options, emit == "llvm");
+    if (!lowered)
+      return fail(llvm::toString(lowered.takeError()));
+    text = std::move(*lowered);
+  }
   std::error_code ec;
-  llvm::ToolOutputFile out(outputFile, ec, llvm::sys::fs::OF_Text);
+  llvm::ToolOutputFile out(outputFile, ec,
+                           emit == "artifact" ? llvm::sys::fs::OF_None
+                                              : llvm::sys::fs::OF_Text);
   if (ec)
     return fail("cannot write '" + outputFile + "': " + ec.message());
-  out.os() << *text;
+  out.os() << text;
   out.keep();
   return 0;
 }
