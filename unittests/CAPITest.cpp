@@ -366,6 +366,43 @@ TEST(CAPI, ArtifactRoundTrip) {
   std::filesystem::remove_all(dir);
 }
 
+// @scan with its operands swapped: same signature, other numbers.
+constexpr const char *kSwapped = R"mlir(
+func.func @scan(%x: tensor<?x?x3xf32>, %g: tensor<?x?x3xf32>)
+    -> (tensor<?x?x3xf32>, tensor<?x3xf32>) {
+  %o, %h = mix.scan %g, %x : (tensor<?x?x3xf32>, tensor<?x?x3xf32>)
+      -> (tensor<?x?x3xf32>, tensor<?x3xf32>)
+  return %o, %h : tensor<?x?x3xf32>, tensor<?x3xf32>
+}
+)mlir";
+
+TEST(CAPI, ModulesWithTheSameSymbolsStayApart) {
+  // Each module's code is its own, even when function names agree and one
+  // is loaded right after another is released (same memfd number).
+  Compiler c;
+  mixir_module_t a = c.compile(kScan);
+  const std::string bytesA = artifactBytes(a);
+  mixir_module_t b = c.compile(kSwapped);
+  const std::string bytesB = artifactBytes(b);
+  EXPECT_LT(runScan(a, 16), 1e-5);
+  EXPECT_GT(runScan(b, 16), 1e-2);
+  mixir_module_release(a);
+  mixir_module_release(b);
+  for (int i = 0; i < 3; ++i) {
+    mixir_module_t la = nullptr, lb = nullptr;
+    ASSERT_OK(mixir_module_load_artifact(bytesA.data(), bytesA.size(), &la));
+    EXPECT_LT(runScan(la, 16), 1e-5);
+    mixir_module_release(la);
+    ASSERT_OK(mixir_module_load_artifact(bytesB.data(), bytesB.size(), &lb));
+    EXPECT_GT(runScan(lb, 16), 1e-2);
+    ASSERT_OK(mixir_module_load_artifact(bytesA.data(), bytesA.size(), &la));
+    EXPECT_LT(runScan(la, 16), 1e-5);
+    EXPECT_GT(runScan(lb, 16), 1e-2);
+    mixir_module_release(la);
+    mixir_module_release(lb);
+  }
+}
+
 TEST(CAPI, CorruptTruncatedAndForeignArtifactsAreRejected) {
   Compiler c;
   mixir_module_t m = c.compile(kScan);

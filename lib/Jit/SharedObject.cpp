@@ -144,7 +144,8 @@ llvm::Expected<std::string> linkSharedObject(llvm::StringRef object) {
                                    ec.message());
   llvm::FileRemover removeErr(errPath);
   llvm::SmallVector<llvm::StringRef> args = {
-      *linker, "-shared", "-z", "noexecstack", "-o", soPath, objPath};
+      *linker, "-shared", "-Bsymbolic", "-z", "noexecstack", "-o", soPath,
+      objPath};
   std::optional<llvm::StringRef> redirects[] = {llvm::StringRef(""),
                                                 llvm::StringRef(""),
                                                 llvm::StringRef(errPath)};

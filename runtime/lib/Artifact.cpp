@@ -374,6 +374,8 @@ const Callback kCallbacks[] = {
 LoadedArtifact::~LoadedArtifact() {
   if (handle_)
     dlclose(handle_);
+  if (fd_ >= 0)
+    close(fd_);
 }
 
 Status LoadedArtifact::load(std::string bytes,
@@ -402,14 +404,38 @@ Status LoadedArtifact::load(std::string bytes,
     }
     done += static_cast<size_t>(k);
   }
-  std::string path = "/proc/self/fd/" + std::to_string(fd);
+  // dlopen knows objects by name: a path some loaded object already has
+  // (an fd number reused after an earlier artifact's close) would return
+  // that object. The fd stays open while the module is loaded, so no two
+  // loaded artifacts share a number; the check covers objects that were
+  // closed but not unloaded.
+  std::vector<int> spare;
+  std::string path;
+  for (;;) {
+    path = "/proc/self/fd/" + std::to_string(fd);
+    void *existing = dlopen(path.c_str(), RTLD_LAZY | RTLD_NOLOAD);
+    if (!existing)
+      break;
+    dlclose(existing);
+    int other = dup(fd);
+    spare.push_back(fd);
+    fd = other;
+    if (fd < 0)
+      break;
+  }
+  for (int f : spare)
+    close(f);
+  if (fd < 0)
+    return Status::error(std::string("dup failed: ") + std::strerror(errno));
+  dlerror();
   a->handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  close(fd);
   if (!a->handle_) {
+    close(fd);
     const char *e = dlerror();
     return Status::error(std::string("cannot load the artifact's code: ") +
                          (e ? e : "dlopen failed"));
   }
+  a->fd_ = fd;
   for (const Callback &cb : kCallbacks) {
     void **slot = static_cast<void **>(dlsym(a->handle_, cb.variable));
     if (slot)

@@ -84,6 +84,7 @@ private:
   ArtifactInfo info_;
   std::string bytes_;
   void *handle_ = nullptr;
+  int fd_ = -1; // the memfd behind handle_'s name, open while loaded
   std::vector<PackedFunction> entry_;
 };
 
