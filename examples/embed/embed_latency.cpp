@@ -6,7 +6,9 @@
 // Dynamic dims are filled with B (dim 0) and T (dim 1); values are in
 // [-0.5, 0) so gates stay valid.
 //
-//   embed_latency [--opt=N] [--T=N] [--runs=N] A.mlir [B.mlir ...]
+//   embed_latency [--opt=N] [--T=N] [--reps=N] [--runs=N] A.mlir [B.mlir ...]
+//
+// Compile figures are the median (and min) of --reps compilations (3).
 //
 //===----------------------------------------------------------------------===//
 #include "mixir-c/Mixir.hpp"
@@ -64,7 +66,7 @@ Inputs makeInputs(const mixir::Function &f, int64_t B, int64_t T) {
 } // namespace
 
 int main(int argc, char **argv) {
-  int opt = 3, runs = 20;
+  int opt = 3, runs = 20, reps = 3;
   int64_t T = 256, B = 1;
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
@@ -73,6 +75,8 @@ int main(int argc, char **argv) {
       opt = std::atoi(a.c_str() + 6);
     else if (a.rfind("--T=", 0) == 0)
       T = std::atoll(a.c_str() + 4);
+    else if (a.rfind("--reps=", 0) == 0)
+      reps = std::max(1, std::atoi(a.c_str() + 7));
     else if (a.rfind("--runs=", 0) == 0)
       runs = std::atoi(a.c_str() + 7);
     else
@@ -91,7 +95,7 @@ int main(int argc, char **argv) {
       std::vector<double> compileMs, firstMs, cpuMs;
       std::string artifactPath = "/tmp/embed_latency.mixir";
       std::string entry;
-      for (int rep = 0; rep < 3; ++rep) {
+      for (int rep = 0; rep < reps; ++rep) {
         auto t0 = Clock::now();
         std::clock_t c0 = std::clock();
         mixir::Compiler compiler(options);
@@ -130,11 +134,14 @@ int main(int argc, char **argv) {
       std::sort(loadMs.begin(), loadMs.end());
       std::sort(loadCallMs.begin(), loadCallMs.end());
       std::sort(callMs.begin(), callMs.end());
-      std::printf("%s @%s opt=%d B=%lld T=%lld: compile %.0f ms + first call "
-                  "%.1f ms = %.0f ms source->result (compile CPU time %.0f ms) | artifact load+lookup "
-                  "%.2f ms, +first call %.2f ms | call median %.2f ms\n",
+      size_t mid = compileMs.size() / 2;
+      std::printf("%s @%s opt=%d B=%lld T=%lld: compile %.0f ms (min %.0f) + "
+                  "first call %.1f ms = %.0f ms source->result (compile CPU "
+                  "time %.0f ms, min %.0f) | artifact load+lookup %.2f ms, "
+                  "+first call %.2f ms | call median %.2f ms\n",
                   path.c_str(), entry.c_str(), opt, (long long)B, (long long)T,
-                  compileMs[1], firstMs[1], compileMs[1] + firstMs[1], cpuMs[1],
+                  compileMs[mid], compileMs[0], firstMs[mid],
+                  compileMs[mid] + firstMs[mid], cpuMs[mid], cpuMs[0],
                   loadMs[2], loadCallMs[2], callMs[callMs.size() / 2]);
     }
   } catch (const mixir::Error &e) {
