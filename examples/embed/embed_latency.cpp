@@ -6,7 +6,7 @@
 // Dynamic dims are filled with B (dim 0) and T (dim 1); values are in
 // [-0.5, 0) so gates stay valid.
 //
-//   embed_latency [--opt=N] [--T=N] [--reps=N] [--runs=N] A.mlir [B.mlir ...]
+//   embed_latency [--opt=N] [--chunk=N] [--T=N] [--reps=N] [--runs=N] A.mlir [B.mlir ...]
 //
 // Compile figures are the median (and min) of --reps compilations (3).
 //
@@ -67,6 +67,7 @@ Inputs makeInputs(const mixir::Function &f, int64_t B, int64_t T) {
 
 int main(int argc, char **argv) {
   int opt = 3, runs = 20, reps = 3;
+  int64_t chunk = 64;
   int64_t T = 256, B = 1;
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
@@ -75,6 +76,8 @@ int main(int argc, char **argv) {
       opt = std::atoi(a.c_str() + 6);
     else if (a.rfind("--T=", 0) == 0)
       T = std::atoll(a.c_str() + 4);
+    else if (a.rfind("--chunk=", 0) == 0)
+      chunk = std::atoll(a.c_str() + 8);
     else if (a.rfind("--reps=", 0) == 0)
       reps = std::max(1, std::atoi(a.c_str() + 7));
     else if (a.rfind("--runs=", 0) == 0)
@@ -90,6 +93,7 @@ int main(int argc, char **argv) {
       std::string source = ss.str();
       mixir::CompilerOptions options;
       options.optLevel = opt;
+      options.chunkSize = chunk;
       options.cacheDir = "";
       // Source -> first result, fresh compiler each time; median of 3.
       std::vector<double> compileMs, firstMs, cpuMs;
@@ -135,11 +139,11 @@ int main(int argc, char **argv) {
       std::sort(loadCallMs.begin(), loadCallMs.end());
       std::sort(callMs.begin(), callMs.end());
       size_t mid = compileMs.size() / 2;
-      std::printf("%s @%s opt=%d B=%lld T=%lld: compile %.0f ms (min %.0f) + "
+      std::printf("%s @%s opt=%d chunk=%lld B=%lld T=%lld: compile %.0f ms (min %.0f) + "
                   "first call %.1f ms = %.0f ms source->result (compile CPU "
                   "time %.0f ms, min %.0f) | artifact load+lookup %.2f ms, "
                   "+first call %.2f ms | call median %.2f ms\n",
-                  path.c_str(), entry.c_str(), opt, (long long)B, (long long)T,
+                  path.c_str(), entry.c_str(), opt, (long long)chunk, (long long)B, (long long)T,
                   compileMs[mid], compileMs[0], firstMs[mid],
                   compileMs[mid] + firstMs[mid], cpuMs[mid], cpuMs[0],
                   loadMs[2], loadCallMs[2], callMs[callMs.size() / 2]);
