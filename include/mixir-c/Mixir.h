@@ -7,7 +7,8 @@
  * A compiler context holds its options and a cache: compiling the same
  * source with the same options again returns the module compiled before
  * (in memory), and, with a cache directory, artifacts are stored on disk
- * under a hash of source, options, compiler version and host CPU, so another
+ * under a hash of source, options, compiler version (and the compiler
+ * binary's path, size and mtime) and host CPU, so another
  * process skips the compilation too. Contexts share nothing; one context may
  * be used from several threads.
  *

@@ -4,7 +4,8 @@
 // result with the runtime's artifact loader, so JIT-compiled modules and
 // loaded artifacts are the same kind of module. Its cache maps a key (hash of
 // source, options, compiler version and host CPU) to the loaded module in
-// memory and to `<key>.mixir` in the cache directory.
+// memory and to `<key>.mixir` in the cache directory. The key also covers
+// the compiler binary itself (path, size, mtime).
 //
 //===----------------------------------------------------------------------===//
 #include "mixir-c/Mixir.h"
@@ -15,6 +16,8 @@
 #include "llvm/Support/Path.h"
 
 #include <cstdlib>
+#include <dlfcn.h>
+#include <sys/stat.h>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -25,12 +28,27 @@ struct mixir_compiler_s {
   mixir::CompileOptions options;
   std::string cacheDir; // empty: no disk cache
   std::string cpu, features;
+  std::string buildStamp; // identifies the compiler binary (see below)
   std::mutex mutex;
   std::map<std::string, std::shared_ptr<ModuleState>> memory;
   mixir_cache_stats_t stats{};
 };
 
 namespace {
+
+/// Path, size and modification time of the binary this code is in, so a
+/// rebuilt compiler (whose version string may not change during
+/// development) does not reuse artifacts on disk from the previous build.
+std::string buildStamp() {
+  Dl_info info;
+  struct stat st;
+  if (!dladdr(reinterpret_cast<void *>(&mixir_compiler_create), &info) ||
+      !info.dli_fname || stat(info.dli_fname, &st) != 0)
+    return "unknown";
+  return std::string(info.dli_fname) + ":" + std::to_string(st.st_size) +
+         ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+         std::to_string(st.st_mtim.tv_nsec);
+}
 
 std::string hex(uint64_t v) {
   char buf[17];
@@ -49,6 +67,7 @@ std::string cacheKey(const mixir_compiler_s &c, llvm::StringRef source) {
     text += s.str();
   };
   field(mixir::compilerVersion());
+  field(c.buildStamp);
   field(mixrt::hostArch());
   field(c.cpu);
   field(c.features);
@@ -167,6 +186,7 @@ mixir_status_t mixir_compiler_create(const mixir_compiler_options_t *options,
       return makeStatus("cannot create the cache directory '" + c->cacheDir +
                         "': " + ec.message());
   std::tie(c->cpu, c->features) = mixir::hostCPU();
+  c->buildStamp = buildStamp();
   *out = c.release();
   return nullptr;
 }
