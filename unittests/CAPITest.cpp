@@ -594,6 +594,32 @@ TEST(CAPI, TwoContextsAtOnce) {
   mixir_module_release(kept);
 }
 
+TEST(CAPI, ConcurrentCompilesInOneContext) {
+  Compiler c;
+  std::vector<std::string> sources;
+  for (int i = 0; i < 4; ++i) // four distinct sources (trailing spaces)
+    sources.push_back(std::string(kScan) + std::string(i, ' '));
+  std::vector<mixir_module_t> modules(8, nullptr);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i)
+    threads.emplace_back([&, i] {
+      const std::string &s = sources[i % 4];
+      mixir_status_t st = mixir_compiler_compile(c.c, s.data(), s.size(),
+                                                 "t", &modules[i]);
+      mixir_status_free(st);
+    });
+  for (auto &t : threads)
+    t.join();
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_NE(modules[i], nullptr) << i;
+    EXPECT_LT(runScan(modules[i], 30 + i), 1e-5) << i;
+    mixir_module_release(modules[i]);
+  }
+  mixir_cache_stats_t s = c.stats();
+  EXPECT_EQ(s.compiles + s.memory_hits, 8u);
+  EXPECT_GE(s.compiles, 4u);
+}
+
 TEST(CAPI, ConcurrentCalls) {
   Compiler c;
   mixir_module_t m = c.compile(kScan);
