@@ -161,9 +161,10 @@ mixir_status_t mixir_compiler_create(const mixir_compiler_options_t *options,
   if (options)
     o = *options;
   std::string target = o.target ? o.target : "cpu";
-  if (target != "cpu")
+  if (!mixrt::isHostTarget(target))
     return makeStatus("target '" + target +
-                      "' is not supported by this build (only 'cpu')");
+                      "' is not supported by this build (only 'cpu'; "
+                      "'cuda-emulation' runs GPU kernels' IR on CPU threads)");
   if (o.opt_level < 0 || o.opt_level > 3)
     return makeStatus("opt level must be 0-3, got " +
                       std::to_string(o.opt_level));

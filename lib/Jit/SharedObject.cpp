@@ -79,7 +79,8 @@ llvm::Error addPackedEntryPoints(
 /// linked into a host that does not export it).
 void redirectRuntimeCallbacks(llvm::Module &m) {
   llvm::IRBuilder<> b(m.getContext());
-  for (const char *name : {"memrefCopy", "_mlir_ciface_mixrtShapeError"}) {
+  for (const mixrt::RuntimeCallback &cb : mixrt::runtimeCallbacks()) {
+    const char *name = cb.name;
     llvm::Function *f = m.getFunction(name);
     if (!f || !f->isDeclaration())
       continue;
@@ -94,8 +95,11 @@ void redirectRuntimeCallbacks(llvm::Module &m) {
     for (llvm::Argument &a : f->args())
       args.push_back(&a);
     llvm::Value *target = b.CreateLoad(b.getPtrTy(), slot);
-    b.CreateCall(f->getFunctionType(), target, args);
-    b.CreateRetVoid();
+    llvm::Value *result = b.CreateCall(f->getFunctionType(), target, args);
+    if (f->getReturnType()->isVoidTy())
+      b.CreateRetVoid();
+    else
+      b.CreateRet(result);
   }
 }
 

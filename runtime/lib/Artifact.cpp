@@ -1,5 +1,6 @@
 //===- Artifact.cpp - compiled-module artifacts ---------------------------===//
 #include "mixrt/Artifact.h"
+#include "mixrt/GpuEmulation.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -17,6 +18,37 @@
 #endif
 
 namespace mixrt {
+
+const std::vector<RuntimeCallback> &runtimeCallbacks() {
+  static const std::vector<RuntimeCallback> table = {
+      {"memrefCopy", reinterpret_cast<void *>(&memrefCopy)},
+      {"_mlir_ciface_mixrtShapeError",
+       reinterpret_cast<void *>(&_mlir_ciface_mixrtShapeError)},
+      {"_mlir_ciface_mixEmuBeginBlock",
+       reinterpret_cast<void *>(&_mlir_ciface_mixEmuBeginBlock)},
+      {"_mlir_ciface_mixEmuBeginThread",
+       reinterpret_cast<void *>(&_mlir_ciface_mixEmuBeginThread)},
+      {"_mlir_ciface_mixEmuEndBlock",
+       reinterpret_cast<void *>(&_mlir_ciface_mixEmuEndBlock)},
+      {"_mlir_ciface_mixEmuBarrier",
+       reinterpret_cast<void *>(&_mlir_ciface_mixEmuBarrier)},
+      {"_mlir_ciface_mixEmuShuffleXor",
+       reinterpret_cast<void *>(&_mlir_ciface_mixEmuShuffleXor)},
+      {"_mlir_ciface_mixEmuLdmatrixBF16",
+       reinterpret_cast<void *>(&_mlir_ciface_mixEmuLdmatrixBF16)},
+      {"_mlir_ciface_mixEmuLdmatrixF16",
+       reinterpret_cast<void *>(&_mlir_ciface_mixEmuLdmatrixF16)},
+      {"_mlir_ciface_mixEmuMmaBF16",
+       reinterpret_cast<void *>(&_mlir_ciface_mixEmuMmaBF16)},
+      {"_mlir_ciface_mixEmuMmaF16",
+       reinterpret_cast<void *>(&_mlir_ciface_mixEmuMmaF16)},
+  };
+  return table;
+}
+
+bool isHostTarget(const std::string &target) {
+  return target == "cpu" || target == "cuda-emulation";
+}
 
 const char *hostArch() {
 #if defined(__x86_64__)
@@ -291,7 +323,7 @@ uint16_t hostElfMachine() {
 } // namespace
 
 Status checkArtifactRunsHere(const ArtifactInfo &info) {
-  if (info.target != "cpu")
+  if (!isHostTarget(info.target))
     return Status::error("artifact target '" + info.target +
                          "' is not supported by this runtime (only 'cpu')");
   if (info.arch != hostArch())
@@ -359,16 +391,6 @@ Status loadSupportLibraries() {
   return error.empty() ? Status::ok() : Status::error(error);
 }
 
-/// Runtime callbacks the payload reaches through `__mixir_rt_<name>`.
-struct Callback {
-  const char *variable;
-  void *address;
-};
-const Callback kCallbacks[] = {
-    {"__mixir_rt_memrefCopy", reinterpret_cast<void *>(&memrefCopy)},
-    {"__mixir_rt__mlir_ciface_mixrtShapeError",
-     reinterpret_cast<void *>(&_mlir_ciface_mixrtShapeError)},
-};
 } // namespace
 
 LoadedArtifact::~LoadedArtifact() {
@@ -436,8 +458,9 @@ Status LoadedArtifact::load(std::string bytes,
                          (e ? e : "dlopen failed"));
   }
   a->fd_ = fd;
-  for (const Callback &cb : kCallbacks) {
-    void **slot = static_cast<void **>(dlsym(a->handle_, cb.variable));
+  for (const RuntimeCallback &cb : runtimeCallbacks()) {
+    std::string variable = std::string("__mixir_rt_") + cb.name;
+    void **slot = static_cast<void **>(dlsym(a->handle_, variable.c_str()));
     if (slot)
       *slot = cb.address;
   }

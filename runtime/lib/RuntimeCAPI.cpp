@@ -1,5 +1,6 @@
 //===- RuntimeCAPI.cpp - the C API of mixir-c/Runtime.h -------------------===//
 #include "mixrt/CAPIImpl.h"
+#include "mixrt/GpuEmulation.h"
 
 #include <cstring>
 #include <new>
@@ -36,7 +37,8 @@ ModuleState::create(std::shared_ptr<LoadedArtifact> a) {
   m->artifact = std::move(a);
   const auto &sigs = m->artifact->info().functions;
   for (size_t i = 0; i < sigs.size(); ++i)
-    m->functions.push_back({&sigs[i], m->artifact->entryPoints()[i]});
+    m->functions.push_back({&sigs[i], m->artifact->entryPoints()[i],
+                            m->artifact->info().target == "cuda-emulation"});
   return m;
 }
 
@@ -165,7 +167,13 @@ Status invoke(mixir_function_t function, const mixir_buffer_view_t *args,
     stridedCopy(args[i], packed.back().data(), /*toView=*/false);
     views[i].data = packed.back().data();
   }
-  return callPacked(function->entry, sig, views, results);
+  Status status = callPacked(function->entry, sig, views, results);
+  if (status && function->emulatedGpu)
+    if (std::string e = takeGpuEmulationError(); !e.empty()) {
+      results.clear();
+      return Status::error(e);
+    }
+  return status;
 }
 
 } // namespace

@@ -12,6 +12,7 @@
 #include "mixir/Jit/JitModule.h"
 #include "mixir/Tools/CommandLine.h"
 #include "mixrt/Artifact.h"
+#include "mixrt/GpuEmulation.h"
 #include "mixrt/Npy.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -87,9 +88,14 @@ int main(int argc, char **argv) {
                const std::vector<mixrt::ArrayView> &args,
                std::vector<mixrt::HostArray> &results) {
       for (size_t i = 0; i < functions.size(); ++i)
-        if (functions[i].name == name)
-          return mixrt::callPacked(artifact->entryPoints()[i], functions[i],
-                                   args, results);
+        if (functions[i].name == name) {
+          mixrt::Status s = mixrt::callPacked(artifact->entryPoints()[i],
+                                              functions[i], args, results);
+          if (s && artifact->info().target == "cuda-emulation")
+            if (std::string e = mixrt::takeGpuEmulationError(); !e.empty())
+              return mixrt::Status::error(e);
+          return s;
+        }
       return mixrt::Status::error("no function @" + name);
     };
   } else {

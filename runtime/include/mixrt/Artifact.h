@@ -47,6 +47,20 @@ struct ArtifactInfo {
   std::string payload;
 };
 
+/// Functions of the runtime that compiled code calls (memrefCopy, the shape
+/// error hook, the GPU emulation hooks). The compiler routes each call
+/// through a pointer variable `__mixir_rt_<name>` in the payload, which the
+/// loader sets to `address`.
+struct RuntimeCallback {
+  const char *name;
+  void *address;
+};
+const std::vector<RuntimeCallback> &runtimeCallbacks();
+
+/// Whether artifacts of `target` run in this runtime ("cpu", and
+/// "cuda-emulation": GPU kernels' IR on CPU threads, for tests).
+bool isHostTarget(const std::string &target);
+
 /// The architecture of this build ("x86_64", "aarch64", ...).
 const char *hostArch();
 
