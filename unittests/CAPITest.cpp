@@ -566,6 +566,27 @@ TEST(CAPI, DiskCacheHitsAndCorruptFilesAreRecompiled) {
   }
   unsetenv("MIXIR_CACHE_DIR");
   EXPECT_FALSE(std::filesystem::is_empty(envDir));
+  // An explicit directory that cannot be made is an error; one from the
+  // environment only turns the disk cache off.
+  std::string blocked = dir + "/file";
+  std::ofstream(blocked) << "x";
+  {
+    mixir_compiler_options_t o;
+    mixir_compiler_options_init(&o);
+    std::string sub = blocked + "/cache";
+    o.cache_dir = sub.c_str();
+    mixir_compiler_t cc = nullptr;
+    EXPECT_ERROR(mixir_compiler_create(&o, &cc), "cannot create the cache directory");
+    setenv("MIXIR_CACHE_DIR", sub.c_str(), 1);
+    o.cache_dir = nullptr;
+    ASSERT_OK(mixir_compiler_create(&o, &cc));
+    unsetenv("MIXIR_CACHE_DIR");
+    mixir_module_t m = nullptr;
+    ASSERT_OK(mixir_compiler_compile(cc, kScan, strlen(kScan), "s", &m));
+    EXPECT_LT(runScan(m, 5), 1e-5);
+    mixir_module_release(m);
+    mixir_compiler_destroy(cc);
+  }
   std::filesystem::remove_all(dir);
 }
 

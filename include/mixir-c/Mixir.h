@@ -28,8 +28,10 @@ typedef struct mixir_compiler_options_t {
   int64_t chunk_size;  /* chunked lowering's chunk (power of two <= 128); 0:
                           recurrent form; default 64 */
   int32_t opt_level;   /* LLVM optimisation level 0-3, default 3 */
-  /* On-disk cache directory: NULL uses $MIXIR_CACHE_DIR when set, "" turns
-   * the disk cache off. Created when missing. */
+  /* On-disk cache directory: NULL uses $MIXIR_CACHE_DIR when set (and no
+   * disk cache when that directory cannot be created), "" turns the disk
+   * cache off. Created when missing; mixir_compiler_create fails when an
+   * explicit directory cannot be created. */
   const char *cache_dir;
 } mixir_compiler_options_t;
 

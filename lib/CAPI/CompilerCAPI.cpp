@@ -178,14 +178,20 @@ mixir_status_t mixir_compiler_create(const mixir_compiler_options_t *options,
   c->options.chip = o.chip ? o.chip : "";
   c->options.chunkSize = o.chunk_size;
   c->options.optLevel = static_cast<unsigned>(o.opt_level);
-  if (o.cache_dir)
+  if (o.cache_dir) {
     c->cacheDir = o.cache_dir;
-  else if (const char *env = std::getenv("MIXIR_CACHE_DIR"))
+    if (!c->cacheDir.empty())
+      if (std::error_code ec = llvm::sys::fs::create_directories(c->cacheDir))
+        return makeStatus("cannot create the cache directory '" +
+                          c->cacheDir + "': " + ec.message());
+  } else if (const char *env = std::getenv("MIXIR_CACHE_DIR")) {
+    // From the environment: a directory that cannot be made turns the disk
+    // cache off rather than failing every compilation.
     c->cacheDir = env;
-  if (!c->cacheDir.empty())
-    if (std::error_code ec = llvm::sys::fs::create_directories(c->cacheDir))
-      return makeStatus("cannot create the cache directory '" + c->cacheDir +
-                        "': " + ec.message());
+    if (!c->cacheDir.empty() &&
+        llvm::sys::fs::create_directories(c->cacheDir))
+      c->cacheDir.clear();
+  }
   std::tie(c->cpu, c->features) = mixir::hostCPU();
   c->buildStamp = buildStamp();
   *out = c.release();
