@@ -168,6 +168,34 @@ std::string jitDeviceFormat() {
   return "isa";
 }
 
+/// The tensor signatures of the public functions of `module`.
+llvm::Error collectSignatures(ModuleOp module, const CompileOptions &options,
+                              std::vector<mixrt::FunctionSignature> &out) {
+  for (auto fn : module.getOps<func::FuncOp>()) {
+    if (fn.isDeclaration() || fn.isPrivate())
+      continue;
+    mixrt::FunctionSignature sig;
+    sig.name = fn.getSymName().str();
+    for (auto [i, t] : llvm::enumerate(fn.getArgumentTypes())) {
+      auto s = toSignature(t, fn, "argument", i);
+      if (!s)
+        return s.takeError();
+      sig.args.push_back(*s);
+    }
+    for (auto [i, t] : llvm::enumerate(fn.getResultTypes())) {
+      auto s = toSignature(t, fn, "result", i);
+      if (!s)
+        return s.takeError();
+      sig.results.push_back(*s);
+    }
+    out.push_back(std::move(sig));
+  }
+  if (out.empty())
+    return llvm::createStringError(options.sourceName +
+                                   ": no public func.func to run");
+  return llvm::Error::success();
+}
+
 /// Parses `source` and checks that it holds at least one entry point.
 llvm::Expected<OwningOpRef<ModuleOp>>
 parse(MLIRContext &ctx, llvm::StringRef source, const CompileOptions &options,
@@ -197,6 +225,8 @@ LogicalResult lower(ModuleOp module, const CompileOptions &options,
                         BoolAttr::get(module.getContext(), false));
   PassManager pm(module.getContext());
   bool cuda = options.target == "cuda";
+  if (std::getenv("MIXIR_PASS_TIMING"))
+    pm.enableTiming(); // per-pass times on stderr (profiling compile latency)
   LogicalResult built =
       cuda ? buildCUDAPipeline(pm, cudaOptions(options, deviceFormat.empty()
                                                             ? jitDeviceFormat()
@@ -244,28 +274,8 @@ JitModule::compile(llvm::StringRef source, const CompileOptions &options) {
   if (!module)
     return module.takeError();
 
-  for (auto fn : (*module)->getOps<func::FuncOp>()) {
-    if (fn.isDeclaration() || fn.isPrivate())
-      continue;
-    mixrt::FunctionSignature sig;
-    sig.name = fn.getSymName().str();
-    for (auto [i, t] : llvm::enumerate(fn.getArgumentTypes())) {
-      auto s = toSignature(t, fn, "argument", i);
-      if (!s)
-        return s.takeError();
-      sig.args.push_back(*s);
-    }
-    for (auto [i, t] : llvm::enumerate(fn.getResultTypes())) {
-      auto s = toSignature(t, fn, "result", i);
-      if (!s)
-        return s.takeError();
-      sig.results.push_back(*s);
-    }
-    jm->signatures.push_back(std::move(sig));
-  }
-  if (jm->signatures.empty())
-    return llvm::createStringError(options.sourceName +
-                                   ": no public func.func to run");
+  if (llvm::Error e = collectSignatures(**module, options, jm->signatures))
+    return std::move(e);
 
   if (failed(lower(**module, options)))
     return diags.error("lowering " + options.sourceName + " failed");
@@ -397,6 +407,28 @@ llvm::Expected<std::string> readSourceFile(llvm::StringRef path) {
   if (text.contains('\0'))
     return llvm::createStringError("'" + path.str() + "' is not MLIR text");
   return text.str();
+}
+
+llvm::Expected<std::unique_ptr<llvm::Module>>
+lowerToLLVMModule(llvm::StringRef source, const CompileOptions &options,
+                  llvm::LLVMContext &llvmContext,
+                  std::vector<mixrt::FunctionSignature> &signatures) {
+  initNativeTarget();
+  auto ctx = makeContext();
+  DiagnosticCollector diags(*ctx);
+  auto module = parse(*ctx, source, options, diags);
+  if (!module)
+    return module.takeError();
+  signatures.clear();
+  if (llvm::Error e = collectSignatures(**module, options, signatures))
+    return std::move(e);
+  if (failed(lower(**module, options)))
+    return diags.error("lowering " + options.sourceName + " failed");
+  auto llvmModule = translateModuleToLLVMIR(**module, llvmContext);
+  if (!llvmModule)
+    return diags.error("translation of " + options.sourceName +
+                       " to LLVM IR failed");
+  return llvmModule;
 }
 
 llvm::Expected<std::string> lowerToText(llvm::StringRef source,

@@ -1,4 +1,10 @@
-"""Compiling MLIR text and calling its functions on numpy arrays."""
+"""Compiling MLIR text and calling its functions on numpy arrays.
+
+Everything goes through the C API (mixir-c/Mixir.h) via the `_mixir`
+extension: one compiler context per (target, chunk size), each with its
+in-memory cache of compiled modules and, when MIXIR_CACHE_DIR is set, an
+on-disk cache of artifacts shared between processes.
+"""
 
 import os
 import threading
@@ -48,15 +54,25 @@ class Function:
         packed, keep = [], []
         for i, a in enumerate(arrays):
             if not isinstance(a, np.ndarray):
-                raise TypeError(f"@{self.name} argument {i}: expected a numpy "
-                                f"array, got {type(a).__name__}")
+                if hasattr(a, "__dlpack__"):
+                    a = _from_dlpack(a, self.name, i)
+                else:
+                    raise TypeError(f"@{self.name} argument {i}: expected a "
+                                    f"numpy array, got {type(a).__name__}")
             name = _NAME_OF.get(a.dtype)
             if name is None:
                 raise TypeError(f"@{self.name} argument {i}: unsupported "
                                 f"dtype {a.dtype}")
-            a = np.ascontiguousarray(a)
+            # Dense row-major arrays are read in place; other layouts pass
+            # their strides (in elements) and the runtime packs them.
+            strides = None
+            if not a.flags.c_contiguous:
+                if all(s % a.itemsize == 0 for s in a.strides):
+                    strides = [s // a.itemsize for s in a.strides]
+                else:
+                    a = np.ascontiguousarray(a)
             keep.append(a)
-            packed.append((a.ctypes.data, name, list(a.shape)))
+            packed.append((a.ctypes.data, name, list(a.shape), strides))
         outs = []
         for raw, name, shape in self._module.call(self.name, packed):
             outs.append(raw.view(_DTYPE_OF[name]).reshape(shape))
@@ -84,6 +100,41 @@ class Module:
 
     def __getitem__(self, name):
         return self.functions[name]
+
+    def save(self, path):
+        """Writes the compiled module as an artifact (see `load`)."""
+        self._native.save(str(path))
+
+
+def _from_dlpack(obj, fn, i):
+    """A CPU DLPack tensor as a numpy array, without a copy."""
+    try:
+        return np.from_dlpack(obj)
+    except (TypeError, ValueError, BufferError, RuntimeError) as e:
+        raise TypeError(f"@{fn} argument {i}: cannot read the DLPack tensor "
+                        f"{type(obj).__name__} on the CPU ({e})") from None
+
+
+_compilers = {}
+_compilers_lock = threading.Lock()
+
+
+def _compiler(target, chunk_size):
+    """The compiler context for (target, chunk size), created once."""
+    key = (target, chunk_size)
+    with _compilers_lock:
+        c = _compilers.get(key)
+        if c is None:
+            c = _mixir.Compiler(target, chunk_size)
+            _compilers[key] = c
+        return c
+
+
+def load(path):
+    """Loads an artifact written by `Module.save` or
+    `mixir-compile --emit=artifact`. Raises ValueError naming the problem
+    for a missing, corrupt, truncated or foreign file."""
+    return Module(_mixir.load(str(path)))
 
 
 TARGETS = ("cpu", "cuda", "cuda-emulation")
@@ -129,10 +180,15 @@ def compile(source, target="cpu", chunk_size=DEFAULT_CHUNK_SIZE, chip=None):
     elif target != "cuda":
         raise ValueError("chip is only meaningful with target='cuda'")
     try:
-        return Module(_mixir.compile(source, target, "<source>", int(chunk_size),
-                                     str(chip)))
+        if target == "cuda":
+            native = _mixir.compile_jit(source, target, "<source>",
+                                        int(chunk_size), str(chip))
+        else:
+            native = _compiler(target, int(chunk_size)).compile(source,
+                                                                "<source>")
     except ValueError as e:
         raise CompileError(str(e)) from None
+    return Module(native)
 
 
 class _Cache:
@@ -156,8 +212,22 @@ class _Cache:
         return len(self._modules)
 
     def clear(self):
+        """Forgets every compiled module (here and in the compilers)."""
         with self._lock:
             self._modules.clear()
+            with _compilers_lock:
+                for c in _compilers.values():
+                    c.clear()
+
+    def stats(self):
+        """Summed counters of the compiler contexts: compiles, memory_hits,
+        disk_hits, disk_rejects."""
+        totals = [0, 0, 0, 0]
+        with _compilers_lock:
+            for c in _compilers.values():
+                totals = [a + b for a, b in zip(totals, c.stats())]
+        return dict(zip(("compiles", "memory_hits", "disk_hits",
+                         "disk_rejects"), totals))
 
 
 cache = _Cache()

@@ -1,35 +1,54 @@
 //===- MixirModule.cpp - the `mixir._mixir` nanobind extension ------------===//
 //
-// A thin layer over mixir::JitModule: compile MLIR text, describe its
-// functions, call them on contiguous host buffers. Arrays cross as
-// (address, dtype name, shape); results come back as uint8 numpy arrays that
-// own the bytes, which the Python side views with the right dtype and shape
-// (numpy has no native bfloat16).
+// A thin layer over the C API (mixir-c/Mixir.h): compiler contexts (with
+// their in-memory and disk caches), modules compiled or loaded from
+// artifacts, and calls. Arguments cross as (address, dtype name, shape,
+// strides in elements or None) and are read in place (no copy for dense
+// row-major arrays). Results are the runtime's buffers, handed to numpy
+// without a copy as uint8 arrays that own them; the Python side views them
+// with the right dtype and shape (numpy has no native bfloat16).
+//
+// Target cuda runs through mixir::JitModule and mixrt's CUDA runtime
+// (`compile_jit`, class JitModule with the same methods): numpy arrays are
+// copied to and from the device on each call.
 //
 //===----------------------------------------------------------------------===//
+#include "mixir-c/Mixir.h"
 #include "mixir/Jit/JitModule.h"
 #include "mixrt/Cuda.h"
 
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
 #include <memory>
+#include <optional>
 #include <stdexcept>
+#include <string>
 
 namespace nb = nanobind;
 
 namespace {
 
-std::optional<mixrt::DType> dtypeFromName(const std::string &name) {
-  static const std::pair<const char *, mixrt::DType> table[] = {
-      {"f32", mixrt::DType::f32},   {"f16", mixrt::DType::f16},
-      {"bf16", mixrt::DType::bf16}, {"f64", mixrt::DType::f64},
-      {"i1", mixrt::DType::boolean}, {"i8", mixrt::DType::i8},
-      {"i16", mixrt::DType::i16},   {"i32", mixrt::DType::i32},
-      {"i64", mixrt::DType::i64}};
+/// Raises ValueError with the status message (and frees the status).
+void check(mixir_status_t status) {
+  if (!status)
+    return;
+  std::string message = mixir_status_message(status);
+  mixir_status_free(status);
+  throw nb::value_error(message.c_str());
+}
+
+std::optional<mixir_dtype_t> dtypeFromName(const std::string &name) {
+  static const std::pair<const char *, mixir_dtype_t> table[] = {
+      {"f32", MIXIR_DTYPE_F32},   {"f16", MIXIR_DTYPE_F16},
+      {"bf16", MIXIR_DTYPE_BF16}, {"f64", MIXIR_DTYPE_F64},
+      {"i1", MIXIR_DTYPE_BOOL},   {"i8", MIXIR_DTYPE_I8},
+      {"i16", MIXIR_DTYPE_I16},   {"i32", MIXIR_DTYPE_I32},
+      {"i64", MIXIR_DTYPE_I64}};
   for (const auto &[n, t] : table)
     if (name == n)
       return t;
@@ -37,40 +56,181 @@ std::optional<mixrt::DType> dtypeFromName(const std::string &name) {
 }
 
 using TensorDesc = std::tuple<std::string, std::vector<int64_t>>;
-
-std::vector<TensorDesc> describe(const std::vector<mixrt::TensorSignature> &ts) {
-  std::vector<TensorDesc> out;
-  for (const auto &t : ts)
-    out.emplace_back(mixrt::dtypeName(t.dtype), t.shape);
-  return out;
-}
+using FunctionDesc =
+    std::tuple<std::string, std::vector<TensorDesc>, std::vector<TensorDesc>>;
+using ArgDesc = std::tuple<uintptr_t, std::string, std::vector<int64_t>,
+                           std::optional<std::vector<int64_t>>>;
 
 class PyModule {
 public:
-  PyModule(std::unique_ptr<mixir::JitModule> m, bool cuda)
-      : module(std::move(m)), cuda(cuda) {}
+  explicit PyModule(mixir_module_t m) : module(m) {}
+  PyModule(const PyModule &o) : module(o.module) { mixir_module_retain(module); }
+  PyModule(PyModule &&o) noexcept : module(o.module) { o.module = nullptr; }
+  ~PyModule() { mixir_module_release(module); }
 
-  /// [(name, [(dtype, shape)], [(dtype, shape)])]
-  std::vector<std::tuple<std::string, std::vector<TensorDesc>,
-                         std::vector<TensorDesc>>>
-  functions() const {
-    std::vector<std::tuple<std::string, std::vector<TensorDesc>,
-                           std::vector<TensorDesc>>>
-        out;
+  /// [(name, [(dtype, shape)], [(dtype, shape)])], -1 for dynamic dims.
+  std::vector<FunctionDesc> functions() const {
+    std::vector<FunctionDesc> out;
+    for (size_t i = 0, n = mixir_module_num_functions(module); i < n; ++i) {
+      mixir_function_t f;
+      check(mixir_module_function_at(module, i, &f));
+      out.emplace_back(mixir_function_name(f), types(f, false),
+                       types(f, true));
+    }
+    return out;
+  }
+
+  /// Returns [(uint8 array owning the result buffer, dtype, shape)].
+  nb::list call(const std::string &name, const std::vector<ArgDesc> &args) {
+    mixir_function_t f;
+    check(mixir_module_lookup(module, name.c_str(), &f));
+    std::vector<mixir_buffer_view_t> views(args.size());
+    for (size_t i = 0; i < args.size(); ++i) {
+      const auto &[addr, dtype, shape, strides] = args[i];
+      auto t = dtypeFromName(dtype);
+      if (!t)
+        throw nb::type_error(
+            ("unsupported element type '" + dtype + "'").c_str());
+      if (strides && strides->size() != shape.size())
+        throw nb::value_error("strides and shape differ in length");
+      views[i] = {reinterpret_cast<void *>(addr), *t,
+                  static_cast<int32_t>(shape.size()), shape.data(),
+                  strides ? strides->data() : nullptr, MIXIR_DEVICE_CPU};
+    }
+    size_t n = mixir_function_num_results(f);
+    std::vector<mixir_buffer_t> results(n, nullptr);
+    mixir_status_t status;
+    {
+      nb::gil_scoped_release release;
+      status = mixir_function_invoke(f, views.data(), views.size(),
+                                     results.data(), n, nullptr);
+    }
+    check(status);
+    nb::list out;
+    for (mixir_buffer_t r : results) {
+      nb::capsule owner(r, [](void *p) noexcept {
+        mixir_buffer_release(static_cast<mixir_buffer_t>(p));
+      });
+      size_t bytes = mixir_buffer_size_bytes(r);
+      nb::ndarray<nb::numpy, uint8_t, nb::ndim<1>> raw(
+          static_cast<uint8_t *>(mixir_buffer_data(r)), {bytes}, owner);
+      const int64_t *shape = mixir_buffer_shape(r);
+      out.append(nb::make_tuple(
+          raw.cast(), std::string(mixir_dtype_name(mixir_buffer_dtype(r))),
+          std::vector<int64_t>(shape, shape + mixir_buffer_rank(r))));
+    }
+    return out;
+  }
+
+  void save(const std::string &path) const {
+    check(mixir_module_save_artifact(module, path.c_str()));
+  }
+  std::string target() const { return mixir_module_target(module); }
+
+private:
+  static std::vector<TensorDesc> types(mixir_function_t f, bool results) {
+    std::vector<TensorDesc> out;
+    size_t n = results ? mixir_function_num_results(f)
+                       : mixir_function_num_args(f);
+    for (size_t i = 0; i < n; ++i) {
+      mixir_tensor_type_t t;
+      check(results ? mixir_function_result_type(f, i, &t)
+                    : mixir_function_arg_type(f, i, &t));
+      out.emplace_back(mixir_dtype_name(t.dtype),
+                       std::vector<int64_t>(t.shape, t.shape + t.rank));
+    }
+    return out;
+  }
+  mixir_module_t module;
+};
+
+class PyCompiler {
+public:
+  PyCompiler(const std::string &target, int64_t chunkSize, int optLevel,
+             std::optional<std::string> cacheDir) {
+    mixir_compiler_options_t o;
+    mixir_compiler_options_init(&o);
+    o.target = target.c_str();
+    o.chunk_size = chunkSize;
+    o.opt_level = optLevel;
+    o.cache_dir = cacheDir ? cacheDir->c_str() : nullptr;
+    check(mixir_compiler_create(&o, &compiler));
+  }
+  PyCompiler(const PyCompiler &) = delete;
+  ~PyCompiler() { mixir_compiler_destroy(compiler); }
+
+  PyModule compile(const std::string &source, const std::string &name) {
+    mixir_module_t m = nullptr;
+    mixir_status_t status;
+    {
+      nb::gil_scoped_release release;
+      status = mixir_compiler_compile(compiler, source.data(), source.size(),
+                                      name.c_str(), &m);
+    }
+    check(status);
+    return PyModule(m);
+  }
+
+  /// (compiles, memory hits, disk hits, disk rejects)
+  std::tuple<uint64_t, uint64_t, uint64_t, uint64_t> stats() const {
+    mixir_cache_stats_t s;
+    check(mixir_compiler_cache_stats(compiler, &s));
+    return {s.compiles, s.memory_hits, s.disk_hits, s.disk_rejects};
+  }
+  void clear() { check(mixir_compiler_clear_cache(compiler)); }
+
+private:
+  mixir_compiler_t compiler = nullptr;
+};
+
+std::optional<mixrt::DType> jitDType(const std::string &name) {
+  static const std::pair<const char *, mixrt::DType> table[] = {
+      {"f32", mixrt::DType::f32},    {"f16", mixrt::DType::f16},
+      {"bf16", mixrt::DType::bf16},  {"f64", mixrt::DType::f64},
+      {"i1", mixrt::DType::boolean}, {"i8", mixrt::DType::i8},
+      {"i16", mixrt::DType::i16},    {"i32", mixrt::DType::i32},
+      {"i64", mixrt::DType::i64}};
+  for (const auto &[n, t] : table)
+    if (name == n)
+      return t;
+  return std::nullopt;
+}
+
+/// A module compiled for target cuda (JIT with the CUDA runtime).
+class PyJitModule {
+public:
+  explicit PyJitModule(std::unique_ptr<mixir::JitModule> m)
+      : module(std::move(m)) {}
+
+  std::vector<FunctionDesc> functions() const {
+    std::vector<FunctionDesc> out;
+    auto describe = [](const std::vector<mixrt::TensorSignature> &ts) {
+      std::vector<TensorDesc> d;
+      for (const auto &t : ts)
+        d.emplace_back(mixrt::dtypeName(t.dtype), t.shape);
+      return d;
+    };
     for (const auto &f : module->functions())
       out.emplace_back(f.name, describe(f.args), describe(f.results));
     return out;
   }
 
-  /// args: [(address, dtype, shape)]; returns [(uint8 array, dtype, shape)].
-  nb::list call(const std::string &name,
-                const std::vector<std::tuple<uintptr_t, std::string,
-                                             std::vector<int64_t>>> &args) {
+  nb::list call(const std::string &name, const std::vector<ArgDesc> &args) {
     std::vector<mixrt::ArrayView> views;
-    for (const auto &[addr, dtype, shape] : args) {
-      auto t = dtypeFromName(dtype);
+    for (const auto &[addr, dtype, shape, strides] : args) {
+      auto t = jitDType(dtype);
       if (!t)
-        throw nb::type_error(("unsupported element type '" + dtype + "'").c_str());
+        throw nb::type_error(
+            ("unsupported element type '" + dtype + "'").c_str());
+      if (strides) {
+        // Only dense row-major arrays cross to the device.
+        int64_t expected = 1;
+        for (size_t i = shape.size(); i-- > 0;) {
+          if (shape[i] != 1 && (*strides)[i] != expected)
+            throw nb::value_error("target cuda takes C-contiguous arrays");
+          expected *= shape[i];
+        }
+      }
       views.push_back({reinterpret_cast<const void *>(addr), *t, shape});
     }
     std::vector<mixrt::HostArray> results;
@@ -81,8 +241,7 @@ public:
     }
     // A CUDA failure (reported by the runtime as "@f: mgpu...") is a
     // RuntimeError; bad arguments are ValueErrors.
-    if (!status && cuda &&
-        status.message().rfind("@" + name + ": mgpu", 0) == 0)
+    if (!status && status.message().rfind("@" + name + ": mgpu", 0) == 0)
       throw std::runtime_error(status.message());
     if (!status)
       throw nb::value_error(status.message().c_str());
@@ -95,26 +254,58 @@ public:
       size_t n = owned->size();
       nb::ndarray<nb::numpy, uint8_t, nb::ndim<1>> bytes(owned->data(), {n},
                                                          owner);
-      out.append(nb::make_tuple(bytes.cast(), std::string(mixrt::dtypeName(r.dtype)),
+      out.append(nb::make_tuple(bytes.cast(),
+                                std::string(mixrt::dtypeName(r.dtype)),
                                 r.shape));
     }
     return out;
   }
 
+  void save(const std::string &) const {
+    throw nb::value_error("artifacts are written for target cpu only in "
+                          "this build");
+  }
+  std::string target() const { return "cuda"; }
+
 private:
   std::unique_ptr<mixir::JitModule> module;
-  bool cuda = false;
 };
 
 } // namespace
 
 NB_MODULE(_mixir, m) {
-  m.doc() = "MixIR native extension: JIT compilation and calls";
+  m.doc() = "MixIR native extension over the C API: compile, load, call";
   nb::class_<PyModule>(m, "NativeModule")
       .def("functions", &PyModule::functions)
-      .def("call", &PyModule::call, nb::arg("name"), nb::arg("args"));
+      .def("call", &PyModule::call, nb::arg("name"), nb::arg("args"))
+      .def("save", &PyModule::save, nb::arg("path"))
+      .def("target", &PyModule::target);
+  nb::class_<PyCompiler>(m, "Compiler")
+      .def(nb::init<const std::string &, int64_t, int,
+                    std::optional<std::string>>(),
+           nb::arg("target") = "cpu", nb::arg("chunk_size") = 64,
+           nb::arg("opt_level") = 3, nb::arg("cache_dir") = nb::none())
+      .def("compile", &PyCompiler::compile, nb::arg("source"),
+           nb::arg("name") = "<source>")
+      .def("stats", &PyCompiler::stats)
+      .def("clear", &PyCompiler::clear);
   m.def(
-      "compile",
+      "load",
+      [](const std::string &path) {
+        mixir_module_t mod = nullptr;
+        check(mixir_module_load_artifact_file(path.c_str(), &mod));
+        return PyModule(mod);
+      },
+      nb::arg("path"));
+  m.def("version", [] { return std::string(mixir_compiler_version()); });
+
+  nb::class_<PyJitModule>(m, "JitModule")
+      .def("functions", &PyJitModule::functions)
+      .def("call", &PyJitModule::call, nb::arg("name"), nb::arg("args"))
+      .def("save", &PyJitModule::save, nb::arg("path"))
+      .def("target", &PyJitModule::target);
+  m.def(
+      "compile_jit",
       [](const std::string &source, const std::string &target,
          const std::string &name, int64_t chunkSize, const std::string &chip) {
         mixir::CompileOptions options;
@@ -135,9 +326,9 @@ NB_MODULE(_mixir, m) {
         }
         if (!module)
           throw nb::value_error(error.c_str());
-        return PyModule(std::move(module), target == "cuda");
+        return PyJitModule(std::move(module));
       },
-      nb::arg("source"), nb::arg("target") = "cpu",
+      nb::arg("source"), nb::arg("target") = "cuda",
       nb::arg("name") = "<source>", nb::arg("chunk_size") = 64,
       nb::arg("chip") = "");
   // CUDA: (available, reason or device description), the device's chip

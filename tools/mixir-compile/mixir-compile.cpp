@@ -1,14 +1,17 @@
 //===- mixir-compile.cpp - compile an .mlir module for a target ------------===//
 //
-//   mixir-compile IN.mlir -o OUT --target=cpu --emit=mlir|llvm
+//   mixir-compile IN.mlir -o OUT --target=cpu --emit=mlir|llvm|artifact
 //   mixir-compile IN.mlir -o OUT --target=cuda [--chip=sm_80] --emit=ptx|cubin
 //
-// With several device modules, PTX is written one after the other (each
-// after a "// gpu.binary @NAME" line) and cubins to OUT with the module name
-// before the extension (out.cubin -> out.NAME.cubin).
+// An artifact (mixrt/Artifact.h) holds the compiled module for the host CPU;
+// `mixir-run` and the runtime C API (mixir-c/Runtime.h) load it. With
+// several device modules, PTX is written one after the other (each after a
+// "// gpu.binary @NAME" line) and cubins to OUT with the module name before
+// the extension (out.cubin -> out.NAME.cubin).
 //
 //===----------------------------------------------------------------------===//
 #include "mixir/Jit/JitModule.h"
+#include "mixir/Jit/SharedObject.h"
 #include "mixir/Tools/CommandLine.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -99,10 +102,15 @@ int main(int argc, char **argv) {
   bool deviceCode = emit == "ptx" || emit == "cubin";
   if (deviceCode && target != "cuda")
     return fail("--emit=" + emit + " needs --target=cuda");
-  if (!deviceCode && emit != "mlir" && emit != "llvm")
+  if (emit == "artifact" && target != "cpu")
+    return fail("--emit=artifact is available for --target=cpu only in this "
+                "build");
+  if (!deviceCode && emit != "mlir" && emit != "llvm" && emit != "artifact")
     return fail("--emit=" + emit + " is not available for --target=" + target +
-                " in this build (use mlir or llvm" +
-                (target == "cuda" ? ", ptx or cubin)" : ")"));
+                " in this build (use mlir, llvm" +
+                (target == "cuda" ? ", ptx or cubin)" : " or artifact)"));
+  if (emit == "artifact" && outputFile == "-")
+    return fail("--emit=artifact writes a binary file; name it with -o");
   auto source = mixir::readSourceFile(inputFile);
   if (!source)
     return fail(llvm::toString(source.takeError()));
@@ -114,14 +122,25 @@ int main(int argc, char **argv) {
     options->chip = chip;
   if (deviceCode)
     return writeDeviceCode(*source, *options);
-  auto text = mixir::lowerToText(*source, *options, emit == "llvm");
-  if (!text)
-    return fail(llvm::toString(text.takeError()));
+  std::string text;
+  if (emit == "artifact") {
+    auto info = mixir::compileArtifact(*source, *options);
+    if (!info)
+      return fail(llvm::toString(info.takeError()));
+    text = mixrt::serializeArtifact(*info);
+  } else {
+    auto lowered = mixir::lowerToText(*source, *options, emit == "llvm");
+    if (!lowered)
+      return fail(llvm::toString(lowered.takeError()));
+    text = std::move(*lowered);
+  }
   std::error_code ec;
-  llvm::ToolOutputFile out(outputFile, ec, llvm::sys::fs::OF_Text);
+  llvm::ToolOutputFile out(outputFile, ec,
+                           emit == "artifact" ? llvm::sys::fs::OF_None
+                                              : llvm::sys::fs::OF_Text);
   if (ec)
     return fail("cannot write '" + outputFile + "': " + ec.message());
-  out.os() << *text;
+  out.os() << text;
   out.keep();
   return 0;
 }

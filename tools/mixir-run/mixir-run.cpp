@@ -1,14 +1,19 @@
 //===- mixir-run.cpp - run a function of an .mlir module on .npy inputs ---===//
 //
-//   mixir-run IN.mlir --entry=NAME --input=A.npy --input=B.npy
+//   mixir-run IN.mlir|IN.mixir --entry=NAME --input=A.npy --input=B.npy
 //             --output-dir=DIR [--target=cpu|cuda [--chip=sm_XX]] [--bench=N]
+//
+// An artifact (written by mixir-compile --emit=artifact, recognised by its
+// magic) is loaded instead of compiled.
 //
 // Every failure is one line on stderr and exit code 1.
 //
 //===----------------------------------------------------------------------===//
 #include "mixir/Jit/JitModule.h"
 #include "mixir/Tools/CommandLine.h"
+#include "mixrt/Artifact.h"
 #include "mixrt/Cuda.h"
+#include "mixrt/GpuEmulation.h"
 #include "mixrt/Npy.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -20,6 +25,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 
 namespace cl = llvm::cl;
 
@@ -66,44 +72,86 @@ int main(int argc, char **argv) {
   unsigned bench = 0;
   if (!mixir::parseUnsigned("bench", benchText, bench, fail))
     return 1;
-  if (target != "cpu" && target != "cuda")
-    return fail("unknown target '" + target + "' (expected cpu or cuda)");
+  if (target != "cpu" && target != "cuda" && target != "cuda-emulation")
+    return fail("unknown target '" + target +
+                "' (expected cpu, cuda or cuda-emulation)");
   if (!chip.empty() && target != "cuda")
     return fail("--chip needs --target=cuda");
 
-  auto source = mixir::readSourceFile(inputFile);
-  if (!source)
-    return fail(llvm::toString(source.takeError()));
-
-  auto options = mixir::compileOptionsFor(inputFile, chunkSizeText, fail);
-  if (!options)
-    return 1;
-  options->target = target;
-  if (!chip.empty())
-    options->chip = chip;
-  else if (const char *env = std::getenv("MIXIR_CUDA_CHIP");
-           target == "cuda" && env && *env)
-    options->chip = env;
-  else if (target == "cuda") {
-    // The device's architecture (a cubin runs only on its own major one);
-    // without a device, compile() says why.
-    std::string deviceChip;
-    if (mixrt::cudaDeviceArchitecture(deviceChip))
-      options->chip = deviceChip;
+  // The module: compiled from source, or an artifact loaded from memory.
+  std::vector<mixrt::FunctionSignature> functions;
+  std::function<mixrt::Status(const std::string &,
+                              const std::vector<mixrt::ArrayView> &,
+                              std::vector<mixrt::HostArray> &)>
+      call;
+  std::unique_ptr<mixir::JitModule> jit;
+  std::shared_ptr<mixrt::LoadedArtifact> artifact;
+  std::string bytes;
+  // Unreadable files get readSourceFile's message below.
+  if (mixrt::readFileBytes(inputFile, bytes) &&
+      mixrt::looksLikeArtifact(bytes.data(), bytes.size())) {
+    if (mixrt::Status s = mixrt::LoadedArtifact::load(std::move(bytes), artifact);
+        !s)
+      return fail(inputFile + ": " + s.message());
+    functions = artifact->info().functions;
+    call = [&](const std::string &name,
+               const std::vector<mixrt::ArrayView> &args,
+               std::vector<mixrt::HostArray> &results) {
+      for (size_t i = 0; i < functions.size(); ++i)
+        if (functions[i].name == name) {
+          mixrt::Status s = mixrt::callPacked(artifact->entryPoints()[i],
+                                              functions[i], args, results);
+          if (s && artifact->info().target == "cuda-emulation")
+            if (std::string e = mixrt::takeGpuEmulationError(); !e.empty())
+              return mixrt::Status::error(e);
+          return s;
+        }
+      return mixrt::Status::error("no function @" + name);
+    };
+  } else {
+    auto source = mixir::readSourceFile(inputFile);
+    if (!source)
+      return fail(llvm::toString(source.takeError()));
+    auto options = mixir::compileOptionsFor(inputFile, chunkSizeText, fail);
+    if (!options)
+      return 1;
+    options->target = target;
+    if (!chip.empty())
+      options->chip = chip;
+    else if (const char *env = std::getenv("MIXIR_CUDA_CHIP");
+             target == "cuda" && env && *env)
+      options->chip = env;
+    else if (target == "cuda") {
+      // The device's architecture (a cubin runs only on its own major one);
+      // without a device, compile() says why.
+      std::string deviceChip;
+      if (mixrt::cudaDeviceArchitecture(deviceChip))
+        options->chip = deviceChip;
+    }
+    auto module = mixir::JitModule::compile(*source, *options);
+    if (!module)
+      return fail(llvm::toString(module.takeError()));
+    jit = std::move(*module);
+    functions = jit->functions();
+    call = [&](const std::string &name,
+               const std::vector<mixrt::ArrayView> &args,
+               std::vector<mixrt::HostArray> &results) {
+      return jit->call(name, args, results);
+    };
   }
-  auto module = mixir::JitModule::compile(*source, *options);
-  if (!module)
-    return fail(llvm::toString(module.takeError()));
 
   std::string name = entry;
   if (name.empty()) {
-    if ((*module)->functions().size() != 1)
+    if (functions.size() != 1)
       return fail("'" + inputFile + "' has " +
-                  std::to_string((*module)->functions().size()) +
+                  std::to_string(functions.size()) +
                   " public functions; choose one with --entry=NAME");
-    name = (*module)->functions().front().name;
+    name = functions.front().name;
   }
-  if (!(*module)->lookup(name))
+  bool found = false;
+  for (const auto &f : functions)
+    found = found || f.name == name;
+  if (!found)
     return fail("no function @" + name + " in '" + inputFile + "'");
 
   std::vector<mixrt::HostArray> arrays(inputs.size());
@@ -115,7 +163,7 @@ int main(int argc, char **argv) {
   }
 
   std::vector<mixrt::HostArray> results;
-  if (mixrt::Status s = (*module)->call(name, views, results); !s)
+  if (mixrt::Status s = call(name, views, results); !s)
     return fail(s.message());
 
   if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
@@ -132,7 +180,7 @@ int main(int argc, char **argv) {
     std::vector<double> ms;
     for (unsigned i = 0; i < bench; ++i) {
       auto start = std::chrono::steady_clock::now();
-      mixrt::Status s = (*module)->call(name, views, results);
+      mixrt::Status s = call(name, views, results);
       auto stop = std::chrono::steady_clock::now();
       if (!s)
         return fail(s.message());

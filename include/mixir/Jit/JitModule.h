@@ -12,6 +12,11 @@
 #include <string>
 #include <vector>
 
+namespace llvm {
+class LLVMContext;
+class Module;
+} // namespace llvm
+
 namespace mlir {
 class ExecutionEngine;
 class MLIRContext;
@@ -69,6 +74,14 @@ private:
 /// Reads an .mlir file, refusing files that are not text, with a one-line
 /// message naming the file.
 llvm::Expected<std::string> readSourceFile(llvm::StringRef path);
+
+/// Parses `source`, reads the signatures of its public functions, lowers it
+/// with the CPU pipeline and translates it to LLVM IR in `llvmContext` (for
+/// ahead-of-time compilation, see SharedObject.h).
+llvm::Expected<std::unique_ptr<llvm::Module>>
+lowerToLLVMModule(llvm::StringRef source, const CompileOptions &options,
+                  llvm::LLVMContext &llvmContext,
+                  std::vector<mixrt::FunctionSignature> &signatures);
 
 /// Parses `source` and lowers it to the LLVM dialect with the CPU pipeline,
 /// printing the result (for `mixir-compile --emit=mlir|llvm`).

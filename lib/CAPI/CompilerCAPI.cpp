@@ -1,0 +1,251 @@
+//===- CompilerCAPI.cpp - the C API of mixir-c/Mixir.h --------------------===//
+//
+// A compiler context compiles through mixir::compileArtifact and loads the
+// result with the runtime's artifact loader, so JIT-compiled modules and
+// loaded artifacts are the same kind of module. Its cache maps a key (hash of
+// source, options, compiler version and host CPU) to the loaded module in
+// memory and to `<key>.mixir` in the cache directory. The key also covers
+// the compiler binary itself (path, size, mtime).
+//
+//===----------------------------------------------------------------------===//
+#include "mixir-c/Mixir.h"
+#include "mixir/Jit/SharedObject.h"
+#include "mixrt/CAPIImpl.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include <cstdlib>
+#include <dlfcn.h>
+#include <sys/stat.h>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+using namespace mixrt;
+
+struct mixir_compiler_s {
+  mixir::CompileOptions options;
+  std::string cacheDir; // empty: no disk cache
+  std::string cpu, features;
+  std::string buildStamp; // identifies the compiler binary (see below)
+  std::mutex mutex;
+  std::map<std::string, std::shared_ptr<ModuleState>> memory;
+  mixir_cache_stats_t stats{};
+};
+
+namespace {
+
+/// Path, size and modification time of the binary this code is in, so a
+/// rebuilt compiler (whose version string may not change during
+/// development) does not reuse artifacts on disk from the previous build.
+std::string buildStamp() {
+  Dl_info info;
+  struct stat st;
+  if (!dladdr(reinterpret_cast<void *>(&mixir_compiler_create), &info) ||
+      !info.dli_fname || stat(info.dli_fname, &st) != 0)
+    return "unknown";
+  return std::string(info.dli_fname) + ":" + std::to_string(st.st_size) +
+         ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+         std::to_string(st.st_mtim.tv_nsec);
+}
+
+std::string hex(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx",
+                static_cast<unsigned long long>(v));
+  return buf;
+}
+
+/// 128-bit key (two FNV-1a hashes with different seeds) of everything that
+/// determines the compiled code.
+std::string cacheKey(const mixir_compiler_s &c, llvm::StringRef source) {
+  std::string text;
+  auto field = [&](llvm::StringRef s) {
+    text += std::to_string(s.size());
+    text += ':';
+    text += s.str();
+  };
+  field(mixir::compilerVersion());
+  field(c.buildStamp);
+  field(mixrt::hostArch());
+  field(c.cpu);
+  field(c.features);
+  field(c.options.target);
+  field(c.options.target == "cpu" ? "" : c.options.chip);
+  field(std::to_string(c.options.chunkSize));
+  field(std::to_string(c.options.optLevel));
+  field(source);
+  return hex(fnv1a64(text.data(), text.size())) +
+         hex(fnv1a64(text.data(), text.size(), 0x84222325cbf29ce4ull));
+}
+
+mixir_status_t compileImpl(mixir_compiler_t c, llvm::StringRef source,
+                           const std::string &sourceName,
+                           mixir_module_t *out) {
+  std::string key = cacheKey(*c, source);
+  {
+    std::lock_guard<std::mutex> lock(c->mutex);
+    auto it = c->memory.find(key);
+    if (it != c->memory.end()) {
+      ++c->stats.memory_hits;
+      *out = makeModuleHandle(it->second);
+      return nullptr;
+    }
+  }
+  std::shared_ptr<LoadedArtifact> loaded;
+  std::string cachePath;
+  bool diskHit = false, diskReject = false;
+  if (!c->cacheDir.empty()) {
+    llvm::SmallString<256> p(c->cacheDir);
+    llvm::sys::path::append(p, key + ".mixir");
+    cachePath = std::string(p);
+    std::string bytes;
+    if (llvm::sys::fs::exists(cachePath) && readFileBytes(cachePath, bytes)) {
+      // A file that does not load (corrupt, truncated, another compiler's)
+      // is recompiled and replaced; only its loader status is discarded.
+      if (LoadedArtifact::load(std::move(bytes), loaded))
+        diskHit = true;
+      else
+        diskReject = true;
+    }
+  }
+  if (!diskHit) {
+    mixir::CompileOptions options = c->options;
+    options.sourceName = sourceName;
+    auto info = mixir::compileArtifact(source, options);
+    if (!info)
+      return makeStatus(llvm::toString(info.takeError()));
+    std::string bytes = serializeArtifact(*info);
+    if (!cachePath.empty())
+      (void)writeFileAtomic(cachePath, bytes); // a cache: best effort
+    if (Status s = LoadedArtifact::load(std::move(bytes), loaded); !s)
+      return makeStatus(s.message());
+  }
+  auto state = ModuleState::create(std::move(loaded));
+  {
+    std::lock_guard<std::mutex> lock(c->mutex);
+    if (diskHit)
+      ++c->stats.disk_hits;
+    else
+      ++c->stats.compiles;
+    if (diskReject)
+      ++c->stats.disk_rejects;
+    c->memory.emplace(key, state);
+  }
+  *out = makeModuleHandle(std::move(state));
+  return nullptr;
+}
+
+} // namespace
+
+extern "C" {
+
+void mixir_compiler_options_init(mixir_compiler_options_t *o) {
+  if (!o)
+    return;
+  o->target = "cpu";
+  o->chip = "sm_80";
+  o->chunk_size = mixir::kDefaultChunkSize;
+  o->opt_level = 3;
+  o->cache_dir = nullptr;
+}
+
+mixir_status_t mixir_compiler_create(const mixir_compiler_options_t *options,
+                                     mixir_compiler_t *out) {
+  if (!out)
+    return makeStatus("null output pointer");
+  *out = nullptr;
+  mixir_compiler_options_t o;
+  mixir_compiler_options_init(&o);
+  if (options)
+    o = *options;
+  std::string target = o.target ? o.target : "cpu";
+  if (!mixrt::isHostTarget(target))
+    return makeStatus("target '" + target +
+                      "' is not supported by this build (only 'cpu'; "
+                      "'cuda-emulation' runs GPU kernels' IR on CPU threads)");
+  if (o.opt_level < 0 || o.opt_level > 3)
+    return makeStatus("opt level must be 0-3, got " +
+                      std::to_string(o.opt_level));
+  if (o.chunk_size < 0 || o.chunk_size > mixir::kMaxChunkSize ||
+      (o.chunk_size > 0 && (o.chunk_size & (o.chunk_size - 1)) != 0))
+    return makeStatus("chunk size must be 0 or a power of two up to " +
+                      std::to_string(mixir::kMaxChunkSize) + ", got " +
+                      std::to_string(o.chunk_size));
+  auto c = std::make_unique<mixir_compiler_s>();
+  c->options.target = target;
+  c->options.chip = o.chip ? o.chip : "";
+  c->options.chunkSize = o.chunk_size;
+  c->options.optLevel = static_cast<unsigned>(o.opt_level);
+  if (o.cache_dir) {
+    c->cacheDir = o.cache_dir;
+    if (!c->cacheDir.empty())
+      if (std::error_code ec = llvm::sys::fs::create_directories(c->cacheDir))
+        return makeStatus("cannot create the cache directory '" +
+                          c->cacheDir + "': " + ec.message());
+  } else if (const char *env = std::getenv("MIXIR_CACHE_DIR")) {
+    // From the environment: a directory that cannot be made turns the disk
+    // cache off rather than failing every compilation.
+    c->cacheDir = env;
+    if (!c->cacheDir.empty() &&
+        llvm::sys::fs::create_directories(c->cacheDir))
+      c->cacheDir.clear();
+  }
+  std::tie(c->cpu, c->features) = mixir::hostCPU();
+  c->buildStamp = buildStamp();
+  *out = c.release();
+  return nullptr;
+}
+
+void mixir_compiler_destroy(mixir_compiler_t compiler) { delete compiler; }
+
+mixir_status_t mixir_compiler_compile(mixir_compiler_t compiler,
+                                      const char *source, size_t size,
+                                      const char *source_name,
+                                      mixir_module_t *out) {
+  if (!out)
+    return makeStatus("null output pointer");
+  *out = nullptr;
+  if (!compiler)
+    return makeStatus("null compiler handle");
+  if (!source)
+    return makeStatus("null source");
+  return compileImpl(compiler, llvm::StringRef(source, size),
+                     source_name ? source_name : "<source>", out);
+}
+
+mixir_status_t mixir_compiler_compile_file(mixir_compiler_t compiler,
+                                           const char *path,
+                                           mixir_module_t *out) {
+  if (!out)
+    return makeStatus("null output pointer");
+  *out = nullptr;
+  if (!compiler || !path)
+    return makeStatus("null compiler handle or path");
+  auto text = mixir::readSourceFile(path);
+  if (!text)
+    return makeStatus(llvm::toString(text.takeError()));
+  return compileImpl(compiler, *text, path, out);
+}
+
+mixir_status_t mixir_compiler_cache_stats(mixir_compiler_t compiler,
+                                          mixir_cache_stats_t *out) {
+  if (!compiler || !out)
+    return makeStatus("null compiler handle or output pointer");
+  std::lock_guard<std::mutex> lock(compiler->mutex);
+  *out = compiler->stats;
+  return nullptr;
+}
+
+mixir_status_t mixir_compiler_clear_cache(mixir_compiler_t compiler) {
+  if (!compiler)
+    return makeStatus("null compiler handle");
+  std::lock_guard<std::mutex> lock(compiler->mutex);
+  compiler->memory.clear();
+  return nullptr;
+}
+
+const char *mixir_compiler_version(void) { return mixir::compilerVersion(); }
+
+} // extern "C"
