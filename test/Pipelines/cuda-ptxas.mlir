@@ -39,6 +39,12 @@
 // CHECK-DAG: attention_forget_bf16_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
 // CHECK-DAG: attention_forget_bf16_kernel_0 sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
 // CHECK-DAG: attention_forget_bf16_kernel_0 sm_80 HMMA={{[1-9][0-9]*}}
+// Two-pass variant (few blocks, many chunks): states kernel, outputs kernel.
+// CHECK-DAG: two_pass_gdn_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: two_pass_gdn_kernel sm_80 HMMA={{[1-9][0-9]*}}
+// CHECK-DAG: two_pass_gdn_kernel_1 sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: two_pass_gdn_kernel_1 sm_80 HMMA={{[1-9][0-9]*}}
+// CHECK-DAG: two_pass_gdn_kernel_1 sm_90 registers={{[0-9]+}} spill-stores=0 spill-loads=0
 
 func.func @bf16_scalar_k128(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>,
                             %v: tensor<?x?x4x128xbf16>, %g: tensor<?x?x4xf32>,
@@ -134,4 +140,14 @@ func.func @attention_forget_bf16(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x12
       : (tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4xf32>)
       -> tensor<?x?x4x128xbf16>
   return %o : tensor<?x?x4x128xbf16>
+}
+
+func.func @two_pass_gdn(%q: tensor<1x2048x1x128xbf16>, %k: tensor<1x2048x1x128xbf16>,
+                        %v: tensor<1x2048x1x128xbf16>, %beta: tensor<1x2048x1xbf16>,
+                        %g: tensor<1x2048x1xf32>)
+    -> (tensor<1x2048x1x128xbf16>, tensor<1x1x128x128xf32>) {
+  %o, %s = mix.delta_rule %q, %k, %v, %beta gate scalar(%g) qk_l2norm
+      : (tensor<1x2048x1x128xbf16>, tensor<1x2048x1x128xbf16>, tensor<1x2048x1x128xbf16>, tensor<1x2048x1xbf16>, tensor<1x2048x1xf32>)
+      -> (tensor<1x2048x1x128xbf16>, tensor<1x1x128x128xf32>)
+  return %o, %s : tensor<1x2048x1x128xbf16>, tensor<1x1x128x128xf32>
 }

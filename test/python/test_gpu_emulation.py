@@ -274,3 +274,67 @@ def test_scan_kernel_matches_reference(dtype, record_rel_rms):
                    reference.rel_rms(o, ro), limit, "2x33x150")
     assert reference.rel_rms(o, ro) < limit
     assert reference.rel_rms(s, rs) < limit
+
+
+TWO_PASS_CASES = [
+    # Few blocks (batch x heads x value tiles) and >= 8 chunks: the states
+    # pass, then all chunks' outputs in parallel.
+    ("linear-scalar", "linear", "scalar", 1, 600, 1, 64, 64, BF16),
+    ("gla-vector", "linear", "vector", 1, 330, 1, 128, 32, BF16),
+    ("gated-deltanet", "delta", "scalar", 1, 520, 1, 64, 32, BF16),
+    ("deltanet-f16-gqa", "delta", "none", 1, 530, 2, 32, 32, np.float16),
+]
+
+
+@pytest.mark.parametrize("case", TWO_PASS_CASES,
+                         ids=[c[0] for c in TWO_PASS_CASES])
+def test_two_pass_variant_matches_reference(case, record_rel_rms):
+    name, kind, gate, B, T, H, K, V, dtype = case
+    rng = np.random.default_rng(T)
+    q = rng.standard_normal((B, T, H, K)).astype(dtype)
+    k = rng.standard_normal((B, T, H, K))
+    if kind == "linear":
+        k /= np.sqrt(K)
+    k = k.astype(dtype)
+    v = rng.standard_normal((B, T, H, V)).astype(dtype)
+    g = None
+    if gate == "scalar":
+        g = -rng.uniform(0.0, 0.2, (B, T, H)).astype(np.float32)
+    elif gate == "vector":
+        g = -rng.uniform(0.0, 0.2, (B, T, H, K)).astype(np.float32)
+    init = rng.standard_normal((B, H, K, V)).astype(np.float32)
+    args = [("q", q), ("k", k), ("v", v)]
+    if kind == "delta":
+        beta = rng.uniform(0.0, 1.0, (B, T, H)).astype(dtype)
+        args.append(("beta", beta))
+        op = "mix.delta_rule %q, %k, %v, %beta gate " + gate
+    else:
+        op = "mix.linear_attention %q, %k, %v gate " + gate
+    if g is not None:
+        args.append(("g", g))
+        op += "(%g)"
+    args.append(("s0", init))
+    op += " init(%s0)"
+    if kind == "delta":
+        op += " qk_l2norm"
+    types = [_type(a.shape, a.dtype) for _, a in args]
+    o_type = _type((B, T, H, V), dtype)
+    s_type = _type((B, H, K, V), np.float32)
+    params = ", ".join(f"%{n}: {t}" for (n, _), t in zip(args, types))
+    src = (f"func.func @f({params}) -> ({o_type}, {s_type}) {{\n"
+           f"  %o, %s = {op} : ({', '.join(types)}) -> ({o_type}, {s_type})\n"
+           f"  return %o, %s : {o_type}, {s_type}\n}}\n")
+    o, s = mixir.compile(src, target="cuda-emulation").f(*[a for _, a in args])
+    if kind == "delta":
+        ro, rs = reference.delta_rule(q, k, v, beta, g=g, gate=gate,
+                                      initial_state=init, qk_l2norm=True,
+                                      output_final_state=True)
+    else:
+        ro, rs = reference.linear_attention(q, k, v, g=g, gate=gate,
+                                            initial_state=init,
+                                            output_final_state=True)
+    dt = np.dtype(dtype).name
+    record_rel_rms(f"{kind}/cuda-emu-2pass", dt, "o",
+                   reference.rel_rms(o, ro), TOL, name)
+    assert reference.rel_rms(o, ro) < TOL
+    assert reference.rel_rms(s, rs) < TOL

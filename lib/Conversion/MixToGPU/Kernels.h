@@ -16,6 +16,11 @@ struct LinearAttentionConfig {
   float scale = 1.0f;
   mlir::Type elemType; // f16 or bf16
   int64_t chunk = 64;  // tokens per chunk (a multiple of 16)
+  /// Two kernels instead of the fused one: the states at every chunk start
+  /// first (sequential per block), then all chunks' outputs in parallel;
+  /// chosen when (batch x heads x value tiles) blocks are too few to fill
+  /// the GPU and the sequence has many chunks.
+  bool twoPass = false;
   /// mix.delta_rule: V is replaced per chunk by V' = U - W S (WY/UT form).
   bool deltaRule = false, negEigval = false, l2norm = false;
   int64_t valueTile = 32; // value columns per block (16 or 32)
@@ -44,7 +49,12 @@ std::string configureDeltaRule(mix::DeltaRuleOp op, int64_t maxChunk,
 /// Device buffers of one op (identity-layout memrefs in GPU memory).
 struct DeviceBuffers {
   mlir::Value q, k, v, g, init, o, state, beta;
+  /// Two-pass: f32 states at each chunk start, [B * Hv, chunks, K, V].
+  mlir::Value chunkStates;
 };
+
+/// What one launch of the chunked kernel computes.
+enum class KernelMode { fused, states, outputs };
 
 /// Launches the fused chunked linear-attention kernel: one block of
 /// chunk/16 warps per (batch, state head, value tile); the f32 state lives

@@ -105,8 +105,8 @@ class LinearAttentionKernel : KernelBase {
 public:
   LinearAttentionKernel(ImplicitLocOpBuilder &b,
                         const LinearAttentionConfig &c,
-                        const DeviceBuffers &d, Value tokens)
-      : KernelBase(b, c.warps()), c(c), d(d), tokens(tokens) {}
+                        const DeviceBuffers &d, Value tokens, KernelMode mode)
+      : KernelBase(b, c.warps()), c(c), d(d), tokens(tokens), mode(mode) {}
 
   void build(gpu::LaunchOp launch);
 
@@ -152,9 +152,18 @@ private:
   void outputHead(Value i);
   SmallVector<Value> updateState(ArrayRef<Value> s);
 
+  /// Everything of one chunk before its outputs: K and V tiles, gates, and
+  /// for the delta rule V' (needs the chunk's state in sS).
+  void prepareChunk();
+  /// Two-pass: S (chunk-start state) to / from the chunk-state buffer.
+  void stateToGlobal(ArrayRef<Value> s, Value chunk);
+  void stateFromGlobal(Value chunk);
+
   const LinearAttentionConfig &c;
   const DeviceBuffers &d;
   Value tokens;
+  KernelMode mode;
+  Value launchChunk; // outputs mode: the block's chunk (grid z)
   // Per kernel.
   Value batch, stateHead, keyHead, v0, sK, sV, sS, sG, sKt;
   // Delta rule: beta, inverse key norms, T = (I + A)^-1 in f32 and as
@@ -749,8 +758,86 @@ SmallVector<Value> LinearAttentionKernel::updateState(ArrayRef<Value> s) {
   return next;
 }
 
+void LinearAttentionKernel::prepareChunk() {
+  copyRows(d.k, sK, c.chunk, batch, t0, tokens, keyHead, ix.c(0), c.keyDim,
+           c.keyDim);
+  copyRows(d.v, sV, c.chunk, batch, t0, tokens, stateHead, v0, c.valueTile,
+           c.valueDim);
+  Value group = nvgpu::DeviceAsyncCreateGroupOp::create(
+      b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), ValueRange{});
+  if (gated())
+    chunkGates();
+  nvgpu::DeviceAsyncWaitOp::create(b, group, b.getI32IntegerAttr(0));
+  gpu::BarrierOp::create(b);
+  if (vectorGate()) {
+    rescaleKeys(/*toChunkEnd=*/false);
+    gpu::BarrierOp::create(b);
+  }
+  if (c.deltaRule) {
+    // beta (doubled with negative eigenvalues); 0 past the sequence.
+    ifThen(ix.lt(tid, ix.c(c.chunk)), [&] {
+      Value t = ix.add(t0, tid);
+      Value x = toF32(memref::LoadOp::create(
+          b, d.beta,
+          ValueRange{batch, ix.min(t, ix.sub(tokens, ix.c(1))), stateHead}));
+      if (c.negEigval)
+        x = arith::MulFOp::create(b, x, ix.f32(2.0f));
+      x = arith::SelectOp::create(b, ix.lt(t, tokens), x, ix.f32(0.0f));
+      memref::StoreOp::create(b, x, sBeta, ValueRange{tid});
+    });
+    normalizeKeys();
+    gpu::BarrierOp::create(b);
+    deltaRuleValues({});
+  }
+}
+
+void LinearAttentionKernel::stateToGlobal(ArrayRef<Value> s, Value chunk) {
+  Value bh = ix.add(ix.mul(batch, c.hv), stateHead);
+  for (int64_t j = 0; j < stateTilesPerWarp(); ++j)
+    for (int64_t nt = 0; nt < valueTiles(); ++nt)
+      forAccRows(ix, ix.mul(stateTile(j), 16), ix.c(8 * nt), lane,
+                 [&](int64_t r, Value row, Value col) {
+                   Value gcol = ix.add(v0, col);
+                   Value ok = ix.both(ix.lt(row, ix.c(c.keyDim)),
+                                      ix.lt(gcol, ix.c(c.valueDim)));
+                   ifThen(ok, [&] {
+                     Value x = vector::ExtractOp::create(
+                         b, s[j * valueTiles() + nt], ArrayRef<int64_t>{r});
+                     vector::StoreOp::create(b, x, d.chunkStates,
+                                             ValueRange{bh, chunk, row, gcol});
+                   });
+                 });
+}
+
+void LinearAttentionKernel::stateFromGlobal(Value chunk) {
+  // The 16-bit copy of the state (and for the delta rule its low part),
+  // straight from the f32 chunk states; padding rows and columns are 0.
+  Value bh = ix.add(ix.mul(batch, c.hv), stateHead);
+  int64_t vt = c.valueTile;
+  forThreads(c.paddedKey() * vt, [&](Value i) {
+    Value row = ix.div(i, vt), col = ix.rem(i, vt);
+    Value gcol = ix.add(v0, col);
+    Value ok = ix.both(ix.lt(row, ix.c(c.keyDim)),
+                       ix.lt(gcol, ix.c(c.valueDim)));
+    Value x = memref::LoadOp::create(
+        b, d.chunkStates,
+        ValueRange{bh, chunk, ix.min(row, c.keyDim - 1),
+                   ix.min(gcol, c.valueDim - 1)});
+    x = arith::SelectOp::create(b, ok, x, ix.f32(0.0f));
+    Value hi = arith::TruncFOp::create(b, c.elemType, x);
+    memref::StoreOp::create(b, hi, sS, ValueRange{row, col});
+    if (c.deltaRule)
+      memref::StoreOp::create(
+          b,
+          arith::TruncFOp::create(b, c.elemType,
+                                  arith::SubFOp::create(b, x, toF32(hi))),
+          sSlo, ValueRange{row, col});
+  });
+}
+
 void LinearAttentionKernel::build(gpu::LaunchOp launch) {
   setUp(launch);
+  launchChunk = launch.getBlockIds().z;
   Value block = launch.getBlockIds().x;
   batch = ix.div(block, c.hv);
   stateHead = ix.rem(block, c.hv);
@@ -771,9 +858,25 @@ void LinearAttentionKernel::build(gpu::LaunchOp launch) {
   // Padding columns of the K and V tiles stay zero; copies never touch them.
   zeroShared(sK);
   zeroShared(sV);
-  SmallVector<Value> state = initialState();
-  stateToShared(state);
+  SmallVector<Value> state;
+  if (mode != KernelMode::outputs) {
+    state = initialState();
+    stateToShared(state);
+  }
   gpu::BarrierOp::create(b);
+
+  if (mode == KernelMode::outputs) {
+    // One chunk per block (grid z): its start state comes from the first
+    // pass.
+    Value chunk = launchChunk;
+    t0 = ix.mul(chunk, c.chunk);
+    lastInChunk = ix.sub(ix.sub(tokens, ix.c(1)), t0);
+    stateFromGlobal(chunk);
+    gpu::BarrierOp::create(b);
+    prepareChunk();
+    forRange(ix.c(0), ix.c(c.ho / c.hv), [&](Value i) { outputHead(i); });
+    return;
+  }
 
   Value chunks = ix.ceilDiv(tokens, c.chunk);
   auto loop = scf::ForOp::create(b, ix.c(0), chunks, ix.c(1), state);
@@ -783,39 +886,13 @@ void LinearAttentionKernel::build(gpu::LaunchOp launch) {
     SmallVector<Value> s(loop.getRegionIterArgs());
     t0 = ix.mul(loop.getInductionVar(), c.chunk);
     lastInChunk = ix.sub(ix.sub(tokens, ix.c(1)), t0);
-    copyRows(d.k, sK, c.chunk, batch, t0, tokens, keyHead, ix.c(0), c.keyDim,
-             c.keyDim);
-    copyRows(d.v, sV, c.chunk, batch, t0, tokens, stateHead, v0, c.valueTile,
-             c.valueDim);
-    Value group = nvgpu::DeviceAsyncCreateGroupOp::create(
-        b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), ValueRange{});
-    if (gated())
-      chunkGates();
-    nvgpu::DeviceAsyncWaitOp::create(b, group, b.getI32IntegerAttr(0));
-    gpu::BarrierOp::create(b);
-    if (vectorGate()) {
-      rescaleKeys(/*toChunkEnd=*/false);
+    if (mode == KernelMode::states)
+      stateToGlobal(s, loop.getInductionVar());
+    prepareChunk();
+    if (mode == KernelMode::fused) {
+      forRange(ix.c(0), ix.c(c.ho / c.hv), [&](Value i) { outputHead(i); });
       gpu::BarrierOp::create(b);
     }
-    if (c.deltaRule) {
-      // beta (doubled with negative eigenvalues); 0 past the sequence.
-      ifThen(ix.lt(tid, ix.c(c.chunk)), [&] {
-        Value t = ix.add(t0, tid);
-        Value x = toF32(memref::LoadOp::create(
-            b, d.beta,
-            ValueRange{batch, ix.min(t, ix.sub(tokens, ix.c(1))), stateHead}));
-        if (c.negEigval)
-          x = arith::MulFOp::create(b, x, ix.f32(2.0f));
-        x = arith::SelectOp::create(b, ix.lt(t, tokens), x, ix.f32(0.0f));
-        memref::StoreOp::create(b, x, sBeta, ValueRange{tid});
-      });
-      normalizeKeys();
-      gpu::BarrierOp::create(b);
-      deltaRuleValues(s);
-    }
-
-    forRange(ix.c(0), ix.c(c.ho / c.hv), [&](Value i) { outputHead(i); });
-    gpu::BarrierOp::create(b);
 
     s = updateState(s);
     gpu::BarrierOp::create(b);
@@ -876,17 +953,25 @@ Value buildLinearAttentionLaunch(ImplicitLocOpBuilder &b,
   Value one = ix.c(1);
   Value grid = ix.mul(batch, c.hv);
   Value valueTiles = ix.c((c.valueDim + c.valueTile - 1) / c.valueTile);
-  auto launch = gpu::LaunchOp::create(
-      b, grid, valueTiles, one, ix.c(32 * c.warps()), one, one,
-      /*dynamicSharedMemorySize=*/nullptr, gpu::AsyncTokenType::get(ctx),
-      ValueRange{dependency}, attributions);
-  {
+  auto launchFor = [&](KernelMode mode, Value after) {
+    Value chunks =
+        mode == KernelMode::outputs ? ix.ceilDiv(tokens, c.chunk) : one;
+    auto launch = gpu::LaunchOp::create(
+        b, grid, valueTiles, chunks, ix.c(32 * c.warps()), one, one,
+        /*dynamicSharedMemorySize=*/nullptr, gpu::AsyncTokenType::get(ctx),
+        ValueRange{after}, attributions);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&launch.getBody().front());
-    LinearAttentionKernel(b, c, d, tokens).build(launch);
+    LinearAttentionKernel(b, c, d, tokens, mode).build(launch);
     gpu::TerminatorOp::create(b);
-  }
-  return launch.getAsyncToken();
+    return launch.getAsyncToken();
+  };
+  if (!c.twoPass)
+    return launchFor(KernelMode::fused, dependency);
+  // States at every chunk start (sequential per block), then every chunk's
+  // outputs in parallel.
+  return launchFor(KernelMode::outputs,
+                   launchFor(KernelMode::states, dependency));
 }
 
 } // namespace mixir::gpu_lowering

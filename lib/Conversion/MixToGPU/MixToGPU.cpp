@@ -121,6 +121,20 @@ Value asTensor(ImplicitLocOpBuilder &b, Value result, Value buffer) {
 }
 
 /// The host side of mix.linear_attention and mix.delta_rule (one kernel).
+/// The fused kernel has (batch x state heads x value tiles) blocks; with
+/// few of them and many chunks, two passes (states, then every chunk's
+/// outputs in parallel) keep more of the GPU busy. Decided when B and T are
+/// static (the functional ops compile per shape).
+void chooseVariant(LinearAttentionConfig &config, Value q) {
+  auto type = cast<RankedTensorType>(q.getType());
+  if (type.isDynamicDim(0) || type.isDynamicDim(1))
+    return;
+  int64_t blocks = type.getDimSize(0) * config.hv *
+                   ((config.valueDim + config.valueTile - 1) / config.valueTile);
+  int64_t chunks = (type.getDimSize(1) + config.chunk - 1) / config.chunk;
+  config.twoPass = blocks < 32 && chunks >= 8;
+}
+
 LogicalResult lowerRecurrence(RewriterBase &rewriter, Operation *op,
                               const LinearAttentionConfig &config, Value q,
                               Value k, Value v, Value g, Value initial,
@@ -145,13 +159,25 @@ LogicalResult lowerRecurrence(RewriterBase &rewriter, Operation *op,
               b,
               {toBuffer(b, q), toBuffer(b, k), toBuffer(b, v), toBuffer(b, g),
                init, toBuffer(b, beta)},
-              {o, state}, [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
+              {o, state},
+              [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
                 DeviceBuffers d;
                 d.q = in[0], d.k = in[1], d.v = in[2], d.g = in[3];
                 d.init = in[4], d.beta = in[5], d.o = out[0];
-                d.state = out[1];
+                d.state = out[1], d.chunkStates = in[6];
                 return buildLinearAttentionLaunch(b, config, d, batch, tokens,
                                                   t);
+              },
+              [&](DeviceSection &dev) -> Value {
+                if (!config.twoPass)
+                  return {};
+                auto type = MemRefType::get(
+                    {ShapedType::kDynamic, ShapedType::kDynamic,
+                     config.keyDim, config.valueDim},
+                    b.getF32Type());
+                return dev.alloc(type, Value(),
+                                 {ix.mul(batch, config.hv),
+                                  ix.ceilDiv(tokens, config.chunk)});
               });
 
           // No tokens (or no batch): the final state is the initial one.
@@ -176,6 +202,7 @@ LogicalResult lowerLinearAttention(RewriterBase &rewriter,
   std::string why = configureLinearAttention(op, maxChunk, config);
   if (!why.empty())
     return op.emitOpError() << "cannot run on target cuda: " << why;
+  chooseVariant(config, op.getQ());
   return lowerRecurrence(rewriter, op, config, op.getQ(), op.getK(), op.getV(),
                          op.getG(), op.getInitialState(), Value(), op.getO(),
                          op.getFinalState());
@@ -187,6 +214,7 @@ LogicalResult lowerDeltaRule(RewriterBase &rewriter, mixir::mix::DeltaRuleOp op,
   std::string why = configureDeltaRule(op, maxChunk, config);
   if (!why.empty())
     return op.emitOpError() << "cannot run on target cuda: " << why;
+  chooseVariant(config, op.getQ());
   return lowerRecurrence(rewriter, op, config, op.getQ(), op.getK(), op.getV(),
                          op.getG(), op.getInitialState(), op.getBeta(),
                          op.getO(), op.getFinalState());
