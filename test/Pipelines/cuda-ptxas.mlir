@@ -45,6 +45,9 @@
 // CHECK-DAG: two_pass_gdn_kernel_1 sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
 // CHECK-DAG: two_pass_gdn_kernel_1 sm_80 HMMA={{[1-9][0-9]*}}
 // CHECK-DAG: two_pass_gdn_kernel_1 sm_90 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: kda_k128_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: kda_k128_kernel sm_80 HMMA={{[1-9][0-9]*}}
+// CHECK-DAG: kda_k128_kernel sm_90 registers={{[0-9]+}} spill-stores=0 spill-loads=0
 
 func.func @bf16_scalar_k128(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>,
                             %v: tensor<?x?x4x128xbf16>, %g: tensor<?x?x4xf32>,
@@ -150,4 +153,14 @@ func.func @two_pass_gdn(%q: tensor<1x2048x1x128xbf16>, %k: tensor<1x2048x1x128xb
       : (tensor<1x2048x1x128xbf16>, tensor<1x2048x1x128xbf16>, tensor<1x2048x1x128xbf16>, tensor<1x2048x1xbf16>, tensor<1x2048x1xf32>)
       -> (tensor<1x2048x1x128xbf16>, tensor<1x1x128x128xf32>)
   return %o, %s : tensor<1x2048x1x128xbf16>, tensor<1x1x128x128xf32>
+}
+
+func.func @kda_k128(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>,
+                    %v: tensor<?x?x4x128xbf16>, %beta: tensor<?x?x4xbf16>,
+                    %g: tensor<?x?x4x128xf32>)
+    -> (tensor<?x?x4x128xbf16>, tensor<?x4x128x128xf32>) {
+  %o, %s = mix.delta_rule %q, %k, %v, %beta gate vector(%g) qk_l2norm
+      : (tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4x128xbf16>, tensor<?x?x4xbf16>, tensor<?x?x4x128xf32>)
+      -> (tensor<?x?x4x128xbf16>, tensor<?x4x128x128xf32>)
+  return %o, %s : tensor<?x?x4x128xbf16>, tensor<?x4x128x128xf32>
 }

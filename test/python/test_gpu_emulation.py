@@ -195,6 +195,10 @@ DELTA_CASES = [
      False, False, False),
     ("no-l2norm-small-keys", 1, 40, 1, 1, 1, 32, 32, BF16, "none", False,
      False, True, False),
+    ("kda-vector-gate", 1, 70, 1, 1, 1, 32, 32, BF16, "vector", True,
+     False, True, False),
+    ("kda-vector-gate-k64-f16-gqa", 1, 45, 2, 1, 1, 64, 32, np.float16,
+     "vector", True, False, False, False),
     # Reflections (beta up to 2) carry rounding errors along the sequence.
     ("negative-eigenvalues-long", 1, 300, 1, 1, 1, 64, 32, BF16, "none",
      True, True, False, False),
@@ -213,8 +217,11 @@ def test_delta_rule_kernel_matches_reference(case, record_rel_rms):
     k = k.astype(dtype)
     v = rng.standard_normal((B, T, Hv, V)).astype(dtype)
     beta = rng.uniform(0.0, 1.0, (B, T, Hv)).astype(dtype)
-    g = -rng.uniform(0.0, 0.3, (B, T, Hv)).astype(np.float32) \
-        if gate == "scalar" else None
+    g = None
+    if gate == "scalar":
+        g = -rng.uniform(0.0, 0.3, (B, T, Hv)).astype(np.float32)
+    elif gate == "vector":
+        g = -rng.uniform(0.0, 0.3, (B, T, Hv, K)).astype(np.float32)
     init = rng.standard_normal((B, Hv, K, V)).astype(np.float32) \
         if with_init else None
     dyn_bt = (0, 1) if dynamic else ()

@@ -106,7 +106,7 @@ def ConvertMixToGPU : Pass<"convert-mix-to-gpu"> {
     `mix.linear_attention` with every gate kind, as one fused kernel per
     (batch, state head, 32 value columns) that keeps the f32 state in
     registers across chunks (per-channel gates with 16-token sub-chunks);
-    `mix.delta_rule` (gate none or scalar) in the same kernel with the WY/UT
+    `mix.delta_rule` (every gate kind) in the same kernel with the WY/UT
     step per chunk (A and T = (I + A)^-1, U, W S; V' replaces V);
     `mix.attention` (causal, window, GQA, forget gate) as a
     flash-attention kernel (forget gate: a cumsum kernel first);

@@ -38,7 +38,7 @@ struct LinearAttentionConfig {
 std::string configureLinearAttention(mix::LinearAttentionOp op,
                                      int64_t maxChunk,
                                      LinearAttentionConfig &config);
-/// The same for mix.delta_rule (gate none or scalar), which runs in the
+/// The same for mix.delta_rule (every gate kind), which runs in the
 /// same kernel: per chunk, A = tril(diag(beta) (K K^T * Gamma), -1) on the
 /// tensor cores, T = (I + A)^-1 by forward substitution in f32,
 /// U = T diag(beta) V and W = T diag(beta) (K exp(G)) on the tensor cores,

@@ -88,9 +88,6 @@ std::string configureLinearAttention(mix::LinearAttentionOp op,
 std::string configureDeltaRule(mix::DeltaRuleOp op, int64_t maxChunk,
                                LinearAttentionConfig &c) {
   c.gate = op.getGateKind();
-  if (c.gate == mix::GateKind::vector)
-    return "the per-channel gated delta rule is not implemented for target "
-           "cuda yet";
   c.deltaRule = true;
   c.negEigval = op.getAllowNegEigval();
   c.l2norm = op.getQkL2norm();
@@ -140,7 +137,9 @@ private:
   void deltaRuleValues(ArrayRef<Value> s);
   /// Delta rule with qk_l2norm: normalises the rows of the K tile.
   void normalizeKeys();
-  /// P's two accumulators for key sub-chunk `np` (vector gate).
+  /// P's two accumulators for key sub-chunk `np` (vector gate); `qf` are
+  /// this warp's query A fragments (or, with a null `queryHead`, key rows
+  /// for the delta rule's A).
   SmallVector<Value> vectorGateScores(int64_t np, ArrayRef<Value> qf,
                                       Value queryHead);
 
@@ -164,6 +163,7 @@ private:
   Value tokens;
   KernelMode mode;
   Value launchChunk; // outputs mode: the block's chunk (grid z)
+  Value queryInvNorm[2]; // qk_l2norm: this lane's two query rows
   // Per kernel.
   Value batch, stateHead, keyHead, v0, sK, sV, sS, sG, sKt;
   // Delta rule: beta, inverse key norms, T = (I + A)^-1 in f32 and as
@@ -310,7 +310,7 @@ void LinearAttentionKernel::outputHead(Value i) {
           ss[r % 2] = arith::AddFOp::create(b, ss[r % 2],
                                             arith::MulFOp::create(b, x, x));
         }
-    Value inv[2];
+    Value *inv = queryInvNorm;
     for (int64_t r = 0; r < 2; ++r)
       inv[r] = math::RsqrtOp::create(
           b, arith::AddFOp::create(b, quadReduce(ss[r], false),
@@ -453,8 +453,14 @@ LinearAttentionKernel::vectorGateScores(int64_t np, ArrayRef<Value> qf,
       Value k = loop.getInductionVar();
       SmallVector<Value> acc(loop.getRegionIterArgs());
       for (int64_t r = 0; r < 2; ++r) {
-        Value q = toF32(memref::LoadOp::create(
-            b, d.q, ValueRange{batch, ts[r], queryHead, k}));
+        // Query rows from global memory, or (A of the delta rule) key rows
+        // from the K tile.
+        Value q = toF32(
+            queryHead ? memref::LoadOp::create(
+                            b, d.q, ValueRange{batch, ts[r], queryHead, k})
+                      : memref::LoadOp::create(b, sK, ValueRange{rows[r], k}));
+        if (queryHead && queryInvNorm[r]) // qk_l2norm, as the fragments
+          q = arith::MulFOp::create(b, q, queryInvNorm[r]);
         Value gi = gateAt(rows[r], k);
         for (int64_t x = 0; x < 2; ++x)
           for (int64_t e = 0; e < 2; ++e) {
@@ -531,9 +537,19 @@ void LinearAttentionKernel::deltaRuleValues(ArrayRef<Value> s) {
   };
 
   // A = tril(diag(beta) (K K^T * exp(G_i - G_j)), -1): this warp's rows.
+  // A per-channel gate goes through the sub-chunk scores with the keys as
+  // rows.
+  SmallVector<Value> kRowFrags;
+  if (vectorGate())
+    for (int64_t ks = 0; ks < keySteps(); ++ks)
+      kRowFrags.push_back(loadA(ix, sK, m0, ix.c(16 * ks), lane));
   for (int64_t np = 0; np < steps; ++np) {
     Value a[2] = {zeroAcc(b), zeroAcc(b)};
-    for (int64_t ks = 0; ks < keySteps(); ++ks) {
+    if (vectorGate()) {
+      SmallVector<Value> pair = vectorGateScores(np, kRowFrags, Value());
+      a[0] = pair[0], a[1] = pair[1];
+    }
+    for (int64_t ks = 0; !vectorGate() && ks < keySteps(); ++ks) {
       Value kRows = loadA(ix, sK, m0, ix.c(16 * ks), lane);
       auto [b0, b1] = loadBPair(ix, sK, ix.c(16 * np), ix.c(16 * ks), lane);
       a[0] = mma(b, kRows, b0, a[0]);
@@ -545,7 +561,7 @@ void LinearAttentionKernel::deltaRuleValues(ArrayRef<Value> s) {
                Value f = arith::MulFOp::create(
                    b, betaAt(row),
                    arith::MulFOp::create(b, normAt(row), normAt(col)));
-               if (gated())
+               if (gated() && !vectorGate())
                  f = arith::MulFOp::create(
                      b, f,
                      math::ExpOp::create(b, arith::SubFOp::create(
@@ -613,7 +629,8 @@ void LinearAttentionKernel::deltaRuleValues(ArrayRef<Value> s) {
   if (gated())
     forThreads(C * kp, [&](Value idx) {
       Value j = ix.div(idx, kp), k = ix.rem(idx, kp);
-      Value f = math::ExpOp::create(b, rowGate(j));
+      Value f = math::ExpOp::create(b, vectorGate() ? gateAt(j, k)
+                                                    : rowGate(j));
       Value x = toF32(memref::LoadOp::create(b, sK, ValueRange{j, k}));
       memref::StoreOp::create(
           b,

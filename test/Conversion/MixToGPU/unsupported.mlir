@@ -20,15 +20,3 @@ func.func @odd_value_dim(%q: tensor<1x8x1x16xbf16>, %k: tensor<1x8x1x16xbf16>, %
   return %o, %s : tensor<1x8x1x15xbf16>, tensor<1x1x16x15xf32>
 }
 
-// -----
-
-func.func @kda_delta_rule(%q: tensor<1x8x1x16xbf16>, %k: tensor<1x8x1x16xbf16>, %v: tensor<1x8x1x16xbf16>,
-                          %beta: tensor<1x8x1xbf16>, %g: tensor<1x8x1x16xf32>)
-    -> (tensor<1x8x1x16xbf16>, tensor<1x1x16x16xf32>) {
-  // expected-error @below {{the per-channel gated delta rule is not implemented for target cuda yet}}
-  %o, %s = mix.delta_rule %q, %k, %v, %beta gate vector(%g)
-      : (tensor<1x8x1x16xbf16>, tensor<1x8x1x16xbf16>, tensor<1x8x1x16xbf16>, tensor<1x8x1xbf16>, tensor<1x8x1x16xf32>)
-      -> (tensor<1x8x1x16xbf16>, tensor<1x1x16x16xf32>)
-  return %o, %s : tensor<1x8x1x16xbf16>, tensor<1x1x16x16xf32>
-}
-
