@@ -3,6 +3,7 @@
 
 #include "mixir/InitAll.h"
 #include "mixir/Pipelines/Pipelines.h"
+#include "mixrt/Artifact.h"
 #include "mixrt/GpuEmulation.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -309,34 +310,11 @@ JitModule::compile(llvm::StringRef source, const CompileOptions &options) {
   jm->engine = std::move(*engine);
   jm->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap map;
-    map[interner("_mlir_ciface_mixrtShapeError")] = {
-        llvm::orc::ExecutorAddr::fromPtr(&_mlir_ciface_mixrtShapeError),
-        llvm::JITSymbolFlags::Exported};
-    map[interner("memrefCopy")] = {llvm::orc::ExecutorAddr::fromPtr(&memrefCopy),
-                                   llvm::JITSymbolFlags::Exported};
-    // GPU kernels emulated on CPU threads (target "cuda-emulation").
-    auto add = [&](const char *name, void *fn) {
-      map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
-                             llvm::JITSymbolFlags::Exported};
-    };
-    add("_mlir_ciface_mixEmuBeginBlock",
-        reinterpret_cast<void *>(&_mlir_ciface_mixEmuBeginBlock));
-    add("_mlir_ciface_mixEmuBeginThread",
-        reinterpret_cast<void *>(&_mlir_ciface_mixEmuBeginThread));
-    add("_mlir_ciface_mixEmuEndBlock",
-        reinterpret_cast<void *>(&_mlir_ciface_mixEmuEndBlock));
-    add("_mlir_ciface_mixEmuBarrier",
-        reinterpret_cast<void *>(&_mlir_ciface_mixEmuBarrier));
-    add("_mlir_ciface_mixEmuShuffleXor",
-        reinterpret_cast<void *>(&_mlir_ciface_mixEmuShuffleXor));
-    add("_mlir_ciface_mixEmuLdmatrixBF16",
-        reinterpret_cast<void *>(&_mlir_ciface_mixEmuLdmatrixBF16));
-    add("_mlir_ciface_mixEmuLdmatrixF16",
-        reinterpret_cast<void *>(&_mlir_ciface_mixEmuLdmatrixF16));
-    add("_mlir_ciface_mixEmuMmaBF16",
-        reinterpret_cast<void *>(&_mlir_ciface_mixEmuMmaBF16));
-    add("_mlir_ciface_mixEmuMmaF16",
-        reinterpret_cast<void *>(&_mlir_ciface_mixEmuMmaF16));
+    // The runtime functions compiled code calls (memrefCopy, the shape
+    // error hook, the GPU emulation), as the artifact loader provides them.
+    for (const mixrt::RuntimeCallback &c : mixrt::runtimeCallbacks())
+      map[interner(c.name)] = {llvm::orc::ExecutorAddr::fromPtr(c.address),
+                               llvm::JITSymbolFlags::Exported};
     for (const mixrt::RuntimeSymbol &s : mixrt::cudaRuntimeSymbols())
       map[interner(s.name)] = {llvm::orc::ExecutorAddr::fromPtr(s.address),
                                llvm::JITSymbolFlags::Exported};

@@ -154,8 +154,10 @@ private:
   /// Everything of one chunk before its outputs: K and V tiles, gates, and
   /// for the delta rule V' (needs the chunk's state in sS).
   void prepareChunk();
-  /// Two-pass: S (chunk-start state) to / from the chunk-state buffer.
-  void stateToGlobal(ArrayRef<Value> s, Value chunk);
+  /// Stores the f32 state `s` into dst[index0, index1, :, this block's
+  /// value columns] (the final state, or two-pass chunk-start states).
+  void storeState(ArrayRef<Value> s, Value dst, Value index0, Value index1);
+  /// Two-pass: the chunk-start state from the chunk-state buffer into sS.
   void stateFromGlobal(Value chunk);
 
   const LinearAttentionConfig &c;
@@ -808,8 +810,9 @@ void LinearAttentionKernel::prepareChunk() {
   }
 }
 
-void LinearAttentionKernel::stateToGlobal(ArrayRef<Value> s, Value chunk) {
-  Value bh = ix.add(ix.mul(batch, c.hv), stateHead);
+void LinearAttentionKernel::storeState(ArrayRef<Value> s, Value dst,
+                                       Value index0, Value index1) {
+  // dst[index0, index1, row, v0 + col] for rows < K and columns < V.
   for (int64_t j = 0; j < stateTilesPerWarp(); ++j)
     for (int64_t nt = 0; nt < valueTiles(); ++nt)
       forAccRows(ix, ix.mul(stateTile(j), 16), ix.c(8 * nt), lane,
@@ -820,8 +823,8 @@ void LinearAttentionKernel::stateToGlobal(ArrayRef<Value> s, Value chunk) {
                    ifThen(ok, [&] {
                      Value x = vector::ExtractOp::create(
                          b, s[j * valueTiles() + nt], ArrayRef<int64_t>{r});
-                     vector::StoreOp::create(b, x, d.chunkStates,
-                                             ValueRange{bh, chunk, row, gcol});
+                     vector::StoreOp::create(
+                         b, x, dst, ValueRange{index0, index1, row, gcol});
                    });
                  });
 }
@@ -904,7 +907,8 @@ void LinearAttentionKernel::build(gpu::LaunchOp launch) {
     t0 = ix.mul(loop.getInductionVar(), c.chunk);
     lastInChunk = ix.sub(ix.sub(tokens, ix.c(1)), t0);
     if (mode == KernelMode::states)
-      stateToGlobal(s, loop.getInductionVar());
+      storeState(s, d.chunkStates, ix.add(ix.mul(batch, c.hv), stateHead),
+                 loop.getInductionVar());
     prepareChunk();
     if (mode == KernelMode::fused) {
       forRange(ix.c(0), ix.c(c.ho / c.hv), [&](Value i) { outputHead(i); });
@@ -917,24 +921,7 @@ void LinearAttentionKernel::build(gpu::LaunchOp launch) {
     gpu::BarrierOp::create(b);
     scf::YieldOp::create(b, s);
   }
-  SmallVector<Value> final(loop.getResults());
-
-  for (int64_t j = 0; j < stateTilesPerWarp(); ++j)
-    for (int64_t nt = 0; nt < valueTiles(); ++nt)
-      forAccRows(ix, ix.mul(stateTile(j), 16), ix.c(8 * nt), lane,
-                 [&](int64_t r, Value row, Value col) {
-                   Value gcol = ix.add(v0, col);
-                   Value ok = ix.both(ix.lt(row, ix.c(c.keyDim)),
-                                      ix.lt(gcol, ix.c(c.valueDim)));
-                   ifThen(ok, [&] {
-                     Value x = vector::ExtractOp::create(
-                         b, final[j * valueTiles() + nt],
-                         ArrayRef<int64_t>{r});
-                     vector::StoreOp::create(
-                         b, x, d.state,
-                         ValueRange{batch, stateHead, row, gcol});
-                   });
-                 });
+  storeState(SmallVector<Value>(loop.getResults()), d.state, batch, stateHead);
 }
 
 Value buildLinearAttentionLaunch(ImplicitLocOpBuilder &b,

@@ -121,6 +121,22 @@ Value asTensor(ImplicitLocOpBuilder &b, Value result, Value buffer) {
 }
 
 /// The host side of mix.linear_attention and mix.delta_rule (one kernel).
+/// Without tokens the final state is the initial one (or 0); nothing is
+/// written for an empty batch.
+void initialStateWhenEmpty(ImplicitLocOpBuilder &b, Value batch, Value init,
+                           Value state) {
+  Ix ix{b};
+  auto nonEmpty = scf::IfOp::create(b, ix.lt(ix.c(0), batch), false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(nonEmpty.thenBlock()->getTerminator());
+  if (init) {
+    memref::CopyOp::create(b, init, state);
+  } else {
+    Value f0 = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+    linalg::FillOp::create(b, ValueRange{f0}, ValueRange{state});
+  }
+}
+
 /// The fused kernel has (batch x state heads x value tiles) blocks; with
 /// few of them and many chunks, two passes (states, then every chunk's
 /// outputs in parallel) keep more of the GPU busy. Decided when B and T are
@@ -182,14 +198,7 @@ LogicalResult lowerRecurrence(RewriterBase &rewriter, Operation *op,
 
           // No tokens (or no batch): the final state is the initial one.
           b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
-          auto nonEmpty = scf::IfOp::create(b, ix.lt(zero, batch), false);
-          b.setInsertionPoint(nonEmpty.thenBlock()->getTerminator());
-          if (init) {
-            memref::CopyOp::create(b, init, state);
-          } else {
-            Value f0 = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
-            linalg::FillOp::create(b, ValueRange{f0}, ValueRange{state});
-          }
+          initialStateWhenEmpty(b, batch, init, state);
         }
         return {asTensor(b, oResult, o), asTensor(b, stateResult, state)};
       });
@@ -299,14 +308,7 @@ LogicalResult lowerScan(RewriterBase &rewriter, mixir::mix::ScanOp op) {
                                                t);
                       });
           b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
-          auto nonEmpty = scf::IfOp::create(b, ix.lt(zero, batch), false);
-          b.setInsertionPoint(nonEmpty.thenBlock()->getTerminator());
-          if (init) {
-            memref::CopyOp::create(b, init, state);
-          } else {
-            Value f0 = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
-            linalg::FillOp::create(b, ValueRange{f0}, ValueRange{state});
-          }
+          initialStateWhenEmpty(b, batch, init, state);
         }
         return {asTensor(b, op.getO(), o),
                 asTensor(b, op.getFinalState(), state)};
