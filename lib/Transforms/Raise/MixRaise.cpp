@@ -256,6 +256,28 @@ std::optional<HeadMatrix> headMatrix(Value v, AffineMap map) {
 }
 
 /// Follows reshapes that only add or drop unit dims.
+/// For a mask given by `keep(element)` on every head: 0 when it keeps
+/// exactly the keys j <= i (causal), W when it keeps exactly
+/// i - W < j <= i (a sliding window narrower than the sequence), nullopt
+/// otherwise. The window is read off the last row, then every element is
+/// checked.
+std::optional<int64_t>
+causalWindow(const HeadMatrix &m, llvm::function_ref<bool(double)> keep) {
+  int64_t last = m.rows - 1, w = 0;
+  for (int64_t j = 0; j < m.cols; ++j)
+    w += keep(m.at(0, last, j)) ? 1 : 0;
+  if (w < 1)
+    return std::nullopt;
+  bool ok = true;
+  for (int64_t h = 0; h < m.heads; ++h)
+    for (int64_t i = 0; i < m.rows; ++i)
+      for (int64_t j = 0; j < m.cols; ++j)
+        ok &= keep(m.at(h, i, j)) == (j <= i && i - j < w);
+  if (!ok)
+    return std::nullopt;
+  return w >= m.rows ? 0 : w;
+}
+
 Value throughReshapes(Value v) {
   while (true) {
     if (auto e = v.getDefiningOp<tensor::ExpandShapeOp>())
@@ -373,6 +395,7 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     Value x = sm.getInput(), q, k;
     double scale = 1.0;
     bool causal = false, sawMask = false;
+    int64_t window = 0;
     while (!matchScores(x, q, k)) {
       if (auto sel = matchSelect(x)) {
         // where(cond, -inf, scores) or where(cond, scores, -inf) with a
@@ -390,13 +413,10 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
         auto m = headMatrix(sel->cond, sel->condMap);
         if (!m || m->rows != m->cols)
           return failure();
-        for (int64_t h = 0; h < m->heads; ++h)
-          for (int64_t i = 0; i < m->rows; ++i)
-            for (int64_t j = 0; j < m->cols; ++j) {
-              bool keep = (m->at(h, i, j) != 0.0) != chainIsFalse;
-              if (keep != (j <= i))
-                return failure();
-            }
+        auto w = causalWindow(*m, [&](double e) { return (e != 0.0) != chainIsFalse; });
+        if (!w)
+          return failure();
+        window = *w;
         auto st = cast<RankedTensorType>(x.getType());
         if (st.getDimSize(rank - 2) != m->rows || st.getDimSize(rank - 1) != m->cols)
           return failure();
@@ -430,19 +450,22 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
         auto m = headMatrix(other, otherMap);
         if (!m || m->rows != m->cols)
           return failure();
-        // 0 on and below the diagonal; very negative above it.
-        bool allZero = true;
-        for (int64_t h = 0; h < m->heads; ++h)
-          for (int64_t i = 0; i < m->rows; ++i)
-            for (int64_t j = 0; j < m->cols; ++j) {
-              double e = m->at(h, i, j);
-              if (j <= i && e != 0.0)
-                return failure();
-              if (j > i && !(e <= -1e4))
-                return failure();
-              allZero &= e == 0.0;
-            }
-        causal = !allZero || m->rows == 1;
+        // 0 where kept (on and below the diagonal, within the window); very
+        // negative elsewhere. An all-zero mask is no mask.
+        bool allZero = true, valid = true;
+        auto w = causalWindow(*m, [&](double e) {
+          allZero &= e == 0.0;
+          valid &= e == 0.0 || e <= -1e4;
+          return e == 0.0;
+        });
+        if (allZero && m->rows > 1) {
+          causal = false;
+        } else {
+          if (!w || !valid)
+            return failure();
+          causal = true;
+          window = *w;
+        }
         // The mask's size must be the sequence length.
         auto st = cast<RankedTensorType>(x.getType());
         if (st.getDimSize(rank - 2) != m->rows || st.getDimSize(rank - 1) != m->cols)
@@ -464,7 +487,8 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
         qt.getElementType());
     Value o = mixir::mix::AttentionOp::create(
         b, loc, oType, q4, k4, v4, Value(), causal ? b.getUnitAttr() : UnitAttr(),
-        IntegerAttr(), b.getF32FloatAttr((float)scale));
+        window ? b.getI64IntegerAttr(window) : IntegerAttr(),
+        b.getF32FloatAttr((float)scale));
     Value result = fromMix(b, loc, o, rank);
     if (result.getType() != out.getResult(0).getType())
       result = tensor::CastOp::create(b, loc, out.getResult(0).getType(), result);

@@ -100,6 +100,39 @@ def test_raise_softmax_attention_where_mask(polarity, tmp_path, record_rel_rms):
     assert "mix.attention" in text and "causal" in text
 
 
+@pytest.mark.parametrize("style", ["where", "additive"])
+def test_raise_sliding_window_attention(style, tmp_path, record_rel_rms):
+    """A causal band of width 4 (i - 4 < j <= i) becomes `window = 4`."""
+    i, j = np.arange(T)[:, None], np.arange(T)[None, :]
+    keep = (j <= i) & (i - j < 4)
+    if style == "where":
+        nodes = [N("Where", ["c", "s", "ninf"], ["sm"])]
+        inits = [init("c", keep), init("ninf", np.array(-np.inf, np.float32))]
+    else:
+        nodes = [N("Add", ["s", "mask"], ["sm"])]
+        inits = [init("mask", np.where(keep, 0.0, -1e9).astype(np.float32))]
+    nodes = scores_nodes() + nodes + [N("Softmax", ["sm"], ["p"], axis=-1),
+                                      N("MatMul", ["p", "v"], ["o"])]
+    model = make_model(nodes, qkv_inputs(), [vi("o", None)], inits)
+    text = check_against(model, qkv_feeds(), tmp_path, record=record_rel_rms,
+                         case=f"raised sliding-window attention ({style})")
+    assert "mix.attention" in text and "window = 4" in text
+
+
+def test_no_raise_when_band_is_ragged(tmp_path, record_rel_rms):
+    i, j = np.arange(T)[:, None], np.arange(T)[None, :]
+    keep = (j <= i) & (i - j < 4)
+    keep[T - 3, T - 8] = True  # one key outside the band
+    nodes = scores_nodes() + [N("Where", ["c", "s", "ninf"], ["sm"]),
+                              N("Softmax", ["sm"], ["p"], axis=-1),
+                              N("MatMul", ["p", "v"], ["o"])]
+    model = make_model(nodes, qkv_inputs(), [vi("o", None)],
+                       [init("c", keep), init("ninf", np.array(-np.inf, np.float32))])
+    text = check_against(model, qkv_feeds(), tmp_path, record=record_rel_rms,
+                         case="not raised (ragged band)")
+    assert "mix." not in text
+
+
 def test_no_raise_when_where_mask_is_not_causal(tmp_path, record_rel_rms):
     cond = np.triu(np.ones((T, T), bool), 2)  # also keeps the first superdiagonal
     nodes = scores_nodes() + [N("Where", ["c", "ninf", "s"], ["sm"]),

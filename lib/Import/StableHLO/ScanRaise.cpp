@@ -1,0 +1,694 @@
+//===- ScanRaise.cpp - lax.scan state updates to mix ops -------------------===//
+//
+// `jax.lax.scan` lowers to a `stablehlo.while` whose carried values are a
+// counter i (0, 1, ..., T-1), the stacked inputs (passed through unchanged
+// and read with dynamic_slice at i), the state, and the stacked outputs
+// (written with dynamic_update_slice at i). When the body maps
+// (S, x_1[i], ..., x_m[i]) to (S', y[i]) by one of the mix recurrences, the
+// loop is one mix op.
+//
+// How the body is recognised: not by the shape of its expression tree (a
+// user can write k @ S, einsum or an outer product as broadcasts, the state
+// as [K, V] or [V, K], the gate before or after) but by what it computes.
+// The body is evaluated in float64 on two sets of random inputs, and each
+// candidate (op, gate kind, qk_l2norm, which input plays q/k/v/beta/g, state
+// orientation) is computed on the same inputs; a candidate is accepted when
+// the new state agrees to 1e-9 and the output equals a fixed multiple of the
+// candidate's (that multiple is the op's scale) on both sets. The body must
+// consist of pure ops the evaluator knows and may read nothing from outside
+// but constants, so it is an analytic function of its inputs, and agreeing
+// with another analytic function at random points means being it, up to
+// events of probability zero.
+//
+//===----------------------------------------------------------------------===//
+#include "Evaluator.h"
+#include "Stages.h"
+
+#include "mixir/Dialect/Mix/IR/MixOps.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+
+#include <cmath>
+#include <numeric>
+#include <random>
+
+using namespace mlir;
+
+namespace mixir::stablehlo_import {
+namespace {
+
+using Shape = SmallVector<int64_t>;
+
+bool isOp(Operation *op, StringRef name) {
+  return op && op->getName().getStringRef() == name;
+}
+
+std::optional<double> scalarConstant(Value v) {
+  Operation *def = v.getDefiningOp();
+  if (!isOp(def, "stablehlo.constant"))
+    return std::nullopt;
+  auto attr = dyn_cast_or_null<DenseElementsAttr>(def->getAttr("value"));
+  if (!attr || attr.getNumElements() != 1)
+    return std::nullopt;
+  return fromAttr(attr).data.front();
+}
+
+bool isZeroSplat(Value v) {
+  Operation *def = v.getDefiningOp();
+  if (!isOp(def, "stablehlo.constant"))
+    return false;
+  auto attr = dyn_cast_or_null<DenseElementsAttr>(def->getAttr("value"));
+  if (!attr)
+    return false;
+  HostTensor t = fromAttr(attr);
+  return llvm::all_of(t.data, [](double x) { return x == 0.0; });
+}
+
+Shape shapeOf(Value v) {
+  Shape s;
+  staticShape(v.getType(), s);
+  return s;
+}
+
+Shape without(ArrayRef<int64_t> shape, int64_t dim) {
+  Shape s(shape);
+  s.erase(s.begin() + dim);
+  return s;
+}
+
+/// A per-step read `dynamic_slice(x, ..., i, ...)` of a stacked input.
+struct Read {
+  unsigned carried;
+  int64_t dim;
+  Operation *slice;
+  Shape step; // the slice's shape without the time dim
+};
+
+/// A per-step write `dynamic_update_slice(y, update, ..., i, ...)`.
+struct Write {
+  unsigned carried;
+  int64_t dim;
+  Value update;
+  Shape step;
+};
+
+struct ScanLoop {
+  Operation *loop;
+  unsigned counter;
+  int64_t length;
+  SmallVector<unsigned> invariants;
+  SmallVector<Read> reads;
+  std::optional<Write> write;
+  unsigned state;
+};
+
+/// The body's index operand is the counter (possibly converted).
+bool isCounter(Value v, BlockArgument counter) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (!isOp(def, "stablehlo.convert") && !isOp(def, "stablehlo.reshape"))
+      break;
+    v = def->getOperand(0);
+  }
+  return v == counter;
+}
+
+/// The time dim of a dynamic_slice / dynamic_update_slice whose start
+/// indices are the counter in one dim and constant zero in the others.
+std::optional<int64_t> timeDim(ValueRange indices, BlockArgument counter) {
+  std::optional<int64_t> dim;
+  for (auto [d, idx] : llvm::enumerate(indices)) {
+    if (isCounter(idx, counter)) {
+      if (dim)
+        return std::nullopt;
+      dim = int64_t(d);
+    } else if (scalarConstant(idx) != 0.0) {
+      return std::nullopt;
+    }
+  }
+  return dim;
+}
+
+std::optional<ScanLoop> analyse(Operation *loop) {
+  if (loop->getNumRegions() != 2 || !loop->getRegion(0).hasOneBlock() ||
+      !loop->getRegion(1).hasOneBlock())
+    return std::nullopt;
+  Block &cond = loop->getRegion(0).front();
+  Block &body = loop->getRegion(1).front();
+  unsigned n = loop->getNumOperands();
+  if (cond.getNumArguments() != n || body.getNumArguments() != n ||
+      loop->getNumResults() != n)
+    return std::nullopt;
+
+  // cond: compare LT, %counter, %length.
+  Operation *condRet = &cond.back();
+  if (condRet->getNumOperands() != 1)
+    return std::nullopt;
+  Operation *cmp = condRet->getOperand(0).getDefiningOp();
+  auto dir = cmp && isOp(cmp, "stablehlo.compare")
+                 ? dyn_cast_or_null<StringAttr>(cmp->getAttr("comparison_direction"))
+                 : StringAttr();
+  if (!dir || dir.getValue() != "LT")
+    return std::nullopt;
+  auto counterArg = dyn_cast<BlockArgument>(cmp->getOperand(0));
+  auto length = scalarConstant(cmp->getOperand(1));
+  if (!counterArg || counterArg.getOwner() != &cond || !length || *length < 1)
+    return std::nullopt;
+  ScanLoop scan;
+  scan.loop = loop;
+  scan.counter = counterArg.getArgNumber();
+  scan.length = int64_t(*length);
+  if (scalarConstant(loop->getOperand(scan.counter)) != 0.0)
+    return std::nullopt;
+
+  Operation *ret = &body.back();
+  if (ret->getNumOperands() != n)
+    return std::nullopt;
+  BlockArgument counter = body.getArgument(scan.counter);
+  Operation *next = ret->getOperand(scan.counter).getDefiningOp();
+  if (!isOp(next, "stablehlo.add") ||
+      !((next->getOperand(0) == counter && scalarConstant(next->getOperand(1)) == 1.0) ||
+        (next->getOperand(1) == counter && scalarConstant(next->getOperand(0)) == 1.0)))
+    return std::nullopt;
+
+  std::optional<unsigned> state;
+  for (unsigned j = 0; j < n; ++j) {
+    if (j == scan.counter)
+      continue;
+    BlockArgument arg = body.getArgument(j);
+    Value result = ret->getOperand(j);
+    Shape full = shapeOf(arg);
+    if (full.empty() && !isa<RankedTensorType>(arg.getType()))
+      return std::nullopt;
+    if (result == arg) {
+      // Passed through: a stacked input, read only at the counter.
+      scan.invariants.push_back(j);
+      for (Operation *user : arg.getUsers()) {
+        if (user == ret)
+          continue;
+        if (!isOp(user, "stablehlo.dynamic_slice") || user->getOperand(0) != arg)
+          return std::nullopt;
+        auto dim = timeDim(user->getOperands().drop_front(), counter);
+        Shape window = shapeOf(user->getResult(0));
+        if (!dim || full.size() != window.size() || full[*dim] != scan.length ||
+            window[*dim] != 1)
+          return std::nullopt;
+        for (size_t d = 0; d < full.size(); ++d)
+          if (int64_t(d) != *dim && window[d] != full[d])
+            return std::nullopt;
+        scan.reads.push_back({j, *dim, user, without(window, *dim)});
+      }
+      continue;
+    }
+    Operation *upd = result.getDefiningOp();
+    if (isOp(upd, "stablehlo.dynamic_update_slice") && upd->getOperand(0) == arg &&
+        arg.hasOneUse()) {
+      auto dim = timeDim(upd->getOperands().drop_front(2), counter);
+      Shape window = shapeOf(upd->getOperand(1));
+      if (!dim || scan.write || full.size() != window.size() ||
+          full[*dim] != scan.length || window[*dim] != 1)
+        return std::nullopt;
+      for (size_t d = 0; d < full.size(); ++d)
+        if (int64_t(d) != *dim && window[d] != full[d])
+          return std::nullopt;
+      scan.write = Write{j, *dim, upd->getOperand(1), without(window, *dim)};
+      continue;
+    }
+    if (state)
+      return std::nullopt; // one state only
+    state = j;
+  }
+  if (!state || shapeOf(body.getArgument(*state)).size() < 2)
+    return std::nullopt;
+  scan.state = *state;
+
+  // Everything else in the body must be a pure op the evaluator knows,
+  // reading only body values and constants.
+  for (Operation &op : body) {
+    if (&op == ret || &op == next || llvm::any_of(scan.reads, [&](const Read &r) { return r.slice == &op; }))
+      continue;
+    if (scan.write && op.getNumResults() == 1 &&
+        op.getResult(0) == ret->getOperand(scan.write->carried))
+      continue;
+    if (!Evaluator::canEvaluate(&op))
+      return std::nullopt;
+    for (Value v : op.getOperands()) {
+      if (v == counter)
+        return std::nullopt; // position-dependent body
+      if (auto a = dyn_cast<BlockArgument>(v))
+        if (a.getOwner() == &body && a.getArgNumber() != scan.state)
+          return std::nullopt;
+      if (v.getParentRegion() != &loop->getRegion(1) &&
+          !isOp(v.getDefiningOp(), "stablehlo.constant"))
+        return std::nullopt;
+    }
+  }
+  return scan;
+}
+
+//===----------------------------------------------------------------------===//
+// Candidates
+//===----------------------------------------------------------------------===//
+
+enum class Role { q, k, v, beta, g };
+
+struct Candidate {
+  bool delta = false;
+  mix::GateKind gate = mix::GateKind::none;
+  bool l2norm = false;
+  bool stateVK = false; // the body's state is [..., V, K]
+  SmallVector<Role> roles; // one per read
+  int64_t heads = 1, keyDim = 0, valueDim = 0;
+  double scale = 1.0;
+};
+
+/// The candidate's new state (as [H, K, V]) and output ([H, V], scale 1) for
+/// per-step inputs `x` (one per read, flat) and state `s` (flat, body order).
+void compute(const Candidate &c, ArrayRef<const std::vector<double> *> x,
+             const std::vector<double> &s, std::vector<double> &newState,
+             std::vector<double> &out) {
+  int64_t H = c.heads, K = c.keyDim, V = c.valueDim;
+  const std::vector<double> *in[5] = {};
+  for (auto [i, role] : llvm::enumerate(c.roles))
+    in[int(role)] = x[i];
+  newState.assign(H * K * V, 0.0);
+  out.assign(H * V, 0.0);
+  std::vector<double> q(K), k(K);
+  for (int64_t h = 0; h < H; ++h) {
+    for (int64_t i = 0; i < K; ++i) {
+      q[i] = (*in[int(Role::q)])[h * K + i];
+      k[i] = (*in[int(Role::k)])[h * K + i];
+    }
+    if (c.l2norm) {
+      for (auto *vec : {&q, &k}) {
+        double ss = 0;
+        for (double e : *vec)
+          ss += e * e;
+        double r = 1.0 / std::sqrt(ss + 1e-6);
+        for (double &e : *vec)
+          e *= r;
+      }
+    }
+    double *S = &newState[h * K * V];
+    for (int64_t i = 0; i < K; ++i)
+      for (int64_t j = 0; j < V; ++j) {
+        double prev = c.stateVK ? s[h * K * V + j * K + i] : s[h * K * V + i * V + j];
+        double decay = 1.0;
+        if (c.gate == mix::GateKind::scalar)
+          decay = std::exp((*in[int(Role::g)])[h]);
+        else if (c.gate == mix::GateKind::vector)
+          decay = std::exp((*in[int(Role::g)])[h * K + i]);
+        S[i * V + j] = decay * prev;
+      }
+    for (int64_t j = 0; j < V; ++j) {
+      double vj = (*in[int(Role::v)])[h * V + j];
+      if (c.delta) {
+        double ks = 0;
+        for (int64_t i = 0; i < K; ++i)
+          ks += k[i] * S[i * V + j];
+        vj = (*in[int(Role::beta)])[h] * (vj - ks);
+      }
+      for (int64_t i = 0; i < K; ++i)
+        S[i * V + j] += k[i] * vj;
+    }
+    for (int64_t j = 0; j < V; ++j) {
+      double acc = 0;
+      for (int64_t i = 0; i < K; ++i)
+        acc += q[i] * S[i * V + j];
+      out[h * V + j] = acc;
+    }
+  }
+}
+
+double norm(ArrayRef<double> a) {
+  double s = 0;
+  for (double x : a)
+    s += x * x;
+  return std::sqrt(s);
+}
+
+/// Every assignment of roles to reads that fits the shapes.
+SmallVector<Candidate> candidates(const ScanLoop &scan, ArrayRef<int64_t> stateShape) {
+  SmallVector<Candidate> out;
+  Shape prefix(stateShape.drop_back(2));
+  int64_t a = stateShape[stateShape.size() - 2], b = stateShape.back();
+  int64_t heads = 1;
+  for (int64_t d : prefix)
+    heads *= d;
+  auto is = [&](const Read &r, std::optional<int64_t> last) {
+    Shape want = prefix;
+    if (last)
+      want.push_back(*last);
+    return r.step == want;
+  };
+  struct Form {
+    bool delta;
+    mix::GateKind gate;
+    SmallVector<Role> roles;
+  };
+  using G = mix::GateKind;
+  const Form forms[] = {
+      {false, G::none, {Role::q, Role::k, Role::v}},
+      {false, G::scalar, {Role::q, Role::k, Role::v, Role::g}},
+      {false, G::vector, {Role::q, Role::k, Role::v, Role::g}},
+      {true, G::none, {Role::q, Role::k, Role::v, Role::beta}},
+      {true, G::scalar, {Role::q, Role::k, Role::v, Role::beta, Role::g}},
+      {true, G::vector, {Role::q, Role::k, Role::v, Role::beta, Role::g}},
+  };
+  size_t m = scan.reads.size();
+  for (bool vk : {false, true}) {
+    int64_t K = vk ? b : a, V = vk ? a : b;
+    if (!scan.write || scan.write->step != [&] {
+          Shape s = prefix;
+          s.push_back(V);
+          return s;
+        }())
+      continue;
+    for (const Form &form : forms) {
+      if (form.roles.size() != m)
+        continue;
+      // Try every permutation of the roles over the reads.
+      SmallVector<unsigned> perm(m);
+      std::iota(perm.begin(), perm.end(), 0u);
+      do {
+        Candidate c;
+        c.delta = form.delta;
+        c.gate = form.gate;
+        c.stateVK = vk;
+        c.heads = heads;
+        c.keyDim = K;
+        c.valueDim = V;
+        c.roles.resize(m);
+        bool fits = true;
+        for (size_t i = 0; i < m && fits; ++i) {
+          Role role = form.roles[perm[i]];
+          c.roles[i] = role;
+          const Read &r = scan.reads[i];
+          switch (role) {
+          case Role::q:
+          case Role::k:
+            fits = is(r, K);
+            break;
+          case Role::v:
+            fits = is(r, V);
+            break;
+          case Role::beta:
+            fits = is(r, std::nullopt);
+            break;
+          case Role::g:
+            fits = form.gate == G::vector ? is(r, K) : is(r, std::nullopt);
+            break;
+          }
+        }
+        if (!fits)
+          continue;
+        out.push_back(c);
+        if (c.delta) {
+          c.l2norm = true;
+          out.push_back(c);
+        }
+      } while (std::next_permutation(perm.begin(), perm.end()));
+    }
+  }
+  return out;
+}
+
+struct Probe {
+  SmallVector<std::vector<double>> inputs; // per read
+  std::vector<double> state, newState, out;
+};
+
+/// Evaluates the loop body on random inputs.
+std::optional<Probe> probe(const ScanLoop &scan, uint64_t seed) {
+  Block &body = scan.loop->getRegion(1).front();
+  Operation *ret = &body.back();
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+  auto random = [&](ArrayRef<int64_t> shape) {
+    HostTensor t;
+    t.shape.assign(shape.begin(), shape.end());
+    t.data.resize(t.numElements());
+    for (double &x : t.data)
+      x = dist(rng);
+    return t;
+  };
+  Evaluator ev;
+  Probe p;
+  BlockArgument stateArg = body.getArgument(scan.state);
+  HostTensor s = random(shapeOf(stateArg));
+  p.state = s.data;
+  ev.set(stateArg, std::move(s));
+  for (const Read &r : scan.reads) {
+    HostTensor x = random(shapeOf(r.slice->getResult(0)));
+    p.inputs.push_back(x.data);
+    ev.set(r.slice->getResult(0), std::move(x));
+  }
+  std::string error;
+  for (Operation &op : body) {
+    if (&op == ret)
+      continue;
+    if (ev.get(op.getNumResults() ? op.getResult(0) : Value()) || !Evaluator::canEvaluate(&op))
+      continue;
+    if (llvm::any_of(op.getOperands(), [&](Value v) {
+          return v == body.getArgument(scan.counter);
+        }))
+      continue; // the counter increment and the output write
+    if (isOp(&op, "stablehlo.dynamic_update_slice"))
+      continue;
+    if (failed(ev.evaluate(&op, error)))
+      return std::nullopt;
+  }
+  const HostTensor *ns = ev.get(ret->getOperand(scan.state));
+  const HostTensor *y = ev.get(scan.write->update);
+  if (!ns || !y)
+    return std::nullopt;
+  p.newState = ns->data;
+  p.out = y->data;
+  return p;
+}
+
+/// True when `c` reproduces the probe; sets its scale.
+bool matches(Candidate &c, const Probe &p, std::optional<double> knownScale) {
+  SmallVector<const std::vector<double> *> x;
+  for (const auto &in : p.inputs)
+    x.push_back(&in);
+  std::vector<double> ns, out;
+  compute(c, x, p.state, ns, out);
+  // The body's new state in [H, K, V] order.
+  int64_t H = c.heads, K = c.keyDim, V = c.valueDim;
+  double diff = 0;
+  for (int64_t h = 0; h < H; ++h)
+    for (int64_t i = 0; i < K; ++i)
+      for (int64_t j = 0; j < V; ++j) {
+        double body = c.stateVK ? p.newState[h * K * V + j * K + i]
+                                : p.newState[h * K * V + i * V + j];
+        double d = body - ns[h * K * V + i * V + j];
+        diff += d * d;
+      }
+  if (!(std::sqrt(diff) <= 1e-9 * (norm(ns) + 1e-30)))
+    return false;
+  double dot = 0, oo = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    dot += out[i] * p.out[i];
+    oo += out[i] * out[i];
+  }
+  if (!(oo > 0))
+    return false;
+  double scale = knownScale ? *knownScale : dot / oo;
+  double err = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    double d = p.out[i] - scale * out[i];
+    err += d * d;
+  }
+  if (!std::isfinite(scale) || scale == 0.0 ||
+      !(std::sqrt(err) <= 1e-9 * (norm(p.out) + 1e-30)))
+    return false;
+  c.scale = scale;
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Rewrite
+//===----------------------------------------------------------------------===//
+
+Value generic(OpBuilder &b, Location loc, StringRef name, ValueRange operands,
+              Type result, ArrayRef<NamedAttribute> attrs = {}) {
+  OperationState state(loc, name);
+  state.addOperands(operands);
+  state.addTypes(result);
+  state.addAttributes(attrs);
+  return b.create(state)->getResult(0);
+}
+
+RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type elem) {
+  return RankedTensorType::get(shape, elem);
+}
+
+Type elementOf(Value v) { return cast<ShapedType>(v.getType()).getElementType(); }
+
+Value transpose(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> perm) {
+  if (llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
+    return x;
+  Shape in = shapeOf(x), out;
+  for (int64_t p : perm)
+    out.push_back(in[p]);
+  return generic(b, loc, "stablehlo.transpose", x, tensorOf(out, elementOf(x)),
+                 {b.getNamedAttr("permutation", b.getDenseI64ArrayAttr(perm))});
+}
+
+Value reshape(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> shape) {
+  if (shapeOf(x) == Shape(shape))
+    return x;
+  return generic(b, loc, "stablehlo.reshape", x, tensorOf(shape, elementOf(x)));
+}
+
+Value convert(OpBuilder &b, Location loc, Value x, Type elem) {
+  if (elementOf(x) == elem)
+    return x;
+  return generic(b, loc, "stablehlo.convert", x, tensorOf(shapeOf(x), elem));
+}
+
+/// Stacked input (time at `dim`) -> [1, T, H(, D)].
+Value toMixLayout(OpBuilder &b, Location loc, Value x, int64_t dim, int64_t heads,
+                  bool hasLastDim) {
+  Shape shape = shapeOf(x);
+  Shape perm = {dim};
+  for (int64_t d = 0; d < int64_t(shape.size()); ++d)
+    if (d != dim)
+      perm.push_back(d);
+  Value t = transpose(b, loc, x, perm);
+  Shape mix = {1, shape[dim], heads};
+  if (hasLastDim)
+    mix.push_back(shape.back());
+  return reshape(b, loc, t, mix);
+}
+
+void rewrite(const ScanLoop &scan, const Candidate &c) {
+  Operation *loop = scan.loop;
+  OpBuilder b(loop);
+  Location loc = loop->getLoc();
+  Block &body = loop->getRegion(1).front();
+  int64_t H = c.heads, K = c.keyDim, V = c.valueDim, T = scan.length;
+
+  Value operands[5];
+  for (auto [i, role] : llvm::enumerate(c.roles)) {
+    const Read &r = scan.reads[i];
+    Value stacked = loop->getOperand(r.carried);
+    bool hasLast = role == Role::q || role == Role::k || role == Role::v ||
+                   (role == Role::g && c.gate == mix::GateKind::vector);
+    operands[int(role)] = toMixLayout(b, loc, stacked, r.dim, H, hasLast);
+  }
+  Value q = operands[int(Role::q)], k = operands[int(Role::k)], v = operands[int(Role::v)];
+  Type elem = elementOf(q);
+  Type f32 = b.getF32Type();
+  k = convert(b, loc, k, elem);
+  v = convert(b, loc, v, elem);
+  auto scalarOperand = [&](Value x) {
+    if (!x)
+      return x;
+    Type t = elementOf(x);
+    return t == elem || t == f32 ? x : convert(b, loc, x, f32);
+  };
+  Value beta = scalarOperand(operands[int(Role::beta)]);
+  Value g = scalarOperand(operands[int(Role::g)]);
+
+  // Initial state [P..., K, V] (or [P..., V, K]) -> [1, H, K, V] f32.
+  Value init = loop->getOperand(scan.state);
+  Shape stateShape = shapeOf(init);
+  Type stateElem = elementOf(init);
+  Value mixInit;
+  if (!isZeroSplat(init)) {
+    Value s = init;
+    if (c.stateVK) {
+      Shape perm = llvm::to_vector(llvm::seq<int64_t>(0, stateShape.size()));
+      std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
+      s = transpose(b, loc, s, perm);
+    }
+    mixInit = convert(b, loc, reshape(b, loc, s, {1, H, K, V}), f32);
+  }
+
+  auto oType = tensorOf({1, T, H, V}, elem);
+  auto sType = tensorOf({1, H, K, V}, f32);
+  auto gateAttr = mix::GateKindAttr::get(b.getContext(), c.gate);
+  auto scaleAttr = b.getF32FloatAttr(float(c.scale));
+  Value o, finalState;
+  if (c.delta) {
+    auto op = mix::DeltaRuleOp::create(b, loc, oType, sType, q, k, v, beta, g, mixInit,
+                                       gateAttr, scaleAttr,
+                                       c.l2norm ? b.getUnitAttr() : UnitAttr(),
+                                       UnitAttr(), IntegerAttr());
+    o = op.getO();
+    finalState = op.getFinalState();
+  } else {
+    auto op = mix::LinearAttentionOp::create(b, loc, oType, sType, q, k, v, g, mixInit,
+                                             gateAttr, scaleAttr, IntegerAttr());
+    o = op.getO();
+    finalState = op.getFinalState();
+  }
+
+  // Results back in the loop's layouts.
+  SmallVector<Value> results(loop->getNumResults());
+  for (unsigned j : scan.invariants)
+    results[j] = loop->getOperand(j);
+  Type counterType = loop->getResult(scan.counter).getType();
+  HostTensor tripCount{{}, {double(T)}};
+  results[scan.counter] =
+      createConstant(b, loc, toAttr(cast<RankedTensorType>(counterType), tripCount))
+          ->getResult(0);
+  {
+    Shape s(stateShape.begin(), stateShape.end() - 2);
+    s.append({K, V});
+    Value fs = reshape(b, loc, finalState, s);
+    if (c.stateVK) {
+      Shape perm = llvm::to_vector(llvm::seq<int64_t>(0, s.size()));
+      std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
+      fs = transpose(b, loc, fs, perm);
+    }
+    results[scan.state] = convert(b, loc, fs, stateElem);
+  }
+  {
+    const Write &w = *scan.write;
+    Shape tFirst = {T};
+    tFirst.append(w.step.begin(), w.step.end());
+    Value y = reshape(b, loc, o, tFirst);
+    Shape perm;
+    for (int64_t p = 0; p < int64_t(tFirst.size()); ++p)
+      perm.push_back(p == w.dim ? 0 : 1 + (p < w.dim ? p : p - 1));
+    y = transpose(b, loc, y, perm);
+    results[w.carried] = convert(b, loc, y, elementOf(loop->getResult(w.carried)));
+  }
+  (void)body;
+  for (auto [r, v] : llvm::zip(loop->getResults(), results))
+    r.replaceAllUsesWith(v);
+  loop->erase();
+}
+
+} // namespace
+
+LogicalResult raiseScanLoops(ModuleOp module, std::string &error) {
+  (void)error;
+  SmallVector<Operation *> loops;
+  module.walk([&](Operation *op) {
+    if (isOp(op, "stablehlo.while"))
+      loops.push_back(op);
+  });
+  for (Operation *loop : loops) {
+    auto scan = analyse(loop);
+    if (!scan || !scan->write)
+      continue;
+    Shape stateShape = shapeOf(loop->getOperand(scan->state));
+    auto first = probe(*scan, 0x5eed1), second = probe(*scan, 0x5eed2);
+    if (!first || !second)
+      continue;
+    for (Candidate &c : candidates(*scan, stateShape)) {
+      if (!matches(c, *first, std::nullopt))
+        continue;
+      if (!matches(c, *second, c.scale))
+        continue;
+      rewrite(*scan, c);
+      break;
+    }
+  }
+  return success();
+}
+
+} // namespace mixir::stablehlo_import
