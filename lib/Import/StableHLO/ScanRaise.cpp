@@ -547,35 +547,85 @@ Value convert(OpBuilder &b, Location loc, Value x, Type elem) {
   return generic(b, loc, "stablehlo.convert", x, tensorOf(shapeOf(x), elem));
 }
 
-/// Stacked input (time at `dim`) -> [1, T, H(, D)].
-Value toMixLayout(OpBuilder &b, Location loc, Value x, int64_t dim, int64_t heads,
-                  bool hasLastDim) {
-  Shape shape = shapeOf(x);
-  Shape perm = {dim};
-  for (int64_t d = 0; d < int64_t(shape.size()); ++d)
-    if (d != dim)
+/// Where the time dim sits among the per-step dims of an array that feeds
+/// the scan. `lax.scan` iterates over dim 0, so users transpose [B, T, H, D]
+/// inputs to [T, B, H, D] first; reading the array before that transpose
+/// lets the mix op take it as it is, as [B, T, H, D] with B and H the
+/// products of the dims before and after T.
+struct Source {
+  Value array;  // the array the mix operand is reshaped from
+  int64_t split; // number of per-step dims before the time dim in `array`
+};
+
+Source sourceOf(Value stacked, int64_t dim) {
+  Operation *def = stacked.getDefiningOp();
+  if (isOp(def, "stablehlo.transpose"))
+    if (auto perm = dyn_cast_or_null<DenseI64ArrayAttr>(def->getAttr("permutation"))) {
+      // stacked dim i is dim perm[i] of the operand; the other dims must keep
+      // their order.
+      SmallVector<int64_t> rest;
+      for (auto [i, p] : llvm::enumerate(perm.asArrayRef()))
+        if (int64_t(i) != dim)
+          rest.push_back(p);
+      if (llvm::is_sorted(rest))
+        return {def->getOperand(0), perm.asArrayRef()[dim]};
+    }
+  return {stacked, dim};
+}
+
+Shape splitShape(int64_t outer, int64_t T, int64_t inner, std::optional<int64_t> last) {
+  Shape s = {outer, T, inner};
+  if (last)
+    s.push_back(*last);
+  return s;
+}
+
+Value moveDim(OpBuilder &b, Location loc, Value x, int64_t from, int64_t to) {
+  Shape perm;
+  int64_t rank = shapeOf(x).size();
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != from)
       perm.push_back(d);
-  Value t = transpose(b, loc, x, perm);
-  Shape mix = {1, shape[dim], heads};
-  if (hasLastDim)
-    mix.push_back(shape.back());
-  return reshape(b, loc, t, mix);
+  perm.insert(perm.begin() + to, from);
+  return transpose(b, loc, x, perm);
 }
 
 void rewrite(const ScanLoop &scan, const Candidate &c) {
   Operation *loop = scan.loop;
   OpBuilder b(loop);
   Location loc = loop->getLoc();
-  Block &body = loop->getRegion(1).front();
   int64_t H = c.heads, K = c.keyDim, V = c.valueDim, T = scan.length;
+  Value stateInit = loop->getOperand(scan.state);
+  Shape stateShape = shapeOf(stateInit);
+  Shape prefix(stateShape.begin(), stateShape.end() - 2);
+  int64_t numPrefix = prefix.size();
+
+  // One split for every operand: the one their sources share, else 0 (time
+  // first, transposing where needed).
+  SmallVector<Source> sources;
+  for (const Read &r : scan.reads)
+    sources.push_back(sourceOf(loop->getOperand(r.carried), r.dim));
+  int64_t split = sources.front().split;
+  if (!llvm::all_of(sources, [&](const Source &s) { return s.split == split; }) ||
+      split > numPrefix)
+    split = 0;
+  int64_t outer = 1;
+  for (int64_t i = 0; i < split; ++i)
+    outer *= prefix[i];
+  int64_t inner = H / outer;
 
   Value operands[5];
   for (auto [i, role] : llvm::enumerate(c.roles)) {
     const Read &r = scan.reads[i];
-    Value stacked = loop->getOperand(r.carried);
     bool hasLast = role == Role::q || role == Role::k || role == Role::v ||
                    (role == Role::g && c.gate == mix::GateKind::vector);
-    operands[int(role)] = toMixLayout(b, loc, stacked, r.dim, H, hasLast);
+    std::optional<int64_t> last;
+    if (hasLast)
+      last = r.step.back();
+    Value array = sources[i].split == split ? sources[i].array
+                                            : moveDim(b, loc, loop->getOperand(r.carried),
+                                                      r.dim, split);
+    operands[int(role)] = reshape(b, loc, array, splitShape(outer, T, inner, last));
   }
   Value q = operands[int(Role::q)], k = operands[int(Role::k)], v = operands[int(Role::v)];
   Type elem = elementOf(q);
@@ -591,23 +641,20 @@ void rewrite(const ScanLoop &scan, const Candidate &c) {
   Value beta = scalarOperand(operands[int(Role::beta)]);
   Value g = scalarOperand(operands[int(Role::g)]);
 
-  // Initial state [P..., K, V] (or [P..., V, K]) -> [1, H, K, V] f32.
-  Value init = loop->getOperand(scan.state);
-  Shape stateShape = shapeOf(init);
-  Type stateElem = elementOf(init);
+  // The state: [P..., K, V] (or [P..., V, K]) <-> [outer, inner, K, V] f32.
+  auto swapLast = [&](Value x) {
+    Shape perm = llvm::to_vector(llvm::seq<int64_t>(0, shapeOf(x).size()));
+    std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
+    return transpose(b, loc, x, perm);
+  };
   Value mixInit;
-  if (!isZeroSplat(init)) {
-    Value s = init;
-    if (c.stateVK) {
-      Shape perm = llvm::to_vector(llvm::seq<int64_t>(0, stateShape.size()));
-      std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
-      s = transpose(b, loc, s, perm);
-    }
-    mixInit = convert(b, loc, reshape(b, loc, s, {1, H, K, V}), f32);
+  if (!isZeroSplat(stateInit)) {
+    Value s = c.stateVK ? swapLast(stateInit) : stateInit;
+    mixInit = convert(b, loc, reshape(b, loc, s, {outer, inner, K, V}), f32);
   }
 
-  auto oType = tensorOf({1, T, H, V}, elem);
-  auto sType = tensorOf({1, H, K, V}, f32);
+  auto oType = tensorOf({outer, T, inner, V}, elem);
+  auto sType = tensorOf({outer, inner, K, V}, f32);
   auto gateAttr = mix::GateKindAttr::get(b.getContext(), c.gate);
   auto scaleAttr = b.getF32FloatAttr(float(c.scale));
   Value o, finalState;
@@ -629,34 +676,37 @@ void rewrite(const ScanLoop &scan, const Candidate &c) {
   SmallVector<Value> results(loop->getNumResults());
   for (unsigned j : scan.invariants)
     results[j] = loop->getOperand(j);
-  Type counterType = loop->getResult(scan.counter).getType();
-  HostTensor tripCount{{}, {double(T)}};
+  auto counterType = cast<RankedTensorType>(loop->getResult(scan.counter).getType());
   results[scan.counter] =
-      createConstant(b, loc, toAttr(cast<RankedTensorType>(counterType), tripCount))
-          ->getResult(0);
+      createConstant(b, loc, toAttr(counterType, HostTensor{{}, {double(T)}}))->getResult(0);
   {
-    Shape s(stateShape.begin(), stateShape.end() - 2);
+    Shape s = prefix;
     s.append({K, V});
     Value fs = reshape(b, loc, finalState, s);
-    if (c.stateVK) {
-      Shape perm = llvm::to_vector(llvm::seq<int64_t>(0, s.size()));
-      std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
-      fs = transpose(b, loc, fs, perm);
-    }
-    results[scan.state] = convert(b, loc, fs, stateElem);
+    results[scan.state] = convert(b, loc, c.stateVK ? swapLast(fs) : fs,
+                                  elementOf(stateInit));
   }
-  {
-    const Write &w = *scan.write;
-    Shape tFirst = {T};
-    tFirst.append(w.step.begin(), w.step.end());
-    Value y = reshape(b, loc, o, tFirst);
-    Shape perm;
-    for (int64_t p = 0; p < int64_t(tFirst.size()); ++p)
-      perm.push_back(p == w.dim ? 0 : 1 + (p < w.dim ? p : p - 1));
-    y = transpose(b, loc, y, perm);
-    results[w.carried] = convert(b, loc, y, elementOf(loop->getResult(w.carried)));
+  const Write &w = *scan.write;
+  Value acc = loop->getResult(w.carried);
+  Type accElem = elementOf(acc);
+  // [P[:split]..., T, P[split:]..., V], the output with the split layout.
+  Shape splitLayout(prefix.begin(), prefix.begin() + split);
+  splitLayout.push_back(T);
+  splitLayout.append(prefix.begin() + split, prefix.end());
+  splitLayout.push_back(V);
+  Value y = reshape(b, loc, o, splitLayout);
+  // A user transposing the stacked output back to the split layout reads
+  // the mix op's output directly.
+  for (Operation *user : llvm::make_early_inc_range(acc.getUsers())) {
+    if (!isOp(user, "stablehlo.transpose") || sourceOf(user->getResult(0), split).array != acc)
+      continue;
+    Source back = sourceOf(user->getResult(0), split);
+    if (back.split != w.dim || shapeOf(user->getResult(0)) != splitLayout)
+      continue;
+    user->getResult(0).replaceAllUsesWith(convert(b, loc, y, accElem));
+    user->erase();
   }
-  (void)body;
+  results[w.carried] = convert(b, loc, moveDim(b, loc, y, split, w.dim), accElem);
   for (auto [r, v] : llvm::zip(loop->getResults(), results))
     r.replaceAllUsesWith(v);
   loop->erase();
@@ -671,6 +721,7 @@ LogicalResult raiseScanLoops(ModuleOp module, std::string &error) {
     if (isOp(op, "stablehlo.while"))
       loops.push_back(op);
   });
+  bool raised = false;
   for (Operation *loop : loops) {
     auto scan = analyse(loop);
     if (!scan || !scan->write)
@@ -685,8 +736,22 @@ LogicalResult raiseScanLoops(ModuleOp module, std::string &error) {
       if (!matches(c, *second, c.scale))
         continue;
       rewrite(*scan, c);
+      raised = true;
       break;
     }
+  }
+  // The transposes that fed the loops are usually dead now. Unregistered ops
+  // are not erased by canonicalisation, so drop unused pure ops here.
+  while (raised) {
+    SmallVector<Operation *> dead;
+    module.walk([&](Operation *op) {
+      if (op->use_empty() && op->getNumResults() > 0 && op->getNumRegions() == 0 &&
+          Evaluator::canEvaluate(op))
+        dead.push_back(op);
+    });
+    for (Operation *op : dead)
+      op->erase();
+    raised = !dead.empty();
   }
   return success();
 }

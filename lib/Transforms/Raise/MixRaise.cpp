@@ -503,6 +503,7 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
       return failure();
     // Collect the factors of a tree of element-wise multiplies.
     SmallVector<std::pair<Value, AffineMap>> factors;
+    SmallVector<HeadMatrix> masks;
     int64_t rank = cast<RankedTensorType>(probs.getType()).getRank();
     SmallVector<std::pair<Value, AffineMap>> work = {
         {probs, AffineMap::getMultiDimIdentityMap(rank, out.getContext())}};
@@ -527,17 +528,41 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
           work.push_back({bin->rhs, bin->rhsMap});
           continue;
         }
+        // where(mask, x, 0) or where(mask, 0, x) with a constant mask: a
+        // factor of 1 where x is kept.
+        if (auto sel = matchSelect(x)) {
+          auto zeroA = scalarConstant(sel->a), zeroB = scalarConstant(sel->b);
+          bool keepIfTrue = zeroB && *zeroB == 0.0 && sel->aMap.isIdentity() &&
+                            !matchPattern(sel->a, m_Constant());
+          bool keepIfFalse = zeroA && *zeroA == 0.0 && sel->bMap.isIdentity() &&
+                             !matchPattern(sel->b, m_Constant());
+          if (keepIfTrue || keepIfFalse) {
+            auto m = headMatrix(sel->cond, sel->condMap);
+            if (!m)
+              return failure();
+            for (double &e : m->values)
+              e = (e != 0.0) == keepIfTrue ? 1.0 : 0.0;
+            masks.push_back(std::move(*m));
+            work.push_back({keepIfTrue ? sel->a : sel->b, map});
+            continue;
+          }
+        }
       }
       factors.push_back({x, map});
     }
-    if (!q || factors.empty())
+    if (!q || factors.size() + masks.size() == 0)
       return failure();
     // Every remaining factor is a constant; their product must be causal
     // with gamma_h^(i-j) on and below the diagonal.
-    std::optional<HeadMatrix> product;
     for (auto [x, map] : factors) {
       auto m = headMatrix(x, map);
-      if (!m || m->rows != m->cols)
+      if (!m)
+        return failure();
+      masks.push_back(std::move(*m));
+    }
+    std::optional<HeadMatrix> product;
+    for (std::optional<HeadMatrix> m : masks) {
+      if (m->rows != m->cols)
         return failure();
       if (!product) {
         product = m;

@@ -41,6 +41,21 @@ def test_raise_causal_linear_attention(tmp_path, record_rel_rms):
     assert "mix.linear_attention" in text and "gate none" in text
 
 
+@pytest.mark.parametrize("polarity", ["keep_true", "keep_false"])
+def test_raise_linear_attention_where_zero(polarity, tmp_path, record_rel_rms):
+    """Where(causal, scores, 0) (or Where(above, 0, scores)) instead of a
+    multiply by the 0/1 mask."""
+    below = np.tril(np.ones((T, T), bool))
+    cond, ins = ((below, ["c", "s", "zero"]) if polarity == "keep_true"
+                 else (~below, ["c", "zero", "s"]))
+    nodes = scores_nodes() + [N("Where", ins, ["p"]), N("MatMul", ["p", "v"], ["o"])]
+    model = make_model(nodes, qkv_inputs(), [vi("o", None)],
+                       [init("c", cond), init("zero", np.array(0.0, np.float32))])
+    text = check_against(model, qkv_feeds(), tmp_path, record=record_rel_rms,
+                         case=f"raised linear attention (Where, {polarity})")
+    assert "mix.linear_attention" in text and "gate none" in text
+
+
 def test_raise_retnet_decay(tmp_path, record_rel_rms):
     gammas = np.array([0.9, 0.97])
     i, j = np.arange(T)[:, None], np.arange(T)[None, :]
