@@ -22,6 +22,15 @@
 
 namespace mixir::stablehlo_import {
 
+Attribute opAttr(Operation *op, StringRef name) {
+  if (Attribute a = op->getDiscardableAttr(name))
+    return a;
+  if (auto props = dyn_cast_or_null<DictionaryAttr>(op->getPropertiesAsAttribute()))
+    if (Attribute a = props.get(name))
+      return a;
+  return op->getAttr(name);
+}
+
 //===----------------------------------------------------------------------===//
 // OpView
 //===----------------------------------------------------------------------===//
@@ -55,17 +64,22 @@ std::optional<SmallVector<int64_t>> OpView::i64Array(DictionaryAttr dict,
 }
 
 std::optional<SmallVector<int64_t>> OpView::i64Array(StringRef name) const {
-  return i64Array(op->getAttrDictionary(), name);
+  Attribute a = opAttr(op, name);
+  if (!a)
+    return std::nullopt;
+  return i64Array(DictionaryAttr::get(op->getContext(),
+                                      {NamedAttribute(StringAttr::get(op->getContext(), name), a)}),
+                  name);
 }
 
 std::optional<int64_t> OpView::i64Attr(StringRef name) const {
-  if (auto a = op->getAttrOfType<IntegerAttr>(name))
+  if (auto a = opAttrOfType<IntegerAttr>(op, name))
     return a.getValue().getSExtValue();
   return std::nullopt;
 }
 
 std::optional<std::string> OpView::stringAttr(StringRef name) const {
-  if (auto a = op->getAttrOfType<StringAttr>(name))
+  if (auto a = opAttrOfType<StringAttr>(op, name))
     return a.str();
   return std::nullopt;
 }
@@ -101,7 +115,7 @@ std::optional<BroadcastSource> broadcastSource(Value value) {
   if (!op || op->getName().getStringRef() != "stablehlo.broadcast_in_dim" ||
       op->getNumOperands() != 1)
     return std::nullopt;
-  auto dimsAttr = op->getAttrOfType<DenseI64ArrayAttr>("broadcast_dimensions");
+  auto dimsAttr = opAttrOfType<DenseI64ArrayAttr>(op, "broadcast_dimensions");
   if (!dimsAttr)
     return std::nullopt;
   SmallVector<int64_t> dims(dimsAttr.asArrayRef());
@@ -150,7 +164,7 @@ std::optional<double> splatConstant(Value value) {
     }
     if (name != "stablehlo.constant")
       return std::nullopt;
-    auto attr = op->getAttrOfType<DenseElementsAttr>("value");
+    auto attr = opAttrOfType<DenseElementsAttr>(op, "value");
     if (!attr || !attr.isSplat())
       return std::nullopt;
     if (isa<FloatType>(attr.getElementType()))

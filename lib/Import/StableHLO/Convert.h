@@ -27,6 +27,14 @@ using namespace mlir;
 
 class Converter;
 
+/// The attribute `name` of `op`, from its properties (where the parser puts
+/// `<{...}>` of unregistered ops) or its discardable attributes.
+Attribute opAttr(Operation *op, StringRef name);
+template <typename AttrTy>
+AttrTy opAttrOfType(Operation *op, StringRef name) {
+  return dyn_cast_or_null<AttrTy>(opAttr(op, name));
+}
+
 class OpView {
 public:
   OpView(Converter &converter, Operation *op);

@@ -14,7 +14,7 @@ namespace {
 
 /// Reads `composite_attributes` into MixerOptions.
 LogicalResult mixerOptions(OpView &v, build::MixerOptions &options) {
-  auto dict = v.op->getAttrOfType<DictionaryAttr>("composite_attributes");
+  auto dict = opAttrOfType<DictionaryAttr>(v.op, "composite_attributes");
   if (!dict)
     return success();
   for (NamedAttribute a : dict) {

@@ -213,7 +213,7 @@ LogicalResult convert(OpView &v) {
 }
 
 LogicalResult constant(OpView &v) {
-  auto value = v.op->getAttrOfType<ElementsAttr>("value");
+  auto value = opAttrOfType<ElementsAttr>(v.op, "value");
   if (!value || value.getType() != v.resultType())
     return v.fail("expects a 'value' elements attribute of the result type");
   return v.setResult(0, arith::ConstantOp::create(v.b, v.loc, cast<TypedAttr>(value)));

@@ -46,7 +46,7 @@ Operation *matchReduce(Value v, StringRef combiner, int64_t &axis) {
   if (!op || op->getNumOperands() != 2 || op->getNumResults() != 1 ||
       op->getNumRegions() != 1 || op->getRegion(0).empty())
     return nullptr;
-  auto dims = op->getAttrOfType<DenseI64ArrayAttr>("dimensions");
+  auto dims = opAttrOfType<DenseI64ArrayAttr>(op, "dimensions");
   if (!dims || dims.size() != 1)
     return nullptr;
   Block &body = op->getRegion(0).front();

@@ -92,7 +92,7 @@ Value swapLast(OpBuilder &b, Location loc, Value x) {
 /// [batch, free, contracting] order (JAX writes P V as V^T P^T), the
 /// operands are swapped and the result transposed back.
 LogicalResult dotGeneral(OpView &v) {
-  auto dict = v.op->getAttrOfType<DictionaryAttr>("dot_dimension_numbers");
+  auto dict = opAttrOfType<DictionaryAttr>(v.op, "dot_dimension_numbers");
   if (!dict)
     return v.fail("expects a dot_dimension_numbers dictionary");
   auto lb = v.i64Array(dict, "lhs_batching_dimensions"),

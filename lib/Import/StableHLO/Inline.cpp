@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Stages.h"
+#include "Convert.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
@@ -41,7 +42,7 @@ std::string describe(Operation *op, const llvm::Twine &message) {
 namespace {
 
 bool isMixerComposite(Operation *op) {
-  auto name = op->getAttrOfType<StringAttr>("name");
+  auto name = opAttrOfType<StringAttr>(op, "name");
   return name && name.strref().starts_with("mixir.");
 }
 
@@ -50,7 +51,7 @@ FlatSymbolRefAttr calleeOf(Operation *op) {
   if (auto call = dyn_cast<func::CallOp>(op))
     return call.getCalleeAttr();
   if (op->getName().getStringRef() == "stablehlo.composite" && !isMixerComposite(op))
-    return op->getAttrOfType<FlatSymbolRefAttr>("decomposition");
+    return opAttrOfType<FlatSymbolRefAttr>(op, "decomposition");
   return nullptr;
 }
 
@@ -105,7 +106,10 @@ void eraseUnreferenced(ModuleOp module) {
   while (true) {
     llvm::DenseSet<StringAttr> used;
     module.walk([&](Operation *op) {
-      for (NamedAttribute a : op->getAttrs()) {
+      SmallVector<NamedAttribute> attrs(op->getAttrs());
+      if (auto props = dyn_cast_or_null<DictionaryAttr>(op->getPropertiesAsAttribute()))
+        attrs.append(props.begin(), props.end());
+      for (NamedAttribute a : attrs) {
         if (a.getName() == "decomposition" && isMixerComposite(op))
           continue;
         a.getValue().walk([&](SymbolRefAttr s) { used.insert(s.getRootReference()); });
