@@ -241,10 +241,15 @@ LogicalResult Converter::convertOp(Operation *op) {
 }
 
 LogicalResult Converter::convertOps(Block &block) {
-  // A snapshot: clones may land in the same block.
+  // A snapshot: clones may land in the same block. The terminator
+  // (func.return, or stablehlo.return, which MLIR does not know to be one)
+  // is left to the caller.
   SmallVector<Operation *> ops;
-  for (Operation &op : block.without_terminator())
+  for (Operation &op : block)
     ops.push_back(&op);
+  if (!ops.empty() && (isa<func::ReturnOp>(ops.back()) ||
+                       ops.back()->getName().getStringRef() == "stablehlo.return"))
+    ops.pop_back();
   for (Operation *op : ops)
     if (failed(convertOp(op)))
       return failure();

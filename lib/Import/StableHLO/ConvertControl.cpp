@@ -1,6 +1,7 @@
 //===- ConvertControl.cpp - stablehlo.while to scf.while -------------------===//
 #include "Convert.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -18,7 +19,7 @@ FailureOr<SmallVector<Value>> convertRegion(OpView &v, Region &region, Region &i
   if (src.getNumArguments() != types.size() ||
       TypeRange(src.getArgumentTypes()) != types)
     return v.fail("region arguments do not match the loop-carried values");
-  Operation *ret = src.getTerminator();
+  Operation *ret = &src.back();
   if (ret->getName().getStringRef() != "stablehlo.return")
     return v.fail("regions must end with stablehlo.return");
   SmallVector<Location> locs(types.size(), v.loc);
@@ -59,6 +60,14 @@ LogicalResult whileOp(OpView &v) {
       return failure();
     if (TypeRange(ValueRange(*body)) != types)
       return v.fail("the body must return the loop-carried values");
+    // One-shot bufferization wants each yielded tensor equivalent to its
+    // loop argument: write new values into the argument's buffer
+    // (destination-passing), which it can then do in place.
+    Block &after = loop.getAfter().front();
+    for (auto [i, value] : llvm::enumerate(*body))
+      if (value != after.getArgument(i))
+        value = linalg::CopyOp::create(v.b, v.loc, value, after.getArgument(i))
+                    .getResult(0);
     scf::YieldOp::create(v.b, v.loc, *body);
   }
   for (unsigned i = 0; i < loop.getNumResults(); ++i)

@@ -127,6 +127,27 @@ LogicalResult logistic(OpView &v) {
       /*floatOnly=*/true);
 }
 
+LogicalResult sign(OpView &v) {
+  return emit(v, [](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
+    Value zero = build::scalarConstant(b, loc, t, 0.0);
+    if (isFloat(t)) {
+      // copysign(1, x), but 0 for +-0 (and NaN stays NaN through the compare).
+      Value one = build::scalarConstant(b, loc, t, 1.0);
+      Value s = math::CopySignOp::create(b, loc, one, a[0]);
+      Value isZero = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, a[0], zero);
+      Value isNan = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, a[0], a[0]);
+      Value r = arith::SelectOp::create(b, loc, isZero, zero, s);
+      return arith::SelectOp::create(b, loc, isNan, a[0], r);
+    }
+    // (x > 0) - (x < 0).
+    Value pos = arith::ExtUIOp::create(
+        b, loc, t, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, a[0], zero));
+    Value neg = arith::ExtUIOp::create(
+        b, loc, t, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, a[0], zero));
+    return arith::SubIOp::create(b, loc, pos, neg);
+  });
+}
+
 LogicalResult power(OpView &v) {
   return emit(v, [](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
     if (isFloat(t))
@@ -257,6 +278,7 @@ void registerElementwiseOps(HandlerMap &m) {
   m["stablehlo.not"] = notOp;
   m["stablehlo.negate"] = negate;
   m["stablehlo.abs"] = abs;
+  m["stablehlo.sign"] = sign;
   m["stablehlo.exponential"] = unaryFloat<math::ExpOp>;
   m["stablehlo.exponential_minus_one"] = unaryFloat<math::ExpM1Op>;
   m["stablehlo.log"] = unaryFloat<math::LogOp>;

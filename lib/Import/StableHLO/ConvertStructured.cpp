@@ -154,8 +154,8 @@ LogicalResult reduce(OpView &v) {
   if (c.getNumOperands() != 2 ||
       !((c.getOperand(0) == body.getArgument(0) && c.getOperand(1) == body.getArgument(1)) ||
         (c.getOperand(0) == body.getArgument(1) && c.getOperand(1) == body.getArgument(0))) ||
-      body.getTerminator()->getNumOperands() != 1 ||
-      body.getTerminator()->getOperand(0) != c.getResult(0))
+      (&body.back())->getNumOperands() != 1 ||
+      (&body.back())->getOperand(0) != c.getResult(0))
     return v.fail("the body must be one add, multiply, maximum, minimum, and or or "
                   "of its two arguments");
   StringRef kind = c.getName().getStringRef();
