@@ -63,7 +63,7 @@ static std::optional<std::string> runFrontStage(const char *argv0,
   const char *envPython = std::getenv("MIXIR_PYTHON");
   std::string python = envPython && *envPython ? envPython : "python3";
   auto pythonPath = llvm::sys::findProgramByName(python);
-  if (!pythonPath) {
+  if (!pythonPath || !llvm::sys::fs::can_execute(*pythonPath)) {
     error = "the input is not in the flat form and the Python front stage "
             "cannot run: '" + python + "' not found (set MIXIR_PYTHON)";
     return std::nullopt;
