@@ -15,6 +15,21 @@
 //
 // NORAISE-NOT: mix.
 // NORAISE: linalg.softmax dimension(3)
+
+// Both forms compute causal softmax attention with scale 1/2.
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: mixir-import-stablehlo %s -o %t/raised.mlir
+// RUN: mixir-import-stablehlo %s --no-raise -o %t/plain.mlir
+// RUN: %python -c "import numpy as np; r = np.random.default_rng(0); \
+// RUN:   [np.save('%t/%%s.npy' %% n, r.standard_normal((1, 4, 2, 4)).astype(np.float32)) for n in 'qkv']"
+// RUN: mixir-run %t/raised.mlir --input=%t/q.npy --input=%t/k.npy --input=%t/v.npy --output-dir=%t/raised
+// RUN: mixir-run %t/plain.mlir --input=%t/q.npy --input=%t/k.npy --input=%t/v.npy --output-dir=%t/plain
+// RUN: %python -c "import numpy as np; \
+// RUN:   q, k, v = [np.load('%t/%%s.npy' %% n) for n in 'qkv']; \
+// RUN:   s = np.einsum('bthd,bshd->bhts', q, k) / 2 + np.triu(np.full((4, 4), -np.inf), 1); \
+// RUN:   p = np.exp(s - s.max(-1, keepdims=True)); p /= p.sum(-1, keepdims=True); \
+// RUN:   want = np.einsum('bhts,bshd->bthd', p, v); \
+// RUN:   [np.testing.assert_allclose(np.load('%t/%%s/out0.npy' %% d), want, rtol=1e-5, atol=1e-5) for d in ('raised', 'plain')]"
 "builtin.module"() <{sym_name = "jit_attn"}> ({
   "func.func"() <{function_type = (tensor<1x4x2x4xf32>, tensor<1x4x2x4xf32>, tensor<1x4x2x4xf32>) -> tensor<1x4x2x4xf32>, sym_name = "main", sym_visibility = "public"}> ({
   ^bb0(%q: tensor<1x4x2x4xf32>, %k: tensor<1x4x2x4xf32>, %v: tensor<1x4x2x4xf32>):
