@@ -31,6 +31,20 @@ Attribute opAttr(Operation *op, StringRef name) {
   return op->getAttr(name);
 }
 
+SmallVector<OpFoldResult> indexAttrs(OpBuilder &b, ArrayRef<int64_t> values) {
+  SmallVector<OpFoldResult> out;
+  for (int64_t v : values)
+    out.push_back(b.getIndexAttr(v));
+  return out;
+}
+
+std::string typeString(Type type) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  type.print(os);
+  return s;
+}
+
 //===----------------------------------------------------------------------===//
 // OpView
 //===----------------------------------------------------------------------===//
@@ -87,13 +101,9 @@ std::optional<std::string> OpView::stringAttr(StringRef name) const {
 LogicalResult OpView::setResult(unsigned i, Value v) {
   Type want = op->getResult(i).getType();
   if (v.getType() != want) {
-    if (!tensor::CastOp::areCastCompatible(v.getType(), want)) {
-      std::string got, expected;
-      llvm::raw_string_ostream g(got), e(expected);
-      v.getType().print(g);
-      want.print(e);
-      return fail("the translation has type " + got + ", expected " + expected);
-    }
+    if (!tensor::CastOp::areCastCompatible(v.getType(), want))
+      return fail("the translation has type " + typeString(v.getType()) +
+                  ", expected " + typeString(want));
     v = tensor::CastOp::create(b, loc, want, v);
   }
   converter.mapping.map(op->getResult(i), v);
@@ -148,10 +158,7 @@ Value expandForBroadcast(Converter &c, OpBuilder &b, Location loc,
     attr = dyn_cast<DenseElementsAttr>(cst.getValue());
   if (attr)
     return arith::ConstantOp::create(b, loc, attr.reshape(expandedType));
-  SmallVector<OpFoldResult> sizes;
-  for (int64_t s : shape)
-    sizes.push_back(b.getIndexAttr(s));
-  return build::reshape(b, loc, translated, sizes);
+  return build::reshape(b, loc, translated, indexAttrs(b, shape));
 }
 
 std::optional<double> splatConstant(Value value) {
@@ -194,24 +201,18 @@ namespace {
 
 /// Static shapes of the element types the builders handle.
 std::optional<std::string> unsupportedType(Type type) {
-  auto describeType = [](Type t) {
-    std::string s;
-    llvm::raw_string_ostream os(s);
-    t.print(os);
-    return s;
-  };
   auto tensor = dyn_cast<TensorType>(type);
   if (!tensor)
     return std::nullopt; // builtin scalars and the like pass through
   if (!isa<RankedTensorType>(tensor))
     return "unranked tensors are not supported";
   if (!tensor.hasStaticShape())
-    return "dynamic shapes are not supported (" + describeType(type) +
+    return "dynamic shapes are not supported (" + typeString(type) +
            "); export with static shapes";
   Type e = tensor.getElementType();
   if (e.isF16() || e.isBF16() || e.isF32() || e.isF64() || e.isSignlessInteger())
     return std::nullopt;
-  return "element type " + describeType(e) + " is not supported";
+  return "element type " + typeString(e) + " is not supported";
 }
 
 } // namespace

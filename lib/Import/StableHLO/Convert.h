@@ -90,6 +90,11 @@ public:
   LogicalResult convertOp(Operation *op);
 };
 
+/// Static sizes as index attributes.
+SmallVector<OpFoldResult> indexAttrs(OpBuilder &b, ArrayRef<int64_t> values);
+/// A type as MLIR prints it, for messages.
+std::string typeString(Type type);
+
 /// The source of a chain of `stablehlo.broadcast_in_dim` ops with increasing
 /// dimensions: `value` (a StableHLO value) is `source` broadcast with the
 /// source dims going to `dims` of the result. Nullopt when `value` is not

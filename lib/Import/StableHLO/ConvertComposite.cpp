@@ -120,14 +120,10 @@ LogicalResult composite(OpView &v) {
                                         : "one or two results (o, final_state)"));
   for (unsigned i = 0; i < numResults; ++i) {
     Value r = (*results)[i];
-    if (r.getType() != v.op->getResult(i).getType()) {
-      std::string got, want;
-      llvm::raw_string_ostream g(got), w(want);
-      r.getType().print(g);
-      v.op->getResult(i).getType().print(w);
-      return v.fail("result " + Twine(i) + " has type " + want + " but the mix op gives " +
-                    got);
-    }
+    if (r.getType() != v.op->getResult(i).getType())
+      return v.fail("result " + Twine(i) + " has type " +
+                    typeString(v.op->getResult(i).getType()) +
+                    " but the mix op gives " + typeString(r.getType()));
     if (failed(v.setResult(i, r)))
       return failure();
   }

@@ -44,9 +44,7 @@ LogicalResult emit(OpView &v, const Body &body, bool floatOnly = false) {
   for (unsigned i = 0; i < v.numOperands(); ++i)
     ins.push_back(elementwiseOperand(v, i));
   RankedTensorType rt = v.resultType();
-  SmallVector<OpFoldResult> sizes;
-  for (int64_t s : rt.getShape())
-    sizes.push_back(v.b.getIndexAttr(s));
+  SmallVector<OpFoldResult> sizes = indexAttrs(v.b, rt.getShape());
   for (Value in : ins) {
     auto t = cast<RankedTensorType>(in.getType());
     if (t.getRank() == 0)
@@ -245,9 +243,7 @@ LogicalResult iota(OpView &v) {
   std::optional<int64_t> dim = v.i64Attr("iota_dimension");
   if (!dim || *dim < 0 || *dim >= rt.getRank())
     return v.fail("expects an iota_dimension within the result rank");
-  SmallVector<OpFoldResult> sizes;
-  for (int64_t s : rt.getShape())
-    sizes.push_back(v.b.getIndexAttr(s));
+  SmallVector<OpFoldResult> sizes = indexAttrs(v.b, rt.getShape());
   Type elem = rt.getElementType();
   int64_t d = *dim;
   Value r = build::elementwise(

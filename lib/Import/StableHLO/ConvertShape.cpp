@@ -11,13 +11,6 @@
 namespace mixir::stablehlo_import {
 namespace {
 
-SmallVector<OpFoldResult> indexAttrs(OpBuilder &b, ArrayRef<int64_t> values) {
-  SmallVector<OpFoldResult> out;
-  for (int64_t v : values)
-    out.push_back(b.getIndexAttr(v));
-  return out;
-}
-
 LogicalResult broadcastInDim(OpView &v) {
   auto dims = v.i64Array("broadcast_dimensions");
   RankedTensorType rt = v.resultType(), st = v.operandType(0);

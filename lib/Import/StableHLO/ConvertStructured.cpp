@@ -9,13 +9,6 @@
 namespace mixir::stablehlo_import {
 namespace {
 
-SmallVector<OpFoldResult> indexAttrs(OpBuilder &b, ArrayRef<int64_t> values) {
-  SmallVector<OpFoldResult> out;
-  for (int64_t v : values)
-    out.push_back(b.getIndexAttr(v));
-  return out;
-}
-
 //===----------------------------------------------------------------------===//
 // dot_general
 //===----------------------------------------------------------------------===//
@@ -130,6 +123,17 @@ LogicalResult dotGeneral(OpView &v) {
   return v.setResult(0, build::reshape(v.b, v.loc, r, indexAttrs(v.b, ot.getShape())));
 }
 
+/// The legacy `stablehlo.dot`: vector/matrix products of rank-1/2 operands.
+LogicalResult dot(OpView &v) {
+  RankedTensorType lt = v.operandType(0), rt = v.operandType(1);
+  if (lt.getRank() < 1 || lt.getRank() > 2 || rt.getRank() < 1 || rt.getRank() > 2)
+    return v.fail("expects rank-1 or rank-2 operands");
+  Type elem = v.resultType().getElementType();
+  Value lhs = build::castElements(v.b, v.loc, v.operand(0), elem);
+  Value rhs = build::castElements(v.b, v.loc, v.operand(1), elem);
+  return v.setResult(0, build::matmul(v.b, v.loc, lhs, rhs));
+}
+
 //===----------------------------------------------------------------------===//
 // reduce
 //===----------------------------------------------------------------------===//
@@ -232,6 +236,7 @@ LogicalResult reduce(OpView &v) {
 
 void registerStructuredOps(HandlerMap &m) {
   m["stablehlo.dot_general"] = dotGeneral;
+  m["stablehlo.dot"] = dot;
   m["stablehlo.reduce"] = reduce;
 }
 
