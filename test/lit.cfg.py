@@ -197,5 +197,6 @@ config.substitutions.append(
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 
 tool_dirs = [config.mixir_tools_dir, config.llvm_tools_dir]
-tools = ["mixir-opt", "mixir-run", "mixir-compile", "mixir-import-onnx"]
+tools = ["mixir-opt", "mixir-run", "mixir-compile", "mixir-import-onnx",
+         "mixir-import-stablehlo"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "Importer.h"
 #include "mixir/Dialect/Mix/IR/MixOps.h"
+#include "mixir/Import/MixerBuilders.h"
 #include "mixir/Import/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -438,108 +439,64 @@ LogicalResult gatedDeltaNet(Node &n) {
 // mixir domain: the dialect's ops, [B, T, H, D] layout
 //===----------------------------------------------------------------------===//
 
-FailureOr<mix::GateKind> gateKindAttr(Node &n, bool hasGate) {
-  std::string gate = n.stringAttr("gate", hasGate ? "" : "none");
-  if (gate.empty())
-    return n.fail("a gate input needs the 'gate' attribute (head, scalar or vector)");
-  auto kind = mix::symbolizeGateKind(gate);
-  if (!kind)
-    return n.fail("unknown gate '" + gate + "'");
-  if ((*kind == mix::GateKind::none) == hasGate)
-    return n.fail("gate '" + gate + "' " +
-                  (hasGate ? "takes no gate input" : "needs a gate input"));
-  return *kind;
+/// The node's attributes, named as in the dialect.
+build::MixerOptions mixerOptions(Node &n) {
+  build::MixerOptions options;
+  options.gate = n.stringAttr("gate", "");
+  if (n.hasAttr("scale"))
+    options.scale = n.floatAttr("scale", 1.0f);
+  options.qkL2Norm = n.intAttr("qk_l2norm", 0) != 0;
+  options.allowNegEigval = n.intAttr("allow_neg_eigval", 0) != 0;
+  options.causal = n.intAttr("causal", 1) != 0;
+  options.window = n.intAttr("window", 0);
+  return options;
 }
 
-FloatAttr optionalScale(Node &n) {
-  return n.hasAttr("scale") ? n.b.getF32FloatAttr(n.floatAttr("scale", 1.0f))
-                            : FloatAttr();
-}
+Value optionalInput(Node &n, int i) { return n.hasInput(i) ? n.input(i) : Value(); }
 
-LogicalResult checkRank4(Node &n, std::initializer_list<int> inputs) {
-  for (int i : inputs)
-    if (n.hasInput(i) && n.inputType(i).getRank() != 4)
-      return n.fail("input " + llvm::Twine(i) + " must be 4-D [B, T, H, D]");
+/// Sets the node's outputs from a shared mixer builder's results.
+LogicalResult setMixerOutputs(Node &n,
+                              FailureOr<SmallVector<Value, 2>> results,
+                              const std::string &error) {
+  if (failed(results))
+    return n.fail(error);
+  for (auto [i, v] : llvm::enumerate(*results))
+    n.setOutput(i, v);
   return success();
-}
-
-std::pair<RankedTensorType, RankedTensorType> recurrenceTypes(Value q, Value v) {
-  int64_t ho = std::max(dim(q, 2), dim(v, 2));
-  auto o = withShape(q, {dim(q, 0), dim(q, 1), ho, dim(v, 3)});
-  auto s = RankedTensorType::get({dim(q, 0), dim(v, 2), dim(q, 3), dim(v, 3)},
-                                 Float32Type::get(q.getContext()));
-  return {o, s};
 }
 
 LogicalResult mixirLinearAttention(Node &n) {
-  if (failed(checkRank4(n, {0, 1, 2})))
-    return failure();
-  auto kind = gateKindAttr(n, n.hasInput(3));
-  if (failed(kind))
-    return failure();
-  Value q = n.input(0), k = n.input(1), v = n.input(2);
-  Value g = n.hasInput(3) ? n.input(3) : Value();
-  Value init = n.hasInput(4) ? n.input(4) : Value();
-  auto [oType, sType] = recurrenceTypes(q, v);
-  auto op = mix::LinearAttentionOp::create(
-      n.b, n.loc, oType, sType, q, k, v, g, init,
-      mix::GateKindAttr::get(n.b.getContext(), *kind), optionalScale(n), IntegerAttr());
-  n.setOutput(0, op.getO());
-  n.setOutput(1, op.getFinalState());
-  return success();
+  build::MixerOperands in{optionalInput(n, 0), optionalInput(n, 1),
+                          optionalInput(n, 2), Value(), optionalInput(n, 3),
+                          optionalInput(n, 4)};
+  std::string error;
+  auto r = build::linearAttentionOp(n.b, n.loc, in, mixerOptions(n), error);
+  return setMixerOutputs(n, r, error);
 }
 
 LogicalResult mixirDeltaRule(Node &n) {
-  if (failed(checkRank4(n, {0, 1, 2})))
-    return failure();
-  if (!n.hasInput(3))
-    return n.fail("needs the beta input");
-  auto kind = gateKindAttr(n, n.hasInput(4));
-  if (failed(kind))
-    return failure();
-  Value q = n.input(0), k = n.input(1), v = n.input(2), beta = n.input(3);
-  Value g = n.hasInput(4) ? n.input(4) : Value();
-  Value init = n.hasInput(5) ? n.input(5) : Value();
-  auto [oType, sType] = recurrenceTypes(q, v);
-  UnitAttr l2 = n.intAttr("qk_l2norm", 0) ? n.b.getUnitAttr() : UnitAttr();
-  UnitAttr neg = n.intAttr("allow_neg_eigval", 0) ? n.b.getUnitAttr() : UnitAttr();
-  auto op = mix::DeltaRuleOp::create(n.b, n.loc, oType, sType, q, k, v, beta, g, init,
-                                     mix::GateKindAttr::get(n.b.getContext(), *kind),
-                                     optionalScale(n), l2, neg, IntegerAttr());
-  n.setOutput(0, op.getO());
-  n.setOutput(1, op.getFinalState());
-  return success();
+  build::MixerOperands in{optionalInput(n, 0), optionalInput(n, 1),
+                          optionalInput(n, 2), optionalInput(n, 3),
+                          optionalInput(n, 4), optionalInput(n, 5)};
+  std::string error;
+  auto r = build::deltaRuleOp(n.b, n.loc, in, mixerOptions(n), error);
+  return setMixerOutputs(n, r, error);
 }
 
 LogicalResult mixirAttention(Node &n) {
-  if (failed(checkRank4(n, {0, 1, 2})))
-    return failure();
-  Value q = n.input(0), k = n.input(1), v = n.input(2);
-  Value g = n.hasInput(3) ? n.input(3) : Value();
-  int64_t window = n.intAttr("window", 0);
-  auto oType = withShape(q, {dim(q, 0), dim(q, 1), dim(q, 2), dim(v, 3)});
-  Value o = mix::AttentionOp::create(
-      n.b, n.loc, oType, q, k, v, g,
-      n.intAttr("causal", 1) ? n.b.getUnitAttr() : UnitAttr(),
-      window ? n.b.getI64IntegerAttr(window) : IntegerAttr(), optionalScale(n));
-  n.setOutput(0, o);
-  return success();
+  build::MixerOperands in{optionalInput(n, 0), optionalInput(n, 1),
+                          optionalInput(n, 2), Value(), optionalInput(n, 3),
+                          Value()};
+  std::string error;
+  auto r = build::attentionOp(n.b, n.loc, in, mixerOptions(n), error);
+  return setMixerOutputs(n, r, error);
 }
 
 LogicalResult mixirScan(Node &n) {
-  if (!n.hasInput(0) || !n.hasInput(1))
-    return n.fail("needs inputs x and g");
-  Value x = n.input(0), g = n.input(1);
-  Value init = n.hasInput(2) ? n.input(2) : Value();
-  auto xt = n.inputType(0);
-  if (xt.getRank() != 3)
-    return n.fail("x must be 3-D [B, T, D]");
-  auto sType = RankedTensorType::get({xt.getDimSize(0), xt.getDimSize(2)},
-                                     n.b.getF32Type());
-  auto op = mix::ScanOp::create(n.b, n.loc, xt, sType, x, g, init, IntegerAttr());
-  n.setOutput(0, op.getO());
-  n.setOutput(1, op.getFinalState());
-  return success();
+  std::string error;
+  auto r = build::scanOp(n.b, n.loc, optionalInput(n, 0), optionalInput(n, 1),
+                         optionalInput(n, 2), error);
+  return setMixerOutputs(n, r, error);
 }
 
 } // namespace

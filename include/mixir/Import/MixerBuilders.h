@@ -1,0 +1,60 @@
+//===- MixerBuilders.h - mix ops from format-neutral operands ---*- C++ -*-===//
+//
+// The `mix` op constructors shared by the importers whose model formats have
+// a node that mirrors a mix op one to one (the ONNX `mixir` domain, the
+// StableHLO `mixir.*` composites): same operands ([B, T, H, D] layout), same
+// attribute names. Each checks what the format cannot (ranks, gate kinds)
+// and returns the op's results, or fails with a one-line `error`.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MIXIR_IMPORT_MIXERBUILDERS_H
+#define MIXIR_IMPORT_MIXERBUILDERS_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Value.h"
+#include "mlir/Support/LLVM.h"
+
+#include <optional>
+#include <string>
+
+namespace mixir::build {
+
+/// The attributes of a mixer node, named as in the dialect. Absent ones keep
+/// their defaults.
+struct MixerOptions {
+  /// "none", "head", "scalar" or "vector"; empty when not given (then "none"
+  /// without a gate operand, an error with one).
+  std::string gate;
+  std::optional<float> scale;
+  bool qkL2Norm = false;
+  bool allowNegEigval = false;
+  bool causal = true;
+  int64_t window = 0;
+};
+
+/// The operands of a mixer node; null values are absent optionals.
+struct MixerOperands {
+  mlir::Value q, k, v, beta, g, initialState;
+};
+
+/// mix.linear_attention: results (o, final_state).
+mlir::FailureOr<llvm::SmallVector<mlir::Value, 2>>
+linearAttentionOp(mlir::OpBuilder &b, mlir::Location loc,
+                  const MixerOperands &in, const MixerOptions &options,
+                  std::string &error);
+/// mix.delta_rule (needs `beta`): results (o, final_state).
+mlir::FailureOr<llvm::SmallVector<mlir::Value, 2>>
+deltaRuleOp(mlir::OpBuilder &b, mlir::Location loc, const MixerOperands &in,
+            const MixerOptions &options, std::string &error);
+/// mix.attention (`g` is the forget gate): result (o).
+mlir::FailureOr<llvm::SmallVector<mlir::Value, 2>>
+attentionOp(mlir::OpBuilder &b, mlir::Location loc, const MixerOperands &in,
+            const MixerOptions &options, std::string &error);
+/// mix.scan over `x: [B, T, D]` with gate `g`: results (o, final_state).
+mlir::FailureOr<llvm::SmallVector<mlir::Value, 2>>
+scanOp(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, mlir::Value g,
+       mlir::Value initialState, std::string &error);
+
+} // namespace mixir::build
+
+#endif

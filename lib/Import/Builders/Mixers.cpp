@@ -1,0 +1,146 @@
+//===- Mixers.cpp - mix ops from format-neutral operands -------------------===//
+#include "mixir/Import/MixerBuilders.h"
+#include "mixir/Dialect/Mix/IR/MixOps.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+
+using namespace mlir;
+
+namespace mixir::build {
+namespace {
+
+using Results = SmallVector<Value, 2>;
+
+int64_t dim(Value v, int64_t d) {
+  return cast<RankedTensorType>(v.getType()).getDimSize(d);
+}
+
+/// Fails unless q, k and v are 4-D [B, T, H, D].
+LogicalResult checkRank4(const MixerOperands &in, std::string &error) {
+  const char *names[] = {"q", "k", "v"};
+  Value values[] = {in.q, in.k, in.v};
+  for (int i = 0; i < 3; ++i) {
+    auto t = values[i] ? dyn_cast<RankedTensorType>(values[i].getType())
+                       : RankedTensorType();
+    if (!t || t.getRank() != 4) {
+      error = std::string("input ") + std::to_string(i) + " (" + names[i] +
+              ") must be 4-D [B, T, H, D]";
+      return failure();
+    }
+  }
+  return success();
+}
+
+/// The gate kind named by `options.gate`, consistent with whether a gate
+/// operand is present.
+FailureOr<mix::GateKind> gateKind(const MixerOptions &options, bool hasGate,
+                                  std::string &error) {
+  std::string gate = options.gate.empty() && !hasGate ? "none" : options.gate;
+  if (gate.empty()) {
+    error = "a gate input needs the 'gate' attribute (head, scalar or vector)";
+    return failure();
+  }
+  auto kind = mix::symbolizeGateKind(gate);
+  if (!kind) {
+    error = "unknown gate '" + gate + "'";
+    return failure();
+  }
+  if ((*kind == mix::GateKind::none) == hasGate) {
+    error = "gate '" + gate + "' " +
+            (hasGate ? "takes no gate input" : "needs a gate input");
+    return failure();
+  }
+  return *kind;
+}
+
+FloatAttr scaleAttr(OpBuilder &b, const MixerOptions &options) {
+  return options.scale ? b.getF32FloatAttr(*options.scale) : FloatAttr();
+}
+
+UnitAttr flag(OpBuilder &b, bool on) { return on ? b.getUnitAttr() : UnitAttr(); }
+
+/// o: [B, T, max(Hq, Hv), V] in q's element type; state [B, Hv, K, V] f32.
+std::pair<RankedTensorType, RankedTensorType> recurrenceTypes(Value q, Value v) {
+  auto qt = cast<RankedTensorType>(q.getType());
+  int64_t ho = std::max(dim(q, 2), dim(v, 2));
+  auto o = RankedTensorType::get({dim(q, 0), dim(q, 1), ho, dim(v, 3)},
+                                 qt.getElementType());
+  auto s = RankedTensorType::get({dim(q, 0), dim(v, 2), dim(q, 3), dim(v, 3)},
+                                 Float32Type::get(q.getContext()));
+  return {o, s};
+}
+
+} // namespace
+
+FailureOr<Results> linearAttentionOp(OpBuilder &b, Location loc,
+                                     const MixerOperands &in,
+                                     const MixerOptions &options,
+                                     std::string &error) {
+  if (failed(checkRank4(in, error)))
+    return failure();
+  auto kind = gateKind(options, (bool)in.g, error);
+  if (failed(kind))
+    return failure();
+  auto [oType, sType] = recurrenceTypes(in.q, in.v);
+  auto op = mix::LinearAttentionOp::create(
+      b, loc, oType, sType, in.q, in.k, in.v, in.g, in.initialState,
+      mix::GateKindAttr::get(b.getContext(), *kind), scaleAttr(b, options),
+      IntegerAttr());
+  return Results{op.getO(), op.getFinalState()};
+}
+
+FailureOr<Results> deltaRuleOp(OpBuilder &b, Location loc,
+                               const MixerOperands &in,
+                               const MixerOptions &options, std::string &error) {
+  if (failed(checkRank4(in, error)))
+    return failure();
+  if (!in.beta) {
+    error = "needs the beta input";
+    return failure();
+  }
+  auto kind = gateKind(options, (bool)in.g, error);
+  if (failed(kind))
+    return failure();
+  auto [oType, sType] = recurrenceTypes(in.q, in.v);
+  auto op = mix::DeltaRuleOp::create(
+      b, loc, oType, sType, in.q, in.k, in.v, in.beta, in.g, in.initialState,
+      mix::GateKindAttr::get(b.getContext(), *kind), scaleAttr(b, options),
+      flag(b, options.qkL2Norm), flag(b, options.allowNegEigval), IntegerAttr());
+  return Results{op.getO(), op.getFinalState()};
+}
+
+FailureOr<Results> attentionOp(OpBuilder &b, Location loc,
+                               const MixerOperands &in,
+                               const MixerOptions &options, std::string &error) {
+  if (failed(checkRank4(in, error)))
+    return failure();
+  auto qt = cast<RankedTensorType>(in.q.getType());
+  auto oType = RankedTensorType::get(
+      {dim(in.q, 0), dim(in.q, 1), dim(in.q, 2), dim(in.v, 3)},
+      qt.getElementType());
+  Value o = mix::AttentionOp::create(
+      b, loc, oType, in.q, in.k, in.v, in.g, flag(b, options.causal),
+      options.window ? b.getI64IntegerAttr(options.window) : IntegerAttr(),
+      scaleAttr(b, options));
+  return Results{o};
+}
+
+FailureOr<Results> scanOp(OpBuilder &b, Location loc, Value x, Value g,
+                          Value initialState, std::string &error) {
+  if (!x || !g) {
+    error = "needs inputs x and g";
+    return failure();
+  }
+  auto xt = cast<RankedTensorType>(x.getType());
+  if (xt.getRank() != 3) {
+    error = "x must be 3-D [B, T, D]";
+    return failure();
+  }
+  auto sType = RankedTensorType::get({xt.getDimSize(0), xt.getDimSize(2)},
+                                     b.getF32Type());
+  auto op = mix::ScanOp::create(b, loc, xt, sType, x, g, initialState,
+                                IntegerAttr());
+  return Results{op.getO(), op.getFinalState()};
+}
+
+} // namespace mixir::build

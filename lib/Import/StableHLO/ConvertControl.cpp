@@ -1,0 +1,103 @@
+//===- ConvertControl.cpp - stablehlo.while to scf.while -------------------===//
+#include "Convert.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+namespace mixir::stablehlo_import {
+namespace {
+
+/// Translates `region`'s block into a new block of `into` with the given
+/// argument types and returns the translated operands of its
+/// `stablehlo.return`.
+FailureOr<SmallVector<Value>> convertRegion(OpView &v, Region &region, Region &into,
+                                            TypeRange types) {
+  if (!region.hasOneBlock())
+    return v.fail("expects single-block regions");
+  Block &src = region.front();
+  if (src.getNumArguments() != types.size() ||
+      TypeRange(src.getArgumentTypes()) != types)
+    return v.fail("region arguments do not match the loop-carried values");
+  Operation *ret = &src.back();
+  if (ret->getName().getStringRef() != "stablehlo.return")
+    return v.fail("regions must end with stablehlo.return");
+  SmallVector<Location> locs(types.size(), v.loc);
+  Block *dst = v.b.createBlock(&into, {}, types, locs);
+  v.converter.mapping.map(src.getArguments(), dst->getArguments());
+  v.b.setInsertionPointToStart(dst);
+  if (failed(v.converter.convertOps(src)))
+    return failure();
+  SmallVector<Value> out;
+  for (Value x : ret->getOperands())
+    out.push_back(v.converter.lookup(x));
+  return out;
+}
+
+LogicalResult whileOp(OpView &v) {
+  if (v.op->getNumRegions() != 2)
+    return v.fail("expects a condition and a body region");
+  SmallVector<Value> inits;
+  for (unsigned i = 0; i < v.numOperands(); ++i)
+    inits.push_back(v.operand(i));
+  TypeRange types = v.op->getResultTypes();
+  if (TypeRange(v.op->getOperandTypes()) != types)
+    return v.fail("operand and result types differ");
+  auto loop = scf::WhileOp::create(v.b, v.loc, types, inits);
+  {
+    OpBuilder::InsertionGuard guard(v.b);
+    auto cond = convertRegion(v, v.op->getRegion(0), loop.getBefore(), types);
+    if (failed(cond))
+      return failure();
+    auto pt = cond->size() == 1 ? dyn_cast<RankedTensorType>((*cond)[0].getType())
+                                : RankedTensorType();
+    if (!pt || pt.getRank() != 0 || !pt.getElementType().isInteger(1))
+      return v.fail("the condition must return one tensor<i1>");
+    Value pred = tensor::ExtractOp::create(v.b, v.loc, (*cond)[0], ValueRange{});
+    scf::ConditionOp::create(v.b, v.loc, pred, loop.getBefore().getArguments());
+    auto body = convertRegion(v, v.op->getRegion(1), loop.getAfter(), types);
+    if (failed(body))
+      return failure();
+    if (TypeRange(ValueRange(*body)) != types)
+      return v.fail("the body must return the loop-carried values");
+    // One-shot bufferization wants each yielded tensor equivalent to its
+    // loop argument: write new values into the argument's buffer
+    // (destination-passing), which it can then do in place.
+    Block &after = loop.getAfter().front();
+    for (auto [i, value] : llvm::enumerate(*body))
+      if (value != after.getArgument(i))
+        value = linalg::CopyOp::create(v.b, v.loc, value, after.getArgument(i))
+                    .getResult(0);
+    scf::YieldOp::create(v.b, v.loc, *body);
+  }
+  for (unsigned i = 0; i < loop.getNumResults(); ++i)
+    if (failed(v.setResult(i, loop.getResult(i))))
+      return failure();
+  return success();
+}
+
+LogicalResult customCall(OpView &v) {
+  std::string target = v.stringAttr("call_target_name").value_or("");
+  return v.fail("custom_call to '" + target +
+                "' is not supported (no MixIR equivalent of the target)");
+}
+
+/// Ops that only pass their operands through.
+LogicalResult passThrough(OpView &v) {
+  if (v.numOperands() != v.op->getNumResults())
+    return v.fail("expects as many operands as results");
+  for (unsigned i = 0; i < v.numOperands(); ++i)
+    if (failed(v.setResult(i, v.operand(i))))
+      return failure();
+  return success();
+}
+
+} // namespace
+
+void registerControlOps(HandlerMap &m) {
+  m["stablehlo.while"] = whileOp;
+  m["stablehlo.custom_call"] = customCall;
+  m["stablehlo.optimization_barrier"] = passThrough;
+}
+
+} // namespace mixir::stablehlo_import

@@ -1,0 +1,115 @@
+//===- StableHLOImporter.cpp - flat-form StableHLO to mix + upstream -------===//
+#include "mixir/Import/StableHLO/StableHLOImporter.h"
+
+#include "Stages.h"
+#include "mixir/Dialect/Mix/IR/MixDialect.h"
+#include "mixir/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+using namespace mlir;
+
+namespace mixir {
+
+namespace {
+
+/// "LINE:COL: MESSAGE" for parser diagnostics.
+std::string diagnosticLine(Diagnostic &diag) {
+  std::string out;
+  if (auto flc = dyn_cast<FileLineColLoc>(diag.getLocation()))
+    out = std::to_string(flc.getLine()) + ":" + std::to_string(flc.getColumn()) + ": ";
+  out += diag.str();
+  for (char &c : out)
+    if (c == '\n' || c == '\r')
+      c = ' ';
+  return out;
+}
+
+OwningOpRef<ModuleOp> importImpl(MLIRContext &context, StringRef flatText,
+                                 const StableHLOImportOptions &options,
+                                 std::string &error) {
+  StringRef first = flatText.split('\n').first.rtrim("\r");
+  if (first != kStableHLOFlatHeader) {
+    error = "not flat-form StableHLO: the first line must be '" +
+            kStableHLOFlatHeader.str() + "'";
+    return nullptr;
+  }
+  context.loadDialect<arith::ArithDialect, func::FuncDialect, linalg::LinalgDialect,
+                      math::MathDialect, scf::SCFDialect, tensor::TensorDialect,
+                      mix::MixDialect>();
+  // The first diagnostic (parser, verifier or pass) becomes the error.
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+    if (diagnostics.empty() && diag.getSeverity() == DiagnosticSeverity::Error)
+      diagnostics = diagnosticLine(diag);
+    return success();
+  });
+  OwningOpRef<ModuleOp> module;
+  {
+    bool allowed = context.allowsUnregisteredDialects();
+    context.allowUnregisteredDialects(true);
+    module = parseSourceString<ModuleOp>(flatText, ParserConfig(&context),
+                                         "<stablehlo>");
+    context.allowUnregisteredDialects(allowed);
+  }
+  if (!module) {
+    error = "malformed flat-form StableHLO: " +
+            (diagnostics.empty() ? std::string("cannot parse") : diagnostics);
+    return nullptr;
+  }
+  if (module->getBody()->getOperations().empty() ||
+      module->getOps<func::FuncOp>().empty()) {
+    error = "the module holds no function";
+    return nullptr;
+  }
+  using namespace stablehlo_import;
+  if (failed(inlineCalls(*module, error)) ||
+      failed(foldConstantSubgraphs(*module, error)) ||
+      (options.raise && failed(raiseScanLoops(*module, error))) ||
+      failed(convertToUpstream(*module, error)))
+    return nullptr;
+  // The translation leaves the ops it looked through (broadcasts folded into
+  // element-wise maps, softmax intermediates) unused.
+  IRRewriter rewriter(&context);
+  (void)runRegionDCE(rewriter, module->getOperation()->getRegions());
+  if (failed(verify(*module))) {
+    error = "the imported IR does not verify: " + diagnostics;
+    return nullptr;
+  }
+  if (options.raise) {
+    // No canonicalisation before mix-raise: it would merge the two
+    // transposes that put K in [B, H, K, T] order into one, hiding the K^T
+    // that mix-raise's Q K^T matcher looks for.
+    PassManager pm(&context);
+    pm.addPass(createCSEPass());
+    pm.addNestedPass<func::FuncOp>(mixir::createMixRaise());
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+    if (failed(pm.run(*module))) {
+      error = "simplifying the imported IR failed: " + diagnostics;
+      return nullptr;
+    }
+  }
+  return module;
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp> importStableHLOFlat(MLIRContext &context, StringRef flatText,
+                                          const StableHLOImportOptions &options,
+                                          std::string &error) {
+  return importImpl(context, flatText, options, error);
+}
+
+} // namespace mixir

@@ -1,0 +1,8 @@
+// mixir-stablehlo-flat v1
+"builtin.module"() ({
+  "func.func"() <{function_type = (tensor<4xf32>) -> tensor<4xf32>, sym_name = "main"}> ({
+  ^bb0(%x: tensor<4xf32>):
+    %0 = "stablehlo.custom_call"(%x) <{call_target_name = "Sharding", backend_config = ""}> : (tensor<4xf32>) -> tensor<4xf32>
+    "func.return"(%0) : (tensor<4xf32>) -> ()
+  }) : () -> ()
+}) : () -> ()

@@ -1,0 +1,40 @@
+// mixir-stablehlo-flat v1
+// stablehlo.while becomes scf.while: the condition region the `before`
+// region (ending in scf.condition on the extracted i1), the body the `after`
+// region, whose new values are copied into the loop arguments
+// (destination-passing, for one-shot bufferization).
+//
+// RUN: mixir-import-stablehlo %s --no-raise -o - | FileCheck %s
+//
+// CHECK-LABEL: func.func @main
+// CHECK: %[[R:.*]]:2 = scf.while (%[[I:.*]] = %{{.*}}, %[[A:.*]] = %arg0) : (tensor<i32>, tensor<4xf32>) -> (tensor<i32>, tensor<4xf32>) {
+// CHECK: arith.cmpi slt
+// CHECK: %[[P:.*]] = tensor.extract %{{.*}}[] : tensor<i1>
+// CHECK: scf.condition(%[[P]]) %[[I]], %[[A]] : tensor<i32>, tensor<4xf32>
+// CHECK: } do {
+// CHECK: ^bb0(%[[I2:.*]]: tensor<i32>, %[[A2:.*]]: tensor<4xf32>):
+// CHECK: arith.addi
+// CHECK: arith.mulf
+// CHECK: %[[C1:.*]] = linalg.copy ins(%{{.*}} : tensor<i32>) outs(%[[I2]] : tensor<i32>)
+// CHECK: %[[C2:.*]] = linalg.copy ins(%{{.*}} : tensor<4xf32>) outs(%[[A2]] : tensor<4xf32>)
+// CHECK: scf.yield %[[C1]], %[[C2]]
+// CHECK: return %[[R]]#1
+"builtin.module"() ({
+  "func.func"() <{function_type = (tensor<4xf32>) -> tensor<4xf32>, sym_name = "main"}> ({
+  ^bb0(%x: tensor<4xf32>):
+    %c0 = "stablehlo.constant"() <{value = dense<0> : tensor<i32>}> : () -> tensor<i32>
+    %c1 = "stablehlo.constant"() <{value = dense<1> : tensor<i32>}> : () -> tensor<i32>
+    %c3 = "stablehlo.constant"() <{value = dense<3> : tensor<i32>}> : () -> tensor<i32>
+    %r:2 = "stablehlo.while"(%c0, %x) ({
+    ^bb0(%i: tensor<i32>, %a: tensor<4xf32>):
+      %p = "stablehlo.compare"(%i, %c3) <{compare_type = "SIGNED", comparison_direction = "LT"}> : (tensor<i32>, tensor<i32>) -> tensor<i1>
+      "stablehlo.return"(%p) : (tensor<i1>) -> ()
+    }, {
+    ^bb0(%i: tensor<i32>, %a: tensor<4xf32>):
+      %n = "stablehlo.add"(%i, %c1) : (tensor<i32>, tensor<i32>) -> tensor<i32>
+      %b = "stablehlo.multiply"(%a, %a) : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+      "stablehlo.return"(%n, %b) : (tensor<i32>, tensor<4xf32>) -> ()
+    }) : (tensor<i32>, tensor<4xf32>) -> (tensor<i32>, tensor<4xf32>)
+    "func.return"(%r#1) : (tensor<4xf32>) -> ()
+  }) : () -> ()
+}) : () -> ()
