@@ -1,6 +1,6 @@
 //===- mixir-import-stablehlo.cpp - StableHLO (JAX) to MLIR ----------------===//
 //
-//   mixir-import-stablehlo IN -o OUT.mlir [--no-raise]
+//   mixir-import-stablehlo IN -o OUT.mlir [--no-raise] [--no-fold]
 //
 // IN in the flat form (its first line `// mixir-stablehlo-flat v1`) is
 // imported directly; anything else (StableHLO text or bytecode, a VHLO
@@ -31,6 +31,9 @@ static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
                                                "VHLO or jax.export file, or ->"));
 static cl::opt<std::string> outputFile("o", cl::desc("Output .mlir file"),
                                        cl::init("-"));
+static cl::opt<bool> noFold(
+    "no-fold", cl::desc("Keep constant subgraphs (iota, masks) as computations"),
+    cl::init(false));
 static cl::opt<bool> noRaise("no-raise",
                              cl::desc("Do not raise scan loops or run mix-raise"),
                              cl::init(false));
@@ -141,6 +144,7 @@ int main(int argc, char **argv) {
   context.disableMultithreading();
   mixir::StableHLOImportOptions options;
   options.raise = !noRaise;
+  options.fold = !noFold;
   std::string error;
   auto module = mixir::importStableHLOFlat(context, text, options, error);
   if (!module)

@@ -27,6 +27,18 @@ bool isConstant(Value v) {
          isa_and_nonnull<DenseElementsAttr>(def->getAttr("value"));
 }
 
+/// True when `v` is a constant or computed from constants by ops the
+/// evaluator knows (looking `depth` ops up).
+bool willBeConstant(Value v, int depth) {
+  if (isConstant(v))
+    return true;
+  Operation *def = v.getDefiningOp();
+  return depth > 0 && def && def->getNumRegions() == 0 &&
+         Evaluator::canEvaluate(def) &&
+         llvm::all_of(def->getOperands(),
+                      [&](Value x) { return willBeConstant(x, depth - 1); });
+}
+
 int64_t elementCount(Type t) {
   auto shaped = dyn_cast<RankedTensorType>(t);
   return shaped && shaped.hasStaticShape() ? shaped.getNumElements() : -1;
@@ -66,6 +78,20 @@ LogicalResult foldConstantSubgraphs(ModuleOp module, std::string &error) {
   });
   for (Operation *op : ops) {
     if (!llvm::all_of(op->getOperands(), isConstant))
+      continue;
+    // A broadcast of a non-splat constant that feeds computation on data
+    // (a mask broadcast over batch and heads) stays a broadcast: folding it
+    // would multiply the constant's size, and the converter turns broadcasts
+    // into indexing maps anyway. It is folded when its users fold too
+    // (iota broadcast to rows and columns, then compared).
+    if (op->getName().getStringRef() == "stablehlo.broadcast_in_dim" &&
+        !cast<DenseElementsAttr>(op->getOperand(0).getDefiningOp()->getAttr("value"))
+             .isSplat() &&
+        !llvm::all_of(op->getUsers(), [](Operation *user) {
+          return Evaluator::canEvaluate(user) &&
+                 llvm::all_of(user->getOperands(),
+                              [](Value v) { return willBeConstant(v, 4); });
+        }))
       continue;
     auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
     if (!type || !type.hasStaticShape() || type.getNumElements() > kMaxElements ||

@@ -75,7 +75,7 @@ OwningOpRef<ModuleOp> importImpl(MLIRContext &context, StringRef flatText,
   }
   using namespace stablehlo_import;
   if (failed(inlineCalls(*module, error)) ||
-      failed(foldConstantSubgraphs(*module, error)) ||
+      (options.fold && failed(foldConstantSubgraphs(*module, error))) ||
       (options.raise && failed(raiseScanLoops(*module, error))) ||
       failed(convertToUpstream(*module, error)))
     return nullptr;

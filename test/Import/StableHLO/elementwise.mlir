@@ -2,7 +2,13 @@
 // Element-wise ops become one linalg.generic each; a broadcast_in_dim
 // operand is read through the generic's indexing map.
 //
-// RUN: mixir-import-stablehlo %s --no-raise -o - | FileCheck %s
+// RUN: mixir-import-stablehlo %s --no-raise --no-fold -o - | FileCheck %s
+// RUN: mixir-import-stablehlo %s --no-raise -o - | FileCheck %s --check-prefix=FOLD
+//
+// Folded, the iota and the converted constant are constants:
+// FOLD-LABEL: func.func @convert_iota
+// FOLD-DAG: arith.constant dense<{{\[}}[0, 1, 2], [0, 1, 2]]> : tensor<2x3xi32>
+// FOLD-DAG: arith.constant dense<[1.000000e+00, 2.000000e+00, 3.000000e+00]> : tensor<3xf64>
 
 // CHECK-LABEL: func.func @float_ops
 // CHECK-DAG: arith.addf

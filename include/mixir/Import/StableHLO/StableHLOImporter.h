@@ -49,6 +49,8 @@ inline constexpr llvm::StringLiteral kStableHLOFlatHeader =
 struct StableHLOImportOptions {
   /// Raise `lax.scan` loops and run `mix-raise` (and canonicalisation).
   bool raise = true;
+  /// Evaluate constant subgraphs (masks from iota/compare) at import time.
+  bool fold = true;
 };
 
 /// Translates flat-form text (see above) into a module of func.func ops over
