@@ -49,6 +49,7 @@ class _Jax:
     """The jax/jaxlib modules, imported on first use."""
 
     _loaded = None
+    passes_registered = False
 
     @classmethod
     def get(cls):
@@ -183,22 +184,46 @@ def _diagnostic(error):
 
 # --- legalising --------------------------------------------------------------------
 def _run_passes(module, ctx):
+    """VHLO -> StableHLO and CHLO -> StableHLO where present; shape
+    refinement where a type is dynamic (it cannot make symbolic argument
+    shapes static: those are refused afterwards)."""
     jx = _Jax.get()
-    names = set()
-    _walk(module.operation, lambda op: names.add(op.name))
+    if not _Jax.passes_registered:
+        jx.stablehlo.register_stablehlo_passes()
+        _Jax.passes_registered = True
+    names, dynamic = set(), []
+
+    def visit(op):
+        names.add(op.name)
+        if not dynamic and any(_is_dynamic(r.type) for r in op.results):
+            dynamic.append(op)
+    _walk(module.operation, visit)
     steps = []
     if any(n.startswith("vhlo.") for n in names):
         steps.append("vhlo-legalize-to-stablehlo")
     if any(n.startswith("chlo.") for n in names):
         steps.append("func.func(chlo-legalize-to-stablehlo)")
-    if not steps:
-        return
+    for step in steps:
+        _run_pipeline(module, ctx, step, "cannot legalise to StableHLO: ")
+    if dynamic:
+        try:
+            _run_pipeline(module, ctx, "stablehlo-refine-shapes", "")
+        except ValueError:
+            pass  # the type check names the dynamic op
+
+
+def _run_pipeline(module, ctx, step, prefix):
+    jx = _Jax.get()
     try:
-        pm = jx.passmanager.PassManager.parse(
-            "builtin.module(" + ",".join(steps) + ")", ctx)
+        pm = jx.passmanager.PassManager.parse(f"builtin.module({step})", ctx)
         pm.run(module.operation)
     except jx.ir.MLIRError as e:
-        raise ValueError("cannot legalise to StableHLO: " + _diagnostic(e)) from None
+        raise ValueError(prefix + _diagnostic(e)) from None
+
+
+def _is_dynamic(t):
+    ir = _Jax.get().ir
+    return _isa(t, ir.RankedTensorType) and not ir.RankedTensorType(t).has_static_shape
 
 
 def _walk(op, fn):
@@ -461,7 +486,19 @@ def to_flat(source):
     jx = _Jax.get()
     ir = jx.ir
     ctx = jx.jax_mlir.make_ir_context()
-    module = _parse_module(source, ctx)
+    # Diagnostics become exceptions' messages, never stderr output.
+    diagnostics = []
+
+    def on_diagnostic(d):
+        diagnostics.append(d.message)
+        return True
+    ctx.attach_diagnostic_handler(on_diagnostic)
+    try:
+        module = _parse_module(source, ctx)
+    except ValueError as e:
+        if "bytecode" in str(e) and diagnostics and diagnostics[0] not in str(e):
+            raise ValueError(f"{_one_line(e)} ({_one_line(diagnostics[0])})") from None
+        raise
     _run_passes(module, ctx)
     if not module.operation.verify():
         raise ValueError("the StableHLO module does not verify")
