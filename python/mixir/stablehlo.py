@@ -585,16 +585,15 @@ def import_stablehlo(source, raise_=True):
 
 def export(fn, *example_args, **export_kwargs):
     """`jax.export.export(jax.jit(fn))` on the shapes/dtypes of
-    `example_args` (arrays or `jax.ShapeDtypeStruct`s)."""
+    `example_args` (pytrees of arrays or `jax.ShapeDtypeStruct`s)."""
     jax = _Jax.get().jax
-    specs = []
-    for a in example_args:
+
+    def spec(a):
         if isinstance(a, jax.ShapeDtypeStruct):
-            specs.append(a)
-        else:
-            specs.append(jax.ShapeDtypeStruct(tuple(getattr(a, "shape", ())),
-                                              getattr(a, "dtype", None) or
-                                              jax.numpy.asarray(a).dtype))
+            return a
+        a = a if hasattr(a, "shape") and hasattr(a, "dtype") else jax.numpy.asarray(a)
+        return jax.ShapeDtypeStruct(tuple(a.shape), a.dtype)
+    specs = jax.tree_util.tree_map(spec, example_args)
     return jax.export.export(jax.jit(fn), **export_kwargs)(*specs)
 
 

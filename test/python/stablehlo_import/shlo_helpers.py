@@ -97,13 +97,14 @@ def compile_and_run(text, args):
 
 
 def check_jax(fn, args, *, tol=TOL, expect=None, raise_=True, record=None, case=""):
-    """Imports `fn` for `args` with mixir.from_jax, compiles, runs on the CPU
-    and compares every output with jax.jit(fn)(*args). `expect`: an op name
+    """Imports `fn` for `args` (pytrees of numpy arrays) with mixir.from_jax,
+    compiles, runs on the CPU (arguments flattened in pytree order) and
+    compares every output with jax.jit(fn)(*args). `expect`: an op name
     (or names) the imported IR must contain. Returns the imported text."""
     text = mixir.from_jax(fn, *args, raise_=raise_)
     for name in ([expect] if isinstance(expect, str) else (expect or [])):
         assert name in text, f"{name} not in the imported IR:\n{text[:4000]}"
-    outs = compile_and_run(text, args)
+    outs = compile_and_run(text, jax.tree_util.tree_leaves(args))
     refs = [np.asarray(r) for r in jax.tree_util.tree_leaves(jax.jit(fn)(*args))]
     assert len(outs) == len(refs), (len(outs), len(refs))
     for i, (ref, out) in enumerate(zip(refs, outs)):

@@ -14,6 +14,7 @@ import pytest
 from jax import lax
 
 import jax_mixers as jm
+import jax_ops as ops
 from mixir import stablehlo as shlo
 from shlo_helpers import check_parses, python_env
 
@@ -27,79 +28,20 @@ def sds(*shape, dtype=jnp.float32):
 QKV = (sds(B, T, H, K), sds(B, T, H, K), sds(B, T, H, V))
 
 
-# One function per op family (and the mixers); (name, fn, argument specs).
-def _elementwise(x, y):
-    a = jnp.exp(x) - jnp.log(jnp.abs(y) + 1) * jnp.tanh(x) / (1 + jax.nn.sigmoid(y))
-    return jnp.maximum(jnp.sqrt(jnp.abs(a)), lax.rsqrt(y * y + 1)) - jnp.minimum(-a, x)
-
-
-def _compare_select(x, y):
-    return jnp.where(x < y, x, -y), (x >= y).astype(jnp.int32)
-
-
-def _iota_broadcast(x):
-    pos = jnp.arange(x.shape[1], dtype=jnp.float32)
-    return x + pos[None, :, None] * 0.01
-
-
-def _reshape_transpose(x):
-    return jnp.transpose(x.reshape(x.shape[0], -1, 4), (2, 0, 1))
-
-
-def _slices(x, i):
-    a = x[:, 3:17:2]
-    b = lax.dynamic_slice_in_dim(x, i, 5, axis=1)
-    c = lax.dynamic_update_slice_in_dim(x, b * 2, i + 1, axis=1)
-    return a, b, c
-
-
-def _concat_pad(x, y):
-    return jnp.concatenate([x, y], axis=1), jnp.pad(x, ((0, 0), (2, 3), (1, 0)))
-
-
-def _dot_general(a, b):
-    return jnp.einsum("bij,bjk->bik", a, b), jnp.einsum("bij,bkj->bik", a, b)
-
-
-def _reduce(x):
-    return jnp.sum(x, axis=1), jnp.max(x, axis=-1)
-
-
-def _convert(x):
-    return (x.astype(jnp.bfloat16) * 2).astype(jnp.float32), x.astype(jnp.float16)
-
-
-def _fori(x):
-    return lax.fori_loop(0, 5, lambda i, c: c * 0.5 + jnp.sin(c) + i, x)
-
-
-def _gather_scatter(x, idx):
-    return x[idx], x.at[idx].add(1.0)
-
-
-def _conv(x, w):
-    return lax.conv_general_dilated(x, w, (1,), "SAME",
-                                    dimension_numbers=("NWC", "WIO", "NWC"))
-
-
-def _erf_chlo(x):
-    return jax.scipy.special.erf(x) + lax.tan(x)
-
-
 FAMILIES = [
-    ("elementwise", _elementwise, (sds(3, 5), sds(3, 5))),
-    ("compare_select", _compare_select, (sds(3, 5), sds(3, 5))),
-    ("iota_broadcast", _iota_broadcast, (sds(2, 7, 3),)),
-    ("reshape_transpose", _reshape_transpose, (sds(2, 6, 4),)),
-    ("slices", _slices, (sds(2, 20, 3), sds(dtype=jnp.int32))),
-    ("concat_pad", _concat_pad, (sds(2, 4, 3), sds(2, 5, 3))),
-    ("dot_general", _dot_general, (sds(2, 3, 4), sds(2, 4, 4))),
-    ("reduce", _reduce, (sds(2, 7, 5),)),
-    ("convert", _convert, (sds(4, 6),)),
-    ("while", _fori, (sds(4, 6),)),
-    ("gather_scatter", _gather_scatter, (sds(8, 3), sds(4, dtype=jnp.int32))),
-    ("conv", _conv, (sds(2, 9, 3), sds(3, 3, 4))),
-    ("chlo", _erf_chlo, (sds(5,),)),
+    ("elementwise", ops.elementwise, (sds(3, 5), sds(3, 5))),
+    ("compare_select", ops.compare_select, (sds(3, 5), sds(3, 5))),
+    ("iota_broadcast", ops.iota_broadcast, (sds(2, 7, 3),)),
+    ("reshape_transpose", ops.reshape_transpose, (sds(2, 6, 4),)),
+    ("slices", ops.slices, (sds(2, 20, 3), sds(dtype=jnp.int32))),
+    ("concat_pad", ops.concat_pad, (sds(2, 4, 3), sds(2, 5, 3))),
+    ("dot_general", ops.dot_general, (sds(2, 3, 4), sds(2, 4, 4))),
+    ("reduce", ops.reduce, (sds(2, 7, 5),)),
+    ("convert", ops.convert, (sds(4, 6),)),
+    ("while", ops.fori, (sds(4, 6),)),
+    ("gather_scatter", ops.gather_scatter, (sds(8, 3), sds(4, dtype=jnp.int32))),
+    ("conv", ops.conv, (sds(2, 9, 3), sds(3, 3, 4))),
+    ("chlo", ops.erf_chlo, (sds(5,),)),
     ("gla_quadratic", jm.gla_quadratic, QKV + (sds(B, T, H, K),)),
     ("deltanet_scan", jm.gated_deltanet_scan, QKV + (sds(B, T, H), sds(B, T, H))),
     ("linear_scan", jm.linear_attention_scan, QKV),
@@ -155,14 +97,14 @@ def test_dot_without_batch_has_all_four_keys(tmp_path):
 
 
 def test_gather_scatter_conv_dictionaries(tmp_path):
-    flat = shlo.to_flat(export(_gather_scatter, (sds(8, 3), sds(4, dtype=jnp.int32))))
+    flat = shlo.to_flat(export(ops.gather_scatter, (sds(8, 3), sds(4, dtype=jnp.int32))))
     check_parses(flat, tmp_path)
     assert re.search(r"dimension_numbers = \{collapsed_slice_dims = array<i64: 0>, "
                      r"index_vector_dim = 1 : i64, offset_dims = array<i64: 1>, "
                      r"operand_batching_dims = array<i64>, start_index_map = "
                      r"array<i64: 0>, start_indices_batching_dims = array<i64>\}", flat)
     assert "scatter_dims_to_operand_dims = array<i64: 0>" in flat
-    flat = shlo.to_flat(export(_conv, (sds(2, 9, 3), sds(3, 3, 4))))
+    flat = shlo.to_flat(export(ops.conv, (sds(2, 9, 3), sds(3, 3, 4))))
     check_parses(flat, tmp_path, "conv.mlir")
     assert ("dimension_numbers = {input_batch_dimension = 0 : i64, input_feature_dimension"
             " = 2 : i64, input_spatial_dimensions = array<i64: 1>") in flat
