@@ -144,3 +144,14 @@ def test_import_stablehlo_forms(form, la_case, tmp_path):
     (o,) = compile_and_run(text, args)
     assert rel_rms(ref, o) <= TOL
     assert "mix." not in mixir.import_stablehlo(source, raise_=False)
+
+
+def test_from_jax_ffi_call_names_the_target():
+    """A custom call as JAX users write it (jax.ffi.ffi_call)."""
+    def fn(x):
+        return jax.ffi.ffi_call("my_fused_kernel", jax.ShapeDtypeStruct(x.shape, x.dtype))(
+            x, alpha=1.0)
+    checks = [jax.export.DisabledSafetyCheck.custom_call("my_fused_kernel")]
+    with pytest.raises(mixir.CompileError) as info:
+        mixir.from_jax(fn, sds(4), disabled_checks=checks)
+    assert "my_fused_kernel" in str(info.value) and "\n" not in str(info.value)

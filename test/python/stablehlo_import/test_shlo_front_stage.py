@@ -281,3 +281,14 @@ def test_cli_missing_input(tmp_path):
     r = _cli(tmp_path / "missing.mlir", "-o", "-")
     assert r.returncode == 1 and "cannot read" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_custom_call_passes_through(tmp_path):
+    """custom_call is the back stage's to reject (naming its target)."""
+    def fn(x):
+        return jax.ffi.ffi_call("my_kernel", jax.ShapeDtypeStruct(x.shape, x.dtype))(x)
+    e = jax.export.export(jax.jit(fn), disabled_checks=[
+        jax.export.DisabledSafetyCheck.custom_call("my_kernel")])(sds(4))
+    flat = shlo.to_flat(e)
+    check_parses(flat, tmp_path)
+    assert '"stablehlo.custom_call"' in flat and 'call_target_name = "my_kernel"' in flat
