@@ -63,7 +63,8 @@ def main():
     b, h, dk, dv = 1, 4, 64, 64
     print(f"B={b} H={h} K={dk} V={dv}, f32, CPU (jax {jax.__version__}, "
           f"{jax.devices()[0].platform})\n")
-    print("| mixer (as written in JAX) | T | MixIR ms | jax.jit ms | JAX/MixIR | rel-RMS | raised to |")
+    print("| mixer (as written in JAX) | T | MixIR ms | jax.jit ms | JAX/MixIR "
+          "| rel-RMS | raised to |")
     print("|---|---:|---:|---:|---:|---:|---|")
     cases = [("gated DeltaNet, lax.scan", jm.gated_deltanet_scan, deltanet_inputs,
               "mix.delta_rule", t) for t in args.lengths]

@@ -29,7 +29,8 @@ def _cumlogsumexp(x):
 
 CUSTOM_CALL = """
 func.func @main(%a: tensor<4xf32>) -> tensor<4xf32> {
-  %0 = stablehlo.custom_call @foo_kernel(%a) {has_side_effect = false} : (tensor<4xf32>) -> tensor<4xf32>
+  %0 = stablehlo.custom_call @foo_kernel(%a) {has_side_effect = false}
+      : (tensor<4xf32>) -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
 """
