@@ -92,7 +92,7 @@ def unit_keys(r, *shape):
 def compile_and_run(text, args):
     module = mixir.compile(text)
     fn = module["main"] if "main" in module.functions else next(iter(module.functions.values()))
-    out = fn(*[np.ascontiguousarray(a) for a in args])
+    out = fn(*[np.asarray(a, order="C") for a in args])
     return list(out) if isinstance(out, tuple) else [out]
 
 
