@@ -346,6 +346,9 @@ def _flatten_attr(attr, op):
     """A function building `attr`'s flat replacement in the output context,
     or None when `attr` is builtin-only (kept as parsed)."""
     ir = _Jax.get().ir
+    # Builtin leaves (constants above all: printing them is slow) stay as is.
+    if isinstance(attr.maybe_downcast(), _builtin_leaves()):
+        return None
     text = str(attr)
     if "#stablehlo" not in text and "#chlo" not in text and "#vhlo" not in text:
         return None
@@ -394,8 +397,17 @@ def _flatten_attr(attr, op):
     return None
 
 
+def _builtin_leaves():
+    ir = _Jax.get().ir
+    return (ir.DenseElementsAttr, ir.DenseResourceElementsAttr, ir.StringAttr,
+            ir.IntegerAttr, ir.FloatAttr, ir.BoolAttr, ir.TypeAttr,
+            ir.FlatSymbolRefAttr, ir.SymbolRefAttr, ir.UnitAttr,
+            ir.DenseI64ArrayAttr, ir.DenseI32ArrayAttr, ir.DenseBoolArrayAttr)
+
+
 def _plan(op):
-    """What to change on `op`: None (nothing) or (drop names, {name: builder})."""
+    """What to change on `op`: None (nothing) or (names to drop,
+    {name: builder of the flat attribute}, every attribute name in order)."""
     ir = _Jax.get().ir
     drop, rebuild = [], {}
     attrs = op.attributes
@@ -413,7 +425,7 @@ def _plan(op):
             rebuild[name] = builder
     if not drop and not rebuild:
         return None
-    return drop, rebuild
+    return drop, rebuild, [attrs[i].name for i in range(len(attrs))]
 
 
 def _filtered_arg_attrs(array):
@@ -503,16 +515,9 @@ def to_flat(source):
         raise ValueError("the StableHLO module does not verify")
 
     plans = []
-
-    def visit(op):
-        _check_op(op)
-        plan = _plan(op)
-        if plan is not None:
-            attrs = op.attributes
-            plan = (plan[0], plan[1], [attrs[i].name for i in range(len(attrs))])
-        plans.append((op.name, plan))
     for op in _ops_postorder(module.operation, []):
-        visit(op)
+        _check_op(op)
+        plans.append((op.name, _plan(op)))
 
     text = module.operation.get_asm(print_generic_op_form=True,
                                     enable_debug_info=True, assume_verified=True)
