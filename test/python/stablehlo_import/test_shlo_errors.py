@@ -101,7 +101,8 @@ def test_import_stablehlo_front_stage_error_is_compile_error():
 
 # --- input forms through the tool and import_stablehlo -----------------------------------
 def _la(q, k, v):
-    return jm.linear_attention_scan(q, k, v)
+    """A mixir.* composite: becomes the mix op whatever else is raised."""
+    return jm.composite_linear_attention(q, k, v)
 
 
 @pytest.fixture(scope="module")
@@ -140,11 +141,11 @@ def test_import_stablehlo_forms(form, la_case, tmp_path):
     else:
         source = {"exported": e, "text": e.mlir_module(),
                   "bytes": bytes(e.serialize())}[form]
-    text = mixir.import_stablehlo(source)
-    assert "mix.linear_attention" in text
-    (o,) = compile_and_run(text, args)
-    assert rel_rms(ref, o) <= TOL
-    assert "mix." not in mixir.import_stablehlo(source, raise_=False)
+    for raise_ in (True, False):
+        text = mixir.import_stablehlo(source, raise_=raise_)
+        assert "mix.linear_attention" in text
+        (o,) = compile_and_run(text, args)
+        assert rel_rms(ref, o) <= TOL
 
 
 def test_from_jax_ffi_call_names_the_target():
