@@ -6,7 +6,9 @@ same machine and inputs. Prints a markdown table.
 
 Rows: the gated DeltaNet written with lax.scan over T (raised to
 mix.delta_rule) and GLA written in its quadratic (parallel) form (raised to
-mix.linear_attention, which MixIR computes chunkwise).
+mix.linear_attention, which MixIR computes chunkwise); then both through
+jax.lax.composite (`mixir.delta_rule`, `mixir.linear_attention` gate vector),
+whose JAX side runs the decomposition (a lax.scan reference).
 """
 
 import argparse
@@ -55,6 +57,14 @@ def gla_inputs(r, b, t, h, dk, dv):
     return q, k, v, g
 
 
+def _deltanet_composite(q, k, v, beta, g):
+    return jm.composite_delta_rule(q, k, v, beta, g, gate="scalar")
+
+
+def _gla_composite(q, k, v, g):
+    return jm.composite_linear_attention(q, k, v, g, gate="vector")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=5)
@@ -69,6 +79,10 @@ def main():
     cases = [("gated DeltaNet, lax.scan", jm.gated_deltanet_scan, deltanet_inputs,
               "mix.delta_rule", t) for t in args.lengths]
     cases += [("GLA, quadratic form", jm.gla_quadratic, gla_inputs,
+               "mix.linear_attention", t) for t in args.lengths if t >= 1024]
+    cases += [("gated DeltaNet, composite", _deltanet_composite, deltanet_inputs,
+               "mix.delta_rule", t) for t in args.lengths]
+    cases += [("GLA, composite", _gla_composite, gla_inputs,
                "mix.linear_attention", t) for t in args.lengths if t >= 1024]
     for label, fn, make, op, t in cases:
         xs = make(np.random.default_rng(t), b, t, h, dk, dv)
