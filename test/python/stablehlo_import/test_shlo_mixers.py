@@ -3,12 +3,15 @@ compared with JAX's own outputs: the written-out forms mix-raise must
 recognise (quadratic GLA, lax.scan loops, sliding-window softmax attention)
 and every mixer through jax.lax.composite."""
 
+import ml_dtypes
 import numpy as np
 import pytest
 
 import jax_mixers as jm
-from shlo_helpers import (TOL, TOL_DELTA, check_jax, log_gate, randn, rng,
-                          unit_keys)
+import mixir
+from mixir import reference
+from shlo_helpers import (TOL, TOL_DELTA, check_jax, compile_and_run, log_gate, randn,
+                          rel_rms, rng, unit_keys)
 
 # Odd sizes on purpose (MIXERS.md: not multiples of the chunk, not powers of 2).
 B, T, H, K, V = 2, 37, 2, 20, 12
@@ -152,3 +155,31 @@ def test_composite_scan(with_state, record_rel_rms):
         args = (x, g)
     check_jax(fn, args, expect="mix.scan", record=record_rel_rms,
               case=f"composite scan state={with_state}")
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_composite_half_precision(dtype, record_rel_rms):
+    """bf16/f16 q, k, v through the composites: compared with the f64
+    reference of the rounded inputs (MIXERS.md: 5e-3), since JAX's own
+    half-precision decomposition is no better than MixIR's f32 accumulation."""
+    half = np.dtype(ml_dtypes.bfloat16) if dtype == "bfloat16" else np.dtype(np.float16)
+    r, q, k, v = qkv(16, unit_k=True)
+    q, k, v = (a.astype(half) for a in (q, k, v))
+    beta = r.uniform(0.1, 0.9, (B, T, H)).astype(np.float32)
+    g = log_gate(r, B, T, H)
+
+    def fn(q, k, v, beta, g):
+        return (jm.composite_delta_rule(q, k, v, beta, g, gate="scalar"),
+                jm.composite_linear_attention(q, k, v, g, gate="scalar"))
+    text = mixir.from_jax(fn, q, k, v, beta, g)
+    assert "mix.delta_rule" in text and "mix.linear_attention" in text
+    o_delta, o_la = compile_and_run(text, [q, k, v, beta, g])
+    assert o_delta.dtype == half and o_la.dtype == half
+    want_delta = reference.delta_rule(q, k, v, beta, g, gate="scalar")
+    want_la = reference.linear_attention(q, k, v, g, gate="scalar")
+    for name, want, got in (("delta_rule", want_delta, o_delta),
+                            ("linear_attention", want_la, o_la)):
+        want = want[0] if isinstance(want, tuple) else want
+        err = rel_rms(want, got.astype(np.float64))
+        record_rel_rms(f"jax composite {name}", dtype, "o", err, 5e-3, "half precision")
+        assert err <= 5e-3, f"{name}: rel-RMS {err:.2e}"
