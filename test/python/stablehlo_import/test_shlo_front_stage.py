@@ -15,7 +15,7 @@ from jax import lax
 import jax_mixers as jm
 import jax_ops as ops
 from mixir import stablehlo as shlo
-from shlo_helpers import check_parses, python_env
+from shlo_helpers import check_parses, mlir_opt_path, python_env
 
 B, T, H, K, V = 2, 37, 2, 20, 12
 
@@ -291,3 +291,16 @@ def test_custom_call_passes_through(tmp_path):
     flat = shlo.to_flat(e)
     check_parses(flat, tmp_path)
     assert '"stablehlo.custom_call"' in flat and 'call_target_name = "my_kernel"' in flat
+
+
+def test_locations_survive_mlir22(tmp_path):
+    """MLIR 22 reads JAX's locations (names, call sites, file ranges)."""
+    flat = shlo.to_flat(export(jm.sliding_window_attention, QKV))
+    path = tmp_path / "flat.mlir"
+    path.write_text(flat)
+    r = subprocess.run([mlir_opt_path(), "--allow-unregistered-dialect",
+                        "--mlir-print-debuginfo", str(path)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "jax_mixers.py" in r.stdout and "callsite(" in r.stdout
+    assert "sliding_window_attention" in r.stdout
