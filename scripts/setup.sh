@@ -21,9 +21,11 @@ APT_PACKAGES=(
   ccache ninja-build cmake make libgtest-dev g++ python3
   libprotobuf-dev protobuf-compiler libonnx-dev
 )
-# Python packages: "import-name:pip-name".
+# Python packages: "import-name:pip-name". jax/jaxlib (pinned: the StableHLO
+# front stage relies on jaxlib's MLIR bindings) for the StableHLO importer.
 PIP_PACKAGES=(numpy:numpy ml_dtypes:ml_dtypes nanobind:nanobind lit:lit pytest:pytest
-              onnx:onnx onnxruntime:onnxruntime)
+              onnx:onnx onnxruntime:onnxruntime
+              jax:jax==0.10.2 jaxlib:jaxlib==0.10.2)
 # torch (ONNX export tests) comes as the CPU wheel from PyTorch's own index.
 TORCH_INDEX=https://download.pytorch.org/whl/cpu
 

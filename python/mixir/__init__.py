@@ -2,6 +2,8 @@
 
 Functional ops over numpy arrays (compiled on first call per signature and
 cached), `compile` for MLIR text, and an f64 reference of every op.
+`from_jax` / `import_stablehlo` import JAX functions and StableHLO programs
+(they need jax and jaxlib, imported on first use).
 """
 
 from . import reference
@@ -9,6 +11,15 @@ from ._ops import attention, delta_rule, linear_attention, scan
 from ._runtime import (CompileError, Function, Module, cache, compile,
                        cuda_status, load)
 
+
+def __getattr__(name):
+    # mixir.stablehlo is loaded on first use: `python3 -m mixir.stablehlo`
+    # must not find it imported already, and jax stays optional.
+    if name in ("from_jax", "import_stablehlo"):
+        from . import stablehlo
+        return getattr(stablehlo, name)
+    raise AttributeError(f"module 'mixir' has no attribute '{name}'")
+
 __all__ = ["linear_attention", "delta_rule", "attention", "scan", "compile",
            "CompileError", "Module", "Function", "reference", "cache",
-           "cuda_status", "load"]
+           "cuda_status", "load", "from_jax", "import_stablehlo"]
