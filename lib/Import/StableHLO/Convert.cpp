@@ -195,6 +195,7 @@ Converter::Converter(MLIRContext *ctx) : b(ctx) {
   registerStructuredOps(handlers);
   registerControlOps(handlers);
   registerCompositeOps(handlers);
+  registerWindowOps(handlers);
 }
 
 namespace {

@@ -73,6 +73,7 @@ void registerShapeOps(HandlerMap &map);
 void registerStructuredOps(HandlerMap &map);
 void registerControlOps(HandlerMap &map);
 void registerCompositeOps(HandlerMap &map);
+void registerWindowOps(HandlerMap &map);
 
 class Converter {
 public:
