@@ -588,8 +588,8 @@ def import_stablehlo(source, raise_=True):
 
 
 def export(fn, *example_args, **export_kwargs):
-    """`jax.export.export(jax.jit(fn))` on the shapes/dtypes of
-    `example_args` (pytrees of arrays or `jax.ShapeDtypeStruct`s)."""
+    """`jax.export.export(jax.jit(fn, keep_unused=True))` on the shapes and
+    dtypes of `example_args` (pytrees of arrays or `jax.ShapeDtypeStruct`s)."""
     jax = _Jax.get().jax
 
     def spec(a):
@@ -598,7 +598,8 @@ def export(fn, *example_args, **export_kwargs):
         a = a if hasattr(a, "shape") and hasattr(a, "dtype") else jax.numpy.asarray(a)
         return jax.ShapeDtypeStruct(tuple(a.shape), a.dtype)
     specs = jax.tree_util.tree_map(spec, example_args)
-    return jax.export.export(jax.jit(fn), **export_kwargs)(*specs)
+    # keep_unused: the compiled function takes every argument, used or not.
+    return jax.export.export(jax.jit(fn, keep_unused=True), **export_kwargs)(*specs)
 
 
 def from_jax(fn, *example_args, raise_=True, **export_kwargs):
