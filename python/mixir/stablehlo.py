@@ -273,6 +273,14 @@ def _check_type(t, op, what):
 
 
 def _check_op(op):
+    """Refuses ops outside func/stablehlo (module-level sdy ops, which are
+    dropped, aside) and the types `_check_type` refuses."""
+    name = op.name
+    if not (name.startswith(("stablehlo.", "func.")) or name == "builtin.module" or
+            (name.startswith(("sdy.", "mhlo.")) and op.parent is not None and
+             op.parent.name == "builtin.module")):
+        raise ValueError(f"'{name}'{_where(op)}: not a StableHLO op (only func and "
+                         "stablehlo ops can be imported)")
     for i, r in enumerate(op.results):
         _check_type(r.type, op, f"result {i}")
     for region in op.regions:

@@ -304,3 +304,12 @@ def test_locations_survive_mlir22(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "jax_mixers.py" in r.stdout and "callsite(" in r.stdout
     assert "sliding_window_attention" in r.stdout
+
+
+def test_foreign_dialect_refused():
+    text = """
+func.func @main(%a: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = arith.addf %a, %a : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}"""
+    _one_line_error(text, "arith.addf", "not a StableHLO op")
