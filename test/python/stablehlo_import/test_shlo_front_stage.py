@@ -313,3 +313,17 @@ func.func @main(%a: tensor<4xf32>) -> tensor<4xf32> {
   return %0 : tensor<4xf32>
 }"""
     _one_line_error(text, "arith.addf", "not a StableHLO op")
+
+
+def test_cli_without_jax(tmp_path):
+    """Without jax the front stage says what to install, in one line."""
+    src = tmp_path / "in.mlir"
+    src.write_text("func.func @main() {\n  return\n}\n")
+    code = ("import sys; sys.modules['jax'] = None; sys.modules['jaxlib'] = None; "
+            "from mixir import stablehlo; "
+            f"sys.exit(stablehlo.main([{str(src)!r}, '-o', '-']))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=300, env=python_env())
+    assert r.returncode == 1
+    assert r.stderr.strip() == ("mixir.stablehlo: error: the StableHLO front stage needs "
+                                "jax and jaxlib (pip install jax jaxlib)"), r.stderr
