@@ -14,7 +14,14 @@ dialects allowed (contract: include/mixir/Import/StableHLO/StableHLOImporter.h):
   conv dimension numbers) DictionaryAttrs of `array<i64: ...>` / i64 entries;
 - `precision_config`, `algorithm`, `result_accuracy` and `jax.*`, `mhlo.*`,
   `sdy.*`, `tf.*` attributes are dropped;
-- tokens, tuples, tensor encodings and dynamic shapes are refused.
+- tokens, tuples, tensor encodings, dynamic shapes (after
+  `stablehlo-refine-shapes`) and ops outside func/stablehlo are refused.
+
+How: the module is read and checked in jax's context (StableHLO registered,
+so the typed attribute classes give enum keywords and dimension numbers),
+printed in generic form, re-parsed in a context with no dialects (every op
+unregistered, locations kept), and each op whose attributes change is
+recreated there with builtin attributes only, its regions moved over.
 
 Also `from_jax(fn, *example_args)` and `import_stablehlo(source)`, which run
 the back stage as well and return the imported MLIR text.
