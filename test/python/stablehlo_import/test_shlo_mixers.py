@@ -222,3 +222,20 @@ def test_composite_head_sharing(hq, hk, hv, record_rel_rms):
     check_jax(fn, (q, k, v, beta, g), tol=TOL_DELTA,
               expect=["mix.delta_rule", "mix.linear_attention"],
               record=record_rel_rms, case=f"composite head sharing {hq}/{hk}/{hv}")
+
+
+def test_composite_attention_gqa(record_rel_rms):
+    r = rng(18)
+    q = randn(r, B, T, 4, K)
+    k = randn(r, B, T, 2, K)
+    v = randn(r, B, T, 2, V)
+
+    def attn(q, k, v, *, scale, causal, window):
+        return jm.ref_attention(q, _repeat_heads(k, 4), _repeat_heads(v, 4), scale=scale,
+                                causal=causal, window=window)
+
+    def fn(q, k, v):
+        return lax.composite(attn, name="mixir.attention")(
+            q, k, v, scale=0.3, causal=True, window=11)
+    check_jax(fn, (q, k, v), expect="mix.attention", record=record_rel_rms,
+              case="composite attention GQA")
