@@ -29,6 +29,9 @@ from shlo_helpers import rel_rms  # noqa: E402
 
 
 def median_ms(fn, reps):
+    # libomp's workers spin for KMP_BLOCKTIME (200 ms) after MixIR's parallel
+    # regions; on 2 cores they would slow whatever is timed next.
+    time.sleep(0.3)
     fn()
     times = []
     for _ in range(reps):

@@ -14,7 +14,14 @@ dialects allowed (contract: include/mixir/Import/StableHLO/StableHLOImporter.h):
   conv dimension numbers) DictionaryAttrs of `array<i64: ...>` / i64 entries;
 - `precision_config`, `algorithm`, `result_accuracy` and `jax.*`, `mhlo.*`,
   `sdy.*`, `tf.*` attributes are dropped;
-- tokens, tuples, tensor encodings and dynamic shapes are refused.
+- tokens, tuples, tensor encodings, dynamic shapes (after
+  `stablehlo-refine-shapes`) and ops outside func/stablehlo are refused.
+
+How: the module is read and checked in jax's context (StableHLO registered,
+so the typed attribute classes give enum keywords and dimension numbers),
+printed in generic form, re-parsed in a context with no dialects (every op
+unregistered, locations kept), and each op whose attributes change is
+recreated there with builtin attributes only, its regions moved over.
 
 Also `from_jax(fn, *example_args)` and `import_stablehlo(source)`, which run
 the back stage as well and return the imported MLIR text.
@@ -273,6 +280,14 @@ def _check_type(t, op, what):
 
 
 def _check_op(op):
+    """Refuses ops outside func/stablehlo (module-level sdy ops, which are
+    dropped, aside) and the types `_check_type` refuses."""
+    name = op.name
+    if not (name.startswith(("stablehlo.", "func.")) or name == "builtin.module" or
+            (name.startswith(("sdy.", "mhlo.")) and op.parent is not None and
+             op.parent.name == "builtin.module")):
+        raise ValueError(f"'{name}'{_where(op)}: not a StableHLO op (only func and "
+                         "stablehlo ops can be imported)")
     for i, r in enumerate(op.results):
         _check_type(r.type, op, f"result {i}")
     for region in op.regions:
@@ -588,8 +603,8 @@ def import_stablehlo(source, raise_=True):
 
 
 def export(fn, *example_args, **export_kwargs):
-    """`jax.export.export(jax.jit(fn))` on the shapes/dtypes of
-    `example_args` (pytrees of arrays or `jax.ShapeDtypeStruct`s)."""
+    """`jax.export.export(jax.jit(fn, keep_unused=True))` on the shapes and
+    dtypes of `example_args` (pytrees of arrays or `jax.ShapeDtypeStruct`s)."""
     jax = _Jax.get().jax
 
     def spec(a):
@@ -598,7 +613,8 @@ def export(fn, *example_args, **export_kwargs):
         a = a if hasattr(a, "shape") and hasattr(a, "dtype") else jax.numpy.asarray(a)
         return jax.ShapeDtypeStruct(tuple(a.shape), a.dtype)
     specs = jax.tree_util.tree_map(spec, example_args)
-    return jax.export.export(jax.jit(fn), **export_kwargs)(*specs)
+    # keep_unused: the compiled function takes every argument, used or not.
+    return jax.export.export(jax.jit(fn, keep_unused=True), **export_kwargs)(*specs)
 
 
 def from_jax(fn, *example_args, raise_=True, **export_kwargs):

@@ -243,29 +243,48 @@ def rms_norm(x, w, eps=1e-6):
     return x * lax.rsqrt(jnp.mean(x * x, axis=-1, keepdims=True) + eps) * w
 
 
+def short_conv(x, w):
+    """Depthwise causal convolution over T: x [B,T,C], w [W,C]."""
+    width = w.shape[0]
+    return lax.conv_general_dilated(x, w[:, None, :], (1,), [(width - 1, 0)],
+                                    dimension_numbers=("NWC", "WIO", "NWC"),
+                                    feature_group_count=x.shape[-1])
+
+
 def gated_deltanet_block(x, params, *, heads, dk, dv, mixer="scan"):
-    """RMSNorm -> q/k/v/beta/gate projections -> gated DeltaNet -> output
-    projection + residual. x [B,T,D]; params: dict of weights."""
+    """A Gated DeltaNet layer as fla writes it: RMSNorm -> q/k/v projections
+    with short causal convolutions and SiLU -> l2-normalised q, k -> beta and
+    decay projections -> gated delta rule -> gated RMSNorm of the output ->
+    output projection + residual. x [B,T,D]; params from `block_params`."""
     b, t, _ = x.shape
     h = rms_norm(x, params["norm"])
-    q = (h @ params["wq"]).reshape(b, t, heads, dk)
-    k = l2norm((h @ params["wk"]).reshape(b, t, heads, dk))
-    v = (h @ params["wv"]).reshape(b, t, heads, dv)
+
+    def proj(name, dim):
+        y = jax.nn.silu(short_conv(h @ params["w" + name], params["conv_" + name]))
+        return y.reshape(b, t, heads, dim)
+    q = l2norm(proj("q", dk))
+    k = l2norm(proj("k", dk))
+    v = proj("v", dv)
     beta = jax.nn.sigmoid(h @ params["wb"])                  # [B,T,H]
     g = -jax.nn.softplus(h @ params["wg"]) * 0.1             # [B,T,H], <= 0
     if mixer == "scan":
         o = gated_deltanet_scan(q, k, v, beta, g)
     else:
         o = composite_delta_rule(q, k, v, beta, g, gate="scalar")
+    gate = jax.nn.silu(h @ params["wz"]).reshape(b, t, heads, dv)
+    o = rms_norm(o, params["onorm"]) * gate
     return x + o.reshape(b, t, heads * dv) @ params["wo"]
 
 
-def block_params(rng, d, heads, dk, dv):
+def block_params(rng, d, heads, dk, dv, conv=4):
     def w(*shape):
         return (rng.standard_normal(shape) / np.sqrt(shape[0])).astype(np.float32)
     return {"norm": (1.0 + 0.1 * rng.standard_normal(d)).astype(np.float32),
             "wq": w(d, heads * dk), "wk": w(d, heads * dk), "wv": w(d, heads * dv),
-            "wb": w(d, heads), "wg": w(d, heads), "wo": w(heads * dv, d)}
+            "conv_q": w(conv, heads * dk), "conv_k": w(conv, heads * dk),
+            "conv_v": w(conv, heads * dv),
+            "wb": w(d, heads), "wg": w(d, heads), "wz": w(d, heads * dv),
+            "onorm": np.ones(dv, np.float32), "wo": w(heads * dv, d)}
 
 
 __all__ = [n for n in dir() if not n.startswith("_") and n not in

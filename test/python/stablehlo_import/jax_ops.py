@@ -63,3 +63,20 @@ def conv(x, w):
 
 def erf_chlo(x):
     return jax.scipy.special.erf(x) + lax.tan(x)
+
+
+def gather(x, idx):
+    return x[idx], jnp.take_along_axis(x, idx[:, None], axis=0)
+
+
+def cumsum(x):
+    return jnp.cumsum(x, axis=1), lax.cummax(x, axis=1)
+
+
+def short_conv(x, w):
+    """Depthwise causal 1-D convolution (the short conv of DeltaNet/Mamba
+    blocks): x [B,T,C], w [W,1,C]."""
+    width = w.shape[0]
+    return lax.conv_general_dilated(x, w, (1,), [(width - 1, 0)],
+                                     dimension_numbers=("NWC", "WIO", "NWC"),
+                                     feature_group_count=x.shape[-1])

@@ -1,6 +1,8 @@
-"""A whole small block written in JAX (RMSNorm, q/k/v/beta/gate projections,
-gated DeltaNet, output projection + residual), imported, compiled and run:
-weights as arguments (a pytree) or as constants captured by the function."""
+"""Whole small blocks written in JAX (a Gated DeltaNet layer: RMSNorm, q/k/v
+projections with short convolutions, beta/decay projections, the delta rule,
+gated output norm, output projection + residual; and a GLA + sliding-window
+attention stack), imported, compiled and run: weights as arguments (a pytree)
+or as constants captured by the function."""
 
 import jax
 import numpy as np

@@ -157,3 +157,10 @@ def test_from_jax_ffi_call_names_the_target():
     with pytest.raises(mixir.CompileError) as info:
         mixir.from_jax(fn, sds(4), disabled_checks=checks)
     assert "my_fused_kernel" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_from_jax_shape_dtype_structs(la_case):
+    """Example arguments as ShapeDtypeStructs import the same program as arrays."""
+    _, args, _ = la_case
+    specs = [sds(*a.shape) for a in args]
+    assert mixir.from_jax(_la, *specs) == mixir.from_jax(_la, *args)

@@ -304,3 +304,26 @@ def test_locations_survive_mlir22(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "jax_mixers.py" in r.stdout and "callsite(" in r.stdout
     assert "sliding_window_attention" in r.stdout
+
+
+def test_foreign_dialect_refused():
+    text = """
+func.func @main(%a: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = arith.addf %a, %a : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}"""
+    _one_line_error(text, "arith.addf", "not a StableHLO op")
+
+
+def test_cli_without_jax(tmp_path):
+    """Without jax the front stage says what to install, in one line."""
+    src = tmp_path / "in.mlir"
+    src.write_text("func.func @main() {\n  return\n}\n")
+    code = ("import sys; sys.modules['jax'] = None; sys.modules['jaxlib'] = None; "
+            "from mixir import stablehlo; "
+            f"sys.exit(stablehlo.main([{str(src)!r}, '-o', '-']))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=300, env=python_env())
+    assert r.returncode == 1
+    assert r.stderr.strip() == ("mixir.stablehlo: error: the StableHLO front stage needs "
+                                "jax and jaxlib (pip install jax jaxlib)"), r.stderr

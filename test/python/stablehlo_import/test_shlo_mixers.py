@@ -3,9 +3,11 @@ compared with JAX's own outputs: the written-out forms mix-raise must
 recognise (quadratic GLA, lax.scan loops, sliding-window softmax attention)
 and every mixer through jax.lax.composite."""
 
+import jax.numpy as jnp
 import ml_dtypes
 import numpy as np
 import pytest
+from jax import lax
 
 import jax_mixers as jm
 import mixir
@@ -183,3 +185,57 @@ def test_composite_half_precision(dtype, record_rel_rms):
         err = rel_rms(want, got.astype(np.float64))
         record_rel_rms(f"jax composite {name}", dtype, "o", err, 5e-3, "half precision")
         assert err <= 5e-3, f"{name}: rel-RMS {err:.2e}"
+
+
+def _repeat_heads(x, ho):
+    return jnp.repeat(x, ho // x.shape[2], axis=2)
+
+
+@pytest.mark.parametrize("hq,hk,hv", [(4, 2, 2), (2, 2, 4)], ids=["gqa", "gva"])
+def test_composite_head_sharing(hq, hk, hv, record_rel_rms):
+    """MIXERS.md head sharing: more query heads sharing each state (GQA) or
+    more value heads than q/k heads (GVA). The decomposition repeats heads."""
+    r = rng(17)
+    q = randn(r, B, T, hq, K)
+    k = unit_keys(r, B, T, hk, K)
+    v = randn(r, B, T, hv, V)
+    beta = r.uniform(0.1, 0.9, (B, T, hv)).astype(np.float32)
+    g = log_gate(r, B, T, hv)
+    ho = max(hq, hv)
+
+    def delta(q, k, v, beta, g, *, gate, scale, qk_l2norm, allow_neg_eigval):
+        rep = [_repeat_heads(x, ho) for x in (q, k, v, beta, g)]
+        return jm.ref_delta_rule(*rep, gate=gate, scale=scale)[0]
+
+    def linear(q, k, v, g, *, gate, scale):
+        rep = [_repeat_heads(x, ho) for x in (q, k, v, g)]
+        return jm.ref_linear_attention(*rep, gate=gate, scale=scale)[0]
+
+    def fn(q, k, v, beta, g):
+        scale = K ** -0.5
+        o1 = lax.composite(delta, name="mixir.delta_rule")(
+            q, k, v, beta, g, gate="scalar", scale=scale, qk_l2norm=False,
+            allow_neg_eigval=False)
+        o2 = lax.composite(linear, name="mixir.linear_attention")(
+            q, k, v, g, gate="scalar", scale=scale)
+        return o1, o2
+    check_jax(fn, (q, k, v, beta, g), tol=TOL_DELTA,
+              expect=["mix.delta_rule", "mix.linear_attention"],
+              record=record_rel_rms, case=f"composite head sharing {hq}/{hk}/{hv}")
+
+
+def test_composite_attention_gqa(record_rel_rms):
+    r = rng(18)
+    q = randn(r, B, T, 4, K)
+    k = randn(r, B, T, 2, K)
+    v = randn(r, B, T, 2, V)
+
+    def attn(q, k, v, *, scale, causal, window):
+        return jm.ref_attention(q, _repeat_heads(k, 4), _repeat_heads(v, 4), scale=scale,
+                                causal=causal, window=window)
+
+    def fn(q, k, v):
+        return lax.composite(attn, name="mixir.attention")(
+            q, k, v, scale=0.3, causal=True, window=11)
+    check_jax(fn, (q, k, v), expect="mix.attention", record=record_rel_rms,
+              case="composite attention GQA")

@@ -1,6 +1,7 @@
 """One small JAX function per StableHLO op family (elementwise, compare and
 select, iota, broadcast, reshape/transpose, slices, concatenate, pad,
-dot_general with batch dims, reduce, convert, while), imported, compiled and
+dot_general with batch dims, reduce, convert, while, gather, cumulative
+sums, depthwise 1-D convolution), imported, compiled and
 compared with JAX."""
 
 import numpy as np
@@ -25,6 +26,9 @@ CASES = [
     ("reduce", ops.reduce, lambda r: (f32(r, 2, 7, 5),)),
     ("convert", ops.convert, lambda r: (f32(r, 4, 6),)),
     ("while", ops.fori, lambda r: (f32(r, 4, 6),)),
+    ("gather", ops.gather, lambda r: (f32(r, 8, 3), np.array([3, 0, -1, 3], np.int32))),
+    ("cumsum_cummax", ops.cumsum, lambda r: (f32(r, 2, 37, 5),)),
+    ("short_conv", ops.short_conv, lambda r: (f32(r, 2, 37, 6), f32(r, 4, 1, 6))),
 ]
 
 
@@ -32,3 +36,11 @@ CASES = [
 def test_op_family(name, fn, make, record_rel_rms):
     args = make(rng(80))
     check_jax(fn, args, tol=TOL, record=record_rel_rms, case=f"op {name}")
+
+
+def test_unused_argument_is_kept(record_rel_rms):
+    """from_jax keeps arguments the function ignores (jax drops them by
+    default), so the compiled function takes what the JAX one takes."""
+    r = rng(81)
+    check_jax(lambda x, unused, y: x * 2 + y, (f32(r, 3, 4), f32(r, 5), f32(r, 3, 4)),
+              record=record_rel_rms, case="unused argument")
