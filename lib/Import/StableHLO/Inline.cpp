@@ -19,16 +19,24 @@ using namespace mlir;
 namespace mixir::stablehlo_import {
 
 std::string describe(Operation *op, const llvm::Twine &message) {
-  std::string where;
-  Location loc = op->getLoc();
-  // The innermost file position reads best; other locations print as MLIR.
-  if (auto flc = dyn_cast<FileLineColLoc>(loc)) {
-    where = (flc.getFilename().strref() + ":" + llvm::Twine(flc.getLine()) + ":" +
-             llvm::Twine(flc.getColumn()))
-                .str();
-  } else {
+  // The innermost file position reads best, followed by the first name JAX
+  // gave the op (`jit(f)/dot_general`); other locations print as MLIR.
+  std::string file, name;
+  op->getLoc()->walk([&](Location l) {
+    if (auto flc = dyn_cast<FileLineColLoc>(l); flc && file.empty())
+      file = (flc.getFilename().strref() + ":" + llvm::Twine(flc.getLine()) + ":" +
+              llvm::Twine(flc.getColumn()))
+                 .str();
+    if (auto nl = dyn_cast<NameLoc>(l); nl && name.empty())
+      name = nl.getName().str();
+    return WalkResult::advance();
+  });
+  std::string where = file;
+  if (!name.empty())
+    where += (where.empty() ? "" : " ") + ("(" + name + ")");
+  if (where.empty()) {
     llvm::raw_string_ostream os(where);
-    loc.print(os);
+    op->getLoc().print(os);
   }
   std::string out = ("'" + op->getName().getStringRef() + "' at " + where + ": " +
                      message)
