@@ -228,9 +228,89 @@ LogicalResult reverse(OpView &v) {
   return v.setResult(0, r);
 }
 
+/// General gather (embedding lookups, `x[idx]`): one generic over the
+/// result whose body computes the operand index as StableHLO specifies
+/// (clamped start + batching + offset) and reads it with tensor.extract.
+LogicalResult gather(OpView &v) {
+  auto dn = opAttrOfType<DictionaryAttr>(v.op, "dimension_numbers");
+  if (!dn)
+    return v.fail("expects a dimension_numbers dictionary");
+  auto offsetDims = v.i64Array(dn, "offset_dims");
+  auto collapsed = v.i64Array(dn, "collapsed_slice_dims");
+  auto startMap = v.i64Array(dn, "start_index_map");
+  auto operandBatching = v.i64Array(dn, "operand_batching_dims")
+                             .value_or(SmallVector<int64_t>());
+  auto indicesBatching = v.i64Array(dn, "start_indices_batching_dims")
+                             .value_or(SmallVector<int64_t>());
+  auto ivdAttr = dyn_cast_or_null<IntegerAttr>(dn.get("index_vector_dim"));
+  auto sliceSizes = v.i64Array("slice_sizes");
+  if (!offsetDims || !collapsed || !startMap || !ivdAttr || !sliceSizes)
+    return v.fail("dimension_numbers needs offset_dims, collapsed_slice_dims, "
+                  "start_index_map and index_vector_dim, and the op slice_sizes");
+  RankedTensorType ot = v.operandType(0), it = v.operandType(1), rt = v.resultType();
+  int64_t ivd = ivdAttr.getValue().getSExtValue();
+  int64_t rank = rt.getRank();
+  if ((int64_t)sliceSizes->size() != ot.getRank() || ivd < 0 || ivd > it.getRank() ||
+      !it.getElementType().isSignlessInteger())
+    return v.fail("malformed gather dimensions");
+  for (int64_t d : *startMap)
+    if (d < 0 || d >= ot.getRank())
+      return v.fail("malformed gather dimensions");
+  SmallVector<bool> isOffset(rank, false);
+  for (int64_t d : *offsetDims) {
+    if (d < 0 || d >= rank)
+      return v.fail("malformed gather dimensions");
+    isOffset[d] = true;
+  }
+  // Operand dims that take an offset coordinate, in order.
+  SmallVector<int64_t> offsetOperandDims;
+  for (int64_t d = 0; d < ot.getRank(); ++d)
+    if (!llvm::is_contained(*collapsed, d) && !llvm::is_contained(operandBatching, d))
+      offsetOperandDims.push_back(d);
+  if (offsetOperandDims.size() != offsetDims->size() ||
+      rank - (int64_t)offsetDims->size() != it.getRank() - (ivd < it.getRank() ? 1 : 0) ||
+      operandBatching.size() != indicesBatching.size())
+    return v.fail("malformed gather dimensions");
+  Value operand = v.operand(0), indices = v.operand(1);
+  Value r = build::elementwise(
+      v.b, v.loc, ValueRange{}, rt.getElementType(),
+      [&](OpBuilder &b, Location loc, ValueRange) -> Value {
+        SmallVector<Value> batchIndex, offsetIndex;
+        for (int64_t d = 0; d < rank; ++d)
+          (isOffset[d] ? offsetIndex : batchIndex)
+              .push_back(linalg::IndexOp::create(b, loc, d));
+        auto cst = [&](int64_t c) { return arith::ConstantIndexOp::create(b, loc, c); };
+        SmallVector<Value> operandIndex(ot.getRank(), cst(0));
+        // Start indices, read along index_vector_dim and clamped.
+        for (auto [dStart, dOperand] : llvm::enumerate(*startMap)) {
+          SmallVector<Value> at;
+          for (int64_t d = 0, k = 0; d < it.getRank(); ++d)
+            at.push_back(d == ivd ? cst(dStart).getResult() : batchIndex[k++]);
+          Value s = tensor::ExtractOp::create(b, loc, indices, at);
+          s = arith::IndexCastOp::create(b, loc, b.getIndexType(), s);
+          s = arith::MaxSIOp::create(b, loc, s, cst(0));
+          s = arith::MinSIOp::create(
+              b, loc, s, cst(ot.getDimSize(dOperand) - (*sliceSizes)[dOperand]));
+          operandIndex[dOperand] = arith::AddIOp::create(b, loc, operandIndex[dOperand], s);
+        }
+        // Batching dims follow the start indices' batch coordinates.
+        for (auto [dOperand, dStart] : llvm::zip(operandBatching, indicesBatching)) {
+          int64_t k = dStart - (dStart < ivd ? 0 : 1);
+          operandIndex[dOperand] =
+              arith::AddIOp::create(b, loc, operandIndex[dOperand], batchIndex[k]);
+        }
+        for (auto [dOperand, off] : llvm::zip(offsetOperandDims, offsetIndex))
+          operandIndex[dOperand] = arith::AddIOp::create(b, loc, operandIndex[dOperand], off);
+        return tensor::ExtractOp::create(b, loc, operand, operandIndex);
+      },
+      ArrayRef<OpFoldResult>(indexAttrs(v.b, rt.getShape())));
+  return v.setResult(0, r);
+}
+
 } // namespace
 
 void registerShapeOps(HandlerMap &m) {
+  m["stablehlo.gather"] = gather;
   m["stablehlo.broadcast_in_dim"] = broadcastInDim;
   m["stablehlo.reshape"] = reshape;
   m["stablehlo.transpose"] = transpose;

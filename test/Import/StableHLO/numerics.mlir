@@ -52,7 +52,19 @@
 // RUN:   r = [np.load('%t/d/out%%d.npy' %% i) for i in range(2)]; \
 // RUN:   assert np.array_equal(r[0], [[0, 1, 3], [3, 7, 12]]), r[0]; \
 // RUN:   assert np.array_equal(r[1], [[[1, 10], [3, 20], [5, 30], [7, 40]]]), r[1]"
+// gather as JAX writes x[[1, 0, 7]] (rows; 7 clamps to 1):
+// [[3, 4, 5], [0, 1, 2], [3, 4, 5]].
+// RUN: mixir-run %t/m.mlir --entry=gather --input=%t/x.npy --output-dir=%t/e
+// RUN: %python -c "import numpy as np; \
+// RUN:   r = np.load('%t/e/out0.npy'); \
+// RUN:   assert np.array_equal(r, [[3, 4, 5], [0, 1, 2], [3, 4, 5]]), r"
 "builtin.module"() ({
+  "func.func"() <{function_type = (tensor<2x3xf32>) -> tensor<3x3xf32>, sym_name = "gather"}> ({
+  ^bb0(%x: tensor<2x3xf32>):
+    %i = "stablehlo.constant"() <{value = dense<[[1], [0], [7]]> : tensor<3x1xi32>}> : () -> tensor<3x1xi32>
+    %0 = "stablehlo.gather"(%x, %i) <{dimension_numbers = {offset_dims = array<i64: 1>, collapsed_slice_dims = array<i64: 0>, operand_batching_dims = array<i64>, start_indices_batching_dims = array<i64>, start_index_map = array<i64: 0>, index_vector_dim = 1 : i64}, slice_sizes = array<i64: 1, 3>, indices_are_sorted = false}> : (tensor<2x3xf32>, tensor<3x1xi32>) -> tensor<3x3xf32>
+    "func.return"(%0) : (tensor<3x3xf32>) -> ()
+  }) : () -> ()
   "func.func"() <{function_type = (tensor<2x3xf32>, tensor<1x4x2xf32>, tensor<2x1x2xf32>) -> (tensor<2x3xf32>, tensor<1x4x2xf32>), sym_name = "window_conv"}> ({
   ^bb0(%x: tensor<2x3xf32>, %cx: tensor<1x4x2xf32>, %cw: tensor<2x1x2xf32>):
     %zero = "stablehlo.constant"() <{value = dense<0.000000e+00> : tensor<f32>}> : () -> tensor<f32>
