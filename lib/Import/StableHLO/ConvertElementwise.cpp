@@ -226,6 +226,9 @@ LogicalResult clamp(OpView &v) {
 
 LogicalResult convert(OpView &v) {
   Type to = v.resultType().getElementType();
+  // JAX converts weakly typed constants to their own type: no copy.
+  if (v.operandType(0) == v.resultType())
+    return v.setResult(0, v.operand(0));
   return emit(v, [to](OpBuilder &b, Location loc, ValueRange a, Type) -> Value {
     return build::convertScalar(b, loc, a[0], to);
   });
