@@ -18,7 +18,6 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Transforms/RegionUtils.h"
 
 namespace mixir::stablehlo_import {
 
@@ -215,6 +214,46 @@ std::optional<std::string> unsupportedType(Type type) {
   return "element type " + typeString(e) + " is not supported";
 }
 
+/// Operand and result counts of the fixed-arity ops (malformed generic text
+/// can give any), so that converters may index operands freely. Ops not
+/// listed check their own operands.
+LogicalResult checkArity(OpView &v) {
+  static const llvm::StringMap<std::pair<unsigned, unsigned>> arity = [] {
+    llvm::StringMap<std::pair<unsigned, unsigned>> m;
+    for (const char *n : {"add", "subtract", "multiply", "divide", "remainder",
+                          "maximum", "minimum", "power", "and", "or", "xor",
+                          "compare", "dot_general", "dot", "pad", "gather",
+                          "convolution"})
+      m[std::string("stablehlo.") + n] = {2, 1};
+    for (const char *n : {"not", "negate", "abs", "sign", "exponential",
+                          "exponential_minus_one", "log", "log_plus_one", "logistic",
+                          "tanh", "sqrt", "rsqrt", "sine", "cosine", "floor", "ceil",
+                          "round_nearest_even", "convert", "broadcast_in_dim",
+                          "reshape", "transpose", "slice", "reverse"})
+      m[std::string("stablehlo.") + n] = {1, 1};
+    for (const char *n : {"select", "clamp"})
+      m[std::string("stablehlo.") + n] = {3, 1};
+    for (const char *n : {"constant", "iota"})
+      m[std::string("stablehlo.") + n] = {0, 1};
+    return m;
+  }();
+  auto it = arity.find(v.op->getName().getStringRef());
+  unsigned results = v.op->getNumResults();
+  if (it != arity.end()) {
+    if (v.numOperands() != it->second.first || results != it->second.second)
+      return v.fail("expects " + Twine(it->second.first) + " operands and " +
+                    Twine(it->second.second) + " result");
+    return success();
+  }
+  // Variadic ops still need an operand to look at and a result to define.
+  StringRef name = v.op->getName().getStringRef();
+  if ((name == "stablehlo.dynamic_slice" || name == "stablehlo.dynamic_update_slice" ||
+       name == "stablehlo.concatenate") &&
+      (v.numOperands() < 2 - (name == "stablehlo.concatenate") || results != 1))
+    return v.fail("expects operands and one result");
+  return success();
+}
+
 } // namespace
 
 LogicalResult Converter::convertOp(Operation *op) {
@@ -238,6 +277,8 @@ LogicalResult Converter::convertOp(Operation *op) {
   auto it = handlers.find(name);
   if (it == handlers.end())
     return view.fail("not supported by the StableHLO importer");
+  if (failed(checkArity(view)))
+    return failure();
   return it->second(view);
 }
 

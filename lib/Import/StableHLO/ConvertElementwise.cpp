@@ -34,12 +34,35 @@ Value elementwiseOperand(OpView &v, unsigned i) {
   return v.operand(i);
 }
 
-LogicalResult emit(OpView &v, const Body &body, bool floatOnly = false) {
+/// Which element types an op relates: all the same, a compare (i1 result),
+/// a select (i1 predicate first) or a convert (any).
+enum class Types { same, compare, select, convert };
+
+LogicalResult checkTypes(OpView &v, Types rule) {
+  Type result = v.resultType().getElementType();
+  unsigned first = rule == Types::select ? 1 : 0;
+  if (rule == Types::select && !v.operandType(0).getElementType().isInteger(1))
+    return v.fail("the predicate must be i1");
+  if (rule == Types::compare && !result.isInteger(1))
+    return v.fail("the result must be i1");
+  if (rule == Types::convert)
+    return success();
+  Type want = rule == Types::compare ? v.operandType(0).getElementType() : result;
+  for (unsigned i = first; i < v.numOperands(); ++i)
+    if (v.operandType(i).getElementType() != want)
+      return v.fail("operand and result element types differ");
+  return success();
+}
+
+LogicalResult emit(OpView &v, const Body &body, bool floatOnly = false,
+                   Types rule = Types::same) {
   if (v.op->getNumResults() != 1 || v.numOperands() == 0)
     return v.fail("expects operands and one result");
   Type elem = v.operandType(0).getElementType();
   if (floatOnly && !isFloat(elem))
     return v.fail("expects floating-point operands");
+  if (failed(checkTypes(v, rule)))
+    return failure();
   SmallVector<Value> ins;
   for (unsigned i = 0; i < v.numOperands(); ++i)
     ins.push_back(elementwiseOperand(v, i));
@@ -196,19 +219,25 @@ LogicalResult compare(OpView &v) {
     default: break;
     }
   }
-  return emit(v, [=](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
-    if (isFloat(t))
-      return arith::CmpFOp::create(b, loc, fp, a[0], a[1]);
-    return arith::CmpIOp::create(b, loc, ip, a[0], a[1]);
-  });
+  return emit(
+      v,
+      [=](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
+        if (isFloat(t))
+          return arith::CmpFOp::create(b, loc, fp, a[0], a[1]);
+        return arith::CmpIOp::create(b, loc, ip, a[0], a[1]);
+      },
+      /*floatOnly=*/false, Types::compare);
 }
 
 LogicalResult select(OpView &v) {
   if (v.numOperands() != 3)
     return v.fail("expects three operands");
-  return emit(v, [](OpBuilder &b, Location loc, ValueRange a, Type) -> Value {
-    return arith::SelectOp::create(b, loc, a[0], a[1], a[2]);
-  });
+  return emit(
+      v,
+      [](OpBuilder &b, Location loc, ValueRange a, Type) -> Value {
+        return arith::SelectOp::create(b, loc, a[0], a[1], a[2]);
+      },
+      /*floatOnly=*/false, Types::select);
 }
 
 LogicalResult clamp(OpView &v) {
@@ -229,9 +258,12 @@ LogicalResult convert(OpView &v) {
   // JAX converts weakly typed constants to their own type: no copy.
   if (v.operandType(0) == v.resultType())
     return v.setResult(0, v.operand(0));
-  return emit(v, [to](OpBuilder &b, Location loc, ValueRange a, Type) -> Value {
-    return build::convertScalar(b, loc, a[0], to);
-  });
+  return emit(
+      v,
+      [to](OpBuilder &b, Location loc, ValueRange a, Type) -> Value {
+        return build::convertScalar(b, loc, a[0], to);
+      },
+      /*floatOnly=*/false, Types::convert);
 }
 
 LogicalResult constant(OpView &v) {

@@ -158,8 +158,19 @@ LogicalResult concatenate(OpView &v) {
   SmallVector<Value> ins;
   for (unsigned i = 0; i < v.numOperands(); ++i)
     ins.push_back(v.operand(i));
-  if (ins.empty())
-    return v.fail("expects at least one operand");
+  RankedTensorType rt = v.resultType();
+  int64_t total = 0;
+  for (unsigned i = 0; i < v.numOperands(); ++i) {
+    RankedTensorType t = v.operandType(i);
+    if (t.getRank() != rt.getRank() || t.getElementType() != rt.getElementType())
+      return v.fail("operands must have the result's rank and element type");
+    for (int64_t d = 0; d < t.getRank(); ++d)
+      if (d != *dim && t.getDimSize(d) != rt.getDimSize(d))
+        return v.fail("operand sizes differ from the result's outside the dimension");
+    total += t.getDimSize(*dim);
+  }
+  if (total != rt.getDimSize(*dim))
+    return v.fail("the operand sizes do not add up to the result's");
   return v.setResult(0, build::concat(v.b, v.loc, ins, *dim));
 }
 

@@ -106,6 +106,15 @@ LogicalResult dotGeneral(OpView &v) {
   for (size_t i = 0; i < lc->size(); ++i)
     if (lt.getDimSize((*lc)[i]) != rt.getDimSize((*rc)[i]))
       return v.fail("contracting dimension sizes differ");
+  SmallVector<int64_t> shape;
+  for (int64_t d : ld->batch)
+    shape.push_back(lt.getDimSize(d));
+  for (int64_t d : ld->free)
+    shape.push_back(lt.getDimSize(d));
+  for (int64_t d : rd->free)
+    shape.push_back(rt.getDimSize(d));
+  if (ot.getShape() != ArrayRef<int64_t>(shape))
+    return v.fail("the result shape is not (batch, lhs free, rhs free) dims");
   Type elem = ot.getElementType();
   // A result type wider than the operands (preferred_element_type) means
   // accumulating in it: convert the operands first.
@@ -145,6 +154,8 @@ enum class Combiner { add, mul, max, min, andOp, orOp };
 FailureOr<Combiner> bodyCombiner(OpView &v, Type elem) {
   const char *what = "the body must be one add, multiply, maximum, minimum, and or "
                      "or of its two arguments";
+  if (v.op->getNumRegions() != 1)
+    return v.fail(what);
   Region &region = v.op->getRegion(0);
   if (region.empty() || region.front().getNumArguments() != 2 ||
       region.front().getOperations().size() != 2)
@@ -230,12 +241,17 @@ LogicalResult reduce(OpView &v) {
   MLIRContext *ctx = v.b.getContext();
   SmallVector<AffineExpr> outExprs;
   SmallVector<utils::IteratorType> iters;
+  SmallVector<int64_t> kept;
   for (int64_t d = 0; d < rank; ++d) {
     iters.push_back(reduced[d] ? utils::IteratorType::reduction
                                : utils::IteratorType::parallel);
-    if (!reduced[d])
+    if (!reduced[d]) {
       outExprs.push_back(getAffineDimExpr(d, ctx));
+      kept.push_back(it.getDimSize(d));
+    }
   }
+  if (rt.getShape() != ArrayRef<int64_t>(kept))
+    return v.fail("the result shape is not the operand's without the reduced dims");
   // StableHLO starts each reduction from the init operand.
   Value init = tensor::ExtractOp::create(v.b, v.loc, v.operand(1), ValueRange{});
   Value acc = build::filledTensor(v.b, v.loc, indexAttrs(v.b, rt.getShape()), init);
@@ -321,6 +337,15 @@ LogicalResult reduceWindow(OpView &v) {
       llvm::any_of(hi, [](int64_t p) { return p; }))
     x = tensor::PadOp::create(v.b, v.loc, Type(), x, indexAttrs(v.b, lo),
                               indexAttrs(v.b, hi), init);
+  if (rt.getRank() != rank)
+    return v.fail("the result rank differs from the operand's");
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t span = ((*window)[d] - 1) * (*winDil)[d] + 1;
+    int64_t padded = it.getDimSize(d) + lo[d] + hi[d];
+    if ((*window)[d] < 1 || (*strides)[d] < 1 || (*winDil)[d] < 1 || span > padded ||
+        rt.getDimSize(d) != (padded - span) / (*strides)[d] + 1)
+      return v.fail("the result shape does not match the windows");
+  }
   MLIRContext *ctx = v.b.getContext();
   // Loops: the result dims, then the window dims.
   SmallVector<AffineExpr> inExprs, outExprs;

@@ -4,7 +4,7 @@
 // convert of the -inf fill stays): einsum
 // 'bthd,bshd->bhts', scale, where(mask, s, -inf), jax.nn.softmax, einsum
 // 'bhts,bshd->bthd' (JAX orders that one as V^T P^T plus a transpose).
-// The importer recognises the softmax and mix-raise the whole chain.
+// The importer recognises the softmax and mix-raise raises the whole chain.
 //
 // RUN: mixir-import-stablehlo %s -o - | FileCheck %s
 // RUN: mixir-import-stablehlo %s --no-raise -o - | FileCheck %s --check-prefix=NORAISE
