@@ -1,6 +1,7 @@
 //===- ConvertControl.cpp - stablehlo.while to scf.while -------------------===//
 #include "Convert.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -76,6 +77,63 @@ LogicalResult whileOp(OpView &v) {
   return success();
 }
 
+/// Translates `region` (no arguments) into `into`, ending it in scf.yield.
+LogicalResult convertBranch(OpView &v, Region &region, Region &into) {
+  OpBuilder::InsertionGuard guard(v.b);
+  auto results = convertRegion(v, region, into, TypeRange());
+  if (failed(results))
+    return failure();
+  if (TypeRange(ValueRange(*results)) != v.op->getResultTypes())
+    return v.fail("every branch must return the op's result types");
+  scf::YieldOp::create(v.b, v.loc, *results);
+  return success();
+}
+
+/// `stablehlo.if` (i1 predicate) -> scf.if.
+LogicalResult ifOp(OpView &v) {
+  if (v.numOperands() != 1 || v.op->getNumRegions() != 2 ||
+      v.operandType(0).getRank() != 0 || !v.operandType(0).getElementType().isInteger(1))
+    return v.fail("expects a tensor<i1> predicate and two branches");
+  Value pred = tensor::ExtractOp::create(v.b, v.loc, v.operand(0), ValueRange{});
+  auto op = scf::IfOp::create(v.b, v.loc, v.op->getResultTypes(), pred,
+                              /*withElseRegion=*/true);
+  // The builder made (empty-yield) blocks: start from empty regions.
+  op.getThenRegion().getBlocks().clear();
+  op.getElseRegion().getBlocks().clear();
+  if (failed(convertBranch(v, v.op->getRegion(0), op.getThenRegion())) ||
+      failed(convertBranch(v, v.op->getRegion(1), op.getElseRegion())))
+    return failure();
+  for (unsigned i = 0; i < op.getNumResults(); ++i)
+    if (failed(v.setResult(i, op.getResult(i))))
+      return failure();
+  return success();
+}
+
+/// `stablehlo.case` (lax.cond, lax.switch) -> scf.index_switch; an index
+/// out of range runs the last branch, which becomes the default.
+LogicalResult caseOp(OpView &v) {
+  unsigned n = v.op->getNumRegions();
+  if (v.numOperands() != 1 || n == 0 || v.operandType(0).getRank() != 0 ||
+      !v.operandType(0).getElementType().isSignlessInteger())
+    return v.fail("expects an integer index and at least one branch");
+  Value index = tensor::ExtractOp::create(v.b, v.loc, v.operand(0), ValueRange{});
+  index = arith::IndexCastOp::create(v.b, v.loc, v.b.getIndexType(), index);
+  SmallVector<int64_t> cases;
+  for (unsigned i = 0; i + 1 < n; ++i)
+    cases.push_back(i);
+  auto op = scf::IndexSwitchOp::create(v.b, v.loc, v.op->getResultTypes(), index,
+                                       cases, cases.size());
+  for (unsigned i = 0; i + 1 < n; ++i)
+    if (failed(convertBranch(v, v.op->getRegion(i), op.getCaseRegions()[i])))
+      return failure();
+  if (failed(convertBranch(v, v.op->getRegion(n - 1), op.getDefaultRegion())))
+    return failure();
+  for (unsigned i = 0; i < op.getNumResults(); ++i)
+    if (failed(v.setResult(i, op.getResult(i))))
+      return failure();
+  return success();
+}
+
 LogicalResult customCall(OpView &v) {
   std::string target = v.stringAttr("call_target_name").value_or("");
   return v.fail("custom_call to '" + target +
@@ -96,6 +154,8 @@ LogicalResult passThrough(OpView &v) {
 
 void registerControlOps(HandlerMap &m) {
   m["stablehlo.while"] = whileOp;
+  m["stablehlo.if"] = ifOp;
+  m["stablehlo.case"] = caseOp;
   m["stablehlo.custom_call"] = customCall;
   m["stablehlo.optimization_barrier"] = passThrough;
 }

@@ -1,5 +1,5 @@
 // mixir-stablehlo-flat v1
-// stablehlo.while becomes scf.while: the condition region the `before`
+// Control flow. stablehlo.while becomes scf.while: the condition region the `before`
 // region (ending in scf.condition on the extracted i1), the body the `after`
 // region, whose new values are copied into the loop arguments
 // (destination-passing, for one-shot bufferization).
@@ -19,6 +19,23 @@
 // CHECK: %[[C2:.*]] = linalg.copy ins(%{{.*}} : tensor<4xf32>) outs(%[[A2]] : tensor<4xf32>)
 // CHECK: scf.yield %[[C1]], %[[C2]]
 // CHECK: return %[[R]]#1
+
+// stablehlo.if becomes scf.if; stablehlo.case (lax.cond, lax.switch)
+// scf.index_switch with the last branch as the default (an index out of
+// range runs it).
+// CHECK-LABEL: func.func @branches
+// CHECK: %[[P:.*]] = tensor.extract %arg1[] : tensor<i1>
+// CHECK: scf.if %[[P]] -> (tensor<4xf32>) {
+// CHECK: arith.addf
+// CHECK: } else {
+// CHECK: scf.yield %arg0
+// CHECK: %[[I:.*]] = tensor.extract %arg2[] : tensor<i32>
+// CHECK: %[[IX:.*]] = arith.index_cast %[[I]] : i32 to index
+// CHECK: scf.index_switch %[[IX]] -> tensor<4xf32>
+// CHECK: case 0 {
+// CHECK: arith.mulf
+// CHECK: default {
+// CHECK: arith.negf
 "builtin.module"() ({
   "func.func"() <{function_type = (tensor<4xf32>) -> tensor<4xf32>, sym_name = "main"}> ({
   ^bb0(%x: tensor<4xf32>):
@@ -36,5 +53,22 @@
       "stablehlo.return"(%n, %b) : (tensor<i32>, tensor<4xf32>) -> ()
     }) : (tensor<i32>, tensor<4xf32>) -> (tensor<i32>, tensor<4xf32>)
     "func.return"(%r#1) : (tensor<4xf32>) -> ()
+  }) : () -> ()
+  "func.func"() <{function_type = (tensor<4xf32>, tensor<i1>, tensor<i32>) -> (tensor<4xf32>, tensor<4xf32>), sym_name = "branches"}> ({
+  ^bb0(%x: tensor<4xf32>, %p: tensor<i1>, %i: tensor<i32>):
+    %0 = "stablehlo.if"(%p) ({
+      %a = "stablehlo.add"(%x, %x) : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+      "stablehlo.return"(%a) : (tensor<4xf32>) -> ()
+    }, {
+      "stablehlo.return"(%x) : (tensor<4xf32>) -> ()
+    }) : (tensor<i1>) -> tensor<4xf32>
+    %1 = "stablehlo.case"(%i) ({
+      %m = "stablehlo.multiply"(%x, %x) : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+      "stablehlo.return"(%m) : (tensor<4xf32>) -> ()
+    }, {
+      %n = "stablehlo.negate"(%x) : (tensor<4xf32>) -> tensor<4xf32>
+      "stablehlo.return"(%n) : (tensor<4xf32>) -> ()
+    }) : (tensor<i32>) -> tensor<4xf32>
+    "func.return"(%0, %1) : (tensor<4xf32>, tensor<4xf32>) -> ()
   }) : () -> ()
 }) : () -> ()
