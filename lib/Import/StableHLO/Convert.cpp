@@ -1,4 +1,4 @@
-//===- Convert.cpp - translate `stablehlo.*` ops to upstream dialects ------===//
+//===- Convert.cpp - translate `stablehlo.*` ops to upstream dialects -----===//
 //
 // The driver of convertToUpstream: walks each function body in order, hands
 // every `stablehlo.*` op to the converter registered under its name, clones
@@ -24,7 +24,8 @@ namespace mixir::stablehlo_import {
 Attribute opAttr(Operation *op, StringRef name) {
   if (Attribute a = op->getDiscardableAttr(name))
     return a;
-  if (auto props = dyn_cast_or_null<DictionaryAttr>(op->getPropertiesAsAttribute()))
+  if (auto props =
+          dyn_cast_or_null<DictionaryAttr>(op->getPropertiesAsAttribute()))
     if (Attribute a = props.get(name))
       return a;
   return op->getAttr(name);
@@ -51,7 +52,9 @@ std::string typeString(Type type) {
 OpView::OpView(Converter &converter, Operation *op)
     : converter(converter), op(op), b(converter.b), loc(op->getLoc()) {}
 
-Value OpView::operand(unsigned i) { return converter.lookup(op->getOperand(i)); }
+Value OpView::operand(unsigned i) {
+  return converter.lookup(op->getOperand(i));
+}
 
 RankedTensorType OpView::operandType(unsigned i) const {
   return cast<RankedTensorType>(op->getOperand(i).getType());
@@ -80,9 +83,11 @@ std::optional<SmallVector<int64_t>> OpView::i64Array(StringRef name) const {
   Attribute a = opAttr(op, name);
   if (!a)
     return std::nullopt;
-  return i64Array(DictionaryAttr::get(op->getContext(),
-                                      {NamedAttribute(StringAttr::get(op->getContext(), name), a)}),
-                  name);
+  return i64Array(
+      DictionaryAttr::get(
+          op->getContext(),
+          {NamedAttribute(StringAttr::get(op->getContext(), name), a)}),
+      name);
 }
 
 std::optional<int64_t> OpView::i64Attr(StringRef name) const {
@@ -95,6 +100,43 @@ std::optional<std::string> OpView::stringAttr(StringRef name) const {
   if (auto a = opAttrOfType<StringAttr>(op, name))
     return a.str();
   return std::nullopt;
+}
+
+FailureOr<SmallVector<int64_t>> OpView::perDim(StringRef name, int64_t rank,
+                                               int64_t dflt) {
+  std::optional<SmallVector<int64_t>> list = i64Array(name);
+  if (!list)
+    return SmallVector<int64_t>(rank, dflt);
+  if ((int64_t)list->size() != rank)
+    return fail("'" + name + "' must have one entry per dim");
+  return *list;
+}
+
+LogicalResult OpView::paddingPairs(int64_t rank, SmallVector<int64_t> &lo,
+                                   SmallVector<int64_t> &hi) {
+  lo.assign(rank, 0);
+  hi.assign(rank, 0);
+  Attribute a = opAttr(op, "padding");
+  if (!a)
+    return success();
+  SmallVector<int64_t> flat;
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(a)) {
+    for (const APInt &x : dense.getValues<APInt>())
+      flat.push_back(x.getSExtValue());
+  } else if (auto arr = dyn_cast<DenseI64ArrayAttr>(a)) {
+    flat.assign(arr.asArrayRef().begin(), arr.asArrayRef().end());
+  } else {
+    return fail("'padding' must be a [rank, 2] integer attribute");
+  }
+  if ((int64_t)flat.size() != 2 * rank)
+    return fail("'padding' must hold a (low, high) pair per dim");
+  for (int64_t d = 0; d < rank; ++d) {
+    lo[d] = flat[2 * d];
+    hi[d] = flat[2 * d + 1];
+    if (lo[d] < 0 || hi[d] < 0)
+      return fail("negative padding is not supported");
+  }
+  return success();
 }
 
 LogicalResult OpView::setResult(unsigned i, Value v) {
@@ -192,6 +234,7 @@ Converter::Converter(MLIRContext *ctx) : b(ctx) {
   registerElementwiseOps(handlers);
   registerShapeOps(handlers);
   registerStructuredOps(handlers);
+  registerReduceOps(handlers);
   registerControlOps(handlers);
   registerCompositeOps(handlers);
 }
@@ -209,7 +252,8 @@ std::optional<std::string> unsupportedType(Type type) {
     return "dynamic shapes are not supported (" + typeString(type) +
            "); export with static shapes";
   Type e = tensor.getElementType();
-  if (e.isF16() || e.isBF16() || e.isF32() || e.isF64() || e.isSignlessInteger())
+  if (e.isF16() || e.isBF16() || e.isF32() || e.isF64() ||
+      e.isSignlessInteger())
     return std::nullopt;
   return "element type " + typeString(e) + " is not supported";
 }
@@ -220,16 +264,34 @@ std::optional<std::string> unsupportedType(Type type) {
 LogicalResult checkArity(OpView &v) {
   static const llvm::StringMap<std::pair<unsigned, unsigned>> arity = [] {
     llvm::StringMap<std::pair<unsigned, unsigned>> m;
-    for (const char *n : {"add", "subtract", "multiply", "divide", "remainder",
-                          "maximum", "minimum", "power", "and", "or", "xor",
-                          "compare", "dot_general", "dot", "pad", "gather",
-                          "convolution"})
+    for (const char *n :
+         {"add", "subtract", "multiply", "divide", "remainder", "maximum",
+          "minimum", "power", "and", "or", "xor", "compare", "dot_general",
+          "dot", "pad", "gather", "convolution"})
       m[std::string("stablehlo.") + n] = {2, 1};
-    for (const char *n : {"not", "negate", "abs", "sign", "exponential",
-                          "exponential_minus_one", "log", "log_plus_one", "logistic",
-                          "tanh", "sqrt", "rsqrt", "sine", "cosine", "floor", "ceil",
-                          "round_nearest_even", "convert", "broadcast_in_dim",
-                          "reshape", "transpose", "slice", "reverse"})
+    for (const char *n : {"not",
+                          "negate",
+                          "abs",
+                          "sign",
+                          "exponential",
+                          "exponential_minus_one",
+                          "log",
+                          "log_plus_one",
+                          "logistic",
+                          "tanh",
+                          "sqrt",
+                          "rsqrt",
+                          "sine",
+                          "cosine",
+                          "floor",
+                          "ceil",
+                          "round_nearest_even",
+                          "convert",
+                          "broadcast_in_dim",
+                          "reshape",
+                          "transpose",
+                          "slice",
+                          "reverse"})
       m[std::string("stablehlo.") + n] = {1, 1};
     for (const char *n : {"select", "clamp"})
       m[std::string("stablehlo.") + n] = {3, 1};
@@ -247,7 +309,8 @@ LogicalResult checkArity(OpView &v) {
   }
   // Variadic ops still need an operand to look at and a result to define.
   StringRef name = v.op->getName().getStringRef();
-  if ((name == "stablehlo.dynamic_slice" || name == "stablehlo.dynamic_update_slice" ||
+  if ((name == "stablehlo.dynamic_slice" ||
+       name == "stablehlo.dynamic_update_slice" ||
        name == "stablehlo.concatenate") &&
       (v.numOperands() < 2 - (name == "stablehlo.concatenate") || results != 1))
     return v.fail("expects operands and one result");
@@ -289,8 +352,9 @@ LogicalResult Converter::convertOps(Block &block) {
   SmallVector<Operation *> ops;
   for (Operation &op : block)
     ops.push_back(&op);
-  if (!ops.empty() && (isa<func::ReturnOp>(ops.back()) ||
-                       ops.back()->getName().getStringRef() == "stablehlo.return"))
+  if (!ops.empty() &&
+      (isa<func::ReturnOp>(ops.back()) ||
+       ops.back()->getName().getStringRef() == "stablehlo.return"))
     ops.pop_back();
   for (Operation *op : ops)
     if (failed(convertOp(op)))
@@ -300,9 +364,9 @@ LogicalResult Converter::convertOps(Block &block) {
 
 LogicalResult convertToUpstream(ModuleOp module, std::string &error) {
   MLIRContext *ctx = module.getContext();
-  ctx->loadDialect<arith::ArithDialect, func::FuncDialect, linalg::LinalgDialect,
-                   math::MathDialect, scf::SCFDialect, tensor::TensorDialect,
-                   mix::MixDialect>();
+  ctx->loadDialect<arith::ArithDialect, func::FuncDialect,
+                   linalg::LinalgDialect, math::MathDialect, scf::SCFDialect,
+                   tensor::TensorDialect, mix::MixDialect>();
   for (auto func : llvm::to_vector(module.getOps<func::FuncOp>())) {
     if (func.isExternal())
       continue;

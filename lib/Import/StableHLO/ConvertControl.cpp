@@ -1,4 +1,4 @@
-//===- ConvertControl.cpp - stablehlo.while to scf.while -------------------===//
+//===- ConvertControl.cpp - while, if and case to scf ----------------------===//
 #include "Convert.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -12,8 +12,8 @@ namespace {
 /// Translates `region`'s block into a new block of `into` with the given
 /// argument types and returns the translated operands of its
 /// `stablehlo.return`.
-FailureOr<SmallVector<Value>> convertRegion(OpView &v, Region &region, Region &into,
-                                            TypeRange types) {
+FailureOr<SmallVector<Value>> convertRegion(OpView &v, Region &region,
+                                            Region &into, TypeRange types) {
   if (!region.hasOneBlock())
     return v.fail("expects single-block regions");
   Block &src = region.front();
@@ -50,11 +50,13 @@ LogicalResult whileOp(OpView &v) {
     auto cond = convertRegion(v, v.op->getRegion(0), loop.getBefore(), types);
     if (failed(cond))
       return failure();
-    auto pt = cond->size() == 1 ? dyn_cast<RankedTensorType>((*cond)[0].getType())
-                                : RankedTensorType();
+    auto pt = cond->size() == 1
+                  ? dyn_cast<RankedTensorType>((*cond)[0].getType())
+                  : RankedTensorType();
     if (!pt || pt.getRank() != 0 || !pt.getElementType().isInteger(1))
       return v.fail("the condition must return one tensor<i1>");
-    Value pred = tensor::ExtractOp::create(v.b, v.loc, (*cond)[0], ValueRange{});
+    Value pred =
+        tensor::ExtractOp::create(v.b, v.loc, (*cond)[0], ValueRange{});
     scf::ConditionOp::create(v.b, v.loc, pred, loop.getBefore().getArguments());
     auto body = convertRegion(v, v.op->getRegion(1), loop.getAfter(), types);
     if (failed(body))
@@ -92,9 +94,11 @@ LogicalResult convertBranch(OpView &v, Region &region, Region &into) {
 /// `stablehlo.if` (i1 predicate) -> scf.if.
 LogicalResult ifOp(OpView &v) {
   if (v.numOperands() != 1 || v.op->getNumRegions() != 2 ||
-      v.operandType(0).getRank() != 0 || !v.operandType(0).getElementType().isInteger(1))
+      v.operandType(0).getRank() != 0 ||
+      !v.operandType(0).getElementType().isInteger(1))
     return v.fail("expects a tensor<i1> predicate and two branches");
-  Value pred = tensor::ExtractOp::create(v.b, v.loc, v.operand(0), ValueRange{});
+  Value pred =
+      tensor::ExtractOp::create(v.b, v.loc, v.operand(0), ValueRange{});
   auto op = scf::IfOp::create(v.b, v.loc, v.op->getResultTypes(), pred,
                               /*withElseRegion=*/true);
   // The builder made (empty-yield) blocks: start from empty regions.
@@ -116,13 +120,14 @@ LogicalResult caseOp(OpView &v) {
   if (v.numOperands() != 1 || n == 0 || v.operandType(0).getRank() != 0 ||
       !v.operandType(0).getElementType().isSignlessInteger())
     return v.fail("expects an integer index and at least one branch");
-  Value index = tensor::ExtractOp::create(v.b, v.loc, v.operand(0), ValueRange{});
+  Value index =
+      tensor::ExtractOp::create(v.b, v.loc, v.operand(0), ValueRange{});
   index = arith::IndexCastOp::create(v.b, v.loc, v.b.getIndexType(), index);
   SmallVector<int64_t> cases;
   for (unsigned i = 0; i + 1 < n; ++i)
     cases.push_back(i);
-  auto op = scf::IndexSwitchOp::create(v.b, v.loc, v.op->getResultTypes(), index,
-                                       cases, cases.size());
+  auto op = scf::IndexSwitchOp::create(v.b, v.loc, v.op->getResultTypes(),
+                                       index, cases, cases.size());
   for (unsigned i = 0; i + 1 < n; ++i)
     if (failed(convertBranch(v, v.op->getRegion(i), op.getCaseRegions()[i])))
       return failure();

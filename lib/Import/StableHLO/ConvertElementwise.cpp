@@ -47,7 +47,8 @@ LogicalResult checkTypes(OpView &v, Types rule) {
     return v.fail("the result must be i1");
   if (rule == Types::convert)
     return success();
-  Type want = rule == Types::compare ? v.operandType(0).getElementType() : result;
+  Type want =
+      rule == Types::compare ? v.operandType(0).getElementType() : result;
   for (unsigned i = first; i < v.numOperands(); ++i)
     if (v.operandType(i).getElementType() != want)
       return v.fail("operand and result element types differ");
@@ -80,13 +81,14 @@ LogicalResult emit(OpView &v, const Body &body, bool floatOnly = false,
   }
   Value r = build::elementwise(
       v.b, v.loc, ins, rt.getElementType(),
-      [&](OpBuilder &b, Location loc, ValueRange a) { return body(b, loc, a, elem); },
+      [&](OpBuilder &b, Location loc, ValueRange a) {
+        return body(b, loc, a, elem);
+      },
       ArrayRef<OpFoldResult>(sizes));
   return v.setResult(0, r);
 }
 
-template <typename FOp, typename IOp>
-LogicalResult binaryOp(OpView &v) {
+template <typename FOp, typename IOp> LogicalResult binaryOp(OpView &v) {
   return emit(v, [](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
     if (isFloat(t))
       return FOp::create(b, loc, a[0], a[1]);
@@ -94,8 +96,7 @@ LogicalResult binaryOp(OpView &v) {
   });
 }
 
-template <typename FOp>
-LogicalResult unaryFloat(OpView &v) {
+template <typename FOp> LogicalResult unaryFloat(OpView &v) {
   return emit(
       v,
       [](OpBuilder &b, Location loc, ValueRange a, Type) -> Value {
@@ -104,8 +105,7 @@ LogicalResult unaryFloat(OpView &v) {
       /*floatOnly=*/true);
 }
 
-template <typename IOp>
-LogicalResult bitwise(OpView &v) {
+template <typename IOp> LogicalResult bitwise(OpView &v) {
   if (isFloat(v.operandType(0).getElementType()))
     return v.fail("expects integer or boolean operands");
   return emit(v, [](OpBuilder &b, Location loc, ValueRange a, Type) -> Value {
@@ -116,8 +116,9 @@ LogicalResult bitwise(OpView &v) {
 LogicalResult divide(OpView &v) {
   // JAX's softmax: exp(x - max) / sum(exp(x - max)) -> linalg.softmax.
   if (auto sm = matchJaxSoftmax(v.op))
-    return v.setResult(0, build::softmax(v.b, v.loc, v.converter.lookup(sm->first),
-                                         sm->second));
+    return v.setResult(
+        0,
+        build::softmax(v.b, v.loc, v.converter.lookup(sm->first), sm->second));
   return binaryOp<arith::DivFOp, arith::DivSIOp>(v);
 }
 
@@ -125,7 +126,8 @@ LogicalResult negate(OpView &v) {
   return emit(v, [](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
     if (isFloat(t))
       return arith::NegFOp::create(b, loc, a[0]);
-    return arith::SubIOp::create(b, loc, build::scalarConstant(b, loc, t, 0), a[0]);
+    return arith::SubIOp::create(b, loc, build::scalarConstant(b, loc, t, 0),
+                                 a[0]);
   });
 }
 
@@ -142,8 +144,10 @@ LogicalResult logistic(OpView &v) {
       v,
       [](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
         Value one = build::scalarConstant(b, loc, t, 1.0);
-        Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, a[0]));
-        return arith::DivFOp::create(b, loc, one, arith::AddFOp::create(b, loc, one, e));
+        Value e =
+            math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, a[0]));
+        return arith::DivFOp::create(b, loc, one,
+                                     arith::AddFOp::create(b, loc, one, e));
       },
       /*floatOnly=*/true);
 }
@@ -155,16 +159,20 @@ LogicalResult sign(OpView &v) {
       // copysign(1, x), but 0 for +-0 (and NaN stays NaN through the compare).
       Value one = build::scalarConstant(b, loc, t, 1.0);
       Value s = math::CopySignOp::create(b, loc, one, a[0]);
-      Value isZero = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, a[0], zero);
-      Value isNan = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, a[0], a[0]);
+      Value isZero =
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, a[0], zero);
+      Value isNan =
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, a[0], a[0]);
       Value r = arith::SelectOp::create(b, loc, isZero, zero, s);
       return arith::SelectOp::create(b, loc, isNan, a[0], r);
     }
     // (x > 0) - (x < 0).
     Value pos = arith::ExtUIOp::create(
-        b, loc, t, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, a[0], zero));
+        b, loc, t,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, a[0], zero));
     Value neg = arith::ExtUIOp::create(
-        b, loc, t, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, a[0], zero));
+        b, loc, t,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, a[0], zero));
     return arith::SubIOp::create(b, loc, pos, neg);
   });
 }
@@ -177,15 +185,20 @@ LogicalResult power(OpView &v) {
   });
 }
 
-LogicalResult maximum(OpView &v) { return binaryOp<arith::MaximumFOp, arith::MaxSIOp>(v); }
-LogicalResult minimum(OpView &v) { return binaryOp<arith::MinimumFOp, arith::MinSIOp>(v); }
+LogicalResult maximum(OpView &v) {
+  return binaryOp<arith::MaximumFOp, arith::MaxSIOp>(v);
+}
+LogicalResult minimum(OpView &v) {
+  return binaryOp<arith::MinimumFOp, arith::MinSIOp>(v);
+}
 
 LogicalResult notOp(OpView &v) {
   if (isFloat(v.operandType(0).getElementType()))
     return v.fail("expects integer or boolean operands");
   return emit(v, [](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
     Value ones = arith::ConstantOp::create(
-        b, loc, b.getIntegerAttr(t, APInt::getAllOnes(t.getIntOrFloatBitWidth())));
+        b, loc,
+        b.getIntegerAttr(t, APInt::getAllOnes(t.getIntOrFloatBitWidth())));
     return arith::XOrIOp::create(b, loc, a[0], ones);
   });
 }
@@ -193,7 +206,8 @@ LogicalResult notOp(OpView &v) {
 LogicalResult compare(OpView &v) {
   std::string dir = v.stringAttr("comparison_direction").value_or("");
   std::string type = v.stringAttr("compare_type").value_or("");
-  static const llvm::StringMap<std::pair<arith::CmpFPredicate, arith::CmpIPredicate>>
+  static const llvm::StringMap<
+      std::pair<arith::CmpFPredicate, arith::CmpIPredicate>>
       preds = {{"EQ", {arith::CmpFPredicate::OEQ, arith::CmpIPredicate::eq}},
                {"NE", {arith::CmpFPredicate::UNE, arith::CmpIPredicate::ne}},
                {"LT", {arith::CmpFPredicate::OLT, arith::CmpIPredicate::slt}},
@@ -202,21 +216,31 @@ LogicalResult compare(OpView &v) {
                {"GE", {arith::CmpFPredicate::OGE, arith::CmpIPredicate::sge}}};
   auto it = preds.find(dir);
   if (it == preds.end())
-    return v.fail("comparison_direction must be one of EQ, NE, LT, LE, GT, GE, got '" +
-                  dir + "'");
-  if (!type.empty() && type != "SIGNED" && type != "UNSIGNED" && type != "FLOAT" &&
-      type != "TOTALORDER" && type != "NOTYPE")
+    return v.fail(
+        "comparison_direction must be one of EQ, NE, LT, LE, GT, GE, got '" +
+        dir + "'");
+  if (!type.empty() && type != "SIGNED" && type != "UNSIGNED" &&
+      type != "FLOAT" && type != "TOTALORDER" && type != "NOTYPE")
     return v.fail("unknown compare_type '" + type + "'");
   arith::CmpFPredicate fp = it->second.first;
   arith::CmpIPredicate ip = it->second.second;
   // Booleans order false < true: compare them unsigned.
   if (type == "UNSIGNED" || v.operandType(0).getElementType().isInteger(1)) {
     switch (ip) {
-    case arith::CmpIPredicate::slt: ip = arith::CmpIPredicate::ult; break;
-    case arith::CmpIPredicate::sle: ip = arith::CmpIPredicate::ule; break;
-    case arith::CmpIPredicate::sgt: ip = arith::CmpIPredicate::ugt; break;
-    case arith::CmpIPredicate::sge: ip = arith::CmpIPredicate::uge; break;
-    default: break;
+    case arith::CmpIPredicate::slt:
+      ip = arith::CmpIPredicate::ult;
+      break;
+    case arith::CmpIPredicate::sle:
+      ip = arith::CmpIPredicate::ule;
+      break;
+    case arith::CmpIPredicate::sgt:
+      ip = arith::CmpIPredicate::ugt;
+      break;
+    case arith::CmpIPredicate::sge:
+      ip = arith::CmpIPredicate::uge;
+      break;
+    default:
+      break;
     }
   }
   return emit(
@@ -248,8 +272,8 @@ LogicalResult clamp(OpView &v) {
     if (isFloat(t))
       return arith::MinimumFOp::create(
           b, loc, arith::MaximumFOp::create(b, loc, a[1], a[0]), a[2]);
-    return arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, a[1], a[0]),
-                                  a[2]);
+    return arith::MinSIOp::create(
+        b, loc, arith::MaxSIOp::create(b, loc, a[1], a[0]), a[2]);
   });
 }
 
@@ -270,7 +294,8 @@ LogicalResult constant(OpView &v) {
   auto value = opAttrOfType<ElementsAttr>(v.op, "value");
   if (!value || value.getType() != v.resultType())
     return v.fail("expects a 'value' elements attribute of the result type");
-  return v.setResult(0, arith::ConstantOp::create(v.b, v.loc, cast<TypedAttr>(value)));
+  return v.setResult(
+      0, arith::ConstantOp::create(v.b, v.loc, cast<TypedAttr>(value)));
 }
 
 LogicalResult iota(OpView &v) {

@@ -1,4 +1,4 @@
-//===- Placeholders.cpp - steps written elsewhere (removed on merge) -------===//
+//===- Placeholders.cpp - steps written elsewhere (removed on merge) ------===//
 //
 // foldConstantSubgraphs (Fold.cpp, Evaluator.cpp) and raiseScanLoops
 // (ScanRaise.cpp) come from another branch; until then they do nothing, so
