@@ -1,4 +1,4 @@
-//===- ConvertControl.cpp - while, if and case to scf ----------------------===//
+//===- ConvertControl.cpp - while, if and case to scf ---------------------===//
 #include "Convert.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
