@@ -88,10 +88,15 @@ LogicalResult emit(OpView &v, const Body &body, bool floatOnly = false,
   return v.setResult(0, r);
 }
 
-template <typename FOp, typename IOp> LogicalResult binaryOp(OpView &v) {
+/// `BOp` is the op on booleans (StableHLO adds and takes maxima of i1 as
+/// `or`, multiplies and takes minima as `and`).
+template <typename FOp, typename IOp, typename BOp = IOp>
+LogicalResult binaryOp(OpView &v) {
   return emit(v, [](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
     if (isFloat(t))
       return FOp::create(b, loc, a[0], a[1]);
+    if (t.isInteger(1))
+      return BOp::create(b, loc, a[0], a[1]);
     return IOp::create(b, loc, a[0], a[1]);
   });
 }
@@ -186,10 +191,10 @@ LogicalResult power(OpView &v) {
 }
 
 LogicalResult maximum(OpView &v) {
-  return binaryOp<arith::MaximumFOp, arith::MaxSIOp>(v);
+  return binaryOp<arith::MaximumFOp, arith::MaxSIOp, arith::OrIOp>(v);
 }
 LogicalResult minimum(OpView &v) {
-  return binaryOp<arith::MinimumFOp, arith::MinSIOp>(v);
+  return binaryOp<arith::MinimumFOp, arith::MinSIOp, arith::AndIOp>(v);
 }
 
 LogicalResult notOp(OpView &v) {
@@ -320,9 +325,10 @@ LogicalResult iota(OpView &v) {
 } // namespace
 
 void registerElementwiseOps(HandlerMap &m) {
-  m["stablehlo.add"] = binaryOp<arith::AddFOp, arith::AddIOp>;
+  m["stablehlo.add"] = binaryOp<arith::AddFOp, arith::AddIOp, arith::OrIOp>;
   m["stablehlo.subtract"] = binaryOp<arith::SubFOp, arith::SubIOp>;
-  m["stablehlo.multiply"] = binaryOp<arith::MulFOp, arith::MulIOp>;
+  m["stablehlo.multiply"] =
+      binaryOp<arith::MulFOp, arith::MulIOp, arith::AndIOp>;
   m["stablehlo.divide"] = divide;
   m["stablehlo.remainder"] = binaryOp<arith::RemFOp, arith::RemSIOp>;
   m["stablehlo.maximum"] = maximum;
