@@ -18,7 +18,6 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
-#include "llvm/Support/ToolOutputFile.h"
 
 #include <cstdlib>
 
@@ -152,13 +151,5 @@ int main(int argc, char **argv) {
   auto module = mixir::importStableHLOFlat(context, text, options, error);
   if (!module)
     return fail(error);
-  std::error_code ec;
-  auto out = std::make_unique<llvm::ToolOutputFile>(outputFile, ec,
-                                                    llvm::sys::fs::OF_None);
-  if (ec)
-    return fail("cannot write '" + outputFile + "': " + ec.message());
-  module->print(out->os());
-  out->os() << "\n";
-  out->keep();
-  return 0;
+  return mixir::writeModule(*module, outputFile, fail);
 }

@@ -151,6 +151,13 @@ LogicalResult OpView::setResult(unsigned i, Value v) {
   return success();
 }
 
+LogicalResult OpView::setResults(ValueRange values) {
+  for (auto [i, v] : llvm::enumerate(values))
+    if (failed(setResult(i, v)))
+      return failure();
+  return success();
+}
+
 LogicalResult OpView::fail(const Twine &message) {
   if (converter.error.empty())
     converter.error = describe(op, message);

@@ -68,6 +68,8 @@ public:
   /// Maps result `i` to `v`, casting to the declared result type when only
   /// static information differs.
   LogicalResult setResult(unsigned i, Value v);
+  /// setResult for each result in order.
+  LogicalResult setResults(ValueRange values);
   /// Records "'OP' at LOC: MESSAGE" and returns failure.
   LogicalResult fail(const Twine &message);
 };

@@ -73,10 +73,7 @@ LogicalResult whileOp(OpView &v) {
                     .getResult(0);
     scf::YieldOp::create(v.b, v.loc, *body);
   }
-  for (unsigned i = 0; i < loop.getNumResults(); ++i)
-    if (failed(v.setResult(i, loop.getResult(i))))
-      return failure();
-  return success();
+  return v.setResults(loop.getResults());
 }
 
 /// Translates `region` (no arguments) into `into`, ending it in scf.yield.
@@ -107,10 +104,7 @@ LogicalResult ifOp(OpView &v) {
   if (failed(convertBranch(v, v.op->getRegion(0), op.getThenRegion())) ||
       failed(convertBranch(v, v.op->getRegion(1), op.getElseRegion())))
     return failure();
-  for (unsigned i = 0; i < op.getNumResults(); ++i)
-    if (failed(v.setResult(i, op.getResult(i))))
-      return failure();
-  return success();
+  return v.setResults(op.getResults());
 }
 
 /// `stablehlo.case` (lax.cond, lax.switch) -> scf.index_switch; an index
@@ -133,10 +127,7 @@ LogicalResult caseOp(OpView &v) {
       return failure();
   if (failed(convertBranch(v, v.op->getRegion(n - 1), op.getDefaultRegion())))
     return failure();
-  for (unsigned i = 0; i < op.getNumResults(); ++i)
-    if (failed(v.setResult(i, op.getResult(i))))
-      return failure();
-  return success();
+  return v.setResults(op.getResults());
 }
 
 LogicalResult customCall(OpView &v) {
@@ -149,10 +140,10 @@ LogicalResult customCall(OpView &v) {
 LogicalResult passThrough(OpView &v) {
   if (v.numOperands() != v.op->getNumResults())
     return v.fail("expects as many operands as results");
+  SmallVector<Value> operands;
   for (unsigned i = 0; i < v.numOperands(); ++i)
-    if (failed(v.setResult(i, v.operand(i))))
-      return failure();
-  return success();
+    operands.push_back(v.operand(i));
+  return v.setResults(operands);
 }
 
 } // namespace
