@@ -248,11 +248,12 @@ Converter::Converter(MLIRContext *ctx) : b(ctx) {
 
 namespace {
 
-/// Static shapes of the element types the builders handle.
+/// Statically shaped tensors of the element types the builders handle
+/// (StableHLO values are all tensors; tokens and tuples are refused).
 std::optional<std::string> unsupportedType(Type type) {
   auto tensor = dyn_cast<TensorType>(type);
   if (!tensor)
-    return std::nullopt; // builtin scalars and the like pass through
+    return "type " + typeString(type) + " is not supported (tensors only)";
   if (!isa<RankedTensorType>(tensor))
     return "unranked tensors are not supported";
   if (!tensor.hasStaticShape())
@@ -328,14 +329,15 @@ LogicalResult checkArity(OpView &v) {
 
 LogicalResult Converter::convertOp(Operation *op) {
   OpView view(*this, op);
-  for (Type t : op->getOperandTypes())
-    if (auto why = unsupportedType(t))
-      return view.fail(*why);
-  for (Type t : op->getResultTypes())
-    if (auto why = unsupportedType(t))
-      return view.fail(*why);
   StringRef name = op->getName().getStringRef();
-  if (!name.starts_with("stablehlo.")) {
+  if (name.starts_with("stablehlo.")) {
+    for (Type t : op->getOperandTypes())
+      if (auto why = unsupportedType(t))
+        return view.fail(*why);
+    for (Type t : op->getResultTypes())
+      if (auto why = unsupportedType(t))
+        return view.fail(*why);
+  } else {
     // Ops of registered dialects (mix ops from the scan raising, constants)
     // are kept with their operands translated.
     if (op->isRegistered() && !isa<func::CallOp>(op)) {
