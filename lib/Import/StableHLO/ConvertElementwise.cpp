@@ -140,7 +140,12 @@ LogicalResult abs(OpView &v) {
   return emit(v, [](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
     if (isFloat(t))
       return math::AbsFOp::create(b, loc, a[0]);
-    return math::AbsIOp::create(b, loc, a[0]);
+    // select(x < 0, 0 - x, x): the CPU pipeline does not lower math.absi.
+    Value zero = build::scalarConstant(b, loc, t, 0);
+    Value neg =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, a[0], zero);
+    return arith::SelectOp::create(
+        b, loc, neg, arith::SubIOp::create(b, loc, zero, a[0]), a[0]);
   });
 }
 
@@ -183,11 +188,14 @@ LogicalResult sign(OpView &v) {
 }
 
 LogicalResult power(OpView &v) {
-  return emit(v, [](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
-    if (isFloat(t))
-      return math::PowFOp::create(b, loc, a[0], a[1]);
-    return math::IPowIOp::create(b, loc, a[0], a[1]);
-  });
+  // The CPU pipeline has no lowering for math.ipowi (JAX writes integer
+  // powers with constant exponents as multiplications anyway).
+  return emit(
+      v,
+      [](OpBuilder &b, Location loc, ValueRange a, Type) -> Value {
+        return math::PowFOp::create(b, loc, a[0], a[1]);
+      },
+      /*floatOnly=*/true);
 }
 
 LogicalResult maximum(OpView &v) {
