@@ -35,6 +35,19 @@ FailureOr<SmallVector<Value>> convertRegion(OpView &v, Region &region,
   return out;
 }
 
+/// True when `value` is `arg` or a chain of slice insertions into it (the
+/// scan outputs `ys.at[t].set(y)`): already equivalent to `arg`, so copying
+/// it back would only make bufferization copy the whole tensor.
+bool updatesInPlace(Value value, BlockArgument arg) {
+  while (value != arg) {
+    auto insert = value.getDefiningOp<tensor::InsertSliceOp>();
+    if (!insert)
+      return false;
+    value = insert.getDest();
+  }
+  return true;
+}
+
 LogicalResult whileOp(OpView &v) {
   if (v.op->getNumRegions() != 2)
     return v.fail("expects a condition and a body region");
@@ -68,7 +81,7 @@ LogicalResult whileOp(OpView &v) {
     // (destination-passing), which it can then do in place.
     Block &after = loop.getAfter().front();
     for (auto [i, value] : llvm::enumerate(*body))
-      if (value != after.getArgument(i))
+      if (!updatesInPlace(value, after.getArgument(i)))
         value = linalg::CopyOp::create(v.b, v.loc, value, after.getArgument(i))
                     .getResult(0);
     scf::YieldOp::create(v.b, v.loc, *body);

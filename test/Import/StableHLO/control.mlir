@@ -20,6 +20,16 @@
 // CHECK: scf.yield %[[C1]], %[[C2]]
 // CHECK: return %[[R]]#1
 
+// A scan output written with dynamic_update_slice into its loop argument is
+// yielded as it is (no copy of the whole tensor per step).
+// CHECK-LABEL: func.func @scan_output
+// CHECK: scf.while
+// CHECK: } do {
+// CHECK: ^bb0(%{{.*}}: tensor<i32>, %[[YS:.*]]: tensor<3x4xf32>):
+// CHECK: %[[U:.*]] = tensor.insert_slice %{{.*}} into %[[YS]]
+// CHECK-NOT: linalg.copy {{.*}} outs(%[[YS]]
+// CHECK: scf.yield %{{.*}}, %[[U]] : tensor<i32>, tensor<3x4xf32>
+
 // stablehlo.if becomes scf.if; stablehlo.case (lax.cond, lax.switch)
 // scf.index_switch with the last branch as the default (an index out of
 // range runs it).
@@ -53,6 +63,23 @@
       "stablehlo.return"(%n, %b) : (tensor<i32>, tensor<4xf32>) -> ()
     }) : (tensor<i32>, tensor<4xf32>) -> (tensor<i32>, tensor<4xf32>)
     "func.return"(%r#1) : (tensor<4xf32>) -> ()
+  }) : () -> ()
+  "func.func"() <{function_type = (tensor<1x4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>, sym_name = "scan_output"}> ({
+  ^bb0(%y: tensor<1x4xf32>, %ys0: tensor<3x4xf32>):
+    %c0 = "stablehlo.constant"() <{value = dense<0> : tensor<i32>}> : () -> tensor<i32>
+    %c1 = "stablehlo.constant"() <{value = dense<1> : tensor<i32>}> : () -> tensor<i32>
+    %c3 = "stablehlo.constant"() <{value = dense<3> : tensor<i32>}> : () -> tensor<i32>
+    %r:2 = "stablehlo.while"(%c0, %ys0) ({
+    ^bb0(%i: tensor<i32>, %ys: tensor<3x4xf32>):
+      %p = "stablehlo.compare"(%i, %c3) <{compare_type = "SIGNED", comparison_direction = "LT"}> : (tensor<i32>, tensor<i32>) -> tensor<i1>
+      "stablehlo.return"(%p) : (tensor<i1>) -> ()
+    }, {
+    ^bb0(%i: tensor<i32>, %ys: tensor<3x4xf32>):
+      %n = "stablehlo.add"(%i, %c1) : (tensor<i32>, tensor<i32>) -> tensor<i32>
+      %u = "stablehlo.dynamic_update_slice"(%ys, %y, %i, %c0) : (tensor<3x4xf32>, tensor<1x4xf32>, tensor<i32>, tensor<i32>) -> tensor<3x4xf32>
+      "stablehlo.return"(%n, %u) : (tensor<i32>, tensor<3x4xf32>) -> ()
+    }) : (tensor<i32>, tensor<3x4xf32>) -> (tensor<i32>, tensor<3x4xf32>)
+    "func.return"(%r#1) : (tensor<3x4xf32>) -> ()
   }) : () -> ()
   "func.func"() <{function_type = (tensor<4xf32>, tensor<i1>, tensor<i32>) -> (tensor<4xf32>, tensor<4xf32>), sym_name = "branches"}> ({
   ^bb0(%x: tensor<4xf32>, %p: tensor<i1>, %i: tensor<i32>):
