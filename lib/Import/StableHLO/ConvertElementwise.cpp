@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 
 #include <functional>
+#include <limits>
 
 namespace mixir::stablehlo_import {
 
@@ -187,6 +188,23 @@ LogicalResult sign(OpView &v) {
   });
 }
 
+/// |x| != inf, ordered: false for infinities and NaN.
+LogicalResult isFinite(OpView &v) {
+  if (!isFloat(v.operandType(0).getElementType()) ||
+      !v.resultType().getElementType().isInteger(1))
+    return v.fail("expects a floating-point operand and an i1 result");
+  return emit(
+      v,
+      [](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
+        Value inf = build::scalarConstant(
+            b, loc, t, std::numeric_limits<double>::infinity());
+        Value abs = math::AbsFOp::create(b, loc, a[0]);
+        return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE, abs,
+                                     inf);
+      },
+      /*floatOnly=*/true, Types::convert);
+}
+
 LogicalResult power(OpView &v) {
   // The CPU pipeline has no lowering for math.ipowi (JAX writes integer
   // powers with constant exponents as multiplications anyway).
@@ -349,6 +367,7 @@ void registerElementwiseOps(HandlerMap &m) {
   m["stablehlo.negate"] = negate;
   m["stablehlo.abs"] = abs;
   m["stablehlo.sign"] = sign;
+  m["stablehlo.is_finite"] = isFinite;
   m["stablehlo.exponential"] = unaryFloat<math::ExpOp>;
   m["stablehlo.exponential_minus_one"] = unaryFloat<math::ExpM1Op>;
   m["stablehlo.log"] = unaryFloat<math::LogOp>;
