@@ -272,39 +272,22 @@ std::optional<std::string> unsupportedType(Type type) {
 LogicalResult checkArity(OpView &v) {
   static const llvm::StringMap<std::pair<unsigned, unsigned>> arity = [] {
     llvm::StringMap<std::pair<unsigned, unsigned>> m;
-    for (const char *n :
-         {"add", "subtract", "multiply", "divide", "remainder", "maximum",
-          "minimum", "power", "and", "or", "xor", "compare", "dot_general",
-          "dot", "pad", "gather", "convolution"})
-      m[std::string("stablehlo.") + n] = {2, 1};
-    for (const char *n : {"not",
-                          "negate",
-                          "abs",
-                          "sign",
-                          "exponential",
-                          "exponential_minus_one",
-                          "log",
-                          "log_plus_one",
-                          "logistic",
-                          "tanh",
-                          "sqrt",
-                          "rsqrt",
-                          "sine",
-                          "cosine",
-                          "floor",
-                          "ceil",
-                          "round_nearest_even",
-                          "convert",
-                          "broadcast_in_dim",
-                          "reshape",
-                          "transpose",
-                          "slice",
-                          "reverse"})
-      m[std::string("stablehlo.") + n] = {1, 1};
-    for (const char *n : {"select", "clamp"})
-      m[std::string("stablehlo.") + n] = {3, 1};
-    for (const char *n : {"constant", "iota"})
-      m[std::string("stablehlo.") + n] = {0, 1};
+    auto add = [&](StringRef names, unsigned operands) {
+      SmallVector<StringRef> list;
+      names.split(list, ' ');
+      for (StringRef n : list)
+        m[("stablehlo." + n).str()] = {operands, 1};
+    };
+    add("constant iota", 0);
+    add("not negate abs sign exponential exponential_minus_one log "
+        "log_plus_one logistic tanh sqrt rsqrt sine cosine floor ceil "
+        "round_nearest_even is_finite convert broadcast_in_dim reshape "
+        "transpose slice reverse",
+        1);
+    add("add subtract multiply divide remainder maximum minimum power and or "
+        "xor compare dot_general dot pad gather convolution",
+        2);
+    add("select clamp", 3);
     return m;
   }();
   auto it = arity.find(v.op->getName().getStringRef());
