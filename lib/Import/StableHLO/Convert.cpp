@@ -294,8 +294,9 @@ LogicalResult checkArity(OpView &v) {
   unsigned results = v.op->getNumResults();
   if (it != arity.end()) {
     if (v.numOperands() != it->second.first || results != it->second.second)
-      return v.fail("expects " + Twine(it->second.first) + " operands and " +
-                    Twine(it->second.second) + " result");
+      return v.fail("expects " + Twine(it->second.first) +
+                    (it->second.first == 1 ? " operand" : " operands") +
+                    " and one result");
     return success();
   }
   // Variadic ops still need an operand to look at and a result to define.
