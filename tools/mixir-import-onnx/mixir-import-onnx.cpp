@@ -12,7 +12,6 @@
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/ToolOutputFile.h"
 
 namespace cl = llvm::cl;
 
@@ -39,13 +38,5 @@ int main(int argc, char **argv) {
   auto module = mixir::importONNXFile(context, inputFile, options, error);
   if (!module)
     return fail(error);
-  std::error_code ec;
-  auto out = std::make_unique<llvm::ToolOutputFile>(outputFile, ec,
-                                                    llvm::sys::fs::OF_None);
-  if (ec)
-    return fail("cannot write '" + outputFile + "': " + ec.message());
-  module->print(out->os());
-  out->os() << "\n";
-  out->keep();
-  return 0;
+  return mixir::writeModule(*module, outputFile, fail);
 }

@@ -1,4 +1,4 @@
-//===- mixir-import-stablehlo.cpp - StableHLO (JAX) to MLIR ----------------===//
+//===- mixir-import-stablehlo.cpp - StableHLO (JAX) to MLIR ---------------===//
 //
 //   mixir-import-stablehlo IN -o OUT.mlir [--no-raise] [--no-fold]
 //
@@ -18,7 +18,6 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
-#include "llvm/Support/ToolOutputFile.h"
 
 #include <cstdlib>
 
@@ -26,17 +25,18 @@ extern char **environ;
 
 namespace cl = llvm::cl;
 
-static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
-                                      cl::desc("<input: flat form, StableHLO, "
-                                               "VHLO or jax.export file, or ->"));
+static cl::opt<std::string>
+    inputFile(cl::Positional, cl::Required,
+              cl::desc("<input: flat form, StableHLO, "
+                       "VHLO or jax.export file, or ->"));
 static cl::opt<std::string> outputFile("o", cl::desc("Output .mlir file"),
                                        cl::init("-"));
 static cl::opt<bool> noFold(
     "no-fold", cl::desc("Keep constant subgraphs (iota, masks) as computations"),
     cl::init(false));
-static cl::opt<bool> noRaise("no-raise",
-                             cl::desc("Do not raise scan loops or run mix-raise"),
-                             cl::init(false));
+static cl::opt<bool>
+    noRaise("no-raise", cl::desc("Do not raise scan loops or run mix-raise"),
+            cl::init(false));
 
 static int fail(llvm::StringRef message) {
   return mixir::failOneLine("mixir-import-stablehlo", message);
@@ -55,20 +55,22 @@ struct TempFile {
 static std::string lastLine(llvm::StringRef text) {
   text = text.rtrim();
   size_t nl = text.find_last_of('\n');
-  return (nl == llvm::StringRef::npos ? text : text.substr(nl + 1)).trim().str();
+  return (nl == llvm::StringRef::npos ? text : text.substr(nl + 1))
+      .trim()
+      .str();
 }
 
 /// Runs the Python front stage on `input`; returns the flat text or sets
 /// `error`.
-static std::optional<std::string> runFrontStage(const char *argv0,
-                                                llvm::StringRef input,
-                                                std::string &error) {
+static std::optional<std::string>
+runFrontStage(const char *argv0, llvm::StringRef input, std::string &error) {
   const char *envPython = std::getenv("MIXIR_PYTHON");
   std::string python = envPython && *envPython ? envPython : "python3";
   auto pythonPath = llvm::sys::findProgramByName(python);
   if (!pythonPath || !llvm::sys::fs::can_execute(*pythonPath)) {
     error = "the input is not in the flat form and the Python front stage "
-            "cannot run: '" + python + "' not found (set MIXIR_PYTHON)";
+            "cannot run: '" +
+            python + "' not found (set MIXIR_PYTHON)";
     return std::nullopt;
   }
   TempFile out, err;
@@ -78,7 +80,8 @@ static std::optional<std::string> runFrontStage(const char *argv0,
     return std::nullopt;
   }
   // The build tree's (or install tree's) mixir package: <bin>/../python.
-  std::string exe = llvm::sys::fs::getMainExecutable(argv0, (void *)&runFrontStage);
+  std::string exe =
+      llvm::sys::fs::getMainExecutable(argv0, (void *)&runFrontStage);
   llvm::SmallString<256> pkg(llvm::sys::path::parent_path(exe));
   llvm::sys::path::append(pkg, "..", "python");
   std::string pythonPathVar = "PYTHONPATH=" + std::string(pkg);
@@ -90,10 +93,10 @@ static std::optional<std::string> runFrontStage(const char *argv0,
       envStorage.push_back(*e);
   envStorage.push_back(pythonPathVar);
   std::vector<llvm::StringRef> env(envStorage.begin(), envStorage.end());
-  llvm::SmallVector<llvm::StringRef> args = {*pythonPath, "-m", "mixir.stablehlo",
-                                             input, "-o", out.path};
-  std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(""),
-                                                llvm::StringRef(err.path)};
+  llvm::SmallVector<llvm::StringRef> args = {
+      *pythonPath, "-m", "mixir.stablehlo", input, "-o", out.path};
+  std::optional<llvm::StringRef> redirects[] = {
+      std::nullopt, llvm::StringRef(""), llvm::StringRef(err.path)};
   std::string execError;
   int rc = llvm::sys::ExecuteAndWait(*pythonPath, args, env, redirects, 0, 0,
                                      &execError);
@@ -102,7 +105,8 @@ static std::optional<std::string> runFrontStage(const char *argv0,
     if (auto buf = llvm::MemoryBuffer::getFile(err.path))
       detail = lastLine((*buf)->getBuffer());
     if (detail.empty())
-      detail = execError.empty() ? "exit code " + std::to_string(rc) : execError;
+      detail =
+          execError.empty() ? "exit code " + std::to_string(rc) : execError;
     error = "the Python front stage failed: " + detail;
     return std::nullopt;
   }
@@ -119,9 +123,11 @@ int main(int argc, char **argv) {
     return 1;
   auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(inputFile, /*IsText=*/false);
   if (!buffer)
-    return fail("cannot read '" + inputFile + "': " + buffer.getError().message());
+    return fail("cannot read '" + inputFile +
+                "': " + buffer.getError().message());
   std::string text = (*buffer)->getBuffer().str();
-  if (llvm::StringRef(text).split('\n').first.rtrim("\r") != mixir::kStableHLOFlatHeader) {
+  if (llvm::StringRef(text).split('\n').first.rtrim("\r") !=
+      mixir::kStableHLOFlatHeader) {
     std::string path = inputFile;
     TempFile stdinCopy;
     if (inputFile == "-") {
@@ -149,13 +155,5 @@ int main(int argc, char **argv) {
   auto module = mixir::importStableHLOFlat(context, text, options, error);
   if (!module)
     return fail(error);
-  std::error_code ec;
-  auto out = std::make_unique<llvm::ToolOutputFile>(outputFile, ec,
-                                                    llvm::sys::fs::OF_None);
-  if (ec)
-    return fail("cannot write '" + outputFile + "': " + ec.message());
-  module->print(out->os());
-  out->os() << "\n";
-  out->keep();
-  return 0;
+  return mixir::writeModule(*module, outputFile, fail);
 }

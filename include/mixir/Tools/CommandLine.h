@@ -4,7 +4,10 @@
 
 #include "mixir/Jit/JitModule.h"
 #include "llvm/ADT/StringRef.h"
+#include "mlir/IR/Operation.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <optional>
@@ -75,6 +78,21 @@ std::optional<CompileOptions> compileOptionsFor(llvm::StringRef sourceName,
     return std::nullopt;
   options.chunkSize = chunkSize;
   return options;
+}
+
+/// Prints `module` to `outputFile` ("-" for stdout) for the importers, or
+/// reports why it cannot through `fail`; returns the exit code.
+template <typename FailFn>
+int writeModule(mlir::Operation *module, const std::string &outputFile,
+                FailFn fail) {
+  std::error_code ec;
+  llvm::ToolOutputFile out(outputFile, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return fail("cannot write '" + outputFile + "': " + ec.message());
+  module->print(out.os());
+  out.os() << "\n";
+  out.keep();
+  return 0;
 }
 
 } // namespace mixir

@@ -1,6 +1,6 @@
-//===- Mixers.cpp - mix ops from format-neutral operands -------------------===//
-#include "mixir/Import/MixerBuilders.h"
+//===- Mixers.cpp - mix ops from format-neutral operands ------------------===//
 #include "mixir/Dialect/Mix/IR/MixOps.h"
+#include "mixir/Import/MixerBuilders.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 
@@ -57,10 +57,13 @@ FloatAttr scaleAttr(OpBuilder &b, const MixerOptions &options) {
   return options.scale ? b.getF32FloatAttr(*options.scale) : FloatAttr();
 }
 
-UnitAttr flag(OpBuilder &b, bool on) { return on ? b.getUnitAttr() : UnitAttr(); }
+UnitAttr flag(OpBuilder &b, bool on) {
+  return on ? b.getUnitAttr() : UnitAttr();
+}
 
 /// o: [B, T, max(Hq, Hv), V] in q's element type; state [B, Hv, K, V] f32.
-std::pair<RankedTensorType, RankedTensorType> recurrenceTypes(Value q, Value v) {
+std::pair<RankedTensorType, RankedTensorType> recurrenceTypes(Value q,
+                                                              Value v) {
   auto qt = cast<RankedTensorType>(q.getType());
   int64_t ho = std::max(dim(q, 2), dim(v, 2));
   auto o = RankedTensorType::get({dim(q, 0), dim(q, 1), ho, dim(v, 3)},
@@ -91,7 +94,8 @@ FailureOr<Results> linearAttentionOp(OpBuilder &b, Location loc,
 
 FailureOr<Results> deltaRuleOp(OpBuilder &b, Location loc,
                                const MixerOperands &in,
-                               const MixerOptions &options, std::string &error) {
+                               const MixerOptions &options,
+                               std::string &error) {
   if (failed(checkRank4(in, error)))
     return failure();
   if (!in.beta) {
@@ -105,13 +109,15 @@ FailureOr<Results> deltaRuleOp(OpBuilder &b, Location loc,
   auto op = mix::DeltaRuleOp::create(
       b, loc, oType, sType, in.q, in.k, in.v, in.beta, in.g, in.initialState,
       mix::GateKindAttr::get(b.getContext(), *kind), scaleAttr(b, options),
-      flag(b, options.qkL2Norm), flag(b, options.allowNegEigval), IntegerAttr());
+      flag(b, options.qkL2Norm), flag(b, options.allowNegEigval),
+      IntegerAttr());
   return Results{op.getO(), op.getFinalState()};
 }
 
 FailureOr<Results> attentionOp(OpBuilder &b, Location loc,
                                const MixerOperands &in,
-                               const MixerOptions &options, std::string &error) {
+                               const MixerOptions &options,
+                               std::string &error) {
   if (failed(checkRank4(in, error)))
     return failure();
   auto qt = cast<RankedTensorType>(in.q.getType());
@@ -138,8 +144,8 @@ FailureOr<Results> scanOp(OpBuilder &b, Location loc, Value x, Value g,
   }
   auto sType = RankedTensorType::get({xt.getDimSize(0), xt.getDimSize(2)},
                                      b.getF32Type());
-  auto op = mix::ScanOp::create(b, loc, xt, sType, x, g, initialState,
-                                IntegerAttr());
+  auto op =
+      mix::ScanOp::create(b, loc, xt, sType, x, g, initialState, IntegerAttr());
   return Results{op.getO(), op.getFinalState()};
 }
 

@@ -1,4 +1,4 @@
-//===- Convert.cpp - translate `stablehlo.*` ops to upstream dialects ------===//
+//===- Convert.cpp - translate `stablehlo.*` ops to upstream dialects -----===//
 //
 // The driver of convertToUpstream: walks each function body in order, hands
 // every `stablehlo.*` op to the converter registered under its name, clones
@@ -18,14 +18,14 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Transforms/RegionUtils.h"
 
 namespace mixir::stablehlo_import {
 
 Attribute opAttr(Operation *op, StringRef name) {
   if (Attribute a = op->getDiscardableAttr(name))
     return a;
-  if (auto props = dyn_cast_or_null<DictionaryAttr>(op->getPropertiesAsAttribute()))
+  if (auto props =
+          dyn_cast_or_null<DictionaryAttr>(op->getPropertiesAsAttribute()))
     if (Attribute a = props.get(name))
       return a;
   return op->getAttr(name);
@@ -52,7 +52,9 @@ std::string typeString(Type type) {
 OpView::OpView(Converter &converter, Operation *op)
     : converter(converter), op(op), b(converter.b), loc(op->getLoc()) {}
 
-Value OpView::operand(unsigned i) { return converter.lookup(op->getOperand(i)); }
+Value OpView::operand(unsigned i) {
+  return converter.lookup(op->getOperand(i));
+}
 
 RankedTensorType OpView::operandType(unsigned i) const {
   return cast<RankedTensorType>(op->getOperand(i).getType());
@@ -81,9 +83,11 @@ std::optional<SmallVector<int64_t>> OpView::i64Array(StringRef name) const {
   Attribute a = opAttr(op, name);
   if (!a)
     return std::nullopt;
-  return i64Array(DictionaryAttr::get(op->getContext(),
-                                      {NamedAttribute(StringAttr::get(op->getContext(), name), a)}),
-                  name);
+  return i64Array(
+      DictionaryAttr::get(
+          op->getContext(),
+          {NamedAttribute(StringAttr::get(op->getContext(), name), a)}),
+      name);
 }
 
 std::optional<int64_t> OpView::i64Attr(StringRef name) const {
@@ -98,6 +102,43 @@ std::optional<std::string> OpView::stringAttr(StringRef name) const {
   return std::nullopt;
 }
 
+FailureOr<SmallVector<int64_t>> OpView::perDim(StringRef name, int64_t rank,
+                                               int64_t dflt) {
+  std::optional<SmallVector<int64_t>> list = i64Array(name);
+  if (!list)
+    return SmallVector<int64_t>(rank, dflt);
+  if ((int64_t)list->size() != rank)
+    return fail("'" + name + "' must have one entry per dim");
+  return *list;
+}
+
+LogicalResult OpView::paddingPairs(int64_t rank, SmallVector<int64_t> &lo,
+                                   SmallVector<int64_t> &hi) {
+  lo.assign(rank, 0);
+  hi.assign(rank, 0);
+  Attribute a = opAttr(op, "padding");
+  if (!a)
+    return success();
+  SmallVector<int64_t> flat;
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(a)) {
+    for (const APInt &x : dense.getValues<APInt>())
+      flat.push_back(x.getSExtValue());
+  } else if (auto arr = dyn_cast<DenseI64ArrayAttr>(a)) {
+    flat.assign(arr.asArrayRef().begin(), arr.asArrayRef().end());
+  } else {
+    return fail("'padding' must be a [rank, 2] integer attribute");
+  }
+  if ((int64_t)flat.size() != 2 * rank)
+    return fail("'padding' must hold a (low, high) pair per dim");
+  for (int64_t d = 0; d < rank; ++d) {
+    lo[d] = flat[2 * d];
+    hi[d] = flat[2 * d + 1];
+    if (lo[d] < 0 || hi[d] < 0)
+      return fail("negative padding is not supported");
+  }
+  return success();
+}
+
 LogicalResult OpView::setResult(unsigned i, Value v) {
   Type want = op->getResult(i).getType();
   if (v.getType() != want) {
@@ -107,6 +148,13 @@ LogicalResult OpView::setResult(unsigned i, Value v) {
     v = tensor::CastOp::create(b, loc, want, v);
   }
   converter.mapping.map(op->getResult(i), v);
+  return success();
+}
+
+LogicalResult OpView::setResults(ValueRange values) {
+  for (auto [i, v] : llvm::enumerate(values))
+    if (failed(setResult(i, v)))
+      return failure();
   return success();
 }
 
@@ -193,41 +241,87 @@ Converter::Converter(MLIRContext *ctx) : b(ctx) {
   registerElementwiseOps(handlers);
   registerShapeOps(handlers);
   registerStructuredOps(handlers);
+  registerReduceOps(handlers);
   registerControlOps(handlers);
   registerCompositeOps(handlers);
-  registerWindowOps(handlers);
 }
 
 namespace {
 
-/// Static shapes of the element types the builders handle.
+/// Statically shaped tensors of the element types the builders handle
+/// (StableHLO values are all tensors; tokens and tuples are refused).
 std::optional<std::string> unsupportedType(Type type) {
   auto tensor = dyn_cast<TensorType>(type);
   if (!tensor)
-    return std::nullopt; // builtin scalars and the like pass through
+    return "type " + typeString(type) + " is not supported (tensors only)";
   if (!isa<RankedTensorType>(tensor))
     return "unranked tensors are not supported";
   if (!tensor.hasStaticShape())
     return "dynamic shapes are not supported (" + typeString(type) +
            "); export with static shapes";
   Type e = tensor.getElementType();
-  if (e.isF16() || e.isBF16() || e.isF32() || e.isF64() || e.isSignlessInteger())
+  if (e.isF16() || e.isBF16() || e.isF32() || e.isF64() ||
+      e.isSignlessInteger())
     return std::nullopt;
   return "element type " + typeString(e) + " is not supported";
+}
+
+/// Operand and result counts of the fixed-arity ops (malformed generic text
+/// can give any), so that converters may index operands freely. Ops not
+/// listed check their own operands.
+LogicalResult checkArity(OpView &v) {
+  static const llvm::StringMap<std::pair<unsigned, unsigned>> arity = [] {
+    llvm::StringMap<std::pair<unsigned, unsigned>> m;
+    auto add = [&](StringRef names, unsigned operands) {
+      SmallVector<StringRef> list;
+      names.split(list, ' ');
+      for (StringRef n : list)
+        m[("stablehlo." + n).str()] = {operands, 1};
+    };
+    add("constant iota", 0);
+    add("not negate abs sign exponential exponential_minus_one log "
+        "log_plus_one logistic tanh sqrt rsqrt sine cosine floor ceil "
+        "round_nearest_even is_finite convert broadcast_in_dim reshape "
+        "transpose slice reverse",
+        1);
+    add("add subtract multiply divide remainder maximum minimum power and or "
+        "xor compare dot_general dot pad gather convolution",
+        2);
+    add("select clamp", 3);
+    return m;
+  }();
+  auto it = arity.find(v.op->getName().getStringRef());
+  unsigned results = v.op->getNumResults();
+  if (it != arity.end()) {
+    if (v.numOperands() != it->second.first || results != it->second.second)
+      return v.fail("expects " + Twine(it->second.first) +
+                    (it->second.first == 1 ? " operand" : " operands") +
+                    " and one result");
+    return success();
+  }
+  // Variadic ops still need an operand to look at and a result to define.
+  StringRef name = v.op->getName().getStringRef();
+  if ((name == "stablehlo.dynamic_slice" ||
+       name == "stablehlo.dynamic_update_slice" ||
+       name == "stablehlo.concatenate") &&
+      (v.numOperands() < 2 - (name == "stablehlo.concatenate") || results != 1))
+    return v.fail("expects operands and one result");
+  return success();
 }
 
 } // namespace
 
 LogicalResult Converter::convertOp(Operation *op) {
   OpView view(*this, op);
-  for (Type t : op->getOperandTypes())
-    if (auto why = unsupportedType(t))
-      return view.fail(*why);
-  for (Type t : op->getResultTypes())
-    if (auto why = unsupportedType(t))
-      return view.fail(*why);
   StringRef name = op->getName().getStringRef();
-  if (!name.starts_with("stablehlo.")) {
+  if (name.starts_with("stablehlo.")) {
+    for (Type t : op->getOperandTypes())
+      if (auto why = unsupportedType(t))
+        return view.fail(*why);
+    for (Type t : op->getResultTypes())
+      if (auto why = unsupportedType(t))
+        return view.fail(*why);
+  } else {
     // Ops of registered dialects (mix ops from the scan raising, constants)
     // are kept with their operands translated.
     if (op->isRegistered() && !isa<func::CallOp>(op)) {
@@ -239,6 +333,8 @@ LogicalResult Converter::convertOp(Operation *op) {
   auto it = handlers.find(name);
   if (it == handlers.end())
     return view.fail("not supported by the StableHLO importer");
+  if (failed(checkArity(view)))
+    return failure();
   return it->second(view);
 }
 
@@ -249,8 +345,9 @@ LogicalResult Converter::convertOps(Block &block) {
   SmallVector<Operation *> ops;
   for (Operation &op : block)
     ops.push_back(&op);
-  if (!ops.empty() && (isa<func::ReturnOp>(ops.back()) ||
-                       ops.back()->getName().getStringRef() == "stablehlo.return"))
+  if (!ops.empty() &&
+      (isa<func::ReturnOp>(ops.back()) ||
+       ops.back()->getName().getStringRef() == "stablehlo.return"))
     ops.pop_back();
   for (Operation *op : ops)
     if (failed(convertOp(op)))
@@ -260,9 +357,9 @@ LogicalResult Converter::convertOps(Block &block) {
 
 LogicalResult convertToUpstream(ModuleOp module, std::string &error) {
   MLIRContext *ctx = module.getContext();
-  ctx->loadDialect<arith::ArithDialect, func::FuncDialect, linalg::LinalgDialect,
-                   math::MathDialect, scf::SCFDialect, tensor::TensorDialect,
-                   mix::MixDialect>();
+  ctx->loadDialect<arith::ArithDialect, func::FuncDialect,
+                   linalg::LinalgDialect, math::MathDialect, scf::SCFDialect,
+                   tensor::TensorDialect, mix::MixDialect>();
   for (auto func : llvm::to_vector(module.getOps<func::FuncOp>())) {
     if (func.isExternal())
       continue;

@@ -30,8 +30,7 @@ class Converter;
 /// The attribute `name` of `op`, from its properties (where the parser puts
 /// `<{...}>` of unregistered ops) or its discardable attributes.
 Attribute opAttr(Operation *op, StringRef name);
-template <typename AttrTy>
-AttrTy opAttrOfType(Operation *op, StringRef name) {
+template <typename AttrTy> AttrTy opAttrOfType(Operation *op, StringRef name) {
   return dyn_cast_or_null<AttrTy>(opAttr(op, name));
 }
 
@@ -57,10 +56,20 @@ public:
                                                StringRef name) const;
   std::optional<int64_t> i64Attr(StringRef name) const;
   std::optional<std::string> stringAttr(StringRef name) const;
+  /// An optional list attribute with one entry per dim (window strides,
+  /// dilations), `dflt` everywhere when absent.
+  FailureOr<SmallVector<int64_t>> perDim(StringRef name, int64_t rank,
+                                         int64_t dflt);
+  /// The `padding` attribute (dense<[[lo, hi], ...]> : tensor<Rx2xi64>) as
+  /// non-negative lo and hi lists; zeros when absent.
+  LogicalResult paddingPairs(int64_t rank, SmallVector<int64_t> &lo,
+                             SmallVector<int64_t> &hi);
 
   /// Maps result `i` to `v`, casting to the declared result type when only
   /// static information differs.
   LogicalResult setResult(unsigned i, Value v);
+  /// setResult for each result in order.
+  LogicalResult setResults(ValueRange values);
   /// Records "'OP' at LOC: MESSAGE" and returns failure.
   LogicalResult fail(const Twine &message);
 };
@@ -71,9 +80,14 @@ using HandlerMap = llvm::StringMap<OpHandler>;
 void registerElementwiseOps(HandlerMap &map);
 void registerShapeOps(HandlerMap &map);
 void registerStructuredOps(HandlerMap &map);
+void registerReduceOps(HandlerMap &map);
 void registerControlOps(HandlerMap &map);
 void registerCompositeOps(HandlerMap &map);
-void registerWindowOps(HandlerMap &map);
+
+/// When `v` (a reduce_window) is a cumulative sum over one whole axis (what
+/// jnp.cumsum lowers to), converts it to build::cumsum, sets `result` and
+/// returns true; returns false, building nothing, for any other window.
+bool convertCumulativeSum(OpView &v, LogicalResult &result);
 
 class Converter {
 public:

@@ -1,4 +1,4 @@
-//===- ConvertComposite.cpp - `mixir.*` composites to mix ops --------------===//
+//===- ConvertComposite.cpp - `mixir.*` composites to mix ops -------------===//
 //
 // `jax.lax.composite` with the names below carries a mixer with the operands
 // and attributes of the ONNX `mixir` domain; it becomes the mix op through
@@ -48,7 +48,8 @@ LogicalResult mixerOptions(OpView &v, build::MixerOptions &options) {
                name == "causal" || name == "window") {
       auto i = asInt();
       if (!i)
-        return v.fail("composite attribute '" + name + "' must be a bool or integer");
+        return v.fail("composite attribute '" + name +
+                      "' must be a bool or integer");
       if (name == "qk_l2norm")
         options.qkL2Norm = *i != 0;
       else if (name == "allow_neg_eigval")
@@ -67,7 +68,8 @@ LogicalResult mixerOptions(OpView &v, build::MixerOptions &options) {
 LogicalResult composite(OpView &v) {
   std::string name = v.stringAttr("name").value_or("");
   if (!StringRef(name).starts_with("mixir."))
-    return v.fail("composite '" + name + "' was not inlined (no decomposition?)");
+    return v.fail("composite '" + name +
+                  "' was not inlined (no decomposition?)");
   build::MixerOptions options;
   if (failed(mixerOptions(v, options)))
     return failure();
@@ -83,41 +85,47 @@ LogicalResult composite(OpView &v) {
     bool delta = name == "mixir.delta_rule";
     unsigned base = delta ? 4 : 3;
     if (n < base || n > base + 2)
-      return v.fail("expects " + Twine(base) + " to " + Twine(base + 2) + " operands");
-    build::MixerOperands in{operand(0), operand(1), operand(2),
-                            delta ? operand(3) : Value(), Value(), Value()};
+      return v.fail("expects " + Twine(base) + " to " + Twine(base + 2) +
+                    " operands");
+    build::MixerOperands in{operand(0), operand(1),
+                            operand(2), delta ? operand(3) : Value(),
+                            Value(),    Value()};
     if (n == base + 2)
       in.g = operand(base), in.initialState = operand(base + 1);
     else if (n == base + 1)
       (gated ? in.g : in.initialState) = operand(base);
-    if (in.initialState &&
-        !cast<RankedTensorType>(in.initialState.getType()).getElementType().isF32())
+    if (in.initialState && !cast<RankedTensorType>(in.initialState.getType())
+                                .getElementType()
+                                .isF32())
       return v.fail("initial_state must be f32");
     results = delta ? build::deltaRuleOp(v.b, v.loc, in, options, error)
                     : build::linearAttentionOp(v.b, v.loc, in, options, error);
   } else if (name == "mixir.attention") {
     if (n != 3 && n != 4)
       return v.fail("expects 3 or 4 operands (q, k, v, [g])");
-    build::MixerOperands in{operand(0), operand(1), operand(2), Value(), operand(3),
-                            Value()};
+    build::MixerOperands in{operand(0), operand(1), operand(2),
+                            Value(),    operand(3), Value()};
     results = build::attentionOp(v.b, v.loc, in, options, error);
     maxResults = 1;
   } else if (name == "mixir.scan") {
     if (n != 2 && n != 3)
       return v.fail("expects 2 or 3 operands (x, g, [initial_state])");
-    results = build::scanOp(v.b, v.loc, operand(0), operand(1), operand(2), error);
+    results =
+        build::scanOp(v.b, v.loc, operand(0), operand(1), operand(2), error);
   } else {
-    return v.fail("unknown mixer composite '" + name +
-                  "' (mixir.linear_attention, mixir.delta_rule, mixir.attention, "
-                  "mixir.scan)");
+    return v.fail(
+        "unknown mixer composite '" + name +
+        "' (mixir.linear_attention, mixir.delta_rule, mixir.attention, "
+        "mixir.scan)");
   }
   if (failed(results))
     return v.fail(error);
   unsigned numResults = v.op->getNumResults();
   if (numResults == 0 || numResults > maxResults)
     return v.fail("expects " +
-                  Twine(maxResults == 1 ? "one result (o)"
-                                        : "one or two results (o, final_state)"));
+                  Twine(maxResults == 1
+                            ? "one result (o)"
+                            : "one or two results (o, final_state)"));
   for (unsigned i = 0; i < numResults; ++i) {
     Value r = (*results)[i];
     if (r.getType() != v.op->getResult(i).getType())
@@ -132,6 +140,8 @@ LogicalResult composite(OpView &v) {
 
 } // namespace
 
-void registerCompositeOps(HandlerMap &m) { m["stablehlo.composite"] = composite; }
+void registerCompositeOps(HandlerMap &m) {
+  m["stablehlo.composite"] = composite;
+}
 
 } // namespace mixir::stablehlo_import

@@ -1,6 +1,7 @@
-//===- ConvertControl.cpp - stablehlo.while to scf.while -------------------===//
+//===- ConvertControl.cpp - while, if and case to scf ---------------------===//
 #include "Convert.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -11,8 +12,8 @@ namespace {
 /// Translates `region`'s block into a new block of `into` with the given
 /// argument types and returns the translated operands of its
 /// `stablehlo.return`.
-FailureOr<SmallVector<Value>> convertRegion(OpView &v, Region &region, Region &into,
-                                            TypeRange types) {
+FailureOr<SmallVector<Value>> convertRegion(OpView &v, Region &region,
+                                            Region &into, TypeRange types) {
   if (!region.hasOneBlock())
     return v.fail("expects single-block regions");
   Block &src = region.front();
@@ -34,6 +35,19 @@ FailureOr<SmallVector<Value>> convertRegion(OpView &v, Region &region, Region &i
   return out;
 }
 
+/// True when `value` is `arg` or a chain of slice insertions into it (the
+/// scan outputs `ys.at[t].set(y)`): already equivalent to `arg`, so copying
+/// it back would only make bufferization copy the whole tensor.
+bool updatesInPlace(Value value, BlockArgument arg) {
+  while (value != arg) {
+    auto insert = value.getDefiningOp<tensor::InsertSliceOp>();
+    if (!insert)
+      return false;
+    value = insert.getDest();
+  }
+  return true;
+}
+
 LogicalResult whileOp(OpView &v) {
   if (v.op->getNumRegions() != 2)
     return v.fail("expects a condition and a body region");
@@ -49,11 +63,13 @@ LogicalResult whileOp(OpView &v) {
     auto cond = convertRegion(v, v.op->getRegion(0), loop.getBefore(), types);
     if (failed(cond))
       return failure();
-    auto pt = cond->size() == 1 ? dyn_cast<RankedTensorType>((*cond)[0].getType())
-                                : RankedTensorType();
+    auto pt = cond->size() == 1
+                  ? dyn_cast<RankedTensorType>((*cond)[0].getType())
+                  : RankedTensorType();
     if (!pt || pt.getRank() != 0 || !pt.getElementType().isInteger(1))
       return v.fail("the condition must return one tensor<i1>");
-    Value pred = tensor::ExtractOp::create(v.b, v.loc, (*cond)[0], ValueRange{});
+    Value pred =
+        tensor::ExtractOp::create(v.b, v.loc, (*cond)[0], ValueRange{});
     scf::ConditionOp::create(v.b, v.loc, pred, loop.getBefore().getArguments());
     auto body = convertRegion(v, v.op->getRegion(1), loop.getAfter(), types);
     if (failed(body))
@@ -65,15 +81,66 @@ LogicalResult whileOp(OpView &v) {
     // (destination-passing), which it can then do in place.
     Block &after = loop.getAfter().front();
     for (auto [i, value] : llvm::enumerate(*body))
-      if (value != after.getArgument(i))
+      if (!updatesInPlace(value, after.getArgument(i)))
         value = linalg::CopyOp::create(v.b, v.loc, value, after.getArgument(i))
                     .getResult(0);
     scf::YieldOp::create(v.b, v.loc, *body);
   }
-  for (unsigned i = 0; i < loop.getNumResults(); ++i)
-    if (failed(v.setResult(i, loop.getResult(i))))
-      return failure();
+  return v.setResults(loop.getResults());
+}
+
+/// Translates `region` (no arguments) into `into`, ending it in scf.yield.
+LogicalResult convertBranch(OpView &v, Region &region, Region &into) {
+  OpBuilder::InsertionGuard guard(v.b);
+  auto results = convertRegion(v, region, into, TypeRange());
+  if (failed(results))
+    return failure();
+  if (TypeRange(ValueRange(*results)) != v.op->getResultTypes())
+    return v.fail("every branch must return the op's result types");
+  scf::YieldOp::create(v.b, v.loc, *results);
   return success();
+}
+
+/// `stablehlo.if` (i1 predicate) -> scf.if.
+LogicalResult ifOp(OpView &v) {
+  if (v.numOperands() != 1 || v.op->getNumRegions() != 2 ||
+      v.operandType(0).getRank() != 0 ||
+      !v.operandType(0).getElementType().isInteger(1))
+    return v.fail("expects a tensor<i1> predicate and two branches");
+  Value pred =
+      tensor::ExtractOp::create(v.b, v.loc, v.operand(0), ValueRange{});
+  auto op = scf::IfOp::create(v.b, v.loc, v.op->getResultTypes(), pred,
+                              /*withElseRegion=*/true);
+  // The builder made (empty-yield) blocks: start from empty regions.
+  op.getThenRegion().getBlocks().clear();
+  op.getElseRegion().getBlocks().clear();
+  if (failed(convertBranch(v, v.op->getRegion(0), op.getThenRegion())) ||
+      failed(convertBranch(v, v.op->getRegion(1), op.getElseRegion())))
+    return failure();
+  return v.setResults(op.getResults());
+}
+
+/// `stablehlo.case` (lax.cond, lax.switch) -> scf.index_switch; an index
+/// out of range runs the last branch, which becomes the default.
+LogicalResult caseOp(OpView &v) {
+  unsigned n = v.op->getNumRegions();
+  if (v.numOperands() != 1 || n == 0 || v.operandType(0).getRank() != 0 ||
+      !v.operandType(0).getElementType().isSignlessInteger())
+    return v.fail("expects an integer index and at least one branch");
+  Value index =
+      tensor::ExtractOp::create(v.b, v.loc, v.operand(0), ValueRange{});
+  index = arith::IndexCastOp::create(v.b, v.loc, v.b.getIndexType(), index);
+  SmallVector<int64_t> cases;
+  for (unsigned i = 0; i + 1 < n; ++i)
+    cases.push_back(i);
+  auto op = scf::IndexSwitchOp::create(v.b, v.loc, v.op->getResultTypes(),
+                                       index, cases, cases.size());
+  for (unsigned i = 0; i + 1 < n; ++i)
+    if (failed(convertBranch(v, v.op->getRegion(i), op.getCaseRegions()[i])))
+      return failure();
+  if (failed(convertBranch(v, v.op->getRegion(n - 1), op.getDefaultRegion())))
+    return failure();
+  return v.setResults(op.getResults());
 }
 
 LogicalResult customCall(OpView &v) {
@@ -86,16 +153,18 @@ LogicalResult customCall(OpView &v) {
 LogicalResult passThrough(OpView &v) {
   if (v.numOperands() != v.op->getNumResults())
     return v.fail("expects as many operands as results");
+  SmallVector<Value> operands;
   for (unsigned i = 0; i < v.numOperands(); ++i)
-    if (failed(v.setResult(i, v.operand(i))))
-      return failure();
-  return success();
+    operands.push_back(v.operand(i));
+  return v.setResults(operands);
 }
 
 } // namespace
 
 void registerControlOps(HandlerMap &m) {
   m["stablehlo.while"] = whileOp;
+  m["stablehlo.if"] = ifOp;
+  m["stablehlo.case"] = caseOp;
   m["stablehlo.custom_call"] = customCall;
   m["stablehlo.optimization_barrier"] = passThrough;
 }

@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 
 #include <functional>
+#include <limits>
 
 namespace mixir::stablehlo_import {
 
@@ -34,12 +35,36 @@ Value elementwiseOperand(OpView &v, unsigned i) {
   return v.operand(i);
 }
 
-LogicalResult emit(OpView &v, const Body &body, bool floatOnly = false) {
+/// Which element types an op relates: all the same, a compare (i1 result),
+/// a select (i1 predicate first) or a convert (any).
+enum class Types { same, compare, select, convert };
+
+LogicalResult checkTypes(OpView &v, Types rule) {
+  Type result = v.resultType().getElementType();
+  unsigned first = rule == Types::select ? 1 : 0;
+  if (rule == Types::select && !v.operandType(0).getElementType().isInteger(1))
+    return v.fail("the predicate must be i1");
+  if (rule == Types::compare && !result.isInteger(1))
+    return v.fail("the result must be i1");
+  if (rule == Types::convert)
+    return success();
+  Type want =
+      rule == Types::compare ? v.operandType(0).getElementType() : result;
+  for (unsigned i = first; i < v.numOperands(); ++i)
+    if (v.operandType(i).getElementType() != want)
+      return v.fail("operand and result element types differ");
+  return success();
+}
+
+LogicalResult emit(OpView &v, const Body &body, bool floatOnly = false,
+                   Types rule = Types::same) {
   if (v.op->getNumResults() != 1 || v.numOperands() == 0)
     return v.fail("expects operands and one result");
   Type elem = v.operandType(0).getElementType();
   if (floatOnly && !isFloat(elem))
     return v.fail("expects floating-point operands");
+  if (failed(checkTypes(v, rule)))
+    return failure();
   SmallVector<Value> ins;
   for (unsigned i = 0; i < v.numOperands(); ++i)
     ins.push_back(elementwiseOperand(v, i));
@@ -57,22 +82,27 @@ LogicalResult emit(OpView &v, const Body &body, bool floatOnly = false) {
   }
   Value r = build::elementwise(
       v.b, v.loc, ins, rt.getElementType(),
-      [&](OpBuilder &b, Location loc, ValueRange a) { return body(b, loc, a, elem); },
+      [&](OpBuilder &b, Location loc, ValueRange a) {
+        return body(b, loc, a, elem);
+      },
       ArrayRef<OpFoldResult>(sizes));
   return v.setResult(0, r);
 }
 
-template <typename FOp, typename IOp>
+/// `BOp` is the op on booleans (StableHLO adds and takes maxima of i1 as
+/// `or`, multiplies and takes minima as `and`).
+template <typename FOp, typename IOp, typename BOp = IOp>
 LogicalResult binaryOp(OpView &v) {
   return emit(v, [](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
     if (isFloat(t))
       return FOp::create(b, loc, a[0], a[1]);
+    if (t.isInteger(1))
+      return BOp::create(b, loc, a[0], a[1]);
     return IOp::create(b, loc, a[0], a[1]);
   });
 }
 
-template <typename FOp>
-LogicalResult unaryFloat(OpView &v) {
+template <typename FOp> LogicalResult unaryFloat(OpView &v) {
   return emit(
       v,
       [](OpBuilder &b, Location loc, ValueRange a, Type) -> Value {
@@ -81,8 +111,7 @@ LogicalResult unaryFloat(OpView &v) {
       /*floatOnly=*/true);
 }
 
-template <typename IOp>
-LogicalResult bitwise(OpView &v) {
+template <typename IOp> LogicalResult bitwise(OpView &v) {
   if (isFloat(v.operandType(0).getElementType()))
     return v.fail("expects integer or boolean operands");
   return emit(v, [](OpBuilder &b, Location loc, ValueRange a, Type) -> Value {
@@ -93,8 +122,9 @@ LogicalResult bitwise(OpView &v) {
 LogicalResult divide(OpView &v) {
   // JAX's softmax: exp(x - max) / sum(exp(x - max)) -> linalg.softmax.
   if (auto sm = matchJaxSoftmax(v.op))
-    return v.setResult(0, build::softmax(v.b, v.loc, v.converter.lookup(sm->first),
-                                         sm->second));
+    return v.setResult(
+        0,
+        build::softmax(v.b, v.loc, v.converter.lookup(sm->first), sm->second));
   return binaryOp<arith::DivFOp, arith::DivSIOp>(v);
 }
 
@@ -102,7 +132,8 @@ LogicalResult negate(OpView &v) {
   return emit(v, [](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
     if (isFloat(t))
       return arith::NegFOp::create(b, loc, a[0]);
-    return arith::SubIOp::create(b, loc, build::scalarConstant(b, loc, t, 0), a[0]);
+    return arith::SubIOp::create(b, loc, build::scalarConstant(b, loc, t, 0),
+                                 a[0]);
   });
 }
 
@@ -110,7 +141,12 @@ LogicalResult abs(OpView &v) {
   return emit(v, [](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
     if (isFloat(t))
       return math::AbsFOp::create(b, loc, a[0]);
-    return math::AbsIOp::create(b, loc, a[0]);
+    // select(x < 0, 0 - x, x): the CPU pipeline does not lower math.absi.
+    Value zero = build::scalarConstant(b, loc, t, 0);
+    Value neg =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, a[0], zero);
+    return arith::SelectOp::create(
+        b, loc, neg, arith::SubIOp::create(b, loc, zero, a[0]), a[0]);
   });
 }
 
@@ -119,8 +155,10 @@ LogicalResult logistic(OpView &v) {
       v,
       [](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
         Value one = build::scalarConstant(b, loc, t, 1.0);
-        Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, a[0]));
-        return arith::DivFOp::create(b, loc, one, arith::AddFOp::create(b, loc, one, e));
+        Value e =
+            math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, a[0]));
+        return arith::DivFOp::create(b, loc, one,
+                                     arith::AddFOp::create(b, loc, one, e));
       },
       /*floatOnly=*/true);
 }
@@ -132,37 +170,66 @@ LogicalResult sign(OpView &v) {
       // copysign(1, x), but 0 for +-0 (and NaN stays NaN through the compare).
       Value one = build::scalarConstant(b, loc, t, 1.0);
       Value s = math::CopySignOp::create(b, loc, one, a[0]);
-      Value isZero = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, a[0], zero);
-      Value isNan = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, a[0], a[0]);
+      Value isZero =
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, a[0], zero);
+      Value isNan =
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, a[0], a[0]);
       Value r = arith::SelectOp::create(b, loc, isZero, zero, s);
       return arith::SelectOp::create(b, loc, isNan, a[0], r);
     }
     // (x > 0) - (x < 0).
     Value pos = arith::ExtUIOp::create(
-        b, loc, t, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, a[0], zero));
+        b, loc, t,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, a[0], zero));
     Value neg = arith::ExtUIOp::create(
-        b, loc, t, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, a[0], zero));
+        b, loc, t,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, a[0], zero));
     return arith::SubIOp::create(b, loc, pos, neg);
   });
 }
 
-LogicalResult power(OpView &v) {
-  return emit(v, [](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
-    if (isFloat(t))
-      return math::PowFOp::create(b, loc, a[0], a[1]);
-    return math::IPowIOp::create(b, loc, a[0], a[1]);
-  });
+/// |x| != inf, ordered: false for infinities and NaN.
+LogicalResult isFinite(OpView &v) {
+  if (!isFloat(v.operandType(0).getElementType()) ||
+      !v.resultType().getElementType().isInteger(1))
+    return v.fail("expects a floating-point operand and an i1 result");
+  return emit(
+      v,
+      [](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
+        Value inf = build::scalarConstant(
+            b, loc, t, std::numeric_limits<double>::infinity());
+        Value abs = math::AbsFOp::create(b, loc, a[0]);
+        return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ONE, abs,
+                                     inf);
+      },
+      /*floatOnly=*/true, Types::convert);
 }
 
-LogicalResult maximum(OpView &v) { return binaryOp<arith::MaximumFOp, arith::MaxSIOp>(v); }
-LogicalResult minimum(OpView &v) { return binaryOp<arith::MinimumFOp, arith::MinSIOp>(v); }
+LogicalResult power(OpView &v) {
+  // The CPU pipeline has no lowering for math.ipowi (JAX writes integer
+  // powers with constant exponents as multiplications anyway).
+  return emit(
+      v,
+      [](OpBuilder &b, Location loc, ValueRange a, Type) -> Value {
+        return math::PowFOp::create(b, loc, a[0], a[1]);
+      },
+      /*floatOnly=*/true);
+}
+
+LogicalResult maximum(OpView &v) {
+  return binaryOp<arith::MaximumFOp, arith::MaxSIOp, arith::OrIOp>(v);
+}
+LogicalResult minimum(OpView &v) {
+  return binaryOp<arith::MinimumFOp, arith::MinSIOp, arith::AndIOp>(v);
+}
 
 LogicalResult notOp(OpView &v) {
   if (isFloat(v.operandType(0).getElementType()))
     return v.fail("expects integer or boolean operands");
   return emit(v, [](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
     Value ones = arith::ConstantOp::create(
-        b, loc, b.getIntegerAttr(t, APInt::getAllOnes(t.getIntOrFloatBitWidth())));
+        b, loc,
+        b.getIntegerAttr(t, APInt::getAllOnes(t.getIntOrFloatBitWidth())));
     return arith::XOrIOp::create(b, loc, a[0], ones);
   });
 }
@@ -170,7 +237,8 @@ LogicalResult notOp(OpView &v) {
 LogicalResult compare(OpView &v) {
   std::string dir = v.stringAttr("comparison_direction").value_or("");
   std::string type = v.stringAttr("compare_type").value_or("");
-  static const llvm::StringMap<std::pair<arith::CmpFPredicate, arith::CmpIPredicate>>
+  static const llvm::StringMap<
+      std::pair<arith::CmpFPredicate, arith::CmpIPredicate>>
       preds = {{"EQ", {arith::CmpFPredicate::OEQ, arith::CmpIPredicate::eq}},
                {"NE", {arith::CmpFPredicate::UNE, arith::CmpIPredicate::ne}},
                {"LT", {arith::CmpFPredicate::OLT, arith::CmpIPredicate::slt}},
@@ -179,36 +247,52 @@ LogicalResult compare(OpView &v) {
                {"GE", {arith::CmpFPredicate::OGE, arith::CmpIPredicate::sge}}};
   auto it = preds.find(dir);
   if (it == preds.end())
-    return v.fail("comparison_direction must be one of EQ, NE, LT, LE, GT, GE, got '" +
-                  dir + "'");
-  if (!type.empty() && type != "SIGNED" && type != "UNSIGNED" && type != "FLOAT" &&
-      type != "TOTALORDER" && type != "NOTYPE")
+    return v.fail(
+        "comparison_direction must be one of EQ, NE, LT, LE, GT, GE, got '" +
+        dir + "'");
+  if (!type.empty() && type != "SIGNED" && type != "UNSIGNED" &&
+      type != "FLOAT" && type != "TOTALORDER" && type != "NOTYPE")
     return v.fail("unknown compare_type '" + type + "'");
   arith::CmpFPredicate fp = it->second.first;
   arith::CmpIPredicate ip = it->second.second;
   // Booleans order false < true: compare them unsigned.
   if (type == "UNSIGNED" || v.operandType(0).getElementType().isInteger(1)) {
     switch (ip) {
-    case arith::CmpIPredicate::slt: ip = arith::CmpIPredicate::ult; break;
-    case arith::CmpIPredicate::sle: ip = arith::CmpIPredicate::ule; break;
-    case arith::CmpIPredicate::sgt: ip = arith::CmpIPredicate::ugt; break;
-    case arith::CmpIPredicate::sge: ip = arith::CmpIPredicate::uge; break;
-    default: break;
+    case arith::CmpIPredicate::slt:
+      ip = arith::CmpIPredicate::ult;
+      break;
+    case arith::CmpIPredicate::sle:
+      ip = arith::CmpIPredicate::ule;
+      break;
+    case arith::CmpIPredicate::sgt:
+      ip = arith::CmpIPredicate::ugt;
+      break;
+    case arith::CmpIPredicate::sge:
+      ip = arith::CmpIPredicate::uge;
+      break;
+    default:
+      break;
     }
   }
-  return emit(v, [=](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
-    if (isFloat(t))
-      return arith::CmpFOp::create(b, loc, fp, a[0], a[1]);
-    return arith::CmpIOp::create(b, loc, ip, a[0], a[1]);
-  });
+  return emit(
+      v,
+      [=](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
+        if (isFloat(t))
+          return arith::CmpFOp::create(b, loc, fp, a[0], a[1]);
+        return arith::CmpIOp::create(b, loc, ip, a[0], a[1]);
+      },
+      /*floatOnly=*/false, Types::compare);
 }
 
 LogicalResult select(OpView &v) {
   if (v.numOperands() != 3)
     return v.fail("expects three operands");
-  return emit(v, [](OpBuilder &b, Location loc, ValueRange a, Type) -> Value {
-    return arith::SelectOp::create(b, loc, a[0], a[1], a[2]);
-  });
+  return emit(
+      v,
+      [](OpBuilder &b, Location loc, ValueRange a, Type) -> Value {
+        return arith::SelectOp::create(b, loc, a[0], a[1], a[2]);
+      },
+      /*floatOnly=*/false, Types::select);
 }
 
 LogicalResult clamp(OpView &v) {
@@ -219,23 +303,30 @@ LogicalResult clamp(OpView &v) {
     if (isFloat(t))
       return arith::MinimumFOp::create(
           b, loc, arith::MaximumFOp::create(b, loc, a[1], a[0]), a[2]);
-    return arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, a[1], a[0]),
-                                  a[2]);
+    return arith::MinSIOp::create(
+        b, loc, arith::MaxSIOp::create(b, loc, a[1], a[0]), a[2]);
   });
 }
 
 LogicalResult convert(OpView &v) {
   Type to = v.resultType().getElementType();
-  return emit(v, [to](OpBuilder &b, Location loc, ValueRange a, Type) -> Value {
-    return build::convertScalar(b, loc, a[0], to);
-  });
+  // JAX converts weakly typed constants to their own type: no copy.
+  if (v.operandType(0) == v.resultType())
+    return v.setResult(0, v.operand(0));
+  return emit(
+      v,
+      [to](OpBuilder &b, Location loc, ValueRange a, Type) -> Value {
+        return build::convertScalar(b, loc, a[0], to);
+      },
+      /*floatOnly=*/false, Types::convert);
 }
 
 LogicalResult constant(OpView &v) {
   auto value = opAttrOfType<ElementsAttr>(v.op, "value");
   if (!value || value.getType() != v.resultType())
     return v.fail("expects a 'value' elements attribute of the result type");
-  return v.setResult(0, arith::ConstantOp::create(v.b, v.loc, cast<TypedAttr>(value)));
+  return v.setResult(
+      0, arith::ConstantOp::create(v.b, v.loc, cast<TypedAttr>(value)));
 }
 
 LogicalResult iota(OpView &v) {
@@ -260,9 +351,10 @@ LogicalResult iota(OpView &v) {
 } // namespace
 
 void registerElementwiseOps(HandlerMap &m) {
-  m["stablehlo.add"] = binaryOp<arith::AddFOp, arith::AddIOp>;
+  m["stablehlo.add"] = binaryOp<arith::AddFOp, arith::AddIOp, arith::OrIOp>;
   m["stablehlo.subtract"] = binaryOp<arith::SubFOp, arith::SubIOp>;
-  m["stablehlo.multiply"] = binaryOp<arith::MulFOp, arith::MulIOp>;
+  m["stablehlo.multiply"] =
+      binaryOp<arith::MulFOp, arith::MulIOp, arith::AndIOp>;
   m["stablehlo.divide"] = divide;
   m["stablehlo.remainder"] = binaryOp<arith::RemFOp, arith::RemSIOp>;
   m["stablehlo.maximum"] = maximum;
@@ -275,6 +367,7 @@ void registerElementwiseOps(HandlerMap &m) {
   m["stablehlo.negate"] = negate;
   m["stablehlo.abs"] = abs;
   m["stablehlo.sign"] = sign;
+  m["stablehlo.is_finite"] = isFinite;
   m["stablehlo.exponential"] = unaryFloat<math::ExpOp>;
   m["stablehlo.exponential_minus_one"] = unaryFloat<math::ExpM1Op>;
   m["stablehlo.log"] = unaryFloat<math::LogOp>;

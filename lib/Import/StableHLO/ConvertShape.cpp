@@ -1,4 +1,4 @@
-//===- ConvertShape.cpp - broadcasts, reshapes, slices, padding ------------===//
+//===- ConvertShape.cpp - broadcasts, reshapes, slices, padding, gather ---===//
 #include "Convert.h"
 #include "mixir/Import/TensorBuilders.h"
 
@@ -15,7 +15,8 @@ LogicalResult broadcastInDim(OpView &v) {
   auto dims = v.i64Array("broadcast_dimensions");
   RankedTensorType rt = v.resultType(), st = v.operandType(0);
   if (!dims || (int64_t)dims->size() != st.getRank())
-    return v.fail("expects broadcast_dimensions with one entry per operand dim");
+    return v.fail(
+        "expects broadcast_dimensions with one entry per operand dim");
   for (auto [i, d] : llvm::enumerate(*dims))
     if (d < 0 || d >= rt.getRank() ||
         (st.getDimSize(i) != 1 && st.getDimSize(i) != rt.getDimSize(d)))
@@ -24,13 +25,14 @@ LogicalResult broadcastInDim(OpView &v) {
   Value src = v.operand(0);
   if (auto cst = src.getDefiningOp<arith::ConstantOp>())
     if (auto attr = dyn_cast<SplatElementsAttr>(cst.getValue()))
-      return v.setResult(0, arith::ConstantOp::create(
-                                v.b, v.loc, attr.resizeSplat(rt)));
+      return v.setResult(
+          0, arith::ConstantOp::create(v.b, v.loc, attr.resizeSplat(rt)));
   // Sort the dims by a transpose of the operand, then insert unit dims and
   // let build::elementwise broadcast.
   SmallVector<int64_t> order(dims->size());
   std::iota(order.begin(), order.end(), 0);
-  llvm::stable_sort(order, [&](int64_t a, int64_t b) { return (*dims)[a] < (*dims)[b]; });
+  llvm::stable_sort(
+      order, [&](int64_t a, int64_t b) { return (*dims)[a] < (*dims)[b]; });
   for (size_t i = 1; i < order.size(); ++i)
     if ((*dims)[order[i]] == (*dims)[order[i - 1]])
       return v.fail("broadcast_dimensions repeat a dimension");
@@ -75,7 +77,8 @@ LogicalResult slice(OpView &v) {
   if (!start || !limit || (int64_t)start->size() != rank ||
       (int64_t)limit->size() != rank)
     return v.fail("expects start_indices and limit_indices for every dim");
-  SmallVector<int64_t> step = strides ? *strides : SmallVector<int64_t>(rank, 1);
+  SmallVector<int64_t> step =
+      strides ? *strides : SmallVector<int64_t>(rank, 1);
   if ((int64_t)step.size() != rank)
     return v.fail("expects strides for every dim");
   SmallVector<int64_t> sizes;
@@ -85,9 +88,9 @@ LogicalResult slice(OpView &v) {
       return v.fail("slice bounds out of range");
     sizes.push_back(((*limit)[d] - (*start)[d] + step[d] - 1) / step[d]);
   }
-  return v.setResult(0, build::slice(v.b, v.loc, v.operand(0),
-                                     indexAttrs(v.b, *start), indexAttrs(v.b, sizes),
-                                     indexAttrs(v.b, step)));
+  return v.setResult(
+      0, build::slice(v.b, v.loc, v.operand(0), indexAttrs(v.b, *start),
+                      indexAttrs(v.b, sizes), indexAttrs(v.b, step)));
 }
 
 /// Start index operands (rank-0 integer tensors) as indices clamped to
@@ -97,11 +100,12 @@ SmallVector<OpFoldResult> clampedStarts(OpView &v, unsigned first,
                                         ArrayRef<int64_t> sizes) {
   SmallVector<OpFoldResult> out;
   for (int64_t d = 0; d < operandType.getRank(); ++d) {
-    Value s = tensor::ExtractOp::create(v.b, v.loc, v.operand(first + d), ValueRange{});
+    Value s = tensor::ExtractOp::create(v.b, v.loc, v.operand(first + d),
+                                        ValueRange{});
     Value i = arith::IndexCastOp::create(v.b, v.loc, v.b.getIndexType(), s);
     Value lo = arith::ConstantIndexOp::create(v.b, v.loc, 0);
-    Value hi = arith::ConstantIndexOp::create(v.b, v.loc,
-                                              operandType.getDimSize(d) - sizes[d]);
+    Value hi = arith::ConstantIndexOp::create(
+        v.b, v.loc, operandType.getDimSize(d) - sizes[d]);
     i = arith::MaxSIOp::create(v.b, v.loc, i, lo);
     out.push_back(arith::MinSIOp::create(v.b, v.loc, i, hi).getResult());
   }
@@ -158,25 +162,42 @@ LogicalResult concatenate(OpView &v) {
   SmallVector<Value> ins;
   for (unsigned i = 0; i < v.numOperands(); ++i)
     ins.push_back(v.operand(i));
-  if (ins.empty())
-    return v.fail("expects at least one operand");
+  RankedTensorType rt = v.resultType();
+  int64_t total = 0;
+  for (unsigned i = 0; i < v.numOperands(); ++i) {
+    RankedTensorType t = v.operandType(i);
+    if (t.getRank() != rt.getRank() ||
+        t.getElementType() != rt.getElementType())
+      return v.fail("operands must have the result's rank and element type");
+    for (int64_t d = 0; d < t.getRank(); ++d)
+      if (d != *dim && t.getDimSize(d) != rt.getDimSize(d))
+        return v.fail(
+            "operand sizes differ from the result's outside the dimension");
+    total += t.getDimSize(*dim);
+  }
+  if (total != rt.getDimSize(*dim))
+    return v.fail("the operand sizes do not add up to the result's");
   return v.setResult(0, build::concat(v.b, v.loc, ins, *dim));
 }
 
 LogicalResult pad(OpView &v) {
   RankedTensorType ot = v.operandType(0);
   int64_t rank = ot.getRank();
-  auto low = v.i64Array("edge_padding_low"), high = v.i64Array("edge_padding_high"),
+  auto low = v.i64Array("edge_padding_low"),
+       high = v.i64Array("edge_padding_high"),
        interior = v.i64Array("interior_padding");
-  if (!low || !high || (int64_t)low->size() != rank || (int64_t)high->size() != rank)
-    return v.fail("expects edge_padding_low and edge_padding_high for every dim");
+  if (!low || !high || (int64_t)low->size() != rank ||
+      (int64_t)high->size() != rank)
+    return v.fail(
+        "expects edge_padding_low and edge_padding_high for every dim");
   if (interior && llvm::any_of(*interior, [](int64_t p) { return p != 0; }))
     return v.fail("interior padding is not supported");
   if (v.operandType(1).getRank() != 0)
     return v.fail("the padding value must be a scalar");
   // Negative padding removes elements: slice first, then pad.
   Value x = v.operand(0);
-  SmallVector<int64_t> offsets(rank, 0), sizes(ot.getShape()), lo(rank), hi(rank);
+  SmallVector<int64_t> offsets(rank, 0), sizes(ot.getShape()), lo(rank),
+      hi(rank);
   bool cut = false;
   for (int64_t d = 0; d < rank; ++d) {
     if ((*low)[d] < 0)
@@ -189,12 +210,14 @@ LogicalResult pad(OpView &v) {
     hi[d] = std::max<int64_t>((*high)[d], 0);
   }
   if (cut)
-    x = build::slice(v.b, v.loc, x, indexAttrs(v.b, offsets), indexAttrs(v.b, sizes),
+    x = build::slice(v.b, v.loc, x, indexAttrs(v.b, offsets),
+                     indexAttrs(v.b, sizes),
                      SmallVector<OpFoldResult>(rank, v.b.getIndexAttr(1)));
-  Value value = tensor::ExtractOp::create(v.b, v.loc, v.operand(1), ValueRange{});
+  Value value =
+      tensor::ExtractOp::create(v.b, v.loc, v.operand(1), ValueRange{});
   return v.setResult(0, tensor::PadOp::create(v.b, v.loc, Type(), x,
-                                              indexAttrs(v.b, lo), indexAttrs(v.b, hi),
-                                              value));
+                                              indexAttrs(v.b, lo),
+                                              indexAttrs(v.b, hi), value));
 }
 
 LogicalResult reverse(OpView &v) {
@@ -219,7 +242,9 @@ LogicalResult reverse(OpView &v) {
           Value i = linalg::IndexOp::create(b, loc, d);
           if (flip[d])
             i = arith::SubIOp::create(
-                b, loc, arith::ConstantIndexOp::create(b, loc, rt.getDimSize(d) - 1), i);
+                b, loc,
+                arith::ConstantIndexOp::create(b, loc, rt.getDimSize(d) - 1),
+                i);
           idx.push_back(i);
         }
         return tensor::ExtractOp::create(b, loc, x, idx);
@@ -228,9 +253,99 @@ LogicalResult reverse(OpView &v) {
   return v.setResult(0, r);
 }
 
+/// General gather (embedding lookups, `x[idx]`): one generic over the
+/// result whose body computes the operand index as StableHLO specifies
+/// (clamped start + batching + offset) and reads it with tensor.extract.
+LogicalResult gather(OpView &v) {
+  auto dn = opAttrOfType<DictionaryAttr>(v.op, "dimension_numbers");
+  if (!dn)
+    return v.fail("expects a dimension_numbers dictionary");
+  auto offsetDims = v.i64Array(dn, "offset_dims");
+  auto collapsed = v.i64Array(dn, "collapsed_slice_dims");
+  auto startMap = v.i64Array(dn, "start_index_map");
+  auto operandBatching =
+      v.i64Array(dn, "operand_batching_dims").value_or(SmallVector<int64_t>());
+  auto indicesBatching = v.i64Array(dn, "start_indices_batching_dims")
+                             .value_or(SmallVector<int64_t>());
+  auto ivdAttr = dyn_cast_or_null<IntegerAttr>(dn.get("index_vector_dim"));
+  auto sliceSizes = v.i64Array("slice_sizes");
+  if (!offsetDims || !collapsed || !startMap || !ivdAttr || !sliceSizes)
+    return v.fail(
+        "dimension_numbers needs offset_dims, collapsed_slice_dims, "
+        "start_index_map and index_vector_dim, and the op slice_sizes");
+  RankedTensorType ot = v.operandType(0), it = v.operandType(1),
+                   rt = v.resultType();
+  int64_t ivd = ivdAttr.getValue().getSExtValue();
+  int64_t rank = rt.getRank();
+  if ((int64_t)sliceSizes->size() != ot.getRank() || ivd < 0 ||
+      ivd > it.getRank() || !it.getElementType().isSignlessInteger())
+    return v.fail("malformed gather dimensions");
+  for (int64_t d : *startMap)
+    if (d < 0 || d >= ot.getRank())
+      return v.fail("malformed gather dimensions");
+  SmallVector<bool> isOffset(rank, false);
+  for (int64_t d : *offsetDims) {
+    if (d < 0 || d >= rank)
+      return v.fail("malformed gather dimensions");
+    isOffset[d] = true;
+  }
+  // Operand dims that take an offset coordinate, in order.
+  SmallVector<int64_t> offsetOperandDims;
+  for (int64_t d = 0; d < ot.getRank(); ++d)
+    if (!llvm::is_contained(*collapsed, d) &&
+        !llvm::is_contained(operandBatching, d))
+      offsetOperandDims.push_back(d);
+  if (offsetOperandDims.size() != offsetDims->size() ||
+      rank - (int64_t)offsetDims->size() !=
+          it.getRank() - (ivd < it.getRank() ? 1 : 0) ||
+      operandBatching.size() != indicesBatching.size())
+    return v.fail("malformed gather dimensions");
+  Value operand = v.operand(0), indices = v.operand(1);
+  Value r = build::elementwise(
+      v.b, v.loc, ValueRange{}, rt.getElementType(),
+      [&](OpBuilder &b, Location loc, ValueRange) -> Value {
+        SmallVector<Value> batchIndex, offsetIndex;
+        for (int64_t d = 0; d < rank; ++d)
+          (isOffset[d] ? offsetIndex : batchIndex)
+              .push_back(linalg::IndexOp::create(b, loc, d));
+        auto cst = [&](int64_t c) {
+          return arith::ConstantIndexOp::create(b, loc, c);
+        };
+        SmallVector<Value> operandIndex(ot.getRank(), cst(0));
+        // Start indices, read along index_vector_dim and clamped.
+        for (auto [dStart, dOperand] : llvm::enumerate(*startMap)) {
+          SmallVector<Value> at;
+          for (int64_t d = 0, k = 0; d < it.getRank(); ++d)
+            at.push_back(d == ivd ? cst(dStart).getResult() : batchIndex[k++]);
+          Value s = tensor::ExtractOp::create(b, loc, indices, at);
+          s = arith::IndexCastOp::create(b, loc, b.getIndexType(), s);
+          s = arith::MaxSIOp::create(b, loc, s, cst(0));
+          s = arith::MinSIOp::create(
+              b, loc, s,
+              cst(ot.getDimSize(dOperand) - (*sliceSizes)[dOperand]));
+          operandIndex[dOperand] =
+              arith::AddIOp::create(b, loc, operandIndex[dOperand], s);
+        }
+        // Batching dims follow the start indices' batch coordinates.
+        for (auto [dOperand, dStart] :
+             llvm::zip(operandBatching, indicesBatching)) {
+          int64_t k = dStart - (dStart < ivd ? 0 : 1);
+          operandIndex[dOperand] = arith::AddIOp::create(
+              b, loc, operandIndex[dOperand], batchIndex[k]);
+        }
+        for (auto [dOperand, off] : llvm::zip(offsetOperandDims, offsetIndex))
+          operandIndex[dOperand] =
+              arith::AddIOp::create(b, loc, operandIndex[dOperand], off);
+        return tensor::ExtractOp::create(b, loc, operand, operandIndex);
+      },
+      ArrayRef<OpFoldResult>(indexAttrs(v.b, rt.getShape())));
+  return v.setResult(0, r);
+}
+
 } // namespace
 
 void registerShapeOps(HandlerMap &m) {
+  m["stablehlo.gather"] = gather;
   m["stablehlo.broadcast_in_dim"] = broadcastInDim;
   m["stablehlo.reshape"] = reshape;
   m["stablehlo.transpose"] = transpose;

@@ -1,4 +1,4 @@
-//===- ConvertSoftmax.cpp - JAX's written-out softmax ----------------------===//
+//===- ConvertSoftmax.cpp - JAX's written-out softmax ---------------------===//
 //
 // jax.nn.softmax lowers to
 //
@@ -54,7 +54,8 @@ Operation *matchReduce(Value v, StringRef combiner, int64_t &axis) {
     return nullptr;
   Operation &c = body.front();
   if (c.getName().getStringRef() != combiner || c.getNumOperands() != 2 ||
-      c.getOperand(0) != body.getArgument(0) || c.getOperand(1) != body.getArgument(1))
+      c.getOperand(0) != body.getArgument(0) ||
+      c.getOperand(1) != body.getArgument(1))
     return nullptr;
   axis = dims[0];
   return op;
@@ -83,7 +84,8 @@ std::optional<std::pair<Value, int64_t>> matchJaxSoftmax(Operation *divide) {
     Value sum = unbroadcastAlong(divide->getOperand(1), a, rank);
     int64_t sumAxis;
     Operation *r = sum ? matchReduce(sum, "stablehlo.add", sumAxis) : nullptr;
-    if (r && sumAxis == a && r->getOperand(0) == e && splatConstant(r->getOperand(1)) == 0.0)
+    if (r && sumAxis == a && r->getOperand(0) == e &&
+        splatConstant(r->getOperand(1)) == 0.0)
       axis = a;
   }
   if (axis < 0)

@@ -1,10 +1,6 @@
-//===- ConvertStructured.cpp - dot_general and reduce ----------------------===//
+//===- ConvertStructured.cpp - dot_general, dot, convolution --------------===//
 #include "Convert.h"
 #include "mixir/Import/TensorBuilders.h"
-
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 namespace mixir::stablehlo_import {
 namespace {
@@ -28,8 +24,8 @@ struct DotDims {
   }
 };
 
-std::optional<DotDims> dotDims(ArrayRef<int64_t> batch, ArrayRef<int64_t> contracting,
-                               int64_t rank) {
+std::optional<DotDims> dotDims(ArrayRef<int64_t> batch,
+                               ArrayRef<int64_t> contracting, int64_t rank) {
   DotDims d{SmallVector<int64_t>(batch), SmallVector<int64_t>(contracting), {}};
   SmallVector<bool> used(rank, false);
   for (int64_t x : llvm::concat<const int64_t>(batch, contracting)) {
@@ -95,7 +91,8 @@ LogicalResult dotGeneral(OpView &v) {
   if (!lb || !rb || !lc || !rc)
     return v.fail("dot_dimension_numbers needs lhs/rhs_batching_dimensions and "
                   "lhs/rhs_contracting_dimensions");
-  RankedTensorType lt = v.operandType(0), rt = v.operandType(1), ot = v.resultType();
+  RankedTensorType lt = v.operandType(0), rt = v.operandType(1),
+                   ot = v.resultType();
   auto ld = dotDims(*lb, *lc, lt.getRank());
   auto rd = dotDims(*rb, *rc, rt.getRank());
   if (!ld || !rd || lb->size() != rb->size() || lc->size() != rc->size())
@@ -106,6 +103,15 @@ LogicalResult dotGeneral(OpView &v) {
   for (size_t i = 0; i < lc->size(); ++i)
     if (lt.getDimSize((*lc)[i]) != rt.getDimSize((*rc)[i]))
       return v.fail("contracting dimension sizes differ");
+  SmallVector<int64_t> shape;
+  for (int64_t d : ld->batch)
+    shape.push_back(lt.getDimSize(d));
+  for (int64_t d : ld->free)
+    shape.push_back(lt.getDimSize(d));
+  for (int64_t d : rd->free)
+    shape.push_back(rt.getDimSize(d));
+  if (ot.getShape() != ArrayRef<int64_t>(shape))
+    return v.fail("the result shape is not (batch, lhs free, rhs free) dims");
   Type elem = ot.getElementType();
   // A result type wider than the operands (preferred_element_type) means
   // accumulating in it: convert the operands first.
@@ -116,17 +122,20 @@ LogicalResult dotGeneral(OpView &v) {
   Value a = swap ? rhs : lhs, bv = swap ? lhs : rhs;
   const DotDims &ad = swap ? *rd : *ld, &bd = swap ? *ld : *rd;
   Value am = toMatrix(v.b, v.loc, a, ad, ad.free, ad.contracting);
-  Value bm = swapLast(v.b, v.loc, toMatrix(v.b, v.loc, bv, bd, bd.free, bd.contracting));
+  Value bm = swapLast(v.b, v.loc,
+                      toMatrix(v.b, v.loc, bv, bd, bd.free, bd.contracting));
   Value r = build::matmul(v.b, v.loc, am, bm); // [batch, M, N]
   if (swap)
     r = swapLast(v.b, v.loc, r);
-  return v.setResult(0, build::reshape(v.b, v.loc, r, indexAttrs(v.b, ot.getShape())));
+  return v.setResult(
+      0, build::reshape(v.b, v.loc, r, indexAttrs(v.b, ot.getShape())));
 }
 
 /// The legacy `stablehlo.dot`: vector/matrix products of rank-1/2 operands.
 LogicalResult dot(OpView &v) {
   RankedTensorType lt = v.operandType(0), rt = v.operandType(1);
-  if (lt.getRank() < 1 || lt.getRank() > 2 || rt.getRank() < 1 || rt.getRank() > 2)
+  if (lt.getRank() < 1 || lt.getRank() > 2 || rt.getRank() < 1 ||
+      rt.getRank() > 2)
     return v.fail("expects rank-1 or rank-2 operands");
   Type elem = v.resultType().getElementType();
   Value lhs = build::castElements(v.b, v.loc, v.operand(0), elem);
@@ -135,101 +144,66 @@ LogicalResult dot(OpView &v) {
 }
 
 //===----------------------------------------------------------------------===//
-// reduce
+// convolution
 //===----------------------------------------------------------------------===//
 
-/// The combiner of a reduce body: one op on the two block arguments.
-LogicalResult reduce(OpView &v) {
-  if (v.numOperands() != 2 || v.op->getNumResults() != 1)
-    return v.fail("reduces of several operands are not supported");
-  auto dims = v.i64Array("dimensions");
-  RankedTensorType it = v.operandType(0), rt = v.resultType();
-  if (!dims)
-    return v.fail("expects 'dimensions'");
-  if (v.operandType(1).getRank() != 0)
-    return v.fail("the init value must be a scalar");
-  Region &region = v.op->getRegion(0);
-  if (region.empty() || region.front().getNumArguments() != 2 ||
-      region.front().getOperations().size() != 2)
-    return v.fail("the body must be one add, multiply, maximum, minimum, and or or "
-                  "of its two arguments");
-  Block &body = region.front();
-  Operation &c = body.front();
-  if (c.getNumOperands() != 2 ||
-      !((c.getOperand(0) == body.getArgument(0) && c.getOperand(1) == body.getArgument(1)) ||
-        (c.getOperand(0) == body.getArgument(1) && c.getOperand(1) == body.getArgument(0))) ||
-      (&body.back())->getNumOperands() != 1 ||
-      (&body.back())->getOperand(0) != c.getResult(0))
-    return v.fail("the body must be one add, multiply, maximum, minimum, and or or "
-                  "of its two arguments");
-  StringRef kind = c.getName().getStringRef();
-  Type elem = it.getElementType();
-  bool isFloat = isa<FloatType>(elem), isBool = elem.isInteger(1);
-  std::function<Value(OpBuilder &, Location, Value, Value)> combine;
-  if (kind == "stablehlo.add")
-    combine = [&](OpBuilder &b, Location l, Value x, Value y) -> Value {
-      if (isFloat)
-        return arith::AddFOp::create(b, l, x, y);
-      if (isBool)
-        return arith::OrIOp::create(b, l, x, y);
-      return arith::AddIOp::create(b, l, x, y);
-    };
-  else if (kind == "stablehlo.multiply")
-    combine = [&](OpBuilder &b, Location l, Value x, Value y) -> Value {
-      if (isFloat)
-        return arith::MulFOp::create(b, l, x, y);
-      if (isBool)
-        return arith::AndIOp::create(b, l, x, y);
-      return arith::MulIOp::create(b, l, x, y);
-    };
-  else if (kind == "stablehlo.maximum" || (kind == "stablehlo.or" && !isFloat))
-    combine = [&](OpBuilder &b, Location l, Value x, Value y) -> Value {
-      if (isFloat)
-        return arith::MaximumFOp::create(b, l, x, y);
-      if (isBool || kind == "stablehlo.or")
-        return arith::OrIOp::create(b, l, x, y);
-      return arith::MaxSIOp::create(b, l, x, y);
-    };
-  else if (kind == "stablehlo.minimum" || (kind == "stablehlo.and" && !isFloat))
-    combine = [&](OpBuilder &b, Location l, Value x, Value y) -> Value {
-      if (isFloat)
-        return arith::MinimumFOp::create(b, l, x, y);
-      if (isBool || kind == "stablehlo.and")
-        return arith::AndIOp::create(b, l, x, y);
-      return arith::MinSIOp::create(b, l, x, y);
-    };
-  else
-    return v.fail("the reduce body '" + kind + "' is not supported (add, multiply, "
-                  "maximum, minimum, and, or)");
-  int64_t rank = it.getRank();
-  SmallVector<bool> reduced(rank, false);
-  for (int64_t d : *dims) {
-    if (d < 0 || d >= rank || reduced[d])
-      return v.fail("dimensions out of range or repeated");
-    reduced[d] = true;
-  }
-  MLIRContext *ctx = v.b.getContext();
-  SmallVector<AffineExpr> outExprs;
-  SmallVector<utils::IteratorType> iters;
-  for (int64_t d = 0; d < rank; ++d) {
-    iters.push_back(reduced[d] ? utils::IteratorType::reduction
-                               : utils::IteratorType::parallel);
-    if (!reduced[d])
-      outExprs.push_back(getAffineDimExpr(d, ctx));
-  }
-  // StableHLO starts each reduction from the init operand.
-  Value init = tensor::ExtractOp::create(v.b, v.loc, v.operand(1), ValueRange{});
-  Value acc = build::filledTensor(v.b, v.loc, indexAttrs(v.b, rt.getShape()), init);
-  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, ctx),
-                                 AffineMap::get(rank, 0, outExprs, ctx)};
-  Value r = linalg::GenericOp::create(
-                v.b, v.loc, acc.getType(), ValueRange{v.operand(0)}, ValueRange{acc},
-                maps, iters,
-                [&](OpBuilder &nb, Location l, ValueRange args) {
-                  linalg::YieldOp::create(nb, l, combine(nb, l, args[1], args[0]));
-                })
-                .getResult(0);
-  return v.setResult(0, r);
+/// 1-D convolutions (the short causal convolutions of Mamba and DeltaNet
+/// blocks) through build::conv1d in [N, C, T] layout.
+LogicalResult convolution(OpView &v) {
+  auto dn = opAttrOfType<DictionaryAttr>(v.op, "dimension_numbers");
+  if (!dn)
+    return v.fail("expects a dimension_numbers dictionary");
+  auto scalar = [&](StringRef name) -> std::optional<int64_t> {
+    if (auto i = dyn_cast_or_null<IntegerAttr>(dn.get(name)))
+      return i.getValue().getSExtValue();
+    return std::nullopt;
+  };
+  auto ib = scalar("input_batch_dimension"),
+       ifd = scalar("input_feature_dimension"),
+       ki = scalar("kernel_input_feature_dimension"),
+       ko = scalar("kernel_output_feature_dimension"),
+       ob = scalar("output_batch_dimension"),
+       of = scalar("output_feature_dimension");
+  auto is = v.i64Array(dn, "input_spatial_dimensions"),
+       ks = v.i64Array(dn, "kernel_spatial_dimensions"),
+       os = v.i64Array(dn, "output_spatial_dimensions");
+  if (!ib || !ifd || !ki || !ko || !ob || !of || !is || !ks || !os)
+    return v.fail(
+        "dimension_numbers needs the input, kernel and output dimensions");
+  if (is->size() != 1 || ks->size() != 1 || os->size() != 1)
+    return v.fail("only 1-D convolutions are supported");
+  if (v.i64Attr("batch_group_count").value_or(1) != 1)
+    return v.fail("batch_group_count other than 1 is not supported");
+  auto strides = v.perDim("window_strides", 1, 1);
+  auto lhsDil = v.perDim("lhs_dilation", 1, 1);
+  auto rhsDil = v.perDim("rhs_dilation", 1, 1);
+  if (failed(strides) || failed(lhsDil) || failed(rhsDil))
+    return failure();
+  if ((*lhsDil)[0] != 1)
+    return v.fail("lhs_dilation (transposed convolution) is not supported");
+  if (auto rev = opAttrOfType<DenseBoolArrayAttr>(v.op, "window_reversal"))
+    if (llvm::any_of(rev.asArrayRef(), [](bool r) { return r; }))
+      return v.fail("window_reversal is not supported");
+  SmallVector<int64_t> lo, hi;
+  if (failed(v.paddingPairs(1, lo, hi)))
+    return failure();
+  int64_t groups = v.i64Attr("feature_group_count").value_or(1);
+  RankedTensorType rt = v.resultType();
+  Type elem = rt.getElementType();
+  Value x = build::transpose(
+      v.b, v.loc, build::castElements(v.b, v.loc, v.operand(0), elem),
+      {*ib, *ifd, (*is)[0]});
+  Value w = build::transpose(
+      v.b, v.loc, build::castElements(v.b, v.loc, v.operand(1), elem),
+      {*ko, *ki, (*ks)[0]});
+  Value out = build::conv1d(v.b, v.loc, x, w, Value(), groups, (*strides)[0],
+                            (*rhsDil)[0], lo[0], hi[0]); // [N, O, T]
+  // Back to the result layout: result dim r holds N, O or T.
+  SmallVector<int64_t> perm(3);
+  perm[*ob] = 0;
+  perm[*of] = 1;
+  perm[(*os)[0]] = 2;
+  return v.setResult(0, build::transpose(v.b, v.loc, out, perm));
 }
 
 } // namespace
@@ -237,7 +211,7 @@ LogicalResult reduce(OpView &v) {
 void registerStructuredOps(HandlerMap &m) {
   m["stablehlo.dot_general"] = dotGeneral;
   m["stablehlo.dot"] = dot;
-  m["stablehlo.reduce"] = reduce;
+  m["stablehlo.convolution"] = convolution;
 }
 
 } // namespace mixir::stablehlo_import

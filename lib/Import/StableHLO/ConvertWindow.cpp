@@ -13,33 +13,32 @@
 #include "mixir/Import/TensorBuilders.h"
 
 namespace mixir::stablehlo_import {
-namespace {
 
-LogicalResult reduceWindow(OpView &v) {
+bool convertCumulativeSum(OpView &v, LogicalResult &result) {
   Operation *op = v.op;
   if (v.numOperands() != 2 || op->getNumResults() != 1)
-    return v.fail("only single-input reduce_window is supported");
+    return false;
   Region &body = op->getRegion(0);
   if (!body.hasOneBlock() || body.front().getOperations().size() != 2 ||
-      body.front().front().getName().getStringRef() != "stablehlo.add")
-    return v.fail("only cumulative sums (an add body) are supported");
-  if (splatConstant(op->getOperand(1)) != 0.0)
-    return v.fail("a cumulative sum needs a zero init value");
+      body.front().front().getName().getStringRef() != "stablehlo.add" ||
+      splatConstant(op->getOperand(1)) != 0.0)
+    return false;
   RankedTensorType type = v.operandType(0);
   int64_t rank = type.getRank();
   auto window = v.i64Array("window_dimensions");
-  if (!window || int64_t(window->size()) != rank)
-    return v.fail("missing window_dimensions");
+  if (!window || int64_t(window->size()) != rank ||
+      v.resultType().getShape() != type.getShape())
+    return false;
   auto ones = [&](StringRef name) {
     auto a = v.i64Array(name);
     return !a || llvm::all_of(*a, [](int64_t x) { return x == 1; });
   };
   if (!ones("window_strides") || !ones("base_dilations") || !ones("window_dilations"))
-    return v.fail("strided or dilated windows are not supported");
+    return false;
   SmallVector<int64_t> padding(2 * rank, 0);
   if (auto pad = opAttrOfType<DenseIntElementsAttr>(op, "padding")) {
     if (pad.getNumElements() != 2 * rank)
-      return v.fail("padding must be [rank, 2]");
+      return false;
     for (auto [i, x] : llvm::enumerate(pad.getValues<int64_t>()))
       padding[i] = x;
   }
@@ -50,21 +49,17 @@ LogicalResult reduceWindow(OpView &v) {
     int64_t lo = padding[2 * d], hi = padding[2 * d + 1];
     if (w == 1 && lo == 0 && hi == 0)
       continue;
-    if (axis || ShapedType::isDynamic(n) || w != n || !((lo == n - 1 && hi == 0) ||
-                                                        (lo == 0 && hi == n - 1)))
-      return v.fail("only cumulative sums along one axis (window = axis length, "
-                    "padding length - 1 on one side) are supported");
+    if (axis || ShapedType::isDynamic(n) || w != n ||
+        !((lo == n - 1 && hi == 0) || (lo == 0 && hi == n - 1)))
+      return false;
     axis = d;
     reverse = hi != 0;
   }
-  Value x = v.operand(0);
   if (!axis)
-    return v.setResult(0, x); // windows of one element
-  return v.setResult(0, build::cumsum(v.b, v.loc, x, *axis, /*exclusive=*/false, reverse));
+    return false;
+  result = v.setResult(0, build::cumsum(v.b, v.loc, v.operand(0), *axis,
+                                        /*exclusive=*/false, reverse));
+  return true;
 }
-
-} // namespace
-
-void registerWindowOps(HandlerMap &m) { m["stablehlo.reduce_window"] = reduceWindow; }
 
 } // namespace mixir::stablehlo_import

@@ -1,4 +1,4 @@
-//===- Inline.cpp - inline calls and non-mixer composites ------------------===//
+//===- Inline.cpp - inline calls and non-mixer composites -----------------===//
 //
 // JAX outlines helpers (`_where`, `tril`, `jnp.linalg.norm`, ...) as private
 // functions and wraps `jax.lax.composite` bodies in `decomposition`
@@ -7,8 +7,8 @@
 // of its callee's body; `mixir.*` composites stay for ConvertComposite.
 //
 //===----------------------------------------------------------------------===//
-#include "Stages.h"
 #include "Convert.h"
+#include "Stages.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
@@ -19,20 +19,28 @@ using namespace mlir;
 namespace mixir::stablehlo_import {
 
 std::string describe(Operation *op, const llvm::Twine &message) {
-  std::string where;
-  Location loc = op->getLoc();
-  // The innermost file position reads best; other locations print as MLIR.
-  if (auto flc = dyn_cast<FileLineColLoc>(loc)) {
-    where = (flc.getFilename().strref() + ":" + llvm::Twine(flc.getLine()) + ":" +
-             llvm::Twine(flc.getColumn()))
-                .str();
-  } else {
+  // The innermost file position reads best, followed by the first name JAX
+  // gave the op (`jit(f)/dot_general`); other locations print as MLIR.
+  std::string file, name;
+  op->getLoc()->walk([&](Location l) {
+    if (auto flc = dyn_cast<FileLineColLoc>(l); flc && file.empty())
+      file = (flc.getFilename().strref() + ":" + llvm::Twine(flc.getLine()) +
+              ":" + llvm::Twine(flc.getColumn()))
+                 .str();
+    if (auto nl = dyn_cast<NameLoc>(l); nl && name.empty())
+      name = nl.getName().str();
+    return WalkResult::advance();
+  });
+  std::string where = file;
+  if (!name.empty())
+    where += (where.empty() ? "" : " ") + ("(" + name + ")");
+  if (where.empty()) {
     llvm::raw_string_ostream os(where);
-    loc.print(os);
+    op->getLoc().print(os);
   }
-  std::string out = ("'" + op->getName().getStringRef() + "' at " + where + ": " +
-                     message)
-                        .str();
+  std::string out =
+      ("'" + op->getName().getStringRef() + "' at " + where + ": " + message)
+          .str();
   for (char &c : out)
     if (c == '\n' || c == '\r')
       c = ' ';
@@ -50,14 +58,16 @@ bool isMixerComposite(Operation *op) {
 FlatSymbolRefAttr calleeOf(Operation *op) {
   if (auto call = dyn_cast<func::CallOp>(op))
     return call.getCalleeAttr();
-  if (op->getName().getStringRef() == "stablehlo.composite" && !isMixerComposite(op))
+  if (op->getName().getStringRef() == "stablehlo.composite" &&
+      !isMixerComposite(op))
     return opAttrOfType<FlatSymbolRefAttr>(op, "decomposition");
   return nullptr;
 }
 
 bool isInlinable(Operation *op) {
   return isa<func::CallOp>(op) ||
-         (op->getName().getStringRef() == "stablehlo.composite" && !isMixerComposite(op));
+         (op->getName().getStringRef() == "stablehlo.composite" &&
+          !isMixerComposite(op));
 }
 
 LogicalResult inlineOne(ModuleOp module, Operation *site, std::string &error) {
@@ -68,25 +78,30 @@ LogicalResult inlineOne(ModuleOp module, Operation *site, std::string &error) {
   }
   auto callee = module.lookupSymbol<func::FuncOp>(ref.getAttr());
   if (!callee || callee.isExternal()) {
-    error = describe(site, "calls '@" + ref.getValue() +
-                               "', which is not a function defined in the module");
+    error =
+        describe(site, "calls '@" + ref.getValue() +
+                           "', which is not a function defined in the module");
     return failure();
   }
   if (!callee.getBody().hasOneBlock()) {
-    error = describe(site, "callee '@" + ref.getValue() + "' has more than one block");
+    error = describe(site, "callee '@" + ref.getValue() +
+                               "' has more than one block");
     return failure();
   }
   Block &body = callee.getBody().front();
   if (body.getNumArguments() != site->getNumOperands() ||
-      TypeRange(body.getArgumentTypes()) != TypeRange(site->getOperandTypes())) {
+      TypeRange(body.getArgumentTypes()) !=
+          TypeRange(site->getOperandTypes())) {
     error = describe(site, "operands do not match the parameters of '@" +
                                ref.getValue() + "'");
     return failure();
   }
   Operation *ret = body.getTerminator();
-  if (!isa<func::ReturnOp>(ret) || ret->getNumOperands() != site->getNumResults() ||
+  if (!isa<func::ReturnOp>(ret) ||
+      ret->getNumOperands() != site->getNumResults() ||
       TypeRange(ret->getOperandTypes()) != TypeRange(site->getResultTypes())) {
-    error = describe(site, "results do not match those of '@" + ref.getValue() + "'");
+    error = describe(site,
+                     "results do not match those of '@" + ref.getValue() + "'");
     return failure();
   }
   IRMapping mapping;
@@ -107,12 +122,14 @@ void eraseUnreferenced(ModuleOp module) {
     llvm::DenseSet<StringAttr> used;
     module.walk([&](Operation *op) {
       SmallVector<NamedAttribute> attrs(op->getAttrs());
-      if (auto props = dyn_cast_or_null<DictionaryAttr>(op->getPropertiesAsAttribute()))
+      if (auto props =
+              dyn_cast_or_null<DictionaryAttr>(op->getPropertiesAsAttribute()))
         attrs.append(props.begin(), props.end());
       for (NamedAttribute a : attrs) {
         if (a.getName() == "decomposition" && isMixerComposite(op))
           continue;
-        a.getValue().walk([&](SymbolRefAttr s) { used.insert(s.getRootReference()); });
+        a.getValue().walk(
+            [&](SymbolRefAttr s) { used.insert(s.getRootReference()); });
       }
     });
     bool erased = false;

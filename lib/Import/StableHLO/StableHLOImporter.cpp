@@ -1,4 +1,4 @@
-//===- StableHLOImporter.cpp - flat-form StableHLO to mix + upstream -------===//
+//===- StableHLOImporter.cpp - flat-form StableHLO to mix + upstream ------===//
 #include "mixir/Import/StableHLO/StableHLOImporter.h"
 
 #include "Stages.h"
@@ -28,7 +28,8 @@ namespace {
 std::string diagnosticLine(Diagnostic &diag) {
   std::string out;
   if (auto flc = dyn_cast<FileLineColLoc>(diag.getLocation()))
-    out = std::to_string(flc.getLine()) + ":" + std::to_string(flc.getColumn()) + ": ";
+    out = std::to_string(flc.getLine()) + ":" +
+          std::to_string(flc.getColumn()) + ": ";
   out += diag.str();
   for (char &c : out)
     if (c == '\n' || c == '\r')
@@ -45,9 +46,9 @@ OwningOpRef<ModuleOp> importImpl(MLIRContext &context, StringRef flatText,
             kStableHLOFlatHeader.str() + "'";
     return nullptr;
   }
-  context.loadDialect<arith::ArithDialect, func::FuncDialect, linalg::LinalgDialect,
-                      math::MathDialect, scf::SCFDialect, tensor::TensorDialect,
-                      mix::MixDialect>();
+  context.loadDialect<arith::ArithDialect, func::FuncDialect,
+                      linalg::LinalgDialect, math::MathDialect, scf::SCFDialect,
+                      tensor::TensorDialect, mix::MixDialect>();
   // The first diagnostic (parser, verifier or pass) becomes the error.
   std::string diagnostics;
   ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
@@ -106,7 +107,8 @@ OwningOpRef<ModuleOp> importImpl(MLIRContext &context, StringRef flatText,
 
 } // namespace
 
-OwningOpRef<ModuleOp> importStableHLOFlat(MLIRContext &context, StringRef flatText,
+OwningOpRef<ModuleOp> importStableHLOFlat(MLIRContext &context,
+                                          StringRef flatText,
                                           const StableHLOImportOptions &options,
                                           std::string &error) {
   return importImpl(context, flatText, options, error);

@@ -1,9 +1,10 @@
 // mixir-stablehlo-flat v1
 // JAX-style causal softmax attention, as jax.export writes it once the
-// constant subgraphs (the tril mask, sqrt(d)) are folded: einsum
+// constant subgraphs (the tril mask, sqrt(d)) are folded (JAX's no-op
+// convert of the -inf fill stays): einsum
 // 'bthd,bshd->bhts', scale, where(mask, s, -inf), jax.nn.softmax, einsum
 // 'bhts,bshd->bthd' (JAX orders that one as V^T P^T plus a transpose).
-// The importer recognises the softmax and mix-raise the whole chain.
+// The importer recognises the softmax and mix-raise raises the whole chain.
 //
 // RUN: mixir-import-stablehlo %s -o - | FileCheck %s
 // RUN: mixir-import-stablehlo %s --no-raise -o - | FileCheck %s --check-prefix=NORAISE
@@ -41,7 +42,8 @@
     %sd = "stablehlo.broadcast_in_dim"(%sqrtd) <{broadcast_dimensions = array<i64>}> : (tensor<f32>) -> tensor<1x2x4x4xf32>
     %s1 = "stablehlo.divide"(%s, %sd) : (tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
     %mb = "stablehlo.broadcast_in_dim"(%mask) <{broadcast_dimensions = array<i64: 2, 3>}> : (tensor<4x4xi1>) -> tensor<1x2x4x4xi1>
-    %nb = "stablehlo.broadcast_in_dim"(%ninf) <{broadcast_dimensions = array<i64>}> : (tensor<f32>) -> tensor<1x2x4x4xf32>
+    %ninf2 = "stablehlo.convert"(%ninf) : (tensor<f32>) -> tensor<f32>
+    %nb = "stablehlo.broadcast_in_dim"(%ninf2) <{broadcast_dimensions = array<i64>}> : (tensor<f32>) -> tensor<1x2x4x4xf32>
     %x = "stablehlo.select"(%mb, %s1, %nb) : (tensor<1x2x4x4xi1>, tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
     %m = "stablehlo.reduce"(%x, %ninf) <{dimensions = array<i64: 3>}> ({
     ^bb0(%a: tensor<f32>, %b: tensor<f32>):

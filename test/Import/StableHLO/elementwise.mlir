@@ -54,6 +54,9 @@
 // CHECK: arith.xori
 // CHECK: arith.constant true
 // CHECK: arith.xori
+// Booleans add (and take maxima) as `or`, multiply as `and`.
+// CHECK: arith.ori
+// CHECK: arith.andi
 
 // CHECK-LABEL: func.func @convert_iota
 // CHECK: arith.constant dense<{{\[}}1, 2, 3]> : tensor<3xi32>
@@ -103,13 +106,15 @@
     %s = "stablehlo.select"(%lt, %a, %b) : (tensor<3xi1>, tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
     "func.return"(%s, %ge, %ult, %ne) : (tensor<3xf32>, tensor<3xi1>, tensor<3xi1>, tensor<3xi1>) -> ()
   }) : () -> ()
-  "func.func"() <{function_type = (tensor<3xi1>, tensor<3xi1>) -> (tensor<3xi1>, tensor<3xi1>), sym_name = "logic"}> ({
+  "func.func"() <{function_type = (tensor<3xi1>, tensor<3xi1>) -> (tensor<3xi1>, tensor<3xi1>, tensor<3xi1>, tensor<3xi1>), sym_name = "logic"}> ({
   ^bb0(%a: tensor<3xi1>, %b: tensor<3xi1>):
     %0 = "stablehlo.and"(%a, %b) : (tensor<3xi1>, tensor<3xi1>) -> tensor<3xi1>
     %1 = "stablehlo.or"(%0, %b) : (tensor<3xi1>, tensor<3xi1>) -> tensor<3xi1>
     %2 = "stablehlo.xor"(%1, %a) : (tensor<3xi1>, tensor<3xi1>) -> tensor<3xi1>
     %3 = "stablehlo.not"(%2) : (tensor<3xi1>) -> tensor<3xi1>
-    "func.return"(%2, %3) : (tensor<3xi1>, tensor<3xi1>) -> ()
+    %4 = "stablehlo.add"(%a, %b) : (tensor<3xi1>, tensor<3xi1>) -> tensor<3xi1>
+    %5 = "stablehlo.multiply"(%a, %b) : (tensor<3xi1>, tensor<3xi1>) -> tensor<3xi1>
+    "func.return"(%2, %3, %4, %5) : (tensor<3xi1>, tensor<3xi1>, tensor<3xi1>, tensor<3xi1>) -> ()
   }) : () -> ()
   "func.func"() <{function_type = (tensor<3xf32>, tensor<3xf16>) -> (tensor<3xf64>, tensor<3xbf16>, tensor<3xf32>, tensor<3xi64>, tensor<2x3xi32>), sym_name = "convert_iota"}> ({
   ^bb0(%a: tensor<3xf32>, %h: tensor<3xf16>):

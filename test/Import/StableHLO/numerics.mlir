@@ -39,7 +39,43 @@
 // RUN: %python -c "import numpy as np; \
 // RUN:   r = np.load('%t/c/out0.npy'); e = np.exp([0.0, 1.0, 2.0]); s = e / e.sum(); \
 // RUN:   assert np.allclose(r, [s, s], atol=1e-6), r"
+// reduce_window as JAX's cumsum along dim 1: [[0, 1, 3], [3, 7, 12]].
+// A depthwise causal convolution (NWC input, WIO kernel, padding (1, 0),
+// two groups): channel 0 sums the previous and current values of
+// [1, 2, 3, 4] giving [1, 3, 5, 7]; channel 1 has kernel [0, 1] and passes
+// [10, 20, 30, 40] through.
+// RUN: %python -c "import numpy as np; \
+// RUN:   np.save('%t/cx.npy', np.array([[[1, 10], [2, 20], [3, 30], [4, 40]]], np.float32)); \
+// RUN:   np.save('%t/cw.npy', np.array([[[1, 0]], [[1, 1]]], np.float32))"
+// RUN: mixir-run %t/m.mlir --entry=window_conv --input=%t/x.npy --input=%t/cx.npy --input=%t/cw.npy --output-dir=%t/d
+// RUN: %python -c "import numpy as np; \
+// RUN:   r = [np.load('%t/d/out%%d.npy' %% i) for i in range(2)]; \
+// RUN:   assert np.array_equal(r[0], [[0, 1, 3], [3, 7, 12]]), r[0]; \
+// RUN:   assert np.array_equal(r[1], [[[1, 10], [3, 20], [5, 30], [7, 40]]]), r[1]"
+// gather as JAX writes x[[1, 0, 7]] (rows; 7 clamps to 1):
+// [[3, 4, 5], [0, 1, 2], [3, 4, 5]].
+// RUN: mixir-run %t/m.mlir --entry=gather --input=%t/x.npy --output-dir=%t/e
+// RUN: %python -c "import numpy as np; \
+// RUN:   r = np.load('%t/e/out0.npy'); \
+// RUN:   assert np.array_equal(r, [[3, 4, 5], [0, 1, 2], [3, 4, 5]]), r"
 "builtin.module"() ({
+  "func.func"() <{function_type = (tensor<2x3xf32>) -> tensor<3x3xf32>, sym_name = "gather"}> ({
+  ^bb0(%x: tensor<2x3xf32>):
+    %i = "stablehlo.constant"() <{value = dense<[[1], [0], [7]]> : tensor<3x1xi32>}> : () -> tensor<3x1xi32>
+    %0 = "stablehlo.gather"(%x, %i) <{dimension_numbers = {offset_dims = array<i64: 1>, collapsed_slice_dims = array<i64: 0>, operand_batching_dims = array<i64>, start_indices_batching_dims = array<i64>, start_index_map = array<i64: 0>, index_vector_dim = 1 : i64}, slice_sizes = array<i64: 1, 3>, indices_are_sorted = false}> : (tensor<2x3xf32>, tensor<3x1xi32>) -> tensor<3x3xf32>
+    "func.return"(%0) : (tensor<3x3xf32>) -> ()
+  }) : () -> ()
+  "func.func"() <{function_type = (tensor<2x3xf32>, tensor<1x4x2xf32>, tensor<2x1x2xf32>) -> (tensor<2x3xf32>, tensor<1x4x2xf32>), sym_name = "window_conv"}> ({
+  ^bb0(%x: tensor<2x3xf32>, %cx: tensor<1x4x2xf32>, %cw: tensor<2x1x2xf32>):
+    %zero = "stablehlo.constant"() <{value = dense<0.000000e+00> : tensor<f32>}> : () -> tensor<f32>
+    %0 = "stablehlo.reduce_window"(%x, %zero) <{padding = dense<[[0, 0], [2, 0]]> : tensor<2x2xi64>, window_dimensions = array<i64: 1, 3>}> ({
+    ^bb0(%a: tensor<f32>, %b: tensor<f32>):
+      %r = "stablehlo.add"(%a, %b) : (tensor<f32>, tensor<f32>) -> tensor<f32>
+      "stablehlo.return"(%r) : (tensor<f32>) -> ()
+    }) : (tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xf32>
+    %1 = "stablehlo.convolution"(%cx, %cw) <{batch_group_count = 1 : i64, dimension_numbers = {input_batch_dimension = 0 : i64, input_feature_dimension = 2 : i64, input_spatial_dimensions = array<i64: 1>, kernel_input_feature_dimension = 1 : i64, kernel_output_feature_dimension = 2 : i64, kernel_spatial_dimensions = array<i64: 0>, output_batch_dimension = 0 : i64, output_feature_dimension = 2 : i64, output_spatial_dimensions = array<i64: 1>}, feature_group_count = 2 : i64, padding = dense<[[1, 0]]> : tensor<1x2xi64>}> : (tensor<1x4x2xf32>, tensor<2x1x2xf32>) -> tensor<1x4x2xf32>
+    "func.return"(%0, %1) : (tensor<2x3xf32>, tensor<1x4x2xf32>) -> ()
+  }) : () -> ()
   "func.func"() <{function_type = (tensor<2x3xf32>, tensor<3x4xf32>) -> (tensor<2xf32>, tensor<3xf32>, tensor<2x4xf32>, tensor<3x4xf32>), sym_name = "reduce_dot_pad"}> ({
   ^bb0(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>):
     %zero = "stablehlo.constant"() <{value = dense<0.000000e+00> : tensor<f32>}> : () -> tensor<f32>
