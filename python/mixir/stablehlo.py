@@ -35,7 +35,6 @@ jax/jaxlib are imported lazily, so the rest of `mixir` works without them.
 
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -557,16 +556,11 @@ def to_flat(source):
 def importer_path():
     """The `mixir-import-stablehlo` tool: $MIXIR_IMPORT_STABLEHLO, the build
     tree's bin/ next to this package, or PATH."""
-    env = os.environ.get("MIXIR_IMPORT_STABLEHLO")
-    if env:
-        return env
-    built = pathlib.Path(__file__).resolve().parents[2] / "bin" / "mixir-import-stablehlo"
-    if built.exists():
-        return str(built)
-    found = shutil.which("mixir-import-stablehlo")
+    from ._runtime import CompileError
+    from ._tools import tool_path
+    found = tool_path("mixir-import-stablehlo", "MIXIR_IMPORT_STABLEHLO")
     if found:
         return found
-    from ._runtime import CompileError
     raise CompileError("mixir-import-stablehlo was not found (build MixIR or set "
                        "MIXIR_IMPORT_STABLEHLO)")
 

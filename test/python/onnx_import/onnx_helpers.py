@@ -2,9 +2,6 @@
 helper API, import them with mixir-import-onnx, compile with mixir.compile,
 run onnxruntime (or onnx.reference) on the same inputs."""
 
-import os
-import pathlib
-import shutil
 import subprocess
 
 import numpy as np
@@ -14,6 +11,7 @@ from onnx import helper as h
 from onnx import numpy_helper as nh
 
 import mixir
+from mixir._tools import tool_path
 
 F32 = TP.FLOAT
 I64 = TP.INT64
@@ -24,13 +22,7 @@ TOL_DELTA = 1e-4
 
 
 def importer_path():
-    env = os.environ.get("MIXIR_IMPORT_ONNX")
-    if env:
-        return env
-    built = pathlib.Path(mixir.__file__).resolve().parents[2] / "bin" / "mixir-import-onnx"
-    if built.exists():
-        return str(built)
-    found = shutil.which("mixir-import-onnx")
+    found = tool_path("mixir-import-onnx", "MIXIR_IMPORT_ONNX")
     if found:
         return found
     raise RuntimeError("mixir-import-onnx was not built (protobuf/onnx.proto "
@@ -87,12 +79,10 @@ def reference_run(model, feeds):
 
 
 def rel_rms(ref, out):
-    ref = np.asarray(ref, dtype=np.float64)
-    out = np.asarray(out, dtype=np.float64)
-    assert ref.shape == out.shape, (ref.shape, out.shape)
-    denom = np.sqrt(np.mean(ref ** 2)) if ref.size else 0.0
-    err = np.sqrt(np.mean((ref - out) ** 2)) if ref.size else 0.0
-    return err / denom if denom > 0 else err
+    """mixir.reference.rel_rms after checking that the shapes agree (0 for
+    empty arrays)."""
+    assert np.shape(ref) == np.shape(out), (np.shape(ref), np.shape(out))
+    return mixir.reference.rel_rms(ref, out) if np.size(ref) else 0.0
 
 
 def check_against(model, feeds, tmp_path, *, tol=TOL, oracle="ort", record=None,
