@@ -55,6 +55,14 @@ mlir::FailureOr<llvm::SmallVector<mlir::Value, 2>>
 scanOp(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, mlir::Value g,
        mlir::Value initialState, std::string &error);
 
+/// Cumulative sum of `x` along `axis` (inclusive or exclusive, forward or
+/// reverse), as build::cumsum computes it. For f32/f16/bf16 with static
+/// sizes it is a mix.scan with a zero gate over [outer, T, inner] (linear
+/// in T, accumulated in f32); otherwise build::cumsum (a masked reduction,
+/// quadratic in T).
+mlir::Value cumulativeSum(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                          int64_t axis, bool exclusive, bool reverse);
+
 } // namespace mixir::build
 
 #endif

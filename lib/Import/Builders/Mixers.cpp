@@ -1,6 +1,11 @@
 //===- Mixers.cpp - mix ops from format-neutral operands ------------------===//
 #include "mixir/Dialect/Mix/IR/MixOps.h"
 #include "mixir/Import/MixerBuilders.h"
+#include "mixir/Import/TensorBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 
@@ -147,6 +152,61 @@ FailureOr<Results> scanOp(OpBuilder &b, Location loc, Value x, Value g,
   auto op =
       mix::ScanOp::create(b, loc, xt, sType, x, g, initialState, IntegerAttr());
   return Results{op.getO(), op.getFinalState()};
+}
+
+/// `x` read backwards along `axis` (static size).
+static Value reverseAxis(OpBuilder &b, Location loc, Value x, int64_t axis) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank(), n = type.getDimSize(axis);
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineExpr> in;
+  for (int64_t d = 0; d < rank; ++d)
+    in.push_back(d == axis ? getAffineConstantExpr(n - 1, ctx) - getAffineDimExpr(d, ctx)
+                           : getAffineDimExpr(d, ctx));
+  SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, in, ctx),
+                                 AffineMap::getMultiDimIdentityMap(rank, ctx)};
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  Value init = tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+  return linalg::GenericOp::create(
+             b, loc, type, ValueRange{x}, ValueRange{init}, maps, iters,
+             [](OpBuilder &nb, Location l, ValueRange args) {
+               linalg::YieldOp::create(nb, l, args[0]);
+             })
+      .getResult(0);
+}
+
+Value cumulativeSum(OpBuilder &b, Location loc, Value x, int64_t axis, bool exclusive,
+                    bool reverse) {
+  auto type = cast<RankedTensorType>(x.getType());
+  Type elem = type.getElementType();
+  if (!type.hasStaticShape() || !(elem.isF32() || elem.isF16() || elem.isBF16()) ||
+      type.getNumElements() == 0)
+    return cumsum(b, loc, x, axis, exclusive, reverse);
+  int64_t outer = 1, inner = 1, n = type.getDimSize(axis);
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (d < axis)
+      outer *= type.getDimSize(d);
+    else if (d > axis)
+      inner *= type.getDimSize(d);
+  }
+  SmallVector<OpFoldResult> scanSizes = {b.getIndexAttr(outer), b.getIndexAttr(n),
+                                         b.getIndexAttr(inner)};
+  Value src = reverse ? reverseAxis(b, loc, x, axis) : x;
+  Value x3 = reshape(b, loc, src, scanSizes);
+  Value zero = filledTensor(b, loc, scanSizes, scalarConstant(b, loc, elem, 0.0));
+  auto x3Type = cast<RankedTensorType>(x3.getType());
+  auto sType = RankedTensorType::get({outer, inner}, b.getF32Type());
+  Value o = mix::ScanOp::create(b, loc, x3Type, sType, x3, zero, Value(), IntegerAttr())
+                .getO();
+  Value r = reshape(b, loc, o, sizesOf(b, loc, x));
+  if (reverse)
+    r = reverseAxis(b, loc, r, axis);
+  if (exclusive)
+    r = elementwise(b, loc, ValueRange{r, x}, elem,
+                    [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                      return arith::SubFOp::create(nb, l, a[0], a[1]);
+                    });
+  return r;
 }
 
 } // namespace mixir::build

@@ -1,5 +1,6 @@
 //===- ShapeOps.cpp - ONNX shape, layout, indexing and constant nodes ------===//
 #include "Importer.h"
+#include "mixir/Import/MixerBuilders.h"
 #include "mixir/Import/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -557,7 +558,7 @@ LogicalResult cumsum(Node &n) {
   auto axis = n.axis((*a)[0], n.inputType(0).getRank());
   if (failed(axis))
     return failure();
-  n.setOutput(0, build::cumsum(n.b, n.loc, x, *axis, n.intAttr("exclusive", 0) != 0,
+  n.setOutput(0, build::cumulativeSum(n.b, n.loc, x, *axis, n.intAttr("exclusive", 0) != 0,
                                n.intAttr("reverse", 0) != 0));
   return success();
 }

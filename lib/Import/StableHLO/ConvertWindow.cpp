@@ -1,16 +1,19 @@
 //===- ConvertWindow.cpp - stablehlo.reduce_window (cumulative sums) -------===//
 //
-// JAX lowers `jnp.cumsum` / `lax.cumsum` on the CPU to a reduce_window with
-// an add body whose window covers the whole axis and whose padding puts
-// T - 1 init elements before it (after it for a reverse cumsum): every
-// output element sums a prefix. GLA and Mamba2 code uses it for cumulative
-// log gates, so that form becomes build::cumsum; other windows (pooling)
-// are refused with a message that says so.
+// JAX lowers `jnp.cumsum` / `lax.cumsum` to a reduce_window with an add
+// body whose window covers the whole axis and whose padding puts T - 1 init
+// elements before it (after it for a reverse cumsum): every output element
+// sums a prefix. GLA and Mamba2 code uses it for cumulative log gates over
+// the whole sequence, so that form becomes build::cumulativeSum (a mix.scan,
+// linear in T) instead of the general window reduction in ConvertReduce.cpp
+// (quadratic in T).
 //
 //===----------------------------------------------------------------------===//
 #include "Convert.h"
 
-#include "mixir/Import/TensorBuilders.h"
+#include "mixir/Import/MixerBuilders.h"
+
+#include "mixir/Import/MixerBuilders.h"
 
 namespace mixir::stablehlo_import {
 
@@ -57,7 +60,7 @@ bool convertCumulativeSum(OpView &v, LogicalResult &result) {
   }
   if (!axis)
     return false;
-  result = v.setResult(0, build::cumsum(v.b, v.loc, v.operand(0), *axis,
+  result = v.setResult(0, build::cumulativeSum(v.b, v.loc, v.operand(0), *axis,
                                         /*exclusive=*/false, reverse));
   return true;
 }

@@ -31,7 +31,14 @@ HostTensor fromAttr(DenseElementsAttr attr) {
   auto type = cast<ShapedType>(attr.getType());
   t.shape.assign(type.getShape().begin(), type.getShape().end());
   Type elem = type.getElementType();
-  if (isa<FloatType>(elem)) {
+  t.data.reserve(attr.isSplat() ? 1 : attr.getNumElements());
+  if (elem.isF32()) {
+    for (float f : attr.getValues<float>())
+      t.data.push_back(f);
+  } else if (elem.isF64()) {
+    for (double f : attr.getValues<double>())
+      t.data.push_back(f);
+  } else if (isa<FloatType>(elem)) {
     for (const APFloat &f : attr.getValues<APFloat>())
       t.data.push_back(f.convertToDouble());
   } else if (elem.isInteger(1)) {
@@ -55,6 +62,26 @@ DenseElementsAttr toAttr(RankedTensorType type, const HostTensor &values) {
   });
   size_t n = splat ? 1 : values.data.size();
   auto shaped = splat ? RankedTensorType::get(type.getShape(), elem) : type;
+  // Typed buffers for the common element types (masks of T x T elements);
+  // APFloat / APInt per element for the rest.
+  if (!splat && elem.isF32()) {
+    std::vector<float> out(values.data.begin(), values.data.end());
+    return DenseElementsAttr::get(shaped, llvm::ArrayRef(out));
+  }
+  if (!splat && elem.isInteger(1)) {
+    std::vector<bool> bits(values.data.size());
+    for (size_t i = 0; i < bits.size(); ++i)
+      bits[i] = values.data[i] != 0.0;
+    SmallVector<bool> out(bits.begin(), bits.end());
+    return DenseElementsAttr::get(shaped, llvm::ArrayRef<bool>(out));
+  }
+  if (!splat && (elem.isInteger(32) || elem.isInteger(64))) {
+    std::vector<int64_t> wide(values.data.begin(), values.data.end());
+    if (elem.isInteger(64))
+      return DenseElementsAttr::get(shaped, llvm::ArrayRef(wide));
+    std::vector<int32_t> narrow(wide.begin(), wide.end());
+    return DenseElementsAttr::get(shaped, llvm::ArrayRef(narrow));
+  }
   if (auto f = dyn_cast<FloatType>(elem)) {
     SmallVector<APFloat> out;
     out.reserve(n);

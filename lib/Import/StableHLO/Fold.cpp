@@ -12,31 +12,21 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/SetVector.h"
 
 using namespace mlir;
 
 namespace mixir::stablehlo_import {
 namespace {
 
-constexpr int64_t kMaxElements = int64_t(1) << 22;
+constexpr int64_t kMaxElements = int64_t(1) << 24;
 constexpr int64_t kMaxWork = int64_t(1) << 26;
 
 bool isConstant(Value v) {
   Operation *def = v.getDefiningOp();
   return def && def->getName().getStringRef() == "stablehlo.constant" &&
          isa_and_nonnull<DenseElementsAttr>(def->getAttr("value"));
-}
-
-/// True when `v` is a constant or computed from constants by ops the
-/// evaluator knows (looking `depth` ops up).
-bool willBeConstant(Value v, int depth) {
-  if (isConstant(v))
-    return true;
-  Operation *def = v.getDefiningOp();
-  return depth > 0 && def && def->getNumRegions() == 0 &&
-         Evaluator::canEvaluate(def) &&
-         llvm::all_of(def->getOperands(),
-                      [&](Value x) { return willBeConstant(x, depth - 1); });
 }
 
 int64_t elementCount(Type t) {
@@ -68,46 +58,86 @@ Operation *createConstant(OpBuilder &b, Location loc, DenseElementsAttr value) {
 }
 
 LogicalResult foldConstantSubgraphs(ModuleOp module, std::string &error) {
-  SmallVector<Operation *> ops;
+  (void)error;
+  // The ops to evaluate, in program order: pure ops the evaluator knows,
+  // within the size limits, whose operands are constants or results of ops
+  // already chosen.
+  llvm::SetVector<Operation *> chosen;
   module.walk<WalkOrder::PreOrder>([&](Operation *op) {
     StringRef name = op->getName().getStringRef();
-    if (name.starts_with("stablehlo.") && name != "stablehlo.constant" &&
-        op->getNumResults() == 1 && op->getNumRegions() == 0 &&
-        Evaluator::canEvaluate(op))
-      ops.push_back(op);
-  });
-  for (Operation *op : ops) {
-    if (!llvm::all_of(op->getOperands(), isConstant))
-      continue;
-    // A broadcast of a non-splat constant that feeds computation on data
-    // (a mask broadcast over batch and heads) stays a broadcast: folding it
-    // would multiply the constant's size, and the converter turns broadcasts
-    // into indexing maps anyway. It is folded when its users fold too
-    // (iota broadcast to rows and columns, then compared).
-    if (op->getName().getStringRef() == "stablehlo.broadcast_in_dim" &&
-        !cast<DenseElementsAttr>(op->getOperand(0).getDefiningOp()->getAttr("value"))
-             .isSplat() &&
-        !llvm::all_of(op->getUsers(), [](Operation *user) {
-          return Evaluator::canEvaluate(user) &&
-                 llvm::all_of(user->getOperands(),
-                              [](Value v) { return willBeConstant(v, 4); });
-        }))
-      continue;
+    if (!name.starts_with("stablehlo.") || name == "stablehlo.constant" ||
+        op->getNumResults() != 1 || op->getNumRegions() != 0 ||
+        !Evaluator::canEvaluate(op))
+      return;
     auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
     if (!type || !type.hasStaticShape() || type.getNumElements() > kMaxElements ||
         work(op) > kMaxWork)
-      continue;
-    Evaluator ev;
+      return;
+    if (llvm::all_of(op->getOperands(), [&](Value v) {
+          return isConstant(v) || chosen.contains(v.getDefiningOp());
+        }))
+      chosen.insert(op);
+  });
+  if (chosen.empty())
+    return success();
+
+  // Evaluate them with one evaluator, so that intermediate values (the
+  // broadcast iotas of a T x T mask) never become attributes. An op whose
+  // evaluation fails drops out with everything computed from it.
+  Evaluator ev;
+  llvm::DenseSet<Operation *> failedOps;
+  for (Operation *op : chosen) {
     std::string why;
-    if (failed(ev.evaluate(op, why)))
-      continue; // Left for the converter, which reports what it cannot do.
-    OpBuilder b(op);
-    Operation *cst =
-        createConstant(b, op->getLoc(), toAttr(type, *ev.get(op->getResult(0))));
-    op->getResult(0).replaceAllUsesWith(cst->getResult(0));
-    op->erase();
+    if (llvm::any_of(op->getOperands(), [&](Value v) {
+          return failedOps.contains(v.getDefiningOp());
+        }) ||
+        failed(ev.evaluate(op, why)))
+      failedOps.insert(op); // left for the converter, which reports problems
   }
-  // Constants whose users were all folded.
+
+  // Constants for the values used outside the subgraph. A broadcast of a
+  // non-splat value stays a broadcast of the (smaller) constant: the
+  // converter turns broadcasts into indexing maps, and a mask broadcast over
+  // batch and heads would otherwise be materialised in full.
+  auto inSubgraph = [&](Operation *op) {
+    return chosen.contains(op) && !failedOps.contains(op);
+  };
+  auto isSplat = [](const HostTensor &t) {
+    return llvm::all_of(t.data, [&](double x) { return x == t.data.front(); });
+  };
+  for (Operation *op : chosen) {
+    if (!inSubgraph(op))
+      continue;
+    Value result = op->getResult(0);
+    if (llvm::all_of(result.getUsers(), inSubgraph))
+      continue;
+    const HostTensor &value = *ev.get(result);
+    OpBuilder b(op);
+    auto type = cast<RankedTensorType>(result.getType());
+    if (op->getName().getStringRef() == "stablehlo.broadcast_in_dim" &&
+        !isSplat(value)) {
+      Value input = op->getOperand(0);
+      if (Operation *def = input.getDefiningOp(); def && inSubgraph(def)) {
+        auto inType = cast<RankedTensorType>(input.getType());
+        Operation *cst = createConstant(b, op->getLoc(), toAttr(inType, *ev.get(input)));
+        // A copy of the broadcast, reading the constant, for the outside users.
+        Operation *copy = b.clone(*op);
+        copy->setOperand(0, cst->getResult(0));
+        result.replaceUsesWithIf(copy->getResult(0), [&](OpOperand &use) {
+          return !inSubgraph(use.getOwner());
+        });
+      }
+      continue;
+    }
+    Operation *cst = createConstant(b, op->getLoc(), toAttr(type, value));
+    result.replaceUsesWithIf(cst->getResult(0), [&](OpOperand &use) {
+      return !inSubgraph(use.getOwner());
+    });
+  }
+  // The evaluated ops are dead now; so are constants only they read.
+  for (Operation *op : llvm::reverse(chosen))
+    if (inSubgraph(op) && op->use_empty())
+      op->erase();
   SmallVector<Operation *> dead;
   module.walk([&](Operation *op) {
     if (op->getName().getStringRef() == "stablehlo.constant" && op->use_empty())
@@ -115,7 +145,6 @@ LogicalResult foldConstantSubgraphs(ModuleOp module, std::string &error) {
   });
   for (Operation *op : dead)
     op->erase();
-  (void)error;
   return success();
 }
 
