@@ -57,7 +57,7 @@ HostTensor fromAttr(DenseElementsAttr attr) {
 
 DenseElementsAttr toAttr(RankedTensorType type, const HostTensor &values) {
   Type elem = type.getElementType();
-  bool splat = llvm::all_of(values.data, [&](double x) {
+  bool splat = !values.data.empty() && llvm::all_of(values.data, [&](double x) {
     return x == values.data.front() || (std::isnan(x) && std::isnan(values.data.front()));
   });
   size_t n = splat ? 1 : values.data.size();
@@ -252,6 +252,189 @@ const llvm::StringSet<> &regionFreeOps() {
   return ops;
 }
 
+/// Checks the operand and result shapes `evaluate` relies on for op `name`
+/// (without its "stablehlo." prefix).
+LogicalResult checkShapes(StringRef name, Operation *op,
+                          ArrayRef<const HostTensor *> in, ArrayRef<int64_t> out,
+                          std::string &error) {
+  auto bad = [&](const Twine &what) {
+    error = what.str();
+    return failure();
+  };
+  int64_t rank = out.size();
+  auto attrInts = [&](StringRef key) { return ints(op->getAttr(key)); };
+  auto nonEmpty = [&](size_t from) {
+    for (size_t i = from; i < in.size(); ++i)
+      if (in[i]->data.empty())
+        return false;
+    return true;
+  };
+  if (unaryFn(name) || binaryFn(name, false, true) || name == "compare" ||
+      name == "not" || name == "convert") {
+    for (const HostTensor *t : in)
+      if (t->shape != Shape(out))
+        return bad("operand and result shapes differ");
+    return success();
+  }
+  if (name == "select" || name == "clamp") {
+    if (in.size() != 3)
+      return bad("expected three operands");
+    for (const HostTensor *t : in)
+      if (t->shape != Shape(out) && t->numElements() != 1)
+        return bad("operand and result shapes differ");
+    return success();
+  }
+  if (name == "constant" || name == "iota" || name == "reshape")
+    return success(); // element counts are checked after evaluation
+  if (in.empty())
+    return bad("missing operands");
+  const HostTensor &x = *in[0];
+  int64_t inRank = x.shape.size();
+  if (name == "broadcast_in_dim") {
+    auto dims = attrInts("broadcast_dimensions");
+    if (!dims || int64_t(dims->size()) != inRank)
+      return bad("bad broadcast_dimensions");
+    for (int64_t d = 0; d < inRank; ++d) {
+      int64_t to = (*dims)[d];
+      if (to < 0 || to >= rank || (x.shape[d] != 1 && x.shape[d] != out[to]))
+        return bad("bad broadcast_dimensions");
+    }
+    return success();
+  }
+  if (name == "transpose" || name == "reverse") {
+    if (inRank != rank)
+      return bad("operand and result ranks differ");
+    if (name == "reverse") {
+      auto dims = attrInts("dimensions");
+      if (!dims || x.shape != Shape(out) ||
+          llvm::any_of(*dims, [&](int64_t d) { return d < 0 || d >= rank; }))
+        return bad("bad dimensions");
+      return success();
+    }
+    auto perm = attrInts("permutation");
+    if (!perm || int64_t(perm->size()) != rank)
+      return bad("bad permutation");
+    SmallVector<bool> seen(rank, false);
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t p = (*perm)[d];
+      if (p < 0 || p >= rank || seen[p] || out[d] != x.shape[p])
+        return bad("bad permutation");
+      seen[p] = true;
+    }
+    return success();
+  }
+  if (name == "slice") {
+    auto start = attrInts("start_indices"), strides = attrInts("strides");
+    if (!start || int64_t(start->size()) != rank || inRank != rank ||
+        (strides && int64_t(strides->size()) != rank))
+      return bad("bad slice indices");
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t st = strides ? (*strides)[d] : 1;
+      if ((*start)[d] < 0 || st < 1 ||
+          (out[d] > 0 && (*start)[d] + (out[d] - 1) * st >= x.shape[d]))
+        return bad("slice out of bounds");
+    }
+    return success();
+  }
+  if (name == "dynamic_slice" || name == "dynamic_update_slice") {
+    bool update = name == "dynamic_update_slice";
+    if (inRank != rank || int64_t(in.size()) != (update ? 2 : 1) + rank ||
+        !nonEmpty(update ? 2 : 1))
+      return bad("expected one start index per dimension");
+    const Shape &window = update ? in[1]->shape : Shape(out);
+    if (int64_t(window.size()) != rank || (update && x.shape != Shape(out)))
+      return bad("bad window shape");
+    for (int64_t d = 0; d < rank; ++d)
+      if (window[d] < 0 || window[d] > x.shape[d])
+        return bad("window larger than the operand");
+    return success();
+  }
+  if (name == "concatenate") {
+    auto dim = dyn_cast_or_null<IntegerAttr>(op->getAttr("dimension"));
+    if (!dim || dim.getInt() < 0 || dim.getInt() >= rank)
+      return bad("bad dimension");
+    int64_t total = 0;
+    for (const HostTensor *t : in) {
+      if (int64_t(t->shape.size()) != rank)
+        return bad("operand ranks differ");
+      for (int64_t d = 0; d < rank; ++d)
+        if (d != dim.getInt() && t->shape[d] != out[d])
+          return bad("operand shapes differ");
+      total += t->shape[dim.getInt()];
+    }
+    return total == out[dim.getInt()] ? success() : bad("sizes do not add up");
+  }
+  if (name == "pad") {
+    auto lo = attrInts("edge_padding_low"), hi = attrInts("edge_padding_high"),
+         interior = attrInts("interior_padding");
+    if (!lo || !hi || !interior || int64_t(lo->size()) != rank ||
+        int64_t(hi->size()) != rank || int64_t(interior->size()) != rank ||
+        inRank != rank || in.size() != 2 || !nonEmpty(1))
+      return bad("bad padding");
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t n = x.shape[d], inner = n > 0 ? (n - 1) * (*interior)[d] : 0;
+      if ((*interior)[d] < 0 || out[d] != (*lo)[d] + (*hi)[d] + n + inner)
+        return bad("padding does not give the result shape");
+    }
+    return success();
+  }
+  if (name == "dot_general") {
+    auto dn = dyn_cast_or_null<DictionaryAttr>(op->getAttr("dot_dimension_numbers"));
+    if (!dn || in.size() != 2)
+      return bad("bad dot_dimension_numbers");
+    auto lb = ints(dn.get("lhs_batching_dimensions")),
+         rb = ints(dn.get("rhs_batching_dimensions")),
+         lc = ints(dn.get("lhs_contracting_dimensions")),
+         rc = ints(dn.get("rhs_contracting_dimensions"));
+    const HostTensor &r = *in[1];
+    int64_t rRank = r.shape.size();
+    if (!lb || !rb || !lc || !rc || lb->size() != rb->size() || lc->size() != rc->size())
+      return bad("bad dot_dimension_numbers");
+    SmallVector<bool> lUsed(inRank, false), rUsed(rRank, false);
+    auto use = [](SmallVector<bool> &used, int64_t d) {
+      if (d < 0 || d >= int64_t(used.size()) || used[d])
+        return false;
+      used[d] = true;
+      return true;
+    };
+    Shape expect;
+    for (size_t i = 0; i < lb->size(); ++i) {
+      if (!use(lUsed, (*lb)[i]) || !use(rUsed, (*rb)[i]) ||
+          x.shape[(*lb)[i]] != r.shape[(*rb)[i]])
+        return bad("bad batching dimensions");
+      expect.push_back(x.shape[(*lb)[i]]);
+    }
+    for (size_t i = 0; i < lc->size(); ++i)
+      if (!use(lUsed, (*lc)[i]) || !use(rUsed, (*rc)[i]) ||
+          x.shape[(*lc)[i]] != r.shape[(*rc)[i]])
+        return bad("bad contracting dimensions");
+    for (int64_t d = 0; d < inRank; ++d)
+      if (!lUsed[d])
+        expect.push_back(x.shape[d]);
+    for (int64_t d = 0; d < rRank; ++d)
+      if (!rUsed[d])
+        expect.push_back(r.shape[d]);
+    return expect == Shape(out) ? success() : bad("result shape does not match");
+  }
+  if (name == "reduce") {
+    auto dims = attrInts("dimensions");
+    if (!dims || in.size() != 2 || !nonEmpty(1))
+      return bad("bad reduce");
+    SmallVector<bool> reduced(inRank, false);
+    for (int64_t d : *dims) {
+      if (d < 0 || d >= inRank || reduced[d])
+        return bad("bad dimensions");
+      reduced[d] = true;
+    }
+    Shape expect;
+    for (int64_t d = 0; d < inRank; ++d)
+      if (!reduced[d])
+        expect.push_back(x.shape[d]);
+    return expect == Shape(out) ? success() : bad("result shape does not match");
+  }
+  return success();
+}
+
 } // namespace
 
 bool Evaluator::canEvaluate(Operation *op) {
@@ -299,11 +482,21 @@ LogicalResult Evaluator::evaluate(Operation *op, std::string &error) {
     in.push_back(&materialised.back());
   }
 
-  if (op->getNumResults() != 1 && name != "reduce")
+  if (op->getNumResults() != 1)
     return failWith("expected one result");
   Shape outShape;
   if (!staticShape(op->getResult(0).getType(), outShape))
     return failWith("result shape is not static");
+  // The flat form is not verified (its ops are unregistered), so every shape
+  // this evaluator indexes with is checked first.
+  for (auto [v, t] : llvm::zip(op->getOperands(), in)) {
+    Shape declared;
+    if (!staticShape(v.getType(), declared) || declared != t->shape ||
+        int64_t(t->data.size()) != t->numElements())
+      return failWith("an operand's value does not match its type");
+  }
+  if (failed(checkShapes(name, op, in, outShape, error)))
+    return failWith(error);
   Type outElem = cast<ShapedType>(op->getResult(0).getType()).getElementType();
   HostTensor out;
   out.shape = outShape;
@@ -510,7 +703,8 @@ LogicalResult Evaluator::evaluate(Operation *op, std::string &error) {
       out.data[lin] = acc;
     });
   } else if (name == "reduce") {
-    if (op->getNumOperands() != 2 || op->getNumResults() != 1)
+    if (op->getNumOperands() != 2 || op->getNumResults() != 1 ||
+        op->getRegion(0).empty())
       return failWith("only single-input reduce is evaluated");
     Block &body = op->getRegion(0).front();
     if (body.getOperations().size() != 2)

@@ -134,6 +134,8 @@ std::optional<ScanLoop> analyse(Operation *loop) {
     return std::nullopt;
   Block &cond = loop->getRegion(0).front();
   Block &body = loop->getRegion(1).front();
+  if (cond.empty() || body.empty())
+    return std::nullopt;
   unsigned n = loop->getNumOperands();
   if (cond.getNumArguments() != n || body.getNumArguments() != n ||
       loop->getNumResults() != n)
@@ -147,7 +149,7 @@ std::optional<ScanLoop> analyse(Operation *loop) {
   auto dir = cmp && isOp(cmp, "stablehlo.compare")
                  ? dyn_cast_or_null<StringAttr>(cmp->getAttr("comparison_direction"))
                  : StringAttr();
-  if (!dir || dir.getValue() != "LT")
+  if (!dir || dir.getValue() != "LT" || cmp->getNumOperands() != 2)
     return std::nullopt;
   auto counterArg = dyn_cast<BlockArgument>(cmp->getOperand(0));
   auto length = scalarConstant(cmp->getOperand(1));
@@ -165,7 +167,7 @@ std::optional<ScanLoop> analyse(Operation *loop) {
     return std::nullopt;
   BlockArgument counter = body.getArgument(scan.counter);
   Operation *next = ret->getOperand(scan.counter).getDefiningOp();
-  if (!isOp(next, "stablehlo.add") ||
+  if (!isOp(next, "stablehlo.add") || next->getNumOperands() != 2 ||
       !((next->getOperand(0) == counter && scalarConstant(next->getOperand(1)) == 1.0) ||
         (next->getOperand(1) == counter && scalarConstant(next->getOperand(0)) == 1.0)))
     return std::nullopt;
@@ -185,11 +187,13 @@ std::optional<ScanLoop> analyse(Operation *loop) {
       for (Operation *user : arg.getUsers()) {
         if (user == ret)
           continue;
-        if (!isOp(user, "stablehlo.dynamic_slice") || user->getOperand(0) != arg)
+        if (!isOp(user, "stablehlo.dynamic_slice") || user->getOperand(0) != arg ||
+            user->getNumResults() != 1)
           return std::nullopt;
         auto dim = timeDim(user->getOperands().drop_front(), counter);
         Shape window = shapeOf(user->getResult(0));
-        if (!dim || full.size() != window.size() || full[*dim] != scan.length ||
+        if (!dim || full.size() != window.size() ||
+            user->getNumOperands() != 1 + full.size() || full[*dim] != scan.length ||
             window[*dim] != 1)
           return std::nullopt;
         for (size_t d = 0; d < full.size(); ++d)
@@ -200,11 +204,13 @@ std::optional<ScanLoop> analyse(Operation *loop) {
       continue;
     }
     Operation *upd = result.getDefiningOp();
-    if (isOp(upd, "stablehlo.dynamic_update_slice") && upd->getOperand(0) == arg &&
+    if (isOp(upd, "stablehlo.dynamic_update_slice") && upd->getNumOperands() >= 2 &&
+        upd->getOperand(0) == arg &&
         arg.hasOneUse()) {
       auto dim = timeDim(upd->getOperands().drop_front(2), counter);
       Shape window = shapeOf(upd->getOperand(1));
       if (!dim || scan.write || full.size() != window.size() ||
+          upd->getNumOperands() != 2 + full.size() ||
           full[*dim] != scan.length || window[*dim] != 1)
         return std::nullopt;
       for (size_t d = 0; d < full.size(); ++d)
