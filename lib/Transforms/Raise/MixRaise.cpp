@@ -298,7 +298,7 @@ SmallVector<int64_t> nonUnitShape(Value v) {
   return s;
 }
 
-/// exp(G_i - G_j) in the [b, h, i, j] loop space, G: [B, H, T]; returns G.
+/// exp(G_i - G_j) in the [b, h, i, j] loop space, G: [B, H, T]; returns G_i.
 Value matchDecayExp(Value v, AffineMap map) {
   if (!map.isIdentity())
     return Value();
@@ -314,16 +314,18 @@ Value matchDecayExp(Value v, AffineMap map) {
   if (sub->lhsMap != AffineMap::get(4, 0, {d(0), d(1), d(2), zero}, ctx) ||
       sub->rhsMap != AffineMap::get(4, 0, {d(0), d(1), zero, d(3)}, ctx))
     return Value();
+  // G_i is [B, H, T, 1] and G_j [B, H, 1, T], reshapes of the same data (a
+  // reshape keeps the element order, so both read G[b, h, t]); G itself
+  // need not exist as a [B, H, T] value (a cumulative sum computed as a scan
+  // over another layout). Returns G_i; the rewrite collapses it.
   Value gi = throughReshapes(sub->lhs), gj = throughReshapes(sub->rhs);
-  if (gi != gj)
-    return Value();
-  auto gt = cast<RankedTensorType>(gi.getType());
   auto lt = cast<RankedTensorType>(sub->lhs.getType());
-  // G must be [B, H, T] (the unit dim added by the unsqueeze only).
-  if (gt.getRank() != 3 || gt.getShape() != lt.getShape().drop_back() ||
-      nonUnitShape(gi) != nonUnitShape(sub->lhs))
+  auto rt = cast<RankedTensorType>(sub->rhs.getType());
+  if (gi != gj || lt.getRank() != 4 || rt.getRank() != 4 || lt.getDimSize(3) != 1 ||
+      rt.getDimSize(2) != 1 || lt.getDimSize(0) != rt.getDimSize(0) ||
+      lt.getDimSize(1) != rt.getDimSize(1) || lt.getDimSize(2) != rt.getDimSize(3))
     return Value();
-  return gi;
+  return sub->lhs;
 }
 
 /// A scalar constant (splat or one element) as a double.
@@ -634,6 +636,9 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
                                  ArrayRef<float>(logs)));
       kind = mixir::mix::GateKind::head;
     } else if (cumulative) {
+      // G [B, H, T] from G_i [B, H, T, 1].
+      cumulative = tensor::CollapseShapeOp::create(
+          b, loc, cumulative, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
       // g_t = G_t - G_{t-1} (g_0 = 0: the state before token 0 is zero), so
       // the recurrence reproduces exp(G_i - G_j) for j <= i.
       SmallVector<OpFoldResult> gs = mixir::build::sizesOf(b, loc, cumulative);
