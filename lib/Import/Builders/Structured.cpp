@@ -188,18 +188,28 @@ Value matmul(OpBuilder &b, Location loc, Value lhs, Value rhs) {
                                  AffineMap::get(nLoops, 0, outExprs, ctx)};
   SmallVector<utils::IteratorType> iters(nb + 2, utils::IteratorType::parallel);
   iters.push_back(utils::IteratorType::reduction);
+  // f16/bf16 products accumulate in f32 (MIXERS.md: every accumulation is
+  // f32), then round once to the element type.
   Type elem = lt.getElementType();
-  Value init = filledTensor(b, loc, sizes, scalarConstant(b, loc, elem, 0.0));
+  bool widen = elem.isF16() || elem.isBF16();
+  Type accType = widen ? b.getF32Type() : elem;
+  Value init = filledTensor(b, loc, sizes, scalarConstant(b, loc, accType, 0.0));
   Value result =
       linalg::GenericOp::create(
           b, loc, init.getType(), ValueRange{lhs, rhs}, ValueRange{init}, maps,
           iters,
           [&](OpBuilder &nb2, Location nloc, ValueRange args) {
-            linalg::YieldOp::create(
-                nb2, nloc,
-                add(nb2, nloc, args[2], mul(nb2, nloc, args[0], args[1])));
+            Value x = args[0], y = args[1];
+            if (widen) {
+              x = arith::ExtFOp::create(nb2, nloc, accType, x);
+              y = arith::ExtFOp::create(nb2, nloc, accType, y);
+            }
+            linalg::YieldOp::create(nb2, nloc,
+                                    add(nb2, nloc, args[2], mul(nb2, nloc, x, y)));
           })
           .getResult(0);
+  if (widen)
+    result = castElements(b, loc, result, elem);
   if (lhsVector || rhsVector) {
     SmallVector<OpFoldResult> outSizes(sizes.begin(), sizes.begin() + nb);
     if (!lhsVector)

@@ -113,7 +113,32 @@ bool isZeroFill(Value v) {
 
 /// A batched matmul `out[b,(h,)m,n] = sum_k lhs[b,(h,)m,k] rhs[b,(h,)k,n]`
 /// of rank 3 or 4 into zeros.
+/// The f32 input of an element-wise generic that only rounds it to f16 or
+/// bf16 (arith.truncf), or null.
+Value matchTruncation(Value v) {
+  auto g = v.getDefiningOp<linalg::GenericOp>();
+  if (!g || g.getNumDpsInputs() != 1 || g.getNumDpsInits() != 1 || !allParallel(g) ||
+      !llvm::all_of(g.getIndexingMapsArray(), [](AffineMap m) { return m.isIdentity(); }))
+    return Value();
+  Block &body = g.getRegion().front();
+  auto trunc = dyn_cast<arith::TruncFOp>(&body.front());
+  if (!trunc || body.getOperations().size() != 2 || trunc.getIn() != body.getArgument(0))
+    return Value();
+  return g.getDpsInputs()[0];
+}
+
+/// A (batched) matmul as build::matmul emits it: zero-filled accumulator,
+/// acc + a * b. When `widened`, a and b are f16/bf16 extended to f32 in the
+/// body (the f32 accumulation of low-precision products).
+bool matchMatmulGeneric(Value v, Value &lhs, Value &rhs, bool widened);
+
 bool matchMatmul(Value v, Value &lhs, Value &rhs) {
+  if (Value wide = matchTruncation(v))
+    return matchMatmulGeneric(wide, lhs, rhs, /*widened=*/true);
+  return matchMatmulGeneric(v, lhs, rhs, /*widened=*/false);
+}
+
+bool matchMatmulGeneric(Value v, Value &lhs, Value &rhs, bool widened) {
   auto g = v.getDefiningOp<linalg::GenericOp>();
   if (!g || g.getNumDpsInputs() != 2 || g.getNumDpsInits() != 1 ||
       !isZeroFill(g.getDpsInits()[0]))
@@ -150,8 +175,14 @@ bool matchMatmul(Value v, Value &lhs, Value &rhs) {
   if (!mul)
     return false;
   Value a = body.getArgument(0), b = body.getArgument(1);
-  if (!((mul.getLhs() == a && mul.getRhs() == b) ||
-        (mul.getLhs() == b && mul.getRhs() == a)))
+  auto operand = [&](Value x) {
+    if (!widened)
+      return x;
+    auto ext = x.getDefiningOp<arith::ExtFOp>();
+    return ext ? ext.getIn() : Value();
+  };
+  Value ml = operand(mul.getLhs()), mr = operand(mul.getRhs());
+  if (!((ml == a && mr == b) || (ml == b && mr == a)))
     return false;
   lhs = g.getDpsInputs()[0];
   rhs = g.getDpsInputs()[1];

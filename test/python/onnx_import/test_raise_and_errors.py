@@ -4,6 +4,7 @@ importer's one-line errors."""
 import numpy as np
 import onnx
 import pytest
+from onnx import TensorProto as TP
 from onnx import helper as h
 
 from onnx_helpers import (F32, TOL, check_against, init, make_model, randn, rng,
@@ -146,6 +147,22 @@ def test_no_raise_when_band_is_ragged(tmp_path, record_rel_rms):
     text = check_against(model, qkv_feeds(), tmp_path, record=record_rel_rms,
                          case="not raised (ragged band)")
     assert "mix." not in text
+
+
+def test_raise_f16_softmax_attention(tmp_path, record_rel_rms):
+    """f16 matmuls accumulate in f32 (an extf/truncf pair around each
+    contraction); mix-raise looks through that and still finds the chain."""
+    neg = np.triu(np.full((T, T), -np.inf), 1).astype(np.float16)
+    nodes = scores_nodes() + [
+        N("Mul", ["s", "c"], ["ss"]), N("Add", ["ss", "mask"], ["sm"]),
+        N("Softmax", ["sm"], ["p"], axis=-1), N("MatMul", ["p", "v"], ["o"])]
+    model = make_model(nodes, [vi(n, [B, H, T, D], TP.FLOAT16) for n in "qkv"],
+                       [vi("o", None, TP.FLOAT16)],
+                       [init("c", np.array(0.25, np.float16)), init("mask", neg)])
+    feeds = {n: x.astype(np.float16) for n, x in qkv_feeds().items()}
+    text = check_against(model, feeds, tmp_path, tol=5e-3, record=record_rel_rms,
+                         case="raised softmax attention (f16)")
+    assert "mix.attention" in text and "causal" in text
 
 
 def test_no_raise_when_where_mask_is_not_causal(tmp_path, record_rel_rms):
