@@ -11,8 +11,8 @@
 // user can write k @ S, einsum or an outer product as broadcasts, the state
 // as [K, V] or [V, K], the gate before or after) but by what it computes.
 // The body is evaluated in float64 on two sets of random inputs, and each
-// candidate (op, gate kind, qk_l2norm, which input plays q/k/v/beta/g, state
-// orientation) is computed on the same inputs; a candidate is accepted when
+// candidate (op, gate kind, qk_l2norm, allow_neg_eigval, which input plays
+// q/k/v/beta/g, state orientation) is computed on the same inputs; a candidate is accepted when
 // the new state agrees to 1e-9 and the output equals a fixed multiple of the
 // candidate's (that multiple is the op's scale) on both sets. The body must
 // consist of pure ops the evaluator knows and may read nothing from outside
@@ -261,6 +261,7 @@ struct Candidate {
   bool delta = false;
   mix::GateKind gate = mix::GateKind::none;
   bool l2norm = false;
+  bool negEigval = false; // beta doubled: eigenvalues of the transition in [-1, 1]
   bool stateVK = false; // the body's state is [..., V, K]
   SmallVector<Role> roles; // one per read
   int64_t heads = 1, keyDim = 0, valueDim = 0;
@@ -311,7 +312,7 @@ void compute(const Candidate &c, ArrayRef<const std::vector<double> *> x,
         double ks = 0;
         for (int64_t i = 0; i < K; ++i)
           ks += k[i] * S[i * V + j];
-        vj = (*in[int(Role::beta)])[h] * (vj - ks);
+        vj = (c.negEigval ? 2.0 : 1.0) * (*in[int(Role::beta)])[h] * (vj - ks);
       }
       for (int64_t i = 0; i < K; ++i)
         S[i * V + j] += k[i] * vj;
@@ -409,8 +410,12 @@ SmallVector<Candidate> candidates(const ScanLoop &scan, ArrayRef<int64_t> stateS
           continue;
         out.push_back(c);
         if (c.delta) {
-          c.l2norm = true;
-          out.push_back(c);
+          // With qk_l2norm and/or allow_neg_eigval (the body doubles beta).
+          for (auto [l2, neg] : {std::pair{true, false}, {false, true}, {true, true}}) {
+            c.l2norm = l2;
+            c.negEigval = neg;
+            out.push_back(c);
+          }
         }
       } while (std::next_permutation(perm.begin(), perm.end()));
     }
@@ -668,7 +673,8 @@ void rewrite(const ScanLoop &scan, const Candidate &c) {
     auto op = mix::DeltaRuleOp::create(b, loc, oType, sType, q, k, v, beta, g, mixInit,
                                        gateAttr, scaleAttr,
                                        c.l2norm ? b.getUnitAttr() : UnitAttr(),
-                                       UnitAttr(), IntegerAttr());
+                                       c.negEigval ? b.getUnitAttr() : UnitAttr(),
+                                       IntegerAttr());
     o = op.getO();
     finalState = op.getFinalState();
   } else {

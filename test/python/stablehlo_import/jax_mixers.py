@@ -65,6 +65,26 @@ def gated_deltanet_scan(q, k, v, beta, g):
     return jnp.swapaxes(o, 0, 1)
 
 
+def deltanet_neg_eigval_scan(q, k, v, beta):
+    """DeltaNet with negative eigenvalues (state tracking): q and k
+    l2-normalised, beta doubled so that I - 2 beta k k^T has eigenvalues in
+    [-1, 1]; lax.scan over T."""
+    scale = q.shape[-1] ** -0.5
+
+    def norm(x):
+        return x / jnp.sqrt(jnp.sum(x * x, axis=-1, keepdims=True) + 1e-6)
+
+    def step(S, xs):
+        qt, kt, vt, bt = xs
+        qt, kt = norm(qt), norm(kt)
+        u = (2.0 * bt)[:, :, None] * (vt - jnp.einsum("bhk,bhkv->bhv", kt, S))
+        S = S + jnp.einsum("bhk,bhv->bhkv", kt, u)
+        return S, jnp.einsum("bhk,bhkv->bhv", qt * scale, S)
+
+    S, o = lax.scan(step, _zero_state(q, v), _time_major(q, k, v, beta))
+    return jnp.swapaxes(o, 0, 1), S
+
+
 # --- written quadratically ---------------------------------------------------------
 def gla_quadratic(q, k, v, g):
     """GLA's parallel form: ((q exp(G)) (k exp(-G))^T * causal) v, with G the

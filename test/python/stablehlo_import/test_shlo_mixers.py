@@ -57,6 +57,17 @@ def test_linear_attention_scan_raised(gate, record_rel_rms):
               case=f"linear attention lax.scan gate {gate} (raised)")
 
 
+def test_deltanet_neg_eigval_scan_raised(record_rel_rms):
+    """beta doubled and q/k normalised inside the body: raised with
+    qk_l2norm and allow_neg_eigval, final state included."""
+    r, q, k, v = qkv(6)
+    beta = r.uniform(0.0, 1.0, (B, T, H)).astype(np.float32)
+    text = check_jax(jm.deltanet_neg_eigval_scan, (q, k, v, beta), tol=TOL_DELTA,
+                     expect=["mix.delta_rule", "qk_l2norm", "allow_neg_eigval"],
+                     record=record_rel_rms, case="DeltaNet neg. eigenvalues lax.scan (raised)")
+    assert "scf.while" not in text
+
+
 def test_sliding_window_attention_raised(record_rel_rms):
     _, q, k, v = qkv(4)
     check_jax(jm.sliding_window_attention, (q, k, v), expect="mix.attention",
