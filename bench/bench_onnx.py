@@ -10,7 +10,6 @@ import pathlib
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 import onnx
@@ -20,18 +19,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "test" / "python" / "onnx_import"))
 
 import mixir  # noqa: E402
+from timing import median_ms  # noqa: E402
 from onnx_blocks import gated_deltanet_block, gla_block  # noqa: E402
 from onnx_helpers import importer_path, rel_rms  # noqa: E402
-
-
-def median_ms(fn, reps):
-    fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * float(np.median(times))
 
 
 def main():

@@ -14,7 +14,6 @@ whose JAX side runs the decomposition (a lax.scan reference).
 import argparse
 import pathlib
 import sys
-import time
 
 import numpy as np
 
@@ -24,21 +23,9 @@ sys.path.insert(0, str(ROOT / "test" / "python" / "stablehlo_import"))
 import jax  # noqa: E402
 
 import mixir  # noqa: E402
+from timing import median_ms  # noqa: E402
 import jax_mixers as jm  # noqa: E402
 from shlo_helpers import rel_rms  # noqa: E402
-
-
-def median_ms(fn, reps):
-    # libomp's workers spin for KMP_BLOCKTIME (200 ms) after MixIR's parallel
-    # regions; on 2 cores they would slow whatever is timed next.
-    time.sleep(0.3)
-    fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * float(np.median(times))
 
 
 def deltanet_inputs(r, b, t, h, dk, dv):
