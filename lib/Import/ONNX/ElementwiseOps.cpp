@@ -63,10 +63,7 @@ LogicalResult mul(Node &n) { return binary(n, FLOAT_OR_INT(arith::MulFOp, arith:
 LogicalResult div(Node &n) { return binary(n, FLOAT_OR_INT(arith::DivFOp, arith::DivSIOp)); }
 
 LogicalResult variadic(Node &n, bool isMax) {
-  SmallVector<Value> in;
-  for (size_t i = 0; i < n.numInputs(); ++i)
-    if (n.hasInput(i))
-      in.push_back(n.input(i));
+  SmallVector<Value> in = n.presentInputs();
   if (in.empty())
     return n.fail("expects at least one input");
   return emitElementwise(n, in, Type(),
@@ -87,10 +84,7 @@ LogicalResult max(Node &n) { return variadic(n, true); }
 LogicalResult min(Node &n) { return variadic(n, false); }
 
 LogicalResult sum(Node &n) {
-  SmallVector<Value> in;
-  for (size_t i = 0; i < n.numInputs(); ++i)
-    if (n.hasInput(i))
-      in.push_back(n.input(i));
+  SmallVector<Value> in = n.presentInputs();
   if (in.empty())
     return n.fail("expects at least one input");
   return emitElementwise(n, in, Type(), [](OpBuilder &b, Location loc, ValueRange a, Type t) {

@@ -29,6 +29,14 @@ bool Node::hasInput(int i) const {
 
 Value Node::input(int i) { return graph.lookup(proto.input(i), loc); }
 
+SmallVector<Value> Node::presentInputs() {
+  SmallVector<Value> in;
+  for (int i = 0, e = numInputs(); i < e; ++i)
+    if (hasInput(i))
+      in.push_back(input(i));
+  return in;
+}
+
 RankedTensorType Node::inputType(int i) {
   return cast<RankedTensorType>(input(i).getType());
 }

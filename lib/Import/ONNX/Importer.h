@@ -49,6 +49,9 @@ public:
   bool hasInput(int i) const;
   /// The value of input `i` (materialising a constant when needed).
   Value input(int i);
+  /// The values of the inputs that are present (variadic ops: Sum, Max,
+  /// Concat, ...).
+  SmallVector<Value> presentInputs();
   RankedTensorType inputType(int i);
   /// Input `i` when its value is known at import time.
   DenseElementsAttr constantInput(int i);

@@ -224,10 +224,7 @@ LogicalResult transposeOp(Node &n) {
 }
 
 LogicalResult concatOp(Node &n) {
-  SmallVector<Value> in;
-  for (size_t i = 0; i < n.numInputs(); ++i)
-    if (n.hasInput(i))
-      in.push_back(n.input(i));
+  SmallVector<Value> in = n.presentInputs();
   if (in.empty())
     return n.fail("expects at least one input");
   int64_t rank = cast<RankedTensorType>(in[0].getType()).getRank();
