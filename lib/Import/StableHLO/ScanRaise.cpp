@@ -21,6 +21,7 @@
 // events of probability zero.
 //
 //===----------------------------------------------------------------------===//
+#include "Convert.h"
 #include "Evaluator.h"
 #include "Stages.h"
 
@@ -41,27 +42,6 @@ using Shape = SmallVector<int64_t>;
 
 bool isOp(Operation *op, StringRef name) {
   return op && op->getName().getStringRef() == name;
-}
-
-std::optional<double> scalarConstant(Value v) {
-  Operation *def = v.getDefiningOp();
-  if (!isOp(def, "stablehlo.constant"))
-    return std::nullopt;
-  auto attr = dyn_cast_or_null<DenseElementsAttr>(def->getAttr("value"));
-  if (!attr || attr.getNumElements() != 1)
-    return std::nullopt;
-  return fromAttr(attr).data.front();
-}
-
-bool isZeroSplat(Value v) {
-  Operation *def = v.getDefiningOp();
-  if (!isOp(def, "stablehlo.constant"))
-    return false;
-  auto attr = dyn_cast_or_null<DenseElementsAttr>(def->getAttr("value"));
-  if (!attr)
-    return false;
-  HostTensor t = fromAttr(attr);
-  return llvm::all_of(t.data, [](double x) { return x == 0.0; });
 }
 
 Shape shapeOf(Value v) {
@@ -121,7 +101,7 @@ std::optional<int64_t> timeDim(ValueRange indices, BlockArgument counter) {
       if (dim)
         return std::nullopt;
       dim = int64_t(d);
-    } else if (scalarConstant(idx) != 0.0) {
+    } else if (splatConstant(idx) != 0.0) {
       return std::nullopt;
     }
   }
@@ -152,14 +132,14 @@ std::optional<ScanLoop> analyse(Operation *loop) {
   if (!dir || dir.getValue() != "LT" || cmp->getNumOperands() != 2)
     return std::nullopt;
   auto counterArg = dyn_cast<BlockArgument>(cmp->getOperand(0));
-  auto length = scalarConstant(cmp->getOperand(1));
+  auto length = splatConstant(cmp->getOperand(1));
   if (!counterArg || counterArg.getOwner() != &cond || !length || *length < 1)
     return std::nullopt;
   ScanLoop scan;
   scan.loop = loop;
   scan.counter = counterArg.getArgNumber();
   scan.length = int64_t(*length);
-  if (scalarConstant(loop->getOperand(scan.counter)) != 0.0)
+  if (splatConstant(loop->getOperand(scan.counter)) != 0.0)
     return std::nullopt;
 
   Operation *ret = &body.back();
@@ -168,8 +148,8 @@ std::optional<ScanLoop> analyse(Operation *loop) {
   BlockArgument counter = body.getArgument(scan.counter);
   Operation *next = ret->getOperand(scan.counter).getDefiningOp();
   if (!isOp(next, "stablehlo.add") || next->getNumOperands() != 2 ||
-      !((next->getOperand(0) == counter && scalarConstant(next->getOperand(1)) == 1.0) ||
-        (next->getOperand(1) == counter && scalarConstant(next->getOperand(0)) == 1.0)))
+      !((next->getOperand(0) == counter && splatConstant(next->getOperand(1)) == 1.0) ||
+        (next->getOperand(1) == counter && splatConstant(next->getOperand(0)) == 1.0)))
     return std::nullopt;
 
   std::optional<unsigned> state;
@@ -659,7 +639,7 @@ void rewrite(const ScanLoop &scan, const Candidate &c) {
     return transpose(b, loc, x, perm);
   };
   Value mixInit;
-  if (!isZeroSplat(stateInit)) {
+  if (splatConstant(stateInit) != 0.0) {
     Value s = c.stateVK ? swapLast(stateInit) : stateInit;
     mixInit = convert(b, loc, reshape(b, loc, s, {outer, inner, K, V}), f32);
   }
