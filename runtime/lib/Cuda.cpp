@@ -895,9 +895,11 @@ extern "C" void mgpuMemcpy(void *dst, void *src, size_t sizeBytes,
                                              sizeBytes, stream));
 }
 
-extern "C" void mgpuMemset32(void *dst, unsigned int value, size_t count,
-                             void *stream) {
-  const char *api = "mgpuMemset32";
+/// mgpuMemset32 / mgpuMemset16: `count` elements of `value` at `dst` through
+/// the driver entry `fill` (named `driverApi` in errors).
+template <typename T, typename Fill>
+static void memsetAsync(const char *api, const char *driverApi, Fill fill,
+                        void *dst, T value, size_t count, void *stream) {
   if (threadError.failed || count == 0)
     return;
   if (!dst) {
@@ -906,23 +908,19 @@ extern "C" void mgpuMemset32(void *dst, unsigned int value, size_t count,
   }
   Scope scope(api, /*startsWork=*/true);
   if (const Driver *d = scope.driver())
-    scope.ok("cuMemsetD32Async",
-             d->memsetD32Async(devicePtr(dst), value, count, stream));
+    scope.ok(driverApi, (d->*fill)(devicePtr(dst), value, count, stream));
+}
+
+extern "C" void mgpuMemset32(void *dst, unsigned int value, size_t count,
+                             void *stream) {
+  memsetAsync("mgpuMemset32", "cuMemsetD32Async", &Driver::memsetD32Async, dst,
+              value, count, stream);
 }
 
 extern "C" void mgpuMemset16(void *dst, unsigned short value, size_t count,
                              void *stream) {
-  const char *api = "mgpuMemset16";
-  if (threadError.failed || count == 0)
-    return;
-  if (!dst) {
-    recordError(std::string(api) + ": null destination");
-    return;
-  }
-  Scope scope(api, /*startsWork=*/true);
-  if (const Driver *d = scope.driver())
-    scope.ok("cuMemsetD16Async",
-             d->memsetD16Async(devicePtr(dst), value, count, stream));
+  memsetAsync("mgpuMemset16", "cuMemsetD16Async", &Driver::memsetD16Async, dst,
+              value, count, stream);
 }
 
 extern "C" void mgpuMemHostRegister(void *ptr, uint64_t sizeBytes) {
