@@ -3,7 +3,8 @@
 #   make run    install what is missing, build, run the examples on the CPU
 #   make test   install what is missing, build, run every test suite
 #   make build  install what is missing, build into build/
-#   make setup  only install what is missing (scripts/setup.sh)
+#   make setup  only install what building and running need (scripts/setup.sh)
+#   make setup-tests   also what the test suites need (setup.sh --tests)
 #   make clean  remove build/ and the mixir-dev.pth file
 #
 # Variables: JOBS (parallel compile jobs, default 2), BUILD (build directory,
@@ -25,20 +26,24 @@ LLVM_PREFIX := /usr/lib/llvm-22
 
 BUILD_ABS := $(abspath $(BUILD))
 
-.PHONY: all setup build run test clean
+.PHONY: all setup setup-tests build run test clean
 
 all: build
 
 setup:
 	PYTHON="$(PYTHON)" bash scripts/setup.sh
 
-# Configures only once (when $(BUILD)/build.ninja is missing); later builds
-# let Ninja re-run CMake when a CMakeLists.txt changes.
+setup-tests:
+	PYTHON="$(PYTHON)" bash scripts/setup.sh --tests
+
+# Configures when $(BUILD)/build.ninja is missing or was configured for another
+# Python; otherwise Ninja re-runs CMake itself when a CMakeLists.txt changes.
 build: setup
-	@if [ ! -f "$(BUILD)/build.ninja" ]; then \
-	  py=$$("$(PYTHON)" -c 'import sys; print(sys.executable)') && \
+	@py=$$("$(PYTHON)" -c 'import sys; print(sys.executable)') && \
+	if [ ! -f "$(BUILD)/build.ninja" ] || \
+	   ! grep -qE "^Python3_EXECUTABLE:[A-Z]+=$$py\$$" "$(BUILD)/CMakeCache.txt" 2>/dev/null; then \
 	  set -x && \
-	  cmake -G Ninja -S . -B "$(BUILD)" \
+	  CC="$${CC:-cc}" CXX="$${CXX:-c++}" cmake -G Ninja -S . -B "$(BUILD)" \
 	    -DCMAKE_BUILD_TYPE=Release \
 	    -DMLIR_DIR=$(LLVM_PREFIX)/lib/cmake/mlir \
 	    -DLLVM_EXTERNAL_LIT=$(LLVM_PREFIX)/bin/lit \
@@ -58,8 +63,8 @@ run: build
 	PYTHONPATH="$(BUILD_ABS)/python$${PYTHONPATH:+:$$PYTHONPATH}" \
 	  "$(PYTHON)" examples/run_examples.py --build "$(BUILD)"
 
-test: build
-	JOBS=$(JOBS) bash scripts/run_tests.sh "$(BUILD)"
+test: setup-tests build
+	PYTHON="$(PYTHON)" JOBS=$(JOBS) bash scripts/run_tests.sh "$(BUILD)"
 
 clean:
 	rm -rf "$(BUILD)" .pytest_cache

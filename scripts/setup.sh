@@ -1,5 +1,11 @@
 #!/usr/bin/env bash
-# Installs what MixIR needs to build and test on Debian 12 (bookworm).
+# Installs what MixIR needs on Debian 12 (bookworm), from Debian's apt and the
+# default Python package index only (no other index, no URL).
+#
+#   scripts/setup.sh           what building and running MixIR needs (make run)
+#   scripts/setup.sh --tests   that, plus what the test suites need (make test):
+#                              lit, pytest, onnx, onnxruntime, jax, torch and
+#                              NVIDIA's binary CUDA tools (ptxas, cuobjdump)
 #
 # Idempotent and non-interactive: every package is checked first (dpkg for apt
 # packages, importlib for Python packages), so a second run installs nothing
@@ -18,16 +24,30 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 APT_PACKAGES=(
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools clang-22 libomp-22-dev
-  ccache ninja-build cmake make libgtest-dev g++ python3
+  ccache ninja-build cmake make libgtest-dev g++ python3 python3-venv pkg-config
+  clang-format-22
   libprotobuf-dev protobuf-compiler libonnx-dev
 )
 # Python packages: "import-name:pip-name". jax/jaxlib (pinned: the StableHLO
 # front stage relies on jaxlib's MLIR bindings) for the StableHLO importer.
-PIP_PACKAGES=(numpy:numpy ml_dtypes:ml_dtypes nanobind:nanobind lit:lit pytest:pytest
-              onnx:onnx onnxruntime:onnxruntime
-              jax:jax==0.10.2 jaxlib:jaxlib==0.10.2)
-# torch (ONNX export tests) comes as the CPU wheel from PyTorch's own index.
-TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# numpy, ml_dtypes and nanobind build and run MixIR; the rest only the tests.
+PIP_PACKAGES=(numpy:numpy ml_dtypes:ml_dtypes nanobind:nanobind)
+TEST_PIP_PACKAGES=(lit:lit pytest:pytest onnx:onnx onnxruntime:onnxruntime
+                   jax:jax==0.10.2 jaxlib:jaxlib==0.10.2
+                   torch:torch)
+# torch (the tests that export ONNX through torch.onnx) comes from the default
+# index like everything else: its wheel there is the CUDA build, which also
+# runs on a machine without a GPU.
+
+WITH_TESTS=0
+for arg in "$@"; do
+  case $arg in
+    --tests) WITH_TESTS=1 ;;
+    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "setup: error: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
+  esac
+done
+if ((WITH_TESTS)); then PIP_PACKAGES+=("${TEST_PIP_PACKAGES[@]}"); fi
 
 log() { echo "setup: $*"; }
 die() { echo "setup: error: $*" >&2; exit 1; }
@@ -84,7 +104,7 @@ command -v "$PY" >/dev/null 2>&1 || die "no '$PY' on PATH"
 py_probe() {
   "$PY" - "${PIP_PACKAGES[@]}" <<'EOF'
 import importlib.util, os, sys, sysconfig
-debian = sys.prefix == "/usr" and sys.base_prefix == "/usr"
+debian = sys.base_prefix == "/usr"  # Debian's python3, or a venv made from it
 has_pip = importlib.util.find_spec("pip") is not None
 inc = sysconfig.get_path("include") or ""
 has_h = os.path.exists(os.path.join(inc, "Python.h"))
@@ -92,20 +112,21 @@ managed = (sys.prefix == sys.base_prefix and os.path.exists(
     os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))
 missing = [a.split(":", 1)[1] for a in sys.argv[1:]
            if importlib.util.find_spec(a.split(":", 1)[0]) is None]
-print(int(debian), int(has_pip), int(has_h), int(managed), " ".join(missing))
+system = sys.prefix == "/usr"  # Debian's own interpreter, not a venv
+print(int(debian), int(system), int(has_pip), int(has_h), int(managed), " ".join(missing))
 EOF
 }
 
 probe() {
   local out
   out=$(py_probe) || die "could not run '$PY'"
-  read -r IS_DEBIAN HAS_PIP HAS_PYH MANAGED PIP_MISSING <<<"$out" || true
+  read -r IS_DEBIAN IS_SYSTEM HAS_PIP HAS_PYH MANAGED PIP_MISSING <<<"$out" || true
 }
 probe
 
 py_apt=()
 if [[ $HAS_PIP == 0 ]]; then
-  if [[ $IS_DEBIAN == 1 ]]; then
+  if [[ $IS_SYSTEM == 1 ]]; then
     apt_installed python3-pip || py_apt+=(python3-pip)
   else
     "$PY" -m ensurepip --upgrade >/dev/null 2>&1 ||
@@ -131,11 +152,13 @@ fi
 # CUDA's binary tools for the PTX/SASS checks (no GPU needed): ptxas comes
 # with the toolkit in /usr/local/cuda; where it or cuobjdump/nvdisasm are
 # missing, NVIDIA's pip wheels provide them (found by scripts/ptx_report.py).
-for tool in ptxas:nvidia-cuda-nvcc cuobjdump:nvidia-cuda-cuobjdump nvdisasm:nvidia-cuda-nvdisasm; do
-  if ! "$PY" "$(dirname "${BASH_SOURCE[0]}")/ptx_report.py" --find "${tool%%:*}" >/dev/null 2>&1; then
-    PIP_MISSING="${PIP_MISSING:-} ${tool#*:}"
-  fi
-done
+if ((WITH_TESTS)); then
+  for tool in ptxas:nvidia-cuda-nvcc cuobjdump:nvidia-cuda-cuobjdump nvdisasm:nvidia-cuda-nvdisasm; do
+    if ! "$PY" "$(dirname "${BASH_SOURCE[0]}")/ptx_report.py" --find "${tool%%:*}" >/dev/null 2>&1; then
+      PIP_MISSING="${PIP_MISSING:-} ${tool#*:}"
+    fi
+  done
+fi
 PIP_MISSING="${PIP_MISSING# }"
 if [[ -n ${PIP_MISSING:-} ]]; then
   read -r -a pip_pkgs <<<"$PIP_MISSING"
@@ -143,7 +166,7 @@ if [[ -n ${PIP_MISSING:-} ]]; then
   if [[ $MANAGED == 1 ]] && "$PY" -m pip install --help 2>/dev/null | grep -q -- '--break-system-packages'; then
     pip_flags+=(--break-system-packages)
   fi
-  if [[ $(id -u) -ne 0 && $IS_DEBIAN == 1 ]]; then
+  if [[ $(id -u) -ne 0 && $IS_SYSTEM == 1 ]]; then
     pip_flags+=(--user)
   fi
   logf=$(mktemp)
@@ -154,22 +177,6 @@ if [[ -n ${PIP_MISSING:-} ]]; then
   # pyenv puts console scripts (lit, pytest) behind shims that need a rehash.
   if command -v pyenv >/dev/null 2>&1; then pyenv rehash >/dev/null 2>&1 || true; fi
   for p in "${pip_pkgs[@]}"; do log "installed pip package $p"; done
-  installed_something=1
-fi
-
-# --- 4. torch (CPU wheel) --------------------------------------------------------
-if ! "$PY" -c 'import importlib.util,sys; sys.exit(importlib.util.find_spec("torch") is None)' 2>/dev/null; then
-  torch_flags=(-q --index-url "$TORCH_INDEX")
-  if [[ $MANAGED == 1 ]] && "$PY" -m pip install --help 2>/dev/null | grep -q -- '--break-system-packages'; then
-    torch_flags+=(--break-system-packages)
-  fi
-  if [[ $(id -u) -ne 0 && $IS_DEBIAN == 1 ]]; then torch_flags+=(--user); fi
-  logf=$(mktemp)
-  if ! "$PY" -m pip install "${torch_flags[@]}" torch >"$logf" 2>&1; then
-    cat "$logf" >&2; rm -f "$logf"; die "pip install failed: torch (CPU wheel)"
-  fi
-  rm -f "$logf"
-  log "installed pip package torch (CPU wheel)"
   installed_something=1
 fi
 

@@ -13,9 +13,7 @@ import textwrap
 import numpy as np
 import pytest
 
-mixir = pytest.importorskip("mixir")
-if not hasattr(mixir, "cuda_status"):
-    pytest.skip("mixir without the CUDA runtime", allow_module_level=True)
+import mixir
 
 _SOURCE = ("func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {\n"
            "  return %a : tensor<4xf32>\n}\n")
@@ -25,7 +23,8 @@ def _fake_driver():
     build = pathlib.Path(mixir.__file__).resolve().parents[2]
     path = build / "lib" / "libmixir-fake-cuda.so"
     if not path.exists():
-        pytest.skip(f"no stand-in driver at {path} (built with the unit tests)")
+        pytest.fail(f"no stand-in driver at {path}: build MixIR with its unit "
+                    f"tests (MIXIR_BUILD_TESTS=ON, the default)")
     return str(path)
 
 

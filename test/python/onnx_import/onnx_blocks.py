@@ -3,6 +3,9 @@ convolution, norms, gates, the LinearAttention node, output projection and
 residual). Used by the tests and by bench/bench_onnx.py."""
 
 import numpy as np
+from needs import need
+
+need("onnx")
 from onnx import helper as h
 
 from onnx_helpers import init, make_model, vi

@@ -5,6 +5,9 @@ run onnxruntime (or onnx.reference) on the same inputs."""
 import subprocess
 
 import numpy as np
+from needs import need
+
+need("onnx")
 import onnx
 from onnx import TensorProto as TP
 from onnx import helper as h
@@ -67,7 +70,7 @@ def compile_and_run(text, feeds, input_names):
 
 
 def ort_run(model, feeds):
-    import onnxruntime as ort
+    ort = need("onnxruntime")
     sess = ort.InferenceSession(model.SerializeToString(),
                                 providers=["CPUExecutionProvider"])
     return sess.run(None, feeds)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import mixir
+from needs import need
 from onnx_blocks import gated_deltanet_block, gla_block
 from onnx_helpers import (TOL, TOL_DELTA, check_against, import_model, ort_run,
                           randn, rel_rms, rng)
@@ -42,7 +43,7 @@ def test_gla_block(t, tmp_path, record_rel_rms):
 def test_torch_onnx_export_raised(tmp_path, record_rel_rms):
     """A PyTorch module with a written-out causal linear attention and a causal
     softmax attention, exported by torch.onnx.export (TorchScript exporter)."""
-    torch = pytest.importorskip("torch")
+    torch = need("torch")
     import onnx
 
     t, d = 48, 32
@@ -85,7 +86,7 @@ def test_torch_export_to_mixir_domain(tmp_path, record_rel_rms):
     """The README recipe: a torch.autograd.Function whose `symbolic` emits
     mixir::DeltaRule, exported with the TorchScript exporter; the imported
     model is checked against the f64 mixir.reference on the same inputs."""
-    torch = pytest.importorskip("torch")
+    torch = need("torch")
     import mixir.reference as ref_ops
 
     class DeltaRule(torch.autograd.Function):

@@ -3,6 +3,9 @@ the mixir domain) and the written-out forms mix-raise must recognise."""
 
 import numpy as np
 import pytest
+from needs import need
+
+need("onnx")
 from onnx import helper as h
 
 import mixir.reference as ref_ops

@@ -2,6 +2,9 @@
 importer's one-line errors."""
 
 import numpy as np
+from needs import need
+
+need("onnx")
 import onnx
 import pytest
 from onnx import TensorProto as TP

@@ -3,6 +3,9 @@ compared with onnxruntime on the same inputs."""
 
 import numpy as np
 import pytest
+from needs import need
+
+need("onnx")
 from onnx import helper as h
 
 from onnx_helpers import (F32, I64, check_against, init, make_model, randn, rng,

@@ -6,6 +6,9 @@ Layout as in MIXERS.md: q [B,T,H,K], k [B,T,H,K], v [B,T,H,V], gates
 """
 
 
+from needs import need
+
+need("jax")
 import jax
 import jax.numpy as jnp
 import numpy as np

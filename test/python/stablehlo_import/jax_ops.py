@@ -1,6 +1,9 @@
 """Small JAX functions, one per StableHLO op family the back stage converts
 (shared by the front-stage and standard-op tests)."""
 
+from needs import need
+
+need("jax")
 import jax
 import jax.numpy as jnp
 from jax import lax

@@ -11,6 +11,9 @@ import shutil
 import subprocess
 import sys
 
+from needs import need
+
+need("jax")
 import jax
 import numpy as np
 

@@ -4,6 +4,9 @@ gated output norm, output projection + residual; and a GLA + sliding-window
 attention stack), imported, compiled and run: weights as arguments (a pytree)
 or as constants captured by the function."""
 
+from needs import need
+
+need("jax")
 import jax
 import numpy as np
 import pytest

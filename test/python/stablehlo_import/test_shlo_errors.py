@@ -3,6 +3,9 @@ truncated bytecode, unsupported ops, custom_call), the same errors through
 mixir.from_jax / mixir.import_stablehlo (mixir.CompileError), and the input
 forms the tool and import_stablehlo accept."""
 
+from needs import need
+
+need("jax")
 import jax
 import jax.numpy as jnp
 import numpy as np

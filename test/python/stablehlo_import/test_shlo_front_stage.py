@@ -7,6 +7,9 @@ import re
 import subprocess
 import sys
 
+from needs import need
+
+need("jax")
 import jax
 import jax.numpy as jnp
 import pytest

@@ -3,6 +3,9 @@ compared with JAX's own outputs: the written-out forms mix-raise must
 recognise (quadratic GLA, lax.scan loops, sliding-window softmax attention)
 and every mixer through jax.lax.composite."""
 
+from needs import need
+
+need("jax")
 import jax.numpy as jnp
 import ml_dtypes
 import numpy as np
