@@ -5,8 +5,8 @@
                              [--shapes B,T,H,D;...] [--ops a,b]
 
 Builds nothing and needs no network: MixIR comes from an existing build
-(DIR/python, default <repo>/build), fla from the fla-core wheel shipped in
-bench/gpu/wheels (unpacked to a temporary directory; einops beside it),
+(DIR/python, default <repo>/build), fla from the fla-core wheel that bench/gpu/fetch_wheels.sh puts in
+build/wheels (unpacked to a temporary directory; einops beside it),
 PyTorch and Triton from the machine. Prints one markdown table; a piece that
 is missing (no fla, no Triton, an op the CUDA target does not compile yet)
 becomes a row or cell with the reason, never an abort. Without a GPU it
@@ -286,7 +286,8 @@ def fmt_ms(x):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default=str(ROOT / "build"), help="MixIR build directory")
-    ap.add_argument("--wheels", default=str(HERE / "wheels"), help="where fla_core-*.whl is")
+    ap.add_argument("--wheels", default=str(HERE.parents[1] / "build" / "wheels"),
+                    help="where fla_core-*.whl is (bench/gpu/fetch_wheels.sh fills build/wheels)")
     ap.add_argument("--budget", type=float, default=270.0,
                     help="seconds for the whole table; later cells read 'skipped (budget)'")
     ap.add_argument("--reps", type=int, default=10, help="timed calls per cell (median)")
