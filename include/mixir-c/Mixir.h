@@ -70,7 +70,7 @@ MIXIR_API mixir_status_t mixir_compiler_cache_stats(mixir_compiler_t compiler,
 /* Empties the in-memory cache (modules in use stay valid). */
 MIXIR_API mixir_status_t mixir_compiler_clear_cache(mixir_compiler_t compiler);
 
-/* "mixir 0.1 (LLVM x.y.z, <git hash>)", also recorded in artifacts. */
+/* "mixir 0.1.0 (LLVM x.y.z, <git hash>)", also recorded in artifacts. */
 MIXIR_API const char *mixir_compiler_version(void);
 
 #ifdef __cplusplus

@@ -1,5 +1,6 @@
 //===- SharedObject.cpp - ahead-of-time compilation to artifacts ----------===//
 #include "mixir/Jit/SharedObject.h"
+#include "mixir/Version.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
 
@@ -26,7 +27,7 @@
 namespace mixir {
 
 const char *compilerVersion() {
-  return "mixir 0.1 (LLVM " LLVM_VERSION_STRING ", " MIXIR_GIT_HASH ")";
+  return "mixir " MIXIR_VERSION " (LLVM " LLVM_VERSION_STRING ", " MIXIR_GIT_HASH ")";
 }
 
 namespace {

@@ -6,6 +6,7 @@ cached), `compile` for MLIR text, and an f64 reference of every op.
 (they need jax and jaxlib, imported on first use).
 """
 
+from ._version import __version__
 from . import reference
 from ._ops import attention, delta_rule, linear_attention, scan
 from ._runtime import (CompileError, Function, Module, cache, compile,
@@ -20,6 +21,6 @@ def __getattr__(name):
         return getattr(stablehlo, name)
     raise AttributeError(f"module 'mixir' has no attribute '{name}'")
 
-__all__ = ["linear_attention", "delta_rule", "attention", "scan", "compile",
-           "CompileError", "Module", "Function", "reference", "cache",
+__all__ = ["__version__", "linear_attention", "delta_rule", "attention", "scan",
+           "compile", "CompileError", "Module", "Function", "reference", "cache",
            "cuda_status", "load", "from_jax", "import_stablehlo"]

@@ -12,7 +12,7 @@
 
 namespace mixir {
 
-/// "mixir 0.1 (LLVM 22.x.y, <git hash>)".
+/// "mixir 0.1.0 (LLVM 22.x.y, <git hash>)".
 const char *compilerVersion();
 
 /// The LLVM name and feature string of the host CPU (what artifacts are

@@ -3,6 +3,7 @@
 #define MIXIR_TOOLS_COMMANDLINE_H
 
 #include "mixir/Jit/JitModule.h"
+#include "mixir/Tools/Version.h"
 #include "llvm/ADT/StringRef.h"
 #include "mlir/IR/Operation.h"
 #include "llvm/Support/CommandLine.h"
@@ -33,6 +34,7 @@ inline int failOneLine(llvm::StringRef tool, llvm::StringRef message) {
 template <typename FailFn>
 bool parseCommandLine(int argc, char **argv, llvm::StringRef overview,
                       FailFn fail) {
+  installVersionPrinter(argv[0]);
   std::string errors;
   llvm::raw_string_ostream os(errors);
   if (llvm::cl::ParseCommandLineOptions(argc, argv, overview, &os))
