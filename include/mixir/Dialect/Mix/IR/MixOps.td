@@ -1,6 +1,6 @@
 //===- MixOps.td - the mix dialect: sequence-mixer ops ------*- tablegen -*-===//
 //
-// Semantics of every op are defined in docs/MIXERS.md (shared/docs). Layout is
+// Semantics of every op are defined in docs/MIXERS.md. Layout is
 // sequence-first: q [B, T, Hq, K], k [B, T, Hk, K], v [B, T, Hv, V].
 //
 //===----------------------------------------------------------------------===//
