@@ -166,6 +166,65 @@ def make_hgrn(rng, B=2, T=1024, D=1024):
     return [i, f, h0], ref
 
 
+def _unit(x):
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def make_rwkv7(rng, B=2, T=1000, H=4, K=64, V=64):
+    r = _normal(rng, (B, T, H, K), BF16)
+    k = _normal(rng, (B, T, H, K), BF16)
+    v = _normal(rng, (B, T, H, V), BF16)
+    kk = _unit(rng.standard_normal((B, T, H, K))).astype(BF16)   # kappa_hat
+    w_logit = _normal(rng, (B, T, H, K), BF16)
+    a_logit = _normal(rng, (B, T, H, K), BF16)
+    s0 = (0.5 * rng.standard_normal((B, H, K, V))).astype(np.float32)
+
+    def ref(rr):
+        # The recurrence definition: d = w, a = kappa_hat,
+        # b = -(kappa_hat * a_rwkv), scale 1; ln w = -exp(-0.5) sigmoid(w_logit).
+        log_w = -np.exp(-0.5) * _sigmoid(w_logit.astype(np.float64))
+        kh = kk.astype(np.float64)
+        b = -(kh * _sigmoid(a_logit.astype(np.float64)))
+        return rr.recurrence(r, k, v, kh[:, :, :, None, :], b[:, :, :, None, :],
+                             log_w, gate="vector", scale=1.0, initial_state=s0,
+                             output_final_state=True)
+    return [r, k, v, kk, w_logit, a_logit, s0], ref
+
+
+def make_gated_deltaproduct(rng, B=2, T=500, H=4, K=64, V=64, n=2):
+    q = _normal(rng, (B, T, H, K), BF16)
+    k = _unit(rng.standard_normal((B, n * T, H, K))).astype(BF16)
+    v = _normal(rng, (B, n * T, H, V), BF16)
+    b = _normal(rng, (B, n * T, H), BF16)   # beta logits
+    # Gated DeltaNet-like log decays, -exp(A_log) softplus(x + dt_bias) < 0.
+    a_log = np.log(rng.uniform(1.0, 16.0, H))
+    dt_bias = np.log(np.expm1(np.exp(rng.uniform(np.log(1e-3), np.log(1e-1), H))))
+    g = (-np.exp(a_log) * _softplus(rng.standard_normal((B, T, H)) + dt_bias)).astype(np.float32)
+
+    def ref(rr):
+        # n sub-steps per token, each a rank-one step of the recurrence:
+        # d = exp(g_t) on the first and 1 on the others, a = d k,
+        # b = -beta k, v -> beta v; q on the last sub-step, o read there.
+        beta = _sigmoid(b.astype(np.float64))[..., None]
+        k64 = k.astype(np.float64)
+        g_steps = np.zeros((B, T, n, H))
+        g_steps[:, :, 0] = g
+        g_steps = g_steps.reshape(B, n * T, H)
+        q_steps = np.zeros((B, T, n, H, K))
+        q_steps[:, :, n - 1] = q.astype(np.float64)
+        a = np.exp(g_steps)[..., None] * k64
+        o, s = rr.recurrence(q_steps.reshape(B, n * T, H, K), k64,
+                             beta * v.astype(np.float64), a[:, :, :, None, :],
+                             (-beta * k64)[:, :, :, None, :], g_steps,
+                             gate="scalar", output_final_state=True)
+        return o.reshape(B, T, n, H, V)[:, :, n - 1], s
+    return [q, k, v, b, g], ref
+
+
 # One entry per example: the .mlir file and its function, the table labels,
 # the generator (called with the B and T of `shape`) and the rel-RMS tolerance
 # for every output. Some sequence lengths are deliberately not multiples of
@@ -186,6 +245,13 @@ EXAMPLES = [
     dict(name="hgrn_scan", file="hgrn_scan.mlir", entry="hgrn",
          op="scan", dtype="f32", shape=(2, 1024, "D=1024", "-", "-"),
          make=make_hgrn, tol=F32_TOL),
+    dict(name="rwkv7", file="rwkv7.mlir", entry="rwkv7",
+         op="recurrence/vector,R=1", dtype="bf16",
+         shape=(2, 1000, 4, 64, 64), make=make_rwkv7, tol=HALF_TOL),
+    dict(name="gated_deltaproduct", file="gated_deltaproduct.mlir",
+         entry="gated_deltaproduct", op="recurrence/scalar,R=1,n=2",
+         dtype="bf16", shape=(2, 500, 4, 64, 64), make=make_gated_deltaproduct,
+         tol=HALF_TOL),
 ]
 
 

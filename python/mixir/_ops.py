@@ -16,6 +16,8 @@ from ._runtime import DEFAULT_CHUNK_SIZE, CompileError, cache, dtype_name
 
 _IO_DTYPES = ("f32", "f16", "bf16")
 _GATES = ("none", "head", "scalar", "vector")
+_DECAYS = ("log", "signed")
+_MAX_RANK = 4  # mix.recurrence's largest R
 
 
 def _array(name, x, ndim, dims):
@@ -100,7 +102,12 @@ def _short(message):
 
 
 def _recurrence(op, q, k, v, g, gate, scale, initial_state, extra_args,
-                extra_attrs, chunk_size=DEFAULT_CHUNK_SIZE, target="cpu"):
+                extra_attrs, chunk_size=DEFAULT_CHUNK_SIZE, target="cpu",
+                extra_operands=None, decay_txt=""):
+    """Builds, compiles and calls one recurrent op. ``extra_args`` are
+    (name, array, type) operands after q, k, v, spelt ``, %a3, ...`` unless
+    ``extra_operands`` gives their syntax (``lowrank(%a3, %a4)``);
+    ``decay_txt`` follows the gate."""
     elem = _inputs([("q", q), ("k", k), ("v", v)],
                    {"q": "[B, T, Hq, K]", "k": "[B, T, Hk, K]",
                     "v": "[B, T, Hv, V]"})
@@ -134,11 +141,14 @@ def _recurrence(op, q, k, v, g, gate, scale, initial_state, extra_args,
     o_type = _tensor((0, 0, ho, V), elem)
     s_type = _tensor((0, hv, K, V), "f32", 1)
     operands = ", ".join(f"%a{i}" for i in range(3 + len(extra_args)))
-    key = (op, tuple(arg_types), gate, scale_txt, extra_attrs, init_txt != "")
+    if extra_operands is not None:
+        operands = "%a0, %a1, %a2" + extra_operands
+    key = (op, tuple(arg_types), gate, decay_txt, scale_txt, extra_attrs,
+           init_txt != "")
 
     def source():
         return _mixer_source(arg_types, f"mix.{op} {operands} {gate_txt}"
-                             f"{init_txt}{scale_txt}{extra_attrs}",
+                             f"{decay_txt}{init_txt}{scale_txt}{extra_attrs}",
                              [o_type, s_type])
     return _run(key, args, source, chunk_size, target)
 
@@ -188,6 +198,72 @@ def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
     extra = [("beta", beta, _tensor(beta.shape, "f32"))]
     o, s = _recurrence("delta_rule", q, k, v, g, gate, scale, initial_state,
                        extra, attrs, _chunk_size(chunk_size), target)
+    return o, (s if output_final_state else None)
+
+
+def _low_rank_terms(a, b, q):
+    """a, b [B, T, Hv, R, K] as the operands of lowrank(a, b): kept in q's
+    dtype when both have it, else both float32; None when both are None or R
+    is 0 (the op then has no low-rank terms)."""
+    if (a is None) != (b is None):
+        raise ValueError(f"{'b' if a is None else 'a'} is None but "
+                         f"{'a' if a is None else 'b'} is not; give both (or "
+                         "neither, for R = 0)")
+    if a is None:
+        return None
+    dims = "[B, T, Hv, R, K]"
+    _array("a", a, 5, dims), _array("b", b, 5, dims)
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must have the same shape {dims}, got "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+    if not (a.dtype == q.dtype and b.dtype == q.dtype):
+        a, b = _f32("a", a, 5, dims), _f32("b", b, 5, dims)
+    if a.shape[3] == 0:
+        return None
+    if a.shape[3] > _MAX_RANK:
+        raise ValueError(f"a and b have R = {a.shape[3]} low-rank terms; at "
+                         f"most {_MAX_RANK} are supported")
+    return a, b
+
+
+def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
+               initial_state=None, output_final_state=False, *,
+               chunk_size=None, target="cpu"):
+    """Diagonal-plus-low-rank linear recurrence (MIXERS.md `mix.recurrence`):
+    ``S = D_t S + sum_r b[t, r] (a[t, r]^T S) + k[t] v[t]^T``,
+    ``o[t] = S^T (scale * q[t])`` per value head, ``D_t = diag(d_t)``.
+
+    a, b: [B, T, Hv, R, K] with R <= 4 (both None, or R = 0: no low-rank
+    terms), float32 or q's dtype. g per `gate` as for `linear_attention`;
+    ``decay="log"`` reads ``d = exp(g)``, ``decay="signed"`` reads ``d = g``
+    (keep it in [-1, 1]). DeltaNet, RWKV-7 and DeltaProduct are special
+    cases (see MixOps.td). Returns (o [B, T, max(Hq, Hv), V] in q's dtype,
+    final_state float32 or None). Only the recurrent form exists:
+    `chunk_size` must be None or 0.
+    """
+    _gate_kind(gate, _GATES)
+    if decay not in _DECAYS:
+        raise ValueError(f"decay must be one of {', '.join(map(repr, _DECAYS))}, "
+                         f"got {decay!r}")
+    if decay == "signed" and gate == "none":
+        raise ValueError("decay='signed' needs a gate g (gate='head', 'scalar' "
+                         "or 'vector'); gate='none' has no decay")
+    chunk = _chunk_size(chunk_size)
+    if chunk_size:
+        raise ValueError(f"chunk_size={chunk_size}: mix.recurrence has no "
+                         "chunked form yet; pass chunk_size=0 or None (the "
+                         "recurrent form)")
+    _inputs([("q", q)], {"q": "[B, T, Hq, K]"})
+    terms = _low_rank_terms(a, b, q)
+    extra, lowrank = [], ""
+    if terms is not None:
+        elem = dtype_name(terms[0].dtype)
+        extra = [(n, x, _tensor(x.shape, elem)) for n, x in zip("ab", terms)]
+        lowrank = " lowrank(%a3, %a4)"
+    decay_txt = " decay signed" if decay == "signed" else ""
+    o, s = _recurrence("recurrence", q, k, v, g, gate, scale, initial_state,
+                       extra, "", chunk, target, extra_operands=lowrank,
+                       decay_txt=decay_txt)
     return o, (s if output_final_state else None)
 
 

@@ -13,8 +13,8 @@ reads query head ``h // (Ho // Hq)`` and state ``h // (Ho // Hv)``; state
 
 import numpy as np
 
-__all__ = ["linear_attention", "delta_rule", "attention", "scan", "rel_rms",
-           "l2norm", "L2NORM_EPS"]
+__all__ = ["linear_attention", "delta_rule", "recurrence", "attention", "scan",
+           "rel_rms", "l2norm", "L2NORM_EPS"]
 
 L2NORM_EPS = 1e-6
 
@@ -42,8 +42,9 @@ def _head_maps(hq, hk, hv):
     return out // (ho // hq), out // (ho // hv), np.arange(hv) // (hv // hk)
 
 
-def _gate(g, gate, kinds, b, t, hv, k):
-    """Validates the gate and returns it as float64 exp(g) (None for "none")."""
+def _gate(g, gate, kinds, b, t, hv, k, signed=False):
+    """Validates the gate and returns it as float64 exp(g), or g itself when
+    ``signed`` (None for "none")."""
     if gate not in kinds:
         raise ValueError(f"gate must be one of {kinds}, got {gate!r}")
     if gate == "none":
@@ -56,7 +57,7 @@ def _gate(g, gate, kinds, b, t, hv, k):
     g = _f64(g)
     if g.shape != shape:
         raise ValueError(f'g for gate="{gate}" must have shape {shape}, got {g.shape}')
-    return np.exp(g)
+    return g if signed else np.exp(g)
 
 
 def _decay(a, gate, t):
@@ -136,6 +137,43 @@ def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
         s = _decay(a, gate, t) * s
         u = beta[:, t, :, None] * (v[:, t] - np.einsum("bhkv,bhk->bhv", s, kt))
         s = s + np.einsum("bhk,bhv->bhkv", kt, u)
+        o[:, t] = np.einsum("bhkv,bhk->bhv", s[:, si], scale * q[:, t, qi])
+    return o, (s if output_final_state else None)
+
+
+def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
+               initial_state=None, output_final_state=False):
+    """Recurrent diagonal-plus-low-rank (DPLR) linear recurrence.
+
+    a, b [B,T,Hv,R,K] (both None: R = 0); g per ``gate`` as for
+    ``linear_attention``, read as the log decay (``decay="log"``: d = exp(g))
+    or as the decay itself (``decay="signed"``: d = g). Per step:
+    ``S = d*S + sum_r b_r (a_r^T S) + k v^T; o = S^T (scale*q)``.
+    Returns (o [B,T,Ho,V], final_state [B,Hv,K,V] or None), float64.
+    """
+    q, k, v = _f64(q), _f64(k), _f64(v)
+    b_len, t_len, hq, hk, hv, kd, vd = _shapes(q, k, v)
+    qi, si, ki = _head_maps(hq, hk, hv)
+    if decay not in ("log", "signed"):
+        raise ValueError(f'decay must be "log" or "signed", got {decay!r}')
+    d = _gate(g, gate, _GATE_KINDS, b_len, t_len, hv, kd,
+              signed=decay == "signed")
+    if (a is None) != (b is None):
+        raise ValueError("a and b must be given together (neither: R = 0)")
+    if a is None:
+        a = b = np.zeros((b_len, t_len, hv, 0, kd))
+    a, b = _f64(a), _f64(b)
+    if a.ndim != 5 or a.shape != b.shape or a.shape[:3] != (b_len, t_len, hv) \
+            or a.shape[4] != kd:
+        raise ValueError(f"a and b must both have shape {(b_len, t_len, hv)} + "
+                         f"(R, {kd}), got {a.shape} and {b.shape}")
+    scale = kd ** -0.5 if scale is None else float(scale)
+    s = _initial_state(initial_state, (b_len, hv, kd, vd))
+    o = np.empty((b_len, t_len, len(qi), vd))
+    for t in range(t_len):
+        a_s = np.einsum("bhrk,bhkv->bhrv", a[:, t], s)  # a_r^T S_{t-1}
+        s = (_decay(d, gate, t) * s + np.einsum("bhrk,bhrv->bhkv", b[:, t], a_s)
+             + np.einsum("bhk,bhv->bhkv", k[:, t, ki], v[:, t]))
         o[:, t] = np.einsum("bhkv,bhk->bhv", s[:, si], scale * q[:, t, qi])
     return o, (s if output_final_state else None)
 

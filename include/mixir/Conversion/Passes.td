@@ -30,7 +30,10 @@ def SelectAlgorithm : Pass<"mix-select-algorithm"> {
     form) when the option is 0 or the sequence length is static and shorter
     than one chunk. For a dynamic length the chunked lowering itself adds a
     run-time branch to the recurrent form for sequences shorter than a chunk
-    (decode). An op's own `chunk_size` is kept.
+    (decode). An op's own `chunk_size` is kept. `mix.recurrence` has no
+    chunkwise lowering yet: it gets 0, and an explicit `chunk_size` > 0 on
+    it is an error naming the op (here, in `convert-mix-to-chunked` and in
+    `convert-mix-to-loops`).
   }];
   let options = [
     Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
@@ -52,8 +55,9 @@ def ConvertMixToChunked : Pass<"convert-mix-to-chunked"> {
     chunked scan (local scans in parallel, a carry pass, outputs in
     parallel); `mix.attention` the flash form (query and key blocks of
     `chunk-size`, online softmax, blocks outside the causal or window mask
-    skipped). Ops with `chunk_size = 0`, and ops it does not handle, are left
-    for `convert-mix-to-loops`.
+    skipped). Ops with `chunk_size = 0`, and ops it does not handle
+    (`mix.recurrence`, whatever the option), are left for
+    `convert-mix-to-loops`.
   }];
   let options = [
     Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
@@ -110,8 +114,8 @@ def ConvertMixToGPU : Pass<"convert-mix-to-gpu"> {
     step per chunk (A and T = (I + A)^-1, U, W S; V' replaces V);
     `mix.attention` (causal, window, GQA, forget gate) as a
     flash-attention kernel (forget gate: a cumsum kernel first);
-    `mix.scan` one thread per channel. Other ops are reported as not supported on
-    target cuda. Dynamic sizes are checked at run time as in the CPU
+    `mix.scan` one thread per channel. Other ops (`mix.recurrence`) are
+    reported as not supported on target cuda. Dynamic sizes are checked at run time as in the CPU
     lowering.
   }];
   let options = [

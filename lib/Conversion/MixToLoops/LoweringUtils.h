@@ -127,17 +127,26 @@ mlir::LogicalResult lowerFlashAttention(mlir::RewriterBase &rewriter,
                                         mix::AttentionOp op, int64_t blockQ,
                                         int64_t blockK);
 mlir::LogicalResult lowerScan(mlir::RewriterBase &rewriter, mix::ScanOp op);
-/// What the lowerings of mix.linear_attention and mix.delta_rule need from
-/// the op; `beta` is set only for the delta rule.
+/// Lowers mix.recurrence to its recurrent form (the only form it has yet).
+mlir::LogicalResult lowerRecurrence(mlir::RewriterBase &rewriter,
+                                    mix::RecurrenceOp op);
+/// What the lowerings of mix.linear_attention, mix.delta_rule and
+/// mix.recurrence need from the op; `beta` is set only for the delta rule,
+/// the low-rank terms a, b [B, T, Hv, R, K] (R = `rank`) only for
+/// mix.recurrence, which may also take the gate as the decay itself
+/// (`signedDecay`) instead of its logarithm.
 struct RecurrenceOperands {
   Value q, k, v, g, init, beta;
+  Value lowRankA, lowRankB;
+  int64_t rank = 0;
   mix::GateKind gate = mix::GateKind::none;
   float scale = 1.0f;
-  bool l2norm = false, negEigval = false;
+  bool l2norm = false, negEigval = false, signedDecay = false;
   mlir::RankedTensorType oType, stateType;
 };
 RecurrenceOperands recurrenceOperands(mix::LinearAttentionOp op);
 RecurrenceOperands recurrenceOperands(mix::DeltaRuleOp op);
+RecurrenceOperands recurrenceOperands(mix::RecurrenceOp op);
 
 /// The recurrent form of `op`'s results (shape checks are the caller's).
 llvm::SmallVector<Value>

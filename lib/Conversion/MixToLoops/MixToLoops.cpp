@@ -14,6 +14,19 @@ namespace mixir {
 using namespace mlir;
 
 namespace {
+/// mix.recurrence has only its recurrent form so far: an explicit request
+/// for chunks is refused rather than ignored. (The chunked passes leave an op
+/// without chunk_size in the recurrent form.)
+LogicalResult refuseChunkedRecurrence(Operation *op) {
+  auto rc = dyn_cast<mixir::mix::RecurrenceOp>(op);
+  if (!rc || rc.getChunkSize().value_or(0) == 0)
+    return success();
+  return rc.emitOpError() << "has no chunked form yet, but chunk_size = "
+                          << *rc.getChunkSize()
+                          << " asks for one; use chunk_size = 0 (the "
+                             "recurrent form) or leave it out";
+}
+
 struct ConvertMixToLoops
     : mixir::impl::ConvertMixToLoopsBase<ConvertMixToLoops> {
   void runOnOperation() override {
@@ -24,6 +37,8 @@ struct ConvertMixToLoops
     });
     IRRewriter rewriter(&getContext());
     for (Operation *op : ops) {
+      if (failed(refuseChunkedRecurrence(op)))
+        return signalPassFailure();
       rewriter.setInsertionPoint(op);
       LogicalResult lowered =
           llvm::TypeSwitch<Operation *, LogicalResult>(op)
@@ -38,6 +53,9 @@ struct ConvertMixToLoops
               })
               .Case([&](mixir::mix::ScanOp o) {
                 return mixir::lowering::lowerScan(rewriter, o);
+              })
+              .Case([&](mixir::mix::RecurrenceOp o) {
+                return mixir::lowering::lowerRecurrence(rewriter, o);
               })
               .Default([](Operation *) { return failure(); });
       if (failed(lowered)) {
@@ -61,11 +79,15 @@ struct ConvertMixToChunked
     SmallVector<Operation *> recurrences;
     getOperation()->walk([&](Operation *op) {
       if (isa<mixir::mix::LinearAttentionOp, mixir::mix::DeltaRuleOp,
-              mixir::mix::ScanOp>(op))
+              mixir::mix::ScanOp, mixir::mix::RecurrenceOp>(op))
         recurrences.push_back(op);
     });
     IRRewriter rewriter(&getContext());
     for (Operation *op : recurrences) {
+      if (failed(refuseChunkedRecurrence(op)))
+        return signalPassFailure();
+      if (isa<mixir::mix::RecurrenceOp>(op))
+        continue; // no chunked form yet: convert-mix-to-loops lowers it
       rewriter.setInsertionPoint(op);
       auto attr = op->getAttrOfType<IntegerAttr>("chunk_size");
       int64_t chunk = attr ? attr.getInt() : chunkSize;
@@ -127,6 +149,15 @@ struct SelectAlgorithm : mixir::impl::SelectAlgorithmBase<SelectAlgorithm> {
       return signalPassFailure();
     }
     Builder b(&getContext());
+    // mix.recurrence has a chunk_size attribute but only the recurrent form.
+    WalkResult refused = getOperation()->walk([&](mixir::mix::RecurrenceOp op) {
+      if (failed(refuseChunkedRecurrence(op)))
+        return WalkResult::interrupt();
+      op.setChunkSizeAttr(b.getI64IntegerAttr(0));
+      return WalkResult::advance();
+    });
+    if (refused.wasInterrupted())
+      return signalPassFailure();
     // The ops with a chunkwise lowering and a chunk_size attribute.
     getOperation()->walk([&](Operation *op) {
       if (!isa<mixir::mix::LinearAttentionOp, mixir::mix::DeltaRuleOp,

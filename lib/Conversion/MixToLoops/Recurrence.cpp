@@ -1,10 +1,12 @@
-//===- Recurrence.cpp - recurrent form of linear attention and delta rule -===//
+//===- Recurrence.cpp - recurrent form of the linear recurrences ----------===//
 //
 // Per (batch, state head) the f32 state S [K, V] is a slice of the final-state
 // result, updated in place token by token. Rows of S are vectors over V; the
 // outputs of every query head reading this state are accumulated while the
 // updated rows stream by, so S is read about once per token (twice for the
-// delta rule, which needs S^T k before the update).
+// delta rule, which needs S^T k before the update, and for mix.recurrence
+// with low-rank terms, which needs S^T a_j). mix.linear_attention and
+// mix.delta_rule are the special cases of one builder.
 //
 //===----------------------------------------------------------------------===//
 #include "LoweringUtils.h"
@@ -32,24 +34,40 @@ SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
   const int64_t qShare = ho / hq;    // output heads per query head
   const int64_t kShare = hv / hk;    // state heads per key head
   const bool gated = r.gate != GateKind::none;
+  auto rowType = VectorType::get({V}, b.getF32Type());
 
   Value zero = indexConst(b, 0);
   Value o0 = emptyLike(b, r.oType, {"B", "T", "Ho", "V"}, sizes);
   Value s0 = emptyLike(b, r.stateType, {"B", "Hv", "K", "V"}, sizes);
+  // The decay a gate value gives: exp(g), or g itself for signed decays.
+  auto decayOf = [&](ImplicitLocOpBuilder &b, Value g) -> Value {
+    return r.signedDecay ? g : Value(math::ExpOp::create(b, g));
+  };
+  auto readRow = [&](ImplicitLocOpBuilder &b, Value S, Value i) -> Value {
+    return vector::TransferReadOp::create(b, rowType, S, ValueRange{i, zero},
+                                          f32Const(b, 0.0f),
+                                          ArrayRef<bool>{true});
+  };
+  auto writeRow = [&](ImplicitLocOpBuilder &b, Value row, Value S,
+                      Value i) -> Value {
+    return vector::TransferWriteOp::create(b, row, S, ValueRange{i, zero},
+                                           ArrayRef<bool>{true})
+        .getResult();
+  };
   return forEachStateHead(b, sizes, hv, group, o0, s0, r.init, [&](ImplicitLocOpBuilder &b, Value bi, Value s, Value o, Value S) {
       Value kHead = arith::DivUIOp::create(b, s, indexConst(b, kShare));
       Value headDecay;
       if (r.gate == GateKind::head)
-        headDecay = math::ExpOp::create(b, readF32(b, r.g, {s}));
+        headDecay = decayOf(b, readF32(b, r.g, {s}));
 
       auto tokens = forLoop(b, zero, sizes.lookup("T"), {o, S}, [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
         Value o = a[0], S = a[1];
         Value tokenDecay = headDecay;
         if (r.gate == GateKind::scalar)
-          tokenDecay = math::ExpOp::create(b, readF32(b, r.g, {bi, t, s}));
+          tokenDecay = decayOf(b, readF32(b, r.g, {bi, t, s}));
         auto rowDecay = [&](ImplicitLocOpBuilder &b, Value i) -> Value {
           if (r.gate == GateKind::vector)
-            return math::ExpOp::create(b, readF32(b, r.g, {bi, t, s, i}));
+            return decayOf(b, readF32(b, r.g, {bi, t, s, i}));
           return tokenDecay;
         };
         Value kFactor;
@@ -58,6 +76,11 @@ SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
         auto keyAt = [&](ImplicitLocOpBuilder &b, Value i) -> Value {
           Value ki = readF32(b, r.k, {bi, t, kHead, i});
           return kFactor ? Value(arith::MulFOp::create(b, ki, kFactor)) : ki;
+        };
+        // Element i of the low-rank vector `ab` (a or b) of term j.
+        auto lowRankAt = [&](ImplicitLocOpBuilder &b, Value ab, int64_t j,
+                             Value i) -> Value {
+          return readF32(b, ab, {bi, t, s, indexConst(b, j), i});
         };
         // Output heads reading this state, their query heads and factors.
         SmallVector<Value> qHeads, qFactors;
@@ -76,46 +99,65 @@ SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
         }
         Value update = readF32Vector(b, r.v, {bi, t, s, zero}, V);
 
-        if (r.beta) {
-          // Decay S, then kv = S^T k; the update is beta (v - kv).
-          auto pass = forLoop(b, zero, indexConst(b, K), {S, f32Splat(b, 0.0f, V)}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+        // Pass 1, when the update reads the state: its projections S^T x.
+        // The delta rule projects on k after decaying S in place; the
+        // low-rank terms of mix.recurrence project on each a_j, on the
+        // undecayed S_{t-1}.
+        SmallVector<std::function<Value(ImplicitLocOpBuilder &, Value)>> along;
+        if (r.beta)
+          along.push_back(keyAt);
+        for (int64_t j = 0; j < r.rank; ++j)
+          along.push_back([&, j](ImplicitLocOpBuilder &b, Value i) {
+            return lowRankAt(b, r.lowRankA, j, i);
+          });
+        const bool decayFirst = gated && r.beta;
+        SmallVector<Value> projections;
+        if (!along.empty()) {
+          SmallVector<Value> carried = {S};
+          carried.append(along.size(), f32Splat(b, 0.0f, V));
+          auto pass = forLoop(b, zero, indexConst(b, K), carried, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
             Value S = a[0];
-            Value row = vector::TransferReadOp::create(
-                b, VectorType::get({V}, b.getF32Type()), S, ValueRange{i, zero},
-                f32Const(b, 0.0f), ArrayRef<bool>{true});
-            if (gated) {
+            Value row = readRow(b, S, i);
+            if (decayFirst) {
               row = arith::MulFOp::create(b, row, splat(b, rowDecay(b, i), V));
-              S = vector::TransferWriteOp::create(b, row, S, ValueRange{i, zero},
-                                                  ArrayRef<bool>{true})
-                      .getResult();
+              S = writeRow(b, row, S, i);
             }
-            Value kv = vector::FMAOp::create(b, splat(b, keyAt(b, i), V), row, a[1]);
-            return SmallVector<Value>{S, kv};
+            SmallVector<Value> next = {S};
+            for (auto [x, acc] : llvm::zip_equal(along, a.drop_front()))
+              next.push_back(vector::FMAOp::create(b, splat(b, x(b, i), V), row, acc));
+            return next;
           });
           S = pass[0];
+          projections.assign(pass.begin() + 1, pass.end());
+        }
+        // The projections S^T a_j of the low-rank terms.
+        ArrayRef<Value> lowRankProjections =
+            ArrayRef<Value>(projections).take_back(r.rank);
+        if (r.beta) {
+          // The delta rule's update is beta (v - S^T k).
           Value beta = readF32(b, r.beta, {bi, t, s});
           if (r.negEigval)
             beta = arith::MulFOp::create(b, beta, f32Const(b, 2.0f));
           update = arith::MulFOp::create(
-              b, arith::SubFOp::create(b, update, pass[1]), splat(b, beta, V));
+              b, arith::SubFOp::create(b, update, projections.front()),
+              splat(b, beta, V));
         }
 
-        // S[i] = decay_i S[i] + k_i update; acc_g += (factor_g q_g[i]) S[i].
+        // S[i] = decay_i S[i] + sum_j b_j[i] (S^T a_j) + k_i update;
+        // acc_g += (factor_g q_g[i]) S[i].
         SmallVector<Value> carried = {S};
         for (int64_t g = 0; g < group; ++g)
           carried.push_back(f32Splat(b, 0.0f, V));
         auto rows = forLoop(b, zero, indexConst(b, K), carried, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
           Value S = a[0];
-          Value row = vector::TransferReadOp::create(
-              b, VectorType::get({V}, b.getF32Type()), S, ValueRange{i, zero},
-              f32Const(b, 0.0f), ArrayRef<bool>{true});
-          if (gated && !r.beta)
+          Value row = readRow(b, S, i);
+          if (gated && !decayFirst)
             row = arith::MulFOp::create(b, row, splat(b, rowDecay(b, i), V));
+          for (auto [j, p] : llvm::enumerate(lowRankProjections))
+            row = vector::FMAOp::create(
+                b, splat(b, lowRankAt(b, r.lowRankB, j, i), V), p, row);
           row = vector::FMAOp::create(b, splat(b, keyAt(b, i), V), update, row);
-          SmallVector<Value> next = {vector::TransferWriteOp::create(
-                                         b, row, S, ValueRange{i, zero},
-                                         ArrayRef<bool>{true})
-                                         .getResult()};
+          SmallVector<Value> next = {writeRow(b, row, S, i)};
           for (int64_t g = 0; g < group; ++g) {
             Value qi = arith::MulFOp::create(
                 b, readF32(b, r.q, {bi, t, qHeads[g], i}), qFactors[g]);
@@ -130,9 +172,20 @@ SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
       return std::make_pair(tokens[0], tokens[1]);
   });
 }
-} // namespace
 
-RecurrenceOperands recurrenceOperands(mix::LinearAttentionOp op) {
+/// The recurrent form of any op `recurrenceOperands` describes, behind the
+/// run-time shape checks.
+template <typename OpTy>
+LogicalResult lowerRecurrent(RewriterBase &rewriter, OpTy op) {
+  return lowerWithShapeChecks(rewriter, op, [&](ImplicitLocOpBuilder &b,
+                                                const SymbolSizes &sizes) {
+    return buildRecurrence(b, recurrenceOperands(op), sizes);
+  });
+}
+
+/// The operands and attributes every recurrent op has.
+template <typename OpTy>
+RecurrenceOperands commonRecurrenceOperands(OpTy op) {
   RecurrenceOperands r;
   r.q = op.getQ(), r.k = op.getK(), r.v = op.getV(), r.g = op.getG();
   r.init = op.getInitialState(), r.gate = op.getGateKind();
@@ -140,15 +193,23 @@ RecurrenceOperands recurrenceOperands(mix::LinearAttentionOp op) {
   r.oType = op.getO().getType(), r.stateType = op.getFinalState().getType();
   return r;
 }
+} // namespace
+
+RecurrenceOperands recurrenceOperands(mix::LinearAttentionOp op) {
+  return commonRecurrenceOperands(op);
+}
 
 RecurrenceOperands recurrenceOperands(mix::DeltaRuleOp op) {
-  RecurrenceOperands r;
-  r.q = op.getQ(), r.k = op.getK(), r.v = op.getV(), r.g = op.getG();
+  RecurrenceOperands r = commonRecurrenceOperands(op);
   r.beta = op.getBeta();
-  r.init = op.getInitialState(), r.gate = op.getGateKind();
-  r.scale = op.getScaleOrDefault();
   r.l2norm = op.getQkL2norm(), r.negEigval = op.getAllowNegEigval();
-  r.oType = op.getO().getType(), r.stateType = op.getFinalState().getType();
+  return r;
+}
+
+RecurrenceOperands recurrenceOperands(mix::RecurrenceOp op) {
+  RecurrenceOperands r = commonRecurrenceOperands(op);
+  r.lowRankA = op.getA(), r.lowRankB = op.getB(), r.rank = op.getRank();
+  r.signedDecay = op.getDecay() == mix::DecayKind::signed_;
   return r;
 }
 
@@ -160,10 +221,7 @@ SmallVector<Value> buildRecurrentLinearAttention(ImplicitLocOpBuilder &b,
 
 LogicalResult lowerLinearAttention(RewriterBase &rewriter,
                                    mix::LinearAttentionOp op) {
-  return lowerWithShapeChecks(rewriter, op, [&](ImplicitLocOpBuilder &b,
-                                                const SymbolSizes &sizes) {
-    return buildRecurrentLinearAttention(b, op, sizes);
-  });
+  return lowerRecurrent(rewriter, op);
 }
 
 SmallVector<Value> buildRecurrentDeltaRule(ImplicitLocOpBuilder &b,
@@ -173,10 +231,11 @@ SmallVector<Value> buildRecurrentDeltaRule(ImplicitLocOpBuilder &b,
 }
 
 LogicalResult lowerDeltaRule(RewriterBase &rewriter, mix::DeltaRuleOp op) {
-  return lowerWithShapeChecks(rewriter, op, [&](ImplicitLocOpBuilder &b,
-                                                const SymbolSizes &sizes) {
-    return buildRecurrentDeltaRule(b, op, sizes);
-  });
+  return lowerRecurrent(rewriter, op);
+}
+
+LogicalResult lowerRecurrence(RewriterBase &rewriter, mix::RecurrenceOp op) {
+  return lowerRecurrent(rewriter, op);
 }
 
 } // namespace mixir::lowering

@@ -71,6 +71,15 @@ SmallVector<ShapedValue> mixir::mix::getShapeContract(Operation *op) {
         addRecurrenceContract(dr, out);
         out.insert(out.begin() + 3, {"beta", dr.getBeta(), {"B", "T", "Hv"}});
       })
+      .Case([&](RecurrenceOp rc) {
+        addRecurrenceContract(rc, out);
+        // a and b share one contract; R is bound by whichever comes first.
+        Dims lowRank = {"B", "T", "Hv", "R", "K"};
+        SmallVector<ShapedValue> terms;
+        addIfPresent(terms, "a", rc.getA(), lowRank);
+        addIfPresent(terms, "b", rc.getB(), lowRank);
+        out.insert(out.begin() + 3, terms.begin(), terms.end());
+      })
       .Case([&](AttentionOp at) {
         // A forget gate is indexed by query and key position alike, so the
         // key length must equal the query length.
@@ -216,7 +225,8 @@ LogicalResult checkMultiple(Operation *op, StringRef what, int64_t a,
   return success();
 }
 
-/// Shared by linear_attention and delta_rule: types, gate, heads and shapes.
+/// Shared by linear_attention, delta_rule and recurrence: types, gate, heads
+/// and shapes.
 template <typename OpTy>
 LogicalResult verifyRecurrence(OpTy op) {
   Operation *o = op.getOperation();
@@ -274,6 +284,38 @@ LogicalResult DeltaRuleOp::verify() {
 
 float DeltaRuleOp::getScaleOrDefault() {
   return defaultScale(getScale(), getQ());
+}
+
+LogicalResult RecurrenceOp::verify() {
+  Value a = getA(), b = getB();
+  if (!a != !b)
+    return emitOpError() << "'a' and 'b' must be given together "
+                            "(lowrank(a, b); neither means R = 0)";
+  if (getDecay() == DecayKind::signed_ && getGateKind() == GateKind::none)
+    return emitOpError() << "decay 'signed' needs a gate (head, scalar or "
+                            "vector); gate kind 'none' has no decay";
+  if (failed(checkElementType(*this, "a", a, "q", getQ(), /*allowF32=*/true)) ||
+      failed(checkElementType(*this, "b", b, "a", a)))
+    return failure();
+  // R = 0 is spelt without lowrank(a, b), so no tensor is ever empty.
+  auto aType = a ? cast<RankedTensorType>(a.getType()) : RankedTensorType();
+  if (aType && aType.getRank() == 5 && aType.getDimSize(3) == 0)
+    return emitOpError() << "'a' dim 3 (R) is 0; leave out lowrank(a, b) "
+                            "for a recurrence without low-rank terms";
+  if (failed(verifyRecurrence(*this)))
+    return failure();
+  if (getRank() > kMaxRank)
+    return emitOpError() << "'a' dim 3 (R) must be at most " << kMaxRank
+                         << ", got " << getRank();
+  return success();
+}
+
+float RecurrenceOp::getScaleOrDefault() {
+  return defaultScale(getScale(), getQ());
+}
+
+int64_t RecurrenceOp::getRank() {
+  return getA() ? cast<ShapedType>(getA().getType()).getDimSize(3) : 0;
 }
 
 LogicalResult AttentionOp::verify() {

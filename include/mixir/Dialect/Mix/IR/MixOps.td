@@ -35,6 +35,14 @@ def Mix_GateKind : I32EnumAttr<"GateKind", "kind of the log-decay gate", [
   let cppNamespace = "::mixir::mix";
 }
 
+// `log`: the decay is exp(g); `signed`: the decay is g itself, in [-1, 1]
+// (C++ spells it DecayKind::signed_, `signed` being a keyword).
+def Mix_DecayKind : I32EnumAttr<"DecayKind", "how a gate gives the decay", [
+    I32EnumAttrCase<"log", 0>,
+    I32EnumAttrCase<"signed_", 1, "signed">]> {
+  let cppNamespace = "::mixir::mix";
+}
+
 def Mix_Float : AnyTypeOf<[F32, F16, BF16]>;
 def Mix_Tensor : RankedTensorOf<[F32, F16, BF16]>;
 def Mix_StateTensor : RankedTensorOf<[F32]>;
@@ -104,6 +112,66 @@ def Mix_DeltaRuleOp : Mix_Op<"delta_rule", [AttrSizedOperandSegments]> {
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
+    float getScaleOrDefault();
+  }];
+}
+
+def Mix_RecurrenceOp : Mix_Op<"recurrence", [AttrSizedOperandSegments]> {
+  let summary = "diagonal-plus-low-rank (DPLR) linear recurrence (RWKV-7, DeltaProduct)";
+  let description = [{
+    The general linear recurrence with a diagonal-plus-low-rank transition,
+    one f32 state `S: [K, V]` per value head:
+
+        S_t = (D_t + sum_{r<R} b_{t,r} a_{t,r}^T) S_{t-1} + k_t v_t^T
+        o_t = S_t^T (scale * q_t)
+
+    with `D_t = diag(d_t)`. `lowrank(%a, %b)` gives `a, b: [B, T, Hv, R, K]`
+    (same element type, f32 or the input type) with `1 <= R <= 4`; without
+    it `R = 0` and the op is `mix.linear_attention`. `gate` picks the shape
+    of `g` as for `mix.linear_attention`: `none` (`d = 1`), `head` (`[Hv]`),
+    `scalar` (`[B, T, Hv]`) or `vector` (`[B, T, Hv, K]`). `decay log` (the
+    default) reads `d = exp(g)`; `decay signed` reads `d = g`, which must lie
+    in [-1, 1] for the recurrence to stay bounded (not checked: `g` is data).
+    Results: `o: [B, T, max(Hq, Hv), V]` in the input element type and the
+    final state `[B, Hv, K, V]` in f32; heads are shared as for
+    `mix.linear_attention`.
+
+    Special cases: the delta rule is `R = 1`, `a = d_t * k_t`,
+    `b = -beta_t k_t` and `v -> beta_t v_t` (`2 beta` for negative
+    eigenvalues); RWKV-7 is `d = w` (`decay signed`, or `log` of it),
+    `a = kappa_hat`, `b = -(kappa_hat * a_rwkv)`; a Gated DeltaProduct with
+    `n` Householder steps per token is `n` interleaved sub-steps per token.
+    Only the recurrent form exists yet: `chunk_size` must be 0 or absent.
+
+    ```mlir
+    %o, %s = mix.recurrence %q, %k, %v lowrank(%a, %b) gate vector(%w)
+        decay signed init(%s0)
+        : (tensor<?x?x4x64xbf16>, tensor<?x?x4x64xbf16>, tensor<?x?x4x64xbf16>,
+           tensor<?x?x4x1x64xf32>, tensor<?x?x4x1x64xf32>,
+           tensor<?x?x4x64xf32>, tensor<?x4x64x64xf32>)
+        -> (tensor<?x?x4x64xbf16>, tensor<?x4x64x64xf32>)
+    ```
+  }];
+  let arguments = (ins Mix_Tensor:$q, Mix_Tensor:$k, Mix_Tensor:$v,
+      Optional<Mix_Tensor>:$a, Optional<Mix_Tensor>:$b,
+      Optional<Mix_Tensor>:$g, Optional<Mix_StateTensor>:$initial_state,
+      DefaultValuedAttr<Mix_GateKind, "::mixir::mix::GateKind::none">:$gate_kind,
+      DefaultValuedAttr<Mix_DecayKind, "::mixir::mix::DecayKind::log">:$decay,
+      OptionalAttr<F32Attr>:$scale,
+      OptionalAttr<I64Attr>:$chunk_size);
+  let results = (outs Mix_Tensor:$o, Mix_StateTensor:$final_state);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v (`lowrank` `(` $a^ `,` $b `)`)?
+    `gate` $gate_kind (`(` $g^ `)`)? (`decay` $decay^)?
+    (`init` `(` $initial_state^ `)`)? (`scale` `=` $scale^)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// R, the number of rank-1 terms: 0 without lowrank(a, b).
+    int64_t getRank();
+    /// The largest R the op accepts.
+    static constexpr int64_t kMaxRank = 4;
     float getScaleOrDefault();
   }];
 }
