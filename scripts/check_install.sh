@@ -78,6 +78,8 @@ check pkg-config pkgconfig_app
 
 pip_install() {
   local src=$WORK/src venv=$WORK/venv site version opt_version
+  # Only what pip installed: not a build tree that make test puts on PYTHONPATH.
+  unset PYTHONPATH
   # A copy of the working tree (tracked and untracked-but-not-ignored files).
   mkdir -p "$src" &&
     (cd "$ROOT" && git ls-files -co --exclude-standard -z | xargs -0 tar cf -) |
@@ -105,6 +107,8 @@ assert np.allclose(h, ref, rtol=1e-5, atol=1e-5)
 print("mixir.scan from the installed package matches numpy")
 PYEOF
     site=$("$venv/bin/python3" -c 'import mixir, os; print(os.path.dirname(mixir.__file__))') &&
+    echo "mixir imported from $site" &&
+    [[ $site == "$venv"/* ]] &&
     consumer "$site" "$WORK/pip-consumer" "$venv/bin/mixir-compile"
 }
 check pip-install pip_install
