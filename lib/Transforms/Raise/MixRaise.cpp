@@ -543,6 +543,27 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
         continue;
       (void)raiseLinearAttention(g);
     }
+    getOperation().walk([&](mixir::mix::AttentionOp op) { shareKVHeads(op); });
+  }
+
+  /// A mix.attention (from an ONNX Attention node, or raised) whose K and V
+  /// are repeat_kv copies ([B, Hkv, T, D] -> [B, Hkv*n, T, D], then to
+  /// [B, T, H, D]) reads the Hkv shared heads instead.
+  void shareKVHeads(mixir::mix::AttentionOp op) {
+    auto source = [&](Value x, OpBuilder &b) -> Value {
+      auto tr = x.getDefiningOp<linalg::TransposeOp>();
+      if (!tr || tr.getPermutation() != ArrayRef<int64_t>{0, 2, 1, 3})
+        return Value();
+      return repeatedKV(tr.getInput(), b);
+    };
+    OpBuilder b(op);
+    Value k = source(op.getK(), b), v = source(op.getV(), b);
+    if (!k || !v || cast<RankedTensorType>(k.getType()).getDimSize(1) !=
+                        cast<RankedTensorType>(v.getType()).getDimSize(1))
+      return;
+    b.setInsertionPoint(op);
+    op.getKMutable().assign(mixir::build::transpose(b, op.getLoc(), k, {0, 2, 1, 3}));
+    op.getVMutable().assign(mixir::build::transpose(b, op.getLoc(), v, {0, 2, 1, 3}));
   }
 
   /// [B, H, T, D] -> [B, T, H, D]; [B, T, D] -> [B, T, 1, D].
