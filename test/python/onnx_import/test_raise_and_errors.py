@@ -287,6 +287,15 @@ def test_error_unsupported_custom_domain(tmp_path):
         run_importer(tmp_path / "m.onnx"))
 
 
+def test_error_names_the_alternative(tmp_path):
+    model = make_model([N("GroupQueryAttention", ["x"], ["y"], name="gqa", domain="com.microsoft")],
+                       [vi("x", [3])], [vi("y", None)], domains=[("com.microsoft", 1)])
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    line = one_line_error(run_importer(tmp_path / "m.onnx"))
+    assert "node 'gqa' (GroupQueryAttention, domain 'com.microsoft'): unsupported op (opset 1)" in line
+    assert "export with opset >= 23" in line
+
+
 def test_error_attention_mask_rejected(tmp_path):
     model = make_model([N("Attention", ["q", "k", "v", "m"], ["y"], name="att")],
                        [vi(n, [1, 2, 4, 8]) for n in "qkv"] + [vi("m", [4, 4])],
