@@ -2,7 +2,7 @@
 random-weight Llama, Qwen2 and Mistral (GQA: 4 query heads, 2 key/value
 heads; Mistral with a sliding window of 8) built from a config (no hub
 download), exported with `torch.onnx.export(..., dynamo=True)` at the
-exporter's default opset (and opset 23 once), imported with
+exporter's default opset (and opset 23 for Llama and Mistral), imported with
 mixir-import-onnx, checked to raise one `mix.attention` per layer with the
 model's head counts and window, compiled and compared with torch's logits.
 
@@ -40,6 +40,7 @@ CASES = [  # (family, attn_implementation, opset or None for the default)
     ("qwen2", "eager", None),
     ("mistral", "sdpa", None),
     ("mistral", "eager", None),
+    ("mistral", "sdpa", 23),
 ]
 
 
