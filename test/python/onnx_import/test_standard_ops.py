@@ -173,6 +173,21 @@ CASES = {
                                           [vi("a", [3, 4]), vi("b", [4])], [vi("y", None)], opset=13),
                                {"a": randn(rng(23), 3, 4) * 5,
                                 "b": np.array([1.5, -2.0, 0.7, -3.1], np.float32)}),
+    # Range with run-time bounds (length known only when it runs)
+    "Range_dynamic_int": lambda: (make_model(
+        [N("Range", ["a", "b", "c"], ["r"]), N("Cast", ["r"], ["y"], to=F32)],
+        [vi("a", [], I64), vi("b", [], I64), vi("c", [], I64)], [vi("y", None)], opset=13),
+        {"a": np.array(-3, np.int64), "b": np.array(11, np.int64), "c": np.array(3, np.int64)}),
+    "Range_dynamic_negative_delta": lambda: (make_model(
+        [N("Range", ["a", "b", "c"], ["r"]), N("Cast", ["r"], ["y"], to=F32)],
+        [vi("a", [], I64), vi("b", [], I64)], [vi("y", None)],
+        [init("c", np.array(-2, np.int64))], opset=13),
+        {"a": np.array(9, np.int64), "b": np.array(0, np.int64)}),
+    "Range_dynamic_float": lambda: (make_model(
+        [N("Range", ["a", "b", "c"], ["y"])],
+        [vi("a", []), vi("b", []), vi("c", [])], [vi("y", None)], opset=13),
+        {"a": np.array(0.5, np.float32), "b": np.array(4.1, np.float32),
+         "c": np.array(0.7, np.float32)}),
     # Softmax over a fully masked row is NaN; Where(IsNaN) zeroes it
     "Softmax_IsNaN_Where_guard": lambda: (make_model(
         [N("Add", ["x", "m"], ["s"]), N("Softmax", ["s"], ["p"], axis=-1), N("IsNaN", ["p"], ["n"]),
