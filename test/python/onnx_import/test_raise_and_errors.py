@@ -160,6 +160,32 @@ def test_raise_torch_sdpa_decomposition_with_gqa(window, tmp_path, record_rel_rm
     assert f"{B}x{hkv}x{rep}x{T}x{D}" not in text  # the copy is gone
 
 
+def test_tiled_kv_copies_are_not_shared(tmp_path, record_rel_rms):
+    """K/V tiled (torch.repeat: query head h reads kv head h % Hkv) is not
+    repeat_kv's interleaving (h / n): raised with the copies as they are."""
+    hq, hkv, t = 4, 2, 12
+    mask = np.triu(np.full((t, t), -np.inf), 1).astype(np.float32)
+    nodes = []
+    for x in "kv":
+        nodes += [N("Unsqueeze", [x, "ax1"], [x + "u"]), N("Expand", [x + "u", "rep"], [x + "e"]),
+                  N("Reshape", [x + "e", "heads"], [x + "r"])]
+    nodes += [N("Transpose", ["kr"], ["kt"], perm=[0, 1, 3, 2]), N("MatMul", ["q", "kt"], ["s"]),
+              N("Mul", ["s", "c"], ["ss"]), N("Add", ["ss", "mask"], ["sm"]),
+              N("Softmax", ["sm"], ["p"], axis=-1), N("MatMul", ["p", "vr"], ["o"])]
+    i64 = lambda *x: np.array(x, np.int64)
+    inits = [init("ax1", i64(1)), init("rep", i64(1, hq // hkv, hkv, t, D)),
+             init("heads", i64(1, hq, t, D)), init("c", np.array(0.25, np.float32)),
+             init("mask", mask)]
+    model = make_model(nodes, [vi("q", [1, hq, t, D]), vi("k", [1, hkv, t, D]),
+                               vi("v", [1, hkv, t, D])], [vi("o", None)], inits)
+    r = rng(62)
+    feeds = {"q": randn(r, 1, hq, t, D), "k": randn(r, 1, hkv, t, D), "v": randn(r, 1, hkv, t, D)}
+    text = check_against(model, feeds, tmp_path, record=record_rel_rms,
+                         case="raised attention (tiled K/V kept)")
+    line = next(l for l in text.splitlines() if "mix.attention" in l)
+    assert f"tensor<1x{t}x{hq}x{D}xf32>, tensor<1x{t}x{hq}x{D}xf32>" in line, line
+
+
 def test_no_raise_when_where_guard_is_not_isnan(tmp_path, record_rel_rms):
     """Where(IsInf(p), 0, p) is not the NaN guard: left as it is."""
     neg = np.triu(np.full((T, T), -np.inf), 1).astype(np.float32)
