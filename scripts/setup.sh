@@ -34,7 +34,7 @@ APT_PACKAGES=(
 PIP_PACKAGES=(numpy:numpy ml_dtypes:ml_dtypes nanobind:nanobind)
 TEST_PIP_PACKAGES=(lit:lit pytest:pytest onnx:onnx onnxruntime:onnxruntime
                    jax:jax==0.10.2 jaxlib:jaxlib==0.10.2
-                   torch:torch)
+                   torch:torch transformers:transformers onnxscript:onnxscript)
 # torch (the tests that export ONNX through torch.onnx) comes from the default
 # index like everything else: its wheel there is the CUDA build, which also
 # runs on a machine without a GPU.

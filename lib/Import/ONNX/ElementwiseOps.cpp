@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 
 #include <cmath>
+#include <limits>
 
 namespace mixir::onnx_import {
 namespace {
@@ -382,6 +383,65 @@ LogicalResult castLike(Node &n) {
   return castTo(n, n.inputType(1).getElementType());
 }
 
+LogicalResult isNaN(Node &n) {
+  if (!n.hasInput(0) || !isFloat(n.inputType(0).getElementType()))
+    return n.fail("expects a floating-point input");
+  return emitElementwise(n, ValueRange{n.input(0)}, n.b.getI1Type(),
+                         [](OpBuilder &b, Location loc, ValueRange a, Type) -> Value {
+                           return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO,
+                                                        a[0], a[0]);
+                         });
+}
+
+LogicalResult isInf(Node &n) {
+  if (!n.hasInput(0) || !isFloat(n.inputType(0).getElementType()))
+    return n.fail("expects a floating-point input");
+  bool pos = n.intAttr("detect_positive", 1) != 0;
+  bool neg = n.intAttr("detect_negative", 1) != 0;
+  return emitElementwise(
+      n, ValueRange{n.input(0)}, n.b.getI1Type(),
+      [=](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
+        double inf = std::numeric_limits<double>::infinity();
+        Value isPos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, a[0],
+                                            cst(b, loc, t, inf));
+        Value isNeg = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, a[0],
+                                            cst(b, loc, t, -inf));
+        if (pos && neg)
+          return arith::OrIOp::create(b, loc, isPos, isNeg);
+        if (pos)
+          return isPos;
+        if (neg)
+          return isNeg;
+        return arith::ConstantOp::create(b, loc, b.getBoolAttr(false));
+      });
+}
+
+/// Mod: fmod = 0 takes the sign of the divisor (Python %, integers only);
+/// fmod = 1 that of the dividend (C fmod, required for floats).
+LogicalResult mod(Node &n) {
+  if (!n.hasInput(0) || !n.hasInput(1))
+    return n.fail("expects two inputs");
+  Type elem = n.inputType(0).getElementType();
+  bool fmod = n.intAttr("fmod", 0) != 0;
+  if (isFloat(elem) && !fmod)
+    return n.fail("fmod = 0 is invalid for floating-point inputs");
+  return binary(n, [fmod](OpBuilder &b, Location loc, ValueRange a, Type t) -> Value {
+    if (isFloat(t))
+      return arith::RemFOp::create(b, loc, a[0], a[1]);
+    Value r = arith::RemSIOp::create(b, loc, a[0], a[1]);
+    if (fmod)
+      return r;
+    // r != 0 and sign(r) != sign(divisor): r + divisor.
+    Value zero = cst(b, loc, t, 0);
+    Value nonZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, r, zero);
+    Value rNeg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, r, zero);
+    Value dNeg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, a[1], zero);
+    Value differ = arith::XOrIOp::create(b, loc, rNeg, dNeg);
+    Value fix = arith::AndIOp::create(b, loc, nonZero, differ);
+    return arith::SelectOp::create(b, loc, fix, arith::AddIOp::create(b, loc, r, a[1]), r);
+  });
+}
+
 } // namespace
 
 void registerElementwiseOps(HandlerMap &m) {
@@ -399,6 +459,7 @@ void registerElementwiseOps(HandlerMap &m) {
   m["::Identity"] = identity; m["::Dropout"] = dropout; m["::Where"] = where;
   m["::Cast"] = castOp; m["::CastLike"] = castLike;
   m["mixir::Silu"] = silu;
+  m["::IsNaN"] = isNaN; m["::IsInf"] = isInf; m["::Mod"] = mod;
 }
 
 } // namespace mixir::onnx_import

@@ -180,6 +180,20 @@ static std::string functionName(const std::string &graphName) {
   return name;
 }
 
+/// What to do instead, for unsupported ops that have a supported
+/// alternative ("" when none is known).
+static std::string unsupportedHint(const std::string &domain, const std::string &op) {
+  if (domain == "com.microsoft" &&
+      (op == "GroupQueryAttention" || op == "MultiHeadAttention" || op == "Attention" ||
+       op == "PackedAttention" || op == "SparseAttention"))
+    return "; export with opset >= 23 (torch.onnx.export(..., opset_version=23)) to "
+           "get the standard Attention op, or without onnxruntime's fusions";
+  if (domain.empty() && (op == "If" || op == "Loop" || op == "Scan"))
+    return "; control flow is not supported: export with static shapes so that "
+           "the exporter unrolls or folds it";
+  return "";
+}
+
 LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
   if (node.op_type().empty())
     return fail("node '" + node.name() + "' has no op type (malformed model?)");
@@ -200,7 +214,8 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
     return failure();
   auto it = handlers().find(domain + "::" + node.op_type());
   if (it == handlers().end())
-    return n.fail("unsupported op (opset " + llvm::Twine(opset->second) + ")");
+    return n.fail("unsupported op (opset " + llvm::Twine(opset->second) + ")" +
+                  unsupportedHint(domain, node.op_type()));
   return it->second(n);
 }
 

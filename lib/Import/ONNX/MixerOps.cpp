@@ -60,48 +60,60 @@ int64_t dim(Value v, int64_t d) { return cast<RankedTensorType>(v.getType()).get
 // Attention (opset 23, 24)
 //===----------------------------------------------------------------------===//
 
-/// True when `mask` ([..., T, S] constant, bool or additive float) is the
-/// causal mask: keep/0 on and below the diagonal, drop/-inf above it.
-bool isConstantCausalMask(DenseElementsAttr mask) {
+/// For a constant `mask` ([..., T, T], bool or additive float, the same
+/// matrix in every leading position): 0 when it is the causal mask (keep/0
+/// on and below the diagonal, drop/<= -1e4 above), W when it is a causal
+/// band keeping i - W < j <= i (a sliding window narrower than T), nullopt
+/// otherwise.
+std::optional<int64_t> constantCausalWindow(DenseElementsAttr mask) {
   auto type = cast<RankedTensorType>(mask.getType());
   if (type.getRank() < 2 || mask.getNumElements() > (1 << 24))
-    return false;
+    return std::nullopt;
   int64_t rows = type.getDimSize(type.getRank() - 2);
   int64_t cols = type.getDimSize(type.getRank() - 1);
-  if (rows != cols)
-    return false;
-  bool isBool = type.getElementType().isInteger(1);
-  int64_t idx = 0;
-  auto check = [&](bool keep, int64_t at) {
-    int64_t i = (at / cols) % rows, j = at % cols;
-    return keep == (j <= i);
-  };
-  if (isBool) {
+  if (rows != cols || rows == 0)
+    return std::nullopt;
+  std::vector<char> keep;
+  keep.reserve(mask.getNumElements());
+  if (type.getElementType().isInteger(1)) {
     for (bool v : mask.getValues<bool>())
-      if (!check(v, idx++))
-        return false;
-    return true;
+      keep.push_back(v);
+  } else if (isa<FloatType>(type.getElementType())) {
+    for (const APFloat &f : mask.getValues<APFloat>()) {
+      double v = f.convertToDouble();
+      if (v != 0.0 && !(v <= -1e4))
+        return std::nullopt;
+      keep.push_back(v == 0.0);
+    }
+  } else {
+    return std::nullopt;
   }
-  if (!isa<FloatType>(type.getElementType()))
-    return false;
-  for (const APFloat &f : mask.getValues<APFloat>()) {
-    double v = f.convertToDouble();
-    if (v != 0.0 && !(v <= -1e4))
-      return false;
-    if (!check(v == 0.0, idx++))
-      return false;
+  // The window is read off the last row, then every element is checked.
+  int64_t w = 0;
+  for (int64_t j = 0; j < cols; ++j)
+    w += keep[(rows - 1) * cols + j];
+  if (w < 1)
+    return std::nullopt;
+  for (int64_t at = 0, e = keep.size(); at < e; ++at) {
+    int64_t i = (at / cols) % rows, j = at % cols;
+    if ((bool)keep[at] != (j <= i && i - j < w))
+      return std::nullopt;
   }
-  return true;
+  return w >= rows ? 0 : w;
 }
 
 LogicalResult attention(Node &n) {
   bool maskIsCausal = false;
+  int64_t window = 0;
   if (n.hasInput(3)) {
     DenseElementsAttr mask = n.constantInput(3);
-    if (!mask || !isConstantCausalMask(mask))
-      return n.fail("attn_mask is supported only as a constant causal mask "
-                    "(bool tril, or 0 / -inf additive); use is_causal=1");
+    std::optional<int64_t> w = mask ? constantCausalWindow(mask) : std::nullopt;
+    if (!w)
+      return n.fail("attn_mask is supported only as a constant causal mask, "
+                    "optionally banded by a sliding window (bool, or 0 / -inf "
+                    "additive); use is_causal=1");
     maskIsCausal = true;
+    window = *w;
   }
   if (n.hasInput(4) || n.hasInput(5))
     return n.fail("past_key/past_value (KV cache) are not supported");
@@ -158,7 +170,8 @@ LogicalResult attention(Node &n) {
   auto oType = withShape(q4, {dim(q4, 0), t, hq, dv});
   Value o = mix::AttentionOp::create(n.b, n.loc, oType, q4, k4, v4, Value(),
                                      causal ? n.b.getUnitAttr() : UnitAttr(),
-                                     IntegerAttr(), scale);
+                                     window ? n.b.getI64IntegerAttr(window) : IntegerAttr(),
+                                     scale);
   if (rank == 4) {
     n.setOutput(0, build::transpose(n.b, n.loc, o, {0, 2, 1, 3}));
     n.setOutput(1, k);

@@ -5,6 +5,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 namespace mixir::onnx_import {
@@ -502,10 +503,68 @@ LogicalResult constantOfShape(Node &n) {
   return success();
 }
 
+/// Range with run-time start, limit or delta (scalars): a 1-D tensor of
+/// max(ceil((limit - start) / delta), 0) elements start + i * delta.
+LogicalResult dynamicRange(Node &n) {
+  OpBuilder &b = n.b;
+  Location loc = n.loc;
+  Type elem = n.inputType(0).getElementType();
+  bool isFloat = isa<FloatType>(elem);
+  if (!isFloat && !isa<IntegerType>(elem))
+    return n.fail("expects integer or floating-point inputs");
+  Value s[3];
+  for (int i = 0; i < 3; ++i) {
+    if (!n.hasInput(i) || n.inputType(i).getElementType() != elem ||
+        n.inputType(i).getNumElements() != 1 || n.inputType(i).getRank() > 1)
+      return n.fail("start, limit and delta must be scalars of one type");
+    Value x = n.input(i);
+    SmallVector<Value> idx(n.inputType(i).getRank(),
+                           arith::ConstantIndexOp::create(b, loc, 0));
+    s[i] = tensor::ExtractOp::create(b, loc, x, idx);
+  }
+  Value count;
+  if (isFloat) {
+    Value f64s[3];
+    for (int i = 0; i < 3; ++i)
+      f64s[i] = build::convertScalar(b, loc, s[i], b.getF64Type());
+    Value q = arith::DivFOp::create(b, loc, arith::SubFOp::create(b, loc, f64s[1], f64s[0]),
+                                    f64s[2]);
+    q = math::CeilOp::create(b, loc, q);
+    q = arith::MaximumFOp::create(b, loc, q, build::scalarConstant(b, loc, b.getF64Type(), 0));
+    count = arith::FPToSIOp::create(b, loc, b.getI64Type(), q);
+  } else {
+    Value num = arith::SubIOp::create(b, loc, s[1], s[0]);
+    Value q = arith::CeilDivSIOp::create(b, loc, num, s[2]);
+    q = arith::MaxSIOp::create(b, loc, q, build::scalarConstant(b, loc, elem, 0));
+    count = q;
+  }
+  Value size = arith::IndexCastOp::create(b, loc, b.getIndexType(), count);
+  auto type = RankedTensorType::get({ShapedType::kDynamic}, elem);
+  Value start = s[0], delta = s[2];
+  auto gen = tensor::GenerateOp::create(
+      b, loc, type, ValueRange{size}, [&](OpBuilder &nb, Location nloc, ValueRange ivs) {
+        Value i = arith::IndexCastOp::create(nb, nloc, nb.getI64Type(), ivs[0]);
+        Value r;
+        if (isFloat) {
+          // In the input type, as onnxruntime computes it (start + i * delta).
+          Value fi = arith::SIToFPOp::create(nb, nloc, elem, i);
+          r = arith::AddFOp::create(nb, nloc, start,
+                                    arith::MulFOp::create(nb, nloc, fi, delta));
+        } else {
+          Value ii = build::convertScalar(nb, nloc, i, elem);
+          r = arith::AddIOp::create(nb, nloc, start,
+                                    arith::MulIOp::create(nb, nloc, ii, delta));
+        }
+        tensor::YieldOp::create(nb, nloc, r);
+      });
+  n.setOutput(0, gen.getResult());
+  return success();
+}
+
 LogicalResult range(Node &n) {
   auto start = n.scalarInput(0), limit = n.scalarInput(1), delta = n.scalarInput(2);
   if (!start || !limit || !delta)
-    return n.fail("start, limit and delta must be constants");
+    return dynamicRange(n);
   if (*delta == 0)
     return n.fail("delta is 0");
   int64_t count =

@@ -370,6 +370,166 @@ std::optional<double> scalarConstant(Value v) {
   return vals[0];
 }
 
+
+/// `x * c`, `c * x` or `x / c` with a positive scalar constant `c`, peeled
+/// off repeatedly: returns `x` and multiplies `scale` by the factors.
+Value peelScale(Value v, double &scale) {
+  while (auto bin = matchBinary(v)) {
+    bool isMul = isa<arith::MulFOp>(bin->arith), isDiv = isa<arith::DivFOp>(bin->arith);
+    if (!isMul && !isDiv)
+      break;
+    bool lhsChain = !matchPattern(bin->lhs, m_Constant());
+    Value chain = lhsChain ? bin->lhs : bin->rhs;
+    Value other = lhsChain ? bin->rhs : bin->lhs;
+    if (!(lhsChain ? bin->lhsMap : bin->rhsMap).isIdentity() ||
+        !matchPattern(other, m_Constant()) || (isDiv && !lhsChain) ||
+        chain.getType() != v.getType())
+      break;
+    auto c = scalarConstant(other);
+    if (!c || !(*c > 0))
+      break;
+    scale = isMul ? scale * *c : scale / *c;
+    v = chain;
+  }
+  return v;
+}
+
+/// K for K^T given as a linalg.transpose of the last two dims, or (as
+/// torch.onnx's SDPA decomposition writes it) as K [B, H, T, D] collapsed
+/// to [B*H, T, D], transposed to [B*H, D, T] and expanded to [B, H, D, T].
+/// The collapsed tensor may also be repeat_kv's [B, Hkv, n, T, D] copy;
+/// then K is that copy seen as [B, Hkv*n, T, D] (a collapse built before
+/// `at`, which repeatedKV sees through).
+Value transposedLastTwo(Value kt, OpBuilder &b) {
+  if (auto tr = kt.getDefiningOp<linalg::TransposeOp>()) {
+    ArrayRef<int64_t> perm = tr.getPermutation();
+    int64_t rank = perm.size();
+    for (int64_t i = 0; i < rank; ++i) {
+      int64_t want = i < rank - 2 ? i : (i == rank - 2 ? rank - 1 : rank - 2);
+      if (perm[i] != want)
+        return Value();
+    }
+    return tr.getInput();
+  }
+  auto ex = kt.getDefiningOp<tensor::ExpandShapeOp>();
+  if (!ex)
+    return Value();
+  auto tr = ex.getSrc().getDefiningOp<linalg::TransposeOp>();
+  if (!tr || tr.getPermutation() != ArrayRef<int64_t>{0, 2, 1})
+    return Value();
+  auto co = tr.getInput().getDefiningOp<tensor::CollapseShapeOp>();
+  if (!co)
+    return Value();
+  auto srcType = cast<RankedTensorType>(co.getSrc().getType());
+  auto ktType = cast<RankedTensorType>(kt.getType());
+  int64_t rank = ktType.getRank(), srcRank = srcType.getRank();
+  if (rank < 3 || (srcRank != rank && srcRank != rank + 1))
+    return Value();
+  // Both reshapes group the leading (batch) dims and keep the last two.
+  auto groupsLeading = [&](ArrayRef<ReassociationIndices> re, int64_t r) {
+    if (re.size() != 3 || (int64_t)re[0].size() != r - 2)
+      return false;
+    return re[1] == ReassociationIndices{r - 2} && re[2] == ReassociationIndices{r - 1};
+  };
+  if (!groupsLeading(co.getReassociationIndices(), srcRank) ||
+      !groupsLeading(ex.getReassociationIndices(), rank))
+    return Value();
+  if (srcType.getDimSize(srcRank - 2) != ktType.getDimSize(rank - 1) ||
+      srcType.getDimSize(srcRank - 1) != ktType.getDimSize(rank - 2))
+    return Value();
+  if (srcRank == rank) {
+    for (int64_t d = 0; d < rank - 2; ++d)
+      if (srcType.getDimSize(d) != ktType.getDimSize(d) || srcType.isDynamicDim(d))
+        return Value();
+    return co.getSrc();
+  }
+  // [B, Hkv, n, T, D] -> [B, Hkv*n, D, T].
+  if (rank != 4 || srcType.getDimSize(0) != ktType.getDimSize(0) ||
+      srcType.isDynamicDim(0) || srcType.isDynamicDim(1) || srcType.isDynamicDim(2) ||
+      srcType.getDimSize(1) * srcType.getDimSize(2) != ktType.getDimSize(1))
+    return Value();
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointAfter(co);
+  return tensor::CollapseShapeOp::create(
+      b, co.getLoc(), co.getSrc(), SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+}
+
+/// (s_q Q)(s_k K)^T: Q K^T with positive scalar factors on either operand
+/// (folded into `scale`).
+bool matchScaledScores(Value v, Value &q, Value &k, double &scale, OpBuilder &b) {
+  Value ql, kt;
+  if (!matchMatmul(v, ql, kt))
+    return false;
+  double s = scale;
+  Value kk = transposedLastTwo(peelScale(kt, s), b);
+  if (!kk)
+    return false;
+  q = peelScale(ql, s);
+  k = peelScale(kk, s);
+  scale = s;
+  return true;
+}
+
+/// x for isnan(x) as an element-wise generic (arith.cmpf uno x, x), or null.
+Value matchIsNaN(Value v) {
+  auto g = v.getDefiningOp<linalg::GenericOp>();
+  if (!g || g.getNumDpsInputs() != 1 || !allParallel(g) ||
+      !llvm::all_of(g.getIndexingMapsArray(), [](AffineMap m) { return m.isIdentity(); }))
+    return Value();
+  Block &body = g.getRegion().front();
+  auto cmp = dyn_cast<arith::CmpFOp>(&body.front());
+  if (!cmp || body.getOperations().size() != 2 ||
+      cmp.getPredicate() != arith::CmpFPredicate::UNO ||
+      cmp.getLhs() != body.getArgument(0) || cmp.getRhs() != body.getArgument(0))
+    return Value();
+  return g.getDpsInputs()[0];
+}
+
+/// The [B, Hkv, T, D] key or value behind repeat_kv's copy: x [B, Hkv, T, D]
+/// unsqueezed to [B, Hkv, 1, T, D], expanded to [B, Hkv, n, T, D] and
+/// reshaped to [B, Hkv*n, T, D]. Returns null (and leaves `v` alone) when `v`
+/// is not such a copy; the new value is built before `at`.
+Value repeatedKV(Value v, OpBuilder &b) {
+  auto co = v.getDefiningOp<tensor::CollapseShapeOp>();
+  if (!co)
+    return Value();
+  auto src = cast<RankedTensorType>(co.getSrc().getType());
+  auto re = co.getReassociationIndices();
+  if (src.getRank() != 5 || re.size() != 4 || re[0] != ReassociationIndices{0} ||
+      re[1] != ReassociationIndices{1, 2} || re[2] != ReassociationIndices{3} ||
+      re[3] != ReassociationIndices{4} || src.isDynamicDim(1) || src.isDynamicDim(2))
+    return Value();
+  auto g = co.getSrc().getDefiningOp<linalg::GenericOp>();
+  if (!g || g.getNumDpsInputs() != 1 || g.getNumDpsInits() != 1 || !allParallel(g) ||
+      !g.getIndexingMapsArray().back().isIdentity())
+    return Value();
+  Block &body = g.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (body.getOperations().size() != 1 || yield.getOperand(0) != body.getArgument(0))
+    return Value();
+  MLIRContext *ctx = g.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  AffineMap inMap = g.getIndexingMapsArray()[0];
+  Value in = g.getDpsInputs()[0];
+  auto inType = cast<RankedTensorType>(in.getType());
+  Location loc = co.getLoc();
+  if (inMap == AffineMap::get(5, 0, {d(0), d(1), d(3), d(4)}, ctx))
+    return in;
+  if (inMap != AffineMap::get(5, 0, {d(0), d(1), getAffineConstantExpr(0, ctx), d(3), d(4)},
+                              ctx) ||
+      inType.getDimSize(2) != 1)
+    return Value();
+  if (auto ex = in.getDefiningOp<tensor::ExpandShapeOp>())
+    if (cast<RankedTensorType>(ex.getSrc().getType()).getRank() == 4 &&
+        ex.getReassociationIndices() ==
+            SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}})
+      return ex.getSrc();
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointAfterValue(in);
+  return tensor::CollapseShapeOp::create(
+      b, loc, in, SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+}
+
 struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
   void runOnOperation() override {
     SmallVector<linalg::GenericOp> matmuls;
@@ -383,6 +543,27 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
         continue;
       (void)raiseLinearAttention(g);
     }
+    getOperation().walk([&](mixir::mix::AttentionOp op) { shareKVHeads(op); });
+  }
+
+  /// A mix.attention (from an ONNX Attention node, or raised) whose K and V
+  /// are repeat_kv copies ([B, Hkv, T, D] -> [B, Hkv*n, T, D], then to
+  /// [B, T, H, D]) reads the Hkv shared heads instead.
+  void shareKVHeads(mixir::mix::AttentionOp op) {
+    auto source = [&](Value x, OpBuilder &b) -> Value {
+      auto tr = x.getDefiningOp<linalg::TransposeOp>();
+      if (!tr || tr.getPermutation() != ArrayRef<int64_t>{0, 2, 1, 3})
+        return Value();
+      return repeatedKV(tr.getInput(), b);
+    };
+    OpBuilder b(op);
+    Value k = source(op.getK(), b), v = source(op.getV(), b);
+    if (!k || !v || cast<RankedTensorType>(k.getType()).getDimSize(1) !=
+                        cast<RankedTensorType>(v.getType()).getDimSize(1))
+      return;
+    b.setInsertionPoint(op);
+    op.getKMutable().assign(mixir::build::transpose(b, op.getLoc(), k, {0, 2, 1, 3}));
+    op.getVMutable().assign(mixir::build::transpose(b, op.getLoc(), v, {0, 2, 1, 3}));
   }
 
   /// [B, H, T, D] -> [B, T, H, D]; [B, T, D] -> [B, T, 1, D].
@@ -412,7 +593,7 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
            qt.getElementType() == vt.getElementType() &&
            (qt.getElementType().isF32() || qt.getElementType().isF16() ||
             qt.getElementType().isBF16()) &&
-           (qt.getRank() == 3 || (qt.getDimSize(1) == kt.getDimSize(1) &&
+           (qt.getRank() == 3 || (qt.getDimSize(1) % kt.getDimSize(1) == 0 &&
                                   kt.getDimSize(1) == vt.getDimSize(1)));
   }
 
@@ -421,6 +602,14 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     Value probs, v;
     if (!matchMatmul(out.getResult(0), probs, v))
       return failure();
+    // where(isnan(p), 0, p): torch.onnx's SDPA zeroes the rows of fully
+    // masked keys, as mix.attention does.
+    if (auto sel = matchSelect(probs)) {
+      auto zero = scalarConstant(sel->a);
+      if (zero && *zero == 0.0 && sel->bMap.isIdentity() && sel->condMap.isIdentity() &&
+          matchIsNaN(sel->cond) == sel->b)
+        probs = sel->b;
+    }
     auto sm = probs.getDefiningOp<linalg::SoftmaxOp>();
     int64_t rank = cast<RankedTensorType>(probs.getType()).getRank();
     if (!sm || (int64_t)sm.getDimension() != rank - 1)
@@ -429,7 +618,8 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     double scale = 1.0;
     bool causal = false, sawMask = false;
     int64_t window = 0;
-    while (!matchScores(x, q, k)) {
+    OpBuilder b(out);
+    while (!matchScaledScores(x, q, k, scale, b)) {
       if (auto sel = matchSelect(x)) {
         // where(cond, -inf, scores) or where(cond, scores, -inf) with a
         // constant cond that drops exactly the keys above the diagonal.
@@ -508,10 +698,18 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
       }
       x = chain;
     }
+    // GQA: K and V copied per query head group (repeat_kv) are read from
+    // the shared heads.
+    if (rank == 4) {
+      Value kr = repeatedKV(k, b), vr = repeatedKV(v, b);
+      if (kr && vr && cast<RankedTensorType>(kr.getType()).getDimSize(1) ==
+                          cast<RankedTensorType>(vr.getType()).getDimSize(1))
+        k = kr, v = vr;
+    }
     if (!staticHeads(q, k, v))
       return failure();
-    OpBuilder b(out);
     Location loc = out.getLoc();
+    b.setInsertionPoint(out);
     Value q4 = toMix(b, loc, q), k4 = toMix(b, loc, k), v4 = toMix(b, loc, v);
     auto qt = cast<RankedTensorType>(q4.getType());
     auto vt = cast<RankedTensorType>(v4.getType());

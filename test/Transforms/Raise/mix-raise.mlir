@@ -143,3 +143,100 @@ func.func @not_causal(%arg0: tensor<1x2x4x8xf32>, %arg1: tensor<1x2x4x8xf32>, %a
     } -> tensor<1x2x4x8xf32>
     return %8 : tensor<1x2x4x8xf32>
   }
+
+// -----
+
+// torch.onnx's SDPA decomposition (opset < 23) after transformers' repeat_kv,
+// as `mixir-import-onnx --no-raise` emits it: K and V [1, 1, 4, 8] copied to
+// 2 heads (unsqueeze, expand, reshape); K^T by reshape to [-1, T, D],
+// transpose and reshape back; Q and K^T each times sqrt(scale); additive
+// causal mask; where(isnan(p), 0, p). One mix.attention on the shared head.
+
+// CHECK-LABEL: func.func @torch_sdpa_gqa
+// CHECK: %[[O:.*]] = mix.attention {{.*}} causal scale = 2.500000e-01 : (tensor<1x4x2x8xf32>, tensor<1x4x1x8xf32>, tensor<1x4x1x8xf32>) -> tensor<1x4x2x8xf32>
+// CHECK: %[[R:.*]] = linalg.transpose ins(%[[O]]
+// CHECK: return %[[R]]
+
+#map = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, 0, d3, d4)>
+#map1 = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
+#map2 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#map3 = affine_map<(d0, d1, d2, d3) -> ()>
+#map4 = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
+#map5 = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4, d3)>
+#map6 = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
+#map7 = affine_map<(d0, d1, d2, d3) -> (d0, 0, d2, d3)>
+module {
+  func.func @torch_sdpa_gqa(%arg0: tensor<1x2x4x8xf32>, %arg1: tensor<1x1x4x8xf32>, %arg2: tensor<1x1x4x8xf32>) -> tensor<1x2x4x8xf32> {
+    %expanded = tensor.expand_shape %arg1 [[0], [1], [2, 3], [4]] output_shape [1, 1, 1, 4, 8] : tensor<1x1x4x8xf32> into tensor<1x1x1x4x8xf32>
+    %0 = tensor.empty() : tensor<1x1x2x4x8xf32>
+    %1 = linalg.generic {indexing_maps = [#map, #map1], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%expanded : tensor<1x1x1x4x8xf32>) outs(%0 : tensor<1x1x2x4x8xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      linalg.yield %in : f32
+    } -> tensor<1x1x2x4x8xf32>
+    %expanded_0 = tensor.expand_shape %arg2 [[0], [1], [2, 3], [4]] output_shape [1, 1, 1, 4, 8] : tensor<1x1x4x8xf32> into tensor<1x1x1x4x8xf32>
+    %2 = tensor.empty() : tensor<1x1x2x4x8xf32>
+    %3 = linalg.generic {indexing_maps = [#map, #map1], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%expanded_0 : tensor<1x1x1x4x8xf32>) outs(%2 : tensor<1x1x2x4x8xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      linalg.yield %in : f32
+    } -> tensor<1x1x2x4x8xf32>
+    %collapsed = tensor.collapse_shape %3 [[0], [1, 2], [3], [4]] : tensor<1x1x2x4x8xf32> into tensor<1x2x4x8xf32>
+    %collapsed_1 = tensor.collapse_shape %1 [[0, 1, 2], [3], [4]] : tensor<1x1x2x4x8xf32> into tensor<2x4x8xf32>
+    %4 = tensor.empty() : tensor<2x8x4xf32>
+    %transposed = linalg.transpose ins(%collapsed_1 : tensor<2x4x8xf32>) outs(%4 : tensor<2x8x4xf32>) permutation = [0, 2, 1] 
+    %expanded_2 = tensor.expand_shape %transposed [[0, 1], [2], [3]] output_shape [1, 2, 8, 4] : tensor<2x8x4xf32> into tensor<1x2x8x4xf32>
+    %cst = arith.constant dense<5.000000e-01> : tensor<f32>
+    %5 = tensor.empty() : tensor<1x2x4x8xf32>
+    %6 = linalg.generic {indexing_maps = [#map2, #map3, #map2], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg0, %cst : tensor<1x2x4x8xf32>, tensor<f32>) outs(%5 : tensor<1x2x4x8xf32>) {
+    ^bb0(%in: f32, %in_7: f32, %out: f32):
+      %23 = arith.mulf %in, %in_7 : f32
+      linalg.yield %23 : f32
+    } -> tensor<1x2x4x8xf32>
+    %7 = tensor.empty() : tensor<1x2x8x4xf32>
+    %8 = linalg.generic {indexing_maps = [#map2, #map3, #map2], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%expanded_2, %cst : tensor<1x2x8x4xf32>, tensor<f32>) outs(%7 : tensor<1x2x8x4xf32>) {
+    ^bb0(%in: f32, %in_7: f32, %out: f32):
+      %23 = arith.mulf %in, %in_7 : f32
+      linalg.yield %23 : f32
+    } -> tensor<1x2x8x4xf32>
+    %cst_3 = arith.constant 0.000000e+00 : f32
+    %9 = tensor.empty() : tensor<1x2x4x4xf32>
+    %10 = linalg.fill ins(%cst_3 : f32) outs(%9 : tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+    %11 = linalg.generic {indexing_maps = [#map4, #map5, #map6], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%6, %8 : tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) outs(%10 : tensor<1x2x4x4xf32>) {
+    ^bb0(%in: f32, %in_7: f32, %out: f32):
+      %23 = arith.mulf %in, %in_7 : f32
+      %24 = arith.addf %out, %23 : f32
+      linalg.yield %24 : f32
+    } -> tensor<1x2x4x4xf32>
+    %cst_4 = arith.constant dense<[[[[0.000000e+00, -3.40282347E+38, -3.40282347E+38, -3.40282347E+38], [0.000000e+00, 0.000000e+00, -3.40282347E+38, -3.40282347E+38], [0.000000e+00, 0.000000e+00, 0.000000e+00, -3.40282347E+38], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00]]]]> : tensor<1x1x4x4xf32>
+    %12 = tensor.empty() : tensor<1x2x4x4xf32>
+    %13 = linalg.generic {indexing_maps = [#map2, #map7, #map2], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%11, %cst_4 : tensor<1x2x4x4xf32>, tensor<1x1x4x4xf32>) outs(%12 : tensor<1x2x4x4xf32>) {
+    ^bb0(%in: f32, %in_7: f32, %out: f32):
+      %23 = arith.addf %in, %in_7 : f32
+      linalg.yield %23 : f32
+    } -> tensor<1x2x4x4xf32>
+    %14 = tensor.empty() : tensor<1x2x4x4xf32>
+    %15 = linalg.softmax dimension(3) ins(%13 : tensor<1x2x4x4xf32>) outs(%14 : tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+    %16 = tensor.empty() : tensor<1x2x4x4xi1>
+    %17 = linalg.generic {indexing_maps = [#map2, #map2], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%15 : tensor<1x2x4x4xf32>) outs(%16 : tensor<1x2x4x4xi1>) {
+    ^bb0(%in: f32, %out: i1):
+      %23 = arith.cmpf uno, %in, %in : f32
+      linalg.yield %23 : i1
+    } -> tensor<1x2x4x4xi1>
+    %cst_5 = arith.constant dense<0.000000e+00> : tensor<f32>
+    %18 = tensor.empty() : tensor<1x2x4x4xf32>
+    %19 = linalg.generic {indexing_maps = [#map2, #map3, #map2, #map2], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%17, %cst_5, %15 : tensor<1x2x4x4xi1>, tensor<f32>, tensor<1x2x4x4xf32>) outs(%18 : tensor<1x2x4x4xf32>) {
+    ^bb0(%in: i1, %in_7: f32, %in_8: f32, %out: f32):
+      %23 = arith.select %in, %in_7, %in_8 : f32
+      linalg.yield %23 : f32
+    } -> tensor<1x2x4x4xf32>
+    %cst_6 = arith.constant 0.000000e+00 : f32
+    %20 = tensor.empty() : tensor<1x2x4x8xf32>
+    %21 = linalg.fill ins(%cst_6 : f32) outs(%20 : tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+    %22 = linalg.generic {indexing_maps = [#map4, #map5, #map6], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%19, %collapsed : tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) outs(%21 : tensor<1x2x4x8xf32>) {
+    ^bb0(%in: f32, %in_7: f32, %out: f32):
+      %23 = arith.mulf %in, %in_7 : f32
+      %24 = arith.addf %out, %23 : f32
+      linalg.yield %24 : f32
+    } -> tensor<1x2x4x8xf32>
+    return %22 : tensor<1x2x4x8xf32>
+  }
+}

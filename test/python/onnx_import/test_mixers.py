@@ -34,6 +34,25 @@ def test_attention_node(form, tmp_path, record_rel_rms):
     assert "mix.attention" in text
 
 
+@pytest.mark.parametrize("style", ["bool", "additive"])
+def test_attention_node_sliding_window_mask(style, tmp_path, record_rel_rms):
+    """A constant causal band (as torch.onnx writes Mistral's sliding window
+    at opset 23) becomes `causal window = 5`; GQA 4/2."""
+    r = rng(31)
+    b, t, d = 1, 23, 8
+    i, j = np.arange(t)[:, None], np.arange(t)[None, :]
+    keep = (j <= i) & (i - j < 5)
+    mask = keep if style == "bool" else np.where(keep, 0, -np.inf).astype(np.float32)
+    shapes = {"q": [b, 4, t, d], "k": [b, 2, t, d], "v": [b, 2, t, d]}
+    model = make_model([N("Attention", ["q", "k", "v", "m"], ["y"])],
+                       [vi(n, s) for n, s in shapes.items()], [vi("y", None)],
+                       [init("m", mask[None, None])], opset=23)
+    feeds = {n: randn(r, *s) for n, s in shapes.items()}
+    text = check_against(model, feeds, tmp_path, record=record_rel_rms,
+                         case=f"Attention window mask {style}")
+    assert "causal window = 5" in text
+
+
 # --- LinearAttention (opset 27 and com.microsoft) -------------------------------------
 LA_CASES = [
     ("linear", None, 2, 2), ("gated", "head", 2, 2), ("gated", "key", 4, 2),

@@ -119,6 +119,87 @@ def test_raise_softmax_attention_where_mask(polarity, tmp_path, record_rel_rms):
     assert "mix.attention" in text and "causal" in text
 
 
+@pytest.mark.parametrize("window", [0, 5])
+def test_raise_torch_sdpa_decomposition_with_gqa(window, tmp_path, record_rel_rms):
+    """torch.onnx's SDPA below opset 23 after transformers' repeat_kv: K/V
+    [B, 1, T, D] unsqueezed, expanded to 2 copies and reshaped to 2 heads;
+    K^T as reshape to [-1, T, D], transpose, reshape back; Q and K^T each
+    times sqrt(scale); additive causal (banded) mask; the IsNaN/Where guard.
+    Raised to one mix.attention reading the single shared K/V head."""
+    hkv, rep = 1, H
+    i, j = np.arange(T)[:, None], np.arange(T)[None, :]
+    keep = (j <= i) & ((i - j < window) if window else True)
+    mask = np.where(keep, 0.0, np.finfo(np.float32).min).astype(np.float32)[None, None]
+    nodes = [
+        N("Unsqueeze", ["k", "ax2"], ["ku"]), N("Expand", ["ku", "rep"], ["ke"]),
+        N("Unsqueeze", ["v", "ax2"], ["vu"]), N("Expand", ["vu", "rep"], ["ve"]),
+        N("Reshape", ["ve", "heads"], ["vr"]),
+        N("Reshape", ["ke", "flat"], ["kf"]), N("Transpose", ["kf"], ["kft"], perm=[0, 2, 1]),
+        N("Reshape", ["kft", "back"], ["kt"]),
+        N("Mul", ["q", "sq"], ["qs"]), N("Mul", ["kt", "sq"], ["kts"]),
+        N("MatMul", ["qs", "kts"], ["s"]), N("Add", ["s", "mask"], ["sm"]),
+        N("Softmax", ["sm"], ["p"], axis=-1), N("IsNaN", ["p"], ["nan"]),
+        N("Where", ["nan", "zero", "p"], ["pg"]), N("MatMul", ["pg", "vr"], ["o"])]
+    i64 = lambda *x: np.array(x, np.int64)
+    inits = [init("ax2", i64(2)), init("rep", i64(B, hkv, rep, T, D)),
+             init("heads", i64(B, hkv * rep, T, D)), init("flat", i64(-1, T, D)),
+             init("back", i64(B, hkv * rep, D, T)),
+             init("sq", np.array(np.sqrt(1 / np.sqrt(D)), np.float32)),
+             init("mask", mask), init("zero", np.array(0, np.float32))]
+    model = make_model(nodes, [vi("q", [B, H, T, D]), vi("k", [B, hkv, T, D]),
+                               vi("v", [B, hkv, T, D])], [vi("o", None)], inits, opset=20)
+    r = rng(61)
+    feeds = {"q": randn(r, B, H, T, D), "k": randn(r, B, hkv, T, D), "v": randn(r, B, hkv, T, D)}
+    text = check_against(model, feeds, tmp_path, record=record_rel_rms,
+                         case="raised torch.onnx SDPA (GQA, guard)")
+    lines = [l for l in text.splitlines() if "mix.attention" in l]
+    assert len(lines) == 1 and "causal" in lines[0], text
+    assert f"tensor<{B}x{T}x{hkv}x{D}xf32>" in lines[0], lines[0]
+    assert (f"window = {window}" in lines[0]) == bool(window), lines[0]
+    assert "isnan" not in text and "cmpf uno" not in text
+    assert f"{B}x{hkv}x{rep}x{T}x{D}" not in text  # the copy is gone
+
+
+def test_tiled_kv_copies_are_not_shared(tmp_path, record_rel_rms):
+    """K/V tiled (torch.repeat: query head h reads kv head h % Hkv) is not
+    repeat_kv's interleaving (h / n): raised with the copies as they are."""
+    hq, hkv, t = 4, 2, 12
+    mask = np.triu(np.full((t, t), -np.inf), 1).astype(np.float32)
+    nodes = []
+    for x in "kv":
+        nodes += [N("Unsqueeze", [x, "ax1"], [x + "u"]), N("Expand", [x + "u", "rep"], [x + "e"]),
+                  N("Reshape", [x + "e", "heads"], [x + "r"])]
+    nodes += [N("Transpose", ["kr"], ["kt"], perm=[0, 1, 3, 2]), N("MatMul", ["q", "kt"], ["s"]),
+              N("Mul", ["s", "c"], ["ss"]), N("Add", ["ss", "mask"], ["sm"]),
+              N("Softmax", ["sm"], ["p"], axis=-1), N("MatMul", ["p", "vr"], ["o"])]
+    i64 = lambda *x: np.array(x, np.int64)
+    inits = [init("ax1", i64(1)), init("rep", i64(1, hq // hkv, hkv, t, D)),
+             init("heads", i64(1, hq, t, D)), init("c", np.array(0.25, np.float32)),
+             init("mask", mask)]
+    model = make_model(nodes, [vi("q", [1, hq, t, D]), vi("k", [1, hkv, t, D]),
+                               vi("v", [1, hkv, t, D])], [vi("o", None)], inits)
+    r = rng(62)
+    feeds = {"q": randn(r, 1, hq, t, D), "k": randn(r, 1, hkv, t, D), "v": randn(r, 1, hkv, t, D)}
+    text = check_against(model, feeds, tmp_path, record=record_rel_rms,
+                         case="raised attention (tiled K/V kept)")
+    line = next(l for l in text.splitlines() if "mix.attention" in l)
+    assert f"tensor<1x{t}x{hq}x{D}xf32>, tensor<1x{t}x{hq}x{D}xf32>" in line, line
+
+
+def test_no_raise_when_where_guard_is_not_isnan(tmp_path, record_rel_rms):
+    """Where(IsInf(p), 0, p) is not the NaN guard: left as it is."""
+    neg = np.triu(np.full((T, T), -np.inf), 1).astype(np.float32)
+    nodes = scores_nodes() + [
+        N("Add", ["s", "mask"], ["sm"]), N("Softmax", ["sm"], ["p"], axis=-1),
+        N("IsInf", ["p"], ["bad"]), N("Where", ["bad", "zero", "p"], ["pg"]),
+        N("MatMul", ["pg", "v"], ["o"])]
+    model = make_model(nodes, qkv_inputs(), [vi("o", None)],
+                       [init("mask", neg), init("zero", np.array(0, np.float32))], opset=20)
+    text = check_against(model, qkv_feeds(), tmp_path, record=record_rel_rms,
+                         case="not raised (IsInf guard)")
+    assert "mix.attention" not in text
+
+
 @pytest.mark.parametrize("style", ["where", "additive"])
 def test_raise_sliding_window_attention(style, tmp_path, record_rel_rms):
     """A causal band of width 4 (i - 4 < j <= i) becomes `window = 4`."""
@@ -230,6 +311,15 @@ def test_error_unsupported_custom_domain(tmp_path):
     onnx.save(model, str(tmp_path / "m.onnx"))
     assert "(GatedDeltaNet, domain 'com.microsoft')" in one_line_error(
         run_importer(tmp_path / "m.onnx"))
+
+
+def test_error_names_the_alternative(tmp_path):
+    model = make_model([N("GroupQueryAttention", ["x"], ["y"], name="gqa", domain="com.microsoft")],
+                       [vi("x", [3])], [vi("y", None)], domains=[("com.microsoft", 1)])
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    line = one_line_error(run_importer(tmp_path / "m.onnx"))
+    assert "node 'gqa' (GroupQueryAttention, domain 'com.microsoft'): unsupported op (opset 1)" in line
+    assert "export with opset >= 23" in line
 
 
 def test_error_attention_mask_rejected(tmp_path):

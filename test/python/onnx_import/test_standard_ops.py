@@ -6,6 +6,7 @@ import pytest
 from needs import need
 
 need("onnx")
+from onnx import TensorProto as TP
 from onnx import helper as h
 
 from onnx_helpers import (F32, I64, check_against, init, make_model, randn, rng,
@@ -153,6 +154,48 @@ CASES = {
     "Max_Min": lambda: (make_model([N("Max", ["a", "b"], ["m"]), N("Min", ["m", "a", "b"], ["y"])],
                                    [vi("a", [3, 4]), vi("b", [4])], [vi("y", None)]),
                         {"a": randn(rng(20), 3, 4), "b": randn(rng(21), 4)}),
+    # torch.onnx's SDPA guard and friends
+    "IsNaN_IsInf": lambda: (make_model(
+        # (bool graph outputs come back wrong from mixir.compile: compared as f32)
+        [N("IsNaN", ["x"], ["n"]), N("IsInf", ["x"], ["i"]),
+         N("IsInf", ["x"], ["p"], detect_negative=0), N("IsInf", ["x"], ["q"], detect_positive=0)]
+        + [N("Cast", [o], [o + "f"], to=F32) for o in "nipq"],
+        [vi("x", [2, 6])], [vi(o + "f", None) for o in "nipq"], opset=20),
+        {"x": np.array([[0, np.nan, np.inf, -np.inf, 1, -2], [np.nan, 3, -np.inf, 0, np.inf, 5]],
+                       np.float32)}),
+    "Mod_int": lambda: (make_model([N("Mod", ["a", "b"], ["y"])],
+                                   [vi("a", [8], I64), vi("b", [8], I64)], [vi("y", None, I64)], opset=13),
+                        {"a": i64(7, -7, 7, -7, 0, 9, -9, 6), "b": i64(3, 3, -3, -3, 5, 4, 4, -6)}),
+    "Mod_int_fmod": lambda: (make_model([N("Mod", ["a", "b"], ["y"], fmod=1)],
+                                        [vi("a", [6], I64), vi("b", [6], I64)], [vi("y", None, I64)], opset=13),
+                             {"a": i64(7, -7, 7, -7, 0, 9), "b": i64(3, 3, -3, -3, 5, 4)}),
+    "Mod_float_fmod": lambda: (make_model([N("Mod", ["a", "b"], ["y"], fmod=1)],
+                                          [vi("a", [3, 4]), vi("b", [4])], [vi("y", None)], opset=13),
+                               {"a": randn(rng(23), 3, 4) * 5,
+                                "b": np.array([1.5, -2.0, 0.7, -3.1], np.float32)}),
+    # Range with run-time bounds (length known only when it runs)
+    "Range_dynamic_int": lambda: (make_model(
+        [N("Range", ["a", "b", "c"], ["r"]), N("Cast", ["r"], ["y"], to=F32)],
+        [vi("a", [], I64), vi("b", [], I64), vi("c", [], I64)], [vi("y", None)], opset=13),
+        {"a": np.array(-3, np.int64), "b": np.array(11, np.int64), "c": np.array(3, np.int64)}),
+    "Range_dynamic_negative_delta": lambda: (make_model(
+        [N("Range", ["a", "b", "c"], ["r"]), N("Cast", ["r"], ["y"], to=F32)],
+        [vi("a", [], I64), vi("b", [], I64)], [vi("y", None)],
+        [init("c", np.array(-2, np.int64))], opset=13),
+        {"a": np.array(9, np.int64), "b": np.array(0, np.int64)}),
+    "Range_dynamic_float": lambda: (make_model(
+        [N("Range", ["a", "b", "c"], ["y"])],
+        [vi("a", []), vi("b", []), vi("c", [])], [vi("y", None)], opset=13),
+        {"a": np.array(0.5, np.float32), "b": np.array(4.1, np.float32),
+         "c": np.array(0.7, np.float32)}),
+    # Softmax over a fully masked row is NaN; Where(IsNaN) zeroes it
+    "Softmax_IsNaN_Where_guard": lambda: (make_model(
+        [N("Add", ["x", "m"], ["s"]), N("Softmax", ["s"], ["p"], axis=-1), N("IsNaN", ["p"], ["n"]),
+         N("Where", ["n", "z", "p"], ["y"])],
+        [vi("x", [2, 3, 4])], [vi("y", None)],
+        [init("m", np.array([[0, 0, -np.inf, 0], [-np.inf] * 4, [0, -np.inf, 0, 0]], np.float32)),
+         init("z", np.array(0, np.float32))], opset=20),
+        {"x": randn(rng(24), 2, 3, 4)}),
 }
 
 

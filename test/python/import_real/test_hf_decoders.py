@@ -1,0 +1,171 @@
+"""Hugging Face `transformers` decoders as people export them: tiny
+random-weight Llama, Qwen2 and Mistral (GQA: 4 query heads, 2 key/value
+heads; Mistral with a sliding window of 8) built from a config (no hub
+download), exported with `torch.onnx.export(..., dynamo=True)` at the
+exporter's default opset (and opset 23 for Llama and Mistral), imported with
+mixir-import-onnx, checked to raise one `mix.attention` per layer with the
+model's head counts and window, compiled and compared with torch's logits.
+
+The exports are cached in the build tree (<build>/import_real_cache/, or
+$MIXIR_IMPORT_REAL_CACHE), keyed by the torch, transformers and onnxscript
+versions and the configuration.
+"""
+
+import hashlib
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import tempfile
+import warnings
+
+import numpy as np
+import pytest
+from needs import need
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "onnx_import"))
+
+T = 37  # odd, longer than the sliding window
+LAYERS, HQ, HKV, HEAD_DIM, WINDOW = 2, 4, 2, 16, 8
+TOL = 1e-5
+EXPORT_FORMAT = 1  # bump when the export recipe below changes
+
+CASES = [  # (family, attn_implementation, opset or None for the default)
+    ("llama", "sdpa", None),
+    ("llama", "eager", None),
+    ("llama", "sdpa", 23),
+    ("qwen2", "sdpa", None),
+    ("qwen2", "eager", None),
+    ("mistral", "sdpa", None),
+    ("mistral", "eager", None),
+    ("mistral", "sdpa", 23),
+]
+
+
+def _config(family, impl):
+    transformers = need("transformers")
+    common = dict(hidden_size=HQ * HEAD_DIM, intermediate_size=128,
+                  num_hidden_layers=LAYERS, num_attention_heads=HQ,
+                  num_key_value_heads=HKV, vocab_size=128,
+                  max_position_embeddings=128, use_cache=False)
+    if family == "llama":
+        cfg, model = transformers.LlamaConfig(**common), transformers.LlamaForCausalLM
+    elif family == "qwen2":
+        cfg, model = transformers.Qwen2Config(**common), transformers.Qwen2ForCausalLM
+    else:
+        cfg, model = (transformers.MistralConfig(**common, sliding_window=WINDOW),
+                      transformers.MistralForCausalLM)
+    cfg._attn_implementation = impl
+    return cfg, model
+
+
+def _model(family, impl):
+    torch = need("torch")
+    cfg, cls = _config(family, impl)
+    torch.manual_seed(0)
+    model = cls(cfg).eval()
+
+    class Logits(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids):
+            return self.m(input_ids=input_ids, use_cache=False).logits
+
+    return Logits(model).eval(), cfg
+
+
+def _cache_dir():
+    env = os.environ.get("MIXIR_IMPORT_REAL_CACHE")
+    if env:
+        return pathlib.Path(env)
+    import mixir
+    build = pathlib.Path(mixir.__file__).resolve().parents[2]
+    if (build / "bin").is_dir():
+        return build / "import_real_cache"
+    return pathlib.Path(tempfile.gettempdir()) / "mixir_import_real_cache"
+
+
+def _ids():
+    return np.random.default_rng(7).integers(0, 128, (1, T)).astype(np.int64)
+
+
+def _export(family, impl, opset):
+    """The cached .onnx of one case (exported on a miss) and the model."""
+    torch = need("torch")
+    transformers = need("transformers")
+    onnxscript = need("onnxscript")
+    model, cfg = _model(family, impl)
+    key = json.dumps({
+        "format": EXPORT_FORMAT, "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "onnxscript": onnxscript.__version__, "family": family, "impl": impl,
+        "opset": opset, "T": T, "config": cfg.to_json_string(use_diff=False),
+    }, sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    folder = _cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{family}_{impl}_{opset or 'default'}_{digest}.onnx"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp.onnx")
+        kwargs = {} if opset is None else {"opset_version": opset}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, (torch.from_numpy(_ids()),), str(tmp),
+                              dynamo=True, verbose=False, **kwargs)
+        tmp.replace(path)
+    return path, model
+
+
+ATTN = re.compile(r"mix\.attention .*:\s*\((tensor<[^>]*>), (tensor<[^>]*>), "
+                  r"(tensor<[^>]*>)\) -> (tensor<[^>]*>)")
+
+
+def _heads(type_text):
+    dims = type_text[len("tensor<"):-1].split("x")
+    return int(dims[2])
+
+
+@pytest.mark.parametrize("family,impl,opset", CASES,
+                         ids=[f"{f}-{i}-opset{o or 'default'}" for f, i, o in CASES])
+def test_export_imports_raises_and_matches_torch(family, impl, opset, tmp_path):
+    torch = need("torch")
+    onnx = need("onnx")
+    from onnx_helpers import rel_rms, run_importer
+
+    import mixir
+    path, model = _export(family, impl, opset)
+    if opset is None:  # the default really is below 23 (no Attention op)
+        assert {o.domain: o.version for o in onnx.load(str(path), load_external_data=False)
+                .opset_import}.get("", 0) < 23
+    r = run_importer(path, "-o", str(tmp_path / "model.mlir"))
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "model.mlir").read_text()
+
+    lines = [l for l in text.splitlines() if "mix.attention" in l]
+    assert len(lines) == LAYERS, "\n".join(lines)
+    for line in lines:
+        m = ATTN.search(line)
+        assert m, line
+        assert _heads(m.group(1)) == HQ and _heads(m.group(4)) == HQ, line
+        assert _heads(m.group(2)) == HKV and _heads(m.group(3)) == HKV, line
+        assert " causal" in line, line
+        if family == "mistral":
+            assert f"window = {WINDOW}" in line, line
+        else:
+            assert "window" not in line, line
+    # The repeat_kv copies are gone: no 5-D [B, Hkv, n, T, D] tensor is left.
+    assert f"x{HKV}x{HQ // HKV}x{T}x{HEAD_DIM}x" not in text
+
+    ids = _ids()
+    with torch.no_grad():
+        ref = model(torch.from_numpy(ids)).numpy()
+    fn = next(iter(mixir.compile(text).functions.values()))
+    out = fn(ids)
+    out = out[0] if isinstance(out, tuple) else out
+    err = rel_rms(ref, np.asarray(out))
+    print(f"{family} {impl} opset {opset or 'default'}: rel-RMS {err:.2e}")
+    assert err <= TOL, f"logits rel-RMS {err:.3e} > {TOL:.0e}"
