@@ -554,6 +554,8 @@ def test_make_variable_exists(variable):
 GENERATED = {
     "build-pip/": ("pyproject.toml", 'build-dir = "build-pip"'),
     "build/wheels/": ("bench/gpu/fetch_wheels.sh", "/wheels"),
+    "build/import_real_cache/": ("test/python/import_real/test_hf_decoders.py",
+                                 "import_real_cache"),
     "site-packages/mixir/": ("cmake/MixIRInstall.cmake", "site-packages/mixir/"),
     "bin/": ("cmake/MixIRInstall.cmake", "the environment's bin/"),
 }
