@@ -210,6 +210,10 @@ Status callPacked(PackedFunction fn, const FunctionSignature &sig,
         index[d] = 0;
       }
     }
+    // LLVM stores an i1 as a byte whose upper bits are unspecified.
+    if (r.dtype == DType::boolean)
+      for (uint8_t &byte : out.bytes)
+        byte &= 1;
     toFree.push_back(allocated);
     results.push_back(std::move(out));
   }

@@ -173,3 +173,31 @@ def test_disk_cache_is_shared_between_processes(tmp_path):
     assert runs[1].stdout.split() == ["0", "1"]
     files = list((tmp_path / "cache").glob("*.mixir"))
     assert len(files) == 1
+
+
+COMPARE = """
+func.func @positive(%a: tensor<?xf32>) -> tensor<?xi1> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %a, %c0 : tensor<?xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%n) : tensor<?xi1>
+  %r = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
+                       iterator_types = ["parallel"]}
+      ins(%a : tensor<?xf32>) outs(%e : tensor<?xi1>) {
+  ^bb0(%x: f32, %o: i1):
+    %c = arith.cmpf ogt, %x, %zero : f32
+    linalg.yield %c : i1
+  } -> tensor<?xi1>
+  return %r : tensor<?xi1>
+}
+"""
+
+
+def test_boolean_results_are_zero_or_one():
+    # LLVM leaves the upper bits of a stored i1 unspecified; a result must
+    # still read as the comparison's value, byte by byte.
+    x = np.array([1, -1, 2, -2, 3, -3, 0, 5, -0.5, 7, -8], np.float32)
+    r = mixir.compile(COMPARE).positive(x)
+    assert r.dtype == np.bool_
+    np.testing.assert_array_equal(r, x > 0)
+    assert set(r.view(np.uint8).tolist()) <= {0, 1}
