@@ -94,8 +94,12 @@ def HoistVectorTransfers : Pass<"mix-hoist-vector-transfers", "mlir::func::FuncO
   let summary = "Keep accumulator tiles in registers across reduction loops";
   let description = [{
     After bufferization, hoists the read and write of a vector accumulator
-    out of the loops that only update it (upstream
-    `hoistRedundantVectorTransfers`).
+    out of the loops that only update it, and loop-invariant reads of
+    buffers a loop does not write: the rules of upstream
+    `hoistRedundantVectorTransfers` (loops that run at least once, no view
+    sources, other accesses in the loop disjoint), applied in one sweep over
+    the loops, innermost first, rather than restarting after every pair
+    (quadratic in the number of register tiles of a chunked body).
   }];
 }
 
