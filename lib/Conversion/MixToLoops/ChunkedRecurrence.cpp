@@ -73,20 +73,12 @@ struct ChunkGate {
     auto rep = [&](Value x) { return x ? repeatRows(b, x, times) : x; };
     return {rep(g.log), rep(g.sign), g.rowsPerToken * times};
   }
-  /// tile [C * times, W] * exp(Gc), per row (per element for vector gates).
-  Value scaleByExpGc(ImplicitLocOpBuilder &b, Value tile,
-                     int64_t times = 1) const {
-    return scaleBy(b, tile, expGc, times);
-  }
-  /// tile * exp(Gc_{i-1}): as seen from the state entering token i.
-  Value scaleByExpGx(ImplicitLocOpBuilder &b, Value tile,
-                     int64_t times = 1) const {
-    return scaleBy(b, tile, expGx, times);
-  }
-  /// tile * exp(gLast - Gc): keys as seen from the chunk's end.
-  Value scaleByExpTail(ImplicitLocOpBuilder &b, Value tile,
-                       int64_t times = 1) const {
-    return scaleBy(b, tile, expTail, times);
+  /// tile [C * times, W] times a per-token factor of this gate (expGc,
+  /// expGx, expTail) repeated for its `times` rows per token: per row, per
+  /// element for vector gates. The tile itself for gate none.
+  Value scaleRows(ImplicitLocOpBuilder &b, Value tile, Value factor,
+                  int64_t times = 1) const {
+    return factor ? scaled(b, tile, repeatRows(b, factor, times)) : tile;
   }
   /// The state carried across the chunk: S * exp(gLast) (per row k of S
   /// for vector gates).
@@ -133,10 +125,6 @@ struct ChunkGate {
 private:
   static AffineMap identity(ImplicitLocOpBuilder &b, unsigned rank) {
     return AffineMap::getMultiDimIdentityMap(rank, b.getContext());
-  }
-  Value scaleBy(ImplicitLocOpBuilder &b, Value tile, Value factor,
-                int64_t times) const {
-    return factor ? scaled(b, tile, repeatRows(b, factor, times)) : tile;
   }
 };
 
@@ -293,7 +281,7 @@ Value deltaRuleValues(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
   Value A = scaled(b, gate.scores(b, Kt, gate.inclusive, Kt, gate.inclusive, /*strictlyLower=*/true), beta);
   Value Tinv = invertUnitLower(b, A, kSubChunk);
   auto kShape = cast<ShapedType>(Kt.getType()).getShape();
-  Value W = matmul(b, Tinv, scaled(b, gate.scaleByExpGc(b, Kt), beta), zeroTile(b, kShape));
+  Value W = matmul(b, Tinv, scaled(b, gate.scaleRows(b, Kt, gate.expGc), beta), zeroTile(b, kShape));
   Value U = matmul(b, Tinv, scaled(b, Vt, beta), zeroTile(b, cast<ShapedType>(Vt.getType()).getShape()));
   auto shape = cast<ShapedType>(Vt.getType()).getShape();
   Value WS = matmul(b, W, S, zeroTile(b, shape));
@@ -335,7 +323,7 @@ ChunkTerm lowRankTerm(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
   Value Lab = gate.scores(b, At, before, Bt, through, /*strictlyLower=*/true);
   Value Lak = gate.scores(b, At, before, Kt, gate.inclusive, /*strictlyLower=*/true);
   Value Tinv = invertUnitLower(b, negated(b, Lab), kSubChunk);
-  Value W = matmul(b, Tinv, gate.scaleByExpGx(b, At, R), zeroTile(b, {C * R, K}));
+  Value W = matmul(b, Tinv, gate.scaleRows(b, At, gate.expGx, R), zeroTile(b, {C * R, K}));
   Value Ubar = matmul(b, Tinv, matmul(b, Lak, Vt, zeroTile(b, {C * R, V})), zeroTile(b, {C * R, V}));
   return {Bt, through, matmul(b, W, S, Ubar)};
 }
@@ -386,7 +374,7 @@ SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
         Value oh = arith::AddIOp::create(b, arith::MulIOp::create(b, s, indexConst(b, group)), indexConst(b, g));
         Value Qt = loadRows(r.q, arith::DivUIOp::create(b, oh, indexConst(b, qShare)), K, r.l2norm);
         // Inter-chunk (Q * exp(Gc)) S plus intra-chunk (gated Q K^T) V'.
-        Value O = matmul(b, gate.scaleByExpGc(b, Qt), S, zeroTile(b, {C, V}));
+        Value O = matmul(b, gate.scaleRows(b, Qt, gate.expGc), S, zeroTile(b, {C, V}));
         for (const ChunkTerm &term : terms)
           O = matmul(b, gate.scores(b, Qt, gate.inclusive, term.keys, term.keyGate, /*strictlyLower=*/false), term.values, O);
         // Store the valid rows, scaled, in the output type.
@@ -400,7 +388,7 @@ SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
       // across the reduction) and is then added to the decayed state.
       Value update = zeroTile(b, {K, V});
       for (const ChunkTerm &term : terms)
-        update = contract(b, gate.scaleByExpTail(b, term.keys, term.keyGate.rowsPerToken), term.values, update, kdMap, vMap);
+        update = contract(b, gate.scaleRows(b, term.keys, gate.expTail, term.keyGate.rowsPerToken), term.values, update, kdMap, vMap);
       S = mapN(b, gate.decayState(b, S), {{update, AffineMap::getMultiDimIdentityMap(2, ctx)}},
                [](OpBuilder &nb, Location loc, ValueRange a) -> Value {
                  return arith::AddFOp::create(nb, loc, a[1], a[0]);

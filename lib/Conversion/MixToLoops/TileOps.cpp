@@ -211,22 +211,6 @@ Value transposed(ImplicitLocOpBuilder &b, Value tile) {
       .getResult()[0];
 }
 
-/// fn(G[i]) over a 1-D f32 tile.
-Value mapVector(ImplicitLocOpBuilder &b, Value G,
-                const std::function<Value(OpBuilder &, Location, Value)> &fn) {
-  AffineMap id = AffineMap::getMultiDimIdentityMap(1, b.getContext());
-  Value out = tensor::EmptyOp::create(
-      b, cast<RankedTensorType>(G.getType()).getShape(), b.getF32Type());
-  return linalg::GenericOp::create(
-             b, TypeRange{out.getType()}, ValueRange{G}, ValueRange{out},
-             ArrayRef<AffineMap>{id, id},
-             ArrayRef<IteratorType>{IteratorType::parallel},
-             [&](OpBuilder &nb, Location loc, ValueRange args) {
-               linalg::YieldOp::create(nb, loc, ValueRange{fn(nb, loc, args[0])});
-             })
-      .getResult(0);
-}
-
 namespace {
 /// The token of row or column `i` of a tile with `perToken` rows per token.
 Value tokenOf(OpBuilder &nb, Location loc, Value i, int64_t perToken) {

@@ -64,10 +64,6 @@ Value mapN(ImplicitLocOpBuilder &b, Value out,
            const std::function<Value(OpBuilder &, Location, mlir::ValueRange)>
                &fn);
 
-/// fn(G[i]) over a 1-D f32 tile.
-Value mapVector(ImplicitLocOpBuilder &b, Value G,
-                const std::function<Value(OpBuilder &, Location, Value)> &fn);
-
 Value rowsOf(ImplicitLocOpBuilder &b, Value tile, int64_t r0, int64_t n);
 Value rowOf(ImplicitLocOpBuilder &b, Value tile, int64_t r);
 Value insertBlock(ImplicitLocOpBuilder &b, Value block, Value into, int64_t r0,
