@@ -238,8 +238,14 @@ def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
     ``decay="log"`` reads ``d = exp(g)``, ``decay="signed"`` reads ``d = g``
     (keep it in [-1, 1]). DeltaNet, RWKV-7 and DeltaProduct are special
     cases (see MixOps.td). Returns (o [B, T, max(Hq, Hv), V] in q's dtype,
-    final_state float32 or None). Only the recurrent form exists:
-    `chunk_size` must be None or 0.
+    final_state float32 or None).
+
+    `chunk_size` is the chunk length of the chunkwise-parallel form (WY/UT,
+    MIXERS.md); 0 selects the recurrent form. By default the compiler picks
+    it: 64, or the largest power of two with chunk_size * R <= 128 when that
+    is smaller (32 for R = 3 or 4). An explicit chunk_size is used as given
+    (it becomes the op's chunk_size), and one with chunk_size * R > 128 is a
+    ValueError.
     """
     _gate_kind(gate, _GATES)
     if decay not in _DECAYS:
@@ -249,10 +255,8 @@ def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
         raise ValueError("decay='signed' needs a gate g (gate='head', 'scalar' "
                          "or 'vector'); gate='none' has no decay")
     chunk = _chunk_size(chunk_size)
-    if chunk_size:
-        raise ValueError(f"chunk_size={chunk_size}: mix.recurrence has no "
-                         "chunked form yet; pass chunk_size=0 or None (the "
-                         "recurrent form)")
+    # An explicit chunk is the op's own (never changed by the compiler).
+    chunk_attr = f" {{chunk_size = {chunk} : i64}}" if chunk_size else ""
     _inputs([("q", q)], {"q": "[B, T, Hq, K]"})
     terms = _low_rank_terms(a, b, q)
     extra, lowrank = [], ""
@@ -262,7 +266,7 @@ def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
         lowrank = " lowrank(%a3, %a4)"
     decay_txt = " decay signed" if decay == "signed" else ""
     o, s = _recurrence("recurrence", q, k, v, g, gate, scale, initial_state,
-                       extra, "", chunk, target, extra_operands=lowrank,
+                       extra, chunk_attr, chunk, target, extra_operands=lowrank,
                        decay_txt=decay_txt)
     return o, (s if output_final_state else None)
 

@@ -9,7 +9,8 @@ at a time) for the general cases, and the special cases it must reduce to
 against their own references: the delta rule and linear attention
 (``mixir.reference``), RWKV-7 in its native transposed layout, and a Gated
 DeltaProduct with two Householder steps per token. ``reference.recurrence``
-is checked against ``explicit`` too.
+is checked against ``explicit`` too. Everything here runs the recurrent form
+(``chunk_size=0``); test_chunked_recurrence.py checks the chunked form.
 
 Inputs are model-like, so the recurrence stays bounded: unit keys, log gates
 in [-0.5, -0.01] (signed decays in [-1, 1]), and low-rank terms
@@ -28,6 +29,7 @@ from mixir import reference as ref  # noqa: E402
 
 DTYPES = {"f32": np.float32, "bf16": ml_dtypes.bfloat16}
 LIMIT = {"f32": 1e-4, "bf16": 5e-3}
+RECURRENT = 0  # chunk_size of the recurrent form
 # (Hq, Hk, Hv): one query head for two states, two query heads for one.
 HEADS = {"mha": (2, 2, 2), "q1v2": (1, 1, 2), "q2v1": (2, 1, 1)}
 
@@ -154,7 +156,8 @@ def test_recurrence(case, record_rel_rms):
     s0 = cast(0.5 * rng.normal(size=(nb, hv, kd, vd)), np.float32) if init else None
 
     o, s = mixir.recurrence(q, k, v, a, b, g, gate=gate, decay=decay,
-                            initial_state=s0, output_final_state=True)
+                            initial_state=s0, output_final_state=True,
+                            chunk_size=RECURRENT)
     o_want, s_want = explicit(q, k, v, a, b, d, kd ** -0.5, s0)
     assert o.shape == o_want.shape and o.dtype == np.dtype(dt)
     assert s.shape == s_want.shape and s.dtype == np.float32
@@ -171,7 +174,7 @@ def test_scale_and_no_final_state():
     rng = np.random.default_rng(7)
     q, k, v = (cast(rng.normal(size=(1, 5, 1, 8)), np.float32) for _ in range(3))
     a, b = (cast(x, np.float32) for x in low_rank(rng, np.ones((1, 5, 1, 8)), 1))
-    o, s = mixir.recurrence(q, k, v, a, b, scale=0.5)
+    o, s = mixir.recurrence(q, k, v, a, b, scale=0.5, chunk_size=RECURRENT)
     assert s is None
     o_want, _ = explicit(q, k, v, a, b, np.ones((1, 5, 1, 8)), 0.5)
     assert ref.rel_rms(o_want, o) < 1e-5
@@ -217,7 +220,7 @@ def test_delta_rule_is_rank_one(gate, neg_eigval, record_rel_rms):
     o_ref, s_ref = ref.recurrence(q, k, bv, a, b, **kw)
     assert ref.rel_rms(o_want, o_ref) < 1e-6 and ref.rel_rms(s_want, s_ref) < 1e-6
     # ... and the compiled one to it within the f32 limit.
-    o, s = mixir.recurrence(q, k, bv, a, b, **kw)
+    o, s = mixir.recurrence(q, k, bv, a, b, chunk_size=RECURRENT, **kw)
     case = f"delta-{gate}-{'negeig' if neg_eigval else 'beta'}"
     record_and_check(record_rel_rms, "recurrence (delta rule)", "f32", case, "o", o_want, o)
     record_and_check(record_rel_rms, "recurrence (delta rule)", "f32", case, "state", s_want, s)
@@ -234,7 +237,7 @@ def test_linear_attention_is_rank_zero(gate, record_rel_rms):
     # R = 0 spelt as absent terms and as empty arrays.
     empty = np.zeros((2, 63, 1, 0, 60), np.float32)
     for a, b in ((None, None), (empty, empty)):
-        o, s = mixir.recurrence(q, k, v, a, b, **kw)
+        o, s = mixir.recurrence(q, k, v, a, b, chunk_size=RECURRENT, **kw)
         record_and_check(record_rel_rms, "recurrence (lin. attn.)", "f32", gate, "o", o_want, o)
         record_and_check(record_rel_rms, "recurrence (lin. attn.)", "f32", gate, "state",
                          s_want, s)
@@ -271,7 +274,7 @@ def test_rwkv7(decay, record_rel_rms):
     b = -(kappa_hat * a_rwkv)[:, :, :, None, :]
     g = log_w if decay == "log" else w
     o, s = mixir.recurrence(r, k, v, a, b, g, gate="vector", decay=decay, scale=1.0,
-                            output_final_state=True)
+                            output_final_state=True, chunk_size=RECURRENT)
     case = f"rwkv7-{decay}"
     record_and_check(record_rel_rms, "recurrence (RWKV-7)", "f32", case, "o", o_want, o)
     record_and_check(record_rel_rms, "recurrence (RWKV-7)", "f32", case, "state",
@@ -314,7 +317,8 @@ def test_gated_deltaproduct(record_rel_rms):
     a = (d2 * k2)[:, :, :, None, :].astype(np.float32)
     b = (-bt2[..., None] * k2)[:, :, :, None, :]
     o2, s = mixir.recurrence(steps(q2), k2, (bt2[..., None] * steps(v)).astype(np.float32),
-                             a, b, steps(g2), gate="scalar", output_final_state=True)
+                             a, b, steps(g2), gate="scalar", output_final_state=True,
+                             chunk_size=RECURRENT)
     o = o2.reshape(nb, nt, n, nh, vd)[:, :, n - 1]
     record_and_check(record_rel_rms, "recurrence (DeltaProduct)", "f32", "n2", "o", o_want, o)
     record_and_check(record_rel_rms, "recurrence (DeltaProduct)", "f32", "n2", "state", S, s)
@@ -347,7 +351,8 @@ def small(rank=1, **kw):
     (dict(decay="signed"), ValueError, "decay='signed' needs a gate"),
     (dict(gate="diag", g=np.zeros(2, np.float32)), ValueError, "gate must be one of"),
     (dict(gate="vector"), ValueError, "gate='vector' needs the gate g"),
-    (dict(chunk_size=64), ValueError, "chunk_size=64: mix.recurrence has no chunked form"),
+    (dict(rank=4, chunk_size=64), ValueError,
+     r"'mix.recurrence' op chunk_size = 64 with R = 4 low-rank terms"),
     (dict(chunk_size=3), ValueError, "chunk_size must be 0"),
     (dict(scale=-1.0), ValueError, "scale must be positive"),
     (dict(a=np.zeros((1, 4, 2, 1, 6), np.float32), b=np.zeros((1, 4, 2, 1, 6), np.float32)),

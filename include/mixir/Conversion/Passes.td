@@ -30,10 +30,13 @@ def SelectAlgorithm : Pass<"mix-select-algorithm"> {
     form) when the option is 0 or the sequence length is static and shorter
     than one chunk. For a dynamic length the chunked lowering itself adds a
     run-time branch to the recurrent form for sequences shorter than a chunk
-    (decode). An op's own `chunk_size` is kept. `mix.recurrence` has no
-    chunkwise lowering yet: it gets 0, and an explicit `chunk_size` > 0 on
-    it is an error naming the op (here, in `convert-mix-to-chunked` and in
-    `convert-mix-to-loops`).
+    (decode). An op's own `chunk_size` is kept. This pass is where the chunk
+    of `mix.recurrence` is chosen: the option capped to the largest power of
+    two `C` with `C * R <= 128` (`R` its low-rank terms; the chunked form
+    solves a triangular system of `C * R` rows per chunk, unrolled in
+    16-row blocks), i.e. 128 for `R <= 1`, 64 for `R = 2`, 32 for `R = 3, 4`.
+    An explicit `chunk_size` with `chunk_size * R > 128` is an error naming
+    the op (here and in `convert-mix-to-chunked`), never changed.
   }];
   let options = [
     Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
@@ -51,13 +54,14 @@ def ConvertMixToChunked : Pass<"convert-mix-to-chunked"> {
     `(Q * exp(Gc)) S` as matmul-shaped linalg ops on static tiles, and a
     sequential state loop over chunks. A sequence shorter than one chunk takes
     the recurrent form (a run-time branch when the length is dynamic).
-    `mix.delta_rule` gets the WY/UT form of the DeltaNet paper; `mix.scan` a
+    `mix.delta_rule` gets the WY/UT form of the DeltaNet paper and
+    `mix.recurrence` its generalisation to `R` low-rank terms (a triangular
+    solve of `C * R` rows per chunk; without `chunk_size` it takes the pass
+    option capped as in `mix-select-algorithm`); `mix.scan` a
     chunked scan (local scans in parallel, a carry pass, outputs in
     parallel); `mix.attention` the flash form (query and key blocks of
     `chunk-size`, online softmax, blocks outside the causal or window mask
-    skipped). Ops with `chunk_size = 0`, and ops it does not handle
-    (`mix.recurrence`, whatever the option), are left for
-    `convert-mix-to-loops`.
+    skipped). Ops with `chunk_size = 0` are left for `convert-mix-to-loops`.
   }];
   let options = [
     Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
@@ -94,8 +98,12 @@ def HoistVectorTransfers : Pass<"mix-hoist-vector-transfers", "mlir::func::FuncO
   let summary = "Keep accumulator tiles in registers across reduction loops";
   let description = [{
     After bufferization, hoists the read and write of a vector accumulator
-    out of the loops that only update it (upstream
-    `hoistRedundantVectorTransfers`).
+    out of the loops that only update it, and loop-invariant reads of
+    buffers a loop does not write: the rules of upstream
+    `hoistRedundantVectorTransfers` (loops that run at least once, no view
+    sources, other accesses in the loop disjoint), applied in one sweep over
+    the loops, innermost first, rather than restarting after every pair
+    (quadratic in the number of register tiles of a chunked body).
   }];
 }
 

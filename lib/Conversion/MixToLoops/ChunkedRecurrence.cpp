@@ -12,10 +12,14 @@
 //   S = exp(Gc_last) S + (K * exp(Gc_last - Gc))^T V'
 //
 // with Gamma_ij = exp(Gc_i - Gc_j) (per channel for vector gates, computed
-// per 16-token sub-chunk). Every product is a matmul-shaped linalg op on
-// static tiles, so the same IR can be tiled for the CPU or mapped to tensor
-// cores, and every exponent is <= 0 for gates <= 0. Padded rows carry a zero
-// gate, zero keys, values and beta, so they change neither Gc_last nor S.
+// per 16-token sub-chunk). mix.recurrence adds its R low-rank terms as a
+// second (keys, values) pair next to (K, V'): keys B (the b_{i,r}, [C R, K]
+// token-major) and values U, the projections a_{i,r}^T S_{i-1}, from the
+// generalised WY/UT representation (lowRankTerm); R = 0 is linear attention.
+// Every product is a matmul-shaped linalg op on static tiles, so the same IR
+// can be tiled for the CPU or mapped to tensor cores, and every exponent is
+// <= 0 for gates <= 0. Padded rows carry a zero gate, zero keys, values,
+// beta and low-rank rows, so they change neither Gc_last nor S.
 //
 //===----------------------------------------------------------------------===//
 #include "LoweringUtils.h"
@@ -28,6 +32,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/AffineMap.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using mixir::mix::GateKind;
@@ -35,66 +40,91 @@ using mixir::mix::GateKind;
 namespace mixir::lowering {
 namespace {
 
-/// The in-chunk cumulative log gate of one chunk of one state head, and the
+/// A cumulative gate over the rows of a tile, each row standing for token
+/// row / rowsPerToken of the chunk: `log` is the log of the cumulative decay's
+/// magnitude, [n] (head, scalar gates) or [n, K] (vector gates), null for
+/// gate none; `sign` its sign (+-1, same shape) for signed decays, else null.
+struct RowGate {
+  Value log, sign;
+  int64_t rowsPerToken = 1;
+};
+
+/// The in-chunk cumulative gate of one chunk of one state head, and the
 /// gate-dependent pieces of the chunk algorithm. For gate kind none every
 /// factor is 1 and the methods return their input.
+///
+/// A signed decay d is carried as its log magnitude log(max(|d|, 1e-30))
+/// and its sign: a factor exp(Gc_i - Gc_j) becomes s_i s_j exp(Lc_i - Lc_j)
+/// with s the cumulative sign (s_j^-1 = s_j), so the signs are folded into
+/// the tiles (row tiles times s_i, column tiles times s_j) and every
+/// exponent stays a difference of log magnitudes, <= 0 where it was.
 struct ChunkGate {
   GateKind kind = GateKind::none;
-  Value Gc;      // [C] (head, scalar) or [C, K] (vector); null for none
-  Value gLast;   // f32 (head, scalar) or [K] (vector): Gc of the last token
-  Value expGc;   // exp(Gc)
-  Value expTail; // exp(gLast - Gc)
+  RowGate inclusive; // Gc_i, through token i
+  RowGate exclusive; // Gc_{i-1}, before token i (set when asked for)
+  Value lastLog;     // f32 (head, scalar) or [K] (vector): Gc at the end
+  Value lastSign;    // the same for the sign; null for log decays
+  // Per token: s_i exp(Gc_i), s_i exp(Gc_{i-1}), s_last s_i exp(Gc_last - Gc_i).
+  Value expGc, expGx, expTail;
 
-  /// tile [C, W] * exp(Gc), per row (per element for vector gates, W = K).
-  Value scaleByExpGc(ImplicitLocOpBuilder &b, Value tile) const {
-    return scaleBy(b, tile, expGc);
+  /// `g` for a tile with `times` rows per token.
+  RowGate repeated(ImplicitLocOpBuilder &b, const RowGate &g,
+                   int64_t times) const {
+    auto rep = [&](Value x) { return x ? repeatRows(b, x, times) : x; };
+    return {rep(g.log), rep(g.sign), g.rowsPerToken * times};
   }
-  /// tile [C, K] * exp(gLast - Gc): the keys as seen from the chunk's end.
-  Value scaleByExpTail(ImplicitLocOpBuilder &b, Value tile) const {
-    return scaleBy(b, tile, expTail);
+  /// tile [C * times, W] times a per-token factor of this gate (expGc,
+  /// expGx, expTail) repeated for its `times` rows per token: per row, per
+  /// element for vector gates. The tile itself for gate none.
+  Value scaleRows(ImplicitLocOpBuilder &b, Value tile, Value factor,
+                  int64_t times = 1) const {
+    return factor ? scaled(b, tile, repeatRows(b, factor, times)) : tile;
   }
   /// The state carried across the chunk: S * exp(gLast) (per row k of S
   /// for vector gates).
   Value decayState(ImplicitLocOpBuilder &b, Value S) const {
-    if (!Gc)
+    if (!lastLog)
       return S;
-    MLIRContext *ctx = b.getContext();
+    auto decayOf = [&](OpBuilder &nb, Location loc, ValueRange last) -> Value {
+      Value d = math::ExpOp::create(nb, loc, last[0]);
+      return lastSign ? Value(arith::MulFOp::create(nb, loc, d, last[1])) : d;
+    };
     if (kind == GateKind::vector) {
-      AffineMap row = AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx);
-      return mapN(b, S, {{gLast, row}},
-                  [](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-                    return arith::MulFOp::create(
-                        nb, loc, a[1], math::ExpOp::create(nb, loc, a[0]));
-                  });
+      SmallVector<std::pair<Value, AffineMap>> ins = {{lastLog, identity(b, 1)}};
+      if (lastSign)
+        ins.push_back({lastSign, identity(b, 1)});
+      Value out = tensor::EmptyOp::create(b, cast<ShapedType>(lastLog.getType()).getShape(), b.getF32Type());
+      return scaled(b, S, mapN(b, out, ins, decayOf));
     }
-    Value decay = math::ExpOp::create(b, gLast);
+    SmallVector<Value> last = {lastLog};
+    if (lastSign)
+      last.push_back(lastSign);
+    Value decay = decayOf(b, b.getLoc(), last);
     return mapN(b, S, {}, [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
       return arith::MulFOp::create(nb, loc, a[0], decay);
     });
   }
-  /// Gated scores of X against Y (both [C, K]): sum_k X_ik Y_jk Gamma_ijk on
-  /// and below the diagonal (strictly below with `strictlyLower`), 0 above.
-  Value scores(ImplicitLocOpBuilder &b, Value X, Value Y,
-               bool strictlyLower) const {
+  /// Gated scores of X (rows gated by `xg`) against Y (rows gated by `yg`),
+  /// both [*, K]: sum_k X_ik Y_jk exp(xg_i - yg_j) where the column's token
+  /// is at or before the row's (strictly before with `strictlyLower`), 0
+  /// elsewhere.
+  Value scores(ImplicitLocOpBuilder &b, Value X, const RowGate &xg, Value Y,
+               const RowGate &yg, bool strictlyLower) const {
+    CausalMask mask{strictlyLower, xg.rowsPerToken, yg.rowsPerToken};
+    if (xg.sign)
+      X = scaled(b, X, xg.sign);
+    if (yg.sign)
+      Y = scaled(b, Y, yg.sign);
     if (kind == GateKind::vector)
-      return perChannelGatedScores(b, X, Y, Gc, strictlyLower);
-    int64_t C = cast<ShapedType>(X.getType()).getDimSize(0);
-    Value raw = matmul(b, X, transposed(b, Y), zeroTile(b, {C, C}));
-    return causalDecayMask(b, raw, Gc, strictlyLower);
+      return perChannelGatedScores(b, X, xg.log, Y, yg.log, mask);
+    Value raw = matmul(b, X, transposed(b, Y),
+                       zeroTile(b, {dimSize(X, 0), dimSize(Y, 0)}));
+    return causalDecayMask(b, raw, xg.log, yg.log, mask);
   }
 
 private:
-  Value scaleBy(ImplicitLocOpBuilder &b, Value tile, Value factor) const {
-    if (!Gc)
-      return tile;
-    MLIRContext *ctx = b.getContext();
-    AffineMap map = kind == GateKind::vector
-                        ? AffineMap::getMultiDimIdentityMap(2, ctx)
-                        : AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx);
-    return mapN(b, tile, {{factor, map}},
-                [](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-                  return arith::MulFOp::create(nb, loc, a[1], a[0]);
-                });
+  static AffineMap identity(ImplicitLocOpBuilder &b, unsigned rank) {
+    return AffineMap::getMultiDimIdentityMap(rank, b.getContext());
   }
 };
 
@@ -114,65 +144,129 @@ struct ChunkPosition {
   }
 };
 
+/// The cumulative gate of one chunk (and, with `exclusive`, the cumulative
+/// gate before each token, summed on its own rather than recovered as
+/// Gc_i - g_i) and the factors the chunk step multiplies by.
 ChunkGate buildGate(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
                     int64_t C, int64_t K, const ChunkPosition &at,
-                    Value headGate) {
+                    Value headGate, bool exclusive) {
   ChunkGate gate;
   gate.kind = r.gate;
   if (r.gate == GateKind::none)
     return gate;
   Value zero = indexConst(b, 0);
-  bool perChannel = r.gate == GateKind::vector;
+  const bool perChannel = r.gate == GateKind::vector, sign = r.signedDecay;
   Value empty = perChannel
                     ? tensor::EmptyOp::create(b, ArrayRef<int64_t>{C, K},
                                               b.getF32Type())
                     : tensor::EmptyOp::create(b, ArrayRef<int64_t>{C},
                                               b.getF32Type());
-  Value none = perChannel ? f32Splat(b, 0.0f, K) : f32Const(b, 0.0f);
-  // Padded rows add a zero gate, so Gc of the last row is Gc_last.
-  auto cum = forLoop(b, zero, indexConst(b, C), {empty, none}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+  auto constant = [&](float x) {
+    return perChannel ? f32Splat(b, x, K) : f32Const(b, x);
+  };
+  // Carried: Gc tile, running log; with signs, sign tile, running sign;
+  // with `exclusive`, the tiles of the values before each token.
+  const size_t ex = sign ? 4 : 2;
+  SmallVector<Value> init = {empty, constant(0.0f)};
+  if (sign)
+    init.append({empty, constant(1.0f)});
+  if (exclusive)
+    init.append(sign ? 2 : 1, empty);
+  // Padded rows add a zero log gate (decay 1), so Gc of the last row is
+  // Gc_last.
+  auto cum = forLoop(b, zero, indexConst(b, C), init, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
     Value gi = headGate;
     if (r.gate == GateKind::scalar)
       gi = readF32(b, r.g, {at.bi, at.clampedToken(b, i), at.s});
     if (perChannel)
       gi = readF32Vector(b, r.g, {at.bi, at.clampedToken(b, i), at.s, zero}, K);
-    gi = arith::SelectOp::create(b, at.inside(b, i), gi, none);
-    Value run = arith::AddFOp::create(b, a[1], gi);
-    Value next = perChannel ? writeVector(b, run, a[0], {i, zero})
-                            : Value(tensor::InsertOp::create(b, run, a[0], ValueRange{i}));
-    return SmallVector<Value>{next, run};
+    Value inside = at.inside(b, i);
+    Value logMagnitude = gi, signOf;
+    if (sign) {
+      // log(max(|d|, 1e-30)): a zero decay stays finite (exp of it
+      // underflows to 0); its sign counts as +1.
+      Value mag = arith::MaximumFOp::create(b, math::AbsFOp::create(b, gi), constant(1e-30f));
+      logMagnitude = math::LogOp::create(b, mag);
+      Value negative = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, gi, constant(0.0f));
+      signOf = arith::SelectOp::create(b, negative, constant(-1.0f), constant(1.0f));
+      signOf = arith::SelectOp::create(b, inside, signOf, constant(1.0f));
+    }
+    logMagnitude = arith::SelectOp::create(b, inside, logMagnitude, constant(0.0f));
+    auto put = [&](Value x, Value into) -> Value {
+      if (perChannel)
+        return writeVector(b, x, into, {i, zero});
+      return tensor::InsertOp::create(b, x, into, ValueRange{i});
+    };
+    SmallVector<Value> next(a.begin(), a.end());
+    if (exclusive) {
+      next[ex] = put(a[1], a[ex]);
+      if (sign)
+        next[ex + 1] = put(a[3], a[ex + 1]);
+    }
+    next[1] = arith::AddFOp::create(b, a[1], logMagnitude);
+    next[0] = put(next[1], a[0]);
+    if (sign) {
+      next[3] = arith::MulFOp::create(b, a[3], signOf);
+      next[2] = put(next[3], a[2]);
+    }
+    return next;
   });
-  gate.Gc = cum[0];
-  auto expOf = [](OpBuilder &nb, Location loc, Value x) -> Value {
-    return math::ExpOp::create(nb, loc, x);
+  gate.inclusive = {cum[0], sign ? cum[2] : Value()};
+  if (exclusive)
+    gate.exclusive = {cum[ex], sign ? cum[ex + 1] : Value()};
+  gate.lastLog = perChannel ? rowOf(b, cum[0], C - 1) : cum[1];
+  if (sign)
+    gate.lastSign = perChannel ? rowOf(b, cum[2], C - 1) : cum[3];
+
+  // s exp(G) of a cumulative gate G, or with `fromEnd` s_last s exp(G_last - G).
+  MLIRContext *ctx = b.getContext();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(perChannel ? 2 : 1, ctx);
+  AffineMap col = AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
+  auto factor = [&](const RowGate &g, bool fromEnd) {
+    SmallVector<std::pair<Value, AffineMap>> ins = {{g.log, id}};
+    if (sign)
+      ins.push_back({g.sign, id});
+    if (fromEnd && perChannel) {
+      ins.push_back({gate.lastLog, col});
+      if (sign)
+        ins.push_back({gate.lastSign, col});
+    }
+    Value out = tensor::EmptyOp::create(b, cast<ShapedType>(g.log.getType()).getShape(), b.getF32Type());
+    return mapN(b, out, ins, [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+      Value x = a[0];
+      size_t next = sign ? 2 : 1;
+      Value lastLog = fromEnd && perChannel ? a[next++] : gate.lastLog;
+      Value lastSign = fromEnd && perChannel && sign ? a[next++] : gate.lastSign;
+      if (fromEnd)
+        x = arith::SubFOp::create(nb, loc, lastLog, x);
+      Value e = math::ExpOp::create(nb, loc, x);
+      if (sign)
+        e = arith::MulFOp::create(nb, loc, e, a[1]);
+      if (fromEnd && sign)
+        e = arith::MulFOp::create(nb, loc, e, lastSign);
+      return e;
+    });
   };
-  if (perChannel) {
-    gate.gLast = rowOf(b, gate.Gc, C - 1);
-    MLIRContext *ctx = b.getContext();
-    AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
-    AffineMap col = AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
-    Value out = tensor::EmptyOp::create(b, ArrayRef<int64_t>{C, K}, b.getF32Type());
-    gate.expGc = mapN(b, out, {{gate.Gc, id}}, [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-      return expOf(nb, loc, a[0]);
-    });
-    gate.expTail = mapN(b, out, {{gate.Gc, id}, {gate.gLast, col}}, [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-      return expOf(nb, loc, arith::SubFOp::create(nb, loc, a[1], a[0]));
-    });
-    return gate;
-  }
-  gate.gLast = cum[1];
-  gate.expGc = mapVector(b, gate.Gc, expOf);
-  gate.expTail = mapVector(b, gate.Gc, [&](OpBuilder &nb, Location loc, Value g) -> Value {
-    return expOf(nb, loc, arith::SubFOp::create(nb, loc, gate.gLast, g));
-  });
+  gate.expGc = factor(gate.inclusive, /*fromEnd=*/false);
+  gate.expTail = factor(gate.inclusive, /*fromEnd=*/true);
+  if (exclusive)
+    gate.expGx = factor(gate.exclusive, /*fromEnd=*/false);
   return gate;
 }
+
+/// Keys and the values they carry into the outputs and the state: rows of
+/// `keys` [C * n, K] (token-major, n per token) are gated by `keyGate`.
+struct ChunkTerm {
+  Value keys;
+  RowGate keyGate;
+  Value values;
+};
 
 /// The delta rule's V' = U - W S with the WY/UT transform of one chunk.
 Value deltaRuleValues(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
                       const ChunkGate &gate, const ChunkPosition &at,
                       Value Kt, Value Vt, Value S) {
-  const int64_t C = cast<ShapedType>(Kt.getType()).getDimSize(0);
+  const int64_t C = dimSize(Kt, 0);
   Value zero = indexConst(b, 0);
   // beta per token (doubled for negative eigenvalues), 0 on padded rows.
   Value betaInit = tensor::EmptyOp::create(b, ArrayRef<int64_t>{C}, b.getF32Type());
@@ -183,25 +277,55 @@ Value deltaRuleValues(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
     bi = arith::SelectOp::create(b, at.inside(b, i), bi, f32Const(b, 0.0f));
     return SmallVector<Value>{tensor::InsertOp::create(b, bi, a[0], ValueRange{i})};
   })[0];
-  auto timesBeta = [&](Value tile) {
-    return mapTile(b, tile, beta, /*withColumn=*/false,
-                   [](OpBuilder &nb, Location loc, Value, Value, Value x,
-                      Value bi, Value) -> Value {
-                     return arith::MulFOp::create(nb, loc, x, bi);
-                   });
-  };
   // T = (I + A)^-1 by blocks of kSubChunk tokens, then W and U as matmuls.
-  Value A = timesBeta(gate.scores(b, Kt, Kt, /*strictlyLower=*/true));
+  Value A = scaled(b, gate.scores(b, Kt, gate.inclusive, Kt, gate.inclusive, /*strictlyLower=*/true), beta);
   Value Tinv = invertUnitLower(b, A, kSubChunk);
   auto kShape = cast<ShapedType>(Kt.getType()).getShape();
-  Value W = matmul(b, Tinv, timesBeta(gate.scaleByExpGc(b, Kt)), zeroTile(b, kShape));
-  Value U = matmul(b, Tinv, timesBeta(Vt), zeroTile(b, cast<ShapedType>(Vt.getType()).getShape()));
+  Value W = matmul(b, Tinv, scaled(b, gate.scaleRows(b, Kt, gate.expGc), beta), zeroTile(b, kShape));
+  Value U = matmul(b, Tinv, scaled(b, Vt, beta), zeroTile(b, cast<ShapedType>(Vt.getType()).getShape()));
   auto shape = cast<ShapedType>(Vt.getType()).getShape();
   Value WS = matmul(b, W, S, zeroTile(b, shape));
   return mapN(b, U, {{WS, AffineMap::getMultiDimIdentityMap(2, b.getContext())}},
               [](OpBuilder &nb, Location loc, ValueRange a) -> Value {
                 return arith::SubFOp::create(nb, loc, a[1], a[0]);
               });
+}
+
+/// The low-rank terms of mix.recurrence in one chunk (generalised WY/UT
+/// representation). With rows (i, r) token-major (i R + r) and u_{i,r} =
+/// a_{i,r}^T S_{i-1}, unrolling the recurrence inside the chunk gives the
+/// strictly lower triangular system (I - L_ab) U = A~ S + L_ak V, with
+///   A~[(i,r)]          = a_{i,r} * exp(Gc_{i-1})
+///   L_ab[(i,r),(j,r')] = sum_k a_{i,r,k} b_{j,r',k} exp(Gc_{i-1,k} - Gc_{j,k})
+///   L_ak[(i,r), j]     = sum_k a_{i,r,k} k_{j,k} exp(Gc_{i-1,k} - Gc_{j,k})
+/// for j < i; so T = (I - L_ab)^-1, W = T A~, U = T (L_ak V) + W S. The term
+/// is (B, U): o_i gains sum_{j <= i, r} (q_i . b_{j,r} Gamma_ij) u_{j,r}
+/// and the state (B * exp(Gc_last - Gc))^T U.
+ChunkTerm lowRankTerm(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
+                      const ChunkGate &gate, const ChunkPosition &at, Value Kt,
+                      Value Vt, Value S) {
+  const int64_t C = dimSize(Kt, 0), K = dimSize(Kt, 1), V = dimSize(Vt, 1);
+  const int64_t R = r.rank;
+  Value zero = indexConst(b, 0), rank = indexConst(b, R);
+  // Row (i, r) of a or b, zero on padded tokens.
+  auto load = [&](Value src) {
+    Value valid = R == 1 ? at.valid : Value(arith::MulIOp::create(b, at.valid, rank));
+    return loadTile(b, src, C * R, K, valid, [&](ImplicitLocOpBuilder &b, Value row) {
+      if (R == 1)
+        return SmallVector<Value>{at.bi, at.token(b, row), at.s, zero, zero};
+      Value token = at.token(b, arith::DivUIOp::create(b, row, rank));
+      return SmallVector<Value>{at.bi, token, at.s, arith::RemUIOp::create(b, row, rank), zero};
+    });
+  };
+  Value At = load(r.lowRankA), Bt = load(r.lowRankB);
+  RowGate before = gate.repeated(b, gate.exclusive, R);
+  RowGate through = gate.repeated(b, gate.inclusive, R);
+  Value Lab = gate.scores(b, At, before, Bt, through, /*strictlyLower=*/true);
+  Value Lak = gate.scores(b, At, before, Kt, gate.inclusive, /*strictlyLower=*/true);
+  Value Tinv = invertUnitLower(b, negated(b, Lab), kSubChunk);
+  Value W = matmul(b, Tinv, gate.scaleRows(b, At, gate.expGx, R), zeroTile(b, {C * R, K}));
+  Value Ubar = matmul(b, Tinv, matmul(b, Lak, Vt, zeroTile(b, {C * R, V})), zeroTile(b, {C * R, V}));
+  return {Bt, through, matmul(b, W, S, Ubar)};
 }
 
 SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
@@ -239,15 +363,20 @@ SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
       };
       Value Kt = loadRows(r.k, kHead, K, r.l2norm);
       Value Vt = loadRows(r.v, s, V, /*l2norm=*/false);
-      ChunkGate gate = buildGate(b, r, C, K, at, headGate);
-      Value values = r.beta ? deltaRuleValues(b, r, gate, at, Kt, Vt, S) : Vt;
+      ChunkGate gate = buildGate(b, r, C, K, at, headGate, /*exclusive=*/r.rank > 0);
+      // (keys, values) pairs: K with V (linear attention) or V' (delta
+      // rule), then the low-rank terms' B with U.
+      SmallVector<ChunkTerm> terms = {{Kt, gate.inclusive, r.beta ? deltaRuleValues(b, r, gate, at, Kt, Vt, S) : Vt}};
+      if (r.rank > 0)
+        terms.push_back(lowRankTerm(b, r, gate, at, Kt, Vt, S));
 
       for (int64_t g = 0; g < group; ++g) {
         Value oh = arith::AddIOp::create(b, arith::MulIOp::create(b, s, indexConst(b, group)), indexConst(b, g));
         Value Qt = loadRows(r.q, arith::DivUIOp::create(b, oh, indexConst(b, qShare)), K, r.l2norm);
         // Inter-chunk (Q * exp(Gc)) S plus intra-chunk (gated Q K^T) V'.
-        Value O = matmul(b, gate.scaleByExpGc(b, Qt), S, zeroTile(b, {C, V}));
-        O = matmul(b, gate.scores(b, Qt, Kt, /*strictlyLower=*/false), values, O);
+        Value O = matmul(b, gate.scaleRows(b, Qt, gate.expGc), S, zeroTile(b, {C, V}));
+        for (const ChunkTerm &term : terms)
+          O = matmul(b, gate.scores(b, Qt, gate.inclusive, term.keys, term.keyGate, /*strictlyLower=*/false), term.values, O);
         // Store the valid rows, scaled, in the output type.
         o = forLoop(b, zero, at.valid, {o}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
           Value row = vector::TransferReadOp::create(b, VectorType::get({V}, b.getF32Type()), O, ValueRange{i, zero}, f32Const(b, 0.0f), ArrayRef<bool>{true});
@@ -257,7 +386,9 @@ SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
       }
       // The update accumulates into its own tile (which stays in registers
       // across the reduction) and is then added to the decayed state.
-      Value update = contract(b, gate.scaleByExpTail(b, Kt), values, zeroTile(b, {K, V}), kdMap, vMap);
+      Value update = zeroTile(b, {K, V});
+      for (const ChunkTerm &term : terms)
+        update = contract(b, gate.scaleRows(b, term.keys, gate.expTail, term.keyGate.rowsPerToken), term.values, update, kdMap, vMap);
       S = mapN(b, gate.decayState(b, S), {{update, AffineMap::getMultiDimIdentityMap(2, ctx)}},
                [](OpBuilder &nb, Location loc, ValueRange a) -> Value {
                  return arith::AddFOp::create(nb, loc, a[1], a[0]);
@@ -270,19 +401,17 @@ SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
 
 /// The chunked form when the sequence has at least `minLength` tokens: a
 /// static decision for a static length, a run-time branch to the recurrent
-/// form (`recurrent`) otherwise.
+/// form otherwise.
 template <typename OpTy>
-LogicalResult lowerChunkedOrRecurrent(
-    RewriterBase &rewriter, OpTy op, const RecurrenceOperands &r,
-    int64_t chunk, int64_t minLength,
-    const std::function<SmallVector<Value>(ImplicitLocOpBuilder &,
-                                           const SymbolSizes &)> &recurrent) {
+LogicalResult lowerChunkedOrRecurrent(RewriterBase &rewriter, OpTy op,
+                                      int64_t chunk, int64_t minLength) {
+  RecurrenceOperands r = recurrenceOperands(op);
   int64_t staticT = op.getQ().getType().getDimSize(1);
   return lowerWithShapeChecks(rewriter, op, [&](ImplicitLocOpBuilder &b,
                                                 const SymbolSizes &sizes) {
     if (!ShapedType::isDynamic(staticT))
       return staticT >= minLength ? buildChunked(b, r, chunk, sizes)
-                                  : recurrent(b, sizes);
+                                  : buildRecurrent(b, r, sizes);
     // Short sequences (decode) would pay for a whole chunk per token.
     Value longEnough =
         arith::CmpIOp::create(b, arith::CmpIPredicate::uge, sizes.lookup("T"),
@@ -294,33 +423,21 @@ LogicalResult lowerChunkedOrRecurrent(
     scf::YieldOp::create(tb, buildChunked(tb, r, chunk, sizes));
     auto eb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(),
                                                  &branch.getElseRegion().front());
-    scf::YieldOp::create(eb, recurrent(eb, sizes));
+    scf::YieldOp::create(eb, buildRecurrent(eb, r, sizes));
     return SmallVector<Value>(branch.getResults());
   });
 }
 } // namespace
 
-LogicalResult lowerChunkedLinearAttention(RewriterBase &rewriter,
-                                          mix::LinearAttentionOp op,
-                                          int64_t chunk,
-                                          int64_t minChunkedLength) {
-  RecurrenceOperands r = recurrenceOperands(op);
-  return lowerChunkedOrRecurrent(
-      rewriter, op, r, chunk, minChunkedLength,
-      [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {
-        return buildRecurrentLinearAttention(b, op, sizes);
-      });
-}
-
-LogicalResult lowerChunkedDeltaRule(RewriterBase &rewriter,
-                                    mix::DeltaRuleOp op, int64_t chunk,
-                                    int64_t minChunkedLength) {
-  RecurrenceOperands r = recurrenceOperands(op);
-  return lowerChunkedOrRecurrent(
-      rewriter, op, r, chunk, minChunkedLength,
-      [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {
-        return buildRecurrentDeltaRule(b, op, sizes);
-      });
+LogicalResult lowerChunkedRecurrence(RewriterBase &rewriter, Operation *op,
+                                     int64_t chunk, int64_t minChunkedLength) {
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<mix::LinearAttentionOp, mix::DeltaRuleOp, mix::RecurrenceOp>(
+          [&](auto recurrence) {
+            return lowerChunkedOrRecurrent(rewriter, recurrence, chunk,
+                                           minChunkedLength);
+          })
+      .Default([](Operation *) { return failure(); });
 }
 
 } // namespace mixir::lowering

@@ -127,7 +127,7 @@ mlir::LogicalResult lowerFlashAttention(mlir::RewriterBase &rewriter,
                                         mix::AttentionOp op, int64_t blockQ,
                                         int64_t blockK);
 mlir::LogicalResult lowerScan(mlir::RewriterBase &rewriter, mix::ScanOp op);
-/// Lowers mix.recurrence to its recurrent form (the only form it has yet).
+/// Lowers mix.recurrence to its recurrent form.
 mlir::LogicalResult lowerRecurrence(mlir::RewriterBase &rewriter,
                                     mix::RecurrenceOp op);
 /// What the lowerings of mix.linear_attention, mix.delta_rule and
@@ -148,30 +148,22 @@ RecurrenceOperands recurrenceOperands(mix::LinearAttentionOp op);
 RecurrenceOperands recurrenceOperands(mix::DeltaRuleOp op);
 RecurrenceOperands recurrenceOperands(mix::RecurrenceOp op);
 
-/// The recurrent form of `op`'s results (shape checks are the caller's).
-llvm::SmallVector<Value>
-buildRecurrentLinearAttention(ImplicitLocOpBuilder &b,
-                              mix::LinearAttentionOp op,
-                              const SymbolSizes &sizes);
-/// The recurrent form of a delta rule's results.
-llvm::SmallVector<Value> buildRecurrentDeltaRule(ImplicitLocOpBuilder &b,
-                                                 mix::DeltaRuleOp op,
-                                                 const SymbolSizes &sizes);
-/// Lowers `op` to the chunkwise form with chunks of `chunk` tokens when the
-/// sequence has at least `minChunkedLength` tokens (decided statically for a
-/// static length, by a run-time branch to the recurrent form otherwise).
-mlir::LogicalResult lowerChunkedLinearAttention(mlir::RewriterBase &rewriter,
-                                                mix::LinearAttentionOp op,
-                                                int64_t chunk,
-                                                int64_t minChunkedLength);
+/// The recurrent form of the results of the op `r` describes (shape checks
+/// are the caller's).
+llvm::SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
+                                        const RecurrenceOperands &r,
+                                        const SymbolSizes &sizes);
+/// Lowers a mix.linear_attention, mix.delta_rule or mix.recurrence to the
+/// chunkwise form with chunks of `chunk` tokens when the sequence has at
+/// least `minChunkedLength` tokens (decided statically for a static length,
+/// by a run-time branch to the recurrent form otherwise).
+mlir::LogicalResult lowerChunkedRecurrence(mlir::RewriterBase &rewriter,
+                                           mlir::Operation *op, int64_t chunk,
+                                           int64_t minChunkedLength);
 /// The chunked scan: per chunk in parallel a local scan, then the carries
 /// across chunks, then the outputs per chunk from its carry.
 mlir::LogicalResult lowerChunkedScan(mlir::RewriterBase &rewriter,
                                      mix::ScanOp op, int64_t chunk);
-/// The same for the delta rule (WY/UT transform per chunk).
-mlir::LogicalResult lowerChunkedDeltaRule(mlir::RewriterBase &rewriter,
-                                          mix::DeltaRuleOp op, int64_t chunk,
-                                          int64_t minChunkedLength);
 
 } // namespace mixir::lowering
 

@@ -14,17 +14,46 @@ namespace mixir {
 using namespace mlir;
 
 namespace {
-/// mix.recurrence has only its recurrent form so far: an explicit request
-/// for chunks is refused rather than ignored. (The chunked passes leave an op
-/// without chunk_size in the recurrent form.)
-LogicalResult refuseChunkedRecurrence(Operation *op) {
-  auto rc = dyn_cast<mixir::mix::RecurrenceOp>(op);
-  if (!rc || rc.getChunkSize().value_or(0) == 0)
+using mixir::mix::RecurrenceOp;
+
+/// mix.recurrence's chunked form solves a triangular system of C * R rows
+/// per chunk (C tokens, R low-rank terms), unrolled in 16-row blocks at
+/// compile time (IR that grows with (C R / 16)^3); C R is kept to this.
+constexpr int64_t kMaxRecurrenceSolveRows = 128;
+
+/// The longest chunk for mix.recurrence with `rank` low-rank terms: the
+/// largest power of two C with C * R <= 128 (128 for R <= 1, 64 for R = 2,
+/// 32 for R = 3 or 4).
+int64_t maxRecurrenceChunk(int64_t rank) {
+  return llvm::bit_floor(static_cast<uint64_t>(
+      kMaxRecurrenceSolveRows / std::max<int64_t>(rank, 1)));
+}
+
+/// The chunk an op without chunk_size gets for the pass option `chunk`:
+/// the option, capped for mix.recurrence by maxRecurrenceChunk. This is
+/// the one place the chunk of mix.recurrence is chosen.
+int64_t defaultChunk(Operation *op, int64_t chunk) {
+  if (auto rc = dyn_cast<RecurrenceOp>(op))
+    return std::min(chunk, maxRecurrenceChunk(rc.getRank()));
+  return chunk;
+}
+
+/// An explicit chunk_size on mix.recurrence is never changed: one whose
+/// C * R is too large is an error naming the op.
+LogicalResult checkRecurrenceChunk(Operation *op) {
+  auto rc = dyn_cast<RecurrenceOp>(op);
+  if (!rc)
     return success();
-  return rc.emitOpError() << "has no chunked form yet, but chunk_size = "
-                          << *rc.getChunkSize()
-                          << " asks for one; use chunk_size = 0 (the "
-                             "recurrent form) or leave it out";
+  int64_t chunk = rc.getChunkSize().value_or(0), rank = rc.getRank();
+  int64_t limit = maxRecurrenceChunk(rank);
+  if (chunk <= limit)
+    return success();
+  return rc.emitOpError()
+         << "chunk_size = " << chunk << " with R = " << rank
+         << " low-rank terms needs a triangular solve of " << chunk * rank
+         << " rows per chunk; the chunked form allows chunk_size * R <= "
+         << kMaxRecurrenceSolveRows << " (chunk_size <= " << limit
+         << " for R = " << rank << ")";
 }
 
 struct ConvertMixToLoops
@@ -37,8 +66,6 @@ struct ConvertMixToLoops
     });
     IRRewriter rewriter(&getContext());
     for (Operation *op : ops) {
-      if (failed(refuseChunkedRecurrence(op)))
-        return signalPassFailure();
       rewriter.setInsertionPoint(op);
       LogicalResult lowered =
           llvm::TypeSwitch<Operation *, LogicalResult>(op)
@@ -84,28 +111,19 @@ struct ConvertMixToChunked
     });
     IRRewriter rewriter(&getContext());
     for (Operation *op : recurrences) {
-      if (failed(refuseChunkedRecurrence(op)))
+      if (failed(checkRecurrenceChunk(op)))
         return signalPassFailure();
-      if (isa<mixir::mix::RecurrenceOp>(op))
-        continue; // no chunked form yet: convert-mix-to-loops lowers it
       rewriter.setInsertionPoint(op);
       auto attr = op->getAttrOfType<IntegerAttr>("chunk_size");
-      int64_t chunk = attr ? attr.getInt() : chunkSize;
+      int64_t chunk = attr ? attr.getInt() : defaultChunk(op, chunkSize);
       if (chunk == 0)
         continue; // the recurrent form, for convert-mix-to-loops
       LogicalResult lowered =
-          llvm::TypeSwitch<Operation *, LogicalResult>(op)
-              .Case([&](mixir::mix::LinearAttentionOp la) {
-                return mixir::lowering::lowerChunkedLinearAttention(
-                    rewriter, la, chunk, /*minChunkedLength=*/chunk);
-              })
-              .Case([&](mixir::mix::DeltaRuleOp dr) {
-                return mixir::lowering::lowerChunkedDeltaRule(
-                    rewriter, dr, chunk, /*minChunkedLength=*/chunk);
-              })
-              .Case([&](mixir::mix::ScanOp sc) {
-                return mixir::lowering::lowerChunkedScan(rewriter, sc, chunk);
-              });
+          isa<mixir::mix::ScanOp>(op)
+              ? mixir::lowering::lowerChunkedScan(
+                    rewriter, cast<mixir::mix::ScanOp>(op), chunk)
+              : mixir::lowering::lowerChunkedRecurrence(
+                    rewriter, op, chunk, /*minChunkedLength=*/chunk);
       if (failed(lowered)) {
         op->emitOpError("could not be lowered to the chunked form");
         return signalPassFailure();
@@ -149,27 +167,24 @@ struct SelectAlgorithm : mixir::impl::SelectAlgorithmBase<SelectAlgorithm> {
       return signalPassFailure();
     }
     Builder b(&getContext());
-    // mix.recurrence has a chunk_size attribute but only the recurrent form.
-    WalkResult refused = getOperation()->walk([&](mixir::mix::RecurrenceOp op) {
-      if (failed(refuseChunkedRecurrence(op)))
-        return WalkResult::interrupt();
-      op.setChunkSizeAttr(b.getI64IntegerAttr(0));
-      return WalkResult::advance();
-    });
-    if (refused.wasInterrupted())
-      return signalPassFailure();
     // The ops with a chunkwise lowering and a chunk_size attribute.
-    getOperation()->walk([&](Operation *op) {
+    WalkResult result = getOperation()->walk([&](Operation *op) {
       if (!isa<mixir::mix::LinearAttentionOp, mixir::mix::DeltaRuleOp,
-               mixir::mix::ScanOp>(op) ||
-          op->hasAttr("chunk_size"))
-        return;
+               mixir::mix::ScanOp, RecurrenceOp>(op))
+        return WalkResult::advance();
+      if (failed(checkRecurrenceChunk(op)))
+        return WalkResult::interrupt();
+      if (op->hasAttr("chunk_size"))
+        return WalkResult::advance();
+      int64_t chunk = defaultChunk(op, chunkSize);
       auto q = cast<RankedTensorType>(op->getOperand(0).getType());
       int64_t T = q.getDimSize(1);
-      bool shortStatic = !ShapedType::isDynamic(T) && T < chunkSize;
-      op->setAttr("chunk_size",
-                  b.getI64IntegerAttr(shortStatic ? 0 : chunkSize));
+      bool shortStatic = !ShapedType::isDynamic(T) && T < chunk;
+      op->setAttr("chunk_size", b.getI64IntegerAttr(shortStatic ? 0 : chunk));
+      return WalkResult::advance();
     });
+    if (result.wasInterrupted())
+      return signalPassFailure();
   }
 };
 } // namespace

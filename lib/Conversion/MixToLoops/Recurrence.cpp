@@ -22,11 +22,10 @@ using namespace mlir;
 using mixir::mix::GateKind;
 
 namespace mixir::lowering {
-namespace {
 
-SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
-                                   const RecurrenceOperands &r,
-                                   const SymbolSizes &sizes) {
+SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
+                                  const RecurrenceOperands &r,
+                                  const SymbolSizes &sizes) {
   const int64_t hq = dimSize(r.q, 2), hk = dimSize(r.k, 2), hv = dimSize(r.v, 2);
   const int64_t K = dimSize(r.q, 3), V = dimSize(r.v, 3);
   const int64_t ho = std::max(hq, hv);
@@ -173,13 +172,14 @@ SmallVector<Value> buildRecurrence(ImplicitLocOpBuilder &b,
   });
 }
 
+namespace {
 /// The recurrent form of any op `recurrenceOperands` describes, behind the
 /// run-time shape checks.
 template <typename OpTy>
 LogicalResult lowerRecurrent(RewriterBase &rewriter, OpTy op) {
   return lowerWithShapeChecks(rewriter, op, [&](ImplicitLocOpBuilder &b,
                                                 const SymbolSizes &sizes) {
-    return buildRecurrence(b, recurrenceOperands(op), sizes);
+    return buildRecurrent(b, recurrenceOperands(op), sizes);
   });
 }
 
@@ -213,21 +213,9 @@ RecurrenceOperands recurrenceOperands(mix::RecurrenceOp op) {
   return r;
 }
 
-SmallVector<Value> buildRecurrentLinearAttention(ImplicitLocOpBuilder &b,
-                                                 mix::LinearAttentionOp op,
-                                                 const SymbolSizes &sizes) {
-  return buildRecurrence(b, recurrenceOperands(op), sizes);
-}
-
 LogicalResult lowerLinearAttention(RewriterBase &rewriter,
                                    mix::LinearAttentionOp op) {
   return lowerRecurrent(rewriter, op);
-}
-
-SmallVector<Value> buildRecurrentDeltaRule(ImplicitLocOpBuilder &b,
-                                           mix::DeltaRuleOp op,
-                                           const SymbolSizes &sizes) {
-  return buildRecurrence(b, recurrenceOperands(op), sizes);
 }
 
 LogicalResult lowerDeltaRule(RewriterBase &rewriter, mix::DeltaRuleOp op) {

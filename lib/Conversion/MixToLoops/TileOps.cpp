@@ -81,38 +81,71 @@ Value matmul(ImplicitLocOpBuilder &b, Value lhs, Value rhs, Value acc) {
       .getResult(0);
 }
 
-/// fn(i, j, tile[i, j], G[i], G[j]) over a 2-D tile as a linalg.generic;
-/// `G` (a per-token f32 vector, may be null) is read through a row (and,
-/// for square [C, C] tiles, a column) indexing map so the op stays
-/// vectorisable; G[j] is null without `withColumn`.
-Value mapTile(ImplicitLocOpBuilder &b, Value tile, Value G, bool withColumn,
+/// fn(i, j, tile[i, j], Grow[i], Gcol[j]) over a 2-D tile as a
+/// linalg.generic; the gates (per-token f32 vectors, may be null) are read
+/// through a row and a column indexing map so the op stays vectorisable.
+Value mapTile(ImplicitLocOpBuilder &b, Value tile, Value Grow, Value Gcol,
               const std::function<Value(OpBuilder &, Location, Value, Value,
                                         Value, Value, Value)> &fn) {
   MLIRContext *ctx = b.getContext();
   auto type = cast<RankedTensorType>(tile.getType());
-  AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
   SmallVector<AffineMap> maps;
   SmallVector<Value> inputs;
-  if (G) {
+  for (auto [G, dim] : {std::pair(Grow, 0u), std::pair(Gcol, 1u)}) {
+    if (!G)
+      continue;
     inputs.push_back(G);
-    maps.push_back(AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx));
+    maps.push_back(AffineMap::get(2, 0, {getAffineDimExpr(dim, ctx)}, ctx));
   }
-  if (G && withColumn) {
-    inputs.push_back(G);
-    maps.push_back(AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx));
-  }
-  maps.push_back(id);
+  maps.push_back(AffineMap::getMultiDimIdentityMap(2, ctx));
   return linalg::GenericOp::create(
              b, TypeRange{type}, inputs, ValueRange{tile}, maps,
              ArrayRef<IteratorType>{IteratorType::parallel, IteratorType::parallel},
              [&](OpBuilder &nb, Location loc, ValueRange args) {
                Value i = linalg::IndexOp::create(nb, loc, 0);
                Value j = linalg::IndexOp::create(nb, loc, 1);
-               Value gi = G ? args[0] : Value();
-               Value gj = G && withColumn ? args[1] : Value();
+               Value gi = Grow ? args[0] : Value();
+               Value gj = Gcol ? args[Grow ? 1 : 0] : Value();
                linalg::YieldOp::create(nb, loc, ValueRange{fn(nb, loc, i, j, args.back(), gi, gj)});
              })
       .getResult(0);
+}
+
+Value scaled(ImplicitLocOpBuilder &b, Value tile, Value factor) {
+  MLIRContext *ctx = b.getContext();
+  AffineMap map = cast<ShapedType>(factor.getType()).getRank() == 1
+                      ? AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx)
+                      : AffineMap::getMultiDimIdentityMap(2, ctx);
+  return mapN(b, tile, {{factor, map}},
+              [](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                return arith::MulFOp::create(nb, loc, a[1], a[0]);
+              });
+}
+
+Value negated(ImplicitLocOpBuilder &b, Value tile) {
+  return mapN(b, tile, {}, [](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+    return arith::NegFOp::create(nb, loc, a[0]);
+  });
+}
+
+Value repeatRows(ImplicitLocOpBuilder &b, Value tile, int64_t times) {
+  if (times == 1)
+    return tile;
+  MLIRContext *ctx = b.getContext();
+  auto type = cast<RankedTensorType>(tile.getType());
+  // out[i, r, ...] = tile[i, ...], then [C, times, ...] collapsed to rows.
+  SmallVector<int64_t> shape = {type.getDimSize(0), times};
+  SmallVector<AffineExpr> read = {getAffineDimExpr(0, ctx)};
+  SmallVector<ReassociationIndices> rows = {{0, 1}};
+  if (type.getRank() == 2) {
+    shape.push_back(type.getDimSize(1));
+    read.push_back(getAffineDimExpr(2, ctx));
+    rows.push_back({2});
+  }
+  Value out = tensor::EmptyOp::create(b, shape, b.getF32Type());
+  Value spread = mapN(b, out, {{tile, AffineMap::get(shape.size(), 0, read, ctx)}},
+                      [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  return tensor::CollapseShapeOp::create(b, spread, rows);
 }
 
 /// out[idx] = fn(inputs read through their maps..., out[idx]) over all loops
@@ -178,32 +211,27 @@ Value transposed(ImplicitLocOpBuilder &b, Value tile) {
       .getResult()[0];
 }
 
-/// fn(G[i]) over a 1-D f32 tile.
-Value mapVector(ImplicitLocOpBuilder &b, Value G,
-                const std::function<Value(OpBuilder &, Location, Value)> &fn) {
-  AffineMap id = AffineMap::getMultiDimIdentityMap(1, b.getContext());
-  Value out = tensor::EmptyOp::create(
-      b, cast<RankedTensorType>(G.getType()).getShape(), b.getF32Type());
-  return linalg::GenericOp::create(
-             b, TypeRange{out.getType()}, ValueRange{G}, ValueRange{out},
-             ArrayRef<AffineMap>{id, id},
-             ArrayRef<IteratorType>{IteratorType::parallel},
-             [&](OpBuilder &nb, Location loc, ValueRange args) {
-               linalg::YieldOp::create(nb, loc, ValueRange{fn(nb, loc, args[0])});
-             })
-      .getResult(0);
+namespace {
+/// The token of row or column `i` of a tile with `perToken` rows per token.
+Value tokenOf(OpBuilder &nb, Location loc, Value i, int64_t perToken) {
+  if (perToken == 1)
+    return i;
+  return arith::DivUIOp::create(nb, loc, i, arith::ConstantIndexOp::create(nb, loc, perToken));
 }
+} // namespace
 
-Value causalDecayMask(ImplicitLocOpBuilder &b, Value scores, Value G,
-                      bool strictlyLower) {
-  auto keep = strictlyLower ? arith::CmpIPredicate::ult
-                            : arith::CmpIPredicate::ule;
-  return mapTile(b, scores, G, /*withColumn=*/true,
+Value causalDecayMask(ImplicitLocOpBuilder &b, Value scores, Value Grow,
+                      Value Gcol, CausalMask mask) {
+  auto keep = mask.strictlyLower ? arith::CmpIPredicate::ult
+                                 : arith::CmpIPredicate::ule;
+  return mapTile(b, scores, Grow, Gcol,
                  [&](OpBuilder &nb, Location loc, Value i, Value j, Value x,
                      Value gi, Value gj) -> Value {
-                   Value lower = arith::CmpIOp::create(nb, loc, keep, j, i);
+                   Value lower = arith::CmpIOp::create(
+                       nb, loc, keep, tokenOf(nb, loc, j, mask.colsPerToken),
+                       tokenOf(nb, loc, i, mask.rowsPerToken));
                    Value w = x;
-                   if (G)
+                   if (gi)
                      w = arith::MulFOp::create(
                          nb, loc, x,
                          math::ExpOp::create(
@@ -214,57 +242,62 @@ Value causalDecayMask(ImplicitLocOpBuilder &b, Value scores, Value G,
                  });
 }
 
-Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value Qt, Value Kt,
-                            Value Gc, bool strictlyLower) {
+Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
+                            Value Y, Value Gcol, CausalMask mask) {
   MLIRContext *ctx = b.getContext();
-  const int64_t C = cast<ShapedType>(Qt.getType()).getDimSize(0);
+  const int64_t perRow = mask.rowsPerToken, perCol = mask.colsPerToken;
+  const int64_t n = dimSize(X, 0), m = dimSize(Y, 0), C = n / perRow;
   const int64_t sub = std::min<int64_t>(kSubChunk, C);
   AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
              d2 = getAffineDimExpr(2, ctx);
   AffineMap id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
   AffineMap col = AffineMap::get(2, 0, {d1}, ctx); // (i, k) -> k
-  auto expOf = [](OpBuilder &nb, Location loc, Value x) -> Value {
-    return math::ExpOp::create(nb, loc, x);
+  AffineMap ik = AffineMap::get(3, 0, {d0, d2}, ctx);
+  AffineMap jk = AffineMap::get(3, 0, {d1, d2}, ctx);
+  AffineMap ij = AffineMap::get(3, 0, {d0, d1}, ctx);
+  // tile * exp(a - b) with a, b each a [rows, K] tile (id2) or a row (col).
+  auto timesExp = [&](Value tile, std::pair<Value, AffineMap> a,
+                      std::pair<Value, AffineMap> c) {
+    return mapN(b, tile, {a, c}, [](OpBuilder &nb, Location loc, ValueRange v) -> Value {
+      Value e = math::ExpOp::create(nb, loc, arith::SubFOp::create(nb, loc, v[0], v[1]));
+      return arith::MulFOp::create(nb, loc, v[2], e);
+    });
   };
-        Value A = zeroTile(b, {C, C});
-        for (int64_t p = 0; p * sub < C; ++p) {
-          int64_t p0 = p * sub, below = C - p0 - sub;
-          Value Qp = rowsOf(b, Qt, p0, sub), Kp = rowsOf(b, Kt, p0, sub);
-          Value Gp = rowsOf(b, Gc, p0, sub);
-          // Diagonal block: exp(Gc_ik - Gc_jk) inside the sum, j <= i.
-          AffineMap ik = AffineMap::get(3, 0, {d0, d2}, ctx);
-          AffineMap jk = AffineMap::get(3, 0, {d1, d2}, ctx);
-          AffineMap ij = AffineMap::get(3, 0, {d0, d1}, ctx);
-          Value diag = linalg::GenericOp::create(
-                           b, TypeRange{RankedTensorType::get({sub, sub}, b.getF32Type())},
-                           ValueRange{Qp, Kp, Gp, Gp}, ValueRange{zeroTile(b, {sub, sub})},
-                           ArrayRef<AffineMap>{ik, jk, ik, jk, ij},
-                           ArrayRef<IteratorType>{IteratorType::parallel, IteratorType::parallel, IteratorType::reduction},
-                           [&](OpBuilder &nb, Location loc, ValueRange a) {
-                             Value e = expOf(nb, loc, arith::SubFOp::create(nb, loc, a[2], a[3]));
-                             Value qk = arith::MulFOp::create(nb, loc, a[0], a[1]);
-                             Value t = arith::MulFOp::create(nb, loc, qk, e);
-                             linalg::YieldOp::create(nb, loc, ValueRange{arith::AddFOp::create(nb, loc, a[4], t)});
-                           })
-                           .getResult(0);
-          diag = causalDecayMask(b, diag, Value(), strictlyLower);
-          A = insertBlock(b, diag, A, p0, p0);
-          if (below <= 0)
-            continue;
-          // Later queries against this key block, through R = Gc[p0+sub-1].
-          Value R = rowOf(b, Gc, p0 + sub - 1);
-          Value Qr = mapN(b, rowsOf(b, Qt, p0 + sub, below), {{rowsOf(b, Gc, p0 + sub, below), id2}, {R, col}},
-                          [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-                            Value e = expOf(nb, loc, arith::SubFOp::create(nb, loc, a[0], a[1]));
-                            return arith::MulFOp::create(nb, loc, a[2], e);
-                          });
-          Value Kr = mapN(b, Kp, {{Gp, id2}, {R, col}}, [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-            Value e = expOf(nb, loc, arith::SubFOp::create(nb, loc, a[1], a[0]));
-            return arith::MulFOp::create(nb, loc, a[2], e);
-          });
-          Value block = matmul(b, Qr, transposed(b, Kr), zeroTile(b, {below, sub}));
-          A = insertBlock(b, block, A, p0 + sub, p0);
-        }
+  Value A = zeroTile(b, {n, m});
+  for (int64_t p = 0; p * sub < C; ++p) {
+    // Token block [p0, p0 + sub) of the columns and the rows of the same
+    // tokens, then the `below` tokens after it.
+    int64_t p0 = p * sub, below = C - p0 - sub;
+    Value Xp = rowsOf(b, X, p0 * perRow, sub * perRow);
+    Value Grp = rowsOf(b, Grow, p0 * perRow, sub * perRow);
+    Value Yp = rowsOf(b, Y, p0 * perCol, sub * perCol);
+    Value Gcp = rowsOf(b, Gcol, p0 * perCol, sub * perCol);
+    // Diagonal block: exp(Grow_ik - Gcol_jk) inside the sum, then masked.
+    Value diag = linalg::GenericOp::create(
+                     b, TypeRange{RankedTensorType::get({sub * perRow, sub * perCol}, b.getF32Type())},
+                     ValueRange{Xp, Yp, Grp, Gcp}, ValueRange{zeroTile(b, {sub * perRow, sub * perCol})},
+                     ArrayRef<AffineMap>{ik, jk, ik, jk, ij},
+                     ArrayRef<IteratorType>{IteratorType::parallel, IteratorType::parallel, IteratorType::reduction},
+                     [&](OpBuilder &nb, Location loc, ValueRange a) {
+                       Value e = math::ExpOp::create(nb, loc, arith::SubFOp::create(nb, loc, a[2], a[3]));
+                       Value xy = arith::MulFOp::create(nb, loc, a[0], a[1]);
+                       Value t = arith::MulFOp::create(nb, loc, xy, e);
+                       linalg::YieldOp::create(nb, loc, ValueRange{arith::AddFOp::create(nb, loc, a[4], t)});
+                     })
+                     .getResult(0);
+    diag = causalDecayMask(b, diag, Value(), Value(), mask);
+    A = insertBlock(b, diag, A, p0 * perRow, p0 * perCol);
+    if (below <= 0)
+      continue;
+    // Later rows against this block, through R = Gcol at its last token.
+    Value R = rowOf(b, Gcol, (p0 + sub) * perCol - 1);
+    int64_t r0 = (p0 + sub) * perRow;
+    Value Xr = timesExp(rowsOf(b, X, r0, below * perRow),
+                        {rowsOf(b, Grow, r0, below * perRow), id2}, {R, col});
+    Value Yr = timesExp(Yp, {R, col}, {Gcp, id2});
+    Value block = matmul(b, Xr, transposed(b, Yr), zeroTile(b, {below * perRow, sub * perCol}));
+    A = insertBlock(b, block, A, r0, p0 * perCol);
+  }
   return A;
 }
 
@@ -301,10 +334,11 @@ Value blockOf(ImplicitLocOpBuilder &b, Value tile, int64_t r0, int64_t c0,
 
 Value invertUnitLower(ImplicitLocOpBuilder &b, Value A, int64_t block) {
   const int64_t C = cast<ShapedType>(A.getType()).getDimSize(0);
-  block = std::min(block, C);
+  if (C % block != 0)
+    block = C;
   const int64_t blocks = C / block;
   Value identity = mapTile(
-      b, zeroTile(b, {block, block}), Value(), /*withColumn=*/false,
+      b, zeroTile(b, {block, block}), Value(), Value(),
       [](OpBuilder &nb, Location loc, Value i, Value j, Value, Value,
          Value) -> Value {
         Value diag = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::eq, i, j);
@@ -326,10 +360,7 @@ Value invertUnitLower(ImplicitLocOpBuilder &b, Value A, int64_t block) {
       for (int64_t r = q; r < p; ++r)
         sum = matmul(b, blockOf(b, A, p * block, r * block, block, block),
                      blockOf(b, T, r * block, q * block, block, block), sum);
-      Value Tpq = matmul(b, diagInverse[p], sum, zeroTile(b, {block, block}));
-      Tpq = mapN(b, Tpq, {}, [](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-        return arith::NegFOp::create(nb, loc, a[0]);
-      });
+      Value Tpq = negated(b, matmul(b, diagInverse[p], sum, zeroTile(b, {block, block})));
       T = insertBlock(b, Tpq, T, p * block, q * block);
     }
   }

@@ -40,12 +40,23 @@ Value matmul(ImplicitLocOpBuilder &b, Value lhs, Value rhs, Value acc);
 Value contract(ImplicitLocOpBuilder &b, Value lhs, Value rhs, Value init,
                mlir::AffineMap lhsMap, mlir::AffineMap rhsMap);
 
-/// fn(i, j, tile[i, j], G[i], G[j]) over a 2-D tile; `G` (a per-row f32
-/// vector, may be null) is read through a row map and, with `withColumn`
-/// (square tiles), a column map.
-Value mapTile(ImplicitLocOpBuilder &b, Value tile, Value G, bool withColumn,
+/// fn(i, j, tile[i, j], Grow[i], Gcol[j]) over a 2-D tile; `Grow` and
+/// `Gcol` (per-row and per-column f32 vectors) may be null, and then so is
+/// the value fn gets for them.
+Value mapTile(ImplicitLocOpBuilder &b, Value tile, Value Grow, Value Gcol,
               const std::function<Value(OpBuilder &, Location, Value, Value,
                                         Value, Value, Value)> &fn);
+
+/// tile * factor: per row for a 1-D factor, per element for one of the
+/// tile's shape.
+Value scaled(ImplicitLocOpBuilder &b, Value tile, Value factor);
+
+/// -tile.
+Value negated(ImplicitLocOpBuilder &b, Value tile);
+
+/// Each row of a [C] or [C, W] tile repeated `times` times in a row:
+/// [C * times] or [C * times, W] (row i * times + r is row i).
+Value repeatRows(ImplicitLocOpBuilder &b, Value tile, int64_t times);
 
 /// out[idx] = fn(inputs..., out[idx]) over every (parallel) loop of `out`.
 Value mapN(ImplicitLocOpBuilder &b, Value out,
@@ -53,30 +64,40 @@ Value mapN(ImplicitLocOpBuilder &b, Value out,
            const std::function<Value(OpBuilder &, Location, mlir::ValueRange)>
                &fn);
 
-/// fn(G[i]) over a 1-D f32 tile.
-Value mapVector(ImplicitLocOpBuilder &b, Value G,
-                const std::function<Value(OpBuilder &, Location, Value)> &fn);
-
 Value rowsOf(ImplicitLocOpBuilder &b, Value tile, int64_t r0, int64_t n);
 Value rowOf(ImplicitLocOpBuilder &b, Value tile, int64_t r);
 Value insertBlock(ImplicitLocOpBuilder &b, Value block, Value into, int64_t r0,
                   int64_t c0);
 Value transposed(ImplicitLocOpBuilder &b, Value tile);
 
-/// Keeps the lower triangle of a square tile (j <= i, or j < i when
-/// `strictlyLower`), zeroes the rest; with `G` (a per-row log gate) also
-/// multiplies by exp(G_i - G_j).
-Value causalDecayMask(ImplicitLocOpBuilder &b, Value scores, Value G,
-                      bool strictlyLower);
+/// Which entries of a [n, m] score tile are kept. Row i stands for token
+/// i / rowsPerToken and column j for token j / colsPerToken (tiles with
+/// several rows per token, such as the low-rank terms of mix.recurrence, are
+/// token-major); an entry is kept when its column's token is at or before
+/// its row's (strictly before with `strictlyLower`).
+struct CausalMask {
+  bool strictlyLower = false;
+  int64_t rowsPerToken = 1, colsPerToken = 1;
+};
 
-/// Per-channel gated scores sum_k X_ik Y_jk exp(Gc_ik - Gc_jk) on and below
-/// the diagonal (strictly below with `strictlyLower`), zero above, for [C, K]
-/// tiles X, Y and the [C, K] in-chunk cumulative gate Gc. Computed per
-/// 16-token key block p: directly on the diagonal block, below it as
-/// (X * exp(Gc - R_p)) (Y_p * exp(R_p - Gc_p))^T with R_p the gate at the
-/// block's last token, so every exponent is <= 0.
-Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Y,
-                            Value Gc, bool strictlyLower);
+/// Keeps the entries of `scores` that `mask` keeps and zeroes the rest (a
+/// select, so what is discarded never reaches a sum); with per-row and
+/// per-column log gates `Grow` and `Gcol` (1-D, both or neither) also
+/// multiplies the kept entries by exp(Grow_i - Gcol_j).
+Value causalDecayMask(ImplicitLocOpBuilder &b, Value scores, Value Grow,
+                      Value Gcol, CausalMask mask);
+
+/// Per-channel gated scores sum_k X_ik Y_jk exp(Grow_ik - Gcol_jk) on the
+/// entries `mask` keeps, zero elsewhere, for X [n, K] with the row gate Grow
+/// [n, K] and Y [m, K] with the column gate Gcol [m, K] (n and m being the
+/// same number of tokens times the mask's rows and columns per token).
+/// Computed per block of 16 tokens p of the columns: exactly on the
+/// diagonal block, below it as (X * exp(Grow - R_p)) (Y_p * exp(R_p -
+/// Gcol_p))^T with R_p the column gate at the block's last token, so every
+/// exponent is <= 0 when the gates are cumulative log decays and the row
+/// gate of a row after the block is at most R_p.
+Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
+                            Value Y, Value Gcol, CausalMask mask);
 
 /// Solves (I + A) Z = R for Z by forward substitution, A strictly lower
 /// triangular [C, C], R [C, W]: row i is R_i - sum_{j<i} A_ij Z_j.
@@ -88,7 +109,9 @@ Value blockOf(ImplicitLocOpBuilder &b, Value tile, int64_t r0, int64_t c0,
 
 /// (I + A)^-1 for A strictly lower triangular [C, C], blocked: each
 /// `block` x `block` diagonal block by forward substitution, the blocks
-/// below merged with matmuls, T_pq = -T_pp sum_{r=q}^{p-1} A_pr T_rq.
+/// below merged with matmuls, T_pq = -T_pp sum_{r=q}^{p-1} A_pr T_rq. The
+/// blocks are unrolled, so the cost of the IR grows with (C / block)^3; a C
+/// that `block` does not divide is solved as one block.
 Value invertUnitLower(ImplicitLocOpBuilder &b, Value A, int64_t block);
 
 } // namespace mixir::lowering

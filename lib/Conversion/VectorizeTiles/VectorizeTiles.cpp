@@ -2,13 +2,15 @@
 #include "mixir/Conversion/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Analysis/SliceAnalysis.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mixir {
@@ -151,11 +153,133 @@ struct VectorizeTiles : mixir::impl::VectorizeTilesBase<VectorizeTiles> {
   }
 };
 
+/// The memref a transfer reads or writes when it is not a view of another
+/// (pairs on views are left alone, as upstream does).
+bool isPlainBuffer(Value base) {
+  return !isa_and_nonnull<ViewLikeOpInterface>(base.getDefiningOp());
+}
+
+/// Whether nothing inside `loop` may write the buffer `read` reads (views
+/// of it included).
+bool noWriteInLoop(vector::TransferReadOp read, scf::ForOp loop) {
+  Value source = read.getBase();
+  while (auto view = dyn_cast_or_null<ViewLikeOpInterface>(source.getDefiningOp()))
+    source = view.getViewSource();
+  SmallVector<Operation *> users(source.getUsers());
+  llvm::SmallDenseSet<Operation *> seen;
+  while (!users.empty()) {
+    Operation *user = users.pop_back_val();
+    if (!seen.insert(user).second)
+      continue;
+    if (auto view = dyn_cast<ViewLikeOpInterface>(user)) {
+      llvm::append_range(users, view->getUsers());
+      continue;
+    }
+    if (!isMemoryEffectFree(user) && !isa<vector::TransferReadOp>(user) &&
+        loop->isAncestor(user))
+      return false;
+  }
+  return true;
+}
+
+/// Hoists out of `loop` (which runs at least once) each read/write pair of
+/// one vector at loop-invariant indices (an accumulator: the loop carries the
+/// vector instead) and each loop-invariant read of a buffer the loop does not
+/// write, with the conditions of upstream hoistRedundantVectorTransfers; all
+/// pairs of the loop in one rewrite.
+void hoistOutOf(IRRewriter &rewriter, scf::ForOp loop) {
+  std::optional<APInt> trips = loop.getStaticTripCount();
+  if (!trips || trips->isZero())
+    return;
+  SmallVector<vector::TransferReadOp> reads, alone;
+  SmallVector<vector::TransferWriteOp> writes;
+  for (Operation &op : loop.getBody()->without_terminator()) {
+    auto read = dyn_cast<vector::TransferReadOp>(&op);
+    if (!read || !isa<MemRefType>(read.getShapedType()) ||
+        !llvm::all_of(read->getOperands(), [&](Value v) {
+          return loop.isDefinedOutsideOfLoop(v);
+        }))
+      continue;
+    // The first write of the same buffer the read's value flows into.
+    SetVector<Operation *> slice;
+    getForwardSlice(read.getOperation(), &slice);
+    vector::TransferWriteOp write;
+    for (Operation *user : slice) {
+      auto w = dyn_cast<vector::TransferWriteOp>(user);
+      if (w && w.getBase() == read.getBase()) {
+        write = w;
+        break;
+      }
+    }
+    if (!write) {
+      if (noWriteInLoop(read, loop))
+        alone.push_back(read);
+      continue;
+    }
+    if (write->getParentOp() != loop || !read->isBeforeInBlock(write) ||
+        llvm::is_contained(writes, write) ||
+        read.getIndices() != write.getIndices() ||
+        read.getVectorType() != write.getVectorType() ||
+        read.getPermutationMap() != write.getPermutationMap() ||
+        !isPlainBuffer(read.getBase()))
+      continue;
+    // Every other access of the buffer in the loop touches other elements.
+    bool disjoint = llvm::all_of(read.getBase().getUses(), [&](OpOperand &use) {
+      Operation *user = use.getOwner();
+      if (user == read || user == write || !loop->isAncestor(user))
+        return true;
+      auto other = dyn_cast<VectorTransferOpInterface>(user);
+      return other && vector::isDisjointTransferSet(
+                          cast<VectorTransferOpInterface>(write.getOperation()),
+                          other, /*testDynamicValueUsingBounds=*/true);
+    });
+    if (!disjoint)
+      continue;
+    reads.push_back(read);
+    writes.push_back(write);
+  }
+  for (vector::TransferReadOp read : alone)
+    loop.moveOutOfLoop(read);
+  if (reads.empty())
+    return;
+  SmallVector<Value> inits;
+  for (vector::TransferReadOp read : reads) {
+    loop.moveOutOfLoop(read);
+    inits.push_back(read.getVector());
+  }
+  for (vector::TransferWriteOp write : llvm::reverse(writes))
+    write->moveAfter(loop);
+  SmallVector<Value> stored;
+  for (vector::TransferWriteOp write : writes)
+    stored.push_back(write.getValueToStore());
+  unsigned before = loop.getNumResults();
+  FailureOr<LoopLikeOpInterface> hoisted = loop.replaceWithAdditionalYields(
+      rewriter, inits, /*replaceInitOperandUsesInLoop=*/true,
+      [&](OpBuilder &, Location, ArrayRef<BlockArgument>) { return stored; });
+  assert(succeeded(hoisted) && "scf.for takes any additional yields");
+  for (auto [i, write] : llvm::enumerate(writes))
+    write.getValueToStoreMutable().assign(
+        (*hoisted)->getResult(before + i));
+}
+
+/// The effect of upstream linalg::hoistRedundantVectorTransfers (with
+/// verifyNonZeroTrip), in one sweep over the loops, innermost first: upstream
+/// restarts its walk of the whole function after every hoisted pair, which
+/// is quadratic in the size of a chunked body (hundreds of register-tile
+/// accumulators).
 struct HoistVectorTransfers
     : mixir::impl::HoistVectorTransfersBase<HoistVectorTransfers> {
   void runOnOperation() override {
-    linalg::hoistRedundantVectorTransfers(getOperation(),
-                                          /*verifyNonZeroTrip=*/true);
+    SmallVector<scf::ForOp> loops;
+    getOperation().walk([&](scf::ForOp loop) { loops.push_back(loop); });
+    IRRewriter rewriter(&getContext());
+    // Post-order: a pair hoisted out of an inner loop can be hoisted again
+    // out of the loop around it. Each loop is visited once; only the loop
+    // being rewritten is replaced.
+    for (scf::ForOp loop : loops) {
+      moveLoopInvariantCode(cast<LoopLikeOpInterface>(loop.getOperation()));
+      hoistOutOf(rewriter, loop);
+    }
   }
 };
 

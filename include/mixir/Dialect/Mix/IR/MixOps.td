@@ -141,7 +141,9 @@ def Mix_RecurrenceOp : Mix_Op<"recurrence", [AttrSizedOperandSegments]> {
     eigenvalues); RWKV-7 is `d = w` (`decay signed`, or `log` of it),
     `a = kappa_hat`, `b = -(kappa_hat * a_rwkv)`; a Gated DeltaProduct with
     `n` Householder steps per token is `n` interleaved sub-steps per token.
-    Only the recurrent form exists yet: `chunk_size` must be 0 or absent.
+    `chunk_size` (0: recurrent) selects the chunked CPU form, a generalised
+    WY/UT solve of `chunk_size * R` rows per chunk; the chunked passes
+    accept `chunk_size * R <= 128` (MIXERS.md).
 
     ```mlir
     %o, %s = mix.recurrence %q, %k, %v lowrank(%a, %b) gate vector(%w)
