@@ -15,6 +15,10 @@
 # (override with `lit --param cuda-device=0|1`); `cuda-toolkit` when ptxas
 # is found. %fake_libcuda is the stand-in driver built for the unit tests
 # (unittests/FakeCuda.cpp; failures through MIXIR_FAKE_CUDA_FAIL).
+# %gpu_emulation_plugin is the test plugin with the GPU emulator
+# (test/lib/GpuEmulation); MIXIR_TEST_PLUGIN names it, so target
+# cuda-emulation works in every RUN line (mixir-run, mixir-opt's
+# mixir-cuda-emulation-pipeline, Python).
 # Tests under Integration/CUDA need a device (`cuda-device`): without one they
 # are reported UNSUPPORTED (never run, never "passed").
 
@@ -37,6 +41,7 @@ config.test_exec_root = os.path.join(config.mixir_obj_root, "test")
 # test/python runs under pytest, not lit.
 config.excludes = [
     "Inputs",
+    "lib",
     "python",
     "CMakeLists.txt",
     "README.txt",
@@ -195,6 +200,11 @@ config.substitutions.append(
     ("%fake_libcuda",
      os.path.join(config.mixir_libs_dir, "libmixir-fake-cuda" + config.llvm_shlib_ext)))
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.mixir_gpu_emulation_plugin = os.path.join(
+    config.mixir_libs_dir, "libmixir-gpu-emulation" + config.llvm_shlib_ext)
+config.substitutions.append(("%gpu_emulation_plugin",
+                             config.mixir_gpu_emulation_plugin))
+config.environment["MIXIR_TEST_PLUGIN"] = config.mixir_gpu_emulation_plugin
 
 tool_dirs = [config.mixir_tools_dir, config.llvm_tools_dir]
 tools = ["mixir-opt", "mixir-run", "mixir-compile", "mixir-import-onnx",

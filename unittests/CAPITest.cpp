@@ -193,10 +193,21 @@ TEST(CAPI, CompileErrorsAreStatuses) {
   mixir_compiler_options_init(&o);
   mixir_compiler_t cc = nullptr;
   o.target = "tpu";
-  EXPECT_ERROR(mixir_compiler_create(&o, &cc), "target 'tpu' is not supported");
+  EXPECT_ERROR(mixir_compiler_create(&o, &cc),
+               "unknown target 'tpu' (expected cpu or cuda)");
+  o.target = "cuda";
+  EXPECT_ERROR(mixir_compiler_create(&o, &cc),
+               "artifacts hold code for the host, not for target cuda");
   mixir_compiler_options_init(&o);
+  o.chip = "sm_80";
+  EXPECT_ERROR(mixir_compiler_create(&o, &cc),
+               "chip 'sm_80' needs target cuda, not cpu");
+  mixir_compiler_options_init(&o);
+  EXPECT_EQ(o.chunk_size, MIXIR_CHUNK_SIZE_DEFAULT);
   o.chunk_size = 48;
-  EXPECT_ERROR(mixir_compiler_create(&o, &cc), "chunk size must be 0 or a power of two");
+  EXPECT_ERROR(mixir_compiler_create(&o, &cc),
+               "chunk_size must be 0 (the recurrent form) or a power of two "
+               "up to 128, got 48");
   mixir_compiler_options_init(&o);
   o.opt_level = 7;
   EXPECT_ERROR(mixir_compiler_create(&o, &cc), "opt level must be 0-3, got 7");

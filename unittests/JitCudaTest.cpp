@@ -23,11 +23,15 @@ std::string compileError(const mixir::CompileOptions &options) {
 }
 
 TEST(JitCuda, UnknownTargetAndChipsAreRefused) {
+  mixir::CompileOptionsInput input;
+  input.target = "rocm";
+  auto rocm = mixir::makeCompileOptions(input);
+  ASSERT_FALSE(rocm);
+  EXPECT_EQ(llvm::toString(rocm.takeError()),
+            "unknown target 'rocm' (expected cpu or cuda)");
   mixir::CompileOptions options;
-  options.target = "rocm";
-  EXPECT_EQ(compileError(options), "unknown target 'rocm' (expected cpu or cuda)");
-  options.target = "cuda";
-  for (const char *chip : {"sm_75", "sm_100", "", "sm_90b"}) {
+  options.target = mixir::Target::cuda;
+  for (const char *chip : {"sm_75", "sm_100", "sm_90b"}) {
     options.chip = chip;
     EXPECT_EQ(compileError(options),
               "target cuda: unsupported chip '" + std::string(chip) +
@@ -39,7 +43,7 @@ TEST(JitCuda, NoDriverIsOneLine) {
   setenv("MIXIR_LIBCUDA_PATH", "/nonexistent/libcuda.so.1", 1);
   mixrt::cudaResetForTesting();
   mixir::CompileOptions options;
-  options.target = "cuda";
+  options.target = mixir::Target::cuda;
   options.chip = "sm_90a";
   EXPECT_EQ(compileError(options),
             "target cuda: no CUDA driver (/nonexistent/libcuda.so.1: cannot "
@@ -54,7 +58,7 @@ TEST(JitCuda, DeviceCodeNeedsTargetCudaAndAKnownFormat) {
   ASSERT_FALSE(cpu);
   EXPECT_EQ(llvm::toString(cpu.takeError()),
             "device code needs target cuda, not 'cpu'");
-  options.target = "cuda";
+  options.target = mixir::Target::cuda;
   auto format = mixir::lowerToDeviceCode(kSource, options, "sass");
   ASSERT_FALSE(format);
   EXPECT_EQ(llvm::toString(format.takeError()),

@@ -22,11 +22,15 @@
 extern "C" {
 #endif
 
+/* chunk_size: the target's default (64 on "cpu"). */
+#define MIXIR_CHUNK_SIZE_DEFAULT (-1)
+
 typedef struct mixir_compiler_options_t {
   const char *target;  /* "cpu" (default) */
-  const char *chip;    /* GPU architecture for "cuda" (e.g. "sm_80") */
-  int64_t chunk_size;  /* chunked lowering's chunk (power of two <= 128); 0:
-                          recurrent form; default 64 */
+  const char *chip;    /* GPU architecture, target "cuda" only; NULL: the
+                          default */
+  int64_t chunk_size;  /* chunked lowering's chunk (a power of two <= 128);
+                          0: recurrent form; default MIXIR_CHUNK_SIZE_DEFAULT */
   int32_t opt_level;   /* LLVM optimisation level 0-3, default 3 */
   /* On-disk cache directory: NULL uses $MIXIR_CACHE_DIR when set (and no
    * disk cache when that directory cannot be created), "" turns the disk

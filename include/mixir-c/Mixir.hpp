@@ -20,8 +20,9 @@ namespace mixir {
 
 struct CompilerOptions {
   std::string target = "cpu";
-  std::string chip = "sm_80";
-  int64_t chunkSize = 64;
+  /// Empty: the target's default.
+  std::string chip;
+  int64_t chunkSize = MIXIR_CHUNK_SIZE_DEFAULT;
   int optLevel = 3;
   /// Unset: $MIXIR_CACHE_DIR when set; "": no disk cache.
   std::optional<std::string> cacheDir;
@@ -34,7 +35,7 @@ public:
     mixir_compiler_options_t o;
     mixir_compiler_options_init(&o);
     o.target = options.target.c_str();
-    o.chip = options.chip.c_str();
+    o.chip = options.chip.empty() ? nullptr : options.chip.c_str();
     o.chunk_size = options.chunkSize;
     o.opt_level = options.optLevel;
     o.cache_dir = options.cacheDir ? options.cacheDir->c_str() : nullptr;

@@ -71,9 +71,9 @@ std::string cacheKey(const mixir_compiler_s &c, llvm::StringRef source) {
   field(mixrt::hostArch());
   field(c.cpu);
   field(c.features);
-  field(c.options.target);
-  field(c.options.target == "cpu" ? "" : c.options.chip);
-  field(std::to_string(c.options.chunkSize));
+  field(mixrt::targetName(c.options.target));
+  field(c.options.chip);
+  field(std::to_string(c.options.chunkSizeOrUnset()));
   field(std::to_string(c.options.optLevel));
   field(source);
   return hex(fnv1a64(text.data(), text.size())) +
@@ -141,12 +141,14 @@ mixir_status_t compileImpl(mixir_compiler_t c, llvm::StringRef source,
 
 extern "C" {
 
+static_assert(MIXIR_CHUNK_SIZE_DEFAULT == mixir::kChunkSizeUnset);
+
 void mixir_compiler_options_init(mixir_compiler_options_t *o) {
   if (!o)
     return;
-  o->target = "cpu";
-  o->chip = "sm_80";
-  o->chunk_size = mixir::kDefaultChunkSize;
+  o->target = mixrt::targetName(mixrt::Target::cpu);
+  o->chip = nullptr;
+  o->chunk_size = MIXIR_CHUNK_SIZE_DEFAULT;
   o->opt_level = 3;
   o->cache_dir = nullptr;
 }
@@ -160,24 +162,21 @@ mixir_status_t mixir_compiler_create(const mixir_compiler_options_t *options,
   mixir_compiler_options_init(&o);
   if (options)
     o = *options;
-  std::string target = o.target ? o.target : "cpu";
-  if (!mixrt::isHostTarget(target))
-    return makeStatus("target '" + target +
-                      "' is not supported by this build (only 'cpu'; "
-                      "'cuda-emulation' runs GPU kernels' IR on CPU threads)");
-  if (o.opt_level < 0 || o.opt_level > 3)
-    return makeStatus("opt level must be 0-3, got " +
-                      std::to_string(o.opt_level));
-  if (o.chunk_size < 0 || o.chunk_size > mixir::kMaxChunkSize ||
-      (o.chunk_size > 0 && (o.chunk_size & (o.chunk_size - 1)) != 0))
-    return makeStatus("chunk size must be 0 or a power of two up to " +
-                      std::to_string(mixir::kMaxChunkSize) + ", got " +
-                      std::to_string(o.chunk_size));
+  mixir::CompileOptionsInput input;
+  if (o.target)
+    input.target = o.target;
+  input.chip = o.chip ? o.chip : "";
+  if (o.chunk_size != MIXIR_CHUNK_SIZE_DEFAULT)
+    input.chunkSize = o.chunk_size;
+  input.optLevel = o.opt_level;
+  auto compileOptions = mixir::makeCompileOptions(input);
+  if (!compileOptions)
+    return makeStatus(llvm::toString(compileOptions.takeError()));
+  // A context compiles artifacts, which hold host code.
+  if (llvm::Error e = mixir::checkArtifactTarget(compileOptions->target))
+    return makeStatus(llvm::toString(std::move(e)));
   auto c = std::make_unique<mixir_compiler_s>();
-  c->options.target = target;
-  c->options.chip = o.chip ? o.chip : "";
-  c->options.chunkSize = o.chunk_size;
-  c->options.optLevel = static_cast<unsigned>(o.opt_level);
+  c->options = std::move(*compileOptions);
   if (o.cache_dir) {
     c->cacheDir = o.cache_dir;
     if (!c->cacheDir.empty())

@@ -4,7 +4,7 @@
 #include "mixir/InitAll.h"
 #include "mixir/Pipelines/Pipelines.h"
 #include "mixrt/Artifact.h"
-#include "mixrt/GpuEmulation.h"
+#include "mixrt/TestPlugin.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -88,7 +88,6 @@ std::unique_ptr<MLIRContext> makeContext() {
 void initNativeTarget() {
   static std::once_flag once;
   std::call_once(once, [] {
-    registerAllPasses(); // the CPU pipeline is parsed from its text
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
   });
@@ -126,34 +125,6 @@ toSignature(Type t, func::FuncOp fn, llvm::StringRef what, unsigned i) {
   for (int64_t d : tensor.getShape())
     sig.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
   return sig;
-}
-
-/// The targets and GPU architectures this build compiles for.
-llvm::Error checkTarget(const CompileOptions &options) {
-  // cuda-emulation: the CUDA kernels' IR run on CPU threads (for tests).
-  if (options.target == "cpu" || options.target == "cuda-emulation")
-    return llvm::Error::success();
-  if (options.target != "cuda")
-    return llvm::createStringError("unknown target '" + options.target +
-                                   "' (expected cpu or cuda)");
-  static const char *const chips[] = {"sm_80", "sm_86", "sm_89", "sm_90",
-                                      "sm_90a"};
-  for (const char *chip : chips)
-    if (options.chip == chip)
-      return llvm::Error::success();
-  return llvm::createStringError(
-      "target cuda: unsupported chip '" + options.chip +
-      "' (expected sm_80, sm_86, sm_89, sm_90 or sm_90a)");
-}
-
-/// The CUDA pipeline's options for `options` (target cuda).
-CUDAPipelineOptions cudaOptions(const CompileOptions &options,
-                                llvm::StringRef format) {
-  CUDAPipelineOptions cuda;
-  cuda.chip = options.chip;
-  cuda.chunkSize = options.chunkSize;
-  cuda.format = format.str();
-  return cuda;
 }
 
 /// Device code the JIT loads: a cubin when ptxas is at hand (the pipeline
@@ -205,17 +176,11 @@ parse(MLIRContext &ctx, llvm::StringRef source, const CompileOptions &options,
       source, ParserConfig(&ctx), options.sourceName);
   if (!module)
     return diags.error("could not parse " + options.sourceName);
-  if (llvm::Error e = checkTarget(options))
-    return std::move(e);
   return module;
 }
 
 LogicalResult lower(ModuleOp module, const CompileOptions &options,
                     llvm::StringRef deviceFormat = "") {
-  if (options.chunkSize < 0 || options.chunkSize > kMaxChunkSize ||
-      (options.chunkSize > 0 && !llvm::isPowerOf2_64(options.chunkSize)))
-    return module.emitError("chunk size must be 0 or a power of two up to ")
-           << kMaxChunkSize << ", got " << options.chunkSize;
   // Callers' buffers are inputs only: bufferization must copy rather than
   // update an argument in place.
   for (auto fn : module.getOps<func::FuncOp>())
@@ -225,19 +190,16 @@ LogicalResult lower(ModuleOp module, const CompileOptions &options,
           fn.setArgAttr(i, "bufferization.writable",
                         BoolAttr::get(module.getContext(), false));
   PassManager pm(module.getContext());
-  bool cuda = options.target == "cuda";
+  bool cuda = options.target == Target::cuda;
   if (std::getenv("MIXIR_PASS_TIMING"))
     pm.enableTiming(); // per-pass times on stderr (profiling compile latency)
-  LogicalResult built =
-      cuda ? buildCUDAPipeline(pm, cudaOptions(options, deviceFormat.empty()
-                                                            ? jitDeviceFormat()
-                                                            : deviceFormat))
-      : options.target == "cuda-emulation"
-          ? buildCUDAEmulationPipeline(pm, options.chunkSize
-                                               ? options.chunkSize
-                                               : kDefaultChunkSize)
-          : buildCPUPipeline(pm, options.chunkSize);
-  if (failed(built) || failed(pm.run(module)))
+  CUDADeviceCode deviceCode;
+  if (cuda)
+    deviceCode.format =
+        deviceFormat.empty() ? jitDeviceFormat() : deviceFormat.str();
+  if (llvm::Error e = buildPipeline(pm, options, deviceCode))
+    return module.emitError(llvm::toString(std::move(e)));
+  if (failed(pm.run(module)))
     return failure();
   // Name the first op the pipeline left outside the LLVM dialect, rather
   // than failing later in the translation without a location.
@@ -260,15 +222,32 @@ JitModule::JitModule() = default;
 JitModule::~JitModule() = default;
 
 llvm::Expected<std::unique_ptr<JitModule>>
-JitModule::compile(llvm::StringRef source, const CompileOptions &options) {
-  if (llvm::Error e = checkTarget(options))
+JitModule::compile(llvm::StringRef source, const CompileOptions &given) {
+  if (llvm::Error e = validate(given))
     return std::move(e);
-  std::string noDevice;
-  if (options.target == "cuda" && !mixrt::cudaAvailable(&noDevice))
-    return llvm::createStringError("target cuda: " + noDevice);
+  CompileOptions options = given;
+  if (options.target == Target::cuda) {
+    // The chip to run on: asked for, else $MIXIR_CUDA_CHIP, else the
+    // device's (a cubin runs only on its own major architecture).
+    if (const char *env = std::getenv("MIXIR_CUDA_CHIP");
+        options.chip.empty() && env && *env) {
+      options.chip = env;
+      if (llvm::Error e = validate(options))
+        return std::move(e);
+    }
+    std::string noDevice;
+    if (!mixrt::cudaAvailable(&noDevice))
+      return llvm::createStringError("target cuda: " + noDevice);
+    if (std::string device;
+        options.chip.empty() && mixrt::cudaDeviceArchitecture(device)) {
+      options.chip = device;
+      if (llvm::Error e = validate(options))
+        return std::move(e);
+    }
+  }
   initNativeTarget();
   std::unique_ptr<JitModule> jm(new JitModule());
-  jm->cuda = options.target == "cuda";
+  jm->target = options.target;
   jm->context = makeContext();
   DiagnosticCollector diags(*jm->context);
   auto module = parse(*jm->context, source, options, diags);
@@ -308,11 +287,13 @@ JitModule::compile(llvm::StringRef source, const CompileOptions &options) {
   if (!engine)
     return engine.takeError();
   jm->engine = std::move(*engine);
-  jm->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+  jm->engine->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap map;
     // The runtime functions compiled code calls (memrefCopy, the shape
-    // error hook, the GPU emulation), as the artifact loader provides them.
-    for (const mixrt::RuntimeCallback &c : mixrt::runtimeCallbacks())
+    // error hook, a test target's plugin's), as the artifact loader provides
+    // them.
+    for (const mixrt::RuntimeCallback &c :
+         mixrt::runtimeCallbacks(options.target))
       map[interner(c.name)] = {llvm::orc::ExecutorAddr::fromPtr(c.address),
                                llvm::JITSymbolFlags::Exported};
     for (const mixrt::RuntimeSymbol &s : mixrt::cudaRuntimeSymbols())
@@ -348,13 +329,12 @@ mixrt::Status JitModule::call(llvm::StringRef name,
   for (size_t i = 0; i < signatures.size(); ++i) {
     if (signatures[i].name != name)
       continue;
-    if (!cuda) {
+    if (target != Target::cuda) {
       mixrt::Status status =
           mixrt::callPacked(entryPoints[i], signatures[i], args, results);
-      // An emulated GPU kernel (target cuda-emulation) that went wrong.
-      if (std::string emulation = mixrt::takeGpuEmulationError();
-          status && !emulation.empty())
-        return mixrt::Status::error(emulation);
+      // What a test target's plugin saw go wrong inside the call.
+      if (mixrt::Status t = mixrt::takeTargetError(target); status && !t)
+        return t;
       return status;
     }
     // CUDA failures are recorded by the runtime on this thread; the first
@@ -391,6 +371,8 @@ llvm::Expected<std::unique_ptr<llvm::Module>>
 lowerToLLVMModule(llvm::StringRef source, const CompileOptions &options,
                   llvm::LLVMContext &llvmContext,
                   std::vector<mixrt::FunctionSignature> &signatures) {
+  if (llvm::Error e = validate(options))
+    return std::move(e);
   initNativeTarget();
   auto ctx = makeContext();
   DiagnosticCollector diags(*ctx);
@@ -412,6 +394,8 @@ lowerToLLVMModule(llvm::StringRef source, const CompileOptions &options,
 llvm::Expected<std::string> lowerToText(llvm::StringRef source,
                                         const CompileOptions &options,
                                         bool emitLLVMIR) {
+  if (llvm::Error e = validate(options))
+    return std::move(e);
   initNativeTarget();
   auto ctx = makeContext();
   DiagnosticCollector diags(*ctx);
@@ -437,13 +421,14 @@ llvm::Expected<std::string> lowerToText(llvm::StringRef source,
 llvm::Expected<std::vector<DeviceBinary>>
 lowerToDeviceCode(llvm::StringRef source, const CompileOptions &options,
                   llvm::StringRef format) {
-  if (format != "isa" && format != "bin" && format != "fatbin")
-    return llvm::createStringError("unknown device code format '" +
-                                   format.str() +
-                                   "' (expected isa, bin or fatbin)");
-  if (options.target != "cuda")
+  if (options.target != Target::cuda)
     return llvm::createStringError(
-        "device code needs target cuda, not '" + options.target + "'");
+        std::string("device code needs target cuda, not '") +
+        mixrt::targetName(options.target) + "'");
+  if (llvm::Error e = validate(options))
+    return std::move(e);
+  if (llvm::Error e = checkDeviceCode(CUDADeviceCode{format.str(), ""}))
+    return std::move(e);
   initNativeTarget();
   auto ctx = makeContext();
   DiagnosticCollector diags(*ctx);
@@ -460,7 +445,7 @@ lowerToDeviceCode(llvm::StringRef source, const CompileOptions &options,
         continue;
       DeviceBinary out;
       out.name = binary.getSymName().str();
-      out.target = options.chip;
+      out.target = options.chipOrDefault();
       out.bytes = object.getObject().getValue().str();
       binaries.push_back(std::move(out));
     }

@@ -78,9 +78,9 @@ llvm::Error addPackedEntryPoints(
 /// that call through `__mixir_rt_<name>`, a pointer the loader sets, so the
 /// shared object needs no symbol from the runtime library (which may be
 /// linked into a host that does not export it).
-void redirectRuntimeCallbacks(llvm::Module &m) {
+void redirectRuntimeCallbacks(llvm::Module &m, mixrt::Target target) {
   llvm::IRBuilder<> b(m.getContext());
-  for (const mixrt::RuntimeCallback &cb : mixrt::runtimeCallbacks()) {
+  for (const mixrt::RuntimeCallback &cb : mixrt::runtimeCallbacks(target)) {
     const char *name = cb.name;
     llvm::Function *f = m.getFunction(name);
     if (!f || !f->isDeclaration())
@@ -205,11 +205,18 @@ std::pair<std::string, std::string> hostCPU() {
   return {builder->getCPU(), builder->getFeatures().getString()};
 }
 
+llvm::Error checkArtifactTarget(Target target) {
+  if (mixrt::runsOnHost(target))
+    return llvm::Error::success();
+  return llvm::createStringError(
+      std::string("artifacts hold code for the host, not for target ") +
+      mixrt::targetName(target) + " (compile for target cpu)");
+}
+
 llvm::Expected<mixrt::ArtifactInfo>
 compileArtifact(llvm::StringRef source, const CompileOptions &options) {
-  if (options.optLevel > 3)
-    return llvm::createStringError("opt level must be 0-3, got " +
-                                   std::to_string(options.optLevel));
+  if (llvm::Error e = checkArtifactTarget(options.target))
+    return std::move(e);
   PhaseTimer timer;
   mixrt::ArtifactInfo info;
   llvm::LLVMContext llvmContext;
@@ -236,7 +243,7 @@ compileArtifact(llvm::StringRef source, const CompileOptions &options) {
   m.setTargetTriple((*tm)->getTargetTriple());
   if (llvm::Error e = addPackedEntryPoints(m, info.functions))
     return std::move(e);
-  redirectRuntimeCallbacks(m);
+  redirectRuntimeCallbacks(m, options.target);
   auto optimize = mlir::makeOptimizingTransformer(options.optLevel, 0, tm->get());
   if (llvm::Error e = optimize(&m))
     return std::move(e);
@@ -259,7 +266,7 @@ compileArtifact(llvm::StringRef source, const CompileOptions &options) {
 
   info.compilerVersion = compilerVersion();
   info.target = options.target;
-  info.chip = options.target == "cpu" ? "" : options.chip;
+  info.chip = options.target == Target::cuda ? options.chipOrDefault() : "";
   info.arch = mixrt::hostArch();
   info.cpu = builder->getCPU();
   info.features = builder->getFeatures().getString();

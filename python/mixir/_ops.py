@@ -11,11 +11,11 @@ import math
 
 import numpy as np
 
-from . import _runtime
+from . import _mixir, _runtime
 from ._runtime import DEFAULT_CHUNK_SIZE, CompileError, cache, dtype_name
 
 _IO_DTYPES = ("f32", "f16", "bf16")
-_GATES = ("none", "head", "scalar", "vector")
+_GATES = tuple(_mixir.gate_kinds())  # the dialect's names
 _DECAYS = ("log", "signed")
 _MAX_RANK = 4  # mix.recurrence's largest R
 
@@ -154,12 +154,14 @@ def _recurrence(op, q, k, v, g, gate, scale, initial_state, extra_args,
 
 
 def _chunk_size(chunk_size):
+    """None (the target's default) or a chunk length the compiler's rule
+    allows (checked by the extension, with its message)."""
     if chunk_size is None:
-        return DEFAULT_CHUNK_SIZE
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or \
-            chunk_size < 0 or chunk_size > 128 or (chunk_size & (chunk_size - 1)):
-        raise ValueError(f"chunk_size must be 0 (recurrent) or a power of two "
-                         f"up to 128, got {chunk_size!r}")
+        return None
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int):
+        raise ValueError(f"chunk_size must be an int or None, got "
+                         f"{chunk_size!r}")
+    _mixir.check_chunk_size(chunk_size)
     return chunk_size
 
 
@@ -191,7 +193,7 @@ def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
     `linear_attention` for the other arguments (the chunked form uses the
     WY/UT transform of the DeltaNet paper).
     """
-    _gate_kind(gate, ("none", "scalar", "vector"))
+    _gate_kind(gate, _GATES)
     beta = _f32("beta", beta, 3, "[B, T, Hv]")
     attrs = (" qk_l2norm" if qk_l2norm else "") + \
             (" allow_neg_eigval" if allow_neg_eigval else "")

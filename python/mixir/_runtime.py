@@ -1,7 +1,7 @@
 """Compiling MLIR text and calling its functions on numpy arrays.
 
 Everything goes through the C API (mixir-c/Mixir.h) via the `_mixir`
-extension: one compiler context per (target, chunk size), each with its
+extension: one compiler context per (target, chunk size, chip), each with its
 in-memory cache of compiled modules and, when MIXIR_CACHE_DIR is set, an
 on-disk cache of artifacts shared between processes.
 """
@@ -28,8 +28,9 @@ if _BF16 is not None:
 _DTYPE_OF = {name: dtype for dtype, name in _NAME_OF.items()}
 
 
-#: Tokens per chunk of the chunkwise-parallel lowering (0: recurrent form).
-DEFAULT_CHUNK_SIZE = 64
+#: Tokens per chunk of the chunkwise-parallel lowering on the CPU when
+#: chunk_size is None (the compiler's kDefaultChunkSize).
+DEFAULT_CHUNK_SIZE = _mixir.DEFAULT_CHUNK_SIZE
 
 
 class CompileError(ValueError):
@@ -119,13 +120,13 @@ _compilers = {}
 _compilers_lock = threading.Lock()
 
 
-def _compiler(target, chunk_size):
-    """The compiler context for (target, chunk size), created once."""
-    key = (target, chunk_size)
+def _compiler(target, chunk_size, chip):
+    """The compiler context for (target, chunk size, chip), created once."""
+    key = (target, chunk_size, chip)
     with _compilers_lock:
         c = _compilers.get(key)
         if c is None:
-            c = _mixir.Compiler(target, chunk_size)
+            c = _mixir.Compiler(target, chunk_size, chip=chip)
             _compilers[key] = c
         return c
 
@@ -137,32 +138,35 @@ def load(path):
     return Module(_mixir.load(str(path)))
 
 
-TARGETS = ("cpu", "cuda", "cuda-emulation")
-
-
 def cuda_status():
     """(True, device description) or (False, one-line reason)."""
     return _mixir.cuda_status()
 
 
 def _check_target(target):
-    if target not in TARGETS:
-        raise ValueError(f"target must be 'cpu' or 'cuda' (or 'cuda-emulation', "
-                         f"the CUDA kernels run on CPU threads), got {target!r}")
-    if target == "cuda":
+    """The target called `target` (the compiler's names and message):
+    ValueError for an unknown one, RuntimeError for cuda without a device."""
+    if not isinstance(target, str):
+        raise TypeError(f"target must be a str, got {type(target).__name__}")
+    t = _mixir.parse_target(target)
+    if t == _mixir.Target.cuda:
         ok, why = _mixir.cuda_status()
         if not ok:
             raise RuntimeError(f"target cuda: {why}")
+    return t
 
 
-def compile(source, target="cpu", chunk_size=DEFAULT_CHUNK_SIZE, chip=None):
+def compile(source, target="cpu", chunk_size=None, chip=None):
     """Compiles MLIR text (mix ops and upstream dialects on tensors).
 
-    `chunk_size` (a power of two, 64 by default) is the chunk length of the
-    chunkwise-parallel lowering for the ops that have one (sequences shorter
-    than a chunk take the recurrent form); 0 selects the recurrent form.
+    `chunk_size` is the chunk length of the chunkwise-parallel lowering for
+    the ops that have one (sequences shorter than a chunk take the recurrent
+    form): 0 or a power of two up to 128; 0 selects the recurrent form; None
+    leaves it to the target (64 on the CPU; on CUDA each kernel takes the
+    largest chunk that fits, and an explicit one it cannot run is an error).
     Returns a Module whose public functions are callables over numpy arrays.
-    Raises CompileError (a ValueError) with the first diagnostic.
+    Raises CompileError (a ValueError) with the first diagnostic, or with the
+    rule an option breaks.
 
     target="cuda" compiles GPU kernels for `chip` (default: $MIXIR_CUDA_CHIP,
     else the device's, e.g. "sm_90") and runs them through the CUDA driver; functions still take
@@ -173,19 +177,14 @@ def compile(source, target="cpu", chunk_size=DEFAULT_CHUNK_SIZE, chip=None):
     if not isinstance(source, str):
         raise TypeError(f"source must be a str of MLIR text, got "
                         f"{type(source).__name__}")
-    _check_target(target)
-    if chip is None:
-        chip = (os.environ.get("MIXIR_CUDA_CHIP") or _mixir.cuda_chip()
-                if target == "cuda" else "")
-    elif target != "cuda":
-        raise ValueError("chip is only meaningful with target='cuda'")
+    t = _check_target(target)
     try:
-        if target == "cuda":
+        if t == _mixir.Target.cuda:
             native = _mixir.compile_jit(source, target, "<source>",
-                                        int(chunk_size), str(chip))
+                                        chunk_size, chip)
         else:
-            native = _compiler(target, int(chunk_size)).compile(source,
-                                                                "<source>")
+            native = _compiler(target, chunk_size, chip).compile(source,
+                                                                 "<source>")
     except ValueError as e:
         raise CompileError(str(e)) from None
     return Module(native)
@@ -198,8 +197,7 @@ class _Cache:
         self._lock = threading.Lock()
         self._modules = {}
 
-    def get(self, key, make_source, chunk_size=DEFAULT_CHUNK_SIZE,
-            target="cpu"):
+    def get(self, key, make_source, chunk_size=None, target="cpu"):
         with self._lock:
             mod = self._modules.get(key)
             if mod is None:

@@ -14,6 +14,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "mixir-c/Mixir.h"
+#include "mixir/Compiler/CompileOptions.h"
+#include "mixir/Dialect/Mix/IR/MixOps.h"
 #include "mixir/Jit/JitModule.h"
 #include "mixrt/Cuda.h"
 
@@ -24,6 +26,7 @@
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -146,12 +149,14 @@ private:
 
 class PyCompiler {
 public:
-  PyCompiler(const std::string &target, int64_t chunkSize, int optLevel,
-             std::optional<std::string> cacheDir) {
+  PyCompiler(const std::string &target, std::optional<int64_t> chunkSize,
+             int optLevel, std::optional<std::string> cacheDir,
+             std::optional<std::string> chip) {
     mixir_compiler_options_t o;
     mixir_compiler_options_init(&o);
     o.target = target.c_str();
-    o.chunk_size = chunkSize;
+    o.chip = chip ? chip->c_str() : nullptr;
+    o.chunk_size = chunkSize ? *chunkSize : MIXIR_CHUNK_SIZE_DEFAULT;
     o.opt_level = optLevel;
     o.cache_dir = cacheDir ? cacheDir->c_str() : nullptr;
     check(mixir_compiler_create(&o, &compiler));
@@ -265,7 +270,9 @@ public:
     throw nb::value_error("artifacts are written for target cpu only in "
                           "this build");
   }
-  std::string target() const { return "cuda"; }
+  std::string target() const {
+    return mixrt::targetName(mixrt::Target::cuda);
+  }
 
 private:
   std::unique_ptr<mixir::JitModule> module;
@@ -281,10 +288,11 @@ NB_MODULE(_mixir, m) {
       .def("save", &PyModule::save, nb::arg("path"))
       .def("target", &PyModule::target);
   nb::class_<PyCompiler>(m, "Compiler")
-      .def(nb::init<const std::string &, int64_t, int,
-                    std::optional<std::string>>(),
-           nb::arg("target") = "cpu", nb::arg("chunk_size") = 64,
-           nb::arg("opt_level") = 3, nb::arg("cache_dir") = nb::none())
+      .def(nb::init<const std::string &, std::optional<int64_t>, int,
+                    std::optional<std::string>, std::optional<std::string>>(),
+           nb::arg("target"), nb::arg("chunk_size") = nb::none(),
+           nb::arg("opt_level") = 3, nb::arg("cache_dir") = nb::none(),
+           nb::arg("chip") = nb::none())
       .def("compile", &PyCompiler::compile, nb::arg("source"),
            nb::arg("name") = "<source>")
       .def("stats", &PyCompiler::stats)
@@ -307,18 +315,21 @@ NB_MODULE(_mixir, m) {
   m.def(
       "compile_jit",
       [](const std::string &source, const std::string &target,
-         const std::string &name, int64_t chunkSize, const std::string &chip) {
-        mixir::CompileOptions options;
-        options.target = target;
-        options.chunkSize = chunkSize;
-        options.sourceName = name;
-        if (!chip.empty())
-          options.chip = chip;
+         const std::string &name, std::optional<int64_t> chunkSize,
+         std::optional<std::string> chip) {
+        mixir::CompileOptionsInput input;
+        input.target = target;
+        input.chip = chip ? *chip : "";
+        input.chunkSize = chunkSize;
+        input.sourceName = name;
+        auto options = mixir::makeCompileOptions(input);
+        if (!options)
+          throw nb::value_error(llvm::toString(options.takeError()).c_str());
         std::unique_ptr<mixir::JitModule> module;
         std::string error;
         {
           nb::gil_scoped_release release;
-          auto compiled = mixir::JitModule::compile(source, options);
+          auto compiled = mixir::JitModule::compile(source, *options);
           if (compiled)
             module = std::move(*compiled);
           else
@@ -328,9 +339,49 @@ NB_MODULE(_mixir, m) {
           throw nb::value_error(error.c_str());
         return PyJitModule(std::move(module));
       },
-      nb::arg("source"), nb::arg("target") = "cuda",
-      nb::arg("name") = "<source>", nb::arg("chunk_size") = 64,
-      nb::arg("chip") = "");
+      nb::arg("source"), nb::arg("target"), nb::arg("name") = "<source>",
+      nb::arg("chunk_size") = nb::none(), nb::arg("chip") = nb::none());
+
+  // Options, checked where every front end's are (CompileOptions.h): the
+  // Python layer asks here instead of repeating the rules.
+  {
+    // Members named after mixrt/Target.h's names ('-' as '_').
+    nb::enum_<mixrt::Target> target(m, "Target");
+    static std::vector<std::string> names;
+    for (mixrt::Target t : mixrt::kAllTargets) {
+      std::string name = mixrt::targetName(t);
+      std::replace(name.begin(), name.end(), '-', '_');
+      names.push_back(name);
+    }
+    for (size_t i = 0; i < names.size(); ++i)
+      target.value(names[i].c_str(), mixrt::kAllTargets[i]);
+  }
+  m.def(
+      "parse_target",
+      [](const std::string &name) {
+        auto target = mixir::parseTargetName(name);
+        if (!target)
+          throw nb::value_error(llvm::toString(target.takeError()).c_str());
+        return *target;
+      },
+      nb::arg("name"));
+  m.attr("DEFAULT_CHUNK_SIZE") = mixir::kDefaultChunkSize;
+  m.attr("MAX_CHUNK_SIZE") = mixir::kMaxChunkSize;
+  m.def(
+      "check_chunk_size",
+      [](int64_t chunkSize) {
+        if (std::string why = mixir::checkChunkSize(chunkSize); !why.empty())
+          throw nb::value_error(why.c_str());
+      },
+      nb::arg("chunk_size"));
+  // The mix ops' gate kinds, as the dialect spells them.
+  m.def("gate_kinds", [] {
+    std::vector<std::string> names;
+    for (uint32_t i = 0; i <= mixir::mix::getMaxEnumValForGateKind(); ++i)
+      if (auto kind = mixir::mix::symbolizeGateKind(i))
+        names.push_back(mixir::mix::stringifyGateKind(*kind).str());
+    return names;
+  });
   // CUDA: (available, reason or device description), the device's chip
   // ("" without one) and kernel timing for benchmarks.
   m.def("cuda_status", []() {

@@ -1,6 +1,5 @@
 //===- Artifact.cpp - compiled-module artifacts ---------------------------===//
 #include "mixrt/Artifact.h"
-#include "mixrt/GpuEmulation.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -18,37 +17,6 @@
 #endif
 
 namespace mixrt {
-
-const std::vector<RuntimeCallback> &runtimeCallbacks() {
-  static const std::vector<RuntimeCallback> table = {
-      {"memrefCopy", reinterpret_cast<void *>(&memrefCopy)},
-      {"_mlir_ciface_mixrtShapeError",
-       reinterpret_cast<void *>(&_mlir_ciface_mixrtShapeError)},
-      {"_mlir_ciface_mixEmuBeginBlock",
-       reinterpret_cast<void *>(&_mlir_ciface_mixEmuBeginBlock)},
-      {"_mlir_ciface_mixEmuBeginThread",
-       reinterpret_cast<void *>(&_mlir_ciface_mixEmuBeginThread)},
-      {"_mlir_ciface_mixEmuEndBlock",
-       reinterpret_cast<void *>(&_mlir_ciface_mixEmuEndBlock)},
-      {"_mlir_ciface_mixEmuBarrier",
-       reinterpret_cast<void *>(&_mlir_ciface_mixEmuBarrier)},
-      {"_mlir_ciface_mixEmuShuffleXor",
-       reinterpret_cast<void *>(&_mlir_ciface_mixEmuShuffleXor)},
-      {"_mlir_ciface_mixEmuLdmatrixBF16",
-       reinterpret_cast<void *>(&_mlir_ciface_mixEmuLdmatrixBF16)},
-      {"_mlir_ciface_mixEmuLdmatrixF16",
-       reinterpret_cast<void *>(&_mlir_ciface_mixEmuLdmatrixF16)},
-      {"_mlir_ciface_mixEmuMmaBF16",
-       reinterpret_cast<void *>(&_mlir_ciface_mixEmuMmaBF16)},
-      {"_mlir_ciface_mixEmuMmaF16",
-       reinterpret_cast<void *>(&_mlir_ciface_mixEmuMmaF16)},
-  };
-  return table;
-}
-
-bool isHostTarget(const std::string &target) {
-  return target == "cpu" || target == "cuda-emulation";
-}
 
 const char *hostArch() {
 #if defined(__x86_64__)
@@ -167,7 +135,7 @@ constexpr size_t kPreambleSize = 8 + 4 + 4 + 8;
 std::string serializeArtifact(const ArtifactInfo &info) {
   Writer body;
   body.str(info.compilerVersion);
-  body.str(info.target);
+  body.str(targetName(info.target));
   body.str(info.chip);
   body.str(info.arch);
   body.str(info.cpu);
@@ -239,11 +207,19 @@ Status parseArtifact(const void *data, size_t size, ArtifactInfo &out) {
   Reader r(p + kPreambleSize, bodySize);
   ArtifactInfo info;
   uint32_t numFunctions = 0;
+  std::string target;
   bool ok = r.str(info.compilerVersion, "compiler version") &&
-            r.str(info.target, "target") && r.str(info.chip, "chip") &&
+            r.str(target, "target") && r.str(info.chip, "chip") &&
             r.str(info.arch, "architecture") && r.str(info.cpu, "cpu") &&
             r.str(info.features, "cpu features") &&
             r.pod(numFunctions, "function count");
+  if (ok) {
+    std::optional<Target> known = parseTarget(target);
+    if (!known)
+      return Status::error("artifact target '" + target +
+                           "' is not supported by this runtime (only 'cpu')");
+    info.target = *known;
+  }
   if (ok && numFunctions > 100000)
     r.fail("corrupt artifact: " + std::to_string(numFunctions) + " functions");
   for (uint32_t i = 0; ok && r.error.empty() && i < numFunctions; ++i) {
@@ -323,9 +299,13 @@ uint16_t hostElfMachine() {
 } // namespace
 
 Status checkArtifactRunsHere(const ArtifactInfo &info) {
-  if (!isHostTarget(info.target))
-    return Status::error("artifact target '" + info.target +
+  if (!runsOnHost(info.target))
+    return Status::error(std::string("artifact target '") +
+                         targetName(info.target) +
                          "' is not supported by this runtime (only 'cpu')");
+  if (std::string why;
+      isTestTarget(info.target) && !testPlugin(info.target, &why))
+    return Status::error("artifact for " + why);
   if (info.arch != hostArch())
     return Status::error("artifact was compiled for " + info.arch +
                          ", this host is " + hostArch());
@@ -458,7 +438,7 @@ Status LoadedArtifact::load(std::string bytes,
                          (e ? e : "dlopen failed"));
   }
   a->fd_ = fd;
-  for (const RuntimeCallback &cb : runtimeCallbacks()) {
+  for (const RuntimeCallback &cb : runtimeCallbacks(a->info_.target)) {
     std::string variable = std::string("__mixir_rt_") + cb.name;
     void **slot = static_cast<void **>(dlsym(a->handle_, variable.c_str()));
     if (slot)

@@ -1,7 +1,9 @@
-"""Shared set-up for the Python tests: finds the package and prints the
-numerics summary (worst rel-RMS per op and dtype) at the end of the session."""
+"""Shared set-up for the Python tests: finds the package, points the runtime
+at the build's test plugin (target cuda-emulation) and prints the numerics
+summary (worst rel-RMS per op and dtype) at the end of the session."""
 
 import importlib.util
+import os
 import pathlib
 import sys
 
@@ -11,6 +13,16 @@ import pytest
 # source tree (enough for the reference, which needs no native extension).
 if importlib.util.find_spec("mixir") is None:
     sys.path.append(str(pathlib.Path(__file__).resolve().parents[2] / "python"))
+
+# The GPU emulator (test target cuda-emulation) is a plugin of the test build,
+# BUILD/lib/libmixir-gpu-emulation.so next to BUILD/python/mixir; the runtime
+# loads $MIXIR_TEST_PLUGIN when the target is first asked for.
+_spec = importlib.util.find_spec("mixir")
+if _spec is not None and _spec.origin:
+    _plugin = (pathlib.Path(_spec.origin).resolve().parents[2] / "lib" /
+               "libmixir-gpu-emulation.so")
+    if _plugin.exists():
+        os.environ.setdefault("MIXIR_TEST_PLUGIN", str(_plugin))
 
 _WORST = pytest.StashKey[dict]()
 

@@ -8,6 +8,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import re
 import textwrap
 
 import numpy as np
@@ -40,15 +41,30 @@ def _run_child(code, **env):
 
 
 def test_targets_are_checked():
-    with pytest.raises(ValueError, match=r"target must be 'cpu' or 'cuda' \(or "
-                       r"'cuda-emulation', the CUDA kernels run on CPU threads\), "
-                       r"got 'tpu'"):
+    # The compiler's names and messages (CompileOptions), not Python's own.
+    with pytest.raises(ValueError, match=r"^unknown target 'tpu' \(expected "
+                       r"cpu or cuda\)$"):
         mixir.compile(_SOURCE, target="tpu")
-    with pytest.raises(ValueError, match="target must be 'cpu' or 'cuda'"):
+    with pytest.raises(ValueError, match=r"^unknown target 'gpu' \(expected "
+                       r"cpu or cuda\)$"):
         mixir.scan(np.ones((1, 4, 2), np.float32), np.zeros((1, 4, 2), np.float32),
                    target="gpu")
-    with pytest.raises(ValueError, match="chip is only meaningful with target='cuda'"):
+    with pytest.raises(ValueError, match=r"^chip 'sm_80' needs target cuda, "
+                       r"not cpu$"):
         mixir.compile(_SOURCE, chip="sm_80")
+
+
+def test_the_chunk_rule_and_default_come_from_the_compiler():
+    assert mixir._runtime.DEFAULT_CHUNK_SIZE == mixir._mixir.DEFAULT_CHUNK_SIZE
+    message = ("chunk_size must be 0 (the recurrent form) or a power of two up "
+               "to 128, got 48")
+    with pytest.raises(mixir.CompileError, match=rf"^{re.escape(message)}$"):
+        mixir.compile(_SOURCE, chunk_size=48)
+    x = np.ones((1, 4, 2), np.float32)
+    with pytest.raises(ValueError, match=rf"^{re.escape(message)}$"):
+        mixir.scan(x, x, chunk_size=48)
+    # The gate kinds are the dialect's.
+    assert mixir._ops._GATES == ("none", "head", "scalar", "vector")
 
 
 def test_without_a_device_every_entry_point_says_why_in_one_line():

@@ -1,4 +1,5 @@
-"""The CUDA lowering's kernels, run on CPU threads (target "cuda-emulation").
+"""The CUDA lowering's kernels, run on CPU threads (target "cuda-emulation",
+the test plugin that conftest.py names in MIXIR_TEST_PLUGIN).
 
 `mix-emulate-gpu` executes the generated kernel IR with one OpenMP thread per
 GPU thread and emulates gpu.barrier, ldmatrix and mma.sync with the PTX
@@ -7,6 +8,11 @@ gates, tiling and state pass against the float64 recurrent reference on a
 machine without a GPU. (Speed and the PTX itself are checked elsewhere:
 test/Pipelines/cuda-*.mlir, bench/gpu.)
 """
+import os
+import re
+import subprocess
+import sys
+
 import ml_dtypes
 import numpy as np
 import pytest
@@ -64,14 +70,17 @@ CASES = [
     ("head-one-token", 1, 1, 1, 1, 1, 32, 32, BF16, "head", True, False, 64),
     ("gqa-odd-dims", 1, 33, 4, 1, 2, 100, 60, BF16, "none", True, False, 64),
     ("gva", 1, 40, 1, 1, 2, 32, 32, BF16, "scalar", False, False, 64),
+    # chunk None: the kernel takes the largest chunk that fits in shared
+    # memory (32 here and below; an explicit 64 is refused, see
+    # test_asked_for_chunk_is_kept_or_refused_never_halved).
     ("wide-keys-chunk-32", 1, 45, 1, 1, 1, 256, 32, BF16, "scalar", False,
-     False, 64),
+     False, None),
     ("chunk-16-one-warp", 1, 50, 1, 1, 1, 32, 32, np.float16, "scalar", True,
      False, 16),
     ("gla-vector-gate", 1, 70, 1, 1, 1, 32, 32, BF16, "vector", False, False,
      64),
     ("gla-vector-gate-k128-init-dynamic", 1, 100, 2, 2, 2, 128, 64, BF16,
-     "vector", True, True, 64),
+     "vector", True, True, None),
     ("gla-vector-gate-f16-gqa-odd", 1, 37, 2, 1, 1, 60, 40, np.float16,
      "vector", False, False, 64),
 ]
@@ -131,6 +140,66 @@ def test_strong_decay_stays_finite(gate):
     assert np.isfinite(o.astype(np.float32)).all() and np.isfinite(s).all()
     assert reference.rel_rms(o, ro) < TOL
     assert reference.rel_rms(s, rs) < TOL
+
+
+def _wide_keys(chunk_attr=None):
+    q = np.zeros((1, 45, 1, 256), BF16)
+    v = np.zeros((1, 45, 1, 32), BF16)
+    src, _ = _source(q, q, v, None, "none", None, None, False)
+    if chunk_attr is not None:
+        src = src.replace("gate none", f"gate none {{chunk_size = {chunk_attr} : i64}}")
+    return src
+
+
+def test_asked_for_chunk_is_kept_or_refused_never_halved():
+    # Before: 64 became 32 without a word. Now the request is refused, naming
+    # the op, the request and the largest chunk that fits.
+    with pytest.raises(mixir.CompileError, match=re.escape(
+            "'mix.linear_attention' op cannot run on target cuda: chunk_size "
+            "64 needs 49408 bytes of shared memory per block, above 48 KiB; "
+            "the largest chunk that fits is 32")):
+        mixir.compile(_wide_keys(), target="cuda-emulation", chunk_size=64)
+    mixir.compile(_wide_keys(), target="cuda-emulation", chunk_size=32)
+    mixir.compile(_wide_keys(), target="cuda-emulation")  # the kernel picks
+
+
+def test_op_chunk_size_is_honoured_not_ignored():
+    # The op's chunk_size wins over the option, on the GPU as on the CPU.
+    with pytest.raises(mixir.CompileError, match=re.escape(
+            "chunk_size 64 needs 49408 bytes of shared memory")):
+        mixir.compile(_wide_keys(64), target="cuda-emulation", chunk_size=16)
+    with pytest.raises(mixir.CompileError, match=re.escape(
+            "'mix.linear_attention' op target cuda runs chunks of 16 to 64 "
+            "tokens, got chunk_size 128")):
+        mixir.compile(_wide_keys(128), target="cuda-emulation")
+    mixir.compile(_wide_keys(16), target="cuda-emulation", chunk_size=64)
+
+
+def test_recurrent_form_is_refused_not_turned_into_64():
+    with pytest.raises(mixir.CompileError, match=re.escape(
+            "target cuda-emulation runs chunks of 16 to 64 tokens, got "
+            "chunk_size 0 (the recurrent form, which its kernels do not have)")):
+        mixir.compile(_wide_keys(), target="cuda-emulation", chunk_size=0)
+    with pytest.raises(mixir.CompileError, match=re.escape(
+            "target cuda-emulation runs chunks of 16 to 64 tokens, got "
+            "chunk_size 128")):
+        mixir.compile(_wide_keys(), target="cuda-emulation", chunk_size=128)
+
+
+def test_without_the_plugin_the_test_target_is_refused():
+    env = {k: v for k, v in os.environ.items() if k != "MIXIR_TEST_PLUGIN"}
+    code = ("import mixir\n"
+            "try:\n"
+            "    mixir.compile('func.func @f() { return }', target='cuda-emulation')\n"
+            "except mixir.CompileError as e:\n"
+            "    print(e)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                       text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == (
+        "target cuda-emulation is a test target: its code is not part of this "
+        "build's libraries; set MIXIR_TEST_PLUGIN to the test plugin of a "
+        "build with tests (lib/libmixir-gpu-emulation.so)")
 
 
 def test_unsupported_op_on_cuda_is_a_compile_error():

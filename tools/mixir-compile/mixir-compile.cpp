@@ -32,10 +32,11 @@ static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
 static cl::opt<std::string> chunkSizeText(
     "chunk-size",
     cl::desc("Tokens per chunk of the chunkwise-parallel lowering (a power "
-             "of two; 0 selects the recurrent form)"),
-    cl::value_desc("N"), cl::init(std::to_string(mixir::kDefaultChunkSize)));
+             "of two; 0 selects the recurrent form; default: the target's)"),
+    cl::value_desc("N"), cl::init(""));
 static cl::opt<std::string> target("target", cl::desc("cpu or cuda"),
-                                   cl::init("cpu"));
+                                   cl::init(mixrt::targetName(
+                                       mixrt::Target::cpu)));
 static cl::opt<std::string> chip("chip",
                                  cl::desc("GPU architecture for --target=cuda: "
                                           "sm_80 (default), sm_86, sm_89, "
@@ -95,31 +96,26 @@ static int writeDeviceCode(llvm::StringRef source,
 int main(int argc, char **argv) {
   if (!mixir::parseCommandLine(argc, argv, "MixIR compiler\n", fail))
     return 1;
-  if (target != "cpu" && target != "cuda")
-    return fail("unknown target '" + target + "' (expected cpu or cuda)");
-  if (!chip.empty() && target != "cuda")
-    return fail("--chip needs --target=cuda");
+  auto options = mixir::compileOptionsFor(inputFile, target, chip,
+                                          chunkSizeText, fail);
+  if (!options)
+    return 1;
+  bool cuda = options->target == mixir::Target::cuda;
   bool deviceCode = emit == "ptx" || emit == "cubin";
-  if (deviceCode && target != "cuda")
+  if (deviceCode && !cuda)
     return fail("--emit=" + emit + " needs --target=cuda");
-  if (emit == "artifact" && target != "cpu")
-    return fail("--emit=artifact is available for --target=cpu only in this "
-                "build");
+  if (emit == "artifact")
+    if (llvm::Error e = mixir::checkArtifactTarget(options->target))
+      return fail(llvm::toString(std::move(e)));
   if (!deviceCode && emit != "mlir" && emit != "llvm" && emit != "artifact")
     return fail("--emit=" + emit + " is not available for --target=" + target +
                 " in this build (use mlir, llvm" +
-                (target == "cuda" ? ", ptx or cubin)" : " or artifact)"));
+                (cuda ? ", ptx or cubin)" : " or artifact)"));
   if (emit == "artifact" && outputFile == "-")
     return fail("--emit=artifact writes a binary file; name it with -o");
   auto source = mixir::readSourceFile(inputFile);
   if (!source)
     return fail(llvm::toString(source.takeError()));
-  auto options = mixir::compileOptionsFor(inputFile, chunkSizeText, fail);
-  if (!options)
-    return 1;
-  options->target = target;
-  if (!chip.empty())
-    options->chip = chip;
   if (deviceCode)
     return writeDeviceCode(*source, *options);
   std::string text;

@@ -12,9 +12,8 @@
 #include "mixir/Jit/JitModule.h"
 #include "mixir/Tools/CommandLine.h"
 #include "mixrt/Artifact.h"
-#include "mixrt/Cuda.h"
-#include "mixrt/GpuEmulation.h"
 #include "mixrt/Npy.h"
+#include "mixrt/TestPlugin.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -44,11 +43,12 @@ static cl::opt<std::string> outputDir("output-dir",
 static cl::opt<std::string> chunkSizeText(
     "chunk-size",
     cl::desc("Tokens per chunk of the chunkwise-parallel lowering (a power "
-             "of two; 0 selects the recurrent form)"),
-    cl::value_desc("N"), cl::init(std::to_string(mixir::kDefaultChunkSize)));
+             "of two; 0 selects the recurrent form; default: the target's)"),
+    cl::value_desc("N"), cl::init(""));
 static cl::opt<std::string> target("target",
                                    cl::desc("cpu (default) or cuda"),
-                                   cl::init("cpu"));
+                                   cl::init(mixrt::targetName(
+                                       mixrt::Target::cpu)));
 static cl::opt<std::string> chip("chip",
                                  cl::desc("GPU architecture for --target=cuda "
                                           "(default: $MIXIR_CUDA_CHIP, else "
@@ -72,11 +72,10 @@ int main(int argc, char **argv) {
   unsigned bench = 0;
   if (!mixir::parseUnsigned("bench", benchText, bench, fail))
     return 1;
-  if (target != "cpu" && target != "cuda" && target != "cuda-emulation")
-    return fail("unknown target '" + target +
-                "' (expected cpu, cuda or cuda-emulation)");
-  if (!chip.empty() && target != "cuda")
-    return fail("--chip needs --target=cuda");
+  auto options =
+      mixir::compileOptionsFor(inputFile, target, chip, chunkSizeText, fail);
+  if (!options)
+    return 1;
 
   // The module: compiled from source, or an artifact loaded from memory.
   std::vector<mixrt::FunctionSignature> functions;
@@ -101,9 +100,10 @@ int main(int argc, char **argv) {
         if (functions[i].name == name) {
           mixrt::Status s = mixrt::callPacked(artifact->entryPoints()[i],
                                               functions[i], args, results);
-          if (s && artifact->info().target == "cuda-emulation")
-            if (std::string e = mixrt::takeGpuEmulationError(); !e.empty())
-              return mixrt::Status::error(e);
+          // What a test target's plugin saw go wrong inside the call.
+          if (mixrt::Status t = mixrt::takeTargetError(artifact->info().target);
+              s && !t)
+            return t;
           return s;
         }
       return mixrt::Status::error("no function @" + name);
@@ -112,22 +112,6 @@ int main(int argc, char **argv) {
     auto source = mixir::readSourceFile(inputFile);
     if (!source)
       return fail(llvm::toString(source.takeError()));
-    auto options = mixir::compileOptionsFor(inputFile, chunkSizeText, fail);
-    if (!options)
-      return 1;
-    options->target = target;
-    if (!chip.empty())
-      options->chip = chip;
-    else if (const char *env = std::getenv("MIXIR_CUDA_CHIP");
-             target == "cuda" && env && *env)
-      options->chip = env;
-    else if (target == "cuda") {
-      // The device's architecture (a cubin runs only on its own major one);
-      // without a device, compile() says why.
-      std::string deviceChip;
-      if (mixrt::cudaDeviceArchitecture(deviceChip))
-        options->chip = deviceChip;
-    }
     auto module = mixir::JitModule::compile(*source, *options);
     if (!module)
       return fail(llvm::toString(module.takeError()));

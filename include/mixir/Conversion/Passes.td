@@ -26,7 +26,8 @@ def SelectAlgorithm : Pass<"mix-select-algorithm"> {
   let summary = "Choose the chunked or recurrent form and the chunk length";
   let description = [{
     Sets `chunk_size` on every mix op that has a chunkwise lowering and no
-    `chunk_size` yet: the pass option (64 by default), or 0 (the recurrent
+    `chunk_size` yet: the pass option (kDefaultChunkSize by default), or 0
+    (the recurrent
     form) when the option is 0 or the sequence length is static and shorter
     than one chunk. For a dynamic length the chunked lowering itself adds a
     run-time branch to the recurrent form for sequences shorter than a chunk
@@ -39,8 +40,10 @@ def SelectAlgorithm : Pass<"mix-select-algorithm"> {
     the op (here and in `convert-mix-to-chunked`), never changed.
   }];
   let options = [
-    Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
-           "Tokens per chunk (a power of two), 0 for the recurrent form">
+    Option<"chunkSize", "chunk-size", "int64_t",
+           /*default=*/"::mixir::kDefaultChunkSize",
+           "Tokens per chunk: 0 (the recurrent form) or a power of two up to "
+           "kMaxChunkSize (mixir/Compiler/ChunkSize.h)">
   ];
 }
 
@@ -64,8 +67,10 @@ def ConvertMixToChunked : Pass<"convert-mix-to-chunked"> {
     skipped). Ops with `chunk_size = 0` are left for `convert-mix-to-loops`.
   }];
   let options = [
-    Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
-           "Tokens per chunk (a power of two)">
+    Option<"chunkSize", "chunk-size", "int64_t",
+           /*default=*/"::mixir::kDefaultChunkSize",
+           "Tokens per chunk for ops without a chunk_size: 0 (the recurrent "
+           "form) or a power of two up to kMaxChunkSize">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
@@ -123,13 +128,25 @@ def ConvertMixToGPU : Pass<"convert-mix-to-gpu"> {
     `mix.attention` (causal, window, GQA, forget gate) as a
     flash-attention kernel (forget gate: a cumsum kernel first);
     `mix.scan` one thread per channel. Other ops (`mix.recurrence`) are
-    reported as not supported on target cuda. Dynamic sizes are checked at run time as in the CPU
-    lowering.
+    reported as not supported on target cuda. Dynamic sizes are checked at
+    run time as in the CPU lowering.
+
+    Chunk length: an op's `chunk_size`, else the pass option, is kept as
+    asked (only the value tile narrows to fit shared memory); a length the
+    kernels do not run (0, the recurrent form, or outside kCudaMinChunkSize
+    to kCudaMaxChunkSize, mixir/Compiler/ChunkSize.h) or whose tiles exceed
+    48 KiB is an error naming the op, the length and the largest that fits.
+    Asked for nothing, each kernel takes the largest chunk that fits.
+    `mix.scan`'s kernel is sequential: a `chunk_size` > 0 on it is refused;
+    `mix.attention` runs in blocks of its own, and an option asking for
+    other blocks is refused.
   }];
   let options = [
-    Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"64",
-           "Largest chunk (tokens, a power of two >= 16); the kernel halves "
-           "it while its tiles exceed 48 KiB of shared memory">
+    Option<"chunkSize", "chunk-size", "int64_t",
+           /*default=*/"::mixir::kChunkSizeUnset",
+           "Tokens per chunk for ops without a chunk_size attribute "
+           "(kCudaMinChunkSize to kCudaMaxChunkSize); unset (-1): each "
+           "kernel takes the largest chunk that fits in shared memory">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::bufferization::BufferizationDialect",
@@ -152,26 +169,6 @@ def LowerMmaSync : Pass<"mix-lower-mma-sync"> {
   let dependentDialects = [
     "mlir::LLVM::LLVMDialect", "mlir::NVVM::NVVMDialect",
     "mlir::vector::VectorDialect"
-  ];
-}
-
-def EmulateGPU : Pass<"mix-emulate-gpu", "mlir::ModuleOp"> {
-  let summary = "Run outlined GPU kernels on CPU threads (a test tool)";
-  let description = [{
-    After `convert-mix-to-gpu` and `gpu-kernel-outlining`: every kernel
-    becomes a host function run by one OpenMP thread per GPU thread, one
-    block at a time; `gpu.barrier`, `gpu.shuffle` (xor), `nvgpu.ldmatrix` and
-    `nvgpu.mma.sync` call mixrt's emulation (the PTX fragment layouts), `cp.async` becomes a
-    synchronous copy with the same zero fill, and device allocations and
-    copies become host ones. It checks the kernels' logic against the
-    float64 reference on machines without a GPU; it says nothing about
-    their speed. `mixir-run --target=cuda-emulation` and the JIT target of
-    the same name use it.
-  }];
-  let dependentDialects = [
-    "mlir::arith::ArithDialect", "mlir::func::FuncDialect",
-    "mlir::memref::MemRefDialect", "mlir::omp::OpenMPDialect",
-    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect"
   ];
 }
 

@@ -2,7 +2,7 @@
 #ifndef MIXIR_JIT_JITMODULE_H
 #define MIXIR_JIT_JITMODULE_H
 
-#include "mixir/Pipelines/Pipelines.h"
+#include "mixir/Compiler/CompileOptions.h"
 #include "mixrt/Call.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -24,28 +24,16 @@ class MLIRContext;
 
 namespace mixir {
 
-struct CompileOptions {
-  /// "cpu" (host, default) or "cuda".
-  std::string target = "cpu";
-  /// GPU architecture for target "cuda": sm_80, sm_86, sm_89 or sm_90(a).
-  std::string chip = "sm_80";
-  /// LLVM optimisation level, 0-3.
-  unsigned optLevel = 3;
-  /// Tokens per chunk for the chunked lowering; 0 keeps the recurrent form.
-  int64_t chunkSize = kDefaultChunkSize;
-  /// Name used in diagnostics for the source buffer.
-  std::string sourceName = "<source>";
-};
-
 /// A module compiled for the host CPU with the in-process JIT. Calls are
 /// thread-safe: the compiled code keeps no state between calls.
 class JitModule {
 public:
-  /// Parses, verifies, lowers (mixir-cpu-pipeline, or the CUDA pipeline for
-  /// target "cuda") and JIT-compiles `source`. The error message is the
-  /// first diagnostic, with its location. Target "cuda" first checks the
+  /// Checks `options` (validate()), parses, verifies, lowers (the target's
+  /// pipeline, Pipelines.h) and JIT-compiles `source`. The error message is
+  /// the first diagnostic, with its location. Target cuda first checks the
   /// chip and that a CUDA driver and device are present ("target cuda: no
-  /// CUDA driver (...)"); its calls report the first CUDA error.
+  /// CUDA driver (...)"); without a chip it compiles for $MIXIR_CUDA_CHIP,
+  /// else the device's architecture. Its calls report the first CUDA error.
   static llvm::Expected<std::unique_ptr<JitModule>>
   compile(llvm::StringRef source, const CompileOptions &options = {});
   ~JitModule();
@@ -67,8 +55,9 @@ private:
   std::unique_ptr<mlir::ExecutionEngine> engine;
   std::vector<mixrt::FunctionSignature> signatures;
   std::vector<mixrt::PackedFunction> entryPoints;
-  /// Target cuda: calls check the CUDA runtime's status.
-  bool cuda = false;
+  /// Target cuda: calls check the CUDA runtime's status; test targets their
+  /// plugin's.
+  mixrt::Target target = mixrt::Target::cpu;
 };
 
 /// Reads an .mlir file, refusing files that are not text, with a one-line
@@ -76,15 +65,15 @@ private:
 llvm::Expected<std::string> readSourceFile(llvm::StringRef path);
 
 /// Parses `source`, reads the signatures of its public functions, lowers it
-/// with the CPU pipeline and translates it to LLVM IR in `llvmContext` (for
+/// with the pipeline of a target that runs on the host and translates it to LLVM IR in `llvmContext` (for
 /// ahead-of-time compilation, see SharedObject.h).
 llvm::Expected<std::unique_ptr<llvm::Module>>
 lowerToLLVMModule(llvm::StringRef source, const CompileOptions &options,
                   llvm::LLVMContext &llvmContext,
                   std::vector<mixrt::FunctionSignature> &signatures);
 
-/// Parses `source` and lowers it to the LLVM dialect with the CPU pipeline,
-/// printing the result (for `mixir-compile --emit=mlir|llvm`).
+/// Parses `source` and lowers it to the LLVM dialect with the target's
+/// pipeline, printing the result (for `mixir-compile --emit=mlir|llvm`).
 llvm::Expected<std::string> lowerToText(llvm::StringRef source,
                                         const CompileOptions &options,
                                         bool emitLLVMIR);
@@ -99,7 +88,7 @@ struct DeviceBinary {
 /// Parses `source` and runs the CUDA pipeline with device code format `format`
 /// ("isa": PTX, "bin": cubin through ptxas, "fatbin"), returning the device
 /// code of every gpu.binary in the result (for `mixir-compile --emit=ptx|cubin`).
-/// Needs no GPU; `options.target` must be "cuda".
+/// Needs no GPU; `options.target` must be cuda (an empty chip: sm_80).
 llvm::Expected<std::vector<DeviceBinary>>
 lowerToDeviceCode(llvm::StringRef source, const CompileOptions &options,
                   llvm::StringRef format);

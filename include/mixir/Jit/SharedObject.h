@@ -1,6 +1,6 @@
 //===- SharedObject.h - ahead-of-time compilation to artifacts --*- C++ -*-===//
 //
-// Source -> LLVM IR (mixir-cpu-pipeline) -> object file for the host CPU ->
+// Source -> LLVM IR (the target's pipeline) -> object file for the host CPU ->
 // shared object (linked by the system linker) -> artifact (mixrt/Artifact.h).
 //
 //===----------------------------------------------------------------------===//
@@ -19,7 +19,12 @@ const char *compilerVersion();
 /// compiled for), e.g. "znver4" and "+avx2,+fma,...".
 std::pair<std::string, std::string> hostCPU();
 
-/// Compiles `source` into an artifact for the host CPU: the packed entry
+/// Artifacts hold host code (mixrt::runsOnHost): an error naming any other
+/// target.
+llvm::Error checkArtifactTarget(Target target);
+
+/// Compiles `source` (checked with validate() and checkArtifactTarget) into
+/// an artifact for the host CPU: the packed entry
 /// points `_mlir_<name>` of every public function are in the payload.
 /// The linker is $MIXIR_LINKER, else the first of ld.lld-22, ld.lld,
 /// /usr/lib/llvm-22/bin/ld.lld and ld found on PATH. Set MIXIR_TIMING=1 to

@@ -1,63 +1,75 @@
-//===- Pipelines.h - named compilation pipelines ----------------*- C++ -*-===//
+//===- Pipelines.h - the compilation pipeline of each target ----*- C++ -*-===//
+//
+// Each target's pipeline is built in C++ on an OpPassManager from
+// CompileOptions (mixir/Compiler/CompileOptions.h), anchored on
+// builtin.module: mix ops and upstream tensor code down to the LLVM dialect.
+// mixir-opt has them as `mixir-<target>-pipeline`, one per mixrt::Target
+// (a test target's needs its test plugin).
+//
+//===----------------------------------------------------------------------===//
 #ifndef MIXIR_PIPELINES_PIPELINES_H
 #define MIXIR_PIPELINES_PIPELINES_H
 
+#include "mixir/Compiler/CompileOptions.h"
+
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Support/LLVM.h"
+#include "llvm/Support/Error.h"
 
 #include <string>
 
 namespace mixir {
 
-/// Tokens per chunk of the chunkwise-parallel lowering unless told otherwise.
-constexpr int64_t kDefaultChunkSize = 64;
-/// The largest chunk: the chunked delta rule unrolls (C/16)^3 block merges.
-constexpr int64_t kMaxChunkSize = 128;
-
-/// The passes from `mix` ops on tensors down to the LLVM dialect for the host
-/// CPU, as a textual pipeline (the body of `mixir-cpu-pipeline`). With
-/// `chunkSize` > 0, ops the chunked lowering handles use chunks of that many
-/// tokens; the rest (and everything when 0) use the recurrent form.
-std::string cpuPipelineText(int64_t chunkSize = kDefaultChunkSize);
-
-/// Adds the CPU pipeline to `pm` (which must anchor on builtin.module).
-mlir::LogicalResult buildCPUPipeline(mlir::OpPassManager &pm,
-                                     int64_t chunkSize = kDefaultChunkSize);
-
-/// Options of the CUDA pipeline (`mixir-cuda-pipeline`).
-struct CUDAPipelineOptions {
-  /// sm_80, sm_86, sm_89, sm_90 or sm_90a.
-  std::string chip = "sm_80";
-  /// Tokens per chunk (see the CPU pipeline).
-  int64_t chunkSize = kDefaultChunkSize;
-  /// What the device code becomes: "isa" (PTX text), "bin" (cubin through
-  /// ptxas) or "fatbin".
+/// What the CUDA pipeline makes of the device code.
+struct CUDADeviceCode {
+  /// "isa" (PTX text), "bin" (cubin through ptxas) or "fatbin".
   std::string format = "bin";
   /// CUDA toolkit root (ptxas, libdevice); empty: $CUDA_HOME, then
   /// /usr/local/cuda.
   std::string toolkit;
 };
 
-/// Adds the CUDA pipeline to `pm` (fails for an unknown chip or format): `mix` ops to GPU kernels (tensor-core
-/// matmuls), device code to PTX/cubin embedded in the module, host code to
-/// the LLVM dialect calling the `mgpu*` runtime functions (mixrt's CUDA
-/// runtime implements them over the driver API loaded with dlopen).
-mlir::LogicalResult buildCUDAPipeline(mlir::OpPassManager &pm,
-                                      const CUDAPipelineOptions &options);
+/// An error naming an unknown `deviceCode.format`.
+llvm::Error checkDeviceCode(const CUDADeviceCode &deviceCode);
 
-/// The CUDA lowering with its kernels emulated on CPU threads
-/// (`mix-emulate-gpu`) and everything then lowered like the CPU pipeline:
-/// runs the GPU kernels' IR without a GPU, for testing (JIT target
-/// "cuda-emulation", `mixir-cuda-emulation-pipeline`).
-mlir::LogicalResult buildCUDAEmulationPipeline(mlir::OpPassManager &pm,
-                                               int64_t chunkSize);
+/// Adds the pipeline of `options.target` to `pm`; `options` must be valid
+/// (validate()), `deviceCode` is for target cuda. Fails for an unknown
+/// device code format, or a test target without its plugin.
+llvm::Error buildPipeline(mlir::OpPassManager &pm,
+                          const CompileOptions &options,
+                          const CUDADeviceCode &deviceCode = {});
 
-/// Registers `mixir-cuda-pipeline` and `mixir-cuda-emulation-pipeline`
-/// (called by registerPipelines).
-void registerCUDAPipeline();
+/// Target cpu (CPUPipeline.cpp): with a chunk length > 0 (unset:
+/// kDefaultChunkSize), the ops the chunked lowering handles use chunks of
+/// that many tokens; the rest (and everything for 0) the recurrent form;
+/// then tiling, vectorisation, OpenMP threads and the LLVM dialect.
+void buildCPUPipeline(mlir::OpPassManager &pm, const CompileOptions &options);
 
-/// Registers `mixir-cpu-pipeline` and `mixir-cuda-pipeline` with the pass
-/// registry (for mixir-opt).
+/// The CUDA kernels (CUDAPipeline.cpp): mix ops become GPU kernels inside
+/// gpu.launch, outlined into gpu.module (shared by target cuda and the test
+/// target that emulates the kernels).
+void addCUDAKernels(mlir::OpPassManager &pm, const CompileOptions &options);
+
+/// Target cuda: addCUDAKernels, device code to PTX/cubin embedded in the
+/// module, host code to the LLVM dialect calling the `mgpu*` runtime
+/// functions (mixrt's CUDA runtime, the driver API loaded with dlopen).
+llvm::Error buildCUDAPipeline(mlir::OpPassManager &pm,
+                              const CompileOptions &options,
+                              const CUDADeviceCode &deviceCode);
+
+/// Shared by both targets (Pipelines.cpp): tensors to buffers with the
+/// calling convention of compiled functions (results are identity-layout
+/// memrefs the caller owns, so the packed ABI stays simple).
+void addBufferization(mlir::OpPassManager &pm);
+
+/// The compiler's half of a test plugin (mixrt/TestPlugin.h): it exports
+/// this function, which adds the passes its target runs between the CUDA
+/// kernels and the host lowering.
+inline constexpr const char *kTestPluginAddPassesSymbol =
+    "mixirTestPluginAddPasses";
+using TestPluginAddPassesFn = void (*)(mlir::OpPassManager &);
+
+/// Registers `mixir-<target>-pipeline` for every target with the pass
+/// registry (for mixir-opt); their options are checked by validate().
 void registerPipelines();
 
 } // namespace mixir

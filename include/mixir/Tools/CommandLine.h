@@ -2,7 +2,7 @@
 #ifndef MIXIR_TOOLS_COMMANDLINE_H
 #define MIXIR_TOOLS_COMMANDLINE_H
 
-#include "mixir/Jit/JitModule.h"
+#include "mixir/Compiler/CompileOptions.h"
 #include "mixir/Tools/Version.h"
 #include "llvm/ADT/StringRef.h"
 #include "mlir/IR/Operation.h"
@@ -50,13 +50,6 @@ bool parseCommandLine(int argc, char **argv, llvm::StringRef overview,
   return false;
 }
 
-/// The compile options every tool takes: the source name for diagnostics and
-/// the `--chunk-size` value (reported through `fail` when malformed).
-template <typename FailFn>
-std::optional<CompileOptions> compileOptionsFor(llvm::StringRef sourceName,
-                                                llvm::StringRef chunkSizeText,
-                                                FailFn fail);
-
 /// Parses a non-negative integer option value, or reports it through `fail`.
 template <typename FailFn>
 bool parseUnsigned(llvm::StringRef option, llvm::StringRef text,
@@ -69,17 +62,30 @@ bool parseUnsigned(llvm::StringRef option, llvm::StringRef text,
   return true;
 }
 
+/// The compile options of a tool's --target, --chip and --chunk-size (empty:
+/// the target's default), made and checked by makeCompileOptions like every
+/// front end's; a mistake is reported through `fail`.
 template <typename FailFn>
-std::optional<CompileOptions> compileOptionsFor(llvm::StringRef sourceName,
-                                                llvm::StringRef chunkSizeText,
-                                                FailFn fail) {
-  CompileOptions options;
-  options.sourceName = sourceName.str();
-  unsigned chunkSize = 0;
-  if (!parseUnsigned("chunk-size", chunkSizeText, chunkSize, fail))
+std::optional<CompileOptions>
+compileOptionsFor(llvm::StringRef sourceName, llvm::StringRef target,
+                  llvm::StringRef chip, llvm::StringRef chunkSizeText,
+                  FailFn fail) {
+  CompileOptionsInput input;
+  input.target = target;
+  input.chip = chip;
+  input.sourceName = sourceName;
+  if (!chunkSizeText.empty()) {
+    unsigned chunkSize = 0;
+    if (!parseUnsigned("chunk-size", chunkSizeText, chunkSize, fail))
+      return std::nullopt;
+    input.chunkSize = chunkSize;
+  }
+  auto options = makeCompileOptions(input);
+  if (!options) {
+    fail(llvm::toString(options.takeError()));
     return std::nullopt;
-  options.chunkSize = chunkSize;
-  return options;
+  }
+  return std::move(*options);
 }
 
 /// Prints `module` to `outputFile` ("-" for stdout) for the importers, or

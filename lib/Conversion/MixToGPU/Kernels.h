@@ -2,9 +2,11 @@
 #ifndef MIXIR_LIB_CONVERSION_MIXTOGPU_KERNELS_H
 #define MIXIR_LIB_CONVERSION_MIXTOGPU_KERNELS_H
 
+#include "mixir/Compiler/ChunkSize.h"
 #include "mixir/Dialect/Mix/IR/MixOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
+#include <optional>
 #include <string>
 
 namespace mixir::gpu_lowering {
@@ -15,7 +17,7 @@ struct LinearAttentionConfig {
   mix::GateKind gate = mix::GateKind::none;
   float scale = 1.0f;
   mlir::Type elemType; // f16 or bf16
-  int64_t chunk = 64;  // tokens per chunk (a multiple of 16)
+  int64_t chunk = kCudaMaxChunkSize; // tokens per chunk (a multiple of 16)
   /// Two kernels instead of the fused one: the states at every chunk start
   /// first (sequential per block), then all chunks' outputs in parallel;
   /// chosen when (batch x heads x value tiles) blocks are too few to fill
@@ -32,18 +34,22 @@ struct LinearAttentionConfig {
   int64_t sharedBytes() const;
 };
 
-/// Picks the chunk (<= `maxChunk`, at least 16) so a block's shared memory
-/// fits in 48 KiB. Returns a message naming the limit when nothing fits or
-/// the shape is outside what the kernel handles.
+/// Sets up the kernel for `op` with chunks of `chunk` tokens (one the kernels
+/// run: checkCudaChunkSize), narrowing only the value tile so a block's
+/// shared memory fits in 48 KiB; without `chunk`, the largest chunk up to
+/// kCudaMaxChunkSize that fits. Returns a message when the asked-for chunk
+/// does not fit (naming the largest that does), nothing fits, or the shape
+/// is outside what the kernel handles.
 std::string configureLinearAttention(mix::LinearAttentionOp op,
-                                     int64_t maxChunk,
+                                     std::optional<int64_t> chunk,
                                      LinearAttentionConfig &config);
 /// The same for mix.delta_rule (every gate kind), which runs in the
 /// same kernel: per chunk, A = tril(diag(beta) (K K^T * Gamma), -1) on the
 /// tensor cores, T = (I + A)^-1 by forward substitution in f32,
 /// U = T diag(beta) V and W = T diag(beta) (K exp(G)) on the tensor cores,
 /// and V' = U - W S takes V's place in the linear-attention steps.
-std::string configureDeltaRule(mix::DeltaRuleOp op, int64_t maxChunk,
+std::string configureDeltaRule(mix::DeltaRuleOp op,
+                               std::optional<int64_t> chunk,
                                LinearAttentionConfig &config);
 
 /// Device buffers of one op (identity-layout memrefs in GPU memory).

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "KernelBase.h"
 #include "Kernels.h"
+#include "mixir/Compiler/ChunkSize.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -35,9 +36,20 @@ int64_t LinearAttentionConfig::sharedBytes() const {
   return bytes + 4 * chunk * kp + e * chunk * (kp + kRowPad);
 }
 
+/// The value-column tile with which chunks of `chunk` tokens fit in shared
+/// memory (the widest that does), or 0 when none does.
+static int64_t valueTileThatFits(LinearAttentionConfig c, int64_t chunk) {
+  c.chunk = chunk;
+  for (; c.valueTile >= 16; c.valueTile /= 2)
+    if (c.sharedBytes() <= kSharedLimit)
+      return c.valueTile;
+  return 0;
+}
+
 /// Shape checks and chunk choice shared by both ops.
 static std::string finishConfig(Value q, Value k, Value v, Value o,
-                                int64_t maxChunk, LinearAttentionConfig &c) {
+                                std::optional<int64_t> requested,
+                                LinearAttentionConfig &c) {
   auto qType = cast<RankedTensorType>(q.getType());
   auto kType = cast<RankedTensorType>(k.getType());
   auto vType = cast<RankedTensorType>(v.getType());
@@ -59,10 +71,36 @@ static std::string finishConfig(Value q, Value k, Value v, Value o,
   // Above 128 key dims a warp's share of the state plus the query
   // fragments would not fit in registers with 32 value columns per block.
   c.valueTile = c.paddedKey() > 128 ? 16 : 32;
-  c.chunk = std::min<int64_t>(std::max<int64_t>(maxChunk, 16), 64);
+  if (requested) {
+    // An asked-for chunk (the caller checked it is one the kernel runs) is
+    // kept: only the value tile may narrow. When it does not fit, say which
+    // chunk would.
+    if (int64_t tile = valueTileThatFits(c, *requested)) {
+      c.chunk = *requested;
+      c.valueTile = tile;
+      return "";
+    }
+    int64_t largest = 0;
+    for (int64_t chunk = *requested / 2;
+         chunk >= mixir::kCudaMinChunkSize && !largest; chunk /= 2)
+      if (valueTileThatFits(c, chunk))
+        largest = chunk;
+    LinearAttentionConfig narrowest = c;
+    narrowest.chunk = *requested;
+    narrowest.valueTile = 16;
+    std::string need = "chunk_size " + std::to_string(*requested) +
+                       " needs " + std::to_string(narrowest.sharedBytes()) +
+                       " bytes of shared memory per block, above 48 KiB";
+    return largest ? need + "; the largest chunk that fits is " +
+                         std::to_string(largest)
+                   : need + " and no chunk of at least " +
+                         std::to_string(mixir::kCudaMinChunkSize) +
+                         " tokens fits";
+  }
+  // Nobody asked: the largest chunk that fits. The delta rule's extra tiles
+  // take narrower value tiles before chunks shorter than 32 tokens.
+  c.chunk = mixir::kCudaMaxChunkSize;
   while (c.sharedBytes() > kSharedLimit) {
-    // The delta rule's extra tiles: narrower value tiles before chunks
-    // shorter than 32 tokens.
     if (c.chunk > 32 || (c.chunk > 16 && (!c.deltaRule || c.valueTile == 16)))
       c.chunk /= 2;
     else if (c.valueTile > 16)
@@ -77,23 +115,22 @@ static std::string finishConfig(Value q, Value k, Value v, Value o,
 }
 
 std::string configureLinearAttention(mix::LinearAttentionOp op,
-                                     int64_t maxChunk,
+                                     std::optional<int64_t> chunk,
                                      LinearAttentionConfig &c) {
   c.gate = op.getGateKind();
   c.scale = op.getScaleOrDefault();
-  return finishConfig(op.getQ(), op.getK(), op.getV(), op.getO(), maxChunk,
-                      c);
+  return finishConfig(op.getQ(), op.getK(), op.getV(), op.getO(), chunk, c);
 }
 
-std::string configureDeltaRule(mix::DeltaRuleOp op, int64_t maxChunk,
+std::string configureDeltaRule(mix::DeltaRuleOp op,
+                               std::optional<int64_t> chunk,
                                LinearAttentionConfig &c) {
   c.gate = op.getGateKind();
   c.deltaRule = true;
   c.negEigval = op.getAllowNegEigval();
   c.l2norm = op.getQkL2norm();
   c.scale = op.getScaleOrDefault();
-  return finishConfig(op.getQ(), op.getK(), op.getV(), op.getO(), maxChunk,
-                      c);
+  return finishConfig(op.getQ(), op.getK(), op.getV(), op.getO(), chunk, c);
 }
 
 namespace {

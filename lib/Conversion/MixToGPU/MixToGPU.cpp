@@ -8,7 +8,9 @@
 #include "../MixToLoops/LoweringUtils.h"
 #include "Fragments.h"
 #include "Kernels.h"
+#include "mixir/Compiler/ChunkSize.h"
 #include "mixir/Conversion/Passes.h"
+#include "mixrt/Target.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -206,9 +208,9 @@ LogicalResult lowerRecurrence(RewriterBase &rewriter, Operation *op,
 
 LogicalResult lowerLinearAttention(RewriterBase &rewriter,
                                    mixir::mix::LinearAttentionOp op,
-                                   int64_t maxChunk) {
+                                   std::optional<int64_t> chunk) {
   LinearAttentionConfig config;
-  std::string why = configureLinearAttention(op, maxChunk, config);
+  std::string why = configureLinearAttention(op, chunk, config);
   if (!why.empty())
     return op.emitOpError() << "cannot run on target cuda: " << why;
   chooseVariant(config, op.getQ());
@@ -218,9 +220,9 @@ LogicalResult lowerLinearAttention(RewriterBase &rewriter,
 }
 
 LogicalResult lowerDeltaRule(RewriterBase &rewriter, mixir::mix::DeltaRuleOp op,
-                             int64_t maxChunk) {
+                             std::optional<int64_t> chunk) {
   LinearAttentionConfig config;
-  std::string why = configureDeltaRule(op, maxChunk, config);
+  std::string why = configureDeltaRule(op, chunk, config);
   if (!why.empty())
     return op.emitOpError() << "cannot run on target cuda: " << why;
   chooseVariant(config, op.getQ());
@@ -229,11 +231,20 @@ LogicalResult lowerDeltaRule(RewriterBase &rewriter, mixir::mix::DeltaRuleOp op,
                          op.getO(), op.getFinalState());
 }
 
-LogicalResult lowerAttention(RewriterBase &rewriter, mixir::mix::AttentionOp op) {
+LogicalResult lowerAttention(RewriterBase &rewriter, mixir::mix::AttentionOp op,
+                             std::optional<int64_t> chunk) {
   AttentionConfig config;
   std::string why = configureAttention(op, config);
   if (!why.empty())
     return op.emitOpError() << "cannot run on target cuda: " << why;
+  // mix.attention has no chunk_size: the chunk length asked for the module
+  // is its block size on the CPU. The kernel's blocks are its own.
+  if (chunk && (*chunk != config.queryBlock || *chunk != config.keyBlock))
+    return op.emitOpError()
+           << "runs in blocks of " << config.queryBlock << " queries and "
+           << config.keyBlock << " keys on target cuda; chunk_size " << *chunk
+           << " cannot be honoured (leave the chunk length unset, or set "
+              "chunk_size on the other ops)";
   return mixir::lowering::lowerWithShapeChecks(
       rewriter, op,
       [&](ImplicitLocOpBuilder &b,
@@ -317,11 +328,35 @@ LogicalResult lowerScan(RewriterBase &rewriter, mixir::mix::ScanOp op) {
 
 struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
   using Base::Base;
+  static constexpr const char *kTarget = mixrt::targetName(mixrt::Target::cuda);
+
+  /// The chunk length asked for `op`: its chunk_size, else the pass option;
+  /// none when neither is set. A length the kernels cannot run is an error
+  /// naming the op.
+  FailureOr<std::optional<int64_t>> requestedChunk(Operation *op,
+                                                   std::optional<int64_t> attr) {
+    std::optional<int64_t> chunk = attr;
+    if (!chunk && chunkSize != mixir::kChunkSizeUnset)
+      chunk = chunkSize;
+    if (!chunk)
+      return std::optional<int64_t>();
+    if (std::string why = mixir::checkCudaChunkSize(*chunk, kTarget);
+        !why.empty()) {
+      op->emitOpError() << why;
+      return failure();
+    }
+    return chunk;
+  }
+
   void runOnOperation() override {
-    if (chunkSize < 16 || !llvm::isPowerOf2_64(chunkSize)) {
-      getOperation()->emitError(
-          "chunk-size must be a power of two of at least 16 on target cuda");
-      return signalPassFailure();
+    if (chunkSize != mixir::kChunkSizeUnset) {
+      std::string why = mixir::checkChunkSize(chunkSize);
+      if (why.empty())
+        why = mixir::checkCudaChunkSize(chunkSize, kTarget);
+      if (!why.empty()) {
+        getOperation()->emitError(why);
+        return signalPassFailure();
+      }
     }
     SmallVector<Operation *> ops;
     getOperation()->walk([&](Operation *op) {
@@ -329,23 +364,40 @@ struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
         ops.push_back(op);
     });
     IRRewriter rewriter(&getContext());
+    std::optional<int64_t> option;
+    if (chunkSize != mixir::kChunkSizeUnset)
+      option = chunkSize;
     bool failedAny = false;
     for (Operation *op : ops) {
       rewriter.setInsertionPoint(op);
       if (auto la = dyn_cast<mixir::mix::LinearAttentionOp>(op)) {
-        failedAny |= failed(lowerLinearAttention(rewriter, la, chunkSize));
+        auto chunk = requestedChunk(op, la.getChunkSize());
+        failedAny |=
+            failed(chunk) || failed(lowerLinearAttention(rewriter, la, *chunk));
         continue;
       }
       if (auto dr = dyn_cast<mixir::mix::DeltaRuleOp>(op)) {
-        failedAny |= failed(lowerDeltaRule(rewriter, dr, chunkSize));
+        auto chunk = requestedChunk(op, dr.getChunkSize());
+        failedAny |=
+            failed(chunk) || failed(lowerDeltaRule(rewriter, dr, *chunk));
         continue;
       }
       if (auto scan = dyn_cast<mixir::mix::ScanOp>(op)) {
+        // The kernel scans each channel in order: the recurrent form.
+        if (scan.getChunkSize().value_or(0) != 0) {
+          scan.emitOpError()
+              << "chunk_size = " << *scan.getChunkSize()
+              << " asks for the chunked scan, which target cuda does not "
+                 "have (its kernel scans each channel in order); use "
+                 "chunk_size = 0 or leave it out";
+          failedAny = true;
+          continue;
+        }
         failedAny |= failed(lowerScan(rewriter, scan));
         continue;
       }
       if (auto at = dyn_cast<mixir::mix::AttentionOp>(op)) {
-        failedAny |= failed(lowerAttention(rewriter, at));
+        failedAny |= failed(lowerAttention(rewriter, at, option));
         continue;
       }
       op->emitOpError("is not supported on target cuda yet (the GPU lowering "

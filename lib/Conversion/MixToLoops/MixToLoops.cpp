@@ -99,8 +99,8 @@ struct ConvertMixToChunked
     : mixir::impl::ConvertMixToChunkedBase<ConvertMixToChunked> {
   using Base::Base;
   void runOnOperation() override {
-    if (chunkSize <= 0 || !llvm::isPowerOf2_64(chunkSize)) {
-      getOperation()->emitError("chunk-size must be a positive power of two");
+    if (std::string why = mixir::checkChunkSize(chunkSize); !why.empty()) {
+      getOperation()->emitError(why);
       return signalPassFailure();
     }
     SmallVector<Operation *> recurrences;
@@ -161,9 +161,8 @@ namespace {
 struct SelectAlgorithm : mixir::impl::SelectAlgorithmBase<SelectAlgorithm> {
   using Base::Base;
   void runOnOperation() override {
-    if (chunkSize < 0 || (chunkSize > 0 && !llvm::isPowerOf2_64(chunkSize))) {
-      getOperation()->emitError(
-          "chunk-size must be 0 (recurrent) or a power of two");
+    if (std::string why = mixir::checkChunkSize(chunkSize); !why.empty()) {
+      getOperation()->emitError(why);
       return signalPassFailure();
     }
     Builder b(&getContext());

@@ -6,7 +6,7 @@
 //   | u64 body size | body | u64 FNV-1a-64 checksum of everything before it
 //
 // body (little-endian; strings are u32 length + bytes):
-//   compiler version, target ("cpu"/"cuda"), chip, host arch ("x86_64"),
+//   compiler version, target (mixrt/Target.h's name), chip, host arch ("x86_64"),
 //   CPU name, CPU features ("+avx2,+fma,..."), u32 function count, per
 //   function: name, u32 arg count, args, u32 result count, results, where a
 //   tensor is u8 dtype, u32 rank, i64 dims (-1 dynamic); then the payload:
@@ -15,14 +15,16 @@
 // The payload is a shared object whose `_mlir_<name>` symbols are the packed
 // entry points (mixrt/Call.h). Runtime callbacks are reached through pointer
 // variables the loader fills (`__mixir_rt_<symbol>`), so the object needs
-// nothing from the process but libc, libm and the OpenMP runtime. A "cuda"
-// artifact uses the same payload: its host code embeds the device binaries.
+// nothing from the process but libc, libm and the OpenMP runtime. Artifacts
+// hold code that runs on the host (runsOnHost in mixrt/Target.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef MIXRT_ARTIFACT_H
 #define MIXRT_ARTIFACT_H
 
 #include "mixrt/Call.h"
+#include "mixrt/Target.h"
+#include "mixrt/TestPlugin.h"
 
 #include <cstdint>
 #include <memory>
@@ -37,7 +39,7 @@ constexpr uint32_t kPayloadSharedObject = 1;
 
 struct ArtifactInfo {
   std::string compilerVersion;
-  std::string target = "cpu";
+  Target target = Target::cpu;
   std::string chip;
   std::string arch;     // e.g. "x86_64"
   std::string cpu;      // LLVM CPU name the code was compiled for
@@ -46,20 +48,6 @@ struct ArtifactInfo {
   uint32_t payloadKind = kPayloadSharedObject;
   std::string payload;
 };
-
-/// Functions of the runtime that compiled code calls (memrefCopy, the shape
-/// error hook, the GPU emulation hooks). The compiler routes each call
-/// through a pointer variable `__mixir_rt_<name>` in the payload, which the
-/// loader sets to `address`.
-struct RuntimeCallback {
-  const char *name;
-  void *address;
-};
-const std::vector<RuntimeCallback> &runtimeCallbacks();
-
-/// Whether artifacts of `target` run in this runtime ("cpu", and
-/// "cuda-emulation": GPU kernels' IR on CPU threads, for tests).
-bool isHostTarget(const std::string &target);
 
 /// The architecture of this build ("x86_64", "aarch64", ...).
 const char *hostArch();

@@ -22,7 +22,7 @@ struct mixir_status_s {
 struct mixir_function_s {
   const mixrt::FunctionSignature *signature;
   mixrt::PackedFunction entry;
-  bool emulatedGpu; // target "cuda-emulation": check its error after calls
+  mixrt::Target target; // test targets: check the plugin's error after calls
 };
 
 namespace mixrt {

@@ -647,7 +647,7 @@ func.func @la_scale_inf(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf32>, %v: 
 // -----
 
 func.func @la_chunk_not_pow2(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf32>, %v: tensor<2x8x2x32xf32>) {
-  // expected-error @+1 {{'chunk_size' must be 0 (the recurrent form) or a power of two up to 128, got 48}}
+  // expected-error @+1 {{chunk_size must be 0 (the recurrent form) or a power of two up to 128, got 48}}
   %o, %s = mix.linear_attention %q, %k, %v gate none {chunk_size = 48 : i64}
       : (tensor<2x8x2x16xf32>, tensor<2x8x2x16xf32>, tensor<2x8x2x32xf32>)
       -> (tensor<2x8x2x32xf32>, tensor<2x2x16x32xf32>)
@@ -657,7 +657,7 @@ func.func @la_chunk_not_pow2(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf32>,
 // -----
 
 func.func @la_chunk_negative(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf32>, %v: tensor<2x8x2x32xf32>) {
-  // expected-error @+1 {{'chunk_size' must be 0 (the recurrent form) or a power of two up to 128, got -64}}
+  // expected-error @+1 {{chunk_size must be 0 (the recurrent form) or a power of two up to 128, got -64}}
   %o, %s = mix.linear_attention %q, %k, %v gate none {chunk_size = -64 : i64}
       : (tensor<2x8x2x16xf32>, tensor<2x8x2x16xf32>, tensor<2x8x2x32xf32>)
       -> (tensor<2x8x2x32xf32>, tensor<2x2x16x32xf32>)
@@ -804,7 +804,7 @@ func.func @dr_scale_negative(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf32>,
 
 func.func @dr_chunk_not_pow2(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf32>, %v: tensor<2x8x2x32xf32>,
                              %beta: tensor<2x8x2xf32>) {
-  // expected-error @+1 {{'mix.delta_rule' op 'chunk_size' must be 0 (the recurrent form) or a power of two up to 128, got 100}}
+  // expected-error @+1 {{'mix.delta_rule' op chunk_size must be 0 (the recurrent form) or a power of two up to 128, got 100}}
   %o, %s = mix.delta_rule %q, %k, %v, %beta gate none {chunk_size = 100 : i64}
       : (tensor<2x8x2x16xf32>, tensor<2x8x2x16xf32>, tensor<2x8x2x32xf32>, tensor<2x8x2xf32>)
       -> (tensor<2x8x2x32xf32>, tensor<2x2x16x32xf32>)
@@ -1174,7 +1174,7 @@ func.func @scan_o_elem(%x: tensor<2x8x16xf16>, %g: tensor<2x8x16xf32>) {
 // -----
 
 func.func @la_chunk_too_large(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf32>, %v: tensor<2x8x2x32xf32>) {
-  // expected-error @+1 {{'chunk_size' must be 0 (the recurrent form) or a power of two up to 128, got 256}}
+  // expected-error @+1 {{chunk_size must be 0 (the recurrent form) or a power of two up to 128, got 256}}
   %o, %s = mix.linear_attention %q, %k, %v gate none {chunk_size = 256 : i64}
       : (tensor<2x8x2x16xf32>, tensor<2x8x2x16xf32>, tensor<2x8x2x32xf32>)
       -> (tensor<2x8x2x32xf32>, tensor<2x2x16x32xf32>)

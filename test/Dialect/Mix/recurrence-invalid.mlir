@@ -245,7 +245,7 @@ func.func @scale_negative(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf32>, %v
 // -----
 
 func.func @chunk_not_pow2(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf32>, %v: tensor<2x8x2x32xf32>) {
-  // expected-error @+1 {{'chunk_size' must be 0 (the recurrent form) or a power of two up to 128, got 48}}
+  // expected-error @+1 {{chunk_size must be 0 (the recurrent form) or a power of two up to 128, got 48}}
   %o, %s = mix.recurrence %q, %k, %v gate none {chunk_size = 48 : i64}
       : (tensor<2x8x2x16xf32>, tensor<2x8x2x16xf32>, tensor<2x8x2x32xf32>)
       -> (tensor<2x8x2x32xf32>, tensor<2x2x16x32xf32>)

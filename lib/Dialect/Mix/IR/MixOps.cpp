@@ -1,5 +1,6 @@
 //===- MixOps.cpp - verifiers and shape contracts of the mix ops ---------===//
 #include "mixir/Dialect/Mix/IR/MixOps.h"
+#include "mixir/Compiler/ChunkSize.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -197,12 +198,11 @@ LogicalResult checkScale(Operation *op, std::optional<llvm::APFloat> attr) {
   return success();
 }
 
-LogicalResult checkChunkSize(Operation *op, std::optional<int64_t> chunk) {
-  if (chunk && (*chunk < 0 || *chunk > 128 ||
-                (*chunk > 0 && !llvm::isPowerOf2_64(*chunk))))
-    return op->emitOpError() << "'chunk_size' must be 0 (the recurrent form) "
-                                "or a power of two up to 128, got "
-                             << *chunk;
+LogicalResult verifyChunkSize(Operation *op, std::optional<int64_t> chunk) {
+  if (!chunk)
+    return success();
+  if (std::string why = mixir::checkChunkSize(*chunk); !why.empty())
+    return op->emitOpError() << why;
   return success();
 }
 
@@ -237,7 +237,7 @@ LogicalResult verifyRecurrence(OpTy op) {
                               /*allowF32=*/true)) ||
       failed(checkGatePresence(o, op.getGateKind(), op.getG())) ||
       failed(checkScale(o, op.getScale())) ||
-      failed(checkChunkSize(o, op.getChunkSize())))
+      failed(verifyChunkSize(o, op.getChunkSize())))
     return failure();
   ShapeVerifier shapes(o);
   if (failed(shapes.check(getShapeContract(o))))
@@ -343,7 +343,7 @@ LogicalResult ScanOp::verify() {
   Operation *o = getOperation();
   if (failed(checkElementType(o, "g", getG(), "x", getX(), /*allowF32=*/true)) ||
       failed(checkElementType(o, "o", getO(), "x", getX())) ||
-      failed(checkChunkSize(o, getChunkSize())))
+      failed(verifyChunkSize(o, getChunkSize())))
     return failure();
   ShapeVerifier shapes(o);
   return shapes.check(getShapeContract(o));

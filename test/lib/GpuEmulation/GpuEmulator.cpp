@@ -1,5 +1,5 @@
-//===- GpuEmulation.cpp - run GPU kernels' IR on CPU threads ---------------===//
-#include "mixrt/GpuEmulation.h"
+//===- GpuEmulator.cpp - run GPU kernels' IR on CPU threads (test only) ----===//
+#include "GpuEmulator.h"
 
 #include <condition_variable>
 #include <cstring>
@@ -237,7 +237,7 @@ void _mlir_ciface_mixEmuMmaF16(MixEmuMemRef2D *a, MixEmuMemRef2D *b,
 }
 } // extern "C"
 
-const char *mixrt::takeGpuEmulationError() {
+const char *mixir::test::takeGpuEmulationError() {
   static thread_local std::string taken;
   std::lock_guard<std::mutex> lock(errorMutex);
   taken.swap(error);

@@ -1,24 +1,34 @@
-//===- Emulation.cpp - the mix-emulate-gpu pass ----------------------------===//
+//===- EmulateGPU.cpp - the mix-emulate-gpu pass (test only) --------------===//
 //
 // Turns outlined GPU kernels and the host code that launches them into CPU
 // code for testing without a GPU: each kernel becomes a function run by one
 // OpenMP thread per GPU thread, a block at a time; gpu.barrier, ldmatrix
-// and mma.sync call mixrt's emulation (mixrt/GpuEmulation.h), which
+// and mma.sync call the emulator (GpuEmulator.h), which
 // reproduces the warp-collective fragment layouts of the PTX ISA; cp.async
 // becomes a synchronous copy with the same zero fill; device allocations
 // and copies become host ones. The kernel's own IR (index arithmetic,
 // masks, gates, shared-memory layout, loop structure) is what runs.
 //
 //===----------------------------------------------------------------------===//
-#include "mixir/Conversion/Passes.h"
+#include "Plugin.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/OpenMP/OpenMPDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Pass/Pass.h"
 
-namespace mixir {
+namespace mixir::test {
 #define GEN_PASS_DEF_EMULATEGPU
-#include "mixir/Conversion/Passes.h.inc"
-} // namespace mixir
+#include "Passes.h.inc"
+} // namespace mixir::test
 
 using namespace mlir;
 
@@ -390,10 +400,14 @@ LogicalResult Emulator::run() {
   return success();
 }
 
-struct EmulateGPU : mixir::impl::EmulateGPUBase<EmulateGPU> {
+struct EmulateGPU : mixir::test::impl::EmulateGPUBase<EmulateGPU> {
   void runOnOperation() override {
     if (failed(Emulator(getOperation()).run()))
       signalPassFailure();
   }
 };
 } // namespace
+
+std::unique_ptr<mlir::Pass> mixir::test::createEmulateGPUPass() {
+  return std::make_unique<EmulateGPU>();
+}

@@ -1,6 +1,7 @@
-//===- GpuEmulation.h - run GPU kernels' IR on CPU threads ------*- C++ -*-===//
+//===- GpuEmulator.h - run GPU kernels' IR on CPU threads -------*- C++ -*-===//
 //
-// Runtime half of `mix-emulate-gpu` (a test tool, not a back end): a kernel
+// Runtime half of `mix-emulate-gpu` (a test tool in the test plugin, not a
+// back end and not part of any release library): a kernel
 // outlined by the CUDA lowering runs as one CPU thread per GPU thread, one
 // block at a time, so its index arithmetic, shared-memory traffic, barriers
 // and the warp-collective `ldmatrix` / `mma.sync` fragment layouts can be
@@ -9,8 +10,8 @@
 // m8n8.x{1,2,4}(.trans) b16 and m16n8k16 with f32 accumulators.
 //
 //===----------------------------------------------------------------------===//
-#ifndef MIXRT_GPUEMULATION_H
-#define MIXRT_GPUEMULATION_H
+#ifndef MIXIR_TEST_GPUEMULATION_GPUEMULATOR_H
+#define MIXIR_TEST_GPUEMULATION_GPUEMULATOR_H
 
 #include <cstdint>
 
@@ -53,9 +54,9 @@ void _mlir_ciface_mixEmuMmaF16(MixEmuMemRef2D *a, MixEmuMemRef2D *b,
 
 } // extern "C"
 
-namespace mixrt {
+namespace mixir::test {
 /// The first error an emulated launch met (empty if none); clears it.
 const char *takeGpuEmulationError();
-} // namespace mixrt
+} // namespace mixir::test
 
 #endif
