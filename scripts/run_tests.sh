@@ -9,6 +9,8 @@
 #   pytest  python -m pytest test/python, PYTHONPATH=BUILD_DIR/python
 #   install scripts/check_install.sh BUILD_DIR (cmake --install, find_package,
 #           pkg-config and pip install, each from a clean folder)
+#   format  scripts/check_format.sh (C/C++ lines changed since .clang-format
+#           came are formatted)
 #
 # The last line of output is exactly "N passed, M failed" (with ", K skipped"
 # appended when K > 0). "skipped" counts tests that neither passed nor failed:
@@ -192,6 +194,9 @@ fi
 
 # (d) installing: cmake --install, find_package, pkg-config, pip install
 PYTHON=$PY run_suite install parse_plain bash "$ROOT/scripts/check_install.sh" "$BUILD"
+
+# (e) formatting of the changed C/C++ lines
+run_suite format parse_plain bash "$ROOT/scripts/check_format.sh"
 
 # --- summary ---------------------------------------------------------------------
 echo
