@@ -287,13 +287,13 @@ JitModule::compile(llvm::StringRef source, const CompileOptions &given) {
   if (!engine)
     return engine.takeError();
   jm->engine = std::move(*engine);
-  jm->engine->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
+  jm->engine->registerSymbols([target = options.target](
+                                  llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap map;
     // The runtime functions compiled code calls (memrefCopy, the shape
     // error hook, a test target's plugin's), as the artifact loader provides
     // them.
-    for (const mixrt::RuntimeCallback &c :
-         mixrt::runtimeCallbacks(options.target))
+    for (const mixrt::RuntimeCallback &c : mixrt::runtimeCallbacks(target))
       map[interner(c.name)] = {llvm::orc::ExecutorAddr::fromPtr(c.address),
                                llvm::JITSymbolFlags::Exported};
     for (const mixrt::RuntimeSymbol &s : mixrt::cudaRuntimeSymbols())
