@@ -95,7 +95,8 @@ Value Emulator::call(StringRef name, ValueRange args, Type result) {
   if (result)
     results.push_back(result);
   func::FuncOp f = declare(name, TypeRange(args), results,
-                           !name.starts_with("omp_"));
+                           !name.starts_with("omp_") &&
+                               !name.starts_with("__kmpc_"));
   auto c = func::CallOp::create(b, loc, f, args);
   return result ? c.getResult(0) : Value();
 }
@@ -317,8 +318,13 @@ LogicalResult Emulator::emulateLaunch(gpu::LaunchFuncOp launch) {
           OpBuilder::InsertionGuard guard(b);
           b.createBlock(&par.getRegion());
           Type i32 = b.getI32Type();
-          Value tid = call("omp_get_thread_num", {}, i32);
-          Value team = call("omp_get_num_threads", {}, i32);
+          // libomp's own entry points: in a process that also loaded
+          // libgomp (torch does), omp_get_thread_num may resolve to
+          // libgomp's, which knows nothing of this team.
+          Value noLoc = LLVM::ZeroOp::create(
+              b, loc, LLVM::LLVMPointerType::get(b.getContext()));
+          Value tid = call("__kmpc_bound_thread_num", {noLoc}, i32);
+          Value team = call("__kmpc_bound_num_threads", {noLoc}, i32);
           auto ext = [&](Value v) {
             return arith::ExtSIOp::create(b, loc, b.getI64Type(), v);
           };

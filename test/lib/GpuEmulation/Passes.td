@@ -21,6 +21,7 @@ def EmulateGPU : Pass<"mix-emulate-gpu", "mlir::ModuleOp"> {
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::func::FuncDialect",
+    "mlir::LLVM::LLVMDialect",
     "mlir::memref::MemRefDialect", "mlir::omp::OpenMPDialect",
     "mlir::scf::SCFDialect", "mlir::vector::VectorDialect"
   ];
