@@ -94,9 +94,9 @@ Value Emulator::call(StringRef name, ValueRange args, Type result) {
   SmallVector<Type> results;
   if (result)
     results.push_back(result);
-  func::FuncOp f = declare(name, TypeRange(args), results,
-                           !name.starts_with("omp_") &&
-                               !name.starts_with("__kmpc_"));
+  func::FuncOp f =
+      declare(name, TypeRange(args), results,
+              !name.starts_with("omp_") && !name.starts_with("__kmpc_"));
   auto c = func::CallOp::create(b, loc, f, args);
   return result ? c.getResult(0) : Value();
 }
