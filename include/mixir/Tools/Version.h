@@ -6,6 +6,7 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
@@ -16,9 +17,7 @@ namespace mixir {
 /// own version block; `argv0` gives TOOL. Call before the command line is
 /// parsed.
 inline void installVersionPrinter(llvm::StringRef argv0) {
-  std::string tool = argv0.rsplit('/').second.empty()
-                         ? argv0.str()
-                         : argv0.rsplit('/').second.str();
+  std::string tool = llvm::sys::path::filename(argv0).str();
   llvm::cl::SetVersionPrinter([tool](llvm::raw_ostream &os) {
     os << tool << " " MIXIR_VERSION " (LLVM " LLVM_VERSION_STRING ")\n";
   });
