@@ -133,7 +133,8 @@ std::string reseal(std::string a) {
 
 std::string loadError(const std::string &bytes) {
   mixir_module_t m = reinterpret_cast<mixir_module_t>(0x1);
-  std::string e = take(mixir_module_load_artifact(bytes.data(), bytes.size(), &m));
+  std::string e =
+      take(mixir_module_load_artifact(bytes.data(), bytes.size(), &m));
   EXPECT_EQ(m, nullptr);
   if (e.empty())
     mixir_module_release(m);
@@ -169,7 +170,8 @@ TEST(CAPI, CompileSignatureAndInvoke) {
   ASSERT_EQ(t.rank, 2);
   EXPECT_EQ(t.shape[0], -1);
   EXPECT_EQ(t.shape[1], 3);
-  EXPECT_ERROR(mixir_function_arg_type(f, 2, &t), "@scan has 2 arguments, index 2");
+  EXPECT_ERROR(mixir_function_arg_type(f, 2, &t),
+               "@scan has 2 arguments, index 2");
   EXPECT_ERROR(mixir_module_function_at(m, 1, &f), "out of range");
   EXPECT_LT(runScan(m, 37), 1e-5);
   EXPECT_LT(runScan(m, 300), 1e-4); // several chunks
@@ -212,7 +214,8 @@ TEST(CAPI, CompileErrorsAreStatuses) {
   o.opt_level = 7;
   EXPECT_ERROR(mixir_compiler_create(&o, &cc), "opt level must be 0-3, got 7");
   EXPECT_EQ(cc, nullptr);
-  EXPECT_NE(std::string(mixir_compiler_version()).find("mixir"), std::string::npos);
+  EXPECT_NE(std::string(mixir_compiler_version()).find("mixir"),
+            std::string::npos);
 }
 
 TEST(CAPI, NullPointersAreStatuses) {
@@ -226,7 +229,8 @@ TEST(CAPI, NullPointersAreStatuses) {
                "null output pointer");
   EXPECT_ERROR(mixir_compiler_compile_file(c.c, nullptr, &m), "null");
   EXPECT_ERROR(mixir_compiler_cache_stats(nullptr, nullptr), "null");
-  EXPECT_ERROR(mixir_module_load_artifact(nullptr, 10, &m), "null artifact data");
+  EXPECT_ERROR(mixir_module_load_artifact(nullptr, 10, &m),
+               "null artifact data");
   EXPECT_ERROR(mixir_module_load_artifact_file(nullptr, &m), "null path");
   EXPECT_ERROR(mixir_module_lookup(nullptr, "scan", nullptr), "null");
   EXPECT_ERROR(mixir_module_save_artifact(nullptr, "/tmp/x"), "null");
@@ -241,7 +245,8 @@ TEST(CAPI, NullPointersAreStatuses) {
   ASSERT_NE(m, nullptr);
   mixir_function_t f = nullptr;
   ASSERT_OK(mixir_module_lookup(m, "scan", &f));
-  EXPECT_ERROR(mixir_module_lookup(m, "nope", &f), "no function @nope in the module (it has @scan)");
+  EXPECT_ERROR(mixir_module_lookup(m, "nope", &f),
+               "no function @nope in the module (it has @scan)");
   ASSERT_OK(mixir_module_lookup(m, "scan", &f));
   ScanData d(8);
   mixir_buffer_view_t args[2] = {d.view(d.x), d.view(d.g)};
@@ -373,7 +378,8 @@ TEST(CAPI, ArtifactRoundTrip) {
   mixir_module_release(second);
   EXPECT_ERROR(mixir_module_load_artifact_file((dir + "/missing").c_str(), &m),
                "cannot open");
-  EXPECT_ERROR(mixir_module_load_artifact_file(dir.c_str(), &m), "is a directory");
+  EXPECT_ERROR(mixir_module_load_artifact_file(dir.c_str(), &m),
+               "is a directory");
   std::filesystem::remove_all(dir);
 }
 
@@ -423,11 +429,14 @@ TEST(CAPI, CorruptTruncatedAndForeignArtifactsAreRejected) {
   ASSERT_GT(good.size(), 1000u);
 
   EXPECT_NE(loadError("").find("bad magic"), std::string::npos);
-  EXPECT_NE(loadError("\x7f" "ELF garbage").find("bad magic"), std::string::npos);
+  EXPECT_NE(loadError("\x7f"
+                      "ELF garbage")
+                .find("bad magic"),
+            std::string::npos);
   // Every truncation point in the header, and a few in the payload.
-  for (size_t n : {size_t(8), size_t(11), size_t(12), size_t(20), size_t(24),
-                   size_t(40), good.size() / 2, good.size() - 9,
-                   good.size() - 1}) {
+  for (size_t n :
+       {size_t(8), size_t(11), size_t(12), size_t(20), size_t(24), size_t(40),
+        good.size() / 2, good.size() - 9, good.size() - 1}) {
     std::string e = loadError(good.substr(0, n));
     EXPECT_NE(e.find("truncated artifact"), std::string::npos)
         << "length " << n << ": " << e;
@@ -447,8 +456,9 @@ TEST(CAPI, CorruptTruncatedAndForeignArtifactsAreRejected) {
 
   std::string version = good;
   version[8] = 9;
-  EXPECT_NE(loadError(reseal(version)).find("format version 9 is not supported"),
-            std::string::npos);
+  EXPECT_NE(
+      loadError(reseal(version)).find("format version 9 is not supported"),
+      std::string::npos);
   // Body: compiler version, target, chip, arch strings (u32 length + bytes).
   size_t at = 24;
   auto nextString = [&](std::string &a) {
@@ -472,7 +482,8 @@ TEST(CAPI, CorruptTruncatedAndForeignArtifactsAreRejected) {
   EXPECT_NE(loadError(reseal(a)).find("artifact was compiled for qqqqqq"),
             std::string::npos);
   std::string elf = good;
-  size_t elfAt = elf.find("\x7f" "ELF");
+  size_t elfAt = elf.find("\x7f"
+                          "ELF");
   ASSERT_NE(elfAt, std::string::npos);
   elf[elfAt + 18] = 0x28; // EM_ARM
   EXPECT_NE(loadError(reseal(elf)).find("not a shared object for this machine"),
@@ -481,7 +492,8 @@ TEST(CAPI, CorruptTruncatedAndForeignArtifactsAreRejected) {
   std::string len = good;
   uint32_t huge = 0x7fffffff;
   std::memcpy(&len[24], &huge, 4);
-  EXPECT_NE(loadError(reseal(len)).find("exceeds the artifact"), std::string::npos);
+  EXPECT_NE(loadError(reseal(len)).find("exceeds the artifact"),
+            std::string::npos);
 }
 
 TEST(CAPI, MemoryCacheHits) {
@@ -587,7 +599,8 @@ TEST(CAPI, DiskCacheHitsAndCorruptFilesAreRecompiled) {
     std::string sub = blocked + "/cache";
     o.cache_dir = sub.c_str();
     mixir_compiler_t cc = nullptr;
-    EXPECT_ERROR(mixir_compiler_create(&o, &cc), "cannot create the cache directory");
+    EXPECT_ERROR(mixir_compiler_create(&o, &cc),
+                 "cannot create the cache directory");
     setenv("MIXIR_CACHE_DIR", sub.c_str(), 1);
     o.cache_dir = nullptr;
     ASSERT_OK(mixir_compiler_create(&o, &cc));
@@ -636,8 +649,8 @@ TEST(CAPI, ConcurrentCompilesInOneContext) {
   for (int i = 0; i < 8; ++i)
     threads.emplace_back([&, i] {
       const std::string &s = sources[i % 4];
-      mixir_status_t st = mixir_compiler_compile(c.c, s.data(), s.size(),
-                                                 "t", &modules[i]);
+      mixir_status_t st =
+          mixir_compiler_compile(c.c, s.data(), s.size(), "t", &modules[i]);
       mixir_status_free(st);
     });
   for (auto &t : threads)
@@ -675,7 +688,8 @@ TEST(CAPI, DTypeNames) {
   EXPECT_STREQ(mixir_dtype_name(MIXIR_DTYPE_BOOL), "i1");
   EXPECT_EQ(mixir_dtype_size(MIXIR_DTYPE_F64), 8u);
   EXPECT_EQ(mixir_dtype_size(static_cast<mixir_dtype_t>(77)), 0u);
-  EXPECT_STREQ(mixir_dtype_name(static_cast<mixir_dtype_t>(-3)), "<invalid dtype>");
+  EXPECT_STREQ(mixir_dtype_name(static_cast<mixir_dtype_t>(-3)),
+               "<invalid dtype>");
 }
 
 } // namespace

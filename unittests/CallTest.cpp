@@ -1,4 +1,5 @@
-//===- CallTest.cpp - argument checking of the packed-ABI calls ------------===//
+//===- CallTest.cpp - argument checking of the packed-ABI calls
+//------------===//
 #include "mixrt/Call.h"
 
 #include <gtest/gtest.h>
@@ -24,20 +25,23 @@ ArrayView view(DType t, std::vector<int64_t> shape) {
 }
 
 TEST(CheckArguments, AcceptsDynamicDims) {
-  auto s = mixrt::checkArguments(
-      scanSignature(), {view(DType::f32, {2, 5, 8}), view(DType::f32, {2, 5, 8})});
+  auto s =
+      mixrt::checkArguments(scanSignature(), {view(DType::f32, {2, 5, 8}),
+                                              view(DType::f32, {2, 5, 8})});
   EXPECT_TRUE(s.isOk()) << s.message();
 }
 
 TEST(CheckArguments, WrongCount) {
-  auto s = mixrt::checkArguments(scanSignature(), {view(DType::f32, {2, 5, 8})});
+  auto s =
+      mixrt::checkArguments(scanSignature(), {view(DType::f32, {2, 5, 8})});
   ASSERT_FALSE(s.isOk());
   EXPECT_EQ(s.message(), "@scan takes 2 arguments, got 1");
 }
 
 TEST(CheckArguments, WrongDType) {
-  auto s = mixrt::checkArguments(
-      scanSignature(), {view(DType::f32, {2, 5, 8}), view(DType::bf16, {2, 5, 8})});
+  auto s =
+      mixrt::checkArguments(scanSignature(), {view(DType::f32, {2, 5, 8}),
+                                              view(DType::bf16, {2, 5, 8})});
   ASSERT_FALSE(s.isOk());
   EXPECT_NE(s.message().find("argument 1: element type bf16, expected f32"),
             std::string::npos)
@@ -55,8 +59,9 @@ TEST(CheckArguments, WrongRank) {
 }
 
 TEST(CheckArguments, WrongStaticDim) {
-  auto s = mixrt::checkArguments(
-      scanSignature(), {view(DType::f32, {2, 5, 8}), view(DType::f32, {2, 5, 7})});
+  auto s =
+      mixrt::checkArguments(scanSignature(), {view(DType::f32, {2, 5, 8}),
+                                              view(DType::f32, {2, 5, 7})});
   ASSERT_FALSE(s.isOk());
   EXPECT_NE(s.message().find("argument 1: dim 2 is 7, expected 8"),
             std::string::npos)
@@ -64,10 +69,12 @@ TEST(CheckArguments, WrongStaticDim) {
 }
 
 TEST(CheckArguments, NegativeDim) {
-  auto s = mixrt::checkArguments(
-      scanSignature(), {view(DType::f32, {2, -5, 8}), view(DType::f32, {2, 5, 8})});
+  auto s =
+      mixrt::checkArguments(scanSignature(), {view(DType::f32, {2, -5, 8}),
+                                              view(DType::f32, {2, 5, 8})});
   ASSERT_FALSE(s.isOk());
-  EXPECT_NE(s.message().find("negative size"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("negative size"), std::string::npos)
+      << s.message();
 }
 
 TEST(CheckArguments, NullDataWithElements) {
@@ -106,8 +113,8 @@ TEST(CallPacked, ReportsShapeErrorsFromCompiledCode) {
   };
   std::vector<mixrt::HostArray> results;
   auto s = mixrt::callPacked(
-      fn, scanSignature(), {view(DType::f32, {2, 5, 8}), view(DType::f32, {2, 4, 8})},
-      results);
+      fn, scanSignature(),
+      {view(DType::f32, {2, 5, 8}), view(DType::f32, {2, 4, 8})}, results);
   ASSERT_FALSE(s.isOk());
   EXPECT_EQ(s.message(), "@scan: mix.scan: 'g' dim 1 (T) does not match 'x' "
                          "dim 1 (got 4, expected 5)");
@@ -122,9 +129,19 @@ TEST(MemrefCopy, StridedToContiguous) {
   float src[8] = {1, 2, 3, -1, 4, 5, 6, -1};
   float dst[6] = {0};
   int64_t srcDesc[3 + 4] = {reinterpret_cast<int64_t>(src),
-                            reinterpret_cast<int64_t>(src), 0, 2, 3, 4, 1};
+                            reinterpret_cast<int64_t>(src),
+                            0,
+                            2,
+                            3,
+                            4,
+                            1};
   int64_t dstDesc[3 + 4] = {reinterpret_cast<int64_t>(dst),
-                            reinterpret_cast<int64_t>(dst), 0, 2, 3, 3, 1};
+                            reinterpret_cast<int64_t>(dst),
+                            0,
+                            2,
+                            3,
+                            3,
+                            1};
   MixrtUnrankedMemRef s{2, srcDesc}, d{2, dstDesc};
   memrefCopy(sizeof(float), &s, &d);
   EXPECT_EQ(std::vector<float>(dst, dst + 6),

@@ -35,8 +35,8 @@ TEST(CompileOptions, TargetNamesComeFromTheRuntimeHeader) {
 TEST(CompileOptions, ChunkSizeRuleIsOneCheck) {
   for (int64_t ok : {int64_t(0), int64_t(1), int64_t(16), mixir::kMaxChunkSize})
     EXPECT_EQ(error(with("cpu", ok)), "ok") << ok;
-  for (int64_t bad : {int64_t(-1), int64_t(3), int64_t(48),
-                      2 * mixir::kMaxChunkSize})
+  for (int64_t bad :
+       {int64_t(-1), int64_t(3), int64_t(48), 2 * mixir::kMaxChunkSize})
     EXPECT_EQ(error(with("cpu", bad)),
               "chunk_size must be 0 (the recurrent form) or a power of two "
               "up to 128, got " +

@@ -56,7 +56,8 @@ struct LAData {
     return err;
   }
   std::vector<mixir::View> args() const {
-    return {mixir::View(q.data(), {1, T, 2, 4}), mixir::View(k.data(), {1, T, 2, 4}),
+    return {mixir::View(q.data(), {1, T, 2, 4}),
+            mixir::View(k.data(), {1, T, 2, 4}),
             mixir::View(v.data(), {1, T, 2, 4})};
   }
   int64_t T;

@@ -1,4 +1,5 @@
-//===- CudaTest.cpp - mixrt's CUDA runtime without a GPU -------------------===//
+//===- CudaTest.cpp - mixrt's CUDA runtime without a GPU
+//-------------------===//
 //
 // Runs the mgpu* functions against a missing driver, a library that is not
 // a driver, and FakeCuda.cpp (a stand-in libcuda whose "device memory" is
@@ -305,8 +306,7 @@ TEST(CudaRuntime, KernelTimingSpansTheLaunches) {
   ASSERT_TRUE(mixrt::cudaTakeKernelTime(ms));
   EXPECT_EQ(ms, 0.0) << "nothing launched yet";
   for (int i = 0; i < 3; ++i)
-    mgpuLaunchKernel(kernel, 1, 1, 1, 32, 1, 1, 0, stream, nullptr, nullptr,
-                     0);
+    mgpuLaunchKernel(kernel, 1, 1, 1, 32, 1, 1, 0, stream, nullptr, nullptr, 0);
   // One start event before the first launch, the end event after each.
   EXPECT_EQ(fake.calls("cuEventRecord"), 4);
   ASSERT_TRUE(mixrt::cudaTakeKernelTime(ms));
@@ -335,8 +335,8 @@ TEST(CudaRuntime, ClusterLaunchesManagedMemoryAndTensorMaps) {
             (std::vector<unsigned>{8, 4, 1, 128, 1, 1, 4096}));
   void *h = dlopen(MIXIR_FAKE_LIBCUDA, RTLD_NOW | RTLD_NOLOAD);
   ASSERT_NE(h, nullptr);
-  auto cluster = reinterpret_cast<const unsigned *(*)()>(
-      dlsym(h, "fakeCudaLastCluster"));
+  auto cluster =
+      reinterpret_cast<const unsigned *(*)()>(dlsym(h, "fakeCudaLastCluster"));
   auto tensorMap = reinterpret_cast<const uint64_t *(*)()>(
       dlsym(h, "fakeCudaLastTensorMap"));
   ASSERT_TRUE(cluster && tensorMap);
@@ -354,11 +354,12 @@ TEST(CudaRuntime, ClusterLaunchesManagedMemoryAndTensorMaps) {
   int64_t desc[7] = {0, 0, 0, 64, 128, 136, 1};
   desc[0] = desc[1] = reinterpret_cast<int64_t>(data);
   int64_t box[2] = {64, 64};
-  void *map = mgpuTensorMapEncodeTiledMemref(2, desc, /*bf16=*/9, 0, 0, 0, 0,
-                                             box);
+  void *map =
+      mgpuTensorMapEncodeTiledMemref(2, desc, /*bf16=*/9, 0, 0, 0, 0, box);
   ASSERT_NE(map, nullptr);
   const uint64_t *t = tensorMap();
-  EXPECT_EQ(std::vector<uint64_t>(t, t + 3), (std::vector<uint64_t>{2, 128, 64}));
+  EXPECT_EQ(std::vector<uint64_t>(t, t + 3),
+            (std::vector<uint64_t>{2, 128, 64}));
   EXPECT_EQ(t[5], 64u);
   mgpuMemFree(map, nullptr);
   mgpuMemFree(managed, nullptr);
@@ -428,15 +429,29 @@ TEST(CudaRuntime, SymbolTableListsTheAbi) {
     EXPECT_NE(s.address, nullptr) << s.name;
     EXPECT_TRUE(names.insert(s.name).second) << "duplicate " << s.name;
   }
-  for (const char *name :
-       {"mgpuModuleLoad", "mgpuModuleLoadJIT", "mgpuModuleUnload",
-        "mgpuModuleGetFunction", "mgpuLaunchKernel", "mgpuStreamCreate",
-        "mgpuStreamDestroy", "mgpuStreamSynchronize", "mgpuStreamWaitEvent",
-        "mgpuEventCreate", "mgpuEventDestroy", "mgpuEventSynchronize",
-        "mgpuEventRecord", "mgpuMemAlloc", "mgpuMemFree", "mgpuMemcpy",
-        "mgpuMemset16", "mgpuMemset32", "mgpuMemHostRegisterMemRef",
-        "mgpuMemHostUnregisterMemRef", "mgpuSetDefaultDevice",
-        "mgpuLaunchClusterKernel", "mgpuTensorMapEncodeTiledMemref"})
+  for (const char *name : {"mgpuModuleLoad",
+                           "mgpuModuleLoadJIT",
+                           "mgpuModuleUnload",
+                           "mgpuModuleGetFunction",
+                           "mgpuLaunchKernel",
+                           "mgpuStreamCreate",
+                           "mgpuStreamDestroy",
+                           "mgpuStreamSynchronize",
+                           "mgpuStreamWaitEvent",
+                           "mgpuEventCreate",
+                           "mgpuEventDestroy",
+                           "mgpuEventSynchronize",
+                           "mgpuEventRecord",
+                           "mgpuMemAlloc",
+                           "mgpuMemFree",
+                           "mgpuMemcpy",
+                           "mgpuMemset16",
+                           "mgpuMemset32",
+                           "mgpuMemHostRegisterMemRef",
+                           "mgpuMemHostUnregisterMemRef",
+                           "mgpuSetDefaultDevice",
+                           "mgpuLaunchClusterKernel",
+                           "mgpuTensorMapEncodeTiledMemref"})
     EXPECT_TRUE(names.count(name)) << name;
 }
 

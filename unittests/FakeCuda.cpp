@@ -86,7 +86,8 @@ const ErrorText errorTexts[] = {
 };
 } // namespace
 
-// --- controls ------------------------------------------------------------------
+// --- controls
+// ------------------------------------------------------------------
 FAKE_EXPORT void fakeCudaReset() {
   std::lock_guard<std::mutex> lock(mutex);
   failures.clear();
@@ -120,7 +121,8 @@ FAKE_EXPORT void fakeCudaLive(int *out5) {
 FAKE_EXPORT const unsigned *fakeCudaLastLaunch() { return lastLaunch; }
 FAKE_EXPORT int fakeCudaLastFuncAttribute() { return lastFuncAttribute; }
 
-// --- driver API ------------------------------------------------------------------
+// --- driver API
+// ------------------------------------------------------------------
 FAKE_EXPORT CUresult cuGetErrorName(CUresult r, const char **name) {
   for (const ErrorText &e : errorTexts)
     if (e.code == r) {
@@ -165,10 +167,17 @@ FAKE_EXPORT CUresult cuDeviceGetAttribute(int *value, int attribute, int) {
   if (r)
     return r;
   switch (attribute) {
-  case 75: *value = 9; break;          // compute capability major
-  case 76: *value = 0; break;          // minor
-  case 97: *value = 227 * 1024; break; // opt-in shared memory per block
-  default: *value = 0;
+  case 75:
+    *value = 9;
+    break; // compute capability major
+  case 76:
+    *value = 0;
+    break; // minor
+  case 97:
+    *value = 227 * 1024;
+    break; // opt-in shared memory per block
+  default:
+    *value = 0;
   }
   return 0;
 }
@@ -278,8 +287,8 @@ FAKE_EXPORT CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src,
                 reinterpret_cast<void *>(uintptr_t(src)), bytes);
   return r;
 }
-FAKE_EXPORT CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned value,
-                                      size_t n, void *) {
+FAKE_EXPORT CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned value, size_t n,
+                                      void *) {
   CUresult r = enter("cuMemsetD32Async");
   auto *p = reinterpret_cast<uint32_t *>(uintptr_t(dst));
   for (size_t i = 0; !r && i < n; ++i)
@@ -392,7 +401,8 @@ FAKE_EXPORT CUresult cuLaunchKernelEx(const FakeLaunchConfig *config, void *,
 
 FAKE_EXPORT CUresult cuTensorMapEncodeTiled(void *map, int, unsigned rank,
                                             void *, const uint64_t *dims,
-                                            const uint64_t *, const unsigned *box,
+                                            const uint64_t *,
+                                            const unsigned *box,
                                             const unsigned *, int, int, int,
                                             int) {
   CUresult r = enter("cuTensorMapEncodeTiled");

@@ -1,4 +1,5 @@
-//===- JitTest.cpp - compile and call through mixir::JitModule -------------===//
+//===- JitTest.cpp - compile and call through mixir::JitModule
+//-------------===//
 #include "mixir/Jit/JitModule.h"
 
 #include <gtest/gtest.h>
@@ -95,7 +96,8 @@ func.func @f(%x: tensor<?x?x3xf32>, %g: tensor<?x?x4xf32>) -> tensor<?x?x3xf32> 
 })mlir");
   ASSERT_FALSE(static_cast<bool>(invalid));
   msg = llvm::toString(invalid.takeError());
-  EXPECT_NE(msg.find("'g' dim 2 (D) is 4, but 'x' dim 2 is 3"), std::string::npos)
+  EXPECT_NE(msg.find("'g' dim 2 (D) is 4, but 'x' dim 2 is 3"),
+            std::string::npos)
       << msg;
 }
 

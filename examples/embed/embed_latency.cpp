@@ -1,4 +1,5 @@
-//===- embed_latency.cpp - compile latency and artifact load time ----------===//
+//===- embed_latency.cpp - compile latency and artifact load time
+//----------===//
 //
 // For each .mlir file given: source -> first result with a fresh compiler
 // (no cache), split into compile and first call; then the artifact: load +
@@ -6,7 +7,8 @@
 // Dynamic dims are filled with B (dim 0) and T (dim 1); values are in
 // [-0.5, 0) so gates stay valid.
 //
-//   embed_latency [--opt=N] [--chunk=N] [--T=N] [--reps=N] [--runs=N] A.mlir [B.mlir ...]
+//   embed_latency [--opt=N] [--chunk=N] [--T=N] [--reps=N] [--runs=N] A.mlir
+//   [B.mlir ...]
 //
 // Compile figures are the median (and min) of --reps compilations (3).
 //
@@ -15,9 +17,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -139,14 +141,16 @@ int main(int argc, char **argv) {
       std::sort(loadCallMs.begin(), loadCallMs.end());
       std::sort(callMs.begin(), callMs.end());
       size_t mid = compileMs.size() / 2;
-      std::printf("%s @%s opt=%d chunk=%lld B=%lld T=%lld: compile %.0f ms (min %.0f) + "
+      std::printf("%s @%s opt=%d chunk=%lld B=%lld T=%lld: compile %.0f ms "
+                  "(min %.0f) + "
                   "first call %.1f ms = %.0f ms source->result (compile CPU "
                   "time %.0f ms, min %.0f) | artifact load+lookup %.2f ms, "
                   "+first call %.2f ms | call median %.2f ms\n",
-                  path.c_str(), entry.c_str(), opt, (long long)chunk, (long long)B, (long long)T,
-                  compileMs[mid], compileMs[0], firstMs[mid],
-                  compileMs[mid] + firstMs[mid], cpuMs[mid], cpuMs[0],
-                  loadMs[2], loadCallMs[2], callMs[callMs.size() / 2]);
+                  path.c_str(), entry.c_str(), opt, (long long)chunk,
+                  (long long)B, (long long)T, compileMs[mid], compileMs[0],
+                  firstMs[mid], compileMs[mid] + firstMs[mid], cpuMs[mid],
+                  cpuMs[0], loadMs[2], loadCallMs[2],
+                  callMs[callMs.size() / 2]);
     }
   } catch (const mixir::Error &e) {
     std::fprintf(stderr, "embed_latency: %s\n", e.what());

@@ -1,4 +1,5 @@
-//===- jit_gated_deltanet.cpp - embed the MixIR JIT in a C++ program -------===//
+//===- jit_gated_deltanet.cpp - embed the MixIR JIT in a C++ program
+//-------===//
 //
 // Compiles a Gated DeltaNet layer from MLIR text with mixir::Compiler, runs
 // it on generated data and checks it against a float64 recurrence written
@@ -100,7 +101,8 @@ void reference(int B, int T, const std::vector<float> &q,
         kn = 1.0 / std::sqrt(kn + 1e-6);
         double beta = 1.0 / (1.0 + std::exp(-double(b[bth])));
         double y = double(a[bth]) + dtBias[h];
-        double softplus = std::max(y, 0.0) + std::log1p(std::exp(-std::fabs(y)));
+        double softplus =
+            std::max(y, 0.0) + std::log1p(std::exp(-std::fabs(y)));
         double decay = std::exp(-std::exp(double(aLog[h])) * softplus);
         // S = decay S; u = beta (v - S^T k); S += k u^T; o = S^T (scale q).
         for (int i = 0; i < K * V; ++i)
@@ -142,21 +144,21 @@ int main(int argc, char **argv) {
   };
   std::vector<float> q = fill(size_t(B) * T * H * K),
                      k = fill(size_t(B) * T * H * K),
-                     v = fill(size_t(B) * T * H * V), b = fill(size_t(B) * T * H),
-                     a = fill(size_t(B) * T * H), aLog = {-0.5f, 0.3f},
-                     dtBias = {0.1f, -0.2f};
+                     v = fill(size_t(B) * T * H * V),
+                     b = fill(size_t(B) * T * H), a = fill(size_t(B) * T * H),
+                     aLog = {-0.5f, 0.3f}, dtBias = {0.1f, -0.2f};
   try {
     auto start = std::chrono::steady_clock::now();
     mixir::Compiler compiler; // CPU, chunked lowering, opt level 3
     mixir::Module module = compiler.compile(kLayer, "gated_deltanet");
     mixir::Function layer = module.function("gated_deltanet");
     auto compiled = std::chrono::steady_clock::now();
-    std::vector<mixir::Buffer> out =
-        layer({mixir::View(q.data(), {B, T, H, K}),
-               mixir::View(k.data(), {B, T, H, K}),
-               mixir::View(v.data(), {B, T, H, V}),
-               mixir::View(b.data(), {B, T, H}), mixir::View(a.data(), {B, T, H}),
-               mixir::View(aLog.data(), {H}), mixir::View(dtBias.data(), {H})});
+    std::vector<mixir::Buffer> out = layer(
+        {mixir::View(q.data(), {B, T, H, K}),
+         mixir::View(k.data(), {B, T, H, K}),
+         mixir::View(v.data(), {B, T, H, V}), mixir::View(b.data(), {B, T, H}),
+         mixir::View(a.data(), {B, T, H}), mixir::View(aLog.data(), {H}),
+         mixir::View(dtBias.data(), {H})});
     auto done = std::chrono::steady_clock::now();
 
     std::vector<double> oRef, sRef;

@@ -1,4 +1,5 @@
-//===- run_artifact.cpp - run a prebuilt artifact with the runtime alone ---===//
+//===- run_artifact.cpp - run a prebuilt artifact with the runtime alone
+//---===//
 //
 // Links libmixir_runtime only (no compiler, no MLIR/LLVM). Loads an artifact
 // written by `mixir-compile --emit=artifact` from test/Tools/Inputs/scan.mlir
@@ -40,8 +41,8 @@ int main(int argc, char **argv) {
       x[i] = std::sin(0.1f * i);
       g[i] = -0.05f * (i % 7);
     }
-    std::vector<mixir::Buffer> out =
-        scan({mixir::View(x.data(), {1, T, D}), mixir::View(g.data(), {1, T, D})});
+    std::vector<mixir::Buffer> out = scan(
+        {mixir::View(x.data(), {1, T, D}), mixir::View(g.data(), {1, T, D})});
     auto called = std::chrono::steady_clock::now();
 
     double err = 0;

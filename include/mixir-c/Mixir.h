@@ -26,12 +26,12 @@ extern "C" {
 #define MIXIR_CHUNK_SIZE_DEFAULT (-1)
 
 typedef struct mixir_compiler_options_t {
-  const char *target;  /* "cpu" (default) */
-  const char *chip;    /* GPU architecture, target "cuda" only; NULL: the
-                          default */
-  int64_t chunk_size;  /* chunked lowering's chunk (a power of two <= 128);
-                          0: recurrent form; default MIXIR_CHUNK_SIZE_DEFAULT */
-  int32_t opt_level;   /* LLVM optimisation level 0-3, default 3 */
+  const char *target; /* "cpu" (default) */
+  const char *chip;   /* GPU architecture, target "cuda" only; NULL: the
+                         default */
+  int64_t chunk_size; /* chunked lowering's chunk (a power of two <= 128);
+                         0: recurrent form; default MIXIR_CHUNK_SIZE_DEFAULT */
+  int32_t opt_level;  /* LLVM optimisation level 0-3, default 3 */
   /* On-disk cache directory: NULL uses $MIXIR_CACHE_DIR when set (and no
    * disk cache when that directory cannot be created), "" turns the disk
    * cache off. Created when missing; mixir_compiler_create fails when an
@@ -45,17 +45,15 @@ MIXIR_API void mixir_compiler_options_init(mixir_compiler_options_t *options);
 typedef struct mixir_compiler_s *mixir_compiler_t;
 
 /* `options` may be NULL (defaults); the strings are copied. */
-MIXIR_API mixir_status_t
-mixir_compiler_create(const mixir_compiler_options_t *options,
-                      mixir_compiler_t *out);
+MIXIR_API mixir_status_t mixir_compiler_create(
+    const mixir_compiler_options_t *options, mixir_compiler_t *out);
 MIXIR_API void mixir_compiler_destroy(mixir_compiler_t compiler);
 
 /* Compiles `size` bytes of MLIR text; `source_name` (may be NULL) names the
  * buffer in diagnostics. The error status carries the first diagnostic with
  * its location. */
 MIXIR_API mixir_status_t mixir_compiler_compile(mixir_compiler_t compiler,
-                                                const char *source,
-                                                size_t size,
+                                                const char *source, size_t size,
                                                 const char *source_name,
                                                 mixir_module_t *out);
 MIXIR_API mixir_status_t mixir_compiler_compile_file(mixir_compiler_t compiler,

@@ -82,7 +82,7 @@ typedef enum mixir_device_t {
 
 /* A view of caller-owned memory. */
 typedef struct mixir_buffer_view_t {
-  void *data;             /* element [0, ..., 0]; may be NULL if empty */
+  void *data; /* element [0, ..., 0]; may be NULL if empty */
   mixir_dtype_t dtype;
   int32_t rank;
   const int64_t *shape;   /* rank sizes (NULL allowed for rank 0) */
@@ -158,16 +158,14 @@ MIXIR_API mixir_status_t mixir_function_result_type(mixir_function_t function,
  * modules (calls are synchronous). On error no result is returned (every
  * results[i] is set to NULL). */
 MIXIR_API mixir_status_t mixir_function_invoke(
-    mixir_function_t function, const mixir_buffer_view_t *args,
-    size_t num_args, mixir_buffer_t *results, size_t num_results,
-    void *stream);
+    mixir_function_t function, const mixir_buffer_view_t *args, size_t num_args,
+    mixir_buffer_t *results, size_t num_results, void *stream);
 
 /* Like mixir_function_invoke, but copies result i into outputs[i], whose
  * dtype and shape must equal the result's (strides may be any). */
 MIXIR_API mixir_status_t mixir_function_invoke_into(
-    mixir_function_t function, const mixir_buffer_view_t *args,
-    size_t num_args, const mixir_buffer_view_t *outputs, size_t num_outputs,
-    void *stream);
+    mixir_function_t function, const mixir_buffer_view_t *args, size_t num_args,
+    const mixir_buffer_view_t *outputs, size_t num_outputs, void *stream);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
-//===- InitAll.h - register mix and upstream dialects and passes -*- C++ -*-===//
+//===- InitAll.h - register mix and upstream dialects and passes -*- C++
+//-*-===//
 #ifndef MIXIR_INITALL_H
 #define MIXIR_INITALL_H
 

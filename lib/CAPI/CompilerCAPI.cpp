@@ -16,11 +16,11 @@
 #include "llvm/Support/Path.h"
 
 #include <cstdlib>
-#include <dlfcn.h>
-#include <sys/stat.h>
 #include <cstring>
+#include <dlfcn.h>
 #include <map>
 #include <mutex>
+#include <sys/stat.h>
 
 using namespace mixrt;
 
@@ -45,8 +45,8 @@ std::string buildStamp() {
   if (!dladdr(reinterpret_cast<void *>(&mixir_compiler_create), &info) ||
       !info.dli_fname || stat(info.dli_fname, &st) != 0)
     return "unknown";
-  return std::string(info.dli_fname) + ":" + std::to_string(st.st_size) +
-         ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+  return std::string(info.dli_fname) + ":" + std::to_string(st.st_size) + ":" +
+         std::to_string(st.st_mtim.tv_sec) + "." +
          std::to_string(st.st_mtim.tv_nsec);
 }
 
@@ -81,8 +81,7 @@ std::string cacheKey(const mixir_compiler_s &c, llvm::StringRef source) {
 }
 
 mixir_status_t compileImpl(mixir_compiler_t c, llvm::StringRef source,
-                           const std::string &sourceName,
-                           mixir_module_t *out) {
+                           const std::string &sourceName, mixir_module_t *out) {
   std::string key = cacheKey(*c, source);
   {
     std::lock_guard<std::mutex> lock(c->mutex);
@@ -181,14 +180,13 @@ mixir_status_t mixir_compiler_create(const mixir_compiler_options_t *options,
     c->cacheDir = o.cache_dir;
     if (!c->cacheDir.empty())
       if (std::error_code ec = llvm::sys::fs::create_directories(c->cacheDir))
-        return makeStatus("cannot create the cache directory '" +
-                          c->cacheDir + "': " + ec.message());
+        return makeStatus("cannot create the cache directory '" + c->cacheDir +
+                          "': " + ec.message());
   } else if (const char *env = std::getenv("MIXIR_CACHE_DIR")) {
     // From the environment: a directory that cannot be made turns the disk
     // cache off rather than failing every compilation.
     c->cacheDir = env;
-    if (!c->cacheDir.empty() &&
-        llvm::sys::fs::create_directories(c->cacheDir))
+    if (!c->cacheDir.empty() && llvm::sys::fs::create_directories(c->cacheDir))
       c->cacheDir.clear();
   }
   std::tie(c->cpu, c->features) = mixir::hostCPU();

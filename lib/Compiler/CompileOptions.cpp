@@ -30,7 +30,7 @@ llvm::Error validate(const CompileOptions &options) {
       !llvm::is_contained(kCudaChips, options.chipOrDefault())) {
     std::string known;
     for (size_t i = 0; i < std::size(kCudaChips); ++i)
-      known += std::string(i == 0                          ? ""
+      known += std::string(i == 0                           ? ""
                            : i + 1 == std::size(kCudaChips) ? " or "
                                                             : ", ") +
                kCudaChips[i];

@@ -17,8 +17,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
@@ -50,8 +50,8 @@ public:
             std::string loc;
             llvm::raw_string_ostream os(loc);
             if (auto flc = dyn_cast<FileLineColLoc>(d.getLocation()))
-              os << flc.getFilename().getValue() << ":" << flc.getLine()
-                 << ":" << flc.getColumn();
+              os << flc.getFilename().getValue() << ":" << flc.getLine() << ":"
+                 << flc.getColumn();
             else
               d.getLocation().print(os);
             first = loc + ": error: " + d.str();
@@ -73,8 +73,8 @@ std::unique_ptr<MLIRContext> makeContext() {
   // gpu.binary's #gpu.select_object embeds the device code in the host module.
   gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
   // No per-context thread pool: a cached module keeps its context alive.
-  auto ctx = std::make_unique<MLIRContext>(registry,
-                                           MLIRContext::Threading::DISABLED);
+  auto ctx =
+      std::make_unique<MLIRContext>(registry, MLIRContext::Threading::DISABLED);
   registerBuiltinDialectTranslation(*ctx);
   registerLLVMDialectTranslation(*ctx);
   registerOpenMPDialectTranslation(*ctx);
@@ -94,15 +94,24 @@ void initNativeTarget() {
 }
 
 std::optional<mixrt::DType> toDType(Type t) {
-  if (t.isF32()) return mixrt::DType::f32;
-  if (t.isF16()) return mixrt::DType::f16;
-  if (t.isBF16()) return mixrt::DType::bf16;
-  if (t.isF64()) return mixrt::DType::f64;
-  if (t.isInteger(1)) return mixrt::DType::boolean;
-  if (t.isSignlessInteger(8)) return mixrt::DType::i8;
-  if (t.isSignlessInteger(16)) return mixrt::DType::i16;
-  if (t.isSignlessInteger(32)) return mixrt::DType::i32;
-  if (t.isSignlessInteger(64)) return mixrt::DType::i64;
+  if (t.isF32())
+    return mixrt::DType::f32;
+  if (t.isF16())
+    return mixrt::DType::f16;
+  if (t.isBF16())
+    return mixrt::DType::bf16;
+  if (t.isF64())
+    return mixrt::DType::f64;
+  if (t.isInteger(1))
+    return mixrt::DType::boolean;
+  if (t.isSignlessInteger(8))
+    return mixrt::DType::i8;
+  if (t.isSignlessInteger(16))
+    return mixrt::DType::i16;
+  if (t.isSignlessInteger(32))
+    return mixrt::DType::i32;
+  if (t.isSignlessInteger(64))
+    return mixrt::DType::i64;
   return std::nullopt;
 }
 
@@ -114,8 +123,7 @@ toSignature(Type t, func::FuncOp fn, llvm::StringRef what, unsigned i) {
   if (!dtype) {
     std::string s;
     llvm::raw_string_ostream os(s);
-    os << "@" << fn.getSymName() << " " << what << " " << i << " has type "
-       << t
+    os << "@" << fn.getSymName() << " " << what << " " << i << " has type " << t
        << "; entry points take and return ranked tensors of f32, f16, bf16, "
           "f64, i1, i8, i16, i32 or i64";
     return llvm::createStringError(s);
@@ -169,9 +177,10 @@ llvm::Error collectSignatures(ModuleOp module, const CompileOptions &options,
 }
 
 /// Parses `source` and checks that it holds at least one entry point.
-llvm::Expected<OwningOpRef<ModuleOp>>
-parse(MLIRContext &ctx, llvm::StringRef source, const CompileOptions &options,
-      const DiagnosticCollector &diags) {
+llvm::Expected<OwningOpRef<ModuleOp>> parse(MLIRContext &ctx,
+                                            llvm::StringRef source,
+                                            const CompileOptions &options,
+                                            const DiagnosticCollector &diags) {
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(
       source, ParserConfig(&ctx), options.sourceName);
   if (!module)
@@ -273,8 +282,8 @@ JitModule::compile(llvm::StringRef source, const CompileOptions &given) {
   auto tmForJit = tmBuilder->createTargetMachine();
   if (!tmForJit)
     return tmForJit.takeError();
-  auto transformer = makeOptimizingTransformer(options.optLevel, 0,
-                                               tmForPasses->get());
+  auto transformer =
+      makeOptimizingTransformer(options.optLevel, 0, tmForPasses->get());
   ExecutionEngineOptions eo;
   // The OpenMP runtime behind the parallel (batch, head) loops.
   llvm::StringRef sharedLibs[] = {MIXIR_LIBOMP_PATH};
@@ -287,20 +296,20 @@ JitModule::compile(llvm::StringRef source, const CompileOptions &given) {
   if (!engine)
     return engine.takeError();
   jm->engine = std::move(*engine);
-  jm->engine->registerSymbols([target = options.target](
-                                  llvm::orc::MangleAndInterner interner) {
-    llvm::orc::SymbolMap map;
-    // The runtime functions compiled code calls (memrefCopy, the shape
-    // error hook, a test target's plugin's), as the artifact loader provides
-    // them.
-    for (const mixrt::RuntimeCallback &c : mixrt::runtimeCallbacks(target))
-      map[interner(c.name)] = {llvm::orc::ExecutorAddr::fromPtr(c.address),
-                               llvm::JITSymbolFlags::Exported};
-    for (const mixrt::RuntimeSymbol &s : mixrt::cudaRuntimeSymbols())
-      map[interner(s.name)] = {llvm::orc::ExecutorAddr::fromPtr(s.address),
-                               llvm::JITSymbolFlags::Exported};
-    return map;
-  });
+  jm->engine->registerSymbols(
+      [target = options.target](llvm::orc::MangleAndInterner interner) {
+        llvm::orc::SymbolMap map;
+        // The runtime functions compiled code calls (memrefCopy, the shape
+        // error hook, a test target's plugin's), as the artifact loader
+        // provides them.
+        for (const mixrt::RuntimeCallback &c : mixrt::runtimeCallbacks(target))
+          map[interner(c.name)] = {llvm::orc::ExecutorAddr::fromPtr(c.address),
+                                   llvm::JITSymbolFlags::Exported};
+        for (const mixrt::RuntimeSymbol &s : mixrt::cudaRuntimeSymbols())
+          map[interner(s.name)] = {llvm::orc::ExecutorAddr::fromPtr(s.address),
+                                   llvm::JITSymbolFlags::Exported};
+        return map;
+      });
   // Target cuda: the module's constructors load the device code.
   (void)mixrt::cudaTakeStatus();
   jm->engine->initialize();

@@ -7,8 +7,8 @@
 #include "llvm/Config/llvm-config.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/IRBuilder.h"
-#include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
@@ -27,7 +27,8 @@
 namespace mixir {
 
 const char *compilerVersion() {
-  return "mixir " MIXIR_VERSION " (LLVM " LLVM_VERSION_STRING ", " MIXIR_GIT_HASH ")";
+  return "mixir " MIXIR_VERSION " (LLVM " LLVM_VERSION_STRING
+         ", " MIXIR_GIT_HASH ")";
 }
 
 namespace {
@@ -44,8 +45,9 @@ llvm::Expected<llvm::orc::JITTargetMachineBuilder> hostBuilder() {
 /// Adds `void _mlir_<name>(void **args)` for every entry point: it loads each
 /// scalar parameter through args[i] and stores the result through args[n]
 /// (the packed ABI of mixrt/Call.h, as the ExecutionEngine builds it).
-llvm::Error addPackedEntryPoints(
-    llvm::Module &m, const std::vector<mixrt::FunctionSignature> &sigs) {
+llvm::Error
+addPackedEntryPoints(llvm::Module &m,
+                     const std::vector<mixrt::FunctionSignature> &sigs) {
   llvm::LLVMContext &ctx = m.getContext();
   llvm::IRBuilder<> b(ctx);
   llvm::Type *ptrTy = b.getPtrTy();
@@ -85,11 +87,11 @@ void redirectRuntimeCallbacks(llvm::Module &m, mixrt::Target target) {
     llvm::Function *f = m.getFunction(name);
     if (!f || !f->isDeclaration())
       continue;
-    auto *slot = new llvm::GlobalVariable(
-        m, b.getPtrTy(), /*isConstant=*/false,
-        llvm::GlobalValue::ExternalLinkage,
-        llvm::ConstantPointerNull::get(b.getPtrTy()),
-        std::string("__mixir_rt_") + name);
+    auto *slot =
+        new llvm::GlobalVariable(m, b.getPtrTy(), /*isConstant=*/false,
+                                 llvm::GlobalValue::ExternalLinkage,
+                                 llvm::ConstantPointerNull::get(b.getPtrTy()),
+                                 std::string("__mixir_rt_") + name);
     f->setLinkage(llvm::GlobalValue::InternalLinkage);
     b.SetInsertPoint(llvm::BasicBlock::Create(m.getContext(), "entry", f));
     llvm::SmallVector<llvm::Value *> args;
@@ -149,11 +151,10 @@ llvm::Expected<std::string> linkSharedObject(llvm::StringRef object) {
                                    ec.message());
   llvm::FileRemover removeErr(errPath);
   llvm::SmallVector<llvm::StringRef> args = {
-      *linker, "-shared", "-Bsymbolic", "-z", "noexecstack", "-o", soPath,
-      objPath};
-  std::optional<llvm::StringRef> redirects[] = {llvm::StringRef(""),
-                                                llvm::StringRef(""),
-                                                llvm::StringRef(errPath)};
+      *linker,       "-shared", "-Bsymbolic", "-z",
+      "noexecstack", "-o",      soPath,       objPath};
+  std::optional<llvm::StringRef> redirects[] = {
+      llvm::StringRef(""), llvm::StringRef(""), llvm::StringRef(errPath)};
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(*linker, args, std::nullopt, redirects,
                                      /*SecondsToWait=*/0, 0, &message);
@@ -161,10 +162,10 @@ llvm::Expected<std::string> linkSharedObject(llvm::StringRef object) {
     std::string out;
     if (auto buf = llvm::MemoryBuffer::getFile(errPath))
       out = (*buf)->getBuffer().trim().str();
-    return llvm::createStringError(
-        "linking the shared object with " + *linker + " failed" +
-        (message.empty() ? "" : ": " + message) +
-        (out.empty() ? "" : ": " + out));
+    return llvm::createStringError("linking the shared object with " + *linker +
+                                   " failed" +
+                                   (message.empty() ? "" : ": " + message) +
+                                   (out.empty() ? "" : ": " + out));
   }
   auto so = llvm::MemoryBuffer::getFile(soPath, /*IsText=*/false,
                                         /*RequiresNullTerminator=*/false);
@@ -180,12 +181,12 @@ public:
   void mark(const char *phase) {
     auto now = std::chrono::steady_clock::now();
     if (enabled)
-      llvm::errs() << "mixir-timing: " << phase << " "
-                   << llvm::format(
-                          "%.1f",
-                          std::chrono::duration<double, std::milli>(now - last)
-                              .count())
-                   << " ms\n";
+      llvm::errs()
+          << "mixir-timing: " << phase << " "
+          << llvm::format(
+                 "%.1f",
+                 std::chrono::duration<double, std::milli>(now - last).count())
+          << " ms\n";
     last = now;
   }
 
@@ -220,8 +221,7 @@ compileArtifact(llvm::StringRef source, const CompileOptions &options) {
   PhaseTimer timer;
   mixrt::ArtifactInfo info;
   llvm::LLVMContext llvmContext;
-  auto module =
-      lowerToLLVMModule(source, options, llvmContext, info.functions);
+  auto module = lowerToLLVMModule(source, options, llvmContext, info.functions);
   if (!module)
     return module.takeError();
   timer.mark("parse+lower+translate");
@@ -229,11 +229,10 @@ compileArtifact(llvm::StringRef source, const CompileOptions &options) {
   auto builder = hostBuilder();
   if (!builder)
     return builder.takeError();
-  llvm::CodeGenOptLevel level = options.optLevel >= 3
-                                    ? llvm::CodeGenOptLevel::Aggressive
-                                : options.optLevel == 0
-                                    ? llvm::CodeGenOptLevel::None
-                                    : llvm::CodeGenOptLevel::Default;
+  llvm::CodeGenOptLevel level =
+      options.optLevel >= 3   ? llvm::CodeGenOptLevel::Aggressive
+      : options.optLevel == 0 ? llvm::CodeGenOptLevel::None
+                              : llvm::CodeGenOptLevel::Default;
   builder->setCodeGenOptLevel(level);
   auto tm = builder->createTargetMachine();
   if (!tm)
@@ -244,7 +243,8 @@ compileArtifact(llvm::StringRef source, const CompileOptions &options) {
   if (llvm::Error e = addPackedEntryPoints(m, info.functions))
     return std::move(e);
   redirectRuntimeCallbacks(m, options.target);
-  auto optimize = mlir::makeOptimizingTransformer(options.optLevel, 0, tm->get());
+  auto optimize =
+      mlir::makeOptimizingTransformer(options.optLevel, 0, tm->get());
   if (llvm::Error e = optimize(&m))
     return std::move(e);
   timer.mark("llvm-opt");

@@ -33,8 +33,8 @@ llvm::Error mixir::buildPipeline(OpPassManager &pm,
         mixrt::testPluginSymbol(options.target, kTestPluginAddPassesSymbol));
     if (!addPasses) {
       if (mixrt::testPlugin(options.target, &why))
-        why = std::string("the test plugin has no ") +
-              kTestPluginAddPassesSymbol;
+        why =
+            std::string("the test plugin has no ") + kTestPluginAddPassesSymbol;
       return llvm::createStringError(why);
     }
     addCUDAKernels(pm, options);

@@ -67,7 +67,9 @@ using ArgDesc = std::tuple<uintptr_t, std::string, std::vector<int64_t>,
 class PyModule {
 public:
   explicit PyModule(mixir_module_t m) : module(m) {}
-  PyModule(const PyModule &o) : module(o.module) { mixir_module_retain(module); }
+  PyModule(const PyModule &o) : module(o.module) {
+    mixir_module_retain(module);
+  }
   PyModule(PyModule &&o) noexcept : module(o.module) { o.module = nullptr; }
   ~PyModule() { mixir_module_release(module); }
 
@@ -77,8 +79,7 @@ public:
     for (size_t i = 0, n = mixir_module_num_functions(module); i < n; ++i) {
       mixir_function_t f;
       check(mixir_module_function_at(module, i, &f));
-      out.emplace_back(mixir_function_name(f), types(f, false),
-                       types(f, true));
+      out.emplace_back(mixir_function_name(f), types(f, false), types(f, true));
     }
     return out;
   }
@@ -96,8 +97,8 @@ public:
             ("unsupported element type '" + dtype + "'").c_str());
       if (strides && strides->size() != shape.size())
         throw nb::value_error("strides and shape differ in length");
-      views[i] = {reinterpret_cast<void *>(addr), *t,
-                  static_cast<int32_t>(shape.size()), shape.data(),
+      views[i] = {reinterpret_cast<void *>(addr),      *t,
+                  static_cast<int32_t>(shape.size()),  shape.data(),
                   strides ? strides->data() : nullptr, MIXIR_DEVICE_CPU};
     }
     size_t n = mixir_function_num_results(f);
@@ -133,8 +134,8 @@ public:
 private:
   static std::vector<TensorDesc> types(mixir_function_t f, bool results) {
     std::vector<TensorDesc> out;
-    size_t n = results ? mixir_function_num_results(f)
-                       : mixir_function_num_args(f);
+    size_t n =
+        results ? mixir_function_num_results(f) : mixir_function_num_args(f);
     for (size_t i = 0; i < n; ++i) {
       mixir_tensor_type_t t;
       check(results ? mixir_function_result_type(f, i, &t)
@@ -259,9 +260,8 @@ public:
       size_t n = owned->size();
       nb::ndarray<nb::numpy, uint8_t, nb::ndim<1>> bytes(owned->data(), {n},
                                                          owner);
-      out.append(nb::make_tuple(bytes.cast(),
-                                std::string(mixrt::dtypeName(r.dtype)),
-                                r.shape));
+      out.append(nb::make_tuple(
+          bytes.cast(), std::string(mixrt::dtypeName(r.dtype)), r.shape));
     }
     return out;
   }
@@ -270,9 +270,7 @@ public:
     throw nb::value_error("artifacts are written for target cpu only in "
                           "this build");
   }
-  std::string target() const {
-    return mixrt::targetName(mixrt::Target::cuda);
-  }
+  std::string target() const { return mixrt::targetName(mixrt::Target::cuda); }
 
 private:
   std::unique_ptr<mixir::JitModule> module;

@@ -65,8 +65,8 @@ public:
   bool bytes(void *dst, size_t k, const char *what) {
     if (k > n - at) {
       fail("truncated artifact: " + std::string(what) + " at byte " +
-           std::to_string(at) + " needs " + std::to_string(k) +
-           " bytes, " + std::to_string(n - at) + " left");
+           std::to_string(at) + " needs " + std::to_string(k) + " bytes, " +
+           std::to_string(n - at) + " left");
       return false;
     }
     std::memcpy(dst, p + at, k);
@@ -248,9 +248,9 @@ Status parseArtifact(const void *data, size_t size, ArtifactInfo &out) {
            " bytes left");
   if (!ok || !r.error.empty())
     return Status::error(r.error.empty() ? "corrupt artifact" : r.error);
-  info.payload.assign(reinterpret_cast<const char *>(p + kPreambleSize +
-                                                     r.offset()),
-                      payloadSize);
+  info.payload.assign(
+      reinterpret_cast<const char *>(p + kPreambleSize + r.offset()),
+      payloadSize);
   if (info.functions.empty())
     return Status::error("corrupt artifact: no functions");
   out = std::move(info);
@@ -326,7 +326,11 @@ Status checkArtifactRunsHere(const ArtifactInfo &info) {
                          std::to_string(info.payloadKind) +
                          " is not supported");
   const std::string &so = info.payload;
-  if (so.size() < 64 || std::memcmp(so.data(), "\x7f" "ELF", 4) != 0 ||
+  if (so.size() < 64 ||
+      std::memcmp(so.data(),
+                  "\x7f"
+                  "ELF",
+                  4) != 0 ||
       so[4] != 2 || so[5] != 1)
     return Status::error("artifact payload is not a 64-bit little-endian ELF "
                          "shared object");
@@ -335,8 +339,9 @@ Status checkArtifactRunsHere(const ArtifactInfo &info) {
   std::memcpy(&machine, so.data() + 18, 2);
   if (type != 3 /*ET_DYN*/ || machine != hostElfMachine())
     return Status::error("artifact payload is not a shared object for this "
-                         "machine (ELF type " + std::to_string(type) +
-                         ", machine " + std::to_string(machine) + ")");
+                         "machine (ELF type " +
+                         std::to_string(type) + ", machine " +
+                         std::to_string(machine) + ")");
   return Status::ok();
 }
 
@@ -363,8 +368,8 @@ Status loadSupportLibraries() {
       tried += (tried.empty() ? "" : "; ") + std::string(e ? e : c.c_str());
     }
     if (!omp)
-      error = "cannot load the OpenMP runtime (set MIXIR_LIBOMP_PATH): " +
-              tried;
+      error =
+          "cannot load the OpenMP runtime (set MIXIR_LIBOMP_PATH): " + tried;
     if (!dlopen("libm.so.6", RTLD_NOW | RTLD_GLOBAL))
       dlerror();
   });
@@ -402,7 +407,8 @@ Status LoadedArtifact::load(std::string bytes,
       int e = errno;
       close(fd);
       return Status::error(std::string("writing the artifact to memory "
-                                       "failed: ") + std::strerror(e));
+                                       "failed: ") +
+                           std::strerror(e));
     }
     done += static_cast<size_t>(k);
   }

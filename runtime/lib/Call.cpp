@@ -106,10 +106,10 @@ Status checkArguments(const FunctionSignature &sig,
                            ", expected " + dtypeName(want.dtype) + " (" +
                            want.describe() + ")");
     if (got.shape.size() != want.shape.size())
-      return Status::error(where + ": rank " + std::to_string(got.shape.size()) +
-                           " (" + gotDesc + "), expected rank " +
-                           std::to_string(want.shape.size()) + " (" +
-                           want.describe() + ")");
+      return Status::error(
+          where + ": rank " + std::to_string(got.shape.size()) + " (" +
+          gotDesc + "), expected rank " + std::to_string(want.shape.size()) +
+          " (" + want.describe() + ")");
     for (size_t d = 0; d < want.shape.size(); ++d) {
       if (got.shape[d] < 0)
         return Status::error(where + ": negative size in " + gotDesc);

@@ -112,8 +112,8 @@ struct Driver {
                              void **) = nullptr;
   CUresult (*tensorMapEncodeTiled)(CUtensorMap *, int, unsigned, void *,
                                    const uint64_t *, const uint64_t *,
-                                   const unsigned *, const unsigned *, int,
-                                   int, int, int) = nullptr;
+                                   const unsigned *, const unsigned *, int, int,
+                                   int, int) = nullptr;
 };
 
 /// Process-wide state: the driver, whether it initialised, and the primary
@@ -328,7 +328,9 @@ public:
   Scope &operator=(const Scope &) = delete;
   /// The driver when the call may go ahead, else null.
   const Driver *driver() const { return pushed ? d : nullptr; }
-  bool ok(const char *call, CUresult r) const { return check(*d, api, call, r); }
+  bool ok(const char *call, CUresult r) const {
+    return check(*d, api, call, r);
+  }
 
 private:
   const char *api;
@@ -366,7 +368,8 @@ bool allowSharedMemory(const Scope &scope, const Driver &d, const char *api,
   if (!scope.ok("cuDeviceGet", d.deviceGet(&device, defaultDevice)) ||
       !scope.ok("cuDeviceGetAttribute",
                 d.deviceGetAttribute(
-                    &limit, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
+                    &limit,
+                    CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
                     device)))
     return false;
   if (smem > limit) {
@@ -375,9 +378,10 @@ bool allowSharedMemory(const Scope &scope, const Driver &d, const char *api,
                 std::to_string(limit));
     return false;
   }
-  return scope.ok("cuFuncSetAttribute",
-                  d.funcSetAttribute(
-                      fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem));
+  return scope.ok(
+      "cuFuncSetAttribute",
+      d.funcSetAttribute(fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                         smem));
 }
 
 /// With kernel timing on: records the start event before the first launch
@@ -408,15 +412,15 @@ void *loadModule(const char *api, const void *data, int jitOptLevel) {
   char log[8192] = {0};
   int options[3] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
                     CU_JIT_OPTIMIZATION_LEVEL};
-  void *values[3] = {log, reinterpret_cast<void *>(uintptr_t(sizeof(log) - 1)),
-                     reinterpret_cast<void *>(
-                         uintptr_t(jitOptLevel < 0 ? 4 : jitOptLevel))};
+  void *values[3] = {
+      log, reinterpret_cast<void *>(uintptr_t(sizeof(log) - 1)),
+      reinterpret_cast<void *>(uintptr_t(jitOptLevel < 0 ? 4 : jitOptLevel))};
   unsigned count = jitOptLevel < 0 ? 2 : 3;
   CUmodule module = nullptr;
   CUresult r = d->moduleLoadDataEx(&module, data, count, options, values);
   if (r != CUDA_SUCCESS) {
-    std::string message = std::string(api) + ": " +
-                          failure(*d, "cuModuleLoadDataEx", r);
+    std::string message =
+        std::string(api) + ": " + failure(*d, "cuModuleLoadDataEx", r);
     std::string text(log, strnlen(log, sizeof(log)));
     for (char &c : text)
       if (c == '\n' || c == '\r')
@@ -489,15 +493,14 @@ Status queryDevice(std::string *name, int &major, int &minor) {
   if (!r && name)
     r = d.deviceGetName(text, sizeof(text) - 1, device);
   if (!r)
-    r = d.deviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
-                             device);
+    r = d.deviceGetAttribute(
+        &major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device);
   if (!r)
-    r = d.deviceGetAttribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
-                             device);
+    r = d.deviceGetAttribute(
+        &minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
   if (r)
-    return Status::error(failure(d, "querying CUDA device " +
-                                        std::to_string(defaultDevice),
-                                 r));
+    return Status::error(
+        failure(d, "querying CUDA device " + std::to_string(defaultDevice), r));
   if (name)
     *name = text;
   return Status::ok();
@@ -517,8 +520,8 @@ Status cudaDeviceDescription(std::string &description) {
   int major = 0, minor = 0;
   if (Status s = queryDevice(&name, major, minor); !s)
     return s;
-  description = name + " (sm_" + std::to_string(major) +
-                std::to_string(minor) + ")";
+  description =
+      name + " (sm_" + std::to_string(major) + std::to_string(minor) + ")";
   return Status::ok();
 }
 
@@ -581,7 +584,8 @@ void cudaResetForTesting() {
 }
 
 const std::vector<RuntimeSymbol> &cudaRuntimeSymbols() {
-#define MIXRT_SYMBOL(fn) RuntimeSymbol{#fn, reinterpret_cast<void *>(&fn)}
+#define MIXRT_SYMBOL(fn)                                                       \
+  RuntimeSymbol { #fn, reinterpret_cast<void *>(&fn) }
   static const std::vector<RuntimeSymbol> symbols = {
       MIXRT_SYMBOL(mgpuModuleLoad),
       MIXRT_SYMBOL(mgpuModuleLoadJIT),
@@ -615,7 +619,8 @@ const std::vector<RuntimeSymbol> &cudaRuntimeSymbols() {
 
 } // namespace mixrt
 
-// --- the mgpu* ABI --------------------------------------------------------------
+// --- the mgpu* ABI
+// --------------------------------------------------------------
 
 extern "C" void *mgpuModuleLoad(void *data, size_t /*size*/) {
   return loadModule("mgpuModuleLoad", data, -1);
@@ -658,11 +663,10 @@ extern "C" void *mgpuModuleGetFunction(void *module, const char *name) {
   return fn;
 }
 
-extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX,
-                                 intptr_t gridY, intptr_t gridZ,
-                                 intptr_t blockX, intptr_t blockY,
-                                 intptr_t blockZ, int32_t smem, void *stream,
-                                 void **params, void **extra,
+extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
+                                 intptr_t gridZ, intptr_t blockX,
+                                 intptr_t blockY, intptr_t blockZ, int32_t smem,
+                                 void *stream, void **params, void **extra,
                                  size_t /*paramsCount*/) {
   const char *api = "mgpuLaunchKernel";
   if (threadError.failed)
@@ -672,7 +676,8 @@ extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX,
     return;
   }
   unsigned g[3], b[3];
-  if (!toDim(api, "grid x", gridX, g[0]) || !toDim(api, "grid y", gridY, g[1]) ||
+  if (!toDim(api, "grid x", gridX, g[0]) ||
+      !toDim(api, "grid y", gridY, g[1]) ||
       !toDim(api, "grid z", gridZ, g[2]) ||
       !toDim(api, "block x", blockX, b[0]) ||
       !toDim(api, "block y", blockY, b[1]) ||
@@ -710,7 +715,8 @@ extern "C" void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
   if (!toDim(api, "cluster x", clusterX, c[0]) ||
       !toDim(api, "cluster y", clusterY, c[1]) ||
       !toDim(api, "cluster z", clusterZ, c[2]) ||
-      !toDim(api, "grid x", gridX, g[0]) || !toDim(api, "grid y", gridY, g[1]) ||
+      !toDim(api, "grid x", gridX, g[0]) ||
+      !toDim(api, "grid y", gridY, g[1]) ||
       !toDim(api, "grid z", gridZ, g[2]) ||
       !toDim(api, "block x", blockX, b[0]) ||
       !toDim(api, "block y", blockY, b[1]) ||
@@ -885,14 +891,15 @@ extern "C" void mgpuMemcpy(void *dst, void *src, size_t sizeBytes,
   if (threadError.failed || sizeBytes == 0)
     return;
   if (!dst || !src) {
-    recordError(std::string(api) + ": null " + (dst ? "source" : "destination") +
-                " for a copy of " + std::to_string(sizeBytes) + " bytes");
+    recordError(std::string(api) + ": null " +
+                (dst ? "source" : "destination") + " for a copy of " +
+                std::to_string(sizeBytes) + " bytes");
     return;
   }
   Scope scope(api, /*startsWork=*/true);
   if (const Driver *d = scope.driver())
-    scope.ok("cuMemcpyAsync", d->memcpyAsync(devicePtr(dst), devicePtr(src),
-                                             sizeBytes, stream));
+    scope.ok("cuMemcpyAsync",
+             d->memcpyAsync(devicePtr(dst), devicePtr(src), sizeBytes, stream));
 }
 
 /// mgpuMemset32 / mgpuMemset16: `count` elements of `value` at `dst` through
@@ -932,7 +939,8 @@ extern "C" void mgpuMemHostRegister(void *ptr, uint64_t sizeBytes) {
   if (!d)
     return;
   if (!d->memHostRegister) {
-    recordError(std::string(api) + ": the CUDA driver has no cuMemHostRegister");
+    recordError(std::string(api) +
+                ": the CUDA driver has no cuMemHostRegister");
     return;
   }
   scope.ok("cuMemHostRegister", d->memHostRegister(ptr, sizeBytes, 0));
@@ -969,13 +977,9 @@ extern "C" void mgpuMemHostUnregisterMemRef(int64_t rank, void *descriptor,
 
 extern "C" void mgpuSetDefaultDevice(int32_t device) { defaultDevice = device; }
 
-extern "C" void *mgpuTensorMapEncodeTiledMemref(int64_t rank, void *descriptor,
-                                                int64_t dataType,
-                                                int64_t interleave,
-                                                int64_t swizzle,
-                                                int64_t l2Promotion,
-                                                int64_t oobFill,
-                                                int64_t *boxDims) {
+extern "C" void *mgpuTensorMapEncodeTiledMemref(
+    int64_t rank, void *descriptor, int64_t dataType, int64_t interleave,
+    int64_t swizzle, int64_t l2Promotion, int64_t oobFill, int64_t *boxDims) {
   const char *api = "mgpuTensorMapEncodeTiledMemref";
   // Bytes per element of each CUtensorMapDataType (uint8 ... tf32_ftz).
   static const int elementBytes[] = {1, 2, 4, 4, 8, 8, 2, 4, 8, 2, 4, 4, 4};
@@ -1016,10 +1020,11 @@ extern "C" void *mgpuTensorMapEncodeTiledMemref(int64_t rank, void *descriptor,
   void *base = m->aligned + m->offset * elem;
   if (!scope.ok("cuTensorMapEncodeTiled",
                 d->tensorMapEncodeTiled(
-                    &map, static_cast<int>(dataType), static_cast<unsigned>(rank),
-                    base, globalDim, globalStrides, boxDim, elementStrides,
-                    static_cast<int>(interleave), static_cast<int>(swizzle),
-                    static_cast<int>(l2Promotion), static_cast<int>(oobFill))))
+                    &map, static_cast<int>(dataType),
+                    static_cast<unsigned>(rank), base, globalDim, globalStrides,
+                    boxDim, elementStrides, static_cast<int>(interleave),
+                    static_cast<int>(swizzle), static_cast<int>(l2Promotion),
+                    static_cast<int>(oobFill))))
     return nullptr;
   // Kernels take the map by device pointer (grid constant copied in).
   CUdeviceptr ptr = 0;

@@ -36,8 +36,8 @@ ModuleState::create(std::shared_ptr<LoadedArtifact> a) {
   m->artifact = std::move(a);
   const auto &sigs = m->artifact->info().functions;
   for (size_t i = 0; i < sigs.size(); ++i)
-    m->functions.push_back({&sigs[i], m->artifact->entryPoints()[i],
-                            m->artifact->info().target});
+    m->functions.push_back(
+        {&sigs[i], m->artifact->entryPoints()[i], m->artifact->info().target});
   return m;
 }
 
@@ -137,16 +137,15 @@ Status invoke(mixir_function_t function, const mixir_buffer_view_t *args,
                          ": this module runs on the CPU and is called "
                          "synchronously; the stream must be NULL");
   if (numResults != sig.results.size())
-    return Status::error("@" + sig.name + " returns " +
-                         std::to_string(sig.results.size()) +
-                         " results, space for " + std::to_string(numResults) +
-                         " was given");
+    return Status::error(
+        "@" + sig.name + " returns " + std::to_string(sig.results.size()) +
+        " results, space for " + std::to_string(numResults) + " was given");
   std::vector<ArrayView> views(numArgs);
   std::vector<std::vector<uint8_t>> packed;
   for (size_t i = 0; i < numArgs; ++i) {
     const mixir_buffer_view_t &v = args[i];
-    if (Status s = checkView(v, "@" + sig.name + " argument " +
-                                    std::to_string(i));
+    if (Status s =
+            checkView(v, "@" + sig.name + " argument " + std::to_string(i));
         !s)
       return s;
     views[i].dtype = static_cast<DType>(v.dtype);
@@ -160,9 +159,9 @@ Status invoke(mixir_function_t function, const mixir_buffer_view_t *args,
   for (size_t i = 0; i < numArgs; ++i) {
     if (isRowMajor(args[i]))
       continue;
-    packed.emplace_back(HostArray{views[i].dtype, views[i].shape, {}}
-                            .numElements() *
-                        dtypeSize(views[i].dtype));
+    packed.emplace_back(
+        HostArray{views[i].dtype, views[i].shape, {}}.numElements() *
+        dtypeSize(views[i].dtype));
     stridedCopy(args[i], packed.back().data(), /*toView=*/false);
     views[i].data = packed.back().data();
   }
@@ -384,8 +383,8 @@ mixir_status_t mixir_function_invoke_into(mixir_function_t function,
     const TensorSignature &want = sig.results[i];
     if (static_cast<DType>(outputs[i].dtype) != want.dtype ||
         size_t(outputs[i].rank) != want.shape.size())
-      return makeStatus(where + ": " + dtypeName(static_cast<DType>(
-                                            outputs[i].dtype)) +
+      return makeStatus(where + ": " +
+                        dtypeName(static_cast<DType>(outputs[i].dtype)) +
                         " of rank " + std::to_string(outputs[i].rank) +
                         ", the result is " + want.describe());
   }

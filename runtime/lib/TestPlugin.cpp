@@ -1,4 +1,5 @@
-//===- TestPlugin.cpp - test-only targets, loaded from a plugin ------------===//
+//===- TestPlugin.cpp - test-only targets, loaded from a plugin
+//------------===//
 #include "mixrt/TestPlugin.h"
 #include "mixrt/Call.h"
 
@@ -62,17 +63,17 @@ const TestPluginInfo *testPlugin(Target target, std::string *why) {
   };
   if (!isTestTarget(target)) {
     if (why)
-      *why = "target " + std::string(targetName(target)) +
-             " is not a test target";
+      *why =
+          "target " + std::string(targetName(target)) + " is not a test target";
     return nullptr;
   }
   const LoadedPlugin &p = loadedPlugin();
   if (!p.info)
     return fail(p.error);
   if (p.info->target != target)
-    return fail(std::string("the test plugin ") +
-                std::getenv(kTestPluginEnv) + " implements target " +
-                targetName(p.info->target) + ", not this one");
+    return fail(std::string("the test plugin ") + std::getenv(kTestPluginEnv) +
+                " implements target " + targetName(p.info->target) +
+                ", not this one");
   return p.info;
 }
 

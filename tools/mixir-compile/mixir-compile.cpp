@@ -1,4 +1,5 @@
-//===- mixir-compile.cpp - compile an .mlir module for a target ------------===//
+//===- mixir-compile.cpp - compile an .mlir module for a target
+//------------===//
 //
 //   mixir-compile IN.mlir -o OUT --target=cpu --emit=mlir|llvm|artifact
 //   mixir-compile IN.mlir -o OUT --target=cuda [--chip=sm_80] --emit=ptx|cubin
@@ -34,9 +35,9 @@ static cl::opt<std::string> chunkSizeText(
     cl::desc("Tokens per chunk of the chunkwise-parallel lowering (a power "
              "of two; 0 selects the recurrent form; default: the target's)"),
     cl::value_desc("N"), cl::init(""));
-static cl::opt<std::string> target("target", cl::desc("cpu or cuda"),
-                                   cl::init(mixrt::targetName(
-                                       mixrt::Target::cpu)));
+static cl::opt<std::string>
+    target("target", cl::desc("cpu or cuda"),
+           cl::init(mixrt::targetName(mixrt::Target::cpu)));
 static cl::opt<std::string> chip("chip",
                                  cl::desc("GPU architecture for --target=cuda: "
                                           "sm_80 (default), sm_86, sm_89, "
@@ -56,14 +57,14 @@ static int fail(llvm::StringRef message) {
 static int writeDeviceCode(llvm::StringRef source,
                            const mixir::CompileOptions &options) {
   bool ptx = emit == "ptx";
-  auto binaries = mixir::lowerToDeviceCode(source, options, ptx ? "isa" : "bin");
+  auto binaries =
+      mixir::lowerToDeviceCode(source, options, ptx ? "isa" : "bin");
   if (!binaries)
     return fail(llvm::toString(binaries.takeError()));
   auto write = [](llvm::StringRef path, llvm::StringRef bytes, bool text) {
     std::error_code ec;
-    llvm::ToolOutputFile out(path, ec,
-                             text ? llvm::sys::fs::OF_Text
-                                  : llvm::sys::fs::OF_None);
+    llvm::ToolOutputFile out(
+        path, ec, text ? llvm::sys::fs::OF_Text : llvm::sys::fs::OF_None);
     if (ec)
       return fail("cannot write '" + path.str() + "': " + ec.message());
     out.os() << bytes;
@@ -96,8 +97,8 @@ static int writeDeviceCode(llvm::StringRef source,
 int main(int argc, char **argv) {
   if (!mixir::parseCommandLine(argc, argv, "MixIR compiler\n", fail))
     return 1;
-  auto options = mixir::compileOptionsFor(inputFile, target, chip,
-                                          chunkSizeText, fail);
+  auto options =
+      mixir::compileOptionsFor(inputFile, target, chip, chunkSizeText, fail);
   if (!options)
     return 1;
   bool cuda = options->target == mixir::Target::cuda;

@@ -1,4 +1,5 @@
-//===- mixir-import-onnx.cpp - ONNX model to MLIR --------------------------===//
+//===- mixir-import-onnx.cpp - ONNX model to MLIR
+//--------------------------===//
 //
 //   mixir-import-onnx MODEL.onnx -o OUT.mlir [--no-raise]
 //

@@ -31,9 +31,10 @@ static cl::opt<std::string>
                        "VHLO or jax.export file, or ->"));
 static cl::opt<std::string> outputFile("o", cl::desc("Output .mlir file"),
                                        cl::init("-"));
-static cl::opt<bool> noFold(
-    "no-fold", cl::desc("Keep constant subgraphs (iota, masks) as computations"),
-    cl::init(false));
+static cl::opt<bool>
+    noFold("no-fold",
+           cl::desc("Keep constant subgraphs (iota, masks) as computations"),
+           cl::init(false));
 static cl::opt<bool>
     noRaise("no-raise", cl::desc("Do not raise scan loops or run mix-raise"),
             cl::init(false));

@@ -45,10 +45,9 @@ static cl::opt<std::string> chunkSizeText(
     cl::desc("Tokens per chunk of the chunkwise-parallel lowering (a power "
              "of two; 0 selects the recurrent form; default: the target's)"),
     cl::value_desc("N"), cl::init(""));
-static cl::opt<std::string> target("target",
-                                   cl::desc("cpu (default) or cuda"),
-                                   cl::init(mixrt::targetName(
-                                       mixrt::Target::cpu)));
+static cl::opt<std::string>
+    target("target", cl::desc("cpu (default) or cuda"),
+           cl::init(mixrt::targetName(mixrt::Target::cpu)));
 static cl::opt<std::string> chip("chip",
                                  cl::desc("GPU architecture for --target=cuda "
                                           "(default: $MIXIR_CUDA_CHIP, else "
@@ -89,7 +88,8 @@ int main(int argc, char **argv) {
   // Unreadable files get readSourceFile's message below.
   if (mixrt::readFileBytes(inputFile, bytes) &&
       mixrt::looksLikeArtifact(bytes.data(), bytes.size())) {
-    if (mixrt::Status s = mixrt::LoadedArtifact::load(std::move(bytes), artifact);
+    if (mixrt::Status s =
+            mixrt::LoadedArtifact::load(std::move(bytes), artifact);
         !s)
       return fail(inputFile + ": " + s.message());
     functions = artifact->info().functions;
@@ -168,12 +168,14 @@ int main(int argc, char **argv) {
       auto stop = std::chrono::steady_clock::now();
       if (!s)
         return fail(s.message());
-      ms.push_back(std::chrono::duration<double, std::milli>(stop - start).count());
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(stop - start).count());
     }
     std::sort(ms.begin(), ms.end());
-    llvm::outs() << "@" << name << ": median " << llvm::format("%.3f", ms[ms.size() / 2])
-                 << " ms over " << bench << " runs (min "
-                 << llvm::format("%.3f", ms.front()) << " ms)\n";
+    llvm::outs() << "@" << name << ": median "
+                 << llvm::format("%.3f", ms[ms.size() / 2]) << " ms over "
+                 << bench << " runs (min " << llvm::format("%.3f", ms.front())
+                 << " ms)\n";
   }
   return 0;
 }

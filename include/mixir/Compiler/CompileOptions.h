@@ -24,8 +24,8 @@ namespace mixir {
 using mixrt::Target;
 
 /// The GPU architectures target cuda compiles for.
-inline constexpr const char *kCudaChips[] = {"sm_80", "sm_86", "sm_89",
-                                             "sm_90", "sm_90a"};
+inline constexpr const char *kCudaChips[] = {"sm_80", "sm_86", "sm_89", "sm_90",
+                                             "sm_90a"};
 /// The chip when none is named and no device says otherwise.
 inline constexpr const char *kDefaultCudaChip = "sm_80";
 

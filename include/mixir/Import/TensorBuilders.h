@@ -1,4 +1,5 @@
-//===- TensorBuilders.h - upstream tensor code for imported models -*- C++ -*-===//
+//===- TensorBuilders.h - upstream tensor code for imported models -*- C++
+//-*-===//
 //
 // Builders that emit linalg/tensor/arith/math ops on ranked tensors with
 // numpy-style broadcasting. They know nothing about any model format: the ONNX
@@ -31,11 +32,12 @@ llvm::SmallVector<OpFoldResult> sizesOf(OpBuilder &b, Location loc, Value t);
 /// The static shape (kDynamic for dynamic sizes) of mixed sizes.
 llvm::SmallVector<int64_t> staticShapeOf(llvm::ArrayRef<OpFoldResult> sizes);
 /// An empty tensor of the given sizes.
-Value emptyTensor(OpBuilder &b, Location loc, llvm::ArrayRef<OpFoldResult> sizes,
-                  Type elementType);
-/// A tensor of the given sizes filled with `value` (a scalar of the element type).
-Value filledTensor(OpBuilder &b, Location loc, llvm::ArrayRef<OpFoldResult> sizes,
-                   Value value);
+Value emptyTensor(OpBuilder &b, Location loc,
+                  llvm::ArrayRef<OpFoldResult> sizes, Type elementType);
+/// A tensor of the given sizes filled with `value` (a scalar of the element
+/// type).
+Value filledTensor(OpBuilder &b, Location loc,
+                   llvm::ArrayRef<OpFoldResult> sizes, Value value);
 /// A scalar constant of a float or integer type.
 Value scalarConstant(OpBuilder &b, Location loc, Type type, double value);
 
@@ -69,7 +71,8 @@ Value reduce(OpBuilder &b, Location loc, Value x, llvm::ArrayRef<int64_t> axes,
 /// numpy.matmul: 1-D operands are promoted, batch dims broadcast.
 Value matmul(OpBuilder &b, Location loc, Value lhs, Value rhs);
 /// Permutes the dimensions (linalg.transpose).
-Value transpose(OpBuilder &b, Location loc, Value x, llvm::ArrayRef<int64_t> perm);
+Value transpose(OpBuilder &b, Location loc, Value x,
+                llvm::ArrayRef<int64_t> perm);
 /// Softmax over `axis` (linalg.softmax; `mix-decompose-aggregates` expands it).
 Value softmax(OpBuilder &b, Location loc, Value x, int64_t axis);
 /// Inclusive (or exclusive) prefix sum over `axis`, optionally reversed.
@@ -96,7 +99,8 @@ Value slice(OpBuilder &b, Location loc, Value x,
 /// Concatenation along `axis`.
 Value concat(OpBuilder &b, Location loc, ValueRange inputs, int64_t axis);
 /// numpy.take(data, indices, axis) with negative indices counted from the end.
-Value gather(OpBuilder &b, Location loc, Value data, Value indices, int64_t axis);
+Value gather(OpBuilder &b, Location loc, Value data, Value indices,
+             int64_t axis);
 
 } // namespace mixir::build
 

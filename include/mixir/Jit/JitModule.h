@@ -65,8 +65,9 @@ private:
 llvm::Expected<std::string> readSourceFile(llvm::StringRef path);
 
 /// Parses `source`, reads the signatures of its public functions, lowers it
-/// with the pipeline of a target that runs on the host and translates it to LLVM IR in `llvmContext` (for
-/// ahead-of-time compilation, see SharedObject.h).
+/// with the pipeline of a target that runs on the host and translates it to
+/// LLVM IR in `llvmContext` (for ahead-of-time compilation, see
+/// SharedObject.h).
 llvm::Expected<std::unique_ptr<llvm::Module>>
 lowerToLLVMModule(llvm::StringRef source, const CompileOptions &options,
                   llvm::LLVMContext &llvmContext,
@@ -87,8 +88,9 @@ struct DeviceBinary {
 
 /// Parses `source` and runs the CUDA pipeline with device code format `format`
 /// ("isa": PTX, "bin": cubin through ptxas, "fatbin"), returning the device
-/// code of every gpu.binary in the result (for `mixir-compile --emit=ptx|cubin`).
-/// Needs no GPU; `options.target` must be cuda (an empty chip: sm_80).
+/// code of every gpu.binary in the result (for `mixir-compile
+/// --emit=ptx|cubin`). Needs no GPU; `options.target` must be cuda (an empty
+/// chip: sm_80).
 llvm::Expected<std::vector<DeviceBinary>>
 lowerToDeviceCode(llvm::StringRef source, const CompileOptions &options,
                   llvm::StringRef format);

@@ -29,8 +29,8 @@ llvm::Error checkArtifactTarget(Target target);
 /// The linker is $MIXIR_LINKER, else the first of ld.lld-22, ld.lld,
 /// /usr/lib/llvm-22/bin/ld.lld and ld found on PATH. Set MIXIR_TIMING=1 to
 /// print the time of each phase on stderr.
-llvm::Expected<mixrt::ArtifactInfo> compileArtifact(llvm::StringRef source,
-                                                   const CompileOptions &options);
+llvm::Expected<mixrt::ArtifactInfo>
+compileArtifact(llvm::StringRef source, const CompileOptions &options);
 
 } // namespace mixir
 

@@ -1,11 +1,12 @@
-//===- CommandLine.h - one-line command-line errors for the tools -*- C++ -*-===//
+//===- CommandLine.h - one-line command-line errors for the tools -*- C++
+//-*-===//
 #ifndef MIXIR_TOOLS_COMMANDLINE_H
 #define MIXIR_TOOLS_COMMANDLINE_H
 
 #include "mixir/Compiler/CompileOptions.h"
 #include "mixir/Tools/Version.h"
-#include "llvm/ADT/StringRef.h"
 #include "mlir/IR/Operation.h"
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/ToolOutputFile.h"

@@ -1,4 +1,5 @@
-//===- AttentionKernel.cpp - flash attention on tensor cores ---------------===//
+//===- AttentionKernel.cpp - flash attention on tensor cores
+//---------------===//
 #include "KernelBase.h"
 #include "Kernels.h"
 
@@ -97,26 +98,25 @@ SmallVector<Value> AttentionKernel::keyBlock(Value j0, ArrayRef<Value> carried,
   Value negInf = ix.f32(-std::numeric_limits<float>::infinity());
   Value scale = ix.f32(c.scale);
   for (size_t nt = 0; nt < s.size(); ++nt)
-    s[nt] = mapAcc(ix, s[nt], m0, ix.c(8 * nt), lane,
-                   [&](Value row, Value col, Value x) {
-                     Value i = ix.add(q0, row), j = ix.add(j0, col);
-                     Value ok = ix.lt(j, keys);
-                     if (c.causal)
-                       ok = ix.both(ok, ix.le(j, i));
-                     if (c.window > 0) // i - window < j
-                       ok = ix.both(ok, ix.lt(i, ix.add(j, c.window)));
-                     Value y = arith::MulFOp::create(b, x, scale);
-                     if (c.forgetGate) {
-                       Value last = ix.sub(tokens, ix.c(1));
-                       Value gi = memref::LoadOp::create(
-                           b, d.state, ValueRange{batch, ix.min(i, last), head});
-                       Value gj = memref::LoadOp::create(
-                           b, d.state, ValueRange{batch, ix.min(j, last), head});
-                       y = arith::AddFOp::create(
-                           b, y, arith::SubFOp::create(b, gi, gj));
-                     }
-                     return arith::SelectOp::create(b, ok, y, negInf);
-                   });
+    s[nt] = mapAcc(
+        ix, s[nt], m0, ix.c(8 * nt), lane, [&](Value row, Value col, Value x) {
+          Value i = ix.add(q0, row), j = ix.add(j0, col);
+          Value ok = ix.lt(j, keys);
+          if (c.causal)
+            ok = ix.both(ok, ix.le(j, i));
+          if (c.window > 0) // i - window < j
+            ok = ix.both(ok, ix.lt(i, ix.add(j, c.window)));
+          Value y = arith::MulFOp::create(b, x, scale);
+          if (c.forgetGate) {
+            Value last = ix.sub(tokens, ix.c(1));
+            Value gi = memref::LoadOp::create(
+                b, d.state, ValueRange{batch, ix.min(i, last), head});
+            Value gj = memref::LoadOp::create(
+                b, d.state, ValueRange{batch, ix.min(j, last), head});
+            y = arith::AddFOp::create(b, y, arith::SubFOp::create(b, gi, gj));
+          }
+          return arith::SelectOp::create(b, ok, y, negInf);
+        });
 
   // Online softmax per row (r = 0: row g, r = 1: row g + 8).
   Value zero = ix.f32(0.0f);
@@ -128,15 +128,14 @@ SmallVector<Value> AttentionKernel::keyBlock(Value j0, ArrayRef<Value> carried,
       for (int64_t e = 0; e < 2; ++e)
         mx = arith::MaximumFOp::create(
             b, mx, vector::ExtractOp::create(b, acc, ArrayRef<int64_t>{r, e}));
-    Value mNew =
-        arith::MaximumFOp::create(b, carried[r], quadReduce(mx, true));
+    Value mNew = arith::MaximumFOp::create(b, carried[r], quadReduce(mx, true));
     // A row with no allowed key so far keeps max -inf: shift by 0 instead
     // so that exp() gives 0, not NaN.
     Value empty =
         arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, mNew, negInf);
     shift[r] = arith::SelectOp::create(b, empty, zero, mNew);
-    alpha[r] = math::ExpOp::create(
-        b, arith::SubFOp::create(b, carried[r], shift[r]));
+    alpha[r] =
+        math::ExpOp::create(b, arith::SubFOp::create(b, carried[r], shift[r]));
     next[r] = mNew;
   }
   Value rowSum[2] = {zero, zero};
@@ -192,8 +191,8 @@ void AttentionKernel::build(gpu::LaunchOp launch) {
   zeroShared(sV);
   gpu::BarrierOp::create(b);
 
-  SmallVector<Value> qf = queryFragments(d.q, batch, q0, m0, tokens, head,
-                                         c.keyDim, keySteps());
+  SmallVector<Value> qf =
+      queryFragments(d.q, batch, q0, m0, tokens, head, c.keyDim, keySteps());
   // Key blocks that can hold an allowed key for some row of this block.
   Value end = keys;
   if (c.causal)
@@ -203,8 +202,8 @@ void AttentionKernel::build(gpu::LaunchOp launch) {
     // max(0, q0 - window + 1), rounded down to a block.
     Value lo = ix.add(q0, 1);
     Value w = ix.c(c.window);
-    Value start = arith::SelectOp::create(b, ix.lt(w, lo), ix.sub(lo, w),
-                                          ix.c(0));
+    Value start =
+        arith::SelectOp::create(b, ix.lt(w, lo), ix.sub(lo, w), ix.c(0));
     first = ix.div(start, c.keyBlock);
   }
   Value last = ix.ceilDiv(end, c.keyBlock);
@@ -227,8 +226,8 @@ void AttentionKernel::build(gpu::LaunchOp launch) {
   Value inv[2];
   for (int64_t r = 0; r < 2; ++r) {
     // Rows without any allowed key give 0.
-    Value empty = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ,
-                                        final[2 + r], zero);
+    Value empty =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, final[2 + r], zero);
     inv[r] = arith::SelectOp::create(
         b, empty, zero, arith::DivFOp::create(b, one, final[2 + r]));
   }
@@ -237,8 +236,8 @@ void AttentionKernel::build(gpu::LaunchOp launch) {
     for (int64_t r = 0; r < 2; ++r)
       for (int64_t e = 0; e < 2; ++e) {
         Value x = vector::ExtractOp::create(b, o, ArrayRef<int64_t>{r, e});
-        o = vector::InsertOp::create(b, arith::MulFOp::create(b, x, inv[r]),
-                                     o, ArrayRef<int64_t>{r, e});
+        o = vector::InsertOp::create(b, arith::MulFOp::create(b, x, inv[r]), o,
+                                     ArrayRef<int64_t>{r, e});
       }
     storeRows(o, d.o, batch, q0, m0, tokens, head, ix.c(0), ix.c(8 * nt),
               c.valueDim);
@@ -271,9 +270,9 @@ public:
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(sum.getBody());
-      scf::YieldOp::create(b, ValueRange{arith::AddFOp::create(
-                                  b, sum.getRegionIterArg(0),
-                                  gAt(sum.getInductionVar()))});
+      scf::YieldOp::create(
+          b, ValueRange{arith::AddFOp::create(b, sum.getRegionIterArg(0),
+                                              gAt(sum.getInductionVar()))});
     }
     memref::StoreOp::create(b, sum.getResult(0), partial, ValueRange{tid});
     gpu::BarrierOp::create(b);

@@ -1,4 +1,5 @@
-//===- Fragments.cpp - warp-level mma.sync fragments -----------------------===//
+//===- Fragments.cpp - warp-level mma.sync fragments
+//-----------------------===//
 #include "Fragments.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -40,8 +41,7 @@ Lane laneOf(Ix &ix, Value threadId) {
 
 Value zeroAcc(ImplicitLocOpBuilder &b) {
   auto type = VectorType::get({2, 2}, b.getF32Type());
-  return arith::ConstantOp::create(b, type,
-                                   DenseElementsAttr::get(type, 0.0f));
+  return arith::ConstantOp::create(b, type, DenseElementsAttr::get(type, 0.0f));
 }
 
 static Value ldmatrix(Ix &ix, Value smem, Value row, Value col, bool trans,
@@ -64,8 +64,8 @@ Value loadA(Ix &ix, Value smem, Value m0, Value k0, const Lane &l) {
 Value loadATransposed(Ix &ix, Value smem, Value k0, Value m0, const Lane &l) {
   // Stored blocks (k0, m0), (k0, m0+8), (k0+8, m0), (k0+8, m0+8), each
   // delivered transposed.
-  Value row = ix.add(ix.add(k0, ix.rem(l.lane, 8)),
-                     ix.mul(ix.div(l.lane, 16), 8));
+  Value row =
+      ix.add(ix.add(k0, ix.rem(l.lane, 8)), ix.mul(ix.div(l.lane, 16), 8));
   Value col = ix.add(m0, ix.mul(ix.rem(ix.div(l.lane, 8), 2), 8));
   return ldmatrix(ix, smem, row, col, /*trans=*/true, 4);
 }
@@ -83,8 +83,8 @@ static std::pair<Value, Value> splitPair(ImplicitLocOpBuilder &b, Value x4) {
 std::pair<Value, Value> loadBPair(Ix &ix, Value smem, Value n0, Value k0,
                                   const Lane &l) {
   // Stored [N][K]: matrices (n0, k0), (n0, k0+8), (n0+8, k0), (n0+8, k0+8).
-  Value row = ix.add(ix.add(n0, ix.rem(l.lane, 8)),
-                     ix.mul(ix.div(l.lane, 16), 8));
+  Value row =
+      ix.add(ix.add(n0, ix.rem(l.lane, 8)), ix.mul(ix.div(l.lane, 16), 8));
   Value col = ix.add(k0, ix.mul(ix.rem(ix.div(l.lane, 8), 2), 8));
   return splitPair(ix.b, ldmatrix(ix, smem, row, col, /*trans=*/false, 4));
 }
@@ -110,12 +110,10 @@ Value packA(ImplicitLocOpBuilder &b, Value acc0, Value acc1, Type elemType) {
   Value hi = arith::TruncFOp::create(b, half, acc1);
   Value out = arith::ConstantOp::create(
       b, full, DenseElementsAttr::get(full, b.getZeroAttr(elemType)));
-  out = vector::InsertStridedSliceOp::create(b, lo, out,
-                                             ArrayRef<int64_t>{0, 0},
-                                             ArrayRef<int64_t>{1, 1});
-  return vector::InsertStridedSliceOp::create(b, hi, out,
-                                              ArrayRef<int64_t>{2, 0},
-                                              ArrayRef<int64_t>{1, 1});
+  out = vector::InsertStridedSliceOp::create(
+      b, lo, out, ArrayRef<int64_t>{0, 0}, ArrayRef<int64_t>{1, 1});
+  return vector::InsertStridedSliceOp::create(
+      b, hi, out, ArrayRef<int64_t>{2, 0}, ArrayRef<int64_t>{1, 1});
 }
 
 Value mapAcc(Ix &ix, Value acc, Value m0, Value n0, const Lane &l,

@@ -1,4 +1,5 @@
-//===- KernelBase.cpp - shared pieces of the mix GPU kernels ---------------===//
+//===- KernelBase.cpp - shared pieces of the mix GPU kernels
+//---------------===//
 #include "KernelBase.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -99,8 +100,7 @@ void KernelBase::copyRows(Value src, Value dst, int64_t rows, Value batch,
                             ? b.getUnitAttr()
                             : UnitAttr();
     nvgpu::DeviceAsyncCopyOp::create(b, tokenType, dst, ValueRange{row, col},
-                                     src,
-                                     ValueRange{batch, tSafe, head, cSafe},
+                                     src, ValueRange{batch, tSafe, head, cSafe},
                                      b.getIndexAttr(gran), n, bypassL1);
   });
 }

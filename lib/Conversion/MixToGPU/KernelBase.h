@@ -22,7 +22,8 @@ constexpr int64_t kSharedLimit = 48 * 1024;
 /// insertion point.
 class KernelBase {
 public:
-  KernelBase(ImplicitLocOpBuilder &b, int64_t warps) : b(b), ix{b}, warps_(warps) {}
+  KernelBase(ImplicitLocOpBuilder &b, int64_t warps)
+      : b(b), ix{b}, warps_(warps) {}
 
 protected:
   /// Reads the thread's coordinates (call first, inside the launch body).

@@ -16,7 +16,7 @@ struct LinearAttentionConfig {
   int64_t hq = 0, hk = 0, hv = 0, ho = 0, keyDim = 0, valueDim = 0;
   mix::GateKind gate = mix::GateKind::none;
   float scale = 1.0f;
-  mlir::Type elemType; // f16 or bf16
+  mlir::Type elemType;               // f16 or bf16
   int64_t chunk = kCudaMaxChunkSize; // tokens per chunk (a multiple of 16)
   /// Two kernels instead of the fused one: the states at every chunk start
   /// first (sequential per block), then all chunks' outputs in parallel;
@@ -88,7 +88,7 @@ struct AttentionConfig {
   bool causal = false, forgetGate = false;
   int64_t window = 0;
   float scale = 1.0f;
-  mlir::Type elemType;   // f16 or bf16
+  mlir::Type elemType;     // f16 or bf16
   int64_t queryBlock = 64; // query rows per block (16 per warp)
   int64_t keyBlock = 64;   // keys per step of the online softmax
   int64_t paddedKey() const { return (keyDim + 15) / 16 * 16; }

@@ -1,4 +1,5 @@
-//===- LinearAttentionKernel.cpp - chunked linear attention on tensor cores -===//
+//===- LinearAttentionKernel.cpp - chunked linear attention on tensor cores
+//-===//
 //
 // The fused single-pass kernel of mix.linear_attention (gate none, head or
 // scalar) for sm_80 and later; see Kernels.h for the algorithm.
@@ -88,14 +89,14 @@ static std::string finishConfig(Value q, Value k, Value v, Value o,
     LinearAttentionConfig narrowest = c;
     narrowest.chunk = *requested;
     narrowest.valueTile = 16;
-    std::string need = "chunk_size " + std::to_string(*requested) +
-                       " needs " + std::to_string(narrowest.sharedBytes()) +
+    std::string need = "chunk_size " + std::to_string(*requested) + " needs " +
+                       std::to_string(narrowest.sharedBytes()) +
                        " bytes of shared memory per block, above 48 KiB";
-    return largest ? need + "; the largest chunk that fits is " +
-                         std::to_string(largest)
-                   : need + " and no chunk of at least " +
-                         std::to_string(mixir::kCudaMinChunkSize) +
-                         " tokens fits";
+    return largest
+               ? need + "; the largest chunk that fits is " +
+                     std::to_string(largest)
+               : need + " and no chunk of at least " +
+                     std::to_string(mixir::kCudaMinChunkSize) + " tokens fits";
   }
   // Nobody asked: the largest chunk that fits. The delta rule's extra tiles
   // take narrower value tiles before chunks shorter than 32 tokens.
@@ -137,8 +138,7 @@ namespace {
 /// Builds the body of one kernel; every helper inserts at `b`'s point.
 class LinearAttentionKernel : KernelBase {
 public:
-  LinearAttentionKernel(ImplicitLocOpBuilder &b,
-                        const LinearAttentionConfig &c,
+  LinearAttentionKernel(ImplicitLocOpBuilder &b, const LinearAttentionConfig &c,
                         const DeviceBuffers &d, Value tokens, KernelMode mode)
       : KernelBase(b, c.warps()), c(c), d(d), tokens(tokens), mode(mode) {}
 
@@ -147,10 +147,10 @@ public:
 private:
   // Static tiling.
   int64_t kp() const { return c.paddedKey(); }
-  int64_t valueTiles() const { return c.valueTile / 8; }  // n-tiles of 8
-  int64_t keySteps() const { return kp() / 16; }          // k-steps of 16
-  int64_t chunkSteps() const { return c.chunk / 16; }     // k-steps of 16
-  int64_t stateTiles() const { return kp() / 16; }        // m-tiles of S
+  int64_t valueTiles() const { return c.valueTile / 8; } // n-tiles of 8
+  int64_t keySteps() const { return kp() / 16; }         // k-steps of 16
+  int64_t chunkSteps() const { return c.chunk / 16; }    // k-steps of 16
+  int64_t stateTiles() const { return kp() / 16; }       // m-tiles of S
   int64_t stateTilesPerWarp() const {
     return (stateTiles() + warps() - 1) / warps();
   }
@@ -201,7 +201,7 @@ private:
   const DeviceBuffers &d;
   Value tokens;
   KernelMode mode;
-  Value launchChunk; // outputs mode: the block's chunk (grid z)
+  Value launchChunk;     // outputs mode: the block's chunk (grid z)
   Value queryInvNorm[2]; // qk_l2norm: this lane's two query rows
   // Per kernel.
   Value batch, stateHead, keyHead, v0, sK, sV, sS, sG, sKt;
@@ -220,18 +220,18 @@ SmallVector<Value> LinearAttentionKernel::initialState() {
     for (int64_t nt = 0; nt < valueTiles(); ++nt) {
       Value acc = zeroAcc(b);
       if (d.init)
-        acc = mapAcc(ix, acc, m0, ix.c(8 * nt), lane,
-                     [&](Value row, Value col, Value zero) {
-                       Value gcol = ix.add(v0, col);
-                       Value ok = ix.both(ix.lt(row, ix.c(c.keyDim)),
-                                          ix.lt(gcol, ix.c(c.valueDim)));
-                       Value x = memref::LoadOp::create(
-                           b, d.init,
-                           ValueRange{batch, stateHead,
-                                      ix.min(row, c.keyDim - 1),
-                                      ix.min(gcol, c.valueDim - 1)});
-                       return arith::SelectOp::create(b, ok, x, zero);
-                     });
+        acc =
+            mapAcc(ix, acc, m0, ix.c(8 * nt), lane,
+                   [&](Value row, Value col, Value zero) {
+                     Value gcol = ix.add(v0, col);
+                     Value ok = ix.both(ix.lt(row, ix.c(c.keyDim)),
+                                        ix.lt(gcol, ix.c(c.valueDim)));
+                     Value x = memref::LoadOp::create(
+                         b, d.init,
+                         ValueRange{batch, stateHead, ix.min(row, c.keyDim - 1),
+                                    ix.min(gcol, c.valueDim - 1)});
+                     return arith::SelectOp::create(b, ok, x, zero);
+                   });
       s.push_back(acc);
     }
   }
@@ -244,21 +244,21 @@ void LinearAttentionKernel::stateToShared(ArrayRef<Value> s) {
     Value mt = stateTile(j);
     ifThen(ix.lt(mt, stateTiles()), [&] {
       for (int64_t nt = 0; nt < valueTiles(); ++nt)
-        forAccRows(ix, ix.mul(mt, 16), ix.c(8 * nt), lane,
-                   [&](int64_t r, Value row, Value col) {
-                     Value x = vector::ExtractOp::create(
-                         b, s[j * valueTiles() + nt], ArrayRef<int64_t>{r});
-                     Value h = arith::TruncFOp::create(b, half, x);
-                     vector::StoreOp::create(b, h, sS, ValueRange{row, col});
-                     if (c.deltaRule) {
-                       // The rounding error, for W S in two products.
-                       Value lo = arith::SubFOp::create(
-                           b, x, arith::ExtFOp::create(b, x.getType(), h));
-                       vector::StoreOp::create(
-                           b, arith::TruncFOp::create(b, half, lo), sSlo,
-                           ValueRange{row, col});
-                     }
-                   });
+        forAccRows(
+            ix, ix.mul(mt, 16), ix.c(8 * nt), lane,
+            [&](int64_t r, Value row, Value col) {
+              Value x = vector::ExtractOp::create(b, s[j * valueTiles() + nt],
+                                                  ArrayRef<int64_t>{r});
+              Value h = arith::TruncFOp::create(b, half, x);
+              vector::StoreOp::create(b, h, sS, ValueRange{row, col});
+              if (c.deltaRule) {
+                // The rounding error, for W S in two products.
+                Value lo = arith::SubFOp::create(
+                    b, x, arith::ExtFOp::create(b, x.getType(), h));
+                vector::StoreOp::create(b, arith::TruncFOp::create(b, half, lo),
+                                        sSlo, ValueRange{row, col});
+              }
+            });
     });
   }
 }
@@ -267,8 +267,8 @@ void LinearAttentionKernel::rescaleKeys(bool toChunkEnd) {
   int64_t kp = c.paddedKey();
   forThreads(c.chunk * kp, [&](Value i) {
     Value j = ix.div(i, kp), k = ix.rem(i, kp);
-    Value ref = toChunkEnd ? ix.c(c.chunk - 1)
-                           : ix.add(ix.mul(ix.div(j, 16), 16), 15);
+    Value ref =
+        toChunkEnd ? ix.c(c.chunk - 1) : ix.add(ix.mul(ix.div(j, 16), 16), 15);
     Value w = math::ExpOp::create(
         b, arith::SubFOp::create(b, gateAt(ref, k), gateAt(j, k)));
     Value x = toF32(memref::LoadOp::create(b, sK, ValueRange{j, k}));
@@ -352,8 +352,7 @@ void LinearAttentionKernel::outputHead(Value i) {
     Value *inv = queryInvNorm;
     for (int64_t r = 0; r < 2; ++r)
       inv[r] = math::RsqrtOp::create(
-          b, arith::AddFOp::create(b, quadReduce(ss[r], false),
-                                   ix.f32(1e-6f)));
+          b, arith::AddFOp::create(b, quadReduce(ss[r], false), ix.f32(1e-6f)));
     Value firstRow = ix.add(m0, lane.group);
     for (int64_t ks = 0; ks < keySteps(); ++ks)
       qf[ks] = mapA(ix, qf[ks], m0, ix.c(16 * ks), lane,
@@ -389,18 +388,17 @@ void LinearAttentionKernel::outputHead(Value i) {
   }
   Value zero = ix.f32(0.0f);
   for (size_t nt = 0; nt < p.size(); ++nt)
-    p[nt] = mapAcc(ix, p[nt], m0, ix.c(8 * nt), lane,
-                 [&](Value row, Value col, Value x) {
-                   Value f = scale;
-                   if (gated() && !vectorGate())
-                     f = arith::MulFOp::create(
-                         b, f,
-                         math::ExpOp::create(
-                             b, arith::SubFOp::create(b, rowGate(row),
-                                                      rowGate(col))));
-                   Value y = arith::MulFOp::create(b, x, f);
-                   return arith::SelectOp::create(b, ix.le(col, row), y, zero);
-                 });
+    p[nt] = mapAcc(
+        ix, p[nt], m0, ix.c(8 * nt), lane, [&](Value row, Value col, Value x) {
+          Value f = scale;
+          if (gated() && !vectorGate())
+            f = arith::MulFOp::create(
+                b, f,
+                math::ExpOp::create(
+                    b, arith::SubFOp::create(b, rowGate(row), rowGate(col))));
+          Value y = arith::MulFOp::create(b, x, f);
+          return arith::SelectOp::create(b, ix.le(col, row), y, zero);
+        });
   SmallVector<Value> pa;
   for (int64_t ks = 0; ks < chunkSteps(); ++ks)
     pa.push_back(packA(b, p[2 * ks], p[2 * ks + 1], c.elemType));
@@ -447,9 +445,9 @@ void LinearAttentionKernel::outputHead(Value i) {
   }
 }
 
-SmallVector<Value>
-LinearAttentionKernel::vectorGateScores(int64_t np, ArrayRef<Value> qf,
-                                        Value queryHead) {
+SmallVector<Value> LinearAttentionKernel::vectorGateScores(int64_t np,
+                                                           ArrayRef<Value> qf,
+                                                           Value queryHead) {
   Value m0 = ix.mul(warp, 16);
   Value sub = ix.c(np);
   SmallVector<Type> types(2, zeroAcc(b).getType());
@@ -507,8 +505,8 @@ LinearAttentionKernel::vectorGateScores(int64_t np, ArrayRef<Value> qf,
             Value kv = toF32(memref::LoadOp::create(b, sK, ValueRange{j, k}));
             Value w = math::ExpOp::create(
                 b, arith::SubFOp::create(b, gi, gateAt(j, k)));
-            Value term = arith::MulFOp::create(
-                b, arith::MulFOp::create(b, q, kv), w);
+            Value term =
+                arith::MulFOp::create(b, arith::MulFOp::create(b, q, kv), w);
             Value &a = acc[4 * x + 2 * r + e];
             a = arith::AddFOp::create(b, a, term);
           }
@@ -531,9 +529,9 @@ LinearAttentionKernel::vectorGateScores(int64_t np, ArrayRef<Value> qf,
     return out;
   };
   return ifThenElse(ix.lt(sub, warp), types, below, [&] {
-    return ifThenElse(arith::CmpIOp::create(b, arith::CmpIPredicate::eq, sub,
-                                            warp),
-                      types, diagonal, zeros);
+    return ifThenElse(
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, sub, warp), types,
+        diagonal, zeros);
   });
 }
 
@@ -550,9 +548,9 @@ void LinearAttentionKernel::normalizeKeys() {
         b.setInsertionPointToStart(loop.getBody());
         Value x = toF32(memref::LoadOp::create(
             b, sK, ValueRange{tid, loop.getInductionVar()}));
-        scf::YieldOp::create(
-            b, ValueRange{arith::AddFOp::create(b, loop.getRegionIterArg(0),
-                                                arith::MulFOp::create(b, x, x))});
+        scf::YieldOp::create(b, ValueRange{arith::AddFOp::create(
+                                    b, loop.getRegionIterArg(0),
+                                    arith::MulFOp::create(b, x, x))});
       }
       inv = math::RsqrtOp::create(
           b, arith::AddFOp::create(b, loop.getResult(0), ix.f32(1e-6f)));
@@ -595,21 +593,22 @@ void LinearAttentionKernel::deltaRuleValues(ArrayRef<Value> s) {
       a[1] = mma(b, kRows, b1, a[1]);
     }
     for (int64_t x = 0; x < 2; ++x)
-      mapAcc(ix, a[x], m0, ix.c(16 * np + 8 * x), lane,
-             [&](Value row, Value col, Value v) {
-               Value f = arith::MulFOp::create(
-                   b, betaAt(row),
-                   arith::MulFOp::create(b, normAt(row), normAt(col)));
-               if (gated() && !vectorGate())
-                 f = arith::MulFOp::create(
-                     b, f,
-                     math::ExpOp::create(b, arith::SubFOp::create(
-                                                b, rowGate(row), rowGate(col))));
-               Value y = arith::SelectOp::create(
-                   b, ix.lt(col, row), arith::MulFOp::create(b, v, f), zero);
-               memref::StoreOp::create(b, y, sT, ValueRange{row, col});
-               return v;
-             });
+      mapAcc(
+          ix, a[x], m0, ix.c(16 * np + 8 * x), lane,
+          [&](Value row, Value col, Value v) {
+            Value f = arith::MulFOp::create(
+                b, betaAt(row),
+                arith::MulFOp::create(b, normAt(row), normAt(col)));
+            if (gated() && !vectorGate())
+              f = arith::MulFOp::create(
+                  b, f,
+                  math::ExpOp::create(
+                      b, arith::SubFOp::create(b, rowGate(row), rowGate(col))));
+            Value y = arith::SelectOp::create(
+                b, ix.lt(col, row), arith::MulFOp::create(b, v, f), zero);
+            memref::StoreOp::create(b, y, sT, ValueRange{row, col});
+            return v;
+          });
   }
   gpu::BarrierOp::create(b);
 
@@ -628,10 +627,9 @@ void LinearAttentionKernel::deltaRuleValues(ArrayRef<Value> s) {
             Value j = loop.getInductionVar();
             Value aij = memref::LoadOp::create(b, sT, ValueRange{i, j});
             Value tjc = memref::LoadOp::create(b, sT, ValueRange{j, col});
-            scf::YieldOp::create(
-                b, ValueRange{arith::SubFOp::create(
-                       b, loop.getRegionIterArg(0),
-                       arith::MulFOp::create(b, aij, tjc))});
+            scf::YieldOp::create(b, ValueRange{arith::SubFOp::create(
+                                        b, loop.getRegionIterArg(0),
+                                        arith::MulFOp::create(b, aij, tjc))});
           }
           Value diag =
               arith::CmpIOp::create(b, arith::CmpIPredicate::eq, col, i);
@@ -668,12 +666,13 @@ void LinearAttentionKernel::deltaRuleValues(ArrayRef<Value> s) {
   if (gated())
     forThreads(C * kp, [&](Value idx) {
       Value j = ix.div(idx, kp), k = ix.rem(idx, kp);
-      Value f = math::ExpOp::create(b, vectorGate() ? gateAt(j, k)
-                                                    : rowGate(j));
+      Value f =
+          math::ExpOp::create(b, vectorGate() ? gateAt(j, k) : rowGate(j));
       Value x = toF32(memref::LoadOp::create(b, sK, ValueRange{j, k}));
       memref::StoreOp::create(
           b,
-          arith::TruncFOp::create(b, c.elemType, arith::MulFOp::create(b, x, f)),
+          arith::TruncFOp::create(b, c.elemType,
+                                  arith::MulFOp::create(b, x, f)),
           sKb, ValueRange{j, k});
     });
   gpu::BarrierOp::create(b);
@@ -700,9 +699,8 @@ void LinearAttentionKernel::deltaRuleValues(ArrayRef<Value> s) {
   for (int64_t ks = 0; ks < keySteps(); ++ks) {
     Value w[2] = {zeroAcc(b), zeroAcc(b)};
     for (int64_t js = 0; js < 2 * steps; ++js) {
-      auto [b0, b1] =
-          loadBPairTransposed(ix, gated() ? sKb : sK, ix.c(16 * (js % steps)),
-                              ix.c(16 * ks), lane);
+      auto [b0, b1] = loadBPairTransposed(
+          ix, gated() ? sKb : sK, ix.c(16 * (js % steps)), ix.c(16 * ks), lane);
       w[0] = mma(b, tn[js], b0, w[0]);
       w[1] = mma(b, tn[js], b1, w[1]);
     }
@@ -723,8 +721,7 @@ void LinearAttentionKernel::deltaRuleValues(ArrayRef<Value> s) {
     forAccRows(ix, m0, ix.c(8 * n), lane, [&](int64_t r, Value row, Value col) {
       Value x = vector::ExtractOp::create(b, vp, ArrayRef<int64_t>{r});
       x = arith::MulFOp::create(
-          b, x,
-          vector::BroadcastOp::create(b, x.getType(), normAt(row)));
+          b, x, vector::BroadcastOp::create(b, x.getType(), normAt(row)));
       Value hi = arith::TruncFOp::create(b, half, x);
       vector::StoreOp::create(b, hi, sV, ValueRange{row, col});
       Value lo = arith::SubFOp::create(
@@ -767,9 +764,9 @@ SmallVector<Value> LinearAttentionKernel::updateState(ArrayRef<Value> s) {
   }
   Value decay;
   if (gated() && !vectorGate())
-    decay = vector::BroadcastOp::create(
-        b, VectorType::get({2, 2}, b.getF32Type()),
-        math::ExpOp::create(b, gLast));
+    decay =
+        vector::BroadcastOp::create(b, VectorType::get({2, 2}, b.getF32Type()),
+                                    math::ExpOp::create(b, gLast));
 
   SmallVector<Value> next;
   int64_t nt = valueTiles();
@@ -786,13 +783,13 @@ SmallVector<Value> LinearAttentionKernel::updateState(ArrayRef<Value> s) {
               a = arith::MulFOp::create(b, a, decay);
           // Per key channel: row k of S decays by exp(G_last[k]).
           for (int64_t n = 0; vectorGate() && n < nt; ++n)
-            acc[n] = mapAcc(ix, acc[n], ix.mul(mt, 16), ix.c(8 * n), lane,
-                            [&](Value row, Value, Value x) {
-                              return arith::MulFOp::create(
-                                  b, x,
-                                  math::ExpOp::create(
-                                      b, gateAt(ix.c(c.chunk - 1), row)));
-                            });
+            acc[n] = mapAcc(
+                ix, acc[n], ix.mul(mt, 16), ix.c(8 * n), lane,
+                [&](Value row, Value, Value x) {
+                  return arith::MulFOp::create(
+                      b, x,
+                      math::ExpOp::create(b, gateAt(ix.c(c.chunk - 1), row)));
+                });
           // S += K^T V': A = K^T (rows = key dims) from the [token][key]
           // tile, B = V' from the [token][value] tile.
           for (int64_t ks = 0; ks < chunkSteps(); ++ks) {
@@ -874,12 +871,12 @@ void LinearAttentionKernel::stateFromGlobal(Value chunk) {
   forThreads(c.paddedKey() * vt, [&](Value i) {
     Value row = ix.div(i, vt), col = ix.rem(i, vt);
     Value gcol = ix.add(v0, col);
-    Value ok = ix.both(ix.lt(row, ix.c(c.keyDim)),
-                       ix.lt(gcol, ix.c(c.valueDim)));
-    Value x = memref::LoadOp::create(
-        b, d.chunkStates,
-        ValueRange{bh, chunk, ix.min(row, c.keyDim - 1),
-                   ix.min(gcol, c.valueDim - 1)});
+    Value ok =
+        ix.both(ix.lt(row, ix.c(c.keyDim)), ix.lt(gcol, ix.c(c.valueDim)));
+    Value x =
+        memref::LoadOp::create(b, d.chunkStates,
+                               ValueRange{bh, chunk, ix.min(row, c.keyDim - 1),
+                                          ix.min(gcol, c.valueDim - 1)});
     x = arith::SelectOp::create(b, ok, x, ix.f32(0.0f));
     Value hi = arith::TruncFOp::create(b, c.elemType, x);
     memref::StoreOp::create(b, hi, sS, ValueRange{row, col});

@@ -1,4 +1,5 @@
-//===- MixToGPU.cpp - the convert-mix-to-gpu pass --------------------------===//
+//===- MixToGPU.cpp - the convert-mix-to-gpu pass
+//--------------------------===//
 //
 // Rewrites each mix op into host code that moves its operands to the GPU,
 // launches the op's kernel (Kernels.h) and copies the results back, all on
@@ -95,8 +96,7 @@ Value allocResult(ImplicitLocOpBuilder &b, Value result,
 /// ordered by one chain of async tokens and synchronised at the end.
 void runOnDevice(
     ImplicitLocOpBuilder &b, ArrayRef<Value> inputs, ArrayRef<Value> outputs,
-    const std::function<Value(ArrayRef<Value>, ArrayRef<Value>, Value)>
-        &launch,
+    const std::function<Value(ArrayRef<Value>, ArrayRef<Value>, Value)> &launch,
     const std::function<Value(DeviceSection &)> &scratch = nullptr) {
   DeviceSection dev{
       b, gpu::WaitOp::create(b, gpu::AsyncTokenType::get(b.getContext()),
@@ -147,8 +147,9 @@ void chooseVariant(LinearAttentionConfig &config, Value q) {
   auto type = cast<RankedTensorType>(q.getType());
   if (type.isDynamicDim(0) || type.isDynamicDim(1))
     return;
-  int64_t blocks = type.getDimSize(0) * config.hv *
-                   ((config.valueDim + config.valueTile - 1) / config.valueTile);
+  int64_t blocks =
+      type.getDimSize(0) * config.hv *
+      ((config.valueDim + config.valueTile - 1) / config.valueTile);
   int64_t chunks = (type.getDimSize(1) + config.chunk - 1) / config.chunk;
   config.twoPass = blocks < 32 && chunks >= 8;
 }
@@ -165,8 +166,7 @@ LogicalResult lowerRecurrence(RewriterBase &rewriter, Operation *op,
         Value batch = sizes.lookup("B"), tokens = sizes.lookup("T");
         Value init = toBuffer(b, initial);
         Value o = allocResult(b, oResult, {"B", "T", "Ho", "V"}, sizes);
-        Value state =
-            allocResult(b, stateResult, {"B", "Hv", "K", "V"}, sizes);
+        Value state = allocResult(b, stateResult, {"B", "Hv", "K", "V"}, sizes);
         Value zero = ix.c(0);
         Value work = ix.both(ix.lt(zero, batch), ix.lt(zero, tokens));
         auto ifOp = scf::IfOp::create(b, work, /*withElseRegion=*/true);
@@ -189,10 +189,10 @@ LogicalResult lowerRecurrence(RewriterBase &rewriter, Operation *op,
               [&](DeviceSection &dev) -> Value {
                 if (!config.twoPass)
                   return {};
-                auto type = MemRefType::get(
-                    {ShapedType::kDynamic, ShapedType::kDynamic,
-                     config.keyDim, config.valueDim},
-                    b.getF32Type());
+                auto type =
+                    MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic,
+                                     config.keyDim, config.valueDim},
+                                    b.getF32Type());
                 return dev.alloc(type, Value(),
                                  {ix.mul(batch, config.hv),
                                   ix.ceilDiv(tokens, config.chunk)});
@@ -284,7 +284,8 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mixir::mix::AttentionOp op,
                 return dev.alloc(type, g);
               });
           b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
-          Value z = arith::ConstantOp::create(b, b.getZeroAttr(config.elemType));
+          Value z =
+              arith::ConstantOp::create(b, b.getZeroAttr(config.elemType));
           linalg::FillOp::create(b, ValueRange{z}, ValueRange{o});
         }
         return {asTensor(b, op.getO(), o)};
@@ -308,8 +309,7 @@ LogicalResult lowerScan(RewriterBase &rewriter, mixir::mix::ScanOp op) {
         {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-          runOnDevice(b,
-                      {toBuffer(b, op.getX()), toBuffer(b, op.getG()), init},
+          runOnDevice(b, {toBuffer(b, op.getX()), toBuffer(b, op.getG()), init},
                       {o, state},
                       [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
                         DeviceBuffers d;
@@ -333,8 +333,8 @@ struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
   /// The chunk length asked for `op`: its chunk_size, else the pass option;
   /// none when neither is set. A length the kernels cannot run is an error
   /// naming the op.
-  FailureOr<std::optional<int64_t>> requestedChunk(Operation *op,
-                                                   std::optional<int64_t> attr) {
+  FailureOr<std::optional<int64_t>>
+  requestedChunk(Operation *op, std::optional<int64_t> attr) {
     std::optional<int64_t> chunk = attr;
     if (!chunk && chunkSize != mixir::kChunkSizeUnset)
       chunk = chunkSize;

@@ -1,4 +1,5 @@
-//===- MmaSync.cpp - the mix-lower-mma-sync pass ---------------------------===//
+//===- MmaSync.cpp - the mix-lower-mma-sync pass
+//---------------------------===//
 //
 // MLIR 22's nvgpu-to-nvvm conversion derives PTX types for f16, tf32 and
 // integer mma.sync only; bf16 operands fail with "failed to deduce operand
@@ -43,8 +44,7 @@ SmallVector<Value> packedRegisters(ImplicitLocOpBuilder &b, Value frag) {
   return regs;
 }
 
-struct LowerMmaSync
-    : mixir::impl::LowerMmaSyncBase<LowerMmaSync> {
+struct LowerMmaSync : mixir::impl::LowerMmaSyncBase<LowerMmaSync> {
   void runOnOperation() override {
     SmallVector<nvgpu::MmaSyncOp> ops;
     getOperation()->walk([&](nvgpu::MmaSyncOp op) {
@@ -75,8 +75,8 @@ struct LowerMmaSync
           c.push_back(vector::ExtractOp::create(b, op.getMatrixC(),
                                                 ArrayRef<int64_t>{i, j}));
       Type f32 = b.getF32Type();
-      auto resultType =
-          LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
+      auto resultType = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                                         {f32, f32, f32, f32});
       Value d = NVVM::MmaOp::create(
           b, resultType, a, bRegs, c, ArrayRef<int64_t>{16, 8, 16},
           std::nullopt, std::nullopt,

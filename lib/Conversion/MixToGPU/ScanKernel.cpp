@@ -1,4 +1,5 @@
-//===- ScanKernel.cpp - element-wise gated scan on the GPU -----------------===//
+//===- ScanKernel.cpp - element-wise gated scan on the GPU
+//-----------------===//
 //
 // mix.scan has no matmul: one thread per (batch, channel) runs the
 // recurrence h = exp(g) h + x over the sequence; neighbouring threads read
@@ -33,8 +34,8 @@ public:
       Value h = d.init ? memref::LoadOp::create(b, d.init, ValueRange{bi, ch})
                              .getResult()
                        : ix.f32(0.0f);
-      auto loop = scf::ForOp::create(b, ix.c(0), tokens, ix.c(1),
-                                     ValueRange{h});
+      auto loop =
+          scf::ForOp::create(b, ix.c(0), tokens, ix.c(1), ValueRange{h});
       {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(loop.getBody());
@@ -48,9 +49,8 @@ public:
                                   loop.getRegionIterArg(0)),
             x);
         Type elem = cast<MemRefType>(d.o.getType()).getElementType();
-        Value out = elem.isF32()
-                        ? next
-                        : Value(arith::TruncFOp::create(b, elem, next));
+        Value out =
+            elem.isF32() ? next : Value(arith::TruncFOp::create(b, elem, next));
         memref::StoreOp::create(b, out, d.o, at);
         scf::YieldOp::create(b, ValueRange{next});
       }

@@ -1,4 +1,5 @@
-//===- Attention.cpp - reference-form softmax attention --------------------===//
+//===- Attention.cpp - reference-form softmax attention
+//--------------------===//
 //
 // One query row at a time with an online softmax (running max and sum in
 // f32) over the keys the causal and window masks allow; the key range is
@@ -26,18 +27,27 @@ Value cumulativeGate(ImplicitLocOpBuilder &b, Value g, int64_t heads,
   Value zero = indexConst(b, 0);
   auto type = RankedTensorType::get(
       {ShapedType::kDynamic, ShapedType::kDynamic, heads}, b.getF32Type());
-  Value G = tensor::EmptyOp::create(b, type.getShape(), b.getF32Type(),
-                                    ValueRange{sizes.lookup("B"), sizes.lookup("T")});
-  return forLoop(b, zero, sizes.lookup("B"), {G}, [&](ImplicitLocOpBuilder &b, Value bi, ValueRange a) {
-    return forLoop(b, zero, indexConst(b, heads), a, [&](ImplicitLocOpBuilder &b, Value h, ValueRange a) {
-      auto r = forLoop(b, zero, sizes.lookup("T"), {a[0], f32Const(b, 0.0f)}, [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
-        Value run = arith::AddFOp::create(b, a[1], readF32(b, g, {bi, t, h}));
-        Value G = tensor::InsertOp::create(b, run, a[0], ValueRange{bi, t, h});
-        return SmallVector<Value>{G, run};
-      });
-      return SmallVector<Value>{r[0]};
-    });
-  })[0];
+  Value G =
+      tensor::EmptyOp::create(b, type.getShape(), b.getF32Type(),
+                              ValueRange{sizes.lookup("B"), sizes.lookup("T")});
+  return forLoop(
+      b, zero, sizes.lookup("B"), {G},
+      [&](ImplicitLocOpBuilder &b, Value bi, ValueRange a) {
+        return forLoop(
+            b, zero, indexConst(b, heads), a,
+            [&](ImplicitLocOpBuilder &b, Value h, ValueRange a) {
+              auto r =
+                  forLoop(b, zero, sizes.lookup("T"), {a[0], f32Const(b, 0.0f)},
+                          [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
+                            Value run = arith::AddFOp::create(
+                                b, a[1], readF32(b, g, {bi, t, h}));
+                            Value G = tensor::InsertOp::create(
+                                b, run, a[0], ValueRange{bi, t, h});
+                            return SmallVector<Value>{G, run};
+                          });
+              return SmallVector<Value>{r[0]};
+            });
+      })[0];
 }
 
 } // namespace
@@ -53,57 +63,87 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
   auto oType = op.getO().getType();
   StringRef keyLen = g ? "T" : "S";
 
-  return lowerWithShapeChecks(rewriter, op, [&](ImplicitLocOpBuilder &b,
-                                                const SymbolSizes &sizes) {
-    Value zero = indexConst(b, 0), one = indexConst(b, 1);
-    Value numKeys = sizes.lookup(keyLen);
-    Value G = g ? cumulativeGate(b, g, hq, sizes) : Value();
-    Value o0 = emptyLike(b, oType, {"B", "T", "Hq", "V"}, sizes);
-    auto loops = forLoop(b, zero, sizes.lookup("B"), {o0}, [&](ImplicitLocOpBuilder &b, Value bi, ValueRange a) {
-      return forLoop(b, zero, indexConst(b, hq), a, [&](ImplicitLocOpBuilder &b, Value h, ValueRange a) {
-        Value kvHead = arith::DivUIOp::create(b, h, indexConst(b, share));
-        return forLoop(b, zero, sizes.lookup("T"), a, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
-          Value qi = arith::MulFOp::create(
-              b, readF32Vector(b, q, {bi, i, h, zero}, K), f32Splat(b, scale, K));
-          // Allowed keys: lo <= j < hi.
-          Value hi = numKeys;
-          if (causal)
-            hi = arith::MinSIOp::create(b, numKeys, arith::AddIOp::create(b, i, one));
-          Value lo = zero;
-          if (window > 0)
-            lo = arith::MaxSIOp::create(
-                b, zero, arith::SubIOp::create(b, i, indexConst(b, window - 1)));
-          Value Gi = G ? readF32(b, G, {bi, i, h}) : Value();
-          float negInf = -std::numeric_limits<float>::infinity();
-          auto softmax = forLoop(b, lo, hi, {f32Const(b, negInf), f32Const(b, 0.0f), f32Splat(b, 0.0f, V)}, [&](ImplicitLocOpBuilder &b, Value j, ValueRange a) {
-            Value m = a[0], l = a[1], acc = a[2];
-            Value kj = readF32Vector(b, k, {bi, j, kvHead, zero}, K);
-            Value s = reduceAdd(b, arith::MulFOp::create(b, qi, kj));
-            if (G)
-              s = arith::AddFOp::create(
-                  b, s, arith::SubFOp::create(b, Gi, readF32(b, G, {bi, j, h})));
-            Value mNew = arith::MaximumFOp::create(b, m, s);
-            Value c = math::ExpOp::create(b, arith::SubFOp::create(b, m, mNew));
-            Value p = math::ExpOp::create(b, arith::SubFOp::create(b, s, mNew));
-            Value lNew = arith::AddFOp::create(b, arith::MulFOp::create(b, l, c), p);
-            Value vj = readF32Vector(b, v, {bi, j, kvHead, zero}, V);
-            Value accNew = vector::FMAOp::create(
-                b, splat(b, p, V), vj, arith::MulFOp::create(b, acc, splat(b, c, V)));
-            return SmallVector<Value>{mNew, lNew, accNew};
-          });
-          // Rows with no allowed key (empty window) produce 0.
-          Value l = softmax[1];
-          Value any = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, l,
-                                            f32Const(b, 0.0f));
-          Value safeL = arith::SelectOp::create(b, any, l, f32Const(b, 1.0f));
-          Value row = arith::DivFOp::create(b, softmax[2], splat(b, safeL, V));
-          Value o = writeVector(b, row, a[0], {bi, i, h, zero});
-          return SmallVector<Value>{o};
-        });
+  return lowerWithShapeChecks(
+      rewriter, op, [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {
+        Value zero = indexConst(b, 0), one = indexConst(b, 1);
+        Value numKeys = sizes.lookup(keyLen);
+        Value G = g ? cumulativeGate(b, g, hq, sizes) : Value();
+        Value o0 = emptyLike(b, oType, {"B", "T", "Hq", "V"}, sizes);
+        auto loops = forLoop(
+            b, zero, sizes.lookup("B"), {o0},
+            [&](ImplicitLocOpBuilder &b, Value bi, ValueRange a) {
+              return forLoop(
+                  b, zero, indexConst(b, hq), a,
+                  [&](ImplicitLocOpBuilder &b, Value h, ValueRange a) {
+                    Value kvHead =
+                        arith::DivUIOp::create(b, h, indexConst(b, share));
+                    return forLoop(
+                        b, zero, sizes.lookup("T"), a,
+                        [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+                          Value qi = arith::MulFOp::create(
+                              b, readF32Vector(b, q, {bi, i, h, zero}, K),
+                              f32Splat(b, scale, K));
+                          // Allowed keys: lo <= j < hi.
+                          Value hi = numKeys;
+                          if (causal)
+                            hi = arith::MinSIOp::create(
+                                b, numKeys, arith::AddIOp::create(b, i, one));
+                          Value lo = zero;
+                          if (window > 0)
+                            lo = arith::MaxSIOp::create(
+                                b, zero,
+                                arith::SubIOp::create(
+                                    b, i, indexConst(b, window - 1)));
+                          Value Gi = G ? readF32(b, G, {bi, i, h}) : Value();
+                          float negInf =
+                              -std::numeric_limits<float>::infinity();
+                          auto softmax = forLoop(
+                              b, lo, hi,
+                              {f32Const(b, negInf), f32Const(b, 0.0f),
+                               f32Splat(b, 0.0f, V)},
+                              [&](ImplicitLocOpBuilder &b, Value j,
+                                  ValueRange a) {
+                                Value m = a[0], l = a[1], acc = a[2];
+                                Value kj = readF32Vector(
+                                    b, k, {bi, j, kvHead, zero}, K);
+                                Value s = reduceAdd(
+                                    b, arith::MulFOp::create(b, qi, kj));
+                                if (G)
+                                  s = arith::AddFOp::create(
+                                      b, s,
+                                      arith::SubFOp::create(
+                                          b, Gi, readF32(b, G, {bi, j, h})));
+                                Value mNew = arith::MaximumFOp::create(b, m, s);
+                                Value c = math::ExpOp::create(
+                                    b, arith::SubFOp::create(b, m, mNew));
+                                Value p = math::ExpOp::create(
+                                    b, arith::SubFOp::create(b, s, mNew));
+                                Value lNew = arith::AddFOp::create(
+                                    b, arith::MulFOp::create(b, l, c), p);
+                                Value vj = readF32Vector(
+                                    b, v, {bi, j, kvHead, zero}, V);
+                                Value accNew = vector::FMAOp::create(
+                                    b, splat(b, p, V), vj,
+                                    arith::MulFOp::create(b, acc,
+                                                          splat(b, c, V)));
+                                return SmallVector<Value>{mNew, lNew, accNew};
+                              });
+                          // Rows with no allowed key (empty window) produce 0.
+                          Value l = softmax[1];
+                          Value any = arith::CmpFOp::create(
+                              b, arith::CmpFPredicate::OGT, l,
+                              f32Const(b, 0.0f));
+                          Value safeL = arith::SelectOp::create(
+                              b, any, l, f32Const(b, 1.0f));
+                          Value row = arith::DivFOp::create(b, softmax[2],
+                                                            splat(b, safeL, V));
+                          Value o = writeVector(b, row, a[0], {bi, i, h, zero});
+                          return SmallVector<Value>{o};
+                        });
+                  });
+            });
+        return SmallVector<Value>{loops[0]};
       });
-    });
-    return SmallVector<Value>{loops[0]};
-  });
 }
 
 } // namespace mixir::lowering

@@ -64,7 +64,8 @@ struct ChunkGate {
   RowGate exclusive; // Gc_{i-1}, before token i (set when asked for)
   Value lastLog;     // f32 (head, scalar) or [K] (vector): Gc at the end
   Value lastSign;    // the same for the sign; null for log decays
-  // Per token: s_i exp(Gc_i), s_i exp(Gc_{i-1}), s_last s_i exp(Gc_last - Gc_i).
+  // Per token: s_i exp(Gc_i), s_i exp(Gc_{i-1}), s_last s_i exp(Gc_last -
+  // Gc_i).
   Value expGc, expGx, expTail;
 
   /// `g` for a tile with `times` rows per token.
@@ -90,19 +91,22 @@ struct ChunkGate {
       return lastSign ? Value(arith::MulFOp::create(nb, loc, d, last[1])) : d;
     };
     if (kind == GateKind::vector) {
-      SmallVector<std::pair<Value, AffineMap>> ins = {{lastLog, identity(b, 1)}};
+      SmallVector<std::pair<Value, AffineMap>> ins = {
+          {lastLog, identity(b, 1)}};
       if (lastSign)
         ins.push_back({lastSign, identity(b, 1)});
-      Value out = tensor::EmptyOp::create(b, cast<ShapedType>(lastLog.getType()).getShape(), b.getF32Type());
+      Value out = tensor::EmptyOp::create(
+          b, cast<ShapedType>(lastLog.getType()).getShape(), b.getF32Type());
       return scaled(b, S, mapN(b, out, ins, decayOf));
     }
     SmallVector<Value> last = {lastLog};
     if (lastSign)
       last.push_back(lastSign);
     Value decay = decayOf(b, b.getLoc(), last);
-    return mapN(b, S, {}, [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-      return arith::MulFOp::create(nb, loc, a[0], decay);
-    });
+    return mapN(b, S, {},
+                [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                  return arith::MulFOp::create(nb, loc, a[0], decay);
+                });
   }
   /// Gated scores of X (rows gated by `xg`) against Y (rows gated by `yg`),
   /// both [*, K]: sum_k X_ik Y_jk exp(xg_i - yg_j) where the column's token
@@ -136,8 +140,8 @@ struct ChunkPosition {
   }
   /// Token i clamped into the sequence, for per-token reads of padded rows.
   Value clampedToken(ImplicitLocOpBuilder &b, Value i) const {
-    return arith::MinUIOp::create(b, token(b, i),
-                                  arith::SubIOp::create(b, T, indexConst(b, 1)));
+    return arith::MinUIOp::create(
+        b, token(b, i), arith::SubIOp::create(b, T, indexConst(b, 1)));
   }
   Value inside(ImplicitLocOpBuilder &b, Value i) const {
     return arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, valid);
@@ -156,11 +160,10 @@ ChunkGate buildGate(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
     return gate;
   Value zero = indexConst(b, 0);
   const bool perChannel = r.gate == GateKind::vector, sign = r.signedDecay;
-  Value empty = perChannel
-                    ? tensor::EmptyOp::create(b, ArrayRef<int64_t>{C, K},
-                                              b.getF32Type())
-                    : tensor::EmptyOp::create(b, ArrayRef<int64_t>{C},
-                                              b.getF32Type());
+  Value empty =
+      perChannel
+          ? tensor::EmptyOp::create(b, ArrayRef<int64_t>{C, K}, b.getF32Type())
+          : tensor::EmptyOp::create(b, ArrayRef<int64_t>{C}, b.getF32Type());
   auto constant = [&](float x) {
     return perChannel ? f32Splat(b, x, K) : f32Const(b, x);
   };
@@ -174,43 +177,50 @@ ChunkGate buildGate(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
     init.append(sign ? 2 : 1, empty);
   // Padded rows add a zero log gate (decay 1), so Gc of the last row is
   // Gc_last.
-  auto cum = forLoop(b, zero, indexConst(b, C), init, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
-    Value gi = headGate;
-    if (r.gate == GateKind::scalar)
-      gi = readF32(b, r.g, {at.bi, at.clampedToken(b, i), at.s});
-    if (perChannel)
-      gi = readF32Vector(b, r.g, {at.bi, at.clampedToken(b, i), at.s, zero}, K);
-    Value inside = at.inside(b, i);
-    Value logMagnitude = gi, signOf;
-    if (sign) {
-      // log(max(|d|, 1e-30)): a zero decay stays finite (exp of it
-      // underflows to 0); its sign counts as +1.
-      Value mag = arith::MaximumFOp::create(b, math::AbsFOp::create(b, gi), constant(1e-30f));
-      logMagnitude = math::LogOp::create(b, mag);
-      Value negative = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, gi, constant(0.0f));
-      signOf = arith::SelectOp::create(b, negative, constant(-1.0f), constant(1.0f));
-      signOf = arith::SelectOp::create(b, inside, signOf, constant(1.0f));
-    }
-    logMagnitude = arith::SelectOp::create(b, inside, logMagnitude, constant(0.0f));
-    auto put = [&](Value x, Value into) -> Value {
-      if (perChannel)
-        return writeVector(b, x, into, {i, zero});
-      return tensor::InsertOp::create(b, x, into, ValueRange{i});
-    };
-    SmallVector<Value> next(a.begin(), a.end());
-    if (exclusive) {
-      next[ex] = put(a[1], a[ex]);
-      if (sign)
-        next[ex + 1] = put(a[3], a[ex + 1]);
-    }
-    next[1] = arith::AddFOp::create(b, a[1], logMagnitude);
-    next[0] = put(next[1], a[0]);
-    if (sign) {
-      next[3] = arith::MulFOp::create(b, a[3], signOf);
-      next[2] = put(next[3], a[2]);
-    }
-    return next;
-  });
+  auto cum = forLoop(
+      b, zero, indexConst(b, C), init,
+      [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+        Value gi = headGate;
+        if (r.gate == GateKind::scalar)
+          gi = readF32(b, r.g, {at.bi, at.clampedToken(b, i), at.s});
+        if (perChannel)
+          gi = readF32Vector(b, r.g, {at.bi, at.clampedToken(b, i), at.s, zero},
+                             K);
+        Value inside = at.inside(b, i);
+        Value logMagnitude = gi, signOf;
+        if (sign) {
+          // log(max(|d|, 1e-30)): a zero decay stays finite (exp of it
+          // underflows to 0); its sign counts as +1.
+          Value mag = arith::MaximumFOp::create(b, math::AbsFOp::create(b, gi),
+                                                constant(1e-30f));
+          logMagnitude = math::LogOp::create(b, mag);
+          Value negative = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT,
+                                                 gi, constant(0.0f));
+          signOf = arith::SelectOp::create(b, negative, constant(-1.0f),
+                                           constant(1.0f));
+          signOf = arith::SelectOp::create(b, inside, signOf, constant(1.0f));
+        }
+        logMagnitude =
+            arith::SelectOp::create(b, inside, logMagnitude, constant(0.0f));
+        auto put = [&](Value x, Value into) -> Value {
+          if (perChannel)
+            return writeVector(b, x, into, {i, zero});
+          return tensor::InsertOp::create(b, x, into, ValueRange{i});
+        };
+        SmallVector<Value> next(a.begin(), a.end());
+        if (exclusive) {
+          next[ex] = put(a[1], a[ex]);
+          if (sign)
+            next[ex + 1] = put(a[3], a[ex + 1]);
+        }
+        next[1] = arith::AddFOp::create(b, a[1], logMagnitude);
+        next[0] = put(next[1], a[0]);
+        if (sign) {
+          next[3] = arith::MulFOp::create(b, a[3], signOf);
+          next[2] = put(next[3], a[2]);
+        }
+        return next;
+      });
   gate.inclusive = {cum[0], sign ? cum[2] : Value()};
   if (exclusive)
     gate.exclusive = {cum[ex], sign ? cum[ex + 1] : Value()};
@@ -218,7 +228,8 @@ ChunkGate buildGate(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
   if (sign)
     gate.lastSign = perChannel ? rowOf(b, cum[2], C - 1) : cum[3];
 
-  // s exp(G) of a cumulative gate G, or with `fromEnd` s_last s exp(G_last - G).
+  // s exp(G) of a cumulative gate G, or with `fromEnd` s_last s exp(G_last -
+  // G).
   MLIRContext *ctx = b.getContext();
   AffineMap id = AffineMap::getMultiDimIdentityMap(perChannel ? 2 : 1, ctx);
   AffineMap col = AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
@@ -231,21 +242,24 @@ ChunkGate buildGate(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
       if (sign)
         ins.push_back({gate.lastSign, col});
     }
-    Value out = tensor::EmptyOp::create(b, cast<ShapedType>(g.log.getType()).getShape(), b.getF32Type());
-    return mapN(b, out, ins, [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-      Value x = a[0];
-      size_t next = sign ? 2 : 1;
-      Value lastLog = fromEnd && perChannel ? a[next++] : gate.lastLog;
-      Value lastSign = fromEnd && perChannel && sign ? a[next++] : gate.lastSign;
-      if (fromEnd)
-        x = arith::SubFOp::create(nb, loc, lastLog, x);
-      Value e = math::ExpOp::create(nb, loc, x);
-      if (sign)
-        e = arith::MulFOp::create(nb, loc, e, a[1]);
-      if (fromEnd && sign)
-        e = arith::MulFOp::create(nb, loc, e, lastSign);
-      return e;
-    });
+    Value out = tensor::EmptyOp::create(
+        b, cast<ShapedType>(g.log.getType()).getShape(), b.getF32Type());
+    return mapN(
+        b, out, ins, [&](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+          Value x = a[0];
+          size_t next = sign ? 2 : 1;
+          Value lastLog = fromEnd && perChannel ? a[next++] : gate.lastLog;
+          Value lastSign =
+              fromEnd && perChannel && sign ? a[next++] : gate.lastSign;
+          if (fromEnd)
+            x = arith::SubFOp::create(nb, loc, lastLog, x);
+          Value e = math::ExpOp::create(nb, loc, x);
+          if (sign)
+            e = arith::MulFOp::create(nb, loc, e, a[1]);
+          if (fromEnd && sign)
+            e = arith::MulFOp::create(nb, loc, e, lastSign);
+          return e;
+        });
   };
   gate.expGc = factor(gate.inclusive, /*fromEnd=*/false);
   gate.expTail = factor(gate.inclusive, /*fromEnd=*/true);
@@ -264,28 +278,38 @@ struct ChunkTerm {
 
 /// The delta rule's V' = U - W S with the WY/UT transform of one chunk.
 Value deltaRuleValues(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
-                      const ChunkGate &gate, const ChunkPosition &at,
-                      Value Kt, Value Vt, Value S) {
+                      const ChunkGate &gate, const ChunkPosition &at, Value Kt,
+                      Value Vt, Value S) {
   const int64_t C = dimSize(Kt, 0);
   Value zero = indexConst(b, 0);
   // beta per token (doubled for negative eigenvalues), 0 on padded rows.
-  Value betaInit = tensor::EmptyOp::create(b, ArrayRef<int64_t>{C}, b.getF32Type());
-  Value beta = forLoop(b, zero, indexConst(b, C), {betaInit}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
-    Value bi = readF32(b, r.beta, {at.bi, at.clampedToken(b, i), at.s});
-    if (r.negEigval)
-      bi = arith::MulFOp::create(b, bi, f32Const(b, 2.0f));
-    bi = arith::SelectOp::create(b, at.inside(b, i), bi, f32Const(b, 0.0f));
-    return SmallVector<Value>{tensor::InsertOp::create(b, bi, a[0], ValueRange{i})};
-  })[0];
+  Value betaInit =
+      tensor::EmptyOp::create(b, ArrayRef<int64_t>{C}, b.getF32Type());
+  Value beta = forLoop(
+      b, zero, indexConst(b, C), {betaInit},
+      [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+        Value bi = readF32(b, r.beta, {at.bi, at.clampedToken(b, i), at.s});
+        if (r.negEigval)
+          bi = arith::MulFOp::create(b, bi, f32Const(b, 2.0f));
+        bi = arith::SelectOp::create(b, at.inside(b, i), bi, f32Const(b, 0.0f));
+        return SmallVector<Value>{
+            tensor::InsertOp::create(b, bi, a[0], ValueRange{i})};
+      })[0];
   // T = (I + A)^-1 by blocks of kSubChunk tokens, then W and U as matmuls.
-  Value A = scaled(b, gate.scores(b, Kt, gate.inclusive, Kt, gate.inclusive, /*strictlyLower=*/true), beta);
+  Value A = scaled(b,
+                   gate.scores(b, Kt, gate.inclusive, Kt, gate.inclusive,
+                               /*strictlyLower=*/true),
+                   beta);
   Value Tinv = invertUnitLower(b, A, kSubChunk);
   auto kShape = cast<ShapedType>(Kt.getType()).getShape();
-  Value W = matmul(b, Tinv, scaled(b, gate.scaleRows(b, Kt, gate.expGc), beta), zeroTile(b, kShape));
-  Value U = matmul(b, Tinv, scaled(b, Vt, beta), zeroTile(b, cast<ShapedType>(Vt.getType()).getShape()));
+  Value W = matmul(b, Tinv, scaled(b, gate.scaleRows(b, Kt, gate.expGc), beta),
+                   zeroTile(b, kShape));
+  Value U = matmul(b, Tinv, scaled(b, Vt, beta),
+                   zeroTile(b, cast<ShapedType>(Vt.getType()).getShape()));
   auto shape = cast<ShapedType>(Vt.getType()).getShape();
   Value WS = matmul(b, W, S, zeroTile(b, shape));
-  return mapN(b, U, {{WS, AffineMap::getMultiDimIdentityMap(2, b.getContext())}},
+  return mapN(b, U,
+              {{WS, AffineMap::getMultiDimIdentityMap(2, b.getContext())}},
               [](OpBuilder &nb, Location loc, ValueRange a) -> Value {
                 return arith::SubFOp::create(nb, loc, a[1], a[0]);
               });
@@ -309,29 +333,37 @@ ChunkTerm lowRankTerm(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
   Value zero = indexConst(b, 0), rank = indexConst(b, R);
   // Row (i, r) of a or b, zero on padded tokens.
   auto load = [&](Value src) {
-    Value valid = R == 1 ? at.valid : Value(arith::MulIOp::create(b, at.valid, rank));
-    return loadTile(b, src, C * R, K, valid, [&](ImplicitLocOpBuilder &b, Value row) {
-      if (R == 1)
-        return SmallVector<Value>{at.bi, at.token(b, row), at.s, zero, zero};
-      Value token = at.token(b, arith::DivUIOp::create(b, row, rank));
-      return SmallVector<Value>{at.bi, token, at.s, arith::RemUIOp::create(b, row, rank), zero};
-    });
+    Value valid =
+        R == 1 ? at.valid : Value(arith::MulIOp::create(b, at.valid, rank));
+    return loadTile(
+        b, src, C * R, K, valid, [&](ImplicitLocOpBuilder &b, Value row) {
+          if (R == 1)
+            return SmallVector<Value>{at.bi, at.token(b, row), at.s, zero,
+                                      zero};
+          Value token = at.token(b, arith::DivUIOp::create(b, row, rank));
+          return SmallVector<Value>{at.bi, token, at.s,
+                                    arith::RemUIOp::create(b, row, rank), zero};
+        });
   };
   Value At = load(r.lowRankA), Bt = load(r.lowRankB);
   RowGate before = gate.repeated(b, gate.exclusive, R);
   RowGate through = gate.repeated(b, gate.inclusive, R);
   Value Lab = gate.scores(b, At, before, Bt, through, /*strictlyLower=*/true);
-  Value Lak = gate.scores(b, At, before, Kt, gate.inclusive, /*strictlyLower=*/true);
+  Value Lak =
+      gate.scores(b, At, before, Kt, gate.inclusive, /*strictlyLower=*/true);
   Value Tinv = invertUnitLower(b, negated(b, Lab), kSubChunk);
-  Value W = matmul(b, Tinv, gate.scaleRows(b, At, gate.expGx, R), zeroTile(b, {C * R, K}));
-  Value Ubar = matmul(b, Tinv, matmul(b, Lak, Vt, zeroTile(b, {C * R, V})), zeroTile(b, {C * R, V}));
+  Value W = matmul(b, Tinv, gate.scaleRows(b, At, gate.expGx, R),
+                   zeroTile(b, {C * R, K}));
+  Value Ubar = matmul(b, Tinv, matmul(b, Lak, Vt, zeroTile(b, {C * R, V})),
+                      zeroTile(b, {C * R, V}));
   return {Bt, through, matmul(b, W, S, Ubar)};
 }
 
 SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
                                 const RecurrenceOperands &r, int64_t C,
                                 const SymbolSizes &sizes) {
-  const int64_t hq = dimSize(r.q, 2), hk = dimSize(r.k, 2), hv = dimSize(r.v, 2);
+  const int64_t hq = dimSize(r.q, 2), hk = dimSize(r.k, 2),
+                hv = dimSize(r.v, 2);
   const int64_t K = dimSize(r.q, 3), V = dimSize(r.v, 3);
   const int64_t ho = std::max(hq, hv), group = ho / hv, qShare = ho / hq,
                 kShare = hv / hk;
@@ -347,56 +379,91 @@ SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
   Value numChunks = arith::CeilDivUIOp::create(b, T, indexConst(b, C));
   Value o0 = emptyLike(b, r.oType, {"B", "T", "Ho", "V"}, sizes);
   Value s0 = emptyLike(b, r.stateType, {"B", "Hv", "K", "V"}, sizes);
-  return forEachStateHead(b, sizes, hv, group, o0, s0, r.init, [&](ImplicitLocOpBuilder &b, Value bi, Value s, Value oRows, Value S) {
-    Value kHead = arith::DivUIOp::create(b, s, indexConst(b, kShare));
-    Value headGate = r.gate == GateKind::head ? readF32(b, r.g, {s}) : Value();
-    auto chunks = forLoop(b, zero, numChunks, {oRows, S}, [&](ImplicitLocOpBuilder &b, Value n, ValueRange a) {
-      Value o = a[0], S = a[1];
-      ChunkPosition at;
-      at.t0 = arith::MulIOp::create(b, n, indexConst(b, C));
-      at.valid = arith::MinUIOp::create(b, indexConst(b, C), arith::SubIOp::create(b, T, at.t0));
-      at.T = T, at.bi = bi, at.s = s;
-      auto loadRows = [&](Value src, Value head, int64_t width, bool l2norm) {
-        return loadTile(b, src, C, width, at.valid, [&](ImplicitLocOpBuilder &b, Value i) {
-          return SmallVector<Value>{bi, at.token(b, i), head, zero};
-        }, l2norm);
-      };
-      Value Kt = loadRows(r.k, kHead, K, r.l2norm);
-      Value Vt = loadRows(r.v, s, V, /*l2norm=*/false);
-      ChunkGate gate = buildGate(b, r, C, K, at, headGate, /*exclusive=*/r.rank > 0);
-      // (keys, values) pairs: K with V (linear attention) or V' (delta
-      // rule), then the low-rank terms' B with U.
-      SmallVector<ChunkTerm> terms = {{Kt, gate.inclusive, r.beta ? deltaRuleValues(b, r, gate, at, Kt, Vt, S) : Vt}};
-      if (r.rank > 0)
-        terms.push_back(lowRankTerm(b, r, gate, at, Kt, Vt, S));
+  return forEachStateHead(
+      b, sizes, hv, group, o0, s0, r.init,
+      [&](ImplicitLocOpBuilder &b, Value bi, Value s, Value oRows, Value S) {
+        Value kHead = arith::DivUIOp::create(b, s, indexConst(b, kShare));
+        Value headGate =
+            r.gate == GateKind::head ? readF32(b, r.g, {s}) : Value();
+        auto chunks = forLoop(
+            b, zero, numChunks, {oRows, S},
+            [&](ImplicitLocOpBuilder &b, Value n, ValueRange a) {
+              Value o = a[0], S = a[1];
+              ChunkPosition at;
+              at.t0 = arith::MulIOp::create(b, n, indexConst(b, C));
+              at.valid = arith::MinUIOp::create(
+                  b, indexConst(b, C), arith::SubIOp::create(b, T, at.t0));
+              at.T = T, at.bi = bi, at.s = s;
+              auto loadRows = [&](Value src, Value head, int64_t width,
+                                  bool l2norm) {
+                return loadTile(
+                    b, src, C, width, at.valid,
+                    [&](ImplicitLocOpBuilder &b, Value i) {
+                      return SmallVector<Value>{bi, at.token(b, i), head, zero};
+                    },
+                    l2norm);
+              };
+              Value Kt = loadRows(r.k, kHead, K, r.l2norm);
+              Value Vt = loadRows(r.v, s, V, /*l2norm=*/false);
+              ChunkGate gate =
+                  buildGate(b, r, C, K, at, headGate, /*exclusive=*/r.rank > 0);
+              // (keys, values) pairs: K with V (linear attention) or V' (delta
+              // rule), then the low-rank terms' B with U.
+              SmallVector<ChunkTerm> terms = {
+                  {Kt, gate.inclusive,
+                   r.beta ? deltaRuleValues(b, r, gate, at, Kt, Vt, S) : Vt}};
+              if (r.rank > 0)
+                terms.push_back(lowRankTerm(b, r, gate, at, Kt, Vt, S));
 
-      for (int64_t g = 0; g < group; ++g) {
-        Value oh = arith::AddIOp::create(b, arith::MulIOp::create(b, s, indexConst(b, group)), indexConst(b, g));
-        Value Qt = loadRows(r.q, arith::DivUIOp::create(b, oh, indexConst(b, qShare)), K, r.l2norm);
-        // Inter-chunk (Q * exp(Gc)) S plus intra-chunk (gated Q K^T) V'.
-        Value O = matmul(b, gate.scaleRows(b, Qt, gate.expGc), S, zeroTile(b, {C, V}));
-        for (const ChunkTerm &term : terms)
-          O = matmul(b, gate.scores(b, Qt, gate.inclusive, term.keys, term.keyGate, /*strictlyLower=*/false), term.values, O);
-        // Store the valid rows, scaled, in the output type.
-        o = forLoop(b, zero, at.valid, {o}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
-          Value row = vector::TransferReadOp::create(b, VectorType::get({V}, b.getF32Type()), O, ValueRange{i, zero}, f32Const(b, 0.0f), ArrayRef<bool>{true});
-          row = arith::MulFOp::create(b, row, f32Splat(b, r.scale, V));
-          return SmallVector<Value>{writeVector(b, row, a[0], {at.token(b, i), indexConst(b, g), zero})};
-        })[0];
-      }
-      // The update accumulates into its own tile (which stays in registers
-      // across the reduction) and is then added to the decayed state.
-      Value update = zeroTile(b, {K, V});
-      for (const ChunkTerm &term : terms)
-        update = contract(b, gate.scaleRows(b, term.keys, gate.expTail, term.keyGate.rowsPerToken), term.values, update, kdMap, vMap);
-      S = mapN(b, gate.decayState(b, S), {{update, AffineMap::getMultiDimIdentityMap(2, ctx)}},
-               [](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-                 return arith::AddFOp::create(nb, loc, a[1], a[0]);
-               });
-      return SmallVector<Value>{o, S};
-    });
-    return std::make_pair(chunks[0], chunks[1]);
-  });
+              for (int64_t g = 0; g < group; ++g) {
+                Value oh = arith::AddIOp::create(
+                    b, arith::MulIOp::create(b, s, indexConst(b, group)),
+                    indexConst(b, g));
+                Value Qt = loadRows(
+                    r.q, arith::DivUIOp::create(b, oh, indexConst(b, qShare)),
+                    K, r.l2norm);
+                // Inter-chunk (Q * exp(Gc)) S plus intra-chunk (gated Q K^T)
+                // V'.
+                Value O = matmul(b, gate.scaleRows(b, Qt, gate.expGc), S,
+                                 zeroTile(b, {C, V}));
+                for (const ChunkTerm &term : terms)
+                  O = matmul(b,
+                             gate.scores(b, Qt, gate.inclusive, term.keys,
+                                         term.keyGate, /*strictlyLower=*/false),
+                             term.values, O);
+                // Store the valid rows, scaled, in the output type.
+                o = forLoop(
+                    b, zero, at.valid, {o},
+                    [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+                      Value row = vector::TransferReadOp::create(
+                          b, VectorType::get({V}, b.getF32Type()), O,
+                          ValueRange{i, zero}, f32Const(b, 0.0f),
+                          ArrayRef<bool>{true});
+                      row = arith::MulFOp::create(b, row,
+                                                  f32Splat(b, r.scale, V));
+                      return SmallVector<Value>{writeVector(
+                          b, row, a[0],
+                          {at.token(b, i), indexConst(b, g), zero})};
+                    })[0];
+              }
+              // The update accumulates into its own tile (which stays in
+              // registers across the reduction) and is then added to the
+              // decayed state.
+              Value update = zeroTile(b, {K, V});
+              for (const ChunkTerm &term : terms)
+                update = contract(b,
+                                  gate.scaleRows(b, term.keys, gate.expTail,
+                                                 term.keyGate.rowsPerToken),
+                                  term.values, update, kdMap, vMap);
+              S = mapN(b, gate.decayState(b, S),
+                       {{update, AffineMap::getMultiDimIdentityMap(2, ctx)}},
+                       [](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                         return arith::AddFOp::create(nb, loc, a[1], a[0]);
+                       });
+              return SmallVector<Value>{o, S};
+            });
+        return std::make_pair(chunks[0], chunks[1]);
+      });
 }
 
 /// The chunked form when the sequence has at least `minLength` tokens: a
@@ -407,25 +474,25 @@ LogicalResult lowerChunkedOrRecurrent(RewriterBase &rewriter, OpTy op,
                                       int64_t chunk, int64_t minLength) {
   RecurrenceOperands r = recurrenceOperands(op);
   int64_t staticT = op.getQ().getType().getDimSize(1);
-  return lowerWithShapeChecks(rewriter, op, [&](ImplicitLocOpBuilder &b,
-                                                const SymbolSizes &sizes) {
-    if (!ShapedType::isDynamic(staticT))
-      return staticT >= minLength ? buildChunked(b, r, chunk, sizes)
-                                  : buildRecurrent(b, r, sizes);
-    // Short sequences (decode) would pay for a whole chunk per token.
-    Value longEnough =
-        arith::CmpIOp::create(b, arith::CmpIPredicate::uge, sizes.lookup("T"),
-                              indexConst(b, minLength));
-    auto branch = scf::IfOp::create(b, op->getResultTypes(), longEnough,
-                                    /*withElseRegion=*/true);
-    auto tb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(),
-                                                 &branch.getThenRegion().front());
-    scf::YieldOp::create(tb, buildChunked(tb, r, chunk, sizes));
-    auto eb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(),
-                                                 &branch.getElseRegion().front());
-    scf::YieldOp::create(eb, buildRecurrent(eb, r, sizes));
-    return SmallVector<Value>(branch.getResults());
-  });
+  return lowerWithShapeChecks(
+      rewriter, op, [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {
+        if (!ShapedType::isDynamic(staticT))
+          return staticT >= minLength ? buildChunked(b, r, chunk, sizes)
+                                      : buildRecurrent(b, r, sizes);
+        // Short sequences (decode) would pay for a whole chunk per token.
+        Value longEnough =
+            arith::CmpIOp::create(b, arith::CmpIPredicate::uge,
+                                  sizes.lookup("T"), indexConst(b, minLength));
+        auto branch = scf::IfOp::create(b, op->getResultTypes(), longEnough,
+                                        /*withElseRegion=*/true);
+        auto tb = ImplicitLocOpBuilder::atBlockBegin(
+            b.getLoc(), &branch.getThenRegion().front());
+        scf::YieldOp::create(tb, buildChunked(tb, r, chunk, sizes));
+        auto eb = ImplicitLocOpBuilder::atBlockBegin(
+            b.getLoc(), &branch.getElseRegion().front());
+        scf::YieldOp::create(eb, buildRecurrent(eb, r, sizes));
+        return SmallVector<Value>(branch.getResults());
+      });
 }
 } // namespace
 

@@ -56,18 +56,20 @@ Value emptyTile(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape) {
 /// acc[i] = combine(acc[i], tile[j, i]) for every j: reduces the rows (keys)
 /// of a [BK, BQ] score tile into the per-query 1-D `acc`, so every step reads
 /// one contiguous row.
-Value reduceKeys(ImplicitLocOpBuilder &b, Value tile, Value acc,
-                 const std::function<Value(OpBuilder &, Location, Value,
-                                           Value)> &combine) {
+Value reduceKeys(
+    ImplicitLocOpBuilder &b, Value tile, Value acc,
+    const std::function<Value(OpBuilder &, Location, Value, Value)> &combine) {
   MLIRContext *ctx = b.getContext();
   AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
   AffineMap query = AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
   return linalg::GenericOp::create(
              b, TypeRange{acc.getType()}, ValueRange{tile}, ValueRange{acc},
              ArrayRef<AffineMap>{id, query},
-             ArrayRef<IteratorType>{IteratorType::reduction, IteratorType::parallel},
+             ArrayRef<IteratorType>{IteratorType::reduction,
+                                    IteratorType::parallel},
              [&](OpBuilder &nb, Location loc, ValueRange args) {
-               linalg::YieldOp::create(nb, loc, ValueRange{combine(nb, loc, args[1], args[0])});
+               linalg::YieldOp::create(
+                   nb, loc, ValueRange{combine(nb, loc, args[1], args[0])});
              })
       .getResult(0);
 }
@@ -77,15 +79,19 @@ Value reduceKeys(ImplicitLocOpBuilder &b, Value tile, Value acc,
 Value cumulativeGate(ImplicitLocOpBuilder &b, Value g, Value bi, Value h,
                      Value T, int64_t pad) {
   Value len = arith::AddIOp::create(b, T, indexConst(b, pad));
-  Value empty = tensor::EmptyOp::create(
-      b, ArrayRef<int64_t>{ShapedType::kDynamic}, b.getF32Type(), ValueRange{len});
+  Value empty =
+      tensor::EmptyOp::create(b, ArrayRef<int64_t>{ShapedType::kDynamic},
+                              b.getF32Type(), ValueRange{len});
   Value G = linalg::FillOp::create(b, ValueRange{f32Const(b, 0.0f)},
                                    ValueRange{empty})
                 .getResult(0);
-  return forLoop(b, indexConst(b, 0), T, {G, f32Const(b, 0.0f)}, [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
-    Value run = arith::AddFOp::create(b, a[1], readF32(b, g, {bi, t, h}));
-    return SmallVector<Value>{tensor::InsertOp::create(b, run, a[0], ValueRange{t}), run};
-  })[0];
+  return forLoop(
+      b, indexConst(b, 0), T, {G, f32Const(b, 0.0f)},
+      [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
+        Value run = arith::AddFOp::create(b, a[1], readF32(b, g, {bi, t, h}));
+        return SmallVector<Value>{
+            tensor::InsertOp::create(b, run, a[0], ValueRange{t}), run};
+      })[0];
 }
 
 /// Elements [start, start + n) of a 1-D tensor as a static tensor<n x f32>.
@@ -125,187 +131,319 @@ LogicalResult lowerFlashAttention(RewriterBase &rewriter, mix::AttentionOp op,
   AffineMap pMap = AffineMap::get(3, 0, {d2, d0}, ctx);
   AffineMap vMap = AffineMap::get(3, 0, {d2, d1}, ctx);
 
-  return lowerWithShapeChecks(rewriter, op, [&](ImplicitLocOpBuilder &b,
-                                                const SymbolSizes &sizes) {
-    Value T = sizes.lookup("T"), S = sizes.lookup(keyLen);
-    Value o0 = emptyLike(b, oType, {"B", "T", "Hq", "V"}, sizes);
-    auto rowsType = RankedTensorType::get({ShapedType::kDynamic, V},
-                                          oType.getElementType());
-    SmallVector<OpFoldResult> bounds = {sizes.lookup("B"), b.getIndexAttr(hq)};
-    auto forall = scf::ForallOp::create(
-        b, bounds, ValueRange{o0}, std::nullopt,
-        [&](OpBuilder &nested, Location loc, ValueRange args) {
-          ImplicitLocOpBuilder b(loc, nested);
-          Value bi = args[0], h = args[1], oAll = args[2];
-          OpFoldResult one = b.getIndexAttr(1), zeroAttr = b.getIndexAttr(0);
-          // This head's output rows o[bi, :, h, :] as a [T, V] tensor.
-          SmallVector<OpFoldResult> rowOffsets = {bi, zeroAttr, h, zeroAttr};
-          SmallVector<OpFoldResult> rowSizes = {one, T, one, b.getIndexAttr(V)};
-          SmallVector<OpFoldResult> unit(4, one);
-          Value rows = tensor::ExtractSliceOp::create(b, rowsType, oAll, rowOffsets,
-                                                      rowSizes, unit);
-          Value zero = indexConst(b, 0);
-          Value kvHead = arith::DivUIOp::create(b, h, indexConst(b, share));
-          Value G = g ? cumulativeGate(b, g, bi, h, T, std::max(BQ, BK)) : Value();
-          Value numQBlocks = arith::CeilDivUIOp::create(b, T, indexConst(b, BQ));
+  return lowerWithShapeChecks(
+      rewriter, op, [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {
+        Value T = sizes.lookup("T"), S = sizes.lookup(keyLen);
+        Value o0 = emptyLike(b, oType, {"B", "T", "Hq", "V"}, sizes);
+        auto rowsType = RankedTensorType::get({ShapedType::kDynamic, V},
+                                              oType.getElementType());
+        SmallVector<OpFoldResult> bounds = {sizes.lookup("B"),
+                                            b.getIndexAttr(hq)};
+        auto forall = scf::ForallOp::create(
+            b, bounds, ValueRange{o0}, std::nullopt,
+            [&](OpBuilder &nested, Location loc, ValueRange args) {
+              ImplicitLocOpBuilder b(loc, nested);
+              Value bi = args[0], h = args[1], oAll = args[2];
+              OpFoldResult one = b.getIndexAttr(1),
+                           zeroAttr = b.getIndexAttr(0);
+              // This head's output rows o[bi, :, h, :] as a [T, V] tensor.
+              SmallVector<OpFoldResult> rowOffsets = {bi, zeroAttr, h,
+                                                      zeroAttr};
+              SmallVector<OpFoldResult> rowSizes = {one, T, one,
+                                                    b.getIndexAttr(V)};
+              SmallVector<OpFoldResult> unit(4, one);
+              Value rows = tensor::ExtractSliceOp::create(
+                  b, rowsType, oAll, rowOffsets, rowSizes, unit);
+              Value zero = indexConst(b, 0);
+              Value kvHead = arith::DivUIOp::create(b, h, indexConst(b, share));
+              Value G = g ? cumulativeGate(b, g, bi, h, T, std::max(BQ, BK))
+                          : Value();
+              Value numQBlocks =
+                  arith::CeilDivUIOp::create(b, T, indexConst(b, BQ));
 
-          auto qLoop = forLoop(b, zero, numQBlocks, {rows}, [&](ImplicitLocOpBuilder &b, Value qb, ValueRange a) {
-            Value q0 = arith::MulIOp::create(b, qb, indexConst(b, BQ));
-            Value validQ = arith::MinUIOp::create(b, indexConst(b, BQ), arith::SubIOp::create(b, T, q0));
-            Value Qt = loadTile(b, q, BQ, K, validQ, [&](ImplicitLocOpBuilder &b, Value i) {
-              return SmallVector<Value>{bi, arith::AddIOp::create(b, q0, i), h, zero};
+              auto qLoop = forLoop(
+                  b, zero, numQBlocks, {rows},
+                  [&](ImplicitLocOpBuilder &b, Value qb, ValueRange a) {
+                    Value q0 = arith::MulIOp::create(b, qb, indexConst(b, BQ));
+                    Value validQ = arith::MinUIOp::create(
+                        b, indexConst(b, BQ), arith::SubIOp::create(b, T, q0));
+                    Value Qt = loadTile(
+                        b, q, BQ, K, validQ,
+                        [&](ImplicitLocOpBuilder &b, Value i) {
+                          return SmallVector<Value>{
+                              bi, arith::AddIOp::create(b, q0, i), h, zero};
+                        });
+                    // (scale Q)^T [K, BQ], once per query block.
+                    Qt = mapN(b, Qt, {},
+                              [&](OpBuilder &nb, Location loc,
+                                  ValueRange args) -> Value {
+                                return arith::MulFOp::create(
+                                    nb, loc, args[0], constF32(nb, loc, scale));
+                              });
+                    Value QtT = transposed(b, Qt);
+                    Value Gq = G ? sliceOf(b, G, q0, BQ) : Value();
+
+                    // Key blocks [kbLo, kbHi): causal stops at the block
+                    // holding the query block's last row; a window starts at
+                    // the block holding the first row's first allowed key, q0 -
+                    // window + 1.
+                    Value keyEnd = S;
+                    if (causal)
+                      keyEnd = arith::MinUIOp::create(
+                          b, S, arith::AddIOp::create(b, q0, validQ));
+                    Value kbHi = arith::CeilDivUIOp::create(b, keyEnd,
+                                                            indexConst(b, BK));
+                    Value kbLo = zero;
+                    if (window > 0) {
+                      Value q1 = arith::AddIOp::create(b, q0, indexConst(b, 1));
+                      Value w = indexConst(b, window);
+                      Value past = arith::CmpIOp::create(
+                          b, arith::CmpIPredicate::ugt, q1, w);
+                      Value first = arith::SelectOp::create(
+                          b, past, arith::SubIOp::create(b, q1, w), zero);
+                      kbLo =
+                          arith::DivUIOp::create(b, first, indexConst(b, BK));
+                    }
+
+                    Value m0 = filledTile(b, {BQ}, kNegInf);
+                    Value l0 = filledTile(b, {BQ}, 0.0f);
+                    Value acc0 = filledTile(b, {BQ, V}, 0.0f);
+                    auto kLoop = forLoop(
+                        b, kbLo, kbHi, {m0, l0, acc0},
+                        [&](ImplicitLocOpBuilder &b, Value kb, ValueRange a) {
+                          Value m = a[0], l = a[1], acc = a[2];
+                          Value k0 =
+                              arith::MulIOp::create(b, kb, indexConst(b, BK));
+                          Value validK = arith::MinUIOp::create(
+                              b, indexConst(b, BK),
+                              arith::SubIOp::create(b, S, k0));
+                          auto key = [&](ImplicitLocOpBuilder &b, Value j) {
+                            return SmallVector<Value>{
+                                bi, arith::AddIOp::create(b, k0, j), kvHead,
+                                zero};
+                          };
+                          Value Kt = loadTile(b, k, BK, K, validK, key);
+                          Value Vt = loadTile(b, v, BK, V, validK, key);
+
+                          // S^T = K (scale Q)^T [BK, BQ].
+                          Value scores =
+                              matmul(b, Kt, QtT, filledTile(b, {BK, BQ}, 0.0f));
+                          SmallVector<std::pair<Value, AffineMap>> biasIns;
+                          if (G)
+                            biasIns = {{sliceOf(b, G, k0, BK), keyMap},
+                                       {Gq, queryMap}};
+                          // + G_i - G_j; with `masked` also -inf where the key
+                          // is padding or outside the causal mask or the
+                          // window.
+                          auto biasAndMask = [&](ImplicitLocOpBuilder &b,
+                                                 bool masked) -> Value {
+                            if (!G && !masked)
+                              return scores;
+                            return mapN(
+                                b, scores, biasIns,
+                                [&](OpBuilder &nb, Location loc,
+                                    ValueRange args) -> Value {
+                                  Value s = args.back();
+                                  if (G)
+                                    s = arith::AddFOp::create(
+                                        nb, loc, s,
+                                        arith::SubFOp::create(nb, loc, args[1],
+                                                              args[0]));
+                                  if (!masked)
+                                    return s;
+                                  Value j = linalg::IndexOp::create(nb, loc, 0);
+                                  Value i = linalg::IndexOp::create(nb, loc, 1);
+                                  Value allowed = arith::CmpIOp::create(
+                                      nb, loc, arith::CmpIPredicate::ult, j,
+                                      validK);
+                                  Value row =
+                                      arith::AddIOp::create(nb, loc, q0, i);
+                                  Value col =
+                                      arith::AddIOp::create(nb, loc, k0, j);
+                                  if (causal)
+                                    allowed = arith::AndIOp::create(
+                                        nb, loc, allowed,
+                                        arith::CmpIOp::create(
+                                            nb, loc, arith::CmpIPredicate::ule,
+                                            col, row));
+                                  if (window > 0) {
+                                    // j > i - window  <=>  j + window > i
+                                    Value w = arith::ConstantIndexOp::create(
+                                        nb, loc, window);
+                                    allowed = arith::AndIOp::create(
+                                        nb, loc, allowed,
+                                        arith::CmpIOp::create(
+                                            nb, loc, arith::CmpIPredicate::ugt,
+                                            arith::AddIOp::create(nb, loc, col,
+                                                                  w),
+                                            row));
+                                  }
+                                  return arith::SelectOp::create(
+                                      nb, loc, allowed, s,
+                                      constF32(nb, loc, kNegInf));
+                                });
+                          };
+                          // Only blocks straddling a mask boundary (the causal
+                          // diagonal, the window's edge, the last partial key
+                          // block) evaluate the mask; blocks wholly inside it
+                          // take the plain path.
+                          Value inside =
+                              arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                                    validK, indexConst(b, BK));
+                          if (causal) // last key <= first row: k0 + BK - 1 <=
+                                      // q0
+                            inside = arith::AndIOp::create(
+                                b, inside,
+                                arith::CmpIOp::create(
+                                    b, arith::CmpIPredicate::ule,
+                                    arith::AddIOp::create(b, k0,
+                                                          indexConst(b, BK)),
+                                    arith::AddIOp::create(b, q0,
+                                                          indexConst(b, 1))));
+                          if (window > 0) // first key > last row - window: k0 +
+                                          // window >= q0 + BQ
+                            inside = arith::AndIOp::create(
+                                b, inside,
+                                arith::CmpIOp::create(
+                                    b, arith::CmpIPredicate::uge,
+                                    arith::AddIOp::create(
+                                        b, k0, indexConst(b, window)),
+                                    arith::AddIOp::create(b, q0,
+                                                          indexConst(b, BQ))));
+                          auto branch = scf::IfOp::create(
+                              b, TypeRange{scores.getType()}, inside,
+                              /*withElseRegion=*/true);
+                          {
+                            auto tb = ImplicitLocOpBuilder::atBlockBegin(
+                                b.getLoc(), &branch.getThenRegion().front());
+                            scf::YieldOp::create(
+                                tb, biasAndMask(tb, /*masked=*/false));
+                            auto eb = ImplicitLocOpBuilder::atBlockBegin(
+                                b.getLoc(), &branch.getElseRegion().front());
+                            scf::YieldOp::create(
+                                eb, biasAndMask(eb, /*masked=*/true));
+                          }
+                          scores = branch.getResult(0);
+
+                          // Running max m' = max(m, rowmax(S)). mSafe is m'
+                          // with 0 for rows that have no allowed key yet, so
+                          // exp(-inf - -inf) is never formed. m is updated in
+                          // place after its last read.
+                          Value blockMax = reduceKeys(
+                              b, scores, filledTile(b, {BQ}, kNegInf),
+                              [](OpBuilder &nb, Location loc, Value acc,
+                                 Value x) -> Value {
+                                return arith::MaximumFOp::create(nb, loc, acc,
+                                                                 x);
+                              });
+                          Value mSafe = mapN(
+                              b, emptyTile(b, {BQ}),
+                              {{m, id1}, {blockMax, id1}},
+                              [](OpBuilder &nb, Location loc,
+                                 ValueRange args) -> Value {
+                                Value mx = arith::MaximumFOp::create(
+                                    nb, loc, args[0], args[1]);
+                                Value none = arith::CmpFOp::create(
+                                    nb, loc, arith::CmpFPredicate::OEQ, mx,
+                                    constF32(nb, loc, kNegInf));
+                                return arith::SelectOp::create(
+                                    nb, loc, none, constF32(nb, loc, 0.0f), mx);
+                              });
+                          // alpha = exp(m - m'), 0 while the old max is -inf.
+                          Value alpha = mapN(
+                              b, emptyTile(b, {BQ}), {{m, id1}, {mSafe, id1}},
+                              [](OpBuilder &nb, Location loc,
+                                 ValueRange args) -> Value {
+                                Value none = arith::CmpFOp::create(
+                                    nb, loc, arith::CmpFPredicate::OEQ, args[0],
+                                    constF32(nb, loc, kNegInf));
+                                Value e = math::ExpOp::create(
+                                    nb, loc,
+                                    arith::SubFOp::create(nb, loc, args[0],
+                                                          args[1]));
+                                return arith::SelectOp::create(
+                                    nb, loc, none, constF32(nb, loc, 0.0f), e);
+                              });
+                          Value mNew = mapN(b, m, {{blockMax, id1}},
+                                            [](OpBuilder &nb, Location loc,
+                                               ValueRange args) -> Value {
+                                              return arith::MaximumFOp::create(
+                                                  nb, loc, args[1], args[0]);
+                                            });
+                          // P^T = exp(S^T - m'), masked entries 0.
+                          Value P = mapN(
+                              b, scores, {{mSafe, queryMap}},
+                              [](OpBuilder &nb, Location loc,
+                                 ValueRange args) -> Value {
+                                Value x = args[1];
+                                Value masked = arith::CmpFOp::create(
+                                    nb, loc, arith::CmpFPredicate::OEQ, x,
+                                    constF32(nb, loc, kNegInf));
+                                Value e = math::ExpOp::create(
+                                    nb, loc,
+                                    arith::SubFOp::create(nb, loc, x, args[0]));
+                                return arith::SelectOp::create(
+                                    nb, loc, masked, constF32(nb, loc, 0.0f),
+                                    e);
+                              });
+                          // l' = alpha l + rowsum(P).
+                          Value lNew = mapN(b, l, {{alpha, id1}},
+                                            [](OpBuilder &nb, Location loc,
+                                               ValueRange args) -> Value {
+                                              return arith::MulFOp::create(
+                                                  nb, loc, args[1], args[0]);
+                                            });
+                          lNew = reduceKeys(b, P, lNew,
+                                            [](OpBuilder &nb, Location loc,
+                                               Value acc, Value x) -> Value {
+                                              return arith::AddFOp::create(
+                                                  nb, loc, acc, x);
+                                            });
+                          // O = alpha O + P V.
+                          Value accNew = mapN(b, acc, {{alpha, rowMap}},
+                                              [](OpBuilder &nb, Location loc,
+                                                 ValueRange args) -> Value {
+                                                return arith::MulFOp::create(
+                                                    nb, loc, args[1], args[0]);
+                                              });
+                          accNew = contract(b, P, Vt, accNew, pMap, vMap);
+                          return SmallVector<Value>{mNew, lNew, accNew};
+                        });
+
+                    // o = O / l for the valid rows; rows with no allowed key
+                    // give 0.
+                    Value l = kLoop[1], acc = kLoop[2];
+                    return forLoop(
+                        b, zero, validQ, {a[0]},
+                        [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+                          Value li =
+                              tensor::ExtractOp::create(b, l, ValueRange{i});
+                          Value any = arith::CmpFOp::create(
+                              b, arith::CmpFPredicate::OGT, li,
+                              f32Const(b, 0.0f));
+                          Value inv = arith::SelectOp::create(
+                              b, any,
+                              arith::DivFOp::create(b, f32Const(b, 1.0f), li),
+                              f32Const(b, 0.0f));
+                          Value row = vector::TransferReadOp::create(
+                              b, VectorType::get({V}, b.getF32Type()), acc,
+                              ValueRange{i, zero}, f32Const(b, 0.0f),
+                              ArrayRef<bool>{true});
+                          row = arith::MulFOp::create(b, row, splat(b, inv, V));
+                          return SmallVector<Value>{writeVector(
+                              b, row, a[0],
+                              {arith::AddIOp::create(b, q0, i), zero})};
+                        });
+                  });
+
+              auto term = scf::InParallelOp::create(b);
+              ImplicitLocOpBuilder tb = ImplicitLocOpBuilder::atBlockBegin(
+                  loc, &term.getRegion().front());
+              tensor::ParallelInsertSliceOp::create(tb, qLoop[0], oAll,
+                                                    rowOffsets, rowSizes, unit);
             });
-            // (scale Q)^T [K, BQ], once per query block.
-            Qt = mapN(b, Qt, {}, [&](OpBuilder &nb, Location loc, ValueRange args) -> Value {
-              return arith::MulFOp::create(nb, loc, args[0], constF32(nb, loc, scale));
-            });
-            Value QtT = transposed(b, Qt);
-            Value Gq = G ? sliceOf(b, G, q0, BQ) : Value();
-
-            // Key blocks [kbLo, kbHi): causal stops at the block holding the
-            // query block's last row; a window starts at the block holding
-            // the first row's first allowed key, q0 - window + 1.
-            Value keyEnd = S;
-            if (causal)
-              keyEnd = arith::MinUIOp::create(b, S, arith::AddIOp::create(b, q0, validQ));
-            Value kbHi = arith::CeilDivUIOp::create(b, keyEnd, indexConst(b, BK));
-            Value kbLo = zero;
-            if (window > 0) {
-              Value q1 = arith::AddIOp::create(b, q0, indexConst(b, 1));
-              Value w = indexConst(b, window);
-              Value past = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, q1, w);
-              Value first = arith::SelectOp::create(b, past, arith::SubIOp::create(b, q1, w), zero);
-              kbLo = arith::DivUIOp::create(b, first, indexConst(b, BK));
-            }
-
-            Value m0 = filledTile(b, {BQ}, kNegInf);
-            Value l0 = filledTile(b, {BQ}, 0.0f);
-            Value acc0 = filledTile(b, {BQ, V}, 0.0f);
-            auto kLoop = forLoop(b, kbLo, kbHi, {m0, l0, acc0}, [&](ImplicitLocOpBuilder &b, Value kb, ValueRange a) {
-              Value m = a[0], l = a[1], acc = a[2];
-              Value k0 = arith::MulIOp::create(b, kb, indexConst(b, BK));
-              Value validK = arith::MinUIOp::create(b, indexConst(b, BK), arith::SubIOp::create(b, S, k0));
-              auto key = [&](ImplicitLocOpBuilder &b, Value j) {
-                return SmallVector<Value>{bi, arith::AddIOp::create(b, k0, j), kvHead, zero};
-              };
-              Value Kt = loadTile(b, k, BK, K, validK, key);
-              Value Vt = loadTile(b, v, BK, V, validK, key);
-
-              // S^T = K (scale Q)^T [BK, BQ].
-              Value scores = matmul(b, Kt, QtT, filledTile(b, {BK, BQ}, 0.0f));
-              SmallVector<std::pair<Value, AffineMap>> biasIns;
-              if (G)
-                biasIns = {{sliceOf(b, G, k0, BK), keyMap}, {Gq, queryMap}};
-              // + G_i - G_j; with `masked` also -inf where the key is padding
-              // or outside the causal mask or the window.
-              auto biasAndMask = [&](ImplicitLocOpBuilder &b, bool masked) -> Value {
-                if (!G && !masked)
-                  return scores;
-                return mapN(b, scores, biasIns, [&](OpBuilder &nb, Location loc, ValueRange args) -> Value {
-                  Value s = args.back();
-                  if (G)
-                    s = arith::AddFOp::create(nb, loc, s, arith::SubFOp::create(nb, loc, args[1], args[0]));
-                  if (!masked)
-                    return s;
-                  Value j = linalg::IndexOp::create(nb, loc, 0);
-                  Value i = linalg::IndexOp::create(nb, loc, 1);
-                  Value allowed = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ult, j, validK);
-                  Value row = arith::AddIOp::create(nb, loc, q0, i);
-                  Value col = arith::AddIOp::create(nb, loc, k0, j);
-                  if (causal)
-                    allowed = arith::AndIOp::create(nb, loc, allowed,
-                        arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ule, col, row));
-                  if (window > 0) {
-                    // j > i - window  <=>  j + window > i
-                    Value w = arith::ConstantIndexOp::create(nb, loc, window);
-                    allowed = arith::AndIOp::create(nb, loc, allowed,
-                        arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ugt,
-                                              arith::AddIOp::create(nb, loc, col, w), row));
-                  }
-                  return arith::SelectOp::create(nb, loc, allowed, s, constF32(nb, loc, kNegInf));
-                });
-              };
-              // Only blocks straddling a mask boundary (the causal diagonal,
-              // the window's edge, the last partial key block) evaluate the
-              // mask; blocks wholly inside it take the plain path.
-              Value inside = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, validK, indexConst(b, BK));
-              if (causal) // last key <= first row: k0 + BK - 1 <= q0
-                inside = arith::AndIOp::create(b, inside, arith::CmpIOp::create(b, arith::CmpIPredicate::ule,
-                    arith::AddIOp::create(b, k0, indexConst(b, BK)), arith::AddIOp::create(b, q0, indexConst(b, 1))));
-              if (window > 0) // first key > last row - window: k0 + window >= q0 + BQ
-                inside = arith::AndIOp::create(b, inside, arith::CmpIOp::create(b, arith::CmpIPredicate::uge,
-                    arith::AddIOp::create(b, k0, indexConst(b, window)), arith::AddIOp::create(b, q0, indexConst(b, BQ))));
-              auto branch = scf::IfOp::create(b, TypeRange{scores.getType()}, inside, /*withElseRegion=*/true);
-              {
-                auto tb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), &branch.getThenRegion().front());
-                scf::YieldOp::create(tb, biasAndMask(tb, /*masked=*/false));
-                auto eb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), &branch.getElseRegion().front());
-                scf::YieldOp::create(eb, biasAndMask(eb, /*masked=*/true));
-              }
-              scores = branch.getResult(0);
-
-              // Running max m' = max(m, rowmax(S)). mSafe is m' with 0 for
-              // rows that have no allowed key yet, so exp(-inf - -inf) is
-              // never formed. m is updated in place after its last read.
-              Value blockMax = reduceKeys(b, scores, filledTile(b, {BQ}, kNegInf), [](OpBuilder &nb, Location loc, Value acc, Value x) -> Value {
-                return arith::MaximumFOp::create(nb, loc, acc, x);
-              });
-              Value mSafe = mapN(b, emptyTile(b, {BQ}), {{m, id1}, {blockMax, id1}}, [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
-                Value mx = arith::MaximumFOp::create(nb, loc, args[0], args[1]);
-                Value none = arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ, mx, constF32(nb, loc, kNegInf));
-                return arith::SelectOp::create(nb, loc, none, constF32(nb, loc, 0.0f), mx);
-              });
-              // alpha = exp(m - m'), 0 while the old max is -inf.
-              Value alpha = mapN(b, emptyTile(b, {BQ}), {{m, id1}, {mSafe, id1}}, [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
-                Value none = arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ, args[0], constF32(nb, loc, kNegInf));
-                Value e = math::ExpOp::create(nb, loc, arith::SubFOp::create(nb, loc, args[0], args[1]));
-                return arith::SelectOp::create(nb, loc, none, constF32(nb, loc, 0.0f), e);
-              });
-              Value mNew = mapN(b, m, {{blockMax, id1}}, [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
-                return arith::MaximumFOp::create(nb, loc, args[1], args[0]);
-              });
-              // P^T = exp(S^T - m'), masked entries 0.
-              Value P = mapN(b, scores, {{mSafe, queryMap}}, [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
-                Value x = args[1];
-                Value masked = arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ, x, constF32(nb, loc, kNegInf));
-                Value e = math::ExpOp::create(nb, loc, arith::SubFOp::create(nb, loc, x, args[0]));
-                return arith::SelectOp::create(nb, loc, masked, constF32(nb, loc, 0.0f), e);
-              });
-              // l' = alpha l + rowsum(P).
-              Value lNew = mapN(b, l, {{alpha, id1}}, [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
-                return arith::MulFOp::create(nb, loc, args[1], args[0]);
-              });
-              lNew = reduceKeys(b, P, lNew, [](OpBuilder &nb, Location loc, Value acc, Value x) -> Value {
-                return arith::AddFOp::create(nb, loc, acc, x);
-              });
-              // O = alpha O + P V.
-              Value accNew = mapN(b, acc, {{alpha, rowMap}}, [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
-                return arith::MulFOp::create(nb, loc, args[1], args[0]);
-              });
-              accNew = contract(b, P, Vt, accNew, pMap, vMap);
-              return SmallVector<Value>{mNew, lNew, accNew};
-            });
-
-            // o = O / l for the valid rows; rows with no allowed key give 0.
-            Value l = kLoop[1], acc = kLoop[2];
-            return forLoop(b, zero, validQ, {a[0]}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
-              Value li = tensor::ExtractOp::create(b, l, ValueRange{i});
-              Value any = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, li, f32Const(b, 0.0f));
-              Value inv = arith::SelectOp::create(b, any, arith::DivFOp::create(b, f32Const(b, 1.0f), li), f32Const(b, 0.0f));
-              Value row = vector::TransferReadOp::create(b, VectorType::get({V}, b.getF32Type()), acc, ValueRange{i, zero}, f32Const(b, 0.0f), ArrayRef<bool>{true});
-              row = arith::MulFOp::create(b, row, splat(b, inv, V));
-              return SmallVector<Value>{writeVector(b, row, a[0], {arith::AddIOp::create(b, q0, i), zero})};
-            });
-          });
-
-          auto term = scf::InParallelOp::create(b);
-          ImplicitLocOpBuilder tb = ImplicitLocOpBuilder::atBlockBegin(
-              loc, &term.getRegion().front());
-          tensor::ParallelInsertSliceOp::create(tb, qLoop[0], oAll, rowOffsets,
-                                                rowSizes, unit);
-        });
-    return SmallVector<Value>(forall.getResults());
-  });
+        return SmallVector<Value>(forall.getResults());
+      });
 }
 
 } // namespace mixir::lowering

@@ -35,8 +35,8 @@ Value f32Splat(ImplicitLocOpBuilder &b, float v, int64_t len) {
 }
 
 Value splat(ImplicitLocOpBuilder &b, Value scalar, int64_t len) {
-  return vector::BroadcastOp::create(
-      b, VectorType::get({len}, b.getF32Type()), scalar);
+  return vector::BroadcastOp::create(b, VectorType::get({len}, b.getF32Type()),
+                                     scalar);
 }
 
 Value toF32(ImplicitLocOpBuilder &b, Value v) {
@@ -166,10 +166,11 @@ Value endStateSlice(ImplicitLocOpBuilder &b, Value slice, Value states,
                                        g.strides);
 }
 
-SmallVector<Value> forallSlices(
-    ImplicitLocOpBuilder &b, ArrayRef<OpFoldResult> bounds, ValueRange outputs,
-    const std::function<SmallVector<ParallelSlice>(
-        ImplicitLocOpBuilder &, ValueRange, ValueRange)> &body) {
+SmallVector<Value>
+forallSlices(ImplicitLocOpBuilder &b, ArrayRef<OpFoldResult> bounds,
+             ValueRange outputs,
+             const std::function<SmallVector<ParallelSlice>(
+                 ImplicitLocOpBuilder &, ValueRange, ValueRange)> &body) {
   auto forall = scf::ForallOp::create(
       b, bounds, outputs, std::nullopt,
       [&](OpBuilder &nested, Location loc, ValueRange args) {
@@ -178,47 +179,47 @@ SmallVector<Value> forallSlices(
         ValueRange outs = args.drop_front(bounds.size());
         SmallVector<ParallelSlice> slices = body(nb, ivs, outs);
         auto term = scf::InParallelOp::create(nb);
-        ImplicitLocOpBuilder tb = ImplicitLocOpBuilder::atBlockBegin(
-            loc, &term.getRegion().front());
+        ImplicitLocOpBuilder tb =
+            ImplicitLocOpBuilder::atBlockBegin(loc, &term.getRegion().front());
         for (auto [slice, out] : llvm::zip_equal(slices, outs)) {
           SmallVector<OpFoldResult> unit(slice.offsets.size(),
                                          tb.getIndexAttr(1));
-          tensor::ParallelInsertSliceOp::create(tb, slice.value, out,
-                                                slice.offsets, slice.sizes,
-                                                unit);
+          tensor::ParallelInsertSliceOp::create(
+              tb, slice.value, out, slice.offsets, slice.sizes, unit);
         }
       });
   return SmallVector<Value>(forall.getResults());
 }
 
 SmallVector<Value> forEachStateHead(ImplicitLocOpBuilder &b,
-                                   const SymbolSizes &sizes,
-                                   int64_t stateHeads, int64_t group, Value o,
-                                   Value states, Value init,
-                                   const StateHeadBody &body) {
+                                    const SymbolSizes &sizes,
+                                    int64_t stateHeads, int64_t group, Value o,
+                                    Value states, Value init,
+                                    const StateHeadBody &body) {
   auto oType = cast<RankedTensorType>(o.getType());
   int64_t V = oType.getDimSize(3);
   auto rowsType = RankedTensorType::get({ShapedType::kDynamic, group, V},
                                         oType.getElementType());
   SmallVector<OpFoldResult> bounds = {sizes.lookup("B"),
                                       b.getIndexAttr(stateHeads)};
-  return forallSlices(b, bounds, {o, states}, [&](ImplicitLocOpBuilder &nb, ValueRange ivs, ValueRange outs) {
-    Value bi = ivs[0], s = ivs[1];
-    OpFoldResult one = nb.getIndexAttr(1), zero = nb.getIndexAttr(0);
-    Value firstHead = arith::MulIOp::create(nb, s, indexConst(nb, group));
-    SmallVector<OpFoldResult> rowOffsets = {bi, zero, firstHead, zero};
-    SmallVector<OpFoldResult> rowSizes = {one, sizes.lookup("T"),
-                                          nb.getIndexAttr(group),
-                                          nb.getIndexAttr(V)};
-    SmallVector<OpFoldResult> unit(4, one);
-    Value rows = tensor::ExtractSliceOp::create(nb, rowsType, outs[0],
-                                                rowOffsets, rowSizes, unit);
-    Value S = beginStateSlice(nb, outs[1], init, bi, s);
-    auto [newRows, newS] = body(nb, bi, s, rows, S);
-    StateSliceGeometry g = stateSliceGeometry(nb, outs[1], bi, s);
-    return SmallVector<ParallelSlice>{{newRows, rowOffsets, rowSizes},
-                                      {newS, g.offsets, g.sizes}};
-  });
+  return forallSlices(
+      b, bounds, {o, states},
+      [&](ImplicitLocOpBuilder &nb, ValueRange ivs, ValueRange outs) {
+        Value bi = ivs[0], s = ivs[1];
+        OpFoldResult one = nb.getIndexAttr(1), zero = nb.getIndexAttr(0);
+        Value firstHead = arith::MulIOp::create(nb, s, indexConst(nb, group));
+        SmallVector<OpFoldResult> rowOffsets = {bi, zero, firstHead, zero};
+        SmallVector<OpFoldResult> rowSizes = {
+            one, sizes.lookup("T"), nb.getIndexAttr(group), nb.getIndexAttr(V)};
+        SmallVector<OpFoldResult> unit(4, one);
+        Value rows = tensor::ExtractSliceOp::create(nb, rowsType, outs[0],
+                                                    rowOffsets, rowSizes, unit);
+        Value S = beginStateSlice(nb, outs[1], init, bi, s);
+        auto [newRows, newS] = body(nb, bi, s, rows, S);
+        StateSliceGeometry g = stateSliceGeometry(nb, outs[1], bi, s);
+        return SmallVector<ParallelSlice>{{newRows, rowOffsets, rowSizes},
+                                          {newS, g.offsets, g.sizes}};
+      });
 }
 
 namespace {
@@ -238,8 +239,7 @@ func::FuncOp getOrDeclareShapeErrorFn(ModuleOp module, OpBuilder &b) {
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(module.getBody());
   auto msgType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
-  auto type =
-      b.getFunctionType({msgType, b.getI64Type(), b.getI64Type()}, {});
+  auto type = b.getFunctionType({msgType, b.getI64Type(), b.getI64Type()}, {});
   auto fn = func::FuncOp::create(b, module.getLoc(), kShapeErrorFn, type);
   fn.setPrivate();
   fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
@@ -248,8 +248,8 @@ func::FuncOp getOrDeclareShapeErrorFn(ModuleOp module, OpBuilder &b) {
 
 /// A constant global holding `text`, as memref<?xi8>.
 Value messageRef(ImplicitLocOpBuilder &b, ModuleOp module, StringRef text) {
-  auto type = MemRefType::get({static_cast<int64_t>(text.size())},
-                              b.getI8Type());
+  auto type =
+      MemRefType::get({static_cast<int64_t>(text.size())}, b.getI8Type());
   SmallVector<int8_t> bytes(text.begin(), text.end());
   auto init = DenseElementsAttr::get(
       RankedTensorType::get(type.getShape(), b.getI8Type()),
@@ -267,9 +267,8 @@ Value messageRef(ImplicitLocOpBuilder &b, ModuleOp module, StringRef text) {
 
 LogicalResult lowerWithShapeChecks(
     RewriterBase &rewriter, Operation *op,
-    const std::function<SmallVector<Value>(ImplicitLocOpBuilder &,
-                                           const SymbolSizes &)>
-        &buildResults) {
+    const std::function<SmallVector<Value>(
+        ImplicitLocOpBuilder &, const SymbolSizes &)> &buildResults) {
   auto module = op->getParentOfType<ModuleOp>();
   if (!module)
     return rewriter.notifyMatchFailure(op, "not inside a module");
@@ -324,9 +323,9 @@ LogicalResult lowerWithShapeChecks(
         b, ok,
         arith::CmpIOp::create(b, arith::CmpIPredicate::eq, c.got, c.expected));
   func::FuncOp errorFn = getOrDeclareShapeErrorFn(module, rewriter);
-  auto report = scf::IfOp::create(b, arith::XOrIOp::create(
-                                         b, ok, arith::ConstantIntOp::create(b, 1, 1)),
-                                  /*withElseRegion=*/false);
+  auto report = scf::IfOp::create(
+      b, arith::XOrIOp::create(b, ok, arith::ConstantIntOp::create(b, 1, 1)),
+      /*withElseRegion=*/false);
   {
     ImplicitLocOpBuilder eb = ImplicitLocOpBuilder::atBlockBegin(
         op->getLoc(), &report.getThenRegion().front());

@@ -42,8 +42,8 @@ Value inverseL2Norm(ImplicitLocOpBuilder &b, Value x);
 
 /// Body of a loop: gets the induction variable and the loop-carried values
 /// and returns the values to carry on.
-using LoopBody = std::function<llvm::SmallVector<Value>(
-    ImplicitLocOpBuilder &, Value, ValueRange)>;
+using LoopBody = std::function<llvm::SmallVector<Value>(ImplicitLocOpBuilder &,
+                                                        Value, ValueRange)>;
 /// scf.for from `lb` to `ub` (step 1) carrying `iterArgs`; returns results.
 llvm::SmallVector<Value> forLoop(ImplicitLocOpBuilder &b, Value lb, Value ub,
                                  ValueRange iterArgs, const LoopBody &body);
@@ -67,9 +67,8 @@ using SymbolSizes = llvm::StringMap<Value>;
 /// message naming the operands and returns uninitialised results.
 mlir::LogicalResult lowerWithShapeChecks(
     mlir::RewriterBase &rewriter, mlir::Operation *op,
-    const std::function<llvm::SmallVector<Value>(ImplicitLocOpBuilder &,
-                                                  const SymbolSizes &)>
-        &buildResults);
+    const std::function<llvm::SmallVector<Value>(
+        ImplicitLocOpBuilder &, const SymbolSizes &)> &buildResults);
 
 /// tensor.empty of `type` whose dynamic dims are taken from `sizes` by the
 /// symbols of `dims`.
@@ -92,11 +91,11 @@ struct ParallelSlice {
 /// One scf.forall over [0, bounds) sharing `outputs`; each iteration returns
 /// one slice per output (unit strides). The CPU pipeline maps the forall onto
 /// OpenMP threads.
-llvm::SmallVector<Value> forallSlices(
-    ImplicitLocOpBuilder &b, llvm::ArrayRef<mlir::OpFoldResult> bounds,
-    ValueRange outputs,
-    const std::function<llvm::SmallVector<ParallelSlice>(
-        ImplicitLocOpBuilder &, ValueRange, ValueRange)> &body);
+llvm::SmallVector<Value>
+forallSlices(ImplicitLocOpBuilder &b, llvm::ArrayRef<mlir::OpFoldResult> bounds,
+             ValueRange outputs,
+             const std::function<llvm::SmallVector<ParallelSlice>(
+                 ImplicitLocOpBuilder &, ValueRange, ValueRange)> &body);
 
 /// Body of one (batch, state head) pair: gets the batch index, the state
 /// head, this head's output rows o[bi, :, s*G : (s+1)*G, :] as a [T, G, V]

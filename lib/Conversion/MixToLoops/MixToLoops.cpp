@@ -1,4 +1,5 @@
-//===- MixToLoops.cpp - the convert-mix-to-loops pass ----------------------===//
+//===- MixToLoops.cpp - the convert-mix-to-loops pass
+//----------------------===//
 #include "LoweringUtils.h"
 #include "mixir/Conversion/Passes.h"
 
@@ -25,8 +26,8 @@ constexpr int64_t kMaxRecurrenceSolveRows = 128;
 /// largest power of two C with C * R <= 128 (128 for R <= 1, 64 for R = 2,
 /// 32 for R = 3 or 4).
 int64_t maxRecurrenceChunk(int64_t rank) {
-  return llvm::bit_floor(static_cast<uint64_t>(
-      kMaxRecurrenceSolveRows / std::max<int64_t>(rank, 1)));
+  return llvm::bit_floor(static_cast<uint64_t>(kMaxRecurrenceSolveRows /
+                                               std::max<int64_t>(rank, 1)));
 }
 
 /// The chunk an op without chunk_size gets for the pass option `chunk`:

@@ -26,12 +26,13 @@ namespace mixir::lowering {
 SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
                                   const RecurrenceOperands &r,
                                   const SymbolSizes &sizes) {
-  const int64_t hq = dimSize(r.q, 2), hk = dimSize(r.k, 2), hv = dimSize(r.v, 2);
+  const int64_t hq = dimSize(r.q, 2), hk = dimSize(r.k, 2),
+                hv = dimSize(r.v, 2);
   const int64_t K = dimSize(r.q, 3), V = dimSize(r.v, 3);
   const int64_t ho = std::max(hq, hv);
-  const int64_t group = ho / hv;     // output heads per state head
-  const int64_t qShare = ho / hq;    // output heads per query head
-  const int64_t kShare = hv / hk;    // state heads per key head
+  const int64_t group = ho / hv;  // output heads per state head
+  const int64_t qShare = ho / hq; // output heads per query head
+  const int64_t kShare = hv / hk; // state heads per key head
   const bool gated = r.gate != GateKind::none;
   auto rowType = VectorType::get({V}, b.getF32Type());
 
@@ -53,123 +54,143 @@ SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
                                            ArrayRef<bool>{true})
         .getResult();
   };
-  return forEachStateHead(b, sizes, hv, group, o0, s0, r.init, [&](ImplicitLocOpBuilder &b, Value bi, Value s, Value o, Value S) {
-      Value kHead = arith::DivUIOp::create(b, s, indexConst(b, kShare));
-      Value headDecay;
-      if (r.gate == GateKind::head)
-        headDecay = decayOf(b, readF32(b, r.g, {s}));
+  return forEachStateHead(
+      b, sizes, hv, group, o0, s0, r.init,
+      [&](ImplicitLocOpBuilder &b, Value bi, Value s, Value o, Value S) {
+        Value kHead = arith::DivUIOp::create(b, s, indexConst(b, kShare));
+        Value headDecay;
+        if (r.gate == GateKind::head)
+          headDecay = decayOf(b, readF32(b, r.g, {s}));
 
-      auto tokens = forLoop(b, zero, sizes.lookup("T"), {o, S}, [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
-        Value o = a[0], S = a[1];
-        Value tokenDecay = headDecay;
-        if (r.gate == GateKind::scalar)
-          tokenDecay = decayOf(b, readF32(b, r.g, {bi, t, s}));
-        auto rowDecay = [&](ImplicitLocOpBuilder &b, Value i) -> Value {
-          if (r.gate == GateKind::vector)
-            return decayOf(b, readF32(b, r.g, {bi, t, s, i}));
-          return tokenDecay;
-        };
-        Value kFactor;
-        if (r.l2norm)
-          kFactor = inverseL2Norm(b, readF32Vector(b, r.k, {bi, t, kHead, zero}, K));
-        auto keyAt = [&](ImplicitLocOpBuilder &b, Value i) -> Value {
-          Value ki = readF32(b, r.k, {bi, t, kHead, i});
-          return kFactor ? Value(arith::MulFOp::create(b, ki, kFactor)) : ki;
-        };
-        // Element i of the low-rank vector `ab` (a or b) of term j.
-        auto lowRankAt = [&](ImplicitLocOpBuilder &b, Value ab, int64_t j,
-                             Value i) -> Value {
-          return readF32(b, ab, {bi, t, s, indexConst(b, j), i});
-        };
-        // Output heads reading this state, their query heads and factors.
-        SmallVector<Value> qHeads, qFactors;
-        for (int64_t g = 0; g < group; ++g) {
-          Value oh = arith::AddIOp::create(
-              b, arith::MulIOp::create(b, s, indexConst(b, group)),
-              indexConst(b, g));
-          Value qh = arith::DivUIOp::create(b, oh, indexConst(b, qShare));
-          Value factor = f32Const(b, r.scale);
-          if (r.l2norm)
-            factor = arith::MulFOp::create(
-                b, factor,
-                inverseL2Norm(b, readF32Vector(b, r.q, {bi, t, qh, zero}, K)));
-          qHeads.push_back(qh);
-          qFactors.push_back(factor);
-        }
-        Value update = readF32Vector(b, r.v, {bi, t, s, zero}, V);
+        auto tokens = forLoop(
+            b, zero, sizes.lookup("T"), {o, S},
+            [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
+              Value o = a[0], S = a[1];
+              Value tokenDecay = headDecay;
+              if (r.gate == GateKind::scalar)
+                tokenDecay = decayOf(b, readF32(b, r.g, {bi, t, s}));
+              auto rowDecay = [&](ImplicitLocOpBuilder &b, Value i) -> Value {
+                if (r.gate == GateKind::vector)
+                  return decayOf(b, readF32(b, r.g, {bi, t, s, i}));
+                return tokenDecay;
+              };
+              Value kFactor;
+              if (r.l2norm)
+                kFactor = inverseL2Norm(
+                    b, readF32Vector(b, r.k, {bi, t, kHead, zero}, K));
+              auto keyAt = [&](ImplicitLocOpBuilder &b, Value i) -> Value {
+                Value ki = readF32(b, r.k, {bi, t, kHead, i});
+                return kFactor ? Value(arith::MulFOp::create(b, ki, kFactor))
+                               : ki;
+              };
+              // Element i of the low-rank vector `ab` (a or b) of term j.
+              auto lowRankAt = [&](ImplicitLocOpBuilder &b, Value ab, int64_t j,
+                                   Value i) -> Value {
+                return readF32(b, ab, {bi, t, s, indexConst(b, j), i});
+              };
+              // Output heads reading this state, their query heads and factors.
+              SmallVector<Value> qHeads, qFactors;
+              for (int64_t g = 0; g < group; ++g) {
+                Value oh = arith::AddIOp::create(
+                    b, arith::MulIOp::create(b, s, indexConst(b, group)),
+                    indexConst(b, g));
+                Value qh = arith::DivUIOp::create(b, oh, indexConst(b, qShare));
+                Value factor = f32Const(b, r.scale);
+                if (r.l2norm)
+                  factor = arith::MulFOp::create(
+                      b, factor,
+                      inverseL2Norm(
+                          b, readF32Vector(b, r.q, {bi, t, qh, zero}, K)));
+                qHeads.push_back(qh);
+                qFactors.push_back(factor);
+              }
+              Value update = readF32Vector(b, r.v, {bi, t, s, zero}, V);
 
-        // Pass 1, when the update reads the state: its projections S^T x.
-        // The delta rule projects on k after decaying S in place; the
-        // low-rank terms of mix.recurrence project on each a_j, on the
-        // undecayed S_{t-1}.
-        SmallVector<std::function<Value(ImplicitLocOpBuilder &, Value)>> along;
-        if (r.beta)
-          along.push_back(keyAt);
-        for (int64_t j = 0; j < r.rank; ++j)
-          along.push_back([&, j](ImplicitLocOpBuilder &b, Value i) {
-            return lowRankAt(b, r.lowRankA, j, i);
-          });
-        const bool decayFirst = gated && r.beta;
-        SmallVector<Value> projections;
-        if (!along.empty()) {
-          SmallVector<Value> carried = {S};
-          carried.append(along.size(), f32Splat(b, 0.0f, V));
-          auto pass = forLoop(b, zero, indexConst(b, K), carried, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
-            Value S = a[0];
-            Value row = readRow(b, S, i);
-            if (decayFirst) {
-              row = arith::MulFOp::create(b, row, splat(b, rowDecay(b, i), V));
-              S = writeRow(b, row, S, i);
-            }
-            SmallVector<Value> next = {S};
-            for (auto [x, acc] : llvm::zip_equal(along, a.drop_front()))
-              next.push_back(vector::FMAOp::create(b, splat(b, x(b, i), V), row, acc));
-            return next;
-          });
-          S = pass[0];
-          projections.assign(pass.begin() + 1, pass.end());
-        }
-        // The projections S^T a_j of the low-rank terms.
-        ArrayRef<Value> lowRankProjections =
-            ArrayRef<Value>(projections).take_back(r.rank);
-        if (r.beta) {
-          // The delta rule's update is beta (v - S^T k).
-          Value beta = readF32(b, r.beta, {bi, t, s});
-          if (r.negEigval)
-            beta = arith::MulFOp::create(b, beta, f32Const(b, 2.0f));
-          update = arith::MulFOp::create(
-              b, arith::SubFOp::create(b, update, projections.front()),
-              splat(b, beta, V));
-        }
+              // Pass 1, when the update reads the state: its projections S^T x.
+              // The delta rule projects on k after decaying S in place; the
+              // low-rank terms of mix.recurrence project on each a_j, on the
+              // undecayed S_{t-1}.
+              SmallVector<std::function<Value(ImplicitLocOpBuilder &, Value)>>
+                  along;
+              if (r.beta)
+                along.push_back(keyAt);
+              for (int64_t j = 0; j < r.rank; ++j)
+                along.push_back([&, j](ImplicitLocOpBuilder &b, Value i) {
+                  return lowRankAt(b, r.lowRankA, j, i);
+                });
+              const bool decayFirst = gated && r.beta;
+              SmallVector<Value> projections;
+              if (!along.empty()) {
+                SmallVector<Value> carried = {S};
+                carried.append(along.size(), f32Splat(b, 0.0f, V));
+                auto pass = forLoop(
+                    b, zero, indexConst(b, K), carried,
+                    [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+                      Value S = a[0];
+                      Value row = readRow(b, S, i);
+                      if (decayFirst) {
+                        row = arith::MulFOp::create(
+                            b, row, splat(b, rowDecay(b, i), V));
+                        S = writeRow(b, row, S, i);
+                      }
+                      SmallVector<Value> next = {S};
+                      for (auto [x, acc] :
+                           llvm::zip_equal(along, a.drop_front()))
+                        next.push_back(vector::FMAOp::create(
+                            b, splat(b, x(b, i), V), row, acc));
+                      return next;
+                    });
+                S = pass[0];
+                projections.assign(pass.begin() + 1, pass.end());
+              }
+              // The projections S^T a_j of the low-rank terms.
+              ArrayRef<Value> lowRankProjections =
+                  ArrayRef<Value>(projections).take_back(r.rank);
+              if (r.beta) {
+                // The delta rule's update is beta (v - S^T k).
+                Value beta = readF32(b, r.beta, {bi, t, s});
+                if (r.negEigval)
+                  beta = arith::MulFOp::create(b, beta, f32Const(b, 2.0f));
+                update = arith::MulFOp::create(
+                    b, arith::SubFOp::create(b, update, projections.front()),
+                    splat(b, beta, V));
+              }
 
-        // S[i] = decay_i S[i] + sum_j b_j[i] (S^T a_j) + k_i update;
-        // acc_g += (factor_g q_g[i]) S[i].
-        SmallVector<Value> carried = {S};
-        for (int64_t g = 0; g < group; ++g)
-          carried.push_back(f32Splat(b, 0.0f, V));
-        auto rows = forLoop(b, zero, indexConst(b, K), carried, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
-          Value S = a[0];
-          Value row = readRow(b, S, i);
-          if (gated && !decayFirst)
-            row = arith::MulFOp::create(b, row, splat(b, rowDecay(b, i), V));
-          for (auto [j, p] : llvm::enumerate(lowRankProjections))
-            row = vector::FMAOp::create(
-                b, splat(b, lowRankAt(b, r.lowRankB, j, i), V), p, row);
-          row = vector::FMAOp::create(b, splat(b, keyAt(b, i), V), update, row);
-          SmallVector<Value> next = {writeRow(b, row, S, i)};
-          for (int64_t g = 0; g < group; ++g) {
-            Value qi = arith::MulFOp::create(
-                b, readF32(b, r.q, {bi, t, qHeads[g], i}), qFactors[g]);
-            next.push_back(vector::FMAOp::create(b, splat(b, qi, V), row, a[1 + g]));
-          }
-          return next;
-        });
-        for (int64_t g = 0; g < group; ++g)
-          o = writeVector(b, rows[1 + g], o, {t, indexConst(b, g), zero});
-        return SmallVector<Value>{o, rows[0]};
+              // S[i] = decay_i S[i] + sum_j b_j[i] (S^T a_j) + k_i update;
+              // acc_g += (factor_g q_g[i]) S[i].
+              SmallVector<Value> carried = {S};
+              for (int64_t g = 0; g < group; ++g)
+                carried.push_back(f32Splat(b, 0.0f, V));
+              auto rows = forLoop(
+                  b, zero, indexConst(b, K), carried,
+                  [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+                    Value S = a[0];
+                    Value row = readRow(b, S, i);
+                    if (gated && !decayFirst)
+                      row = arith::MulFOp::create(b, row,
+                                                  splat(b, rowDecay(b, i), V));
+                    for (auto [j, p] : llvm::enumerate(lowRankProjections))
+                      row = vector::FMAOp::create(
+                          b, splat(b, lowRankAt(b, r.lowRankB, j, i), V), p,
+                          row);
+                    row = vector::FMAOp::create(b, splat(b, keyAt(b, i), V),
+                                                update, row);
+                    SmallVector<Value> next = {writeRow(b, row, S, i)};
+                    for (int64_t g = 0; g < group; ++g) {
+                      Value qi = arith::MulFOp::create(
+                          b, readF32(b, r.q, {bi, t, qHeads[g], i}),
+                          qFactors[g]);
+                      next.push_back(vector::FMAOp::create(b, splat(b, qi, V),
+                                                           row, a[1 + g]));
+                    }
+                    return next;
+                  });
+              for (int64_t g = 0; g < group; ++g)
+                o = writeVector(b, rows[1 + g], o, {t, indexConst(b, g), zero});
+              return SmallVector<Value>{o, rows[0]};
+            });
+        return std::make_pair(tokens[0], tokens[1]);
       });
-      return std::make_pair(tokens[0], tokens[1]);
-  });
 }
 
 namespace {
@@ -177,15 +198,14 @@ namespace {
 /// run-time shape checks.
 template <typename OpTy>
 LogicalResult lowerRecurrent(RewriterBase &rewriter, OpTy op) {
-  return lowerWithShapeChecks(rewriter, op, [&](ImplicitLocOpBuilder &b,
-                                                const SymbolSizes &sizes) {
-    return buildRecurrent(b, recurrenceOperands(op), sizes);
-  });
+  return lowerWithShapeChecks(
+      rewriter, op, [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {
+        return buildRecurrent(b, recurrenceOperands(op), sizes);
+      });
 }
 
 /// The operands and attributes every recurrent op has.
-template <typename OpTy>
-RecurrenceOperands commonRecurrenceOperands(OpTy op) {
+template <typename OpTy> RecurrenceOperands commonRecurrenceOperands(OpTy op) {
   RecurrenceOperands r;
   r.q = op.getQ(), r.k = op.getK(), r.v = op.getV(), r.g = op.getG();
   r.init = op.getInitialState(), r.gate = op.getGateKind();

@@ -1,4 +1,5 @@
-//===- TileOps.cpp - linalg builders on the static tiles of the chunked form ===//
+//===- TileOps.cpp - linalg builders on the static tiles of the chunked form
+//===//
 #include "TileOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -33,27 +34,34 @@ Value loadTile(ImplicitLocOpBuilder &b, Value src, int64_t C, int64_t W,
                const std::function<SmallVector<Value>(ImplicitLocOpBuilder &,
                                                       Value)> &index,
                bool l2norm) {
-  Value tile = tensor::EmptyOp::create(b, ArrayRef<int64_t>{C, W},
-                                       b.getF32Type());
+  Value tile =
+      tensor::EmptyOp::create(b, ArrayRef<int64_t>{C, W}, b.getF32Type());
   Value zero = indexConst(b, 0);
-  return forLoop(b, zero, indexConst(b, C), {tile}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
-    Value inside = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, valid);
-    auto row = scf::IfOp::create(b, TypeRange{VectorType::get({W}, b.getF32Type())},
-                                 inside, /*withElseRegion=*/true);
-    {
-      auto tb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), &row.getThenRegion().front());
-      Value row = readF32Vector(tb, src, index(tb, i), W);
-      if (l2norm) {
-        row = arith::MulFOp::create(tb, row, splat(tb, inverseL2Norm(tb, row), W));
-      }
-      scf::YieldOp::create(tb, row);
-    }
-    {
-      auto eb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), &row.getElseRegion().front());
-      scf::YieldOp::create(eb, f32Splat(eb, 0.0f, W));
-    }
-    return SmallVector<Value>{writeVector(b, row.getResult(0), a[0], {i, zero})};
-  })[0];
+  return forLoop(b, zero, indexConst(b, C), {tile},
+                 [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+                   Value inside = arith::CmpIOp::create(
+                       b, arith::CmpIPredicate::ult, i, valid);
+                   auto row = scf::IfOp::create(
+                       b, TypeRange{VectorType::get({W}, b.getF32Type())},
+                       inside, /*withElseRegion=*/true);
+                   {
+                     auto tb = ImplicitLocOpBuilder::atBlockBegin(
+                         b.getLoc(), &row.getThenRegion().front());
+                     Value row = readF32Vector(tb, src, index(tb, i), W);
+                     if (l2norm) {
+                       row = arith::MulFOp::create(
+                           tb, row, splat(tb, inverseL2Norm(tb, row), W));
+                     }
+                     scf::YieldOp::create(tb, row);
+                   }
+                   {
+                     auto eb = ImplicitLocOpBuilder::atBlockBegin(
+                         b.getLoc(), &row.getElseRegion().front());
+                     scf::YieldOp::create(eb, f32Splat(eb, 0.0f, W));
+                   }
+                   return SmallVector<Value>{
+                       writeVector(b, row.getResult(0), a[0], {i, zero})};
+                 })[0];
 }
 
 /// out[i, j] (+)= sum_r lhs(maps) * rhs(maps): a matmul-shaped contraction
@@ -61,16 +69,19 @@ Value loadTile(ImplicitLocOpBuilder &b, Value src, int64_t C, int64_t W,
 Value contract(ImplicitLocOpBuilder &b, Value lhs, Value rhs, Value init,
                AffineMap lhsMap, AffineMap rhsMap) {
   MLIRContext *ctx = b.getContext();
-  AffineMap outMap = AffineMap::get(3, 0, {getAffineDimExpr(0, ctx),
-                                           getAffineDimExpr(1, ctx)}, ctx);
+  AffineMap outMap = AffineMap::get(
+      3, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx)}, ctx);
   return linalg::GenericOp::create(
-             b, TypeRange{init.getType()}, ValueRange{lhs, rhs}, ValueRange{init},
-             ArrayRef<AffineMap>{lhsMap, rhsMap, outMap},
-             ArrayRef<IteratorType>{IteratorType::parallel, IteratorType::parallel,
+             b, TypeRange{init.getType()}, ValueRange{lhs, rhs},
+             ValueRange{init}, ArrayRef<AffineMap>{lhsMap, rhsMap, outMap},
+             ArrayRef<IteratorType>{IteratorType::parallel,
+                                    IteratorType::parallel,
                                     IteratorType::reduction},
              [](OpBuilder &nb, Location loc, ValueRange args) {
                Value p = arith::MulFOp::create(nb, loc, args[0], args[1]);
-               linalg::YieldOp::create(nb, loc, ValueRange{arith::AddFOp::create(nb, loc, args[2], p)});
+               linalg::YieldOp::create(
+                   nb, loc,
+                   ValueRange{arith::AddFOp::create(nb, loc, args[2], p)});
              })
       .getResult(0);
 }
@@ -100,13 +111,15 @@ Value mapTile(ImplicitLocOpBuilder &b, Value tile, Value Grow, Value Gcol,
   maps.push_back(AffineMap::getMultiDimIdentityMap(2, ctx));
   return linalg::GenericOp::create(
              b, TypeRange{type}, inputs, ValueRange{tile}, maps,
-             ArrayRef<IteratorType>{IteratorType::parallel, IteratorType::parallel},
+             ArrayRef<IteratorType>{IteratorType::parallel,
+                                    IteratorType::parallel},
              [&](OpBuilder &nb, Location loc, ValueRange args) {
                Value i = linalg::IndexOp::create(nb, loc, 0);
                Value j = linalg::IndexOp::create(nb, loc, 1);
                Value gi = Grow ? args[0] : Value();
                Value gj = Gcol ? args[Grow ? 1 : 0] : Value();
-               linalg::YieldOp::create(nb, loc, ValueRange{fn(nb, loc, i, j, args.back(), gi, gj)});
+               linalg::YieldOp::create(
+                   nb, loc, ValueRange{fn(nb, loc, i, j, args.back(), gi, gj)});
              })
       .getResult(0);
 }
@@ -123,9 +136,10 @@ Value scaled(ImplicitLocOpBuilder &b, Value tile, Value factor) {
 }
 
 Value negated(ImplicitLocOpBuilder &b, Value tile) {
-  return mapN(b, tile, {}, [](OpBuilder &nb, Location loc, ValueRange a) -> Value {
-    return arith::NegFOp::create(nb, loc, a[0]);
-  });
+  return mapN(b, tile, {},
+              [](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                return arith::NegFOp::create(nb, loc, a[0]);
+              });
 }
 
 Value repeatRows(ImplicitLocOpBuilder &b, Value tile, int64_t times) {
@@ -143,8 +157,9 @@ Value repeatRows(ImplicitLocOpBuilder &b, Value tile, int64_t times) {
     rows.push_back({2});
   }
   Value out = tensor::EmptyOp::create(b, shape, b.getF32Type());
-  Value spread = mapN(b, out, {{tile, AffineMap::get(shape.size(), 0, read, ctx)}},
-                      [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  Value spread =
+      mapN(b, out, {{tile, AffineMap::get(shape.size(), 0, read, ctx)}},
+           [](OpBuilder &, Location, ValueRange a) { return a[0]; });
   return tensor::CollapseShapeOp::create(b, spread, rows);
 }
 
@@ -199,7 +214,8 @@ Value insertBlock(ImplicitLocOpBuilder &b, Value block, Value into, int64_t r0,
   return tensor::InsertSliceOp::create(
       b, block, into,
       ArrayRef<OpFoldResult>{b.getIndexAttr(r0), b.getIndexAttr(c0)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(shape[0]), b.getIndexAttr(shape[1])},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(shape[0]),
+                             b.getIndexAttr(shape[1])},
       ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
 }
 
@@ -216,7 +232,8 @@ namespace {
 Value tokenOf(OpBuilder &nb, Location loc, Value i, int64_t perToken) {
   if (perToken == 1)
     return i;
-  return arith::DivUIOp::create(nb, loc, i, arith::ConstantIndexOp::create(nb, loc, perToken));
+  return arith::DivUIOp::create(
+      nb, loc, i, arith::ConstantIndexOp::create(nb, loc, perToken));
 }
 } // namespace
 
@@ -258,10 +275,12 @@ Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
   // tile * exp(a - b) with a, b each a [rows, K] tile (id2) or a row (col).
   auto timesExp = [&](Value tile, std::pair<Value, AffineMap> a,
                       std::pair<Value, AffineMap> c) {
-    return mapN(b, tile, {a, c}, [](OpBuilder &nb, Location loc, ValueRange v) -> Value {
-      Value e = math::ExpOp::create(nb, loc, arith::SubFOp::create(nb, loc, v[0], v[1]));
-      return arith::MulFOp::create(nb, loc, v[2], e);
-    });
+    return mapN(b, tile, {a, c},
+                [](OpBuilder &nb, Location loc, ValueRange v) -> Value {
+                  Value e = math::ExpOp::create(
+                      nb, loc, arith::SubFOp::create(nb, loc, v[0], v[1]));
+                  return arith::MulFOp::create(nb, loc, v[2], e);
+                });
   };
   Value A = zeroTile(b, {n, m});
   for (int64_t p = 0; p * sub < C; ++p) {
@@ -273,18 +292,26 @@ Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
     Value Yp = rowsOf(b, Y, p0 * perCol, sub * perCol);
     Value Gcp = rowsOf(b, Gcol, p0 * perCol, sub * perCol);
     // Diagonal block: exp(Grow_ik - Gcol_jk) inside the sum, then masked.
-    Value diag = linalg::GenericOp::create(
-                     b, TypeRange{RankedTensorType::get({sub * perRow, sub * perCol}, b.getF32Type())},
-                     ValueRange{Xp, Yp, Grp, Gcp}, ValueRange{zeroTile(b, {sub * perRow, sub * perCol})},
-                     ArrayRef<AffineMap>{ik, jk, ik, jk, ij},
-                     ArrayRef<IteratorType>{IteratorType::parallel, IteratorType::parallel, IteratorType::reduction},
-                     [&](OpBuilder &nb, Location loc, ValueRange a) {
-                       Value e = math::ExpOp::create(nb, loc, arith::SubFOp::create(nb, loc, a[2], a[3]));
-                       Value xy = arith::MulFOp::create(nb, loc, a[0], a[1]);
-                       Value t = arith::MulFOp::create(nb, loc, xy, e);
-                       linalg::YieldOp::create(nb, loc, ValueRange{arith::AddFOp::create(nb, loc, a[4], t)});
-                     })
-                     .getResult(0);
+    Value diag =
+        linalg::GenericOp::create(
+            b,
+            TypeRange{RankedTensorType::get({sub * perRow, sub * perCol},
+                                            b.getF32Type())},
+            ValueRange{Xp, Yp, Grp, Gcp},
+            ValueRange{zeroTile(b, {sub * perRow, sub * perCol})},
+            ArrayRef<AffineMap>{ik, jk, ik, jk, ij},
+            ArrayRef<IteratorType>{IteratorType::parallel,
+                                   IteratorType::parallel,
+                                   IteratorType::reduction},
+            [&](OpBuilder &nb, Location loc, ValueRange a) {
+              Value e = math::ExpOp::create(
+                  nb, loc, arith::SubFOp::create(nb, loc, a[2], a[3]));
+              Value xy = arith::MulFOp::create(nb, loc, a[0], a[1]);
+              Value t = arith::MulFOp::create(nb, loc, xy, e);
+              linalg::YieldOp::create(
+                  nb, loc, ValueRange{arith::AddFOp::create(nb, loc, a[4], t)});
+            })
+            .getResult(0);
     diag = causalDecayMask(b, diag, Value(), Value(), mask);
     A = insertBlock(b, diag, A, p0 * perRow, p0 * perCol);
     if (below <= 0)
@@ -295,7 +322,8 @@ Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
     Value Xr = timesExp(rowsOf(b, X, r0, below * perRow),
                         {rowsOf(b, Grow, r0, below * perRow), id2}, {R, col});
     Value Yr = timesExp(Yp, {R, col}, {Gcp, id2});
-    Value block = matmul(b, Xr, transposed(b, Yr), zeroTile(b, {below * perRow, sub * perCol}));
+    Value block = matmul(b, Xr, transposed(b, Yr),
+                         zeroTile(b, {below * perRow, sub * perCol}));
     A = insertBlock(b, block, A, r0, p0 * perCol);
   }
   return A;
@@ -311,15 +339,24 @@ Value forwardSubstitute(ImplicitLocOpBuilder &b, Value A, Value R) {
                                           f32Const(b, 0.0f),
                                           ArrayRef<bool>{true});
   };
-  return forLoop(b, zero, indexConst(b, C), {R}, [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
-    Value Z = a[0]; // rows < i are solved, rows >= i still hold R
-    auto acc = forLoop(b, zero, i, {readRow(b, Z, i)}, [&](ImplicitLocOpBuilder &b, Value j, ValueRange acc) {
-      Value aij = tensor::ExtractOp::create(b, A, ValueRange{i, j});
-      Value neg = arith::NegFOp::create(b, aij);
-      return SmallVector<Value>{vector::FMAOp::create(b, splat(b, neg, W), readRow(b, Z, j), acc[0])};
-    });
-    return SmallVector<Value>{vector::TransferWriteOp::create(b, acc[0], Z, ValueRange{i, zero}, ArrayRef<bool>{true}).getResult()};
-  })[0];
+  return forLoop(
+      b, zero, indexConst(b, C), {R},
+      [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+        Value Z = a[0]; // rows < i are solved, rows >= i still hold R
+        auto acc =
+            forLoop(b, zero, i, {readRow(b, Z, i)},
+                    [&](ImplicitLocOpBuilder &b, Value j, ValueRange acc) {
+                      Value aij =
+                          tensor::ExtractOp::create(b, A, ValueRange{i, j});
+                      Value neg = arith::NegFOp::create(b, aij);
+                      return SmallVector<Value>{vector::FMAOp::create(
+                          b, splat(b, neg, W), readRow(b, Z, j), acc[0])};
+                    });
+        return SmallVector<Value>{
+            vector::TransferWriteOp::create(b, acc[0], Z, ValueRange{i, zero},
+                                            ArrayRef<bool>{true})
+                .getResult()};
+      })[0];
 }
 
 Value blockOf(ImplicitLocOpBuilder &b, Value tile, int64_t r0, int64_t c0,
@@ -341,9 +378,11 @@ Value invertUnitLower(ImplicitLocOpBuilder &b, Value A, int64_t block) {
       b, zeroTile(b, {block, block}), Value(), Value(),
       [](OpBuilder &nb, Location loc, Value i, Value j, Value, Value,
          Value) -> Value {
-        Value diag = arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::eq, i, j);
+        Value diag =
+            arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::eq, i, j);
         return arith::SelectOp::create(
-            nb, loc, diag, arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(1.0f)),
+            nb, loc, diag,
+            arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(1.0f)),
             arith::ConstantOp::create(nb, loc, nb.getF32FloatAttr(0.0f)));
       });
   SmallVector<Value> diagInverse;
@@ -360,7 +399,8 @@ Value invertUnitLower(ImplicitLocOpBuilder &b, Value A, int64_t block) {
       for (int64_t r = q; r < p; ++r)
         sum = matmul(b, blockOf(b, A, p * block, r * block, block, block),
                      blockOf(b, T, r * block, q * block, block, block), sum);
-      Value Tpq = negated(b, matmul(b, diagInverse[p], sum, zeroTile(b, {block, block})));
+      Value Tpq = negated(
+          b, matmul(b, diagInverse[p], sum, zeroTile(b, {block, block})));
       T = insertBlock(b, Tpq, T, p * block, q * block);
     }
   }

@@ -1,4 +1,5 @@
-//===- TileOps.h - linalg builders on the static tiles of the chunked form -*- C++ -*-===//
+//===- TileOps.h - linalg builders on the static tiles of the chunked form -*-
+//C++ -*-===//
 //
 // The chunkwise lowerings express their work as linalg ops on static tiles
 // ([C, K], [C, V], [C, C], [K, V]); mix-vectorize-tiles turns them into
@@ -19,18 +20,17 @@ using mlir::OpBuilder;
 constexpr int64_t kSubChunk = 16;
 
 /// A static f32 tile of `shape` filled with `value`.
-Value filledTile(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape,
-                 float value);
+Value filledTile(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape, float value);
 /// A zero-filled f32 tile.
 Value zeroTile(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape);
 
 /// A [C, W] f32 tile whose row i is src[index(i)] for i < valid, else 0.
 /// With `l2norm`, each loaded row is scaled by 1/sqrt(sum x^2 + 1e-6).
-Value loadTile(ImplicitLocOpBuilder &b, Value src, int64_t C, int64_t W,
-               Value valid,
-               const std::function<llvm::SmallVector<Value>(
-                   ImplicitLocOpBuilder &, Value)> &index,
-               bool l2norm = false);
+Value loadTile(
+    ImplicitLocOpBuilder &b, Value src, int64_t C, int64_t W, Value valid,
+    const std::function<llvm::SmallVector<Value>(ImplicitLocOpBuilder &, Value)>
+        &index,
+    bool l2norm = false);
 
 /// lhs * rhs + acc (linalg.matmul).
 Value matmul(ImplicitLocOpBuilder &b, Value lhs, Value rhs, Value acc);
@@ -59,10 +59,10 @@ Value negated(ImplicitLocOpBuilder &b, Value tile);
 Value repeatRows(ImplicitLocOpBuilder &b, Value tile, int64_t times);
 
 /// out[idx] = fn(inputs..., out[idx]) over every (parallel) loop of `out`.
-Value mapN(ImplicitLocOpBuilder &b, Value out,
-           ArrayRef<std::pair<Value, mlir::AffineMap>> inputs,
-           const std::function<Value(OpBuilder &, Location, mlir::ValueRange)>
-               &fn);
+Value mapN(
+    ImplicitLocOpBuilder &b, Value out,
+    ArrayRef<std::pair<Value, mlir::AffineMap>> inputs,
+    const std::function<Value(OpBuilder &, Location, mlir::ValueRange)> &fn);
 
 Value rowsOf(ImplicitLocOpBuilder &b, Value tile, int64_t r0, int64_t n);
 Value rowOf(ImplicitLocOpBuilder &b, Value tile, int64_t r);

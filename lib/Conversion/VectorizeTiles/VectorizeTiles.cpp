@@ -1,6 +1,7 @@
 //===- VectorizeTiles.cpp - register tiles for the chunked form on CPUs ---===//
 #include "mixir/Conversion/Passes.h"
 
+#include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
@@ -8,10 +9,9 @@
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
-#include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 
 namespace mixir {
 #define GEN_PASS_DEF_VECTORIZETILES
@@ -125,7 +125,8 @@ struct VectorizeTiles : mixir::impl::VectorizeTilesBase<VectorizeTiles> {
     vector::populateVectorStepLoweringPatterns(prepare);
     linalg::populateLinalgTilingCanonicalizationPatterns(prepare);
     vector::TransferReadOp::getCanonicalizationPatterns(prepare, &getContext());
-    vector::TransferWriteOp::getCanonicalizationPatterns(prepare, &getContext());
+    vector::TransferWriteOp::getCanonicalizationPatterns(prepare,
+                                                         &getContext());
     if (failed(applyPatternsGreedily(func, std::move(prepare))))
       return signalPassFailure();
 
@@ -163,7 +164,8 @@ bool isPlainBuffer(Value base) {
 /// of it included).
 bool noWriteInLoop(vector::TransferReadOp read, scf::ForOp loop) {
   Value source = read.getBase();
-  while (auto view = dyn_cast_or_null<ViewLikeOpInterface>(source.getDefiningOp()))
+  while (auto view =
+             dyn_cast_or_null<ViewLikeOpInterface>(source.getDefiningOp()))
     source = view.getViewSource();
   SmallVector<Operation *> users(source.getUsers());
   llvm::SmallDenseSet<Operation *> seen;
@@ -196,9 +198,8 @@ void hoistOutOf(IRRewriter &rewriter, scf::ForOp loop) {
   for (Operation &op : loop.getBody()->without_terminator()) {
     auto read = dyn_cast<vector::TransferReadOp>(&op);
     if (!read || !isa<MemRefType>(read.getShapedType()) ||
-        !llvm::all_of(read->getOperands(), [&](Value v) {
-          return loop.isDefinedOutsideOfLoop(v);
-        }))
+        !llvm::all_of(read->getOperands(),
+                      [&](Value v) { return loop.isDefinedOutsideOfLoop(v); }))
       continue;
     // The first write of the same buffer the read's value flows into.
     SetVector<Operation *> slice;
@@ -258,8 +259,7 @@ void hoistOutOf(IRRewriter &rewriter, scf::ForOp loop) {
       [&](OpBuilder &, Location, ArrayRef<BlockArgument>) { return stored; });
   assert(succeeded(hoisted) && "scf.for takes any additional yields");
   for (auto [i, write] : llvm::enumerate(writes))
-    write.getValueToStoreMutable().assign(
-        (*hoisted)->getResult(before + i));
+    write.getValueToStoreMutable().assign((*hoisted)->getResult(before + i));
 }
 
 /// The effect of upstream linalg::hoistRedundantVectorTransfers (with

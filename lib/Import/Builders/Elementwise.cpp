@@ -1,4 +1,5 @@
-//===- Elementwise.cpp - broadcasting element-wise linalg.generic ----------===//
+//===- Elementwise.cpp - broadcasting element-wise linalg.generic
+//----------===//
 #include "mixir/Import/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -45,7 +46,8 @@ std::optional<SmallVector<OpFoldResult>>
 broadcastSizes(OpBuilder &b, Location loc, ValueRange inputs) {
   int64_t rank = 0;
   for (Value v : inputs)
-    rank = std::max<int64_t>(rank, cast<RankedTensorType>(v.getType()).getRank());
+    rank =
+        std::max<int64_t>(rank, cast<RankedTensorType>(v.getType()).getRank());
   SmallVector<OpFoldResult> out(rank, b.getIndexAttr(1));
   SmallVector<bool> isStatic(rank, true);
   for (int64_t d = 0; d < rank; ++d) {
@@ -74,7 +76,8 @@ broadcastSizes(OpBuilder &b, Location loc, ValueRange inputs) {
     if (staticSize)
       out[d] = b.getIndexAttr(*staticSize);
     else if (dynamicFrom)
-      out[d] = tensor::DimOp::create(b, loc, dynamicFrom, dynamicDim).getResult();
+      out[d] =
+          tensor::DimOp::create(b, loc, dynamicFrom, dynamicDim).getResult();
   }
   return out;
 }

@@ -161,12 +161,14 @@ static Value reverseAxis(OpBuilder &b, Location loc, Value x, int64_t axis) {
   MLIRContext *ctx = b.getContext();
   SmallVector<AffineExpr> in;
   for (int64_t d = 0; d < rank; ++d)
-    in.push_back(d == axis ? getAffineConstantExpr(n - 1, ctx) - getAffineDimExpr(d, ctx)
+    in.push_back(d == axis ? getAffineConstantExpr(n - 1, ctx) -
+                                 getAffineDimExpr(d, ctx)
                            : getAffineDimExpr(d, ctx));
   SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, in, ctx),
                                  AffineMap::getMultiDimIdentityMap(rank, ctx)};
   SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
-  Value init = tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+  Value init =
+      tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
   return linalg::GenericOp::create(
              b, loc, type, ValueRange{x}, ValueRange{init}, maps, iters,
              [](OpBuilder &nb, Location l, ValueRange args) {
@@ -175,11 +177,12 @@ static Value reverseAxis(OpBuilder &b, Location loc, Value x, int64_t axis) {
       .getResult(0);
 }
 
-Value cumulativeSum(OpBuilder &b, Location loc, Value x, int64_t axis, bool exclusive,
-                    bool reverse) {
+Value cumulativeSum(OpBuilder &b, Location loc, Value x, int64_t axis,
+                    bool exclusive, bool reverse) {
   auto type = cast<RankedTensorType>(x.getType());
   Type elem = type.getElementType();
-  if (!type.hasStaticShape() || !(elem.isF32() || elem.isF16() || elem.isBF16()) ||
+  if (!type.hasStaticShape() ||
+      !(elem.isF32() || elem.isF16() || elem.isBF16()) ||
       type.getNumElements() == 0)
     return cumsum(b, loc, x, axis, exclusive, reverse);
   int64_t outer = 1, inner = 1, n = type.getDimSize(axis);
@@ -189,14 +192,16 @@ Value cumulativeSum(OpBuilder &b, Location loc, Value x, int64_t axis, bool excl
     else if (d > axis)
       inner *= type.getDimSize(d);
   }
-  SmallVector<OpFoldResult> scanSizes = {b.getIndexAttr(outer), b.getIndexAttr(n),
-                                         b.getIndexAttr(inner)};
+  SmallVector<OpFoldResult> scanSizes = {
+      b.getIndexAttr(outer), b.getIndexAttr(n), b.getIndexAttr(inner)};
   Value src = reverse ? reverseAxis(b, loc, x, axis) : x;
   Value x3 = reshape(b, loc, src, scanSizes);
-  Value zero = filledTensor(b, loc, scanSizes, scalarConstant(b, loc, elem, 0.0));
+  Value zero =
+      filledTensor(b, loc, scanSizes, scalarConstant(b, loc, elem, 0.0));
   auto x3Type = cast<RankedTensorType>(x3.getType());
   auto sType = RankedTensorType::get({outer, inner}, b.getF32Type());
-  Value o = mix::ScanOp::create(b, loc, x3Type, sType, x3, zero, Value(), IntegerAttr())
+  Value o = mix::ScanOp::create(b, loc, x3Type, sType, x3, zero, Value(),
+                                IntegerAttr())
                 .getO();
   Value r = reshape(b, loc, o, sizesOf(b, loc, x));
   if (reverse)

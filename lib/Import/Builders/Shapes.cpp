@@ -1,4 +1,5 @@
-//===- Shapes.cpp - reshapes, slices, concatenation, gathers ---------------===//
+//===- Shapes.cpp - reshapes, slices, concatenation, gathers
+//---------------===//
 #include "mixir/Import/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -11,7 +12,8 @@ using namespace mlir;
 
 namespace mixir::build {
 
-Value reshape(OpBuilder &b, Location loc, Value x, ArrayRef<OpFoldResult> sizes) {
+Value reshape(OpBuilder &b, Location loc, Value x,
+              ArrayRef<OpFoldResult> sizes) {
   auto type = cast<RankedTensorType>(x.getType());
   SmallVector<int64_t> target = staticShapeOf(sizes);
   if (type.getShape() == ArrayRef<int64_t>(target))
@@ -26,7 +28,8 @@ Value reshape(OpBuilder &b, Location loc, Value x, ArrayRef<OpFoldResult> sizes)
         return tensor::CollapseShapeOp::create(b, loc, resultType0, x, *re);
     } else if (type.getRank() < (int64_t)target.size()) {
       if (auto re = getReassociationIndicesForReshape(resultType0, type))
-        return tensor::ExpandShapeOp::create(b, loc, resultType0, x, *re, sizes);
+        return tensor::ExpandShapeOp::create(b, loc, resultType0, x, *re,
+                                             sizes);
     }
   }
   // To one dimension.
@@ -34,7 +37,8 @@ Value reshape(OpBuilder &b, Location loc, Value x, ArrayRef<OpFoldResult> sizes)
   if (type.getRank() == 0) {
     flat = tensor::ExpandShapeOp::create(
         b, loc, RankedTensorType::get({1}, elem), x,
-        ArrayRef<ReassociationIndices>{}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+        ArrayRef<ReassociationIndices>{},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
   } else if (type.getRank() > 1) {
     ReassociationIndices all;
     for (int64_t i = 0; i < type.getRank(); ++i)
@@ -45,9 +49,11 @@ Value reshape(OpBuilder &b, Location loc, Value x, ArrayRef<OpFoldResult> sizes)
   // From one dimension.
   if (target.empty()) {
     if (cast<RankedTensorType>(flat.getType()).isDynamicDim(0))
-      flat = tensor::CastOp::create(b, loc, RankedTensorType::get({1}, elem), flat);
-    return tensor::CollapseShapeOp::create(b, loc, RankedTensorType::get({}, elem),
-                                           flat, ArrayRef<ReassociationIndices>{});
+      flat = tensor::CastOp::create(b, loc, RankedTensorType::get({1}, elem),
+                                    flat);
+    return tensor::CollapseShapeOp::create(
+        b, loc, RankedTensorType::get({}, elem), flat,
+        ArrayRef<ReassociationIndices>{});
   }
   auto resultType = RankedTensorType::get(target, elem);
   if (target.size() == 1) {
@@ -62,9 +68,10 @@ Value reshape(OpBuilder &b, Location loc, Value x, ArrayRef<OpFoldResult> sizes)
   auto flatType = cast<RankedTensorType>(flat.getType());
   if (flatType.isDynamicDim(0) && resultType.hasStaticShape())
     flat = tensor::CastOp::create(
-        b, loc, RankedTensorType::get({resultType.getNumElements()}, elem), flat);
-  return tensor::ExpandShapeOp::create(b, loc, resultType, flat,
-                                       ArrayRef<ReassociationIndices>{all}, sizes);
+        b, loc, RankedTensorType::get({resultType.getNumElements()}, elem),
+        flat);
+  return tensor::ExpandShapeOp::create(
+      b, loc, resultType, flat, ArrayRef<ReassociationIndices>{all}, sizes);
 }
 
 Value slice(OpBuilder &b, Location loc, Value x, ArrayRef<OpFoldResult> offsets,
@@ -105,8 +112,9 @@ Value concat(OpBuilder &b, Location loc, ValueRange inputs, int64_t axis) {
   }
   sizes[axis] = allStatic ? OpFoldResult(b.getIndexAttr(staticTotal))
                           : OpFoldResult(total);
-  Value result = emptyTensor(
-      b, loc, sizes, cast<RankedTensorType>(inputs[0].getType()).getElementType());
+  Value result =
+      emptyTensor(b, loc, sizes,
+                  cast<RankedTensorType>(inputs[0].getType()).getElementType());
   for (auto [v, start] : llvm::zip(inputs, starts)) {
     SmallVector<OpFoldResult> offsets(sizes.size(), b.getIndexAttr(0));
     SmallVector<OpFoldResult> strides(sizes.size(), b.getIndexAttr(1));
@@ -117,10 +125,12 @@ Value concat(OpBuilder &b, Location loc, ValueRange inputs, int64_t axis) {
   return result;
 }
 
-Value gather(OpBuilder &b, Location loc, Value data, Value indices, int64_t axis) {
+Value gather(OpBuilder &b, Location loc, Value data, Value indices,
+             int64_t axis) {
   auto dt = cast<RankedTensorType>(data.getType());
   auto it = cast<RankedTensorType>(indices.getType());
-  SmallVector<OpFoldResult> ds = sizesOf(b, loc, data), is = sizesOf(b, loc, indices);
+  SmallVector<OpFoldResult> ds = sizesOf(b, loc, data),
+                            is = sizesOf(b, loc, indices);
   SmallVector<OpFoldResult> out(ds.begin(), ds.begin() + axis);
   out.append(is.begin(), is.end());
   out.append(ds.begin() + axis + 1, ds.end());
@@ -135,19 +145,21 @@ Value gather(OpBuilder &b, Location loc, Value data, Value indices, int64_t axis
   Value axisSize = getValueOrCreateConstantIndexOp(b, loc, ds[axis]);
   SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
   return linalg::GenericOp::create(
-             b, loc, init.getType(), ValueRange{indices}, ValueRange{init}, maps,
-             iters,
+             b, loc, init.getType(), ValueRange{indices}, ValueRange{init},
+             maps, iters,
              [&](OpBuilder &nb, Location nloc, ValueRange args) {
-               Value idx = arith::IndexCastOp::create(nb, nloc, nb.getIndexType(),
-                                                      args[0]);
+               Value idx = arith::IndexCastOp::create(
+                   nb, nloc, nb.getIndexType(), args[0]);
                Value zero = arith::ConstantIndexOp::create(nb, nloc, 0);
-               Value neg = arith::CmpIOp::create(nb, nloc, arith::CmpIPredicate::slt,
-                                                 idx, zero);
+               Value neg = arith::CmpIOp::create(
+                   nb, nloc, arith::CmpIPredicate::slt, idx, zero);
                Value wrapped = arith::AddIOp::create(nb, nloc, idx, axisSize);
                idx = arith::SelectOp::create(nb, nloc, neg, wrapped, idx);
-               // Out-of-range indices are clamped so nothing reads out of bounds.
+               // Out-of-range indices are clamped so nothing reads out of
+               // bounds.
                Value last = arith::SubIOp::create(
-                   nb, nloc, axisSize, arith::ConstantIndexOp::create(nb, nloc, 1));
+                   nb, nloc, axisSize,
+                   arith::ConstantIndexOp::create(nb, nloc, 1));
                idx = arith::MaxSIOp::create(nb, nloc, idx, zero);
                idx = arith::MinSIOp::create(nb, nloc, idx, last);
                SmallVector<Value> coords;

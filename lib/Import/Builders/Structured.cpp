@@ -1,4 +1,5 @@
-//===- Structured.cpp - reductions, contractions, scans, convolutions ------===//
+//===- Structured.cpp - reductions, contractions, scans, convolutions
+//------===//
 #include "mixir/Import/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -63,7 +64,8 @@ Value combine(OpBuilder &b, Location loc, ReduceKind kind, Value x, Value acc) {
 
 /// Broadcast sizes of two lists of batch dims (aligned at the right).
 SmallVector<OpFoldResult> broadcastBatch(OpBuilder &b, Location loc, Value l,
-                                         int64_t lRank, Value r, int64_t rRank) {
+                                         int64_t lRank, Value r,
+                                         int64_t rRank) {
   int64_t rank = std::max(lRank, rRank);
   auto lt = cast<RankedTensorType>(l.getType());
   auto rt = cast<RankedTensorType>(r.getType());
@@ -111,8 +113,9 @@ Value reduce(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
       keptSizes.push_back(b.getIndexAttr(1));
     }
   }
-  Value init = filledTensor(b, loc, outSizes,
-                            scalarConstant(b, loc, elem, reduceIdentity(kind, elem)));
+  Value init =
+      filledTensor(b, loc, outSizes,
+                   scalarConstant(b, loc, elem, reduceIdentity(kind, elem)));
   SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, ctx),
                                  AffineMap::get(rank, 0, outExprs, ctx)};
   Value result =
@@ -127,16 +130,16 @@ Value reduce(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> axes,
     Value count = arith::ConstantIndexOp::create(b, loc, 1);
     for (int64_t a : axes)
       count = arith::MulIOp::create(
-          b, loc, count,
-          getValueOrCreateConstantIndexOp(b, loc, inSizes[a]));
+          b, loc, count, getValueOrCreateConstantIndexOp(b, loc, inSizes[a]));
     Value countElem = arith::IndexCastOp::create(b, loc, b.getI64Type(), count);
     countElem = convertScalar(b, loc, countElem, elem);
-    result = elementwise(b, loc, ValueRange{result}, elem,
-                         [&](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
-                           if (isa<FloatType>(elem))
-                             return arith::DivFOp::create(nb, nloc, a[0], countElem);
-                           return arith::DivSIOp::create(nb, nloc, a[0], countElem);
-                         });
+    result =
+        elementwise(b, loc, ValueRange{result}, elem,
+                    [&](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
+                      if (isa<FloatType>(elem))
+                        return arith::DivFOp::create(nb, nloc, a[0], countElem);
+                      return arith::DivSIOp::create(nb, nloc, a[0], countElem);
+                    });
   }
   if (keepDims)
     result = reshape(b, loc, result, keptSizes);
@@ -157,7 +160,8 @@ Value matmul(OpBuilder &b, Location loc, Value lhs, Value rhs) {
   SmallVector<OpFoldResult> sizes = broadcastBatch(b, loc, lhs, lb, rhs, rb);
   int64_t nb = sizes.size();
   SmallVector<int64_t> batchShape = staticShapeOf(sizes);
-  SmallVector<OpFoldResult> ls = sizesOf(b, loc, lhs), rs = sizesOf(b, loc, rhs);
+  SmallVector<OpFoldResult> ls = sizesOf(b, loc, lhs),
+                            rs = sizesOf(b, loc, rhs);
   sizes.push_back(ls[lb]);     // M
   sizes.push_back(rs[rb + 1]); // N
   MLIRContext *ctx = b.getContext();
@@ -193,7 +197,8 @@ Value matmul(OpBuilder &b, Location loc, Value lhs, Value rhs) {
   Type elem = lt.getElementType();
   bool widen = elem.isF16() || elem.isBF16();
   Type accType = widen ? b.getF32Type() : elem;
-  Value init = filledTensor(b, loc, sizes, scalarConstant(b, loc, accType, 0.0));
+  Value init =
+      filledTensor(b, loc, sizes, scalarConstant(b, loc, accType, 0.0));
   Value result =
       linalg::GenericOp::create(
           b, loc, init.getType(), ValueRange{lhs, rhs}, ValueRange{init}, maps,
@@ -204,8 +209,8 @@ Value matmul(OpBuilder &b, Location loc, Value lhs, Value rhs) {
               x = arith::ExtFOp::create(nb2, nloc, accType, x);
               y = arith::ExtFOp::create(nb2, nloc, accType, y);
             }
-            linalg::YieldOp::create(nb2, nloc,
-                                    add(nb2, nloc, args[2], mul(nb2, nloc, x, y)));
+            linalg::YieldOp::create(
+                nb2, nloc, add(nb2, nloc, args[2], mul(nb2, nloc, x, y)));
           })
           .getResult(0);
   if (widen)
@@ -230,14 +235,15 @@ Value transpose(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> perm) {
   }
   if (identity)
     return x;
-  Value init = emptyTensor(b, loc, out,
-                           cast<RankedTensorType>(x.getType()).getElementType());
+  Value init = emptyTensor(
+      b, loc, out, cast<RankedTensorType>(x.getType()).getElementType());
   return linalg::TransposeOp::create(b, loc, x, init, perm).getResult()[0];
 }
 
 Value softmax(OpBuilder &b, Location loc, Value x, int64_t axis) {
-  Value init = emptyTensor(b, loc, sizesOf(b, loc, x),
-                           cast<RankedTensorType>(x.getType()).getElementType());
+  Value init =
+      emptyTensor(b, loc, sizesOf(b, loc, x),
+                  cast<RankedTensorType>(x.getType()).getElementType());
   return linalg::SoftmaxOp::create(b, loc, TypeRange{init.getType()}, x, init,
                                    (uint64_t)axis)
       .getResult()[0];
@@ -262,16 +268,19 @@ Value cumsum(OpBuilder &b, Location loc, Value x, int64_t axis, bool exclusive,
   Value init = filledTensor(b, loc, sizesOf(b, loc, x),
                             scalarConstant(b, loc, elem, 0.0));
   arith::CmpIPredicate pred =
-      reverse ? (exclusive ? arith::CmpIPredicate::sgt : arith::CmpIPredicate::sge)
-              : (exclusive ? arith::CmpIPredicate::slt : arith::CmpIPredicate::sle);
+      reverse
+          ? (exclusive ? arith::CmpIPredicate::sgt : arith::CmpIPredicate::sge)
+          : (exclusive ? arith::CmpIPredicate::slt : arith::CmpIPredicate::sle);
   return linalg::GenericOp::create(
-             b, loc, init.getType(), ValueRange{x}, ValueRange{init}, maps, iters,
+             b, loc, init.getType(), ValueRange{x}, ValueRange{init}, maps,
+             iters,
              [&](OpBuilder &nb, Location nloc, ValueRange args) {
                Value i = linalg::IndexOp::create(nb, nloc, axis);
                Value j = linalg::IndexOp::create(nb, nloc, rank);
                Value take = arith::CmpIOp::create(nb, nloc, pred, j, i);
                Value zero = scalarConstant(nb, nloc, elem, 0.0);
-               Value term = arith::SelectOp::create(nb, nloc, take, args[0], zero);
+               Value term =
+                   arith::SelectOp::create(nb, nloc, take, args[0], zero);
                linalg::YieldOp::create(nb, nloc, add(nb, nloc, args[1], term));
              })
       .getResult(0);
@@ -288,9 +297,10 @@ Value triangle(OpBuilder &b, Location loc, Value x, int64_t k, bool upper) {
         Value col = linalg::IndexOp::create(nb, nloc, rank - 1);
         Value diff = arith::SubIOp::create(nb, nloc, col, row);
         Value kv = arith::ConstantIndexOp::create(nb, nloc, k);
-        Value keep = arith::CmpIOp::create(
-            nb, nloc, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,
-            diff, kv);
+        Value keep = arith::CmpIOp::create(nb, nloc,
+                                           upper ? arith::CmpIPredicate::sge
+                                                 : arith::CmpIPredicate::sle,
+                                           diff, kv);
         Value zero = scalarConstant(nb, nloc, elem, 0.0);
         return arith::SelectOp::create(nb, nloc, keep, a[0], zero);
       });
@@ -317,18 +327,21 @@ Value conv1d(OpBuilder &b, Location loc, Value x, Value w, Value bias,
   (void)outChannels;
   // T_out = (T_padded - dilation * (K - 1) - 1) / stride + 1.
   Value tPadded = getValueOrCreateConstantIndexOp(b, loc, xs[2]);
-  Value span = arith::ConstantIndexOp::create(b, loc, dilation * (kernel - 1) + 1);
+  Value span =
+      arith::ConstantIndexOp::create(b, loc, dilation * (kernel - 1) + 1);
   Value tOut = arith::SubIOp::create(b, loc, tPadded, span);
   tOut = arith::DivUIOp::create(b, loc, tOut,
                                 arith::ConstantIndexOp::create(b, loc, stride));
-  tOut = arith::AddIOp::create(b, loc, tOut, arith::ConstantIndexOp::create(b, loc, 1));
+  tOut = arith::AddIOp::create(b, loc, tOut,
+                               arith::ConstantIndexOp::create(b, loc, 1));
   OpFoldResult tOutSize = tOut;
   if (auto c = getConstantIntValue(xs[2]))
     tOutSize = b.getIndexAttr((*c - dilation * (kernel - 1) - 1) / stride + 1);
   // Groups become their own loop (x: [N, G, C/G, T], w: [G, M/G, C/G, K],
   // out: [N, G, M/G, T]) so every map stays a projected permutation.
-  Value xg = reshape(b, loc, x,
-                     {xs[0], b.getIndexAttr(groups), b.getIndexAttr(cPerGroup), xs[2]});
+  Value xg = reshape(
+      b, loc, x,
+      {xs[0], b.getIndexAttr(groups), b.getIndexAttr(cPerGroup), xs[2]});
   Value wg = reshape(b, loc, w,
                      {b.getIndexAttr(groups), b.getIndexAttr(mPerGroup),
                       b.getIndexAttr(cPerGroup), b.getIndexAttr(kernel)});
@@ -336,8 +349,9 @@ Value conv1d(OpBuilder &b, Location loc, Value x, Value w, Value bias,
                                         b.getIndexAttr(mPerGroup), tOutSize};
   Value init;
   if (bias) {
-    SmallVector<OpFoldResult> biasShape = {b.getIndexAttr(1), b.getIndexAttr(groups),
-                                           b.getIndexAttr(mPerGroup), b.getIndexAttr(1)};
+    SmallVector<OpFoldResult> biasShape = {
+        b.getIndexAttr(1), b.getIndexAttr(groups), b.getIndexAttr(mPerGroup),
+        b.getIndexAttr(1)};
     Value bias4 = reshape(b, loc, bias, biasShape);
     init = elementwise(
         b, loc, ValueRange{bias4}, elem,
@@ -356,15 +370,16 @@ Value conv1d(OpBuilder &b, Location loc, Value x, Value w, Value bias,
   SmallVector<utils::IteratorType> iters(4, utils::IteratorType::parallel);
   iters.push_back(utils::IteratorType::reduction);
   iters.push_back(utils::IteratorType::reduction);
-  Value out = linalg::GenericOp::create(
-                  b, loc, init.getType(), ValueRange{xg, wg}, ValueRange{init}, maps,
-                  iters,
-                  [&](OpBuilder &nb, Location nloc, ValueRange args) {
-                    linalg::YieldOp::create(
-                        nb, nloc,
-                        add(nb, nloc, args[2], mul(nb, nloc, args[0], args[1])));
-                  })
-                  .getResult(0);
+  Value out =
+      linalg::GenericOp::create(
+          b, loc, init.getType(), ValueRange{xg, wg}, ValueRange{init}, maps,
+          iters,
+          [&](OpBuilder &nb, Location nloc, ValueRange args) {
+            linalg::YieldOp::create(
+                nb, nloc,
+                add(nb, nloc, args[2], mul(nb, nloc, args[0], args[1])));
+          })
+          .getResult(0);
   return reshape(b, loc, out, {xs[0], ws[0], tOutSize});
 }
 

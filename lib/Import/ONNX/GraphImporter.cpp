@@ -1,4 +1,5 @@
-//===- GraphImporter.cpp - one ONNX graph to one func.func -----------------===//
+//===- GraphImporter.cpp - one ONNX graph to one func.func
+//-----------------===//
 #include "Importer.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -19,9 +20,9 @@ static std::string domainName(const std::string &d) {
 
 Node::Node(GraphImporter &graph, const onnx::NodeProto &proto, int64_t opset)
     : proto(proto), graph(graph), opset(opset), b(graph.b),
-      loc(NameLoc::get(StringAttr::get(
-          graph.b.getContext(),
-          proto.name().empty() ? proto.op_type() : proto.name()))) {}
+      loc(NameLoc::get(StringAttr::get(graph.b.getContext(),
+                                       proto.name().empty() ? proto.op_type()
+                                                            : proto.name()))) {}
 
 bool Node::hasInput(int i) const {
   return i < proto.input_size() && !proto.input(i).empty();
@@ -53,7 +54,8 @@ std::optional<SmallVector<int64_t>> Node::intsInput(int i) {
     return std::nullopt;
   SmallVector<int64_t> out;
   for (const APInt &v : c.getValues<APInt>())
-    out.push_back(v.getBitWidth() == 1 ? (int64_t)v.getZExtValue() : v.getSExtValue());
+    out.push_back(v.getBitWidth() == 1 ? (int64_t)v.getZExtValue()
+                                       : v.getSExtValue());
   return out;
 }
 
@@ -113,7 +115,8 @@ void Node::setConstantOutput(int i, DenseElementsAttr value) {
 
 LogicalResult Node::fail(const llvm::Twine &message) {
   return graph.fail("node '" + proto.name() + "' (" + proto.op_type() +
-                    ", domain '" + domainName(proto.domain()) + "'): " + message);
+                    ", domain '" + domainName(proto.domain()) +
+                    "'): " + message);
 }
 
 FailureOr<int64_t> Node::axis(int64_t a, int64_t rank) {
@@ -166,8 +169,9 @@ static FailureOr<RankedTensorType> typeFromProto(MLIRContext *ctx,
     return failure();
   SmallVector<int64_t> shape;
   for (const auto &d : tt.shape().dim())
-    shape.push_back(d.has_dim_value() && d.dim_value() >= 0 ? d.dim_value()
-                                                            : ShapedType::kDynamic);
+    shape.push_back(d.has_dim_value() && d.dim_value() >= 0
+                        ? d.dim_value()
+                        : ShapedType::kDynamic);
   return RankedTensorType::get(shape, elem);
 }
 
@@ -182,11 +186,13 @@ static std::string functionName(const std::string &graphName) {
 
 /// What to do instead, for unsupported ops that have a supported
 /// alternative ("" when none is known).
-static std::string unsupportedHint(const std::string &domain, const std::string &op) {
+static std::string unsupportedHint(const std::string &domain,
+                                   const std::string &op) {
   if (domain == "com.microsoft" &&
-      (op == "GroupQueryAttention" || op == "MultiHeadAttention" || op == "Attention" ||
-       op == "PackedAttention" || op == "SparseAttention"))
-    return "; export with opset >= 23 (torch.onnx.export(..., opset_version=23)) to "
+      (op == "GroupQueryAttention" || op == "MultiHeadAttention" ||
+       op == "Attention" || op == "PackedAttention" || op == "SparseAttention"))
+    return "; export with opset >= 23 (torch.onnx.export(..., "
+           "opset_version=23)) to "
            "get the standard Attention op, or without onnxruntime's fusions";
   if (domain.empty() && (op == "If" || op == "Loop" || op == "Scan"))
     return "; control flow is not supported: export with static shapes so that "
@@ -201,13 +207,15 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
   auto opset = opsets.find(domain);
   if (opset == opsets.end())
     return fail("node '" + node.name() + "' (" + node.op_type() + ", domain '" +
-                domainName(domain) + "'): the model imports no opset for its domain");
+                domainName(domain) +
+                "'): the model imports no opset for its domain");
   Node n(*this, node, opset->second);
   for (int i = 0; i < node.input_size(); ++i)
     if (n.hasInput(i) && !values.count(node.input(i)) &&
         !constants.count(node.input(i)))
-      return n.fail("input '" + node.input(i) +
-                    "' is not produced by any earlier node, input or initializer");
+      return n.fail(
+          "input '" + node.input(i) +
+          "' is not produced by any earlier node, input or initializer");
   if (foldIntegerNode(n))
     return success();
   if (!error.empty())
@@ -270,7 +278,8 @@ LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
     Value v = lookup(out.name(), loc);
     if (!v) {
       func.erase();
-      return fail("graph output '" + out.name() + "' is not produced by any node");
+      return fail("graph output '" + out.name() +
+                  "' is not produced by any node");
     }
     // Refine to the declared shape when it is more static and compatible.
     auto declaredType = typeFromProto(ctx, out.type());
@@ -288,8 +297,9 @@ LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,
       }
       if (!compatible) {
         func.erase();
-        return fail("graph output '" + out.name() +
-                    "' has a declared shape that disagrees with the computed one");
+        return fail(
+            "graph output '" + out.name() +
+            "' has a declared shape that disagrees with the computed one");
       }
       if (refines)
         v = tensor::CastOp::create(b, loc, *declaredType, v);

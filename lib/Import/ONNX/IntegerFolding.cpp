@@ -1,4 +1,5 @@
-//===- IntegerFolding.cpp - evaluate shape arithmetic at import time -------===//
+//===- IntegerFolding.cpp - evaluate shape arithmetic at import time
+//-------===//
 //
 // Exporters compute reshape targets with small integer graphs (Shape ->
 // Gather -> Unsqueeze -> Concat -> Reshape). When every input is known, the
@@ -25,7 +26,8 @@ std::optional<IntTensor> intTensor(Node &n, int i) {
   t.shape.assign(type.getShape().begin(), type.getShape().end());
   t.elem = c.getElementType();
   for (const APInt &v : c.getValues<APInt>())
-    t.data.push_back(v.getBitWidth() == 1 ? (int64_t)v.getZExtValue() : v.getSExtValue());
+    t.data.push_back(v.getBitWidth() == 1 ? (int64_t)v.getZExtValue()
+                                          : v.getSExtValue());
   return t;
 }
 
@@ -63,12 +65,15 @@ std::optional<IntTensor> fold(Node &n, SmallVector<IntTensor> &in) {
       int64_t x = a.data[aScalar ? 0 : i], y = b.data[bScalar ? 0 : i];
       if (op == "Div" && y == 0)
         return std::nullopt;
-      r.data[i] = op == "Add" ? x + y : op == "Sub" ? x - y : op == "Mul" ? x * y
-                                                                       : x / y;
+      r.data[i] = op == "Add"   ? x + y
+                  : op == "Sub" ? x - y
+                  : op == "Mul" ? x * y
+                                : x / y;
     }
     return r;
   }
-  if (op == "Unsqueeze" || op == "Squeeze" || op == "Reshape" || op == "Flatten") {
+  if (op == "Unsqueeze" || op == "Squeeze" || op == "Reshape" ||
+      op == "Flatten") {
     IntTensor t = in[0];
     if (op == "Reshape") {
       if (in.size() < 2)
@@ -91,8 +96,9 @@ std::optional<IntTensor> fold(Node &n, SmallVector<IntTensor> &in) {
     if (op == "Flatten")
       return std::nullopt;
     std::optional<SmallVector<int64_t>> axes =
-        n.opset >= 13 ? (in.size() > 1 ? std::optional(in[1].data) : std::nullopt)
-                      : n.intsAttr("axes");
+        n.opset >= 13
+            ? (in.size() > 1 ? std::optional(in[1].data) : std::nullopt)
+            : n.intsAttr("axes");
     if (op == "Unsqueeze") {
       if (!axes)
         return std::nullopt;
@@ -108,7 +114,8 @@ std::optional<IntTensor> fold(Node &n, SmallVector<IntTensor> &in) {
     SmallVector<int64_t> shape;
     for (size_t d = 0; d < t.shape.size(); ++d) {
       bool drop = axes ? llvm::is_contained(*axes, (int64_t)d) ||
-                             llvm::is_contained(*axes, (int64_t)d - (int64_t)t.shape.size())
+                             llvm::is_contained(
+                                 *axes, (int64_t)d - (int64_t)t.shape.size())
                        : t.shape[d] == 1;
       if (!drop)
         shape.push_back(t.shape[d]);
@@ -149,8 +156,10 @@ std::optional<IntTensor> fold(Node &n, SmallVector<IntTensor> &in) {
     int64_t step = in.size() > 4 ? in[4].data[0] : 1;
     if (step != 1)
       return std::nullopt;
-    if (start < 0) start += size;
-    if (end < 0) end += size;
+    if (start < 0)
+      start += size;
+    if (end < 0)
+      end += size;
     start = std::clamp<int64_t>(start, 0, size);
     end = std::clamp<int64_t>(end, start, size);
     IntTensor r;

@@ -1,4 +1,5 @@
-//===- MixerOps.cpp - ONNX mixer nodes to mix ops --------------------------===//
+//===- MixerOps.cpp - ONNX mixer nodes to mix ops
+//--------------------------===//
 //
 // Standard Attention (opset 23+), LinearAttention (opset 27 and
 // com.microsoft), and the `mixir` custom domain, which mirrors the dialect
@@ -23,7 +24,8 @@ bool isMixFloat(Type t) { return t.isF32() || t.isF16() || t.isBF16(); }
 
 /// [B, T, H*D] -> [B, T, H, D]; fails when the last dim is not a static
 /// multiple of `heads`.
-FailureOr<Value> unpackHeads(Node &n, Value x, int64_t heads, llvm::StringRef what) {
+FailureOr<Value> unpackHeads(Node &n, Value x, int64_t heads,
+                             llvm::StringRef what) {
   auto t = cast<RankedTensorType>(x.getType());
   if (t.getRank() != 3)
     return n.fail(what + " must be 3-D [B, T, H*D], got rank " +
@@ -36,25 +38,29 @@ FailureOr<Value> unpackHeads(Node &n, Value x, int64_t heads, llvm::StringRef wh
                   ") is not a static multiple of the head count " +
                   llvm::Twine(heads));
   SmallVector<OpFoldResult> s = sizesOf(n.b, n.loc, x);
-  return build::reshape(n.b, n.loc, x,
-                        {s[0], s[1], n.b.getIndexAttr(heads),
-                         n.b.getIndexAttr(packed / heads)});
+  return build::reshape(
+      n.b, n.loc, x,
+      {s[0], s[1], n.b.getIndexAttr(heads), n.b.getIndexAttr(packed / heads)});
 }
 
 /// [B, T, H, D] -> [B, T, H*D].
 Value packHeads(Node &n, Value x) {
   auto t = cast<RankedTensorType>(x.getType());
   SmallVector<OpFoldResult> s = sizesOf(n.b, n.loc, x);
-  return build::reshape(n.b, n.loc, x,
-                        {s[0], s[1], n.b.getIndexAttr(t.getDimSize(2) * t.getDimSize(3))});
+  return build::reshape(
+      n.b, n.loc, x,
+      {s[0], s[1], n.b.getIndexAttr(t.getDimSize(2) * t.getDimSize(3))});
 }
 
-RankedTensorType withShape(Value like, ArrayRef<int64_t> shape, Type elem = Type()) {
+RankedTensorType withShape(Value like, ArrayRef<int64_t> shape,
+                           Type elem = Type()) {
   auto t = cast<RankedTensorType>(like.getType());
   return RankedTensorType::get(shape, elem ? elem : t.getElementType());
 }
 
-int64_t dim(Value v, int64_t d) { return cast<RankedTensorType>(v.getType()).getDimSize(d); }
+int64_t dim(Value v, int64_t d) {
+  return cast<RankedTensorType>(v.getType()).getDimSize(d);
+}
 
 //===----------------------------------------------------------------------===//
 // Attention (opset 23, 24)
@@ -138,7 +144,8 @@ LogicalResult attention(Node &n) {
     k4 = build::transpose(n.b, n.loc, k, {0, 2, 1, 3});
     v4 = build::transpose(n.b, n.loc, v, {0, 2, 1, 3});
   } else {
-    int64_t hq = n.intAttr("q_num_heads", 0), hkv = n.intAttr("kv_num_heads", 0);
+    int64_t hq = n.intAttr("q_num_heads", 0),
+            hkv = n.intAttr("kv_num_heads", 0);
     auto qu = unpackHeads(n, q, hq, "Q"), ku = unpackHeads(n, k, hkv, "K"),
          vu = unpackHeads(n, v, hkv, "V");
     if (failed(qu) || failed(ku) || failed(vu))
@@ -150,8 +157,9 @@ LogicalResult attention(Node &n) {
       ShapedType::isDynamic(d) || ShapedType::isDynamic(dv))
     return n.fail("head counts and head sizes must be static");
   if (hkv == 0 || hq % hkv)
-    return n.fail("q heads (" + llvm::Twine(hq) + ") must be a multiple of kv heads (" +
-                  llvm::Twine(hkv) + ")");
+    return n.fail("q heads (" + llvm::Twine(hq) +
+                  ") must be a multiple of kv heads (" + llvm::Twine(hkv) +
+                  ")");
   if (dim(k4, 3) != d || dim(v4, 2) != hkv)
     return n.fail("K/V head counts or sizes disagree with Q");
   bool causal = n.intAttr("is_causal", 0) != 0 || maskIsCausal;
@@ -159,19 +167,22 @@ LogicalResult attention(Node &n) {
   if (maskIsCausal) {
     auto mt = n.inputType(3);
     if (ShapedType::isDynamic(t) || mt.getDimSize(mt.getRank() - 2) != t)
-      return n.fail("the causal attn_mask must be [T, T] with the static query length");
+      return n.fail(
+          "the causal attn_mask must be [T, T] with the static query length");
   }
-  if (causal && !ShapedType::isDynamic(t) && !ShapedType::isDynamic(s) && t != s)
+  if (causal && !ShapedType::isDynamic(t) && !ShapedType::isDynamic(s) &&
+      t != s)
     return n.fail("is_causal with different query (" + llvm::Twine(t) +
-                  ") and key (" + llvm::Twine(s) + ") lengths is not supported");
+                  ") and key (" + llvm::Twine(s) +
+                  ") lengths is not supported");
   FloatAttr scale;
   if (n.hasAttr("scale"))
     scale = n.b.getF32FloatAttr(n.floatAttr("scale", 1.0f));
   auto oType = withShape(q4, {dim(q4, 0), t, hq, dv});
-  Value o = mix::AttentionOp::create(n.b, n.loc, oType, q4, k4, v4, Value(),
-                                     causal ? n.b.getUnitAttr() : UnitAttr(),
-                                     window ? n.b.getI64IntegerAttr(window) : IntegerAttr(),
-                                     scale);
+  Value o = mix::AttentionOp::create(
+      n.b, n.loc, oType, q4, k4, v4, Value(),
+      causal ? n.b.getUnitAttr() : UnitAttr(),
+      window ? n.b.getI64IntegerAttr(window) : IntegerAttr(), scale);
   if (rank == 4) {
     n.setOutput(0, build::transpose(n.b, n.loc, o, {0, 2, 1, 3}));
     n.setOutput(1, k);
@@ -194,13 +205,15 @@ LogicalResult linearAttention(Node &n) {
   if (n.intAttr("state_window", 0) != 0)
     return n.fail("state_window != 0 is not supported");
   std::string rule = n.stringAttr("update_rule", "gated_delta");
-  if (rule != "linear" && rule != "gated" && rule != "delta" && rule != "gated_delta")
+  if (rule != "linear" && rule != "gated" && rule != "delta" &&
+      rule != "gated_delta")
     return n.fail("unknown update_rule '" + rule + "'");
   bool gated = rule == "gated" || rule == "gated_delta";
   bool delta = rule == "delta" || rule == "gated_delta";
   int64_t hq = n.intAttr("q_num_heads", 0), hkv = n.intAttr("kv_num_heads", 0);
   if (hq <= 0 || hkv <= 0)
-    return n.fail("q_num_heads and kv_num_heads are required and must be positive");
+    return n.fail(
+        "q_num_heads and kv_num_heads are required and must be positive");
   if (hq % hkv && hkv % hq)
     return n.fail("q_num_heads (" + llvm::Twine(hq) + ") and kv_num_heads (" +
                   llvm::Twine(hkv) + ") must divide one another");
@@ -214,8 +227,8 @@ LogicalResult linearAttention(Node &n) {
     return failure();
   int64_t dk = dim(*q, 3), dv = dim(*v, 3);
   if (dim(*k, 3) != dk)
-    return n.fail("query and key head sizes differ (" + llvm::Twine(dk) + " vs " +
-                  llvm::Twine(dim(*k, 3)) + ")");
+    return n.fail("query and key head sizes differ (" + llvm::Twine(dk) +
+                  " vs " + llvm::Twine(dim(*k, 3)) + ")");
   Value init;
   if (n.hasInput(3)) {
     init = n.input(3);
@@ -230,7 +243,9 @@ LogicalResult linearAttention(Node &n) {
                     llvm::Twine(dk) + ", " + llvm::Twine(dv) + "]");
     if (st.isDynamicDim(1) || st.isDynamicDim(2) || st.isDynamicDim(3))
       init = tensor::CastOp::create(
-          n.b, n.loc, RankedTensorType::get({st.getDimSize(0), hkv, dk, dv}, n.b.getF32Type()),
+          n.b, n.loc,
+          RankedTensorType::get({st.getDimSize(0), hkv, dk, dv},
+                                n.b.getF32Type()),
           init);
   }
   Value g;
@@ -267,25 +282,28 @@ LogicalResult linearAttention(Node &n) {
     if (bt.getDimSize(2) == 1 && hkv != 1) {
       SmallVector<OpFoldResult> s = sizesOf(n.b, n.loc, beta);
       s[2] = n.b.getIndexAttr(hkv);
-      beta = build::elementwise(n.b, n.loc, ValueRange{beta}, bt.getElementType(),
-                                [](OpBuilder &, Location, ValueRange a) { return a[0]; },
-                                ArrayRef<OpFoldResult>(s));
+      beta = build::elementwise(
+          n.b, n.loc, ValueRange{beta}, bt.getElementType(),
+          [](OpBuilder &, Location, ValueRange a) { return a[0]; },
+          ArrayRef<OpFoldResult>(s));
     }
   }
   float scaleAttr = n.floatAttr("scale", 0.0f);
-  FloatAttr scale = n.b.getF32FloatAttr(scaleAttr != 0.0f ? scaleAttr
-                                                          : 1.0f / std::sqrt((float)dk));
+  FloatAttr scale = n.b.getF32FloatAttr(
+      scaleAttr != 0.0f ? scaleAttr : 1.0f / std::sqrt((float)dk));
   int64_t ho = std::max(hq, hkv);
   auto oType = withShape(*q, {dim(*q, 0), dim(*q, 1), ho, dv});
-  auto sType = RankedTensorType::get({dim(*q, 0), hkv, dk, dv}, n.b.getF32Type());
+  auto sType =
+      RankedTensorType::get({dim(*q, 0), hkv, dk, dv}, n.b.getF32Type());
   auto kindAttr = mix::GateKindAttr::get(n.b.getContext(), kind);
   Operation *op;
   if (delta)
-    op = mix::DeltaRuleOp::create(n.b, n.loc, oType, sType, *q, *k, *v, beta, g, init,
-                                  kindAttr, scale, UnitAttr(), UnitAttr(), IntegerAttr());
+    op = mix::DeltaRuleOp::create(n.b, n.loc, oType, sType, *q, *k, *v, beta, g,
+                                  init, kindAttr, scale, UnitAttr(), UnitAttr(),
+                                  IntegerAttr());
   else
-    op = mix::LinearAttentionOp::create(n.b, n.loc, oType, sType, *q, *k, *v, g, init,
-                                        kindAttr, scale, IntegerAttr());
+    op = mix::LinearAttentionOp::create(n.b, n.loc, oType, sType, *q, *k, *v, g,
+                                        init, kindAttr, scale, IntegerAttr());
   n.setOutput(0, packHeads(n, op->getResult(0)));
   n.setOutput(1, build::castElements(n.b, n.loc, op->getResult(1), elem));
   return success();
@@ -305,16 +323,19 @@ LogicalResult gatedDeltaNet(Node &n) {
     if (n.hasInput(i))
       return n.fail("state-update capture inputs are not supported");
   if (n.intAttr("state_update_capacity", 0) != 0 || n.hasOutput(2))
-    return n.fail("state_update_capacity / the state_update output are not supported");
+    return n.fail(
+        "state_update_capacity / the state_update output are not supported");
   std::string rule = n.stringAttr("update_rule", "gated_delta");
-  if (rule != "linear" && rule != "gated" && rule != "delta" && rule != "gated_delta")
+  if (rule != "linear" && rule != "gated" && rule != "delta" &&
+      rule != "gated_delta")
     return n.fail("unknown update_rule '" + rule + "'");
   bool gated = rule == "gated" || rule == "gated_delta";
   bool delta = rule == "delta" || rule == "gated_delta";
   std::string gateAct = n.stringAttr("gate_activation", "none");
   std::string betaAct = n.stringAttr("beta_activation", "none");
   if (gateAct != "none" && gateAct != "softplus" && gateAct != "qwen")
-    return n.fail("gate_activation '" + gateAct + "' is not supported (none, softplus)");
+    return n.fail("gate_activation '" + gateAct +
+                  "' is not supported (none, softplus)");
   if (betaAct != "none" && betaAct != "sigmoid")
     return n.fail("beta_activation '" + betaAct + "' is not supported");
   Value q = n.input(0), k = n.input(1), v = n.input(2);
@@ -332,27 +353,32 @@ LogicalResult gatedDeltaNet(Node &n) {
       return x;
     int64_t tokens = t.getDimSize(0);
     if (ShapedType::isDynamic(tokens) || tokens % batch)
-      return n.fail("rank-3 inputs need a static token count divisible by the batch");
+      return n.fail(
+          "rank-3 inputs need a static token count divisible by the batch");
     SmallVector<OpFoldResult> s = sizesOf(b, loc, x);
-    SmallVector<OpFoldResult> out = {b.getIndexAttr(batch), b.getIndexAttr(tokens / batch)};
+    SmallVector<OpFoldResult> out = {b.getIndexAttr(batch),
+                                     b.getIndexAttr(tokens / batch)};
     out.append(s.begin() + 1, s.end());
     return build::reshape(b, loc, x, out);
   };
   int64_t batch = 1;
   if (rank == 3) {
     if (!init)
-      return n.fail("rank-3 inputs without cu_seqlens need initial_state for the batch size");
+      return n.fail("rank-3 inputs without cu_seqlens need initial_state for "
+                    "the batch size");
     batch = n.inputType(6).getDimSize(0);
     if (ShapedType::isDynamic(batch))
       return n.fail("initial_state needs a static batch size");
   } else if (rank != 4) {
     return n.fail("query must be [B, S, H, D] or [B*S, H, D]");
   }
-  auto qb = toBatched(q, batch), kb = toBatched(k, batch), vb = toBatched(v, batch);
+  auto qb = toBatched(q, batch), kb = toBatched(k, batch),
+       vb = toBatched(v, batch);
   if (failed(qb) || failed(kb) || failed(vb))
     return failure();
   q = *qb, k = *kb, v = *vb;
-  int64_t hq = dim(q, 2), hk = dim(k, 2), hv = dim(v, 2), dk = dim(q, 3), dv = dim(v, 3);
+  int64_t hq = dim(q, 2), hk = dim(k, 2), hv = dim(v, 2), dk = dim(q, 3),
+          dv = dim(v, 3);
   if (hq != hk || hv % hq)
     return n.fail("num_heads_q must equal num_heads_k and divide num_heads_v");
   Value g, beta;
@@ -374,23 +400,31 @@ LogicalResult gatedDeltaNet(Node &n) {
       if (kind == mix::GateKind::vector &&
           cast<RankedTensorType>(dtBias.getType()).getRank() == 1 &&
           dim(dtBias, 0) == hv * dk)
-        dtBias = build::reshape(b, loc, dtBias, {b.getIndexAttr(hv), b.getIndexAttr(dk)});
+        dtBias = build::reshape(b, loc, dtBias,
+                                {b.getIndexAttr(hv), b.getIndexAttr(dk)});
       if (kind == mix::GateKind::vector)
-        aLog = build::reshape(b, loc, aLog, {b.getIndexAttr(hv), b.getIndexAttr(1)});
+        aLog = build::reshape(b, loc, aLog,
+                              {b.getIndexAttr(hv), b.getIndexAttr(1)});
       Type f32 = b.getF32Type();
       g = build::elementwise(
           b, loc, ValueRange{g, aLog, dtBias}, f32,
           [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-            Value x = arith::AddFOp::create(nb, l, build::convertScalar(nb, l, a[0], f32),
-                                            build::convertScalar(nb, l, a[2], f32));
+            Value x = arith::AddFOp::create(
+                nb, l, build::convertScalar(nb, l, a[0], f32),
+                build::convertScalar(nb, l, a[2], f32));
             Value zero = build::scalarConstant(nb, l, f32, 0.0);
             Value sp = arith::AddFOp::create(
                 nb, l, arith::MaximumFOp::create(nb, l, x, zero),
                 math::Log1pOp::create(
-                    nb, l, math::ExpOp::create(nb, l, arith::NegFOp::create(
-                                                          nb, l, math::AbsFOp::create(nb, l, x)))));
-            Value rate = math::ExpOp::create(nb, l, build::convertScalar(nb, l, a[1], f32));
-            return arith::NegFOp::create(nb, l, arith::MulFOp::create(nb, l, rate, sp));
+                    nb, l,
+                    math::ExpOp::create(
+                        nb, l,
+                        arith::NegFOp::create(
+                            nb, l, math::AbsFOp::create(nb, l, x)))));
+            Value rate = math::ExpOp::create(
+                nb, l, build::convertScalar(nb, l, a[1], f32));
+            return arith::NegFOp::create(
+                nb, l, arith::MulFOp::create(nb, l, rate, sp));
           });
     }
   }
@@ -403,40 +437,45 @@ LogicalResult gatedDeltaNet(Node &n) {
     beta = *bRes;
     if (betaAct == "sigmoid") {
       Type bt = cast<RankedTensorType>(beta.getType()).getElementType();
-      beta = build::elementwise(b, loc, ValueRange{beta}, bt,
-                                [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                                  Value one = build::scalarConstant(nb, l, bt, 1.0);
-                                  Value e = math::ExpOp::create(
-                                      nb, l, arith::NegFOp::create(nb, l, a[0]));
-                                  return arith::DivFOp::create(
-                                      nb, l, one, arith::AddFOp::create(nb, l, one, e));
-                                });
+      beta = build::elementwise(
+          b, loc, ValueRange{beta}, bt,
+          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+            Value one = build::scalarConstant(nb, l, bt, 1.0);
+            Value e =
+                math::ExpOp::create(nb, l, arith::NegFOp::create(nb, l, a[0]));
+            return arith::DivFOp::create(nb, l, one,
+                                         arith::AddFOp::create(nb, l, one, e));
+          });
     }
   }
   if (init) {
     auto st = cast<RankedTensorType>(init.getType());
-    if (!st.getElementType().isF32() || st.getRank() != 4 || st.getDimSize(1) != hv ||
-        st.getDimSize(2) != dv || st.getDimSize(3) != dk)
-      return n.fail("initial_state must be f32 [B, num_heads_v, head_size_v, head_size_qk]");
-    init = build::transpose(b, loc, init, {0, 1, 3, 2}); // V-major -> [B, Hv, K, V]
+    if (!st.getElementType().isF32() || st.getRank() != 4 ||
+        st.getDimSize(1) != hv || st.getDimSize(2) != dv ||
+        st.getDimSize(3) != dk)
+      return n.fail("initial_state must be f32 [B, num_heads_v, head_size_v, "
+                    "head_size_qk]");
+    init = build::transpose(b, loc, init,
+                            {0, 1, 3, 2}); // V-major -> [B, Hv, K, V]
   }
   bool l2 = n.intAttr("qk_l2_norm", 0) != 0;
   if (l2 && !delta)
-    return n.fail("qk_l2_norm with update_rule '" + rule + "' is not supported");
+    return n.fail("qk_l2_norm with update_rule '" + rule +
+                  "' is not supported");
   float scaleAttr = n.floatAttr("scale", 0.0f);
-  FloatAttr scale = b.getF32FloatAttr(scaleAttr != 0.0f ? scaleAttr
-                                                        : 1.0f / std::sqrt((float)dk));
+  FloatAttr scale = b.getF32FloatAttr(
+      scaleAttr != 0.0f ? scaleAttr : 1.0f / std::sqrt((float)dk));
   auto oType = withShape(q, {dim(q, 0), dim(q, 1), std::max(hq, hv), dv});
   auto sType = RankedTensorType::get({dim(q, 0), hv, dk, dv}, b.getF32Type());
   auto kindAttr = mix::GateKindAttr::get(b.getContext(), kind);
   Operation *op;
   if (delta)
-    op = mix::DeltaRuleOp::create(b, loc, oType, sType, q, k, v, beta, g, init, kindAttr,
-                                  scale, l2 ? b.getUnitAttr() : UnitAttr(), UnitAttr(),
-                                  IntegerAttr());
+    op = mix::DeltaRuleOp::create(
+        b, loc, oType, sType, q, k, v, beta, g, init, kindAttr, scale,
+        l2 ? b.getUnitAttr() : UnitAttr(), UnitAttr(), IntegerAttr());
   else
-    op = mix::LinearAttentionOp::create(b, loc, oType, sType, q, k, v, g, init, kindAttr,
-                                        scale, IntegerAttr());
+    op = mix::LinearAttentionOp::create(b, loc, oType, sType, q, k, v, g, init,
+                                        kindAttr, scale, IntegerAttr());
   Value o = op->getResult(0);
   if (rank == 3) {
     SmallVector<OpFoldResult> s = sizesOf(b, loc, o);
@@ -465,11 +504,12 @@ build::MixerOptions mixerOptions(Node &n) {
   return options;
 }
 
-Value optionalInput(Node &n, int i) { return n.hasInput(i) ? n.input(i) : Value(); }
+Value optionalInput(Node &n, int i) {
+  return n.hasInput(i) ? n.input(i) : Value();
+}
 
 /// Sets the node's outputs from a shared mixer builder's results.
-LogicalResult setMixerOutputs(Node &n,
-                              FailureOr<SmallVector<Value, 2>> results,
+LogicalResult setMixerOutputs(Node &n, FailureOr<SmallVector<Value, 2>> results,
                               const std::string &error) {
   if (failed(results))
     return n.fail(error);
@@ -480,8 +520,8 @@ LogicalResult setMixerOutputs(Node &n,
 
 LogicalResult mixirLinearAttention(Node &n) {
   build::MixerOperands in{optionalInput(n, 0), optionalInput(n, 1),
-                          optionalInput(n, 2), Value(), optionalInput(n, 3),
-                          optionalInput(n, 4)};
+                          optionalInput(n, 2), Value(),
+                          optionalInput(n, 3), optionalInput(n, 4)};
   std::string error;
   auto r = build::linearAttentionOp(n.b, n.loc, in, mixerOptions(n), error);
   return setMixerOutputs(n, r, error);
@@ -498,8 +538,8 @@ LogicalResult mixirDeltaRule(Node &n) {
 
 LogicalResult mixirAttention(Node &n) {
   build::MixerOperands in{optionalInput(n, 0), optionalInput(n, 1),
-                          optionalInput(n, 2), Value(), optionalInput(n, 3),
-                          Value()};
+                          optionalInput(n, 2), Value(),
+                          optionalInput(n, 3), Value()};
   std::string error;
   auto r = build::attentionOp(n.b, n.loc, in, mixerOptions(n), error);
   return setMixerOutputs(n, r, error);

@@ -1,4 +1,5 @@
-//===- NNOps.cpp - ONNX contractions, reductions, norms, convolution -------===//
+//===- NNOps.cpp - ONNX contractions, reductions, norms, convolution
+//-------===//
 #include "Importer.h"
 #include "mixir/Import/TensorBuilders.h"
 
@@ -26,8 +27,10 @@ LogicalResult matmulOp(Node &n) {
     return n.fail("inner dimensions differ (" + llvm::Twine(k1) + " vs " +
                   llvm::Twine(k2) + ")");
   for (int64_t i = 0; i + 2 < std::min(lt.getRank(), rt.getRank()); ++i) {
-    int64_t a = lt.getDimSize(lt.getRank() - 3 - i), c = rt.getDimSize(rt.getRank() - 3 - i);
-    if (!ShapedType::isDynamic(a) && !ShapedType::isDynamic(c) && a != c && a != 1 && c != 1)
+    int64_t a = lt.getDimSize(lt.getRank() - 3 - i),
+            c = rt.getDimSize(rt.getRank() - 3 - i);
+    if (!ShapedType::isDynamic(a) && !ShapedType::isDynamic(c) && a != c &&
+        a != 1 && c != 1)
       return n.fail("batch dimensions do not broadcast");
   }
   n.setOutput(0, build::matmul(n.b, n.loc, n.input(0), n.input(1)));
@@ -51,20 +54,21 @@ LogicalResult gemm(Node &n) {
   if (alpha != 1.0 || in.size() > 1) {
     if (!build::broadcastSizes(n.b, n.loc, in))
       return n.fail("C does not broadcast to the product's shape");
-    y = build::elementwise(n.b, n.loc, in, elem,
-                           [&](OpBuilder &b, Location loc, ValueRange v) -> Value {
-                             Value r = v[0];
-                             if (alpha != 1.0)
-                               r = arith::MulFOp::create(b, loc, r, cst(b, loc, elem, alpha));
-                             if (v.size() > 1) {
-                               Value c = v[1];
-                               if (beta != 1.0)
-                                 c = arith::MulFOp::create(b, loc, c, cst(b, loc, elem, beta));
-                               r = arith::AddFOp::create(b, loc, r, c);
-                             }
-                             return r;
-                           },
-                           std::nullopt);
+    y = build::elementwise(
+        n.b, n.loc, in, elem,
+        [&](OpBuilder &b, Location loc, ValueRange v) -> Value {
+          Value r = v[0];
+          if (alpha != 1.0)
+            r = arith::MulFOp::create(b, loc, r, cst(b, loc, elem, alpha));
+          if (v.size() > 1) {
+            Value c = v[1];
+            if (beta != 1.0)
+              c = arith::MulFOp::create(b, loc, c, cst(b, loc, elem, beta));
+            r = arith::AddFOp::create(b, loc, r, c);
+          }
+          return r;
+        },
+        std::nullopt);
   }
   n.setOutput(0, y);
   return success();
@@ -90,17 +94,18 @@ LogicalResult softmaxOp(Node &n) {
     int64_t outer = 1, inner = 1;
     for (int64_t d = 0; d < rank; ++d)
       (d < *axis ? outer : inner) *= type.getDimSize(d);
-    Value flat = build::reshape(n.b, n.loc, x,
-                                {n.b.getIndexAttr(outer), n.b.getIndexAttr(inner)});
+    Value flat = build::reshape(
+        n.b, n.loc, x, {n.b.getIndexAttr(outer), n.b.getIndexAttr(inner)});
     y = build::reshape(n.b, n.loc, build::softmax(n.b, n.loc, flat, 1), sizes);
   } else {
     y = build::softmax(n.b, n.loc, x, *axis);
   }
   if (log)
-    y = build::elementwise(n.b, n.loc, ValueRange{y}, elem,
-                           [](OpBuilder &b, Location loc, ValueRange a) -> Value {
-                             return math::LogOp::create(b, loc, a[0]);
-                           });
+    y = build::elementwise(
+        n.b, n.loc, ValueRange{y}, elem,
+        [](OpBuilder &b, Location loc, ValueRange a) -> Value {
+          return math::LogOp::create(b, loc, a[0]);
+        });
   n.setOutput(0, y);
   return success();
 }
@@ -165,22 +170,24 @@ LogicalResult normalization(Node &n, bool rms) {
   Value centered = x, mean;
   if (!rms) {
     mean = build::reduce(b, loc, x, axes, true, build::ReduceKind::mean);
-    centered = build::elementwise(b, loc, ValueRange{x, mean}, elem,
-                                  [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                                    return arith::SubFOp::create(nb, l, a[0], a[1]);
-                                  });
+    centered = build::elementwise(
+        b, loc, ValueRange{x, mean}, elem,
+        [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          return arith::SubFOp::create(nb, l, a[0], a[1]);
+        });
   }
-  Value sq = build::elementwise(b, loc, ValueRange{centered}, elem,
-                                [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                                  return arith::MulFOp::create(nb, l, a[0], a[0]);
-                                });
+  Value sq =
+      build::elementwise(b, loc, ValueRange{centered}, elem,
+                         [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                           return arith::MulFOp::create(nb, l, a[0], a[0]);
+                         });
   Value var = build::reduce(b, loc, sq, axes, true, build::ReduceKind::mean);
-  Value inv = build::elementwise(b, loc, ValueRange{var}, elem,
-                                 [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                                   Value s = arith::AddFOp::create(nb, l, a[0],
-                                                                   cst(nb, l, elem, eps));
-                                   return math::RsqrtOp::create(nb, l, s);
-                                 });
+  Value inv = build::elementwise(
+      b, loc, ValueRange{var}, elem,
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value s = arith::AddFOp::create(nb, l, a[0], cst(nb, l, elem, eps));
+        return math::RsqrtOp::create(nb, l, s);
+      });
   SmallVector<Value> in = {centered, inv};
   if (n.hasInput(1))
     in.push_back(n.input(1));
@@ -190,15 +197,16 @@ LogicalResult normalization(Node &n, bool rms) {
   if (!build::broadcastSizes(b, loc, in))
     return n.fail("scale or bias does not broadcast to the normalised shape");
   bool hasScale = n.hasInput(1);
-  n.setOutput(0, build::elementwise(b, loc, in, elem,
-                                    [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                                      Value r = arith::MulFOp::create(nb, l, a[0], a[1]);
-                                      if (hasScale)
-                                        r = arith::MulFOp::create(nb, l, r, a[2]);
-                                      if (hasBias)
-                                        r = arith::AddFOp::create(nb, l, r, a[3]);
-                                      return r;
-                                    }));
+  n.setOutput(0, build::elementwise(
+                     b, loc, in, elem,
+                     [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                       Value r = arith::MulFOp::create(nb, l, a[0], a[1]);
+                       if (hasScale)
+                         r = arith::MulFOp::create(nb, l, r, a[2]);
+                       if (hasBias)
+                         r = arith::AddFOp::create(nb, l, r, a[3]);
+                       return r;
+                     }));
   if (!rms) {
     n.setOutput(1, mean);
     n.setOutput(2, inv);
@@ -221,7 +229,8 @@ LogicalResult conv(Node &n) {
   int64_t group = n.intAttr("group", 1);
   int64_t stride = n.intsAttr("strides").value_or(SmallVector<int64_t>{1})[0];
   int64_t dil = n.intsAttr("dilations").value_or(SmallVector<int64_t>{1})[0];
-  SmallVector<int64_t> pads = n.intsAttr("pads").value_or(SmallVector<int64_t>{0, 0});
+  SmallVector<int64_t> pads =
+      n.intsAttr("pads").value_or(SmallVector<int64_t>{0, 0});
   int64_t kernel = wt.getDimSize(2);
   if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
     if (stride != 1)
@@ -251,11 +260,17 @@ LogicalResult conv(Node &n) {
 } // namespace
 
 void registerNNOps(HandlerMap &m) {
-  m["::MatMul"] = matmulOp; m["::Gemm"] = gemm; m["::Softmax"] = softmaxOp;
-  m["::LogSoftmax"] = softmaxOp; m["::ReduceSum"] = reduceOp;
-  m["::ReduceMean"] = reduceOp; m["::ReduceMax"] = reduceOp;
-  m["::ReduceMin"] = reduceOp; m["::ReduceProd"] = reduceOp;
-  m["::LayerNormalization"] = layerNorm; m["::RMSNormalization"] = rmsNorm;
+  m["::MatMul"] = matmulOp;
+  m["::Gemm"] = gemm;
+  m["::Softmax"] = softmaxOp;
+  m["::LogSoftmax"] = softmaxOp;
+  m["::ReduceSum"] = reduceOp;
+  m["::ReduceMean"] = reduceOp;
+  m["::ReduceMax"] = reduceOp;
+  m["::ReduceMin"] = reduceOp;
+  m["::ReduceProd"] = reduceOp;
+  m["::LayerNormalization"] = layerNorm;
+  m["::RMSNormalization"] = rmsNorm;
   m["::Conv"] = conv;
 }
 

@@ -1,4 +1,5 @@
-//===- ONNXImporter.cpp - read a ModelProto, translate its graph -----------===//
+//===- ONNXImporter.cpp - read a ModelProto, translate its graph
+//-----------===//
 #include "mixir/Import/ONNX/ONNXImporter.h"
 
 #include "Importer.h"
@@ -43,23 +44,23 @@ static std::string printableMessage(const std::string &message) {
   return out;
 }
 
-static OwningOpRef<ModuleOp> importONNXFileImpl(MLIRContext &context,
-                                                llvm::StringRef path,
-                                                const ONNXImportOptions &options,
-                                                std::string &error);
+static OwningOpRef<ModuleOp>
+importONNXFileImpl(MLIRContext &context, llvm::StringRef path,
+                   const ONNXImportOptions &options, std::string &error);
 
 OwningOpRef<ModuleOp> importONNXFile(MLIRContext &context, llvm::StringRef path,
                                      const ONNXImportOptions &options,
                                      std::string &error) {
-  OwningOpRef<ModuleOp> module = importONNXFileImpl(context, path, options, error);
+  OwningOpRef<ModuleOp> module =
+      importONNXFileImpl(context, path, options, error);
   if (!module)
     error = printableMessage(error);
   return module;
 }
 
-static OwningOpRef<ModuleOp> importONNXFileImpl(MLIRContext &context, llvm::StringRef path,
-                                     const ONNXImportOptions &options,
-                                     std::string &error) {
+static OwningOpRef<ModuleOp>
+importONNXFileImpl(MLIRContext &context, llvm::StringRef path,
+                   const ONNXImportOptions &options, std::string &error) {
   std::string file = path.str();
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
@@ -69,7 +70,8 @@ static OwningOpRef<ModuleOp> importONNXFileImpl(MLIRContext &context, llvm::Stri
   }
   size_t size = (*buffer)->getBufferSize();
   if (size > (size_t)INT_MAX) {
-    error = "'" + file + "' is larger than protobuf's 2 GiB message limit; "
+    error = "'" + file +
+            "' is larger than protobuf's 2 GiB message limit; "
             "store the weights as external data";
     return nullptr;
   }
@@ -80,7 +82,8 @@ static OwningOpRef<ModuleOp> importONNXFileImpl(MLIRContext &context, llvm::Stri
     google::protobuf::io::CodedInputStream coded(&stream);
     coded.SetTotalBytesLimit(INT_MAX);
     if (!model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
-      error = "'" + file + "' is not a valid ONNX model (truncated or malformed "
+      error = "'" + file +
+              "' is not a valid ONNX model (truncated or malformed "
               "protobuf)";
       return nullptr;
     }
@@ -98,8 +101,9 @@ static OwningOpRef<ModuleOp> importONNXFileImpl(MLIRContext &context, llvm::Stri
   if (model.opset_import_size() == 0)
     opsets[""] = 1; // IR version 1/2 models have no opset imports
 
-  context.loadDialect<arith::ArithDialect, func::FuncDialect, linalg::LinalgDialect,
-                      math::MathDialect, tensor::TensorDialect, mix::MixDialect>();
+  context.loadDialect<arith::ArithDialect, func::FuncDialect,
+                      linalg::LinalgDialect, math::MathDialect,
+                      tensor::TensorDialect, mix::MixDialect>();
   OpBuilder b(&context);
   OwningOpRef<ModuleOp> module = ModuleOp::create(b.getUnknownLoc());
   llvm::SmallString<256> dir(path);
@@ -131,7 +135,8 @@ static OwningOpRef<ModuleOp> importONNXFileImpl(MLIRContext &context, llvm::Stri
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
     if (failed(pm.run(*module))) {
-      error = "'" + file + "': simplifying the imported IR failed: " + diagnostics;
+      error =
+          "'" + file + "': simplifying the imported IR failed: " + diagnostics;
       return nullptr;
     }
   }

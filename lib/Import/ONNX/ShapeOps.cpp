@@ -1,4 +1,5 @@
-//===- ShapeOps.cpp - ONNX shape, layout, indexing and constant nodes ------===//
+//===- ShapeOps.cpp - ONNX shape, layout, indexing and constant nodes
+//------===//
 #include "Importer.h"
 #include "mixir/Import/MixerBuilders.h"
 #include "mixir/Import/TensorBuilders.h"
@@ -15,7 +16,8 @@ using build::sizesOf;
 
 /// Axes from an input (newer opsets) or an attribute (older ones).
 FailureOr<std::optional<SmallVector<int64_t>>>
-axesOf(Node &n, int inputIndex, bool fromInput, llvm::StringRef attrName = "axes") {
+axesOf(Node &n, int inputIndex, bool fromInput,
+       llvm::StringRef attrName = "axes") {
   if (fromInput) {
     if (!n.hasInput(inputIndex))
       return std::optional<SmallVector<int64_t>>();
@@ -102,10 +104,11 @@ LogicalResult reshapeOp(Node &n) {
                       " elements do not divide by " + llvm::Twine(*r));
       out[inferred] = n.b.getIndexAttr(*t / *r);
     } else {
-      out[inferred] = arith::DivUIOp::create(
-                          n.b, n.loc, getValueOrCreateConstantIndexOp(n.b, n.loc, total),
-                          getValueOrCreateConstantIndexOp(n.b, n.loc, rest))
-                          .getResult();
+      out[inferred] =
+          arith::DivUIOp::create(
+              n.b, n.loc, getValueOrCreateConstantIndexOp(n.b, n.loc, total),
+              getValueOrCreateConstantIndexOp(n.b, n.loc, rest))
+              .getResult();
     }
   } else {
     auto t = getConstantIntValue(total), r = getConstantIntValue(product(out));
@@ -137,8 +140,8 @@ LogicalResult flatten(Node &n) {
       return n.b.getIndexAttr(p);
     Value v = arith::ConstantIndexOp::create(n.b, n.loc, 1);
     for (int64_t i = from; i < to; ++i)
-      v = arith::MulIOp::create(n.b, n.loc, v,
-                                getValueOrCreateConstantIndexOp(n.b, n.loc, in[i]));
+      v = arith::MulIOp::create(
+          n.b, n.loc, v, getValueOrCreateConstantIndexOp(n.b, n.loc, in[i]));
     return getAsOpFoldResult(v);
   };
   SmallVector<OpFoldResult> out = {prod(0, *axis), prod(*axis, rank)};
@@ -159,8 +162,8 @@ LogicalResult squeeze(Node &n) {
       if (failed(ax))
         return failure();
       if (type.getDimSize(*ax) != 1 && !type.isDynamicDim(*ax))
-        return n.fail("cannot squeeze dimension " + llvm::Twine(*ax) + " of size " +
-                      llvm::Twine(type.getDimSize(*ax)));
+        return n.fail("cannot squeeze dimension " + llvm::Twine(*ax) +
+                      " of size " + llvm::Twine(type.getDimSize(*ax)));
       drop[*ax] = true;
     }
   } else {
@@ -211,8 +214,8 @@ LogicalResult transposeOp(Node &n) {
   }
   SmallVector<bool> seen(rank, false);
   if ((int64_t)perm.size() != rank)
-    return n.fail("perm has " + llvm::Twine(perm.size()) + " entries for rank " +
-                  llvm::Twine(rank));
+    return n.fail("perm has " + llvm::Twine(perm.size()) +
+                  " entries for rank " + llvm::Twine(rank));
   for (int64_t &p : perm) {
     if (p < 0)
       p += rank;
@@ -326,11 +329,14 @@ LogicalResult sliceOp(Node &n) {
       return failure();
     int64_t start = (*starts)[i], end = (*ends)[i], step = (*steps)[i];
     if (step <= 0)
-      return n.fail("only positive steps are supported, got " + llvm::Twine(step));
+      return n.fail("only positive steps are supported, got " +
+                    llvm::Twine(step));
     int64_t dim = type.getDimSize(*ax);
     if (!ShapedType::isDynamic(dim)) {
-      if (start < 0) start += dim;
-      if (end < 0) end += dim;
+      if (start < 0)
+        start += dim;
+      if (end < 0)
+        end += dim;
       start = std::clamp<int64_t>(start, 0, dim);
       end = std::clamp<int64_t>(end, 0, dim);
       int64_t count = end > start ? (end - start + step - 1) / step : 0;
@@ -344,20 +350,23 @@ LogicalResult sliceOp(Node &n) {
     Location loc = n.loc;
     Value d = tensor::DimOp::create(b, loc, x, *ax);
     auto normalize = [&](int64_t v) -> Value {
-      Value r = v < 0 ? arith::AddIOp::create(b, loc, d,
-                                              arith::ConstantIndexOp::create(b, loc, v))
-                            .getResult()
-                      : arith::ConstantIndexOp::create(
-                            b, loc, std::min<int64_t>(v, INT64_MAX / 4))
-                            .getResult();
-      r = arith::MaxSIOp::create(b, loc, r, arith::ConstantIndexOp::create(b, loc, 0));
+      Value r = v < 0
+                    ? arith::AddIOp::create(
+                          b, loc, d, arith::ConstantIndexOp::create(b, loc, v))
+                          .getResult()
+                    : arith::ConstantIndexOp::create(
+                          b, loc, std::min<int64_t>(v, INT64_MAX / 4))
+                          .getResult();
+      r = arith::MaxSIOp::create(b, loc, r,
+                                 arith::ConstantIndexOp::create(b, loc, 0));
       return arith::MinSIOp::create(b, loc, r, d);
     };
     Value s = normalize(start), e = normalize(end);
     Value len = arith::SubIOp::create(b, loc, e, s);
-    len = arith::MaxSIOp::create(b, loc, len, arith::ConstantIndexOp::create(b, loc, 0));
-    Value count = arith::CeilDivUIOp::create(b, loc, len,
-                                             arith::ConstantIndexOp::create(b, loc, step));
+    len = arith::MaxSIOp::create(b, loc, len,
+                                 arith::ConstantIndexOp::create(b, loc, 0));
+    Value count = arith::CeilDivUIOp::create(
+        b, loc, len, arith::ConstantIndexOp::create(b, loc, step));
     offs[*ax] = getAsOpFoldResult(s);
     szs[*ax] = getAsOpFoldResult(count);
     strides[*ax] = b.getIndexAttr(step);
@@ -386,7 +395,8 @@ LogicalResult expand(Node &n) {
   int64_t rank = std::max<int64_t>(type.getRank(), shape->size());
   SmallVector<OpFoldResult> in = sizesOf(n.b, n.loc, x), out;
   for (int64_t d = 0; d < rank; ++d) {
-    int64_t i = d - (rank - type.getRank()), s = d - (rank - (int64_t)shape->size());
+    int64_t i = d - (rank - type.getRank()),
+            s = d - (rank - (int64_t)shape->size());
     int64_t want = s >= 0 ? (*shape)[s] : 1;
     int64_t have = i >= 0 ? type.getDimSize(i) : 1;
     if (want == 1) {
@@ -411,8 +421,10 @@ LogicalResult shapeOp(Node &n) {
   auto type = n.inputType(0);
   int64_t rank = type.getRank();
   int64_t start = n.intAttr("start", 0), end = n.intAttr("end", rank);
-  if (start < 0) start += rank;
-  if (end < 0) end += rank;
+  if (start < 0)
+    start += rank;
+  if (end < 0)
+    end += rank;
   start = std::clamp<int64_t>(start, 0, rank);
   end = std::clamp<int64_t>(end, start, rank);
   SmallVector<int64_t> dims;
@@ -423,14 +435,16 @@ LogicalResult shapeOp(Node &n) {
   }
   auto resultType = RankedTensorType::get({end - start}, n.b.getI64Type());
   if (isStatic) {
-    n.setConstantOutput(0, DenseElementsAttr::get(resultType, ArrayRef<int64_t>(dims)));
+    n.setConstantOutput(
+        0, DenseElementsAttr::get(resultType, ArrayRef<int64_t>(dims)));
     return success();
   }
   Value x = n.input(0);
   SmallVector<Value> elems;
   for (int64_t d = start; d < end; ++d) {
     Value dim = tensor::DimOp::create(n.b, n.loc, x, d);
-    elems.push_back(arith::IndexCastOp::create(n.b, n.loc, n.b.getI64Type(), dim));
+    elems.push_back(
+        arith::IndexCastOp::create(n.b, n.loc, n.b.getI64Type(), dim));
   }
   n.setOutput(0, tensor::FromElementsOp::create(n.b, n.loc, resultType, elems));
   return success();
@@ -441,7 +455,8 @@ LogicalResult sizeOp(Node &n) {
   if (!type.hasStaticShape())
     return n.fail("needs a static input shape");
   auto t = RankedTensorType::get({}, n.b.getI64Type());
-  n.setConstantOutput(0, DenseElementsAttr::get(t, (int64_t)type.getNumElements()));
+  n.setConstantOutput(
+      0, DenseElementsAttr::get(t, (int64_t)type.getNumElements()));
   return success();
 }
 
@@ -463,7 +478,8 @@ LogicalResult constantOp(Node &n) {
   } else if (attr.name() == "value_floats") {
     SmallVector<float> v(attr.floats().begin(), attr.floats().end());
     value = DenseElementsAttr::get(
-        RankedTensorType::get({(int64_t)v.size()}, n.b.getF32Type()), ArrayRef<float>(v));
+        RankedTensorType::get({(int64_t)v.size()}, n.b.getF32Type()),
+        ArrayRef<float>(v));
   } else if (attr.name() == "value_int") {
     value = DenseElementsAttr::get(RankedTensorType::get({}, n.b.getI64Type()),
                                    (int64_t)attr.i());
@@ -490,7 +506,8 @@ LogicalResult constantOfShape(Node &n) {
   Type elem = n.b.getF32Type();
   if (const auto *a = n.attr("value")) {
     std::string error;
-    DenseElementsAttr v = decodeTensor(n.b.getContext(), a->t(), n.graph.modelDir, error);
+    DenseElementsAttr v =
+        decodeTensor(n.b.getContext(), a->t(), n.graph.modelDir, error);
     if (!v)
       return n.fail(error);
     if (v.getNumElements() != 1)
@@ -527,22 +544,25 @@ LogicalResult dynamicRange(Node &n) {
     Value f64s[3];
     for (int i = 0; i < 3; ++i)
       f64s[i] = build::convertScalar(b, loc, s[i], b.getF64Type());
-    Value q = arith::DivFOp::create(b, loc, arith::SubFOp::create(b, loc, f64s[1], f64s[0]),
-                                    f64s[2]);
+    Value q = arith::DivFOp::create(
+        b, loc, arith::SubFOp::create(b, loc, f64s[1], f64s[0]), f64s[2]);
     q = math::CeilOp::create(b, loc, q);
-    q = arith::MaximumFOp::create(b, loc, q, build::scalarConstant(b, loc, b.getF64Type(), 0));
+    q = arith::MaximumFOp::create(
+        b, loc, q, build::scalarConstant(b, loc, b.getF64Type(), 0));
     count = arith::FPToSIOp::create(b, loc, b.getI64Type(), q);
   } else {
     Value num = arith::SubIOp::create(b, loc, s[1], s[0]);
     Value q = arith::CeilDivSIOp::create(b, loc, num, s[2]);
-    q = arith::MaxSIOp::create(b, loc, q, build::scalarConstant(b, loc, elem, 0));
+    q = arith::MaxSIOp::create(b, loc, q,
+                               build::scalarConstant(b, loc, elem, 0));
     count = q;
   }
   Value size = arith::IndexCastOp::create(b, loc, b.getIndexType(), count);
   auto type = RankedTensorType::get({ShapedType::kDynamic}, elem);
   Value start = s[0], delta = s[2];
   auto gen = tensor::GenerateOp::create(
-      b, loc, type, ValueRange{size}, [&](OpBuilder &nb, Location nloc, ValueRange ivs) {
+      b, loc, type, ValueRange{size},
+      [&](OpBuilder &nb, Location nloc, ValueRange ivs) {
         Value i = arith::IndexCastOp::create(nb, nloc, nb.getI64Type(), ivs[0]);
         Value r;
         if (isFloat) {
@@ -562,7 +582,8 @@ LogicalResult dynamicRange(Node &n) {
 }
 
 LogicalResult range(Node &n) {
-  auto start = n.scalarInput(0), limit = n.scalarInput(1), delta = n.scalarInput(2);
+  auto start = n.scalarInput(0), limit = n.scalarInput(1),
+       delta = n.scalarInput(2);
   if (!start || !limit || !delta)
     return dynamicRange(n);
   if (*delta == 0)
@@ -585,7 +606,8 @@ LogicalResult range(Node &n) {
     SmallVector<APInt> v;
     for (int64_t i = 0; i < count; ++i)
       v.push_back(APInt(elem.getIntOrFloatBitWidth(),
-                        (uint64_t)((int64_t)*start + i * (int64_t)*delta), true));
+                        (uint64_t)((int64_t)*start + i * (int64_t)*delta),
+                        true));
     n.setConstantOutput(0, DenseElementsAttr::get(type, v));
   }
   return success();
@@ -614,21 +636,32 @@ LogicalResult cumsum(Node &n) {
   auto axis = n.axis((*a)[0], n.inputType(0).getRank());
   if (failed(axis))
     return failure();
-  n.setOutput(0, build::cumulativeSum(n.b, n.loc, x, *axis, n.intAttr("exclusive", 0) != 0,
-                               n.intAttr("reverse", 0) != 0));
+  n.setOutput(0, build::cumulativeSum(n.b, n.loc, x, *axis,
+                                      n.intAttr("exclusive", 0) != 0,
+                                      n.intAttr("reverse", 0) != 0));
   return success();
 }
 
 } // namespace
 
 void registerShapeOps(HandlerMap &m) {
-  m["::Reshape"] = reshapeOp; m["::Flatten"] = flatten; m["::Squeeze"] = squeeze;
-  m["::Unsqueeze"] = unsqueeze; m["::Transpose"] = transposeOp;
-  m["::Concat"] = concatOp; m["::Split"] = split; m["::Slice"] = sliceOp;
-  m["::Gather"] = gatherOp; m["::Expand"] = expand; m["::Shape"] = shapeOp;
-  m["::Size"] = sizeOp; m["::Constant"] = constantOp;
-  m["::ConstantOfShape"] = constantOfShape; m["::Range"] = range;
-  m["::Trilu"] = trilu; m["::CumSum"] = cumsum;
+  m["::Reshape"] = reshapeOp;
+  m["::Flatten"] = flatten;
+  m["::Squeeze"] = squeeze;
+  m["::Unsqueeze"] = unsqueeze;
+  m["::Transpose"] = transposeOp;
+  m["::Concat"] = concatOp;
+  m["::Split"] = split;
+  m["::Slice"] = sliceOp;
+  m["::Gather"] = gatherOp;
+  m["::Expand"] = expand;
+  m["::Shape"] = shapeOp;
+  m["::Size"] = sizeOp;
+  m["::Constant"] = constantOp;
+  m["::ConstantOfShape"] = constantOfShape;
+  m["::Range"] = range;
+  m["::Trilu"] = trilu;
+  m["::CumSum"] = cumsum;
 }
 
 } // namespace mixir::onnx_import

@@ -1,4 +1,5 @@
-//===- TensorData.cpp - ONNX TensorProto to DenseElementsAttr --------------===//
+//===- TensorData.cpp - ONNX TensorProto to DenseElementsAttr
+//--------------===//
 #include "Importer.h"
 
 #include "llvm/ADT/APFloat.h"
@@ -11,20 +12,30 @@ namespace mixir::onnx_import {
 Type elementTypeFor(MLIRContext *ctx, int32_t dataType) {
   Builder b(ctx);
   switch (dataType) {
-  case onnx::TensorProto::FLOAT: return b.getF32Type();
-  case onnx::TensorProto::DOUBLE: return b.getF64Type();
-  case onnx::TensorProto::FLOAT16: return b.getF16Type();
-  case onnx::TensorProto::BFLOAT16: return b.getBF16Type();
+  case onnx::TensorProto::FLOAT:
+    return b.getF32Type();
+  case onnx::TensorProto::DOUBLE:
+    return b.getF64Type();
+  case onnx::TensorProto::FLOAT16:
+    return b.getF16Type();
+  case onnx::TensorProto::BFLOAT16:
+    return b.getBF16Type();
   case onnx::TensorProto::INT8:
-  case onnx::TensorProto::UINT8: return b.getIntegerType(8);
+  case onnx::TensorProto::UINT8:
+    return b.getIntegerType(8);
   case onnx::TensorProto::INT16:
-  case onnx::TensorProto::UINT16: return b.getIntegerType(16);
+  case onnx::TensorProto::UINT16:
+    return b.getIntegerType(16);
   case onnx::TensorProto::INT32:
-  case onnx::TensorProto::UINT32: return b.getIntegerType(32);
+  case onnx::TensorProto::UINT32:
+    return b.getIntegerType(32);
   case onnx::TensorProto::INT64:
-  case onnx::TensorProto::UINT64: return b.getIntegerType(64);
-  case onnx::TensorProto::BOOL: return b.getI1Type();
-  default: return Type();
+  case onnx::TensorProto::UINT64:
+    return b.getIntegerType(64);
+  case onnx::TensorProto::BOOL:
+    return b.getI1Type();
+  default:
+    return Type();
   }
 }
 
@@ -33,7 +44,8 @@ namespace {
 /// Reads the external data of `t` (location relative to the model) into
 /// `out`.
 bool readExternal(const onnx::TensorProto &t, llvm::StringRef modelDir,
-                  uint64_t expectedBytes, std::string &out, std::string &error) {
+                  uint64_t expectedBytes, std::string &out,
+                  std::string &error) {
   std::string location;
   uint64_t offset = 0;
   std::optional<uint64_t> length;
@@ -43,8 +55,9 @@ bool readExternal(const onnx::TensorProto &t, llvm::StringRef modelDir,
     else if (e.key() == "offset" || e.key() == "length") {
       uint64_t v;
       if (llvm::StringRef(e.value()).getAsInteger(10, v)) {
-        error = "initializer '" + t.name() + "' has a malformed external data " +
-                e.key() + " '" + e.value() + "'";
+        error = "initializer '" + t.name() +
+                "' has a malformed external data " + e.key() + " '" +
+                e.value() + "'";
         return false;
       }
       if (e.key() == "offset")
@@ -54,12 +67,13 @@ bool readExternal(const onnx::TensorProto &t, llvm::StringRef modelDir,
     }
   }
   if (location.empty()) {
-    error = "initializer '" + t.name() + "' has external data without a location";
+    error =
+        "initializer '" + t.name() + "' has external data without a location";
     return false;
   }
   if (llvm::sys::path::is_absolute(location)) {
-    error = "initializer '" + t.name() + "': external data location '" + location +
-            "' must be relative to the model";
+    error = "initializer '" + t.name() + "': external data location '" +
+            location + "' must be relative to the model";
     return false;
   }
   llvm::SmallString<256> path(modelDir);
@@ -72,11 +86,12 @@ bool readExternal(const onnx::TensorProto &t, llvm::StringRef modelDir,
   }
   uint64_t bytes = length.value_or(size >= offset ? size - offset : 0);
   if (bytes != expectedBytes || offset > size || size - offset < bytes) {
-    error = "external data file '" + std::string(path) + "' of initializer '" +
-            t.name() + "' holds " +
-            std::to_string(size >= offset ? std::min(size - offset, bytes) : 0) +
-            " bytes at offset " + std::to_string(offset) + ", expected " +
-            std::to_string(expectedBytes);
+    error =
+        "external data file '" + std::string(path) + "' of initializer '" +
+        t.name() + "' holds " +
+        std::to_string(size >= offset ? std::min(size - offset, bytes) : 0) +
+        " bytes at offset " + std::to_string(offset) + ", expected " +
+        std::to_string(expectedBytes);
     return false;
   }
   auto buffer = llvm::MemoryBuffer::getFileSlice(path, bytes, offset);
@@ -102,7 +117,8 @@ DenseElementsAttr decodeTensor(MLIRContext *ctx, const onnx::TensorProto &t,
   Type elem = elementTypeFor(ctx, t.data_type());
   std::string what = "initializer '" + t.name() + "'";
   if (!elem) {
-    error = what + " has unsupported data type " + std::to_string(t.data_type());
+    error =
+        what + " has unsupported data type " + std::to_string(t.data_type());
     return {};
   }
   SmallVector<int64_t> shape;
@@ -150,24 +166,29 @@ DenseElementsAttr decodeTensor(MLIRContext *ctx, const onnx::TensorProto &t,
   };
   switch (t.data_type()) {
   case onnx::TensorProto::FLOAT:
-    if (!checkCount(t.float_data_size())) return {};
+    if (!checkCount(t.float_data_size()))
+      return {};
     return fromField<float>(type, t.float_data());
   case onnx::TensorProto::DOUBLE:
-    if (!checkCount(t.double_data_size())) return {};
+    if (!checkCount(t.double_data_size()))
+      return {};
     return fromField<double>(type, t.double_data());
   case onnx::TensorProto::INT64:
-    if (!checkCount(t.int64_data_size())) return {};
+    if (!checkCount(t.int64_data_size()))
+      return {};
     return fromField<int64_t>(type, t.int64_data());
   case onnx::TensorProto::UINT32:
   case onnx::TensorProto::UINT64: {
-    if (!checkCount(t.uint64_data_size())) return {};
+    if (!checkCount(t.uint64_data_size()))
+      return {};
     SmallVector<APInt> values;
     for (uint64_t v : t.uint64_data())
       values.push_back(APInt(elem.getIntOrFloatBitWidth(), v));
     return DenseElementsAttr::get(type, values);
   }
   case onnx::TensorProto::BOOL: {
-    if (!checkCount(t.int32_data_size())) return {};
+    if (!checkCount(t.int32_data_size()))
+      return {};
     SmallVector<bool> values;
     for (int32_t v : t.int32_data())
       values.push_back(v != 0);
@@ -175,7 +196,8 @@ DenseElementsAttr decodeTensor(MLIRContext *ctx, const onnx::TensorProto &t,
   }
   case onnx::TensorProto::FLOAT16:
   case onnx::TensorProto::BFLOAT16: {
-    if (!checkCount(t.int32_data_size())) return {};
+    if (!checkCount(t.int32_data_size()))
+      return {};
     const llvm::fltSemantics &sem = cast<FloatType>(elem).getFloatSemantics();
     SmallVector<APFloat> values;
     for (int32_t v : t.int32_data())
@@ -183,7 +205,8 @@ DenseElementsAttr decodeTensor(MLIRContext *ctx, const onnx::TensorProto &t,
     return DenseElementsAttr::get(type, values);
   }
   default: { // int8/16/32, uint8/16 in int32_data
-    if (!checkCount(t.int32_data_size())) return {};
+    if (!checkCount(t.int32_data_size()))
+      return {};
     SmallVector<APInt> values;
     for (int32_t v : t.int32_data())
       values.push_back(APInt(elem.getIntOrFloatBitWidth(), (uint64_t)(int64_t)v,

@@ -1,4 +1,5 @@
-//===- ConvertWindow.cpp - stablehlo.reduce_window (cumulative sums) -------===//
+//===- ConvertWindow.cpp - stablehlo.reduce_window (cumulative sums)
+//-------===//
 //
 // JAX lowers `jnp.cumsum` / `lax.cumsum` to a reduce_window with an add
 // body whose window covers the whole axis and whose padding puts T - 1 init
@@ -36,7 +37,8 @@ bool convertCumulativeSum(OpView &v, LogicalResult &result) {
     auto a = v.i64Array(name);
     return !a || llvm::all_of(*a, [](int64_t x) { return x == 1; });
   };
-  if (!ones("window_strides") || !ones("base_dilations") || !ones("window_dilations"))
+  if (!ones("window_strides") || !ones("base_dilations") ||
+      !ones("window_dilations"))
     return false;
   SmallVector<int64_t> padding(2 * rank, 0);
   if (auto pad = opAttrOfType<DenseIntElementsAttr>(op, "padding")) {
@@ -61,7 +63,7 @@ bool convertCumulativeSum(OpView &v, LogicalResult &result) {
   if (!axis)
     return false;
   result = v.setResult(0, build::cumulativeSum(v.b, v.loc, v.operand(0), *axis,
-                                        /*exclusive=*/false, reverse));
+                                               /*exclusive=*/false, reverse));
   return true;
 }
 

@@ -1,4 +1,5 @@
-//===- Evaluator.cpp - float64 evaluation of flat StableHLO ops ------------===//
+//===- Evaluator.cpp - float64 evaluation of flat StableHLO ops
+//------------===//
 #include "Evaluator.h"
 
 #include "mlir/IR/BuiltinTypes.h"
@@ -58,7 +59,8 @@ HostTensor fromAttr(DenseElementsAttr attr) {
 DenseElementsAttr toAttr(RankedTensorType type, const HostTensor &values) {
   Type elem = type.getElementType();
   bool splat = !values.data.empty() && llvm::all_of(values.data, [&](double x) {
-    return x == values.data.front() || (std::isnan(x) && std::isnan(values.data.front()));
+    return x == values.data.front() ||
+           (std::isnan(x) && std::isnan(values.data.front()));
   });
   size_t n = splat ? 1 : values.data.size();
   auto shaped = splat ? RankedTensorType::get(type.getShape(), elem) : type;
@@ -185,7 +187,9 @@ std::optional<Unary> unaryFn(StringRef name) {
       .Case("rsqrt", [](double x) { return 1.0 / std::sqrt(x); })
       .Case("cbrt", [](double x) { return std::cbrt(x); })
       .Case("abs", [](double x) { return std::fabs(x); })
-      .Case("sign", [](double x) { return x > 0 ? 1.0 : x < 0 ? -1.0 : x; })
+      .Case("sign", [](double x) { return x > 0   ? 1.0
+                                          : x < 0 ? -1.0
+                                                  : x; })
       .Case("floor", [](double x) { return std::floor(x); })
       .Case("ceil", [](double x) { return std::ceil(x); })
       .Case("round_nearest_even", [](double x) { return std::nearbyint(x); })
@@ -205,11 +209,13 @@ std::optional<Binary> binaryFn(StringRef name, bool integer, bool boolean) {
     return Binary([](double a, double b) { return a * b; });
   if (name == "divide") {
     if (integer)
-      return Binary([](double a, double b) { return b == 0 ? 0.0 : std::trunc(a / b); });
+      return Binary(
+          [](double a, double b) { return b == 0 ? 0.0 : std::trunc(a / b); });
     return Binary([](double a, double b) { return a / b; });
   }
   if (name == "remainder")
-    return Binary([](double a, double b) { return b == 0 ? 0.0 : std::fmod(a, b); });
+    return Binary(
+        [](double a, double b) { return b == 0 ? 0.0 : std::fmod(a, b); });
   if (name == "maximum")
     return Binary([](double a, double b) {
       return std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b);
@@ -229,7 +235,8 @@ std::optional<Binary> binaryFn(StringRef name, bool integer, bool boolean) {
   if (boolean && name == "or")
     return Binary([](double a, double b) { return double(a != 0 || b != 0); });
   if (boolean && name == "xor")
-    return Binary([](double a, double b) { return double((a != 0) != (b != 0)); });
+    return Binary(
+        [](double a, double b) { return double((a != 0) != (b != 0)); });
   return std::nullopt;
 }
 
@@ -245,18 +252,31 @@ std::optional<Binary> compareFn(StringRef dir) {
 }
 
 const llvm::StringSet<> &regionFreeOps() {
-  static const llvm::StringSet<> ops = {
-      "constant", "iota", "convert", "reshape", "broadcast_in_dim", "transpose",
-      "slice", "dynamic_slice", "dynamic_update_slice", "concatenate", "pad",
-      "select", "clamp", "compare", "dot_general", "reverse", "not"};
+  static const llvm::StringSet<> ops = {"constant",
+                                        "iota",
+                                        "convert",
+                                        "reshape",
+                                        "broadcast_in_dim",
+                                        "transpose",
+                                        "slice",
+                                        "dynamic_slice",
+                                        "dynamic_update_slice",
+                                        "concatenate",
+                                        "pad",
+                                        "select",
+                                        "clamp",
+                                        "compare",
+                                        "dot_general",
+                                        "reverse",
+                                        "not"};
   return ops;
 }
 
 /// Checks the operand and result shapes `evaluate` relies on for op `name`
 /// (without its "stablehlo." prefix).
 LogicalResult checkShapes(StringRef name, Operation *op,
-                          ArrayRef<const HostTensor *> in, ArrayRef<int64_t> out,
-                          std::string &error) {
+                          ArrayRef<const HostTensor *> in,
+                          ArrayRef<int64_t> out, std::string &error) {
   auto bad = [&](const Twine &what) {
     error = what.str();
     return failure();
@@ -379,7 +399,8 @@ LogicalResult checkShapes(StringRef name, Operation *op,
     return success();
   }
   if (name == "dot_general") {
-    auto dn = dyn_cast_or_null<DictionaryAttr>(op->getAttr("dot_dimension_numbers"));
+    auto dn =
+        dyn_cast_or_null<DictionaryAttr>(op->getAttr("dot_dimension_numbers"));
     if (!dn || in.size() != 2)
       return bad("bad dot_dimension_numbers");
     auto lb = ints(dn.get("lhs_batching_dimensions")),
@@ -388,7 +409,8 @@ LogicalResult checkShapes(StringRef name, Operation *op,
          rc = ints(dn.get("rhs_contracting_dimensions"));
     const HostTensor &r = *in[1];
     int64_t rRank = r.shape.size();
-    if (!lb || !rb || !lc || !rc || lb->size() != rb->size() || lc->size() != rc->size())
+    if (!lb || !rb || !lc || !rc || lb->size() != rb->size() ||
+        lc->size() != rc->size())
       return bad("bad dot_dimension_numbers");
     SmallVector<bool> lUsed(inRank, false), rUsed(rRank, false);
     auto use = [](SmallVector<bool> &used, int64_t d) {
@@ -414,7 +436,8 @@ LogicalResult checkShapes(StringRef name, Operation *op,
     for (int64_t d = 0; d < rRank; ++d)
       if (!rUsed[d])
         expect.push_back(r.shape[d]);
-    return expect == Shape(out) ? success() : bad("result shape does not match");
+    return expect == Shape(out) ? success()
+                                : bad("result shape does not match");
   }
   if (name == "reduce") {
     auto dims = attrInts("dimensions");
@@ -430,7 +453,8 @@ LogicalResult checkShapes(StringRef name, Operation *op,
     for (int64_t d = 0; d < inRank; ++d)
       if (!reduced[d])
         expect.push_back(x.shape[d]);
-    return expect == Shape(out) ? success() : bad("result shape does not match");
+    return expect == Shape(out) ? success()
+                                : bad("result shape does not match");
   }
   return success();
 }
@@ -533,7 +557,8 @@ LogicalResult Evaluator::evaluate(Operation *op, std::string &error) {
       out.data[i] = name == "convert" ? roundForType(in[0]->data[i], outElem)
                                       : in[0]->data[i];
   } else if (name == "compare") {
-    auto dir = dyn_cast_or_null<StringAttr>(op->getAttr("comparison_direction"));
+    auto dir =
+        dyn_cast_or_null<StringAttr>(op->getAttr("comparison_direction"));
     auto f = dir ? compareFn(dir.getValue()) : std::nullopt;
     if (!f || in.size() != 2)
       return failWith("bad comparison_direction");
@@ -584,8 +609,9 @@ LogicalResult Evaluator::evaluate(Operation *op, std::string &error) {
     forEachIndex(outShape, [&](int64_t lin, ArrayRef<int64_t> idx) {
       int64_t src = 0;
       for (size_t d = 0; d < idx.size(); ++d) {
-        int64_t i = llvm::is_contained(*dims, int64_t(d)) ? outShape[d] - 1 - idx[d]
-                                                          : idx[d];
+        int64_t i = llvm::is_contained(*dims, int64_t(d))
+                        ? outShape[d] - 1 - idx[d]
+                        : idx[d];
         src += i * inStrides[d];
       }
       out.data[lin] = in[0]->data[src];
@@ -598,7 +624,8 @@ LogicalResult Evaluator::evaluate(Operation *op, std::string &error) {
     forEachIndex(outShape, [&](int64_t lin, ArrayRef<int64_t> idx) {
       int64_t src = 0;
       for (size_t d = 0; d < idx.size(); ++d)
-        src += ((*start)[d] + idx[d] * (strides ? (*strides)[d] : 1)) * inStrides[d];
+        src += ((*start)[d] + idx[d] * (strides ? (*strides)[d] : 1)) *
+               inStrides[d];
       out.data[lin] = in[0]->data[src];
     });
   } else if (name == "dynamic_slice" || name == "dynamic_update_slice") {
@@ -643,7 +670,8 @@ LogicalResult Evaluator::evaluate(Operation *op, std::string &error) {
       offset += t->shape[dim];
     }
   } else if (name == "pad") {
-    auto lo = attrInts("edge_padding_low"), interior = attrInts("interior_padding");
+    auto lo = attrInts("edge_padding_low"),
+         interior = attrInts("interior_padding");
     if (!lo || !interior)
       return failWith("bad padding");
     std::fill(out.data.begin(), out.data.end(), in[1]->data.at(0));
@@ -658,14 +686,16 @@ LogicalResult Evaluator::evaluate(Operation *op, std::string &error) {
       out.data[dst] = in[0]->data[lin];
     });
   } else if (name == "dot_general") {
-    auto dn = dyn_cast_or_null<DictionaryAttr>(op->getAttr("dot_dimension_numbers"));
+    auto dn =
+        dyn_cast_or_null<DictionaryAttr>(op->getAttr("dot_dimension_numbers"));
     if (!dn)
       return failWith("dot_dimension_numbers is not a dictionary");
     auto lb = ints(dn.get("lhs_batching_dimensions")),
          rb = ints(dn.get("rhs_batching_dimensions")),
          lc = ints(dn.get("lhs_contracting_dimensions")),
          rc = ints(dn.get("rhs_contracting_dimensions"));
-    if (!lb || !rb || !lc || !rc || lb->size() != rb->size() || lc->size() != rc->size())
+    if (!lb || !rb || !lc || !rc || lb->size() != rb->size() ||
+        lc->size() != rc->size())
       return failWith("bad dot_dimension_numbers");
     const HostTensor &l = *in[0], &r = *in[1];
     auto freeDims = [](size_t rank, const Shape &a, const Shape &b) {
@@ -675,7 +705,8 @@ LogicalResult Evaluator::evaluate(Operation *op, std::string &error) {
           f.push_back(d);
       return f;
     };
-    Shape lf = freeDims(l.shape.size(), *lb, *lc), rf = freeDims(r.shape.size(), *rb, *rc);
+    Shape lf = freeDims(l.shape.size(), *lb, *lc),
+          rf = freeDims(r.shape.size(), *rb, *rc);
     Shape ls = stridesOf(l.shape), rs = stridesOf(r.shape);
     Shape cShape;
     for (int64_t d : *lc)
@@ -712,10 +743,12 @@ LogicalResult Evaluator::evaluate(Operation *op, std::string &error) {
     Operation &combiner = body.front();
     StringRef kind = combiner.getName().getStringRef();
     kind.consume_front("stablehlo.");
-    auto f = binaryFn(kind, isIntegerType(op->getResult(0)), outElem.isInteger(1));
+    auto f =
+        binaryFn(kind, isIntegerType(op->getResult(0)), outElem.isInteger(1));
     if (!f || combiner.getNumOperands() != 2 ||
-        !llvm::all_of(combiner.getOperands(),
-                      [&](Value v) { return v.getParentBlock() == &body && isa<BlockArgument>(v); }))
+        !llvm::all_of(combiner.getOperands(), [&](Value v) {
+          return v.getParentBlock() == &body && isa<BlockArgument>(v);
+        }))
       return failWith("unsupported reduction body");
     auto dims = attrInts("dimensions");
     if (!dims)

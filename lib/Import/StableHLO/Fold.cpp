@@ -1,4 +1,5 @@
-//===- Fold.cpp - evaluate constant StableHLO subgraphs at import ----------===//
+//===- Fold.cpp - evaluate constant StableHLO subgraphs at import
+//----------===//
 //
 // JAX builds masks and position tables at run time (iota, compare, and,
 // select). Folding them into constants here lets mix-raise check a causal or
@@ -70,8 +71,8 @@ LogicalResult foldConstantSubgraphs(ModuleOp module, std::string &error) {
         !Evaluator::canEvaluate(op))
       return;
     auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
-    if (!type || !type.hasStaticShape() || type.getNumElements() > kMaxElements ||
-        work(op) > kMaxWork)
+    if (!type || !type.hasStaticShape() ||
+        type.getNumElements() > kMaxElements || work(op) > kMaxWork)
       return;
     if (llvm::all_of(op->getOperands(), [&](Value v) {
           return isConstant(v) || chosen.contains(v.getDefiningOp());
@@ -88,9 +89,9 @@ LogicalResult foldConstantSubgraphs(ModuleOp module, std::string &error) {
   llvm::DenseSet<Operation *> failedOps;
   for (Operation *op : chosen) {
     std::string why;
-    if (llvm::any_of(op->getOperands(), [&](Value v) {
-          return failedOps.contains(v.getDefiningOp());
-        }) ||
+    if (llvm::any_of(
+            op->getOperands(),
+            [&](Value v) { return failedOps.contains(v.getDefiningOp()); }) ||
         failed(ev.evaluate(op, why)))
       failedOps.insert(op); // left for the converter, which reports problems
   }
@@ -119,7 +120,8 @@ LogicalResult foldConstantSubgraphs(ModuleOp module, std::string &error) {
       Value input = op->getOperand(0);
       if (Operation *def = input.getDefiningOp(); def && inSubgraph(def)) {
         auto inType = cast<RankedTensorType>(input.getType());
-        Operation *cst = createConstant(b, op->getLoc(), toAttr(inType, *ev.get(input)));
+        Operation *cst =
+            createConstant(b, op->getLoc(), toAttr(inType, *ev.get(input)));
         // A copy of the broadcast, reading the constant, for the outside users.
         Operation *copy = b.clone(*op);
         copy->setOperand(0, cst->getResult(0));

@@ -1,4 +1,5 @@
-//===- ScanRaise.cpp - lax.scan state updates to mix ops -------------------===//
+//===- ScanRaise.cpp - lax.scan state updates to mix ops
+//-------------------===//
 //
 // `jax.lax.scan` lowers to a `stablehlo.while` whose carried values are a
 // counter i (0, 1, ..., T-1), the stacked inputs (passed through unchanged
@@ -12,13 +13,13 @@
 // as [K, V] or [V, K], the gate before or after) but by what it computes.
 // The body is evaluated in float64 on two sets of random inputs, and each
 // candidate (op, gate kind, qk_l2norm, allow_neg_eigval, which input plays
-// q/k/v/beta/g, state orientation) is computed on the same inputs; a candidate is accepted when
-// the new state agrees to 1e-9 and the output equals a fixed multiple of the
-// candidate's (that multiple is the op's scale) on both sets. The body must
-// consist of pure ops the evaluator knows and may read nothing from outside
-// but constants, so it is an analytic function of its inputs, and agreeing
-// with another analytic function at random points means being it, up to
-// events of probability zero.
+// q/k/v/beta/g, state orientation) is computed on the same inputs; a candidate
+// is accepted when the new state agrees to 1e-9 and the output equals a fixed
+// multiple of the candidate's (that multiple is the op's scale) on both sets.
+// The body must consist of pure ops the evaluator knows and may read nothing
+// from outside but constants, so it is an analytic function of its inputs, and
+// agreeing with another analytic function at random points means being it, up
+// to events of probability zero.
 //
 //===----------------------------------------------------------------------===//
 #include "Convert.h"
@@ -126,9 +127,10 @@ std::optional<ScanLoop> analyse(Operation *loop) {
   if (condRet->getNumOperands() != 1)
     return std::nullopt;
   Operation *cmp = condRet->getOperand(0).getDefiningOp();
-  auto dir = cmp && isOp(cmp, "stablehlo.compare")
-                 ? dyn_cast_or_null<StringAttr>(cmp->getAttr("comparison_direction"))
-                 : StringAttr();
+  auto dir =
+      cmp && isOp(cmp, "stablehlo.compare")
+          ? dyn_cast_or_null<StringAttr>(cmp->getAttr("comparison_direction"))
+          : StringAttr();
   if (!dir || dir.getValue() != "LT" || cmp->getNumOperands() != 2)
     return std::nullopt;
   auto counterArg = dyn_cast<BlockArgument>(cmp->getOperand(0));
@@ -148,8 +150,10 @@ std::optional<ScanLoop> analyse(Operation *loop) {
   BlockArgument counter = body.getArgument(scan.counter);
   Operation *next = ret->getOperand(scan.counter).getDefiningOp();
   if (!isOp(next, "stablehlo.add") || next->getNumOperands() != 2 ||
-      !((next->getOperand(0) == counter && splatConstant(next->getOperand(1)) == 1.0) ||
-        (next->getOperand(1) == counter && splatConstant(next->getOperand(0)) == 1.0)))
+      !((next->getOperand(0) == counter &&
+         splatConstant(next->getOperand(1)) == 1.0) ||
+        (next->getOperand(1) == counter &&
+         splatConstant(next->getOperand(0)) == 1.0)))
     return std::nullopt;
 
   std::optional<unsigned> state;
@@ -167,14 +171,14 @@ std::optional<ScanLoop> analyse(Operation *loop) {
       for (Operation *user : arg.getUsers()) {
         if (user == ret)
           continue;
-        if (!isOp(user, "stablehlo.dynamic_slice") || user->getOperand(0) != arg ||
-            user->getNumResults() != 1)
+        if (!isOp(user, "stablehlo.dynamic_slice") ||
+            user->getOperand(0) != arg || user->getNumResults() != 1)
           return std::nullopt;
         auto dim = timeDim(user->getOperands().drop_front(), counter);
         Shape window = shapeOf(user->getResult(0));
         if (!dim || full.size() != window.size() ||
-            user->getNumOperands() != 1 + full.size() || full[*dim] != scan.length ||
-            window[*dim] != 1)
+            user->getNumOperands() != 1 + full.size() ||
+            full[*dim] != scan.length || window[*dim] != 1)
           return std::nullopt;
         for (size_t d = 0; d < full.size(); ++d)
           if (int64_t(d) != *dim && window[d] != full[d])
@@ -184,8 +188,8 @@ std::optional<ScanLoop> analyse(Operation *loop) {
       continue;
     }
     Operation *upd = result.getDefiningOp();
-    if (isOp(upd, "stablehlo.dynamic_update_slice") && upd->getNumOperands() >= 2 &&
-        upd->getOperand(0) == arg &&
+    if (isOp(upd, "stablehlo.dynamic_update_slice") &&
+        upd->getNumOperands() >= 2 && upd->getOperand(0) == arg &&
         arg.hasOneUse()) {
       auto dim = timeDim(upd->getOperands().drop_front(2), counter);
       Shape window = shapeOf(upd->getOperand(1));
@@ -210,7 +214,8 @@ std::optional<ScanLoop> analyse(Operation *loop) {
   // Everything else in the body must be a pure op the evaluator knows,
   // reading only body values and constants.
   for (Operation &op : body) {
-    if (&op == ret || &op == next || llvm::any_of(scan.reads, [&](const Read &r) { return r.slice == &op; }))
+    if (&op == ret || &op == next ||
+        llvm::any_of(scan.reads, [&](const Read &r) { return r.slice == &op; }))
       continue;
     if (scan.write && op.getNumResults() == 1 &&
         op.getResult(0) == ret->getOperand(scan.write->carried))
@@ -241,8 +246,9 @@ struct Candidate {
   bool delta = false;
   mix::GateKind gate = mix::GateKind::none;
   bool l2norm = false;
-  bool negEigval = false; // beta doubled: eigenvalues of the transition in [-1, 1]
-  bool stateVK = false; // the body's state is [..., V, K]
+  bool negEigval =
+      false; // beta doubled: eigenvalues of the transition in [-1, 1]
+  bool stateVK = false;    // the body's state is [..., V, K]
   SmallVector<Role> roles; // one per read
   int64_t heads = 1, keyDim = 0, valueDim = 0;
   double scale = 1.0;
@@ -278,7 +284,8 @@ void compute(const Candidate &c, ArrayRef<const std::vector<double> *> x,
     double *S = &newState[h * K * V];
     for (int64_t i = 0; i < K; ++i)
       for (int64_t j = 0; j < V; ++j) {
-        double prev = c.stateVK ? s[h * K * V + j * K + i] : s[h * K * V + i * V + j];
+        double prev =
+            c.stateVK ? s[h * K * V + j * K + i] : s[h * K * V + i * V + j];
         double decay = 1.0;
         if (c.gate == mix::GateKind::scalar)
           decay = std::exp((*in[int(Role::g)])[h]);
@@ -314,7 +321,8 @@ double norm(ArrayRef<double> a) {
 }
 
 /// Every assignment of roles to reads that fits the shapes.
-SmallVector<Candidate> candidates(const ScanLoop &scan, ArrayRef<int64_t> stateShape) {
+SmallVector<Candidate> candidates(const ScanLoop &scan,
+                                  ArrayRef<int64_t> stateShape) {
   SmallVector<Candidate> out;
   Shape prefix(stateShape.drop_back(2));
   int64_t a = stateShape[stateShape.size() - 2], b = stateShape.back();
@@ -391,7 +399,8 @@ SmallVector<Candidate> candidates(const ScanLoop &scan, ArrayRef<int64_t> stateS
         out.push_back(c);
         if (c.delta) {
           // With qk_l2norm and/or allow_neg_eigval (the body doubles beta).
-          for (auto [l2, neg] : {std::pair{true, false}, {false, true}, {true, true}}) {
+          for (auto [l2, neg] :
+               {std::pair{true, false}, {false, true}, {true, true}}) {
             c.l2norm = l2;
             c.negEigval = neg;
             out.push_back(c);
@@ -437,7 +446,8 @@ std::optional<Probe> probe(const ScanLoop &scan, uint64_t seed) {
   for (Operation &op : body) {
     if (&op == ret)
       continue;
-    if (ev.get(op.getNumResults() ? op.getResult(0) : Value()) || !Evaluator::canEvaluate(&op))
+    if (ev.get(op.getNumResults() ? op.getResult(0) : Value()) ||
+        !Evaluator::canEvaluate(&op))
       continue;
     if (llvm::any_of(op.getOperands(), [&](Value v) {
           return v == body.getArgument(scan.counter);
@@ -514,7 +524,9 @@ RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type elem) {
   return RankedTensorType::get(shape, elem);
 }
 
-Type elementOf(Value v) { return cast<ShapedType>(v.getType()).getElementType(); }
+Type elementOf(Value v) {
+  return cast<ShapedType>(v.getType()).getElementType();
+}
 
 Value transpose(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> perm) {
   if (llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
@@ -544,14 +556,15 @@ Value convert(OpBuilder &b, Location loc, Value x, Type elem) {
 /// lets the mix op take it as it is, as [B, T, H, D] with B and H the
 /// products of the dims before and after T.
 struct Source {
-  Value array;  // the array the mix operand is reshaped from
+  Value array;   // the array the mix operand is reshaped from
   int64_t split; // number of per-step dims before the time dim in `array`
 };
 
 Source sourceOf(Value stacked, int64_t dim) {
   Operation *def = stacked.getDefiningOp();
   if (isOp(def, "stablehlo.transpose"))
-    if (auto perm = dyn_cast_or_null<DenseI64ArrayAttr>(def->getAttr("permutation"))) {
+    if (auto perm =
+            dyn_cast_or_null<DenseI64ArrayAttr>(def->getAttr("permutation"))) {
       // stacked dim i is dim perm[i] of the operand; the other dims must keep
       // their order.
       SmallVector<int64_t> rest;
@@ -564,7 +577,8 @@ Source sourceOf(Value stacked, int64_t dim) {
   return {stacked, dim};
 }
 
-Shape splitShape(int64_t outer, int64_t T, int64_t inner, std::optional<int64_t> last) {
+Shape splitShape(int64_t outer, int64_t T, int64_t inner,
+                 std::optional<int64_t> last) {
   Shape s = {outer, T, inner};
   if (last)
     s.push_back(*last);
@@ -597,7 +611,8 @@ void rewrite(const ScanLoop &scan, const Candidate &c) {
   for (const Read &r : scan.reads)
     sources.push_back(sourceOf(loop->getOperand(r.carried), r.dim));
   int64_t split = sources.front().split;
-  if (!llvm::all_of(sources, [&](const Source &s) { return s.split == split; }) ||
+  if (!llvm::all_of(sources,
+                    [&](const Source &s) { return s.split == split; }) ||
       split > numPrefix)
     split = 0;
   int64_t outer = 1;
@@ -613,12 +628,15 @@ void rewrite(const ScanLoop &scan, const Candidate &c) {
     std::optional<int64_t> last;
     if (hasLast)
       last = r.step.back();
-    Value array = sources[i].split == split ? sources[i].array
-                                            : moveDim(b, loc, loop->getOperand(r.carried),
-                                                      r.dim, split);
-    operands[int(role)] = reshape(b, loc, array, splitShape(outer, T, inner, last));
+    Value array =
+        sources[i].split == split
+            ? sources[i].array
+            : moveDim(b, loc, loop->getOperand(r.carried), r.dim, split);
+    operands[int(role)] =
+        reshape(b, loc, array, splitShape(outer, T, inner, last));
   }
-  Value q = operands[int(Role::q)], k = operands[int(Role::k)], v = operands[int(Role::v)];
+  Value q = operands[int(Role::q)], k = operands[int(Role::k)],
+        v = operands[int(Role::v)];
   Type elem = elementOf(q);
   Type f32 = b.getF32Type();
   k = convert(b, loc, k, elem);
@@ -650,16 +668,16 @@ void rewrite(const ScanLoop &scan, const Candidate &c) {
   auto scaleAttr = b.getF32FloatAttr(float(c.scale));
   Value o, finalState;
   if (c.delta) {
-    auto op = mix::DeltaRuleOp::create(b, loc, oType, sType, q, k, v, beta, g, mixInit,
-                                       gateAttr, scaleAttr,
-                                       c.l2norm ? b.getUnitAttr() : UnitAttr(),
-                                       c.negEigval ? b.getUnitAttr() : UnitAttr(),
-                                       IntegerAttr());
+    auto op = mix::DeltaRuleOp::create(
+        b, loc, oType, sType, q, k, v, beta, g, mixInit, gateAttr, scaleAttr,
+        c.l2norm ? b.getUnitAttr() : UnitAttr(),
+        c.negEigval ? b.getUnitAttr() : UnitAttr(), IntegerAttr());
     o = op.getO();
     finalState = op.getFinalState();
   } else {
-    auto op = mix::LinearAttentionOp::create(b, loc, oType, sType, q, k, v, g, mixInit,
-                                             gateAttr, scaleAttr, IntegerAttr());
+    auto op = mix::LinearAttentionOp::create(b, loc, oType, sType, q, k, v, g,
+                                             mixInit, gateAttr, scaleAttr,
+                                             IntegerAttr());
     o = op.getO();
     finalState = op.getFinalState();
   }
@@ -668,15 +686,17 @@ void rewrite(const ScanLoop &scan, const Candidate &c) {
   SmallVector<Value> results(loop->getNumResults());
   for (unsigned j : scan.invariants)
     results[j] = loop->getOperand(j);
-  auto counterType = cast<RankedTensorType>(loop->getResult(scan.counter).getType());
+  auto counterType =
+      cast<RankedTensorType>(loop->getResult(scan.counter).getType());
   results[scan.counter] =
-      createConstant(b, loc, toAttr(counterType, HostTensor{{}, {double(T)}}))->getResult(0);
+      createConstant(b, loc, toAttr(counterType, HostTensor{{}, {double(T)}}))
+          ->getResult(0);
   {
     Shape s = prefix;
     s.append({K, V});
     Value fs = reshape(b, loc, finalState, s);
-    results[scan.state] = convert(b, loc, c.stateVK ? swapLast(fs) : fs,
-                                  elementOf(stateInit));
+    results[scan.state] =
+        convert(b, loc, c.stateVK ? swapLast(fs) : fs, elementOf(stateInit));
   }
   const Write &w = *scan.write;
   Value acc = loop->getResult(w.carried);
@@ -690,7 +710,8 @@ void rewrite(const ScanLoop &scan, const Candidate &c) {
   // A user transposing the stacked output back to the split layout reads
   // the mix op's output directly.
   for (Operation *user : llvm::make_early_inc_range(acc.getUsers())) {
-    if (!isOp(user, "stablehlo.transpose") || sourceOf(user->getResult(0), split).array != acc)
+    if (!isOp(user, "stablehlo.transpose") ||
+        sourceOf(user->getResult(0), split).array != acc)
       continue;
     Source back = sourceOf(user->getResult(0), split);
     if (back.split != w.dim || shapeOf(user->getResult(0)) != splitLayout)
@@ -698,7 +719,8 @@ void rewrite(const ScanLoop &scan, const Candidate &c) {
     user->getResult(0).replaceAllUsesWith(convert(b, loc, y, accElem));
     user->erase();
   }
-  results[w.carried] = convert(b, loc, moveDim(b, loc, y, split, w.dim), accElem);
+  results[w.carried] =
+      convert(b, loc, moveDim(b, loc, y, split, w.dim), accElem);
   for (auto [r, v] : llvm::zip(loop->getResults(), results))
     r.replaceAllUsesWith(v);
   loop->erase();
@@ -737,8 +759,8 @@ LogicalResult raiseScanLoops(ModuleOp module, std::string &error) {
   while (raised) {
     SmallVector<Operation *> dead;
     module.walk([&](Operation *op) {
-      if (op->use_empty() && op->getNumResults() > 0 && op->getNumRegions() == 0 &&
-          Evaluator::canEvaluate(op))
+      if (op->use_empty() && op->getNumResults() > 0 &&
+          op->getNumRegions() == 0 && Evaluator::canEvaluate(op))
         dead.push_back(op);
     });
     for (Operation *op : dead)

@@ -39,7 +39,8 @@ mlir::LogicalResult raiseScanLoops(mlir::ModuleOp module, std::string &error);
 
 /// Converts every remaining `stablehlo.*` op (and `mixir.*` composites) into
 /// mix / linalg / tensor / arith / math / scf ops.
-mlir::LogicalResult convertToUpstream(mlir::ModuleOp module, std::string &error);
+mlir::LogicalResult convertToUpstream(mlir::ModuleOp module,
+                                      std::string &error);
 
 } // namespace mixir::stablehlo_import
 

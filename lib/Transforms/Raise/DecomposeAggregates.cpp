@@ -1,6 +1,6 @@
-//===- DecomposeAggregates.cpp - linalg.softmax to generics ----------------===//
+//===- DecomposeAggregates.cpp - linalg.softmax to generics
+//----------------===//
 #include "mixir/Transforms/Passes.h"
-
 
 namespace mixir {
 #define GEN_PASS_DEF_DECOMPOSEAGGREGATES
@@ -30,7 +30,8 @@ struct DecomposeAggregates
     SmallVector<arith::ConstantOp> bools;
     getOperation().walk([&](arith::ConstantOp c) {
       auto type = dyn_cast<RankedTensorType>(c.getType());
-      if (type && type.getElementType().isInteger(1) && type.getNumElements() > 1)
+      if (type && type.getElementType().isInteger(1) &&
+          type.getNumElements() > 1)
         bools.push_back(c);
     });
     for (arith::ConstantOp c : bools) {
@@ -42,23 +43,26 @@ struct DecomposeAggregates
       SmallVector<int8_t> bytes;
       for (bool b : attr.getValues<bool>())
         bytes.push_back(b ? 1 : 0);
-      auto i8Type = RankedTensorType::get(type.getShape(), rewriter.getI8Type());
+      auto i8Type =
+          RankedTensorType::get(type.getShape(), rewriter.getI8Type());
       Value wide = arith::ConstantOp::create(
-          rewriter, c.getLoc(), DenseElementsAttr::get(i8Type, ArrayRef<int8_t>(bytes)));
-      Value init = tensor::EmptyOp::create(rewriter, c.getLoc(), type.getShape(),
-                                           rewriter.getI1Type());
+          rewriter, c.getLoc(),
+          DenseElementsAttr::get(i8Type, ArrayRef<int8_t>(bytes)));
+      Value init = tensor::EmptyOp::create(
+          rewriter, c.getLoc(), type.getShape(), rewriter.getI1Type());
       int64_t rank = type.getRank();
       SmallVector<AffineMap> maps(2, rewriter.getMultiDimIdentityMap(rank));
-      SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
-      Value narrow =
-          linalg::GenericOp::create(
-              rewriter, c.getLoc(), type, ValueRange{wide}, ValueRange{init}, maps,
-              iters,
-              [](OpBuilder &b, Location loc, ValueRange args) {
-                Value t = arith::TruncIOp::create(b, loc, b.getI1Type(), args[0]);
-                linalg::YieldOp::create(b, loc, t);
-              })
-              .getResult(0);
+      SmallVector<utils::IteratorType> iters(rank,
+                                             utils::IteratorType::parallel);
+      Value narrow = linalg::GenericOp::create(
+                         rewriter, c.getLoc(), type, ValueRange{wide},
+                         ValueRange{init}, maps, iters,
+                         [](OpBuilder &b, Location loc, ValueRange args) {
+                           Value t = arith::TruncIOp::create(
+                               b, loc, b.getI1Type(), args[0]);
+                           linalg::YieldOp::create(b, loc, t);
+                         })
+                         .getResult(0);
       rewriter.replaceOp(c, narrow);
     }
   }

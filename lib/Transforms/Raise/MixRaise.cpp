@@ -1,4 +1,5 @@
-//===- MixRaise.cpp - written-out attention chains to mix ops --------------===//
+//===- MixRaise.cpp - written-out attention chains to mix ops
+//--------------===//
 //
 // Works on the form lib/Import's builders emit (and any equivalent one):
 // contractions and element-wise arithmetic as linalg.generic, K^T as
@@ -42,8 +43,8 @@ bool allParallel(linalg::GenericOp g) {
 
 std::optional<Binary> matchBinary(Value v) {
   auto g = v.getDefiningOp<linalg::GenericOp>();
-  if (!g || g.getNumDpsInputs() != 2 || g.getNumDpsInits() != 1 || !allParallel(g) ||
-      !g.getIndexingMapsArray().back().isIdentity())
+  if (!g || g.getNumDpsInputs() != 2 || g.getNumDpsInits() != 1 ||
+      !allParallel(g) || !g.getIndexingMapsArray().back().isIdentity())
     return std::nullopt;
   Block &body = g.getRegion().front();
   if (body.getOperations().size() != 2)
@@ -57,8 +58,11 @@ std::optional<Binary> matchBinary(Value v) {
       a0.getArgNumber() > 1 || a1.getArgNumber() > 1 || a0 == a1)
     return std::nullopt;
   auto maps = g.getIndexingMapsArray();
-  Binary r{g, op, g.getDpsInputs()[a0.getArgNumber()],
-           g.getDpsInputs()[a1.getArgNumber()], maps[a0.getArgNumber()],
+  Binary r{g,
+           op,
+           g.getDpsInputs()[a0.getArgNumber()],
+           g.getDpsInputs()[a1.getArgNumber()],
+           maps[a0.getArgNumber()],
            maps[a1.getArgNumber()]};
   return r;
 }
@@ -80,9 +84,12 @@ std::optional<Select> matchSelect(Value v) {
     return std::nullopt;
   auto arg = [&](Value x) -> int {
     auto ba = dyn_cast<BlockArgument>(x);
-    return ba && ba.getOwner() == &body && ba.getArgNumber() < 3 ? ba.getArgNumber() : -1;
+    return ba && ba.getOwner() == &body && ba.getArgNumber() < 3
+               ? ba.getArgNumber()
+               : -1;
   };
-  int c = arg(sel.getCondition()), a = arg(sel.getTrueValue()), b = arg(sel.getFalseValue());
+  int c = arg(sel.getCondition()), a = arg(sel.getTrueValue()),
+      b = arg(sel.getFalseValue());
   if (c < 0 || a < 0 || b < 0)
     return std::nullopt;
   auto maps = g.getIndexingMapsArray();
@@ -91,8 +98,7 @@ std::optional<Select> matchSelect(Value v) {
 }
 
 /// A unary element-wise generic (one input, identity maps) computing `OpTy`.
-template <typename OpTy>
-Value matchUnary(Value v) {
+template <typename OpTy> Value matchUnary(Value v) {
   auto g = v.getDefiningOp<linalg::GenericOp>();
   if (!g || g.getNumDpsInputs() != 1 || !allParallel(g))
     return Value();
@@ -117,12 +123,15 @@ bool isZeroFill(Value v) {
 /// bf16 (arith.truncf), or null.
 Value matchTruncation(Value v) {
   auto g = v.getDefiningOp<linalg::GenericOp>();
-  if (!g || g.getNumDpsInputs() != 1 || g.getNumDpsInits() != 1 || !allParallel(g) ||
-      !llvm::all_of(g.getIndexingMapsArray(), [](AffineMap m) { return m.isIdentity(); }))
+  if (!g || g.getNumDpsInputs() != 1 || g.getNumDpsInits() != 1 ||
+      !allParallel(g) ||
+      !llvm::all_of(g.getIndexingMapsArray(),
+                    [](AffineMap m) { return m.isIdentity(); }))
     return Value();
   Block &body = g.getRegion().front();
   auto trunc = dyn_cast<arith::TruncFOp>(&body.front());
-  if (!trunc || body.getOperations().size() != 2 || trunc.getIn() != body.getArgument(0))
+  if (!trunc || body.getOperations().size() != 2 ||
+      trunc.getIn() != body.getArgument(0))
     return Value();
   return g.getDpsInputs()[0];
 }
@@ -209,7 +218,8 @@ bool matchScores(Value v, Value &q, Value &k) {
 }
 
 /// Dense values of a constant tensor (through reshapes), as doubles.
-std::optional<std::pair<RankedTensorType, std::vector<double>>> constantValues(Value v) {
+std::optional<std::pair<RankedTensorType, std::vector<double>>>
+constantValues(Value v) {
   DenseElementsAttr attr;
   if (!matchPattern(v, m_Constant(&attr)) || attr.getNumElements() > (1 << 24))
     return std::nullopt;
@@ -292,8 +302,8 @@ std::optional<HeadMatrix> headMatrix(Value v, AffineMap map) {
 /// i - W < j <= i (a sliding window narrower than the sequence), nullopt
 /// otherwise. The window is read off the last row, then every element is
 /// checked.
-std::optional<int64_t>
-causalWindow(const HeadMatrix &m, llvm::function_ref<bool(double)> keep) {
+std::optional<int64_t> causalWindow(const HeadMatrix &m,
+                                    llvm::function_ref<bool(double)> keep) {
   int64_t last = m.rows - 1, w = 0;
   for (int64_t j = 0; j < m.cols; ++j)
     w += keep(m.at(0, last, j)) ? 1 : 0;
@@ -352,9 +362,11 @@ Value matchDecayExp(Value v, AffineMap map) {
   Value gi = throughReshapes(sub->lhs), gj = throughReshapes(sub->rhs);
   auto lt = cast<RankedTensorType>(sub->lhs.getType());
   auto rt = cast<RankedTensorType>(sub->rhs.getType());
-  if (gi != gj || lt.getRank() != 4 || rt.getRank() != 4 || lt.getDimSize(3) != 1 ||
-      rt.getDimSize(2) != 1 || lt.getDimSize(0) != rt.getDimSize(0) ||
-      lt.getDimSize(1) != rt.getDimSize(1) || lt.getDimSize(2) != rt.getDimSize(3))
+  if (gi != gj || lt.getRank() != 4 || rt.getRank() != 4 ||
+      lt.getDimSize(3) != 1 || rt.getDimSize(2) != 1 ||
+      lt.getDimSize(0) != rt.getDimSize(0) ||
+      lt.getDimSize(1) != rt.getDimSize(1) ||
+      lt.getDimSize(2) != rt.getDimSize(3))
     return Value();
   return sub->lhs;
 }
@@ -365,17 +377,18 @@ std::optional<double> scalarConstant(Value v) {
   if (!c)
     return std::nullopt;
   const auto &vals = c->second;
-  if (vals.empty() || llvm::any_of(vals, [&](double x) { return x != vals[0]; }))
+  if (vals.empty() ||
+      llvm::any_of(vals, [&](double x) { return x != vals[0]; }))
     return std::nullopt;
   return vals[0];
 }
-
 
 /// `x * c`, `c * x` or `x / c` with a positive scalar constant `c`, peeled
 /// off repeatedly: returns `x` and multiplies `scale` by the factors.
 Value peelScale(Value v, double &scale) {
   while (auto bin = matchBinary(v)) {
-    bool isMul = isa<arith::MulFOp>(bin->arith), isDiv = isa<arith::DivFOp>(bin->arith);
+    bool isMul = isa<arith::MulFOp>(bin->arith),
+         isDiv = isa<arith::DivFOp>(bin->arith);
     if (!isMul && !isDiv)
       break;
     bool lhsChain = !matchPattern(bin->lhs, m_Constant());
@@ -429,7 +442,8 @@ Value transposedLastTwo(Value kt, OpBuilder &b) {
   auto groupsLeading = [&](ArrayRef<ReassociationIndices> re, int64_t r) {
     if (re.size() != 3 || (int64_t)re[0].size() != r - 2)
       return false;
-    return re[1] == ReassociationIndices{r - 2} && re[2] == ReassociationIndices{r - 1};
+    return re[1] == ReassociationIndices{r - 2} &&
+           re[2] == ReassociationIndices{r - 1};
   };
   if (!groupsLeading(co.getReassociationIndices(), srcRank) ||
       !groupsLeading(ex.getReassociationIndices(), rank))
@@ -439,24 +453,28 @@ Value transposedLastTwo(Value kt, OpBuilder &b) {
     return Value();
   if (srcRank == rank) {
     for (int64_t d = 0; d < rank - 2; ++d)
-      if (srcType.getDimSize(d) != ktType.getDimSize(d) || srcType.isDynamicDim(d))
+      if (srcType.getDimSize(d) != ktType.getDimSize(d) ||
+          srcType.isDynamicDim(d))
         return Value();
     return co.getSrc();
   }
   // [B, Hkv, n, T, D] -> [B, Hkv*n, D, T].
   if (rank != 4 || srcType.getDimSize(0) != ktType.getDimSize(0) ||
-      srcType.isDynamicDim(0) || srcType.isDynamicDim(1) || srcType.isDynamicDim(2) ||
+      srcType.isDynamicDim(0) || srcType.isDynamicDim(1) ||
+      srcType.isDynamicDim(2) ||
       srcType.getDimSize(1) * srcType.getDimSize(2) != ktType.getDimSize(1))
     return Value();
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointAfter(co);
   return tensor::CollapseShapeOp::create(
-      b, co.getLoc(), co.getSrc(), SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+      b, co.getLoc(), co.getSrc(),
+      SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
 }
 
 /// (s_q Q)(s_k K)^T: Q K^T with positive scalar factors on either operand
 /// (folded into `scale`).
-bool matchScaledScores(Value v, Value &q, Value &k, double &scale, OpBuilder &b) {
+bool matchScaledScores(Value v, Value &q, Value &k, double &scale,
+                       OpBuilder &b) {
   Value ql, kt;
   if (!matchMatmul(v, ql, kt))
     return false;
@@ -474,13 +492,15 @@ bool matchScaledScores(Value v, Value &q, Value &k, double &scale, OpBuilder &b)
 Value matchIsNaN(Value v) {
   auto g = v.getDefiningOp<linalg::GenericOp>();
   if (!g || g.getNumDpsInputs() != 1 || !allParallel(g) ||
-      !llvm::all_of(g.getIndexingMapsArray(), [](AffineMap m) { return m.isIdentity(); }))
+      !llvm::all_of(g.getIndexingMapsArray(),
+                    [](AffineMap m) { return m.isIdentity(); }))
     return Value();
   Block &body = g.getRegion().front();
   auto cmp = dyn_cast<arith::CmpFOp>(&body.front());
   if (!cmp || body.getOperations().size() != 2 ||
       cmp.getPredicate() != arith::CmpFPredicate::UNO ||
-      cmp.getLhs() != body.getArgument(0) || cmp.getRhs() != body.getArgument(0))
+      cmp.getLhs() != body.getArgument(0) ||
+      cmp.getRhs() != body.getArgument(0))
     return Value();
   return g.getDpsInputs()[0];
 }
@@ -495,17 +515,19 @@ Value repeatedKV(Value v, OpBuilder &b) {
     return Value();
   auto src = cast<RankedTensorType>(co.getSrc().getType());
   auto re = co.getReassociationIndices();
-  if (src.getRank() != 5 || re.size() != 4 || re[0] != ReassociationIndices{0} ||
-      re[1] != ReassociationIndices{1, 2} || re[2] != ReassociationIndices{3} ||
-      re[3] != ReassociationIndices{4} || src.isDynamicDim(1) || src.isDynamicDim(2))
+  if (src.getRank() != 5 || re.size() != 4 ||
+      re[0] != ReassociationIndices{0} || re[1] != ReassociationIndices{1, 2} ||
+      re[2] != ReassociationIndices{3} || re[3] != ReassociationIndices{4} ||
+      src.isDynamicDim(1) || src.isDynamicDim(2))
     return Value();
   auto g = co.getSrc().getDefiningOp<linalg::GenericOp>();
-  if (!g || g.getNumDpsInputs() != 1 || g.getNumDpsInits() != 1 || !allParallel(g) ||
-      !g.getIndexingMapsArray().back().isIdentity())
+  if (!g || g.getNumDpsInputs() != 1 || g.getNumDpsInits() != 1 ||
+      !allParallel(g) || !g.getIndexingMapsArray().back().isIdentity())
     return Value();
   Block &body = g.getRegion().front();
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  if (body.getOperations().size() != 1 || yield.getOperand(0) != body.getArgument(0))
+  if (body.getOperations().size() != 1 ||
+      yield.getOperand(0) != body.getArgument(0))
     return Value();
   MLIRContext *ctx = g.getContext();
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
@@ -515,8 +537,10 @@ Value repeatedKV(Value v, OpBuilder &b) {
   Location loc = co.getLoc();
   if (inMap == AffineMap::get(5, 0, {d(0), d(1), d(3), d(4)}, ctx))
     return in;
-  if (inMap != AffineMap::get(5, 0, {d(0), d(1), getAffineConstantExpr(0, ctx), d(3), d(4)},
-                              ctx) ||
+  if (inMap != AffineMap::get(
+                   5, 0,
+                   {d(0), d(1), getAffineConstantExpr(0, ctx), d(3), d(4)},
+                   ctx) ||
       inType.getDimSize(2) != 1)
     return Value();
   if (auto ex = in.getDefiningOp<tensor::ExpandShapeOp>())
@@ -558,12 +582,15 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     };
     OpBuilder b(op);
     Value k = source(op.getK(), b), v = source(op.getV(), b);
-    if (!k || !v || cast<RankedTensorType>(k.getType()).getDimSize(1) !=
-                        cast<RankedTensorType>(v.getType()).getDimSize(1))
+    if (!k || !v ||
+        cast<RankedTensorType>(k.getType()).getDimSize(1) !=
+            cast<RankedTensorType>(v.getType()).getDimSize(1))
       return;
     b.setInsertionPoint(op);
-    op.getKMutable().assign(mixir::build::transpose(b, op.getLoc(), k, {0, 2, 1, 3}));
-    op.getVMutable().assign(mixir::build::transpose(b, op.getLoc(), v, {0, 2, 1, 3}));
+    op.getKMutable().assign(
+        mixir::build::transpose(b, op.getLoc(), k, {0, 2, 1, 3}));
+    op.getVMutable().assign(
+        mixir::build::transpose(b, op.getLoc(), v, {0, 2, 1, 3}));
   }
 
   /// [B, H, T, D] -> [B, T, H, D]; [B, T, D] -> [B, T, 1, D].
@@ -571,7 +598,8 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     if (cast<RankedTensorType>(x.getType()).getRank() == 4)
       return mixir::build::transpose(b, loc, x, {0, 2, 1, 3});
     SmallVector<OpFoldResult> s = mixir::build::sizesOf(b, loc, x);
-    return mixir::build::reshape(b, loc, x, {s[0], s[1], b.getIndexAttr(1), s[2]});
+    return mixir::build::reshape(b, loc, x,
+                                 {s[0], s[1], b.getIndexAttr(1), s[2]});
   }
   /// The inverse of toMix for a result of rank `rank`.
   Value fromMix(OpBuilder &b, Location loc, Value x, int64_t rank) {
@@ -584,10 +612,12 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
   bool staticHeads(Value q, Value k, Value v) {
     for (Value x : {q, k, v}) {
       auto t = cast<RankedTensorType>(x.getType());
-      if (t.isDynamicDim(t.getRank() - 1) || (t.getRank() == 4 && t.isDynamicDim(1)))
+      if (t.isDynamicDim(t.getRank() - 1) ||
+          (t.getRank() == 4 && t.isDynamicDim(1)))
         return false;
     }
-    auto qt = cast<RankedTensorType>(q.getType()), kt = cast<RankedTensorType>(k.getType()),
+    auto qt = cast<RankedTensorType>(q.getType()),
+         kt = cast<RankedTensorType>(k.getType()),
          vt = cast<RankedTensorType>(v.getType());
     return qt.getElementType() == kt.getElementType() &&
            qt.getElementType() == vt.getElementType() &&
@@ -606,8 +636,8 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     // masked keys, as mix.attention does.
     if (auto sel = matchSelect(probs)) {
       auto zero = scalarConstant(sel->a);
-      if (zero && *zero == 0.0 && sel->bMap.isIdentity() && sel->condMap.isIdentity() &&
-          matchIsNaN(sel->cond) == sel->b)
+      if (zero && *zero == 0.0 && sel->bMap.isIdentity() &&
+          sel->condMap.isIdentity() && matchIsNaN(sel->cond) == sel->b)
         probs = sel->b;
     }
     auto sm = probs.getDefiningOp<linalg::SoftmaxOp>();
@@ -636,12 +666,14 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
         auto m = headMatrix(sel->cond, sel->condMap);
         if (!m || m->rows != m->cols)
           return failure();
-        auto w = causalWindow(*m, [&](double e) { return (e != 0.0) != chainIsFalse; });
+        auto w = causalWindow(
+            *m, [&](double e) { return (e != 0.0) != chainIsFalse; });
         if (!w)
           return failure();
         window = *w;
         auto st = cast<RankedTensorType>(x.getType());
-        if (st.getDimSize(rank - 2) != m->rows || st.getDimSize(rank - 1) != m->cols)
+        if (st.getDimSize(rank - 2) != m->rows ||
+            st.getDimSize(rank - 1) != m->cols)
           return failure();
         causal = true;
         x = chain;
@@ -691,7 +723,8 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
         }
         // The mask's size must be the sequence length.
         auto st = cast<RankedTensorType>(x.getType());
-        if (st.getDimSize(rank - 2) != m->rows || st.getDimSize(rank - 1) != m->cols)
+        if (st.getDimSize(rank - 2) != m->rows ||
+            st.getDimSize(rank - 1) != m->cols)
           return failure();
       } else {
         return failure();
@@ -702,8 +735,9 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     // the shared heads.
     if (rank == 4) {
       Value kr = repeatedKV(k, b), vr = repeatedKV(v, b);
-      if (kr && vr && cast<RankedTensorType>(kr.getType()).getDimSize(1) ==
-                          cast<RankedTensorType>(vr.getType()).getDimSize(1))
+      if (kr && vr &&
+          cast<RankedTensorType>(kr.getType()).getDimSize(1) ==
+              cast<RankedTensorType>(vr.getType()).getDimSize(1))
         k = kr, v = vr;
     }
     if (!staticHeads(q, k, v))
@@ -713,16 +747,18 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     Value q4 = toMix(b, loc, q), k4 = toMix(b, loc, k), v4 = toMix(b, loc, v);
     auto qt = cast<RankedTensorType>(q4.getType());
     auto vt = cast<RankedTensorType>(v4.getType());
-    auto oType = RankedTensorType::get(
-        {qt.getDimSize(0), qt.getDimSize(1), qt.getDimSize(2), vt.getDimSize(3)},
-        qt.getElementType());
+    auto oType = RankedTensorType::get({qt.getDimSize(0), qt.getDimSize(1),
+                                        qt.getDimSize(2), vt.getDimSize(3)},
+                                       qt.getElementType());
     Value o = mixir::mix::AttentionOp::create(
-        b, loc, oType, q4, k4, v4, Value(), causal ? b.getUnitAttr() : UnitAttr(),
+        b, loc, oType, q4, k4, v4, Value(),
+        causal ? b.getUnitAttr() : UnitAttr(),
         window ? b.getI64IntegerAttr(window) : IntegerAttr(),
         b.getF32FloatAttr((float)scale));
     Value result = fromMix(b, loc, o, rank);
     if (result.getType() != out.getResult(0).getType())
-      result = tensor::CastOp::create(b, loc, out.getResult(0).getType(), result);
+      result =
+          tensor::CastOp::create(b, loc, out.getResult(0).getType(), result);
     out.getResult(0).replaceAllUsesWith(result);
     return success();
   }
@@ -818,7 +854,8 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     }
     int64_t t = product->rows;
     auto scoreType = cast<RankedTensorType>(probs.getType());
-    if (scoreType.getDimSize(rank - 2) != t || scoreType.getDimSize(rank - 1) != t)
+    if (scoreType.getDimSize(rank - 2) != t ||
+        scoreType.getDimSize(rank - 1) != t)
       return failure();
     SmallVector<double> gammas;
     for (int64_t h = 0; h < product->heads; ++h) {
@@ -845,7 +882,8 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
       return failure();
     if (cumulative) {
       auto gt = cast<RankedTensorType>(cumulative.getType());
-      if (gt.getDimSize(1) != heads || gt.getElementType() != qt0.getElementType())
+      if (gt.getDimSize(1) != heads ||
+          gt.getElementType() != qt0.getElementType())
         return failure();
     }
 
@@ -867,7 +905,8 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     } else if (cumulative) {
       // G [B, H, T] from G_i [B, H, T, 1].
       cumulative = tensor::CollapseShapeOp::create(
-          b, loc, cumulative, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+          b, loc, cumulative,
+          SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
       // g_t = G_t - G_{t-1} (g_0 = 0: the state before token 0 is zero), so
       // the recurrence reproduces exp(G_i - G_j) for j <= i.
       SmallVector<OpFoldResult> gs = mixir::build::sizesOf(b, loc, cumulative);
@@ -877,21 +916,23 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
       SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
       g = linalg::GenericOp::create(
               b, loc, init.getType(), ValueRange{}, ValueRange{init},
-              SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(3, ctx)}, iters,
+              SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(3, ctx)},
+              iters,
               [&](OpBuilder &nb, Location nloc, ValueRange) {
                 Value bi = linalg::IndexOp::create(nb, nloc, 0);
                 Value ti = linalg::IndexOp::create(nb, nloc, 1);
                 Value hi = linalg::IndexOp::create(nb, nloc, 2);
                 Value zero = arith::ConstantIndexOp::create(nb, nloc, 0);
                 Value one = arith::ConstantIndexOp::create(nb, nloc, 1);
-                Value first = arith::CmpIOp::create(nb, nloc, arith::CmpIPredicate::eq,
-                                                    ti, zero);
+                Value first = arith::CmpIOp::create(
+                    nb, nloc, arith::CmpIPredicate::eq, ti, zero);
                 Value prevT = arith::SelectOp::create(
-                    nb, nloc, first, zero, arith::SubIOp::create(nb, nloc, ti, one));
+                    nb, nloc, first, zero,
+                    arith::SubIOp::create(nb, nloc, ti, one));
                 Value cur = tensor::ExtractOp::create(nb, nloc, cumulative,
                                                       ValueRange{bi, hi, ti});
-                Value prev = tensor::ExtractOp::create(nb, nloc, cumulative,
-                                                       ValueRange{bi, hi, prevT});
+                Value prev = tensor::ExtractOp::create(
+                    nb, nloc, cumulative, ValueRange{bi, hi, prevT});
                 Value d = arith::SubFOp::create(nb, nloc, cur, prev);
                 linalg::YieldOp::create(nb, nloc, d);
               })
@@ -901,19 +942,20 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     auto qt = cast<RankedTensorType>(q4.getType());
     auto kt = cast<RankedTensorType>(k4.getType());
     auto vt = cast<RankedTensorType>(v4.getType());
-    auto oType = RankedTensorType::get(
-        {qt.getDimSize(0), qt.getDimSize(1), qt.getDimSize(2), vt.getDimSize(3)},
-        qt.getElementType());
-    auto sType = RankedTensorType::get(
-        {qt.getDimSize(0), vt.getDimSize(2), kt.getDimSize(3), vt.getDimSize(3)},
-        b.getF32Type());
+    auto oType = RankedTensorType::get({qt.getDimSize(0), qt.getDimSize(1),
+                                        qt.getDimSize(2), vt.getDimSize(3)},
+                                       qt.getElementType());
+    auto sType = RankedTensorType::get({qt.getDimSize(0), vt.getDimSize(2),
+                                        kt.getDimSize(3), vt.getDimSize(3)},
+                                       b.getF32Type());
     auto op = mixir::mix::LinearAttentionOp::create(
         b, loc, oType, sType, q4, k4, v4, g, Value(),
         mixir::mix::GateKindAttr::get(ctx, kind), b.getF32FloatAttr(1.0f),
         IntegerAttr());
     Value result = fromMix(b, loc, op.getO(), rank);
     if (result.getType() != out.getResult(0).getType())
-      result = tensor::CastOp::create(b, loc, out.getResult(0).getType(), result);
+      result =
+          tensor::CastOp::create(b, loc, out.getResult(0).getType(), result);
     out.getResult(0).replaceAllUsesWith(result);
     return success();
   }

@@ -6,9 +6,9 @@
 //   | u64 body size | body | u64 FNV-1a-64 checksum of everything before it
 //
 // body (little-endian; strings are u32 length + bytes):
-//   compiler version, target (mixrt/Target.h's name), chip, host arch ("x86_64"),
-//   CPU name, CPU features ("+avx2,+fma,..."), u32 function count, per
-//   function: name, u32 arg count, args, u32 result count, results, where a
+//   compiler version, target (mixrt/Target.h's name), chip, host arch
+//   ("x86_64"), CPU name, CPU features ("+avx2,+fma,..."), u32 function count,
+//   per function: name, u32 arg count, args, u32 result count, results, where a
 //   tensor is u8 dtype, u32 rank, i64 dims (-1 dynamic); then the payload:
 //   u32 kind (1 = ELF shared object) and u64 size + bytes.
 //
@@ -53,7 +53,8 @@ struct ArtifactInfo {
 const char *hostArch();
 
 /// 64-bit FNV-1a (checksums and cache keys).
-uint64_t fnv1a64(const void *data, size_t size, uint64_t seed = 0xcbf29ce484222325ull);
+uint64_t fnv1a64(const void *data, size_t size,
+                 uint64_t seed = 0xcbf29ce484222325ull);
 
 std::string serializeArtifact(const ArtifactInfo &info);
 

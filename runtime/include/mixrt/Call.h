@@ -1,4 +1,5 @@
-//===- Call.h - calling compiled functions through the packed ABI -*- C++ -*-===//
+//===- Call.h - calling compiled functions through the packed ABI -*- C++
+//-*-===//
 //
 // Every compiled function `f` has a packed entry point `_mlir_f(void **)`:
 // one pointer per scalar of each argument's memref descriptor (allocated ptr,

@@ -1,4 +1,5 @@
-//===- Types.h - mixrt host arrays, element types and status -----*- C++ -*-===//
+//===- Types.h - mixrt host arrays, element types and status -----*- C++
+//-*-===//
 //
 // The runtime is plain C++17 with no LLVM or MLIR dependency, so applications
 // that only run compiled artifacts can link it alone.
@@ -16,7 +17,21 @@
 namespace mixrt {
 
 /// Element types that cross the runtime boundary.
-enum class DType : uint8_t { f32, f16, bf16, f64, i8, i16, i32, i64, u8, u16, u32, u64, boolean };
+enum class DType : uint8_t {
+  f32,
+  f16,
+  bf16,
+  f64,
+  i8,
+  i16,
+  i32,
+  i64,
+  u8,
+  u16,
+  u32,
+  u64,
+  boolean
+};
 
 /// Size of one element in bytes.
 size_t dtypeSize(DType t);

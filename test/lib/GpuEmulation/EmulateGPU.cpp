@@ -82,8 +82,7 @@ func::FuncOp Emulator::declare(StringRef name, TypeRange args,
     return f;
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(module.getBody());
-  auto f = func::FuncOp::create(b, loc, name,
-                                b.getFunctionType(args, results));
+  auto f = func::FuncOp::create(b, loc, name, b.getFunctionType(args, results));
   f.setPrivate();
   if (cInterface)
     f->setAttr("llvm.emit_c_interface", b.getUnitAttr());
@@ -117,8 +116,7 @@ FailureOr<Emulator::Kernel> Emulator::emulateKernel(gpu::GPUFuncOp k) {
   b.setInsertionPointToEnd(module.getBody());
   auto parent = k->getParentOfType<gpu::GPUModuleOp>();
   out.fn = func::FuncOp::create(
-      b, k.getLoc(),
-      (parent.getName() + "_" + k.getName() + "_emulated").str(),
+      b, k.getLoc(), (parent.getName() + "_" + k.getName() + "_emulated").str(),
       b.getFunctionType(types, {}));
   out.fn.setPrivate();
   Block *entry = out.fn.addEntryBlock();
@@ -163,8 +161,8 @@ LogicalResult Emulator::rewriteKernelBody(func::FuncOp fn) {
     auto type = cast<VectorType>(v.getType());
     for (int64_t i = 0; i < type.getDimSize(0); ++i)
       vector::StoreOp::create(
-          b, loc, vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{i}),
-          m, ValueRange{index(i), index(0)});
+          b, loc, vector::ExtractOp::create(b, loc, v, ArrayRef<int64_t>{i}), m,
+          ValueRange{index(i), index(0)});
   };
   auto loadRows = [&](VectorType type, Value m) -> Value {
     Value v = arith::ConstantOp::create(
@@ -174,7 +172,8 @@ LogicalResult Emulator::rewriteKernelBody(func::FuncOp fn) {
     for (int64_t i = 0; i < type.getDimSize(0); ++i)
       v = vector::InsertOp::create(
           b, loc,
-          vector::LoadOp::create(b, loc, row, m, ValueRange{index(i), index(0)}),
+          vector::LoadOp::create(b, loc, row, m,
+                                 ValueRange{index(i), index(0)}),
           v, ArrayRef<int64_t>{i});
     return v;
   };
@@ -199,8 +198,8 @@ LogicalResult Emulator::rewriteKernelBody(func::FuncOp fn) {
           getConstantIntValue(shfl.getWidth()) != 32)
         return op->emitError("GPU emulation handles 32-lane f32 xor "
                              "shuffles only");
-      Value offset = arith::ExtSIOp::create(b, loc, b.getI64Type(),
-                                            shfl.getOffset());
+      Value offset =
+          arith::ExtSIOp::create(b, loc, b.getI64Type(), shfl.getOffset());
       shfl.getShuffleResult().replaceAllUsesWith(
           call("mixEmuShuffleXor", {shfl.getValue(), offset}, b.getF32Type()));
       shfl.getValid().replaceAllUsesWith(
@@ -215,8 +214,7 @@ LogicalResult Emulator::rewriteKernelBody(func::FuncOp fn) {
       auto elem = cast<MemRefType>(copy.getDst().getType()).getElementType();
       Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(elem));
       for (int64_t e = 0; e < n; ++e) {
-        SmallVector<Value> src(copy.getSrcIndices()),
-            dst(copy.getDstIndices());
+        SmallVector<Value> src(copy.getSrcIndices()), dst(copy.getDstIndices());
         src.back() = arith::AddIOp::create(b, loc, src.back(), index(e));
         dst.back() = arith::AddIOp::create(b, loc, dst.back(), index(e));
         Value ok = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
@@ -232,8 +230,8 @@ LogicalResult Emulator::rewriteKernelBody(func::FuncOp fn) {
         b.setInsertionPointAfter(ifOp);
         memref::StoreOp::create(b, loc, ifOp.getResult(0), copy.getDst(), dst);
       }
-    } else if (isa<nvgpu::DeviceAsyncCreateGroupOp,
-                   nvgpu::DeviceAsyncWaitOp>(op)) {
+    } else if (isa<nvgpu::DeviceAsyncCreateGroupOp, nvgpu::DeviceAsyncWaitOp>(
+                   op)) {
       // The copies above are synchronous; the barrier that follows a wait
       // still orders them across threads.
     } else if (auto ld = dyn_cast<nvgpu::LdMatrixOp>(op)) {
@@ -249,8 +247,8 @@ LogicalResult Emulator::rewriteKernelBody(func::FuncOp fn) {
       Type elem = cast<VectorType>(mma.getMatrixA().getType()).getElementType();
       auto stash = [&](Value v) {
         auto type = cast<VectorType>(v.getType());
-        Value m = scratchOf(
-            MemRefType::get(type.getShape(), type.getElementType()));
+        Value m =
+            scratchOf(MemRefType::get(type.getShape(), type.getElementType()));
         storeRows(v, m);
         return m;
       };
@@ -269,8 +267,7 @@ LogicalResult Emulator::rewriteKernelBody(func::FuncOp fn) {
            {dyn(a), dyn(bb), dyn(c), dyn(d)});
       mma.getRes().replaceAllUsesWith(loadRows(resType, d));
     } else if (isa<gpu::GPUDialect, nvgpu::NVGPUDialect>(op->getDialect())) {
-      return op->emitError("GPU emulation does not handle ")
-             << op->getName();
+      return op->emitError("GPU emulation does not handle ") << op->getName();
     } else {
       continue;
     }
@@ -284,8 +281,8 @@ LogicalResult Emulator::rewriteKernelBody(func::FuncOp fn) {
 }
 
 LogicalResult Emulator::emulateLaunch(gpu::LaunchFuncOp launch) {
-  auto it = kernels.find({launch.getKernelModuleName(),
-                          launch.getKernelName()});
+  auto it =
+      kernels.find({launch.getKernelModuleName(), launch.getKernelName()});
   if (it == kernels.end())
     return launch.emitError("GPU emulation: kernel not found");
   const Kernel &k = it->second;
@@ -311,8 +308,8 @@ LogicalResult Emulator::emulateLaunch(gpu::LaunchFuncOp launch) {
           shared.push_back(memref::AllocOp::create(b, loc, t));
         call("mixEmuBeginBlock", {i64(threads)});
         omp::ParallelOperands clauses;
-        clauses.numThreads = arith::IndexCastOp::create(
-            b, loc, b.getI32Type(), threads);
+        clauses.numThreads =
+            arith::IndexCastOp::create(b, loc, b.getI32Type(), threads);
         auto par = omp::ParallelOp::create(b, loc, clauses);
         {
           OpBuilder::InsertionGuard guard(b);
@@ -328,8 +325,8 @@ LogicalResult Emulator::emulateLaunch(gpu::LaunchFuncOp launch) {
           auto ext = [&](Value v) {
             return arith::ExtSIOp::create(b, loc, b.getI64Type(), v);
           };
-          Value ok = call("mixEmuBeginThread", {ext(tid), ext(team)},
-                          b.getI64Type());
+          Value ok =
+              call("mixEmuBeginThread", {ext(tid), ext(team)}, b.getI64Type());
           auto run = scf::IfOp::create(
               b, loc,
               arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, ok,

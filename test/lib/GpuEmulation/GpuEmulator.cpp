@@ -1,4 +1,5 @@
-//===- GpuEmulator.cpp - run GPU kernels' IR on CPU threads (test only) ----===//
+//===- GpuEmulator.cpp - run GPU kernels' IR on CPU threads (test only)
+//----===//
 #include "GpuEmulator.h"
 
 #include <condition_variable>
@@ -38,7 +39,7 @@ struct Lane {
   const uint16_t *rowPtr = nullptr; // ldmatrix: this lane's row address
   uint16_t a[8] = {}, b[4] = {};    // mma operands
   float c[4] = {};
-  float shuffle = 0;                // gpu.shuffle
+  float shuffle = 0; // gpu.shuffle
 };
 
 struct Warp {
@@ -152,12 +153,11 @@ float _mlir_ciface_mixEmuShuffleXor(float value, int64_t offset) {
 } // extern "C"
 
 namespace {
-void ldmatrix(MixEmuMemRef2D *smem, int64_t row, int64_t col,
-              int64_t transpose, int64_t tiles, MixEmuMemRef2D *out) {
+void ldmatrix(MixEmuMemRef2D *smem, int64_t row, int64_t col, int64_t transpose,
+              int64_t tiles, MixEmuMemRef2D *out) {
   Warp &w = myWarp();
   int lane = myLane();
-  if (row < 0 || col < 0 || row >= smem->sizes[0] ||
-      col + 8 > smem->sizes[1]) {
+  if (row < 0 || col < 0 || row >= smem->sizes[0] || col + 8 > smem->sizes[1]) {
     setError("GPU emulation: ldmatrix row (" + std::to_string(row) + ", " +
              std::to_string(col) + ") outside the shared tile");
     row = 0, col = 0;

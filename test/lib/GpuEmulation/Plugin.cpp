@@ -52,6 +52,7 @@ static_assert(std::is_same_v<decltype(&mixirTestPluginAddPasses),
 
 MIXIR_PLUGIN_EXPORT mlir::PassPluginLibraryInfo mlirGetPassPluginInfo() {
   return {MLIR_PLUGIN_API_VERSION, "MixIRGpuEmulation", "v1", [] {
-            mlir::registerPass([] { return mixir::test::createEmulateGPUPass(); });
+            mlir::registerPass(
+                [] { return mixir::test::createEmulateGPUPass(); });
           }};
 }

@@ -1,4 +1,5 @@
-//===- ONNXImporter.h - ONNX models to mix + upstream MLIR -------*- C++ -*-===//
+//===- ONNXImporter.h - ONNX models to mix + upstream MLIR -------*- C++
+//-*-===//
 #ifndef MIXIR_IMPORT_ONNX_ONNXIMPORTER_H
 #define MIXIR_IMPORT_ONNX_ONNXIMPORTER_H
 
@@ -20,10 +21,9 @@ struct ONNXImportOptions {
 /// `mix` ops, every other node linalg/tensor/arith/math ops. On failure
 /// returns null and sets `error` to one line naming the file, or the node
 /// (name, op type, domain) that could not be translated.
-mlir::OwningOpRef<mlir::ModuleOp> importONNXFile(mlir::MLIRContext &context,
-                                                 llvm::StringRef path,
-                                                 const ONNXImportOptions &options,
-                                                 std::string &error);
+mlir::OwningOpRef<mlir::ModuleOp>
+importONNXFile(mlir::MLIRContext &context, llvm::StringRef path,
+               const ONNXImportOptions &options, std::string &error);
 
 } // namespace mixir
 

@@ -1,4 +1,5 @@
-//===- StableHLOImporter.h - StableHLO (JAX) to mix + upstream MLIR -*- C++ -*-===//
+//===- StableHLOImporter.h - StableHLO (JAX) to mix + upstream MLIR -*- C++
+//-*-===//
 //
 // The StableHLO importer has two stages, because Debian's MLIR 22 has no
 // StableHLO dialect while jaxlib's Python bindings have it:

@@ -136,9 +136,9 @@ public:
         }
         if (size <= 0 && !isDynamicSymbol(sym))
           return op->emitOpError() << "'" << sv.name << "' dim " << i << " ("
-                                   << sym << ") must be positive, got "
-                                   << size;
-        auto [it, inserted] = bound.try_emplace(sym, Binding{size, sv.name, static_cast<unsigned>(i)});
+                                   << sym << ") must be positive, got " << size;
+        auto [it, inserted] = bound.try_emplace(
+            sym, Binding{size, sv.name, static_cast<unsigned>(i)});
         if (!inserted && it->second.size != size)
           return op->emitOpError()
                  << "'" << sv.name << "' dim " << i << " (" << sym << ") is "
@@ -193,8 +193,8 @@ std::optional<float> toFloat(std::optional<llvm::APFloat> v) {
 LogicalResult checkScale(Operation *op, std::optional<llvm::APFloat> attr) {
   std::optional<float> scale = toFloat(attr);
   if (scale && !(std::isfinite(*scale) && *scale > 0.0f))
-    return op->emitOpError() << "'scale' must be positive and finite, got "
-                             << *scale;
+    return op->emitOpError()
+           << "'scale' must be positive and finite, got " << *scale;
   return success();
 }
 
@@ -227,8 +227,7 @@ LogicalResult checkMultiple(Operation *op, StringRef what, int64_t a,
 
 /// Shared by linear_attention, delta_rule and recurrence: types, gate, heads
 /// and shapes.
-template <typename OpTy>
-LogicalResult verifyRecurrence(OpTy op) {
+template <typename OpTy> LogicalResult verifyRecurrence(OpTy op) {
   Operation *o = op.getOperation();
   if (failed(checkElementType(o, "k", op.getK(), "q", op.getQ())) ||
       failed(checkElementType(o, "v", op.getV(), "q", op.getQ())) ||
@@ -323,7 +322,8 @@ LogicalResult AttentionOp::verify() {
   if (failed(checkElementType(o, "k", getK(), "q", getQ())) ||
       failed(checkElementType(o, "v", getV(), "q", getQ())) ||
       failed(checkElementType(o, "o", getO(), "q", getQ())) ||
-      failed(checkElementType(o, "g", getG(), "q", getQ(), /*allowF32=*/true)) ||
+      failed(
+          checkElementType(o, "g", getG(), "q", getQ(), /*allowF32=*/true)) ||
       failed(checkScale(o, getScale())))
     return failure();
   if (getWindowOrZero() < 0)
@@ -341,7 +341,8 @@ float AttentionOp::getScaleOrDefault() {
 
 LogicalResult ScanOp::verify() {
   Operation *o = getOperation();
-  if (failed(checkElementType(o, "g", getG(), "x", getX(), /*allowF32=*/true)) ||
+  if (failed(
+          checkElementType(o, "g", getG(), "x", getX(), /*allowF32=*/true)) ||
       failed(checkElementType(o, "o", getO(), "x", getX())) ||
       failed(verifyChunkSize(o, getChunkSize())))
     return failure();
