@@ -88,6 +88,70 @@ def deltanet_neg_eigval_scan(q, k, v, beta):
     return jnp.swapaxes(o, 0, 1), S
 
 
+def rwkv7_scan(r, w, k, v, kappa, a, *, log_decay=False):
+    """RWKV-7 time mixing as its authors write it, on a [V, K] state per head:
+    kk = normalised kappa; S = S diag(w) + (S (-kk)) (kk * a)^T + v k^T;
+    o = S r. w is the decay in (0, 1), or its log with log_decay."""
+    def step(S, xs):
+        rt, wt, kt, vt, kt_kappa, at = xs
+        if log_decay:
+            wt = jnp.exp(wt)
+        kk = kt_kappa / jnp.sqrt(jnp.sum(kt_kappa * kt_kappa, -1, keepdims=True) + 1e-6)
+        sa = jnp.einsum("bhvk,bhk->bhv", S, -kk)
+        S = (S * wt[:, :, None, :] + jnp.einsum("bhv,bhk->bhvk", sa, kk * at)
+             + jnp.einsum("bhv,bhk->bhvk", vt, kt))
+        return S, jnp.einsum("bhvk,bhk->bhv", S, rt)
+
+    b, _, h, dk = r.shape
+    s0 = jnp.zeros((b, h, v.shape[-1], dk), jnp.float32)
+    S, o = lax.scan(step, s0, _time_major(r, w, k, v, kappa, a))
+    return jnp.swapaxes(o, 0, 1), S
+
+
+def gated_deltaproduct_scan(q, k, v, beta, g):
+    """Gated DeltaProduct: n Householder steps per token (k [B,T,H,n,K],
+    v [B,T,H,n,V], beta [B,T,H,n]), the token's decay exp(g) first:
+    S = exp(g) S; for j < n: S = S - beta_j k_j (k_j^T S) + beta_j k_j v_j^T;
+    o = (scale q) S."""
+    scale = q.shape[-1] ** -0.5
+    n = k.shape[3]
+
+    def step(S, xs):
+        qt, kt, vt, bt, gt = xs
+        S = S * jnp.exp(gt)[:, :, None, None]
+        for j in range(n):
+            kj, vj, bj = kt[:, :, j], vt[:, :, j], bt[:, :, j]
+            kS = jnp.einsum("bhk,bhkv->bhv", kj, S)
+            S = S + bj[:, :, None, None] * jnp.einsum("bhk,bhv->bhkv", kj, vj - kS)
+        return S, jnp.einsum("bhk,bhkv->bhv", qt * scale, S)
+
+    S, o = lax.scan(step, _zero_state(q, v), _time_major(q, k, v, beta, g))
+    return jnp.swapaxes(o, 0, 1), S
+
+
+def signed_decay_scan(q, k, v, d):
+    """Linear attention whose per-token decay d [B,T,H] may be negative
+    (Mamba2/GLA with negative eigenvalues): S = d S + k v^T; o = S^T q."""
+    def step(S, xs):
+        qt, kt, vt, dt = xs
+        S = S * dt[:, :, None, None] + jnp.einsum("bhk,bhv->bhkv", kt, vt)
+        return S, jnp.einsum("bhk,bhkv->bhv", qt, S)
+
+    S, o = lax.scan(step, _zero_state(q, v), _time_major(q, k, v, d))
+    return jnp.swapaxes(o, 0, 1), S
+
+
+def nonlinear_scan(q, k, v):
+    """Not a linear recurrence (tanh of the state): must not be raised."""
+    def step(S, xs):
+        qt, kt, vt = xs
+        S = jnp.tanh(S) + jnp.einsum("bhk,bhv->bhkv", kt, vt)
+        return S, jnp.einsum("bhk,bhkv->bhv", qt, S)
+
+    _, o = lax.scan(step, _zero_state(q, v), _time_major(q, k, v))
+    return jnp.swapaxes(o, 0, 1)
+
+
 # --- written quadratically ---------------------------------------------------------
 def gla_quadratic(q, k, v, g):
     """GLA's parallel form: ((q exp(G)) (k exp(-G))^T * causal) v, with G the

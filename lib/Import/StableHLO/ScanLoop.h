@@ -1,0 +1,108 @@
+//===- ScanLoop.h - lax.scan loops in the flat StableHLO form ---*- C++ -*-===//
+//
+// Internal to lib/Import/StableHLO. `jax.lax.scan` lowers to a
+// `stablehlo.while` whose carried values are a counter i (0, 1, ..., T-1),
+// the stacked inputs (passed through unchanged and read with dynamic_slice at
+// i), one state, and the stacked outputs (written with dynamic_update_slice
+// at i). `analyse` finds that structure; the raisers (ScanRaise.cpp for the
+// specialised ops, ScanRaiseDPLR.cpp for mix.recurrence) decide what the
+// body computes and rewrite the loop with the builders declared here.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MIXIR_LIB_IMPORT_STABLEHLO_SCANLOOP_H
+#define MIXIR_LIB_IMPORT_STABLEHLO_SCANLOOP_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Operation.h"
+
+#include <optional>
+
+namespace mixir::stablehlo_import::scan {
+
+using Shape = llvm::SmallVector<int64_t>;
+
+bool isOp(mlir::Operation *op, llvm::StringRef name);
+/// The static shape of a ranked tensor value (empty otherwise).
+Shape shapeOf(mlir::Value v);
+Shape without(llvm::ArrayRef<int64_t> shape, int64_t dim);
+
+/// A per-step read `dynamic_slice(x, ..., i, ...)` of a stacked input.
+struct Read {
+  unsigned carried;
+  int64_t dim;
+  mlir::Operation *slice;
+  Shape step; // the slice's shape without the time dim
+};
+
+/// A per-step write `dynamic_update_slice(y, update, ..., i, ...)`.
+struct Write {
+  unsigned carried;
+  int64_t dim;
+  mlir::Value update;
+  Shape step;
+};
+
+struct ScanLoop {
+  mlir::Operation *loop;
+  unsigned counter;
+  int64_t length;
+  llvm::SmallVector<unsigned> invariants;
+  llvm::SmallVector<Read> reads;
+  std::optional<Write> write;
+  unsigned state;
+};
+
+/// The scan structure of a `stablehlo.while`, when it has one: a counter
+/// from 0 to a constant length, stacked inputs read at the counter, one
+/// state of rank >= 2, at most one stacked output, and otherwise only pure
+/// ops the evaluator knows that read body values and constants.
+std::optional<ScanLoop> analyse(mlir::Operation *loop);
+
+//===----------------------------------------------------------------------===//
+// Builders of flat (generic-form) StableHLO ops
+//===----------------------------------------------------------------------===//
+
+mlir::Value generic(mlir::OpBuilder &b, mlir::Location loc,
+                    llvm::StringRef name, mlir::ValueRange operands,
+                    mlir::Type result,
+                    llvm::ArrayRef<mlir::NamedAttribute> attrs = {});
+mlir::RankedTensorType tensorOf(llvm::ArrayRef<int64_t> shape, mlir::Type elem);
+mlir::Type elementOf(mlir::Value v);
+mlir::Value transpose(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                      llvm::ArrayRef<int64_t> perm);
+mlir::Value reshape(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                    llvm::ArrayRef<int64_t> shape);
+mlir::Value convert(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                    mlir::Type elem);
+/// x with dim `from` moved to position `to`, the others in order.
+mlir::Value moveDim(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                    int64_t from, int64_t to);
+/// x[..., None] broadcast to `shape`: x's dims are the leading dims of
+/// `shape` (`broadcast_in_dim`).
+mlir::Value broadcastTrailing(mlir::OpBuilder &b, mlir::Location loc,
+                              mlir::Value x, llvm::ArrayRef<int64_t> shape);
+
+/// Where the time dim sits among the per-step dims of an array that feeds
+/// the scan. `lax.scan` iterates over dim 0, so users transpose [B, T, H, D]
+/// inputs to [T, B, H, D] first; reading the array before that transpose
+/// lets the mix op take it as it is, as [B, T, H, D] with B and H the
+/// products of the dims before and after T.
+struct Source {
+  mlir::Value array; // the array the mix operand is reshaped from
+  int64_t split;     // number of per-step dims before the time dim in `array`
+};
+Source sourceOf(mlir::Value stacked, int64_t dim);
+
+/// Replaces the loop's results with `results` (one per loop result) and
+/// erases the loop.
+void replaceLoop(mlir::Operation *loop, llvm::ArrayRef<mlir::Value> results);
+
+/// Raises `scan` to mix.recurrence when its body is a diagonal-plus-low-rank
+/// recurrence, possibly several sub-steps per token (ScanRaiseDPLR.cpp).
+/// Returns false, leaving the loop alone, otherwise.
+bool raiseToRecurrence(const ScanLoop &scan);
+
+} // namespace mixir::stablehlo_import::scan
+
+#endif
