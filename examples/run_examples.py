@@ -225,6 +225,27 @@ def make_gated_deltaproduct(rng, B=2, T=500, H=4, K=64, V=64, n=2):
     return [q, k, v, b, g], ref
 
 
+def make_mamba2_negeig(rng, B=2, T=1000, H=4, N=64, P=64):
+    x = _normal(rng, (B, T, H, P), BF16)
+    bm = (0.5 * rng.standard_normal((B, T, H, N))).astype(BF16)
+    cm = (0.5 * rng.standard_normal((B, T, H, N))).astype(BF16)
+    dt_raw = rng.standard_normal((B, T, H)).astype(np.float32)
+    # Mamba2's initialisation: A in [1, 16], dt in [1e-3, 1e-1] (as softplus).
+    a_log = np.log(rng.uniform(1.0, 16.0, H)).astype(np.float32)
+    dt_bias = np.log(np.expm1(np.exp(rng.uniform(np.log(1e-3), np.log(1e-1), H)))).astype(np.float32)
+
+    def ref(rr):
+        # S_t = d_t S_{t-1} + (dt_t B_t) x_t^T, y_t = S_t^T C_t, with
+        # d = 2 exp(-dt exp(A_log)) - 1 in (-1, 1): the decay read as is.
+        dt = _softplus(dt_raw.astype(np.float64) + dt_bias.astype(np.float64))
+        d = 2.0 * np.exp(-dt * np.exp(a_log.astype(np.float64))) - 1.0
+        k = bm.astype(np.float64) * dt[..., None]
+        return rr.recurrence(cm.astype(np.float64), k, x.astype(np.float64),
+                             None, None, d, gate="scalar", decay="signed",
+                             scale=1.0, output_final_state=True)
+    return [x, bm, cm, dt_raw, a_log, dt_bias], ref
+
+
 # One entry per example: the .mlir file and its function, the table labels,
 # the generator (called with the B and T of `shape`) and the rel-RMS tolerance
 # for every output. Some sequence lengths are deliberately not multiples of
@@ -252,6 +273,9 @@ EXAMPLES = [
          entry="gated_deltaproduct", op="recurrence/scalar,R=1,n=2",
          dtype="bf16", shape=(2, 500, 4, 64, 64), make=make_gated_deltaproduct,
          tol=HALF_TOL),
+    dict(name="mamba2_negeig", file="mamba2_negeig.mlir", entry="mamba2_negeig",
+         op="recurrence/scalar,signed", dtype="bf16",
+         shape=(2, 1000, 4, 64, 64), make=make_mamba2_negeig, tol=HALF_TOL),
 ]
 
 

@@ -324,6 +324,33 @@ def test_gated_deltaproduct(record_rel_rms):
     record_and_check(record_rel_rms, "recurrence (DeltaProduct)", "f32", "n2", "state", S, s)
 
 
+@pytest.mark.parametrize("chunk", [RECURRENT, 64])
+def test_mamba2_negative_eigenvalues(chunk, record_rel_rms):
+    """Mamba2 (SSD) with its decay mapped onto (-1, 1), d = 2 exp(-dt A) - 1
+    (examples/mamba2_negeig.mlir): S = d S + (dt B) x^T, y = S^T C, the
+    decay read as is (decay signed), recurrent and chunked."""
+    rng = np.random.default_rng(53)
+    nb, nt, nh, n, p = 2, 1500, 2, 60, 64
+    x = rng.normal(size=(nb, nt, nh, p)).astype(np.float32)
+    bm = (0.5 * rng.normal(size=(nb, nt, nh, n))).astype(np.float32)
+    cm = (0.5 * rng.normal(size=(nb, nt, nh, n))).astype(np.float32)
+    dt = np.log1p(np.exp(rng.normal(size=(nb, nt, nh)) - 3.0))
+    d = (2.0 * np.exp(-dt * rng.uniform(1.0, 16.0, nh)) - 1.0).astype(np.float32)
+    k = (bm * dt[..., None]).astype(np.float32)
+    S = np.zeros((nb, nh, n, p))
+    y_want = np.zeros((nb, nt, nh, p))
+    for t in range(nt):
+        S = d[:, t, :, None, None].astype(np.float64) * S + np.einsum(
+            "bhn,bhp->bhnp", k[:, t].astype(np.float64), x[:, t].astype(np.float64))
+        y_want[:, t] = np.einsum("bhnp,bhn->bhp", S, cm[:, t].astype(np.float64))
+    assert (d < 0).any() and (d > 0).any()
+    y, s = mixir.recurrence(cm, k, x, None, None, d, gate="scalar", decay="signed",
+                            scale=1.0, output_final_state=True, chunk_size=chunk)
+    case = f"mamba2-negeig-C{chunk}"
+    record_and_check(record_rel_rms, "recurrence (Mamba2, signed)", "f32", case, "o", y_want, y)
+    record_and_check(record_rel_rms, "recurrence (Mamba2, signed)", "f32", case, "state", S, s)
+
+
 # --------------------------------------------------------------------------
 # Argument errors name the argument
 # --------------------------------------------------------------------------
