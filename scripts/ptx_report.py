@@ -12,8 +12,9 @@ architecture the script runs `ptxas -v` and prints one line
     <binary> <arch> registers=N spill-stores=B spill-loads=B smem=B
 
 and with --sass also `<binary> <arch> HMMA=N` counted in `cuobjdump -sass`.
-Exit status 1 when ptxas rejects a kernel, spills registers, or (with
---sass) no HMMA instruction is found; 2 when a tool is missing.
+Exit status 1 when ptxas rejects a kernel, spills registers (unless named
+with --allow-spills), or (with --sass) no HMMA instruction is found
+(unless named with --allow-no-hmma); 2 when a tool is missing.
 Tools are looked up on PATH, in $CUDA_HOME/bin, /usr/local/cuda/bin, and
 in the pip packages nvidia-cuda-cuobjdump / nvidia-cuda-nvcc.
 """
@@ -76,6 +77,9 @@ def main():
     ap.add_argument("--sass", action="store_true")
     ap.add_argument("--allow-no-hmma", action="append", default=[],
                     help="a binary without matmuls (no HMMA expected)")
+    ap.add_argument("--allow-spills", action="append", default=[],
+                    help="a binary whose spills are reported, not failed "
+                         "(the one-thread kernels of convert-chunked-to-gpu)")
     args = ap.parse_args()
     arches = args.arch or ["sm_80"]
     ptxas = find_tool("ptxas")
@@ -115,7 +119,7 @@ def main():
                       "smem=%s" % (name, arch, max(map(int, regs or [0])),
                                    sum(map(int, stores)), sum(map(int, loads)),
                                    max(map(int, smem or [0]))))
-                if spills:
+                if spills and name not in args.allow_spills:
                     status = 1
                 if args.sass:
                     # cuobjdump runs nvdisasm, looked up on PATH.

@@ -74,7 +74,7 @@ def decays(rng, gate, decay, nb, t, hv, kd, log_range=(-0.5, -0.01)):
     return g, np.broadcast_to(d, (nb, t, hv, kd))
 
 
-def run_case(case, t, seed, log_range=(-0.5, -0.01)):
+def run_case(case, t, seed, log_range=(-0.5, -0.01), target="cpu"):
     """Runs one case at length t; returns (compiled (o, s), reference (o, s))."""
     dtype, kd, vd, rank, gate, decay, heads, init, ab, chunk, _ = case
     dt = DTYPES[dtype]
@@ -90,7 +90,7 @@ def run_case(case, t, seed, log_range=(-0.5, -0.01)):
         a, b = (cast(x, DTYPES[ab]) for x in low_rank(rng, d, rank))
     s0 = cast(0.5 * rng.normal(size=(nb, hv, kd, vd)), np.float32) if init else None
     kw = dict(g=g, gate=gate, decay=decay, initial_state=s0, output_final_state=True)
-    got = mixir.recurrence(q, k, v, a, b, chunk_size=chunk, **kw)
+    got = mixir.recurrence(q, k, v, a, b, chunk_size=chunk, target=target, **kw)
     want = ref.recurrence(q, k, v, a, b, **kw)
     assert got[0].dtype == np.dtype(dt) and got[0].shape == want[0].shape
     assert got[1].dtype == np.float32 and got[1].shape == want[1].shape
@@ -110,6 +110,37 @@ def test_chunked_recurrence(case, record_rel_rms):
     for t in case[-1]:
         got, want = run_case(case, t, seed=1000 * CASES.index(case) + t)
         check(record_rel_rms, case[0], f"{case_id(case)}-T{t}", got, want)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=case_id(c)) for c in CASES])
+def test_chunked_recurrence_cuda_emulation(case, record_rel_rms):
+    """The same cases on target cuda-emulation: the CUDA pipeline maps the
+    same chunked form onto GPU blocks (convert-chunked-to-gpu), and the
+    emulator runs that kernel's IR. One GPU thread holds a (batch, head)'s
+    tiles, at most 512 KiB: chunks of 64 (about 600 KiB at K = V = 64) are
+    refused (test_cuda_tiles_too_large), so those cases run chunks of 32
+    (16 with R >= 3 or K, V = 128: the tiles grow with C R, C K and C V).
+    Chunk None: the CUDA default (16)."""
+    seed = 1000 * CASES.index(case) + 7
+    kd, vd, rank, chunk = case[1], case[2], case[3], case[9]
+    if chunk and (chunk > 32 or rank >= 3 or max(kd, vd) > 64):
+        small = rank < 3 and max(kd, vd) <= 64
+        case = case[:9] + (32 if small else 16,) + case[10:]
+    for t in case[-1]:
+        got, want = run_case(case, t, seed=seed + t, target="cuda-emulation")
+        check(record_rel_rms, case[0], f"{case_id(case)}-T{t}-cuda-emulation",
+              got, want)
+
+
+def test_cuda_tiles_too_large():
+    """A chunk whose tiles do not fit one GPU thread's local memory is an
+    error naming the size, not a launch that fails on the device."""
+    rng = np.random.default_rng(5)
+    q, k = (rng.normal(size=(1, 70, 2, 128)).astype(np.float32) for _ in range(2))
+    v = rng.normal(size=(1, 70, 2, 128)).astype(np.float32)
+    a = b = rng.normal(size=(1, 70, 2, 1, 128)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"KiB of tiles .* above the 512 KiB"):
+        mixir.recurrence(q, k, v, a, b, chunk_size=64, target="cuda-emulation")
 
 
 def test_strong_vector_decay(record_rel_rms):

@@ -127,8 +127,8 @@ def ConvertMixToGPU : Pass<"convert-mix-to-gpu"> {
     step per chunk (A and T = (I + A)^-1, U, W S; V' replaces V);
     `mix.attention` (causal, window, GQA, forget gate) as a
     flash-attention kernel (forget gate: a cumsum kernel first);
-    `mix.scan` one thread per channel. Other ops (`mix.recurrence`) are
-    reported as not supported on target cuda. Dynamic sizes are checked at
+    `mix.scan` one thread per channel. `mix.recurrence` is left for the
+    chunked form (`convert-chunked-to-gpu`). Dynamic sizes are checked at
     run time as in the CPU lowering.
 
     Chunk length: an op's `chunk_size`, else the pass option, is kept as
@@ -153,6 +153,33 @@ def ConvertMixToGPU : Pass<"convert-mix-to-gpu"> {
     "mlir::gpu::GPUDialect", "mlir::linalg::LinalgDialect",
     "mlir::math::MathDialect", "mlir::memref::MemRefDialect",
     "mlir::nvgpu::NVGPUDialect", "mlir::scf::SCFDialect",
+    "mlir::vector::VectorDialect", "mlir::func::FuncDialect",
+    "mlir::tensor::TensorDialect"
+  ];
+}
+
+def ConvertChunkedToGPU : Pass<"convert-chunked-to-gpu", "mlir::ModuleOp"> {
+  let summary = "Run the chunked (or recurrent) form of mix ops on the GPU";
+  let description = [{
+    The GPU back end of the one chunked form: mix ops without a kernel of
+    their own (`mix.recurrence`) are lowered by `convert-mix-to-chunked` /
+    `convert-mix-to-loops` into an `scf.forall` over the independent
+    (batch, state head) problems, whose body is the chunk loop on static
+    tiles. This pass bufferizes the module, lowers the tile ops to loops,
+    and turns each such top-level `scf.forall` into host code that copies
+    the buffers the loop reads to the GPU, launches one block per (batch,
+    state head) (grid x: batch, y: state head) that runs the body with its
+    tiles in thread-private memory, and copies back the buffers the loop
+    writes, on one chain of async tokens (as `convert-mix-to-gpu` does).
+    Kernels are outlined. One thread per block: this mapping is the
+    correctness path of the chunked form on the GPU, not a tuned kernel
+    (tiles on threads and tensor cores are the next step). A module without
+    such a loop is left unchanged.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::bufferization::BufferizationDialect",
+    "mlir::gpu::GPUDialect", "mlir::linalg::LinalgDialect",
+    "mlir::memref::MemRefDialect", "mlir::scf::SCFDialect",
     "mlir::vector::VectorDialect", "mlir::func::FuncDialect",
     "mlir::tensor::TensorDialect"
   ];

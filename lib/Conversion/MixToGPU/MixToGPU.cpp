@@ -400,6 +400,10 @@ struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
         failedAny |= failed(lowerAttention(rewriter, at, option));
         continue;
       }
+      // No kernel of its own: the chunked form, mapped by
+      // convert-chunked-to-gpu.
+      if (isa<mixir::mix::RecurrenceOp>(op))
+        continue;
       op->emitOpError("is not supported on target cuda yet (the GPU lowering "
                       "covers mix.linear_attention, mix.delta_rule, "
                       "mix.attention and mix.scan)");

@@ -1,0 +1,286 @@
+//===- ChunkedToGPU.cpp - the convert-chunked-to-gpu pass -----------------===//
+//
+// The GPU back end of the one chunked form. Mix ops without a kernel of
+// their own are lowered by the same passes as on the CPU
+// (convert-mix-to-chunked, convert-mix-to-loops) into an scf.forall over the
+// independent (batch, state head) problems. Here each such loop, once
+// bufferized and with its tile ops lowered to loops, becomes a gpu.launch of
+// one block per iteration, with the host code around it that
+// convert-mix-to-gpu writes for its kernels: device copies of the buffers
+// the loop uses, the launch, copies back of the buffers it writes, on one
+// chain of async tokens. The tiles a block allocates live in its thread's
+// private memory.
+//
+//===----------------------------------------------------------------------===//
+#include "mixir/Conversion/Passes.h"
+
+#include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+namespace mixir {
+#define GEN_PASS_DEF_CONVERTCHUNKEDTOGPU
+#include "mixir/Conversion/Passes.h.inc"
+} // namespace mixir
+
+using namespace mlir;
+
+namespace {
+
+/// The local memory one CUDA thread can address (sm_80 and later).
+constexpr int64_t kMaxThreadLocalBytes = 512 * 1024;
+
+/// Top-level scf.forall ops of host functions: not inside another forall or
+/// a kernel.
+SmallVector<scf::ForallOp> hostLoops(ModuleOp module) {
+  SmallVector<scf::ForallOp> loops;
+  module.walk([&](scf::ForallOp forall) {
+    if (!forall->getParentOfType<scf::ForallOp>() &&
+        !forall->getParentOfType<gpu::LaunchOp>() &&
+        !forall->getParentOfType<gpu::GPUModuleOp>())
+      loops.push_back(forall);
+  });
+  return loops;
+}
+
+/// True when `buffer` (a memref defined outside the loop) may be written by
+/// an op inside `region`, directly or through views of it.
+bool writtenIn(Value buffer, Region &region) {
+  SmallVector<Value> work = {buffer};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      if (!region.isAncestor(user->getParentRegion()))
+        continue;
+      if (isa<ViewLikeOpInterface>(user)) {
+        llvm::append_range(work, user->getResults());
+        continue;
+      }
+      if (isa<memref::LoadOp, vector::TransferReadOp, vector::LoadOp,
+              memref::DimOp>(user))
+        continue;
+      if (auto copy = dyn_cast<memref::CopyOp>(user);
+          copy && use.getOperandNumber() == 0)
+        continue;
+      return true;
+    }
+  }
+  return false;
+}
+
+/// The forall's iteration space as (lower bound 0, step 1) upper bounds.
+FailureOr<SmallVector<Value>> upperBounds(OpBuilder &b, scf::ForallOp forall) {
+  SmallVector<Value> ubs;
+  Location loc = forall.getLoc();
+  for (auto [lb, ub, step] :
+       llvm::zip(forall.getMixedLowerBound(), forall.getMixedUpperBound(),
+                 forall.getMixedStep())) {
+    if (getConstantIntValue(lb) != 0 || getConstantIntValue(step) != 1)
+      return failure();
+    ubs.push_back(getValueOrCreateConstantIndexOp(b, loc, ub));
+  }
+  return ubs;
+}
+
+/// memref.copy as a loop nest of loads and stores: in device code it would
+/// otherwise become a call to the host runtime's memrefCopy.
+void copyAsLoops(memref::CopyOp copy) {
+  OpBuilder b(copy);
+  Location loc = copy.getLoc();
+  Value src = copy.getSource(), dst = copy.getTarget();
+  int64_t rank = cast<MemRefType>(src.getType()).getRank();
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  SmallVector<Value> ubs;
+  for (int64_t d = 0; d < rank; ++d)
+    ubs.push_back(memref::DimOp::create(b, loc, src, d));
+  SmallVector<Value> lbs(rank, zero), steps(rank, one);
+  scf::buildLoopNest(b, loc, lbs, ubs, steps,
+                     [&](OpBuilder &nb, Location l, ValueRange ivs) {
+                       Value x = memref::LoadOp::create(nb, l, src, ivs);
+                       memref::StoreOp::create(nb, l, x, dst, ivs);
+                     });
+  copy.erase();
+}
+
+/// Rewrites `forall` (bufferized, loops only) into a launch of one block per
+/// iteration with device copies of the buffers it uses.
+FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall) {
+  Location loc = forall.getLoc();
+  MLIRContext *ctx = forall.getContext();
+  if (forall.getRank() > 3 || forall.getNumResults() != 0)
+    return forall.emitOpError("cannot be mapped to GPU blocks (more than 3 "
+                              "dims, or not bufferized)");
+  OpBuilder b(forall);
+  auto bounds = upperBounds(b, forall);
+  if (failed(bounds))
+    return forall.emitOpError(
+        "cannot be mapped to GPU blocks (lower bound or step not 0 and 1)");
+
+  llvm::SetVector<Value> captured;
+  getUsedValuesDefinedAbove(forall.getRegion(), captured);
+  Type tokenType = gpu::AsyncTokenType::get(ctx);
+  Value token =
+      gpu::WaitOp::create(b, loc, tokenType, ValueRange{}).getAsyncToken();
+  IRMapping map;
+  SmallVector<std::pair<Value, Value>> buffers; // host, device
+  for (Value v : captured) {
+    auto type = dyn_cast<MemRefType>(v.getType());
+    if (!type)
+      continue;
+    if (!type.getLayout().isIdentity())
+      return forall.emitOpError("uses a buffer with a non-identity layout, "
+                                "which cannot be copied to the GPU whole");
+    SmallVector<Value> sizes;
+    for (int64_t i = 0; i < type.getRank(); ++i)
+      if (type.isDynamicDim(i))
+        sizes.push_back(memref::DimOp::create(b, loc, v, i));
+    auto alloc = gpu::AllocOp::create(b, loc, type, tokenType,
+                                      ValueRange{token}, sizes, ValueRange{},
+                                      /*hostShared=*/false);
+    token = gpu::MemcpyOp::create(b, loc, tokenType,
+                                  ValueRange{alloc.getAsyncToken()},
+                                  alloc.getMemref(), v)
+                .getAsyncToken();
+    map.map(v, alloc.getMemref());
+    buffers.push_back({v, alloc.getMemref()});
+  }
+
+  // Grid: x the first dim (batch), then y, z; one thread per block.
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  SmallVector<Value, 3> grid(3, one);
+  for (auto [i, ub] : llvm::enumerate(*bounds))
+    grid[i] = ub;
+  auto launch =
+      gpu::LaunchOp::create(b, loc, grid[0], grid[1], grid[2], one, one, one,
+                            nullptr, tokenType, ValueRange{token});
+  {
+    OpBuilder::InsertionGuard guard(b);
+    Block &body = launch.getBody().front();
+    b.setInsertionPointToStart(&body);
+    gpu::KernelDim3 ids = launch.getBlockIds();
+    Value blockIds[3] = {ids.x, ids.y, ids.z};
+    for (auto [i, iv] : llvm::enumerate(forall.getInductionVars()))
+      map.map(iv, blockIds[i]);
+    for (Operation &op : forall.getBody()->without_terminator())
+      b.clone(op, map);
+    gpu::TerminatorOp::create(b, loc);
+  }
+  token = launch.getAsyncToken();
+  for (auto [host, device] : buffers)
+    if (writtenIn(host, forall.getRegion()))
+      token = gpu::MemcpyOp::create(b, loc, tokenType, ValueRange{token}, host,
+                                    device)
+                  .getAsyncToken();
+  for (auto [host, device] : buffers)
+    token = gpu::DeallocOp::create(b, loc, tokenType, ValueRange{token}, device)
+                .getAsyncToken();
+  gpu::WaitOp::create(b, loc, Type(), ValueRange{token});
+  forall.erase();
+
+  // A block's tiles: thread-private. Deallocations go with them.
+  SmallVector<Operation *> toErase;
+  WalkResult result = launch.getBody().walk([&](Operation *op) {
+    if (isa<memref::DeallocOp>(op)) {
+      toErase.push_back(op);
+      return WalkResult::advance();
+    }
+    auto alloc = dyn_cast<memref::AllocOp>(op);
+    if (!alloc)
+      return WalkResult::advance();
+    if (!alloc.getType().hasStaticShape()) {
+      alloc.emitOpError("has a dynamic shape; a GPU thread's tiles must be "
+                        "static");
+      return WalkResult::interrupt();
+    }
+    // At the top of the kernel: one slot per tile for the whole kernel, as
+    // the NVPTX back end places every fixed-size alloca (alloca hoisting),
+    // so the emulator runs the same memory layout and a loop does not grow
+    // the stack on the CPU.
+    OpBuilder ab = OpBuilder::atBlockBegin(&launch.getBody().front());
+    auto alloca = memref::AllocaOp::create(ab, alloc.getLoc(), alloc.getType(),
+                                           alloc.getAlignmentAttr());
+    alloc.replaceAllUsesWith(alloca.getResult());
+    toErase.push_back(alloc);
+    return WalkResult::advance();
+  });
+  for (Operation *op : toErase)
+    op->erase();
+  SmallVector<memref::CopyOp> copies;
+  launch.getBody().walk([&](memref::CopyOp c) { copies.push_back(c); });
+  for (memref::CopyOp c : copies)
+    copyAsLoops(c);
+  if (result.wasInterrupted())
+    return failure();
+  int64_t bytes = 0;
+  launch.getBody().walk([&](memref::AllocaOp a) {
+    MemRefType t = a.getType();
+    bytes += t.getNumElements() * t.getElementTypeBitWidth() / 8;
+  });
+  if (bytes > kMaxThreadLocalBytes)
+    return launch.emitOpError()
+           << "needs " << bytes / 1024
+           << " KiB of tiles per (batch, state head) thread, above the "
+           << kMaxThreadLocalBytes / 1024
+           << " KiB of local memory a GPU thread has; the tiles grow with "
+              "the chunk and the head dims: ask for a smaller chunk_size "
+              "(16 is the least)";
+  return launch;
+}
+
+struct ConvertChunkedToGPU
+    : mixir::impl::ConvertChunkedToGPUBase<ConvertChunkedToGPU> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (hostLoops(module).empty())
+      return;
+    // Bufferize (as the CUDA pipeline does later anyway) and lower the tile
+    // ops, so that the loop bodies are plain loops on memrefs.
+    OpPassManager pm(ModuleOp::getOperationName());
+    pm.addPass(createConvertElementwiseToLinalgPass());
+    bufferization::OneShotBufferizePassOptions options;
+    options.bufferizeFunctionBoundaries = true;
+    options.functionBoundaryTypeConversion =
+        bufferization::LayoutMapOption::IdentityLayoutMap;
+    pm.addPass(bufferization::createOneShotBufferizePass(options));
+    pm.addPass(createConvertBufferizationToMemRefPass());
+    pm.addPass(createConvertLinalgToLoopsPass());
+    if (failed(runPipeline(pm, module)))
+      return signalPassFailure();
+    SmallVector<gpu::LaunchOp> launches;
+    for (scf::ForallOp forall : hostLoops(module)) {
+      auto launch = launchOnDevice(forall);
+      if (failed(launch))
+        return signalPassFailure();
+      launches.push_back(*launch);
+    }
+    // Row transfers as plain vector loads and stores, which the NVVM
+    // lowering knows (it has no transfer_read).
+    RewritePatternSet patterns(&getContext());
+    vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+    vector::populateVectorTransferLoweringPatterns(patterns,
+                                                   /*maxTransferRank=*/1);
+    FrozenRewritePatternSet frozen(std::move(patterns));
+    for (gpu::LaunchOp launch : launches)
+      if (failed(applyPatternsGreedily(launch.getBody(), frozen)))
+        return signalPassFailure();
+    OpPassManager outline(ModuleOp::getOperationName());
+    outline.addPass(createGpuKernelOutliningPass());
+    if (failed(runPipeline(outline, module)))
+      signalPassFailure();
+  }
+};
+
+} // namespace
