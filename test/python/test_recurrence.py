@@ -385,8 +385,8 @@ def small(rank=1, **kw):
     (dict(a=np.zeros((1, 4, 2, 1, 6), np.float32), b=np.zeros((1, 4, 2, 1, 6), np.float32)),
      ValueError, r"'a' dim 4 \(K\) is 6, but 'q' dim 3 is 8"),
     (dict(initial_state=np.zeros((1, 2, 8), np.float32)), ValueError, "initial_state must have rank 4"),
-    (dict(target="cuda-emulation"), ValueError,
-     "'mix.recurrence' op is not supported on target cuda yet"),
+    (dict(target="cuda-emulation", chunk_size=0), ValueError,
+     "runs chunks of 16 to 64 tokens, got chunk_size 0"),
 ])
 def test_argument_errors(kw, error, match):
     with pytest.raises(error, match=match):
