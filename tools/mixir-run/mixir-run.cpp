@@ -28,35 +28,42 @@
 
 namespace cl = llvm::cl;
 
+static cl::OptionCategory toolOptions("mixir-run options");
+
 static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
-                                      cl::desc("<module.mlir>"));
+                                      cl::desc("<module.mlir>"),
+                                      cl::cat(toolOptions));
 static cl::opt<std::string> entry("entry",
                                   cl::desc("Function to run (default: the "
-                                           "only public function)"));
+                                           "only public function)"),
+                                  cl::cat(toolOptions));
 static cl::list<std::string> inputs("input",
                                     cl::desc("An argument as a .npy file, in "
-                                             "argument order"));
+                                             "argument order"),
+                                    cl::cat(toolOptions));
 static cl::opt<std::string> outputDir("output-dir",
                                       cl::desc("Where out0.npy, out1.npy, ... "
                                                "are written"),
-                                      cl::init("."));
+                                      cl::init("."), cl::cat(toolOptions));
 static cl::opt<std::string> chunkSizeText(
     "chunk-size",
     cl::desc("Tokens per chunk of the chunkwise-parallel lowering (a power "
              "of two; 0 selects the recurrent form; default: the target's)"),
-    cl::value_desc("N"), cl::init(""));
+    cl::value_desc("N"), cl::init(""), cl::cat(toolOptions));
 static cl::opt<std::string>
     target("target", cl::desc("cpu (default) or cuda"),
-           cl::init(mixrt::targetName(mixrt::Target::cpu)));
+           cl::init(mixrt::targetName(mixrt::Target::cpu)),
+           cl::cat(toolOptions));
 static cl::opt<std::string> chip("chip",
                                  cl::desc("GPU architecture for --target=cuda "
                                           "(default: $MIXIR_CUDA_CHIP, else "
                                           "the device's)"),
-                                 cl::init(""));
+                                 cl::init(""), cl::cat(toolOptions));
 static cl::opt<std::string> benchText("bench",
                                       cl::desc("Also time N runs and print "
                                                "the median"),
-                                      cl::value_desc("N"), cl::init("0"));
+                                      cl::value_desc("N"), cl::init("0"),
+                                      cl::cat(toolOptions));
 
 static int fail(llvm::StringRef message) {
   return mixir::failOneLine("mixir-run", message);
@@ -66,7 +73,7 @@ int main(int argc, char **argv) {
   if (!mixir::parseCommandLine(argc, argv,
                                "MixIR runner: JIT-compiles an .mlir module "
                                "and runs one function\n",
-                               fail))
+                               toolOptions, fail))
     return 1;
   unsigned bench = 0;
   if (!mixir::parseUnsigned("bench", benchText, bench, fail))
