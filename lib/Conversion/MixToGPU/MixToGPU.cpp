@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "../MixToLoops/LoweringUtils.h"
+#include "Conversion/Utils/CollectMixOps.h"
 #include "Fragments.h"
 #include "Kernels.h"
 #include "mixir/Compiler/ChunkSize.h"
@@ -358,17 +359,12 @@ struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
         return signalPassFailure();
       }
     }
-    SmallVector<Operation *> ops;
-    getOperation()->walk([&](Operation *op) {
-      if (isa<mixir::mix::MixDialect>(op->getDialect()))
-        ops.push_back(op);
-    });
     IRRewriter rewriter(&getContext());
     std::optional<int64_t> option;
     if (chunkSize != mixir::kChunkSizeUnset)
       option = chunkSize;
     bool failedAny = false;
-    for (Operation *op : ops) {
+    for (Operation *op : mixir::lowering::collectMixOps(getOperation())) {
       rewriter.setInsertionPoint(op);
       if (auto la = dyn_cast<mixir::mix::LinearAttentionOp>(op)) {
         auto chunk = requestedChunk(op, la.getChunkSize());
