@@ -6,8 +6,8 @@
 // one stream of async tokens; the rest of the function stays on the host.
 //
 //===----------------------------------------------------------------------===//
-#include "../MixToLoops/LoweringUtils.h"
 #include "Conversion/Utils/CollectMixOps.h"
+#include "Conversion/Utils/ShapeChecks.h"
 #include "Fragments.h"
 #include "Kernels.h"
 #include "mixir/Compiler/ChunkSize.h"
