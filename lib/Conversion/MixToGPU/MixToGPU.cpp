@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 namespace mixir {
 #define GEN_PASS_DEF_CONVERTMIXTOGPU
@@ -207,29 +208,49 @@ LogicalResult lowerRecurrence(RewriterBase &rewriter, Operation *op,
       });
 }
 
-LogicalResult lowerLinearAttention(RewriterBase &rewriter,
-                                   mixir::mix::LinearAttentionOp op,
-                                   std::optional<int64_t> chunk) {
-  LinearAttentionConfig config;
-  std::string why = configureLinearAttention(op, chunk, config);
-  if (!why.empty())
-    return op.emitOpError() << "cannot run on target cuda: " << why;
-  chooseVariant(config, op.getQ());
-  return lowerRecurrence(rewriter, op, config, op.getQ(), op.getK(), op.getV(),
-                         op.getG(), op.getInitialState(), Value(), op.getO(),
-                         op.getFinalState());
+constexpr const char *kTarget = mixrt::targetName(mixrt::Target::cuda);
+
+/// The chunk length asked for `op`: its chunk_size `attr`, else the pass
+/// option `option`; none when neither is set. A length the kernels cannot
+/// run is an error naming the op.
+FailureOr<std::optional<int64_t>>
+requestedChunk(Operation *op, std::optional<int64_t> attr,
+               std::optional<int64_t> option) {
+  std::optional<int64_t> chunk = attr ? attr : option;
+  if (!chunk)
+    return std::optional<int64_t>();
+  if (std::string why = mixir::checkCudaChunkSize(*chunk, kTarget);
+      !why.empty()) {
+    op->emitOpError() << why;
+    return failure();
+  }
+  return chunk;
 }
 
-LogicalResult lowerDeltaRule(RewriterBase &rewriter, mixir::mix::DeltaRuleOp op,
-                             std::optional<int64_t> chunk) {
+/// mix.linear_attention and mix.delta_rule: the kernel configured for the
+/// chunk asked for (a reason it cannot run is an error naming the op), then
+/// its host side.
+template <typename OpTy>
+LogicalResult lowerLinearRecurrence(RewriterBase &rewriter, OpTy op,
+                                    std::optional<int64_t> option) {
+  auto chunk = requestedChunk(op, op.getChunkSize(), option);
+  if (failed(chunk))
+    return failure();
   LinearAttentionConfig config;
-  std::string why = configureDeltaRule(op, chunk, config);
+  std::string why;
+  Value beta;
+  if constexpr (std::is_same_v<OpTy, mixir::mix::DeltaRuleOp>) {
+    why = configureDeltaRule(op, *chunk, config);
+    beta = op.getBeta();
+  } else {
+    why = configureLinearAttention(op, *chunk, config);
+  }
   if (!why.empty())
     return op.emitOpError() << "cannot run on target cuda: " << why;
   chooseVariant(config, op.getQ());
   return lowerRecurrence(rewriter, op, config, op.getQ(), op.getK(), op.getV(),
-                         op.getG(), op.getInitialState(), op.getBeta(),
-                         op.getO(), op.getFinalState());
+                         op.getG(), op.getInitialState(), beta, op.getO(),
+                         op.getFinalState());
 }
 
 LogicalResult lowerAttention(RewriterBase &rewriter, mixir::mix::AttentionOp op,
@@ -294,6 +315,13 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mixir::mix::AttentionOp op,
 }
 
 LogicalResult lowerScan(RewriterBase &rewriter, mixir::mix::ScanOp op) {
+  // The kernel scans each channel in order: the recurrent form.
+  if (op.getChunkSize().value_or(0) != 0)
+    return op.emitOpError()
+           << "chunk_size = " << *op.getChunkSize()
+           << " asks for the chunked scan, which target cuda does not "
+              "have (its kernel scans each channel in order); use "
+              "chunk_size = 0 or leave it out";
   int64_t channels = cast<RankedTensorType>(op.getX().getType()).getDimSize(2);
   return mixir::lowering::lowerWithShapeChecks(
       rewriter, op,
@@ -329,27 +357,9 @@ LogicalResult lowerScan(RewriterBase &rewriter, mixir::mix::ScanOp op) {
 
 struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
   using Base::Base;
-  static constexpr const char *kTarget = mixrt::targetName(mixrt::Target::cuda);
-
-  /// The chunk length asked for `op`: its chunk_size, else the pass option;
-  /// none when neither is set. A length the kernels cannot run is an error
-  /// naming the op.
-  FailureOr<std::optional<int64_t>>
-  requestedChunk(Operation *op, std::optional<int64_t> attr) {
-    std::optional<int64_t> chunk = attr;
-    if (!chunk && chunkSize != mixir::kChunkSizeUnset)
-      chunk = chunkSize;
-    if (!chunk)
-      return std::optional<int64_t>();
-    if (std::string why = mixir::checkCudaChunkSize(*chunk, kTarget);
-        !why.empty()) {
-      op->emitOpError() << why;
-      return failure();
-    }
-    return chunk;
-  }
 
   void runOnOperation() override {
+    std::optional<int64_t> option;
     if (chunkSize != mixir::kChunkSizeUnset) {
       std::string why = mixir::checkChunkSize(chunkSize);
       if (why.empty())
@@ -358,48 +368,30 @@ struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
         getOperation()->emitError(why);
         return signalPassFailure();
       }
+      option = chunkSize;
     }
     IRRewriter rewriter(&getContext());
-    std::optional<int64_t> option;
-    if (chunkSize != mixir::kChunkSizeUnset)
-      option = chunkSize;
     bool failedAny = false;
     for (Operation *op : mixir::lowering::collectMixOps(getOperation())) {
       rewriter.setInsertionPoint(op);
-      if (auto la = dyn_cast<mixir::mix::LinearAttentionOp>(op)) {
-        auto chunk = requestedChunk(op, la.getChunkSize());
-        failedAny |=
-            failed(chunk) || failed(lowerLinearAttention(rewriter, la, *chunk));
-        continue;
-      }
-      if (auto dr = dyn_cast<mixir::mix::DeltaRuleOp>(op)) {
-        auto chunk = requestedChunk(op, dr.getChunkSize());
-        failedAny |=
-            failed(chunk) || failed(lowerDeltaRule(rewriter, dr, *chunk));
-        continue;
-      }
-      if (auto scan = dyn_cast<mixir::mix::ScanOp>(op)) {
-        // The kernel scans each channel in order: the recurrent form.
-        if (scan.getChunkSize().value_or(0) != 0) {
-          scan.emitOpError()
-              << "chunk_size = " << *scan.getChunkSize()
-              << " asks for the chunked scan, which target cuda does not "
-                 "have (its kernel scans each channel in order); use "
-                 "chunk_size = 0 or leave it out";
-          failedAny = true;
-          continue;
-        }
-        failedAny |= failed(lowerScan(rewriter, scan));
-        continue;
-      }
-      if (auto at = dyn_cast<mixir::mix::AttentionOp>(op)) {
-        failedAny |= failed(lowerAttention(rewriter, at, option));
-        continue;
-      }
-      op->emitOpError("is not supported on target cuda yet (the GPU lowering "
-                      "covers mix.linear_attention, mix.delta_rule, "
-                      "mix.attention and mix.scan)");
-      failedAny = true;
+      LogicalResult lowered =
+          llvm::TypeSwitch<Operation *, LogicalResult>(op)
+              .Case<mixir::mix::LinearAttentionOp, mixir::mix::DeltaRuleOp>(
+                  [&](auto o) {
+                    return lowerLinearRecurrence(rewriter, o, option);
+                  })
+              .Case(
+                  [&](mixir::mix::ScanOp o) { return lowerScan(rewriter, o); })
+              .Case([&](mixir::mix::AttentionOp o) {
+                return lowerAttention(rewriter, o, option);
+              })
+              .Default([](Operation *o) {
+                return o->emitOpError(
+                    "is not supported on target cuda yet (the GPU lowering "
+                    "covers mix.linear_attention, mix.delta_rule, "
+                    "mix.attention and mix.scan)");
+              });
+      failedAny |= failed(lowered);
     }
     if (failedAny)
       signalPassFailure();

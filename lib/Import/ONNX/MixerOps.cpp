@@ -555,14 +555,17 @@ LogicalResult mixirScan(Node &n) {
 } // namespace
 
 void registerMixerOps(HandlerMap &m) {
-  m["::Attention"] = attention;
-  m["::LinearAttention"] = linearAttention;
-  m["com.microsoft::LinearAttention"] = linearAttention;
-  m["com.microsoft::GatedDeltaNet"] = gatedDeltaNet;
-  m["mixir::LinearAttention"] = mixirLinearAttention;
-  m["mixir::DeltaRule"] = mixirDeltaRule;
-  m["mixir::Attention"] = mixirAttention;
-  m["mixir::Scan"] = mixirScan;
+  import::addHandlers(
+      m,
+      "::", {{"Attention", attention}, {"LinearAttention", linearAttention}});
+  import::addHandlers(
+      m, "com.microsoft::",
+      {{"LinearAttention", linearAttention}, {"GatedDeltaNet", gatedDeltaNet}});
+  import::addHandlers(m, "mixir::",
+                      {{"LinearAttention", mixirLinearAttention},
+                       {"DeltaRule", mixirDeltaRule},
+                       {"Attention", mixirAttention},
+                       {"Scan", mixirScan}});
 }
 
 } // namespace mixir::onnx_import
