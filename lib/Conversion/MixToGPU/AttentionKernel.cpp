@@ -135,17 +135,7 @@ SmallVector<Value> AttentionKernel::keyBlock(Value j0, ArrayRef<Value> carried,
 
 SmallVector<Value> AttentionKernel::maskedScores(Value j0, ArrayRef<Value> qf) {
   // Scores of this warp's 16 rows against the block's keys.
-  SmallVector<Value> s;
-  for (int64_t np = 0; np < blockSteps(); ++np) {
-    Value s0 = zeroAcc(b), s1 = zeroAcc(b);
-    for (int64_t ks = 0; ks < keySteps(); ++ks) {
-      auto [b0, b1] = loadBPair(ix, sK, ix.c(16 * np), ix.c(16 * ks), lane);
-      s0 = mma(b, qf[ks], b0, s0);
-      s1 = mma(b, qf[ks], b1, s1);
-    }
-    s.push_back(s0);
-    s.push_back(s1);
-  }
+  SmallVector<Value> s = queryKeyScores(qf, sK, blockSteps());
   Value negInf = ix.f32(-std::numeric_limits<float>::infinity());
   Value scale = ix.f32(c.scale);
   for (size_t nt = 0; nt < s.size(); ++nt)

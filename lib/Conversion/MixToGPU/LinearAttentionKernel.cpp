@@ -448,16 +448,8 @@ SmallVector<Value> LinearAttentionKernel::causalScores(ArrayRef<Value> qf,
     SmallVector<Value> pair = vectorGateScores(np, qf, queryHead);
     p.append(pair.begin(), pair.end());
   }
-  for (int64_t np = 0; !vectorGate() && np < chunkSteps(); ++np) {
-    Value p0 = zeroAcc(b), p1 = zeroAcc(b);
-    for (int64_t ks = 0; ks < keySteps(); ++ks) {
-      auto [b0, b1] = loadBPair(ix, sK, ix.c(16 * np), ix.c(16 * ks), lane);
-      p0 = mma(b, qf[ks], b0, p0);
-      p1 = mma(b, qf[ks], b1, p1);
-    }
-    p.push_back(p0);
-    p.push_back(p1);
-  }
+  if (!vectorGate())
+    p = queryKeyScores(qf, sK, chunkSteps());
   Value zero = ix.f32(0.0f);
   for (size_t nt = 0; nt < p.size(); ++nt)
     p[nt] = mapAcc(
