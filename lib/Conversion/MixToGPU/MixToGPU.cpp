@@ -124,6 +124,19 @@ Value asTensor(ImplicitLocOpBuilder &b, Value result, Value buffer) {
                                            /*writable=*/true);
 }
 
+/// One scf.if on `work`: `onDevice` builds the device section in its then
+/// block, `otherwise` the results of an empty problem in its else block.
+void ifWork(ImplicitLocOpBuilder &b, Value work,
+            llvm::function_ref<void()> onDevice,
+            llvm::function_ref<void()> otherwise) {
+  auto ifOp = scf::IfOp::create(b, work, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  onDevice();
+  b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+  otherwise();
+}
+
 /// The host side of mix.linear_attention and mix.delta_rule (one kernel).
 /// Without tokens the final state is the initial one (or 0); nothing is
 /// written for an empty batch.
@@ -171,39 +184,36 @@ LogicalResult lowerRecurrence(RewriterBase &rewriter, Operation *op,
         Value state = allocResult(b, stateResult, {"B", "Hv", "K", "V"}, sizes);
         Value zero = ix.c(0);
         Value work = ix.both(ix.lt(zero, batch), ix.lt(zero, tokens));
-        auto ifOp = scf::IfOp::create(b, work, /*withElseRegion=*/true);
-        {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-          runOnDevice(
-              b,
-              {toBuffer(b, q), toBuffer(b, k), toBuffer(b, v), toBuffer(b, g),
-               init, toBuffer(b, beta)},
-              {o, state},
-              [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
-                DeviceBuffers d;
-                d.q = in[0], d.k = in[1], d.v = in[2], d.g = in[3];
-                d.init = in[4], d.beta = in[5], d.o = out[0];
-                d.state = out[1], d.chunkStates = in[6];
-                return buildLinearAttentionLaunch(b, config, d, batch, tokens,
-                                                  t);
-              },
-              [&](DeviceSection &dev) -> Value {
-                if (!config.twoPass)
-                  return {};
-                auto type =
-                    MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic,
-                                     config.keyDim, config.valueDim},
-                                    b.getF32Type());
-                return dev.alloc(type, Value(),
-                                 {ix.mul(batch, config.hv),
-                                  ix.ceilDiv(tokens, config.chunk)});
-              });
-
-          // No tokens (or no batch): the final state is the initial one.
-          b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
-          initialStateWhenEmpty(b, batch, init, state);
-        }
+        ifWork(
+            b, work,
+            [&] {
+              runOnDevice(
+                  b,
+                  {toBuffer(b, q), toBuffer(b, k), toBuffer(b, v),
+                   toBuffer(b, g), init, toBuffer(b, beta)},
+                  {o, state},
+                  [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
+                    DeviceBuffers d;
+                    d.q = in[0], d.k = in[1], d.v = in[2], d.g = in[3];
+                    d.init = in[4], d.beta = in[5], d.o = out[0];
+                    d.state = out[1], d.chunkStates = in[6];
+                    return buildLinearAttentionLaunch(b, config, d, batch,
+                                                      tokens, t);
+                  },
+                  [&](DeviceSection &dev) -> Value {
+                    if (!config.twoPass)
+                      return {};
+                    auto type = MemRefType::get(
+                        {ShapedType::kDynamic, ShapedType::kDynamic,
+                         config.keyDim, config.valueDim},
+                        b.getF32Type());
+                    return dev.alloc(type, Value(),
+                                     {ix.mul(batch, config.hv),
+                                      ix.ceilDiv(tokens, config.chunk)});
+                  });
+            },
+            // No tokens (or no batch): the final state is the initial one.
+            [&] { initialStateWhenEmpty(b, batch, init, state); });
         return {asTensor(b, oResult, o), asTensor(b, stateResult, state)};
       });
 }
@@ -280,36 +290,37 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mixir::mix::AttentionOp op,
         // Without keys every row is 0; without rows there is nothing to do.
         Value work = ix.both(ix.both(ix.lt(zero, batch), ix.lt(zero, tokens)),
                              ix.lt(zero, keys));
-        auto ifOp = scf::IfOp::create(b, work, /*withElseRegion=*/true);
-        {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-          Value g = toBuffer(b, op.getG());
-          runOnDevice(
-              b,
-              {toBuffer(b, op.getQ()), toBuffer(b, op.getK()),
-               toBuffer(b, op.getV()), g},
-              {o},
-              [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
-                DeviceBuffers d;
-                d.q = in[0], d.k = in[1], d.v = in[2], d.o = out[0];
-                d.g = in[3], d.state = g ? in[4] : Value();
-                return buildAttentionLaunch(b, config, d, batch, tokens, keys,
-                                            t);
-              },
-              [&](DeviceSection &dev) -> Value {
-                if (!g)
-                  return {};
-                // The forget gate's prefix sums G = cumsum(g) in f32.
-                auto type = MemRefType::get(
-                    cast<MemRefType>(g.getType()).getShape(), b.getF32Type());
-                return dev.alloc(type, g);
-              });
-          b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
-          Value z =
-              arith::ConstantOp::create(b, b.getZeroAttr(config.elemType));
-          linalg::FillOp::create(b, ValueRange{z}, ValueRange{o});
-        }
+        ifWork(
+            b, work,
+            [&] {
+              Value g = toBuffer(b, op.getG());
+              runOnDevice(
+                  b,
+                  {toBuffer(b, op.getQ()), toBuffer(b, op.getK()),
+                   toBuffer(b, op.getV()), g},
+                  {o},
+                  [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
+                    DeviceBuffers d;
+                    d.q = in[0], d.k = in[1], d.v = in[2], d.o = out[0];
+                    d.g = in[3], d.state = g ? in[4] : Value();
+                    return buildAttentionLaunch(b, config, d, batch, tokens,
+                                                keys, t);
+                  },
+                  [&](DeviceSection &dev) -> Value {
+                    if (!g)
+                      return {};
+                    // The forget gate's prefix sums G = cumsum(g) in f32.
+                    auto type = MemRefType::get(
+                        cast<MemRefType>(g.getType()).getShape(),
+                        b.getF32Type());
+                    return dev.alloc(type, g);
+                  });
+            },
+            [&] {
+              Value z =
+                  arith::ConstantOp::create(b, b.getZeroAttr(config.elemType));
+              linalg::FillOp::create(b, ValueRange{z}, ValueRange{o});
+            });
         return {asTensor(b, op.getO(), o)};
       });
 }
@@ -334,22 +345,20 @@ LogicalResult lowerScan(RewriterBase &rewriter, mixir::mix::ScanOp op) {
         Value state = allocResult(b, op.getFinalState(), {"B", "D"}, sizes);
         Value zero = ix.c(0);
         Value work = ix.both(ix.lt(zero, batch), ix.lt(zero, tokens));
-        auto ifOp = scf::IfOp::create(b, work, /*withElseRegion=*/true);
-        {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-          runOnDevice(b, {toBuffer(b, op.getX()), toBuffer(b, op.getG()), init},
-                      {o, state},
-                      [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
-                        DeviceBuffers d;
-                        d.q = in[0], d.g = in[1], d.init = in[2];
-                        d.o = out[0], d.state = out[1];
-                        return buildScanLaunch(b, d, channels, batch, tokens,
-                                               t);
-                      });
-          b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
-          initialStateWhenEmpty(b, batch, init, state);
-        }
+        ifWork(
+            b, work,
+            [&] {
+              runOnDevice(
+                  b, {toBuffer(b, op.getX()), toBuffer(b, op.getG()), init},
+                  {o, state},
+                  [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
+                    DeviceBuffers d;
+                    d.q = in[0], d.g = in[1], d.init = in[2];
+                    d.o = out[0], d.state = out[1];
+                    return buildScanLaunch(b, d, channels, batch, tokens, t);
+                  });
+            },
+            [&] { initialStateWhenEmpty(b, batch, init, state); });
         return {asTensor(b, op.getO(), o),
                 asTensor(b, op.getFinalState(), state)};
       });
