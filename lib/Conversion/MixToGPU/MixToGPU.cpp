@@ -26,6 +26,7 @@ namespace mixir {
 
 using namespace mlir;
 using namespace mixir::gpu_lowering;
+using mixir::lowering::SymbolSizes;
 
 namespace {
 /// Host-side plumbing of one op: device copies of the inputs, device
@@ -83,8 +84,7 @@ Value toBuffer(ImplicitLocOpBuilder &b, Value tensor) {
 
 /// memref.alloc of a result whose dynamic dims are the op's symbols.
 Value allocResult(ImplicitLocOpBuilder &b, Value result,
-                  ArrayRef<StringRef> dims,
-                  const mixir::lowering::SymbolSizes &sizes) {
+                  ArrayRef<StringRef> dims, const SymbolSizes &sizes) {
   MemRefType type = bufferType(result);
   SmallVector<Value> dyn;
   for (int64_t i = 0; i < type.getRank(); ++i)
@@ -124,11 +124,30 @@ Value asTensor(ImplicitLocOpBuilder &b, Value result, Value buffer) {
                                            /*writable=*/true);
 }
 
-/// One scf.if on `work`: `onDevice` builds the device section in its then
-/// block, `otherwise` the results of an empty problem in its else block.
-void ifWork(ImplicitLocOpBuilder &b, Value work,
+/// lowerWithShapeChecks for the host side of an op: `build` also gets the
+/// batch and token counts.
+LogicalResult lowerOnHost(
+    RewriterBase &rewriter, Operation *op,
+    llvm::function_ref<SmallVector<Value>(ImplicitLocOpBuilder &,
+                                          const SymbolSizes &, Value, Value)>
+        build) {
+  return mixir::lowering::lowerWithShapeChecks(
+      rewriter, op, [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {
+        return build(b, sizes, sizes.lookup("B"), sizes.lookup("T"));
+      });
+}
+
+/// One scf.if on whether every count in `counts` is positive: `onDevice`
+/// builds the device section in its then block, `otherwise` the results of
+/// an empty problem in its else block.
+void ifWork(ImplicitLocOpBuilder &b, ArrayRef<Value> counts,
             llvm::function_ref<void()> onDevice,
             llvm::function_ref<void()> otherwise) {
+  Ix ix{b};
+  Value zero = ix.c(0);
+  Value work = ix.lt(zero, counts.front());
+  for (Value n : counts.drop_front())
+    work = ix.both(work, ix.lt(zero, n));
   auto ifOp = scf::IfOp::create(b, work, /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
@@ -173,19 +192,15 @@ LogicalResult lowerRecurrence(RewriterBase &rewriter, Operation *op,
                               const LinearAttentionConfig &config, Value q,
                               Value k, Value v, Value g, Value initial,
                               Value beta, Value oResult, Value stateResult) {
-  return mixir::lowering::lowerWithShapeChecks(
+  return lowerOnHost(
       rewriter, op,
-      [&](ImplicitLocOpBuilder &b,
-          const mixir::lowering::SymbolSizes &sizes) -> SmallVector<Value> {
-        Ix ix{b};
-        Value batch = sizes.lookup("B"), tokens = sizes.lookup("T");
+      [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes, Value batch,
+          Value tokens) -> SmallVector<Value> {
         Value init = toBuffer(b, initial);
         Value o = allocResult(b, oResult, {"B", "T", "Ho", "V"}, sizes);
         Value state = allocResult(b, stateResult, {"B", "Hv", "K", "V"}, sizes);
-        Value zero = ix.c(0);
-        Value work = ix.both(ix.lt(zero, batch), ix.lt(zero, tokens));
         ifWork(
-            b, work,
+            b, {batch, tokens},
             [&] {
               runOnDevice(
                   b,
@@ -207,6 +222,7 @@ LogicalResult lowerRecurrence(RewriterBase &rewriter, Operation *op,
                         {ShapedType::kDynamic, ShapedType::kDynamic,
                          config.keyDim, config.valueDim},
                         b.getF32Type());
+                    Ix ix{b};
                     return dev.alloc(type, Value(),
                                      {ix.mul(batch, config.hv),
                                       ix.ceilDiv(tokens, config.chunk)});
@@ -277,21 +293,16 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mixir::mix::AttentionOp op,
            << config.keyBlock << " keys on target cuda; chunk_size " << *chunk
            << " cannot be honoured (leave the chunk length unset, or set "
               "chunk_size on the other ops)";
-  return mixir::lowering::lowerWithShapeChecks(
+  return lowerOnHost(
       rewriter, op,
-      [&](ImplicitLocOpBuilder &b,
-          const mixir::lowering::SymbolSizes &sizes) -> SmallVector<Value> {
-        Ix ix{b};
-        Value batch = sizes.lookup("B"), tokens = sizes.lookup("T");
+      [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes, Value batch,
+          Value tokens) -> SmallVector<Value> {
         // With a forget gate the keys share the queries' length symbol.
         Value keys = op.getG() ? tokens : sizes.lookup("S");
         Value o = allocResult(b, op.getO(), {"B", "T", "Hq", "V"}, sizes);
-        Value zero = ix.c(0);
         // Without keys every row is 0; without rows there is nothing to do.
-        Value work = ix.both(ix.both(ix.lt(zero, batch), ix.lt(zero, tokens)),
-                             ix.lt(zero, keys));
         ifWork(
-            b, work,
+            b, {batch, tokens, keys},
             [&] {
               Value g = toBuffer(b, op.getG());
               runOnDevice(
@@ -334,19 +345,15 @@ LogicalResult lowerScan(RewriterBase &rewriter, mixir::mix::ScanOp op) {
               "have (its kernel scans each channel in order); use "
               "chunk_size = 0 or leave it out";
   int64_t channels = cast<RankedTensorType>(op.getX().getType()).getDimSize(2);
-  return mixir::lowering::lowerWithShapeChecks(
+  return lowerOnHost(
       rewriter, op,
-      [&](ImplicitLocOpBuilder &b,
-          const mixir::lowering::SymbolSizes &sizes) -> SmallVector<Value> {
-        Ix ix{b};
-        Value batch = sizes.lookup("B"), tokens = sizes.lookup("T");
+      [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes, Value batch,
+          Value tokens) -> SmallVector<Value> {
         Value init = toBuffer(b, op.getInitialState());
         Value o = allocResult(b, op.getO(), {"B", "T", "D"}, sizes);
         Value state = allocResult(b, op.getFinalState(), {"B", "D"}, sizes);
-        Value zero = ix.c(0);
-        Value work = ix.both(ix.lt(zero, batch), ix.lt(zero, tokens));
         ifWork(
-            b, work,
+            b, {batch, tokens},
             [&] {
               runOnDevice(
                   b, {toBuffer(b, op.getX()), toBuffer(b, op.getG()), init},
