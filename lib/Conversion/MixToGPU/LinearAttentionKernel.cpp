@@ -170,6 +170,18 @@ private:
       return {sV, sVlo};
     return {sV};
   }
+  /// Stores the f32 `x` at `index` of `hiTile` rounded to 16 bits and, for
+  /// the delta rule, the rounding error at `index` of `loTile`.
+  void storeHiLo(Value x, Value hiTile, Value loTile, ValueRange index) {
+    Value hi = arith::TruncFOp::create(b, c.elemType, x);
+    memref::StoreOp::create(b, hi, hiTile, index);
+    if (c.deltaRule)
+      memref::StoreOp::create(
+          b,
+          arith::TruncFOp::create(b, c.elemType,
+                                  arith::SubFOp::create(b, x, toF32(hi))),
+          loTile, index);
+  }
   /// Delta rule: replaces the V tile by V' = U - W S for state `s`.
   void deltaRuleValues(ArrayRef<Value> s);
   /// Per-row values of the chunk in shared memory: the gate G, beta and the
@@ -678,17 +690,10 @@ void LinearAttentionKernel::roundDeltaOperands() {
   forThreads(C * C, [&](Value idx) {
     Value i = ix.div(idx, C), j = ix.rem(idx, C);
     // High and low 16-bit parts of T diag(beta) and T diag(beta n).
-    auto split = [&](Value x, Value hiTile, Value loTile) {
-      Value hi = arith::TruncFOp::create(b, c.elemType, x);
-      memref::StoreOp::create(b, hi, hiTile, ValueRange{i, j});
-      Value lo = arith::SubFOp::create(b, x, toF32(hi));
-      memref::StoreOp::create(b, arith::TruncFOp::create(b, c.elemType, lo),
-                              loTile, ValueRange{i, j});
-    };
     Value x = arith::MulFOp::create(
         b, memref::LoadOp::create(b, sT, ValueRange{i, j}), betaAt(j));
-    split(x, sTb, sTbLo);
-    split(arith::MulFOp::create(b, x, normAt(j)), sTn, sTnLo);
+    storeHiLo(x, sTb, sTbLo, {i, j});
+    storeHiLo(arith::MulFOp::create(b, x, normAt(j)), sTn, sTnLo, {i, j});
   });
   if (gated())
     forThreads(C * kp, [&](Value idx) {
@@ -781,14 +786,7 @@ SmallVector<Value> LinearAttentionKernel::updateState(ArrayRef<Value> s) {
         x = arith::AddFOp::create(
             b, x, toF32(memref::LoadOp::create(b, sVlo, ValueRange{row, col})));
       x = arith::MulFOp::create(b, x, w);
-      Value hi = arith::TruncFOp::create(b, c.elemType, x);
-      memref::StoreOp::create(b, hi, sV, ValueRange{row, col});
-      if (c.deltaRule)
-        memref::StoreOp::create(
-            b,
-            arith::TruncFOp::create(b, c.elemType,
-                                    arith::SubFOp::create(b, x, toF32(hi))),
-            sVlo, ValueRange{row, col});
+      storeHiLo(x, sV, sVlo, {row, col});
     });
     gpu::BarrierOp::create(b);
   }
@@ -908,14 +906,7 @@ void LinearAttentionKernel::stateFromGlobal(Value chunk) {
                                ValueRange{bh, chunk, ix.min(row, c.keyDim - 1),
                                           ix.min(gcol, c.valueDim - 1)});
     x = arith::SelectOp::create(b, ok, x, ix.f32(0.0f));
-    Value hi = arith::TruncFOp::create(b, c.elemType, x);
-    memref::StoreOp::create(b, hi, sS, ValueRange{row, col});
-    if (c.deltaRule)
-      memref::StoreOp::create(
-          b,
-          arith::TruncFOp::create(b, c.elemType,
-                                  arith::SubFOp::create(b, x, toF32(hi))),
-          sSlo, ValueRange{row, col});
+    storeHiLo(x, sS, sSlo, {row, col});
   });
 }
 
