@@ -225,50 +225,78 @@ LogicalResult lower(ModuleOp module, const CompileOptions &options,
            << leftover->getName() << "' was not lowered to the LLVM dialect";
   return success();
 }
-} // namespace
 
-JitModule::JitModule() = default;
-JitModule::~JitModule() = default;
+/// A module parsed from source and lowered by the target's pipeline, the
+/// context it lives in, and the first error diagnosed on the way.
+struct LoweredModule {
+  std::unique_ptr<MLIRContext> context = makeContext();
+  DiagnosticCollector diags{*context};
+  OwningOpRef<ModuleOp> module;
+};
 
-llvm::Expected<std::unique_ptr<JitModule>>
-JitModule::compile(llvm::StringRef source, const CompileOptions &given) {
-  if (llvm::Error e = validate(given))
-    return std::move(e);
-  CompileOptions options = given;
-  if (options.target == Target::cuda) {
-    // The chip to run on: asked for, else $MIXIR_CUDA_CHIP, else the
-    // device's (a cubin runs only on its own major architecture).
-    if (const char *env = std::getenv("MIXIR_CUDA_CHIP");
-        options.chip.empty() && env && *env) {
-      options.chip = env;
-      if (llvm::Error e = validate(options))
-        return std::move(e);
-    }
-    std::string noDevice;
-    if (!mixrt::cudaAvailable(&noDevice))
-      return llvm::createStringError("target cuda: " + noDevice);
-    if (std::string device;
-        options.chip.empty() && mixrt::cudaDeviceArchitecture(device)) {
-      options.chip = device;
-      if (llvm::Error e = validate(options))
-        return std::move(e);
-    }
-  }
+/// Parses `source` (checked options) into `out`, collects the signatures of
+/// its entry points into `signatures` when given, and runs the target's
+/// pipeline (`deviceFormat` as in lower()).
+llvm::Error parseAndLower(LoweredModule &out, llvm::StringRef source,
+                          const CompileOptions &options,
+                          std::vector<mixrt::FunctionSignature> *signatures,
+                          llvm::StringRef deviceFormat = "") {
   initNativeTarget();
-  std::unique_ptr<JitModule> jm(new JitModule());
-  jm->target = options.target;
-  jm->context = makeContext();
-  DiagnosticCollector diags(*jm->context);
-  auto module = parse(*jm->context, source, options, diags);
+  auto module = parse(*out.context, source, options, out.diags);
   if (!module)
     return module.takeError();
+  out.module = std::move(*module);
+  if (signatures) {
+    signatures->clear();
+    if (llvm::Error e = collectSignatures(*out.module, options, *signatures))
+      return e;
+  }
+  if (failed(lower(*out.module, options, deviceFormat)))
+    return out.diags.error("lowering " + options.sourceName + " failed");
+  return llvm::Error::success();
+}
 
-  if (llvm::Error e = collectSignatures(**module, options, jm->signatures))
-    return std::move(e);
+/// Target cuda: the chip to run on is the one asked for, else
+/// $MIXIR_CUDA_CHIP, else the device's (a cubin runs only on its own major
+/// architecture). Fails when no device can be used.
+llvm::Error chooseCudaChip(CompileOptions &options) {
+  if (const char *env = std::getenv("MIXIR_CUDA_CHIP");
+      options.chip.empty() && env && *env) {
+    options.chip = env;
+    if (llvm::Error e = validate(options))
+      return e;
+  }
+  std::string noDevice;
+  if (!mixrt::cudaAvailable(&noDevice))
+    return llvm::createStringError("target cuda: " + noDevice);
+  if (std::string device;
+      options.chip.empty() && mixrt::cudaDeviceArchitecture(device)) {
+    options.chip = device;
+    if (llvm::Error e = validate(options))
+      return e;
+  }
+  return llvm::Error::success();
+}
 
-  if (failed(lower(**module, options)))
-    return diags.error("lowering " + options.sourceName + " failed");
+/// The runtime functions compiled code calls (memrefCopy, the shape error
+/// hook, a test target's plugin's, the CUDA runtime's), as the artifact
+/// loader provides them.
+llvm::orc::SymbolMap runtimeSymbols(Target target,
+                                    llvm::orc::MangleAndInterner interner) {
+  llvm::orc::SymbolMap map;
+  for (const mixrt::RuntimeCallback &c : mixrt::runtimeCallbacks(target))
+    map[interner(c.name)] = {llvm::orc::ExecutorAddr::fromPtr(c.address),
+                             llvm::JITSymbolFlags::Exported};
+  for (const mixrt::RuntimeSymbol &s : mixrt::cudaRuntimeSymbols())
+    map[interner(s.name)] = {llvm::orc::ExecutorAddr::fromPtr(s.address),
+                             llvm::JITSymbolFlags::Exported};
+  return map;
+}
 
+/// An execution engine for the lowered `module`, optimised at
+/// `options.optLevel`, with the OpenMP and MixIR runtimes linked in.
+llvm::Expected<std::unique_ptr<ExecutionEngine>>
+createEngine(ModuleOp module, const CompileOptions &options) {
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!tmBuilder)
     return tmBuilder.takeError();
@@ -292,24 +320,37 @@ JitModule::compile(llvm::StringRef source, const CompileOptions &given) {
   eo.jitCodeGenOptLevel = codeGenLevel;
   eo.enableGDBNotificationListener = false;
   eo.enablePerfNotificationListener = false;
-  auto engine = ExecutionEngine::create(**module, eo, std::move(*tmForJit));
+  auto engine = ExecutionEngine::create(module, eo, std::move(*tmForJit));
+  if (!engine)
+    return engine.takeError();
+  (*engine)->registerSymbols(
+      [target = options.target](llvm::orc::MangleAndInterner interner) {
+        return runtimeSymbols(target, interner);
+      });
+  return std::move(*engine);
+}
+} // namespace
+
+JitModule::JitModule() = default;
+JitModule::~JitModule() = default;
+
+llvm::Expected<std::unique_ptr<JitModule>>
+JitModule::compile(llvm::StringRef source, const CompileOptions &given) {
+  if (llvm::Error e = validate(given))
+    return std::move(e);
+  CompileOptions options = given;
+  if (options.target == Target::cuda)
+    if (llvm::Error e = chooseCudaChip(options))
+      return std::move(e);
+  std::unique_ptr<JitModule> jm(new JitModule());
+  jm->target = options.target;
+  LoweredModule lowered;
+  if (llvm::Error e = parseAndLower(lowered, source, options, &jm->signatures))
+    return std::move(e);
+  auto engine = createEngine(*lowered.module, options);
   if (!engine)
     return engine.takeError();
   jm->engine = std::move(*engine);
-  jm->engine->registerSymbols(
-      [target = options.target](llvm::orc::MangleAndInterner interner) {
-        llvm::orc::SymbolMap map;
-        // The runtime functions compiled code calls (memrefCopy, the shape
-        // error hook, a test target's plugin's), as the artifact loader
-        // provides them.
-        for (const mixrt::RuntimeCallback &c : mixrt::runtimeCallbacks(target))
-          map[interner(c.name)] = {llvm::orc::ExecutorAddr::fromPtr(c.address),
-                                   llvm::JITSymbolFlags::Exported};
-        for (const mixrt::RuntimeSymbol &s : mixrt::cudaRuntimeSymbols())
-          map[interner(s.name)] = {llvm::orc::ExecutorAddr::fromPtr(s.address),
-                                   llvm::JITSymbolFlags::Exported};
-        return map;
-      });
   // Target cuda: the module's constructors load the device code.
   (void)mixrt::cudaTakeStatus();
   jm->engine->initialize();
@@ -322,6 +363,8 @@ JitModule::compile(llvm::StringRef source, const CompileOptions &given) {
       return fn.takeError();
     jm->entryPoints.push_back(*fn);
   }
+  // A cached module keeps its context alive.
+  jm->context = std::move(lowered.context);
   return jm;
 }
 
@@ -382,21 +425,13 @@ lowerToLLVMModule(llvm::StringRef source, const CompileOptions &options,
                   std::vector<mixrt::FunctionSignature> &signatures) {
   if (llvm::Error e = validate(options))
     return std::move(e);
-  initNativeTarget();
-  auto ctx = makeContext();
-  DiagnosticCollector diags(*ctx);
-  auto module = parse(*ctx, source, options, diags);
-  if (!module)
-    return module.takeError();
-  signatures.clear();
-  if (llvm::Error e = collectSignatures(**module, options, signatures))
+  LoweredModule lowered;
+  if (llvm::Error e = parseAndLower(lowered, source, options, &signatures))
     return std::move(e);
-  if (failed(lower(**module, options)))
-    return diags.error("lowering " + options.sourceName + " failed");
-  auto llvmModule = translateModuleToLLVMIR(**module, llvmContext);
+  auto llvmModule = translateModuleToLLVMIR(*lowered.module, llvmContext);
   if (!llvmModule)
-    return diags.error("translation of " + options.sourceName +
-                       " to LLVM IR failed");
+    return lowered.diags.error("translation of " + options.sourceName +
+                               " to LLVM IR failed");
   return llvmModule;
 }
 
@@ -405,24 +440,19 @@ llvm::Expected<std::string> lowerToText(llvm::StringRef source,
                                         bool emitLLVMIR) {
   if (llvm::Error e = validate(options))
     return std::move(e);
-  initNativeTarget();
-  auto ctx = makeContext();
-  DiagnosticCollector diags(*ctx);
-  auto module = parse(*ctx, source, options, diags);
-  if (!module)
-    return module.takeError();
-  if (failed(lower(**module, options)))
-    return diags.error("lowering " + options.sourceName + " failed");
+  LoweredModule lowered;
+  if (llvm::Error e = parseAndLower(lowered, source, options, nullptr))
+    return std::move(e);
   std::string out;
   llvm::raw_string_ostream os(out);
   if (!emitLLVMIR) {
-    (*module)->print(os);
+    lowered.module->print(os);
     return out;
   }
   llvm::LLVMContext llvmCtx;
-  auto llvmModule = translateModuleToLLVMIR(**module, llvmCtx);
+  auto llvmModule = translateModuleToLLVMIR(*lowered.module, llvmCtx);
   if (!llvmModule)
-    return diags.error("translation to LLVM IR failed");
+    return lowered.diags.error("translation to LLVM IR failed");
   llvmModule->print(os, nullptr);
   return out;
 }
@@ -438,16 +468,11 @@ lowerToDeviceCode(llvm::StringRef source, const CompileOptions &options,
     return std::move(e);
   if (llvm::Error e = checkDeviceCode(CUDADeviceCode{format.str(), ""}))
     return std::move(e);
-  initNativeTarget();
-  auto ctx = makeContext();
-  DiagnosticCollector diags(*ctx);
-  auto module = parse(*ctx, source, options, diags);
-  if (!module)
-    return module.takeError();
-  if (failed(lower(**module, options, format)))
-    return diags.error("lowering " + options.sourceName + " failed");
+  LoweredModule lowered;
+  if (llvm::Error e = parseAndLower(lowered, source, options, nullptr, format))
+    return std::move(e);
   std::vector<DeviceBinary> binaries;
-  for (auto binary : (*module)->getOps<gpu::BinaryOp>()) {
+  for (auto binary : lowered.module->getOps<gpu::BinaryOp>()) {
     for (Attribute a : binary.getObjects()) {
       auto object = dyn_cast<gpu::ObjectAttr>(a);
       if (!object)

@@ -26,27 +26,31 @@
 
 namespace cl = llvm::cl;
 
+static cl::OptionCategory toolOptions("mixir-compile options");
+
 static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
-                                      cl::desc("<module.mlir>"));
+                                      cl::desc("<module.mlir>"),
+                                      cl::cat(toolOptions));
 static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
-                                       cl::init("-"));
+                                       cl::init("-"), cl::cat(toolOptions));
 static cl::opt<std::string> chunkSizeText(
     "chunk-size",
     cl::desc("Tokens per chunk of the chunkwise-parallel lowering (a power "
              "of two; 0 selects the recurrent form; default: the target's)"),
-    cl::value_desc("N"), cl::init(""));
+    cl::value_desc("N"), cl::init(""), cl::cat(toolOptions));
 static cl::opt<std::string>
     target("target", cl::desc("cpu or cuda"),
-           cl::init(mixrt::targetName(mixrt::Target::cpu)));
+           cl::init(mixrt::targetName(mixrt::Target::cpu)),
+           cl::cat(toolOptions));
 static cl::opt<std::string> chip("chip",
                                  cl::desc("GPU architecture for --target=cuda: "
                                           "sm_80 (default), sm_86, sm_89, "
                                           "sm_90, sm_90a"),
-                                 cl::init(""));
+                                 cl::init(""), cl::cat(toolOptions));
 static cl::opt<std::string>
     emit("emit",
          cl::desc("mlir (LLVM dialect), llvm (LLVM IR), ptx, cubin, artifact"),
-         cl::init("llvm"));
+         cl::init("llvm"), cl::cat(toolOptions));
 
 static int fail(llvm::StringRef message) {
   return mixir::failOneLine("mixir-compile", message);
@@ -95,7 +99,8 @@ static int writeDeviceCode(llvm::StringRef source,
 }
 
 int main(int argc, char **argv) {
-  if (!mixir::parseCommandLine(argc, argv, "MixIR compiler\n", fail))
+  if (!mixir::parseCommandLine(argc, argv, "MixIR compiler\n", toolOptions,
+                               fail))
     return 1;
   auto options =
       mixir::compileOptionsFor(inputFile, target, chip, chunkSizeText, fail);

@@ -16,20 +16,24 @@
 
 namespace cl = llvm::cl;
 
+static cl::OptionCategory toolOptions("mixir-import-onnx options");
+
 static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
-                                      cl::desc("<model.onnx>"));
+                                      cl::desc("<model.onnx>"),
+                                      cl::cat(toolOptions));
 static cl::opt<std::string> outputFile("o", cl::desc("Output .mlir file"),
-                                       cl::init("-"));
+                                       cl::init("-"), cl::cat(toolOptions));
 static cl::opt<bool> noRaise("no-raise",
                              cl::desc("Do not run mix-raise on the import"),
-                             cl::init(false));
+                             cl::init(false), cl::cat(toolOptions));
 
 static int fail(llvm::StringRef message) {
   return mixir::failOneLine("mixir-import-onnx", message);
 }
 
 int main(int argc, char **argv) {
-  if (!mixir::parseCommandLine(argc, argv, "MixIR ONNX importer\n", fail))
+  if (!mixir::parseCommandLine(argc, argv, "MixIR ONNX importer\n", toolOptions,
+                               fail))
     return 1;
   mlir::MLIRContext context;
   context.disableMultithreading();

@@ -25,19 +25,22 @@ extern char **environ;
 
 namespace cl = llvm::cl;
 
+static cl::OptionCategory toolOptions("mixir-import-stablehlo options");
+
 static cl::opt<std::string>
     inputFile(cl::Positional, cl::Required,
               cl::desc("<input: flat form, StableHLO, "
-                       "VHLO or jax.export file, or ->"));
+                       "VHLO or jax.export file, or ->"),
+              cl::cat(toolOptions));
 static cl::opt<std::string> outputFile("o", cl::desc("Output .mlir file"),
-                                       cl::init("-"));
+                                       cl::init("-"), cl::cat(toolOptions));
 static cl::opt<bool>
     noFold("no-fold",
            cl::desc("Keep constant subgraphs (iota, masks) as computations"),
-           cl::init(false));
+           cl::init(false), cl::cat(toolOptions));
 static cl::opt<bool>
     noRaise("no-raise", cl::desc("Do not raise scan loops or run mix-raise"),
-            cl::init(false));
+            cl::init(false), cl::cat(toolOptions));
 
 static int fail(llvm::StringRef message) {
   return mixir::failOneLine("mixir-import-stablehlo", message);
@@ -120,7 +123,8 @@ runFrontStage(const char *argv0, llvm::StringRef input, std::string &error) {
 }
 
 int main(int argc, char **argv) {
-  if (!mixir::parseCommandLine(argc, argv, "MixIR StableHLO importer\n", fail))
+  if (!mixir::parseCommandLine(argc, argv, "MixIR StableHLO importer\n",
+                               toolOptions, fail))
     return 1;
   auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(inputFile, /*IsText=*/false);
   if (!buffer)

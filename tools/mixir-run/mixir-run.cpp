@@ -28,128 +28,127 @@
 
 namespace cl = llvm::cl;
 
+static cl::OptionCategory toolOptions("mixir-run options");
+
 static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
-                                      cl::desc("<module.mlir>"));
+                                      cl::desc("<module.mlir>"),
+                                      cl::cat(toolOptions));
 static cl::opt<std::string> entry("entry",
                                   cl::desc("Function to run (default: the "
-                                           "only public function)"));
+                                           "only public function)"),
+                                  cl::cat(toolOptions));
 static cl::list<std::string> inputs("input",
                                     cl::desc("An argument as a .npy file, in "
-                                             "argument order"));
+                                             "argument order"),
+                                    cl::cat(toolOptions));
 static cl::opt<std::string> outputDir("output-dir",
                                       cl::desc("Where out0.npy, out1.npy, ... "
                                                "are written"),
-                                      cl::init("."));
+                                      cl::init("."), cl::cat(toolOptions));
 static cl::opt<std::string> chunkSizeText(
     "chunk-size",
     cl::desc("Tokens per chunk of the chunkwise-parallel lowering (a power "
              "of two; 0 selects the recurrent form; default: the target's)"),
-    cl::value_desc("N"), cl::init(""));
+    cl::value_desc("N"), cl::init(""), cl::cat(toolOptions));
 static cl::opt<std::string>
     target("target", cl::desc("cpu (default) or cuda"),
-           cl::init(mixrt::targetName(mixrt::Target::cpu)));
+           cl::init(mixrt::targetName(mixrt::Target::cpu)),
+           cl::cat(toolOptions));
 static cl::opt<std::string> chip("chip",
                                  cl::desc("GPU architecture for --target=cuda "
                                           "(default: $MIXIR_CUDA_CHIP, else "
                                           "the device's)"),
-                                 cl::init(""));
+                                 cl::init(""), cl::cat(toolOptions));
 static cl::opt<std::string> benchText("bench",
                                       cl::desc("Also time N runs and print "
                                                "the median"),
-                                      cl::value_desc("N"), cl::init("0"));
+                                      cl::value_desc("N"), cl::init("0"),
+                                      cl::cat(toolOptions));
 
 static int fail(llvm::StringRef message) {
   return mixir::failOneLine("mixir-run", message);
 }
 
-int main(int argc, char **argv) {
-  if (!mixir::parseCommandLine(argc, argv,
-                               "MixIR runner: JIT-compiles an .mlir module "
-                               "and runs one function\n",
-                               fail))
-    return 1;
-  unsigned bench = 0;
-  if (!mixir::parseUnsigned("bench", benchText, bench, fail))
-    return 1;
-  auto options =
-      mixir::compileOptionsFor(inputFile, target, chip, chunkSizeText, fail);
-  if (!options)
-    return 1;
+namespace {
+using Arrays = std::vector<mixrt::HostArray>;
+using Views = std::vector<mixrt::ArrayView>;
 
-  // The module: compiled from source, or an artifact loaded from memory.
+/// The module to run: compiled from source, or an artifact loaded from
+/// memory; `call` runs one of its public `functions`.
+struct RunnableModule {
   std::vector<mixrt::FunctionSignature> functions;
-  std::function<mixrt::Status(const std::string &,
-                              const std::vector<mixrt::ArrayView> &,
-                              std::vector<mixrt::HostArray> &)>
+  std::function<mixrt::Status(const std::string &, const Views &, Arrays &)>
       call;
   std::unique_ptr<mixir::JitModule> jit;
   std::shared_ptr<mixrt::LoadedArtifact> artifact;
+};
+
+/// Loads `m` from the artifact in `bytes`; returns the exit code.
+int loadArtifact(std::string bytes, RunnableModule &m) {
+  if (mixrt::Status s =
+          mixrt::LoadedArtifact::load(std::move(bytes), m.artifact);
+      !s)
+    return fail(inputFile + ": " + s.message());
+  m.functions = m.artifact->info().functions;
+  m.call = [&m](const std::string &name, const Views &args, Arrays &results) {
+    for (size_t i = 0; i < m.functions.size(); ++i)
+      if (m.functions[i].name == name) {
+        mixrt::Status s = mixrt::callPacked(m.artifact->entryPoints()[i],
+                                            m.functions[i], args, results);
+        // What a test target's plugin saw go wrong inside the call.
+        if (mixrt::Status t = mixrt::takeTargetError(m.artifact->info().target);
+            s && !t)
+          return t;
+        return s;
+      }
+    return mixrt::Status::error("no function @" + name);
+  };
+  return 0;
+}
+
+/// Loads `m` from --input's file (an artifact or MLIR source compiled for
+/// `options`); returns the exit code.
+int loadModule(const mixir::CompileOptions &options, RunnableModule &m) {
   std::string bytes;
   // Unreadable files get readSourceFile's message below.
   if (mixrt::readFileBytes(inputFile, bytes) &&
-      mixrt::looksLikeArtifact(bytes.data(), bytes.size())) {
-    if (mixrt::Status s =
-            mixrt::LoadedArtifact::load(std::move(bytes), artifact);
-        !s)
-      return fail(inputFile + ": " + s.message());
-    functions = artifact->info().functions;
-    call = [&](const std::string &name,
-               const std::vector<mixrt::ArrayView> &args,
-               std::vector<mixrt::HostArray> &results) {
-      for (size_t i = 0; i < functions.size(); ++i)
-        if (functions[i].name == name) {
-          mixrt::Status s = mixrt::callPacked(artifact->entryPoints()[i],
-                                              functions[i], args, results);
-          // What a test target's plugin saw go wrong inside the call.
-          if (mixrt::Status t = mixrt::takeTargetError(artifact->info().target);
-              s && !t)
-            return t;
-          return s;
-        }
-      return mixrt::Status::error("no function @" + name);
-    };
-  } else {
-    auto source = mixir::readSourceFile(inputFile);
-    if (!source)
-      return fail(llvm::toString(source.takeError()));
-    auto module = mixir::JitModule::compile(*source, *options);
-    if (!module)
-      return fail(llvm::toString(module.takeError()));
-    jit = std::move(*module);
-    functions = jit->functions();
-    call = [&](const std::string &name,
-               const std::vector<mixrt::ArrayView> &args,
-               std::vector<mixrt::HostArray> &results) {
-      return jit->call(name, args, results);
-    };
-  }
+      mixrt::looksLikeArtifact(bytes.data(), bytes.size()))
+    return loadArtifact(std::move(bytes), m);
+  auto source = mixir::readSourceFile(inputFile);
+  if (!source)
+    return fail(llvm::toString(source.takeError()));
+  auto module = mixir::JitModule::compile(*source, options);
+  if (!module)
+    return fail(llvm::toString(module.takeError()));
+  m.jit = std::move(*module);
+  m.functions = m.jit->functions();
+  m.call = [&m](const std::string &name, const Views &args, Arrays &results) {
+    return m.jit->call(name, args, results);
+  };
+  return 0;
+}
 
+/// The function --entry names, or the only public one; empty after
+/// reporting why there is none.
+std::string entryName(const std::vector<mixrt::FunctionSignature> &functions) {
   std::string name = entry;
   if (name.empty()) {
-    if (functions.size() != 1)
-      return fail("'" + inputFile + "' has " +
-                  std::to_string(functions.size()) +
-                  " public functions; choose one with --entry=NAME");
+    if (functions.size() != 1) {
+      fail("'" + inputFile + "' has " + std::to_string(functions.size()) +
+           " public functions; choose one with --entry=NAME");
+      return "";
+    }
     name = functions.front().name;
   }
-  bool found = false;
   for (const auto &f : functions)
-    found = found || f.name == name;
-  if (!found)
-    return fail("no function @" + name + " in '" + inputFile + "'");
+    if (f.name == name)
+      return name;
+  fail("no function @" + name + " in '" + inputFile + "'");
+  return "";
+}
 
-  std::vector<mixrt::HostArray> arrays(inputs.size());
-  std::vector<mixrt::ArrayView> views;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    if (mixrt::Status s = mixrt::readNpy(inputs[i], arrays[i]); !s)
-      return fail(s.message());
-    views.push_back({arrays[i].bytes.data(), arrays[i].dtype, arrays[i].shape});
-  }
-
-  std::vector<mixrt::HostArray> results;
-  if (mixrt::Status s = call(name, views, results); !s)
-    return fail(s.message());
-
+/// Writes out0.npy, out1.npy, ... to --output-dir; returns the exit code.
+int writeResults(const Arrays &results) {
   if (std::error_code ec = llvm::sys::fs::create_directories(outputDir))
     return fail("cannot create output directory '" + outputDir +
                 "': " + ec.message());
@@ -159,23 +158,63 @@ int main(int argc, char **argv) {
     if (mixrt::Status s = mixrt::writeNpy(std::string(path), results[i]); !s)
       return fail(s.message());
   }
-
-  if (bench > 0) {
-    std::vector<double> ms;
-    for (unsigned i = 0; i < bench; ++i) {
-      auto start = std::chrono::steady_clock::now();
-      mixrt::Status s = call(name, views, results);
-      auto stop = std::chrono::steady_clock::now();
-      if (!s)
-        return fail(s.message());
-      ms.push_back(
-          std::chrono::duration<double, std::milli>(stop - start).count());
-    }
-    std::sort(ms.begin(), ms.end());
-    llvm::outs() << "@" << name << ": median "
-                 << llvm::format("%.3f", ms[ms.size() / 2]) << " ms over "
-                 << bench << " runs (min " << llvm::format("%.3f", ms.front())
-                 << " ms)\n";
-  }
   return 0;
+}
+
+/// --bench: times `runs` more calls and prints the median and the minimum;
+/// returns the exit code.
+int benchmark(const RunnableModule &m, const std::string &name,
+              const Views &views, unsigned runs) {
+  Arrays results;
+  std::vector<double> ms;
+  for (unsigned i = 0; i < runs; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    mixrt::Status s = m.call(name, views, results);
+    auto stop = std::chrono::steady_clock::now();
+    if (!s)
+      return fail(s.message());
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(stop - start).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  llvm::outs() << "@" << name << ": median "
+               << llvm::format("%.3f", ms[ms.size() / 2]) << " ms over " << runs
+               << " runs (min " << llvm::format("%.3f", ms.front()) << " ms)\n";
+  return 0;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  if (!mixir::parseCommandLine(argc, argv,
+                               "MixIR runner: JIT-compiles an .mlir module "
+                               "and runs one function\n",
+                               toolOptions, fail))
+    return 1;
+  unsigned bench = 0;
+  if (!mixir::parseUnsigned("bench", benchText, bench, fail))
+    return 1;
+  auto options =
+      mixir::compileOptionsFor(inputFile, target, chip, chunkSizeText, fail);
+  if (!options)
+    return 1;
+  RunnableModule m;
+  if (int rc = loadModule(*options, m))
+    return rc;
+  std::string name = entryName(m.functions);
+  if (name.empty())
+    return 1;
+
+  Arrays arrays(inputs.size());
+  Views views;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (mixrt::Status s = mixrt::readNpy(inputs[i], arrays[i]); !s)
+      return fail(s.message());
+    views.push_back({arrays[i].bytes.data(), arrays[i].dtype, arrays[i].shape});
+  }
+  Arrays results;
+  if (mixrt::Status s = m.call(name, views, results); !s)
+    return fail(s.message());
+  if (int rc = writeResults(results))
+    return rc;
+  return bench > 0 ? benchmark(m, name, views, bench) : 0;
 }

@@ -31,11 +31,14 @@ inline int failOneLine(llvm::StringRef tool, llvm::StringRef message) {
 /// through `fail` as one line (the first line of LLVM's message) instead of
 /// printing several lines and exiting. LLVM prints errors in option values
 /// itself, so tools take numbers as strings and parse them with
-/// parseUnsigned below.
+/// parseUnsigned below. --help lists only the tool's own options (those in
+/// `category`) and LLVM's generic ones (--help, --version), not the ones
+/// LLVM's libraries register.
 template <typename FailFn>
 bool parseCommandLine(int argc, char **argv, llvm::StringRef overview,
-                      FailFn fail) {
+                      llvm::cl::OptionCategory &category, FailFn fail) {
   installVersionPrinter(argv[0]);
+  llvm::cl::HideUnrelatedOptions(category);
   std::string errors;
   llvm::raw_string_ostream os(errors);
   if (llvm::cl::ParseCommandLineOptions(argc, argv, overview, &os))

@@ -64,6 +64,13 @@ private:
   /// One key block: returns the updated row maxima, row sums and outputs.
   SmallVector<Value> keyBlock(Value j0, ArrayRef<Value> carried,
                               ArrayRef<Value> qf);
+  /// This warp's 16 rows of scaled scores against the key block at `j0`
+  /// (with the forget gate's G_i - G_j), -inf where masked.
+  SmallVector<Value> maskedScores(Value j0, ArrayRef<Value> qf);
+  /// O = alpha O + P V into the carried outputs `next[4...]`, P the
+  /// exponentiated scores `p`.
+  void accumulateValues(ArrayRef<Value> p, ArrayRef<Value> alpha,
+                        MutableArrayRef<Value> next);
 
   const AttentionConfig &c;
   const DeviceBuffers &d;
@@ -83,40 +90,8 @@ SmallVector<Value> AttentionKernel::keyBlock(Value j0, ArrayRef<Value> carried,
   nvgpu::DeviceAsyncWaitOp::create(b, group, b.getI32IntegerAttr(0));
   gpu::BarrierOp::create(b);
 
-  // Scores of this warp's 16 rows against the block's keys.
-  SmallVector<Value> s;
-  for (int64_t np = 0; np < blockSteps(); ++np) {
-    Value s0 = zeroAcc(b), s1 = zeroAcc(b);
-    for (int64_t ks = 0; ks < keySteps(); ++ks) {
-      auto [b0, b1] = loadBPair(ix, sK, ix.c(16 * np), ix.c(16 * ks), lane);
-      s0 = mma(b, qf[ks], b0, s0);
-      s1 = mma(b, qf[ks], b1, s1);
-    }
-    s.push_back(s0);
-    s.push_back(s1);
-  }
+  SmallVector<Value> s = maskedScores(j0, qf);
   Value negInf = ix.f32(-std::numeric_limits<float>::infinity());
-  Value scale = ix.f32(c.scale);
-  for (size_t nt = 0; nt < s.size(); ++nt)
-    s[nt] = mapAcc(
-        ix, s[nt], m0, ix.c(8 * nt), lane, [&](Value row, Value col, Value x) {
-          Value i = ix.add(q0, row), j = ix.add(j0, col);
-          Value ok = ix.lt(j, keys);
-          if (c.causal)
-            ok = ix.both(ok, ix.le(j, i));
-          if (c.window > 0) // i - window < j
-            ok = ix.both(ok, ix.lt(i, ix.add(j, c.window)));
-          Value y = arith::MulFOp::create(b, x, scale);
-          if (c.forgetGate) {
-            Value last = ix.sub(tokens, ix.c(1));
-            Value gi = memref::LoadOp::create(
-                b, d.state, ValueRange{batch, ix.min(i, last), head});
-            Value gj = memref::LoadOp::create(
-                b, d.state, ValueRange{batch, ix.min(j, last), head});
-            y = arith::AddFOp::create(b, y, arith::SubFOp::create(b, gi, gj));
-          }
-          return arith::SelectOp::create(b, ok, y, negInf);
-        });
 
   // Online softmax per row (r = 0: row g, r = 1: row g + 8).
   Value zero = ix.f32(0.0f);
@@ -152,10 +127,45 @@ SmallVector<Value> AttentionKernel::keyBlock(Value j0, ArrayRef<Value> carried,
         b, arith::MulFOp::create(b, carried[2 + r], alpha[r]),
         quadReduce(rowSum[r], false));
 
-  // O = alpha O + P V.
+  accumulateValues(s, alpha, next);
+  // Every warp is done with the tiles before the next block overwrites them.
+  gpu::BarrierOp::create(b);
+  return next;
+}
+
+SmallVector<Value> AttentionKernel::maskedScores(Value j0, ArrayRef<Value> qf) {
+  // Scores of this warp's 16 rows against the block's keys.
+  SmallVector<Value> s = queryKeyScores(qf, sK, blockSteps());
+  Value negInf = ix.f32(-std::numeric_limits<float>::infinity());
+  Value scale = ix.f32(c.scale);
+  for (size_t nt = 0; nt < s.size(); ++nt)
+    s[nt] = mapAcc(
+        ix, s[nt], m0, ix.c(8 * nt), lane, [&](Value row, Value col, Value x) {
+          Value i = ix.add(q0, row), j = ix.add(j0, col);
+          Value ok = ix.lt(j, keys);
+          if (c.causal)
+            ok = ix.both(ok, ix.le(j, i));
+          if (c.window > 0) // i - window < j
+            ok = ix.both(ok, ix.lt(i, ix.add(j, c.window)));
+          Value y = arith::MulFOp::create(b, x, scale);
+          if (c.forgetGate) {
+            Value last = ix.sub(tokens, ix.c(1));
+            Value gi = memref::LoadOp::create(
+                b, d.state, ValueRange{batch, ix.min(i, last), head});
+            Value gj = memref::LoadOp::create(
+                b, d.state, ValueRange{batch, ix.min(j, last), head});
+            y = arith::AddFOp::create(b, y, arith::SubFOp::create(b, gi, gj));
+          }
+          return arith::SelectOp::create(b, ok, y, negInf);
+        });
+  return s;
+}
+
+void AttentionKernel::accumulateValues(ArrayRef<Value> p, ArrayRef<Value> alpha,
+                                       MutableArrayRef<Value> next) {
   SmallVector<Value> pa;
   for (int64_t ks = 0; ks < blockSteps(); ++ks)
-    pa.push_back(packA(b, s[2 * ks], s[2 * ks + 1], c.elemType));
+    pa.push_back(packA(b, p[2 * ks], p[2 * ks + 1], c.elemType));
   for (int64_t nt = 0; nt < valueTiles(); ++nt) {
     Value &o = next[4 + nt];
     for (int64_t r = 0; r < 2; ++r)
@@ -172,9 +182,6 @@ SmallVector<Value> AttentionKernel::keyBlock(Value j0, ArrayRef<Value> carried,
       next[4 + 2 * np] = mma(b, pa[ks], b0, next[4 + 2 * np]);
       next[5 + 2 * np] = mma(b, pa[ks], b1, next[5 + 2 * np]);
     }
-  // Every warp is done with the tiles before the next block overwrites them.
-  gpu::BarrierOp::create(b);
-  return next;
 }
 
 void AttentionKernel::build(gpu::LaunchOp launch) {

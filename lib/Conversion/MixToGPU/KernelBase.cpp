@@ -166,4 +166,21 @@ void KernelBase::storeRows(Value acc, Value out, Value batch, Value t0,
   });
 }
 
+SmallVector<Value> KernelBase::queryKeyScores(ArrayRef<Value> qf, Value keys,
+                                              int64_t slices) {
+  SmallVector<Value> s;
+  for (int64_t np = 0; np < slices; ++np) {
+    Value s0 = zeroAcc(b), s1 = zeroAcc(b);
+    for (auto [ks, frag] : llvm::enumerate(qf)) {
+      auto [b0, b1] = loadBPair(ix, keys, ix.c(16 * np),
+                                ix.c(16 * static_cast<int64_t>(ks)), lane);
+      s0 = mma(b, frag, b0, s0);
+      s1 = mma(b, frag, b1, s1);
+    }
+    s.push_back(s0);
+    s.push_back(s1);
+  }
+  return s;
+}
+
 } // namespace mixir::gpu_lowering

@@ -60,6 +60,12 @@ protected:
   void storeRows(Value acc, Value out, Value batch, Value t0, Value m0,
                  Value tokens, Value head, Value c0, Value n0, int64_t limit);
 
+  /// S = Q K^T for this warp's 16 query rows against `slices` 16-row slices
+  /// of the key tile `keys` in shared memory: two accumulators (8 keys each)
+  /// per slice, from the query A fragments `qf` (one per 16 key columns).
+  llvm::SmallVector<Value> queryKeyScores(llvm::ArrayRef<Value> qf, Value keys,
+                                          int64_t slices);
+
   /// Reduces an f32 over the four lanes that share an accumulator row
   /// (max or sum), with two xor shuffles.
   Value quadReduce(Value x, bool max);

@@ -170,8 +170,40 @@ private:
       return {sV, sVlo};
     return {sV};
   }
+  /// Stores the f32 `x` at `index` of `hiTile` rounded to 16 bits and, for
+  /// the delta rule, the rounding error at `index` of `loTile`.
+  void storeHiLo(Value x, Value hiTile, Value loTile, ValueRange index) {
+    Value hi = arith::TruncFOp::create(b, c.elemType, x);
+    memref::StoreOp::create(b, hi, hiTile, index);
+    if (c.deltaRule)
+      memref::StoreOp::create(
+          b,
+          arith::TruncFOp::create(b, c.elemType,
+                                  arith::SubFOp::create(b, x, toF32(hi))),
+          loTile, index);
+  }
   /// Delta rule: replaces the V tile by V' = U - W S for state `s`.
   void deltaRuleValues(ArrayRef<Value> s);
+  /// Per-row values of the chunk in shared memory: the gate G, beta and the
+  /// keys' 1/norm (1 without qk_l2norm).
+  Value rowGate(Value row) {
+    return memref::LoadOp::create(b, sG, ValueRange{row});
+  }
+  Value betaAt(Value row) {
+    return memref::LoadOp::create(b, sBeta, ValueRange{row});
+  }
+  Value normAt(Value row) {
+    return memref::LoadOp::create(b, sNorm, ValueRange{row});
+  }
+  /// Delta rule: A = tril(diag(beta) (K K^T * exp(G_i - G_j)), -1) into sT.
+  void deltaRuleScores(Value m0, Value zero);
+  /// T = (I + A)^-1 in place in sT, by forward substitution.
+  void invertUnitLower(Value zero);
+  /// The 16-bit operands of U and W: T diag(beta) and T diag(beta n) as
+  /// high and low parts and, with a gate, K exp(G).
+  void roundDeltaOperands();
+  /// V' = U - W S for state `s` into the V tile (as n V', high and low).
+  void correctedValues(Value m0);
   /// Delta rule with qk_l2norm: normalises the rows of the K tile.
   void normalizeKeys();
   /// P's two accumulators for key sub-chunk `np` (vector gate); `qf` are
@@ -186,6 +218,13 @@ private:
   void stateToShared(ArrayRef<Value> s);
   void chunkGates();
   void outputHead(Value i);
+  /// qk_l2norm: scales this warp's query fragments `qf` (rows from `m0`) by
+  /// their rows' 1/norm, kept in queryInvNorm.
+  void normalizeQueries(MutableArrayRef<Value> qf, Value m0);
+  /// P = Q K^T over the chunk's keys, scaled, masked causally and decayed,
+  /// as A fragments (16-bit) for P V.
+  SmallVector<Value> causalScores(ArrayRef<Value> qf, Value queryHead, Value m0,
+                                  Value scale);
   SmallVector<Value> updateState(ArrayRef<Value> s);
 
   /// Everything of one chunk before its outputs: K and V tiles, gates, and
@@ -337,71 +376,10 @@ void LinearAttentionKernel::outputHead(Value i) {
   Value m0 = ix.mul(warp, 16);
   SmallVector<Value> qf = queryFragments(d.q, batch, t0, m0, tokens, queryHead,
                                          c.keyDim, keySteps());
-  if (c.l2norm) {
-    // Rows g and g + 8: sum of squares over the lane's elements, then over
-    // the quad; q * rsqrt(sum q^2 + 1e-6).
-    Value ss[2] = {ix.f32(0.0f), ix.f32(0.0f)};
-    for (Value frag : qf)
-      for (int64_t r = 0; r < 4; ++r)
-        for (int64_t e = 0; e < 2; ++e) {
-          Value x = toF32(
-              vector::ExtractOp::create(b, frag, ArrayRef<int64_t>{r, e}));
-          ss[r % 2] = arith::AddFOp::create(b, ss[r % 2],
-                                            arith::MulFOp::create(b, x, x));
-        }
-    Value *inv = queryInvNorm;
-    for (int64_t r = 0; r < 2; ++r)
-      inv[r] = math::RsqrtOp::create(
-          b, arith::AddFOp::create(b, quadReduce(ss[r], false), ix.f32(1e-6f)));
-    Value firstRow = ix.add(m0, lane.group);
-    for (int64_t ks = 0; ks < keySteps(); ++ks)
-      qf[ks] = mapA(ix, qf[ks], m0, ix.c(16 * ks), lane,
-                    [&](Value row, Value, Value x) {
-                      Value f = arith::SelectOp::create(
-                          b,
-                          arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                                row, firstRow),
-                          inv[0], inv[1]);
-                      return arith::MulFOp::create(b, x, f);
-                    });
-  }
+  if (c.l2norm)
+    normalizeQueries(qf, m0);
   Value scale = ix.f32(c.scale);
-  auto rowGate = [&](Value row) -> Value {
-    return memref::LoadOp::create(b, sG, ValueRange{row});
-  };
-
-  // P = Q K^T over the chunk's keys, masked causally and decayed.
-  SmallVector<Value> p;
-  for (int64_t np = 0; vectorGate() && np < chunkSteps(); ++np) {
-    SmallVector<Value> pair = vectorGateScores(np, qf, queryHead);
-    p.append(pair.begin(), pair.end());
-  }
-  for (int64_t np = 0; !vectorGate() && np < chunkSteps(); ++np) {
-    Value p0 = zeroAcc(b), p1 = zeroAcc(b);
-    for (int64_t ks = 0; ks < keySteps(); ++ks) {
-      auto [b0, b1] = loadBPair(ix, sK, ix.c(16 * np), ix.c(16 * ks), lane);
-      p0 = mma(b, qf[ks], b0, p0);
-      p1 = mma(b, qf[ks], b1, p1);
-    }
-    p.push_back(p0);
-    p.push_back(p1);
-  }
-  Value zero = ix.f32(0.0f);
-  for (size_t nt = 0; nt < p.size(); ++nt)
-    p[nt] = mapAcc(
-        ix, p[nt], m0, ix.c(8 * nt), lane, [&](Value row, Value col, Value x) {
-          Value f = scale;
-          if (gated() && !vectorGate())
-            f = arith::MulFOp::create(
-                b, f,
-                math::ExpOp::create(
-                    b, arith::SubFOp::create(b, rowGate(row), rowGate(col))));
-          Value y = arith::MulFOp::create(b, x, f);
-          return arith::SelectOp::create(b, ix.le(col, row), y, zero);
-        });
-  SmallVector<Value> pa;
-  for (int64_t ks = 0; ks < chunkSteps(); ++ks)
-    pa.push_back(packA(b, p[2 * ks], p[2 * ks + 1], c.elemType));
+  SmallVector<Value> pa = causalScores(qf, queryHead, m0, scale);
 
   // O = (scale exp(G) Q) S + P V, then stored for the rows in the sequence.
   if (vectorGate())
@@ -443,6 +421,64 @@ void LinearAttentionKernel::outputHead(Value i) {
       storeRows(o[x], d.o, batch, t0, m0, tokens, head, v0,
                 ix.c(16 * np + 8 * x), c.valueDim);
   }
+}
+
+void LinearAttentionKernel::normalizeQueries(MutableArrayRef<Value> qf,
+                                             Value m0) {
+  // Rows g and g + 8: sum of squares over the lane's elements, then over
+  // the quad; q * rsqrt(sum q^2 + 1e-6).
+  Value ss[2] = {ix.f32(0.0f), ix.f32(0.0f)};
+  for (Value frag : qf)
+    for (int64_t r = 0; r < 4; ++r)
+      for (int64_t e = 0; e < 2; ++e) {
+        Value x =
+            toF32(vector::ExtractOp::create(b, frag, ArrayRef<int64_t>{r, e}));
+        ss[r % 2] =
+            arith::AddFOp::create(b, ss[r % 2], arith::MulFOp::create(b, x, x));
+      }
+  Value *inv = queryInvNorm;
+  for (int64_t r = 0; r < 2; ++r)
+    inv[r] = math::RsqrtOp::create(
+        b, arith::AddFOp::create(b, quadReduce(ss[r], false), ix.f32(1e-6f)));
+  Value firstRow = ix.add(m0, lane.group);
+  for (int64_t ks = 0; ks < keySteps(); ++ks)
+    qf[ks] = mapA(
+        ix, qf[ks], m0, ix.c(16 * ks), lane, [&](Value row, Value, Value x) {
+          Value f = arith::SelectOp::create(
+              b,
+              arith::CmpIOp::create(b, arith::CmpIPredicate::eq, row, firstRow),
+              inv[0], inv[1]);
+          return arith::MulFOp::create(b, x, f);
+        });
+}
+
+SmallVector<Value> LinearAttentionKernel::causalScores(ArrayRef<Value> qf,
+                                                       Value queryHead,
+                                                       Value m0, Value scale) {
+  SmallVector<Value> p;
+  for (int64_t np = 0; vectorGate() && np < chunkSteps(); ++np) {
+    SmallVector<Value> pair = vectorGateScores(np, qf, queryHead);
+    p.append(pair.begin(), pair.end());
+  }
+  if (!vectorGate())
+    p = queryKeyScores(qf, sK, chunkSteps());
+  Value zero = ix.f32(0.0f);
+  for (size_t nt = 0; nt < p.size(); ++nt)
+    p[nt] = mapAcc(
+        ix, p[nt], m0, ix.c(8 * nt), lane, [&](Value row, Value col, Value x) {
+          Value f = scale;
+          if (gated() && !vectorGate())
+            f = arith::MulFOp::create(
+                b, f,
+                math::ExpOp::create(
+                    b, arith::SubFOp::create(b, rowGate(row), rowGate(col))));
+          Value y = arith::MulFOp::create(b, x, f);
+          return arith::SelectOp::create(b, ix.le(col, row), y, zero);
+        });
+  SmallVector<Value> pa;
+  for (int64_t ks = 0; ks < chunkSteps(); ++ks)
+    pa.push_back(packA(b, p[2 * ks], p[2 * ks + 1], c.elemType));
+  return pa;
 }
 
 SmallVector<Value> LinearAttentionKernel::vectorGateScores(int64_t np,
@@ -560,19 +596,16 @@ void LinearAttentionKernel::normalizeKeys() {
 }
 
 void LinearAttentionKernel::deltaRuleValues(ArrayRef<Value> s) {
-  int64_t C = c.chunk, steps = chunkSteps();
   Value m0 = ix.mul(warp, 16);
   Value zero = ix.f32(0.0f);
-  auto rowGate = [&](Value row) -> Value {
-    return memref::LoadOp::create(b, sG, ValueRange{row});
-  };
-  auto betaAt = [&](Value row) -> Value {
-    return memref::LoadOp::create(b, sBeta, ValueRange{row});
-  };
-  auto normAt = [&](Value row) -> Value {
-    return memref::LoadOp::create(b, sNorm, ValueRange{row});
-  };
+  deltaRuleScores(m0, zero);
+  invertUnitLower(zero);
+  roundDeltaOperands();
+  correctedValues(m0);
+}
 
+void LinearAttentionKernel::deltaRuleScores(Value m0, Value zero) {
+  int64_t steps = chunkSteps();
   // A = tril(diag(beta) (K K^T * exp(G_i - G_j)), -1): this warp's rows.
   // A per-channel gate goes through the sub-chunk scores with the keys as
   // rows.
@@ -611,7 +644,10 @@ void LinearAttentionKernel::deltaRuleValues(ArrayRef<Value> s) {
           });
   }
   gpu::BarrierOp::create(b);
+}
 
+void LinearAttentionKernel::invertUnitLower(Value zero) {
+  int64_t C = c.chunk;
   // T = (I + A)^-1 by forward substitution, a row at a time, in place:
   // T[i][c] = [i == c] - sum_{c <= j < i} A[i][j] T[j][c].
   forRange(ix.c(0), ix.c(C), [&](Value i) {
@@ -644,24 +680,20 @@ void LinearAttentionKernel::deltaRuleValues(ArrayRef<Value> s) {
            [&] { memref::StoreOp::create(b, v[0], sT, ValueRange{i, col}); });
     gpu::BarrierOp::create(b);
   });
+}
 
+void LinearAttentionKernel::roundDeltaOperands() {
+  int64_t C = c.chunk;
   // 16-bit operands, rounded once each: T diag(beta) (beta folded into T's
   // columns in f32, so V is used as given) and, with a gate, K exp(G).
   int64_t kp = c.paddedKey();
   forThreads(C * C, [&](Value idx) {
     Value i = ix.div(idx, C), j = ix.rem(idx, C);
     // High and low 16-bit parts of T diag(beta) and T diag(beta n).
-    auto split = [&](Value x, Value hiTile, Value loTile) {
-      Value hi = arith::TruncFOp::create(b, c.elemType, x);
-      memref::StoreOp::create(b, hi, hiTile, ValueRange{i, j});
-      Value lo = arith::SubFOp::create(b, x, toF32(hi));
-      memref::StoreOp::create(b, arith::TruncFOp::create(b, c.elemType, lo),
-                              loTile, ValueRange{i, j});
-    };
     Value x = arith::MulFOp::create(
         b, memref::LoadOp::create(b, sT, ValueRange{i, j}), betaAt(j));
-    split(x, sTb, sTbLo);
-    split(arith::MulFOp::create(b, x, normAt(j)), sTn, sTnLo);
+    storeHiLo(x, sTb, sTbLo, {i, j});
+    storeHiLo(arith::MulFOp::create(b, x, normAt(j)), sTn, sTnLo, {i, j});
   });
   if (gated())
     forThreads(C * kp, [&](Value idx) {
@@ -676,7 +708,10 @@ void LinearAttentionKernel::deltaRuleValues(ArrayRef<Value> s) {
           sKb, ValueRange{j, k});
     });
   gpu::BarrierOp::create(b);
+}
 
+void LinearAttentionKernel::correctedValues(Value m0) {
+  int64_t steps = chunkSteps();
   // U = (T diag(beta)) V, W S with W = (T diag(beta)) (K exp(G)) one
   // 16-column slice at a time, V' = U - W S for this warp's rows.
   // T's high and low parts side by side: index js + steps is the low part.
@@ -751,14 +786,7 @@ SmallVector<Value> LinearAttentionKernel::updateState(ArrayRef<Value> s) {
         x = arith::AddFOp::create(
             b, x, toF32(memref::LoadOp::create(b, sVlo, ValueRange{row, col})));
       x = arith::MulFOp::create(b, x, w);
-      Value hi = arith::TruncFOp::create(b, c.elemType, x);
-      memref::StoreOp::create(b, hi, sV, ValueRange{row, col});
-      if (c.deltaRule)
-        memref::StoreOp::create(
-            b,
-            arith::TruncFOp::create(b, c.elemType,
-                                    arith::SubFOp::create(b, x, toF32(hi))),
-            sVlo, ValueRange{row, col});
+      storeHiLo(x, sV, sVlo, {row, col});
     });
     gpu::BarrierOp::create(b);
   }
@@ -878,14 +906,7 @@ void LinearAttentionKernel::stateFromGlobal(Value chunk) {
                                ValueRange{bh, chunk, ix.min(row, c.keyDim - 1),
                                           ix.min(gcol, c.valueDim - 1)});
     x = arith::SelectOp::create(b, ok, x, ix.f32(0.0f));
-    Value hi = arith::TruncFOp::create(b, c.elemType, x);
-    memref::StoreOp::create(b, hi, sS, ValueRange{row, col});
-    if (c.deltaRule)
-      memref::StoreOp::create(
-          b,
-          arith::TruncFOp::create(b, c.elemType,
-                                  arith::SubFOp::create(b, x, toF32(hi))),
-          sSlo, ValueRange{row, col});
+    storeHiLo(x, sS, sSlo, {row, col});
   });
 }
 

@@ -6,7 +6,8 @@
 // one stream of async tokens; the rest of the function stays on the host.
 //
 //===----------------------------------------------------------------------===//
-#include "../MixToLoops/LoweringUtils.h"
+#include "Conversion/Utils/CollectMixOps.h"
+#include "Conversion/Utils/ShapeChecks.h"
 #include "Fragments.h"
 #include "Kernels.h"
 #include "mixir/Compiler/ChunkSize.h"
@@ -16,6 +17,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 namespace mixir {
 #define GEN_PASS_DEF_CONVERTMIXTOGPU
@@ -24,6 +26,7 @@ namespace mixir {
 
 using namespace mlir;
 using namespace mixir::gpu_lowering;
+using mixir::lowering::SymbolSizes;
 
 namespace {
 /// Host-side plumbing of one op: device copies of the inputs, device
@@ -81,8 +84,7 @@ Value toBuffer(ImplicitLocOpBuilder &b, Value tensor) {
 
 /// memref.alloc of a result whose dynamic dims are the op's symbols.
 Value allocResult(ImplicitLocOpBuilder &b, Value result,
-                  ArrayRef<StringRef> dims,
-                  const mixir::lowering::SymbolSizes &sizes) {
+                  ArrayRef<StringRef> dims, const SymbolSizes &sizes) {
   MemRefType type = bufferType(result);
   SmallVector<Value> dyn;
   for (int64_t i = 0; i < type.getRank(); ++i)
@@ -122,6 +124,38 @@ Value asTensor(ImplicitLocOpBuilder &b, Value result, Value buffer) {
                                            /*writable=*/true);
 }
 
+/// lowerWithShapeChecks for the host side of an op: `build` also gets the
+/// batch and token counts.
+LogicalResult lowerOnHost(
+    RewriterBase &rewriter, Operation *op,
+    llvm::function_ref<SmallVector<Value>(ImplicitLocOpBuilder &,
+                                          const SymbolSizes &, Value, Value)>
+        build) {
+  return mixir::lowering::lowerWithShapeChecks(
+      rewriter, op, [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {
+        return build(b, sizes, sizes.lookup("B"), sizes.lookup("T"));
+      });
+}
+
+/// One scf.if on whether every count in `counts` is positive: `onDevice`
+/// builds the device section in its then block, `otherwise` the results of
+/// an empty problem in its else block.
+void ifWork(ImplicitLocOpBuilder &b, ArrayRef<Value> counts,
+            llvm::function_ref<void()> onDevice,
+            llvm::function_ref<void()> otherwise) {
+  Ix ix{b};
+  Value zero = ix.c(0);
+  Value work = ix.lt(zero, counts.front());
+  for (Value n : counts.drop_front())
+    work = ix.both(work, ix.lt(zero, n));
+  auto ifOp = scf::IfOp::create(b, work, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  onDevice();
+  b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+  otherwise();
+}
+
 /// The host side of mix.linear_attention and mix.delta_rule (one kernel).
 /// Without tokens the final state is the initial one (or 0); nothing is
 /// written for an empty batch.
@@ -158,77 +192,91 @@ LogicalResult lowerRecurrence(RewriterBase &rewriter, Operation *op,
                               const LinearAttentionConfig &config, Value q,
                               Value k, Value v, Value g, Value initial,
                               Value beta, Value oResult, Value stateResult) {
-  return mixir::lowering::lowerWithShapeChecks(
+  return lowerOnHost(
       rewriter, op,
-      [&](ImplicitLocOpBuilder &b,
-          const mixir::lowering::SymbolSizes &sizes) -> SmallVector<Value> {
-        Ix ix{b};
-        Value batch = sizes.lookup("B"), tokens = sizes.lookup("T");
+      [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes, Value batch,
+          Value tokens) -> SmallVector<Value> {
         Value init = toBuffer(b, initial);
         Value o = allocResult(b, oResult, {"B", "T", "Ho", "V"}, sizes);
         Value state = allocResult(b, stateResult, {"B", "Hv", "K", "V"}, sizes);
-        Value zero = ix.c(0);
-        Value work = ix.both(ix.lt(zero, batch), ix.lt(zero, tokens));
-        auto ifOp = scf::IfOp::create(b, work, /*withElseRegion=*/true);
-        {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-          runOnDevice(
-              b,
-              {toBuffer(b, q), toBuffer(b, k), toBuffer(b, v), toBuffer(b, g),
-               init, toBuffer(b, beta)},
-              {o, state},
-              [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
-                DeviceBuffers d;
-                d.q = in[0], d.k = in[1], d.v = in[2], d.g = in[3];
-                d.init = in[4], d.beta = in[5], d.o = out[0];
-                d.state = out[1], d.chunkStates = in[6];
-                return buildLinearAttentionLaunch(b, config, d, batch, tokens,
-                                                  t);
-              },
-              [&](DeviceSection &dev) -> Value {
-                if (!config.twoPass)
-                  return {};
-                auto type =
-                    MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic,
-                                     config.keyDim, config.valueDim},
-                                    b.getF32Type());
-                return dev.alloc(type, Value(),
-                                 {ix.mul(batch, config.hv),
-                                  ix.ceilDiv(tokens, config.chunk)});
-              });
-
-          // No tokens (or no batch): the final state is the initial one.
-          b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
-          initialStateWhenEmpty(b, batch, init, state);
-        }
+        ifWork(
+            b, {batch, tokens},
+            [&] {
+              runOnDevice(
+                  b,
+                  {toBuffer(b, q), toBuffer(b, k), toBuffer(b, v),
+                   toBuffer(b, g), init, toBuffer(b, beta)},
+                  {o, state},
+                  [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
+                    DeviceBuffers d;
+                    d.q = in[0], d.k = in[1], d.v = in[2], d.g = in[3];
+                    d.init = in[4], d.beta = in[5], d.o = out[0];
+                    d.state = out[1], d.chunkStates = in[6];
+                    return buildLinearAttentionLaunch(b, config, d, batch,
+                                                      tokens, t);
+                  },
+                  [&](DeviceSection &dev) -> Value {
+                    if (!config.twoPass)
+                      return {};
+                    auto type = MemRefType::get(
+                        {ShapedType::kDynamic, ShapedType::kDynamic,
+                         config.keyDim, config.valueDim},
+                        b.getF32Type());
+                    Ix ix{b};
+                    return dev.alloc(type, Value(),
+                                     {ix.mul(batch, config.hv),
+                                      ix.ceilDiv(tokens, config.chunk)});
+                  });
+            },
+            // No tokens (or no batch): the final state is the initial one.
+            [&] { initialStateWhenEmpty(b, batch, init, state); });
         return {asTensor(b, oResult, o), asTensor(b, stateResult, state)};
       });
 }
 
-LogicalResult lowerLinearAttention(RewriterBase &rewriter,
-                                   mixir::mix::LinearAttentionOp op,
-                                   std::optional<int64_t> chunk) {
-  LinearAttentionConfig config;
-  std::string why = configureLinearAttention(op, chunk, config);
-  if (!why.empty())
-    return op.emitOpError() << "cannot run on target cuda: " << why;
-  chooseVariant(config, op.getQ());
-  return lowerRecurrence(rewriter, op, config, op.getQ(), op.getK(), op.getV(),
-                         op.getG(), op.getInitialState(), Value(), op.getO(),
-                         op.getFinalState());
+constexpr const char *kTarget = mixrt::targetName(mixrt::Target::cuda);
+
+/// The chunk length asked for `op`: its chunk_size `attr`, else the pass
+/// option `option`; none when neither is set. A length the kernels cannot
+/// run is an error naming the op.
+FailureOr<std::optional<int64_t>>
+requestedChunk(Operation *op, std::optional<int64_t> attr,
+               std::optional<int64_t> option) {
+  std::optional<int64_t> chunk = attr ? attr : option;
+  if (!chunk)
+    return std::optional<int64_t>();
+  if (std::string why = mixir::checkCudaChunkSize(*chunk, kTarget);
+      !why.empty()) {
+    op->emitOpError() << why;
+    return failure();
+  }
+  return chunk;
 }
 
-LogicalResult lowerDeltaRule(RewriterBase &rewriter, mixir::mix::DeltaRuleOp op,
-                             std::optional<int64_t> chunk) {
+/// mix.linear_attention and mix.delta_rule: the kernel configured for the
+/// chunk asked for (a reason it cannot run is an error naming the op), then
+/// its host side.
+template <typename OpTy>
+LogicalResult lowerLinearRecurrence(RewriterBase &rewriter, OpTy op,
+                                    std::optional<int64_t> option) {
+  auto chunk = requestedChunk(op, op.getChunkSize(), option);
+  if (failed(chunk))
+    return failure();
   LinearAttentionConfig config;
-  std::string why = configureDeltaRule(op, chunk, config);
+  std::string why;
+  Value beta;
+  if constexpr (std::is_same_v<OpTy, mixir::mix::DeltaRuleOp>) {
+    why = configureDeltaRule(op, *chunk, config);
+    beta = op.getBeta();
+  } else {
+    why = configureLinearAttention(op, *chunk, config);
+  }
   if (!why.empty())
     return op.emitOpError() << "cannot run on target cuda: " << why;
   chooseVariant(config, op.getQ());
   return lowerRecurrence(rewriter, op, config, op.getQ(), op.getK(), op.getV(),
-                         op.getG(), op.getInitialState(), op.getBeta(),
-                         op.getO(), op.getFinalState());
+                         op.getG(), op.getInitialState(), beta, op.getO(),
+                         op.getFinalState());
 }
 
 LogicalResult lowerAttention(RewriterBase &rewriter, mixir::mix::AttentionOp op,
@@ -245,82 +293,79 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mixir::mix::AttentionOp op,
            << config.keyBlock << " keys on target cuda; chunk_size " << *chunk
            << " cannot be honoured (leave the chunk length unset, or set "
               "chunk_size on the other ops)";
-  return mixir::lowering::lowerWithShapeChecks(
+  return lowerOnHost(
       rewriter, op,
-      [&](ImplicitLocOpBuilder &b,
-          const mixir::lowering::SymbolSizes &sizes) -> SmallVector<Value> {
-        Ix ix{b};
-        Value batch = sizes.lookup("B"), tokens = sizes.lookup("T");
+      [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes, Value batch,
+          Value tokens) -> SmallVector<Value> {
         // With a forget gate the keys share the queries' length symbol.
         Value keys = op.getG() ? tokens : sizes.lookup("S");
         Value o = allocResult(b, op.getO(), {"B", "T", "Hq", "V"}, sizes);
-        Value zero = ix.c(0);
         // Without keys every row is 0; without rows there is nothing to do.
-        Value work = ix.both(ix.both(ix.lt(zero, batch), ix.lt(zero, tokens)),
-                             ix.lt(zero, keys));
-        auto ifOp = scf::IfOp::create(b, work, /*withElseRegion=*/true);
-        {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-          Value g = toBuffer(b, op.getG());
-          runOnDevice(
-              b,
-              {toBuffer(b, op.getQ()), toBuffer(b, op.getK()),
-               toBuffer(b, op.getV()), g},
-              {o},
-              [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
-                DeviceBuffers d;
-                d.q = in[0], d.k = in[1], d.v = in[2], d.o = out[0];
-                d.g = in[3], d.state = g ? in[4] : Value();
-                return buildAttentionLaunch(b, config, d, batch, tokens, keys,
-                                            t);
-              },
-              [&](DeviceSection &dev) -> Value {
-                if (!g)
-                  return {};
-                // The forget gate's prefix sums G = cumsum(g) in f32.
-                auto type = MemRefType::get(
-                    cast<MemRefType>(g.getType()).getShape(), b.getF32Type());
-                return dev.alloc(type, g);
-              });
-          b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
-          Value z =
-              arith::ConstantOp::create(b, b.getZeroAttr(config.elemType));
-          linalg::FillOp::create(b, ValueRange{z}, ValueRange{o});
-        }
+        ifWork(
+            b, {batch, tokens, keys},
+            [&] {
+              Value g = toBuffer(b, op.getG());
+              runOnDevice(
+                  b,
+                  {toBuffer(b, op.getQ()), toBuffer(b, op.getK()),
+                   toBuffer(b, op.getV()), g},
+                  {o},
+                  [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
+                    DeviceBuffers d;
+                    d.q = in[0], d.k = in[1], d.v = in[2], d.o = out[0];
+                    d.g = in[3], d.state = g ? in[4] : Value();
+                    return buildAttentionLaunch(b, config, d, batch, tokens,
+                                                keys, t);
+                  },
+                  [&](DeviceSection &dev) -> Value {
+                    if (!g)
+                      return {};
+                    // The forget gate's prefix sums G = cumsum(g) in f32.
+                    auto type = MemRefType::get(
+                        cast<MemRefType>(g.getType()).getShape(),
+                        b.getF32Type());
+                    return dev.alloc(type, g);
+                  });
+            },
+            [&] {
+              Value z =
+                  arith::ConstantOp::create(b, b.getZeroAttr(config.elemType));
+              linalg::FillOp::create(b, ValueRange{z}, ValueRange{o});
+            });
         return {asTensor(b, op.getO(), o)};
       });
 }
 
 LogicalResult lowerScan(RewriterBase &rewriter, mixir::mix::ScanOp op) {
+  // The kernel scans each channel in order: the recurrent form.
+  if (op.getChunkSize().value_or(0) != 0)
+    return op.emitOpError()
+           << "chunk_size = " << *op.getChunkSize()
+           << " asks for the chunked scan, which target cuda does not "
+              "have (its kernel scans each channel in order); use "
+              "chunk_size = 0 or leave it out";
   int64_t channels = cast<RankedTensorType>(op.getX().getType()).getDimSize(2);
-  return mixir::lowering::lowerWithShapeChecks(
+  return lowerOnHost(
       rewriter, op,
-      [&](ImplicitLocOpBuilder &b,
-          const mixir::lowering::SymbolSizes &sizes) -> SmallVector<Value> {
-        Ix ix{b};
-        Value batch = sizes.lookup("B"), tokens = sizes.lookup("T");
+      [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes, Value batch,
+          Value tokens) -> SmallVector<Value> {
         Value init = toBuffer(b, op.getInitialState());
         Value o = allocResult(b, op.getO(), {"B", "T", "D"}, sizes);
         Value state = allocResult(b, op.getFinalState(), {"B", "D"}, sizes);
-        Value zero = ix.c(0);
-        Value work = ix.both(ix.lt(zero, batch), ix.lt(zero, tokens));
-        auto ifOp = scf::IfOp::create(b, work, /*withElseRegion=*/true);
-        {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-          runOnDevice(b, {toBuffer(b, op.getX()), toBuffer(b, op.getG()), init},
-                      {o, state},
-                      [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
-                        DeviceBuffers d;
-                        d.q = in[0], d.g = in[1], d.init = in[2];
-                        d.o = out[0], d.state = out[1];
-                        return buildScanLaunch(b, d, channels, batch, tokens,
-                                               t);
-                      });
-          b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
-          initialStateWhenEmpty(b, batch, init, state);
-        }
+        ifWork(
+            b, {batch, tokens},
+            [&] {
+              runOnDevice(
+                  b, {toBuffer(b, op.getX()), toBuffer(b, op.getG()), init},
+                  {o, state},
+                  [&](ArrayRef<Value> in, ArrayRef<Value> out, Value t) {
+                    DeviceBuffers d;
+                    d.q = in[0], d.g = in[1], d.init = in[2];
+                    d.o = out[0], d.state = out[1];
+                    return buildScanLaunch(b, d, channels, batch, tokens, t);
+                  });
+            },
+            [&] { initialStateWhenEmpty(b, batch, init, state); });
         return {asTensor(b, op.getO(), o),
                 asTensor(b, op.getFinalState(), state)};
       });
@@ -328,27 +373,9 @@ LogicalResult lowerScan(RewriterBase &rewriter, mixir::mix::ScanOp op) {
 
 struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
   using Base::Base;
-  static constexpr const char *kTarget = mixrt::targetName(mixrt::Target::cuda);
-
-  /// The chunk length asked for `op`: its chunk_size, else the pass option;
-  /// none when neither is set. A length the kernels cannot run is an error
-  /// naming the op.
-  FailureOr<std::optional<int64_t>>
-  requestedChunk(Operation *op, std::optional<int64_t> attr) {
-    std::optional<int64_t> chunk = attr;
-    if (!chunk && chunkSize != mixir::kChunkSizeUnset)
-      chunk = chunkSize;
-    if (!chunk)
-      return std::optional<int64_t>();
-    if (std::string why = mixir::checkCudaChunkSize(*chunk, kTarget);
-        !why.empty()) {
-      op->emitOpError() << why;
-      return failure();
-    }
-    return chunk;
-  }
 
   void runOnOperation() override {
+    std::optional<int64_t> option;
     if (chunkSize != mixir::kChunkSizeUnset) {
       std::string why = mixir::checkChunkSize(chunkSize);
       if (why.empty())
@@ -357,57 +384,33 @@ struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
         getOperation()->emitError(why);
         return signalPassFailure();
       }
-    }
-    SmallVector<Operation *> ops;
-    getOperation()->walk([&](Operation *op) {
-      if (isa<mixir::mix::MixDialect>(op->getDialect()))
-        ops.push_back(op);
-    });
-    IRRewriter rewriter(&getContext());
-    std::optional<int64_t> option;
-    if (chunkSize != mixir::kChunkSizeUnset)
       option = chunkSize;
+    }
+    IRRewriter rewriter(&getContext());
     bool failedAny = false;
-    for (Operation *op : ops) {
+    for (Operation *op : mixir::lowering::collectMixOps(getOperation())) {
       rewriter.setInsertionPoint(op);
-      if (auto la = dyn_cast<mixir::mix::LinearAttentionOp>(op)) {
-        auto chunk = requestedChunk(op, la.getChunkSize());
-        failedAny |=
-            failed(chunk) || failed(lowerLinearAttention(rewriter, la, *chunk));
-        continue;
-      }
-      if (auto dr = dyn_cast<mixir::mix::DeltaRuleOp>(op)) {
-        auto chunk = requestedChunk(op, dr.getChunkSize());
-        failedAny |=
-            failed(chunk) || failed(lowerDeltaRule(rewriter, dr, *chunk));
-        continue;
-      }
-      if (auto scan = dyn_cast<mixir::mix::ScanOp>(op)) {
-        // The kernel scans each channel in order: the recurrent form.
-        if (scan.getChunkSize().value_or(0) != 0) {
-          scan.emitOpError()
-              << "chunk_size = " << *scan.getChunkSize()
-              << " asks for the chunked scan, which target cuda does not "
-                 "have (its kernel scans each channel in order); use "
-                 "chunk_size = 0 or leave it out";
-          failedAny = true;
-          continue;
-        }
-        failedAny |= failed(lowerScan(rewriter, scan));
-        continue;
-      }
-      if (auto at = dyn_cast<mixir::mix::AttentionOp>(op)) {
-        failedAny |= failed(lowerAttention(rewriter, at, option));
-        continue;
-      }
-      // No kernel of its own: the chunked form, mapped by
-      // convert-chunked-to-gpu.
-      if (isa<mixir::mix::RecurrenceOp>(op))
-        continue;
-      op->emitOpError("is not supported on target cuda yet (the GPU lowering "
-                      "covers mix.linear_attention, mix.delta_rule, "
-                      "mix.attention and mix.scan)");
-      failedAny = true;
+      LogicalResult lowered =
+          llvm::TypeSwitch<Operation *, LogicalResult>(op)
+              .Case<mixir::mix::LinearAttentionOp, mixir::mix::DeltaRuleOp>(
+                  [&](auto o) {
+                    return lowerLinearRecurrence(rewriter, o, option);
+                  })
+              .Case(
+                  [&](mixir::mix::ScanOp o) { return lowerScan(rewriter, o); })
+              .Case([&](mixir::mix::AttentionOp o) {
+                return lowerAttention(rewriter, o, option);
+              })
+              // No kernel of its own: the chunked form, mapped by
+              // convert-chunked-to-gpu.
+              .Case([](mixir::mix::RecurrenceOp) { return success(); })
+              .Default([](Operation *o) {
+                return o->emitOpError(
+                    "is not supported on target cuda yet (the GPU lowering "
+                    "covers mix.linear_attention, mix.delta_rule, "
+                    "mix.attention and mix.scan)");
+              });
+      failedAny |= failed(lowered);
     }
     if (failedAny)
       signalPassFailure();

@@ -102,347 +102,398 @@ Value sliceOf(ImplicitLocOpBuilder &b, Value vec, Value start, int64_t n) {
       ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
 }
 
+/// One key block's position: its first key and how many of its BK rows are
+/// keys (the rest is padding).
+struct KeyBlock {
+  Value k0, validK;
+};
+
+/// One query block's position and its tiles: the first query, how many of
+/// its BQ rows are queries, (scale Q)^T and, with a forget gate, its slice
+/// of G = cumsum(g).
+struct QueryBlock {
+  Value q0, validQ, QtT, Gq;
+};
+
+/// Builds the flash form of one mix.attention (see the file comment). The
+/// per-(batch, head) values are set while the forall body is built.
+class FlashAttentionBuilder {
+public:
+  FlashAttentionBuilder(mix::AttentionOp op, int64_t blockQ, int64_t blockK)
+      : q(op.getQ()), k(op.getK()), v(op.getV()), g(op.getG()),
+        hq(dimSize(q, 2)), K(dimSize(q, 3)), V(dimSize(v, 3)),
+        share(hq / dimSize(k, 2)), BQ(blockQ), BK(blockK),
+        scale(op.getScaleOrDefault()), causal(op.getCausal()),
+        window(op.getWindowOrZero()), oType(op.getO().getType()) {
+    MLIRContext *ctx = op.getContext();
+    AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
+               d2 = getAffineDimExpr(2, ctx);
+    keyMap = AffineMap::get(2, 0, {d0}, ctx);
+    queryMap = AffineMap::get(2, 0, {d1}, ctx);
+    id1 = AffineMap::getMultiDimIdentityMap(1, ctx);
+    rowMap = AffineMap::get(2, 0, {d0}, ctx);
+    pMap = AffineMap::get(3, 0, {d2, d0}, ctx);
+    vMap = AffineMap::get(3, 0, {d2, d1}, ctx);
+  }
+
+  /// The op's result: one scf.forall over (batch, query head).
+  SmallVector<Value> build(ImplicitLocOpBuilder &b, const SymbolSizes &sizes);
+
+private:
+  void buildHead(ImplicitLocOpBuilder &b, Value oAll);
+  Value queryBlock(ImplicitLocOpBuilder &b, Value qb, Value rows);
+  std::pair<Value, Value> keyBlockRange(ImplicitLocOpBuilder &b,
+                                        const QueryBlock &qblk);
+  SmallVector<Value> keyBlock(ImplicitLocOpBuilder &b, const QueryBlock &qblk,
+                              Value kb, ValueRange running);
+  Value maskedScores(ImplicitLocOpBuilder &b, const QueryBlock &qblk,
+                     const KeyBlock &kblk, Value scores);
+  Value biasAndMask(ImplicitLocOpBuilder &b, const QueryBlock &qblk,
+                    const KeyBlock &kblk, Value scores, bool masked,
+                    ArrayRef<std::pair<Value, AffineMap>> biasIns);
+  Value insideMask(ImplicitLocOpBuilder &b, const QueryBlock &qblk,
+                   const KeyBlock &kblk);
+  SmallVector<Value> onlineSoftmax(ImplicitLocOpBuilder &b, Value scores,
+                                   Value Vt, ValueRange running);
+  Value normalizedRows(ImplicitLocOpBuilder &b, const QueryBlock &qblk, Value l,
+                       Value acc, Value rows);
+
+  Value q, k, v, g;
+  const int64_t hq, K, V, share, BQ, BK;
+  const float scale;
+  const bool causal;
+  const int64_t window;
+  RankedTensorType oType;
+  // Score tiles are [BK, BQ]: loop (j, i) with j the key, i the query.
+  AffineMap keyMap;   // (j, i) -> (j)
+  AffineMap queryMap; // (j, i) -> (i)
+  AffineMap id1;
+  AffineMap rowMap; // (i, c) -> (i) on O
+  // O[i, c] += sum_j P^T[j, i] V[j, c] over loops (i, c, j).
+  AffineMap pMap, vMap;
+  // The sequence lengths, then per (batch, query head): the indices, the
+  // key/value head, G = cumsum(g) (with a forget gate) and index 0.
+  Value T, S;
+  Value bi, h, kvHead, G, zero;
+};
+
+SmallVector<Value> FlashAttentionBuilder::build(ImplicitLocOpBuilder &b,
+                                                const SymbolSizes &sizes) {
+  // A forget gate ties the key length to the query length (shape contract).
+  T = sizes.lookup("T");
+  S = sizes.lookup(g ? "T" : "S");
+  Value o0 = emptyLike(b, oType, {"B", "T", "Hq", "V"}, sizes);
+  SmallVector<OpFoldResult> bounds = {sizes.lookup("B"), b.getIndexAttr(hq)};
+  auto forall = scf::ForallOp::create(
+      b, bounds, ValueRange{o0}, std::nullopt,
+      [&](OpBuilder &nested, Location loc, ValueRange args) {
+        ImplicitLocOpBuilder hb(loc, nested);
+        bi = args[0];
+        h = args[1];
+        buildHead(hb, args[2]);
+      });
+  return SmallVector<Value>(forall.getResults());
+}
+
+/// The forall body: this head's output rows o[bi, :, h, :] as a [T, V]
+/// tensor, filled one query block at a time and inserted into `oAll`.
+void FlashAttentionBuilder::buildHead(ImplicitLocOpBuilder &b, Value oAll) {
+  auto rowsType =
+      RankedTensorType::get({ShapedType::kDynamic, V}, oType.getElementType());
+  OpFoldResult one = b.getIndexAttr(1), zeroAttr = b.getIndexAttr(0);
+  SmallVector<OpFoldResult> rowOffsets = {bi, zeroAttr, h, zeroAttr};
+  SmallVector<OpFoldResult> rowSizes = {one, T, one, b.getIndexAttr(V)};
+  SmallVector<OpFoldResult> unit(4, one);
+  Value rows = tensor::ExtractSliceOp::create(b, rowsType, oAll, rowOffsets,
+                                              rowSizes, unit);
+  zero = indexConst(b, 0);
+  kvHead = arith::DivUIOp::create(b, h, indexConst(b, share));
+  G = g ? cumulativeGate(b, g, bi, h, T, std::max(BQ, BK)) : Value();
+  Value numQBlocks = arith::CeilDivUIOp::create(b, T, indexConst(b, BQ));
+  auto qLoop = forLoop(b, zero, numQBlocks, {rows},
+                       [&](ImplicitLocOpBuilder &b, Value qb, ValueRange a) {
+                         return SmallVector<Value>{queryBlock(b, qb, a[0])};
+                       });
+  auto term = scf::InParallelOp::create(b);
+  ImplicitLocOpBuilder tb =
+      ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), &term.getRegion().front());
+  tensor::ParallelInsertSliceOp::create(tb, qLoop[0], oAll, rowOffsets,
+                                        rowSizes, unit);
+}
+
+/// Query block `qb`: the online softmax over its key blocks, then its rows
+/// of the output written into `rows`.
+Value FlashAttentionBuilder::queryBlock(ImplicitLocOpBuilder &b, Value qb,
+                                        Value rows) {
+  QueryBlock qblk;
+  qblk.q0 = arith::MulIOp::create(b, qb, indexConst(b, BQ));
+  qblk.validQ = arith::MinUIOp::create(b, indexConst(b, BQ),
+                                       arith::SubIOp::create(b, T, qblk.q0));
+  Value Qt =
+      loadTile(b, q, BQ, K, qblk.validQ, [&](ImplicitLocOpBuilder &b, Value i) {
+        return SmallVector<Value>{bi, arith::AddIOp::create(b, qblk.q0, i), h,
+                                  zero};
+      });
+  // (scale Q)^T [K, BQ], once per query block.
+  Qt = mapN(b, Qt, {},
+            [&](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+              return arith::MulFOp::create(nb, loc, args[0],
+                                           constF32(nb, loc, scale));
+            });
+  qblk.QtT = transposed(b, Qt);
+  qblk.Gq = G ? sliceOf(b, G, qblk.q0, BQ) : Value();
+
+  auto [kbLo, kbHi] = keyBlockRange(b, qblk);
+  Value m0 = filledTile(b, {BQ}, kNegInf);
+  Value l0 = filledTile(b, {BQ}, 0.0f);
+  Value acc0 = filledTile(b, {BQ, V}, 0.0f);
+  auto kLoop = forLoop(b, kbLo, kbHi, {m0, l0, acc0},
+                       [&](ImplicitLocOpBuilder &b, Value kb, ValueRange a) {
+                         return keyBlock(b, qblk, kb, a);
+                       });
+  return normalizedRows(b, qblk, kLoop[1], kLoop[2], rows);
+}
+
+/// Key blocks [kbLo, kbHi): causal stops at the block holding the query
+/// block's last row; a window starts at the block holding the first row's
+/// first allowed key, q0 - window + 1.
+std::pair<Value, Value>
+FlashAttentionBuilder::keyBlockRange(ImplicitLocOpBuilder &b,
+                                     const QueryBlock &qblk) {
+  Value keyEnd = S;
+  if (causal)
+    keyEnd = arith::MinUIOp::create(
+        b, S, arith::AddIOp::create(b, qblk.q0, qblk.validQ));
+  Value kbHi = arith::CeilDivUIOp::create(b, keyEnd, indexConst(b, BK));
+  Value kbLo = zero;
+  if (window > 0) {
+    Value q1 = arith::AddIOp::create(b, qblk.q0, indexConst(b, 1));
+    Value w = indexConst(b, window);
+    Value past = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, q1, w);
+    Value first =
+        arith::SelectOp::create(b, past, arith::SubIOp::create(b, q1, w), zero);
+    kbLo = arith::DivUIOp::create(b, first, indexConst(b, BK));
+  }
+  return {kbLo, kbHi};
+}
+
+/// Key block `kb` against the query block: its scores, then the online
+/// softmax update of the running (max, sum, output) `running`.
+SmallVector<Value> FlashAttentionBuilder::keyBlock(ImplicitLocOpBuilder &b,
+                                                   const QueryBlock &qblk,
+                                                   Value kb,
+                                                   ValueRange running) {
+  KeyBlock kblk;
+  kblk.k0 = arith::MulIOp::create(b, kb, indexConst(b, BK));
+  kblk.validK = arith::MinUIOp::create(b, indexConst(b, BK),
+                                       arith::SubIOp::create(b, S, kblk.k0));
+  auto key = [&](ImplicitLocOpBuilder &b, Value j) {
+    return SmallVector<Value>{bi, arith::AddIOp::create(b, kblk.k0, j), kvHead,
+                              zero};
+  };
+  Value Kt = loadTile(b, k, BK, K, kblk.validK, key);
+  Value Vt = loadTile(b, v, BK, V, kblk.validK, key);
+  // S^T = K (scale Q)^T [BK, BQ].
+  Value scores = matmul(b, Kt, qblk.QtT, filledTile(b, {BK, BQ}, 0.0f));
+  scores = maskedScores(b, qblk, kblk, scores);
+  return onlineSoftmax(b, scores, Vt, running);
+}
+
+/// The scores with the gate's bias and the mask. Only blocks straddling a
+/// mask boundary (the causal diagonal, the window's edge, the last partial
+/// key block) evaluate the mask; blocks wholly inside it take the plain
+/// path.
+Value FlashAttentionBuilder::maskedScores(ImplicitLocOpBuilder &b,
+                                          const QueryBlock &qblk,
+                                          const KeyBlock &kblk, Value scores) {
+  SmallVector<std::pair<Value, AffineMap>> biasIns;
+  if (G)
+    biasIns = {{sliceOf(b, G, kblk.k0, BK), keyMap}, {qblk.Gq, queryMap}};
+  Value inside = insideMask(b, qblk, kblk);
+  auto branch = scf::IfOp::create(b, TypeRange{scores.getType()}, inside,
+                                  /*withElseRegion=*/true);
+  auto tb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(),
+                                               &branch.getThenRegion().front());
+  scf::YieldOp::create(tb, biasAndMask(tb, qblk, kblk, scores,
+                                       /*masked=*/false, biasIns));
+  auto eb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(),
+                                               &branch.getElseRegion().front());
+  scf::YieldOp::create(eb, biasAndMask(eb, qblk, kblk, scores,
+                                       /*masked=*/true, biasIns));
+  return branch.getResult(0);
+}
+
+/// Whether the key block lies wholly inside the mask: full, and (causal)
+/// its last key <= the first row, k0 + BK - 1 <= q0, and (window) its first
+/// key > the last row - window, k0 + window >= q0 + BQ.
+Value FlashAttentionBuilder::insideMask(ImplicitLocOpBuilder &b,
+                                        const QueryBlock &qblk,
+                                        const KeyBlock &kblk) {
+  Value inside = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, kblk.validK,
+                                       indexConst(b, BK));
+  if (causal)
+    inside = arith::AndIOp::create(
+        b, inside,
+        arith::CmpIOp::create(
+            b, arith::CmpIPredicate::ule,
+            arith::AddIOp::create(b, kblk.k0, indexConst(b, BK)),
+            arith::AddIOp::create(b, qblk.q0, indexConst(b, 1))));
+  if (window > 0)
+    inside = arith::AndIOp::create(
+        b, inside,
+        arith::CmpIOp::create(
+            b, arith::CmpIPredicate::uge,
+            arith::AddIOp::create(b, kblk.k0, indexConst(b, window)),
+            arith::AddIOp::create(b, qblk.q0, indexConst(b, BQ))));
+  return inside;
+}
+
+/// scores + G_i - G_j; with `masked` also -inf where the key is padding or
+/// outside the causal mask or the window.
+Value FlashAttentionBuilder::biasAndMask(
+    ImplicitLocOpBuilder &b, const QueryBlock &qblk, const KeyBlock &kblk,
+    Value scores, bool masked, ArrayRef<std::pair<Value, AffineMap>> biasIns) {
+  if (!G && !masked)
+    return scores;
+  return mapN(
+      b, scores, biasIns,
+      [&](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+        Value s = args.back();
+        if (G)
+          s = arith::AddFOp::create(
+              nb, loc, s, arith::SubFOp::create(nb, loc, args[1], args[0]));
+        if (!masked)
+          return s;
+        Value j = linalg::IndexOp::create(nb, loc, 0);
+        Value i = linalg::IndexOp::create(nb, loc, 1);
+        Value allowed = arith::CmpIOp::create(
+            nb, loc, arith::CmpIPredicate::ult, j, kblk.validK);
+        Value row = arith::AddIOp::create(nb, loc, qblk.q0, i);
+        Value col = arith::AddIOp::create(nb, loc, kblk.k0, j);
+        if (causal)
+          allowed = arith::AndIOp::create(
+              nb, loc, allowed,
+              arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ule, col,
+                                    row));
+        if (window > 0) {
+          // j > i - window  <=>  j + window > i
+          Value w = arith::ConstantIndexOp::create(nb, loc, window);
+          allowed = arith::AndIOp::create(
+              nb, loc, allowed,
+              arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ugt,
+                                    arith::AddIOp::create(nb, loc, col, w),
+                                    row));
+        }
+        return arith::SelectOp::create(nb, loc, allowed, s,
+                                       constF32(nb, loc, kNegInf));
+      });
+}
+
+/// The online softmax update of the running (max m, sum l, output O) for
+/// one block of scores S^T [BK, BQ] and values `Vt`.
+SmallVector<Value> FlashAttentionBuilder::onlineSoftmax(ImplicitLocOpBuilder &b,
+                                                        Value scores, Value Vt,
+                                                        ValueRange running) {
+  Value m = running[0], l = running[1], acc = running[2];
+  // Running max m' = max(m, rowmax(S)). mSafe is m' with 0 for rows that
+  // have no allowed key yet, so exp(-inf - -inf) is never formed. m is
+  // updated in place after its last read.
+  Value blockMax =
+      reduceKeys(b, scores, filledTile(b, {BQ}, kNegInf),
+                 [](OpBuilder &nb, Location loc, Value acc, Value x) -> Value {
+                   return arith::MaximumFOp::create(nb, loc, acc, x);
+                 });
+  Value mSafe =
+      mapN(b, emptyTile(b, {BQ}), {{m, id1}, {blockMax, id1}},
+           [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+             Value mx = arith::MaximumFOp::create(nb, loc, args[0], args[1]);
+             Value none =
+                 arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ, mx,
+                                       constF32(nb, loc, kNegInf));
+             return arith::SelectOp::create(nb, loc, none,
+                                            constF32(nb, loc, 0.0f), mx);
+           });
+  // alpha = exp(m - m'), 0 while the old max is -inf.
+  Value alpha =
+      mapN(b, emptyTile(b, {BQ}), {{m, id1}, {mSafe, id1}},
+           [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+             Value none =
+                 arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ,
+                                       args[0], constF32(nb, loc, kNegInf));
+             Value e = math::ExpOp::create(
+                 nb, loc, arith::SubFOp::create(nb, loc, args[0], args[1]));
+             return arith::SelectOp::create(nb, loc, none,
+                                            constF32(nb, loc, 0.0f), e);
+           });
+  Value mNew =
+      mapN(b, m, {{blockMax, id1}},
+           [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+             return arith::MaximumFOp::create(nb, loc, args[1], args[0]);
+           });
+  // P^T = exp(S^T - m'), masked entries 0.
+  Value P = mapN(b, scores, {{mSafe, queryMap}},
+                 [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+                   Value x = args[1];
+                   Value masked =
+                       arith::CmpFOp::create(nb, loc, arith::CmpFPredicate::OEQ,
+                                             x, constF32(nb, loc, kNegInf));
+                   Value e = math::ExpOp::create(
+                       nb, loc, arith::SubFOp::create(nb, loc, x, args[0]));
+                   return arith::SelectOp::create(nb, loc, masked,
+                                                  constF32(nb, loc, 0.0f), e);
+                 });
+  // l' = alpha l + rowsum(P).
+  Value lNew = mapN(b, l, {{alpha, id1}},
+                    [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+                      return arith::MulFOp::create(nb, loc, args[1], args[0]);
+                    });
+  lNew = reduceKeys(
+      b, P, lNew, [](OpBuilder &nb, Location loc, Value acc, Value x) -> Value {
+        return arith::AddFOp::create(nb, loc, acc, x);
+      });
+  // O = alpha O + P V.
+  Value accNew =
+      mapN(b, acc, {{alpha, rowMap}},
+           [](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+             return arith::MulFOp::create(nb, loc, args[1], args[0]);
+           });
+  accNew = contract(b, P, Vt, accNew, pMap, vMap);
+  return {mNew, lNew, accNew};
+}
+
+/// o = O / l for the query block's valid rows, written into `rows`; rows
+/// with no allowed key give 0.
+Value FlashAttentionBuilder::normalizedRows(ImplicitLocOpBuilder &b,
+                                            const QueryBlock &qblk, Value l,
+                                            Value acc, Value rows) {
+  return forLoop(
+      b, zero, qblk.validQ, {rows},
+      [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+        Value li = tensor::ExtractOp::create(b, l, ValueRange{i});
+        Value any = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, li,
+                                          f32Const(b, 0.0f));
+        Value inv = arith::SelectOp::create(
+            b, any, arith::DivFOp::create(b, f32Const(b, 1.0f), li),
+            f32Const(b, 0.0f));
+        Value row = vector::TransferReadOp::create(
+            b, VectorType::get({V}, b.getF32Type()), acc, ValueRange{i, zero},
+            f32Const(b, 0.0f), ArrayRef<bool>{true});
+        row = arith::MulFOp::create(b, row, splat(b, inv, V));
+        return SmallVector<Value>{writeVector(
+            b, row, a[0], {arith::AddIOp::create(b, qblk.q0, i), zero})};
+      })[0];
+}
+
 } // namespace
 
 LogicalResult lowerFlashAttention(RewriterBase &rewriter, mix::AttentionOp op,
                                   int64_t blockQ, int64_t blockK) {
   if (blockQ <= 0 || blockK <= 0)
     return rewriter.notifyMatchFailure(op, "block sizes must be positive");
-  Value q = op.getQ(), k = op.getK(), v = op.getV(), g = op.getG();
-  const int64_t hq = dimSize(q, 2), hk = dimSize(k, 2);
-  const int64_t K = dimSize(q, 3), V = dimSize(v, 3);
-  const int64_t share = hq / hk;
-  const int64_t BQ = blockQ, BK = blockK;
-  const float scale = op.getScaleOrDefault();
-  const bool causal = op.getCausal();
-  const int64_t window = op.getWindowOrZero();
-  auto oType = op.getO().getType();
-  // A forget gate ties the key length to the query length (shape contract).
-  StringRef keyLen = g ? "T" : "S";
-  MLIRContext *ctx = op.getContext();
-  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
-             d2 = getAffineDimExpr(2, ctx);
-  // Score tiles are [BK, BQ]: loop (j, i) with j the key, i the query.
-  AffineMap keyMap = AffineMap::get(2, 0, {d0}, ctx);   // (j, i) -> (j)
-  AffineMap queryMap = AffineMap::get(2, 0, {d1}, ctx); // (j, i) -> (i)
-  AffineMap id1 = AffineMap::getMultiDimIdentityMap(1, ctx);
-  AffineMap rowMap = AffineMap::get(2, 0, {d0}, ctx); // (i, c) -> (i) on O
-  // O[i, c] += sum_j P^T[j, i] V[j, c] over loops (i, c, j).
-  AffineMap pMap = AffineMap::get(3, 0, {d2, d0}, ctx);
-  AffineMap vMap = AffineMap::get(3, 0, {d2, d1}, ctx);
-
+  FlashAttentionBuilder flash(op, blockQ, blockK);
   return lowerWithShapeChecks(
       rewriter, op, [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {
-        Value T = sizes.lookup("T"), S = sizes.lookup(keyLen);
-        Value o0 = emptyLike(b, oType, {"B", "T", "Hq", "V"}, sizes);
-        auto rowsType = RankedTensorType::get({ShapedType::kDynamic, V},
-                                              oType.getElementType());
-        SmallVector<OpFoldResult> bounds = {sizes.lookup("B"),
-                                            b.getIndexAttr(hq)};
-        auto forall = scf::ForallOp::create(
-            b, bounds, ValueRange{o0}, std::nullopt,
-            [&](OpBuilder &nested, Location loc, ValueRange args) {
-              ImplicitLocOpBuilder b(loc, nested);
-              Value bi = args[0], h = args[1], oAll = args[2];
-              OpFoldResult one = b.getIndexAttr(1),
-                           zeroAttr = b.getIndexAttr(0);
-              // This head's output rows o[bi, :, h, :] as a [T, V] tensor.
-              SmallVector<OpFoldResult> rowOffsets = {bi, zeroAttr, h,
-                                                      zeroAttr};
-              SmallVector<OpFoldResult> rowSizes = {one, T, one,
-                                                    b.getIndexAttr(V)};
-              SmallVector<OpFoldResult> unit(4, one);
-              Value rows = tensor::ExtractSliceOp::create(
-                  b, rowsType, oAll, rowOffsets, rowSizes, unit);
-              Value zero = indexConst(b, 0);
-              Value kvHead = arith::DivUIOp::create(b, h, indexConst(b, share));
-              Value G = g ? cumulativeGate(b, g, bi, h, T, std::max(BQ, BK))
-                          : Value();
-              Value numQBlocks =
-                  arith::CeilDivUIOp::create(b, T, indexConst(b, BQ));
-
-              auto qLoop = forLoop(
-                  b, zero, numQBlocks, {rows},
-                  [&](ImplicitLocOpBuilder &b, Value qb, ValueRange a) {
-                    Value q0 = arith::MulIOp::create(b, qb, indexConst(b, BQ));
-                    Value validQ = arith::MinUIOp::create(
-                        b, indexConst(b, BQ), arith::SubIOp::create(b, T, q0));
-                    Value Qt = loadTile(
-                        b, q, BQ, K, validQ,
-                        [&](ImplicitLocOpBuilder &b, Value i) {
-                          return SmallVector<Value>{
-                              bi, arith::AddIOp::create(b, q0, i), h, zero};
-                        });
-                    // (scale Q)^T [K, BQ], once per query block.
-                    Qt = mapN(b, Qt, {},
-                              [&](OpBuilder &nb, Location loc,
-                                  ValueRange args) -> Value {
-                                return arith::MulFOp::create(
-                                    nb, loc, args[0], constF32(nb, loc, scale));
-                              });
-                    Value QtT = transposed(b, Qt);
-                    Value Gq = G ? sliceOf(b, G, q0, BQ) : Value();
-
-                    // Key blocks [kbLo, kbHi): causal stops at the block
-                    // holding the query block's last row; a window starts at
-                    // the block holding the first row's first allowed key, q0 -
-                    // window + 1.
-                    Value keyEnd = S;
-                    if (causal)
-                      keyEnd = arith::MinUIOp::create(
-                          b, S, arith::AddIOp::create(b, q0, validQ));
-                    Value kbHi = arith::CeilDivUIOp::create(b, keyEnd,
-                                                            indexConst(b, BK));
-                    Value kbLo = zero;
-                    if (window > 0) {
-                      Value q1 = arith::AddIOp::create(b, q0, indexConst(b, 1));
-                      Value w = indexConst(b, window);
-                      Value past = arith::CmpIOp::create(
-                          b, arith::CmpIPredicate::ugt, q1, w);
-                      Value first = arith::SelectOp::create(
-                          b, past, arith::SubIOp::create(b, q1, w), zero);
-                      kbLo =
-                          arith::DivUIOp::create(b, first, indexConst(b, BK));
-                    }
-
-                    Value m0 = filledTile(b, {BQ}, kNegInf);
-                    Value l0 = filledTile(b, {BQ}, 0.0f);
-                    Value acc0 = filledTile(b, {BQ, V}, 0.0f);
-                    auto kLoop = forLoop(
-                        b, kbLo, kbHi, {m0, l0, acc0},
-                        [&](ImplicitLocOpBuilder &b, Value kb, ValueRange a) {
-                          Value m = a[0], l = a[1], acc = a[2];
-                          Value k0 =
-                              arith::MulIOp::create(b, kb, indexConst(b, BK));
-                          Value validK = arith::MinUIOp::create(
-                              b, indexConst(b, BK),
-                              arith::SubIOp::create(b, S, k0));
-                          auto key = [&](ImplicitLocOpBuilder &b, Value j) {
-                            return SmallVector<Value>{
-                                bi, arith::AddIOp::create(b, k0, j), kvHead,
-                                zero};
-                          };
-                          Value Kt = loadTile(b, k, BK, K, validK, key);
-                          Value Vt = loadTile(b, v, BK, V, validK, key);
-
-                          // S^T = K (scale Q)^T [BK, BQ].
-                          Value scores =
-                              matmul(b, Kt, QtT, filledTile(b, {BK, BQ}, 0.0f));
-                          SmallVector<std::pair<Value, AffineMap>> biasIns;
-                          if (G)
-                            biasIns = {{sliceOf(b, G, k0, BK), keyMap},
-                                       {Gq, queryMap}};
-                          // + G_i - G_j; with `masked` also -inf where the key
-                          // is padding or outside the causal mask or the
-                          // window.
-                          auto biasAndMask = [&](ImplicitLocOpBuilder &b,
-                                                 bool masked) -> Value {
-                            if (!G && !masked)
-                              return scores;
-                            return mapN(
-                                b, scores, biasIns,
-                                [&](OpBuilder &nb, Location loc,
-                                    ValueRange args) -> Value {
-                                  Value s = args.back();
-                                  if (G)
-                                    s = arith::AddFOp::create(
-                                        nb, loc, s,
-                                        arith::SubFOp::create(nb, loc, args[1],
-                                                              args[0]));
-                                  if (!masked)
-                                    return s;
-                                  Value j = linalg::IndexOp::create(nb, loc, 0);
-                                  Value i = linalg::IndexOp::create(nb, loc, 1);
-                                  Value allowed = arith::CmpIOp::create(
-                                      nb, loc, arith::CmpIPredicate::ult, j,
-                                      validK);
-                                  Value row =
-                                      arith::AddIOp::create(nb, loc, q0, i);
-                                  Value col =
-                                      arith::AddIOp::create(nb, loc, k0, j);
-                                  if (causal)
-                                    allowed = arith::AndIOp::create(
-                                        nb, loc, allowed,
-                                        arith::CmpIOp::create(
-                                            nb, loc, arith::CmpIPredicate::ule,
-                                            col, row));
-                                  if (window > 0) {
-                                    // j > i - window  <=>  j + window > i
-                                    Value w = arith::ConstantIndexOp::create(
-                                        nb, loc, window);
-                                    allowed = arith::AndIOp::create(
-                                        nb, loc, allowed,
-                                        arith::CmpIOp::create(
-                                            nb, loc, arith::CmpIPredicate::ugt,
-                                            arith::AddIOp::create(nb, loc, col,
-                                                                  w),
-                                            row));
-                                  }
-                                  return arith::SelectOp::create(
-                                      nb, loc, allowed, s,
-                                      constF32(nb, loc, kNegInf));
-                                });
-                          };
-                          // Only blocks straddling a mask boundary (the causal
-                          // diagonal, the window's edge, the last partial key
-                          // block) evaluate the mask; blocks wholly inside it
-                          // take the plain path.
-                          Value inside =
-                              arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                                    validK, indexConst(b, BK));
-                          if (causal) // last key <= first row: k0 + BK - 1 <=
-                                      // q0
-                            inside = arith::AndIOp::create(
-                                b, inside,
-                                arith::CmpIOp::create(
-                                    b, arith::CmpIPredicate::ule,
-                                    arith::AddIOp::create(b, k0,
-                                                          indexConst(b, BK)),
-                                    arith::AddIOp::create(b, q0,
-                                                          indexConst(b, 1))));
-                          if (window > 0) // first key > last row - window: k0 +
-                                          // window >= q0 + BQ
-                            inside = arith::AndIOp::create(
-                                b, inside,
-                                arith::CmpIOp::create(
-                                    b, arith::CmpIPredicate::uge,
-                                    arith::AddIOp::create(
-                                        b, k0, indexConst(b, window)),
-                                    arith::AddIOp::create(b, q0,
-                                                          indexConst(b, BQ))));
-                          auto branch = scf::IfOp::create(
-                              b, TypeRange{scores.getType()}, inside,
-                              /*withElseRegion=*/true);
-                          {
-                            auto tb = ImplicitLocOpBuilder::atBlockBegin(
-                                b.getLoc(), &branch.getThenRegion().front());
-                            scf::YieldOp::create(
-                                tb, biasAndMask(tb, /*masked=*/false));
-                            auto eb = ImplicitLocOpBuilder::atBlockBegin(
-                                b.getLoc(), &branch.getElseRegion().front());
-                            scf::YieldOp::create(
-                                eb, biasAndMask(eb, /*masked=*/true));
-                          }
-                          scores = branch.getResult(0);
-
-                          // Running max m' = max(m, rowmax(S)). mSafe is m'
-                          // with 0 for rows that have no allowed key yet, so
-                          // exp(-inf - -inf) is never formed. m is updated in
-                          // place after its last read.
-                          Value blockMax = reduceKeys(
-                              b, scores, filledTile(b, {BQ}, kNegInf),
-                              [](OpBuilder &nb, Location loc, Value acc,
-                                 Value x) -> Value {
-                                return arith::MaximumFOp::create(nb, loc, acc,
-                                                                 x);
-                              });
-                          Value mSafe = mapN(
-                              b, emptyTile(b, {BQ}),
-                              {{m, id1}, {blockMax, id1}},
-                              [](OpBuilder &nb, Location loc,
-                                 ValueRange args) -> Value {
-                                Value mx = arith::MaximumFOp::create(
-                                    nb, loc, args[0], args[1]);
-                                Value none = arith::CmpFOp::create(
-                                    nb, loc, arith::CmpFPredicate::OEQ, mx,
-                                    constF32(nb, loc, kNegInf));
-                                return arith::SelectOp::create(
-                                    nb, loc, none, constF32(nb, loc, 0.0f), mx);
-                              });
-                          // alpha = exp(m - m'), 0 while the old max is -inf.
-                          Value alpha = mapN(
-                              b, emptyTile(b, {BQ}), {{m, id1}, {mSafe, id1}},
-                              [](OpBuilder &nb, Location loc,
-                                 ValueRange args) -> Value {
-                                Value none = arith::CmpFOp::create(
-                                    nb, loc, arith::CmpFPredicate::OEQ, args[0],
-                                    constF32(nb, loc, kNegInf));
-                                Value e = math::ExpOp::create(
-                                    nb, loc,
-                                    arith::SubFOp::create(nb, loc, args[0],
-                                                          args[1]));
-                                return arith::SelectOp::create(
-                                    nb, loc, none, constF32(nb, loc, 0.0f), e);
-                              });
-                          Value mNew = mapN(b, m, {{blockMax, id1}},
-                                            [](OpBuilder &nb, Location loc,
-                                               ValueRange args) -> Value {
-                                              return arith::MaximumFOp::create(
-                                                  nb, loc, args[1], args[0]);
-                                            });
-                          // P^T = exp(S^T - m'), masked entries 0.
-                          Value P = mapN(
-                              b, scores, {{mSafe, queryMap}},
-                              [](OpBuilder &nb, Location loc,
-                                 ValueRange args) -> Value {
-                                Value x = args[1];
-                                Value masked = arith::CmpFOp::create(
-                                    nb, loc, arith::CmpFPredicate::OEQ, x,
-                                    constF32(nb, loc, kNegInf));
-                                Value e = math::ExpOp::create(
-                                    nb, loc,
-                                    arith::SubFOp::create(nb, loc, x, args[0]));
-                                return arith::SelectOp::create(
-                                    nb, loc, masked, constF32(nb, loc, 0.0f),
-                                    e);
-                              });
-                          // l' = alpha l + rowsum(P).
-                          Value lNew = mapN(b, l, {{alpha, id1}},
-                                            [](OpBuilder &nb, Location loc,
-                                               ValueRange args) -> Value {
-                                              return arith::MulFOp::create(
-                                                  nb, loc, args[1], args[0]);
-                                            });
-                          lNew = reduceKeys(b, P, lNew,
-                                            [](OpBuilder &nb, Location loc,
-                                               Value acc, Value x) -> Value {
-                                              return arith::AddFOp::create(
-                                                  nb, loc, acc, x);
-                                            });
-                          // O = alpha O + P V.
-                          Value accNew = mapN(b, acc, {{alpha, rowMap}},
-                                              [](OpBuilder &nb, Location loc,
-                                                 ValueRange args) -> Value {
-                                                return arith::MulFOp::create(
-                                                    nb, loc, args[1], args[0]);
-                                              });
-                          accNew = contract(b, P, Vt, accNew, pMap, vMap);
-                          return SmallVector<Value>{mNew, lNew, accNew};
-                        });
-
-                    // o = O / l for the valid rows; rows with no allowed key
-                    // give 0.
-                    Value l = kLoop[1], acc = kLoop[2];
-                    return forLoop(
-                        b, zero, validQ, {a[0]},
-                        [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
-                          Value li =
-                              tensor::ExtractOp::create(b, l, ValueRange{i});
-                          Value any = arith::CmpFOp::create(
-                              b, arith::CmpFPredicate::OGT, li,
-                              f32Const(b, 0.0f));
-                          Value inv = arith::SelectOp::create(
-                              b, any,
-                              arith::DivFOp::create(b, f32Const(b, 1.0f), li),
-                              f32Const(b, 0.0f));
-                          Value row = vector::TransferReadOp::create(
-                              b, VectorType::get({V}, b.getF32Type()), acc,
-                              ValueRange{i, zero}, f32Const(b, 0.0f),
-                              ArrayRef<bool>{true});
-                          row = arith::MulFOp::create(b, row, splat(b, inv, V));
-                          return SmallVector<Value>{writeVector(
-                              b, row, a[0],
-                              {arith::AddIOp::create(b, q0, i), zero})};
-                        });
-                  });
-
-              auto term = scf::InParallelOp::create(b);
-              ImplicitLocOpBuilder tb = ImplicitLocOpBuilder::atBlockBegin(
-                  loc, &term.getRegion().front());
-              tensor::ParallelInsertSliceOp::create(tb, qLoop[0], oAll,
-                                                    rowOffsets, rowSizes, unit);
-            });
-        return SmallVector<Value>(forall.getResults());
+        return flash.build(b, sizes);
       });
 }
 

@@ -2,6 +2,7 @@
 #ifndef MIXIR_LIB_CONVERSION_MIXTOLOOPS_LOWERINGUTILS_H
 #define MIXIR_LIB_CONVERSION_MIXTOLOOPS_LOWERINGUTILS_H
 
+#include "Conversion/Utils/ShapeChecks.h"
 #include "mixir/Dialect/Mix/IR/MixOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
@@ -56,19 +57,6 @@ using TileBody = std::function<llvm::SmallVector<Value>(
 llvm::SmallVector<Value> forEachTile(ImplicitLocOpBuilder &b, int64_t size,
                                      int64_t width, ValueRange iterArgs,
                                      const TileBody &body);
-
-/// The runtime size of every dimension symbol of a mix op (B, T, Hq, K, ...),
-/// read from the first operand that carries it.
-using SymbolSizes = llvm::StringMap<Value>;
-
-/// Resolves the sizes of `op`'s dimension symbols and wraps `buildResults`
-/// so it runs only when every dynamic size agrees across operands and
-/// results. On a mismatch the generated code calls `mixrtShapeError` with a
-/// message naming the operands and returns uninitialised results.
-mlir::LogicalResult lowerWithShapeChecks(
-    mlir::RewriterBase &rewriter, mlir::Operation *op,
-    const std::function<llvm::SmallVector<Value>(
-        ImplicitLocOpBuilder &, const SymbolSizes &)> &buildResults);
 
 /// tensor.empty of `type` whose dynamic dims are taken from `sizes` by the
 /// symbols of `dims`.

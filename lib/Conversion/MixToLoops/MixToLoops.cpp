@@ -1,5 +1,6 @@
 //===- MixToLoops.cpp - the convert-mix-to-loops pass
 //----------------------===//
+#include "Conversion/Utils/CollectMixOps.h"
 #include "LoweringUtils.h"
 #include "mixir/Conversion/Passes.h"
 
@@ -60,13 +61,8 @@ LogicalResult checkRecurrenceChunk(Operation *op) {
 struct ConvertMixToLoops
     : mixir::impl::ConvertMixToLoopsBase<ConvertMixToLoops> {
   void runOnOperation() override {
-    SmallVector<Operation *> ops;
-    getOperation()->walk([&](Operation *op) {
-      if (isa<mixir::mix::MixDialect>(op->getDialect()))
-        ops.push_back(op);
-    });
     IRRewriter rewriter(&getContext());
-    for (Operation *op : ops) {
+    for (Operation *op : mixir::lowering::collectMixOps(getOperation())) {
       rewriter.setInsertionPoint(op);
       LogicalResult lowered =
           llvm::TypeSwitch<Operation *, LogicalResult>(op)

@@ -503,51 +503,52 @@ LogicalResult mod(Node &n) {
 } // namespace
 
 void registerElementwiseOps(HandlerMap &m) {
-  m["::Add"] = add;
-  m["::Sub"] = sub;
-  m["::Mul"] = mul;
-  m["::Div"] = div;
-  m["::Pow"] = pow;
-  m["::Max"] = max;
-  m["::Min"] = min;
-  m["::Sum"] = sum;
-  m["::Equal"] = equal;
-  m["::Less"] = less;
-  m["::LessOrEqual"] = lessEq;
-  m["::Greater"] = greater;
-  m["::GreaterOrEqual"] = greaterEq;
-  m["::And"] = logical;
-  m["::Or"] = logical;
-  m["::Xor"] = logical;
-  m["::Not"] = notOp;
-  m["::Exp"] = exp;
-  m["::Log"] = log;
-  m["::Sqrt"] = sqrt;
-  m["::Tanh"] = tanh;
-  m["::Erf"] = erf;
-  m["::Sin"] = sin;
-  m["::Cos"] = cos;
-  m["::Floor"] = floor;
-  m["::Ceil"] = ceil;
-  m["::Neg"] = neg;
-  m["::Abs"] = abs;
-  m["::Reciprocal"] = reciprocal;
-  m["::Sigmoid"] = sigmoid;
-  m["::Softplus"] = softplus;
-  m["::Relu"] = relu;
-  m["::LeakyRelu"] = leakyRelu;
-  m["::Gelu"] = gelu;
-  m["com.microsoft::Gelu"] = gelu;
-  m["::Clip"] = clip;
-  m["::Identity"] = identity;
-  m["::Dropout"] = dropout;
-  m["::Where"] = where;
-  m["::Cast"] = castOp;
-  m["::CastLike"] = castLike;
-  m["mixir::Silu"] = silu;
-  m["::IsNaN"] = isNaN;
-  m["::IsInf"] = isInf;
-  m["::Mod"] = mod;
+  import::addHandlers(m, "::",
+                      {{"Add", add},
+                       {"Sub", sub},
+                       {"Mul", mul},
+                       {"Div", div},
+                       {"Pow", pow},
+                       {"Max", max},
+                       {"Min", min},
+                       {"Sum", sum},
+                       {"Equal", equal},
+                       {"Less", less},
+                       {"LessOrEqual", lessEq},
+                       {"Greater", greater},
+                       {"GreaterOrEqual", greaterEq},
+                       {"And", logical},
+                       {"Or", logical},
+                       {"Xor", logical},
+                       {"Not", notOp},
+                       {"Exp", exp},
+                       {"Log", log},
+                       {"Sqrt", sqrt},
+                       {"Tanh", tanh},
+                       {"Erf", erf},
+                       {"Sin", sin},
+                       {"Cos", cos},
+                       {"Floor", floor},
+                       {"Ceil", ceil},
+                       {"Neg", neg},
+                       {"Abs", abs},
+                       {"Reciprocal", reciprocal},
+                       {"Sigmoid", sigmoid},
+                       {"Softplus", softplus},
+                       {"Relu", relu},
+                       {"LeakyRelu", leakyRelu},
+                       {"Gelu", gelu},
+                       {"Clip", clip},
+                       {"Identity", identity},
+                       {"Dropout", dropout},
+                       {"Where", where},
+                       {"Cast", castOp},
+                       {"CastLike", castLike},
+                       {"IsNaN", isNaN},
+                       {"IsInf", isInf},
+                       {"Mod", mod}});
+  import::addHandlers(m, "com.microsoft::", {{"Gelu", gelu}});
+  import::addHandlers(m, "mixir::", {{"Silu", silu}});
 }
 
 } // namespace mixir::onnx_import

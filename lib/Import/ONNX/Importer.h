@@ -11,6 +11,7 @@
 
 #include "onnx.pb.h"
 
+#include "mixir/Import/Handlers.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -78,9 +79,8 @@ public:
   FailureOr<int64_t> axis(int64_t a, int64_t rank);
 };
 
-using NodeHandler = LogicalResult (*)(Node &);
 /// Keyed by "DOMAIN::OpType" with the default domain spelled "".
-using HandlerMap = llvm::StringMap<NodeHandler>;
+using HandlerMap = import::HandlerMap<Node>;
 
 void registerElementwiseOps(HandlerMap &map);
 void registerShapeOps(HandlerMap &map);

@@ -518,31 +518,42 @@ LogicalResult setMixerOutputs(Node &n, FailureOr<SmallVector<Value, 2>> results,
   return success();
 }
 
-LogicalResult mixirLinearAttention(Node &n) {
-  build::MixerOperands in{optionalInput(n, 0), optionalInput(n, 1),
-                          optionalInput(n, 2), Value(),
-                          optionalInput(n, 3), optionalInput(n, 4)};
+using MixerBuilder = FailureOr<SmallVector<Value, 2>> (*)(
+    OpBuilder &, Location, const build::MixerOperands &,
+    const build::MixerOptions &, std::string &);
+
+/// A mixer node of the mixir domain: `builder` with the node's inputs in the
+/// order of its op's operands; `hasBeta` and `hasState` say whether the op
+/// takes beta (before the gate) and an initial state (after it).
+LogicalResult mixirMixer(Node &n, MixerBuilder builder, bool hasBeta,
+                         bool hasState) {
+  build::MixerOperands in;
+  int next = 0;
+  for (Value *operand : {&in.q, &in.k, &in.v})
+    *operand = optionalInput(n, next++);
+  if (hasBeta)
+    in.beta = optionalInput(n, next++);
+  in.g = optionalInput(n, next++);
+  if (hasState)
+    in.initialState = optionalInput(n, next++);
   std::string error;
-  auto r = build::linearAttentionOp(n.b, n.loc, in, mixerOptions(n), error);
+  auto r = builder(n.b, n.loc, in, mixerOptions(n), error);
   return setMixerOutputs(n, r, error);
+}
+
+LogicalResult mixirLinearAttention(Node &n) {
+  return mixirMixer(n, build::linearAttentionOp, /*hasBeta=*/false,
+                    /*hasState=*/true);
 }
 
 LogicalResult mixirDeltaRule(Node &n) {
-  build::MixerOperands in{optionalInput(n, 0), optionalInput(n, 1),
-                          optionalInput(n, 2), optionalInput(n, 3),
-                          optionalInput(n, 4), optionalInput(n, 5)};
-  std::string error;
-  auto r = build::deltaRuleOp(n.b, n.loc, in, mixerOptions(n), error);
-  return setMixerOutputs(n, r, error);
+  return mixirMixer(n, build::deltaRuleOp, /*hasBeta=*/true,
+                    /*hasState=*/true);
 }
 
 LogicalResult mixirAttention(Node &n) {
-  build::MixerOperands in{optionalInput(n, 0), optionalInput(n, 1),
-                          optionalInput(n, 2), Value(),
-                          optionalInput(n, 3), Value()};
-  std::string error;
-  auto r = build::attentionOp(n.b, n.loc, in, mixerOptions(n), error);
-  return setMixerOutputs(n, r, error);
+  return mixirMixer(n, build::attentionOp, /*hasBeta=*/false,
+                    /*hasState=*/false);
 }
 
 LogicalResult mixirScan(Node &n) {
@@ -555,14 +566,17 @@ LogicalResult mixirScan(Node &n) {
 } // namespace
 
 void registerMixerOps(HandlerMap &m) {
-  m["::Attention"] = attention;
-  m["::LinearAttention"] = linearAttention;
-  m["com.microsoft::LinearAttention"] = linearAttention;
-  m["com.microsoft::GatedDeltaNet"] = gatedDeltaNet;
-  m["mixir::LinearAttention"] = mixirLinearAttention;
-  m["mixir::DeltaRule"] = mixirDeltaRule;
-  m["mixir::Attention"] = mixirAttention;
-  m["mixir::Scan"] = mixirScan;
+  import::addHandlers(
+      m,
+      "::", {{"Attention", attention}, {"LinearAttention", linearAttention}});
+  import::addHandlers(
+      m, "com.microsoft::",
+      {{"LinearAttention", linearAttention}, {"GatedDeltaNet", gatedDeltaNet}});
+  import::addHandlers(m, "mixir::",
+                      {{"LinearAttention", mixirLinearAttention},
+                       {"DeltaRule", mixirDeltaRule},
+                       {"Attention", mixirAttention},
+                       {"Scan", mixirScan}});
 }
 
 } // namespace mixir::onnx_import

@@ -260,18 +260,19 @@ LogicalResult conv(Node &n) {
 } // namespace
 
 void registerNNOps(HandlerMap &m) {
-  m["::MatMul"] = matmulOp;
-  m["::Gemm"] = gemm;
-  m["::Softmax"] = softmaxOp;
-  m["::LogSoftmax"] = softmaxOp;
-  m["::ReduceSum"] = reduceOp;
-  m["::ReduceMean"] = reduceOp;
-  m["::ReduceMax"] = reduceOp;
-  m["::ReduceMin"] = reduceOp;
-  m["::ReduceProd"] = reduceOp;
-  m["::LayerNormalization"] = layerNorm;
-  m["::RMSNormalization"] = rmsNorm;
-  m["::Conv"] = conv;
+  import::addHandlers(m, "::",
+                      {{"MatMul", matmulOp},
+                       {"Gemm", gemm},
+                       {"Softmax", softmaxOp},
+                       {"LogSoftmax", softmaxOp},
+                       {"ReduceSum", reduceOp},
+                       {"ReduceMean", reduceOp},
+                       {"ReduceMax", reduceOp},
+                       {"ReduceMin", reduceOp},
+                       {"ReduceProd", reduceOp},
+                       {"LayerNormalization", layerNorm},
+                       {"RMSNormalization", rmsNorm},
+                       {"Conv", conv}});
 }
 
 } // namespace mixir::onnx_import

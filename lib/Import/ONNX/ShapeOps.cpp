@@ -645,23 +645,24 @@ LogicalResult cumsum(Node &n) {
 } // namespace
 
 void registerShapeOps(HandlerMap &m) {
-  m["::Reshape"] = reshapeOp;
-  m["::Flatten"] = flatten;
-  m["::Squeeze"] = squeeze;
-  m["::Unsqueeze"] = unsqueeze;
-  m["::Transpose"] = transposeOp;
-  m["::Concat"] = concatOp;
-  m["::Split"] = split;
-  m["::Slice"] = sliceOp;
-  m["::Gather"] = gatherOp;
-  m["::Expand"] = expand;
-  m["::Shape"] = shapeOp;
-  m["::Size"] = sizeOp;
-  m["::Constant"] = constantOp;
-  m["::ConstantOfShape"] = constantOfShape;
-  m["::Range"] = range;
-  m["::Trilu"] = trilu;
-  m["::CumSum"] = cumsum;
+  import::addHandlers(m, "::",
+                      {{"Reshape", reshapeOp},
+                       {"Flatten", flatten},
+                       {"Squeeze", squeeze},
+                       {"Unsqueeze", unsqueeze},
+                       {"Transpose", transposeOp},
+                       {"Concat", concatOp},
+                       {"Split", split},
+                       {"Slice", sliceOp},
+                       {"Gather", gatherOp},
+                       {"Expand", expand},
+                       {"Shape", shapeOp},
+                       {"Size", sizeOp},
+                       {"Constant", constantOp},
+                       {"ConstantOfShape", constantOfShape},
+                       {"Range", range},
+                       {"Trilu", trilu},
+                       {"CumSum", cumsum}});
 }
 
 } // namespace mixir::onnx_import

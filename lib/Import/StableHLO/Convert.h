@@ -12,6 +12,7 @@
 #ifndef MIXIR_LIB_IMPORT_STABLEHLO_CONVERT_H
 #define MIXIR_LIB_IMPORT_STABLEHLO_CONVERT_H
 
+#include "mixir/Import/Handlers.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -74,8 +75,8 @@ public:
   LogicalResult fail(const Twine &message);
 };
 
-using OpHandler = LogicalResult (*)(OpView &);
-using HandlerMap = llvm::StringMap<OpHandler>;
+/// Keyed by the op name ("stablehlo.add").
+using HandlerMap = import::HandlerMap<OpView>;
 
 void registerElementwiseOps(HandlerMap &map);
 void registerShapeOps(HandlerMap &map);

@@ -141,7 +141,7 @@ LogicalResult composite(OpView &v) {
 } // namespace
 
 void registerCompositeOps(HandlerMap &m) {
-  m["stablehlo.composite"] = composite;
+  import::addHandlers(m, "stablehlo.", {{"composite", composite}});
 }
 
 } // namespace mixir::stablehlo_import

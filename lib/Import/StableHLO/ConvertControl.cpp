@@ -162,11 +162,12 @@ LogicalResult passThrough(OpView &v) {
 } // namespace
 
 void registerControlOps(HandlerMap &m) {
-  m["stablehlo.while"] = whileOp;
-  m["stablehlo.if"] = ifOp;
-  m["stablehlo.case"] = caseOp;
-  m["stablehlo.custom_call"] = customCall;
-  m["stablehlo.optimization_barrier"] = passThrough;
+  import::addHandlers(m, "stablehlo.",
+                      {{"while", whileOp},
+                       {"if", ifOp},
+                       {"case", caseOp},
+                       {"custom_call", customCall},
+                       {"optimization_barrier", passThrough}});
 }
 
 } // namespace mixir::stablehlo_import

@@ -351,42 +351,43 @@ LogicalResult iota(OpView &v) {
 } // namespace
 
 void registerElementwiseOps(HandlerMap &m) {
-  m["stablehlo.add"] = binaryOp<arith::AddFOp, arith::AddIOp, arith::OrIOp>;
-  m["stablehlo.subtract"] = binaryOp<arith::SubFOp, arith::SubIOp>;
-  m["stablehlo.multiply"] =
-      binaryOp<arith::MulFOp, arith::MulIOp, arith::AndIOp>;
-  m["stablehlo.divide"] = divide;
-  m["stablehlo.remainder"] = binaryOp<arith::RemFOp, arith::RemSIOp>;
-  m["stablehlo.maximum"] = maximum;
-  m["stablehlo.minimum"] = minimum;
-  m["stablehlo.power"] = power;
-  m["stablehlo.and"] = bitwise<arith::AndIOp>;
-  m["stablehlo.or"] = bitwise<arith::OrIOp>;
-  m["stablehlo.xor"] = bitwise<arith::XOrIOp>;
-  m["stablehlo.not"] = notOp;
-  m["stablehlo.negate"] = negate;
-  m["stablehlo.abs"] = abs;
-  m["stablehlo.sign"] = sign;
-  m["stablehlo.is_finite"] = isFinite;
-  m["stablehlo.exponential"] = unaryFloat<math::ExpOp>;
-  m["stablehlo.exponential_minus_one"] = unaryFloat<math::ExpM1Op>;
-  m["stablehlo.log"] = unaryFloat<math::LogOp>;
-  m["stablehlo.log_plus_one"] = unaryFloat<math::Log1pOp>;
-  m["stablehlo.logistic"] = logistic;
-  m["stablehlo.tanh"] = unaryFloat<math::TanhOp>;
-  m["stablehlo.sqrt"] = unaryFloat<math::SqrtOp>;
-  m["stablehlo.rsqrt"] = unaryFloat<math::RsqrtOp>;
-  m["stablehlo.sine"] = unaryFloat<math::SinOp>;
-  m["stablehlo.cosine"] = unaryFloat<math::CosOp>;
-  m["stablehlo.floor"] = unaryFloat<math::FloorOp>;
-  m["stablehlo.ceil"] = unaryFloat<math::CeilOp>;
-  m["stablehlo.round_nearest_even"] = unaryFloat<math::RoundEvenOp>;
-  m["stablehlo.compare"] = compare;
-  m["stablehlo.select"] = select;
-  m["stablehlo.clamp"] = clamp;
-  m["stablehlo.convert"] = convert;
-  m["stablehlo.constant"] = constant;
-  m["stablehlo.iota"] = iota;
+  import::addHandlers(
+      m, "stablehlo.",
+      {{"add", binaryOp<arith::AddFOp, arith::AddIOp, arith::OrIOp>},
+       {"subtract", binaryOp<arith::SubFOp, arith::SubIOp>},
+       {"multiply", binaryOp<arith::MulFOp, arith::MulIOp, arith::AndIOp>},
+       {"divide", divide},
+       {"remainder", binaryOp<arith::RemFOp, arith::RemSIOp>},
+       {"maximum", maximum},
+       {"minimum", minimum},
+       {"power", power},
+       {"and", bitwise<arith::AndIOp>},
+       {"or", bitwise<arith::OrIOp>},
+       {"xor", bitwise<arith::XOrIOp>},
+       {"not", notOp},
+       {"negate", negate},
+       {"abs", abs},
+       {"sign", sign},
+       {"is_finite", isFinite},
+       {"exponential", unaryFloat<math::ExpOp>},
+       {"exponential_minus_one", unaryFloat<math::ExpM1Op>},
+       {"log", unaryFloat<math::LogOp>},
+       {"log_plus_one", unaryFloat<math::Log1pOp>},
+       {"logistic", logistic},
+       {"tanh", unaryFloat<math::TanhOp>},
+       {"sqrt", unaryFloat<math::SqrtOp>},
+       {"rsqrt", unaryFloat<math::RsqrtOp>},
+       {"sine", unaryFloat<math::SinOp>},
+       {"cosine", unaryFloat<math::CosOp>},
+       {"floor", unaryFloat<math::FloorOp>},
+       {"ceil", unaryFloat<math::CeilOp>},
+       {"round_nearest_even", unaryFloat<math::RoundEvenOp>},
+       {"compare", compare},
+       {"select", select},
+       {"clamp", clamp},
+       {"convert", convert},
+       {"constant", constant},
+       {"iota", iota}});
 }
 
 } // namespace mixir::stablehlo_import

@@ -220,8 +220,8 @@ LogicalResult reduceWindow(OpView &v) {
 } // namespace
 
 void registerReduceOps(HandlerMap &m) {
-  m["stablehlo.reduce"] = reduce;
-  m["stablehlo.reduce_window"] = reduceWindow;
+  import::addHandlers(m, "stablehlo.",
+                      {{"reduce", reduce}, {"reduce_window", reduceWindow}});
 }
 
 } // namespace mixir::stablehlo_import

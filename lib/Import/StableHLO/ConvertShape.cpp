@@ -345,16 +345,17 @@ LogicalResult gather(OpView &v) {
 } // namespace
 
 void registerShapeOps(HandlerMap &m) {
-  m["stablehlo.gather"] = gather;
-  m["stablehlo.broadcast_in_dim"] = broadcastInDim;
-  m["stablehlo.reshape"] = reshape;
-  m["stablehlo.transpose"] = transpose;
-  m["stablehlo.slice"] = slice;
-  m["stablehlo.dynamic_slice"] = dynamicSlice;
-  m["stablehlo.dynamic_update_slice"] = dynamicUpdateSlice;
-  m["stablehlo.concatenate"] = concatenate;
-  m["stablehlo.pad"] = pad;
-  m["stablehlo.reverse"] = reverse;
+  import::addHandlers(m, "stablehlo.",
+                      {{"gather", gather},
+                       {"broadcast_in_dim", broadcastInDim},
+                       {"reshape", reshape},
+                       {"transpose", transpose},
+                       {"slice", slice},
+                       {"dynamic_slice", dynamicSlice},
+                       {"dynamic_update_slice", dynamicUpdateSlice},
+                       {"concatenate", concatenate},
+                       {"pad", pad},
+                       {"reverse", reverse}});
 }
 
 } // namespace mixir::stablehlo_import

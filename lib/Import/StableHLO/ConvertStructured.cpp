@@ -209,9 +209,10 @@ LogicalResult convolution(OpView &v) {
 } // namespace
 
 void registerStructuredOps(HandlerMap &m) {
-  m["stablehlo.dot_general"] = dotGeneral;
-  m["stablehlo.dot"] = dot;
-  m["stablehlo.convolution"] = convolution;
+  import::addHandlers(m, "stablehlo.",
+                      {{"dot_general", dotGeneral},
+                       {"dot", dot},
+                       {"convolution", convolution}});
 }
 
 } // namespace mixir::stablehlo_import

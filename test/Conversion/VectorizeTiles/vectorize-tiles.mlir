@@ -1,4 +1,6 @@
 // RUN: mixir-opt %s --split-input-file --mix-vectorize-tiles --canonicalize | FileCheck %s
+// The pass alone (the pipeline canonicalizes after it; the checks hold either way).
+// RUN: mixir-opt %s --split-input-file --mix-vectorize-tiles | FileCheck %s
 
 // A matmul becomes 8 x 32 register tiles updated by one outer product (8
 // broadcast-FMAs on 32-wide rows of B) per reduction step.

@@ -1,0 +1,146 @@
+//===- ShapeChecks.cpp - run-time checks of a mix op's sizes --------------===//
+#include "Conversion/Utils/ShapeChecks.h"
+#include "mixir/Dialect/Mix/IR/MixOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+
+using namespace mlir;
+
+namespace mixir::lowering {
+
+namespace {
+constexpr StringLiteral kShapeErrorFn = "mixrtShapeError";
+
+Value sizeConst(ImplicitLocOpBuilder &b, int64_t v) {
+  return arith::ConstantIndexOp::create(b, v);
+}
+
+/// One run-time comparison of a dimension against its symbol's size.
+struct DimCheck {
+  Value got, expected;
+  std::string message;
+};
+
+/// Declares `mixrtShapeError(memref<?xi8> message, i64 got, i64 expected)`,
+/// provided by the runtime, once per module.
+func::FuncOp getOrDeclareShapeErrorFn(ModuleOp module, OpBuilder &b) {
+  if (auto fn = module.lookupSymbol<func::FuncOp>(kShapeErrorFn))
+    return fn;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(module.getBody());
+  auto msgType = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
+  auto type = b.getFunctionType({msgType, b.getI64Type(), b.getI64Type()}, {});
+  auto fn = func::FuncOp::create(b, module.getLoc(), kShapeErrorFn, type);
+  fn.setPrivate();
+  fn->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  return fn;
+}
+
+/// A constant global holding `text`, as memref<?xi8>.
+Value messageRef(ImplicitLocOpBuilder &b, ModuleOp module, StringRef text) {
+  auto type =
+      MemRefType::get({static_cast<int64_t>(text.size())}, b.getI8Type());
+  SmallVector<int8_t> bytes(text.begin(), text.end());
+  auto init = DenseElementsAttr::get(
+      RankedTensorType::get(type.getShape(), b.getI8Type()),
+      ArrayRef<int8_t>(bytes));
+  OpBuilder gb(module.getContext()); // no insertion point: detached
+  auto global = memref::GlobalOp::create(
+      gb, b.getLoc(), "mix_shape_message", gb.getStringAttr("private"), type,
+      init, /*constant=*/true, /*alignment=*/nullptr);
+  SymbolTable(module).insert(global, module.getBody()->begin()); // uniqued
+  Value ref = memref::GetGlobalOp::create(b, type, global.getSymName());
+  return memref::CastOp::create(
+      b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type()), ref);
+}
+} // namespace
+
+LogicalResult lowerWithShapeChecks(
+    RewriterBase &rewriter, Operation *op,
+    const std::function<SmallVector<Value>(
+        ImplicitLocOpBuilder &, const SymbolSizes &)> &buildResults) {
+  auto module = op->getParentOfType<ModuleOp>();
+  if (!module)
+    return rewriter.notifyMatchFailure(op, "not inside a module");
+  ImplicitLocOpBuilder b(op->getLoc(), rewriter);
+  b.setInsertionPoint(op);
+
+  // Bind each symbol to the first operand dimension that carries it; every
+  // later dimension with the same symbol is compared against it at run time
+  // unless the verifier already proved them equal (both static).
+  SymbolSizes sizes;
+  llvm::StringMap<std::pair<std::string, bool>> firstSeen; // desc, isStatic
+  SmallVector<DimCheck> checks;
+  std::string opName = op->getName().getStringRef().str();
+  auto contract = mix::getShapeContract(op);
+  for (const mix::ShapedValue &sv : contract) {
+    bool isResult = isa<OpResult>(sv.value) && sv.value.getDefiningOp() == op;
+    auto type = cast<RankedTensorType>(sv.value.getType());
+    for (auto [i, sym] : llvm::enumerate(sv.dims)) {
+      std::string desc = "'" + sv.name.str() + "' dim " + std::to_string(i);
+      bool isStatic = !type.isDynamicDim(i);
+      auto it = firstSeen.find(sym);
+      if (it == firstSeen.end()) {
+        if (isResult && !isStatic)
+          continue; // a dynamic result dim is built from its symbol
+        sizes[sym] = isStatic ? sizeConst(b, type.getDimSize(i))
+                              : Value(tensor::DimOp::create(b, sv.value, i));
+        firstSeen[sym] = {desc, isStatic};
+        continue;
+      }
+      if ((isStatic && it->second.second) || (isResult && !isStatic))
+        continue;
+      Value got = isStatic ? sizeConst(b, type.getDimSize(i))
+                           : Value(tensor::DimOp::create(b, sv.value, i));
+      checks.push_back({got, sizes[sym],
+                        opName + ": " + desc + " (" + sym.str() +
+                            ") does not match " + it->second.first});
+    }
+  }
+
+  if (checks.empty()) {
+    rewriter.replaceOp(op, buildResults(b, sizes));
+    return success();
+  }
+
+  // On a mismatch, report every disagreeing dimension and run the loops over
+  // an empty batch: nothing out of bounds is touched and the results are
+  // empty. (Branching around the computation with scf.if would give the
+  // results a dynamic layout and cost a copy at the function boundary.)
+  Value ok = arith::ConstantIntOp::create(b, 1, 1);
+  for (const DimCheck &c : checks)
+    ok = arith::AndIOp::create(
+        b, ok,
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, c.got, c.expected));
+  func::FuncOp errorFn = getOrDeclareShapeErrorFn(module, rewriter);
+  auto report = scf::IfOp::create(
+      b, arith::XOrIOp::create(b, ok, arith::ConstantIntOp::create(b, 1, 1)),
+      /*withElseRegion=*/false);
+  {
+    ImplicitLocOpBuilder eb = ImplicitLocOpBuilder::atBlockBegin(
+        op->getLoc(), &report.getThenRegion().front());
+    for (const DimCheck &c : checks) {
+      Value bad = arith::CmpIOp::create(eb, arith::CmpIPredicate::ne, c.got,
+                                        c.expected);
+      auto one = scf::IfOp::create(eb, bad, /*withElseRegion=*/false);
+      ImplicitLocOpBuilder rb = ImplicitLocOpBuilder::atBlockBegin(
+          op->getLoc(), &one.getThenRegion().front());
+      Value msg = messageRef(rb, module, c.message);
+      Value got = arith::IndexCastOp::create(rb, rb.getI64Type(), c.got);
+      Value expected =
+          arith::IndexCastOp::create(rb, rb.getI64Type(), c.expected);
+      func::CallOp::create(rb, errorFn, ValueRange{msg, got, expected});
+    }
+  }
+  sizes["B"] = arith::SelectOp::create(b, ok, sizes["B"], sizeConst(b, 0));
+  rewriter.replaceOp(op, buildResults(b, sizes));
+  return success();
+}
+
+} // namespace mixir::lowering

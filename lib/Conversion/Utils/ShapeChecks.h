@@ -1,0 +1,29 @@
+//===- ShapeChecks.h - run-time checks of a mix op's sizes ------*- C++ -*-===//
+#ifndef MIXIR_LIB_CONVERSION_UTILS_SHAPECHECKS_H
+#define MIXIR_LIB_CONVERSION_UTILS_SHAPECHECKS_H
+
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <functional>
+
+namespace mixir::lowering {
+
+/// The runtime size of every dimension symbol of a mix op (B, T, Hq, K, ...),
+/// read from the first operand that carries it.
+using SymbolSizes = llvm::StringMap<mlir::Value>;
+
+/// Resolves the sizes of `op`'s dimension symbols and wraps `buildResults`
+/// so it runs only when every dynamic size agrees across operands and
+/// results. On a mismatch the generated code calls `mixrtShapeError` with a
+/// message naming the operands and returns uninitialised results.
+mlir::LogicalResult lowerWithShapeChecks(
+    mlir::RewriterBase &rewriter, mlir::Operation *op,
+    const std::function<llvm::SmallVector<mlir::Value>(
+        mlir::ImplicitLocOpBuilder &, const SymbolSizes &)> &buildResults);
+
+} // namespace mixir::lowering
+
+#endif // MIXIR_LIB_CONVERSION_UTILS_SHAPECHECKS_H
