@@ -535,6 +535,8 @@ Status cudaTakeStatus() {
 
 bool cudaErrorPending() { return threadError.failed; }
 
+void cudaRecordError(std::string message) { recordError(std::move(message)); }
+
 void cudaProfileKernels(bool on) { kernelTimer.enabled = on; }
 
 Status cudaTakeKernelTime(double &ms) {

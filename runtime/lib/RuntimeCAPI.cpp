@@ -165,13 +165,7 @@ Status invoke(mixir_function_t function, const mixir_buffer_view_t *args,
     stridedCopy(args[i], packed.back().data(), /*toView=*/false);
     views[i].data = packed.back().data();
   }
-  Status status = callPacked(function->entry, sig, views, results);
-  // A test target's plugin may record a failure inside the call.
-  if (Status t = takeTargetError(function->target); status && !t) {
-    results.clear();
-    return t;
-  }
-  return status;
+  return callCompiled(function->entry, function->target, sig, views, results);
 }
 
 } // namespace

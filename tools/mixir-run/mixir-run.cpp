@@ -98,13 +98,9 @@ int main(int argc, char **argv) {
                std::vector<mixrt::HostArray> &results) {
       for (size_t i = 0; i < functions.size(); ++i)
         if (functions[i].name == name) {
-          mixrt::Status s = mixrt::callPacked(artifact->entryPoints()[i],
-                                              functions[i], args, results);
-          // What a test target's plugin saw go wrong inside the call.
-          if (mixrt::Status t = mixrt::takeTargetError(artifact->info().target);
-              s && !t)
-            return t;
-          return s;
+          return mixrt::callCompiled(artifact->entryPoints()[i],
+                                     artifact->info().target, functions[i],
+                                     args, results);
         }
       return mixrt::Status::error("no function @" + name);
     };

@@ -50,6 +50,9 @@ Status cudaDeviceArchitecture(std::string &chip);
 /// The first CUDA error recorded on this thread since the last call, which
 /// this clears; ok when there was none.
 Status cudaTakeStatus();
+/// Records `message` as this thread's error unless one is pending (for
+/// runtime code that wraps the mgpu* functions).
+void cudaRecordError(std::string message);
 /// Whether an error is recorded on this thread (without clearing it).
 bool cudaErrorPending();
 
