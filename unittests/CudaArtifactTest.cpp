@@ -309,7 +309,8 @@ TEST(CudaArtifact, WrongChipMissingDriverAndCorruptFileAreNamed) {
 /// Calls @la of `m` on zero-filled bf16 inputs [batch, tokens, 2, 64]; the
 /// status message ("" on success) and the result shapes.
 std::string callLa(mixir_module_t m, int64_t batch, int64_t tokens,
-                   std::vector<std::vector<int64_t>> &shapes) {
+                   std::vector<std::vector<int64_t>> &shapes,
+                   void *stream = nullptr) {
   mixir_function_t f = nullptr;
   mixir_status_t s = mixir_module_lookup(m, "la", &f);
   if (s)
@@ -320,7 +321,7 @@ std::string callLa(mixir_module_t m, int64_t batch, int64_t tokens,
                             shape,       nullptr,          MIXIR_DEVICE_CPU};
   mixir_buffer_view_t args[3] = {in, in, in};
   mixir_buffer_t results[2] = {nullptr, nullptr};
-  s = mixir_function_invoke(f, args, 3, results, 2, nullptr);
+  s = mixir_function_invoke(f, args, 3, results, 2, stream);
   std::string why = mixir_status_message(s);
   mixir_status_free(s);
   shapes.clear();
@@ -334,13 +335,24 @@ std::string callLa(mixir_module_t m, int64_t batch, int64_t tokens,
   return why;
 }
 
-TEST(CudaArtifact, OneArtifactServesEveryBatchAndLength) {
-  NEED_ARTIFACT(bytes);
+/// The compiled artifact loaded against the fake driver.
+class CudaArtifactCall : public testing::Test {
+protected:
+  void SetUp() override {
+    NEED_ARTIFACT(bytes);
+    ASSERT_TRUE(fake.loaded());
+    ASSERT_EQ(load(*bytes, &m), "");
+  }
+  void TearDown() override {
+    if (m)
+      mixir_module_release(m);
+  }
   Fake fake;
-  ASSERT_TRUE(fake.loaded());
   mixir_module_t m = nullptr;
-  ASSERT_EQ(load(*bytes, &m), "");
   std::vector<std::vector<int64_t>> shapes;
+};
+
+TEST_F(CudaArtifactCall, OneArtifactServesEveryBatchAndLength) {
   for (int64_t batch : {1, 3}) {
     for (int64_t tokens : {37, 129}) {
       int before = fake.calls("cuLaunchKernel");
@@ -361,7 +373,37 @@ TEST(CudaArtifact, OneArtifactServesEveryBatchAndLength) {
             "encountered)");
   EXPECT_TRUE(shapes.empty()) << "no results after a driver error";
   mixir_module_release(m);
+  m = nullptr;
   EXPECT_EQ(fake.liveCounts()[3], 0);
+}
+
+TEST_F(CudaArtifactCall, CallsRunOnTheCallersStream) {
+  void *launch = nullptr, *copy = nullptr;
+
+  // Without a stream the host code makes and destroys its own.
+  ASSERT_EQ(callLa(m, 2, 40, shapes), "");
+  int created = fake.calls("cuStreamCreate");
+  EXPECT_GE(created, 1);
+  EXPECT_EQ(fake.calls("cuStreamDestroy_v2"), created);
+  fake.lastStreams(&launch, &copy);
+  EXPECT_NE(launch, nullptr);
+
+  // With one, every copy and launch is queued on it; it is not destroyed.
+  int callerStream = 0;
+  void *stream = &callerStream;
+  ASSERT_EQ(callLa(m, 2, 40, shapes, stream), "");
+  EXPECT_EQ(shapes.size(), 2u);
+  EXPECT_EQ(fake.calls("cuStreamCreate"), created);
+  EXPECT_EQ(fake.calls("cuStreamDestroy_v2"), created);
+  fake.lastStreams(&launch, &copy);
+  EXPECT_EQ(launch, stream);
+  EXPECT_EQ(copy, stream);
+
+  // The binding ends with the call.
+  ASSERT_EQ(callLa(m, 1, 3, shapes), "");
+  fake.lastStreams(&launch, &copy);
+  EXPECT_NE(launch, stream);
+  EXPECT_EQ(fake.liveCounts()[1], 0) << "no stream left behind";
 }
 
 } // namespace

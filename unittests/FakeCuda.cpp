@@ -34,6 +34,7 @@ int contextDepth = 0;
 int liveAllocations = 0, liveStreams = 0, liveEvents = 0, liveModules = 0;
 int lastFuncAttribute = -1;
 unsigned lastLaunch[7] = {0};
+void *lastLaunchStream = nullptr, *lastCopyStream = nullptr;
 int handleCounter = 0;
 bool environmentRead = false;
 int ccMajor = 9, ccMinor = 0;
@@ -112,6 +113,7 @@ FAKE_EXPORT void fakeCudaReset() {
   liveAllocations = liveStreams = liveEvents = liveModules = 0;
   lastFuncAttribute = -1;
   std::memset(lastLaunch, 0, sizeof(lastLaunch));
+  lastLaunchStream = lastCopyStream = nullptr;
   ccMajor = 9;
   ccMinor = 0;
   loadedImages.clear();
@@ -153,6 +155,11 @@ FAKE_EXPORT void fakeCudaLive(int *out5) {
 /// grid x/y/z, block x/y/z, shared memory of the last launch.
 FAKE_EXPORT const unsigned *fakeCudaLastLaunch() { return lastLaunch; }
 FAKE_EXPORT int fakeCudaLastFuncAttribute() { return lastFuncAttribute; }
+/// The streams of the last cuLaunchKernel and the last cuMemcpyAsync.
+FAKE_EXPORT void fakeCudaLastStreams(void **launch, void **copy) {
+  *launch = lastLaunchStream;
+  *copy = lastCopyStream;
+}
 
 // --- driver API
 // ------------------------------------------------------------------
@@ -306,10 +313,11 @@ FAKE_EXPORT CUresult cuFuncSetAttribute(void *, int attribute, int value) {
 }
 FAKE_EXPORT CUresult cuLaunchKernel(void *, unsigned gx, unsigned gy,
                                     unsigned gz, unsigned bx, unsigned by,
-                                    unsigned bz, unsigned smem, void *, void **,
-                                    void **) {
+                                    unsigned bz, unsigned smem, void *stream,
+                                    void **, void **) {
   CUresult r = enter("cuLaunchKernel");
   if (!r) {
+    lastLaunchStream = stream;
     unsigned l[7] = {gx, gy, gz, bx, by, bz, smem};
     std::memcpy(lastLaunch, l, sizeof(l));
   }
@@ -348,12 +356,14 @@ FAKE_EXPORT CUresult cuMemFreeAsync(CUdeviceptr ptr, void *) {
   return r;
 }
 FAKE_EXPORT CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src,
-                                   size_t bytes, void *) {
+                                   size_t bytes, void *stream) {
   CUresult r = enter("cuMemcpyAsync");
-  if (!r)
-    std::memcpy(reinterpret_cast<void *>(uintptr_t(dst)),
-                reinterpret_cast<void *>(uintptr_t(src)), bytes);
-  return r;
+  if (r)
+    return r;
+  lastCopyStream = stream;
+  std::memcpy(reinterpret_cast<void *>(uintptr_t(dst)),
+              reinterpret_cast<void *>(uintptr_t(src)), bytes);
+  return 0;
 }
 FAKE_EXPORT CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned value, size_t n,
                                       void *) {

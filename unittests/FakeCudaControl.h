@@ -42,6 +42,7 @@ public:
         sym<void (*)(int, int)>("fakeCudaSetComputeCapability");
     loadedImage =
         sym<bool (*)(int, uint64_t *, uint64_t *)>("fakeCudaLoadedImage");
+    lastStreams = sym<void (*)(void **, void **)>("fakeCudaLastStreams");
     reset();
     useDriver(MIXIR_FAKE_LIBCUDA);
   }
@@ -68,6 +69,8 @@ public:
   void (*setComputeCapability)(int, int) = nullptr;
   /// Size and FNV-1a-64 hash of the index'th image loaded since the reset.
   bool (*loadedImage)(int, uint64_t *, uint64_t *) = nullptr;
+  /// The streams of the last kernel launch and the last copy.
+  void (*lastStreams)(void **, void **) = nullptr;
 
 private:
   template <typename T> T sym(const char *name) {

@@ -236,11 +236,20 @@ Status callPacked(PackedFunction fn, const FunctionSignature &sig,
 Status callCompiled(PackedFunction fn, Target target,
                     const FunctionSignature &sig,
                     const std::vector<ArrayView> &args,
-                    std::vector<HostArray> &results) {
+                    std::vector<HostArray> &results, void *stream) {
   bool cuda = target == Target::cuda;
+  if (stream && !cuda)
+    return Status::error("@" + sig.name + ": code for target " +
+                         targetName(target) +
+                         " runs synchronously on the CPU; the stream must be "
+                         "NULL");
   if (cuda)
     (void)cudaTakeStatus(); // an earlier call's leftovers are not ours
-  Status status = callPacked(fn, sig, args, results);
+  Status status = Status::ok();
+  {
+    CudaStreamScope onStream(stream);
+    status = callPacked(fn, sig, args, results);
+  }
   Status outside = takeTargetError(target);
   if (Status c = cuda ? cudaTakeStatus() : Status::ok(); !c)
     outside = Status::error("@" + sig.name + ": " + c.message());

@@ -57,10 +57,12 @@ Status callPacked(PackedFunction fn, const FunctionSignature &sig,
 /// during the call outside its own status: a test target's plugin's, or for
 /// target cuda the first CUDA error on this thread ("@f: mgpuLaunchKernel:
 /// cuLaunchKernel failed: ..."), which wins. On failure there are no results.
+/// Target cuda runs its work on `stream` (a CUstream; null: streams of its
+/// own); other targets take no stream.
 Status callCompiled(PackedFunction fn, Target target,
                     const FunctionSignature &sig,
                     const std::vector<ArrayView> &args,
-                    std::vector<HostArray> &results);
+                    std::vector<HostArray> &results, void *stream = nullptr);
 
 } // namespace mixrt
 

@@ -56,6 +56,21 @@ void cudaRecordError(std::string message);
 /// Whether an error is recorded on this thread (without clearing it).
 bool cudaErrorPending();
 
+/// While alive, compiled host code on this thread runs its work on `stream`
+/// (a CUstream of the default device's primary context, or null for the
+/// code's own streams): the streams it creates are `stream`, and destroying
+/// them leaves it alone. Scopes nest.
+class CudaStreamScope {
+public:
+  explicit CudaStreamScope(void *stream);
+  ~CudaStreamScope();
+  CudaStreamScope(const CudaStreamScope &) = delete;
+  CudaStreamScope &operator=(const CudaStreamScope &) = delete;
+
+private:
+  void *previous;
+};
+
 /// Kernel timing for benchmarks. While on, the kernels this thread launches
 /// are bracketed with CUDA events, and cudaTakeKernelTime gives the device
 /// time from the start of the first launch to the end of the last one since
