@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "mixrt/CudaArtifact.h"
 #include "FakeCudaControl.h"
+#include "mixir-c/Mixir.h"
 #include "mixir-c/Runtime.h"
 #include "mixir/Jit/SharedObject.h"
 
@@ -16,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -404,6 +406,34 @@ TEST_F(CudaArtifactCall, CallsRunOnTheCallersStream) {
   fake.lastStreams(&launch, &copy);
   EXPECT_NE(launch, stream);
   EXPECT_EQ(fake.liveCounts()[1], 0) << "no stream left behind";
+}
+
+TEST(CudaArtifact, CompilerContextsMakeCudaModules) {
+  if (!haveToolkit())
+    GTEST_SKIP() << "no ptxas: cannot compile cubins";
+  Fake fake;
+  ASSERT_TRUE(fake.loaded());
+  fake.setComputeCapability(8, 6);
+  mixir_compiler_options_t o;
+  mixir_compiler_options_init(&o);
+  o.target = "cuda";
+  o.chip = "sm_86";
+  o.cache_dir = "";
+  mixir_compiler_t c = nullptr;
+  ASSERT_EQ(mixir_compiler_create(&o, &c), nullptr);
+  mixir_module_t m = nullptr;
+  mixir_status_t s =
+      mixir_compiler_compile(c, kSource, std::strlen(kSource), "la.mlir", &m);
+  EXPECT_EQ(s, nullptr) << mixir_status_message(s);
+  mixir_status_free(s);
+  ASSERT_NE(m, nullptr);
+  EXPECT_STREQ(mixir_module_target(m), "cuda");
+  std::vector<std::vector<int64_t>> shapes;
+  EXPECT_EQ(callLa(m, 2, 17, shapes), "");
+  EXPECT_EQ(shapes.size(), 2u);
+  EXPECT_GE(fake.calls("cuLaunchKernel"), 1);
+  mixir_module_release(m);
+  mixir_compiler_destroy(c);
 }
 
 } // namespace
