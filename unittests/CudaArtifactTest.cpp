@@ -85,6 +85,37 @@ TEST(CudaArtifactFormat, DeviceImagesRoundTrip) {
   EXPECT_EQ(back.payload, "payload");
 }
 
+/// Rewrites the preamble's body size and the checksum after `bytes` changed.
+void reseal(std::string &bytes) {
+  bytes.resize(bytes.size() - 8);
+  uint64_t body = bytes.size() - 24;
+  std::memcpy(&bytes[16], &body, 8);
+  uint64_t sum = mixrt::fnv1a64(bytes.data(), bytes.size());
+  bytes.append(reinterpret_cast<const char *>(&sum), 8);
+}
+
+TEST(CudaArtifactFormat, VersionOneArtifactsStillLoad) {
+  // Version 1 is version 2 without the device image count.
+  mixrt::ArtifactInfo info = syntheticInfo();
+  info.target = mixrt::Target::cpu;
+  info.chip.clear();
+  info.deviceImages.clear();
+  std::string bytes = mixrt::serializeArtifact(info);
+  size_t count = bytes.size() - 8 - info.payload.size() - 8 - 4 - 4;
+  uint32_t zero = 0;
+  ASSERT_EQ(std::memcmp(&bytes[count], &zero, 4), 0);
+  bytes.erase(count, 4);
+  uint32_t one = 1;
+  std::memcpy(&bytes[8], &one, 4);
+  reseal(bytes);
+  mixrt::ArtifactInfo back;
+  mixrt::Status s = mixrt::parseArtifact(bytes.data(), bytes.size(), back);
+  ASSERT_TRUE(s) << s.message();
+  EXPECT_EQ(back.functions.size(), 1u);
+  EXPECT_EQ(back.payload, "payload");
+  EXPECT_TRUE(back.deviceImages.empty());
+}
+
 TEST(CudaArtifactFormat, BadImagesAreNamed) {
   mixrt::ArtifactInfo info = syntheticInfo();
   info.deviceImages[1].kind = 7;
@@ -308,6 +339,25 @@ TEST(CudaArtifact, WrongChipMissingDriverAndCorruptFileAreNamed) {
   EXPECT_EQ(m, nullptr);
 }
 
+TEST(CudaArtifact, DeviceCodeTheHostCodeDoesNotEmbedIsRefused) {
+  NEED_ARTIFACT(bytes);
+  // PTX that differs from what the host code embeds: the module the host
+  // code loads is not in the artifact.
+  mixrt::ArtifactInfo info = parsed(*bytes);
+  for (auto &d : info.deviceImages)
+    if (d.kind == mixrt::kDeviceImagePtx)
+      d.bytes.insert(0, "// changed\n");
+  Fake fake;
+  ASSERT_TRUE(fake.loaded());
+  mixir_module_t m = nullptr;
+  EXPECT_EQ(load(mixrt::serializeArtifact(info), &m),
+            "artifact for target cuda: loading the kernels failed: "
+            "mgpuModuleLoadJIT: the host code loads device code that the "
+            "artifact does not list");
+  EXPECT_EQ(m, nullptr);
+  EXPECT_EQ(fake.calls("cuModuleLoadDataEx"), 0);
+}
+
 /// Calls @la of `m` on zero-filled bf16 inputs [batch, tokens, 2, 64]; the
 /// status message ("" on success) and the result shapes.
 std::string callLa(mixir_module_t m, int64_t batch, int64_t tokens,
@@ -406,6 +456,42 @@ TEST_F(CudaArtifactCall, CallsRunOnTheCallersStream) {
   fake.lastStreams(&launch, &copy);
   EXPECT_NE(launch, stream);
   EXPECT_EQ(fake.liveCounts()[1], 0) << "no stream left behind";
+}
+
+TEST_F(CudaArtifactCall, InvokeIntoWritesTheCallersHostOutputs) {
+  mixir_function_t f = nullptr;
+  ASSERT_EQ(mixir_module_lookup(m, "la", &f), nullptr);
+  int64_t shape[4] = {1, 9, 2, 64};
+  std::vector<uint16_t> in(9 * 2 * 64, 0x3f80); // bf16 1.0
+  mixir_buffer_view_t arg = {in.data(), MIXIR_DTYPE_BF16, 4,
+                             shape,     nullptr,          MIXIR_DEVICE_CPU};
+  mixir_buffer_view_t args[3] = {arg, arg, arg};
+  // o is written through strides (every other row of a wider buffer); the
+  // fake's "device" copies back what the copies put there.
+  int64_t oStrides[4] = {9 * 2 * 128, 2 * 128, 128, 1};
+  std::vector<uint16_t> o(9 * 2 * 128, 0xdead);
+  int64_t sShape[4] = {1, 2, 64, 64};
+  std::vector<float> state(2 * 64 * 64, -1.0f);
+  mixir_buffer_view_t outs[2] = {
+      {o.data(), MIXIR_DTYPE_BF16, 4, shape, oStrides, MIXIR_DEVICE_CPU},
+      {state.data(), MIXIR_DTYPE_F32, 4, sShape, nullptr, MIXIR_DEVICE_CPU}};
+  int stream = 0;
+  mixir_status_t s = mixir_function_invoke_into(f, args, 3, outs, 2, &stream);
+  EXPECT_EQ(s, nullptr) << mixir_status_message(s);
+  mixir_status_free(s);
+  void *launch = nullptr, *copy = nullptr;
+  fake.lastStreams(&launch, &copy);
+  EXPECT_EQ(launch, &stream);
+  for (size_t row = 0; row < 18; ++row)
+    EXPECT_EQ(o[row * 128 + 64], 0xdead) << "the gaps stay untouched";
+
+  int64_t wrong[4] = {1, 8, 2, 64};
+  outs[0] = {o.data(), MIXIR_DTYPE_BF16, 4, wrong, nullptr, MIXIR_DEVICE_CPU};
+  s = mixir_function_invoke_into(f, args, 3, outs, 2, nullptr);
+  EXPECT_STREQ(mixir_status_message(s),
+               "@la output 0: dim 1 is 8, the result is 1x9x2x64xbf16");
+  mixir_status_free(s);
+  EXPECT_EQ(o[64], 0xdead);
 }
 
 TEST(CudaArtifact, CompilerContextsMakeCudaModules) {
