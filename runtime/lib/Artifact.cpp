@@ -418,6 +418,29 @@ Status loadSupportLibraries() {
   return error.empty() ? Status::ok() : Status::error(error);
 }
 
+/// A new memory file (memfd) holding `so`, in `fd`.
+Status writeToMemory(const std::string &so, int &fd) {
+  fd = memfd_create("mixir-artifact", MFD_CLOEXEC);
+  if (fd < 0)
+    return Status::error(std::string("memfd_create failed: ") +
+                         std::strerror(errno));
+  for (size_t done = 0; done < so.size();) {
+    ssize_t k = write(fd, so.data() + done, so.size() - done);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0) {
+      int e = errno;
+      close(fd);
+      fd = -1;
+      return Status::error(std::string("writing the artifact to memory "
+                                       "failed: ") +
+                           std::strerror(e));
+    }
+    done += static_cast<size_t>(k);
+  }
+  return Status::ok();
+}
+
 /// Points the payload's `__mixir_rt_<name>` variables at the callbacks.
 void setCallbacks(void *handle, const std::vector<RuntimeCallback> &list) {
   for (const RuntimeCallback &cb : list) {
@@ -478,24 +501,9 @@ Status LoadedArtifact::load(std::string bytes,
   if (a->info_.target == Target::cuda)
     if (Status s = prepareDeviceImages(a->info_, images); !s)
       return s;
-  int fd = memfd_create("mixir-artifact", MFD_CLOEXEC);
-  if (fd < 0)
-    return Status::error(std::string("memfd_create failed: ") +
-                         std::strerror(errno));
-  const std::string &so = a->info_.payload;
-  for (size_t done = 0; done < so.size();) {
-    ssize_t k = write(fd, so.data() + done, so.size() - done);
-    if (k < 0 && errno == EINTR)
-      continue;
-    if (k <= 0) {
-      int e = errno;
-      close(fd);
-      return Status::error(std::string("writing the artifact to memory "
-                                       "failed: ") +
-                           std::strerror(e));
-    }
-    done += static_cast<size_t>(k);
-  }
+  int fd = -1;
+  if (Status s = writeToMemory(a->info_.payload, fd); !s)
+    return s;
   // dlopen knows objects by name: a path some loaded object already has
   // (an fd number reused after an earlier artifact's close) would return
   // that object. The fd stays open while the module is loaded, so no two
