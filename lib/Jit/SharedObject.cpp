@@ -308,7 +308,8 @@ llvm::Error compileHostCode(llvm::StringRef source,
 }
 
 /// The chips of a target cuda artifact: `chips` (each checked with
-/// validate()), or the options' one; lowest compute capability first.
+/// validate(); "" is the default chip), or the options' one; lowest compute
+/// capability first.
 llvm::Expected<std::vector<std::string>>
 artifactChips(const CompileOptions &options,
               llvm::ArrayRef<std::string> chips) {
@@ -320,8 +321,8 @@ artifactChips(const CompileOptions &options,
     one.chip = chip;
     if (llvm::Error e = validate(one))
       return std::move(e);
-    if (!llvm::is_contained(out, chip))
-      out.push_back(chip);
+    if (!llvm::is_contained(out, one.chipOrDefault()))
+      out.push_back(one.chipOrDefault());
   }
   auto version = [](const std::string &chip) {
     mixrt::ChipVersion v =

@@ -480,7 +480,8 @@ LoadedArtifact::~LoadedArtifact() {
   if (fini_) {
     fini_();
     // Target cuda: unloading the kernels may fail; nobody is left to tell.
-    (void)cudaTakeStatus();
+    if (info_.target == Target::cuda)
+      (void)cudaTakeStatus();
   }
   if (handle_)
     dlclose(handle_);
