@@ -108,6 +108,15 @@ TEST(CppAPI, ErrorsAreExceptionsWithTheMessage) {
         << e.what();
   }
   EXPECT_THROW(la({d.args()[0]}), mixir::Error);
+  // A CPU module takes no stream (the C layer's last argument).
+  int stream = 0;
+  try {
+    la(d.args(), &stream);
+    FAIL() << "no exception";
+  } catch (const mixir::Error &e) {
+    EXPECT_STREQ(e.what(), "@la: code for target cpu runs synchronously on "
+                           "the CPU; the stream must be NULL");
+  }
   EXPECT_THROW(mixir::Module::load("/nonexistent.mixir"), mixir::Error);
   mixir::CompilerOptions bad;
   bad.chunkSize = 3;

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "mixrt/Cuda.h"
+#include "FakeCudaControl.h"
 
 #include <gtest/gtest.h>
 
@@ -22,57 +23,6 @@
 #include <vector>
 
 namespace {
-
-/// Points the runtime at `path` and forgets any driver it loaded before.
-void useDriver(const std::string &path) {
-  setenv("MIXIR_LIBCUDA_PATH", path.c_str(), 1);
-  mixrt::cudaResetForTesting();
-}
-
-/// The fake driver's controls (the library stays open for the whole test).
-class Fake {
-public:
-  Fake() {
-    handle = dlopen(MIXIR_FAKE_LIBCUDA, RTLD_NOW | RTLD_LOCAL);
-    if (!handle)
-      return;
-    reset = sym<void (*)()>("fakeCudaReset");
-    fail = sym<void (*)(const char *, int)>("fakeCudaFail");
-    setDeviceCount = sym<void (*)(int)>("fakeCudaSetDeviceCount");
-    calls = sym<int (*)(const char *)>("fakeCudaCalls");
-    live = sym<void (*)(int *)>("fakeCudaLive");
-    lastLaunch = sym<const unsigned *(*)()>("fakeCudaLastLaunch");
-    lastFuncAttribute = sym<int (*)()>("fakeCudaLastFuncAttribute");
-    reset();
-    useDriver(MIXIR_FAKE_LIBCUDA);
-  }
-  ~Fake() {
-    mixrt::cudaResetForTesting();
-    if (handle)
-      dlclose(handle);
-  }
-  bool loaded() const { return handle != nullptr; }
-  /// {allocations, streams, events, modules, context depth} still live.
-  std::vector<int> liveCounts() const {
-    int out[5];
-    live(out);
-    return std::vector<int>(out, out + 5);
-  }
-
-  void (*reset)() = nullptr;
-  void (*fail)(const char *, int) = nullptr;
-  void (*setDeviceCount)(int) = nullptr;
-  int (*calls)(const char *) = nullptr;
-  void (*live)(int *) = nullptr;
-  const unsigned *(*lastLaunch)() = nullptr;
-  int (*lastFuncAttribute)() = nullptr;
-
-private:
-  template <typename T> T sym(const char *name) {
-    return reinterpret_cast<T>(dlsym(handle, name));
-  }
-  void *handle = nullptr;
-};
 
 std::string takeMessage() { return mixrt::cudaTakeStatus().message(); }
 

@@ -6,7 +6,10 @@
 // functions: make a call fail with a given CUresult, read call counts and the
 // last launch. Tools run against it take the failures from the environment:
 // MIXIR_FAKE_CUDA_FAIL="cuInit=100,cuLaunchKernel=700", and the device count
-// from MIXIR_FAKE_CUDA_DEVICES.
+// from MIXIR_FAKE_CUDA_DEVICES, the compute capability from
+// MIXIR_FAKE_CUDA_CC ("8.6"; default 9.0). Each module load records the
+// image's size and FNV-1a-64 hash (a cubin's size from its ELF header, PTX
+// up to its NUL), so tests can tell which image was loaded.
 //
 //===----------------------------------------------------------------------===//
 #include <cstdint>
@@ -15,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #define FAKE_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -30,8 +34,14 @@ int contextDepth = 0;
 int liveAllocations = 0, liveStreams = 0, liveEvents = 0, liveModules = 0;
 int lastFuncAttribute = -1;
 unsigned lastLaunch[7] = {0};
+void *lastLaunchStream = nullptr, *lastCopyStream = nullptr;
 int handleCounter = 0;
 bool environmentRead = false;
+int ccMajor = 9, ccMinor = 0;
+struct LoadedImage {
+  uint64_t size, hash;
+};
+std::vector<LoadedImage> loadedImages;
 
 /// Adds the failures listed in $MIXIR_FAKE_CUDA_FAIL (once).
 void readEnvironment() {
@@ -40,6 +50,11 @@ void readEnvironment() {
   environmentRead = true;
   if (const char *n = std::getenv("MIXIR_FAKE_CUDA_DEVICES"))
     deviceCount = std::atoi(n);
+  if (const char *cc = std::getenv("MIXIR_FAKE_CUDA_CC")) {
+    ccMajor = std::atoi(cc);
+    const char *dot = std::strchr(cc, '.');
+    ccMinor = dot ? std::atoi(dot + 1) : 0;
+  }
   const char *env = std::getenv("MIXIR_FAKE_CUDA_FAIL");
   std::string list = env ? env : "";
   size_t at = 0;
@@ -98,6 +113,26 @@ FAKE_EXPORT void fakeCudaReset() {
   liveAllocations = liveStreams = liveEvents = liveModules = 0;
   lastFuncAttribute = -1;
   std::memset(lastLaunch, 0, sizeof(lastLaunch));
+  lastLaunchStream = lastCopyStream = nullptr;
+  ccMajor = 9;
+  ccMinor = 0;
+  loadedImages.clear();
+}
+FAKE_EXPORT void fakeCudaSetComputeCapability(int major, int minor) {
+  std::lock_guard<std::mutex> lock(mutex);
+  ccMajor = major;
+  ccMinor = minor;
+}
+/// Size and hash of the `index`th image loaded since the reset; false when
+/// fewer were loaded.
+FAKE_EXPORT bool fakeCudaLoadedImage(int index, uint64_t *size,
+                                     uint64_t *hash) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (index < 0 || size_t(index) >= loadedImages.size())
+    return false;
+  *size = loadedImages[index].size;
+  *hash = loadedImages[index].hash;
+  return true;
 }
 FAKE_EXPORT void fakeCudaFail(const char *call, int result) {
   std::lock_guard<std::mutex> lock(mutex);
@@ -120,6 +155,11 @@ FAKE_EXPORT void fakeCudaLive(int *out5) {
 /// grid x/y/z, block x/y/z, shared memory of the last launch.
 FAKE_EXPORT const unsigned *fakeCudaLastLaunch() { return lastLaunch; }
 FAKE_EXPORT int fakeCudaLastFuncAttribute() { return lastFuncAttribute; }
+/// The streams of the last cuLaunchKernel and the last cuMemcpyAsync.
+FAKE_EXPORT void fakeCudaLastStreams(void **launch, void **copy) {
+  *launch = lastLaunchStream;
+  *copy = lastCopyStream;
+}
 
 // --- driver API
 // ------------------------------------------------------------------
@@ -168,10 +208,10 @@ FAKE_EXPORT CUresult cuDeviceGetAttribute(int *value, int attribute, int) {
     return r;
   switch (attribute) {
   case 75:
-    *value = 9;
+    *value = ccMajor;
     break; // compute capability major
   case 76:
-    *value = 0;
+    *value = ccMinor;
     break; // minor
   case 97:
     *value = 227 * 1024;
@@ -203,10 +243,45 @@ FAKE_EXPORT CUresult cuCtxPopCurrent_v2(void **ctx) {
   return r;
 }
 FAKE_EXPORT CUresult cuCtxSynchronize() { return enter("cuCtxSynchronize"); }
-FAKE_EXPORT CUresult cuModuleLoadDataEx(void **module, const void *,
+/// The size of an image: an ELF file ends with its section or program
+/// header table (whichever is last); PTX is text up to its NUL.
+static uint64_t imageSize(const void *image) {
+  const auto *p = static_cast<const unsigned char *>(image);
+  if (std::memcmp(p,
+                  "\x7f"
+                  "ELF",
+                  4) != 0)
+    return std::strlen(static_cast<const char *>(image));
+  uint64_t phoff, shoff;
+  uint16_t phentsize, phnum, shentsize, shnum;
+  std::memcpy(&phoff, p + 0x20, 8);
+  std::memcpy(&shoff, p + 0x28, 8);
+  std::memcpy(&phentsize, p + 0x36, 2);
+  std::memcpy(&phnum, p + 0x38, 2);
+  std::memcpy(&shentsize, p + 0x3a, 2);
+  std::memcpy(&shnum, p + 0x3c, 2);
+  uint64_t sections = shoff + uint64_t(shentsize) * shnum;
+  uint64_t programs = phoff + uint64_t(phentsize) * phnum;
+  return sections > programs ? sections : programs;
+}
+
+static uint64_t fnv1a64(const void *data, uint64_t size) {
+  const auto *p = static_cast<const unsigned char *>(data);
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (uint64_t i = 0; i < size; ++i)
+    h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+
+FAKE_EXPORT CUresult cuModuleLoadDataEx(void **module, const void *image,
                                         unsigned count, int *options,
                                         void **values) {
   CUresult r = enter("cuModuleLoadDataEx");
+  if (!r && image) {
+    uint64_t size = imageSize(image);
+    std::lock_guard<std::mutex> lock(mutex);
+    loadedImages.push_back({size, fnv1a64(image, size)});
+  }
   if (r) {
     for (unsigned i = 0; i < count; ++i)
       if (options[i] == 5) // CU_JIT_ERROR_LOG_BUFFER
@@ -238,10 +313,11 @@ FAKE_EXPORT CUresult cuFuncSetAttribute(void *, int attribute, int value) {
 }
 FAKE_EXPORT CUresult cuLaunchKernel(void *, unsigned gx, unsigned gy,
                                     unsigned gz, unsigned bx, unsigned by,
-                                    unsigned bz, unsigned smem, void *, void **,
-                                    void **) {
+                                    unsigned bz, unsigned smem, void *stream,
+                                    void **, void **) {
   CUresult r = enter("cuLaunchKernel");
   if (!r) {
+    lastLaunchStream = stream;
     unsigned l[7] = {gx, gy, gz, bx, by, bz, smem};
     std::memcpy(lastLaunch, l, sizeof(l));
   }
@@ -280,12 +356,14 @@ FAKE_EXPORT CUresult cuMemFreeAsync(CUdeviceptr ptr, void *) {
   return r;
 }
 FAKE_EXPORT CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src,
-                                   size_t bytes, void *) {
+                                   size_t bytes, void *stream) {
   CUresult r = enter("cuMemcpyAsync");
-  if (!r)
-    std::memcpy(reinterpret_cast<void *>(uintptr_t(dst)),
-                reinterpret_cast<void *>(uintptr_t(src)), bytes);
-  return r;
+  if (r)
+    return r;
+  lastCopyStream = stream;
+  std::memcpy(reinterpret_cast<void *>(uintptr_t(dst)),
+              reinterpret_cast<void *>(uintptr_t(src)), bytes);
+  return 0;
 }
 FAKE_EXPORT CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned value, size_t n,
                                       void *) {

@@ -26,7 +26,8 @@ extern "C" {
 #define MIXIR_CHUNK_SIZE_DEFAULT (-1)
 
 typedef struct mixir_compiler_options_t {
-  const char *target; /* "cpu" (default) */
+  const char *target; /* "cpu" (default) or "cuda" (an artifact with a cubin
+                         for `chip`; loading it needs the driver) */
   const char *chip;   /* GPU architecture, target "cuda" only; NULL: the
                          default */
   int64_t chunk_size; /* chunked lowering's chunk (a power of two <= 128);

@@ -20,7 +20,10 @@
  *   shape, strides in elements (NULL: dense row-major) and device. Inputs are
  *   read, never written, and never retained after the call returns. Dense
  *   row-major inputs are passed to the compiled code without a copy; other
- *   layouts are packed into a temporary first.
+ *   layouts are packed into a temporary first. Views are host memory for
+ *   every target (a cuda module copies its arguments to the device and its
+ *   results back itself); a view on MIXIR_DEVICE_CUDA is refused with a
+ *   status.
  * - Results are either returned as runtime-allocated buffers
  *   (mixir_function_invoke) or copied into views the caller provides
  *   (mixir_function_invoke_into, whose shapes must match the results).
@@ -109,7 +112,14 @@ typedef struct mixir_function_s *mixir_function_t;
 /* Loads an artifact written by mixir_module_save_artifact or
  * `mixir-compile --emit=artifact`. A corrupt, truncated or foreign artifact
  * (other format version, target, architecture or missing CPU features) is
- * rejected with a status before any of its code is loaded. */
+ * rejected with a status before any of its code is loaded. An artifact of
+ * target "cuda" also needs the CUDA driver (libcuda.so.1, opened with
+ * dlopen; $MIXIR_LIBCUDA_PATH overrides it) and a device that one of its
+ * images fits (a cubin of the device's architecture, else its PTX); the
+ * status names what is missing ("artifact for target cuda: no CUDA driver
+ * (...)", "... no code for the device (sm_75) in device module ...: it has
+ * cubins for sm_80, sm_90a, PTX for sm_80"). Its kernels are loaded here
+ * and unloaded with the module. */
 MIXIR_API mixir_status_t mixir_module_load_artifact_file(const char *path,
                                                          mixir_module_t *out);
 MIXIR_API mixir_status_t mixir_module_load_artifact(const void *bytes,
@@ -154,9 +164,19 @@ MIXIR_API mixir_status_t mixir_function_result_type(mixir_function_t function,
 
 /* Calls `function` on `num_args` argument views and returns its results as
  * new runtime-allocated buffers in results[0 .. num_results); num_results
- * must equal mixir_function_num_results. `stream` must be NULL for CPU
- * modules (calls are synchronous). On error no result is returned (every
- * results[i] is set to NULL). */
+ * must equal mixir_function_num_results. On error no result is returned
+ * (every results[i] is set to NULL).
+ *
+ * `stream` must be NULL for modules that run on the CPU (calls are
+ * synchronous). For a "cuda" module it is a CUstream of the device's
+ * primary context, or NULL: the call's copies and kernels are queued on
+ * that stream, after the work already there (NULL: on a stream of the
+ * module's own), and the stream is left to the caller. The call returns
+ * once its work is done, since arguments and results are host memory. A
+ * failing driver call becomes the status, naming the function, the runtime
+ * function, the driver call and the driver's message ("@la:
+ * mgpuLaunchKernel: cuLaunchKernel failed: CUDA_ERROR_ILLEGAL_ADDRESS (an
+ * illegal memory access was encountered)"). */
 MIXIR_API mixir_status_t mixir_function_invoke(
     mixir_function_t function, const mixir_buffer_view_t *args, size_t num_args,
     mixir_buffer_t *results, size_t num_results, void *stream);

@@ -193,30 +193,33 @@ public:
   std::vector<TensorType> argTypes() const { return types(false); }
   std::vector<TensorType> resultTypes() const { return types(true); }
 
-  /// Calls the function; results are new runtime-allocated buffers.
-  std::vector<Buffer> operator()(const std::vector<View> &args) const {
+  /// Calls the function; results are new runtime-allocated buffers. A cuda
+  /// module queues its work on `stream` (a CUstream; see
+  /// mixir_function_invoke); other modules take none.
+  std::vector<Buffer> operator()(const std::vector<View> &args,
+                                 void *stream = nullptr) const {
     std::vector<mixir_buffer_view_t> raw;
     for (const View &v : args)
       raw.push_back(v.raw());
     size_t n = mixir_function_num_results(fn_);
     std::vector<mixir_buffer_t> handles(n, nullptr);
     detail::check(mixir_function_invoke(fn_, raw.data(), raw.size(),
-                                        handles.data(), n, nullptr));
+                                        handles.data(), n, stream));
     std::vector<Buffer> out;
     for (mixir_buffer_t h : handles)
       out.emplace_back(h);
     return out;
   }
   /// Calls the function and copies its results into `outputs`.
-  void callInto(const std::vector<View> &args,
-                const std::vector<View> &outputs) const {
+  void callInto(const std::vector<View> &args, const std::vector<View> &outputs,
+                void *stream = nullptr) const {
     std::vector<mixir_buffer_view_t> a, o;
     for (const View &v : args)
       a.push_back(v.raw());
     for (const View &v : outputs)
       o.push_back(v.raw());
-    detail::check(mixir_function_invoke_into(fn_, a.data(), a.size(),
-                                             o.data(), o.size(), nullptr));
+    detail::check(mixir_function_invoke_into(fn_, a.data(), a.size(), o.data(),
+                                             o.size(), stream));
   }
   mixir_function_t handle() const { return fn_; }
 

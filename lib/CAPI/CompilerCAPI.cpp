@@ -171,9 +171,6 @@ mixir_status_t mixir_compiler_create(const mixir_compiler_options_t *options,
   auto compileOptions = mixir::makeCompileOptions(input);
   if (!compileOptions)
     return makeStatus(llvm::toString(compileOptions.takeError()));
-  // A context compiles artifacts, which hold host code.
-  if (llvm::Error e = mixir::checkArtifactTarget(compileOptions->target))
-    return makeStatus(llvm::toString(std::move(e)));
   auto c = std::make_unique<mixir_compiler_s>();
   c->options = std::move(*compileOptions);
   if (o.cache_dir) {

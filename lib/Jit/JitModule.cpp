@@ -381,25 +381,8 @@ mixrt::Status JitModule::call(llvm::StringRef name,
   for (size_t i = 0; i < signatures.size(); ++i) {
     if (signatures[i].name != name)
       continue;
-    if (target != Target::cuda) {
-      mixrt::Status status =
-          mixrt::callPacked(entryPoints[i], signatures[i], args, results);
-      // What a test target's plugin saw go wrong inside the call.
-      if (mixrt::Status t = mixrt::takeTargetError(target); status && !t)
-        return t;
-      return status;
-    }
-    // CUDA failures are recorded by the runtime on this thread; the first
-    // one wins over whatever the host code computed afterwards.
-    (void)mixrt::cudaTakeStatus();
-    mixrt::Status s =
-        mixrt::callPacked(entryPoints[i], signatures[i], args, results);
-    if (mixrt::Status c = mixrt::cudaTakeStatus(); !c) {
-      results.clear();
-      return mixrt::Status::error("@" + signatures[i].name + ": " +
-                                  c.message());
-    }
-    return s;
+    return mixrt::callCompiled(entryPoints[i], target, signatures[i], args,
+                               results);
   }
   std::string known;
   for (const auto &sig : signatures)
@@ -419,15 +402,42 @@ llvm::Expected<std::string> readSourceFile(llvm::StringRef path) {
   return text.str();
 }
 
+namespace {
+/// The device code of every gpu.binary in `module`.
+std::vector<DeviceBinary> collectDeviceCode(ModuleOp module,
+                                            llvm::StringRef chip) {
+  std::vector<DeviceBinary> binaries;
+  for (auto binary : module.getOps<gpu::BinaryOp>()) {
+    for (Attribute a : binary.getObjects()) {
+      auto object = dyn_cast<gpu::ObjectAttr>(a);
+      if (!object)
+        continue;
+      DeviceBinary out;
+      out.name = binary.getSymName().str();
+      out.target = chip.str();
+      out.bytes = object.getObject().getValue().str();
+      binaries.push_back(std::move(out));
+    }
+  }
+  return binaries;
+}
+} // namespace
+
 llvm::Expected<std::unique_ptr<llvm::Module>>
 lowerToLLVMModule(llvm::StringRef source, const CompileOptions &options,
                   llvm::LLVMContext &llvmContext,
-                  std::vector<mixrt::FunctionSignature> &signatures) {
+                  std::vector<mixrt::FunctionSignature> &signatures,
+                  std::vector<DeviceBinary> *deviceCode) {
   if (llvm::Error e = validate(options))
     return std::move(e);
+  // Target cuda: the host code embeds PTX (the runtime may load other code).
+  bool cuda = options.target == Target::cuda;
   LoweredModule lowered;
-  if (llvm::Error e = parseAndLower(lowered, source, options, &signatures))
+  if (llvm::Error e = parseAndLower(lowered, source, options, &signatures,
+                                    cuda ? "isa" : ""))
     return std::move(e);
+  if (deviceCode)
+    *deviceCode = collectDeviceCode(*lowered.module, options.chipOrDefault());
   auto llvmModule = translateModuleToLLVMIR(*lowered.module, llvmContext);
   if (!llvmModule)
     return lowered.diags.error("translation of " + options.sourceName +
@@ -471,19 +481,8 @@ lowerToDeviceCode(llvm::StringRef source, const CompileOptions &options,
   LoweredModule lowered;
   if (llvm::Error e = parseAndLower(lowered, source, options, nullptr, format))
     return std::move(e);
-  std::vector<DeviceBinary> binaries;
-  for (auto binary : lowered.module->getOps<gpu::BinaryOp>()) {
-    for (Attribute a : binary.getObjects()) {
-      auto object = dyn_cast<gpu::ObjectAttr>(a);
-      if (!object)
-        continue;
-      DeviceBinary out;
-      out.name = binary.getSymName().str();
-      out.target = options.chipOrDefault();
-      out.bytes = object.getObject().getValue().str();
-      binaries.push_back(std::move(out));
-    }
-  }
+  std::vector<DeviceBinary> binaries =
+      collectDeviceCode(*lowered.module, options.chipOrDefault());
   if (binaries.empty())
     return llvm::createStringError(options.sourceName +
                                    ": the CUDA pipeline produced no device "

@@ -17,8 +17,12 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 
+#include "mixrt/CudaArtifact.h"
+
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <tuple>
 
 #ifndef MIXIR_GIT_HASH
 #define MIXIR_GIT_HASH "unknown"
@@ -104,6 +108,38 @@ void redirectRuntimeCallbacks(llvm::Module &m, mixrt::Target target) {
     else
       b.CreateRet(result);
   }
+}
+
+/// Replaces the module's constructors and destructors (llvm.global_ctors /
+/// llvm.global_dtors, e.g. target cuda's kernel loading) by the functions
+/// `name` that the loader calls once the runtime callbacks are set: at
+/// dlopen time they would call through null pointers.
+void moveStructors(llvm::Module &m, llvm::StringRef list, llvm::StringRef name,
+                   bool reverse) {
+  llvm::GlobalVariable *gv = m.getGlobalVariable(list);
+  std::vector<std::pair<uint64_t, llvm::Function *>> entries;
+  if (gv && gv->hasInitializer())
+    if (auto *array = llvm::dyn_cast<llvm::ConstantArray>(gv->getInitializer()))
+      for (llvm::Value *op : array->operands()) {
+        auto *entry = llvm::cast<llvm::ConstantStruct>(op);
+        auto *priority = llvm::cast<llvm::ConstantInt>(entry->getOperand(0));
+        if (auto *fn = llvm::dyn_cast<llvm::Function>(entry->getOperand(1)))
+          entries.push_back({priority->getZExtValue(), fn});
+      }
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](auto &a, auto &b) { return a.first < b.first; });
+  if (reverse)
+    std::reverse(entries.begin(), entries.end());
+  if (gv)
+    gv->eraseFromParent();
+  llvm::IRBuilder<> b(m.getContext());
+  auto *fn =
+      llvm::Function::Create(llvm::FunctionType::get(b.getVoidTy(), false),
+                             llvm::GlobalValue::ExternalLinkage, name, m);
+  b.SetInsertPoint(llvm::BasicBlock::Create(m.getContext(), "entry", fn));
+  for (auto &entry : entries)
+    b.CreateCall(entry.second);
+  b.CreateRetVoid();
 }
 
 llvm::Expected<std::string> findLinker() {
@@ -206,22 +242,17 @@ std::pair<std::string, std::string> hostCPU() {
   return {builder->getCPU(), builder->getFeatures().getString()};
 }
 
-llvm::Error checkArtifactTarget(Target target) {
-  if (mixrt::runsOnHost(target))
-    return llvm::Error::success();
-  return llvm::createStringError(
-      std::string("artifacts hold code for the host, not for target ") +
-      mixrt::targetName(target) + " (compile for target cpu)");
-}
-
-llvm::Expected<mixrt::ArtifactInfo>
-compileArtifact(llvm::StringRef source, const CompileOptions &options) {
-  if (llvm::Error e = checkArtifactTarget(options.target))
-    return std::move(e);
+namespace {
+/// The host half of an artifact: the payload, signatures and CPU fields of
+/// `info`; target cuda's embedded device code goes to `deviceCode`.
+llvm::Error compileHostCode(llvm::StringRef source,
+                            const CompileOptions &options,
+                            mixrt::ArtifactInfo &info,
+                            std::vector<DeviceBinary> &deviceCode) {
   PhaseTimer timer;
-  mixrt::ArtifactInfo info;
   llvm::LLVMContext llvmContext;
-  auto module = lowerToLLVMModule(source, options, llvmContext, info.functions);
+  auto module = lowerToLLVMModule(source, options, llvmContext, info.functions,
+                                  &deviceCode);
   if (!module)
     return module.takeError();
   timer.mark("parse+lower+translate");
@@ -243,6 +274,8 @@ compileArtifact(llvm::StringRef source, const CompileOptions &options) {
   if (llvm::Error e = addPackedEntryPoints(m, info.functions))
     return std::move(e);
   redirectRuntimeCallbacks(m, options.target);
+  moveStructors(m, "llvm.global_ctors", mixrt::kModuleInitSymbol, false);
+  moveStructors(m, "llvm.global_dtors", mixrt::kModuleFiniSymbol, true);
   auto optimize =
       mlir::makeOptimizingTransformer(options.optLevel, 0, tm->get());
   if (llvm::Error e = optimize(&m))
@@ -266,12 +299,76 @@ compileArtifact(llvm::StringRef source, const CompileOptions &options) {
 
   info.compilerVersion = compilerVersion();
   info.target = options.target;
-  info.chip = options.target == Target::cuda ? options.chipOrDefault() : "";
   info.arch = mixrt::hostArch();
   info.cpu = builder->getCPU();
   info.features = builder->getFeatures().getString();
   info.payloadKind = mixrt::kPayloadSharedObject;
   info.payload = std::move(*so);
+  return llvm::Error::success();
+}
+
+/// The chips of a target cuda artifact: `chips` (each checked with
+/// validate(); "" is the default chip), or the options' one; lowest compute
+/// capability first.
+llvm::Expected<std::vector<std::string>>
+artifactChips(const CompileOptions &options,
+              llvm::ArrayRef<std::string> chips) {
+  std::vector<std::string> out;
+  if (chips.empty())
+    out.push_back(options.chipOrDefault());
+  for (const std::string &chip : chips) {
+    CompileOptions one = options;
+    one.chip = chip;
+    if (llvm::Error e = validate(one))
+      return std::move(e);
+    if (!llvm::is_contained(out, one.chipOrDefault()))
+      out.push_back(one.chipOrDefault());
+  }
+  auto version = [](const std::string &chip) {
+    mixrt::ChipVersion v =
+        mixrt::parseChip(chip).value_or(mixrt::ChipVersion());
+    return std::make_tuple(v.major, v.minor, v.archSpecific);
+  };
+  std::stable_sort(out.begin(), out.end(),
+                   [&](auto &a, auto &b) { return version(a) < version(b); });
+  return out;
+}
+} // namespace
+
+llvm::Expected<mixrt::ArtifactInfo>
+compileArtifact(llvm::StringRef source, const CompileOptions &options,
+                llvm::ArrayRef<std::string> chips) {
+  if (!chips.empty() && options.target != Target::cuda)
+    return llvm::createStringError(
+        std::string("chips are for target cuda, not ") +
+        mixrt::targetName(options.target));
+  bool cuda = options.target == Target::cuda;
+  auto list = artifactChips(options, chips);
+  if (!list)
+    return list.takeError();
+  CompileOptions host = options;
+  if (cuda)
+    host.chip = list->front(); // the PTX chip: the lowest
+  mixrt::ArtifactInfo info;
+  std::vector<DeviceBinary> ptx;
+  if (llvm::Error e = compileHostCode(source, host, info, ptx))
+    return std::move(e);
+  if (!cuda)
+    return info;
+  for (DeviceBinary &b : ptx)
+    info.deviceImages.push_back(
+        {b.name, b.target, mixrt::kDeviceImagePtx, std::move(b.bytes)});
+  for (const std::string &chip : *list) {
+    CompileOptions one = options;
+    one.chip = chip;
+    auto cubins = lowerToDeviceCode(source, one, "bin");
+    if (!cubins)
+      return cubins.takeError();
+    for (DeviceBinary &b : *cubins)
+      info.deviceImages.push_back(
+          {b.name, chip, mixrt::kDeviceImageCubin, std::move(b.bytes)});
+    info.chip += (info.chip.empty() ? "" : ",") + chip;
+  }
   return info;
 }
 

@@ -1,5 +1,7 @@
 //===- Artifact.cpp - compiled-module artifacts ---------------------------===//
 #include "mixrt/Artifact.h"
+#include "mixrt/Cuda.h"
+#include "mixrt/CudaArtifact.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -115,6 +117,25 @@ public:
     }
     return true;
   }
+  bool image(DeviceImage &d) {
+    uint64_t size = 0;
+    if (!str(d.module, "device module name") || !str(d.chip, "device chip") ||
+        !pod(d.kind, "device image kind") || !pod(size, "device image size"))
+      return false;
+    if (d.kind != kDeviceImageCubin && d.kind != kDeviceImagePtx) {
+      fail("corrupt artifact: device image kind " + std::to_string(d.kind) +
+           " of module " + d.module + " (expected 1, cubin, or 2, PTX)");
+      return false;
+    }
+    if (size > n - at) {
+      fail("corrupt artifact: device image of " + std::to_string(size) +
+           " bytes at byte " + std::to_string(at) + " exceeds the artifact");
+      return false;
+    }
+    d.bytes.assign(reinterpret_cast<const char *>(p + at), size);
+    at += size;
+    return true;
+  }
   void fail(std::string m) {
     if (error.empty())
       error = std::move(m);
@@ -150,6 +171,14 @@ std::string serializeArtifact(const ArtifactInfo &info) {
     for (const auto &t : f.results)
       body.tensor(t);
   }
+  body.pod<uint32_t>(static_cast<uint32_t>(info.deviceImages.size()));
+  for (const DeviceImage &image : info.deviceImages) {
+    body.str(image.module);
+    body.str(image.chip);
+    body.pod<uint32_t>(image.kind);
+    body.pod<uint64_t>(image.bytes.size());
+    body.bytes(image.bytes.data(), image.bytes.size());
+  }
   body.pod<uint32_t>(info.payloadKind);
   body.pod<uint64_t>(info.payload.size());
   body.bytes(info.payload.data(), info.payload.size());
@@ -182,9 +211,11 @@ Status parseArtifact(const void *data, size_t size, ArtifactInfo &out) {
   uint64_t bodySize = 0;
   if (!pre.bytes(magic, 8, "magic") || !pre.pod(version, "format version"))
     return Status::error(pre.error);
-  if (version != kArtifactFormatVersion)
+  if (version < kArtifactOldestFormatVersion ||
+      version > kArtifactFormatVersion)
     return Status::error("artifact format version " + std::to_string(version) +
-                         " is not supported (this runtime reads version " +
+                         " is not supported (this runtime reads versions " +
+                         std::to_string(kArtifactOldestFormatVersion) + " to " +
                          std::to_string(kArtifactFormatVersion) + ")");
   if (!pre.pod(flags, "flags") || !pre.pod(bodySize, "body size"))
     return Status::error(pre.error);
@@ -217,7 +248,8 @@ Status parseArtifact(const void *data, size_t size, ArtifactInfo &out) {
     std::optional<Target> known = parseTarget(target);
     if (!known)
       return Status::error("artifact target '" + target +
-                           "' is not supported by this runtime (only 'cpu')");
+                           "' is not supported by this runtime (expected " +
+                           kUserTargetList + ")");
     info.target = *known;
   }
   if (ok && numFunctions > 100000)
@@ -238,6 +270,17 @@ Status parseArtifact(const void *data, size_t size, ArtifactInfo &out) {
     for (auto &t : f.results)
       ok = ok && r.tensor(t);
     info.functions.push_back(std::move(f));
+  }
+  uint32_t numImages = 0;
+  if (ok && r.error.empty() && version >= 2) {
+    ok = r.pod(numImages, "device image count");
+    if (ok && numImages > 4096)
+      r.fail("corrupt artifact: " + std::to_string(numImages) +
+             " device images");
+    for (uint32_t i = 0; ok && r.error.empty() && i < numImages; ++i) {
+      info.deviceImages.emplace_back();
+      ok = r.image(info.deviceImages.back());
+    }
   }
   uint64_t payloadSize = 0;
   ok = ok && r.error.empty() && r.pod(info.payloadKind, "payload kind") &&
@@ -299,10 +342,9 @@ uint16_t hostElfMachine() {
 } // namespace
 
 Status checkArtifactRunsHere(const ArtifactInfo &info) {
-  if (!runsOnHost(info.target))
-    return Status::error(std::string("artifact target '") +
-                         targetName(info.target) +
-                         "' is not supported by this runtime (only 'cpu')");
+  if (!runsOnHost(info.target) && info.deviceImages.empty())
+    return Status::error(std::string("artifact for target ") +
+                         targetName(info.target) + " holds no device code");
   if (std::string why;
       isTestTarget(info.target) && !testPlugin(info.target, &why))
     return Status::error("artifact for " + why);
@@ -376,9 +418,71 @@ Status loadSupportLibraries() {
   return error.empty() ? Status::ok() : Status::error(error);
 }
 
+/// A new memory file (memfd) holding `so`, in `fd`.
+Status writeToMemory(const std::string &so, int &fd) {
+  fd = memfd_create("mixir-artifact", MFD_CLOEXEC);
+  if (fd < 0)
+    return Status::error(std::string("memfd_create failed: ") +
+                         std::strerror(errno));
+  for (size_t done = 0; done < so.size();) {
+    ssize_t k = write(fd, so.data() + done, so.size() - done);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0) {
+      int e = errno;
+      close(fd);
+      fd = -1;
+      return Status::error(std::string("writing the artifact to memory "
+                                       "failed: ") +
+                           std::strerror(e));
+    }
+    done += static_cast<size_t>(k);
+  }
+  return Status::ok();
+}
+
+/// Points the payload's `__mixir_rt_<name>` variables at the callbacks.
+void setCallbacks(void *handle, const std::vector<RuntimeCallback> &list) {
+  for (const RuntimeCallback &cb : list) {
+    std::string variable = std::string("__mixir_rt_") + cb.name;
+    void **slot = static_cast<void **>(dlsym(handle, variable.c_str()));
+    if (slot)
+      *slot = cb.address;
+  }
+}
+
 } // namespace
 
+Status
+LoadedArtifact::initialize(const std::vector<DeviceImageChoice> &images) {
+  auto init = reinterpret_cast<void (*)()>(dlsym(handle_, kModuleInitSymbol));
+  auto fini = reinterpret_cast<void (*)()>(dlsym(handle_, kModuleFiniSymbol));
+  if (!init) {
+    fini_ = fini;
+    return Status::ok();
+  }
+  bool cuda = info_.target == Target::cuda;
+  if (cuda)
+    (void)cudaTakeStatus();
+  {
+    DeviceImageScope scope(images);
+    init();
+  }
+  fini_ = fini;
+  if (Status s = cuda ? cudaTakeStatus() : Status::ok(); !s)
+    return Status::error("artifact for target cuda: loading the kernels "
+                         "failed: " +
+                         s.message());
+  return Status::ok();
+}
+
 LoadedArtifact::~LoadedArtifact() {
+  if (fini_) {
+    fini_();
+    // Target cuda: unloading the kernels may fail; nobody is left to tell.
+    if (info_.target == Target::cuda)
+      (void)cudaTakeStatus();
+  }
   if (handle_)
     dlclose(handle_);
   if (fd_ >= 0)
@@ -394,24 +498,13 @@ Status LoadedArtifact::load(std::string bytes,
     return s;
   if (Status s = loadSupportLibraries(); !s)
     return s;
-  int fd = memfd_create("mixir-artifact", MFD_CLOEXEC);
-  if (fd < 0)
-    return Status::error(std::string("memfd_create failed: ") +
-                         std::strerror(errno));
-  const std::string &so = a->info_.payload;
-  for (size_t done = 0; done < so.size();) {
-    ssize_t k = write(fd, so.data() + done, so.size() - done);
-    if (k < 0 && errno == EINTR)
-      continue;
-    if (k <= 0) {
-      int e = errno;
-      close(fd);
-      return Status::error(std::string("writing the artifact to memory "
-                                       "failed: ") +
-                           std::strerror(e));
-    }
-    done += static_cast<size_t>(k);
-  }
+  std::vector<DeviceImageChoice> images;
+  if (a->info_.target == Target::cuda)
+    if (Status s = prepareDeviceImages(a->info_, images); !s)
+      return s;
+  int fd = -1;
+  if (Status s = writeToMemory(a->info_.payload, fd); !s)
+    return s;
   // dlopen knows objects by name: a path some loaded object already has
   // (an fd number reused after an earlier artifact's close) would return
   // that object. The fd stays open while the module is loaded, so no two
@@ -444,12 +537,9 @@ Status LoadedArtifact::load(std::string bytes,
                          (e ? e : "dlopen failed"));
   }
   a->fd_ = fd;
-  for (const RuntimeCallback &cb : runtimeCallbacks(a->info_.target)) {
-    std::string variable = std::string("__mixir_rt_") + cb.name;
-    void **slot = static_cast<void **>(dlsym(a->handle_, variable.c_str()));
-    if (slot)
-      *slot = cb.address;
-  }
+  setCallbacks(a->handle_, runtimeCallbacks(a->info_.target));
+  if (a->info_.target == Target::cuda)
+    setCallbacks(a->handle_, cudaArtifactLoadCallbacks());
   for (const auto &f : a->info_.functions) {
     std::string symbol = "_mlir_" + f.name;
     void *fn = dlsym(a->handle_, symbol.c_str());
@@ -458,11 +548,15 @@ Status LoadedArtifact::load(std::string bytes,
                            " for @" + f.name);
     a->entry_.push_back(reinterpret_cast<PackedFunction>(fn));
   }
+  if (Status s = a->initialize(images); !s)
+    return s;
   a->bytes_ = std::move(bytes);
   // The payload copy is no longer needed once loaded; keep `bytes_` for
   // saving the artifact again.
   a->info_.payload.clear();
   a->info_.payload.shrink_to_fit();
+  a->info_.deviceImages.clear();
+  a->info_.deviceImages.shrink_to_fit();
   out = std::move(a);
   return Status::ok();
 }

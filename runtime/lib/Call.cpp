@@ -1,5 +1,7 @@
 //===- Call.cpp - calling compiled functions through the packed ABI -------===//
 #include "mixrt/Call.h"
+#include "mixrt/Cuda.h"
+#include "mixrt/TestPlugin.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -229,6 +231,33 @@ Status callPacked(PackedFunction fn, const FunctionSignature &sig,
     return Status::error("@" + sig.name + ": " + shapeError);
   }
   return Status::ok();
+}
+
+Status callCompiled(PackedFunction fn, Target target,
+                    const FunctionSignature &sig,
+                    const std::vector<ArrayView> &args,
+                    std::vector<HostArray> &results, void *stream) {
+  bool cuda = target == Target::cuda;
+  if (stream && !cuda)
+    return Status::error("@" + sig.name + ": code for target " +
+                         targetName(target) +
+                         " runs synchronously on the CPU; the stream must be "
+                         "NULL");
+  if (cuda)
+    (void)cudaTakeStatus(); // an earlier call's leftovers are not ours
+  Status status = Status::ok();
+  {
+    CudaStreamScope onStream(stream);
+    status = callPacked(fn, sig, args, results);
+  }
+  Status outside = takeTargetError(target);
+  if (Status c = cuda ? cudaTakeStatus() : Status::ok(); !c)
+    outside = Status::error("@" + sig.name + ": " + c.message());
+  if (!outside && (status || cuda)) {
+    results.clear();
+    return outside;
+  }
+  return status;
 }
 
 } // namespace mixrt

@@ -142,6 +142,9 @@ struct ThreadError {
 };
 thread_local ThreadError threadError;
 thread_local int defaultDevice = 0;
+/// The caller's stream that host code on this thread runs on (null: its
+/// own), set by CudaStreamScope.
+thread_local void *boundStream = nullptr;
 
 /// Events around the kernels launched on this thread (cudaProfileKernels).
 struct KernelTimer {
@@ -535,6 +538,14 @@ Status cudaTakeStatus() {
 
 bool cudaErrorPending() { return threadError.failed; }
 
+void cudaRecordError(std::string message) { recordError(std::move(message)); }
+
+CudaStreamScope::CudaStreamScope(void *stream) : previous(boundStream) {
+  boundStream = stream;
+}
+
+CudaStreamScope::~CudaStreamScope() { boundStream = previous; }
+
 void cudaProfileKernels(bool on) { kernelTimer.enabled = on; }
 
 Status cudaTakeKernelTime(double &ms) {
@@ -759,6 +770,8 @@ extern "C" void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
 }
 
 extern "C" void *mgpuStreamCreate() {
+  if (boundStream)
+    return boundStream;
   Scope scope("mgpuStreamCreate", /*startsWork=*/true);
   const Driver *d = scope.driver();
   if (!d)
@@ -771,7 +784,7 @@ extern "C" void *mgpuStreamCreate() {
 }
 
 extern "C" void mgpuStreamDestroy(void *stream) {
-  if (!stream)
+  if (!stream || stream == boundStream)
     return;
   Scope scope("mgpuStreamDestroy", /*startsWork=*/false);
   if (const Driver *d = scope.driver())

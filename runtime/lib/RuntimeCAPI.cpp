@@ -63,8 +63,8 @@ Status checkView(const mixir_buffer_view_t &v, const std::string &where) {
   if (v.device != MIXIR_DEVICE_CPU)
     return Status::error(where + ": buffer is on device " +
                          std::to_string(static_cast<int>(v.device)) +
-                         " (CUDA); this module runs on the CPU and takes "
-                         "host buffers");
+                         " (CUDA); compiled functions take host buffers (a "
+                         "cuda module copies them to the device itself)");
   if (v.rank < 0 || v.rank > 64)
     return Status::error(where + ": invalid rank " + std::to_string(v.rank));
   if (v.rank > 0 && !v.shape)
@@ -132,10 +132,6 @@ Status invoke(mixir_function_t function, const mixir_buffer_view_t *args,
   const FunctionSignature &sig = *function->signature;
   if (numArgs && !args)
     return Status::error("@" + sig.name + ": null argument array");
-  if (stream)
-    return Status::error("@" + sig.name +
-                         ": this module runs on the CPU and is called "
-                         "synchronously; the stream must be NULL");
   if (numResults != sig.results.size())
     return Status::error(
         "@" + sig.name + " returns " + std::to_string(sig.results.size()) +
@@ -165,13 +161,8 @@ Status invoke(mixir_function_t function, const mixir_buffer_view_t *args,
     stridedCopy(args[i], packed.back().data(), /*toView=*/false);
     views[i].data = packed.back().data();
   }
-  Status status = callPacked(function->entry, sig, views, results);
-  // A test target's plugin may record a failure inside the call.
-  if (Status t = takeTargetError(function->target); status && !t) {
-    results.clear();
-    return t;
-  }
-  return status;
+  return callCompiled(function->entry, function->target, sig, views, results,
+                      stream);
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 //------------===//
 #include "mixrt/TestPlugin.h"
 #include "mixrt/Call.h"
+#include "mixrt/Cuda.h"
 
 #include <cstdlib>
 #include <dlfcn.h>
@@ -89,6 +90,10 @@ std::vector<RuntimeCallback> runtimeCallbacks(Target target) {
       {"_mlir_ciface_mixrtShapeError",
        reinterpret_cast<void *>(&_mlir_ciface_mixrtShapeError)},
   };
+  // Host code of target cuda calls the CUDA runtime (mixrt/Cuda.h).
+  if (target == Target::cuda)
+    for (const RuntimeSymbol &s : cudaRuntimeSymbols())
+      all.push_back({s.name, s.address});
   if (isTestTarget(target))
     if (const TestPluginInfo *plugin = testPlugin(target))
       all.insert(all.end(), plugin->callbacks,

@@ -130,3 +130,55 @@ def test_fake_driver_device_and_chip_checks():
         "sm_86, sm_89, sm_90 or sm_90a)",
         "CompileError: target cuda: unsupported chip 'sm_72' (expected sm_80, "
         "sm_86, sm_89, sm_90 or sm_90a)"]
+
+
+def _cuda_artifact(tmp_path):
+    """test/Tools/Inputs/linear-attention-bf16.mlir as a CUDA artifact for
+    sm_80 and sm_90a (mixir-compile needs ptxas for the cubins, no GPU)."""
+    home = os.environ.get("CUDA_HOME") or "/usr/local/cuda"
+    if not os.access(os.path.join(home, "bin", "ptxas"), os.X_OK):
+        pytest.skip(f"no ptxas in {home}/bin (the CUDA toolkit): cannot "
+                    f"compile cubins")
+    build = pathlib.Path(mixir.__file__).resolve().parents[2]
+    source = (pathlib.Path(__file__).resolve().parents[1] / "Tools" / "Inputs" /
+              "linear-attention-bf16.mlir")
+    out = tmp_path / "la.mixir"
+    r = subprocess.run([str(build / "bin" / "mixir-compile"), str(source),
+                        "--target=cuda", "--chip=sm_80,sm_90a",
+                        "--emit=artifact", "-o", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_cuda_artifact_loads_and_runs_on_the_fake_driver(tmp_path):
+    # mixir.load runs the artifact through the runtime; the stand-in driver
+    # runs no kernel, so only shapes and the named failures are checked.
+    path = _cuda_artifact(tmp_path)
+    code = f"""
+        import ml_dtypes, numpy as np, mixir
+        try:
+            m = mixir.load({str(path)!r})
+        except ValueError as e:
+            print("ValueError:", e)
+        else:
+            for b, t in ((1, 9), (3, 70)):
+                q = np.ones((b, t, 2, 64), ml_dtypes.bfloat16)
+                o, s = m.la(q, q, q)
+                print(o.shape, o.dtype, s.shape, s.dtype)
+        """
+    lines = _run_child(code, MIXIR_LIBCUDA_PATH=_fake_driver(),
+                       MIXIR_FAKE_CUDA_CC="8.6")
+    assert lines == ["(1, 9, 2, 64) bfloat16 (1, 2, 64, 64) float32",
+                     "(3, 70, 2, 64) bfloat16 (3, 2, 64, 64) float32"]
+    lines = _run_child(code, MIXIR_LIBCUDA_PATH=_fake_driver(),
+                       MIXIR_FAKE_CUDA_CC="7.5")
+    assert len(lines) == 1 and re.fullmatch(
+        r"ValueError: .*la\.mixir: artifact for target cuda: no code for the "
+        r"device \(sm_75\) in device module \w+: it has cubins for sm_80, "
+        r"sm_90a, PTX for sm_80", lines[0]), lines
+    lines = _run_child(code, MIXIR_LIBCUDA_PATH="/nonexistent/libcuda.so.1")
+    assert len(lines) == 1 and lines[0].endswith(
+        "la.mixir: artifact for target cuda: no CUDA driver "
+        "(/nonexistent/libcuda.so.1: cannot open shared object file: No such "
+        "file or directory)"), lines

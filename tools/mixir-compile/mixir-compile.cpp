@@ -3,8 +3,11 @@
 //
 //   mixir-compile IN.mlir -o OUT --target=cpu --emit=mlir|llvm|artifact
 //   mixir-compile IN.mlir -o OUT --target=cuda [--chip=sm_80] --emit=ptx|cubin
+//   mixir-compile IN.mlir -o OUT --target=cuda --chip=sm_80,sm_90a
+//                --emit=artifact
 //
-// An artifact (mixrt/Artifact.h) holds the compiled module for the host CPU;
+// An artifact (mixrt/Artifact.h) holds the compiled module: host code for
+// this CPU and, for target cuda, a cubin per chip and PTX for the lowest;
 // `mixir-run` and the runtime C API (mixir-c/Runtime.h) load it. With
 // several device modules, PTX is written one after the other (each after a
 // "// gpu.binary @NAME" line) and cubins to OUT with the module name before
@@ -45,7 +48,8 @@ static cl::opt<std::string>
 static cl::opt<std::string> chip("chip",
                                  cl::desc("GPU architecture for --target=cuda: "
                                           "sm_80 (default), sm_86, sm_89, "
-                                          "sm_90, sm_90a"),
+                                          "sm_90, sm_90a; --emit=artifact "
+                                          "takes a list (sm_80,sm_90a)"),
                                  cl::init(""), cl::cat(toolOptions));
 static cl::opt<std::string>
     emit("emit",
@@ -98,25 +102,35 @@ static int writeDeviceCode(llvm::StringRef source,
   return 0;
 }
 
+/// --chip split at commas (a list only for --emit=artifact).
+static std::vector<std::string> chipList() {
+  llvm::SmallVector<llvm::StringRef> parts;
+  llvm::StringRef(chip).split(parts, ',');
+  std::vector<std::string> out;
+  for (llvm::StringRef p : parts)
+    out.push_back(p.trim().str());
+  return out;
+}
+
 int main(int argc, char **argv) {
   if (!mixir::parseCommandLine(argc, argv, "MixIR compiler\n", toolOptions,
                                fail))
     return 1;
-  auto options =
-      mixir::compileOptionsFor(inputFile, target, chip, chunkSizeText, fail);
+  std::vector<std::string> chips = chipList();
+  if (chips.size() > 1 && emit != "artifact")
+    return fail("--chip=" + chip + ": a list of chips needs --emit=artifact");
+  auto options = mixir::compileOptionsFor(inputFile, target, chips.front(),
+                                          chunkSizeText, fail);
   if (!options)
     return 1;
   bool cuda = options->target == mixir::Target::cuda;
   bool deviceCode = emit == "ptx" || emit == "cubin";
   if (deviceCode && !cuda)
     return fail("--emit=" + emit + " needs --target=cuda");
-  if (emit == "artifact")
-    if (llvm::Error e = mixir::checkArtifactTarget(options->target))
-      return fail(llvm::toString(std::move(e)));
   if (!deviceCode && emit != "mlir" && emit != "llvm" && emit != "artifact")
     return fail("--emit=" + emit + " is not available for --target=" + target +
                 " in this build (use mlir, llvm" +
-                (cuda ? ", ptx or cubin)" : " or artifact)"));
+                (cuda ? ", ptx, cubin or artifact)" : " or artifact)"));
   if (emit == "artifact" && outputFile == "-")
     return fail("--emit=artifact writes a binary file; name it with -o");
   auto source = mixir::readSourceFile(inputFile);
@@ -126,7 +140,8 @@ int main(int argc, char **argv) {
     return writeDeviceCode(*source, *options);
   std::string text;
   if (emit == "artifact") {
-    auto info = mixir::compileArtifact(*source, *options);
+    auto info = mixir::compileArtifact(
+        *source, *options, chip.empty() ? std::vector<std::string>() : chips);
     if (!info)
       return fail(llvm::toString(info.takeError()));
     text = mixrt::serializeArtifact(*info);

@@ -92,15 +92,10 @@ int loadArtifact(std::string bytes, RunnableModule &m) {
   m.functions = m.artifact->info().functions;
   m.call = [&m](const std::string &name, const Views &args, Arrays &results) {
     for (size_t i = 0; i < m.functions.size(); ++i)
-      if (m.functions[i].name == name) {
-        mixrt::Status s = mixrt::callPacked(m.artifact->entryPoints()[i],
-                                            m.functions[i], args, results);
-        // What a test target's plugin saw go wrong inside the call.
-        if (mixrt::Status t = mixrt::takeTargetError(m.artifact->info().target);
-            s && !t)
-          return t;
-        return s;
-      }
+      if (m.functions[i].name == name)
+        return mixrt::callCompiled(m.artifact->entryPoints()[i],
+                                   m.artifact->info().target, m.functions[i],
+                                   args, results);
     return mixrt::Status::error("no function @" + name);
   };
   return 0;

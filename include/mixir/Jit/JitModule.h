@@ -64,27 +64,28 @@ private:
 /// message naming the file.
 llvm::Expected<std::string> readSourceFile(llvm::StringRef path);
 
-/// Parses `source`, reads the signatures of its public functions, lowers it
-/// with the pipeline of a target that runs on the host and translates it to
-/// LLVM IR in `llvmContext` (for ahead-of-time compilation, see
-/// SharedObject.h).
-llvm::Expected<std::unique_ptr<llvm::Module>>
-lowerToLLVMModule(llvm::StringRef source, const CompileOptions &options,
-                  llvm::LLVMContext &llvmContext,
-                  std::vector<mixrt::FunctionSignature> &signatures);
-
-/// Parses `source` and lowers it to the LLVM dialect with the target's
-/// pipeline, printing the result (for `mixir-compile --emit=mlir|llvm`).
-llvm::Expected<std::string> lowerToText(llvm::StringRef source,
-                                        const CompileOptions &options,
-                                        bool emitLLVMIR);
-
 /// Device code of one gpu.binary: PTX text or a cubin/fatbin image.
 struct DeviceBinary {
   std::string name;   // the gpu.binary's symbol
   std::string target; // the chip, e.g. "sm_90a"
   std::string bytes;
 };
+
+/// Parses `source`, reads the signatures of its public functions, lowers it
+/// with the target's pipeline and translates it to LLVM IR in `llvmContext`
+/// (for ahead-of-time compilation, see SharedObject.h). Target cuda embeds
+/// PTX in the host code; `deviceCode`, when given, receives it.
+llvm::Expected<std::unique_ptr<llvm::Module>>
+lowerToLLVMModule(llvm::StringRef source, const CompileOptions &options,
+                  llvm::LLVMContext &llvmContext,
+                  std::vector<mixrt::FunctionSignature> &signatures,
+                  std::vector<DeviceBinary> *deviceCode = nullptr);
+
+/// Parses `source` and lowers it to the LLVM dialect with the target's
+/// pipeline, printing the result (for `mixir-compile --emit=mlir|llvm`).
+llvm::Expected<std::string> lowerToText(llvm::StringRef source,
+                                        const CompileOptions &options,
+                                        bool emitLLVMIR);
 
 /// Parses `source` and runs the CUDA pipeline with device code format `format`
 /// ("isa": PTX, "bin": cubin through ptxas, "fatbin"), returning the device

@@ -19,18 +19,17 @@ const char *compilerVersion();
 /// compiled for), e.g. "znver4" and "+avx2,+fma,...".
 std::pair<std::string, std::string> hostCPU();
 
-/// Artifacts hold host code (mixrt::runsOnHost): an error naming any other
-/// target.
-llvm::Error checkArtifactTarget(Target target);
-
-/// Compiles `source` (checked with validate() and checkArtifactTarget) into
-/// an artifact for the host CPU: the packed entry
-/// points `_mlir_<name>` of every public function are in the payload.
-/// The linker is $MIXIR_LINKER, else the first of ld.lld-22, ld.lld,
-/// /usr/lib/llvm-22/bin/ld.lld and ld found on PATH. Set MIXIR_TIMING=1 to
-/// print the time of each phase on stderr.
+/// Compiles `source` (checked with validate()) into an artifact: the packed
+/// entry points `_mlir_<name>` of every public function are in the payload,
+/// host code for this CPU. Target cuda adds, for each device module, a
+/// cubin for every chip of `chips` (default: the options' chip) and PTX for
+/// the lowest, which the host code embeds; cubins need ptxas (the CUDA
+/// toolkit), no GPU. The linker is $MIXIR_LINKER, else the first of
+/// ld.lld-22, ld.lld, /usr/lib/llvm-22/bin/ld.lld and ld found on PATH. Set
+/// MIXIR_TIMING=1 to print the time of each phase on stderr.
 llvm::Expected<mixrt::ArtifactInfo>
-compileArtifact(llvm::StringRef source, const CompileOptions &options);
+compileArtifact(llvm::StringRef source, const CompileOptions &options,
+                llvm::ArrayRef<std::string> chips = {});
 
 } // namespace mixir
 

@@ -11,6 +11,7 @@
 #ifndef MIXRT_CALL_H
 #define MIXRT_CALL_H
 
+#include "mixrt/Target.h"
 #include "mixrt/Types.h"
 
 #include <string>
@@ -51,6 +52,17 @@ Status checkArguments(const FunctionSignature &sig,
 Status callPacked(PackedFunction fn, const FunctionSignature &sig,
                   const std::vector<ArrayView> &args,
                   std::vector<HostArray> &results);
+
+/// callPacked for code compiled for `target`, adding the failures recorded
+/// during the call outside its own status: a test target's plugin's, or for
+/// target cuda the first CUDA error on this thread ("@f: mgpuLaunchKernel:
+/// cuLaunchKernel failed: ..."), which wins. On failure there are no results.
+/// Target cuda runs its work on `stream` (a CUstream; null: streams of its
+/// own); other targets take no stream.
+Status callCompiled(PackedFunction fn, Target target,
+                    const FunctionSignature &sig,
+                    const std::vector<ArrayView> &args,
+                    std::vector<HostArray> &results, void *stream = nullptr);
 
 } // namespace mixrt
 

@@ -50,8 +50,26 @@ Status cudaDeviceArchitecture(std::string &chip);
 /// The first CUDA error recorded on this thread since the last call, which
 /// this clears; ok when there was none.
 Status cudaTakeStatus();
+/// Records `message` as this thread's error unless one is pending (for
+/// runtime code that wraps the mgpu* functions).
+void cudaRecordError(std::string message);
 /// Whether an error is recorded on this thread (without clearing it).
 bool cudaErrorPending();
+
+/// While alive, compiled host code on this thread runs its work on `stream`
+/// (a CUstream of the default device's primary context, or null for the
+/// code's own streams): the streams it creates are `stream`, and destroying
+/// them leaves it alone. Scopes nest.
+class CudaStreamScope {
+public:
+  explicit CudaStreamScope(void *stream);
+  ~CudaStreamScope();
+  CudaStreamScope(const CudaStreamScope &) = delete;
+  CudaStreamScope &operator=(const CudaStreamScope &) = delete;
+
+private:
+  void *previous;
+};
 
 /// Kernel timing for benchmarks. While on, the kernels this thread launches
 /// are bracketed with CUDA events, and cudaTakeKernelTime gives the device

@@ -3,7 +3,7 @@
 usage: patch_artifact.py IN OUT MODE, MODE one of
   flip      flip one payload byte (checksum no longer matches)
   truncate  drop the last 100 bytes
-  version   format version 2, checksum recomputed
+  version   format version 99, checksum recomputed
   arch      host arch field renamed (same length), checksum recomputed
   target    target field "cpu" -> "gpu", checksum recomputed
   elf       payload's ELF machine changed, checksum recomputed
@@ -33,7 +33,7 @@ if mode == "flip":
 elif mode == "truncate":
     data = data[:-100]
 elif mode == "version":
-    unsealed[8:12] = struct.pack("<I", 2)
+    unsealed[8:12] = struct.pack("<I", 99)
     data = reseal(unsealed)
 elif mode in ("arch", "target"):
     # body strings: compiler version, target, chip, arch, ...
