@@ -246,6 +246,46 @@ def make_mamba2_negeig(rng, B=2, T=1000, H=4, N=64, P=64):
     return [x, bm, cm, dt_raw, a_log, dt_bias], ref
 
 
+def make_mom(rng, B=2, T=1000, H=3, M=5, topk=2, K=60, V=48):
+    q = _normal(rng, (B, T, H, K), BF16)
+    k = _normal(rng, (B, T, H, M, K), BF16)   # one key and value per memory
+    v = _normal(rng, (B, T, H, M, V), BF16)
+    b = _normal(rng, (B, T, H), BF16)         # beta logits
+    g = rng.uniform(-0.5, -0.01, (B, T, H)).astype(np.float32)
+    r = rng.standard_normal((B, T, M)).astype(np.float32)   # router logits
+    s0 = (0.5 * rng.standard_normal((B, H, M, K, V))).astype(np.float32)
+
+    def ref(rr):
+        # The gathered form, not the example's masking: each memory runs the
+        # gated delta rule over the tokens routed to it alone, and the outputs
+        # are scattered back and summed with the router weights. Top-k ties go
+        # to the lower memory index (a stable sort).
+        r64 = r.astype(np.float64)
+        order = np.argsort(-r64, axis=-1, kind="stable")[..., :topk]
+        sel = np.zeros((B, T, M), bool)
+        np.put_along_axis(sel, order, True, axis=-1)
+        w = np.where(sel, np.exp(r64 - r64.max(-1, keepdims=True)), 0.0)
+        w = w / w.sum(-1, keepdims=True)
+        beta = _sigmoid(b.astype(np.float64))
+        o = np.zeros((B, T, H, V))
+        s = s0.astype(np.float64).copy()
+        for bi in range(B):
+            for m in range(M):
+                idx = np.flatnonzero(sel[bi, :, m])
+                if idx.size == 0:
+                    continue
+                tokens = lambda x: x[bi, idx][None]  # noqa: E731  [1, n, ...]
+                o_m, s_m = rr.delta_rule(tokens(q), tokens(k)[:, :, :, m],
+                                         tokens(v)[:, :, :, m], tokens(beta), tokens(g),
+                                         gate="scalar", qk_l2norm=True,
+                                         initial_state=s0[bi:bi + 1, :, m],
+                                         output_final_state=True)
+                o[bi, idx] += w[bi, idx, m, None, None] * o_m[0]
+                s[bi, :, m] = s_m[0]
+        return o, s
+    return [q, k, v, b, g, r, s0], ref
+
+
 # One entry per example: the .mlir file and its function, the table labels,
 # the generator (called with the B and T of `shape`) and the rel-RMS tolerance
 # for every output. Some sequence lengths are deliberately not multiples of
@@ -276,6 +316,9 @@ EXAMPLES = [
     dict(name="mamba2_negeig", file="mamba2_negeig.mlir", entry="mamba2_negeig",
          op="recurrence/scalar,signed", dtype="bf16",
          shape=(2, 1000, 4, 64, 64), make=make_mamba2_negeig, tol=HALF_TOL),
+    dict(name="mom", file="mom.mlir", entry="mom",
+         op="delta_rule/scalar+l2,top-2 of 5", dtype="bf16",
+         shape=(2, 1000, "3x5", 60, 48), make=make_mom, tol=HALF_TOL),
 ]
 
 
