@@ -1,5 +1,4 @@
-//===- CallTest.cpp - argument checking of the packed-ABI calls
-//------------===//
+//===- CallTest.cpp - argument checking of the packed-ABI calls -----------===//
 #include "mixrt/Call.h"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,4 @@
-//===- CudaTest.cpp - mixrt's CUDA runtime without a GPU
-//-------------------===//
+//===- CudaTest.cpp - mixrt's CUDA runtime without a GPU ------------------===//
 //
 // Runs the mgpu* functions against a missing driver, a library that is not
 // a driver, and FakeCuda.cpp (a stand-in libcuda whose "device memory" is

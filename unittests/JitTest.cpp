@@ -1,5 +1,4 @@
-//===- JitTest.cpp - compile and call through mixir::JitModule
-//-------------===//
+//===- JitTest.cpp - compile and call through mixir::JitModule ------------===//
 #include "mixir/Jit/JitModule.h"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,4 @@
-//===- embed_latency.cpp - compile latency and artifact load time
-//----------===//
+//===- embed_latency.cpp - compile latency and artifact load time ---------===//
 //
 // For each .mlir file given: source -> first result with a fresh compiler
 // (no cache), split into compile and first call; then the artifact: load +

@@ -1,5 +1,4 @@
-//===- jit_gated_deltanet.cpp - embed the MixIR JIT in a C++ program
-//-------===//
+//===- jit_gated_deltanet.cpp - embed the MixIR JIT in a C++ program ------===//
 //
 // Compiles a Gated DeltaNet layer from MLIR text with mixir::Compiler, runs
 // it on generated data and checks it against a float64 recurrence written

@@ -1,5 +1,4 @@
-//===- run_artifact.cpp - run a prebuilt artifact with the runtime alone
-//---===//
+//===- run_artifact.cpp - run a prebuilt artifact with the runtime alone --===//
 //
 // Links libmixir_runtime only (no compiler, no MLIR/LLVM). Loads an artifact
 // written by `mixir-compile --emit=artifact` from test/Tools/Inputs/scan.mlir

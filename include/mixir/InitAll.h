@@ -1,5 +1,5 @@
-//===- InitAll.h - register mix and upstream dialects and passes -*- C++
-//-*-===//
+//===- InitAll.h - register mix and upstream dialects and -------*- C++ -*-===//
+// passes
 #ifndef MIXIR_INITALL_H
 #define MIXIR_INITALL_H
 

@@ -1,5 +1,4 @@
-//===- CPUPipeline.cpp - mix on tensors to LLVM for the host
-//---------------===//
+//===- CPUPipeline.cpp - mix on tensors to LLVM for the host --------------===//
 #include "mixir/Conversion/Passes.h"
 #include "mixir/Pipelines/Pipelines.h"
 #include "mixir/Transforms/Passes.h"

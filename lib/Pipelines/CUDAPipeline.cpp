@@ -1,5 +1,4 @@
-//===- CUDAPipeline.cpp - mix on tensors to host LLVM + embedded cubin
-//-----===//
+//===- CUDAPipeline.cpp - mix on tensors to host LLVM + embedded cubin ----===//
 #include "mixir/Conversion/Passes.h"
 #include "mixir/Pipelines/Pipelines.h"
 

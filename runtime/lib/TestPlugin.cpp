@@ -1,5 +1,4 @@
-//===- TestPlugin.cpp - test-only targets, loaded from a plugin
-//------------===//
+//===- TestPlugin.cpp - test-only targets, loaded from a plugin -----------===//
 #include "mixrt/TestPlugin.h"
 #include "mixrt/Call.h"
 #include "mixrt/Cuda.h"

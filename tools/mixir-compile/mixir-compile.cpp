@@ -1,5 +1,4 @@
-//===- mixir-compile.cpp - compile an .mlir module for a target
-//------------===//
+//===- mixir-compile.cpp - compile an .mlir module for a target -----------===//
 //
 //   mixir-compile IN.mlir -o OUT --target=cpu --emit=mlir|llvm|artifact
 //   mixir-compile IN.mlir -o OUT --target=cuda [--chip=sm_80] --emit=ptx|cubin

@@ -1,5 +1,4 @@
-//===- mixir-import-onnx.cpp - ONNX model to MLIR
-//--------------------------===//
+//===- mixir-import-onnx.cpp - ONNX model to MLIR -------------------------===//
 //
 //   mixir-import-onnx MODEL.onnx -o OUT.mlir [--no-raise]
 //

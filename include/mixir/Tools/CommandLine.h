@@ -1,5 +1,5 @@
-//===- CommandLine.h - one-line command-line errors for the tools -*- C++
-//-*-===//
+//===- CommandLine.h - one-line command-line errors for the -----*- C++ -*-===//
+// tools
 #ifndef MIXIR_TOOLS_COMMANDLINE_H
 #define MIXIR_TOOLS_COMMANDLINE_H
 

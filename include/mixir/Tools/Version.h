@@ -1,5 +1,4 @@
-//===- Version.h - what the tools print for --version ------------*- C++
-//-*-===//
+//===- Version.h - what the tools print for --version -----------*- C++ -*-===//
 #ifndef MIXIR_TOOLS_VERSION_H
 #define MIXIR_TOOLS_VERSION_H
 

@@ -1,5 +1,4 @@
-//===- AttentionKernel.cpp - flash attention on tensor cores
-//---------------===//
+//===- AttentionKernel.cpp - flash attention on tensor cores --------------===//
 #include "KernelBase.h"
 #include "Kernels.h"
 

@@ -1,5 +1,4 @@
-//===- Fragments.cpp - warp-level mma.sync fragments
-//-----------------------===//
+//===- Fragments.cpp - warp-level mma.sync fragments ----------------------===//
 #include "Fragments.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

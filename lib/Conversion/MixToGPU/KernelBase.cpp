@@ -1,5 +1,4 @@
-//===- KernelBase.cpp - shared pieces of the mix GPU kernels
-//---------------===//
+//===- KernelBase.cpp - shared pieces of the mix GPU kernels --------------===//
 #include "KernelBase.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

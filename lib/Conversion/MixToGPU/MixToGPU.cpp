@@ -1,5 +1,4 @@
-//===- MixToGPU.cpp - the convert-mix-to-gpu pass
-//--------------------------===//
+//===- MixToGPU.cpp - the convert-mix-to-gpu pass -------------------------===//
 //
 // Rewrites each mix op into host code that moves its operands to the GPU,
 // launches the op's kernel (Kernels.h) and copies the results back, all on

@@ -1,5 +1,4 @@
-//===- MmaSync.cpp - the mix-lower-mma-sync pass
-//---------------------------===//
+//===- MmaSync.cpp - the mix-lower-mma-sync pass --------------------------===//
 //
 // MLIR 22's nvgpu-to-nvvm conversion derives PTX types for f16, tf32 and
 // integer mma.sync only; bf16 operands fail with "failed to deduce operand

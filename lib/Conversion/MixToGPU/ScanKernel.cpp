@@ -1,5 +1,4 @@
-//===- ScanKernel.cpp - element-wise gated scan on the GPU
-//-----------------===//
+//===- ScanKernel.cpp - element-wise gated scan on the GPU ----------------===//
 //
 // mix.scan has no matmul: one thread per (batch, channel) runs the
 // recurrence h = exp(g) h + x over the sequence; neighbouring threads read

@@ -1,5 +1,4 @@
-//===- Attention.cpp - reference-form softmax attention
-//--------------------===//
+//===- Attention.cpp - reference-form softmax attention -------------------===//
 //
 // One query row at a time with an online softmax (running max and sum in
 // f32) over the keys the causal and window masks allow; the key range is

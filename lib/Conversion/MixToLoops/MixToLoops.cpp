@@ -1,5 +1,4 @@
-//===- MixToLoops.cpp - the convert-mix-to-loops pass
-//----------------------===//
+//===- MixToLoops.cpp - the convert-mix-to-loops pass ---------------------===//
 #include "Conversion/Utils/CollectMixOps.h"
 #include "LoweringUtils.h"
 #include "mixir/Conversion/Passes.h"

@@ -1,5 +1,4 @@
-//===- Scan.cpp - element-wise gated linear recurrence
-//---------------------===//
+//===- Scan.cpp - element-wise gated linear recurrence --------------------===//
 //
 // h_t = exp(g_t) h_{t-1} + x_t, vectorised over D in bounded tiles; each tile's
 // state stays in registers for the whole sequence.

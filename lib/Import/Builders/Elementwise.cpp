@@ -1,5 +1,4 @@
-//===- Elementwise.cpp - broadcasting element-wise linalg.generic
-//----------===//
+//===- Elementwise.cpp - broadcasting element-wise linalg.generic ---------===//
 #include "mixir/Import/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -1,5 +1,4 @@
-//===- Shapes.cpp - reshapes, slices, concatenation, gathers
-//---------------===//
+//===- Shapes.cpp - reshapes, slices, concatenation, gathers --------------===//
 #include "mixir/Import/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -1,5 +1,4 @@
-//===- Structured.cpp - reductions, contractions, scans, convolutions
-//------===//
+//===- Structured.cpp - reductions, contractions, scans, convolutions -----===//
 #include "mixir/Import/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

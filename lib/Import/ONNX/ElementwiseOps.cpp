@@ -1,5 +1,4 @@
-//===- ElementwiseOps.cpp - ONNX element-wise nodes
-//------------------------===//
+//===- ElementwiseOps.cpp - ONNX element-wise nodes -----------------------===//
 #include "Importer.h"
 #include "mixir/Import/TensorBuilders.h"
 

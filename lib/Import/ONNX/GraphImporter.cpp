@@ -1,5 +1,4 @@
-//===- GraphImporter.cpp - one ONNX graph to one func.func
-//-----------------===//
+//===- GraphImporter.cpp - one ONNX graph to one func.func ----------------===//
 #include "Importer.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

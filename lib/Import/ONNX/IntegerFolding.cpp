@@ -1,5 +1,4 @@
-//===- IntegerFolding.cpp - evaluate shape arithmetic at import time
-//-------===//
+//===- IntegerFolding.cpp - evaluate shape arithmetic at import time ------===//
 //
 // Exporters compute reshape targets with small integer graphs (Shape ->
 // Gather -> Unsqueeze -> Concat -> Reshape). When every input is known, the

@@ -1,5 +1,4 @@
-//===- MixerOps.cpp - ONNX mixer nodes to mix ops
-//--------------------------===//
+//===- MixerOps.cpp - ONNX mixer nodes to mix ops -------------------------===//
 //
 // Standard Attention (opset 23+), LinearAttention (opset 27 and
 // com.microsoft), and the `mixir` custom domain, which mirrors the dialect

@@ -1,5 +1,4 @@
-//===- NNOps.cpp - ONNX contractions, reductions, norms, convolution
-//-------===//
+//===- NNOps.cpp - ONNX contractions, reductions, norms, convolution ------===//
 #include "Importer.h"
 #include "mixir/Import/TensorBuilders.h"
 

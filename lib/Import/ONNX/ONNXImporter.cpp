@@ -1,5 +1,4 @@
-//===- ONNXImporter.cpp - read a ModelProto, translate its graph
-//-----------===//
+//===- ONNXImporter.cpp - read a ModelProto, translate its graph ----------===//
 #include "mixir/Import/ONNX/ONNXImporter.h"
 
 #include "Importer.h"

@@ -1,5 +1,4 @@
-//===- ShapeOps.cpp - ONNX shape, layout, indexing and constant nodes
-//------===//
+//===- ShapeOps.cpp - ONNX shape, layout, indexing and constant nodes -----===//
 #include "Importer.h"
 #include "mixir/Import/MixerBuilders.h"
 #include "mixir/Import/TensorBuilders.h"

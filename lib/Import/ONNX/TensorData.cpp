@@ -1,5 +1,4 @@
-//===- TensorData.cpp - ONNX TensorProto to DenseElementsAttr
-//--------------===//
+//===- TensorData.cpp - ONNX TensorProto to DenseElementsAttr -------------===//
 #include "Importer.h"
 
 #include "llvm/ADT/APFloat.h"

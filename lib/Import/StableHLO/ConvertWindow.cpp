@@ -1,5 +1,4 @@
-//===- ConvertWindow.cpp - stablehlo.reduce_window (cumulative sums)
-//-------===//
+//===- ConvertWindow.cpp - stablehlo.reduce_window (cumulative sums) ------===//
 //
 // JAX lowers `jnp.cumsum` / `lax.cumsum` to a reduce_window with an add
 // body whose window covers the whole axis and whose padding puts T - 1 init

@@ -1,5 +1,4 @@
-//===- Evaluator.cpp - float64 evaluation of flat StableHLO ops
-//------------===//
+//===- Evaluator.cpp - float64 evaluation of flat StableHLO ops -----------===//
 #include "Evaluator.h"
 
 #include "mlir/IR/BuiltinTypes.h"

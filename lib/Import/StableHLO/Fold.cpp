@@ -1,5 +1,4 @@
-//===- Fold.cpp - evaluate constant StableHLO subgraphs at import
-//----------===//
+//===- Fold.cpp - evaluate constant StableHLO subgraphs at import ---------===//
 //
 // JAX builds masks and position tables at run time (iota, compare, and,
 // select). Folding them into constants here lets mix-raise check a causal or

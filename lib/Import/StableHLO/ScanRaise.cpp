@@ -1,5 +1,4 @@
-//===- ScanRaise.cpp - lax.scan state updates to mix ops
-//-------------------===//
+//===- ScanRaise.cpp - lax.scan state updates to mix ops ------------------===//
 //
 // `jax.lax.scan` lowers to a `stablehlo.while` whose carried values are a
 // counter i (0, 1, ..., T-1), the stacked inputs (passed through unchanged

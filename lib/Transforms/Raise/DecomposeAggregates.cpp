@@ -1,5 +1,4 @@
-//===- DecomposeAggregates.cpp - linalg.softmax to generics
-//----------------===//
+//===- DecomposeAggregates.cpp - linalg.softmax to generics ---------------===//
 #include "mixir/Transforms/Passes.h"
 
 namespace mixir {

@@ -1,5 +1,4 @@
-//===- MixRaise.cpp - written-out attention chains to mix ops
-//--------------===//
+//===- MixRaise.cpp - written-out attention chains to mix ops -------------===//
 //
 // Works on the form lib/Import's builders emit (and any equivalent one):
 // contractions and element-wise arithmetic as linalg.generic, K^T as

@@ -1,5 +1,4 @@
-//===- Types.h - mixrt host arrays, element types and status -----*- C++
-//-*-===//
+//===- Types.h - mixrt host arrays, element types and status ----*- C++ -*-===//
 //
 // The runtime is plain C++17 with no LLVM or MLIR dependency, so applications
 // that only run compiled artifacts can link it alone.

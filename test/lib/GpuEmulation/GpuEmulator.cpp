@@ -1,5 +1,4 @@
-//===- GpuEmulator.cpp - run GPU kernels' IR on CPU threads (test only)
-//----===//
+//===- GpuEmulator.cpp - run GPU kernels' IR on CPU threads (test only) ---===//
 #include "GpuEmulator.h"
 
 #include <condition_variable>

@@ -1,5 +1,4 @@
-//===- ONNXImporter.h - ONNX models to mix + upstream MLIR -------*- C++
-//-*-===//
+//===- ONNXImporter.h - ONNX models to mix + upstream MLIR ------*- C++ -*-===//
 #ifndef MIXIR_IMPORT_ONNX_ONNXIMPORTER_H
 #define MIXIR_IMPORT_ONNX_ONNXIMPORTER_H
 

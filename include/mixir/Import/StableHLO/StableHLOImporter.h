@@ -1,5 +1,5 @@
-//===- StableHLOImporter.h - StableHLO (JAX) to mix + upstream MLIR -*- C++
-//-*-===//
+//===- StableHLOImporter.h - StableHLO (JAX) to mix + upstream --*- C++ -*-===//
+// MLIR
 //
 // The StableHLO importer has two stages, because Debian's MLIR 22 has no
 // StableHLO dialect while jaxlib's Python bindings have it:
