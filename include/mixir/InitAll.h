@@ -1,5 +1,4 @@
-//===- InitAll.h - register mix and upstream dialects and -------*- C++ -*-===//
-// passes
+//===- InitAll.h - register dialects and passes -----------------*- C++ -*-===//
 #ifndef MIXIR_INITALL_H
 #define MIXIR_INITALL_H
 

@@ -1,5 +1,4 @@
-//===- TensorBuilders.h - upstream tensor code for imported -----*- C++ -*-===//
-// models
+//===- TensorBuilders.h - tensor code for imported models -------*- C++ -*-===//
 //
 // Builders that emit linalg/tensor/arith/math ops on ranked tensors with
 // numpy-style broadcasting. They know nothing about any model format: the ONNX

@@ -1,5 +1,4 @@
-//===- CommandLine.h - one-line command-line errors for the -----*- C++ -*-===//
-// tools
+//===- CommandLine.h - one-line command-line errors -------------*- C++ -*-===//
 #ifndef MIXIR_TOOLS_COMMANDLINE_H
 #define MIXIR_TOOLS_COMMANDLINE_H
 

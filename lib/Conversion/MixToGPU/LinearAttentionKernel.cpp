@@ -1,5 +1,4 @@
-//===- LinearAttentionKernel.cpp - chunked linear attention on tensor -----===//
-// cores
+//===- LinearAttentionKernel.cpp - linear attention on tensor cores -------===//
 //
 // The fused single-pass kernel of mix.linear_attention (gate none, head or
 // scalar) for sm_80 and later; see Kernels.h for the algorithm.

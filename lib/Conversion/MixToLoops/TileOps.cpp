@@ -1,5 +1,4 @@
-//===- TileOps.cpp - linalg builders on the static tiles of the chunked ---===//
-// form
+//===- TileOps.cpp - linalg builders on chunk tiles -----------------------===//
 #include "TileOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -1,5 +1,4 @@
-//===- TileOps.h - linalg builders on the static tiles of the ---*- C++ -*-===//
-// chunked form
+//===- TileOps.h - linalg builders on chunk tiles ---------------*- C++ -*-===//
 //
 // The chunkwise lowerings express their work as linalg ops on static tiles
 // ([C, K], [C, V], [C, C], [K, V]); mix-vectorize-tiles turns them into

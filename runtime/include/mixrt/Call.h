@@ -1,5 +1,4 @@
-//===- Call.h - calling compiled functions through the packed ---*- C++ -*-===//
-// ABI
+//===- Call.h - calls through the packed ABI --------------------*- C++ -*-===//
 //
 // Every compiled function `f` has a packed entry point `_mlir_f(void **)`:
 // one pointer per scalar of each argument's memref descriptor (allocated ptr,

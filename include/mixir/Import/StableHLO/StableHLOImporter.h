@@ -1,5 +1,4 @@
-//===- StableHLOImporter.h - StableHLO (JAX) to mix + upstream --*- C++ -*-===//
-// MLIR
+//===- StableHLOImporter.h - StableHLO (JAX) to MLIR ------------*- C++ -*-===//
 //
 // The StableHLO importer has two stages, because Debian's MLIR 22 has no
 // StableHLO dialect while jaxlib's Python bindings have it:
