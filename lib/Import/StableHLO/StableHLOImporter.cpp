@@ -37,6 +37,30 @@ std::string diagnosticLine(Diagnostic &diag) {
   return out;
 }
 
+/// Where an operand is used outside the scope of its definition, or before
+/// it in the same block ("" when none is). Every region of the flat form
+/// is an SSA region, those of unregistered ops included.
+std::string firstUseBeforeDefinition(ModuleOp module) {
+  std::string where;
+  module.walk([&](Operation *op) {
+    for (Value v : op->getOperands()) {
+      Block *scope = v.getParentBlock();
+      Operation *user = scope ? scope->findAncestorOpInBlock(*op) : nullptr;
+      Operation *def = v.getDefiningOp();
+      if (user && (!def || (def != user && def->isBeforeInBlock(user))))
+        continue;
+      std::string loc;
+      llvm::raw_string_ostream os(loc);
+      op->getLoc().print(os);
+      where = "'" + op->getName().getStringRef().str() + "' at " + loc +
+              " uses a value before or outside its definition";
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return where;
+}
+
 OwningOpRef<ModuleOp> importImpl(MLIRContext &context, StringRef flatText,
                                  const StableHLOImportOptions &options,
                                  std::string &error) {
@@ -67,6 +91,13 @@ OwningOpRef<ModuleOp> importImpl(MLIRContext &context, StringRef flatText,
   if (!module) {
     error = "malformed flat-form StableHLO: " +
             (diagnostics.empty() ? std::string("cannot parse") : diagnostics);
+    return nullptr;
+  }
+  // The verifier leaves the regions of unregistered ops (stablehlo.while's
+  // bodies) alone: a value used before its definition there would reach the
+  // conversion.
+  if (std::string where = firstUseBeforeDefinition(*module); !where.empty()) {
+    error = "malformed flat-form StableHLO: " + where;
     return nullptr;
   }
   if (module->getBody()->getOperations().empty() ||
