@@ -196,6 +196,36 @@ Value broadcastTrailing(OpBuilder &b, Location loc, Value x,
       {b.getNamedAttr("broadcast_dimensions", b.getDenseI64ArrayAttr(dims))});
 }
 
+Value swapLastDims(OpBuilder &b, Location loc, Value x) {
+  Shape perm = llvm::to_vector(llvm::seq<int64_t>(0, shapeOf(x).size()));
+  std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
+  return transpose(b, loc, x, perm);
+}
+
+Value mixInitialState(OpBuilder &b, Location loc, Value stateInit, bool stateVK,
+                      int64_t outer, int64_t inner, int64_t K, int64_t V) {
+  if (splatConstant(stateInit) == 0.0)
+    return {};
+  Value s = stateVK ? swapLastDims(b, loc, stateInit) : stateInit;
+  return convert(b, loc, reshape(b, loc, s, {outer, inner, K, V}),
+                 b.getF32Type());
+}
+
+SmallVector<Value> passThroughResults(OpBuilder &b, Location loc,
+                                      const ScanLoop &scan) {
+  Operation *loop = scan.loop;
+  SmallVector<Value> results(loop->getNumResults());
+  for (unsigned j : scan.invariants)
+    results[j] = loop->getOperand(j);
+  auto counterType =
+      cast<RankedTensorType>(loop->getResult(scan.counter).getType());
+  results[scan.counter] =
+      createConstant(b, loc,
+                     toAttr(counterType, HostTensor{{}, {double(scan.length)}}))
+          ->getResult(0);
+  return results;
+}
+
 void replaceLoop(Operation *loop, ArrayRef<Value> results) {
   for (auto [r, v] : llvm::zip(loop->getResults(), results))
     r.replaceAllUsesWith(v);

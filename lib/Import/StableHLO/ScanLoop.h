@@ -94,6 +94,22 @@ struct Source {
 };
 Source sourceOf(mlir::Value stacked, int64_t dim);
 
+/// x with its last two dims swapped.
+mlir::Value swapLastDims(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
+
+/// The mix op's initial state from the loop's: null when it is a splat 0,
+/// else [outer, inner, K, V] in f32 (from [..., V, K] when `stateVK`).
+mlir::Value mixInitialState(mlir::OpBuilder &b, mlir::Location loc,
+                            mlir::Value stateInit, bool stateVK, int64_t outer,
+                            int64_t inner, int64_t K, int64_t V);
+
+/// The replacement values of a raised loop's results, with the stacked
+/// inputs passed through and the counter at its end (T); the state and the
+/// output are left null for the caller.
+llvm::SmallVector<mlir::Value> passThroughResults(mlir::OpBuilder &b,
+                                                  mlir::Location loc,
+                                                  const ScanLoop &scan);
+
 /// Replaces the loop's results with `results` (one per loop result) and
 /// erases the loop.
 void replaceLoop(mlir::Operation *loop, llvm::ArrayRef<mlir::Value> results);

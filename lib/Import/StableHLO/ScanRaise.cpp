@@ -375,16 +375,8 @@ void rewrite(const ScanLoop &scan, const Candidate &c) {
   Value g = scalarOperand(operands[int(Role::g)]);
 
   // The state: [P..., K, V] (or [P..., V, K]) <-> [outer, inner, K, V] f32.
-  auto swapLast = [&](Value x) {
-    Shape perm = llvm::to_vector(llvm::seq<int64_t>(0, shapeOf(x).size()));
-    std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
-    return transpose(b, loc, x, perm);
-  };
-  Value mixInit;
-  if (splatConstant(stateInit) != 0.0) {
-    Value s = c.stateVK ? swapLast(stateInit) : stateInit;
-    mixInit = convert(b, loc, reshape(b, loc, s, {outer, inner, K, V}), f32);
-  }
+  Value mixInit =
+      mixInitialState(b, loc, stateInit, c.stateVK, outer, inner, K, V);
 
   auto oType = tensorOf({outer, T, inner, V}, elem);
   auto sType = tensorOf({outer, inner, K, V}, f32);
@@ -407,20 +399,14 @@ void rewrite(const ScanLoop &scan, const Candidate &c) {
   }
 
   // Results back in the loop's layouts.
-  SmallVector<Value> results(loop->getNumResults());
-  for (unsigned j : scan.invariants)
-    results[j] = loop->getOperand(j);
-  auto counterType =
-      cast<RankedTensorType>(loop->getResult(scan.counter).getType());
-  results[scan.counter] =
-      createConstant(b, loc, toAttr(counterType, HostTensor{{}, {double(T)}}))
-          ->getResult(0);
+  SmallVector<Value> results = passThroughResults(b, loc, scan);
   {
     Shape s = prefix;
     s.append({K, V});
     Value fs = reshape(b, loc, finalState, s);
     results[scan.state] =
-        convert(b, loc, c.stateVK ? swapLast(fs) : fs, elementOf(stateInit));
+        convert(b, loc, c.stateVK ? swapLastDims(b, loc, fs) : fs,
+                elementOf(stateInit));
   }
   const Write &w = *scan.write;
   Value acc = loop->getResult(w.carried);

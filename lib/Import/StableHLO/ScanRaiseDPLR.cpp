@@ -849,17 +849,8 @@ bool rewrite(const Body &body, const Recognised &r, const GatePlan &plan) {
         bb = withBatch((*stacks)[4]), g = withBatch((*stacks)[5]);
 
   Value stateInit = loop->getOperand(scan.state);
-  auto swapLast = [&](Value x) {
-    Shape perm = llvm::to_vector(llvm::seq<int64_t>(0, shapeOf(x).size()));
-    std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
-    return transpose(b, loc, x, perm);
-  };
+  Value init = mixInitialState(b, loc, stateInit, body.vk, 1, H, K, V);
   Type f32 = b.getF32Type();
-  Value init;
-  if (splatConstant(stateInit) != 0.0) {
-    Value s = body.vk ? swapLast(stateInit) : stateInit;
-    init = convert(b, loc, reshape(b, loc, s, {1, H, K, V}), f32);
-  }
   auto op = mix::RecurrenceOp::create(
       b, loc, tensorOf({1, T * n, H, V}, elem), tensorOf({1, H, K, V}, f32), q,
       k, v, a, bb, g, init, mix::GateKindAttr::get(b.getContext(), plan.kind),
@@ -868,20 +859,13 @@ bool rewrite(const Body &body, const Recognised &r, const GatePlan &plan) {
                                                   : mix::DecayKind::signed_),
       b.getF32FloatAttr(float(r.scale)), IntegerAttr());
 
-  SmallVector<Value> results(loop->getNumResults());
-  for (unsigned j : scan.invariants)
-    results[j] = loop->getOperand(j);
-  auto counterType =
-      cast<RankedTensorType>(loop->getResult(scan.counter).getType());
-  results[scan.counter] =
-      createConstant(b, loc, toAttr(counterType, HostTensor{{}, {double(T)}}))
-          ->getResult(0);
+  SmallVector<Value> results = passThroughResults(b, loc, scan);
   Shape stateShape = shapeOf(stateInit);
   Value fs = op.getFinalState();
   if (body.vk) {
     Shape kv(stateShape.begin(), stateShape.end() - 2);
     kv.append({K, V});
-    fs = swapLast(reshape(b, loc, fs, kv));
+    fs = swapLastDims(b, loc, reshape(b, loc, fs, kv));
   }
   results[scan.state] =
       convert(b, loc, reshape(b, loc, fs, stateShape), elementOf(stateInit));
