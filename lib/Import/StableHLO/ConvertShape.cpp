@@ -81,15 +81,18 @@ LogicalResult slice(OpView &v) {
       strides ? *strides : SmallVector<int64_t>(rank, 1);
   if ((int64_t)step.size() != rank)
     return v.fail("expects strides for every dim");
-  SmallVector<int64_t> sizes;
+  SmallVector<int64_t> sizes, offsets(*start);
   for (int64_t d = 0; d < rank; ++d) {
     if (step[d] <= 0 || (*start)[d] < 0 || (*limit)[d] < (*start)[d] ||
         (*limit)[d] > v.operandType(0).getDimSize(d))
       return v.fail("slice bounds out of range");
     sizes.push_back(((*limit)[d] - (*start)[d] + step[d] - 1) / step[d]);
+    // An empty slice may start at the end; tensor slices may not.
+    if (sizes.back() == 0)
+      offsets[d] = 0;
   }
   return v.setResult(
-      0, build::slice(v.b, v.loc, v.operand(0), indexAttrs(v.b, *start),
+      0, build::slice(v.b, v.loc, v.operand(0), indexAttrs(v.b, offsets),
                       indexAttrs(v.b, sizes), indexAttrs(v.b, step)));
 }
 
@@ -180,6 +183,24 @@ LogicalResult concatenate(OpView &v) {
   return v.setResult(0, build::concat(v.b, v.loc, ins, *dim));
 }
 
+/// x with `interior[d]` copies of `value` between neighbouring elements
+/// along each dim d: a filled tensor with x inserted at stride
+/// interior[d] + 1.
+Value dilate(OpView &v, Value x, Value value, ArrayRef<int64_t> interior) {
+  auto t = cast<RankedTensorType>(x.getType());
+  SmallVector<OpFoldResult> sizes, strides;
+  for (int64_t d = 0; d < t.getRank(); ++d) {
+    int64_t n = t.getDimSize(d);
+    sizes.push_back(v.b.getIndexAttr(n > 0 ? n + (n - 1) * interior[d] : 0));
+    strides.push_back(v.b.getIndexAttr(n > 1 ? interior[d] + 1 : 1));
+  }
+  Value filled = build::filledTensor(v.b, v.loc, sizes, value);
+  return tensor::InsertSliceOp::create(
+      v.b, v.loc, x, filled,
+      SmallVector<OpFoldResult>(t.getRank(), v.b.getIndexAttr(0)),
+      indexAttrs(v.b, t.getShape()), strides);
+}
+
 LogicalResult pad(OpView &v) {
   RankedTensorType ot = v.operandType(0);
   int64_t rank = ot.getRank();
@@ -190,14 +211,24 @@ LogicalResult pad(OpView &v) {
       (int64_t)high->size() != rank)
     return v.fail(
         "expects edge_padding_low and edge_padding_high for every dim");
-  if (interior && llvm::any_of(*interior, [](int64_t p) { return p != 0; }))
-    return v.fail("interior padding is not supported");
+  if (interior && (int64_t)interior->size() != rank)
+    return v.fail("expects interior_padding for every dim");
+  if (interior && llvm::any_of(*interior, [](int64_t p) { return p < 0; }))
+    return v.fail("interior padding must not be negative");
   if (v.operandType(1).getRank() != 0)
     return v.fail("the padding value must be a scalar");
-  // Negative padding removes elements: slice first, then pad.
+  Value value =
+      tensor::ExtractOp::create(v.b, v.loc, v.operand(1), ValueRange{});
+  // Interior padding first, then the edges (negative edges cut the dilated
+  // operand).
   Value x = v.operand(0);
-  SmallVector<int64_t> offsets(rank, 0), sizes(ot.getShape()), lo(rank),
-      hi(rank);
+  if (interior && llvm::any_of(*interior, [](int64_t p) { return p != 0; })) {
+    if (!ot.hasStaticShape())
+      return v.fail("interior padding needs a static operand shape");
+    x = dilate(v, x, value, *interior);
+  }
+  SmallVector<int64_t> offsets(rank, 0),
+      sizes(cast<RankedTensorType>(x.getType()).getShape()), lo(rank), hi(rank);
   bool cut = false;
   for (int64_t d = 0; d < rank; ++d) {
     if ((*low)[d] < 0)
@@ -213,8 +244,6 @@ LogicalResult pad(OpView &v) {
     x = build::slice(v.b, v.loc, x, indexAttrs(v.b, offsets),
                      indexAttrs(v.b, sizes),
                      SmallVector<OpFoldResult>(rank, v.b.getIndexAttr(1)));
-  Value value =
-      tensor::ExtractOp::create(v.b, v.loc, v.operand(1), ValueRange{});
   return v.setResult(0, tensor::PadOp::create(v.b, v.loc, Type(), x,
                                               indexAttrs(v.b, lo),
                                               indexAttrs(v.b, hi), value));

@@ -29,10 +29,19 @@
 // CHECK-LABEL: func.func @concat_pad
 // CHECK: tensor.insert_slice %arg0 into %{{.*}}[0, 0] [2, 3] [1, 1] : tensor<2x3xf32> into tensor<2x6xf32>
 // CHECK: tensor.insert_slice %arg0 into %{{.*}}[0, %{{.*}}] [2, 3] [1, 1] : tensor<2x3xf32> into tensor<2x6xf32>
-// CHECK: tensor.extract_slice %arg0[0, 1] [2, 2] [1, 1]
 // CHECK: %[[V:.*]] = tensor.extract %arg1[] : tensor<f32>
+// CHECK: tensor.extract_slice %arg0[0, 1] [2, 2] [1, 1]
 // CHECK: tensor.pad %{{.*}} low[1, 0] high[0, 2]
 // CHECK: tensor.yield %[[V]]
+
+// Interior padding: x goes into a filled tensor at stride interior + 1,
+// then the edges are cut or padded.
+// CHECK-LABEL: func.func @interior_pad
+// CHECK: %[[W:.*]] = tensor.extract %arg1[] : tensor<f32>
+// CHECK: %[[F:.*]] = linalg.fill ins(%[[W]] : f32) outs(%{{.*}} : tensor<3x7xf32>)
+// CHECK: tensor.insert_slice %arg0 into %[[F]][0, 0] [2, 3] [2, 3] : tensor<2x3xf32> into tensor<3x7xf32>
+// CHECK: tensor.extract_slice %{{.*}}[0, 2] [3, 5] [1, 1]
+// CHECK: tensor.pad %{{.*}} low[1, 0] high[0, 0]
 "builtin.module"() ({
   "func.func"() <{function_type = (tensor<2x3xf32>) -> (tensor<3x4x2xf32>, tensor<3x4xf32>), sym_name = "broadcast"}> ({
   ^bb0(%a: tensor<2x3xf32>):
@@ -59,5 +68,10 @@
     %0 = "stablehlo.concatenate"(%a, %a) <{dimension = 1 : i64}> : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x6xf32>
     %1 = "stablehlo.pad"(%a, %v) <{edge_padding_low = array<i64: 1, -1>, edge_padding_high = array<i64: 0, 2>, interior_padding = array<i64: 0, 0>}> : (tensor<2x3xf32>, tensor<f32>) -> tensor<3x4xf32>
     "func.return"(%0, %1) : (tensor<2x6xf32>, tensor<3x4xf32>) -> ()
+  }) : () -> ()
+  "func.func"() <{function_type = (tensor<2x3xf32>, tensor<f32>) -> tensor<4x5xf32>, sym_name = "interior_pad"}> ({
+  ^bb0(%a: tensor<2x3xf32>, %v: tensor<f32>):
+    %0 = "stablehlo.pad"(%a, %v) <{edge_padding_low = array<i64: 1, -2>, edge_padding_high = array<i64: 0, 0>, interior_padding = array<i64: 1, 2>}> : (tensor<2x3xf32>, tensor<f32>) -> tensor<4x5xf32>
+    "func.return"(%0) : (tensor<4x5xf32>) -> ()
   }) : () -> ()
 }) : () -> ()
