@@ -153,7 +153,7 @@ std::optional<ScanLoop> analyse(Operation *loop) {
       return std::nullopt; // one state only
     state = j;
   }
-  if (!state || shapeOf(body.getArgument(*state)).size() < 2)
+  if (!state || !isa<RankedTensorType>(body.getArgument(*state).getType()))
     return std::nullopt;
   scan.state = *state;
 
@@ -180,6 +180,54 @@ std::optional<ScanLoop> analyse(Operation *loop) {
     }
   }
   return scan;
+}
+
+//===----------------------------------------------------------------------===//
+// The body in float64
+//===----------------------------------------------------------------------===//
+
+HostTensor randomTensor(ArrayRef<int64_t> shape, std::mt19937_64 &rng) {
+  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+  HostTensor t;
+  t.shape.assign(shape.begin(), shape.end());
+  t.data.resize(t.numElements());
+  for (double &x : t.data)
+    x = dist(rng);
+  return t;
+}
+
+BodyInputs randomInputs(const ScanLoop &scan, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Block &body = scan.loop->getRegion(1).front();
+  BodyInputs in;
+  in.state = randomTensor(shapeOf(body.getArgument(scan.state)), rng);
+  for (const Read &r : scan.reads)
+    in.reads.push_back(randomTensor(shapeOf(r.slice->getResult(0)), rng));
+  return in;
+}
+
+std::optional<Evaluator> evaluateBody(const ScanLoop &scan,
+                                      const BodyInputs &in, Value at,
+                                      const HostTensor *with) {
+  Block &body = scan.loop->getRegion(1).front();
+  Operation *ret = &body.back();
+  BlockArgument counter = body.getArgument(scan.counter);
+  Evaluator ev;
+  ev.set(body.getArgument(scan.state), in.state);
+  for (auto [r, x] : llvm::zip(scan.reads, in.reads))
+    ev.set(r.slice->getResult(0), x);
+  if (at)
+    ev.set(at, *with);
+  std::string error;
+  for (Operation &op : body) {
+    if (&op == ret || isOp(&op, "stablehlo.dynamic_update_slice") ||
+        llvm::is_contained(op.getOperands(), counter) ||
+        (op.getNumResults() && ev.get(op.getResult(0))))
+      continue;
+    if (failed(ev.evaluate(&op, error)))
+      return std::nullopt;
+  }
+  return ev;
 }
 
 //===----------------------------------------------------------------------===//

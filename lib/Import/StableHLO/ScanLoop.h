@@ -14,7 +14,12 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Operation.h"
+
+#include "Evaluator.h"
+
+#include <random>
 
 #include <optional>
 
@@ -55,9 +60,30 @@ struct ScanLoop {
 
 /// The scan structure of a `stablehlo.while`, when it has one: a counter
 /// from 0 to a constant length, stacked inputs read at the counter, one
-/// state of rank >= 2, at most one stacked output, and otherwise only pure
+/// ranked state, at most one stacked output, and otherwise only pure
 /// ops the evaluator knows that read body values and constants.
 std::optional<ScanLoop> analyse(mlir::Operation *loop);
+
+//===----------------------------------------------------------------------===//
+// The body in float64
+//===----------------------------------------------------------------------===//
+
+/// A tensor of `shape` with entries uniform in [-1, 1).
+HostTensor randomTensor(llvm::ArrayRef<int64_t> shape, std::mt19937_64 &rng);
+
+/// Per-step inputs of the body: its state and one value per read.
+struct BodyInputs {
+  HostTensor state;
+  llvm::SmallVector<HostTensor> reads;
+};
+BodyInputs randomInputs(const ScanLoop &scan, uint64_t seed);
+
+/// Evaluates the body (all but the terminator, the counter update and the
+/// output write) on `in`, with the body value `at` (if any) replaced by
+/// `with`. Returns nullopt when an op fails to evaluate.
+std::optional<Evaluator> evaluateBody(const ScanLoop &scan,
+                                      const BodyInputs &in, mlir::Value at = {},
+                                      const HostTensor *with = nullptr);
 
 //===----------------------------------------------------------------------===//
 // Builders of flat (generic-form) StableHLO ops
@@ -114,10 +140,50 @@ llvm::SmallVector<mlir::Value> passThroughResults(mlir::OpBuilder &b,
 /// erases the loop.
 void replaceLoop(mlir::Operation *loop, llvm::ArrayRef<mlir::Value> results);
 
+//===----------------------------------------------------------------------===//
+// Loop fission (ScanFission.cpp)
+//===----------------------------------------------------------------------===//
+
+/// The ops of `block` that compute `roots`, in block order.
+llvm::SmallVector<mlir::Operation *>
+computing(mlir::Block *block, llvm::ArrayRef<mlir::Value> roots);
+/// A constant of the counter's type.
+mlir::Value indexConstant(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Type counterType, int64_t value);
+/// `stack` ([N, shape of x...]) with x written at row `at`.
+mlir::Value writeStep(mlir::OpBuilder &b, mlir::Location loc, mlir::Value stack,
+                      mlir::Value x, mlir::Value at);
+
+/// Builds, at the end of the fission loop's body, the new values of the
+/// stacks from their current ones; `map` takes the scan body's values that
+/// the roots need to the fission loop's, `counter` is its counter.
+using StackWriter = llvm::function_ref<void(
+    mlir::OpBuilder &b, mlir::IRMapping &map, mlir::Value counter,
+    llvm::MutableArrayRef<mlir::Value> stacks)>;
+
+/// Inserts before the scan loop a loop of its own over the same counter
+/// that computes the body values `roots` (state-independent) and writes
+/// stacked arrays of shapes `stackShapes` (zeros in `elem` at first) with
+/// `write`. Returns the stacks, or nullopt when the loop's condition reads
+/// more than the counter.
+std::optional<llvm::SmallVector<mlir::Value>>
+fission(const ScanLoop &scan, llvm::ArrayRef<mlir::Value> roots,
+        llvm::ArrayRef<Shape> stackShapes, mlir::Type elem, StackWriter write);
+
+//===----------------------------------------------------------------------===//
+// Raisers
+//===----------------------------------------------------------------------===//
+
 /// Raises `scan` to mix.recurrence when its body is a diagonal-plus-low-rank
 /// recurrence, possibly several sub-steps per token (ScanRaiseDPLR.cpp).
 /// Returns false, leaving the loop alone, otherwise.
 bool raiseToRecurrence(const ScanLoop &scan);
+
+/// Raises `scan` to mix.scan when its state is a vector of channels that
+/// each follow h = exp(g) * h + x, with g and x computed from the token's
+/// inputs (ScanRaiseDiag.cpp). Returns false, leaving the loop alone,
+/// otherwise.
+bool raiseToScan(const ScanLoop &scan);
 
 } // namespace mixir::stablehlo_import::scan
 

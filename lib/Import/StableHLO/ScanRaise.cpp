@@ -32,7 +32,6 @@
 
 #include <cmath>
 #include <numeric>
-#include <random>
 
 using namespace mlir;
 
@@ -219,49 +218,19 @@ struct Probe {
 
 /// Evaluates the loop body on random inputs.
 std::optional<Probe> probe(const ScanLoop &scan, uint64_t seed) {
-  Block &body = scan.loop->getRegion(1).front();
-  Operation *ret = &body.back();
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> dist(-1.0, 1.0);
-  auto random = [&](ArrayRef<int64_t> shape) {
-    HostTensor t;
-    t.shape.assign(shape.begin(), shape.end());
-    t.data.resize(t.numElements());
-    for (double &x : t.data)
-      x = dist(rng);
-    return t;
-  };
-  Evaluator ev;
-  Probe p;
-  BlockArgument stateArg = body.getArgument(scan.state);
-  HostTensor s = random(shapeOf(stateArg));
-  p.state = s.data;
-  ev.set(stateArg, std::move(s));
-  for (const Read &r : scan.reads) {
-    HostTensor x = random(shapeOf(r.slice->getResult(0)));
-    p.inputs.push_back(x.data);
-    ev.set(r.slice->getResult(0), std::move(x));
-  }
-  std::string error;
-  for (Operation &op : body) {
-    if (&op == ret)
-      continue;
-    if (ev.get(op.getNumResults() ? op.getResult(0) : Value()) ||
-        !Evaluator::canEvaluate(&op))
-      continue;
-    if (llvm::any_of(op.getOperands(), [&](Value v) {
-          return v == body.getArgument(scan.counter);
-        }))
-      continue; // the counter increment and the output write
-    if (isOp(&op, "stablehlo.dynamic_update_slice"))
-      continue;
-    if (failed(ev.evaluate(&op, error)))
-      return std::nullopt;
-  }
-  const HostTensor *ns = ev.get(ret->getOperand(scan.state));
-  const HostTensor *y = ev.get(scan.write->update);
+  BodyInputs in = randomInputs(scan, seed);
+  auto ev = evaluateBody(scan, in);
+  if (!ev)
+    return std::nullopt;
+  Operation *ret = &scan.loop->getRegion(1).front().back();
+  const HostTensor *ns = ev->get(ret->getOperand(scan.state));
+  const HostTensor *y = ev->get(scan.write->update);
   if (!ns || !y)
     return std::nullopt;
+  Probe p;
+  for (const HostTensor &x : in.reads)
+    p.inputs.push_back(x.data);
+  p.state = in.state.data;
   p.newState = ns->data;
   p.out = y->data;
   return p;
@@ -448,6 +417,10 @@ LogicalResult raiseScanLoops(ModuleOp module, std::string &error) {
     auto scan = analyse(loop);
     if (!scan || !scan->write)
       continue;
+    if (shapeOf(loop->getOperand(scan->state)).size() < 2) {
+      raised |= raiseToScan(*scan);
+      continue;
+    }
     Shape stateShape = shapeOf(loop->getOperand(scan->state));
     auto first = probe(*scan, 0x5eed1), second = probe(*scan, 0x5eed2);
     if (!first || !second)
@@ -462,8 +435,9 @@ LogicalResult raiseScanLoops(ModuleOp module, std::string &error) {
       done = true;
       break;
     }
-    // Not one of the specialised ops: the general DPLR form.
-    raised |= done || raiseToRecurrence(*scan);
+    // Not one of the specialised ops: the general DPLR form, or a diagonal
+    // recurrence over the whole state.
+    raised |= done || raiseToRecurrence(*scan) || raiseToScan(*scan);
   }
   // The transposes that fed the loops are usually dead now. Unregistered ops
   // are not erased by canonicalisation, so drop unused pure ops here.

@@ -41,12 +41,9 @@
 
 #include "mixir/Dialect/Mix/IR/MixOps.h"
 
-#include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/DenseSet.h"
-#include "llvm/ADT/SetVector.h"
 
 #include <cmath>
-#include <random>
 
 using namespace mlir;
 
@@ -192,62 +189,19 @@ std::optional<Body> describe(const ScanLoop &scan, bool vk) {
 // Probes
 //===----------------------------------------------------------------------===//
 
-struct Probe {
-  HostTensor state;
-  SmallVector<HostTensor> reads;
-};
-
-Probe randomProbe(const Body &body, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> dist(-1.0, 1.0);
-  auto random = [&](const Shape &shape) {
-    HostTensor t;
-    t.shape = shape;
-    t.data.resize(t.numElements());
-    for (double &x : t.data)
-      x = dist(rng);
-    return t;
-  };
-  Probe p;
-  p.state = random(shapeOf(body.state));
-  for (const Read &r : body.scan->reads)
-    p.reads.push_back(random(shapeOf(r.slice->getResult(0))));
-  return p;
-}
-
-/// Evaluates the body on the probe's inputs, with `at` (a state-shaped
-/// value, or none) replaced by `with`.
-std::optional<Evaluator> run(const Body &body, const Probe &p, Value at = {},
-                             const HostTensor *with = nullptr) {
-  Evaluator ev;
-  ev.set(body.state, p.state);
-  for (auto [r, x] : llvm::zip(body.scan->reads, p.reads))
-    ev.set(r.slice->getResult(0), x);
-  if (at)
-    ev.set(at, *with);
-  std::string error;
-  for (Operation &op : *body.block) {
-    if (!evaluated(body, op) || ev.get(op.getResult(0)))
-      continue;
-    if (failed(ev.evaluate(&op, error)))
-      return std::nullopt;
-  }
-  return ev;
-}
-
 /// One span of the body at one probe: its additive term C (H x K x V) and
 /// its transition A (H x K x K), and the dictionary's values.
 struct SpanNumbers {
   std::vector<double> C, A;
 };
 
-std::optional<SpanNumbers> spanNumbers(const Body &body, const Probe &p,
+std::optional<SpanNumbers> spanNumbers(const Body &body, const BodyInputs &p,
                                        Value from, Value to) {
   int64_t H = body.H, K = body.K, V = body.V;
   HostTensor x;
   x.shape = shapeOf(body.state);
   x.data.assign(H * K * V, 0.0);
-  auto ev = run(body, p, from, &x);
+  auto ev = evaluateBody(*body.scan, p, from, &x);
   if (!ev || !ev->get(to))
     return std::nullopt;
   SpanNumbers n;
@@ -264,7 +218,7 @@ std::optional<SpanNumbers> spanNumbers(const Body &body, const Probe &p,
     for (int64_t h = 0; h < H; ++h)
       for (int64_t j = 0; j < V && p0 + j < K; ++j)
         x.data[body.at(h, p0 + j, j)] = 1.0;
-    auto e = run(body, p, from, &x);
+    auto e = evaluateBody(*body.scan, p, from, &x);
     if (!e || !e->get(to))
       return std::nullopt;
     const std::vector<double> &y = e->get(to)->data;
@@ -532,8 +486,8 @@ struct Recognised {
 };
 
 std::optional<Recognised> recognise(const Body &body, uint64_t seed) {
-  Probe p = randomProbe(body, seed);
-  auto base = run(body, p);
+  BodyInputs p = randomInputs(*body.scan, seed);
+  auto base = evaluateBody(*body.scan, p);
   if (!base)
     return std::nullopt;
   Explainer ex{body, {}, {}};
@@ -661,43 +615,14 @@ struct StepBuilder {
   }
 };
 
-/// The body ops that compute `roots`, in body order.
-SmallVector<Operation *> slice(const Body &body, ArrayRef<Value> roots) {
-  llvm::SetVector<Operation *> needed;
-  SmallVector<Value> work(roots.begin(), roots.end());
-  while (!work.empty()) {
-    Operation *def = work.pop_back_val().getDefiningOp();
-    if (!def || def->getBlock() != body.block || !needed.insert(def))
-      continue;
-    llvm::append_range(work, def->getOperands());
-  }
-  SmallVector<Operation *> out;
-  for (Operation &op : *body.block)
-    if (needed.contains(&op))
-      out.push_back(&op);
-  return out;
-}
-
 /// The operands of every (token, sub-step), written by a loop of their own.
 /// Returns the stacked [T * n, H, ...] arrays q, k, v, a, b, g (a, b and g
 /// null when unused), in `elem`.
-std::optional<SmallVector<Value, 6>> fission(const Body &body,
-                                             const Recognised &r,
-                                             const GatePlan &plan, Type elem) {
-  const ScanLoop &scan = *body.scan;
-  Operation *loop = scan.loop;
-  Block &cond = loop->getRegion(0).front();
-  BlockArgument oldCounter = body.block->getArgument(scan.counter);
-  for (Operation &op : cond)
-    for (Value v : op.getOperands())
-      if (auto a = dyn_cast<BlockArgument>(v);
-          a && a.getOwner() == &cond && a.getArgNumber() != scan.counter)
-        return std::nullopt;
-  Operation *next = body.ret->getOperand(scan.counter).getDefiningOp();
-  if (!next)
-    return std::nullopt;
-
-  int64_t T = scan.length, n = r.steps.size(), H = body.H;
+std::optional<SmallVector<Value, 6>> fissionOperands(const Body &body,
+                                                     const Recognised &r,
+                                                     const GatePlan &plan,
+                                                     Type elem) {
+  int64_t T = body.scan->length, n = r.steps.size(), H = body.H;
   int64_t Tn = T * n, K = body.K, V = body.V;
   bool lowRank =
       llvm::any_of(r.steps, [](const Step &s) { return s.a.vec >= 0; });
@@ -709,52 +634,7 @@ std::optional<SmallVector<Value, 6>> fission(const Body &body,
   if (gated)
     stackShapes.push_back(plan.kind == mix::GateKind::vector ? Shape{Tn, H, K}
                                                              : Shape{Tn, H});
-
-  OpBuilder b(loop);
-  Location loc = loop->getLoc();
-  SmallVector<unsigned> carried;
-  for (const Read &rd : scan.reads)
-    if (!llvm::is_contained(carried, rd.carried))
-      carried.push_back(rd.carried);
-  SmallVector<Value> operands = {loop->getOperand(scan.counter)};
-  for (unsigned c : carried)
-    operands.push_back(loop->getOperand(c));
-  for (const Shape &s : stackShapes) {
-    HostTensor zeros;
-    zeros.shape = s;
-    zeros.data.assign(zeros.numElements(), 0.0);
-    operands.push_back(
-        createConstant(b, loc, toAttr(tensorOf(s, elem), zeros))->getResult(0));
-  }
-  OperationState st(loc, "stablehlo.while");
-  st.addOperands(operands);
-  for (Value v : operands)
-    st.addTypes(v.getType());
-  Region *condRegion = st.addRegion(), *bodyRegion = st.addRegion();
-  SmallVector<Location> locs(operands.size(), loc);
-  Block *newCond = new Block, *newBody = new Block;
-  condRegion->push_back(newCond);
-  bodyRegion->push_back(newBody);
-  for (Block *blk : {newCond, newBody})
-    blk->addArguments(ValueRange(operands).getTypes(), locs);
-
-  // The condition: the old one, on the counter.
-  {
-    IRMapping cmap;
-    cmap.map(cond.getArgument(scan.counter), newCond->getArgument(0));
-    OpBuilder cb(loop->getContext());
-    cb.setInsertionPointToEnd(newCond);
-    for (Operation &op : cond)
-      cb.clone(op, cmap);
-  }
-
-  // The body: the state-independent ops the operands need, then one write
-  // per stack and sub-step.
-  IRMapping map;
-  map.map(oldCounter, newBody->getArgument(0));
-  for (auto [i, c] : llvm::enumerate(carried))
-    map.map(body.block->getArgument(c), newBody->getArgument(1 + i));
-  SmallVector<Value> roots = {body.dict[r.q].value, next->getResult(0)};
+  SmallVector<Value> roots = {body.dict[r.q].value};
   for (const Step &s : r.steps) {
     for (const Term *t : {&s.a, &s.b, &s.k, &s.v})
       for (int e : {t->vec, t->scalar})
@@ -766,59 +646,38 @@ std::optional<SmallVector<Value, 6>> fission(const Body &body,
       roots.push_back(d);
     }
   }
-  OpBuilder bb(loop->getContext());
-  bb.setInsertionPointToEnd(newBody);
-  for (Operation *op : slice(body, roots))
-    bb.clone(*op, map);
-  StepBuilder sb{bb, loc, body, map, elem};
-  Value counter = newBody->getArgument(0);
-  auto counterType = cast<RankedTensorType>(counter.getType());
-  auto index = [&](int64_t value) {
-    return createConstant(bb, loc,
-                          toAttr(counterType, HostTensor{{}, {double(value)}}))
-        ->getResult(0);
+  Location loc = body.scan->loop->getLoc();
+  auto write = [&](OpBuilder &bb, IRMapping &map, Value counter,
+                   MutableArrayRef<Value> stacks) {
+    StepBuilder sb{bb, loc, body, map, elem};
+    Type counterType = counter.getType();
+    for (auto [j, s] : llvm::enumerate(r.steps)) {
+      Value at = counter;
+      if (n > 1)
+        at = generic(bb, loc, "stablehlo.add",
+                     {generic(bb, loc, "stablehlo.multiply",
+                              {counter, indexConstant(bb, loc, counterType, n)},
+                              counterType),
+                      indexConstant(bb, loc, counterType, j)},
+                     counterType);
+      SmallVector<Value> values = {
+          j + 1 == r.steps.size() ? sb.entry(body.dict[r.q].value, K)
+                                  : sb.constant({H, K}, 0.0),
+          sb.term(s.k, s.decay, K), sb.term(s.v, s.decay, V)};
+      if (lowRank) {
+        values.push_back(reshape(bb, loc, sb.term(s.a, s.decay, K), {H, 1, K}));
+        values.push_back(reshape(bb, loc, sb.term(s.b, s.decay, K), {H, 1, K}));
+      }
+      if (gated)
+        values.push_back(sb.gate(s, plan));
+      for (auto [x, stack] : llvm::zip(values, stacks))
+        stack = writeStep(bb, loc, stack, x, at);
+    }
   };
-  SmallVector<Value> stacks(
-      newBody->getArguments().take_back(stackShapes.size()));
-  for (auto [j, s] : llvm::enumerate(r.steps)) {
-    Value at = counter;
-    if (n > 1)
-      at = generic(bb, loc, "stablehlo.add",
-                   {generic(bb, loc, "stablehlo.multiply", {counter, index(n)},
-                            counterType),
-                    index(j)},
-                   counterType);
-    SmallVector<Value> values = {
-        j + 1 == r.steps.size() ? sb.entry(body.dict[r.q].value, K)
-                                : sb.constant({H, K}, 0.0),
-        sb.term(s.k, s.decay, K), sb.term(s.v, s.decay, V)};
-    if (lowRank) {
-      values.push_back(reshape(bb, loc, sb.term(s.a, s.decay, K), {H, 1, K}));
-      values.push_back(reshape(bb, loc, sb.term(s.b, s.decay, K), {H, 1, K}));
-    }
-    if (gated)
-      values.push_back(sb.gate(s, plan));
-    for (auto [x, stack] : llvm::zip(values, stacks)) {
-      Shape one = shapeOf(x);
-      one.insert(one.begin(), 1);
-      SmallVector<Value> ops = {stack, reshape(bb, loc, x, one), at};
-      for (size_t d = 1; d < one.size(); ++d)
-        ops.push_back(index(0));
-      stack = generic(bb, loc, "stablehlo.dynamic_update_slice", ops,
-                      stack.getType());
-    }
-  }
-  SmallVector<Value> results = {map.lookup(next->getResult(0))};
-  for (size_t i = 0; i < carried.size(); ++i)
-    results.push_back(newBody->getArgument(1 + i));
-  llvm::append_range(results, stacks);
-  OperationState rs(loc, "stablehlo.return");
-  rs.addOperands(results);
-  bb.create(rs);
-
-  Operation *fissioned = b.create(st);
-  SmallVector<Value, 6> out(
-      fissioned->getResults().take_back(stackShapes.size()));
+  auto stacks = fission(*body.scan, roots, stackShapes, elem, write);
+  if (!stacks)
+    return std::nullopt;
+  SmallVector<Value, 6> out(stacks->begin(), stacks->end());
   if (!lowRank)
     out.insert(out.begin() + 3, {Value(), Value()});
   if (!gated)
@@ -830,7 +689,7 @@ bool rewrite(const Body &body, const Recognised &r, const GatePlan &plan) {
   const ScanLoop &scan = *body.scan;
   Operation *loop = scan.loop;
   Type elem = elementOf(body.dict[r.q].value);
-  auto stacks = fission(body, r, plan, elem);
+  auto stacks = fissionOperands(body, r, plan, elem);
   if (!stacks)
     return false;
   OpBuilder b(loop);

@@ -34,6 +34,122 @@ def check(text, args, refs, tol=TOL):
         assert err <= tol, f"output {i}: rel-RMS {err:.3e} > {tol:.0e}"
 
 
+def time_major(*xs):
+    return tuple(jnp.swapaxes(x, 0, 1) for x in xs)
+
+
+def run_scan(step, h0, *xs):
+    """lax.scan over dim 1 of [B, T, ...] inputs; returns (ys [B, T, ...], h)."""
+    h, ys = jax.lax.scan(step, h0, time_major(*xs))
+    return jnp.swapaxes(ys, 0, 1), h
+
+
+def exp_decay(lg, x):
+    """h = exp(lg) * h + x, state [B, D], outputs h."""
+    def step(h, inp):
+        l, xt = inp
+        h = jnp.exp(l) * h + xt
+        return h, h
+    return run_scan(step, jnp.zeros((lg.shape[0],) + lg.shape[2:], lg.dtype), lg, x)
+
+
+def hgrn_like(h0, lg, x):
+    """HGRN-style: b = (1 - exp(lg)) * x computed in the body, a given
+    initial state, output 2 h."""
+    def step(h, inp):
+        l, xt = inp
+        a = jnp.exp(l)
+        h = a * h + (1.0 - a) * xt
+        return h, 2.0 * h
+    return run_scan(step, h0, lg, x)
+
+
+def per_head_decay(lg, x):
+    """State [B, H, D]; one log decay per (batch, head), broadcast over D."""
+    def step(h, inp):
+        l, xt = inp
+        h = jnp.exp(l)[..., None] * h + xt
+        return h, h
+    return run_scan(step, jnp.zeros(x.shape[:1] + x.shape[2:], x.dtype), lg, x)
+
+
+def raw_decay(a, x):
+    """The decay given as is (not as exp of a value)."""
+    def step(h, inp):
+        at, xt = inp
+        h = at * h + xt
+        return h, h
+    return run_scan(step, jnp.zeros((a.shape[0],) + a.shape[2:], a.dtype), a, x)
+
+
+def nonlinear(lg, x):
+    def step(h, inp):
+        l, xt = inp
+        h = jnp.tanh(jnp.exp(l) * h) + xt
+        return h, h
+    return run_scan(step, jnp.zeros((lg.shape[0],) + lg.shape[2:], lg.dtype), lg, x)
+
+
+def diag_inputs(seed, *shape):
+    r = rng(seed)
+    lg = np.log(r.uniform(0.5, 0.999, shape)).astype(np.float32)
+    return r, lg, randn(r, *shape)
+
+
+@pytest.mark.parametrize("T,D", [(1, 5), (63, 7), (300, 33)])
+def test_exp_decay_raised(T, D):
+    B = 3
+    _, lg, x = diag_inputs(T * D, B, T, D)
+    text = mixir.from_jax(exp_decay, lg, x)
+    assert "mix.scan" in text, text[:4000]
+    check(text, [lg, x], list(ref_diag(np.exp(lg.astype(np.float64)), x)))
+
+
+@pytest.mark.parametrize("T,D", [(1, 3), (63, 9), (300, 17)])
+def test_computed_input_initial_state_and_scale(T, D):
+    B = 2
+    r, lg, x = diag_inputs(T + D, B, T, D)
+    h0 = randn(r, B, D)
+    text = mixir.from_jax(hgrn_like, h0, lg, x)
+    assert "mix.scan" in text and "init(" in text, text[:4000]
+    a = np.exp(lg.astype(np.float64))
+    o, h = ref_diag(a, (1.0 - a) * x, h0)
+    check(text, [h0, lg, x], [2.0 * o, h])
+
+
+@pytest.mark.parametrize("T", [1, 63, 300])
+def test_per_head_decay_rank3_state(T):
+    B, H, D = 2, 3, 5
+    r = rng(T)
+    lg = np.log(r.uniform(0.5, 0.999, (B, T, H))).astype(np.float32)
+    x = randn(r, B, T, H, D)
+    text = mixir.from_jax(per_head_decay, lg, x)
+    assert "mix.scan" in text, text[:4000]
+    a = np.broadcast_to(np.exp(lg.astype(np.float64))[..., None], x.shape)
+    check(text, [lg, x], list(ref_diag(a, x)))
+
+
+@pytest.mark.parametrize("fn", [raw_decay, nonlinear])
+def test_not_raised_still_correct(fn):
+    """A decay given as is (log(a) is valid only for a > 0, which random
+    probes cannot promise) and a body nonlinear in h stay loops, and still
+    compute the recurrence."""
+    B, T, D = 2, 63, 7
+    r, lg, x = diag_inputs(5, B, T, D)
+    a = np.exp(lg.astype(np.float64))
+    first = a if fn is raw_decay else lg
+    first = np.asarray(first, np.float32)
+    text = mixir.from_jax(fn, first, x)
+    assert "mix." not in text and "scf.while" in text, text[:4000]
+    h = np.zeros((B, D))
+    o = np.zeros((B, T, D))
+    for t in range(T):
+        lin = a[:, t] * h
+        h = (lin if fn is raw_decay else np.tanh(lin)) + x[:, t]
+        o[:, t] = h
+    check(text, [first, x], [o, h])
+
+
 def combine(x, y):
     (a1, b1), (a2, b2) = x, y
     return a1 * a2, a2 * b1 + b2
