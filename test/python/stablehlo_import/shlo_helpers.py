@@ -97,6 +97,16 @@ def compile_and_run(text, args):
     return list(out) if isinstance(out, tuple) else [out]
 
 
+def check_refs(text, args, refs, tol=TOL):
+    """Compiles `text`, runs it on `args` and compares every output with the
+    matching (float64) reference."""
+    outs = compile_and_run(text, args)
+    assert len(outs) == len(refs)
+    for i, (ref, out) in enumerate(zip(refs, outs)):
+        err = rel_rms(ref, np.asarray(out, np.float64))
+        assert err <= tol, f"output {i}: rel-RMS {err:.3e} > {tol:.0e}"
+
+
 def check_jax(fn, args, *, tol=TOL, expect=None, raise_=True, record=None, case=""):
     """Imports `fn` for `args` (pytrees of numpy arrays) with mixir.from_jax,
     compiles, runs on the CPU (arguments flattened in pytree order) and

@@ -15,7 +15,7 @@ import pytest
 import jax_mixers as jm
 import mixir
 from mixir._tools import tool_path
-from shlo_helpers import compile_and_run, randn, rel_rms, rng, unit_keys
+from shlo_helpers import check_refs, randn, rng, unit_keys
 
 TOL = 1e-4  # f32 limit for mix.recurrence (docs/MIXERS.md)
 
@@ -71,14 +71,6 @@ def imported(fn, args):
     return text
 
 
-def check(text, args, refs, tol=TOL):
-    outs = compile_and_run(text, args)
-    assert len(outs) == len(refs)
-    for i, (ref, out) in enumerate(zip(refs, outs)):
-        err = rel_rms(ref, np.asarray(out, np.float64))
-        assert err <= tol, f"output {i}: rel-RMS {err:.3e} > {tol:.0e}"
-
-
 def chunk_sizes(text):
     """The chunk lengths mix-select-algorithm gives the mix.recurrence ops."""
     opt = tool_path("mixir-opt", "MIXIR_OPT")
@@ -115,7 +107,7 @@ def test_rwkv7_scan_raised(log_decay, T, K, V):
     text = imported(fn, args)
     assert ("decay signed" in text) != log_decay
     o, S = ref_rwkv7(args[0], w, *args[2:])
-    check(text, args, [o, S])
+    check_refs(text, args, [o, S], tol=TOL)
     if T > 64:  # shorter sequences than one chunk run the recurrent form
         assert all(c > 0 for c in chunk_sizes(text))
 
@@ -135,7 +127,7 @@ def test_gated_deltaproduct_scan_raised(n, T):
     args = [q, k, v, beta, g]
     text = imported(jm.gated_deltaproduct_scan, args)
     assert re.search(rf"-> \(tensor<1x{T * n}x{H}x{V}xf32>", text), text[:4000]
-    check(text, args, list(ref_deltaproduct(*args)))
+    check_refs(text, args, list(ref_deltaproduct(*args)), tol=TOL)
     if T >= 63:
         assert all(c > 0 for c in chunk_sizes(text))
 
@@ -150,7 +142,7 @@ def test_signed_decay_scan_raised(T):
     args = [q, k, v, d]
     text = imported(jm.signed_decay_scan, args)
     assert "decay signed" in text and "gate scalar" in text
-    check(text, args, list(ref_signed(*args)))
+    check_refs(text, args, list(ref_signed(*args)), tol=TOL)
 
 
 def test_nonlinear_scan_not_raised():
@@ -166,4 +158,4 @@ def test_nonlinear_scan_not_raised():
     for t in range(T):
         S = np.tanh(S) + k[:, t, :, :, None].astype(np.float64) * v[:, t, :, None, :]
         o[:, t] = np.einsum("bhk,bhkv->bhv", q[:, t], S)
-    check(text, [q, k, v], [o], tol=1e-5)
+    check_refs(text, [q, k, v], [o], tol=1e-5)
