@@ -74,6 +74,24 @@ def raw_decay(a, x):
     return run_scan(step, jnp.zeros((a.shape[0],) + a.shape[2:], a.dtype), a, x)
 
 
+def exclusive(lg, x):
+    """The output read before the update: h_{t-1}, not a multiple of h_t."""
+    def step(h, inp):
+        l, xt = inp
+        return jnp.exp(l) * h + xt, h
+    return run_scan(step, jnp.zeros((lg.shape[0],) + lg.shape[2:], lg.dtype), lg, x)
+
+
+def vector_state(lg, x):
+    """State [D], inputs [T, D] scanned as they are (no batch dim)."""
+    def step(h, inp):
+        l, xt = inp
+        h = xt + h * jnp.exp(l)
+        return h, h
+    h, ys = jax.lax.scan(step, jnp.zeros(lg.shape[1:], lg.dtype), (lg, x))
+    return ys, h
+
+
 def nonlinear(lg, x):
     def step(h, inp):
         l, xt = inp
@@ -121,11 +139,20 @@ def test_per_head_decay_rank3_state(T):
     check_refs(text, [lg, x], list(ref_diag(a, x)))
 
 
-@pytest.mark.parametrize("fn", [raw_decay, nonlinear])
+@pytest.mark.parametrize("T,D", [(1, 1), (63, 7), (300, 5)])
+def test_vector_state_raised(T, D):
+    _, lg, x = diag_inputs(T - D, T, D)
+    text = mixir.from_jax(vector_state, lg, x)
+    assert "mix.scan" in text, text[:4000]
+    o, h = ref_diag(np.exp(lg.astype(np.float64))[None], x[None])
+    check_refs(text, [lg, x], [o[0], h[0]])
+
+
+@pytest.mark.parametrize("fn", [raw_decay, nonlinear, exclusive])
 def test_not_raised_still_correct(fn):
     """A decay given as is (log(a) is valid only for a > 0, which random
-    probes cannot promise) and a body nonlinear in h stay loops, and still
-    compute the recurrence."""
+    probes cannot promise), a body nonlinear in h and an output read before
+    the update stay loops, and still compute the recurrence."""
     B, T, D = 2, 63, 7
     r, lg, x = diag_inputs(5, B, T, D)
     a = np.exp(lg.astype(np.float64))
@@ -137,8 +164,10 @@ def test_not_raised_still_correct(fn):
     o = np.zeros((B, T, D))
     for t in range(T):
         lin = a[:, t] * h
-        h = (lin if fn is raw_decay else np.tanh(lin)) + x[:, t]
         o[:, t] = h
+        h = (np.tanh(lin) if fn is nonlinear else lin) + x[:, t]
+        if fn is not exclusive:
+            o[:, t] = h
     check_refs(text, [first, x], [o, h])
 
 
