@@ -124,7 +124,7 @@ std::optional<int> entryEqual(const DiagBody &body, const Evaluator &ev,
   if (llvm::all_of(x, [&](double e) { return std::abs(e - none) <= kTol; }))
     return -1;
   for (auto [i, v] : llvm::enumerate(body.dict))
-    if (wanted(v) && near(ev.get(v)->data, x))
+    if (const HostTensor *t = ev.get(v); t && wanted(v) && near(t->data, x))
       return int(i);
   return std::nullopt;
 }
@@ -192,7 +192,7 @@ std::optional<Diag> recognise(const DiagBody &body, uint64_t seed) {
 /// same shape ops.
 Value logDecay(OpBuilder &b, IRMapping &map, Value decay) {
   SmallVector<Operation *> chain = exponentialChain(decay);
-  Value x = map.lookup(chain.back()->getOperand(0));
+  Value x = map.lookupOrDefault(chain.back()->getOperand(0));
   for (Operation *op : llvm::reverse(ArrayRef(chain).drop_back())) {
     IRMapping m;
     m.map(op->getOperand(0), x);
