@@ -129,6 +129,18 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall) {
     return forall.emitOpError(
         "cannot be mapped to GPU blocks (lower bound or step not 0 and 1)");
 
+  // No launch for an empty iteration space (a batch of 0: a grid of 0
+  // blocks is a launch error).
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value work;
+  for (Value ub : *bounds) {
+    Value positive =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, ub, zero);
+    work = work ? arith::AndIOp::create(b, loc, work, positive) : positive;
+  }
+  auto ifWork = scf::IfOp::create(b, loc, work, /*withElseRegion=*/false);
+  b.setInsertionPoint(ifWork.thenBlock()->getTerminator());
+
   llvm::SetVector<Value> captured;
   getUsedValuesDefinedAbove(forall.getRegion(), captured);
   Type tokenType = gpu::AsyncTokenType::get(ctx);

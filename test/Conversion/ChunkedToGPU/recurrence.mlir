@@ -9,6 +9,9 @@
 
 // CHECK-LABEL: func.func @rec(
 // CHECK-NOT: scf.forall
+// An empty batch launches nothing (a grid of 0 blocks is an error).
+// CHECK: %[[WORK:.*]] = arith.andi
+// CHECK: scf.if %[[WORK]] {
 // CHECK: gpu.wait async
 // CHECK-COUNT-8: gpu.memcpy async
 // CHECK: gpu.launch_func async {{.*}} @rec_kernel::@rec_kernel blocks in (%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %[[ONE:[a-z0-9_]+]]) threads in (%[[ONE]], %[[ONE]], %[[ONE]])
