@@ -199,6 +199,56 @@ static std::string unsupportedHint(const std::string &domain,
   return "";
 }
 
+/// How many leading inputs op `op` of the default domain cannot do without
+/// (ONNX's schemas; the translators read them unchecked). Other domains'
+/// translators check their inputs themselves.
+static int requiredInputs(const std::string &domain, const std::string &op) {
+  static const llvm::StringMap<int> counts = [] {
+    llvm::StringMap<int> m;
+    for (const char *name :
+         {"Exp",        "Log",        "Sqrt",      "Tanh",
+          "Erf",        "Sin",        "Cos",       "Floor",
+          "Ceil",       "Neg",        "Abs",       "Reciprocal",
+          "Sigmoid",    "Softplus",   "Relu",      "LeakyRelu",
+          "Gelu",       "Clip",       "Identity",  "Dropout",
+          "Cast",       "Not",        "Softmax",   "LogSoftmax",
+          "ReduceSum",  "ReduceMean", "ReduceMax", "ReduceMin",
+          "ReduceProd", "Flatten",    "Squeeze",   "Transpose",
+          "Split",      "Shape",      "Size",      "ConstantOfShape",
+          "Trilu",      "Max",        "Min",       "Sum",
+          "Concat",     "Unsqueeze",  "Slice"})
+      m[name] = 1;
+    for (const char *name : {"Add",
+                             "Sub",
+                             "Mul",
+                             "Div",
+                             "Pow",
+                             "Equal",
+                             "Less",
+                             "LessOrEqual",
+                             "Greater",
+                             "GreaterOrEqual",
+                             "And",
+                             "Or",
+                             "Xor",
+                             "CastLike",
+                             "MatMul",
+                             "Gemm",
+                             "LayerNormalization",
+                             "RMSNormalization",
+                             "Conv",
+                             "Reshape",
+                             "Gather",
+                             "Expand",
+                             "CumSum"})
+      m[name] = 2;
+    for (const char *name : {"Where", "Attention", "LinearAttention", "Range"})
+      m[name] = 3;
+    return m;
+  }();
+  return domain.empty() ? counts.lookup(op) : 0;
+}
+
 LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
   if (node.op_type().empty())
     return fail("node '" + node.name() + "' has no op type (malformed model?)");
@@ -215,6 +265,10 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
       return n.fail(
           "input '" + node.input(i) +
           "' is not produced by any earlier node, input or initializer");
+  for (int i = 0, e = requiredInputs(domain, node.op_type()); i < e; ++i)
+    if (!n.hasInput(i))
+      return n.fail("input " + llvm::Twine(i) + " is missing (the op needs " +
+                    llvm::Twine(e) + ")");
   if (foldIntegerNode(n))
     return success();
   if (!error.empty())
