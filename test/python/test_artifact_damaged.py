@@ -21,6 +21,8 @@ import pytest
 import mixir  # noqa: E402  (a missing native extension must fail, not skip)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "test" / "Tools" / "Inputs"))
+import patch_artifact  # noqa: E402
 BUILD = pathlib.Path(mixir.__file__).resolve().parents[2]
 B, T = 1, 5
 # gla(q, k, v: bf16 [B, T, 4, 64], g: f32 [B, T, 4, 64], s0: f32 [B, 4, 64, 64])
@@ -79,16 +81,9 @@ def outcome(r, tool):
 
 
 # --- artifacts ------------------------------------------------------------------------
-def fnv1a64(data):
-    h = 0xcbf29ce484222325
-    for byte in data:
-        h = ((h ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    return h
-
-
 def reseal(data):
-    body = data[:-8]
-    return body + struct.pack("<Q", fnv1a64(body))
+    """`data` with its checksum recomputed (the lit tests' artifact patcher)."""
+    return patch_artifact.reseal(data[:-8])
 
 
 def damage_artifact(data, rng):
