@@ -200,50 +200,30 @@ static std::string unsupportedHint(const std::string &domain,
 }
 
 /// How many leading inputs op `op` of the default domain cannot do without
-/// (ONNX's schemas; the translators read them unchecked). Other domains'
-/// translators check their inputs themselves.
+/// (ONNX's schemas, in the oldest opset the importer reads; the translators
+/// read them unchecked). Other domains' translators check their inputs.
 static int requiredInputs(const std::string &domain, const std::string &op) {
+  static const char *const kByCount[] = {
+      // one
+      "Exp Log Sqrt Tanh Erf Sin Cos Floor Ceil Neg Abs Reciprocal Sigmoid "
+      "Softplus Relu LeakyRelu Gelu Clip Identity Dropout Cast Not Softmax "
+      "LogSoftmax ReduceSum ReduceMean ReduceMax ReduceMin ReduceProd Flatten "
+      "Squeeze Unsqueeze Transpose Split Slice Reshape Shape Size "
+      "ConstantOfShape Trilu Max Min Sum Concat",
+      // two
+      "Add Sub Mul Div Pow Equal Less LessOrEqual Greater GreaterOrEqual And "
+      "Or Xor CastLike MatMul Gemm LayerNormalization RMSNormalization Conv "
+      "Gather Expand CumSum",
+      // three
+      "Where Attention LinearAttention Range"};
   static const llvm::StringMap<int> counts = [] {
     llvm::StringMap<int> m;
-    for (const char *name :
-         {"Exp",        "Log",        "Sqrt",      "Tanh",
-          "Erf",        "Sin",        "Cos",       "Floor",
-          "Ceil",       "Neg",        "Abs",       "Reciprocal",
-          "Sigmoid",    "Softplus",   "Relu",      "LeakyRelu",
-          "Gelu",       "Clip",       "Identity",  "Dropout",
-          "Cast",       "Not",        "Softmax",   "LogSoftmax",
-          "ReduceSum",  "ReduceMean", "ReduceMax", "ReduceMin",
-          "ReduceProd", "Flatten",    "Squeeze",   "Transpose",
-          "Split",      "Shape",      "Size",      "ConstantOfShape",
-          "Trilu",      "Max",        "Min",       "Sum",
-          "Concat",     "Unsqueeze",  "Slice"})
-      m[name] = 1;
-    for (const char *name : {"Add",
-                             "Sub",
-                             "Mul",
-                             "Div",
-                             "Pow",
-                             "Equal",
-                             "Less",
-                             "LessOrEqual",
-                             "Greater",
-                             "GreaterOrEqual",
-                             "And",
-                             "Or",
-                             "Xor",
-                             "CastLike",
-                             "MatMul",
-                             "Gemm",
-                             "LayerNormalization",
-                             "RMSNormalization",
-                             "Conv",
-                             "Reshape",
-                             "Gather",
-                             "Expand",
-                             "CumSum"})
-      m[name] = 2;
-    for (const char *name : {"Where", "Attention", "LinearAttention", "Range"})
-      m[name] = 3;
+    for (int n = 0; n < 3; ++n) {
+      SmallVector<StringRef> names;
+      StringRef(kByCount[n]).split(names, ' ');
+      for (StringRef name : names)
+        m[name] = n + 1;
+    }
     return m;
   }();
   return domain.empty() ? counts.lookup(op) : 0;

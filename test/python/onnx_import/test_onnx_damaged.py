@@ -210,3 +210,19 @@ def test_folded_int64_division_overflow_is_not_a_crash(tmp_path):
     r = run_importer(path, "-o", "-")
     assert r.returncode == 0 and r.stderr == "", r.stderr
     assert "arith.divsi" in r.stdout or "linalg" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("op,attrs,shape,out", [
+    ("Reshape", {"shape": [3, 4]}, [4, 3], "-> tensor<3x4xf32>"),
+    ("Unsqueeze", {"axes": [0]}, [1, 12], "-> tensor<1x1x12xf32>"),
+    ("Squeeze", {"axes": [0]}, [1, 12], "-> tensor<12xf32>")])
+def test_old_single_input_forms_still_import(op, attrs, shape, out, tmp_path):
+    """Before opset 5 (Reshape) and 13 (Squeeze, Unsqueeze) the second input
+    was an attribute: the required-input check must not refuse them."""
+    model = make_model([N(op, ["x"], ["y"], **attrs)], [vi("x", shape)], [vi("y", None)],
+                       opset=4 if op == "Reshape" else 11)
+    path = tmp_path / "m.onnx"
+    path.write_bytes(model.SerializeToString())
+    r = run_importer(path, "-o", "-")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert out in r.stdout, r.stdout
