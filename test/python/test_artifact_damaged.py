@@ -1,7 +1,7 @@
 """Damaged artifacts and .npy inputs never crash the runtime: the C API's
 loaders (mixir_module_load_artifact_file and mixir_module_load_artifact)
-return an error status, and mixir-run exits with code 1 and one line on
-stderr. The seed is examples/gla.mlir compiled for the CPU; a seeded
+return an error status, mixir.load raises ValueError, and mixir-run exits
+with code 1 and one line on stderr. The seed is examples/gla.mlir compiled for the CPU; a seeded
 generator flips and cuts its bytes anywhere (the checksum's job), or edits
 the header and signatures and recomputes the checksum (the parser's job:
 lengths, counts, dtypes and ranks that disagree with the file), and writes
@@ -178,6 +178,14 @@ def test_damaged_artifacts_never_crash(artifact, tmp_path):
     # Resealed edits of the compiler version or the CPU name load; nothing
     # else the generator makes may.
     assert 0 < loaded < len(paths) // 2, loaded
+
+    # mixir.load (the Python package's loader) agrees with the C API.
+    for path, line in zip(paths[:60], lines):
+        if line.startswith("loaded"):
+            assert len(mixir.load(path).functions) == 1
+        else:
+            with pytest.raises(ValueError, match=r"artifact"):
+                mixir.load(path)
 
     inputs = []
     for name, data in good_inputs().items():
