@@ -119,7 +119,8 @@ LogicalResult Node::fail(const llvm::Twine &message) {
 }
 
 FailureOr<int64_t> Node::axis(int64_t a, int64_t rank) {
-  if (a < -rank || a >= std::max<int64_t>(rank, 1))
+  // A scalar has no axis (the translators index its missing dimension).
+  if (a < -rank || a >= rank)
     return fail("axis " + llvm::Twine(a) + " is out of range for rank " +
                 llvm::Twine(rank));
   return a < 0 ? a + rank : a;

@@ -39,7 +39,13 @@ ODD_INTS = [0, -1, 1, 3, 2**31, -2**40, 2**62]
 def damage_value_info(graph, rng):
     infos = list(graph.input) + list(graph.output)
     dims = [d for i in infos for d in i.type.tensor_type.shape.dim]
-    if dims:
+    if infos and rng.random() < 0.2:  # a scalar, or one more dimension
+        shape = rng.choice(infos).type.tensor_type.shape
+        if rng.random() < 0.6:
+            del shape.dim[:]
+        else:
+            shape.dim.add().dim_value = rng.choice([1, 2])
+    elif dims:
         dim = rng.choice(dims)
         dim.dim_value = rng.choice(ODD_INTS[:4] + [7])
         if rng.random() < 0.3:
@@ -185,6 +191,18 @@ REGRESSIONS = {
     "folded_slice_without_ends": (
         shape_then("Slice", ("a", i64(0)), ("b", np.zeros(0, np.int64))),
         "starts, ends, axes and steps have different lengths"),
+    **{f"{op}_of_a_scalar": (
+        make_model([N(op, ["x"] + extra, ["y", "z"][:outs], name="n", axis=0)], [vi("x", [])],
+                   [vi(o, None) for o in ["y", "z"][:outs]], [init(*i) for i in inits]),
+        f"({op}, domain 'ai.onnx'): axis 0 is out of range for rank 0")
+       for op, extra, inits, outs in [
+           ("Concat", ["x"], [], 1), ("Split", [], [], 2), ("Gather", ["i"], [("i", i64(0))], 1),
+           ("CumSum", ["a"], [("a", i64(0))], 1),
+           ("LogSoftmax", [], [], 1)]},
+    "slice_of_a_scalar": (
+        make_model([N("Slice", ["x", "a", "b"], ["y"], name="n")], [vi("x", [])], [vi("y", None)],
+                   [init("a", i64(0)), init("b", i64(1))]),
+        "(Slice, domain 'ai.onnx'): axis 0 is out of range for rank 0"),
     "range_of_2_62_elements": (
         make_model([N("Range", ["a", "b", "c"], ["y"], name="n")], [], [vi("y", None)],
                    [init("a", i64(0)), init("b", i64(2**62)), init("c", i64(1))]),
