@@ -15,6 +15,7 @@ from needs import need
 
 need("onnx")
 from onnx import AttributeProto as AP
+from onnx import TensorProto as TP
 from onnx import helper as h
 
 from onnx_blocks import gated_deltanet_block, gla_block
@@ -244,3 +245,26 @@ def test_old_single_input_forms_still_import(op, attrs, shape, out, tmp_path):
     r = run_importer(path, "-o", "-")
     assert r.returncode == 0 and r.stderr == "", r.stderr
     assert out in r.stdout, r.stdout
+
+
+def external_weight_model(location):
+    w = TP(name="w", data_type=TP.FLOAT, dims=[3], data_location=TP.EXTERNAL)
+    w.external_data.add(key="location", value=location)
+    w.external_data.add(key="length", value="12")
+    return make_model([N("Add", ["x", "w"], ["y"])], [vi("x", [2, 3])], [vi("y", None)], [w])
+
+
+def test_external_data_stays_in_the_model_folder(tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "sub").mkdir()
+    for where in (tmp_path / "secret.bin", tmp_path / "model" / "sub" / "w.bin"):
+        where.write_bytes(np.arange(3, dtype="<f4").tobytes())
+    path = tmp_path / "model" / "m.onnx"
+    path.write_bytes(external_weight_model("sub/../../secret.bin").SerializeToString())
+    line = one_line_error(run_importer(path, "-o", "-"))
+    assert ("initializer 'w': external data location 'sub/../../secret.bin' must be "
+            "relative to the model, inside its folder") in line, line
+    path.write_bytes(external_weight_model("sub/w.bin").SerializeToString())
+    r = run_importer(path, "-o", "-")
+    assert r.returncode == 0 and "dense<[0.000000e+00, 1.000000e+00, 2.000000e+00]>" in r.stdout, \
+        r.stderr or r.stdout
