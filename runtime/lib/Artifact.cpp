@@ -89,6 +89,14 @@ public:
       return false;
     }
     s.assign(reinterpret_cast<const char *>(p + at), len);
+    // Text only: the strings end up in one-line messages.
+    for (size_t i = 0; i < s.size(); ++i)
+      if (static_cast<unsigned char>(s[i]) < 0x20 || s[i] == 0x7f) {
+        fail("corrupt artifact: " + std::string(what) + " has control byte " +
+             std::to_string(static_cast<unsigned char>(s[i])) + " at byte " +
+             std::to_string(at + i));
+        return false;
+      }
     at += len;
     return true;
   }

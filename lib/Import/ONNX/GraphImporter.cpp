@@ -119,7 +119,8 @@ LogicalResult Node::fail(const llvm::Twine &message) {
 }
 
 FailureOr<int64_t> Node::axis(int64_t a, int64_t rank) {
-  if (a < -rank || a >= std::max<int64_t>(rank, 1))
+  // A scalar has no axis (the translators index its missing dimension).
+  if (a < -rank || a >= rank)
     return fail("axis " + llvm::Twine(a) + " is out of range for rank " +
                 llvm::Twine(rank));
   return a < 0 ? a + rank : a;
@@ -199,6 +200,36 @@ static std::string unsupportedHint(const std::string &domain,
   return "";
 }
 
+/// How many leading inputs op `op` of the default domain cannot do without
+/// (ONNX's schemas, in the oldest opset the importer reads; the translators
+/// read them unchecked). Other domains' translators check their inputs.
+static int requiredInputs(const std::string &domain, const std::string &op) {
+  static const char *const kByCount[] = {
+      // one
+      "Exp Log Sqrt Tanh Erf Sin Cos Floor Ceil Neg Abs Reciprocal Sigmoid "
+      "Softplus Relu LeakyRelu Gelu Clip Identity Dropout Cast Not Softmax "
+      "LogSoftmax ReduceSum ReduceMean ReduceMax ReduceMin ReduceProd Flatten "
+      "Squeeze Unsqueeze Transpose Split Slice Reshape Shape Size "
+      "ConstantOfShape Trilu Max Min Sum Concat",
+      // two
+      "Add Sub Mul Div Pow Equal Less LessOrEqual Greater GreaterOrEqual And "
+      "Or Xor CastLike MatMul Gemm LayerNormalization RMSNormalization Conv "
+      "Gather Expand CumSum",
+      // three
+      "Where Attention LinearAttention Range"};
+  static const llvm::StringMap<int> counts = [] {
+    llvm::StringMap<int> m;
+    for (int n = 0; n < 3; ++n) {
+      SmallVector<StringRef> names;
+      StringRef(kByCount[n]).split(names, ' ');
+      for (StringRef name : names)
+        m[name] = n + 1;
+    }
+    return m;
+  }();
+  return domain.empty() ? counts.lookup(op) : 0;
+}
+
 LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
   if (node.op_type().empty())
     return fail("node '" + node.name() + "' has no op type (malformed model?)");
@@ -215,6 +246,10 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
       return n.fail(
           "input '" + node.input(i) +
           "' is not produced by any earlier node, input or initializer");
+  for (int i = 0, e = requiredInputs(domain, node.op_type()); i < e; ++i)
+    if (!n.hasInput(i))
+      return n.fail("input " + llvm::Twine(i) + " is missing (the op needs " +
+                    llvm::Twine(e) + ")");
   if (foldIntegerNode(n))
     return success();
   if (!error.empty())

@@ -7,6 +7,10 @@
 //===----------------------------------------------------------------------===//
 #include "Importer.h"
 
+#include "llvm/Support/MathExtras.h"
+
+#include <algorithm>
+
 namespace mixir::onnx_import {
 namespace {
 
@@ -62,11 +66,13 @@ std::optional<IntTensor> fold(Node &n, SmallVector<IntTensor> &in) {
     IntTensor r = a.data.size() >= b.data.size() ? a : b;
     for (size_t i = 0; i < r.data.size(); ++i) {
       int64_t x = a.data[aScalar ? 0 : i], y = b.data[bScalar ? 0 : i];
-      if (op == "Div" && y == 0)
+      if (op == "Div" && (y == 0 || (y == -1 && x == INT64_MIN)))
         return std::nullopt;
-      r.data[i] = op == "Add"   ? x + y
-                  : op == "Sub" ? x - y
-                  : op == "Mul" ? x * y
+      // Two's-complement wrap-around, as int64 tensors do.
+      uint64_t ux = x, uy = y;
+      r.data[i] = op == "Add"   ? (int64_t)(ux + uy)
+                  : op == "Sub" ? (int64_t)(ux - uy)
+                  : op == "Mul" ? (int64_t)(ux * uy)
                                 : x / y;
     }
     return r;
@@ -82,10 +88,10 @@ std::optional<IntTensor> fold(Node &n, SmallVector<IntTensor> &in) {
       for (size_t i = 0; i < s.size(); ++i) {
         if (s[i] == 0 && i < t.shape.size())
           s[i] = t.shape[i];
-        if (s[i] == -1)
+        if (s[i] == -1 && infer < 0)
           infer = i;
-        else
-          known *= s[i];
+        else if (s[i] < 0 || llvm::MulOverflow(known, s[i], known))
+          return std::nullopt;
       }
       if (infer >= 0)
         s[infer] = known ? (int64_t)t.data.size() / known : 0;
@@ -106,6 +112,9 @@ std::optional<IntTensor> fold(Node &n, SmallVector<IntTensor> &in) {
       for (int64_t x : *axes)
         a.push_back(normAxis(x, rank));
       llvm::sort(a);
+      if (!a.empty() && (a.front() < 0 || a.back() >= rank ||
+                         std::adjacent_find(a.begin(), a.end()) != a.end()))
+        return std::nullopt;
       for (int64_t x : a)
         t.shape.insert(t.shape.begin() + x, 1);
       return t;
@@ -149,7 +158,8 @@ std::optional<IntTensor> fold(Node &n, SmallVector<IntTensor> &in) {
   }
   if (op == "Slice" && n.opset >= 10) {
     IntTensor &d = in[0];
-    if (d.shape.size() != 1 || in.size() < 3 || in[1].data.size() != 1)
+    if (d.shape.size() != 1 || in.size() < 3 || in[1].data.size() != 1 ||
+        in[2].data.size() != 1 || (in.size() > 4 && in[4].data.size() != 1))
       return std::nullopt;
     int64_t size = d.data.size(), start = in[1].data[0], end = in[2].data[0];
     int64_t step = in.size() > 4 ? in[4].data[0] : 1;
@@ -191,7 +201,8 @@ bool foldIntegerNode(Node &n) {
     return false;
   int64_t count = 1;
   for (int64_t s : r->shape)
-    count *= s;
+    if (s < 0 || llvm::MulOverflow(count, s, count))
+      return false;
   if (count != (int64_t)r->data.size())
     return false;
   n.setConstantOutput(0, toAttr(*r));

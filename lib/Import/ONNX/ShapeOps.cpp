@@ -191,6 +191,8 @@ LogicalResult unsqueeze(Node &n) {
     auto ax = n.axis(a, outRank);
     if (failed(ax))
       return failure();
+    if (inserted[*ax])
+      return n.fail("axis " + llvm::Twine(a) + " is repeated");
     inserted[*ax] = true;
   }
   SmallVector<OpFoldResult> in = sizesOf(n.b, n.loc, x), out;
@@ -262,6 +264,8 @@ LogicalResult split(Node &n) {
     int64_t parts = n.opset >= 18 && n.hasAttr("num_outputs")
                         ? n.intAttr("num_outputs", outputs)
                         : outputs;
+    if (parts <= 0)
+      return n.fail("num_outputs must be positive, got " + llvm::Twine(parts));
     int64_t chunk = (dim + parts - 1) / parts;
     sizes.emplace();
     for (int64_t i = 0, left = dim; i < parts; ++i, left -= chunk)
@@ -580,6 +584,8 @@ LogicalResult dynamicRange(Node &n) {
   return success();
 }
 
+constexpr double kMaxFoldedRange = 1 << 24;
+
 LogicalResult range(Node &n) {
   auto start = n.scalarInput(0), limit = n.scalarInput(1),
        delta = n.scalarInput(2);
@@ -587,8 +593,13 @@ LogicalResult range(Node &n) {
     return dynamicRange(n);
   if (*delta == 0)
     return n.fail("delta is 0");
-  int64_t count =
-      std::max<int64_t>(0, (int64_t)std::ceil((*limit - *start) / *delta));
+  // Folded into a constant: bounded so that a damaged model cannot ask for
+  // more memory than any real one (NaN fails the test too).
+  double steps = std::max(0.0, std::ceil((*limit - *start) / *delta));
+  if (!(steps <= kMaxFoldedRange))
+    return n.fail("Range would have more than " +
+                  llvm::Twine((int64_t)kMaxFoldedRange) + " elements");
+  int64_t count = steps;
   Type elem = n.inputType(0).getElementType();
   auto type = RankedTensorType::get({count}, elem);
   if (isa<FloatType>(elem)) {
@@ -605,8 +616,9 @@ LogicalResult range(Node &n) {
     SmallVector<APInt> v;
     for (int64_t i = 0; i < count; ++i)
       v.push_back(APInt(elem.getIntOrFloatBitWidth(),
-                        (uint64_t)((int64_t)*start + i * (int64_t)*delta),
-                        true));
+                        (uint64_t)(int64_t)*start +
+                            (uint64_t)i * (uint64_t)(int64_t)*delta,
+                        true, true));
     n.setConstantOutput(0, DenseElementsAttr::get(type, v));
   }
   return success();

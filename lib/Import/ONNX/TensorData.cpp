@@ -70,9 +70,14 @@ bool readExternal(const onnx::TensorProto &t, llvm::StringRef modelDir,
         "initializer '" + t.name() + "' has external data without a location";
     return false;
   }
-  if (llvm::sys::path::is_absolute(location)) {
+  // Inside the model's folder, as onnx.checker requires: a damaged or
+  // hostile model must not read other files.
+  bool leaves = llvm::any_of(llvm::make_range(llvm::sys::path::begin(location),
+                                              llvm::sys::path::end(location)),
+                             [](llvm::StringRef part) { return part == ".."; });
+  if (llvm::sys::path::is_absolute(location) || leaves) {
     error = "initializer '" + t.name() + "': external data location '" +
-            location + "' must be relative to the model";
+            location + "' must be relative to the model, inside its folder";
     return false;
   }
   llvm::SmallString<256> path(modelDir);
