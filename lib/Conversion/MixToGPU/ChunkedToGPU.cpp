@@ -94,6 +94,31 @@ FailureOr<SmallVector<Value>> upperBounds(OpBuilder &b, scf::ForallOp forall) {
   return ubs;
 }
 
+/// True when `buffer` (or a view of it) is yielded to the next iteration of
+/// a loop: giving it one slot for the whole kernel would make the iteration
+/// that allocates it again overwrite what it reads.
+bool carriedAcrossIterations(Value buffer) {
+  SmallVector<Value> work = {buffer};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      if (isa<ViewLikeOpInterface>(user)) {
+        llvm::append_range(work, user->getResults());
+      } else if (auto yield = dyn_cast<scf::YieldOp>(user)) {
+        Operation *parent = yield->getParentOp();
+        if (isa<scf::ForOp, scf::WhileOp>(parent))
+          return true;
+        // Through an scf.if to whatever uses its result.
+        for (OpOperand &use : yield->getOpOperands())
+          if (use.get() == v && isa<scf::IfOp>(parent))
+            work.push_back(parent->getResult(use.getOperandNumber()));
+      } else if (isa<scf::ConditionOp>(user))
+        return true;
+    }
+  }
+  return false;
+}
+
 /// memref.copy as a loop nest of loads and stores: in device code it would
 /// otherwise become a call to the host runtime's memrefCopy.
 void copyAsLoops(memref::CopyOp copy) {
@@ -143,6 +168,22 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall) {
 
   llvm::SetVector<Value> captured;
   getUsedValuesDefinedAbove(forall.getRegion(), captured);
+  // Each captured buffer gets a device copy of its own: two views of one
+  // allocation would become two copies, and the writes through one would be
+  // lost when the other is copied back.
+  llvm::DenseMap<Value, Value> rootOf;
+  for (Value v : captured) {
+    if (!isa<MemRefType>(v.getType()))
+      continue;
+    Value root = v;
+    while (auto view = root.getDefiningOp<ViewLikeOpInterface>())
+      root = view.getViewSource();
+    auto [it, inserted] = rootOf.try_emplace(root, v);
+    if (!inserted)
+      return forall.emitOpError(
+          "uses two views of one buffer, which cannot be copied to the GPU "
+          "separately");
+  }
   Type tokenType = gpu::AsyncTokenType::get(ctx);
   Value token =
       gpu::WaitOp::create(b, loc, tokenType, ValueRange{}).getAsyncToken();
@@ -170,22 +211,27 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall) {
     buffers.push_back({v, alloc.getMemref()});
   }
 
-  // Grid: x the first dim (batch), then y, z; one thread per block.
+  // Grid: one block per iteration along x (up to 2^31 - 1 blocks; y and z
+  // stop at 65535), the iteration's indices recovered inside; one thread.
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  SmallVector<Value, 3> grid(3, one);
-  for (auto [i, ub] : llvm::enumerate(*bounds))
-    grid[i] = ub;
-  auto launch =
-      gpu::LaunchOp::create(b, loc, grid[0], grid[1], grid[2], one, one, one,
-                            nullptr, tokenType, ValueRange{token});
+  Value blocks = one;
+  for (Value ub : *bounds)
+    blocks = arith::MulIOp::create(b, loc, blocks, ub);
+  auto launch = gpu::LaunchOp::create(b, loc, blocks, one, one, one, one, one,
+                                      nullptr, tokenType, ValueRange{token});
   {
     OpBuilder::InsertionGuard guard(b);
     Block &body = launch.getBody().front();
     b.setInsertionPointToStart(&body);
-    gpu::KernelDim3 ids = launch.getBlockIds();
-    Value blockIds[3] = {ids.x, ids.y, ids.z};
-    for (auto [i, iv] : llvm::enumerate(forall.getInductionVars()))
-      map.map(iv, blockIds[i]);
+    // Row-major: the last dim varies fastest.
+    Value rest = launch.getBlockIds().x;
+    auto ivs = forall.getInductionVars();
+    for (int64_t i = ivs.size() - 1; i >= 0; --i) {
+      Value ub = (*bounds)[i];
+      map.map(ivs[i], i == 0 ? rest : arith::RemUIOp::create(b, loc, rest, ub));
+      if (i > 0)
+        rest = arith::DivUIOp::create(b, loc, rest, ub);
+    }
     for (Operation &op : forall.getBody()->without_terminator())
       b.clone(op, map);
     gpu::TerminatorOp::create(b, loc);
@@ -212,6 +258,12 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall) {
     auto alloc = dyn_cast<memref::AllocOp>(op);
     if (!alloc)
       return WalkResult::advance();
+    if (carriedAcrossIterations(alloc.getResult())) {
+      alloc.emitOpError("holds a tile carried from one loop iteration to the "
+                        "next in a fresh buffer; a GPU thread's tiles have "
+                        "one slot each");
+      return WalkResult::interrupt();
+    }
     if (!alloc.getType().hasStaticShape()) {
       alloc.emitOpError("has a dynamic shape; a GPU thread's tiles must be "
                         "static");
@@ -239,7 +291,14 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall) {
   int64_t bytes = 0;
   launch.getBody().walk([&](memref::AllocaOp a) {
     MemRefType t = a.getType();
-    bytes += t.getNumElements() * t.getElementTypeBitWidth() / 8;
+    Type e = t.getElementType();
+    int64_t bits = 64; // index, and what else has no fixed width
+    if (e.isIntOrFloat())
+      bits = e.getIntOrFloatBitWidth();
+    else if (auto v = dyn_cast<VectorType>(e);
+             v && v.getElementType().isIntOrFloat())
+      bits = v.getNumElements() * v.getElementType().getIntOrFloatBitWidth();
+    bytes += t.getNumElements() * std::max<int64_t>(bits / 8, 1);
   });
   if (bytes > kMaxThreadLocalBytes)
     return launch.emitOpError()

@@ -269,7 +269,10 @@ bool matches(Candidate &c, const Probe &p, std::optional<double> knownScale) {
     double d = p.out[i] - scale * out[i];
     err += d * d;
   }
-  if (!std::isfinite(scale) || scale == 0.0 ||
+  // mix ops take a positive, finite f32 scale.
+  if (!std::isfinite(scale) || !(scale > 0.0) ||
+      !std::isfinite(static_cast<float>(scale)) ||
+      static_cast<float>(scale) == 0.0f ||
       !(std::sqrt(err) <= 1e-9 * (norm(p.out) + 1e-30)))
     return false;
   c.scale = scale;
@@ -426,7 +429,13 @@ LogicalResult raiseScanLoops(ModuleOp module, std::string &error) {
     if (!first || !second)
       continue;
     bool done = false;
-    for (Candidate &c : candidates(*scan, stateShape)) {
+    // The mix ops take f32, f16 and bf16 (f64 programs stay loops).
+    bool typesOk = llvm::all_of(scan->reads, [](const Read &r) {
+      Type t = elementOf(r.slice->getResult(0));
+      return t.isF32() || t.isF16() || t.isBF16();
+    });
+    for (Candidate &c :
+         typesOk ? candidates(*scan, stateShape) : SmallVector<Candidate>()) {
       if (!matches(c, *first, std::nullopt))
         continue;
       if (!matches(c, *second, c.scale))

@@ -154,6 +154,8 @@ std::optional<Body> describe(const ScanLoop &scan, bool vk) {
   body.vk = vk;
   body.K = vk ? s.back() : s[s.size() - 2];
   body.V = vk ? s[s.size() - 2] : s.back();
+  if (body.K == 0 || body.V == 0)
+    return std::nullopt;
   Shape out = body.prefix;
   out.push_back(body.V);
   if (!scan.write || scan.write->step != out)
@@ -298,7 +300,8 @@ struct Explainer {
         std::vector<double> ratio(body.H);
         double resid = 0;
         bool ok = true;
-        for (int64_t h = 0; h < body.H && ok; ++h) {
+        for (int64_t h = 0; h < body.H && ok && resid <= kTol * kTol * xx;
+             ++h) {
           std::vector<double> u = vectorOf(e, td, h);
           double uu = sumSq(u), xu = 0;
           for (int64_t i = 0; i < n; ++i)
@@ -345,6 +348,7 @@ struct Explainer {
   /// kind `left` and w one of kind `right`.
   std::optional<std::pair<Term, Term>>
   rankOne(ArrayRef<double> M, int64_t n, int64_t m, EntryKind right) const {
+    const double limit = kTol * kTol * sumSq(M);
     for (auto [e, entry] : llvm::enumerate(body.dict)) {
       if (entry.kind != EntryKind::keyVector)
         continue;
@@ -352,7 +356,7 @@ struct Explainer {
         std::vector<double> w(body.H * m, 0.0);
         double resid = 0;
         bool ok = true;
-        for (int64_t h = 0; h < body.H && ok; ++h) {
+        for (int64_t h = 0; h < body.H && ok && resid <= limit; ++h) {
           std::vector<double> u = vectorOf(e, td, h);
           double uu = sumSq(u);
           ok = uu > 0;
@@ -367,7 +371,7 @@ struct Explainer {
               resid += d * d;
             }
         }
-        if (!ok || resid > kTol * kTol * sumSq(M))
+        if (!ok || resid > limit)
           continue;
         if (auto t = match(w, right, /*allowDecay=*/true))
           return std::pair{Term{int(e), -1, false, td}, *t};
@@ -450,7 +454,10 @@ struct Explainer {
       double scale = zy / zz, resid = 0;
       for (size_t i = 0; i < z.size(); ++i)
         resid += std::pow(y->data[i] - scale * z[i], 2);
-      if (scale != 0 && resid <= kTol * kTol * sumSq(y->data))
+      // mix.recurrence's scale is a positive, finite f32.
+      float f = static_cast<float>(scale);
+      if (scale > 0 && std::isfinite(f) && f > 0 &&
+          resid <= kTol * kTol * sumSq(y->data))
         return std::pair{int(e), scale};
     }
     return std::nullopt;
@@ -573,7 +580,7 @@ struct StepBuilder {
     Shape s = {body.H};
     if (n)
       s.push_back(*n);
-    return convert(b, loc, reshape(b, loc, map.lookup(v), s), elem);
+    return convert(b, loc, reshape(b, loc, map.lookupOrDefault(v), s), elem);
   }
   Value mul(Value x, Value y) const {
     return generic(b, loc, "stablehlo.multiply", {x, y}, x.getType());
@@ -689,6 +696,8 @@ bool rewrite(const Body &body, const Recognised &r, const GatePlan &plan) {
   const ScanLoop &scan = *body.scan;
   Operation *loop = scan.loop;
   Type elem = elementOf(body.dict[r.q].value);
+  if (!elem.isF32() && !elem.isF16() && !elem.isBF16())
+    return false; // mix ops take f32, f16 and bf16
   auto stacks = fissionOperands(body, r, plan, elem);
   if (!stacks)
     return false;

@@ -159,3 +159,29 @@ def test_nonlinear_scan_not_raised():
         S = np.tanh(S) + k[:, t, :, :, None].astype(np.float64) * v[:, t, :, None, :]
         o[:, t] = np.einsum("bhk,bhkv->bhv", q[:, t], S)
     check_refs(text, [q, k, v], [o], tol=1e-5)
+
+
+def test_negative_output_factor_not_raised_wrongly():
+    """o = -(S^T q): mix ops take a positive scale, so the loop is either
+    raised with the sign inside an operand or left as a loop; either way the
+    import succeeds and the numbers are right."""
+    import jax.numpy as jnp
+    from jax import lax
+
+    def fn(q, k, v, d):
+        def step(S, xs):
+            qt, kt, vt, dt = xs
+            S = S * dt[:, :, None, None] + jnp.einsum("bhk,bhv->bhkv", kt, vt)
+            return S, -jnp.einsum("bhk,bhkv->bhv", qt, S)
+        xs = tuple(jnp.swapaxes(x, 0, 1) for x in (q, k, v, d))
+        S0 = jnp.zeros(q.shape[:1] + q.shape[2:] + v.shape[-1:], jnp.float32)
+        S, o = lax.scan(step, S0, xs)
+        return jnp.swapaxes(o, 0, 1), S
+
+    B, T, H, K, V = 1, 33, 2, 8, 6
+    r = rng(11)
+    q, k, v = randn(r, B, T, H, K), randn(r, B, T, H, K, scale=0.3), randn(r, B, T, H, V)
+    d = r.uniform(-1.0, 1.0, (B, T, H)).astype(np.float32)
+    text = mixir.from_jax(fn, q, k, v, d)
+    o, S = ref_signed(q, k, v, d)
+    check_refs(text, [q, k, v, d], [-o, S], tol=TOL)
