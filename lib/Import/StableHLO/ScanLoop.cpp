@@ -206,12 +206,23 @@ BodyInputs randomInputs(const ScanLoop &scan, uint64_t seed) {
   return in;
 }
 
+double sumSq(ArrayRef<double> x) {
+  double s = 0;
+  for (double e : x)
+    s += e * e;
+  return s;
+}
+
+bool evaluatedInBody(const ScanLoop &scan, Operation &op) {
+  Block &body = scan.loop->getRegion(1).front();
+  return &op != &body.back() && !isOp(&op, "stablehlo.dynamic_update_slice") &&
+         !llvm::is_contained(op.getOperands(), body.getArgument(scan.counter));
+}
+
 std::optional<Evaluator> evaluateBody(const ScanLoop &scan,
                                       const BodyInputs &in, Value at,
                                       const HostTensor *with) {
   Block &body = scan.loop->getRegion(1).front();
-  Operation *ret = &body.back();
-  BlockArgument counter = body.getArgument(scan.counter);
   Evaluator ev;
   ev.set(body.getArgument(scan.state), in.state);
   for (auto [r, x] : llvm::zip(scan.reads, in.reads))
@@ -220,8 +231,7 @@ std::optional<Evaluator> evaluateBody(const ScanLoop &scan,
     ev.set(at, *with);
   std::string error;
   for (Operation &op : body) {
-    if (&op == ret || isOp(&op, "stablehlo.dynamic_update_slice") ||
-        llvm::is_contained(op.getOperands(), counter) ||
+    if (!evaluatedInBody(scan, op) ||
         (op.getNumResults() && ev.get(op.getResult(0))))
       continue;
     if (failed(ev.evaluate(&op, error)))

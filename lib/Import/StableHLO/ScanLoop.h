@@ -78,9 +78,20 @@ struct BodyInputs {
 };
 BodyInputs randomInputs(const ScanLoop &scan, uint64_t seed);
 
-/// Evaluates the body (all but the terminator, the counter update and the
-/// output write) on `in`, with the body value `at` (if any) replaced by
-/// `with`. Returns nullopt when an op fails to evaluate.
+/// Relative tolerance of the raisers' float64 comparisons.
+inline constexpr double kScanTol = 1e-9;
+
+/// The sum of squares of `x`.
+double sumSq(llvm::ArrayRef<double> x);
+
+/// True for the body ops evaluateBody runs: all but the terminator, the
+/// output write and the ops that read the counter (its update, the reads'
+/// slices, whose values come from the inputs).
+bool evaluatedInBody(const ScanLoop &scan, mlir::Operation &op);
+
+/// Evaluates the body (the ops of evaluatedInBody) on `in`, with the body value
+/// `at` (if any) replaced by `with`. Returns nullopt when an op fails to
+/// evaluate.
 std::optional<Evaluator> evaluateBody(const ScanLoop &scan,
                                       const BodyInputs &in, mlir::Value at = {},
                                       const HostTensor *with = nullptr);

@@ -112,12 +112,7 @@ void compute(const Candidate &c, ArrayRef<const std::vector<double> *> x,
   }
 }
 
-double norm(ArrayRef<double> a) {
-  double s = 0;
-  for (double x : a)
-    s += x * x;
-  return std::sqrt(s);
-}
+double norm(ArrayRef<double> a) { return std::sqrt(sumSq(a)); }
 
 /// Every assignment of roles to reads that fits the shapes.
 SmallVector<Candidate> candidates(const ScanLoop &scan,

@@ -50,7 +50,7 @@ using namespace mlir;
 namespace mixir::stablehlo_import::scan {
 namespace {
 
-constexpr double kTol = 1e-9;
+constexpr double kTol = kScanTol;
 
 //===----------------------------------------------------------------------===//
 // The body as a function of the state
@@ -84,15 +84,6 @@ struct Body {
     return vk ? (h * V + j) * K + i : (h * K + i) * V + j;
   }
 };
-
-/// The ops the evaluator runs: all but the terminator, the counter update
-/// and the output write (the reads are set from outside).
-bool evaluated(const Body &body, Operation &op) {
-  if (&op == body.ret || isOp(&op, "stablehlo.dynamic_update_slice"))
-    return false;
-  BlockArgument counter = body.block->getArgument(body.scan->counter);
-  return llvm::none_of(op.getOperands(), [&](Value v) { return v == counter; });
-}
 
 bool isRead(const Body &body, Operation &op) {
   return llvm::any_of(body.scan->reads,
@@ -163,7 +154,7 @@ std::optional<Body> describe(const ScanLoop &scan, bool vk) {
 
   body.dependent.insert(body.state);
   for (Operation &op : *body.block) {
-    if (!evaluated(body, op) && !isRead(body, op))
+    if (!evaluatedInBody(*body.scan, op) && !isRead(body, op))
       continue;
     if (op.getNumResults() != 1)
       return std::nullopt;
@@ -258,13 +249,6 @@ struct Step {
   }
   bool pureDecay() const { return a.vec < 0 && k.vec < 0; }
 };
-
-double sumSq(ArrayRef<double> x) {
-  double s = 0;
-  for (double e : x)
-    s += e * e;
-  return s;
-}
 
 /// The dictionary's values at one probe, and the decay of the step being
 /// explained (per head and key channel, H x K).

@@ -40,7 +40,7 @@ using namespace mlir;
 namespace mixir::stablehlo_import::scan {
 namespace {
 
-constexpr double kTol = 1e-9;
+constexpr double kTol = kScanTol;
 
 struct DiagBody {
   const ScanLoop *scan;
@@ -101,13 +101,6 @@ struct Diag {
            std::abs(scale - o.scale) <= 1e-8 * std::abs(scale);
   }
 };
-
-double sumSq(ArrayRef<double> x) {
-  double s = 0;
-  for (double e : x)
-    s += e * e;
-  return s;
-}
 
 bool near(ArrayRef<double> x, ArrayRef<double> y) {
   double d = 0;
