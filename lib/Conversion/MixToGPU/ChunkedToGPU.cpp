@@ -12,6 +12,7 @@
 // private memory.
 //
 //===----------------------------------------------------------------------===//
+#include "DeviceSection.h"
 #include "mixir/Conversion/Passes.h"
 
 #include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
@@ -35,6 +36,7 @@ namespace mixir {
 } // namespace mixir
 
 using namespace mlir;
+using mixir::gpu_lowering::DeviceSection;
 
 namespace {
 
@@ -144,7 +146,6 @@ void copyAsLoops(memref::CopyOp copy) {
 /// iteration with device copies of the buffers it uses.
 FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall) {
   Location loc = forall.getLoc();
-  MLIRContext *ctx = forall.getContext();
   if (forall.getRank() > 3 || forall.getNumResults() != 0)
     return forall.emitOpError("cannot be mapped to GPU blocks (more than 3 "
                               "dims, or not bufferized)");
@@ -184,9 +185,8 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall) {
           "uses two views of one buffer, which cannot be copied to the GPU "
           "separately");
   }
-  Type tokenType = gpu::AsyncTokenType::get(ctx);
-  Value token =
-      gpu::WaitOp::create(b, loc, tokenType, ValueRange{}).getAsyncToken();
+  ImplicitLocOpBuilder ib(loc, b);
+  DeviceSection dev = mixir::gpu_lowering::startDeviceSection(ib);
   IRMapping map;
   SmallVector<std::pair<Value, Value>> buffers; // host, device
   for (Value v : captured) {
@@ -196,19 +196,9 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall) {
     if (!type.getLayout().isIdentity())
       return forall.emitOpError("uses a buffer with a non-identity layout, "
                                 "which cannot be copied to the GPU whole");
-    SmallVector<Value> sizes;
-    for (int64_t i = 0; i < type.getRank(); ++i)
-      if (type.isDynamicDim(i))
-        sizes.push_back(memref::DimOp::create(b, loc, v, i));
-    auto alloc = gpu::AllocOp::create(b, loc, type, tokenType,
-                                      ValueRange{token}, sizes, ValueRange{},
-                                      /*hostShared=*/false);
-    token = gpu::MemcpyOp::create(b, loc, tokenType,
-                                  ValueRange{alloc.getAsyncToken()},
-                                  alloc.getMemref(), v)
-                .getAsyncToken();
-    map.map(v, alloc.getMemref());
-    buffers.push_back({v, alloc.getMemref()});
+    Value device = dev.upload(v);
+    map.map(v, device);
+    buffers.push_back({v, device});
   }
 
   // Grid: one block per iteration along x (up to 2^31 - 1 blocks; y and z
@@ -217,8 +207,9 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall) {
   Value blocks = one;
   for (Value ub : *bounds)
     blocks = arith::MulIOp::create(b, loc, blocks, ub);
-  auto launch = gpu::LaunchOp::create(b, loc, blocks, one, one, one, one, one,
-                                      nullptr, tokenType, ValueRange{token});
+  auto launch =
+      gpu::LaunchOp::create(b, loc, blocks, one, one, one, one, one, nullptr,
+                            dev.tokenType(), ValueRange{dev.token});
   {
     OpBuilder::InsertionGuard guard(b);
     Block &body = launch.getBody().front();
@@ -236,16 +227,11 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall) {
       b.clone(op, map);
     gpu::TerminatorOp::create(b, loc);
   }
-  token = launch.getAsyncToken();
+  dev.token = launch.getAsyncToken();
   for (auto [host, device] : buffers)
     if (writtenIn(host, forall.getRegion()))
-      token = gpu::MemcpyOp::create(b, loc, tokenType, ValueRange{token}, host,
-                                    device)
-                  .getAsyncToken();
-  for (auto [host, device] : buffers)
-    token = gpu::DeallocOp::create(b, loc, tokenType, ValueRange{token}, device)
-                .getAsyncToken();
-  gpu::WaitOp::create(b, loc, Type(), ValueRange{token});
+      dev.download(host, device);
+  dev.finish();
   forall.erase();
 
   // A block's tiles: thread-private. Deallocations go with them.

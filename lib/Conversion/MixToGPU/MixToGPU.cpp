@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "Conversion/Utils/CollectMixOps.h"
 #include "Conversion/Utils/ShapeChecks.h"
+#include "DeviceSection.h"
 #include "Fragments.h"
 #include "Kernels.h"
 #include "mixir/Compiler/ChunkSize.h"
@@ -28,47 +29,6 @@ using namespace mixir::gpu_lowering;
 using mixir::lowering::SymbolSizes;
 
 namespace {
-/// Host-side plumbing of one op: device copies of the inputs, device
-/// results, and the token chain that orders them.
-struct DeviceSection {
-  ImplicitLocOpBuilder &b;
-  Value token;
-  SmallVector<Value> deviceBuffers;
-
-  Type tokenType() { return gpu::AsyncTokenType::get(b.getContext()); }
-
-  Value alloc(MemRefType type, Value likeHost, ValueRange dynSizes = {}) {
-    SmallVector<Value> sizes(dynSizes);
-    if (likeHost)
-      for (int64_t i = 0; i < type.getRank(); ++i)
-        if (type.isDynamicDim(i))
-          sizes.push_back(memref::DimOp::create(b, likeHost, i));
-    auto op = gpu::AllocOp::create(b, type, tokenType(), ValueRange{token},
-                                   sizes, ValueRange{}, false);
-    token = op.getAsyncToken();
-    deviceBuffers.push_back(op.getMemref());
-    return op.getMemref();
-  }
-  Value upload(Value host) {
-    if (!host)
-      return {};
-    Value dev = alloc(cast<MemRefType>(host.getType()), host);
-    token = gpu::MemcpyOp::create(b, tokenType(), ValueRange{token}, dev, host)
-                .getAsyncToken();
-    return dev;
-  }
-  void download(Value host, Value dev) {
-    token = gpu::MemcpyOp::create(b, tokenType(), ValueRange{token}, host, dev)
-                .getAsyncToken();
-  }
-  void finish() {
-    for (Value dev : deviceBuffers)
-      token = gpu::DeallocOp::create(b, tokenType(), ValueRange{token}, dev)
-                  .getAsyncToken();
-    gpu::WaitOp::create(b, Type(), ValueRange{token});
-  }
-};
-
 MemRefType bufferType(Value tensor) {
   auto t = cast<RankedTensorType>(tensor.getType());
   return MemRefType::get(t.getShape(), t.getElementType());
@@ -99,10 +59,7 @@ void runOnDevice(
     ImplicitLocOpBuilder &b, ArrayRef<Value> inputs, ArrayRef<Value> outputs,
     const std::function<Value(ArrayRef<Value>, ArrayRef<Value>, Value)> &launch,
     const std::function<Value(DeviceSection &)> &scratch = nullptr) {
-  DeviceSection dev{
-      b, gpu::WaitOp::create(b, gpu::AsyncTokenType::get(b.getContext()),
-                             ValueRange{})
-             .getAsyncToken()};
+  DeviceSection dev = startDeviceSection(b);
   SmallVector<Value> in, out;
   for (Value v : inputs)
     in.push_back(dev.upload(v));
