@@ -36,8 +36,8 @@ func.func @gla(%q: tensor<?x?x2x6xf32>, %k: tensor<?x?x2x6xf32>, %v: tensor<?x?x
 // CHECK-COUNT-1: mix.linear_attention {{.*}} gate vector
 // CHECK:         mix.linear_attention {{.*}} gate scalar({{.*}}) {{.*}}(tensor<?x?x2x3xf32>, tensor<?x?x2x3xf32>, tensor<?x?x12x1xf32>, tensor<?x?x12xf32>)
 // CHECK:         mix.linear_attention {{.*}} gate scalar({{.*}}) {{.*}}(tensor<?x?x2x3xf32>, tensor<?x?x2x3xf32>, tensor<?x?x12x1xf32>, tensor<?x?x12xf32>)
-// CHECK:         mix.scan
 // CHECK:         arith.truncf {{.*}} : f32 to bf16
+// CHECK:         mix.scan
 func.func @gla_vector(%q: tensor<?x?x2x6xbf16>, %k: tensor<?x?x2x6xbf16>, %v: tensor<?x?x2x3xbf16>, %g: tensor<?x?x2x6xf32>) -> tensor<?x?x2x3xbf16> attributes {mix.derive_backward} {
   %o, %s = mix.linear_attention %q, %k, %v gate vector(%g) : (tensor<?x?x2x6xbf16>, tensor<?x?x2x6xbf16>, tensor<?x?x2x3xbf16>, tensor<?x?x2x6xf32>) -> (tensor<?x?x2x3xbf16>, tensor<?x2x6x3xf32>)
   return %o : tensor<?x?x2x3xbf16>
