@@ -142,6 +142,26 @@ TEST_F(CudaDeviceCall, InvokeReturnsDeviceBuffersTheKernelWrote) {
   EXPECT_EQ(fake.liveCounts()[0], 0) << "released results are freed";
 }
 
+TEST_F(CudaDeviceCall, ResultShapesComeFromADryRun) {
+  DeviceTensors t(3, 500);
+  mixir_buffer_view_t args[3];
+  t.args(args);
+  std::vector<int> before = forbidden();
+  int64_t dims[8] = {0};
+  ASSERT_EQ(take(mixir_function_result_shapes(f, args, 3, dims, 8)), "");
+  EXPECT_EQ(std::vector<int64_t>(dims, dims + 8),
+            (std::vector<int64_t>{3, 500, 2, 64, 3, 2, 64, 64}));
+  EXPECT_EQ(forbidden(), before);
+  EXPECT_EQ(fake.calls("cuLaunchKernel"), 0) << "nothing launched";
+  EXPECT_EQ(take(mixir_function_result_shapes(f, args, 3, dims, 7)),
+            "@la: its results have 8 dims in all, space for 7 was given");
+  for (auto &a : args)
+    a.device = MIXIR_DEVICE_CPU;
+  EXPECT_EQ(take(mixir_function_result_shapes(f, args, 3, dims, 8)),
+            "@la: result shapes are inferred for calls on device buffers "
+            "only");
+}
+
 TEST_F(CudaDeviceCall, DriverErrorsAreStatuses) {
   DeviceTensors t(1, 9);
   mixir_buffer_view_t args[3], outs[2];

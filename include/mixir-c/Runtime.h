@@ -210,6 +210,15 @@ MIXIR_API mixir_status_t mixir_function_invoke(
     mixir_function_t function, const mixir_buffer_view_t *args, size_t num_args,
     mixir_buffer_t *results, size_t num_results, void *stream);
 
+/* The result shapes of a call of a cuda function on device views `args`,
+ * written one result after another into dims[0 .. num_dims), where
+ * num_dims is the sum of the results' ranks: what an allocator of outputs
+ * for mixir_function_invoke_into needs. A dry run of the host code; nothing
+ * reaches the device. */
+MIXIR_API mixir_status_t mixir_function_result_shapes(
+    mixir_function_t function, const mixir_buffer_view_t *args, size_t num_args,
+    int64_t *dims, size_t num_dims);
+
 /* Like mixir_function_invoke, but copies result i into outputs[i], whose
  * dtype and shape must equal the result's (strides may be any for host
  * views).

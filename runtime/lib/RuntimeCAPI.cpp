@@ -551,6 +551,40 @@ mixir_status_t mixir_function_invoke(mixir_function_t function,
   return nullptr;
 }
 
+mixir_status_t mixir_function_result_shapes(mixir_function_t function,
+                                            const mixir_buffer_view_t *args,
+                                            size_t num_args, int64_t *dims,
+                                            size_t num_dims) {
+  if (!function)
+    return makeStatus("null function handle");
+  const FunctionSignature &sig = *function->signature;
+  size_t total = 0;
+  for (const TensorSignature &r : sig.results)
+    total += r.shape.size();
+  if (num_dims != total || (total && !dims))
+    return makeStatus("@" + sig.name + ": its results have " +
+                      std::to_string(total) + " dims in all, space for " +
+                      std::to_string(num_dims) + " was given");
+  std::vector<ArrayView> views;
+  std::vector<std::vector<uint8_t>> packed;
+  bool onDevice = false;
+  if (Status s =
+          collectArguments(function, args, num_args, views, packed, onDevice);
+      !s)
+    return makeStatus(s.message());
+  if (!onDevice)
+    return makeStatus("@" + sig.name +
+                      ": result shapes are inferred for calls on device "
+                      "buffers only");
+  std::vector<std::vector<int64_t>> shapes;
+  if (Status s = deviceResultShapes(function->entry, sig, views, shapes); !s)
+    return makeStatus(s.message());
+  for (const auto &shape : shapes)
+    for (int64_t d : shape)
+      *dims++ = d;
+  return nullptr;
+}
+
 mixir_status_t mixir_function_invoke_into(mixir_function_t function,
                                           const mixir_buffer_view_t *args,
                                           size_t num_args,
