@@ -31,8 +31,8 @@ import sys
 
 import numpy as np
 
-__all__ = ["load", "Module", "Function", "DeviceArray", "MixirError",
-           "library_path"]
+__all__ = ["load", "empty", "Module", "Function", "DeviceArray",
+           "MixirError", "library_path"]
 
 
 class MixirError(RuntimeError):
@@ -100,6 +100,8 @@ def _declare(lib):
         "mixir_buffer_dtype": (ctypes.c_int, [P]),
         "mixir_buffer_size_bytes": (S, [P]),
         "mixir_buffer_device": (ctypes.c_int, [P]),
+        "mixir_buffer_allocate": (P, [ctypes.c_int, ctypes.c_int,
+                                      ctypes.c_int32, I64P, P]),
     }
     for name, (res, args) in sigs.items():
         fn = getattr(lib, name)
@@ -538,6 +540,20 @@ class Module:
         if getattr(self, "_handle", None) and _lib is not None:
             _lib.mixir_module_release(self._handle)
             self._handle = None
+
+
+def empty(shape, dtype):
+    """A new DeviceArray of `shape` and `dtype` ("bf16", "f32", ...) on the
+    default CUDA device (uninitialised; cuMemAlloc)."""
+    if dtype not in _NAMES:
+        raise ValueError(f"unknown dtype {dtype!r} (expected one of "
+                         f"{', '.join(_NAMES)})")
+    lib = _library()
+    dims = (ctypes.c_int64 * max(len(shape), 1))(*shape)
+    handle = ctypes.c_void_p()
+    _check(lib.mixir_buffer_allocate(CUDA, _NAMES.index(dtype), len(shape),
+                                     dims, ctypes.byref(handle)))
+    return DeviceArray(handle.value)
 
 
 def load(path):
