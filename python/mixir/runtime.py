@@ -256,16 +256,23 @@ def _from_torch(t, where):
     return _Arg(t.data_ptr(), code, t.shape, t.stride(), CUDA, t)
 
 
+def element_strides(a):
+    """(a, its strides in elements), or (a, None) when `a` is dense
+    row-major; an array whose strides are not whole elements is copied into
+    a dense one first. Dense arrays are read in place; the runtime packs
+    other layouts."""
+    if a.flags.c_contiguous:
+        return a, None
+    if all(s % a.itemsize == 0 for s in a.strides):
+        return a, [s // a.itemsize for s in a.strides]
+    return np.ascontiguousarray(a), None
+
+
 def _from_numpy(a, where):
     code = _code_of_numpy(a.dtype)
     if code is None:
         raise TypeError(f"{where}: unsupported dtype {a.dtype}")
-    strides = None
-    if not a.flags.c_contiguous:
-        if all(s % a.itemsize == 0 for s in a.strides):
-            strides = [s // a.itemsize for s in a.strides]
-        else:
-            a = np.ascontiguousarray(a)
+    a, strides = element_strides(a)
     return _Arg(a.ctypes.data, code, a.shape, strides, CPU, a)
 
 

@@ -162,11 +162,18 @@ void stridedCopy(const mixir_buffer_view_t &v, uint8_t *dense, bool toView) {
 /// The argument views of a call, checked against the signature; strided
 /// host views are packed into `packed`. `onDevice`: whether they are device
 /// views (then all of them, dense, and the module's target is cuda).
+struct CallArguments {
+  std::vector<ArrayView> views;
+  std::vector<std::vector<uint8_t>> packed; // strided host views, packed
+  bool onDevice = false;
+};
+
 Status collectArguments(mixir_function_t function,
                         const mixir_buffer_view_t *args, size_t numArgs,
-                        std::vector<ArrayView> &views,
-                        std::vector<std::vector<uint8_t>> &packed,
-                        bool &onDevice) {
+                        CallArguments &call) {
+  std::vector<ArrayView> &views = call.views;
+  std::vector<std::vector<uint8_t>> &packed = call.packed;
+  bool &onDevice = call.onDevice;
   const FunctionSignature &sig = *function->signature;
   if (numArgs && !args)
     return Status::error("@" + sig.name + ": null argument array");
@@ -202,15 +209,11 @@ Status collectArguments(mixir_function_t function,
 Status invoke(mixir_function_t function, const mixir_buffer_view_t *args,
               size_t numArgs, void *stream, std::vector<HostArray> &results) {
   const FunctionSignature &sig = *function->signature;
-  std::vector<ArrayView> views;
-  std::vector<std::vector<uint8_t>> packed;
-  bool onDevice = false;
-  if (Status s =
-          collectArguments(function, args, numArgs, views, packed, onDevice);
-      !s)
+  CallArguments call;
+  if (Status s = collectArguments(function, args, numArgs, call); !s)
     return s;
-  return callCompiled(function->entry, function->target, sig, views, results,
-                      stream);
+  return callCompiled(function->entry, function->target, sig, call.views,
+                      results, stream);
 }
 
 /// mixir_function_invoke on device views: device results allocated here.
@@ -249,14 +252,11 @@ Status invokeIntoDevice(mixir_function_t function,
                         const mixir_buffer_view_t *outputs, size_t numOutputs,
                         void *stream) {
   const FunctionSignature &sig = *function->signature;
-  std::vector<ArrayView> views, outs;
-  std::vector<std::vector<uint8_t>> packed;
-  bool onDevice = true;
-  if (Status s =
-          collectArguments(function, args, numArgs, views, packed, onDevice);
-      !s)
+  std::vector<ArrayView> outs;
+  CallArguments call;
+  if (Status s = collectArguments(function, args, numArgs, call); !s)
     return s;
-  if (!onDevice)
+  if (!call.onDevice)
     return Status::error("@" + sig.name +
                          ": the outputs are device buffers, the arguments "
                          "are host buffers (a call takes one kind)");
@@ -268,7 +268,7 @@ Status invokeIntoDevice(mixir_function_t function,
     outs.push_back({v.data, static_cast<DType>(v.dtype),
                     std::vector<int64_t>(v.shape, v.shape + v.rank)});
   }
-  return callOnDevice(function->entry, sig, views, outs, stream);
+  return callOnDevice(function->entry, sig, call.views, outs, stream);
 }
 
 } // namespace
@@ -532,18 +532,14 @@ mixir_status_t mixir_function_invoke(mixir_function_t function,
     return makeStatus(
         "@" + sig.name + " returns " + std::to_string(sig.results.size()) +
         " results, space for " + std::to_string(num_results) + " was given");
-  std::vector<ArrayView> views;
-  std::vector<std::vector<uint8_t>> packed;
-  bool onDevice = false;
-  if (Status s =
-          collectArguments(function, args, num_args, views, packed, onDevice);
-      !s)
+  CallArguments call;
+  if (Status s = collectArguments(function, args, num_args, call); !s)
     return makeStatus(s.message());
-  if (onDevice)
-    return toStatus(invokeOnDevice(function, views, results, stream));
+  if (call.onDevice)
+    return toStatus(invokeOnDevice(function, call.views, results, stream));
   std::vector<HostArray> out;
-  if (Status s = callCompiled(function->entry, function->target, sig, views,
-                              out, stream);
+  if (Status s = callCompiled(function->entry, function->target, sig,
+                              call.views, out, stream);
       !s)
     return makeStatus(s.message());
   for (size_t i = 0; i < out.size(); ++i)
@@ -565,19 +561,16 @@ mixir_status_t mixir_function_result_shapes(mixir_function_t function,
     return makeStatus("@" + sig.name + ": its results have " +
                       std::to_string(total) + " dims in all, space for " +
                       std::to_string(num_dims) + " was given");
-  std::vector<ArrayView> views;
-  std::vector<std::vector<uint8_t>> packed;
-  bool onDevice = false;
-  if (Status s =
-          collectArguments(function, args, num_args, views, packed, onDevice);
-      !s)
+  CallArguments call;
+  if (Status s = collectArguments(function, args, num_args, call); !s)
     return makeStatus(s.message());
-  if (!onDevice)
+  if (!call.onDevice)
     return makeStatus("@" + sig.name +
                       ": result shapes are inferred for calls on device "
                       "buffers only");
   std::vector<std::vector<int64_t>> shapes;
-  if (Status s = deviceResultShapes(function->entry, sig, views, shapes); !s)
+  if (Status s = deviceResultShapes(function->entry, sig, call.views, shapes);
+      !s)
     return makeStatus(s.message());
   for (const auto &shape : shapes)
     for (int64_t d : shape)
