@@ -87,12 +87,12 @@ def reference(torch, kind, x):
     return o, state
 
 
-def inputs(torch, kind, dtype, b, t, h, d, seed):
-    gen = torch.Generator(device="cuda").manual_seed(seed)
+def inputs(torch, kind, dtype, b, t, h, d, seed, device="cuda"):
+    gen = torch.Generator(device=device).manual_seed(seed)
     dt = {"bf16": torch.bfloat16, "f16": torch.float16}[dtype]
 
     def normal(*shape):
-        return torch.randn(*shape, generator=gen, device="cuda")
+        return torch.randn(*shape, generator=gen, device=device)
     x = {"q": normal(b, t, h, d).to(dt),
          "k": (normal(b, t, h, d) * d ** -0.5).to(dt),
          "v": normal(b, t, h, d).to(dt)}
