@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -40,21 +41,25 @@ inline bool haveToolkit() {
   return llvm::sys::fs::can_execute(root + "/bin/ptxas");
 }
 
-/// kSource compiled for sm_80 and sm_90a, once; null without a toolkit.
-inline const std::string *compiledArtifact() {
-  static std::unique_ptr<std::string> bytes = [] {
-    std::unique_ptr<std::string> out;
-    if (!haveToolkit())
-      return out;
+/// `source` compiled for sm_80 and sm_90a (once per source); null without
+/// a toolkit.
+inline const std::string *compileCudaArtifact(const char *source) {
+  static std::map<std::string, std::unique_ptr<std::string>> cache;
+  auto &bytes = cache[source];
+  if (!bytes && haveToolkit()) {
     mixir::CompileOptions options;
     options.target = mixir::Target::cuda;
-    auto info = mixir::compileArtifact(kSource, options, {"sm_90a", "sm_80"});
+    auto info = mixir::compileArtifact(source, options, {"sm_90a", "sm_80"});
     EXPECT_TRUE(bool(info)) << llvm::toString(info.takeError());
     if (info)
-      out = std::make_unique<std::string>(mixrt::serializeArtifact(*info));
-    return out;
-  }();
+      bytes = std::make_unique<std::string>(mixrt::serializeArtifact(*info));
+  }
   return bytes.get();
+}
+
+/// kSource compiled for sm_80 and sm_90a.
+inline const std::string *compiledArtifact() {
+  return compileCudaArtifact(kSource);
 }
 
 #define NEED_ARTIFACT(var)                                                     \

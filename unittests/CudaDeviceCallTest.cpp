@@ -229,6 +229,46 @@ TEST_F(CudaDeviceCall, BadViewsAreStatuses) {
   EXPECT_EQ(t.o[0], 0xdead) << "nothing written";
 }
 
+TEST(CudaDeviceCallRefused, HostCodeBetweenKernelsNeedsHostBuffers) {
+  // The sum of o with itself runs on the host, on a downloaded o: the dry
+  // run finds that copy and the call is refused before any work is queued.
+  const char *source = R"mlir(
+func.func @la2(%q: tensor<?x?x2x64xbf16>, %k: tensor<?x?x2x64xbf16>,
+               %v: tensor<?x?x2x64xbf16>) -> tensor<?x?x2x64xbf16> {
+  %o, %s = mix.linear_attention %q, %k, %v gate none
+      : (tensor<?x?x2x64xbf16>, tensor<?x?x2x64xbf16>, tensor<?x?x2x64xbf16>)
+      -> (tensor<?x?x2x64xbf16>, tensor<?x2x64x64xf32>)
+  %d = arith.addf %o, %o : tensor<?x?x2x64xbf16>
+  return %d : tensor<?x?x2x64xbf16>
+}
+)mlir";
+  const std::string *bytes = compileCudaArtifact(source);
+  if (!haveToolkit())
+    GTEST_SKIP() << "no ptxas: cannot compile cubins";
+  ASSERT_NE(bytes, nullptr);
+  Fake fake;
+  ASSERT_TRUE(fake.loaded());
+  mixir_module_t m = nullptr;
+  ASSERT_EQ(load(*bytes, &m), "");
+  mixir_function_t f = nullptr;
+  ASSERT_EQ(mixir_module_lookup(m, "la2", &f), nullptr);
+  DeviceTensors t(1, 9);
+  mixir_buffer_view_t args[3], outs[2];
+  t.args(args);
+  t.outputs(outs);
+  std::string why =
+      take(mixir_function_invoke_into(f, args, 3, outs, 1, nullptr));
+  EXPECT_EQ(why.rfind("@la2 on device buffers: copy ", 0), 0u) << why;
+  EXPECT_NE(why.find("from the device to the host) is not an upload of an "
+                     "argument or a download of a result; the function "
+                     "needs host buffers"),
+            std::string::npos)
+      << why;
+  EXPECT_EQ(fake.calls("cuLaunchKernel"), 0) << "nothing queued";
+  EXPECT_EQ(t.o[0], 0xdead);
+  mixir_module_release(m);
+}
+
 TEST(CudaDeviceBuffers, AllocateWrapAndView) {
   int64_t shape[2] = {3, 5};
   mixir_buffer_t b = nullptr;
