@@ -163,46 +163,56 @@ def bench(torch, entries, deadline, reps):
             if time.monotonic() > deadline:
                 print(f"| {op} | {b},{t},{h},{d} | no time left |")
                 continue
-            fn = runtime.load(HERE / "artifacts" / e["file"])["f"]
-            inp = table.Inputs(torch, op, b, t, h, d, "cuda")
-            x = {"q": inp.q, "k": inp.k, "v": inp.v, "g": inp.gate,
-                 "beta": inp.beta}
-            left = max(deadline - time.monotonic(), 1.0)
-            ms = {}
-            ms["mixir"], out = table.time_torch(
-                torch, lambda: call(fn, e["kind"], x), reps, left / 4, True)
-            mine = out[0] if isinstance(out, tuple) else out
-            ref = None
-            if fla:
-                try:
-                    ms["fla"], ref = table.time_torch(
-                        torch, lambda: table.fla_call(fla, op, inp), reps,
-                        left / 4, True)
-                except Exception as err:  # noqa: BLE001 - a cell, not a stop
-                    ms["fla"] = f"{type(err).__name__}"
-            if op == "attention":
-                ms["sdpa"], ref = table.time_torch(
-                    torch, lambda: table.sdpa_call(torch, inp), reps,
-                    left / 4, True)
-            flop = table.flops(op, b, t, h, d)
-
-            def cell(key, fmt):
-                v = ms.get(key)
-                return fmt(v) if isinstance(v, float) else (v or "-")
-            tf = {k: cell(k, lambda v: f"{flop / v / 1e9:.1f}")
-                  for k in ("mixir", "fla", "sdpa")}
-            ratio = {k: cell(k, lambda v: f"{v / ms['mixir']:.2f}")
-                     for k in ("fla", "sdpa")}
-            diff = f"{rel_rms(mine, ref):.1e}" if ref is not None else "-"
-            print(f"| {op} | {b},{t},{h},{d} | {ms['mixir']:.3f} | "
-                  f"{cell('fla', lambda v: f'{v:.3f}')} | "
-                  f"{cell('sdpa', lambda v: f'{v:.3f}')} | {tf['mixir']} | "
-                  f"{tf['fla']} | {tf['sdpa']} | {ratio['fla']} | "
-                  f"{ratio['sdpa']} | {diff} |", flush=True)
-            rows += 1
-            del inp, x, out, mine, ref
+            try:
+                rows += bench_row(torch, table, fla, e, (b, t, h, d),
+                                  deadline, reps)
+            except Exception as err:  # noqa: BLE001 - a row, not a stop
+                print(f"| {op} | {b},{t},{h},{d} | {type(err).__name__}: "
+                      f"{str(err)[:120]} |", flush=True)
             torch.cuda.empty_cache()
     return rows
+
+
+def bench_row(torch, table, fla, e, shape, deadline, reps):
+    """Times one case and prints its row; 1."""
+    op, (b, t, h, d) = e["bench_op"], shape
+    fn = runtime.load(HERE / "artifacts" / e["file"])["f"]
+    inp = table.Inputs(torch, op, b, t, h, d, "cuda")
+    x = {"q": inp.q, "k": inp.k, "v": inp.v, "g": inp.gate,
+         "beta": inp.beta}
+    left = max(deadline - time.monotonic(), 1.0)
+    ms = {}
+    ms["mixir"], out = table.time_torch(
+        torch, lambda: call(fn, e["kind"], x), reps, left / 4, True)
+    mine = out[0] if isinstance(out, tuple) else out
+    ref = None
+    if fla:
+        try:
+            ms["fla"], ref = table.time_torch(
+                torch, lambda: table.fla_call(fla, op, inp), reps,
+                left / 4, True)
+        except Exception as err:  # noqa: BLE001 - a cell, not a stop
+            ms["fla"] = f"{type(err).__name__}"
+    if op == "attention":
+        ms["sdpa"], ref = table.time_torch(
+            torch, lambda: table.sdpa_call(torch, inp), reps,
+            left / 4, True)
+    flop = table.flops(op, b, t, h, d)
+
+    def cell(key, fmt):
+        v = ms.get(key)
+        return fmt(v) if isinstance(v, float) else (v or "-")
+    tf = {k: cell(k, lambda v: f"{flop / v / 1e9:.1f}")
+          for k in ("mixir", "fla", "sdpa")}
+    ratio = {k: cell(k, lambda v: f"{v / ms['mixir']:.2f}")
+             for k in ("fla", "sdpa")}
+    diff = f"{rel_rms(mine, ref):.1e}" if ref is not None else "-"
+    print(f"| {op} | {b},{t},{h},{d} | {ms['mixir']:.3f} | "
+          f"{cell('fla', lambda v: f'{v:.3f}')} | "
+          f"{cell('sdpa', lambda v: f'{v:.3f}')} | {tf['mixir']} | "
+          f"{tf['fla']} | {tf['sdpa']} | {ratio['fla']} | "
+          f"{ratio['sdpa']} | {diff} |", flush=True)
+    return 1
 
 
 def zero_copy(torch, entries):
@@ -259,8 +269,8 @@ def on_gpu(budget, reps):
         return "FAIL torch sees no CUDA device"
     entries = manifest()["artifacts"]
     failed, worst = numerics(torch, entries, start + 0.35 * budget)
-    rows = bench(torch, entries, start + 0.85 * budget, reps)
     problems = zero_copy(torch, entries)
+    rows = bench(torch, entries, start + 0.9 * budget, reps)
     worst_s = ", ".join(f"{k} {v:.1e}" for k, v in sorted(worst.items()))
     n = sum(len(NUMERICS_T) for e in entries if e["numerics"])
     verdict = "PASS" if not failed and not problems and rows else "FAIL"

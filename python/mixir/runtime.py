@@ -15,7 +15,7 @@ or objects with `__cuda_array_interface__`. Device tensors are passed to the
 kernels without a copy; the call is queued on torch's current stream (for
 torch tensors; else `stream=`, a CUstream handle, default the legacy default
 stream) and returns without waiting. Results of torch calls are torch tensors
-allocated by torch on that stream; results of other device calls are
+(on a CUDA device allocated by torch on that stream); results of other device calls are
 `DeviceArray`s (device memory the runtime allocated, with
 `__cuda_array_interface__` and `__dlpack__`). `out=` takes the outputs to
 write instead (a list, one per result).
@@ -268,6 +268,14 @@ def element_strides(a):
     return np.ascontiguousarray(a), None
 
 
+def _to_torch(a):
+    """A numpy result as a CPU torch tensor (sharing its memory)."""
+    torch = sys.modules["torch"]
+    if a.dtype.name == "bfloat16":
+        return torch.from_numpy(a.view(np.int16)).view(torch.bfloat16)
+    return torch.from_numpy(a)
+
+
 def _from_numpy(a, where):
     code = _code_of_numpy(a.dtype)
     if code is None:
@@ -454,6 +462,8 @@ class Function:
             self._invoke_into(views, len(args), outs, stream)
         else:
             outs = self._invoke(views, len(args), stream, on_device)
+            if not on_device and tensors and _is_torch(tensors[0]):
+                outs = [_to_torch(o) for o in outs]
         del keep
         return outs[0] if len(outs) == 1 else tuple(outs)
 
