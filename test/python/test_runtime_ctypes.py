@@ -19,6 +19,7 @@ import pytest
 
 import mixir
 from mixir import runtime
+from needs import need
 
 BUILD = pathlib.Path(mixir.__file__).resolve().parents[2]
 LIB = BUILD / "lib" / "libmixir_runtime.so"
@@ -110,6 +111,11 @@ def test_cpu_artifact_matches_a_float64_recurrence(tmp_path, tokens):
                        match=r"^@gla argument 3: element type f64, expected "
                              r"f32"):
         fn(q, k, v, g.astype(np.float64))
+    # torch tensors on the CPU: read in place, torch tensors back.
+    torch = need("torch")
+    to, ts = fn(*(torch.from_numpy(a) for a in (q, k, v, g)))
+    assert isinstance(to, torch.Tensor) and torch.equal(to, torch.from_numpy(o))
+    assert torch.equal(ts, torch.from_numpy(s))
 
 
 def _cuda_artifact(tmp_path):
