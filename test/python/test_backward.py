@@ -324,3 +324,49 @@ def test_jax_grad_through_the_derived_backward(gate):
     want = torch.autograd.grad(loss(*reference_scan(*xs, None)), xs)
     for a, w in zip(mine, want):
         assert rel_rms(torch.tensor(np.asarray(a)), w) < 1e-5
+
+
+def _bf16(x):
+    import ml_dtypes
+    return x.detach().float().numpy().astype(ml_dtypes.bfloat16)
+
+
+@pytest.mark.parametrize("gate", ["none", "head", "scalar", "vector"])
+def test_gradients_cuda_emulation(gate, record_rel_rms):
+    """The derived backward compiled for CUDA (target cuda-emulation: the
+    CUDA pipeline's kernels run on CPU threads) with bf16 inputs: the
+    forward through its tensor-core kernel, the backward's recurrences
+    through the chunked form mapped onto the GPU (convert-chunked-to-gpu)."""
+    B, T, H, K, V = 2, 45, 2, 16, 16
+    gtype = {"head": "tensor<2xf32>", "scalar": "tensor<?x?x2xf32>",
+             "vector": "tensor<?x?x2x16xf32>"}
+    io = "tensor<?x?x2x16xbf16>"
+    st = "tensor<?x2x16x16xf32>"
+    types = [io, io, io] + ([gtype[gate]] if gate != "none" else []) + [st]
+    gate_txt = f"gate {gate}" + ("(%a3)" if gate != "none" else "")
+    params = ", ".join(f"%a{i}: {t}" for i, t in enumerate(types))
+    src = f"""func.func @mixer({params}) -> ({io}, {st})
+    attributes {{mix.derive_backward}} {{
+  %o, %s = mix.linear_attention %a0, %a1, %a2 {gate_txt} init(%a{len(types) - 1})
+      : ({', '.join(types)}) -> ({io}, {st})
+  return %o, %s : {io}, {st}
+}}"""
+    module = mixir.compile(src, target="cuda-emulation")
+    q, k, v, g, s0 = inputs(gate, "mha", B, T, K, V, True, seed=11)
+    q, k, v = (x.to(torch.bfloat16).double() for x in (q, k, v))
+    g, s0 = (x.float().double() if x is not None else None for x in (g, s0))
+    leaves = [x.requires_grad_(True) for x in (q, k, v, g, s0) if x is not None]
+    o, s = reference_linear_attention(q, k, v, g, s0, gate, K ** -0.5)
+    gen = torch.Generator().manual_seed(12)
+    do = torch.randn(o.shape, generator=gen).to(torch.bfloat16).double()
+    ds = torch.randn(s.shape, generator=gen).double()
+    want = torch.autograd.grad((o * do).sum() + (s * ds).sum(), leaves)
+    args = [_bf16(x) for x in (q, k, v)] + \
+        [x.detach().float().numpy() for x in (g, s0) if x is not None]
+    got = module.mixer_backward(*args, _bf16(do), ds.float().numpy())
+    names = ["dq", "dk", "dv"] + (["dg"] if g is not None else []) + ["ds0"]
+    for name, a, w in zip(names, got, want):
+        err = rel_rms(torch.tensor(np.asarray(a, dtype=np.float64)), w)
+        record_rel_rms("linear_attention backward (cuda-emulation)", "bf16",
+                       name, err, 1e-2, gate)
+        assert err <= 1e-2, f"{gate} {name}: rel-RMS {err:.2e}"

@@ -42,7 +42,9 @@ int64_t dimOf(Value x, int64_t d) {
   return cast<RankedTensorType>(x.getType()).getDimSize(d);
 }
 
-/// mix.linear_attention on f32 operands; returns (o, final_state).
+/// The recurrence S = D S + k v^T, o = S^T (scale q) on f32 operands, as
+/// the general op (mix.recurrence without low-rank terms): its chunked form
+/// is the one every target lowers; returns (o, final_state).
 std::pair<Value, Value> linearAttention(OpBuilder &b, Location loc, Value q,
                                         Value k, Value v, Value g, Value s0,
                                         GateKind kind, double scale) {
@@ -52,9 +54,10 @@ std::pair<Value, Value> linearAttention(OpBuilder &b, Location loc, Value q,
       RankedTensorType::get({dimOf(q, 0), dimOf(q, 1), ho, dimOf(v, 3)}, f32);
   auto sType = RankedTensorType::get(
       {dimOf(q, 0), dimOf(v, 2), dimOf(q, 3), dimOf(v, 3)}, f32);
-  auto op = mix::LinearAttentionOp::create(
-      b, loc, oType, sType, q, k, v, g, s0,
+  auto op = mix::RecurrenceOp::create(
+      b, loc, oType, sType, q, k, v, Value(), Value(), g, s0,
       mix::GateKindAttr::get(b.getContext(), kind),
+      mix::DecayKindAttr::get(b.getContext(), mix::DecayKind::log),
       b.getF32FloatAttr(static_cast<float>(scale)), IntegerAttr());
   return {op.getO(), op.getFinalState()};
 }
