@@ -139,16 +139,39 @@ torch.library.register_autograd("mixir::linear_attention", _la_backward,
                                 setup_context=_la_setup)
 
 
+def _group(group):
+    """WORLD is passed to torch.distributed as None (the default group)."""
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        raise RuntimeError("cp_group was given but torch.distributed is not "
+                           "initialised (call init_process_group first)")
+    return None if group is dist.group.WORLD else group
+
+
 def _scale_of(scale, K):
     return float(K ** -0.5 if scale is None else scale)
 
 
 def linear_attention(q, k, v, g=None, gate="none", scale=None,
                      initial_state=None, output_final_state=False, *,
-                     chunk_size=None):
+                     chunk_size=None, cp_group=None,
+                     broadcast_final_state=False):
     """`mixir.linear_attention` on torch tensors, differentiable in every
     tensor argument (q, k, v, g, initial_state). Returns (o, final_state or
-    None)."""
+    None).
+
+    With `cp_group` (a torch.distributed process group, or
+    torch.distributed.group.WORLD) the sequence is split across its ranks:
+    each passes its contiguous slice of the tokens (slices may differ in
+    length), rank 0's `initial_state` starts the sequence, and the last
+    rank returns the final state (every rank with `broadcast_final_state`).
+    """
+    if cp_group is not None:
+        from . import _cp
+        return _cp.linear_attention(
+            linear_attention, q, k, v, g, gate, scale, initial_state,
+            output_final_state, chunk_size, _group(cp_group),
+            broadcast_final_state)
     if gate not in _GATES:
         raise ValueError(f"gate must be one of {', '.join(map(repr, _GATES))}, "
                          f"got {gate!r}")
@@ -172,7 +195,7 @@ def _no_packing(cu_seqlens):
 
 def chunk_simple_gla(q, k, v, g=None, g_gamma=None, scale=None,
                      initial_state=None, output_final_state=False,
-                     cu_seqlens=None):
+                     cu_seqlens=None, cp_group=None):
     """fla's ``chunk_simple_gla``: a scalar log decay per token and head
     (``g: [B, T, H]``) or per head (``g_gamma: [H]``)."""
     _no_packing(cu_seqlens)
@@ -181,20 +204,20 @@ def chunk_simple_gla(q, k, v, g=None, g_gamma=None, scale=None,
     gate, gv = ("scalar", g) if g is not None else \
         ("head", g_gamma) if g_gamma is not None else ("none", None)
     return linear_attention(q, k, v, gv, gate, scale, initial_state,
-                            output_final_state)
+                            output_final_state, cp_group=cp_group)
 
 
 def chunk_gla(q, k, v, g, scale=None, initial_state=None,
-              output_final_state=False, cu_seqlens=None):
+              output_final_state=False, cu_seqlens=None, cp_group=None):
     """fla's ``chunk_gla``: a log decay per key channel, ``g: [B, T, H, K]``."""
     _no_packing(cu_seqlens)
     return linear_attention(q, k, v, g, "vector", scale, initial_state,
-                            output_final_state)
+                            output_final_state, cp_group=cp_group)
 
 
 def chunk_linear_attn(q, k, v, scale=None, initial_state=None,
                       output_final_state=False, normalize=False,
-                      cu_seqlens=None):
+                      cu_seqlens=None, cp_group=None):
     """fla's ``chunk_linear_attn`` (no decay). ``normalize=True`` (fla's
     running-sum normaliser) is not supported."""
     _no_packing(cu_seqlens)
@@ -202,7 +225,7 @@ def chunk_linear_attn(q, k, v, scale=None, initial_state=None,
         raise NotImplementedError("normalize=True is not supported; "
                                   "normalise outside the op")
     return linear_attention(q, k, v, None, "none", scale, initial_state,
-                            output_final_state)
+                            output_final_state, cp_group=cp_group)
 
 
 # --- mix.scan -------------------------------------------------------------
@@ -270,9 +293,14 @@ torch.library.register_autograd("mixir::scan", _scan_backward,
 
 
 def scan(x, g, initial_state=None, output_final_state=False, *,
-         chunk_size=None):
+         chunk_size=None, cp_group=None, broadcast_final_state=False):
     """`mixir.scan` on torch tensors (h = exp(g) * h + x), differentiable in
-    x, g and initial_state. Returns (o, final_state or None)."""
+    x, g and initial_state. Returns (o, final_state or None). `cp_group`
+    splits the sequence across ranks as for `linear_attention`."""
+    if cp_group is not None:
+        from . import _cp
+        return _cp.scan(scan, x, g, initial_state, output_final_state,
+                        chunk_size, _group(cp_group), broadcast_final_state)
     if not isinstance(x, torch.Tensor) or x.dim() != 3:
         raise ValueError("x must be a 3-D torch.Tensor [B, T, D]")
     f = torch.float64 if x.dtype == torch.float64 else torch.float32
