@@ -103,7 +103,9 @@ def main():
         # [B, T, H, D] x [H, G*D, D] -> [B, T, H, G, D]
         with torch.no_grad():
             wx = torch.einsum("bthi,hoi->btho", tx, tw).add_(tb)
-        return wx.numpy().reshape(B, T, H, G, D)
+        # einsum returns a permuted view; mixir.rnn reads dense arrays in
+        # place (a strided one is packed first, at a cost of its own).
+        return wx.contiguous().numpy().reshape(B, T, H, G, D)
 
     def run_torch():
         with torch.no_grad():

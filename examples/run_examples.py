@@ -286,7 +286,7 @@ def make_mom(rng, B=2, T=1000, H=3, M=5, topk=2, K=60, V=48):
     return [q, k, v, b, g, r, s0], ref
 
 
-def make_lstm_heads(rng, B=2, T=1000, H=4, D=64):
+def make_lstm_heads(rng, B=6, T=1000, H=4, D=64):
     bound = 1.0 / np.sqrt(D)   # torch's LSTM initialisation
     wx = _normal(rng, (B, T, H, 4, D), BF16)
     r = rng.uniform(-bound, bound, (H, 4, D, D)).astype(BF16)
@@ -334,7 +334,7 @@ EXAMPLES = [
          op="delta_rule/scalar+l2,top-2 of 5", dtype="bf16",
          shape=(2, 1000, "3x5", 60, 48), make=make_mom, tol=HALF_TOL),
     dict(name="lstm_heads", file="lstm_heads.mlir", entry="lstm_heads",
-         op="rnn/lstm", dtype="bf16", shape=(2, 1000, 4, 64, 64),
+         op="rnn/lstm", dtype="bf16", shape=(6, 1000, 4, 64, 64),
          make=make_lstm_heads, tol=HALF_TOL),
 ]
 

@@ -129,30 +129,34 @@ def check(cell, dtype_name, B, T, H, D, bias, init, seed=0):
 # Numerics against the float64 evaluation
 # --------------------------------------------------------------------------
 
-# (T, D, H, bias, initial states): odd and long lengths, both head dims.
-F32_CASES = [(1, 60, 3, True, False), (1, 64, 1, False, True),
-             (63, 64, 1, False, False), (63, 60, 3, True, True),
-             (1024, 64, 3, True, True), (1024, 60, 1, False, False)]
+# (B, T, D, H, bias, initial states): odd and long lengths, both head dims.
+# The CPU form runs groups of 4 batch rows, then the rest one by one: B = 2
+# takes the second path only, B = 4 the first only, B = 6 and 9 both.
+F32_CASES = [(2, 1, 60, 3, True, False), (6, 1, 64, 1, False, True),
+             (2, 63, 64, 1, False, False), (9, 63, 60, 3, True, True),
+             (4, 75, 60, 2, True, False), (6, 1024, 64, 3, True, True),
+             (2, 1024, 60, 1, False, False)]
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "slstm"])
-@pytest.mark.parametrize("T,D,H,bias,init", F32_CASES)
-def test_f32_matches_f64(cell, T, D, H, bias, init):
-    check(cell, "f32", 2, T, H, D, bias, init)
+@pytest.mark.parametrize("B,T,D,H,bias,init", F32_CASES)
+def test_f32_matches_f64(cell, B, T, D, H, bias, init):
+    check(cell, "f32", B, T, H, D, bias, init)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "slstm"])
-@pytest.mark.parametrize("T,D,H,bias,init", [(1024, 64, 3, True, True),
-                                             (63, 60, 1, False, False)])
-def test_bf16_matches_f64(cell, T, D, H, bias, init):
-    check(cell, "bf16", 2, T, H, D, bias, init)
+@pytest.mark.parametrize("B,T,D,H,bias,init", [(5, 1024, 64, 3, True, True),
+                                               (2, 63, 60, 1, False, False)])
+def test_bf16_matches_f64(cell, B, T, D, H, bias, init):
+    check(cell, "bf16", B, T, H, D, bias, init)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "slstm"])
 def test_wide_head_dim(cell):
-    """D = 130: two full 64-lane output tiles and a 2-lane remainder, each
-    reading the whole old h."""
-    check(cell, "f32", 1, 40, 2, 130, True, True)
+    """D = 130: output tiles of 64 (16 for the groups of batch rows) lanes
+    with a 2-lane remainder, each reading the whole old h; B = 5 runs one
+    group and one single row."""
+    check(cell, "f32", 5, 40, 2, 130, True, True)
 
 
 def test_f32_weights_with_bf16_input():
@@ -203,11 +207,11 @@ def _torch_case(module_name, D, T, seed):
     torch.manual_seed(seed)
     C = 48  # input features
     module = getattr(torch.nn, module_name)(C, D, batch_first=True)
-    x = torch.randn(2, T, C)
+    x = torch.randn(5, T, C)  # a group of four batch rows and one more
     G = 4 if module_name == "LSTM" else 3
     with torch.no_grad():
         wx = (x @ module.weight_ih_l0.T + module.bias_ih_l0).numpy()
-    wx = np.ascontiguousarray(wx.reshape(2, T, 1, G, D))
+    wx = np.ascontiguousarray(wx.reshape(5, T, 1, G, D))
     r = module.weight_hh_l0.detach().numpy().reshape(1, G, D, D)
     b = module.bias_hh_l0.detach().numpy().reshape(1, G, D)
     return torch, module, x, wx, r, b
@@ -216,7 +220,7 @@ def _torch_case(module_name, D, T, seed):
 @pytest.mark.parametrize("D,T", [(64, 63), (60, 500)])
 def test_lstm_matches_torch(D, T):
     torch, lstm, x, wx, r, b = _torch_case("LSTM", D, T, seed=D)
-    h0, c0 = torch.randn(1, 2, D), torch.randn(1, 2, D)
+    h0, c0 = torch.randn(1, 5, D), torch.randn(1, 5, D)
     with torch.no_grad():
         want, (want_h, want_c) = lstm(x, (h0, c0))
     init = (h0[0].numpy()[:, None], c0[0].numpy()[:, None])
@@ -230,7 +234,7 @@ def test_lstm_matches_torch(D, T):
 @pytest.mark.parametrize("D,T", [(64, 63), (60, 500)])
 def test_gru_matches_torch(D, T):
     torch, gru, x, wx, r, b = _torch_case("GRU", D, T, seed=D + 1)
-    h0 = torch.randn(1, 2, D)
+    h0 = torch.randn(1, 5, D)
     with torch.no_grad():
         want, want_h = gru(x, h0)
     h, h_t = mixir.rnn(wx, r, b, cell="gru", initial_state=h0[0].numpy()[:, None],
@@ -322,14 +326,15 @@ def test_wrong_dtypes():
 
 
 def test_results_are_independent_of_other_heads_and_batches():
-    """Each (batch, head) is its own recurrence: changing head 1 of batch 0
-    leaves every other output as it was."""
-    wx, r, b, _ = make("lstm", 2, 20, 3, 64, np.float32, True, False, 4)
+    """Each (batch, head) is its own recurrence: changing head 1 of one
+    batch row leaves every other output as it was."""
+    wx, r, b, _ = make("lstm", 6, 20, 3, 64, np.float32, True, False, 4)
     h, _ = mixir.rnn(wx, r, b)
-    wx2 = wx.copy()
-    wx2[0, :, 1] += 1.0
-    h2, _ = mixir.rnn(wx2, r, b)
-    changed = np.abs(h2 - h).max(axis=(1, 3))  # [B, H]
-    assert changed[0, 1] > 1e-3
-    changed[0, 1] = 0.0
-    assert np.all(changed == 0.0)
+    for row in (1, 5):  # in a group of four, and one run on its own
+        wx2 = wx.copy()
+        wx2[row, :, 1] += 1.0
+        h2, _ = mixir.rnn(wx2, r, b)
+        changed = np.abs(h2 - h).max(axis=(1, 3))  # [B, H]
+        assert changed[row, 1] > 1e-3
+        changed[row, 1] = 0.0
+        assert np.all(changed == 0.0)

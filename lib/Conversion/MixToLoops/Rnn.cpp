@@ -1,13 +1,16 @@
 //===- Rnn.cpp - head-wise non-linear recurrences (mix.rnn) ---------------===//
 //
-// One scf.forall iteration per (batch, head) runs the T steps in order.
-// Before the first step the head's recurrent weights r[h] ([G, D_out, D_in])
-// are copied once into an f32 tensor transposed to [G, D_in, D_out], so the
-// per-step product R_g h is a sum over D_in of h[i] times a contiguous row:
-// vector FMAs over D_out, in tiles of at most kRnnTileWidth lanes with the G
-// accumulators of a tile in registers. Each step first writes the G
-// pre-activations into a [G, D] scratch tensor (reading the old h only), then
-// updates the f32 states tile by tile and writes h out.
+// One scf.forall iteration per (group of batch rows, head) runs the T steps
+// in order. Before the first step the head's recurrent weights r[h]
+// ([G, D_out, D_in]) are copied once into an f32 tensor transposed to
+// [G, D_in, D_out], so the per-step product R_g h is a sum over D_in of h[i]
+// times a contiguous row: vector FMAs over D_out, with the accumulators of
+// an output tile in registers. A group of kBatchGroup rows shares each row
+// of weights it loads (the weights, G D^2 floats, do not fit in L1), so the
+// batch is split into full groups and a second forall of single rows for
+// the remainder. Each step first writes the G pre-activations of every row
+// into a [rows, G, D] scratch tensor (reading the old h only), then updates
+// the f32 states tile by tile and writes h.
 //
 //===----------------------------------------------------------------------===//
 #include "LoweringUtils.h"
@@ -24,8 +27,13 @@ namespace mixir::lowering {
 namespace {
 using mix::RnnCell;
 
-/// Widest vector of one output tile (f32 lanes).
+/// Widest vector of one output tile of the state update (f32 lanes).
 constexpr int64_t kRnnTileWidth = 64;
+/// Batch rows per work item, and the output tile of their products: the
+/// G * kBatchGroup accumulators of kGroupTileWidth lanes (256 f32 for
+/// G = 4) stay in vector registers.
+constexpr int64_t kBatchGroup = 4;
+constexpr int64_t kGroupTileWidth = 16;
 
 /// The gates of each cell, in the order of wx's G dimension.
 enum Gate : int64_t { kI = 0, kF = 1, kZ = 2, kO = 3 };
@@ -38,6 +46,17 @@ struct RnnPlan {
   SmallVector<Value> init; // empty, or one per state
   int64_t G, D, states;
   RankedTensorType hType;
+};
+
+/// The batch rows [b0, b0 + rows) of one work item and the output tile of
+/// its products.
+struct RowGroup {
+  Value b0, hh;
+  int64_t rows, width;
+  /// The batch index of row `r` of the group.
+  Value batch(ImplicitLocOpBuilder &b, int64_t r) const {
+    return r ? Value(arith::AddIOp::create(b, b0, indexConst(b, r))) : b0;
+  }
 };
 
 /// The cells' functions on f32 vectors of `w` lanes, built from exp (which
@@ -75,16 +94,17 @@ struct CellMath {
   }
 };
 
-/// The [D] f32 state `k` of (batch bi, head hh): a slice of the final-state
+/// The [rows, D] f32 state `k` of a row group: a slice of the final-state
 /// result `states` [B, H, D], initialised from the plan's initial state or
 /// zero.
-Value beginHeadState(ImplicitLocOpBuilder &b, const RnnPlan &p, Value states,
-                     unsigned k, Value bi, Value hh) {
+Value beginGroupState(ImplicitLocOpBuilder &b, const RnnPlan &p,
+                      const RowGroup &g, Value states, unsigned k) {
   OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
-  SmallVector<OpFoldResult> offsets = {bi, hh, zero},
-                            sizes = {one, one, b.getIndexAttr(p.D)},
+  SmallVector<OpFoldResult> offsets = {g.b0, g.hh, zero},
+                            sizes = {b.getIndexAttr(g.rows), one,
+                                     b.getIndexAttr(p.D)},
                             strides = {one, one, one};
-  auto type = RankedTensorType::get({p.D}, b.getF32Type());
+  auto type = RankedTensorType::get({g.rows, p.D}, b.getF32Type());
   Value slice =
       tensor::ExtractSliceOp::create(b, type, states, offsets, sizes, strides);
   if (p.init.empty())
@@ -134,40 +154,54 @@ bool accumulatesInput(const RnnPlan &p, int64_t g) {
   return !(p.cell == RnnCell::gru && g == kN);
 }
 
-/// Phase 1 of a step: pre[g] = wx[t, g] + R_g h + b_g for every gate (GRU's
-/// n gate without wx), per output tile; returns the updated `pre` [G, D].
-Value preActivations(ImplicitLocOpBuilder &b, const RnnPlan &p, Value weights,
-                     Value h, Value pre, Value bi, Value t, Value hh) {
+/// Phase 1 of a step: pre[r, g] = wx[t, g] + R_g h_r + b_g for every row r
+/// of the group and every gate (GRU's n gate without wx), per output tile;
+/// each weight row loaded serves all rows. Returns the updated `pre`
+/// [rows, G, D].
+Value preActivations(ImplicitLocOpBuilder &b, const RnnPlan &p,
+                     const RowGroup &grp, Value weights, Value h, Value pre,
+                     Value t) {
   Value zero = indexConst(b, 0);
   auto tiles = forEachTile(
-      b, p.D, kRnnTileWidth, {pre},
+      b, p.D, grp.width, {pre},
       [&](ImplicitLocOpBuilder &b, Value d, int64_t w, ValueRange a) {
-        SmallVector<Value> acc;
-        for (int64_t g = 0; g < p.G; ++g) {
-          Value gi = indexConst(b, g);
-          Value v = accumulatesInput(p, g)
-                        ? readF32Vector(b, p.wx, {bi, t, hh, gi, d}, w)
-                        : f32Splat(b, 0.0f, w);
-          if (p.bias)
-            v = arith::AddFOp::create(b, v,
-                                      readF32Vector(b, p.bias, {hh, gi, d}, w));
-          acc.push_back(v);
+        SmallVector<Value> acc; // [row * G + gate]
+        for (int64_t r = 0; r < grp.rows; ++r) {
+          Value bi = grp.batch(b, r);
+          for (int64_t g = 0; g < p.G; ++g) {
+            Value gi = indexConst(b, g);
+            Value v = accumulatesInput(p, g)
+                          ? readF32Vector(b, p.wx, {bi, t, grp.hh, gi, d}, w)
+                          : f32Splat(b, 0.0f, w);
+            if (p.bias)
+              v = arith::AddFOp::create(
+                  b, v, readF32Vector(b, p.bias, {grp.hh, gi, d}, w));
+            acc.push_back(v);
+          }
         }
         auto sums = forLoop(
             b, zero, indexConst(b, p.D), acc,
             [&](ImplicitLocOpBuilder &b, Value i, ValueRange acc) {
-              Value hi = splat(b, tensor::ExtractOp::create(b, h, i), w);
-              SmallVector<Value> next;
+              SmallVector<Value> rows;
               for (int64_t g = 0; g < p.G; ++g)
-                next.push_back(vector::FMAOp::create(
-                    b, hi,
-                    readF32Vector(b, weights, {indexConst(b, g), i, d}, w),
-                    acc[g]));
+                rows.push_back(
+                    readF32Vector(b, weights, {indexConst(b, g), i, d}, w));
+              SmallVector<Value> next;
+              for (int64_t r = 0; r < grp.rows; ++r) {
+                Value hri = tensor::ExtractOp::create(
+                    b, h, ValueRange{indexConst(b, r), i});
+                Value hs = splat(b, hri, w);
+                for (int64_t g = 0; g < p.G; ++g)
+                  next.push_back(
+                      vector::FMAOp::create(b, hs, rows[g], acc[r * p.G + g]));
+              }
               return next;
             });
         Value out = a[0];
-        for (int64_t g = 0; g < p.G; ++g)
-          out = writeVector(b, sums[g], out, {indexConst(b, g), d});
+        for (int64_t r = 0; r < grp.rows; ++r)
+          for (int64_t g = 0; g < p.G; ++g)
+            out = writeVector(b, sums[r * p.G + g], out,
+                              {indexConst(b, r), indexConst(b, g), d});
         return SmallVector<Value>{out};
       });
   return tiles[0];
@@ -210,11 +244,12 @@ SmallVector<Value> cellStep(CellMath &m, RnnCell cell, const TileInputs &in) {
   return {};
 }
 
-/// Phase 2 of a step: per tile, the states from the pre-activations; writes
-/// h into row `t` of `rows` [T, D]. `carried` is (rows, states...).
+/// Phase 2 of a step: per tile and row, the states from the
+/// pre-activations; writes h into row `t` of `rows` [rows, T, D]. `carried`
+/// is (rows, states...), the states [rows, D].
 SmallVector<Value> updateStates(ImplicitLocOpBuilder &b, const RnnPlan &p,
-                                Value pre, ValueRange carried, Value bi,
-                                Value t, Value hh) {
+                                const RowGroup &grp, Value pre,
+                                ValueRange carried, Value t) {
   Value first;
   if (p.cell == RnnCell::slstm && p.init.empty())
     first =
@@ -222,56 +257,76 @@ SmallVector<Value> updateStates(ImplicitLocOpBuilder &b, const RnnPlan &p,
   return forEachTile(
       b, p.D, kRnnTileWidth, carried,
       [&](ImplicitLocOpBuilder &b, Value d, int64_t w, ValueRange a) {
-        TileInputs in;
-        in.first = first;
-        for (int64_t g = 0; g < p.G; ++g)
-          in.gates.push_back(readF32Vector(b, pre, {indexConst(b, g), d}, w));
-        for (Value s : a.drop_front())
-          in.states.push_back(readF32Vector(b, s, {d}, w));
-        if (p.cell == RnnCell::gru)
-          in.wxN = readF32Vector(b, p.wx, {bi, t, hh, indexConst(b, kN), d}, w);
-        CellMath m{b, w};
-        SmallVector<Value> next = cellStep(m, p.cell, in);
-        SmallVector<Value> out = {writeVector(b, next[0], a[0], {t, d})};
-        for (auto [v, s] : llvm::zip_equal(next, a.drop_front()))
-          out.push_back(writeVector(b, v, s, {d}));
+        SmallVector<Value> out(a);
+        for (int64_t r = 0; r < grp.rows; ++r) {
+          Value ri = indexConst(b, r);
+          TileInputs in;
+          in.first = first;
+          for (int64_t g = 0; g < p.G; ++g)
+            in.gates.push_back(
+                readF32Vector(b, pre, {ri, indexConst(b, g), d}, w));
+          for (Value s : ArrayRef<Value>(out).drop_front())
+            in.states.push_back(readF32Vector(b, s, {ri, d}, w));
+          if (p.cell == RnnCell::gru)
+            in.wxN = readF32Vector(
+                b, p.wx, {grp.batch(b, r), t, grp.hh, indexConst(b, kN), d}, w);
+          CellMath m{b, w};
+          SmallVector<Value> next = cellStep(m, p.cell, in);
+          out[0] = writeVector(b, next[0], out[0], {ri, t, d});
+          for (auto [k, v] : llvm::enumerate(next))
+            out[1 + k] = writeVector(b, v, out[1 + k], {ri, d});
+        }
         return out;
       });
 }
 
-/// The T steps of (batch bi, head hh); `outs` are the shared results
-/// (h [B, T, H, D], then the final states [B, H, D]).
-SmallVector<ParallelSlice> runHead(ImplicitLocOpBuilder &b, const RnnPlan &p,
-                                   const SymbolSizes &sizes, Value bi, Value hh,
-                                   ValueRange outs) {
+/// The T steps of one row group; `outs` are the shared results (h
+/// [B, T, H, D], then the final states [B, H, D]).
+SmallVector<ParallelSlice> runGroup(ImplicitLocOpBuilder &b, const RnnPlan &p,
+                                    const RowGroup &g, Value T,
+                                    ValueRange outs) {
   OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0),
-               d = b.getIndexAttr(p.D);
-  Value T = sizes.lookup("T");
-  SmallVector<OpFoldResult> rowOffsets = {bi, zero, hh, zero},
-                            rowSizes = {one, T, one, d};
-  auto rowsType = RankedTensorType::get({ShapedType::kDynamic, p.D},
+               d = b.getIndexAttr(p.D), rows = b.getIndexAttr(g.rows);
+  SmallVector<OpFoldResult> rowOffsets = {g.b0, zero, g.hh, zero},
+                            rowSizes = {rows, T, one, d};
+  auto rowsType = RankedTensorType::get({g.rows, ShapedType::kDynamic, p.D},
                                         p.hType.getElementType());
   SmallVector<Value> carried = {
       tensor::ExtractSliceOp::create(b, rowsType, outs[0], rowOffsets, rowSizes,
                                      SmallVector<OpFoldResult>(4, one))};
   for (unsigned k = 0; k < p.states; ++k)
-    carried.push_back(beginHeadState(b, p, outs[1 + k], k, bi, hh));
-  Value weights = transposedWeights(b, p, hh);
-  carried.push_back(
-      tensor::EmptyOp::create(b, ArrayRef<int64_t>{p.G, p.D}, b.getF32Type()));
-  auto steps = forLoop(b, indexConst(b, 0), T, carried,
-                       [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
-                         Value pre = preActivations(b, p, weights, a[1],
-                                                    a.back(), bi, t, hh);
-                         SmallVector<Value> next =
-                             updateStates(b, p, pre, a.drop_back(), bi, t, hh);
-                         next.push_back(pre);
-                         return next;
-                       });
+    carried.push_back(beginGroupState(b, p, g, outs[1 + k], k));
+  Value weights = transposedWeights(b, p, g.hh);
+  carried.push_back(tensor::EmptyOp::create(
+      b, ArrayRef<int64_t>{g.rows, p.G, p.D}, b.getF32Type()));
+  auto steps =
+      forLoop(b, indexConst(b, 0), T, carried,
+              [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
+                Value pre = preActivations(b, p, g, weights, a[1], a.back(), t);
+                SmallVector<Value> next =
+                    updateStates(b, p, g, pre, a.drop_back(), t);
+                next.push_back(pre);
+                return next;
+              });
   SmallVector<ParallelSlice> slices = {{steps[0], rowOffsets, rowSizes}};
   for (unsigned k = 0; k < p.states; ++k)
-    slices.push_back({steps[1 + k], {bi, hh, zero}, {one, one, d}});
+    slices.push_back({steps[1 + k], {g.b0, g.hh, zero}, {rows, one, d}});
   return slices;
+}
+
+/// One scf.forall over (`count` groups of `rows` batch rows from batch
+/// `first`, heads) updating `outs`.
+SmallVector<Value> forEachGroup(ImplicitLocOpBuilder &b, const RnnPlan &p,
+                                Value first, Value count, int64_t rows,
+                                int64_t width, Value T, ValueRange outs) {
+  SmallVector<OpFoldResult> bounds = {count, b.getIndexAttr(dimSize(p.wx, 2))};
+  return forallSlices(
+      b, bounds, outs,
+      [&](ImplicitLocOpBuilder &b, ValueRange iv, ValueRange shared) {
+        Value b0 = arith::AddIOp::create(
+            b, first, arith::MulIOp::create(b, iv[0], indexConst(b, rows)));
+        return runGroup(b, p, RowGroup{b0, iv[1], rows, width}, T, shared);
+      });
 }
 } // namespace
 
@@ -290,13 +345,16 @@ LogicalResult lowerRnn(RewriterBase &rewriter, mix::RnnOp op) {
         for (Value s : op.getFinalStates())
           outs.push_back(emptyLike(b, cast<RankedTensorType>(s.getType()),
                                    {"B", "H", "D"}, sizes));
-        SmallVector<OpFoldResult> bounds = {sizes.lookup("B"),
-                                            b.getIndexAttr(dimSize(p.wx, 2))};
-        return forallSlices(
-            b, bounds, outs,
-            [&](ImplicitLocOpBuilder &b, ValueRange iv, ValueRange shared) {
-              return runHead(b, p, sizes, iv[0], iv[1], shared);
-            });
+        // Full groups of kBatchGroup rows, then the remaining rows one by one.
+        Value B = sizes.lookup("B"), T = sizes.lookup("T");
+        Value groups = arith::DivUIOp::create(b, B, indexConst(b, kBatchGroup));
+        Value grouped =
+            arith::MulIOp::create(b, groups, indexConst(b, kBatchGroup));
+        SmallVector<Value> done =
+            forEachGroup(b, p, indexConst(b, 0), groups, kBatchGroup,
+                         kGroupTileWidth, T, outs);
+        return forEachGroup(b, p, grouped, arith::SubIOp::create(b, B, grouped),
+                            1, kRnnTileWidth, T, done);
       });
 }
 
