@@ -22,8 +22,8 @@ import pytest
 import mixir  # noqa: E402  (a missing native extension must fail, not skip)
 from needs import need
 
-DTYPES = {"f32": np.float32, "bf16": ml_dtypes.bfloat16}
-LIMIT = {"f32": 1e-4, "bf16": 5e-3}
+DTYPES = {"f32": np.float32, "f16": np.float16, "bf16": ml_dtypes.bfloat16}
+LIMIT = {"f32": 1e-4, "f16": 5e-3, "bf16": 5e-3}
 GATES = {"lstm": 4, "gru": 3, "slstm": 4}
 STATES = {"lstm": 2, "gru": 1, "slstm": 4}
 
@@ -149,6 +149,47 @@ def test_f32_matches_f64(cell, B, T, D, H, bias, init):
                                                (2, 63, 60, 1, False, False)])
 def test_bf16_matches_f64(cell, B, T, D, H, bias, init):
     check(cell, "bf16", B, T, H, D, bias, init)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "slstm"])
+def test_f16_matches_f64(cell):
+    check(cell, "f16", 5, 75, 2, 60, True, True)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "slstm"])
+def test_empty_sequence_and_batch(cell):
+    """T = 0 returns the initial states (zeros without them); B = 0 returns
+    empty arrays."""
+    wx, r, b, states = make(cell, 5, 1, 2, 16, np.float32, True, True, 5)
+    h, finals = run(cell, wx[:, :0], r, b, states)
+    assert h.shape == (5, 0, 2, 16)
+    for got, want in zip(finals, states):
+        np.testing.assert_array_equal(got, want)
+    _, finals = run(cell, wx[:, :0], r, b, None)
+    assert all(np.all(f == 0) for f in finals)
+    h, finals = run(cell, wx[:0], r, b, None)
+    assert h.shape == (0, 1, 2, 16) and finals[0].shape == (0, 2, 16)
+
+
+def test_compiled_module_checks_state_batch_at_run_time():
+    """Through mixir.compile, a batch size of h0 other than wx's is reported
+    by the run-time shape check, naming both operands."""
+    src = """
+func.func @f(%wx: tensor<?x?x2x4x16xf32>, %r: tensor<2x4x16x16xf32>,
+             %h0: tensor<?x2x16xf32>, %c0: tensor<?x2x16xf32>)
+    -> (tensor<?x?x2x16xf32>, tensor<?x2x16xf32>, tensor<?x2x16xf32>) {
+  %h, %s:2 = mix.rnn lstm %wx, %r init(%h0, %c0)
+      : (tensor<?x?x2x4x16xf32>, tensor<2x4x16x16xf32>, tensor<?x2x16xf32>,
+         tensor<?x2x16xf32>)
+      -> (tensor<?x?x2x16xf32>, tensor<?x2x16xf32>, tensor<?x2x16xf32>)
+  return %h, %s#0, %s#1 : tensor<?x?x2x16xf32>, tensor<?x2x16xf32>, tensor<?x2x16xf32>
+}"""
+    module = mixir.compile(src)
+    z = np.zeros
+    with pytest.raises(ValueError, match=r"mix.rnn: 'h0' dim 0 \(B\) does not "
+                       r"match 'wx' dim 0 \(got 4, expected 5\)"):
+        module.f(z((5, 3, 2, 4, 16), np.float32), z((2, 4, 16, 16), np.float32),
+                 z((4, 2, 16), np.float32), z((5, 2, 16), np.float32))
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "slstm"])
