@@ -3,6 +3,7 @@
 
 #include "mixir/InitAll.h"
 #include "mixir/Pipelines/Pipelines.h"
+#include "mixir/Transforms/Passes.h"
 #include "mixrt/Artifact.h"
 #include "mixrt/TestPlugin.h"
 
@@ -246,6 +247,13 @@ llvm::Error parseAndLower(LoweredModule &out, llvm::StringRef source,
   if (!module)
     return module.takeError();
   out.module = std::move(*module);
+  // Backward functions (mix.derive_backward) are entry points too, so they
+  // exist before the signatures are read.
+  PassManager derive(out.context.get());
+  derive.addPass(createDeriveBackward());
+  if (failed(derive.run(*out.module)))
+    return out.diags.error("deriving the backward of " + options.sourceName +
+                           " failed");
   if (signatures) {
     signatures->clear();
     if (llvm::Error e = collectSignatures(*out.module, options, *signatures))

@@ -20,6 +20,8 @@ void mixir::buildCPUPipeline(OpPassManager &pm, const CompileOptions &options) {
   // Imported models carry linalg.softmax (kept for mix-raise); expand it
   // before tiling and bufferization.
   pm.addNestedPass<func::FuncOp>(createDecomposeAggregates());
+  // Backward functions are mix ops too: derive them before anything chunks.
+  pm.addPass(createDeriveBackward());
   if (chunkSize > 0) {
     pm.addPass(createSelectAlgorithm({chunkSize}));
     pm.addPass(createConvertMixToChunked({chunkSize}));

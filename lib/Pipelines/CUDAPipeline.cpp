@@ -1,6 +1,7 @@
 //===- CUDAPipeline.cpp - mix on tensors to host LLVM + embedded cubin ----===//
 #include "mixir/Conversion/Passes.h"
 #include "mixir/Pipelines/Pipelines.h"
+#include "mixir/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
@@ -30,6 +31,7 @@ void mixir::addCUDAKernels(OpPassManager &pm, const CompileOptions &options) {
   // outlined first: any pattern driver's folder would hoist their constants
   // out of the (not isolated) gpu.launch region and make them kernel
   // arguments.
+  pm.addPass(createDeriveBackward());
   pm.addPass(createConvertMixToGPU({options.chunkSizeOrUnset()}));
   pm.addPass(createGpuKernelOutliningPass());
   // Ops without a kernel of their own (mix.recurrence) take the chunked form

@@ -74,25 +74,48 @@ def _gate_kind(gate, allowed):
                          f"got {gate!r}")
 
 
-def _mixer_source(arg_types, op_text, result_types):
+def _mixer_source(arg_types, op_text, result_types, backward=False):
     """`func.func @mixer` wrapping one mix op: `op_text` is the op up to its
-    type signature (`mix.scan %a0, %a1`), results are returned in order."""
+    type signature (`mix.scan %a0, %a1`), results are returned in order.
+    With `backward`, the compiler also derives `@mixer_backward` (arguments,
+    then a cotangent per result; returns a gradient per argument)."""
     params = ", ".join(f"%a{i}: {t}" for i, t in enumerate(arg_types))
     results = ", ".join(result_types)
     names = ", ".join(f"%r{i}" for i in range(len(result_types)))
-    return (f"func.func @mixer({params}) -> ({results}) {{\n"
+    attrs = " attributes {mix.derive_backward}" if backward else ""
+    return (f"func.func @mixer({params}) -> ({results}){attrs} {{\n"
             f"  {names} = {op_text} : ({', '.join(arg_types)}) -> ({results})\n"
             f"  return {names} : {results}\n}}\n")
 
 
-def _run(key, args, make_source, chunk_size=DEFAULT_CHUNK_SIZE, target="cpu"):
+def _module(key, make_source, chunk_size=DEFAULT_CHUNK_SIZE, target="cpu"):
+    """The compiled module for `key` (compiled on first use)."""
     _runtime._check_target(target)
     try:
-        module = cache.get(key + (chunk_size, target), make_source, chunk_size,
-                           target)
+        return cache.get(key + (chunk_size, target), make_source, chunk_size,
+                         target)
     except CompileError as e:
         raise ValueError(_short(str(e))) from None
-    return module.functions["mixer"](*args)
+
+
+class _Call:
+    """An op ready to run: its key, its operands and its source."""
+
+    def __init__(self, key, args, source, chunk_size, target):
+        self.key, self.args, self.source = key, args, source
+        self.chunk_size, self.target = chunk_size, target
+
+    def module(self, backward=False):
+        return _module(self.key + (backward,),
+                       lambda: self.source(backward), self.chunk_size,
+                       self.target)
+
+    def __call__(self):
+        return self.module().functions["mixer"](*self.args)
+
+
+def _run(key, args, make_source, chunk_size=DEFAULT_CHUNK_SIZE, target="cpu"):
+    return _module(key, make_source, chunk_size, target).functions["mixer"](*args)
 
 
 def _short(message):
@@ -101,9 +124,13 @@ def _short(message):
     return message.split(marker, 1)[1] if marker in message else message
 
 
-def _recurrence(op, q, k, v, g, gate, scale, initial_state, extra_args,
-                extra_attrs, chunk_size=DEFAULT_CHUNK_SIZE, target="cpu",
-                extra_operands=None, decay_txt=""):
+def _recurrence(*args, **kwargs):
+    return _recurrence_call(*args, **kwargs)()
+
+
+def _recurrence_call(op, q, k, v, g, gate, scale, initial_state, extra_args,
+                     extra_attrs, chunk_size=DEFAULT_CHUNK_SIZE, target="cpu",
+                     extra_operands=None, decay_txt=""):
     """Builds, compiles and calls one recurrent op. ``extra_args`` are
     (name, array, type) operands after q, k, v, spelt ``, %a3, ...`` unless
     ``extra_operands`` gives their syntax (``lowrank(%a3, %a4)``);
@@ -146,11 +173,11 @@ def _recurrence(op, q, k, v, g, gate, scale, initial_state, extra_args,
     key = (op, tuple(arg_types), gate, decay_txt, scale_txt, extra_attrs,
            init_txt != "")
 
-    def source():
+    def source(backward=False):
         return _mixer_source(arg_types, f"mix.{op} {operands} {gate_txt}"
                              f"{decay_txt}{init_txt}{scale_txt}{extra_attrs}",
-                             [o_type, s_type])
-    return _run(key, args, source, chunk_size, target)
+                             [o_type, s_type], backward)
+    return _Call(key, args, source, chunk_size, target)
 
 
 def _chunk_size(chunk_size):
@@ -315,6 +342,10 @@ def scan(x, g, initial_state=None, *, chunk_size=None, target="cpu"):
     `chunk_size` > 0 (64 by default) selects the chunked scan (parallel over
     chunks, a carry pass between them); 0 the sequential one.
     """
+    return _scan_call(x, g, initial_state, chunk_size, target)()
+
+
+def _scan_call(x, g, initial_state=None, chunk_size=None, target="cpu"):
     elem = _inputs([("x", x)], {"x": "[B, T, D]"})
     g = _f32("g", g, 3, "[B, T, D]")
     args = [x, g]
@@ -328,9 +359,10 @@ def scan(x, g, initial_state=None, *, chunk_size=None, target="cpu"):
     s_type = _tensor((0, x.shape[2]), "f32", 1)
     key = ("scan", tuple(types))
 
-    def source():
-        return _mixer_source(types, f"mix.scan %a0, %a1{init}", [o_type, s_type])
-    return _run(key, args, source, _chunk_size(chunk_size), target)
+    def source(backward=False):
+        return _mixer_source(types, f"mix.scan %a0, %a1{init}",
+                             [o_type, s_type], backward)
+    return _Call(key, args, source, _chunk_size(chunk_size), target)
 
 
 _RNN_CELLS = {"lstm": (4, ("h", "c")), "gru": (3, ("h",)),

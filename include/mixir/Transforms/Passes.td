@@ -34,4 +34,28 @@ def DecomposeAggregates : Pass<"mix-decompose-aggregates", "mlir::func::FuncOp">
                            "mlir::math::MathDialect", "mlir::tensor::TensorDialect"];
 }
 
+def DeriveBackward : Pass<"mix-derive-backward", "mlir::ModuleOp"> {
+  let summary = "Add the backward function of each one-mixer function";
+  let description = [{
+    For every function marked `mix.derive_backward` (every function whose
+    body is one mix op and a return of its results, with `all`), adds
+    `@<name>_backward(<arguments>, <one cotangent per result>)` returning
+    one gradient per argument. The backward is derived as mix-level IR: the
+    state gradient is the same linear recurrence run in reverse time on the
+    cotangents, the input gradients are reads of the forward and reverse
+    recurrences, and gate gradients are reverse cumulative sums (mix.scan).
+    Nothing is saved from the forward call: the chunk states are recomputed
+    by the backward's own mix ops. Derived today: `mix.linear_attention`
+    (every gate kind, shared heads, initial and final state) and `mix.scan`;
+    other ops are an error naming the op.
+  }];
+  let options = [
+    Option<"all", "all", "bool", /*default=*/"false",
+           "Derive for every function made of one mix op, marked or not">
+  ];
+  let dependentDialects = ["mixir::mix::MixDialect", "mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect", "mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect", "mlir::scf::SCFDialect"];
+}
+
 #endif

@@ -1,0 +1,299 @@
+//===- GradBuilders.cpp - tensor pieces of derived backward passes --------===//
+#include "GradBuilders.h"
+
+#include "mixir/Dialect/Mix/IR/MixOps.h"
+#include "mixir/Import/TensorBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+
+namespace mixir::grad {
+namespace {
+
+Type elemOf(Value x) {
+  return cast<RankedTensorType>(x.getType()).getElementType();
+}
+
+/// A tensor of `sizes` whose element at `idx` is `fn(idx)`.
+using IndexBody =
+    llvm::function_ref<Value(OpBuilder &, Location, ArrayRef<Value>)>;
+Value generate(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
+               Type elem, IndexBody fn) {
+  return build::elementwise(
+      b, loc, ValueRange{}, elem,
+      [&](OpBuilder &nb, Location l, ValueRange) {
+        SmallVector<Value> idx;
+        for (int64_t d = 0, e = sizes.size(); d < e; ++d)
+          idx.push_back(linalg::IndexOp::create(nb, l, d));
+        return fn(nb, l, idx);
+      },
+      sizes);
+}
+
+Value timeLength(OpBuilder &b, Location loc, Value x) {
+  return tensor::DimOp::create(b, loc, x, 1);
+}
+
+Value indexConst(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+/// `x[idx]` with `idx[1]` replaced by `t`.
+Value readAtTime(OpBuilder &b, Location loc, Value x, ArrayRef<Value> idx,
+                 Value t) {
+  SmallVector<Value> at(idx.begin(), idx.end());
+  at[1] = t;
+  return tensor::ExtractOp::create(b, loc, x, at);
+}
+
+/// `idx` without its time index (dim 1).
+SmallVector<Value> dropTime(ArrayRef<Value> idx) {
+  SmallVector<Value> out(idx.begin(), idx.end());
+  out.erase(out.begin() + 1);
+  return out;
+}
+
+Value binary(OpBuilder &b, Location loc, Value x, Value y,
+             llvm::function_ref<Value(OpBuilder &, Location, Value, Value)> f) {
+  return build::elementwise(b, loc, ValueRange{x, y}, elemOf(x),
+                            [&](OpBuilder &nb, Location l, ValueRange a) {
+                              return f(nb, l, a[0], a[1]);
+                            });
+}
+
+} // namespace
+
+Value toF32(OpBuilder &b, Location loc, Value x) {
+  return build::castElements(b, loc, x, b.getF32Type());
+}
+
+Value castLike(OpBuilder &b, Location loc, Value x, Value like) {
+  return build::castElements(b, loc, x, elemOf(like));
+}
+
+Value mul(OpBuilder &b, Location loc, Value x, Value y) {
+  return binary(b, loc, x, y, [](OpBuilder &nb, Location l, Value p, Value q) {
+    return arith::MulFOp::create(nb, l, p, q).getResult();
+  });
+}
+
+Value sub(OpBuilder &b, Location loc, Value x, Value y) {
+  return binary(b, loc, x, y, [](OpBuilder &nb, Location l, Value p, Value q) {
+    return arith::SubFOp::create(nb, l, p, q).getResult();
+  });
+}
+
+Value add(OpBuilder &b, Location loc, Value x, Value y) {
+  return binary(b, loc, x, y, [](OpBuilder &nb, Location l, Value p, Value q) {
+    return arith::AddFOp::create(nb, l, p, q).getResult();
+  });
+}
+
+Value scaled(OpBuilder &b, Location loc, Value x, double factor) {
+  if (factor == 1.0)
+    return x;
+  Type elem = elemOf(x);
+  return build::elementwise(
+      b, loc, ValueRange{x}, elem,
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value f = build::scalarConstant(nb, l, elem, factor);
+        return arith::MulFOp::create(nb, l, a[0], f).getResult();
+      });
+}
+
+Value zerosLike(OpBuilder &b, Location loc, Value like) {
+  return build::filledTensor(b, loc, build::sizesOf(b, loc, like),
+                             build::scalarConstant(b, loc, elemOf(like), 0.0));
+}
+
+Value reverseTime(OpBuilder &b, Location loc, Value x) {
+  Value n = timeLength(b, loc, x);
+  return generate(b, loc, build::sizesOf(b, loc, x), elemOf(x),
+                  [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) {
+                    Value last =
+                        arith::SubIOp::create(nb, l, n, indexConst(nb, l, 1));
+                    Value t = arith::SubIOp::create(nb, l, last, idx[1]);
+                    return readAtTime(nb, l, x, idx, t);
+                  });
+}
+
+Value reverseShiftedGate(OpBuilder &b, Location loc, Value g) {
+  Value n = timeLength(b, loc, g);
+  Type elem = elemOf(g);
+  return generate(
+      b, loc, build::sizesOf(b, loc, g), elem,
+      [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) {
+        Value zero = indexConst(nb, l, 0);
+        Value first = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
+                                            idx[1], zero);
+        // g[T - t] for t >= 1; t = 0 reads g[T - 1] and is replaced by 0.
+        Value src = arith::SubIOp::create(nb, l, n, idx[1]);
+        Value last = arith::SubIOp::create(nb, l, n, indexConst(nb, l, 1));
+        src = arith::SelectOp::create(nb, l, first, last, src);
+        Value v = readAtTime(nb, l, g, idx, src);
+        return arith::SelectOp::create(
+                   nb, l, first, build::scalarConstant(nb, l, elem, 0.0), v)
+            .getResult();
+      });
+}
+
+Value shiftForward(OpBuilder &b, Location loc, Value x, Value first) {
+  return generate(
+      b, loc, build::sizesOf(b, loc, x), elemOf(x),
+      [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) {
+        Value zero = indexConst(nb, l, 0);
+        Value isFirst = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
+                                              idx[1], zero);
+        Value prev = arith::SubIOp::create(nb, l, idx[1], indexConst(nb, l, 1));
+        prev = arith::SelectOp::create(nb, l, isFirst, zero, prev);
+        Value before = readAtTime(nb, l, x, idx, prev);
+        Value init = tensor::ExtractOp::create(nb, l, first, dropTime(idx));
+        init = build::convertScalar(nb, l, init, elemOf(x));
+        return arith::SelectOp::create(nb, l, isFirst, init, before)
+            .getResult();
+      });
+}
+
+Value firstStepDecay(OpBuilder &b, Location loc, Value logGate) {
+  SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, logGate);
+  sizes.erase(sizes.begin() + 1);
+  Value n = timeLength(b, loc, logGate);
+  Type elem = elemOf(logGate);
+  return generate(
+      b, loc, sizes, elem, [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) {
+        Value zero = indexConst(nb, l, 0);
+        Value empty =
+            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, n, zero);
+        auto ifOp = scf::IfOp::create(
+            nb, l, empty,
+            [&](OpBuilder &tb, Location tl) {
+              scf::YieldOp::create(tb, tl,
+                                   build::scalarConstant(tb, tl, elem, 0.0));
+            },
+            [&](OpBuilder &eb, Location el) {
+              SmallVector<Value> at(idx.begin(), idx.end());
+              at.insert(at.begin() + 1, zero);
+              Value v = tensor::ExtractOp::create(eb, el, logGate, at);
+              scf::YieldOp::create(eb, el, v);
+            });
+        return math::ExpOp::create(nb, l, ifOp.getResult(0)).getResult();
+      });
+}
+
+Value addAtLastStep(OpBuilder &b, Location loc, Value x, Value term) {
+  Value n = timeLength(b, loc, x);
+  Type elem = elemOf(x);
+  return generate(
+      b, loc, build::sizesOf(b, loc, x), elem,
+      [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) {
+        Value last = arith::SubIOp::create(nb, l, n, indexConst(nb, l, 1));
+        Value isLast = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
+                                             idx[1], last);
+        Value v = tensor::ExtractOp::create(nb, l, x, idx);
+        Value t = tensor::ExtractOp::create(nb, l, term, dropTime(idx));
+        Value sum = arith::AddFOp::create(nb, l, v, t);
+        return arith::SelectOp::create(nb, l, isLast, sum, v).getResult();
+      });
+}
+
+Value repeatHeads(OpBuilder &b, Location loc, Value x, int64_t axis,
+                  int64_t copies) {
+  if (copies == 1)
+    return x;
+  SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, x);
+  auto type = cast<RankedTensorType>(x.getType());
+  sizes[axis] = b.getIndexAttr(type.getDimSize(axis) * copies);
+  return generate(b, loc, sizes, type.getElementType(),
+                  [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) {
+                    SmallVector<Value> at(idx.begin(), idx.end());
+                    at[axis] = arith::DivUIOp::create(
+                        nb, l, idx[axis], indexConst(nb, l, copies));
+                    return tensor::ExtractOp::create(nb, l, x, at).getResult();
+                  });
+}
+
+Value firstCopy(OpBuilder &b, Location loc, Value x, int64_t axis,
+                int64_t copies) {
+  if (copies == 1)
+    return x;
+  Value spread = repeatHeads(b, loc, x, axis, copies);
+  Type elem = elemOf(x);
+  return generate(
+      b, loc, build::sizesOf(b, loc, spread), elem,
+      [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) {
+        Value c = indexConst(nb, l, copies);
+        Value rem = arith::RemUIOp::create(nb, l, idx[axis], c);
+        Value keep = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, rem,
+                                           indexConst(nb, l, 0));
+        Value v = tensor::ExtractOp::create(nb, l, spread, idx);
+        return arith::SelectOp::create(nb, l, keep, v,
+                                       build::scalarConstant(nb, l, elem, 0.0))
+            .getResult();
+      });
+}
+
+namespace {
+SmallVector<ReassociationIndices> groupAt(int64_t rank, int64_t d) {
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (i == d + 1)
+      groups.back().push_back(i);
+    else
+      groups.push_back({i});
+  }
+  return groups;
+}
+} // namespace
+
+Value mergeDims(OpBuilder &b, Location loc, Value x, int64_t d) {
+  auto type = cast<RankedTensorType>(x.getType());
+  return tensor::CollapseShapeOp::create(b, loc, x, groupAt(type.getRank(), d));
+}
+
+Value splitDim(OpBuilder &b, Location loc, Value x, int64_t d, int64_t inner) {
+  auto type = cast<RankedTensorType>(x.getType());
+  SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, x);
+  SmallVector<int64_t> shape(type.getShape());
+  sizes[d] = b.getIndexAttr(shape[d] / inner);
+  sizes.insert(sizes.begin() + d + 1, b.getIndexAttr(inner));
+  shape[d] /= inner;
+  shape.insert(shape.begin() + d + 1, inner);
+  auto out = RankedTensorType::get(shape, type.getElementType());
+  return tensor::ExpandShapeOp::create(b, loc, out, x, groupAt(shape.size(), d),
+                                       sizes);
+}
+
+Value sumHeads(OpBuilder &b, Location loc, Value x, int64_t axis,
+               int64_t copies) {
+  if (copies == 1)
+    return x;
+  Value grouped = splitDim(b, loc, x, axis, copies);
+  return build::reduce(b, loc, grouped, {axis + 1}, /*keepDims=*/false,
+                       build::ReduceKind::sum);
+}
+
+Value reverseCumsumTime(OpBuilder &b, Location loc, Value x) {
+  auto type = cast<RankedTensorType>(x.getType());
+  assert((type.getRank() == 3 || type.getRank() == 4) &&
+         "reverseCumsumTime: [B, T, H] or [B, T, H, K]");
+  Value x3 = reverseTime(b, loc, x);
+  if (type.getRank() == 4)
+    x3 = mergeDims(b, loc, x3, 2);
+  auto x3Type = cast<RankedTensorType>(x3.getType());
+  auto sType = RankedTensorType::get(
+      {x3Type.getDimSize(0), x3Type.getDimSize(2)}, b.getF32Type());
+  Value sums =
+      mix::ScanOp::create(b, loc, x3Type, sType, x3, zerosLike(b, loc, x3),
+                          Value(), IntegerAttr())
+          .getO();
+  if (type.getRank() == 4)
+    sums = splitDim(b, loc, sums, 2, type.getDimSize(3));
+  return reverseTime(b, loc, sums);
+}
+
+} // namespace mixir::grad

@@ -1,0 +1,291 @@
+"""torch.autograd for MixIR's mixers.
+
+Each function takes torch tensors, runs the compiled forward, and registers a
+backward that runs the compiled ``@mixer_backward`` the compiler derives from
+the same op (``mix-derive-backward``: the recurrence run in reverse time,
+chunked like the forward). The ops are ``torch.library`` custom ops
+(``mixir::linear_attention``, ``mixir::scan`` and their ``_backward``) with
+fake implementations, so ``torch.compile`` traces them without graph breaks.
+
+The fla-named functions take fla's arguments, so a model that imports
+``chunk_simple_gla`` / ``chunk_gla`` from ``fla.ops`` can import them from
+here instead. Differences from fla:
+
+- tensors are on the CPU (float32, float16, bfloat16; float64 is computed in
+  float32 and returned as float64, which is enough for ``gradcheck`` with
+  float32 tolerances);
+- ``cu_seqlens`` (packed sequences) is not supported yet: passing one raises;
+- the backward of the delta rule, ``mix.recurrence`` and softmax attention is
+  not derived yet, so those ops are not here.
+"""
+
+import math
+from typing import List, Optional, Tuple
+
+import numpy as np
+import torch
+
+from . import _ops
+from ._runtime import _BF16
+
+__all__ = ["linear_attention", "scan", "chunk_simple_gla", "chunk_gla",
+           "chunk_linear_attn", "fused_recurrent_hgrn"]
+
+_GATES = ("none", "head", "scalar", "vector")
+
+
+def _to_numpy(t, name):
+    if t is None:
+        return None
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if t.device.type != "cpu":
+        raise ValueError(f"{name} is on {t.device}; mixir.torch runs on the "
+                         "CPU (use the numpy API with target='cuda' for GPUs)")
+    t = t.detach().contiguous()
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).numpy().view(_BF16)
+    if t.dtype == torch.float64:
+        return t.numpy().astype(np.float32)
+    return t.numpy()
+
+
+def _to_torch(a, dtype):
+    if a.dtype == _BF16:
+        return torch.from_numpy(a.view(np.int16).copy()).view(torch.bfloat16)
+    return torch.from_numpy(np.array(a, copy=True)).to(dtype)
+
+
+def _state_dtype(x):
+    """States are float32, or float64 for float64 inputs (computed in f32)."""
+    return torch.float64 if x.dtype == torch.float64 else torch.float32
+
+
+def _chunk(chunk_size):
+    return None if chunk_size < 0 else chunk_size
+
+
+# --- mix.linear_attention -------------------------------------------------
+
+def _la_call(q, k, v, g, initial_state, gate, scale, chunk_size):
+    arrays = [_to_numpy(x, n) for x, n in ((q, "q"), (k, "k"), (v, "v"))]
+    if q.dtype == torch.float64:
+        arrays = [a.astype(np.float32) for a in arrays]
+    return _ops._recurrence_call(
+        "linear_attention", *arrays, _to_numpy(g, "g"), gate, scale,
+        _to_numpy(initial_state, "initial_state"), [], "",
+        _ops._chunk_size(_chunk(chunk_size)))
+
+
+@torch.library.custom_op("mixir::linear_attention", mutates_args=())
+def _linear_attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                         g: Optional[torch.Tensor],
+                         initial_state: Optional[torch.Tensor], gate: str,
+                         scale: float, chunk_size: int
+                         ) -> Tuple[torch.Tensor, torch.Tensor]:
+    call = _la_call(q, k, v, g, initial_state, gate, scale, chunk_size)
+    o, s = call.module(backward=True).functions["mixer"](*call.args)
+    return _to_torch(o, q.dtype), _to_torch(s, _state_dtype(q))
+
+
+@_linear_attention_op.register_fake
+def _(q, k, v, g, initial_state, gate, scale, chunk_size):
+    B, T, hq, K = q.shape
+    hv, V = v.shape[2], v.shape[3]
+    return (q.new_empty(B, T, max(hq, hv), V),
+            q.new_empty(B, hv, K, V, dtype=_state_dtype(q)))
+
+
+@torch.library.custom_op("mixir::linear_attention_backward", mutates_args=())
+def _linear_attention_backward_op(
+        q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+        g: Optional[torch.Tensor], initial_state: Optional[torch.Tensor],
+        do: torch.Tensor, dfinal: torch.Tensor, gate: str, scale: float,
+        chunk_size: int) -> List[torch.Tensor]:
+    call = _la_call(q, k, v, g, initial_state, gate, scale, chunk_size)
+    cot = [_to_numpy(do.to(q.dtype), "do"), _to_numpy(dfinal.float(), "dS")]
+    if q.dtype == torch.float64:
+        cot[0] = cot[0].astype(np.float32)
+    grads = call.module(backward=True).functions["mixer_backward"](
+        *call.args, *cot)
+    like = [q, k, v] + [x for x in (g, initial_state) if x is not None]
+    return [_to_torch(d, x.dtype) for d, x in zip(grads, like)]
+
+
+@_linear_attention_backward_op.register_fake
+def _(q, k, v, g, initial_state, do, dfinal, gate, scale, chunk_size):
+    like = [q, k, v] + [x for x in (g, initial_state) if x is not None]
+    return [torch.empty_like(x) for x in like]
+
+
+def _la_setup(ctx, inputs, output):
+    q, k, v, g, initial_state, gate, scale, chunk_size = inputs
+    ctx.save_for_backward(q, k, v, g, initial_state)
+    ctx.options = (gate, scale, chunk_size)
+
+
+def _la_backward(ctx, do, dfinal):
+    q, k, v, g, initial_state = ctx.saved_tensors
+    grads = _linear_attention_backward_op(q, k, v, g, initial_state, do,
+                                          dfinal, *ctx.options)
+    it = iter(grads)
+    dq, dk, dv = next(it), next(it), next(it)
+    dg = next(it) if g is not None else None
+    ds0 = next(it) if initial_state is not None else None
+    return dq, dk, dv, dg, ds0, None, None, None
+
+
+torch.library.register_autograd("mixir::linear_attention", _la_backward,
+                                setup_context=_la_setup)
+
+
+def _scale_of(scale, K):
+    return float(K ** -0.5 if scale is None else scale)
+
+
+def linear_attention(q, k, v, g=None, gate="none", scale=None,
+                     initial_state=None, output_final_state=False, *,
+                     chunk_size=None):
+    """`mixir.linear_attention` on torch tensors, differentiable in every
+    tensor argument (q, k, v, g, initial_state). Returns (o, final_state or
+    None)."""
+    if gate not in _GATES:
+        raise ValueError(f"gate must be one of {', '.join(map(repr, _GATES))}, "
+                         f"got {gate!r}")
+    if not isinstance(q, torch.Tensor) or q.dim() != 4:
+        raise ValueError("q must be a 4-D torch.Tensor [B, T, Hq, K]")
+    if g is not None:
+        g = g.to(torch.float64 if q.dtype == torch.float64 else torch.float32)
+    if initial_state is not None and q.dtype != torch.float64:
+        initial_state = initial_state.float()
+    o, s = _linear_attention_op(q, k, v, g, initial_state, gate,
+                                _scale_of(scale, q.shape[-1]),
+                                -1 if chunk_size is None else int(chunk_size))
+    return o, (s if output_final_state else None)
+
+
+def _no_packing(cu_seqlens):
+    if cu_seqlens is not None:
+        raise NotImplementedError("cu_seqlens (packed sequences) is not "
+                                  "supported by mixir.torch yet")
+
+
+def chunk_simple_gla(q, k, v, g=None, g_gamma=None, scale=None,
+                     initial_state=None, output_final_state=False,
+                     cu_seqlens=None):
+    """fla's ``chunk_simple_gla``: a scalar log decay per token and head
+    (``g: [B, T, H]``) or per head (``g_gamma: [H]``)."""
+    _no_packing(cu_seqlens)
+    if g is not None and g_gamma is not None:
+        raise ValueError("give g or g_gamma, not both")
+    gate, gv = ("scalar", g) if g is not None else \
+        ("head", g_gamma) if g_gamma is not None else ("none", None)
+    return linear_attention(q, k, v, gv, gate, scale, initial_state,
+                            output_final_state)
+
+
+def chunk_gla(q, k, v, g, scale=None, initial_state=None,
+              output_final_state=False, cu_seqlens=None):
+    """fla's ``chunk_gla``: a log decay per key channel, ``g: [B, T, H, K]``."""
+    _no_packing(cu_seqlens)
+    return linear_attention(q, k, v, g, "vector", scale, initial_state,
+                            output_final_state)
+
+
+def chunk_linear_attn(q, k, v, scale=None, initial_state=None,
+                      output_final_state=False, normalize=False,
+                      cu_seqlens=None):
+    """fla's ``chunk_linear_attn`` (no decay). ``normalize=True`` (fla's
+    running-sum normaliser) is not supported."""
+    _no_packing(cu_seqlens)
+    if normalize:
+        raise NotImplementedError("normalize=True is not supported; "
+                                  "normalise outside the op")
+    return linear_attention(q, k, v, None, "none", scale, initial_state,
+                            output_final_state)
+
+
+# --- mix.scan -------------------------------------------------------------
+
+def _scan_call(x, g, initial_state, chunk_size):
+    xs = _to_numpy(x, "x")
+    if x.dtype == torch.float64:
+        xs = xs.astype(np.float32)
+    return _ops._scan_call(xs, _to_numpy(g, "g"),
+                           _to_numpy(initial_state, "initial_state"),
+                           _chunk(chunk_size))
+
+
+@torch.library.custom_op("mixir::scan", mutates_args=())
+def _scan_op(x: torch.Tensor, g: torch.Tensor,
+             initial_state: Optional[torch.Tensor], chunk_size: int
+             ) -> Tuple[torch.Tensor, torch.Tensor]:
+    call = _scan_call(x, g, initial_state, chunk_size)
+    o, s = call.module(backward=True).functions["mixer"](*call.args)
+    return _to_torch(o, x.dtype), _to_torch(s, _state_dtype(x))
+
+
+@_scan_op.register_fake
+def _(x, g, initial_state, chunk_size):
+    return x.new_empty(x.shape), x.new_empty(x.shape[0], x.shape[2],
+                                             dtype=_state_dtype(x))
+
+
+@torch.library.custom_op("mixir::scan_backward", mutates_args=())
+def _scan_backward_op(x: torch.Tensor, g: torch.Tensor,
+                      initial_state: Optional[torch.Tensor], do: torch.Tensor,
+                      dfinal: torch.Tensor, chunk_size: int
+                      ) -> List[torch.Tensor]:
+    call = _scan_call(x, g, initial_state, chunk_size)
+    d = _to_numpy(do.to(x.dtype), "do")
+    if x.dtype == torch.float64:
+        d = d.astype(np.float32)
+    grads = call.module(backward=True).functions["mixer_backward"](
+        *call.args, d, _to_numpy(dfinal.float(), "dS"))
+    like = [x, g] + ([initial_state] if initial_state is not None else [])
+    return [_to_torch(a, t.dtype) for a, t in zip(grads, like)]
+
+
+@_scan_backward_op.register_fake
+def _(x, g, initial_state, do, dfinal, chunk_size):
+    like = [x, g] + ([initial_state] if initial_state is not None else [])
+    return [torch.empty_like(t) for t in like]
+
+
+def _scan_setup(ctx, inputs, output):
+    x, g, initial_state, chunk_size = inputs
+    ctx.save_for_backward(x, g, initial_state)
+    ctx.chunk_size = chunk_size
+
+
+def _scan_backward(ctx, do, dfinal):
+    x, g, initial_state = ctx.saved_tensors
+    grads = _scan_backward_op(x, g, initial_state, do, dfinal, ctx.chunk_size)
+    dh0 = grads[2] if initial_state is not None else None
+    return grads[0], grads[1], dh0, None
+
+
+torch.library.register_autograd("mixir::scan", _scan_backward,
+                                setup_context=_scan_setup)
+
+
+def scan(x, g, initial_state=None, output_final_state=False, *,
+         chunk_size=None):
+    """`mixir.scan` on torch tensors (h = exp(g) * h + x), differentiable in
+    x, g and initial_state. Returns (o, final_state or None)."""
+    if not isinstance(x, torch.Tensor) or x.dim() != 3:
+        raise ValueError("x must be a 3-D torch.Tensor [B, T, D]")
+    f = torch.float64 if x.dtype == torch.float64 else torch.float32
+    g = g.to(f)
+    if initial_state is not None:
+        initial_state = initial_state.to(f)
+    o, s = _scan_op(x, g, initial_state,
+                    -1 if chunk_size is None else int(chunk_size))
+    return o, (s if output_final_state else None)
+
+
+def fused_recurrent_hgrn(x, g, initial_state=None, output_final_state=False,
+                         cu_seqlens=None):
+    """fla's ``fused_recurrent_hgrn``: ``h = exp(g) * h + x`` per channel."""
+    _no_packing(cu_seqlens)
+    return scan(x, g, initial_state, output_final_state)
