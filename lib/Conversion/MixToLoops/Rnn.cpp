@@ -165,18 +165,21 @@ Value preActivations(ImplicitLocOpBuilder &b, const RnnPlan &p,
   auto tiles = forEachTile(
       b, p.D, grp.width, {pre},
       [&](ImplicitLocOpBuilder &b, Value d, int64_t w, ValueRange a) {
+        SmallVector<Value> bias; // per gate, shared by the rows
+        for (int64_t g = 0; g < p.G && p.bias; ++g)
+          bias.push_back(
+              readF32Vector(b, p.bias, {grp.hh, indexConst(b, g), d}, w));
         SmallVector<Value> acc; // [row * G + gate]
         for (int64_t r = 0; r < grp.rows; ++r) {
           Value bi = grp.batch(b, r);
           for (int64_t g = 0; g < p.G; ++g) {
-            Value gi = indexConst(b, g);
-            Value v = accumulatesInput(p, g)
-                          ? readF32Vector(b, p.wx, {bi, t, grp.hh, gi, d}, w)
-                          : f32Splat(b, 0.0f, w);
-            if (p.bias)
-              v = arith::AddFOp::create(
-                  b, v, readF32Vector(b, p.bias, {grp.hh, gi, d}, w));
-            acc.push_back(v);
+            Value v =
+                accumulatesInput(p, g)
+                    ? readF32Vector(b, p.wx,
+                                    {bi, t, grp.hh, indexConst(b, g), d}, w)
+                    : f32Splat(b, 0.0f, w);
+            acc.push_back(
+                bias.empty() ? v : Value(arith::AddFOp::create(b, v, bias[g])));
           }
         }
         auto sums = forLoop(
