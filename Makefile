@@ -6,6 +6,8 @@
 #   make setup  only install what building and running need (scripts/setup.sh)
 #   make setup-tests   also what the test suites need (setup.sh --tests)
 #   make clean  remove build/ and the mixir-dev.pth file
+#   make gpu-bundle  build, then write $(BUILD)/gpu-bundle: what a GPU machine
+#               without LLVM runs (bash $(BUILD)/gpu-bundle/run.sh; see README)
 #
 # Variables: JOBS (parallel compile jobs, default 2), BUILD (build directory,
 # default build), PYTHON (interpreter to build the Python extension for and to
@@ -26,7 +28,7 @@ LLVM_PREFIX := /usr/lib/llvm-22
 
 BUILD_ABS := $(abspath $(BUILD))
 
-.PHONY: all setup setup-tests build run test clean
+.PHONY: all setup setup-tests build run test clean gpu-bundle
 
 all: build
 
@@ -65,6 +67,9 @@ run: build
 
 test: setup-tests build
 	PYTHON="$(PYTHON)" JOBS=$(JOBS) bash scripts/run_tests.sh "$(BUILD)"
+
+gpu-bundle: build
+	JOBS=$(JOBS) "$(PYTHON)" bench/gpu/make_bundle.py --build "$(BUILD)"
 
 clean:
 	rm -rf "$(BUILD)" .pytest_cache

@@ -307,7 +307,10 @@ TEST(CAPI, WrongArgumentsAreStatuses) {
   EXPECT_ERROR(call(v), "negative size -8 in dim 1");
   v = d.view(d.x);
   v.device = MIXIR_DEVICE_CUDA;
-  EXPECT_ERROR(call(v), "(CUDA); compiled functions take host buffers");
+  EXPECT_ERROR(call(v), "@scan argument 0: a device buffer, but the module's "
+                        "target is cpu (device buffers need target cuda)");
+  v.device = static_cast<mixir_device_t>(7);
+  EXPECT_ERROR(call(v), "@scan argument 0: invalid device code 7");
   // Dynamic sizes that disagree are found by the compiled code.
   int64_t shorter[3] = {1, 7, 3};
   v = d.view(d.x);

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "mixrt/CudaArtifact.h"
+#include "CompiledCudaArtifact.h"
 #include "FakeCudaControl.h"
 #include "mixir-c/Mixir.h"
 #include "mixir-c/Runtime.h"
@@ -23,17 +24,6 @@
 #include <vector>
 
 namespace {
-
-const char *kSource = R"mlir(
-func.func @la(%q: tensor<?x?x2x64xbf16>, %k: tensor<?x?x2x64xbf16>,
-              %v: tensor<?x?x2x64xbf16>)
-    -> (tensor<?x?x2x64xbf16>, tensor<?x2x64x64xf32>) {
-  %o, %s = mix.linear_attention %q, %k, %v gate none scale = 0.125
-      : (tensor<?x?x2x64xbf16>, tensor<?x?x2x64xbf16>, tensor<?x?x2x64xbf16>)
-      -> (tensor<?x?x2x64xbf16>, tensor<?x2x64x64xf32>)
-  return %o, %s : tensor<?x?x2x64xbf16>, tensor<?x2x64x64xf32>
-}
-)mlir";
 
 mixrt::DeviceImage image(const char *module, const char *chip, uint32_t kind,
                          const char *bytes) {
@@ -175,36 +165,6 @@ TEST(CudaArtifactFormat, ChipVersions) {
     EXPECT_FALSE(mixrt::parseChip(bad)) << bad;
 }
 
-/// Whether ptxas is where the CUDA pipeline looks for it.
-bool haveToolkit() {
-  const char *home = std::getenv("CUDA_HOME");
-  std::string root = home && *home ? home : "/usr/local/cuda";
-  return llvm::sys::fs::can_execute(root + "/bin/ptxas");
-}
-
-/// kSource compiled for sm_80 and sm_90a, once; null without a toolkit.
-const std::string *compiledArtifact() {
-  static std::unique_ptr<std::string> bytes = [] {
-    std::unique_ptr<std::string> out;
-    if (!haveToolkit())
-      return out;
-    mixir::CompileOptions options;
-    options.target = mixir::Target::cuda;
-    auto info = mixir::compileArtifact(kSource, options, {"sm_90a", "sm_80"});
-    EXPECT_TRUE(bool(info)) << llvm::toString(info.takeError());
-    if (info)
-      out = std::make_unique<std::string>(mixrt::serializeArtifact(*info));
-    return out;
-  }();
-  return bytes.get();
-}
-
-#define NEED_ARTIFACT(var)                                                     \
-  const std::string *var = compiledArtifact();                                 \
-  if (!haveToolkit())                                                          \
-    GTEST_SKIP() << "no ptxas: cannot compile cubins";                         \
-  ASSERT_NE(var, nullptr)
-
 mixrt::ArtifactInfo parsed(const std::string &bytes) {
   mixrt::ArtifactInfo info;
   mixrt::Status s = mixrt::parseArtifact(bytes.data(), bytes.size(), info);
@@ -246,15 +206,6 @@ TEST(CudaArtifact, HoldsACubinPerChipAndPtxForTheLowest) {
               0u);
     EXPECT_NE(cubin80[i]->bytes, cubin90a[i]->bytes);
   }
-}
-
-/// Loads `bytes` through the C API; the status message ("" on success).
-std::string load(const std::string &bytes, mixir_module_t *out) {
-  mixir_status_t s =
-      mixir_module_load_artifact(bytes.data(), bytes.size(), out);
-  std::string m = mixir_status_message(s);
-  mixir_status_free(s);
-  return m;
 }
 
 uint64_t fnv(const std::string &s) {

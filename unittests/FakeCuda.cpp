@@ -42,6 +42,14 @@ struct LoadedImage {
   uint64_t size, hash;
 };
 std::vector<LoadedImage> loadedImages;
+/// PTX text of each module loaded from PTX; parameter sizes of each kernel
+/// taken from such a module (from its .entry line).
+std::map<void *, std::string> modulePtx;
+std::map<void *, std::vector<size_t>> kernelParams;
+/// The parameters of the last launch of a kernel with known parameters,
+/// and every 8-byte parameter value of any launch since the reset.
+std::vector<std::string> lastParams;
+std::map<uint64_t, int> launchedWords;
 
 /// Adds the failures listed in $MIXIR_FAKE_CUDA_FAIL (once).
 void readEnvironment() {
@@ -117,6 +125,29 @@ FAKE_EXPORT void fakeCudaReset() {
   ccMajor = 9;
   ccMinor = 0;
   loadedImages.clear();
+  lastParams.clear();
+  launchedWords.clear();
+}
+/// The number of parameters of the last launch of a kernel whose PTX was
+/// loaded; the size and bytes of parameter `index` (0 when out of range).
+FAKE_EXPORT int fakeCudaLastParamCount() {
+  std::lock_guard<std::mutex> lock(mutex);
+  return int(lastParams.size());
+}
+FAKE_EXPORT size_t fakeCudaLastParam(int index, void *out, size_t capacity) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (index < 0 || size_t(index) >= lastParams.size())
+    return 0;
+  const std::string &p = lastParams[index];
+  std::memcpy(out, p.data(), p.size() < capacity ? p.size() : capacity);
+  return p.size();
+}
+/// How many launches (of kernels with known parameters) since the reset
+/// had an 8-byte parameter equal to `value`.
+FAKE_EXPORT int fakeCudaLaunchesWith(uint64_t value) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = launchedWords.find(value);
+  return it == launchedWords.end() ? 0 : it->second;
 }
 FAKE_EXPORT void fakeCudaSetComputeCapability(int major, int minor) {
   std::lock_guard<std::mutex> lock(mutex);
@@ -291,7 +322,47 @@ FAKE_EXPORT CUresult cuModuleLoadDataEx(void **module, const void *image,
   }
   *module = newHandle();
   ++liveModules;
+  if (std::memcmp(image,
+                  "\x7f"
+                  "ELF",
+                  4) != 0) {
+    std::lock_guard<std::mutex> lock(mutex);
+    modulePtx[*module] = static_cast<const char *>(image);
+  }
   return 0;
+}
+
+/// Bytes of a PTX parameter declaration (".param .u64 .ptr .align 1 x",
+/// ".param .align 8 .b8 x[24]"); 0 if unknown.
+static size_t paramBytes(const std::string &decl) {
+  static const char *types[] = {"8", "16", "32", "64"};
+  size_t bytes = 0;
+  for (const char *kind : {".u", ".s", ".b", ".f"})
+    for (const char *bits : types) {
+      std::string t = std::string(kind) + bits + " ";
+      if (decl.find(t) != std::string::npos)
+        bytes = std::atoi(bits) / 8;
+    }
+  size_t open = decl.find('[');
+  if (open != std::string::npos)
+    bytes *= std::atoi(decl.c_str() + open + 1);
+  return bytes;
+}
+
+/// The parameter sizes of `.entry name(...)` in `ptx`.
+static std::vector<size_t> entryParams(const std::string &ptx,
+                                       const char *name) {
+  std::vector<size_t> sizes;
+  size_t at = ptx.find(std::string(".entry ") + name + "(");
+  if (at == std::string::npos)
+    return sizes;
+  size_t end = ptx.find(')', at);
+  for (size_t p = ptx.find(".param", at); p < end;
+       p = ptx.find(".param", p + 1)) {
+    size_t stop = ptx.find_first_of(",)", p);
+    sizes.push_back(paramBytes(ptx.substr(p, stop - p) + " "));
+  }
+  return sizes;
 }
 FAKE_EXPORT CUresult cuModuleUnload(void *) {
   CUresult r = enter("cuModuleUnload");
@@ -299,11 +370,35 @@ FAKE_EXPORT CUresult cuModuleUnload(void *) {
     --liveModules;
   return r;
 }
-FAKE_EXPORT CUresult cuModuleGetFunction(void **fn, void *, const char *) {
+FAKE_EXPORT CUresult cuModuleGetFunction(void **fn, void *module,
+                                         const char *name) {
   CUresult r = enter("cuModuleGetFunction");
-  if (!r)
-    *fn = newHandle();
-  return r;
+  if (r)
+    return r;
+  *fn = newHandle();
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = modulePtx.find(module);
+  if (it != modulePtx.end())
+    kernelParams[*fn] = entryParams(it->second, name);
+  return 0;
+}
+
+/// Keeps the parameters of a launch of `fn` when their sizes are known.
+static void recordParams(void *fn, void **params) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = kernelParams.find(fn);
+  if (it == kernelParams.end() || !params)
+    return;
+  lastParams.clear();
+  for (size_t i = 0; i < it->second.size(); ++i) {
+    const char *p = static_cast<const char *>(params[i]);
+    lastParams.emplace_back(p, it->second[i]);
+    if (it->second[i] == 8) {
+      uint64_t word;
+      std::memcpy(&word, p, 8);
+      ++launchedWords[word];
+    }
+  }
 }
 FAKE_EXPORT CUresult cuFuncSetAttribute(void *, int attribute, int value) {
   CUresult r = enter("cuFuncSetAttribute");
@@ -311,12 +406,13 @@ FAKE_EXPORT CUresult cuFuncSetAttribute(void *, int attribute, int value) {
     lastFuncAttribute = value;
   return r;
 }
-FAKE_EXPORT CUresult cuLaunchKernel(void *, unsigned gx, unsigned gy,
+FAKE_EXPORT CUresult cuLaunchKernel(void *fn, unsigned gx, unsigned gy,
                                     unsigned gz, unsigned bx, unsigned by,
                                     unsigned bz, unsigned smem, void *stream,
-                                    void **, void **) {
+                                    void **params, void **) {
   CUresult r = enter("cuLaunchKernel");
   if (!r) {
+    recordParams(fn, params);
     lastLaunchStream = stream;
     unsigned l[7] = {gx, gy, gz, bx, by, bz, smem};
     std::memcpy(lastLaunch, l, sizeof(l));

@@ -43,6 +43,8 @@ public:
     loadedImage =
         sym<bool (*)(int, uint64_t *, uint64_t *)>("fakeCudaLoadedImage");
     lastStreams = sym<void (*)(void **, void **)>("fakeCudaLastStreams");
+    lastParamCount = sym<int (*)()>("fakeCudaLastParamCount");
+    launchesWith = sym<int (*)(uint64_t)>("fakeCudaLaunchesWith");
     reset();
     useDriver(MIXIR_FAKE_LIBCUDA);
   }
@@ -71,6 +73,11 @@ public:
   bool (*loadedImage)(int, uint64_t *, uint64_t *) = nullptr;
   /// The streams of the last kernel launch and the last copy.
   void (*lastStreams)(void **, void **) = nullptr;
+  /// Parameters of the last launch of a kernel loaded from PTX (0 if none).
+  int (*lastParamCount)() = nullptr;
+  /// Launches since the reset that passed `value` as an 8-byte parameter
+  /// (kernels loaded from PTX only).
+  int (*launchesWith)(uint64_t) = nullptr;
 
 private:
   template <typename T> T sym(const char *name) {

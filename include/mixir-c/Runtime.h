@@ -20,10 +20,16 @@
  *   shape, strides in elements (NULL: dense row-major) and device. Inputs are
  *   read, never written, and never retained after the call returns. Dense
  *   row-major inputs are passed to the compiled code without a copy; other
- *   layouts are packed into a temporary first. Views are host memory for
- *   every target (a cuda module copies its arguments to the device and its
- *   results back itself); a view on MIXIR_DEVICE_CUDA is refused with a
- *   status.
+ *   layouts are packed into a temporary first.
+ * - Host views (MIXIR_DEVICE_CPU) work for every target: a cuda module copies
+ *   its arguments to the device and its results back itself.
+ * - Device views (MIXIR_DEVICE_CUDA: `data` is a CUdeviceptr of the default
+ *   device's primary context, the context PyTorch uses) work for cuda
+ *   modules and are never copied: the kernels read the arguments and write
+ *   the outputs where they are. In such a call every argument and output is
+ *   a dense row-major device view with at least one element; the call queues
+ *   its work on `stream` and returns without waiting for it (see
+ *   mixir_function_invoke_into). Mixing host and device views is refused.
  * - Results are either returned as runtime-allocated buffers
  *   (mixir_function_invoke) or copied into views the caller provides
  *   (mixir_function_invoke_into, whose shapes must match the results).
@@ -103,6 +109,26 @@ MIXIR_API const int64_t *mixir_buffer_shape(mixir_buffer_t buffer);
 MIXIR_API void *mixir_buffer_data(mixir_buffer_t buffer);
 MIXIR_API size_t mixir_buffer_size_bytes(mixir_buffer_t buffer);
 MIXIR_API int64_t mixir_buffer_num_elements(mixir_buffer_t buffer);
+/* Where the buffer's memory is. */
+MIXIR_API mixir_device_t mixir_buffer_device(mixir_buffer_t buffer);
+/* A view of the whole buffer (valid while the buffer lives), to pass to a
+ * call. */
+MIXIR_API mixir_status_t mixir_buffer_view(mixir_buffer_t buffer,
+                                           mixir_buffer_view_t *out);
+/* A new dense row-major buffer on `device`: zero-filled host memory, or
+ * uninitialised device memory of the default CUDA device (cuMemAlloc; a
+ * driver error becomes the status). mixir_buffer_release frees it. */
+MIXIR_API mixir_status_t mixir_buffer_allocate(mixir_device_t device,
+                                               mixir_dtype_t dtype,
+                                               int32_t rank,
+                                               const int64_t *shape,
+                                               mixir_buffer_t *out);
+/* A buffer over memory the caller owns (host memory or a CUdeviceptr),
+ * dense row-major, without a copy; releasing it leaves the memory alone. */
+MIXIR_API mixir_status_t mixir_buffer_wrap(mixir_device_t device, void *data,
+                                           mixir_dtype_t dtype, int32_t rank,
+                                           const int64_t *shape,
+                                           mixir_buffer_t *out);
 
 /*--- Modules and functions ------------------------------------------------*/
 
@@ -171,18 +197,45 @@ MIXIR_API mixir_status_t mixir_function_result_type(mixir_function_t function,
  * synchronous). For a "cuda" module it is a CUstream of the device's
  * primary context, or NULL: the call's copies and kernels are queued on
  * that stream, after the work already there (NULL: on a stream of the
- * module's own), and the stream is left to the caller. The call returns
- * once its work is done, since arguments and results are host memory. A
- * failing driver call becomes the status, naming the function, the runtime
- * function, the driver call and the driver's message ("@la:
- * mgpuLaunchKernel: cuLaunchKernel failed: CUDA_ERROR_ILLEGAL_ADDRESS (an
- * illegal memory access was encountered)"). */
+ * module's own for host views, the legacy default stream for device
+ * views), and the stream is left to the caller. With host views the call
+ * returns once its work is done. A failing driver call becomes the status,
+ * naming the function, the runtime function, the driver call and the
+ * driver's message ("@la: mgpuLaunchKernel: cuLaunchKernel failed:
+ * CUDA_ERROR_ILLEGAL_ADDRESS (an illegal memory access was encountered)").
+ *
+ * With device views the results are new device buffers (cuMemAlloc, before
+ * the work is queued); use mixir_function_invoke_into to allocate nothing. */
 MIXIR_API mixir_status_t mixir_function_invoke(
     mixir_function_t function, const mixir_buffer_view_t *args, size_t num_args,
     mixir_buffer_t *results, size_t num_results, void *stream);
 
+/* The result shapes of a call of a cuda function on device views `args`,
+ * written one result after another into dims[0 .. num_dims), where
+ * num_dims is the sum of the results' ranks: what an allocator of outputs
+ * for mixir_function_invoke_into needs. A dry run of the host code; nothing
+ * reaches the device. */
+MIXIR_API mixir_status_t mixir_function_result_shapes(
+    mixir_function_t function, const mixir_buffer_view_t *args, size_t num_args,
+    int64_t *dims, size_t num_dims);
+
 /* Like mixir_function_invoke, but copies result i into outputs[i], whose
- * dtype and shape must equal the result's (strides may be any). */
+ * dtype and shape must equal the result's (strides may be any for host
+ * views).
+ *
+ * With device views (a cuda module) nothing is copied: the kernels write
+ * outputs[i] directly. The call queues its kernels on `stream` and returns
+ * without a host synchronisation and without device allocations of its own,
+ * so it can be captured in a CUDA graph; the caller synchronises before
+ * reading the outputs on the host. Kernels that need device scratch space
+ * (the two-pass linear attention, the gated attention's prefix sums) get it
+ * from the stream-ordered allocator on `stream` (cuMemAllocAsync, freed in
+ * stream order). The host code still runs twice on the host per call (a
+ * dry run that plans the buffers, then the real one) and allocates host
+ * memory for its results that is never written or read. A function whose
+ * host code moves data between host and device (an op that runs on the CPU,
+ * mix.recurrence) is refused with a status naming the copy before any work
+ * is queued. */
 MIXIR_API mixir_status_t mixir_function_invoke_into(
     mixir_function_t function, const mixir_buffer_view_t *args, size_t num_args,
     const mixir_buffer_view_t *outputs, size_t num_outputs, void *stream);

@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover - ml_dtypes is a dependency
     _BF16 = None
 
 from . import _mixir
+from .runtime import element_strides
 
 _NAME_OF = {np.dtype(np.float32): "f32", np.dtype(np.float16): "f16",
             np.dtype(np.float64): "f64", np.dtype(np.bool_): "i1",
@@ -64,14 +65,7 @@ class Function:
             if name is None:
                 raise TypeError(f"@{self.name} argument {i}: unsupported "
                                 f"dtype {a.dtype}")
-            # Dense row-major arrays are read in place; other layouts pass
-            # their strides (in elements) and the runtime packs them.
-            strides = None
-            if not a.flags.c_contiguous:
-                if all(s % a.itemsize == 0 for s in a.strides):
-                    strides = [s // a.itemsize for s in a.strides]
-                else:
-                    a = np.ascontiguousarray(a)
+            a, strides = element_strides(a)
             keep.append(a)
             packed.append((a.ctypes.data, name, list(a.shape), strides))
         outs = []

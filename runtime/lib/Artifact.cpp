@@ -504,7 +504,9 @@ Status LoadedArtifact::load(std::string bytes,
     return s;
   if (Status s = checkArtifactRunsHere(a->info_); !s)
     return s;
-  if (Status s = loadSupportLibraries(); !s)
+  // The host code of target cuda makes no OpenMP calls: it loads where no
+  // OpenMP runtime is installed (a GPU machine with only the driver).
+  if (Status s = loadSupportLibraries(); !s && a->info_.target != Target::cuda)
     return s;
   std::vector<DeviceImageChoice> images;
   if (a->info_.target == Target::cuda)

@@ -127,9 +127,10 @@ Status checkArguments(const FunctionSignature &sig,
   return Status::ok();
 }
 
-Status callPacked(PackedFunction fn, const FunctionSignature &sig,
-                  const std::vector<ArrayView> &args,
-                  std::vector<HostArray> &results) {
+Status callPackedRaw(PackedFunction fn, const FunctionSignature &sig,
+                     const std::vector<ArrayView> &args,
+                     std::vector<RawResult> &results) {
+  results.clear();
   if (Status s = checkArguments(sig, args); !s)
     return s;
 
@@ -170,66 +171,93 @@ Status callPacked(PackedFunction fn, const FunctionSignature &sig,
   std::string shapeError;
   shapeError.swap(pendingShapeError);
 
-  // Copy each result out (strided) and free buffers the call allocated.
-  std::set<void *> inputs, freed;
-  std::vector<void *> toFree;
-  for (const ArrayView &a : args)
-    inputs.insert(const_cast<void *>(a.data));
-  results.clear();
   size_t at = 0;
   for (const TensorSignature &r : sig.results) {
     size_t rank = r.shape.size();
-    auto *allocated = reinterpret_cast<void *>(resultStorage[at]);
-    auto *aligned = reinterpret_cast<uint8_t *>(resultStorage[at + 1]);
-    int64_t offset = resultStorage[at + 2];
-    HostArray out;
+    RawResult out;
     out.dtype = r.dtype;
+    out.allocated = reinterpret_cast<void *>(resultStorage[at]);
+    out.data = reinterpret_cast<uint8_t *>(resultStorage[at + 1]) +
+               resultStorage[at + 2] * int64_t(dtypeSize(r.dtype));
     out.shape.assign(resultStorage.begin() + at + 3,
                      resultStorage.begin() + at + 3 + rank);
-    std::vector<int64_t> strides(resultStorage.begin() + at + 3 + rank,
-                                 resultStorage.begin() + at + 3 + 2 * rank);
+    out.strides.assign(resultStorage.begin() + at + 3 + rank,
+                       resultStorage.begin() + at + 3 + 2 * rank);
     at += 3 + 2 * rank;
-    size_t elem = dtypeSize(r.dtype);
-    int64_t n = out.numElements();
-    out.bytes.resize(static_cast<size_t>(n) * elem);
-    bool rowMajor = true;
-    for (int64_t d = static_cast<int64_t>(rank) - 1, expect = 1; d >= 0; --d) {
-      if (out.shape[d] != 1 && strides[d] != expect)
-        rowMajor = false;
-      expect *= out.shape[d];
-    }
-    std::vector<int64_t> index(rank, 0);
-    if (rowMajor && n > 0)
-      std::memcpy(out.bytes.data(), aligned + offset * elem, out.bytes.size());
-    for (int64_t linear = 0; !rowMajor && linear < n; ++linear) {
-      int64_t src = offset;
-      for (size_t d = 0; d < rank; ++d)
-        src += index[d] * strides[d];
-      std::memcpy(out.bytes.data() + linear * elem, aligned + src * elem, elem);
-      for (size_t d = rank; d-- > 0;) {
-        if (++index[d] < out.shape[d])
-          break;
-        index[d] = 0;
-      }
-    }
-    // LLVM stores an i1 as a byte whose upper bits are unspecified.
-    if (r.dtype == DType::boolean)
-      for (uint8_t &byte : out.bytes)
-        byte &= 1;
-    toFree.push_back(allocated);
     results.push_back(std::move(out));
   }
-  // Free only after every result is copied: results may view one buffer.
-  // Constant globals carry this marker instead of an allocated pointer.
-  void *globalMarker = reinterpret_cast<void *>(0xdeadbeef);
-  for (void *allocated : toFree)
-    if (allocated && allocated != globalMarker && !inputs.count(allocated) &&
-        freed.insert(allocated).second)
-      std::free(allocated);
   if (!shapeError.empty()) {
+    freeRawResults(results, args);
     results.clear();
     return Status::error("@" + sig.name + ": " + shapeError);
   }
+  return Status::ok();
+}
+
+void freeRawResults(const std::vector<RawResult> &results,
+                    const std::vector<ArrayView> &args) {
+  // Free only after every result is used: results may view one buffer.
+  // Constant globals carry this marker instead of an allocated pointer.
+  std::set<void *> inputs, freed;
+  for (const ArrayView &a : args)
+    inputs.insert(const_cast<void *>(a.data));
+  void *globalMarker = reinterpret_cast<void *>(0xdeadbeef);
+  for (const RawResult &r : results)
+    if (r.allocated && r.allocated != globalMarker &&
+        !inputs.count(r.allocated) && freed.insert(r.allocated).second)
+      std::free(r.allocated);
+}
+
+bool RawResult::rowMajor() const {
+  for (int64_t d = int64_t(shape.size()) - 1, expect = 1; d >= 0; --d) {
+    if (shape[d] != 1 && strides[d] != expect)
+      return false;
+    expect *= shape[d];
+  }
+  return true;
+}
+
+/// A dense row-major host copy of `r`.
+static HostArray copyOut(const RawResult &r) {
+  HostArray out;
+  out.dtype = r.dtype;
+  out.shape = r.shape;
+  size_t rank = r.shape.size();
+  size_t elem = dtypeSize(r.dtype);
+  int64_t n = out.numElements();
+  out.bytes.resize(static_cast<size_t>(n) * elem);
+  bool rowMajor = r.rowMajor();
+  std::vector<int64_t> index(rank, 0);
+  if (rowMajor && n > 0)
+    std::memcpy(out.bytes.data(), r.data, out.bytes.size());
+  for (int64_t linear = 0; !rowMajor && linear < n; ++linear) {
+    int64_t src = 0;
+    for (size_t d = 0; d < rank; ++d)
+      src += index[d] * r.strides[d];
+    std::memcpy(out.bytes.data() + linear * elem, r.data + src * elem, elem);
+    for (size_t d = rank; d-- > 0;) {
+      if (++index[d] < out.shape[d])
+        break;
+      index[d] = 0;
+    }
+  }
+  // LLVM stores an i1 as a byte whose upper bits are unspecified.
+  if (r.dtype == DType::boolean)
+    for (uint8_t &byte : out.bytes)
+      byte &= 1;
+  return out;
+}
+
+Status callPacked(PackedFunction fn, const FunctionSignature &sig,
+                  const std::vector<ArrayView> &args,
+                  std::vector<HostArray> &results) {
+  results.clear();
+  std::vector<RawResult> raw;
+  if (Status s = callPackedRaw(fn, sig, args, raw); !s)
+    return s;
+  for (const RawResult &r : raw)
+    results.push_back(copyOut(r));
+  freeRawResults(raw, args);
   return Status::ok();
 }
 

@@ -145,6 +145,10 @@ thread_local int defaultDevice = 0;
 /// The caller's stream that host code on this thread runs on (null: its
 /// own), set by CudaStreamScope.
 thread_local void *boundStream = nullptr;
+/// The interceptor of device calls on this thread (CudaInterceptScope).
+thread_local mixrt::CudaCallInterceptor *interceptor = nullptr;
+/// Whether launches, memsets and events are skipped on this thread.
+bool dryRun() { return interceptor && interceptor->dryRun(); }
 
 /// Events around the kernels launched on this thread (cudaProfileKernels).
 struct KernelTimer {
@@ -546,6 +550,38 @@ CudaStreamScope::CudaStreamScope(void *stream) : previous(boundStream) {
 
 CudaStreamScope::~CudaStreamScope() { boundStream = previous; }
 
+CudaInterceptScope::CudaInterceptScope(CudaCallInterceptor *i)
+    : previous(interceptor) {
+  interceptor = i;
+}
+
+CudaInterceptScope::~CudaInterceptScope() { interceptor = previous; }
+
+Status cudaAllocate(size_t bytes, void *&ptr) {
+  ptr = nullptr;
+  if (bytes == 0)
+    return Status::ok();
+  (void)cudaTakeStatus();
+  Scope scope("cudaAllocate", /*startsWork=*/true);
+  CUdeviceptr p = 0;
+  if (const Driver *d = scope.driver())
+    if (scope.ok("cuMemAlloc", d->memAlloc(&p, bytes)))
+      ptr = reinterpret_cast<void *>(static_cast<uintptr_t>(p));
+  return cudaTakeStatus();
+}
+
+Status cudaFree(void *ptr) {
+  if (!ptr)
+    return Status::ok();
+  (void)cudaTakeStatus();
+  {
+    Scope scope("cudaFree", /*startsWork=*/false);
+    if (const Driver *d = scope.driver())
+      scope.ok("cuMemFree", d->memFree(devicePtr(ptr)));
+  }
+  return cudaTakeStatus();
+}
+
 void cudaProfileKernels(bool on) { kernelTimer.enabled = on; }
 
 Status cudaTakeKernelTime(double &ms) {
@@ -694,7 +730,7 @@ extern "C" void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
       !toDim(api, "block y", blockY, b[1]) ||
       !toDim(api, "block z", blockZ, b[2]))
     return;
-  if (g[0] * 1ull * g[1] * g[2] == 0)
+  if (g[0] * 1ull * g[1] * g[2] == 0 || dryRun())
     return; // an empty grid (e.g. zero tokens) launches nothing
   Scope scope(api, /*startsWork=*/true);
   const Driver *d = scope.driver();
@@ -733,7 +769,7 @@ extern "C" void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
       !toDim(api, "block y", blockY, b[1]) ||
       !toDim(api, "block z", blockZ, b[2]))
     return;
-  if (g[0] * 1ull * g[1] * g[2] == 0)
+  if (g[0] * 1ull * g[1] * g[2] == 0 || dryRun())
     return;
   Scope scope(api, /*startsWork=*/true);
   const Driver *d = scope.driver();
@@ -770,6 +806,8 @@ extern "C" void mgpuLaunchClusterKernel(void *function, intptr_t clusterX,
 }
 
 extern "C" void *mgpuStreamCreate() {
+  if (interceptor)
+    return interceptor->stream();
   if (boundStream)
     return boundStream;
   Scope scope("mgpuStreamCreate", /*startsWork=*/true);
@@ -784,7 +822,7 @@ extern "C" void *mgpuStreamCreate() {
 }
 
 extern "C" void mgpuStreamDestroy(void *stream) {
-  if (!stream || stream == boundStream)
+  if (!stream || stream == boundStream || interceptor)
     return;
   Scope scope("mgpuStreamDestroy", /*startsWork=*/false);
   if (const Driver *d = scope.driver())
@@ -794,8 +832,8 @@ extern "C" void mgpuStreamDestroy(void *stream) {
 extern "C" void mgpuStreamSynchronize(void *stream) {
   // Runs even after an error: work queued before it must finish before the
   // caller frees host buffers, and a fault surfaces here.
-  if (!stream && threadError.failed)
-    return;
+  if ((!stream && threadError.failed) || interceptor)
+    return; // a device call never waits on the host
   Scope scope("mgpuStreamSynchronize", /*startsWork=*/false);
   if (const Driver *d = scope.driver())
     scope.ok("cuStreamSynchronize", d->streamSynchronize(stream));
@@ -810,6 +848,8 @@ extern "C" void mgpuStreamWaitEvent(void *stream, void *event) {
 }
 
 extern "C" void *mgpuEventCreate() {
+  if (dryRun())
+    return nullptr;
   Scope scope("mgpuEventCreate", /*startsWork=*/true);
   const Driver *d = scope.driver();
   if (!d)
@@ -830,7 +870,7 @@ extern "C" void mgpuEventDestroy(void *event) {
 }
 
 extern "C" void mgpuEventSynchronize(void *event) {
-  if (!event)
+  if (!event || interceptor)
     return;
   Scope scope("mgpuEventSynchronize", /*startsWork=*/false);
   if (const Driver *d = scope.driver())
@@ -850,6 +890,8 @@ extern "C" void *mgpuMemAlloc(uint64_t sizeBytes, void *stream,
   const char *api = "mgpuMemAlloc";
   if (sizeBytes == 0)
     return nullptr; // an empty buffer is never dereferenced
+  if (void *p = nullptr; interceptor && interceptor->alloc(sizeBytes, p))
+    return p;
   Scope scope(api, /*startsWork=*/true);
   const Driver *d = scope.driver();
   if (!d)
@@ -877,7 +919,7 @@ extern "C" void *mgpuMemAlloc(uint64_t sizeBytes, void *stream,
 }
 
 extern "C" void mgpuMemFree(void *ptr, void *stream) {
-  if (!ptr)
+  if (!ptr || (interceptor && interceptor->free(ptr)))
     return;
   Scope scope("mgpuMemFree", /*startsWork=*/false);
   const Driver *d = scope.driver();
@@ -909,6 +951,8 @@ extern "C" void mgpuMemcpy(void *dst, void *src, size_t sizeBytes,
                 std::to_string(sizeBytes) + " bytes");
     return;
   }
+  if (interceptor && interceptor->copy(dst, src, sizeBytes))
+    return;
   Scope scope(api, /*startsWork=*/true);
   if (const Driver *d = scope.driver())
     scope.ok("cuMemcpyAsync",
@@ -920,7 +964,7 @@ extern "C" void mgpuMemcpy(void *dst, void *src, size_t sizeBytes,
 template <typename T, typename Fill>
 static void memsetAsync(const char *api, const char *driverApi, Fill fill,
                         void *dst, T value, size_t count, void *stream) {
-  if (threadError.failed || count == 0)
+  if (threadError.failed || count == 0 || dryRun())
     return;
   if (!dst) {
     recordError(std::string(api) + ": null destination");
@@ -945,7 +989,7 @@ extern "C" void mgpuMemset16(void *dst, unsigned short value, size_t count,
 
 extern "C" void mgpuMemHostRegister(void *ptr, uint64_t sizeBytes) {
   const char *api = "mgpuMemHostRegister";
-  if (threadError.failed || !ptr || sizeBytes == 0)
+  if (threadError.failed || !ptr || sizeBytes == 0 || interceptor)
     return;
   Scope scope(api, /*startsWork=*/true);
   const Driver *d = scope.driver();
@@ -960,7 +1004,7 @@ extern "C" void mgpuMemHostRegister(void *ptr, uint64_t sizeBytes) {
 }
 
 extern "C" void mgpuMemHostUnregister(void *ptr) {
-  if (!ptr)
+  if (!ptr || interceptor)
     return;
   Scope scope("mgpuMemHostUnregister", /*startsWork=*/false);
   const Driver *d = scope.driver();
@@ -998,6 +1042,12 @@ extern "C" void *mgpuTensorMapEncodeTiledMemref(
   static const int elementBytes[] = {1, 2, 4, 4, 8, 8, 2, 4, 8, 2, 4, 4, 4};
   if (threadError.failed)
     return nullptr;
+  if (interceptor) {
+    recordError(std::string(api) +
+                ": tensor maps are encoded with a host synchronisation, which "
+                "a call on device buffers does not make");
+    return nullptr;
+  }
   if (rank < 1 || rank > 5 || dataType < 0 || dataType > 12 || !descriptor ||
       !boxDims) {
     recordError(std::string(api) + ": unsupported tensor map (rank " +

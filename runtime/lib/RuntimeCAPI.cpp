@@ -1,7 +1,10 @@
 //===- RuntimeCAPI.cpp - the C API of mixir-c/Runtime.h -------------------===//
 #include "mixrt/CAPIImpl.h"
+#include "mixrt/Cuda.h"
+#include "mixrt/CudaDeviceCall.h"
 
 #include <cstring>
+#include <memory>
 #include <new>
 
 using namespace mixrt;
@@ -13,8 +16,18 @@ static_assert(MIXIR_DTYPE_F32 == static_cast<int>(DType::f32) &&
                   MIXIR_DTYPE_BOOL == static_cast<int>(DType::boolean),
               "C and C++ element type codes differ");
 
+/// A host array the runtime owns, or memory elsewhere (`external`: device
+/// memory, or memory the caller wrapped) described by array's dtype and
+/// shape.
 struct mixir_buffer_s {
   HostArray array;
+  mixir_device_t device = MIXIR_DEVICE_CPU;
+  void *external = nullptr;
+  bool ownsExternal = false;
+  ~mixir_buffer_s() {
+    if (ownsExternal)
+      (void)cudaFree(external); // nothing to report a failure to
+  }
 };
 
 /// Returned when even a status cannot be allocated; never freed.
@@ -56,15 +69,14 @@ bool validDType(mixir_dtype_t t) {
 }
 
 /// Checks one view's fields (not against a signature); `where` names it.
-Status checkView(const mixir_buffer_view_t &v, const std::string &where) {
+Status checkView(const mixir_buffer_view_t &v, const std::string &where,
+                 bool needData = true) {
   if (!validDType(v.dtype))
     return Status::error(where + ": invalid element type code " +
                          std::to_string(static_cast<int>(v.dtype)));
-  if (v.device != MIXIR_DEVICE_CPU)
-    return Status::error(where + ": buffer is on device " +
-                         std::to_string(static_cast<int>(v.device)) +
-                         " (CUDA); compiled functions take host buffers (a "
-                         "cuda module copies them to the device itself)");
+  if (v.device != MIXIR_DEVICE_CPU && v.device != MIXIR_DEVICE_CUDA)
+    return Status::error(where + ": invalid device code " +
+                         std::to_string(static_cast<int>(v.device)));
   if (v.rank < 0 || v.rank > 64)
     return Status::error(where + ": invalid rank " + std::to_string(v.rank));
   if (v.rank > 0 && !v.shape)
@@ -80,7 +92,7 @@ Status checkView(const mixir_buffer_view_t &v, const std::string &where) {
       return Status::error(where + ": too many elements");
     n *= v.shape[d];
   }
-  if (n > 0 && !v.data)
+  if (n > 0 && !v.data && needData)
     return Status::error(where + ": null data pointer");
   return Status::ok();
 }
@@ -95,6 +107,29 @@ bool isRowMajor(const mixir_buffer_view_t &v) {
     expect *= v.shape[d];
   }
   return true;
+}
+
+/// A view is on the device the call's views are on (`onDevice`); device
+/// views are dense and need a module of target cuda.
+Status checkPlacement(mixir_function_t function, const mixir_buffer_view_t &v,
+                      bool onDevice, const std::string &where) {
+  bool device = v.device == MIXIR_DEVICE_CUDA;
+  if (device != onDevice)
+    return Status::error(where + ": a " + (device ? "device" : "host") +
+                         " buffer among " + (onDevice ? "device" : "host") +
+                         " buffers (a call takes one kind)");
+  if (!device)
+    return Status::ok();
+  if (function->target != Target::cuda)
+    return Status::error(where +
+                         ": a device buffer, but the module's "
+                         "target is " +
+                         targetName(function->target) +
+                         " (device buffers need target cuda)");
+  if (!isRowMajor(v))
+    return Status::error(where + ": a strided device buffer (device "
+                                 "buffers must be dense row-major)");
+  return Status::ok();
 }
 
 /// Copies between a dense row-major buffer and a strided view, element by
@@ -124,25 +159,32 @@ void stridedCopy(const mixir_buffer_view_t &v, uint8_t *dense, bool toView) {
   }
 }
 
-Status invoke(mixir_function_t function, const mixir_buffer_view_t *args,
-              size_t numArgs, size_t numResults, void *stream,
-              std::vector<HostArray> &results) {
-  if (!function)
-    return Status::error("null function handle");
+/// The argument views of a call, checked against the signature; strided
+/// host views are packed into `packed`. `onDevice`: whether they are device
+/// views (then all of them, dense, and the module's target is cuda).
+struct CallArguments {
+  std::vector<ArrayView> views;
+  std::vector<std::vector<uint8_t>> packed; // strided host views, packed
+  bool onDevice = false;
+};
+
+Status collectArguments(mixir_function_t function,
+                        const mixir_buffer_view_t *args, size_t numArgs,
+                        CallArguments &call) {
+  std::vector<ArrayView> &views = call.views;
+  std::vector<std::vector<uint8_t>> &packed = call.packed;
+  bool &onDevice = call.onDevice;
   const FunctionSignature &sig = *function->signature;
   if (numArgs && !args)
     return Status::error("@" + sig.name + ": null argument array");
-  if (numResults != sig.results.size())
-    return Status::error(
-        "@" + sig.name + " returns " + std::to_string(sig.results.size()) +
-        " results, space for " + std::to_string(numResults) + " was given");
-  std::vector<ArrayView> views(numArgs);
-  std::vector<std::vector<uint8_t>> packed;
+  views.assign(numArgs, ArrayView());
+  onDevice = numArgs > 0 && args[0].device == MIXIR_DEVICE_CUDA;
   for (size_t i = 0; i < numArgs; ++i) {
     const mixir_buffer_view_t &v = args[i];
-    if (Status s =
-            checkView(v, "@" + sig.name + " argument " + std::to_string(i));
-        !s)
+    std::string where = "@" + sig.name + " argument " + std::to_string(i);
+    if (Status s = checkView(v, where); !s)
+      return s;
+    if (Status s = checkPlacement(function, v, onDevice, where); !s)
       return s;
     views[i].dtype = static_cast<DType>(v.dtype);
     views[i].shape.assign(v.shape, v.shape + v.rank);
@@ -161,8 +203,72 @@ Status invoke(mixir_function_t function, const mixir_buffer_view_t *args,
     stridedCopy(args[i], packed.back().data(), /*toView=*/false);
     views[i].data = packed.back().data();
   }
-  return callCompiled(function->entry, function->target, sig, views, results,
-                      stream);
+  return Status::ok();
+}
+
+Status invoke(mixir_function_t function, const mixir_buffer_view_t *args,
+              size_t numArgs, void *stream, std::vector<HostArray> &results) {
+  const FunctionSignature &sig = *function->signature;
+  CallArguments call;
+  if (Status s = collectArguments(function, args, numArgs, call); !s)
+    return s;
+  return callCompiled(function->entry, function->target, sig, call.views,
+                      results, stream);
+}
+
+/// mixir_function_invoke on device views: device results allocated here.
+Status invokeOnDevice(mixir_function_t function,
+                      const std::vector<ArrayView> &views,
+                      mixir_buffer_t *results, void *stream) {
+  const FunctionSignature &sig = *function->signature;
+  std::vector<std::vector<int64_t>> shapes;
+  if (Status s = deviceResultShapes(function->entry, sig, views, shapes); !s)
+    return s;
+  std::vector<std::unique_ptr<mixir_buffer_s>> buffers;
+  std::vector<ArrayView> outputs;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    auto b = std::make_unique<mixir_buffer_s>();
+    b->array.dtype = sig.results[i].dtype;
+    b->array.shape = shapes[i];
+    b->device = MIXIR_DEVICE_CUDA;
+    size_t bytes = size_t(b->array.numElements()) * dtypeSize(b->array.dtype);
+    if (Status s = cudaAllocate(bytes, b->external); !s)
+      return Status::error("@" + sig.name + " result " + std::to_string(i) +
+                           ": " + s.message());
+    b->ownsExternal = true;
+    outputs.push_back({b->external, b->array.dtype, shapes[i]});
+    buffers.push_back(std::move(b));
+  }
+  if (Status s = callOnDevice(function->entry, sig, views, outputs, stream); !s)
+    return s;
+  for (size_t i = 0; i < buffers.size(); ++i)
+    results[i] = buffers[i].release();
+  return Status::ok();
+}
+
+/// mixir_function_invoke_into on device views.
+Status invokeIntoDevice(mixir_function_t function,
+                        const mixir_buffer_view_t *args, size_t numArgs,
+                        const mixir_buffer_view_t *outputs, size_t numOutputs,
+                        void *stream) {
+  const FunctionSignature &sig = *function->signature;
+  std::vector<ArrayView> outs;
+  CallArguments call;
+  if (Status s = collectArguments(function, args, numArgs, call); !s)
+    return s;
+  if (!call.onDevice)
+    return Status::error("@" + sig.name +
+                         ": the outputs are device buffers, the arguments "
+                         "are host buffers (a call takes one kind)");
+  for (size_t i = 0; i < numOutputs; ++i) {
+    const mixir_buffer_view_t &v = outputs[i];
+    std::string where = "@" + sig.name + " output " + std::to_string(i);
+    if (Status s = checkPlacement(function, v, true, where); !s)
+      return s;
+    outs.push_back({v.data, static_cast<DType>(v.dtype),
+                    std::vector<int64_t>(v.shape, v.shape + v.rank)});
+  }
+  return callOnDevice(function->entry, sig, call.views, outs, stream);
 }
 
 } // namespace
@@ -198,13 +304,84 @@ const int64_t *mixir_buffer_shape(mixir_buffer_t b) {
   return b ? b->array.shape.data() : nullptr;
 }
 void *mixir_buffer_data(mixir_buffer_t b) {
-  return b ? b->array.bytes.data() : nullptr;
+  if (!b)
+    return nullptr;
+  return b->external ? b->external : b->array.bytes.data();
 }
 size_t mixir_buffer_size_bytes(mixir_buffer_t b) {
-  return b ? b->array.bytes.size() : 0;
+  return b ? size_t(b->array.numElements()) * dtypeSize(b->array.dtype) : 0;
 }
 int64_t mixir_buffer_num_elements(mixir_buffer_t b) {
   return b ? b->array.numElements() : 0;
+}
+mixir_device_t mixir_buffer_device(mixir_buffer_t b) {
+  return b ? b->device : MIXIR_DEVICE_CPU;
+}
+
+mixir_status_t mixir_buffer_view(mixir_buffer_t b, mixir_buffer_view_t *out) {
+  if (!b || !out)
+    return makeStatus("null buffer or output pointer");
+  *out = {mixir_buffer_data(b),
+          static_cast<mixir_dtype_t>(b->array.dtype),
+          static_cast<int32_t>(b->array.shape.size()),
+          b->array.shape.data(),
+          nullptr,
+          b->device};
+  return nullptr;
+}
+
+/// A buffer of `dtype` and `shape` on `device` (its memory not yet set).
+static mixir_status_t newBuffer(mixir_device_t device, mixir_dtype_t dtype,
+                                int32_t rank, const int64_t *shape,
+                                mixir_buffer_t *out, const char *what) {
+  if (!out)
+    return makeStatus(std::string(what) + ": null output pointer");
+  *out = nullptr;
+  mixir_buffer_view_t v = {nullptr, dtype, rank, shape, nullptr, device};
+  if (Status s = checkView(v, what, /*needData=*/false); !s)
+    return makeStatus(s.message());
+  auto b = std::make_unique<mixir_buffer_s>();
+  b->array.dtype = static_cast<DType>(dtype);
+  b->array.shape.assign(shape, shape + rank);
+  b->device = device;
+  *out = b.release();
+  return nullptr;
+}
+
+mixir_status_t mixir_buffer_allocate(mixir_device_t device, mixir_dtype_t dtype,
+                                     int32_t rank, const int64_t *shape,
+                                     mixir_buffer_t *out) {
+  if (mixir_status_t s =
+          newBuffer(device, dtype, rank, shape, out, "mixir_buffer_allocate"))
+    return s;
+  mixir_buffer_s &b = **out;
+  size_t bytes = mixir_buffer_size_bytes(&b);
+  if (device == MIXIR_DEVICE_CPU) {
+    b.array.bytes.assign(bytes, 0);
+    return nullptr;
+  }
+  if (Status s = cudaAllocate(bytes, b.external); !s) {
+    delete *out;
+    *out = nullptr;
+    return makeStatus("mixir_buffer_allocate: " + s.message());
+  }
+  b.ownsExternal = true;
+  return nullptr;
+}
+
+mixir_status_t mixir_buffer_wrap(mixir_device_t device, void *data,
+                                 mixir_dtype_t dtype, int32_t rank,
+                                 const int64_t *shape, mixir_buffer_t *out) {
+  if (mixir_status_t s =
+          newBuffer(device, dtype, rank, shape, out, "mixir_buffer_wrap"))
+    return s;
+  if (!data && mixir_buffer_num_elements(*out) > 0) {
+    delete *out;
+    *out = nullptr;
+    return makeStatus("mixir_buffer_wrap: null data pointer");
+  }
+  (*out)->external = data;
+  return nullptr;
 }
 
 mixir_status_t mixir_module_load_artifact(const void *bytes, size_t size,
@@ -348,11 +525,56 @@ mixir_status_t mixir_function_invoke(mixir_function_t function,
     return makeStatus("null result array");
   for (size_t i = 0; i < num_results; ++i)
     results[i] = nullptr;
+  if (!function)
+    return makeStatus("null function handle");
+  const FunctionSignature &sig = *function->signature;
+  if (num_results != sig.results.size())
+    return makeStatus(
+        "@" + sig.name + " returns " + std::to_string(sig.results.size()) +
+        " results, space for " + std::to_string(num_results) + " was given");
+  CallArguments call;
+  if (Status s = collectArguments(function, args, num_args, call); !s)
+    return makeStatus(s.message());
+  if (call.onDevice)
+    return toStatus(invokeOnDevice(function, call.views, results, stream));
   std::vector<HostArray> out;
-  if (Status s = invoke(function, args, num_args, num_results, stream, out); !s)
+  if (Status s = callCompiled(function->entry, function->target, sig,
+                              call.views, out, stream);
+      !s)
     return makeStatus(s.message());
   for (size_t i = 0; i < out.size(); ++i)
     results[i] = new mixir_buffer_s{std::move(out[i])};
+  return nullptr;
+}
+
+mixir_status_t mixir_function_result_shapes(mixir_function_t function,
+                                            const mixir_buffer_view_t *args,
+                                            size_t num_args, int64_t *dims,
+                                            size_t num_dims) {
+  if (!function)
+    return makeStatus("null function handle");
+  const FunctionSignature &sig = *function->signature;
+  size_t total = 0;
+  for (const TensorSignature &r : sig.results)
+    total += r.shape.size();
+  if (num_dims != total || (total && !dims))
+    return makeStatus("@" + sig.name + ": its results have " +
+                      std::to_string(total) + " dims in all, space for " +
+                      std::to_string(num_dims) + " was given");
+  CallArguments call;
+  if (Status s = collectArguments(function, args, num_args, call); !s)
+    return makeStatus(s.message());
+  if (!call.onDevice)
+    return makeStatus("@" + sig.name +
+                      ": result shapes are inferred for calls on device "
+                      "buffers only");
+  std::vector<std::vector<int64_t>> shapes;
+  if (Status s = deviceResultShapes(function->entry, sig, call.views, shapes);
+      !s)
+    return makeStatus(s.message());
+  for (const auto &shape : shapes)
+    for (int64_t d : shape)
+      *dims++ = d;
   return nullptr;
 }
 
@@ -366,8 +588,12 @@ mixir_status_t mixir_function_invoke_into(mixir_function_t function,
   const FunctionSignature &sig = *function->signature;
   if (num_outputs && !outputs)
     return makeStatus("@" + sig.name + ": null output array");
+  if (num_outputs != sig.results.size())
+    return makeStatus(
+        "@" + sig.name + " returns " + std::to_string(sig.results.size()) +
+        " results, space for " + std::to_string(num_outputs) + " was given");
   // Element types and static sizes of the outputs before the call.
-  for (size_t i = 0; i < num_outputs && i < sig.results.size(); ++i) {
+  for (size_t i = 0; i < num_outputs; ++i) {
     std::string where = "@" + sig.name + " output " + std::to_string(i);
     if (Status s = checkView(outputs[i], where); !s)
       return makeStatus(s.message());
@@ -379,8 +605,16 @@ mixir_status_t mixir_function_invoke_into(mixir_function_t function,
                         " of rank " + std::to_string(outputs[i].rank) +
                         ", the result is " + want.describe());
   }
+  if (num_outputs && outputs[0].device == MIXIR_DEVICE_CUDA)
+    return toStatus(invokeIntoDevice(function, args, num_args, outputs,
+                                     num_outputs, stream));
+  for (size_t i = 0; i < num_outputs; ++i)
+    if (outputs[i].device != MIXIR_DEVICE_CPU)
+      return makeStatus("@" + sig.name + " output " + std::to_string(i) +
+                        ": a device buffer among host buffers (a call takes "
+                        "one kind)");
   std::vector<HostArray> out;
-  if (Status s = invoke(function, args, num_args, num_outputs, stream, out); !s)
+  if (Status s = invoke(function, args, num_args, stream, out); !s)
     return makeStatus(s.message());
   for (size_t i = 0; i < out.size(); ++i) {
     const mixir_buffer_view_t &v = outputs[i];

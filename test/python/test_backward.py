@@ -288,3 +288,39 @@ func.func @mixer(%x: tensor<?x?x1x6xf32>) -> tensor<?x?x1x6xf32>
     (want,) = torch.autograd.grad((o * do).sum(), (x,))
     got = m.mixer_backward(x.detach().float().numpy(), do.float().numpy())
     assert rel_rms(torch.from_numpy(got), want) < 1e-5
+
+
+@pytest.mark.parametrize("gate", ["scalar", "vector"])
+def test_jax_grad_through_the_derived_backward(gate):
+    """mixir.jax: jax.grad (under jit) of a loss through linear attention
+    and scan, against float64 torch autograd of the recurrent form."""
+    jax = pytest.importorskip("jax")
+    import mixir.jax as mj
+    B, T, H, K, V = 2, 37, 2, 6, 5
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal((B, T, H, d)).astype(np.float32)
+               for d in (K, K, V))
+    shape = (B, T, H, K) if gate == "vector" else (B, T, H)
+    g = (-rng.random(shape) * 0.5).astype(np.float32)
+    s0 = rng.standard_normal((B, H, K, V)).astype(np.float32)
+
+    def loss(o, s):
+        return (o ** 2).sum() + (s ** 3).sum()
+
+    mine = jax.jit(jax.grad(lambda *a: loss(*mj.linear_attention(
+        *a[:4], gate, None, a[4])), argnums=tuple(range(5))))(q, k, v, g, s0)
+    xs = [torch.tensor(x, dtype=torch.float64, requires_grad=True)
+          for x in (q, k, v, g, s0)]
+    want = torch.autograd.grad(loss(*reference_linear_attention(
+        *xs, gate, K ** -0.5)), xs)
+    for a, w in zip(mine, want):
+        assert rel_rms(torch.tensor(np.asarray(a)), w) < 1e-5
+
+    x = rng.standard_normal((2, 50, 7)).astype(np.float32)
+    gx = (-rng.random((2, 50, 7))).astype(np.float32)
+    mine = jax.grad(lambda x, g: loss(*mj.scan(x, g)), argnums=(0, 1))(x, gx)
+    xs = [torch.tensor(t, dtype=torch.float64, requires_grad=True)
+          for t in (x, gx)]
+    want = torch.autograd.grad(loss(*reference_scan(*xs, None)), xs)
+    for a, w in zip(mine, want):
+        assert rel_rms(torch.tensor(np.asarray(a)), w) < 1e-5

@@ -408,6 +408,8 @@ def _flag_owner(tok):
         return ("file", f"examples/embed/{base}.cpp")  # its source lists its flags
     if re.search(r"\.(py|sh)$", tok) and (REPO / tok).exists():
         return ("file", tok)
+    if tok in ("run.sh", "build/gpu-bundle/run.sh"):  # make_bundle.py copies it
+        return ("file", "bench/gpu/bundle_run.sh")
     if tok == "mixir.stablehlo":
         return ("file", "python/mixir/stablehlo.py")
     if base in EXTERNAL:
@@ -554,6 +556,7 @@ def test_make_variable_exists(variable):
 GENERATED = {
     "build-pip/": ("pyproject.toml", 'build-dir = "build-pip"'),
     "build/wheels/": ("bench/gpu/fetch_wheels.sh", "/wheels"),
+    "build/gpu-bundle/": ("bench/gpu/make_bundle.py", '"gpu-bundle"'),
     "build/import_real_cache/": ("test/python/import_real/test_hf_decoders.py",
                                  "import_real_cache"),
     "site-packages/mixir/": ("cmake/MixIRInstall.cmake", "site-packages/mixir/"),

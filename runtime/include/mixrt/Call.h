@@ -52,6 +52,28 @@ Status callPacked(PackedFunction fn, const FunctionSignature &sig,
                   const std::vector<ArrayView> &args,
                   std::vector<HostArray> &results);
 
+/// A result as compiled code returns it: its buffer (malloc'ed by the code,
+/// or a constant's marker), the address of its first element, its sizes and
+/// strides in elements.
+struct RawResult {
+  DType dtype = DType::f32;
+  void *allocated = nullptr;
+  uint8_t *data = nullptr;
+  std::vector<int64_t> shape, strides;
+  bool rowMajor() const;
+};
+
+/// Checks the arguments and calls `fn`, leaving its results where the code
+/// put them (release them with freeRawResults). A size mismatch reported by
+/// the code is the error; there are no results then.
+Status callPackedRaw(PackedFunction fn, const FunctionSignature &sig,
+                     const std::vector<ArrayView> &args,
+                     std::vector<RawResult> &results);
+/// Frees the buffers of `results` that the call allocated (each once; never
+/// an argument's buffer or a constant).
+void freeRawResults(const std::vector<RawResult> &results,
+                    const std::vector<ArrayView> &args);
+
 /// callPacked for code compiled for `target`, adding the failures recorded
 /// during the call outside its own status: a test target's plugin's, or for
 /// target cuda the first CUDA error on this thread ("@f: mgpuLaunchKernel:

@@ -71,6 +71,40 @@ private:
   void *previous;
 };
 
+/// Takes over the device work of compiled host code on this thread while
+/// installed with CudaInterceptScope (calls on caller-owned device buffers,
+/// CudaDeviceCall.cpp). The hooks return true when they handled the call.
+/// While one is installed, host synchronisation (stream and event waits) is
+/// skipped and every stream the code creates is stream().
+class CudaCallInterceptor {
+public:
+  virtual ~CudaCallInterceptor() = default;
+  virtual void *stream() = 0;
+  /// Whether launches, memsets and events are skipped (a dry run that only
+  /// records the code's allocations and copies).
+  virtual bool dryRun() = 0;
+  virtual bool alloc(uint64_t bytes, void *&result) = 0;
+  virtual bool free(void *ptr) = 0;
+  virtual bool copy(void *dst, void *src, size_t bytes) = 0;
+};
+
+/// Installs an interceptor for this thread while alive (scopes nest).
+class CudaInterceptScope {
+public:
+  explicit CudaInterceptScope(CudaCallInterceptor *interceptor);
+  ~CudaInterceptScope();
+  CudaInterceptScope(const CudaInterceptScope &) = delete;
+  CudaInterceptScope &operator=(const CudaInterceptScope &) = delete;
+
+private:
+  CudaCallInterceptor *previous;
+};
+
+/// Device memory of the default device for the caller (cuMemAlloc and
+/// cuMemFree in its primary context); errors name the driver call.
+Status cudaAllocate(size_t bytes, void *&ptr);
+Status cudaFree(void *ptr);
+
 /// Kernel timing for benchmarks. While on, the kernels this thread launches
 /// are bracketed with CUDA events, and cudaTakeKernelTime gives the device
 /// time from the start of the first launch to the end of the last one since

@@ -1,0 +1,300 @@
+//===- CudaDeviceCall.cpp - target cuda calls on device buffers -----------===//
+#include "mixrt/CudaDeviceCall.h"
+#include "mixrt/Cuda.h"
+
+#include <algorithm>
+
+namespace mixrt {
+namespace {
+
+/// Dry-run allocations live at kPlaceholderBase + (i + 1) * 2^40: addresses
+/// above the 57-bit user space that neither the host nor a device uses.
+constexpr uintptr_t kPlaceholderBase = uintptr_t(0x7e) << 56;
+constexpr int kSlotBits = 40;
+constexpr size_t kMaxSlots = 1 << 14;
+
+struct Copy {
+  void *dst, *src;
+  size_t bytes;
+};
+
+int64_t numElements(const std::vector<int64_t> &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+size_t byteSize(const ArrayView &a) {
+  return size_t(numElements(a.shape)) * dtypeSize(a.dtype);
+}
+
+std::string describe(const ArrayView &a) {
+  return HostArray{a.dtype, a.shape, {}}.describe();
+}
+
+/// The interceptor of one device call: records in the dry run, then
+/// redirects the recorded allocations and copies in the real run.
+class DeviceCall final : public CudaCallInterceptor {
+public:
+  explicit DeviceCall(void *stream) : callStream(stream) {}
+  void *stream() override { return callStream; }
+  bool dryRun() override { return recording; }
+  bool alloc(uint64_t bytes, void *&result) override;
+  bool free(void *ptr) override;
+  bool copy(void *dst, void *src, size_t bytes) override;
+
+  /// Binds allocations to the caller's buffers (after the dry run).
+  Status plan(const std::string &fn, const std::vector<ArrayView> &args,
+              const std::vector<RawResult> &results,
+              const std::vector<ArrayView> &outputs);
+  /// Whether the real run made the calls the dry run recorded.
+  bool replayedAll() const {
+    return nextAlloc == allocs.size() && nextCopy == copies.size();
+  }
+
+  bool recording = true;
+
+private:
+  /// The dry-run allocation `p` is the start of, -1 for none; `inside`:
+  /// whether it points into one.
+  int slotOf(const void *p, bool *inside = nullptr) const;
+  Status bindCopy(size_t c, const std::vector<ArrayView> &args,
+                  const std::vector<RawResult> &results,
+                  const std::vector<ArrayView> &outputs,
+                  std::vector<bool> &outputBound);
+
+  void *callStream;
+  std::vector<uint64_t> allocs;
+  std::vector<Copy> copies;
+  std::vector<void *> boundTo; // per allocation: the caller's buffer or null
+  std::vector<bool> skip;      // per copy
+  size_t nextAlloc = 0, nextCopy = 0;
+};
+
+bool DeviceCall::alloc(uint64_t bytes, void *&result) {
+  result = nullptr;
+  if (recording) {
+    if (bytes >= (uint64_t(1) << kSlotBits) || allocs.size() >= kMaxSlots) {
+      cudaRecordError("mgpuMemAlloc: " + std::to_string(bytes) +
+                      " bytes (allocation " + std::to_string(allocs.size()) +
+                      ") exceed what a call on device buffers can plan");
+      return true;
+    }
+    allocs.push_back(bytes);
+    result = reinterpret_cast<void *>(kPlaceholderBase +
+                                      (uintptr_t(allocs.size()) << kSlotBits));
+    return true;
+  }
+  size_t i = nextAlloc++;
+  if (i >= allocs.size() || allocs[i] != bytes) {
+    cudaRecordError("mgpuMemAlloc: the host code allocated " +
+                    std::to_string(bytes) +
+                    " bytes that its dry run did not (allocation " +
+                    std::to_string(i) + ")");
+    return true;
+  }
+  result = boundTo[i];
+  return result != nullptr; // scratch: a real allocation
+}
+
+bool DeviceCall::free(void *ptr) {
+  return recording ||
+         std::find(boundTo.begin(), boundTo.end(), ptr) != boundTo.end();
+}
+
+bool DeviceCall::copy(void *dst, void *src, size_t bytes) {
+  if (recording) {
+    copies.push_back({dst, src, bytes});
+    return true;
+  }
+  size_t i = nextCopy++;
+  if (i >= copies.size() || copies[i].bytes != bytes) {
+    cudaRecordError(
+        "mgpuMemcpy: the host code copied " + std::to_string(bytes) +
+        " bytes that its dry run did not (copy " + std::to_string(i) + ")");
+    return true;
+  }
+  return skip[i];
+}
+
+int DeviceCall::slotOf(const void *p, bool *inside) const {
+  auto a = reinterpret_cast<uintptr_t>(p);
+  if (inside)
+    *inside = false;
+  if (a <= kPlaceholderBase)
+    return -1;
+  uintptr_t slot = (a - kPlaceholderBase) >> kSlotBits;
+  uintptr_t offset = (a - kPlaceholderBase) & ((uintptr_t(1) << kSlotBits) - 1);
+  if (slot == 0 || slot > allocs.size() || offset >= allocs[slot - 1])
+    return -1;
+  if (inside)
+    *inside = true;
+  return offset == 0 ? int(slot - 1) : -1;
+}
+
+/// The index of the view in `list` whose data is `p` and whose size is
+/// `bytes`; -1 for none.
+template <typename T, typename Data, typename Bytes>
+int findBuffer(const std::vector<T> &list, const void *p, size_t bytes,
+               Data data, Bytes size) {
+  for (size_t i = 0; i < list.size(); ++i)
+    if (data(list[i]) == p && size(list[i]) == bytes)
+      return int(i);
+  return -1;
+}
+
+Status DeviceCall::bindCopy(size_t c, const std::vector<ArrayView> &args,
+                            const std::vector<RawResult> &results,
+                            const std::vector<ArrayView> &outputs,
+                            std::vector<bool> &outputBound) {
+  const Copy &copy = copies[c];
+  int dst = slotOf(copy.dst), src = slotOf(copy.src);
+  auto viewData = [](const ArrayView &a) { return a.data; };
+  auto rawData = [](const RawResult &r) -> const void * { return r.data; };
+  auto rawBytes = [&](const RawResult &r) {
+    return size_t(numElements(r.shape)) * dtypeSize(r.dtype);
+  };
+  // An upload of a whole argument: the allocation is the argument.
+  int arg = findBuffer(args, copy.src, copy.bytes, viewData, byteSize);
+  if (dst >= 0 && arg >= 0 && allocs[dst] == copy.bytes && !boundTo[dst]) {
+    boundTo[dst] = const_cast<void *>(args[arg].data);
+    skip[c] = true;
+    return Status::ok();
+  }
+  // A download into a whole result: the allocation is the caller's output.
+  int res = findBuffer(results, copy.dst, copy.bytes, rawData, rawBytes);
+  if (src >= 0 && res >= 0 && allocs[src] == copy.bytes && !boundTo[src] &&
+      !outputBound[res] && results[res].rowMajor()) {
+    boundTo[src] = const_cast<void *>(outputs[res].data);
+    outputBound[res] = true;
+    skip[c] = true;
+    return Status::ok();
+  }
+  // Between device buffers: stays a copy on the device.
+  auto onDevice = [&](void *p) {
+    bool inside = false;
+    slotOf(p, &inside);
+    auto a = static_cast<const char *>(p);
+    for (const ArrayView &v : args)
+      if (a >= static_cast<const char *>(v.data) &&
+          a < static_cast<const char *>(v.data) + byteSize(v))
+        return true;
+    return inside;
+  };
+  if (onDevice(copy.dst) && onDevice(copy.src))
+    return Status::ok();
+  return Status::error(
+      "copy " + std::to_string(c) + " of its host code (" +
+      std::to_string(copy.bytes) + " bytes " +
+      (onDevice(copy.src) ? "from the device to the host"
+                          : "from the host to the device") +
+      ") is not an upload of an argument or a download of a result; the "
+      "function needs host buffers");
+}
+
+Status DeviceCall::plan(const std::string &fn,
+                        const std::vector<ArrayView> &args,
+                        const std::vector<RawResult> &results,
+                        const std::vector<ArrayView> &outputs) {
+  boundTo.assign(allocs.size(), nullptr);
+  skip.assign(copies.size(), false);
+  std::vector<bool> outputBound(results.size(), false);
+  for (size_t c = 0; c < copies.size(); ++c)
+    if (Status s = bindCopy(c, args, results, outputs, outputBound); !s)
+      return Status::error("@" + fn + " on device buffers: " + s.message());
+  for (size_t j = 0; j < results.size(); ++j)
+    if (!outputBound[j])
+      return Status::error("@" + fn + " on device buffers: result " +
+                           std::to_string(j) +
+                           " is not computed on the device (no kernel output "
+                           "is copied into it whole); the function needs "
+                           "host buffers");
+  recording = false;
+  return Status::ok();
+}
+
+/// Every buffer is non-empty (the host code computes empty problems on the
+/// host, from host data).
+Status checkNonEmpty(const std::string &fn, const std::vector<ArrayView> &list,
+                     const char *what) {
+  for (size_t i = 0; i < list.size(); ++i)
+    if (numElements(list[i].shape) == 0)
+      return Status::error("@" + fn + " on device buffers: " + what + " " +
+                           std::to_string(i) + " is empty (" +
+                           describe(list[i]) +
+                           "); an empty problem needs host buffers");
+  return Status::ok();
+}
+
+/// Runs the host code once under `call`; its results (freed) in `results`.
+Status runHostCode(DeviceCall &call, PackedFunction fn,
+                   const FunctionSignature &sig,
+                   const std::vector<ArrayView> &args,
+                   std::vector<RawResult> &results) {
+  Status status = Status::ok();
+  {
+    CudaInterceptScope scope(&call);
+    status = callPackedRaw(fn, sig, args, results);
+  }
+  Status driver = cudaTakeStatus();
+  if (status)
+    freeRawResults(results, args);
+  if (!driver)
+    return Status::error("@" + sig.name + ": " + driver.message());
+  return status;
+}
+
+} // namespace
+
+Status deviceResultShapes(PackedFunction fn, const FunctionSignature &sig,
+                          const std::vector<ArrayView> &args,
+                          std::vector<std::vector<int64_t>> &shapes) {
+  shapes.clear();
+  if (Status s = checkNonEmpty(sig.name, args, "argument"); !s)
+    return s;
+  (void)cudaTakeStatus(); // an earlier call's leftovers are not ours
+  DeviceCall call(nullptr);
+  std::vector<RawResult> results;
+  if (Status s = runHostCode(call, fn, sig, args, results); !s)
+    return s;
+  for (const RawResult &r : results)
+    shapes.push_back(r.shape);
+  return Status::ok();
+}
+
+Status callOnDevice(PackedFunction fn, const FunctionSignature &sig,
+                    const std::vector<ArrayView> &args,
+                    const std::vector<ArrayView> &outputs, void *stream) {
+  if (outputs.size() != sig.results.size())
+    return Status::error("@" + sig.name + " returns " +
+                         std::to_string(sig.results.size()) + " results, " +
+                         std::to_string(outputs.size()) + " outputs given");
+  if (Status s = checkNonEmpty(sig.name, args, "argument"); !s)
+    return s;
+  if (Status s = checkNonEmpty(sig.name, outputs, "output"); !s)
+    return s;
+  (void)cudaTakeStatus();
+  DeviceCall call(stream);
+  std::vector<RawResult> results;
+  if (Status s = runHostCode(call, fn, sig, args, results); !s)
+    return s;
+  for (size_t j = 0; j < results.size(); ++j)
+    if (results[j].shape != outputs[j].shape ||
+        outputs[j].dtype != sig.results[j].dtype)
+      return Status::error(
+          "@" + sig.name + " output " + std::to_string(j) + " is " +
+          describe(outputs[j]) + ", the result is " +
+          HostArray{sig.results[j].dtype, results[j].shape, {}}.describe());
+  if (Status s = call.plan(sig.name, args, results, outputs); !s)
+    return s;
+  if (Status s = runHostCode(call, fn, sig, args, results); !s)
+    return s;
+  if (!call.replayedAll())
+    return Status::error("@" + sig.name +
+                         " on device buffers: the host code made fewer "
+                         "allocations or copies than in its dry run");
+  return Status::ok();
+}
+
+} // namespace mixrt

@@ -1,0 +1,303 @@
+//===- CudaDeviceCallTest.cpp - calls on device buffers, fake driver ------===//
+//
+// A cuda artifact called through the C API on device views: the kernels get
+// the caller's device pointers unchanged, nothing is copied, allocated or
+// waited for, the work goes on the caller's stream, and driver errors and
+// bad views are statuses. The stand-in driver's "device memory" is host
+// memory; with compute capability 12.0 it loads the artifact's PTX and
+// reads each kernel's parameters from it.
+//
+//===----------------------------------------------------------------------===//
+#include "CompiledCudaArtifact.h"
+#include "FakeCudaControl.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace {
+
+/// Bytes of fake device memory for a [b, t, 2, 64] bf16 tensor and the
+/// [b, 2, 64, 64] f32 state, with views of them on MIXIR_DEVICE_CUDA.
+struct DeviceTensors {
+  DeviceTensors(int64_t batch, int64_t tokens)
+      : shape{batch, tokens, 2, 64}, stateShape{batch, 2, 64, 64},
+        q(batch * tokens * 128, 0x3f80), k(q), v(q), o(q.size(), 0xdead),
+        state(batch * 2 * 64 * 64, -1.0f) {}
+  mixir_buffer_view_t view(void *data, mixir_dtype_t t, const int64_t *s) {
+    return {data, t, 4, s, nullptr, MIXIR_DEVICE_CUDA};
+  }
+  void args(mixir_buffer_view_t *out) {
+    out[0] = view(q.data(), MIXIR_DTYPE_BF16, shape);
+    out[1] = view(k.data(), MIXIR_DTYPE_BF16, shape);
+    out[2] = view(v.data(), MIXIR_DTYPE_BF16, shape);
+  }
+  void outputs(mixir_buffer_view_t *out) {
+    out[0] = view(o.data(), MIXIR_DTYPE_BF16, shape);
+    out[1] = view(state.data(), MIXIR_DTYPE_F32, stateShape);
+  }
+  int64_t shape[4], stateShape[4];
+  std::vector<uint16_t> q, k, v, o;
+  std::vector<float> state;
+};
+
+uint64_t word(const void *p) { return reinterpret_cast<uintptr_t>(p); }
+
+std::string take(mixir_status_t s) {
+  std::string m = mixir_status_message(s);
+  mixir_status_free(s);
+  return m;
+}
+
+class CudaDeviceCall : public testing::Test {
+protected:
+  void SetUp() override {
+    NEED_ARTIFACT(bytes);
+    ASSERT_TRUE(fake.loaded());
+    fake.setComputeCapability(12, 0); // PTX: kernel parameters are known
+    ASSERT_EQ(load(*bytes, &m), "");
+    ASSERT_EQ(mixir_module_lookup(m, "la", &f), nullptr);
+  }
+  void TearDown() override {
+    if (m)
+      mixir_module_release(m);
+  }
+  /// Counts of the driver calls a device call must not make.
+  std::vector<int> forbidden() {
+    std::vector<int> n;
+    for (const char *call :
+         {"cuMemcpyAsync", "cuMemAlloc_v2", "cuMemAllocAsync", "cuMemFree_v2",
+          "cuStreamSynchronize", "cuCtxSynchronize", "cuEventSynchronize",
+          "cuStreamCreate", "cuMemAllocManaged"})
+      n.push_back(fake.calls(call));
+    return n;
+  }
+  Fake fake;
+  mixir_module_t m = nullptr;
+  mixir_function_t f = nullptr;
+};
+
+TEST_F(CudaDeviceCall, DevicePointersReachTheKernelUnchanged) {
+  DeviceTensors t(3, 75);
+  mixir_buffer_view_t args[3], outs[2];
+  t.args(args);
+  t.outputs(outs);
+  int callerStream = 0;
+  std::vector<int> before = forbidden();
+  int launches = fake.calls("cuLaunchKernel");
+  ASSERT_EQ(
+      take(mixir_function_invoke_into(f, args, 3, outs, 2, &callerStream)), "");
+  EXPECT_EQ(forbidden(), before)
+      << "no copy, allocation, stream or host synchronisation";
+  EXPECT_GE(fake.calls("cuLaunchKernel"), launches + 1);
+  EXPECT_GT(fake.lastParamCount(), 0) << "the fake read the PTX parameters";
+  for (const void *p : {t.q.data(), t.k.data(), t.v.data()})
+    EXPECT_GE(fake.launchesWith(word(p)), 1) << "input pointer " << p;
+  EXPECT_GE(fake.launchesWith(word(t.o.data())), 1) << "output o";
+  EXPECT_GE(fake.launchesWith(word(t.state.data())), 1) << "output state";
+  void *launch = nullptr, *copy = nullptr;
+  fake.lastStreams(&launch, &copy);
+  EXPECT_EQ(launch, &callerStream);
+  EXPECT_EQ(fake.lastLaunch()[0], 6u) << "one block per (batch, head)";
+  EXPECT_EQ(t.q[0], 0x3f80) << "inputs untouched";
+  EXPECT_EQ(fake.liveCounts()[0], 0) << "no device memory left behind";
+}
+
+TEST_F(CudaDeviceCall, NullStreamIsTheDefaultStream) {
+  DeviceTensors t(1, 63);
+  mixir_buffer_view_t args[3], outs[2];
+  t.args(args);
+  t.outputs(outs);
+  std::vector<int> before = forbidden();
+  ASSERT_EQ(take(mixir_function_invoke_into(f, args, 3, outs, 2, nullptr)), "");
+  EXPECT_EQ(forbidden(), before) << "no stream of its own either";
+  void *launch = &t, *copy = nullptr;
+  fake.lastStreams(&launch, &copy);
+  EXPECT_EQ(launch, nullptr);
+}
+
+TEST_F(CudaDeviceCall, InvokeReturnsDeviceBuffersTheKernelWrote) {
+  DeviceTensors t(2, 1);
+  mixir_buffer_view_t args[3];
+  t.args(args);
+  mixir_buffer_t results[2] = {nullptr, nullptr};
+  int copies = fake.calls("cuMemcpyAsync");
+  ASSERT_EQ(take(mixir_function_invoke(f, args, 3, results, 2, nullptr)), "");
+  EXPECT_EQ(fake.calls("cuMemcpyAsync"), copies);
+  EXPECT_EQ(fake.liveCounts()[0], 2) << "the two results";
+  int64_t want[2][4] = {{2, 1, 2, 64}, {2, 2, 64, 64}};
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_NE(results[i], nullptr);
+    EXPECT_EQ(mixir_buffer_device(results[i]), MIXIR_DEVICE_CUDA);
+    ASSERT_EQ(mixir_buffer_rank(results[i]), 4);
+    for (int d = 0; d < 4; ++d)
+      EXPECT_EQ(mixir_buffer_shape(results[i])[d], want[i][d]);
+    EXPECT_GE(fake.launchesWith(word(mixir_buffer_data(results[i]))), 1);
+    mixir_buffer_view_t view;
+    ASSERT_EQ(mixir_buffer_view(results[i], &view), nullptr);
+    EXPECT_EQ(view.data, mixir_buffer_data(results[i]));
+    EXPECT_EQ(view.device, MIXIR_DEVICE_CUDA);
+    mixir_buffer_release(results[i]);
+  }
+  EXPECT_EQ(fake.liveCounts()[0], 0) << "released results are freed";
+}
+
+TEST_F(CudaDeviceCall, ResultShapesComeFromADryRun) {
+  DeviceTensors t(3, 500);
+  mixir_buffer_view_t args[3];
+  t.args(args);
+  std::vector<int> before = forbidden();
+  int64_t dims[8] = {0};
+  ASSERT_EQ(take(mixir_function_result_shapes(f, args, 3, dims, 8)), "");
+  EXPECT_EQ(std::vector<int64_t>(dims, dims + 8),
+            (std::vector<int64_t>{3, 500, 2, 64, 3, 2, 64, 64}));
+  EXPECT_EQ(forbidden(), before);
+  EXPECT_EQ(fake.calls("cuLaunchKernel"), 0) << "nothing launched";
+  EXPECT_EQ(take(mixir_function_result_shapes(f, args, 3, dims, 7)),
+            "@la: its results have 8 dims in all, space for 7 was given");
+  for (auto &a : args)
+    a.device = MIXIR_DEVICE_CPU;
+  EXPECT_EQ(take(mixir_function_result_shapes(f, args, 3, dims, 8)),
+            "@la: result shapes are inferred for calls on device buffers "
+            "only");
+}
+
+TEST_F(CudaDeviceCall, DriverErrorsAreStatuses) {
+  DeviceTensors t(1, 9);
+  mixir_buffer_view_t args[3], outs[2];
+  t.args(args);
+  t.outputs(outs);
+  fake.fail("cuLaunchKernel", 700);
+  EXPECT_EQ(take(mixir_function_invoke_into(f, args, 3, outs, 2, nullptr)),
+            "@la: mgpuLaunchKernel: cuLaunchKernel failed: "
+            "CUDA_ERROR_ILLEGAL_ADDRESS (an illegal memory access was "
+            "encountered)");
+  fake.fail("cuLaunchKernel", 0);
+  fake.fail("cuMemAlloc_v2", 2);
+  mixir_buffer_t results[2] = {nullptr, nullptr};
+  EXPECT_EQ(take(mixir_function_invoke(f, args, 3, results, 2, nullptr)),
+            "@la result 0: cudaAllocate: cuMemAlloc failed: "
+            "CUDA_ERROR_OUT_OF_MEMORY (out of memory)");
+  EXPECT_EQ(results[0], nullptr);
+  mixir_buffer_t b = nullptr;
+  EXPECT_EQ(take(mixir_buffer_allocate(MIXIR_DEVICE_CUDA, MIXIR_DTYPE_F32, 4,
+                                       t.stateShape, &b)),
+            "mixir_buffer_allocate: cudaAllocate: cuMemAlloc failed: "
+            "CUDA_ERROR_OUT_OF_MEMORY (out of memory)");
+  EXPECT_EQ(b, nullptr);
+  EXPECT_EQ(fake.liveCounts()[0], 0);
+  // The call after an error starts clean.
+  fake.fail("cuMemAlloc_v2", 0);
+  EXPECT_EQ(take(mixir_function_invoke_into(f, args, 3, outs, 2, nullptr)), "");
+}
+
+TEST_F(CudaDeviceCall, BadViewsAreStatuses) {
+  DeviceTensors t(1, 9);
+  mixir_buffer_view_t args[3], outs[2];
+  t.args(args);
+  t.outputs(outs);
+  int launches = fake.calls("cuLaunchKernel");
+  outs[1].device = MIXIR_DEVICE_CPU;
+  EXPECT_EQ(take(mixir_function_invoke_into(f, args, 3, outs, 2, nullptr)),
+            "@la output 1: a host buffer among device buffers (a call takes "
+            "one kind)");
+  t.outputs(outs);
+  args[2].device = MIXIR_DEVICE_CPU;
+  EXPECT_EQ(take(mixir_function_invoke_into(f, args, 3, outs, 2, nullptr)),
+            "@la argument 2: a host buffer among device buffers (a call "
+            "takes one kind)");
+  t.args(args);
+  int64_t strides[4] = {9 * 256, 256, 128, 1};
+  args[0].strides = strides;
+  EXPECT_EQ(take(mixir_function_invoke_into(f, args, 3, outs, 2, nullptr)),
+            "@la argument 0: a strided device buffer (device buffers must be "
+            "dense row-major)");
+  t.args(args);
+  int64_t shorter[4] = {1, 8, 2, 64};
+  outs[0].shape = shorter;
+  EXPECT_EQ(take(mixir_function_invoke_into(f, args, 3, outs, 2, nullptr)),
+            "@la output 0 is 1x8x2x64xbf16, the result is 1x9x2x64xbf16");
+  t.outputs(outs);
+  int64_t empty[4] = {1, 0, 2, 64};
+  for (auto &a : args)
+    a.shape = empty;
+  outs[0].shape = empty;
+  EXPECT_EQ(take(mixir_function_invoke_into(f, args, 3, outs, 2, nullptr)),
+            "@la on device buffers: argument 0 is empty (1x0x2x64xbf16); an "
+            "empty problem needs host buffers");
+  EXPECT_EQ(fake.calls("cuLaunchKernel"), launches) << "nothing launched";
+  EXPECT_EQ(t.o[0], 0xdead) << "nothing written";
+}
+
+TEST(CudaDeviceCallRefused, HostCodeBetweenKernelsNeedsHostBuffers) {
+  // The sum of o with itself runs on the host, on a downloaded o: the dry
+  // run finds that copy and the call is refused before any work is queued.
+  const char *source = R"mlir(
+func.func @la2(%q: tensor<?x?x2x64xbf16>, %k: tensor<?x?x2x64xbf16>,
+               %v: tensor<?x?x2x64xbf16>) -> tensor<?x?x2x64xbf16> {
+  %o, %s = mix.linear_attention %q, %k, %v gate none
+      : (tensor<?x?x2x64xbf16>, tensor<?x?x2x64xbf16>, tensor<?x?x2x64xbf16>)
+      -> (tensor<?x?x2x64xbf16>, tensor<?x2x64x64xf32>)
+  %d = arith.addf %o, %o : tensor<?x?x2x64xbf16>
+  return %d : tensor<?x?x2x64xbf16>
+}
+)mlir";
+  const std::string *bytes = compileCudaArtifact(source);
+  if (!haveToolkit())
+    GTEST_SKIP() << "no ptxas: cannot compile cubins";
+  ASSERT_NE(bytes, nullptr);
+  Fake fake;
+  ASSERT_TRUE(fake.loaded());
+  mixir_module_t m = nullptr;
+  ASSERT_EQ(load(*bytes, &m), "");
+  mixir_function_t f = nullptr;
+  ASSERT_EQ(mixir_module_lookup(m, "la2", &f), nullptr);
+  DeviceTensors t(1, 9);
+  mixir_buffer_view_t args[3], outs[2];
+  t.args(args);
+  t.outputs(outs);
+  std::string why =
+      take(mixir_function_invoke_into(f, args, 3, outs, 1, nullptr));
+  EXPECT_EQ(why.rfind("@la2 on device buffers: copy ", 0), 0u) << why;
+  EXPECT_NE(why.find("from the device to the host) is not an upload of an "
+                     "argument or a download of a result; the function "
+                     "needs host buffers"),
+            std::string::npos)
+      << why;
+  EXPECT_EQ(fake.calls("cuLaunchKernel"), 0) << "nothing queued";
+  EXPECT_EQ(t.o[0], 0xdead);
+  mixir_module_release(m);
+}
+
+TEST(CudaDeviceBuffers, AllocateWrapAndView) {
+  int64_t shape[2] = {3, 5};
+  mixir_buffer_t b = nullptr;
+  ASSERT_EQ(take(mixir_buffer_allocate(MIXIR_DEVICE_CPU, MIXIR_DTYPE_F32, 2,
+                                       shape, &b)),
+            "");
+  EXPECT_EQ(mixir_buffer_size_bytes(b), 60u);
+  EXPECT_EQ(static_cast<float *>(mixir_buffer_data(b))[14], 0.0f);
+  mixir_buffer_release(b);
+  std::vector<uint16_t> memory(15, 7);
+  ASSERT_EQ(take(mixir_buffer_wrap(MIXIR_DEVICE_CUDA, memory.data(),
+                                   MIXIR_DTYPE_BF16, 2, shape, &b)),
+            "");
+  mixir_buffer_view_t v;
+  ASSERT_EQ(mixir_buffer_view(b, &v), nullptr);
+  EXPECT_EQ(v.data, memory.data()) << "wrapped without a copy";
+  EXPECT_EQ(v.device, MIXIR_DEVICE_CUDA);
+  EXPECT_EQ(v.shape[1], 5);
+  EXPECT_EQ(mixir_buffer_size_bytes(b), 30u);
+  mixir_buffer_release(b);
+  EXPECT_EQ(memory[14], 7) << "release leaves wrapped memory alone";
+  EXPECT_EQ(take(mixir_buffer_wrap(MIXIR_DEVICE_CUDA, nullptr, MIXIR_DTYPE_BF16,
+                                   2, shape, &b)),
+            "mixir_buffer_wrap: null data pointer");
+  int64_t negative[2] = {3, -1};
+  EXPECT_EQ(take(mixir_buffer_allocate(MIXIR_DEVICE_CPU, MIXIR_DTYPE_F32, 2,
+                                       negative, &b)),
+            "mixir_buffer_allocate: negative size -1 in dim 1");
+  EXPECT_EQ(b, nullptr);
+}
+
+} // namespace
