@@ -286,6 +286,20 @@ def make_mom(rng, B=2, T=1000, H=3, M=5, topk=2, K=60, V=48):
     return [q, k, v, b, g, r, s0], ref
 
 
+def make_lstm_heads(rng, B=6, T=1000, H=4, D=64):
+    bound = 1.0 / np.sqrt(D)   # torch's LSTM initialisation
+    wx = _normal(rng, (B, T, H, 4, D), BF16)
+    r = rng.uniform(-bound, bound, (H, 4, D, D)).astype(BF16)
+    b = rng.uniform(-bound, bound, (H, 4, D)).astype(BF16)
+    h0 = (0.5 * rng.standard_normal((B, H, D))).astype(np.float32)
+    c0 = rng.standard_normal((B, H, D)).astype(np.float32)
+
+    def ref(rr):
+        h, (h_t, c_t) = rr.rnn(wx, r, b, cell="lstm", initial_state=(h0, c0))
+        return h, h_t, c_t
+    return [wx, r, b, h0, c0], ref
+
+
 # One entry per example: the .mlir file and its function, the table labels,
 # the generator (called with the B and T of `shape`) and the rel-RMS tolerance
 # for every output. Some sequence lengths are deliberately not multiples of
@@ -319,6 +333,9 @@ EXAMPLES = [
     dict(name="mom", file="mom.mlir", entry="mom",
          op="delta_rule/scalar+l2,top-2 of 5", dtype="bf16",
          shape=(2, 1000, "3x5", 60, 48), make=make_mom, tol=HALF_TOL),
+    dict(name="lstm_heads", file="lstm_heads.mlir", entry="lstm_heads",
+         op="rnn/lstm", dtype="bf16", shape=(6, 1000, 4, 64, 64),
+         make=make_lstm_heads, tol=HALF_TOL),
 ]
 
 

@@ -363,3 +363,103 @@ def _scan_call(x, g, initial_state=None, chunk_size=None, target="cpu"):
         return _mixer_source(types, f"mix.scan %a0, %a1{init}",
                              [o_type, s_type], backward)
     return _Call(key, args, source, _chunk_size(chunk_size), target)
+
+
+_RNN_CELLS = {"lstm": (4, ("h", "c")), "gru": (3, ("h",)),
+              "slstm": (4, ("h", "c", "n", "m"))}
+
+
+def _rnn_states(initial_state, cell, B, H, D):
+    """initial_state as the cell's tuple of [B, H, D] float32 arrays (gru: one
+    array or a 1-tuple); [] when None."""
+    names = _RNN_CELLS[cell][1]
+    if initial_state is None:
+        return []
+    if len(names) == 1 and isinstance(initial_state, np.ndarray):
+        initial_state = (initial_state,)
+    if not isinstance(initial_state, (tuple, list)):
+        raise TypeError(f"initial_state must be a tuple of {len(names)} arrays "
+                        f"({', '.join(names)}) for cell={cell!r}, got "
+                        f"{type(initial_state).__name__}")
+    if len(initial_state) != len(names):
+        raise ValueError(f"initial_state must hold {len(names)} arrays "
+                         f"({', '.join(names)}) for cell={cell!r}, got "
+                         f"{len(initial_state)}")
+    states = []
+    for name, s in zip(names, initial_state):
+        s = _f32(f"initial_state {name}", s, 3, "[B, H, D]")
+        if s.shape != (B, H, D):
+            raise ValueError(f"initial_state {name} must have shape [B, H, D] "
+                             f"= {(B, H, D)}, got {tuple(s.shape)}")
+        states.append(s)
+    return states
+
+
+def _rnn_weight(name, x, ndim, dims, shape, wx):
+    """r or b: kept in wx's dtype, else converted to float32; its shape must
+    be `shape`."""
+    _array(name, x, ndim, dims)
+    if x.dtype != wx.dtype:
+        x = _f32(name, x, ndim, dims)
+    if tuple(x.shape) != shape:
+        raise ValueError(f"{name} must have shape {dims} = {shape}, got "
+                         f"{tuple(x.shape)}")
+    return x
+
+
+def rnn(wx, r, b=None, cell="lstm", initial_state=None,
+        output_final_state=False, *, target="cpu"):
+    """Head-wise non-linear RNN (MIXERS.md `mix.rnn`; FlashRNN): per head h,
+    ``a_g = wx[t, g] + r[h, g] @ h + b[h, g]`` drives an LSTM, GRU or sLSTM
+    cell.
+
+    wx: [B, T, H, G, D] pre-activations in float32, float16 or bfloat16 (G = 4
+    for "lstm" and "slstm" with gates i, f, z, o; 3 for "gru" with r, z, n);
+    r: [H, G, D, D] (``r[h, g]`` is [D_out, D_in], torch's weight_hh rows),
+    b: [H, G, D] or None, both in wx's dtype or converted to float32;
+    initial_state: None or the cell's states, each [B, H, D]: an array (or a
+    1-tuple) ``h`` for "gru", ``(h, c)`` for "lstm", ``(h, c, n, m)`` for
+    "slstm" (without it the states start at zero, and sLSTM's first step
+    sets ``m = a_i``). Returns (h [B, T, H, D] in wx's dtype, the final
+    state or None): float32 ``h`` for "gru", a tuple of float32 arrays in the
+    order above otherwise. `target` is "cpu" (the GPU targets refuse
+    mix.rnn).
+    """
+    if cell not in _RNN_CELLS:
+        raise ValueError(f"cell must be one of "
+                         f"{', '.join(map(repr, _RNN_CELLS))}, got {cell!r}")
+    gates, names = _RNN_CELLS[cell]
+    elem = _inputs([("wx", wx)], {"wx": "[B, T, H, G, D]"})
+    B, T, H, G, D = wx.shape
+    if G != gates:
+        raise ValueError(f"wx dim 3 (G) is {G}, but cell={cell!r} has {gates} "
+                         f"gates")
+    r = _rnn_weight("r", r, 4, "[H, G, D, D]", (H, G, D, D), wx)
+    args = [wx, r]
+    types = [_tensor(wx.shape, elem),
+             _tensor(r.shape, dtype_name(r.dtype), 0)]
+    bias = ""
+    if b is not None:
+        b = _rnn_weight("b", b, 3, "[H, G, D]", (H, G, D), wx)
+        args.append(b)
+        types.append(_tensor(b.shape, dtype_name(b.dtype), 0))
+        bias = f" bias(%a{len(args) - 1})"
+    states = _rnn_states(initial_state, cell, B, H, D)
+    init = ""
+    if states:
+        first = len(args)
+        args += states
+        types += [_tensor(s.shape, "f32", 1) for s in states]
+        init = " init(" + ", ".join(f"%a{first + i}"
+                                    for i in range(len(states))) + ")"
+    results = ([_tensor((0, 0, H, D), elem)] +
+               [_tensor((0, H, D), "f32", 1)] * len(names))
+    key = ("rnn", cell, tuple(types))
+
+    def source():
+        return _mixer_source(types, f"mix.rnn {cell} %a0, %a1{bias}{init}",
+                             results)
+    out = _run(key, args, source, DEFAULT_CHUNK_SIZE, target)
+    if not output_final_state:
+        return out[0], None
+    return out[0], (out[1] if len(names) == 1 else tuple(out[1:]))

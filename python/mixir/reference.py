@@ -14,7 +14,7 @@ reads query head ``h // (Ho // Hq)`` and state ``h // (Ho // Hv)``; state
 import numpy as np
 
 __all__ = ["linear_attention", "delta_rule", "recurrence", "attention", "scan",
-           "rel_rms", "l2norm", "L2NORM_EPS"]
+           "rnn", "rel_rms", "l2norm", "L2NORM_EPS"]
 
 L2NORM_EPS = 1e-6
 
@@ -236,6 +236,67 @@ def scan(x, g, initial_state=None):
         h = np.exp(g[:, t]) * h + x[:, t]
         o[:, t] = h
     return o, h
+
+
+def _sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _rnn_cell_step(cell, a, wx_n, states, first):
+    """One step of ``cell`` from the gate pre-activations ``a`` [B, H, G, D]
+    (GRU's n gate without wx, which is ``wx_n``); returns the new states."""
+    if cell == "lstm":
+        c = (_sigmoid(a[:, :, 1]) * states[1]
+             + _sigmoid(a[:, :, 0]) * np.tanh(a[:, :, 2]))
+        return [_sigmoid(a[:, :, 3]) * np.tanh(c), c]
+    if cell == "gru":
+        r, z = _sigmoid(a[:, :, 0]), _sigmoid(a[:, :, 1])
+        n = np.tanh(wx_n + r * a[:, :, 2])
+        return [(1.0 - z) * n + z * states[0]]
+    _, c, n, m = states
+    log_f = -np.logaddexp(0.0, -a[:, :, 1])
+    a_i = a[:, :, 0]
+    m_new = a_i if first else np.maximum(log_f + m, a_i)
+    i_gate, f_gate = np.exp(a_i - m_new), np.exp(log_f + m - m_new)
+    c = f_gate * c + i_gate * np.tanh(a[:, :, 2])
+    n = f_gate * n + i_gate
+    return [_sigmoid(a[:, :, 3]) * c / n, c, n, m_new]
+
+
+_RNN_STATES = {"lstm": 2, "gru": 1, "slstm": 4}
+
+
+def rnn(wx, r, b=None, cell="lstm", initial_state=None):
+    """Head-wise non-linear RNN (``mix.rnn``): LSTM, GRU or sLSTM cells with
+    ``a_g = wx[t, g] + r[h, g] @ h + b[h, g]``.
+
+    wx [B,T,H,G,D]; r [H,G,D,D]; b [H,G,D] or None; initial_state None or the
+    cell's states (h; h, c; h, c, n, m), each [B,H,D]. Without initial states
+    every state starts at zero and sLSTM's first step takes ``m = a_i``.
+    Returns (h [B,T,H,D], list of final states).
+    """
+    if cell not in _RNN_STATES:
+        raise ValueError(f"cell must be lstm, gru or slstm, got {cell!r}")
+    wx, r = _f64(wx), _f64(r)
+    bsz, t_len, heads, gates, d = wx.shape
+    if gates != (3 if cell == "gru" else 4) or r.shape != (heads, gates, d, d):
+        raise ValueError(f"wx {wx.shape} and r {r.shape} do not fit cell {cell!r}")
+    bias = np.zeros((heads, gates, d)) if b is None else _f64(b)
+    if initial_state is None:
+        states = [np.zeros((bsz, heads, d)) for _ in range(_RNN_STATES[cell])]
+    else:
+        states = [_f64(s).copy() for s in initial_state]
+    out = np.empty((bsz, t_len, heads, d))
+    for t in range(t_len):
+        a = np.einsum("hgij,bhj->bhgi", r, states[0]) + bias
+        if cell != "gru":
+            a = a + wx[:, t]
+        else:
+            a[:, :, :2] += wx[:, t, :, :2]
+        states = _rnn_cell_step(cell, a, wx[:, t, :, 2], states,
+                                first=(t == 0 and initial_state is None))
+        out[:, t] = states[0]
+    return out, states
 
 
 def rel_rms(ref, out):

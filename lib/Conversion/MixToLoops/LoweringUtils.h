@@ -114,6 +114,9 @@ mlir::LogicalResult lowerFlashAttention(mlir::RewriterBase &rewriter,
                                         mix::AttentionOp op, int64_t blockQ,
                                         int64_t blockK);
 mlir::LogicalResult lowerScan(mlir::RewriterBase &rewriter, mix::ScanOp op);
+/// Lowers mix.rnn: per (batch, head) in parallel, the steps in order with the
+/// head's recurrent weights copied once (f32, transposed).
+mlir::LogicalResult lowerRnn(mlir::RewriterBase &rewriter, mix::RnnOp op);
 /// Lowers mix.recurrence to its recurrent form.
 mlir::LogicalResult lowerRecurrence(mlir::RewriterBase &rewriter,
                                     mix::RecurrenceOp op);

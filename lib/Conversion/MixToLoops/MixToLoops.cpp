@@ -80,6 +80,9 @@ struct ConvertMixToLoops
               .Case([&](mixir::mix::RecurrenceOp o) {
                 return mixir::lowering::lowerRecurrence(rewriter, o);
               })
+              .Case([&](mixir::mix::RnnOp o) {
+                return mixir::lowering::lowerRnn(rewriter, o);
+              })
               .Default([](Operation *) { return failure(); });
       if (failed(lowered)) {
         op->emitOpError("could not be lowered to loops");

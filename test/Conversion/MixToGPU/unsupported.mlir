@@ -19,3 +19,15 @@ func.func @odd_value_dim(%q: tensor<1x8x1x16xbf16>, %k: tensor<1x8x1x16xbf16>, %
       -> (tensor<1x8x1x15xbf16>, tensor<1x1x16x15xf32>)
   return %o, %s : tensor<1x8x1x15xbf16>, tensor<1x1x16x15xf32>
 }
+
+// -----
+
+// mix.rnn has no GPU kernel: refused with the op named, not crashed on.
+func.func @rnn(%wx: tensor<1x8x1x4x16xbf16>, %r: tensor<1x4x16x16xbf16>)
+    -> tensor<1x8x1x16xbf16> {
+  // expected-error @below {{'mix.rnn' op is not supported on target cuda: mix.rnn has a CPU lowering only (use target cpu)}}
+  %h, %s:2 = mix.rnn lstm %wx, %r
+      : (tensor<1x8x1x4x16xbf16>, tensor<1x4x16x16xbf16>)
+      -> (tensor<1x8x1x16xbf16>, tensor<1x1x16xf32>, tensor<1x1x16xf32>)
+  return %h : tensor<1x8x1x16xbf16>
+}

@@ -17,6 +17,15 @@ func.func @delta(%q: tensor<?x?x2x8xf32>, %b: tensor<?x?x2xf32>) -> tensor<?x?x2
 
 // -----
 
+// mix.rnn (a non-linear cell) has no derived backward either.
+func.func @rnn(%wx: tensor<?x?x2x4x16xf32>, %r: tensor<2x4x16x16xf32>) -> tensor<?x?x2x16xf32> attributes {mix.derive_backward} {
+  // expected-error @+1 {{mix.derive_backward: the backward of 'mix.rnn' is not derived yet (derived: mix.linear_attention, mix.scan)}}
+  %h, %s:2 = mix.rnn lstm %wx, %r : (tensor<?x?x2x4x16xf32>, tensor<2x4x16x16xf32>) -> (tensor<?x?x2x16xf32>, tensor<?x2x16xf32>, tensor<?x2x16xf32>)
+  return %h : tensor<?x?x2x16xf32>
+}
+
+// -----
+
 func.func @clash_backward() {
   return
 }

@@ -62,6 +62,25 @@ void addRecurrenceContract(OpTy op, SmallVectorImpl<ShapedValue> &out) {
   out.push_back({"o", op.getO(), {"B", "T", "Ho", "V"}});
   out.push_back({"final_state", op.getFinalState(), {"B", "Hv", "K", "V"}});
 }
+
+/// mix.rnn: the states are named after the cell's states ("h0", "final_c");
+/// states beyond the cell's count (an op the verifier rejects) are left out.
+void addRnnContract(RnnOp op, SmallVectorImpl<ShapedValue> &out) {
+  static constexpr StringLiteral kInitNames[] = {"h0", "c0", "n0", "m0"};
+  static constexpr StringLiteral kFinalNames[] = {"final_h", "final_c",
+                                                  "final_n", "final_m"};
+  size_t count = RnnOp::stateNames(op.getCell()).size();
+  out.push_back({"wx", op.getWx(), {"B", "T", "H", "G", "D"}});
+  out.push_back({"r", op.getR(), {"H", "G", "D", "D"}});
+  addIfPresent(out, "b", op.getB(), {"H", "G", "D"});
+  for (auto [i, v] : llvm::enumerate(op.getInitialStates()))
+    if (i < count)
+      out.push_back({kInitNames[i], v, {"B", "H", "D"}});
+  out.push_back({"h", op.getH(), {"B", "T", "H", "D"}});
+  for (auto [i, v] : llvm::enumerate(op.getFinalStates()))
+    if (i < count)
+      out.push_back({kFinalNames[i], v, {"B", "H", "D"}});
+}
 } // namespace
 
 SmallVector<ShapedValue> mixir::mix::getShapeContract(Operation *op) {
@@ -97,7 +116,8 @@ SmallVector<ShapedValue> mixir::mix::getShapeContract(Operation *op) {
         addIfPresent(out, "initial_state", sc.getInitialState(), {"B", "D"});
         out.push_back({"o", sc.getO(), {"B", "T", "D"}});
         out.push_back({"final_state", sc.getFinalState(), {"B", "D"}});
-      });
+      })
+      .Case([&](RnnOp rnn) { addRnnContract(rnn, out); });
   return out;
 }
 
@@ -348,4 +368,65 @@ LogicalResult ScanOp::verify() {
     return failure();
   ShapeVerifier shapes(o);
   return shapes.check(getShapeContract(o));
+}
+
+//===----------------------------------------------------------------------===//
+// mix.rnn
+//===----------------------------------------------------------------------===//
+
+int64_t RnnOp::gateCount(RnnCell cell) { return cell == RnnCell::gru ? 3 : 4; }
+
+ArrayRef<StringRef> RnnOp::stateNames(RnnCell cell) {
+  static const StringRef kNames[] = {"h", "c", "n", "m"};
+  switch (cell) {
+  case RnnCell::gru:
+    return ArrayRef(kNames).take_front(1);
+  case RnnCell::lstm:
+    return ArrayRef(kNames).take_front(2);
+  case RnnCell::slstm:
+    return ArrayRef(kNames);
+  }
+  return {};
+}
+
+namespace {
+/// "2 initial states (h, c)" for the states of `cell`.
+std::string describeStates(RnnCell cell, StringRef what) {
+  ArrayRef<StringRef> names = RnnOp::stateNames(cell);
+  std::string s = std::to_string(names.size()) + " " + what.str() +
+                  (names.size() == 1 ? "" : "s") + " (";
+  for (auto [i, n] : llvm::enumerate(names))
+    s += (i ? ", " : "") + n.str();
+  return s + ")";
+}
+} // namespace
+
+LogicalResult RnnOp::verify() {
+  RnnCell cell = getCell();
+  StringRef cellName = stringifyRnnCell(cell);
+  size_t states = stateNames(cell).size();
+  size_t inits = getInitialStates().size(), finals = getFinalStates().size();
+  if (inits != 0 && inits != states)
+    return emitOpError() << "cell '" << cellName << "' takes "
+                         << describeStates(cell, "initial state")
+                         << " or none, got " << inits;
+  if (finals != states)
+    return emitOpError() << "cell '" << cellName << "' returns "
+                         << describeStates(cell, "final state")
+                         << " after 'h', got " << finals;
+  Operation *o = getOperation();
+  if (failed(checkElementType(o, "r", getR(), "wx", getWx(),
+                              /*allowF32=*/true)) ||
+      failed(checkElementType(o, "b", getB(), "wx", getWx(),
+                              /*allowF32=*/true)) ||
+      failed(checkElementType(o, "h", getH(), "wx", getWx())))
+    return failure();
+  ShapeVerifier shapes(o);
+  if (failed(shapes.check(getShapeContract(o))))
+    return failure();
+  int64_t gates = shapes.size("G");
+  if (gates != gateCount(cell))
+    return emitOpError() << "cell '" << cellName << "' has " << gateCount(cell)
+                         << " gates, but 'wx' dim 3 (G) is " << gates;
+  return success();
 }

@@ -43,6 +43,14 @@ def Mix_DecayKind : I32EnumAttr<"DecayKind", "how a gate gives the decay", [
   let cppNamespace = "::mixir::mix";
 }
 
+// The cell of mix.rnn: the gates it has and how it updates its states.
+def Mix_RnnCell
+    : I32EnumAttr<"RnnCell", "cell of a head-wise RNN",
+                  [I32EnumAttrCase<"lstm", 0>, I32EnumAttrCase<"gru", 1>,
+                   I32EnumAttrCase<"slstm", 2>]> {
+  let cppNamespace = "::mixir::mix";
+}
+
 def Mix_Float : AnyTypeOf<[F32, F16, BF16]>;
 def Mix_Tensor : RankedTensorOf<[F32, F16, BF16]>;
 def Mix_StateTensor : RankedTensorOf<[F32]>;
@@ -232,6 +240,47 @@ def Mix_ScanOp : Mix_Op<"scan"> {
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+}
+
+def Mix_RnnOp : Mix_Op<"rnn", [AttrSizedOperandSegments]> {
+  let summary = "head-wise non-linear RNN (FlashRNN): LSTM, GRU, sLSTM";
+  let description = [{
+    A non-linear recurrence per (batch, head) over the pre-activations
+    `wx: [B, T, H, G, D]` of the input projection, with block-diagonal
+    recurrent weights `r: [H, G, D, D]` (`r[h, g]` is `[D_out, D_in]`, as the
+    rows of torch's `weight_hh`) and an optional bias `b: [H, G, D]` (`r` and
+    `b` in the element type of `wx` or f32). The cell fixes the gates: `G = 4`
+    for `lstm` (i, f, z, o) and `slstm` (i, f, z, o; exponential input gate
+    with the stabiliser `m`), `G = 3` for `gru` (r, z, n). The states, each
+    `[B, H, D]` in f32, are `h` (gru), `h, c` (lstm) and `h, c, n, m`
+    (slstm); `init(...)` gives all of them or none (zeros; for slstm the
+    first step then takes `m = a_i`). Results: `h: [B, T, H, D]` in the
+    element type of `wx`, then the final states in the same order.
+    MIXERS.md gives the equations.
+
+    ```mlir
+    %h, %hT, %cT = mix.rnn lstm %wx, %r bias(%b) init(%h0, %c0)
+        : (tensor<?x?x4x4x64xbf16>, tensor<4x4x64x64xbf16>,
+           tensor<4x4x64xbf16>, tensor<?x4x64xf32>, tensor<?x4x64xf32>)
+        -> (tensor<?x?x4x64xbf16>, tensor<?x4x64xf32>, tensor<?x4x64xf32>)
+    ```
+  }];
+  let arguments = (ins Mix_Tensor:$wx, Mix_Tensor:$r, Optional<Mix_Tensor>:$b,
+      Variadic<Mix_StateTensor>:$initial_states, Mix_RnnCell:$cell);
+  let results = (outs Mix_Tensor:$h, Variadic<Mix_StateTensor>:$final_states);
+  let assemblyFormat = [{
+    $cell $wx `,` $r (`bias` `(` $b^ `)`)?
+    (`init` `(` $initial_states^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The number of gates G of `cell`: 4 for lstm and slstm, 3 for gru.
+    static int64_t gateCount(::mixir::mix::RnnCell cell);
+    /// The names of the states of `cell`, in operand and result order.
+    static ::llvm::ArrayRef<::llvm::StringRef> stateNames(
+        ::mixir::mix::RnnCell cell);
+  }];
 }
 
 #endif // MIXIR_DIALECT_MIX_IR_MIXOPS_TD
