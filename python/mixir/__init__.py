@@ -15,8 +15,8 @@ except ImportError as e:  # a runtime-only copy (the GPU bundle)
 else:
     _MISSING = None
     from . import reference
-    from ._ops import (attention, delta_rule, linear_attention, recurrence,
-                       rnn, scan)
+    from ._ops import (attention, causal_conv1d, delta_rule,
+                       linear_attention, recurrence, rnn, scan)
     from ._runtime import (CompileError, Function, Module, cache, compile,
                            cuda_status, load)
 
@@ -35,6 +35,6 @@ def __getattr__(name):
     raise AttributeError(f"module 'mixir' has no attribute '{name}'")
 
 __all__ = ["__version__", "linear_attention", "delta_rule", "recurrence",
-           "attention", "scan", "rnn", "compile", "CompileError", "Module",
+           "attention", "scan", "rnn", "causal_conv1d", "compile", "CompileError", "Module",
            "Function", "reference", "cache", "cuda_status", "load", "from_jax",
            "import_stablehlo"]

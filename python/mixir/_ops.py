@@ -463,3 +463,54 @@ def rnn(wx, r, b=None, cell="lstm", initial_state=None,
     if not output_final_state:
         return out[0], None
     return out[0], (out[1] if len(names) == 1 else tuple(out[1:]))
+
+
+_ACTIVATIONS = {None: "none", "none": "none", "silu": "silu", "swish": "silu"}
+
+
+def causal_conv1d(x, w, bias=None, conv_state=None, activation=None,
+                  output_final_state=False, *, target="cpu"):
+    """Short depthwise causal convolution (MIXERS.md `mix.causal_conv1d`),
+    the conv in front of Mamba2's and Gated DeltaNet's mixers:
+    ``y[b, t, d] = act(bias[d] + sum_i w[d, i] x[b, t - W + 1 + i, d])``.
+
+    x: [B, T, D] in float32, float16 or bfloat16; w: [D, W] with 2 <= W <= 8
+    and bias: [D] (or None), each in x's dtype or converted to float32;
+    conv_state: [B, D, W - 1], the previous W - 1 inputs, oldest first
+    (zeros when None), converted to x's dtype; activation: None or "silu"
+    ("swish" is the same). Returns (y [B, T, D] in x's dtype, the new conv
+    state [B, D, W - 1] in x's dtype, or None). `target` is "cpu".
+    """
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation must be None or 'silu', got "
+                         f"{activation!r}")
+    elem = _inputs([("x", x)], {"x": "[B, T, D]"})
+    B, T, D = x.shape
+    _array("w", w, 2, "[D, W]")
+    W = w.shape[1]
+    w = _rnn_weight("w", w, 2, "[D, W]", (D, W), x)
+    args = [x, w]
+    types = [_tensor(x.shape, elem), _tensor(w.shape, dtype_name(w.dtype), 0)]
+    text = "mix.causal_conv1d %a0, %a1"
+    if bias is not None:
+        args.append(_rnn_weight("bias", bias, 1, "[D]", (D,), x))
+        types.append(_tensor(args[-1].shape, dtype_name(args[-1].dtype), 0))
+        text += f" bias(%a{len(args) - 1})"
+    state_type = _tensor((0, D, W - 1), elem, 1)
+    if conv_state is not None:
+        _array("conv_state", conv_state, 3, "[B, D, W - 1]")
+        if tuple(conv_state.shape) != (B, D, W - 1):
+            raise ValueError(f"conv_state must have shape [B, D, W - 1] = "
+                             f"{(B, D, W - 1)}, got {tuple(conv_state.shape)}")
+        args.append(np.ascontiguousarray(conv_state, dtype=x.dtype))
+        types.append(state_type)
+        text += f" state(%a{len(args) - 1})"
+    act = _ACTIVATIONS[activation]
+    if act != "none":
+        text += f" activation {act}"
+    key = ("causal_conv1d", tuple(types), act)
+
+    def source():
+        return _mixer_source(types, text, [_tensor(x.shape, elem), state_type])
+    y, s = _run(key, args, source, DEFAULT_CHUNK_SIZE, target)
+    return y, (s if output_final_state else None)

@@ -360,10 +360,11 @@ struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
               // No kernel of its own: the chunked form, mapped by
               // convert-chunked-to-gpu.
               .Case([](mixir::mix::RecurrenceOp) { return success(); })
-              .Case([](mixir::mix::RnnOp o) {
-                return o.emitOpError(
-                    "is not supported on target cuda: mix.rnn has a CPU "
-                    "lowering only (use target cpu)");
+              .Case<mixir::mix::RnnOp, mixir::mix::CausalConv1dOp>([](auto o) {
+                return o.emitOpError()
+                       << "is not supported on target cuda: " << o->getName()
+                       << " has a CPU lowering only (use "
+                       << "target cpu)";
               })
               .Default([](Operation *o) {
                 return o->emitOpError(

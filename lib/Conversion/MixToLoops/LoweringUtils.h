@@ -117,6 +117,10 @@ mlir::LogicalResult lowerScan(mlir::RewriterBase &rewriter, mix::ScanOp op);
 /// Lowers mix.rnn: per (batch, head) in parallel, the steps in order with the
 /// head's recurrent weights copied once (f32, transposed).
 mlir::LogicalResult lowerRnn(mlir::RewriterBase &rewriter, mix::RnnOp op);
+/// Lowers mix.causal_conv1d: per batch row and channel tile, the taps and
+/// the last W - 1 inputs in registers across the tokens.
+mlir::LogicalResult lowerCausalConv1d(mlir::RewriterBase &rewriter,
+                                      mix::CausalConv1dOp op);
 /// Lowers mix.recurrence to its recurrent form.
 mlir::LogicalResult lowerRecurrence(mlir::RewriterBase &rewriter,
                                     mix::RecurrenceOp op);

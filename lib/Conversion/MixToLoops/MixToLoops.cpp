@@ -83,6 +83,9 @@ struct ConvertMixToLoops
               .Case([&](mixir::mix::RnnOp o) {
                 return mixir::lowering::lowerRnn(rewriter, o);
               })
+              .Case([&](mixir::mix::CausalConv1dOp o) {
+                return mixir::lowering::lowerCausalConv1d(rewriter, o);
+              })
               .Default([](Operation *) { return failure(); });
       if (failed(lowered)) {
         op->emitOpError("could not be lowered to loops");

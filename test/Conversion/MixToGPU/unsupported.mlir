@@ -31,3 +31,15 @@ func.func @rnn(%wx: tensor<1x8x1x4x16xbf16>, %r: tensor<1x4x16x16xbf16>)
       -> (tensor<1x8x1x16xbf16>, tensor<1x1x16xf32>, tensor<1x1x16xf32>)
   return %h : tensor<1x8x1x16xbf16>
 }
+
+// -----
+
+// Nor has mix.causal_conv1d.
+func.func @conv(%x: tensor<1x8x16xbf16>, %w: tensor<16x4xbf16>)
+    -> tensor<1x8x16xbf16> {
+  // expected-error @below {{'mix.causal_conv1d' op is not supported on target cuda: mix.causal_conv1d has a CPU lowering only (use target cpu)}}
+  %y, %s = mix.causal_conv1d %x, %w
+      : (tensor<1x8x16xbf16>, tensor<16x4xbf16>)
+      -> (tensor<1x8x16xbf16>, tensor<1x16x3xbf16>)
+  return %y : tensor<1x8x16xbf16>
+}

@@ -117,7 +117,16 @@ SmallVector<ShapedValue> mixir::mix::getShapeContract(Operation *op) {
         out.push_back({"o", sc.getO(), {"B", "T", "D"}});
         out.push_back({"final_state", sc.getFinalState(), {"B", "D"}});
       })
-      .Case([&](RnnOp rnn) { addRnnContract(rnn, out); });
+      .Case([&](RnnOp rnn) { addRnnContract(rnn, out); })
+      .Case([&](CausalConv1dOp conv) {
+        out.push_back({"x", conv.getX(), {"B", "T", "D"}});
+        out.push_back({"w", conv.getW(), {"D", "W"}});
+        addIfPresent(out, "bias", conv.getBias(), {"D"});
+        addIfPresent(out, "conv_state", conv.getConvState(), {"B", "D", "W1"});
+        out.push_back({"y", conv.getY(), {"B", "T", "D"}});
+        out.push_back(
+            {"final_conv_state", conv.getFinalConvState(), {"B", "D", "W1"}});
+      });
   return out;
 }
 
@@ -428,5 +437,35 @@ LogicalResult RnnOp::verify() {
   if (gates != gateCount(cell))
     return emitOpError() << "cell '" << cellName << "' has " << gateCount(cell)
                          << " gates, but 'wx' dim 3 (G) is " << gates;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// mix.causal_conv1d
+//===----------------------------------------------------------------------===//
+
+LogicalResult CausalConv1dOp::verify() {
+  Operation *o = getOperation();
+  if (failed(
+          checkElementType(o, "w", getW(), "x", getX(), /*allowF32=*/true)) ||
+      failed(checkElementType(o, "bias", getBias(), "x", getX(),
+                              /*allowF32=*/true)) ||
+      failed(checkElementType(o, "conv_state", getConvState(), "x", getX())) ||
+      failed(checkElementType(o, "y", getY(), "x", getX())) ||
+      failed(checkElementType(o, "final_conv_state", getFinalConvState(), "x",
+                              getX())))
+    return failure();
+  auto wType = getW().getType();
+  if (wType.getRank() == 2 && !wType.isDynamicDim(1) &&
+      (wType.getDimSize(1) < 2 || wType.getDimSize(1) > kMaxTaps))
+    return emitOpError() << "'w' dim 1 (W, the taps) must be in [2, "
+                         << kMaxTaps << "], got " << wType.getDimSize(1);
+  ShapeVerifier shapes(o);
+  if (failed(shapes.check(getShapeContract(o))))
+    return failure();
+  int64_t taps = shapes.size("W");
+  if (shapes.size("W1") != taps - 1)
+    return emitOpError() << "the conv state holds W - 1 = " << taps - 1
+                         << " inputs, but its dim 2 is " << shapes.size("W1");
   return success();
 }

@@ -51,6 +51,12 @@ def Mix_RnnCell
   let cppNamespace = "::mixir::mix";
 }
 
+def Mix_ConvActivation
+    : I32EnumAttr<"ConvActivation", "activation after a causal convolution",
+                  [I32EnumAttrCase<"none", 0>, I32EnumAttrCase<"silu", 1>]> {
+  let cppNamespace = "::mixir::mix";
+}
+
 def Mix_Float : AnyTypeOf<[F32, F16, BF16]>;
 def Mix_Tensor : RankedTensorOf<[F32, F16, BF16]>;
 def Mix_StateTensor : RankedTensorOf<[F32]>;
@@ -280,6 +286,40 @@ def Mix_RnnOp : Mix_Op<"rnn", [AttrSizedOperandSegments]> {
     /// The names of the states of `cell`, in operand and result order.
     static ::llvm::ArrayRef<::llvm::StringRef> stateNames(
         ::mixir::mix::RnnCell cell);
+  }];
+}
+
+def Mix_CausalConv1dOp : Mix_Op<"causal_conv1d", [AttrSizedOperandSegments]> {
+  let summary = "short depthwise causal convolution (Mamba2, Gated DeltaNet)";
+  let description = [{
+    `y[b, t, d] = act(bias[d] + sum_{i < W} w[d, i] x[b, t - W + 1 + i, d])`
+    over `x: [B, T, D]` with taps `w: [D, W]` (2 <= W <= 8) and an optional
+    `bias: [D]` (`w` and `bias` in the element type of `x` or f32). Inputs
+    before the start are read from `state(%s)`, the previous `W - 1` inputs
+    `[B, D, W - 1]` (oldest first; zeros without it). `activation` is `none`
+    (the default) or `silu`. Results: `y` in the element type of `x`, and the
+    new state (the last `W - 1` inputs, reaching into the old state when
+    `T < W - 1`) in the element type of `x`.
+
+    ```mlir
+    %y, %s = mix.causal_conv1d %x, %w bias(%b) state(%s0) activation silu
+        : (tensor<?x?x256xbf16>, tensor<256x4xbf16>, tensor<256xbf16>,
+           tensor<?x256x3xbf16>) -> (tensor<?x?x256xbf16>, tensor<?x256x3xbf16>)
+    ```
+  }];
+  let arguments = (ins Mix_Tensor:$x, Mix_Tensor:$w, Optional<Mix_Tensor>:$bias,
+      Optional<Mix_Tensor>:$conv_state,
+      DefaultValuedAttr<Mix_ConvActivation, "::mixir::mix::ConvActivation::none">:$activation);
+  let results = (outs Mix_Tensor:$y, Mix_Tensor:$final_conv_state);
+  let assemblyFormat = [{
+    $x `,` $w (`bias` `(` $bias^ `)`)? (`state` `(` $conv_state^ `)`)?
+    (`activation` $activation^)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The largest number of taps W the op accepts.
+    static constexpr int64_t kMaxTaps = 8;
   }];
 }
 
