@@ -16,7 +16,8 @@ here instead. Differences from fla:
   float32 tolerances);
 - ``cu_seqlens`` (packed sequences) is not supported yet: passing one raises;
 - the backward of the delta rule, ``mix.recurrence`` and softmax attention is
-  not derived yet, so those ops are not here.
+  not derived yet: ``chunk_gated_delta_rule`` and ``chunk_delta_rule`` run
+  forward only (inference) and raise NotImplementedError in backward.
 """
 
 import math
@@ -29,7 +30,8 @@ from . import _ops
 from ._runtime import _BF16
 
 __all__ = ["linear_attention", "scan", "chunk_simple_gla", "chunk_gla",
-           "chunk_linear_attn", "fused_recurrent_hgrn"]
+           "chunk_linear_attn", "fused_recurrent_hgrn",
+           "chunk_gated_delta_rule", "chunk_delta_rule"]
 
 _GATES = ("none", "head", "scalar", "vector")
 
@@ -317,3 +319,80 @@ def fused_recurrent_hgrn(x, g, initial_state=None, output_final_state=False,
     """fla's ``fused_recurrent_hgrn``: ``h = exp(g) * h + x`` per channel."""
     _no_packing(cu_seqlens)
     return scan(x, g, initial_state, output_final_state)
+
+
+# --- mix.delta_rule (forward only) ----------------------------------------
+
+def _dr_call(q, k, v, beta, g, initial_state, gate, scale, l2norm):
+    arrays = [_to_numpy(x, n) for x, n in ((q, "q"), (k, "k"), (v, "v"))]
+    if q.dtype == torch.float64:
+        arrays = [a.astype(np.float32) for a in arrays]
+    beta = _to_numpy(beta.float(), "beta")
+    return _ops._recurrence_call(
+        "delta_rule", *arrays, _to_numpy(g, "g"), gate, scale,
+        _to_numpy(initial_state, "initial_state"),
+        [("beta", beta, _ops._tensor(beta.shape, "f32"))],
+        " qk_l2norm" if l2norm else "", _ops._chunk_size(None))
+
+
+@torch.library.custom_op("mixir::delta_rule", mutates_args=())
+def _delta_rule_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                   beta: torch.Tensor, g: Optional[torch.Tensor],
+                   initial_state: Optional[torch.Tensor], gate: str,
+                   scale: float, qk_l2norm: bool
+                   ) -> Tuple[torch.Tensor, torch.Tensor]:
+    o, s = _dr_call(q, k, v, beta, g, initial_state, gate, scale,
+                    qk_l2norm)()
+    return _to_torch(o, q.dtype), _to_torch(s, _state_dtype(q))
+
+
+@_delta_rule_op.register_fake
+def _(q, k, v, beta, g, initial_state, gate, scale, qk_l2norm):
+    B, T, hq, K = q.shape
+    hv, V = v.shape[2], v.shape[3]
+    return (q.new_empty(B, T, max(hq, hv), V),
+            q.new_empty(B, hv, K, V, dtype=_state_dtype(q)))
+
+
+def _delta_rule_no_backward(ctx, do, dfinal):
+    raise NotImplementedError(
+        "the backward of mix.delta_rule is not derived yet (mixir.torch "
+        "trains linear attention, GLA and scans); use the delta rule for "
+        "inference, or under torch.no_grad()")
+
+
+torch.library.register_autograd(
+    "mixir::delta_rule", _delta_rule_no_backward,
+    setup_context=lambda ctx, inputs, output: None)
+
+
+def _delta_rule(q, k, v, beta, g, gate, scale, initial_state,
+                output_final_state, l2norm, cu_seqlens):
+    _no_packing(cu_seqlens)
+    if g is not None:
+        g = g.float()
+    if initial_state is not None and q.dtype != torch.float64:
+        initial_state = initial_state.float()
+    o, s = _delta_rule_op(q, k, v, beta, g, initial_state, gate,
+                          _scale_of(scale, q.shape[-1]), bool(l2norm))
+    return o, (s if output_final_state else None)
+
+
+def chunk_gated_delta_rule(q, k, v, g, beta, scale=None, initial_state=None,
+                           output_final_state=False, cu_seqlens=None,
+                           use_qk_l2norm_in_kernel=False):
+    """fla's ``chunk_gated_delta_rule`` (Gated DeltaNet, Qwen3-Next): a
+    scalar log decay ``g: [B, T, H]`` and ``beta: [B, T, H]``. Forward only:
+    its backward is not derived yet, and calling backward through it raises
+    NotImplementedError."""
+    return _delta_rule(q, k, v, beta, g, "scalar", scale, initial_state,
+                       output_final_state, use_qk_l2norm_in_kernel, cu_seqlens)
+
+
+def chunk_delta_rule(q, k, v, beta, scale=None, initial_state=None,
+                     output_final_state=False, cu_seqlens=None,
+                     use_qk_l2norm_in_kernel=False):
+    """fla's ``chunk_delta_rule`` (DeltaNet). Forward only, as
+    ``chunk_gated_delta_rule``."""
+    return _delta_rule(q, k, v, beta, None, "none", scale, initial_state,
+                       output_final_state, use_qk_l2norm_in_kernel, cu_seqlens)

@@ -370,3 +370,32 @@ def test_gradients_cuda_emulation(gate, record_rel_rms):
         record_rel_rms("linear_attention backward (cuda-emulation)", "bf16",
                        name, err, 1e-2, gate)
         assert err <= 1e-2, f"{gate} {name}: rel-RMS {err:.2e}"
+
+
+def test_gated_delta_rule_forward_and_no_silent_backward():
+    """chunk_gated_delta_rule matches the f64 recurrent delta rule forward;
+    its backward is not derived, and asking for it raises instead of
+    detaching."""
+    gen = torch.Generator().manual_seed(0)
+    B, T, H, K, V = 1, 45, 2, 16, 8
+    q, k, v = (torch.randn(B, T, H, d, generator=gen) for d in (K, K, V))
+    g = -0.5 * torch.rand(B, T, H, generator=gen)
+    beta = torch.rand(B, T, H, generator=gen)
+    o, s = mt.chunk_gated_delta_rule(q, k, v, g, beta, output_final_state=True,
+                                     use_qk_l2norm_in_kernel=True)
+    qd, kd = (x.double() / x.double().norm(dim=-1, keepdim=True)
+              for x in (q, k))
+    S = torch.zeros(B, H, K, V, dtype=torch.float64)
+    want = []
+    for t in range(T):
+        S = torch.exp(g[:, t].double())[..., None, None] * S
+        kt, bt = kd[:, t], beta[:, t].double()[..., None]
+        err = v[:, t].double() - torch.einsum("bhkv,bhk->bhv", S, kt)
+        S = S + kt[..., None] * (bt * err)[..., None, :]
+        want.append(torch.einsum("bhkv,bhk->bhv", S, qd[:, t] * K ** -0.5))
+    assert rel_rms(o, torch.stack(want, 1)) < 1e-4
+    assert rel_rms(s, S) < 1e-4
+    q.requires_grad_(True)
+    o, _ = mt.chunk_gated_delta_rule(q, k, v, g, beta)
+    with pytest.raises(NotImplementedError, match="not derived yet"):
+        o.sum().backward()
