@@ -112,14 +112,39 @@ Value zerosLike(OpBuilder &b, Location loc, Value like) {
 }
 
 Value reverseTime(OpBuilder &b, Location loc, Value x) {
+  // One row x[b, T-1-t] (all trailing dims, contiguous) copied per (b, t),
+  // as an scf.forall: row copies, in parallel, instead of a gather per
+  // element.
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, x);
   Value n = timeLength(b, loc, x);
-  return generate(b, loc, build::sizesOf(b, loc, x), elemOf(x),
-                  [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) {
-                    Value last =
-                        arith::SubIOp::create(nb, l, n, indexConst(nb, l, 1));
-                    Value t = arith::SubIOp::create(nb, l, last, idx[1]);
-                    return readAtTime(nb, l, x, idx, t);
-                  });
+  Value out = build::emptyTensor(b, loc, sizes, type.getElementType());
+  SmallVector<int64_t> rowShape(type.getShape().drop_front(2));
+  auto rowType = RankedTensorType::get(rowShape, type.getElementType());
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{sizes[0], sizes[1]}, ValueRange{out},
+      std::nullopt, [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value bi = args[0], t = args[1];
+        Value last = arith::SubIOp::create(nb, l, n, indexConst(nb, l, 1));
+        Value src = arith::SubIOp::create(nb, l, last, t);
+        SmallVector<OpFoldResult> from = {bi, src}, to = {bi, t},
+                                  rowSizes = {nb.getIndexAttr(1),
+                                              nb.getIndexAttr(1)};
+        for (int64_t d = 2; d < rank; ++d) {
+          from.push_back(nb.getIndexAttr(0));
+          to.push_back(nb.getIndexAttr(0));
+          rowSizes.push_back(sizes[d]);
+        }
+        SmallVector<OpFoldResult> unit(rank, nb.getIndexAttr(1));
+        Value row = tensor::ExtractSliceOp::create(nb, l, rowType, x, from,
+                                                   rowSizes, unit);
+        auto term = scf::InParallelOp::create(nb, l);
+        OpBuilder tb = OpBuilder::atBlockBegin(&term.getRegion().front());
+        tensor::ParallelInsertSliceOp::create(tb, l, row, args[2], to, rowSizes,
+                                              unit);
+      });
+  return forall.getResult(0);
 }
 
 Value reverseShiftedGate(OpBuilder &b, Location loc, Value g) {
