@@ -75,12 +75,12 @@ def reference(op, x, w, r, b=None, states=(), direction="forward", layout=0):
     return outs
 
 
-def compare(outs, refs, record, case):
+def compare(outs, refs, record, case, tol=TOL, dtype="f32", oracle="f64 recurrence"):
     assert len(outs) == len(refs)
     for k, (out, ref) in enumerate(zip(outs, refs)):
         err = rel_rms(ref, np.asarray(out, np.float64))
-        record(f"onnx {case}", "f32", f"out{k}", err, TOL, "f64 recurrence")
-        assert err <= TOL, f"{case} output {k}: rel-RMS {err:.3e} > {TOL:.0e}"
+        record(f"onnx {case}", dtype, f"out{k}", err, tol, oracle)
+        assert err <= tol, f"{case} output {k}: rel-RMS {err:.3e} > {tol:.0e}"
 
 
 # --- graphs built with onnx.helper ----------------------------------------------------
@@ -187,6 +187,28 @@ def test_accepted_spellings_of_the_defaults(op, tmp_path, record_rel_rms):
             f"{op} spelled-out defaults")
 
 
+# f16 inputs: h and the outputs in f16, the states and sums in f32.
+TOL_F16 = 2e-3
+
+
+@pytest.mark.parametrize("op", ["LSTM", "GRU"])
+def test_f16(op, tmp_path, record_rel_rms):
+    model, feeds, weights = rnn_model(op, direction="bidirectional", states=("h",), t=63)
+    for i in model.graph.input:
+        i.type.tensor_type.elem_type = TP.FLOAT16
+    for t in model.graph.initializer:
+        t.CopyFrom(onnx.numpy_helper.from_array(
+            onnx.numpy_helper.to_array(t).astype(np.float16), t.name))
+    feeds = {k: v.astype(np.float16) for k, v in feeds.items()}
+    weights = {k: v.astype(np.float16) for k, v in weights.items()}
+    text = import_model(model, tmp_path)
+    assert text.count(f"mix.rnn {op.lower()}") == 2 and "xf16>" in text
+    outs = compile_and_run(text, feeds, ["x", "h0"])
+    assert all(np.asarray(o).dtype == np.float16 for o in outs)
+    compare(outs, helper_reference(op, feeds, weights, "bidirectional", 0), record_rel_rms,
+            f"{op} f16", tol=TOL_F16, dtype="f16")
+
+
 @pytest.mark.parametrize("op,direction", [("LSTM", "reverse"), ("GRU", "bidirectional")])
 def test_dynamic_batch_and_length(op, direction, tmp_path, record_rel_rms):
     """Symbolic B and T: the reversal reads T at run time; one compiled
@@ -272,7 +294,7 @@ def test_torch_export(cell, batch_first, bidirectional, layers, with_states, hid
     with torch.no_grad():
         want = module.double()(*[a.double() for a in args])
     outs = compile_and_run(text, feeds, names)
-    compare(outs, [w.numpy() for w in want], record_rel_rms, case)
+    compare(outs, [w.numpy() for w in want], record_rel_rms, case, oracle="torch f64")
 
 
 # --- refusals ------------------------------------------------------------------------
