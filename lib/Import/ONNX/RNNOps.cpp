@@ -123,8 +123,10 @@ LogicalResult checkShapes(Node &n, const CellSpec &spec, RnnLayout &l) {
     return n.fail("expects f32, f16 or bf16 inputs");
   int64_t dirs = dirCount(l), gates = spec.gates();
   RankedTensorType rt = n.inputType(kR);
-  if (rt.getRank() != 3 || rt.isDynamicDim(2) || rt.getDimSize(2) <= 0)
-    return n.fail("R must be 3-D with a static, positive hidden size");
+  // (The bound keeps gates * hidden far from overflowing.)
+  if (rt.getRank() != 3 || rt.isDynamicDim(2) || rt.getDimSize(2) <= 0 ||
+      rt.getDimSize(2) > (int64_t(1) << 24))
+    return n.fail("R must be 3-D with a static hidden size in [1, 2^24]");
   l.hidden = rt.getDimSize(2);
   int64_t attr = n.intAttr("hidden_size", l.hidden);
   if (attr != l.hidden)
@@ -135,8 +137,7 @@ LogicalResult checkShapes(Node &n, const CellSpec &spec, RnnLayout &l) {
   if (xt.getRank() != 3)
     return n.fail("X must be 3-D");
   int64_t features = xt.getDimSize(2);
-  if (failed(checkShape(n, kX, "X", {-1, -1, features})) ||
-      failed(checkShape(n, kW, "W", {dirs, rows, features})) ||
+  if (failed(checkShape(n, kW, "W", {dirs, rows, features})) ||
       failed(checkShape(n, kR, "R", {dirs, rows, l.hidden})) ||
       (n.hasInput(kB) && failed(checkShape(n, kB, "B", {dirs, 2 * rows}))))
     return failure();

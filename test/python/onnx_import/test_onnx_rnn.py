@@ -351,7 +351,7 @@ def test_refusal_of_the_plain_rnn_cell(tmp_path):
     ("W rows", lambda m: m.graph.initializer[0].dims.__setitem__(1, 200),
      "W must be [1, 240, 24], got [1, 200, 24]"),
     ("R rank", lambda m: m.graph.initializer[1].dims.pop(),
-     "R must be 3-D with a static, positive hidden size"),
+     "R must be 3-D with a static hidden size in [1, 2^24]"),
     ("f64", lambda m: [setattr(m.graph.input[0].type.tensor_type, "elem_type", TP.DOUBLE)],
      "expects f32, f16 or bf16 inputs"),
 ])
