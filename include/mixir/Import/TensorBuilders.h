@@ -97,6 +97,8 @@ Value slice(OpBuilder &b, Location loc, Value x,
             llvm::ArrayRef<OpFoldResult> strides);
 /// Concatenation along `axis`.
 Value concat(OpBuilder &b, Location loc, ValueRange inputs, int64_t axis);
+/// `x` read backwards along `axis` (numpy.flip); the size may be dynamic.
+Value reverse(OpBuilder &b, Location loc, Value x, int64_t axis);
 /// numpy.take(data, indices, axis) with negative indices counted from the end.
 Value gather(OpBuilder &b, Location loc, Value data, Value indices,
              int64_t axis);

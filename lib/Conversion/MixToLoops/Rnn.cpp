@@ -290,13 +290,24 @@ SmallVector<ParallelSlice> runGroup(ImplicitLocOpBuilder &b, const RnnPlan &p,
                                     ValueRange outs) {
   OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0),
                d = b.getIndexAttr(p.D), rows = b.getIndexAttr(g.rows);
+  // h's rows are sliced at full rank and collapsed to [rows, T, D]: a
+  // rank-reducing slice [rows, T, 1, D] -> [rows, T, D] is ambiguous when
+  // rows is 1, and the canonicalizer may drop the wrong unit dim.
+  int64_t staticT = p.hType.getDimSize(1);
+  OpFoldResult length = ShapedType::isDynamic(staticT)
+                            ? OpFoldResult(T)
+                            : b.getIndexAttr(staticT);
   SmallVector<OpFoldResult> rowOffsets = {g.b0, zero, g.hh, zero},
-                            rowSizes = {rows, T, one, d};
-  auto rowsType = RankedTensorType::get({g.rows, ShapedType::kDynamic, p.D},
-                                        p.hType.getElementType());
+                            rowSizes = {rows, length, one, d};
+  Type hElem = p.hType.getElementType();
+  auto fullType = RankedTensorType::get({g.rows, staticT, 1, p.D}, hElem);
+  auto rowsType = RankedTensorType::get({g.rows, staticT, p.D}, hElem);
+  SmallVector<ReassociationIndices> dropHead = {{0}, {1}, {2, 3}};
+  Value hRows =
+      tensor::ExtractSliceOp::create(b, fullType, outs[0], rowOffsets, rowSizes,
+                                     SmallVector<OpFoldResult>(4, one));
   SmallVector<Value> carried = {
-      tensor::ExtractSliceOp::create(b, rowsType, outs[0], rowOffsets, rowSizes,
-                                     SmallVector<OpFoldResult>(4, one))};
+      tensor::CollapseShapeOp::create(b, rowsType, hRows, dropHead)};
   for (unsigned k = 0; k < p.states; ++k)
     carried.push_back(beginGroupState(b, p, g, outs[1 + k], k));
   Value weights = transposedWeights(b, p, g.hh);
@@ -311,7 +322,9 @@ SmallVector<ParallelSlice> runGroup(ImplicitLocOpBuilder &b, const RnnPlan &p,
                 next.push_back(pre);
                 return next;
               });
-  SmallVector<ParallelSlice> slices = {{steps[0], rowOffsets, rowSizes}};
+  Value hOut =
+      tensor::ExpandShapeOp::create(b, fullType, steps[0], dropHead, rowSizes);
+  SmallVector<ParallelSlice> slices = {{hOut, rowOffsets, rowSizes}};
   for (unsigned k = 0; k < p.states; ++k)
     slices.push_back({steps[1 + k], {g.b0, g.hh, zero}, {rows, one, d}});
   return slices;

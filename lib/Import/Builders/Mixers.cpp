@@ -154,29 +154,6 @@ FailureOr<Results> scanOp(OpBuilder &b, Location loc, Value x, Value g,
   return Results{op.getO(), op.getFinalState()};
 }
 
-/// `x` read backwards along `axis` (static size).
-static Value reverseAxis(OpBuilder &b, Location loc, Value x, int64_t axis) {
-  auto type = cast<RankedTensorType>(x.getType());
-  int64_t rank = type.getRank(), n = type.getDimSize(axis);
-  MLIRContext *ctx = b.getContext();
-  SmallVector<AffineExpr> in;
-  for (int64_t d = 0; d < rank; ++d)
-    in.push_back(d == axis ? getAffineConstantExpr(n - 1, ctx) -
-                                 getAffineDimExpr(d, ctx)
-                           : getAffineDimExpr(d, ctx));
-  SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, in, ctx),
-                                 AffineMap::getMultiDimIdentityMap(rank, ctx)};
-  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
-  Value init =
-      tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
-  return linalg::GenericOp::create(
-             b, loc, type, ValueRange{x}, ValueRange{init}, maps, iters,
-             [](OpBuilder &nb, Location l, ValueRange args) {
-               linalg::YieldOp::create(nb, l, args[0]);
-             })
-      .getResult(0);
-}
-
 Value cumulativeSum(OpBuilder &b, Location loc, Value x, int64_t axis,
                     bool exclusive, bool reverse) {
   auto type = cast<RankedTensorType>(x.getType());
@@ -194,7 +171,7 @@ Value cumulativeSum(OpBuilder &b, Location loc, Value x, int64_t axis,
   }
   SmallVector<OpFoldResult> scanSizes = {
       b.getIndexAttr(outer), b.getIndexAttr(n), b.getIndexAttr(inner)};
-  Value src = reverse ? reverseAxis(b, loc, x, axis) : x;
+  Value src = reverse ? build::reverse(b, loc, x, axis) : x;
   Value x3 = reshape(b, loc, src, scanSizes);
   Value zero =
       filledTensor(b, loc, scanSizes, scalarConstant(b, loc, elem, 0.0));
@@ -205,7 +182,7 @@ Value cumulativeSum(OpBuilder &b, Location loc, Value x, int64_t axis,
                 .getO();
   Value r = reshape(b, loc, o, sizesOf(b, loc, x));
   if (reverse)
-    r = reverseAxis(b, loc, r, axis);
+    r = build::reverse(b, loc, r, axis);
   if (exclusive)
     r = elementwise(b, loc, ValueRange{r, x}, elem,
                     [](OpBuilder &nb, Location l, ValueRange a) -> Value {

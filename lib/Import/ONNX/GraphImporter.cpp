@@ -154,6 +154,7 @@ static const HandlerMap &handlers() {
     registerShapeOps(m);
     registerNNOps(m);
     registerMixerOps(m);
+    registerRNNOps(m);
     return m;
   }();
   return map;
@@ -216,7 +217,7 @@ static int requiredInputs(const std::string &domain, const std::string &op) {
       "Or Xor CastLike MatMul Gemm LayerNormalization RMSNormalization Conv "
       "Gather Expand CumSum",
       // three
-      "Where Attention LinearAttention Range"};
+      "Where Attention LinearAttention Range LSTM GRU RNN"};
   static const llvm::StringMap<int> counts = [] {
     llvm::StringMap<int> m;
     for (int n = 0; n < 3; ++n) {

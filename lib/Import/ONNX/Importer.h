@@ -86,6 +86,7 @@ void registerElementwiseOps(HandlerMap &map);
 void registerShapeOps(HandlerMap &map);
 void registerNNOps(HandlerMap &map);
 void registerMixerOps(HandlerMap &map);
+void registerRNNOps(HandlerMap &map);
 
 class GraphImporter {
 public:

@@ -18,7 +18,10 @@
 // CHECK: %[[FIRST:.*]]:2 = scf.forall (%[[G:[a-z0-9]+]], %[[HH:[a-z0-9]+]]) in (%[[GROUPS]], 3) shared_outs(%[[O:[a-z0-9]+]] = %{{.*}}, %[[S:[a-z0-9]+]] = %{{.*}}) -> (tensor<6x?x3x100xbf16>, tensor<6x3x100xf32>)
 // CHECK: %[[G4:.*]] = arith.muli %[[G]], %{{.*}} : index
 // CHECK: %[[B0:.*]] = arith.addi %{{.*}}, %[[G4]] : index
-// CHECK: %[[ROWS:.*]] = tensor.extract_slice %[[O]][%[[B0]], 0, %[[HH]], 0] [4, %{{.*}}, 1, 100] [1, 1, 1, 1] : tensor<6x?x3x100xbf16> to tensor<4x?x100xbf16>
+// h's rows are sliced at full rank, then the unit head dim is collapsed (a
+// rank-reducing slice would be ambiguous for a single row).
+// CHECK: %[[HROWS:.*]] = tensor.extract_slice %[[O]][%[[B0]], 0, %[[HH]], 0] [4, %{{.*}}, 1, 100] [1, 1, 1, 1] : tensor<6x?x3x100xbf16> to tensor<4x?x1x100xbf16>
+// CHECK: %[[ROWS:.*]] = tensor.collapse_shape %[[HROWS]] {{\[}}[0], [1], [2, 3]] : tensor<4x?x1x100xbf16> into tensor<4x?x100xbf16>
 // CHECK: %[[STATE:.*]] = tensor.extract_slice %[[S]][%[[B0]], %[[HH]], 0] [4, 1, 100] [1, 1, 1] : tensor<6x3x100xf32> to tensor<4x100xf32>
 // CHECK: %[[FROM:.*]] = tensor.extract_slice %[[H0]][%[[B0]], %[[HH]], 0] [4, 1, 100]
 // CHECK: %[[HINIT:.*]] = linalg.copy ins(%[[FROM]] : tensor<4x100xf32>) outs(%[[STATE]] : tensor<4x100xf32>)
@@ -65,8 +68,9 @@
 // CHECK: vector.transfer_write %[[HN]], %[[H]][%[[R0]], %[[D1]]] {{.*}} : vector<64xf32>, tensor<4x100xf32>
 // CHECK: vector.transfer_write %{{.*}} : vector<36xbf16>, tensor<4x?x100xbf16>
 // CHECK: vector.transfer_write %{{.*}} : vector<36xf32>, tensor<4x100xf32>
+// CHECK: %[[HOUT:.*]] = tensor.expand_shape %{{.*}} {{\[}}[0], [1], [2, 3]] output_shape [4, %{{.*}}, 1, 100] : tensor<4x?x100xbf16> into tensor<4x?x1x100xbf16>
 // CHECK: scf.forall.in_parallel
-// CHECK: tensor.parallel_insert_slice %{{.*}} into %[[O]][%[[B0]], 0, %[[HH]], 0] [4, %{{.*}}, 1, 100]
+// CHECK: tensor.parallel_insert_slice %[[HOUT]] into %[[O]][%[[B0]], 0, %[[HH]], 0] [4, %{{.*}}, 1, 100]
 // CHECK: tensor.parallel_insert_slice %{{.*}} into %[[S]][%[[B0]], %[[HH]], 0] [4, 1, 100]
 // The remaining rows one by one, from row GROUPED on, into the first
 // forall's results; 64-lane tiles (64 and 36) for a single row.
@@ -74,7 +78,7 @@
 // CHECK: scf.forall (%[[RI:[a-z0-9]+]], %{{.*}}) in (%[[REST]], 3) shared_outs(%{{.*}} = %[[FIRST]]#0, %{{.*}} = %[[FIRST]]#1)
 // CHECK: %[[RI1:.*]] = arith.muli %[[RI]], %{{.*}} : index
 // CHECK: arith.addi %[[GROUPED]], %[[RI1]] : index
-// CHECK: tensor.extract_slice {{.*}} [1, %{{.*}}, 1, 100] [1, 1, 1, 1] : tensor<6x?x3x100xbf16> to tensor<1x?x100xbf16>
+// CHECK: tensor.extract_slice {{.*}} [1, %{{.*}}, 1, 100] [1, 1, 1, 1] : tensor<6x?x3x100xbf16> to tensor<1x?x1x100xbf16>
 // CHECK: scf.for {{.*}} -> (vector<64xf32>, vector<64xf32>, vector<64xf32>)
 // CHECK: scf.for {{.*}} -> (vector<36xf32>, vector<36xf32>, vector<36xf32>)
 // CHECK: scf.forall.in_parallel

@@ -2,7 +2,7 @@
 fails with exit code 1 and one line on stderr naming the tool. The seeds are
 the models the other tests of this folder build (single standard nodes, the
 LinearAttention nodes, written-out attention, the GLA and Gated DeltaNet
-blocks); a seeded generator changes them at the protobuf level (shapes,
+blocks, LSTM and GRU nodes); a seeded generator changes them at the protobuf level (shapes,
 attributes, node inputs, edge names, initializer bytes) or damages the
 serialized file itself (flipped or cut bytes)."""
 
@@ -21,6 +21,7 @@ from onnx import helper as h
 from onnx_blocks import gated_deltanet_block, gla_block
 from onnx_helpers import importer_path, init, make_model, run_importer, vi
 from test_mixers import LA_CASES, linear_attention_model
+from test_onnx_rnn import rnn_model
 from test_raise_and_errors import linear_model, one_line_error
 from test_standard_ops import CASES
 
@@ -31,6 +32,12 @@ def seeds():
     models.append(linear_model(np.tril(np.ones((40, 40)))))
     models.append(gla_block(1, 7, 12, 2, 4, 6))
     models.append(gated_deltanet_block(1, 7, 12, 2, 4, 6))
+    small = dict(hidden=4, t=3, batch=2, features=5)
+    models += [rnn_model("LSTM", direction="bidirectional", states=("h", "c"), **small)[0],
+               rnn_model("GRU", direction="reverse", layout=1, states=("h",), **small)[0],
+               rnn_model("LSTM", extra=[(4, "lens", np.full(2, 3, np.int32)),
+                                        (7, "P", np.zeros((1, 12), np.float32))], **small)[0],
+               rnn_model("GRU", bias=False, **small)[0]]
     return models
 
 

@@ -41,6 +41,31 @@ MODELS = {
          N("Mul", ["s", "m"], ["p"]), N("MatMul", ["p", "v"], ["o"])],
         [vi(n, [1, 2, T, 8]) for n in "qkv"], [vi("o", None)],
         [nh.from_array(np.tril(np.ones((T, T), np.float32)), "m")]),
+    # Bidirectional LSTM, hidden 3, input 5, dynamic T, initial_h only.
+    "lstm_bidirectional": lambda: model(
+        [N("LSTM", ["x", "W", "R", "B", "", "h0"], ["y", "yh", "yc"], name="lstm",
+           hidden_size=3, direction="bidirectional")],
+        [vi("x", ["T", 2, 5]), vi("h0", [2, 2, 3])], [vi(n, None) for n in ("y", "yh", "yc")],
+        [nh.from_array(np.ones((2, 12, 5), np.float32), "W"),
+         nh.from_array(np.ones((2, 12, 3), np.float32), "R"),
+         nh.from_array(np.ones((2, 24), np.float32), "B")], opset=14),
+    # Reverse GRU in layout 1 (batch first), no bias.
+    "gru_reverse_layout1": lambda: model(
+        [N("GRU", ["x", "W", "R"], ["y", "yh"], name="gru", hidden_size=3,
+           direction="reverse", layout=1, linear_before_reset=1)],
+        [vi("x", [2, 7, 5])], [vi("y", None), vi("yh", None)],
+        [nh.from_array(np.ones((1, 9, 5), np.float32), "W"),
+         nh.from_array(np.ones((1, 9, 3), np.float32), "R")], opset=14),
+    "rnn_plain": lambda: model(
+        [N("RNN", ["x", "W", "R"], ["y"], name="elman", hidden_size=3)],
+        [vi("x", [7, 2, 5])], [vi("y", None)],
+        [nh.from_array(np.ones((1, 3, 5), np.float32), "W"),
+         nh.from_array(np.ones((1, 3, 3), np.float32), "R")]),
+    "gru_linear_before_reset_0": lambda: model(
+        [N("GRU", ["x", "W", "R"], ["y"], name="gru", hidden_size=3)],
+        [vi("x", [7, 2, 5])], [vi("y", None)],
+        [nh.from_array(np.ones((1, 9, 5), np.float32), "W"),
+         nh.from_array(np.ones((1, 9, 3), np.float32), "R")]),
     "unsupported": lambda: model([N("Einsum", ["x"], ["y"], name="ein", equation="ii->i")],
                                  [vi("x", [3, 3])], [vi("y", None)]),
 }
