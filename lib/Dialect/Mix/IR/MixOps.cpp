@@ -23,7 +23,14 @@ using namespace mixir::mix;
 //===----------------------------------------------------------------------===//
 
 bool mixir::mix::isDynamicSymbol(StringRef symbol) {
-  return symbol == "B" || symbol == "T" || symbol == "S";
+  return symbol == "B" || symbol == "T" || symbol == "S" || symbol == "N";
+}
+
+Value mixir::mix::getCuSeqlens(Operation *op) {
+  return llvm::TypeSwitch<Operation *, Value>(op)
+      .Case<LinearAttentionOp, DeltaRuleOp, RecurrenceOp, ScanOp>(
+          [](auto o) { return o.getCuSeqlens(); })
+      .Default([](Operation *) { return Value(); });
 }
 
 namespace {
@@ -57,10 +64,12 @@ void addRecurrenceContract(OpTy op, SmallVectorImpl<ShapedValue> &out) {
   out.push_back({"v", op.getV(), {"B", "T", "Hv", "V"}});
   if (auto dims = gateDims(op.getGateKind()))
     addIfPresent(out, "g", op.getG(), *dims);
+  // Packed sequences keep one state per sequence (N), not per batch row.
+  StringRef states = op.getCuSeqlens() ? "N" : "B";
   addIfPresent(out, "initial_state", op.getInitialState(),
-               {"B", "Hv", "K", "V"});
+               {states, "Hv", "K", "V"});
   out.push_back({"o", op.getO(), {"B", "T", "Ho", "V"}});
-  out.push_back({"final_state", op.getFinalState(), {"B", "Hv", "K", "V"}});
+  out.push_back({"final_state", op.getFinalState(), {states, "Hv", "K", "V"}});
 }
 } // namespace
 
@@ -94,9 +103,10 @@ SmallVector<ShapedValue> mixir::mix::getShapeContract(Operation *op) {
       .Case([&](ScanOp sc) {
         out.push_back({"x", sc.getX(), {"B", "T", "D"}});
         out.push_back({"g", sc.getG(), {"B", "T", "D"}});
-        addIfPresent(out, "initial_state", sc.getInitialState(), {"B", "D"});
+        StringRef states = sc.getCuSeqlens() ? "N" : "B";
+        addIfPresent(out, "initial_state", sc.getInitialState(), {states, "D"});
         out.push_back({"o", sc.getO(), {"B", "T", "D"}});
-        out.push_back({"final_state", sc.getFinalState(), {"B", "D"}});
+        out.push_back({"final_state", sc.getFinalState(), {states, "D"}});
       });
   return out;
 }
@@ -152,6 +162,11 @@ public:
   /// The static size bound to `sym`; every non-batch, non-length symbol has
   /// one once check() succeeded.
   int64_t size(StringRef sym) const { return bound.lookup(sym).size; }
+  /// The static size bound to `sym`, or `otherwise` when none is.
+  int64_t sizeOr(StringRef sym, int64_t otherwise) const {
+    auto it = bound.find(sym);
+    return it == bound.end() ? otherwise : it->second.size;
+  }
 
 private:
   struct Binding {
@@ -225,6 +240,33 @@ LogicalResult checkMultiple(Operation *op, StringRef what, int64_t a,
   return success();
 }
 
+/// The static rules of packed sequences (`varlen(%cu_seqlens)`): a batch of
+/// one, and N + 1 offsets for the N states where both sizes are known.
+LogicalResult checkPacking(Operation *op, const ShapeVerifier &shapes) {
+  Value cu = mixir::mix::getCuSeqlens(op);
+  if (!cu)
+    return success();
+  int64_t batch = shapes.sizeOr("B", ShapedType::kDynamic);
+  if (!ShapedType::isDynamic(batch) && batch != 1)
+    return op->emitOpError()
+           << "packs sequences along T with 'cu_seqlens', so the batch (B) "
+              "must be 1, got "
+           << batch;
+  int64_t offsets = cast<ShapedType>(cu.getType()).getDimSize(0);
+  if (ShapedType::isDynamic(offsets))
+    return success();
+  if (offsets < 1)
+    return op->emitOpError() << "'cu_seqlens' must hold N + 1 >= 1 offsets, "
+                                "got an empty tensor";
+  int64_t states = shapes.sizeOr("N", ShapedType::kDynamic);
+  if (!ShapedType::isDynamic(states) && states != offsets - 1)
+    return op->emitOpError() << "'cu_seqlens' holds " << offsets
+                             << " offsets, so N = " << offsets - 1
+                             << " sequences, but the states have N = " << states
+                             << " (dim 0 of 'initial_state' and 'final_state')";
+  return success();
+}
+
 /// Shared by linear_attention, delta_rule and recurrence: types, gate, heads
 /// and shapes.
 template <typename OpTy> LogicalResult verifyRecurrence(OpTy op) {
@@ -239,7 +281,8 @@ template <typename OpTy> LogicalResult verifyRecurrence(OpTy op) {
       failed(verifyChunkSize(o, op.getChunkSize())))
     return failure();
   ShapeVerifier shapes(o);
-  if (failed(shapes.check(getShapeContract(o))))
+  if (failed(shapes.check(getShapeContract(o))) ||
+      failed(checkPacking(o, shapes)))
     return failure();
   int64_t hq = shapes.size("Hq"), hk = shapes.size("Hk"),
           hv = shapes.size("Hv"), ho = shapes.size("Ho");
@@ -347,5 +390,7 @@ LogicalResult ScanOp::verify() {
       failed(verifyChunkSize(o, getChunkSize())))
     return failure();
   ShapeVerifier shapes(o);
-  return shapes.check(getShapeContract(o));
+  if (failed(shapes.check(getShapeContract(o))))
+    return failure();
+  return checkPacking(o, shapes);
 }
