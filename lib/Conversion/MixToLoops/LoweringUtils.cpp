@@ -187,32 +187,56 @@ forallSlices(ImplicitLocOpBuilder &b, ArrayRef<OpFoldResult> bounds,
   return SmallVector<Value>(forall.getResults());
 }
 
+Value SequenceSpan::end(ImplicitLocOpBuilder &b) const {
+  return b.createOrFold<arith::AddIOp>(start, length);
+}
+
+Value SequenceSpan::token(ImplicitLocOpBuilder &b, Value i) const {
+  return b.createOrFold<arith::AddIOp>(start, i);
+}
+
+SequenceSpan sequenceSpan(ImplicitLocOpBuilder &b, Value cuSeqlens, Value i,
+                          const SymbolSizes &sizes) {
+  if (!cuSeqlens)
+    return {i, indexConst(b, 0), sizes.lookup("T")};
+  Value start = offsetAt(b, cuSeqlens, i);
+  Value end =
+      offsetAt(b, cuSeqlens, arith::AddIOp::create(b, i, indexConst(b, 1)));
+  return {indexConst(b, 0), start, arith::SubIOp::create(b, end, start)};
+}
+
+Value sequenceCount(const SymbolSizes &sizes, Value cuSeqlens) {
+  return sizes.lookup(cuSeqlens ? "N" : "B");
+}
+
 SmallVector<Value> forEachStateHead(ImplicitLocOpBuilder &b,
                                     const SymbolSizes &sizes,
                                     int64_t stateHeads, int64_t group, Value o,
-                                    Value states, Value init,
+                                    Value states, Value init, Value cuSeqlens,
                                     const StateHeadBody &body) {
   auto oType = cast<RankedTensorType>(o.getType());
   int64_t V = oType.getDimSize(3);
   auto rowsType = RankedTensorType::get({ShapedType::kDynamic, group, V},
                                         oType.getElementType());
-  SmallVector<OpFoldResult> bounds = {sizes.lookup("B"),
+  SmallVector<OpFoldResult> bounds = {sequenceCount(sizes, cuSeqlens),
                                       b.getIndexAttr(stateHeads)};
   return forallSlices(
       b, bounds, {o, states},
       [&](ImplicitLocOpBuilder &nb, ValueRange ivs, ValueRange outs) {
-        Value bi = ivs[0], s = ivs[1];
+        Value n = ivs[0], s = ivs[1];
+        SequenceSpan span = sequenceSpan(nb, cuSeqlens, n, sizes);
         OpFoldResult one = nb.getIndexAttr(1), zero = nb.getIndexAttr(0);
         Value firstHead = arith::MulIOp::create(nb, s, indexConst(nb, group));
-        SmallVector<OpFoldResult> rowOffsets = {bi, zero, firstHead, zero};
+        SmallVector<OpFoldResult> rowOffsets = {
+            span.batch, getAsOpFoldResult(span.start), firstHead, zero};
         SmallVector<OpFoldResult> rowSizes = {
-            one, sizes.lookup("T"), nb.getIndexAttr(group), nb.getIndexAttr(V)};
+            one, span.length, nb.getIndexAttr(group), nb.getIndexAttr(V)};
         SmallVector<OpFoldResult> unit(4, one);
         Value rows = tensor::ExtractSliceOp::create(nb, rowsType, outs[0],
                                                     rowOffsets, rowSizes, unit);
-        Value S = beginStateSlice(nb, outs[1], init, bi, s);
-        auto [newRows, newS] = body(nb, bi, s, rows, S);
-        StateSliceGeometry g = stateSliceGeometry(nb, outs[1], bi, s);
+        Value S = beginStateSlice(nb, outs[1], init, n, s);
+        auto [newRows, newS] = body(nb, span, s, rows, S);
+        StateSliceGeometry g = stateSliceGeometry(nb, outs[1], n, s);
         return SmallVector<ParallelSlice>{{newRows, rowOffsets, rowSizes},
                                           {newS, g.offsets, g.sizes}};
       });

@@ -85,20 +85,39 @@ forallSlices(ImplicitLocOpBuilder &b, llvm::ArrayRef<mlir::OpFoldResult> bounds,
              const std::function<llvm::SmallVector<ParallelSlice>(
                  ImplicitLocOpBuilder &, ValueRange, ValueRange)> &body);
 
-/// Body of one (batch, state head) pair: gets the batch index, the state
-/// head, this head's output rows o[bi, :, s*G : (s+1)*G, :] as a [T, G, V]
-/// tensor and its initialised [K, V] state; returns both updated.
+/// The tokens of one independent sequence: batch row `batch`, tokens
+/// [start, start + length). Without packing a whole batch row (start 0,
+/// length T); with `cu_seqlens`, sequence n of the one packed row
+/// (cu_seqlens[n] to cu_seqlens[n + 1]).
+struct SequenceSpan {
+  Value batch, start, length;
+  /// start + length (folded for a whole batch row).
+  Value end(ImplicitLocOpBuilder &b) const;
+  /// The input token of row i of the sequence: start + i.
+  Value token(ImplicitLocOpBuilder &b, Value i) const;
+};
+/// The span of iteration `i` of the loop over sequences: batch row i, or
+/// packed sequence i when `cuSeqlens` is set.
+SequenceSpan sequenceSpan(ImplicitLocOpBuilder &b, Value cuSeqlens, Value i,
+                          const SymbolSizes &sizes);
+/// The number of independent sequences: B, or N with packed sequences.
+Value sequenceCount(const SymbolSizes &sizes, Value cuSeqlens);
+
+/// Body of one (sequence, state head) pair: gets the sequence's span, the
+/// state head, this head's output rows o[batch, start : start + length,
+/// s*G : (s+1)*G, :] as a [length, G, V] tensor (row 0 is token `start`) and
+/// its initialised [K, V] state; returns both updated.
 using StateHeadBody = std::function<std::pair<Value, Value>(
-    ImplicitLocOpBuilder &, Value, Value, Value, Value)>;
-/// Runs `body` for every (batch, state head) pair as one scf.forall (the
+    ImplicitLocOpBuilder &, const SequenceSpan &, Value, Value, Value)>;
+/// Runs `body` for every (sequence, state head) pair as one scf.forall (the
 /// pairs are independent; the CPU pipeline maps it onto OpenMP threads) and
-/// returns the assembled output [B, T, Ho, V] and final state [B, Hv, K, V].
-/// `group` is the number of output heads per state head.
-llvm::SmallVector<Value> forEachStateHead(ImplicitLocOpBuilder &b,
-                                          const SymbolSizes &sizes,
-                                          int64_t stateHeads, int64_t group,
-                                          Value o, Value states, Value init,
-                                          const StateHeadBody &body);
+/// returns the assembled output [B, T, Ho, V] and final state [B or N, Hv,
+/// K, V]. `group` is the number of output heads per state head; a sequence
+/// is a batch row, or with `cuSeqlens` one of the N packed sequences.
+llvm::SmallVector<Value>
+forEachStateHead(ImplicitLocOpBuilder &b, const SymbolSizes &sizes,
+                 int64_t stateHeads, int64_t group, Value o, Value states,
+                 Value init, Value cuSeqlens, const StateHeadBody &body);
 
 // The lowering of each op kind (one file each).
 mlir::LogicalResult lowerLinearAttention(mlir::RewriterBase &rewriter,
@@ -121,9 +140,10 @@ mlir::LogicalResult lowerRecurrence(mlir::RewriterBase &rewriter,
 /// mix.recurrence need from the op; `beta` is set only for the delta rule,
 /// the low-rank terms a, b [B, T, Hv, R, K] (R = `rank`) only for
 /// mix.recurrence, which may also take the gate as the decay itself
-/// (`signedDecay`) instead of its logarithm.
+/// (`signedDecay`) instead of its logarithm; `cuSeqlens` when the op packs
+/// sequences.
 struct RecurrenceOperands {
-  Value q, k, v, g, init, beta;
+  Value q, k, v, g, init, beta, cuSeqlens;
   Value lowRankA, lowRankB;
   int64_t rank = 0;
   mix::GateKind gate = mix::GateKind::none;
@@ -135,6 +155,9 @@ RecurrenceOperands recurrenceOperands(mix::LinearAttentionOp op);
 RecurrenceOperands recurrenceOperands(mix::DeltaRuleOp op);
 RecurrenceOperands recurrenceOperands(mix::RecurrenceOp op);
 
+/// The uninitialised final states [B or N, Hv, K, V] of the op `r` describes.
+Value emptyFinalStates(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
+                       const SymbolSizes &sizes);
 /// The recurrent form of the results of the op `r` describes (shape checks
 /// are the caller's).
 llvm::SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,

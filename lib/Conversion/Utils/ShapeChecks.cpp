@@ -7,6 +7,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -42,6 +43,78 @@ func::FuncOp getOrDeclareShapeErrorFn(ModuleOp module, OpBuilder &b) {
   return fn;
 }
 
+/// Reads the offsets of a packing: the first, the last and the index of the
+/// first offset smaller than the one before it (the number of offsets when
+/// none is). An empty packing reads nothing and gives 0, `T` and 0.
+SmallVector<Value> readPacking(ImplicitLocOpBuilder &b, Value cuSeqlens,
+                               Value T) {
+  Value count = tensor::DimOp::create(b, cuSeqlens, 0);
+  Value one = sizeConst(b, 1);
+  Value any = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, count, one);
+  Type index = b.getIndexType();
+  auto read = scf::IfOp::create(b, TypeRange{index, index, index}, any,
+                                /*withElseRegion=*/true);
+  {
+    auto tb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(),
+                                                 &read.getThenRegion().front());
+    Value first = offsetAt(tb, cuSeqlens, sizeConst(tb, 0));
+    Value last = offsetAt(tb, cuSeqlens, arith::SubIOp::create(tb, count, one));
+    auto loop = scf::ForOp::create(
+        tb, one, count, one, ValueRange{count},
+        [&](OpBuilder &nested, Location loc, Value i, ValueRange args) {
+          ImplicitLocOpBuilder nb(loc, nested);
+          Value before =
+              offsetAt(nb, cuSeqlens, arith::SubIOp::create(nb, i, one));
+          Value drops = arith::AndIOp::create(
+              nb,
+              arith::CmpIOp::create(nb, arith::CmpIPredicate::slt,
+                                    offsetAt(nb, cuSeqlens, i), before),
+              arith::CmpIOp::create(nb, arith::CmpIPredicate::eq, args[0],
+                                    count));
+          scf::YieldOp::create(
+              nb, ValueRange{arith::SelectOp::create(nb, drops, i, args[0])});
+        });
+    scf::YieldOp::create(tb, ValueRange{first, last, loop.getResult(0)});
+  }
+  {
+    auto eb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(),
+                                                 &read.getElseRegion().front());
+    scf::YieldOp::create(eb, ValueRange{sizeConst(eb, 0), T, count});
+  }
+  return SmallVector<Value>(read.getResults());
+}
+
+/// The run-time rules of packed sequences (MIXERS.md "Packed sequences and
+/// state pools"): a batch of one and offsets 0 = cu[0] <= ... <= cu[N] = T.
+/// Together they keep every sequence inside [0, T).
+void addPackingChecks(ImplicitLocOpBuilder &b, Value cuSeqlens,
+                      const SymbolSizes &sizes, StringRef opName,
+                      SmallVectorImpl<DimCheck> &checks) {
+  std::string prefix = opName.str() + ": ";
+  Value one = sizeConst(b, 1), T = sizes.lookup("T");
+  Value count = tensor::DimOp::create(b, cuSeqlens, 0);
+  SmallVector<Value> read = readPacking(b, cuSeqlens, T);
+  // A static B is the verifier's (it must be 1).
+  if (!getConstantIntValue(sizes.lookup("B")))
+    checks.push_back({sizes.lookup("B"), one,
+                      prefix + "the batch (B, dim 0 of the inputs) must be 1 "
+                               "with 'cu_seqlens' (sequences are packed along "
+                               "T)"});
+  checks.push_back(
+      {arith::MinUIOp::create(b, count, one), one,
+       prefix + "'cu_seqlens' must hold N + 1 >= 1 offsets; got: none"});
+  checks.push_back(
+      {read[0], sizeConst(b, 0), prefix + "'cu_seqlens'[0] must be 0"});
+  checks.push_back({read[1], T,
+                    prefix + "the last offset 'cu_seqlens'[N] must be T, the "
+                             "packed length ('q' dim 1)"});
+  checks.push_back(
+      {read[2], count,
+       prefix + "'cu_seqlens' must be non-decreasing; got: the index of the "
+                "first offset smaller than the one before it, expected: N + 1 "
+                "(none)"});
+}
+
 /// A constant global holding `text`, as memref<?xi8>.
 Value messageRef(ImplicitLocOpBuilder &b, ModuleOp module, StringRef text) {
   auto type =
@@ -61,6 +134,11 @@ Value messageRef(ImplicitLocOpBuilder &b, ModuleOp module, StringRef text) {
 }
 } // namespace
 
+Value offsetAt(ImplicitLocOpBuilder &b, Value cuSeqlens, Value i) {
+  Value raw = tensor::ExtractOp::create(b, cuSeqlens, i);
+  return arith::IndexCastOp::create(b, b.getIndexType(), raw);
+}
+
 LogicalResult lowerWithShapeChecks(
     RewriterBase &rewriter, Operation *op,
     const std::function<SmallVector<Value>(
@@ -78,6 +156,16 @@ LogicalResult lowerWithShapeChecks(
   llvm::StringMap<std::pair<std::string, bool>> firstSeen; // desc, isStatic
   SmallVector<DimCheck> checks;
   std::string opName = op->getName().getStringRef().str();
+  Value cuSeqlens = mix::getCuSeqlens(op);
+  if (cuSeqlens) {
+    // N, the number of packed sequences, is one less than the offsets (0
+    // for an empty offsets tensor, which is reported below).
+    Value offsets = tensor::DimOp::create(b, cuSeqlens, 0);
+    sizes["N"] = arith::SubIOp::create(
+        b, arith::MaxUIOp::create(b, offsets, sizeConst(b, 1)),
+        sizeConst(b, 1));
+    firstSeen["N"] = {"'cu_seqlens' dim 0 - 1", false};
+  }
   auto contract = mix::getShapeContract(op);
   for (const mix::ShapedValue &sv : contract) {
     bool isResult = isa<OpResult>(sv.value) && sv.value.getDefiningOp() == op;
@@ -104,6 +192,8 @@ LogicalResult lowerWithShapeChecks(
     }
   }
 
+  if (cuSeqlens)
+    addPackingChecks(b, cuSeqlens, sizes, opName, checks);
   if (checks.empty()) {
     rewriter.replaceOp(op, buildResults(b, sizes));
     return success();
@@ -139,6 +229,8 @@ LogicalResult lowerWithShapeChecks(
     }
   }
   sizes["B"] = arith::SelectOp::create(b, ok, sizes["B"], sizeConst(b, 0));
+  if (cuSeqlens)
+    sizes["N"] = arith::SelectOp::create(b, ok, sizes["N"], sizeConst(b, 0));
   rewriter.replaceOp(op, buildResults(b, sizes));
   return success();
 }

@@ -15,10 +15,17 @@ namespace mixir::lowering {
 /// read from the first operand that carries it.
 using SymbolSizes = llvm::StringMap<mlir::Value>;
 
+/// Offset `i` of a packing (`cu_seqlens`, i32 or i64) as an index.
+mlir::Value offsetAt(mlir::ImplicitLocOpBuilder &b, mlir::Value cuSeqlens,
+                     mlir::Value i);
+
 /// Resolves the sizes of `op`'s dimension symbols and wraps `buildResults`
 /// so it runs only when every dynamic size agrees across operands and
 /// results. On a mismatch the generated code calls `mixrtShapeError` with a
-/// message naming the operands and returns uninitialised results.
+/// message naming the operands and returns uninitialised results. An op with
+/// packed sequences (`cu_seqlens`) also gets "N", its number of sequences,
+/// and checks of the offsets (B = 1, 0 first, non-decreasing, T last) before
+/// anything is read or written; on a failure "B" and "N" are 0.
 mlir::LogicalResult lowerWithShapeChecks(
     mlir::RewriterBase &rewriter, mlir::Operation *op,
     const std::function<llvm::SmallVector<mlir::Value>(
