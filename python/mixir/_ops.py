@@ -68,6 +68,22 @@ def _tensor(shape, elem, dynamic=2):
     return "tensor<" + "x".join(dims + [elem]) + ">"
 
 
+def _offsets(cu_seqlens):
+    """cu_seqlens as the operand of varlen(...): a 1-D int32 or int64 array
+    (its values are checked by the compiled code)."""
+    if not isinstance(cu_seqlens, np.ndarray):
+        raise TypeError(f"cu_seqlens must be a numpy array, got "
+                        f"{type(cu_seqlens).__name__}")
+    if cu_seqlens.ndim != 1:
+        raise ValueError(f"cu_seqlens must have rank 1 [N + 1], got shape "
+                         f"{tuple(cu_seqlens.shape)}")
+    if cu_seqlens.dtype not in (np.dtype(np.int32), np.dtype(np.int64)):
+        raise TypeError(f"cu_seqlens must be int32 or int64, got "
+                        f"{cu_seqlens.dtype}")
+    x = np.ascontiguousarray(cu_seqlens)
+    return x, f"tensor<?x{dtype_name(x.dtype)}>"
+
+
 def _gate_kind(gate, allowed):
     if gate not in allowed:
         raise ValueError(f"gate must be one of {', '.join(map(repr, allowed))}, "
@@ -103,11 +119,11 @@ def _short(message):
 
 def _recurrence(op, q, k, v, g, gate, scale, initial_state, extra_args,
                 extra_attrs, chunk_size=DEFAULT_CHUNK_SIZE, target="cpu",
-                extra_operands=None, decay_txt=""):
+                extra_operands=None, decay_txt="", cu_seqlens=None):
     """Builds, compiles and calls one recurrent op. ``extra_args`` are
     (name, array, type) operands after q, k, v, spelt ``, %a3, ...`` unless
     ``extra_operands`` gives their syntax (``lowrank(%a3, %a4)``);
-    ``decay_txt`` follows the gate."""
+    ``decay_txt`` follows the gate; ``cu_seqlens`` packs sequences."""
     elem = _inputs([("q", q), ("k", k), ("v", v)],
                    {"q": "[B, T, Hq, K]", "k": "[B, T, Hk, K]",
                     "v": "[B, T, Hv, V]"})
@@ -133,10 +149,12 @@ def _recurrence(op, q, k, v, g, gate, scale, initial_state, extra_args,
         gate_txt += f"(%a{len(args) - 1})"
     init_txt = ""
     if initial_state is not None:
-        s0 = _f32("initial_state", initial_state, 4, "[B, Hv, K, V]")
+        dims = "[N, Hv, K, V]" if cu_seqlens is not None else "[B, Hv, K, V]"
+        s0 = _f32("initial_state", initial_state, 4, dims)
         args.append(s0)
         arg_types.append(_tensor(s0.shape, "f32", 1))
         init_txt = f" init(%a{len(args) - 1})"
+    varlen_txt = _varlen(cu_seqlens, args, arg_types)
     scale_txt = _scale_attr("scale", scale)
     o_type = _tensor((0, 0, ho, V), elem)
     s_type = _tensor((0, hv, K, V), "f32", 1)
@@ -148,9 +166,20 @@ def _recurrence(op, q, k, v, g, gate, scale, initial_state, extra_args,
 
     def source():
         return _mixer_source(arg_types, f"mix.{op} {operands} {gate_txt}"
-                             f"{decay_txt}{init_txt}{scale_txt}{extra_attrs}",
+                             f"{decay_txt}{init_txt}{varlen_txt}{scale_txt}"
+                             f"{extra_attrs}",
                              [o_type, s_type])
     return _run(key, args, source, chunk_size, target)
+
+
+def _varlen(cu_seqlens, args, arg_types):
+    """Appends cu_seqlens (if any) to the operands; returns its syntax."""
+    if cu_seqlens is None:
+        return ""
+    cu, cu_type = _offsets(cu_seqlens)
+    args.append(cu)
+    arg_types.append(cu_type)
+    return f" varlen(%a{len(args) - 1})"
 
 
 def _chunk_size(chunk_size):
@@ -167,7 +196,7 @@ def _chunk_size(chunk_size):
 
 def linear_attention(q, k, v, g=None, gate="none", scale=None,
                      initial_state=None, output_final_state=False, *,
-                     chunk_size=None, target="cpu"):
+                     chunk_size=None, target="cpu", cu_seqlens=None):
     """Gated linear attention (MIXERS.md `mix.linear_attention`).
 
     q: [B, T, Hq, K], k: [B, T, Hk, K], v: [B, T, Hv, V] in float32, float16
@@ -178,16 +207,25 @@ def linear_attention(q, k, v, g=None, gate="none", scale=None,
     (64 by default; sequences shorter than a chunk run the recurrent form);
     0 selects the recurrent form. `target` is "cpu" or "cuda" (GPU kernels;
     numpy arrays in and out; RuntimeError without a CUDA device).
+
+    `cu_seqlens` (int32 or int64 [N + 1]) packs N sequences along T of a
+    batch of one: sequence n is tokens cu_seqlens[n] to cu_seqlens[n + 1],
+    initial_state and the final state are then [N, Hv, K, V], one per
+    sequence, and nothing crosses a boundary. One compilation serves every
+    packing; a bad one (not starting at 0, decreasing, not ending at T, N
+    not matching initial_state, B != 1) is a ValueError.
     """
     _gate_kind(gate, _GATES)
     o, s = _recurrence("linear_attention", q, k, v, g, gate, scale,
-                       initial_state, [], "", _chunk_size(chunk_size), target)
+                       initial_state, [], "", _chunk_size(chunk_size), target,
+                       cu_seqlens=cu_seqlens)
     return o, (s if output_final_state else None)
 
 
 def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
                initial_state=None, output_final_state=False, qk_l2norm=False,
-               allow_neg_eigval=False, *, chunk_size=None, target="cpu"):
+               allow_neg_eigval=False, *, chunk_size=None, target="cpu",
+               cu_seqlens=None):
     """Delta rule: DeltaNet, Gated DeltaNet (gate="scalar"), KDA-style
     per-channel gates (gate="vector"); beta: [B, T, Hv]. See
     `linear_attention` for the other arguments (the chunked form uses the
@@ -199,7 +237,8 @@ def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
             (" allow_neg_eigval" if allow_neg_eigval else "")
     extra = [("beta", beta, _tensor(beta.shape, "f32"))]
     o, s = _recurrence("delta_rule", q, k, v, g, gate, scale, initial_state,
-                       extra, attrs, _chunk_size(chunk_size), target)
+                       extra, attrs, _chunk_size(chunk_size), target,
+                       cu_seqlens=cu_seqlens)
     return o, (s if output_final_state else None)
 
 
@@ -230,7 +269,7 @@ def _low_rank_terms(a, b, q):
 
 def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
                initial_state=None, output_final_state=False, *,
-               chunk_size=None, target="cpu"):
+               chunk_size=None, target="cpu", cu_seqlens=None):
     """Diagonal-plus-low-rank linear recurrence (MIXERS.md `mix.recurrence`):
     ``S = D_t S + sum_r b[t, r] (a[t, r]^T S) + k[t] v[t]^T``,
     ``o[t] = S^T (scale * q[t])`` per value head, ``D_t = diag(d_t)``.
@@ -247,7 +286,7 @@ def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
     it: 64, or the largest power of two with chunk_size * R <= 128 when that
     is smaller (32 for R = 3 or 4). An explicit chunk_size is used as given
     (it becomes the op's chunk_size), and one with chunk_size * R > 128 is a
-    ValueError.
+    ValueError. `cu_seqlens` packs sequences as for `linear_attention`.
     """
     _gate_kind(gate, _GATES)
     if decay not in _DECAYS:
@@ -269,7 +308,7 @@ def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
     decay_txt = " decay signed" if decay == "signed" else ""
     o, s = _recurrence("recurrence", q, k, v, g, gate, scale, initial_state,
                        extra, chunk_attr, chunk, target, extra_operands=lowrank,
-                       decay_txt=decay_txt)
+                       decay_txt=decay_txt, cu_seqlens=cu_seqlens)
     return o, (s if output_final_state else None)
 
 
@@ -309,11 +348,15 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0, *,
     return _run(key, args, source, _chunk_size(chunk_size), target)
 
 
-def scan(x, g, initial_state=None, *, chunk_size=None, target="cpu"):
+def scan(x, g, initial_state=None, *, chunk_size=None, target="cpu",
+         cu_seqlens=None):
     """Element-wise gated recurrence h = exp(g) * h + x over x, g [B, T, D];
     initial_state [B, D]. Returns (o in x's dtype, final_state float32).
     `chunk_size` > 0 (64 by default) selects the chunked scan (parallel over
     chunks, a carry pass between them); 0 the sequential one.
+    `cu_seqlens` packs N sequences along T of x, g [1, T, D] as for
+    `linear_attention`; initial_state and the final state are then [N, D],
+    and each sequence is scanned on its own (in parallel over sequences).
     """
     elem = _inputs([("x", x)], {"x": "[B, T, D]"})
     g = _f32("g", g, 3, "[B, T, D]")
@@ -321,9 +364,11 @@ def scan(x, g, initial_state=None, *, chunk_size=None, target="cpu"):
     types = [_tensor(x.shape, elem), _tensor(g.shape, "f32")]
     init = ""
     if initial_state is not None:
-        args.append(_f32("initial_state", initial_state, 2, "[B, D]"))
+        dims = "[N, D]" if cu_seqlens is not None else "[B, D]"
+        args.append(_f32("initial_state", initial_state, 2, dims))
         types.append(_tensor(args[-1].shape, "f32", 1))
         init = " init(%a2)"
+    init += _varlen(cu_seqlens, args, types)
     o_type = _tensor((0, 0, x.shape[2]), elem)
     s_type = _tensor((0, x.shape[2]), "f32", 1)
     key = ("scan", tuple(types))
