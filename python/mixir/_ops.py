@@ -119,11 +119,19 @@ def _short(message):
 
 def _recurrence(op, q, k, v, g, gate, scale, initial_state, extra_args,
                 extra_attrs, chunk_size=DEFAULT_CHUNK_SIZE, target="cpu",
-                extra_operands=None, decay_txt="", cu_seqlens=None):
+                extra_operands=None, decay_txt="", cu_seqlens=None,
+                pool=(None, None)):
     """Builds, compiles and calls one recurrent op. ``extra_args`` are
     (name, array, type) operands after q, k, v, spelt ``, %a3, ...`` unless
     ``extra_operands`` gives their syntax (``lowrank(%a3, %a4)``);
-    ``decay_txt`` follows the gate; ``cu_seqlens`` packs sequences."""
+    ``decay_txt`` follows the gate; ``cu_seqlens`` packs sequences;
+    ``pool`` is (state_pool, state_indices)."""
+    state_pool, state_indices = pool
+    if state_indices is not None:
+        initial_state = _state_pool(state_pool, initial_state)
+    elif state_pool is not None:
+        raise ValueError("state_pool needs state_indices (the slot of each "
+                         "sequence)")
     elem = _inputs([("q", q), ("k", k), ("v", v)],
                    {"q": "[B, T, Hq, K]", "k": "[B, T, Hk, K]",
                     "v": "[B, T, Hv, V]"})
@@ -149,12 +157,14 @@ def _recurrence(op, q, k, v, g, gate, scale, initial_state, extra_args,
         gate_txt += f"(%a{len(args) - 1})"
     init_txt = ""
     if initial_state is not None:
-        dims = "[N, Hv, K, V]" if cu_seqlens is not None else "[B, Hv, K, V]"
+        dims = "[P, Hv, K, V]" if state_indices is not None else \
+            "[N, Hv, K, V]" if cu_seqlens is not None else "[B, Hv, K, V]"
         s0 = _f32("initial_state", initial_state, 4, dims)
         args.append(s0)
         arg_types.append(_tensor(s0.shape, "f32", 1))
         init_txt = f" init(%a{len(args) - 1})"
-    varlen_txt = _varlen(cu_seqlens, args, arg_types)
+    varlen_txt = _varlen(cu_seqlens, args, arg_types) + \
+        _slots(state_indices, args, arg_types)
     scale_txt = _scale_attr("scale", scale)
     o_type = _tensor((0, 0, ho, V), elem)
     s_type = _tensor((0, hv, K, V), "f32", 1)
@@ -169,7 +179,11 @@ def _recurrence(op, q, k, v, g, gate, scale, initial_state, extra_args,
                              f"{decay_txt}{init_txt}{varlen_txt}{scale_txt}"
                              f"{extra_attrs}",
                              [o_type, s_type])
-    return _run(key, args, source, chunk_size, target)
+    o, s = _run(key, args, source, chunk_size, target)
+    if state_indices is not None:  # the pool is updated in place
+        np.copyto(state_pool, s)
+        s = state_pool
+    return o, s
 
 
 def _varlen(cu_seqlens, args, arg_types):
@@ -180,6 +194,36 @@ def _varlen(cu_seqlens, args, arg_types):
     args.append(cu)
     arg_types.append(cu_type)
     return f" varlen(%a{len(args) - 1})"
+
+
+def _state_pool(state_pool, initial_state):
+    """The pool a state_indices call reads and updates in place: a writable
+    C-contiguous float32 [P, Hv, K, V] array."""
+    if initial_state is not None:
+        raise ValueError("give initial_state or state_pool with state_indices, "
+                         "not both")
+    if state_pool is None:
+        raise ValueError("state_indices needs state_pool [P, Hv, K, V]")
+    _array("state_pool", state_pool, 4, "[P, Hv, K, V]")
+    if (state_pool.dtype != np.float32 or not state_pool.flags.c_contiguous
+            or not state_pool.flags.writeable):
+        raise TypeError("state_pool must be a writable C-contiguous float32 "
+                        "array (it is updated in place)")
+    return state_pool
+
+
+def _slots(state_indices, args, arg_types):
+    """Appends state_indices (if any, int32 [N]) to the operands; returns
+    its syntax."""
+    if state_indices is None:
+        return ""
+    _array("state_indices", state_indices, 1, "[N]")
+    if state_indices.dtype != np.int32:
+        raise TypeError(f"state_indices must be int32, got "
+                        f"{state_indices.dtype}")
+    args.append(np.ascontiguousarray(state_indices))
+    arg_types.append("tensor<?xi32>")
+    return f" indices(%a{len(args) - 1})"
 
 
 def _chunk_size(chunk_size):
@@ -196,7 +240,8 @@ def _chunk_size(chunk_size):
 
 def linear_attention(q, k, v, g=None, gate="none", scale=None,
                      initial_state=None, output_final_state=False, *,
-                     chunk_size=None, target="cpu", cu_seqlens=None):
+                     chunk_size=None, target="cpu", cu_seqlens=None,
+                     state_pool=None, state_indices=None):
     """Gated linear attention (MIXERS.md `mix.linear_attention`).
 
     q: [B, T, Hq, K], k: [B, T, Hk, K], v: [B, T, Hv, V] in float32, float16
@@ -214,18 +259,26 @@ def linear_attention(q, k, v, g=None, gate="none", scale=None,
     sequence, and nothing crosses a boundary. One compilation serves every
     packing; a bad one (not starting at 0, decreasing, not ending at T, N
     not matching initial_state, B != 1) is a ValueError.
+
+    `state_indices` (int32 [N], one per sequence: batch row, or packed
+    sequence) with `state_pool` (float32 [P, Hv, K, V]) replaces
+    initial_state: sequence n starts from state_pool[state_indices[n]], and
+    its final state is written back into that slot, in place (the call
+    returns state_pool as the final state). A negative index is padding: its
+    slot is neither read nor written and its outputs are 0. An index >= P or
+    a slot named twice is a ValueError and leaves the pool unchanged.
     """
     _gate_kind(gate, _GATES)
     o, s = _recurrence("linear_attention", q, k, v, g, gate, scale,
                        initial_state, [], "", _chunk_size(chunk_size), target,
-                       cu_seqlens=cu_seqlens)
+                       cu_seqlens=cu_seqlens, pool=(state_pool, state_indices))
     return o, (s if output_final_state else None)
 
 
 def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
                initial_state=None, output_final_state=False, qk_l2norm=False,
                allow_neg_eigval=False, *, chunk_size=None, target="cpu",
-               cu_seqlens=None):
+               cu_seqlens=None, state_pool=None, state_indices=None):
     """Delta rule: DeltaNet, Gated DeltaNet (gate="scalar"), KDA-style
     per-channel gates (gate="vector"); beta: [B, T, Hv]. See
     `linear_attention` for the other arguments (the chunked form uses the
@@ -238,7 +291,7 @@ def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
     extra = [("beta", beta, _tensor(beta.shape, "f32"))]
     o, s = _recurrence("delta_rule", q, k, v, g, gate, scale, initial_state,
                        extra, attrs, _chunk_size(chunk_size), target,
-                       cu_seqlens=cu_seqlens)
+                       cu_seqlens=cu_seqlens, pool=(state_pool, state_indices))
     return o, (s if output_final_state else None)
 
 
@@ -269,7 +322,8 @@ def _low_rank_terms(a, b, q):
 
 def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
                initial_state=None, output_final_state=False, *,
-               chunk_size=None, target="cpu", cu_seqlens=None):
+               chunk_size=None, target="cpu", cu_seqlens=None,
+               state_pool=None, state_indices=None):
     """Diagonal-plus-low-rank linear recurrence (MIXERS.md `mix.recurrence`):
     ``S = D_t S + sum_r b[t, r] (a[t, r]^T S) + k[t] v[t]^T``,
     ``o[t] = S^T (scale * q[t])`` per value head, ``D_t = diag(d_t)``.
@@ -286,7 +340,8 @@ def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
     it: 64, or the largest power of two with chunk_size * R <= 128 when that
     is smaller (32 for R = 3 or 4). An explicit chunk_size is used as given
     (it becomes the op's chunk_size), and one with chunk_size * R > 128 is a
-    ValueError. `cu_seqlens` packs sequences as for `linear_attention`.
+    ValueError. `cu_seqlens`, `state_pool` and `state_indices` as for
+    `linear_attention`.
     """
     _gate_kind(gate, _GATES)
     if decay not in _DECAYS:
@@ -308,7 +363,8 @@ def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
     decay_txt = " decay signed" if decay == "signed" else ""
     o, s = _recurrence("recurrence", q, k, v, g, gate, scale, initial_state,
                        extra, chunk_attr, chunk, target, extra_operands=lowrank,
-                       decay_txt=decay_txt, cu_seqlens=cu_seqlens)
+                       decay_txt=decay_txt, cu_seqlens=cu_seqlens,
+                       pool=(state_pool, state_indices))
     return o, (s if output_final_state else None)
 
 

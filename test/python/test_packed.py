@@ -1,4 +1,4 @@
-"""Packed variable-length batches (MIXERS.md "Packed sequences and state
+"""Packed variable-length batches (MIXERS.md "Packed sequences" and "State
 pools"): ``cu_seqlens`` on linear_attention, delta_rule, recurrence and scan.
 
 Numerics are compared with a float64 evaluation of the recurrent form written
@@ -8,7 +8,9 @@ sequences, at odd head dims (60) and with shared query or key heads. Each
 packed sequence's output and final state also equal running it alone. Bad
 packings are run-time errors that name the broken rule and touch nothing
 (canary rows around the inputs stay intact), and one compilation serves
-every packing.
+every packing. State pools (``state_indices`` with ``state_pool``) read
+and write their slots in place, padding (negative slots) untouched with zero
+outputs, and bad indices are errors that leave the pool as it was.
 """
 
 import zlib
@@ -440,3 +442,138 @@ def test_packed_scan_cuda_emulation():
     wo, wh = scan_reference(cu, f64(x[0]), f64(g[0]), h0)
     check(o[0], wo, 1e-5, "o")
     check(h, wh, 1e-5, "state")
+
+
+# --------------------------------------------------------------------------
+# State pools: state_indices with a state_pool updated in place
+# --------------------------------------------------------------------------
+
+def pooled_reference(cu, slots, pool, q, k, v, decay, scale, **extra):
+    """The reference on the pool: sequence n starts from pool[slots[n]] and
+    writes its final state there; padding (negative slots) gives zero rows."""
+    live = [n for n in range(len(slots)) if slots[n] >= 0]
+    s0 = np.array([pool[max(i, 0)] for i in slots], np.float64)
+    o, states = reference(cu, q, k, v, decay, s0, scale, **extra)
+    for n in range(len(slots)):
+        if slots[n] < 0:
+            o[cu[n]:cu[n + 1]] = 0
+    want = np.array(pool, np.float64, copy=True)
+    for n in live:
+        want[slots[n]] = states[n]
+    return o, want
+
+
+@pytest.mark.parametrize("op,chunk,packed", [("la", 16, True), ("dr", 0, True),
+                                             ("rc", 16, True), ("la", 64, False),
+                                             ("dr", 16, False)])
+def test_state_pool_in_place(op, chunk, packed):
+    rng = np.random.default_rng(31 + chunk)
+    K, V, P = 60, 60, 11
+    if packed:
+        cu = packing(rng, 7, 150)
+        N, T, B = 7, int(cu[-1]), 1
+    else:
+        N, T, B = 3, 75, 3
+        cu = np.arange(0, 3 * T + 1, T, dtype=np.int32)  # for the reference
+    slots = rng.permutation(P)[:N].astype(np.int32)
+    slots[[1, N - 1]] = [-1, -5]  # padding
+    hq, hk, hv = HEADS["gva"]
+    q = rng.standard_normal((B, T, hq, K)).astype(np.float32)
+    k = rng.standard_normal((B, T, hk, K)).astype(np.float32)
+    k /= np.linalg.norm(k, axis=-1, keepdims=True)
+    v = rng.standard_normal((B, T, hv, V)).astype(np.float32)
+    pool = rng.standard_normal((P, hv, K, V)).astype(np.float32)
+    before = pool.copy()
+    flat = lambda x: x.reshape((1, B * T) + x.shape[2:])  # noqa: E731
+    g, decay = gate_input(rng, "scalar", B * T, hv, K)
+    g = g.reshape(B, T, hv)
+    extra = extras(op, rng, B * T, hv, K)
+    extra = {n: x.reshape((B, T) + x.shape[2:]) for n, x in extra.items()}
+    common = dict(gate="scalar", output_final_state=True, chunk_size=chunk,
+                  cu_seqlens=cu if packed else None, state_pool=pool,
+                  state_indices=slots)
+    if op == "la":
+        o, s = mixir.linear_attention(q, k, v, g, **common)
+    elif op == "dr":
+        o, s = mixir.delta_rule(q, k, v, extra["beta"], g, **common)
+    else:
+        o, s = mixir.recurrence(q, k, v, extra["a"], extra["b"], g, **common)
+    assert s is pool
+    wo, want = pooled_reference(
+        cu, slots, before, f64(flat(q)[0]), f64(flat(k)[0]), f64(flat(v)[0]),
+        decay, 1 / np.sqrt(K), **{n: f64(flat(x)[0]) for n, x in extra.items()})
+    check(flat(o)[0], wo, 1e-4, "o")
+    for n in range(N):
+        if slots[n] < 0:  # padding: exactly zero outputs
+            assert not flat(o)[0, cu[n]:cu[n + 1]].any()
+    check(pool, want, 1e-4, "pool")
+    untouched = np.setdiff1d(np.arange(P), slots[slots >= 0])
+    np.testing.assert_array_equal(pool[untouched], before[untouched])
+
+
+BAD_SLOTS = [
+    ("beyond", [0, 11, 2], r"must be below P.*\(got 1, expected 3\)"),
+    ("far-beyond", [0, 2, 2**31 - 1], r"must be below P.*\(got 2, expected 3\)"),
+    ("twice", [4, 2, 4], r"must not name a slot twice.*\(got 2, expected 3\)"),
+    ("twice-zero", [0, 0, -1], r"twice.*\(got 1, expected 3\)"),
+    ("too-few", [0, 1], r"'state_indices' dim 0 does not match the number of "
+     r"sequences.*\(got 2, expected 3\)"),
+    ("too-many", [0, 1, 2, 3], r"does not match.*\(got 4, expected 3\)"),
+]
+
+
+@pytest.mark.parametrize("name,slots,message", BAD_SLOTS,
+                         ids=[b[0] for b in BAD_SLOTS])
+def test_bad_state_indices_leave_the_pool(name, slots, message):
+    rng = np.random.default_rng(41)
+    P = 11
+    q, qbuf = guarded((1, T_BAD, 2, 8), rng)
+    pool = rng.standard_normal((P, 2, 8, 8)).astype(np.float32)
+    kept = (pool.copy(), qbuf.copy())
+    with pytest.raises(ValueError, match=message):
+        mixir.delta_rule(q, q, q, np.full((1, T_BAD, 2), 0.5, np.float32),
+                         cu_seqlens=np.array([0, 4, 8, 12], np.int32),
+                         state_pool=pool, state_indices=np.array(slots, np.int32),
+                         chunk_size=16)
+    np.testing.assert_array_equal(pool, kept[0])
+    np.testing.assert_array_equal(qbuf, kept[1])
+
+
+def test_state_pool_arguments_checked():
+    q = np.zeros((1, 4, 1, 8), np.float32)
+    pool = np.zeros((2, 1, 8, 8), np.float32)
+    slots = np.array([0], np.int32)
+    cu = np.array([0, 4], np.int32)
+    with pytest.raises(ValueError, match="state_pool needs state_indices"):
+        mixir.linear_attention(q, q, q, cu_seqlens=cu, state_pool=pool)
+    with pytest.raises(ValueError, match="needs state_pool"):
+        mixir.linear_attention(q, q, q, cu_seqlens=cu, state_indices=slots)
+    with pytest.raises(ValueError, match="not both"):
+        mixir.linear_attention(q, q, q, initial_state=pool, cu_seqlens=cu,
+                               state_pool=pool, state_indices=slots)
+    with pytest.raises(TypeError, match="float32"):
+        mixir.linear_attention(q, q, q, cu_seqlens=cu, state_indices=slots,
+                               state_pool=pool.astype(np.float64))
+    with pytest.raises(TypeError, match="int32"):
+        mixir.linear_attention(q, q, q, cu_seqlens=cu, state_pool=pool,
+                               state_indices=slots.astype(np.int64))
+
+
+def test_state_pool_cuda_emulation():
+    """The pool on target cuda-emulation equals the reference: the sequence
+    loop is launched on the (emulated) device, the scatter runs after it."""
+    rng = np.random.default_rng(51)
+    K = V = 16
+    cu = packing(rng, 5, 60)
+    T = int(cu[-1])
+    q, k, v = inputs(rng, "f32", "mha", T, K, V)
+    pool = rng.standard_normal((9, 2, K, V)).astype(np.float32)
+    before = pool.copy()
+    slots = np.array([3, -1, 0, 8, 5], np.int32)
+    o, _ = mixir.linear_attention(q, k, v, cu_seqlens=cu, state_pool=pool,
+                                  state_indices=slots, chunk_size=16,
+                                  target="cuda-emulation")
+    wo, want = pooled_reference(cu, slots, before, f64(q[0]), f64(k[0]),
+                                f64(v[0]), np.ones((T, 2, K)), 1 / 4)
+    check(o[0], wo, 1e-4, "o")
+    check(pool, want, 1e-4, "pool")

@@ -376,10 +376,10 @@ SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
   AffineMap vMap = AffineMap::get(3, 0, {d2, d1}, ctx);
 
   Value zero = indexConst(b, 0);
-  Value o0 = emptyLike(b, r.oType, {"B", "T", "Ho", "V"}, sizes);
+  Value o0 = emptyOutputs(b, r, sizes);
   Value s0 = emptyFinalStates(b, r, sizes);
   return forEachStateHead(
-      b, sizes, hv, group, o0, s0, r.init, r.cuSeqlens,
+      b, sizes, r, group, o0, s0,
       [&](ImplicitLocOpBuilder &b, const SequenceSpan &span, Value s,
           Value oRows, Value S) {
         // Each sequence is cut into its own chunks, the last one partial.

@@ -23,12 +23,6 @@ using mixir::mix::GateKind;
 
 namespace mixir::lowering {
 
-Value emptyFinalStates(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
-                       const SymbolSizes &sizes) {
-  return emptyLike(b, r.stateType, {r.cuSeqlens ? "N" : "B", "Hv", "K", "V"},
-                   sizes);
-}
-
 SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
                                   const RecurrenceOperands &r,
                                   const SymbolSizes &sizes) {
@@ -43,7 +37,7 @@ SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
   auto rowType = VectorType::get({V}, b.getF32Type());
 
   Value zero = indexConst(b, 0);
-  Value o0 = emptyLike(b, r.oType, {"B", "T", "Ho", "V"}, sizes);
+  Value o0 = emptyOutputs(b, r, sizes);
   Value s0 = emptyFinalStates(b, r, sizes);
   // The decay a gate value gives: exp(g), or g itself for signed decays.
   auto decayOf = [&](ImplicitLocOpBuilder &b, Value g) -> Value {
@@ -61,7 +55,7 @@ SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
         .getResult();
   };
   return forEachStateHead(
-      b, sizes, hv, group, o0, s0, r.init, r.cuSeqlens,
+      b, sizes, r, group, o0, s0,
       [&](ImplicitLocOpBuilder &b, const SequenceSpan &span, Value s, Value o,
           Value S) {
         Value bi = span.batch;
@@ -221,6 +215,7 @@ template <typename OpTy> RecurrenceOperands commonRecurrenceOperands(OpTy op) {
   r.q = op.getQ(), r.k = op.getK(), r.v = op.getV(), r.g = op.getG();
   r.init = op.getInitialState(), r.gate = op.getGateKind();
   r.cuSeqlens = op.getCuSeqlens();
+  r.stateIndices = op.getStateIndices();
   r.scale = op.getScaleOrDefault();
   r.oType = op.getO().getType(), r.stateType = op.getFinalState().getType();
   return r;

@@ -115,6 +115,72 @@ void addPackingChecks(ImplicitLocOpBuilder &b, Value cuSeqlens,
                 "(none)"});
 }
 
+/// Reads a pool's slot indices: the position of the first index >= P and of
+/// the first non-negative index used before (each `count`, their number,
+/// when there is none).
+std::pair<Value, Value> readSlots(ImplicitLocOpBuilder &b, Value indices,
+                                  Value slots) {
+  Value count = tensor::DimOp::create(b, indices, 0);
+  Value zero = sizeConst(b, 0), one = sizeConst(b, 1);
+  auto firstWhere = [&](ImplicitLocOpBuilder &b, Value bad, Value i,
+                        Value first) -> Value {
+    Value isFirst = arith::AndIOp::create(
+        b, bad,
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, first, count));
+    return arith::SelectOp::create(b, isFirst, i, first);
+  };
+  auto loop = scf::ForOp::create(
+      b, zero, count, one, ValueRange{count, count},
+      [&](OpBuilder &nested, Location loc, Value i, ValueRange args) {
+        ImplicitLocOpBuilder nb(loc, nested);
+        Value slot = offsetAt(nb, indices, i);
+        Value beyond =
+            arith::CmpIOp::create(nb, arith::CmpIPredicate::sge, slot, slots);
+        Value used =
+            scf::ForOp::create(
+                nb, zero, i, one,
+                ValueRange{arith::ConstantIntOp::create(nb, 0, 1)},
+                [&](OpBuilder &inner, Location loc, Value j, ValueRange seen) {
+                  ImplicitLocOpBuilder ib(loc, inner);
+                  Value same =
+                      arith::CmpIOp::create(ib, arith::CmpIPredicate::eq,
+                                            offsetAt(ib, indices, j), slot);
+                  scf::YieldOp::create(
+                      ib, ValueRange{arith::OrIOp::create(ib, seen[0], same)});
+                })
+                .getResult(0);
+        Value repeat = arith::AndIOp::create(
+            nb, used,
+            arith::CmpIOp::create(nb, arith::CmpIPredicate::sge, slot, zero));
+        scf::YieldOp::create(nb,
+                             ValueRange{firstWhere(nb, beyond, i, args[0]),
+                                        firstWhere(nb, repeat, i, args[1])});
+      });
+  return {loop.getResult(0), loop.getResult(1)};
+}
+
+/// The run-time rules of a state pool (MIXERS.md "State pools"): one index
+/// per sequence, each below P or negative (padding), no slot used twice.
+void addPoolChecks(ImplicitLocOpBuilder &b, Value indices, Value sequences,
+                   const SymbolSizes &sizes, StringRef opName,
+                   SmallVectorImpl<DimCheck> &checks) {
+  std::string prefix = opName.str() + ": ";
+  Value count = tensor::DimOp::create(b, indices, 0);
+  auto [beyond, repeat] = readSlots(b, indices, sizes.lookup("P"));
+  checks.push_back({count, sequences,
+                    prefix + "'state_indices' dim 0 does not match the number "
+                             "of sequences (N with 'cu_seqlens', else B)"});
+  checks.push_back(
+      {beyond, count,
+       prefix + "'state_indices' must be below P (the pool's slots, "
+                "'initial_state' dim 0) or negative (padding); got: the "
+                "position of the first that is not, expected: N (none)"});
+  checks.push_back({repeat, count,
+                    prefix + "'state_indices' must not name a slot twice; "
+                             "got: the position of the first repeat, "
+                             "expected: N (none)"});
+}
+
 /// A constant global holding `text`, as memref<?xi8>.
 Value messageRef(ImplicitLocOpBuilder &b, ModuleOp module, StringRef text) {
   auto type =
@@ -194,6 +260,9 @@ LogicalResult lowerWithShapeChecks(
 
   if (cuSeqlens)
     addPackingChecks(b, cuSeqlens, sizes, opName, checks);
+  if (Value indices = mix::getStateIndices(op))
+    addPoolChecks(b, indices, sizes.lookup(cuSeqlens ? "N" : "B"), sizes,
+                  opName, checks);
   if (checks.empty()) {
     rewriter.replaceOp(op, buildResults(b, sizes));
     return success();

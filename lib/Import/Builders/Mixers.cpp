@@ -92,8 +92,8 @@ FailureOr<Results> linearAttentionOp(OpBuilder &b, Location loc,
   auto [oType, sType] = recurrenceTypes(in.q, in.v);
   auto op = mix::LinearAttentionOp::create(
       b, loc, oType, sType, in.q, in.k, in.v, in.g, in.initialState, Value(),
-      mix::GateKindAttr::get(b.getContext(), *kind), scaleAttr(b, options),
-      IntegerAttr());
+      Value(), mix::GateKindAttr::get(b.getContext(), *kind),
+      scaleAttr(b, options), IntegerAttr());
   return Results{op.getO(), op.getFinalState()};
 }
 
@@ -113,7 +113,7 @@ FailureOr<Results> deltaRuleOp(OpBuilder &b, Location loc,
   auto [oType, sType] = recurrenceTypes(in.q, in.v);
   auto op = mix::DeltaRuleOp::create(
       b, loc, oType, sType, in.q, in.k, in.v, in.beta, in.g, in.initialState,
-      Value(), mix::GateKindAttr::get(b.getContext(), *kind),
+      Value(), Value(), mix::GateKindAttr::get(b.getContext(), *kind),
       scaleAttr(b, options), flag(b, options.qkL2Norm),
       flag(b, options.allowNegEigval), IntegerAttr());
   return Results{op.getO(), op.getFinalState()};

@@ -84,3 +84,51 @@ func.func @scan_varlen(%x: tensor<1x?x4xf32>, %g: tensor<1x?x4xf32>, %cu: tensor
       -> (tensor<1x?x4xf32>, tensor<?x4xf32>)
   return %o, %h : tensor<1x?x4xf32>, tensor<?x4xf32>
 }
+
+// -----
+
+// A state pool: the indices are checked (their number against N, each below
+// P, no slot twice) with the packing; outputs start at zero, a padding
+// sequence (negative index) runs no token and starts from a zero state
+// instead of reading the pool, and after the loop the final states are
+// written into a copy of the pool at their slots (padding skipped).
+// MSG-LABEL: func.func @la_pool
+// MSG-COUNT-9: func.call @mixrtShapeError
+// MSG-NOT: func.call @mixrtShapeError
+// CHECK-LABEL: func.func @la_pool(
+// CHECK-SAME: %[[POOL:[a-z0-9]+]]: tensor<?x2x8x8xf32>, %[[CU:[a-z0-9]+]]: tensor<?xi32>, %[[IDX:[a-z0-9]+]]: tensor<?xi32>)
+// CHECK-DAG: %[[P:[a-z0-9_]+]] = tensor.dim %[[POOL]], %c0
+// CHECK: %[[NIDX:[a-z0-9_]+]] = tensor.dim %[[IDX]], %c0
+// CHECK: %[[SLOTS:[a-z0-9_]+]]:2 = scf.for %[[I:[a-z0-9_]+]] = %c0 to %{{.*}} step %c1 iter_args({{.*}}) -> (index, index)
+// CHECK: %[[SLOT:[a-z0-9_]+]] = tensor.extract %[[IDX]][%[[I]]]
+// CHECK: %[[SLOTI:[a-z0-9_]+]] = arith.index_cast %[[SLOT]] : i32 to index
+// CHECK: arith.cmpi sge, %[[SLOTI]], %[[P]] : index
+// CHECK: scf.for %{{.*}} = %c0 to %[[I]] step %c1
+// CHECK: %[[NS:[a-z0-9_]+]] = arith.select %{{.*}}, %{{.*}}, %c0 : index
+// CHECK: %[[OZ:[a-z0-9_]+]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<1x?x2x8xf32>)
+// CHECK: scf.forall (%[[SEQ:[a-z0-9_]+]], %[[H:[a-z0-9_]+]]) in (%[[NS]], 2) shared_outs(%{{.*}} = %[[OZ]], %{{.*}} = %{{.*}})
+// CHECK: %[[MINE:[a-z0-9_]+]] = tensor.extract %[[IDX]][%[[SEQ]]] : tensor<?xi32>
+// CHECK: %[[PAD:[a-z0-9_]+]] = arith.cmpi slt, %[[MINE]], %c0_i32 : i32
+// CHECK: %[[MYSLOT:[a-z0-9_]+]] = arith.index_cast %[[MINE]] : i32 to index
+// CHECK: %[[LEN:[a-z0-9_]+]] = arith.select %[[PAD]], %c0, %{{.*}} : index
+// CHECK: scf.if %[[PAD]] -> (tensor<8x8xf32>) {
+// CHECK: linalg.fill
+// CHECK: } else {
+// CHECK: tensor.extract_slice %[[POOL]][%[[MYSLOT]], %[[H]], 0, 0] [1, 1, 8, 8]
+// CHECK: linalg.copy
+// CHECK: scf.for %{{.*}} = %c0 to %[[LEN]] step %c1
+// CHECK: scf.forall.in_parallel
+// The scatter: a copy of the pool, each sequence's states at its slot.
+// CHECK: %[[COPY:[a-z0-9_]+]] = linalg.copy ins(%[[POOL]] : tensor<?x2x8x8xf32>)
+// CHECK: scf.for %[[N:[a-z0-9_]+]] = %c0 to %[[NS]] step %c1 iter_args(%[[ACC:[a-z0-9_]+]] = %[[COPY]])
+// CHECK: %[[S:[a-z0-9_]+]] = tensor.extract %[[IDX]][%[[N]]]
+// CHECK: scf.if %{{.*}} -> (tensor<?x2x8x8xf32>) {
+// CHECK: scf.yield %[[ACC]]
+// CHECK: } else {
+// CHECK: tensor.insert_slice %{{.*}} into %[[ACC]][%{{.*}}, 0, 0, 0] [1, 2, 8, 8]
+func.func @la_pool(%q: tensor<1x?x2x8xf32>, %v: tensor<1x?x2x8xf32>, %pool: tensor<?x2x8x8xf32>, %cu: tensor<?xi32>, %idx: tensor<?xi32>) -> (tensor<1x?x2x8xf32>, tensor<?x2x8x8xf32>) {
+  %o, %s = mix.linear_attention %q, %q, %v gate none init(%pool) varlen(%cu) indices(%idx)
+      : (tensor<1x?x2x8xf32>, tensor<1x?x2x8xf32>, tensor<1x?x2x8xf32>, tensor<?x2x8x8xf32>, tensor<?xi32>, tensor<?xi32>)
+      -> (tensor<1x?x2x8xf32>, tensor<?x2x8x8xf32>)
+  return %o, %s : tensor<1x?x2x8xf32>, tensor<?x2x8x8xf32>
+}

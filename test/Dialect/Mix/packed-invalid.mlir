@@ -100,3 +100,53 @@ func.func @scan_state_width(%x: tensor<1x8x4xf32>, %h0: tensor<3x5xf32>, %cu: te
       -> (tensor<1x8x4xf32>, tensor<3x4xf32>)
   return
 }
+
+// -----
+
+func.func @indices_without_pool(%q: tensor<1x8x2x16xf32>, %v: tensor<1x8x2x32xf32>, %cu: tensor<3xi32>, %idx: tensor<2xi32>) {
+  // expected-error @+1 {{'mix.linear_attention' op 'state_indices' needs the state pool as 'initial_state' (init(%pool) indices(%idx))}}
+  %o, %s = mix.linear_attention %q, %q, %v gate none varlen(%cu) indices(%idx)
+      : (tensor<1x8x2x16xf32>, tensor<1x8x2x16xf32>, tensor<1x8x2x32xf32>, tensor<3xi32>, tensor<2xi32>)
+      -> (tensor<1x8x2x32xf32>, tensor<4x2x16x32xf32>)
+  return
+}
+
+// -----
+
+func.func @indices_count(%q: tensor<1x8x2x16xf32>, %v: tensor<1x8x2x32xf32>, %pool: tensor<4x2x16x32xf32>, %cu: tensor<3xi32>, %idx: tensor<3xi32>) {
+  // expected-error @+1 {{'mix.linear_attention' op 'state_indices' holds 3 slots, but there are 2 sequences ('cu_seqlens' dim 0 - 1)}}
+  %o, %s = mix.linear_attention %q, %q, %v gate none init(%pool) varlen(%cu) indices(%idx)
+      : (tensor<1x8x2x16xf32>, tensor<1x8x2x16xf32>, tensor<1x8x2x32xf32>, tensor<4x2x16x32xf32>, tensor<3xi32>, tensor<3xi32>)
+      -> (tensor<1x8x2x32xf32>, tensor<4x2x16x32xf32>)
+  return
+}
+
+// -----
+
+func.func @indices_batch(%q: tensor<2x8x2x16xf32>, %v: tensor<2x8x2x32xf32>, %pool: tensor<4x2x16x32xf32>, %idx: tensor<3xi32>) {
+  // expected-error @+1 {{'mix.recurrence' op 'state_indices' holds 3 slots, but there are 2 sequences (the batch B)}}
+  %o, %s = mix.recurrence %q, %q, %v gate none init(%pool) indices(%idx)
+      : (tensor<2x8x2x16xf32>, tensor<2x8x2x16xf32>, tensor<2x8x2x32xf32>, tensor<4x2x16x32xf32>, tensor<3xi32>)
+      -> (tensor<2x8x2x32xf32>, tensor<4x2x16x32xf32>)
+  return
+}
+
+// -----
+
+func.func @pool_result(%q: tensor<1x8x2x16xf32>, %v: tensor<1x8x2x32xf32>, %pool: tensor<4x2x16x32xf32>, %idx: tensor<1xi32>) {
+  // expected-error @+1 {{'mix.linear_attention' op 'final_state' dim 0 (P) is 1, but 'initial_state' dim 0 is 4}}
+  %o, %s = mix.linear_attention %q, %q, %v gate none init(%pool) indices(%idx)
+      : (tensor<1x8x2x16xf32>, tensor<1x8x2x16xf32>, tensor<1x8x2x32xf32>, tensor<4x2x16x32xf32>, tensor<1xi32>)
+      -> (tensor<1x8x2x32xf32>, tensor<1x2x16x32xf32>)
+  return
+}
+
+// -----
+
+func.func @indices_i64(%q: tensor<1x8x2x16xf32>, %v: tensor<1x8x2x32xf32>, %pool: tensor<4x2x16x32xf32>, %idx: tensor<1xi64>) {
+  // expected-error @+1 {{must be 1D tensor of 32-bit signless integer values}}
+  %o, %s = mix.linear_attention %q, %q, %v gate none init(%pool) indices(%idx)
+      : (tensor<1x8x2x16xf32>, tensor<1x8x2x16xf32>, tensor<1x8x2x32xf32>, tensor<4x2x16x32xf32>, tensor<1xi64>)
+      -> (tensor<1x8x2x32xf32>, tensor<4x2x16x32xf32>)
+  return
+}

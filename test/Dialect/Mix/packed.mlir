@@ -45,3 +45,27 @@ func.func @scan_varlen(%x: tensor<1x?x8xf32>, %h0: tensor<5x8xf32>, %cu: tensor<
       -> (tensor<1x?x8xf32>, tensor<5x8xf32>)
   return %h : tensor<5x8xf32>
 }
+
+// -----
+
+// A state pool: init(%pool) with indices(%idx), the final state is the pool.
+// CHECK-LABEL: func.func @la_pool
+// CHECK: mix.linear_attention %{{.*}}, %{{.*}}, %{{.*}} gate none init(%{{.*}}) varlen(%{{.*}}) indices(%{{.*}}) : (tensor<1x?x2x16xf32>, tensor<1x?x2x16xf32>, tensor<1x?x2x32xf32>, tensor<?x2x16x32xf32>, tensor<4xi32>, tensor<3xi32>) -> (tensor<1x?x2x32xf32>, tensor<?x2x16x32xf32>)
+func.func @la_pool(%q: tensor<1x?x2x16xf32>, %v: tensor<1x?x2x32xf32>, %pool: tensor<?x2x16x32xf32>, %cu: tensor<4xi32>, %idx: tensor<3xi32>) -> tensor<?x2x16x32xf32> {
+  %o, %s = mix.linear_attention %q, %q, %v gate none init(%pool) varlen(%cu) indices(%idx)
+      : (tensor<1x?x2x16xf32>, tensor<1x?x2x16xf32>, tensor<1x?x2x32xf32>, tensor<?x2x16x32xf32>, tensor<4xi32>, tensor<3xi32>)
+      -> (tensor<1x?x2x32xf32>, tensor<?x2x16x32xf32>)
+  return %s : tensor<?x2x16x32xf32>
+}
+
+// -----
+
+// A pool without packing: one index per batch row (B = 2), P = 5 slots.
+// CHECK-LABEL: func.func @delta_pool
+// CHECK: mix.delta_rule {{.*}} init(%{{.*}}) indices(%{{.*}}) : {{.*}} -> (tensor<2x?x2x32xf32>, tensor<5x2x16x32xf32>)
+func.func @delta_pool(%q: tensor<2x?x2x16xf32>, %v: tensor<2x?x2x32xf32>, %beta: tensor<2x?x2xf32>, %pool: tensor<5x2x16x32xf32>, %idx: tensor<2xi32>) -> tensor<5x2x16x32xf32> {
+  %o, %s = mix.delta_rule %q, %q, %v, %beta gate none init(%pool) indices(%idx)
+      : (tensor<2x?x2x16xf32>, tensor<2x?x2x16xf32>, tensor<2x?x2x32xf32>, tensor<2x?x2xf32>, tensor<5x2x16x32xf32>, tensor<2xi32>)
+      -> (tensor<2x?x2x32xf32>, tensor<5x2x16x32xf32>)
+  return %s : tensor<5x2x16x32xf32>
+}

@@ -23,7 +23,15 @@ using namespace mixir::mix;
 //===----------------------------------------------------------------------===//
 
 bool mixir::mix::isDynamicSymbol(StringRef symbol) {
-  return symbol == "B" || symbol == "T" || symbol == "S" || symbol == "N";
+  return symbol == "B" || symbol == "T" || symbol == "S" || symbol == "N" ||
+         symbol == "P";
+}
+
+Value mixir::mix::getStateIndices(Operation *op) {
+  return llvm::TypeSwitch<Operation *, Value>(op)
+      .Case<LinearAttentionOp, DeltaRuleOp, RecurrenceOp>(
+          [](auto o) { return o.getStateIndices(); })
+      .Default([](Operation *) { return Value(); });
 }
 
 Value mixir::mix::getCuSeqlens(Operation *op) {
@@ -64,8 +72,8 @@ void addRecurrenceContract(OpTy op, SmallVectorImpl<ShapedValue> &out) {
   out.push_back({"v", op.getV(), {"B", "T", "Hv", "V"}});
   if (auto dims = gateDims(op.getGateKind()))
     addIfPresent(out, "g", op.getG(), *dims);
-  // Packed sequences keep one state per sequence (N), not per batch row.
-  StringRef states = op.getCuSeqlens() ? "N" : "B";
+  // Packed sequences keep one state per sequence (N), a pool P slots.
+  StringRef states = op.getStateIndices() ? "P" : op.getCuSeqlens() ? "N" : "B";
   addIfPresent(out, "initial_state", op.getInitialState(),
                {states, "Hv", "K", "V"});
   out.push_back({"o", op.getO(), {"B", "T", "Ho", "V"}});
@@ -267,6 +275,29 @@ LogicalResult checkPacking(Operation *op, const ShapeVerifier &shapes) {
   return success();
 }
 
+/// The static rules of a state pool (`init(%pool) indices(%idx)`): the pool
+/// is the initial state, and there is one index per sequence where both
+/// sizes are known.
+LogicalResult checkStatePool(Operation *op, const ShapeVerifier &shapes) {
+  Value indices = mixir::mix::getStateIndices(op);
+  if (!indices)
+    return success();
+  int64_t count = cast<ShapedType>(indices.getType()).getDimSize(0);
+  Value cu = mixir::mix::getCuSeqlens(op);
+  int64_t sequences = shapes.sizeOr("B", ShapedType::kDynamic);
+  if (cu) {
+    int64_t offsets = cast<ShapedType>(cu.getType()).getDimSize(0);
+    sequences = ShapedType::isDynamic(offsets) ? offsets : offsets - 1;
+  }
+  if (!ShapedType::isDynamic(count) && !ShapedType::isDynamic(sequences) &&
+      count != sequences)
+    return op->emitOpError()
+           << "'state_indices' holds " << count << " slots, but there are "
+           << sequences << " sequences ("
+           << (cu ? "'cu_seqlens' dim 0 - 1" : "the batch B") << ")";
+  return success();
+}
+
 /// Shared by linear_attention, delta_rule and recurrence: types, gate, heads
 /// and shapes.
 template <typename OpTy> LogicalResult verifyRecurrence(OpTy op) {
@@ -281,8 +312,11 @@ template <typename OpTy> LogicalResult verifyRecurrence(OpTy op) {
       failed(verifyChunkSize(o, op.getChunkSize())))
     return failure();
   ShapeVerifier shapes(o);
+  if (op.getStateIndices() && !op.getInitialState())
+    return op.emitOpError() << "'state_indices' needs the state pool as "
+                               "'initial_state' (init(%pool) indices(%idx))";
   if (failed(shapes.check(getShapeContract(o))) ||
-      failed(checkPacking(o, shapes)))
+      failed(checkPacking(o, shapes)) || failed(checkStatePool(o, shapes)))
     return failure();
   int64_t hq = shapes.size("Hq"), hk = shapes.size("Hk"),
           hv = shapes.size("Hv"), ho = shapes.size("Ho");

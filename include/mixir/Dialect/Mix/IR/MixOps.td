@@ -29,7 +29,16 @@ def Mix_Dialect : Dialect {
     in its own row of the final state ([N, ...]); nothing crosses a
     boundary. The offsets are data: one compiled function serves every
     packing, and a bad packing is a run-time error (MIXERS.md "Packed
-    sequences and state pools").
+    sequences").
+
+    linear_attention, delta_rule and recurrence also take a state pool:
+    `init(%pool) indices(%idx)` with `pool: [P, Hv, K, V]` and `idx: [N]`
+    (i32, one per sequence: batch row, or packed sequence). Sequence n
+    starts from `pool[idx[n]]`; the final state result is the pool with
+    each sequence's final state in its slot (the other slots unchanged). A
+    negative index is padding: its slot is neither read nor written and its
+    outputs are 0. An index >= P, or a non-negative index used twice, is a
+    run-time error (MIXERS.md "State pools").
   }];
 }
 
@@ -58,6 +67,9 @@ def Mix_StateTensor : RankedTensorOf<[F32]>;
 // The offsets of packed sequences (MIXERS.md "Packed sequences and state
 // pools"): [N + 1], 0 first, non-decreasing, T last.
 def Mix_SeqLens : 1DTensorOf<[I32, I64]>;
+// The pool slot of each sequence (MIXERS.md "State pools"): [N], negative
+// for padding.
+def Mix_StateIndices : 1DTensorOf<[I32]>;
 
 def Mix_LinearAttentionOp : Mix_Op<"linear_attention", [AttrSizedOperandSegments]> {
   let summary = "gated linear attention (RetNet, Lightning, GLA, Mamba2 SSD)";
@@ -78,6 +90,7 @@ def Mix_LinearAttentionOp : Mix_Op<"linear_attention", [AttrSizedOperandSegments
   let arguments = (ins Mix_Tensor:$q, Mix_Tensor:$k, Mix_Tensor:$v,
       Optional<Mix_Tensor>:$g, Optional<Mix_StateTensor>:$initial_state,
       Optional<Mix_SeqLens>:$cu_seqlens,
+      Optional<Mix_StateIndices>:$state_indices,
       DefaultValuedAttr<Mix_GateKind, "::mixir::mix::GateKind::none">:$gate_kind,
       OptionalAttr<F32Attr>:$scale,
       OptionalAttr<I64Attr>:$chunk_size);
@@ -85,7 +98,8 @@ def Mix_LinearAttentionOp : Mix_Op<"linear_attention", [AttrSizedOperandSegments
   let assemblyFormat = [{
     $q `,` $k `,` $v `gate` $gate_kind (`(` $g^ `)`)?
     (`init` `(` $initial_state^ `)`)?
-    (`varlen` `(` $cu_seqlens^ `)`)? (`scale` `=` $scale^)?
+    (`varlen` `(` $cu_seqlens^ `)`)? (`indices` `(` $state_indices^ `)`)?
+    (`scale` `=` $scale^)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
@@ -115,6 +129,7 @@ def Mix_DeltaRuleOp : Mix_Op<"delta_rule", [AttrSizedOperandSegments]> {
       Mix_Tensor:$beta, Optional<Mix_Tensor>:$g,
       Optional<Mix_StateTensor>:$initial_state,
       Optional<Mix_SeqLens>:$cu_seqlens,
+      Optional<Mix_StateIndices>:$state_indices,
       DefaultValuedAttr<Mix_GateKind, "::mixir::mix::GateKind::none">:$gate_kind,
       OptionalAttr<F32Attr>:$scale, UnitAttr:$qk_l2norm,
       UnitAttr:$allow_neg_eigval, OptionalAttr<I64Attr>:$chunk_size);
@@ -122,7 +137,8 @@ def Mix_DeltaRuleOp : Mix_Op<"delta_rule", [AttrSizedOperandSegments]> {
   let assemblyFormat = [{
     $q `,` $k `,` $v `,` $beta `gate` $gate_kind (`(` $g^ `)`)?
     (`init` `(` $initial_state^ `)`)?
-    (`varlen` `(` $cu_seqlens^ `)`)? (`scale` `=` $scale^)?
+    (`varlen` `(` $cu_seqlens^ `)`)? (`indices` `(` $state_indices^ `)`)?
+    (`scale` `=` $scale^)?
     (`qk_l2norm` $qk_l2norm^)? (`allow_neg_eigval` $allow_neg_eigval^)?
     attr-dict `:` functional-type(operands, results)
   }];
@@ -174,6 +190,7 @@ def Mix_RecurrenceOp : Mix_Op<"recurrence", [AttrSizedOperandSegments]> {
       Optional<Mix_Tensor>:$a, Optional<Mix_Tensor>:$b,
       Optional<Mix_Tensor>:$g, Optional<Mix_StateTensor>:$initial_state,
       Optional<Mix_SeqLens>:$cu_seqlens,
+      Optional<Mix_StateIndices>:$state_indices,
       DefaultValuedAttr<Mix_GateKind, "::mixir::mix::GateKind::none">:$gate_kind,
       DefaultValuedAttr<Mix_DecayKind, "::mixir::mix::DecayKind::log">:$decay,
       OptionalAttr<F32Attr>:$scale,
@@ -183,7 +200,8 @@ def Mix_RecurrenceOp : Mix_Op<"recurrence", [AttrSizedOperandSegments]> {
     $q `,` $k `,` $v (`lowrank` `(` $a^ `,` $b `)`)?
     `gate` $gate_kind (`(` $g^ `)`)? (`decay` $decay^)?
     (`init` `(` $initial_state^ `)`)?
-    (`varlen` `(` $cu_seqlens^ `)`)? (`scale` `=` $scale^)?
+    (`varlen` `(` $cu_seqlens^ `)`)? (`indices` `(` $state_indices^ `)`)?
+    (`scale` `=` $scale^)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
