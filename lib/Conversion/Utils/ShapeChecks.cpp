@@ -84,8 +84,8 @@ SmallVector<Value> readPacking(ImplicitLocOpBuilder &b, Value cuSeqlens,
   return SmallVector<Value>(read.getResults());
 }
 
-/// The run-time rules of packed sequences (MIXERS.md "Packed sequences and
-/// state pools"): a batch of one and offsets 0 = cu[0] <= ... <= cu[N] = T.
+/// The run-time rules of packed sequences (MIXERS.md "Packed sequences"): a
+/// batch of one and offsets 0 = cu[0] <= ... <= cu[N] = T.
 /// Together they keep every sequence inside [0, T).
 void addPackingChecks(ImplicitLocOpBuilder &b, Value cuSeqlens,
                       const SymbolSizes &sizes, StringRef opName,
@@ -107,7 +107,7 @@ void addPackingChecks(ImplicitLocOpBuilder &b, Value cuSeqlens,
       {read[0], sizeConst(b, 0), prefix + "'cu_seqlens'[0] must be 0"});
   checks.push_back({read[1], T,
                     prefix + "the last offset 'cu_seqlens'[N] must be T, the "
-                             "packed length ('q' dim 1)"});
+                             "packed length (dim 1 of the inputs)"});
   checks.push_back(
       {read[2], count,
        prefix + "'cu_seqlens' must be non-decreasing; got: the index of the "

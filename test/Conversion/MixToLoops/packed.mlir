@@ -12,7 +12,7 @@
 //   mix.linear_attention: the batch (B, dim 0 of the inputs) must be 1 with 'cu_seqlens' (sequences are packed along T)
 //   mix.linear_attention: 'cu_seqlens' must hold N + 1 >= 1 offsets; got: none
 //   mix.linear_attention: 'cu_seqlens'[0] must be 0
-//   mix.linear_attention: the last offset 'cu_seqlens'[N] must be T, the packed length ('q' dim 1)
+//   mix.linear_attention: the last offset 'cu_seqlens'[N] must be T, the packed length (dim 1 of the inputs)
 //   mix.linear_attention: 'cu_seqlens' must be non-decreasing; ...
 // MSG-COUNT-6: func.call @mixrtShapeError
 

@@ -64,8 +64,8 @@ def Mix_DecayKind : I32EnumAttr<"DecayKind", "how a gate gives the decay", [
 def Mix_Float : AnyTypeOf<[F32, F16, BF16]>;
 def Mix_Tensor : RankedTensorOf<[F32, F16, BF16]>;
 def Mix_StateTensor : RankedTensorOf<[F32]>;
-// The offsets of packed sequences (MIXERS.md "Packed sequences and state
-// pools"): [N + 1], 0 first, non-decreasing, T last.
+// The offsets of packed sequences (MIXERS.md "Packed sequences"): [N + 1],
+// 0 first, non-decreasing, T last.
 def Mix_SeqLens : 1DTensorOf<[I32, I64]>;
 // The pool slot of each sequence (MIXERS.md "State pools"): [N], negative
 // for padding.
