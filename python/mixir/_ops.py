@@ -68,6 +68,22 @@ def _tensor(shape, elem, dynamic=2):
     return "tensor<" + "x".join(dims + [elem]) + ">"
 
 
+def _offsets(cu_seqlens):
+    """cu_seqlens as the operand of varlen(...): a 1-D int32 or int64 array
+    (its values are checked by the compiled code)."""
+    if not isinstance(cu_seqlens, np.ndarray):
+        raise TypeError(f"cu_seqlens must be a numpy array, got "
+                        f"{type(cu_seqlens).__name__}")
+    if cu_seqlens.ndim != 1:
+        raise ValueError(f"cu_seqlens must have rank 1 [N + 1], got shape "
+                         f"{tuple(cu_seqlens.shape)}")
+    if cu_seqlens.dtype not in (np.dtype(np.int32), np.dtype(np.int64)):
+        raise TypeError(f"cu_seqlens must be int32 or int64, got "
+                        f"{cu_seqlens.dtype}")
+    x = np.ascontiguousarray(cu_seqlens)
+    return x, f"tensor<?x{dtype_name(x.dtype)}>"
+
+
 def _gate_kind(gate, allowed):
     if gate not in allowed:
         raise ValueError(f"gate must be one of {', '.join(map(repr, allowed))}, "
@@ -101,9 +117,10 @@ def _module(key, make_source, chunk_size=DEFAULT_CHUNK_SIZE, target="cpu"):
 class _Call:
     """An op ready to run: its key, its operands and its source."""
 
-    def __init__(self, key, args, source, chunk_size, target):
+    def __init__(self, key, args, source, chunk_size, target, after=None):
         self.key, self.args, self.source = key, args, source
         self.chunk_size, self.target = chunk_size, target
+        self.after = after  # applied to the results of a call
 
     def module(self, backward=False):
         return _module(self.key + (backward,),
@@ -111,7 +128,8 @@ class _Call:
                        self.target)
 
     def __call__(self):
-        return self.module().functions["mixer"](*self.args)
+        results = self.module().functions["mixer"](*self.args)
+        return self.after(results) if self.after else results
 
 
 def _run(key, args, make_source, chunk_size=DEFAULT_CHUNK_SIZE, target="cpu"):
@@ -130,11 +148,19 @@ def _recurrence(*args, **kwargs):
 
 def _recurrence_call(op, q, k, v, g, gate, scale, initial_state, extra_args,
                      extra_attrs, chunk_size=DEFAULT_CHUNK_SIZE, target="cpu",
-                     extra_operands=None, decay_txt=""):
+                     extra_operands=None, decay_txt="", cu_seqlens=None,
+                     pool=(None, None)):
     """Builds, compiles and calls one recurrent op. ``extra_args`` are
     (name, array, type) operands after q, k, v, spelt ``, %a3, ...`` unless
     ``extra_operands`` gives their syntax (``lowrank(%a3, %a4)``);
-    ``decay_txt`` follows the gate."""
+    ``decay_txt`` follows the gate; ``cu_seqlens`` packs sequences;
+    ``pool`` is (state_pool, state_indices)."""
+    state_pool, state_indices = pool
+    if state_indices is not None:
+        initial_state = _state_pool(state_pool, initial_state)
+    elif state_pool is not None:
+        raise ValueError("state_pool needs state_indices (the slot of each "
+                         "sequence)")
     elem = _inputs([("q", q), ("k", k), ("v", v)],
                    {"q": "[B, T, Hq, K]", "k": "[B, T, Hk, K]",
                     "v": "[B, T, Hv, V]"})
@@ -160,10 +186,14 @@ def _recurrence_call(op, q, k, v, g, gate, scale, initial_state, extra_args,
         gate_txt += f"(%a{len(args) - 1})"
     init_txt = ""
     if initial_state is not None:
-        s0 = _f32("initial_state", initial_state, 4, "[B, Hv, K, V]")
+        dims = "[P, Hv, K, V]" if state_indices is not None else \
+            "[N, Hv, K, V]" if cu_seqlens is not None else "[B, Hv, K, V]"
+        s0 = _f32("initial_state", initial_state, 4, dims)
         args.append(s0)
         arg_types.append(_tensor(s0.shape, "f32", 1))
         init_txt = f" init(%a{len(args) - 1})"
+    varlen_txt = _varlen(cu_seqlens, args, arg_types) + \
+        _slots(state_indices, args, arg_types)
     scale_txt = _scale_attr("scale", scale)
     o_type = _tensor((0, 0, ho, V), elem)
     s_type = _tensor((0, hv, K, V), "f32", 1)
@@ -175,9 +205,57 @@ def _recurrence_call(op, q, k, v, g, gate, scale, initial_state, extra_args,
 
     def source(backward=False):
         return _mixer_source(arg_types, f"mix.{op} {operands} {gate_txt}"
-                             f"{decay_txt}{init_txt}{scale_txt}{extra_attrs}",
+                             f"{decay_txt}{init_txt}{varlen_txt}{scale_txt}"
+                             f"{extra_attrs}",
                              [o_type, s_type], backward)
-    return _Call(key, args, source, chunk_size, target)
+
+    def after(results):
+        o, s = results
+        if state_indices is not None:  # the pool is updated in place
+            np.copyto(state_pool, s)
+            s = state_pool
+        return o, s
+    return _Call(key, args, source, chunk_size, target, after)
+
+
+def _varlen(cu_seqlens, args, arg_types):
+    """Appends cu_seqlens (if any) to the operands; returns its syntax."""
+    if cu_seqlens is None:
+        return ""
+    cu, cu_type = _offsets(cu_seqlens)
+    args.append(cu)
+    arg_types.append(cu_type)
+    return f" varlen(%a{len(args) - 1})"
+
+
+def _state_pool(state_pool, initial_state):
+    """The pool a state_indices call reads and updates in place: a writable
+    C-contiguous float32 [P, Hv, K, V] array."""
+    if initial_state is not None:
+        raise ValueError("give initial_state or state_pool with state_indices, "
+                         "not both")
+    if state_pool is None:
+        raise ValueError("state_indices needs state_pool [P, Hv, K, V]")
+    _array("state_pool", state_pool, 4, "[P, Hv, K, V]")
+    if (state_pool.dtype != np.float32 or not state_pool.flags.c_contiguous
+            or not state_pool.flags.writeable):
+        raise TypeError("state_pool must be a writable C-contiguous float32 "
+                        "array (it is updated in place)")
+    return state_pool
+
+
+def _slots(state_indices, args, arg_types):
+    """Appends state_indices (if any, int32 [N]) to the operands; returns
+    its syntax."""
+    if state_indices is None:
+        return ""
+    _array("state_indices", state_indices, 1, "[N]")
+    if state_indices.dtype != np.int32:
+        raise TypeError(f"state_indices must be int32, got "
+                        f"{state_indices.dtype}")
+    args.append(np.ascontiguousarray(state_indices))
+    arg_types.append("tensor<?xi32>")
+    return f" indices(%a{len(args) - 1})"
 
 
 def _chunk_size(chunk_size):
@@ -194,7 +272,8 @@ def _chunk_size(chunk_size):
 
 def linear_attention(q, k, v, g=None, gate="none", scale=None,
                      initial_state=None, output_final_state=False, *,
-                     chunk_size=None, target="cpu"):
+                     chunk_size=None, target="cpu", cu_seqlens=None,
+                     state_pool=None, state_indices=None):
     """Gated linear attention (MIXERS.md `mix.linear_attention`).
 
     q: [B, T, Hq, K], k: [B, T, Hk, K], v: [B, T, Hv, V] in float32, float16
@@ -205,16 +284,33 @@ def linear_attention(q, k, v, g=None, gate="none", scale=None,
     (64 by default; sequences shorter than a chunk run the recurrent form);
     0 selects the recurrent form. `target` is "cpu" or "cuda" (GPU kernels;
     numpy arrays in and out; RuntimeError without a CUDA device).
+
+    `cu_seqlens` (int32 or int64 [N + 1]) packs N sequences along T of a
+    batch of one: sequence n is tokens cu_seqlens[n] to cu_seqlens[n + 1],
+    initial_state and the final state are then [N, Hv, K, V], one per
+    sequence, and nothing crosses a boundary. One compilation serves every
+    packing; a bad one (not starting at 0, decreasing, not ending at T, N
+    not matching initial_state, B != 1) is a ValueError.
+
+    `state_indices` (int32 [N], one per sequence: batch row, or packed
+    sequence) with `state_pool` (float32 [P, Hv, K, V]) replaces
+    initial_state: sequence n starts from state_pool[state_indices[n]], and
+    its final state is written back into that slot, in place (the call
+    returns state_pool as the final state). A negative index is padding: its
+    slot is neither read nor written and its outputs are 0. An index >= P or
+    a slot named twice is a ValueError and leaves the pool unchanged.
     """
     _gate_kind(gate, _GATES)
     o, s = _recurrence("linear_attention", q, k, v, g, gate, scale,
-                       initial_state, [], "", _chunk_size(chunk_size), target)
+                       initial_state, [], "", _chunk_size(chunk_size), target,
+                       cu_seqlens=cu_seqlens, pool=(state_pool, state_indices))
     return o, (s if output_final_state else None)
 
 
 def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
                initial_state=None, output_final_state=False, qk_l2norm=False,
-               allow_neg_eigval=False, *, chunk_size=None, target="cpu"):
+               allow_neg_eigval=False, *, chunk_size=None, target="cpu",
+               cu_seqlens=None, state_pool=None, state_indices=None):
     """Delta rule: DeltaNet, Gated DeltaNet (gate="scalar"), KDA-style
     per-channel gates (gate="vector"); beta: [B, T, Hv]. See
     `linear_attention` for the other arguments (the chunked form uses the
@@ -226,7 +322,8 @@ def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
             (" allow_neg_eigval" if allow_neg_eigval else "")
     extra = [("beta", beta, _tensor(beta.shape, "f32"))]
     o, s = _recurrence("delta_rule", q, k, v, g, gate, scale, initial_state,
-                       extra, attrs, _chunk_size(chunk_size), target)
+                       extra, attrs, _chunk_size(chunk_size), target,
+                       cu_seqlens=cu_seqlens, pool=(state_pool, state_indices))
     return o, (s if output_final_state else None)
 
 
@@ -257,7 +354,8 @@ def _low_rank_terms(a, b, q):
 
 def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
                initial_state=None, output_final_state=False, *,
-               chunk_size=None, target="cpu"):
+               chunk_size=None, target="cpu", cu_seqlens=None,
+               state_pool=None, state_indices=None):
     """Diagonal-plus-low-rank linear recurrence (MIXERS.md `mix.recurrence`):
     ``S = D_t S + sum_r b[t, r] (a[t, r]^T S) + k[t] v[t]^T``,
     ``o[t] = S^T (scale * q[t])`` per value head, ``D_t = diag(d_t)``.
@@ -274,7 +372,8 @@ def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
     it: 64, or the largest power of two with chunk_size * R <= 128 when that
     is smaller (32 for R = 3 or 4). An explicit chunk_size is used as given
     (it becomes the op's chunk_size), and one with chunk_size * R > 128 is a
-    ValueError.
+    ValueError. `cu_seqlens`, `state_pool` and `state_indices` as for
+    `linear_attention`.
     """
     _gate_kind(gate, _GATES)
     if decay not in _DECAYS:
@@ -296,7 +395,8 @@ def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
     decay_txt = " decay signed" if decay == "signed" else ""
     o, s = _recurrence("recurrence", q, k, v, g, gate, scale, initial_state,
                        extra, chunk_attr, chunk, target, extra_operands=lowrank,
-                       decay_txt=decay_txt)
+                       decay_txt=decay_txt, cu_seqlens=cu_seqlens,
+                       pool=(state_pool, state_indices))
     return o, (s if output_final_state else None)
 
 
@@ -336,25 +436,32 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0, *,
     return _run(key, args, source, _chunk_size(chunk_size), target)
 
 
-def scan(x, g, initial_state=None, *, chunk_size=None, target="cpu"):
+def scan(x, g, initial_state=None, *, chunk_size=None, target="cpu",
+         cu_seqlens=None):
     """Element-wise gated recurrence h = exp(g) * h + x over x, g [B, T, D];
     initial_state [B, D]. Returns (o in x's dtype, final_state float32).
     `chunk_size` > 0 (64 by default) selects the chunked scan (parallel over
     chunks, a carry pass between them); 0 the sequential one.
+    `cu_seqlens` packs N sequences along T of x, g [1, T, D] as for
+    `linear_attention`; initial_state and the final state are then [N, D],
+    and each sequence is scanned on its own (in parallel over sequences).
     """
-    return _scan_call(x, g, initial_state, chunk_size, target)()
+    return _scan_call(x, g, initial_state, chunk_size, target, cu_seqlens)()
 
 
-def _scan_call(x, g, initial_state=None, chunk_size=None, target="cpu"):
+def _scan_call(x, g, initial_state=None, chunk_size=None, target="cpu",
+               cu_seqlens=None):
     elem = _inputs([("x", x)], {"x": "[B, T, D]"})
     g = _f32("g", g, 3, "[B, T, D]")
     args = [x, g]
     types = [_tensor(x.shape, elem), _tensor(g.shape, "f32")]
     init = ""
     if initial_state is not None:
-        args.append(_f32("initial_state", initial_state, 2, "[B, D]"))
+        dims = "[N, D]" if cu_seqlens is not None else "[B, D]"
+        args.append(_f32("initial_state", initial_state, 2, dims))
         types.append(_tensor(args[-1].shape, "f32", 1))
         init = " init(%a2)"
+    init += _varlen(cu_seqlens, args, types)
     o_type = _tensor((0, 0, x.shape[2]), elem)
     s_type = _tensor((0, x.shape[2]), "f32", 1)
     key = ("scan", tuple(types))

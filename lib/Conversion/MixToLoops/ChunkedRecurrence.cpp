@@ -132,7 +132,8 @@ private:
   }
 };
 
-/// Location of one chunk: token offset, valid rows, batch and state head.
+/// Location of one chunk: token offset, valid rows, the end of its sequence
+/// (`T`, exclusive), batch and state head.
 struct ChunkPosition {
   Value t0, valid, T, bi, s;
   Value token(ImplicitLocOpBuilder &b, Value i) const {
@@ -375,13 +376,16 @@ SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
   AffineMap vMap = AffineMap::get(3, 0, {d2, d1}, ctx);
 
   Value zero = indexConst(b, 0);
-  Value T = sizes.lookup("T");
-  Value numChunks = arith::CeilDivUIOp::create(b, T, indexConst(b, C));
-  Value o0 = emptyLike(b, r.oType, {"B", "T", "Ho", "V"}, sizes);
-  Value s0 = emptyLike(b, r.stateType, {"B", "Hv", "K", "V"}, sizes);
+  Value o0 = emptyOutputs(b, r, sizes);
+  Value s0 = emptyFinalStates(b, r, sizes);
   return forEachStateHead(
-      b, sizes, hv, group, o0, s0, r.init,
-      [&](ImplicitLocOpBuilder &b, Value bi, Value s, Value oRows, Value S) {
+      b, sizes, r, group, o0, s0,
+      [&](ImplicitLocOpBuilder &b, const SequenceSpan &span, Value s,
+          Value oRows, Value S) {
+        // Each sequence is cut into its own chunks, the last one partial.
+        Value bi = span.batch, end = span.end(b);
+        Value numChunks =
+            arith::CeilDivUIOp::create(b, span.length, indexConst(b, C));
         Value kHead = arith::DivUIOp::create(b, s, indexConst(b, kShare));
         Value headGate =
             r.gate == GateKind::head ? readF32(b, r.g, {s}) : Value();
@@ -390,10 +394,11 @@ SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
             [&](ImplicitLocOpBuilder &b, Value n, ValueRange a) {
               Value o = a[0], S = a[1];
               ChunkPosition at;
-              at.t0 = arith::MulIOp::create(b, n, indexConst(b, C));
+              Value firstRow = arith::MulIOp::create(b, n, indexConst(b, C));
+              at.t0 = span.token(b, firstRow);
               at.valid = arith::MinUIOp::create(
-                  b, indexConst(b, C), arith::SubIOp::create(b, T, at.t0));
-              at.T = T, at.bi = bi, at.s = s;
+                  b, indexConst(b, C), arith::SubIOp::create(b, end, at.t0));
+              at.T = end, at.bi = bi, at.s = s;
               auto loadRows = [&](Value src, Value head, int64_t width,
                                   bool l2norm) {
                 return loadTile(
@@ -441,9 +446,9 @@ SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
                           ArrayRef<bool>{true});
                       row = arith::MulFOp::create(b, row,
                                                   f32Splat(b, r.scale, V));
+                      Value t = arith::AddIOp::create(b, firstRow, i);
                       return SmallVector<Value>{writeVector(
-                          b, row, a[0],
-                          {at.token(b, i), indexConst(b, g), zero})};
+                          b, row, a[0], {t, indexConst(b, g), zero})};
                     })[0];
               }
               // The update accumulates into its own tile (which stays in

@@ -187,35 +187,93 @@ forallSlices(ImplicitLocOpBuilder &b, ArrayRef<OpFoldResult> bounds,
   return SmallVector<Value>(forall.getResults());
 }
 
+Value SequenceSpan::end(ImplicitLocOpBuilder &b) const {
+  return b.createOrFold<arith::AddIOp>(start, length);
+}
+
+Value SequenceSpan::token(ImplicitLocOpBuilder &b, Value i) const {
+  return b.createOrFold<arith::AddIOp>(start, i);
+}
+
+SequenceSpan sequenceSpan(ImplicitLocOpBuilder &b, Value cuSeqlens, Value i,
+                          const SymbolSizes &sizes) {
+  if (!cuSeqlens)
+    return {i, indexConst(b, 0), sizes.lookup("T")};
+  Value start = offsetAt(b, cuSeqlens, i);
+  Value end =
+      offsetAt(b, cuSeqlens, arith::AddIOp::create(b, i, indexConst(b, 1)));
+  return {indexConst(b, 0), start, arith::SubIOp::create(b, end, start)};
+}
+
+Value sequenceCount(const SymbolSizes &sizes, Value cuSeqlens) {
+  return sizes.lookup(cuSeqlens ? "N" : "B");
+}
+
 SmallVector<Value> forEachStateHead(ImplicitLocOpBuilder &b,
                                     const SymbolSizes &sizes,
-                                    int64_t stateHeads, int64_t group, Value o,
-                                    Value states, Value init,
+                                    const RecurrenceOperands &r, int64_t group,
+                                    Value o, Value states,
                                     const StateHeadBody &body) {
   auto oType = cast<RankedTensorType>(o.getType());
   int64_t V = oType.getDimSize(3);
   auto rowsType = RankedTensorType::get({ShapedType::kDynamic, group, V},
                                         oType.getElementType());
-  SmallVector<OpFoldResult> bounds = {sizes.lookup("B"),
-                                      b.getIndexAttr(stateHeads)};
-  return forallSlices(
+  Value count = sequenceCount(sizes, r.cuSeqlens);
+  SmallVector<OpFoldResult> bounds = {count, b.getIndexAttr(dimSize(r.v, 2))};
+  SmallVector<Value> results = forallSlices(
       b, bounds, {o, states},
       [&](ImplicitLocOpBuilder &nb, ValueRange ivs, ValueRange outs) {
-        Value bi = ivs[0], s = ivs[1];
+        Value n = ivs[0], s = ivs[1];
+        SequenceSpan span = sequenceSpan(nb, r.cuSeqlens, n, sizes);
+        std::optional<PoolSlot> slot;
+        if (r.stateIndices) {
+          // Padding runs no token: its output rows keep their zeros.
+          slot = poolSlot(nb, r.stateIndices, n);
+          span.length = arith::SelectOp::create(nb, slot->padding,
+                                                indexConst(nb, 0), span.length);
+        }
         OpFoldResult one = nb.getIndexAttr(1), zero = nb.getIndexAttr(0);
         Value firstHead = arith::MulIOp::create(nb, s, indexConst(nb, group));
-        SmallVector<OpFoldResult> rowOffsets = {bi, zero, firstHead, zero};
+        SmallVector<OpFoldResult> rowOffsets = {
+            span.batch, getAsOpFoldResult(span.start), firstHead, zero};
         SmallVector<OpFoldResult> rowSizes = {
-            one, sizes.lookup("T"), nb.getIndexAttr(group), nb.getIndexAttr(V)};
+            one, span.length, nb.getIndexAttr(group), nb.getIndexAttr(V)};
         SmallVector<OpFoldResult> unit(4, one);
         Value rows = tensor::ExtractSliceOp::create(nb, rowsType, outs[0],
                                                     rowOffsets, rowSizes, unit);
-        Value S = beginStateSlice(nb, outs[1], init, bi, s);
-        auto [newRows, newS] = body(nb, bi, s, rows, S);
-        StateSliceGeometry g = stateSliceGeometry(nb, outs[1], bi, s);
+        Value S = slot ? beginPooledStateSlice(nb, outs[1], r.init, *slot, n, s)
+                       : beginStateSlice(nb, outs[1], r.init, n, s);
+        auto [newRows, newS] = body(nb, span, s, rows, S);
+        StateSliceGeometry g = stateSliceGeometry(nb, outs[1], n, s);
         return SmallVector<ParallelSlice>{{newRows, rowOffsets, rowSizes},
                                           {newS, g.offsets, g.sizes}};
       });
+  if (r.stateIndices)
+    results[1] = scatterToPool(b, r.stateType, r.init, r.stateIndices,
+                               results[1], count, sizes);
+  return results;
+}
+
+Value emptyOutputs(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
+                   const SymbolSizes &sizes) {
+  Value o = emptyLike(b, r.oType, {"B", "T", "Ho", "V"}, sizes);
+  if (!r.stateIndices)
+    return o;
+  Value zero = arith::ConstantOp::create(
+      b, b.getFloatAttr(r.oType.getElementType(), 0.0));
+  return linalg::FillOp::create(b, ValueRange{zero}, ValueRange{o})
+      .getResult(0);
+}
+
+Value emptyFinalStates(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
+                       const SymbolSizes &sizes) {
+  if (!r.stateIndices)
+    return emptyLike(b, r.stateType, {r.cuSeqlens ? "N" : "B", "Hv", "K", "V"},
+                     sizes);
+  auto shape = r.stateType.getShape();
+  return tensor::EmptyOp::create(
+      b, ArrayRef<int64_t>{ShapedType::kDynamic, shape[1], shape[2], shape[3]},
+      b.getF32Type(), ValueRange{sequenceCount(sizes, r.cuSeqlens)});
 }
 
 } // namespace mixir::lowering

@@ -85,20 +85,23 @@ forallSlices(ImplicitLocOpBuilder &b, llvm::ArrayRef<mlir::OpFoldResult> bounds,
              const std::function<llvm::SmallVector<ParallelSlice>(
                  ImplicitLocOpBuilder &, ValueRange, ValueRange)> &body);
 
-/// Body of one (batch, state head) pair: gets the batch index, the state
-/// head, this head's output rows o[bi, :, s*G : (s+1)*G, :] as a [T, G, V]
-/// tensor and its initialised [K, V] state; returns both updated.
-using StateHeadBody = std::function<std::pair<Value, Value>(
-    ImplicitLocOpBuilder &, Value, Value, Value, Value)>;
-/// Runs `body` for every (batch, state head) pair as one scf.forall (the
-/// pairs are independent; the CPU pipeline maps it onto OpenMP threads) and
-/// returns the assembled output [B, T, Ho, V] and final state [B, Hv, K, V].
-/// `group` is the number of output heads per state head.
-llvm::SmallVector<Value> forEachStateHead(ImplicitLocOpBuilder &b,
-                                          const SymbolSizes &sizes,
-                                          int64_t stateHeads, int64_t group,
-                                          Value o, Value states, Value init,
-                                          const StateHeadBody &body);
+/// The tokens of one independent sequence: batch row `batch`, tokens
+/// [start, start + length). Without packing a whole batch row (start 0,
+/// length T); with `cu_seqlens`, sequence n of the one packed row
+/// (cu_seqlens[n] to cu_seqlens[n + 1]).
+struct SequenceSpan {
+  Value batch, start, length;
+  /// start + length (folded for a whole batch row).
+  Value end(ImplicitLocOpBuilder &b) const;
+  /// The input token of row i of the sequence: start + i.
+  Value token(ImplicitLocOpBuilder &b, Value i) const;
+};
+/// The span of iteration `i` of the loop over sequences: batch row i, or
+/// packed sequence i when `cuSeqlens` is set.
+SequenceSpan sequenceSpan(ImplicitLocOpBuilder &b, Value cuSeqlens, Value i,
+                          const SymbolSizes &sizes);
+/// The number of independent sequences: B, or N with packed sequences.
+Value sequenceCount(const SymbolSizes &sizes, Value cuSeqlens);
 
 // The lowering of each op kind (one file each).
 mlir::LogicalResult lowerLinearAttention(mlir::RewriterBase &rewriter,
@@ -128,9 +131,10 @@ mlir::LogicalResult lowerRecurrence(mlir::RewriterBase &rewriter,
 /// mix.recurrence need from the op; `beta` is set only for the delta rule,
 /// the low-rank terms a, b [B, T, Hv, R, K] (R = `rank`) only for
 /// mix.recurrence, which may also take the gate as the decay itself
-/// (`signedDecay`) instead of its logarithm.
+/// (`signedDecay`) instead of its logarithm; `cuSeqlens` when the op packs
+/// sequences, `stateIndices` when `init` is a state pool.
 struct RecurrenceOperands {
-  Value q, k, v, g, init, beta;
+  Value q, k, v, g, init, beta, cuSeqlens, stateIndices;
   Value lowRankA, lowRankB;
   int64_t rank = 0;
   mix::GateKind gate = mix::GateKind::none;
@@ -142,6 +146,49 @@ RecurrenceOperands recurrenceOperands(mix::LinearAttentionOp op);
 RecurrenceOperands recurrenceOperands(mix::DeltaRuleOp op);
 RecurrenceOperands recurrenceOperands(mix::RecurrenceOp op);
 
+/// Body of one (sequence, state head) pair: gets the sequence's span, the
+/// state head, this head's output rows o[batch, start : start + length,
+/// s*G : (s+1)*G, :] as a [length, G, V] tensor (row 0 is token `start`) and
+/// its initialised [K, V] state; returns both updated.
+using StateHeadBody = std::function<std::pair<Value, Value>(
+    ImplicitLocOpBuilder &, const SequenceSpan &, Value, Value, Value)>;
+/// Runs `body` for every (sequence, state head) pair of the op `r` describes
+/// as one scf.forall (the pairs are independent; the CPU pipeline maps it
+/// onto OpenMP threads) and returns the assembled output [B, T, Ho, V] and
+/// final state: [B or N, Hv, K, V], or the updated pool [P, Hv, K, V] with
+/// `r.stateIndices`. `group` is the number of output heads per state head;
+/// a sequence is a batch row, or with `r.cuSeqlens` one of the N packed
+/// sequences. `o` and `states` come from emptyOutputs and emptyFinalStates.
+llvm::SmallVector<Value> forEachStateHead(ImplicitLocOpBuilder &b,
+                                          const SymbolSizes &sizes,
+                                          const RecurrenceOperands &r,
+                                          int64_t group, Value o, Value states,
+                                          const StateHeadBody &body);
+
+/// The slot of sequence n in a state pool: its index and whether it is
+/// padding (negative).
+struct PoolSlot {
+  Value index, padding;
+};
+PoolSlot poolSlot(ImplicitLocOpBuilder &b, Value indices, Value n);
+/// The [K, V] slice (sequence n, state head s) of `states` [N, Hv, K, V],
+/// initialised from pool[slot, s], or zero for padding.
+Value beginPooledStateSlice(ImplicitLocOpBuilder &b, Value states, Value pool,
+                            const PoolSlot &slot, Value n, Value s);
+/// A copy of `pool` (as `poolType`) with the final state of each sequence n
+/// < `count` that is not padding in its slot indices[n].
+Value scatterToPool(ImplicitLocOpBuilder &b, mlir::RankedTensorType poolType,
+                    Value pool, Value indices, Value states, Value count,
+                    const SymbolSizes &sizes);
+
+/// The output [B, T, Ho, V] of the op `r` describes: uninitialised, or zero
+/// with a state pool (the rows of padding sequences are never written).
+Value emptyOutputs(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
+                   const SymbolSizes &sizes);
+/// The uninitialised final states [B or N, Hv, K, V] of the op `r` describes
+/// (one per sequence, also with a state pool).
+Value emptyFinalStates(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
+                       const SymbolSizes &sizes);
 /// The recurrent form of the results of the op `r` describes (shape checks
 /// are the caller's).
 llvm::SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,

@@ -37,8 +37,8 @@ SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
   auto rowType = VectorType::get({V}, b.getF32Type());
 
   Value zero = indexConst(b, 0);
-  Value o0 = emptyLike(b, r.oType, {"B", "T", "Ho", "V"}, sizes);
-  Value s0 = emptyLike(b, r.stateType, {"B", "Hv", "K", "V"}, sizes);
+  Value o0 = emptyOutputs(b, r, sizes);
+  Value s0 = emptyFinalStates(b, r, sizes);
   // The decay a gate value gives: exp(g), or g itself for signed decays.
   auto decayOf = [&](ImplicitLocOpBuilder &b, Value g) -> Value {
     return r.signedDecay ? g : Value(math::ExpOp::create(b, g));
@@ -55,16 +55,20 @@ SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
         .getResult();
   };
   return forEachStateHead(
-      b, sizes, hv, group, o0, s0, r.init,
-      [&](ImplicitLocOpBuilder &b, Value bi, Value s, Value o, Value S) {
+      b, sizes, r, group, o0, s0,
+      [&](ImplicitLocOpBuilder &b, const SequenceSpan &span, Value s, Value o,
+          Value S) {
+        Value bi = span.batch;
         Value kHead = arith::DivUIOp::create(b, s, indexConst(b, kShare));
         Value headDecay;
         if (r.gate == GateKind::head)
           headDecay = decayOf(b, readF32(b, r.g, {s}));
 
+        // Row i of this sequence's rows is token t = start + i of the inputs.
         auto tokens = forLoop(
-            b, zero, sizes.lookup("T"), {o, S},
-            [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
+            b, zero, span.length, {o, S},
+            [&](ImplicitLocOpBuilder &b, Value row, ValueRange a) {
+              Value t = span.token(b, row);
               Value o = a[0], S = a[1];
               Value tokenDecay = headDecay;
               if (r.gate == GateKind::scalar)
@@ -186,7 +190,8 @@ SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
                     return next;
                   });
               for (int64_t g = 0; g < group; ++g)
-                o = writeVector(b, rows[1 + g], o, {t, indexConst(b, g), zero});
+                o = writeVector(b, rows[1 + g], o,
+                                {row, indexConst(b, g), zero});
               return SmallVector<Value>{o, rows[0]};
             });
         return std::make_pair(tokens[0], tokens[1]);
@@ -209,6 +214,8 @@ template <typename OpTy> RecurrenceOperands commonRecurrenceOperands(OpTy op) {
   RecurrenceOperands r;
   r.q = op.getQ(), r.k = op.getK(), r.v = op.getV(), r.g = op.getG();
   r.init = op.getInitialState(), r.gate = op.getGateKind();
+  r.cuSeqlens = op.getCuSeqlens();
+  r.stateIndices = op.getStateIndices();
   r.scale = op.getScaleOrDefault();
   r.oType = op.getO().getType(), r.stateType = op.getFinalState().getType();
   return r;

@@ -19,6 +19,59 @@ namespace mixir::lowering {
 /// Widest vector the scan keeps per tile (elements).
 constexpr int64_t kScanTileWidth = 64;
 
+namespace {
+/// The scan of packed sequences (`cu_seqlens`): one scf.forall iteration per
+/// sequence, each a sequential scan of its tokens from its own initial state
+/// (row n of `init`) into its own final state (row n).
+SmallVector<Value> buildPackedScan(ImplicitLocOpBuilder &b, mix::ScanOp op,
+                                   const SymbolSizes &sizes) {
+  Value x = op.getX(), g = op.getG(), init = op.getInitialState(),
+        cu = op.getCuSeqlens();
+  const int64_t D = cast<ShapedType>(x.getType()).getDimSize(2);
+  auto oType = op.getO().getType();
+  Value o0 = emptyLike(b, oType, {"B", "T", "D"}, sizes);
+  Value s0 = emptyLike(b, op.getFinalState().getType(), {"N", "D"}, sizes);
+  auto rowsType =
+      RankedTensorType::get({ShapedType::kDynamic, D}, oType.getElementType());
+  return forallSlices(
+      b, {sizes.lookup("N")}, {o0, s0},
+      [&](ImplicitLocOpBuilder &b, ValueRange iv, ValueRange outs) {
+        Value n = iv[0], zero = indexConst(b, 0);
+        SequenceSpan span = sequenceSpan(b, cu, n, sizes);
+        OpFoldResult one = b.getIndexAttr(1), at0 = b.getIndexAttr(0),
+                     allD = b.getIndexAttr(D);
+        SmallVector<OpFoldResult> offsets = {span.batch, span.start, at0},
+                                  sizesV = {one, span.length, allD};
+        Value rows = tensor::ExtractSliceOp::create(
+            b, rowsType, outs[0], offsets, sizesV,
+            SmallVector<OpFoldResult>(3, one));
+        Value last =
+            tensor::EmptyOp::create(b, ArrayRef<int64_t>{D}, b.getF32Type());
+        auto r = forEachTile(
+            b, D, kScanTileWidth, {rows, last},
+            [&](ImplicitLocOpBuilder &b, Value d, int64_t w, ValueRange a) {
+              Value h0 = init ? readF32Vector(b, init, {n, d}, w)
+                              : f32Splat(b, 0.0f, w);
+              auto s = forLoop(
+                  b, zero, span.length, {a[0], h0},
+                  [&](ImplicitLocOpBuilder &b, Value i, ValueRange acc) {
+                    Value t = span.token(b, i);
+                    Value decay = math::ExpOp::create(
+                        b, readF32Vector(b, g, {span.batch, t, d}, w));
+                    Value h = vector::FMAOp::create(
+                        b, decay, acc[1],
+                        readF32Vector(b, x, {span.batch, t, d}, w));
+                    return SmallVector<Value>{writeVector(b, h, acc[0], {i, d}),
+                                              h};
+                  });
+              return SmallVector<Value>{s[0], writeVector(b, s[1], a[1], {d})};
+            });
+        return SmallVector<ParallelSlice>{{r[0], offsets, sizesV},
+                                          {r[1], {n, at0}, {one, allD}}};
+      });
+}
+} // namespace
+
 LogicalResult lowerScan(RewriterBase &rewriter, mix::ScanOp op) {
   Value x = op.getX(), g = op.getG(), init = op.getInitialState();
   const int64_t D = cast<ShapedType>(x.getType()).getDimSize(2);
@@ -26,6 +79,8 @@ LogicalResult lowerScan(RewriterBase &rewriter, mix::ScanOp op) {
   auto sType = op.getFinalState().getType();
   return lowerWithShapeChecks(
       rewriter, op, [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {
+        if (op.getCuSeqlens())
+          return buildPackedScan(b, op, sizes);
         Value zero = indexConst(b, 0);
         Value o0 = emptyLike(b, oType, {"B", "T", "D"}, sizes);
         Value s0 = emptyLike(b, sType, {"B", "D"}, sizes);
@@ -58,6 +113,9 @@ LogicalResult lowerScan(RewriterBase &rewriter, mix::ScanOp op) {
 
 LogicalResult lowerChunkedScan(RewriterBase &rewriter, mix::ScanOp op,
                                int64_t C) {
+  // Packed sequences are scanned one sequence per parallel iteration.
+  if (op.getCuSeqlens())
+    return lowerScan(rewriter, op);
   Value x = op.getX(), g = op.getG(), init = op.getInitialState();
   const int64_t D = cast<ShapedType>(x.getType()).getDimSize(2);
   auto oType = op.getO().getType();

@@ -7,6 +7,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -42,6 +43,144 @@ func::FuncOp getOrDeclareShapeErrorFn(ModuleOp module, OpBuilder &b) {
   return fn;
 }
 
+/// Reads the offsets of a packing: the first, the last and the index of the
+/// first offset smaller than the one before it (the number of offsets when
+/// none is). An empty packing reads nothing and gives 0, `T` and 0.
+SmallVector<Value> readPacking(ImplicitLocOpBuilder &b, Value cuSeqlens,
+                               Value T) {
+  Value count = tensor::DimOp::create(b, cuSeqlens, 0);
+  Value one = sizeConst(b, 1);
+  Value any = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, count, one);
+  Type index = b.getIndexType();
+  auto read = scf::IfOp::create(b, TypeRange{index, index, index}, any,
+                                /*withElseRegion=*/true);
+  {
+    auto tb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(),
+                                                 &read.getThenRegion().front());
+    Value first = offsetAt(tb, cuSeqlens, sizeConst(tb, 0));
+    Value last = offsetAt(tb, cuSeqlens, arith::SubIOp::create(tb, count, one));
+    auto loop = scf::ForOp::create(
+        tb, one, count, one, ValueRange{count},
+        [&](OpBuilder &nested, Location loc, Value i, ValueRange args) {
+          ImplicitLocOpBuilder nb(loc, nested);
+          Value before =
+              offsetAt(nb, cuSeqlens, arith::SubIOp::create(nb, i, one));
+          Value drops = arith::AndIOp::create(
+              nb,
+              arith::CmpIOp::create(nb, arith::CmpIPredicate::slt,
+                                    offsetAt(nb, cuSeqlens, i), before),
+              arith::CmpIOp::create(nb, arith::CmpIPredicate::eq, args[0],
+                                    count));
+          scf::YieldOp::create(
+              nb, ValueRange{arith::SelectOp::create(nb, drops, i, args[0])});
+        });
+    scf::YieldOp::create(tb, ValueRange{first, last, loop.getResult(0)});
+  }
+  {
+    auto eb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(),
+                                                 &read.getElseRegion().front());
+    scf::YieldOp::create(eb, ValueRange{sizeConst(eb, 0), T, count});
+  }
+  return SmallVector<Value>(read.getResults());
+}
+
+/// The run-time rules of packed sequences (MIXERS.md "Packed sequences"): a
+/// batch of one and offsets 0 = cu[0] <= ... <= cu[N] = T.
+/// Together they keep every sequence inside [0, T).
+void addPackingChecks(ImplicitLocOpBuilder &b, Value cuSeqlens,
+                      const SymbolSizes &sizes, StringRef opName,
+                      SmallVectorImpl<DimCheck> &checks) {
+  std::string prefix = opName.str() + ": ";
+  Value one = sizeConst(b, 1), T = sizes.lookup("T");
+  Value count = tensor::DimOp::create(b, cuSeqlens, 0);
+  SmallVector<Value> read = readPacking(b, cuSeqlens, T);
+  // A static B is the verifier's (it must be 1).
+  if (!getConstantIntValue(sizes.lookup("B")))
+    checks.push_back({sizes.lookup("B"), one,
+                      prefix + "the batch (B, dim 0 of the inputs) must be 1 "
+                               "with 'cu_seqlens' (sequences are packed along "
+                               "T)"});
+  checks.push_back(
+      {arith::MinUIOp::create(b, count, one), one,
+       prefix + "'cu_seqlens' must hold N + 1 >= 1 offsets; got: none"});
+  checks.push_back(
+      {read[0], sizeConst(b, 0), prefix + "'cu_seqlens'[0] must be 0"});
+  checks.push_back({read[1], T,
+                    prefix + "the last offset 'cu_seqlens'[N] must be T, the "
+                             "packed length (dim 1 of the inputs)"});
+  checks.push_back(
+      {read[2], count,
+       prefix + "'cu_seqlens' must be non-decreasing; got: the index of the "
+                "first offset smaller than the one before it, expected: N + 1 "
+                "(none)"});
+}
+
+/// Reads a pool's slot indices: the position of the first index >= P and of
+/// the first non-negative index used before (each `count`, their number,
+/// when there is none).
+std::pair<Value, Value> readSlots(ImplicitLocOpBuilder &b, Value indices,
+                                  Value slots) {
+  Value count = tensor::DimOp::create(b, indices, 0);
+  Value zero = sizeConst(b, 0), one = sizeConst(b, 1);
+  auto firstWhere = [&](ImplicitLocOpBuilder &b, Value bad, Value i,
+                        Value first) -> Value {
+    Value isFirst = arith::AndIOp::create(
+        b, bad,
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, first, count));
+    return arith::SelectOp::create(b, isFirst, i, first);
+  };
+  auto loop = scf::ForOp::create(
+      b, zero, count, one, ValueRange{count, count},
+      [&](OpBuilder &nested, Location loc, Value i, ValueRange args) {
+        ImplicitLocOpBuilder nb(loc, nested);
+        Value slot = offsetAt(nb, indices, i);
+        Value beyond =
+            arith::CmpIOp::create(nb, arith::CmpIPredicate::sge, slot, slots);
+        Value used =
+            scf::ForOp::create(
+                nb, zero, i, one,
+                ValueRange{arith::ConstantIntOp::create(nb, 0, 1)},
+                [&](OpBuilder &inner, Location loc, Value j, ValueRange seen) {
+                  ImplicitLocOpBuilder ib(loc, inner);
+                  Value same =
+                      arith::CmpIOp::create(ib, arith::CmpIPredicate::eq,
+                                            offsetAt(ib, indices, j), slot);
+                  scf::YieldOp::create(
+                      ib, ValueRange{arith::OrIOp::create(ib, seen[0], same)});
+                })
+                .getResult(0);
+        Value repeat = arith::AndIOp::create(
+            nb, used,
+            arith::CmpIOp::create(nb, arith::CmpIPredicate::sge, slot, zero));
+        scf::YieldOp::create(nb,
+                             ValueRange{firstWhere(nb, beyond, i, args[0]),
+                                        firstWhere(nb, repeat, i, args[1])});
+      });
+  return {loop.getResult(0), loop.getResult(1)};
+}
+
+/// The run-time rules of a state pool (MIXERS.md "State pools"): one index
+/// per sequence, each below P or negative (padding), no slot used twice.
+void addPoolChecks(ImplicitLocOpBuilder &b, Value indices, Value sequences,
+                   const SymbolSizes &sizes, StringRef opName,
+                   SmallVectorImpl<DimCheck> &checks) {
+  std::string prefix = opName.str() + ": ";
+  Value count = tensor::DimOp::create(b, indices, 0);
+  auto [beyond, repeat] = readSlots(b, indices, sizes.lookup("P"));
+  checks.push_back({count, sequences,
+                    prefix + "'state_indices' dim 0 does not match the number "
+                             "of sequences (N with 'cu_seqlens', else B)"});
+  checks.push_back(
+      {beyond, count,
+       prefix + "'state_indices' must be below P (the pool's slots, "
+                "'initial_state' dim 0) or negative (padding); got: the "
+                "position of the first that is not, expected: N (none)"});
+  checks.push_back({repeat, count,
+                    prefix + "'state_indices' must not name a slot twice; "
+                             "got: the position of the first repeat, "
+                             "expected: N (none)"});
+}
+
 /// A constant global holding `text`, as memref<?xi8>.
 Value messageRef(ImplicitLocOpBuilder &b, ModuleOp module, StringRef text) {
   auto type =
@@ -61,6 +200,11 @@ Value messageRef(ImplicitLocOpBuilder &b, ModuleOp module, StringRef text) {
 }
 } // namespace
 
+Value offsetAt(ImplicitLocOpBuilder &b, Value cuSeqlens, Value i) {
+  Value raw = tensor::ExtractOp::create(b, cuSeqlens, i);
+  return arith::IndexCastOp::create(b, b.getIndexType(), raw);
+}
+
 LogicalResult lowerWithShapeChecks(
     RewriterBase &rewriter, Operation *op,
     const std::function<SmallVector<Value>(
@@ -78,6 +222,16 @@ LogicalResult lowerWithShapeChecks(
   llvm::StringMap<std::pair<std::string, bool>> firstSeen; // desc, isStatic
   SmallVector<DimCheck> checks;
   std::string opName = op->getName().getStringRef().str();
+  Value cuSeqlens = mix::getCuSeqlens(op);
+  if (cuSeqlens) {
+    // N, the number of packed sequences, is one less than the offsets (0
+    // for an empty offsets tensor, which is reported below).
+    Value offsets = tensor::DimOp::create(b, cuSeqlens, 0);
+    sizes["N"] = arith::SubIOp::create(
+        b, arith::MaxUIOp::create(b, offsets, sizeConst(b, 1)),
+        sizeConst(b, 1));
+    firstSeen["N"] = {"'cu_seqlens' dim 0 - 1", false};
+  }
   auto contract = mix::getShapeContract(op);
   for (const mix::ShapedValue &sv : contract) {
     bool isResult = isa<OpResult>(sv.value) && sv.value.getDefiningOp() == op;
@@ -104,6 +258,11 @@ LogicalResult lowerWithShapeChecks(
     }
   }
 
+  if (cuSeqlens)
+    addPackingChecks(b, cuSeqlens, sizes, opName, checks);
+  if (Value indices = mix::getStateIndices(op))
+    addPoolChecks(b, indices, sizes.lookup(cuSeqlens ? "N" : "B"), sizes,
+                  opName, checks);
   if (checks.empty()) {
     rewriter.replaceOp(op, buildResults(b, sizes));
     return success();
@@ -139,6 +298,8 @@ LogicalResult lowerWithShapeChecks(
     }
   }
   sizes["B"] = arith::SelectOp::create(b, ok, sizes["B"], sizeConst(b, 0));
+  if (cuSeqlens)
+    sizes["N"] = arith::SelectOp::create(b, ok, sizes["N"], sizeConst(b, 0));
   rewriter.replaceOp(op, buildResults(b, sizes));
   return success();
 }

@@ -91,9 +91,9 @@ FailureOr<Results> linearAttentionOp(OpBuilder &b, Location loc,
     return failure();
   auto [oType, sType] = recurrenceTypes(in.q, in.v);
   auto op = mix::LinearAttentionOp::create(
-      b, loc, oType, sType, in.q, in.k, in.v, in.g, in.initialState,
-      mix::GateKindAttr::get(b.getContext(), *kind), scaleAttr(b, options),
-      IntegerAttr());
+      b, loc, oType, sType, in.q, in.k, in.v, in.g, in.initialState, Value(),
+      Value(), mix::GateKindAttr::get(b.getContext(), *kind),
+      scaleAttr(b, options), IntegerAttr());
   return Results{op.getO(), op.getFinalState()};
 }
 
@@ -113,9 +113,9 @@ FailureOr<Results> deltaRuleOp(OpBuilder &b, Location loc,
   auto [oType, sType] = recurrenceTypes(in.q, in.v);
   auto op = mix::DeltaRuleOp::create(
       b, loc, oType, sType, in.q, in.k, in.v, in.beta, in.g, in.initialState,
-      mix::GateKindAttr::get(b.getContext(), *kind), scaleAttr(b, options),
-      flag(b, options.qkL2Norm), flag(b, options.allowNegEigval),
-      IntegerAttr());
+      Value(), Value(), mix::GateKindAttr::get(b.getContext(), *kind),
+      scaleAttr(b, options), flag(b, options.qkL2Norm),
+      flag(b, options.allowNegEigval), IntegerAttr());
   return Results{op.getO(), op.getFinalState()};
 }
 
@@ -149,8 +149,8 @@ FailureOr<Results> scanOp(OpBuilder &b, Location loc, Value x, Value g,
   }
   auto sType = RankedTensorType::get({xt.getDimSize(0), xt.getDimSize(2)},
                                      b.getF32Type());
-  auto op =
-      mix::ScanOp::create(b, loc, xt, sType, x, g, initialState, IntegerAttr());
+  auto op = mix::ScanOp::create(b, loc, xt, sType, x, g, initialState, Value(),
+                                IntegerAttr());
   return Results{op.getO(), op.getFinalState()};
 }
 
@@ -178,7 +178,7 @@ Value cumulativeSum(OpBuilder &b, Location loc, Value x, int64_t axis,
   auto x3Type = cast<RankedTensorType>(x3.getType());
   auto sType = RankedTensorType::get({outer, inner}, b.getF32Type());
   Value o = mix::ScanOp::create(b, loc, x3Type, sType, x3, zero, Value(),
-                                IntegerAttr())
+                                Value(), IntegerAttr())
                 .getO();
   Value r = reshape(b, loc, o, sizesOf(b, loc, x));
   if (reverse)

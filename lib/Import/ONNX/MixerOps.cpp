@@ -298,11 +298,12 @@ LogicalResult linearAttention(Node &n) {
   Operation *op;
   if (delta)
     op = mix::DeltaRuleOp::create(n.b, n.loc, oType, sType, *q, *k, *v, beta, g,
-                                  init, kindAttr, scale, UnitAttr(), UnitAttr(),
-                                  IntegerAttr());
+                                  init, Value(), Value(), kindAttr, scale,
+                                  UnitAttr(), UnitAttr(), IntegerAttr());
   else
     op = mix::LinearAttentionOp::create(n.b, n.loc, oType, sType, *q, *k, *v, g,
-                                        init, kindAttr, scale, IntegerAttr());
+                                        init, Value(), Value(), kindAttr, scale,
+                                        IntegerAttr());
   n.setOutput(0, packHeads(n, op->getResult(0)));
   n.setOutput(1, build::castElements(n.b, n.loc, op->getResult(1), elem));
   return success();
@@ -469,12 +470,14 @@ LogicalResult gatedDeltaNet(Node &n) {
   auto kindAttr = mix::GateKindAttr::get(b.getContext(), kind);
   Operation *op;
   if (delta)
-    op = mix::DeltaRuleOp::create(
-        b, loc, oType, sType, q, k, v, beta, g, init, kindAttr, scale,
-        l2 ? b.getUnitAttr() : UnitAttr(), UnitAttr(), IntegerAttr());
+    op = mix::DeltaRuleOp::create(b, loc, oType, sType, q, k, v, beta, g, init,
+                                  Value(), Value(), kindAttr, scale,
+                                  l2 ? b.getUnitAttr() : UnitAttr(), UnitAttr(),
+                                  IntegerAttr());
   else
     op = mix::LinearAttentionOp::create(b, loc, oType, sType, q, k, v, g, init,
-                                        kindAttr, scale, IntegerAttr());
+                                        Value(), Value(), kindAttr, scale,
+                                        IntegerAttr());
   Value o = op->getResult(0);
   if (rank == 3) {
     SmallVector<OpFoldResult> s = sizesOf(b, loc, o);

@@ -352,15 +352,15 @@ void rewrite(const ScanLoop &scan, const Candidate &c) {
   Value o, finalState;
   if (c.delta) {
     auto op = mix::DeltaRuleOp::create(
-        b, loc, oType, sType, q, k, v, beta, g, mixInit, gateAttr, scaleAttr,
-        c.l2norm ? b.getUnitAttr() : UnitAttr(),
+        b, loc, oType, sType, q, k, v, beta, g, mixInit, Value(), Value(),
+        gateAttr, scaleAttr, c.l2norm ? b.getUnitAttr() : UnitAttr(),
         c.negEigval ? b.getUnitAttr() : UnitAttr(), IntegerAttr());
     o = op.getO();
     finalState = op.getFinalState();
   } else {
-    auto op = mix::LinearAttentionOp::create(b, loc, oType, sType, q, k, v, g,
-                                             mixInit, gateAttr, scaleAttr,
-                                             IntegerAttr());
+    auto op = mix::LinearAttentionOp::create(
+        b, loc, oType, sType, q, k, v, g, mixInit, Value(), Value(), gateAttr,
+        scaleAttr, IntegerAttr());
     o = op.getO();
     finalState = op.getFinalState();
   }

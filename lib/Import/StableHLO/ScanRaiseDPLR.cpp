@@ -705,7 +705,8 @@ bool rewrite(const Body &body, const Recognised &r, const GatePlan &plan) {
   Type f32 = b.getF32Type();
   auto op = mix::RecurrenceOp::create(
       b, loc, tensorOf({1, T * n, H, V}, elem), tensorOf({1, H, K, V}, f32), q,
-      k, v, a, bb, g, init, mix::GateKindAttr::get(b.getContext(), plan.kind),
+      k, v, a, bb, g, init, Value(), Value(),
+      mix::GateKindAttr::get(b.getContext(), plan.kind),
       mix::DecayKindAttr::get(b.getContext(), plan.log
                                                   ? mix::DecayKind::log
                                                   : mix::DecayKind::signed_),

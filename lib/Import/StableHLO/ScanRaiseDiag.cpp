@@ -249,7 +249,7 @@ bool rewrite(const DiagBody &body, const Diag &d) {
     init = convert(b, loc, reshape(b, loc, stateInit, {1, D}), b.getF32Type());
   auto op = mix::ScanOp::create(b, loc, tensorOf({1, T, D}, elem),
                                 tensorOf({1, D}, b.getF32Type()), x, g, init,
-                                IntegerAttr());
+                                Value(), IntegerAttr());
   SmallVector<Value> results = passThroughResults(b, loc, scan);
   results[scan.state] =
       convert(b, loc, reshape(b, loc, op.getFinalState(), body.shape),

@@ -54,6 +54,14 @@ Operation *soleMixOp(func::FuncOp f) {
 
 FailureOr<SmallVector<Value>> gradsOf(OpBuilder &b, Operation *op, Value dO,
                                       Value dS, std::string &why) {
+  auto la = dyn_cast<mix::LinearAttentionOp>(op);
+  auto scan = dyn_cast<mix::ScanOp>(op);
+  if ((la && (la.getCuSeqlens() || la.getStateIndices())) ||
+      (scan && scan.getCuSeqlens())) {
+    why = "the backward of packed sequences (varlen) and state pools is not "
+          "derived yet";
+    return failure();
+  }
   if (auto la = dyn_cast<mix::LinearAttentionOp>(op))
     return grad::linearAttentionGrad(b, la, dO, dS, why);
   if (auto scan = dyn_cast<mix::ScanOp>(op))

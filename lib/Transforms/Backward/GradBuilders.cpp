@@ -320,7 +320,7 @@ Value reverseCumsumTime(OpBuilder &b, Location loc, Value x) {
       {x3Type.getDimSize(0), x3Type.getDimSize(2)}, b.getF32Type());
   Value sums =
       mix::ScanOp::create(b, loc, x3Type, sType, x3, zerosLike(b, loc, x3),
-                          Value(), IntegerAttr())
+                          Value(), Value(), IntegerAttr())
           .getO();
   if (type.getRank() == 4)
     sums = splitDim(b, loc, sums, 2, type.getDimSize(3));

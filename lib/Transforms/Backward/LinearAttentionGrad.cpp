@@ -55,7 +55,7 @@ std::pair<Value, Value> linearAttention(OpBuilder &b, Location loc, Value q,
   auto sType = RankedTensorType::get(
       {dimOf(q, 0), dimOf(v, 2), dimOf(q, 3), dimOf(v, 3)}, f32);
   auto op = mix::RecurrenceOp::create(
-      b, loc, oType, sType, q, k, v, Value(), Value(), g, s0,
+      b, loc, oType, sType, q, k, v, Value(), Value(), g, s0, Value(), Value(),
       mix::GateKindAttr::get(b.getContext(), kind),
       mix::DecayKindAttr::get(b.getContext(), mix::DecayKind::log),
       b.getF32FloatAttr(static_cast<float>(scale)), IntegerAttr());

@@ -28,14 +28,14 @@ FailureOr<SmallVector<Value>> scanGrad(OpBuilder &b, mix::ScanOp op, Value dO,
   Value d = dO ? toF32(b, loc, dO) : zerosLike(b, loc, x);
   auto stateType = cast<RankedTensorType>(op.getFinalState().getType());
   auto xType = cast<RankedTensorType>(x.getType());
-  auto reversed =
-      mix::ScanOp::create(b, loc, xType, stateType, reverseTime(b, loc, d),
-                          reverseShiftedGate(b, loc, g), dS, IntegerAttr());
+  auto reversed = mix::ScanOp::create(
+      b, loc, xType, stateType, reverseTime(b, loc, d),
+      reverseShiftedGate(b, loc, g), dS, Value(), IntegerAttr());
   Value lambda = reverseTime(b, loc, reversed.getO());
 
   Value h0 = op.getInitialState();
-  auto forward =
-      mix::ScanOp::create(b, loc, xType, stateType, x, g, h0, IntegerAttr());
+  auto forward = mix::ScanOp::create(b, loc, xType, stateType, x, g, h0,
+                                     Value(), IntegerAttr());
   Value first = h0;
   if (!first) {
     SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, x);

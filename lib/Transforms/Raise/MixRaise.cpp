@@ -948,7 +948,7 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
                                         kt.getDimSize(3), vt.getDimSize(3)},
                                        b.getF32Type());
     auto op = mixir::mix::LinearAttentionOp::create(
-        b, loc, oType, sType, q4, k4, v4, g, Value(),
+        b, loc, oType, sType, q4, k4, v4, g, Value(), Value(), Value(),
         mixir::mix::GateKindAttr::get(ctx, kind), b.getF32FloatAttr(1.0f),
         IntegerAttr());
     Value result = fromMix(b, loc, op.getO(), rank);

@@ -16,7 +16,7 @@
 // CHECK: return %[[O]], %[[S]]
 // GENERIC-LABEL: sym_name = "la_none_static_f32"
 // GENERIC: "mix.linear_attention"
-// GENERIC-SAME: gate_kind = 0 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0>
+// GENERIC-SAME: gate_kind = 0 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0>
 func.func @la_none_static_f32(%q: tensor<2x16x4x32xf32>, %k: tensor<2x16x4x32xf32>, %v: tensor<2x16x4x64xf32>)
     -> (tensor<2x16x4x64xf32>, tensor<2x4x32x64xf32>) {
   %o, %s = mix.linear_attention %q, %k, %v gate none
@@ -31,7 +31,7 @@ func.func @la_none_static_f32(%q: tensor<2x16x4x32xf32>, %k: tensor<2x16x4x32xf3
 // CHECK: mix.linear_attention %{{.*}}, %{{.*}}, %{{.*}} gate none :
 func.func @la_none_generic_default(%q: tensor<1x8x1x16xf32>, %k: tensor<1x8x1x16xf32>, %v: tensor<1x8x1x16xf32>)
     -> (tensor<1x8x1x16xf32>, tensor<1x1x16x16xf32>) {
-  %o:2 = "mix.linear_attention"(%q, %k, %v) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0>}>
+  %o:2 = "mix.linear_attention"(%q, %k, %v) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0>}>
       : (tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>)
       -> (tensor<1x8x1x16xf32>, tensor<1x1x16x16xf32>)
   return %o#0, %o#1 : tensor<1x8x1x16xf32>, tensor<1x1x16x16xf32>
@@ -43,7 +43,7 @@ func.func @la_none_generic_default(%q: tensor<1x8x1x16xf32>, %k: tensor<1x8x1x16
 // CHECK-SAME: (tensor<?x?x4x64xf16>, tensor<?x?x4x64xf16>, tensor<?x?x4x64xf16>, tensor<4xf32>, tensor<?x4x64x64xf32>) -> (tensor<?x?x4x64xf16>, tensor<?x4x64x64xf32>)
 // GENERIC-LABEL: sym_name = "la_head_init_scale_dynamic_f16"
 // GENERIC: "mix.linear_attention"
-// GENERIC-SAME: gate_kind = 1 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1>, scale = 2.500000e-01 : f32
+// GENERIC-SAME: gate_kind = 1 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0>, scale = 2.500000e-01 : f32
 func.func @la_head_init_scale_dynamic_f16(%q: tensor<?x?x4x64xf16>, %k: tensor<?x?x4x64xf16>, %v: tensor<?x?x4x64xf16>,
                                           %g: tensor<4xf32>, %s0: tensor<?x4x64x64xf32>)
     -> (tensor<?x?x4x64xf16>, tensor<?x4x64x64xf32>) {
@@ -130,7 +130,7 @@ func.func @la_gva(%q: tensor<?x?x2x16xf32>, %k: tensor<?x?x1x16xf32>, %v: tensor
 // CHECK: return %[[O]], %[[S]]
 // GENERIC-LABEL: sym_name = "dr_none_f32"
 // GENERIC: "mix.delta_rule"
-// GENERIC-SAME: operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>
+// GENERIC-SAME: operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 0, 0>
 func.func @dr_none_f32(%q: tensor<2x16x4x32xf32>, %k: tensor<2x16x4x32xf32>, %v: tensor<2x16x4x32xf32>, %beta: tensor<2x16x4xf32>)
     -> (tensor<2x16x4x32xf32>, tensor<2x4x32x32xf32>) {
   %o, %s = mix.delta_rule %q, %k, %v, %beta gate none
@@ -144,7 +144,7 @@ func.func @dr_none_f32(%q: tensor<2x16x4x32xf32>, %k: tensor<2x16x4x32xf32>, %v:
 // CHECK: mix.delta_rule %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} gate scalar(%{{.*}}) qk_l2norm allow_neg_eigval :
 // CHECK-SAME: (tensor<?x?x4x64xbf16>, tensor<?x?x4x64xbf16>, tensor<?x?x4x64xbf16>, tensor<?x?x4xbf16>, tensor<?x?x4xf32>) -> (tensor<?x?x4x64xbf16>, tensor<?x4x64x64xf32>)
 // GENERIC-LABEL: sym_name = "dr_scalar_l2norm_negeig_bf16"
-// GENERIC: <{allow_neg_eigval, gate_kind = 2 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0>, qk_l2norm}>
+// GENERIC: <{allow_neg_eigval, gate_kind = 2 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0, 0>, qk_l2norm}>
 func.func @dr_scalar_l2norm_negeig_bf16(%q: tensor<?x?x4x64xbf16>, %k: tensor<?x?x4x64xbf16>, %v: tensor<?x?x4x64xbf16>,
                                         %beta: tensor<?x?x4xbf16>, %g: tensor<?x?x4xf32>)
     -> (tensor<?x?x4x64xbf16>, tensor<?x4x64x64xf32>) {
@@ -179,7 +179,7 @@ func.func @dr_l2norm_only(%q: tensor<1x4x1x8xf32>, %k: tensor<1x4x1x8xf32>, %v: 
 // CHECK: mix.delta_rule %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} gate vector(%{{.*}}) init(%{{.*}}) scale = 5.000000e-01 qk_l2norm :
 // CHECK-SAME: (tensor<?x?x2x16xf16>, tensor<?x?x2x16xf16>, tensor<?x?x2x24xf16>, tensor<?x?x2xf32>, tensor<?x?x2x16xf16>, tensor<?x2x16x24xf32>) -> (tensor<?x?x2x24xf16>, tensor<?x2x16x24xf32>)
 // GENERIC-LABEL: sym_name = "dr_vector_init_scale_f16"
-// GENERIC: gate_kind = 3 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1>, qk_l2norm, scale = 5.000000e-01 : f32
+// GENERIC: gate_kind = 3 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0>, qk_l2norm, scale = 5.000000e-01 : f32
 func.func @dr_vector_init_scale_f16(%q: tensor<?x?x2x16xf16>, %k: tensor<?x?x2x16xf16>, %v: tensor<?x?x2x24xf16>,
                                     %beta: tensor<?x?x2xf32>, %g: tensor<?x?x2x16xf16>, %s0: tensor<?x2x16x24xf32>)
     -> (tensor<?x?x2x24xf16>, tensor<?x2x16x24xf32>) {
@@ -292,7 +292,7 @@ func.func @scan_basic(%x: tensor<2x16x100xf32>, %g: tensor<2x16x100xf32>)
 // CHECK: mix.scan %{{.*}}, %{{.*}} init(%{{.*}}) :
 // CHECK-SAME: (tensor<?x?x256xf32>, tensor<?x?x256xf32>, tensor<?x256xf32>) -> (tensor<?x?x256xf32>, tensor<?x256xf32>)
 // GENERIC-LABEL: sym_name = "scan_init"
-// GENERIC: "mix.scan"(%{{.*}}, %{{.*}}, %{{.*}}) : (
+// GENERIC: "mix.scan"(%{{.*}}, %{{.*}}, %{{.*}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 0>}> : (
 func.func @scan_init(%x: tensor<?x?x256xf32>, %g: tensor<?x?x256xf32>, %h0: tensor<?x256xf32>)
     -> (tensor<?x?x256xf32>, tensor<?x256xf32>) {
   %o, %h = mix.scan %x, %g init(%h0)

@@ -27,7 +27,7 @@ func.func @lowrank_one_operand(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf32
 // The generic form can give 'a' without 'b'.
 func.func @a_without_b(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf32>, %v: tensor<2x8x2x32xf32>, %a: tensor<2x8x2x1x16xf32>) {
   // expected-error @+1 {{'mix.recurrence' op 'a' and 'b' must be given together (lowrank(a, b); neither means R = 0)}}
-  %r:2 = "mix.recurrence"(%q, %k, %v, %a) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 0>}>
+  %r:2 = "mix.recurrence"(%q, %k, %v, %a) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 0, 0, 0>}>
       : (tensor<2x8x2x16xf32>, tensor<2x8x2x16xf32>, tensor<2x8x2x32xf32>, tensor<2x8x2x1x16xf32>) -> (tensor<2x8x2x32xf32>, tensor<2x2x16x32xf32>)
   return
 }
@@ -56,7 +56,7 @@ func.func @gate_without_g(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf32>, %v
 
 func.func @g_without_kind(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf32>, %v: tensor<2x8x2x32xf32>, %g: tensor<2x8x2xf32>) {
   // expected-error @+1 {{has a gate operand 'g' but gate kind 'none'; name the kind (head, scalar or vector)}}
-  %o, %s = "mix.recurrence"(%q, %k, %v, %g) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 1, 0>}>
+  %o, %s = "mix.recurrence"(%q, %k, %v, %g) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 1, 0, 0, 0>}>
       : (tensor<2x8x2x16xf32>, tensor<2x8x2x16xf32>, tensor<2x8x2x32xf32>, tensor<2x8x2xf32>)
       -> (tensor<2x8x2x32xf32>, tensor<2x2x16x32xf32>)
   return

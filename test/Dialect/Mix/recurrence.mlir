@@ -14,7 +14,7 @@
 // CHECK: return %[[O]], %[[S]]
 // GENERIC-LABEL: sym_name = "rec_rank0_none"
 // GENERIC: "mix.recurrence"
-// GENERIC-SAME: decay = 0 : i32, gate_kind = 0 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0>
+// GENERIC-SAME: decay = 0 : i32, gate_kind = 0 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0, 0, 0>
 func.func @rec_rank0_none(%q: tensor<2x16x4x32xf32>, %k: tensor<2x16x4x32xf32>, %v: tensor<2x16x4x64xf32>)
     -> (tensor<2x16x4x64xf32>, tensor<2x4x32x64xf32>) {
   %o, %s = mix.recurrence %q, %k, %v gate none
@@ -33,7 +33,7 @@ func.func @rec_defaults(%q: tensor<1x8x1x16xf32>, %v: tensor<1x8x1x16xf32>, %g: 
   %o, %s = mix.recurrence %q, %q, %v gate scalar(%g) decay log
       : (tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>, tensor<1x8x1xf32>)
       -> (tensor<1x8x1x16xf32>, tensor<1x1x16x16xf32>)
-  %p:2 = "mix.recurrence"(%q, %q, %v) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0>}>
+  %p:2 = "mix.recurrence"(%q, %q, %v) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0, 0, 0>}>
       : (tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>)
       -> (tensor<1x8x1x16xf32>, tensor<1x1x16x16xf32>)
   return %o, %p#0 : tensor<1x8x1x16xf32>, tensor<1x8x1x16xf32>
@@ -47,7 +47,7 @@ func.func @rec_defaults(%q: tensor<1x8x1x16xf32>, %v: tensor<1x8x1x16xf32>, %g: 
 // CHECK-SAME: (tensor<?x?x2x64xbf16>, tensor<?x?x2x64xbf16>, tensor<?x?x2x64xbf16>, tensor<?x?x2x1x64xbf16>, tensor<?x?x2x1x64xbf16>, tensor<?x?x2xf32>) -> (tensor<?x?x2x64xbf16>, tensor<?x2x64x64xf32>)
 // GENERIC-LABEL: sym_name = "rec_rank1_scalar_bf16"
 // GENERIC: "mix.recurrence"
-// GENERIC-SAME: decay = 0 : i32, gate_kind = 2 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0>
+// GENERIC-SAME: decay = 0 : i32, gate_kind = 2 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0, 0>
 func.func @rec_rank1_scalar_bf16(%q: tensor<?x?x2x64xbf16>, %k: tensor<?x?x2x64xbf16>, %v: tensor<?x?x2x64xbf16>,
                                  %a: tensor<?x?x2x1x64xbf16>, %b: tensor<?x?x2x1x64xbf16>, %g: tensor<?x?x2xf32>)
     -> (tensor<?x?x2x64xbf16>, tensor<?x2x64x64xf32>) {
@@ -65,7 +65,7 @@ func.func @rec_rank1_scalar_bf16(%q: tensor<?x?x2x64xbf16>, %k: tensor<?x?x2x64x
 // CHECK: mix.recurrence %{{.*}}, %{{.*}}, %{{.*}} lowrank(%{{.*}}, %{{.*}}) gate vector(%[[W]]) decay signed init(%[[S0]]) scale = 1.000000e+00 {chunk_size = 0 : i64} :
 // GENERIC-LABEL: sym_name = "rec_vector_signed_init"
 // GENERIC: "mix.recurrence"
-// GENERIC-SAME: chunk_size = 0 : i64, decay = 1 : i32, gate_kind = 3 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1>, scale = 1.000000e+00 : f32
+// GENERIC-SAME: chunk_size = 0 : i64, decay = 1 : i32, gate_kind = 3 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 0, 0>, scale = 1.000000e+00 : f32
 func.func @rec_vector_signed_init(%q: tensor<?x?x4x64xf16>, %k: tensor<?x?x4x64xf16>, %v: tensor<?x?x4x64xf16>,
                                   %a: tensor<?x?x4x1x64xf32>, %b: tensor<?x?x4x1x64xf32>,
                                   %w: tensor<?x?x4x64xf32>, %s0: tensor<?x4x64x64xf32>)

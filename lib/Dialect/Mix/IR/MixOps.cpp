@@ -23,7 +23,22 @@ using namespace mixir::mix;
 //===----------------------------------------------------------------------===//
 
 bool mixir::mix::isDynamicSymbol(StringRef symbol) {
-  return symbol == "B" || symbol == "T" || symbol == "S";
+  return symbol == "B" || symbol == "T" || symbol == "S" || symbol == "N" ||
+         symbol == "P";
+}
+
+Value mixir::mix::getStateIndices(Operation *op) {
+  return llvm::TypeSwitch<Operation *, Value>(op)
+      .Case<LinearAttentionOp, DeltaRuleOp, RecurrenceOp>(
+          [](auto o) { return o.getStateIndices(); })
+      .Default([](Operation *) { return Value(); });
+}
+
+Value mixir::mix::getCuSeqlens(Operation *op) {
+  return llvm::TypeSwitch<Operation *, Value>(op)
+      .Case<LinearAttentionOp, DeltaRuleOp, RecurrenceOp, ScanOp>(
+          [](auto o) { return o.getCuSeqlens(); })
+      .Default([](Operation *) { return Value(); });
 }
 
 namespace {
@@ -57,10 +72,12 @@ void addRecurrenceContract(OpTy op, SmallVectorImpl<ShapedValue> &out) {
   out.push_back({"v", op.getV(), {"B", "T", "Hv", "V"}});
   if (auto dims = gateDims(op.getGateKind()))
     addIfPresent(out, "g", op.getG(), *dims);
+  // Packed sequences keep one state per sequence (N), a pool P slots.
+  StringRef states = op.getStateIndices() ? "P" : op.getCuSeqlens() ? "N" : "B";
   addIfPresent(out, "initial_state", op.getInitialState(),
-               {"B", "Hv", "K", "V"});
+               {states, "Hv", "K", "V"});
   out.push_back({"o", op.getO(), {"B", "T", "Ho", "V"}});
-  out.push_back({"final_state", op.getFinalState(), {"B", "Hv", "K", "V"}});
+  out.push_back({"final_state", op.getFinalState(), {states, "Hv", "K", "V"}});
 }
 
 /// mix.rnn: the states are named after the cell's states ("h0", "final_c");
@@ -113,9 +130,10 @@ SmallVector<ShapedValue> mixir::mix::getShapeContract(Operation *op) {
       .Case([&](ScanOp sc) {
         out.push_back({"x", sc.getX(), {"B", "T", "D"}});
         out.push_back({"g", sc.getG(), {"B", "T", "D"}});
-        addIfPresent(out, "initial_state", sc.getInitialState(), {"B", "D"});
+        StringRef states = sc.getCuSeqlens() ? "N" : "B";
+        addIfPresent(out, "initial_state", sc.getInitialState(), {states, "D"});
         out.push_back({"o", sc.getO(), {"B", "T", "D"}});
-        out.push_back({"final_state", sc.getFinalState(), {"B", "D"}});
+        out.push_back({"final_state", sc.getFinalState(), {states, "D"}});
       })
       .Case([&](RnnOp rnn) { addRnnContract(rnn, out); })
       .Case([&](CausalConv1dOp conv) {
@@ -181,6 +199,11 @@ public:
   /// The static size bound to `sym`; every non-batch, non-length symbol has
   /// one once check() succeeded.
   int64_t size(StringRef sym) const { return bound.lookup(sym).size; }
+  /// The static size bound to `sym`, or `otherwise` when none is.
+  int64_t sizeOr(StringRef sym, int64_t otherwise) const {
+    auto it = bound.find(sym);
+    return it == bound.end() ? otherwise : it->second.size;
+  }
 
 private:
   struct Binding {
@@ -254,6 +277,56 @@ LogicalResult checkMultiple(Operation *op, StringRef what, int64_t a,
   return success();
 }
 
+/// The static rules of packed sequences (`varlen(%cu_seqlens)`): a batch of
+/// one, and N + 1 offsets for the N states where both sizes are known.
+LogicalResult checkPacking(Operation *op, const ShapeVerifier &shapes) {
+  Value cu = mixir::mix::getCuSeqlens(op);
+  if (!cu)
+    return success();
+  int64_t batch = shapes.sizeOr("B", ShapedType::kDynamic);
+  if (!ShapedType::isDynamic(batch) && batch != 1)
+    return op->emitOpError()
+           << "packs sequences along T with 'cu_seqlens', so the batch (B) "
+              "must be 1, got "
+           << batch;
+  int64_t offsets = cast<ShapedType>(cu.getType()).getDimSize(0);
+  if (ShapedType::isDynamic(offsets))
+    return success();
+  if (offsets < 1)
+    return op->emitOpError() << "'cu_seqlens' must hold N + 1 >= 1 offsets, "
+                                "got an empty tensor";
+  int64_t states = shapes.sizeOr("N", ShapedType::kDynamic);
+  if (!ShapedType::isDynamic(states) && states != offsets - 1)
+    return op->emitOpError() << "'cu_seqlens' holds " << offsets
+                             << " offsets, so N = " << offsets - 1
+                             << " sequences, but the states have N = " << states
+                             << " (dim 0 of 'initial_state' and 'final_state')";
+  return success();
+}
+
+/// The static rules of a state pool (`init(%pool) indices(%idx)`): the pool
+/// is the initial state, and there is one index per sequence where both
+/// sizes are known.
+LogicalResult checkStatePool(Operation *op, const ShapeVerifier &shapes) {
+  Value indices = mixir::mix::getStateIndices(op);
+  if (!indices)
+    return success();
+  int64_t count = cast<ShapedType>(indices.getType()).getDimSize(0);
+  Value cu = mixir::mix::getCuSeqlens(op);
+  int64_t sequences = shapes.sizeOr("B", ShapedType::kDynamic);
+  if (cu) {
+    int64_t offsets = cast<ShapedType>(cu.getType()).getDimSize(0);
+    sequences = ShapedType::isDynamic(offsets) ? offsets : offsets - 1;
+  }
+  if (!ShapedType::isDynamic(count) && !ShapedType::isDynamic(sequences) &&
+      count != sequences)
+    return op->emitOpError()
+           << "'state_indices' holds " << count << " slots, but there are "
+           << sequences << " sequences ("
+           << (cu ? "'cu_seqlens' dim 0 - 1" : "the batch B") << ")";
+  return success();
+}
+
 /// Shared by linear_attention, delta_rule and recurrence: types, gate, heads
 /// and shapes.
 template <typename OpTy> LogicalResult verifyRecurrence(OpTy op) {
@@ -268,7 +341,11 @@ template <typename OpTy> LogicalResult verifyRecurrence(OpTy op) {
       failed(verifyChunkSize(o, op.getChunkSize())))
     return failure();
   ShapeVerifier shapes(o);
-  if (failed(shapes.check(getShapeContract(o))))
+  if (op.getStateIndices() && !op.getInitialState())
+    return op.emitOpError() << "'state_indices' needs the state pool as "
+                               "'initial_state' (init(%pool) indices(%idx))";
+  if (failed(shapes.check(getShapeContract(o))) ||
+      failed(checkPacking(o, shapes)) || failed(checkStatePool(o, shapes)))
     return failure();
   int64_t hq = shapes.size("Hq"), hk = shapes.size("Hk"),
           hv = shapes.size("Hv"), ho = shapes.size("Ho");
@@ -376,7 +453,9 @@ LogicalResult ScanOp::verify() {
       failed(verifyChunkSize(o, getChunkSize())))
     return failure();
   ShapeVerifier shapes(o);
-  return shapes.check(getShapeContract(o));
+  if (failed(shapes.check(getShapeContract(o))))
+    return failure();
+  return checkPacking(o, shapes);
 }
 
 //===----------------------------------------------------------------------===//

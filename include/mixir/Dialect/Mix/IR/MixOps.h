@@ -18,7 +18,9 @@ namespace mixir::mix {
 
 /// One operand or result of a mix op with the symbolic name of each of its
 /// dimensions, e.g. `q` with {"B", "T", "Hq", "K"}. The same symbol names the
-/// same size everywhere in one op; only "B", "T" and "S" may be dynamic.
+/// same size everywhere in one op; only "B", "T", "S"
+/// "N" (the number of packed sequences) and "P" (the slots of a state pool)
+/// may be dynamic.
 struct ShapedValue {
   llvm::StringRef name;
   mlir::Value value;
@@ -31,6 +33,13 @@ llvm::SmallVector<ShapedValue> getShapeContract(mlir::Operation *op);
 
 /// True for the dimension symbols that may be dynamic.
 bool isDynamicSymbol(llvm::StringRef symbol);
+
+/// The `cu_seqlens` operand of a recurrent mix op (packed sequences), or
+/// null when the op has none or is not a recurrent op.
+mlir::Value getCuSeqlens(mlir::Operation *op);
+
+/// The `state_indices` operand of a recurrent mix op (a state pool), or null.
+mlir::Value getStateIndices(mlir::Operation *op);
 
 } // namespace mixir::mix
 

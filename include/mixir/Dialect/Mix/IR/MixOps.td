@@ -21,6 +21,24 @@ def Mix_Dialect : Dialect {
     High-level ops for the token-mixing layers of modern language models. Each
     op is defined by its recurrent form; lowering passes choose the algorithm
     (recurrent per-token loop or chunkwise-parallel) and the target.
+
+    The recurrent ops (linear_attention, delta_rule, recurrence, scan) take
+    an optional `varlen(%cu_seqlens)`: a 1-D i32 or i64 tensor of N + 1
+    offsets that packs N sequences along T of a batch of one (B = 1). Each
+    sequence starts from its own row of `initial_state` ([N, ...]) and ends
+    in its own row of the final state ([N, ...]); nothing crosses a
+    boundary. The offsets are data: one compiled function serves every
+    packing, and a bad packing is a run-time error (MIXERS.md "Packed
+    sequences").
+
+    linear_attention, delta_rule and recurrence also take a state pool:
+    `init(%pool) indices(%idx)` with `pool: [P, Hv, K, V]` and `idx: [N]`
+    (i32, one per sequence: batch row, or packed sequence). Sequence n
+    starts from `pool[idx[n]]`; the final state result is the pool with
+    each sequence's final state in its slot (the other slots unchanged). A
+    negative index is padding: its slot is neither read nor written and its
+    outputs are 0. An index >= P, or a non-negative index used twice, is a
+    run-time error (MIXERS.md "State pools").
   }];
 }
 
@@ -60,6 +78,12 @@ def Mix_ConvActivation
 def Mix_Float : AnyTypeOf<[F32, F16, BF16]>;
 def Mix_Tensor : RankedTensorOf<[F32, F16, BF16]>;
 def Mix_StateTensor : RankedTensorOf<[F32]>;
+// The offsets of packed sequences (MIXERS.md "Packed sequences"): [N + 1],
+// 0 first, non-decreasing, T last.
+def Mix_SeqLens : 1DTensorOf<[I32, I64]>;
+// The pool slot of each sequence (MIXERS.md "State pools"): [N], negative
+// for padding.
+def Mix_StateIndices : 1DTensorOf<[I32]>;
 
 def Mix_LinearAttentionOp : Mix_Op<"linear_attention", [AttrSizedOperandSegments]> {
   let summary = "gated linear attention (RetNet, Lightning, GLA, Mamba2 SSD)";
@@ -79,13 +103,17 @@ def Mix_LinearAttentionOp : Mix_Op<"linear_attention", [AttrSizedOperandSegments
   }];
   let arguments = (ins Mix_Tensor:$q, Mix_Tensor:$k, Mix_Tensor:$v,
       Optional<Mix_Tensor>:$g, Optional<Mix_StateTensor>:$initial_state,
+      Optional<Mix_SeqLens>:$cu_seqlens,
+      Optional<Mix_StateIndices>:$state_indices,
       DefaultValuedAttr<Mix_GateKind, "::mixir::mix::GateKind::none">:$gate_kind,
       OptionalAttr<F32Attr>:$scale,
       OptionalAttr<I64Attr>:$chunk_size);
   let results = (outs Mix_Tensor:$o, Mix_StateTensor:$final_state);
   let assemblyFormat = [{
     $q `,` $k `,` $v `gate` $gate_kind (`(` $g^ `)`)?
-    (`init` `(` $initial_state^ `)`)? (`scale` `=` $scale^)?
+    (`init` `(` $initial_state^ `)`)?
+    (`varlen` `(` $cu_seqlens^ `)`)? (`indices` `(` $state_indices^ `)`)?
+    (`scale` `=` $scale^)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
@@ -114,13 +142,17 @@ def Mix_DeltaRuleOp : Mix_Op<"delta_rule", [AttrSizedOperandSegments]> {
   let arguments = (ins Mix_Tensor:$q, Mix_Tensor:$k, Mix_Tensor:$v,
       Mix_Tensor:$beta, Optional<Mix_Tensor>:$g,
       Optional<Mix_StateTensor>:$initial_state,
+      Optional<Mix_SeqLens>:$cu_seqlens,
+      Optional<Mix_StateIndices>:$state_indices,
       DefaultValuedAttr<Mix_GateKind, "::mixir::mix::GateKind::none">:$gate_kind,
       OptionalAttr<F32Attr>:$scale, UnitAttr:$qk_l2norm,
       UnitAttr:$allow_neg_eigval, OptionalAttr<I64Attr>:$chunk_size);
   let results = (outs Mix_Tensor:$o, Mix_StateTensor:$final_state);
   let assemblyFormat = [{
     $q `,` $k `,` $v `,` $beta `gate` $gate_kind (`(` $g^ `)`)?
-    (`init` `(` $initial_state^ `)`)? (`scale` `=` $scale^)?
+    (`init` `(` $initial_state^ `)`)?
+    (`varlen` `(` $cu_seqlens^ `)`)? (`indices` `(` $state_indices^ `)`)?
+    (`scale` `=` $scale^)?
     (`qk_l2norm` $qk_l2norm^)? (`allow_neg_eigval` $allow_neg_eigval^)?
     attr-dict `:` functional-type(operands, results)
   }];
@@ -171,6 +203,8 @@ def Mix_RecurrenceOp : Mix_Op<"recurrence", [AttrSizedOperandSegments]> {
   let arguments = (ins Mix_Tensor:$q, Mix_Tensor:$k, Mix_Tensor:$v,
       Optional<Mix_Tensor>:$a, Optional<Mix_Tensor>:$b,
       Optional<Mix_Tensor>:$g, Optional<Mix_StateTensor>:$initial_state,
+      Optional<Mix_SeqLens>:$cu_seqlens,
+      Optional<Mix_StateIndices>:$state_indices,
       DefaultValuedAttr<Mix_GateKind, "::mixir::mix::GateKind::none">:$gate_kind,
       DefaultValuedAttr<Mix_DecayKind, "::mixir::mix::DecayKind::log">:$decay,
       OptionalAttr<F32Attr>:$scale,
@@ -179,7 +213,9 @@ def Mix_RecurrenceOp : Mix_Op<"recurrence", [AttrSizedOperandSegments]> {
   let assemblyFormat = [{
     $q `,` $k `,` $v (`lowrank` `(` $a^ `,` $b `)`)?
     `gate` $gate_kind (`(` $g^ `)`)? (`decay` $decay^)?
-    (`init` `(` $initial_state^ `)`)? (`scale` `=` $scale^)?
+    (`init` `(` $initial_state^ `)`)?
+    (`varlen` `(` $cu_seqlens^ `)`)? (`indices` `(` $state_indices^ `)`)?
+    (`scale` `=` $scale^)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
@@ -224,7 +260,7 @@ def Mix_AttentionOp : Mix_Op<"attention"> {
   }];
 }
 
-def Mix_ScanOp : Mix_Op<"scan"> {
+def Mix_ScanOp : Mix_Op<"scan", [AttrSizedOperandSegments]> {
   let summary = "element-wise gated linear recurrence (HGRN, LRU)";
   let description = [{
     `h_t = exp(g_t) * h_{t-1} + x_t`, `o_t = h_t`, with `x, g: [B, T, D]` and
@@ -239,10 +275,11 @@ def Mix_ScanOp : Mix_Op<"scan"> {
   }];
   let arguments = (ins Mix_Tensor:$x, Mix_Tensor:$g,
       Optional<Mix_StateTensor>:$initial_state,
+      Optional<Mix_SeqLens>:$cu_seqlens,
       OptionalAttr<I64Attr>:$chunk_size);
   let results = (outs Mix_Tensor:$o, Mix_StateTensor:$final_state);
   let assemblyFormat = [{
-    $x `,` $g (`init` `(` $initial_state^ `)`)?
+    $x `,` $g (`init` `(` $initial_state^ `)`)? (`varlen` `(` $cu_seqlens^ `)`)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
