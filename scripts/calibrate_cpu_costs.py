@@ -8,7 +8,7 @@ mix.recurrence with R = 1 and a vector gate; the scan), in float32 and
 bfloat16, at K = V in --dims (default 64 and 128), it times the recurrent
 form (chunk_size=0) and the chunked form with chunks of 16, 32, 64 and 128
 tokens through mixir's numpy API on B=1, H=4, T=--T (default 2048), the
-median of at least --repeat calls (and 0.4 s of calls) after a warm-up (bench/timing.py), and records
+median of at least --repeat calls (and --min-seconds of calls) after a warm-up (bench/timing.py), and records
 nanoseconds per token per state head (per row of K channels for the scan).
 The compiler scales these by FLOPs to other head dimensions and ranks
 (docs/MIXERS.md, "Choosing the form"). Rebuild after regenerating.
@@ -20,6 +20,7 @@ import argparse
 import datetime
 import os
 import platform
+import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,8 +30,6 @@ from timing import median_ms  # noqa: E402
 
 OUT = os.path.join(ROOT, "lib", "Conversion", "MixToLoops", "CostTable.inc")
 B, H = 1, 4
-#: Short calls are repeated for at least this long (a loaded machine is noisy).
-MIN_SECONDS = 0.4
 
 
 def parse_args():
@@ -39,30 +38,47 @@ def parse_args():
     p.add_argument("--dims", type=int, nargs="+", default=[64, 128])
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--out", default=OUT)
+    p.add_argument("--keep", action="store_true",
+                   help="keep the rows of --out whose K is not in --dims "
+                   "(re-measure some dimensions only)")
+    p.add_argument("--min-seconds", type=float, default=0.4,
+                   help="repeat short calls for at least this long")
     return p.parse_args()
 
 
-def measure(case, dtype, T, K, repeat):
+def measure(case, dtype, T, K, repeat, min_seconds):
     """ns per token per state head of each candidate chunk length."""
     row = []
     for chunk in CANDIDATES:
         fn = make_call(case, dtype, B, T, H, K, chunk)
         first = median_ms(fn, 1)  # compiles, then one timed call
-        ms = median_ms(fn, max(repeat, int(MIN_SECONDS * 1e3 / first)))
+        ms = median_ms(fn, max(repeat, int(min_seconds * 1e3 / first)))
         row.append(ms * 1e6 / (B * T * H))
         print(f"  {case[0]:16s} {case[1]:6s} {dtype:4s} K=V={K:3d} "
               f"chunk {chunk:3d}: {ms:8.2f} ms", file=sys.stderr, flush=True)
     return row
 
 
+def kept_rows(path, dims):
+    """The rows of the table at `path` measured at a K not in `dims`."""
+    rows = []
+    with open(path) as f:
+        for line in f:
+            m = re.match(r'\s*\{"\w+", "\w+", "\w+", (\d+),', line)
+            if m and int(m.group(1)) not in dims:
+                rows.append(line.rstrip("\n"))
+    return rows
+
+
 def main():
     args = parse_args()
-    lines = []
+    lines = kept_rows(args.out, args.dims) if args.keep else []
     for K in args.dims:
         for dtype in DTYPES:
             for case in CASES:
                 costs = ", ".join(f"{c:.4g}" for c in
-                                  measure(case, dtype, args.T, K, args.repeat))
+                                  measure(case, dtype, args.T, K, args.repeat,
+                                          args.min_seconds))
                 lines.append(f'    {{"{case[0]}", "{case[1]}", "{dtype}", '
                              f'{K}, {K}, {{{costs}}}}},')
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")

@@ -5,8 +5,9 @@ row's own K and V (where the model's FLOPs scaling is 1), checks through
 the IR (mixir-opt --mix-select-algorithm) that the op gets the row's
 cheapest form: with a dynamic length the cheapest per token, with a static
 one the cheapest among chunks no longer than T once the padding of the last
-chunk is paid. An explicit chunk_size and a given pass option are kept. No
-timing: bench/bench_select.py measures how good the choice is.
+chunk is paid. An explicit chunk_size and a given pass option are kept.
+Whatever form the default picks matches a float64 recurrent loop written
+here. No timing: bench/bench_select.py measures how good the choice is.
 """
 
 import math
@@ -14,8 +15,10 @@ import pathlib
 import re
 import subprocess
 
+import numpy as np
 import pytest
 
+import mixir
 from mixir._tools import tool_path
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -145,3 +148,55 @@ def test_explicit_chunk_size_wins(attrs, options, want):
                      ("scan", "none")):
         assert chosen(op_text(op, gate, "f32", "?", 64, attrs), *options) \
             == want
+
+
+def ref_recurrent(op, q, k, v, g, gate, beta=None):
+    """float64 recurrent form of linear attention and the delta rule
+    (MIXERS.md), every head at once; default scale K^-1/2."""
+    q, k, v = (x.astype(np.float64) for x in (q, k, v))
+    B, T, H, K = q.shape
+    S = np.zeros((B, H, K, v.shape[3]))
+    o = np.zeros(v.shape)
+    for t in range(T):
+        if gate == "head":
+            S *= np.exp(g.astype(np.float64))[None, :, None, None]
+        elif gate == "scalar":
+            S *= np.exp(g[:, t].astype(np.float64))[:, :, None, None]
+        elif gate == "vector":
+            S *= np.exp(g[:, t].astype(np.float64))[:, :, :, None]
+        kt, vt = k[:, t], v[:, t]
+        if op == "delta_rule":
+            u = beta[:, t, :, None] * (vt - np.einsum("bhkv,bhk->bhv", S, kt))
+        else:
+            u = vt
+        S += kt[:, :, :, None] * u[:, :, None, :]
+        o[:, t] = np.einsum("bhkv,bhk->bhv", S, q[:, t]) / np.sqrt(K)
+    return o
+
+
+@pytest.mark.parametrize("T", [1, 63, 75, 500])
+@pytest.mark.parametrize("op,gate", [
+    ("linear_attention", "none"), ("linear_attention", "head"),
+    ("linear_attention", "scalar"), ("linear_attention", "vector"),
+    ("delta_rule", "scalar"), ("delta_rule", "vector")])
+def test_default_form_matches_float64(op, gate, T):
+    """Whatever form the model picks (chunk_size unset) computes the op:
+    against the float64 recurrent form, K = 60, V = 64."""
+    rng = np.random.default_rng(T)
+    B, K, V = 2, 60, 64
+    q = rng.normal(size=(B, T, H, K)).astype(np.float32)
+    k = rng.normal(size=(B, T, H, K))
+    k = (k / np.linalg.norm(k, axis=-1, keepdims=True)).astype(np.float32)
+    v = rng.normal(size=(B, T, H, V)).astype(np.float32)
+    g = None if gate == "none" else rng.uniform(-0.5, -0.01, {
+        "head": (H,), "scalar": (B, T, H), "vector": (B, T, H, K)}[gate]
+    ).astype(np.float32)
+    if op == "delta_rule":
+        beta = rng.uniform(0.05, 0.95, (B, T, H)).astype(np.float32)
+        o, _ = mixir.delta_rule(q, k, v, beta, g, gate=gate)
+        want = ref_recurrent(op, q, k, v, g, gate, beta)
+    else:
+        o, _ = mixir.linear_attention(q, k, v, g, gate=gate)
+        want = ref_recurrent(op, q, k, v, g, gate)
+    err = np.abs(o.astype(np.float64) - want).max()
+    assert err <= 1e-4 * max(1.0, np.abs(want).max()), err
