@@ -12,14 +12,17 @@
 //
 //===----------------------------------------------------------------------===//
 #include "CostModel.h"
+#include "mixir/Compiler/ChunkSize.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/STLExtras.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 using namespace mixir::lowering;
+using mixir::kDefaultChunkSize;
 
 namespace {
 constexpr int64_t kCandidates[] = {0, 16, 32, 64, 128};
@@ -93,8 +96,12 @@ const CostRow *nearestRow(const MixerShape &shape) {
 
 int64_t mixir::lowering::chooseChunkSize(const MixerShape &shape) {
   const CostRow *row = nearestRow(shape);
-  if (!row) // a mixer the table does not know: the chunked form's default
-    return shape.length >= 0 && shape.length < 64 ? 0 : 64;
+  bool unknownDims =
+      shape.keyDim <= 0 || (shape.op != "scan" && shape.valueDim <= 0);
+  if (!row || unknownDims) { // what the table cannot price: the old default
+    int64_t chunk = std::min(kDefaultChunkSize, shape.maxChunk);
+    return shape.length >= 0 && shape.length < chunk ? 0 : chunk;
+  }
   double rowRank = measuredRank(shape.op);
   int64_t best = 0;
   double bestCost = std::numeric_limits<double>::infinity();
