@@ -10,8 +10,9 @@ beta in (0, 1)); mix.recurrence with R = 1 and a vector gate (KDA written
 as a DPLR recurrence); the scan on [B * H, T, K]. Shapes: H = 4 heads,
 K = V = --K (default 128), B * H in --bh (default 4 and 64: B = 1 and 16,
 so one compilation serves both), T in --T (default 256 and 4096; --long
-adds 16384), float32 and bfloat16. Timing: median of --repeat calls after
-a warm-up (bench/timing.py). The last column is default / best: 1.00 when
+adds 16384), float32 and bfloat16. Timing: median of --repeat calls, or
+of as many as fill --min-seconds when calls are short, after a warm-up
+(bench/timing.py). The last column is default / best: 1.00 when
 the model picked the fastest form; the aim is at most 1.10 on every row.
 Asserts nothing.
 
@@ -40,6 +41,8 @@ def parse_args():
     p.add_argument("--dtype", nargs="+", default=list(DTYPES),
                    choices=list(DTYPES))
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--min-seconds", type=float, default=0.5,
+                   help="repeat short calls for at least this long")
     return p.parse_args()
 
 
@@ -51,7 +54,8 @@ def main():
     args = parse_args()
     lengths = args.T + ([16384] if args.long else [])
     print(f"# {platform.machine()}, {os.cpu_count()} cores, H={H}, "
-          f"K=V={args.K}, median of {args.repeat}; times in ms")
+          f"K=V={args.K}, median of >= {args.repeat} calls and "
+          f">= {args.min_seconds} s; times in ms")
     print(f"{'op':16s} {'gate':6s} {'dtype':5s} {'T':>6s} {'B*H':>4s} "
           f"{'default':>9s} {'best':>9s} {'best form':>10s} {'ratio':>6s}")
     worst = 0.0
@@ -62,7 +66,9 @@ def main():
                     B = max(bh // H, 1)
                     def measure(chunk):
                         fn = make_call(case, dtype, B, T, H, args.K, chunk)
-                        return median_ms(fn, args.repeat)
+                        first = median_ms(fn, 1)  # compiles, times one call
+                        return median_ms(fn, max(
+                            args.repeat, int(args.min_seconds * 1e3 / first)))
                     default = measure(None)
                     best, chunk = min((measure(c), c) for c in CANDIDATES)
                     ratio = default / best
