@@ -22,7 +22,8 @@
 extern "C" {
 #endif
 
-/* chunk_size: the target's default (64 on "cpu"). */
+/* chunk_size: the target's choice (on "cpu" a cost model picks each op's
+   form and chunk). */
 #define MIXIR_CHUNK_SIZE_DEFAULT (-1)
 
 typedef struct mixir_compiler_options_t {

@@ -16,15 +16,18 @@
 using namespace mlir;
 
 void mixir::buildCPUPipeline(OpPassManager &pm, const CompileOptions &options) {
-  int64_t chunkSize = options.chunkSize.value_or(kDefaultChunkSize);
+  // Unset: mix-select-algorithm's cost model picks each op's form;
+  // mix.attention takes blocks of kDefaultChunkSize.
+  int64_t chunkSize = options.chunkSizeOrUnset();
   // Imported models carry linalg.softmax (kept for mix-raise); expand it
   // before tiling and bufferization.
   pm.addNestedPass<func::FuncOp>(createDecomposeAggregates());
   // Backward functions are mix ops too: derive them before anything chunks.
   pm.addPass(createDeriveBackward());
-  if (chunkSize > 0) {
+  if (chunkSize != 0) {
     pm.addPass(createSelectAlgorithm({chunkSize}));
-    pm.addPass(createConvertMixToChunked({chunkSize}));
+    pm.addPass(createConvertMixToChunked(
+        {chunkSize == kChunkSizeUnset ? kDefaultChunkSize : chunkSize}));
   }
   pm.addPass(createConvertMixToLoops());
   pm.addPass(createConvertElementwiseToLinalgPass());

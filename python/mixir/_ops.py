@@ -281,8 +281,10 @@ def linear_attention(q, k, v, g=None, gate="none", scale=None,
     [B, T, Hv, K] (natural-log decay); initial_state [B, Hv, K, V].
     Returns (o [B, T, max(Hq, Hv), V] in q's dtype, final_state float32 or
     None). `chunk_size` is the chunk length of the chunkwise-parallel form
-    (64 by default; sequences shorter than a chunk run the recurrent form);
-    0 selects the recurrent form. `target` is "cpu" or "cuda" (GPU kernels;
+    (sequences shorter than a chunk run the recurrent form); 0 selects the
+    recurrent form; None lets the compiler choose (on the CPU its cost model
+    picks the recurrent form or chunks of 16 to 128 per gate kind, dtype and
+    head dims). `target` is "cpu" or "cuda" (GPU kernels;
     numpy arrays in and out; RuntimeError without a CUDA device).
 
     `cu_seqlens` (int32 or int64 [N + 1]) packs N sequences along T of a
@@ -369,8 +371,8 @@ def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
 
     `chunk_size` is the chunk length of the chunkwise-parallel form (WY/UT,
     MIXERS.md); 0 selects the recurrent form. By default the compiler picks
-    it: 64, or the largest power of two with chunk_size * R <= 128 when that
-    is smaller (32 for R = 3 or 4). An explicit chunk_size is used as given
+    it (on the CPU its cost model, among the recurrent form and the chunks
+    with chunk_size * R <= 128). An explicit chunk_size is used as given
     (it becomes the op's chunk_size), and one with chunk_size * R > 128 is a
     ValueError. `cu_seqlens`, `state_pool` and `state_indices` as for
     `linear_attention`.
@@ -440,8 +442,9 @@ def scan(x, g, initial_state=None, *, chunk_size=None, target="cpu",
          cu_seqlens=None):
     """Element-wise gated recurrence h = exp(g) * h + x over x, g [B, T, D];
     initial_state [B, D]. Returns (o in x's dtype, final_state float32).
-    `chunk_size` > 0 (64 by default) selects the chunked scan (parallel over
-    chunks, a carry pass between them); 0 the sequential one.
+    `chunk_size` > 0 selects the chunked scan (parallel over chunks, a carry
+    pass between them); 0 the sequential one; None (the default) lets the
+    compiler choose (on the CPU its cost model).
     `cu_seqlens` packs N sequences along T of x, g [1, T, D] as for
     `linear_attention`; initial_state and the final state are then [N, D],
     and each sequence is scanned on its own (in parallel over sequences).

@@ -29,8 +29,9 @@ if _BF16 is not None:
 _DTYPE_OF = {name: dtype for dtype, name in _NAME_OF.items()}
 
 
-#: Tokens per chunk of the chunkwise-parallel lowering on the CPU when
-#: chunk_size is None (the compiler's kDefaultChunkSize).
+#: The compiler's kDefaultChunkSize: the CPU's query and key block of
+#: attention when chunk_size is None (the other ops' form and chunk are then
+#: chosen by the CPU cost model).
 DEFAULT_CHUNK_SIZE = _mixir.DEFAULT_CHUNK_SIZE
 
 
@@ -156,7 +157,8 @@ def compile(source, target="cpu", chunk_size=None, chip=None):
     `chunk_size` is the chunk length of the chunkwise-parallel lowering for
     the ops that have one (sequences shorter than a chunk take the recurrent
     form): 0 or a power of two up to 128; 0 selects the recurrent form; None
-    leaves it to the target (64 on the CPU; on CUDA each kernel takes the
+    leaves it to the target (on the CPU a cost model chooses each op's form
+    and chunk, attention takes blocks of 64; on CUDA each kernel takes the
     largest chunk that fits, and an explicit one it cannot run is an error).
     Returns a Module whose public functions are callables over numpy arrays.
     Raises CompileError (a ValueError) with the first diagnostic, or with the

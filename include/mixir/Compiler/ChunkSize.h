@@ -15,12 +15,14 @@
 
 namespace mixir {
 
-/// Tokens per chunk of the chunkwise-parallel lowering when nobody asked.
+/// Tokens per chunk when nobody asked and no cost model chose: the CPU's
+/// attention blocks and the default of convert-mix-to-chunked's option.
 inline constexpr int64_t kDefaultChunkSize = 64;
 /// The largest chunk: the chunked delta rule unrolls (C/16)^3 block merges.
 inline constexpr int64_t kMaxChunkSize = 128;
-/// "No chunk length was asked for": the target picks (kDefaultChunkSize on
-/// the CPU; on CUDA each kernel the largest chunk that fits). The value of
+/// "No chunk length was asked for": the target picks (on the CPU the cost
+/// model of mix-select-algorithm, per op; on CUDA each kernel the largest
+/// chunk that fits). The value of
 /// an unset `chunk-size` pass option and of MIXIR_CHUNK_SIZE_DEFAULT.
 inline constexpr int64_t kChunkSizeUnset = -1;
 

@@ -35,8 +35,9 @@ struct CompileOptions {
   /// $MIXIR_CUDA_CHIP, then the device; otherwise kDefaultCudaChip).
   std::string chip;
   /// Tokens per chunk of the chunkwise-parallel lowering, 0 for the
-  /// recurrent form; unset: the target's choice (kDefaultChunkSize on the
-  /// CPU; on CUDA each kernel's largest chunk that fits).
+  /// recurrent form; unset: the target's choice (on the CPU the cost model
+  /// of mix-select-algorithm, per op; on CUDA each kernel's largest chunk
+  /// that fits).
   std::optional<int64_t> chunkSize;
   /// LLVM optimisation level, 0-3.
   int optLevel = 3;

@@ -26,13 +26,27 @@ def SelectAlgorithm : Pass<"mix-select-algorithm"> {
   let summary = "Choose the chunked or recurrent form and the chunk length";
   let description = [{
     Sets `chunk_size` on every mix op that has a chunkwise lowering and no
-    `chunk_size` yet: the pass option (kDefaultChunkSize by default), or 0
-    (the recurrent
-    form) when the option is 0 or the sequence length is static and shorter
-    than one chunk. For a dynamic length the chunked lowering itself adds a
-    run-time branch to the recurrent form for sequences shorter than a chunk
-    (decode). An op's own `chunk_size` is kept. This pass is where the chunk
-    of `mix.recurrence` is chosen: the option capped to the largest power of
+    `chunk_size` yet. With the `chunk-size` option unset (the default:
+    nobody asked for a chunk length) a cost model for the CPU chooses
+    between the recurrent form (0) and chunks of 16, 32, 64 or 128 tokens:
+    a measured table (lib/Conversion/MixToLoops/CostTable.inc, written by
+    scripts/calibrate_cpu_costs.py) holds the time per token and state head
+    of each form for each op, gate kind and element type at K = V = 64 and
+    128 (mix.recurrence at R = 1). An op takes the row of its op, nearest
+    gate kind and element type with the nearest K * V, and scales each
+    form's time by the ratio of its FLOPs per token at the op's K, V and
+    rank to those at the row's (recurrent: `2 K V (1 + R)`; chunked with C
+    tokens: that plus `C (K + V) (1 + R) + C R^2 K / 2`; R is 1 for the
+    delta rule, 0 for linear attention); a static length excludes chunks
+    longer than itself and pays for the padding of the last chunk. The
+    cheapest form wins. With the option given: the option, or 0 when the
+    option is 0 or the sequence length is static and shorter than one chunk.
+    For a dynamic length the chunked lowering itself adds a run-time branch
+    to the recurrent form for sequences shorter than a chunk (decode); the
+    model does not move that threshold. An op's own `chunk_size` is kept.
+    This pass is where the chunk
+    of `mix.recurrence` is chosen: the option (or the model's choice) capped
+    to the largest power of
     two `C` with `C * R <= 128` (`R` its low-rank terms; the chunked form
     solves a triangular system of `C * R` rows per chunk, unrolled in
     16-row blocks), i.e. 128 for `R <= 1`, 64 for `R = 2`, 32 for `R = 3, 4`.
@@ -41,9 +55,10 @@ def SelectAlgorithm : Pass<"mix-select-algorithm"> {
   }];
   let options = [
     Option<"chunkSize", "chunk-size", "int64_t",
-           /*default=*/"::mixir::kDefaultChunkSize",
+           /*default=*/"::mixir::kChunkSizeUnset",
            "Tokens per chunk: 0 (the recurrent form) or a power of two up to "
-           "kMaxChunkSize (mixir/Compiler/ChunkSize.h)">
+           "kMaxChunkSize (mixir/Compiler/ChunkSize.h); unset: the CPU cost "
+           "model chooses per op">
   ];
 }
 

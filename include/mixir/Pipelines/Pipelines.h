@@ -38,9 +38,11 @@ llvm::Error buildPipeline(mlir::OpPassManager &pm,
                           const CompileOptions &options,
                           const CUDADeviceCode &deviceCode = {});
 
-/// Target cpu (CPUPipeline.cpp): with a chunk length > 0 (unset:
-/// kDefaultChunkSize), the ops the chunked lowering handles use chunks of
-/// that many tokens; the rest (and everything for 0) the recurrent form;
+/// Target cpu (CPUPipeline.cpp): with a chunk length > 0, the ops the
+/// chunked lowering handles use chunks of that many tokens; unset,
+/// mix-select-algorithm's cost model picks each op's form and chunk (and
+/// attention takes blocks of kDefaultChunkSize); the rest (and everything
+/// for 0) the recurrent form;
 /// then tiling, vectorisation, OpenMP threads and the LLVM dialect.
 void buildCPUPipeline(mlir::OpPassManager &pm, const CompileOptions &options);
 

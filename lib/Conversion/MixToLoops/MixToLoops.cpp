@@ -1,5 +1,6 @@
 //===- MixToLoops.cpp - the convert-mix-to-loops pass ---------------------===//
 #include "Conversion/Utils/CollectMixOps.h"
+#include "CostModel.h"
 #include "LoweringUtils.h"
 #include "mixir/Conversion/Passes.h"
 
@@ -160,12 +161,51 @@ struct ConvertMixToChunked
 } // namespace
 
 namespace {
+/// What the cost model needs of a mixer op with a chunked form.
+mixir::lowering::MixerShape mixerShape(Operation *op) {
+  mixir::lowering::MixerShape shape;
+  shape.op = op->getName().stripDialect();
+  auto q = cast<RankedTensorType>(op->getOperand(0).getType());
+  int64_t T = q.getDimSize(1);
+  shape.length = ShapedType::isDynamic(T) ? -1 : T;
+  shape.elementType = q.getElementType().isF32()    ? "f32"
+                      : q.getElementType().isBF16() ? "bf16"
+                                                    : "f16";
+  shape.keyDim = q.getShape().back();
+  if (isa<mixir::mix::ScanOp>(op))
+    return shape;
+  shape.valueDim =
+      cast<RankedTensorType>(op->getOperand(2).getType()).getShape().back();
+  auto gate = op->getAttrOfType<mixir::mix::GateKindAttr>("gate_kind");
+  shape.gate = mixir::mix::stringifyGateKind(gate ? gate.getValue()
+                                                  : mixir::mix::GateKind::none);
+  if (auto rc = dyn_cast<RecurrenceOp>(op))
+    shape.rank = rc.getRank();
+  else if (isa<mixir::mix::DeltaRuleOp>(op))
+    shape.rank = 1;
+  shape.maxChunk = defaultChunk(op, mixir::kMaxChunkSize);
+  return shape;
+}
+
+/// The chunk an op without chunk_size gets: the cost model's choice when
+/// nobody asked for a chunk length (`option` unset), else the option,
+/// capped for mix.recurrence, and 0 for a static length shorter than that.
+int64_t selectedChunk(Operation *op, int64_t option) {
+  if (option == mixir::kChunkSizeUnset)
+    return mixir::lowering::chooseChunkSize(mixerShape(op));
+  int64_t chunk = defaultChunk(op, option);
+  int64_t T = cast<RankedTensorType>(op->getOperand(0).getType()).getDimSize(1);
+  return !ShapedType::isDynamic(T) && T < chunk ? 0 : chunk;
+}
+
 struct SelectAlgorithm : mixir::impl::SelectAlgorithmBase<SelectAlgorithm> {
   using Base::Base;
   void runOnOperation() override {
-    if (std::string why = mixir::checkChunkSize(chunkSize); !why.empty()) {
-      getOperation()->emitError(why);
-      return signalPassFailure();
+    if (chunkSize != mixir::kChunkSizeUnset) {
+      if (std::string why = mixir::checkChunkSize(chunkSize); !why.empty()) {
+        getOperation()->emitError(why);
+        return signalPassFailure();
+      }
     }
     Builder b(&getContext());
     // The ops with a chunkwise lowering and a chunk_size attribute.
@@ -175,13 +215,9 @@ struct SelectAlgorithm : mixir::impl::SelectAlgorithmBase<SelectAlgorithm> {
         return WalkResult::advance();
       if (failed(checkRecurrenceChunk(op)))
         return WalkResult::interrupt();
-      if (op->hasAttr("chunk_size"))
-        return WalkResult::advance();
-      int64_t chunk = defaultChunk(op, chunkSize);
-      auto q = cast<RankedTensorType>(op->getOperand(0).getType());
-      int64_t T = q.getDimSize(1);
-      bool shortStatic = !ShapedType::isDynamic(T) && T < chunk;
-      op->setAttr("chunk_size", b.getI64IntegerAttr(shortStatic ? 0 : chunk));
+      if (!op->hasAttr("chunk_size"))
+        op->setAttr("chunk_size",
+                    b.getI64IntegerAttr(selectedChunk(op, chunkSize)));
       return WalkResult::advance();
     });
     if (result.wasInterrupted())

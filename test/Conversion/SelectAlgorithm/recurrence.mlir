@@ -1,9 +1,10 @@
-// RUN: mixir-opt %s --split-input-file --mix-select-algorithm | FileCheck %s
+// RUN: mixir-opt %s --split-input-file --mix-select-algorithm=chunk-size=64 | FileCheck %s
 // RUN: mixir-opt %s --split-input-file --mix-select-algorithm=chunk-size=16 | FileCheck %s --check-prefix=C16
 // RUN: mixir-opt %s --split-input-file --mix-select-algorithm=chunk-size=0 | FileCheck %s --check-prefix=RECURRENT
-// RUN: mixir-opt %s --split-input-file --mix-select-algorithm --convert-mix-to-chunked --convert-mix-to-loops | FileCheck %s --check-prefix=LOOPS
+// RUN: mixir-opt %s --split-input-file --mix-select-algorithm=chunk-size=64 --convert-mix-to-chunked --convert-mix-to-loops | FileCheck %s --check-prefix=LOOPS
 
-// mix.recurrence gets the pass's chunk, capped so that its triangular solve
+// mix.recurrence gets the pass's chunk (given here; unset, the cost model
+// chooses under the same cap: cost-model.mlir), capped so that its triangular solve
 // of C * R rows stays within 128 rows: the largest power of two C with
 // C * R <= 128, i.e. 128 for R <= 1, 64 for R = 2, 32 for R = 3 and 4. A
 // smaller pass option is kept; 0 means the recurrent form; an op's own

@@ -1,4 +1,6 @@
-// RUN: mixir-opt %s --split-input-file --mix-select-algorithm | FileCheck %s
+// The pass option given: its chunk for every op without chunk_size (without
+// the option the cost model chooses: cost-model.mlir).
+// RUN: mixir-opt %s --split-input-file --mix-select-algorithm=chunk-size=64 | FileCheck %s
 // RUN: mixir-opt %s --split-input-file --mix-select-algorithm=chunk-size=0 | FileCheck %s --check-prefix=RECURRENT
 
 // Dynamic length: chunked with the default chunk (the lowering adds the

@@ -72,10 +72,12 @@ def imported(fn, args):
 
 
 def chunk_sizes(text):
-    """The chunk lengths mix-select-algorithm gives the mix.recurrence ops."""
+    """The chunk lengths mix-select-algorithm gives the mix.recurrence ops
+    when asked for chunks of 64 (without the option its cost model may keep
+    the recurrent form at these small K and V)."""
     opt = tool_path("mixir-opt", "MIXIR_OPT")
     assert opt, "mixir-opt not found (build tree bin/, PATH or $MIXIR_OPT)"
-    r = subprocess.run([opt, "--mix-select-algorithm", "-"],
+    r = subprocess.run([opt, "--mix-select-algorithm=chunk-size=64", "-"],
                        input=text, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     ops = [l for l in r.stdout.splitlines() if "mix.recurrence" in l]
