@@ -5,7 +5,6 @@
 #include "mixir/Import/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -113,44 +112,7 @@ Value zerosLike(OpBuilder &b, Location loc, Value like) {
 }
 
 Value reverseTime(OpBuilder &b, Location loc, Value x) {
-  // One row x[b, T-1-t] (all trailing dims, contiguous) copied per (b, t):
-  // row copies instead of a gather per element. Sequential loops, which
-  // stay on the host on every target (a memory-bound copy).
-  auto type = cast<RankedTensorType>(x.getType());
-  int64_t rank = type.getRank();
-  SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, x);
-  Value n = timeLength(b, loc, x);
-  Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
-  Value out = build::emptyTensor(b, loc, sizes, type.getElementType());
-  SmallVector<int64_t> rowShape(type.getShape().drop_front(2));
-  auto rowType = RankedTensorType::get(rowShape, type.getElementType());
-  Value batch = getValueOrCreateConstantIndexOp(b, loc, sizes[0]);
-  auto outer = scf::ForOp::create(
-      b, loc, zero, batch, one, ValueRange{out},
-      [&](OpBuilder &ob, Location l, Value bi, ValueRange acc) {
-        auto inner = scf::ForOp::create(
-            ob, l, zero, n, one, acc,
-            [&](OpBuilder &nb, Location l2, Value t, ValueRange acc2) {
-              Value last = arith::SubIOp::create(nb, l2, n, one);
-              Value src = arith::SubIOp::create(nb, l2, last, t);
-              SmallVector<OpFoldResult> from = {bi, src}, to = {bi, t},
-                                        rowSizes = {nb.getIndexAttr(1),
-                                                    nb.getIndexAttr(1)};
-              for (int64_t d = 2; d < rank; ++d) {
-                from.push_back(nb.getIndexAttr(0));
-                to.push_back(nb.getIndexAttr(0));
-                rowSizes.push_back(sizes[d]);
-              }
-              SmallVector<OpFoldResult> unit(rank, nb.getIndexAttr(1));
-              Value row = tensor::ExtractSliceOp::create(nb, l2, rowType, x,
-                                                         from, rowSizes, unit);
-              Value put = tensor::InsertSliceOp::create(nb, l2, row, acc2[0],
-                                                        to, rowSizes, unit);
-              scf::YieldOp::create(nb, l2, put);
-            });
-        scf::YieldOp::create(ob, l, inner.getResult(0));
-      });
-  return outer.getResult(0);
+  return build::reverse(b, loc, x, 1);
 }
 
 Value reverseShiftedGate(OpBuilder &b, Location loc, Value g) {
