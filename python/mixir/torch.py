@@ -71,8 +71,6 @@ def _chunk(chunk_size):
 
 def _la_call(q, k, v, g, initial_state, gate, scale, chunk_size):
     arrays = [_to_numpy(x, n) for x, n in ((q, "q"), (k, "k"), (v, "v"))]
-    if q.dtype == torch.float64:
-        arrays = [a.astype(np.float32) for a in arrays]
     return _ops._recurrence_call(
         "linear_attention", *arrays, _to_numpy(g, "g"), gate, scale,
         _to_numpy(initial_state, "initial_state"), [], "",
@@ -106,8 +104,6 @@ def _linear_attention_backward_op(
         chunk_size: int) -> List[torch.Tensor]:
     call = _la_call(q, k, v, g, initial_state, gate, scale, chunk_size)
     cot = [_to_numpy(do.to(q.dtype), "do"), _to_numpy(dfinal.float(), "dS")]
-    if q.dtype == torch.float64:
-        cot[0] = cot[0].astype(np.float32)
     grads = call.module(backward=True).functions["mixer_backward"](
         *call.args, *cot)
     like = [q, k, v] + [x for x in (g, initial_state) if x is not None]
@@ -233,10 +229,7 @@ def chunk_linear_attn(q, k, v, scale=None, initial_state=None,
 # --- mix.scan -------------------------------------------------------------
 
 def _scan_call(x, g, initial_state, chunk_size):
-    xs = _to_numpy(x, "x")
-    if x.dtype == torch.float64:
-        xs = xs.astype(np.float32)
-    return _ops._scan_call(xs, _to_numpy(g, "g"),
+    return _ops._scan_call(_to_numpy(x, "x"), _to_numpy(g, "g"),
                            _to_numpy(initial_state, "initial_state"),
                            _chunk(chunk_size))
 
@@ -263,8 +256,6 @@ def _scan_backward_op(x: torch.Tensor, g: torch.Tensor,
                       ) -> List[torch.Tensor]:
     call = _scan_call(x, g, initial_state, chunk_size)
     d = _to_numpy(do.to(x.dtype), "do")
-    if x.dtype == torch.float64:
-        d = d.astype(np.float32)
     grads = call.module(backward=True).functions["mixer_backward"](
         *call.args, d, _to_numpy(dfinal.float(), "dS"))
     like = [x, g] + ([initial_state] if initial_state is not None else [])
@@ -325,8 +316,6 @@ def fused_recurrent_hgrn(x, g, initial_state=None, output_final_state=False,
 
 def _dr_call(q, k, v, beta, g, initial_state, gate, scale, l2norm):
     arrays = [_to_numpy(x, n) for x, n in ((q, "q"), (k, "k"), (v, "v"))]
-    if q.dtype == torch.float64:
-        arrays = [a.astype(np.float32) for a in arrays]
     beta = _to_numpy(beta.float(), "beta")
     return _ops._recurrence_call(
         "delta_rule", *arrays, _to_numpy(g, "g"), gate, scale,
