@@ -124,49 +124,54 @@ def _final(state, broadcast, group):
     return state if dist.get_rank(group) == last else None
 
 
+def _split(what, run, log_decay_of, initial_state, output_final_state,
+           group, broadcast_final_state):
+    """The context-parallel form of one op: `run(state)` runs it on this
+    rank's slice from `state` (None: zeros) and returns (o, final state);
+    `log_decay_of(local)` is the slice's summed log decay, shaped to
+    broadcast against its state."""
+    error, local = None, None
+    try:
+        _, local = run(None)
+    except Exception as e:  # noqa: BLE001 - re-raised on this rank below
+        error = e
+    _agree(error, group, what)
+    if dist.get_rank(group) != 0:
+        initial_state = None
+    carried = _carry(log_decay_of(local).contiguous(), local, initial_state,
+                     group)
+    o, state = run(carried)
+    return o, (_final(state, broadcast_final_state, group)
+               if output_final_state else None)
+
+
 def linear_attention(fn, q, k, v, g, gate, scale, initial_state,
                      output_final_state, chunk_size, group,
                      broadcast_final_state):
     """`fn` is mixir.torch.linear_attention (single process)."""
     B, T, _, K = q.shape
     hv = v.shape[2]
-    error, local = None, None
-    try:
-        if dist.get_rank(group) != 0:
-            initial_state = None
-        _, local = fn(q, k, v, g, gate, scale, None, True,
-                      chunk_size=chunk_size)
-    except Exception as e:  # noqa: BLE001 - re-raised on this rank below
-        error = e
-    _agree(error, group, "linear_attention")
-    if gate == "none":
-        log_decay = local.new_zeros(B, hv, 1, 1)
-    elif gate == "head":
-        log_decay = (T * g.float()).view(1, hv, 1, 1).expand(B, hv, 1, 1)
-    elif gate == "scalar":
-        log_decay = g.float().sum(1).view(B, hv, 1, 1)
-    else:
-        log_decay = g.float().sum(1).view(B, hv, K, 1)
-    carried = _carry(log_decay.contiguous(), local, initial_state, group)
-    o, state = fn(q, k, v, g, gate, scale, carried, True,
-                  chunk_size=chunk_size)
-    return o, (_final(state, broadcast_final_state, group)
-               if output_final_state else None)
+
+    def log_decay_of(local):
+        if gate == "none":
+            return local.new_zeros(B, hv, 1, 1)
+        if gate == "head":
+            return (T * g.float()).view(1, hv, 1, 1).expand(B, hv, 1, 1)
+        if gate == "scalar":
+            return g.float().sum(1).view(B, hv, 1, 1)
+        return g.float().sum(1).view(B, hv, K, 1)
+
+    return _split("linear_attention",
+                  lambda state: fn(q, k, v, g, gate, scale, state, True,
+                                   chunk_size=chunk_size),
+                  log_decay_of, initial_state, output_final_state, group,
+                  broadcast_final_state)
 
 
 def scan(fn, x, g, initial_state, output_final_state, chunk_size, group,
          broadcast_final_state):
     """`fn` is mixir.torch.scan (single process)."""
-    error, local = None, None
-    try:
-        if dist.get_rank(group) != 0:
-            initial_state = None
-        _, local = fn(x, g, None, True, chunk_size=chunk_size)
-    except Exception as e:  # noqa: BLE001
-        error = e
-    _agree(error, group, "scan")
-    carried = _carry(g.to(local.dtype).sum(1).contiguous(), local,
-                     initial_state, group)
-    o, state = fn(x, g, carried, True, chunk_size=chunk_size)
-    return o, (_final(state, broadcast_final_state, group)
-               if output_final_state else None)
+    return _split("scan",
+                  lambda state: fn(x, g, state, True, chunk_size=chunk_size),
+                  lambda local: g.to(local.dtype).sum(1), initial_state,
+                  output_final_state, group, broadcast_final_state)
