@@ -14,7 +14,9 @@ DIR defaults to <repo>/build, the bundle to DIR/gpu-bundle:
     python/mixir/          mixir.runtime (ctypes) and the package stub
     artifacts/*.mixir      one CUDA artifact (sm_80 and sm_90a cubins, PTX
                            for sm_80) per op x gate kind x dtype x head shape
-                           used, and manifest.json describing them
+                           used, each also with --gpu-kernels=chunked (every
+                           op in the chunked form) in bf16 at H8 D64, and
+                           manifest.json describing them
     wheels/                fla-core 0.6.0, when `pip download` reached it
 
 Nothing in the bundle links LLVM or MLIR or is a CPython extension.
@@ -74,7 +76,9 @@ def source(kind, dtype, h, d):
 
 
 def entries():
-    """Every artifact: numerics in bf16 and f16, benchmark shapes in bf16."""
+    """Every artifact: numerics in bf16 and f16, benchmark shapes in bf16;
+    the chunked-form kernels (--gpu-kernels=chunked) in bf16 at the
+    numerics heads, checked and timed beside the hand-scheduled ones."""
     out = []
     for name, op, gate, what in KINDS:
         for dtype in ("bf16", "f16"):
@@ -85,8 +89,14 @@ def entries():
             if (h, d) != NUMERICS_HEADS and name in BENCH_OPS:
                 out.append(dict(kind=name, op=op, gate=gate, what=what,
                                 dtype="bf16", heads=h, dim=d, numerics=False))
+        out.append(dict(kind=name, op=op, gate=gate, what=what, dtype="bf16",
+                        heads=NUMERICS_HEADS[0], dim=NUMERICS_HEADS[1],
+                        numerics=True, kernels="chunked"))
     for e in out:
-        e["file"] = f"{e['kind']}_{e['dtype']}_h{e['heads']}_d{e['dim']}.mixir"
+        e.setdefault("kernels", "tuned")
+        tag = "_chunked" if e["kernels"] == "chunked" else ""
+        e["file"] = (f"{e['kind']}_{e['dtype']}_h{e['heads']}_d{e['dim']}"
+                     f"{tag}.mixir")
         e["bench_op"] = BENCH_OPS.get(e["kind"])
     return out
 
@@ -96,6 +106,7 @@ def compile_one(build, e, folder):
     src.write_text(source(e["kind"], e["dtype"], e["heads"], e["dim"]))
     r = subprocess.run([str(build / "bin" / "mixir-compile"), str(src),
                         "--target=cuda", f"--chip={CHIPS}", "--emit=artifact",
+                        f"--gpu-kernels={e['kernels']}",
                         "-o", str(folder / e["file"])],
                        capture_output=True, text=True)
     src.unlink()

@@ -39,6 +39,9 @@ typedef struct mixir_compiler_options_t {
    * cache off. Created when missing; mixir_compiler_create fails when an
    * explicit directory cannot be created. */
   const char *cache_dir;
+  /* Target "cuda": "tuned" (NULL, the default: the hand-scheduled kernels
+   * where an op has one) or "chunked" (every op in the chunked form). */
+  const char *gpu_kernels;
 } mixir_compiler_options_t;
 
 /* Fills `options` with the defaults. */

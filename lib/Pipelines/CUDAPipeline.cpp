@@ -32,8 +32,10 @@ void mixir::addCUDAKernels(OpPassManager &pm, const CompileOptions &options) {
   // out of the (not isolated) gpu.launch region and make them kernel
   // arguments.
   pm.addPass(createDeriveBackward());
-  pm.addPass(createConvertMixToGPU({options.chunkSizeOrUnset()}));
-  pm.addPass(createGpuKernelOutliningPass());
+  if (options.gpuKernels == GpuKernels::tuned) {
+    pm.addPass(createConvertMixToGPU({options.chunkSizeOrUnset()}));
+    pm.addPass(createGpuKernelOutliningPass());
+  }
   // Ops without a kernel of their own (mix.recurrence) take the chunked form
   // the CPU uses, mapped onto the GPU by convert-chunked-to-gpu: one thread
   // per (batch, state head) with its tiles in thread-private memory, which

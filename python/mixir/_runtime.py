@@ -115,13 +115,15 @@ _compilers = {}
 _compilers_lock = threading.Lock()
 
 
-def _compiler(target, chunk_size, chip):
-    """The compiler context for (target, chunk size, chip), created once."""
-    key = (target, chunk_size, chip)
+def _compiler(target, chunk_size, chip, gpu_kernels=None):
+    """The compiler context for (target, chunk size, chip, GPU kernels),
+    created once."""
+    key = (target, chunk_size, chip, gpu_kernels)
     with _compilers_lock:
         c = _compilers.get(key)
         if c is None:
-            c = _mixir.Compiler(target, chunk_size, chip=chip)
+            c = _mixir.Compiler(target, chunk_size, chip=chip,
+                                gpu_kernels=gpu_kernels)
             _compilers[key] = c
         return c
 
@@ -151,7 +153,8 @@ def _check_target(target):
     return t
 
 
-def compile(source, target="cpu", chunk_size=None, chip=None):
+def compile(source, target="cpu", chunk_size=None, chip=None,
+            gpu_kernels=None):
     """Compiles MLIR text (mix ops and upstream dialects on tensors).
 
     `chunk_size` is the chunk length of the chunkwise-parallel lowering for
@@ -169,6 +172,11 @@ def compile(source, target="cpu", chunk_size=None, chip=None):
     and return numpy arrays (copied to and from the device on each call).
     Without a CUDA driver or device it raises RuntimeError with the reason
     in one line; CUDA failures during a call raise RuntimeError too.
+
+    `gpu_kernels` (target cuda): "tuned" (None, the default) takes the
+    hand-scheduled kernels for the ops that have one and the chunked form
+    for the rest; "chunked" runs every op in the chunked form, the one
+    algorithm every target lowers, mapped onto thread blocks.
     """
     if not isinstance(source, str):
         raise TypeError(f"source must be a str of MLIR text, got "
@@ -177,10 +185,10 @@ def compile(source, target="cpu", chunk_size=None, chip=None):
     try:
         if t == _mixir.Target.cuda:
             native = _mixir.compile_jit(source, target, "<source>",
-                                        chunk_size, chip)
+                                        chunk_size, chip, gpu_kernels)
         else:
-            native = _compiler(target, chunk_size, chip).compile(source,
-                                                                 "<source>")
+            native = _compiler(target, chunk_size, chip,
+                               gpu_kernels).compile(source, "<source>")
     except ValueError as e:
         raise CompileError(str(e)) from None
     return Module(native)

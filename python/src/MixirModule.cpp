@@ -152,7 +152,8 @@ class PyCompiler {
 public:
   PyCompiler(const std::string &target, std::optional<int64_t> chunkSize,
              int optLevel, std::optional<std::string> cacheDir,
-             std::optional<std::string> chip) {
+             std::optional<std::string> chip,
+             std::optional<std::string> gpuKernels) {
     mixir_compiler_options_t o;
     mixir_compiler_options_init(&o);
     o.target = target.c_str();
@@ -160,6 +161,7 @@ public:
     o.chunk_size = chunkSize ? *chunkSize : MIXIR_CHUNK_SIZE_DEFAULT;
     o.opt_level = optLevel;
     o.cache_dir = cacheDir ? cacheDir->c_str() : nullptr;
+    o.gpu_kernels = gpuKernels ? gpuKernels->c_str() : nullptr;
     check(mixir_compiler_create(&o, &compiler));
   }
   PyCompiler(const PyCompiler &) = delete;
@@ -287,10 +289,11 @@ NB_MODULE(_mixir, m) {
       .def("target", &PyModule::target);
   nb::class_<PyCompiler>(m, "Compiler")
       .def(nb::init<const std::string &, std::optional<int64_t>, int,
-                    std::optional<std::string>, std::optional<std::string>>(),
+                    std::optional<std::string>, std::optional<std::string>,
+                    std::optional<std::string>>(),
            nb::arg("target"), nb::arg("chunk_size") = nb::none(),
            nb::arg("opt_level") = 3, nb::arg("cache_dir") = nb::none(),
-           nb::arg("chip") = nb::none())
+           nb::arg("chip") = nb::none(), nb::arg("gpu_kernels") = nb::none())
       .def("compile", &PyCompiler::compile, nb::arg("source"),
            nb::arg("name") = "<source>")
       .def("stats", &PyCompiler::stats)
@@ -314,10 +317,12 @@ NB_MODULE(_mixir, m) {
       "compile_jit",
       [](const std::string &source, const std::string &target,
          const std::string &name, std::optional<int64_t> chunkSize,
-         std::optional<std::string> chip) {
+         std::optional<std::string> chip,
+         std::optional<std::string> gpuKernels) {
         mixir::CompileOptionsInput input;
         input.target = target;
         input.chip = chip ? *chip : "";
+        input.gpuKernels = gpuKernels ? *gpuKernels : "";
         input.chunkSize = chunkSize;
         input.sourceName = name;
         auto options = mixir::makeCompileOptions(input);
@@ -338,7 +343,8 @@ NB_MODULE(_mixir, m) {
         return PyJitModule(std::move(module));
       },
       nb::arg("source"), nb::arg("target"), nb::arg("name") = "<source>",
-      nb::arg("chunk_size") = nb::none(), nb::arg("chip") = nb::none());
+      nb::arg("chunk_size") = nb::none(), nb::arg("chip") = nb::none(),
+      nb::arg("gpu_kernels") = nb::none());
 
   // Options, checked where every front end's are (CompileOptions.h): the
   // Python layer asks here instead of repeating the rules.

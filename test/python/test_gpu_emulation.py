@@ -27,6 +27,9 @@ BF16 = ml_dtypes.bfloat16
 # gate its values are decay-weighted and rounded to 16 bits first (as fla's
 # kernels do), ~1e-3.
 TOL = 5e-3
+# Where the CUDA kernels come from: the hand-scheduled kernels, or every op
+# in the chunked form mapped onto thread blocks (convert-chunked-to-gpu).
+KERNELS = pytest.mark.parametrize("kernels", ["tuned", "chunked"])
 
 
 def _type(shape, dtype, dynamic=()):
@@ -87,7 +90,8 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_linear_attention_kernel_matches_reference(case, record_rel_rms):
+@KERNELS
+def test_linear_attention_kernel_matches_reference(case, record_rel_rms, kernels):
     _, B, T, Hq, Hk, Hv, K, V, dtype, gate, with_init, dynamic, chunk = case
     rng = np.random.default_rng(T * 131 + K)
     q = rng.standard_normal((B, T, Hq, K)).astype(dtype)
@@ -106,14 +110,15 @@ def test_linear_attention_kernel_matches_reference(case, record_rel_rms):
         if with_init else None
     scale = 0.3 if gate == "none" else None
     src, args = _source(q, k, v, g, gate, init, scale, dynamic)
-    module = mixir.compile(src, target="cuda-emulation", chunk_size=chunk)
+    module = mixir.compile(src, target="cuda-emulation", chunk_size=chunk,
+                           gpu_kernels=kernels)
     o, s = module.la(*args)
     ro, rs = reference.linear_attention(
         q, k, v, g=g, gate=gate, scale=scale, initial_state=init,
         output_final_state=True)
     assert o.dtype == np.dtype(dtype) and o.shape == ro.shape
     assert np.isfinite(o.astype(np.float32)).all()
-    name = "linear_attention/cuda-emu"
+    name = f"linear_attention/cuda-emu-{kernels}"
     dt = np.dtype(dtype).name
     record_rel_rms(name, dt, "o", reference.rel_rms(o, ro), TOL, case[0])
     record_rel_rms(name, dt, "state", reference.rel_rms(s, rs), TOL, case[0])
@@ -209,6 +214,45 @@ def test_unsupported_op_on_cuda_is_a_compile_error():
         mixir.compile(src, target="cuda-emulation")
 
 
+@pytest.mark.parametrize("gate", ["none", "scalar", "vector"])
+def test_f32_inputs_run_in_the_chunked_form(gate, record_rel_rms):
+    """The tuned kernels take 16-bit inputs only (above); the chunked form
+    computes in f32 and takes f32 inputs on the GPU too."""
+    rng = np.random.default_rng(5)
+    B, T, H, K, V = 1, 75, 2, 20, 12
+    q = rng.standard_normal((B, T, H, K)).astype(np.float32)
+    k = (rng.standard_normal((B, T, H, K)) / np.sqrt(K)).astype(np.float32)
+    v = rng.standard_normal((B, T, H, V)).astype(np.float32)
+    g = {"none": None,
+         "scalar": -rng.uniform(0.0, 0.3, (B, T, H)).astype(np.float32),
+         "vector": -rng.uniform(0.0, 0.3, (B, T, H, K)).astype(np.float32)}[gate]
+    init = rng.standard_normal((B, H, K, V)).astype(np.float32)
+    src, args = _source(q, k, v, g, gate, init, None, True)
+    o, s = mixir.compile(src, target="cuda-emulation", chunk_size=32,
+                         gpu_kernels="chunked").la(*args)
+    ro, rs = reference.linear_attention(q, k, v, g=g, gate=gate,
+                                        initial_state=init,
+                                        output_final_state=True)
+    name = "linear_attention/cuda-emu-chunked"
+    record_rel_rms(name, "float32", "o", reference.rel_rms(o, ro), 1e-5, gate)
+    record_rel_rms(name, "float32", "state", reference.rel_rms(s, rs), 1e-5,
+                   gate)
+    assert reference.rel_rms(o, ro) < 1e-5
+    assert reference.rel_rms(s, rs) < 1e-5
+
+
+def test_gpu_kernels_option_is_checked():
+    src = "func.func @f() { return }"
+    with pytest.raises(mixir.CompileError,
+                       match="gpu kernels 'chunked' need target cuda, not cpu"):
+        mixir.compile(src, target="cpu", gpu_kernels="chunked")
+    with pytest.raises(mixir.CompileError,
+                       match=r"unknown gpu kernels 'fast' \(expected tuned or "
+                             r"chunked\)"):
+        mixir.compile(src, target="cuda-emulation", gpu_kernels="fast")
+    mixir.compile(src, target="cpu", gpu_kernels="tuned")
+
+
 ATTENTION_CASES = [
     # id, B, T, S, Hq, Hkv, K, V, dtype, causal, window
     ("causal-odd-length", 1, 75, 75, 1, 1, 32, 32, BF16, True, 0),
@@ -224,7 +268,8 @@ ATTENTION_CASES = [
 
 @pytest.mark.parametrize("case", ATTENTION_CASES,
                          ids=[c[0] for c in ATTENTION_CASES])
-def test_attention_kernel_matches_reference(case, record_rel_rms):
+@KERNELS
+def test_attention_kernel_matches_reference(case, record_rel_rms, kernels):
     _, B, T, S, Hq, Hkv, K, V, dtype, causal, window = case
     rng = np.random.default_rng(T + 7 * S)
     q = rng.standard_normal((B, T, Hq, K)).astype(dtype)
@@ -243,10 +288,11 @@ def test_attention_kernel_matches_reference(case, record_rel_rms):
     src = (f"func.func @at({params}) -> {o_type} {{\n"
            f"  %o = mix.attention %q, %k, %v{attrs} : ({', '.join(types)})"
            f" -> {o_type}\n  return %o : {o_type}\n}}\n")
-    o = mixir.compile(src, target="cuda-emulation").at(*arrays)
+    o = mixir.compile(src, target="cuda-emulation",
+                      gpu_kernels=kernels).at(*arrays)
     ro = reference.attention(q, k, v, g=g, causal=causal, window=window)
     err = reference.rel_rms(o, ro)
-    record_rel_rms("attention/cuda-emu", np.dtype(dtype).name, "o", err, TOL,
+    record_rel_rms(f"attention/cuda-emu-{kernels}", np.dtype(dtype).name, "o", err, TOL,
                    case[0])
     assert np.isfinite(o.astype(np.float32)).all()
     assert err < TOL
@@ -275,7 +321,8 @@ DELTA_CASES = [
 
 
 @pytest.mark.parametrize("case", DELTA_CASES, ids=[c[0] for c in DELTA_CASES])
-def test_delta_rule_kernel_matches_reference(case, record_rel_rms):
+@KERNELS
+def test_delta_rule_kernel_matches_reference(case, record_rel_rms, kernels):
     (_, B, T, Hq, Hk, Hv, K, V, dtype, gate, l2norm, neg, with_init,
      dynamic) = case
     rng = np.random.default_rng(T * 17 + K)
@@ -314,12 +361,13 @@ def test_delta_rule_kernel_matches_reference(case, record_rel_rms):
     src = (f"func.func @dr({params}) -> ({o_type}, {s_type}) {{\n"
            f"  %o, %s = {op} : ({', '.join(in_types)}) -> ({o_type}, {s_type})\n"
            f"  return %o, %s : {o_type}, {s_type}\n}}\n")
-    o, s = mixir.compile(src, target="cuda-emulation").dr(
+    o, s = mixir.compile(src, target="cuda-emulation",
+                         gpu_kernels=kernels).dr(
         *[a for _, a, _ in args])
     ro, rs = reference.delta_rule(
         q, k, v, beta, g=g, gate=gate, initial_state=init,
         output_final_state=True, qk_l2norm=l2norm, allow_neg_eigval=neg)
-    name = "delta_rule/cuda-emu"
+    name = f"delta_rule/cuda-emu-{kernels}"
     dt = np.dtype(dtype).name
     record_rel_rms(name, dt, "o", reference.rel_rms(o, ro), TOL, case[0])
     record_rel_rms(name, dt, "state", reference.rel_rms(s, rs), TOL, case[0])
@@ -329,7 +377,8 @@ def test_delta_rule_kernel_matches_reference(case, record_rel_rms):
 
 
 @pytest.mark.parametrize("dtype", [BF16, np.float32], ids=["bf16", "f32"])
-def test_scan_kernel_matches_reference(dtype, record_rel_rms):
+@KERNELS
+def test_scan_kernel_matches_reference(dtype, record_rel_rms, kernels):
     # One thread per (batch, channel); 300 channels spread over 3 blocks.
     rng = np.random.default_rng(11)
     B, T, D = 2, 33, 150
@@ -343,10 +392,11 @@ def test_scan_kernel_matches_reference(dtype, record_rel_rms):
            f"  %o, %s = mix.scan %x, %g init(%h) : ({t(x.shape)}, "
            f"{t(g.shape)}, {st}) -> ({t(x.shape)}, {st})\n"
            f"  return %o, %s : {t(x.shape)}, {st}\n}}\n")
-    o, s = mixir.compile(src, target="cuda-emulation").scan(x, g, h0)
+    o, s = mixir.compile(src, target="cuda-emulation",
+                         gpu_kernels=kernels).scan(x, g, h0)
     ro, rs = reference.scan(x, g, initial_state=h0)
     limit = TOL if dtype == BF16 else 1e-5
-    record_rel_rms("scan/cuda-emu", np.dtype(dtype).name, "o",
+    record_rel_rms(f"scan/cuda-emu-{kernels}", np.dtype(dtype).name, "o",
                    reference.rel_rms(o, ro), limit, "2x33x150")
     assert reference.rel_rms(o, ro) < limit
     assert reference.rel_rms(s, rs) < limit

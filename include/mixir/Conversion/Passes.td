@@ -180,17 +180,26 @@ def ConvertChunkedToGPU : Pass<"convert-chunked-to-gpu", "mlir::ModuleOp"> {
     their own (`mix.recurrence`) are lowered by `convert-mix-to-chunked` /
     `convert-mix-to-loops` into an `scf.forall` over the independent
     (batch, state head) problems, whose body is the chunk loop on static
-    tiles. This pass bufferizes the module, lowers the tile ops to loops,
-    and turns each such top-level `scf.forall` into host code that copies
-    the buffers the loop reads to the GPU, launches one block per (batch,
-    state head) (grid x: batch, y: state head) that runs the body with its
-    tiles in thread-private memory, and copies back the buffers the loop
-    writes, on one chain of async tokens (as `convert-mix-to-gpu` does).
-    Kernels are outlined. One thread per block: this mapping is the
-    correctness path of the chunked form on the GPU, not a tuned kernel
-    (tiles on threads and tensor cores are the next step). A module without
-    such a loop is left unchanged.
+    tiles. This pass bufferizes the module, lowers the tile ops to parallel
+    loops, and turns each such top-level `scf.forall` into host code that
+    copies the buffers the loop reads to the GPU, launches one block per
+    (batch, state head), and copies back the buffers the loop writes, on one
+    chain of async tokens (as `convert-mix-to-gpu` does). Kernels are
+    outlined.
+
+    A block of `block-threads` threads runs its iteration together: the
+    tile ops' parallel loops are spread over the threads, other writes run
+    on thread 0 with their results broadcast through shared memory,
+    barriers separate them, and the tiles live in shared memory while they
+    fit (46 KiB), in a per-block slice of a global scratch buffer beyond.
+    With `block-threads=1` (or a body this mapping does not take) one
+    thread runs the iteration with its tiles in thread-private memory. A
+    module without such a loop is left unchanged.
   }];
+  let options =
+      [Option<"blockThreads", "block-threads", "int64_t", /*default=*/"128",
+              "Threads per block (1: one thread runs each iteration alone)">,
+  ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::bufferization::BufferizationDialect",
     "mlir::gpu::GPUDialect", "mlir::linalg::LinalgDialect",

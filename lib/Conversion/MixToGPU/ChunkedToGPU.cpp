@@ -8,10 +8,12 @@
 // one block per iteration, with the host code around it that
 // convert-mix-to-gpu writes for its kernels: device copies of the buffers
 // the loop uses, the launch, copies back of the buffers it writes, on one
-// chain of async tokens. The tiles a block allocates live in its thread's
-// private memory.
+// chain of async tokens. A block's threads share the iteration's work
+// (BlockThreads.h); with one thread per block, its tiles live in the
+// thread's private memory.
 //
 //===----------------------------------------------------------------------===//
+#include "BlockThreads.h"
 #include "DeviceSection.h"
 #include "mixir/Conversion/Passes.h"
 
@@ -37,6 +39,8 @@ namespace mixir {
 
 using namespace mlir;
 using mixir::gpu_lowering::DeviceSection;
+using mixir::gpu_lowering::TilePlan;
+using namespace mixir::gpu_lowering;
 
 namespace {
 
@@ -142,13 +146,88 @@ void copyAsLoops(memref::CopyOp copy) {
   copy.erase();
 }
 
-/// Rewrites `forall` (bufferized, loops only) into a launch of one block per
-/// iteration with device copies of the buffers it uses.
-FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall) {
+/// Drops the deallocations of the launch body (its tiles live as long as
+/// the kernel) and checks that every tile can have one slot: a static
+/// shape, or one of `plan`'s dynamic tiles.
+LogicalResult checkTiles(gpu::LaunchOp launch, const TilePlan *plan) {
+  SmallVector<Operation *> deallocs;
+  WalkResult result = launch.getBody().walk([&](Operation *op) {
+    if (isa<memref::DeallocOp>(op)) {
+      deallocs.push_back(op);
+      return WalkResult::advance();
+    }
+    auto alloc = dyn_cast<memref::AllocOp>(op);
+    if (!alloc)
+      return WalkResult::advance();
+    if (carriedAcrossIterations(alloc.getResult())) {
+      alloc.emitOpError("holds a tile carried from one loop iteration to the "
+                        "next in a fresh buffer; a GPU kernel's tiles have "
+                        "one slot each");
+      return WalkResult::interrupt();
+    }
+    if (!alloc.getType().hasStaticShape() &&
+        !(plan && llvm::is_contained(plan->dynamic, alloc))) {
+      alloc.emitOpError("has a dynamic shape; a GPU kernel's tiles must be "
+                        "static");
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  for (Operation *op : deallocs)
+    op->erase();
+  return failure(result.wasInterrupted());
+}
+
+/// One thread runs the iteration: its tiles are thread-private, one slot
+/// each at the top of the kernel, as the NVPTX back end places every
+/// fixed-size alloca (alloca hoisting), so the emulator runs the same
+/// memory layout and a loop does not grow the stack on the CPU.
+FailureOr<gpu::LaunchOp> runOnOneThread(gpu::LaunchOp launch) {
+  SmallVector<memref::AllocOp> allocs;
+  launch.getBody().walk([&](memref::AllocOp a) { allocs.push_back(a); });
+  int64_t bytes = 0;
+  for (memref::AllocOp alloc : allocs) {
+    OpBuilder ab = OpBuilder::atBlockBegin(&launch.getBody().front());
+    auto alloca = memref::AllocaOp::create(ab, alloc.getLoc(), alloc.getType(),
+                                           alloc.getAlignmentAttr());
+    alloc.replaceAllUsesWith(alloca.getResult());
+    alloc.erase();
+    bytes += mixir::gpu_lowering::tileBytes(alloca.getType());
+  }
+  SmallVector<memref::CopyOp> copies;
+  launch.getBody().walk([&](memref::CopyOp c) { copies.push_back(c); });
+  for (memref::CopyOp c : copies)
+    copyAsLoops(c);
+  if (bytes > kMaxThreadLocalBytes)
+    return launch.emitOpError()
+           << "needs " << bytes / 1024
+           << " KiB of tiles per (batch, state head) thread, above the "
+           << kMaxThreadLocalBytes / 1024
+           << " KiB of local memory a GPU thread has; the tiles grow with "
+              "the chunk and the head dims: ask for a smaller chunk_size "
+              "(16 is the least)";
+  return launch;
+}
+
+/// Rewrites `forall` (bufferized, loops only) into a launch of one block of
+/// `threads` threads per iteration with device copies of the buffers it
+/// uses.
+FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall, int64_t threads) {
   Location loc = forall.getLoc();
   if (forall.getRank() > 3 || forall.getNumResults() != 0)
     return forall.emitOpError("cannot be mapped to GPU blocks (more than 3 "
                               "dims, or not bufferized)");
+  // The cooperative mapping, where the body allows it (its tile sizes are
+  // computed before the loop).
+  std::optional<TilePlan> plan;
+  if (threads > 1) {
+    exposeParallelLoops(forall.getRegion());
+    if (blockMappable(forall.getRegion()))
+      if (auto p = planTiles(forall.getRegion()); succeeded(p))
+        plan = std::move(*p);
+  }
+  if (!plan)
+    threads = 1;
   OpBuilder b(forall);
   auto bounds = upperBounds(b, forall);
   if (failed(bounds))
@@ -202,14 +281,22 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall) {
   }
 
   // Grid: one block per iteration along x (up to 2^31 - 1 blocks; y and z
-  // stop at 65535), the iteration's indices recovered inside; one thread.
+  // stop at 65535), the iteration's indices recovered inside.
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value blocks = one;
   for (Value ub : *bounds)
     blocks = arith::MulIOp::create(b, loc, blocks, ub);
+  Value scratch, sliceBytes;
+  if (plan && plan->needsScratch()) {
+    sliceBytes = plan->sliceBytes(b, loc);
+    Value bytes = arith::MulIOp::create(b, loc, blocks, sliceBytes);
+    scratch = dev.alloc(MemRefType::get({ShapedType::kDynamic}, b.getI8Type()),
+                        Value(), ValueRange{bytes});
+  }
+  Value blockSize = arith::ConstantIndexOp::create(b, loc, threads);
   auto launch =
-      gpu::LaunchOp::create(b, loc, blocks, one, one, one, one, one, nullptr,
-                            dev.tokenType(), ValueRange{dev.token});
+      gpu::LaunchOp::create(b, loc, blocks, one, one, blockSize, one, one,
+                            nullptr, dev.tokenType(), ValueRange{dev.token});
   {
     OpBuilder::InsertionGuard guard(b);
     Block &body = launch.getBody().front();
@@ -232,73 +319,35 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall) {
     if (writtenIn(host, forall.getRegion()))
       dev.download(host, device);
   dev.finish();
+  std::optional<TilePlan> cloned;
+  if (plan) {
+    // The plan's allocations, as cloned into the launch.
+    auto clonedAlloc = [&](memref::AllocOp a) {
+      return cast<memref::AllocOp>(map.lookup(a.getResult()).getDefiningOp());
+    };
+    cloned.emplace();
+    cloned->globalBytes = plan->globalBytes;
+    for (memref::AllocOp a : plan->shared)
+      cloned->shared.push_back(clonedAlloc(a));
+    for (auto [a, offset] : plan->global)
+      cloned->global.push_back({clonedAlloc(a), offset});
+    for (memref::AllocOp a : plan->dynamic)
+      cloned->dynamic.push_back(clonedAlloc(a));
+  }
   forall.erase();
-
-  // A block's tiles: thread-private. Deallocations go with them.
-  SmallVector<Operation *> toErase;
-  WalkResult result = launch.getBody().walk([&](Operation *op) {
-    if (isa<memref::DeallocOp>(op)) {
-      toErase.push_back(op);
-      return WalkResult::advance();
-    }
-    auto alloc = dyn_cast<memref::AllocOp>(op);
-    if (!alloc)
-      return WalkResult::advance();
-    if (carriedAcrossIterations(alloc.getResult())) {
-      alloc.emitOpError("holds a tile carried from one loop iteration to the "
-                        "next in a fresh buffer; a GPU thread's tiles have "
-                        "one slot each");
-      return WalkResult::interrupt();
-    }
-    if (!alloc.getType().hasStaticShape()) {
-      alloc.emitOpError("has a dynamic shape; a GPU thread's tiles must be "
-                        "static");
-      return WalkResult::interrupt();
-    }
-    // At the top of the kernel: one slot per tile for the whole kernel, as
-    // the NVPTX back end places every fixed-size alloca (alloca hoisting),
-    // so the emulator runs the same memory layout and a loop does not grow
-    // the stack on the CPU.
-    OpBuilder ab = OpBuilder::atBlockBegin(&launch.getBody().front());
-    auto alloca = memref::AllocaOp::create(ab, alloc.getLoc(), alloc.getType(),
-                                           alloc.getAlignmentAttr());
-    alloc.replaceAllUsesWith(alloca.getResult());
-    toErase.push_back(alloc);
-    return WalkResult::advance();
-  });
-  for (Operation *op : toErase)
-    op->erase();
-  SmallVector<memref::CopyOp> copies;
-  launch.getBody().walk([&](memref::CopyOp c) { copies.push_back(c); });
-  for (memref::CopyOp c : copies)
-    copyAsLoops(c);
-  if (result.wasInterrupted())
+  if (failed(checkTiles(launch, cloned ? &*cloned : nullptr)))
     return failure();
-  int64_t bytes = 0;
-  launch.getBody().walk([&](memref::AllocaOp a) {
-    MemRefType t = a.getType();
-    Type e = t.getElementType();
-    int64_t bits = 64; // index, and what else has no fixed width
-    if (e.isIntOrFloat())
-      bits = e.getIntOrFloatBitWidth();
-    else if (auto v = dyn_cast<VectorType>(e);
-             v && v.getElementType().isIntOrFloat())
-      bits = v.getNumElements() * v.getElementType().getIntOrFloatBitWidth();
-    bytes += t.getNumElements() * std::max<int64_t>(bits / 8, 1);
-  });
-  if (bytes > kMaxThreadLocalBytes)
-    return launch.emitOpError()
-           << "needs " << bytes / 1024
-           << " KiB of tiles per (batch, state head) thread, above the "
-           << kMaxThreadLocalBytes / 1024
-           << " KiB of local memory a GPU thread has; the tiles grow with "
-              "the chunk and the head dims: ask for a smaller chunk_size "
-              "(16 is the least)";
-  return launch;
+  if (cloned) {
+    if (failed(mapOntoBlock(launch, *cloned, scratch, sliceBytes, threads)))
+      return failure();
+    return launch;
+  }
+  return runOnOneThread(launch);
 }
 
 struct ConvertChunkedToGPU
     : mixir::impl::ConvertChunkedToGPUBase<ConvertChunkedToGPU> {
+  using ConvertChunkedToGPUBase::ConvertChunkedToGPUBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (hostLoops(module).empty())
@@ -313,12 +362,12 @@ struct ConvertChunkedToGPU
         bufferization::LayoutMapOption::IdentityLayoutMap;
     pm.addPass(bufferization::createOneShotBufferizePass(options));
     pm.addPass(createConvertBufferizationToMemRefPass());
-    pm.addPass(createConvertLinalgToLoopsPass());
+    pm.addPass(createConvertLinalgToParallelLoopsPass());
     if (failed(runPipeline(pm, module)))
       return signalPassFailure();
     SmallVector<gpu::LaunchOp> launches;
     for (scf::ForallOp forall : hostLoops(module)) {
-      auto launch = launchOnDevice(forall);
+      auto launch = launchOnDevice(forall, blockThreads);
       if (failed(launch))
         return signalPassFailure();
       launches.push_back(*launch);

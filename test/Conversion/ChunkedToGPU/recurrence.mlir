@@ -1,9 +1,13 @@
 // convert-chunked-to-gpu alone, on the chunked form of a mix.recurrence
 // (convert-mix-to-chunked, chunk 16): the (batch, state head) loop becomes a
-// launch of one block per iteration, one thread each, between device copies
-// of the buffers it reads and copies back of the ones it writes; the tiles
-// are allocas at the top of the outlined kernel.
+// launch of one block per iteration between device copies of the buffers
+// it reads and copies back of the ones it writes. By default a block of 128
+// threads shares the iteration: tiles in shared memory, the tile ops'
+// parallel loops spread over the threads, other writes on thread 0, barriers
+// between them. With block-threads=1 one thread runs it with its tiles as
+// allocas at the top of the outlined kernel.
 // RUN: mixir-opt %s --convert-mix-to-chunked="chunk-size=16" --convert-chunked-to-gpu | FileCheck %s
+// RUN: mixir-opt %s --convert-mix-to-chunked="chunk-size=16" --convert-chunked-to-gpu="block-threads=1" | FileCheck %s --check-prefix=SINGLE
 // A module without such a loop is left as it is.
 // RUN: mixir-opt %s --convert-chunked-to-gpu | FileCheck %s --check-prefix=NONE
 
@@ -14,16 +18,42 @@
 // CHECK: scf.if %[[WORK]] {
 // CHECK: gpu.wait async
 // CHECK-COUNT-8: gpu.memcpy async
-// CHECK: gpu.launch_func async {{.*}} @rec_kernel::@rec_kernel blocks in (%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %[[ONE:[a-z0-9_]+]]) threads in (%[[ONE]], %[[ONE]], %[[ONE]])
+// CHECK: %[[T:.*]] = arith.constant 128 : index
+// CHECK: gpu.launch_func async {{.*}} @rec_kernel::@rec_kernel blocks in (%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %[[ONE:[a-z0-9_]+]]) threads in (%[[T]], %[[ONE]], %[[ONE]])
 // CHECK-COUNT-2: gpu.memcpy async
-// CHECK-COUNT-8: gpu.dealloc async
 // CHECK: gpu.wait [
 // CHECK: gpu.module @rec_kernel
-// CHECK: gpu.func @rec_kernel
-// CHECK: memref.alloca() {{.*}} : memref<16x20xf32>
-// CHECK-NOT: memref.alloc(
+// CHECK: gpu.func @rec_kernel({{.*}}) workgroup({{.*}}: memref<16x20xf32, #gpu.address_space<workgroup>>
+// CHECK-NOT: memref.alloca
+// CHECK: %[[TID:.*]] = gpu.thread_id x
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[TID]], %{{.*}} : index
+// CHECK: memref.memory_space_cast %{{.*}} : memref<16x20xf32, #gpu.address_space<workgroup>> to memref<16x20xf32>
+// The initial state's fill, spread over the threads, between barriers.
+// CHECK: gpu.barrier
+// CHECK-NEXT: scf.for %{{.*}} = %[[TID]] to %{{.*}} step %{{.*}} {
+// CHECK: memref.store
+// CHECK: }
+// CHECK-NEXT: gpu.barrier
+// The chunk loop: every thread runs it; rows of a tile load go to threads.
+// CHECK: scf.for
+// CHECK: gpu.barrier
+// CHECK-NEXT: scf.for %{{.*}} = %[[TID]] to %{{.*}} step %{{.*}} {
+// CHECK: vector.store %{{.*}} : memref<16x20xf32>, vector<20xf32>
+// A sequential write (the in-chunk cumulative gate) runs on thread 0.
+// CHECK: scf.if %[[FIRST]] {
 // CHECK-NOT: memref.copy
 // CHECK: gpu.return
+
+// SINGLE-LABEL: func.func @rec(
+// SINGLE: gpu.launch_func async {{.*}} @rec_kernel::@rec_kernel blocks in (%{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %[[ONE:[a-z0-9_]+]]) threads in (%c1{{(_[0-9]+)?}}, %[[ONE]], %[[ONE]])
+// SINGLE-COUNT-2: gpu.memcpy async
+// SINGLE-COUNT-8: gpu.dealloc async
+// SINGLE: gpu.func @rec_kernel
+// SINGLE: memref.alloca() {{.*}} : memref<16x20xf32>
+// SINGLE-NOT: gpu.barrier
+// SINGLE-NOT: memref.alloc(
+// SINGLE-NOT: memref.copy
+// SINGLE: gpu.return
 
 // NONE-NOT: gpu.
 // NONE: mix.recurrence

@@ -1,0 +1,547 @@
+//===- BlockThreads.cpp - the chunked form on a block of threads ----------===//
+//
+// See BlockThreads.h for the mapping.
+//
+//===----------------------------------------------------------------------===//
+#include "BlockThreads.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+using namespace mlir;
+
+namespace mixir::gpu_lowering {
+namespace {
+
+bool insideParallel(Operation *op, Operation *stopAt) {
+  for (Operation *p = op->getParentOp(); p && p != stopAt; p = p->getParentOp())
+    if (isa<scf::ParallelOp>(p))
+      return true;
+  return false;
+}
+
+/// True when `op` or an op nested in it may write memory.
+bool writesMemory(Operation *op) {
+  WalkResult r = op->walk([](Operation *inner) {
+    if (mightHaveEffect<MemoryEffects::Write>(inner))
+      return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return r.wasInterrupted();
+}
+
+bool containsParallel(Operation *op) {
+  WalkResult r = op->walk([&](scf::ParallelOp p) {
+    return p == op ? WalkResult::advance() : WalkResult::interrupt();
+  });
+  return r.wasInterrupted();
+}
+
+Value rootOf(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
+}
+
+/// The memref and indices an op reads or writes, for the row-loop test.
+struct Access {
+  Value memref;
+  ValueRange indices;
+  bool write;
+};
+std::optional<Access> accessOf(Operation *op) {
+  if (auto x = dyn_cast<memref::LoadOp>(op))
+    return Access{x.getMemRef(), x.getIndices(), false};
+  if (auto x = dyn_cast<memref::StoreOp>(op))
+    return Access{x.getMemRef(), x.getIndices(), true};
+  if (auto x = dyn_cast<vector::TransferReadOp>(op))
+    return Access{x.getBase(), x.getIndices(), false};
+  if (auto x = dyn_cast<vector::TransferWriteOp>(op))
+    return Access{x.getBase(), x.getIndices(), true};
+  if (auto x = dyn_cast<vector::LoadOp>(op))
+    return Access{x.getBase(), x.getIndices(), false};
+  if (auto x = dyn_cast<vector::StoreOp>(op))
+    return Access{x.getBase(), x.getIndices(), true};
+  return std::nullopt;
+}
+
+/// A loop whose iteration i writes only row i of buffers from outside the
+/// loop and reads those buffers only at row i: its iterations are
+/// independent.
+bool rowParallel(scf::ForOp loop) {
+  if (loop.getNumResults() != 0)
+    return false;
+  Value iv = loop.getInductionVar();
+  llvm::SmallPtrSet<Value, 4> writtenRoots;
+  SmallVector<Access> accesses;
+  WalkResult r = loop.getBody()->walk([&](Operation *op) {
+    if (auto a = accessOf(op)) {
+      accesses.push_back(*a);
+      if (a->write)
+        writtenRoots.insert(rootOf(a->memref));
+      return WalkResult::advance();
+    }
+    if (mightHaveEffect<MemoryEffects::Write>(op))
+      return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  if (r.wasInterrupted() || writtenRoots.empty())
+    return false;
+  // Each written buffer is reached through one view defined outside the
+  // loop, only at row iv, and by nothing but loads and stores.
+  llvm::DenseMap<Value, Value> viewOf;
+  for (const Access &a : accesses) {
+    Value root = rootOf(a.memref);
+    if (!writtenRoots.contains(root))
+      continue;
+    auto [it, fresh] = viewOf.try_emplace(root, a.memref);
+    if (it->second != a.memref || a.indices.empty() || a.indices.front() != iv)
+      return false;
+    if (fresh)
+      for (Operation *user : a.memref.getUsers())
+        if (loop->isAncestor(user) && !accessOf(user))
+          return false;
+  }
+  for (auto [root, view] : viewOf)
+    if (Operation *def = view.getDefiningOp(); def && loop->isAncestor(def))
+      return false;
+  return true;
+}
+
+/// memref.copy as a parallel loop nest of loads and stores.
+void copyAsParallelLoop(memref::CopyOp copy) {
+  OpBuilder b(copy);
+  Location loc = copy.getLoc();
+  Value src = copy.getSource(), dst = copy.getTarget();
+  int64_t rank = cast<MemRefType>(src.getType()).getRank();
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  SmallVector<Value> ubs;
+  for (int64_t d = 0; d < rank; ++d)
+    ubs.push_back(memref::DimOp::create(b, loc, src, d));
+  SmallVector<Value> lbs(rank, zero), steps(rank, one);
+  scf::ParallelOp::create(b, loc, lbs, ubs, steps,
+                          [&](OpBuilder &nb, Location l, ValueRange ivs) {
+                            Value x = memref::LoadOp::create(nb, l, src, ivs);
+                            memref::StoreOp::create(nb, l, x, dst, ivs);
+                          });
+  copy.erase();
+}
+
+} // namespace
+
+int64_t tileBytes(MemRefType t) {
+  Type e = t.getElementType();
+  int64_t bits = 64;
+  if (e.isIntOrFloat())
+    bits = e.getIntOrFloatBitWidth();
+  else if (auto v = dyn_cast<VectorType>(e);
+           v && v.getElementType().isIntOrFloat())
+    bits = v.getNumElements() * v.getElementType().getIntOrFloatBitWidth();
+  return t.getNumElements() * std::max<int64_t>(bits / 8, 1);
+}
+
+namespace {
+
+/// Bytes of `alloc` (static or not) rounded up to 128, built at `b`.
+Value paddedBytes(OpBuilder &b, Location loc, memref::AllocOp alloc) {
+  MemRefType t = alloc.getType();
+  int64_t staticPart = tileBytes(MemRefType::get(
+      llvm::to_vector(llvm::map_range(
+          t.getShape(),
+          [](int64_t d) { return ShapedType::isDynamic(d) ? int64_t(1) : d; })),
+      t.getElementType()));
+  Value bytes = arith::ConstantIndexOp::create(b, loc, staticPart);
+  for (Value size : alloc.getDynamicSizes())
+    bytes = arith::MulIOp::create(b, loc, bytes, size);
+  Value c127 = arith::ConstantIndexOp::create(b, loc, 127);
+  Value c128 = arith::ConstantIndexOp::create(b, loc, 128);
+  return arith::MulIOp::create(
+      b, loc,
+      arith::DivUIOp::create(b, loc, arith::AddIOp::create(b, loc, bytes, c127),
+                             c128),
+      c128);
+}
+
+/// Iteration i of `par` as ivs (lower bounds, steps and counts given).
+SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value i,
+                               ValueRange lbs, ValueRange steps,
+                               ArrayRef<Value> counts) {
+  SmallVector<Value> ivs(counts.size());
+  Value rest = i;
+  for (int64_t d = counts.size() - 1; d >= 0; --d) {
+    Value r = d == 0 ? rest : arith::RemUIOp::create(b, loc, rest, counts[d]);
+    ivs[d] = arith::AddIOp::create(b, loc, lbs[d],
+                                   arith::MulIOp::create(b, loc, r, steps[d]));
+    if (d > 0)
+      rest = arith::DivUIOp::create(b, loc, rest, counts[d]);
+  }
+  return ivs;
+}
+
+/// Runs `par` as a sequential loop nest (inside a thread's share).
+void serialize(scf::ParallelOp par) {
+  OpBuilder b(par);
+  IRMapping map;
+  scf::buildLoopNest(
+      b, par.getLoc(), par.getLowerBound(), par.getUpperBound(), par.getStep(),
+      [&](OpBuilder &nb, Location, ValueRange ivs) {
+        for (auto [from, to] : llvm::zip(par.getInductionVars(), ivs))
+          map.map(from, to);
+        for (Operation &op : par.getBody()->without_terminator())
+          nb.clone(op, map);
+      });
+  par.erase();
+}
+
+class BlockMapper {
+public:
+  BlockMapper(gpu::LaunchOp launch, int64_t threads)
+      : launch(launch), threads(threads) {}
+
+  LogicalResult run(const TilePlan &plan, Value scratch, Value sliceBytes);
+
+private:
+  void placeTiles(const TilePlan &plan, Value scratch, Value sliceBytes);
+  LogicalResult mapBlock(Block &block);
+  void spread(scf::ParallelOp par);
+  LogicalResult guard(Operation *op);
+  void barrierAround(Operation *op);
+  Value sharedSlot(MemRefType type);
+
+  gpu::LaunchOp launch;
+  int64_t threads;
+  Value tid, isFirst;
+};
+
+Value BlockMapper::sharedSlot(MemRefType type) {
+  auto space = gpu::AddressSpaceAttr::get(launch.getContext(),
+                                          gpu::AddressSpace::Workgroup);
+  auto sharedType = MemRefType::get(type.getShape(), type.getElementType(),
+                                    MemRefLayoutAttrInterface(), space);
+  BlockArgument arg =
+      launch.addWorkgroupAttribution(sharedType, launch.getLoc());
+  OpBuilder b = OpBuilder::atBlockBegin(&launch.getBody().front());
+  return memref::MemorySpaceCastOp::create(b, launch.getLoc(), type, arg);
+}
+
+void BlockMapper::placeTiles(const TilePlan &plan, Value scratch,
+                             Value sliceBytes) {
+  for (memref::AllocOp alloc : plan.shared) {
+    alloc.replaceAllUsesWith(sharedSlot(alloc.getType()));
+    alloc.erase();
+  }
+  if (!plan.needsScratch())
+    return;
+  OpBuilder b = OpBuilder::atBlockBegin(&launch.getBody().front());
+  Location loc = launch.getLoc();
+  // This block's slice: the launch's blocks run along x only.
+  Value at = arith::MulIOp::create(b, loc, launch.getBlockIds().x, sliceBytes);
+  Value base = at;
+  auto placeAt = [&](memref::AllocOp alloc, Value offset) {
+    Value view = memref::ViewOp::create(b, loc, alloc.getType(), scratch,
+                                        offset, alloc.getDynamicSizes());
+    alloc.replaceAllUsesWith(view);
+    alloc.erase();
+  };
+  for (auto [alloc, offset] : plan.global)
+    placeAt(alloc,
+            arith::AddIOp::create(
+                b, loc, base, arith::ConstantIndexOp::create(b, loc, offset)));
+  at = arith::AddIOp::create(
+      b, loc, base, arith::ConstantIndexOp::create(b, loc, plan.globalBytes));
+  for (memref::AllocOp alloc : plan.dynamic) {
+    Value next = arith::AddIOp::create(b, loc, at, paddedBytes(b, loc, alloc));
+    placeAt(alloc, at);
+    at = next;
+  }
+}
+
+void BlockMapper::spread(scf::ParallelOp par) {
+  OpBuilder b(par);
+  Location loc = par.getLoc();
+  SmallVector<Value> counts;
+  Value total = arith::ConstantIndexOp::create(b, loc, 1);
+  for (auto [lb, ub, step] :
+       llvm::zip(par.getLowerBound(), par.getUpperBound(), par.getStep())) {
+    Value span = arith::SubIOp::create(b, loc, ub, lb);
+    Value n = arith::CeilDivUIOp::create(b, loc, span, step);
+    counts.push_back(n);
+    total = arith::MulIOp::create(b, loc, total, n);
+  }
+  Value stride = arith::ConstantIndexOp::create(b, loc, threads);
+  auto loop = scf::ForOp::create(b, loc, tid, total, stride);
+  b.setInsertionPoint(loop.getBody()->getTerminator());
+  SmallVector<Value> ivs =
+      delinearize(b, loc, loop.getInductionVar(), par.getLowerBound(),
+                  par.getStep(), counts);
+  IRMapping map;
+  for (auto [from, to] : llvm::zip(par.getInductionVars(), ivs))
+    map.map(from, to);
+  for (Operation &op : par.getBody()->without_terminator())
+    b.clone(op, map);
+  par.erase();
+  // A thread's share runs its inner parallel loops in sequence.
+  SmallVector<scf::ParallelOp> inner;
+  loop.getBody()->walk([&](scf::ParallelOp p) { inner.push_back(p); });
+  for (scf::ParallelOp p : llvm::reverse(inner))
+    serialize(p);
+  barrierAround(loop);
+}
+
+LogicalResult BlockMapper::guard(Operation *op) {
+  Location loc = op->getLoc();
+  OpBuilder b(op);
+  SmallVector<Value> slots;
+  for (Value r : op->getResults()) {
+    Type t = r.getType();
+    if (auto v = dyn_cast<VectorType>(t); v && v.getRank() == 1)
+      slots.push_back(
+          sharedSlot(MemRefType::get(v.getShape(), v.getElementType())));
+    else if (t.isIntOrIndexOrFloat())
+      slots.push_back(sharedSlot(MemRefType::get({1}, t)));
+    else
+      return op->emitOpError("writes memory and yields a ")
+             << t << ", which a block cannot share";
+  }
+  auto ifOp = scf::IfOp::create(b, loc, isFirst, /*withElseRegion=*/false);
+  op->moveBefore(ifOp.thenBlock()->getTerminator());
+  b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  for (auto [r, slot] : llvm::zip(op->getResults(), slots)) {
+    if (isa<VectorType>(r.getType()))
+      vector::StoreOp::create(b, loc, r, slot, ValueRange{zero});
+    else
+      memref::StoreOp::create(b, loc, r, slot, ValueRange{zero});
+  }
+  barrierAround(ifOp);
+  b.setInsertionPointAfter(ifOp->getNextNode()); // after the barrier
+  zero = arith::ConstantIndexOp::create(b, loc, 0);
+  for (auto [r, slot] : llvm::zip(op->getResults(), slots)) {
+    Value shared;
+    if (auto v = dyn_cast<VectorType>(r.getType()))
+      shared = vector::LoadOp::create(b, loc, v, slot, ValueRange{zero});
+    else
+      shared = memref::LoadOp::create(b, loc, slot, ValueRange{zero});
+    r.replaceUsesWithIf(shared, [&](OpOperand &use) {
+      return !ifOp->isAncestor(use.getOwner());
+    });
+  }
+  return success();
+}
+
+void BlockMapper::barrierAround(Operation *op) {
+  OpBuilder b(op);
+  gpu::BarrierOp::create(b, op->getLoc());
+  b.setInsertionPointAfter(op);
+  gpu::BarrierOp::create(b, op->getLoc());
+}
+
+/// Maps the ops of `block`, which every thread runs.
+LogicalResult BlockMapper::mapBlock(Block &block) {
+  SmallVector<Operation *> ops;
+  for (Operation &op : block.without_terminator())
+    ops.push_back(&op);
+  for (Operation *op : ops) {
+    if (auto par = dyn_cast<scf::ParallelOp>(op)) {
+      spread(par);
+      continue;
+    }
+    if (containsParallel(op)) {
+      if (!isa<scf::ForOp, scf::IfOp, scf::WhileOp>(op))
+        return op->emitOpError("holds parallel loops but is not structured "
+                               "control flow a block can run together");
+      for (Region &region : op->getRegions())
+        for (Block &inner : region)
+          if (failed(mapBlock(inner)))
+            return failure();
+      continue;
+    }
+    if (writesMemory(op) && failed(guard(op)))
+      return failure();
+  }
+  return success();
+}
+
+/// Drops barriers with nothing but memory-effect-free ops since the
+/// previous barrier of the same block.
+void dropRedundantBarriers(Region &region) {
+  region.walk([](Block *block) {
+    bool clean = false;
+    SmallVector<Operation *> dead;
+    for (Operation &op : *block) {
+      if (isa<gpu::BarrierOp>(op)) {
+        if (clean)
+          dead.push_back(&op);
+        clean = true;
+      } else if (!isMemoryEffectFree(&op)) {
+        clean = false;
+      }
+    }
+    for (Operation *op : dead)
+      op->erase();
+  });
+}
+
+LogicalResult BlockMapper::run(const TilePlan &plan, Value scratch,
+                               Value sliceBytes) {
+  Block &body = launch.getBody().front();
+  placeTiles(plan, scratch, sliceBytes);
+  // Thread-private temporaries (inside parallel loops): one alloca each at
+  // the top of the kernel.
+  SmallVector<memref::AllocOp> privates;
+  body.walk([&](memref::AllocOp a) { privates.push_back(a); });
+  for (memref::AllocOp a : privates) {
+    OpBuilder ab = OpBuilder::atBlockBegin(&body);
+    auto alloca = memref::AllocaOp::create(ab, a.getLoc(), a.getType(),
+                                           a.getAlignmentAttr());
+    a.replaceAllUsesWith(alloca.getResult());
+    a.erase();
+  }
+  OpBuilder b = OpBuilder::atBlockBegin(&body);
+  Location loc = launch.getLoc();
+  tid = launch.getThreadIds().x;
+  isFirst = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid,
+                                  arith::ConstantIndexOp::create(b, loc, 0));
+  if (failed(mapBlock(body)))
+    return failure();
+  dropRedundantBarriers(launch.getBody());
+  return success();
+}
+
+/// Moves the pure ops that compute `v` above `loop`, when they depend on
+/// nothing defined inside it; false when they do.
+bool hoistAbove(Value v, Operation *loop) {
+  Operation *def = v.getDefiningOp();
+  if (!loop->isAncestor(v.getParentRegion()->getParentOp()))
+    return true; // defined outside
+  if (!def || !isPure(def) || def->getNumRegions() != 0)
+    return false;
+  for (Value operand : def->getOperands())
+    if (!hoistAbove(operand, loop))
+      return false;
+  def->moveBefore(loop);
+  return true;
+}
+
+} // namespace
+
+void exposeParallelLoops(Region &body) {
+  // Buffers that loops carry through unchanged (what bufferizing tensor
+  // iter_args leaves) become plain uses of the buffer.
+  RewritePatternSet patterns(body.getContext());
+  scf::ForOp::getCanonicalizationPatterns(patterns, body.getContext());
+  scf::IfOp::getCanonicalizationPatterns(patterns, body.getContext());
+  (void)applyPatternsGreedily(body, std::move(patterns));
+  SmallVector<memref::CopyOp> copies;
+  body.walk([&](memref::CopyOp c) { copies.push_back(c); });
+  for (memref::CopyOp c : copies)
+    copyAsParallelLoop(c);
+  SmallVector<scf::ForOp> rows;
+  body.walk([&](scf::ForOp loop) {
+    if (!insideParallel(loop, body.getParentOp()) && rowParallel(loop))
+      rows.push_back(loop);
+  });
+  for (scf::ForOp loop : rows) {
+    // Not inside another row loop already rewritten.
+    if (loop->getParentOfType<scf::ParallelOp>())
+      continue;
+    OpBuilder b(loop);
+    auto par = scf::ParallelOp::create(
+        b, loop.getLoc(), ValueRange{loop.getLowerBound()},
+        ValueRange{loop.getUpperBound()}, ValueRange{loop.getStep()});
+    IRMapping map;
+    map.map(loop.getInductionVar(), par.getInductionVars()[0]);
+    b.setInsertionPoint(par.getBody()->getTerminator());
+    for (Operation &op : loop.getBody()->without_terminator())
+      b.clone(op, map);
+    loop.erase();
+  }
+}
+
+FailureOr<TilePlan> planTiles(Region &body) {
+  SmallVector<memref::AllocOp> tiles;
+  body.walk([&](memref::AllocOp a) {
+    if (!insideParallel(a, body.getParentOp()))
+      tiles.push_back(a);
+  });
+  TilePlan plan;
+  Operation *loop = body.getParentOp();
+  for (memref::AllocOp a : llvm::make_early_inc_range(tiles)) {
+    if (a.getType().hasStaticShape())
+      continue;
+    for (Value size : a.getDynamicSizes())
+      if (!hoistAbove(size, loop))
+        return failure();
+    plan.dynamic.push_back(a);
+  }
+  llvm::erase_if(
+      tiles, [](memref::AllocOp a) { return !a.getType().hasStaticShape(); });
+  llvm::stable_sort(tiles, [](memref::AllocOp x, memref::AllocOp y) {
+    return tileBytes(x.getType()) < tileBytes(y.getType());
+  });
+  int64_t shared = 0;
+  for (memref::AllocOp a : tiles) {
+    int64_t bytes = tileBytes(a.getType());
+    if (shared + bytes <= kTileSharedBudget) {
+      shared += bytes;
+      plan.shared.push_back(a);
+      continue;
+    }
+    plan.global.push_back({a, plan.globalBytes});
+    plan.globalBytes += (bytes + 127) / 128 * 128;
+  }
+  return plan;
+}
+
+/// What BlockMapper::mapBlock needs of `block`.
+static bool mappable(Block &block) {
+  for (Operation &op : block.without_terminator()) {
+    if (auto par = dyn_cast<scf::ParallelOp>(op)) {
+      if (par.getNumResults() != 0)
+        return false;
+      continue;
+    }
+    if (containsParallel(&op)) {
+      if (!isa<scf::ForOp, scf::IfOp, scf::WhileOp>(op))
+        return false;
+      for (Region &region : op.getRegions())
+        for (Block &inner : region)
+          if (!mappable(inner))
+            return false;
+      continue;
+    }
+    if (!writesMemory(&op))
+      continue;
+    for (Type t : op.getResultTypes()) {
+      auto v = dyn_cast<VectorType>(t);
+      if (!(v && v.getRank() == 1) && !t.isIntOrIndexOrFloat())
+        return false;
+    }
+  }
+  return true;
+}
+
+bool blockMappable(Region &body) {
+  // Without a parallel loop (the recurrent form) there is nothing to share.
+  bool parallel = false;
+  body.walk([&](scf::ParallelOp) { parallel = true; });
+  return parallel && llvm::all_of(body, [](Block &b) { return mappable(b); });
+}
+
+LogicalResult mapOntoBlock(gpu::LaunchOp launch, const TilePlan &plan,
+                           Value scratch, Value sliceBytes, int64_t threads) {
+  return BlockMapper(launch, threads).run(plan, scratch, sliceBytes);
+}
+
+Value TilePlan::sliceBytes(OpBuilder &b, Location loc) const {
+  Value bytes = arith::ConstantIndexOp::create(b, loc, globalBytes);
+  for (memref::AllocOp alloc : dynamic)
+    bytes = arith::AddIOp::create(b, loc, bytes, paddedBytes(b, loc, alloc));
+  return bytes;
+}
+
+} // namespace mixir::gpu_lowering

@@ -1,0 +1,78 @@
+//===- BlockThreads.h - the chunked form on a block of threads --*- C++ -*-===//
+//
+// Internal to lib/Conversion/MixToGPU: how convert-chunked-to-gpu runs one
+// (batch, state head) iteration of the chunked form on a whole thread block
+// instead of one thread.
+//
+// The iteration's body is the chunk loop on static tiles, bufferized, with
+// its tile ops lowered to `scf.parallel` (parallel dims) around `scf.for`
+// (reductions). Executed by every thread of the block alike ("uniformly"):
+//   - each top-level `scf.parallel` is spread over the threads (iteration
+//     i goes to thread i mod N), with a barrier before and after;
+//   - every other op that writes memory runs on thread 0 alone, its scalar
+//     and vector results broadcast through shared memory, between barriers;
+//   - everything else (index arithmetic, loads, control flow whose regions
+//     hold the above) runs on every thread, which all compute the same
+//     values;
+//   - tiles (allocations outside the parallel loops) are shared by the
+//     block: in shared memory while they fit, in a slice of a global
+//     scratch buffer beyond that; allocations inside a parallel loop are
+//     the thread's own.
+//
+//===----------------------------------------------------------------------===//
+#ifndef MIXIR_LIB_CONVERSION_MIXTOGPU_BLOCKTHREADS_H
+#define MIXIR_LIB_CONVERSION_MIXTOGPU_BLOCKTHREADS_H
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+namespace mixir::gpu_lowering {
+
+/// Threads per block of the cooperative mapping.
+constexpr int64_t kBlockThreads = 128;
+/// Shared memory the tiles may take (the 48 KiB a kernel gets without an
+/// opt-in, less room for the broadcast slots).
+constexpr int64_t kTileSharedBudget = 46 * 1024;
+
+/// Bytes of one tile (index and other widthless elements count 8).
+int64_t tileBytes(mlir::MemRefType type);
+
+/// Rewrites in `body` (an iteration of the forall, before it is cloned into
+/// a launch): copies into parallel loop nests, and loops over tile rows
+/// whose iterations touch disjoint rows into `scf.parallel`.
+void exposeParallelLoops(mlir::Region &body);
+
+/// The tiles of `body` (allocations outside any scf.parallel) and where
+/// each goes: the first static ones (smallest first) in shared memory up to
+/// the budget, the other static ones at byte offsets of a per-block global
+/// scratch slice, and those of a dynamic size (whose sizes are computed
+/// before the loop; planTiles moves them there) after those.
+struct TilePlan {
+  llvm::SmallVector<mlir::memref::AllocOp> shared;
+  llvm::SmallVector<std::pair<mlir::memref::AllocOp, int64_t>> global;
+  int64_t globalBytes = 0; // per block, static tiles
+  llvm::SmallVector<mlir::memref::AllocOp> dynamic;
+
+  /// Bytes of a block's scratch slice, built at `b` (the dynamic sizes must
+  /// be available there).
+  mlir::Value sliceBytes(mlir::OpBuilder &b, mlir::Location loc) const;
+  bool needsScratch() const { return !global.empty() || !dynamic.empty(); }
+};
+mlir::FailureOr<TilePlan> planTiles(mlir::Region &body);
+
+/// Whether `body` can be run by a block (what mapOntoBlock needs); emits
+/// nothing.
+bool blockMappable(mlir::Region &body);
+
+/// Maps the launch body (a clone of the planned iteration; `plan` refers to
+/// the clone's allocations) onto `threads` threads: tiles placed (`scratch`
+/// is the device buffer of `sliceBytes` per block, or null), parallel
+/// loops spread, writes guarded, barriers placed.
+mlir::LogicalResult mapOntoBlock(mlir::gpu::LaunchOp launch,
+                                 const TilePlan &plan, mlir::Value scratch,
+                                 mlir::Value sliceBytes, int64_t threads);
+
+} // namespace mixir::gpu_lowering
+
+#endif
