@@ -321,8 +321,9 @@ NB_MODULE(_mixir, m) {
          std::optional<std::string> gpuKernels) {
         mixir::CompileOptionsInput input;
         input.target = target;
-        input.chip = chip ? *chip : "";
-        input.gpuKernels = gpuKernels ? *gpuKernels : "";
+        input.chip = chip ? std::string_view(*chip) : std::string_view();
+        input.gpuKernels =
+            gpuKernels ? std::string_view(*gpuKernels) : std::string_view();
         input.chunkSize = chunkSize;
         input.sourceName = name;
         auto options = mixir::makeCompileOptions(input);

@@ -200,13 +200,15 @@ def ConvertChunkedToGPU : Pass<"convert-chunked-to-gpu", "mlir::ModuleOp"> {
       [Option<"blockThreads", "block-threads", "int64_t", /*default=*/"128",
               "Threads per block (1: one thread runs each iteration alone)">,
   ];
-  let dependentDialects = [
-    "mlir::arith::ArithDialect", "mlir::bufferization::BufferizationDialect",
-    "mlir::gpu::GPUDialect", "mlir::linalg::LinalgDialect",
-    "mlir::memref::MemRefDialect", "mlir::scf::SCFDialect",
-    "mlir::vector::VectorDialect", "mlir::func::FuncDialect",
-    "mlir::tensor::TensorDialect"
-  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::bufferization::BufferizationDialect",
+                           "mlir::gpu::GPUDialect", "mlir::nvgpu::NVGPUDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::vector::VectorDialect",
+                           "mlir::func::FuncDialect",
+                           "mlir::tensor::TensorDialect"];
 }
 
 def LowerMmaSync : Pass<"mix-lower-mma-sync"> {

@@ -6,6 +6,9 @@
 #include "BlockThreads.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -272,8 +275,16 @@ void BlockMapper::spread(scf::ParallelOp par) {
     counts.push_back(n);
     total = arith::MulIOp::create(b, loc, total, n);
   }
-  Value stride = arith::ConstantIndexOp::create(b, loc, threads);
-  auto loop = scf::ForOp::create(b, loc, tid, total, stride);
+  // Thread i takes iterations i, i + N, ...; a warp tile goes to all 32
+  // lanes of warp w (iterations w, w + N / 32, ...).
+  bool warpTile = par->hasAttr(kWarpTileAttr);
+  Value first =
+      warpTile ? arith::DivUIOp::create(
+                     b, loc, tid, arith::ConstantIndexOp::create(b, loc, 32))
+               : tid;
+  Value stride =
+      arith::ConstantIndexOp::create(b, loc, warpTile ? threads / 32 : threads);
+  auto loop = scf::ForOp::create(b, loc, first, total, stride);
   b.setInsertionPoint(loop.getBody()->getTerminator());
   SmallVector<Value> ivs =
       delinearize(b, loc, loop.getInductionVar(), par.getLowerBound(),
@@ -412,6 +423,156 @@ LogicalResult BlockMapper::run(const TilePlan &plan, Value scratch,
   return success();
 }
 
+/// A bf16 fragment row (two elements) and its low part: x = hi + lo.
+std::pair<Value, Value> splitPair(OpBuilder &b, Location loc, Value x0,
+                                  Value x1) {
+  Type bf16 = b.getBF16Type(), f32 = b.getF32Type();
+  auto row = VectorType::get({2}, bf16);
+  SmallVector<Value> hi, lo;
+  for (Value x : {x0, x1}) {
+    Value h = arith::TruncFOp::create(b, loc, bf16, x);
+    Value rest =
+        arith::SubFOp::create(b, loc, x, arith::ExtFOp::create(b, loc, f32, h));
+    hi.push_back(h);
+    lo.push_back(arith::TruncFOp::create(b, loc, bf16, rest));
+  }
+  return {vector::FromElementsOp::create(b, loc, row, hi),
+          vector::FromElementsOp::create(b, loc, row, lo)};
+}
+
+/// The fragment of `rows` rows of two elements, element (r, c) read by
+/// `at(r)` as (row, col) of `m` (cols col, col + 1), split into high and
+/// low bf16 parts.
+std::pair<Value, Value>
+fragment(OpBuilder &b, Location loc, Value m, int64_t rows,
+         llvm::function_ref<std::pair<Value, Value>(int64_t)> at,
+         bool pairAlongRows) {
+  Type bf16 = b.getBF16Type();
+  auto type = VectorType::get({rows, 2}, bf16);
+  Value zero = arith::ConstantOp::create(
+      b, loc, type, DenseElementsAttr::get(type, b.getZeroAttr(bf16)));
+  Value hi = zero, lo = zero;
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  for (int64_t r = 0; r < rows; ++r) {
+    auto [row, col] = at(r);
+    Value x0 = memref::LoadOp::create(b, loc, m, ValueRange{row, col});
+    Value x1 =
+        pairAlongRows
+            ? memref::LoadOp::create(
+                  b, loc, m,
+                  ValueRange{arith::AddIOp::create(b, loc, row, one), col})
+            : memref::LoadOp::create(
+                  b, loc, m,
+                  ValueRange{row, arith::AddIOp::create(b, loc, col, one)});
+    auto [h, l] = splitPair(b, loc, x0, x1);
+    hi = vector::InsertOp::create(b, loc, h, hi, ArrayRef<int64_t>{r});
+    lo = vector::InsertOp::create(b, loc, l, lo, ArrayRef<int64_t>{r});
+  }
+  return {hi, lo};
+}
+
+/// True when `mm` can run on the m16n8k16 tiles: f32 memrefs, plain maps,
+/// static dims that the tile divides.
+bool tensorCoreMatmul(linalg::MatmulOp mm) {
+  if (mm.hasUserDefinedMaps() || !mm.hasPureBufferSemantics())
+    return false;
+  auto a = dyn_cast<MemRefType>(mm.getDpsInputs()[0].getType());
+  auto b = dyn_cast<MemRefType>(mm.getDpsInputs()[1].getType());
+  auto c = dyn_cast<MemRefType>(mm.getDpsInits()[0].getType());
+  if (!a || !b || !c || !a.hasStaticShape() || !b.hasStaticShape() ||
+      !c.hasStaticShape())
+    return false;
+  for (MemRefType t : {a, b, c})
+    if (!t.getElementType().isF32())
+      return false;
+  return a.getDimSize(0) % 16 == 0 && b.getDimSize(1) % 8 == 0 &&
+         a.getDimSize(1) % 16 == 0;
+}
+
+/// C += A B as a parallel loop over C's 16 x 8 tiles (kWarpTileAttr), each
+/// accumulated over K in steps of 16 by three mma.sync.
+void matmulOnTensorCores(linalg::MatmulOp mm) {
+  OpBuilder b(mm);
+  Location loc = mm.getLoc();
+  Value A = mm.getDpsInputs()[0], B = mm.getDpsInputs()[1];
+  Value C = mm.getDpsInits()[0];
+  auto aType = cast<MemRefType>(A.getType());
+  int64_t M = aType.getDimSize(0), K = aType.getDimSize(1);
+  int64_t N = cast<MemRefType>(B.getType()).getDimSize(1);
+  auto cst = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto par = scf::ParallelOp::create(b, loc, ValueRange{cst(0), cst(0)},
+                                     ValueRange{cst(M / 16), cst(N / 8)},
+                                     ValueRange{cst(1), cst(1)});
+  par->setAttr(kWarpTileAttr, b.getUnitAttr());
+  b.setInsertionPoint(par.getBody()->getTerminator());
+  auto add = [&](Value x, Value y) -> Value {
+    return arith::AddIOp::create(b, loc, x, y);
+  };
+  auto mul = [&](Value x, int64_t y) -> Value {
+    return arith::MulIOp::create(b, loc, x, cst(y));
+  };
+  Value m0 = mul(par.getInductionVars()[0], 16);
+  Value n0 = mul(par.getInductionVars()[1], 8);
+  Value lane = arith::RemUIOp::create(
+      b, loc, gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x), cst(32));
+  Value g = arith::DivUIOp::create(b, loc, lane, cst(4));
+  Value q2 = mul(arith::RemUIOp::create(b, loc, lane, cst(4)), 2);
+  // The accumulator: rows g and g + 8, columns 2q and 2q + 1.
+  auto accType = VectorType::get({2, 2}, b.getF32Type());
+  Value acc = arith::ConstantOp::create(b, loc, accType,
+                                        DenseElementsAttr::get(accType, 0.0f));
+  auto accRow = [&](int64_t r) { return add(add(m0, g), cst(8 * r)); };
+  Value col = add(n0, q2), col1 = add(col, cst(1));
+  for (int64_t r = 0; r < 2; ++r) {
+    Value x0 = memref::LoadOp::create(b, loc, C, ValueRange{accRow(r), col});
+    Value x1 = memref::LoadOp::create(b, loc, C, ValueRange{accRow(r), col1});
+    acc = vector::InsertOp::create(
+        b, loc,
+        vector::FromElementsOp::create(
+            b, loc, VectorType::get({2}, b.getF32Type()), ValueRange{x0, x1}),
+        acc, ArrayRef<int64_t>{r});
+  }
+  auto loop =
+      scf::ForOp::create(b, loc, cst(0), cst(K), cst(16), ValueRange{acc});
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value k0 = loop.getInductionVar();
+    // A (16 x 16): rows g, g + 8; columns 2q, 2q + 1 (+ 8 for rows 2, 3).
+    auto [aHi, aLo] = fragment(
+        b, loc, A, 4,
+        [&](int64_t r) {
+          return std::pair<Value, Value>{add(add(m0, g), cst(8 * (r % 2))),
+                                         add(add(k0, q2), cst(8 * (r / 2)))};
+        },
+        /*pairAlongRows=*/false);
+    // B (16 x 8): rows (k) 2q, 2q + 1 (+ 8 for row 1); column g.
+    auto [bHi, bLo] = fragment(
+        b, loc, B, 2,
+        [&](int64_t r) {
+          return std::pair<Value, Value>{add(add(k0, q2), cst(8 * r)),
+                                         add(n0, g)};
+        },
+        /*pairAlongRows=*/true);
+    Value c = loop.getRegionIterArgs()[0];
+    const int64_t shape[] = {16, 8, 16};
+    c = nvgpu::MmaSyncOp::create(b, loc, aHi, bHi, c, shape);
+    c = nvgpu::MmaSyncOp::create(b, loc, aHi, bLo, c, shape);
+    c = nvgpu::MmaSyncOp::create(b, loc, aLo, bHi, c, shape);
+    scf::YieldOp::create(b, loc, c);
+  }
+  acc = loop.getResult(0);
+  for (int64_t r = 0; r < 2; ++r)
+    for (int64_t e = 0; e < 2; ++e)
+      memref::StoreOp::create(
+          b, loc,
+          vector::ExtractOp::create(b, loc, acc, ArrayRef<int64_t>{r, e}), C,
+          ValueRange{accRow(r), e ? col1 : col});
+  mm.erase();
+}
+
 /// Moves the pure ops that compute `v` above `loop`, when they depend on
 /// nothing defined inside it; false when they do.
 bool hoistAbove(Value v, Operation *loop) {
@@ -428,6 +589,22 @@ bool hoistAbove(Value v, Operation *loop) {
 }
 
 } // namespace
+
+void lowerBodyLinalg(Region &body, bool tensorCores) {
+  SmallVector<linalg::LinalgOp> ops;
+  body.walk([&](linalg::LinalgOp op) { ops.push_back(op); });
+  IRRewriter rewriter(body.getContext());
+  for (linalg::LinalgOp op : ops) {
+    auto mm = dyn_cast<linalg::MatmulOp>(op.getOperation());
+    if (tensorCores && mm && tensorCoreMatmul(mm)) {
+      matmulOnTensorCores(mm);
+      continue;
+    }
+    rewriter.setInsertionPoint(op);
+    if (succeeded(linalg::linalgOpToParallelLoops(rewriter, op)))
+      rewriter.eraseOp(op);
+  }
+}
 
 void exposeParallelLoops(Region &body) {
   // Buffers that loops carry through unchanged (what bufferizing tensor

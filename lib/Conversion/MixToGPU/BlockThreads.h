@@ -38,6 +38,17 @@ constexpr int64_t kTileSharedBudget = 46 * 1024;
 /// Bytes of one tile (index and other widthless elements count 8).
 int64_t tileBytes(mlir::MemRefType type);
 
+/// Marks an scf.parallel whose iterations each go to a whole warp (the
+/// tensor-core tiles of lowerBodyLinalg) rather than to one thread.
+constexpr llvm::StringLiteral kWarpTileAttr = "mixir.warp_tile";
+
+/// Lowers the linalg ops of `body` (bufferized) to parallel loops; with
+/// `tensorCores`, the f32 matmuls whose dims allow it (M % 16, N % 8,
+/// K % 16 all 0) become loops over 16 x 8 tiles of the result, one warp
+/// each, accumulated by mma.sync m16n8k16 from bf16 high and low parts of
+/// the operands (hi*hi + hi*lo + lo*hi: about 16 bits of the f32 mantissa).
+void lowerBodyLinalg(mlir::Region &body, bool tensorCores);
+
 /// Rewrites in `body` (an iteration of the forall, before it is cloned into
 /// a launch): copies into parallel loop nests, and loops over tile rows
 /// whose iterations touch disjoint rows into `scf.parallel`.

@@ -146,6 +146,60 @@ void copyAsLoops(memref::CopyOp copy) {
   copy.erase();
 }
 
+/// False when `buffer` is (a view of) a host allocation nothing has used
+/// before `loop`: its contents are undefined (a result the loop fills), so
+/// the device copy needs no upload, and a call on device buffers sees no
+/// copy that is neither an argument's upload nor a result's download.
+bool holdsData(Value buffer, scf::ForallOp loop) {
+  Value root = buffer;
+  while (auto view = root.getDefiningOp<ViewLikeOpInterface>())
+    root = view.getViewSource();
+  if (!root.getDefiningOp<memref::AllocOp>())
+    return true;
+  SmallVector<Value> work = {root};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      if (loop->isAncestor(user))
+        continue;
+      if (isa<ViewLikeOpInterface>(user)) {
+        llvm::append_range(work, user->getResults());
+        continue;
+      }
+      Operation *at = loop->getBlock()->findAncestorOpInBlock(*user);
+      if (!at || at->isBeforeInBlock(loop))
+        return true;
+    }
+  }
+  return false;
+}
+
+/// True when the loop reads or writes 16-bit float buffers from outside.
+bool takes16BitInputs(scf::ForallOp forall) {
+  llvm::SetVector<Value> captured;
+  getUsedValuesDefinedAbove(forall.getRegion(), captured);
+  return llvm::any_of(captured, [](Value v) {
+    auto t = dyn_cast<MemRefType>(v.getType());
+    return t && (t.getElementType().isBF16() || t.getElementType().isF16());
+  });
+}
+
+/// Whether a block of threads can share the loop's iterations (checked on
+/// a copy with its tile ops lowered to parallel loops, as launchOnDevice
+/// will see it).
+bool sharedByBlock(scf::ForallOp forall) {
+  OpBuilder b(forall);
+  Operation *copy = b.clone(*forall);
+  lowerBodyLinalg(copy->getRegion(0), /*tensorCores=*/false);
+  exposeParallelLoops(copy->getRegion(0));
+  bool ok = blockMappable(copy->getRegion(0)) &&
+            succeeded(planTiles(copy->getRegion(0)));
+  // planTiles may have moved size computations above the copy: they stay
+  // (pure, and the real loop hoists the same ones).
+  copy->erase();
+  return ok;
+}
+
 /// Drops the deallocations of the launch body (its tiles live as long as
 /// the kernel) and checks that every tile can have one slot: a static
 /// shape, or one of `plan`'s dynamic tiles.
@@ -275,7 +329,7 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall, int64_t threads) {
     if (!type.getLayout().isIdentity())
       return forall.emitOpError("uses a buffer with a non-identity layout, "
                                 "which cannot be copied to the GPU whole");
-    Value device = dev.upload(v);
+    Value device = holdsData(v, forall) ? dev.upload(v) : dev.alloc(type, v);
     map.map(v, device);
     buffers.push_back({v, device});
   }
@@ -353,17 +407,31 @@ struct ConvertChunkedToGPU
     if (hostLoops(module).empty())
       return;
     // Bufferize (as the CUDA pipeline does later anyway) and lower the tile
-    // ops, so that the loop bodies are plain loops on memrefs.
+    // ops, so that the loop bodies are plain loops on memrefs: parallel
+    // loops, and tensor-core tiles where a block will share the work and
+    // the inputs are 16-bit (f32 inputs keep f32 products).
     OpPassManager pm(ModuleOp::getOperationName());
     pm.addPass(createConvertElementwiseToLinalgPass());
     bufferization::OneShotBufferizePassOptions options;
     options.bufferizeFunctionBoundaries = true;
     options.functionBoundaryTypeConversion =
         bufferization::LayoutMapOption::IdentityLayoutMap;
+    // Identity layouts where bufferization has the choice (the results of
+    // the branch on the sequence length): the device copies then fill the
+    // function's results directly, which a call on device buffers needs.
+    options.unknownTypeConversion =
+        bufferization::LayoutMapOption::IdentityLayoutMap;
     pm.addPass(bufferization::createOneShotBufferizePass(options));
     pm.addPass(createConvertBufferizationToMemRefPass());
-    pm.addPass(createConvertLinalgToParallelLoopsPass());
     if (failed(runPipeline(pm, module)))
+      return signalPassFailure();
+    for (scf::ForallOp forall : hostLoops(module))
+      lowerBodyLinalg(forall.getRegion(), blockThreads % 32 == 0 &&
+                                              takes16BitInputs(forall) &&
+                                              sharedByBlock(forall));
+    OpPassManager rest(ModuleOp::getOperationName());
+    rest.addPass(createConvertLinalgToLoopsPass());
+    if (failed(runPipeline(rest, module)))
       return signalPassFailure();
     SmallVector<gpu::LaunchOp> launches;
     for (scf::ForallOp forall : hostLoops(module)) {
