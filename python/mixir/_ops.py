@@ -384,6 +384,18 @@ def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
     ``o[t] = S (scale * q[t])``: q is then [B, T, Hq, V] and o
     [B, T, max(Hq, Hv), K] (the read the derived backward uses).
     """
+    o, s = _dplr_call(q, k, v, a, b, g, gate, decay, scale, initial_state,
+                      chunk_size, target, cu_seqlens, state_pool,
+                      state_indices, read)()
+    return o, (s if output_final_state else None)
+
+
+def _dplr_call(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
+               initial_state=None, chunk_size=None, target="cpu",
+               cu_seqlens=None, state_pool=None, state_indices=None,
+               read="normal"):
+    """The checked mix.recurrence call behind `recurrence` (and the torch
+    op), ready to run."""
     _gate_kind(gate, _GATES)
     if read not in ("normal", "transposed"):
         raise ValueError(f"read must be 'normal' or 'transposed', got "
@@ -405,12 +417,12 @@ def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
         extra = [(n, x, _tensor(x.shape, elem)) for n, x in zip("ab", terms)]
         lowrank = " lowrank(%a3, %a4)"
     decay_txt = " decay signed" if decay == "signed" else ""
-    o, s = _recurrence("recurrence", q, k, v, g, gate, scale, initial_state,
-                       extra, chunk_attr, chunk, target, extra_operands=lowrank,
-                       decay_txt=decay_txt, cu_seqlens=cu_seqlens,
-                       pool=(state_pool, state_indices),
-                       read_transposed=read == "transposed")
-    return o, (s if output_final_state else None)
+    return _recurrence_call("recurrence", q, k, v, g, gate, scale,
+                            initial_state, extra, chunk_attr, chunk, target,
+                            extra_operands=lowrank, decay_txt=decay_txt,
+                            cu_seqlens=cu_seqlens,
+                            pool=(state_pool, state_indices),
+                            read_transposed=read == "transposed")
 
 
 def attention(q, k, v, g=None, scale=None, causal=True, window=0, *,

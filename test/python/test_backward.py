@@ -258,14 +258,14 @@ def test_torch_compile_traces_without_graph_breaks():
 
 def test_backward_of_an_op_not_derived_is_an_error():
     src = """
-func.func @mixer(%q: tensor<?x?x2x8xf32>, %b: tensor<?x?x2xf32>)
-    -> tensor<?x?x2x8xf32> attributes {mix.derive_backward} {
-  %o, %s = mix.delta_rule %q, %q, %q, %b gate none
-      : (tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>,
-         tensor<?x?x2xf32>) -> (tensor<?x?x2x8xf32>, tensor<?x2x8x8xf32>)
+func.func @mixer(%q: tensor<?x?x2x8xf32>) -> tensor<?x?x2x8xf32>
+    attributes {mix.derive_backward} {
+  %o = mix.attention %q, %q, %q causal
+      : (tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>)
+      -> tensor<?x?x2x8xf32>
   return %o : tensor<?x?x2x8xf32>
 }"""
-    with pytest.raises(mixir.CompileError, match="mix.delta_rule.*not derived"):
+    with pytest.raises(mixir.CompileError, match="mix.attention.*not derived"):
         mixir.compile(src)
 
 
@@ -372,10 +372,9 @@ def test_gradients_cuda_emulation(gate, record_rel_rms):
         assert err <= 1e-2, f"{gate} {name}: rel-RMS {err:.2e}"
 
 
-def test_gated_delta_rule_forward_and_no_silent_backward():
-    """chunk_gated_delta_rule matches the f64 recurrent delta rule forward;
-    its backward is not derived, and asking for it raises instead of
-    detaching."""
+def test_gated_delta_rule_forward():
+    """chunk_gated_delta_rule matches the f64 recurrent delta rule forward
+    (its gradients: test_backward_dplr.py)."""
     gen = torch.Generator().manual_seed(0)
     B, T, H, K, V = 1, 45, 2, 16, 8
     q, k, v = (torch.randn(B, T, H, d, generator=gen) for d in (K, K, V))
@@ -395,7 +394,3 @@ def test_gated_delta_rule_forward_and_no_silent_backward():
         want.append(torch.einsum("bhkv,bhk->bhv", S, qd[:, t] * K ** -0.5))
     assert rel_rms(o, torch.stack(want, 1)) < 1e-4
     assert rel_rms(s, S) < 1e-4
-    q.requires_grad_(True)
-    o, _ = mt.chunk_gated_delta_rule(q, k, v, g, beta)
-    with pytest.raises(NotImplementedError, match="not derived yet"):
-        o.sum().backward()
