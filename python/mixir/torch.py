@@ -88,6 +88,35 @@ def _fill_grads(grads, inputs):
     return [None if x is None else next(it) for x in inputs]
 
 
+def _fake_outputs(q, v):
+    """(o, final state) of a recurrent op, for fake (traced) calls."""
+    B, T, hq, K = q.shape
+    hv, V = v.shape[2], v.shape[3]
+    return (q.new_empty(B, T, max(hq, hv), V),
+            q.new_empty(B, hv, K, V, dtype=_state_dtype(q)))
+
+
+def _fake_grads(inputs):
+    return [torch.empty_like(x) for x in inputs if x is not None]
+
+
+def _register_autograd(name, backward_op, n_inputs, n_options):
+    """Registers the backward of custom op `name`, whose first `n_inputs`
+    arguments are tensors (or None) and the `n_options` after them not:
+    `backward_op(*inputs, do, dfinal, *options)` gives the gradients of the
+    inputs that are not None."""
+    def setup(ctx, inputs, output):
+        ctx.save_for_backward(*inputs[:n_inputs])
+        ctx.options = inputs[n_inputs:]
+
+    def backward(ctx, do, dfinal):
+        inputs = ctx.saved_tensors
+        grads = backward_op(*inputs, do, dfinal, *ctx.options)
+        return (*_fill_grads(grads, inputs), *([None] * n_options))
+
+    torch.library.register_autograd(name, backward, setup_context=setup)
+
+
 # --- mix.linear_attention -------------------------------------------------
 
 def _la_call(q, k, v, g, initial_state, gate, scale, chunk_size):
@@ -111,10 +140,7 @@ def _linear_attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
 
 @_linear_attention_op.register_fake
 def _(q, k, v, g, initial_state, gate, scale, chunk_size):
-    B, T, hq, K = q.shape
-    hv, V = v.shape[2], v.shape[3]
-    return (q.new_empty(B, T, max(hq, hv), V),
-            q.new_empty(B, hv, K, V, dtype=_state_dtype(q)))
+    return _fake_outputs(q, v)
 
 
 @torch.library.custom_op("mixir::linear_attention_backward", mutates_args=())
@@ -129,29 +155,11 @@ def _linear_attention_backward_op(
 
 @_linear_attention_backward_op.register_fake
 def _(q, k, v, g, initial_state, do, dfinal, gate, scale, chunk_size):
-    like = [q, k, v] + [x for x in (g, initial_state) if x is not None]
-    return [torch.empty_like(x) for x in like]
+    return _fake_grads((q, k, v, g, initial_state))
 
 
-def _la_setup(ctx, inputs, output):
-    q, k, v, g, initial_state, gate, scale, chunk_size = inputs
-    ctx.save_for_backward(q, k, v, g, initial_state)
-    ctx.options = (gate, scale, chunk_size)
-
-
-def _la_backward(ctx, do, dfinal):
-    q, k, v, g, initial_state = ctx.saved_tensors
-    grads = _linear_attention_backward_op(q, k, v, g, initial_state, do,
-                                          dfinal, *ctx.options)
-    it = iter(grads)
-    dq, dk, dv = next(it), next(it), next(it)
-    dg = next(it) if g is not None else None
-    ds0 = next(it) if initial_state is not None else None
-    return dq, dk, dv, dg, ds0, None, None, None
-
-
-torch.library.register_autograd("mixir::linear_attention", _la_backward,
-                                setup_context=_la_setup)
+_register_autograd("mixir::linear_attention", _linear_attention_backward_op,
+                   5, 3)
 
 
 def _group(group):
@@ -354,10 +362,7 @@ def _recurrence_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
 
 @_recurrence_op.register_fake
 def _(q, k, v, a, b, g, initial_state, gate, scale, chunk_size):
-    B, T, hq, K = q.shape
-    hv, V = v.shape[2], v.shape[3]
-    return (q.new_empty(B, T, max(hq, hv), V),
-            q.new_empty(B, hv, K, V, dtype=_state_dtype(q)))
+    return _fake_outputs(q, v)
 
 
 @torch.library.custom_op("mixir::recurrence_backward", mutates_args=())
@@ -373,23 +378,10 @@ def _recurrence_backward_op(
 
 @_recurrence_backward_op.register_fake
 def _(q, k, v, a, b, g, initial_state, do, dfinal, gate, scale, chunk_size):
-    return [torch.empty_like(x) for x in (q, k, v, a, b, g, initial_state)
-            if x is not None]
+    return _fake_grads((q, k, v, a, b, g, initial_state))
 
 
-def _rec_setup(ctx, inputs, output):
-    ctx.save_for_backward(*inputs[:7])
-    ctx.options = inputs[7:]
-
-
-def _rec_backward(ctx, do, dfinal):
-    inputs = ctx.saved_tensors
-    grads = _recurrence_backward_op(*inputs, do, dfinal, *ctx.options)
-    return (*_fill_grads(grads, inputs), None, None, None)
-
-
-torch.library.register_autograd("mixir::recurrence", _rec_backward,
-                                setup_context=_rec_setup)
+_register_autograd("mixir::recurrence", _recurrence_backward_op, 7, 3)
 
 
 def recurrence(q, k, v, a=None, b=None, g=None, gate="none", scale=None,
@@ -443,10 +435,7 @@ def _delta_rule_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
 @_delta_rule_op.register_fake
 def _(q, k, v, beta, g, initial_state, gate, scale, qk_l2norm,
       allow_neg_eigval, chunk_size):
-    B, T, hq, K = q.shape
-    hv, V = v.shape[2], v.shape[3]
-    return (q.new_empty(B, T, max(hq, hv), V),
-            q.new_empty(B, hv, K, V, dtype=_state_dtype(q)))
+    return _fake_outputs(q, v)
 
 
 @torch.library.custom_op("mixir::delta_rule_backward", mutates_args=())
@@ -464,23 +453,10 @@ def _delta_rule_backward_op(
 @_delta_rule_backward_op.register_fake
 def _(q, k, v, beta, g, initial_state, do, dfinal, gate, scale, qk_l2norm,
       allow_neg_eigval, chunk_size):
-    return [torch.empty_like(x) for x in (q, k, v, beta, g, initial_state)
-            if x is not None]
+    return _fake_grads((q, k, v, beta, g, initial_state))
 
 
-def _dr_setup(ctx, inputs, output):
-    ctx.save_for_backward(*inputs[:6])
-    ctx.options = inputs[6:]
-
-
-def _dr_backward(ctx, do, dfinal):
-    inputs = ctx.saved_tensors
-    grads = _delta_rule_backward_op(*inputs, do, dfinal, *ctx.options)
-    return (*_fill_grads(grads, inputs), None, None, None, None, None)
-
-
-torch.library.register_autograd("mixir::delta_rule", _dr_backward,
-                                setup_context=_dr_setup)
+_register_autograd("mixir::delta_rule", _delta_rule_backward_op, 6, 5)
 
 
 def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,

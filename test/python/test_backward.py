@@ -25,16 +25,22 @@ DTYPE = {"f32": torch.float32, "bf16": torch.bfloat16}
 HEADS = {"mha": (2, 2, 2), "gqa": (4, 1, 2), "gva": (2, 1, 4)}
 
 
+def head_maps(q, k, v):
+    """(key head of each state, state of each output head, query head of
+    each output head) for q [.., Hq, K], k [.., Hk, K], v [.., Hv, V]."""
+    hq, hk, hv = q.shape[2], k.shape[2], v.shape[2]
+    ho = max(hq, hv)
+    return (torch.arange(hv) // (hv // hk), torch.arange(ho) // (ho // hv),
+            torch.arange(ho) // (ho // hq))
+
+
 def reference_linear_attention(q, k, v, g, s0, gate, scale):
     """The recurrent form of MIXERS.md, float64, per head as the spec
     shares them: output head h reads query h // (Ho/Hq) and state
     h // (Ho/Hv); state s reads key s // (Hv/Hk)."""
-    B, T, hq, K = q.shape
-    hk, hv, V = k.shape[2], v.shape[2], v.shape[3]
-    ho = max(hq, hv)
-    key_of = torch.arange(hv) // (hv // hk)
-    state_of = torch.arange(ho) // (ho // hv)
-    query_of = torch.arange(ho) // (ho // hq)
+    B, T, _, K = q.shape
+    hv, V = v.shape[2], v.shape[3]
+    key_of, state_of, query_of = head_maps(q, k, v)
     S = s0 if s0 is not None else q.new_zeros(B, hv, K, V)
     outs = []
     for t in range(T):

@@ -31,10 +31,6 @@ using mixir::mix::GateKind;
 namespace mixir::grad {
 namespace {
 
-int64_t dimOf(Value x, int64_t d) {
-  return cast<RankedTensorType>(x.getType()).getDimSize(d);
-}
-
 /// sum of x * y over the last dim.
 Value dotLast(OpBuilder &b, Location loc, Value x, Value y) {
   int64_t last = cast<RankedTensorType>(x.getType()).getRank() - 1;

@@ -68,6 +68,20 @@ Value binary(OpBuilder &b, Location loc, Value x, Value y,
 
 } // namespace
 
+int64_t dimOf(Value x, int64_t d) {
+  return cast<RankedTensorType>(x.getType()).getDimSize(d);
+}
+
+Value outputCotangent(OpBuilder &b, Location loc, Value dO, Value q,
+                      int64_t V) {
+  if (dO)
+    return toF32(b, loc, dO);
+  SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, q);
+  sizes[3] = b.getIndexAttr(V);
+  return build::filledTensor(b, loc, sizes,
+                             build::scalarConstant(b, loc, b.getF32Type(), 0));
+}
+
 Value toF32(OpBuilder &b, Location loc, Value x) {
   return build::castElements(b, loc, x, b.getF32Type());
 }
@@ -153,28 +167,11 @@ Value shiftForward(OpBuilder &b, Location loc, Value x, Value first) {
 }
 
 Value firstStepDecay(OpBuilder &b, Location loc, Value logGate) {
-  SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, logGate);
-  sizes.erase(sizes.begin() + 1);
-  Value n = timeLength(b, loc, logGate);
-  Type elem = elemOf(logGate);
-  return generate(
-      b, loc, sizes, elem, [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) {
-        Value zero = indexConst(nb, l, 0);
-        Value empty =
-            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, n, zero);
-        auto ifOp = scf::IfOp::create(
-            nb, l, empty,
-            [&](OpBuilder &tb, Location tl) {
-              scf::YieldOp::create(tb, tl,
-                                   build::scalarConstant(tb, tl, elem, 0.0));
-            },
-            [&](OpBuilder &eb, Location el) {
-              SmallVector<Value> at(idx.begin(), idx.end());
-              at.insert(at.begin() + 1, zero);
-              Value v = tensor::ExtractOp::create(eb, el, logGate, at);
-              scf::YieldOp::create(eb, el, v);
-            });
-        return math::ExpOp::create(nb, l, ifOp.getResult(0)).getResult();
+  // exp(0) = 1 for an empty sequence.
+  return build::elementwise(
+      b, loc, ValueRange{firstStep(b, loc, logGate)}, elemOf(logGate),
+      [](OpBuilder &nb, Location l, ValueRange a) {
+        return math::ExpOp::create(nb, l, a[0]).getResult();
       });
 }
 

@@ -22,6 +22,11 @@ using mlir::Location;
 using mlir::OpBuilder;
 using mlir::Value;
 
+/// The cotangent of o in f32, or zeros [B, T, Ho, V] (the sizes of `q`
+/// with V as the last) when o has none.
+Value outputCotangent(OpBuilder &b, Location loc, Value dO, Value q, int64_t V);
+/// Static size of dim `d` of the ranked tensor `x`.
+int64_t dimOf(Value x, int64_t d);
 /// `x` with f32 elements (a cast when it has another float type).
 Value toF32(OpBuilder &b, Location loc, Value x);
 /// `x` converted to the element type of `like`.

@@ -38,10 +38,6 @@ using mixir::mix::GateKind;
 namespace mixir::grad {
 namespace {
 
-int64_t dimOf(Value x, int64_t d) {
-  return cast<RankedTensorType>(x.getType()).getDimSize(d);
-}
-
 /// The recurrence S = D S + k v^T, o = S^T (scale q) on f32 operands, as
 /// the general op (mix.recurrence without low-rank terms): its chunked form
 /// is the one every target lowers; returns (o, final_state).
@@ -100,14 +96,7 @@ Expanded expand(OpBuilder &b, Location loc, mix::LinearAttentionOp op, Value dO,
   e.q = repeatHeads(b, loc, toF32(b, loc, op.getQ()), 2, e.cq);
   e.k = repeatHeads(b, loc, toF32(b, loc, op.getK()), 2, e.ck);
   e.v = repeatHeads(b, loc, toF32(b, loc, op.getV()), 2, e.cv);
-  if (dO) {
-    e.d = toF32(b, loc, dO);
-  } else {
-    SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, e.q);
-    sizes[3] = b.getIndexAttr(dimOf(e.v, 3));
-    e.d = build::filledTensor(b, loc, sizes,
-                              build::scalarConstant(b, loc, b.getF32Type(), 0));
-  }
+  e.d = outputCotangent(b, loc, dO, e.q, dimOf(e.v, 3));
   e.reverseKind = e.kind == GateKind::head ? GateKind::scalar : e.kind;
   if (e.kind != GateKind::none) {
     e.g =

@@ -38,10 +38,6 @@ using mixir::mix::GateKind;
 namespace mixir::grad {
 namespace {
 
-int64_t dimOf(Value x, int64_t d) {
-  return cast<RankedTensorType>(x.getType()).getDimSize(d);
-}
-
 /// One mix.recurrence on f32 operands (null a/b: R = 0; null g: gate none).
 struct Rec {
   Value q, k, v, a, b, g, s0;
@@ -108,22 +104,8 @@ Expanded expand(OpBuilder &b, Location loc, mix::RecurrenceOp op, Value dO,
     e.s0 = repeatHeads(b, loc, op.getInitialState(), 1, e.cv);
   if (dS)
     e.dS = firstCopy(b, loc, dS, 1, e.cv);
-  if (dO) {
-    e.d = toF32(b, loc, dO);
-  } else {
-    SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, e.q);
-    sizes[3] = b.getIndexAttr(dimOf(e.v, 3));
-    e.d = build::filledTensor(b, loc, sizes,
-                              build::scalarConstant(b, loc, b.getF32Type(), 0));
-  }
+  e.d = outputCotangent(b, loc, dO, e.q, dimOf(e.v, 3));
   return e;
-}
-
-Value revOrNull(OpBuilder &b, Location loc, Value x) {
-  return x ? reverseShiftedGate(b, loc, x) : x;
-}
-Value shiftOrNull(OpBuilder &b, Location loc, Value x) {
-  return x ? shiftForwardZero(b, loc, x) : x;
 }
 
 /// The forward recurrence (its states S_t), the same on inputs shifted by
@@ -133,24 +115,19 @@ struct Recurrences {
 };
 
 Recurrences recurrences(OpBuilder &b, Location loc, const Expanded &e) {
+  auto rec = [&](Value k, Value v, Value a, Value bb, Value g, Value s0) {
+    return Rec{Value(), k, v, a, bb, g, s0, e.stepKind};
+  };
+  // x[t - 1] (zeros first), and x[T - t] read backwards (zeros first).
+  auto before = [&](Value x) { return x ? shiftForwardZero(b, loc, x) : x; };
+  auto after = [&](Value x) { return x ? reverseShiftedGate(b, loc, x) : x; };
   Recurrences r;
-  r.forward = {Value(), e.k, e.v, e.a, e.b, e.g, e.s0, e.stepKind};
-  r.before = {Value(),
-              shiftOrNull(b, loc, e.k),
-              shiftOrNull(b, loc, e.v),
-              shiftOrNull(b, loc, e.a),
-              shiftOrNull(b, loc, e.b),
-              shiftOrNull(b, loc, e.g),
-              e.s0,
-              e.stepKind};
-  r.reverse = {Value(),
-               reverseTime(b, loc, scaled(b, loc, e.q, e.scale)),
-               reverseTime(b, loc, e.d),
-               revOrNull(b, loc, e.b),
-               revOrNull(b, loc, e.a),
-               revOrNull(b, loc, e.g),
-               e.dS,
-               e.stepKind};
+  r.forward = rec(e.k, e.v, e.a, e.b, e.g, e.s0);
+  r.before = rec(before(e.k), before(e.v), before(e.a), before(e.b),
+                 before(e.g), e.s0);
+  r.reverse =
+      rec(reverseTime(b, loc, scaled(b, loc, e.q, e.scale)),
+          reverseTime(b, loc, e.d), after(e.b), after(e.a), after(e.g), e.dS);
   return r;
 }
 
@@ -213,11 +190,7 @@ Value initialStateGrad(OpBuilder &b, Location loc, const Expanded &e, Value r0,
                        Value y) {
   Value ds0 = r0;
   if (e.kind != GateKind::none) {
-    Value decay = build::elementwise(
-        b, loc, ValueRange{firstStep(b, loc, e.g)}, b.getF32Type(),
-        [](OpBuilder &nb, Location l, ValueRange a) {
-          return math::ExpOp::create(nb, l, a[0]).getResult();
-        });
+    Value decay = firstStepDecay(b, loc, e.g);
     // [B, Ho] or [B, Ho, K] as a factor on [B, Ho, K, V].
     SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, decay);
     if (e.kind != GateKind::vector)
@@ -263,8 +236,8 @@ FailureOr<SmallVector<Value>> recurrenceGrad(OpBuilder &b, mix::RecurrenceOp op,
                  read(b, loc, r.before, mergeDims(b, loc, e.a, 2), false).first,
                  2, e.rank);
   // Transposed reads of R: dk (queries v) and db (queries u).
-  auto [dkb, unused] =
-      readReverse(b, loc, r.reverse, stackHeads(b, loc, e.v, u), true);
+  Value dkb =
+      readReverse(b, loc, r.reverse, stackHeads(b, loc, e.v, u), true).first;
   auto [dk, db] = unstackHeads(b, loc, dkb, e.rank);
   // dq = s S_t do; da = S_{t-1} y.
   Value dq = read(b, loc, r.forward, e.d, true, e.scale).first;
