@@ -10,12 +10,15 @@ Inputs are model-like: unit keys, log gates in [-0.5, -0.01], low-rank terms
 a_r orthonormal with b_r = -beta_r * d * a_r (a contraction).
 """
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")  # set-up installs torch; see needs.py
 
+import mixir  # noqa: E402
 import mixir.torch as mt  # noqa: E402
-from test_backward import DTYPE, HEADS, LIMIT, head_maps, rel_rms  # noqa: E402
+from test_backward import (DTYPE, HEADS, LIMIT, _bf16, head_maps,  # noqa: E402
+                           rel_rms)
 
 
 def reference_recurrence(q, k, v, a, b, g, s0, gate, scale):
@@ -296,3 +299,62 @@ def test_delta_rule_training_smoke():
     assert got[-1] < 0.9 * got[0], got
     for step, (a, w) in enumerate(zip(got, want)):
         assert abs(a - w) <= 1e-4 * abs(w), (step, a, w)
+
+
+@pytest.mark.parametrize("op", ["recurrence", "delta_rule"])
+def test_gradients_cuda_emulation(op, record_rel_rms):
+    """The derived backward compiled for CUDA (target cuda-emulation: the
+    CUDA pipeline's kernels on CPU threads) with bf16 inputs: its
+    recurrences, transposed reads included, take the chunked form mapped
+    onto the GPU (convert-chunked-to-gpu). mix.recurrence with R = 2 and a
+    scalar gate; the delta rule as KDA (vector gate, qk_l2norm)."""
+    B, T, H, K, V = 2, 45, 2, 16, 16
+    io, st = "tensor<?x?x2x16xbf16>", "tensor<?x2x16x16xf32>"
+    if op == "recurrence":
+        lr, g = "tensor<?x?x2x2x16xbf16>", "tensor<?x?x2xf32>"
+        types = [io, io, io, lr, lr, g, st]
+        text = ("mix.recurrence %a0, %a1, %a2 lowrank(%a3, %a4) "
+                "gate scalar(%a5) init(%a6)")
+        q, k, v, a, b, g, s0 = dplr_inputs("scalar", "mha", B, T, K, V, 2,
+                                           True, 21)
+        a, b = (x.to(torch.bfloat16).double() for x in (a, b))
+        extra = [a, b]
+    else:
+        types = [io, io, io, "tensor<?x?x2xf32>", "tensor<?x?x2x16xf32>", st]
+        text = ("mix.delta_rule %a0, %a1, %a2, %a3 gate vector(%a4) init(%a5)"
+                " qk_l2norm")
+        q, k, v, _, _, g, s0 = dplr_inputs("vector", "mha", B, T, K, V, 0,
+                                           True, 22)
+        gen = torch.Generator().manual_seed(23)
+        extra = [torch.rand(B, T, H, generator=gen, dtype=torch.float64)]
+        extra[0] = extra[0].float().double()
+    params = ", ".join(f"%a{i}: {t}" for i, t in enumerate(types))
+    src = f"""func.func @mixer({params}) -> ({io}, {st})
+    attributes {{mix.derive_backward}} {{
+  %o, %s = {text} : ({', '.join(types)}) -> ({io}, {st})
+  return %o, %s : {io}, {st}
+}}"""
+    module = mixir.compile(src, target="cuda-emulation")
+    q, k, v = (x.to(torch.bfloat16).double() for x in (q, k, v))
+    g, s0 = g.float().double(), s0.float().double()
+    leaves = [x.requires_grad_(True) for x in [q, k, v] + extra + [g, s0]]
+    if op == "recurrence":
+        o, s = reference_recurrence(q, k, v, *extra, g, s0, "scalar",
+                                    K ** -0.5)
+    else:
+        o, s = reference_delta_rule(q, k, v, extra[0], g, s0, "vector",
+                                    K ** -0.5, True, False)
+    gen = torch.Generator().manual_seed(24)
+    do = torch.randn(o.shape, generator=gen).to(torch.bfloat16).double()
+    ds = torch.randn(s.shape, generator=gen).double()
+    want = torch.autograd.grad((o * do).sum() + (s * ds).sum(), leaves)
+    args = [_bf16(x) for x in (q, k, v)]
+    args += [_bf16(x) if op == "recurrence" else x.detach().float().numpy()
+             for x in extra]
+    args += [g.detach().float().numpy(), s0.detach().float().numpy()]
+    got = module.mixer_backward(*args, _bf16(do), ds.float().numpy())
+    for i, (x, w) in enumerate(zip(got, want)):
+        err = rel_rms(torch.tensor(np.asarray(x, dtype=np.float64)), w)
+        record_rel_rms(f"{op} backward (cuda-emulation)", "bf16", f"grad {i}",
+                       err, 1e-2, op)
+        assert err <= 1e-2, f"{op} gradient {i}: rel-RMS {err:.2e}"

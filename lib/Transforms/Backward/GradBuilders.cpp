@@ -366,7 +366,14 @@ std::pair<Value, Value> unstackHeads(OpBuilder &b, Location loc, Value x,
   offsets[3] = b.getIndexAttr(1);
   sizes[3] = b.getIndexAttr(rank);
   Value rest = build::slice(b, loc, split, offsets, sizes, strides);
-  return {mergeDims(b, loc, first, 2), rest};
+  // Copies, so that later ops (a GPU launch among them) get whole buffers
+  // rather than strided views of the stacked result.
+  auto copy = [&](Value x) {
+    return build::elementwise(
+        b, loc, ValueRange{x}, elemOf(x),
+        [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  };
+  return {copy(mergeDims(b, loc, first, 2)), copy(rest)};
 }
 
 } // namespace mixir::grad
