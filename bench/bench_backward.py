@@ -15,6 +15,9 @@ Gates: log decays in [-0.5, -0.01]. Rows:
 
 Each MixIR row is first checked against the torch peer's gradients in
 float64 at a short length (--check-T, 200), and marked if rel-RMS > 1e-4.
+The last row, `delta` (Gated DeltaNet: mixir.torch.delta_rule with a scalar
+gate and qk_l2norm, backward through its mix.recurrence form), has no torch
+peer here; its gradients are checked by test/python/test_backward_dplr.py.
 Timing: median of --repeat calls after one warm-up (bench/timing.py).
 
     PYTHONPATH=build/python python3 bench/bench_backward.py
@@ -105,6 +108,14 @@ def mixir_fn(gate, scale):
     return f
 
 
+def delta_fn(scale):
+    def f(q, k, v, g):
+        beta = torch.sigmoid(g)  # any (0, 1) values
+        return mt.delta_rule(q, k, v, beta, g, "scalar", scale, None, True,
+                             qk_l2norm=True)
+    return f
+
+
 def peer_fn(gate, scale):
     def f(q, k, v, g=None):
         return torch_chunked(q, k, v, g, gate, scale)
@@ -132,7 +143,7 @@ def main():
     p.add_argument("--K", type=int, default=128, help="K = V")
     p.add_argument("--check-T", type=int, default=200)
     p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--gates", default="none,head,scalar,vector")
+    p.add_argument("--gates", default="none,head,scalar,vector,delta")
     args = p.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     scale = args.K ** -0.5
@@ -145,6 +156,14 @@ def main():
           "torch ratio | mixir fwd+bwd vs torch |" % args.check_T)
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for gate in args.gates.split(","):
+        if gate == "delta":
+            xs = inputs(1, args.T, args.H, args.K, "scalar")
+            step = delta_fn(scale)
+            mf = median_ms(run(step, xs, False), args.repeat)
+            mb = median_ms(run(step, xs, True), args.repeat)
+            print(f"| delta (scalar) | - | {mf:.1f} | {mb:.1f} | "
+                  f"{mb / mf:.2f} | - | - | - | - |")
+            continue
         err = check(gate, 16, args.check_T)
         xs = inputs(1, args.T, args.H, args.K, gate)
         row = []

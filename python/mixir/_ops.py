@@ -149,12 +149,13 @@ def _recurrence(*args, **kwargs):
 def _recurrence_call(op, q, k, v, g, gate, scale, initial_state, extra_args,
                      extra_attrs, chunk_size=DEFAULT_CHUNK_SIZE, target="cpu",
                      extra_operands=None, decay_txt="", cu_seqlens=None,
-                     pool=(None, None)):
+                     pool=(None, None), read_transposed=False):
     """Builds, compiles and calls one recurrent op. ``extra_args`` are
     (name, array, type) operands after q, k, v, spelt ``, %a3, ...`` unless
     ``extra_operands`` gives their syntax (``lowrank(%a3, %a4)``);
     ``decay_txt`` follows the gate; ``cu_seqlens`` packs sequences;
-    ``pool`` is (state_pool, state_indices)."""
+    ``pool`` is (state_pool, state_indices); ``read_transposed`` reads
+    o = S (scale q) (q [B, T, Hq, V], o [B, T, Ho, K])."""
     state_pool, state_indices = pool
     if state_indices is not None:
         initial_state = _state_pool(state_pool, initial_state)
@@ -162,9 +163,10 @@ def _recurrence_call(op, q, k, v, g, gate, scale, initial_state, extra_args,
         raise ValueError("state_pool needs state_indices (the slot of each "
                          "sequence)")
     elem = _inputs([("q", q), ("k", k), ("v", v)],
-                   {"q": "[B, T, Hq, K]", "k": "[B, T, Hk, K]",
+                   {"q": "[B, T, Hq, V]" if read_transposed else
+                    "[B, T, Hq, K]", "k": "[B, T, Hk, K]",
                     "v": "[B, T, Hv, V]"})
-    hq, K = q.shape[2], q.shape[3]
+    hq, K = q.shape[2], k.shape[3]
     hv, V = v.shape[2], v.shape[3]
     ho = max(hq, hv)
     args = [q, k, v] + [a for _, a, _ in extra_args]
@@ -195,17 +197,18 @@ def _recurrence_call(op, q, k, v, g, gate, scale, initial_state, extra_args,
     varlen_txt = _varlen(cu_seqlens, args, arg_types) + \
         _slots(state_indices, args, arg_types)
     scale_txt = _scale_attr("scale", scale)
-    o_type = _tensor((0, 0, ho, V), elem)
+    o_type = _tensor((0, 0, ho, K if read_transposed else V), elem)
     s_type = _tensor((0, hv, K, V), "f32", 1)
     operands = ", ".join(f"%a{i}" for i in range(3 + len(extra_args)))
     if extra_operands is not None:
         operands = "%a0, %a1, %a2" + extra_operands
-    key = (op, tuple(arg_types), gate, decay_txt, scale_txt, extra_attrs,
-           init_txt != "")
+    read_txt = " read transposed" if read_transposed else ""
+    key = (op, tuple(arg_types), gate, decay_txt + read_txt, scale_txt,
+           extra_attrs, init_txt != "")
 
     def source(backward=False):
         return _mixer_source(arg_types, f"mix.{op} {operands} {gate_txt}"
-                             f"{decay_txt}{init_txt}{varlen_txt}{scale_txt}"
+                             f"{decay_txt}{read_txt}{init_txt}{varlen_txt}{scale_txt}"
                              f"{extra_attrs}",
                              [o_type, s_type], backward)
 
@@ -357,7 +360,7 @@ def _low_rank_terms(a, b, q):
 def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
                initial_state=None, output_final_state=False, *,
                chunk_size=None, target="cpu", cu_seqlens=None,
-               state_pool=None, state_indices=None):
+               state_pool=None, state_indices=None, read="normal"):
     """Diagonal-plus-low-rank linear recurrence (MIXERS.md `mix.recurrence`):
     ``S = D_t S + sum_r b[t, r] (a[t, r]^T S) + k[t] v[t]^T``,
     ``o[t] = S^T (scale * q[t])`` per value head, ``D_t = diag(d_t)``.
@@ -376,8 +379,27 @@ def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
     (it becomes the op's chunk_size), and one with chunk_size * R > 128 is a
     ValueError. `cu_seqlens`, `state_pool` and `state_indices` as for
     `linear_attention`.
+
+    ``read="transposed"`` reads the state from its other side,
+    ``o[t] = S (scale * q[t])``: q is then [B, T, Hq, V] and o
+    [B, T, max(Hq, Hv), K] (the read the derived backward uses).
     """
+    o, s = _dplr_call(q, k, v, a, b, g, gate, decay, scale, initial_state,
+                      chunk_size, target, cu_seqlens, state_pool,
+                      state_indices, read)()
+    return o, (s if output_final_state else None)
+
+
+def _dplr_call(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
+               initial_state=None, chunk_size=None, target="cpu",
+               cu_seqlens=None, state_pool=None, state_indices=None,
+               read="normal"):
+    """The checked mix.recurrence call behind `recurrence` (and the torch
+    op), ready to run."""
     _gate_kind(gate, _GATES)
+    if read not in ("normal", "transposed"):
+        raise ValueError(f"read must be 'normal' or 'transposed', got "
+                         f"{read!r}")
     if decay not in _DECAYS:
         raise ValueError(f"decay must be one of {', '.join(map(repr, _DECAYS))}, "
                          f"got {decay!r}")
@@ -395,11 +417,12 @@ def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
         extra = [(n, x, _tensor(x.shape, elem)) for n, x in zip("ab", terms)]
         lowrank = " lowrank(%a3, %a4)"
     decay_txt = " decay signed" if decay == "signed" else ""
-    o, s = _recurrence("recurrence", q, k, v, g, gate, scale, initial_state,
-                       extra, chunk_attr, chunk, target, extra_operands=lowrank,
-                       decay_txt=decay_txt, cu_seqlens=cu_seqlens,
-                       pool=(state_pool, state_indices))
-    return o, (s if output_final_state else None)
+    return _recurrence_call("recurrence", q, k, v, g, gate, scale,
+                            initial_state, extra, chunk_attr, chunk, target,
+                            extra_operands=lowrank, decay_txt=decay_txt,
+                            cu_seqlens=cu_seqlens,
+                            pool=(state_pool, state_indices),
+                            read_transposed=read == "transposed")
 
 
 def attention(q, k, v, g=None, scale=None, causal=True, window=0, *,

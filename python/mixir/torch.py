@@ -4,7 +4,8 @@ Each function takes torch tensors, runs the compiled forward, and registers a
 backward that runs the compiled ``@mixer_backward`` the compiler derives from
 the same op (``mix-derive-backward``: the recurrence run in reverse time,
 chunked like the forward). The ops are ``torch.library`` custom ops
-(``mixir::linear_attention``, ``mixir::scan`` and their ``_backward``) with
+(``mixir::linear_attention``, ``mixir::scan``, ``mixir::recurrence``,
+``mixir::delta_rule`` and their ``_backward``) with
 fake implementations, so ``torch.compile`` traces them without graph breaks.
 
 The fla-named functions take fla's arguments, so a model that imports
@@ -15,9 +16,9 @@ here instead. Differences from fla:
   float32 and returned as float64, which is enough for ``gradcheck`` with
   float32 tolerances);
 - ``cu_seqlens`` (packed sequences) is not supported yet: passing one raises;
-- the backward of the delta rule, ``mix.recurrence`` and softmax attention is
-  not derived yet: ``chunk_gated_delta_rule`` and ``chunk_delta_rule`` run
-  forward only (inference) and raise NotImplementedError in backward.
+- ``recurrence`` (``mix.recurrence``) and the delta rule
+  (``chunk_gated_delta_rule``, ``chunk_delta_rule``) are differentiable
+  with log decays; the backward of softmax attention is not derived yet.
 """
 
 import math
@@ -29,7 +30,9 @@ import torch
 from . import _ops
 from ._runtime import _BF16
 
-__all__ = ["linear_attention", "scan", "chunk_simple_gla", "chunk_gla",
+__all__ = ["linear_attention", "scan", "recurrence", "delta_rule",
+           "chunk_simple_gla",
+           "chunk_gla",
            "chunk_linear_attn", "fused_recurrent_hgrn",
            "chunk_gated_delta_rule", "chunk_delta_rule"]
 
@@ -67,6 +70,53 @@ def _chunk(chunk_size):
     return None if chunk_size < 0 else chunk_size
 
 
+def _run_backward(call, inputs, do, dfinal):
+    """The compiled @mixer_backward of `call` on the cotangents of (o, final
+    state): one gradient per input that is not None, in its dtype."""
+    q = inputs[0]
+    cot = [_to_numpy(do.to(q.dtype), "do"), _to_numpy(dfinal.float(), "dS")]
+    grads = call.module(backward=True).functions["mixer_backward"](
+        *call.args, *cot)
+    like = [x for x in inputs if x is not None]
+    return [_to_torch(d, x.dtype) for d, x in zip(grads, like)]
+
+
+def _fill_grads(grads, inputs):
+    """The gradients of the inputs that are not None, spread over `inputs`
+    (None where an input is None)."""
+    it = iter(grads)
+    return [None if x is None else next(it) for x in inputs]
+
+
+def _fake_outputs(q, v):
+    """(o, final state) of a recurrent op, for fake (traced) calls."""
+    B, T, hq, K = q.shape
+    hv, V = v.shape[2], v.shape[3]
+    return (q.new_empty(B, T, max(hq, hv), V),
+            q.new_empty(B, hv, K, V, dtype=_state_dtype(q)))
+
+
+def _fake_grads(inputs):
+    return [torch.empty_like(x) for x in inputs if x is not None]
+
+
+def _register_autograd(name, backward_op, n_inputs, n_options):
+    """Registers the backward of custom op `name`, whose first `n_inputs`
+    arguments are tensors (or None) and the `n_options` after them not:
+    `backward_op(*inputs, do, dfinal, *options)` gives the gradients of the
+    inputs that are not None."""
+    def setup(ctx, inputs, output):
+        ctx.save_for_backward(*inputs[:n_inputs])
+        ctx.options = inputs[n_inputs:]
+
+    def backward(ctx, do, dfinal):
+        inputs = ctx.saved_tensors
+        grads = backward_op(*inputs, do, dfinal, *ctx.options)
+        return (*_fill_grads(grads, inputs), *([None] * n_options))
+
+    torch.library.register_autograd(name, backward, setup_context=setup)
+
+
 # --- mix.linear_attention -------------------------------------------------
 
 def _la_call(q, k, v, g, initial_state, gate, scale, chunk_size):
@@ -90,10 +140,7 @@ def _linear_attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
 
 @_linear_attention_op.register_fake
 def _(q, k, v, g, initial_state, gate, scale, chunk_size):
-    B, T, hq, K = q.shape
-    hv, V = v.shape[2], v.shape[3]
-    return (q.new_empty(B, T, max(hq, hv), V),
-            q.new_empty(B, hv, K, V, dtype=_state_dtype(q)))
+    return _fake_outputs(q, v)
 
 
 @torch.library.custom_op("mixir::linear_attention_backward", mutates_args=())
@@ -103,38 +150,16 @@ def _linear_attention_backward_op(
         do: torch.Tensor, dfinal: torch.Tensor, gate: str, scale: float,
         chunk_size: int) -> List[torch.Tensor]:
     call = _la_call(q, k, v, g, initial_state, gate, scale, chunk_size)
-    cot = [_to_numpy(do.to(q.dtype), "do"), _to_numpy(dfinal.float(), "dS")]
-    grads = call.module(backward=True).functions["mixer_backward"](
-        *call.args, *cot)
-    like = [q, k, v] + [x for x in (g, initial_state) if x is not None]
-    return [_to_torch(d, x.dtype) for d, x in zip(grads, like)]
+    return _run_backward(call, [q, k, v, g, initial_state], do, dfinal)
 
 
 @_linear_attention_backward_op.register_fake
 def _(q, k, v, g, initial_state, do, dfinal, gate, scale, chunk_size):
-    like = [q, k, v] + [x for x in (g, initial_state) if x is not None]
-    return [torch.empty_like(x) for x in like]
+    return _fake_grads((q, k, v, g, initial_state))
 
 
-def _la_setup(ctx, inputs, output):
-    q, k, v, g, initial_state, gate, scale, chunk_size = inputs
-    ctx.save_for_backward(q, k, v, g, initial_state)
-    ctx.options = (gate, scale, chunk_size)
-
-
-def _la_backward(ctx, do, dfinal):
-    q, k, v, g, initial_state = ctx.saved_tensors
-    grads = _linear_attention_backward_op(q, k, v, g, initial_state, do,
-                                          dfinal, *ctx.options)
-    it = iter(grads)
-    dq, dk, dv = next(it), next(it), next(it)
-    dg = next(it) if g is not None else None
-    ds0 = next(it) if initial_state is not None else None
-    return dq, dk, dv, dg, ds0, None, None, None
-
-
-torch.library.register_autograd("mixir::linear_attention", _la_backward,
-                                setup_context=_la_setup)
+_register_autograd("mixir::linear_attention", _linear_attention_backward_op,
+                   5, 3)
 
 
 def _group(group):
@@ -312,68 +337,160 @@ def fused_recurrent_hgrn(x, g, initial_state=None, output_final_state=False,
     return scan(x, g, initial_state, output_final_state)
 
 
-# --- mix.delta_rule (forward only) ----------------------------------------
+# --- mix.recurrence --------------------------------------------------------
 
-def _dr_call(q, k, v, beta, g, initial_state, gate, scale, l2norm):
+def _rec_call(q, k, v, a, b, g, initial_state, gate, scale, chunk_size):
+    arrays = [_to_numpy(x, n) for x, n in
+              ((q, "q"), (k, "k"), (v, "v"), (a, "a"), (b, "b"), (g, "g"),
+               (initial_state, "initial_state"))]
+    return _ops._dplr_call(*arrays[:6], gate=gate, scale=scale,
+                           initial_state=arrays[6],
+                           chunk_size=_chunk(chunk_size))
+
+
+@torch.library.custom_op("mixir::recurrence", mutates_args=())
+def _recurrence_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                   a: Optional[torch.Tensor], b: Optional[torch.Tensor],
+                   g: Optional[torch.Tensor],
+                   initial_state: Optional[torch.Tensor], gate: str,
+                   scale: float, chunk_size: int
+                   ) -> Tuple[torch.Tensor, torch.Tensor]:
+    call = _rec_call(q, k, v, a, b, g, initial_state, gate, scale, chunk_size)
+    o, s = call.module(backward=True).functions["mixer"](*call.args)
+    return _to_torch(o, q.dtype), _to_torch(s, _state_dtype(q))
+
+
+@_recurrence_op.register_fake
+def _(q, k, v, a, b, g, initial_state, gate, scale, chunk_size):
+    return _fake_outputs(q, v)
+
+
+@torch.library.custom_op("mixir::recurrence_backward", mutates_args=())
+def _recurrence_backward_op(
+        q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+        a: Optional[torch.Tensor], b: Optional[torch.Tensor],
+        g: Optional[torch.Tensor], initial_state: Optional[torch.Tensor],
+        do: torch.Tensor, dfinal: torch.Tensor, gate: str, scale: float,
+        chunk_size: int) -> List[torch.Tensor]:
+    call = _rec_call(q, k, v, a, b, g, initial_state, gate, scale, chunk_size)
+    return _run_backward(call, [q, k, v, a, b, g, initial_state], do, dfinal)
+
+
+@_recurrence_backward_op.register_fake
+def _(q, k, v, a, b, g, initial_state, do, dfinal, gate, scale, chunk_size):
+    return _fake_grads((q, k, v, a, b, g, initial_state))
+
+
+_register_autograd("mixir::recurrence", _recurrence_backward_op, 7, 3)
+
+
+def recurrence(q, k, v, a=None, b=None, g=None, gate="none", scale=None,
+               initial_state=None, output_final_state=False, *,
+               chunk_size=None):
+    """`mixir.recurrence` (the DPLR recurrence, MIXERS.md `mix.recurrence`)
+    on torch tensors, with log decays, differentiable in every input: q, k,
+    v, the low-rank terms a, b [B, T, Hv, R, K], the gate g and
+    initial_state (the backward is derived by the compiler; signed decays
+    have none). Returns (o, final_state or None)."""
+    f = torch.float64 if q.dtype == torch.float64 else torch.float32
+    if g is not None:
+        g = g.to(f)
+    if initial_state is not None:
+        initial_state = initial_state.to(f)
+    if a is not None and a.dtype != q.dtype:
+        a, b = a.to(f), b.to(f)
+    o, s = _recurrence_op(q, k, v, a, b, g, initial_state, gate,
+                          _scale_of(scale, k.shape[-1]),
+                          -1 if chunk_size is None else int(chunk_size))
+    return o, (s if output_final_state else None)
+
+
+# --- mix.delta_rule --------------------------------------------------------
+
+def _dr_call(q, k, v, beta, g, initial_state, gate, scale, l2norm,
+             neg_eigval=False, chunk_size=-1):
     arrays = [_to_numpy(x, n) for x, n in ((q, "q"), (k, "k"), (v, "v"))]
     beta = _to_numpy(beta.float(), "beta")
+    flags = (" qk_l2norm" if l2norm else "") + \
+        (" allow_neg_eigval" if neg_eigval else "")
     return _ops._recurrence_call(
         "delta_rule", *arrays, _to_numpy(g, "g"), gate, scale,
         _to_numpy(initial_state, "initial_state"),
-        [("beta", beta, _ops._tensor(beta.shape, "f32"))],
-        " qk_l2norm" if l2norm else "", _ops._chunk_size(None))
+        [("beta", beta, _ops._tensor(beta.shape, "f32"))], flags,
+        _ops._chunk_size(_chunk(chunk_size)))
 
 
 @torch.library.custom_op("mixir::delta_rule", mutates_args=())
 def _delta_rule_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                    beta: torch.Tensor, g: Optional[torch.Tensor],
                    initial_state: Optional[torch.Tensor], gate: str,
-                   scale: float, qk_l2norm: bool
-                   ) -> Tuple[torch.Tensor, torch.Tensor]:
-    o, s = _dr_call(q, k, v, beta, g, initial_state, gate, scale,
-                    qk_l2norm)()
+                   scale: float, qk_l2norm: bool, allow_neg_eigval: bool,
+                   chunk_size: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    call = _dr_call(q, k, v, beta, g, initial_state, gate, scale, qk_l2norm,
+                    allow_neg_eigval, chunk_size)
+    o, s = call.module(backward=True).functions["mixer"](*call.args)
     return _to_torch(o, q.dtype), _to_torch(s, _state_dtype(q))
 
 
 @_delta_rule_op.register_fake
-def _(q, k, v, beta, g, initial_state, gate, scale, qk_l2norm):
-    B, T, hq, K = q.shape
-    hv, V = v.shape[2], v.shape[3]
-    return (q.new_empty(B, T, max(hq, hv), V),
-            q.new_empty(B, hv, K, V, dtype=_state_dtype(q)))
+def _(q, k, v, beta, g, initial_state, gate, scale, qk_l2norm,
+      allow_neg_eigval, chunk_size):
+    return _fake_outputs(q, v)
 
 
-def _delta_rule_no_backward(ctx, do, dfinal):
-    raise NotImplementedError(
-        "the backward of mix.delta_rule is not derived yet (mixir.torch "
-        "trains linear attention, GLA and scans); use the delta rule for "
-        "inference, or under torch.no_grad()")
+@torch.library.custom_op("mixir::delta_rule_backward", mutates_args=())
+def _delta_rule_backward_op(
+        q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, beta: torch.Tensor,
+        g: Optional[torch.Tensor], initial_state: Optional[torch.Tensor],
+        do: torch.Tensor, dfinal: torch.Tensor, gate: str, scale: float,
+        qk_l2norm: bool, allow_neg_eigval: bool,
+        chunk_size: int) -> List[torch.Tensor]:
+    call = _dr_call(q, k, v, beta, g, initial_state, gate, scale, qk_l2norm,
+                    allow_neg_eigval, chunk_size)
+    return _run_backward(call, [q, k, v, beta, g, initial_state], do, dfinal)
 
 
-torch.library.register_autograd(
-    "mixir::delta_rule", _delta_rule_no_backward,
-    setup_context=lambda ctx, inputs, output: None)
+@_delta_rule_backward_op.register_fake
+def _(q, k, v, beta, g, initial_state, do, dfinal, gate, scale, qk_l2norm,
+      allow_neg_eigval, chunk_size):
+    return _fake_grads((q, k, v, beta, g, initial_state))
 
 
-def _delta_rule(q, k, v, beta, g, gate, scale, initial_state,
-                output_final_state, l2norm, cu_seqlens):
-    _no_packing(cu_seqlens)
+_register_autograd("mixir::delta_rule", _delta_rule_backward_op, 6, 5)
+
+
+def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
+               initial_state=None, output_final_state=False, *,
+               qk_l2norm=False, allow_neg_eigval=False, chunk_size=None):
+    """`mixir.delta_rule` (MIXERS.md `mix.delta_rule`) on torch tensors:
+    gate "none", "scalar" (g [B, T, Hv], Gated DeltaNet) or "vector"
+    (g [B, T, Hv, K], KDA), differentiable in q, k, v, beta, g and
+    initial_state. Returns (o, final_state or None)."""
     if g is not None:
         g = g.float()
     if initial_state is not None and q.dtype != torch.float64:
         initial_state = initial_state.float()
     o, s = _delta_rule_op(q, k, v, beta, g, initial_state, gate,
-                          _scale_of(scale, q.shape[-1]), bool(l2norm))
+                          _scale_of(scale, q.shape[-1]), bool(qk_l2norm),
+                          bool(allow_neg_eigval),
+                          -1 if chunk_size is None else int(chunk_size))
     return o, (s if output_final_state else None)
+
+
+def _delta_rule(q, k, v, beta, g, gate, scale, initial_state,
+                output_final_state, l2norm, cu_seqlens):
+    _no_packing(cu_seqlens)
+    return delta_rule(q, k, v, beta, g, gate, scale, initial_state,
+                      output_final_state, qk_l2norm=l2norm)
 
 
 def chunk_gated_delta_rule(q, k, v, g, beta, scale=None, initial_state=None,
                            output_final_state=False, cu_seqlens=None,
                            use_qk_l2norm_in_kernel=False):
     """fla's ``chunk_gated_delta_rule`` (Gated DeltaNet, Qwen3-Next): a
-    scalar log decay ``g: [B, T, H]`` and ``beta: [B, T, H]``. Forward only:
-    its backward is not derived yet, and calling backward through it raises
-    NotImplementedError."""
+    scalar log decay ``g: [B, T, H]`` and ``beta: [B, T, H]``, differentiable
+    in q, k, v, g, beta and initial_state (the backward the compiler derives
+    through the delta rule's mix.recurrence form)."""
     return _delta_rule(q, k, v, beta, g, "scalar", scale, initial_state,
                        output_final_state, use_qk_l2norm_in_kernel, cu_seqlens)
 
@@ -381,7 +498,7 @@ def chunk_gated_delta_rule(q, k, v, g, beta, scale=None, initial_state=None,
 def chunk_delta_rule(q, k, v, beta, scale=None, initial_state=None,
                      output_final_state=False, cu_seqlens=None,
                      use_qk_l2norm_in_kernel=False):
-    """fla's ``chunk_delta_rule`` (DeltaNet). Forward only, as
+    """fla's ``chunk_delta_rule`` (DeltaNet), differentiable as
     ``chunk_gated_delta_rule``."""
     return _delta_rule(q, k, v, beta, None, "none", scale, initial_state,
                        output_final_state, use_qk_l2norm_in_kernel, cu_seqlens)

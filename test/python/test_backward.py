@@ -25,16 +25,22 @@ DTYPE = {"f32": torch.float32, "bf16": torch.bfloat16}
 HEADS = {"mha": (2, 2, 2), "gqa": (4, 1, 2), "gva": (2, 1, 4)}
 
 
+def head_maps(q, k, v):
+    """(key head of each state, state of each output head, query head of
+    each output head) for q [.., Hq, K], k [.., Hk, K], v [.., Hv, V]."""
+    hq, hk, hv = q.shape[2], k.shape[2], v.shape[2]
+    ho = max(hq, hv)
+    return (torch.arange(hv) // (hv // hk), torch.arange(ho) // (ho // hv),
+            torch.arange(ho) // (ho // hq))
+
+
 def reference_linear_attention(q, k, v, g, s0, gate, scale):
     """The recurrent form of MIXERS.md, float64, per head as the spec
     shares them: output head h reads query h // (Ho/Hq) and state
     h // (Ho/Hv); state s reads key s // (Hv/Hk)."""
-    B, T, hq, K = q.shape
-    hk, hv, V = k.shape[2], v.shape[2], v.shape[3]
-    ho = max(hq, hv)
-    key_of = torch.arange(hv) // (hv // hk)
-    state_of = torch.arange(ho) // (ho // hv)
-    query_of = torch.arange(ho) // (ho // hq)
+    B, T, _, K = q.shape
+    hv, V = v.shape[2], v.shape[3]
+    key_of, state_of, query_of = head_maps(q, k, v)
     S = s0 if s0 is not None else q.new_zeros(B, hv, K, V)
     outs = []
     for t in range(T):
@@ -258,14 +264,14 @@ def test_torch_compile_traces_without_graph_breaks():
 
 def test_backward_of_an_op_not_derived_is_an_error():
     src = """
-func.func @mixer(%q: tensor<?x?x2x8xf32>, %b: tensor<?x?x2xf32>)
-    -> tensor<?x?x2x8xf32> attributes {mix.derive_backward} {
-  %o, %s = mix.delta_rule %q, %q, %q, %b gate none
-      : (tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>,
-         tensor<?x?x2xf32>) -> (tensor<?x?x2x8xf32>, tensor<?x2x8x8xf32>)
+func.func @mixer(%q: tensor<?x?x2x8xf32>) -> tensor<?x?x2x8xf32>
+    attributes {mix.derive_backward} {
+  %o = mix.attention %q, %q, %q causal
+      : (tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>)
+      -> tensor<?x?x2x8xf32>
   return %o : tensor<?x?x2x8xf32>
 }"""
-    with pytest.raises(mixir.CompileError, match="mix.delta_rule.*not derived"):
+    with pytest.raises(mixir.CompileError, match="mix.attention.*not derived"):
         mixir.compile(src)
 
 
@@ -372,10 +378,9 @@ def test_gradients_cuda_emulation(gate, record_rel_rms):
         assert err <= 1e-2, f"{gate} {name}: rel-RMS {err:.2e}"
 
 
-def test_gated_delta_rule_forward_and_no_silent_backward():
-    """chunk_gated_delta_rule matches the f64 recurrent delta rule forward;
-    its backward is not derived, and asking for it raises instead of
-    detaching."""
+def test_gated_delta_rule_forward():
+    """chunk_gated_delta_rule matches the f64 recurrent delta rule forward
+    (its gradients: test_backward_dplr.py)."""
     gen = torch.Generator().manual_seed(0)
     B, T, H, K, V = 1, 45, 2, 16, 8
     q, k, v = (torch.randn(B, T, H, d, generator=gen) for d in (K, K, V))
@@ -395,7 +400,3 @@ def test_gated_delta_rule_forward_and_no_silent_backward():
         want.append(torch.einsum("bhkv,bhk->bhv", S, qd[:, t] * K ** -0.5))
     assert rel_rms(o, torch.stack(want, 1)) < 1e-4
     assert rel_rms(s, S) < 1e-4
-    q.requires_grad_(True)
-    o, _ = mt.chunk_gated_delta_rule(q, k, v, g, beta)
-    with pytest.raises(NotImplementedError, match="not derived yet"):
-        o.sum().backward()

@@ -126,6 +126,31 @@ struct ChunkGate {
     return causalDecayMask(b, raw, xg.log, yg.log, mask);
   }
 
+  /// acc plus the transposed read of one (keys, values) pair with Y [C, V]:
+  /// row i gains sum_{j <= i} (Y_i . values_j) Gamma_ij keys_j (Gamma per
+  /// key channel for vector gates).
+  Value readThrough(ImplicitLocOpBuilder &b, Value Y, Value keys,
+                    const RowGate &keyGate, Value values, Value acc) const {
+    if (kind != GateKind::vector)
+      return matmul(b,
+                    scores(b, Y, inclusive, values, keyGate,
+                           /*strictlyLower=*/false),
+                    keys, acc);
+    Value P = matmul(b, Y, transposed(b, values),
+                     zeroTile(b, {dimSize(Y, 0), dimSize(values, 0)}));
+    if (keyGate.sign)
+      keys = scaled(b, keys, keyGate.sign);
+    Value read = perChannelGatedRead(b, P, inclusive.log, keys, keyGate.log,
+                                     keyGate.rowsPerToken);
+    if (inclusive.sign)
+      read = scaled(b, read, inclusive.sign);
+    return mapN(b, acc,
+                {{read, AffineMap::getMultiDimIdentityMap(2, b.getContext())}},
+                [](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                  return arith::AddFOp::create(nb, loc, a[1], a[0]);
+                });
+  }
+
 private:
   static AffineMap identity(ImplicitLocOpBuilder &b, unsigned rank) {
     return AffineMap::getMultiDimIdentityMap(rank, b.getContext());
@@ -360,14 +385,49 @@ ChunkTerm lowRankTerm(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
   return {Bt, through, matmul(b, W, S, Ubar)};
 }
 
+/// The outputs of one chunk before scaling, [C, V]: the inter-chunk
+/// (Q * exp(Gc)) S plus each term's gated (Q keys^T) values.
+Value readNormal(ImplicitLocOpBuilder &b, const ChunkGate &gate,
+                 ArrayRef<ChunkTerm> terms, Value Qt, Value S) {
+  Value O = matmul(b, gate.scaleRows(b, Qt, gate.expGc), S,
+                   zeroTile(b, {dimSize(Qt, 0), dimSize(S, 1)}));
+  for (const ChunkTerm &term : terms)
+    O = matmul(b,
+               gate.scores(b, Qt, gate.inclusive, term.keys, term.keyGate,
+                           /*strictlyLower=*/false),
+               term.values, O);
+  return O;
+}
+
+/// The same read through the transpose, [C, K] from Y [C, V]: row i is
+/// S_i y_i with S_i = exp(Gc_i) S + sum_{j <= i} Gamma_ij (keys_j values_j^T)
+/// (`read transposed`), so (Y S^T) * exp(Gc) plus each term's
+/// Gamma-weighted (Y values^T) keys.
+Value readTransposed(ImplicitLocOpBuilder &b, const ChunkGate &gate,
+                     ArrayRef<ChunkTerm> terms, Value Y, Value S) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
+             d2 = getAffineDimExpr(2, ctx);
+  // (i, k, v): O[i, k] += Y[i, v] S[k, v]
+  Value O = contract(b, Y, S, zeroTile(b, {dimSize(Y, 0), dimSize(S, 0)}),
+                     AffineMap::get(3, 0, {d0, d2}, ctx),
+                     AffineMap::get(3, 0, {d1, d2}, ctx));
+  O = gate.scaleRows(b, O, gate.expGc);
+  for (const ChunkTerm &term : terms)
+    O = gate.readThrough(b, Y, term.keys, term.keyGate, term.values, O);
+  return O;
+}
+
 SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
                                 const RecurrenceOperands &r, int64_t C,
                                 const SymbolSizes &sizes) {
   const int64_t hq = dimSize(r.q, 2), hk = dimSize(r.k, 2),
                 hv = dimSize(r.v, 2);
-  const int64_t K = dimSize(r.q, 3), V = dimSize(r.v, 3);
+  const int64_t K = dimSize(r.k, 3), V = dimSize(r.v, 3);
   const int64_t ho = std::max(hq, hv), group = ho / hv, qShare = ho / hq,
                 kShare = hv / hk;
+  // Width of a query and of an output row (swapped by a transposed read).
+  const int64_t qW = r.transposedRead ? V : K, oW = r.transposedRead ? K : V;
   MLIRContext *ctx = b.getContext();
   AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
              d2 = getAffineDimExpr(2, ctx);
@@ -426,26 +486,20 @@ SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
                     indexConst(b, g));
                 Value Qt = loadRows(
                     r.q, arith::DivUIOp::create(b, oh, indexConst(b, qShare)),
-                    K, r.l2norm);
-                // Inter-chunk (Q * exp(Gc)) S plus intra-chunk (gated Q K^T)
-                // V'.
-                Value O = matmul(b, gate.scaleRows(b, Qt, gate.expGc), S,
-                                 zeroTile(b, {C, V}));
-                for (const ChunkTerm &term : terms)
-                  O = matmul(b,
-                             gate.scores(b, Qt, gate.inclusive, term.keys,
-                                         term.keyGate, /*strictlyLower=*/false),
-                             term.values, O);
+                    qW, r.l2norm);
+                Value O = r.transposedRead
+                              ? readTransposed(b, gate, terms, Qt, S)
+                              : readNormal(b, gate, terms, Qt, S);
                 // Store the valid rows, scaled, in the output type.
                 o = forLoop(
                     b, zero, at.valid, {o},
                     [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
                       Value row = vector::TransferReadOp::create(
-                          b, VectorType::get({V}, b.getF32Type()), O,
+                          b, VectorType::get({oW}, b.getF32Type()), O,
                           ValueRange{i, zero}, f32Const(b, 0.0f),
                           ArrayRef<bool>{true});
                       row = arith::MulFOp::create(b, row,
-                                                  f32Splat(b, r.scale, V));
+                                                  f32Splat(b, r.scale, oW));
                       Value t = arith::AddIOp::create(b, firstRow, i);
                       return SmallVector<Value>{writeVector(
                           b, row, a[0], {t, indexConst(b, g), zero})};

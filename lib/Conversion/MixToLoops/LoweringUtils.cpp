@@ -70,6 +70,14 @@ Value writeVector(ImplicitLocOpBuilder &b, Value vec, Value tensor,
       .getResult();
 }
 
+Value storeScalar(ImplicitLocOpBuilder &b, Value x, Value tensor,
+                  ValueRange indices) {
+  Type elem = cast<ShapedType>(tensor.getType()).getElementType();
+  if (!elem.isF32())
+    x = arith::TruncFOp::create(b, elem, x);
+  return tensor::InsertOp::create(b, x, tensor, indices);
+}
+
 Value reduceAdd(ImplicitLocOpBuilder &b, Value vec) {
   return vector::ReductionOp::create(b, vector::CombiningKind::ADD, vec);
 }

@@ -36,6 +36,9 @@ Value readF32Vector(ImplicitLocOpBuilder &b, Value tensor, ValueRange indices,
 /// element type; returns the updated tensor.
 Value writeVector(ImplicitLocOpBuilder &b, Value vec, Value tensor,
                   ValueRange indices);
+/// Inserts the f32 scalar `x` at `indices`, converted to the tensor's type.
+Value storeScalar(ImplicitLocOpBuilder &b, Value x, Value tensor,
+                  ValueRange indices);
 /// sum(v) of an f32 vector.
 Value reduceAdd(ImplicitLocOpBuilder &b, Value vec);
 /// 1 / sqrt(sum(x^2) + 1e-6) of an f32 vector: the qk_l2norm factor.
@@ -140,6 +143,8 @@ struct RecurrenceOperands {
   mix::GateKind gate = mix::GateKind::none;
   float scale = 1.0f;
   bool l2norm = false, negEigval = false, signedDecay = false;
+  /// mix.recurrence's `read transposed`: o_t = S_t q_t (q [.., V], o [.., K]).
+  bool transposedRead = false;
   mlir::RankedTensorType oType, stateType;
 };
 RecurrenceOperands recurrenceOperands(mix::LinearAttentionOp op);

@@ -28,7 +28,7 @@ SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
                                   const SymbolSizes &sizes) {
   const int64_t hq = dimSize(r.q, 2), hk = dimSize(r.k, 2),
                 hv = dimSize(r.v, 2);
-  const int64_t K = dimSize(r.q, 3), V = dimSize(r.v, 3);
+  const int64_t K = dimSize(r.k, 3), V = dimSize(r.v, 3);
   const int64_t ho = std::max(hq, hv);
   const int64_t group = ho / hv;  // output heads per state head
   const int64_t qShare = ho / hq; // output heads per query head
@@ -68,7 +68,7 @@ SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
         auto tokens = forLoop(
             b, zero, span.length, {o, S},
             [&](ImplicitLocOpBuilder &b, Value row, ValueRange a) {
-              Value t = span.token(b, row);
+              Value t = span.token(b, row), outRow = row;
               Value o = a[0], S = a[1];
               Value tokenDecay = headDecay;
               if (r.gate == GateKind::scalar)
@@ -161,10 +161,18 @@ SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
               }
 
               // S[i] = decay_i S[i] + sum_j b_j[i] (S^T a_j) + k_i update;
-              // acc_g += (factor_g q_g[i]) S[i].
+              // acc_g += (factor_g q_g[i]) S[i], or with a transposed read
+              // o_g[i] = factor_g (S[i] . q_g), stored as the rows go by.
+              SmallVector<Value> qRows;
+              if (r.transposedRead)
+                for (int64_t g = 0; g < group; ++g)
+                  qRows.push_back(
+                      readF32Vector(b, r.q, {bi, t, qHeads[g], zero}, V));
               SmallVector<Value> carried = {S};
               for (int64_t g = 0; g < group; ++g)
-                carried.push_back(f32Splat(b, 0.0f, V));
+                carried.push_back(r.transposedRead ? o : f32Splat(b, 0.0f, V));
+              if (r.transposedRead)
+                carried.resize(2);
               auto rows = forLoop(
                   b, zero, indexConst(b, K), carried,
                   [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
@@ -180,6 +188,19 @@ SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
                     row = vector::FMAOp::create(b, splat(b, keyAt(b, i), V),
                                                 update, row);
                     SmallVector<Value> next = {writeRow(b, row, S, i)};
+                    if (r.transposedRead) {
+                      Value o = a[1];
+                      for (int64_t g = 0; g < group; ++g)
+                        o = storeScalar(b,
+                                        arith::MulFOp::create(
+                                            b,
+                                            reduceAdd(b, arith::MulFOp::create(
+                                                             b, row, qRows[g])),
+                                            qFactors[g]),
+                                        o, {outRow, indexConst(b, g), i});
+                      next.push_back(o);
+                      return next;
+                    }
                     for (int64_t g = 0; g < group; ++g) {
                       Value qi = arith::MulFOp::create(
                           b, readF32(b, r.q, {bi, t, qHeads[g], i}),
@@ -189,6 +210,8 @@ SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
                     }
                     return next;
                   });
+              if (r.transposedRead)
+                return SmallVector<Value>{rows[1], rows[0]};
               for (int64_t g = 0; g < group; ++g)
                 o = writeVector(b, rows[1 + g], o,
                                 {row, indexConst(b, g), zero});
@@ -237,6 +260,7 @@ RecurrenceOperands recurrenceOperands(mix::RecurrenceOp op) {
   RecurrenceOperands r = commonRecurrenceOperands(op);
   r.lowRankA = op.getA(), r.lowRankB = op.getB(), r.rank = op.getRank();
   r.signedDecay = op.getDecay() == mix::DecayKind::signed_;
+  r.transposedRead = op.getReadTransposed();
   return r;
 }
 

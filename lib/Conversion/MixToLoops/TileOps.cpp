@@ -258,6 +258,20 @@ Value causalDecayMask(ImplicitLocOpBuilder &b, Value scores, Value Grow,
                  });
 }
 
+namespace {
+/// tile * exp(a - c) with a, c each a [rows, K] tile or a row, read through
+/// their maps.
+Value timesExp(ImplicitLocOpBuilder &b, Value tile,
+               std::pair<Value, AffineMap> a, std::pair<Value, AffineMap> c) {
+  return mapN(b, tile, {a, c},
+              [](OpBuilder &nb, Location loc, ValueRange v) -> Value {
+                Value e = math::ExpOp::create(
+                    nb, loc, arith::SubFOp::create(nb, loc, v[0], v[1]));
+                return arith::MulFOp::create(nb, loc, v[2], e);
+              });
+}
+} // namespace
+
 Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
                             Value Y, Value Gcol, CausalMask mask) {
   MLIRContext *ctx = b.getContext();
@@ -271,16 +285,6 @@ Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
   AffineMap ik = AffineMap::get(3, 0, {d0, d2}, ctx);
   AffineMap jk = AffineMap::get(3, 0, {d1, d2}, ctx);
   AffineMap ij = AffineMap::get(3, 0, {d0, d1}, ctx);
-  // tile * exp(a - b) with a, b each a [rows, K] tile (id2) or a row (col).
-  auto timesExp = [&](Value tile, std::pair<Value, AffineMap> a,
-                      std::pair<Value, AffineMap> c) {
-    return mapN(b, tile, {a, c},
-                [](OpBuilder &nb, Location loc, ValueRange v) -> Value {
-                  Value e = math::ExpOp::create(
-                      nb, loc, arith::SubFOp::create(nb, loc, v[0], v[1]));
-                  return arith::MulFOp::create(nb, loc, v[2], e);
-                });
-  };
   Value A = zeroTile(b, {n, m});
   for (int64_t p = 0; p * sub < C; ++p) {
     // Token block [p0, p0 + sub) of the columns and the rows of the same
@@ -318,14 +322,81 @@ Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
     // Later rows against this block, through R = Gcol at its last token.
     Value R = rowOf(b, Gcol, (p0 + sub) * perCol - 1);
     int64_t r0 = (p0 + sub) * perRow;
-    Value Xr = timesExp(rowsOf(b, X, r0, below * perRow),
+    Value Xr = timesExp(b, rowsOf(b, X, r0, below * perRow),
                         {rowsOf(b, Grow, r0, below * perRow), id2}, {R, col});
-    Value Yr = timesExp(Yp, {R, col}, {Gcp, id2});
+    Value Yr = timesExp(b, Yp, {R, col}, {Gcp, id2});
     Value block = matmul(b, Xr, transposed(b, Yr),
                          zeroTile(b, {below * perRow, sub * perCol}));
     A = insertBlock(b, block, A, r0, p0 * perCol);
   }
   return A;
+}
+
+Value perChannelGatedRead(ImplicitLocOpBuilder &b, Value P, Value Grow, Value Y,
+                          Value Gcol, int64_t colsPerToken) {
+  MLIRContext *ctx = b.getContext();
+  const int64_t perCol = colsPerToken, C = dimSize(P, 0), K = dimSize(Y, 1);
+  const int64_t sub = std::min<int64_t>(kSubChunk, C);
+  // Maps of the loops (x, y) or, in the diagonal block, (i, k, j): P[i, j],
+  // Y[j, k], Grow[i, k], Gcol[j, k], out[i, k].
+  auto dims = [&](unsigned n, ArrayRef<unsigned> of) {
+    SmallVector<AffineExpr> exprs;
+    for (unsigned d : of)
+      exprs.push_back(getAffineDimExpr(d, ctx));
+    return AffineMap::get(n, 0, exprs, ctx);
+  };
+  AffineMap id2 = dims(2, {0, 1}), col = dims(2, {1});
+  AffineMap ij = dims(3, {0, 2}), jk = dims(3, {2, 1}), ik = dims(3, {0, 1});
+  Value O = zeroTile(b, {C, K});
+  for (int64_t p = 0; p * sub < C; ++p) {
+    int64_t p0 = p * sub, below = C - p0 - sub;
+    Value Pp = blockOf(b, P, p0, p0 * perCol, sub, sub * perCol);
+    Value Yp = rowsOf(b, Y, p0 * perCol, sub * perCol);
+    Value Gcp = rowsOf(b, Gcol, p0 * perCol, sub * perCol);
+    // Diagonal block, exactly, added to what the blocks before gave these
+    // rows; the mask selects before anything is summed.
+    Value diag =
+        linalg::GenericOp::create(
+            b, TypeRange{RankedTensorType::get({sub, K}, b.getF32Type())},
+            ValueRange{Pp, Yp, rowsOf(b, Grow, p0, sub), Gcp},
+            ValueRange{rowsOf(b, O, p0, sub)}, // earlier blocks' part
+            ArrayRef<AffineMap>{ij, jk, ik, jk, ik},
+            ArrayRef<IteratorType>{IteratorType::parallel,
+                                   IteratorType::parallel,
+                                   IteratorType::reduction},
+            [&](OpBuilder &nb, Location loc, ValueRange a) {
+              Value i = linalg::IndexOp::create(nb, loc, 0);
+              Value j = linalg::IndexOp::create(nb, loc, 2);
+              Value kept =
+                  arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ule,
+                                        tokenOf(nb, loc, j, perCol), i);
+              Value e = math::ExpOp::create(
+                  nb, loc, arith::SubFOp::create(nb, loc, a[2], a[3]));
+              Value t = arith::MulFOp::create(
+                  nb, loc, arith::MulFOp::create(nb, loc, a[0], a[1]), e);
+              Value sum = arith::AddFOp::create(nb, loc, a[4], t);
+              linalg::YieldOp::create(nb, loc,
+                                      ValueRange{arith::SelectOp::create(
+                                          nb, loc, kept, sum, a[4])});
+            })
+            .getResult(0);
+    O = insertBlock(b, diag, O, p0, 0);
+    if (below <= 0)
+      continue;
+    // Later rows: (P_rp (Y_p * exp(R - Gcol_p))) * exp(Grow_r - R).
+    Value R = rowOf(b, Gcol, (p0 + sub) * perCol - 1);
+    int64_t r0 = p0 + sub;
+    Value Yr = timesExp(b, Yp, {R, col}, {Gcp, id2});
+    Value part = matmul(b, blockOf(b, P, r0, p0 * perCol, below, sub * perCol),
+                        Yr, zeroTile(b, {below, K}));
+    part = timesExp(b, part, {rowsOf(b, Grow, r0, below), id2}, {R, col});
+    Value rows = mapN(b, rowsOf(b, O, r0, below), {{part, id2}},
+                      [](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                        return arith::AddFOp::create(nb, loc, a[1], a[0]);
+                      });
+    O = insertBlock(b, rows, O, r0, 0);
+  }
+  return O;
 }
 
 Value forwardSubstitute(ImplicitLocOpBuilder &b, Value A, Value R) {

@@ -98,6 +98,16 @@ Value causalDecayMask(ImplicitLocOpBuilder &b, Value scores, Value Grow,
 Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
                             Value Y, Value Gcol, CausalMask mask);
 
+/// The per-channel gated read through the transpose: [n, K] with entry
+/// (i, k) = sum_j P_ij Y_jk exp(Grow_ik - Gcol_jk) over the columns j whose
+/// token (j / colsPerToken) is at or before token i, for P [n, m], Y and
+/// Gcol [m, K], Grow [n, K]. Blocked like perChannelGatedScores (16-token
+/// column blocks: exact on the diagonal block, matmuls through the block's
+/// last column gate below it), so every exponent is <= 0 for cumulative log
+/// decays.
+Value perChannelGatedRead(ImplicitLocOpBuilder &b, Value P, Value Grow, Value Y,
+                          Value Gcol, int64_t colsPerToken);
+
 /// Solves (I + A) Z = R for Z by forward substitution, A strictly lower
 /// triangular [C, C], R [C, W]: row i is R_i - sum_{j<i} A_ij Z_j.
 Value forwardSubstitute(ImplicitLocOpBuilder &b, Value A, Value R);

@@ -54,10 +54,7 @@ Operation *soleMixOp(func::FuncOp f) {
 
 FailureOr<SmallVector<Value>> gradsOf(OpBuilder &b, Operation *op, Value dO,
                                       Value dS, std::string &why) {
-  auto la = dyn_cast<mix::LinearAttentionOp>(op);
-  auto scan = dyn_cast<mix::ScanOp>(op);
-  if ((la && (la.getCuSeqlens() || la.getStateIndices())) ||
-      (scan && scan.getCuSeqlens())) {
+  if (mix::getCuSeqlens(op) || mix::getStateIndices(op)) {
     why = "the backward of packed sequences (varlen) and state pools is not "
           "derived yet";
     return failure();
@@ -66,8 +63,13 @@ FailureOr<SmallVector<Value>> gradsOf(OpBuilder &b, Operation *op, Value dO,
     return grad::linearAttentionGrad(b, la, dO, dS, why);
   if (auto scan = dyn_cast<mix::ScanOp>(op))
     return grad::scanGrad(b, scan, dO, dS, why);
+  if (auto rec = dyn_cast<mix::RecurrenceOp>(op))
+    return grad::recurrenceGrad(b, rec, dO, dS, why);
+  if (auto dr = dyn_cast<mix::DeltaRuleOp>(op))
+    return grad::deltaRuleGrad(b, dr, dO, dS, why);
   why = "the backward of '" + op->getName().getStringRef().str() +
-        "' is not derived yet (derived: mix.linear_attention, mix.scan)";
+        "' is not derived yet (derived: mix.linear_attention, mix.scan, "
+        "mix.recurrence, mix.delta_rule)";
   return failure();
 }
 

@@ -68,6 +68,20 @@ Value binary(OpBuilder &b, Location loc, Value x, Value y,
 
 } // namespace
 
+int64_t dimOf(Value x, int64_t d) {
+  return cast<RankedTensorType>(x.getType()).getDimSize(d);
+}
+
+Value outputCotangent(OpBuilder &b, Location loc, Value dO, Value q,
+                      int64_t V) {
+  if (dO)
+    return toF32(b, loc, dO);
+  SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, q);
+  sizes[3] = b.getIndexAttr(V);
+  return build::filledTensor(b, loc, sizes,
+                             build::scalarConstant(b, loc, b.getF32Type(), 0));
+}
+
 Value toF32(OpBuilder &b, Location loc, Value x) {
   return build::castElements(b, loc, x, b.getF32Type());
 }
@@ -153,28 +167,11 @@ Value shiftForward(OpBuilder &b, Location loc, Value x, Value first) {
 }
 
 Value firstStepDecay(OpBuilder &b, Location loc, Value logGate) {
-  SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, logGate);
-  sizes.erase(sizes.begin() + 1);
-  Value n = timeLength(b, loc, logGate);
-  Type elem = elemOf(logGate);
-  return generate(
-      b, loc, sizes, elem, [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) {
-        Value zero = indexConst(nb, l, 0);
-        Value empty =
-            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, n, zero);
-        auto ifOp = scf::IfOp::create(
-            nb, l, empty,
-            [&](OpBuilder &tb, Location tl) {
-              scf::YieldOp::create(tb, tl,
-                                   build::scalarConstant(tb, tl, elem, 0.0));
-            },
-            [&](OpBuilder &eb, Location el) {
-              SmallVector<Value> at(idx.begin(), idx.end());
-              at.insert(at.begin() + 1, zero);
-              Value v = tensor::ExtractOp::create(eb, el, logGate, at);
-              scf::YieldOp::create(eb, el, v);
-            });
-        return math::ExpOp::create(nb, l, ifOp.getResult(0)).getResult();
+  // exp(0) = 1 for an empty sequence.
+  return build::elementwise(
+      b, loc, ValueRange{firstStep(b, loc, logGate)}, elemOf(logGate),
+      [](OpBuilder &nb, Location l, ValueRange a) {
+        return math::ExpOp::create(nb, l, a[0]).getResult();
       });
 }
 
@@ -287,6 +284,96 @@ Value reverseCumsumTime(OpBuilder &b, Location loc, Value x) {
   if (type.getRank() == 4)
     sums = splitDim(b, loc, sums, 2, type.getDimSize(3));
   return reverseTime(b, loc, sums);
+}
+
+Value headGateGrad(OpBuilder &b, Location loc, Value dG, Value minus) {
+  Type f64 = b.getF64Type();
+  SmallVector<Value> ins = {dG};
+  if (minus)
+    ins.push_back(minus);
+  Value weighted = build::elementwise(
+      b, loc, ins, f64, [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value t = linalg::IndexOp::create(nb, l, 1);
+        Value t1 = arith::AddIOp::create(nb, l, t, indexConst(nb, l, 1));
+        Value w = arith::UIToFPOp::create(
+            nb, l, f64,
+            arith::IndexCastUIOp::create(nb, l, nb.getI64Type(), t1));
+        Value x = arith::ExtFOp::create(nb, l, f64, a[0]);
+        Value term = arith::MulFOp::create(nb, l, w, x);
+        if (a.size() > 1)
+          term = arith::SubFOp::create(nb, l, term,
+                                       arith::ExtFOp::create(nb, l, f64, a[1]));
+        return term;
+      });
+  Value sum =
+      build::reduce(b, loc, weighted, {0, 1}, false, build::ReduceKind::sum);
+  return build::castElements(b, loc, sum, b.getF32Type());
+}
+
+Value firstStep(OpBuilder &b, Location loc, Value x) {
+  SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, x);
+  sizes.erase(sizes.begin() + 1);
+  Value n = timeLength(b, loc, x);
+  Type elem = elemOf(x);
+  return generate(
+      b, loc, sizes, elem, [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) {
+        Value zero = indexConst(nb, l, 0);
+        Value empty =
+            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, n, zero);
+        auto ifOp = scf::IfOp::create(
+            nb, l, empty,
+            [&](OpBuilder &tb, Location tl) {
+              scf::YieldOp::create(tb, tl,
+                                   build::scalarConstant(tb, tl, elem, 0.0));
+            },
+            [&](OpBuilder &eb, Location el) {
+              SmallVector<Value> at(idx.begin(), idx.end());
+              at.insert(at.begin() + 1, zero);
+              scf::YieldOp::create(
+                  eb, el, tensor::ExtractOp::create(eb, el, x, at).getResult());
+            });
+        return ifOp.getResult(0);
+      });
+}
+
+Value shiftForwardZero(OpBuilder &b, Location loc, Value x) {
+  SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, x);
+  sizes.erase(sizes.begin() + 1);
+  Value zeros = build::filledTensor(
+      b, loc, sizes, build::scalarConstant(b, loc, elemOf(x), 0.0));
+  return shiftForward(b, loc, x, zeros);
+}
+
+Value stackHeads(OpBuilder &b, Location loc, Value first, Value rest) {
+  if (!rest)
+    return first;
+  int64_t w = cast<RankedTensorType>(first.getType()).getDimSize(3);
+  Value stacked =
+      build::concat(b, loc, {splitDim(b, loc, first, 3, w), rest}, 3);
+  return mergeDims(b, loc, stacked, 2);
+}
+
+std::pair<Value, Value> unstackHeads(OpBuilder &b, Location loc, Value x,
+                                     int64_t rank) {
+  if (rank == 0)
+    return {x, Value()};
+  Value split = splitDim(b, loc, x, 2, 1 + rank);
+  SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, split);
+  SmallVector<OpFoldResult> offsets(5, b.getIndexAttr(0)),
+      strides(5, b.getIndexAttr(1));
+  sizes[3] = b.getIndexAttr(1);
+  Value first = build::slice(b, loc, split, offsets, sizes, strides);
+  offsets[3] = b.getIndexAttr(1);
+  sizes[3] = b.getIndexAttr(rank);
+  Value rest = build::slice(b, loc, split, offsets, sizes, strides);
+  // Copies, so that later ops (a GPU launch among them) get whole buffers
+  // rather than strided views of the stacked result.
+  auto copy = [&](Value x) {
+    return build::elementwise(
+        b, loc, ValueRange{x}, elemOf(x),
+        [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  };
+  return {copy(mergeDims(b, loc, first, 2)), copy(rest)};
 }
 
 } // namespace mixir::grad

@@ -22,6 +22,11 @@ using mlir::Location;
 using mlir::OpBuilder;
 using mlir::Value;
 
+/// The cotangent of o in f32, or zeros [B, T, Ho, V] (the sizes of `q`
+/// with V as the last) when o has none.
+Value outputCotangent(OpBuilder &b, Location loc, Value dO, Value q, int64_t V);
+/// Static size of dim `d` of the ranked tensor `x`.
+int64_t dimOf(Value x, int64_t d);
 /// `x` with f32 elements (a cast when it has another float type).
 Value toF32(OpBuilder &b, Location loc, Value x);
 /// `x` converted to the element type of `like`.
@@ -67,6 +72,27 @@ Value splitDim(OpBuilder &b, Location loc, Value x, int64_t d, int64_t inner);
 /// `sum_{u >= t} x[:, u]` along dim 1 (f32), computed by a mix.scan with a
 /// zero gate over the reversed sequence.
 Value reverseCumsumTime(OpBuilder &b, Location loc, Value x);
+
+/// The gradient of a head gate (one log decay per head for every step) from
+/// the per-step terms dG [B, T, H]: sum_{b, t} ((t + 1) dG - minus) with
+/// `minus` (same shape) optional. Its terms are large and mostly cancel, so
+/// the sum is accumulated in f64; the result is f32 [H].
+Value headGateGrad(OpBuilder &b, Location loc, Value dG, Value minus = {});
+
+/// `x[:, 0]` (x's shape without dim 1), or zeros when the sequence is empty.
+Value firstStep(OpBuilder &b, Location loc, Value x);
+/// `x` with zeros in front along dim 1 and its last step dropped: `x[:, t-1]`
+/// with zeros at t = 0.
+Value shiftForwardZero(OpBuilder &b, Location loc, Value x);
+
+/// `[first, rest]` stacked as heads: first [B, T, H, W] and rest
+/// [B, T, H, R, W] (may be null) give [B, T, H * (1 + R), W], head h's
+/// `first` row then its R rows.
+Value stackHeads(OpBuilder &b, Location loc, Value first, Value rest);
+/// The inverse of stackHeads for x [B, T, H * (1 + R), W]: ([B, T, H, W],
+/// [B, T, H, R, W] or null for R = 0).
+std::pair<Value, Value> unstackHeads(OpBuilder &b, Location loc, Value x,
+                                     int64_t rank);
 
 } // namespace mixir::grad
 

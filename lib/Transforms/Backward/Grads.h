@@ -23,6 +23,14 @@ linearAttentionGrad(mlir::OpBuilder &b, mix::LinearAttentionOp op,
                     mlir::Value dO, mlir::Value dS, std::string &why);
 
 mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+recurrenceGrad(mlir::OpBuilder &b, mix::RecurrenceOp op, mlir::Value dO,
+               mlir::Value dS, std::string &why);
+
+mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+deltaRuleGrad(mlir::OpBuilder &b, mix::DeltaRuleOp op, mlir::Value dO,
+              mlir::Value dS, std::string &why);
+
+mlir::FailureOr<llvm::SmallVector<mlir::Value>>
 scanGrad(mlir::OpBuilder &b, mix::ScanOp op, mlir::Value dO, mlir::Value dS,
          std::string &why);
 

@@ -38,10 +38,6 @@ using mixir::mix::GateKind;
 namespace mixir::grad {
 namespace {
 
-int64_t dimOf(Value x, int64_t d) {
-  return cast<RankedTensorType>(x.getType()).getDimSize(d);
-}
-
 /// The recurrence S = D S + k v^T, o = S^T (scale q) on f32 operands, as
 /// the general op (mix.recurrence without low-rank terms): its chunked form
 /// is the one every target lowers; returns (o, final_state).
@@ -100,14 +96,7 @@ Expanded expand(OpBuilder &b, Location loc, mix::LinearAttentionOp op, Value dO,
   e.q = repeatHeads(b, loc, toF32(b, loc, op.getQ()), 2, e.cq);
   e.k = repeatHeads(b, loc, toF32(b, loc, op.getK()), 2, e.ck);
   e.v = repeatHeads(b, loc, toF32(b, loc, op.getV()), 2, e.cv);
-  if (dO) {
-    e.d = toF32(b, loc, dO);
-  } else {
-    SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, e.q);
-    sizes[3] = b.getIndexAttr(dimOf(e.v, 3));
-    e.d = build::filledTensor(b, loc, sizes,
-                              build::scalarConstant(b, loc, b.getF32Type(), 0));
-  }
+  e.d = outputCotangent(b, loc, dO, e.q, dimOf(e.v, 3));
   e.reverseKind = e.kind == GateKind::head ? GateKind::scalar : e.kind;
   if (e.kind != GateKind::none) {
     e.g =
@@ -203,24 +192,8 @@ Value gateGrad(OpBuilder &b, Location loc, mix::LinearAttentionOp op,
   }
   if (e.kind != GateKind::head)
     return reverseCumsumTime(b, loc, dG);
-  // One gate for every step: sum_t (t + 1) dG_t, a sum of large terms that
-  // mostly cancel, so it is accumulated in f64.
-  Type f64 = b.getF64Type();
-  Value weighted = build::elementwise(
-      b, loc, ValueRange{dG}, f64,
-      [&](OpBuilder &nb, Location l, ValueRange a) {
-        Value t = linalg::IndexOp::create(nb, l, 1);
-        Value t1 = arith::AddIOp::create(
-            nb, l, t, arith::ConstantIndexOp::create(nb, l, 1));
-        Value w = arith::UIToFPOp::create(
-            nb, l, f64,
-            arith::IndexCastUIOp::create(nb, l, nb.getI64Type(), t1));
-        Value x = arith::ExtFOp::create(nb, l, f64, a[0]);
-        return arith::MulFOp::create(nb, l, w, x).getResult();
-      });
-  Value sum =
-      build::reduce(b, loc, weighted, {0, 1}, false, build::ReduceKind::sum);
-  return build::castElements(b, loc, sum, b.getF32Type());
+  // One gate for every step: sum_t (t + 1) dG_t.
+  return headGateGrad(b, loc, dG);
 }
 
 } // namespace

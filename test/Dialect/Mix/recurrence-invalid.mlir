@@ -251,3 +251,24 @@ func.func @chunk_not_pow2(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf32>, %v
       -> (tensor<2x8x2x32xf32>, tensor<2x2x16x32xf32>)
   return
 }
+
+// -----
+
+// `read transposed`: q has the value dim V and o the key dim K.
+func.func @transposed_read_query_dim(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf32>, %v: tensor<2x8x2x32xf32>) {
+  // expected-error @+1 {{'mix.recurrence' op 'v' dim 3 (V) is 32, but 'q' dim 3 is 16}}
+  %o, %s = mix.recurrence %q, %k, %v gate none read transposed
+      : (tensor<2x8x2x16xf32>, tensor<2x8x2x16xf32>, tensor<2x8x2x32xf32>)
+      -> (tensor<2x8x2x16xf32>, tensor<2x2x16x32xf32>)
+  return
+}
+
+// -----
+
+func.func @transposed_read_output_dim(%q: tensor<2x8x2x32xf32>, %k: tensor<2x8x2x16xf32>, %v: tensor<2x8x2x32xf32>) {
+  // expected-error @+1 {{'mix.recurrence' op 'o' dim 3 (K) is 32, but 'k' dim 3 is 16}}
+  %o, %s = mix.recurrence %q, %k, %v gate none read transposed
+      : (tensor<2x8x2x32xf32>, tensor<2x8x2x16xf32>, tensor<2x8x2x32xf32>)
+      -> (tensor<2x8x2x32xf32>, tensor<2x2x16x32xf32>)
+  return
+}

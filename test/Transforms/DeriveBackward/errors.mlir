@@ -9,9 +9,10 @@ func.func @two(%x: tensor<?x?x4xf32>, %g: tensor<?x?x4xf32>) -> tensor<?x?x4xf32
 
 // -----
 
-func.func @delta(%q: tensor<?x?x2x8xf32>, %b: tensor<?x?x2xf32>) -> tensor<?x?x2x8xf32> attributes {mix.derive_backward} {
-  // expected-error @+1 {{mix.derive_backward: the backward of 'mix.delta_rule' is not derived yet (derived: mix.linear_attention, mix.scan)}}
-  %o, %s = mix.delta_rule %q, %q, %q, %b gate none : (tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2xf32>) -> (tensor<?x?x2x8xf32>, tensor<?x2x8x8xf32>)
+// Softmax attention has no derived backward yet.
+func.func @attn(%q: tensor<?x?x2x8xf32>) -> tensor<?x?x2x8xf32> attributes {mix.derive_backward} {
+  // expected-error @+1 {{mix.derive_backward: the backward of 'mix.attention' is not derived yet (derived: mix.linear_attention, mix.scan, mix.recurrence, mix.delta_rule)}}
+  %o = mix.attention %q, %q, %q causal : (tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>) -> tensor<?x?x2x8xf32>
   return %o : tensor<?x?x2x8xf32>
 }
 
@@ -19,7 +20,7 @@ func.func @delta(%q: tensor<?x?x2x8xf32>, %b: tensor<?x?x2xf32>) -> tensor<?x?x2
 
 // mix.rnn (a non-linear cell) has no derived backward either.
 func.func @rnn(%wx: tensor<?x?x2x4x16xf32>, %r: tensor<2x4x16x16xf32>) -> tensor<?x?x2x16xf32> attributes {mix.derive_backward} {
-  // expected-error @+1 {{mix.derive_backward: the backward of 'mix.rnn' is not derived yet (derived: mix.linear_attention, mix.scan)}}
+  // expected-error @+1 {{mix.derive_backward: the backward of 'mix.rnn' is not derived yet (derived: mix.linear_attention, mix.scan, mix.recurrence, mix.delta_rule)}}
   %h, %s:2 = mix.rnn lstm %wx, %r : (tensor<?x?x2x4x16xf32>, tensor<2x4x16x16xf32>) -> (tensor<?x?x2x16xf32>, tensor<?x2x16xf32>, tensor<?x2x16xf32>)
   return %h : tensor<?x?x2x16xf32>
 }
@@ -34,4 +35,13 @@ func.func @clash_backward() {
 func.func @clash(%x: tensor<?x?x4xf32>, %g: tensor<?x?x4xf32>) -> tensor<?x?x4xf32> attributes {mix.derive_backward} {
   %o, %h = mix.scan %x, %g : (tensor<?x?x4xf32>, tensor<?x?x4xf32>) -> (tensor<?x?x4xf32>, tensor<?x4xf32>)
   return %o : tensor<?x?x4xf32>
+}
+
+// -----
+
+// A signed decay's gradient would be dL/dg divided by the decay.
+func.func @signed(%q: tensor<?x?x2x8xf32>, %g: tensor<?x?x2xf32>) -> tensor<?x?x2x8xf32> attributes {mix.derive_backward} {
+  // expected-error @+1 {{mix.derive_backward: the gradient of a signed decay ('decay signed') is not derived: it is dL/dd = dL/dg / d, unusable near d = 0; use 'decay log'}}
+  %o, %s = mix.recurrence %q, %q, %q gate scalar(%g) decay signed : (tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2xf32>) -> (tensor<?x?x2x8xf32>, tensor<?x2x8x8xf32>)
+  return %o : tensor<?x?x2x8xf32>
 }

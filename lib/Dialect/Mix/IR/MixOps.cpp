@@ -65,9 +65,14 @@ std::optional<Dims> gateDims(GateKind kind) {
   return std::nullopt;
 }
 
+/// With `transposedRead` (mix.recurrence's `read transposed`) the queries
+/// are [.., V] and the outputs [.., K]: o_t = S_t q_t.
 template <typename OpTy>
-void addRecurrenceContract(OpTy op, SmallVectorImpl<ShapedValue> &out) {
-  out.push_back({"q", op.getQ(), {"B", "T", "Hq", "K"}});
+void addRecurrenceContract(OpTy op, SmallVectorImpl<ShapedValue> &out,
+                           bool transposedRead = false) {
+  StringRef queryDim = transposedRead ? "V" : "K";
+  StringRef outDim = transposedRead ? "K" : "V";
+  out.push_back({"q", op.getQ(), {"B", "T", "Hq", queryDim}});
   out.push_back({"k", op.getK(), {"B", "T", "Hk", "K"}});
   out.push_back({"v", op.getV(), {"B", "T", "Hv", "V"}});
   if (auto dims = gateDims(op.getGateKind()))
@@ -76,7 +81,7 @@ void addRecurrenceContract(OpTy op, SmallVectorImpl<ShapedValue> &out) {
   StringRef states = op.getStateIndices() ? "P" : op.getCuSeqlens() ? "N" : "B";
   addIfPresent(out, "initial_state", op.getInitialState(),
                {states, "Hv", "K", "V"});
-  out.push_back({"o", op.getO(), {"B", "T", "Ho", "V"}});
+  out.push_back({"o", op.getO(), {"B", "T", "Ho", outDim}});
   out.push_back({"final_state", op.getFinalState(), {states, "Hv", "K", "V"}});
 }
 
@@ -109,7 +114,7 @@ SmallVector<ShapedValue> mixir::mix::getShapeContract(Operation *op) {
         out.insert(out.begin() + 3, {"beta", dr.getBeta(), {"B", "T", "Hv"}});
       })
       .Case([&](RecurrenceOp rc) {
-        addRecurrenceContract(rc, out);
+        addRecurrenceContract(rc, out, rc.getReadTransposed());
         // a and b share one contract; R is bound by whichever comes first.
         Dims lowRank = {"B", "T", "Hv", "R", "K"};
         SmallVector<ShapedValue> terms;
@@ -416,7 +421,8 @@ LogicalResult RecurrenceOp::verify() {
 }
 
 float RecurrenceOp::getScaleOrDefault() {
-  return defaultScale(getScale(), getQ());
+  // K^-1/2 from the keys: with `read transposed` q has V entries.
+  return defaultScale(getScale(), getK());
 }
 
 int64_t RecurrenceOp::getRank() {

@@ -191,6 +191,11 @@ def Mix_RecurrenceOp : Mix_Op<"recurrence", [AttrSizedOperandSegments]> {
     WY/UT solve of `chunk_size * R` rows per chunk; the chunked passes
     accept `chunk_size * R <= 128` (MIXERS.md).
 
+    `read transposed` reads the state through its other side,
+    `o_t = S_t (scale * q_t)`: then `q: [B, T, Hq, V]` and
+    `o: [B, T, max(Hq, Hv), K]` (the derived backward needs this read; the
+    default scale stays `K^-1/2`).
+
     ```mlir
     %o, %s = mix.recurrence %q, %k, %v lowrank(%a, %b) gate vector(%w)
         decay signed init(%s0)
@@ -201,24 +206,40 @@ def Mix_RecurrenceOp : Mix_Op<"recurrence", [AttrSizedOperandSegments]> {
     ```
   }];
   let arguments = (ins Mix_Tensor:$q, Mix_Tensor:$k, Mix_Tensor:$v,
-      Optional<Mix_Tensor>:$a, Optional<Mix_Tensor>:$b,
-      Optional<Mix_Tensor>:$g, Optional<Mix_StateTensor>:$initial_state,
+      Optional<Mix_Tensor>:$a, Optional<Mix_Tensor>:$b, Optional<Mix_Tensor>:$g,
+      Optional<Mix_StateTensor>:$initial_state,
       Optional<Mix_SeqLens>:$cu_seqlens,
       Optional<Mix_StateIndices>:$state_indices,
-      DefaultValuedAttr<Mix_GateKind, "::mixir::mix::GateKind::none">:$gate_kind,
+      DefaultValuedAttr<Mix_GateKind,
+                        "::mixir::mix::GateKind::none">:$gate_kind,
       DefaultValuedAttr<Mix_DecayKind, "::mixir::mix::DecayKind::log">:$decay,
-      OptionalAttr<F32Attr>:$scale,
-      OptionalAttr<I64Attr>:$chunk_size);
+      OptionalAttr<F32Attr>:$scale, OptionalAttr<I64Attr>:$chunk_size,
+      UnitAttr:$read_transposed);
   let results = (outs Mix_Tensor:$o, Mix_StateTensor:$final_state);
   let assemblyFormat = [{
     $q `,` $k `,` $v (`lowrank` `(` $a^ `,` $b `)`)?
     `gate` $gate_kind (`(` $g^ `)`)? (`decay` $decay^)?
+    (`read` `transposed` $read_transposed^)?
     (`init` `(` $initial_state^ `)`)?
     (`varlen` `(` $cu_seqlens^ `)`)? (`indices` `(` $state_indices^ `)`)?
     (`scale` `=` $scale^)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let builders = [
+      // Every attribute but read_transposed (the normal read).
+      OpBuilder<(ins "::mlir::Type":$o, "::mlir::Type":$final_state,
+                    "::mlir::Value":$q, "::mlir::Value":$k, "::mlir::Value":$v,
+                    "::mlir::Value":$a, "::mlir::Value":$b, "::mlir::Value":$g,
+                    "::mlir::Value":$initial_state, "::mlir::Value":$cu_seqlens,
+                    "::mlir::Value":$state_indices, "GateKindAttr":$gate_kind,
+                    "DecayKindAttr":$decay, "::mlir::FloatAttr":$scale,
+                    "::mlir::IntegerAttr":$chunk_size),
+                [{
+      build($_builder, $_state, o, final_state, q, k, v, a, b, g,
+            initial_state, cu_seqlens, state_indices, gate_kind, decay, scale,
+            chunk_size, ::mlir::UnitAttr());
+    }]>];
   let extraClassDeclaration = [{
     /// R, the number of rank-1 terms: 0 without lowrank(a, b).
     int64_t getRank();
