@@ -217,4 +217,14 @@ Value gather(OpBuilder &b, Location loc, Value data, Value indices,
       .getResult(0);
 }
 
+Value yieldedInPlace(OpBuilder &b, Location loc, Value value, Value arg) {
+  for (Value v = value; v != arg;) {
+    auto insert = v.getDefiningOp<tensor::InsertSliceOp>();
+    if (!insert)
+      return linalg::CopyOp::create(b, loc, value, arg).getResult(0);
+    v = insert.getDest();
+  }
+  return value;
+}
+
 } // namespace mixir::build
