@@ -20,27 +20,17 @@
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/DenseMap.h"
 
+#include "mixir/Transforms/HostTensor.h"
+
 #include <string>
 #include <vector>
 
 namespace mixir::stablehlo_import {
 
-struct HostTensor {
-  llvm::SmallVector<int64_t> shape;
-  std::vector<double> data;
-
-  int64_t numElements() const;
-};
-
-/// The static shape of a ranked tensor type (false for dynamic or unranked).
-bool staticShape(mlir::Type type, llvm::SmallVector<int64_t> &shape);
-
-/// The values of a dense int/float/bool elements attribute.
-HostTensor fromAttr(mlir::DenseElementsAttr attr);
-/// A dense elements attribute of `type` (a static tensor type) holding
-/// `values`, rounded to the element type; splat when all values are equal.
-mlir::DenseElementsAttr toAttr(mlir::RankedTensorType type,
-                               const HostTensor &values);
+using raise::fromAttr;
+using raise::HostTensor;
+using raise::staticShape;
+using raise::toAttr;
 
 /// A `stablehlo.constant` op (generic form) holding `value`.
 mlir::Operation *createConstant(mlir::OpBuilder &b, mlir::Location loc,

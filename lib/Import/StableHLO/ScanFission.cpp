@@ -10,27 +10,11 @@
 #include "Convert.h"
 #include "ScanLoop.h"
 
-#include "llvm/ADT/SetVector.h"
+#include "mixir/Transforms/Recurrences.h"
 
 using namespace mlir;
 
 namespace mixir::stablehlo_import::scan {
-
-SmallVector<Operation *> computing(Block *block, ArrayRef<Value> roots) {
-  llvm::SetVector<Operation *> needed;
-  SmallVector<Value> work(roots.begin(), roots.end());
-  while (!work.empty()) {
-    Operation *def = work.pop_back_val().getDefiningOp();
-    if (!def || def->getBlock() != block || !needed.insert(def))
-      continue;
-    llvm::append_range(work, def->getOperands());
-  }
-  SmallVector<Operation *> out;
-  for (Operation &op : *block)
-    if (needed.contains(&op))
-      out.push_back(&op);
-  return out;
-}
 
 Value indexConstant(OpBuilder &b, Location loc, Type counterType,
                     int64_t value) {
@@ -120,7 +104,7 @@ std::optional<SmallVector<Value>> fission(const ScanLoop &scan,
   needed.push_back(next->getResult(0));
   OpBuilder bb(loop->getContext());
   bb.setInsertionPointToEnd(newBody);
-  for (Operation *op : computing(body, needed))
+  for (Operation *op : raise::opsComputing(body, needed))
     bb.clone(*op, map);
   SmallVector<Value> stacks(
       newBody->getArguments().take_back(stackShapes.size()));

@@ -155,9 +155,6 @@ void replaceLoop(mlir::Operation *loop, llvm::ArrayRef<mlir::Value> results);
 // Loop fission (ScanFission.cpp)
 //===----------------------------------------------------------------------===//
 
-/// The ops of `block` that compute `roots`, in block order.
-llvm::SmallVector<mlir::Operation *>
-computing(mlir::Block *block, llvm::ArrayRef<mlir::Value> roots);
 /// A constant of the counter's type.
 mlir::Value indexConstant(mlir::OpBuilder &b, mlir::Location loc,
                           mlir::Type counterType, int64_t value);

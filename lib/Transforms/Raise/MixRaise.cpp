@@ -10,6 +10,9 @@
 #include "mixir/Dialect/Mix/IR/MixOps.h"
 #include "mixir/Transforms/Passes.h"
 
+#include "RaiseLoops.h"
+#include "TensorUtils.h"
+
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
@@ -22,6 +25,7 @@ namespace mixir {
 } // namespace mixir
 
 using namespace mlir;
+using mixir::raise::transposed;
 
 namespace {
 
@@ -574,18 +578,9 @@ Value repeatedKV(Value v, OpBuilder &b) {
       b, loc, in, SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
 }
 
-/// x with its dims permuted (linalg.transpose into a new tensor).
-Value transposed(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> perm) {
-  SmallVector<OpFoldResult> in = tensor::getMixedSizes(b, loc, x), out;
-  for (int64_t p : perm)
-    out.push_back(in[p]);
-  Type elem = cast<RankedTensorType>(x.getType()).getElementType();
-  Value init = tensor::EmptyOp::create(b, loc, out, elem);
-  return linalg::TransposeOp::create(b, loc, x, init, perm).getResult()[0];
-}
-
 struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
   void runOnOperation() override {
+    mixir::raise::raiseLoops(getOperation());
     SmallVector<linalg::LinalgOp> matmuls;
     getOperation().walk([&](linalg::LinalgOp g) {
       Value l, r;
