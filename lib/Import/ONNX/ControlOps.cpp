@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -177,7 +178,7 @@ LogicalResult buildLoop(
     SmallVector<OpFoldResult> sizes;
     for (int64_t d : type.getShape())
       sizes.push_back(b.getIndexAttr(d));
-    sizes.insert(sizes.begin() + axis, plan.trips);
+    sizes.insert(sizes.begin() + axis, getAsOpFoldResult(plan.trips));
     stacks.push_back(
         tensor::EmptyOp::create(b, loc, sizes, type.getElementType()));
   }

@@ -2,14 +2,13 @@
 //
 // Internal to lib/Import/StableHLO. Evaluates the pure, region-free
 // `stablehlo.*` ops of the flat form (plus `reduce` with a one-op body) on
-// dense float64 tensors. Two users:
-//  - foldConstantSubgraphs evaluates ops whose operands are all constants
-//    (masks built from iota and compare, position tables), so that mix-raise
-//    can check them element by element;
-//  - raiseScanLoops evaluates a `lax.scan` body on random inputs and compares
-//    it with the candidate mix op's state update.
-// Integers are held exactly (|x| < 2^53); floats are not rounded to their
-// element type, so the evaluation is the op's mathematics, not its precision.
+// dense float64 tensors, for foldConstantSubgraphs: it evaluates ops whose
+// operands are all constants (masks built from iota and compare, position
+// tables), so that mix-raise can check them element by element. (The loop
+// raising of mix-raise evaluates loop bodies after the conversion, with its
+// own evaluator of the upstream ops.) Integers are held exactly
+// (|x| < 2^53); floats are not rounded to their element type, so the
+// evaluation is the op's mathematics, not its precision.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MIXIR_LIB_IMPORT_STABLEHLO_EVALUATOR_H

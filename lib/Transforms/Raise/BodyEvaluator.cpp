@@ -198,10 +198,17 @@ bool BodyEvaluator::canEvaluate(Operation *op) {
   return evaluateScalar(op, ones).has_value();
 }
 
-const HostTensor *BodyEvaluator::get(Value v) {
+const HostTensor *BodyEvaluator::get(Value v) const {
   auto it = values.find(v);
   if (it != values.end())
     return &it->second;
+  if (auto e = v.getDefiningOp<tensor::EmptyOp>()) {
+    HostTensor t;
+    if (!staticShape(e.getType(), t.shape))
+      return nullptr;
+    t.data.assign(t.numElements(), 0.0);
+    return &(values[v] = std::move(t));
+  }
   auto c = v.getDefiningOp<arith::ConstantOp>();
   if (!c)
     return nullptr;

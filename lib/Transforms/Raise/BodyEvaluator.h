@@ -26,7 +26,7 @@ public:
 
   void set(mlir::Value v, HostTensor t) { values[v] = std::move(t); }
   /// The recorded value of `v`, or that of a constant it is the result of.
-  const HostTensor *get(mlir::Value v);
+  const HostTensor *get(mlir::Value v) const;
 
   /// Computes and records the results of `op` from its operands' values.
   mlir::LogicalResult evaluate(mlir::Operation *op);
@@ -34,7 +34,7 @@ public:
 private:
   mlir::LogicalResult evaluateStructured(mlir::Operation *op);
   mlir::LogicalResult evaluateTensorOp(mlir::Operation *op);
-  llvm::DenseMap<mlir::Value, HostTensor> values;
+  mutable llvm::DenseMap<mlir::Value, HostTensor> values;
 };
 
 /// The scalar result of arith/math op `op` on `args` (its operands in

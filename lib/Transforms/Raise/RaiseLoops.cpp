@@ -16,6 +16,7 @@
 #include "mixir/Transforms/Recurrences.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Matchers.h"
 
@@ -28,69 +29,110 @@ namespace {
 
 using Role = RecurrenceRole;
 
-HostTensor randomTensor(ArrayRef<int64_t> shape, std::mt19937_64 &rng) {
-  std::uniform_real_distribution<double> dist(-1.0, 1.0);
-  HostTensor t{Shape(shape), {}};
-  t.data.resize(t.numElements());
-  for (double &x : t.data)
-    x = dist(rng);
-  return t;
-}
-
 std::optional<RecurrenceProbe> probe(const StepLoop &s, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  HostTensor state = randomTensor(staticShapeOf(s.arg(s.state)), rng);
-  SmallVector<HostTensor> reads;
-  for (const StepRead &r : s.reads)
-    reads.push_back(randomTensor(r.step, rng));
-  auto ev = evaluateStep(s, state, reads);
+  StepInputs in = randomInputs(s, seed);
+  auto ev = evaluateStep(s, in);
   if (!ev)
     return std::nullopt;
-  const HostTensor *next = ev->get(s.yielded(s.state));
+  const HostTensor *next = ev->get(s.next());
   const HostTensor *out = ev->get(s.write->update);
   if (!next || !out)
     return std::nullopt;
   RecurrenceProbe p;
-  for (HostTensor &x : reads)
+  for (HostTensor &x : in.reads)
     p.inputs.push_back(std::move(x.data));
-  p.state = std::move(state.data);
+  p.state = std::move(in.state.data);
   p.newState = next->data;
   p.out = out->data;
   return p;
 }
 
-bool isZero(Value v) {
-  DenseElementsAttr c;
-  return matchPattern(v, m_Constant(&c)) && c.isSplat() &&
-         isa<FloatType>(c.getElementType()) &&
-         c.getSplatValue<APFloat>().isZero();
+/// Where the time dim sits among the per-step dims of an array the loop
+/// reads. Users transpose [B, T, H, D] inputs to [T, B, H, D] for a scan
+/// over dim 0; reading the array before that transpose lets the mix op take
+/// it as it is, as [B, T, H, D] with B and H the products of the dims
+/// before and after T.
+struct Source {
+  Value array;   // the array the mix operand is reshaped from
+  int64_t split; // number of per-step dims before the time dim in `array`
+};
+
+Source sourceOf(Value stacked, int64_t dim) {
+  if (auto tr = stacked.getDefiningOp<linalg::TransposeOp>()) {
+    // stacked dim i is dim perm[i] of the input; the other dims must keep
+    // their order.
+    ArrayRef<int64_t> perm = tr.getPermutation();
+    SmallVector<int64_t> rest;
+    for (auto [i, p] : llvm::enumerate(perm))
+      if (int64_t(i) != dim)
+        rest.push_back(p);
+    if (llvm::is_sorted(rest))
+      return {tr.getInput(), perm[dim]};
+  }
+  return {stacked, dim};
 }
 
-/// The counter's value after the loop: T in the counter's type.
-Value counterEnd(OpBuilder &b, Location loc, Type type, int64_t length) {
-  if (auto t = dyn_cast<RankedTensorType>(type))
-    return arith::ConstantOp::create(
-        b, loc,
-        DenseElementsAttr::get(t,
-                               IntegerAttr::get(t.getElementType(), length)));
-  return arith::ConstantOp::create(b, loc, IntegerAttr::get(type, length));
+/// The split the operands share (else 0: time first, transposing where
+/// needed), with their sources.
+int64_t commonSplit(const StepLoop &s, int64_t numPrefix,
+                    SmallVector<Source> &sources) {
+  for (const StepRead &r : s.reads)
+    sources.push_back(sourceOf(r.array, r.dim));
+  int64_t split = sources.front().split;
+  bool shared =
+      llvm::all_of(sources, [&](const Source &x) { return x.split == split; });
+  return shared && split <= numPrefix ? split : 0;
 }
 
-/// Replaces the loop with the mix op of `c`: operands [1, T, H, D] from
-/// the arrays read (time dim first), results back in the loop's layouts.
+/// The stacked output `y` ([P[:split]..., T, P[split:]..., V]) as the loop
+/// wrote it; a user transposing the loop's output back to that layout reads
+/// `y` directly.
+Value outputResult(OpBuilder &b, Location loc, const StepLoop &s, Value y,
+                   int64_t split) {
+  const StepWrite &w = *s.write;
+  Value acc = s.loop->getResult(w.carried);
+  Type accElem = elementTypeOf(acc);
+  Shape layout = staticShapeOf(y);
+  for (Operation *user : llvm::make_early_inc_range(acc.getUsers())) {
+    auto tr = dyn_cast<linalg::TransposeOp>(user);
+    if (!tr)
+      continue;
+    Source back = sourceOf(tr.getResult()[0], split);
+    if (back.array != acc || back.split != w.dim ||
+        staticShapeOf(tr.getResult()[0]) != layout)
+      continue;
+    tr.getResult()[0].replaceAllUsesWith(castedTo(b, loc, y, accElem));
+    tr.erase();
+  }
+  return castedTo(b, loc, movedDim(b, loc, y, split, w.dim), accElem);
+}
+
+/// Replaces the loop with the mix op of `c` on the arrays read ([outer, T,
+/// inner, D]), results back in the loop's layouts.
 void rewrite(const StepLoop &s, const RecurrenceCandidate &c) {
   OpBuilder b(s.loop);
   Location loc = s.loop->getLoc();
   int64_t H = c.heads, K = c.keyDim, V = c.valueDim, T = s.length;
+  Value init = s.init(s.state);
+  Shape prefix = staticShapeOf(init);
+  prefix.resize(prefix.size() - 2);
+  SmallVector<Source> sources;
+  int64_t split = commonSplit(s, prefix.size(), sources);
+  int64_t outer = 1;
+  for (int64_t i = 0; i < split; ++i)
+    outer *= prefix[i];
+  int64_t inner = H / outer;
   Value operands[5];
   for (auto [i, role] : llvm::enumerate(c.roles)) {
     const StepRead &r = s.reads[i];
-    Shape shape = {1, T, H};
+    Shape shape = {outer, T, inner};
     if (role == Role::q || role == Role::k || role == Role::v ||
         (role == Role::g && c.gate == mix::GateKind::vector))
       shape.push_back(r.step.back());
-    operands[int(role)] =
-        reshaped(b, loc, movedDim(b, loc, r.array, r.dim, 0), shape);
+    Value array = sources[i].split == split
+                      ? sources[i].array
+                      : movedDim(b, loc, r.array, r.dim, split);
+    operands[int(role)] = reshaped(b, loc, array, shape);
   }
   Type elem = elementTypeOf(operands[int(Role::q)]), f32 = b.getF32Type();
   for (Role role : {Role::k, Role::v})
@@ -99,39 +141,27 @@ void rewrite(const StepLoop &s, const RecurrenceCandidate &c) {
     if (Value x = operands[int(role)];
         x && elementTypeOf(x) != elem && elementTypeOf(x) != f32)
       operands[int(role)] = castedTo(b, loc, x, f32);
-  Value init = s.init(s.state), mixInit;
-  if (!isZero(init)) {
-    Value kv = c.stateVK ? swappedLastDims(b, loc, init) : init;
-    mixInit = castedTo(b, loc, reshaped(b, loc, kv, {1, H, K, V}), f32);
-  }
+  Value mixInit = mixInitialState(b, loc, init, c.stateVK, outer, inner, K, V);
   auto [o, finalState] =
-      createRecurrenceOp(b, loc, c, operands, mixInit, 1, T, H);
+      createRecurrenceOp(b, loc, c, operands, mixInit, outer, T, inner);
 
-  SmallVector<Value> results(s.numCarried());
-  for (unsigned i : s.passThrough)
-    results[i] = s.init(i);
-  if (s.counterCarried)
-    results[*s.counterCarried] =
-        counterEnd(b, loc, s.loop->getResult(*s.counterCarried).getType(), T);
-  // [1, H, K, V] -> the state's [P..., K, V] or [P..., V, K].
+  SmallVector<Value> results = passThroughResults(b, loc, s);
+  // [outer, inner, K, V] -> the state's [P..., K, V] or [P..., V, K].
   Value fs = c.stateVK ? swappedLastDims(b, loc, finalState) : finalState;
   results[s.state] = castedTo(b, loc, reshaped(b, loc, fs, staticShapeOf(init)),
                               elementTypeOf(init));
-  const StepWrite &w = *s.write;
-  Shape timeFirst = w.step;
-  timeFirst.insert(timeFirst.begin(), T);
-  Value y = movedDim(b, loc, reshaped(b, loc, o, timeFirst), 0, w.dim);
-  results[w.carried] =
-      castedTo(b, loc, y, elementTypeOf(s.loop->getResult(w.carried)));
-  for (auto [r, v] : llvm::zip(s.loop->getResults(), results))
-    r.replaceAllUsesWith(v);
-  s.loop->erase();
+  Shape layout(prefix.begin(), prefix.begin() + split);
+  layout.push_back(T);
+  layout.append(prefix.begin() + split, prefix.end());
+  layout.push_back(V);
+  results[s.write->carried] =
+      outputResult(b, loc, s, reshaped(b, loc, o, layout), split);
+  replaceLoop(s, results);
 }
 
-bool raise(const StepLoop &s) {
+/// linear attention or the delta rule, when the step is one.
+bool raiseToSpecialised(const StepLoop &s) {
   Shape stateShape = staticShapeOf(s.arg(s.state));
-  if (stateShape.size() < 2)
-    return false;
   auto first = probe(s, 0x5eed1), second = probe(s, 0x5eed2);
   if (!first || !second)
     return false;
@@ -156,9 +186,19 @@ void raiseLoops(Operation *root) {
     if (isa<scf::ForOp, scf::WhileOp>(op))
       loops.push_back(op);
   });
-  for (Operation *loop : loops)
-    if (auto s = analyseStepLoop(loop))
-      (void)raise(*s);
+  for (Operation *loop : loops) {
+    auto s = analyseStepLoop(loop);
+    if (!s)
+      continue;
+    // A vector state can only be a diagonal recurrence; a matrix state is
+    // tried as the specialised ops, then the general DPLR form, then as a
+    // diagonal recurrence over the whole state.
+    if (staticShapeOf(s->arg(s->state)).size() < 2)
+      (void)raiseToScan(*s);
+    else
+      (void)(raiseToSpecialised(*s) || raiseToRecurrence(*s) ||
+             raiseToScan(*s));
+  }
 }
 
 } // namespace mixir::raise

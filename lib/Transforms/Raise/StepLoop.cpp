@@ -4,6 +4,7 @@
 #include "mixir/Transforms/Recurrences.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
@@ -20,20 +21,26 @@ Shape shapeOf(Value v) {
 }
 
 /// `v` (computed in `block` from `var` and constants only) for var = x,
-/// as an integer; records the ops it needs in `used`.
+/// as an integer; records in `used` the ops on the way that read `var`.
 std::optional<int64_t> valueAt(Block *block, Value var, Value v, int64_t x,
                                DenseSet<Operation *> *used = nullptr) {
   BodyEvaluator ev;
   Shape shape = shapeOf(var);
   ev.set(var, HostTensor{shape, std::vector<double>(1, double(x))});
-  SmallVector<Operation *> ops = opsComputing(block, {v});
-  for (Operation *op : ops) {
-    for (Value operand : op->getOperands())
+  DenseSet<Value> reading = {var};
+  for (Operation *op : opsComputing(block, {v})) {
+    bool reads = false;
+    for (Value operand : op->getOperands()) {
       if (auto a = dyn_cast<BlockArgument>(operand);
           a && a != var && a.getOwner() == block)
         return std::nullopt;
+      reads |= reading.contains(operand);
+    }
     if (!BodyEvaluator::canEvaluate(op) || failed(ev.evaluate(op)))
       return std::nullopt;
+    if (!reads)
+      continue;
+    reading.insert(op->getResults().begin(), op->getResults().end());
     if (used)
       used->insert(op);
   }
@@ -132,7 +139,9 @@ std::optional<int64_t> stepDim(StepLoop &s, ArrayRef<OpFoldResult> offsets,
       return valueAt(s.body, s.counter, cast<Value>(offsets[d]), x,
                      &s.indexOps);
     };
-    bool isTime = at(0) == 0 && at(1) == 1 && at(s.length - 1) == s.length - 1;
+    // (With one step, position 1 is out of range: clamped reads give 0.)
+    bool isTime = at(0) == 0 && (s.length == 1 || at(1) == 1) &&
+                  at(s.length - 1) == s.length - 1;
     if (isTime && !dim && *size == 1 && full[d] == s.length) {
       dim = d;
       continue;
@@ -220,21 +229,11 @@ bool readsFromOutside(StepLoop &s) {
   return true;
 }
 
-bool isRead(const StepLoop &s, Operation *op) {
-  return llvm::any_of(s.reads,
-                      [&](const StepRead &r) { return r.slice == op; });
-}
-
-bool skipped(const StepLoop &s, Operation &op) {
-  return &op == s.yield || isRead(s, &op) ||
-         (s.write && s.write->insert == &op) || s.indexOps.contains(&op);
-}
-
 /// Everything evaluated is a pure op the evaluator knows, reading the state,
 /// the reads, constants and other evaluated values only.
 bool pureBody(const StepLoop &s) {
   for (Operation &op : *s.body) {
-    if (skipped(s, op))
+    if (!evaluatedInStep(s, op))
       continue;
     if (!BodyEvaluator::canEvaluate(&op))
       return false;
@@ -246,8 +245,9 @@ bool pureBody(const StepLoop &s) {
       } else if (def && def->getBlock() == s.body) {
         if (s.indexOps.contains(def))
           return false; // position-dependent
-      } else if (!isRead(s, def) && !matchPattern(v, m_Constant())) {
-        return false;
+      } else if (!isRead(s, def) && !matchPattern(v, m_Constant()) &&
+                 !v.getDefiningOp<tensor::EmptyOp>()) {
+        return false; // (CSE may share an empty tensor from outside)
       }
     }
   }
@@ -277,19 +277,68 @@ std::optional<StepLoop> analyseStepLoop(Operation *loop) {
   return s;
 }
 
+Value StepLoop::next() const {
+  Value v = yielded(state);
+  if (auto copy = v.getDefiningOp<linalg::CopyOp>();
+      copy && copy.getOutputs()[0] == arg(state))
+    return copy.getInputs()[0];
+  return v;
+}
+
+bool isRead(const StepLoop &s, Operation *op) {
+  return llvm::any_of(s.reads,
+                      [&](const StepRead &r) { return r.slice == op; });
+}
+
+bool evaluatedInStep(const StepLoop &s, Operation &op) {
+  return &op != s.yield && !isRead(s, &op) &&
+         !(s.write && s.write->insert == &op) && !s.indexOps.contains(&op);
+}
+
+double sumSq(ArrayRef<double> x) {
+  double sum = 0;
+  for (double e : x)
+    sum += e * e;
+  return sum;
+}
+
+HostTensor randomTensor(ArrayRef<int64_t> shape, std::mt19937_64 &rng) {
+  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+  HostTensor t{Shape(shape), {}};
+  t.data.resize(t.numElements());
+  for (double &x : t.data)
+    x = dist(rng);
+  return t;
+}
+
+StepInputs randomInputs(const StepLoop &s, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  StepInputs in;
+  in.state = randomTensor(shapeOf(s.arg(s.state)), rng);
+  for (const StepRead &r : s.reads)
+    in.reads.push_back(randomTensor(shapeOf(r.slice->getResult(0)), rng));
+  return in;
+}
+
 std::optional<BodyEvaluator> evaluateStep(const StepLoop &s,
-                                          const HostTensor &state,
-                                          ArrayRef<HostTensor> reads) {
+                                          const StepInputs &in, Value at,
+                                          const HostTensor *with) {
   BodyEvaluator ev;
-  ev.set(s.arg(s.state), state);
-  for (auto [r, x] : llvm::zip(s.reads, reads)) {
+  ev.set(s.arg(s.state), in.state);
+  for (auto [r, x] : llvm::zip(s.reads, in.reads)) {
     HostTensor t = x;
     t.shape = shapeOf(r.slice->getResult(0));
     ev.set(r.slice->getResult(0), std::move(t));
   }
-  for (Operation &op : *s.body)
-    if (!skipped(s, op) && failed(ev.evaluate(&op)))
+  if (at)
+    ev.set(at, *with);
+  for (Operation &op : *s.body) {
+    if (!evaluatedInStep(s, op) ||
+        (op.getNumResults() && ev.get(op.getResult(0))))
+      continue;
+    if (failed(ev.evaluate(&op)))
       return std::nullopt;
+  }
   return ev;
 }
 

@@ -3,6 +3,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include <numeric>
@@ -65,28 +66,91 @@ Value reshaped(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> shape) {
       b, loc, RankedTensorType::get(shape, elem), x, all(shape.size()));
 }
 
+Value broadcastTrailing(OpBuilder &b, Location loc, Value x,
+                        ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> in = staticShapeOf(x);
+  if (in == shape)
+    return x;
+  Value init = tensor::EmptyOp::create(b, loc, shape, elementTypeOf(x));
+  auto added = llvm::to_vector(llvm::seq<int64_t>(in.size(), shape.size()));
+  return linalg::BroadcastOp::create(b, loc, x, init, added).getResult()[0];
+}
+
+Value splatTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                  Type elem, double value) {
+  auto type = RankedTensorType::get(shape, elem);
+  return arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(type, b.getFloatAttr(elem, value)));
+}
+
+/// `f(elements of xs)` element-wise over the (common, identity-mapped)
+/// shape of `xs`, in `elem` (xs[0]'s element type when null).
+static Value mapped(OpBuilder &b, Location loc, ValueRange xs,
+                    function_ref<Value(OpBuilder &, Location, ValueRange)> f,
+                    Type elem = {}) {
+  auto type = cast<RankedTensorType>(xs[0].getType());
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, xs[0]);
+  Value init = tensor::EmptyOp::create(b, loc, sizes,
+                                       elem ? elem : type.getElementType());
+  SmallVector<AffineMap> maps(xs.size() + 1,
+                              b.getMultiDimIdentityMap(type.getRank()));
+  SmallVector<utils::IteratorType> iters(type.getRank(),
+                                         utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), xs, init, maps, iters,
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               linalg::YieldOp::create(nb, nl, f(nb, nl, args));
+             })
+      .getResult(0);
+}
+
+Value multiplied(OpBuilder &b, Location loc, Value x, Value y) {
+  return mapped(b, loc, {x, y}, [](OpBuilder &nb, Location nl, ValueRange a) {
+    return arith::MulFOp::create(nb, nl, a[0], a[1]).getResult();
+  });
+}
+
+Value negated(OpBuilder &b, Location loc, Value x) {
+  return mapped(b, loc, {x}, [](OpBuilder &nb, Location nl, ValueRange a) {
+    return arith::NegFOp::create(nb, nl, a[0]).getResult();
+  });
+}
+
 Value castedTo(OpBuilder &b, Location loc, Value x, Type elem) {
   Type from = elementTypeOf(x);
   if (from == elem)
     return x;
-  auto type = cast<RankedTensorType>(x.getType());
-  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, x);
-  Value init = tensor::EmptyOp::create(b, loc, sizes, elem);
-  AffineMap id = b.getMultiDimIdentityMap(type.getRank());
-  SmallVector<utils::IteratorType> iters(type.getRank(),
-                                         utils::IteratorType::parallel);
   bool widen = from.getIntOrFloatBitWidth() < elem.getIntOrFloatBitWidth();
-  return linalg::GenericOp::create(
-             b, loc, init.getType(), x, init, ArrayRef<AffineMap>{id, id},
-             iters,
-             [&](OpBuilder &nb, Location nl, ValueRange args) {
-               Value r = widen ? arith::ExtFOp::create(nb, nl, elem, args[0])
-                                     .getResult()
-                               : arith::TruncFOp::create(nb, nl, elem, args[0])
-                                     .getResult();
-               linalg::YieldOp::create(nb, nl, r);
-             })
-      .getResult(0);
+  return mapped(
+      b, loc, {x},
+      [&](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        if (widen)
+          return arith::ExtFOp::create(nb, nl, elem, a[0]);
+        return arith::TruncFOp::create(nb, nl, elem, a[0]);
+      },
+      elem);
+}
+
+/// The exp whose result the generic `g` yields, or null.
+static math::ExpOp yieldedExp(linalg::GenericOp g) {
+  auto yield = cast<linalg::YieldOp>(g.getRegion().front().getTerminator());
+  return yield.getOperand(0).getDefiningOp<math::ExpOp>();
+}
+
+linalg::GenericOp expGeneric(Operation *def) {
+  auto g = dyn_cast_or_null<linalg::GenericOp>(def);
+  if (!g || g.getNumDpsInputs() != 1 || g->getNumResults() != 1 ||
+      g.getNumReductionLoops() != 0 || !yieldedExp(g))
+    return {};
+  return g;
+}
+
+Value logOfExp(OpBuilder &b, Value decay) {
+  auto copy = cast<linalg::GenericOp>(b.clone(*decay.getDefiningOp()));
+  math::ExpOp exp = yieldedExp(copy);
+  exp.getResult().replaceAllUsesWith(exp.getOperand());
+  exp.erase();
+  return copy.getResult(0);
 }
 
 } // namespace mixir::raise
