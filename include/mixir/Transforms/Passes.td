@@ -21,9 +21,11 @@ def MixRaise : Pass<"mix-raise", "mlir::func::FuncOp"> {
     or scf.while with a carried counter, reading per-step inputs with
     tensor.extract_slice at the step and stacking one output with
     tensor.insert_slice) whose step is linear attention or the delta rule
-    (any gate kind, the state as [K, V] or [V, K]): the step is evaluated in
-    float64 on random inputs and compared with each candidate mix op, so it
-    is recognised by what it computes, whatever ops spell it.
+    (any gate kind, the state as [K, V] or [V, K]), a diagonal-plus-low-rank
+    transition (mix.recurrence, several sub-steps per token allowed) or a
+    diagonal one (mix.scan): the step is evaluated in float64 on random
+    inputs and compared with each candidate, so it is recognised by what it
+    computes, whatever ops spell it. Other loops stay as they are.
   }];
   let dependentDialects = ["mixir::mix::MixDialect", "mlir::linalg::LinalgDialect",
                            "mlir::tensor::TensorDialect", "mlir::arith::ArithDialect"];

@@ -102,7 +102,9 @@ bool whileLoop(scf::WhileOp loop, StepLoop &s) {
   for (unsigned j = 0; j < loop.getNumResults(); ++j) {
     Value arg = s.body->getArgument(j), next = s.yielded(j);
     BodyEvaluator ev;
-    const HostTensor *init = ev.get(loop.getInits()[j]);
+    Value start = loop.getInits()[j];
+    const HostTensor *init =
+        matchPattern(start, m_Constant()) ? ev.get(start) : nullptr;
     if (!init || init->data.size() != 1 || init->data[0] != 0.0 ||
         valueAt(s.body, arg, next, 0) != 1 ||
         valueAt(s.body, arg, next, 7) != 8)

@@ -149,3 +149,85 @@ func.func @tanh_state(%q: tensor<5x3xf32>, %k: tensor<5x3xf32>, %v: tensor<5x4xf
   }
   return %r#0, %r#1 : tensor<3x4xf32>, tensor<5x4xf32>
 }
+
+// -----
+
+// A DPLR step on a [K, V] state, S = diag(w) S + a (b^T S) + k v^T and
+// o = S^T q, with the decay w read as it is: mix.recurrence with a rank-1
+// term and a signed vector decay. Its operands are stacked by a loop of
+// their own (loop fission).
+// CHECK-LABEL: func.func @dplr_for
+// CHECK: scf.for
+// CHECK: mix.recurrence %{{.*}}, %{{.*}}, %{{.*}} lowrank(%{{.*}}, %{{.*}}) gate vector(%{{.*}}) decay signed scale = 1.000000e+00
+// CHECK-NOT: scf.for
+// CHECK: return
+#kv = affine_map<(i, j) -> (i, j)>
+#k = affine_map<(i, j) -> (i)>
+#v = affine_map<(i, j) -> (j)>
+func.func @dplr_for(%q: tensor<7x3xf32>, %k: tensor<7x3xf32>, %v: tensor<7x2xf32>, %w: tensor<7x3xf32>, %a: tensor<7x3xf32>, %b: tensor<7x3xf32>) -> tensor<7x2xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c7 = arith.constant 7 : index
+  %zero = arith.constant dense<0.0> : tensor<3x2xf32>
+  %ys = tensor.empty() : tensor<7x2xf32>
+  %r:2 = scf.for %i = %c0 to %c7 step %c1 iter_args(%s = %zero, %acc = %ys) -> (tensor<3x2xf32>, tensor<7x2xf32>) {
+    %qi = tensor.extract_slice %q[%i, 0] [1, 3] [1, 1] : tensor<7x3xf32> to tensor<3xf32>
+    %ki = tensor.extract_slice %k[%i, 0] [1, 3] [1, 1] : tensor<7x3xf32> to tensor<3xf32>
+    %vi = tensor.extract_slice %v[%i, 0] [1, 2] [1, 1] : tensor<7x2xf32> to tensor<2xf32>
+    %wi = tensor.extract_slice %w[%i, 0] [1, 3] [1, 1] : tensor<7x3xf32> to tensor<3xf32>
+    %ai = tensor.extract_slice %a[%i, 0] [1, 3] [1, 1] : tensor<7x3xf32> to tensor<3xf32>
+    %bi = tensor.extract_slice %b[%i, 0] [1, 3] [1, 1] : tensor<7x3xf32> to tensor<3xf32>
+    %f0 = arith.constant 0.0 : f32
+    %ve = tensor.empty() : tensor<2xf32>
+    %vz = linalg.fill ins(%f0 : f32) outs(%ve : tensor<2xf32>) -> tensor<2xf32>
+    %bs = linalg.vecmat ins(%bi, %s : tensor<3xf32>, tensor<3x2xf32>) outs(%vz : tensor<2xf32>) -> tensor<2xf32>
+    %e = tensor.empty() : tensor<3x2xf32>
+    %s2 = linalg.generic {indexing_maps = [#kv, #k, #k, #v, #k, #v, #kv], iterator_types = ["parallel", "parallel"]} ins(%s, %wi, %ai, %bs, %ki, %vi : tensor<3x2xf32>, tensor<3xf32>, tensor<3xf32>, tensor<2xf32>, tensor<3xf32>, tensor<2xf32>) outs(%e : tensor<3x2xf32>) {
+    ^bb0(%x: f32, %ww: f32, %aa: f32, %bb: f32, %kk: f32, %vv: f32, %o: f32):
+      %d = arith.mulf %x, %ww : f32
+      %l = arith.mulf %aa, %bb : f32
+      %u = arith.mulf %kk, %vv : f32
+      %t = arith.addf %d, %l : f32
+      %n = arith.addf %t, %u : f32
+      linalg.yield %n : f32
+    } -> tensor<3x2xf32>
+    %oi = linalg.vecmat ins(%qi, %s2 : tensor<3xf32>, tensor<3x2xf32>) outs(%vz : tensor<2xf32>) -> tensor<2xf32>
+    %acc2 = tensor.insert_slice %oi into %acc[%i, 0] [1, 2] [1, 1] : tensor<2xf32> into tensor<7x2xf32>
+    scf.yield %s2, %acc2 : tensor<3x2xf32>, tensor<7x2xf32>
+  }
+  return %r#1 : tensor<7x2xf32>
+}
+
+// -----
+
+// A diagonal step on a vector state, h = exp(g) h + x, y = h: mix.scan,
+// the log decay g read as it is.
+// CHECK-LABEL: func.func @diagonal_for
+// CHECK: mix.scan %{{.*}}, %{{.*}} init(%{{.*}}) : (tensor<1x9x4xf32>, tensor<1x9x4xf32>, tensor<1x4xf32>)
+// CHECK: return
+#d = affine_map<(i) -> (i)>
+func.func @diagonal_for(%h0: tensor<4xf32>, %g: tensor<9x4xf32>, %x: tensor<9x4xf32>) -> (tensor<4xf32>, tensor<9x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c9 = arith.constant 9 : index
+  %ys = tensor.empty() : tensor<9x4xf32>
+  %r:2 = scf.for %i = %c0 to %c9 step %c1 iter_args(%h = %h0, %acc = %ys) -> (tensor<4xf32>, tensor<9x4xf32>) {
+    %gi = tensor.extract_slice %g[%i, 0] [1, 4] [1, 1] : tensor<9x4xf32> to tensor<4xf32>
+    %xi = tensor.extract_slice %x[%i, 0] [1, 4] [1, 1] : tensor<9x4xf32> to tensor<4xf32>
+    %e = tensor.empty() : tensor<4xf32>
+    %a = linalg.generic {indexing_maps = [#d, #d], iterator_types = ["parallel"]} ins(%gi : tensor<4xf32>) outs(%e : tensor<4xf32>) {
+    ^bb0(%gg: f32, %o: f32):
+      %ex = math.exp %gg : f32
+      linalg.yield %ex : f32
+    } -> tensor<4xf32>
+    %h2 = linalg.generic {indexing_maps = [#d, #d, #d, #d], iterator_types = ["parallel"]} ins(%a, %h, %xi : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) outs(%e : tensor<4xf32>) {
+    ^bb0(%aa: f32, %hh: f32, %xx: f32, %o: f32):
+      %m = arith.mulf %aa, %hh : f32
+      %n = arith.addf %m, %xx : f32
+      linalg.yield %n : f32
+    } -> tensor<4xf32>
+    %acc2 = tensor.insert_slice %h2 into %acc[%i, 0] [1, 4] [1, 1] : tensor<4xf32> into tensor<9x4xf32>
+    scf.yield %h2, %acc2 : tensor<4xf32>, tensor<9x4xf32>
+  }
+  return %r#0, %r#1 : tensor<4xf32>, tensor<9x4xf32>
+}
