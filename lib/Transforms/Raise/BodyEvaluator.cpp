@@ -17,51 +17,84 @@ namespace {
 
 using Shape = SmallVector<int64_t>;
 
-/// Unary arith/math ops by name.
-std::optional<double> unary(StringRef name, double x) {
-  return llvm::StringSwitch<std::optional<double>>(name)
-      .Case("arith.negf", -x)
-      .Case("math.absf", std::fabs(x))
-      .Case("math.exp", std::exp(x))
-      .Case("math.exp2", std::exp2(x))
-      .Case("math.expm1", std::expm1(x))
-      .Case("math.log", std::log(x))
-      .Case("math.log1p", std::log1p(x))
-      .Case("math.log2", std::log2(x))
-      .Case("math.tanh", std::tanh(x))
-      .Case("math.sqrt", std::sqrt(x))
-      .Case("math.rsqrt", 1.0 / std::sqrt(x))
-      .Case("math.erf", std::erf(x))
-      .Case("math.sin", std::sin(x))
-      .Case("math.cos", std::cos(x))
-      .Case("math.floor", std::floor(x))
-      .Case("math.ceil", std::ceil(x))
-      // Conversions keep the value (integers are exact in a double).
-      .Cases({"arith.extf", "arith.truncf", "arith.sitofp", "arith.uitofp",
-              "arith.index_cast", "arith.index_castui", "arith.extsi",
-              "arith.extui"},
-             x)
-      .Case("arith.fptosi", std::trunc(x))
-      .Default(std::nullopt);
-}
+enum class Fn : uint8_t {
+  constant,
+  add,
+  sub,
+  mul,
+  div,
+  divsi,
+  max,
+  min,
+  pow,
+  andi,
+  ori,
+  xori,
+  neg,
+  abs,
+  exp,
+  exp2,
+  expm1,
+  log,
+  log1p,
+  log2,
+  tanh,
+  sqrt,
+  rsqrt,
+  erf,
+  sin,
+  cos,
+  floor,
+  ceil,
+  keep,
+  trunc,
+  select,
+  cmpf,
+  cmpi
+};
 
-/// Binary arith/math ops by name.
-std::optional<double> binary(StringRef name, double a, double b) {
-  bool ta = a != 0.0, tb = b != 0.0;
-  return llvm::StringSwitch<std::optional<double>>(name)
-      .Cases({"arith.addf", "arith.addi"}, a + b)
-      .Cases({"arith.subf", "arith.subi"}, a - b)
-      .Cases({"arith.mulf", "arith.muli"}, a * b)
-      .Case("arith.divf", a / b)
-      .Case("arith.divsi",
-            b != 0.0 ? std::optional<double>(std::trunc(a / b)) : std::nullopt)
-      .Cases({"arith.maximumf", "arith.maxnumf", "arith.maxsi"}, std::max(a, b))
-      .Cases({"arith.minimumf", "arith.minnumf", "arith.minsi"}, std::min(a, b))
-      .Case("math.powf", std::pow(a, b))
-      .Case("arith.andi", double(ta && tb))
-      .Case("arith.ori", double(ta || tb))
-      .Case("arith.xori", double(ta != tb))
-      .Default(std::nullopt);
+/// The function of a unary (1) or binary (2) arith/math op, by name.
+std::optional<Fn> fnOf(StringRef name, unsigned arity) {
+  if (arity == 1)
+    return llvm::StringSwitch<std::optional<Fn>>(name)
+        .Case("arith.negf", Fn::neg)
+        .Case("math.absf", Fn::abs)
+        .Case("math.exp", Fn::exp)
+        .Case("math.exp2", Fn::exp2)
+        .Case("math.expm1", Fn::expm1)
+        .Case("math.log", Fn::log)
+        .Case("math.log1p", Fn::log1p)
+        .Case("math.log2", Fn::log2)
+        .Case("math.tanh", Fn::tanh)
+        .Case("math.sqrt", Fn::sqrt)
+        .Case("math.rsqrt", Fn::rsqrt)
+        .Case("math.erf", Fn::erf)
+        .Case("math.sin", Fn::sin)
+        .Case("math.cos", Fn::cos)
+        .Case("math.floor", Fn::floor)
+        .Case("math.ceil", Fn::ceil)
+        // Conversions keep the value (integers are exact in a double).
+        .Cases({"arith.extf", "arith.truncf", "arith.sitofp", "arith.uitofp",
+                "arith.index_cast", "arith.index_castui", "arith.extsi",
+                "arith.extui"},
+               Fn::keep)
+        .Case("arith.fptosi", Fn::trunc)
+        .Default(std::nullopt);
+  if (arity == 2)
+    return llvm::StringSwitch<std::optional<Fn>>(name)
+        .Cases({"arith.addf", "arith.addi"}, Fn::add)
+        .Cases({"arith.subf", "arith.subi"}, Fn::sub)
+        .Cases({"arith.mulf", "arith.muli"}, Fn::mul)
+        .Case("arith.divf", Fn::div)
+        .Case("arith.divsi", Fn::divsi)
+        .Cases({"arith.maximumf", "arith.maxnumf", "arith.maxsi"}, Fn::max)
+        .Cases({"arith.minimumf", "arith.minnumf", "arith.minsi"}, Fn::min)
+        .Case("math.powf", Fn::pow)
+        .Case("arith.andi", Fn::andi)
+        .Case("arith.ori", Fn::ori)
+        .Case("arith.xori", Fn::xori)
+        .Default(std::nullopt);
+  return std::nullopt;
 }
 
 std::optional<double> compareF(arith::CmpFPredicate p, double a, double b) {
@@ -166,21 +199,101 @@ const llvm::StringSet<> &tensorOps() {
 
 } // namespace
 
-std::optional<double> evaluateScalar(Operation *op, ArrayRef<double> a) {
-  StringRef name = op->getName().getStringRef();
-  if (auto c = dyn_cast<arith::ConstantOp>(op))
-    return scalarAttr(c.getValue());
-  if (auto cmp = dyn_cast<arith::CmpFOp>(op))
-    return compareF(cmp.getPredicate(), a[0], a[1]);
-  if (auto cmp = dyn_cast<arith::CmpIOp>(op))
-    return compareI(cmp.getPredicate(), a[0], a[1]);
-  if (isa<arith::SelectOp>(op))
+std::optional<ScalarOp> ScalarOp::of(Operation *op) {
+  ScalarOp s;
+  if (auto c = dyn_cast<arith::ConstantOp>(op)) {
+    auto x = scalarAttr(c.getValue());
+    if (!x)
+      return std::nullopt;
+    s.fn = uint8_t(Fn::constant);
+    s.constant = *x;
+  } else if (auto cmp = dyn_cast<arith::CmpFOp>(op)) {
+    s.fn = uint8_t(Fn::cmpf);
+    s.predicate = int(cmp.getPredicate());
+  } else if (auto cmp = dyn_cast<arith::CmpIOp>(op)) {
+    s.fn = uint8_t(Fn::cmpi);
+    s.predicate = int(cmp.getPredicate());
+  } else if (isa<arith::SelectOp>(op)) {
+    s.fn = uint8_t(Fn::select);
+  } else if (auto fn =
+                 fnOf(op->getName().getStringRef(), op->getNumOperands())) {
+    s.fn = uint8_t(*fn);
+  } else {
+    return std::nullopt;
+  }
+  return s;
+}
+
+double ScalarOp::apply(ArrayRef<double> a) const {
+  switch (Fn(fn)) {
+  case Fn::constant:
+    return constant;
+  case Fn::add:
+    return a[0] + a[1];
+  case Fn::sub:
+    return a[0] - a[1];
+  case Fn::mul:
+    return a[0] * a[1];
+  case Fn::div:
+    return a[0] / a[1];
+  case Fn::divsi:
+    return a[1] != 0.0 ? std::trunc(a[0] / a[1]) : NAN;
+  case Fn::max:
+    return std::max(a[0], a[1]);
+  case Fn::min:
+    return std::min(a[0], a[1]);
+  case Fn::pow:
+    return std::pow(a[0], a[1]);
+  case Fn::andi:
+    return double(a[0] != 0.0 && a[1] != 0.0);
+  case Fn::ori:
+    return double(a[0] != 0.0 || a[1] != 0.0);
+  case Fn::xori:
+    return double((a[0] != 0.0) != (a[1] != 0.0));
+  case Fn::neg:
+    return -a[0];
+  case Fn::abs:
+    return std::fabs(a[0]);
+  case Fn::exp:
+    return std::exp(a[0]);
+  case Fn::exp2:
+    return std::exp2(a[0]);
+  case Fn::expm1:
+    return std::expm1(a[0]);
+  case Fn::log:
+    return std::log(a[0]);
+  case Fn::log1p:
+    return std::log1p(a[0]);
+  case Fn::log2:
+    return std::log2(a[0]);
+  case Fn::tanh:
+    return std::tanh(a[0]);
+  case Fn::sqrt:
+    return std::sqrt(a[0]);
+  case Fn::rsqrt:
+    return 1.0 / std::sqrt(a[0]);
+  case Fn::erf:
+    return std::erf(a[0]);
+  case Fn::sin:
+    return std::sin(a[0]);
+  case Fn::cos:
+    return std::cos(a[0]);
+  case Fn::floor:
+    return std::floor(a[0]);
+  case Fn::ceil:
+    return std::ceil(a[0]);
+  case Fn::keep:
+    return a[0];
+  case Fn::trunc:
+    return std::trunc(a[0]);
+  case Fn::select:
     return a[0] != 0.0 ? a[1] : a[2];
-  if (a.size() == 1)
-    return unary(name, a[0]);
-  if (a.size() == 2)
-    return binary(name, a[0], a[1]);
-  return std::nullopt;
+  case Fn::cmpf:
+    return compareF(arith::CmpFPredicate(predicate), a[0], a[1]).value_or(NAN);
+  case Fn::cmpi:
+    return compareI(arith::CmpIPredicate(predicate), a[0], a[1]).value_or(NAN);
+  }
+  return NAN;
 }
 
 bool BodyEvaluator::canEvaluate(Operation *op) {
@@ -193,9 +306,7 @@ bool BodyEvaluator::canEvaluate(Operation *op) {
   StringRef dialect = op->getName().getDialectNamespace();
   if ((dialect != "arith" && dialect != "math") || op->getNumResults() != 1)
     return false;
-  // Known when it evaluates on zeros (or ones) of its arity.
-  SmallVector<double> ones(op->getNumOperands(), 1.0);
-  return evaluateScalar(op, ones).has_value();
+  return ScalarOp::of(op).has_value();
 }
 
 const HostTensor *BodyEvaluator::get(Value v) const {
@@ -241,16 +352,16 @@ LogicalResult BodyEvaluator::evaluate(Operation *op) {
   for (const HostTensor *t : in)
     if (t->shape != out.shape)
       return failure();
+  auto scalar = ScalarOp::of(op);
+  if (!scalar)
+    return failure();
   int64_t n = out.numElements();
   out.data.resize(n);
   SmallVector<double> args(in.size());
   for (int64_t i = 0; i < n; ++i) {
     for (auto [j, t] : llvm::enumerate(in))
       args[j] = t->data[i];
-    auto r = evaluateScalar(op, args);
-    if (!r)
-      return failure();
-    out.data[i] = *r;
+    out.data[i] = scalar->apply(args);
   }
   set(op->getResult(0), std::move(out));
   return success();
@@ -280,51 +391,94 @@ LogicalResult BodyEvaluator::evaluateStructured(Operation *op) {
   Block &body = *lop.getBlock();
   if (body.getNumArguments() > numOps)
     return failure();
-  DenseMap<Value, double> env;
+  // The body as a program on slots: block arguments, then values from
+  // outside (scalars), then each op's result.
+  struct Instr {
+    ScalarOp op;
+    int index = -1; // linalg.index dim, or -1
+    SmallVector<unsigned> args;
+    unsigned result;
+  };
+  DenseMap<Value, unsigned> slotOf;
+  SmallVector<double> slots;
+  for (BlockArgument arg : body.getArguments()) {
+    slotOf[arg] = slots.size();
+    slots.push_back(0.0);
+  }
+  SmallVector<Instr> program;
+  SmallVector<unsigned> yielded;
+  for (Operation &inner : body) {
+    SmallVector<unsigned> args;
+    for (Value v : inner.getOperands()) {
+      if (!slotOf.count(v)) {
+        const HostTensor *outer = get(v);
+        if (!outer || outer->data.size() != 1)
+          return failure();
+        slotOf[v] = slots.size();
+        slots.push_back(outer->data[0]);
+      }
+      args.push_back(slotOf[v]);
+    }
+    if (isa<linalg::YieldOp>(inner)) {
+      yielded = args;
+      continue;
+    }
+    Instr instr;
+    if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+      instr.index = index.getDim();
+    } else {
+      auto scalar =
+          inner.getNumResults() == 1 ? ScalarOp::of(&inner) : std::nullopt;
+      if (!scalar)
+        return failure();
+      instr.op = *scalar;
+    }
+    instr.args = std::move(args);
+    instr.result = slots.size();
+    slotOf[inner.getResult(0)] = slots.size();
+    slots.push_back(0.0);
+    program.push_back(std::move(instr));
+  }
+  if (yielded.size() != outs.size())
+    return failure();
+  // Projected permutations (the common case) index without evaluating
+  // affine expressions.
+  SmallVector<SmallVector<int64_t>> dims(numOps);
+  for (unsigned i = 0; i < numOps; ++i)
+    for (AffineExpr e : maps[i].getResults()) {
+      auto d = dyn_cast<AffineDimExpr>(e);
+      auto c = dyn_cast<AffineConstantExpr>(e);
+      dims[i].push_back(d ? int64_t(d.getPosition())
+                          : (c && c.getValue() == 0 ? -1 : -2));
+    }
   SmallVector<int64_t> offsets(numOps);
+  SmallVector<double> args;
   bool ok = true;
   forEachIndex(ranges, [&](int64_t, ArrayRef<int64_t> point) {
-    if (!ok)
-      return;
     for (unsigned i = 0; i < numOps; ++i) {
       int64_t off = 0;
-      for (auto [r, e] : llvm::enumerate(maps[i].getResults()))
-        off += evalAffine(e, point) * strides[i][r];
+      for (auto [r, d] : llvm::enumerate(dims[i]))
+        off += (d >= 0    ? point[d]
+                : d == -1 ? 0
+                          : evalAffine(maps[i].getResult(r), point)) *
+               strides[i][r];
       offsets[i] = off;
     }
-    for (auto [j, arg] : llvm::enumerate(body.getArguments()))
-      env[arg] = j < numIn ? in[j]->data[offsets[j]]
+    for (unsigned j = 0; j < body.getNumArguments(); ++j)
+      slots[j] = j < numIn ? in[j]->data[offsets[j]]
                            : outs[j - numIn].data[offsets[j]];
-    SmallVector<double> args;
-    for (Operation &inner : body) {
-      if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
-        env[index.getResult()] = point[index.getDim()];
+    for (const Instr &instr : program) {
+      if (instr.index >= 0) {
+        slots[instr.result] = point[instr.index];
         continue;
       }
       args.clear();
-      for (Value v : inner.getOperands()) {
-        auto it = env.find(v);
-        const HostTensor *outer = it == env.end() ? get(v) : nullptr;
-        if (it == env.end() && (!outer || outer->data.size() != 1)) {
-          ok = false;
-          return;
-        }
-        args.push_back(it != env.end() ? it->second : outer->data[0]);
-      }
-      if (isa<linalg::YieldOp>(inner)) {
-        for (auto [k, x] : llvm::enumerate(args))
-          outs[k].data[offsets[numIn + k]] = x;
-        continue;
-      }
-      std::optional<double> r = inner.getNumResults() == 1
-                                    ? evaluateScalar(&inner, args)
-                                    : std::nullopt;
-      if (!r) {
-        ok = false;
-        return;
-      }
-      env[inner.getResult(0)] = *r;
+      for (unsigned a : instr.args)
+        args.push_back(slots[a]);
+      slots[instr.result] = instr.op.apply(args);
     }
+    for (auto [k, slot] : llvm::enumerate(yielded))
+      outs[k].data[offsets[numIn + k]] = slots[slot];
   });
   if (!ok || outs.size() != op->getNumResults())
     return failure();

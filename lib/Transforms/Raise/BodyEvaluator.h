@@ -37,10 +37,18 @@ private:
   mutable llvm::DenseMap<mlir::Value, HostTensor> values;
 };
 
-/// The scalar result of arith/math op `op` on `args` (its operands in
-/// order), or nullopt for an op it does not know.
-std::optional<double> evaluateScalar(mlir::Operation *op,
-                                     llvm::ArrayRef<double> args);
+/// A scalar arith/math op (or constant) resolved once, applied to many
+/// operand values.
+struct ScalarOp {
+  uint8_t fn = 0;
+  int predicate = 0; // of a comparison
+  double constant = 0;
+
+  /// The op's function, or nullopt for an op the evaluator does not know.
+  static std::optional<ScalarOp> of(mlir::Operation *op);
+  /// The result on `args` (the operands in order).
+  double apply(llvm::ArrayRef<double> args) const;
+};
 
 } // namespace mixir::raise
 
