@@ -39,6 +39,11 @@ SmallVector<Value> passThroughResults(OpBuilder &b, Location loc,
   return results;
 }
 
+Value asWritten(OpBuilder &b, Location loc, const StepLoop &s, Value y,
+                int64_t dim) {
+  return s.write->reversed ? reversedAlong(b, loc, y, dim) : y;
+}
+
 void replaceLoop(const StepLoop &s, ArrayRef<Value> results) {
   for (auto [r, v] : llvm::zip(s.loop->getResults(), results))
     r.replaceAllUsesWith(v);

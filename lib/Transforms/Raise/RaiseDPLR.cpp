@@ -729,9 +729,11 @@ bool rewrite(const Body &body, const Recognised &r, const GatePlan &plan) {
   perStep.push_back(V);
   const StepWrite &w = *scan.write;
   Value acc = loop->getResult(w.carried);
-  results[w.carried] =
-      castedTo(b, loc, movedDim(b, loc, reshaped(b, loc, o, perStep), 0, w.dim),
-               elementTypeOf(acc));
+  results[w.carried] = castedTo(
+      b, loc,
+      movedDim(b, loc, asWritten(b, loc, scan, reshaped(b, loc, o, perStep), 0),
+               0, w.dim),
+      elementTypeOf(acc));
   replaceLoop(scan, results);
   return true;
 }

@@ -285,7 +285,8 @@ bool rewrite(const DiagBody &body, const Diag &d) {
   Value o = reshaped(b, loc, op.getO(), perStep);
   if (d.scale != 1.0)
     o = multiplied(b, loc, o, splatTensor(b, loc, perStep, elem, d.scale));
-  results[w.carried] = movedDim(b, loc, o, 0, w.dim);
+  results[w.carried] =
+      movedDim(b, loc, asWritten(b, loc, scan, o, 0), 0, w.dim);
   replaceLoop(scan, results);
   return true;
 }

@@ -92,6 +92,7 @@ Value outputResult(OpBuilder &b, Location loc, const StepLoop &s, Value y,
   const StepWrite &w = *s.write;
   Value acc = s.loop->getResult(w.carried);
   Type accElem = elementTypeOf(acc);
+  y = asWritten(b, loc, s, y, split);
   Shape layout = staticShapeOf(y);
   for (Operation *user : llvm::make_early_inc_range(acc.getUsers())) {
     auto tr = dyn_cast<linalg::TransposeOp>(user);
@@ -132,6 +133,8 @@ void rewrite(const StepLoop &s, const RecurrenceCandidate &c) {
     Value array = sources[i].split == split
                       ? sources[i].array
                       : movedDim(b, loc, r.array, r.dim, split);
+    if (r.reversed) // the time dim is `split` in both
+      array = reversedAlong(b, loc, array, split);
     operands[int(role)] = reshaped(b, loc, array, shape);
   }
   Type elem = elementTypeOf(operands[int(Role::q)]), f32 = b.getF32Type();

@@ -121,16 +121,24 @@ bool whileLoop(scf::WhileOp loop, StepLoop &s) {
   return false;
 }
 
-/// The time dim of a slice at the step with `offsets`, `sizes` and unit
-/// strides into `full`: the counter in one dim (with the full extent T), 0
-/// and the full size in the others.
-std::optional<int64_t> stepDim(StepLoop &s, ArrayRef<OpFoldResult> offsets,
-                               ArrayRef<OpFoldResult> sizes,
-                               ArrayRef<OpFoldResult> strides,
-                               ArrayRef<int64_t> full) {
+/// Where a slice at the step sits: its time dim, and whether step i is at
+/// T - 1 - i (a scan backwards).
+struct StepPosition {
+  int64_t dim;
+  bool reversed;
+};
+
+/// The position of a slice at the step with `offsets`, `sizes` and unit
+/// strides into `full`: the counter (or T - 1 - counter) in one dim with
+/// the full extent T, 0 and the full size in the others.
+std::optional<StepPosition> stepDim(StepLoop &s, ArrayRef<OpFoldResult> offsets,
+                                    ArrayRef<OpFoldResult> sizes,
+                                    ArrayRef<OpFoldResult> strides,
+                                    ArrayRef<int64_t> full) {
   if (offsets.size() != full.size())
     return std::nullopt;
-  std::optional<int64_t> dim;
+  std::optional<StepPosition> pos;
+  int64_t last = s.length - 1;
   for (size_t d = 0; d < full.size(); ++d) {
     auto size = getConstantIntValue(sizes[d]);
     if (getConstantIntValue(strides[d]) != 1 || !size)
@@ -142,16 +150,18 @@ std::optional<int64_t> stepDim(StepLoop &s, ArrayRef<OpFoldResult> offsets,
                      &s.indexOps);
     };
     // (With one step, position 1 is out of range: clamped reads give 0.)
-    bool isTime = at(0) == 0 && (s.length == 1 || at(1) == 1) &&
-                  at(s.length - 1) == s.length - 1;
-    if (isTime && !dim && *size == 1 && full[d] == s.length) {
-      dim = d;
+    bool forward =
+        at(0) == 0 && (s.length == 1 || at(1) == 1) && at(last) == last;
+    bool backward =
+        s.length > 1 && at(0) == last && at(1) == last - 1 && at(last) == 0;
+    if ((forward || backward) && !pos && *size == 1 && full[d] == s.length) {
+      pos = StepPosition{int64_t(d), !forward};
       continue;
     }
-    if (at(0) != 0 || at(s.length - 1) != 0 || *size != full[d])
+    if (at(0) != 0 || at(last) != 0 || *size != full[d])
       return std::nullopt;
   }
-  return dim;
+  return pos;
 }
 
 Shape without(ArrayRef<int64_t> shape, int64_t dim) {
@@ -170,7 +180,8 @@ std::optional<StepRead> readOf(StepLoop &s, tensor::ExtractSliceOp slice,
                      slice.getMixedStrides(), full);
   if (!dim)
     return std::nullopt;
-  return StepRead{array, *dim, slice, without(full, *dim)};
+  return StepRead{array, dim->dim, slice, without(full, dim->dim),
+                  dim->reversed};
 }
 
 /// Sorts the carried values into the counter, pass-through arrays, the
@@ -202,8 +213,12 @@ bool classifyCarried(StepLoop &s) {
                                         insert.getMixedStrides(), full);
       if (!dim)
         return false;
-      s.write =
-          StepWrite{i, *dim, insert.getSource(), insert, without(full, *dim)};
+      s.write = StepWrite{i,
+                          dim->dim,
+                          insert.getSource(),
+                          insert,
+                          without(full, dim->dim),
+                          dim->reversed};
       continue;
     }
     if (state || shapeOf(arg).empty())

@@ -31,7 +31,8 @@ struct StepRead {
   mlir::Value array;
   int64_t dim;
   mlir::Operation *slice;
-  Shape step; // the array's shape without the time dim
+  Shape step;            // the array's shape without the time dim
+  bool reversed = false; // step i reads x[T - 1 - i]
 };
 
 /// The per-step write of carried value `carried` at the step.
@@ -41,6 +42,7 @@ struct StepWrite {
   mlir::Value update;
   mlir::Operation *insert;
   Shape step;
+  bool reversed = false; // step i writes y[T - 1 - i]
 };
 
 struct StepLoop {
@@ -110,6 +112,10 @@ bool isRead(const StepLoop &loop, mlir::Operation *op);
 llvm::SmallVector<mlir::Value> passThroughResults(mlir::OpBuilder &b,
                                                   mlir::Location loc,
                                                   const StepLoop &loop);
+/// The stacked output `y` ([T, ...] along `dim`) in the order the loop
+/// wrote it (reversed along `dim` for a write at T - 1 - i).
+mlir::Value asWritten(mlir::OpBuilder &b, mlir::Location loc,
+                      const StepLoop &loop, mlir::Value y, int64_t dim);
 /// Replaces the loop's results with `results` and erases it.
 void replaceLoop(const StepLoop &loop, llvm::ArrayRef<mlir::Value> results);
 /// The mix op's initial state from the loop's: null when it is a splat 0,

@@ -66,6 +66,33 @@ Value reshaped(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> shape) {
       b, loc, RankedTensorType::get(shape, elem), x, all(shape.size()));
 }
 
+Value reversedAlong(OpBuilder &b, Location loc, Value x, int64_t dim) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank(), last = type.getDimSize(dim) - 1;
+  if (last <= 0)
+    return x;
+  // Each element reads x[..., last - i, ...] (a gather: an affine map
+  // `last - d` would be taken for an out-of-range read by later passes).
+  Value init =
+      tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, type, ValueRange{}, init, b.getMultiDimIdentityMap(rank),
+             iters,
+             [&](OpBuilder &nb, Location nl, ValueRange) {
+               SmallVector<Value> at;
+               for (int64_t d = 0; d < rank; ++d)
+                 at.push_back(linalg::IndexOp::create(nb, nl, d));
+               at[dim] = arith::SubIOp::create(
+                   nb, nl, arith::ConstantIndexOp::create(nb, nl, last),
+                   at[dim]);
+               linalg::YieldOp::create(
+                   nb, nl,
+                   tensor::ExtractOp::create(nb, nl, x, at).getResult());
+             })
+      .getResult(0);
+}
+
 Value broadcastTrailing(OpBuilder &b, Location loc, Value x,
                         ArrayRef<int64_t> shape) {
   SmallVector<int64_t> in = staticShapeOf(x);

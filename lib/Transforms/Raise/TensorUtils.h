@@ -32,6 +32,9 @@ mlir::Value reshaped(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
 mlir::Value castedTo(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                      mlir::Type elem);
 
+/// x (static) read backwards along `dim`.
+mlir::Value reversedAlong(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                          int64_t dim);
 /// x[..., None] broadcast to `shape`: x's dims are the leading dims of
 /// `shape` (linalg.broadcast).
 mlir::Value broadcastTrailing(mlir::OpBuilder &b, mlir::Location loc,

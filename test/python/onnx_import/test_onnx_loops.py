@@ -83,15 +83,18 @@ def feeds_for(T, K, V, seed, gated=False, delta=False):
     return f
 
 
-def scan_model(T, K, V, delta=False, gated=False):
+def scan_model(T, K, V, delta=False, gated=False, reverse=False):
     names = ["q", "k", "v"] + (["beta"] if delta else []) + (["g"] if gated else [])
     outer = {"q": "Q", "k": "Kx", "v": "Vx", "beta": "B", "g": "G"}
     dims = {"q": [K], "k": [K], "v": [V], "beta": [], "g": []}
     body = body_graph(recurrence_nodes(delta, gated),
                       [vi("S", [K, V])] + [vi(n, dims[n]) for n in names],
                       [vi("S2", [K, V]), vi("o", [V])])
+    d = int(reverse)
     node = N("Scan", ["S0"] + [outer[n] for n in names], ["SF", "O"],
-             body=body, num_scan_inputs=len(names))
+             body=body, num_scan_inputs=len(names),
+             scan_input_directions=[d] * len(names),
+             scan_output_directions=[d])
     ins = [vi("S0", [K, V])] + [vi(outer[n], [T] + dims[n]) for n in names]
     return make_model([node], ins, [vi("SF", [K, V]), vi("O", [T, V])])
 
@@ -125,6 +128,19 @@ def test_scan_recurrence(T, K, V, delta, gated, tmp_path):
         assert ("gate scalar" if gated else "gate none") in text
     loop = run_and_compare(model, feeds, tmp_path, [S, o], "--no-raise")
     assert "mix." not in loop and ("scf.for" in loop or T == 1)
+
+
+@pytest.mark.parametrize("T,K,V", [(63, 12, 20), (150, 20, 12)])
+def test_scan_recurrence_backwards(T, K, V, tmp_path):
+    """Every input read and the output written at T - 1 - t: the mix op
+    runs on the reversed sequences and its output is reversed back."""
+    feeds = feeds_for(T, K, V, seed=2 * T, gated=True, delta=True)
+    rev = {n: x[::-1].copy() for n, x in feeds.items() if n != "S0"}
+    S, o = reference(rev["Q"], rev["Kx"], rev["Vx"], rev["G"], rev["B"], True,
+                     feeds["S0"])
+    text = run_and_compare(scan_model(T, K, V, True, True, reverse=True), feeds,
+                           tmp_path, [S, o[::-1]])
+    assert "scf.for" not in text and "mix.delta_rule" in text
 
 
 def loop_model(T, K, V):
@@ -190,12 +206,12 @@ def test_scan_diagonal(T, D, nonlinear, reverse, tmp_path):
         y[:, t] = 2 * h_
     model = diag_model(T, D, nonlinear, reverse)
     text = run_and_compare(model, feeds, tmp_path, [h_, y])
-    if T > 1 and not nonlinear and not reverse:
+    if T > 1 and not nonlinear:
         # (x and the log decay are stacked by a loop of their own)
         assert "mix.scan" in text
     else:
-        # A non-linear step is no recurrence; steps read backwards are not
-        # raised (yet): both stay loops and still run correctly.
+        # A non-linear step is no recurrence: the loop stays and still runs
+        # correctly.
         assert "mix." not in text and ("scf.for" in text or T == 1)
 
 
