@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AffineExpr.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/StringSet.h"
 
 #include <cmath>
@@ -367,107 +368,25 @@ LogicalResult BodyEvaluator::evaluate(Operation *op) {
   return success();
 }
 
-LogicalResult BodyEvaluator::evaluateStructured(Operation *op) {
-  auto lop = cast<linalg::LinalgOp>(op);
-  if (!lop.hasPureTensorSemantics())
-    return failure();
-  Shape ranges = lop.getStaticLoopRanges();
-  if (llvm::any_of(ranges, ShapedType::isDynamic))
-    return failure();
-  SmallVector<AffineMap> maps = lop.getIndexingMapsArray();
-  unsigned numIn = lop.getNumDpsInputs(), numOps = op->getNumOperands();
-  SmallVector<const HostTensor *> in;
-  SmallVector<Shape> strides;
-  for (Value v : op->getOperands()) {
-    in.push_back(get(v));
-    if (!in.back() ||
-        in.back()->shape.size() != maps[in.size() - 1].getNumResults())
-      return failure();
-    strides.push_back(stridesOf(in.back()->shape));
-  }
-  SmallVector<HostTensor> outs;
-  for (unsigned i = numIn; i < numOps; ++i)
-    outs.push_back(*in[i]);
-  Block &body = *lop.getBlock();
-  if (body.getNumArguments() > numOps)
-    return failure();
-  // The body as a program on slots: block arguments, then values from
-  // outside (scalars), then each op's result.
+namespace {
+
+/// A linalg body as a program on slots: the block arguments, then values
+/// from outside (scalars), then each op's result.
+struct BodyProgram {
   struct Instr {
     ScalarOp op;
     int index = -1; // linalg.index dim, or -1
     SmallVector<unsigned> args;
     unsigned result;
   };
-  DenseMap<Value, unsigned> slotOf;
   SmallVector<double> slots;
-  for (BlockArgument arg : body.getArguments()) {
-    slotOf[arg] = slots.size();
-    slots.push_back(0.0);
-  }
-  SmallVector<Instr> program;
+  SmallVector<Instr> instrs;
   SmallVector<unsigned> yielded;
-  for (Operation &inner : body) {
-    SmallVector<unsigned> args;
-    for (Value v : inner.getOperands()) {
-      if (!slotOf.count(v)) {
-        const HostTensor *outer = get(v);
-        if (!outer || outer->data.size() != 1)
-          return failure();
-        slotOf[v] = slots.size();
-        slots.push_back(outer->data[0]);
-      }
-      args.push_back(slotOf[v]);
-    }
-    if (isa<linalg::YieldOp>(inner)) {
-      yielded = args;
-      continue;
-    }
-    Instr instr;
-    if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
-      instr.index = index.getDim();
-    } else {
-      auto scalar =
-          inner.getNumResults() == 1 ? ScalarOp::of(&inner) : std::nullopt;
-      if (!scalar)
-        return failure();
-      instr.op = *scalar;
-    }
-    instr.args = std::move(args);
-    instr.result = slots.size();
-    slotOf[inner.getResult(0)] = slots.size();
-    slots.push_back(0.0);
-    program.push_back(std::move(instr));
-  }
-  if (yielded.size() != outs.size())
-    return failure();
-  // Projected permutations (the common case) index without evaluating
-  // affine expressions.
-  SmallVector<SmallVector<int64_t>> dims(numOps);
-  for (unsigned i = 0; i < numOps; ++i)
-    for (AffineExpr e : maps[i].getResults()) {
-      auto d = dyn_cast<AffineDimExpr>(e);
-      auto c = dyn_cast<AffineConstantExpr>(e);
-      dims[i].push_back(d ? int64_t(d.getPosition())
-                          : (c && c.getValue() == 0 ? -1 : -2));
-    }
-  SmallVector<int64_t> offsets(numOps);
-  SmallVector<double> args;
-  bool ok = true;
-  forEachIndex(ranges, [&](int64_t, ArrayRef<int64_t> point) {
-    for (unsigned i = 0; i < numOps; ++i) {
-      int64_t off = 0;
-      for (auto [r, d] : llvm::enumerate(dims[i]))
-        off += (d >= 0    ? point[d]
-                : d == -1 ? 0
-                          : evalAffine(maps[i].getResult(r), point)) *
-               strides[i][r];
-      offsets[i] = off;
-    }
-    for (unsigned j = 0; j < body.getNumArguments(); ++j)
-      slots[j] = j < numIn ? in[j]->data[offsets[j]]
-                           : outs[j - numIn].data[offsets[j]];
-    for (const Instr &instr : program) {
+
+  /// Runs the body at iteration `point`; the block arguments must be set.
+  void run(ArrayRef<int64_t> point) {
+    SmallVector<double, 8> args;
+    for (const Instr &instr : instrs) {
       if (instr.index >= 0) {
         slots[instr.result] = point[instr.index];
         continue;
@@ -477,107 +396,230 @@ LogicalResult BodyEvaluator::evaluateStructured(Operation *op) {
         args.push_back(slots[a]);
       slots[instr.result] = instr.op.apply(args);
     }
-    for (auto [k, slot] : llvm::enumerate(yielded))
-      outs[k].data[offsets[numIn + k]] = slots[slot];
-  });
-  if (!ok || outs.size() != op->getNumResults())
+  }
+};
+
+/// `body` compiled, its outside values read with `get`; nullopt for an op
+/// it does not know.
+std::optional<BodyProgram>
+compileBody(Block &body, function_ref<const HostTensor *(Value)> get) {
+  BodyProgram p;
+  DenseMap<Value, unsigned> slotOf;
+  for (BlockArgument arg : body.getArguments()) {
+    slotOf[arg] = p.slots.size();
+    p.slots.push_back(0.0);
+  }
+  for (Operation &inner : body) {
+    SmallVector<unsigned> args;
+    for (Value v : inner.getOperands()) {
+      if (!slotOf.count(v)) {
+        const HostTensor *outer = get(v);
+        if (!outer || outer->data.size() != 1)
+          return std::nullopt;
+        slotOf[v] = p.slots.size();
+        p.slots.push_back(outer->data[0]);
+      }
+      args.push_back(slotOf[v]);
+    }
+    if (isa<linalg::YieldOp>(inner)) {
+      p.yielded = args;
+      continue;
+    }
+    BodyProgram::Instr instr;
+    if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+      instr.index = index.getDim();
+    } else {
+      auto scalar =
+          inner.getNumResults() == 1 ? ScalarOp::of(&inner) : std::nullopt;
+      if (!scalar)
+        return std::nullopt;
+      instr.op = *scalar;
+    }
+    instr.args = std::move(args);
+    instr.result = p.slots.size();
+    slotOf[inner.getResult(0)] = p.slots.size();
+    p.slots.push_back(0.0);
+    p.instrs.push_back(std::move(instr));
+  }
+  return p;
+}
+
+/// Linear offsets into an operand at loop points: through its indexing map,
+/// with projected permutations (the common case) indexed directly.
+struct OperandIndexer {
+  AffineMap map;
+  SmallVector<int64_t> dims; // loop dim per result; -1: constant 0; -2: other
+  SmallVector<int64_t> strides;
+
+  OperandIndexer(AffineMap map, ArrayRef<int64_t> shape)
+      : map(map), strides(stridesOf(shape)) {
+    for (AffineExpr e : map.getResults()) {
+      auto d = dyn_cast<AffineDimExpr>(e);
+      auto c = dyn_cast<AffineConstantExpr>(e);
+      dims.push_back(d ? int64_t(d.getPosition())
+                       : (c && c.getValue() == 0 ? -1 : -2));
+    }
+  }
+  int64_t at(ArrayRef<int64_t> point) const {
+    int64_t off = 0;
+    for (auto [r, d] : llvm::enumerate(dims))
+      off += (d >= 0    ? point[d]
+              : d == -1 ? 0
+                        : evalAffine(map.getResult(r), point)) *
+             strides[r];
+    return off;
+  }
+};
+
+} // namespace
+
+LogicalResult BodyEvaluator::evaluateStructured(Operation *op) {
+  auto lop = cast<linalg::LinalgOp>(op);
+  Shape ranges = lop.getStaticLoopRanges();
+  if (!lop.hasPureTensorSemantics() ||
+      llvm::any_of(ranges, ShapedType::isDynamic))
     return failure();
+  SmallVector<AffineMap> maps = lop.getIndexingMapsArray();
+  unsigned numIn = lop.getNumDpsInputs(), numOps = op->getNumOperands();
+  SmallVector<const HostTensor *> in;
+  SmallVector<OperandIndexer> index;
+  for (auto [v, map] : llvm::zip(op->getOperands(), maps)) {
+    in.push_back(get(v));
+    if (!in.back() || in.back()->shape.size() != map.getNumResults())
+      return failure();
+    index.emplace_back(map, in.back()->shape);
+  }
+  SmallVector<HostTensor> outs;
+  for (unsigned i = numIn; i < numOps; ++i)
+    outs.push_back(*in[i]);
+  Block &body = *lop.getBlock();
+  auto program = compileBody(body, [&](Value v) { return get(v); });
+  if (body.getNumArguments() > numOps || !program ||
+      program->yielded.size() != outs.size() ||
+      outs.size() != op->getNumResults())
+    return failure();
+  SmallVector<int64_t> offsets(numOps);
+  forEachIndex(ranges, [&](int64_t, ArrayRef<int64_t> point) {
+    for (unsigned i = 0; i < numOps; ++i)
+      offsets[i] = index[i].at(point);
+    for (unsigned j = 0; j < body.getNumArguments(); ++j)
+      program->slots[j] = j < numIn ? in[j]->data[offsets[j]]
+                                    : outs[j - numIn].data[offsets[j]];
+    program->run(point);
+    for (auto [k, slot] : llvm::enumerate(program->yielded))
+      outs[k].data[offsets[numIn + k]] = program->slots[slot];
+  });
   for (auto [r, t] : llvm::zip(op->getResults(), outs))
     set(r, std::move(t));
   return success();
 }
 
-LogicalResult BodyEvaluator::evaluateTensorOp(Operation *op) {
-  Shape shape;
-  auto scalarOf = [&](OpFoldResult f) -> std::optional<int64_t> {
-    if (auto a = dyn_cast<Attribute>(f))
-      return cast<IntegerAttr>(a).getInt();
-    const HostTensor *t = get(cast<Value>(f));
-    if (!t || t->data.size() != 1)
+namespace {
+
+/// An integer operand position (attribute or evaluated scalar).
+std::optional<int64_t> intOf(const BodyEvaluator &ev, OpFoldResult f) {
+  if (auto a = dyn_cast<Attribute>(f))
+    return cast<IntegerAttr>(a).getInt();
+  const HostTensor *t = ev.get(cast<Value>(f));
+  if (!t || t->data.size() != 1)
+    return std::nullopt;
+  return int64_t(t->data[0]);
+}
+
+std::optional<Shape> intsOf(const BodyEvaluator &ev,
+                            ArrayRef<OpFoldResult> fs) {
+  Shape out;
+  for (OpFoldResult f : fs) {
+    auto x = intOf(ev, f);
+    if (!x)
       return std::nullopt;
-    return int64_t(t->data[0]);
-  };
-  auto ints = [&](ArrayRef<OpFoldResult> fs) -> std::optional<Shape> {
-    Shape out;
-    for (OpFoldResult f : fs) {
-      auto x = scalarOf(f);
-      if (!x)
+    out.push_back(*x);
+  }
+  return out;
+}
+
+/// The strided window of a slice op into a tensor of shape `full`, checked
+/// to lie inside it.
+struct Window {
+  Shape offsets, sizes, strides, fullStrides;
+
+  static std::optional<Window> of(const BodyEvaluator &ev,
+                                  OffsetSizeAndStrideOpInterface op,
+                                  ArrayRef<int64_t> full) {
+    auto off = intsOf(ev, op.getMixedOffsets()),
+         sz = intsOf(ev, op.getMixedSizes()),
+         st = intsOf(ev, op.getMixedStrides());
+    if (!off || !sz || !st || off->size() != full.size())
+      return std::nullopt;
+    for (size_t d = 0; d < full.size(); ++d)
+      if ((*off)[d] < 0 ||
+          ((*sz)[d] > 0 && (*off)[d] + ((*sz)[d] - 1) * (*st)[d] >= full[d]))
         return std::nullopt;
-      out.push_back(*x);
-    }
-    return out;
-  };
-  // Element `idx` of a strided window (offsets, strides) of `full`.
-  auto windowOffset = [](ArrayRef<int64_t> idx, ArrayRef<int64_t> off,
-                         ArrayRef<int64_t> str, ArrayRef<int64_t> fullStrides) {
+    return Window{*off, *sz, *st, stridesOf(full)};
+  }
+  /// The linear offset in the full tensor of window element `idx`.
+  int64_t at(ArrayRef<int64_t> idx) const {
     int64_t o = 0;
     for (size_t d = 0; d < idx.size(); ++d)
-      o += (off[d] + idx[d] * str[d]) * fullStrides[d];
+      o += (offsets[d] + idx[d] * strides[d]) * fullStrides[d];
     return o;
-  };
-  auto inBounds = [](ArrayRef<int64_t> full, ArrayRef<int64_t> off,
-                     ArrayRef<int64_t> sizes, ArrayRef<int64_t> str) {
-    for (size_t d = 0; d < full.size(); ++d)
-      if (off[d] < 0 ||
-          (sizes[d] > 0 && off[d] + (sizes[d] - 1) * str[d] >= full[d]))
-        return false;
-    return true;
-  };
-  if (auto e = dyn_cast<tensor::EmptyOp>(op)) {
-    if (!staticResult(op, shape))
-      return failure();
-    HostTensor t{shape, {}};
-    t.data.assign(t.numElements(), 0.0);
-    set(e.getResult(), std::move(t));
-    return success();
   }
-  if (auto s = dyn_cast<tensor::ExtractSliceOp>(op)) {
-    const HostTensor *src = get(s.getSource());
-    auto off = ints(s.getMixedOffsets()), sz = ints(s.getMixedSizes()),
-         st = ints(s.getMixedStrides());
-    if (!src || !off || !sz || !st || !staticResult(op, shape) ||
-        !inBounds(src->shape, *off, *sz, *st))
+};
+
+LogicalResult extractSlice(BodyEvaluator &ev, tensor::ExtractSliceOp s) {
+  const HostTensor *src = ev.get(s.getSource());
+  Shape shape;
+  auto w = src ? Window::of(ev, s, src->shape) : std::nullopt;
+  if (!w || !staticResult(s, shape))
+    return failure();
+  HostTensor t{shape, {}};
+  t.data.resize(t.numElements());
+  forEachIndex(w->sizes, [&](int64_t lin, ArrayRef<int64_t> idx) {
+    t.data[lin] = src->data[w->at(idx)];
+  });
+  ev.set(s.getResult(), std::move(t));
+  return success();
+}
+
+LogicalResult insertSlice(BodyEvaluator &ev, tensor::InsertSliceOp s) {
+  const HostTensor *src = ev.get(s.getSource()), *dst = ev.get(s.getDest());
+  auto w = dst ? Window::of(ev, s, dst->shape) : std::nullopt;
+  if (!src || !w)
+    return failure();
+  HostTensor t = *dst;
+  forEachIndex(w->sizes, [&](int64_t lin, ArrayRef<int64_t> idx) {
+    t.data[w->at(idx)] = src->data[lin];
+  });
+  ev.set(s.getResult(), std::move(t));
+  return success();
+}
+
+LogicalResult extractElement(BodyEvaluator &ev, tensor::ExtractOp x) {
+  const HostTensor *src = ev.get(x.getTensor());
+  SmallVector<OpFoldResult> idx(x.getIndices().begin(), x.getIndices().end());
+  auto at = intsOf(ev, idx);
+  if (!src || !at || at->size() != src->shape.size())
+    return failure();
+  int64_t o = 0;
+  Shape fs = stridesOf(src->shape);
+  for (size_t d = 0; d < at->size(); ++d) {
+    if ((*at)[d] < 0 || (*at)[d] >= src->shape[d])
       return failure();
-    HostTensor t{shape, {}};
-    Shape fs = stridesOf(src->shape);
-    t.data.resize(t.numElements());
-    forEachIndex(*sz, [&](int64_t lin, ArrayRef<int64_t> idx) {
-      t.data[lin] = src->data[windowOffset(idx, *off, *st, fs)];
-    });
-    set(s.getResult(), std::move(t));
-    return success();
+    o += (*at)[d] * fs[d];
   }
-  if (auto s = dyn_cast<tensor::InsertSliceOp>(op)) {
-    const HostTensor *src = get(s.getSource()), *dst = get(s.getDest());
-    auto off = ints(s.getMixedOffsets()), sz = ints(s.getMixedSizes()),
-         st = ints(s.getMixedStrides());
-    if (!src || !dst || !off || !sz || !st ||
-        !inBounds(dst->shape, *off, *sz, *st))
-      return failure();
-    HostTensor t = *dst;
-    Shape fs = stridesOf(dst->shape);
-    forEachIndex(*sz, [&](int64_t lin, ArrayRef<int64_t> idx) {
-      t.data[windowOffset(idx, *off, *st, fs)] = src->data[lin];
-    });
-    set(s.getResult(), std::move(t));
-    return success();
-  }
-  if (auto x = dyn_cast<tensor::ExtractOp>(op)) {
-    const HostTensor *src = get(x.getTensor());
-    SmallVector<OpFoldResult> idx(x.getIndices().begin(), x.getIndices().end());
-    auto at = ints(idx);
-    if (!src || !at || at->size() != src->shape.size())
-      return failure();
-    int64_t o = 0;
-    Shape fs = stridesOf(src->shape);
-    for (size_t d = 0; d < at->size(); ++d) {
-      if ((*at)[d] < 0 || (*at)[d] >= src->shape[d])
-        return failure();
-      o += (*at)[d] * fs[d];
-    }
-    set(x.getResult(), HostTensor{{}, {src->data[o]}});
-    return success();
-  }
+  ev.set(x.getResult(), HostTensor{{}, {src->data[o]}});
+  return success();
+}
+
+} // namespace
+
+LogicalResult BodyEvaluator::evaluateTensorOp(Operation *op) {
+  if (auto s = dyn_cast<tensor::ExtractSliceOp>(op))
+    return extractSlice(*this, s);
+  if (auto s = dyn_cast<tensor::InsertSliceOp>(op))
+    return insertSlice(*this, s);
+  if (auto x = dyn_cast<tensor::ExtractOp>(op))
+    return extractElement(*this, x);
   if (auto d = dyn_cast<tensor::DimOp>(op)) {
     auto i = d.getConstantIndex();
     Shape src;
@@ -586,10 +628,13 @@ LogicalResult BodyEvaluator::evaluateTensorOp(Operation *op) {
     set(d.getResult(), HostTensor{{}, {double(src[*i])}});
     return success();
   }
+  Shape shape;
   if (!staticResult(op, shape))
     return failure();
   HostTensor t{shape, {}};
-  if (isa<tensor::FromElementsOp>(op)) {
+  if (isa<tensor::EmptyOp>(op)) {
+    t.data.assign(t.numElements(), 0.0);
+  } else if (isa<tensor::FromElementsOp>(op)) {
     for (Value v : op->getOperands()) {
       const HostTensor *x = get(v);
       if (!x || x->data.size() != 1)
