@@ -103,6 +103,13 @@ Value reverse(OpBuilder &b, Location loc, Value x, int64_t axis);
 Value gather(OpBuilder &b, Location loc, Value data, Value indices,
              int64_t axis);
 
+/// What a loop should yield for its carried tensor `arg` whose new value is
+/// `value`: `value` itself when it is `arg` or a chain of slice insertions
+/// into it (already updated in place), else `value` copied into `arg`
+/// (linalg.copy). One-shot bufferization wants each yielded tensor
+/// equivalent to its loop argument, so that it reuses the argument's buffer.
+Value yieldedInPlace(OpBuilder &b, Location loc, Value value, Value arg);
+
 } // namespace mixir::build
 
 #endif

@@ -16,6 +16,16 @@ def MixRaise : Pass<"mix-raise", "mlir::func::FuncOp"> {
     ones or the decay on and below it; 0 and a large negative value for the
     additive mask) before the chain is replaced by `mix.linear_attention` or
     `mix.attention`; anything it cannot prove is left untouched.
+
+    It also raises loops over the steps of a sequence (scf.for from 0 to T,
+    or scf.while with a carried counter, reading per-step inputs with
+    tensor.extract_slice at the step and stacking one output with
+    tensor.insert_slice) whose step is linear attention or the delta rule
+    (any gate kind, the state as [K, V] or [V, K]), a diagonal-plus-low-rank
+    transition (mix.recurrence, several sub-steps per token allowed) or a
+    diagonal one (mix.scan): the step is evaluated in float64 on random
+    inputs and compared with each candidate, so it is recognised by what it
+    computes, whatever ops spell it. Other loops stay as they are.
   }];
   let dependentDialects = ["mixir::mix::MixDialect", "mlir::linalg::LinalgDialect",
                            "mlir::tensor::TensorDialect", "mlir::arith::ArithDialect"];

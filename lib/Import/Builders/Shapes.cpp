@@ -168,6 +168,21 @@ Value reverse(OpBuilder &b, Location loc, Value x, int64_t axis) {
       ArrayRef<OpFoldResult>(sizes));
 }
 
+/// An index into a dim of `size` elements: negative ones count from the
+/// end, out-of-range ones are clamped so nothing reads out of bounds.
+static Value wrappedIndex(OpBuilder &b, Location loc, Value index, Value size) {
+  Value idx = arith::IndexCastOp::create(b, loc, b.getIndexType(), index);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value neg =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, idx, zero);
+  Value wrapped = arith::AddIOp::create(b, loc, idx, size);
+  idx = arith::SelectOp::create(b, loc, neg, wrapped, idx);
+  Value last = arith::SubIOp::create(b, loc, size,
+                                     arith::ConstantIndexOp::create(b, loc, 1));
+  idx = arith::MaxSIOp::create(b, loc, idx, zero);
+  return arith::MinSIOp::create(b, loc, idx, last);
+}
+
 Value gather(OpBuilder &b, Location loc, Value data, Value indices,
              int64_t axis) {
   auto dt = cast<RankedTensorType>(data.getType());
@@ -177,6 +192,18 @@ Value gather(OpBuilder &b, Location loc, Value data, Value indices,
   SmallVector<OpFoldResult> out(ds.begin(), ds.begin() + axis);
   out.append(is.begin(), is.end());
   out.append(ds.begin() + axis + 1, ds.end());
+  Value axisSize = getValueOrCreateConstantIndexOp(b, loc, ds[axis]);
+  if (it.getRank() == 0) {
+    // One index: the slice of `data` at it, with `axis` dropped.
+    Value index = tensor::ExtractOp::create(b, loc, indices, ValueRange{});
+    SmallVector<OpFoldResult> offsets(dt.getRank(), b.getIndexAttr(0)),
+        sizes(ds), strides(dt.getRank(), b.getIndexAttr(1));
+    offsets[axis] = wrappedIndex(b, loc, index, axisSize);
+    sizes[axis] = b.getIndexAttr(1);
+    auto type = RankedTensorType::get(staticShapeOf(out), dt.getElementType());
+    return tensor::ExtractSliceOp::create(b, loc, type, data, offsets, sizes,
+                                          strides);
+  }
   int64_t rank = out.size(), ir = it.getRank();
   MLIRContext *ctx = b.getContext();
   SmallVector<AffineExpr> idxExprs;
@@ -185,36 +212,31 @@ Value gather(OpBuilder &b, Location loc, Value data, Value indices,
   SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, idxExprs, ctx),
                                  AffineMap::getMultiDimIdentityMap(rank, ctx)};
   Value init = emptyTensor(b, loc, out, dt.getElementType());
-  Value axisSize = getValueOrCreateConstantIndexOp(b, loc, ds[axis]);
   SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
   return linalg::GenericOp::create(
              b, loc, init.getType(), ValueRange{indices}, ValueRange{init},
              maps, iters,
              [&](OpBuilder &nb, Location nloc, ValueRange args) {
-               Value idx = arith::IndexCastOp::create(
-                   nb, nloc, nb.getIndexType(), args[0]);
-               Value zero = arith::ConstantIndexOp::create(nb, nloc, 0);
-               Value neg = arith::CmpIOp::create(
-                   nb, nloc, arith::CmpIPredicate::slt, idx, zero);
-               Value wrapped = arith::AddIOp::create(nb, nloc, idx, axisSize);
-               idx = arith::SelectOp::create(nb, nloc, neg, wrapped, idx);
-               // Out-of-range indices are clamped so nothing reads out of
-               // bounds.
-               Value last = arith::SubIOp::create(
-                   nb, nloc, axisSize,
-                   arith::ConstantIndexOp::create(nb, nloc, 1));
-               idx = arith::MaxSIOp::create(nb, nloc, idx, zero);
-               idx = arith::MinSIOp::create(nb, nloc, idx, last);
                SmallVector<Value> coords;
                for (int64_t d = 0; d < axis; ++d)
                  coords.push_back(linalg::IndexOp::create(nb, nloc, d));
-               coords.push_back(idx);
+               coords.push_back(wrappedIndex(nb, nloc, args[0], axisSize));
                for (int64_t d = axis + ir; d < rank; ++d)
                  coords.push_back(linalg::IndexOp::create(nb, nloc, d));
                Value v = tensor::ExtractOp::create(nb, nloc, data, coords);
                linalg::YieldOp::create(nb, nloc, v);
              })
       .getResult(0);
+}
+
+Value yieldedInPlace(OpBuilder &b, Location loc, Value value, Value arg) {
+  for (Value v = value; v != arg;) {
+    auto insert = v.getDefiningOp<tensor::InsertSliceOp>();
+    if (!insert)
+      return linalg::CopyOp::create(b, loc, value, arg).getResult(0);
+    v = insert.getDest();
+  }
+  return value;
 }
 
 } // namespace mixir::build

@@ -155,6 +155,7 @@ static const HandlerMap &handlers() {
     registerNNOps(m);
     registerMixerOps(m);
     registerRNNOps(m);
+    registerControlOps(m);
     return m;
   }();
   return map;
@@ -195,7 +196,7 @@ static std::string unsupportedHint(const std::string &domain,
     return "; export with opset >= 23 (torch.onnx.export(..., "
            "opset_version=23)) to "
            "get the standard Attention op, or without onnxruntime's fusions";
-  if (domain.empty() && (op == "If" || op == "Loop" || op == "Scan"))
+  if (domain.empty() && op == "If")
     return "; control flow is not supported: export with static shapes so that "
            "the exporter unrolls or folds it";
   return "";
@@ -260,6 +261,46 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node) {
     return n.fail("unsupported op (opset " + llvm::Twine(opset->second) + ")" +
                   unsupportedHint(domain, node.op_type()));
   return it->second(n);
+}
+
+FailureOr<SmallVector<Value>>
+GraphImporter::importSubgraph(const onnx::GraphProto &graph, ValueRange inputs,
+                              std::string &bodyError) {
+  GraphImporter body(b, modelDir, opsets);
+  body.values = values;
+  body.constants = constants;
+  body.declared = declared;
+  auto done = [&]() -> FailureOr<SmallVector<Value>> {
+    bodyError = body.error;
+    return failure();
+  };
+  for (const auto &init : graph.initializer()) {
+    DenseElementsAttr value =
+        decodeTensor(b.getContext(), init, modelDir, body.error);
+    if (!value)
+      return done();
+    body.constants[init.name()] = value;
+    body.values.erase(init.name());
+  }
+  for (auto [in, v] : llvm::zip(graph.input(), inputs)) {
+    body.values[in.name()] = v;
+    body.constants.erase(in.name());
+  }
+  for (const auto &node : graph.node())
+    if (failed(body.importNode(node)))
+      return done();
+  SmallVector<Value> outs;
+  Location loc = b.getUnknownLoc();
+  for (const auto &out : graph.output()) {
+    Value v = body.lookup(out.name(), loc);
+    if (!v) {
+      (void)body.fail("output '" + out.name() +
+                      "' is not produced by any node");
+      return done();
+    }
+    outs.push_back(v);
+  }
+  return outs;
 }
 
 LogicalResult GraphImporter::importGraph(const onnx::GraphProto &graph,

@@ -87,6 +87,7 @@ void registerShapeOps(HandlerMap &map);
 void registerNNOps(HandlerMap &map);
 void registerMixerOps(HandlerMap &map);
 void registerRNNOps(HandlerMap &map);
+void registerControlOps(HandlerMap &map);
 
 class GraphImporter {
 public:
@@ -107,6 +108,13 @@ public:
   llvm::StringMap<const onnx::TypeProto *> declared;
 
   Value lookup(llvm::StringRef name, Location loc);
+  /// Translates the nodes of `graph` (a Scan or Loop body) at the builder's
+  /// insertion point with its inputs bound to `inputs`; the enclosing graph's
+  /// values stay visible. Returns the values of its outputs, or failure with
+  /// `bodyError` set.
+  FailureOr<SmallVector<Value>> importSubgraph(const onnx::GraphProto &graph,
+                                               ValueRange inputs,
+                                               std::string &bodyError);
   LogicalResult fail(const llvm::Twine &message);
 
 private:

@@ -1,6 +1,8 @@
 //===- ConvertControl.cpp - while, if and case to scf ---------------------===//
 #include "Convert.h"
 
+#include "mixir/Import/TensorBuilders.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -35,19 +37,6 @@ FailureOr<SmallVector<Value>> convertRegion(OpView &v, Region &region,
   return out;
 }
 
-/// True when `value` is `arg` or a chain of slice insertions into it (the
-/// scan outputs `ys.at[t].set(y)`): already equivalent to `arg`, so copying
-/// it back would only make bufferization copy the whole tensor.
-bool updatesInPlace(Value value, BlockArgument arg) {
-  while (value != arg) {
-    auto insert = value.getDefiningOp<tensor::InsertSliceOp>();
-    if (!insert)
-      return false;
-    value = insert.getDest();
-  }
-  return true;
-}
-
 LogicalResult whileOp(OpView &v) {
   if (v.op->getNumRegions() != 2)
     return v.fail("expects a condition and a body region");
@@ -76,14 +65,9 @@ LogicalResult whileOp(OpView &v) {
       return failure();
     if (TypeRange(ValueRange(*body)) != types)
       return v.fail("the body must return the loop-carried values");
-    // One-shot bufferization wants each yielded tensor equivalent to its
-    // loop argument: write new values into the argument's buffer
-    // (destination-passing), which it can then do in place.
     Block &after = loop.getAfter().front();
     for (auto [i, value] : llvm::enumerate(*body))
-      if (!updatesInPlace(value, after.getArgument(i)))
-        value = linalg::CopyOp::create(v.b, v.loc, value, after.getArgument(i))
-                    .getResult(0);
+      value = build::yieldedInPlace(v.b, v.loc, value, after.getArgument(i));
     scf::YieldOp::create(v.b, v.loc, *body);
   }
   return v.setResults(loop.getResults());

@@ -2,14 +2,13 @@
 //
 // Internal to lib/Import/StableHLO. Evaluates the pure, region-free
 // `stablehlo.*` ops of the flat form (plus `reduce` with a one-op body) on
-// dense float64 tensors. Two users:
-//  - foldConstantSubgraphs evaluates ops whose operands are all constants
-//    (masks built from iota and compare, position tables), so that mix-raise
-//    can check them element by element;
-//  - raiseScanLoops evaluates a `lax.scan` body on random inputs and compares
-//    it with the candidate mix op's state update.
-// Integers are held exactly (|x| < 2^53); floats are not rounded to their
-// element type, so the evaluation is the op's mathematics, not its precision.
+// dense float64 tensors, for foldConstantSubgraphs: it evaluates ops whose
+// operands are all constants (masks built from iota and compare, position
+// tables), so that mix-raise can check them element by element. (The loop
+// raising of mix-raise evaluates loop bodies after the conversion, with its
+// own evaluator of the upstream ops.) Integers are held exactly
+// (|x| < 2^53); floats are not rounded to their element type, so the
+// evaluation is the op's mathematics, not its precision.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MIXIR_LIB_IMPORT_STABLEHLO_EVALUATOR_H
@@ -20,27 +19,17 @@
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/DenseMap.h"
 
+#include "mixir/Transforms/HostTensor.h"
+
 #include <string>
 #include <vector>
 
 namespace mixir::stablehlo_import {
 
-struct HostTensor {
-  llvm::SmallVector<int64_t> shape;
-  std::vector<double> data;
-
-  int64_t numElements() const;
-};
-
-/// The static shape of a ranked tensor type (false for dynamic or unranked).
-bool staticShape(mlir::Type type, llvm::SmallVector<int64_t> &shape);
-
-/// The values of a dense int/float/bool elements attribute.
-HostTensor fromAttr(mlir::DenseElementsAttr attr);
-/// A dense elements attribute of `type` (a static tensor type) holding
-/// `values`, rounded to the element type; splat when all values are equal.
-mlir::DenseElementsAttr toAttr(mlir::RankedTensorType type,
-                               const HostTensor &values);
+using raise::fromAttr;
+using raise::HostTensor;
+using raise::staticShape;
+using raise::toAttr;
 
 /// A `stablehlo.constant` op (generic form) holding `value`.
 mlir::Operation *createConstant(mlir::OpBuilder &b, mlir::Location loc,

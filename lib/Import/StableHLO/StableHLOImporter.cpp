@@ -108,7 +108,6 @@ OwningOpRef<ModuleOp> importImpl(MLIRContext &context, StringRef flatText,
   using namespace stablehlo_import;
   if (failed(inlineCalls(*module, error)) ||
       (options.fold && failed(foldConstantSubgraphs(*module, error))) ||
-      (options.raise && failed(raiseScanLoops(*module, error))) ||
       failed(convertToUpstream(*module, error)))
     return nullptr;
   // The translation leaves the ops it looked through (broadcasts folded into

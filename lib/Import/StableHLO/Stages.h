@@ -5,8 +5,9 @@
 // returns failure with `error` set to one line naming the op it could not
 // handle. Order (StableHLOImporter.cpp):
 //
-//   inlineCalls -> foldConstantSubgraphs -> raiseScanLoops (when raising)
-//   -> convertToUpstream -> mix-raise + canonicalize (when raising)
+//   inlineCalls -> foldConstantSubgraphs -> convertToUpstream
+//   -> mix-raise + canonicalize (when raising; mix-raise also raises the
+//      lax.scan loops, now scf.while, whose step is a mix recurrence)
 //
 //===----------------------------------------------------------------------===//
 #ifndef MIXIR_LIB_IMPORT_STABLEHLO_STAGES_H
@@ -32,10 +33,6 @@ mlir::LogicalResult inlineCalls(mlir::ModuleOp module, std::string &error);
 /// `stablehlo.constant`, up to a size limit.
 mlir::LogicalResult foldConstantSubgraphs(mlir::ModuleOp module,
                                           std::string &error);
-
-/// Replaces `stablehlo.while` loops over the sequence whose body is a linear
-/// attention or delta-rule state update by the `mix` op.
-mlir::LogicalResult raiseScanLoops(mlir::ModuleOp module, std::string &error);
 
 /// Converts every remaining `stablehlo.*` op (and `mixir.*` composites) into
 /// mix / linalg / tensor / arith / math / scf ops.

@@ -8,10 +8,13 @@
 //
 //===----------------------------------------------------------------------===//
 #include "mixir/Dialect/Mix/IR/MixOps.h"
-#include "mixir/Import/TensorBuilders.h"
 #include "mixir/Transforms/Passes.h"
 
+#include "RaiseLoops.h"
+#include "TensorUtils.h"
+
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 
 #include <cmath>
@@ -22,6 +25,7 @@ namespace mixir {
 } // namespace mixir
 
 using namespace mlir;
+using mixir::raise::transposed;
 
 namespace {
 
@@ -135,21 +139,32 @@ Value matchTruncation(Value v) {
   return g.getDpsInputs()[0];
 }
 
-/// A (batched) matmul as build::matmul emits it: zero-filled accumulator,
-/// acc + a * b. When `widened`, a and b are f16/bf16 extended to f32 in the
-/// body (the f32 accumulation of low-precision products).
-bool matchMatmulGeneric(Value v, Value &lhs, Value &rhs, bool widened);
+/// A (batched) matmul by what it computes, whichever linalg op spells it (a
+/// generic, linalg.batch_matmul, ...): zero-filled accumulator, acc + a * b,
+/// out[b, m, n] += lhs[b, m, k] * rhs[b, k, n], or rhs[b, n, k] when
+/// `rhsTransposed` is set on return. When `widened`, a and b are f16/bf16
+/// extended to f32 in the body (the f32 accumulation of low-precision
+/// products).
+bool matchContraction(Value v, Value &lhs, Value &rhs, bool &rhsTransposed,
+                      bool widened);
 
-bool matchMatmul(Value v, Value &lhs, Value &rhs) {
+bool matchContraction(Value v, Value &lhs, Value &rhs, bool &rhsTransposed) {
   if (Value wide = matchTruncation(v))
-    return matchMatmulGeneric(wide, lhs, rhs, /*widened=*/true);
-  return matchMatmulGeneric(v, lhs, rhs, /*widened=*/false);
+    return matchContraction(wide, lhs, rhs, rhsTransposed, /*widened=*/true);
+  return matchContraction(v, lhs, rhs, rhsTransposed, /*widened=*/false);
 }
 
-bool matchMatmulGeneric(Value v, Value &lhs, Value &rhs, bool widened) {
-  auto g = v.getDefiningOp<linalg::GenericOp>();
+/// A matmul with rhs in [.., k, n] order.
+bool matchMatmul(Value v, Value &lhs, Value &rhs) {
+  bool transposed = false;
+  return matchContraction(v, lhs, rhs, transposed) && !transposed;
+}
+
+bool matchContraction(Value v, Value &lhs, Value &rhs, bool &rhsTransposed,
+                      bool widened) {
+  auto g = v.getDefiningOp<linalg::LinalgOp>();
   if (!g || g.getNumDpsInputs() != 2 || g.getNumDpsInits() != 1 ||
-      !isZeroFill(g.getDpsInits()[0]))
+      g->getNumResults() != 1 || !isZeroFill(g.getDpsInits()[0]))
     return false;
   int64_t rank = cast<RankedTensorType>(v.getType()).getRank();
   if ((rank != 3 && rank != 4) || g.getNumLoops() != rank + 1)
@@ -167,9 +182,11 @@ bool matchMatmulGeneric(Value v, Value &lhs, Value &rhs, bool widened) {
     return AffineMap::get(rank + 1, 0, e, ctx);
   };
   auto maps = g.getIndexingMapsArray();
-  if (maps[0] != with(m, k) || maps[1] != with(k, n) || maps[2] != with(m, n))
+  if (maps[0] != with(m, k) || maps[2] != with(m, n) ||
+      (maps[1] != with(k, n) && maps[1] != with(n, k)))
     return false;
-  Block &body = g.getRegion().front();
+  rhsTransposed = maps[1] == with(n, k);
+  Block &body = *g.getBlock();
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
   auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
   if (!add)
@@ -197,11 +214,17 @@ bool matchMatmulGeneric(Value v, Value &lhs, Value &rhs, bool widened) {
   return true;
 }
 
-/// Q K^T with K^T a linalg.transpose swapping the last two dims of K.
+/// Q K^T with K^T a linalg.transpose swapping the last two dims of K, or
+/// read transposed by the contraction itself.
 bool matchScores(Value v, Value &q, Value &k) {
   Value kt;
-  if (!matchMatmul(v, q, kt))
+  bool transposed = false;
+  if (!matchContraction(v, q, kt, transposed))
     return false;
+  if (transposed) {
+    k = kt;
+    return true;
+  }
   auto tr = kt.getDefiningOp<linalg::TransposeOp>();
   if (!tr)
     return false;
@@ -475,10 +498,12 @@ Value transposedLastTwo(Value kt, OpBuilder &b) {
 bool matchScaledScores(Value v, Value &q, Value &k, double &scale,
                        OpBuilder &b) {
   Value ql, kt;
-  if (!matchMatmul(v, ql, kt))
+  bool transposed = false;
+  if (!matchContraction(v, ql, kt, transposed))
     return false;
   double s = scale;
-  Value kk = transposedLastTwo(peelScale(kt, s), b);
+  Value kk =
+      transposed ? peelScale(kt, s) : transposedLastTwo(peelScale(kt, s), b);
   if (!kk)
     return false;
   q = peelScale(ql, s);
@@ -555,13 +580,14 @@ Value repeatedKV(Value v, OpBuilder &b) {
 
 struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
   void runOnOperation() override {
-    SmallVector<linalg::GenericOp> matmuls;
-    getOperation().walk([&](linalg::GenericOp g) {
+    mixir::raise::raiseLoops(getOperation());
+    SmallVector<linalg::LinalgOp> matmuls;
+    getOperation().walk([&](linalg::LinalgOp g) {
       Value l, r;
-      if (matchMatmul(g.getResult(0), l, r))
+      if (g->getNumResults() == 1 && matchMatmul(g->getResult(0), l, r))
         matmuls.push_back(g);
     });
-    for (linalg::GenericOp g : matmuls) {
+    for (linalg::LinalgOp g : matmuls) {
       if (succeeded(raiseSoftmaxAttention(g)))
         continue;
       (void)raiseLinearAttention(g);
@@ -586,26 +612,29 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
             cast<RankedTensorType>(v.getType()).getDimSize(1))
       return;
     b.setInsertionPoint(op);
-    op.getKMutable().assign(
-        mixir::build::transpose(b, op.getLoc(), k, {0, 2, 1, 3}));
-    op.getVMutable().assign(
-        mixir::build::transpose(b, op.getLoc(), v, {0, 2, 1, 3}));
+    op.getKMutable().assign(transposed(b, op.getLoc(), k, {0, 2, 1, 3}));
+    op.getVMutable().assign(transposed(b, op.getLoc(), v, {0, 2, 1, 3}));
   }
 
   /// [B, H, T, D] -> [B, T, H, D]; [B, T, D] -> [B, T, 1, D].
   Value toMix(OpBuilder &b, Location loc, Value x) {
     if (cast<RankedTensorType>(x.getType()).getRank() == 4)
-      return mixir::build::transpose(b, loc, x, {0, 2, 1, 3});
-    SmallVector<OpFoldResult> s = mixir::build::sizesOf(b, loc, x);
-    return mixir::build::reshape(b, loc, x,
-                                 {s[0], s[1], b.getIndexAttr(1), s[2]});
+      return transposed(b, loc, x, {0, 2, 1, 3});
+    SmallVector<OpFoldResult> s = tensor::getMixedSizes(b, loc, x);
+    auto type = cast<RankedTensorType>(x.getType());
+    SmallVector<int64_t> shape = {type.getDimSize(0), type.getDimSize(1), 1,
+                                  type.getDimSize(2)};
+    return tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get(shape, type.getElementType()), x,
+        SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}},
+        SmallVector<OpFoldResult>{s[0], s[1], b.getIndexAttr(1), s[2]});
   }
   /// The inverse of toMix for a result of rank `rank`.
   Value fromMix(OpBuilder &b, Location loc, Value x, int64_t rank) {
     if (rank == 4)
-      return mixir::build::transpose(b, loc, x, {0, 2, 1, 3});
-    SmallVector<OpFoldResult> s = mixir::build::sizesOf(b, loc, x);
-    return mixir::build::reshape(b, loc, x, {s[0], s[1], s[3]});
+      return transposed(b, loc, x, {0, 2, 1, 3});
+    return tensor::CollapseShapeOp::create(
+        b, loc, x, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
   }
 
   bool staticHeads(Value q, Value k, Value v) {
@@ -627,9 +656,9 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
   }
 
   /// softmax(s * Q K^T [+ causal mask]) V.
-  LogicalResult raiseSoftmaxAttention(linalg::GenericOp out) {
+  LogicalResult raiseSoftmaxAttention(linalg::LinalgOp out) {
     Value probs, v;
-    if (!matchMatmul(out.getResult(0), probs, v))
+    if (!matchMatmul(out->getResult(0), probs, v))
       return failure();
     // where(isnan(p), 0, p): torch.onnx's SDPA zeroes the rows of fully
     // masked keys, as mix.attention does.
@@ -741,7 +770,7 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     }
     if (!staticHeads(q, k, v))
       return failure();
-    Location loc = out.getLoc();
+    Location loc = out->getLoc();
     b.setInsertionPoint(out);
     Value q4 = toMix(b, loc, q), k4 = toMix(b, loc, k), v4 = toMix(b, loc, v);
     auto qt = cast<RankedTensorType>(q4.getType());
@@ -755,24 +784,24 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
         window ? b.getI64IntegerAttr(window) : IntegerAttr(),
         b.getF32FloatAttr((float)scale));
     Value result = fromMix(b, loc, o, rank);
-    if (result.getType() != out.getResult(0).getType())
+    if (result.getType() != out->getResult(0).getType())
       result =
-          tensor::CastOp::create(b, loc, out.getResult(0).getType(), result);
-    out.getResult(0).replaceAllUsesWith(result);
+          tensor::CastOp::create(b, loc, out->getResult(0).getType(), result);
+    out->getResult(0).replaceAllUsesWith(result);
     return success();
   }
 
   /// ((Q K^T) * causal [* decay]) V with no softmax.
-  LogicalResult raiseLinearAttention(linalg::GenericOp out) {
+  LogicalResult raiseLinearAttention(linalg::LinalgOp out) {
     Value probs, v;
-    if (!matchMatmul(out.getResult(0), probs, v))
+    if (!matchMatmul(out->getResult(0), probs, v))
       return failure();
     // Collect the factors of a tree of element-wise multiplies.
     SmallVector<std::pair<Value, AffineMap>> factors;
     SmallVector<HeadMatrix> masks;
     int64_t rank = cast<RankedTensorType>(probs.getType()).getRank();
     SmallVector<std::pair<Value, AffineMap>> work = {
-        {probs, AffineMap::getMultiDimIdentityMap(rank, out.getContext())}};
+        {probs, AffineMap::getMultiDimIdentityMap(rank, out->getContext())}};
     Value q, k, cumulative;
     while (!work.empty()) {
       auto [x, map] = work.pop_back_val();
@@ -887,7 +916,7 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     }
 
     OpBuilder b(out);
-    Location loc = out.getLoc();
+    Location loc = out->getLoc();
     MLIRContext *ctx = b.getContext();
     Value q4 = toMix(b, loc, q), k4 = toMix(b, loc, k), v4 = toMix(b, loc, v);
     Value g;
@@ -908,10 +937,10 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
           SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
       // g_t = G_t - G_{t-1} (g_0 = 0: the state before token 0 is zero), so
       // the recurrence reproduces exp(G_i - G_j) for j <= i.
-      SmallVector<OpFoldResult> gs = mixir::build::sizesOf(b, loc, cumulative);
+      SmallVector<OpFoldResult> gs = tensor::getMixedSizes(b, loc, cumulative);
       SmallVector<OpFoldResult> outSizes = {gs[0], gs[2], gs[1]};
       Type elem = cast<RankedTensorType>(cumulative.getType()).getElementType();
-      Value init = mixir::build::emptyTensor(b, loc, outSizes, elem);
+      Value init = tensor::EmptyOp::create(b, loc, outSizes, elem);
       SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
       g = linalg::GenericOp::create(
               b, loc, init.getType(), ValueRange{}, ValueRange{init},
@@ -952,10 +981,10 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
         mixir::mix::GateKindAttr::get(ctx, kind), b.getF32FloatAttr(1.0f),
         IntegerAttr());
     Value result = fromMix(b, loc, op.getO(), rank);
-    if (result.getType() != out.getResult(0).getType())
+    if (result.getType() != out->getResult(0).getType())
       result =
-          tensor::CastOp::create(b, loc, out.getResult(0).getType(), result);
-    out.getResult(0).replaceAllUsesWith(result);
+          tensor::CastOp::create(b, loc, out->getResult(0).getType(), result);
+    out->getResult(0).replaceAllUsesWith(result);
     return success();
   }
 };

@@ -9,7 +9,7 @@
 // RUN: mixir-import-stablehlo %s -o - | FileCheck %s
 //
 // CHECK-LABEL: func.func public @main
-// CHECK: scf.while
+// CHECK: scf.for
 // CHECK: mix.recurrence {{.*}} lowrank({{.*}}) gate scalar({{.*}}) scale = 5.000000e-01 : (tensor<1x6x2x4xf32>, tensor<1x6x2x4xf32>, tensor<1x6x2x3xf32>, tensor<1x6x2x1x4xf32>, tensor<1x6x2x1x4xf32>, tensor<1x6x2xf32>) -> (tensor<1x6x2x3xf32>, tensor<1x2x4x3xf32>)
 // CHECK: tensor.extract_slice {{.*}} tensor<3x2x2x3xf32> to tensor<3x1x2x3xf32>
 // CHECK-NOT: scf.while

@@ -1,13 +1,13 @@
 // mixir-stablehlo-flat v1
 // An HGRN-style diagonal recurrence written with jax.lax.scan (state [2, 3],
 // a = exp(lg) in the body, input (1 - a) * x, a given initial state, output
-// 2 h): mix.scan over the 6 flattened channels. A loop of its own computes
-// x and g per token; the output is scaled by 2 and moved back to [B, T, D].
+// 2 h): mix.scan over the 6 flattened channels. A loop of its own (an
+// scf.for that mix-raise writes) computes x and g per token; the output is scaled by 2 and moved back to [B, T, D].
 //
 // RUN: mixir-import-stablehlo %s -o - | FileCheck %s
 //
 // CHECK-LABEL: func.func public @main
-// CHECK: scf.while {{.*}} -> (tensor<i32>, tensor<5x6xf32>, tensor<5x6xf32>)
+// CHECK: scf.for {{.*}} -> (tensor<5x6xf32>, tensor<5x6xf32>)
 // CHECK-NOT: scf.while
 // CHECK: %[[O:.*]], %[[S:.*]] = mix.scan %{{.*}}, %{{.*}} init(%{{.*}}) : (tensor<1x5x6xf32>, tensor<1x5x6xf32>, tensor<1x6xf32>) -> (tensor<1x5x6xf32>, tensor<1x6xf32>)
 // CHECK: arith.mulf

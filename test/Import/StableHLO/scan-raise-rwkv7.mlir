@@ -9,7 +9,7 @@
 // RUN: mixir-import-stablehlo %s -o - | FileCheck %s
 //
 // CHECK-LABEL: func.func public @main
-// CHECK: scf.while
+// CHECK: scf.for
 // CHECK: mix.recurrence {{.*}} lowrank({{.*}}) gate vector({{.*}}) decay signed scale = 1.000000e+00 : (tensor<1x5x2x4xf32>, tensor<1x5x2x4xf32>, tensor<1x5x2x3xf32>, tensor<1x5x2x1x4xf32>, tensor<1x5x2x1x4xf32>, tensor<1x5x2x4xf32>) -> (tensor<1x5x2x3xf32>, tensor<1x2x4x3xf32>)
 // CHECK-NOT: scf.while
 #loc = loc(unknown)

@@ -240,3 +240,38 @@ module {
     return %22 : tensor<1x2x4x8xf32>
   }
 }
+
+// -----
+
+// The same chain spelled with named ops: K^T read by the score contraction's
+// own indexing map (linalg.batch_matmul with a transposed rhs), P V as a
+// plain linalg.batch_matmul. mix-raise matches what they compute.
+
+// CHECK-LABEL: func.func @linear_causal_named
+// CHECK: tensor.expand_shape
+// CHECK: %[[O:.*]], %{{.*}} = mix.linear_attention %{{.*}}, %{{.*}}, %{{.*}} gate none scale = 1.000000e+00
+// CHECK: %[[R:.*]] = tensor.collapse_shape %[[O]]
+// CHECK: return %[[R]]
+
+#mapq = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+#mapk = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+#mapo = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#m2 = affine_map<(d0, d1, d2) -> (d1, d2)>
+func.func @linear_causal_named(%q: tensor<2x5x3xf32>, %k: tensor<2x5x3xf32>, %v: tensor<2x5x7xf32>) -> tensor<2x5x7xf32> {
+  %zero = arith.constant 0.000000e+00 : f32
+  %e0 = tensor.empty() : tensor<2x5x5xf32>
+  %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<2x5x5xf32>) -> tensor<2x5x5xf32>
+  %s = linalg.batch_matmul indexing_maps = [#mapq, #mapk, #mapo] ins(%q, %k : tensor<2x5x3xf32>, tensor<2x5x3xf32>) outs(%f0 : tensor<2x5x5xf32>) -> tensor<2x5x5xf32>
+  %mask = arith.constant dense<[[1.0, 0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0, 1.0]]> : tensor<5x5xf32>
+  %e1 = tensor.empty() : tensor<2x5x5xf32>
+  %p = linalg.generic {indexing_maps = [#id3, #m2, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s, %mask : tensor<2x5x5xf32>, tensor<5x5xf32>) outs(%e1 : tensor<2x5x5xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<2x5x5xf32>
+  %e2 = tensor.empty() : tensor<2x5x7xf32>
+  %f2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<2x5x7xf32>) -> tensor<2x5x7xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<2x5x5xf32>, tensor<2x5x7xf32>) outs(%f2 : tensor<2x5x7xf32>) -> tensor<2x5x7xf32>
+  return %o : tensor<2x5x7xf32>
+}

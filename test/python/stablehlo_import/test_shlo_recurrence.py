@@ -147,6 +147,36 @@ def test_signed_decay_scan_raised(T):
     check_refs(text, args, list(ref_signed(*args)), tol=TOL)
 
 
+@pytest.mark.parametrize("T", [63, 150])
+def test_reverse_scan_raised(T):
+    """lax.scan(reverse=True) reads token T - 1 - i at step i and writes its
+    output there: the mix op runs on the reversed sequence (a signed decay
+    keeps it off the specialised ops, so this goes through mix.recurrence
+    and its loop fission)."""
+    import jax.numpy as jnp
+    from jax import lax
+    B, H, K, V = 2, 2, 12, 20
+    r = rng(11 + T)
+    q, k, v = randn(r, B, T, H, K), randn(r, B, T, H, K, scale=0.3), randn(r, B, T, H, V)
+    d = r.uniform(-1.0, 1.0, (B, T, H)).astype(np.float32)
+
+    def backwards(q, k, v, d):
+        def step(S, xs):
+            qt, kt, vt, dt = xs
+            S = S * dt[:, :, None, None] + jnp.einsum("bhk,bhv->bhkv", kt, vt)
+            return S, jnp.einsum("bhk,bhkv->bhv", qt, S)
+        xs = [jnp.swapaxes(x, 0, 1) for x in (q, k, v, d)]
+        S0 = jnp.zeros((q.shape[0], q.shape[2], q.shape[3], v.shape[3]), q.dtype)
+        S, o = lax.scan(step, S0, xs, reverse=True)
+        return jnp.swapaxes(o, 0, 1), S
+
+    args = [q, k, v, d]
+    text = imported(backwards, args)
+    assert "decay signed" in text
+    o, S = ref_signed(*[x[:, ::-1] for x in args])
+    check_refs(text, args, [o[:, ::-1], S], tol=TOL)
+
+
 def test_nonlinear_scan_not_raised():
     """tanh of the state is not a linear recurrence: the loop stays a loop,
     and still computes the same numbers."""

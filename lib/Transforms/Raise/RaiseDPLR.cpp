@@ -1,6 +1,7 @@
-//===- ScanRaiseDPLR.cpp - lax.scan recurrences to mix.recurrence ---------===//
+//===- RaiseDPLR.cpp - DPLR scan loops to mix.recurrence ------------------===//
 //
-// A `lax.scan` whose body updates its state S ([K, V] per head, or [V, K])
+// A step loop (StepLoop.h) whose body updates its state S ([K, V] per head,
+// or [V, K])
 // by a diagonal-plus-low-rank (DPLR) transition, possibly several times per
 // token, becomes one `mix.recurrence` (docs/MIXERS.md):
 //
@@ -11,7 +12,7 @@
 // v k^T` on a [V, K] state, or Gated DeltaProduct's n Householder steps per
 // token, each `S - beta k (k^T S) + beta k v^T`.
 //
-// Recognition works on what the body computes, as ScanRaise.cpp does:
+// Recognition works on what the body computes, as RaiseLoops.cpp does:
 //  1. Split the body at its cuts: the state-shaped values every path from S
 //     to the new state passes through (the state between sub-steps).
 //  2. Evaluate each span between cuts in float64 as a function of its input
@@ -35,11 +36,13 @@
 // but the last sub-step, and the output is read at the last sub-steps.
 //
 //===----------------------------------------------------------------------===//
-#include "Convert.h"
-#include "Evaluator.h"
-#include "ScanLoop.h"
+#include "StepLoop.h"
+#include "TensorUtils.h"
 
 #include "mixir/Dialect/Mix/IR/MixOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include "llvm/ADT/DenseSet.h"
 
@@ -47,10 +50,10 @@
 
 using namespace mlir;
 
-namespace mixir::stablehlo_import::scan {
+namespace mixir::raise {
 namespace {
 
-constexpr double kTol = kScanTol;
+constexpr double kTol = kStepTol;
 
 //===----------------------------------------------------------------------===//
 // The body as a function of the state
@@ -66,10 +69,9 @@ struct Entry {
 };
 
 struct Body {
-  const ScanLoop *scan;
+  const StepLoop *scan;
   Block *block;
-  Operation *ret;
-  BlockArgument state;
+  Value state;
   Shape prefix;
   int64_t H = 1, K = 0, V = 0;
   bool vk = false;                 // the state is [..., V, K]
@@ -78,17 +80,12 @@ struct Body {
   SmallVector<Entry> dict;         // body order
   llvm::DenseMap<Value, unsigned> dictIndex;
 
-  Value newState() const { return ret->getOperand(scan->state); }
+  Value newState() const { return scan->next(); }
   /// Flat index of S[h][i][j] (i a key, j a value channel).
   int64_t at(int64_t h, int64_t i, int64_t j) const {
     return vk ? (h * V + j) * K + i : (h * K + i) * V + j;
   }
 };
-
-bool isRead(const Body &body, Operation &op) {
-  return llvm::any_of(body.scan->reads,
-                      [&](const Read &r) { return r.slice == &op; });
-}
 
 /// The kind of a state-independent value of shape `shape`: the prefix, then
 /// nothing but ones and at most one dim of K or V.
@@ -111,13 +108,13 @@ std::optional<EntryKind> kindOf(const Body &body, const Shape &shape,
 /// State-shaped values that every path from the state to the new state
 /// passes through, in body order.
 SmallVector<Value> cuts(const Body &body) {
-  Shape stateShape = shapeOf(body.state);
+  Shape stateShape = staticShapeOf(body.state);
   SmallVector<Value> out = {body.state};
   for (Operation &op : *body.block) {
     if (op.getNumResults() != 1 || !body.dependent.contains(op.getResult(0)))
       continue;
     Value x = op.getResult(0);
-    if (x == body.newState() || shapeOf(x) != stateShape)
+    if (x == body.newState() || staticShapeOf(x) != stateShape)
       continue;
     llvm::DenseSet<Value> reach = {body.state};
     for (Operation &o : *body.block)
@@ -132,13 +129,12 @@ SmallVector<Value> cuts(const Body &body) {
   return out;
 }
 
-std::optional<Body> describe(const ScanLoop &scan, bool vk) {
+std::optional<Body> describe(const StepLoop &scan, bool vk) {
   Body body;
   body.scan = &scan;
-  body.block = &scan.loop->getRegion(1).front();
-  body.ret = &body.block->back();
-  body.state = body.block->getArgument(scan.state);
-  Shape s = shapeOf(body.state);
+  body.block = scan.body;
+  body.state = scan.arg(scan.state);
+  Shape s = staticShapeOf(body.state);
   body.prefix.assign(s.begin(), s.end() - 2);
   for (int64_t d : body.prefix)
     body.H *= d;
@@ -154,7 +150,7 @@ std::optional<Body> describe(const ScanLoop &scan, bool vk) {
 
   body.dependent.insert(body.state);
   for (Operation &op : *body.block) {
-    if (!evaluatedInBody(*body.scan, op) && !isRead(body, op))
+    if (!evaluatedInStep(*body.scan, op) && !isRead(*body.scan, &op))
       continue;
     if (op.getNumResults() != 1)
       return std::nullopt;
@@ -165,7 +161,7 @@ std::optional<Body> describe(const ScanLoop &scan, bool vk) {
       continue;
     }
     for (bool key : {true, false})
-      if (auto kind = kindOf(body, shapeOf(r), key)) {
+      if (auto kind = kindOf(body, staticShapeOf(r), key)) {
         body.dictIndex[r] = body.dict.size();
         body.dict.push_back({r, *kind});
         if (*kind == EntryKind::scalar)
@@ -188,13 +184,13 @@ struct SpanNumbers {
   std::vector<double> C, A;
 };
 
-std::optional<SpanNumbers> spanNumbers(const Body &body, const BodyInputs &p,
+std::optional<SpanNumbers> spanNumbers(const Body &body, const StepInputs &p,
                                        Value from, Value to) {
   int64_t H = body.H, K = body.K, V = body.V;
   HostTensor x;
-  x.shape = shapeOf(body.state);
+  x.shape = staticShapeOf(body.state);
   x.data.assign(H * K * V, 0.0);
-  auto ev = evaluateBody(*body.scan, p, from, &x);
+  auto ev = evaluateStep(*body.scan, p, from, &x);
   if (!ev || !ev->get(to))
     return std::nullopt;
   SpanNumbers n;
@@ -211,7 +207,7 @@ std::optional<SpanNumbers> spanNumbers(const Body &body, const BodyInputs &p,
     for (int64_t h = 0; h < H; ++h)
       for (int64_t j = 0; j < V && p0 + j < K; ++j)
         x.data[body.at(h, p0 + j, j)] = 1.0;
-    auto e = evaluateBody(*body.scan, p, from, &x);
+    auto e = evaluateStep(*body.scan, p, from, &x);
     if (!e || !e->get(to))
       return std::nullopt;
     const std::vector<double> &y = e->get(to)->data;
@@ -416,7 +412,7 @@ struct Explainer {
 
   /// q and the scale with y = scale * S^T q for the body's output y and
   /// its new state S.
-  std::optional<std::pair<int, double>> output(const Evaluator &ev) const {
+  std::optional<std::pair<int, double>> output(const BodyEvaluator &ev) const {
     const HostTensor *y = ev.get(body.scan->write->update);
     const HostTensor *s = ev.get(body.newState());
     if (!y || !s)
@@ -451,7 +447,7 @@ struct Explainer {
 /// True when the span maps the state it read in the base evaluation, X, to
 /// A X + C: the numbers describe a map that is affine in the state and acts
 /// on every column the same way, not only on the probes' columns.
-bool affine(const Body &body, const Evaluator &base, const SpanNumbers &n,
+bool affine(const Body &body, const BodyEvaluator &base, const SpanNumbers &n,
             Value from, Value to) {
   const HostTensor *x = base.get(from), *y = base.get(to);
   if (!x || !y)
@@ -477,8 +473,8 @@ struct Recognised {
 };
 
 std::optional<Recognised> recognise(const Body &body, uint64_t seed) {
-  BodyInputs p = randomInputs(*body.scan, seed);
-  auto base = evaluateBody(*body.scan, p);
+  StepInputs p = randomInputs(*body.scan, seed);
+  auto base = evaluateStep(*body.scan, p);
   if (!base)
     return std::nullopt;
   Explainer ex{body, {}, {}};
@@ -523,9 +519,10 @@ struct GatePlan {
   bool log = true; // every decay is exp(x) of a body value x (or none)
 };
 
+/// The argument of the element-wise exp computing `decay`, or null.
 Value exponentOf(Value decay) {
-  Operation *def = decay.getDefiningOp();
-  return isOp(def, "stablehlo.exponential") ? def->getOperand(0) : Value();
+  linalg::GenericOp g = expGeneric(decay.getDefiningOp());
+  return g ? g.getDpsInputs()[0] : Value();
 }
 
 GatePlan planGate(const Body &body, const Recognised &r) {
@@ -552,11 +549,7 @@ struct StepBuilder {
   Type elem;
 
   Value constant(const Shape &shape, double value) const {
-    HostTensor t;
-    t.shape = shape;
-    t.data.assign(t.numElements(), value);
-    return createConstant(b, loc, toAttr(tensorOf(shape, elem), t))
-        ->getResult(0);
+    return splatTensor(b, loc, shape, elem, value);
   }
   /// A dictionary value (or a value it is computed from) in the loop, as
   /// [H] or [H, n], in `elem`.
@@ -564,11 +557,9 @@ struct StepBuilder {
     Shape s = {body.H};
     if (n)
       s.push_back(*n);
-    return convert(b, loc, reshape(b, loc, map.lookupOrDefault(v), s), elem);
+    return castedTo(b, loc, reshaped(b, loc, map.lookupOrDefault(v), s), elem);
   }
-  Value mul(Value x, Value y) const {
-    return generic(b, loc, "stablehlo.multiply", {x, y}, x.getType());
-  }
+  Value mul(Value x, Value y) const { return multiplied(b, loc, x, y); }
   /// A per-head [H] value broadcast to [H, n].
   Value perHead(Value x, int64_t n) const {
     return broadcastTrailing(b, loc, x, {body.H, n});
@@ -588,7 +579,7 @@ struct StepBuilder {
     if (t.scalar >= 0)
       x = mul(x, perHead(entry(body.dict[t.scalar].value, std::nullopt), n));
     if (t.negate)
-      x = generic(b, loc, "stablehlo.negate", x, x.getType());
+      x = negated(b, loc, x);
     return x;
   }
   Value gate(const Step &s, const GatePlan &plan) const {
@@ -599,7 +590,7 @@ struct StepBuilder {
     if (s.decay < 0)
       return constant(shape, plan.log ? 0.0 : 1.0);
     const Entry &e = body.dict[s.decay];
-    Value x = plan.log ? exponentOf(e.value) : e.value;
+    Value x = plan.log ? logOfExp(b, map.lookup(e.value)) : e.value;
     bool scalar = e.kind == EntryKind::scalar;
     Value g = entry(x, scalar ? std::nullopt : std::optional(body.K));
     return scalar && vector ? perHead(g, body.K) : g;
@@ -638,26 +629,26 @@ std::optional<SmallVector<Value, 6>> fissionOperands(const Body &body,
     }
   }
   Location loc = body.scan->loop->getLoc();
-  auto write = [&](OpBuilder &bb, IRMapping &map, Value counter,
+  auto write = [&](OpBuilder &bb, IRMapping &map, Value step,
                    MutableArrayRef<Value> stacks) {
     StepBuilder sb{bb, loc, body, map, elem};
-    Type counterType = counter.getType();
     for (auto [j, s] : llvm::enumerate(r.steps)) {
-      Value at = counter;
-      if (n > 1)
-        at = generic(bb, loc, "stablehlo.add",
-                     {generic(bb, loc, "stablehlo.multiply",
-                              {counter, indexConstant(bb, loc, counterType, n)},
-                              counterType),
-                      indexConstant(bb, loc, counterType, j)},
-                     counterType);
+      Value at = step;
+      if (n > 1) {
+        Value times = arith::ConstantIndexOp::create(bb, loc, n);
+        Value plus = arith::ConstantIndexOp::create(bb, loc, j);
+        at = arith::AddIOp::create(
+            bb, loc, arith::MulIOp::create(bb, loc, step, times), plus);
+      }
       SmallVector<Value> values = {
           j + 1 == r.steps.size() ? sb.entry(body.dict[r.q].value, K)
                                   : sb.constant({H, K}, 0.0),
           sb.term(s.k, s.decay, K), sb.term(s.v, s.decay, V)};
       if (lowRank) {
-        values.push_back(reshape(bb, loc, sb.term(s.a, s.decay, K), {H, 1, K}));
-        values.push_back(reshape(bb, loc, sb.term(s.b, s.decay, K), {H, 1, K}));
+        values.push_back(
+            reshaped(bb, loc, sb.term(s.a, s.decay, K), {H, 1, K}));
+        values.push_back(
+            reshaped(bb, loc, sb.term(s.b, s.decay, K), {H, 1, K}));
       }
       if (gated)
         values.push_back(sb.gate(s, plan));
@@ -665,10 +656,9 @@ std::optional<SmallVector<Value, 6>> fissionOperands(const Body &body,
         stack = writeStep(bb, loc, stack, x, at);
     }
   };
-  auto stacks = fission(*body.scan, roots, stackShapes, elem, write);
-  if (!stacks)
-    return std::nullopt;
-  SmallVector<Value, 6> out(stacks->begin(), stacks->end());
+  SmallVector<Value> stacks =
+      fission(*body.scan, roots, stackShapes, elem, write);
+  SmallVector<Value, 6> out(stacks.begin(), stacks.end());
   if (!lowRank)
     out.insert(out.begin() + 3, {Value(), Value()});
   if (!gated)
@@ -677,9 +667,9 @@ std::optional<SmallVector<Value, 6>> fissionOperands(const Body &body,
 }
 
 bool rewrite(const Body &body, const Recognised &r, const GatePlan &plan) {
-  const ScanLoop &scan = *body.scan;
+  const StepLoop &scan = *body.scan;
   Operation *loop = scan.loop;
-  Type elem = elementOf(body.dict[r.q].value);
+  Type elem = elementTypeOf(body.dict[r.q].value);
   if (!elem.isF32() && !elem.isF16() && !elem.isBF16())
     return false; // mix ops take f32, f16 and bf16
   auto stacks = fissionOperands(body, r, plan, elem);
@@ -692,62 +682,66 @@ bool rewrite(const Body &body, const Recognised &r, const GatePlan &plan) {
   auto withBatch = [&](Value x) {
     if (!x)
       return x;
-    Shape s = shapeOf(x);
+    Shape s = staticShapeOf(x);
     s.insert(s.begin(), 1);
-    return reshape(b, loc, x, s);
+    return reshaped(b, loc, x, s);
   };
   Value q = withBatch((*stacks)[0]), k = withBatch((*stacks)[1]),
         v = withBatch((*stacks)[2]), a = withBatch((*stacks)[3]),
         bb = withBatch((*stacks)[4]), g = withBatch((*stacks)[5]);
 
-  Value stateInit = loop->getOperand(scan.state);
+  Value stateInit = scan.init(scan.state);
   Value init = mixInitialState(b, loc, stateInit, body.vk, 1, H, K, V);
   Type f32 = b.getF32Type();
   auto op = mix::RecurrenceOp::create(
-      b, loc, tensorOf({1, T * n, H, V}, elem), tensorOf({1, H, K, V}, f32), q,
-      k, v, a, bb, g, init, Value(), Value(),
-      mix::GateKindAttr::get(b.getContext(), plan.kind),
+      b, loc, RankedTensorType::get({1, T * n, H, V}, elem),
+      RankedTensorType::get({1, H, K, V}, f32), q, k, v, a, bb, g, init,
+      Value(), Value(), mix::GateKindAttr::get(b.getContext(), plan.kind),
       mix::DecayKindAttr::get(b.getContext(), plan.log
                                                   ? mix::DecayKind::log
                                                   : mix::DecayKind::signed_),
       b.getF32FloatAttr(float(r.scale)), IntegerAttr());
 
   SmallVector<Value> results = passThroughResults(b, loc, scan);
-  Shape stateShape = shapeOf(stateInit);
+  Shape stateShape = staticShapeOf(stateInit);
   Value fs = op.getFinalState();
   if (body.vk) {
     Shape kv(stateShape.begin(), stateShape.end() - 2);
     kv.append({K, V});
-    fs = swapLastDims(b, loc, reshape(b, loc, fs, kv));
+    fs = swappedLastDims(b, loc, reshaped(b, loc, fs, kv));
   }
-  results[scan.state] =
-      convert(b, loc, reshape(b, loc, fs, stateShape), elementOf(stateInit));
+  results[scan.state] = castedTo(b, loc, reshaped(b, loc, fs, stateShape),
+                                 elementTypeOf(stateInit));
   // The outputs of the last sub-steps, [T, prefix..., V], time at the
   // write's dim.
-  Value o = reshape(b, loc, op.getO(), {T, n, H, V});
+  Value o = reshaped(b, loc, op.getO(), {T, n, H, V});
   if (n > 1) {
-    auto i64s = [&](ArrayRef<int64_t> x) { return b.getDenseI64ArrayAttr(x); };
-    o = generic(b, loc, "stablehlo.slice", o, tensorOf({T, 1, H, V}, elem),
-                {b.getNamedAttr("start_indices", i64s({0, n - 1, 0, 0})),
-                 b.getNamedAttr("limit_indices", i64s({T, n, H, V})),
-                 b.getNamedAttr("strides", i64s({1, 1, 1, 1}))});
+    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0),
+                                         b.getIndexAttr(n - 1),
+                                         b.getIndexAttr(0), b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(T), b.getIndexAttr(1),
+                                       b.getIndexAttr(H), b.getIndexAttr(V)};
+    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+    o = tensor::ExtractSliceOp::create(b, loc, o, offsets, sizes, strides);
   }
   Shape perStep = body.prefix;
   perStep.insert(perStep.begin(), T);
   perStep.push_back(V);
-  const Write &w = *scan.write;
+  const StepWrite &w = *scan.write;
   Value acc = loop->getResult(w.carried);
-  results[w.carried] =
-      convert(b, loc, moveDim(b, loc, reshape(b, loc, o, perStep), 0, w.dim),
-              elementOf(acc));
-  replaceLoop(loop, results);
+  results[w.carried] = castedTo(
+      b, loc,
+      movedDim(b, loc, asWritten(b, loc, scan, reshaped(b, loc, o, perStep), 0),
+               0, w.dim),
+      elementTypeOf(acc));
+  replaceLoop(scan, results);
   return true;
 }
 
 } // namespace
 
-bool raiseToRecurrence(const ScanLoop &scan) {
-  if (!scan.write || shapeOf(scan.loop->getOperand(scan.state)).size() < 2)
+bool raiseToRecurrence(const StepLoop &scan) {
+  if (!scan.write || staticShapeOf(scan.init(scan.state)).size() < 2)
     return false;
   for (bool vk : {false, true}) {
     auto body = describe(scan, vk);
@@ -763,4 +757,4 @@ bool raiseToRecurrence(const ScanLoop &scan) {
   return false;
 }
 
-} // namespace mixir::stablehlo_import::scan
+} // namespace mixir::raise

@@ -1,7 +1,7 @@
-//===- ScanRaiseDiag.cpp - diagonal lax.scan recurrences to mix.scan ------===//
+//===- RaiseDiag.cpp - diagonal scan loops to mix.scan --------------------===//
 //
-// A `lax.scan` whose state h (any shape of rank >= 1) is updated channel by
-// channel,
+// A step loop (StepLoop.h) whose state h (any shape of rank >= 1) is updated
+// channel by channel,
 //
 //   h = a * h + x        a = exp(g), a, g and x computed from the token
 //   y = scale * h        (the stacked output)
@@ -14,22 +14,24 @@
 // C = F(0) and a = F(1) - C; it is affine and diagonal in h when
 // F(s) = a * s + C at two random states. a and C must be values the body
 // computes from the token's inputs alone (state-independent body values of
-// the state's shape), the decay must be an exponential (possibly broadcast
-// or reshaped), so that g is its argument, and the output a fixed multiple
-// of the new state. Two independent random probes must give the same
-// explanation. A decay given as is (not as exp of a value) is left alone:
-// mix.scan takes log decays, and log(a) is only valid where a > 0, which no
-// evaluation at random points can promise for every input.
+// the state's shape), the decay must be an exponential (an element-wise exp,
+// possibly broadcast, reshaped or converted), so that g is its argument, and
+// the output a fixed multiple of the new state. Two independent random probes
+// must give the same explanation. A decay given as is (not as exp of a value)
+// is left alone: mix.scan takes log decays, and log(a) is only valid where a >
+// 0, which no evaluation at random points can promise for every input.
 //
 // The rewrite moves the state-independent part of the body into a loop of
-// its own (ScanFission.cpp) that stacks x and g for every token.
+// its own (LoopFission.cpp) that stacks x and g for every token.
 //
 //===----------------------------------------------------------------------===//
-#include "Convert.h"
-#include "Evaluator.h"
-#include "ScanLoop.h"
+#include "StepLoop.h"
+#include "TensorUtils.h"
 
 #include "mixir/Dialect/Mix/IR/MixOps.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include "llvm/ADT/DenseSet.h"
 
@@ -37,36 +39,59 @@
 
 using namespace mlir;
 
-namespace mixir::stablehlo_import::scan {
+namespace mixir::raise {
 namespace {
 
-constexpr double kTol = kScanTol;
+constexpr double kTol = kStepTol;
 
 struct DiagBody {
-  const ScanLoop *scan;
+  const StepLoop *scan;
   Value newState;
   Shape shape;             // the state's
   SmallVector<Value> dict; // state-independent values of the state's shape
 };
 
-std::optional<DiagBody> describe(const ScanLoop &scan) {
-  Block &block = scan.loop->getRegion(1).front();
-  Operation *ret = &block.back();
-  DiagBody body{&scan,
-                ret->getOperand(scan.state),
-                shapeOf(block.getArgument(scan.state)),
-                {}};
+/// The dims of `shape` without its trailing ones, when they lead `state`'s
+/// (a value broadcast along the state's last dims, as [B, H, 1] is to
+/// [B, H, D]).
+std::optional<Shape> leadingDims(Shape shape, ArrayRef<int64_t> state) {
+  while (!shape.empty() && shape.back() == 1 &&
+         (shape.size() > state.size() || state[shape.size() - 1] != 1))
+    shape.pop_back();
+  if (shape.empty() || shape.size() > state.size() ||
+      !std::equal(shape.begin(), shape.end(), state.begin()))
+    return std::nullopt;
+  return shape;
+}
+
+/// `values` (of leading dims of `state`) repeated along the others.
+std::vector<double> broadcastTo(ArrayRef<double> values,
+                                ArrayRef<int64_t> state) {
+  int64_t total = 1;
+  for (int64_t d : state)
+    total *= d;
+  int64_t inner = values.empty() ? 1 : total / int64_t(values.size());
+  std::vector<double> out(total);
+  for (int64_t i = 0; i < total; ++i)
+    out[i] = values[i / inner];
+  return out;
+}
+
+std::optional<DiagBody> describe(const StepLoop &scan) {
+  DiagBody body{&scan, scan.next(), staticShapeOf(scan.arg(scan.state)), {}};
   if (body.shape.empty() || scan.write->step != body.shape)
     return std::nullopt;
-  llvm::DenseSet<Value> dependent = {block.getArgument(scan.state)};
-  for (Operation &op : block) {
-    if (op.getNumResults() != 1)
+  llvm::DenseSet<Value> dependent = {scan.arg(scan.state)};
+  for (Operation &op : *scan.body) {
+    if (op.getNumResults() != 1 ||
+        (!evaluatedInStep(scan, op) && !isRead(scan, &op)))
       continue;
     Value r = op.getResult(0);
     if (llvm::any_of(op.getOperands(),
                      [&](Value v) { return dependent.contains(v); }))
       dependent.insert(r);
-    else if (shapeOf(r) == body.shape && isa<FloatType>(elementOf(r)))
+    else if (leadingDims(staticShapeOf(r), body.shape) &&
+             isa<FloatType>(elementTypeOf(r)))
       body.dict.push_back(r);
   }
   if (!dependent.contains(body.newState))
@@ -74,18 +99,24 @@ std::optional<DiagBody> describe(const ScanLoop &scan) {
   return body;
 }
 
-/// The shape ops (broadcast_in_dim, reshape, convert) from `decay` down to
-/// an exponential, outermost first, then the exponential; empty when the
-/// decay is not one.
+/// The ops from `decay` down to an element-wise exp (reshapes, broadcasts,
+/// conversions), outermost first, then the exp; empty when the decay is not
+/// one.
 SmallVector<Operation *> exponentialChain(Value decay) {
   SmallVector<Operation *> chain;
   for (Operation *def = decay.getDefiningOp(); def;
        def = def->getOperand(0).getDefiningOp()) {
     chain.push_back(def);
-    if (isOp(def, "stablehlo.exponential"))
+    if (expGeneric(def))
       return chain;
-    if (!isOp(def, "stablehlo.broadcast_in_dim") &&
-        !isOp(def, "stablehlo.reshape") && !isOp(def, "stablehlo.convert"))
+    bool shapeOnly = isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
+                         linalg::BroadcastOp>(def);
+    auto g = dyn_cast<linalg::GenericOp>(def);
+    bool converts =
+        g && g.getNumDpsInputs() == 1 &&
+        g.getRegion().front().getOperations().size() == 2 &&
+        isa<arith::ExtFOp, arith::TruncFOp>(g.getRegion().front().front());
+    if (!shapeOnly && !converts)
       break;
   }
   return {};
@@ -111,22 +142,23 @@ bool near(ArrayRef<double> x, ArrayRef<double> y) {
 
 /// The dictionary entry equal to `x` at the evaluation `ev`, or -1 when x
 /// is `none` everywhere; nullopt when neither. `wanted` filters entries.
-std::optional<int> entryEqual(const DiagBody &body, const Evaluator &ev,
+std::optional<int> entryEqual(const DiagBody &body, const BodyEvaluator &ev,
                               ArrayRef<double> x, double none,
                               function_ref<bool(Value)> wanted) {
   if (llvm::all_of(x, [&](double e) { return std::abs(e - none) <= kTol; }))
     return -1;
   for (auto [i, v] : llvm::enumerate(body.dict))
-    if (const HostTensor *t = ev.get(v); t && wanted(v) && near(t->data, x))
+    if (const HostTensor *t = ev.get(v);
+        t && wanted(v) && near(broadcastTo(t->data, body.shape), x))
       return int(i);
   return std::nullopt;
 }
 
 /// The state's image at `s` is a * s + c.
-bool affineAt(const ScanLoop &scan, const DiagBody &body, BodyInputs in,
+bool affineAt(const StepLoop &scan, const DiagBody &body, StepInputs in,
               const HostTensor &s, ArrayRef<double> a, ArrayRef<double> c) {
   in.state = s;
-  auto ev = evaluateBody(scan, in);
+  auto ev = evaluateStep(scan, in);
   if (!ev || !ev->get(body.newState))
     return false;
   std::vector<double> want(c.begin(), c.end());
@@ -136,13 +168,13 @@ bool affineAt(const ScanLoop &scan, const DiagBody &body, BodyInputs in,
 }
 
 std::optional<Diag> recognise(const DiagBody &body, uint64_t seed) {
-  const ScanLoop &scan = *body.scan;
-  BodyInputs in = randomInputs(scan, seed);
+  const StepLoop &scan = *body.scan;
+  StepInputs in = randomInputs(scan, seed);
   HostTensor s = in.state;
   std::fill(in.state.data.begin(), in.state.data.end(), 0.0);
-  auto zero = evaluateBody(scan, in);
+  auto zero = evaluateStep(scan, in);
   std::fill(in.state.data.begin(), in.state.data.end(), 1.0);
-  auto one = evaluateBody(scan, in);
+  auto one = evaluateStep(scan, in);
   if (!zero || !one || !zero->get(body.newState) || !one->get(body.newState))
     return std::nullopt;
   std::vector<double> c = zero->get(body.newState)->data;
@@ -155,7 +187,7 @@ std::optional<Diag> recognise(const DiagBody &body, uint64_t seed) {
     return std::nullopt;
   // The dictionary and the output at the random state.
   in.state = s;
-  auto base = evaluateBody(scan, in);
+  auto base = evaluateStep(scan, in);
   if (!base || !base->get(scan.write->update))
     return std::nullopt;
   auto decay = entryEqual(body, *base, a, 1.0,
@@ -181,13 +213,12 @@ std::optional<Diag> recognise(const DiagBody &body, uint64_t seed) {
 // Rewrite
 //===----------------------------------------------------------------------===//
 
-/// log(decay) in the fission loop: the exponential's argument, through the
-/// same shape ops.
+/// log(decay) in the fission loop: the chain cloned with its exp dropped.
 Value logDecay(OpBuilder &b, IRMapping &map, Value decay) {
   SmallVector<Operation *> chain = exponentialChain(decay);
-  Value x = map.lookupOrDefault(chain.back()->getOperand(0));
+  Value x = logOfExp(b, map.lookup(chain.back()->getResult(0)));
   for (Operation *op : llvm::reverse(ArrayRef(chain).drop_back())) {
-    IRMapping m;
+    IRMapping m = map;
     m.map(op->getOperand(0), x);
     x = b.clone(*op, m)->getResult(0);
   }
@@ -195,9 +226,9 @@ Value logDecay(OpBuilder &b, IRMapping &map, Value decay) {
 }
 
 /// The stacked x and g ([T, D] each, in `elem`), by loop fission.
-std::optional<SmallVector<Value>> stackOperands(const DiagBody &body,
-                                                const Diag &d, Type elem) {
-  const ScanLoop &scan = *body.scan;
+SmallVector<Value> stackOperands(const DiagBody &body, const Diag &d,
+                                 Type elem) {
+  const StepLoop &scan = *body.scan;
   int64_t T = scan.length, D = 1;
   for (int64_t n : body.shape)
     D *= n;
@@ -205,74 +236,64 @@ std::optional<SmallVector<Value>> stackOperands(const DiagBody &body,
   if (d.add >= 0)
     roots.push_back(body.dict[d.add]);
   if (d.decay >= 0)
-    roots.push_back(exponentialChain(body.dict[d.decay]).back()->getOperand(0));
+    roots.push_back(body.dict[d.decay]);
   Location loc = scan.loop->getLoc();
-  auto constant = [&](OpBuilder &b, double value) {
-    HostTensor t;
-    t.shape = {D};
-    t.data.assign(D, value);
-    return createConstant(b, loc, toAttr(tensorOf({D}, elem), t))->getResult(0);
-  };
-  auto write = [&](OpBuilder &b, IRMapping &map, Value counter,
+  auto write = [&](OpBuilder &b, IRMapping &map, Value step,
                    MutableArrayRef<Value> stacks) {
     auto flat = [&](Value v) {
-      return convert(b, loc, reshape(b, loc, v, {D}), elem);
+      Shape lead = *leadingDims(staticShapeOf(v), body.shape);
+      if (lead != body.shape)
+        v = broadcastTrailing(b, loc, reshaped(b, loc, v, lead), body.shape);
+      return castedTo(b, loc, reshaped(b, loc, v, {D}), elem);
     };
-    Value x = d.add >= 0 ? flat(map.lookup(body.dict[d.add])) : constant(b, 0);
+    Value x = d.add >= 0 ? flat(map.lookup(body.dict[d.add]))
+                         : splatTensor(b, loc, {D}, elem, 0.0);
     Value g = d.decay >= 0 ? flat(logDecay(b, map, body.dict[d.decay]))
-                           : constant(b, 0);
-    stacks[0] = writeStep(b, loc, stacks[0], x, counter);
-    stacks[1] = writeStep(b, loc, stacks[1], g, counter);
+                           : splatTensor(b, loc, {D}, elem, 0.0);
+    stacks[0] = writeStep(b, loc, stacks[0], x, step);
+    stacks[1] = writeStep(b, loc, stacks[1], g, step);
   };
   return fission(scan, roots, {Shape{T, D}, Shape{T, D}}, elem, write);
 }
 
 bool rewrite(const DiagBody &body, const Diag &d) {
-  const ScanLoop &scan = *body.scan;
-  Operation *loop = scan.loop;
-  const Write &w = *scan.write;
-  Value acc = loop->getResult(w.carried);
-  Type elem = elementOf(acc);
+  const StepLoop &scan = *body.scan;
+  const StepWrite &w = *scan.write;
+  Type elem = elementTypeOf(scan.loop->getResult(w.carried));
   if (!elem.isF32() && !elem.isF16() && !elem.isBF16())
     return false;
-  auto stacks = stackOperands(body, d, elem);
-  if (!stacks)
-    return false;
-  OpBuilder b(loop);
-  Location loc = loop->getLoc();
-  int64_t T = scan.length, D = shapeOf((*stacks)[0])[1];
-  Value x = reshape(b, loc, (*stacks)[0], {1, T, D});
-  Value g = reshape(b, loc, (*stacks)[1], {1, T, D});
-  Value stateInit = loop->getOperand(scan.state);
-  Value init;
-  if (splatConstant(stateInit) != 0.0)
-    init = convert(b, loc, reshape(b, loc, stateInit, {1, D}), b.getF32Type());
-  auto op = mix::ScanOp::create(b, loc, tensorOf({1, T, D}, elem),
-                                tensorOf({1, D}, b.getF32Type()), x, g, init,
+  SmallVector<Value> stacks = stackOperands(body, d, elem);
+  OpBuilder b(scan.loop);
+  Location loc = scan.loop->getLoc();
+  int64_t T = scan.length, D = staticShapeOf(stacks[0])[1];
+  Value x = reshaped(b, loc, stacks[0], {1, T, D});
+  Value g = reshaped(b, loc, stacks[1], {1, T, D});
+  Value stateInit = scan.init(scan.state);
+  Value init = mixInitialState(b, loc, stateInit, false, 1, 1, 1, D);
+  if (init)
+    init = reshaped(b, loc, init, {1, D});
+  Type f32 = b.getF32Type();
+  auto op = mix::ScanOp::create(b, loc, RankedTensorType::get({1, T, D}, elem),
+                                RankedTensorType::get({1, D}, f32), x, g, init,
                                 Value(), IntegerAttr());
   SmallVector<Value> results = passThroughResults(b, loc, scan);
   results[scan.state] =
-      convert(b, loc, reshape(b, loc, op.getFinalState(), body.shape),
-              elementOf(stateInit));
+      castedTo(b, loc, reshaped(b, loc, op.getFinalState(), body.shape),
+               elementTypeOf(stateInit));
   Shape perStep = body.shape;
   perStep.insert(perStep.begin(), T);
-  Value o = reshape(b, loc, op.getO(), perStep);
-  if (d.scale != 1.0) {
-    HostTensor s;
-    s.shape = perStep;
-    s.data.assign(s.numElements(), d.scale);
-    Value scale = createConstant(b, loc, toAttr(tensorOf(perStep, elem), s))
-                      ->getResult(0);
-    o = generic(b, loc, "stablehlo.multiply", {o, scale}, o.getType());
-  }
-  results[w.carried] = moveDim(b, loc, o, 0, w.dim);
-  replaceLoop(loop, results);
+  Value o = reshaped(b, loc, op.getO(), perStep);
+  if (d.scale != 1.0)
+    o = multiplied(b, loc, o, splatTensor(b, loc, perStep, elem, d.scale));
+  results[w.carried] =
+      movedDim(b, loc, asWritten(b, loc, scan, o, 0), 0, w.dim);
+  replaceLoop(scan, results);
   return true;
 }
 
 } // namespace
 
-bool raiseToScan(const ScanLoop &scan) {
+bool raiseToScan(const StepLoop &scan) {
   if (!scan.write)
     return false;
   auto body = describe(scan);
@@ -284,4 +305,4 @@ bool raiseToScan(const ScanLoop &scan) {
   return rewrite(*body, *first);
 }
 
-} // namespace mixir::stablehlo_import::scan
+} // namespace mixir::raise
