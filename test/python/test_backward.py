@@ -400,3 +400,31 @@ def test_gated_delta_rule_forward():
         want.append(torch.einsum("bhkv,bhk->bhv", S, qd[:, t] * K ** -0.5))
     assert rel_rms(o, torch.stack(want, 1)) < 1e-4
     assert rel_rms(s, S) < 1e-4
+
+
+def test_static_length_backward_compiles_and_matches():
+    """A function with a static length of 150 (its time reversals used to be
+    generics with an input map 149 - t, which the CPU pipeline's tiling
+    failed to verify at this size): the derived backward compiles and its
+    gradients match float64 autograd."""
+    T, K = 150, 12
+    t = f"tensor<1x{T}x2x{K}xf32>"
+    gt = f"tensor<1x{T}x2xf32>"
+    src = (f"func.func @f(%q: {t}, %k: {t}, %v: {t}, %g: {gt}) -> {t} "
+           f"attributes {{mix.derive_backward}} {{\n"
+           f"  %o, %s = mix.linear_attention %q, %k, %v gate scalar(%g) : "
+           f"({t}, {t}, {t}, {gt}) -> ({t}, tensor<1x2x{K}x{K}xf32>)\n"
+           f"  return %o : {t}\n}}\n")
+    q, k, v, g, _ = inputs("scalar", "mha", 1, T, K, K, False, seed=3)
+    q, k, v, g = (x.float().double().requires_grad_(True)
+                  for x in (q, k, v, g))
+    o, _ = reference_linear_attention(q, k, v, g, None, "scalar", K ** -0.5)
+    do = torch.randn(o.shape, generator=torch.Generator().manual_seed(4),
+                     dtype=torch.float64)
+    want = torch.autograd.grad((o * do).sum(), (q, k, v, g))
+    module = mixir.compile(src)
+    args = [x.detach().float().numpy() for x in (q, k, v, g)]
+    got = module.f_backward(*args, do.float().numpy())
+    for name, a, w in zip(["dq", "dk", "dv", "dg"], got, want):
+        err = rel_rms(torch.from_numpy(np.asarray(a)), w)
+        assert err <= LIMIT["f32"], f"{name}: rel-RMS {err:.2e}"

@@ -11,7 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "Importer.h"
 
-#include "mixir/Import/TensorBuilders.h"
+#include "mixir/Builders/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"

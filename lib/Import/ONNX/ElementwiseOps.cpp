@@ -1,6 +1,6 @@
 //===- ElementwiseOps.cpp - ONNX element-wise nodes -----------------------===//
 #include "Importer.h"
-#include "mixir/Import/TensorBuilders.h"
+#include "mixir/Builders/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"

@@ -6,9 +6,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Importer.h"
+#include "mixir/Builders/MixerBuilders.h"
+#include "mixir/Builders/TensorBuilders.h"
 #include "mixir/Dialect/Mix/IR/MixOps.h"
-#include "mixir/Import/MixerBuilders.h"
-#include "mixir/Import/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"

@@ -1,6 +1,6 @@
 //===- NNOps.cpp - ONNX contractions, reductions, norms, convolution ------===//
 #include "Importer.h"
-#include "mixir/Import/TensorBuilders.h"
+#include "mixir/Builders/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"

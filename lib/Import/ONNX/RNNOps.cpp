@@ -12,8 +12,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Importer.h"
+#include "mixir/Builders/TensorBuilders.h"
 #include "mixir/Dialect/Mix/IR/MixOps.h"
-#include "mixir/Import/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "llvm/ADT/StringExtras.h"

@@ -1,7 +1,7 @@
 //===- ShapeOps.cpp - ONNX shape, layout, indexing and constant nodes -----===//
 #include "Importer.h"
-#include "mixir/Import/MixerBuilders.h"
-#include "mixir/Import/TensorBuilders.h"
+#include "mixir/Builders/MixerBuilders.h"
+#include "mixir/Builders/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"

@@ -9,8 +9,8 @@
 #include "Convert.h"
 #include "Stages.h"
 
+#include "mixir/Builders/TensorBuilders.h"
 #include "mixir/Dialect/Mix/IR/MixDialect.h"
-#include "mixir/Import/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

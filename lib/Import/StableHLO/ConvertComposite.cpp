@@ -2,12 +2,12 @@
 //
 // `jax.lax.composite` with the names below carries a mixer with the operands
 // and attributes of the ONNX `mixir` domain; it becomes the mix op through
-// the shared builders in mixir/Import/MixerBuilders.h. Other composites were
+// the shared builders in mixir/Builders/MixerBuilders.h. Other composites were
 // inlined by inlineCalls.
 //
 //===----------------------------------------------------------------------===//
 #include "Convert.h"
-#include "mixir/Import/MixerBuilders.h"
+#include "mixir/Builders/MixerBuilders.h"
 
 namespace mixir::stablehlo_import {
 namespace {

@@ -1,7 +1,7 @@
 //===- ConvertControl.cpp - while, if and case to scf ---------------------===//
 #include "Convert.h"
 
-#include "mixir/Import/TensorBuilders.h"
+#include "mixir/Builders/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

@@ -1,6 +1,6 @@
 //===- ConvertShape.cpp - broadcasts, reshapes, slices, padding, gather ---===//
 #include "Convert.h"
-#include "mixir/Import/TensorBuilders.h"
+#include "mixir/Builders/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

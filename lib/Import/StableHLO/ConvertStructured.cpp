@@ -1,6 +1,6 @@
 //===- ConvertStructured.cpp - dot_general, dot, convolution --------------===//
 #include "Convert.h"
-#include "mixir/Import/TensorBuilders.h"
+#include "mixir/Builders/TensorBuilders.h"
 
 namespace mixir::stablehlo_import {
 namespace {

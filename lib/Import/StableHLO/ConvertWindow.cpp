@@ -11,9 +11,9 @@
 //===----------------------------------------------------------------------===//
 #include "Convert.h"
 
-#include "mixir/Import/MixerBuilders.h"
+#include "mixir/Builders/MixerBuilders.h"
 
-#include "mixir/Import/MixerBuilders.h"
+#include "mixir/Builders/MixerBuilders.h"
 
 namespace mixir::stablehlo_import {
 

@@ -17,7 +17,7 @@
 
 #include "GradBuilders.h"
 
-#include "mixir/Import/TensorBuilders.h"
+#include "mixir/Builders/TensorBuilders.h"
 #include "mixir/Transforms/Passes.h"
 
 #include "mlir/IR/IRMapping.h"

@@ -1,8 +1,8 @@
 //===- GradBuilders.cpp - tensor pieces of derived backward passes --------===//
 #include "GradBuilders.h"
 
+#include "mixir/Builders/TensorBuilders.h"
 #include "mixir/Dialect/Mix/IR/MixOps.h"
-#include "mixir/Import/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

@@ -25,7 +25,7 @@
 #include "GradBuilders.h"
 #include "Grads.h"
 
-#include "mixir/Import/TensorBuilders.h"
+#include "mixir/Builders/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

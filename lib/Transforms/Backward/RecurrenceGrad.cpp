@@ -28,7 +28,7 @@
 #include "GradBuilders.h"
 #include "Grads.h"
 
-#include "mixir/Import/TensorBuilders.h"
+#include "mixir/Builders/TensorBuilders.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 

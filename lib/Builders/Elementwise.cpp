@@ -1,5 +1,5 @@
 //===- Elementwise.cpp - broadcasting element-wise linalg.generic ---------===//
-#include "mixir/Import/TensorBuilders.h"
+#include "mixir/Builders/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"

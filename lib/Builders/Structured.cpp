@@ -1,5 +1,5 @@
 //===- Structured.cpp - reductions, contractions, scans, convolutions -----===//
-#include "mixir/Import/TensorBuilders.h"
+#include "mixir/Builders/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"

@@ -1,7 +1,7 @@
 //===- Mixers.cpp - mix ops from format-neutral operands ------------------===//
+#include "mixir/Builders/MixerBuilders.h"
+#include "mixir/Builders/TensorBuilders.h"
 #include "mixir/Dialect/Mix/IR/MixOps.h"
-#include "mixir/Import/MixerBuilders.h"
-#include "mixir/Import/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

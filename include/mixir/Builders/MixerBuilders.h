@@ -7,8 +7,8 @@
 // and returns the op's results, or fails with a one-line `error`.
 //
 //===----------------------------------------------------------------------===//
-#ifndef MIXIR_IMPORT_MIXERBUILDERS_H
-#define MIXIR_IMPORT_MIXERBUILDERS_H
+#ifndef MIXIR_BUILDERS_MIXERBUILDERS_H
+#define MIXIR_BUILDERS_MIXERBUILDERS_H
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Value.h"

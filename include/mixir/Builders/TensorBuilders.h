@@ -1,14 +1,15 @@
-//===- TensorBuilders.h - tensor code for imported models -------*- C++ -*-===//
+//===- TensorBuilders.h - upstream tensor code, built once -------*- C++
+//-*-===//
 //
 // Builders that emit linalg/tensor/arith/math ops on ranked tensors with
 // numpy-style broadcasting. They know nothing about any model format: the ONNX
-// importer (and later the StableHLO importer) translate their nodes into calls
-// of these, so every front end produces the same upstream form, which the CPU
-// pipeline lowers and `mix-raise` recognises.
+// and StableHLO importers translate their nodes into calls of these, and the
+// derived backward (lib/Transforms/Backward) builds its reversals and sums
+// with them, so every producer emits the same upstream form.
 //
 //===----------------------------------------------------------------------===//
-#ifndef MIXIR_IMPORT_TENSORBUILDERS_H
-#define MIXIR_IMPORT_TENSORBUILDERS_H
+#ifndef MIXIR_BUILDERS_TENSORBUILDERS_H
+#define MIXIR_BUILDERS_TENSORBUILDERS_H
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
