@@ -49,25 +49,37 @@ Value rootOf(Value v) {
   return v;
 }
 
-/// The memref and indices an op reads or writes, for the row-loop test.
+/// The memref and indices an op reads or writes, for the row-loop test;
+/// `rowOnly` when it touches nothing beyond the row its first index names
+/// (a vector access spans the memref's trailing dims only).
 struct Access {
   Value memref;
   ValueRange indices;
   bool write;
+  bool rowOnly = true;
 };
+bool trailing(Value memref, VectorType v) {
+  return cast<MemRefType>(memref.getType()).getRank() > v.getRank();
+}
 std::optional<Access> accessOf(Operation *op) {
   if (auto x = dyn_cast<memref::LoadOp>(op))
     return Access{x.getMemRef(), x.getIndices(), false};
   if (auto x = dyn_cast<memref::StoreOp>(op))
     return Access{x.getMemRef(), x.getIndices(), true};
   if (auto x = dyn_cast<vector::TransferReadOp>(op))
-    return Access{x.getBase(), x.getIndices(), false};
+    return Access{x.getBase(), x.getIndices(), false,
+                  x.getPermutationMap().isMinorIdentity() &&
+                      trailing(x.getBase(), x.getVectorType())};
   if (auto x = dyn_cast<vector::TransferWriteOp>(op))
-    return Access{x.getBase(), x.getIndices(), true};
+    return Access{x.getBase(), x.getIndices(), true,
+                  x.getPermutationMap().isMinorIdentity() &&
+                      trailing(x.getBase(), x.getVectorType())};
   if (auto x = dyn_cast<vector::LoadOp>(op))
-    return Access{x.getBase(), x.getIndices(), false};
+    return Access{x.getBase(), x.getIndices(), false,
+                  trailing(x.getBase(), x.getVectorType())};
   if (auto x = dyn_cast<vector::StoreOp>(op))
-    return Access{x.getBase(), x.getIndices(), true};
+    return Access{x.getBase(), x.getIndices(), true,
+                  trailing(x.getBase(), x.getVectorType())};
   return std::nullopt;
 }
 
@@ -101,7 +113,8 @@ bool rowParallel(scf::ForOp loop) {
     if (!writtenRoots.contains(root))
       continue;
     auto [it, fresh] = viewOf.try_emplace(root, a.memref);
-    if (it->second != a.memref || a.indices.empty() || a.indices.front() != iv)
+    if (it->second != a.memref || a.indices.empty() ||
+        a.indices.front() != iv || !a.rowOnly)
       return false;
     if (fresh)
       for (Operation *user : a.memref.getUsers())
@@ -112,26 +125,6 @@ bool rowParallel(scf::ForOp loop) {
     if (Operation *def = view.getDefiningOp(); def && loop->isAncestor(def))
       return false;
   return true;
-}
-
-/// memref.copy as a parallel loop nest of loads and stores.
-void copyAsParallelLoop(memref::CopyOp copy) {
-  OpBuilder b(copy);
-  Location loc = copy.getLoc();
-  Value src = copy.getSource(), dst = copy.getTarget();
-  int64_t rank = cast<MemRefType>(src.getType()).getRank();
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  SmallVector<Value> ubs;
-  for (int64_t d = 0; d < rank; ++d)
-    ubs.push_back(memref::DimOp::create(b, loc, src, d));
-  SmallVector<Value> lbs(rank, zero), steps(rank, one);
-  scf::ParallelOp::create(b, loc, lbs, ubs, steps,
-                          [&](OpBuilder &nb, Location l, ValueRange ivs) {
-                            Value x = memref::LoadOp::create(nb, l, src, ivs);
-                            memref::StoreOp::create(nb, l, x, dst, ivs);
-                          });
-  copy.erase();
 }
 
 } // namespace
@@ -145,6 +138,28 @@ int64_t tileBytes(MemRefType t) {
            v && v.getElementType().isIntOrFloat())
     bits = v.getNumElements() * v.getElementType().getIntOrFloatBitWidth();
   return t.getNumElements() * std::max<int64_t>(bits / 8, 1);
+}
+
+void copyAsLoops(memref::CopyOp copy, bool parallel) {
+  OpBuilder b(copy);
+  Location loc = copy.getLoc();
+  Value src = copy.getSource(), dst = copy.getTarget();
+  int64_t rank = cast<MemRefType>(src.getType()).getRank();
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  SmallVector<Value> ubs;
+  for (int64_t d = 0; d < rank; ++d)
+    ubs.push_back(memref::DimOp::create(b, loc, src, d));
+  SmallVector<Value> lbs(rank, zero), steps(rank, one);
+  auto body = [&](OpBuilder &nb, Location l, ValueRange ivs) {
+    Value x = memref::LoadOp::create(nb, l, src, ivs);
+    memref::StoreOp::create(nb, l, x, dst, ivs);
+  };
+  if (parallel)
+    scf::ParallelOp::create(b, loc, lbs, ubs, steps, body);
+  else
+    scf::buildLoopNest(b, loc, lbs, ubs, steps, body);
+  copy.erase();
 }
 
 namespace {
@@ -270,7 +285,10 @@ void BlockMapper::spread(scf::ParallelOp par) {
   Value total = arith::ConstantIndexOp::create(b, loc, 1);
   for (auto [lb, ub, step] :
        llvm::zip(par.getLowerBound(), par.getUpperBound(), par.getStep())) {
-    Value span = arith::SubIOp::create(b, loc, ub, lb);
+    // An empty range (ub < lb) counts 0 iterations, not 2^64 - k.
+    Value span =
+        arith::MaxSIOp::create(b, loc, arith::SubIOp::create(b, loc, ub, lb),
+                               arith::ConstantIndexOp::create(b, loc, 0));
     Value n = arith::CeilDivUIOp::create(b, loc, span, step);
     counts.push_back(n);
     total = arith::MulIOp::create(b, loc, total, n);
@@ -296,9 +314,11 @@ void BlockMapper::spread(scf::ParallelOp par) {
     b.clone(op, map);
   par.erase();
   // A thread's share runs its inner parallel loops in sequence.
+  // Innermost first (the walk's post-order): an outer loop's clone then
+  // copies the inner one's scf.for nest, not a loop already erased.
   SmallVector<scf::ParallelOp> inner;
   loop.getBody()->walk([&](scf::ParallelOp p) { inner.push_back(p); });
-  for (scf::ParallelOp p : llvm::reverse(inner))
+  for (scf::ParallelOp p : inner)
     serialize(p);
   barrierAround(loop);
 }
@@ -596,7 +616,10 @@ void lowerBodyLinalg(Region &body, bool tensorCores) {
   IRRewriter rewriter(body.getContext());
   for (linalg::LinalgOp op : ops) {
     auto mm = dyn_cast<linalg::MatmulOp>(op.getOperation());
-    if (tensorCores && mm && tensorCoreMatmul(mm)) {
+    // A warp tile inside another parallel loop would be one thread's
+    // share, not a warp's.
+    if (tensorCores && mm && tensorCoreMatmul(mm) &&
+        !insideParallel(mm, body.getParentOp())) {
       matmulOnTensorCores(mm);
       continue;
     }
@@ -616,7 +639,7 @@ void exposeParallelLoops(Region &body) {
   SmallVector<memref::CopyOp> copies;
   body.walk([&](memref::CopyOp c) { copies.push_back(c); });
   for (memref::CopyOp c : copies)
-    copyAsParallelLoop(c);
+    copyAsLoops(c, /*parallel=*/true);
   SmallVector<scf::ForOp> rows;
   body.walk([&](scf::ForOp loop) {
     if (!insideParallel(loop, body.getParentOp()) && rowParallel(loop))
@@ -677,6 +700,9 @@ FailureOr<TilePlan> planTiles(Region &body) {
 /// What BlockMapper::mapBlock needs of `block`.
 static bool mappable(Block &block) {
   for (Operation &op : block.without_terminator()) {
+    // A thread-private buffer that thread 0 alone would write.
+    if (isa<memref::AllocaOp>(op))
+      return false;
     if (auto par = dyn_cast<scf::ParallelOp>(op)) {
       if (par.getNumResults() != 0)
         return false;

@@ -35,6 +35,11 @@ constexpr int64_t kBlockThreads = 128;
 /// opt-in, less room for the broadcast slots).
 constexpr int64_t kTileSharedBudget = 46 * 1024;
 
+/// memref.copy as a loop nest of loads and stores (a parallel one, or
+/// scf.for): in device code it would otherwise become a call to the host
+/// runtime's memrefCopy.
+void copyAsLoops(mlir::memref::CopyOp copy, bool parallel);
+
 /// Bytes of one tile (index and other widthless elements count 8).
 int64_t tileBytes(mlir::MemRefType type);
 

@@ -125,27 +125,6 @@ bool carriedAcrossIterations(Value buffer) {
   return false;
 }
 
-/// memref.copy as a loop nest of loads and stores: in device code it would
-/// otherwise become a call to the host runtime's memrefCopy.
-void copyAsLoops(memref::CopyOp copy) {
-  OpBuilder b(copy);
-  Location loc = copy.getLoc();
-  Value src = copy.getSource(), dst = copy.getTarget();
-  int64_t rank = cast<MemRefType>(src.getType()).getRank();
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  SmallVector<Value> ubs;
-  for (int64_t d = 0; d < rank; ++d)
-    ubs.push_back(memref::DimOp::create(b, loc, src, d));
-  SmallVector<Value> lbs(rank, zero), steps(rank, one);
-  scf::buildLoopNest(b, loc, lbs, ubs, steps,
-                     [&](OpBuilder &nb, Location l, ValueRange ivs) {
-                       Value x = memref::LoadOp::create(nb, l, src, ivs);
-                       memref::StoreOp::create(nb, l, x, dst, ivs);
-                     });
-  copy.erase();
-}
-
 /// False when `buffer` is (a view of) a host allocation nothing has used
 /// before `loop`: its contents are undefined (a result the loop fills), so
 /// the device copy needs no upload, and a call on device buffers sees no
@@ -154,7 +133,10 @@ bool holdsData(Value buffer, scf::ForallOp loop) {
   Value root = buffer;
   while (auto view = root.getDefiningOp<ViewLikeOpInterface>())
     root = view.getViewSource();
-  if (!root.getDefiningOp<memref::AllocOp>())
+  // Only an allocation made in the loop's own block, once per pass through
+  // it: one made outside an enclosing loop may hold the last trip's data.
+  auto alloc = root.getDefiningOp<memref::AllocOp>();
+  if (!alloc || alloc->getBlock() != loop->getBlock())
     return true;
   SmallVector<Value> work = {root};
   while (!work.empty()) {
@@ -251,7 +233,7 @@ FailureOr<gpu::LaunchOp> runOnOneThread(gpu::LaunchOp launch) {
   SmallVector<memref::CopyOp> copies;
   launch.getBody().walk([&](memref::CopyOp c) { copies.push_back(c); });
   for (memref::CopyOp c : copies)
-    copyAsLoops(c);
+    copyAsLoops(c, /*parallel=*/false);
   if (bytes > kMaxThreadLocalBytes)
     return launch.emitOpError()
            << "needs " << bytes / 1024
@@ -280,8 +262,16 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall, int64_t threads) {
       if (auto p = planTiles(forall.getRegion()); succeeded(p))
         plan = std::move(*p);
   }
-  if (!plan)
+  if (!plan) {
+    bool warpTiles = false;
+    forall.walk(
+        [&](scf::ParallelOp p) { warpTiles |= p->hasAttr(kWarpTileAttr); });
+    if (warpTiles)
+      return forall.emitOpError(
+          "has tensor-core tiles but cannot be run by a block of threads "
+          "(internal error: the two checks disagree)");
     threads = 1;
+  }
   OpBuilder b(forall);
   auto bounds = upperBounds(b, forall);
   if (failed(bounds))
@@ -404,6 +394,12 @@ struct ConvertChunkedToGPU
   using ConvertChunkedToGPUBase::ConvertChunkedToGPUBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (blockThreads < 1 || blockThreads > 1024) {
+      module.emitError() << "convert-chunked-to-gpu: block-threads must be "
+                            "1 to 1024, got "
+                         << blockThreads.getValue();
+      return signalPassFailure();
+    }
     if (hostLoops(module).empty())
       return;
     // Bufferize (as the CUDA pipeline does later anyway) and lower the tile

@@ -284,10 +284,22 @@ LogicalResult scanOp(Node &n) {
       length = len;
     arrays.push_back(x);
   }
-  plan.trips =
-      ShapedType::isDynamic(length)
-          ? Value(tensor::DimOp::create(n.b, n.loc, arrays[0], (*inAxes)[0]))
-          : Value(arith::ConstantIndexOp::create(n.b, n.loc, length));
+  // With a dynamic length the steps are the shortest input's: a malformed
+  // model with unequal lengths then reads no step past any input's end.
+  bool anyDynamic = llvm::any_of(llvm::enumerate(arrays), [&](auto jx) {
+    return cast<RankedTensorType>(jx.value().getType())
+        .isDynamicDim((*inAxes)[jx.index()]);
+  });
+  if (anyDynamic) {
+    plan.trips = tensor::DimOp::create(n.b, n.loc, arrays[0], (*inAxes)[0]);
+    for (auto [j, x] : llvm::enumerate(arrays))
+      if (j > 0)
+        plan.trips = arith::MinUIOp::create(
+            n.b, n.loc, plan.trips,
+            tensor::DimOp::create(n.b, n.loc, x, (*inAxes)[j]));
+  } else {
+    plan.trips = arith::ConstantIndexOp::create(n.b, n.loc, length);
+  }
   plan.bodyInputs = [&](OpBuilder &b, Location loc, Value iv,
                         ValueRange states) {
     SmallVector<Value> in(states);

@@ -175,6 +175,13 @@ int64_t evalAffine(AffineExpr e, ArrayRef<int64_t> dims) {
     return l + r;
   case AffineExprKind::Mul:
     return l * r;
+  default:
+    break;
+  }
+  // A divisor that is not positive gives an index no operand has.
+  if (r <= 0)
+    return -1;
+  switch (e.getKind()) {
   case AffineExprKind::Mod:
     return ((l % r) + r) % r;
   case AffineExprKind::FloorDiv:
@@ -449,10 +456,10 @@ compileBody(Block &body, function_ref<const HostTensor *(Value)> get) {
 struct OperandIndexer {
   AffineMap map;
   SmallVector<int64_t> dims; // loop dim per result; -1: constant 0; -2: other
-  SmallVector<int64_t> strides;
+  SmallVector<int64_t> strides, shape;
 
   OperandIndexer(AffineMap map, ArrayRef<int64_t> shape)
-      : map(map), strides(stridesOf(shape)) {
+      : map(map), strides(stridesOf(shape)), shape(shape) {
     for (AffineExpr e : map.getResults()) {
       auto d = dyn_cast<AffineDimExpr>(e);
       auto c = dyn_cast<AffineConstantExpr>(e);
@@ -460,13 +467,18 @@ struct OperandIndexer {
                        : (c && c.getValue() == 0 ? -1 : -2));
     }
   }
+  /// The offset, or -1 when a general result falls outside the operand
+  /// (the verifier checks the corners of the loop ranges only).
   int64_t at(ArrayRef<int64_t> point) const {
     int64_t off = 0;
-    for (auto [r, d] : llvm::enumerate(dims))
-      off += (d >= 0    ? point[d]
-              : d == -1 ? 0
-                        : evalAffine(map.getResult(r), point)) *
-             strides[r];
+    for (auto [r, d] : llvm::enumerate(dims)) {
+      int64_t i = d >= 0    ? point[d]
+                  : d == -1 ? 0
+                            : evalAffine(map.getResult(r), point);
+      if (d == -2 && (i < 0 || i >= shape[r]))
+        return -1;
+      off += i * strides[r];
+    }
     return off;
   }
 };
@@ -499,9 +511,14 @@ LogicalResult BodyEvaluator::evaluateStructured(Operation *op) {
       outs.size() != op->getNumResults())
     return failure();
   SmallVector<int64_t> offsets(numOps);
+  bool outside = false;
   forEachIndex(ranges, [&](int64_t, ArrayRef<int64_t> point) {
     for (unsigned i = 0; i < numOps; ++i)
       offsets[i] = index[i].at(point);
+    if (outside || llvm::is_contained(offsets, -1)) {
+      outside = true;
+      return;
+    }
     for (unsigned j = 0; j < body.getNumArguments(); ++j)
       program->slots[j] = j < numIn ? in[j]->data[offsets[j]]
                                     : outs[j - numIn].data[offsets[j]];
@@ -509,6 +526,8 @@ LogicalResult BodyEvaluator::evaluateStructured(Operation *op) {
     for (auto [k, slot] : llvm::enumerate(program->yielded))
       outs[k].data[offsets[numIn + k]] = program->slots[slot];
   });
+  if (outside)
+    return failure();
   for (auto [r, t] : llvm::zip(op->getResults(), outs))
     set(r, std::move(t));
   return success();
@@ -552,7 +571,7 @@ struct Window {
     if (!off || !sz || !st || off->size() != full.size())
       return std::nullopt;
     for (size_t d = 0; d < full.size(); ++d)
-      if ((*off)[d] < 0 ||
+      if ((*off)[d] < 0 || (*sz)[d] < 0 || (*st)[d] < 1 ||
           ((*sz)[d] > 0 && (*off)[d] + ((*sz)[d] - 1) * (*st)[d] >= full[d]))
         return std::nullopt;
     return Window{*off, *sz, *st, stridesOf(full)};
@@ -585,6 +604,11 @@ LogicalResult insertSlice(BodyEvaluator &ev, tensor::InsertSliceOp s) {
   const HostTensor *src = ev.get(s.getSource()), *dst = ev.get(s.getDest());
   auto w = dst ? Window::of(ev, s, dst->shape) : std::nullopt;
   if (!src || !w)
+    return failure();
+  int64_t n = 1;
+  for (int64_t d : w->sizes)
+    n *= d;
+  if (int64_t(src->data.size()) != n)
     return failure();
   HostTensor t = *dst;
   forEachIndex(w->sizes, [&](int64_t lin, ArrayRef<int64_t> idx) {
@@ -623,7 +647,8 @@ LogicalResult BodyEvaluator::evaluateTensorOp(Operation *op) {
   if (auto d = dyn_cast<tensor::DimOp>(op)) {
     auto i = d.getConstantIndex();
     Shape src;
-    if (!i || !staticShape(d.getSource().getType(), src))
+    if (!i || !staticShape(d.getSource().getType(), src) || *i < 0 ||
+        *i >= int64_t(src.size()))
       return failure();
     set(d.getResult(), HostTensor{{}, {double(src[*i])}});
     return success();

@@ -1,5 +1,6 @@
 //===- StepLoop.cpp - loops over the steps of a sequence ------------------===//
 #include "StepLoop.h"
+#include "TensorUtils.h"
 
 #include "mixir/Transforms/Recurrences.h"
 
@@ -290,6 +291,9 @@ std::optional<StepLoop> analyseStepLoop(Operation *loop) {
     return std::nullopt;
   }
   if (!classifyCarried(s) || !readsFromOutside(s) || !s.write || !pureBody(s))
+    return std::nullopt;
+  // An empty state explains every probe and divides by zero later.
+  if (llvm::is_contained(staticShapeOf(s.init(s.state)), 0))
     return std::nullopt;
   return s;
 }

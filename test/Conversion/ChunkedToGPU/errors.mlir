@@ -48,3 +48,12 @@ func.func @aliased(%buf: memref<4x8xf32>) {
   }
   return
 }
+
+// -----
+
+// A block cannot have more than 1024 threads.
+// RUN: not mixir-opt %s --convert-chunked-to-gpu="block-threads=2048" -split-input-file 2>&1 | FileCheck %s --check-prefix=THREADS
+// THREADS: block-threads must be 1 to 1024, got 2048
+func.func @threads() {
+  return
+}
