@@ -13,23 +13,21 @@
 // artifact must write back to the same bytes.
 //
 //===----------------------------------------------------------------------===//
+#include "FuzzTarget.h"
+
 #include "mixrt/Artifact.h"
 #include "mixrt/CudaArtifact.h"
 #include "mixrt/TestPlugin.h"
 
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 
 namespace {
 
-constexpr size_t kPreamble = 8 + 4 + 4 + 8;
+using mixir::fuzz::check;
 
-void check(bool condition) {
-  if (!condition)
-    std::abort();
-}
+constexpr size_t kPreamble = 8 + 4 + 4 + 8;
 
 /// `bytes` with the body size and checksum fields made consistent.
 std::string withValidChecksum(const uint8_t *data, size_t size) {
@@ -66,14 +64,14 @@ void checkParsed(const std::string &bytes, const mixrt::ArtifactInfo &info) {
 
 } // namespace
 
-extern "C" int LLVMFuzzerInitialize(int *, char ***) {
+MIXIR_FUZZ_INIT(artifact) {
   // The test-target plugin is a library named by the environment: keep the
   // target check from opening one.
   unsetenv(mixrt::kTestPluginEnv);
   return 0;
 }
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+MIXIR_FUZZ_TARGET(artifact) {
   mixrt::ArtifactInfo info;
   if (mixrt::Status s = mixrt::parseArtifact(data, size, info); s)
     checkParsed(std::string(reinterpret_cast<const char *>(data), size), info);

@@ -7,6 +7,8 @@
 // (The default CPU pipeline is not run: it takes seconds per module.)
 //
 //===----------------------------------------------------------------------===//
+#include "FuzzTarget.h"
+
 #include "mixir/Dialect/Mix/IR/MixDialect.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -31,7 +33,7 @@ const mlir::DialectRegistry &registry() {
 }
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+MIXIR_FUZZ_TARGET(mlir) {
   mlir::MLIRContext context(registry(), mlir::MLIRContext::Threading::DISABLED);
   mlir::ScopedDiagnosticHandler drop(
       &context, [](mlir::Diagnostic &) { return mlir::success(); });

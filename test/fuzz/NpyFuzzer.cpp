@@ -6,19 +6,15 @@
 // back the same.
 //
 //===----------------------------------------------------------------------===//
+#include "FuzzTarget.h"
+
 #include "mixrt/Npy.h"
 
 #include <cstdint>
-#include <cstdlib>
 
-namespace {
-void check(bool condition) {
-  if (!condition)
-    std::abort();
-}
-} // namespace
+using mixir::fuzz::check;
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+MIXIR_FUZZ_TARGET(npy) {
   mixrt::HostArray array;
   mixrt::Status s = mixrt::parseNpy(data, size, array);
   if (!s) {
