@@ -18,6 +18,8 @@ import sys
 import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "Tools" / "Inputs"))
+from patch_artifact import reseal  # noqa: E402  (checksum appended)
 ELF = b"\x7fELF\x02\x01\x01" + b"\0" * 9 + struct.pack("<HH", 3, 62) + b"\0" * 44
 
 
@@ -45,15 +47,8 @@ def artifact(target, chip, functions, images, payload, version=2):
             body += s(module) + s(ichip) + struct.pack("<IQ", kind, len(data))
             body += data
     body += struct.pack("<IQ", 1, len(payload)) + payload
-    head = b"MIXIRART" + struct.pack("<IIQ", version, 0, len(body)) + body
-    return head + struct.pack("<Q", fnv1a64(head))
-
-
-def fnv1a64(data):
-    h = 0xCBF29CE484222325
-    for byte in data:
-        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return h
+    return reseal(b"MIXIRART" + struct.pack("<IIQ", version, 0, len(body)) +
+                  body)
 
 
 def from_compiled(path):
@@ -66,8 +61,7 @@ def from_compiled(path):
         if kind == 1 and n == len(body) - cut - 12:
             body = body[:cut] + struct.pack("<IQ", 1, len(ELF)) + ELF
             break
-    head = data[:16] + struct.pack("<Q", len(body)) + body
-    return head + struct.pack("<Q", fnv1a64(head))
+    return reseal(data[:16] + struct.pack("<Q", len(body)) + body)
 
 
 def artifact_seeds():
