@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <sys/mman.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -220,6 +221,47 @@ TEST(CAPI, CompileErrorsAreStatuses) {
   EXPECT_EQ(cc, nullptr);
   EXPECT_NE(std::string(mixir_compiler_version()).find("mixir"),
             std::string::npos);
+}
+
+/// `text` copied to the end of a readable page that an unreadable one
+/// follows: reading one byte past it faults.
+class GuardedText {
+public:
+  explicit GuardedText(const std::string &text) {
+    page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    void *p = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    EXPECT_NE(p, MAP_FAILED);
+    EXPECT_LE(text.size(), page);
+    base = static_cast<char *>(p);
+    EXPECT_EQ(mprotect(base + page, page, PROT_NONE), 0);
+    data = base + page - text.size();
+    std::memcpy(data, text.data(), text.size());
+    size = text.size();
+  }
+  ~GuardedText() { munmap(base, 2 * page); }
+  char *data;
+  size_t size;
+
+private:
+  char *base;
+  size_t page;
+};
+
+// Found by test/fuzz's mlir target: the parser reads MLIR text up to a NUL
+// byte, so source without one (the C API takes a size) was read past its
+// end. It is parsed from a terminated copy.
+TEST(CAPI, SourceIsReadOnlyWithinItsSize) {
+  Compiler c;
+  mixir_module_t m = nullptr;
+  GuardedText bad("func.fff");
+  EXPECT_ERROR(mixir_compiler_compile(c.c, bad.data, bad.size, "b", &m),
+               "b:1:1: error:");
+  EXPECT_EQ(m, nullptr);
+  GuardedText good(kScan);
+  ASSERT_OK(mixir_compiler_compile(c.c, good.data, good.size, "g", &m));
+  ASSERT_NE(m, nullptr);
+  mixir_module_release(m);
 }
 
 TEST(CAPI, NullPointersAreStatuses) {

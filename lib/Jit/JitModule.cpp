@@ -182,8 +182,12 @@ llvm::Expected<OwningOpRef<ModuleOp>> parse(MLIRContext &ctx,
                                             llvm::StringRef source,
                                             const CompileOptions &options,
                                             const DiagnosticCollector &diags) {
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(
-      source, ParserConfig(&ctx), options.sourceName);
+  // The lexer finds the end of the text at a NUL byte, which a caller's
+  // buffer (the C API's `size` bytes) need not have: it would read past the
+  // buffer. std::string's copy ends with one.
+  std::string text = source.str();
+  OwningOpRef<ModuleOp> module =
+      parseSourceString<ModuleOp>(text, ParserConfig(&ctx), options.sourceName);
   if (!module)
     return diags.error("could not parse " + options.sourceName);
   return module;

@@ -355,6 +355,10 @@ NOT_TOOLS = {
     "mixir-c": ("include/mixir-c", None),                       # header folder
     "mixir-dev": ("Makefile", "mixir-dev.pth"),                 # make build's .pth
     "mixir-runtime": ("cmake/mixir-runtime.pc.in", "Name: mixir-runtime"),
+    # libFuzzer targets: built only in the fuzz build (-DMIXIR_FUZZ=ON).
+    **{f"mixir-fuzz-{t}": ("test/fuzz/CMakeLists.txt",
+                           f"mixir_add_fuzzer(mixir-fuzz-{t} ")
+       for t in ("npy", "artifact", "mlir")},
 }
 
 
@@ -555,6 +559,7 @@ def test_make_variable_exists(variable):
 # says they are made (prefix match).
 GENERATED = {
     "build-pip/": ("pyproject.toml", 'build-dir = "build-pip"'),
+    "build-fuzz/": ("scripts/run_fuzzers.sh", "$repo/build-fuzz"),
     "build/wheels/": ("bench/gpu/fetch_wheels.sh", "/wheels"),
     "build/gpu-bundle/": ("bench/gpu/make_bundle.py", '"gpu-bundle"'),
     "build/import_real_cache/": ("test/python/import_real/test_hf_decoders.py",
