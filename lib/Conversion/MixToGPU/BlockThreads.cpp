@@ -36,9 +36,13 @@ bool writesMemory(Operation *op) {
   return r.wasInterrupted();
 }
 
+/// True when `op` holds work a block spreads: a parallel loop, or a matmul
+/// lowerBodyLinalg kept (it becomes one).
 bool containsParallel(Operation *op) {
-  WalkResult r = op->walk([&](scf::ParallelOp p) {
-    return p == op ? WalkResult::advance() : WalkResult::interrupt();
+  WalkResult r = op->walk([&](Operation *inner) {
+    return inner != op && isa<scf::ParallelOp, linalg::MatmulOp>(inner)
+               ? WalkResult::interrupt()
+               : WalkResult::advance();
   });
   return r.wasInterrupted();
 }
@@ -610,22 +614,34 @@ bool hoistAbove(Value v, Operation *loop) {
 
 } // namespace
 
-void lowerBodyLinalg(Region &body, bool tensorCores) {
+static void toParallelLoops(IRRewriter &rewriter, linalg::LinalgOp op) {
+  rewriter.setInsertionPoint(op);
+  if (succeeded(linalg::linalgOpToParallelLoops(rewriter, op)))
+    rewriter.eraseOp(op);
+}
+
+void lowerBodyLinalg(Region &body, bool keepMatmuls) {
   SmallVector<linalg::LinalgOp> ops;
   body.walk([&](linalg::LinalgOp op) { ops.push_back(op); });
   IRRewriter rewriter(body.getContext());
   for (linalg::LinalgOp op : ops) {
     auto mm = dyn_cast<linalg::MatmulOp>(op.getOperation());
+    if (!(keepMatmuls && mm && tensorCoreMatmul(mm)))
+      toParallelLoops(rewriter, op);
+  }
+}
+
+void lowerKeptMatmuls(Region &body, bool tensorCores) {
+  SmallVector<linalg::MatmulOp> ops;
+  body.walk([&](linalg::MatmulOp op) { ops.push_back(op); });
+  IRRewriter rewriter(body.getContext());
+  for (linalg::MatmulOp mm : ops) {
     // A warp tile inside another parallel loop would be one thread's
     // share, not a warp's.
-    if (tensorCores && mm && tensorCoreMatmul(mm) &&
-        !insideParallel(mm, body.getParentOp())) {
+    if (tensorCores && !insideParallel(mm, body.getParentOp()))
       matmulOnTensorCores(mm);
-      continue;
-    }
-    rewriter.setInsertionPoint(op);
-    if (succeeded(linalg::linalgOpToParallelLoops(rewriter, op)))
-      rewriter.eraseOp(op);
+    else
+      toParallelLoops(rewriter, mm);
   }
 }
 
@@ -703,6 +719,8 @@ static bool mappable(Block &block) {
     // A thread-private buffer that thread 0 alone would write.
     if (isa<memref::AllocaOp>(op))
       return false;
+    if (isa<linalg::MatmulOp>(op))
+      continue; // kept for the tensor cores: a parallel loop
     if (auto par = dyn_cast<scf::ParallelOp>(op)) {
       if (par.getNumResults() != 0)
         return false;
@@ -731,7 +749,9 @@ static bool mappable(Block &block) {
 bool blockMappable(Region &body) {
   // Without a parallel loop (the recurrent form) there is nothing to share.
   bool parallel = false;
-  body.walk([&](scf::ParallelOp) { parallel = true; });
+  body.walk([&](Operation *op) {
+    parallel |= isa<scf::ParallelOp, linalg::MatmulOp>(op);
+  });
   return parallel && llvm::all_of(body, [](Block &b) { return mappable(b); });
 }
 

@@ -44,15 +44,22 @@ void copyAsLoops(mlir::memref::CopyOp copy, bool parallel);
 int64_t tileBytes(mlir::MemRefType type);
 
 /// Marks an scf.parallel whose iterations each go to a whole warp (the
-/// tensor-core tiles of lowerBodyLinalg) rather than to one thread.
+/// tensor-core tiles of lowerKeptMatmuls) rather than to one thread.
 constexpr llvm::StringLiteral kWarpTileAttr = "mixir.warp_tile";
 
-/// Lowers the linalg ops of `body` (bufferized) to parallel loops; with
-/// `tensorCores`, the f32 matmuls whose dims allow it (M % 16, N % 8,
-/// K % 16 all 0) become loops over 16 x 8 tiles of the result, one warp
+/// Lowers the linalg ops of `body` (bufferized) to parallel loops, except,
+/// with `keepMatmuls`, the f32 matmuls the tensor cores could take (M % 16,
+/// N % 8, K % 16 all 0), which stay for lowerKeptMatmuls once it is known
+/// whether a block will share the body (blockMappable and planTiles see
+/// them as the parallel work they become).
+void lowerBodyLinalg(mlir::Region &body, bool keepMatmuls);
+
+/// Lowers the matmuls lowerBodyLinalg kept: with `tensorCores` (a block
+/// shares the body), to loops over 16 x 8 tiles of the result, one warp
 /// each, accumulated by mma.sync m16n8k16 from bf16 high and low parts of
-/// the operands (hi*hi + hi*lo + lo*hi: about 16 bits of the f32 mantissa).
-void lowerBodyLinalg(mlir::Region &body, bool tensorCores);
+/// the operands (hi*hi + hi*lo + lo*hi: about 16 bits of the f32 mantissa);
+/// otherwise, and inside another parallel loop, to parallel loops.
+void lowerKeptMatmuls(mlir::Region &body, bool tensorCores);
 
 /// Rewrites in `body` (an iteration of the forall, before it is cloned into
 /// a launch): copies into parallel loop nests, and loops over tile rows

@@ -23,6 +23,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -166,22 +167,6 @@ bool takes16BitInputs(scf::ForallOp forall) {
   });
 }
 
-/// Whether a block of threads can share the loop's iterations (checked on
-/// a copy with its tile ops lowered to parallel loops, as launchOnDevice
-/// will see it).
-bool sharedByBlock(scf::ForallOp forall) {
-  OpBuilder b(forall);
-  Operation *copy = b.clone(*forall);
-  lowerBodyLinalg(copy->getRegion(0), /*tensorCores=*/false);
-  exposeParallelLoops(copy->getRegion(0));
-  bool ok = blockMappable(copy->getRegion(0)) &&
-            succeeded(planTiles(copy->getRegion(0)));
-  // planTiles may have moved size computations above the copy: they stay
-  // (pure, and the real loop hoists the same ones).
-  copy->erase();
-  return ok;
-}
-
 /// Drops the deallocations of the launch body (its tiles live as long as
 /// the kernel) and checks that every tile can have one slot: a static
 /// shape, or one of `plan`'s dynamic tiles.
@@ -262,16 +247,10 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall, int64_t threads) {
       if (auto p = planTiles(forall.getRegion()); succeeded(p))
         plan = std::move(*p);
   }
-  if (!plan) {
-    bool warpTiles = false;
-    forall.walk(
-        [&](scf::ParallelOp p) { warpTiles |= p->hasAttr(kWarpTileAttr); });
-    if (warpTiles)
-      return forall.emitOpError(
-          "has tensor-core tiles but cannot be run by a block of threads "
-          "(internal error: the two checks disagree)");
+  // The matmuls kept for the tensor cores take them only in a block.
+  lowerKeptMatmuls(forall.getRegion(), plan.has_value());
+  if (!plan)
     threads = 1;
-  }
   OpBuilder b(forall);
   auto bounds = upperBounds(b, forall);
   if (failed(bounds))
@@ -421,14 +400,25 @@ struct ConvertChunkedToGPU
     pm.addPass(createConvertBufferizationToMemRefPass());
     if (failed(runPipeline(pm, module)))
       return signalPassFailure();
-    for (scf::ForallOp forall : hostLoops(module))
-      lowerBodyLinalg(forall.getRegion(), blockThreads % 32 == 0 &&
-                                              takes16BitInputs(forall) &&
-                                              sharedByBlock(forall));
-    OpPassManager rest(ModuleOp::getOperationName());
-    rest.addPass(createConvertLinalgToLoopsPass());
-    if (failed(runPipeline(rest, module)))
-      return signalPassFailure();
+    SmallVector<scf::ForallOp> loops = hostLoops(module);
+    for (scf::ForallOp forall : loops)
+      lowerBodyLinalg(forall.getRegion(),
+                      blockThreads % 32 == 0 && takes16BitInputs(forall));
+    // The host code's own linalg ops, as loops (the bodies' kept matmuls
+    // wait for launchOnDevice).
+    SmallVector<linalg::LinalgOp> hostOps;
+    module.walk([&](linalg::LinalgOp op) {
+      if (!llvm::any_of(loops,
+                        [&](scf::ForallOp l) { return l->isAncestor(op); }))
+        hostOps.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::LinalgOp op : hostOps) {
+      rewriter.setInsertionPoint(op);
+      if (failed(linalg::linalgOpToLoops(rewriter, op)))
+        return signalPassFailure();
+      rewriter.eraseOp(op);
+    }
     SmallVector<gpu::LaunchOp> launches;
     for (scf::ForallOp forall : hostLoops(module)) {
       auto launch = launchOnDevice(forall, blockThreads);
