@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <sys/stat.h>
@@ -31,6 +32,15 @@ struct mixir_compiler_s {
   std::string buildStamp; // identifies the compiler binary (see below)
   std::mutex mutex;
   std::map<std::string, std::shared_ptr<ModuleState>> memory;
+  /// Keys being loaded or compiled now. A second caller of the same key
+  /// waits for the first instead of reading the disk or compiling again.
+  struct Pending {
+    bool done = false;
+    std::shared_ptr<ModuleState> state; // null: failed, see error
+    std::string error;
+  };
+  std::map<std::string, std::shared_ptr<Pending>> pending;
+  std::condition_variable pendingDone; // signalled under mutex
   mixir_cache_stats_t stats{};
 };
 
@@ -81,23 +91,22 @@ std::string cacheKey(const mixir_compiler_s &c, llvm::StringRef source) {
          hex(fnv1a64(text.data(), text.size(), 0x84222325cbf29ce4ull));
 }
 
-mixir_status_t compileImpl(mixir_compiler_t c, llvm::StringRef source,
-                           const std::string &sourceName, mixir_module_t *out) {
-  std::string key = cacheKey(*c, source);
-  {
-    std::lock_guard<std::mutex> lock(c->mutex);
-    auto it = c->memory.find(key);
-    if (it != c->memory.end()) {
-      ++c->stats.memory_hits;
-      *out = makeModuleHandle(it->second);
-      return nullptr;
-    }
-  }
+/// What one load-or-compile of a key produced.
+struct Produced {
+  std::shared_ptr<ModuleState> state; // null: failed
+  std::string error;
+  bool diskHit = false, diskReject = false;
+};
+
+/// Reads the key's artifact from the disk cache, or compiles the source
+/// (and writes the artifact there). Runs without the compiler's lock.
+Produced produce(const mixir_compiler_s &c, const std::string &key,
+                 llvm::StringRef source, const std::string &sourceName) {
+  Produced r;
   std::shared_ptr<LoadedArtifact> loaded;
   std::string cachePath;
-  bool diskHit = false, diskReject = false;
-  if (!c->cacheDir.empty()) {
-    llvm::SmallString<256> p(c->cacheDir);
+  if (!c.cacheDir.empty()) {
+    llvm::SmallString<256> p(c.cacheDir);
     llvm::sys::path::append(p, key + ".mixir");
     cachePath = std::string(p);
     std::string bytes;
@@ -105,35 +114,79 @@ mixir_status_t compileImpl(mixir_compiler_t c, llvm::StringRef source,
       // A file that does not load (corrupt, truncated, another compiler's)
       // is recompiled and replaced; only its loader status is discarded.
       if (LoadedArtifact::load(std::move(bytes), loaded))
-        diskHit = true;
+        r.diskHit = true;
       else
-        diskReject = true;
+        r.diskReject = true;
     }
   }
-  if (!diskHit) {
-    mixir::CompileOptions options = c->options;
+  if (!r.diskHit) {
+    mixir::CompileOptions options = c.options;
     options.sourceName = sourceName;
     auto info = mixir::compileArtifact(source, options);
-    if (!info)
-      return makeStatus(llvm::toString(info.takeError()));
+    if (!info) {
+      r.error = llvm::toString(info.takeError());
+      return r;
+    }
     std::string bytes = serializeArtifact(*info);
     if (!cachePath.empty())
       (void)writeFileAtomic(cachePath, bytes); // a cache: best effort
-    if (Status s = LoadedArtifact::load(std::move(bytes), loaded); !s)
-      return makeStatus(s.message());
+    if (Status s = LoadedArtifact::load(std::move(bytes), loaded); !s) {
+      r.error = s.message();
+      return r;
+    }
   }
-  auto state = ModuleState::create(std::move(loaded));
+  r.state = ModuleState::create(std::move(loaded));
+  return r;
+}
+
+mixir_status_t compileImpl(mixir_compiler_t c, llvm::StringRef source,
+                           const std::string &sourceName, mixir_module_t *out) {
+  std::string key = cacheKey(*c, source);
+  std::shared_ptr<mixir_compiler_s::Pending> mine;
+  {
+    std::unique_lock<std::mutex> lock(c->mutex);
+    auto it = c->memory.find(key);
+    if (it != c->memory.end()) {
+      ++c->stats.memory_hits;
+      *out = makeModuleHandle(it->second);
+      return nullptr;
+    }
+    auto p = c->pending.find(key);
+    if (p != c->pending.end()) {
+      // Another thread is producing this key: share its result (or its
+      // error) rather than compiling the same source twice.
+      std::shared_ptr<mixir_compiler_s::Pending> theirs = p->second;
+      c->pendingDone.wait(lock, [&] { return theirs->done; });
+      if (!theirs->state)
+        return makeStatus(theirs->error);
+      ++c->stats.memory_hits;
+      *out = makeModuleHandle(theirs->state);
+      return nullptr;
+    }
+    mine = std::make_shared<mixir_compiler_s::Pending>();
+    c->pending.emplace(key, mine);
+  }
+  Produced r = produce(*c, key, source, sourceName);
   {
     std::lock_guard<std::mutex> lock(c->mutex);
-    if (diskHit)
-      ++c->stats.disk_hits;
-    else
-      ++c->stats.compiles;
-    if (diskReject)
+    c->pending.erase(key);
+    mine->done = true;
+    mine->state = r.state;
+    mine->error = r.error;
+    if (r.diskReject)
       ++c->stats.disk_rejects;
-    c->memory.emplace(key, state);
+    if (r.state) {
+      if (r.diskHit)
+        ++c->stats.disk_hits;
+      else
+        ++c->stats.compiles;
+      c->memory.emplace(key, r.state);
+    }
   }
-  *out = makeModuleHandle(std::move(state));
+  c->pendingDone.notify_all();
+  if (!r.state)
+    return makeStatus(r.error);
+  *out = makeModuleHandle(std::move(r.state));
   return nullptr;
 }
 

@@ -200,7 +200,9 @@ def test_two_processes_share_one_disk_cache(tmp_path):
         assert mixir.load(str(cache / f)) is not None
     for s in stats:
         assert s["disk_rejects"] == 0, stats
-        assert s["compiles"] + s["disk_hits"] >= 3, stats
+        # Each key loaded or compiled once per process, however many of
+        # its threads asked for it at once.
+        assert s["compiles"] + s["disk_hits"] == 3, stats
 
     # A third process finds all three on disk.
     (again,) = run_workers(cache, [tmp_path / "c.npz"])
