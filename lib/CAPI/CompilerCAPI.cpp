@@ -15,10 +15,10 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
-#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <sys/stat.h>
