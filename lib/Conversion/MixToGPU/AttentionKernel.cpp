@@ -1,4 +1,5 @@
 //===- AttentionKernel.cpp - flash attention on tensor cores --------------===//
+#include "Conversion/Utils/GateFloor.h"
 #include "KernelBase.h"
 #include "Kernels.h"
 
@@ -270,7 +271,8 @@ public:
     Value lo = ix.min(ix.mul(tid, seg), tokens);
     Value hi = ix.min(ix.add(lo, seg), tokens);
     auto gAt = [&](Value t) {
-      return toF32(memref::LoadOp::create(b, d.g, ValueRange{bi, t, h}));
+      return floorLogGate(
+          b, toF32(memref::LoadOp::create(b, d.g, ValueRange{bi, t, h})));
     };
     auto sum = scf::ForOp::create(b, lo, hi, ix.c(1), ValueRange{ix.f32(0.0f)});
     {

@@ -5,6 +5,7 @@
 // computed, not masked, so out-of-window keys cost nothing.
 //
 //===----------------------------------------------------------------------===//
+#include "Conversion/Utils/GateFloor.h"
 #include "LoweringUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -39,7 +40,8 @@ Value cumulativeGate(ImplicitLocOpBuilder &b, Value g, int64_t heads,
                   forLoop(b, zero, sizes.lookup("T"), {a[0], f32Const(b, 0.0f)},
                           [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
                             Value run = arith::AddFOp::create(
-                                b, a[1], readF32(b, g, {bi, t, h}));
+                                b, a[1],
+                                floorLogGate(b, readF32(b, g, {bi, t, h})));
                             Value G = tensor::InsertOp::create(
                                 b, run, a[0], ValueRange{bi, t, h});
                             return SmallVector<Value>{G, run};

@@ -22,6 +22,7 @@
 // beta and low-rank rows, so they change neither Gc_last nor S.
 //
 //===----------------------------------------------------------------------===//
+#include "Conversion/Utils/GateFloor.h"
 #include "LoweringUtils.h"
 #include "TileOps.h"
 
@@ -213,7 +214,7 @@ ChunkGate buildGate(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
           gi = readF32Vector(b, r.g, {at.bi, at.clampedToken(b, i), at.s, zero},
                              K);
         Value inside = at.inside(b, i);
-        Value logMagnitude = gi, signOf;
+        Value logMagnitude = sign ? gi : floorLogGate(b, gi), signOf;
         if (sign) {
           // log(max(|d|, 1e-30)): a zero decay stays finite (exp of it
           // underflows to 0); its sign counts as +1.

@@ -23,6 +23,7 @@
 // vectorises all of it.
 //
 //===----------------------------------------------------------------------===//
+#include "Conversion/Utils/GateFloor.h"
 #include "TileOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -88,7 +89,8 @@ Value cumulativeGate(ImplicitLocOpBuilder &b, Value g, Value bi, Value h,
   return forLoop(
       b, indexConst(b, 0), T, {G, f32Const(b, 0.0f)},
       [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
-        Value run = arith::AddFOp::create(b, a[1], readF32(b, g, {bi, t, h}));
+        Value run = arith::AddFOp::create(
+            b, a[1], floorLogGate(b, readF32(b, g, {bi, t, h})));
         return SmallVector<Value>{
             tensor::InsertOp::create(b, run, a[0], ValueRange{t}), run};
       })[0];
