@@ -21,14 +21,16 @@ using namespace mlir;
 namespace mixir::lowering {
 namespace {
 
-/// G = cumsum(g) over T, f32 [B, T, Hq]: the forget-gate bias is G_i - G_j.
+/// G = cumsum(g) over T, f64 [B, T, Hq] (see GateFloor.h): the forget-gate
+/// bias is G_i - G_j.
 Value cumulativeGate(ImplicitLocOpBuilder &b, Value g, int64_t heads,
                      const SymbolSizes &sizes) {
   Value zero = indexConst(b, 0);
+  Value zero64 = arith::ConstantOp::create(b, b.getF64FloatAttr(0.0));
   auto type = RankedTensorType::get(
-      {ShapedType::kDynamic, ShapedType::kDynamic, heads}, b.getF32Type());
+      {ShapedType::kDynamic, ShapedType::kDynamic, heads}, b.getF64Type());
   Value G =
-      tensor::EmptyOp::create(b, type.getShape(), b.getF32Type(),
+      tensor::EmptyOp::create(b, type.getShape(), b.getF64Type(),
                               ValueRange{sizes.lookup("B"), sizes.lookup("T")});
   return forLoop(
       b, zero, sizes.lookup("B"), {G},
@@ -36,16 +38,14 @@ Value cumulativeGate(ImplicitLocOpBuilder &b, Value g, int64_t heads,
         return forLoop(
             b, zero, indexConst(b, heads), a,
             [&](ImplicitLocOpBuilder &b, Value h, ValueRange a) {
-              auto r =
-                  forLoop(b, zero, sizes.lookup("T"), {a[0], f32Const(b, 0.0f)},
-                          [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
-                            Value run = arith::AddFOp::create(
-                                b, a[1],
-                                floorLogGate(b, readF32(b, g, {bi, t, h})));
-                            Value G = tensor::InsertOp::create(
-                                b, run, a[0], ValueRange{bi, t, h});
-                            return SmallVector<Value>{G, run};
-                          });
+              auto r = forLoop(
+                  b, zero, sizes.lookup("T"), {a[0], zero64},
+                  [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
+                    Value run = addGateF64(b, a[1], readF32(b, g, {bi, t, h}));
+                    Value G = tensor::InsertOp::create(b, run, a[0],
+                                                       ValueRange{bi, t, h});
+                    return SmallVector<Value>{G, run};
+                  });
               return SmallVector<Value>{r[0]};
             });
       })[0];
@@ -95,7 +95,9 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
                                 b, zero,
                                 arith::SubIOp::create(
                                     b, i, indexConst(b, window - 1)));
-                          Value Gi = G ? readF32(b, G, {bi, i, h}) : Value();
+                          Value Gi = G ? tensor::ExtractOp::create(
+                                             b, G, ValueRange{bi, i, h})
+                                       : Value();
                           float negInf =
                               -std::numeric_limits<float>::infinity();
                           auto softmax = forLoop(
@@ -112,8 +114,10 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
                                 if (G)
                                   s = arith::AddFOp::create(
                                       b, s,
-                                      arith::SubFOp::create(
-                                          b, Gi, readF32(b, G, {bi, j, h})));
+                                      gateBias(
+                                          b, b.getLoc(), Gi,
+                                          tensor::ExtractOp::create(
+                                              b, G, ValueRange{bi, j, h})));
                                 Value mNew = arith::MaximumFOp::create(b, m, s);
                                 Value c = math::ExpOp::create(
                                     b, arith::SubFOp::create(b, m, mNew));

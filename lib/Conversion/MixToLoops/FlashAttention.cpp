@@ -75,32 +75,33 @@ Value reduceKeys(
       .getResult(0);
 }
 
-/// The f32 1-D tensor [T + pad] of G = cumsum(g[bi, :, h]) over the tokens,
-/// zero beyond T, so static [block] slices at any block start stay in bounds.
+/// The f64 1-D tensor [T + pad] of G = cumsum(g[bi, :, h]) over the tokens,
+/// zero beyond T, so static [block] slices at any block start stay in bounds
+/// (f64: see GateFloor.h).
 Value cumulativeGate(ImplicitLocOpBuilder &b, Value g, Value bi, Value h,
                      Value T, int64_t pad) {
   Value len = arith::AddIOp::create(b, T, indexConst(b, pad));
   Value empty =
       tensor::EmptyOp::create(b, ArrayRef<int64_t>{ShapedType::kDynamic},
-                              b.getF32Type(), ValueRange{len});
-  Value G = linalg::FillOp::create(b, ValueRange{f32Const(b, 0.0f)},
-                                   ValueRange{empty})
+                              b.getF64Type(), ValueRange{len});
+  Value zero = arith::ConstantOp::create(b, b.getF64FloatAttr(0.0));
+  Value G = linalg::FillOp::create(b, ValueRange{zero}, ValueRange{empty})
                 .getResult(0);
-  return forLoop(
-      b, indexConst(b, 0), T, {G, f32Const(b, 0.0f)},
-      [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
-        Value run = arith::AddFOp::create(
-            b, a[1], floorLogGate(b, readF32(b, g, {bi, t, h})));
-        return SmallVector<Value>{
-            tensor::InsertOp::create(b, run, a[0], ValueRange{t}), run};
-      })[0];
+  return forLoop(b, indexConst(b, 0), T, {G, zero},
+                 [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
+                   Value run = addGateF64(b, a[1], readF32(b, g, {bi, t, h}));
+                   return SmallVector<Value>{
+                       tensor::InsertOp::create(b, run, a[0], ValueRange{t}),
+                       run};
+                 })[0];
 }
 
-/// Elements [start, start + n) of a 1-D tensor as a static tensor<n x f32>.
+/// Elements [start, start + n) of a 1-D tensor as a static tensor<n x elem>.
 Value sliceOf(ImplicitLocOpBuilder &b, Value vec, Value start, int64_t n) {
+  Type elem = cast<ShapedType>(vec.getType()).getElementType();
   return tensor::ExtractSliceOp::create(
-      b, RankedTensorType::get({n}, b.getF32Type()), vec,
-      ArrayRef<OpFoldResult>{start}, ArrayRef<OpFoldResult>{b.getIndexAttr(n)},
+      b, RankedTensorType::get({n}, elem), vec, ArrayRef<OpFoldResult>{start},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(n)},
       ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
 }
 
@@ -357,38 +358,37 @@ Value FlashAttentionBuilder::biasAndMask(
     Value scores, bool masked, ArrayRef<std::pair<Value, AffineMap>> biasIns) {
   if (!G && !masked)
     return scores;
-  return mapN(
-      b, scores, biasIns,
-      [&](OpBuilder &nb, Location loc, ValueRange args) -> Value {
-        Value s = args.back();
-        if (G)
-          s = arith::AddFOp::create(
-              nb, loc, s, arith::SubFOp::create(nb, loc, args[1], args[0]));
-        if (!masked)
-          return s;
-        Value j = linalg::IndexOp::create(nb, loc, 0);
-        Value i = linalg::IndexOp::create(nb, loc, 1);
-        Value allowed = arith::CmpIOp::create(
-            nb, loc, arith::CmpIPredicate::ult, j, kblk.validK);
-        Value row = arith::AddIOp::create(nb, loc, qblk.q0, i);
-        Value col = arith::AddIOp::create(nb, loc, kblk.k0, j);
-        if (causal)
-          allowed = arith::AndIOp::create(
-              nb, loc, allowed,
-              arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ule, col,
-                                    row));
-        if (window > 0) {
-          // j > i - window  <=>  j + window > i
-          Value w = arith::ConstantIndexOp::create(nb, loc, window);
-          allowed = arith::AndIOp::create(
-              nb, loc, allowed,
-              arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ugt,
-                                    arith::AddIOp::create(nb, loc, col, w),
-                                    row));
-        }
-        return arith::SelectOp::create(nb, loc, allowed, s,
-                                       constF32(nb, loc, kNegInf));
-      });
+  return mapN(b, scores, biasIns,
+              [&](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+                Value s = args.back();
+                if (G)
+                  s = arith::AddFOp::create(
+                      nb, loc, s, gateBias(nb, loc, args[1], args[0]));
+                if (!masked)
+                  return s;
+                Value j = linalg::IndexOp::create(nb, loc, 0);
+                Value i = linalg::IndexOp::create(nb, loc, 1);
+                Value allowed = arith::CmpIOp::create(
+                    nb, loc, arith::CmpIPredicate::ult, j, kblk.validK);
+                Value row = arith::AddIOp::create(nb, loc, qblk.q0, i);
+                Value col = arith::AddIOp::create(nb, loc, kblk.k0, j);
+                if (causal)
+                  allowed = arith::AndIOp::create(
+                      nb, loc, allowed,
+                      arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ule,
+                                            col, row));
+                if (window > 0) {
+                  // j > i - window  <=>  j + window > i
+                  Value w = arith::ConstantIndexOp::create(nb, loc, window);
+                  allowed = arith::AndIOp::create(
+                      nb, loc, allowed,
+                      arith::CmpIOp::create(
+                          nb, loc, arith::CmpIPredicate::ugt,
+                          arith::AddIOp::create(nb, loc, col, w), row));
+                }
+                return arith::SelectOp::create(nb, loc, allowed, s,
+                                               constF32(nb, loc, kNegInf));
+              });
 }
 
 /// The online softmax update of the running (max m, sum l, output O) for

@@ -15,8 +15,9 @@
 // CHECK: %[[O:.*]] = scf.forall (%[[B:[a-z0-9_]+]], %[[H:[a-z0-9_]+]]) in (%{{.*}}, 4) shared_outs(%[[OALL:[a-z0-9_]+]] = %{{.*}}) -> (tensor<?x?x4x8xf16>)
 // CHECK: %[[ROWS:.*]] = tensor.extract_slice %[[OALL]][%[[B]], 0, %[[H]], 0] [1, %[[T]], 1, 8] [1, 1, 1, 1] : tensor<?x?x4x8xf16> to tensor<?x8xf16>
 // CHECK: %[[KVH:.*]] = arith.divui %[[H]], %c2
-// G = cumsum(g) for this head, in f32, padded by one block.
-// CHECK: scf.for {{.*}} -> (tensor<?xf32>, f32)
+// G = cumsum(g) for this head, in f64 (each gate floored at -104), padded by
+// one block.
+// CHECK: scf.for {{.*}} -> (tensor<?xf64>, f64)
 // CHECK: tensor.extract %[[G]][%[[B]], %{{.*}}, %[[H]]] : tensor<?x?x4xf32>
 // Query blocks.
 // CHECK: %[[NQ:.*]] = arith.ceildivui %[[T]], %c16
@@ -54,11 +55,12 @@
 // CHECK: %[[S:.*]] = linalg.matmul ins(%{{.*}}, %[[QT]] : tensor<16x32xf32>, tensor<32x16xf32>) outs(%{{.*}} : tensor<16x16xf32>)
 // Blocks wholly inside the masks skip the mask; the others set -inf.
 // CHECK: %[[SB:.*]] = scf.if %{{.*}} -> (tensor<16x16xf32>) {
-// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<16xf32>, tensor<16xf32>) outs(%[[S]] : tensor<16x16xf32>)
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<16xf64>, tensor<16xf64>) outs(%[[S]] : tensor<16x16xf32>)
 // CHECK-NOT: linalg.index
 // CHECK: } else {
-// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<16xf32>, tensor<16xf32>) outs(%[[S]] : tensor<16x16xf32>)
-// CHECK: arith.subf
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<16xf64>, tensor<16xf64>) outs(%[[S]] : tensor<16x16xf32>)
+// CHECK: arith.subf {{.*}} : f64
+// CHECK: arith.truncf {{.*}} : f64 to f32
 // CHECK: linalg.index 0
 // CHECK: linalg.index 1
 // CHECK: arith.cmpi ule

@@ -10,7 +10,11 @@
 // CHECK:   arith.muli %[[N]], %c32
 // CHECK:   %[[VALID:.*]] = arith.minui %c32
 // CHECK:   scf.if %{{.*}} -> (vector<16xf32>)
-// The in-chunk cumulative gate, then exp(Gc) and exp(Gc_last - Gc) once per token.
+// The in-chunk cumulative gate (each gate floored at -104, where exp is 0 in
+// f32 anyway, so a gate of -1e4 does not swamp the sum), then exp(Gc) and
+// exp(Gc_last - Gc) once per token.
+// CHECK:   %[[FLOOR:.*]] = arith.constant -1.040000e+02 : f32
+// CHECK:   arith.maximumf %{{.*}}, %[[FLOOR]] : f32
 // CHECK:   tensor.insert %{{.*}} : tensor<32xf32>
 // CHECK:   linalg.generic {{.*}}iterator_types = ["parallel"]} ins(%{{.*}} : tensor<32xf32>) outs(%{{.*}} : tensor<32xf32>)
 // CHECK:     math.exp
@@ -76,6 +80,7 @@ func.func @op_chunk_size(%q: tensor<1x?x1x16xf32>, %v: tensor<1x?x1x8xf32>) -> t
 // for C = 32: one diagonal pair and one 16 x 16 block below).
 // CHECK-LABEL: func.func @vector_gate
 // CHECK: scf.for {{.*}} -> (tensor<32x16xf32>, vector<16xf32>)
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} : vector<16xf32>
 // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<16x16xf32>, tensor<16x16xf32>, tensor<16x16xf32>, tensor<16x16xf32>) outs(%{{.*}} : tensor<16x16xf32>)
 // CHECK:   arith.subf
 // CHECK:   math.exp

@@ -10,13 +10,15 @@
 // CHECK-SAME: %[[Q:[a-z0-9]+]]: tensor<1x?x4x16xf16>, %[[K:[a-z0-9]+]]: tensor<1x?x2x16xf16>,
 // CHECK-SAME: %[[V:[a-z0-9]+]]: tensor<1x?x2x8xf16>, %[[G:[a-z0-9]+]]: tensor<1x?x4xf32>)
 // CHECK: %[[TQ:[a-z0-9_]+]] = tensor.dim %[[Q]], %c1
-// G = cumsum(g) over T, in f32.
-// CHECK: %[[GEMPTY:[a-z0-9_]+]] = tensor.empty(%{{.*}}, %[[TQ]]) : tensor<?x?x4xf32>
+// G = cumsum(g) over T, in f64, each gate floored at -104.
+// CHECK: %[[GEMPTY:[a-z0-9_]+]] = tensor.empty(%{{.*}}, %[[TQ]]) : tensor<?x?x4xf64>
 // CHECK: %[[CUM:[a-z0-9_]+]] = scf.for %[[GB:[a-z0-9_]+]] = {{.*}} iter_args(%{{.*}} = %[[GEMPTY]])
 // CHECK: scf.for %[[GH:[a-z0-9_]+]] = %{{.*}} to %c4
-// CHECK: scf.for %[[GT:[a-z0-9_]+]] = %{{.*}} to %[[TQ]] step %{{.*}} iter_args(%[[GACC:[a-z0-9_]+]] = %{{.*}}, %[[CUMSUM:[a-z0-9_]+]] = %{{.*}}) -> (tensor<?x?x4xf32>, f32)
+// CHECK: scf.for %[[GT:[a-z0-9_]+]] = %{{.*}} to %[[TQ]] step %{{.*}} iter_args(%[[GACC:[a-z0-9_]+]] = %{{.*}}, %[[CUMSUM:[a-z0-9_]+]] = %{{.*}}) -> (tensor<?x?x4xf64>, f64)
 // CHECK: %[[GX:[a-z0-9_]+]] = tensor.extract %[[G]][%[[GB]], %[[GT]], %[[GH]]] : tensor<1x?x4xf32>
-// CHECK: %[[NEXT:[a-z0-9_]+]] = arith.addf %[[CUMSUM]], %[[GX]] : f32
+// CHECK: %[[GFLOOR:[a-z0-9_]+]] = arith.maximumf %[[GX]], %{{.*}} : f32
+// CHECK: %[[GX64:[a-z0-9_]+]] = arith.extf %[[GFLOOR]] : f32 to f64
+// CHECK: %[[NEXT:[a-z0-9_]+]] = arith.addf %[[CUMSUM]], %[[GX64]] : f64
 // CHECK: %[[INS:[a-z0-9_]+]] = tensor.insert %[[NEXT]] into %[[GACC]][%[[GB]], %[[GT]], %[[GH]]]
 // CHECK: scf.yield %[[INS]], %[[NEXT]]
 // The attention loops: B, query heads, query rows.
@@ -35,16 +37,17 @@
 // CHECK: %[[W1:[a-z0-9_]+]] = arith.constant 3 : index
 // CHECK: %[[IW:[a-z0-9_]+]] = arith.subi %[[I]], %[[W1]] : index
 // CHECK: %[[LO:[a-z0-9_]+]] = arith.maxsi %{{.*}}, %[[IW]] : index
-// CHECK: %[[GI:[a-z0-9_]+]] = tensor.extract %[[CUM]][%[[B]], %[[I]], %[[H]]] : tensor<?x?x4xf32>
+// CHECK: %[[GI:[a-z0-9_]+]] = tensor.extract %[[CUM]][%[[B]], %[[I]], %[[H]]] : tensor<?x?x4xf64>
 // CHECK: %[[NEGINF:[a-z0-9_]+]] = arith.constant 0xFF800000 : f32
 // CHECK: %[[SM:[a-z0-9_]+]]:3 = scf.for %[[J:[a-z0-9_]+]] = %[[LO]] to %[[HI]] step %{{.*}} iter_args(%[[M:[a-z0-9_]+]] = %[[NEGINF]], %[[L:[a-z0-9_]+]] = %{{.*}}, %[[ACC:[a-z0-9_]+]] = %{{.*}}) -> (f32, f32, vector<8xf32>)
-// s = q_i . k_j + G_i - G_j
+// s = q_i . k_j + G_i - G_j (the difference in f64, rounded to f32)
 // CHECK: %[[KJ:[a-z0-9_]+]] = vector.transfer_read %[[K]][%[[B]], %[[J]], %[[KVH]], %{{.*}}], {{.*}} : tensor<1x?x2x16xf16>, vector<16xf16>
 // CHECK: %[[KJF:[a-z0-9_]+]] = arith.extf %[[KJ]] : vector<16xf16> to vector<16xf32>
 // CHECK: %[[PROD:[a-z0-9_]+]] = arith.mulf %[[QI]], %[[KJF]] : vector<16xf32>
 // CHECK: %[[DOT:[a-z0-9_]+]] = vector.reduction <add>, %[[PROD]] : vector<16xf32> into f32
 // CHECK: %[[GJ:[a-z0-9_]+]] = tensor.extract %[[CUM]][%[[B]], %[[J]], %[[H]]]
-// CHECK: %[[BIAS:[a-z0-9_]+]] = arith.subf %[[GI]], %[[GJ]] : f32
+// CHECK: %[[DG:[a-z0-9_]+]] = arith.subf %[[GI]], %[[GJ]] : f64
+// CHECK: %[[BIAS:[a-z0-9_]+]] = arith.truncf %[[DG]] : f64 to f32
 // CHECK: %[[S:[a-z0-9_]+]] = arith.addf %[[DOT]], %[[BIAS]] : f32
 // Online softmax: m' = max(m, s), c = exp(m - m'), p = exp(s - m').
 // CHECK: %[[MNEW:[a-z0-9_]+]] = arith.maximumf %[[M]], %[[S]] : f32
