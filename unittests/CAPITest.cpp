@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <sys/mman.h>
 #include <thread>
@@ -660,6 +662,116 @@ TEST(CAPI, DiskCacheHitsAndCorruptFilesAreRecompiled) {
     mixir_module_release(m);
     mixir_compiler_destroy(cc);
   }
+  std::filesystem::remove_all(dir);
+}
+
+/// A compiler on `dir` with the disk cache bounded to `maxBytes`.
+struct BoundedCompiler : Compiler {
+  BoundedCompiler(const std::string &dir, int64_t maxBytes) : Compiler(0) {
+    mixir_compiler_destroy(c);
+    mixir_compiler_options_t o;
+    mixir_compiler_options_init(&o);
+    o.cache_dir = dir.c_str();
+    o.cache_max_bytes = maxBytes;
+    c = nullptr;
+    EXPECT_OK(mixir_compiler_create(&o, &c));
+  }
+  /// Compiles kScan variant `n` (a different key: a comment) and checks it.
+  void scan(int n) {
+    std::string src = std::string(kScan) + "// variant " + std::to_string(n);
+    mixir_module_t m = compile(src.c_str());
+    ASSERT_NE(m, nullptr);
+    EXPECT_LT(runScan(m, 21), 1e-5);
+    mixir_module_release(m);
+  }
+};
+
+/// The .mixir files of `dir` by name, with their sizes.
+std::map<std::string, uintmax_t> cacheFiles(const std::string &dir) {
+  std::map<std::string, uintmax_t> files;
+  for (auto &e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".mixir")
+      files[e.path().filename().string()] = e.file_size();
+  return files;
+}
+
+TEST(CAPI, DiskCacheEvictsTheLeastRecentlyUsed) {
+  std::string dir = tempDir("lru");
+  std::vector<std::string> names; // variant n's file
+  {
+    BoundedCompiler unbounded(dir, -1);
+    for (int n = 0; n < 3; ++n) {
+      auto before = cacheFiles(dir);
+      unbounded.scan(n);
+      for (auto &[name, size] : cacheFiles(dir))
+        if (!before.count(name))
+          names.push_back(name);
+    }
+  }
+  ASSERT_EQ(names.size(), 3u);
+  // Ages: variant 0 used 30 s ago, 1 20 s ago, 2 10 s ago.
+  auto now = std::filesystem::file_time_type::clock::now();
+  for (int n = 0; n < 3; ++n)
+    std::filesystem::last_write_time(dir + "/" + names[n],
+                                     now - std::chrono::seconds(30 - 10 * n));
+  auto sizes = cacheFiles(dir);
+  uintmax_t three = sizes[names[0]] + sizes[names[1]] + sizes[names[2]];
+  {
+    // Room for three entries, not four. A disk hit on variant 0 makes it the
+    // most recent; the new variant 3 then evicts variant 1 (now the oldest)
+    // and nothing else.
+    BoundedCompiler bounded(dir, int64_t(three + sizes[names[0]] / 2));
+    bounded.scan(0);
+    EXPECT_EQ(bounded.stats().disk_hits, 1u);
+    bounded.scan(3);
+    auto after = cacheFiles(dir);
+    EXPECT_EQ(after.size(), 3u);
+    EXPECT_TRUE(after.count(names[0])) << "the entry just hit was evicted";
+    EXPECT_FALSE(after.count(names[1])) << "the oldest entry was kept";
+    EXPECT_TRUE(after.count(names[2]));
+  }
+  {
+    // A bound below one entry keeps only the entry just written.
+    BoundedCompiler tiny(dir, 1);
+    tiny.scan(4);
+    EXPECT_EQ(cacheFiles(dir).size(), 1u);
+    tiny.scan(0); // evicted: compiled again, and now the only one
+    EXPECT_EQ(tiny.stats().compiles, 2u);
+    EXPECT_EQ(cacheFiles(dir).size(), 1u);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CAPI, DiskCacheBoundFromTheEnvironment) {
+  std::string dir = tempDir("bound-env");
+  mixir_compiler_options_t o;
+  mixir_compiler_options_init(&o);
+  EXPECT_EQ(o.cache_max_bytes, 0);
+  o.cache_dir = dir.c_str();
+  mixir_compiler_t cc = nullptr;
+  for (const char *bad :
+       {"", "12k", "-5", "0", "1e9", "99999999999999999999"}) {
+    setenv("MIXIR_CACHE_MAX_BYTES", bad, 1);
+    EXPECT_ERROR(mixir_compiler_create(&o, &cc), "MIXIR_CACHE_MAX_BYTES");
+    EXPECT_EQ(cc, nullptr);
+  }
+  // An explicit bound wins over the environment's.
+  o.cache_max_bytes = -1;
+  ASSERT_OK(mixir_compiler_create(&o, &cc));
+  mixir_compiler_destroy(cc);
+  // The environment's bound applies: 1 byte keeps only the newest entry.
+  o.cache_max_bytes = 0;
+  setenv("MIXIR_CACHE_MAX_BYTES", "1", 1);
+  ASSERT_OK(mixir_compiler_create(&o, &cc));
+  unsetenv("MIXIR_CACHE_MAX_BYTES");
+  for (int n = 0; n < 2; ++n) {
+    std::string src = std::string(kScan) + "// env " + std::to_string(n);
+    mixir_module_t m = nullptr;
+    ASSERT_OK(mixir_compiler_compile(cc, src.data(), src.size(), "s", &m));
+    mixir_module_release(m);
+  }
+  mixir_compiler_destroy(cc);
+  EXPECT_EQ(cacheFiles(dir).size(), 1u);
   std::filesystem::remove_all(dir);
 }
 

@@ -42,7 +42,17 @@ typedef struct mixir_compiler_options_t {
   /* Target "cuda": "tuned" (NULL, the default: the hand-scheduled kernels
    * where an op has one) or "chunked" (every op in the chunked form). */
   const char *gpu_kernels;
+  /* Bound on the total size of the artifacts in the cache directory: after
+   * writing a new one, the least recently used others (written or hit the
+   * longest ago, in any process) are deleted until the total is within it.
+   * 0 (the default): $MIXIR_CACHE_MAX_BYTES when set (a whole number of
+   * bytes; anything else makes mixir_compiler_create fail), else
+   * MIXIR_CACHE_MAX_BYTES_DEFAULT; negative: no bound. */
+  int64_t cache_max_bytes;
 } mixir_compiler_options_t;
+
+/* The disk cache's bound when nothing sets one: 1 GiB. */
+#define MIXIR_CACHE_MAX_BYTES_DEFAULT (INT64_C(1) << 30)
 
 /* Fills `options` with the defaults. */
 MIXIR_API void mixir_compiler_options_init(mixir_compiler_options_t *options);

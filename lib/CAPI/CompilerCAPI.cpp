@@ -5,9 +5,11 @@
 // loaded artifacts are the same kind of module. Its cache maps a key (hash of
 // source, options, compiler version and host CPU) to the loaded module in
 // memory and to `<key>.mixir` in the cache directory. The key also covers
-// the compiler binary itself (path, size, mtime).
+// the compiler binary itself (path, size, mtime). The directory's size is
+// bounded, least recently used entries first out (DiskCache.h).
 //
 //===----------------------------------------------------------------------===//
+#include "DiskCache.h"
 #include "mixir-c/Mixir.h"
 #include "mixir/Jit/SharedObject.h"
 #include "mixrt/CAPIImpl.h"
@@ -28,6 +30,7 @@ using namespace mixrt;
 struct mixir_compiler_s {
   mixir::CompileOptions options;
   std::string cacheDir; // empty: no disk cache
+  int64_t cacheMaxBytes = mixir::capi::kDefaultCacheMaxBytes; // < 0: none
   std::string cpu, features;
   std::string buildStamp; // identifies the compiler binary (see below)
   std::mutex mutex;
@@ -98,25 +101,33 @@ struct Produced {
   bool diskHit = false, diskReject = false;
 };
 
+/// The key's artifact in the disk cache; empty without one.
+std::string entryPath(const mixir_compiler_s &c, const std::string &key) {
+  if (c.cacheDir.empty())
+    return "";
+  llvm::SmallString<256> p(c.cacheDir);
+  llvm::sys::path::append(p, key + ".mixir");
+  return std::string(p);
+}
+
 /// Reads the key's artifact from the disk cache, or compiles the source
 /// (and writes the artifact there). Runs without the compiler's lock.
 Produced produce(const mixir_compiler_s &c, const std::string &key,
                  llvm::StringRef source, const std::string &sourceName) {
   Produced r;
   std::shared_ptr<LoadedArtifact> loaded;
-  std::string cachePath;
-  if (!c.cacheDir.empty()) {
-    llvm::SmallString<256> p(c.cacheDir);
-    llvm::sys::path::append(p, key + ".mixir");
-    cachePath = std::string(p);
+  std::string cachePath = entryPath(c, key);
+  if (!cachePath.empty()) {
     std::string bytes;
     if (llvm::sys::fs::exists(cachePath) && readFileBytes(cachePath, bytes)) {
       // A file that does not load (corrupt, truncated, another compiler's)
       // is recompiled and replaced; only its loader status is discarded.
-      if (LoadedArtifact::load(std::move(bytes), loaded))
+      if (LoadedArtifact::load(std::move(bytes), loaded)) {
         r.diskHit = true;
-      else
+        mixir::capi::touchEntry(cachePath);
+      } else {
         r.diskReject = true;
+      }
     }
   }
   if (!r.diskHit) {
@@ -128,8 +139,10 @@ Produced produce(const mixir_compiler_s &c, const std::string &key,
       return r;
     }
     std::string bytes = serializeArtifact(*info);
-    if (!cachePath.empty())
-      (void)writeFileAtomic(cachePath, bytes); // a cache: best effort
+    // A cache: best effort. A new entry may push the directory over its
+    // bound; the least recently used others make room.
+    if (!cachePath.empty() && writeFileAtomic(cachePath, bytes))
+      mixir::capi::evictOldEntries(c.cacheDir, c.cacheMaxBytes, key + ".mixir");
     if (Status s = LoadedArtifact::load(std::move(bytes), loaded); !s) {
       r.error = s.message();
       return r;
@@ -149,6 +162,10 @@ mixir_status_t compileImpl(mixir_compiler_t c, llvm::StringRef source,
     if (it != c->memory.end()) {
       ++c->stats.memory_hits;
       *out = makeModuleHandle(it->second);
+      lock.unlock();
+      // In use here: keep its file from being the least recently used one.
+      if (std::string path = entryPath(*c, key); !path.empty())
+        mixir::capi::touchEntry(path);
       return nullptr;
     }
     auto p = c->pending.find(key);
@@ -195,6 +212,8 @@ mixir_status_t compileImpl(mixir_compiler_t c, llvm::StringRef source,
 extern "C" {
 
 static_assert(MIXIR_CHUNK_SIZE_DEFAULT == mixir::kChunkSizeUnset);
+static_assert(MIXIR_CACHE_MAX_BYTES_DEFAULT ==
+              mixir::capi::kDefaultCacheMaxBytes);
 
 void mixir_compiler_options_init(mixir_compiler_options_t *o) {
   if (!o)
@@ -205,6 +224,7 @@ void mixir_compiler_options_init(mixir_compiler_options_t *o) {
   o->opt_level = 3;
   o->cache_dir = nullptr;
   o->gpu_kernels = nullptr;
+  o->cache_max_bytes = 0;
 }
 
 mixir_status_t mixir_compiler_create(const mixir_compiler_options_t *options,
@@ -242,6 +262,13 @@ mixir_status_t mixir_compiler_create(const mixir_compiler_options_t *options,
     c->cacheDir = env;
     if (!c->cacheDir.empty() && llvm::sys::fs::create_directories(c->cacheDir))
       c->cacheDir.clear();
+  }
+  if (!c->cacheDir.empty()) {
+    std::string error;
+    auto bound = mixir::capi::cacheMaxBytes(o.cache_max_bytes, error);
+    if (!bound)
+      return makeStatus(error);
+    c->cacheMaxBytes = *bound;
   }
   std::tie(c->cpu, c->features) = mixir::hostCPU();
   c->buildStamp = buildStamp();

@@ -153,7 +153,8 @@ public:
   PyCompiler(const std::string &target, std::optional<int64_t> chunkSize,
              int optLevel, std::optional<std::string> cacheDir,
              std::optional<std::string> chip,
-             std::optional<std::string> gpuKernels) {
+             std::optional<std::string> gpuKernels,
+             std::optional<int64_t> cacheMaxBytes) {
     mixir_compiler_options_t o;
     mixir_compiler_options_init(&o);
     o.target = target.c_str();
@@ -162,6 +163,7 @@ public:
     o.opt_level = optLevel;
     o.cache_dir = cacheDir ? cacheDir->c_str() : nullptr;
     o.gpu_kernels = gpuKernels ? gpuKernels->c_str() : nullptr;
+    o.cache_max_bytes = cacheMaxBytes ? *cacheMaxBytes : 0;
     check(mixir_compiler_create(&o, &compiler));
   }
   PyCompiler(const PyCompiler &) = delete;
@@ -290,10 +292,11 @@ NB_MODULE(_mixir, m) {
   nb::class_<PyCompiler>(m, "Compiler")
       .def(nb::init<const std::string &, std::optional<int64_t>, int,
                     std::optional<std::string>, std::optional<std::string>,
-                    std::optional<std::string>>(),
+                    std::optional<std::string>, std::optional<int64_t>>(),
            nb::arg("target"), nb::arg("chunk_size") = nb::none(),
            nb::arg("opt_level") = 3, nb::arg("cache_dir") = nb::none(),
-           nb::arg("chip") = nb::none(), nb::arg("gpu_kernels") = nb::none())
+           nb::arg("chip") = nb::none(), nb::arg("gpu_kernels") = nb::none(),
+           nb::arg("cache_max_bytes") = nb::none())
       .def("compile", &PyCompiler::compile, nb::arg("source"),
            nb::arg("name") = "<source>")
       .def("stats", &PyCompiler::stats)

@@ -9,6 +9,10 @@
   nothing else.
 - Cache entries cut short, emptied or with a flipped byte are rejected and
   rebuilt (never run), and the rebuilt entries load in the next process.
+- Two such processes on a cache bounded (MIXIR_CACHE_MAX_BYTES) below its
+  three entries evict each other's entries while they run: the same results,
+  and the directory ends within the bound (every write is followed by its
+  own eviction, which lists the directory after that write).
 
 Run as a script (`python test_concurrency.py OUT.npz threads|serial`), this
 file is the worker of the process tests: it writes its results to OUT.npz
@@ -159,11 +163,12 @@ def test_eight_threads_compile_and_call_at_once():
     assert_identical(run_threads(lambda i: ""), want)
 
 
-def run_workers(cache, outs, mode="threads"):
-    """Starts one worker process per path in `outs` at once; returns their
-    cache counters. A worker runs THREADS threads, or with mode "serial"
-    the same calls one after another."""
-    env = dict(os.environ, MIXIR_CACHE_DIR=str(cache))
+def run_workers(cache, outs, mode="threads", env=None):
+    """Starts one worker process per path in `outs` at once (with `env`
+    added to the environment); returns their cache counters. A worker runs
+    THREADS threads, or with mode "serial" the same calls one after
+    another."""
+    env = dict(os.environ, MIXIR_CACHE_DIR=str(cache), **(env or {}))
     procs = [subprocess.Popen([sys.executable, __file__, str(o), mode],
                               env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -235,6 +240,28 @@ def test_damaged_cache_entries_are_rebuilt_not_run(tmp_path):
     (next_run,) = run_workers(cache, [tmp_path / "next.npz"], "serial")
     assert next_run["disk_hits"] == 3 and next_run["compiles"] == 0, next_run
     assert_identical(load_results(tmp_path / "next.npz"), want)
+
+
+def test_two_processes_share_a_bounded_disk_cache(tmp_path):
+    want = single_threaded()
+    probe = tmp_path / "probe"
+    run_workers(probe, [tmp_path / "probe.npz"], "serial")
+    sizes = sorted(f.stat().st_size for f in probe.iterdir())
+    assert len(sizes) == 3
+    bound = sizes[0] + sizes[1]  # room for two of the three entries
+    cache = tmp_path / "cache"
+    outs = [tmp_path / "a.npz", tmp_path / "b.npz"]
+    stats = run_workers(cache, outs,
+                        env={"MIXIR_CACHE_MAX_BYTES": str(bound)})
+    for o in outs:
+        assert_identical(load_results(o), want)
+    for s in stats:
+        assert s["disk_rejects"] == 0, stats
+    files = [cache / f for f in cache_files(cache)]
+    assert 1 <= len(files) <= 2 and all(f.suffix == ".mixir" for f in files)
+    assert sum(f.stat().st_size for f in files) <= bound, files
+    for f in files:
+        assert mixir.load(str(f)) is not None
 
 
 def _worker(out, mode):
