@@ -154,7 +154,7 @@ SmallVector<Value> AttentionKernel::maskedScores(Value j0, ArrayRef<Value> qf) {
                 b, d.state, ValueRange{batch, ix.min(i, last), head});
             Value gj = memref::LoadOp::create(
                 b, d.state, ValueRange{batch, ix.min(j, last), head});
-            y = arith::AddFOp::create(b, y, arith::SubFOp::create(b, gi, gj));
+            y = arith::AddFOp::create(b, y, gateBias(b, b.getLoc(), gi, gj));
           }
           return arith::SelectOp::create(b, ok, y, negInf);
         });
@@ -252,8 +252,8 @@ void AttentionKernel::build(gpu::LaunchOp launch) {
 }
 
 namespace {
-/// G[b, :, h] = cumsum(g[b, :, h]) with one block of 128 threads per (batch,
-/// head): each thread sums a contiguous segment, thread 0 scans the 128
+/// G[b, :, h] = cumsum(g[b, :, h]) in f64 with one block of 128 threads per
+/// (batch, head): each thread sums a contiguous segment, thread 0 scans the 128
 /// partial sums, then every thread rescans its segment from its offset.
 class ForgetGateScan : KernelBase {
 public:
@@ -270,11 +270,14 @@ public:
     Value seg = ix.ceilDiv(tokens, kThreads);
     Value lo = ix.min(ix.mul(tid, seg), tokens);
     Value hi = ix.min(ix.add(lo, seg), tokens);
-    auto gAt = [&](Value t) {
-      return floorLogGate(
+    // Summed in f64 (see GateFloor.h), each gate floored first.
+    auto gAt = [&](Value t) -> Value {
+      Value g = floorLogGate(
           b, toF32(memref::LoadOp::create(b, d.g, ValueRange{bi, t, h})));
+      return arith::ExtFOp::create(b, b.getF64Type(), g);
     };
-    auto sum = scf::ForOp::create(b, lo, hi, ix.c(1), ValueRange{ix.f32(0.0f)});
+    Value zero = arith::ConstantOp::create(b, b.getF64FloatAttr(0.0));
+    auto sum = scf::ForOp::create(b, lo, hi, ix.c(1), ValueRange{zero});
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(sum.getBody());
@@ -287,7 +290,7 @@ public:
     // Exclusive scan of the partial sums by thread 0, in place.
     ifThen(ix.lt(tid, ix.c(1)), [&] {
       auto scan = scf::ForOp::create(b, ix.c(0), ix.c(kThreads), ix.c(1),
-                                     ValueRange{ix.f32(0.0f)});
+                                     ValueRange{zero});
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(scan.getBody());
       Value i = scan.getInductionVar();
@@ -328,7 +331,7 @@ Value buildAttentionLaunch(ImplicitLocOpBuilder &b, const AttentionConfig &c,
     auto scan = gpu::LaunchOp::create(
         b, ix.mul(batch, c.hq), one, one, ix.c(ForgetGateScan::kThreads), one,
         one, nullptr, gpu::AsyncTokenType::get(ctx), ValueRange{dependency},
-        TypeRange{MemRefType::get({ForgetGateScan::kThreads}, b.getF32Type(),
+        TypeRange{MemRefType::get({ForgetGateScan::kThreads}, b.getF64Type(),
                                   MemRefLayoutAttrInterface{}, ws)});
     {
       OpBuilder::InsertionGuard guard(b);

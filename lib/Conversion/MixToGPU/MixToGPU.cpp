@@ -276,10 +276,11 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mixir::mix::AttentionOp op,
                   [&](DeviceSection &dev) -> Value {
                     if (!g)
                       return {};
-                    // The forget gate's prefix sums G = cumsum(g) in f32.
+                    // The forget gate's prefix sums G = cumsum(g) in f64
+                    // (see GateFloor.h).
                     auto type = MemRefType::get(
                         cast<MemRefType>(g.getType()).getShape(),
-                        b.getF32Type());
+                        b.getF64Type());
                     return dev.alloc(type, g);
                   });
             },

@@ -10,8 +10,8 @@
 //
 // The forget-gate attention sums its gates over the whole sequence: over
 // 65536 tokens G reaches ~-1.6e4, where an f32 G_i - G_j is off by ~1e-3.
-// Its CPU forms keep G in f64 and round only the difference to f32
-// (addGateF64, gateBias).
+// Its forms keep G in f64 and round only the difference to f32 (addGateF64,
+// gateBias; the CUDA kernel's prefix sums likewise).
 //
 //===----------------------------------------------------------------------===//
 #ifndef MIXIR_CONVERSION_UTILS_GATEFLOOR_H

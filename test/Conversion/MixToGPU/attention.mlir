@@ -22,3 +22,24 @@ func.func @causal_window(%q: tensor<?x?x8x64xbf16>, %k: tensor<?x?x2x64xbf16>,
       : (tensor<?x?x8x64xbf16>, tensor<?x?x2x64xbf16>, tensor<?x?x2x64xbf16>) -> tensor<?x?x8x64xbf16>
   return %o : tensor<?x?x8x64xbf16>
 }
+
+// With a forget gate, a first launch sums G = cumsum(g) per (batch, head) in
+// f64 (each gate floored at -104); the attention kernel rounds only
+// G_i - G_j to f32.
+// CHECK-LABEL: func.func @forget
+// CHECK: gpu.launch async
+// CHECK-SAME: workgroup(%{{.*}} : memref<128xf64, #gpu.address_space<workgroup>>)
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} : f32
+// CHECK: arith.extf %{{.*}} : f32 to f64
+// CHECK: gpu.launch async
+// CHECK: memref.load %{{.*}} : memref<?x?x4xf64>
+// CHECK: arith.subf %{{.*}}, %{{.*}} : f64
+// CHECK: arith.truncf %{{.*}} : f64 to f32
+func.func @forget(%q: tensor<?x?x4x64xbf16>, %k: tensor<?x?x4x64xbf16>,
+                  %v: tensor<?x?x4x64xbf16>, %g: tensor<?x?x4xf32>)
+    -> tensor<?x?x4x64xbf16> {
+  %o = mix.attention %q, %k, %v forget(%g) causal
+      : (tensor<?x?x4x64xbf16>, tensor<?x?x4x64xbf16>, tensor<?x?x4x64xbf16>,
+         tensor<?x?x4xf32>) -> tensor<?x?x4x64xbf16>
+  return %o : tensor<?x?x4x64xbf16>
+}
