@@ -178,11 +178,11 @@ def check_op(op, d, target, chunk, tol=None):
 
 
 def shape_for(target):
-    """T 75 in float32 on the CPU; 63 in bfloat16 under emulation (slower,
+    """T 75 in float32 on the CPU; 41 in bfloat16 under emulation (slower,
     and the tensor cores take 16-bit operands); odd K and V."""
     if target == "cpu":
         return dict(T=75, dtype=np.float32)
-    return dict(T=63, dtype=BF16)
+    return dict(T=41, dtype=BF16)
 
 
 # --------------------------------------------------------------------------
@@ -202,7 +202,7 @@ def test_extreme_log_gates(op, run_):
     else:
         g[:, 3::7] = -30.0
         g[:, 5::11] = -1e4
-        g[1, 40:] = -1e4  # a whole tail at -1e4: G reaches -3.5e5
+        g[1, g.shape[1] // 2:] = -1e4  # a whole tail at -1e4
     check_op(op, d, target, chunk)
 
 
@@ -213,9 +213,11 @@ def test_extreme_log_gates(op, run_):
 BETA_OPS = ["delta-none", "delta-scalar", "rec-log", "rec-signed"]
 
 
-@pytest.mark.parametrize("beta", [0.0, 1.0, 2.0])
-@pytest.mark.parametrize("op,run_", on(BETA_OPS, ["delta-scalar",
-                                                  "rec-signed"]))
+@pytest.mark.parametrize("op,beta,run_", [
+    pytest.param(op, beta, r, id=f"{i}-beta{beta:g}")
+    for op, r, i in pairs(BETA_OPS, ["delta-scalar", "rec-signed"])
+    for beta in (0.0, 1.0, 2.0)
+    if r[0] == "cpu" or beta == 2.0])  # emulated: the reflection only
 def test_beta_edges(op, beta, run_):
     """beta = 2 with unit keys makes I - beta k k^T a reflection (eigenvalue
     -1); signed decays of exactly -1, 0 and 1 appear among the others."""
@@ -391,7 +393,7 @@ def nan_cases():
 @pytest.mark.parametrize("op,where,run_", nan_cases())
 def test_nan_stays_in_its_sequence(op, where, run_):
     """Three sequences packed with cu_seqlens, boundaries inside chunks; one
-    NaN in token 30 (sequence 1, tokens 20 to 44). The other sequences must
+    NaN in token 30 (sequence 1: tokens 20 to 44, under emulation 12 to 36). The other sequences must
     be finite, equal to the reference and bit-identical to the same call
     without the NaN (a masked entry multiplied by 0 rather than selected
     away would carry the NaN across).
@@ -405,7 +407,7 @@ def test_nan_stays_in_its_sequence(op, where, run_):
     target, chunk = run_
     shape = shape_for(target)
     T = shape["T"]
-    cu = np.array([0, 20, 45, T] if T > 45 else [0, 20, 41, T], np.int32)
+    cu = np.array([0, 20, 45, T] if T > 45 else [0, 12, 37, T], np.int32)
     d = make(op, B=1, seed=8, **shape)
     clean_o, clean_s = run(op, d, target, chunk, cu)
     d[where][0, 30] = np.nan
