@@ -11,8 +11,16 @@ Every result is compared with the float64 recurrent form of MIXERS.md
 (`mixir.reference`, numpy only, no code shared with the compiler; causal
 conv and the long windowed attention have their own loops here). The rule:
 no NaN/Inf where the reference is finite, rel-RMS within 1e-4 for float32
-inputs and 5e-3 for 16-bit ones, except where a comment says why the
-reference itself is ill-conditioned.
+inputs and 5e-3 for 16-bit ones. Two documented exceptions, each asserted
+as such: the CUDA kernels refuse K = 1 (and attention heads above 128) with
+a message, and in the chunked forms a NaN may also reach the tokens of its
+own chunk before it (docs/MIXERS.md, "Packed sequences").
+
+What the suite found and the compiler now does: gates of -1e4 swamped the
+f32 cumulative gates of the chunked forms and of the forget-gate attention
+(rel-RMS 2e-4 to 6e-4; gates are floored at -104, where exp is 0 in f32),
+and the forget gate's G over 65536 tokens lost its low bits in f32 (2.4e-4;
+now summed in f64).
 """
 
 import ml_dtypes
@@ -167,9 +175,9 @@ def check(got, ref, tol, what):
     assert err <= tol, f"{what}: rel-RMS {err:.3e} > {tol:.0e}"
 
 
-def check_op(op, d, target, chunk, tol=None):
-    dtype = (d["x"] if "x" in d else d["q"]).dtype
-    tol = TOL[np.dtype(dtype)] if tol is None else tol
+def check_op(op, d, target, chunk):
+    """The compiled op against the reference at its inputs' tolerance."""
+    tol = TOL[np.dtype((d["x"] if "x" in d else d["q"]).dtype)]
     o, s = run(op, d, target, chunk)
     wo, ws = want(op, d)
     check(o, wo, tol, f"{op} o")
