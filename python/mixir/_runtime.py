@@ -181,14 +181,10 @@ def compile(source, target="cpu", chunk_size=None, chip=None,
     if not isinstance(source, str):
         raise TypeError(f"source must be a str of MLIR text, got "
                         f"{type(source).__name__}")
-    t = _check_target(target)
+    _check_target(target)
     try:
-        if t == _mixir.Target.cuda:
-            native = _mixir.compile_jit(source, target, "<source>",
-                                        chunk_size, chip, gpu_kernels)
-        else:
-            native = _compiler(target, chunk_size, chip,
-                               gpu_kernels).compile(source, "<source>")
+        native = _compiler(target, chunk_size, chip,
+                           gpu_kernels).compile(source, "<source>")
     except ValueError as e:
         raise CompileError(str(e)) from None
     return Module(native)

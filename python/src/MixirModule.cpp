@@ -8,15 +8,13 @@
 // without a copy as uint8 arrays that own them; the Python side views them
 // with the right dtype and shape (numpy has no native bfloat16).
 //
-// Target cuda runs through mixir::JitModule and mixrt's CUDA runtime
-// (`compile_jit`, class JitModule with the same methods): numpy arrays are
-// copied to and from the device on each call.
+// Every target takes this path: on target cuda the runtime copies host
+// arguments to the device and the results back.
 //
 //===----------------------------------------------------------------------===//
 #include "mixir-c/Mixir.h"
 #include "mixir/Compiler/CompileOptions.h"
 #include "mixir/Dialect/Mix/IR/MixOps.h"
-#include "mixir/Jit/JitModule.h"
 #include "mixrt/Cuda.h"
 
 #include <nanobind/nanobind.h>
@@ -31,6 +29,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace nb = nanobind;
 
@@ -108,6 +107,14 @@ public:
       nb::gil_scoped_release release;
       status = mixir_function_invoke(f, views.data(), views.size(),
                                      results.data(), n, nullptr);
+    }
+    // A CUDA failure (reported by the runtime as "@f: mgpu...") is a
+    // RuntimeError; bad arguments are ValueErrors.
+    if (status && std::string_view(mixir_status_message(status))
+                          .rfind("@" + name + ": mgpu", 0) == 0) {
+      std::string message = mixir_status_message(status);
+      mixir_status_free(status);
+      throw std::runtime_error(message);
     }
     check(status);
     nb::list out;
@@ -191,93 +198,6 @@ private:
   mixir_compiler_t compiler = nullptr;
 };
 
-std::optional<mixrt::DType> jitDType(const std::string &name) {
-  static const std::pair<const char *, mixrt::DType> table[] = {
-      {"f32", mixrt::DType::f32},    {"f16", mixrt::DType::f16},
-      {"bf16", mixrt::DType::bf16},  {"f64", mixrt::DType::f64},
-      {"i1", mixrt::DType::boolean}, {"i8", mixrt::DType::i8},
-      {"i16", mixrt::DType::i16},    {"i32", mixrt::DType::i32},
-      {"i64", mixrt::DType::i64}};
-  for (const auto &[n, t] : table)
-    if (name == n)
-      return t;
-  return std::nullopt;
-}
-
-/// A module compiled for target cuda (JIT with the CUDA runtime).
-class PyJitModule {
-public:
-  explicit PyJitModule(std::unique_ptr<mixir::JitModule> m)
-      : module(std::move(m)) {}
-
-  std::vector<FunctionDesc> functions() const {
-    std::vector<FunctionDesc> out;
-    auto describe = [](const std::vector<mixrt::TensorSignature> &ts) {
-      std::vector<TensorDesc> d;
-      for (const auto &t : ts)
-        d.emplace_back(mixrt::dtypeName(t.dtype), t.shape);
-      return d;
-    };
-    for (const auto &f : module->functions())
-      out.emplace_back(f.name, describe(f.args), describe(f.results));
-    return out;
-  }
-
-  nb::list call(const std::string &name, const std::vector<ArgDesc> &args) {
-    std::vector<mixrt::ArrayView> views;
-    for (const auto &[addr, dtype, shape, strides] : args) {
-      auto t = jitDType(dtype);
-      if (!t)
-        throw nb::type_error(
-            ("unsupported element type '" + dtype + "'").c_str());
-      if (strides) {
-        // Only dense row-major arrays cross to the device.
-        int64_t expected = 1;
-        for (size_t i = shape.size(); i-- > 0;) {
-          if (shape[i] != 1 && (*strides)[i] != expected)
-            throw nb::value_error("target cuda takes C-contiguous arrays");
-          expected *= shape[i];
-        }
-      }
-      views.push_back({reinterpret_cast<const void *>(addr), *t, shape});
-    }
-    std::vector<mixrt::HostArray> results;
-    mixrt::Status status;
-    {
-      nb::gil_scoped_release release;
-      status = module->call(name, views, results);
-    }
-    // A CUDA failure (reported by the runtime as "@f: mgpu...") is a
-    // RuntimeError; bad arguments are ValueErrors.
-    if (!status && status.message().rfind("@" + name + ": mgpu", 0) == 0)
-      throw std::runtime_error(status.message());
-    if (!status)
-      throw nb::value_error(status.message().c_str());
-    nb::list out;
-    for (auto &r : results) {
-      auto *owned = new std::vector<uint8_t>(std::move(r.bytes));
-      nb::capsule owner(owned, [](void *p) noexcept {
-        delete static_cast<std::vector<uint8_t> *>(p);
-      });
-      size_t n = owned->size();
-      nb::ndarray<nb::numpy, uint8_t, nb::ndim<1>> bytes(owned->data(), {n},
-                                                         owner);
-      out.append(nb::make_tuple(
-          bytes.cast(), std::string(mixrt::dtypeName(r.dtype)), r.shape));
-    }
-    return out;
-  }
-
-  void save(const std::string &) const {
-    throw nb::value_error("artifacts are written for target cpu only in "
-                          "this build");
-  }
-  std::string target() const { return mixrt::targetName(mixrt::Target::cuda); }
-
-private:
-  std::unique_ptr<mixir::JitModule> module;
-};
-
 } // namespace
 
 NB_MODULE(_mixir, m) {
@@ -307,45 +227,6 @@ NB_MODULE(_mixir, m) {
       },
       nb::arg("path"));
   m.def("version", [] { return std::string(mixir_compiler_version()); });
-
-  nb::class_<PyJitModule>(m, "JitModule")
-      .def("functions", &PyJitModule::functions)
-      .def("call", &PyJitModule::call, nb::arg("name"), nb::arg("args"))
-      .def("save", &PyJitModule::save, nb::arg("path"))
-      .def("target", &PyJitModule::target);
-  m.def(
-      "compile_jit",
-      [](const std::string &source, const std::string &target,
-         const std::string &name, std::optional<int64_t> chunkSize,
-         std::optional<std::string> chip,
-         std::optional<std::string> gpuKernels) {
-        mixir::CompileOptionsInput input;
-        input.target = target;
-        input.chip = chip ? std::string_view(*chip) : std::string_view();
-        input.gpuKernels =
-            gpuKernels ? std::string_view(*gpuKernels) : std::string_view();
-        input.chunkSize = chunkSize;
-        input.sourceName = name;
-        auto options = mixir::makeCompileOptions(input);
-        if (!options)
-          throw nb::value_error(llvm::toString(options.takeError()).c_str());
-        std::unique_ptr<mixir::JitModule> module;
-        std::string error;
-        {
-          nb::gil_scoped_release release;
-          auto compiled = mixir::JitModule::compile(source, *options);
-          if (compiled)
-            module = std::move(*compiled);
-          else
-            error = llvm::toString(compiled.takeError());
-        }
-        if (!module)
-          throw nb::value_error(error.c_str());
-        return PyJitModule(std::move(module));
-      },
-      nb::arg("source"), nb::arg("target"), nb::arg("name") = "<source>",
-      nb::arg("chunk_size") = nb::none(), nb::arg("chip") = nb::none(),
-      nb::arg("gpu_kernels") = nb::none());
 
   // Options, checked where every front end's are (CompileOptions.h): the
   // Python layer asks here instead of repeating the rules.

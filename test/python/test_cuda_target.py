@@ -182,3 +182,45 @@ def test_cuda_artifact_loads_and_runs_on_the_fake_driver(tmp_path):
         "la.mixir: artifact for target cuda: no CUDA driver "
         "(/nonexistent/libcuda.so.1: cannot open shared object file: No such "
         "file or directory)"), lines
+
+
+def test_cuda_modules_go_through_the_runtime(tmp_path):
+    # target cuda takes the path of every target (the C API's compiler and
+    # the runtime): one compilation per source, artifacts saved and loaded,
+    # host-only modules, CUDA failures as RuntimeError. The stand-in driver
+    # runs no kernel, so shapes and dtypes are what is checked.
+    source = (pathlib.Path(__file__).resolve().parents[1] / "Tools" / "Inputs" /
+              "scan.mlir")
+    saved = tmp_path / "scan.mixir"
+    lines = _run_child(f"""
+        import numpy as np, mixir
+        text = open({str(source)!r}).read()
+        m = mixir.compile(text, target="cuda")
+        again = mixir.compile(text, target="cuda")
+        s = mixir.cache.stats()
+        print(s["compiles"], s["memory_hits"])
+        m.save({str(saved)!r})
+        back = mixir.load({str(saved)!r})
+        x = np.ones((1, 37, 4), np.float32)
+        for f in (m.scan, again.scan, back.scan):
+            o, h = f(x, x)
+            print(o.shape, o.dtype, h.shape)
+        copy = mixir.compile("func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> "
+                             "{{ %b = arith.addf %a, %a : tensor<4xf32> "
+                             "return %b : tensor<4xf32> }}", target="cuda")
+        print(copy.f(np.arange(4, dtype=np.float32)))
+        """, MIXIR_LIBCUDA_PATH=_fake_driver())
+    assert lines == ["1 1"] + ["(1, 37, 4) float32 (1, 4)"] * 3 + \
+        ["[0. 2. 4. 6.]"]
+    lines = _run_child(f"""
+        import numpy as np, mixir
+        m = mixir.load({str(saved)!r})
+        x = np.ones((1, 37, 4), np.float32)
+        try:
+            m.scan(x, x)
+        except RuntimeError as e:
+            print("RuntimeError:", e)
+        """, MIXIR_LIBCUDA_PATH=_fake_driver(),
+        MIXIR_FAKE_CUDA_FAIL="cuLaunchKernel=719")
+    assert lines == ["RuntimeError: @scan: mgpuLaunchKernel: cuLaunchKernel "
+                     "failed: CUDA error 719"], lines
