@@ -12,6 +12,7 @@
 // arguments to the device and the results back.
 //
 //===----------------------------------------------------------------------===//
+#include "DeviceBuffers.h"
 #include "mixir-c/Mixir.h"
 #include "mixir/Compiler/CompileOptions.h"
 #include "mixir/Dialect/Mix/IR/MixOps.h"
@@ -35,33 +36,15 @@ namespace nb = nanobind;
 
 namespace {
 
-/// Raises ValueError with the status message (and frees the status).
-void check(mixir_status_t status) {
-  if (!status)
-    return;
-  std::string message = mixir_status_message(status);
-  mixir_status_free(status);
-  throw nb::value_error(message.c_str());
-}
-
-std::optional<mixir_dtype_t> dtypeFromName(const std::string &name) {
-  static const std::pair<const char *, mixir_dtype_t> table[] = {
-      {"f32", MIXIR_DTYPE_F32},   {"f16", MIXIR_DTYPE_F16},
-      {"bf16", MIXIR_DTYPE_BF16}, {"f64", MIXIR_DTYPE_F64},
-      {"i1", MIXIR_DTYPE_BOOL},   {"i8", MIXIR_DTYPE_I8},
-      {"i16", MIXIR_DTYPE_I16},   {"i32", MIXIR_DTYPE_I32},
-      {"i64", MIXIR_DTYPE_I64}};
-  for (const auto &[n, t] : table)
-    if (name == n)
-      return t;
-  return std::nullopt;
-}
+using mixir_python::check;
+using mixir_python::dtypeFromName;
 
 using TensorDesc = std::tuple<std::string, std::vector<int64_t>>;
 using FunctionDesc =
     std::tuple<std::string, std::vector<TensorDesc>, std::vector<TensorDesc>>;
 using ArgDesc = std::tuple<uintptr_t, std::string, std::vector<int64_t>,
                            std::optional<std::vector<int64_t>>>;
+using DeviceDesc = std::tuple<uintptr_t, std::string, std::vector<int64_t>>;
 
 class PyModule {
 public:
@@ -108,15 +91,7 @@ public:
       status = mixir_function_invoke(f, views.data(), views.size(),
                                      results.data(), n, nullptr);
     }
-    // A CUDA failure (reported by the runtime as "@f: mgpu...") is a
-    // RuntimeError; bad arguments are ValueErrors.
-    if (status && std::string_view(mixir_status_message(status))
-                          .rfind("@" + name + ": mgpu", 0) == 0) {
-      std::string message = mixir_status_message(status);
-      mixir_status_free(status);
-      throw std::runtime_error(message);
-    }
-    check(status);
+    raise(status, name);
     nb::list out;
     for (mixir_buffer_t r : results) {
       nb::capsule owner(r, [](void *p) noexcept {
@@ -133,12 +108,90 @@ public:
     return out;
   }
 
+  /// Device views (address, dtype, shape): the result shapes of a call.
+  std::vector<std::vector<int64_t>>
+  resultShapes(const std::string &name, const std::vector<DeviceDesc> &args) {
+    mixir_function_t f;
+    check(mixir_module_lookup(module, name.c_str(), &f));
+    std::vector<mixir_buffer_view_t> views = deviceViews(args);
+    std::vector<int32_t> ranks;
+    size_t total = 0;
+    for (size_t i = 0, n = mixir_function_num_results(f); i < n; ++i) {
+      mixir_tensor_type_t t;
+      check(mixir_function_result_type(f, i, &t));
+      ranks.push_back(t.rank);
+      total += t.rank;
+    }
+    std::vector<int64_t> dims(total);
+    mixir_status_t status;
+    {
+      nb::gil_scoped_release release;
+      status = mixir_function_result_shapes(f, views.data(), views.size(),
+                                            dims.data(), dims.size());
+    }
+    check(status);
+    std::vector<std::vector<int64_t>> out;
+    size_t at = 0;
+    for (int32_t r : ranks) {
+      out.emplace_back(dims.begin() + at, dims.begin() + at + r);
+      at += r;
+    }
+    return out;
+  }
+
+  /// Calls `name` on device views, writing its results into `outputs`
+  /// (device views too), queued on `stream` (a CUstream address, 0: the
+  /// legacy default stream).
+  void callInto(const std::string &name, const std::vector<DeviceDesc> &args,
+                const std::vector<DeviceDesc> &outputs, uintptr_t stream) {
+    mixir_function_t f;
+    check(mixir_module_lookup(module, name.c_str(), &f));
+    std::vector<mixir_buffer_view_t> in = deviceViews(args);
+    std::vector<mixir_buffer_view_t> out = deviceViews(outputs);
+    mixir_status_t status;
+    {
+      nb::gil_scoped_release release;
+      status = mixir_function_invoke_into(f, in.data(), in.size(), out.data(),
+                                          out.size(),
+                                          reinterpret_cast<void *>(stream));
+    }
+    raise(status, name);
+  }
+
   void save(const std::string &path) const {
     check(mixir_module_save_artifact(module, path.c_str()));
   }
   std::string target() const { return mixir_module_target(module); }
 
 private:
+  /// A CUDA failure (reported by the runtime as "@f: mgpu...") is a
+  /// RuntimeError; bad arguments are ValueErrors.
+  static void raise(mixir_status_t status, const std::string &name) {
+    if (status && std::string_view(mixir_status_message(status))
+                          .rfind("@" + name + ": mgpu", 0) == 0) {
+      std::string message = mixir_status_message(status);
+      mixir_status_free(status);
+      throw std::runtime_error(message);
+    }
+    check(status);
+  }
+
+  /// Views of dense device tensors; the shapes stay in `descs`.
+  static std::vector<mixir_buffer_view_t>
+  deviceViews(const std::vector<DeviceDesc> &descs) {
+    std::vector<mixir_buffer_view_t> views;
+    for (const auto &[addr, dtype, shape] : descs) {
+      auto t = dtypeFromName(dtype);
+      if (!t)
+        throw nb::type_error(
+            ("unsupported element type '" + dtype + "'").c_str());
+      views.push_back({reinterpret_cast<void *>(addr), *t,
+                       static_cast<int32_t>(shape.size()), shape.data(),
+                       nullptr, MIXIR_DEVICE_CUDA});
+    }
+    return views;
+  }
+
   static std::vector<TensorDesc> types(mixir_function_t f, bool results) {
     std::vector<TensorDesc> out;
     size_t n =
@@ -205,8 +258,13 @@ NB_MODULE(_mixir, m) {
   nb::class_<PyModule>(m, "NativeModule")
       .def("functions", &PyModule::functions)
       .def("call", &PyModule::call, nb::arg("name"), nb::arg("args"))
+      .def("result_shapes", &PyModule::resultShapes, nb::arg("name"),
+           nb::arg("args"))
+      .def("call_into", &PyModule::callInto, nb::arg("name"), nb::arg("args"),
+           nb::arg("outputs"), nb::arg("stream"))
       .def("save", &PyModule::save, nb::arg("path"))
       .def("target", &PyModule::target);
+  mixir_python::defineDeviceBuffers(m);
   nb::class_<PyCompiler>(m, "Compiler")
       .def(nb::init<const std::string &, std::optional<int64_t>, int,
                     std::optional<std::string>, std::optional<std::string>,
