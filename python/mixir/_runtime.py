@@ -40,8 +40,14 @@ class CompileError(ValueError):
 
 
 def dtype_name(dtype):
-    """MLIR spelling of a numpy dtype ("f32", "bf16"), or None."""
-    return _NAME_OF.get(np.dtype(dtype))
+    """MLIR spelling of a numpy or torch dtype ("f32", "bf16"), or None."""
+    if type(dtype).__module__ == "torch":
+        _torch_dtypes()
+        return _TORCH_NAMES.get(dtype)
+    try:
+        return _NAME_OF.get(np.dtype(dtype))
+    except TypeError:
+        return None
 
 
 class Function:
@@ -94,7 +100,7 @@ class Function:
         shapes = self._module.result_shapes(self.name, views)
         if torch_device is not None:
             import torch
-            outs = [torch.empty(s, dtype=_TORCH_DTYPES[t], device=torch_device)
+            outs = [torch.empty(s, dtype=_torch_dtypes()[t], device=torch_device)
                     for (t, _), s in zip(self.result_types, shapes)]
             out_views = [_torch_view(o, "") for o in outs]
             stream = torch.cuda.current_stream(torch_device).cuda_stream
@@ -155,18 +161,25 @@ def _is_torch(a):
     return type(a).__module__.startswith("torch")
 
 
-_TORCH_DTYPES = {}
+_TORCH_DTYPES, _TORCH_NAMES = {}, {}
 
 
-def _torch_view(t, where):
-    """(address, dtype name, shape) of a dense torch CUDA tensor."""
-    import torch
+def _torch_dtypes():
+    """Element type names to torch dtypes (filled on first use)."""
     if not _TORCH_DTYPES:
+        import torch
         _TORCH_DTYPES.update({
             "f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16,
             "f64": torch.float64, "i1": torch.bool, "i8": torch.int8,
             "i16": torch.int16, "i32": torch.int32, "i64": torch.int64})
-    names = {v: k for k, v in _TORCH_DTYPES.items()}
+        _TORCH_NAMES.update({v: k for k, v in _TORCH_DTYPES.items()})
+    return _TORCH_DTYPES
+
+
+def _torch_view(t, where):
+    """(address, dtype name, shape) of a dense torch CUDA tensor."""
+    _torch_dtypes()
+    names = _TORCH_NAMES
     if t.dtype not in names:
         raise TypeError(f"{where}: unsupported dtype {t.dtype}")
     _check_cuda_device(t.device.index or 0, where)
@@ -213,6 +226,10 @@ class DeviceArray:
     @property
     def dtype(self):
         return _DTYPE_OF[self._native.dtype]
+
+    @property
+    def ndim(self):
+        return len(self._native.shape)
 
     def numpy(self):
         """A host copy (waits for the default stream)."""

@@ -305,3 +305,55 @@ def test_torch_cuda_tensors_in_and_out():
     assert err < 1e-5, err
     d = torch.from_dlpack(mixir.to_device(x))
     assert d.is_cuda and torch.equal(d.cpu(), torch.from_numpy(x))
+    # A functional op on torch CUDA tensors returns torch CUDA tensors.
+    o2, h2 = mixir.scan(torch.from_numpy(x).cuda(), torch.from_numpy(g).cuda(),
+                        target="cuda")
+    torch.cuda.synchronize()
+    assert o2.is_cuda
+    err = np.sqrt(np.mean((o2.cpu().numpy() - want) ** 2) / np.mean(want ** 2))
+    assert err < 1e-5, err
+
+
+def test_functional_ops_take_device_arrays():
+    # The functional ops on CUDA memory (target cuda): mixir.DeviceArrays in,
+    # DeviceArrays out with the ops' result shapes and dtypes (the stand-in
+    # driver runs no kernel); gates are not converted on the device; CUDA
+    # tensors on another target, or mixed with host arrays, are TypeErrors.
+    lines = _run_child("""
+        import ml_dtypes, numpy as np, mixir
+        rng = np.random.default_rng(0)
+        q = rng.standard_normal((1, 37, 2, 64)).astype(ml_dtypes.bfloat16)
+        g = -rng.uniform(0, 1, (1, 37, 2)).astype(np.float32)
+        dq, dg = mixir.to_device(q), mixir.to_device(g)
+        print(*mixir.linear_attention(dq, dq, dq, dg, gate="scalar",
+                                      output_final_state=True, target="cuda"))
+        print(*mixir.delta_rule(dq, dq, dq, dg, output_final_state=True,
+                                target="cuda"))
+        x = rng.standard_normal((1, 37, 8)).astype(np.float32)
+        print(*mixir.scan(mixir.to_device(x), mixir.to_device(-np.abs(x)),
+                          target="cuda"))
+        print(mixir.attention(dq, dq, dq, target="cuda"))
+        calls = [
+            lambda: mixir.linear_attention(dq, dq, dq),
+            lambda: mixir.linear_attention(dq, q, dq, target="cuda"),
+            lambda: mixir.linear_attention(
+                dq, dq, dq, mixir.to_device(g.astype(np.float16)),
+                gate="scalar", target="cuda")]
+        for call in calls:
+            try:
+                call()
+            except TypeError as e:
+                print("TypeError:", e)
+        """, MIXIR_LIBCUDA_PATH=_fake_driver())
+    o = "<mixir DeviceArray (1, 37, 2, 64) bfloat16 on cuda:0>"
+    s = "<mixir DeviceArray (1, 2, 64, 64) float32 on cuda:0>"
+    assert lines == [
+        f"{o} {s}", f"{o} {s}",
+        "<mixir DeviceArray (1, 37, 8) float32 on cuda:0> "
+        "<mixir DeviceArray (1, 8) float32 on cuda:0>", o,
+        "TypeError: CUDA tensors need target='cuda' (target='cpu' takes numpy "
+        "arrays)",
+        "TypeError: @mixer argument 1: a host array among CUDA tensors (a call "
+        "takes one kind)",
+        "TypeError: g must be float32 on the device (a DeviceArray is not "
+        "converted), got float16"], lines
