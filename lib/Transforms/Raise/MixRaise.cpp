@@ -429,7 +429,9 @@ Value peelScale(Value v, double &scale) {
   return v;
 }
 
-/// K for K^T given as a linalg.transpose of the last two dims, or (as
+/// K for K^T given as a linalg.transpose (of the last two dims, or of the
+/// heads and tokens of K [B, T, H, D] to [B, H, D, T], as torch.onnx writes
+/// `k.transpose(1, 2).transpose(-1, -2)`), or (as
 /// torch.onnx's SDPA decomposition writes it) as K [B, H, T, D] collapsed
 /// to [B*H, T, D], transposed to [B*H, D, T] and expanded to [B, H, D, T].
 /// The collapsed tensor may also be repeat_kv's [B, Hkv, n, T, D] copy;
@@ -437,14 +439,17 @@ Value peelScale(Value v, double &scale) {
 /// `at`, which repeatedKV sees through).
 Value transposedLastTwo(Value kt, OpBuilder &b) {
   if (auto tr = kt.getDefiningOp<linalg::TransposeOp>()) {
-    ArrayRef<int64_t> perm = tr.getPermutation();
+    // K^T = transpose(X, p): K = transpose(X, p with its last two swapped),
+    // X itself when that is the identity. A transpose that moves the batch
+    // dim is no K^T.
+    SmallVector<int64_t> perm(tr.getPermutation());
     int64_t rank = perm.size();
-    for (int64_t i = 0; i < rank; ++i) {
-      int64_t want = i < rank - 2 ? i : (i == rank - 2 ? rank - 1 : rank - 2);
-      if (perm[i] != want)
-        return Value();
-    }
-    return tr.getInput();
+    if (rank < 3 || perm[0] != 0)
+      return Value();
+    std::swap(perm[rank - 2], perm[rank - 1]);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointAfter(tr);
+    return transposed(b, tr.getLoc(), tr.getInput(), perm);
   }
   auto ex = kt.getDefiningOp<tensor::ExpandShapeOp>();
   if (!ex)
