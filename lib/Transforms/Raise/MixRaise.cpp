@@ -678,15 +678,26 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     if (!sm || (int64_t)sm.getDimension() != rank - 1)
       return failure();
     Value x = sm.getInput(), q, k;
-    double scale = 1.0;
+    // `scale` collects the positive factors met so far; at a tanh (Gemma 2's
+    // soft-cap c * tanh(x / c)) they are the cap, and the chain below it
+    // (where no mask may be) collects the factor inside.
+    double scale = 1.0, softcap = 0.0;
     bool causal = false, sawMask = false;
     int64_t window = 0;
     OpBuilder b(out);
     while (!matchScaledScores(x, q, k, scale, b)) {
+      if (Value inner = matchUnary<math::TanhOp>(x)) {
+        if (softcap != 0.0)
+          return failure();
+        softcap = scale;
+        scale = 1.0;
+        x = inner;
+        continue;
+      }
       if (auto sel = matchSelect(x)) {
         // where(cond, -inf, scores) or where(cond, scores, -inf) with a
         // constant cond that drops exactly the keys above the diagonal.
-        if (sawMask)
+        if (sawMask || softcap != 0.0)
           return failure();
         sawMask = true;
         bool chainIsFalse = !matchPattern(sel->b, m_Constant());
@@ -733,7 +744,7 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
         if (!c || !(*c > 0))
           return failure();
         scale /= *c;
-      } else if (isa<arith::AddFOp>(bin->arith) && !sawMask) {
+      } else if (isa<arith::AddFOp>(bin->arith) && !sawMask && softcap == 0.0) {
         sawMask = true;
         auto m = headMatrix(other, otherMap);
         if (!m || m->rows != m->cols)
@@ -787,7 +798,8 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
         b, loc, oType, q4, k4, v4, Value(),
         causal ? b.getUnitAttr() : UnitAttr(),
         window ? b.getI64IntegerAttr(window) : IntegerAttr(),
-        b.getF32FloatAttr((float)scale));
+        b.getF32FloatAttr((float)(softcap != 0.0 ? scale * softcap : scale)),
+        softcap != 0.0 ? b.getF32FloatAttr((float)softcap) : FloatAttr());
     Value result = fromMix(b, loc, o, rank);
     if (result.getType() != out->getResult(0).getType())
       result =
