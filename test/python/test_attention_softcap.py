@@ -86,3 +86,27 @@ def test_softcap_cuda_kernels_emulated(kernels, t, d, window):
     assert np.isfinite(o).all()
     assert rel_rms(want, o) < 5e-3
     assert rel_rms(attention_f64(q, k, v, SCALE, 0.0, True, window), o) > 1e-2
+
+
+@pytest.mark.parametrize("chunk", [64, 0], ids=["flash", "reference"])
+def test_softcap_in_the_python_op(chunk):
+    """mixir.attention(..., softcap=) against the f64 evaluation above; a
+    cap that is not positive and finite is refused."""
+    import mixir
+    q, k, v = inputs(63, 60, seed=5)
+    o = mixir.attention(q, k, v, scale=SCALE, window=8, softcap=CAP,
+                        chunk_size=chunk)
+    want = attention_f64(q, k, v, SCALE, CAP, True, 8)
+    assert rel_rms(want, o) <= 1e-5
+    for bad in (0.0, -1.0, float("inf")):
+        with pytest.raises(ValueError, match="softcap must be positive"):
+            mixir.attention(q, k, v, softcap=bad)
+
+
+def test_softcap_in_the_reference():
+    """mixir.reference.attention(..., softcap=) is the evaluation above."""
+    from mixir import reference
+    q, k, v = inputs(75, 64, seed=6)
+    want = attention_f64(q, k, v, SCALE, CAP, True, 0)
+    assert rel_rms(want, reference.attention(q, k, v, scale=SCALE,
+                                             softcap=CAP)) < 1e-12
