@@ -76,7 +76,7 @@ def _scale_attr(name, scale):
         raise TypeError(f"{name} must be a number, got {type(scale).__name__}") from None
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be positive and finite, got {scale}")
-    return f" scale = {value:.9e}"
+    return f" {name} = {value:.9e}"
 
 
 def _tensor(shape, elem, dynamic=2):
@@ -459,11 +459,12 @@ def _dplr_call(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
                             read_transposed=read == "transposed")
 
 
-def attention(q, k, v, g=None, scale=None, causal=True, window=0, *,
-              chunk_size=None, target="cpu"):
+def attention(q, k, v, g=None, scale=None, causal=True, window=0,
+              softcap=None, *, chunk_size=None, target="cpu"):
     """Softmax attention: q [B, T, Hq, K], k [B, S, Hkv, K], v [B, S, Hkv, V];
     `window` > 0 keeps keys j with i - window < j; `g` [B, T, Hq] is a
-    Forgetting-Transformer log forget gate. Returns o [B, T, Hq, V].
+    Forgetting-Transformer log forget gate; `softcap` > 0 bounds each scaled
+    score x to softcap * tanh(x / softcap) (Gemma 2). Returns o [B, T, Hq, V].
     `chunk_size` is the query and key block of the flash-style form (64 by
     default); 0 selects the per-row reference form.
     """
@@ -485,7 +486,8 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0, *,
         types.append(_tensor(g.shape, "f32"))
         forget = " forget(%a3)"
     attrs = forget + (" causal" if causal else "") + \
-        (f" window = {window}" if window else "") + _scale_attr("scale", scale)
+        (f" window = {window}" if window else "") + _scale_attr("scale", scale) \
+        + _scale_attr("softcap", softcap)
     o_type = _tensor((0, 0, q.shape[2], v.shape[3]), elem)
     key = ("attention", tuple(types), attrs)
 
