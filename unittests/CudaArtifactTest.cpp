@@ -115,10 +115,14 @@ TEST(CudaArtifactFormat, BadImagesAreNamed) {
   EXPECT_EQ(s.message(), "corrupt artifact: device image kind 7 of module m "
                          "(expected 1, cubin, or 2, PTX)");
 
+  // Host code only (a module without kernels) is not refused for its lack
+  // of images (host code that loads an image the artifact does not list
+  // fails at the call); this one's payload is not host code.
   info = syntheticInfo();
   info.deviceImages.clear();
   EXPECT_EQ(mixrt::checkArtifactRunsHere(info).message(),
-            "artifact for target cuda holds no device code");
+            "artifact payload is not a 64-bit little-endian ELF shared "
+            "object");
 
   info = syntheticInfo();
   info.deviceImages[2].chip = "sm_9x";

@@ -300,4 +300,52 @@ TEST(CudaDeviceBuffers, AllocateWrapAndView) {
   EXPECT_EQ(b, nullptr);
 }
 
+TEST(CudaDeviceBuffers, CopiesUpDownAndBetween) {
+  Fake fake;
+  ASSERT_TRUE(fake.loaded());
+  int64_t shape[2] = {3, 5}, other[2] = {5, 3};
+  std::vector<float> host(15), back(15, -1.0f), device(15), device2(15);
+  for (int i = 0; i < 15; ++i)
+    host[i] = 0.5f * i;
+  auto view = [&](void *p, mixir_device_t d, const int64_t *s) {
+    return mixir_buffer_view_t{p, MIXIR_DTYPE_F32, 2, s, nullptr, d};
+  };
+  mixir_buffer_view_t h = view(host.data(), MIXIR_DEVICE_CPU, shape),
+                      b = view(back.data(), MIXIR_DEVICE_CPU, shape),
+                      d = view(device.data(), MIXIR_DEVICE_CUDA, shape),
+                      d2 = view(device2.data(), MIXIR_DEVICE_CUDA, shape);
+  int copies = fake.calls("cuMemcpyAsync");
+  EXPECT_EQ(take(mixir_buffer_copy(&d, &h, nullptr)), "");
+  EXPECT_EQ(take(mixir_buffer_copy(&d2, &d, nullptr)), "");
+  EXPECT_EQ(take(mixir_buffer_copy(&b, &d2, nullptr)), "");
+  EXPECT_EQ(back, host);
+  EXPECT_EQ(fake.calls("cuMemcpyAsync"), copies + 3) << "through the driver";
+
+  mixir_buffer_view_t wrongShape = view(back.data(), MIXIR_DEVICE_CPU, other);
+  EXPECT_EQ(take(mixir_buffer_copy(&wrongShape, &d, nullptr)),
+            "mixir_buffer_copy: shapes differ");
+  mixir_buffer_view_t wrongType = d;
+  wrongType.dtype = MIXIR_DTYPE_I32;
+  EXPECT_EQ(take(mixir_buffer_copy(&wrongType, &d, nullptr)),
+            "mixir_buffer_copy: element types differ (i32 destination, f32 "
+            "source)");
+  int64_t strides[2] = {1, 3};
+  mixir_buffer_view_t strided = h;
+  strided.strides = strides;
+  EXPECT_EQ(take(mixir_buffer_copy(&d, &strided, nullptr)),
+            "mixir_buffer_copy: source is not dense row-major");
+  EXPECT_EQ(take(mixir_buffer_copy(nullptr, &d, nullptr)),
+            "mixir_buffer_copy: null view");
+  fake.fail("cuMemcpyAsync", 700);
+  EXPECT_EQ(take(mixir_buffer_copy(&b, &d, nullptr)),
+            "mixir_buffer_copy: cudaCopy: cuMemcpyAsync failed: "
+            "CUDA_ERROR_ILLEGAL_ADDRESS (an illegal memory access was "
+            "encountered)");
+  fake.fail("cuMemcpyAsync", 0);
+  // Host to host needs no driver (and no stream).
+  std::fill(back.begin(), back.end(), 0.0f);
+  EXPECT_EQ(take(mixir_buffer_copy(&b, &h, nullptr)), "");
+  EXPECT_EQ(back, host);
+}
+
 } // namespace

@@ -130,6 +130,15 @@ MIXIR_API mixir_status_t mixir_buffer_wrap(mixir_device_t device, void *data,
                                            const int64_t *shape,
                                            mixir_buffer_t *out);
 
+/* Copies `src` into `dst`: the same element type and shape, both dense
+ * row-major, each on the host or the CUDA device (uploads, downloads and
+ * device-to-device copies). A copy that touches the device is queued on
+ * `stream` (a CUstream; NULL: the legacy default stream) and finished
+ * before the call returns. */
+MIXIR_API mixir_status_t mixir_buffer_copy(const mixir_buffer_view_t *dst,
+                                           const mixir_buffer_view_t *src,
+                                           void *stream);
+
 /*--- Modules and functions ------------------------------------------------*/
 
 typedef struct mixir_module_s *mixir_module_t;

@@ -132,7 +132,7 @@ FailureOr<Results> attentionOp(OpBuilder &b, Location loc,
   Value o = mix::AttentionOp::create(
       b, loc, oType, in.q, in.k, in.v, in.g, flag(b, options.causal),
       options.window ? b.getI64IntegerAttr(options.window) : IntegerAttr(),
-      scaleAttr(b, options));
+      scaleAttr(b, options), /*softcap=*/FloatAttr());
   return Results{o};
 }
 

@@ -248,6 +248,12 @@ mixir_status_t mixir_compiler_create(const mixir_compiler_options_t *options,
   auto compileOptions = mixir::makeCompileOptions(input);
   if (!compileOptions)
     return makeStatus(llvm::toString(compileOptions.takeError()));
+  // Target cuda compiles for the chip asked for, else $MIXIR_CUDA_CHIP or
+  // the device's; without a device (building artifacts) the default chip.
+  if (compileOptions->target == mixrt::Target::cuda)
+    if (llvm::Error e = mixir::chooseCudaChip(*compileOptions,
+                                              /*needDevice=*/false))
+      return makeStatus(llvm::toString(std::move(e)));
   auto c = std::make_unique<mixir_compiler_s>();
   c->options = std::move(*compileOptions);
   if (o.cache_dir) {

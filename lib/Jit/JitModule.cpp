@@ -268,10 +268,9 @@ llvm::Error parseAndLower(LoweredModule &out, llvm::StringRef source,
   return llvm::Error::success();
 }
 
-/// Target cuda: the chip to run on is the one asked for, else
-/// $MIXIR_CUDA_CHIP, else the device's (a cubin runs only on its own major
-/// architecture). Fails when no device can be used.
-llvm::Error chooseCudaChip(CompileOptions &options) {
+} // namespace
+
+llvm::Error chooseCudaChip(CompileOptions &options, bool needDevice) {
   if (const char *env = std::getenv("MIXIR_CUDA_CHIP");
       options.chip.empty() && env && *env) {
     options.chip = env;
@@ -279,8 +278,11 @@ llvm::Error chooseCudaChip(CompileOptions &options) {
       return e;
   }
   std::string noDevice;
-  if (!mixrt::cudaAvailable(&noDevice))
-    return llvm::createStringError("target cuda: " + noDevice);
+  if (!mixrt::cudaAvailable(&noDevice)) {
+    if (needDevice)
+      return llvm::createStringError("target cuda: " + noDevice);
+    return llvm::Error::success();
+  }
   if (std::string device;
       options.chip.empty() && mixrt::cudaDeviceArchitecture(device)) {
     options.chip = device;
@@ -289,6 +291,8 @@ llvm::Error chooseCudaChip(CompileOptions &options) {
   }
   return llvm::Error::success();
 }
+
+namespace {
 
 /// The runtime functions compiled code calls (memrefCopy, the shape error
 /// hook, a test target's plugin's, the CUDA runtime's), as the artifact

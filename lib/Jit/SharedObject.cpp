@@ -307,15 +307,18 @@ llvm::Error compileHostCode(llvm::StringRef source,
   return llvm::Error::success();
 }
 
-/// The chips of a target cuda artifact: `chips` (each checked with
-/// validate(); "" is the default chip), or the options' one; lowest compute
+/// The chips of a target cuda artifact: `chips`, or the options' one (each
+/// checked with validate(); "" is the default chip); lowest compute
 /// capability first.
 llvm::Expected<std::vector<std::string>>
 artifactChips(const CompileOptions &options,
               llvm::ArrayRef<std::string> chips) {
   std::vector<std::string> out;
-  if (chips.empty())
+  if (chips.empty()) {
+    if (llvm::Error e = validate(options))
+      return std::move(e);
     out.push_back(options.chipOrDefault());
+  }
   for (const std::string &chip : chips) {
     CompileOptions one = options;
     one.chip = chip;
@@ -355,6 +358,11 @@ compileArtifact(llvm::StringRef source, const CompileOptions &options,
     return std::move(e);
   if (!cuda)
     return info;
+  for (const std::string &chip : *list)
+    info.chip += (info.chip.empty() ? "" : ",") + chip;
+  // Without kernels (host code only) there is no device code to build.
+  if (ptx.empty())
+    return info;
   for (DeviceBinary &b : ptx)
     info.deviceImages.push_back(
         {b.name, b.target, mixrt::kDeviceImagePtx, std::move(b.bytes)});
@@ -367,7 +375,6 @@ compileArtifact(llvm::StringRef source, const CompileOptions &options,
     for (DeviceBinary &b : *cubins)
       info.deviceImages.push_back(
           {b.name, chip, mixrt::kDeviceImageCubin, std::move(b.bytes)});
-    info.chip += (info.chip.empty() ? "" : ",") + chip;
   }
   return info;
 }

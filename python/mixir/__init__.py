@@ -17,8 +17,8 @@ else:
     from . import reference
     from ._ops import (attention, causal_conv1d, delta_rule,
                        linear_attention, recurrence, rnn, scan)
-    from ._runtime import (CompileError, Function, Module, cache, compile,
-                           cuda_status, load)
+    from ._runtime import (CompileError, DeviceArray, Function, Module, cache,
+                           compile, cuda_status, load, to_device)
 
 
 def __getattr__(name):
@@ -36,5 +36,6 @@ def __getattr__(name):
 
 __all__ = ["__version__", "linear_attention", "delta_rule", "recurrence",
            "attention", "scan", "rnn", "causal_conv1d", "compile", "CompileError", "Module",
-           "Function", "reference", "cache", "cuda_status", "load", "from_jax",
+           "Function", "reference", "cache", "cuda_status", "load", "to_device",
+           "DeviceArray", "from_jax",
            "import_stablehlo"]

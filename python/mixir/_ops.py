@@ -20,9 +20,18 @@ _DECAYS = ("log", "signed")
 _MAX_RANK = 4  # mix.recurrence's largest R
 
 
+def _on_device(x):
+    """A tensor in CUDA memory that the functional ops take: a torch CUDA
+    tensor or a mixir.DeviceArray (target cuda)."""
+    return isinstance(x, _runtime.DeviceArray) or (
+        _runtime._is_torch(x) and getattr(x, "is_cuda", False))
+
+
 def _array(name, x, ndim, dims):
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array, got {type(x).__name__}")
+    if not isinstance(x, np.ndarray) and not _on_device(x):
+        raise TypeError(f"{name} must be a numpy array (or, with "
+                        f"target='cuda', a torch CUDA tensor or "
+                        f"mixir.DeviceArray), got {type(x).__name__}")
     if x.ndim != ndim:
         raise ValueError(f"{name} must have rank {ndim} {dims}, got shape "
                          f"{tuple(x.shape)}")
@@ -46,8 +55,15 @@ def _inputs(named, dims_of):
 def _f32(name, x, ndim, dims):
     """Gates, betas and states are f32 (any float input is converted)."""
     _array(name, x, ndim, dims)
-    if not (np.issubdtype(x.dtype, np.floating) or dtype_name(x.dtype) == "bf16"):
+    if dtype_name(x.dtype) not in ("f32", "f16", "bf16", "f64"):
         raise TypeError(f"{name} must be a floating-point array, got {x.dtype}")
+    if _runtime._is_torch(x):
+        return x.to(_runtime._torch_dtypes()["f32"]).contiguous()
+    if isinstance(x, _runtime.DeviceArray):
+        if dtype_name(x.dtype) != "f32":
+            raise TypeError(f"{name} must be float32 on the device (a "
+                            f"DeviceArray is not converted), got {x.dtype}")
+        return x
     return np.ascontiguousarray(x, dtype=np.float32)
 
 
@@ -60,7 +76,7 @@ def _scale_attr(name, scale):
         raise TypeError(f"{name} must be a number, got {type(scale).__name__}") from None
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be positive and finite, got {scale}")
-    return f" scale = {value:.9e}"
+    return f" {name} = {value:.9e}"
 
 
 def _tensor(shape, elem, dynamic=2):
@@ -71,17 +87,14 @@ def _tensor(shape, elem, dynamic=2):
 def _offsets(cu_seqlens):
     """cu_seqlens as the operand of varlen(...): a 1-D int32 or int64 array
     (its values are checked by the compiled code)."""
-    if not isinstance(cu_seqlens, np.ndarray):
-        raise TypeError(f"cu_seqlens must be a numpy array, got "
-                        f"{type(cu_seqlens).__name__}")
-    if cu_seqlens.ndim != 1:
-        raise ValueError(f"cu_seqlens must have rank 1 [N + 1], got shape "
-                         f"{tuple(cu_seqlens.shape)}")
-    if cu_seqlens.dtype not in (np.dtype(np.int32), np.dtype(np.int64)):
+    _array("cu_seqlens", cu_seqlens, 1, "[N + 1]")
+    elem = dtype_name(cu_seqlens.dtype)
+    if elem not in ("i32", "i64"):
         raise TypeError(f"cu_seqlens must be int32 or int64, got "
                         f"{cu_seqlens.dtype}")
-    x = np.ascontiguousarray(cu_seqlens)
-    return x, f"tensor<?x{dtype_name(x.dtype)}>"
+    x = cu_seqlens if _on_device(cu_seqlens) else \
+        np.ascontiguousarray(cu_seqlens)
+    return x, f"tensor<?x{elem}>"
 
 
 def _gate_kind(gate, allowed):
@@ -128,11 +141,20 @@ class _Call:
                        self.target)
 
     def __call__(self):
+        _check_placement(self.args, self.target)
         results = self.module().functions["mixer"](*self.args)
         return self.after(results) if self.after else results
 
 
+def _check_placement(args, target):
+    """CUDA tensors run only on target cuda (all of a call's, or none)."""
+    if target != "cuda" and any(_on_device(a) for a in args):
+        raise TypeError(f"CUDA tensors need target='cuda' (target={target!r} "
+                        f"takes numpy arrays)")
+
+
 def _run(key, args, make_source, chunk_size=DEFAULT_CHUNK_SIZE, target="cpu"):
+    _check_placement(args, target)
     return _module(key, make_source, chunk_size, target).functions["mixer"](*args)
 
 
@@ -215,7 +237,10 @@ def _recurrence_call(op, q, k, v, g, gate, scale, initial_state, extra_args,
     def after(results):
         o, s = results
         if state_indices is not None:  # the pool is updated in place
-            np.copyto(state_pool, s)
+            if isinstance(state_pool, np.ndarray):
+                np.copyto(state_pool, s)
+            else:
+                state_pool.copy_(s)
             s = state_pool
         return o, s
     return _Call(key, args, source, chunk_size, target, after)
@@ -240,8 +265,14 @@ def _state_pool(state_pool, initial_state):
     if state_pool is None:
         raise ValueError("state_indices needs state_pool [P, Hv, K, V]")
     _array("state_pool", state_pool, 4, "[P, Hv, K, V]")
-    if (state_pool.dtype != np.float32 or not state_pool.flags.c_contiguous
-            or not state_pool.flags.writeable):
+    if isinstance(state_pool, _runtime.DeviceArray):
+        raise TypeError("state_pool on the device must be a torch CUDA tensor "
+                        "(it is updated in place)")
+    if _runtime._is_torch(state_pool):
+        dense = state_pool.is_contiguous()
+    else:
+        dense = state_pool.flags.c_contiguous and state_pool.flags.writeable
+    if dtype_name(state_pool.dtype) != "f32" or not dense:
         raise TypeError("state_pool must be a writable C-contiguous float32 "
                         "array (it is updated in place)")
     return state_pool
@@ -253,10 +284,11 @@ def _slots(state_indices, args, arg_types):
     if state_indices is None:
         return ""
     _array("state_indices", state_indices, 1, "[N]")
-    if state_indices.dtype != np.int32:
+    if dtype_name(state_indices.dtype) != "i32":
         raise TypeError(f"state_indices must be int32, got "
                         f"{state_indices.dtype}")
-    args.append(np.ascontiguousarray(state_indices))
+    args.append(state_indices if _on_device(state_indices) else
+                np.ascontiguousarray(state_indices))
     arg_types.append("tensor<?xi32>")
     return f" indices(%a{len(args) - 1})"
 
@@ -287,8 +319,10 @@ def linear_attention(q, k, v, g=None, gate="none", scale=None,
     (sequences shorter than a chunk run the recurrent form); 0 selects the
     recurrent form; None lets the compiler choose (on the CPU its cost model
     picks the recurrent form or chunks of 16 to 128 per gate kind, dtype and
-    head dims). `target` is "cpu" or "cuda" (GPU kernels;
-    numpy arrays in and out; RuntimeError without a CUDA device).
+    head dims). `target` is "cpu" or "cuda" (GPU kernels; numpy arrays in
+    and out, copied to and from the device, or torch CUDA tensors and
+    mixir.DeviceArrays, which stay there; RuntimeError without a CUDA
+    device).
 
     `cu_seqlens` (int32 or int64 [N + 1]) packs N sequences along T of a
     batch of one: sequence n is tokens cu_seqlens[n] to cu_seqlens[n + 1],
@@ -425,11 +459,12 @@ def _dplr_call(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
                             read_transposed=read == "transposed")
 
 
-def attention(q, k, v, g=None, scale=None, causal=True, window=0, *,
-              chunk_size=None, target="cpu"):
+def attention(q, k, v, g=None, scale=None, causal=True, window=0,
+              softcap=None, *, chunk_size=None, target="cpu"):
     """Softmax attention: q [B, T, Hq, K], k [B, S, Hkv, K], v [B, S, Hkv, V];
     `window` > 0 keeps keys j with i - window < j; `g` [B, T, Hq] is a
-    Forgetting-Transformer log forget gate. Returns o [B, T, Hq, V].
+    Forgetting-Transformer log forget gate; `softcap` > 0 bounds each scaled
+    score x to softcap * tanh(x / softcap) (Gemma 2). Returns o [B, T, Hq, V].
     `chunk_size` is the query and key block of the flash-style form (64 by
     default); 0 selects the per-row reference form.
     """
@@ -451,7 +486,8 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0, *,
         types.append(_tensor(g.shape, "f32"))
         forget = " forget(%a3)"
     attrs = forget + (" causal" if causal else "") + \
-        (f" window = {window}" if window else "") + _scale_attr("scale", scale)
+        (f" window = {window}" if window else "") + _scale_attr("scale", scale) \
+        + _scale_attr("softcap", softcap)
     o_type = _tensor((0, 0, q.shape[2], v.shape[3]), elem)
     key = ("attention", tuple(types), attrs)
 

@@ -40,8 +40,14 @@ class CompileError(ValueError):
 
 
 def dtype_name(dtype):
-    """MLIR spelling of a numpy dtype ("f32", "bf16"), or None."""
-    return _NAME_OF.get(np.dtype(dtype))
+    """MLIR spelling of a numpy or torch dtype ("f32", "bf16"), or None."""
+    if type(dtype).__module__ == "torch":
+        _torch_dtypes()
+        return _TORCH_NAMES.get(dtype)
+    try:
+        return _NAME_OF.get(np.dtype(dtype))
+    except TypeError:
+        return None
 
 
 class Function:
@@ -54,6 +60,8 @@ class Function:
         self.result_types = results
 
     def __call__(self, *arrays):
+        if any(_on_cuda(a) for a in arrays):
+            return self._call_on_device(arrays)
         packed, keep = [], []
         for i, a in enumerate(arrays):
             if not isinstance(a, np.ndarray):
@@ -72,6 +80,37 @@ class Function:
         outs = []
         for raw, name, shape in self._module.call(self.name, packed):
             outs.append(raw.view(_DTYPE_OF[name]).reshape(shape))
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def _call_on_device(self, arrays):
+        """Every argument in CUDA memory: the results are written in place
+        on the device (torch tensors for torch arguments, queued on torch's
+        current stream; DeviceArrays otherwise, on the default stream)."""
+        views, torch_device = [], None
+        for i, a in enumerate(arrays):
+            where = f"@{self.name} argument {i}"
+            if not _on_cuda(a):
+                raise TypeError(f"{where}: a host array among CUDA tensors "
+                                f"(a call takes one kind)")
+            if _is_torch(a):
+                torch_device = a.device
+                views.append(_torch_view(a, where))
+            else:
+                views.append(_dlpack_cuda_view(a, where))
+        shapes = self._module.result_shapes(self.name, views)
+        if torch_device is not None:
+            import torch
+            outs = [torch.empty(s, dtype=_torch_dtypes()[t], device=torch_device)
+                    for (t, _), s in zip(self.result_types, shapes)]
+            out_views = [_torch_view(o, "") for o in outs]
+            stream = torch.cuda.current_stream(torch_device).cuda_stream
+        else:
+            outs = [DeviceArray(_mixir.DeviceBuffer(t, s))
+                    for (t, _), s in zip(self.result_types, shapes)]
+            out_views = [(o._native.address, t, list(s)) for o, (t, _), s
+                         in zip(outs, self.result_types, shapes)]
+            stream = 0
+        self._module.call_into(self.name, views, out_views, stream)
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     def __repr__(self):
@@ -100,6 +139,129 @@ class Module:
     def save(self, path):
         """Writes the compiled module as an artifact (see `load`)."""
         self._native.save(str(path))
+
+
+_KDL_CUDA = 2  # DLPack's device type of CUDA memory
+
+
+def _on_cuda(a):
+    """Whether `a` is a tensor in CUDA memory (a DLPack producer)."""
+    if isinstance(a, DeviceArray):
+        return True
+    dev = getattr(a, "__dlpack_device__", None)
+    if dev is None or isinstance(a, np.ndarray):
+        return False
+    try:
+        return int(dev()[0]) == _KDL_CUDA
+    except (TypeError, ValueError, IndexError):
+        return False
+
+
+def _is_torch(a):
+    return type(a).__module__.startswith("torch")
+
+
+_TORCH_DTYPES, _TORCH_NAMES = {}, {}
+
+
+def _torch_dtypes():
+    """Element type names to torch dtypes (filled on first use)."""
+    if not _TORCH_DTYPES:
+        import torch
+        _TORCH_DTYPES.update({
+            "f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16,
+            "f64": torch.float64, "i1": torch.bool, "i8": torch.int8,
+            "i16": torch.int16, "i32": torch.int32, "i64": torch.int64})
+        _TORCH_NAMES.update({v: k for k, v in _TORCH_DTYPES.items()})
+    return _TORCH_DTYPES
+
+
+def _torch_view(t, where):
+    """(address, dtype name, shape) of a dense torch CUDA tensor."""
+    _torch_dtypes()
+    names = _TORCH_NAMES
+    if t.dtype not in names:
+        raise TypeError(f"{where}: unsupported dtype {t.dtype}")
+    _check_cuda_device(t.device.index or 0, where)
+    if not t.is_contiguous():
+        raise ValueError(f"{where}: a strided CUDA tensor (device tensors "
+                         f"must be dense row-major: call .contiguous())")
+    return (t.data_ptr(), names[t.dtype], list(t.shape))
+
+
+def _dlpack_cuda_view(a, where):
+    """(address, dtype name, shape) of a dense DLPack CUDA tensor."""
+    if isinstance(a, DeviceArray):
+        return (a._native.address, a._native.dtype, list(a._native.shape))
+    try:
+        addr, dtype, shape, _, device_id, dense = _mixir.dlpack_view(a)
+    except TypeError as e:
+        raise TypeError(f"{where}: {e}") from None
+    _check_cuda_device(device_id, where)
+    if not dense:
+        raise ValueError(f"{where}: a strided CUDA tensor (device tensors "
+                         f"must be dense row-major)")
+    return (addr, dtype, list(shape))
+
+
+def _check_cuda_device(index, where):
+    if index != 0:
+        raise ValueError(f"{where}: on CUDA device {index}; MixIR runs on "
+                         f"device 0 (select it with CUDA_VISIBLE_DEVICES)")
+
+
+class DeviceArray:
+    """An array in CUDA memory that MixIR allocated: the results of calls on
+    CUDA tensors other than torch's, and `to_device(array)`. `numpy()`
+    copies it to the host; it is a DLPack producer, so `torch.from_dlpack`
+    (or CuPy, JAX) takes it without a copy."""
+
+    def __init__(self, native):
+        self._native = native
+
+    @property
+    def shape(self):
+        return tuple(self._native.shape)
+
+    @property
+    def dtype(self):
+        return _DTYPE_OF[self._native.dtype]
+
+    @property
+    def ndim(self):
+        return len(self._native.shape)
+
+    def numpy(self):
+        """A host copy (waits for the default stream)."""
+        out = np.empty(self.shape, self.dtype)
+        if out.size:
+            self._native.copy(out.ctypes.data, True)
+        return out
+
+    def __dlpack__(self, stream=None, **kwargs):
+        # The memory was written on the legacy default stream, which every
+        # blocking stream waits for: no event is needed for `stream`.
+        return self._native.dlpack()
+
+    def __dlpack_device__(self):
+        return (_KDL_CUDA, 0)
+
+    def __repr__(self):
+        return f"<mixir DeviceArray {self.shape} {self.dtype} on cuda:0>"
+
+
+def to_device(array):
+    """A copy of the numpy array `array` in CUDA memory (a DeviceArray),
+    for calls of target cuda modules that keep their data on the device.
+    Raises ValueError without a CUDA driver or device."""
+    a = np.ascontiguousarray(array)
+    name = _NAME_OF.get(a.dtype)
+    if name is None:
+        raise TypeError(f"to_device: unsupported dtype {a.dtype}")
+    out = DeviceArray(_mixir.DeviceBuffer(name, list(a.shape)))
+    if a.size:
+        out._native.copy(a.ctypes.data, False)
+    return out
 
 
 def _from_dlpack(obj, fn, i):
@@ -181,14 +343,10 @@ def compile(source, target="cpu", chunk_size=None, chip=None,
     if not isinstance(source, str):
         raise TypeError(f"source must be a str of MLIR text, got "
                         f"{type(source).__name__}")
-    t = _check_target(target)
+    _check_target(target)
     try:
-        if t == _mixir.Target.cuda:
-            native = _mixir.compile_jit(source, target, "<source>",
-                                        chunk_size, chip, gpu_kernels)
-        else:
-            native = _compiler(target, chunk_size, chip,
-                               gpu_kernels).compile(source, "<source>")
+        native = _compiler(target, chunk_size, chip,
+                           gpu_kernels).compile(source, "<source>")
     except ValueError as e:
         raise CompileError(str(e)) from None
     return Module(native)

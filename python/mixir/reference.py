@@ -178,12 +178,13 @@ def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
     return o, (s if output_final_state else None)
 
 
-def attention(q, k, v, g=None, scale=None, causal=True, window=0):
+def attention(q, k, v, g=None, scale=None, causal=True, window=0, softcap=None):
     """Softmax attention, one query token at a time.
 
     q [B,T,Hq,K], k [B,S,Hkv,K], v [B,S,Hkv,V]; query head h reads kv head
-    ``h // (Hq // Hkv)``. Optional forget gate g [B,T,Hq] (needs S == T) adds
-    ``G[i] - G[j]`` with ``G = cumsum(g)``. Key j is masked when ``j > i``
+    ``h // (Hq // Hkv)``. ``softcap`` > 0 turns each scaled score x into
+    ``softcap * tanh(x / softcap)``. Optional forget gate g [B,T,Hq] (needs
+    S == T) adds ``G[i] - G[j]`` with ``G = cumsum(g)``. Key j is masked when ``j > i``
     (causal) or ``j <= i - window`` (window > 0); a query with no key left
     outputs 0. Returns o [B,T,Hq,V], float64.
     """
@@ -194,6 +195,8 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0):
         raise ValueError(f"Hq={hq} must be a multiple of Hkv={hkv}")
     if window < 0:
         raise ValueError(f"window must be >= 0, got {window}")
+    if softcap is not None and not (np.isfinite(softcap) and softcap > 0):
+        raise ValueError(f"softcap must be positive and finite, got {softcap}")
     kv = np.arange(hq) // (hq // hkv)
     k, v = k[:, :, kv], v[:, :, kv]
     big_g = None
@@ -213,6 +216,8 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0):
         if not keep.any():
             continue
         s = scale * np.einsum("bhk,bjhk->bhj", q[:, i], k[:, keep])
+        if softcap:
+            s = softcap * np.tanh(s / softcap)
         if big_g is not None:
             s += big_g[:, i, :, None] - big_g[:, keep].transpose(0, 2, 1)
         p = np.exp(s - s.max(axis=-1, keepdims=True))

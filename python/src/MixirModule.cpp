@@ -8,15 +8,14 @@
 // without a copy as uint8 arrays that own them; the Python side views them
 // with the right dtype and shape (numpy has no native bfloat16).
 //
-// Target cuda runs through mixir::JitModule and mixrt's CUDA runtime
-// (`compile_jit`, class JitModule with the same methods): numpy arrays are
-// copied to and from the device on each call.
+// Every target takes this path: on target cuda the runtime copies host
+// arguments to the device and the results back.
 //
 //===----------------------------------------------------------------------===//
+#include "DeviceBuffers.h"
 #include "mixir-c/Mixir.h"
 #include "mixir/Compiler/CompileOptions.h"
 #include "mixir/Dialect/Mix/IR/MixOps.h"
-#include "mixir/Jit/JitModule.h"
 #include "mixrt/Cuda.h"
 
 #include <nanobind/nanobind.h>
@@ -31,38 +30,21 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace nb = nanobind;
 
 namespace {
 
-/// Raises ValueError with the status message (and frees the status).
-void check(mixir_status_t status) {
-  if (!status)
-    return;
-  std::string message = mixir_status_message(status);
-  mixir_status_free(status);
-  throw nb::value_error(message.c_str());
-}
-
-std::optional<mixir_dtype_t> dtypeFromName(const std::string &name) {
-  static const std::pair<const char *, mixir_dtype_t> table[] = {
-      {"f32", MIXIR_DTYPE_F32},   {"f16", MIXIR_DTYPE_F16},
-      {"bf16", MIXIR_DTYPE_BF16}, {"f64", MIXIR_DTYPE_F64},
-      {"i1", MIXIR_DTYPE_BOOL},   {"i8", MIXIR_DTYPE_I8},
-      {"i16", MIXIR_DTYPE_I16},   {"i32", MIXIR_DTYPE_I32},
-      {"i64", MIXIR_DTYPE_I64}};
-  for (const auto &[n, t] : table)
-    if (name == n)
-      return t;
-  return std::nullopt;
-}
+using mixir_python::check;
+using mixir_python::dtypeFromName;
 
 using TensorDesc = std::tuple<std::string, std::vector<int64_t>>;
 using FunctionDesc =
     std::tuple<std::string, std::vector<TensorDesc>, std::vector<TensorDesc>>;
 using ArgDesc = std::tuple<uintptr_t, std::string, std::vector<int64_t>,
                            std::optional<std::vector<int64_t>>>;
+using DeviceDesc = std::tuple<uintptr_t, std::string, std::vector<int64_t>>;
 
 class PyModule {
 public:
@@ -109,7 +91,7 @@ public:
       status = mixir_function_invoke(f, views.data(), views.size(),
                                      results.data(), n, nullptr);
     }
-    check(status);
+    raise(status, name);
     nb::list out;
     for (mixir_buffer_t r : results) {
       nb::capsule owner(r, [](void *p) noexcept {
@@ -126,12 +108,90 @@ public:
     return out;
   }
 
+  /// Device views (address, dtype, shape): the result shapes of a call.
+  std::vector<std::vector<int64_t>>
+  resultShapes(const std::string &name, const std::vector<DeviceDesc> &args) {
+    mixir_function_t f;
+    check(mixir_module_lookup(module, name.c_str(), &f));
+    std::vector<mixir_buffer_view_t> views = deviceViews(args);
+    std::vector<int32_t> ranks;
+    size_t total = 0;
+    for (size_t i = 0, n = mixir_function_num_results(f); i < n; ++i) {
+      mixir_tensor_type_t t;
+      check(mixir_function_result_type(f, i, &t));
+      ranks.push_back(t.rank);
+      total += t.rank;
+    }
+    std::vector<int64_t> dims(total);
+    mixir_status_t status;
+    {
+      nb::gil_scoped_release release;
+      status = mixir_function_result_shapes(f, views.data(), views.size(),
+                                            dims.data(), dims.size());
+    }
+    check(status);
+    std::vector<std::vector<int64_t>> out;
+    size_t at = 0;
+    for (int32_t r : ranks) {
+      out.emplace_back(dims.begin() + at, dims.begin() + at + r);
+      at += r;
+    }
+    return out;
+  }
+
+  /// Calls `name` on device views, writing its results into `outputs`
+  /// (device views too), queued on `stream` (a CUstream address, 0: the
+  /// legacy default stream).
+  void callInto(const std::string &name, const std::vector<DeviceDesc> &args,
+                const std::vector<DeviceDesc> &outputs, uintptr_t stream) {
+    mixir_function_t f;
+    check(mixir_module_lookup(module, name.c_str(), &f));
+    std::vector<mixir_buffer_view_t> in = deviceViews(args);
+    std::vector<mixir_buffer_view_t> out = deviceViews(outputs);
+    mixir_status_t status;
+    {
+      nb::gil_scoped_release release;
+      status = mixir_function_invoke_into(f, in.data(), in.size(), out.data(),
+                                          out.size(),
+                                          reinterpret_cast<void *>(stream));
+    }
+    raise(status, name);
+  }
+
   void save(const std::string &path) const {
     check(mixir_module_save_artifact(module, path.c_str()));
   }
   std::string target() const { return mixir_module_target(module); }
 
 private:
+  /// A CUDA failure (reported by the runtime as "@f: mgpu...") is a
+  /// RuntimeError; bad arguments are ValueErrors.
+  static void raise(mixir_status_t status, const std::string &name) {
+    if (status && std::string_view(mixir_status_message(status))
+                          .rfind("@" + name + ": mgpu", 0) == 0) {
+      std::string message = mixir_status_message(status);
+      mixir_status_free(status);
+      throw std::runtime_error(message);
+    }
+    check(status);
+  }
+
+  /// Views of dense device tensors; the shapes stay in `descs`.
+  static std::vector<mixir_buffer_view_t>
+  deviceViews(const std::vector<DeviceDesc> &descs) {
+    std::vector<mixir_buffer_view_t> views;
+    for (const auto &[addr, dtype, shape] : descs) {
+      auto t = dtypeFromName(dtype);
+      if (!t)
+        throw nb::type_error(
+            ("unsupported element type '" + dtype + "'").c_str());
+      views.push_back({reinterpret_cast<void *>(addr), *t,
+                       static_cast<int32_t>(shape.size()), shape.data(),
+                       nullptr, MIXIR_DEVICE_CUDA});
+    }
+    return views;
+  }
+
   static std::vector<TensorDesc> types(mixir_function_t f, bool results) {
     std::vector<TensorDesc> out;
     size_t n =
@@ -193,93 +253,6 @@ private:
   mixir_compiler_t compiler = nullptr;
 };
 
-std::optional<mixrt::DType> jitDType(const std::string &name) {
-  static const std::pair<const char *, mixrt::DType> table[] = {
-      {"f32", mixrt::DType::f32},    {"f16", mixrt::DType::f16},
-      {"bf16", mixrt::DType::bf16},  {"f64", mixrt::DType::f64},
-      {"i1", mixrt::DType::boolean}, {"i8", mixrt::DType::i8},
-      {"i16", mixrt::DType::i16},    {"i32", mixrt::DType::i32},
-      {"i64", mixrt::DType::i64}};
-  for (const auto &[n, t] : table)
-    if (name == n)
-      return t;
-  return std::nullopt;
-}
-
-/// A module compiled for target cuda (JIT with the CUDA runtime).
-class PyJitModule {
-public:
-  explicit PyJitModule(std::unique_ptr<mixir::JitModule> m)
-      : module(std::move(m)) {}
-
-  std::vector<FunctionDesc> functions() const {
-    std::vector<FunctionDesc> out;
-    auto describe = [](const std::vector<mixrt::TensorSignature> &ts) {
-      std::vector<TensorDesc> d;
-      for (const auto &t : ts)
-        d.emplace_back(mixrt::dtypeName(t.dtype), t.shape);
-      return d;
-    };
-    for (const auto &f : module->functions())
-      out.emplace_back(f.name, describe(f.args), describe(f.results));
-    return out;
-  }
-
-  nb::list call(const std::string &name, const std::vector<ArgDesc> &args) {
-    std::vector<mixrt::ArrayView> views;
-    for (const auto &[addr, dtype, shape, strides] : args) {
-      auto t = jitDType(dtype);
-      if (!t)
-        throw nb::type_error(
-            ("unsupported element type '" + dtype + "'").c_str());
-      if (strides) {
-        // Only dense row-major arrays cross to the device.
-        int64_t expected = 1;
-        for (size_t i = shape.size(); i-- > 0;) {
-          if (shape[i] != 1 && (*strides)[i] != expected)
-            throw nb::value_error("target cuda takes C-contiguous arrays");
-          expected *= shape[i];
-        }
-      }
-      views.push_back({reinterpret_cast<const void *>(addr), *t, shape});
-    }
-    std::vector<mixrt::HostArray> results;
-    mixrt::Status status;
-    {
-      nb::gil_scoped_release release;
-      status = module->call(name, views, results);
-    }
-    // A CUDA failure (reported by the runtime as "@f: mgpu...") is a
-    // RuntimeError; bad arguments are ValueErrors.
-    if (!status && status.message().rfind("@" + name + ": mgpu", 0) == 0)
-      throw std::runtime_error(status.message());
-    if (!status)
-      throw nb::value_error(status.message().c_str());
-    nb::list out;
-    for (auto &r : results) {
-      auto *owned = new std::vector<uint8_t>(std::move(r.bytes));
-      nb::capsule owner(owned, [](void *p) noexcept {
-        delete static_cast<std::vector<uint8_t> *>(p);
-      });
-      size_t n = owned->size();
-      nb::ndarray<nb::numpy, uint8_t, nb::ndim<1>> bytes(owned->data(), {n},
-                                                         owner);
-      out.append(nb::make_tuple(
-          bytes.cast(), std::string(mixrt::dtypeName(r.dtype)), r.shape));
-    }
-    return out;
-  }
-
-  void save(const std::string &) const {
-    throw nb::value_error("artifacts are written for target cpu only in "
-                          "this build");
-  }
-  std::string target() const { return mixrt::targetName(mixrt::Target::cuda); }
-
-private:
-  std::unique_ptr<mixir::JitModule> module;
-};
-
 } // namespace
 
 NB_MODULE(_mixir, m) {
@@ -287,8 +260,13 @@ NB_MODULE(_mixir, m) {
   nb::class_<PyModule>(m, "NativeModule")
       .def("functions", &PyModule::functions)
       .def("call", &PyModule::call, nb::arg("name"), nb::arg("args"))
+      .def("result_shapes", &PyModule::resultShapes, nb::arg("name"),
+           nb::arg("args"))
+      .def("call_into", &PyModule::callInto, nb::arg("name"), nb::arg("args"),
+           nb::arg("outputs"), nb::arg("stream"))
       .def("save", &PyModule::save, nb::arg("path"))
       .def("target", &PyModule::target);
+  mixir_python::defineDeviceBuffers(m);
   nb::class_<PyCompiler>(m, "Compiler")
       .def(nb::init<const std::string &, std::optional<int64_t>, int,
                     std::optional<std::string>, std::optional<std::string>,
@@ -310,45 +288,6 @@ NB_MODULE(_mixir, m) {
       },
       nb::arg("path"));
   m.def("version", [] { return std::string(mixir_compiler_version()); });
-
-  nb::class_<PyJitModule>(m, "JitModule")
-      .def("functions", &PyJitModule::functions)
-      .def("call", &PyJitModule::call, nb::arg("name"), nb::arg("args"))
-      .def("save", &PyJitModule::save, nb::arg("path"))
-      .def("target", &PyJitModule::target);
-  m.def(
-      "compile_jit",
-      [](const std::string &source, const std::string &target,
-         const std::string &name, std::optional<int64_t> chunkSize,
-         std::optional<std::string> chip,
-         std::optional<std::string> gpuKernels) {
-        mixir::CompileOptionsInput input;
-        input.target = target;
-        input.chip = chip ? std::string_view(*chip) : std::string_view();
-        input.gpuKernels =
-            gpuKernels ? std::string_view(*gpuKernels) : std::string_view();
-        input.chunkSize = chunkSize;
-        input.sourceName = name;
-        auto options = mixir::makeCompileOptions(input);
-        if (!options)
-          throw nb::value_error(llvm::toString(options.takeError()).c_str());
-        std::unique_ptr<mixir::JitModule> module;
-        std::string error;
-        {
-          nb::gil_scoped_release release;
-          auto compiled = mixir::JitModule::compile(source, *options);
-          if (compiled)
-            module = std::move(*compiled);
-          else
-            error = llvm::toString(compiled.takeError());
-        }
-        if (!module)
-          throw nb::value_error(error.c_str());
-        return PyJitModule(std::move(module));
-      },
-      nb::arg("source"), nb::arg("target"), nb::arg("name") = "<source>",
-      nb::arg("chunk_size") = nb::none(), nb::arg("chip") = nb::none(),
-      nb::arg("gpu_kernels") = nb::none());
 
   // Options, checked where every front end's are (CompileOptions.h): the
   // Python layer asks here instead of repeating the rules.

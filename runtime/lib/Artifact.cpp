@@ -350,9 +350,6 @@ uint16_t hostElfMachine() {
 } // namespace
 
 Status checkArtifactRunsHere(const ArtifactInfo &info) {
-  if (!runsOnHost(info.target) && info.deviceImages.empty())
-    return Status::error(std::string("artifact for target ") +
-                         targetName(info.target) + " holds no device code");
   if (std::string why;
       isTestTarget(info.target) && !testPlugin(info.target, &why))
     return Status::error("artifact for " + why);

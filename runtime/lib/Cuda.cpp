@@ -582,6 +582,21 @@ Status cudaFree(void *ptr) {
   return cudaTakeStatus();
 }
 
+Status cudaCopy(void *dst, const void *src, size_t bytes, void *stream) {
+  if (bytes == 0)
+    return Status::ok();
+  (void)cudaTakeStatus();
+  {
+    Scope scope("cudaCopy", /*startsWork=*/true);
+    auto s = static_cast<CUstream>(stream);
+    if (const Driver *d = scope.driver())
+      if (scope.ok("cuMemcpyAsync",
+                   d->memcpyAsync(devicePtr(dst), devicePtr(src), bytes, s)))
+        scope.ok("cuStreamSynchronize", d->streamSynchronize(s));
+  }
+  return cudaTakeStatus();
+}
+
 void cudaProfileKernels(bool on) { kernelTimer.enabled = on; }
 
 Status cudaTakeKernelTime(double &ms) {

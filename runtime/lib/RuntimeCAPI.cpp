@@ -3,6 +3,7 @@
 #include "mixrt/Cuda.h"
 #include "mixrt/CudaDeviceCall.h"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -381,6 +382,42 @@ mixir_status_t mixir_buffer_wrap(mixir_device_t device, void *data,
     return makeStatus("mixir_buffer_wrap: null data pointer");
   }
   (*out)->external = data;
+  return nullptr;
+}
+
+mixir_status_t mixir_buffer_copy(const mixir_buffer_view_t *dst,
+                                 const mixir_buffer_view_t *src, void *stream) {
+  if (!dst || !src)
+    return makeStatus("mixir_buffer_copy: null view");
+  for (const auto &[v, name] :
+       {std::pair{dst, "destination"}, std::pair{src, "source"}}) {
+    std::string where = std::string("mixir_buffer_copy: ") + name;
+    if (Status s = checkView(*v, where); !s)
+      return makeStatus(s.message());
+    if (!isRowMajor(*v))
+      return makeStatus(where + " is not dense row-major");
+  }
+  if (dst->dtype != src->dtype)
+    return makeStatus(std::string("mixir_buffer_copy: element types differ (") +
+                      mixir_dtype_name(dst->dtype) + " destination, " +
+                      mixir_dtype_name(src->dtype) + " source)");
+  if (!std::equal(dst->shape, dst->shape + dst->rank, src->shape,
+                  src->shape + src->rank))
+    return makeStatus("mixir_buffer_copy: shapes differ");
+  size_t bytes = size_t(HostArray{
+                     static_cast<DType>(dst->dtype),
+                     std::vector<int64_t>(dst->shape, dst->shape + dst->rank),
+                     {}}.numElements()) *
+                 dtypeSize(static_cast<DType>(dst->dtype));
+  if (dst->device == MIXIR_DEVICE_CPU && src->device == MIXIR_DEVICE_CPU) {
+    if (stream)
+      return makeStatus("mixir_buffer_copy: a stream for a host copy");
+    if (bytes)
+      std::memmove(dst->data, src->data, bytes);
+    return nullptr;
+  }
+  if (Status s = cudaCopy(dst->data, src->data, bytes, stream); !s)
+    return makeStatus("mixir_buffer_copy: " + s.message());
   return nullptr;
 }
 

@@ -25,6 +25,9 @@
 // CHECK-DAG: attention_window_gqa_f16_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
 // CHECK-DAG: attention_window_gqa_f16_kernel sm_80 HMMA={{[1-9][0-9]*}}
 // CHECK-DAG: attention_window_gqa_f16_kernel sm_90 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: attention_softcap_gqa_bf16_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
+// CHECK-DAG: attention_softcap_gqa_bf16_kernel sm_80 HMMA={{[1-9][0-9]*}}
+// CHECK-DAG: attention_softcap_gqa_bf16_kernel sm_90 registers={{[0-9]+}} spill-stores=0 spill-loads=0
 // CHECK-DAG: gla_vector_k128_kernel sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0
 // CHECK-DAG: gla_vector_k128_kernel sm_80 HMMA={{[1-9][0-9]*}}
 // CHECK-DAG: gla_vector_k128_kernel sm_90 registers={{[0-9]+}} spill-stores=0 spill-loads=0
@@ -99,6 +102,14 @@ func.func @attention_window_gqa_f16(%q: tensor<?x?x8x64xf16>, %k: tensor<?x?x2x6
   %o = mix.attention %q, %k, %v causal window = 512
       : (tensor<?x?x8x64xf16>, tensor<?x?x2x64xf16>, tensor<?x?x2x64xf16>) -> tensor<?x?x8x64xf16>
   return %o : tensor<?x?x8x64xf16>
+}
+
+// Gemma 2's logit soft-cap (tanh on the scores) with a window.
+func.func @attention_softcap_gqa_bf16(%q: tensor<?x?x8x64xbf16>, %k: tensor<?x?x2x64xbf16>,
+                                      %v: tensor<?x?x2x64xbf16>) -> tensor<?x?x8x64xbf16> {
+  %o = mix.attention %q, %k, %v causal window = 4096 softcap = 50.0
+      : (tensor<?x?x8x64xbf16>, tensor<?x?x2x64xbf16>, tensor<?x?x2x64xbf16>) -> tensor<?x?x8x64xbf16>
+  return %o : tensor<?x?x8x64xbf16>
 }
 
 func.func @gla_vector_k128(%q: tensor<?x?x4x128xbf16>, %k: tensor<?x?x4x128xbf16>,

@@ -57,7 +57,10 @@ def decays(rng, gate, decay, nb, t, hv, kd, log_range=(-0.5, -0.01)):
     if gate == "none":
         return None, np.ones((nb, t, hv, kd))
     shape = {"head": (hv,), "scalar": (nb, t, hv), "vector": (nb, t, hv, kd)}[gate]
-    if decay == "log":
+    if decay == "log" and callable(log_range):
+        g = log_range(rng, shape).astype(np.float32)
+        d = np.exp(g.astype(np.float64))
+    elif decay == "log":
         g = rng.uniform(*log_range, shape).astype(np.float32)
         d = np.exp(g.astype(np.float64))
     elif gate == "head":
@@ -135,13 +138,33 @@ def test_cuda_tiles_beyond_one_thread(record_rel_rms):
     check(record_rel_rms, "f32", "K128-V128-C64-T70-cuda-emulation", got, want)
 
 
-def test_strong_vector_decay(record_rel_rms):
+def alternating_blocks(rng, shape):
+    """Log gates in [-0.5, -0.01], times 40 in every other 16-token block:
+    the weak blocks decay by at most 8 over their 16 tokens, the strong ones
+    by about 150, beyond what factors through one reference row in f32
+    (e^88) (per channel, [B, T, H, K] gates)."""
+    g = rng.uniform(-0.5, -0.01, shape)
+    strong = (np.arange(shape[1]) // 16) % 2 == 1
+    g[:, strong] *= 40.0
+    return g
+
+
+@pytest.mark.parametrize("log_range, target", [
+    ((-5.0, -1.0), "cpu"), (alternating_blocks, "cpu"),
+    (alternating_blocks, "cuda-emulation")])
+def test_strong_vector_decay(log_range, target, record_rel_rms):
     """Per-channel log gates in [-5, -1]: in-chunk cumulative gates reach
     -160, so every factor must be exp of a non-positive difference (the
-    16-token sub-chunks' reference rows included). Same compiled function as
-    the first case."""
-    got, want = run_case(CASES[0], 1500, seed=7, log_range=(-5.0, -1.0))
-    check(record_rel_rms, "f32", "vector-gate-[-5,-1]", got, want)
+    16-token sub-chunks' reference rows included), and no 16-token block
+    stays within the bound (30) under which its diagonal product is
+    factored. With alternating weak and strong blocks both happen in one
+    call: the weak blocks factor, the strong ones take the exact per-entry
+    exponent. Same compiled function as the first case."""
+    t = 1500 if target == "cpu" else 150
+    got, want = run_case(CASES[0], t, seed=7, log_range=log_range,
+                         target=target)
+    name = log_range if isinstance(log_range, tuple) else "alternating"
+    check(record_rel_rms, "f32", f"vector-gate-{name}-{target}", got, want)
 
 
 @pytest.mark.parametrize("gate, chunk", [("none", 64), ("vector", 32)])

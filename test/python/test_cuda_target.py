@@ -182,3 +182,178 @@ def test_cuda_artifact_loads_and_runs_on_the_fake_driver(tmp_path):
         "la.mixir: artifact for target cuda: no CUDA driver "
         "(/nonexistent/libcuda.so.1: cannot open shared object file: No such "
         "file or directory)"), lines
+
+
+def test_cuda_modules_go_through_the_runtime(tmp_path):
+    # target cuda takes the path of every target (the C API's compiler and
+    # the runtime): one compilation per source, artifacts saved and loaded,
+    # host-only modules, CUDA failures as RuntimeError. The stand-in driver
+    # runs no kernel, so shapes and dtypes are what is checked.
+    source = (pathlib.Path(__file__).resolve().parents[1] / "Tools" / "Inputs" /
+              "scan.mlir")
+    saved = tmp_path / "scan.mixir"
+    lines = _run_child(f"""
+        import numpy as np, mixir
+        text = open({str(source)!r}).read()
+        m = mixir.compile(text, target="cuda")
+        again = mixir.compile(text, target="cuda")
+        s = mixir.cache.stats()
+        print(s["compiles"], s["memory_hits"])
+        m.save({str(saved)!r})
+        back = mixir.load({str(saved)!r})
+        x = np.ones((1, 37, 4), np.float32)
+        for f in (m.scan, again.scan, back.scan):
+            o, h = f(x, x)
+            print(o.shape, o.dtype, h.shape)
+        copy = mixir.compile("func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> "
+                             "{{ %b = arith.addf %a, %a : tensor<4xf32> "
+                             "return %b : tensor<4xf32> }}", target="cuda")
+        print(copy.f(np.arange(4, dtype=np.float32)))
+        """, MIXIR_LIBCUDA_PATH=_fake_driver())
+    assert lines == ["1 1"] + ["(1, 37, 4) float32 (1, 4)"] * 3 + \
+        ["[0. 2. 4. 6.]"]
+    lines = _run_child(f"""
+        import numpy as np, mixir
+        m = mixir.load({str(saved)!r})
+        x = np.ones((1, 37, 4), np.float32)
+        try:
+            m.scan(x, x)
+        except RuntimeError as e:
+            print("RuntimeError:", e)
+        """, MIXIR_LIBCUDA_PATH=_fake_driver(),
+        MIXIR_FAKE_CUDA_FAIL="cuLaunchKernel=719")
+    assert lines == ["RuntimeError: @scan: mgpuLaunchKernel: cuLaunchKernel "
+                     "failed: CUDA error 719"], lines
+
+
+def test_device_arrays_on_the_fake_driver():
+    # CUDA memory in and out of calls: to_device/numpy round trips through
+    # the driver's copies; a call on device arrays returns DeviceArrays of
+    # the results' shapes (the stand-in driver runs no kernel, so their
+    # contents are not checked here); any DLPack producer of CUDA memory is
+    # taken; host and device arrays do not mix; a function whose host code
+    # computes a result is refused on device buffers with the reason.
+    source = (pathlib.Path(__file__).resolve().parents[1] / "Tools" / "Inputs" /
+              "scan.mlir")
+    lines = _run_child(f"""
+        import ml_dtypes, numpy as np, mixir
+        x = np.arange(37 * 4, dtype=np.float32).reshape(1, 37, 4)
+        d = mixir.to_device(x)
+        print(d, d.__dlpack_device__(), np.array_equal(d.numpy(), x))
+        b = np.linspace(-3, 3, 10).astype(ml_dtypes.bfloat16).reshape(2, 5)
+        print(np.array_equal(mixir.to_device(b).numpy(), b))
+        m = mixir.compile(open({str(source)!r}).read(), target="cuda")
+
+        class Producer:  # another library's CUDA tensor
+            def __init__(self, a):
+                self.a = a
+            def __dlpack__(self, stream=None, **kwargs):
+                return self.a.__dlpack__(stream=stream)
+            def __dlpack_device__(self):
+                return self.a.__dlpack_device__()
+
+        for args in ((d, d), (Producer(d), d)):
+            o, h = m.scan(*args)
+            print(o, h)
+        for args in ((d, x), (x, d)):
+            try:
+                m.scan(*args)
+            except TypeError as e:
+                print("TypeError:", e)
+        ident = mixir.compile("func.func @f(%a: tensor<?x4xf32>) -> "
+                              "tensor<?x4xf32> {{ return %a : tensor<?x4xf32> }}",
+                              target="cuda")
+        try:
+            ident.f(mixir.to_device(x[0]))
+        except ValueError as e:
+            print("ValueError:", e)
+        """, MIXIR_LIBCUDA_PATH=_fake_driver())
+    dev = "<mixir DeviceArray (1, 37, 4) float32 on cuda:0>"
+    res = dev + " <mixir DeviceArray (1, 4) float32 on cuda:0>"
+    assert lines == [
+        f"{dev} (2, 0) True", "True", res, res,
+        "TypeError: @scan argument 1: a host array among CUDA tensors (a call "
+        "takes one kind)",
+        "TypeError: @scan argument 0: a host array among CUDA tensors (a call "
+        "takes one kind)",
+        "ValueError: @f on device buffers: result 0 is not computed on the "
+        "device (no kernel output is copied into it whole); the function "
+        "needs host buffers"], lines
+
+
+def test_torch_cuda_tensors_in_and_out():
+    # Needs a GPU: torch CUDA tensors in, torch CUDA tensors out (written in
+    # place on torch's current stream), against the float64 recurrence.
+    torch = pytest.importorskip("torch")
+    ok, why = mixir.cuda_status()
+    if not ok or not torch.cuda.is_available():
+        pytest.skip(f"UNSUPPORTED: no CUDA device ({why})")
+    source = (pathlib.Path(__file__).resolve().parents[1] / "Tools" / "Inputs" /
+              "scan.mlir")
+    m = mixir.compile(source.read_text(), target="cuda")
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 75, 4)).astype(np.float32)
+    g = -rng.uniform(0.0, 1.0, (1, 75, 4)).astype(np.float32)
+    o, h = m.scan(torch.from_numpy(x).cuda(), torch.from_numpy(g).cuda())
+    assert o.is_cuda and h.is_cuda and o.dtype == torch.float32
+    torch.cuda.synchronize()
+    want, s = np.zeros((1, 75, 4)), np.zeros((1, 4))
+    for t in range(75):
+        s = np.exp(g[:, t].astype(np.float64)) * s + x[:, t]
+        want[:, t] = s
+    err = np.sqrt(np.mean((o.cpu().numpy() - want) ** 2) / np.mean(want ** 2))
+    assert err < 1e-5, err
+    d = torch.from_dlpack(mixir.to_device(x))
+    assert d.is_cuda and torch.equal(d.cpu(), torch.from_numpy(x))
+    # A functional op on torch CUDA tensors returns torch CUDA tensors.
+    o2, h2 = mixir.scan(torch.from_numpy(x).cuda(), torch.from_numpy(g).cuda(),
+                        target="cuda")
+    torch.cuda.synchronize()
+    assert o2.is_cuda
+    err = np.sqrt(np.mean((o2.cpu().numpy() - want) ** 2) / np.mean(want ** 2))
+    assert err < 1e-5, err
+
+
+def test_functional_ops_take_device_arrays():
+    # The functional ops on CUDA memory (target cuda): mixir.DeviceArrays in,
+    # DeviceArrays out with the ops' result shapes and dtypes (the stand-in
+    # driver runs no kernel); gates are not converted on the device; CUDA
+    # tensors on another target, or mixed with host arrays, are TypeErrors.
+    lines = _run_child("""
+        import ml_dtypes, numpy as np, mixir
+        rng = np.random.default_rng(0)
+        q = rng.standard_normal((1, 37, 2, 64)).astype(ml_dtypes.bfloat16)
+        g = -rng.uniform(0, 1, (1, 37, 2)).astype(np.float32)
+        dq, dg = mixir.to_device(q), mixir.to_device(g)
+        print(*mixir.linear_attention(dq, dq, dq, dg, gate="scalar",
+                                      output_final_state=True, target="cuda"))
+        print(*mixir.delta_rule(dq, dq, dq, dg, output_final_state=True,
+                                target="cuda"))
+        x = rng.standard_normal((1, 37, 8)).astype(np.float32)
+        print(*mixir.scan(mixir.to_device(x), mixir.to_device(-np.abs(x)),
+                          target="cuda"))
+        print(mixir.attention(dq, dq, dq, target="cuda"))
+        calls = [
+            lambda: mixir.linear_attention(dq, dq, dq),
+            lambda: mixir.linear_attention(dq, q, dq, target="cuda"),
+            lambda: mixir.linear_attention(
+                dq, dq, dq, mixir.to_device(g.astype(np.float16)),
+                gate="scalar", target="cuda")]
+        for call in calls:
+            try:
+                call()
+            except TypeError as e:
+                print("TypeError:", e)
+        """, MIXIR_LIBCUDA_PATH=_fake_driver())
+    o = "<mixir DeviceArray (1, 37, 2, 64) bfloat16 on cuda:0>"
+    s = "<mixir DeviceArray (1, 2, 64, 64) float32 on cuda:0>"
+    assert lines == [
+        f"{o} {s}", f"{o} {s}",
+        "<mixir DeviceArray (1, 37, 8) float32 on cuda:0> "
+        "<mixir DeviceArray (1, 8) float32 on cuda:0>", o,
+        "TypeError: CUDA tensors need target='cuda' (target='cpu' takes numpy "
+        "arrays)",
+        "TypeError: @mixer argument 1: a host array among CUDA tensors (a call "
+        "takes one kind)",
+        "TypeError: g must be float32 on the device (a DeviceArray is not "
+        "converted), got float16"], lines

@@ -410,8 +410,8 @@ def test_nan_stays_in_its_sequence(op, where, run_):
     clean. The chunked forms multiply the chunk's causal (lower-triangular)
     tiles with the chunk's key and value tiles in dense matmuls, and IEEE
     0 * NaN is NaN, so the tokens of the NaN's own chunk before it may read
-    NaN (as in fla's kernels); there they must be NaN or the clean value,
-    never a wrong finite number. (docs/MIXERS.md, "NaN and packing".)"""
+    NaN (as in fla's kernels); there they must be NaN or right, never a
+    wrong finite number. (docs/MIXERS.md, "Packed sequences".)"""
     target, chunk = run_
     shape = shape_for(target)
     T = shape["T"]
@@ -429,13 +429,17 @@ def test_nan_stays_in_its_sequence(op, where, run_):
     np.testing.assert_array_equal(np.asarray(o)[:, other],
                                   np.asarray(clean_o)[:, other])
     np.testing.assert_array_equal(s[[0, 2]], clean_s[[0, 2]])
-    before = np.asarray(o)[:, cu[1]:30]
+    before = np.asarray(o)[:, cu[1]:30].astype(np.float64)
     if chunk == 0:
         check(before, wo[:, cu[1]:30], tol, f"{op} o before the NaN")
     else:
-        clean = np.asarray(clean_o)[:, cu[1]:30]
-        same = (before == clean) | np.isnan(before.astype(np.float32))
-        assert same.all(), f"{op}: a wrong finite value before the NaN"
+        # Finite entries must be right (not bit-identical: a per-block
+        # schedule choice, such as the factored diagonal blocks of vector
+        # gates, may see the NaN's gates and round differently).
+        finite = np.isfinite(before)
+        if finite.any():
+            check(before[finite], wo[:, cu[1]:30][finite], tol,
+                  f"{op} o before the NaN, its finite entries")
 
 
 # --------------------------------------------------------------------------

@@ -27,7 +27,7 @@ _MODULES = {}
 
 
 def attention_source(hq, hkv, kd, vd, dtype, causal=False, window=0,
-                     forget=False, scale=None):
+                     forget=False, scale=None, softcap=0.0):
     """MLIR text of @attn(q, k, v[, g]) -> o, dynamic B, T and S."""
     def t(h, d):
         return f"tensor<?x?x{h}x{d}x{dtype}>"
@@ -39,7 +39,8 @@ def attention_source(hq, hkv, kd, vd, dtype, causal=False, window=0,
         types.append(f"tensor<?x?x{hq}xf32>")
         operands += " forget(%g)"
     attrs = (" causal" if causal else "") + (f" window = {window}" if window else "") \
-        + (f" scale = {scale!r}" if scale is not None else "")
+        + (f" scale = {scale!r}" if scale is not None else "") \
+        + (f" softcap = {softcap!r}" if softcap else "")
     out = t(hq, vd)
     return (f"func.func @attn({', '.join(args)}) -> {out} {{\n"
             f"  %o = mix.attention {operands}{attrs} : ({', '.join(types)}) -> {out}\n"

@@ -24,6 +24,12 @@ class MLIRContext;
 
 namespace mixir {
 
+/// Target cuda without a chip: takes $MIXIR_CUDA_CHIP, else the device's
+/// architecture (a cubin runs only on its own major architecture), checked
+/// with validate(). Without a usable driver and device: an error when
+/// `needDevice`, else the options are left as they are (the default chip).
+llvm::Error chooseCudaChip(CompileOptions &options, bool needDevice = true);
+
 /// A module compiled for the host CPU with the in-process JIT. Calls are
 /// thread-safe: the compiled code keeps no state between calls.
 class JitModule {

@@ -36,6 +36,7 @@ std::string configureAttention(mix::AttentionOp op, AttentionConfig &c) {
   c.causal = op.getCausal();
   c.window = op.getWindowOrZero();
   c.scale = op.getScaleOrDefault();
+  c.softcap = op.getSoftcapOrZero();
   if (c.keyDim % 2 || c.valueDim % 2)
     return "key and value head dims must be even (got K = " +
            std::to_string(c.keyDim) + ", V = " + std::to_string(c.valueDim) +
@@ -148,6 +149,12 @@ SmallVector<Value> AttentionKernel::maskedScores(Value j0, ArrayRef<Value> qf) {
           if (c.window > 0) // i - window < j
             ok = ix.both(ok, ix.lt(i, ix.add(j, c.window)));
           Value y = arith::MulFOp::create(b, x, scale);
+          if (c.softcap > 0.0f) // cap * tanh(y / cap)
+            y = arith::MulFOp::create(
+                b,
+                math::TanhOp::create(
+                    b, arith::DivFOp::create(b, y, ix.f32(c.softcap))),
+                ix.f32(c.softcap));
           if (c.forgetGate) {
             Value last = ix.sub(tokens, ix.c(1));
             Value gi = memref::LoadOp::create(

@@ -88,6 +88,7 @@ struct AttentionConfig {
   bool causal = false, forgetGate = false;
   int64_t window = 0;
   float scale = 1.0f;
+  float softcap = 0.0f;    // logit soft-cap, 0: off
   mlir::Type elemType;     // f16 or bf16
   int64_t queryBlock = 64; // query rows per block (16 per warp)
   int64_t keyBlock = 64;   // keys per step of the online softmax

@@ -61,6 +61,7 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
   const float scale = op.getScaleOrDefault();
   const bool causal = op.getCausal();
   const int64_t window = op.getWindowOrZero();
+  const float softcap = op.getSoftcapOrZero();
   auto oType = op.getO().getType();
   StringRef keyLen = g ? "T" : "S";
 
@@ -111,6 +112,8 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
                                     b, k, {bi, j, kvHead, zero}, K);
                                 Value s = reduceAdd(
                                     b, arith::MulFOp::create(b, qi, kj));
+                                if (softcap > 0.0f)
+                                  s = softcapped(b, s, softcap);
                                 if (G)
                                   s = arith::AddFOp::create(
                                       b, s,

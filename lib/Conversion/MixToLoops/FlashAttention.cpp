@@ -127,7 +127,8 @@ public:
         hq(dimSize(q, 2)), K(dimSize(q, 3)), V(dimSize(v, 3)),
         share(hq / dimSize(k, 2)), BQ(blockQ), BK(blockK),
         scale(op.getScaleOrDefault()), causal(op.getCausal()),
-        window(op.getWindowOrZero()), oType(op.getO().getType()) {
+        window(op.getWindowOrZero()), softcap(op.getSoftcapOrZero()),
+        oType(op.getO().getType()) {
     MLIRContext *ctx = op.getContext();
     AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
                d2 = getAffineDimExpr(2, ctx);
@@ -166,6 +167,7 @@ private:
   const float scale;
   const bool causal;
   const int64_t window;
+  const float softcap; // 0: off
   RankedTensorType oType;
   // Score tiles are [BK, BQ]: loop (j, i) with j the key, i the query.
   AffineMap keyMap;   // (j, i) -> (j)
@@ -351,16 +353,20 @@ Value FlashAttentionBuilder::insideMask(ImplicitLocOpBuilder &b,
   return inside;
 }
 
-/// scores + G_i - G_j; with `masked` also -inf where the key is padding or
-/// outside the causal mask or the window.
+/// The (soft-capped) scores + G_i - G_j; with `masked` also -inf where the
+/// key is padding or outside the causal mask or the window.
 Value FlashAttentionBuilder::biasAndMask(
     ImplicitLocOpBuilder &b, const QueryBlock &qblk, const KeyBlock &kblk,
     Value scores, bool masked, ArrayRef<std::pair<Value, AffineMap>> biasIns) {
-  if (!G && !masked)
+  if (!G && !masked && softcap == 0.0f)
     return scores;
   return mapN(b, scores, biasIns,
               [&](OpBuilder &nb, Location loc, ValueRange args) -> Value {
                 Value s = args.back();
+                if (softcap > 0.0f) {
+                  ImplicitLocOpBuilder ib(loc, nb);
+                  s = softcapped(ib, s, softcap);
+                }
                 if (G)
                   s = arith::AddFOp::create(
                       nb, loc, s, gateBias(nb, loc, args[1], args[0]));

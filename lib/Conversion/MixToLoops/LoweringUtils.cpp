@@ -82,6 +82,12 @@ Value reduceAdd(ImplicitLocOpBuilder &b, Value vec) {
   return vector::ReductionOp::create(b, vector::CombiningKind::ADD, vec);
 }
 
+Value softcapped(ImplicitLocOpBuilder &b, Value x, float cap) {
+  Value t =
+      math::TanhOp::create(b, arith::DivFOp::create(b, x, f32Const(b, cap)));
+  return arith::MulFOp::create(b, t, f32Const(b, cap));
+}
+
 Value inverseL2Norm(ImplicitLocOpBuilder &b, Value x) {
   constexpr float kL2NormEps = 1e-6f;
   Value sq = reduceAdd(b, arith::MulFOp::create(b, x, x));

@@ -41,6 +41,8 @@ Value storeScalar(ImplicitLocOpBuilder &b, Value x, Value tensor,
                   ValueRange indices);
 /// sum(v) of an f32 vector.
 Value reduceAdd(ImplicitLocOpBuilder &b, Value vec);
+/// cap * tanh(x / cap) of an f32 scalar: mix.attention's logit soft-cap.
+Value softcapped(ImplicitLocOpBuilder &b, Value x, float cap);
 /// 1 / sqrt(sum(x^2) + 1e-6) of an f32 vector: the qk_l2norm factor.
 Value inverseL2Norm(ImplicitLocOpBuilder &b, Value x);
 

@@ -270,6 +270,54 @@ Value timesExp(ImplicitLocOpBuilder &b, Value tile,
                 return arith::MulFOp::create(nb, loc, v[2], e);
               });
 }
+
+/// The largest |exponent| the factored diagonal blocks allow: factors stay
+/// within [e^-30, e^30], far from f32's limits, whatever their product.
+constexpr float kFactorBound = 30.0f;
+
+/// Whether every entry of the log-gate tiles `Gs` ([n, K] each) is within
+/// kFactorBound of the reference row `R` ([K]): an i1 (false for NaN).
+Value withinFactorBound(ImplicitLocOpBuilder &b, ArrayRef<Value> Gs, Value R) {
+  MLIRContext *ctx = b.getContext();
+  AffineMap id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap col = AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
+  AffineMap none = AffineMap::get(2, 0, {}, ctx);
+  Value worst = tensor::FromElementsOp::create(
+      b, RankedTensorType::get({}, b.getF32Type()),
+      ValueRange{arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f))});
+  for (Value G : Gs)
+    worst = linalg::GenericOp::create(
+                b, TypeRange{worst.getType()}, ValueRange{G, R},
+                ValueRange{worst}, ArrayRef<AffineMap>{id2, col, none},
+                ArrayRef<IteratorType>{IteratorType::reduction,
+                                       IteratorType::reduction},
+                [](OpBuilder &nb, Location loc, ValueRange a) {
+                  Value d = math::AbsFOp::create(
+                      nb, loc, arith::SubFOp::create(nb, loc, a[0], a[1]));
+                  linalg::YieldOp::create(
+                      nb, loc,
+                      ValueRange{arith::MaximumFOp::create(nb, loc, a[2], d)});
+                })
+                .getResult(0);
+  Value w = tensor::ExtractOp::create(b, worst, ValueRange{});
+  return arith::CmpFOp::create(
+      b, arith::CmpFPredicate::OLE, w,
+      arith::ConstantOp::create(b, b.getF32FloatAttr(kFactorBound)));
+}
+
+/// `fast` when `cond`, else `exact`: each builds a tile of the same type.
+Value eitherTile(ImplicitLocOpBuilder &b, Value cond,
+                 const std::function<Value(ImplicitLocOpBuilder &)> &fast,
+                 const std::function<Value(ImplicitLocOpBuilder &)> &exact) {
+  auto branch = [](const std::function<Value(ImplicitLocOpBuilder &)> &fn) {
+    return [&fn](OpBuilder &nb, Location loc) {
+      ImplicitLocOpBuilder ib(loc, nb);
+      scf::YieldOp::create(ib, ValueRange{fn(ib)});
+    };
+  };
+  auto thenBuilder = branch(fast), elseBuilder = branch(exact);
+  return scf::IfOp::create(b, cond, thenBuilder, elseBuilder).getResult(0);
+}
 } // namespace
 
 Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
@@ -294,27 +342,41 @@ Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
     Value Grp = rowsOf(b, Grow, p0 * perRow, sub * perRow);
     Value Yp = rowsOf(b, Y, p0 * perCol, sub * perCol);
     Value Gcp = rowsOf(b, Gcol, p0 * perCol, sub * perCol);
-    // Diagonal block: exp(Grow_ik - Gcol_jk) inside the sum, then masked.
-    Value diag =
-        linalg::GenericOp::create(
-            b,
-            TypeRange{RankedTensorType::get({sub * perRow, sub * perCol},
-                                            b.getF32Type())},
-            ValueRange{Xp, Yp, Grp, Gcp},
-            ValueRange{zeroTile(b, {sub * perRow, sub * perCol})},
-            ArrayRef<AffineMap>{ik, jk, ik, jk, ij},
-            ArrayRef<IteratorType>{IteratorType::parallel,
-                                   IteratorType::parallel,
-                                   IteratorType::reduction},
-            [&](OpBuilder &nb, Location loc, ValueRange a) {
-              Value e = math::ExpOp::create(
-                  nb, loc, arith::SubFOp::create(nb, loc, a[2], a[3]));
-              Value xy = arith::MulFOp::create(nb, loc, a[0], a[1]);
-              Value t = arith::MulFOp::create(nb, loc, xy, e);
-              linalg::YieldOp::create(
-                  nb, loc, ValueRange{arith::AddFOp::create(nb, loc, a[4], t)});
-            })
-            .getResult(0);
+    // Diagonal block. Where the block's gates stay within kFactorBound of
+    // its first column's, exp(Grow_ik - Gcol_jk) factors through that row F:
+    // (Xp * exp(Grp - F)) (Yp * exp(F - Gcp))^T, one matmul. Otherwise
+    // (gates of large magnitude) the exponent is taken inside the sum, per
+    // entry, exactly. Masked either way.
+    Type diagType = RankedTensorType::get({sub * perRow, sub * perCol},
+                                          b.getF32Type());
+    Value F = rowOf(b, Gcol, p0 * perCol);
+    Value diag = eitherTile(
+        b, withinFactorBound(b, {Grp, Gcp}, F),
+        [&](ImplicitLocOpBuilder &ib) {
+          Value Xf = timesExp(ib, Xp, {Grp, id2}, {F, col});
+          Value Yf = timesExp(ib, Yp, {F, col}, {Gcp, id2});
+          return matmul(ib, Xf, transposed(ib, Yf),
+                        zeroTile(ib, {sub * perRow, sub * perCol}));
+        },
+        [&](ImplicitLocOpBuilder &ib) {
+          return linalg::GenericOp::create(
+                     ib, TypeRange{diagType}, ValueRange{Xp, Yp, Grp, Gcp},
+                     ValueRange{zeroTile(ib, {sub * perRow, sub * perCol})},
+                     ArrayRef<AffineMap>{ik, jk, ik, jk, ij},
+                     ArrayRef<IteratorType>{IteratorType::parallel,
+                                            IteratorType::parallel,
+                                            IteratorType::reduction},
+                     [&](OpBuilder &nb, Location loc, ValueRange a) {
+                       Value e = math::ExpOp::create(
+                           nb, loc, arith::SubFOp::create(nb, loc, a[2], a[3]));
+                       Value xy = arith::MulFOp::create(nb, loc, a[0], a[1]);
+                       Value t = arith::MulFOp::create(nb, loc, xy, e);
+                       linalg::YieldOp::create(
+                           nb, loc,
+                           ValueRange{arith::AddFOp::create(nb, loc, a[4], t)});
+                     })
+              .getResult(0);
+        });
     diag = causalDecayMask(b, diag, Value(), Value(), mask);
     A = insertBlock(b, diag, A, p0 * perRow, p0 * perCol);
     if (below <= 0)
@@ -353,33 +415,53 @@ Value perChannelGatedRead(ImplicitLocOpBuilder &b, Value P, Value Grow, Value Y,
     Value Pp = blockOf(b, P, p0, p0 * perCol, sub, sub * perCol);
     Value Yp = rowsOf(b, Y, p0 * perCol, sub * perCol);
     Value Gcp = rowsOf(b, Gcol, p0 * perCol, sub * perCol);
-    // Diagonal block, exactly, added to what the blocks before gave these
-    // rows; the mask selects before anything is summed.
-    Value diag =
-        linalg::GenericOp::create(
-            b, TypeRange{RankedTensorType::get({sub, K}, b.getF32Type())},
-            ValueRange{Pp, Yp, rowsOf(b, Grow, p0, sub), Gcp},
-            ValueRange{rowsOf(b, O, p0, sub)}, // earlier blocks' part
-            ArrayRef<AffineMap>{ij, jk, ik, jk, ik},
-            ArrayRef<IteratorType>{IteratorType::parallel,
-                                   IteratorType::parallel,
-                                   IteratorType::reduction},
-            [&](OpBuilder &nb, Location loc, ValueRange a) {
-              Value i = linalg::IndexOp::create(nb, loc, 0);
-              Value j = linalg::IndexOp::create(nb, loc, 2);
-              Value kept =
-                  arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ule,
-                                        tokenOf(nb, loc, j, perCol), i);
-              Value e = math::ExpOp::create(
-                  nb, loc, arith::SubFOp::create(nb, loc, a[2], a[3]));
-              Value t = arith::MulFOp::create(
-                  nb, loc, arith::MulFOp::create(nb, loc, a[0], a[1]), e);
-              Value sum = arith::AddFOp::create(nb, loc, a[4], t);
-              linalg::YieldOp::create(nb, loc,
-                                      ValueRange{arith::SelectOp::create(
-                                          nb, loc, kept, sum, a[4])});
-            })
-            .getResult(0);
+    // Diagonal block, added to what the blocks before gave these rows; the
+    // mask selects before anything is summed. Factored through the block's
+    // first column gate F where its gates allow (see perChannelGatedScores):
+    // ((masked Pp) (Yp * exp(F - Gcp))) * exp(Grp - F); else exactly.
+    Type diagType = RankedTensorType::get({sub, K}, b.getF32Type());
+    Value Grp = rowsOf(b, Grow, p0, sub), earlier = rowsOf(b, O, p0, sub);
+    Value F = rowOf(b, Gcol, p0 * perCol);
+    Value diag = eitherTile(
+        b, withinFactorBound(b, {Grp, Gcp}, F),
+        [&](ImplicitLocOpBuilder &ib) {
+          Value kept = causalDecayMask(ib, Pp, Value(), Value(),
+                                       CausalMask{false, 1, perCol});
+          Value part =
+              matmul(ib, kept, timesExp(ib, Yp, {F, col}, {Gcp, id2}),
+                     zeroTile(ib, {sub, K}));
+          part = timesExp(ib, part, {Grp, id2}, {F, col});
+          return mapN(ib, earlier, {{part, id2}},
+                      [](OpBuilder &nb, Location loc, ValueRange a) -> Value {
+                        return arith::AddFOp::create(nb, loc, a[1], a[0]);
+                      });
+        },
+        [&](ImplicitLocOpBuilder &ib) {
+          return linalg::GenericOp::create(
+                     ib, TypeRange{diagType}, ValueRange{Pp, Yp, Grp, Gcp},
+                     ValueRange{earlier}, ArrayRef<AffineMap>{ij, jk, ik, jk, ik},
+                     ArrayRef<IteratorType>{IteratorType::parallel,
+                                            IteratorType::parallel,
+                                            IteratorType::reduction},
+                     [&](OpBuilder &nb, Location loc, ValueRange a) {
+                       Value i = linalg::IndexOp::create(nb, loc, 0);
+                       Value j = linalg::IndexOp::create(nb, loc, 2);
+                       Value kept = arith::CmpIOp::create(
+                           nb, loc, arith::CmpIPredicate::ule,
+                           tokenOf(nb, loc, j, perCol), i);
+                       Value e = math::ExpOp::create(
+                           nb, loc, arith::SubFOp::create(nb, loc, a[2], a[3]));
+                       Value t = arith::MulFOp::create(
+                           nb, loc, arith::MulFOp::create(nb, loc, a[0], a[1]),
+                           e);
+                       Value sum = arith::AddFOp::create(nb, loc, a[4], t);
+                       linalg::YieldOp::create(
+                           nb, loc,
+                           ValueRange{
+                               arith::SelectOp::create(nb, loc, kept, sum, a[4])});
+                     })
+              .getResult(0);
+        });
     O = insertBlock(b, diag, O, p0, 0);
     if (below <= 0)
       continue;

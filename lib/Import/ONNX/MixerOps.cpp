@@ -124,8 +124,10 @@ LogicalResult attention(Node &n) {
     return n.fail("past_key/past_value (KV cache) are not supported");
   if (n.hasInput(6))
     return n.fail("nonpad_kv_seqlen is not supported");
-  if (n.floatAttr("softcap", 0.0f) != 0.0f)
-    return n.fail("softcap is not supported");
+  // softcap: c * tanh(scores / c) before the mask, as mix.attention does.
+  float softcap = n.floatAttr("softcap", 0.0f);
+  if (!(std::isfinite(softcap) && softcap >= 0.0f))
+    return n.fail("softcap must be >= 0 and finite");
   if (n.hasOutput(3))
     return n.fail("the qk_matmul_output output is not supported");
   Value q = n.input(0), k = n.input(1), v = n.input(2);
@@ -181,7 +183,8 @@ LogicalResult attention(Node &n) {
   Value o = mix::AttentionOp::create(
       n.b, n.loc, oType, q4, k4, v4, Value(),
       causal ? n.b.getUnitAttr() : UnitAttr(),
-      window ? n.b.getI64IntegerAttr(window) : IntegerAttr(), scale);
+      window ? n.b.getI64IntegerAttr(window) : IntegerAttr(), scale,
+      softcap > 0.0f ? n.b.getF32FloatAttr(softcap) : FloatAttr());
   if (rank == 4) {
     n.setOutput(0, build::transpose(n.b, n.loc, o, {0, 2, 1, 3}));
     n.setOutput(1, k);

@@ -429,7 +429,9 @@ Value peelScale(Value v, double &scale) {
   return v;
 }
 
-/// K for K^T given as a linalg.transpose of the last two dims, or (as
+/// K for K^T given as a linalg.transpose (of the last two dims, or of the
+/// heads and tokens of K [B, T, H, D] to [B, H, D, T], as torch.onnx writes
+/// `k.transpose(1, 2).transpose(-1, -2)`), or (as
 /// torch.onnx's SDPA decomposition writes it) as K [B, H, T, D] collapsed
 /// to [B*H, T, D], transposed to [B*H, D, T] and expanded to [B, H, D, T].
 /// The collapsed tensor may also be repeat_kv's [B, Hkv, n, T, D] copy;
@@ -437,14 +439,17 @@ Value peelScale(Value v, double &scale) {
 /// `at`, which repeatedKV sees through).
 Value transposedLastTwo(Value kt, OpBuilder &b) {
   if (auto tr = kt.getDefiningOp<linalg::TransposeOp>()) {
-    ArrayRef<int64_t> perm = tr.getPermutation();
+    // K^T = transpose(X, p): K = transpose(X, p with its last two swapped),
+    // X itself when that is the identity. A transpose that moves the batch
+    // dim is no K^T.
+    SmallVector<int64_t> perm(tr.getPermutation());
     int64_t rank = perm.size();
-    for (int64_t i = 0; i < rank; ++i) {
-      int64_t want = i < rank - 2 ? i : (i == rank - 2 ? rank - 1 : rank - 2);
-      if (perm[i] != want)
-        return Value();
-    }
-    return tr.getInput();
+    if (rank < 3 || perm[0] != 0)
+      return Value();
+    std::swap(perm[rank - 2], perm[rank - 1]);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointAfter(tr);
+    return transposed(b, tr.getLoc(), tr.getInput(), perm);
   }
   auto ex = kt.getDefiningOp<tensor::ExpandShapeOp>();
   if (!ex)
@@ -578,6 +583,130 @@ Value repeatedKV(Value v, OpBuilder &b) {
       b, loc, in, SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
 }
 
+/// What the chain from softmax's input down to Q K^T computes:
+/// softcap * tanh(scale * q.k / softcap) (no tanh: scale * q.k), masked.
+struct ScoreChain {
+  Value q, k;
+  double scale = 1.0, softcap = 0.0;
+  bool causal = false, sawMask = false;
+  int64_t window = 0;
+};
+
+/// Whether the [.., T, T] scores `x` have the mask's size.
+bool maskFits(Value x, int64_t rank, const HeadMatrix &m) {
+  auto st = cast<RankedTensorType>(x.getType());
+  return m.rows == m.cols && st.getDimSize(rank - 2) == m.rows &&
+         st.getDimSize(rank - 1) == m.cols;
+}
+
+/// where(cond, -inf, scores) or where(cond, scores, -inf) with a constant
+/// cond that drops exactly the keys above the diagonal (and outside a
+/// window); `x` moves on to the scores.
+LogicalResult readSelectMask(const Select &sel, Value &x, int64_t rank,
+                             ScoreChain &c) {
+  bool chainIsFalse = !matchPattern(sel.b, m_Constant());
+  Value chain = chainIsFalse ? sel.b : sel.a;
+  Value fill = chainIsFalse ? sel.a : sel.b;
+  AffineMap chainMap = chainIsFalse ? sel.bMap : sel.aMap;
+  auto f = scalarConstant(fill);
+  if (!chainMap.isIdentity() || !f || !(*f <= -1e4))
+    return failure();
+  auto m = headMatrix(sel.cond, sel.condMap);
+  if (!m || !maskFits(x, rank, *m))
+    return failure();
+  auto w =
+      causalWindow(*m, [&](double e) { return (e != 0.0) != chainIsFalse; });
+  if (!w)
+    return failure();
+  c.causal = true;
+  c.window = *w;
+  x = chain;
+  return success();
+}
+
+/// scores + mask with a constant mask: 0 where kept (on and below the
+/// diagonal, within the window), very negative elsewhere. An all-zero mask
+/// is no mask.
+LogicalResult readAdditiveMask(Value mask, AffineMap map, Value x, int64_t rank,
+                               ScoreChain &c) {
+  auto m = headMatrix(mask, map);
+  if (!m || !maskFits(x, rank, *m))
+    return failure();
+  bool allZero = true, valid = true;
+  auto w = causalWindow(*m, [&](double e) {
+    allZero &= e == 0.0;
+    valid &= e == 0.0 || e <= -1e4;
+    return e == 0.0;
+  });
+  if (allZero && m->rows > 1)
+    return success();
+  if (!w || !valid)
+    return failure();
+  c.causal = true;
+  c.window = *w;
+  return success();
+}
+
+/// One element-wise step with a constant operand: a positive scalar factor
+/// (x * s, s * x, x / s) or an additive mask; `x` moves on to the chain.
+LogicalResult readBinaryStep(const Binary &bin, Value &x, int64_t rank,
+                             double &scale, ScoreChain &c) {
+  // The non-constant side continues the chain.
+  bool lhsChain = !matchPattern(bin.lhs, m_Constant());
+  Value chain = lhsChain ? bin.lhs : bin.rhs;
+  Value other = lhsChain ? bin.rhs : bin.lhs;
+  AffineMap chainMap = lhsChain ? bin.lhsMap : bin.rhsMap;
+  AffineMap otherMap = lhsChain ? bin.rhsMap : bin.lhsMap;
+  if (!chainMap.isIdentity() || !matchPattern(other, m_Constant()))
+    return failure();
+  bool isMul = isa<arith::MulFOp>(bin.arith);
+  if (isMul || (isa<arith::DivFOp>(bin.arith) && lhsChain)) {
+    auto s = scalarConstant(other);
+    if (!s || !(*s > 0))
+      return failure();
+    scale = isMul ? scale * *s : scale / *s;
+  } else if (!isa<arith::AddFOp>(bin.arith) || c.sawMask || c.softcap != 0.0 ||
+             failed(readAdditiveMask(other, otherMap, x, rank, c))) {
+    return failure();
+  } else {
+    c.sawMask = true;
+  }
+  x = chain;
+  return success();
+}
+
+/// Reads the chain from softmax's input `x` down to (s_q Q)(s_k K)^T:
+/// positive scalar factors, at most one constant mask, and at most one
+/// soft-cap c * tanh(x / c) below the mask. The factors met above the tanh
+/// are the cap; the scale on q.k is the product of those below it, times
+/// the cap.
+LogicalResult readScoreChain(Value x, int64_t rank, OpBuilder &b,
+                             ScoreChain &c) {
+  double scale = 1.0;
+  while (!matchScaledScores(x, c.q, c.k, scale, b)) {
+    if (Value inner = matchUnary<math::TanhOp>(x)) {
+      if (c.softcap != 0.0)
+        return failure();
+      c.softcap = scale;
+      scale = 1.0;
+      x = inner;
+      continue;
+    }
+    if (auto sel = matchSelect(x)) {
+      if (c.sawMask || c.softcap != 0.0 ||
+          failed(readSelectMask(*sel, x, rank, c)))
+        return failure();
+      c.sawMask = true;
+      continue;
+    }
+    auto bin = matchBinary(x);
+    if (!bin || failed(readBinaryStep(*bin, x, rank, scale, c)))
+      return failure();
+  }
+  c.scale = c.softcap != 0.0 ? scale * c.softcap : scale;
+  return success();
+}
+
 struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
   void runOnOperation() override {
     mixir::raise::raiseLoops(getOperation());
@@ -672,93 +801,11 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     int64_t rank = cast<RankedTensorType>(probs.getType()).getRank();
     if (!sm || (int64_t)sm.getDimension() != rank - 1)
       return failure();
-    Value x = sm.getInput(), q, k;
-    double scale = 1.0;
-    bool causal = false, sawMask = false;
-    int64_t window = 0;
     OpBuilder b(out);
-    while (!matchScaledScores(x, q, k, scale, b)) {
-      if (auto sel = matchSelect(x)) {
-        // where(cond, -inf, scores) or where(cond, scores, -inf) with a
-        // constant cond that drops exactly the keys above the diagonal.
-        if (sawMask)
-          return failure();
-        sawMask = true;
-        bool chainIsFalse = !matchPattern(sel->b, m_Constant());
-        Value chain = chainIsFalse ? sel->b : sel->a;
-        Value fill = chainIsFalse ? sel->a : sel->b;
-        AffineMap chainMap = chainIsFalse ? sel->bMap : sel->aMap;
-        auto f = scalarConstant(fill);
-        if (!chainMap.isIdentity() || !f || !(*f <= -1e4))
-          return failure();
-        auto m = headMatrix(sel->cond, sel->condMap);
-        if (!m || m->rows != m->cols)
-          return failure();
-        auto w = causalWindow(
-            *m, [&](double e) { return (e != 0.0) != chainIsFalse; });
-        if (!w)
-          return failure();
-        window = *w;
-        auto st = cast<RankedTensorType>(x.getType());
-        if (st.getDimSize(rank - 2) != m->rows ||
-            st.getDimSize(rank - 1) != m->cols)
-          return failure();
-        causal = true;
-        x = chain;
-        continue;
-      }
-      auto bin = matchBinary(x);
-      if (!bin)
-        return failure();
-      // The non-constant side continues the chain.
-      bool lhsChain = !matchPattern(bin->lhs, m_Constant());
-      Value chain = lhsChain ? bin->lhs : bin->rhs;
-      Value other = lhsChain ? bin->rhs : bin->lhs;
-      AffineMap chainMap = lhsChain ? bin->lhsMap : bin->rhsMap;
-      AffineMap otherMap = lhsChain ? bin->rhsMap : bin->lhsMap;
-      if (!chainMap.isIdentity() || !matchPattern(other, m_Constant()))
-        return failure();
-      if (isa<arith::MulFOp>(bin->arith)) {
-        auto c = scalarConstant(other);
-        if (!c || !(*c > 0))
-          return failure();
-        scale *= *c;
-      } else if (isa<arith::DivFOp>(bin->arith) && lhsChain) {
-        auto c = scalarConstant(other);
-        if (!c || !(*c > 0))
-          return failure();
-        scale /= *c;
-      } else if (isa<arith::AddFOp>(bin->arith) && !sawMask) {
-        sawMask = true;
-        auto m = headMatrix(other, otherMap);
-        if (!m || m->rows != m->cols)
-          return failure();
-        // 0 where kept (on and below the diagonal, within the window); very
-        // negative elsewhere. An all-zero mask is no mask.
-        bool allZero = true, valid = true;
-        auto w = causalWindow(*m, [&](double e) {
-          allZero &= e == 0.0;
-          valid &= e == 0.0 || e <= -1e4;
-          return e == 0.0;
-        });
-        if (allZero && m->rows > 1) {
-          causal = false;
-        } else {
-          if (!w || !valid)
-            return failure();
-          causal = true;
-          window = *w;
-        }
-        // The mask's size must be the sequence length.
-        auto st = cast<RankedTensorType>(x.getType());
-        if (st.getDimSize(rank - 2) != m->rows ||
-            st.getDimSize(rank - 1) != m->cols)
-          return failure();
-      } else {
-        return failure();
-      }
-      x = chain;
-    }
+    ScoreChain c;
+    if (failed(readScoreChain(sm.getInput(), rank, b, c)))
+      return failure();
+    Value q = c.q, k = c.k;
     // GQA: K and V copied per query head group (repeat_kv) are read from
     // the shared heads.
     if (rank == 4) {
@@ -780,9 +827,10 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
                                        qt.getElementType());
     Value o = mixir::mix::AttentionOp::create(
         b, loc, oType, q4, k4, v4, Value(),
-        causal ? b.getUnitAttr() : UnitAttr(),
-        window ? b.getI64IntegerAttr(window) : IntegerAttr(),
-        b.getF32FloatAttr((float)scale));
+        c.causal ? b.getUnitAttr() : UnitAttr(),
+        c.window ? b.getI64IntegerAttr(c.window) : IntegerAttr(),
+        b.getF32FloatAttr((float)c.scale),
+        c.softcap != 0.0 ? b.getF32FloatAttr((float)c.softcap) : FloatAttr());
     Value result = fromMix(b, loc, o, rank);
     if (result.getType() != out->getResult(0).getType())
       result =

@@ -104,6 +104,10 @@ private:
 /// cuMemFree in its primary context); errors name the driver call.
 Status cudaAllocate(size_t bytes, void *&ptr);
 Status cudaFree(void *ptr);
+/// Copies `bytes` between host and device memory in either direction (or
+/// within the device), queued on `stream` (a CUstream; null: the legacy
+/// default stream) and waited for before returning.
+Status cudaCopy(void *dst, const void *src, size_t bytes, void *stream);
 
 /// Kernel timing for benchmarks. While on, the kernels this thread launches
 /// are bracketed with CUDA events, and cudaTakeKernelTime gives the device

@@ -848,6 +848,24 @@ func.func @attn_negative_window(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf3
 
 // -----
 
+func.func @attn_zero_softcap(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf32>, %v: tensor<2x8x2x32xf32>) {
+  // expected-error @+1 {{'mix.attention' op 'softcap' must be positive and finite, got 0}}
+  %o = mix.attention %q, %k, %v causal softcap = 0.0
+      : (tensor<2x8x2x16xf32>, tensor<2x8x2x16xf32>, tensor<2x8x2x32xf32>) -> tensor<2x8x2x32xf32>
+  return
+}
+
+// -----
+
+func.func @attn_negative_softcap(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf32>, %v: tensor<2x8x2x32xf32>) {
+  // expected-error @+1 {{'mix.attention' op 'softcap' must be positive and finite, got -5}}
+  %o = mix.attention %q, %k, %v softcap = -5.0
+      : (tensor<2x8x2x16xf32>, tensor<2x8x2x16xf32>, tensor<2x8x2x32xf32>) -> tensor<2x8x2x32xf32>
+  return
+}
+
+// -----
+
 func.func @attn_Hq_not_multiple_of_Hk(%q: tensor<2x8x6x16xf32>, %k: tensor<2x8x4x16xf32>, %v: tensor<2x8x4x32xf32>) {
   // expected-error @+1 {{'mix.attention' op Hq (6) must be a multiple of Hk (4)}}
   %o = mix.attention %q, %k, %v

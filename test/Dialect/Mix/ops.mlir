@@ -242,6 +242,18 @@ func.func @attn_causal_window_scale_gqa_f16(%q: tensor<?x?x8x64xf16>, %k: tensor
   return %o : tensor<?x?x8x64xf16>
 }
 
+// Gemma 2's logit soft-cap with a sliding window and GQA.
+// CHECK-LABEL: func.func @attn_softcap_window_gqa
+// CHECK: mix.attention %{{.*}}, %{{.*}}, %{{.*}} causal window = 8 scale = 2.500000e-01 softcap = 5.000000e+01 :
+// GENERIC-LABEL: sym_name = "attn_softcap_window_gqa"
+// GENERIC: <{causal, scale = 2.500000e-01 : f32, softcap = 5.000000e+01 : f32, window = 8 : i64}>
+func.func @attn_softcap_window_gqa(%q: tensor<?x?x4x16xf32>, %k: tensor<?x?x2x16xf32>, %v: tensor<?x?x2x16xf32>)
+    -> tensor<?x?x4x16xf32> {
+  %o = mix.attention %q, %k, %v causal window = 8 scale = 0.25 softcap = 50.0
+      : (tensor<?x?x4x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x2x16xf32>) -> tensor<?x?x4x16xf32>
+  return %o : tensor<?x?x4x16xf32>
+}
+
 // A window without causal masking, bf16.
 // CHECK-LABEL: func.func @attn_window_only_bf16
 // CHECK: mix.attention %{{.*}}, %{{.*}}, %{{.*}} window = 0 :

@@ -102,6 +102,206 @@ func.func @softmax_causal(%arg0: tensor<1x2x4x8xf32>, %arg1: tensor<1x2x4x8xf32>
 
 // -----
 
+// CHECK-LABEL: func.func @softmax_softcap
+// Gemma 2's soft-cap: 50 * tanh(0.5 q.k / 50), then the causal mask.
+// CHECK: mix.attention %{{.*}}, %{{.*}}, %{{.*}} causal scale = 5.000000e-01 softcap = 5.000000e+01
+// CHECK-SAME: -> tensor<1x4x2x8xf32>
+
+#map = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
+#map1 = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4, d3)>
+#map2 = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
+#map3 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#map4 = affine_map<(d0, d1, d2, d3) -> ()>
+#map5 = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
+func.func @softmax_softcap(%arg0: tensor<1x2x4x8xf32>, %arg1: tensor<1x2x4x8xf32>, %arg2: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
+    %0 = tensor.empty() : tensor<1x2x8x4xf32>
+    %transposed = linalg.transpose ins(%arg1 : tensor<1x2x4x8xf32>) outs(%0 : tensor<1x2x8x4xf32>) permutation = [0, 1, 3, 2] 
+    %cst = arith.constant 0.000000e+00 : f32
+    %1 = tensor.empty() : tensor<1x2x4x4xf32>
+    %2 = linalg.fill ins(%cst : f32) outs(%1 : tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+    %3 = linalg.generic {indexing_maps = [#map, #map1, #map2], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%arg0, %transposed : tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) outs(%2 : tensor<1x2x4x4xf32>) {
+    ^bb0(%in: f32, %in_3: f32, %out: f32):
+      %13 = arith.mulf %in, %in_3 : f32
+      %14 = arith.addf %out, %13 : f32
+      linalg.yield %14 : f32
+    } -> tensor<1x2x4x4xf32>
+    %cst_0 = arith.constant dense<5.000000e-01> : tensor<f32>
+    %4 = tensor.empty() : tensor<1x2x4x4xf32>
+    %5 = linalg.generic {indexing_maps = [#map3, #map4, #map3], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%3, %cst_0 : tensor<1x2x4x4xf32>, tensor<f32>) outs(%4 : tensor<1x2x4x4xf32>) {
+    ^bb0(%in: f32, %in_3: f32, %out: f32):
+      %13 = arith.mulf %in, %in_3 : f32
+      linalg.yield %13 : f32
+    } -> tensor<1x2x4x4xf32>
+    %cap = arith.constant dense<5.000000e+01> : tensor<f32>
+    %c0 = tensor.empty() : tensor<1x2x4x4xf32>
+    %c1 = linalg.generic {indexing_maps = [#map3, #map4, #map3], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%5, %cap : tensor<1x2x4x4xf32>, tensor<f32>) outs(%c0 : tensor<1x2x4x4xf32>) {
+    ^bb0(%in: f32, %in_3: f32, %out: f32):
+      %13 = arith.divf %in, %in_3 : f32
+      linalg.yield %13 : f32
+    } -> tensor<1x2x4x4xf32>
+    %c2 = linalg.generic {indexing_maps = [#map3, #map3], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%c1 : tensor<1x2x4x4xf32>) outs(%c0 : tensor<1x2x4x4xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %13 = math.tanh %in : f32
+      linalg.yield %13 : f32
+    } -> tensor<1x2x4x4xf32>
+    %c3 = linalg.generic {indexing_maps = [#map3, #map4, #map3], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%c2, %cap : tensor<1x2x4x4xf32>, tensor<f32>) outs(%c0 : tensor<1x2x4x4xf32>) {
+    ^bb0(%in: f32, %in_3: f32, %out: f32):
+      %13 = arith.mulf %in, %in_3 : f32
+      linalg.yield %13 : f32
+    } -> tensor<1x2x4x4xf32>
+    %cst_1 = arith.constant dense<[[0.000000e+00, -1.000000e+09, -1.000000e+09, -1.000000e+09], [0.000000e+00, 0.000000e+00, -1.000000e+09, -1.000000e+09], [0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+09], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00]]> : tensor<4x4xf32>
+    %6 = tensor.empty() : tensor<1x2x4x4xf32>
+    %7 = linalg.generic {indexing_maps = [#map3, #map5, #map3], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%c3, %cst_1 : tensor<1x2x4x4xf32>, tensor<4x4xf32>) outs(%6 : tensor<1x2x4x4xf32>) {
+    ^bb0(%in: f32, %in_3: f32, %out: f32):
+      %13 = arith.addf %in, %in_3 : f32
+      linalg.yield %13 : f32
+    } -> tensor<1x2x4x4xf32>
+    %8 = tensor.empty() : tensor<1x2x4x4xf32>
+    %9 = linalg.softmax dimension(3) ins(%7 : tensor<1x2x4x4xf32>) outs(%8 : tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+    %cst_2 = arith.constant 0.000000e+00 : f32
+    %10 = tensor.empty() : tensor<1x2x4x8xf32>
+    %11 = linalg.fill ins(%cst_2 : f32) outs(%10 : tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+    %12 = linalg.generic {indexing_maps = [#map, #map1, #map2], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%9, %arg2 : tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) outs(%11 : tensor<1x2x4x8xf32>) {
+    ^bb0(%in: f32, %in_3: f32, %out: f32):
+      %13 = arith.mulf %in, %in_3 : f32
+      %14 = arith.addf %out, %13 : f32
+      linalg.yield %14 : f32
+    } -> tensor<1x2x4x8xf32>
+    return %12 : tensor<1x2x4x8xf32>
+  }
+
+
+// -----
+
+// CHECK-LABEL: func.func @softmax_mask_inside_softcap
+// The mask added inside the tanh no longer masks (tanh(-1e9) = -1): no
+// mix.attention.
+// CHECK-NOT: mix.attention
+// CHECK: math.tanh
+
+#map = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
+#map1 = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4, d3)>
+#map2 = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
+#map3 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#map4 = affine_map<(d0, d1, d2, d3) -> ()>
+#map5 = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
+func.func @softmax_mask_inside_softcap(%arg0: tensor<1x2x4x8xf32>, %arg1: tensor<1x2x4x8xf32>, %arg2: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
+    %0 = tensor.empty() : tensor<1x2x8x4xf32>
+    %transposed = linalg.transpose ins(%arg1 : tensor<1x2x4x8xf32>) outs(%0 : tensor<1x2x8x4xf32>) permutation = [0, 1, 3, 2] 
+    %cst = arith.constant 0.000000e+00 : f32
+    %1 = tensor.empty() : tensor<1x2x4x4xf32>
+    %2 = linalg.fill ins(%cst : f32) outs(%1 : tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+    %3 = linalg.generic {indexing_maps = [#map, #map1, #map2], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%arg0, %transposed : tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) outs(%2 : tensor<1x2x4x4xf32>) {
+    ^bb0(%in: f32, %in_3: f32, %out: f32):
+      %13 = arith.mulf %in, %in_3 : f32
+      %14 = arith.addf %out, %13 : f32
+      linalg.yield %14 : f32
+    } -> tensor<1x2x4x4xf32>
+    %cst_0 = arith.constant dense<5.000000e-01> : tensor<f32>
+    %4 = tensor.empty() : tensor<1x2x4x4xf32>
+    %5 = linalg.generic {indexing_maps = [#map3, #map4, #map3], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%3, %cst_0 : tensor<1x2x4x4xf32>, tensor<f32>) outs(%4 : tensor<1x2x4x4xf32>) {
+    ^bb0(%in: f32, %in_3: f32, %out: f32):
+      %13 = arith.mulf %in, %in_3 : f32
+      linalg.yield %13 : f32
+    } -> tensor<1x2x4x4xf32>
+    %cst_1 = arith.constant dense<[[0.000000e+00, -1.000000e+09, -1.000000e+09, -1.000000e+09], [0.000000e+00, 0.000000e+00, -1.000000e+09, -1.000000e+09], [0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+09], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00]]> : tensor<4x4xf32>
+    %6 = tensor.empty() : tensor<1x2x4x4xf32>
+    %7 = linalg.generic {indexing_maps = [#map3, #map5, #map3], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%5, %cst_1 : tensor<1x2x4x4xf32>, tensor<4x4xf32>) outs(%6 : tensor<1x2x4x4xf32>) {
+    ^bb0(%in: f32, %in_3: f32, %out: f32):
+      %13 = arith.addf %in, %in_3 : f32
+      linalg.yield %13 : f32
+    } -> tensor<1x2x4x4xf32>
+    %cap = arith.constant dense<5.000000e+01> : tensor<f32>
+    %c0 = tensor.empty() : tensor<1x2x4x4xf32>
+    %c1 = linalg.generic {indexing_maps = [#map3, #map4, #map3], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%7, %cap : tensor<1x2x4x4xf32>, tensor<f32>) outs(%c0 : tensor<1x2x4x4xf32>) {
+    ^bb0(%in: f32, %in_3: f32, %out: f32):
+      %13 = arith.divf %in, %in_3 : f32
+      linalg.yield %13 : f32
+    } -> tensor<1x2x4x4xf32>
+    %c2 = linalg.generic {indexing_maps = [#map3, #map3], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%c1 : tensor<1x2x4x4xf32>) outs(%c0 : tensor<1x2x4x4xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %13 = math.tanh %in : f32
+      linalg.yield %13 : f32
+    } -> tensor<1x2x4x4xf32>
+    %c3 = linalg.generic {indexing_maps = [#map3, #map4, #map3], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%c2, %cap : tensor<1x2x4x4xf32>, tensor<f32>) outs(%c0 : tensor<1x2x4x4xf32>) {
+    ^bb0(%in: f32, %in_3: f32, %out: f32):
+      %13 = arith.mulf %in, %in_3 : f32
+      linalg.yield %13 : f32
+    } -> tensor<1x2x4x4xf32>
+    %8 = tensor.empty() : tensor<1x2x4x4xf32>
+    %9 = linalg.softmax dimension(3) ins(%c3 : tensor<1x2x4x4xf32>) outs(%8 : tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+    %cst_2 = arith.constant 0.000000e+00 : f32
+    %10 = tensor.empty() : tensor<1x2x4x8xf32>
+    %11 = linalg.fill ins(%cst_2 : f32) outs(%10 : tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+    %12 = linalg.generic {indexing_maps = [#map, #map1, #map2], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%9, %arg2 : tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) outs(%11 : tensor<1x2x4x8xf32>) {
+    ^bb0(%in: f32, %in_3: f32, %out: f32):
+      %13 = arith.mulf %in, %in_3 : f32
+      %14 = arith.addf %out, %13 : f32
+      linalg.yield %14 : f32
+    } -> tensor<1x2x4x8xf32>
+    return %12 : tensor<1x2x4x8xf32>
+  }
+
+
+// -----
+
+// CHECK-LABEL: func.func @softmax_keys_by_token
+// K arrives as [B, T, H, D] and K^T as one transpose to [B, H, D, T]
+// (torch.onnx's `k.transpose(1, 2).transpose(-1, -2)`, GPT-2 eager).
+// CHECK: %[[K:.*]] = linalg.transpose ins(%arg1 : tensor<1x4x2x8xf32>) {{.*}} permutation = [0, 2, 1, 3]
+// CHECK: %[[KM:.*]] = linalg.transpose ins(%[[K]] : tensor<1x2x4x8xf32>) {{.*}} permutation = [0, 2, 1, 3]
+// CHECK: mix.attention %{{.*}}, %[[KM]], %{{.*}} causal scale = 5.000000e-01
+// CHECK-SAME: -> tensor<1x4x2x8xf32>
+
+#map = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
+#map1 = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4, d3)>
+#map2 = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
+#map3 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#map4 = affine_map<(d0, d1, d2, d3) -> ()>
+#map5 = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
+func.func @softmax_keys_by_token(%arg0: tensor<1x2x4x8xf32>, %arg1: tensor<1x4x2x8xf32>, %arg2: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
+    %0 = tensor.empty() : tensor<1x2x8x4xf32>
+    %transposed = linalg.transpose ins(%arg1 : tensor<1x4x2x8xf32>) outs(%0 : tensor<1x2x8x4xf32>) permutation = [0, 2, 3, 1] 
+    %cst = arith.constant 0.000000e+00 : f32
+    %1 = tensor.empty() : tensor<1x2x4x4xf32>
+    %2 = linalg.fill ins(%cst : f32) outs(%1 : tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+    %3 = linalg.generic {indexing_maps = [#map, #map1, #map2], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%arg0, %transposed : tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) outs(%2 : tensor<1x2x4x4xf32>) {
+    ^bb0(%in: f32, %in_3: f32, %out: f32):
+      %13 = arith.mulf %in, %in_3 : f32
+      %14 = arith.addf %out, %13 : f32
+      linalg.yield %14 : f32
+    } -> tensor<1x2x4x4xf32>
+    %cst_0 = arith.constant dense<5.000000e-01> : tensor<f32>
+    %4 = tensor.empty() : tensor<1x2x4x4xf32>
+    %5 = linalg.generic {indexing_maps = [#map3, #map4, #map3], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%3, %cst_0 : tensor<1x2x4x4xf32>, tensor<f32>) outs(%4 : tensor<1x2x4x4xf32>) {
+    ^bb0(%in: f32, %in_3: f32, %out: f32):
+      %13 = arith.mulf %in, %in_3 : f32
+      linalg.yield %13 : f32
+    } -> tensor<1x2x4x4xf32>
+    %cst_1 = arith.constant dense<[[0.000000e+00, -1.000000e+09, -1.000000e+09, -1.000000e+09], [0.000000e+00, 0.000000e+00, -1.000000e+09, -1.000000e+09], [0.000000e+00, 0.000000e+00, 0.000000e+00, -1.000000e+09], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00]]> : tensor<4x4xf32>
+    %6 = tensor.empty() : tensor<1x2x4x4xf32>
+    %7 = linalg.generic {indexing_maps = [#map3, #map5, #map3], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%5, %cst_1 : tensor<1x2x4x4xf32>, tensor<4x4xf32>) outs(%6 : tensor<1x2x4x4xf32>) {
+    ^bb0(%in: f32, %in_3: f32, %out: f32):
+      %13 = arith.addf %in, %in_3 : f32
+      linalg.yield %13 : f32
+    } -> tensor<1x2x4x4xf32>
+    %8 = tensor.empty() : tensor<1x2x4x4xf32>
+    %9 = linalg.softmax dimension(3) ins(%7 : tensor<1x2x4x4xf32>) outs(%8 : tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+    %cst_2 = arith.constant 0.000000e+00 : f32
+    %10 = tensor.empty() : tensor<1x2x4x8xf32>
+    %11 = linalg.fill ins(%cst_2 : f32) outs(%10 : tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+    %12 = linalg.generic {indexing_maps = [#map, #map1, #map2], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%9, %arg2 : tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) outs(%11 : tensor<1x2x4x8xf32>) {
+    ^bb0(%in: f32, %in_3: f32, %out: f32):
+      %13 = arith.mulf %in, %in_3 : f32
+      %14 = arith.addf %out, %13 : f32
+      linalg.yield %14 : f32
+    } -> tensor<1x2x4x8xf32>
+    return %12 : tensor<1x2x4x8xf32>
+  }
+
+
+// -----
+
 // CHECK-LABEL: func.func @not_causal
 // CHECK-NOT: mix.
 // CHECK: linalg.transpose

@@ -1,10 +1,14 @@
 """Hugging Face `transformers` decoders as people export them: tiny
-random-weight Llama, Qwen2 and Mistral (GQA: 4 query heads, 2 key/value
-heads; Mistral with a sliding window of 8) built from a config (no hub
-download), exported with `torch.onnx.export(..., dynamo=True)` at the
-exporter's default opset (and opset 23 for Llama and Mistral), imported with
-mixir-import-onnx, checked to raise one `mix.attention` per layer with the
-model's head counts and window, compiled and compared with torch's logits.
+random-weight Llama, Qwen2, Mistral (sliding window of 8), Qwen3 (RMSNorm on
+Q and K), Gemma 3 (a sliding and a global layer), Gemma 2 (the same, with
+attention logit soft-capping; eager only), GPT-2 (learned positions,
+Conv1D, fused c_attn) and Phi-3 (fused qkv_proj), with GQA (4 query heads, 2
+key/value heads) except GPT-2, built from a config (no hub download),
+exported with `torch.onnx.export(..., dynamo=True)` at the exporter's
+default opset and at opset 23, with attn_implementation "sdpa" and "eager";
+imported with mixir-import-onnx, checked to raise one `mix.attention` per
+layer with the model's head counts, window and soft-cap, compiled and
+compared with torch's logits.
 
 The exports are cached in the build tree (<build>/import_real_cache/, or
 $MIXIR_IMPORT_REAL_CACHE), keyed by the torch, transformers and onnxscript
@@ -32,33 +36,73 @@ LAYERS, HQ, HKV, HEAD_DIM, WINDOW = 2, 4, 2, 16, 8
 TOL = 1e-5
 EXPORT_FORMAT = 1  # bump when the export recipe below changes
 
-CASES = [  # (family, attn_implementation, opset or None for the default)
-    ("llama", "sdpa", None),
-    ("llama", "eager", None),
-    ("llama", "sdpa", 23),
-    ("qwen2", "sdpa", None),
-    ("qwen2", "eager", None),
-    ("mistral", "sdpa", None),
-    ("mistral", "eager", None),
-    ("mistral", "sdpa", 23),
-]
+# Per family: (attn_implementation, opset or None for the default).
+SDPA_EAGER_23 = [("sdpa", None), ("eager", None), ("sdpa", 23)]
+RUNS = {
+    "llama": SDPA_EAGER_23,
+    "qwen2": SDPA_EAGER_23,
+    "mistral": SDPA_EAGER_23,
+    "qwen3": SDPA_EAGER_23,
+    "gemma3": SDPA_EAGER_23,
+    "gemma2": [("eager", None), ("eager", 23)],  # soft-cap: eager only
+    "gpt2": SDPA_EAGER_23,
+    "phi3": SDPA_EAGER_23,
+}
+CASES = [(family, impl, opset) for family, runs in RUNS.items()
+         for impl, opset in runs]
+
+# Gemma 2 and 3 alternate sliding-window and global layers.
+ALTERNATING = ["sliding_attention", "full_attention"]
+SOFTCAP = 50.0  # Gemma 2's attention logit soft-cap
 
 
 def _config(family, impl):
-    transformers = need("transformers")
+    """The tiny config of `family` and its causal-LM class."""
+    tf = need("transformers")
     common = dict(hidden_size=HQ * HEAD_DIM, intermediate_size=128,
                   num_hidden_layers=LAYERS, num_attention_heads=HQ,
                   num_key_value_heads=HKV, vocab_size=128,
                   max_position_embeddings=128, use_cache=False)
-    if family == "llama":
-        cfg, model = transformers.LlamaConfig(**common), transformers.LlamaForCausalLM
-    elif family == "qwen2":
-        cfg, model = transformers.Qwen2Config(**common), transformers.Qwen2ForCausalLM
-    else:
-        cfg, model = (transformers.MistralConfig(**common, sliding_window=WINDOW),
-                      transformers.MistralForCausalLM)
+    gemma = dict(common, head_dim=HEAD_DIM, query_pre_attn_scalar=HEAD_DIM,
+                 sliding_window=WINDOW, layer_types=ALTERNATING)
+    builders = {
+        "llama": lambda: (tf.LlamaConfig(**common), tf.LlamaForCausalLM),
+        "qwen2": lambda: (tf.Qwen2Config(**common), tf.Qwen2ForCausalLM),
+        "mistral": lambda: (tf.MistralConfig(**common, sliding_window=WINDOW),
+                            tf.MistralForCausalLM),
+        "qwen3": lambda: (tf.Qwen3Config(**common, head_dim=HEAD_DIM),
+                          tf.Qwen3ForCausalLM),
+        "gemma3": lambda: (tf.Gemma3TextConfig(**gemma), tf.Gemma3ForCausalLM),
+        "gemma2": lambda: (tf.Gemma2Config(**gemma,
+                                           attn_logit_softcapping=SOFTCAP),
+                           tf.Gemma2ForCausalLM),
+        "gpt2": lambda: (tf.GPT2Config(n_embd=HQ * HEAD_DIM, n_layer=LAYERS,
+                                       n_head=HQ, vocab_size=128,
+                                       n_positions=128, use_cache=False,
+                                       bos_token_id=1, eos_token_id=2),
+                         tf.GPT2LMHeadModel),
+        "phi3": lambda: (tf.Phi3Config(**common, pad_token_id=0,
+                                       bos_token_id=1, eos_token_id=2),
+                         tf.Phi3ForCausalLM),
+    }
+    cfg, model = builders[family]()
     cfg._attn_implementation = impl
     return cfg, model
+
+
+def _expected(family):
+    """What each layer's mix.attention must carry: query and key/value
+    heads, and per layer the window (0: none) and soft-cap (0: none)."""
+    hkv = HQ if family == "gpt2" else HKV  # GPT-2 has no GQA
+    if family == "mistral":
+        windows = [WINDOW] * LAYERS
+    elif family in ("gemma2", "gemma3"):
+        windows = [WINDOW if t == "sliding_attention" else 0
+                   for t in ALTERNATING]
+    else:
+        windows = [0] * LAYERS
+    softcap = SOFTCAP if family == "gemma2" else 0.0
+    return HQ, hkv, windows, softcap
 
 
 def _model(family, impl):
@@ -145,18 +189,21 @@ def test_export_imports_raises_and_matches_torch(family, impl, opset, tmp_path):
     assert r.returncode == 0, r.stderr
     text = (tmp_path / "model.mlir").read_text()
 
+    hq, hkv, windows, softcap = _expected(family)
     lines = [l for l in text.splitlines() if "mix.attention" in l]
     assert len(lines) == LAYERS, "\n".join(lines)
-    for line in lines:
+    for line, window in zip(lines, windows):  # in layer order
         m = ATTN.search(line)
         assert m, line
-        assert _heads(m.group(1)) == HQ and _heads(m.group(4)) == HQ, line
-        assert _heads(m.group(2)) == HKV and _heads(m.group(3)) == HKV, line
+        assert _heads(m.group(1)) == hq and _heads(m.group(4)) == hq, line
+        assert _heads(m.group(2)) == hkv and _heads(m.group(3)) == hkv, line
         assert " causal" in line, line
-        if family == "mistral":
-            assert f"window = {WINDOW}" in line, line
+        if window:
+            assert f"window = {window} " in line, line
         else:
             assert "window" not in line, line
+        cap = re.search(r"softcap = (\S+)", line)
+        assert (float(cap.group(1)) if cap else 0.0) == softcap, line
     # The repeat_kv copies are gone: no 5-D [B, Hkv, n, T, D] tensor is left.
     assert f"x{HKV}x{HQ // HKV}x{T}x{HEAD_DIM}x" not in text
 

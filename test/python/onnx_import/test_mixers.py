@@ -16,13 +16,16 @@ N = h.make_node
 
 
 # --- standard Attention (opset 23) -------------------------------------------------
-@pytest.mark.parametrize("form", ["4d_causal_gqa", "4d_noncausal_scale", "3d_causal"])
+@pytest.mark.parametrize("form", ["4d_causal_gqa", "4d_noncausal_scale", "3d_causal",
+                                  "4d_causal_softcap"])
 def test_attention_node(form, tmp_path, record_rel_rms):
     r = rng(30)
     b, t, hq, hkv, d = 2, 37, 4, 2, 16
     if form.startswith("4d"):
         shapes = {"q": [b, hq, t, d], "k": [b, hkv, t, d], "v": [b, hkv, t, d]}
         attrs = {"is_causal": 1} if "causal" in form and "non" not in form else {"scale": 0.3}
+        if "softcap" in form:  # scores of about N(0, 16): a cap of 2 bends them
+            attrs.update(scale=1.0, softcap=2.0)
     else:
         shapes = {"q": [b, t, hq * d], "k": [b, t, hkv * d], "v": [b, t, hkv * d]}
         attrs = {"is_causal": 1, "q_num_heads": hq, "kv_num_heads": hkv}
@@ -32,6 +35,7 @@ def test_attention_node(form, tmp_path, record_rel_rms):
     text = check_against(model, feeds, tmp_path, record=record_rel_rms,
                          case=f"Attention {form}")
     assert "mix.attention" in text
+    assert ("softcap = 2.0" in text) == ("softcap" in form)
 
 
 @pytest.mark.parametrize("style", ["bool", "additive"])

@@ -331,6 +331,17 @@ def test_error_attention_mask_rejected(tmp_path):
     assert "node 'att' (Attention" in line and "attn_mask" in line
 
 
+@pytest.mark.parametrize("cap", [-1.0, float("inf"), float("nan")])
+def test_error_attention_bad_softcap(cap, tmp_path):
+    model = make_model([N("Attention", ["q", "k", "v"], ["y"], name="att",
+                          is_causal=1, softcap=cap)],
+                       [vi(n, [1, 2, 4, 8]) for n in "qkv"], [vi("y", None)],
+                       opset=23)
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    line = one_line_error(run_importer(tmp_path / "m.onnx"))
+    assert "node 'att' (Attention" in line and "softcap must be >= 0" in line
+
+
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
 def test_error_malformed_file(damage, tmp_path):
     model = linear_model(np.tril(np.ones((T, T))))

@@ -441,6 +441,10 @@ LogicalResult AttentionOp::verify() {
   if (getWindowOrZero() < 0)
     return emitOpError() << "'window' must be >= 0 (0 means unlimited), got "
                          << getWindowOrZero();
+  if (float cap = getSoftcapOrZero();
+      getSoftcap() && !(std::isfinite(cap) && cap > 0.0f))
+    return emitOpError() << "'softcap' must be positive and finite, got "
+                         << cap;
   ShapeVerifier shapes(o);
   if (failed(shapes.check(getShapeContract(o))))
     return failure();

@@ -256,7 +256,9 @@ def Mix_AttentionOp : Mix_Op<"attention"> {
     allowed by `causal` (`j <= i`) and `window` (`j > i - window`; 0 means
     unlimited). `q: [B, T, Hq, K]`, `k: [B, S, Hkv, K]`, `v: [B, S, Hkv, V]`;
     `forget(%g)` with `g: [B, T, Hq]` adds the Forgetting Transformer bias
-    (`G = cumsum(g)`, needs `S = T`). Rows with no allowed key give 0.
+    (`G = cumsum(g)`, needs `S = T`). `softcap = c` (> 0; Gemma 2) bounds
+    each scaled score to `c * tanh(x / c)` before the gate and the masks.
+    Rows with no allowed key give 0.
 
     ```mlir
     %o = mix.attention %q, %k, %v causal window = 512
@@ -266,11 +268,12 @@ def Mix_AttentionOp : Mix_Op<"attention"> {
   }];
   let arguments = (ins Mix_Tensor:$q, Mix_Tensor:$k, Mix_Tensor:$v,
       Optional<Mix_Tensor>:$g, UnitAttr:$causal, OptionalAttr<I64Attr>:$window,
-      OptionalAttr<F32Attr>:$scale);
+      OptionalAttr<F32Attr>:$scale, OptionalAttr<F32Attr>:$softcap);
   let results = (outs Mix_Tensor:$o);
   let assemblyFormat = [{
     $q `,` $k `,` $v (`forget` `(` $g^ `)`)? (`causal` $causal^)?
     (`window` `=` $window^)? (`scale` `=` $scale^)?
+    (`softcap` `=` $softcap^)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
@@ -278,6 +281,10 @@ def Mix_AttentionOp : Mix_Op<"attention"> {
     float getScaleOrDefault();
     /// The window length, 0 when unlimited.
     int64_t getWindowOrZero() { return getWindow().value_or(0); }
+    /// The logit soft-cap, 0 when off.
+    float getSoftcapOrZero() {
+      return getSoftcap() ? getSoftcap()->convertToFloat() : 0.0f;
+    }
   }];
 }
 
