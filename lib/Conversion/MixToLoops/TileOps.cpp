@@ -10,6 +10,8 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/AffineMap.h"
 
+#include <limits>
+
 using namespace mlir;
 
 namespace mixir::lowering {
@@ -305,6 +307,33 @@ Value withinFactorBound(ImplicitLocOpBuilder &b, ArrayRef<Value> Gs, Value R) {
       arith::ConstantOp::create(b, b.getF32FloatAttr(kFactorBound)));
 }
 
+/// Whether every entry of the 2-D tile `Y` is finite: an i1.
+Value allFinite(ImplicitLocOpBuilder &b, Value Y) {
+  MLIRContext *ctx = b.getContext();
+  AffineMap id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap none = AffineMap::get(2, 0, {}, ctx);
+  Value worst = tensor::FromElementsOp::create(
+      b, RankedTensorType::get({}, b.getF32Type()),
+      ValueRange{arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f))});
+  worst = linalg::GenericOp::create(
+              b, TypeRange{worst.getType()}, ValueRange{Y}, ValueRange{worst},
+              ArrayRef<AffineMap>{id2, none},
+              ArrayRef<IteratorType>{IteratorType::reduction,
+                                     IteratorType::reduction},
+              [](OpBuilder &nb, Location loc, ValueRange a) {
+                Value m = math::AbsFOp::create(nb, loc, a[0]);
+                linalg::YieldOp::create(
+                    nb, loc,
+                    ValueRange{arith::MaximumFOp::create(nb, loc, a[1], m)});
+              })
+              .getResult(0);
+  Value w = tensor::ExtractOp::create(b, worst, ValueRange{});
+  return arith::CmpFOp::create(
+      b, arith::CmpFPredicate::OLE, w,
+      arith::ConstantOp::create(
+          b, b.getF32FloatAttr(std::numeric_limits<float>::max())));
+}
+
 /// `fast` when `cond`, else `exact`: each builds a tile of the same type.
 Value eitherTile(ImplicitLocOpBuilder &b, Value cond,
                  const std::function<Value(ImplicitLocOpBuilder &)> &fast,
@@ -418,12 +447,16 @@ Value perChannelGatedRead(ImplicitLocOpBuilder &b, Value P, Value Grow, Value Y,
     // Diagonal block, added to what the blocks before gave these rows; the
     // mask selects before anything is summed. Factored through the block's
     // first column gate F where its gates allow (see perChannelGatedScores):
-    // ((masked Pp) (Yp * exp(F - Gcp))) * exp(Grp - F); else exactly.
+    // ((masked Pp) (Yp * exp(F - Gcp))) * exp(Grp - F); else exactly. The
+    // product sums every column, so a non-finite Y (0 * Inf in a masked
+    // entry) takes the exact form, which never reads masked entries.
     Type diagType = RankedTensorType::get({sub, K}, b.getF32Type());
     Value Grp = rowsOf(b, Grow, p0, sub), earlier = rowsOf(b, O, p0, sub);
     Value F = rowOf(b, Gcol, p0 * perCol);
+    Value tame = arith::AndIOp::create(b, withinFactorBound(b, {Grp, Gcp}, F),
+                                       allFinite(b, Yp));
     Value diag = eitherTile(
-        b, withinFactorBound(b, {Grp, Gcp}, F),
+        b, tame,
         [&](ImplicitLocOpBuilder &ib) {
           Value kept = causalDecayMask(ib, Pp, Value(), Value(),
                                        CausalMask{false, 1, perCol});
