@@ -376,8 +376,8 @@ Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
     // (Xp * exp(Grp - F)) (Yp * exp(F - Gcp))^T, one matmul. Otherwise
     // (gates of large magnitude) the exponent is taken inside the sum, per
     // entry, exactly. Masked either way.
-    Type diagType = RankedTensorType::get({sub * perRow, sub * perCol},
-                                          b.getF32Type());
+    Type diagType =
+        RankedTensorType::get({sub * perRow, sub * perCol}, b.getF32Type());
     Value F = rowOf(b, Gcol, p0 * perCol);
     Value diag = eitherTile(
         b, withinFactorBound(b, {Grp, Gcp}, F),
@@ -460,9 +460,8 @@ Value perChannelGatedRead(ImplicitLocOpBuilder &b, Value P, Value Grow, Value Y,
         [&](ImplicitLocOpBuilder &ib) {
           Value kept = causalDecayMask(ib, Pp, Value(), Value(),
                                        CausalMask{false, 1, perCol});
-          Value part =
-              matmul(ib, kept, timesExp(ib, Yp, {F, col}, {Gcp, id2}),
-                     zeroTile(ib, {sub, K}));
+          Value part = matmul(ib, kept, timesExp(ib, Yp, {F, col}, {Gcp, id2}),
+                              zeroTile(ib, {sub, K}));
           part = timesExp(ib, part, {Grp, id2}, {F, col});
           return mapN(ib, earlier, {{part, id2}},
                       [](OpBuilder &nb, Location loc, ValueRange a) -> Value {
@@ -472,7 +471,8 @@ Value perChannelGatedRead(ImplicitLocOpBuilder &b, Value P, Value Grow, Value Y,
         [&](ImplicitLocOpBuilder &ib) {
           return linalg::GenericOp::create(
                      ib, TypeRange{diagType}, ValueRange{Pp, Yp, Grp, Gcp},
-                     ValueRange{earlier}, ArrayRef<AffineMap>{ij, jk, ik, jk, ik},
+                     ValueRange{earlier},
+                     ArrayRef<AffineMap>{ij, jk, ik, jk, ik},
                      ArrayRef<IteratorType>{IteratorType::parallel,
                                             IteratorType::parallel,
                                             IteratorType::reduction},
@@ -490,8 +490,8 @@ Value perChannelGatedRead(ImplicitLocOpBuilder &b, Value P, Value Grow, Value Y,
                        Value sum = arith::AddFOp::create(nb, loc, a[4], t);
                        linalg::YieldOp::create(
                            nb, loc,
-                           ValueRange{
-                               arith::SelectOp::create(nb, loc, kept, sum, a[4])});
+                           ValueRange{arith::SelectOp::create(nb, loc, kept,
+                                                              sum, a[4])});
                      })
               .getResult(0);
         });
