@@ -335,9 +335,12 @@ Value allFinite(ImplicitLocOpBuilder &b, Value Y) {
 }
 
 /// `fast` when `cond`, else `exact`: each builds a tile of the same type.
+/// Without `cond` (null): `exact` alone.
 Value eitherTile(ImplicitLocOpBuilder &b, Value cond,
                  const std::function<Value(ImplicitLocOpBuilder &)> &fast,
                  const std::function<Value(ImplicitLocOpBuilder &)> &exact) {
+  if (!cond)
+    return exact(b);
   auto branch = [](const std::function<Value(ImplicitLocOpBuilder &)> &fn) {
     return [&fn](OpBuilder &nb, Location loc) {
       ImplicitLocOpBuilder ib(loc, nb);
@@ -350,7 +353,8 @@ Value eitherTile(ImplicitLocOpBuilder &b, Value cond,
 } // namespace
 
 Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
-                            Value Y, Value Gcol, CausalMask mask) {
+                            Value Y, Value Gcol, CausalMask mask,
+                            bool factored) {
   MLIRContext *ctx = b.getContext();
   const int64_t perRow = mask.rowsPerToken, perCol = mask.colsPerToken;
   const int64_t n = dimSize(X, 0), m = dimSize(Y, 0), C = n / perRow;
@@ -380,7 +384,7 @@ Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
         RankedTensorType::get({sub * perRow, sub * perCol}, b.getF32Type());
     Value F = rowOf(b, Gcol, p0 * perCol);
     Value diag = eitherTile(
-        b, withinFactorBound(b, {Grp, Gcp}, F),
+        b, factored ? withinFactorBound(b, {Grp, Gcp}, F) : Value(),
         [&](ImplicitLocOpBuilder &ib) {
           Value Xf = timesExp(ib, Xp, {Grp, id2}, {F, col});
           Value Yf = timesExp(ib, Yp, {F, col}, {Gcp, id2});
@@ -424,7 +428,7 @@ Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
 }
 
 Value perChannelGatedRead(ImplicitLocOpBuilder &b, Value P, Value Grow, Value Y,
-                          Value Gcol, int64_t colsPerToken) {
+                          Value Gcol, int64_t colsPerToken, bool factored) {
   MLIRContext *ctx = b.getContext();
   const int64_t perCol = colsPerToken, C = dimSize(P, 0), K = dimSize(Y, 1);
   const int64_t sub = std::min<int64_t>(kSubChunk, C);
@@ -453,8 +457,10 @@ Value perChannelGatedRead(ImplicitLocOpBuilder &b, Value P, Value Grow, Value Y,
     Type diagType = RankedTensorType::get({sub, K}, b.getF32Type());
     Value Grp = rowsOf(b, Grow, p0, sub), earlier = rowsOf(b, O, p0, sub);
     Value F = rowOf(b, Gcol, p0 * perCol);
-    Value tame = arith::AndIOp::create(b, withinFactorBound(b, {Grp, Gcp}, F),
-                                       allFinite(b, Yp));
+    Value tame =
+        factored ? arith::AndIOp::create(b, withinFactorBound(b, {Grp, Gcp}, F),
+                                         allFinite(b, Yp))
+                 : Value();
     Value diag = eitherTile(
         b, tame,
         [&](ImplicitLocOpBuilder &ib) {

@@ -98,8 +98,11 @@ Value causalDecayMask(ImplicitLocOpBuilder &b, Value scores, Value Grow,
 /// at the block's last token, so every exponent is <= 0 when the gates are
 /// cumulative log decays and the row gate of a row after the block is at
 /// most R_p.
+/// With `factored` false the diagonal blocks always take the exact form
+/// (a schedule choice: one branch fewer per block, fewer live values).
 Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
-                            Value Y, Value Gcol, CausalMask mask);
+                            Value Y, Value Gcol, CausalMask mask,
+                            bool factored = true);
 
 /// The per-channel gated read through the transpose: [n, K] with entry
 /// (i, k) = sum_j P_ij Y_jk exp(Grow_ik - Gcol_jk) over the columns j whose
@@ -110,7 +113,8 @@ Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
 /// through the block's last column gate below it), so every exponent is
 /// <= 0 for cumulative log decays.
 Value perChannelGatedRead(ImplicitLocOpBuilder &b, Value P, Value Grow, Value Y,
-                          Value Gcol, int64_t colsPerToken);
+                          Value Gcol, int64_t colsPerToken,
+                          bool factored = true);
 
 /// Solves (I + A) Z = R for Z by forward substitution, A strictly lower
 /// triangular [C, C], R [C, W]: row i is R_i - sum_{j<i} A_ij Z_j.
