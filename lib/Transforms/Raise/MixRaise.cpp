@@ -739,6 +739,71 @@ LogicalResult readScoreChain(Value x, int64_t rank, OpBuilder &b,
   return success();
 }
 
+/// The element-wise product of square masks of one size, each the same for
+/// every head or one per head; null, with `why` set, when they are not.
+std::optional<HeadMatrix> maskProduct(ArrayRef<HeadMatrix> masks,
+                                      const char *&why) {
+  std::optional<HeadMatrix> product;
+  for (const HeadMatrix &m : masks) {
+    if (m.rows != m.cols) {
+      why = "a mask is not square";
+      return std::nullopt;
+    }
+    if (!product) {
+      product = m;
+      continue;
+    }
+    if (m.rows != product->rows) {
+      why = "the masks differ in size";
+      return std::nullopt;
+    }
+    HeadMatrix p;
+    p.heads = std::max(m.heads, product->heads);
+    if ((m.heads != 1 && m.heads != p.heads) ||
+        (product->heads != 1 && product->heads != p.heads)) {
+      why = "the masks differ in head count";
+      return std::nullopt;
+    }
+    p.rows = p.cols = m.rows;
+    p.values.resize(p.heads * p.rows * p.cols);
+    for (int64_t h = 0; h < p.heads; ++h)
+      for (int64_t i = 0; i < p.rows; ++i)
+        for (int64_t j = 0; j < p.cols; ++j)
+          p.values[(h * p.rows + i) * p.cols + j] =
+              m.at(m.heads == 1 ? 0 : h, i, j) *
+              product->at(product->heads == 1 ? 0 : h, i, j);
+    product = std::move(p);
+  }
+  return product;
+}
+
+/// Whether `m` is causal with gamma_h^(i-j) on and below the diagonal of
+/// head h, gamma_h in (0, 1]; appends each gamma_h to `gammas`, or sets
+/// `why`.
+bool causalDecays(const HeadMatrix &m, SmallVector<double> &gammas,
+                  const char *&why) {
+  int64_t t = m.rows;
+  for (int64_t h = 0; h < m.heads; ++h) {
+    double gamma = t > 1 ? m.at(h, 1, 0) : 1.0;
+    if (!(gamma > 0.0 && gamma <= 1.0)) {
+      why = "the decay below the diagonal is not in (0, 1]";
+      return false;
+    }
+    for (int64_t i = 0; i < t; ++i)
+      for (int64_t j = 0; j < t; ++j) {
+        double e = m.at(h, i, j);
+        double want = j > i ? 0.0 : std::pow(gamma, (double)(i - j));
+        if (std::abs(e - want) > 1e-5 * std::max(1.0, std::abs(want))) {
+          why = "the mask is not causal with a decay gamma^(i-j) on "
+                "and below the diagonal";
+          return false;
+        }
+      }
+    gammas.push_back(gamma);
+  }
+  return true;
+}
+
 struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
   using MixRaiseBase::MixRaiseBase;
 
@@ -969,51 +1034,17 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
                        "(per head at most) or a decay exp(G_i - G_j)");
       masks.push_back(std::move(*m));
     }
-    std::optional<HeadMatrix> product;
-    for (std::optional<HeadMatrix> m : masks) {
-      if (m->rows != m->cols)
-        return leaveIt("a mask is not square");
-      if (!product) {
-        product = m;
-        continue;
-      }
-      if (m->rows != product->rows)
-        return leaveIt("the masks differ in size");
-      HeadMatrix p;
-      p.heads = std::max(m->heads, product->heads);
-      if ((m->heads != 1 && m->heads != p.heads) ||
-          (product->heads != 1 && product->heads != p.heads))
-        return leaveIt("the masks differ in head count");
-      p.rows = p.cols = m->rows;
-      p.values.resize(p.heads * p.rows * p.cols);
-      for (int64_t h = 0; h < p.heads; ++h)
-        for (int64_t i = 0; i < p.rows; ++i)
-          for (int64_t j = 0; j < p.cols; ++j)
-            p.values[(h * p.rows + i) * p.cols + j] =
-                m->at(m->heads == 1 ? 0 : h, i, j) *
-                product->at(product->heads == 1 ? 0 : h, i, j);
-      product = std::move(p);
-    }
+    std::optional<HeadMatrix> product = maskProduct(masks, why);
+    if (!product)
+      return leaveIt(why);
     int64_t t = product->rows;
     auto scoreType = cast<RankedTensorType>(probs.getType());
     if (scoreType.getDimSize(rank - 2) != t ||
         scoreType.getDimSize(rank - 1) != t)
       return leaveIt("the mask is not the size of the scores");
     SmallVector<double> gammas;
-    for (int64_t h = 0; h < product->heads; ++h) {
-      double gamma = t > 1 ? product->at(h, 1, 0) : 1.0;
-      if (!(gamma > 0.0 && gamma <= 1.0))
-        return leaveIt("the decay below the diagonal is not in (0, 1]");
-      for (int64_t i = 0; i < t; ++i)
-        for (int64_t j = 0; j < t; ++j) {
-          double e = product->at(h, i, j);
-          double want = j > i ? 0.0 : std::pow(gamma, (double)(i - j));
-          if (std::abs(e - want) > 1e-5 * std::max(1.0, std::abs(want)))
-            return leaveIt("the mask is not causal with a decay "
-                           "gamma^(i-j) on and below the diagonal");
-        }
-      gammas.push_back(gamma);
-    }
+    if (!causalDecays(*product, gammas, why))
+      return leaveIt(why);
     bool decayed = llvm::any_of(gammas, [](double g) { return g != 1.0; });
     if (decayed && cumulative)
       return leaveIt("both a constant decay and exp(G_i - G_j)");
