@@ -30,6 +30,10 @@
  *   a dense row-major device view with at least one element; the call queues
  *   its work on `stream` and returns without waiting for it (see
  *   mixir_function_invoke_into). Mixing host and device views is refused.
+ *   Functions whose host code reads argument values (packed sequences'
+ *   cu_seqlens and state pools' state_indices, which are checked on the
+ *   host) need host views: the runtime does not yet tell them apart, and
+ *   host code reading a device pointer faults.
  * - Results are either returned as runtime-allocated buffers
  *   (mixir_function_invoke) or copied into views the caller provides
  *   (mixir_function_invoke_into, whose shapes must match the results).
@@ -134,7 +138,7 @@ MIXIR_API mixir_status_t mixir_buffer_wrap(mixir_device_t device, void *data,
  * row-major, each on the host or the CUDA device (uploads, downloads and
  * device-to-device copies). A copy that touches the device is queued on
  * `stream` (a CUstream; NULL: the legacy default stream) and finished
- * before the call returns. */
+ * before the call returns. Device views must not overlap (host ones may). */
 MIXIR_API mixir_status_t mixir_buffer_copy(const mixir_buffer_view_t *dst,
                                            const mixir_buffer_view_t *src,
                                            void *stream);

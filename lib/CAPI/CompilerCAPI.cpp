@@ -38,12 +38,13 @@ struct mixir_compiler_s {
   /// Keys being loaded or compiled now. A second caller of the same key
   /// waits for the first instead of reading the disk or compiling again.
   struct Pending {
+    std::string sourceName; // errors name it
     bool done = false;
     std::shared_ptr<ModuleState> state; // null: failed, see error
     std::string error;
   };
   std::map<std::string, std::shared_ptr<Pending>> pending;
-  std::condition_variable pendingDone; // signalled under mutex
+  std::condition_variable pendingDone; // notified after `done` is set
   mixir_cache_stats_t stats{};
 };
 
@@ -120,9 +121,17 @@ Produced produce(const mixir_compiler_s &c, const std::string &key,
   if (!cachePath.empty()) {
     std::string bytes;
     if (llvm::sys::fs::exists(cachePath) && readFileBytes(cachePath, bytes)) {
-      // A file that does not load (corrupt, truncated, another compiler's)
-      // is recompiled and replaced; only its loader status is discarded.
-      if (LoadedArtifact::load(std::move(bytes), loaded)) {
+      // A file that is not a whole artifact for this machine (corrupt,
+      // truncated, another compiler's) is recompiled and replaced. One that
+      // is, but does not load (no CUDA device), gives the loader's error:
+      // compiling again would not help.
+      ArtifactInfo probe;
+      if (parseArtifact(bytes.data(), bytes.size(), probe) &&
+          checkArtifactRunsHere(probe)) {
+        if (Status s = LoadedArtifact::load(std::move(bytes), loaded); !s) {
+          r.error = s.message();
+          return r;
+        }
         r.diskHit = true;
         mixir::capi::touchEntry(cachePath);
       } else {
@@ -174,22 +183,31 @@ mixir_status_t compileImpl(mixir_compiler_t c, llvm::StringRef source,
       // error) rather than compiling the same source twice.
       std::shared_ptr<mixir_compiler_s::Pending> theirs = p->second;
       c->pendingDone.wait(lock, [&] { return theirs->done; });
-      if (!theirs->state)
+      if (theirs->state) {
+        ++c->stats.memory_hits;
+        *out = makeModuleHandle(theirs->state);
+        return nullptr;
+      }
+      // Their error names their source; under another name, compile again
+      // for an error that names this one.
+      if (theirs->sourceName == sourceName)
         return makeStatus(theirs->error);
-      ++c->stats.memory_hits;
-      *out = makeModuleHandle(theirs->state);
-      return nullptr;
+    } else {
+      mine = std::make_shared<mixir_compiler_s::Pending>();
+      mine->sourceName = sourceName;
+      c->pending.emplace(key, mine);
     }
-    mine = std::make_shared<mixir_compiler_s::Pending>();
-    c->pending.emplace(key, mine);
   }
+  // (Without `mine`: a retry for another source name, not registered.)
   Produced r = produce(*c, key, source, sourceName);
   {
     std::lock_guard<std::mutex> lock(c->mutex);
-    c->pending.erase(key);
-    mine->done = true;
-    mine->state = r.state;
-    mine->error = r.error;
+    if (mine) {
+      c->pending.erase(key);
+      mine->done = true;
+      mine->state = r.state;
+      mine->error = r.error;
+    }
     if (r.diskReject)
       ++c->stats.disk_rejects;
     if (r.state) {
@@ -200,7 +218,8 @@ mixir_status_t compileImpl(mixir_compiler_t c, llvm::StringRef source,
       c->memory.emplace(key, r.state);
     }
   }
-  c->pendingDone.notify_all();
+  if (mine)
+    c->pendingDone.notify_all();
   if (!r.state)
     return makeStatus(r.error);
   *out = makeModuleHandle(std::move(r.state));

@@ -44,7 +44,9 @@ void mixir::addCUDAKernels(OpPassManager &pm, const CompileOptions &options) {
   int64_t chunk = options.chunkSize.value_or(kCudaMinChunkSize);
   if (chunk > 0) {
     pm.addPass(createSelectAlgorithm({chunk}));
-    pm.addPass(createConvertMixToChunked({chunk}));
+    // The exact diagonal blocks: the factored ones' run-time branch keeps
+    // both forms' values live and spills on sm_90 (GLA's chunked kernel).
+    pm.addPass(createConvertMixToChunked({chunk, /*factorBlocks=*/false}));
   }
   pm.addPass(createConvertMixToLoops());
   pm.addPass(createConvertChunkedToGPU());

@@ -27,6 +27,15 @@ def _on_device(x):
         _runtime._is_torch(x) and getattr(x, "is_cuda", False))
 
 
+def _host_only(name, x):
+    """Packings and pool slots are read by the compiled host code, so they
+    (and with them the whole call) stay in host memory."""
+    if _on_device(x):
+        raise TypeError(f"{name} must be a numpy array: the packing and the "
+                        f"pool slots are checked on the host, so calls with "
+                        f"cu_seqlens or state_indices take numpy arrays")
+
+
 def _array(name, x, ndim, dims):
     if not isinstance(x, np.ndarray) and not _on_device(x):
         raise TypeError(f"{name} must be a numpy array (or, with "
@@ -46,7 +55,7 @@ def _inputs(named, dims_of):
         if dtype_name(x.dtype) not in _IO_DTYPES:
             raise TypeError(f"{name} has dtype {x.dtype}; expected float32, "
                             f"float16 or bfloat16")
-        if x.dtype != first.dtype:
+        if dtype_name(x.dtype) != dtype_name(first.dtype):
             raise TypeError(f"{name} has dtype {x.dtype} but {first_name} has "
                             f"{first.dtype}; they must match")
     return dtype_name(first.dtype)
@@ -55,7 +64,9 @@ def _inputs(named, dims_of):
 def _f32(name, x, ndim, dims):
     """Gates, betas and states are f32 (any float input is converted)."""
     _array(name, x, ndim, dims)
-    if dtype_name(x.dtype) not in ("f32", "f16", "bf16", "f64"):
+    floating = dtype_name(x.dtype) in ("f32", "f16", "bf16", "f64") or (
+        isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.floating))
+    if not floating:
         raise TypeError(f"{name} must be a floating-point array, got {x.dtype}")
     if _runtime._is_torch(x):
         return x.to(_runtime._torch_dtypes()["f32"]).contiguous()
@@ -87,14 +98,13 @@ def _tensor(shape, elem, dynamic=2):
 def _offsets(cu_seqlens):
     """cu_seqlens as the operand of varlen(...): a 1-D int32 or int64 array
     (its values are checked by the compiled code)."""
+    _host_only("cu_seqlens", cu_seqlens)
     _array("cu_seqlens", cu_seqlens, 1, "[N + 1]")
     elem = dtype_name(cu_seqlens.dtype)
     if elem not in ("i32", "i64"):
         raise TypeError(f"cu_seqlens must be int32 or int64, got "
                         f"{cu_seqlens.dtype}")
-    x = cu_seqlens if _on_device(cu_seqlens) else \
-        np.ascontiguousarray(cu_seqlens)
-    return x, f"tensor<?x{elem}>"
+    return np.ascontiguousarray(cu_seqlens), f"tensor<?x{elem}>"
 
 
 def _gate_kind(gate, allowed):
@@ -237,10 +247,7 @@ def _recurrence_call(op, q, k, v, g, gate, scale, initial_state, extra_args,
     def after(results):
         o, s = results
         if state_indices is not None:  # the pool is updated in place
-            if isinstance(state_pool, np.ndarray):
-                np.copyto(state_pool, s)
-            else:
-                state_pool.copy_(s)
+            np.copyto(state_pool, s)
             s = state_pool
         return o, s
     return _Call(key, args, source, chunk_size, target, after)
@@ -264,14 +271,9 @@ def _state_pool(state_pool, initial_state):
                          "not both")
     if state_pool is None:
         raise ValueError("state_indices needs state_pool [P, Hv, K, V]")
+    _host_only("state_pool", state_pool)
     _array("state_pool", state_pool, 4, "[P, Hv, K, V]")
-    if isinstance(state_pool, _runtime.DeviceArray):
-        raise TypeError("state_pool on the device must be a torch CUDA tensor "
-                        "(it is updated in place)")
-    if _runtime._is_torch(state_pool):
-        dense = state_pool.is_contiguous()
-    else:
-        dense = state_pool.flags.c_contiguous and state_pool.flags.writeable
+    dense = state_pool.flags.c_contiguous and state_pool.flags.writeable
     if dtype_name(state_pool.dtype) != "f32" or not dense:
         raise TypeError("state_pool must be a writable C-contiguous float32 "
                         "array (it is updated in place)")
@@ -283,12 +285,12 @@ def _slots(state_indices, args, arg_types):
     its syntax."""
     if state_indices is None:
         return ""
+    _host_only("state_indices", state_indices)
     _array("state_indices", state_indices, 1, "[N]")
     if dtype_name(state_indices.dtype) != "i32":
         raise TypeError(f"state_indices must be int32, got "
                         f"{state_indices.dtype}")
-    args.append(state_indices if _on_device(state_indices) else
-                np.ascontiguousarray(state_indices))
+    args.append(np.ascontiguousarray(state_indices))
     arg_types.append("tensor<?xi32>")
     return f" indices(%a{len(args) - 1})"
 

@@ -86,7 +86,7 @@ class Function:
         """Every argument in CUDA memory: the results are written in place
         on the device (torch tensors for torch arguments, queued on torch's
         current stream; DeviceArrays otherwise, on the default stream)."""
-        views, torch_device = [], None
+        views, torch_device, foreign = [], None, False
         for i, a in enumerate(arrays):
             where = f"@{self.name} argument {i}"
             if not _on_cuda(a):
@@ -96,6 +96,7 @@ class Function:
                 torch_device = a.device
                 views.append(_torch_view(a, where))
             else:
+                foreign = True
                 views.append(_dlpack_cuda_view(a, where))
         shapes = self._module.result_shapes(self.name, views)
         if torch_device is not None:
@@ -104,6 +105,10 @@ class Function:
                     for (t, _), s in zip(self.result_types, shapes)]
             out_views = [_torch_view(o, "") for o in outs]
             stream = torch.cuda.current_stream(torch_device).cuda_stream
+            if foreign and stream != 0:
+                # Other arrays were written on the legacy default stream,
+                # which a non-blocking torch stream does not wait for.
+                _mixir.cuda_synchronize()
         else:
             outs = [DeviceArray(_mixir.DeviceBuffer(t, s))
                     for (t, _), s in zip(self.result_types, shapes)]
@@ -168,11 +173,14 @@ def _torch_dtypes():
     """Element type names to torch dtypes (filled on first use)."""
     if not _TORCH_DTYPES:
         import torch
-        _TORCH_DTYPES.update({
+        table = {
             "f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16,
             "f64": torch.float64, "i1": torch.bool, "i8": torch.int8,
-            "i16": torch.int16, "i32": torch.int32, "i64": torch.int64})
-        _TORCH_NAMES.update({v: k for k, v in _TORCH_DTYPES.items()})
+            "i16": torch.int16, "i32": torch.int32, "i64": torch.int64}
+        # The reverse table first: another thread that finds _TORCH_DTYPES
+        # filled must find _TORCH_NAMES filled too.
+        _TORCH_NAMES.update({v: k for k, v in table.items()})
+        _TORCH_DTYPES.update(table)
     return _TORCH_DTYPES
 
 
@@ -239,8 +247,11 @@ class DeviceArray:
         return out
 
     def __dlpack__(self, stream=None, **kwargs):
-        # The memory was written on the legacy default stream, which every
-        # blocking stream waits for: no event is needed for `stream`.
+        # The memory was written on the legacy default stream: a consumer on
+        # that stream (None or 1) is ordered after it; for any other stream
+        # the work is finished first.
+        if stream not in (None, 1):
+            _mixir.cuda_synchronize()
         return self._native.dlpack()
 
     def __dlpack_device__(self):
@@ -254,7 +265,7 @@ def to_device(array):
     """A copy of the numpy array `array` in CUDA memory (a DeviceArray),
     for calls of target cuda modules that keep their data on the device.
     Raises ValueError without a CUDA driver or device."""
-    a = np.ascontiguousarray(array)
+    a = np.require(array, requirements="C")
     name = _NAME_OF.get(a.dtype)
     if name is None:
         raise TypeError(f"to_device: unsupported dtype {a.dtype}")

@@ -565,7 +565,7 @@ def importer_path():
                        "MIXIR_IMPORT_STABLEHLO)")
 
 
-def _run_importer(flat_text, raise_):
+def _run_importer(flat_text, raise_, report_raising=False):
     from ._runtime import CompileError
     with tempfile.TemporaryDirectory(prefix="mixir-shlo-") as tmp:
         path = os.path.join(tmp, "flat.mlir")
@@ -574,26 +574,32 @@ def _run_importer(flat_text, raise_):
         cmd = [importer_path(), path, "-o", "-"]
         if not raise_:
             cmd.append("--no-raise")
+        if report_raising:
+            cmd.append("--report-raising")
         try:
             r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
         except OSError as e:
             raise CompileError(f"cannot run {cmd[0]}: {e.strerror}") from None
     if r.returncode != 0:
         raise CompileError(_one_line(r.stderr or f"{cmd[0]} exited with {r.returncode}"))
+    if report_raising:
+        sys.stderr.write(r.stderr)
     return r.stdout
 
 
-def import_stablehlo(source, raise_=True):
+def import_stablehlo(source, raise_=True, report_raising=False):
     """Imports StableHLO (text, bytes, a file or a `jax.export.Exported`)
     into MixIR: the front stage, then `mixir-import-stablehlo`. Returns the
     imported MLIR text (mix + upstream dialects) for `mixir.compile`. Errors
-    raise `mixir.CompileError` with a one-line message."""
+    raise `mixir.CompileError` with a one-line message. `report_raising=True`
+    writes to sys.stderr one line per loop or attention chain that raising
+    left as it is, with the reason (the tool's --report-raising)."""
     from ._runtime import CompileError
     try:
         flat = to_flat(source)
     except ValueError as e:
         raise CompileError(_one_line(e)) from None
-    return _run_importer(flat, raise_)
+    return _run_importer(flat, raise_, report_raising)
 
 
 def export(fn, *example_args, **export_kwargs):
@@ -611,12 +617,15 @@ def export(fn, *example_args, **export_kwargs):
     return jax.export.export(jax.jit(fn, keep_unused=True), **export_kwargs)(*specs)
 
 
-def from_jax(fn, *example_args, raise_=True, **export_kwargs):
+def from_jax(fn, *example_args, raise_=True, report_raising=False, **export_kwargs):
     """Exports the JAX function `fn` for `example_args` (arrays or
     `jax.ShapeDtypeStruct`s; static shapes), imports it and returns the MLIR
     text for `mixir.compile`. `raise_=False` skips raising loops and written-
-    out attention to `mix` ops. Errors raise `mixir.CompileError`."""
-    return import_stablehlo(export(fn, *example_args, **export_kwargs), raise_=raise_)
+    out attention to `mix` ops; `report_raising=True` writes why each loop or
+    attention chain left as it is stayed (see `import_stablehlo`). Errors
+    raise `mixir.CompileError`."""
+    return import_stablehlo(export(fn, *example_args, **export_kwargs), raise_=raise_,
+                            report_raising=report_raising)
 
 
 # --- command line --------------------------------------------------------------------------

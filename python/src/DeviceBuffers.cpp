@@ -172,9 +172,10 @@ void defineDeviceBuffers(nb::module_ &m) {
   // of any DLPack tensor; nothing is copied.
   m.def("dlpack_view", [](nb::ndarray<> a) {
     std::vector<int64_t> shape;
-    bool dense = true;
+    bool dense =
+        true; // an array without elements is dense whatever its strides
     int64_t expect = 1;
-    for (size_t d = a.ndim(); d-- > 0;) {
+    for (size_t d = a.ndim(); d-- > 0 && a.size() > 0;) {
       if (a.shape(d) != 1 && a.stride(d) != expect)
         dense = false;
       expect *= a.shape(d);

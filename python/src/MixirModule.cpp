@@ -339,6 +339,17 @@ NB_MODULE(_mixir, m) {
       return std::make_tuple(false, s.message());
     return std::make_tuple(true, description);
   });
+  // Waits for the legacy default stream (DeviceArray results are written
+  // there); a CUDA error is a RuntimeError.
+  m.def("cuda_synchronize", []() {
+    mixrt::Status s;
+    {
+      nb::gil_scoped_release release;
+      s = mixrt::cudaSynchronize(nullptr);
+    }
+    if (!s)
+      throw std::runtime_error(s.message());
+  });
   m.def("cuda_chip", []() {
     std::string chip;
     if (!mixrt::cudaAvailable() || !mixrt::cudaDeviceArchitecture(chip))

@@ -597,6 +597,17 @@ Status cudaCopy(void *dst, const void *src, size_t bytes, void *stream) {
   return cudaTakeStatus();
 }
 
+Status cudaSynchronize(void *stream) {
+  (void)cudaTakeStatus();
+  {
+    Scope scope("cudaSynchronize", /*startsWork=*/false);
+    if (const Driver *d = scope.driver())
+      scope.ok("cuStreamSynchronize",
+               d->streamSynchronize(static_cast<CUstream>(stream)));
+  }
+  return cudaTakeStatus();
+}
+
 void cudaProfileKernels(bool on) { kernelTimer.enabled = on; }
 
 Status cudaTakeKernelTime(double &ms) {

@@ -242,6 +242,8 @@ def test_device_arrays_on_the_fake_driver():
         print(d, d.__dlpack_device__(), np.array_equal(d.numpy(), x))
         b = np.linspace(-3, 3, 10).astype(ml_dtypes.bfloat16).reshape(2, 5)
         print(np.array_equal(mixir.to_device(b).numpy(), b))
+        print(mixir.to_device(np.float32(2.5)).numpy().shape,
+              type(d.__dlpack__(stream=7)).__name__)
         m = mixir.compile(open({str(source)!r}).read(), target="cuda")
 
         class Producer:  # another library's CUDA tensor
@@ -271,7 +273,7 @@ def test_device_arrays_on_the_fake_driver():
     dev = "<mixir DeviceArray (1, 37, 4) float32 on cuda:0>"
     res = dev + " <mixir DeviceArray (1, 4) float32 on cuda:0>"
     assert lines == [
-        f"{dev} (2, 0) True", "True", res, res,
+        f"{dev} (2, 0) True", "True", "() PyCapsule", res, res,
         "TypeError: @scan argument 1: a host array among CUDA tensors (a call "
         "takes one kind)",
         "TypeError: @scan argument 0: a host array among CUDA tensors (a call "
@@ -338,7 +340,10 @@ def test_functional_ops_take_device_arrays():
             lambda: mixir.linear_attention(dq, q, dq, target="cuda"),
             lambda: mixir.linear_attention(
                 dq, dq, dq, mixir.to_device(g.astype(np.float16)),
-                gate="scalar", target="cuda")]
+                gate="scalar", target="cuda"),
+            lambda: mixir.linear_attention(
+                dq, dq, dq, target="cuda",
+                cu_seqlens=mixir.to_device(np.array([0, 37], np.int32)))]
         for call in calls:
             try:
                 call()
@@ -356,4 +361,7 @@ def test_functional_ops_take_device_arrays():
         "TypeError: @mixer argument 1: a host array among CUDA tensors (a call "
         "takes one kind)",
         "TypeError: g must be float32 on the device (a DeviceArray is not "
-        "converted), got float16"], lines
+        "converted), got float16",
+        "TypeError: cu_seqlens must be a numpy array: the packing and the pool "
+        "slots are checked on the host, so calls with cu_seqlens or "
+        "state_indices take numpy arrays"], lines

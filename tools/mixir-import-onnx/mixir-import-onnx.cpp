@@ -1,6 +1,6 @@
 //===- mixir-import-onnx.cpp - ONNX model to MLIR -------------------------===//
 //
-//   mixir-import-onnx MODEL.onnx -o OUT.mlir [--no-raise]
+//   mixir-import-onnx MODEL.onnx -o OUT.mlir [--no-raise] [--report-raising]
 //
 // Mixer nodes become mix ops, the rest linalg/tensor/arith/math on tensors;
 // `mix-raise` then replaces written-out attention chains it can prove.
@@ -25,6 +25,10 @@ static cl::opt<std::string> outputFile("o", cl::desc("Output .mlir file"),
 static cl::opt<bool> noRaise("no-raise",
                              cl::desc("Do not run mix-raise on the import"),
                              cl::init(false), cl::cat(toolOptions));
+static cl::opt<bool> reportRaising(
+    "report-raising",
+    cl::desc("Print a line on stderr for each candidate mix-raise leaves"),
+    cl::init(false), cl::cat(toolOptions));
 
 static int fail(llvm::StringRef message) {
   return mixir::failOneLine("mixir-import-onnx", message);
@@ -38,6 +42,7 @@ int main(int argc, char **argv) {
   context.disableMultithreading();
   mixir::ONNXImportOptions options;
   options.raise = !noRaise;
+  options.reportRaising = reportRaising;
   std::string error;
   auto module = mixir::importONNXFile(context, inputFile, options, error);
   if (!module)

@@ -1,6 +1,7 @@
 //===- mixir-import-stablehlo.cpp - StableHLO (JAX) to MLIR ---------------===//
 //
 //   mixir-import-stablehlo IN -o OUT.mlir [--no-raise] [--no-fold]
+//                          [--report-raising]
 //
 // IN in the flat form (its first line `// mixir-stablehlo-flat v1`) is
 // imported directly; anything else (StableHLO text or bytecode, a VHLO
@@ -41,6 +42,10 @@ static cl::opt<bool>
 static cl::opt<bool>
     noRaise("no-raise", cl::desc("Do not raise scan loops or run mix-raise"),
             cl::init(false), cl::cat(toolOptions));
+static cl::opt<bool> reportRaising(
+    "report-raising",
+    cl::desc("Print a line on stderr for each candidate mix-raise leaves"),
+    cl::init(false), cl::cat(toolOptions));
 
 static int fail(llvm::StringRef message) {
   return mixir::failOneLine("mixir-import-stablehlo", message);
@@ -155,6 +160,7 @@ int main(int argc, char **argv) {
   context.disableMultithreading();
   mixir::StableHLOImportOptions options;
   options.raise = !noRaise;
+  options.reportRaising = reportRaising;
   options.fold = !noFold;
   std::string error;
   auto module = mixir::importStableHLOFlat(context, text, options, error);

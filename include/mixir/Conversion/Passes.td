@@ -81,12 +81,16 @@ def ConvertMixToChunked : Pass<"convert-mix-to-chunked"> {
     `chunk-size`, online softmax, blocks outside the causal or window mask
     skipped). Ops with `chunk_size = 0` are left for `convert-mix-to-loops`.
   }];
-  let options = [
-    Option<"chunkSize", "chunk-size", "int64_t",
-           /*default=*/"::mixir::kDefaultChunkSize",
-           "Tokens per chunk for ops without a chunk_size: 0 (the recurrent "
-           "form) or a power of two up to kMaxChunkSize">
-  ];
+  let options =
+      [Option<"chunkSize", "chunk-size", "int64_t",
+              /*default=*/"::mixir::kDefaultChunkSize",
+              "Tokens per chunk for ops without a chunk_size: 0 (the recurrent "
+              "form) or a power of two up to kMaxChunkSize">,
+       Option<"factorBlocks", "factor-blocks", "bool", /*default=*/"true",
+              "Per-channel gates: factor each diagonal 16-token block's decay "
+              "through one reference row when its exponents stay within 30 "
+              "(one matmul; a run-time branch to the exact per-entry exponent "
+              "otherwise); false: always the exact form">];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
     "mlir::math::MathDialect", "mlir::scf::SCFDialect",

@@ -17,6 +17,11 @@ namespace mixir {
 
 #define GEN_PASS_REGISTRATION
 #include "mixir/Transforms/Passes.h.inc"
+
+/// Turns mix-raise's `report` on for every instance of the pass that does
+/// not set it (mixir-opt's `--report-raising`).
+void setReportRaisingByDefault(bool report);
+bool reportRaisingByDefault();
 } // namespace mixir
 
 #endif

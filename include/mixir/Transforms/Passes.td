@@ -26,7 +26,16 @@ def MixRaise : Pass<"mix-raise", "mlir::func::FuncOp"> {
     diagonal one (mix.scan): the step is evaluated in float64 on random
     inputs and compared with each candidate, so it is recognised by what it
     computes, whatever ops spell it. Other loops stay as they are.
+
+    With `report`, each candidate left as it was (a softmax or matmul chain
+    that started to match attention or linear attention, a loop carrying a
+    tensor) gets one line on stderr: its location, the pattern tried and the
+    check that stopped it, `LOC: mix-raise: PATTERN: left as is: REASON`.
   }];
+  let options = [
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Print one line per candidate left as is: location, pattern, reason">
+  ];
   let dependentDialects = ["mixir::mix::MixDialect", "mlir::linalg::LinalgDialect",
                            "mlir::tensor::TensorDialect", "mlir::arith::ArithDialect"];
 }

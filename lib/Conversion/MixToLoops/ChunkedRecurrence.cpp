@@ -61,6 +61,7 @@ struct RowGate {
 /// exponent stays a difference of log magnitudes, <= 0 where it was.
 struct ChunkGate {
   GateKind kind = GateKind::none;
+  bool factorBlocks = true; // the schedule (RecurrenceOperands)
   RowGate inclusive; // Gc_i, through token i
   RowGate exclusive; // Gc_{i-1}, before token i (set when asked for)
   Value lastLog;     // f32 (head, scalar) or [K] (vector): Gc at the end
@@ -121,7 +122,7 @@ struct ChunkGate {
     if (yg.sign)
       Y = scaled(b, Y, yg.sign);
     if (kind == GateKind::vector)
-      return perChannelGatedScores(b, X, xg.log, Y, yg.log, mask);
+      return perChannelGatedScores(b, X, xg.log, Y, yg.log, mask, factorBlocks);
     Value raw = matmul(b, X, transposed(b, Y),
                        zeroTile(b, {dimSize(X, 0), dimSize(Y, 0)}));
     return causalDecayMask(b, raw, xg.log, yg.log, mask);
@@ -142,7 +143,7 @@ struct ChunkGate {
     if (keyGate.sign)
       keys = scaled(b, keys, keyGate.sign);
     Value read = perChannelGatedRead(b, P, inclusive.log, keys, keyGate.log,
-                                     keyGate.rowsPerToken);
+                                     keyGate.rowsPerToken, factorBlocks);
     if (inclusive.sign)
       read = scaled(b, read, inclusive.sign);
     return mapN(b, acc,
@@ -183,6 +184,7 @@ ChunkGate buildGate(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
                     Value headGate, bool exclusive) {
   ChunkGate gate;
   gate.kind = r.gate;
+  gate.factorBlocks = r.factorBlocks;
   if (r.gate == GateKind::none)
     return gate;
   Value zero = indexConst(b, 0);
@@ -531,8 +533,10 @@ SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
 /// form otherwise.
 template <typename OpTy>
 LogicalResult lowerChunkedOrRecurrent(RewriterBase &rewriter, OpTy op,
-                                      int64_t chunk, int64_t minLength) {
+                                      int64_t chunk, int64_t minLength,
+                                      bool factorBlocks) {
   RecurrenceOperands r = recurrenceOperands(op);
+  r.factorBlocks = factorBlocks;
   int64_t staticT = op.getQ().getType().getDimSize(1);
   return lowerWithShapeChecks(
       rewriter, op, [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {
@@ -557,12 +561,13 @@ LogicalResult lowerChunkedOrRecurrent(RewriterBase &rewriter, OpTy op,
 } // namespace
 
 LogicalResult lowerChunkedRecurrence(RewriterBase &rewriter, Operation *op,
-                                     int64_t chunk, int64_t minChunkedLength) {
+                                     int64_t chunk, int64_t minChunkedLength,
+                                     bool factorBlocks) {
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<mix::LinearAttentionOp, mix::DeltaRuleOp, mix::RecurrenceOp>(
           [&](auto recurrence) {
             return lowerChunkedOrRecurrent(rewriter, recurrence, chunk,
-                                           minChunkedLength);
+                                           minChunkedLength, factorBlocks);
           })
       .Default([](Operation *) { return failure(); });
 }

@@ -147,6 +147,9 @@ struct RecurrenceOperands {
   bool l2norm = false, negEigval = false, signedDecay = false;
   /// mix.recurrence's `read transposed`: o_t = S_t q_t (q [.., V], o [.., K]).
   bool transposedRead = false;
+  /// Schedule of the chunked form (not an operand): factor the diagonal
+  /// 16-token blocks of per-channel gates where their exponents allow.
+  bool factorBlocks = true;
   mlir::RankedTensorType oType, stateType;
 };
 RecurrenceOperands recurrenceOperands(mix::LinearAttentionOp op);
@@ -207,7 +210,8 @@ llvm::SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
 /// by a run-time branch to the recurrent form otherwise).
 mlir::LogicalResult lowerChunkedRecurrence(mlir::RewriterBase &rewriter,
                                            mlir::Operation *op, int64_t chunk,
-                                           int64_t minChunkedLength);
+                                           int64_t minChunkedLength,
+                                           bool factorBlocks = true);
 /// The chunked scan: per chunk in parallel a local scan, then the carries
 /// across chunks, then the outputs per chunk from its carry.
 mlir::LogicalResult lowerChunkedScan(mlir::RewriterBase &rewriter,

@@ -126,7 +126,8 @@ struct ConvertMixToChunked
               ? mixir::lowering::lowerChunkedScan(
                     rewriter, cast<mixir::mix::ScanOp>(op), chunk)
               : mixir::lowering::lowerChunkedRecurrence(
-                    rewriter, op, chunk, /*minChunkedLength=*/chunk);
+                    rewriter, op, chunk, /*minChunkedLength=*/chunk,
+                    factorBlocks);
       if (failed(lowered)) {
         op->emitOpError("could not be lowered to the chunked form");
         return signalPassFailure();

@@ -10,6 +10,8 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/AffineMap.h"
 
+#include <limits>
+
 using namespace mlir;
 
 namespace mixir::lowering {
@@ -305,10 +307,40 @@ Value withinFactorBound(ImplicitLocOpBuilder &b, ArrayRef<Value> Gs, Value R) {
       arith::ConstantOp::create(b, b.getF32FloatAttr(kFactorBound)));
 }
 
+/// Whether every entry of the 2-D tile `Y` is finite: an i1.
+Value allFinite(ImplicitLocOpBuilder &b, Value Y) {
+  MLIRContext *ctx = b.getContext();
+  AffineMap id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap none = AffineMap::get(2, 0, {}, ctx);
+  Value worst = tensor::FromElementsOp::create(
+      b, RankedTensorType::get({}, b.getF32Type()),
+      ValueRange{arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f))});
+  worst = linalg::GenericOp::create(
+              b, TypeRange{worst.getType()}, ValueRange{Y}, ValueRange{worst},
+              ArrayRef<AffineMap>{id2, none},
+              ArrayRef<IteratorType>{IteratorType::reduction,
+                                     IteratorType::reduction},
+              [](OpBuilder &nb, Location loc, ValueRange a) {
+                Value m = math::AbsFOp::create(nb, loc, a[0]);
+                linalg::YieldOp::create(
+                    nb, loc,
+                    ValueRange{arith::MaximumFOp::create(nb, loc, a[1], m)});
+              })
+              .getResult(0);
+  Value w = tensor::ExtractOp::create(b, worst, ValueRange{});
+  return arith::CmpFOp::create(
+      b, arith::CmpFPredicate::OLE, w,
+      arith::ConstantOp::create(
+          b, b.getF32FloatAttr(std::numeric_limits<float>::max())));
+}
+
 /// `fast` when `cond`, else `exact`: each builds a tile of the same type.
+/// Without `cond` (null): `exact` alone.
 Value eitherTile(ImplicitLocOpBuilder &b, Value cond,
                  const std::function<Value(ImplicitLocOpBuilder &)> &fast,
                  const std::function<Value(ImplicitLocOpBuilder &)> &exact) {
+  if (!cond)
+    return exact(b);
   auto branch = [](const std::function<Value(ImplicitLocOpBuilder &)> &fn) {
     return [&fn](OpBuilder &nb, Location loc) {
       ImplicitLocOpBuilder ib(loc, nb);
@@ -321,7 +353,8 @@ Value eitherTile(ImplicitLocOpBuilder &b, Value cond,
 } // namespace
 
 Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
-                            Value Y, Value Gcol, CausalMask mask) {
+                            Value Y, Value Gcol, CausalMask mask,
+                            bool factored) {
   MLIRContext *ctx = b.getContext();
   const int64_t perRow = mask.rowsPerToken, perCol = mask.colsPerToken;
   const int64_t n = dimSize(X, 0), m = dimSize(Y, 0), C = n / perRow;
@@ -347,11 +380,11 @@ Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
     // (Xp * exp(Grp - F)) (Yp * exp(F - Gcp))^T, one matmul. Otherwise
     // (gates of large magnitude) the exponent is taken inside the sum, per
     // entry, exactly. Masked either way.
-    Type diagType = RankedTensorType::get({sub * perRow, sub * perCol},
-                                          b.getF32Type());
+    Type diagType =
+        RankedTensorType::get({sub * perRow, sub * perCol}, b.getF32Type());
     Value F = rowOf(b, Gcol, p0 * perCol);
     Value diag = eitherTile(
-        b, withinFactorBound(b, {Grp, Gcp}, F),
+        b, factored ? withinFactorBound(b, {Grp, Gcp}, F) : Value(),
         [&](ImplicitLocOpBuilder &ib) {
           Value Xf = timesExp(ib, Xp, {Grp, id2}, {F, col});
           Value Yf = timesExp(ib, Yp, {F, col}, {Gcp, id2});
@@ -395,7 +428,7 @@ Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
 }
 
 Value perChannelGatedRead(ImplicitLocOpBuilder &b, Value P, Value Grow, Value Y,
-                          Value Gcol, int64_t colsPerToken) {
+                          Value Gcol, int64_t colsPerToken, bool factored) {
   MLIRContext *ctx = b.getContext();
   const int64_t perCol = colsPerToken, C = dimSize(P, 0), K = dimSize(Y, 1);
   const int64_t sub = std::min<int64_t>(kSubChunk, C);
@@ -418,18 +451,23 @@ Value perChannelGatedRead(ImplicitLocOpBuilder &b, Value P, Value Grow, Value Y,
     // Diagonal block, added to what the blocks before gave these rows; the
     // mask selects before anything is summed. Factored through the block's
     // first column gate F where its gates allow (see perChannelGatedScores):
-    // ((masked Pp) (Yp * exp(F - Gcp))) * exp(Grp - F); else exactly.
+    // ((masked Pp) (Yp * exp(F - Gcp))) * exp(Grp - F); else exactly. The
+    // product sums every column, so a non-finite Y (0 * Inf in a masked
+    // entry) takes the exact form, which never reads masked entries.
     Type diagType = RankedTensorType::get({sub, K}, b.getF32Type());
     Value Grp = rowsOf(b, Grow, p0, sub), earlier = rowsOf(b, O, p0, sub);
     Value F = rowOf(b, Gcol, p0 * perCol);
+    Value tame =
+        factored ? arith::AndIOp::create(b, withinFactorBound(b, {Grp, Gcp}, F),
+                                         allFinite(b, Yp))
+                 : Value();
     Value diag = eitherTile(
-        b, withinFactorBound(b, {Grp, Gcp}, F),
+        b, tame,
         [&](ImplicitLocOpBuilder &ib) {
           Value kept = causalDecayMask(ib, Pp, Value(), Value(),
                                        CausalMask{false, 1, perCol});
-          Value part =
-              matmul(ib, kept, timesExp(ib, Yp, {F, col}, {Gcp, id2}),
-                     zeroTile(ib, {sub, K}));
+          Value part = matmul(ib, kept, timesExp(ib, Yp, {F, col}, {Gcp, id2}),
+                              zeroTile(ib, {sub, K}));
           part = timesExp(ib, part, {Grp, id2}, {F, col});
           return mapN(ib, earlier, {{part, id2}},
                       [](OpBuilder &nb, Location loc, ValueRange a) -> Value {
@@ -439,7 +477,8 @@ Value perChannelGatedRead(ImplicitLocOpBuilder &b, Value P, Value Grow, Value Y,
         [&](ImplicitLocOpBuilder &ib) {
           return linalg::GenericOp::create(
                      ib, TypeRange{diagType}, ValueRange{Pp, Yp, Grp, Gcp},
-                     ValueRange{earlier}, ArrayRef<AffineMap>{ij, jk, ik, jk, ik},
+                     ValueRange{earlier},
+                     ArrayRef<AffineMap>{ij, jk, ik, jk, ik},
                      ArrayRef<IteratorType>{IteratorType::parallel,
                                             IteratorType::parallel,
                                             IteratorType::reduction},
@@ -457,8 +496,8 @@ Value perChannelGatedRead(ImplicitLocOpBuilder &b, Value P, Value Grow, Value Y,
                        Value sum = arith::AddFOp::create(nb, loc, a[4], t);
                        linalg::YieldOp::create(
                            nb, loc,
-                           ValueRange{
-                               arith::SelectOp::create(nb, loc, kept, sum, a[4])});
+                           ValueRange{arith::SelectOp::create(nb, loc, kept,
+                                                              sum, a[4])});
                      })
               .getResult(0);
         });

@@ -90,23 +90,31 @@ Value causalDecayMask(ImplicitLocOpBuilder &b, Value scores, Value Grow,
 /// entries `mask` keeps, zero elsewhere, for X [n, K] with the row gate Grow
 /// [n, K] and Y [m, K] with the column gate Gcol [m, K] (n and m being the
 /// same number of tokens times the mask's rows and columns per token).
-/// Computed per block of 16 tokens p of the columns: exactly on the
-/// diagonal block, below it as (X * exp(Grow - R_p)) (Y_p * exp(R_p -
-/// Gcol_p))^T with R_p the column gate at the block's last token, so every
-/// exponent is <= 0 when the gates are cumulative log decays and the row
-/// gate of a row after the block is at most R_p.
+/// Computed per block of 16 tokens p of the columns. The diagonal block is
+/// (X_p * exp(Grow_p - F)) (Y_p * exp(F - Gcol_p))^T with F the gate of its
+/// first column when every such exponent is within 30 (factors far from
+/// f32's limits), else with the exponent inside the sum, exactly; below it,
+/// (X * exp(Grow - R_p)) (Y_p * exp(R_p - Gcol_p))^T with R_p the column gate
+/// at the block's last token, so every exponent is <= 0 when the gates are
+/// cumulative log decays and the row gate of a row after the block is at
+/// most R_p.
+/// With `factored` false the diagonal blocks always take the exact form
+/// (a schedule choice: one branch fewer per block, fewer live values).
 Value perChannelGatedScores(ImplicitLocOpBuilder &b, Value X, Value Grow,
-                            Value Y, Value Gcol, CausalMask mask);
+                            Value Y, Value Gcol, CausalMask mask,
+                            bool factored = true);
 
 /// The per-channel gated read through the transpose: [n, K] with entry
 /// (i, k) = sum_j P_ij Y_jk exp(Grow_ik - Gcol_jk) over the columns j whose
 /// token (j / colsPerToken) is at or before token i, for P [n, m], Y and
 /// Gcol [m, K], Grow [n, K]. Blocked like perChannelGatedScores (16-token
-/// column blocks: exact on the diagonal block, matmuls through the block's
-/// last column gate below it), so every exponent is <= 0 for cumulative log
-/// decays.
+/// column blocks: the diagonal block factored through its first column gate
+/// when its exponents are within 30 and its Y finite, else exact; matmuls
+/// through the block's last column gate below it), so every exponent is
+/// <= 0 for cumulative log decays.
 Value perChannelGatedRead(ImplicitLocOpBuilder &b, Value P, Value Grow, Value Y,
-                          Value Gcol, int64_t colsPerToken);
+                          Value Gcol, int64_t colsPerToken,
+                          bool factored = true);
 
 /// Solves (I + A) Z = R for Z by forward substitution, A strictly lower
 /// triangular [C, C], R [C, W]: row i is R_i - sum_{j<i} A_ij Z_j.

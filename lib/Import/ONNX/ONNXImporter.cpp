@@ -131,7 +131,9 @@ importONNXFileImpl(MLIRContext &context, llvm::StringRef path,
     PassManager pm(&context);
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
-    pm.addNestedPass<func::FuncOp>(mixir::createMixRaise());
+    mixir::MixRaiseOptions raiseOptions;
+    raiseOptions.report = options.reportRaising;
+    pm.addNestedPass<func::FuncOp>(mixir::createMixRaise(raiseOptions));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
     if (failed(pm.run(*module))) {

@@ -124,7 +124,9 @@ OwningOpRef<ModuleOp> importImpl(MLIRContext &context, StringRef flatText,
     // that mix-raise's Q K^T matcher looks for.
     PassManager pm(&context);
     pm.addPass(createCSEPass());
-    pm.addNestedPass<func::FuncOp>(mixir::createMixRaise());
+    mixir::MixRaiseOptions raiseOptions;
+    raiseOptions.report = options.reportRaising;
+    pm.addNestedPass<func::FuncOp>(mixir::createMixRaise(raiseOptions));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
     if (failed(pm.run(*module))) {

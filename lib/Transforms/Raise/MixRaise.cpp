@@ -11,6 +11,7 @@
 #include "mixir/Transforms/Passes.h"
 
 #include "RaiseLoops.h"
+#include "Report.h"
 #include "TensorUtils.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -590,7 +591,14 @@ struct ScoreChain {
   double scale = 1.0, softcap = 0.0;
   bool causal = false, sawMask = false;
   int64_t window = 0;
+  StringRef why; // the check that stopped the reading
 };
+
+/// Records why the reading of `c` stopped; returns failure.
+LogicalResult stop(ScoreChain &c, StringRef why) {
+  c.why = why;
+  return failure();
+}
 
 /// Whether the [.., T, T] scores `x` have the mask's size.
 bool maskFits(Value x, int64_t rank, const HeadMatrix &m) {
@@ -609,15 +617,20 @@ LogicalResult readSelectMask(const Select &sel, Value &x, int64_t rank,
   Value fill = chainIsFalse ? sel.a : sel.b;
   AffineMap chainMap = chainIsFalse ? sel.bMap : sel.aMap;
   auto f = scalarConstant(fill);
-  if (!chainMap.isIdentity() || !f || !(*f <= -1e4))
-    return failure();
+  if (!chainMap.isIdentity())
+    return stop(c, "the masked scores are broadcast");
+  if (!f || !(*f <= -1e4))
+    return stop(c, "the mask's fill is not a constant <= -1e4");
   auto m = headMatrix(sel.cond, sel.condMap);
-  if (!m || !maskFits(x, rank, *m))
-    return failure();
+  if (!m)
+    return stop(c, "the mask's condition is not a constant [T, T] matrix "
+                   "(per head at most)");
+  if (!maskFits(x, rank, *m))
+    return stop(c, "the mask is not the size of the scores");
   auto w =
       causalWindow(*m, [&](double e) { return (e != 0.0) != chainIsFalse; });
   if (!w)
-    return failure();
+    return stop(c, "the mask is not causal (or a causal sliding window)");
   c.causal = true;
   c.window = *w;
   x = chain;
@@ -630,8 +643,11 @@ LogicalResult readSelectMask(const Select &sel, Value &x, int64_t rank,
 LogicalResult readAdditiveMask(Value mask, AffineMap map, Value x, int64_t rank,
                                ScoreChain &c) {
   auto m = headMatrix(mask, map);
-  if (!m || !maskFits(x, rank, *m))
-    return failure();
+  if (!m)
+    return stop(c, "the additive mask is not a constant [T, T] matrix (per "
+                   "head at most)");
+  if (!maskFits(x, rank, *m))
+    return stop(c, "the mask is not the size of the scores");
   bool allZero = true, valid = true;
   auto w = causalWindow(*m, [&](double e) {
     allZero &= e == 0.0;
@@ -641,7 +657,8 @@ LogicalResult readAdditiveMask(Value mask, AffineMap map, Value x, int64_t rank,
   if (allZero && m->rows > 1)
     return success();
   if (!w || !valid)
-    return failure();
+    return stop(c, "the additive mask is not causal (0 kept, <= -1e4 "
+                   "dropped)");
   c.causal = true;
   c.window = *w;
   return success();
@@ -657,16 +674,25 @@ LogicalResult readBinaryStep(const Binary &bin, Value &x, int64_t rank,
   Value other = lhsChain ? bin.rhs : bin.lhs;
   AffineMap chainMap = lhsChain ? bin.lhsMap : bin.rhsMap;
   AffineMap otherMap = lhsChain ? bin.rhsMap : bin.lhsMap;
-  if (!chainMap.isIdentity() || !matchPattern(other, m_Constant()))
-    return failure();
+  if (!chainMap.isIdentity())
+    return stop(c, "the scores are broadcast");
+  if (!matchPattern(other, m_Constant()))
+    return stop(c, "the scores are combined with a value that is not a "
+                   "constant");
   bool isMul = isa<arith::MulFOp>(bin.arith);
   if (isMul || (isa<arith::DivFOp>(bin.arith) && lhsChain)) {
     auto s = scalarConstant(other);
     if (!s || !(*s > 0))
-      return failure();
+      return stop(c, "a factor on the scores is not one positive constant");
     scale = isMul ? scale * *s : scale / *s;
-  } else if (!isa<arith::AddFOp>(bin.arith) || c.sawMask || c.softcap != 0.0 ||
-             failed(readAdditiveMask(other, otherMap, x, rank, c))) {
+  } else if (!isa<arith::AddFOp>(bin.arith)) {
+    return stop(c, "the scores go through an arithmetic op other than a "
+                   "scale or an additive mask");
+  } else if (c.sawMask) {
+    return stop(c, "the scores have a second mask");
+  } else if (c.softcap != 0.0) {
+    return stop(c, "the mask is inside the tanh");
+  } else if (failed(readAdditiveMask(other, otherMap, x, rank, c))) {
     return failure();
   } else {
     c.sawMask = true;
@@ -686,30 +712,113 @@ LogicalResult readScoreChain(Value x, int64_t rank, OpBuilder &b,
   while (!matchScaledScores(x, c.q, c.k, scale, b)) {
     if (Value inner = matchUnary<math::TanhOp>(x)) {
       if (c.softcap != 0.0)
-        return failure();
+        return stop(c, "the scores have a second tanh");
       c.softcap = scale;
       scale = 1.0;
       x = inner;
       continue;
     }
     if (auto sel = matchSelect(x)) {
-      if (c.sawMask || c.softcap != 0.0 ||
-          failed(readSelectMask(*sel, x, rank, c)))
+      if (c.sawMask)
+        return stop(c, "the scores have a second mask");
+      if (c.softcap != 0.0)
+        return stop(c, "the mask is inside the tanh");
+      if (failed(readSelectMask(*sel, x, rank, c)))
         return failure();
       c.sawMask = true;
       continue;
     }
     auto bin = matchBinary(x);
-    if (!bin || failed(readBinaryStep(*bin, x, rank, scale, c)))
+    if (!bin)
+      return stop(c, "the scores are not Q K^T under scalar factors, one "
+                     "constant mask and one soft-cap");
+    if (failed(readBinaryStep(*bin, x, rank, scale, c)))
       return failure();
   }
   c.scale = c.softcap != 0.0 ? scale * c.softcap : scale;
   return success();
 }
 
+/// The element-wise product of square masks of one size, each the same for
+/// every head or one per head; null, with `why` set, when they are not.
+std::optional<HeadMatrix> maskProduct(ArrayRef<HeadMatrix> masks,
+                                      const char *&why) {
+  std::optional<HeadMatrix> product;
+  for (const HeadMatrix &m : masks) {
+    if (m.rows != m.cols) {
+      why = "a mask is not square";
+      return std::nullopt;
+    }
+    if (!product) {
+      product = m;
+      continue;
+    }
+    if (m.rows != product->rows) {
+      why = "the masks differ in size";
+      return std::nullopt;
+    }
+    HeadMatrix p;
+    p.heads = std::max(m.heads, product->heads);
+    if ((m.heads != 1 && m.heads != p.heads) ||
+        (product->heads != 1 && product->heads != p.heads)) {
+      why = "the masks differ in head count";
+      return std::nullopt;
+    }
+    p.rows = p.cols = m.rows;
+    p.values.resize(p.heads * p.rows * p.cols);
+    for (int64_t h = 0; h < p.heads; ++h)
+      for (int64_t i = 0; i < p.rows; ++i)
+        for (int64_t j = 0; j < p.cols; ++j)
+          p.values[(h * p.rows + i) * p.cols + j] =
+              m.at(m.heads == 1 ? 0 : h, i, j) *
+              product->at(product->heads == 1 ? 0 : h, i, j);
+    product = std::move(p);
+  }
+  return product;
+}
+
+/// Whether `m` is causal with gamma_h^(i-j) on and below the diagonal of
+/// head h, gamma_h in (0, 1]; appends each gamma_h to `gammas`, or sets
+/// `why`.
+bool causalDecays(const HeadMatrix &m, SmallVector<double> &gammas,
+                  const char *&why) {
+  int64_t t = m.rows;
+  for (int64_t h = 0; h < m.heads; ++h) {
+    double gamma = t > 1 ? m.at(h, 1, 0) : 1.0;
+    if (!(gamma > 0.0 && gamma <= 1.0)) {
+      why = "the decay below the diagonal is not in (0, 1]";
+      return false;
+    }
+    for (int64_t i = 0; i < t; ++i)
+      for (int64_t j = 0; j < t; ++j) {
+        double e = m.at(h, i, j);
+        double want = j > i ? 0.0 : std::pow(gamma, (double)(i - j));
+        if (std::abs(e - want) > 1e-5 * std::max(1.0, std::abs(want))) {
+          why = "the mask is not causal with a decay gamma^(i-j) on "
+                "and below the diagonal";
+          return false;
+        }
+      }
+    gammas.push_back(gamma);
+  }
+  return true;
+}
+
 struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
+  using MixRaiseBase::MixRaiseBase;
+
+  /// The candidates left in the function being raised.
+  std::optional<mixir::raise::Report> report_;
+
+  /// Records that `pattern` left `op` because of `why`; returns failure.
+  LogicalResult leave(Operation *op, StringRef pattern, StringRef why) {
+    report_->left(op, pattern, why);
+    return failure();
+  }
+
   void runOnOperation() override {
-    mixir::raise::raiseLoops(getOperation());
+    report_.emplace(report || mixir::reportRaisingByDefault());
+    mixir::raise::raiseLoops(getOperation(), *report_);
     SmallVector<linalg::LinalgOp> matmuls;
     getOperation().walk([&](linalg::LinalgOp g) {
       Value l, r;
@@ -722,6 +831,8 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
       (void)raiseLinearAttention(g);
     }
     getOperation().walk([&](mixir::mix::AttentionOp op) { shareKVHeads(op); });
+    report_->print();
+    report_.reset();
   }
 
   /// A mix.attention (from an ONNX Attention node, or raised) whose K and V
@@ -766,22 +877,25 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
         b, loc, x, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
   }
 
-  bool staticHeads(Value q, Value k, Value v) {
+  /// Why Q, K and V cannot be a mix op's operands, or null.
+  const char *headsProblem(Value q, Value k, Value v) {
     for (Value x : {q, k, v}) {
       auto t = cast<RankedTensorType>(x.getType());
       if (t.isDynamicDim(t.getRank() - 1) ||
           (t.getRank() == 4 && t.isDynamicDim(1)))
-        return false;
+        return "Q, K or V has a dynamic head count or head dim";
     }
     auto qt = cast<RankedTensorType>(q.getType()),
          kt = cast<RankedTensorType>(k.getType()),
          vt = cast<RankedTensorType>(v.getType());
-    return qt.getElementType() == kt.getElementType() &&
-           qt.getElementType() == vt.getElementType() &&
-           (qt.getElementType().isF32() || qt.getElementType().isF16() ||
-            qt.getElementType().isBF16()) &&
-           (qt.getRank() == 3 || (qt.getDimSize(1) % kt.getDimSize(1) == 0 &&
-                                  kt.getDimSize(1) == vt.getDimSize(1)));
+    Type elem = qt.getElementType();
+    if (elem != kt.getElementType() || elem != vt.getElementType() ||
+        !(elem.isF32() || elem.isF16() || elem.isBF16()))
+      return "Q, K and V are not all f32, f16 or bf16";
+    if (qt.getRank() == 4 && (qt.getDimSize(1) % kt.getDimSize(1) != 0 ||
+                              kt.getDimSize(1) != vt.getDimSize(1)))
+      return "the query heads are not a multiple of the key and value heads";
+    return nullptr;
   }
 
   /// softmax(s * Q K^T [+ causal mask]) V.
@@ -799,12 +913,14 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     }
     auto sm = probs.getDefiningOp<linalg::SoftmaxOp>();
     int64_t rank = cast<RankedTensorType>(probs.getType()).getRank();
-    if (!sm || (int64_t)sm.getDimension() != rank - 1)
-      return failure();
+    if (!sm)
+      return failure(); // no candidate
+    if ((int64_t)sm.getDimension() != rank - 1)
+      return leave(out, "attention", "the softmax is not over the keys");
     OpBuilder b(out);
     ScoreChain c;
     if (failed(readScoreChain(sm.getInput(), rank, b, c)))
-      return failure();
+      return leave(out, "attention", c.why);
     Value q = c.q, k = c.k;
     // GQA: K and V copied per query head group (repeat_kv) are read from
     // the shared heads.
@@ -815,8 +931,8 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
               cast<RankedTensorType>(vr.getType()).getDimSize(1))
         k = kr, v = vr;
     }
-    if (!staticHeads(q, k, v))
-      return failure();
+    if (const char *why = headsProblem(q, k, v))
+      return leave(out, "attention", why);
     Location loc = out->getLoc();
     b.setInsertionPoint(out);
     Value q4 = toMix(b, loc, q), k4 = toMix(b, loc, k), v4 = toMix(b, loc, v);
@@ -851,7 +967,12 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     SmallVector<std::pair<Value, AffineMap>> work = {
         {probs, AffineMap::getMultiDimIdentityMap(rank, out->getContext())}};
     Value q, k, cumulative;
-    while (!work.empty()) {
+    // Why the chain stopped; reported once Q K^T is found (a candidate).
+    const char *why = nullptr;
+    auto leaveIt = [&](const char *reason) {
+      return leave(out, "linear attention", reason);
+    };
+    while (!work.empty() && !why) {
       auto [x, map] = work.pop_back_val();
       if (map.isIdentity()) {
         Value ql, kl;
@@ -860,8 +981,10 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
           continue;
         }
         if (Value g = rank == 4 ? matchDecayExp(x, map) : Value()) {
-          if (cumulative)
-            return failure();
+          if (cumulative) {
+            why = "two exp(G_i - G_j) decays";
+            continue;
+          }
           cumulative = g;
           continue;
         }
@@ -881,8 +1004,11 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
                              !matchPattern(sel->b, m_Constant());
           if (keepIfTrue || keepIfFalse) {
             auto m = headMatrix(sel->cond, sel->condMap);
-            if (!m)
-              return failure();
+            if (!m) {
+              why = "the where() mask is not a constant [T, T] matrix (per "
+                    "head at most)";
+              continue;
+            }
             for (double &e : m->values)
               e = (e != 0.0) == keepIfTrue ? 1.0 : 0.0;
             masks.push_back(std::move(*m));
@@ -893,74 +1019,47 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
       }
       factors.push_back({x, map});
     }
-    if (!q || factors.size() + masks.size() == 0)
-      return failure();
+    if (!q)
+      return failure(); // no candidate
+    if (why)
+      return leaveIt(why);
+    if (factors.size() + masks.size() == 0)
+      return leaveIt("Q K^T is not masked");
     // Every remaining factor is a constant; their product must be causal
     // with gamma_h^(i-j) on and below the diagonal.
     for (auto [x, map] : factors) {
       auto m = headMatrix(x, map);
       if (!m)
-        return failure();
+        return leaveIt("a factor on Q K^T is not a constant [T, T] matrix "
+                       "(per head at most) or a decay exp(G_i - G_j)");
       masks.push_back(std::move(*m));
     }
-    std::optional<HeadMatrix> product;
-    for (std::optional<HeadMatrix> m : masks) {
-      if (m->rows != m->cols)
-        return failure();
-      if (!product) {
-        product = m;
-        continue;
-      }
-      if (m->rows != product->rows)
-        return failure();
-      HeadMatrix p;
-      p.heads = std::max(m->heads, product->heads);
-      if ((m->heads != 1 && m->heads != p.heads) ||
-          (product->heads != 1 && product->heads != p.heads))
-        return failure();
-      p.rows = p.cols = m->rows;
-      p.values.resize(p.heads * p.rows * p.cols);
-      for (int64_t h = 0; h < p.heads; ++h)
-        for (int64_t i = 0; i < p.rows; ++i)
-          for (int64_t j = 0; j < p.cols; ++j)
-            p.values[(h * p.rows + i) * p.cols + j] =
-                m->at(m->heads == 1 ? 0 : h, i, j) *
-                product->at(product->heads == 1 ? 0 : h, i, j);
-      product = std::move(p);
-    }
+    std::optional<HeadMatrix> product = maskProduct(masks, why);
+    if (!product)
+      return leaveIt(why);
     int64_t t = product->rows;
     auto scoreType = cast<RankedTensorType>(probs.getType());
     if (scoreType.getDimSize(rank - 2) != t ||
         scoreType.getDimSize(rank - 1) != t)
-      return failure();
+      return leaveIt("the mask is not the size of the scores");
     SmallVector<double> gammas;
-    for (int64_t h = 0; h < product->heads; ++h) {
-      double gamma = t > 1 ? product->at(h, 1, 0) : 1.0;
-      if (!(gamma > 0.0 && gamma <= 1.0))
-        return failure();
-      for (int64_t i = 0; i < t; ++i)
-        for (int64_t j = 0; j < t; ++j) {
-          double e = product->at(h, i, j);
-          double want = j > i ? 0.0 : std::pow(gamma, (double)(i - j));
-          if (std::abs(e - want) > 1e-5 * std::max(1.0, std::abs(want)))
-            return failure();
-        }
-      gammas.push_back(gamma);
-    }
+    if (!causalDecays(*product, gammas, why))
+      return leaveIt(why);
     bool decayed = llvm::any_of(gammas, [](double g) { return g != 1.0; });
     if (decayed && cumulative)
-      return failure();
-    if (!staticHeads(q, k, v))
-      return failure();
+      return leaveIt("both a constant decay and exp(G_i - G_j)");
+    if (const char *problem = headsProblem(q, k, v))
+      return leaveIt(problem);
     auto qt0 = cast<RankedTensorType>(q.getType());
     int64_t heads = rank == 4 ? qt0.getDimSize(1) : 1;
     if (product->heads != 1 && product->heads != heads)
-      return failure();
+      return leaveIt("the mask's head count is not the query's");
     if (cumulative) {
       auto gt = cast<RankedTensorType>(cumulative.getType());
       if (gt.getDimSize(1) != heads ||
           gt.getElementType() != qt0.getElementType())
-        return failure();
+        return leaveIt("exp(G_i - G_j)'s heads or element type are not "
+                       "Q's");
     }
 
     OpBuilder b(out);

@@ -181,26 +181,48 @@ bool raiseToSpecialised(const StepLoop &s) {
   return c.has_value();
 }
 
+/// Whether `loop` carries a tensor: a loop the raising is meant for.
+bool carriesTensor(Operation *loop) {
+  return llvm::any_of(loop->getResultTypes(),
+                      [](Type t) { return isa<RankedTensorType>(t); });
+}
+
+/// Tries the raisers on the step loop `s`; the reason it stays otherwise.
+std::optional<StringRef> raiseStepLoop(const StepLoop &s) {
+  // A vector state can only be a diagonal recurrence; a matrix state is
+  // tried as the specialised ops, then the general DPLR form, then as a
+  // diagonal recurrence over the whole state.
+  if (staticShapeOf(s.arg(s.state)).size() < 2) {
+    if (raiseToScan(s))
+      return std::nullopt;
+    return StringRef("the step on its vector state is not a diagonal "
+                     "recurrence h = a * h + x (checked on random inputs)");
+  }
+  if (raiseToSpecialised(s) || raiseToRecurrence(s) || raiseToScan(s))
+    return std::nullopt;
+  return StringRef("the step is not linear attention, the delta rule, a "
+                   "diagonal-plus-low-rank or a diagonal recurrence (checked "
+                   "on random inputs)");
+}
+
 } // namespace
 
-void raiseLoops(Operation *root) {
+void raiseLoops(Operation *root, Report &report) {
   SmallVector<Operation *> loops;
   root->walk([&](Operation *op) {
     if (isa<scf::ForOp, scf::WhileOp>(op))
       loops.push_back(op);
   });
   for (Operation *loop : loops) {
-    auto s = analyseStepLoop(loop);
-    if (!s)
+    std::string why;
+    auto s = analyseStepLoop(loop, &why);
+    if (!s) {
+      if (carriesTensor(loop))
+        report.left(loop, "loop", why);
       continue;
-    // A vector state can only be a diagonal recurrence; a matrix state is
-    // tried as the specialised ops, then the general DPLR form, then as a
-    // diagonal recurrence over the whole state.
-    if (staticShapeOf(s->arg(s->state)).size() < 2)
-      (void)raiseToScan(*s);
-    else
-      (void)(raiseToSpecialised(*s) || raiseToRecurrence(*s) ||
-             raiseToScan(*s));
+    }
+    if (auto left = raiseStepLoop(*s))
+      report.left(loop, "loop", *left);
   }
 }
 

@@ -15,6 +15,12 @@ using namespace mlir;
 namespace mixir::raise {
 namespace {
 
+/// Records why the analysis of `s` stopped; returns false.
+bool stop(StepLoop &s, const Twine &why) {
+  s.why = why.str();
+  return false;
+}
+
 Shape shapeOf(Value v) {
   Shape s;
   staticShape(v.getType(), s);
@@ -58,7 +64,7 @@ bool forLoop(scf::ForOp loop, StepLoop &s) {
       !matchPattern(loop.getUpperBound(), m_ConstantInt(&ub)) ||
       !matchPattern(loop.getStep(), m_ConstantInt(&step)) || !lb.isZero() ||
       !step.isOne() || ub.getSExtValue() < 1)
-    return false;
+    return stop(s, "the loop does not run from 0 to a constant by 1");
   s.body = loop.getBody();
   s.counter = loop.getInductionVar();
   s.length = ub.getSExtValue();
@@ -99,7 +105,7 @@ bool whileLoop(scf::WhileOp loop, StepLoop &s) {
   s.firstInit = 0;
   if (loop.getBefore().front().getNumArguments() != loop.getNumResults() ||
       s.body->getNumArguments() != loop.getNumResults())
-    return false;
+    return stop(s, "the loop's regions do not carry the same values");
   for (unsigned j = 0; j < loop.getNumResults(); ++j) {
     Value arg = s.body->getArgument(j), next = s.yielded(j);
     BodyEvaluator ev;
@@ -119,7 +125,7 @@ bool whileLoop(scf::WhileOp loop, StepLoop &s) {
     (void)valueAt(s.body, arg, next, 0, &s.indexOps);
     return true;
   }
-  return false;
+  return stop(s, "no carried counter runs from 0 by 1 to a constant bound");
 }
 
 /// Where a slice at the step sits: its time dim, and whether step i is at
@@ -199,7 +205,7 @@ bool classifyCarried(StepLoop &s) {
         auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
         auto read = slice ? readOf(s, slice, s.init(i)) : std::nullopt;
         if (user != s.yield && !read)
-          return false;
+          return stop(s, "a carried array is read other than at the step");
         if (read)
           s.reads.push_back(*read);
       }
@@ -213,7 +219,7 @@ bool classifyCarried(StepLoop &s) {
                                         insert.getMixedSizes(),
                                         insert.getMixedStrides(), full);
       if (!dim)
-        return false;
+        return stop(s, "the output is not written at the step");
       s.write = StepWrite{i,
                           dim->dim,
                           insert.getSource(),
@@ -222,12 +228,14 @@ bool classifyCarried(StepLoop &s) {
                           dim->reversed};
       continue;
     }
-    if (state || shapeOf(arg).empty())
-      return false; // one ranked, static state only
+    if (shapeOf(arg).empty())
+      return stop(s, "a carried value is a scalar or has a dynamic shape");
+    if (state)
+      return stop(s, "it carries more than one state");
     state = i;
   }
   if (!state)
-    return false;
+    return stop(s, "it carries no state");
   s.state = *state;
   return true;
 }
@@ -241,7 +249,7 @@ bool readsFromOutside(StepLoop &s) {
       continue;
     auto read = readOf(s, slice, slice.getSource());
     if (!read)
-      return false;
+      return stop(s, "an array from outside is read other than at the step");
     s.reads.push_back(*read);
   }
   return true;
@@ -249,23 +257,29 @@ bool readsFromOutside(StepLoop &s) {
 
 /// Everything evaluated is a pure op the evaluator knows, reading the state,
 /// the reads, constants and other evaluated values only.
-bool pureBody(const StepLoop &s) {
+bool pureBody(StepLoop &s) {
   for (Operation &op : *s.body) {
     if (!evaluatedInStep(s, op))
       continue;
     if (!BodyEvaluator::canEvaluate(&op))
-      return false;
+      return stop(s, "the step evaluator does not know '" +
+                         op.getName().getStringRef() + "'");
     for (Value v : op.getOperands()) {
       Operation *def = v.getDefiningOp();
       if (auto a = dyn_cast<BlockArgument>(v); a && a.getOwner() == s.body) {
+        if (a == s.counter)
+          return stop(s, "the step depends on its position");
         if (a != s.arg(s.state))
-          return false;
+          return stop(s, "the step reads a carried value other than the "
+                         "state");
       } else if (def && def->getBlock() == s.body) {
         if (s.indexOps.contains(def))
-          return false; // position-dependent
+          return stop(s, "the step depends on its position");
       } else if (!isRead(s, def) && !matchPattern(v, m_Constant()) &&
                  !v.getDefiningOp<tensor::EmptyOp>()) {
-        return false; // (CSE may share an empty tensor from outside)
+        // (CSE may share an empty tensor from outside)
+        return stop(s, "the step reads a value from outside the loop that "
+                       "is neither a per-step read nor a constant");
       }
     }
   }
@@ -274,28 +288,42 @@ bool pureBody(const StepLoop &s) {
 
 } // namespace
 
-std::optional<StepLoop> analyseStepLoop(Operation *loop) {
-  StepLoop s;
-  s.loop = loop;
+/// The loop's counter and length.
+static bool countedLoop(Operation *loop, StepLoop &s) {
   if (auto f = dyn_cast<scf::ForOp>(loop)) {
     s.yield = f.getBody()->getTerminator();
-    if (!forLoop(f, s))
-      return std::nullopt;
-  } else if (auto w = dyn_cast<scf::WhileOp>(loop)) {
-    if (!w.getBefore().hasOneBlock() || !w.getAfter().hasOneBlock())
-      return std::nullopt;
-    s.yield = w.getAfter().front().getTerminator();
-    if (!whileLoop(w, s))
-      return std::nullopt;
-  } else {
-    return std::nullopt;
+    return forLoop(f, s);
   }
-  if (!classifyCarried(s) || !readsFromOutside(s) || !s.write || !pureBody(s))
-    return std::nullopt;
+  auto w = dyn_cast<scf::WhileOp>(loop);
+  if (!w)
+    return stop(s, "not an scf.for or scf.while");
+  if (!w.getBefore().hasOneBlock() || !w.getAfter().hasOneBlock())
+    return stop(s, "a region of the loop has several blocks");
+  s.yield = w.getAfter().front().getTerminator();
+  return whileLoop(w, s);
+}
+
+static bool analyse(StepLoop &s) {
+  if (!countedLoop(s.loop, s) || !classifyCarried(s) || !readsFromOutside(s))
+    return false;
+  if (!s.write)
+    return stop(s, "it stacks no per-step output");
+  if (!pureBody(s))
+    return false;
   // An empty state explains every probe and divides by zero later.
   if (llvm::is_contained(staticShapeOf(s.init(s.state)), 0))
-    return std::nullopt;
-  return s;
+    return stop(s, "the state is empty");
+  return true;
+}
+
+std::optional<StepLoop> analyseStepLoop(Operation *loop, std::string *why) {
+  StepLoop s;
+  s.loop = loop;
+  if (analyse(s))
+    return s;
+  if (why)
+    *why = s.why;
+  return std::nullopt;
 }
 
 Value StepLoop::next() const {

@@ -21,6 +21,7 @@
 
 #include <optional>
 #include <random>
+#include <string>
 
 namespace mixir::raise {
 
@@ -59,6 +60,8 @@ struct StepLoop {
   llvm::SmallVector<unsigned> passThrough;
   /// Body ops that compute positions from the counter (not evaluated).
   llvm::DenseSet<mlir::Operation *> indexOps;
+  /// Why analyseStepLoop gave up (the raising report).
+  std::string why;
 
   unsigned numCarried() const { return loop->getNumResults(); }
   mlir::Value init(unsigned i) const { return loop->getOperand(firstInit + i); }
@@ -72,8 +75,10 @@ struct StepLoop {
 
 /// The step structure of an scf.for / scf.while, when it has one and its
 /// body is otherwise pure ops the evaluator knows that read only the state,
-/// the per-step inputs and constants.
-std::optional<StepLoop> analyseStepLoop(mlir::Operation *loop);
+/// the per-step inputs and constants. Otherwise sets `why` (when given) to
+/// the check that failed.
+std::optional<StepLoop> analyseStepLoop(mlir::Operation *loop,
+                                        std::string *why = nullptr);
 
 /// Relative tolerance of the raisers' float64 comparisons.
 inline constexpr double kStepTol = 1e-9;

@@ -108,6 +108,8 @@ Status cudaFree(void *ptr);
 /// within the device), queued on `stream` (a CUstream; null: the legacy
 /// default stream) and waited for before returning.
 Status cudaCopy(void *dst, const void *src, size_t bytes, void *stream);
+/// Waits for the work queued on `stream` (null: the legacy default stream).
+Status cudaSynchronize(void *stream);
 
 /// Kernel timing for benchmarks. While on, the kernels this thread launches
 /// are bracketed with CUDA events, and cudaTakeKernelTime gives the device

@@ -75,7 +75,8 @@ func.func @op_chunk_size(%q: tensor<1x?x1x16xf32>, %v: tensor<1x?x1x8xf32>) -> t
 // -----
 
 // Per-channel gates: a [C, K] cumulative gate, 16-token sub-chunks; the
-// diagonal blocks are contracted with exp(Gc_ik - Gc_jk) inside the sum, the
+// diagonal blocks are contracted with exp(Gc_ik - Gc_jk) inside the sum
+// (the else branch of their factored form, factor-blocks.mlir), the
 // blocks below them through a per-block reference row R (two 16-wide blocks
 // for C = 32: one diagonal pair and one 16 x 16 block below).
 // CHECK-LABEL: func.func @vector_gate

@@ -3,10 +3,18 @@
 // a mix recurrence: the loop stays.
 //
 // RUN: mixir-import-stablehlo %s -o - | FileCheck %s
+// RUN: mixir-import-stablehlo %s -o /dev/null 2>&1 | count 0
+// RUN: mixir-import-stablehlo %s --report-raising -o /dev/null 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=REPORT
 //
 // CHECK-LABEL: func.func public @main
 // CHECK: scf.while
 // CHECK-NOT: mix.
+//
+// --report-raising names the loop (the stablehlo.while below) and why it
+// stays:
+// REPORT: loc("<stablehlo>":[[@LINE+14]]:{{[0-9]+}}): mix-raise: loop: left as is: the step is not linear attention, the delta rule, a diagonal-plus-low-rank or a diagonal recurrence
+// REPORT-NOT: mix-raise
 "builtin.module"() <{sym_name = "jit_fn"}> ({
   "func.func"() <{function_type = (tensor<1x5x2x4xf32>, tensor<1x5x2x4xf32>, tensor<1x5x2x3xf32>) -> (tensor<1x5x2x3xf32>, tensor<1x2x4x3xf32>), res_attrs = [{}, {}], sym_name = "main", sym_visibility = "public"}> ({
   ^bb0(%arg11: tensor<1x5x2x4xf32>, %arg12: tensor<1x5x2x4xf32>, %arg13: tensor<1x5x2x3xf32>):

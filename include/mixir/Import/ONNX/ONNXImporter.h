@@ -13,6 +13,8 @@ namespace mixir {
 struct ONNXImportOptions {
   /// Run `mix-raise` (and canonicalisation) on the imported function.
   bool raise = true;
+  /// Print a line on stderr for each candidate `mix-raise` leaves as is.
+  bool reportRaising = false;
 };
 
 /// Reads the ONNX model at `path` and translates its main graph into one

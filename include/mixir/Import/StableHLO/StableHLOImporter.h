@@ -49,6 +49,8 @@ inline constexpr llvm::StringLiteral kStableHLOFlatHeader =
 struct StableHLOImportOptions {
   /// Raise `lax.scan` loops and run `mix-raise` (and canonicalisation).
   bool raise = true;
+  /// Print a line on stderr for each candidate `mix-raise` leaves as is.
+  bool reportRaising = false;
   /// Evaluate constant subgraphs (masks from iota/compare) at import time.
   bool fold = true;
 };

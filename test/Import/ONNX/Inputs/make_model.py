@@ -41,6 +41,16 @@ MODELS = {
          N("Mul", ["s", "m"], ["p"]), N("MatMul", ["p", "v"], ["o"])],
         [vi(n, [1, 2, T, 8]) for n in "qkv"], [vi("o", None)],
         [nh.from_array(np.tril(np.ones((T, T), np.float32)), "m")]),
+    # softmax(Q K^T / 2 + mask) V with an additive mask that keeps one key
+    # above the diagonal: not causal, so it stays written out.
+    "softmax_leaky_mask": lambda: model(
+        [N("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]), N("MatMul", ["q", "kt"], ["s"]),
+         N("Mul", ["s", "half"], ["ss"]), N("Add", ["ss", "m"], ["sm"]),
+         N("Softmax", ["sm"], ["p"], axis=-1), N("MatMul", ["p", "v"], ["o"], name="pv")],
+        [vi(n, [1, 2, T, 8]) for n in "qkv"], [vi("o", None)],
+        [nh.from_array(np.array(0.5, np.float32), "half"),
+         nh.from_array(np.where(np.tril(np.ones((T, T))) + np.eye(T, k=1) > 0, 0.0,
+                                -1e9).astype(np.float32), "m")]),
     # Bidirectional LSTM, hidden 3, input 5, dynamic T, initial_h only.
     "lstm_bidirectional": lambda: model(
         [N("LSTM", ["x", "W", "R", "B", "", "h0"], ["y", "yh", "yc"], name="lstm",
