@@ -277,61 +277,58 @@ Value timesExp(ImplicitLocOpBuilder &b, Value tile,
 /// within [e^-30, e^30], far from f32's limits, whatever their product.
 constexpr float kFactorBound = 30.0f;
 
-/// Whether every entry of the log-gate tiles `Gs` ([n, K] each) is within
-/// kFactorBound of the reference row `R` ([K]): an i1 (false for NaN).
-Value withinFactorBound(ImplicitLocOpBuilder &b, ArrayRef<Value> Gs, Value R) {
+/// max(worst, max |G - R|) over the 2-D tile G, with R a row ([K]) read
+/// down G's rows, or max(worst, max |G|) without R: a 0-d f32 tensor.
+Value maxAbsInto(ImplicitLocOpBuilder &b, Value worst, Value G, Value R) {
   MLIRContext *ctx = b.getContext();
-  AffineMap id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
-  AffineMap col = AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
-  AffineMap none = AffineMap::get(2, 0, {}, ctx);
-  Value worst = tensor::FromElementsOp::create(
-      b, RankedTensorType::get({}, b.getF32Type()),
-      ValueRange{arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f))});
-  for (Value G : Gs)
-    worst = linalg::GenericOp::create(
-                b, TypeRange{worst.getType()}, ValueRange{G, R},
-                ValueRange{worst}, ArrayRef<AffineMap>{id2, col, none},
-                ArrayRef<IteratorType>{IteratorType::reduction,
-                                       IteratorType::reduction},
-                [](OpBuilder &nb, Location loc, ValueRange a) {
-                  Value d = math::AbsFOp::create(
-                      nb, loc, arith::SubFOp::create(nb, loc, a[0], a[1]));
-                  linalg::YieldOp::create(
-                      nb, loc,
-                      ValueRange{arith::MaximumFOp::create(nb, loc, a[2], d)});
-                })
-                .getResult(0);
+  SmallVector<Value> ins = {G};
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(2, ctx)};
+  if (R) {
+    ins.push_back(R);
+    maps.push_back(AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx));
+  }
+  maps.push_back(AffineMap::get(2, 0, {}, ctx));
+  return linalg::GenericOp::create(
+             b, TypeRange{worst.getType()}, ins, ValueRange{worst}, maps,
+             ArrayRef<IteratorType>{IteratorType::reduction,
+                                    IteratorType::reduction},
+             [&](OpBuilder &nb, Location loc, ValueRange a) {
+               Value d = R ? arith::SubFOp::create(nb, loc, a[0], a[1]) : a[0];
+               linalg::YieldOp::create(
+                   nb, loc,
+                   ValueRange{arith::MaximumFOp::create(
+                       nb, loc, a.back(), math::AbsFOp::create(nb, loc, d))});
+             })
+      .getResult(0);
+}
+
+/// Whether the 0-d tensor `worst` is at most `bound`: an i1 (false for NaN).
+Value atMost(ImplicitLocOpBuilder &b, Value worst, float bound) {
   Value w = tensor::ExtractOp::create(b, worst, ValueRange{});
   return arith::CmpFOp::create(
       b, arith::CmpFPredicate::OLE, w,
-      arith::ConstantOp::create(b, b.getF32FloatAttr(kFactorBound)));
+      arith::ConstantOp::create(b, b.getF32FloatAttr(bound)));
+}
+
+Value zeroScalar(ImplicitLocOpBuilder &b) {
+  return tensor::FromElementsOp::create(
+      b, RankedTensorType::get({}, b.getF32Type()),
+      ValueRange{arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f))});
+}
+
+/// Whether every entry of the log-gate tiles `Gs` ([n, K] each) is within
+/// kFactorBound of the reference row `R` ([K]): an i1 (false for NaN).
+Value withinFactorBound(ImplicitLocOpBuilder &b, ArrayRef<Value> Gs, Value R) {
+  Value worst = zeroScalar(b);
+  for (Value G : Gs)
+    worst = maxAbsInto(b, worst, G, R);
+  return atMost(b, worst, kFactorBound);
 }
 
 /// Whether every entry of the 2-D tile `Y` is finite: an i1.
 Value allFinite(ImplicitLocOpBuilder &b, Value Y) {
-  MLIRContext *ctx = b.getContext();
-  AffineMap id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
-  AffineMap none = AffineMap::get(2, 0, {}, ctx);
-  Value worst = tensor::FromElementsOp::create(
-      b, RankedTensorType::get({}, b.getF32Type()),
-      ValueRange{arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f))});
-  worst = linalg::GenericOp::create(
-              b, TypeRange{worst.getType()}, ValueRange{Y}, ValueRange{worst},
-              ArrayRef<AffineMap>{id2, none},
-              ArrayRef<IteratorType>{IteratorType::reduction,
-                                     IteratorType::reduction},
-              [](OpBuilder &nb, Location loc, ValueRange a) {
-                Value m = math::AbsFOp::create(nb, loc, a[0]);
-                linalg::YieldOp::create(
-                    nb, loc,
-                    ValueRange{arith::MaximumFOp::create(nb, loc, a[1], m)});
-              })
-              .getResult(0);
-  Value w = tensor::ExtractOp::create(b, worst, ValueRange{});
-  return arith::CmpFOp::create(
-      b, arith::CmpFPredicate::OLE, w,
-      arith::ConstantOp::create(
-          b, b.getF32FloatAttr(std::numeric_limits<float>::max())));
+  return atMost(b, maxAbsInto(b, zeroScalar(b), Y, Value()),
+                std::numeric_limits<float>::max());
 }
 
 /// `fast` when `cond`, else `exact`: each builds a tile of the same type.
