@@ -125,15 +125,14 @@ Produced produce(const mixir_compiler_s &c, const std::string &key,
       // truncated, another compiler's) is recompiled and replaced. One that
       // is, but does not load (no CUDA device), gives the loader's error:
       // compiling again would not help.
-      ArtifactInfo probe;
-      if (parseArtifact(bytes.data(), bytes.size(), probe) &&
-          checkArtifactRunsHere(probe)) {
-        if (Status s = LoadedArtifact::load(std::move(bytes), loaded); !s) {
-          r.error = s.message();
-          return r;
-        }
+      bool valid = false;
+      Status s = LoadedArtifact::load(std::move(bytes), loaded, &valid);
+      if (s) {
         r.diskHit = true;
         mixir::capi::touchEntry(cachePath);
+      } else if (valid) {
+        r.error = s.message();
+        return r;
       } else {
         r.diskReject = true;
       }

@@ -495,12 +495,17 @@ LoadedArtifact::~LoadedArtifact() {
 }
 
 Status LoadedArtifact::load(std::string bytes,
-                            std::shared_ptr<LoadedArtifact> &out) {
+                            std::shared_ptr<LoadedArtifact> &out,
+                            bool *valid) {
   std::shared_ptr<LoadedArtifact> a(new LoadedArtifact());
+  if (valid)
+    *valid = false;
   if (Status s = parseArtifact(bytes.data(), bytes.size(), a->info_); !s)
     return s;
   if (Status s = checkArtifactRunsHere(a->info_); !s)
     return s;
+  if (valid)
+    *valid = true;
   // The host code of target cuda makes no OpenMP calls: it loads where no
   // OpenMP runtime is installed (a GPU machine with only the driver).
   if (Status s = loadSupportLibraries(); !s && a->info_.target != Target::cuda)

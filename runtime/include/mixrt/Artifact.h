@@ -115,7 +115,11 @@ public:
   /// the payload with memfd_create + dlopen (no file is written) and runs
   /// its `__mixir_module_init`. Target cuda first needs the driver and a
   /// device that one of the images fits; its init loads the kernels.
-  static Status load(std::string bytes, std::shared_ptr<LoadedArtifact> &out);
+  /// `valid` (if given) tells a failure of the bytes (false: they do not
+  /// parse or cannot run in this process) from one of the environment
+  /// (true: no CUDA device, a failing init).
+  static Status load(std::string bytes, std::shared_ptr<LoadedArtifact> &out,
+                     bool *valid = nullptr);
 
 private:
   LoadedArtifact() = default;
