@@ -31,57 +31,43 @@ void check(mixir_status_t status) {
 
 namespace {
 
+/// The element types that cross the boundary, with their DLPack codes.
+struct DLPackType {
+  mixir_dtype_t dtype;
+  nb::dlpack::dtype_code code;
+  uint8_t bits;
+};
+constexpr DLPackType kDLPackTypes[] = {
+    {MIXIR_DTYPE_F32, nb::dlpack::dtype_code::Float, 32},
+    {MIXIR_DTYPE_F16, nb::dlpack::dtype_code::Float, 16},
+    {MIXIR_DTYPE_F64, nb::dlpack::dtype_code::Float, 64},
+    {MIXIR_DTYPE_BF16, nb::dlpack::dtype_code::Bfloat, 16},
+    {MIXIR_DTYPE_BOOL, nb::dlpack::dtype_code::Bool, 8},
+    {MIXIR_DTYPE_I8, nb::dlpack::dtype_code::Int, 8},
+    {MIXIR_DTYPE_I16, nb::dlpack::dtype_code::Int, 16},
+    {MIXIR_DTYPE_I32, nb::dlpack::dtype_code::Int, 32},
+    {MIXIR_DTYPE_I64, nb::dlpack::dtype_code::Int, 64}};
+
 /// The element type of a DLPack dtype, as the runtime names it.
 std::string dtypeName(nb::dlpack::dtype t) {
-  using nb::dlpack::dtype_code;
-  if (t.lanes == 1) {
-    switch (static_cast<dtype_code>(t.code)) {
-    case dtype_code::Float:
-      if (t.bits == 16 || t.bits == 32 || t.bits == 64)
-        return "f" + std::to_string(t.bits);
-      break;
-    case dtype_code::Bfloat:
-      if (t.bits == 16)
-        return "bf16";
-      break;
-    case dtype_code::Int:
-      if (t.bits == 8 || t.bits == 16 || t.bits == 32 || t.bits == 64)
-        return "i" + std::to_string(t.bits);
-      break;
-    case dtype_code::Bool:
-      if (t.bits == 8)
-        return "i1";
-      break;
-    default:
-      break;
-    }
-  }
+  for (const DLPackType &d : kDLPackTypes)
+    if (t.lanes == 1 && t.code == static_cast<uint8_t>(d.code) &&
+        t.bits == d.bits)
+      return mixir_dtype_name(d.dtype);
   throw nb::type_error(("unsupported DLPack element type (code " +
                         std::to_string(t.code) + ", " + std::to_string(t.bits) +
                         " bits, " + std::to_string(t.lanes) + " lanes)")
                            .c_str());
 }
 
+/// The DLPack dtype of one of the element types DeviceBuffer holds (those
+/// dtypeFromName gives).
 nb::dlpack::dtype dlpackType(mixir_dtype_t t) {
-  using nb::dlpack::dtype_code;
-  uint8_t bits = static_cast<uint8_t>(8 * mixir_dtype_size(t));
-  switch (t) {
-  case MIXIR_DTYPE_F32:
-  case MIXIR_DTYPE_F16:
-  case MIXIR_DTYPE_F64:
-    return {static_cast<uint8_t>(dtype_code::Float), bits, 1};
-  case MIXIR_DTYPE_BF16:
-    return {static_cast<uint8_t>(dtype_code::Bfloat), 16, 1};
-  case MIXIR_DTYPE_BOOL:
-    return {static_cast<uint8_t>(dtype_code::Bool), 8, 1};
-  case MIXIR_DTYPE_U8:
-  case MIXIR_DTYPE_U16:
-  case MIXIR_DTYPE_U32:
-  case MIXIR_DTYPE_U64:
-    return {static_cast<uint8_t>(dtype_code::UInt), bits, 1};
-  default:
-    return {static_cast<uint8_t>(dtype_code::Int), bits, 1};
-  }
+  for (const DLPackType &d : kDLPackTypes)
+    if (d.dtype == t)
+      return {static_cast<uint8_t>(d.code), d.bits, 1};
+  throw nb::type_error(
+      (std::string("no DLPack type for ") + mixir_dtype_name(t)).c_str());
 }
 
 /// A runtime buffer on the CUDA device, owned (released with the object).
