@@ -495,8 +495,7 @@ LoadedArtifact::~LoadedArtifact() {
 }
 
 Status LoadedArtifact::load(std::string bytes,
-                            std::shared_ptr<LoadedArtifact> &out,
-                            bool *valid) {
+                            std::shared_ptr<LoadedArtifact> &out, bool *valid) {
   std::shared_ptr<LoadedArtifact> a(new LoadedArtifact());
   if (valid)
     *valid = false;
