@@ -112,8 +112,7 @@ class Function:
         else:
             outs = [DeviceArray(_mixir.DeviceBuffer(t, s))
                     for (t, _), s in zip(self.result_types, shapes)]
-            out_views = [(o._native.address, t, list(s)) for o, (t, _), s
-                         in zip(outs, self.result_types, shapes)]
+            out_views = [_dlpack_cuda_view(o, "") for o in outs]
             stream = 0
         self._module.call_into(self.name, views, out_views, stream)
         return outs[0] if len(outs) == 1 else tuple(outs)
