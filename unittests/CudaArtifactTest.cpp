@@ -84,17 +84,25 @@ void reseal(std::string &bytes) {
   bytes.append(reinterpret_cast<const char *>(&sum), 8);
 }
 
+/// Offset of the device image count in `bytes` (serialized from `info`,
+/// which has no device images); the last function's host-read argument
+/// count (0) is the 4 bytes before it.
+size_t imageCountAt(const std::string &bytes, const mixrt::ArtifactInfo &info) {
+  size_t count = bytes.size() - 8 - info.payload.size() - 8 - 4 - 4;
+  uint32_t zero[2] = {0, 0};
+  EXPECT_EQ(std::memcmp(&bytes[count - 4], zero, 8), 0);
+  return count;
+}
+
 TEST(CudaArtifactFormat, VersionOneArtifactsStillLoad) {
-  // Version 1 is version 2 without the device image count.
+  // Version 1 is version 2 without the device image count, and version 2 is
+  // version 3 without the host-read argument counts.
   mixrt::ArtifactInfo info = syntheticInfo();
   info.target = mixrt::Target::cpu;
   info.chip.clear();
   info.deviceImages.clear();
   std::string bytes = mixrt::serializeArtifact(info);
-  size_t count = bytes.size() - 8 - info.payload.size() - 8 - 4 - 4;
-  uint32_t zero = 0;
-  ASSERT_EQ(std::memcmp(&bytes[count], &zero, 4), 0);
-  bytes.erase(count, 4);
+  bytes.erase(imageCountAt(bytes, info) - 4, 8);
   uint32_t one = 1;
   std::memcpy(&bytes[8], &one, 4);
   reseal(bytes);
@@ -104,6 +112,50 @@ TEST(CudaArtifactFormat, VersionOneArtifactsStillLoad) {
   EXPECT_EQ(back.functions.size(), 1u);
   EXPECT_EQ(back.payload, "payload");
   EXPECT_TRUE(back.deviceImages.empty());
+}
+
+TEST(CudaArtifactFormat, VersionTwoArtifactsReadNoArgumentOnTheHost) {
+  mixrt::ArtifactInfo info = syntheticInfo();
+  info.deviceImages.clear();
+  std::string bytes = mixrt::serializeArtifact(info);
+  bytes.erase(imageCountAt(bytes, info) - 4, 4);
+  uint32_t two = 2;
+  std::memcpy(&bytes[8], &two, 4);
+  reseal(bytes);
+  mixrt::ArtifactInfo back;
+  mixrt::Status s = mixrt::parseArtifact(bytes.data(), bytes.size(), back);
+  ASSERT_TRUE(s) << s.message();
+  ASSERT_EQ(back.functions.size(), 1u);
+  EXPECT_TRUE(back.functions[0].hostReadArgs.empty());
+}
+
+TEST(CudaArtifactFormat, HostReadArgumentsRoundTripAndAreChecked) {
+  mixrt::ArtifactInfo info = syntheticInfo();
+  mixrt::TensorSignature t{mixrt::DType::i32, {-1}};
+  info.functions[0].args = {t, t, t};
+  info.functions[0].hostReadArgs = {0, 2};
+  std::string bytes = mixrt::serializeArtifact(info);
+  mixrt::ArtifactInfo back;
+  ASSERT_TRUE(mixrt::parseArtifact(bytes.data(), bytes.size(), back));
+  EXPECT_EQ(back.functions[0].hostReadArgs, (std::vector<uint32_t>{0, 2}));
+  EXPECT_TRUE(back.functions[0].readsOnHost(2));
+  EXPECT_FALSE(back.functions[0].readsOnHost(1));
+  for (auto [bad, why] :
+       {std::pair<std::vector<uint32_t>, const char *>{
+            {2, 0},
+            "corrupt artifact: host-read argument 0 of @f (3 "
+            "arguments, indices ascending)"},
+        {{3},
+         "corrupt artifact: host-read argument 3 of @f (3 arguments, "
+         "indices ascending)"},
+        {{0, 1, 2, 2},
+         "corrupt artifact: 4 host-read arguments of @f, which "
+         "has 3"}}) {
+    info.functions[0].hostReadArgs = bad;
+    bytes = mixrt::serializeArtifact(info);
+    EXPECT_EQ(mixrt::parseArtifact(bytes.data(), bytes.size(), back).message(),
+              why);
+  }
 }
 
 TEST(CudaArtifactFormat, BadImagesAreNamed) {

@@ -229,6 +229,104 @@ TEST_F(CudaDeviceCall, BadViewsAreStatuses) {
   EXPECT_EQ(t.o[0], 0xdead) << "nothing written";
 }
 
+/// Packed linear attention: q, k, v [1, T, 2, 64] bf16 and the offsets of
+/// the sequences (argument 3), which its host code checks.
+const char *kPackedSource = R"mlir(
+func.func @packed(%q: tensor<1x?x2x64xbf16>, %k: tensor<1x?x2x64xbf16>,
+                  %v: tensor<1x?x2x64xbf16>, %cu: tensor<?xi32>)
+    -> (tensor<1x?x2x64xbf16>, tensor<?x2x64x64xf32>) {
+  %o, %s = mix.linear_attention %q, %k, %v gate none varlen(%cu) scale = 0.125
+      : (tensor<1x?x2x64xbf16>, tensor<1x?x2x64xbf16>, tensor<1x?x2x64xbf16>,
+         tensor<?xi32>)
+      -> (tensor<1x?x2x64xbf16>, tensor<?x2x64x64xf32>)
+  return %o, %s : tensor<1x?x2x64xbf16>, tensor<?x2x64x64xf32>
+}
+)mlir";
+
+class CudaDeviceCallPacked : public testing::Test {
+protected:
+  void SetUp() override {
+    const std::string *bytes = compileCudaArtifact(kPackedSource);
+    if (!haveToolkit())
+      GTEST_SKIP() << "no ptxas: cannot compile cubins";
+    ASSERT_NE(bytes, nullptr);
+    ASSERT_TRUE(bool(mixrt::parseArtifact(bytes->data(), bytes->size(), info)));
+    ASSERT_TRUE(fake.loaded());
+    fake.setComputeCapability(12, 0);
+    ASSERT_EQ(load(*bytes, &m), "");
+    ASSERT_EQ(mixir_module_lookup(m, "packed", &f), nullptr);
+    t.args(args);
+    t.outputs(outs);
+    outs[1].shape = stateShape;
+    outs[1].data = state.data();
+    args[3] = {cu.data(), MIXIR_DTYPE_I32, 1,
+               &cuCount,  nullptr,         MIXIR_DEVICE_CUDA};
+  }
+  void TearDown() override {
+    if (m)
+      mixir_module_release(m);
+  }
+  mixrt::ArtifactInfo info;
+  Fake fake;
+  mixir_module_t m = nullptr;
+  mixir_function_t f = nullptr;
+  DeviceTensors t{1, 75};
+  std::vector<int32_t> cu{0, 30, 31, 75};
+  int64_t cuCount = 4, stateShape[4] = {3, 2, 64, 64};
+  std::vector<float> state = std::vector<float>(3 * 2 * 64 * 64);
+  mixir_buffer_view_t args[4], outs[2];
+};
+
+TEST_F(CudaDeviceCallPacked, TheArtifactNamesTheOffsetsAsReadOnTheHost) {
+  ASSERT_EQ(info.functions.size(), 1u);
+  EXPECT_EQ(info.functions[0].hostReadArgs, std::vector<uint32_t>{3});
+}
+
+TEST_F(CudaDeviceCallPacked, OffsetsMayBeAHostBufferAmongDeviceBuffers) {
+  args[3].device = MIXIR_DEVICE_CPU;
+  int syncs = fake.calls("cuStreamSynchronize");
+  int copies = fake.calls("cuMemcpyAsync");
+  int callerStream = 0;
+  ASSERT_EQ(
+      take(mixir_function_invoke_into(f, args, 4, outs, 2, &callerStream)), "");
+  EXPECT_EQ(fake.calls("cuStreamSynchronize"), syncs) << "no host wait";
+  EXPECT_EQ(fake.calls("cuMemcpyAsync"), copies + 1) << "the offsets go up";
+  for (const void *p : std::vector<const void *>{
+           t.q.data(), t.k.data(), t.v.data(), t.o.data(), state.data()})
+    EXPECT_GE(fake.launchesWith(word(p)), 1) << "device pointer " << p;
+  EXPECT_EQ(fake.launchesWith(word(cu.data())), 0)
+      << "the kernel gets the uploaded copy, not the host buffer";
+  EXPECT_EQ(fake.liveCounts()[0], 0) << "the copy's memory is freed";
+}
+
+TEST_F(CudaDeviceCallPacked, DeviceOffsetsAreDownloadedForTheHostCode) {
+  int syncs = fake.calls("cuStreamSynchronize");
+  int launches = fake.calls("cuLaunchKernel");
+  ASSERT_EQ(take(mixir_function_invoke_into(f, args, 4, outs, 2, nullptr)), "");
+  EXPECT_GE(fake.calls("cuStreamSynchronize"), syncs + 1)
+      << "the download waits for the stream";
+  EXPECT_GE(fake.calls("cuLaunchKernel"), launches + 1);
+  int64_t dims[8] = {0};
+  ASSERT_EQ(take(mixir_function_result_shapes(f, args, 4, dims, 8)), "");
+  EXPECT_EQ(std::vector<int64_t>(dims, dims + 8),
+            (std::vector<int64_t>{1, 75, 2, 64, 3, 2, 64, 64}));
+  // Offsets the host code rejects, read from the device copy.
+  cu = {0, 40, 31, 75};
+  args[3].data = cu.data();
+  launches = fake.calls("cuLaunchKernel");
+  std::string why =
+      take(mixir_function_invoke_into(f, args, 4, outs, 2, nullptr));
+  EXPECT_NE(why.find("cu_seqlens"), std::string::npos) << why;
+  EXPECT_EQ(fake.calls("cuLaunchKernel"), launches) << "nothing launched";
+}
+
+TEST_F(CudaDeviceCallPacked, OnlyHostReadArgumentsMayBeHostBuffers) {
+  args[1].device = MIXIR_DEVICE_CPU;
+  EXPECT_EQ(take(mixir_function_invoke_into(f, args, 4, outs, 2, nullptr)),
+            "@packed argument 1: a host buffer among device buffers (a call "
+            "takes one kind)");
+}
+
 TEST(CudaDeviceCallRefused, HostCodeBetweenKernelsNeedsHostBuffers) {
   // The sum of o with itself runs on the host, on a downloaded o: the dry
   // run finds that copy and the call is refused before any work is queued.

@@ -29,11 +29,14 @@
  *   the outputs where they are. In such a call every argument and output is
  *   a dense row-major device view with at least one element; the call queues
  *   its work on `stream` and returns without waiting for it (see
- *   mixir_function_invoke_into). Mixing host and device views is refused.
- *   Functions whose host code reads argument values (packed sequences'
- *   cu_seqlens and state pools' state_indices, which are checked on the
- *   host) need host views: the runtime does not yet tell them apart, and
- *   host code reading a device pointer faults.
+ *   mixir_function_invoke_into). Mixing host and device views is refused,
+ *   except for the arguments a function's host code reads itself (packed
+ *   sequences' cu_seqlens and state pools' state_indices, which it checks;
+ *   inputs of ops that run on the CPU), which the compiler records in the
+ *   function: such an argument may be a host view among device views, and
+ *   a device view of it is downloaded before the call, which then waits
+ *   for the work queued on `stream` (mixir_function_result_shapes waits
+ *   for the legacy default stream).
  * - Results are either returned as runtime-allocated buffers
  *   (mixir_function_invoke) or copied into views the caller provides
  *   (mixir_function_invoke_into, whose shapes must match the results).
@@ -200,6 +203,11 @@ MIXIR_API mixir_status_t mixir_function_arg_type(mixir_function_t function,
 MIXIR_API mixir_status_t mixir_function_result_type(mixir_function_t function,
                                                     size_t index,
                                                     mixir_tensor_type_t *out);
+/* 1 if the host code of `function` reads argument `index` itself (target
+ * cuda: packed sequences' offsets, pool slots; such an argument may be a
+ * host view in a call on device views), else 0 (also for a bad index). */
+MIXIR_API int mixir_function_arg_read_on_host(mixir_function_t function,
+                                              size_t index);
 
 /* Calls `function` on `num_args` argument views and returns its results as
  * new runtime-allocated buffers in results[0 .. num_results); num_results

@@ -9,6 +9,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -177,6 +178,21 @@ llvm::Error collectSignatures(ModuleOp module, const CompileOptions &options,
   return llvm::Error::success();
 }
 
+/// The `mix.host_read_args` that mix-mark-host-read-args left on the lowered
+/// functions (target cuda), into their signatures.
+void recordHostReads(ModuleOp module,
+                     std::vector<mixrt::FunctionSignature> &signatures) {
+  for (mixrt::FunctionSignature &sig : signatures) {
+    sig.hostReadArgs.clear();
+    auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>(sig.name);
+    auto read = fn ? fn->getAttrOfType<DenseI32ArrayAttr>("mix.host_read_args")
+                   : DenseI32ArrayAttr();
+    if (read)
+      for (int32_t i : read.asArrayRef())
+        sig.hostReadArgs.push_back(static_cast<uint32_t>(i));
+  }
+}
+
 /// Parses `source` and checks that it holds at least one entry point.
 llvm::Expected<OwningOpRef<ModuleOp>> parse(MLIRContext &ctx,
                                             llvm::StringRef source,
@@ -265,6 +281,8 @@ llvm::Error parseAndLower(LoweredModule &out, llvm::StringRef source,
   }
   if (failed(lower(*out.module, options, deviceFormat)))
     return out.diags.error("lowering " + options.sourceName + " failed");
+  if (signatures)
+    recordHostReads(*out.module, *signatures);
   return llvm::Error::success();
 }
 

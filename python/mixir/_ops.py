@@ -28,12 +28,12 @@ def _on_device(x):
 
 
 def _host_only(name, x):
-    """Packings and pool slots are read by the compiled host code, so they
-    (and with them the whole call) stay in host memory."""
+    """Packings and pool slots are read by the compiled host code: numpy
+    arrays, also beside CUDA tensors (q, k, v ... on target cuda)."""
     if _on_device(x):
         raise TypeError(f"{name} must be a numpy array: the packing and the "
-                        f"pool slots are checked on the host, so calls with "
-                        f"cu_seqlens or state_indices take numpy arrays")
+                        f"pool slots are checked on the host (the other "
+                        f"tensors may be CUDA tensors)")
 
 
 def _array(name, x, ndim, dims):
@@ -191,6 +191,10 @@ def _recurrence_call(op, q, k, v, g, gate, scale, initial_state, extra_args,
     state_pool, state_indices = pool
     if state_indices is not None:
         initial_state = _state_pool(state_pool, initial_state)
+        if _on_device(q):
+            raise TypeError("state pools take numpy arrays (the pool is "
+                            "updated in place on the host); CUDA tensors "
+                            "with a state pool are not supported yet")
     elif state_pool is not None:
         raise ValueError("state_pool needs state_indices (the slot of each "
                          "sequence)")

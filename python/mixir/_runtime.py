@@ -83,16 +83,24 @@ class Function:
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     def _call_on_device(self, arrays):
-        """Every argument in CUDA memory: the results are written in place
-        on the device (torch tensors for torch arguments, queued on torch's
-        current stream; DeviceArrays otherwise, on the default stream)."""
-        views, torch_device, foreign = [], None, False
+        """Arguments in CUDA memory: the results are written in place on
+        the device (torch tensors for torch arguments, queued on torch's
+        current stream; DeviceArrays otherwise, on the default stream).
+        Arguments the compiled host code reads itself (cu_seqlens) may be
+        numpy arrays among them."""
+        views, torch_device, foreign, keep = [], None, False, []
         for i, a in enumerate(arrays):
             where = f"@{self.name} argument {i}"
-            if not _on_cuda(a):
+            if (isinstance(a, np.ndarray) and a.dtype in _NAME_OF and
+                    i in self._module.host_read_args(self.name)):
+                a = np.ascontiguousarray(a)
+                keep.append(a)
+                views.append((a.ctypes.data, _NAME_OF[a.dtype],
+                               list(a.shape), True))
+            elif not _on_cuda(a):
                 raise TypeError(f"{where}: a host array among CUDA tensors "
                                 f"(a call takes one kind)")
-            if _is_torch(a):
+            elif _is_torch(a):
                 torch_device = a.device
                 views.append(_torch_view(a, where))
             else:
@@ -193,13 +201,14 @@ def _torch_view(t, where):
     if not t.is_contiguous():
         raise ValueError(f"{where}: a strided CUDA tensor (device tensors "
                          f"must be dense row-major: call .contiguous())")
-    return (t.data_ptr(), names[t.dtype], list(t.shape))
+    return (t.data_ptr(), names[t.dtype], list(t.shape), False)
 
 
 def _dlpack_cuda_view(a, where):
     """(address, dtype name, shape) of a dense DLPack CUDA tensor."""
     if isinstance(a, DeviceArray):
-        return (a._native.address, a._native.dtype, list(a._native.shape))
+        return (a._native.address, a._native.dtype, list(a._native.shape),
+                False)
     try:
         addr, dtype, shape, _, device_id, dense = _mixir.dlpack_view(a)
     except TypeError as e:
@@ -208,7 +217,7 @@ def _dlpack_cuda_view(a, where):
     if not dense:
         raise ValueError(f"{where}: a strided CUDA tensor (device tensors "
                          f"must be dense row-major)")
-    return (addr, dtype, list(shape))
+    return (addr, dtype, list(shape), False)
 
 
 def _check_cuda_device(index, where):

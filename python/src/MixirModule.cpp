@@ -44,7 +44,10 @@ using FunctionDesc =
     std::tuple<std::string, std::vector<TensorDesc>, std::vector<TensorDesc>>;
 using ArgDesc = std::tuple<uintptr_t, std::string, std::vector<int64_t>,
                            std::optional<std::vector<int64_t>>>;
-using DeviceDesc = std::tuple<uintptr_t, std::string, std::vector<int64_t>>;
+/// A dense view (address, dtype, shape, on the host): device memory, or
+/// host memory for an argument the host code reads.
+using DeviceDesc =
+    std::tuple<uintptr_t, std::string, std::vector<int64_t>, bool>;
 
 class PyModule {
 public:
@@ -63,6 +66,17 @@ public:
       check(mixir_module_function_at(module, i, &f));
       out.emplace_back(mixir_function_name(f), types(f, false), types(f, true));
     }
+    return out;
+  }
+
+  /// The indices of the arguments of `name` that its host code reads.
+  std::vector<size_t> hostReadArgs(const std::string &name) const {
+    mixir_function_t f;
+    check(mixir_module_lookup(module, name.c_str(), &f));
+    std::vector<size_t> out;
+    for (size_t i = 0, n = mixir_function_num_args(f); i < n; ++i)
+      if (mixir_function_arg_read_on_host(f, i))
+        out.push_back(i);
     return out;
   }
 
@@ -176,18 +190,18 @@ private:
     check(status);
   }
 
-  /// Views of dense device tensors; the shapes stay in `descs`.
+  /// Views of dense tensors; the shapes stay in `descs`.
   static std::vector<mixir_buffer_view_t>
   deviceViews(const std::vector<DeviceDesc> &descs) {
     std::vector<mixir_buffer_view_t> views;
-    for (const auto &[addr, dtype, shape] : descs) {
+    for (const auto &[addr, dtype, shape, host] : descs) {
       auto t = dtypeFromName(dtype);
       if (!t)
         throw nb::type_error(
             ("unsupported element type '" + dtype + "'").c_str());
       views.push_back({reinterpret_cast<void *>(addr), *t,
                        static_cast<int32_t>(shape.size()), shape.data(),
-                       nullptr, MIXIR_DEVICE_CUDA});
+                       nullptr, host ? MIXIR_DEVICE_CPU : MIXIR_DEVICE_CUDA});
     }
     return views;
   }
@@ -259,6 +273,7 @@ NB_MODULE(_mixir, m) {
   m.doc() = "MixIR native extension over the C API: compile, load, call";
   nb::class_<PyModule>(m, "NativeModule")
       .def("functions", &PyModule::functions)
+      .def("host_read_args", &PyModule::hostReadArgs, nb::arg("name"))
       .def("call", &PyModule::call, nb::arg("name"), nb::arg("args"))
       .def("result_shapes", &PyModule::resultShapes, nb::arg("name"),
            nb::arg("args"))

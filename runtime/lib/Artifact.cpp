@@ -125,6 +125,31 @@ public:
     }
     return true;
   }
+  /// The host-read argument indices of `f` (its arguments already read).
+  bool hostReads(FunctionSignature &f) {
+    uint32_t count = 0;
+    if (!pod(count, "host-read argument count"))
+      return false;
+    if (count > f.args.size()) {
+      fail("corrupt artifact: " + std::to_string(count) +
+           " host-read arguments of @" + f.name + ", which has " +
+           std::to_string(f.args.size()));
+      return false;
+    }
+    f.hostReadArgs.resize(count);
+    for (uint32_t i = 0; i < count; ++i) {
+      uint32_t &a = f.hostReadArgs[i];
+      if (!pod(a, "host-read argument"))
+        return false;
+      if (a >= f.args.size() || (i > 0 && a <= f.hostReadArgs[i - 1])) {
+        fail("corrupt artifact: host-read argument " + std::to_string(a) +
+             " of @" + f.name + " (" + std::to_string(f.args.size()) +
+             " arguments, indices ascending)");
+        return false;
+      }
+    }
+    return true;
+  }
   bool image(DeviceImage &d) {
     uint64_t size = 0;
     if (!str(d.module, "device module name") || !str(d.chip, "device chip") ||
@@ -178,6 +203,9 @@ std::string serializeArtifact(const ArtifactInfo &info) {
     body.pod<uint32_t>(static_cast<uint32_t>(f.results.size()));
     for (const auto &t : f.results)
       body.tensor(t);
+    body.pod<uint32_t>(static_cast<uint32_t>(f.hostReadArgs.size()));
+    for (uint32_t a : f.hostReadArgs)
+      body.pod<uint32_t>(a);
   }
   body.pod<uint32_t>(static_cast<uint32_t>(info.deviceImages.size()));
   for (const DeviceImage &image : info.deviceImages) {
@@ -277,6 +305,8 @@ Status parseArtifact(const void *data, size_t size, ArtifactInfo &out) {
     f.results.resize(r.error.empty() && ok ? nr : 0);
     for (auto &t : f.results)
       ok = ok && r.tensor(t);
+    if (ok && r.error.empty() && version >= 3)
+      ok = r.hostReads(f);
     info.functions.push_back(std::move(f));
   }
   uint32_t numImages = 0;

@@ -3,6 +3,7 @@
 #include "mixrt/Cuda.h"
 #include "mixrt/TestPlugin.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -90,6 +91,10 @@ namespace mixrt {
 
 std::string TensorSignature::describe() const {
   return shapeString(shape, dtype);
+}
+
+bool FunctionSignature::readsOnHost(size_t arg) const {
+  return std::binary_search(hostReadArgs.begin(), hostReadArgs.end(), arg);
 }
 
 Status checkArguments(const FunctionSignature &sig,

@@ -45,7 +45,10 @@ public:
   bool copy(void *dst, void *src, size_t bytes) override;
 
   /// Binds allocations to the caller's buffers (after the dry run).
+  /// `hostSide[i]`: argument i is a host buffer (read by the host code),
+  /// whose uploads stay copies.
   Status plan(const std::string &fn, const std::vector<ArrayView> &args,
+              const std::vector<bool> &hostSide,
               const std::vector<RawResult> &results,
               const std::vector<ArrayView> &outputs);
   /// Whether the real run made the calls the dry run recorded.
@@ -60,6 +63,7 @@ private:
   /// whether it points into one.
   int slotOf(const void *p, bool *inside = nullptr) const;
   Status bindCopy(size_t c, const std::vector<ArrayView> &args,
+                  const std::vector<bool> &hostSide,
                   const std::vector<RawResult> &results,
                   const std::vector<ArrayView> &outputs,
                   std::vector<bool> &outputBound);
@@ -145,6 +149,7 @@ int findBuffer(const std::vector<T> &list, const void *p, size_t bytes,
 }
 
 Status DeviceCall::bindCopy(size_t c, const std::vector<ArrayView> &args,
+                            const std::vector<bool> &hostSide,
                             const std::vector<RawResult> &results,
                             const std::vector<ArrayView> &outputs,
                             std::vector<bool> &outputBound) {
@@ -155,9 +160,27 @@ Status DeviceCall::bindCopy(size_t c, const std::vector<ArrayView> &args,
   auto rawBytes = [&](const RawResult &r) {
     return size_t(numElements(r.shape)) * dtypeSize(r.dtype);
   };
+  // Whether `p` points into an argument on the device (`host`: on the host).
+  auto inArgument = [&](const void *p, bool host) {
+    auto a = static_cast<const char *>(p);
+    for (size_t i = 0; i < args.size(); ++i)
+      if (hostSide[i] == host && a >= static_cast<const char *>(args[i].data) &&
+          a < static_cast<const char *>(args[i].data) + byteSize(args[i]))
+        return true;
+    return false;
+  };
+  auto onDevice = [&](void *p) {
+    bool inside = false;
+    slotOf(p, &inside);
+    return inside || inArgument(p, /*host=*/false);
+  };
+  // An upload of a host argument the host code reads: stays a copy.
+  if (inArgument(copy.src, /*host=*/true) && onDevice(copy.dst))
+    return Status::ok();
   // An upload of a whole argument: the allocation is the argument.
   int arg = findBuffer(args, copy.src, copy.bytes, viewData, byteSize);
-  if (dst >= 0 && arg >= 0 && allocs[dst] == copy.bytes && !boundTo[dst]) {
+  if (dst >= 0 && arg >= 0 && !hostSide[arg] && allocs[dst] == copy.bytes &&
+      !boundTo[dst]) {
     boundTo[dst] = const_cast<void *>(args[arg].data);
     skip[c] = true;
     return Status::ok();
@@ -172,16 +195,6 @@ Status DeviceCall::bindCopy(size_t c, const std::vector<ArrayView> &args,
     return Status::ok();
   }
   // Between device buffers: stays a copy on the device.
-  auto onDevice = [&](void *p) {
-    bool inside = false;
-    slotOf(p, &inside);
-    auto a = static_cast<const char *>(p);
-    for (const ArrayView &v : args)
-      if (a >= static_cast<const char *>(v.data) &&
-          a < static_cast<const char *>(v.data) + byteSize(v))
-        return true;
-    return inside;
-  };
   if (onDevice(copy.dst) && onDevice(copy.src))
     return Status::ok();
   return Status::error(
@@ -195,13 +208,15 @@ Status DeviceCall::bindCopy(size_t c, const std::vector<ArrayView> &args,
 
 Status DeviceCall::plan(const std::string &fn,
                         const std::vector<ArrayView> &args,
+                        const std::vector<bool> &hostSide,
                         const std::vector<RawResult> &results,
                         const std::vector<ArrayView> &outputs) {
   boundTo.assign(allocs.size(), nullptr);
   skip.assign(copies.size(), false);
   std::vector<bool> outputBound(results.size(), false);
   for (size_t c = 0; c < copies.size(); ++c)
-    if (Status s = bindCopy(c, args, results, outputs, outputBound); !s)
+    if (Status s = bindCopy(c, args, hostSide, results, outputs, outputBound);
+        !s)
       return Status::error("@" + fn + " on device buffers: " + s.message());
   for (size_t j = 0; j < results.size(); ++j)
     if (!outputBound[j])
@@ -245,18 +260,61 @@ Status runHostCode(DeviceCall &call, PackedFunction fn,
   return status;
 }
 
+/// The arguments as the host code gets them: those it reads itself on the
+/// host (device buffers among them downloaded into `storage`, after the
+/// work queued on `stream`), the others as given.
+struct StagedArguments {
+  std::vector<ArrayView> views;
+  std::vector<bool> hostSide;
+  std::vector<std::vector<uint8_t>> storage;
+};
+
+Status stageHostReads(const FunctionSignature &sig,
+                      const std::vector<ArrayView> &args,
+                      const std::vector<bool> &onHost, void *stream,
+                      StagedArguments &staged) {
+  staged.views = args;
+  staged.hostSide.assign(args.size(), false);
+  for (size_t i = 0; i < args.size(); ++i) {
+    bool host = i < onHost.size() && onHost[i];
+    if (!sig.readsOnHost(i)) {
+      if (host)
+        return Status::error("@" + sig.name + " argument " + std::to_string(i) +
+                             ": a host buffer among device buffers (only "
+                             "arguments the host code reads may be)");
+      continue;
+    }
+    staged.hostSide[i] = true;
+    if (host)
+      continue;
+    size_t bytes = byteSize(args[i]);
+    staged.storage.emplace_back(bytes);
+    if (Status s =
+            cudaCopy(staged.storage.back().data(), args[i].data, bytes, stream);
+        !s)
+      return Status::error("@" + sig.name + " argument " + std::to_string(i) +
+                           " (read by the host code): " + s.message());
+    staged.views[i].data = staged.storage.back().data();
+  }
+  return Status::ok();
+}
+
 } // namespace
 
 Status deviceResultShapes(PackedFunction fn, const FunctionSignature &sig,
                           const std::vector<ArrayView> &args,
+                          const std::vector<bool> &onHost, void *stream,
                           std::vector<std::vector<int64_t>> &shapes) {
   shapes.clear();
   if (Status s = checkNonEmpty(sig.name, args, "argument"); !s)
     return s;
   (void)cudaTakeStatus(); // an earlier call's leftovers are not ours
+  StagedArguments staged;
+  if (Status s = stageHostReads(sig, args, onHost, stream, staged); !s)
+    return s;
   DeviceCall call(nullptr);
   std::vector<RawResult> results;
-  if (Status s = runHostCode(call, fn, sig, args, results); !s)
+  if (Status s = runHostCode(call, fn, sig, staged.views, results); !s)
     return s;
   for (const RawResult &r : results)
     shapes.push_back(r.shape);
@@ -265,6 +323,7 @@ Status deviceResultShapes(PackedFunction fn, const FunctionSignature &sig,
 
 Status callOnDevice(PackedFunction fn, const FunctionSignature &sig,
                     const std::vector<ArrayView> &args,
+                    const std::vector<bool> &onHost,
                     const std::vector<ArrayView> &outputs, void *stream) {
   if (outputs.size() != sig.results.size())
     return Status::error("@" + sig.name + " returns " +
@@ -275,9 +334,12 @@ Status callOnDevice(PackedFunction fn, const FunctionSignature &sig,
   if (Status s = checkNonEmpty(sig.name, outputs, "output"); !s)
     return s;
   (void)cudaTakeStatus();
+  StagedArguments staged;
+  if (Status s = stageHostReads(sig, args, onHost, stream, staged); !s)
+    return s;
   DeviceCall call(stream);
   std::vector<RawResult> results;
-  if (Status s = runHostCode(call, fn, sig, args, results); !s)
+  if (Status s = runHostCode(call, fn, sig, staged.views, results); !s)
     return s;
   for (size_t j = 0; j < results.size(); ++j)
     if (results[j].shape != outputs[j].shape ||
@@ -286,9 +348,11 @@ Status callOnDevice(PackedFunction fn, const FunctionSignature &sig,
           "@" + sig.name + " output " + std::to_string(j) + " is " +
           describe(outputs[j]) + ", the result is " +
           HostArray{sig.results[j].dtype, results[j].shape, {}}.describe());
-  if (Status s = call.plan(sig.name, args, results, outputs); !s)
+  if (Status s =
+          call.plan(sig.name, staged.views, staged.hostSide, results, outputs);
+      !s)
     return s;
-  if (Status s = runHostCode(call, fn, sig, args, results); !s)
+  if (Status s = runHostCode(call, fn, sig, staged.views, results); !s)
     return s;
   if (!call.replayedAll())
     return Status::error("@" + sig.name +

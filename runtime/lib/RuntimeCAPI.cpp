@@ -167,6 +167,7 @@ struct CallArguments {
   std::vector<ArrayView> views;
   std::vector<std::vector<uint8_t>> packed; // strided host views, packed
   bool onDevice = false;
+  std::vector<bool> onHost; // in a device call: host views the host code reads
 };
 
 Status collectArguments(mixir_function_t function,
@@ -179,13 +180,20 @@ Status collectArguments(mixir_function_t function,
   if (numArgs && !args)
     return Status::error("@" + sig.name + ": null argument array");
   views.assign(numArgs, ArrayView());
-  onDevice = numArgs > 0 && args[0].device == MIXIR_DEVICE_CUDA;
+  onDevice = false;
+  for (size_t i = 0; args && i < numArgs; ++i)
+    onDevice = onDevice || args[i].device == MIXIR_DEVICE_CUDA;
+  call.onHost.assign(numArgs, false);
   for (size_t i = 0; i < numArgs; ++i) {
     const mixir_buffer_view_t &v = args[i];
     std::string where = "@" + sig.name + " argument " + std::to_string(i);
     if (Status s = checkView(v, where); !s)
       return s;
-    if (Status s = checkPlacement(function, v, onDevice, where); !s)
+    // Among device buffers, the arguments the host code reads may be host
+    // buffers.
+    if (onDevice && v.device == MIXIR_DEVICE_CPU && sig.readsOnHost(i))
+      call.onHost[i] = true;
+    else if (Status s = checkPlacement(function, v, onDevice, where); !s)
       return s;
     views[i].dtype = static_cast<DType>(v.dtype);
     views[i].shape.assign(v.shape, v.shape + v.rank);
@@ -218,12 +226,13 @@ Status invoke(mixir_function_t function, const mixir_buffer_view_t *args,
 }
 
 /// mixir_function_invoke on device views: device results allocated here.
-Status invokeOnDevice(mixir_function_t function,
-                      const std::vector<ArrayView> &views,
+Status invokeOnDevice(mixir_function_t function, const CallArguments &call,
                       mixir_buffer_t *results, void *stream) {
   const FunctionSignature &sig = *function->signature;
   std::vector<std::vector<int64_t>> shapes;
-  if (Status s = deviceResultShapes(function->entry, sig, views, shapes); !s)
+  if (Status s = deviceResultShapes(function->entry, sig, call.views,
+                                    call.onHost, stream, shapes);
+      !s)
     return s;
   std::vector<std::unique_ptr<mixir_buffer_s>> buffers;
   std::vector<ArrayView> outputs;
@@ -240,7 +249,9 @@ Status invokeOnDevice(mixir_function_t function,
     outputs.push_back({b->external, b->array.dtype, shapes[i]});
     buffers.push_back(std::move(b));
   }
-  if (Status s = callOnDevice(function->entry, sig, views, outputs, stream); !s)
+  if (Status s = callOnDevice(function->entry, sig, call.views, call.onHost,
+                              outputs, stream);
+      !s)
     return s;
   for (size_t i = 0; i < buffers.size(); ++i)
     results[i] = buffers[i].release();
@@ -269,7 +280,8 @@ Status invokeIntoDevice(mixir_function_t function,
     outs.push_back({v.data, static_cast<DType>(v.dtype),
                     std::vector<int64_t>(v.shape, v.shape + v.rank)});
   }
-  return callOnDevice(function->entry, sig, call.views, outs, stream);
+  return callOnDevice(function->entry, sig, call.views, call.onHost, outs,
+                      stream);
 }
 
 } // namespace
@@ -527,6 +539,9 @@ size_t mixir_function_num_args(mixir_function_t f) {
 size_t mixir_function_num_results(mixir_function_t f) {
   return f ? f->signature->results.size() : 0;
 }
+int mixir_function_arg_read_on_host(mixir_function_t f, size_t index) {
+  return f && f->signature->readsOnHost(index) ? 1 : 0;
+}
 
 static mixir_status_t tensorType(mixir_function_t f, size_t index,
                                  mixir_tensor_type_t *out, bool result) {
@@ -573,7 +588,7 @@ mixir_status_t mixir_function_invoke(mixir_function_t function,
   if (Status s = collectArguments(function, args, num_args, call); !s)
     return makeStatus(s.message());
   if (call.onDevice)
-    return toStatus(invokeOnDevice(function, call.views, results, stream));
+    return toStatus(invokeOnDevice(function, call, results, stream));
   std::vector<HostArray> out;
   if (Status s = callCompiled(function->entry, function->target, sig,
                               call.views, out, stream);
@@ -606,7 +621,8 @@ mixir_status_t mixir_function_result_shapes(mixir_function_t function,
                       ": result shapes are inferred for calls on device "
                       "buffers only");
   std::vector<std::vector<int64_t>> shapes;
-  if (Status s = deviceResultShapes(function->entry, sig, call.views, shapes);
+  if (Status s = deviceResultShapes(function->entry, sig, call.views,
+                                    call.onHost, /*stream=*/nullptr, shapes);
       !s)
     return makeStatus(s.message());
   for (const auto &shape : shapes)

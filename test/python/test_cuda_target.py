@@ -320,7 +320,8 @@ def test_functional_ops_take_device_arrays():
     # The functional ops on CUDA memory (target cuda): mixir.DeviceArrays in,
     # DeviceArrays out with the ops' result shapes and dtypes (the stand-in
     # driver runs no kernel); gates are not converted on the device; CUDA
-    # tensors on another target, or mixed with host arrays, are TypeErrors.
+    # tensors on another target, or mixed with host arrays, are TypeErrors,
+    # except the packing offsets, which the host code reads.
     lines = _run_child("""
         import ml_dtypes, numpy as np, mixir
         rng = np.random.default_rng(0)
@@ -343,12 +344,29 @@ def test_functional_ops_take_device_arrays():
                 gate="scalar", target="cuda"),
             lambda: mixir.linear_attention(
                 dq, dq, dq, target="cuda",
-                cu_seqlens=mixir.to_device(np.array([0, 37], np.int32)))]
+                cu_seqlens=mixir.to_device(np.array([0, 37], np.int32))),
+            lambda: mixir.delta_rule(
+                dq, dq, dq, dg, target="cuda",
+                cu_seqlens=np.array([0, 37], np.int32),
+                state_pool=np.zeros((3, 2, 64, 64), np.float32),
+                state_indices=np.array([1], np.int32))]
         for call in calls:
             try:
                 call()
             except TypeError as e:
                 print("TypeError:", e)
+        # Packed sequences: the offsets, which the host code checks, stay a
+        # numpy array beside the device tensors; offsets it rejects are a
+        # ValueError naming them, before anything runs.
+        cu = np.array([0, 20, 20, 37], np.int32)
+        print(*mixir.linear_attention(dq, dq, dq, dg, gate="scalar",
+                                      cu_seqlens=cu, output_final_state=True,
+                                      target="cuda"))
+        try:
+            mixir.linear_attention(dq, dq, dq, cu_seqlens=cu[::-1].copy(),
+                                   target="cuda")
+        except ValueError as e:
+            print("ValueError:", "cu_seqlens" in str(e))
         """, MIXIR_LIBCUDA_PATH=_fake_driver())
     o = "<mixir DeviceArray (1, 37, 2, 64) bfloat16 on cuda:0>"
     s = "<mixir DeviceArray (1, 2, 64, 64) float32 on cuda:0>"
@@ -363,5 +381,11 @@ def test_functional_ops_take_device_arrays():
         "TypeError: g must be float32 on the device (a DeviceArray is not "
         "converted), got float16",
         "TypeError: cu_seqlens must be a numpy array: the packing and the pool "
-        "slots are checked on the host, so calls with cu_seqlens or "
-        "state_indices take numpy arrays"], lines
+        "slots are checked on the host (the other tensors may be CUDA "
+        "tensors)",
+        "TypeError: state pools take numpy arrays (the pool is updated in "
+        "place on the host); CUDA tensors with a state pool are not "
+        "supported yet",
+        "<mixir DeviceArray (1, 37, 2, 64) bfloat16 on cuda:0> "
+        "<mixir DeviceArray (3, 2, 64, 64) float32 on cuda:0>",
+        "ValueError: True"], lines

@@ -229,4 +229,22 @@ def LowerMmaSync : Pass<"mix-lower-mma-sync"> {
   ];
 }
 
+def MarkHostReadArgs : Pass<"mix-mark-host-read-args", "mlir::ModuleOp"> {
+  let summary = "Record which arguments of the host code it reads itself";
+  let description = [{
+    Runs on bufferized host code of target cuda. An argument of a public
+    function is *device-only* when the host code uses it only for its
+    sizes and strides (`memref.dim`, `memref.extract_strided_metadata`), as
+    the source or destination of a `gpu.memcpy`, or as a `gpu.launch_func`
+    operand, directly or through view-like ops (casts, subviews, reshapes).
+    Any other use (a load, a linalg op, a call) reads it on the host: the
+    packed sequences' offsets and the state pools' indices, which the host
+    checks, and tensors that ops without a kernel read on the CPU. The pass
+    sets `mix.host_read_args` (the indices of those arguments, ascending) on
+    each public function that has any; the compiler records it in the
+    function's signature, so a call on device buffers hands the host code
+    host copies of exactly those arguments.
+  }];
+}
+
 #endif

@@ -10,7 +10,9 @@
 //   "sm_80,sm_90a"; else ""), host arch ("x86_64"), CPU name, CPU features
 //   ("+avx2,+fma,..."), u32 function count, per function: name, u32 arg
 //   count, args, u32 result count, results, where a tensor is u8 dtype, u32
-//   rank, i64 dims (-1 dynamic); from version 2 the device code: u32 image
+//   rank, i64 dims (-1 dynamic), from version 3 u32 count + u32 indices
+//   (ascending) of the arguments the host code reads itself; from version 2
+//   the device code: u32 image
 //   count, per image: device module name (its gpu.binary), chip, u32 kind
 //   (1 = cubin, 2 = PTX text) and u64 size + bytes; then the payload: u32
 //   kind (1 = ELF shared object) and u64 size + bytes.
@@ -47,7 +49,7 @@
 namespace mixrt {
 
 constexpr char kArtifactMagic[8] = {'M', 'I', 'X', 'I', 'R', 'A', 'R', 'T'};
-constexpr uint32_t kArtifactFormatVersion = 2;
+constexpr uint32_t kArtifactFormatVersion = 3;
 /// The oldest format this runtime reads (version 1 has no device images).
 constexpr uint32_t kArtifactOldestFormatVersion = 1;
 constexpr uint32_t kPayloadSharedObject = 1;

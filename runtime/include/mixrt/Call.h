@@ -29,6 +29,12 @@ struct FunctionSignature {
   std::string name;
   std::vector<TensorSignature> args;
   std::vector<TensorSignature> results;
+  /// Target cuda: the arguments (ascending indices) whose values the host
+  /// code reads itself (packed sequences' offsets, state pools' indices,
+  /// inputs of ops that run on the CPU). A call on device buffers gives it
+  /// host copies of these.
+  std::vector<uint32_t> hostReadArgs;
+  bool readsOnHost(size_t arg) const;
 };
 
 /// A dense row-major array the caller owns.

@@ -15,10 +15,14 @@
 //      of some kernels) are made on the call's stream.
 //
 // The host code still allocates host memory for its results (never
-// touched, freed after each run). A function whose host code copies device
-// data to the host or host data to the device (an op that runs on the CPU
-// between two kernels, mix.recurrence's copies of its outputs) is refused
-// with a status naming the copy, before anything runs on the device.
+// touched, freed after each run). The arguments the host code reads itself
+// (FunctionSignature::hostReadArgs: packed sequences' offsets, state pools'
+// indices) are the exception: those may be host buffers, and device ones
+// are downloaded first, which waits for the work queued on the stream. A
+// function whose host code copies device data to the host or host data to the
+// device (an op that runs on the CPU between two kernels, mix.recurrence's
+// copies of its outputs) is refused with a status naming the copy, before
+// anything runs on the device.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MIXRT_CUDADEVICECALL_H
@@ -30,16 +34,20 @@ namespace mixrt {
 
 /// Calls `fn` (compiled for target cuda) on dense row-major device buffers:
 /// `args` and `outputs` hold device pointers of the default device's
-/// primary context. Its work is queued on `stream` (a CUstream; null: the
-/// legacy default stream) and the call returns without waiting for it.
+/// primary context, except the arguments flagged in `onHost` (empty: none),
+/// host buffers the host code reads. Its work is queued on `stream` (a
+/// CUstream; null: the legacy default stream) and the call returns without
+/// waiting for it, unless it downloads a host-read argument first.
 Status callOnDevice(PackedFunction fn, const FunctionSignature &sig,
                     const std::vector<ArrayView> &args,
+                    const std::vector<bool> &onHost,
                     const std::vector<ArrayView> &outputs, void *stream);
 
-/// The result shapes of `fn` on device buffers `args` (a dry run: nothing
-/// reaches the device).
+/// The result shapes of `fn` on those buffers (a dry run: nothing reaches
+/// the device but the downloads of host-read arguments, on `stream`).
 Status deviceResultShapes(PackedFunction fn, const FunctionSignature &sig,
                           const std::vector<ArrayView> &args,
+                          const std::vector<bool> &onHost, void *stream,
                           std::vector<std::vector<int64_t>> &shapes);
 
 } // namespace mixrt
