@@ -43,10 +43,12 @@ summation orders (chunked WY vs per-token), so agreement is expected to a few
 Also printed: the Gated DeltaNet core alone (the delta rule over the packed
 prefill and over one decode step) for MixIR, transformers' torch functions
 and onnxruntime's com.microsoft GatedDeltaNet (when the installed
-onnxruntime has it), and the number of compilations across --packings random
-packings (random N, lengths and slots, outputs checked against transformers'
-recurrent function per sequence): the compiled functions have dynamic
-lengths and the offsets are data, so the count stays at one per function.
+onnxruntime has it), and the calls and compilations of each MixIR function
+(mixir.cache.stats(): compiles, plus loads from MIXIR_CACHE_DIR), including
+--packings random packings (1 to 8 requests of 0 to 40 tokens, random slots,
+outputs checked against transformers' recurrent function per sequence): the
+compiled functions have dynamic lengths and the offsets are data, so each is
+compiled once.
 
 Everything runs on one CPU thread (OMP_NUM_THREADS=1 unless it is set;
 torch and onnxruntime are told the same), so the times compare the
@@ -103,6 +105,20 @@ def compilations():
     return stats["compiles"] + stats["disk_hits"]
 
 
+COUNTS = {}  # MixIR function name -> [calls, compilations], by counted()
+
+
+def counted(fn, *args, **kwargs):
+    """fn(*args, **kwargs), counting the call and the compilations it
+    caused under fn's name."""
+    before = compilations()
+    out = fn(*args, **kwargs)
+    count = COUNTS.setdefault(fn.__name__, [0, 0])
+    count[0] += 1
+    count[1] += compilations() - before
+    return out
+
+
 class Packing:
     """N requests packed end to end: cu_seqlens, their pool slots, and the
     gather that lays each request's conv state (W - 1 rows) before its
@@ -152,7 +168,8 @@ class MixirGatedDeltaNet:
         front of it; the last W - 1 rows of each segment become its state."""
         rows = np.concatenate([x, self.conv[pack.slots].reshape(-1, x.shape[1])])
         stream = rows[pack.gather]
-        y, _ = mixir.causal_conv1d(stream[None], self.conv_w, activation="silu")
+        y, _ = counted(mixir.causal_conv1d, stream[None], self.conv_w,
+                       activation="silu")
         self.conv[pack.slots] = stream[pack.last]
         return y[0, pack.keep]
 
@@ -160,10 +177,10 @@ class MixirGatedDeltaNet:
         """Gate prologue and the gated delta rule over the packing, the
         recurrent states read from and written back to the pool."""
         g = self.neg_a * F.softplus(a.float() + self.layer.dt_bias)
-        o, _ = mixir.delta_rule(q, k, v, b.sigmoid().numpy(), g.numpy(),
-                                gate="scalar", qk_l2norm=True,
-                                cu_seqlens=pack.cu, state_pool=self.state,
-                                state_indices=pack.slots)
+        o, _ = counted(mixir.delta_rule, q, k, v, b.sigmoid().numpy(),
+                       g.numpy(), gate="scalar", qk_l2norm=True,
+                       cu_seqlens=pack.cu, state_pool=self.state,
+                       state_indices=pack.slots)
         return torch.from_numpy(o)
 
     def __call__(self, hidden, pack):
@@ -302,9 +319,9 @@ class CoreInputs:
 
 
 def core_mixir(x, pool):
-    o, _ = mixir.delta_rule(x.q, x.k, x.v, x.beta, x.g, gate="scalar",
-                            qk_l2norm=True, cu_seqlens=x.pack.cu,
-                            state_pool=pool, state_indices=x.pack.slots)
+    o, _ = counted(mixir.delta_rule, x.q, x.k, x.v, x.beta, x.g,
+                   gate="scalar", qk_l2norm=True, cu_seqlens=x.pack.cu,
+                   state_pool=pool, state_indices=x.pack.slots)
     return o
 
 
@@ -509,18 +526,21 @@ def main():
     print_core(rows, why)
     during, packed_err = random_packings(layer, args.packings, args.pool, rng)
     total = compilations() - start_compiles
-    print(f"\ncompilations: {total} in this process ({len(mixir.cache)} "
-          f"functions: mix.delta_rule and mix.causal_conv1d, shared by the "
-          f"{len(server.gdn)} layers), {during} during {args.packings} random "
-          f"packings (worst rel-RMS vs transformers {packed_err:.1e})")
+    print(f"\n{args.packings} random packings: {during} new compilations, "
+          f"worst rel-RMS vs transformers {packed_err:.1e}")
+    for name, (calls, compiles) in COUNTS.items():
+        print(f"mixir.{name}: compiled {compiles}x for {calls} calls")
+    print(f"compilations in this process: {total}")
     ok = max(pre_rms, pre_max, dec_rms, dec_max, packed_err) <= args.tol
-    ok = ok and during == 0 and total == len(mixir.cache) == 2
+    ok = ok and during == 0 and total == len(mixir.cache) == 2 and \
+        all(c == 1 for _, c in COUNTS.values())
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"prefill_rel_rms": pre_rms, "prefill_max_rel": pre_max,
                        "decode_rel_rms": dec_rms, "decode_max_rel": dec_max,
                        "packings_rel_rms": packed_err, "compilations": total,
                        "compilations_during_packings": during,
+                       "counts": COUNTS,
                        "functions": len(mixir.cache), "tokens": T,
                        "prefill_seconds": {"transformers": ref[2], "mixir": got[2]},
                        "decode_seconds": {"transformers": ref[3], "mixir": got[3]},

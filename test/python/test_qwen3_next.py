@@ -37,6 +37,10 @@ def test_example_small(tmp_path):
     # packed prefill, every decode step and 100 random packings.
     assert fig["functions"] == 2 and fig["compilations"] == 2, fig
     assert fig["compilations_during_packings"] == 0, fig
+    calls, compiles = fig["counts"]["delta_rule"]
+    assert compiles == 1 and calls > 100 + 3 * (1 + 6), fig["counts"]
+    calls, compiles = fig["counts"]["causal_conv1d"]
+    assert compiles == 1 and calls >= 2 * 3 * (1 + 6), fig["counts"]
     assert fig["tokens"] == 107
     for phase in ("prefill", "decode"):
         row = fig["core"][phase]
