@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""LongVQ (Liu et al. 2024): attention over a vector-quantised key memory.
+
+LongVQ quantises the keys to a fixed-size codebook, so that attention over
+the sequence becomes attention over the codebook, linear in length. With
+z_t = argmin_c |k_t - e_c|^2 (e_c: [S, K] per head, S codes), attention
+over the quantised keys k^_t = e_{z_t} is, grouped by code,
+
+    o_t = sum_s softmax_s(q_t . k^_s / sqrt(K)) v_s
+        = sum_c softmax_c(q_t . e_c / sqrt(K) + log n_c) vbar_c
+
+where n_c counts the tokens with code c and vbar_c is the mean of their
+values: S keys instead of T. This is the non-causal (encoder / Long Range
+Arena) form; y = o W_o. The codebook lookup (argmin), the counts and the
+per-code means are numpy; the attention over the codebook is one
+non-causal mix.attention with S = 16 keys, the log-count bias carried by
+one extra channel (q gets a 1, code c gets log(n_c) sqrt(K); an unused code
+gets -1e4 sqrt(K), weight exp(-1e4) = 0). MEGA's EMA and gates around
+LongVQ's attention are left out. The reference quantises in float64 and
+runs softmax attention over all T quantised keys.
+"""
+
+import _common as C  # first: it sets numpy's thread count
+import numpy as np
+
+PAPER = "LongVQ"
+
+
+def qkv(x, p, H):
+    B, T, _ = x.shape
+    return tuple((x @ p[w]).reshape(B, T, H, -1) for w in ("wq", "wk", "wv"))
+
+
+def codes(k, book):
+    """z[b, t, h] = argmin_c |k[b, t, h] - book[h, c]|^2."""
+    d = ((k[:, :, :, None, :] - book[None, None]) ** 2).sum(-1)
+    return d.argmin(-1)
+
+
+def layer(mixir, x, p, H):
+    B, T, _ = x.shape
+    q, k, v = qkv(x, p, H)
+    book = p["book"]
+    S, K = book.shape[1:]
+    onehot = (codes(k, book)[..., None] == np.arange(S)).astype(np.float32)  # [B,T,H,S]
+    n = onehot.sum(1)                                                      # [B,H,S]
+    vbar = np.einsum("bths,bthv->bshv", onehot, v) / np.maximum(n, 1).transpose(0, 2, 1)[..., None]
+    bias = np.where(n > 0, np.log(np.maximum(n, 1)), -1e4) * np.sqrt(K)
+    keys = np.concatenate([np.broadcast_to(book.transpose(1, 0, 2), (B, S, H, K)),
+                           bias.transpose(0, 2, 1)[..., None]], -1).astype(np.float32)
+    qa = np.concatenate([q, np.ones(q.shape[:-1] + (1,), np.float32)], -1)
+    o = mixir.attention(qa, np.ascontiguousarray(keys), vbar.astype(np.float32),
+                        causal=False, scale=1.0 / np.sqrt(K))
+    return o.reshape(B, T, -1) @ p["wo"]
+
+
+def reference(x, p, H):
+    x = x.astype(np.float64)
+    p = {n: a.astype(np.float64) for n, a in p.items()}
+    B, T, _ = x.shape
+    q, k, v = qkv(x, p, H)
+    book = p["book"]
+    z = codes(k, book)
+    kq = book[np.arange(H)[None, None, :], z]                              # [B,T,H,K]
+    s = np.einsum("bthk,bshk->bhts", q, kq) / np.sqrt(q.shape[-1])
+    o = np.einsum("bhts,bshv->bthv", C.softmax(s), v)
+    return o.reshape(B, T, -1) @ p["wo"]
+
+
+def run(rng, B=2, T=201, H=2, K=24, V=32, S=16):
+    import mixir
+    dm = 48
+    x = rng.standard_normal((B, T, dm)).astype(np.float32)
+    p = dict(wq=C.weight(rng, dm, H * K), wk=C.weight(rng, dm, H * K),
+             wv=C.weight(rng, dm, H * V), wo=C.weight(rng, H * V, dm),
+             book=(0.6 * rng.standard_normal((H, S, K))).astype(np.float32))
+    y, sec = C.timed(lambda: layer(mixir, x, p, H))
+    err = C.rel_rms(reference(x, p, H), y)
+    return [C.row(PAPER, f"mix.attention non-causal over {S} codebook keys",
+                  "numpy: codebook argmin, counts, per-code means, projections",
+                  err, C.F32_TOL, B * T, sec)]
+
+
+if __name__ == "__main__":
+    import sys
+    C.main(sys.modules[__name__])
