@@ -27,8 +27,9 @@ import _common as C  # noqa: E402  first: it sets numpy's thread count
 import numpy as np  # noqa: E402
 
 # In the order of the table.
-MODULES = ["flashrnn", "lion", "devil", "tcnca", "lightning", "hedgehog",
-           "liger", "lssl", "lightnet", "longvq", "slab", "soft", "clear"]
+MODULES = ["flashrnn", "flowformer", "inline", "lion", "devil", "tcnca",
+           "lightning", "hedgehog", "liger", "lssl", "lightnet", "longvq",
+           "slab", "soft", "clear"]
 
 # Papers whose example is an .mlir file of examples/run_examples.py.
 ELSEWHERE = [
