@@ -70,6 +70,34 @@ def weight(rng, d_in, d_out):
     return (rng.uniform(-1.0, 1.0, (d_in, d_out)) / np.sqrt(d_in)).astype(np.float32)
 
 
+def attention_weights(rng, dm, H, K, V, **extra):
+    """The projections of an H-head layer of width dm: q and k to H * K, v to
+    H * V and the output back to dm; ``extra`` adds more weights."""
+    return dict(wq=weight(rng, dm, H * K), wk=weight(rng, dm, H * K),
+                wv=weight(rng, dm, H * V), wo=weight(rng, H * V, dm), **extra)
+
+
+def project(x, p, H, names=("wq", "wk", "wv")):
+    """x @ p[name] for each name, split into H heads: [..., H, width / H]."""
+    return tuple((x @ p[n]).reshape(x.shape[:-1] + (H, -1)) for n in names)
+
+
+def merge_heads(o, w_o):
+    """[B, T, H, V] -> [B, T, H V], then the output projection."""
+    return o.reshape(o.shape[:2] + (-1,)) @ w_o
+
+
+def as_f64(x, p):
+    """The reference's copies of the input and of every weight array."""
+    return x.astype(np.float64), {n: np.asarray(a, np.float64) for n, a in p.items()}
+
+
+def check(paper, ops, outside, tol, tokens, layer_fn, reference_fn):
+    """Times layer_fn, compares its result with reference_fn's: one row."""
+    y, sec = timed(layer_fn)
+    return row(paper, ops, outside, rel_rms(reference_fn(), y), tol, tokens, sec)
+
+
 # Element-wise functions, for any float dtype (the layers use them in f32,
 # the references in f64).
 def sigmoid(x):
@@ -94,10 +122,11 @@ def softmax(x, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def main(module):
-    """Runs one example module on its own: prints its rows, exits 1 on a
-    failure."""
+def main(name):
+    """Runs the example module ``name`` on its own (its ``__main__``):
+    prints its rows, exits 1 on a failure."""
     import argparse
+    module = sys.modules[name]
     ap = argparse.ArgumentParser(description=module.__doc__.split("\n\n")[0])
     ap.add_argument("--build", default=os.path.join(REPO, "build"))
     ap.add_argument("--seed", type=int, default=0)

@@ -20,20 +20,18 @@ import _common as C  # first: it sets numpy's thread count
 import numpy as np
 
 PAPER = "CLEAR (local 2-D windows)"
+RADIUS = 3
+OPS = "mix.attention non-causal, one query over its 29 neighbours (r = 3)"
+OUTSIDE = "numpy: neighbourhood gather (unfold), edge mask channel, projections"
 
 
 def offsets(r):
     return [(a, b) for a in range(-r, r + 1) for b in range(-r, r + 1) if a * a + b * b <= r * r]
 
 
-def project(img, p, H):
-    B, Hh, Ww, D = img.shape
-    return tuple((img @ p[w]).reshape(B, Hh, Ww, H, -1) for w in ("wq", "wk", "wv"))
-
-
 def layer(mixir, img, p, H, r):
     B, Hh, Ww, _ = img.shape
-    q, k, v = project(img, p, H)
+    q, k, v = C.project(img, p, H)
     K = q.shape[-1]
     pad = [(0, 0), (r, r), (r, r), (0, 0), (0, 0)]
     kp, vp = np.pad(k, pad), np.pad(v, pad)
@@ -54,10 +52,9 @@ def layer(mixir, img, p, H, r):
 
 
 def reference(img, p, H, r):
-    img = img.astype(np.float64)
-    p = {n: a.astype(np.float64) for n, a in p.items()}
+    img, p = C.as_f64(img, p)
     B, Hh, Ww, _ = img.shape
-    q, k, v = (a.reshape(B, Hh * Ww, H, -1) for a in project(img, p, H))
+    q, k, v = (a.reshape(B, Hh * Ww, H, -1) for a in C.project(img, p, H))
     ii, jj = np.divmod(np.arange(Hh * Ww), Ww)
     near = (ii[:, None] - ii[None, :]) ** 2 + (jj[:, None] - jj[None, :]) ** 2 <= r * r
     s = np.einsum("bthk,bshk->bhts", q, k) / np.sqrt(q.shape[-1])
@@ -65,19 +62,15 @@ def reference(img, p, H, r):
     return o.reshape(B, Hh * Ww, -1) @ p["wo"]
 
 
-def run(rng, B=2, side=(13, 15), H=2, K=24, V=32, r=3):
+def run(rng, B=2, side=(13, 15), H=2, K=24, V=32, r=RADIUS):
     import mixir
     dm = 48
     img = rng.standard_normal((B,) + side + (dm,)).astype(np.float32)
-    p = dict(wq=C.weight(rng, dm, H * K), wk=C.weight(rng, dm, H * K),
-             wv=C.weight(rng, dm, H * V), wo=C.weight(rng, H * V, dm))
-    y, sec = C.timed(lambda: layer(mixir, img, p, H, r))
-    err = C.rel_rms(reference(img, p, H, r), y)
-    return [C.row(PAPER, f"mix.attention non-causal, one query over its {len(offsets(r))} neighbours",
-                  "numpy: neighbourhood gather (unfold), edge mask channel, projections",
-                  err, C.F32_TOL, B * side[0] * side[1], sec)]
+    p = C.attention_weights(rng, dm, H, K, V)
+    return [C.check(PAPER, OPS, OUTSIDE, C.F32_TOL, B * side[0] * side[1],
+                    lambda: layer(mixir, img, p, H, r),
+                    lambda: reference(img, p, H, r))]
 
 
 if __name__ == "__main__":
-    import sys
-    C.main(sys.modules[__name__])
+    C.main(__name__)

@@ -33,50 +33,37 @@ def elu1(x):
     return np.where(x > 0, x + 1.0, np.exp(np.minimum(x, 0.0)))
 
 
-def qkv(x, p, H):
-    B, T, _ = x.shape
-    return tuple((x @ p[w]).reshape(B, T, H, -1) for w in ("wq", "wk", "wv"))
-
-
 def norm_layer(mixir, x, p, H):
-    B, T, _ = x.shape
-    q, k, v = qkv(x, p, H)
+    q, k, v = C.project(x, p, H)
     o, _ = mixir.linear_attention(elu1(q), elu1(k), v, scale=1.0)
-    return C.rmsnorm(o).reshape(B, T, -1) @ p["wo"]
+    return C.merge_heads(C.rmsnorm(o), p["wo"])
 
 
 def norm_reference(x, p, H):
-    x = x.astype(np.float64)
-    p = {n: a.astype(np.float64) for n, a in p.items()}
-    B, T, _ = x.shape
-    q, k, v = qkv(x, p, H)
+    x, p = C.as_f64(x, p)
+    T = x.shape[1]
+    q, k, v = C.project(x, p, H)
     a = np.einsum("bthk,bshk->bhts", elu1(q), elu1(k)) * np.tril(np.ones((T, T)))
     o = np.einsum("bhts,bshv->bthv", a, v)
-    return C.rmsnorm(o).reshape(B, T, -1) @ p["wo"]
+    return C.merge_heads(C.rmsnorm(o), p["wo"])
 
 
 def diag_layer(mixir, x, p, H, N):
     B, T, _ = x.shape
-    q, k, v = (a.reshape(B * T // N, N, H, -1) for a in qkv(x, p, H))
+    q, k, v = (a.reshape(B * T // N, N, H, -1) for a in C.project(x, p, H))
     o = mixir.attention(q, k, v, causal=False)
-    return o.reshape(B, T, -1) @ p["wo"]
+    return C.merge_heads(o.reshape(B, T, H, -1), p["wo"])
 
 
 def diag_reference(x, p, H, N):
-    x = x.astype(np.float64)
-    p = {n: a.astype(np.float64) for n, a in p.items()}
-    B, T, _ = x.shape
-    q, k, v = qkv(x, p, H)
+    x, p = C.as_f64(x, p)
+    T = x.shape[1]
+    q, k, v = C.project(x, p, H)
     blk = np.arange(T) // N
     s = np.einsum("bthk,bshk->bhts", q, k) / np.sqrt(q.shape[-1])
     s = np.where(blk[:, None] == blk[None, :], s, -np.inf)
     o = np.einsum("bhts,bshv->bthv", C.softmax(s), v)
-    return o.reshape(B, T, -1) @ p["wo"]
-
-
-def params(rng, dm, H, K, V):
-    return dict(wq=C.weight(rng, dm, H * K), wk=C.weight(rng, dm, H * K),
-                wv=C.weight(rng, dm, H * V), wo=C.weight(rng, H * V, dm))
+    return C.merge_heads(o, p["wo"])
 
 
 def run(rng, B=2, T=225, H=4, K=30, V=36, N=25):
@@ -84,20 +71,22 @@ def run(rng, B=2, T=225, H=4, K=30, V=36, N=25):
     dm = 80
     rows = []
     x = rng.standard_normal((B, T, dm)).astype(np.float32)
-    p = params(rng, dm, H, K, V)
-    y, sec = C.timed(lambda: norm_layer(mixir, x, p, H))
-    err = C.rel_rms(norm_reference(x, p, H), y)
-    rows.append(C.row(f"{PAPER}: NormAttention", "mix.linear_attention, scale 1",
-                      "numpy: projections, 1+elu, RMSNorm", err, C.F32_TOL, B * T, sec))
-    p = params(rng, dm, H, K, V)
-    y, sec = C.timed(lambda: diag_layer(mixir, x, p, H, N))
-    err = C.rel_rms(diag_reference(x, p, H, N), y)
-    rows.append(C.row(f"{PAPER}: DiagAttention (N={N})",
-                      "mix.attention non-causal on [B*T/N, N] blocks",
-                      "numpy: projections; the block reshape", err, C.F32_TOL, B * T, sec))
+    p = C.attention_weights(rng, dm, H, K, V)
+    rows.append(C.check(
+        f"{PAPER}: NormAttention",
+        "mix.linear_attention, scale 1",
+        "numpy: projections, 1+elu, RMSNorm",
+        C.F32_TOL, B * T, lambda: norm_layer(mixir, x, p, H),
+        lambda: norm_reference(x, p, H)))
+    p = C.attention_weights(rng, dm, H, K, V)
+    rows.append(C.check(
+        f"{PAPER}: DiagAttention (N={N})",
+        "mix.attention non-causal on [B*T/N, N] blocks",
+        "numpy: projections; the block reshape",
+        C.F32_TOL, B * T, lambda: diag_layer(mixir, x, p, H, N),
+        lambda: diag_reference(x, p, H, N)))
     return rows
 
 
 if __name__ == "__main__":
-    import sys
-    C.main(sys.modules[__name__])
+    C.main(__name__)

@@ -84,5 +84,4 @@ def run(rng, B=2, T=151, H=3, D=20):
 
 
 if __name__ == "__main__":
-    import sys
-    C.main(sys.modules[__name__])
+    C.main(__name__)

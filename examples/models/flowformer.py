@@ -22,6 +22,8 @@ import _common as C  # first: it sets numpy's thread count
 import numpy as np
 
 PAPER = "Flowformer (Flow-Attention)"
+OPS = "mix.linear_attention (final state)"
+OUTSIDE = "numpy: sigmoid, flow sums, softmax, R read (no causal=false op yet), gates"
 
 
 def flows(q, k):
@@ -34,27 +36,21 @@ def flows(q, k):
     return fq, fk, inc, inc_c, out_c
 
 
-def qkv(x, p, H):
-    B, T, _ = x.shape
-    return tuple((x @ p[w]).reshape(B, T, H, -1) for w in ("wq", "wk", "wv"))
-
-
 def layer(mixir, x, p, H):
-    B, T, _ = x.shape
-    q, k, v = qkv(x, p, H)
+    T = x.shape[1]
+    q, k, v = C.project(x, p, H)
     fq, fk, inc, inc_c, out_c = flows(q, k)
     vt = (T * C.softmax(out_c, axis=1))[..., None] * v
     _, s = mixir.linear_attention(fk, fk, vt.astype(np.float32), output_final_state=True)
     r = np.einsum("bthk,bhkv->bthv", fq / inc[..., None], s)
     o = C.sigmoid(inc_c)[..., None] * r
-    return o.reshape(B, T, -1) @ p["wo"]
+    return C.merge_heads(o, p["wo"])
 
 
 def reference(x, p, H):
-    x = x.astype(np.float64)
-    p = {n: a.astype(np.float64) for n, a in p.items()}
-    B, T, _ = x.shape
-    q, k, v = qkv(x, p, H)
+    x, p = C.as_f64(x, p)
+    T = x.shape[1]
+    q, k, v = C.project(x, p, H)
     fq, fk = C.sigmoid(q), C.sigmoid(k)
     a = np.einsum("bthk,bshk->bhts", fq, fk)                  # flow capacities
     inc = a.sum(3)                                             # [B, H, n]
@@ -64,22 +60,18 @@ def reference(x, p, H):
     vt = T * C.softmax(out_c, axis=-1).transpose(0, 2, 1)[..., None] * v
     r = np.einsum("bhts,bshv->bthv", a / inc[..., None], vt)
     o = C.sigmoid(inc_c).transpose(0, 2, 1)[..., None] * r
-    return o.reshape(B, T, -1) @ p["wo"]
+    return C.merge_heads(o, p["wo"])
 
 
 def run(rng, B=2, T=195, H=2, K=24, V=32):
     import mixir
     dm = 48
     x = rng.standard_normal((B, T, dm)).astype(np.float32)
-    p = dict(wq=C.weight(rng, dm, H * K), wk=C.weight(rng, dm, H * K),
-             wv=C.weight(rng, dm, H * V), wo=C.weight(rng, H * V, dm))
-    y, sec = C.timed(lambda: layer(mixir, x, p, H))
-    err = C.rel_rms(reference(x, p, H), y)
-    return [C.row(PAPER, "mix.linear_attention (final state)",
-                  "numpy: sigmoid, flow sums, softmax, R read (no causal=false op yet), gates",
-                  err, C.F32_TOL, B * T, sec)]
+    p = C.attention_weights(rng, dm, H, K, V)
+    return [C.check(PAPER, OPS, OUTSIDE, C.F32_TOL, B * T,
+                    lambda: layer(mixir, x, p, H),
+                    lambda: reference(x, p, H))]
 
 
 if __name__ == "__main__":
-    import sys
-    C.main(sys.modules[__name__])
+    C.main(__name__)

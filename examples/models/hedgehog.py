@@ -21,6 +21,8 @@ import _common as C  # first: it sets numpy's thread count
 import numpy as np
 
 PAPER = "Hedgehog"
+OPS = "mix.linear_attention (v with a ones channel: the denominator)"
+OUTSIDE = "numpy: projections, softmax feature map, division"
 
 
 def feature_map(x, w_f):
@@ -30,48 +32,39 @@ def feature_map(x, w_f):
 
 
 def project(x, p, H):
-    B, T, _ = x.shape
-    q = (x @ p["wq"]).reshape(B, T, H, -1)
-    k = (x @ p["wk"]).reshape(B, T, H, -1)
-    v = (x @ p["wv"]).reshape(B, T, H, -1)
+    q, k, v = C.project(x, p, H)
     return feature_map(q, p["wf"]), feature_map(k, p["wf"]), v
 
 
 def layer(mixir, x, p, H):
-    B, T, _ = x.shape
     fq, fk, v = project(x, p, H)
     ones = np.ones(v.shape[:-1] + (1,), np.float32)
     o, _ = mixir.linear_attention(fq, fk, np.concatenate([v, ones], -1), scale=1.0)
     o = o[..., :-1] / o[..., -1:]
-    return o.reshape(B, T, -1) @ p["wo"]
+    return C.merge_heads(o, p["wo"])
 
 
 def reference(x, p, H):
-    x = x.astype(np.float64)
-    p = {n: a.astype(np.float64) for n, a in p.items()}
-    B, T, _ = x.shape
+    x, p = C.as_f64(x, p)
+    T = x.shape[1]
     fq, fk, v = project(x, p, H)
     causal = np.tril(np.ones((T, T)))
     a = np.einsum("bthf,bshf->bhts", fq, fk) * causal
     a = a / a.sum(-1, keepdims=True)
     o = np.einsum("bhts,bshv->bthv", a, v)
-    return o.reshape(B, T, -1) @ p["wo"]
+    return C.merge_heads(o, p["wo"])
 
 
 def run(rng, B=2, T=175, H=3, K=32, F=24, V=40):
     import mixir
     dm = 64
     x = rng.standard_normal((B, T, dm)).astype(np.float32)
-    p = dict(wq=C.weight(rng, dm, H * K), wk=C.weight(rng, dm, H * K),
-             wv=C.weight(rng, dm, H * V), wo=C.weight(rng, H * V, dm),
-             wf=(rng.standard_normal((H, K, F)) / np.sqrt(K)).astype(np.float32))
-    y, sec = C.timed(lambda: layer(mixir, x, p, H))
-    err = C.rel_rms(reference(x, p, H), y)
-    return [C.row(PAPER, "mix.linear_attention (v with a ones channel: the denominator)",
-                  "numpy: projections, softmax feature map, division",
-                  err, C.F32_TOL, B * T, sec)]
+    p = C.attention_weights(rng, dm, H, K, V,
+                           wf=(rng.standard_normal((H, K, F)) / np.sqrt(K)).astype(np.float32))
+    return [C.check(PAPER, OPS, OUTSIDE, C.F32_TOL, B * T,
+                    lambda: layer(mixir, x, p, H),
+                    lambda: reference(x, p, H))]
 
 
 if __name__ == "__main__":
-    import sys
-    C.main(sys.modules[__name__])
+    C.main(__name__)

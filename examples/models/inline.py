@@ -25,18 +25,20 @@ import _common as C  # first: it sets numpy's thread count
 import numpy as np
 
 PAPER = "Bridging the Divide (InLine attention)"
+OPS = "mix.linear_attention (final state; v with a ones channel)"
+OUTSIDE = "numpy: ReLU, state read (no causal=false op yet), mean terms, 3x3 local residual"
 
 
 def project(img, p, H):
     B, Hh, Ww, D = img.shape
     x = img.reshape(B, Hh * Ww, D)
-    q, k, v = ((x @ p[w]).reshape(B, Hh * Ww, H, -1) for w in ("wq", "wk", "wv"))
+    q, k, v = C.project(x, p, H)
     r = (x.mean(1) @ p["wr"]).reshape(B, H, 3, 3)
     return np.maximum(q, 0), np.maximum(k, 0), v, r
 
 
 def local(v, r, side):
-    B, T, H, V = v.shape
+    B, _, H, V = v.shape
     Hh, Ww = side
     im = np.pad(v.reshape(B, Hh, Ww, H, V), [(0, 0), (1, 1), (1, 1), (0, 0), (0, 0)])
     out = sum(r[:, None, None, :, a, c, None] * im[:, a:a + Hh, c:c + Ww]
@@ -45,22 +47,20 @@ def local(v, r, side):
 
 
 def layer(mixir, img, p, H):
-    B, Hh, Ww, _ = img.shape
+    Hh, Ww = img.shape[1:3]
     fq, fk, v, r = project(img, p, H)
-    N = Hh * Ww
     ones = np.ones(v.shape[:-1] + (1,), np.float32)
     _, s = mixir.linear_attention(fk, fk, np.concatenate([v, ones], -1),
                                   output_final_state=True)     # [B, H, K, V+1]
     read = np.einsum("bthk,bhkv->bthv", fq, s)                 # [phi(q) S, phi(q) . z]
     vbar = v.mean(1)[:, None]
     o = read[..., :-1] - read[..., -1:] * vbar + vbar + local(v, r, (Hh, Ww))
-    return o.reshape(B, N, -1) @ p["wo"]
+    return C.merge_heads(o, p["wo"])
 
 
 def reference(img, p, H):
-    img = img.astype(np.float64)
-    p = {n: a.astype(np.float64) for n, a in p.items()}
-    B, Hh, Ww, _ = img.shape
+    img, p = C.as_f64(img, p)
+    Hh, Ww = img.shape[1:3]
     fq, fk, v, r = project(img, p, H)
     N = Hh * Ww
     a = np.einsum("bthk,bshk->bhts", fq, fk)
@@ -73,23 +73,19 @@ def reference(img, p, H):
                 i2, j2 = ii[t] + da, jj[t] + dc
                 if 0 <= i2 < Hh and 0 <= j2 < Ww:
                     o[:, t] += r[:, :, da + 1, dc + 1, None] * v[:, i2 * Ww + j2]
-    return o.reshape(B, N, -1) @ p["wo"]
+    return C.merge_heads(o, p["wo"])
 
 
 def run(rng, B=2, side=(13, 15), H=2, K=24, V=32):
     import mixir
     dm = 48
     img = rng.standard_normal((B,) + side + (dm,)).astype(np.float32)
-    p = dict(wq=C.weight(rng, dm, H * K), wk=C.weight(rng, dm, H * K),
-             wv=C.weight(rng, dm, H * V), wo=C.weight(rng, H * V, dm),
-             wr=(30 * C.weight(rng, dm, H * 9)))  # residual weights of order 1
-    y, sec = C.timed(lambda: layer(mixir, img, p, H))
-    err = C.rel_rms(reference(img, p, H), y)
-    return [C.row(PAPER, "mix.linear_attention (final state; v with a ones channel)",
-                  "numpy: ReLU, state read (no causal=false op yet), mean terms, 3x3 local residual",
-                  err, C.F32_TOL, B * side[0] * side[1], sec)]
+    p = C.attention_weights(rng, dm, H, K, V,
+                           wr=(30 * C.weight(rng, dm, H * 9)))  # residual weights of order 1
+    return [C.check(PAPER, OPS, OUTSIDE, C.F32_TOL, B * side[0] * side[1],
+                    lambda: layer(mixir, img, p, H),
+                    lambda: reference(img, p, H))]
 
 
 if __name__ == "__main__":
-    import sys
-    C.main(sys.modules[__name__])
+    C.main(__name__)

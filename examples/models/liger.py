@@ -22,26 +22,26 @@ import _common as C  # first: it sets numpy's thread count
 import numpy as np
 
 PAPER = "Liger (Liger Attention)"
+WINDOW = 32
+OPS = f"mix.linear_attention gate vector + mix.attention causal window={WINDOW}"
+OUTSIDE = "numpy: projections, gate from k, the weighted sum"
 ALPHA = BETA = 0.5
 
 
 def project(x, p, H):
-    B, T, _ = x.shape
-    q, k, v = ((x @ p[w]).reshape(B, T, H, -1) for w in ("wq", "wk", "wv"))
+    q, k, v = C.project(x, p, H)
     return q, k, v, C.logsigmoid(k) / 16.0
 
 
 def layer(mixir, x, p, H, W):
-    B, T, _ = x.shape
     q, k, v, g = project(x, p, H)
     o_gla, _ = mixir.linear_attention(q, k, v, g, gate="vector")
     o_swa = mixir.attention(q, k, v, causal=True, window=W)
-    return (ALPHA * o_gla + BETA * o_swa).reshape(B, T, -1) @ p["wo"]
+    return C.merge_heads(ALPHA * o_gla + BETA * o_swa, p["wo"])
 
 
 def reference(x, p, H, W):
-    x = x.astype(np.float64)
-    p = {n: a.astype(np.float64) for n, a in p.items()}
+    x, p = C.as_f64(x, p)
     B, T, _ = x.shape
     q, k, v, g = project(x, p, H)
     scale = 1.0 / np.sqrt(q.shape[-1])
@@ -54,22 +54,18 @@ def reference(x, p, H, W):
     s = np.einsum("bthk,bshk->bhts", q, k) * scale
     s = np.where((j <= i) & (j > i - W), s, -np.inf)
     o_swa = np.einsum("bhts,bshv->bthv", C.softmax(s), v)
-    return (ALPHA * o_gla + BETA * o_swa).reshape(B, T, -1) @ p["wo"]
+    return C.merge_heads(ALPHA * o_gla + BETA * o_swa, p["wo"])
 
 
-def run(rng, B=2, T=201, H=4, K=32, V=32, W=32):
+def run(rng, B=2, T=201, H=4, K=32, V=32, W=WINDOW):
     import mixir
     dm = 96
     x = rng.standard_normal((B, T, dm)).astype(np.float32)
-    p = dict(wq=C.weight(rng, dm, H * K), wk=C.weight(rng, dm, H * K),
-             wv=C.weight(rng, dm, H * V), wo=C.weight(rng, H * V, dm))
-    y, sec = C.timed(lambda: layer(mixir, x, p, H, W))
-    err = C.rel_rms(reference(x, p, H, W), y)
-    return [C.row(PAPER, f"mix.linear_attention gate vector + mix.attention causal window={W}",
-                  "numpy: projections, gate from k, the weighted sum",
-                  err, C.F32_TOL, B * T, sec)]
+    p = C.attention_weights(rng, dm, H, K, V)
+    return [C.check(PAPER, OPS, OUTSIDE, C.F32_TOL, B * T,
+                    lambda: layer(mixir, x, p, H, W),
+                    lambda: reference(x, p, H, W))]
 
 
 if __name__ == "__main__":
-    import sys
-    C.main(sys.modules[__name__])
+    C.main(__name__)

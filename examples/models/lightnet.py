@@ -73,8 +73,7 @@ def layer_2d(mixir, img, p, H):
 
 
 def reference(x, p, H, causal):
-    x = x.astype(np.float64)
-    p = {n: a.astype(np.float64) for n, a in p.items()}
+    x, p = C.as_f64(x, p)
     q, k, v = project(x, p, H)
     T = x.shape[1]
     o = np.zeros(v.shape)
@@ -93,21 +92,21 @@ def run(rng, B=2, T=175, H=3, K=16, V=24, side=(13, 15)):
              wv=C.weight(rng, dm, H * V), wu=C.weight(rng, dm, H * V),
              wo=C.weight(rng, H * V, dm))
     x = rng.standard_normal((B, T, dm)).astype(np.float32)
-    y, sec = C.timed(lambda: layer_1d(mixir, x, p, H))
-    err = C.rel_rms(reference(x, p, H, causal=True), y)
-    rows.append(C.row(f"{PAPER}: causal", "mix.linear_attention gate vector, scale 1",
-                      "numpy: projections, cumulative logsumexp, norm, gate",
-                      err, C.F32_TOL, B * T, sec))
+    rows.append(C.check(
+        f"{PAPER}: causal",
+        "mix.linear_attention gate vector, scale 1",
+        "numpy: projections, cumulative logsumexp, norm, gate",
+        C.F32_TOL, B * T, lambda: layer_1d(mixir, x, p, H),
+        lambda: reference(x, p, H, causal=True)))
     img = rng.standard_normal((B,) + side + (dm,)).astype(np.float32)
-    y, sec = C.timed(lambda: layer_2d(mixir, img, p, H))
-    err = C.rel_rms(reference(img.reshape(B, -1, dm), p, H, causal=False), y)
-    rows.append(C.row(f"{PAPER}: 2-D, one scan",
-                      "mix.linear_attention gate vector (final state)",
-                      "numpy: as causal + q S_T read (no causal=false op yet)",
-                      err, C.F32_TOL, B * side[0] * side[1], sec))
+    rows.append(C.check(
+        f"{PAPER}: 2-D, one scan",
+        "mix.linear_attention gate vector (final state)",
+        "numpy: as causal + q S_T read (no causal=false op yet)",
+        C.F32_TOL, B * side[0] * side[1], lambda: layer_2d(mixir, img, p, H),
+        lambda: reference(img.reshape(B, -1, dm), p, H, causal=False)))
     return rows
 
 
 if __name__ == "__main__":
-    import sys
-    C.main(sys.modules[__name__])
+    C.main(__name__)

@@ -39,8 +39,7 @@ def layer(mixir, x, p, H):
 
 
 def reference(x, p, H):
-    x = x.astype(np.float64)
-    p = {n: a.astype(np.float64) for n, a in p.items()}
+    x, p = C.as_f64(x, p)
     B, T, _ = x.shape
     q = heads(C.silu(x @ p["wq"]), H)
     k = heads(C.silu(x @ p["wk"]), H)
@@ -73,5 +72,4 @@ def run(rng, B=2, T=201, H=4, K=32, V=48):
 
 
 if __name__ == "__main__":
-    import sys
-    C.main(sys.modules[__name__])
+    C.main(__name__)

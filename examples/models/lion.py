@@ -27,6 +27,8 @@ import _common as C  # first: it sets numpy's thread count
 import numpy as np
 
 PAPER = "LION (linear group RNN, 3-D)"
+OPS = "mix.linear_attention gate scalar x 2 directions x 3 orders"
+OUTSIDE = "numpy: projections, sort/gather/scatter, reversal, diagonal"
 
 
 def project(x, p, H):
@@ -71,8 +73,7 @@ def layer(mixir, x, coords, p, H, G):
 
 
 def reference(x, coords, p, H, G):
-    x = x.astype(np.float64)
-    p = {n: a.astype(np.float64) for n, a in p.items()}
+    x, p = C.as_f64(x, p)
     B, N, _ = x.shape
     q, k, v, g = project(x, p, H)
     scale = q.shape[-1] ** -0.5
@@ -97,13 +98,10 @@ def run(rng, B=2, N=225, G=75, H=2, K=24, V=32):
     p = dict(wq=C.weight(rng, dm, H * K), wk=C.weight(rng, dm, H * K),
              wv=C.weight(rng, dm, H * V), wg=C.weight(rng, dm, H),
              wo=C.weight(rng, H * V, dm))
-    y, sec = C.timed(lambda: layer(mixir, x, coords, p, H, G))
-    err = C.rel_rms(reference(x, coords, p, H, G), y)
-    return [C.row(PAPER, "mix.linear_attention gate scalar x 2 directions x 3 orders",
-                  "numpy: projections, sort/gather/scatter, reversal, diagonal",
-                  err, C.F32_TOL, B * N, sec)]
+    return [C.check(PAPER, OPS, OUTSIDE, C.F32_TOL, B * N,
+                    lambda: layer(mixir, x, coords, p, H, G),
+                    lambda: reference(x, coords, p, H, G))]
 
 
 if __name__ == "__main__":
-    import sys
-    C.main(sys.modules[__name__])
+    C.main(__name__)

@@ -24,11 +24,9 @@ import _common as C  # first: it sets numpy's thread count
 import numpy as np
 
 PAPER = "LongVQ"
-
-
-def qkv(x, p, H):
-    B, T, _ = x.shape
-    return tuple((x @ p[w]).reshape(B, T, H, -1) for w in ("wq", "wk", "wv"))
+CODES = 16
+OPS = f"mix.attention non-causal over {CODES} codebook keys"
+OUTSIDE = "numpy: codebook argmin, counts, per-code means, projections"
 
 
 def codes(k, book):
@@ -38,8 +36,8 @@ def codes(k, book):
 
 
 def layer(mixir, x, p, H):
-    B, T, _ = x.shape
-    q, k, v = qkv(x, p, H)
+    B = x.shape[0]
+    q, k, v = C.project(x, p, H)
     book = p["book"]
     S, K = book.shape[1:]
     onehot = (codes(k, book)[..., None] == np.arange(S)).astype(np.float32)  # [B,T,H,S]
@@ -51,36 +49,30 @@ def layer(mixir, x, p, H):
     qa = np.concatenate([q, np.ones(q.shape[:-1] + (1,), np.float32)], -1)
     o = mixir.attention(qa, np.ascontiguousarray(keys), vbar.astype(np.float32),
                         causal=False, scale=1.0 / np.sqrt(K))
-    return o.reshape(B, T, -1) @ p["wo"]
+    return C.merge_heads(o, p["wo"])
 
 
 def reference(x, p, H):
-    x = x.astype(np.float64)
-    p = {n: a.astype(np.float64) for n, a in p.items()}
-    B, T, _ = x.shape
-    q, k, v = qkv(x, p, H)
+    x, p = C.as_f64(x, p)
+    q, k, v = C.project(x, p, H)
     book = p["book"]
     z = codes(k, book)
     kq = book[np.arange(H)[None, None, :], z]                              # [B,T,H,K]
     s = np.einsum("bthk,bshk->bhts", q, kq) / np.sqrt(q.shape[-1])
     o = np.einsum("bhts,bshv->bthv", C.softmax(s), v)
-    return o.reshape(B, T, -1) @ p["wo"]
+    return C.merge_heads(o, p["wo"])
 
 
-def run(rng, B=2, T=201, H=2, K=24, V=32, S=16):
+def run(rng, B=2, T=201, H=2, K=24, V=32, S=CODES):
     import mixir
     dm = 48
     x = rng.standard_normal((B, T, dm)).astype(np.float32)
-    p = dict(wq=C.weight(rng, dm, H * K), wk=C.weight(rng, dm, H * K),
-             wv=C.weight(rng, dm, H * V), wo=C.weight(rng, H * V, dm),
-             book=(0.6 * rng.standard_normal((H, S, K))).astype(np.float32))
-    y, sec = C.timed(lambda: layer(mixir, x, p, H))
-    err = C.rel_rms(reference(x, p, H), y)
-    return [C.row(PAPER, f"mix.attention non-causal over {S} codebook keys",
-                  "numpy: codebook argmin, counts, per-code means, projections",
-                  err, C.F32_TOL, B * T, sec)]
+    p = C.attention_weights(rng, dm, H, K, V,
+                           book=(0.6 * rng.standard_normal((H, S, K))).astype(np.float32))
+    return [C.check(PAPER, OPS, OUTSIDE, C.F32_TOL, B * T,
+                    lambda: layer(mixir, x, p, H),
+                    lambda: reference(x, p, H))]
 
 
 if __name__ == "__main__":
-    import sys
-    C.main(sys.modules[__name__])
+    C.main(__name__)

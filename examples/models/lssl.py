@@ -29,6 +29,10 @@ import _common as C  # first: it sets numpy's thread count
 import numpy as np
 
 PAPER = "LSSL (HiPPO-LegS)"
+OPS = "none (a dense N x N transition is no mix op)"
+CHUNK = 32
+OUTSIDE = (f"linalg.generic: chunked Toeplitz matmuls (M={CHUNK}); "
+           "numpy: kernel C A^l B, D u, W_o")
 
 SOURCE = """
 #map_t = affine_map<(b, h, i, c, d, e) -> (h, d, c, e)>
@@ -118,7 +122,7 @@ def reference(x, Cm, dts, D, w_o):
     return y @ w_o.astype(np.float64)
 
 
-def run(rng, B=2, T=299, H=8, N=32, M=32):
+def run(rng, B=2, T=299, H=8, N=32, M=CHUNK):
     import mixir
     NB = -(-T // M)
     module = mixir.compile(SOURCE.format(h=H, nb=NB, nb2=2 * NB, m=M))
@@ -128,13 +132,10 @@ def run(rng, B=2, T=299, H=8, N=32, M=32):
     D = (0.1 * rng.standard_normal(H)).astype(np.float32)
     w_o = C.weight(rng, H, H)
     tb = toeplitz_blocks(kernel(Cm, dts, T), M, NB)
-    y, sec = C.timed(lambda: layer(module, x, tb, D, w_o, M))
-    err = C.rel_rms(reference(x, Cm, dts, D, w_o), y)
-    return [C.row(PAPER, "none (a dense N x N transition is no mix op)",
-                  f"linalg.generic: chunked Toeplitz matmuls (M={M}); numpy: kernel C A^l B, D u, W_o",
-                  err, C.F32_TOL, B * T, sec)]
+    return [C.check(PAPER, OPS, OUTSIDE, C.F32_TOL, B * T,
+                    lambda: layer(module, x, tb, D, w_o, M),
+                    lambda: reference(x, Cm, dts, D, w_o))]
 
 
 if __name__ == "__main__":
-    import sys
-    C.main(sys.modules[__name__])
+    C.main(__name__)

@@ -89,13 +89,11 @@ def main():
     if not args.only:
         rows += [dict(paper=p, ops=o, outside=w) for p, o, w in ELSEWHERE]
     table(rows)
-    for f in failures:
-        print(f"{f}: FAILED")
-    if failures:
-        print(f"{len(failures)} of {len(rows)} rows failed")
-        return 1
-    print(f"all {sum('err' in r for r in rows)} paper layers passed")
-    return 0
+    checked = sum("err" in r for r in rows)
+    print("".join(f"{f}: FAILED\n" for f in failures)
+          + (f"{len(failures)} of {checked} paper layers failed" if failures
+             else f"all {checked} paper layers passed"))
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

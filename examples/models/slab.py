@@ -23,18 +23,19 @@ import _common as C  # first: it sets numpy's thread count
 import numpy as np
 
 PAPER = "SLAB / LiT (ReLU linear attention + DWC)"
+OPS = "mix.linear_attention (final state; v with a ones channel)"
+OUTSIDE = "numpy: ReLU, q S_T read (no causal=false op yet), 3x3 DWC, projections"
 
 
 def project(img, p, H):
     B, Hh, Ww, D = img.shape
-    x = img.reshape(B, Hh * Ww, D)
-    q, k, v = ((x @ p[w]).reshape(B, Hh * Ww, H, -1) for w in ("wq", "wk", "wv"))
+    q, k, v = C.project(img.reshape(B, Hh * Ww, D), p, H)
     return np.maximum(q, 0), np.maximum(k, 0), v
 
 
 def dwconv3(v, w, side):
     """3 x 3 depthwise convolution of v [B, T, H, V] on the image, w: [3, 3, H, V]."""
-    B, T = v.shape[:2]
+    B = v.shape[0]
     Hh, Ww = side
     im = np.pad(v.reshape((B, Hh, Ww) + v.shape[2:]), [(0, 0), (1, 1), (1, 1), (0, 0), (0, 0)])
     out = sum(w[a, c] * im[:, a:a + Hh, c:c + Ww] for a in range(3) for c in range(3))
@@ -42,19 +43,18 @@ def dwconv3(v, w, side):
 
 
 def layer(mixir, img, p, H):
-    B, Hh, Ww, _ = img.shape
+    Hh, Ww = img.shape[1:3]
     fq, fk, v = project(img, p, H)
     ones = np.ones(v.shape[:-1] + (1,), np.float32)
     _, s = mixir.linear_attention(fk, fk, np.concatenate([v, ones], -1), scale=1.0,
                                   output_final_state=True)      # [B, H, K, V+1]
     o = np.einsum("bthk,bhkv->bthv", fq, s)
     o = o[..., :-1] / o[..., -1:] + dwconv3(v, p["dw"], (Hh, Ww))
-    return o.reshape(B, Hh * Ww, -1) @ p["wo"]
+    return C.merge_heads(o, p["wo"])
 
 
 def reference(img, p, H):
-    img = img.astype(np.float64)
-    p = {n: a.astype(np.float64) for n, a in p.items()}
+    img, p = C.as_f64(img, p)
     B, Hh, Ww, _ = img.shape
     fq, fk, v = project(img, p, H)
     a = np.einsum("bthk,bshk->bhts", fq, fk)
@@ -68,23 +68,19 @@ def reference(img, p, H):
                     ii, jj = i + a_ - 1, j + c - 1
                     if 0 <= ii < Hh and 0 <= jj < Ww:
                         conv[:, i * Ww + j] += p["dw"][a_, c] * vi[:, ii, jj]
-    return (o + conv).reshape(B, Hh * Ww, -1) @ p["wo"]
+    return C.merge_heads(o + conv, p["wo"])
 
 
 def run(rng, B=2, side=(13, 15), H=2, K=32, V=24):
     import mixir
     dm = 48
     img = rng.standard_normal((B,) + side + (dm,)).astype(np.float32)
-    p = dict(wq=C.weight(rng, dm, H * K), wk=C.weight(rng, dm, H * K),
-             wv=C.weight(rng, dm, H * V), wo=C.weight(rng, H * V, dm),
-             dw=(rng.standard_normal((3, 3, H, V)) / 3).astype(np.float32))
-    y, sec = C.timed(lambda: layer(mixir, img, p, H))
-    err = C.rel_rms(reference(img, p, H), y)
-    return [C.row(PAPER, "mix.linear_attention (final state; v with a ones channel)",
-                  "numpy: ReLU, q S_T read (no causal=false op yet), 3x3 DWC, projections",
-                  err, C.F32_TOL, B * side[0] * side[1], sec)]
+    p = C.attention_weights(rng, dm, H, K, V,
+                           dw=(rng.standard_normal((3, 3, H, V)) / 3).astype(np.float32))
+    return [C.check(PAPER, OPS, OUTSIDE, C.F32_TOL, B * side[0] * side[1],
+                    lambda: layer(mixir, img, p, H),
+                    lambda: reference(img, p, H))]
 
 
 if __name__ == "__main__":
-    import sys
-    C.main(sys.modules[__name__])
+    C.main(__name__)

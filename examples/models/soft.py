@@ -27,6 +27,8 @@ import _common as C  # first: it sets numpy's thread count
 import numpy as np
 
 PAPER = "SOFT (Gaussian kernel, Nystrom)"
+OPS = "mix.attention non-causal x 2 (kernel sums, one sink key)"
+OUTSIDE = "numpy: landmark pooling, m x m pinv, |q|^2 channels, projections"
 
 
 def gaussian_sum(mixir, a, b, v):
@@ -60,19 +62,17 @@ def gram(a, b):
 
 
 def layer(mixir, img, p, H):
-    B, Hh, Ww, _ = img.shape
     q, v, marks = project(img, p, H)
     right = gaussian_sum(mixir, marks, q, v)                  # G(Q~, Q) V: [B, m, H, V]
     mm = marks.transpose(0, 2, 1, 3).astype(np.float64)       # [B, H, m, K]
     pinv = np.linalg.pinv(gram(mm, mm)).astype(np.float32)    # [B, H, m, m]
     w = np.einsum("bhij,bjhv->bihv", pinv, right)
     o = gaussian_sum(mixir, q, marks, np.ascontiguousarray(w))
-    return o.reshape(B, Hh * Ww, -1) @ p["wo"]
+    return C.merge_heads(o, p["wo"])
 
 
 def reference(img, p, H):
-    img = img.astype(np.float64)
-    p = {n: a.astype(np.float64) for n, a in p.items()}
+    img, p = C.as_f64(img, p)
     B, Hh, Ww, _ = img.shape
     q, v, marks = project(img, p, H)
     qh, mh, vh = (a.transpose(0, 2, 1, 3) for a in (q, marks, v))  # [B, H, ., .]
@@ -89,13 +89,10 @@ def run(rng, B=2, side=(13, 15), H=2, K=16, V=24):
     img = (base + 0.5 * rng.standard_normal((B,) + side + (dm,))).astype(np.float32)
     p = dict(wq=C.weight(rng, dm, H * K), wv=C.weight(rng, dm, H * V),
              wo=C.weight(rng, H * V, dm))
-    y, sec = C.timed(lambda: layer(mixir, img, p, H))
-    err = C.rel_rms(reference(img, p, H), y)
-    return [C.row(PAPER, "mix.attention non-causal x 2 (kernel sums, one sink key)",
-                  "numpy: landmark pooling, m x m pinv, |q|^2 channels, projections",
-                  err, C.F32_TOL, B * side[0] * side[1], sec)]
+    return [C.check(PAPER, OPS, OUTSIDE, C.F32_TOL, B * side[0] * side[1],
+                    lambda: layer(mixir, img, p, H),
+                    lambda: reference(img, p, H))]
 
 
 if __name__ == "__main__":
-    import sys
-    C.main(sys.modules[__name__])
+    C.main(__name__)

@@ -27,6 +27,10 @@ import _common as C  # first: it sets numpy's thread count
 import numpy as np
 
 PAPER = "TCNCA"
+CHUNK = 32
+OPS = (f"mix.causal_conv1d silu x 3 (dilation 1,2,4) + mix.attention causal "
+       f"on chunks of {CHUNK}")
+OUTSIDE = "numpy: phase reshapes, padding, residuals, projections"
 DILATIONS = (1, 2, 4)
 
 
@@ -78,7 +82,7 @@ def reference(x, p, H, N):
     return o.reshape(B, T, -1) @ p["wo"].astype(np.float64)
 
 
-def run(rng, B=2, T=203, H=2, K=24, V=32, N=32, W=3):
+def run(rng, B=2, T=203, H=2, K=24, V=32, N=CHUNK, W=3):
     import mixir
     dm = 40
     x = rng.standard_normal((B, T, dm)).astype(np.float32)
@@ -86,13 +90,10 @@ def run(rng, B=2, T=203, H=2, K=24, V=32, N=32, W=3):
                     for _ in DILATIONS],
              wq=C.weight(rng, dm, H * K), wk=C.weight(rng, dm, H * K),
              wv=C.weight(rng, dm, H * V), wo=C.weight(rng, H * V, dm))
-    y, sec = C.timed(lambda: layer(mixir, x, p, H, N))
-    err = C.rel_rms(reference(x, p, H, N), y)
-    return [C.row(PAPER, f"mix.causal_conv1d silu x 3 (dilation 1,2,4) + mix.attention causal on chunks of {N}",
-                  "numpy: phase reshapes, padding, residuals, projections",
-                  err, C.F32_TOL, B * T, sec)]
+    return [C.check(PAPER, OPS, OUTSIDE, C.F32_TOL, B * T,
+                    lambda: layer(mixir, x, p, H, N),
+                    lambda: reference(x, p, H, N))]
 
 
 if __name__ == "__main__":
-    import sys
-    C.main(sys.modules[__name__])
+    C.main(__name__)
