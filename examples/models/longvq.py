@@ -11,14 +11,16 @@ over the quantised keys k^_t = e_{z_t} is, grouped by code,
 
 where n_c counts the tokens with code c and vbar_c is the mean of their
 values: S keys instead of T. This is the non-causal (encoder / Long Range
-Arena) form; y = o W_o. The codebook lookup (argmin), the counts and the
-per-code means are numpy; the attention over the codebook is one
-non-causal mix.attention with S = 16 keys, the log-count bias carried by
-one extra channel (q gets a 1, code c gets log(n_c) sqrt(K); an unused code
-gets -1e4 sqrt(K), weight exp(-1e4) = 0). MEGA's EMA and gates around
-LongVQ's attention are left out. The reference quantises in float64 and
-runs softmax attention over all T quantised keys.
+Arena) form; y = o W_o. The lookup (distances and argmin, in linalg), the
+counts and per-code means and the attention over the codebook (one
+non-causal mix.attention over the 16 codes, the log-count bias on an extra
+channel) are one MLIR function, longvq.mlir, compiled with mixir.compile;
+the projections are numpy. MEGA's EMA and gates around LongVQ's attention
+are left out. The reference quantises in float64 and runs softmax
+attention over all T quantised keys.
 """
+
+import os
 
 import _common as C  # first: it sets numpy's thread count
 import numpy as np
@@ -26,7 +28,8 @@ import numpy as np
 PAPER = "LongVQ"
 CODES = 16
 OPS = f"mix.attention non-causal over {CODES} codebook keys"
-OUTSIDE = "numpy: codebook argmin, counts, per-code means, projections"
+OUTSIDE = ("linalg in longvq.mlir: codebook argmin, counts, per-code means, "
+           "log-count channel; numpy: projections")
 
 
 def codes(k, book):
@@ -35,21 +38,9 @@ def codes(k, book):
     return d.argmin(-1)
 
 
-def layer(mixir, x, p, H):
-    B = x.shape[0]
+def layer(module, x, p, H):
     q, k, v = C.project(x, p, H)
-    book = p["book"]
-    S, K = book.shape[1:]
-    onehot = (codes(k, book)[..., None] == np.arange(S)).astype(np.float32)  # [B,T,H,S]
-    n = onehot.sum(1)                                                      # [B,H,S]
-    vbar = np.einsum("bths,bthv->bshv", onehot, v) / np.maximum(n, 1).transpose(0, 2, 1)[..., None]
-    bias = np.where(n > 0, np.log(np.maximum(n, 1)), -1e4) * np.sqrt(K)
-    keys = np.concatenate([np.broadcast_to(book.transpose(1, 0, 2), (B, S, H, K)),
-                           bias.transpose(0, 2, 1)[..., None]], -1).astype(np.float32)
-    qa = np.concatenate([q, np.ones(q.shape[:-1] + (1,), np.float32)], -1)
-    o = mixir.attention(qa, np.ascontiguousarray(keys), vbar.astype(np.float32),
-                        causal=False, scale=1.0 / np.sqrt(K))
-    return C.merge_heads(o, p["wo"])
+    return C.merge_heads(module.longvq(q, k, v, p["book"]), p["wo"])
 
 
 def reference(x, p, H):
@@ -64,13 +55,16 @@ def reference(x, p, H):
 
 
 def run(rng, B=2, T=201, H=2, K=24, V=32, S=CODES):
+    """H, K, V and S are the sizes longvq.mlir is written for."""
     import mixir
+    with open(os.path.join(C.HERE, "longvq.mlir")) as f:
+        module = mixir.compile(f.read())
     dm = 48
     x = rng.standard_normal((B, T, dm)).astype(np.float32)
     p = C.attention_weights(rng, dm, H, K, V,
                            book=(0.6 * rng.standard_normal((H, S, K))).astype(np.float32))
     return [C.check(PAPER, OPS, OUTSIDE, C.F32_TOL, B * T,
-                    lambda: layer(mixir, x, p, H),
+                    lambda: layer(module, x, p, H),
                     lambda: reference(x, p, H))]
 
 
