@@ -64,6 +64,8 @@ build: setup
 run: build
 	PYTHONPATH="$(BUILD_ABS)/python$${PYTHONPATH:+:$$PYTHONPATH}" \
 	  "$(PYTHON)" examples/run_examples.py --build "$(BUILD)"
+	PYTHONPATH="$(BUILD_ABS)/python$${PYTHONPATH:+:$$PYTHONPATH}" \
+	  "$(PYTHON)" examples/models/run_models.py --build "$(BUILD)"
 
 test: setup-tests build
 	PYTHON="$(PYTHON)" JOBS=$(JOBS) bash scripts/run_tests.sh "$(BUILD)"
