@@ -57,6 +57,7 @@ void mixir::buildCPUPipeline(OpPassManager &pm, const CompileOptions &options) {
   // per-thread alloca scopes are still one block.
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertSCFToOpenMPPass());
+  pm.addPass(createLegalizeExpandShape());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());

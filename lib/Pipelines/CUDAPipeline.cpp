@@ -71,6 +71,7 @@ llvm::Error mixir::buildCUDAPipeline(OpPassManager &pm,
   addBufferization(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createLegalizeExpandShape());
   pm.addPass(createMarkHostReadArgs());
   pm.addPass(createLowerMmaSync());
   pm.addPass(createConvertNVGPUToNVVMPass());

@@ -134,3 +134,31 @@ def test_valid_baseline_calls_succeed():
     assert dr()[0].shape == (B, T, H, V)
     assert attn().shape == (B, T, H, V)
     assert scan()[1].shape == (B, K)
+
+
+_SPLIT = """
+func.func @f(%x: tensor<?x8xf32>, %shape: tensor<?x?xf32>) -> tensor<?x?x8xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %b = tensor.dim %shape, %c0 : tensor<?x?xf32>
+  %t = tensor.dim %shape, %c1 : tensor<?x?xf32>
+  %y = tensor.expand_shape %x [[0, 1], [2]] output_shape [%b, %t, 8]
+      : tensor<?x8xf32> into tensor<?x?x8xf32>
+  return %y : tensor<?x?x8xf32>
+}
+"""
+
+
+def test_dynamic_split_of_one_dimension():
+    # [B*T, D] -> [B, T, D] with B and T known at run time only (MLIR 22's
+    # expand-strided-metadata crashed on it): the values of a row-major
+    # reshape, and sizes whose product is not the source's are an error
+    # naming the reshape, with nothing read beyond the source.
+    m = mixir.compile(_SPLIT)
+    x = np.arange(15 * 8, dtype=F32).reshape(15, 8)
+    y = m.f(x, np.zeros((3, 5), F32))
+    assert y.shape == (3, 5, 8) and np.array_equal(y, x.reshape(3, 5, 8))
+    with pytest.raises(ValueError, match=r"tensor.expand_shape: .* source "
+                       r"dim 0 differs .* \(got 20, expected 15\)"):
+        m.f(x, np.zeros((4, 5), F32))
+    assert m.f(x[:0], np.zeros((0, 7), F32)).shape == (0, 7, 8)

@@ -229,6 +229,25 @@ def LowerMmaSync : Pass<"mix-lower-mma-sync"> {
   ];
 }
 
+def LegalizeExpandShape : Pass<"mix-legalize-expand-shape"> {
+  let summary = "Write dynamic splits of memref.expand_shape as casts";
+  let description = [{
+    MLIR 22's `expand-strided-metadata` crashes on a `memref.expand_shape`
+    that splits one dimension into several dynamic sizes ([B*T, D] to
+    [B, T, D] with B and T dynamic). On a row-major source with a row-major
+    result, such an expansion is rewritten as `memref.reinterpret_cast`
+    with the output sizes and their suffix products as strides. Each
+    group's sizes are checked against the source's at run time: a mismatch
+    is reported through `mixrtShapeError` and leaves the view empty. Run it
+    after bufferization, while `scf` and `func.func` are still there, and
+    before `expand-strided-metadata`.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::func::FuncDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
 def MarkHostReadArgs : Pass<"mix-mark-host-read-args", "mlir::ModuleOp"> {
   let summary = "Record which arguments of the host code it reads itself";
   let description = [{

@@ -200,6 +200,20 @@ Value messageRef(ImplicitLocOpBuilder &b, ModuleOp module, StringRef text) {
 }
 } // namespace
 
+void reportIfDiffers(ImplicitLocOpBuilder &b, ModuleOp module, Value got,
+                     Value expected, StringRef message) {
+  func::FuncOp errorFn = getOrDeclareShapeErrorFn(module, b);
+  Value bad = arith::CmpIOp::create(b, arith::CmpIPredicate::ne, got, expected);
+  auto one = scf::IfOp::create(b, bad, /*withElseRegion=*/false);
+  ImplicitLocOpBuilder rb = ImplicitLocOpBuilder::atBlockBegin(
+      b.getLoc(), &one.getThenRegion().front());
+  Value msg = messageRef(rb, module, message);
+  func::CallOp::create(
+      rb, errorFn,
+      ValueRange{msg, arith::IndexCastOp::create(rb, rb.getI64Type(), got),
+                 arith::IndexCastOp::create(rb, rb.getI64Type(), expected)});
+}
+
 Value offsetAt(ImplicitLocOpBuilder &b, Value cuSeqlens, Value i) {
   Value raw = tensor::ExtractOp::create(b, cuSeqlens, i);
   return arith::IndexCastOp::create(b, b.getIndexType(), raw);
@@ -277,25 +291,14 @@ LogicalResult lowerWithShapeChecks(
     ok = arith::AndIOp::create(
         b, ok,
         arith::CmpIOp::create(b, arith::CmpIPredicate::eq, c.got, c.expected));
-  func::FuncOp errorFn = getOrDeclareShapeErrorFn(module, rewriter);
   auto report = scf::IfOp::create(
       b, arith::XOrIOp::create(b, ok, arith::ConstantIntOp::create(b, 1, 1)),
       /*withElseRegion=*/false);
   {
     ImplicitLocOpBuilder eb = ImplicitLocOpBuilder::atBlockBegin(
         op->getLoc(), &report.getThenRegion().front());
-    for (const DimCheck &c : checks) {
-      Value bad = arith::CmpIOp::create(eb, arith::CmpIPredicate::ne, c.got,
-                                        c.expected);
-      auto one = scf::IfOp::create(eb, bad, /*withElseRegion=*/false);
-      ImplicitLocOpBuilder rb = ImplicitLocOpBuilder::atBlockBegin(
-          op->getLoc(), &one.getThenRegion().front());
-      Value msg = messageRef(rb, module, c.message);
-      Value got = arith::IndexCastOp::create(rb, rb.getI64Type(), c.got);
-      Value expected =
-          arith::IndexCastOp::create(rb, rb.getI64Type(), c.expected);
-      func::CallOp::create(rb, errorFn, ValueRange{msg, got, expected});
-    }
+    for (const DimCheck &c : checks)
+      reportIfDiffers(eb, module, c.got, c.expected, c.message);
   }
   sizes["B"] = arith::SelectOp::create(b, ok, sizes["B"], sizeConst(b, 0));
   if (cuSeqlens)

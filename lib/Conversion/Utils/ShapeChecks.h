@@ -15,6 +15,12 @@ namespace mixir::lowering {
 /// read from the first operand that carries it.
 using SymbolSizes = llvm::StringMap<mlir::Value>;
 
+/// Generates `if (got != expected) mixrtShapeError(message, got, expected)`
+/// (index values; the runtime turns the call into the function's error).
+void reportIfDiffers(mlir::ImplicitLocOpBuilder &b, mlir::ModuleOp module,
+                     mlir::Value got, mlir::Value expected,
+                     llvm::StringRef message);
+
 /// Element `i` of a 1-D i32 or i64 tensor (the offsets of a packing, the
 /// slots of a state pool) as an index.
 mlir::Value offsetAt(mlir::ImplicitLocOpBuilder &b, mlir::Value cuSeqlens,

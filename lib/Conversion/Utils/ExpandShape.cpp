@@ -1,0 +1,130 @@
+//===- ExpandShape.cpp - the mix-legalize-expand-shape pass ---------------===//
+//
+// MLIR 22's expand-strided-metadata crashes (a null size in
+// memref.reinterpret_cast's builder) on a memref.expand_shape that splits
+// one dimension into several dynamic ones, such as [B*T, D] -> [B, T, D]
+// with B and T known at run time only: the natural way to write a
+// projection over all tokens. On a row-major source such an expansion is a
+// row-major view with the output sizes and their suffix products as
+// strides, which this pass writes as memref.reinterpret_cast instead. The
+// output sizes are the caller's word (tensor.expand_shape's output_shape);
+// sizes whose product is not the source's size are reported as the
+// function's error, and the view is then empty, so nothing outside the
+// source is read through it.
+//
+//===----------------------------------------------------------------------===//
+#include "Conversion/Utils/ShapeChecks.h"
+#include "mixir/Conversion/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
+
+namespace mixir {
+#define GEN_PASS_DEF_LEGALIZEEXPANDSHAPE
+#include "mixir/Conversion/Passes.h.inc"
+} // namespace mixir
+
+using namespace mlir;
+
+namespace {
+
+Value product(ImplicitLocOpBuilder &b, ArrayRef<OpFoldResult> factors) {
+  Value p = arith::ConstantIndexOp::create(b, 1);
+  for (OpFoldResult f : factors)
+    p = arith::MulIOp::create(
+        b, p, getValueOrCreateConstantIndexOp(b, b.getLoc(), f));
+  return p;
+}
+
+/// The output sizes of `op`, checked group by group against the source's:
+/// on a mismatch, reported, and the group's first dynamic size 0. (Groups
+/// of static sizes only are the verifier's.)
+SmallVector<OpFoldResult> checkedSizes(memref::ExpandShapeOp op,
+                                       PatternRewriter &rewriter) {
+  ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+  auto module = op->getParentOfType<ModuleOp>();
+  SmallVector<OpFoldResult> sizes = op.getMixedOutputShape();
+  MemRefType type = op.getResultType();
+  for (auto [src, group] : llvm::enumerate(op.getReassociationIndices())) {
+    const int64_t *dynamic =
+        llvm::find_if(group, [&](int64_t d) { return type.isDynamicDim(d); });
+    if (dynamic == group.end())
+      continue;
+    SmallVector<OpFoldResult> factors;
+    for (int64_t d : group)
+      factors.push_back(sizes[d]);
+    Value got = product(b, factors);
+    Value want = memref::DimOp::create(b, op.getSrc(), src);
+    mixir::lowering::reportIfDiffers(
+        b, module, got, want,
+        "tensor.expand_shape: the product of the output sizes split from "
+        "source dim " +
+            std::to_string(src) + " differs from that dim's size");
+    Value ok = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, got, want);
+    OpFoldResult &size = sizes[*dynamic];
+    size = arith::SelectOp::create(
+               b, ok, getValueOrCreateConstantIndexOp(b, b.getLoc(), size),
+               arith::ConstantIndexOp::create(b, 0))
+               .getResult();
+  }
+  return sizes;
+}
+
+/// Whether some group of `op` expands into more than one dynamic size.
+bool splitsIntoDynamicSizes(memref::ExpandShapeOp op) {
+  MemRefType type = op.getResultType();
+  for (const ReassociationIndices &group : op.getReassociationIndices())
+    if (llvm::count_if(group, [&](int64_t d) { return type.isDynamicDim(d); }) >
+        1)
+      return true;
+  return false;
+}
+
+struct ExpandShapeAsCast : OpRewritePattern<memref::ExpandShapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(memref::ExpandShapeOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.getSrcType().getLayout().isIdentity() ||
+        !op.getResultType().getLayout().isIdentity() ||
+        !splitsIntoDynamicSizes(op))
+      return failure();
+    Location loc = op.getLoc();
+    SmallVector<OpFoldResult> sizes = checkedSizes(op, rewriter);
+    SmallVector<OpFoldResult> strides(sizes.size());
+    OpFoldResult running = rewriter.getIndexAttr(1);
+    for (int64_t d = int64_t(sizes.size()) - 1; d >= 0; --d) {
+      strides[d] = running;
+      if (d == 0)
+        break;
+      std::optional<int64_t> a = getConstantIntValue(running);
+      std::optional<int64_t> b = getConstantIntValue(sizes[d]);
+      if (a && b) {
+        running = rewriter.getIndexAttr(*a * *b);
+        continue;
+      }
+      running = arith::MulIOp::create(
+                    rewriter, loc,
+                    getValueOrCreateConstantIndexOp(rewriter, loc, running),
+                    getValueOrCreateConstantIndexOp(rewriter, loc, sizes[d]))
+                    .getResult();
+    }
+    rewriter.replaceOpWithNewOp<memref::ReinterpretCastOp>(
+        op, op.getResultType(), op.getSrc(), rewriter.getIndexAttr(0), sizes,
+        strides);
+    return success();
+  }
+};
+
+struct LegalizeExpandShape
+    : mixir::impl::LegalizeExpandShapeBase<LegalizeExpandShape> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<ExpandShapeAsCast>(&getContext());
+    walkAndApplyPatterns(getOperation(), std::move(patterns));
+  }
+};
+
+} // namespace
