@@ -113,14 +113,13 @@ def crossover(per_token_ms, combine_ms, nbytes, T, bandwidth):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--slice", type=int, default=2048,
-                    help="tokens of the measured slice (default 2048)")
-    ap.add_argument("--heads", type=int, default=2,
-                    help="heads measured (default 2)")
-    ap.add_argument("--dim", type=int, default=128, help="K = V (default 128)")
-    ap.add_argument("--layer-heads", type=int, default=16,
-                    help="heads of the modelled layer (default 16)")
-    ap.add_argument("--repeat", type=int, default=5)
+    for flag, default, what in (
+            ("--slice", 2048, "tokens of the measured slice"),
+            ("--heads", 2, "heads measured"), ("--dim", 128, "K = V"),
+            ("--layer-heads", 16, "heads of the modelled layer"),
+            ("--repeat", 5, "timed runs, median")):
+        ap.add_argument(flag, type=int, default=default,
+                        help=f"{what} (default {default})")
     ap.add_argument("--plot", help="write the figure to this PNG file "
                     "(needs matplotlib)")
     args = ap.parse_args()
