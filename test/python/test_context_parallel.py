@@ -45,7 +45,12 @@ CASES = [
     ("attn-causal", "attn", (True, 0), False, 4, (40, 1, 33, 25)),
     ("attn-window", "attn", (True, 8), False, 4, (3, 20, 2, 30)),
     ("attn-window-noncausal", "attn", (False, 6), False, 2, (30, 41)),
+    # Cases that must raise on every rank: rank 1 passes a q of the wrong
+    # shape and dtype; attention's forget gate is refused with cp_group.
+    ("bad-rank", "la", "none", True, 2, (70, 29)),
+    ("attn-forget-gate", "attn", (True, 0), False, 2, (10, 11)),
 ]
+REFUSED = ("bad-rank", "attn-forget-gate")
 TOL = {"la": 1e-5, "scan": 1e-5, "dr": 1e-4, "rec": 1e-4}
 RANK_R = 2  # mix.recurrence's low-rank terms
 HQ = 4  # attention's query heads (GQA over H key/value heads)
@@ -108,8 +113,10 @@ def run(case, xs, cp_group=None):
         return mt.recurrence(*xs[:6], gate, None, xs[6], True,
                              cp_group=cp_group)
     causal, window = gate
+    g = torch.zeros(B, xs[0].shape[1], HQ) if name == "attn-forget-gate" \
+        else None
     with torch.no_grad():
-        return mt.attention(*xs, causal=causal, window=window,
+        return mt.attention(*xs, g, causal=causal, window=window,
                             cp_group=cp_group), None
 
 
@@ -189,7 +196,7 @@ def cotangents(case):
         torch.randn(B, H, K, Vc, generator=gen)
 
 
-def worker(rank, world, port, out_dir, cases, bad_rank):
+def worker(rank, world, port, out_dir, cases):
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}",
                             rank=rank, world_size=world,
                             timeout=__import__("datetime").timedelta(seconds=60))
@@ -199,7 +206,7 @@ def worker(rank, world, port, out_dir, cases, bad_rank):
             grad = case[1] != "attn"
             mine = [x.clone().requires_grad_(grad) if x is not None else None
                     for x in sliced(case, xs, rank)]
-            if rank == bad_rank:
+            if case[0] == "bad-rank" and rank == 1:
                 mine[0] = mine[0].double()[..., :3]  # a wrong shape and dtype
             try:
                 o, s = run(case, mine, dist.group.WORLD)
@@ -326,14 +333,37 @@ def check_against(case, parts, want_o, want_s, want_grads, tol):
                                                        rel_rms(got, want))
 
 
+@pytest.fixture(scope="module")
+def spawned(cache_dir, tmp_path_factory):
+    """`spawned(world)` runs every case of that world size in one group of
+    worker processes, once, and returns (the folder of their results, the
+    single-process references)."""
+    done = {}
+
+    def get(world):
+        if world not in done:
+            cases = [c for c in CASES if c[4] == world]
+            refs = {c[0]: reference(c) for c in cases if c[0] not in REFUSED}
+            out = tmp_path_factory.mktemp(f"world{world}")
+            mp.spawn(worker, args=(world, free_port(), str(out), cases),
+                     nprocs=world, join=True)
+            done[world] = (out, refs)
+        return done[world]
+    return get
+
+
+def errors(out, name, world):
+    return [torch.load(out / f"{name}-{r}.pt").get("error")
+            for r in range(world)]
+
+
 @pytest.mark.parametrize("world", [2, 4])
-def test_context_parallel_matches_one_process(world, cache_dir, tmp_path):
-    cases = [c for c in CASES if c[4] == world]
-    refs = {c[0]: reference(c) for c in cases}
-    mp.spawn(worker, args=(world, free_port(), str(tmp_path), cases, -1),
-             nprocs=world, join=True)
-    for case in cases:
-        parts = [torch.load(tmp_path / f"{case[0]}-{r}.pt") for r in range(world)]
+def test_context_parallel_matches_one_process(world, spawned):
+    out, refs = spawned(world)
+    for case in CASES:
+        if case[4] != world or case[0] in REFUSED:
+            continue
+        parts = [torch.load(out / f"{case[0]}-{r}.pt") for r in range(world)]
         for p in parts:
             assert "error" not in p, p.get("error")
         if case[1] == "attn":
@@ -346,15 +376,22 @@ def test_context_parallel_matches_one_process(world, cache_dir, tmp_path):
             check_against(case, parts, *reference_f64(case), 1e-4)
 
 
-def test_a_failing_rank_raises_on_every_rank(cache_dir, tmp_path):
-    case = CASES[0]
-    reference(case)
-    mp.spawn(worker, args=(2, free_port(), str(tmp_path), [case], 1),
-             nprocs=2, join=True)
-    errors = [torch.load(tmp_path / f"{case[0]}-{r}.pt").get("error")
-              for r in range(2)]
-    assert errors[1] is not None and "ContextParallelError" not in errors[1]
-    assert errors[0] is not None and "ContextParallelError" in errors[0], errors
+def test_a_failing_rank_raises_on_every_rank(spawned):
+    got = errors(spawned(2)[0], "bad-rank", 2)
+    assert got[1] is not None and "ContextParallelError" not in got[1]
+    assert got[0] is not None and "ContextParallelError" in got[0], got
+
+
+def test_attention_refuses_a_forget_gate_with_cp_group(spawned):
+    got = errors(spawned(2)[0], "attn-forget-gate", 2)
+    assert all(e is not None and e.startswith("NotImplementedError") and
+               "forget gate" in e for e in got), got
+
+
+def test_attention_is_forward_only():
+    q = torch.randn(1, 5, 2, 8, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="forward only"):
+        mt.attention(q, q, q)
 
 
 def test_cp_group_needs_torch_distributed():
