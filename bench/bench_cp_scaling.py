@@ -23,8 +23,8 @@ per token x T / P + (P - 1) combines (compute, scaled linearly in tokens
 and heads from the measurement) beside (P - 1) x summary bytes / bandwidth
 (communication; bandwidth only, no latency, no overlap) for a layer of
 --layer-heads heads, at NVLink (450 GB/s) and InfiniBand (50 GB/s). The
-forward only: training's backward sends state gradients of the same sizes
-back (all-reduces in mixir._cp), about doubling the volume.
+forward only: training's backward all-reduces the gradients of all P
+summaries (mixir._cp), about twice the forward's volume again.
 
 The compute figures come from a CPU (here: a shared 2-core machine, so they
 are noisy), not from the GPUs whose links are modelled; a GPU computes the
