@@ -18,7 +18,11 @@ here instead. Differences from fla:
 - ``cu_seqlens`` (packed sequences) is not supported yet: passing one raises;
 - ``recurrence`` (``mix.recurrence``) and the delta rule
   (``chunk_gated_delta_rule``, ``chunk_delta_rule``) are differentiable
-  with log decays; the backward of softmax attention is not derived yet.
+  with log decays; the backward of softmax attention is not derived yet,
+  so ``attention`` runs the forward only.
+
+``cp_group=`` (context parallel) splits the sequence across the ranks of a
+torch.distributed process group (see ``mixir._cp``).
 """
 
 import math
@@ -31,7 +35,7 @@ from . import _ops
 from ._runtime import _BF16
 
 __all__ = ["linear_attention", "scan", "recurrence", "delta_rule",
-           "chunk_simple_gla",
+           "attention", "chunk_simple_gla",
            "chunk_gla",
            "chunk_linear_attn", "fused_recurrent_hgrn",
            "chunk_gated_delta_rule", "chunk_delta_rule"]
@@ -331,10 +335,10 @@ def scan(x, g, initial_state=None, output_final_state=False, *,
 
 
 def fused_recurrent_hgrn(x, g, initial_state=None, output_final_state=False,
-                         cu_seqlens=None):
+                         cu_seqlens=None, cp_group=None):
     """fla's ``fused_recurrent_hgrn``: ``h = exp(g) * h + x`` per channel."""
     _no_packing(cu_seqlens)
-    return scan(x, g, initial_state, output_final_state)
+    return scan(x, g, initial_state, output_final_state, cp_group=cp_group)
 
 
 # --- mix.recurrence --------------------------------------------------------
@@ -386,12 +390,18 @@ _register_autograd("mixir::recurrence", _recurrence_backward_op, 7, 3)
 
 def recurrence(q, k, v, a=None, b=None, g=None, gate="none", scale=None,
                initial_state=None, output_final_state=False, *,
-               chunk_size=None):
+               chunk_size=None, cp_group=None, broadcast_final_state=False):
     """`mixir.recurrence` (the DPLR recurrence, MIXERS.md `mix.recurrence`)
     on torch tensors, with log decays, differentiable in every input: q, k,
     v, the low-rank terms a, b [B, T, Hv, R, K], the gate g and
     initial_state (the backward is derived by the compiler; signed decays
-    have none). Returns (o, final_state or None)."""
+    have none). Returns (o, final_state or None). `cp_group` splits the
+    sequence across ranks as for `linear_attention`."""
+    if cp_group is not None:
+        from . import _cp
+        return _cp.recurrence(recurrence, q, k, v, a, b, g, gate, scale,
+                              initial_state, output_final_state, chunk_size,
+                              _group(cp_group), broadcast_final_state)
     f = torch.float64 if q.dtype == torch.float64 else torch.float32
     if g is not None:
         g = g.to(f)
@@ -461,11 +471,20 @@ _register_autograd("mixir::delta_rule", _delta_rule_backward_op, 6, 5)
 
 def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
                initial_state=None, output_final_state=False, *,
-               qk_l2norm=False, allow_neg_eigval=False, chunk_size=None):
+               qk_l2norm=False, allow_neg_eigval=False, chunk_size=None,
+               cp_group=None, broadcast_final_state=False):
     """`mixir.delta_rule` (MIXERS.md `mix.delta_rule`) on torch tensors:
     gate "none", "scalar" (g [B, T, Hv], Gated DeltaNet) or "vector"
     (g [B, T, Hv, K], KDA), differentiable in q, k, v, beta, g and
-    initial_state. Returns (o, final_state or None)."""
+    initial_state. Returns (o, final_state or None). `cp_group` splits the
+    sequence across ranks as for `linear_attention`."""
+    if cp_group is not None:
+        from . import _cp
+        flags = dict(qk_l2norm=qk_l2norm, allow_neg_eigval=allow_neg_eigval,
+                     chunk_size=chunk_size)
+        return _cp.delta_rule(delta_rule, q, k, v, beta, g, gate, scale,
+                              initial_state, output_final_state, flags,
+                              _group(cp_group), broadcast_final_state)
     if g is not None:
         g = g.float()
     if initial_state is not None and q.dtype != torch.float64:
@@ -478,27 +497,63 @@ def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
 
 
 def _delta_rule(q, k, v, beta, g, gate, scale, initial_state,
-                output_final_state, l2norm, cu_seqlens):
+                output_final_state, l2norm, cu_seqlens, cp_group):
     _no_packing(cu_seqlens)
     return delta_rule(q, k, v, beta, g, gate, scale, initial_state,
-                      output_final_state, qk_l2norm=l2norm)
+                      output_final_state, qk_l2norm=l2norm, cp_group=cp_group)
 
 
 def chunk_gated_delta_rule(q, k, v, g, beta, scale=None, initial_state=None,
                            output_final_state=False, cu_seqlens=None,
-                           use_qk_l2norm_in_kernel=False):
+                           use_qk_l2norm_in_kernel=False, cp_group=None):
     """fla's ``chunk_gated_delta_rule`` (Gated DeltaNet, Qwen3-Next): a
     scalar log decay ``g: [B, T, H]`` and ``beta: [B, T, H]``, differentiable
     in q, k, v, g, beta and initial_state (the backward the compiler derives
     through the delta rule's mix.recurrence form)."""
     return _delta_rule(q, k, v, beta, g, "scalar", scale, initial_state,
-                       output_final_state, use_qk_l2norm_in_kernel, cu_seqlens)
+                       output_final_state, use_qk_l2norm_in_kernel, cu_seqlens,
+                       cp_group)
 
 
 def chunk_delta_rule(q, k, v, beta, scale=None, initial_state=None,
                      output_final_state=False, cu_seqlens=None,
-                     use_qk_l2norm_in_kernel=False):
+                     use_qk_l2norm_in_kernel=False, cp_group=None):
     """fla's ``chunk_delta_rule`` (DeltaNet), differentiable as
     ``chunk_gated_delta_rule``."""
     return _delta_rule(q, k, v, beta, None, "none", scale, initial_state,
-                       output_final_state, use_qk_l2norm_in_kernel, cu_seqlens)
+                       output_final_state, use_qk_l2norm_in_kernel, cu_seqlens,
+                       cp_group)
+
+
+# --- mix.attention (forward only) ------------------------------------------
+
+def attention(q, k, v, g=None, scale=None, causal=True, window=0,
+              softcap=None, *, chunk_size=None, cp_group=None):
+    """`mixir.attention` (softmax attention) on torch tensors, forward only
+    (its backward is not derived yet: tensors that require grad are
+    refused while grad mode is on). Returns o [B, T, Hq, V].
+
+    With `cp_group` each rank passes its contiguous slice of the tokens in
+    q, k and v (slices may differ in length) and gets its slice of o: the
+    ranks exchange the keys and values each rank's queries see (the last
+    `window - 1` tokens before the slice with a sliding window), and the
+    masks count positions from the start of the whole sequence. The forget
+    gate `g` is not supported with `cp_group`."""
+    if torch.is_grad_enabled() and any(
+            x is not None and x.requires_grad for x in (q, k, v, g)):
+        raise NotImplementedError(
+            "mixir.torch.attention runs the forward only (the backward of "
+            "softmax attention is not derived yet); call it under "
+            "torch.no_grad() or on tensors that do not require grad")
+
+    def run(q, k, v, causal, window, g=g):
+        o = _ops.attention(_to_numpy(q, "q"), _to_numpy(k, "k"),
+                           _to_numpy(v, "v"), _to_numpy(g, "g"), scale,
+                           causal, window, softcap, chunk_size=chunk_size)
+        return _to_torch(o, q.dtype)
+
+    if cp_group is not None:
+        from . import _cp
+        return _cp.attention(run, q, k, v, g, causal, window,
+                             _group(cp_group))
+    return run(q, k, v, causal, window)

@@ -1,8 +1,11 @@
 """Context parallelism (mixir.torch, cp_group=): a sequence split across 2
 and 4 processes with the gloo backend gives the outputs, final state and
-gradients of the single-process run (rel-RMS 1e-5, f32), at uneven slices
-including one shorter than a chunk; a rank that fails makes every rank
-raise instead of hanging.
+gradients of the single-process run (rel-RMS 1e-5 for linear attention and
+the scan, 1e-4 for the delta rule and mix.recurrence, f32), at uneven
+slices including one shorter than a chunk and one of a single token; the
+delta rule and mix.recurrence are also compared with a float64 recurrent
+form written here, and softmax attention (forward only) with a float64
+softmax. A rank that fails makes every rank raise instead of hanging.
 
 The workers are spawned with torch.multiprocessing; compiled modules are
 shared through MIXIR_CACHE_DIR, filled by the parent's single-process run.
@@ -20,14 +23,41 @@ import torch.multiprocessing as mp  # noqa: E402
 import mixir.torch as mt  # noqa: E402
 
 B, H, K, V = 2, 2, 16, 8
-# name, op, gate, initial state, world size, slice lengths
+# The delta rule and mix.recurrence use V = K but in one case: their
+# transition M then comes from the same compiled function as the rest.
+# name, op, gate (attention: causal, window), initial state, world size,
+# slice lengths. The delta rule's names say its flags (l2: qk_l2norm, neg:
+# allow_neg_eigval, v8: V = 8); "dr-scalar-l2-v8" goes through fla's
+# chunk_gated_delta_rule.
+# "dr-none" runs the chunked form (chunk 64, slices shorter than a chunk);
+# the others leave the form to the compiler (the chunked delta rule's
+# backward takes the longest to compile).
 CASES = [
     ("la-none", "la", "none", True, 2, (70, 29)),
     ("la-head", "la", "head", False, 2, (5, 94)),
     ("la-scalar", "la", "scalar", True, 4, (40, 1, 33, 25)),
     ("la-vector", "la", "vector", True, 4, (20, 30, 9, 40)),
     ("scan", "scan", None, True, 2, (64, 35)),
+    ("dr-scalar-l2-v8", "dr", "scalar", True, 2, (70, 29)),
+    ("dr-none", "dr", "none", True, 4, (40, 1, 33, 25)),
+    ("dr-vector-l2-neg", "dr", "vector", True, 4, (20, 50, 9, 1)),
+    ("rec-vector", "rec", "vector", True, 2, (1, 74)),  # broadcast S_T
+    ("attn-causal", "attn", (True, 0), False, 4, (40, 1, 33, 25)),
+    ("attn-window", "attn", (True, 8), False, 4, (3, 20, 2, 30)),
+    ("attn-window-noncausal", "attn", (False, 6), False, 2, (30, 41)),
+    # Cases that must raise on every rank: rank 1 passes a q of the wrong
+    # shape and dtype; attention's forget gate is refused with cp_group.
+    ("bad-rank", "la", "none", True, 2, (70, 29)),
+    ("attn-forget-gate", "attn", (True, 0), False, 2, (10, 11)),
 ]
+REFUSED = ("bad-rank", "attn-forget-gate")
+TOL = {"la": 1e-5, "scan": 1e-5, "dr": 1e-4, "rec": 1e-4}
+RANK_R = 2  # mix.recurrence's low-rank terms
+HQ = 4  # attention's query heads (GQA over H key/value heads)
+
+
+def value_dim(case):
+    return K if case[1] in ("dr", "rec") and "-v8" not in case[0] else V
 
 
 def inputs(case):
@@ -39,52 +69,145 @@ def inputs(case):
         g = -torch.rand(B, T, 24, generator=gen)
         h0 = torch.randn(B, 24, generator=gen) if init else None
         return [x, g, h0]
-    q, k, v = (torch.randn(B, T, H, d, generator=gen) for d in (K, K, V))
+    if op == "attn":
+        return [torch.randn(B, T, h, d, generator=gen)
+                for h, d in ((HQ, K), (H, K), (H, V))]
+    Vc = value_dim(case)
+    q, k, v = (torch.randn(B, T, H, d, generator=gen) for d in (K, K, Vc))
     shape = {"head": (H,), "scalar": (B, T, H), "vector": (B, T, H, K)}
-    g = -0.5 * torch.rand(*shape[gate], generator=gen) if gate != "none" \
-        else None
-    s0 = torch.randn(B, H, K, V, generator=gen) if init else None
-    return [q, k, v, g, s0]
+    # Weak decays for the delta rule and mix.recurrence, so that the
+    # transition of a whole slice stays far from 0.
+    decay = 0.5 if op == "la" else 0.05
+    g = -decay * torch.rand(*shape[gate], generator=gen) \
+        if gate != "none" else None
+    s0 = torch.randn(B, H, K, Vc, generator=gen) if init else None
+    if op == "la":
+        return [q, k, v, g, s0]
+    k = k / k.norm(dim=-1, keepdim=True)  # a contraction without qk_l2norm
+    if op == "dr":
+        return [q, k, v, 0.5 * torch.rand(B, T, H, generator=gen), g, s0]
+    a, b = (0.3 * torch.randn(B, T, H, RANK_R, K, generator=gen) / K ** 0.5
+            for _ in range(2))
+    return [q, k, v, a, b, g, s0]
 
 
 def run(case, xs, cp_group=None):
-    op, gate = case[1], case[2]
+    name, op, gate = case[:3]
     if op == "scan":
         return mt.scan(*xs, output_final_state=True, cp_group=cp_group)
-    return mt.linear_attention(*xs[:4], gate, None, xs[4], True,
-                               cp_group=cp_group)
+    if op == "la":
+        return mt.linear_attention(*xs[:4], gate, None, xs[4], True,
+                                   cp_group=cp_group)
+    if name == "dr-scalar-l2-v8":
+        q, k, v, beta, g, s0 = xs
+        return mt.chunk_gated_delta_rule(
+            q, k, v, g, beta, initial_state=s0, output_final_state=True,
+            use_qk_l2norm_in_kernel=True, cp_group=cp_group)
+    if op == "dr":
+        return mt.delta_rule(*xs[:5], gate, None, xs[5], True,
+                             qk_l2norm="-l2" in name,
+                             allow_neg_eigval="-neg" in name,
+                             chunk_size=64 if name == "dr-none" else None,
+                             cp_group=cp_group)
+    if op == "rec":
+        return mt.recurrence(*xs[:6], gate, None, xs[6], True,
+                             cp_group=cp_group,
+                             broadcast_final_state=cp_group is not None)
+    causal, window = gate
+    g = torch.zeros(B, xs[0].shape[1], HQ) if name == "attn-forget-gate" \
+        else None
+    with torch.no_grad():
+        return mt.attention(*xs, g, causal=causal, window=window,
+                            cp_group=cp_group), None
+
+
+def recurrent_f64(case, xs):
+    """The delta rule's and mix.recurrence's recurrent definitions
+    (docs/MIXERS.md) in float64, token by token: (o, final state)."""
+    name, op, gate = case[:3]
+    xs = [x.double() if x is not None else None for x in xs]
+    q, k, v = xs[:3]
+    g, s0 = xs[-2], xs[-1]
+    if op == "dr" and "-l2" in name:
+        q, k = (x * torch.rsqrt(x.square().sum(-1, keepdim=True) + 1e-6)
+                for x in (q, k))
+    S = s0.clone() if s0 is not None else \
+        torch.zeros(B, H, K, v.shape[-1], dtype=torch.float64)
+    outs = []
+    for t in range(q.shape[1]):
+        S_prev = S
+        if gate == "scalar":
+            S = torch.exp(g[:, t])[..., None, None] * S
+        elif gate == "vector":
+            S = torch.exp(g[:, t])[..., None] * S
+        if op == "dr":
+            beta = xs[3][:, t] * (2 if "-neg" in name else 1)
+            u = beta[..., None] * (v[:, t] - torch.einsum("bhkv,bhk->bhv", S,
+                                                          k[:, t]))
+            S = S + k[:, t, ..., None] * u[..., None, :]
+        else:
+            a, b = xs[3][:, t], xs[4][:, t]
+            # The low-rank reads take the state before the decay.
+            u = torch.einsum("bhkv,bhrk->bhrv", S_prev, a)
+            S = S + torch.einsum("bhrk,bhrv->bhkv", b, u) + \
+                k[:, t, ..., None] * v[:, t, :, None, :]
+        outs.append(torch.einsum("bhkv,bhk->bhv", S, q[:, t] * K ** -0.5))
+    return torch.stack(outs, 1), S
+
+
+def attention_f64(case, xs):
+    """Softmax attention in float64 with the masks of docs/MIXERS.md."""
+    causal, window = case[2]
+    q, k, v = (x.double() for x in xs)
+    k, v = (x.repeat_interleave(HQ // H, 2) for x in (k, v))
+    T = q.shape[1]
+    i, j = torch.arange(T)[:, None], torch.arange(T)[None, :]
+    allowed = torch.ones(T, T, dtype=torch.bool)
+    if causal:
+        allowed &= j <= i
+    if window:
+        allowed &= j > i - window
+    x = torch.einsum("bihd,bjhd->bhij", q, k) * K ** -0.5
+    p = torch.softmax(x.masked_fill(~allowed, float("-inf")), -1)
+    return torch.einsum("bhij,bjhd->bihd", p, v)
 
 
 def sliced(case, xs, rank):
     """This rank's slice: time-major tensors cut along T; the head gate and
-    the initial state are whole."""
+    the initial state (the last input of the recurrent ops) are whole."""
     lengths = case[5]
     start = sum(lengths[:rank])
     end = start + lengths[rank]
     out = []
     for i, x in enumerate(xs):
         time_major = x is not None and x.dim() >= 3 and \
-            not (case[1] == "la" and i == 4)
+            (case[1] == "attn" or i != len(xs) - 1)
         out.append(x[:, start:end] if time_major else x)
     return out
 
 
-def cotangents(case, o_shape, s_shape):
+def cotangents(case):
     gen = torch.Generator().manual_seed(99)
-    return torch.randn(o_shape, generator=gen), torch.randn(s_shape,
-                                                            generator=gen)
+    T = sum(case[5])
+    if case[1] == "scan":
+        return torch.randn(B, T, 24, generator=gen), \
+            torch.randn(B, 24, generator=gen)
+    Vc = value_dim(case)
+    return torch.randn(B, T, H, Vc, generator=gen), \
+        torch.randn(B, H, K, Vc, generator=gen)
 
 
-def worker(rank, world, port, out_dir, cases, bad_rank):
+def worker(rank, world, port, out_dir, cases):
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}",
                             rank=rank, world_size=world,
                             timeout=__import__("datetime").timedelta(seconds=60))
     try:
         for case in cases:
             xs = inputs(case)
-            mine = [x.clone().requires_grad_(True) if x is not None else None
+            grad = case[1] != "attn"
+            mine = [x.clone().requires_grad_(grad) if x is not None else None
                     for x in sliced(case, xs, rank)]
-            if rank == bad_rank:
+            if case[0] == "bad-rank" and rank == 1:
                 mine[0] = mine[0].double()[..., :3]  # a wrong shape and dtype
             try:
                 o, s = run(case, mine, dist.group.WORLD)
@@ -92,12 +215,19 @@ def worker(rank, world, port, out_dir, cases, bad_rank):
                 torch.save({"error": f"{type(e).__name__}: {e}"},
                            os.path.join(out_dir, f"{case[0]}-{rank}.pt"))
                 continue
-            full_o, full_s = run(case, xs)
-            do, ds = cotangents(case, full_o.shape, full_s.shape)
+            if not grad:
+                torch.save({"o": o}, os.path.join(out_dir,
+                                                  f"{case[0]}-{rank}.pt"))
+                continue
+            do, ds = cotangents(case)
             start = sum(case[5][:rank])
             loss = (o * do[:, start:start + o.shape[1]]).sum()
             if s is not None:
-                loss = loss + (s * ds).sum()
+                # A broadcast final state: each rank takes a share of dS
+                # (shares summing to 1, so the loss is the reference's).
+                share = 1.0 if case[1] != "rec" else \
+                    2 * (rank + 1) / (world * (world + 1))
+                loss = loss + share * (s * ds).sum()
             leaves = [x for x in mine if x is not None]
             # Only rank 0 reads its initial state.
             grads = torch.autograd.grad(loss, leaves, allow_unused=True)
@@ -138,61 +268,139 @@ def cache_dir(tmp_path_factory):
         os.environ["MIXIR_CACHE_DIR"] = old
 
 
+def precompile(case, xs):
+    """Compiles (into MIXIR_CACHE_DIR) the forms the workers run besides
+    the single-process one: the summary from an explicit zero state, the
+    delta rule's and mix.recurrence's transition (v = 0 with K value
+    channels, from the identity), attention's shifted masks."""
+    xs = [x.detach() if x is not None else None for x in xs]
+    op = case[1]
+    if op == "attn":
+        causal, window = case[2]
+        with torch.no_grad():
+            mt.attention(*xs, causal=causal and window > 0,
+                         window=window if window else int(causal))
+        return
+    state = xs[-1] if xs[-1] is not None else torch.zeros_like(
+        cotangents(case)[1])
+    run(case, xs[:-1] + [state])
+    if op in ("dr", "rec"):
+        eye = torch.eye(K).expand(B, H, K, K).contiguous()
+        run(case, [xs[0], xs[1], torch.zeros(B, xs[0].shape[1], H, K)] +
+            xs[3:-1] + [eye])
+
+
 def reference(case):
     """Single process: outputs, final state, and the gradients of the loss
     the workers sum (each rank's slice of o . do, plus S_T . dS)."""
     xs = [x.clone().requires_grad_(True) if x is not None else None
           for x in inputs(case)]
+    precompile(case, xs)
+    if case[1] == "attn":
+        return None
     o, s = run(case, xs)
-    do, ds = cotangents(case, o.shape, s.shape)
+    do, ds = cotangents(case)
     leaves = [x for x in xs if x is not None]
     grads = torch.autograd.grad((o * do).sum() + (s * ds).sum(), leaves)
-    # Precompile the zero-initial-state form the summaries use, too.
-    no_init = list(xs)
-    no_init[-1] = None
-    run(case, [x.detach() if x is not None else None for x in no_init])
     return o.detach(), s.detach(), grads
 
 
+def reference_f64(case):
+    """The same from the float64 recurrent form."""
+    xs = [x.double().requires_grad_(True) if x is not None else None
+          for x in inputs(case)]
+    o, s = recurrent_f64(case, xs)
+    do, ds = (x.double() for x in cotangents(case))
+    leaves = [x for x in xs if x is not None]
+    grads = torch.autograd.grad((o * do).sum() + (s * ds).sum(), leaves)
+    return o.detach(), s.detach(), grads
+
+
+def check_against(case, parts, want_o, want_s, want_grads, tol):
+    o = torch.cat([p["o"] for p in parts], 1)
+    assert rel_rms(o, want_o) < tol, (case[0], rel_rms(o, want_o))
+    # The last rank returns the final state (every rank with
+    # broadcast_final_state, whose gradient is then the sum of theirs).
+    everywhere = case[1] == "rec"
+    for p in parts if everywhere else parts[-1:]:
+        assert p["s"] is not None and rel_rms(p["s"], want_s) < tol, case[0]
+    if not everywhere:
+        assert all(p["s"] is None for p in parts[:-1])
+    # Gradients: time-major ones concatenate over ranks; the head gate's
+    # sums over ranks; the initial state's lives on rank 0.
+    inputs_full = [x for x in inputs(case) if x is not None]
+    for i, (x, want) in enumerate(zip(inputs_full, want_grads)):
+        pieces = [p["grads"][i] for p in parts]
+        is_state = i == len(inputs_full) - 1 and case[3]
+        if is_state:
+            got = pieces[0]
+        elif x.dim() >= 3:
+            got = torch.cat(pieces, 1)
+        else:
+            got = sum(pieces)
+        assert rel_rms(got, want.to(got.dtype)) < tol, (case[0], i,
+                                                       rel_rms(got, want))
+
+
+@pytest.fixture(scope="module")
+def spawned(cache_dir, tmp_path_factory):
+    """`spawned(world)` runs every case of that world size in one group of
+    worker processes, once, and returns (the folder of their results, the
+    single-process references)."""
+    done = {}
+
+    def get(world):
+        if world not in done:
+            cases = [c for c in CASES if c[4] == world]
+            refs = {c[0]: reference(c) for c in cases if c[0] not in REFUSED}
+            out = tmp_path_factory.mktemp(f"world{world}")
+            mp.spawn(worker, args=(world, free_port(), str(out), cases),
+                     nprocs=world, join=True)
+            done[world] = (out, refs)
+        return done[world]
+    return get
+
+
+def errors(out, name, world):
+    return [torch.load(out / f"{name}-{r}.pt").get("error")
+            for r in range(world)]
+
+
 @pytest.mark.parametrize("world", [2, 4])
-def test_context_parallel_matches_one_process(world, cache_dir, tmp_path):
-    cases = [c for c in CASES if c[4] == world]
-    refs = {c[0]: reference(c) for c in cases}
-    mp.spawn(worker, args=(world, free_port(), str(tmp_path), cases, -1),
-             nprocs=world, join=True)
-    for case in cases:
-        want_o, want_s, want_grads = refs[case[0]]
-        parts = [torch.load(tmp_path / f"{case[0]}-{r}.pt") for r in range(world)]
+def test_context_parallel_matches_one_process(world, spawned):
+    out, refs = spawned(world)
+    for case in CASES:
+        if case[4] != world or case[0] in REFUSED:
+            continue
+        parts = [torch.load(out / f"{case[0]}-{r}.pt") for r in range(world)]
         for p in parts:
             assert "error" not in p, p.get("error")
-        o = torch.cat([p["o"] for p in parts], 1)
-        assert rel_rms(o, want_o) < 1e-5, case[0]
-        assert parts[-1]["s"] is not None and rel_rms(parts[-1]["s"], want_s) < 1e-5
-        assert all(p["s"] is None for p in parts[:-1])
-        # Gradients: time-major ones concatenate over ranks; the head gate's
-        # sums over ranks; the initial state's lives on rank 0.
-        inputs_full = [x for x in inputs(case) if x is not None]
-        for i, (x, want) in enumerate(zip(inputs_full, want_grads)):
-            pieces = [p["grads"][i] for p in parts]
-            is_state = i == len(inputs_full) - 1 and case[3]
-            if is_state:
-                got = pieces[0]
-            elif x.dim() >= 3:
-                got = torch.cat(pieces, 1)
-            else:
-                got = sum(pieces)
-            assert rel_rms(got, want) < 1e-5, (case[0], i, rel_rms(got, want))
+        if case[1] == "attn":
+            o = torch.cat([p["o"] for p in parts], 1).double()
+            want = attention_f64(case, inputs(case))
+            assert rel_rms(o, want) < 1e-5, (case[0], rel_rms(o, want))
+            continue
+        check_against(case, parts, *refs[case[0]], TOL[case[1]])
+        if case[1] in ("dr", "rec"):
+            check_against(case, parts, *reference_f64(case), 1e-4)
 
 
-def test_a_failing_rank_raises_on_every_rank(cache_dir, tmp_path):
-    case = CASES[0]
-    reference(case)
-    mp.spawn(worker, args=(2, free_port(), str(tmp_path), [case], 1),
-             nprocs=2, join=True)
-    errors = [torch.load(tmp_path / f"{case[0]}-{r}.pt").get("error")
-              for r in range(2)]
-    assert errors[1] is not None and "ContextParallelError" not in errors[1]
-    assert errors[0] is not None and "ContextParallelError" in errors[0], errors
+def test_a_failing_rank_raises_on_every_rank(spawned):
+    got = errors(spawned(2)[0], "bad-rank", 2)
+    assert got[1] is not None and "ContextParallelError" not in got[1]
+    assert got[0] is not None and "ContextParallelError" in got[0], got
+
+
+def test_attention_refuses_a_forget_gate_with_cp_group(spawned):
+    got = errors(spawned(2)[0], "attn-forget-gate", 2)
+    assert all(e is not None and e.startswith("NotImplementedError") and
+               "forget gate" in e for e in got), got
+
+
+def test_attention_is_forward_only():
+    q = torch.randn(1, 5, 2, 8, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="forward only"):
+        mt.attention(q, q, q)
 
 
 def test_cp_group_needs_torch_distributed():
