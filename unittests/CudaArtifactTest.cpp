@@ -127,6 +127,7 @@ TEST(CudaArtifactFormat, VersionTwoArtifactsReadNoArgumentOnTheHost) {
   ASSERT_TRUE(s) << s.message();
   ASSERT_EQ(back.functions.size(), 1u);
   EXPECT_TRUE(back.functions[0].hostReadArgs.empty());
+  EXPECT_FALSE(back.functions[0].hostReadsKnown) << "device calls refused";
 }
 
 TEST(CudaArtifactFormat, HostReadArgumentsRoundTripAndAreChecked) {
@@ -138,6 +139,7 @@ TEST(CudaArtifactFormat, HostReadArgumentsRoundTripAndAreChecked) {
   mixrt::ArtifactInfo back;
   ASSERT_TRUE(mixrt::parseArtifact(bytes.data(), bytes.size(), back));
   EXPECT_EQ(back.functions[0].hostReadArgs, (std::vector<uint32_t>{0, 2}));
+  EXPECT_TRUE(back.functions[0].hostReadsKnown);
   EXPECT_TRUE(back.functions[0].readsOnHost(2));
   EXPECT_FALSE(back.functions[0].readsOnHost(1));
   for (auto [bad, why] :

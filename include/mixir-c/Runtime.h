@@ -36,7 +36,10 @@
  *   function: such an argument may be a host view among device views, and
  *   a device view of it is downloaded before the call, which then waits
  *   for the work queued on `stream` (mixir_function_result_shapes waits
- *   for the legacy default stream).
+ *   for the legacy default stream). A host view's upload is queued on
+ *   `stream` too: pinned host memory must stay unchanged until that work
+ *   is done (pageable memory is copied before the call returns). Artifacts
+ *   written before this was recorded (formats 1 and 2) refuse device views.
  * - Results are either returned as runtime-allocated buffers
  *   (mixir_function_invoke) or copied into views the caller provides
  *   (mixir_function_invoke_into, whose shapes must match the results).

@@ -34,13 +34,22 @@ class ContextParallelError(RuntimeError):
 
 def _agree(ok, group, what):
     """All ranks learn whether every rank got this far."""
-    flag = torch.tensor([1 if ok is None else 0], dtype=torch.int32)
+    flag = torch.tensor([1 if ok is None else 0], dtype=torch.int32,
+                        device=_device(group))
     dist.all_reduce(flag, op=dist.ReduceOp.MIN, group=group)
     if ok is not None:
         raise ok
     if flag.item() == 0:
         raise ContextParallelError(f"{what}: another rank of the context-"
                                    "parallel group failed (see its error)")
+
+
+def _device(group):
+    """Where the group's backend takes tensors: the current CUDA device for
+    NCCL, the CPU otherwise (gloo)."""
+    if dist.get_backend(group) == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
 
 
 def _src(group, rank):
@@ -177,10 +186,12 @@ def linear_attention(fn, q, k, v, g, gate, scale, initial_state,
                      output_final_state, chunk_size, group,
                      broadcast_final_state):
     """`fn` is mixir.torch.linear_attention (single process)."""
-    B, T, _, K = q.shape
-    hv = v.shape[2]
 
     def log_decay_of(local):
+        # The sizes are read here, inside _split's agreement: a rank with a
+        # malformed q or v raises on every rank, never leaves them waiting.
+        B, T, _, K = q.shape
+        hv = v.shape[2]
         if gate == "none":
             return local.new_zeros(B, hv, 1, 1)
         if gate == "head":
@@ -216,7 +227,8 @@ def _with_transition(what, run_from, q, v, initial_state,
     def transition(local):
         B, H, K = local.shape[:3]
         v0 = v.new_zeros(v.shape[:3] + (K,))
-        eye = torch.eye(K, dtype=local.dtype).expand(B, H, K, K)
+        eye = torch.eye(K, dtype=local.dtype,
+                        device=local.device).expand(B, H, K, K)
         return run_from(q.detach(), v0, eye.contiguous())[1]
 
     return _split(what, lambda state: run_from(q, v, state),
@@ -270,8 +282,8 @@ def _tails_before(k, v, lengths, rank, need, group):
     ks, vs = [], []
     for r in reversed(range(rank)):
         take = min(need, tails[r])
-        if take == 0:
-            break
+        if take == 0:  # an empty slice: the ranks before it provide
+            continue
         ks.insert(0, kt[r][:, tails[r] - take:])
         vs.insert(0, vt[r][:, tails[r] - take:])
         need -= take
@@ -305,7 +317,8 @@ def attention(fn, q, k, v, g, causal, window, group):
         error = e
     _agree(error, group, "attention")
     world, rank = dist.get_world_size(group), dist.get_rank(group)
-    n_local = torch.tensor([q.shape[1]], dtype=torch.int64)
+    n_local = torch.tensor([q.shape[1]], dtype=torch.int64,
+                           device=_device(group))
     counts = [torch.empty_like(n_local) for _ in range(world)]
     dist.all_gather(counts, n_local, group=group)
     lengths = [int(c.item()) for c in counts]

@@ -189,12 +189,16 @@ def _recurrence_call(op, q, k, v, g, gate, scale, initial_state, extra_args,
     ``pool`` is (state_pool, state_indices); ``read_transposed`` reads
     o = S (scale q) (q [B, T, Hq, V], o [B, T, Ho, K])."""
     state_pool, state_indices = pool
+    used = None
     if state_indices is not None:
         initial_state = _state_pool(state_pool, initial_state)
         if _on_device(q):
             raise TypeError("state pools take numpy arrays (the pool is "
                             "updated in place on the host); CUDA tensors "
                             "with a state pool are not supported yet")
+        used = _used_slots(state_indices, len(state_pool))
+        if used is not None:
+            initial_state, state_indices = state_pool[used[0]], used[1]
     elif state_pool is not None:
         raise ValueError("state_pool needs state_indices (the slot of each "
                          "sequence)")
@@ -250,7 +254,10 @@ def _recurrence_call(op, q, k, v, g, gate, scale, initial_state, extra_args,
 
     def after(results):
         o, s = results
-        if state_indices is not None:  # the pool is updated in place
+        if used is not None:  # the pool is updated in place
+            state_pool[used[0]] = s
+            s = state_pool
+        elif state_indices is not None:
             np.copyto(state_pool, s)
             s = state_pool
         return o, s
@@ -265,6 +272,26 @@ def _varlen(cu_seqlens, args, arg_types):
     args.append(cu)
     arg_types.append(cu_type)
     return f" varlen(%a{len(args) - 1})"
+
+
+def _used_slots(state_indices, slots):
+    """The slots a call reads and writes, and the indices into a pool of
+    just those (padding stays -1): a call on them costs what its sequences
+    cost, however large the pool. None when the indices are not int32
+    indices below `slots`, each used once, with at least one slot (the
+    compiled code then checks them against the whole pool and says what is
+    wrong)."""
+    if not (isinstance(state_indices, np.ndarray) and state_indices.ndim == 1
+            and state_indices.dtype == np.int32):
+        return None
+    live = state_indices >= 0
+    taken = state_indices[live]
+    if taken.size == 0 or taken.max() >= slots or \
+            np.unique(taken).size != taken.size:
+        return None
+    compact = np.full(state_indices.shape, -1, np.int32)
+    compact[live] = np.arange(taken.size, dtype=np.int32)
+    return taken, compact
 
 
 def _state_pool(state_pool, initial_state):

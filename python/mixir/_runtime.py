@@ -58,6 +58,7 @@ class Function:
         self.name = name
         self.arg_types = args        # [(dtype name, shape with -1 dynamic)]
         self.result_types = results
+        self._host_reads = None      # arguments its host code reads
 
     def __call__(self, *arrays):
         if any(_on_cuda(a) for a in arrays):
@@ -89,10 +90,12 @@ class Function:
         Arguments the compiled host code reads itself (cu_seqlens) may be
         numpy arrays among them."""
         views, torch_device, foreign, keep = [], None, False, []
+        if self._host_reads is None:
+            self._host_reads = frozenset(self._module.host_read_args(self.name))
         for i, a in enumerate(arrays):
             where = f"@{self.name} argument {i}"
             if (isinstance(a, np.ndarray) and a.dtype in _NAME_OF and
-                    i in self._module.host_read_args(self.name)):
+                    i in self._host_reads):
                 a = np.ascontiguousarray(a)
                 keep.append(a)
                 views.append((a.ctypes.data, _NAME_OF[a.dtype],
@@ -106,6 +109,13 @@ class Function:
             else:
                 foreign = True
                 views.append(_dlpack_cuda_view(a, where))
+        if torch_device is not None and any(
+                _is_torch(arrays[i]) for i in self._host_reads
+                if i < len(arrays)):
+            # The result shapes download the arguments the host code reads
+            # on the legacy default stream: let torch's stream finish them.
+            import torch
+            torch.cuda.current_stream(torch_device).synchronize()
         shapes = self._module.result_shapes(self.name, views)
         if torch_device is not None:
             import torch

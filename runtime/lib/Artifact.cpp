@@ -307,6 +307,7 @@ Status parseArtifact(const void *data, size_t size, ArtifactInfo &out) {
       ok = ok && r.tensor(t);
     if (ok && r.error.empty() && version >= 3)
       ok = r.hostReads(f);
+    f.hostReadsKnown = version >= 3;
     info.functions.push_back(std::move(f));
   }
   uint32_t numImages = 0;

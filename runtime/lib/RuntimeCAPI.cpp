@@ -184,6 +184,11 @@ Status collectArguments(mixir_function_t function,
   for (size_t i = 0; args && i < numArgs; ++i)
     onDevice = onDevice || args[i].device == MIXIR_DEVICE_CUDA;
   call.onHost.assign(numArgs, false);
+  if (onDevice && !sig.hostReadsKnown)
+    return Status::error("@" + sig.name +
+                         ": the artifact predates the record of which "
+                         "arguments its host code reads (format 3); "
+                         "recompile it to call it on device buffers");
   for (size_t i = 0; i < numArgs; ++i) {
     const mixir_buffer_view_t &v = args[i];
     std::string where = "@" + sig.name + " argument " + std::to_string(i);

@@ -44,6 +44,8 @@ CASES = [
     ("rec-vector", "rec", "vector", True, 2, (1, 74)),  # broadcast S_T
     ("attn-causal", "attn", (True, 0), False, 4, (40, 1, 33, 25)),
     ("attn-window", "attn", (True, 8), False, 4, (3, 20, 2, 30)),
+    # An empty slice between two short ones: the window reaches past it.
+    ("attn-window-empty", "attn", (True, 8), False, 4, (5, 0, 3, 30)),
     ("attn-window-noncausal", "attn", (False, 6), False, 2, (30, 41)),
     # Cases that must raise on every rank: rank 1 passes a q of the wrong
     # shape and dtype; attention's forget gate is refused with cp_group.
@@ -208,7 +210,7 @@ def worker(rank, world, port, out_dir, cases):
             mine = [x.clone().requires_grad_(grad) if x is not None else None
                     for x in sliced(case, xs, rank)]
             if case[0] == "bad-rank" and rank == 1:
-                mine[0] = mine[0].double()[..., :3]  # a wrong shape and dtype
+                mine[0] = mine[0].double()[..., 0]  # a wrong rank and dtype
             try:
                 o, s = run(case, mine, dist.group.WORLD)
             except Exception as e:  # noqa: BLE001 - reported to the parent

@@ -236,9 +236,10 @@ def LegalizeExpandShape : Pass<"mix-legalize-expand-shape"> {
     that splits one dimension into several dynamic sizes ([B*T, D] to
     [B, T, D] with B and T dynamic). On a row-major source with a row-major
     result, such an expansion is rewritten as `memref.reinterpret_cast`
-    with the output sizes and their suffix products as strides. Each
-    group's sizes are checked against the source's at run time: a mismatch
-    is reported through `mixrtShapeError` and leaves the view empty. Run it
+    with the output sizes and their suffix products as strides. In host
+    code outside parallel regions, each group's sizes are checked against
+    the source's at run time: a mismatch is reported through
+    `mixrtShapeError` and gives the view zero sizes. Run it
     after bufferization, while `scf` and `func.func` are still there, and
     before `expand-strided-metadata`.
   }];

@@ -33,13 +33,18 @@ bool readOnHost(Value root) {
     Value v = work.pop_back_val();
     for (OpOperand &use : v.getUses()) {
       Operation *user = use.getOwner();
-      if (isa<memref::DimOp, memref::ExtractStridedMetadataOp, gpu::MemcpyOp,
-              gpu::LaunchFuncOp>(user))
+      if (isa<memref::DimOp, gpu::MemcpyOp, gpu::LaunchFuncOp>(user))
         continue;
-      // Views alias the argument: follow them. A view op's source is its
-      // first operand; any other operand use (an offset) is not a view.
-      if (isa<ViewLikeOpInterface, memref::CastOp>(user) &&
-          use.getOperandNumber() == 0) {
+      // Its sizes and strides are a layout query; its base buffer aliases
+      // the argument.
+      if (auto meta = dyn_cast<memref::ExtractStridedMetadataOp>(user)) {
+        work.push_back(meta.getBaseBuffer());
+        continue;
+      }
+      // Views alias the argument: follow them (a use as an offset or size
+      // operand is not a view of it).
+      auto view = dyn_cast<ViewLikeOpInterface>(user);
+      if ((view && view.getViewSource() == v) || isa<memref::CastOp>(user)) {
         for (Value r : user->getResults())
           if (isa<MemRefType>(r.getType()))
             work.push_back(r);

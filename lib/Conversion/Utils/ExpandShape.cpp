@@ -8,9 +8,12 @@
 // row-major view with the output sizes and their suffix products as
 // strides, which this pass writes as memref.reinterpret_cast instead. The
 // output sizes are the caller's word (tensor.expand_shape's output_shape);
-// sizes whose product is not the source's size are reported as the
-// function's error, and the view is then empty, so nothing outside the
-// source is read through it.
+// in host code, sizes whose product is not the source's size are reported
+// as the function's error and the view's sizes are then 0. (Loops already
+// bounded by the same sizes taken from elsewhere are not rewritten; the
+// error still reaches the caller.) Inside parallel regions and kernels,
+// where the report would not reach the caller, the cast is made without
+// the check.
 //
 //===----------------------------------------------------------------------===//
 #include "Conversion/Utils/ShapeChecks.h"
@@ -18,7 +21,9 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
 
@@ -73,6 +78,21 @@ SmallVector<OpFoldResult> checkedSizes(memref::ExpandShapeOp op,
   return sizes;
 }
 
+/// Whether a run-time error reported at `op` reaches the caller: `op` is in
+/// a host function, outside any parallel loop, OpenMP region or kernel
+/// (the error hook's record is per thread).
+bool reportsToCaller(Operation *op) {
+  for (Operation *p = op->getParentOp(); p; p = p->getParentOp()) {
+    if (isa<func::FuncOp>(p))
+      return isa<ModuleOp>(p->getParentOp());
+    StringRef dialect = p->getDialect() ? p->getDialect()->getNamespace() : "";
+    if (isa<scf::ParallelOp, scf::ForallOp>(p) || dialect == "omp" ||
+        dialect == "gpu")
+      return false;
+  }
+  return false;
+}
+
 /// Whether some group of `op` expands into more than one dynamic size.
 bool splitsIntoDynamicSizes(memref::ExpandShapeOp op) {
   MemRefType type = op.getResultType();
@@ -92,7 +112,9 @@ struct ExpandShapeAsCast : OpRewritePattern<memref::ExpandShapeOp> {
         !splitsIntoDynamicSizes(op))
       return failure();
     Location loc = op.getLoc();
-    SmallVector<OpFoldResult> sizes = checkedSizes(op, rewriter);
+    SmallVector<OpFoldResult> sizes = reportsToCaller(op)
+                                          ? checkedSizes(op, rewriter)
+                                          : op.getMixedOutputShape();
     SmallVector<OpFoldResult> strides(sizes.size());
     OpFoldResult running = rewriter.getIndexAttr(1);
     for (int64_t d = int64_t(sizes.size()) - 1; d >= 0; --d) {

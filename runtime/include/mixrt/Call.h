@@ -34,6 +34,8 @@ struct FunctionSignature {
   /// inputs of ops that run on the CPU). A call on device buffers gives it
   /// host copies of these.
   std::vector<uint32_t> hostReadArgs;
+  /// False for artifacts older than that record (formats 1 and 2).
+  bool hostReadsKnown = true;
   bool readsOnHost(size_t arg) const;
 };
 
