@@ -178,15 +178,17 @@ def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
     return o, (s if output_final_state else None)
 
 
-def attention(q, k, v, g=None, scale=None, causal=True, window=0, softcap=None):
+def attention(q, k, v, g=None, scale=None, causal=True, window=0, softcap=None,
+              block=0):
     """Softmax attention, one query token at a time.
 
     q [B,T,Hq,K], k [B,S,Hkv,K], v [B,S,Hkv,V]; query head h reads kv head
     ``h // (Hq // Hkv)``. ``softcap`` > 0 turns each scaled score x into
     ``softcap * tanh(x / softcap)``. Optional forget gate g [B,T,Hq] (needs
     S == T) adds ``G[i] - G[j]`` with ``G = cumsum(g)``. Key j is masked when ``j > i``
-    (causal) or ``j <= i - window`` (window > 0); a query with no key left
-    outputs 0. Returns o [B,T,Hq,V], float64.
+    (causal), ``j <= i - window`` (window > 0) or ``i // block != j // block``
+    (block > 0, needs S == T); a query with no key left outputs 0. Returns
+    o [B,T,Hq,V], float64.
     """
     q, k, v, g = _f64(q), _f64(k), _f64(v), _f64(g)
     b, t_len, hq, kd = q.shape
@@ -195,6 +197,9 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0, softcap=None):
         raise ValueError(f"Hq={hq} must be a multiple of Hkv={hkv}")
     if window < 0:
         raise ValueError(f"window must be >= 0, got {window}")
+    if block < 0 or (block > 0 and s_len != t_len):
+        raise ValueError(f"block must be >= 0 and needs S == T, got block="
+                         f"{block}, S={s_len}, T={t_len}")
     if softcap is not None and not (np.isfinite(softcap) and softcap > 0):
         raise ValueError(f"softcap must be positive and finite, got {softcap}")
     kv = np.arange(hq) // (hq // hkv)
@@ -213,6 +218,8 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0, softcap=None):
             keep &= j <= i
         if window > 0:
             keep &= j > i - window
+        if block > 0:
+            keep &= j // block == i // block
         if not keep.any():
             continue
         s = scale * np.einsum("bhk,bjhk->bhj", q[:, i], k[:, keep])

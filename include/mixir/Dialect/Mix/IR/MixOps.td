@@ -258,7 +258,10 @@ def Mix_AttentionOp : Mix_Op<"attention"> {
     `forget(%g)` with `g: [B, T, Hq]` adds the Forgetting Transformer bias
     (`G = cumsum(g)`, needs `S = T`). `softcap = c` (> 0; Gemma 2) bounds
     each scaled score to `c * tanh(x / c)` before the gate and the masks.
-    Rows with no allowed key give 0.
+    `block = n` (> 0; 0 or absent: off) also masks every key outside the
+    query's block of `n` positions, `floor(i / n) != floor(j / n)`; it
+    composes with the other masks and needs `S = T`. Rows with no allowed
+    key give 0.
 
     ```mlir
     %o = mix.attention %q, %k, %v causal window = 512
@@ -268,11 +271,12 @@ def Mix_AttentionOp : Mix_Op<"attention"> {
   }];
   let arguments = (ins Mix_Tensor:$q, Mix_Tensor:$k, Mix_Tensor:$v,
       Optional<Mix_Tensor>:$g, UnitAttr:$causal, OptionalAttr<I64Attr>:$window,
-      OptionalAttr<F32Attr>:$scale, OptionalAttr<F32Attr>:$softcap);
+      OptionalAttr<F32Attr>:$scale, OptionalAttr<F32Attr>:$softcap,
+      OptionalAttr<I64Attr>:$block);
   let results = (outs Mix_Tensor:$o);
   let assemblyFormat = [{
     $q `,` $k `,` $v (`forget` `(` $g^ `)`)? (`causal` $causal^)?
-    (`window` `=` $window^)? (`scale` `=` $scale^)?
+    (`window` `=` $window^)? (`block` `=` $block^)? (`scale` `=` $scale^)?
     (`softcap` `=` $softcap^)?
     attr-dict `:` functional-type(operands, results)
   }];
@@ -281,6 +285,11 @@ def Mix_AttentionOp : Mix_Op<"attention"> {
     float getScaleOrDefault();
     /// The window length, 0 when unlimited.
     int64_t getWindowOrZero() { return getWindow().value_or(0); }
+    /// The block length, 0 when off.
+    int64_t getBlockOrZero() { return getBlock().value_or(0); }
+    /// Whether the keys are indexed by the query positions (S = T): with a
+    /// forget gate or a block mask.
+    bool keysAreQueries() { return getG() || getBlockOrZero() > 0; }
     /// The logit soft-cap, 0 when off.
     float getSoftcapOrZero() {
       return getSoftcap() ? getSoftcap()->convertToFloat() : 0.0f;
