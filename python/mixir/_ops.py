@@ -310,7 +310,8 @@ def _chunk_size(chunk_size):
 def linear_attention(q, k, v, g=None, gate="none", scale=None,
                      initial_state=None, output_final_state=False, *,
                      chunk_size=None, target="cpu", cu_seqlens=None,
-                     state_pool=None, state_indices=None):
+                     state_pool=None, state_indices=None, causal=True,
+                     normalize=False):
     """Gated linear attention (MIXERS.md `mix.linear_attention`).
 
     q: [B, T, Hq, K], k: [B, T, Hk, K], v: [B, T, Hv, V] in float32, float16
@@ -340,11 +341,25 @@ def linear_attention(q, k, v, g=None, gate="none", scale=None,
     returns state_pool as the final state). A negative index is padding: its
     slot is neither read nor written and its outputs are 0. An index >= P or
     a slot named twice is a ValueError and leaves the pool unchanged.
+
+    `causal=False` is the bidirectional form (every token reads every token;
+    with a gate, the keys after t decay by the gates of positions t+1 .. s,
+    LION); `normalize=True` divides each output row by the same sum taken
+    with v = 1 (0 where that sum is 0). Neither takes initial_state,
+    cu_seqlens or a state pool; the final state is the forward (causal)
+    recurrence's.
     """
     _gate_kind(gate, _GATES)
+    attrs = ("" if causal else " causal = false") + \
+        (" normalize" if normalize else "")
+    if attrs and (initial_state is not None or cu_seqlens is not None
+                  or state_pool is not None or state_indices is not None):
+        raise ValueError("causal=False and normalize=True take no "
+                         "initial_state, cu_seqlens or state pool")
     o, s = _recurrence("linear_attention", q, k, v, g, gate, scale,
-                       initial_state, [], "", _chunk_size(chunk_size), target,
-                       cu_seqlens=cu_seqlens, pool=(state_pool, state_indices))
+                       initial_state, [], attrs, _chunk_size(chunk_size),
+                       target, cu_seqlens=cu_seqlens,
+                       pool=(state_pool, state_indices))
     return o, (s if output_final_state else None)
 
 

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Conversion/Utils/CollectMixOps.h"
+#include "Conversion/Utils/ExpandLinearAttention.h"
 #include "Conversion/Utils/ShapeChecks.h"
 #include "DeviceSection.h"
 #include "Fragments.h"
@@ -344,6 +345,8 @@ struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
       }
       option = chunkSize;
     }
+    if (failed(mixir::lowering::expandLinearAttentionForms(getOperation())))
+      return signalPassFailure();
     IRRewriter rewriter(&getContext());
     bool failedAny = false;
     for (Operation *op : mixir::lowering::collectMixOps(getOperation())) {

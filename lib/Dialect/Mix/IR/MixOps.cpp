@@ -376,7 +376,14 @@ float defaultScale(std::optional<llvm::APFloat> attr, Value q) {
 // Op verifiers
 //===----------------------------------------------------------------------===//
 
-LogicalResult LinearAttentionOp::verify() { return verifyRecurrence(*this); }
+LogicalResult LinearAttentionOp::verify() {
+  if (!isPlainCausal() &&
+      (getInitialState() || getCuSeqlens() || getStateIndices()))
+    return emitOpError()
+           << (getCausal() ? "'normalize'" : "'causal = false'")
+           << " takes no initial state, packed sequences or state pool";
+  return verifyRecurrence(*this);
+}
 
 float LinearAttentionOp::getScaleOrDefault() {
   return defaultScale(getScale(), getQ());
