@@ -176,3 +176,16 @@ def test_cuda_emulated(kernels, dtype, gate, normalize):
     want = bidirectional_f64(q, k, v, g, gate, False, normalize)
     assert np.isfinite(o).all()
     assert rel_rms(want, o) <= (1e-5 if dtype == "f32" else 5e-3)
+
+
+@pytest.mark.parametrize("gate", GATES)
+def test_the_reference_agrees(gate):
+    """mixir.reference.linear_attention(..., causal=, normalize=), a
+    recurrence in both directions, is the pairwise evaluation above."""
+    from mixir import reference
+    q, k, v, g = inputs(21, 12, gate, seed=8)
+    for causal, normalize in MODES:
+        got, _ = reference.linear_attention(q, k, v, g, gate, causal=causal,
+                                            normalize=normalize)
+        want = bidirectional_f64(q, k, v, g, gate, causal, normalize)
+        assert rel_rms(want, got) < 1e-12
