@@ -76,10 +76,17 @@ MODES = [(False, False), (False, True), (True, True)]
 MODE_IDS = ["bidirectional", "bidirectional-normalize", "causal-normalize"]
 
 
-@pytest.mark.parametrize("gate", GATES)
-@pytest.mark.parametrize("causal,normalize", MODES, ids=MODE_IDS)
-@pytest.mark.parametrize("dtype,t,d,chunk", [
-    ("f32", 75, 60, 16), ("bf16", 63, 64, 0)], ids=["f32-chunked", "bf16-recurrent"])
+# Every gate in every mode, alternating between f32 in the chunked form at
+# T = 75, K = V = 60 and bf16 in the recurrent form at T = 63, K = V = 64,
+# so that each gate and each mode meets both.
+CONFIGS = [("f32", 75, 60, 16), ("bf16", 63, 64, 0)]
+CPU_CASES = [pytest.param(gate, *mode, *CONFIGS[(i + j) % 2],
+                          id=f"{gate}-{mode_id}-{CONFIGS[(i + j) % 2][0]}")
+             for i, gate in enumerate(GATES)
+             for j, (mode, mode_id) in enumerate(zip(MODES, MODE_IDS))]
+
+
+@pytest.mark.parametrize("gate,causal,normalize,dtype,t,d,chunk", CPU_CASES)
 def test_cpu_matches_f64(gate, causal, normalize, dtype, t, d, chunk):
     np_type = np.float32 if dtype == "f32" else BF16
     q, k, v, g = inputs(t, d, gate, seed=t + d + len(gate), dtype=np_type)
