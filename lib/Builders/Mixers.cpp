@@ -132,7 +132,8 @@ FailureOr<Results> attentionOp(OpBuilder &b, Location loc,
   Value o = mix::AttentionOp::create(
       b, loc, oType, in.q, in.k, in.v, in.g, flag(b, options.causal),
       options.window ? b.getI64IntegerAttr(options.window) : IntegerAttr(),
-      scaleAttr(b, options), /*softcap=*/FloatAttr());
+      scaleAttr(b, options), /*softcap=*/FloatAttr(),
+      /*block=*/IntegerAttr());
   return Results{o};
 }
 

@@ -341,7 +341,8 @@ def _chunk_size(chunk_size):
 def linear_attention(q, k, v, g=None, gate="none", scale=None,
                      initial_state=None, output_final_state=False, *,
                      chunk_size=None, target="cpu", cu_seqlens=None,
-                     state_pool=None, state_indices=None):
+                     state_pool=None, state_indices=None, causal=True,
+                     normalize=False):
     """Gated linear attention (MIXERS.md `mix.linear_attention`).
 
     q: [B, T, Hq, K], k: [B, T, Hk, K], v: [B, T, Hv, V] in float32, float16
@@ -371,11 +372,25 @@ def linear_attention(q, k, v, g=None, gate="none", scale=None,
     returns state_pool as the final state). A negative index is padding: its
     slot is neither read nor written and its outputs are 0. An index >= P or
     a slot named twice is a ValueError and leaves the pool unchanged.
+
+    `causal=False` is the bidirectional form (every token reads every token;
+    with a gate, the keys after t decay by the gates of positions t+1 .. s,
+    LION); `normalize=True` divides each output row by the same sum taken
+    with v = 1 (0 where that sum is 0). Neither takes initial_state,
+    cu_seqlens or a state pool; the final state is the forward (causal)
+    recurrence's.
     """
     _gate_kind(gate, _GATES)
+    attrs = ("" if causal else " causal = false") + \
+        (" normalize" if normalize else "")
+    if attrs and (initial_state is not None or cu_seqlens is not None
+                  or state_pool is not None or state_indices is not None):
+        raise ValueError("causal=False and normalize=True take no "
+                         "initial_state, cu_seqlens or state pool")
     o, s = _recurrence("linear_attention", q, k, v, g, gate, scale,
-                       initial_state, [], "", _chunk_size(chunk_size), target,
-                       cu_seqlens=cu_seqlens, pool=(state_pool, state_indices))
+                       initial_state, [], attrs, _chunk_size(chunk_size),
+                       target, cu_seqlens=cu_seqlens,
+                       pool=(state_pool, state_indices))
     return o, (s if output_final_state else None)
 
 
@@ -492,10 +507,24 @@ def _dplr_call(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
                             read_transposed=read == "transposed")
 
 
+def _non_negative_int(name, value, zero_means):
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an int, got "
+                        f"{type(value).__name__}") from None
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0 (0 means {zero_means}), got "
+                         f"{value}")
+    return value
+
+
 def attention(q, k, v, g=None, scale=None, causal=True, window=0,
-              softcap=None, *, chunk_size=None, target="cpu"):
+              softcap=None, *, block=0, chunk_size=None, target="cpu"):
     """Softmax attention: q [B, T, Hq, K], k [B, S, Hkv, K], v [B, S, Hkv, V];
-    `window` > 0 keeps keys j with i - window < j; `g` [B, T, Hq] is a
+    `window` > 0 keeps keys j with i - window < j; `block` > 0 keeps keys in
+    the query's block of `block` positions, i // block == j // block (needs
+    S == T); `g` [B, T, Hq] is a
     Forgetting-Transformer log forget gate; `softcap` > 0 bounds each scaled
     score x to softcap * tanh(x / softcap) (Gemma 2). Returns o [B, T, Hq, V].
     `chunk_size` is the query and key block of the flash-style form (64 by
@@ -504,12 +533,11 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
     elem = _inputs([("q", q), ("k", k), ("v", v)],
                    {"q": "[B, T, Hq, K]", "k": "[B, S, Hkv, K]",
                     "v": "[B, S, Hkv, V]"})
-    try:
-        window = int(window)
-    except (TypeError, ValueError):
-        raise TypeError(f"window must be an int, got {type(window).__name__}") from None
-    if window < 0:
-        raise ValueError(f"window must be >= 0 (0 means unlimited), got {window}")
+    window = _non_negative_int("window", window, "unlimited")
+    block = _non_negative_int("block", block, "off")
+    if block and k.shape[1] != q.shape[1]:
+        raise ValueError(f"block needs keys at the query positions (S == T), "
+                         f"got S = {k.shape[1]}, T = {q.shape[1]}")
     args = [q, k, v]
     types = [_tensor(q.shape, elem), _tensor(k.shape, elem), _tensor(v.shape, elem)]
     forget = ""
@@ -519,7 +547,8 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
         types.append(_tensor(g.shape, "f32"))
         forget = " forget(%a3)"
     attrs = forget + (" causal" if causal else "") + \
-        (f" window = {window}" if window else "") + _scale_attr("scale", scale) \
+        (f" window = {window}" if window else "") + \
+        (f" block = {block}" if block else "") + _scale_attr("scale", scale) \
         + _scale_attr("softcap", softcap)
     o_type = _tensor((0, 0, q.shape[2], v.shape[3]), elem)
     key = ("attention", tuple(types), attrs)

@@ -88,23 +88,43 @@ def _shapes(q, k, v):
 
 
 def linear_attention(q, k, v, g=None, gate="none", scale=None,
-                     initial_state=None, output_final_state=False):
+                     initial_state=None, output_final_state=False,
+                     causal=True, normalize=False):
     """Recurrent gated linear attention.
 
     q [B,T,Hq,K], k [B,T,Hk,K], v [B,T,Hv,V]; g per ``gate``: "none" (g None),
     "head" [Hv], "scalar" [B,T,Hv], "vector" [B,T,Hv,K] (natural-log decays).
-    Returns (o [B,T,Ho,V], final_state [B,Hv,K,V] or None), float64.
+    ``causal=False`` adds the backward recurrence
+    ``S'_t = decay(t+1) (S'_{t+1} + k_{t+1} v_{t+1}^T)`` (LION);
+    ``normalize`` divides each row by the same sum with v = 1 (0 where that
+    is 0); neither takes an initial state. Returns (o [B,T,Ho,V],
+    final_state [B,Hv,K,V] (the forward recurrence's) or None), float64.
     """
     q, k, v = _f64(q), _f64(k), _f64(v)
     b, t_len, hq, hk, hv, kd, vd = _shapes(q, k, v)
     qi, si, ki = _head_maps(hq, hk, hv)
     a = _gate(g, gate, _GATE_KINDS, b, t_len, hv, kd)
     scale = kd ** -0.5 if scale is None else float(scale)
-    s = _initial_state(initial_state, (b, hv, kd, vd))
-    o = np.empty((b, t_len, len(qi), vd))
+    if (normalize or not causal) and initial_state is not None:
+        raise ValueError("causal=False and normalize=True take no initial_state")
+    if normalize:  # a column of ones rides along: its output is the divisor
+        v = np.concatenate([v, np.ones(v.shape[:3] + (1,))], axis=3)
+    s = _initial_state(initial_state, (b, hv, kd, v.shape[3]))
+    o = np.empty((b, t_len, len(qi), v.shape[3]))
     for t in range(t_len):
         s = _decay(a, gate, t) * s + np.einsum("bhk,bhv->bhkv", k[:, t, ki], v[:, t])
         o[:, t] = np.einsum("bhkv,bhk->bhv", s[:, si], scale * q[:, t, qi])
+    if not causal:
+        back = np.zeros_like(s)
+        for t in reversed(range(t_len)):
+            o[:, t] += np.einsum("bhkv,bhk->bhv", back[:, si], scale * q[:, t, qi])
+            back = _decay(a, gate, t) * (
+                back + np.einsum("bhk,bhv->bhkv", k[:, t, ki], v[:, t]))
+    if normalize:
+        den = o[..., vd:]
+        o = np.divide(o[..., :vd], den, out=np.zeros_like(o[..., :vd]),
+                      where=den != 0)
+        s = s[..., :vd]
     return o, (s if output_final_state else None)
 
 
@@ -178,15 +198,17 @@ def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
     return o, (s if output_final_state else None)
 
 
-def attention(q, k, v, g=None, scale=None, causal=True, window=0, softcap=None):
+def attention(q, k, v, g=None, scale=None, causal=True, window=0, softcap=None,
+              block=0):
     """Softmax attention, one query token at a time.
 
     q [B,T,Hq,K], k [B,S,Hkv,K], v [B,S,Hkv,V]; query head h reads kv head
     ``h // (Hq // Hkv)``. ``softcap`` > 0 turns each scaled score x into
     ``softcap * tanh(x / softcap)``. Optional forget gate g [B,T,Hq] (needs
     S == T) adds ``G[i] - G[j]`` with ``G = cumsum(g)``. Key j is masked when ``j > i``
-    (causal) or ``j <= i - window`` (window > 0); a query with no key left
-    outputs 0. Returns o [B,T,Hq,V], float64.
+    (causal), ``j <= i - window`` (window > 0) or ``i // block != j // block``
+    (block > 0, needs S == T); a query with no key left outputs 0. Returns
+    o [B,T,Hq,V], float64.
     """
     q, k, v, g = _f64(q), _f64(k), _f64(v), _f64(g)
     b, t_len, hq, kd = q.shape
@@ -195,6 +217,9 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0, softcap=None):
         raise ValueError(f"Hq={hq} must be a multiple of Hkv={hkv}")
     if window < 0:
         raise ValueError(f"window must be >= 0, got {window}")
+    if block < 0 or (block > 0 and s_len != t_len):
+        raise ValueError(f"block must be >= 0 and needs S == T, got block="
+                         f"{block}, S={s_len}, T={t_len}")
     if softcap is not None and not (np.isfinite(softcap) and softcap > 0):
         raise ValueError(f"softcap must be positive and finite, got {softcap}")
     kv = np.arange(hq) // (hq // hkv)
@@ -213,6 +238,8 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0, softcap=None):
             keep &= j <= i
         if window > 0:
             keep &= j > i - window
+        if block > 0:
+            keep &= j // block == i // block
         if not keep.any():
             continue
         s = scale * np.einsum("bhk,bjhk->bhj", q[:, i], k[:, keep])

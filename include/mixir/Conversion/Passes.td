@@ -22,6 +22,26 @@ def ConvertMixToLoops : Pass<"convert-mix-to-loops"> {
   ];
 }
 
+def ExpandLinearAttention : Pass<"mix-expand-linear-attention"> {
+  let summary = "Rewrite non-causal and normalised linear attention";
+  let description = [{
+    Rewrites each `mix.linear_attention` with `causal = false` or
+    `normalize` into plain causal `mix.linear_attention` ops and
+    element-wise `linalg.generic`s (MIXERS.md): the forward op, for
+    `causal = false` a second causal op on the time-reversed sequence
+    (queries shifted by one position, each key's own decay folded into its
+    value, or into the key for per-channel gates, the reversed gate), whose
+    output is added back in forward order; for `normalize` `v` with one or
+    two columns of ones appended, whose output divides the others (a zero
+    divisor gives 0). `convert-mix-to-loops`, `convert-mix-to-chunked` and
+    `convert-mix-to-gpu` run this rewrite first, so every target takes it.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def SelectAlgorithm : Pass<"mix-select-algorithm"> {
   let summary = "Choose the chunked or recurrent form and the chunk length";
   let description = [{

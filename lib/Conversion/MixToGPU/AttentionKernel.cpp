@@ -35,6 +35,7 @@ std::string configureAttention(mix::AttentionOp op, AttentionConfig &c) {
   c.keyDim = qType.getDimSize(3), c.valueDim = vType.getDimSize(3);
   c.causal = op.getCausal();
   c.window = op.getWindowOrZero();
+  c.block = op.getBlockOrZero();
   c.scale = op.getScaleOrDefault();
   c.softcap = op.getSoftcapOrZero();
   if (c.keyDim % 2 || c.valueDim % 2)
@@ -148,6 +149,10 @@ SmallVector<Value> AttentionKernel::maskedScores(Value j0, ArrayRef<Value> qf) {
             ok = ix.both(ok, ix.le(j, i));
           if (c.window > 0) // i - window < j
             ok = ix.both(ok, ix.lt(i, ix.add(j, c.window)));
+          if (c.block > 0)
+            ok = ix.both(ok, arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                                   ix.div(i, c.block),
+                                                   ix.div(j, c.block)));
           Value y = arith::MulFOp::create(b, x, scale);
           if (c.softcap > 0.0f) // cap * tanh(y / cap)
             y = arith::MulFOp::create(
@@ -219,6 +224,14 @@ void AttentionKernel::build(gpu::LaunchOp launch) {
     Value start =
         arith::SelectOp::create(b, ix.lt(w, lo), ix.sub(lo, w), ix.c(0));
     first = ix.div(start, c.keyBlock);
+  }
+  if (c.block > 0) {
+    // From the block of the first row to the end of the last row's.
+    Value start = ix.mul(ix.div(q0, c.block), c.block);
+    Value stop = ix.mul(
+        ix.add(ix.div(ix.add(q0, c.queryBlock - 1), c.block), 1), c.block);
+    first = arith::MaxUIOp::create(b, first, ix.div(start, c.keyBlock));
+    end = ix.min(end, stop);
   }
   Value last = ix.ceilDiv(end, c.keyBlock);
   last = arith::MaxUIOp::create(b, last, first);

@@ -87,6 +87,7 @@ struct AttentionConfig {
   int64_t hq = 0, hkv = 0, keyDim = 0, valueDim = 0;
   bool causal = false, forgetGate = false;
   int64_t window = 0;
+  int64_t block = 0; // block mask length, 0: off
   float scale = 1.0f;
   float softcap = 0.0f;    // logit soft-cap, 0: off
   mlir::Type elemType;     // f16 or bf16
@@ -105,7 +106,8 @@ std::string configureAttention(mix::AttentionOp op, AttentionConfig &config);
 /// fragments, running max and sum, and the f32 output accumulators in
 /// registers while K and V blocks stream through shared memory (cp.async);
 /// S = Q K^T and O += P V run on the tensor cores, P staying in registers.
-/// Key blocks wholly outside the causal mask or the window are not visited.
+/// Key blocks wholly outside the causal mask, the window or the block mask
+/// are not visited.
 /// With a forget gate (`buffers.g`), a first kernel writes G = cumsum(g)
 /// into `buffers.state` ([B, T, Hq] f32, one block per (batch, head), a
 /// two-level scan) and the scores get G_i - G_j.

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Conversion/Utils/CollectMixOps.h"
+#include "Conversion/Utils/ExpandLinearAttention.h"
 #include "Conversion/Utils/ShapeChecks.h"
 #include "DeviceSection.h"
 #include "Fragments.h"
@@ -253,8 +254,9 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mixir::mix::AttentionOp op,
       rewriter, op,
       [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes, Value batch,
           Value tokens) -> SmallVector<Value> {
-        // With a forget gate the keys share the queries' length symbol.
-        Value keys = op.getG() ? tokens : sizes.lookup("S");
+        // With a forget gate or a block mask the keys share the queries'
+        // length symbol.
+        Value keys = op.keysAreQueries() ? tokens : sizes.lookup("S");
         Value o = allocResult(b, op.getO(), {"B", "T", "Hq", "V"}, sizes);
         // Without keys every row is 0; without rows there is nothing to do.
         ifWork(
@@ -343,6 +345,8 @@ struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
       }
       option = chunkSize;
     }
+    if (failed(mixir::lowering::expandLinearAttentionForms(getOperation())))
+      return signalPassFailure();
     IRRewriter rewriter(&getContext());
     bool failedAny = false;
     for (Operation *op : mixir::lowering::collectMixOps(getOperation())) {

@@ -2,7 +2,7 @@
 //
 // One query row at a time with an online softmax (running max and sum in
 // f32) over the keys the causal and window masks allow; the key range is
-// computed, not masked, so out-of-window keys cost nothing.
+// computed, not masked, so out-of-window and out-of-block keys cost nothing.
 //
 //===----------------------------------------------------------------------===//
 #include "Conversion/Utils/GateFloor.h"
@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
+#include <tuple>
 
 using namespace mlir;
 
@@ -51,6 +52,17 @@ Value cumulativeGate(ImplicitLocOpBuilder &b, Value g, int64_t heads,
       })[0];
 }
 
+/// [lo, hi) narrowed to the keys of query i's block of `block` positions,
+/// [i / block * block, (i / block + 1) * block); empty stays empty.
+std::pair<Value, Value> clampToBlock(ImplicitLocOpBuilder &b, Value i,
+                                     int64_t block, Value lo, Value hi) {
+  Value n = indexConst(b, block);
+  Value start = arith::MulIOp::create(b, arith::DivUIOp::create(b, i, n), n);
+  Value end = arith::AddIOp::create(b, start, n);
+  return {arith::MaxSIOp::create(b, lo, start),
+          arith::MinSIOp::create(b, hi, end)};
+}
+
 } // namespace
 
 LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
@@ -61,9 +73,10 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
   const float scale = op.getScaleOrDefault();
   const bool causal = op.getCausal();
   const int64_t window = op.getWindowOrZero();
+  const int64_t block = op.getBlockOrZero();
   const float softcap = op.getSoftcapOrZero();
   auto oType = op.getO().getType();
-  StringRef keyLen = g ? "T" : "S";
+  StringRef keyLen = op.keysAreQueries() ? "T" : "S";
 
   return lowerWithShapeChecks(
       rewriter, op, [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {
@@ -96,6 +109,9 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
                                 b, zero,
                                 arith::SubIOp::create(
                                     b, i, indexConst(b, window - 1)));
+                          if (block > 0)
+                            std::tie(lo, hi) =
+                                clampToBlock(b, i, block, lo, hi);
                           Value Gi = G ? tensor::ExtractOp::create(
                                              b, G, ValueRange{bi, i, h})
                                        : Value();

@@ -10,9 +10,10 @@
 //   m' = max(m, rowmax(S)),  a = exp(m - m'),  P = exp(S - m')
 //   l' = a l + rowsum(P),    O = a O + P V
 // and finally o = O / l (0 for rows with no allowed key, like the reference
-// lowering). Key blocks that the causal mask or the window exclude entirely
-// are never visited: the key-block loop bounds are computed from the query
-// block; only blocks straddling a mask boundary evaluate the mask.
+// lowering). Key blocks that the causal mask, the window or the block mask
+// exclude entirely are never visited: the key-block loop bounds are computed
+// from the query block; only blocks straddling a mask boundary evaluate the
+// mask.
 //
 // The score tile is kept transposed, S^T [blockK, blockQ] = K (scale Q)^T: a
 // plain matmul of the key tile with Q^T (transposed once per query block
@@ -127,7 +128,8 @@ public:
         hq(dimSize(q, 2)), K(dimSize(q, 3)), V(dimSize(v, 3)),
         share(hq / dimSize(k, 2)), BQ(blockQ), BK(blockK),
         scale(op.getScaleOrDefault()), causal(op.getCausal()),
-        window(op.getWindowOrZero()), softcap(op.getSoftcapOrZero()),
+        window(op.getWindowOrZero()), block(op.getBlockOrZero()),
+        softcap(op.getSoftcapOrZero()), keysAreQueries(op.keysAreQueries()),
         oType(op.getO().getType()) {
     MLIRContext *ctx = op.getContext();
     AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
@@ -167,7 +169,9 @@ private:
   const float scale;
   const bool causal;
   const int64_t window;
+  const int64_t block; // 0: off
   const float softcap; // 0: off
+  const bool keysAreQueries;
   RankedTensorType oType;
   // Score tiles are [BK, BQ]: loop (j, i) with j the key, i the query.
   AffineMap keyMap;   // (j, i) -> (j)
@@ -184,9 +188,10 @@ private:
 
 SmallVector<Value> FlashAttentionBuilder::build(ImplicitLocOpBuilder &b,
                                                 const SymbolSizes &sizes) {
-  // A forget gate ties the key length to the query length (shape contract).
+  // A forget gate or a block mask ties the key length to the query length
+  // (shape contract).
   T = sizes.lookup("T");
-  S = sizes.lookup(g ? "T" : "S");
+  S = sizes.lookup(keysAreQueries ? "T" : "S");
   Value o0 = emptyLike(b, oType, {"B", "T", "Hq", "V"}, sizes);
   SmallVector<OpFoldResult> bounds = {sizes.lookup("B"), b.getIndexAttr(hq)};
   auto forall = scf::ForallOp::create(
@@ -279,6 +284,23 @@ FlashAttentionBuilder::keyBlockRange(ImplicitLocOpBuilder &b,
         arith::SelectOp::create(b, past, arith::SubIOp::create(b, q1, w), zero);
     kbLo = arith::DivUIOp::create(b, first, indexConst(b, BK));
   }
+  if (block > 0) {
+    // Keys from the block of the first row to the end of the last row's.
+    Value n = indexConst(b, block);
+    Value lastRow = arith::SubIOp::create(
+        b, arith::AddIOp::create(b, qblk.q0, qblk.validQ), indexConst(b, 1));
+    Value first =
+        arith::MulIOp::create(b, arith::DivUIOp::create(b, qblk.q0, n), n);
+    Value end = arith::MulIOp::create(
+        b,
+        arith::AddIOp::create(b, arith::DivUIOp::create(b, lastRow, n),
+                              indexConst(b, 1)),
+        n);
+    kbLo = arith::MaxUIOp::create(
+        b, kbLo, arith::DivUIOp::create(b, first, indexConst(b, BK)));
+    kbHi = arith::MinUIOp::create(
+        b, kbHi, arith::CeilDivUIOp::create(b, end, indexConst(b, BK)));
+  }
   return {kbLo, kbHi};
 }
 
@@ -330,7 +352,8 @@ Value FlashAttentionBuilder::maskedScores(ImplicitLocOpBuilder &b,
 
 /// Whether the key block lies wholly inside the mask: full, and (causal)
 /// its last key <= the first row, k0 + BK - 1 <= q0, and (window) its first
-/// key > the last row - window, k0 + window >= q0 + BQ.
+/// key > the last row - window, k0 + window >= q0 + BQ, and (block) the query
+/// and key blocks lie in one block of positions.
 Value FlashAttentionBuilder::insideMask(ImplicitLocOpBuilder &b,
                                         const QueryBlock &qblk,
                                         const KeyBlock &kblk) {
@@ -350,6 +373,21 @@ Value FlashAttentionBuilder::insideMask(ImplicitLocOpBuilder &b,
             b, arith::CmpIPredicate::uge,
             arith::AddIOp::create(b, kblk.k0, indexConst(b, window)),
             arith::AddIOp::create(b, qblk.q0, indexConst(b, BQ))));
+  if (block > 0) {
+    // Every query row and key in one block: the first query's block holds
+    // the last query and the key block's ends.
+    Value n = indexConst(b, block);
+    auto blockOf = [&](Value pos, int64_t offset) -> Value {
+      return arith::DivUIOp::create(
+          b, arith::AddIOp::create(b, pos, indexConst(b, offset)), n);
+    };
+    Value home = blockOf(qblk.q0, 0);
+    for (Value other : {blockOf(qblk.q0, BQ - 1), blockOf(kblk.k0, 0),
+                        blockOf(kblk.k0, BK - 1)})
+      inside = arith::AndIOp::create(
+          b, inside,
+          arith::CmpIOp::create(b, arith::CmpIPredicate::eq, home, other));
+  }
   return inside;
 }
 
@@ -378,19 +416,24 @@ Value FlashAttentionBuilder::biasAndMask(
                     nb, loc, arith::CmpIPredicate::ult, j, kblk.validK);
                 Value row = arith::AddIOp::create(nb, loc, qblk.q0, i);
                 Value col = arith::AddIOp::create(nb, loc, kblk.k0, j);
-                if (causal)
+                auto require = [&](arith::CmpIPredicate p, Value x, Value y) {
                   allowed = arith::AndIOp::create(
                       nb, loc, allowed,
-                      arith::CmpIOp::create(nb, loc, arith::CmpIPredicate::ule,
-                                            col, row));
+                      arith::CmpIOp::create(nb, loc, p, x, y));
+                };
+                if (causal)
+                  require(arith::CmpIPredicate::ule, col, row);
                 if (window > 0) {
                   // j > i - window  <=>  j + window > i
                   Value w = arith::ConstantIndexOp::create(nb, loc, window);
-                  allowed = arith::AndIOp::create(
-                      nb, loc, allowed,
-                      arith::CmpIOp::create(
-                          nb, loc, arith::CmpIPredicate::ugt,
-                          arith::AddIOp::create(nb, loc, col, w), row));
+                  require(arith::CmpIPredicate::ugt,
+                          arith::AddIOp::create(nb, loc, col, w), row);
+                }
+                if (block > 0) {
+                  Value n = arith::ConstantIndexOp::create(nb, loc, block);
+                  require(arith::CmpIPredicate::eq,
+                          arith::DivUIOp::create(nb, loc, col, n),
+                          arith::DivUIOp::create(nb, loc, row, n));
                 }
                 return arith::SelectOp::create(nb, loc, allowed, s,
                                                constF32(nb, loc, kNegInf));

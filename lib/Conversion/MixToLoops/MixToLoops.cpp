@@ -1,5 +1,6 @@
 //===- MixToLoops.cpp - the convert-mix-to-loops pass ---------------------===//
 #include "Conversion/Utils/CollectMixOps.h"
+#include "Conversion/Utils/ExpandLinearAttention.h"
 #include "CostModel.h"
 #include "LoweringUtils.h"
 #include "mixir/Conversion/Passes.h"
@@ -10,6 +11,7 @@ namespace mixir {
 #define GEN_PASS_DEF_CONVERTMIXTOLOOPS
 #define GEN_PASS_DEF_CONVERTMIXTOCHUNKED
 #define GEN_PASS_DEF_SELECTALGORITHM
+#define GEN_PASS_DEF_EXPANDLINEARATTENTION
 #include "mixir/Conversion/Passes.h.inc"
 } // namespace mixir
 
@@ -61,6 +63,8 @@ LogicalResult checkRecurrenceChunk(Operation *op) {
 struct ConvertMixToLoops
     : mixir::impl::ConvertMixToLoopsBase<ConvertMixToLoops> {
   void runOnOperation() override {
+    if (failed(mixir::lowering::expandLinearAttentionForms(getOperation())))
+      return signalPassFailure();
     IRRewriter rewriter(&getContext());
     for (Operation *op : mixir::lowering::collectMixOps(getOperation())) {
       rewriter.setInsertionPoint(op);
@@ -106,6 +110,8 @@ struct ConvertMixToChunked
       getOperation()->emitError(why);
       return signalPassFailure();
     }
+    if (failed(mixir::lowering::expandLinearAttentionForms(getOperation())))
+      return signalPassFailure();
     SmallVector<Operation *> recurrences;
     getOperation()->walk([&](Operation *op) {
       if (isa<mixir::mix::LinearAttentionOp, mixir::mix::DeltaRuleOp,
@@ -223,6 +229,16 @@ struct SelectAlgorithm : mixir::impl::SelectAlgorithmBase<SelectAlgorithm> {
     });
     if (result.wasInterrupted())
       return signalPassFailure();
+  }
+};
+} // namespace
+
+namespace {
+struct ExpandLinearAttention
+    : mixir::impl::ExpandLinearAttentionBase<ExpandLinearAttention> {
+  void runOnOperation() override {
+    if (failed(mixir::lowering::expandLinearAttentionForms(getOperation())))
+      signalPassFailure();
   }
 };
 } // namespace

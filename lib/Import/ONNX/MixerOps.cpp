@@ -184,7 +184,8 @@ LogicalResult attention(Node &n) {
       n.b, n.loc, oType, q4, k4, v4, Value(),
       causal ? n.b.getUnitAttr() : UnitAttr(),
       window ? n.b.getI64IntegerAttr(window) : IntegerAttr(), scale,
-      softcap > 0.0f ? n.b.getF32FloatAttr(softcap) : FloatAttr());
+      softcap > 0.0f ? n.b.getF32FloatAttr(softcap) : FloatAttr(),
+      /*block=*/IntegerAttr());
   if (rank == 4) {
     n.setOutput(0, build::transpose(n.b, n.loc, o, {0, 2, 1, 3}));
     n.setOutput(1, k);

@@ -59,8 +59,14 @@ FailureOr<SmallVector<Value>> gradsOf(OpBuilder &b, Operation *op, Value dO,
           "derived yet";
     return failure();
   }
-  if (auto la = dyn_cast<mix::LinearAttentionOp>(op))
+  if (auto la = dyn_cast<mix::LinearAttentionOp>(op)) {
+    if (!la.isPlainCausal()) {
+      why = "the backward of mix.linear_attention with 'causal = false' or "
+            "'normalize' is not derived yet";
+      return failure();
+    }
     return grad::linearAttentionGrad(b, la, dO, dS, why);
+  }
   if (auto scan = dyn_cast<mix::ScanOp>(op))
     return grad::scanGrad(b, scan, dO, dS, why);
   if (auto rec = dyn_cast<mix::RecurrenceOp>(op))

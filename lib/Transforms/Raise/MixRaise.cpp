@@ -946,7 +946,8 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
         c.causal ? b.getUnitAttr() : UnitAttr(),
         c.window ? b.getI64IntegerAttr(c.window) : IntegerAttr(),
         b.getF32FloatAttr((float)c.scale),
-        c.softcap != 0.0 ? b.getF32FloatAttr((float)c.softcap) : FloatAttr());
+        c.softcap != 0.0 ? b.getF32FloatAttr((float)c.softcap) : FloatAttr(),
+        /*block=*/IntegerAttr());
     Value result = fromMix(b, loc, o, rank);
     if (result.getType() != out->getResult(0).getType())
       result =

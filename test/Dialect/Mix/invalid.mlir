@@ -848,6 +848,42 @@ func.func @attn_negative_window(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf3
 
 // -----
 
+func.func @la_bidirectional_with_init(%q: tensor<2x8x2x16xf32>, %v: tensor<2x8x2x32xf32>, %s0: tensor<2x2x16x32xf32>) {
+  // expected-error @+1 {{'mix.linear_attention' op 'causal = false' takes no initial state, packed sequences or state pool}}
+  %o, %s = mix.linear_attention %q, %q, %v gate none init(%s0) causal = false
+      : (tensor<2x8x2x16xf32>, tensor<2x8x2x16xf32>, tensor<2x8x2x32xf32>, tensor<2x2x16x32xf32>) -> (tensor<2x8x2x32xf32>, tensor<2x2x16x32xf32>)
+  return
+}
+
+// -----
+
+func.func @la_normalize_with_init(%q: tensor<2x8x2x16xf32>, %v: tensor<2x8x2x32xf32>, %s0: tensor<2x2x16x32xf32>) {
+  // expected-error @+1 {{'mix.linear_attention' op 'normalize' takes no initial state, packed sequences or state pool}}
+  %o, %s = mix.linear_attention %q, %q, %v gate none init(%s0) normalize
+      : (tensor<2x8x2x16xf32>, tensor<2x8x2x16xf32>, tensor<2x8x2x32xf32>, tensor<2x2x16x32xf32>) -> (tensor<2x8x2x32xf32>, tensor<2x2x16x32xf32>)
+  return
+}
+
+// -----
+
+func.func @attn_negative_block(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf32>, %v: tensor<2x8x2x32xf32>) {
+  // expected-error @+1 {{'mix.attention' op 'block' must be >= 0 (0 means off), got -2}}
+  %o = mix.attention %q, %k, %v causal block = -2
+      : (tensor<2x8x2x16xf32>, tensor<2x8x2x16xf32>, tensor<2x8x2x32xf32>) -> tensor<2x8x2x32xf32>
+  return
+}
+
+// -----
+
+func.func @attn_block_keys_not_queries(%q: tensor<2x8x2x16xf32>, %k: tensor<2x6x2x16xf32>, %v: tensor<2x6x2x32xf32>) {
+  // expected-error @+1 {{'mix.attention' op 'block' needs keys at the query positions (S = T), got S = 6, T = 8}}
+  %o = mix.attention %q, %k, %v block = 4
+      : (tensor<2x8x2x16xf32>, tensor<2x6x2x16xf32>, tensor<2x6x2x32xf32>) -> tensor<2x8x2x32xf32>
+  return
+}
+
+// -----
+
 func.func @attn_zero_softcap(%q: tensor<2x8x2x16xf32>, %k: tensor<2x8x2x16xf32>, %v: tensor<2x8x2x32xf32>) {
   // expected-error @+1 {{'mix.attention' op 'softcap' must be positive and finite, got 0}}
   %o = mix.attention %q, %k, %v causal softcap = 0.0

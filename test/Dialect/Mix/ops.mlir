@@ -254,6 +254,50 @@ func.func @attn_softcap_window_gqa(%q: tensor<?x?x4x16xf32>, %k: tensor<?x?x2x16
   return %o : tensor<?x?x4x16xf32>
 }
 
+// Non-causal (bidirectional) and normalised linear attention; causal = true
+// is the default and is not printed.
+// CHECK-LABEL: func.func @la_bidirectional_normalize
+// CHECK: mix.linear_attention %{{.*}}, %{{.*}}, %{{.*}} gate scalar(%{{.*}}) scale = 1.250000e-01 causal = false normalize :
+// CHECK: mix.linear_attention %{{.*}}, %{{.*}}, %{{.*}} gate none normalize :
+// CHECK: mix.linear_attention %{{.*}}, %{{.*}}, %{{.*}} gate none :
+// GENERIC-LABEL: sym_name = "la_bidirectional_normalize"
+// GENERIC: <{causal = false, gate_kind = 2 : i32, normalize,
+func.func @la_bidirectional_normalize(%q: tensor<?x?x4x64xbf16>, %v: tensor<?x?x4x64xbf16>, %g: tensor<?x?x4xf32>)
+    -> (tensor<?x?x4x64xbf16>, tensor<?x4x64x64xf32>) {
+  %o, %s = mix.linear_attention %q, %q, %v gate scalar(%g) scale = 0.125 causal = false normalize
+      : (tensor<?x?x4x64xbf16>, tensor<?x?x4x64xbf16>, tensor<?x?x4x64xbf16>, tensor<?x?x4xf32>)
+      -> (tensor<?x?x4x64xbf16>, tensor<?x4x64x64xf32>)
+  %o2, %s2 = mix.linear_attention %q, %q, %v gate none causal = true normalize
+      : (tensor<?x?x4x64xbf16>, tensor<?x?x4x64xbf16>, tensor<?x?x4x64xbf16>)
+      -> (tensor<?x?x4x64xbf16>, tensor<?x4x64x64xf32>)
+  %o3, %s3 = mix.linear_attention %o, %o2, %v gate none causal = true
+      : (tensor<?x?x4x64xbf16>, tensor<?x?x4x64xbf16>, tensor<?x?x4x64xbf16>)
+      -> (tensor<?x?x4x64xbf16>, tensor<?x4x64x64xf32>)
+  return %o3, %s : tensor<?x?x4x64xbf16>, tensor<?x4x64x64xf32>
+}
+
+// Block attention with a window, causal masking, GQA and the soft-cap.
+// CHECK-LABEL: func.func @attn_block_window_gqa
+// CHECK: mix.attention %{{.*}}, %{{.*}}, %{{.*}} causal window = 8 block = 64 softcap = 3.000000e+01 :
+// GENERIC-LABEL: sym_name = "attn_block_window_gqa"
+// GENERIC: <{block = 64 : i64, causal, softcap = 3.000000e+01 : f32, window = 8 : i64}>
+func.func @attn_block_window_gqa(%q: tensor<?x?x4x16xbf16>, %k: tensor<?x?x2x16xbf16>, %v: tensor<?x?x2x16xbf16>)
+    -> tensor<?x?x4x16xbf16> {
+  %o = mix.attention %q, %k, %v causal window = 8 block = 64 softcap = 30.0
+      : (tensor<?x?x4x16xbf16>, tensor<?x?x2x16xbf16>, tensor<?x?x2x16xbf16>) -> tensor<?x?x4x16xbf16>
+  return %o : tensor<?x?x4x16xbf16>
+}
+
+// block = 0 (off) is kept as written.
+// CHECK-LABEL: func.func @attn_block_zero
+// CHECK: mix.attention %{{.*}}, %{{.*}}, %{{.*}} block = 0 :
+func.func @attn_block_zero(%q: tensor<1x5x2x16xf32>, %k: tensor<1x7x2x16xf32>, %v: tensor<1x7x2x16xf32>)
+    -> tensor<1x5x2x16xf32> {
+  %o = mix.attention %q, %k, %v block = 0
+      : (tensor<1x5x2x16xf32>, tensor<1x7x2x16xf32>, tensor<1x7x2x16xf32>) -> tensor<1x5x2x16xf32>
+  return %o : tensor<1x5x2x16xf32>
+}
+
 // A window without causal masking, bf16.
 // CHECK-LABEL: func.func @attn_window_only_bf16
 // CHECK: mix.attention %{{.*}}, %{{.*}}, %{{.*}} window = 0 :

@@ -18,6 +18,15 @@ func.func @attn(%q: tensor<?x?x2x8xf32>) -> tensor<?x?x2x8xf32> attributes {mix.
 
 // -----
 
+// Non-causal (and normalised) linear attention has no derived backward yet.
+func.func @bidirectional(%q: tensor<?x?x2x8xf32>) -> tensor<?x?x2x8xf32> attributes {mix.derive_backward} {
+  // expected-error @+1 {{mix.derive_backward: the backward of mix.linear_attention with 'causal = false' or 'normalize' is not derived yet}}
+  %o, %s = mix.linear_attention %q, %q, %q gate none causal = false : (tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>) -> (tensor<?x?x2x8xf32>, tensor<?x2x8x8xf32>)
+  return %o : tensor<?x?x2x8xf32>
+}
+
+// -----
+
 // mix.rnn (a non-linear cell) has no derived backward either.
 func.func @rnn(%wx: tensor<?x?x2x4x16xf32>, %r: tensor<2x4x16x16xf32>) -> tensor<?x?x2x16xf32> attributes {mix.derive_backward} {
   // expected-error @+1 {{mix.derive_backward: the backward of 'mix.rnn' is not derived yet (derived: mix.linear_attention, mix.scan, mix.recurrence, mix.delta_rule)}}

@@ -123,9 +123,9 @@ SmallVector<ShapedValue> mixir::mix::getShapeContract(Operation *op) {
         out.insert(out.begin() + 3, terms.begin(), terms.end());
       })
       .Case([&](AttentionOp at) {
-        // A forget gate is indexed by query and key position alike, so the
-        // key length must equal the query length.
-        StringRef keyLen = at.getG() ? "T" : "S";
+        // A forget gate and a block mask index queries and keys by the same
+        // positions, so the key length must equal the query length.
+        StringRef keyLen = at.keysAreQueries() ? "T" : "S";
         out.push_back({"q", at.getQ(), {"B", "T", "Hq", "K"}});
         out.push_back({"k", at.getK(), {"B", keyLen, "Hk", "K"}});
         out.push_back({"v", at.getV(), {"B", keyLen, "Hk", "V"}});
@@ -376,7 +376,14 @@ float defaultScale(std::optional<llvm::APFloat> attr, Value q) {
 // Op verifiers
 //===----------------------------------------------------------------------===//
 
-LogicalResult LinearAttentionOp::verify() { return verifyRecurrence(*this); }
+LogicalResult LinearAttentionOp::verify() {
+  if (!isPlainCausal() &&
+      (getInitialState() || getCuSeqlens() || getStateIndices()))
+    return emitOpError()
+           << (getCausal() ? "'normalize'" : "'causal = false'")
+           << " takes no initial state, packed sequences or state pool";
+  return verifyRecurrence(*this);
+}
 
 float LinearAttentionOp::getScaleOrDefault() {
   return defaultScale(getScale(), getQ());
@@ -441,6 +448,16 @@ LogicalResult AttentionOp::verify() {
   if (getWindowOrZero() < 0)
     return emitOpError() << "'window' must be >= 0 (0 means unlimited), got "
                          << getWindowOrZero();
+  if (getBlockOrZero() < 0)
+    return emitOpError() << "'block' must be >= 0 (0 means off), got "
+                         << getBlockOrZero();
+  int64_t T = getQ().getType().getDimSize(1),
+          S = getK().getType().getDimSize(1);
+  if (getBlockOrZero() > 0 && !ShapedType::isDynamic(T) &&
+      !ShapedType::isDynamic(S) && S != T)
+    return emitOpError() << "'block' needs keys at the query positions (S = "
+                            "T), got S = "
+                         << S << ", T = " << T;
   if (float cap = getSoftcapOrZero();
       getSoftcap() && !(std::isfinite(cap) && cap > 0.0f))
     return emitOpError() << "'softcap' must be positive and finite, got "

@@ -94,6 +94,15 @@ def Mix_LinearAttentionOp : Mix_Op<"linear_attention", [AttrSizedOperandSegments
     gates are natural-log decays. Results: `o: [B, T, max(Hq, Hv), V]` in the
     input element type and the final state `[B, Hv, K, V]` in f32.
 
+    `causal = false` gives the bidirectional form: every token reads every
+    token, the keys after it through the mirrored decay (the product of the
+    decays of positions `t+1 .. s`; LION), the diagonal once. `normalize`
+    divides each output row by the same sum with `v = 1` (a zero sum gives
+    a zero row). The final state is the forward recurrence's either way.
+    Both are rewritten into causal ops before lowering
+    (`mix-expand-linear-attention`); neither takes an initial state, packed
+    sequences or a state pool.
+
     ```mlir
     %o, %s = mix.linear_attention %q, %k, %v gate vector(%g) init(%s0) scale = 0.125
         : (tensor<?x?x4x64xbf16>, tensor<?x?x4x64xbf16>, tensor<?x?x4x64xbf16>,
@@ -105,21 +114,39 @@ def Mix_LinearAttentionOp : Mix_Op<"linear_attention", [AttrSizedOperandSegments
       Optional<Mix_Tensor>:$g, Optional<Mix_StateTensor>:$initial_state,
       Optional<Mix_SeqLens>:$cu_seqlens,
       Optional<Mix_StateIndices>:$state_indices,
-      DefaultValuedAttr<Mix_GateKind, "::mixir::mix::GateKind::none">:$gate_kind,
-      OptionalAttr<F32Attr>:$scale,
-      OptionalAttr<I64Attr>:$chunk_size);
+      DefaultValuedAttr<Mix_GateKind,
+                        "::mixir::mix::GateKind::none">:$gate_kind,
+      OptionalAttr<F32Attr>:$scale, OptionalAttr<I64Attr>:$chunk_size,
+      DefaultValuedAttr<BoolAttr, "true">:$causal, UnitAttr:$normalize);
   let results = (outs Mix_Tensor:$o, Mix_StateTensor:$final_state);
   let assemblyFormat = [{
     $q `,` $k `,` $v `gate` $gate_kind (`(` $g^ `)`)?
     (`init` `(` $initial_state^ `)`)?
     (`varlen` `(` $cu_seqlens^ `)`)? (`indices` `(` $state_indices^ `)`)?
-    (`scale` `=` $scale^)?
+    (`scale` `=` $scale^)? (`causal` `=` $causal^)?
+    (`normalize` $normalize^)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let builders = [
+      // The causal, unnormalised form.
+      OpBuilder<(ins "::mlir::Type":$o, "::mlir::Type":$final_state,
+                    "::mlir::Value":$q, "::mlir::Value":$k, "::mlir::Value":$v,
+                    "::mlir::Value":$g, "::mlir::Value":$initial_state,
+                    "::mlir::Value":$cu_seqlens, "::mlir::Value":$state_indices,
+                    "GateKindAttr":$gate_kind, "::mlir::FloatAttr":$scale,
+                    "::mlir::IntegerAttr":$chunk_size),
+                [{
+      build($_builder, $_state, o, final_state, q, k, v, g, initial_state,
+            cu_seqlens, state_indices, gate_kind, scale, chunk_size,
+            ::mlir::BoolAttr(), ::mlir::UnitAttr());
+    }]>];
   let extraClassDeclaration = [{
     /// The scale applied to q: the attribute, or K^-1/2.
     float getScaleOrDefault();
+    /// Whether the op is the plain causal form that the lowerings take
+    /// (not `causal = false`, not `normalize`).
+    bool isPlainCausal() { return getCausal() && !getNormalize(); }
   }];
 }
 
@@ -258,7 +285,10 @@ def Mix_AttentionOp : Mix_Op<"attention"> {
     `forget(%g)` with `g: [B, T, Hq]` adds the Forgetting Transformer bias
     (`G = cumsum(g)`, needs `S = T`). `softcap = c` (> 0; Gemma 2) bounds
     each scaled score to `c * tanh(x / c)` before the gate and the masks.
-    Rows with no allowed key give 0.
+    `block = n` (> 0; 0 or absent: off) also masks every key outside the
+    query's block of `n` positions, `floor(i / n) != floor(j / n)`; it
+    composes with the other masks and needs `S = T`. Rows with no allowed
+    key give 0.
 
     ```mlir
     %o = mix.attention %q, %k, %v causal window = 512
@@ -268,11 +298,12 @@ def Mix_AttentionOp : Mix_Op<"attention"> {
   }];
   let arguments = (ins Mix_Tensor:$q, Mix_Tensor:$k, Mix_Tensor:$v,
       Optional<Mix_Tensor>:$g, UnitAttr:$causal, OptionalAttr<I64Attr>:$window,
-      OptionalAttr<F32Attr>:$scale, OptionalAttr<F32Attr>:$softcap);
+      OptionalAttr<F32Attr>:$scale, OptionalAttr<F32Attr>:$softcap,
+      OptionalAttr<I64Attr>:$block);
   let results = (outs Mix_Tensor:$o);
   let assemblyFormat = [{
     $q `,` $k `,` $v (`forget` `(` $g^ `)`)? (`causal` $causal^)?
-    (`window` `=` $window^)? (`scale` `=` $scale^)?
+    (`window` `=` $window^)? (`block` `=` $block^)? (`scale` `=` $scale^)?
     (`softcap` `=` $softcap^)?
     attr-dict `:` functional-type(operands, results)
   }];
@@ -281,6 +312,11 @@ def Mix_AttentionOp : Mix_Op<"attention"> {
     float getScaleOrDefault();
     /// The window length, 0 when unlimited.
     int64_t getWindowOrZero() { return getWindow().value_or(0); }
+    /// The block length, 0 when off.
+    int64_t getBlockOrZero() { return getBlock().value_or(0); }
+    /// Whether the keys are indexed by the query positions (S = T): with a
+    /// forget gate or a block mask.
+    bool keysAreQueries() { return getG() || getBlockOrZero() > 0; }
     /// The logit soft-cap, 0 when off.
     float getSoftcapOrZero() {
       return getSoftcap() ? getSoftcap()->convertToFloat() : 0.0f;
