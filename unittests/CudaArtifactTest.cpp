@@ -94,21 +94,27 @@ size_t imageCountAt(const std::string &bytes, const mixrt::ArtifactInfo &info) {
   return count;
 }
 
+/// `info` written, rewritten as format `version` and read back: version 2
+/// is version 3 without the host-read argument counts, version 1 also
+/// without the device image count.
+mixrt::ArtifactInfo asOlderFormat(const mixrt::ArtifactInfo &info,
+                                  uint32_t version) {
+  std::string bytes = mixrt::serializeArtifact(info);
+  bytes.erase(imageCountAt(bytes, info) - 4, version == 1 ? 8 : 4);
+  std::memcpy(&bytes[8], &version, 4);
+  reseal(bytes);
+  mixrt::ArtifactInfo back;
+  mixrt::Status s = mixrt::parseArtifact(bytes.data(), bytes.size(), back);
+  EXPECT_TRUE(s) << s.message();
+  return back;
+}
+
 TEST(CudaArtifactFormat, VersionOneArtifactsStillLoad) {
-  // Version 1 is version 2 without the device image count, and version 2 is
-  // version 3 without the host-read argument counts.
   mixrt::ArtifactInfo info = syntheticInfo();
   info.target = mixrt::Target::cpu;
   info.chip.clear();
   info.deviceImages.clear();
-  std::string bytes = mixrt::serializeArtifact(info);
-  bytes.erase(imageCountAt(bytes, info) - 4, 8);
-  uint32_t one = 1;
-  std::memcpy(&bytes[8], &one, 4);
-  reseal(bytes);
-  mixrt::ArtifactInfo back;
-  mixrt::Status s = mixrt::parseArtifact(bytes.data(), bytes.size(), back);
-  ASSERT_TRUE(s) << s.message();
+  mixrt::ArtifactInfo back = asOlderFormat(info, 1);
   EXPECT_EQ(back.functions.size(), 1u);
   EXPECT_EQ(back.payload, "payload");
   EXPECT_TRUE(back.deviceImages.empty());
@@ -117,17 +123,11 @@ TEST(CudaArtifactFormat, VersionOneArtifactsStillLoad) {
 TEST(CudaArtifactFormat, VersionTwoArtifactsReadNoArgumentOnTheHost) {
   mixrt::ArtifactInfo info = syntheticInfo();
   info.deviceImages.clear();
-  std::string bytes = mixrt::serializeArtifact(info);
-  bytes.erase(imageCountAt(bytes, info) - 4, 4);
-  uint32_t two = 2;
-  std::memcpy(&bytes[8], &two, 4);
-  reseal(bytes);
-  mixrt::ArtifactInfo back;
-  mixrt::Status s = mixrt::parseArtifact(bytes.data(), bytes.size(), back);
-  ASSERT_TRUE(s) << s.message();
+  mixrt::ArtifactInfo back = asOlderFormat(info, 2);
   ASSERT_EQ(back.functions.size(), 1u);
   EXPECT_TRUE(back.functions[0].hostReadArgs.empty());
   EXPECT_FALSE(back.functions[0].hostReadsKnown) << "device calls refused";
+  EXPECT_EQ(back.payload, "payload");
 }
 
 TEST(CudaArtifactFormat, HostReadArgumentsRoundTripAndAreChecked) {
