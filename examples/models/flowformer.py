@@ -10,39 +10,49 @@ With phi = sigmoid, Q^ = phi(Q), K^ = phi(K) per head (n queries, m keys):
     aggregation   R_i = (Q^_i / I_i)^T (sum_j K^_j V~_j^T)
     allocation    o_i = sigmoid(I~_i n / m) R_i,     y = o W_o
 
-The one product over all token pairs, sum_j K^_j V~_j^T, is the final state
-of mix.linear_attention (no gate) over the sequence; the four flow sums
-(vectors of K channels), the softmax, the read R and the gates are numpy
-(mix.linear_attention's causal=false form will make the read part of the
-op). The reference evaluates the flows and R with explicit n x m matrices
-in float64.
+Every sum over tokens is the non-causal mix.linear_attention
+(`causal = false`, no gate, scale 1): I and O are one call with v = 1 (a
+single channel of ones; O is I with the roles of queries and keys swapped,
+stacked along the batch), I~ and O~ a second one of the same form with the
+keys divided by O and I, and the aggregation, whose divisor I_i is the
+op's own row sum with v = 1, is a third one with `normalize`:
+R_i = Q^_i^T (sum_j K^_j V~_j^T) / Q^_i . sum_j K^_j. The sigmoids, the
+softmax over the outgoing flows and the gates are numpy. The reference
+evaluates the flows and R with explicit n x m matrices in float64.
 """
 
 import _common as C  # first: it sets numpy's thread count
 import numpy as np
 
 PAPER = "Flowformer (Flow-Attention)"
-OPS = "mix.linear_attention (final state)"
-OUTSIDE = "numpy: sigmoid, flow sums, softmax, R read (no causal=false op yet), gates"
+OPS = "mix.linear_attention causal=false x 3 (flow sums; R with normalize)"
+OUTSIDE = "numpy: projections, sigmoid, flow divisions, softmax, gates"
 
 
-def flows(q, k):
-    """phi(q), phi(k), I, O, I~, O~ with the sums over tokens (axis 1)."""
-    fq, fk = C.sigmoid(q), C.sigmoid(k)
-    inc = np.einsum("bthk,bhk->bth", fq, fk.sum(1))
-    out = np.einsum("bshk,bhk->bsh", fk, fq.sum(1))
-    inc_c = np.einsum("bthk,bhk->bth", fq, (fk / out[..., None]).sum(1))
-    out_c = np.einsum("bshk,bhk->bsh", fk, (fq / inc[..., None]).sum(1))
-    return fq, fk, inc, inc_c, out_c
+def global_sums(mixir, q, k, v, normalize=False):
+    """o_i = q_i^T sum_j k_j v_j^T over every token (/ the same with v = 1)."""
+    o, _ = mixir.linear_attention(q, k, v, scale=1.0, causal=False,
+                                  normalize=normalize)
+    return o
+
+
+def flow_pairs(mixir, q, k, kq, qk):
+    """(q_i . sum_j kq_j, k_j . sum_i qk_i): one call over the batch stacked
+    twice, the second half with the roles of queries and keys swapped."""
+    ones = np.ones(q.shape[:-1] + (1,), np.float32)
+    o = global_sums(mixir, np.concatenate([q, k]), np.concatenate([kq, qk]),
+                    np.concatenate([ones, ones]))[..., 0]
+    return o[:len(q)], o[len(q):]
 
 
 def layer(mixir, x, p, H):
     T = x.shape[1]
     q, k, v = C.project(x, p, H)
-    fq, fk, inc, inc_c, out_c = flows(q, k)
+    fq, fk = C.sigmoid(q), C.sigmoid(k)
+    inc, out = flow_pairs(mixir, fq, fk, fk, fq)             # I, O: [B, T, H]
+    inc_c, out_c = flow_pairs(mixir, fq, fk, fk / out[..., None], fq / inc[..., None])
     vt = (T * C.softmax(out_c, axis=1))[..., None] * v
-    _, s = mixir.linear_attention(fk, fk, vt.astype(np.float32), output_final_state=True)
-    r = np.einsum("bthk,bhkv->bthv", fq / inc[..., None], s)
+    r = global_sums(mixir, fq, fk, vt.astype(np.float32), normalize=True)
     o = C.sigmoid(inc_c)[..., None] * r
     return C.merge_heads(o, p["wo"])
 

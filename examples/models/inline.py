@@ -13,11 +13,12 @@ with phi = ReLU (our choice of kernel) and the local residual's nine
 weights per head predicted from the image's mean token, r = mean(x) W_r.
 The sum over j of the first two terms is phi(q_i)^T S - (phi(q_i) . z)
 vbar + vbar, with S = sum_j phi(k_j) v_j^T, z = sum_j phi(k_j) and vbar
-the mean value: S and z are the final state of one mix.linear_attention (no
-gate) whose values carry one extra channel of ones. The read of that state
-for every token, the local residual (nine shifted images) and the
-projections are numpy (mix.linear_attention's causal=false form will make
-the read part of the op). The reference builds w as an N x N matrix and
+the mean value: one non-causal mix.linear_attention (`causal = false`, no
+gate, scale 1) whose values carry one extra channel of ones gives both
+phi(q_i)^T S and phi(q_i) . z for every token. (Its `normalize` would
+divide by phi(q_i) . z, linear attention's own normaliser, which InLine
+replaces.) The mean terms, the local residual (nine shifted images) and
+the projections are numpy. The reference builds w as an N x N matrix and
 the 3 x 3 neighbourhoods by index, in float64.
 """
 
@@ -25,8 +26,8 @@ import _common as C  # first: it sets numpy's thread count
 import numpy as np
 
 PAPER = "Bridging the Divide (InLine attention)"
-OPS = "mix.linear_attention (final state; v with a ones channel)"
-OUTSIDE = "numpy: ReLU, state read (no causal=false op yet), mean terms, 3x3 local residual"
+OPS = "mix.linear_attention causal=false, scale 1 (v with a ones channel)"
+OUTSIDE = "numpy: ReLU, mean terms, 3x3 local residual, projections"
 
 
 def project(img, p, H):
@@ -50,9 +51,8 @@ def layer(mixir, img, p, H):
     Hh, Ww = img.shape[1:3]
     fq, fk, v, r = project(img, p, H)
     ones = np.ones(v.shape[:-1] + (1,), np.float32)
-    _, s = mixir.linear_attention(fk, fk, np.concatenate([v, ones], -1),
-                                  output_final_state=True)     # [B, H, K, V+1]
-    read = np.einsum("bthk,bhkv->bthv", fq, s)                 # [phi(q) S, phi(q) . z]
+    read, _ = mixir.linear_attention(fq, fk, np.concatenate([v, ones], -1),
+                                     scale=1.0, causal=False)  # [phi(q) S, phi(q) . z]
     vbar = v.mean(1)[:, None]
     o = read[..., :-1] - read[..., -1:] * vbar + vbar + local(v, r, (Hh, Ww))
     return C.merge_heads(o, p["wo"])

@@ -13,22 +13,22 @@ them. Its attention-matrix form, per group and head:
 The orders' outputs are put back in the original point order, averaged,
 and projected: y = mean_orders(o) W_o.
 
-With the causal op this is two calls, as LION computes it: the forward
-direction (j <= i) is mix.linear_attention with `gate scalar`; the backward
-direction (j >= i) is the same op on the reversed group with the decays
-shifted by one token (reversed position t' decays by a_{G-t'}); their sum
-counts the diagonal j = i twice, so scale (q_i . k_i) v_i is subtracted
-once. The orders (argsort, gather, scatter), the grouping (a reshape), the
-reversal, the diagonal and the projections are numpy. The reference builds
-M and the full G x G matrices in float64.
+M is the weight of mix.linear_attention's non-causal form (`causal =
+false`, `gate scalar`, g_t = log a_t): for j <= i it is exp(G_i - G_j) and
+for j > i exp(G_j - G_i), G the cumulative log gate, which is the product
+of a_l over l = min(i, j) + 1 .. max(i, j) in both directions, with the
+diagonal weighted 1 and counted once. So the whole bidirectional RNN is one
+call: the groups of all three orders are the batch of one op. The orders
+(argsort, gather, scatter), the grouping (a reshape) and the projections
+are numpy. The reference builds M and the full G x G matrices in float64.
 """
 
 import _common as C  # first: it sets numpy's thread count
 import numpy as np
 
 PAPER = "LION (linear group RNN, 3-D)"
-OPS = "mix.linear_attention gate scalar x 2 directions x 3 orders"
-OUTSIDE = "numpy: projections, sort/gather/scatter, reversal, diagonal"
+OPS = "mix.linear_attention causal=false gate scalar (3 orders x groups as batch)"
+OUTSIDE = "numpy: projections, sort/gather/scatter"
 
 
 def project(x, p, H):
@@ -40,17 +40,6 @@ def project(x, p, H):
     return q, k, v, g
 
 
-def bidirectional(mixir, q, k, v, g, scale):
-    fwd, _ = mixir.linear_attention(q, k, v, g, gate="scalar", scale=scale)
-    rev = lambda a: np.ascontiguousarray(a[:, ::-1])  # noqa: E731
-    g_b = np.zeros_like(g)
-    g_b[:, 1:] = rev(g)[:, :-1]
-    bwd, _ = mixir.linear_attention(rev(q), rev(k), rev(v), g_b, gate="scalar",
-                                    scale=scale)
-    diag = scale * np.einsum("bthk,bthk->bth", q, k)[..., None] * v
-    return fwd + rev(bwd) - diag
-
-
 def orders(coords):
     """One permutation [B, N] per scan order: sorted along x, y and z."""
     return [np.argsort(coords[..., a], axis=1, kind="stable") for a in range(3)]
@@ -59,15 +48,18 @@ def orders(coords):
 def layer(mixir, x, coords, p, H, G):
     B, N, _ = x.shape
     q, k, v, g = project(x, p, H)
-    scale = q.shape[-1] ** -0.5
+    perms = orders(coords)
+
+    def take(a):  # gather into each order, cut into groups of G, stack the orders
+        return np.concatenate([
+            np.take_along_axis(a, perm.reshape(perm.shape + (1,) * (a.ndim - 2)), 1)
+            .reshape((B * N // G, G) + a.shape[2:]) for perm in perms])
+    o, _ = mixir.linear_attention(take(q), take(k), take(v), take(g), gate="scalar",
+                                  scale=q.shape[-1] ** -0.5, causal=False)
     total = np.zeros(v.shape, np.float32)
-    for perm in orders(coords):
-        def take(a):  # gather into the order, then cut into groups of G
-            idx = perm.reshape(perm.shape + (1,) * (a.ndim - 2))
-            return np.take_along_axis(a, idx, 1).reshape((B * N // G, G) + a.shape[2:])
-        o = bidirectional(mixir, take(q), take(k), take(v), take(g), scale)
+    for perm, o_order in zip(perms, np.split(o, len(perms))):
         back = np.empty(v.shape, np.float32)
-        np.put_along_axis(back, perm[..., None, None], o.reshape(v.shape), 1)
+        np.put_along_axis(back, perm[..., None, None], o_order.reshape(v.shape), 1)
         total += back
     return (total / 3).reshape(B, N, -1) @ p["wo"]
 

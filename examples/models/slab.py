@@ -9,22 +9,19 @@ branch, over the tokens of an image.
 
 where DWC is a 3 x 3 depthwise convolution of v laid out as the H x W image
 (zero padding), the branch that gives linear attention its local
-modelling. Non-causal attention sums over all tokens, which is the final
-state of the causal recurrence: one mix.linear_attention (no gate, scale 1)
-over the image's tokens, with a ones channel on v for the denominator,
-gives S_T; the read phi(q_t)^T S_T for every token is a numpy matmul, as
-are phi, the division, the convolution and the projections
-(mix.linear_attention's causal=false form will make the read part of the
-op). The reference is the quadratic form and the convolution's taps, in
-float64.
+modelling. The attention is mix.linear_attention in its non-causal form
+(`causal = false`, no gate, scale 1) with `normalize`: the op divides each
+row by its own sum with v = 1, phi(q_t)^T sum_s phi(k_s), which is this
+denominator. phi, the convolution and the projections are numpy. The
+reference is the quadratic form and the convolution's taps, in float64.
 """
 
 import _common as C  # first: it sets numpy's thread count
 import numpy as np
 
 PAPER = "SLAB / LiT (ReLU linear attention + DWC)"
-OPS = "mix.linear_attention (final state; v with a ones channel)"
-OUTSIDE = "numpy: ReLU, q S_T read (no causal=false op yet), 3x3 DWC, projections"
+OPS = "mix.linear_attention causal=false normalize, scale 1"
+OUTSIDE = "numpy: ReLU, 3x3 DWC, projections"
 
 
 def project(img, p, H):
@@ -45,11 +42,8 @@ def dwconv3(v, w, side):
 def layer(mixir, img, p, H):
     Hh, Ww = img.shape[1:3]
     fq, fk, v = project(img, p, H)
-    ones = np.ones(v.shape[:-1] + (1,), np.float32)
-    _, s = mixir.linear_attention(fk, fk, np.concatenate([v, ones], -1), scale=1.0,
-                                  output_final_state=True)      # [B, H, K, V+1]
-    o = np.einsum("bthk,bhkv->bthv", fq, s)
-    o = o[..., :-1] / o[..., -1:] + dwconv3(v, p["dw"], (Hh, Ww))
+    o, _ = mixir.linear_attention(fq, fk, v, scale=1.0, causal=False, normalize=True)
+    o = o + dwconv3(v, p["dw"], (Hh, Ww))
     return C.merge_heads(o, p["wo"])
 
 

@@ -17,8 +17,8 @@ strided view: a convolution with dilation d is an ordinary one on each of
 the d phases t = r, r + d, r + 2d, ... of the sequence, so the tokens are
 reshaped [B, T] -> [B d, T/d] (T padded at the end to a multiple of d;
 padding after the last token does not reach the causal outputs). The
-chunked attention is one causal mix.attention on [B T/N, N] (T padded to a
-multiple of the chunk N the same way). The reshapes, padding, residuals and
+chunked attention is one causal mix.attention with `block = N` (the last
+chunk is shorter: T = 203, N = 32). The reshapes, padding, residuals and
 projections are numpy. The reference is float64 loops over the taps and a
 chunk-and-causal mask on the full score matrix.
 """
@@ -28,9 +28,9 @@ import numpy as np
 
 PAPER = "TCNCA"
 CHUNK = 32
-OPS = (f"mix.causal_conv1d silu x 3 (dilation 1,2,4) + mix.attention causal "
-       f"on chunks of {CHUNK}")
-OUTSIDE = "numpy: phase reshapes, padding, residuals, projections"
+OPS = (f"mix.causal_conv1d silu x 3 (dilation 1,2,4) + mix.attention causal, "
+       f"block = {CHUNK}")
+OUTSIDE = "numpy: phase reshapes and padding of the convolutions, residuals, projections"
 DILATIONS = (1, 2, 4)
 
 
@@ -53,10 +53,9 @@ def layer(mixir, x, p, H, N):
     y = x
     for d, w in zip(DILATIONS, p["convs"]):
         y = y + dilated_conv(mixir, y, w, d)
-    q, k, v = (pad_to((a @ p[n]).reshape(B, T, H, -1), N).reshape(-1, N, H, p[n].shape[1] // H)
-               for a, n in ((y, "wq"), (y, "wk"), (x, "wv")))
-    o = mixir.attention(q, k, v, causal=True).reshape(B, -1, H * v.shape[-1])[:, :T]
-    return o @ p["wo"]
+    q, k, v = ((a @ p[n]).reshape(B, T, H, -1) for a, n in ((y, "wq"), (y, "wk"), (x, "wv")))
+    o = mixir.attention(q, k, v, causal=True, block=N)
+    return o.reshape(B, T, -1) @ p["wo"]
 
 
 def reference(x, p, H, N):
