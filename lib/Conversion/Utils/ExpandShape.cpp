@@ -36,12 +36,20 @@ using namespace mlir;
 
 namespace {
 
-Value product(ImplicitLocOpBuilder &b, ArrayRef<OpFoldResult> factors) {
-  Value p = arith::ConstantIndexOp::create(b, 1);
-  for (OpFoldResult f : factors)
-    p = arith::MulIOp::create(
-        b, p, getValueOrCreateConstantIndexOp(b, b.getLoc(), f));
-  return p;
+/// x * y, folded when both are constants or one is 1.
+OpFoldResult times(ImplicitLocOpBuilder &b, OpFoldResult x, OpFoldResult y) {
+  std::optional<int64_t> cx = getConstantIntValue(x);
+  std::optional<int64_t> cy = getConstantIntValue(y);
+  if (cx && cy)
+    return b.getIndexAttr(*cx * *cy);
+  if (cx == 1)
+    return y;
+  if (cy == 1)
+    return x;
+  return arith::MulIOp::create(
+             b, getValueOrCreateConstantIndexOp(b, b.getLoc(), x),
+             getValueOrCreateConstantIndexOp(b, b.getLoc(), y))
+      .getResult();
 }
 
 /// The output sizes of `op`, checked group by group against the source's:
@@ -58,10 +66,10 @@ SmallVector<OpFoldResult> checkedSizes(memref::ExpandShapeOp op,
         llvm::find_if(group, [&](int64_t d) { return type.isDynamicDim(d); });
     if (dynamic == group.end())
       continue;
-    SmallVector<OpFoldResult> factors;
+    OpFoldResult product = b.getIndexAttr(1);
     for (int64_t d : group)
-      factors.push_back(sizes[d]);
-    Value got = product(b, factors);
+      product = times(b, product, sizes[d]);
+    Value got = getValueOrCreateConstantIndexOp(b, b.getLoc(), product);
     Value want = memref::DimOp::create(b, op.getSrc(), src);
     mixir::lowering::reportIfDiffers(
         b, module, got, want,
@@ -111,28 +119,13 @@ struct ExpandShapeAsCast : OpRewritePattern<memref::ExpandShapeOp> {
         !op.getResultType().getLayout().isIdentity() ||
         !splitsIntoDynamicSizes(op))
       return failure();
-    Location loc = op.getLoc();
     SmallVector<OpFoldResult> sizes = reportsToCaller(op)
                                           ? checkedSizes(op, rewriter)
                                           : op.getMixedOutputShape();
-    SmallVector<OpFoldResult> strides(sizes.size());
-    OpFoldResult running = rewriter.getIndexAttr(1);
-    for (int64_t d = int64_t(sizes.size()) - 1; d >= 0; --d) {
-      strides[d] = running;
-      if (d == 0)
-        break;
-      std::optional<int64_t> a = getConstantIntValue(running);
-      std::optional<int64_t> b = getConstantIntValue(sizes[d]);
-      if (a && b) {
-        running = rewriter.getIndexAttr(*a * *b);
-        continue;
-      }
-      running = arith::MulIOp::create(
-                    rewriter, loc,
-                    getValueOrCreateConstantIndexOp(rewriter, loc, running),
-                    getValueOrCreateConstantIndexOp(rewriter, loc, sizes[d]))
-                    .getResult();
-    }
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    SmallVector<OpFoldResult> strides(sizes.size(), b.getIndexAttr(1));
+    for (int64_t d = int64_t(sizes.size()) - 2; d >= 0; --d)
+      strides[d] = times(b, strides[d + 1], sizes[d + 1]);
     rewriter.replaceOpWithNewOp<memref::ReinterpretCastOp>(
         op, op.getResultType(), op.getSrc(), rewriter.getIndexAttr(0), sizes,
         strides);
