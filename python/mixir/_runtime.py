@@ -202,7 +202,8 @@ def _torch_dtypes():
 
 
 def _torch_view(t, where):
-    """(address, dtype name, shape) of a dense torch CUDA tensor."""
+    """(address, dtype name, shape, False: not on the host) of a dense
+    torch CUDA tensor."""
     _torch_dtypes()
     names = _TORCH_NAMES
     if t.dtype not in names:
@@ -215,7 +216,8 @@ def _torch_view(t, where):
 
 
 def _dlpack_cuda_view(a, where):
-    """(address, dtype name, shape) of a dense DLPack CUDA tensor."""
+    """(address, dtype name, shape, False: not on the host) of a dense
+    DLPack CUDA tensor."""
     if isinstance(a, DeviceArray):
         return (a._native.address, a._native.dtype, list(a._native.shape),
                 False)
