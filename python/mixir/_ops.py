@@ -181,13 +181,16 @@ def _recurrence(*args, **kwargs):
 def _recurrence_call(op, q, k, v, g, gate, scale, initial_state, extra_args,
                      extra_attrs, chunk_size=DEFAULT_CHUNK_SIZE, target="cpu",
                      extra_operands=None, decay_txt="", cu_seqlens=None,
-                     pool=(None, None), read_transposed=False):
+                     pool=(None, None), read_transposed=False,
+                     all_states=False):
     """Builds, compiles and calls one recurrent op. ``extra_args`` are
     (name, array, type) operands after q, k, v, spelt ``, %a3, ...`` unless
     ``extra_operands`` gives their syntax (``lowrank(%a3, %a4)``);
     ``decay_txt`` follows the gate; ``cu_seqlens`` packs sequences;
     ``pool`` is (state_pool, state_indices); ``read_transposed`` reads
-    o = S (scale q) (q [B, T, Hq, V], o [B, T, Ho, K])."""
+    o = S (scale q) (q [B, T, Hq, V], o [B, T, Ho, K]); ``all_states``
+    returns the state after every token [B, T, Hv, K, V] as the second
+    result and leaves a pool unwritten."""
     state_pool, state_indices = pool
     used = None
     if state_indices is not None:
@@ -238,7 +241,12 @@ def _recurrence_call(op, q, k, v, g, gate, scale, initial_state, extra_args,
         _slots(state_indices, args, arg_types)
     scale_txt = _scale_attr("scale", scale)
     o_type = _tensor((0, 0, ho, K if read_transposed else V), elem)
-    s_type = _tensor((0, hv, K, V), "f32", 1)
+    s_type = _tensor((0, 0, hv, K, V), "f32") if all_states else \
+        _tensor((0, hv, K, V), "f32", 1)
+    if all_states:  # a keyword, before the attribute dictionary (if any)
+        at = extra_attrs.find(" {")
+        at = len(extra_attrs) if at < 0 else at
+        extra_attrs = extra_attrs[:at] + " all_states" + extra_attrs[at:]
     operands = ", ".join(f"%a{i}" for i in range(3 + len(extra_args)))
     if extra_operands is not None:
         operands = "%a0, %a1, %a2" + extra_operands
@@ -254,6 +262,8 @@ def _recurrence_call(op, q, k, v, g, gate, scale, initial_state, extra_args,
 
     def after(results):
         o, s = results
+        if all_states:  # the pool is read, not written
+            return o, s
         if used is not None:  # the pool is updated in place
             state_pool[used[0]] = s
             s = state_pool
@@ -342,7 +352,7 @@ def linear_attention(q, k, v, g=None, gate="none", scale=None,
                      initial_state=None, output_final_state=False, *,
                      chunk_size=None, target="cpu", cu_seqlens=None,
                      state_pool=None, state_indices=None, causal=True,
-                     normalize=False):
+                     normalize=False, all_states=False):
     """Gated linear attention (MIXERS.md `mix.linear_attention`).
 
     q: [B, T, Hq, K], k: [B, T, Hk, K], v: [B, T, Hv, V] in float32, float16
@@ -379,6 +389,14 @@ def linear_attention(q, k, v, g=None, gate="none", scale=None,
     with v = 1 (0 where that sum is 0). Neither takes initial_state,
     cu_seqlens or a state pool; the final state is the forward (causal)
     recurrence's.
+
+    `all_states=True` (speculative verification) returns the state after
+    every token, float32 [B, T, Hv, K, V], in place of the final state
+    (whatever output_final_state says): row t is the state of t's sequence
+    after token t. A state pool is then read and not written, so a caller
+    that accepts the first m tokens of packed sequence n commits
+    states[0, cu_seqlens[n] + m - 1] to its slot itself. It runs the
+    recurrent form, so chunk_size must be None or 0.
     """
     _gate_kind(gate, _GATES)
     attrs = ("" if causal else " causal = false") + \
@@ -390,18 +408,20 @@ def linear_attention(q, k, v, g=None, gate="none", scale=None,
     o, s = _recurrence("linear_attention", q, k, v, g, gate, scale,
                        initial_state, [], attrs, _chunk_size(chunk_size),
                        target, cu_seqlens=cu_seqlens,
-                       pool=(state_pool, state_indices))
-    return o, (s if output_final_state else None)
+                       pool=(state_pool, state_indices),
+                       all_states=all_states)
+    return o, (s if output_final_state or all_states else None)
 
 
 def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
                initial_state=None, output_final_state=False, qk_l2norm=False,
                allow_neg_eigval=False, *, chunk_size=None, target="cpu",
-               cu_seqlens=None, state_pool=None, state_indices=None):
+               cu_seqlens=None, state_pool=None, state_indices=None,
+               all_states=False):
     """Delta rule: DeltaNet, Gated DeltaNet (gate="scalar"), KDA-style
     per-channel gates (gate="vector"); beta: [B, T, Hv]. See
-    `linear_attention` for the other arguments (the chunked form uses the
-    WY/UT transform of the DeltaNet paper).
+    `linear_attention` for the other arguments, all_states included (the
+    chunked form uses the WY/UT transform of the DeltaNet paper).
     """
     _gate_kind(gate, _GATES)
     beta = _f32("beta", beta, 3, "[B, T, Hv]")
@@ -410,8 +430,9 @@ def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
     extra = [("beta", beta, _tensor(beta.shape, "f32"))]
     o, s = _recurrence("delta_rule", q, k, v, g, gate, scale, initial_state,
                        extra, attrs, _chunk_size(chunk_size), target,
-                       cu_seqlens=cu_seqlens, pool=(state_pool, state_indices))
-    return o, (s if output_final_state else None)
+                       cu_seqlens=cu_seqlens, pool=(state_pool, state_indices),
+                       all_states=all_states)
+    return o, (s if output_final_state or all_states else None)
 
 
 def _low_rank_terms(a, b, q):
@@ -442,7 +463,8 @@ def _low_rank_terms(a, b, q):
 def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
                initial_state=None, output_final_state=False, *,
                chunk_size=None, target="cpu", cu_seqlens=None,
-               state_pool=None, state_indices=None, read="normal"):
+               state_pool=None, state_indices=None, read="normal",
+               all_states=False):
     """Diagonal-plus-low-rank linear recurrence (MIXERS.md `mix.recurrence`):
     ``S = D_t S + sum_r b[t, r] (a[t, r]^T S) + k[t] v[t]^T``,
     ``o[t] = S^T (scale * q[t])`` per value head, ``D_t = diag(d_t)``.
@@ -459,8 +481,8 @@ def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
     it (on the CPU its cost model, among the recurrent form and the chunks
     with chunk_size * R <= 128). An explicit chunk_size is used as given
     (it becomes the op's chunk_size), and one with chunk_size * R > 128 is a
-    ValueError. `cu_seqlens`, `state_pool` and `state_indices` as for
-    `linear_attention`.
+    ValueError. `cu_seqlens`, `state_pool`, `state_indices` and
+    `all_states` as for `linear_attention`.
 
     ``read="transposed"`` reads the state from its other side,
     ``o[t] = S (scale * q[t])``: q is then [B, T, Hq, V] and o
@@ -468,14 +490,14 @@ def recurrence(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
     """
     o, s = _dplr_call(q, k, v, a, b, g, gate, decay, scale, initial_state,
                       chunk_size, target, cu_seqlens, state_pool,
-                      state_indices, read)()
-    return o, (s if output_final_state else None)
+                      state_indices, read, all_states)()
+    return o, (s if output_final_state or all_states else None)
 
 
 def _dplr_call(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
                initial_state=None, chunk_size=None, target="cpu",
                cu_seqlens=None, state_pool=None, state_indices=None,
-               read="normal"):
+               read="normal", all_states=False):
     """The checked mix.recurrence call behind `recurrence` (and the torch
     op), ready to run."""
     _gate_kind(gate, _GATES)
@@ -504,7 +526,8 @@ def _dplr_call(q, k, v, a, b, g=None, gate="none", decay="log", scale=None,
                             extra_operands=lowrank, decay_txt=decay_txt,
                             cu_seqlens=cu_seqlens,
                             pool=(state_pool, state_indices),
-                            read_transposed=read == "transposed")
+                            read_transposed=read == "transposed",
+                            all_states=all_states)
 
 
 def _non_negative_int(name, value, zero_means):

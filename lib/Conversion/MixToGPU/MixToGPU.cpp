@@ -350,10 +350,11 @@ struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
     IRRewriter rewriter(&getContext());
     bool failedAny = false;
     for (Operation *op : mixir::lowering::collectMixOps(getOperation())) {
-      // Packed sequences have no kernel of their own: like mix.recurrence
-      // they take the chunked (or recurrent) form, one GPU thread per
-      // (sequence, state head), mapped by convert-chunked-to-gpu.
-      if (mixir::mix::getCuSeqlens(op))
+      // Packed sequences and the state after every token have no kernel of
+      // their own: like mix.recurrence they take the chunked (or recurrent)
+      // form, one GPU thread per (sequence, state head), mapped by
+      // convert-chunked-to-gpu.
+      if (mixir::mix::getCuSeqlens(op) || op->hasAttr("all_states"))
         continue;
       rewriter.setInsertionPoint(op);
       LogicalResult lowered =

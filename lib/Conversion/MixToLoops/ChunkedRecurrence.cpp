@@ -444,7 +444,9 @@ SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
   return forEachStateHead(
       b, sizes, r, group, o0, s0,
       [&](ImplicitLocOpBuilder &b, const SequenceSpan &span, Value s,
-          Value oRows, Value S) {
+          StateHeadTiles tiles) {
+        assert(!tiles.stateRows && "all_states takes the recurrent form");
+        Value oRows = tiles.rows, S = tiles.state;
         // Each sequence is cut into its own chunks, the last one partial.
         Value bi = span.batch, end = span.end(b);
         Value numChunks =
@@ -524,7 +526,7 @@ SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
                        });
               return SmallVector<Value>{o, S};
             });
-        return std::make_pair(chunks[0], chunks[1]);
+        return StateHeadTiles{chunks[0], chunks[1], Value()};
       });
 }
 

@@ -223,6 +223,19 @@ Value sequenceCount(const SymbolSizes &sizes, Value cuSeqlens) {
   return sizes.lookup(cuSeqlens ? "N" : "B");
 }
 
+/// The per-token states [B, T, Hv, K, V] of an all_states op: zero with a
+/// state pool (padding sequences run no token).
+static Value emptyAllStates(ImplicitLocOpBuilder &b,
+                            const RecurrenceOperands &r,
+                            const SymbolSizes &sizes) {
+  Value states = emptyLike(b, r.stateType, {"B", "T", "Hv", "K", "V"}, sizes);
+  if (!r.stateIndices)
+    return states;
+  return linalg::FillOp::create(b, ValueRange{f32Const(b, 0.0f)},
+                                ValueRange{states})
+      .getResult(0);
+}
+
 SmallVector<Value> forEachStateHead(ImplicitLocOpBuilder &b,
                                     const SymbolSizes &sizes,
                                     const RecurrenceOperands &r, int64_t group,
@@ -234,8 +247,11 @@ SmallVector<Value> forEachStateHead(ImplicitLocOpBuilder &b,
                                         oType.getElementType());
   Value count = sequenceCount(sizes, r.cuSeqlens);
   SmallVector<OpFoldResult> bounds = {count, b.getIndexAttr(dimSize(r.v, 2))};
+  SmallVector<Value> outputs = {o, states};
+  if (r.allStates)
+    outputs.push_back(emptyAllStates(b, r, sizes));
   SmallVector<Value> results = forallSlices(
-      b, bounds, {o, states},
+      b, bounds, outputs,
       [&](ImplicitLocOpBuilder &nb, ValueRange ivs, ValueRange outs) {
         Value n = ivs[0], s = ivs[1];
         SequenceSpan span = sequenceSpan(nb, r.cuSeqlens, n, sizes);
@@ -253,15 +269,36 @@ SmallVector<Value> forEachStateHead(ImplicitLocOpBuilder &b,
         SmallVector<OpFoldResult> rowSizes = {
             one, span.length, nb.getIndexAttr(group), nb.getIndexAttr(V)};
         SmallVector<OpFoldResult> unit(4, one);
-        Value rows = tensor::ExtractSliceOp::create(nb, rowsType, outs[0],
+        StateHeadTiles tiles;
+        tiles.rows = tensor::ExtractSliceOp::create(nb, rowsType, outs[0],
                                                     rowOffsets, rowSizes, unit);
-        Value S = slot ? beginPooledStateSlice(nb, outs[1], r.init, *slot, n, s)
-                       : beginStateSlice(nb, outs[1], r.init, n, s);
-        auto [newRows, newS] = body(nb, span, s, rows, S);
+        tiles.state =
+            slot ? beginPooledStateSlice(nb, outs[1], r.init, *slot, n, s)
+                 : beginStateSlice(nb, outs[1], r.init, n, s);
+        // With all_states: states[batch, start : start + length, s].
+        SmallVector<OpFoldResult> stateRowOffsets, stateRowSizes;
+        if (r.allStates) {
+          auto shape = r.stateType.getShape();
+          stateRowOffsets = {span.batch, getAsOpFoldResult(span.start), s,
+                             zero, zero};
+          stateRowSizes = {one, span.length, one, nb.getIndexAttr(shape[3]),
+                           nb.getIndexAttr(shape[4])};
+          auto type = RankedTensorType::get(
+              {ShapedType::kDynamic, shape[3], shape[4]}, nb.getF32Type());
+          tiles.stateRows = tensor::ExtractSliceOp::create(
+              nb, type, outs[2], stateRowOffsets, stateRowSizes,
+              SmallVector<OpFoldResult>(5, one));
+        }
+        StateHeadTiles done = body(nb, span, s, tiles);
         StateSliceGeometry g = stateSliceGeometry(nb, outs[1], n, s);
-        return SmallVector<ParallelSlice>{{newRows, rowOffsets, rowSizes},
-                                          {newS, g.offsets, g.sizes}};
+        SmallVector<ParallelSlice> slices = {{done.rows, rowOffsets, rowSizes},
+                                             {done.state, g.offsets, g.sizes}};
+        if (r.allStates)
+          slices.push_back({done.stateRows, stateRowOffsets, stateRowSizes});
+        return slices;
       });
+  if (r.allStates)
+    return {results[0], results[2]};
   if (r.stateIndices)
     results[1] = scatterToPool(b, r.stateType, r.init, r.stateIndices,
                                results[1], count, sizes);
@@ -281,6 +318,12 @@ Value emptyOutputs(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
 
 Value emptyFinalStates(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
                        const SymbolSizes &sizes) {
+  if (r.allStates) {
+    auto shape = r.stateType.getShape();
+    return tensor::EmptyOp::create(
+        b, ArrayRef<int64_t>{ShapedType::kDynamic, shape[2], shape[3], shape[4]},
+        b.getF32Type(), ValueRange{sequenceCount(sizes, r.cuSeqlens)});
+  }
   if (!r.stateIndices)
     return emptyLike(b, r.stateType, {r.cuSeqlens ? "N" : "B", "Hv", "K", "V"},
                      sizes);

@@ -147,6 +147,9 @@ struct RecurrenceOperands {
   bool l2norm = false, negEigval = false, signedDecay = false;
   /// mix.recurrence's `read transposed`: o_t = S_t q_t (q [.., V], o [.., K]).
   bool transposedRead = false;
+  /// `all_states`: the state result is the state after every token,
+  /// [B, T, Hv, K, V] (`stateType`), and a pool is read, not written.
+  bool allStates = false;
   /// Schedule of the chunked form (not an operand): factor the diagonal
   /// 16-token blocks of per-channel gates where their exponents allow.
   bool factorBlocks = true;
@@ -156,17 +159,24 @@ RecurrenceOperands recurrenceOperands(mix::LinearAttentionOp op);
 RecurrenceOperands recurrenceOperands(mix::DeltaRuleOp op);
 RecurrenceOperands recurrenceOperands(mix::RecurrenceOp op);
 
+/// The tiles of one (sequence, state head) pair: its output rows
+/// o[batch, start : start + length, s*G : (s+1)*G, :] as a [length, G, V]
+/// tensor (row 0 is token `start`), its [K, V] state, and with `all_states`
+/// its rows of the per-token states, [length, K, V] (null otherwise).
+struct StateHeadTiles {
+  Value rows, state, stateRows;
+};
 /// Body of one (sequence, state head) pair: gets the sequence's span, the
-/// state head, this head's output rows o[batch, start : start + length,
-/// s*G : (s+1)*G, :] as a [length, G, V] tensor (row 0 is token `start`) and
-/// its initialised [K, V] state; returns both updated.
-using StateHeadBody = std::function<std::pair<Value, Value>(
-    ImplicitLocOpBuilder &, const SequenceSpan &, Value, Value, Value)>;
+/// state head and its tiles (the state initialised); returns them updated.
+using StateHeadBody = std::function<StateHeadTiles(
+    ImplicitLocOpBuilder &, const SequenceSpan &, Value, StateHeadTiles)>;
 /// Runs `body` for every (sequence, state head) pair of the op `r` describes
 /// as one scf.forall (the pairs are independent; the CPU pipeline maps it
 /// onto OpenMP threads) and returns the assembled output [B, T, Ho, V] and
-/// final state: [B or N, Hv, K, V], or the updated pool [P, Hv, K, V] with
-/// `r.stateIndices`. `group` is the number of output heads per state head;
+/// state result: the final states [B or N, Hv, K, V], the updated pool
+/// [P, Hv, K, V] with `r.stateIndices`, or with `r.allStates` the state
+/// after every token [B, T, Hv, K, V] (zero for padding sequences; the pool
+/// is not written). `group` is the number of output heads per state head;
 /// a sequence is a batch row, or with `r.cuSeqlens` one of the N packed
 /// sequences. `o` and `states` come from emptyOutputs and emptyFinalStates.
 llvm::SmallVector<Value> forEachStateHead(ImplicitLocOpBuilder &b,
@@ -196,7 +206,7 @@ Value scatterToPool(ImplicitLocOpBuilder &b, mlir::RankedTensorType poolType,
 Value emptyOutputs(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
                    const SymbolSizes &sizes);
 /// The uninitialised final states [B or N, Hv, K, V] of the op `r` describes
-/// (one per sequence, also with a state pool).
+/// (one per sequence, also with a state pool or all_states).
 Value emptyFinalStates(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
                        const SymbolSizes &sizes);
 /// The recurrent form of the results of the op `r` describes (shape checks

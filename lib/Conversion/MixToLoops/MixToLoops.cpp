@@ -34,9 +34,12 @@ int64_t maxRecurrenceChunk(int64_t rank) {
 }
 
 /// The chunk an op without chunk_size gets for the pass option `chunk`:
-/// the option, capped for mix.recurrence by maxRecurrenceChunk. This is
+/// the option, capped for mix.recurrence by maxRecurrenceChunk, and 0 (the
+/// recurrent form) for `all_states`, the state after every token. This is
 /// the one place the chunk of mix.recurrence is chosen.
 int64_t defaultChunk(Operation *op, int64_t chunk) {
+  if (op->hasAttr("all_states"))
+    return 0;
   if (auto rc = dyn_cast<RecurrenceOp>(op))
     return std::min(chunk, maxRecurrenceChunk(rc.getRank()));
   return chunk;

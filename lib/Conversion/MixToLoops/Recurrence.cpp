@@ -23,6 +23,18 @@ using mixir::mix::GateKind;
 
 namespace mixir::lowering {
 
+/// `states` [length, K, V] with row `row` set to the state `S` [K, V].
+static Value insertStateRow(ImplicitLocOpBuilder &b, Value S, Value states,
+                            Value row) {
+  auto type = cast<RankedTensorType>(S.getType());
+  OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
+  return tensor::InsertSliceOp::create(
+      b, S, states, ArrayRef<OpFoldResult>{row, zero, zero},
+      ArrayRef<OpFoldResult>{one, b.getIndexAttr(type.getDimSize(0)),
+                             b.getIndexAttr(type.getDimSize(1))},
+      ArrayRef<OpFoldResult>{one, one, one});
+}
+
 SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
                                   const RecurrenceOperands &r,
                                   const SymbolSizes &sizes) {
@@ -56,8 +68,8 @@ SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
   };
   return forEachStateHead(
       b, sizes, r, group, o0, s0,
-      [&](ImplicitLocOpBuilder &b, const SequenceSpan &span, Value s, Value o,
-          Value S) {
+      [&](ImplicitLocOpBuilder &b, const SequenceSpan &span, Value s,
+          StateHeadTiles tiles) {
         Value bi = span.batch;
         Value kHead = arith::DivUIOp::create(b, s, indexConst(b, kShare));
         Value headDecay;
@@ -65,11 +77,21 @@ SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
           headDecay = decayOf(b, readF32(b, r.g, {s}));
 
         // Row i of this sequence's rows is token t = start + i of the inputs.
+        SmallVector<Value> carriedTiles = {tiles.rows, tiles.state};
+        if (tiles.stateRows)
+          carriedTiles.push_back(tiles.stateRows);
         auto tokens = forLoop(
-            b, zero, span.length, {o, S},
+            b, zero, span.length, carriedTiles,
             [&](ImplicitLocOpBuilder &b, Value row, ValueRange a) {
               Value t = span.token(b, row), outRow = row;
               Value o = a[0], S = a[1];
+              // With all_states, the updated state is also row `row` of the
+              // per-token states.
+              auto withStateRow = [&](SmallVector<Value> next) {
+                if (tiles.stateRows)
+                  next.push_back(insertStateRow(b, next[1], a[2], row));
+                return next;
+              };
               Value tokenDecay = headDecay;
               if (r.gate == GateKind::scalar)
                 tokenDecay = decayOf(b, readF32(b, r.g, {bi, t, s}));
@@ -211,13 +233,14 @@ SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
                     return next;
                   });
               if (r.transposedRead)
-                return SmallVector<Value>{rows[1], rows[0]};
+                return withStateRow({rows[1], rows[0]});
               for (int64_t g = 0; g < group; ++g)
                 o = writeVector(b, rows[1 + g], o,
                                 {row, indexConst(b, g), zero});
-              return SmallVector<Value>{o, rows[0]};
+              return withStateRow({o, rows[0]});
             });
-        return std::make_pair(tokens[0], tokens[1]);
+        return StateHeadTiles{tokens[0], tokens[1],
+                              tiles.stateRows ? tokens[2] : Value()};
       });
 }
 
@@ -241,6 +264,7 @@ template <typename OpTy> RecurrenceOperands commonRecurrenceOperands(OpTy op) {
   r.stateIndices = op.getStateIndices();
   r.scale = op.getScaleOrDefault();
   r.oType = op.getO().getType(), r.stateType = op.getFinalState().getType();
+  r.allStates = op.getAllStates();
   return r;
 }
 } // namespace

@@ -59,6 +59,11 @@ FailureOr<SmallVector<Value>> gradsOf(OpBuilder &b, Operation *op, Value dO,
           "derived yet";
     return failure();
   }
+  if (op->hasAttr("all_states")) {
+    why = "the backward of 'all_states' (the state after every token, for "
+          "speculative verification) is not derived";
+    return failure();
+  }
   if (auto la = dyn_cast<mix::LinearAttentionOp>(op)) {
     if (!la.isPlainCausal()) {
       why = "the backward of mix.linear_attention with 'causal = false' or "

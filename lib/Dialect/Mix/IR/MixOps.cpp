@@ -82,7 +82,10 @@ void addRecurrenceContract(OpTy op, SmallVectorImpl<ShapedValue> &out,
   addIfPresent(out, "initial_state", op.getInitialState(),
                {states, "Hv", "K", "V"});
   out.push_back({"o", op.getO(), {"B", "T", "Ho", outDim}});
-  out.push_back({"final_state", op.getFinalState(), {states, "Hv", "K", "V"}});
+  // With `all_states` the state after every token: [B, T, Hv, K, V].
+  out.push_back({"final_state", op.getFinalState(),
+                 op.getAllStates() ? Dims{"B", "T", "Hv", "K", "V"}
+                                   : Dims{states, "Hv", "K", "V"}});
 }
 
 /// mix.rnn: the states are named after the cell's states ("h0", "final_c");
@@ -345,6 +348,11 @@ template <typename OpTy> LogicalResult verifyRecurrence(OpTy op) {
       failed(checkScale(o, op.getScale())) ||
       failed(verifyChunkSize(o, op.getChunkSize())))
     return failure();
+  if (op.getAllStates() && op.getChunkSize().value_or(0) > 0)
+    return op.emitOpError()
+           << "'all_states' returns the state after every token, which only "
+              "the recurrent form computes; it takes no chunk_size > 0, got "
+           << *op.getChunkSize();
   ShapeVerifier shapes(o);
   if (op.getStateIndices() && !op.getInitialState())
     return op.emitOpError() << "'state_indices' needs the state pool as "
@@ -382,6 +390,9 @@ LogicalResult LinearAttentionOp::verify() {
     return emitOpError()
            << (getCausal() ? "'normalize'" : "'causal = false'")
            << " takes no initial state, packed sequences or state pool";
+  if (!isPlainCausal() && getAllStates())
+    return emitOpError() << (getCausal() ? "'normalize'" : "'causal = false'")
+                         << " has no state after every token ('all_states')";
   return verifyRecurrence(*this);
 }
 

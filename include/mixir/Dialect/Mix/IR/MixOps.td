@@ -103,6 +103,13 @@ def Mix_LinearAttentionOp : Mix_Op<"linear_attention", [AttrSizedOperandSegments
     (`mix-expand-linear-attention`); neither takes an initial state, packed
     sequences or a state pool.
 
+    `all_states` (speculative verification) makes the second result the
+    state after every token, `[B, T, Hv, K, V]` in f32, instead of the final
+    state; a state pool is then read and not written (the caller commits
+    the state of the accepted prefix). It takes the recurrent form, so it
+    refuses `chunk_size > 0`, and `causal = false`. mix.delta_rule and
+    mix.recurrence take it too.
+
     ```mlir
     %o, %s = mix.linear_attention %q, %k, %v gate vector(%g) init(%s0) scale = 0.125
         : (tensor<?x?x4x64xbf16>, tensor<?x?x4x64xbf16>, tensor<?x?x4x64xbf16>,
@@ -117,14 +124,15 @@ def Mix_LinearAttentionOp : Mix_Op<"linear_attention", [AttrSizedOperandSegments
       DefaultValuedAttr<Mix_GateKind,
                         "::mixir::mix::GateKind::none">:$gate_kind,
       OptionalAttr<F32Attr>:$scale, OptionalAttr<I64Attr>:$chunk_size,
-      DefaultValuedAttr<BoolAttr, "true">:$causal, UnitAttr:$normalize);
+      DefaultValuedAttr<BoolAttr, "true">:$causal, UnitAttr:$normalize,
+      UnitAttr:$all_states);
   let results = (outs Mix_Tensor:$o, Mix_StateTensor:$final_state);
   let assemblyFormat = [{
     $q `,` $k `,` $v `gate` $gate_kind (`(` $g^ `)`)?
     (`init` `(` $initial_state^ `)`)?
     (`varlen` `(` $cu_seqlens^ `)`)? (`indices` `(` $state_indices^ `)`)?
     (`scale` `=` $scale^)? (`causal` `=` $causal^)?
-    (`normalize` $normalize^)?
+    (`normalize` $normalize^)? (`all_states` $all_states^)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
@@ -139,7 +147,7 @@ def Mix_LinearAttentionOp : Mix_Op<"linear_attention", [AttrSizedOperandSegments
                 [{
       build($_builder, $_state, o, final_state, q, k, v, g, initial_state,
             cu_seqlens, state_indices, gate_kind, scale, chunk_size,
-            ::mlir::BoolAttr(), ::mlir::UnitAttr());
+            ::mlir::BoolAttr(), ::mlir::UnitAttr(), ::mlir::UnitAttr());
     }]>];
   let extraClassDeclaration = [{
     /// The scale applied to q: the attribute, or K^-1/2.
@@ -157,7 +165,8 @@ def Mix_DeltaRuleOp : Mix_Op<"delta_rule", [AttrSizedOperandSegments]> {
     `o_t = S_t^T (scale * q_t)`. `beta: [B, T, Hv]`. `gate` is `none`,
     `scalar` (`g: [B, T, Hv]`) or `vector` (`g: [B, T, Hv, K]`). `qk_l2norm`
     normalises q and k over K (eps 1e-6) first; `allow_neg_eigval` doubles
-    beta so the transition has eigenvalues in [-1, 1].
+    beta so the transition has eigenvalues in [-1, 1]. `all_states` as for
+    mix.linear_attention.
 
     ```mlir
     %o, %s = mix.delta_rule %q, %k, %v, %beta gate scalar(%g) qk_l2norm
@@ -173,7 +182,8 @@ def Mix_DeltaRuleOp : Mix_Op<"delta_rule", [AttrSizedOperandSegments]> {
       Optional<Mix_StateIndices>:$state_indices,
       DefaultValuedAttr<Mix_GateKind, "::mixir::mix::GateKind::none">:$gate_kind,
       OptionalAttr<F32Attr>:$scale, UnitAttr:$qk_l2norm,
-      UnitAttr:$allow_neg_eigval, OptionalAttr<I64Attr>:$chunk_size);
+      UnitAttr:$allow_neg_eigval, OptionalAttr<I64Attr>:$chunk_size,
+      UnitAttr:$all_states);
   let results = (outs Mix_Tensor:$o, Mix_StateTensor:$final_state);
   let assemblyFormat = [{
     $q `,` $k `,` $v `,` $beta `gate` $gate_kind (`(` $g^ `)`)?
@@ -181,9 +191,25 @@ def Mix_DeltaRuleOp : Mix_Op<"delta_rule", [AttrSizedOperandSegments]> {
     (`varlen` `(` $cu_seqlens^ `)`)? (`indices` `(` $state_indices^ `)`)?
     (`scale` `=` $scale^)?
     (`qk_l2norm` $qk_l2norm^)? (`allow_neg_eigval` $allow_neg_eigval^)?
+    (`all_states` $all_states^)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let builders = [
+      // Every attribute but all_states (the final state).
+      OpBuilder<(ins "::mlir::Type":$o, "::mlir::Type":$final_state,
+                    "::mlir::Value":$q, "::mlir::Value":$k, "::mlir::Value":$v,
+                    "::mlir::Value":$beta, "::mlir::Value":$g,
+                    "::mlir::Value":$initial_state, "::mlir::Value":$cu_seqlens,
+                    "::mlir::Value":$state_indices, "GateKindAttr":$gate_kind,
+                    "::mlir::FloatAttr":$scale, "::mlir::UnitAttr":$qk_l2norm,
+                    "::mlir::UnitAttr":$allow_neg_eigval,
+                    "::mlir::IntegerAttr":$chunk_size),
+                [{
+      build($_builder, $_state, o, final_state, q, k, v, beta, g,
+            initial_state, cu_seqlens, state_indices, gate_kind, scale,
+            qk_l2norm, allow_neg_eigval, chunk_size, ::mlir::UnitAttr());
+    }]>];
   let extraClassDeclaration = [{
     float getScaleOrDefault();
   }];
@@ -221,7 +247,8 @@ def Mix_RecurrenceOp : Mix_Op<"recurrence", [AttrSizedOperandSegments]> {
     `read transposed` reads the state through its other side,
     `o_t = S_t (scale * q_t)`: then `q: [B, T, Hq, V]` and
     `o: [B, T, max(Hq, Hv), K]` (the derived backward needs this read; the
-    default scale stays `K^-1/2`).
+    default scale stays `K^-1/2`). `all_states` as for
+    mix.linear_attention.
 
     ```mlir
     %o, %s = mix.recurrence %q, %k, %v lowrank(%a, %b) gate vector(%w)
@@ -241,7 +268,7 @@ def Mix_RecurrenceOp : Mix_Op<"recurrence", [AttrSizedOperandSegments]> {
                         "::mixir::mix::GateKind::none">:$gate_kind,
       DefaultValuedAttr<Mix_DecayKind, "::mixir::mix::DecayKind::log">:$decay,
       OptionalAttr<F32Attr>:$scale, OptionalAttr<I64Attr>:$chunk_size,
-      UnitAttr:$read_transposed);
+      UnitAttr:$read_transposed, UnitAttr:$all_states);
   let results = (outs Mix_Tensor:$o, Mix_StateTensor:$final_state);
   let assemblyFormat = [{
     $q `,` $k `,` $v (`lowrank` `(` $a^ `,` $b `)`)?
@@ -249,12 +276,13 @@ def Mix_RecurrenceOp : Mix_Op<"recurrence", [AttrSizedOperandSegments]> {
     (`read` `transposed` $read_transposed^)?
     (`init` `(` $initial_state^ `)`)?
     (`varlen` `(` $cu_seqlens^ `)`)? (`indices` `(` $state_indices^ `)`)?
-    (`scale` `=` $scale^)?
+    (`scale` `=` $scale^)? (`all_states` $all_states^)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
   let builders = [
-      // Every attribute but read_transposed (the normal read).
+      // Every attribute but read_transposed and all_states (the normal
+      // read, the final state).
       OpBuilder<(ins "::mlir::Type":$o, "::mlir::Type":$final_state,
                     "::mlir::Value":$q, "::mlir::Value":$k, "::mlir::Value":$v,
                     "::mlir::Value":$a, "::mlir::Value":$b, "::mlir::Value":$g,
@@ -265,7 +293,7 @@ def Mix_RecurrenceOp : Mix_Op<"recurrence", [AttrSizedOperandSegments]> {
                 [{
       build($_builder, $_state, o, final_state, q, k, v, a, b, g,
             initial_state, cu_seqlens, state_indices, gate_kind, decay, scale,
-            chunk_size, ::mlir::UnitAttr());
+            chunk_size, ::mlir::UnitAttr(), ::mlir::UnitAttr());
     }]>];
   let extraClassDeclaration = [{
     /// R, the number of rank-1 terms: 0 without lowrank(a, b).
