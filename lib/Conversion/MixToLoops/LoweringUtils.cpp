@@ -279,8 +279,8 @@ SmallVector<Value> forEachStateHead(ImplicitLocOpBuilder &b,
         SmallVector<OpFoldResult> stateRowOffsets, stateRowSizes;
         if (r.allStates) {
           auto shape = r.stateType.getShape();
-          stateRowOffsets = {span.batch, getAsOpFoldResult(span.start), s,
-                             zero, zero};
+          stateRowOffsets = {span.batch, getAsOpFoldResult(span.start), s, zero,
+                             zero};
           stateRowSizes = {one, span.length, one, nb.getIndexAttr(shape[3]),
                            nb.getIndexAttr(shape[4])};
           auto type = RankedTensorType::get(
@@ -321,7 +321,8 @@ Value emptyFinalStates(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
   if (r.allStates) {
     auto shape = r.stateType.getShape();
     return tensor::EmptyOp::create(
-        b, ArrayRef<int64_t>{ShapedType::kDynamic, shape[2], shape[3], shape[4]},
+        b,
+        ArrayRef<int64_t>{ShapedType::kDynamic, shape[2], shape[3], shape[4]},
         b.getF32Type(), ValueRange{sequenceCount(sizes, r.cuSeqlens)});
   }
   if (!r.stateIndices)
