@@ -22,6 +22,13 @@ namespace mixir {
 /// not set it (mixir-opt's `--report-raising`).
 void setReportRaisingByDefault(bool report);
 bool reportRaisingByDefault();
+
+/// What both importers run on their converted module before handing it
+/// out: CSE (after a canonicalisation when `canonicalizeFirst`), mix-raise
+/// on every function (`report`: its --report-raising lines), then
+/// canonicalisation and CSE.
+void addImportRaisingPasses(mlir::OpPassManager &pm, bool report,
+                            bool canonicalizeFirst);
 } // namespace mixir
 
 #endif

@@ -129,13 +129,8 @@ importONNXFileImpl(MLIRContext &context, llvm::StringRef path,
   }
   if (options.raise) {
     PassManager pm(&context);
-    pm.addPass(createCanonicalizerPass());
-    pm.addPass(createCSEPass());
-    mixir::MixRaiseOptions raiseOptions;
-    raiseOptions.report = options.reportRaising;
-    pm.addNestedPass<func::FuncOp>(mixir::createMixRaise(raiseOptions));
-    pm.addPass(createCanonicalizerPass());
-    pm.addPass(createCSEPass());
+    mixir::addImportRaisingPasses(pm, options.reportRaising,
+                                  /*canonicalizeFirst=*/true);
     if (failed(pm.run(*module))) {
       error =
           "'" + file + "': simplifying the imported IR failed: " + diagnostics;

@@ -123,12 +123,8 @@ OwningOpRef<ModuleOp> importImpl(MLIRContext &context, StringRef flatText,
     // transposes that put K in [B, H, K, T] order into one, hiding the K^T
     // that mix-raise's Q K^T matcher looks for.
     PassManager pm(&context);
-    pm.addPass(createCSEPass());
-    mixir::MixRaiseOptions raiseOptions;
-    raiseOptions.report = options.reportRaising;
-    pm.addNestedPass<func::FuncOp>(mixir::createMixRaise(raiseOptions));
-    pm.addPass(createCanonicalizerPass());
-    pm.addPass(createCSEPass());
+    mixir::addImportRaisingPasses(pm, options.reportRaising,
+                                  /*canonicalizeFirst=*/false);
     if (failed(pm.run(*module))) {
       error = "simplifying the imported IR failed: " + diagnostics;
       return nullptr;
