@@ -35,213 +35,267 @@ static Value insertStateRow(ImplicitLocOpBuilder &b, Value S, Value states,
       ArrayRef<OpFoldResult>{one, one, one});
 }
 
-SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
-                                  const RecurrenceOperands &r,
-                                  const SymbolSizes &sizes) {
-  const int64_t hq = dimSize(r.q, 2), hk = dimSize(r.k, 2),
-                hv = dimSize(r.v, 2);
-  const int64_t K = dimSize(r.k, 3), V = dimSize(r.v, 3);
-  const int64_t ho = std::max(hq, hv);
-  const int64_t group = ho / hv;  // output heads per state head
-  const int64_t qShare = ho / hq; // output heads per query head
-  const int64_t kShare = hv / hk; // state heads per key head
-  const bool gated = r.gate != GateKind::none;
-  auto rowType = VectorType::get({V}, b.getF32Type());
+namespace {
+/// The recurrent form of one op: per (sequence, state head) a loop over the
+/// tokens, and per token one or two passes over the K rows of the state.
+class RecurrentForm {
+public:
+  RecurrentForm(ImplicitLocOpBuilder &b, const RecurrenceOperands &r)
+      : r(r), hq(dimSize(r.q, 2)), hk(dimSize(r.k, 2)), hv(dimSize(r.v, 2)),
+        K(dimSize(r.k, 3)), V(dimSize(r.v, 3)), ho(std::max(hq, hv)),
+        group(ho / hv), qShare(ho / hq), kShare(hv / hk),
+        gated(r.gate != GateKind::none),
+        rowType(VectorType::get({V}, b.getF32Type())) {}
 
-  Value zero = indexConst(b, 0);
-  Value o0 = emptyOutputs(b, r, sizes);
-  Value s0 = emptyFinalStates(b, r, sizes);
-  // The decay a gate value gives: exp(g), or g itself for signed decays.
-  auto decayOf = [&](ImplicitLocOpBuilder &b, Value g) -> Value {
-    return r.signedDecay ? g : Value(math::ExpOp::create(b, g));
+  SmallVector<Value> build(ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {
+    zero = indexConst(b, 0);
+    Value o0 = emptyOutputs(b, r, sizes);
+    Value s0 = emptyFinalStates(b, r, sizes);
+    return forEachStateHead(
+        b, sizes, r, group, o0, s0,
+        [&](ImplicitLocOpBuilder &b, const SequenceSpan &span, Value s,
+            StateHeadTiles tiles) { return stateHead(b, span, s, tiles); });
+  }
+
+private:
+  /// What one token's passes read: its position, the state head, the key
+  /// head, its decay (head and scalar gates), the factor of its key (with
+  /// qk_l2norm), and the output heads reading the state with their query
+  /// heads and factors.
+  struct Token {
+    Value bi, t, s, kHead, decay, kFactor;
+    SmallVector<Value> qHeads, qFactors;
   };
-  auto readRow = [&](ImplicitLocOpBuilder &b, Value S, Value i) -> Value {
+
+  const RecurrenceOperands &r;
+  const int64_t hq, hk, hv, K, V, ho;
+  const int64_t group;  // output heads per state head
+  const int64_t qShare; // output heads per query head
+  const int64_t kShare; // state heads per key head
+  const bool gated;
+  const VectorType rowType;
+  Value zero;
+
+  /// The decay a gate value gives: exp(g), or g itself for signed decays.
+  Value decayOf(ImplicitLocOpBuilder &b, Value g) const {
+    return r.signedDecay ? g : Value(math::ExpOp::create(b, g));
+  }
+  Value readRow(ImplicitLocOpBuilder &b, Value S, Value i) const {
     return vector::TransferReadOp::create(b, rowType, S, ValueRange{i, zero},
                                           f32Const(b, 0.0f),
                                           ArrayRef<bool>{true});
-  };
-  auto writeRow = [&](ImplicitLocOpBuilder &b, Value row, Value S,
-                      Value i) -> Value {
+  }
+  Value writeRow(ImplicitLocOpBuilder &b, Value row, Value S, Value i) const {
     return vector::TransferWriteOp::create(b, row, S, ValueRange{i, zero},
                                            ArrayRef<bool>{true})
         .getResult();
-  };
-  return forEachStateHead(
-      b, sizes, r, group, o0, s0,
-      [&](ImplicitLocOpBuilder &b, const SequenceSpan &span, Value s,
-          StateHeadTiles tiles) {
-        Value bi = span.batch;
-        Value kHead = arith::DivUIOp::create(b, s, indexConst(b, kShare));
-        Value headDecay;
-        if (r.gate == GateKind::head)
-          headDecay = decayOf(b, readF32(b, r.g, {s}));
+  }
+  /// The decay of state row i at this token.
+  Value rowDecay(ImplicitLocOpBuilder &b, const Token &tok, Value i) const {
+    if (r.gate == GateKind::vector)
+      return decayOf(b, readF32(b, r.g, {tok.bi, tok.t, tok.s, i}));
+    return tok.decay;
+  }
+  Value keyAt(ImplicitLocOpBuilder &b, const Token &tok, Value i) const {
+    Value ki = readF32(b, r.k, {tok.bi, tok.t, tok.kHead, i});
+    return tok.kFactor ? Value(arith::MulFOp::create(b, ki, tok.kFactor)) : ki;
+  }
+  /// Element i of the low-rank vector `ab` (a or b) of term j.
+  Value lowRankAt(ImplicitLocOpBuilder &b, const Token &tok, Value ab,
+                  int64_t j, Value i) const {
+    return readF32(b, ab, {tok.bi, tok.t, tok.s, indexConst(b, j), i});
+  }
 
-        // Row i of this sequence's rows is token t = start + i of the inputs.
-        SmallVector<Value> carriedTiles = {tiles.rows, tiles.state};
-        if (tiles.stateRows)
-          carriedTiles.push_back(tiles.stateRows);
-        auto tokens = forLoop(
-            b, zero, span.length, carriedTiles,
-            [&](ImplicitLocOpBuilder &b, Value row, ValueRange a) {
-              Value t = span.token(b, row), outRow = row;
-              Value o = a[0], S = a[1];
-              // With all_states, the updated state is also row `row` of the
-              // per-token states.
-              auto withStateRow = [&](SmallVector<Value> next) {
+  StateHeadTiles stateHead(ImplicitLocOpBuilder &b, const SequenceSpan &span,
+                           Value s, StateHeadTiles tiles);
+  Token token(ImplicitLocOpBuilder &b, Value bi, Value t, Value s, Value kHead,
+              Value headDecay);
+  SmallVector<Value> project(ImplicitLocOpBuilder &b, const Token &tok,
+                             Value &S);
+  Value update(ImplicitLocOpBuilder &b, const Token &tok, Value v,
+               ArrayRef<Value> projections);
+  SmallVector<Value> updateRows(ImplicitLocOpBuilder &b, const Token &tok,
+                                Value S, Value o, Value outRow, Value update,
+                                ArrayRef<Value> lowRankProjections);
+};
+
+StateHeadTiles RecurrentForm::stateHead(ImplicitLocOpBuilder &b,
+                                        const SequenceSpan &span, Value s,
+                                        StateHeadTiles tiles) {
+  Value bi = span.batch;
+  Value kHead = arith::DivUIOp::create(b, s, indexConst(b, kShare));
+  Value headDecay;
+  if (r.gate == GateKind::head)
+    headDecay = decayOf(b, readF32(b, r.g, {s}));
+
+  // Row i of this sequence's rows is token t = start + i of the inputs.
+  SmallVector<Value> carriedTiles = {tiles.rows, tiles.state};
+  if (tiles.stateRows)
+    carriedTiles.push_back(tiles.stateRows);
+  auto tokens =
+      forLoop(b, zero, span.length, carriedTiles,
+              [&](ImplicitLocOpBuilder &b, Value row, ValueRange a) {
+                Value t = span.token(b, row);
+                Value o = a[0], S = a[1];
+                Token tok = token(b, bi, t, s, kHead, headDecay);
+                Value v = readF32Vector(b, r.v, {bi, t, s, zero}, V);
+                SmallVector<Value> projections = project(b, tok, S);
+                Value u = update(b, tok, v, projections);
+                // The projections S^T a_j of the low-rank terms.
+                SmallVector<Value> next =
+                    updateRows(b, tok, S, o, row, u,
+                               ArrayRef<Value>(projections).take_back(r.rank));
+                // With all_states, the updated state is also row `row` of the
+                // per-token states.
                 if (tiles.stateRows)
                   next.push_back(insertStateRow(b, next[1], a[2], row));
                 return next;
-              };
-              Value tokenDecay = headDecay;
-              if (r.gate == GateKind::scalar)
-                tokenDecay = decayOf(b, readF32(b, r.g, {bi, t, s}));
-              auto rowDecay = [&](ImplicitLocOpBuilder &b, Value i) -> Value {
-                if (r.gate == GateKind::vector)
-                  return decayOf(b, readF32(b, r.g, {bi, t, s, i}));
-                return tokenDecay;
-              };
-              Value kFactor;
-              if (r.l2norm)
-                kFactor = inverseL2Norm(
-                    b, readF32Vector(b, r.k, {bi, t, kHead, zero}, K));
-              auto keyAt = [&](ImplicitLocOpBuilder &b, Value i) -> Value {
-                Value ki = readF32(b, r.k, {bi, t, kHead, i});
-                return kFactor ? Value(arith::MulFOp::create(b, ki, kFactor))
-                               : ki;
-              };
-              // Element i of the low-rank vector `ab` (a or b) of term j.
-              auto lowRankAt = [&](ImplicitLocOpBuilder &b, Value ab, int64_t j,
-                                   Value i) -> Value {
-                return readF32(b, ab, {bi, t, s, indexConst(b, j), i});
-              };
-              // Output heads reading this state, their query heads and factors.
-              SmallVector<Value> qHeads, qFactors;
-              for (int64_t g = 0; g < group; ++g) {
-                Value oh = arith::AddIOp::create(
-                    b, arith::MulIOp::create(b, s, indexConst(b, group)),
-                    indexConst(b, g));
-                Value qh = arith::DivUIOp::create(b, oh, indexConst(b, qShare));
-                Value factor = f32Const(b, r.scale);
-                if (r.l2norm)
-                  factor = arith::MulFOp::create(
-                      b, factor,
-                      inverseL2Norm(
-                          b, readF32Vector(b, r.q, {bi, t, qh, zero}, K)));
-                qHeads.push_back(qh);
-                qFactors.push_back(factor);
-              }
-              Value update = readF32Vector(b, r.v, {bi, t, s, zero}, V);
+              });
+  return StateHeadTiles{tokens[0], tokens[1],
+                        tiles.stateRows ? tokens[2] : Value()};
+}
 
-              // Pass 1, when the update reads the state: its projections S^T x.
-              // The delta rule projects on k after decaying S in place; the
-              // low-rank terms of mix.recurrence project on each a_j, on the
-              // undecayed S_{t-1}.
-              SmallVector<std::function<Value(ImplicitLocOpBuilder &, Value)>>
-                  along;
-              if (r.beta)
-                along.push_back(keyAt);
-              for (int64_t j = 0; j < r.rank; ++j)
-                along.push_back([&, j](ImplicitLocOpBuilder &b, Value i) {
-                  return lowRankAt(b, r.lowRankA, j, i);
-                });
-              const bool decayFirst = gated && r.beta;
-              SmallVector<Value> projections;
-              if (!along.empty()) {
-                SmallVector<Value> carried = {S};
-                carried.append(along.size(), f32Splat(b, 0.0f, V));
-                auto pass = forLoop(
-                    b, zero, indexConst(b, K), carried,
-                    [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
-                      Value S = a[0];
-                      Value row = readRow(b, S, i);
-                      if (decayFirst) {
-                        row = arith::MulFOp::create(
-                            b, row, splat(b, rowDecay(b, i), V));
-                        S = writeRow(b, row, S, i);
-                      }
-                      SmallVector<Value> next = {S};
-                      for (auto [x, acc] :
-                           llvm::zip_equal(along, a.drop_front()))
-                        next.push_back(vector::FMAOp::create(
-                            b, splat(b, x(b, i), V), row, acc));
-                      return next;
-                    });
-                S = pass[0];
-                projections.assign(pass.begin() + 1, pass.end());
-              }
-              // The projections S^T a_j of the low-rank terms.
-              ArrayRef<Value> lowRankProjections =
-                  ArrayRef<Value>(projections).take_back(r.rank);
-              if (r.beta) {
-                // The delta rule's update is beta (v - S^T k).
-                Value beta = readF32(b, r.beta, {bi, t, s});
-                if (r.negEigval)
-                  beta = arith::MulFOp::create(b, beta, f32Const(b, 2.0f));
-                update = arith::MulFOp::create(
-                    b, arith::SubFOp::create(b, update, projections.front()),
-                    splat(b, beta, V));
-              }
+RecurrentForm::Token RecurrentForm::token(ImplicitLocOpBuilder &b, Value bi,
+                                          Value t, Value s, Value kHead,
+                                          Value headDecay) {
+  Token tok{bi, t, s, kHead, headDecay, Value(), {}, {}};
+  if (r.gate == GateKind::scalar)
+    tok.decay = decayOf(b, readF32(b, r.g, {bi, t, s}));
+  if (r.l2norm)
+    tok.kFactor =
+        inverseL2Norm(b, readF32Vector(b, r.k, {bi, t, kHead, zero}, K));
+  for (int64_t g = 0; g < group; ++g) {
+    Value oh = arith::AddIOp::create(
+        b, arith::MulIOp::create(b, s, indexConst(b, group)), indexConst(b, g));
+    Value qh = arith::DivUIOp::create(b, oh, indexConst(b, qShare));
+    Value factor = f32Const(b, r.scale);
+    if (r.l2norm)
+      factor = arith::MulFOp::create(
+          b, factor,
+          inverseL2Norm(b, readF32Vector(b, r.q, {bi, t, qh, zero}, K)));
+    tok.qHeads.push_back(qh);
+    tok.qFactors.push_back(factor);
+  }
+  return tok;
+}
 
-              // S[i] = decay_i S[i] + sum_j b_j[i] (S^T a_j) + k_i update;
-              // acc_g += (factor_g q_g[i]) S[i], or with a transposed read
-              // o_g[i] = factor_g (S[i] . q_g), stored as the rows go by.
-              SmallVector<Value> qRows;
-              if (r.transposedRead)
-                for (int64_t g = 0; g < group; ++g)
-                  qRows.push_back(
-                      readF32Vector(b, r.q, {bi, t, qHeads[g], zero}, V));
-              SmallVector<Value> carried = {S};
-              for (int64_t g = 0; g < group; ++g)
-                carried.push_back(r.transposedRead ? o : f32Splat(b, 0.0f, V));
-              if (r.transposedRead)
-                carried.resize(2);
-              auto rows = forLoop(
-                  b, zero, indexConst(b, K), carried,
-                  [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
-                    Value S = a[0];
-                    Value row = readRow(b, S, i);
-                    if (gated && !decayFirst)
-                      row = arith::MulFOp::create(b, row,
-                                                  splat(b, rowDecay(b, i), V));
-                    for (auto [j, p] : llvm::enumerate(lowRankProjections))
-                      row = vector::FMAOp::create(
-                          b, splat(b, lowRankAt(b, r.lowRankB, j, i), V), p,
-                          row);
-                    row = vector::FMAOp::create(b, splat(b, keyAt(b, i), V),
-                                                update, row);
-                    SmallVector<Value> next = {writeRow(b, row, S, i)};
-                    if (r.transposedRead) {
-                      Value o = a[1];
-                      for (int64_t g = 0; g < group; ++g)
-                        o = storeScalar(b,
-                                        arith::MulFOp::create(
-                                            b,
-                                            reduceAdd(b, arith::MulFOp::create(
-                                                             b, row, qRows[g])),
-                                            qFactors[g]),
-                                        o, {outRow, indexConst(b, g), i});
-                      next.push_back(o);
-                      return next;
-                    }
-                    for (int64_t g = 0; g < group; ++g) {
-                      Value qi = arith::MulFOp::create(
-                          b, readF32(b, r.q, {bi, t, qHeads[g], i}),
-                          qFactors[g]);
-                      next.push_back(vector::FMAOp::create(b, splat(b, qi, V),
-                                                           row, a[1 + g]));
-                    }
-                    return next;
-                  });
-              if (r.transposedRead)
-                return withStateRow({rows[1], rows[0]});
-              for (int64_t g = 0; g < group; ++g)
-                o = writeVector(b, rows[1 + g], o,
-                                {row, indexConst(b, g), zero});
-              return withStateRow({o, rows[0]});
-            });
-        return StateHeadTiles{tokens[0], tokens[1],
-                              tiles.stateRows ? tokens[2] : Value()};
+/// Pass 1, when the update reads the state: its projections S^T x. The
+/// delta rule projects on k after decaying S in place (updating `S`); the
+/// low-rank terms of mix.recurrence project on each a_j, on the undecayed
+/// S_{t-1}. Returns the projections: the delta rule's first, then one per
+/// low-rank term.
+SmallVector<Value> RecurrentForm::project(ImplicitLocOpBuilder &b,
+                                          const Token &tok, Value &S) {
+  SmallVector<std::function<Value(ImplicitLocOpBuilder &, Value)>> along;
+  if (r.beta)
+    along.push_back(
+        [&](ImplicitLocOpBuilder &b, Value i) { return keyAt(b, tok, i); });
+  for (int64_t j = 0; j < r.rank; ++j)
+    along.push_back([&, j](ImplicitLocOpBuilder &b, Value i) {
+      return lowRankAt(b, tok, r.lowRankA, j, i);
+    });
+  const bool decayFirst = gated && r.beta;
+  if (along.empty())
+    return {};
+  SmallVector<Value> carried = {S};
+  carried.append(along.size(), f32Splat(b, 0.0f, V));
+  auto pass = forLoop(
+      b, zero, indexConst(b, K), carried,
+      [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+        Value S = a[0];
+        Value row = readRow(b, S, i);
+        if (decayFirst) {
+          row = arith::MulFOp::create(b, row, splat(b, rowDecay(b, tok, i), V));
+          S = writeRow(b, row, S, i);
+        }
+        SmallVector<Value> next = {S};
+        for (auto [x, acc] : llvm::zip_equal(along, a.drop_front()))
+          next.push_back(
+              vector::FMAOp::create(b, splat(b, x(b, i), V), row, acc));
+        return next;
       });
+  S = pass[0];
+  return SmallVector<Value>(pass.begin() + 1, pass.end());
+}
+
+/// The row every key element scales into the state: v, or for the delta
+/// rule beta (v - S^T k).
+Value RecurrentForm::update(ImplicitLocOpBuilder &b, const Token &tok, Value v,
+                            ArrayRef<Value> projections) {
+  if (!r.beta)
+    return v;
+  Value beta = readF32(b, r.beta, {tok.bi, tok.t, tok.s});
+  if (r.negEigval)
+    beta = arith::MulFOp::create(b, beta, f32Const(b, 2.0f));
+  return arith::MulFOp::create(
+      b, arith::SubFOp::create(b, v, projections.front()), splat(b, beta, V));
+}
+
+/// Pass 2: S[i] = decay_i S[i] + sum_j b_j[i] (S^T a_j) + k_i update;
+/// acc_g += (factor_g q_g[i]) S[i], written to output row `outRow` after
+/// the pass, or with a transposed read o_g[i] = factor_g (S[i] . q_g),
+/// stored as the rows go by. Returns {o, S}.
+SmallVector<Value>
+RecurrentForm::updateRows(ImplicitLocOpBuilder &b, const Token &tok, Value S,
+                          Value o, Value outRow, Value update,
+                          ArrayRef<Value> lowRankProjections) {
+  const bool decayFirst = gated && r.beta;
+  SmallVector<Value> qRows;
+  if (r.transposedRead)
+    for (int64_t g = 0; g < group; ++g)
+      qRows.push_back(
+          readF32Vector(b, r.q, {tok.bi, tok.t, tok.qHeads[g], zero}, V));
+  SmallVector<Value> carried = {S};
+  for (int64_t g = 0; g < group; ++g)
+    carried.push_back(r.transposedRead ? o : f32Splat(b, 0.0f, V));
+  if (r.transposedRead)
+    carried.resize(2);
+  auto rows = forLoop(
+      b, zero, indexConst(b, K), carried,
+      [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+        Value S = a[0];
+        Value row = readRow(b, S, i);
+        if (gated && !decayFirst)
+          row = arith::MulFOp::create(b, row, splat(b, rowDecay(b, tok, i), V));
+        for (auto [j, p] : llvm::enumerate(lowRankProjections))
+          row = vector::FMAOp::create(
+              b, splat(b, lowRankAt(b, tok, r.lowRankB, j, i), V), p, row);
+        row = vector::FMAOp::create(b, splat(b, keyAt(b, tok, i), V), update,
+                                    row);
+        SmallVector<Value> next = {writeRow(b, row, S, i)};
+        if (r.transposedRead) {
+          Value o = a[1];
+          for (int64_t g = 0; g < group; ++g)
+            o = storeScalar(
+                b,
+                arith::MulFOp::create(
+                    b, reduceAdd(b, arith::MulFOp::create(b, row, qRows[g])),
+                    tok.qFactors[g]),
+                o, {outRow, indexConst(b, g), i});
+          next.push_back(o);
+          return next;
+        }
+        for (int64_t g = 0; g < group; ++g) {
+          Value qi = arith::MulFOp::create(
+              b, readF32(b, r.q, {tok.bi, tok.t, tok.qHeads[g], i}),
+              tok.qFactors[g]);
+          next.push_back(
+              vector::FMAOp::create(b, splat(b, qi, V), row, a[1 + g]));
+        }
+        return next;
+      });
+  if (r.transposedRead)
+    return {rows[1], rows[0]};
+  for (int64_t g = 0; g < group; ++g)
+    o = writeVector(b, rows[1 + g], o, {outRow, indexConst(b, g), zero});
+  return {o, rows[0]};
+}
+} // namespace
+
+SmallVector<Value> buildRecurrent(ImplicitLocOpBuilder &b,
+                                  const RecurrenceOperands &r,
+                                  const SymbolSizes &sizes) {
+  return RecurrentForm(b, r).build(b, sizes);
 }
 
 namespace {
