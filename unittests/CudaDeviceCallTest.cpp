@@ -320,6 +320,33 @@ TEST_F(CudaDeviceCallPacked, DeviceOffsetsAreDownloadedForTheHostCode) {
   EXPECT_EQ(fake.calls("cuLaunchKernel"), launches) << "nothing launched";
 }
 
+TEST_F(CudaDeviceCallPacked, InvokeDownloadsTheOffsetsOnce) {
+  // Invoke sizes its results from the dry run of the call itself: one
+  // download of the offsets (one wait), not one for the shapes and another
+  // for the call.
+  int syncs = fake.calls("cuStreamSynchronize");
+  int copies = fake.calls("cuMemcpyAsync");
+  mixir_buffer_t results[2] = {nullptr, nullptr};
+  ASSERT_EQ(take(mixir_function_invoke(f, args, 4, results, 2, nullptr)), "");
+  EXPECT_EQ(fake.calls("cuStreamSynchronize"), syncs + 1);
+  EXPECT_EQ(fake.calls("cuMemcpyAsync"), copies + 2)
+      << "the offsets down once, and the host code's copy of them up";
+  ASSERT_NE(results[1], nullptr);
+  ASSERT_EQ(mixir_buffer_rank(results[1]), 4);
+  EXPECT_EQ(std::vector<int64_t>(mixir_buffer_shape(results[1]),
+                                 mixir_buffer_shape(results[1]) + 4),
+            (std::vector<int64_t>{3, 2, 64, 64}));
+  for (mixir_buffer_t r : results)
+    mixir_buffer_release(r);
+  EXPECT_EQ(fake.liveCounts()[0], 0) << "released results are freed";
+  // A failing call allocates nothing that outlives it.
+  cu = {0, 40, 31, 75};
+  mixir_buffer_t none[2] = {nullptr, nullptr};
+  EXPECT_NE(take(mixir_function_invoke(f, args, 4, none, 2, nullptr)), "");
+  EXPECT_EQ(none[0], nullptr);
+  EXPECT_EQ(fake.liveCounts()[0], 0);
+}
+
 TEST_F(CudaDeviceCallPacked, OnlyHostReadArgumentsMayBeHostBuffers) {
   args[1].device = MIXIR_DEVICE_CPU;
   EXPECT_EQ(take(mixir_function_invoke_into(f, args, 4, outs, 2, nullptr)),

@@ -324,14 +324,8 @@ Status deviceResultShapes(PackedFunction fn, const FunctionSignature &sig,
 Status callOnDevice(PackedFunction fn, const FunctionSignature &sig,
                     const std::vector<ArrayView> &args,
                     const std::vector<bool> &onHost,
-                    const std::vector<ArrayView> &outputs, void *stream) {
-  if (outputs.size() != sig.results.size())
-    return Status::error("@" + sig.name + " returns " +
-                         std::to_string(sig.results.size()) + " results, " +
-                         std::to_string(outputs.size()) + " outputs given");
+                    const OutputAllocator &allocate, void *stream) {
   if (Status s = checkNonEmpty(sig.name, args, "argument"); !s)
-    return s;
-  if (Status s = checkNonEmpty(sig.name, outputs, "output"); !s)
     return s;
   (void)cudaTakeStatus();
   StagedArguments staged;
@@ -340,6 +334,14 @@ Status callOnDevice(PackedFunction fn, const FunctionSignature &sig,
   DeviceCall call(stream);
   std::vector<RawResult> results;
   if (Status s = runHostCode(call, fn, sig, staged.views, results); !s)
+    return s;
+  std::vector<std::vector<int64_t>> shapes;
+  for (const RawResult &r : results)
+    shapes.push_back(r.shape);
+  std::vector<ArrayView> outputs;
+  if (Status s = allocate(shapes, outputs); !s)
+    return s;
+  if (Status s = checkNonEmpty(sig.name, outputs, "output"); !s)
     return s;
   for (size_t j = 0; j < results.size(); ++j)
     if (results[j].shape != outputs[j].shape ||
@@ -359,6 +361,24 @@ Status callOnDevice(PackedFunction fn, const FunctionSignature &sig,
                          " on device buffers: the host code made fewer "
                          "allocations or copies than in its dry run");
   return Status::ok();
+}
+
+Status callOnDevice(PackedFunction fn, const FunctionSignature &sig,
+                    const std::vector<ArrayView> &args,
+                    const std::vector<bool> &onHost,
+                    const std::vector<ArrayView> &outputs, void *stream) {
+  if (outputs.size() != sig.results.size())
+    return Status::error("@" + sig.name + " returns " +
+                         std::to_string(sig.results.size()) + " results, " +
+                         std::to_string(outputs.size()) + " outputs given");
+  return callOnDevice(
+      fn, sig, args, onHost,
+      [&](const std::vector<std::vector<int64_t>> &,
+          std::vector<ArrayView> &given) {
+        given = outputs;
+        return Status::ok();
+      },
+      stream);
 }
 
 } // namespace mixrt

@@ -234,28 +234,27 @@ Status invoke(mixir_function_t function, const mixir_buffer_view_t *args,
 Status invokeOnDevice(mixir_function_t function, const CallArguments &call,
                       mixir_buffer_t *results, void *stream) {
   const FunctionSignature &sig = *function->signature;
-  std::vector<std::vector<int64_t>> shapes;
-  if (Status s = deviceResultShapes(function->entry, sig, call.views,
-                                    call.onHost, stream, shapes);
-      !s)
-    return s;
   std::vector<std::unique_ptr<mixir_buffer_s>> buffers;
-  std::vector<ArrayView> outputs;
-  for (size_t i = 0; i < shapes.size(); ++i) {
-    auto b = std::make_unique<mixir_buffer_s>();
-    b->array.dtype = sig.results[i].dtype;
-    b->array.shape = shapes[i];
-    b->device = MIXIR_DEVICE_CUDA;
-    size_t bytes = size_t(b->array.numElements()) * dtypeSize(b->array.dtype);
-    if (Status s = cudaAllocate(bytes, b->external); !s)
-      return Status::error("@" + sig.name + " result " + std::to_string(i) +
-                           ": " + s.message());
-    b->ownsExternal = true;
-    outputs.push_back({b->external, b->array.dtype, shapes[i]});
-    buffers.push_back(std::move(b));
-  }
+  auto allocate = [&](const std::vector<std::vector<int64_t>> &shapes,
+                      std::vector<ArrayView> &outputs) {
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      auto b = std::make_unique<mixir_buffer_s>();
+      b->array.dtype = sig.results[i].dtype;
+      b->array.shape = shapes[i];
+      b->device = MIXIR_DEVICE_CUDA;
+      size_t bytes =
+          size_t(b->array.numElements()) * dtypeSize(b->array.dtype);
+      if (Status s = cudaAllocate(bytes, b->external); !s)
+        return Status::error("@" + sig.name + " result " + std::to_string(i) +
+                             ": " + s.message());
+      b->ownsExternal = true;
+      outputs.push_back({b->external, b->array.dtype, shapes[i]});
+      buffers.push_back(std::move(b));
+    }
+    return Status::ok();
+  };
   if (Status s = callOnDevice(function->entry, sig, call.views, call.onHost,
-                              outputs, stream);
+                              allocate, stream);
       !s)
     return s;
   for (size_t i = 0; i < buffers.size(); ++i)

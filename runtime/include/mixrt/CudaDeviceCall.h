@@ -30,6 +30,8 @@
 
 #include "mixrt/Call.h"
 
+#include <functional>
+
 namespace mixrt {
 
 /// Calls `fn` (compiled for target cuda) on dense row-major device buffers:
@@ -42,6 +44,21 @@ Status callOnDevice(PackedFunction fn, const FunctionSignature &sig,
                     const std::vector<ArrayView> &args,
                     const std::vector<bool> &onHost,
                     const std::vector<ArrayView> &outputs, void *stream);
+
+/// Makes the outputs of a call once its dry run knows the result shapes
+/// (one per result, in order).
+using OutputAllocator = std::function<Status(
+    const std::vector<std::vector<int64_t>> &shapes,
+    std::vector<ArrayView> &outputs)>;
+
+/// callOnDevice with outputs that `allocate` makes after the dry run: the
+/// host code runs twice (dry, then for real) and the host-read arguments
+/// are downloaded once, where result shapes then a call would run it three
+/// times.
+Status callOnDevice(PackedFunction fn, const FunctionSignature &sig,
+                    const std::vector<ArrayView> &args,
+                    const std::vector<bool> &onHost,
+                    const OutputAllocator &allocate, void *stream);
 
 /// The result shapes of `fn` on those buffers (a dry run: nothing reaches
 /// the device but the downloads of host-read arguments, on `stream`).
