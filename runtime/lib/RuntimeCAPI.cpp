@@ -242,8 +242,7 @@ Status invokeOnDevice(mixir_function_t function, const CallArguments &call,
       b->array.dtype = sig.results[i].dtype;
       b->array.shape = shapes[i];
       b->device = MIXIR_DEVICE_CUDA;
-      size_t bytes =
-          size_t(b->array.numElements()) * dtypeSize(b->array.dtype);
+      size_t bytes = size_t(b->array.numElements()) * dtypeSize(b->array.dtype);
       if (Status s = cudaAllocate(bytes, b->external); !s)
         return Status::error("@" + sig.name + " result " + std::to_string(i) +
                              ": " + s.message());

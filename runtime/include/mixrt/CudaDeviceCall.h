@@ -47,9 +47,9 @@ Status callOnDevice(PackedFunction fn, const FunctionSignature &sig,
 
 /// Makes the outputs of a call once its dry run knows the result shapes
 /// (one per result, in order).
-using OutputAllocator = std::function<Status(
-    const std::vector<std::vector<int64_t>> &shapes,
-    std::vector<ArrayView> &outputs)>;
+using OutputAllocator =
+    std::function<Status(const std::vector<std::vector<int64_t>> &shapes,
+                         std::vector<ArrayView> &outputs)>;
 
 /// callOnDevice with outputs that `allocate` makes after the dry run: the
 /// host code runs twice (dry, then for real) and the host-read arguments
