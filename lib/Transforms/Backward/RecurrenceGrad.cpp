@@ -214,6 +214,13 @@ FailureOr<SmallVector<Value>> recurrenceGrad(OpBuilder &b, mix::RecurrenceOp op,
                                              Value dO, Value dS,
                                              std::string &why) {
   Location loc = op.getLoc();
+  for (Value x : {op.getQ(), op.getK(), op.getV()}) {
+    auto t = cast<RankedTensorType>(x.getType());
+    if (t.isDynamicDim(2) || t.isDynamicDim(3)) {
+      why = "head counts and head dims must be static";
+      return failure();
+    }
+  }
   if (op.getDecay() == mix::DecayKind::signed_) {
     why = "the gradient of a signed decay ('decay signed') is not derived: "
           "it is dL/dd = dL/dg / d, unusable near d = 0; use 'decay log'";
