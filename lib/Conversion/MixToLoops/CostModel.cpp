@@ -105,8 +105,13 @@ int64_t mixir::lowering::chooseChunkSize(const MixerShape &shape) {
   double rowRank = measuredRank(shape.op);
   int64_t best = 0;
   double bestCost = std::numeric_limits<double>::infinity();
+  // A transposed read runs chunked whenever the shortest chunk fits.
+  bool chunkFits = shape.maxChunk >= kCandidates[1] &&
+                   (shape.length < 0 || shape.length >= kCandidates[1]);
   for (auto [i, chunk] : llvm::enumerate(kCandidates)) {
     if (chunk > shape.maxChunk || (shape.length >= 0 && chunk > shape.length))
+      continue;
+    if (chunk == 0 && shape.transposedRead && chunkFits)
       continue;
     double scale =
         flopsPerToken(shape.op, chunk, shape.keyDim, shape.valueDim,

@@ -32,6 +32,12 @@ struct MixerShape {
   int64_t length = -1;
   /// The longest chunk the op's chunked form allows.
   int64_t maxChunk = 128;
+  /// mix.recurrence's `read transposed` (o = S q). The table is measured on
+  /// the normal read; the transposed one's recurrent form reduces every
+  /// state row across V (K horizontal sums a token) and measured 1.5 to
+  /// 2.5x slower than each chunked form (K = 64 and 128, every gate kind),
+  /// so it is chosen only when no chunk fits the length.
+  bool transposedRead = false;
 };
 
 /// The chunk length the model finds fastest for `shape`: 0 for the

@@ -189,9 +189,10 @@ mixir::lowering::MixerShape mixerShape(Operation *op) {
   auto gate = op->getAttrOfType<mixir::mix::GateKindAttr>("gate_kind");
   shape.gate = mixir::mix::stringifyGateKind(gate ? gate.getValue()
                                                   : mixir::mix::GateKind::none);
-  if (auto rc = dyn_cast<RecurrenceOp>(op))
+  if (auto rc = dyn_cast<RecurrenceOp>(op)) {
     shape.rank = rc.getRank();
-  else if (isa<mixir::mix::DeltaRuleOp>(op))
+    shape.transposedRead = rc.getReadTransposed();
+  } else if (isa<mixir::mix::DeltaRuleOp>(op))
     shape.rank = 1;
   shape.maxChunk = defaultChunk(op, mixir::kMaxChunkSize);
   return shape;
