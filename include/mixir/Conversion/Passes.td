@@ -42,7 +42,7 @@ def ExpandLinearAttention : Pass<"mix-expand-linear-attention"> {
   }];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::linalg::LinalgDialect",
-                           "mlir::math::MathDialect",
+                           "mlir::math::MathDialect", "mlir::scf::SCFDialect",
                            "mlir::tensor::TensorDialect"];
 }
 

@@ -10,21 +10,28 @@
 // scale q . z with z = sum over all t of k (0 where that divisor is 0).
 // S is the final state (the forward recurrence's).
 //
-// The head sharing is spelled out by reshapes, so that every contraction
-// is a linalg.generic with plain dimension maps: v splits its Hv heads into
-// [Hk, Hv/Hk] (the states of one key head), q its Hq heads and the states
-// their Hv into [G, Hq/G] and [G, Hv/G] with G = min(Hq, Hv), and the
-// output [G, Hq/G, Hv/G] collapses into its Ho heads in order (one of the
-// two ratios is 1). Products and sums are f32; the output is rounded once.
+// Per batch, two passes over the sequence in tiles of kChunk tokens (the
+// last one padded with zero rows, which add nothing to S and whose outputs
+// are dropped), so that every contraction has static shapes and takes the
+// CPU's register tiles (vectorize-tiles): the first sums S (and z), the
+// second multiplies each tile of q by S. The head sharing is spelled out by
+// reshapes, so that every contraction is a linalg.generic with plain
+// dimension maps: v splits its Hv heads into [Hk, Hv/Hk] (the states of one
+// key head), q its Hq heads and the states their Hv into [G, Hq/G] and
+// [G, Hv/G] with G = min(Hq, Hv), and the output [G, Hq/G, Hv/G] collapses
+// into its Ho heads in order (one of the two ratios is 1). Products and
+// sums are f32; the output is rounded once.
 //
 //===----------------------------------------------------------------------===//
 #include "GlobalLinearAttention.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include <algorithm>
+#include <functional>
 
 using namespace mlir;
 
@@ -33,6 +40,9 @@ namespace {
 
 constexpr utils::IteratorType P = utils::IteratorType::parallel;
 constexpr utils::IteratorType R = utils::IteratorType::reduction;
+
+/// Tokens per tile of the sequence.
+constexpr int64_t kChunk = 64;
 
 class GlobalForm {
 public:
@@ -48,17 +58,24 @@ public:
     kd = dim(op.getQ(), 3);
     vd = dim(op.getV(), 3);
     groups = std::min(hq, hv);
+    T = tensor::DimOp::create(b, op.getQ(), 1);
   }
   std::pair<Value, Value> build();
 
 private:
+  using LoopBody = std::function<SmallVector<Value>(Value, ValueRange)>;
+  OpFoldResult idx(int64_t n) { return b.getIndexAttr(n); }
+  Value cst(int64_t n) { return arith::ConstantIndexOp::create(b, n); }
   /// Dim `d` of the result `like` (static, or taken from q's dim `qDim`).
   OpFoldResult size(RankedTensorType like, unsigned d, unsigned qDim) {
     if (!like.isDynamicDim(d))
-      return b.getIndexAttr(like.getDimSize(d));
+      return idx(like.getDimSize(d));
     return tensor::DimOp::create(b, op.getQ(), qDim).getResult();
   }
-  Value zeros(ArrayRef<OpFoldResult> sizes);
+  Value zeros(ArrayRef<OpFoldResult> sizes, Type elem);
+  SmallVector<Value> loop(Value upper, int64_t step, ValueRange inits,
+                          const LoopBody &body);
+  Value tile(Value x, Value batch, Value t0, Value rows);
   Value split(Value x, unsigned d, int64_t outer);
   Value merge(Value x, unsigned d, unsigned count);
   AffineMap map(unsigned loops, ArrayRef<unsigned> dims) {
@@ -69,18 +86,51 @@ private:
   }
   Value sumOfProducts(ValueRange ins, Value init, ArrayRef<AffineMap> maps,
                       ArrayRef<utils::IteratorType> iters);
-  Value finish(Value num, Value den);
+  std::pair<Value, Value> sums(Value batch);
+  Value outputTile(Value qt, Value state, Value z);
 
   ImplicitLocOpBuilder &b;
   mix::LinearAttentionOp op;
   RankedTensorType oType, sType;
   int64_t hq, hk, hv, kd, vd, groups;
+  Value T;
 };
 
-Value GlobalForm::zeros(ArrayRef<OpFoldResult> sizes) {
-  Value empty = tensor::EmptyOp::create(b, sizes, b.getF32Type());
-  Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+Value GlobalForm::zeros(ArrayRef<OpFoldResult> sizes, Type elem) {
+  Value empty = tensor::EmptyOp::create(b, sizes, elem);
+  Value zero = arith::ConstantOp::create(b, b.getZeroAttr(elem));
   return linalg::FillOp::create(b, zero, empty).getResult(0);
+}
+
+/// scf.for from 0 to `upper` by `step` carrying `inits`; `body` builds at
+/// `b` and returns the values to carry on.
+SmallVector<Value> GlobalForm::loop(Value upper, int64_t step, ValueRange inits,
+                                    const LoopBody &body) {
+  auto forOp = scf::ForOp::create(b, cst(0), upper, cst(step), inits);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forOp.getBody());
+  SmallVector<Value> next =
+      body(forOp.getInductionVar(), forOp.getRegionIterArgs());
+  scf::YieldOp::create(b, next);
+  return SmallVector<Value>(forOp.getResults());
+}
+
+/// Tokens t0 .. t0 + rows - 1 of x[batch] ([B, T, H, D]) as a [kChunk, H, D]
+/// tile, zero from row `rows` on.
+Value GlobalForm::tile(Value x, Value batch, Value t0, Value rows) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t h = type.getDimSize(2), d = type.getDimSize(3);
+  auto sliceType = RankedTensorType::get({ShapedType::kDynamic, h, d},
+                                         type.getElementType());
+  Value slice = tensor::ExtractSliceOp::create(
+      b, sliceType, x, ArrayRef<OpFoldResult>{batch, t0, idx(0), idx(0)},
+      ArrayRef<OpFoldResult>{idx(1), rows, idx(h), idx(d)},
+      ArrayRef<OpFoldResult>{idx(1), idx(1), idx(1), idx(1)});
+  Value padded = zeros({idx(kChunk), idx(h), idx(d)}, type.getElementType());
+  return tensor::InsertSliceOp::create(
+      b, slice, padded, ArrayRef<OpFoldResult>{idx(0), idx(0), idx(0)},
+      ArrayRef<OpFoldResult>{rows, idx(h), idx(d)},
+      ArrayRef<OpFoldResult>{idx(1), idx(1), idx(1)});
 }
 
 /// `x` with dim `d` split into [outer, size / outer].
@@ -89,8 +139,8 @@ Value GlobalForm::split(Value x, unsigned d, int64_t outer) {
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, b.getLoc(), x);
   SmallVector<int64_t> shape(type.getShape());
   int64_t inner = shape[d] / outer;
-  sizes[d] = b.getIndexAttr(inner);
-  sizes.insert(sizes.begin() + d, b.getIndexAttr(outer));
+  sizes[d] = idx(inner);
+  sizes.insert(sizes.begin() + d, idx(outer));
   shape[d] = inner;
   shape.insert(shape.begin() + d, outer);
   SmallVector<ReassociationIndices> groups;
@@ -138,31 +188,72 @@ Value GlobalForm::sumOfProducts(ValueRange ins, Value init,
       .getResult(0);
 }
 
-/// The output [B, T, G, Hq/G, Hv/G, V] in o's element type: scale * num,
-/// divided by scale * den (0 where that is 0) when `den` is given.
-Value GlobalForm::finish(Value num, Value den) {
-  auto numType = cast<RankedTensorType>(num.getType());
-  Value init = tensor::EmptyOp::create(
-      b, tensor::getMixedSizes(b, b.getLoc(), num), oType.getElementType());
+/// S[Hk, Hv/Hk, K, V] of batch `batch` (the sum over every token of k v^T
+/// per state) and, for `normalize`, z[Hk, Hv/Hk, K] (the sum of k).
+std::pair<Value, Value> GlobalForm::sums(Value batch) {
+  int64_t perKey = hv / hk;
+  SmallVector<Value> inits{
+      zeros({idx(hk), idx(perKey), idx(kd), idx(vd)}, b.getF32Type())};
+  if (op.getNormalize())
+    inits.push_back(zeros({idx(hk), idx(perKey), idx(kd)}, b.getF32Type()));
+  SmallVector<Value> out =
+      loop(T, kChunk, inits, [&](Value t0, ValueRange acc) {
+        Value rows = arith::MinSIOp::create(b, cst(kChunk),
+                                            arith::SubIOp::create(b, T, t0));
+        Value kt = tile(op.getK(), batch, t0, rows);
+        Value vt = split(tile(op.getV(), batch, t0, rows), 1, hk);
+        // Loops (key head, state, K, V, token): the token innermost.
+        SmallVector<Value> next{sumOfProducts(
+            {kt, vt}, acc[0],
+            {map(5, {4, 0, 2}), map(5, {4, 0, 1, 3}), map(5, {0, 1, 2, 3})},
+            {P, P, P, P, R})};
+        if (op.getNormalize())
+          next.push_back(sumOfProducts({kt}, acc[1],
+                                       {map(4, {3, 0, 2}), map(4, {0, 1, 2})},
+                                       {P, P, P, R}));
+        return next;
+      });
+  return {out[0], op.getNormalize() ? out[1] : Value()};
+}
+
+/// One tile of the output, [kChunk, G, Hq/G, Hv/G, V] in o's element type,
+/// from q's tile `qt` ([kChunk, G, Hq/G, K]), the states [G, Hv/G, K, V]
+/// and z [G, Hv/G, K] (null without `normalize`): scale * q . S, divided by
+/// scale * q . z (0 where that is 0).
+Value GlobalForm::outputTile(Value qt, Value state, Value z) {
+  int64_t qs = hq / groups, ss = hv / groups;
+  SmallVector<OpFoldResult> rowSizes{idx(kChunk), idx(groups), idx(qs),
+                                     idx(ss)};
+  SmallVector<OpFoldResult> sizes(rowSizes);
+  sizes.push_back(idx(vd));
+  // Loops (G, Hq/G, Hv/G, token, V, K).
+  Value num = sumOfProducts(
+      {qt, state}, zeros(sizes, b.getF32Type()),
+      {map(6, {3, 0, 1, 5}), map(6, {0, 2, 5, 4}), map(6, {3, 0, 1, 2, 4})},
+      {P, P, P, P, P, R});
   SmallVector<Value> ins{num};
-  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(6)};
-  if (den) {
-    ins.push_back(den);
-    maps.push_back(map(6, {0, 1, 2, 3, 4}));
+  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(5)};
+  if (z) {
+    ins.push_back(sumOfProducts(
+        {qt, z}, zeros(rowSizes, b.getF32Type()),
+        {map(5, {3, 0, 1, 4}), map(5, {0, 2, 4}), map(5, {3, 0, 1, 2})},
+        {P, P, P, P, R}));
+    maps.push_back(map(5, {0, 1, 2, 3}));
   }
-  maps.push_back(b.getMultiDimIdentityMap(6));
+  maps.push_back(b.getMultiDimIdentityMap(5));
   float scale = op.getScaleOrDefault();
   Type elem = oType.getElementType();
+  Value init = tensor::EmptyOp::create(b, sizes, elem);
   return linalg::GenericOp::create(
-             b, TypeRange{numType.clone(elem)}, ins, ValueRange{init}, maps,
-             SmallVector<utils::IteratorType>(6, P),
+             b, TypeRange{init.getType()}, ins, ValueRange{init}, maps,
+             SmallVector<utils::IteratorType>(5, P),
              [&](OpBuilder &nb, Location loc, ValueRange args) {
                auto f32 = [&](float x) -> Value {
                  return arith::ConstantOp::create(nb, loc,
                                                   nb.getF32FloatAttr(x));
                };
                Value x = arith::MulFOp::create(nb, loc, f32(scale), args[0]);
-               if (den) {
+               if (z) {
                  Value d = arith::MulFOp::create(nb, loc, f32(scale), args[1]);
                  Value nonzero = arith::CmpFOp::create(
                      nb, loc, arith::CmpFPredicate::ONE, d, f32(0.0f));
@@ -180,41 +271,48 @@ Value GlobalForm::finish(Value num, Value den) {
 }
 
 std::pair<Value, Value> GlobalForm::build() {
-  Value q = op.getQ(), k = op.getK(), v = op.getV();
-  OpFoldResult bs = size(sType, 0, 0);
-  auto idx = [&](int64_t n) -> OpFoldResult { return b.getIndexAttr(n); };
-  int64_t perKey = hv / hk, qs = hq / groups, ss = hv / groups;
-  // S[b, Hk, Hv/Hk, K, V] = sum over t of k[b, t, Hk, K] v[b, t, Hk, Hv/Hk, V]
-  // on loops (b, key head, state, t, K, V).
-  Value s5 = sumOfProducts(
-      {k, split(v, 2, hk)}, zeros({bs, idx(hk), idx(perKey), idx(kd), idx(vd)}),
-      {map(6, {0, 3, 1, 4}), map(6, {0, 3, 1, 2, 5}), map(6, {0, 1, 2, 4, 5})},
-      {P, P, P, R, P, P});
-  Value state = merge(s5, 1, 2);
-  // num[b, t, G, Hq/G, Hv/G, V] = sum over K of q[b, t, G, Hq/G, K]
-  // S[b, G, Hv/G, K, V] on loops (b, t, G, Hq/G, Hv/G, K, V).
-  Value qg = split(q, 2, groups);
-  SmallVector<OpFoldResult> outSizes{size(oType, 0, 0), size(oType, 1, 1),
-                                     idx(groups), idx(qs), idx(ss)};
-  SmallVector<OpFoldResult> numSizes(outSizes);
-  numSizes.push_back(idx(vd));
-  Value num = sumOfProducts({qg, split(state, 1, groups)}, zeros(numSizes),
-                            {map(7, {0, 1, 2, 3, 5}), map(7, {0, 2, 4, 5, 6}),
-                             map(7, {0, 1, 2, 3, 4, 6})},
-                            {P, P, P, P, P, R, P});
-  Value den;
-  if (op.getNormalize()) {
-    // z[b, Hk, Hv/Hk, K] = sum over t of k, then den = q . z per state.
-    Value z5 = sumOfProducts({k}, zeros({bs, idx(hk), idx(perKey), idx(kd)}),
-                             {map(5, {0, 3, 1, 4}), map(5, {0, 1, 2, 4})},
-                             {P, P, P, R, P});
-    Value z = split(merge(z5, 1, 2), 1, groups);
-    den = sumOfProducts({qg, z}, zeros(outSizes),
-                        {map(6, {0, 1, 2, 3, 5}), map(6, {0, 2, 4, 5}),
-                         map(6, {0, 1, 2, 3, 4})},
-                        {P, P, P, P, P, R});
-  }
-  return {merge(finish(num, den), 2, 3), state};
+  int64_t ho = oType.getDimSize(2);
+  Value oInit = tensor::EmptyOp::create(
+      b,
+      ArrayRef<OpFoldResult>{size(oType, 0, 0), size(oType, 1, 1), idx(ho),
+                             idx(vd)},
+      oType.getElementType());
+  Value sInit = tensor::EmptyOp::create(
+      b, ArrayRef<OpFoldResult>{size(sType, 0, 0), idx(hv), idx(kd), idx(vd)},
+      b.getF32Type());
+  Value batches = tensor::DimOp::create(b, op.getQ(), 0);
+  auto ones = [&](unsigned n) { return SmallVector<OpFoldResult>(n, idx(1)); };
+  SmallVector<Value> out =
+      loop(batches, 1, {oInit, sInit}, [&](Value batch, ValueRange acc) {
+        auto [s5, z5] = sums(batch);
+        Value state = merge(s5, 0, 2); // [Hv, K, V]
+        Value stateOut = tensor::InsertSliceOp::create(
+            b, state, acc[1],
+            ArrayRef<OpFoldResult>{batch, idx(0), idx(0), idx(0)},
+            ArrayRef<OpFoldResult>{idx(1), idx(hv), idx(kd), idx(vd)}, ones(4));
+        Value sg = split(state, 0, groups);
+        Value zg = z5 ? split(merge(z5, 0, 2), 0, groups) : Value();
+        SmallVector<Value> o =
+            loop(T, kChunk, {acc[0]}, [&](Value t0, ValueRange oAcc) {
+              Value rows = arith::MinSIOp::create(
+                  b, cst(kChunk), arith::SubIOp::create(b, T, t0));
+              Value qt = split(tile(op.getQ(), batch, t0, rows), 1, groups);
+              Value ot = merge(outputTile(qt, sg, zg), 1, 3); // [kChunk, Ho, V]
+              auto rowsType = RankedTensorType::get(
+                  {ShapedType::kDynamic, ho, vd}, oType.getElementType());
+              Value valid = tensor::ExtractSliceOp::create(
+                  b, rowsType, ot,
+                  ArrayRef<OpFoldResult>{idx(0), idx(0), idx(0)},
+                  ArrayRef<OpFoldResult>{rows, idx(ho), idx(vd)}, ones(3));
+              return SmallVector<Value>{tensor::InsertSliceOp::create(
+                  b, valid, oAcc[0],
+                  ArrayRef<OpFoldResult>{batch, t0, idx(0), idx(0)},
+                  ArrayRef<OpFoldResult>{idx(1), rows, idx(ho), idx(vd)},
+                  ones(4))};
+            });
+        return SmallVector<Value>{o[0], stateOut};
+      });
+  return {out[0], out[1]};
 }
 
 } // namespace

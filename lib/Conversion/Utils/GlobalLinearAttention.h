@@ -16,7 +16,8 @@ namespace mixir::lowering {
 /// S = sum over all t of k v^T per state head (f32), o = S^T (scale q) per
 /// output head, divided by scale q . (sum over all t of k) for `normalize`
 /// (0 where that is 0). Two contractions per head group (S, then o), plus
-/// the sum of k and one more for the divisor; tensor and linalg ops only.
+/// the sum of k and one more for the divisor: linalg ops on static tiles of
+/// the sequence inside scf.for loops over the batch and the tiles.
 std::pair<mlir::Value, mlir::Value>
 buildGlobalLinearAttention(mlir::ImplicitLocOpBuilder &b,
                            mix::LinearAttentionOp op);
