@@ -199,8 +199,9 @@ def test_the_reference_agrees(gate):
 
 
 # Gate none takes the global form (one [K, V] sum per state, no causal op):
-# every head-sharing pattern as (Hq, Hk, Hv), T = 1, 63 and 75, K = V = 60
-# and 64, f32 and bf16, both CPU forms (chunk 0: recurrent, 16: chunked).
+# every head-sharing pattern as (Hq, Hk, Hv), T = 1, 63, 75, 128 and 500,
+# K = V = 60 and 64, f32 and bf16, both CPU forms (chunk 0: recurrent, 16:
+# chunked).
 GLOBAL_HEADS = {"mha": (2, 2, 2), "gqa": (4, 2, 2), "shared": (4, 1, 2),
                 "gva": (2, 1, 4)}
 GLOBAL_CASES = [
@@ -210,6 +211,8 @@ GLOBAL_CASES = [
     ("shared", 63, 60, "f32", True, 16), ("shared", 1, 64, "bf16", False, 16),
     ("shared", 75, 64, "f32", False, 0), ("gva", 75, 64, "f32", True, 16),
     ("gva", 63, 60, "bf16", True, 0), ("gva", 1, 60, "f32", False, 0),
+    # Whole 64-token tiles only, and many tiles with a partial last one.
+    ("mha", 128, 64, "f32", True, 0), ("gva", 500, 60, "bf16", True, 16),
 ]
 
 
