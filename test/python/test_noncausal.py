@@ -196,3 +196,82 @@ def test_the_reference_agrees(gate):
                                             normalize=normalize)
         want = bidirectional_f64(q, k, v, g, gate, causal, normalize)
         assert rel_rms(want, got) < 1e-12
+
+
+# Gate none takes the global form (one [K, V] sum per state, no causal op):
+# every head-sharing pattern as (Hq, Hk, Hv), T = 1, 63, 75, 128 and 500,
+# K = V = 60 and 64, f32 and bf16, both CPU forms (chunk 0: recurrent, 16:
+# chunked).
+GLOBAL_HEADS = {"mha": (2, 2, 2), "gqa": (4, 2, 2), "shared": (4, 1, 2),
+                "gva": (2, 1, 4)}
+GLOBAL_CASES = [
+    ("mha", 75, 60, "f32", False, 0), ("mha", 63, 64, "bf16", True, 16),
+    ("mha", 1, 64, "bf16", True, 0), ("gqa", 1, 60, "f32", True, 16),
+    ("gqa", 75, 64, "bf16", False, 0), ("gqa", 63, 60, "f32", True, 0),
+    ("shared", 63, 60, "f32", True, 16), ("shared", 1, 64, "bf16", False, 16),
+    ("shared", 75, 64, "f32", False, 0), ("gva", 75, 64, "f32", True, 16),
+    ("gva", 63, 60, "bf16", True, 0), ("gva", 1, 60, "f32", False, 0),
+    # Whole 64-token tiles only, and many tiles with a partial last one.
+    ("mha", 128, 64, "f32", True, 0), ("gva", 500, 60, "bf16", True, 16),
+]
+
+
+def global_inputs(heads, t, d, dtype, seed):
+    """Positive q and k; with T > 1 the queries of token 5 (batch 0) and
+    token 0 (batch 1) are zero, so their normalised rows divide by 0."""
+    hq, hk, hv = GLOBAL_HEADS[heads]
+    rng = np.random.default_rng(seed)
+    q = np.abs(rng.normal(size=(2, t, hq, d)))
+    k = np.abs(rng.normal(size=(2, t, hk, d)))
+    v = rng.normal(size=(2, t, hv, d))
+    zero = [(0, 5), (1, 0)] if t > 1 else []
+    for b, row in zero:
+        q[b, row] = 0.0
+    return [x.astype(dtype) for x in (q, k, v)], zero
+
+
+@pytest.mark.parametrize("heads,t,d,dtype,normalize,chunk", GLOBAL_CASES,
+                         ids=[f"{h}-T{t}-K{d}-{dt}-{'norm' if n else 'plain'}"
+                              f"-c{c}" for h, t, d, dt, n, c in GLOBAL_CASES])
+def test_global_form_matches_f64(heads, t, d, dtype, normalize, chunk):
+    np_type = np.float32 if dtype == "f32" else BF16
+    (q, k, v), zero = global_inputs(heads, t, d, np_type, seed=t * d)
+    o, s = mixir.linear_attention(q, k, v, causal=False, normalize=normalize,
+                                  chunk_size=chunk, output_final_state=True)
+    hq, hk, hv = GLOBAL_HEADS[heads]
+    assert o.dtype == np_type and o.shape == (2, t, max(hq, hv), d)
+    want = bidirectional_f64(q, k, v, None, "none", False, normalize)
+    err = rel_rms(want, o)
+    assert err <= (1e-5 if dtype == "f32" else 5e-3), f"rel-RMS {err:.3e}"
+    o = np.asarray(o, np.float64)
+    assert np.isfinite(o).all()
+    for b, row in zero:  # 0 / 0 outputs 0 (and 0 without normalize too)
+        assert not o[b, row].any()
+    if t > 1:  # the causal form differs: the attribute was not ignored
+        assert rel_rms(bidirectional_f64(q, k, v, None, "none", True,
+                                         normalize), o) > 1e-2
+    # The final state: the sum over every token of k v^T, per state.
+    kk = np.repeat(np.asarray(k, np.float64), hv // hk, axis=2)
+    want_s = np.einsum("bthk,bthv->bhkv", kk, np.asarray(v, np.float64))
+    assert s.shape == want_s.shape
+    assert rel_rms(want_s, s) <= 1e-5
+
+
+@pytest.mark.parametrize("kernels,dtype,normalize",
+                         [("tuned", "bf16", True), ("chunked", "f32", False)])
+def test_global_form_cuda_emulated(kernels, dtype, normalize):
+    """The CUDA targets run the global form on the host (plain linalg)."""
+    np_type = np.float32 if dtype == "f32" else BF16
+    q, k, v, _ = inputs(75, 64, "none", seed=9, dtype=np_type)
+    q[1, 3] = 0.0
+    attrs = " causal = false" + (" normalize" if normalize else "")
+    mod = mixir.compile(source(64, dtype, "none", attrs),
+                        target="cuda-emulation", gpu_kernels=kernels)
+    o, s = mod.la(q, k, v)
+    o = np.asarray(o).astype(np.float32)
+    want = bidirectional_f64(q, k, v, None, "none", False, normalize)
+    assert np.isfinite(o).all() and not o[1, 3].any()
+    assert rel_rms(want, o) <= (1e-5 if dtype == "f32" else 5e-3)
+    kk = np.repeat(np.asarray(k, np.float64), HV // HK, axis=2)
+    want_s = np.einsum("bthk,bthv->bhkv", kk, np.asarray(v, np.float64))
+    assert rel_rms(want_s, np.asarray(s)) <= 1e-5

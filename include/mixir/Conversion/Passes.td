@@ -33,12 +33,16 @@ def ExpandLinearAttention : Pass<"mix-expand-linear-attention"> {
     value, or into the key for per-channel gates, the reversed gate), whose
     output is added back in forward order; for `normalize` `v` with one or
     two columns of ones appended, whose output divides the others (a zero
-    divisor gives 0). `convert-mix-to-loops`, `convert-mix-to-chunked` and
+    divisor gives 0). With gate `none` and `causal = false` it builds the
+    global form instead, no causal op: the state `S = sum_t k v^T` per
+    state head and `o = S^T (scale q)` per output head (divided by
+    `scale q . sum_t k` for `normalize`), as `linalg.generic` contractions
+    in f32. `convert-mix-to-loops`, `convert-mix-to-chunked` and
     `convert-mix-to-gpu` run this rewrite first, so every target takes it.
   }];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::linalg::LinalgDialect",
-                           "mlir::math::MathDialect",
+                           "mlir::math::MathDialect", "mlir::scf::SCFDialect",
                            "mlir::tensor::TensorDialect"];
 }
 

@@ -16,8 +16,13 @@
 // so that the value dim stays even for the GPU kernels) rides along with v
 // and its output is the divisor.
 //
+// Without a gate the bidirectional form needs neither op: every query reads
+// every key alike, and GlobalLinearAttention.cpp builds it from one [K, V]
+// sum per state instead.
+//
 //===----------------------------------------------------------------------===//
 #include "ExpandLinearAttention.h"
+#include "GlobalLinearAttention.h"
 
 #include "mixir/Dialect/Mix/IR/MixOps.h"
 
@@ -281,7 +286,15 @@ LogicalResult expandLinearAttentionForms(Operation *root) {
   });
   for (mix::LinearAttentionOp op : ops) {
     ImplicitLocOpBuilder b(op.getLoc(), op);
-    Expander(b, op).run();
+    if (op.getCausal() || op.getGateKind() != mix::GateKind::none) {
+      Expander(b, op).run();
+      continue;
+    }
+    // Without a gate every query reads every key alike: the global form.
+    auto [o, state] = buildGlobalLinearAttention(b, op);
+    op.getO().replaceAllUsesWith(o);
+    op.getFinalState().replaceAllUsesWith(state);
+    op.erase();
   }
   return success();
 }

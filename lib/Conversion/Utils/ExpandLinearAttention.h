@@ -14,7 +14,9 @@ namespace mixir::lowering {
 /// `causal = false` a second causal op on the time-reversed sequence (query
 /// shifted by one, the decay of each key folded into it or its value) added
 /// to it; for `normalize` a column of ones appended to `v` whose output
-/// divides the others. Every lowering pass runs it first.
+/// divides the others. With gate `none` and `causal = false` it builds the
+/// global form instead (GlobalLinearAttention.h): no causal op, the sum of
+/// every k v^T and one product with q. Every lowering pass runs it first.
 mlir::LogicalResult expandLinearAttentionForms(mlir::Operation *root);
 
 } // namespace mixir::lowering

@@ -100,7 +100,8 @@ def Mix_LinearAttentionOp : Mix_Op<"linear_attention", [AttrSizedOperandSegments
     divides each output row by the same sum with `v = 1` (a zero sum gives
     a zero row). The final state is the forward recurrence's either way.
     Both are rewritten into causal ops before lowering
-    (`mix-expand-linear-attention`); neither takes an initial state, packed
+    (`mix-expand-linear-attention`; without a gate the bidirectional form
+    into the global one, `S = sum_t k v^T` and `o = S^T (scale q)`); neither takes an initial state, packed
     sequences or a state pool.
 
     `all_states` (speculative verification) makes the second result the
