@@ -1,23 +1,23 @@
 // RUN: mixir-opt %s --split-input-file --mix-derive-backward | FileCheck %s
 
 // The backward takes the arguments, then one cotangent per returned result,
-// and returns one gradient per argument. It is made of mix ops (the
-// recurrences as the general mix.recurrence, whose chunked form every
-// target lowers): the forward
-// re-run (its final state enters the gate gradient), dv and dk from the
-// recurrence over reversed time (scale folded into q, d final_state as the
-// initial state), dq from the forward recurrence read through its transpose
-// (keys v, values k, queries do, the op's own scale), and the reverse
-// cumulative sum of the gate gradient as a mix.scan.
+// and returns one gradient per argument. mix.linear_attention is
+// mix.recurrence without low-rank terms, and its backward is that op's,
+// made of mix ops: the forward re-run as mix.recurrence (its final state
+// enters the gate gradient), dv from the recurrence over reversed time
+// (scale folded into q, d final_state as the initial state), dk from the
+// same read transposed, dq from the forward recurrence read transposed
+// (queries do, the op's own scale), and the reverse cumulative sum of the
+// gate gradient as a mix.scan.
 // CHECK-LABEL: func.func @gla(
 // CHECK-NOT:     mix.derive_backward
 // CHECK-LABEL: func.func @gla_backward(
 // CHECK-SAME:    %[[Q:[a-z0-9]+]]: tensor<?x?x2x6xf32>, %[[K:[a-z0-9]+]]: tensor<?x?x2x6xf32>, %[[V:[a-z0-9]+]]: tensor<?x?x2x3xf32>, %[[G:[a-z0-9]+]]: tensor<?x?x2xf32>, %[[S0:[a-z0-9]+]]: tensor<?x2x6x3xf32>, %[[DO:[a-z0-9]+]]: tensor<?x?x2x3xf32>, %[[DS:[a-z0-9]+]]: tensor<?x2x6x3xf32>)
 // CHECK-SAME:    -> (tensor<?x?x2x6xf32>, tensor<?x?x2x6xf32>, tensor<?x?x2x3xf32>, tensor<?x?x2xf32>, tensor<?x2x6x3xf32>)
-// CHECK:         %{{.*}}, %[[ST:.*]] = mix.linear_attention %[[Q]], %[[K]], %[[V]] gate scalar(%[[G]]) init(%[[S0]]) scale = 2.500000e-01
+// CHECK:         mix.recurrence %[[Q]], %[[K]], %[[V]] gate scalar(%[[G]]) init(%[[S0]]) scale = 2.500000e-01
 // CHECK:         mix.recurrence {{.*}} gate scalar({{.*}}) init(%[[DS]]) scale = 1.000000e+00
-// CHECK:         mix.recurrence %[[DO]], %[[V]], %[[K]] gate scalar(%[[G]]) init(%{{.*}}) scale = 2.500000e-01
-// CHECK:         mix.recurrence {{.*}} gate scalar({{.*}}) init(%{{.*}}) scale = 1.000000e+00
+// CHECK:         mix.recurrence {{.*}} gate scalar({{.*}}) read transposed init(%[[DS]]) scale = 1.000000e+00
+// CHECK:         mix.recurrence %[[DO]], %[[K]], %[[V]] gate scalar(%[[G]]) read transposed init(%[[S0]]) scale = 2.500000e-01
 // CHECK:         mix.scan
 // CHECK:         return
 func.func @gla(%q: tensor<?x?x2x6xf32>, %k: tensor<?x?x2x6xf32>, %v: tensor<?x?x2x3xf32>, %g: tensor<?x?x2xf32>, %s0: tensor<?x2x6x3xf32>) -> (tensor<?x?x2x3xf32>, tensor<?x2x6x3xf32>) attributes {mix.derive_backward} {
@@ -27,17 +27,17 @@ func.func @gla(%q: tensor<?x?x2x6xf32>, %k: tensor<?x?x2x6xf32>, %v: tensor<?x?x
 
 // -----
 
-// A vector gate decays the key axis, which the transposed reads (dq, dk)
-// put on the value axis: there each key channel becomes a head of width 1
-// with a scalar gate (2 heads x 6 channels = 12 heads). Only o is returned,
-// so the forward is not re-run; bf16 inputs are computed in f32 and the
-// gradients cast back.
+// A vector gate: the transposed reads (dq, dk) keep the op's own gate, on
+// the key axis, so every recurrence has the 2 heads of the op. Only o is
+// returned, so the forward is not re-run; bf16 inputs are computed in f32
+// and the gradients cast back.
 // CHECK-LABEL: func.func @gla_vector_backward(
 // CHECK-SAME:    tensor<?x?x2x6xf32>, %{{.*}}: tensor<?x?x2x3xbf16>)
 // CHECK-SAME:    -> (tensor<?x?x2x6xbf16>, tensor<?x?x2x6xbf16>, tensor<?x?x2x3xbf16>, tensor<?x?x2x6xf32>)
-// CHECK-COUNT-1: mix.recurrence {{.*}} gate vector
-// CHECK:         mix.recurrence {{.*}} gate scalar({{.*}}) {{.*}}(tensor<?x?x2x3xf32>, tensor<?x?x2x3xf32>, tensor<?x?x12x1xf32>, tensor<?x?x12xf32>)
-// CHECK:         mix.recurrence {{.*}} gate scalar({{.*}}) {{.*}}(tensor<?x?x2x3xf32>, tensor<?x?x2x3xf32>, tensor<?x?x12x1xf32>, tensor<?x?x12xf32>)
+// CHECK:         mix.recurrence {{.*}} gate vector({{.*}}) scale = 1.000000e+00 : (tensor<?x?x2x6xf32>, tensor<?x?x2x6xf32>, tensor<?x?x2x3xf32>, tensor<?x?x2x6xf32>)
+// CHECK:         mix.recurrence {{.*}} gate vector({{.*}}) read transposed scale = 1.000000e+00 : (tensor<?x?x2x3xf32>, tensor<?x?x2x6xf32>, tensor<?x?x2x3xf32>, tensor<?x?x2x6xf32>)
+// CHECK:         mix.recurrence {{.*}} gate vector({{.*}}) read transposed scale = 0.408248276 : (tensor<?x?x2x3xf32>, tensor<?x?x2x6xf32>, tensor<?x?x2x3xf32>, tensor<?x?x2x6xf32>)
+// CHECK-NOT:     mix.recurrence
 // CHECK:         arith.truncf {{.*}} : f32 to bf16
 // CHECK:         mix.scan
 func.func @gla_vector(%q: tensor<?x?x2x6xbf16>, %k: tensor<?x?x2x6xbf16>, %v: tensor<?x?x2x3xbf16>, %g: tensor<?x?x2x6xf32>) -> tensor<?x?x2x3xbf16> attributes {mix.derive_backward} {
