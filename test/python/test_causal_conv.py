@@ -427,3 +427,21 @@ def test_pool_arguments_checked(kwargs, error, match):
              "float": np.array([0.0, 5.0])}
     with pytest.raises(error, match=match):
         mixir.causal_conv1d(x, w, **{k: named[v] for k, v in kwargs.items()})
+
+
+@pytest.mark.parametrize("packed,pooled", [(False, False), (True, False),
+                                           (True, True)])
+def test_gpu_targets_refuse_the_conv(packed, pooled):
+    """The CUDA pipeline has no conv kernel: packed, pooled or neither, the
+    op is refused by name (here on the emulated target)."""
+    x = np.zeros((1, 5, 4), np.float32)
+    w = np.zeros((4, 3), np.float32)
+    kwargs = {}
+    if packed:
+        kwargs["cu_seqlens"] = np.array([0, 2, 5], np.int32)
+    if pooled:
+        kwargs["state_pool"] = np.zeros((3, 4, 2), np.float32)
+        kwargs["state_indices"] = np.array([0, 2], np.int32)
+    with pytest.raises(ValueError, match="'mix.causal_conv1d' op is not "
+                       "supported on target cuda"):
+        mixir.causal_conv1d(x, w, target="cuda-emulation", **kwargs)
