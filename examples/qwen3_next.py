@@ -17,11 +17,10 @@ projections, the gate prologue (g = -exp(A_log) softplus(a + dt_bias),
 beta = sigmoid(b)), the gated RMSNorm and out_proj stay in torch; between
 them the block is two compiled calls:
 
-- `mixir.causal_conv1d` over the packed stream with each sequence's conv
-  state (its last W - 1 inputs) laid in front of it, so no sequence reads
-  another's tokens, and the outputs at the state positions are dropped
-  (mix.causal_conv1d takes no cu_seqlens yet; this layout makes one call
-  serve every packing);
+- `mixir.causal_conv1d(activation="silu", cu_seqlens=..., state_pool=...,
+  state_indices=...)` over the packed stream: no window reaches into
+  another request's tokens, each request's conv state (its last W - 1
+  inputs) is read from its pool slot and written back there, in place;
 - `mixir.delta_rule(gate="scalar", qk_l2norm=True, cu_seqlens=...,
   state_pool=..., state_indices=...)`: every sequence starts from its pool
   slot and its final state is written back there, in place.
@@ -120,25 +119,12 @@ def counted(fn, *args, **kwargs):
 
 
 class Packing:
-    """N requests packed end to end: cu_seqlens, their pool slots, and the
-    gather that lays each request's conv state (W - 1 rows) before its
-    tokens in the conv's input stream."""
+    """N requests packed end to end: cu_seqlens and their pool slots."""
 
-    def __init__(self, lengths, slots, width):
+    def __init__(self, lengths, slots):
         self.lengths = [int(n) for n in lengths]
         self.cu = np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int32)
         self.slots = np.asarray(slots, np.int32)
-        n, w1, tokens = len(self.lengths), width - 1, int(self.cu[-1])
-        gather, keep, last = [], [], []
-        for i, length in enumerate(self.lengths):
-            start = len(gather)  # where this request's segment begins
-            gather += [tokens + i * w1 + j for j in range(w1)]  # its state
-            gather += range(self.cu[i], self.cu[i + 1])         # its tokens
-            keep += range(start + w1, len(gather))
-            last += range(len(gather) - w1, len(gather))
-        self.gather = np.asarray(gather, np.int64)  # rows of [x; states]
-        self.keep = np.asarray(keep, np.int64)      # rows that are tokens
-        self.last = np.asarray(last, np.int64).reshape(n, w1)  # new states
 
     @property
     def tokens(self):
@@ -147,8 +133,8 @@ class Packing:
 
 class MixirGatedDeltaNet:
     """The core of one Qwen3NextGatedDeltaNet layer on MixIR, with its
-    states in pools of `pool` slots: recurrent [P, Hv, K, V] (float32),
-    conv [P, W - 1, D] (token-major)."""
+    states in pools of `pool` slots: recurrent [P, Hv, K, V] and conv
+    [P, D, W - 1] (float32)."""
 
     def __init__(self, layer, pool):
         self.layer = layer
@@ -157,21 +143,19 @@ class MixirGatedDeltaNet:
         self.neg_a = -layer.A_log.detach().float().exp()
         self.state = np.zeros((pool, layer.num_v_heads, layer.head_k_dim,
                                layer.head_v_dim), np.float32)
-        self.conv = np.zeros((pool, self.width - 1, layer.conv_dim), np.float32)
+        self.conv = np.zeros((pool, layer.conv_dim, self.width - 1), np.float32)
 
     def reset(self):
         self.state[:] = 0
         self.conv[:] = 0
 
     def causal_conv(self, x, pack):
-        """silu(conv) of the packed x [T, D] with each request's state in
-        front of it; the last W - 1 rows of each segment become its state."""
-        rows = np.concatenate([x, self.conv[pack.slots].reshape(-1, x.shape[1])])
-        stream = rows[pack.gather]
-        y, _ = counted(mixir.causal_conv1d, stream[None], self.conv_w,
-                       activation="silu")
-        self.conv[pack.slots] = stream[pack.last]
-        return y[0, pack.keep]
+        """silu(conv) of the packed x [T, D], each request from and back to
+        its conv state's pool slot."""
+        y, _ = counted(mixir.causal_conv1d, x[None], self.conv_w,
+                       activation="silu", cu_seqlens=pack.cu,
+                       state_pool=self.conv, state_indices=pack.slots)
+        return y[0]
 
     def core(self, q, k, v, a, b, pack):
         """Gate prologue and the gated delta rule over the packing, the
@@ -250,14 +234,13 @@ def run_server(server, prompts, tokens, slots):
     """Packed prefill, then a decode step per column of tokens [N, steps].
     Returns (prefill logits per prompt, decode logits [steps, N, vocab],
     prefill seconds, decode seconds)."""
-    width = server.config.linear_conv_kernel_dim
     server.reset(len(prompts))
     start = time.perf_counter()
-    pack = Packing([len(p) for p in prompts], slots, width)
+    pack = Packing([len(p) for p in prompts], slots)
     logits = server.forward(torch.cat(prompts), pack)
     prefill = [logits[lo:hi] for lo, hi in zip(pack.cu[:-1], pack.cu[1:])]
     mid = time.perf_counter()
-    step = Packing([1] * len(prompts), slots, width)
+    step = Packing([1] * len(prompts), slots)
     decode = torch.stack([server.forward(tokens[:, s], step)
                           for s in range(tokens.shape[1])])
     return prefill, decode, mid - start, time.perf_counter() - mid
@@ -408,7 +391,7 @@ def core_benchmark(layer, lengths, slots, pool, repeat, rng):
     session, why = ort_session(layer.head_k_dim)
     rows = {}
     for phase, lens in (("prefill", lengths), ("decode", [1] * len(lengths))):
-        x = CoreInputs(rng, layer, Packing(lens, slots, 2), pool)
+        x = CoreInputs(rng, layer, Packing(lens, slots), pool)
         ref, t_ref = timed(lambda: core_transformers(
             x, x.pool.copy(), recurrent=phase == "decode"), repeat)
         impls = {"mixir": lambda: core_mixir(x, x.pool.copy())}
@@ -435,7 +418,7 @@ def random_packings(layer, count, pool, rng):
         if lengths.sum() == 0:
             lengths[0] = 1
         slots = rng.permutation(pool)[:n].astype(np.int32)
-        x = CoreInputs(rng, layer, Packing(lengths, slots, 2), pool)
+        x = CoreInputs(rng, layer, Packing(lengths, slots), pool)
         got_pool, ref_pool = x.pool.copy(), x.pool.copy()
         got = core_mixir(x, got_pool)
         ref = core_transformers(x, ref_pool, recurrent=True)

@@ -191,20 +191,12 @@ def _recurrence_call(op, q, k, v, g, gate, scale, initial_state, extra_args,
     o = S (scale q) (q [B, T, Hq, V], o [B, T, Ho, K]); ``all_states``
     returns the state after every token [B, T, Hv, K, V] as the second
     result and leaves a pool unwritten."""
-    state_pool, state_indices = pool
-    used = None
-    if state_indices is not None:
-        initial_state = _state_pool(state_pool, initial_state)
-        if _on_device(q):
-            raise TypeError("state pools take numpy arrays (the pool is "
-                            "updated in place on the host); CUDA tensors "
-                            "with a state pool are not supported yet")
-        used = _used_slots(state_indices, len(state_pool))
-        if used is not None:
-            initial_state, state_indices = state_pool[used[0]], used[1]
-    elif state_pool is not None:
-        raise ValueError("state_pool needs state_indices (the slot of each "
-                         "sequence)")
+    initial_state, state_indices, pooled = _pooled(
+        *pool, initial_state, "[P, Hv, K, V]", "f32", "initial_state")
+    if state_indices is not None and _on_device(q):
+        raise TypeError("state pools take numpy arrays (the pool is "
+                        "updated in place on the host); CUDA tensors "
+                        "with a state pool are not supported yet")
     elem = _inputs([("q", q), ("k", k), ("v", v)],
                    {"q": "[B, T, Hq, V]" if read_transposed else
                     "[B, T, Hq, K]", "k": "[B, T, Hk, K]",
@@ -251,8 +243,10 @@ def _recurrence_call(op, q, k, v, g, gate, scale, initial_state, extra_args,
     if extra_operands is not None:
         operands = "%a0, %a1, %a2" + extra_operands
     read_txt = " read transposed" if read_transposed else ""
+    # The syntax of the optional operands too: the same types may be an
+    # initial state and offsets, or a pool and its indices.
     key = (op, tuple(arg_types), gate, decay_txt + read_txt, scale_txt,
-           extra_attrs, init_txt != "")
+           extra_attrs, init_txt + varlen_txt)
 
     def source(backward=False):
         return _mixer_source(arg_types, f"mix.{op} {operands} {gate_txt}"
@@ -264,13 +258,7 @@ def _recurrence_call(op, q, k, v, g, gate, scale, initial_state, extra_args,
         o, s = results
         if all_states:  # the pool is read, not written
             return o, s
-        if used is not None:  # the pool is updated in place
-            state_pool[used[0]] = s
-            s = state_pool
-        elif state_indices is not None:
-            np.copyto(state_pool, s)
-            s = state_pool
-        return o, s
+        return o, pooled(s)
     return _Call(key, args, source, chunk_size, target, after)
 
 
@@ -304,21 +292,53 @@ def _used_slots(state_indices, slots):
     return taken, compact
 
 
-def _state_pool(state_pool, initial_state):
+_NUMPY_NAMES = {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}
+
+
+def _state_pool(state_pool, initial_state, dims, elem, state_name):
     """The pool a state_indices call reads and updates in place: a writable
-    C-contiguous float32 [P, Hv, K, V] array."""
+    C-contiguous array of shape `dims` ("[P, ...]") and element type `elem`
+    ("f32"), given instead of the op's dense state `state_name`."""
     if initial_state is not None:
-        raise ValueError("give initial_state or state_pool with state_indices, "
-                         "not both")
+        raise ValueError(f"give {state_name} or state_pool with "
+                         f"state_indices, not both")
     if state_pool is None:
-        raise ValueError("state_indices needs state_pool [P, Hv, K, V]")
+        raise ValueError(f"state_indices needs state_pool {dims}")
     _host_only("state_pool", state_pool)
-    _array("state_pool", state_pool, 4, "[P, Hv, K, V]")
+    _array("state_pool", state_pool, dims.count(",") + 1, dims)
     dense = state_pool.flags.c_contiguous and state_pool.flags.writeable
-    if dtype_name(state_pool.dtype) != "f32" or not dense:
-        raise TypeError("state_pool must be a writable C-contiguous float32 "
-                        "array (it is updated in place)")
+    if dtype_name(state_pool.dtype) != elem or not dense:
+        raise TypeError(f"state_pool must be a writable C-contiguous "
+                        f"{_NUMPY_NAMES.get(elem, elem)} array (it is "
+                        f"updated in place), got {state_pool.dtype}")
     return state_pool
+
+
+def _pooled(state_pool, state_indices, initial_state, dims, elem,
+            state_name):
+    """The state operands of a call that may use a state pool: (the state
+    to pass, the indices to pass, a function of the state result giving the
+    final state). Without state_indices: (initial_state, None, identity).
+    With them the pool (see _state_pool) is passed, cut down to the slots
+    the call uses when _used_slots allows, and the function writes the
+    result back into the caller's pool and returns that pool."""
+    if state_indices is None:
+        if state_pool is not None:
+            raise ValueError("state_pool needs state_indices (the slot of "
+                             "each sequence)")
+        return initial_state, None, lambda s: s
+    pool = _state_pool(state_pool, initial_state, dims, elem, state_name)
+    used = _used_slots(state_indices, len(pool))
+    if used is None:  # the compiled code checks the indices on the whole pool
+        def whole(s):
+            np.copyto(pool, s)
+            return pool
+        return pool, state_indices, whole
+
+    def part(s):
+        pool[used[0]] = s
+        return pool
+    return pool[used[0]], used[1], part
 
 
 def _slots(state_indices, args, arg_types):
@@ -723,7 +743,8 @@ _ACTIVATIONS = {None: "none", "none": "none", "silu": "silu", "swish": "silu"}
 
 
 def causal_conv1d(x, w, bias=None, conv_state=None, activation=None,
-                  output_final_state=False, *, target="cpu"):
+                  output_final_state=False, *, target="cpu", cu_seqlens=None,
+                  state_pool=None, state_indices=None):
     """Short depthwise causal convolution (MIXERS.md `mix.causal_conv1d`),
     the conv in front of Mamba2's and Gated DeltaNet's mixers:
     ``y[b, t, d] = act(bias[d] + sum_i w[d, i] x[b, t - W + 1 + i, d])``.
@@ -734,6 +755,18 @@ def causal_conv1d(x, w, bias=None, conv_state=None, activation=None,
     (zeros when None), converted to x's dtype; activation: None or "silu"
     ("swish" is the same). Returns (y [B, T, D] in x's dtype, the new conv
     state [B, D, W - 1] in x's dtype, or None). `target` is "cpu".
+
+    `cu_seqlens` (int32 or int64 [N + 1]) packs N sequences along T of
+    x [1, T, D] as for `linear_attention`: no window reaches into another
+    sequence, and conv_state and the new state are [N, D, W - 1], one per
+    sequence (a sequence shorter than W - 1 keeps the newest of its old
+    entries, shifted). `state_indices` (int32 [N], or [B] without
+    cu_seqlens) with `state_pool` ([P, D, W - 1] in x's dtype, writable and
+    C-contiguous) replaces conv_state: sequence n reads
+    state_pool[state_indices[n]] and its new state is written back there,
+    in place (the call returns state_pool as the new state); a negative
+    index is padding (not read, not written, its y rows 0). A bad packing
+    or bad indices are a ValueError that leaves the pool unchanged.
     """
     if activation not in _ACTIVATIONS:
         raise ValueError(f"activation must be None or 'silu', got "
@@ -750,21 +783,43 @@ def causal_conv1d(x, w, bias=None, conv_state=None, activation=None,
         args.append(_rnn_weight("bias", bias, 1, "[D]", (D,), x))
         types.append(_tensor(args[-1].shape, dtype_name(args[-1].dtype), 0))
         text += f" bias(%a{len(args) - 1})"
-    state_type = _tensor((0, D, W - 1), elem, 1)
-    if conv_state is not None:
-        _array("conv_state", conv_state, 3, "[B, D, W - 1]")
-        if tuple(conv_state.shape) != (B, D, W - 1):
-            raise ValueError(f"conv_state must have shape [B, D, W - 1] = "
-                             f"{(B, D, W - 1)}, got {tuple(conv_state.shape)}")
-        args.append(np.ascontiguousarray(conv_state, dtype=x.dtype))
-        types.append(state_type)
-        text += f" state(%a{len(args) - 1})"
+    state, indices, pooled = _pooled(state_pool, state_indices, conv_state,
+                                     "[P, D, W - 1]", elem, "conv_state")
+    if state is not None:
+        text += _conv_state(state, indices is not None, cu_seqlens is not None,
+                            (B, D, W), args, types)
+    text += _varlen(cu_seqlens, args, types) + _slots(indices, args, types)
     act = _ACTIVATIONS[activation]
     if act != "none":
         text += f" activation {act}"
-    key = ("causal_conv1d", tuple(types), act)
+    key = ("causal_conv1d", tuple(types), text)  # text: which operand is which
+    state_type = _tensor((0, D, W - 1), elem, 1)
 
     def source():
         return _mixer_source(types, text, [_tensor(x.shape, elem), state_type])
     y, s = _run(key, args, source, DEFAULT_CHUNK_SIZE, target)
+    s = pooled(s)
     return y, (s if output_final_state else None)
+
+
+def _conv_state(state, pool, packed, sizes, args, types):
+    """Appends the conv state operand: the pool [P, D, W - 1] as it is, a
+    dense state [B or N, D, W - 1] converted to x's dtype (its dim 0 is
+    checked here for a batch, by the compiled code for a packing). Returns
+    its syntax."""
+    B, D, W = sizes
+    x = args[0]
+    rows = "P" if pool else "N" if packed else "B"
+    dims = f"[{rows}, D, W - 1]"
+    _array("state_pool" if pool else "conv_state", state, 3, dims)
+    if tuple(state.shape[1:]) != (D, W - 1) or (rows == "B" and
+                                                  state.shape[0] != B):
+        want = (B if rows == "B" else rows, D, W - 1)
+        raise ValueError(f"{'state_pool' if pool else 'conv_state'} must "
+                         f"have shape {dims} = ({', '.join(map(str, want))})"
+                         f", got {tuple(state.shape)}")
+    if not pool:
+        state = np.ascontiguousarray(state, dtype=x.dtype)
+    args.append(state)
+    types.append(_tensor(state.shape, dtype_name(x.dtype), 1))
+    return f" state(%a{len(args) - 1})"

@@ -577,3 +577,26 @@ def test_state_pool_cuda_emulation():
                                 f64(v[0]), np.ones((T, 2, K)), 1 / 4)
     check(o[0], wo, 1e-4, "o")
     check(pool, want, 1e-4, "pool")
+
+
+def test_pool_and_packing_with_the_same_types_are_told_apart():
+    """An initial state with int32 offsets and a pool with its indices have
+    the same operand types; each call gets its own compiled function."""
+    rng = np.random.default_rng(61)
+    q = rng.standard_normal((1, 6, 1, 8)).astype(np.float32)
+    s0 = rng.standard_normal((2, 1, 8, 8)).astype(np.float32)
+    cu = np.array([0, 3, 6], np.int32)
+    mixir.linear_attention(q, q, q, initial_state=s0, cu_seqlens=cu)
+    q2 = rng.standard_normal((2, 6, 1, 8)).astype(np.float32)
+    pool = rng.standard_normal((4, 1, 8, 8)).astype(np.float32)
+    before = pool.copy()
+    slots = np.array([1, -1], np.int32)
+    o, _ = mixir.linear_attention(q2, q2, q2, state_pool=pool,
+                                  state_indices=slots)
+    rows = np.arange(13, dtype=np.int32)[::6][:3]  # [0, 6, 12]: the batch rows
+    wo, want = pooled_reference(rows, slots, before, f64(q2.reshape(12, 1, 8)),
+                                f64(q2.reshape(12, 1, 8)),
+                                f64(q2.reshape(12, 1, 8)), np.ones((12, 1, 8)),
+                                1 / np.sqrt(8))
+    check(o.reshape(12, 1, 8), wo, 1e-5, "o")
+    check(pool, want, 1e-5, "pool")

@@ -113,19 +113,22 @@ def test_block_against_f64():
     gdn.state[:] = rng.standard_normal(gdn.state.shape) * 0.2
     gdn.conv[:] = rng.standard_normal(gdn.conv.shape)
     state, conv = (torch.from_numpy(a.astype(np.float64)) for a in (gdn.state, gdn.conv))
-    untouched = gdn.state.copy()
+    untouched = gdn.state.copy(), gdn.conv.copy()
     slots = np.array([6, 2, 0, 7], np.int32)
     for lengths in ([63, 1, 0, 75], [1, 1, 1, 1]):
-        pack = ex.Packing(lengths, slots, gdn.width)
+        pack = ex.Packing(lengths, slots)
         x = rng.standard_normal((pack.tokens, layer.hidden_size))
         got = gdn(torch.from_numpy(x.astype(np.float32))[None], pack)[0]
         for n, slot in enumerate(slots):
             lo, hi = pack.cu[n], pack.cu[n + 1]
-            ref, conv[slot], state[slot] = gdn_f64(
-                layer, torch.from_numpy(x[lo:hi]), conv[slot], state[slot])
+            # The pool holds [D, W - 1]; gdn_f64 takes the inputs token-major.
+            ref, last, state[slot] = gdn_f64(
+                layer, torch.from_numpy(x[lo:hi]), conv[slot].T, state[slot])
+            conv[slot] = last.T
             if hi > lo:
                 assert rel(ref, got[lo:hi]) < TOL, (lengths, n)
         assert rel(state[slots], gdn.state[slots]) < TOL
         assert rel(conv[slots], gdn.conv[slots]) < 1e-6  # copies of inputs
     others = [i for i in range(9) if i not in slots]
-    assert np.array_equal(gdn.state[others], untouched[others])
+    assert np.array_equal(gdn.state[others], untouched[0][others])
+    assert np.array_equal(gdn.conv[others], untouched[1][others])

@@ -353,8 +353,9 @@ struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
       // Packed sequences and the state after every token have no kernel of
       // their own: like mix.recurrence they take the chunked (or recurrent)
       // form, one GPU thread per (sequence, state head), mapped by
-      // convert-chunked-to-gpu.
-      if (mixir::mix::getCuSeqlens(op) || op->hasAttr("all_states"))
+      // convert-chunked-to-gpu. (The conv is refused below, packed or not.)
+      if ((mixir::mix::getCuSeqlens(op) || op->hasAttr("all_states")) &&
+          !isa<mixir::mix::CausalConv1dOp>(op))
         continue;
       rewriter.setInsertionPoint(op);
       LogicalResult lowered =

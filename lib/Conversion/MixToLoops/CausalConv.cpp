@@ -1,10 +1,13 @@
 //===- CausalConv.cpp - short depthwise causal convolution ----------------===//
 //
-// mix.causal_conv1d per batch row and tile of channels: the W taps and the
-// bias stay in vector registers, and so do the last W - 1 inputs (a window
-// shifted by one vector per token), so each input is read once. The taps and
-// the state are transposed to [W, D] and [B, W - 1, D] first, so every read
-// and write is a contiguous vector along D.
+// mix.causal_conv1d per sequence (a batch row, or one of the packed
+// sequences of `cu_seqlens`) in parallel and per tile of channels: the W taps
+// and the bias stay in vector registers, and so do the last W - 1 inputs (a
+// window shifted by one vector per token), so each input is read once. The
+// taps and the initial states are transposed to [W, D] and [S, W - 1, D]
+// first, so every read and write is a contiguous vector along D. A state
+// pool is gathered into one state per sequence first (zeros for padding)
+// and the final states are scattered back into a copy of it.
 //
 //===----------------------------------------------------------------------===//
 #include "LoweringUtils.h"
@@ -23,8 +26,9 @@ namespace {
 /// Widest vector of channels per tile.
 constexpr int64_t kConvTileWidth = 32;
 
-/// `x` with its last two dims swapped (linalg.transpose).
-Value swapLastTwo(ImplicitLocOpBuilder &b, Value x, Value batch) {
+/// `x` with its last two dims swapped (linalg.transpose); a dynamic dim 0
+/// is read from `x` itself.
+Value swapLastTwo(ImplicitLocOpBuilder &b, Value x) {
   auto type = cast<RankedTensorType>(x.getType());
   SmallVector<int64_t> perm, shape;
   int64_t rank = type.getRank();
@@ -34,7 +38,7 @@ Value swapLastTwo(ImplicitLocOpBuilder &b, Value x, Value batch) {
     shape.push_back(type.getDimSize(p));
   SmallVector<Value> dyn;
   if (ShapedType::isDynamic(shape[0]))
-    dyn.push_back(batch);
+    dyn.push_back(tensor::DimOp::create(b, x, 0));
   Value init = tensor::EmptyOp::create(b, shape, type.getElementType(), dyn);
   return linalg::TransposeOp::create(b, x, init, perm).getResult()[0];
 }
@@ -47,71 +51,134 @@ Value silu(ImplicitLocOpBuilder &b, Value y) {
   return arith::DivFOp::create(b, y, den);
 }
 
+/// What one sequence's tiles need: the op's operands and, per sequence,
+/// its initial states [S, W - 1, D] (transposed; null for zeros).
+struct ConvOperands {
+  Value x, taps, bias, initT;
+  int64_t W = 0;
+  bool silu = false;
+};
+
+/// One channel tile [d, d + n) of sequence `seq` (row `n` of the states):
+/// the outputs written into `rows` [length, D] and the last W - 1 inputs
+/// into `last` [W - 1, D]; returns both.
+SmallVector<Value> convTile(ImplicitLocOpBuilder &b, const ConvOperands &c,
+                            const SequenceSpan &span, Value seq, Value d,
+                            int64_t n, Value rows, Value last) {
+  const int64_t W = c.W;
+  SmallVector<Value> tap, window;
+  for (int64_t i = 0; i < W; ++i)
+    tap.push_back(readF32Vector(b, c.taps, {indexConst(b, i), d}, n));
+  Value bv = c.bias ? readF32Vector(b, c.bias, {d}, n) : f32Splat(b, 0.0f, n);
+  for (int64_t i = 0; i + 1 < W; ++i)
+    window.push_back(
+        c.initT ? readF32Vector(b, c.initT, {seq, indexConst(b, i), d}, n)
+                : f32Splat(b, 0.0f, n));
+  SmallVector<Value> carried = {rows};
+  carried.append(window);
+  auto steps =
+      forLoop(b, indexConst(b, 0), span.length, carried,
+              [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+                Value xt =
+                    readF32Vector(b, c.x, {span.batch, span.token(b, i), d}, n);
+                Value acc = bv;
+                for (int64_t j = 0; j + 1 < W; ++j)
+                  acc = vector::FMAOp::create(b, tap[j], a[1 + j], acc);
+                acc = vector::FMAOp::create(b, tap[W - 1], xt, acc);
+                if (c.silu)
+                  acc = silu(b, acc);
+                SmallVector<Value> next = {writeVector(b, acc, a[0], {i, d})};
+                for (int64_t j = 1; j + 1 < W; ++j)
+                  next.push_back(a[1 + j]);
+                next.push_back(xt);
+                return next;
+              });
+  for (int64_t i = 0; i + 1 < W; ++i)
+    last = writeVector(b, steps[1 + i], last, {indexConst(b, i), d});
+  return {steps[0], last};
+}
+
+/// The outputs `y` (from `y0`) and the final states [S, W - 1, D] (from
+/// `s0`) of every sequence, one scf.forall iteration per sequence. With
+/// `indices` a padding sequence runs no token (its rows of `y0` stay).
+SmallVector<Value> convSequences(ImplicitLocOpBuilder &b, const ConvOperands &c,
+                                 Value cu, Value indices,
+                                 const SymbolSizes &sizes, Value y0, Value s0) {
+  const int64_t D = dimSize(c.x, 2), W1 = c.W - 1;
+  Type elem = cast<ShapedType>(y0.getType()).getElementType();
+  auto rowsType = RankedTensorType::get({ShapedType::kDynamic, D}, elem);
+  return forallSlices(
+      b, {sequenceCount(sizes, cu)}, {y0, s0},
+      [&](ImplicitLocOpBuilder &b, ValueRange iv, ValueRange outs) {
+        Value seq = iv[0];
+        SequenceSpan span = sequenceSpan(b, cu, seq, sizes);
+        if (indices)
+          span.length =
+              arith::SelectOp::create(b, poolSlot(b, indices, seq).padding,
+                                      indexConst(b, 0), span.length);
+        OpFoldResult one = b.getIndexAttr(1), at0 = b.getIndexAttr(0);
+        SmallVector<OpFoldResult> offsets = {span.batch, span.start, at0},
+                                  rowSizes = {one, span.length,
+                                              b.getIndexAttr(D)};
+        Value rows = tensor::ExtractSliceOp::create(
+            b, rowsType, outs[0], offsets, rowSizes,
+            SmallVector<OpFoldResult>(3, one));
+        Value last = tensor::EmptyOp::create(b, ArrayRef<int64_t>{W1, D}, elem);
+        auto r = forEachTile(
+            b, D, kConvTileWidth, {rows, last},
+            [&](ImplicitLocOpBuilder &b, Value d, int64_t n, ValueRange a) {
+              return convTile(b, c, span, seq, d, n, a[0], a[1]);
+            });
+        return SmallVector<ParallelSlice>{
+            {r[0], offsets, rowSizes},
+            {r[1],
+             {seq, at0, at0},
+             {one, b.getIndexAttr(W1), b.getIndexAttr(D)}}};
+      });
+}
+
 } // namespace
 
 LogicalResult lowerCausalConv1d(RewriterBase &rewriter,
                                 mix::CausalConv1dOp op) {
-  Value x = op.getX(), w = op.getW(), bias = op.getBias(),
+  Value cu = op.getCuSeqlens(), indices = op.getStateIndices(),
         state = op.getConvState();
-  const int64_t D = dimSize(x, 2), W = dimSize(w, 1);
-  bool useSilu = op.getActivation() == mix::ConvActivation::silu;
+  ConvOperands c{op.getX(),
+                 Value(),
+                 op.getBias(),
+                 Value(),
+                 dimSize(op.getW(), 1),
+                 op.getActivation() == mix::ConvActivation::silu};
   auto yType = op.getY().getType();
   auto sType = op.getFinalConvState().getType();
   return lowerWithShapeChecks(
       rewriter, op, [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {
-        Value zero = indexConst(b, 0);
-        Value B = sizes.lookup("B");
-        Value taps = swapLastTwo(b, w, B); // [W, D]
-        Value stateT = state ? swapLastTwo(b, state, B) : Value();
+        Value count = sequenceCount(sizes, cu);
+        c.taps = swapLastTwo(b, op.getW()); // [W, D]
+        Value init = indices ? gatherFromPool(b, state, indices, count) : state;
+        c.initT = init ? swapLastTwo(b, init) : Value();
         Value y0 = emptyLike(b, yType, {"B", "T", "D"}, sizes);
-        Value s0 = swapLastTwo(b, emptyLike(b, sType, {"B", "D", "W1"}, sizes),
-                               B); // [B, W - 1, D]
-        auto r = forLoop(
-            b, zero, B, {y0, s0},
-            [&](ImplicitLocOpBuilder &b, Value bi, ValueRange a) {
-              return forEachTile(
-                  b, D, kConvTileWidth, a,
-                  [&](ImplicitLocOpBuilder &b, Value d, int64_t n,
-                      ValueRange a) {
-                    SmallVector<Value> tap, window;
-                    for (int64_t i = 0; i < W; ++i)
-                      tap.push_back(
-                          readF32Vector(b, taps, {indexConst(b, i), d}, n));
-                    Value bv = bias ? readF32Vector(b, bias, {d}, n)
-                                    : f32Splat(b, 0.0f, n);
-                    for (int64_t i = 0; i + 1 < W; ++i)
-                      window.push_back(
-                          stateT ? readF32Vector(b, stateT,
-                                                 {bi, indexConst(b, i), d}, n)
-                                 : f32Splat(b, 0.0f, n));
-                    SmallVector<Value> carried = {a[0]};
-                    carried.append(window);
-                    auto steps = forLoop(
-                        b, zero, sizes.lookup("T"), carried,
-                        [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
-                          Value xt = readF32Vector(b, x, {bi, t, d}, n);
-                          Value acc = bv;
-                          for (int64_t i = 0; i + 1 < W; ++i)
-                            acc =
-                                vector::FMAOp::create(b, tap[i], a[1 + i], acc);
-                          acc = vector::FMAOp::create(b, tap[W - 1], xt, acc);
-                          if (useSilu)
-                            acc = silu(b, acc);
-                          SmallVector<Value> next = {
-                              writeVector(b, acc, a[0], {bi, t, d})};
-                          for (int64_t i = 1; i + 1 < W; ++i)
-                            next.push_back(a[1 + i]);
-                          next.push_back(xt);
-                          return next;
-                        });
-                    Value s = a[1];
-                    for (int64_t i = 0; i + 1 < W; ++i)
-                      s = writeVector(b, steps[1 + i], s,
-                                      {bi, indexConst(b, i), d});
-                    return SmallVector<Value>{steps[0], s};
-                  });
-            });
-        return SmallVector<Value>{r[0], swapLastTwo(b, r[1], B)};
+        if (indices) // padding rows are never written: zeros
+          y0 = linalg::FillOp::create(
+                   b,
+                   ValueRange{arith::ConstantOp::create(
+                       b, b.getFloatAttr(yType.getElementType(), 0.0))},
+                   ValueRange{y0})
+                   .getResult(0);
+        // [S, W - 1, D], S static only when the result's is.
+        int64_t rows = indices ? ShapedType::kDynamic : sType.getDimSize(0);
+        SmallVector<Value> dynamic;
+        if (ShapedType::isDynamic(rows))
+          dynamic.push_back(count);
+        Value s0 = tensor::EmptyOp::create(
+            b, ArrayRef<int64_t>{rows, c.W - 1, dimSize(c.x, 2)},
+            yType.getElementType(), dynamic);
+        auto r = convSequences(b, c, cu, indices, sizes, y0, s0);
+        Value states = swapLastTwo(b, r[1]); // [S, D, W - 1]
+        if (indices)
+          states =
+              scatterToPool(b, sType, state, indices, states, count, sizes);
+        return SmallVector<Value>{r[0], states};
       });
 }
 

@@ -125,8 +125,10 @@ mlir::LogicalResult lowerScan(mlir::RewriterBase &rewriter, mix::ScanOp op);
 /// Lowers mix.rnn: per (batch, head) in parallel, the steps in order with the
 /// head's recurrent weights copied once (f32, transposed).
 mlir::LogicalResult lowerRnn(mlir::RewriterBase &rewriter, mix::RnnOp op);
-/// Lowers mix.causal_conv1d: per batch row and channel tile, the taps and
-/// the last W - 1 inputs in registers across the tokens.
+/// Lowers mix.causal_conv1d: per sequence (batch row, or packed sequence)
+/// in parallel and channel tile, the taps and the last W - 1 inputs in
+/// registers across the tokens; a state pool is gathered before and
+/// scattered after.
 mlir::LogicalResult lowerCausalConv1d(mlir::RewriterBase &rewriter,
                                       mix::CausalConv1dOp op);
 /// Lowers mix.recurrence to its recurrent form.
@@ -195,8 +197,13 @@ PoolSlot poolSlot(ImplicitLocOpBuilder &b, Value indices, Value n);
 /// initialised from pool[slot, s], or zero for padding.
 Value beginPooledStateSlice(ImplicitLocOpBuilder &b, Value states, Value pool,
                             const PoolSlot &slot, Value n, Value s);
-/// A copy of `pool` (as `poolType`) with the final state of each sequence n
-/// < `count` that is not padding in its slot indices[n].
+/// The states [count, ...] of `count` sequences read from `pool` [P, ...]:
+/// row n is pool[indices[n]], or zeros for padding.
+Value gatherFromPool(ImplicitLocOpBuilder &b, Value pool, Value indices,
+                     Value count);
+/// A copy of `pool` (as `poolType`, any rank, dim 0 P) with the final state
+/// (row n of `states`) of each sequence n < `count` that is not padding in
+/// its slot indices[n].
 Value scatterToPool(ImplicitLocOpBuilder &b, mlir::RankedTensorType poolType,
                     Value pool, Value indices, Value states, Value count,
                     const SymbolSizes &sizes);

@@ -26,6 +26,47 @@ PoolSlot poolSlot(ImplicitLocOpBuilder &b, Value indices, Value n) {
   return {arith::IndexCastOp::create(b, b.getIndexType(), raw), padding};
 }
 
+namespace {
+/// One slab along dim 0 of a tensor of `type` ([1, rest...]): the pool slot
+/// or the sequence's state that the gather and scatter move.
+struct Slab {
+  RankedTensorType type;
+  SmallVector<OpFoldResult> sizes, unit;
+
+  SmallVector<OpFoldResult> at(ImplicitLocOpBuilder &b, Value row) const {
+    SmallVector<OpFoldResult> offsets(sizes.size(), b.getIndexAttr(0));
+    offsets[0] = row;
+    return offsets;
+  }
+};
+
+Slab slabOf(ImplicitLocOpBuilder &b, RankedTensorType type) {
+  SmallVector<int64_t> shape(type.getShape());
+  shape[0] = 1;
+  Slab slab{RankedTensorType::get(shape, type.getElementType()), {}, {}};
+  for (int64_t d : shape)
+    slab.sizes.push_back(b.getIndexAttr(d));
+  slab.unit.assign(shape.size(), b.getIndexAttr(1));
+  return slab;
+}
+
+/// An scf.if on a pool slot's padding flag: `padding` builds the then
+/// value, `live` the else value, both of `type`.
+Value ifPadding(ImplicitLocOpBuilder &b, const PoolSlot &slot, Type type,
+                llvm::function_ref<Value(ImplicitLocOpBuilder &)> padding,
+                llvm::function_ref<Value(ImplicitLocOpBuilder &)> live) {
+  auto branch = scf::IfOp::create(b, TypeRange{type}, slot.padding,
+                                  /*withElseRegion=*/true);
+  auto tb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(),
+                                               &branch.getThenRegion().front());
+  scf::YieldOp::create(tb, padding(tb));
+  auto eb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(),
+                                               &branch.getElseRegion().front());
+  scf::YieldOp::create(eb, live(eb));
+  return branch.getResult(0);
+}
+} // namespace
+
 Value beginPooledStateSlice(ImplicitLocOpBuilder &b, Value states, Value pool,
                             const PoolSlot &slot, Value n, Value s) {
   auto shape = cast<ShapedType>(states.getType()).getShape();
@@ -37,63 +78,79 @@ Value beginPooledStateSlice(ImplicitLocOpBuilder &b, Value states, Value pool,
   Value slice = tensor::ExtractSliceOp::create(
       b, type, states, SmallVector<OpFoldResult>{n, s, zero, zero}, sizes,
       unit);
-  auto read = scf::IfOp::create(b, TypeRange{type}, slot.padding,
-                                /*withElseRegion=*/true);
-  {
-    auto tb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(),
-                                                 &read.getThenRegion().front());
-    Value zeros = linalg::FillOp::create(tb, ValueRange{f32Const(tb, 0.0f)},
-                                         ValueRange{slice})
-                      .getResult(0);
-    scf::YieldOp::create(tb, zeros);
-  }
-  {
-    auto eb = ImplicitLocOpBuilder::atBlockBegin(b.getLoc(),
-                                                 &read.getElseRegion().front());
-    Value from = tensor::ExtractSliceOp::create(
-        eb, type, pool, SmallVector<OpFoldResult>{slot.index, s, zero, zero},
-        sizes, unit);
-    scf::YieldOp::create(
-        eb, linalg::CopyOp::create(eb, ValueRange{from}, ValueRange{slice})
-                .getResult(0));
-  }
-  return read.getResult(0);
+  return ifPadding(
+      b, slot, type,
+      [&](ImplicitLocOpBuilder &tb) -> Value {
+        return linalg::FillOp::create(tb, ValueRange{f32Const(tb, 0.0f)},
+                                      ValueRange{slice})
+            .getResult(0);
+      },
+      [&](ImplicitLocOpBuilder &eb) -> Value {
+        Value from = tensor::ExtractSliceOp::create(
+            eb, type, pool,
+            SmallVector<OpFoldResult>{slot.index, s, zero, zero}, sizes, unit);
+        return linalg::CopyOp::create(eb, ValueRange{from}, ValueRange{slice})
+            .getResult(0);
+      });
+}
+
+Value gatherFromPool(ImplicitLocOpBuilder &b, Value pool, Value indices,
+                     Value count) {
+  auto poolType = cast<RankedTensorType>(pool.getType());
+  Slab slab = slabOf(b, poolType);
+  SmallVector<int64_t> shape(poolType.getShape());
+  shape[0] = ShapedType::kDynamic;
+  Type elem = poolType.getElementType();
+  Value out = tensor::EmptyOp::create(b, shape, elem, ValueRange{count});
+  return forLoop(
+      b, indexConst(b, 0), count, {out},
+      [&](ImplicitLocOpBuilder &b, Value n, ValueRange a) {
+        PoolSlot slot = poolSlot(b, indices, n);
+        Value state = ifPadding(
+            b, slot, slab.type,
+            [&](ImplicitLocOpBuilder &tb) -> Value {
+              Value zero =
+                  arith::ConstantOp::create(tb, tb.getFloatAttr(elem, 0.0));
+              Value empty = tensor::EmptyOp::create(tb, slab.type.getShape(),
+                                                    elem, ValueRange{});
+              return linalg::FillOp::create(tb, ValueRange{zero},
+                                            ValueRange{empty})
+                  .getResult(0);
+            },
+            [&](ImplicitLocOpBuilder &eb) -> Value {
+              return tensor::ExtractSliceOp::create(eb, slab.type, pool,
+                                                    slab.at(eb, slot.index),
+                                                    slab.sizes, slab.unit);
+            });
+        return SmallVector<Value>{tensor::InsertSliceOp::create(
+            b, state, a[0], slab.at(b, n), slab.sizes, slab.unit)};
+      })[0];
 }
 
 Value scatterToPool(ImplicitLocOpBuilder &b, RankedTensorType poolType,
                     Value pool, Value indices, Value states, Value count,
                     const SymbolSizes &sizes) {
-  Value out = emptyLike(b, poolType, {"P", "Hv", "K", "V"}, sizes);
+  SmallVector<StringRef> dims(poolType.getRank(), "");
+  dims[0] = "P"; // the other dims are static
+  Value out = emptyLike(b, poolType, dims, sizes);
   out =
       linalg::CopyOp::create(b, ValueRange{pool}, ValueRange{out}).getResult(0);
-  auto shape = poolType.getShape();
-  auto slabType =
-      RankedTensorType::get({1, shape[1], shape[2], shape[3]}, b.getF32Type());
-  OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
-  SmallVector<OpFoldResult> slab = {one, b.getIndexAttr(shape[1]),
-                                    b.getIndexAttr(shape[2]),
-                                    b.getIndexAttr(shape[3])};
-  SmallVector<OpFoldResult> unit(4, one);
+  Slab slab = slabOf(b, poolType);
   return forLoop(
       b, indexConst(b, 0), count, {out},
       [&](ImplicitLocOpBuilder &b, Value n, ValueRange a) {
         PoolSlot slot = poolSlot(b, indices, n);
-        auto write = scf::IfOp::create(b, TypeRange{a[0].getType()},
-                                       slot.padding, /*withElseRegion=*/true);
-        auto tb = ImplicitLocOpBuilder::atBlockBegin(
-            b.getLoc(), &write.getThenRegion().front());
-        scf::YieldOp::create(tb, a[0]);
-        auto eb = ImplicitLocOpBuilder::atBlockBegin(
-            b.getLoc(), &write.getElseRegion().front());
-        Value final = tensor::ExtractSliceOp::create(
-            eb, slabType, states,
-            SmallVector<OpFoldResult>{n, zero, zero, zero}, slab, unit);
-        scf::YieldOp::create(
-            eb, ValueRange{tensor::InsertSliceOp::create(
-                    eb, final, a[0],
-                    SmallVector<OpFoldResult>{slot.index, zero, zero, zero},
-                    slab, unit)});
-        return SmallVector<Value>{write.getResult(0)};
+        Value updated = ifPadding(
+            b, slot, a[0].getType(),
+            [&](ImplicitLocOpBuilder &) { return a[0]; },
+            [&](ImplicitLocOpBuilder &eb) -> Value {
+              Value final = tensor::ExtractSliceOp::create(
+                  eb, slab.type, states, slab.at(eb, n), slab.sizes, slab.unit);
+              return tensor::InsertSliceOp::create(eb, final, a[0],
+                                                   slab.at(eb, slot.index),
+                                                   slab.sizes, slab.unit);
+            });
+        return SmallVector<Value>{updated};
       })[0];
 }
 

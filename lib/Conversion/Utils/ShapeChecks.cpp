@@ -161,8 +161,9 @@ std::pair<Value, Value> readSlots(ImplicitLocOpBuilder &b, Value indices,
 
 /// The run-time rules of a state pool (MIXERS.md "State pools"): one index
 /// per sequence, each below P or negative (padding), no slot used twice.
+/// `pool` names the operand that holds the pool.
 void addPoolChecks(ImplicitLocOpBuilder &b, Value indices, Value sequences,
-                   const SymbolSizes &sizes, StringRef opName,
+                   const SymbolSizes &sizes, StringRef opName, StringRef pool,
                    SmallVectorImpl<DimCheck> &checks) {
   std::string prefix = opName.str() + ": ";
   Value count = tensor::DimOp::create(b, indices, 0);
@@ -172,9 +173,10 @@ void addPoolChecks(ImplicitLocOpBuilder &b, Value indices, Value sequences,
                              "of sequences (N with 'cu_seqlens', else B)"});
   checks.push_back(
       {beyond, count,
-       prefix + "'state_indices' must be below P (the pool's slots, "
-                "'initial_state' dim 0) or negative (padding); got: the "
-                "position of the first that is not, expected: N (none)"});
+       prefix + "'state_indices' must be below P (the pool's slots, '" +
+           pool.str() +
+           "' dim 0) or negative (padding); got: the position of the first "
+           "that is not, expected: N (none)"});
   checks.push_back({repeat, count,
                     prefix + "'state_indices' must not name a slot twice; "
                              "got: the position of the first repeat, "
@@ -247,7 +249,10 @@ LogicalResult lowerWithShapeChecks(
     firstSeen["N"] = {"'cu_seqlens' dim 0 - 1", false};
   }
   auto contract = mix::getShapeContract(op);
+  StringRef poolName;
   for (const mix::ShapedValue &sv : contract) {
+    if (poolName.empty() && sv.dims.front() == "P")
+      poolName = sv.name;
     bool isResult = isa<OpResult>(sv.value) && sv.value.getDefiningOp() == op;
     auto type = cast<RankedTensorType>(sv.value.getType());
     for (auto [i, sym] : llvm::enumerate(sv.dims)) {
@@ -276,7 +281,7 @@ LogicalResult lowerWithShapeChecks(
     addPackingChecks(b, cuSeqlens, sizes, opName, checks);
   if (Value indices = mix::getStateIndices(op))
     addPoolChecks(b, indices, sizes.lookup(cuSeqlens ? "N" : "B"), sizes,
-                  opName, checks);
+                  opName, poolName, checks);
   if (checks.empty()) {
     rewriter.replaceOp(op, buildResults(b, sizes));
     return success();

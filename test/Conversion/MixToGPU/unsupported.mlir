@@ -43,3 +43,16 @@ func.func @conv(%x: tensor<1x8x16xbf16>, %w: tensor<16x4xbf16>)
       -> (tensor<1x8x16xbf16>, tensor<1x16x3xbf16>)
   return %y : tensor<1x8x16xbf16>
 }
+
+// -----
+
+// Packed or pooled, the conv is refused the same way (packed recurrent ops
+// are left to the chunked form; the conv has none).
+func.func @conv_packed_pool(%x: tensor<1x8x16xbf16>, %w: tensor<16x4xbf16>, %pool: tensor<?x16x3xbf16>, %cu: tensor<?xi32>, %idx: tensor<?xi32>)
+    -> tensor<1x8x16xbf16> {
+  // expected-error @below {{'mix.causal_conv1d' op is not supported on target cuda: mix.causal_conv1d has a CPU lowering only (use target cpu)}}
+  %y, %s = mix.causal_conv1d %x, %w state(%pool) varlen(%cu) indices(%idx)
+      : (tensor<1x8x16xbf16>, tensor<16x4xbf16>, tensor<?x16x3xbf16>, tensor<?xi32>, tensor<?xi32>)
+      -> (tensor<1x8x16xbf16>, tensor<?x16x3xbf16>)
+  return %y : tensor<1x8x16xbf16>
+}

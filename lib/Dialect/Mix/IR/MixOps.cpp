@@ -29,15 +29,15 @@ bool mixir::mix::isDynamicSymbol(StringRef symbol) {
 
 Value mixir::mix::getStateIndices(Operation *op) {
   return llvm::TypeSwitch<Operation *, Value>(op)
-      .Case<LinearAttentionOp, DeltaRuleOp, RecurrenceOp>(
+      .Case<LinearAttentionOp, DeltaRuleOp, RecurrenceOp, CausalConv1dOp>(
           [](auto o) { return o.getStateIndices(); })
       .Default([](Operation *) { return Value(); });
 }
 
 Value mixir::mix::getCuSeqlens(Operation *op) {
   return llvm::TypeSwitch<Operation *, Value>(op)
-      .Case<LinearAttentionOp, DeltaRuleOp, RecurrenceOp, ScanOp>(
-          [](auto o) { return o.getCuSeqlens(); })
+      .Case<LinearAttentionOp, DeltaRuleOp, RecurrenceOp, ScanOp,
+            CausalConv1dOp>([](auto o) { return o.getCuSeqlens(); })
       .Default([](Operation *) { return Value(); });
 }
 
@@ -65,6 +65,12 @@ std::optional<Dims> gateDims(GateKind kind) {
   return std::nullopt;
 }
 
+/// The symbol of the states' dim 0: packed sequences keep one state per
+/// sequence (N), a pool P slots, a batch one per row (B).
+template <typename OpTy> StringRef stateCountSymbol(OpTy op) {
+  return op.getStateIndices() ? "P" : op.getCuSeqlens() ? "N" : "B";
+}
+
 /// With `transposedRead` (mix.recurrence's `read transposed`) the queries
 /// are [.., V] and the outputs [.., K]: o_t = S_t q_t.
 template <typename OpTy>
@@ -77,8 +83,7 @@ void addRecurrenceContract(OpTy op, SmallVectorImpl<ShapedValue> &out,
   out.push_back({"v", op.getV(), {"B", "T", "Hv", "V"}});
   if (auto dims = gateDims(op.getGateKind()))
     addIfPresent(out, "g", op.getG(), *dims);
-  // Packed sequences keep one state per sequence (N), a pool P slots.
-  StringRef states = op.getStateIndices() ? "P" : op.getCuSeqlens() ? "N" : "B";
+  StringRef states = stateCountSymbol(op);
   addIfPresent(out, "initial_state", op.getInitialState(),
                {states, "Hv", "K", "V"});
   out.push_back({"o", op.getO(), {"B", "T", "Ho", outDim}});
@@ -148,10 +153,13 @@ SmallVector<ShapedValue> mixir::mix::getShapeContract(Operation *op) {
         out.push_back({"x", conv.getX(), {"B", "T", "D"}});
         out.push_back({"w", conv.getW(), {"D", "W"}});
         addIfPresent(out, "bias", conv.getBias(), {"D"});
-        addIfPresent(out, "conv_state", conv.getConvState(), {"B", "D", "W1"});
+        StringRef states = stateCountSymbol(conv);
+        addIfPresent(out, "conv_state", conv.getConvState(),
+                     {states, "D", "W1"});
         out.push_back({"y", conv.getY(), {"B", "T", "D"}});
-        out.push_back(
-            {"final_conv_state", conv.getFinalConvState(), {"B", "D", "W1"}});
+        out.push_back({"final_conv_state",
+                       conv.getFinalConvState(),
+                       {states, "D", "W1"}});
       });
   return out;
 }
@@ -304,12 +312,16 @@ LogicalResult checkPacking(Operation *op, const ShapeVerifier &shapes) {
     return op->emitOpError() << "'cu_seqlens' must hold N + 1 >= 1 offsets, "
                                 "got an empty tensor";
   int64_t states = shapes.sizeOr("N", ShapedType::kDynamic);
-  if (!ShapedType::isDynamic(states) && states != offsets - 1)
-    return op->emitOpError() << "'cu_seqlens' holds " << offsets
-                             << " offsets, so N = " << offsets - 1
-                             << " sequences, but the states have N = " << states
-                             << " (dim 0 of 'initial_state' and 'final_state')";
-  return success();
+  if (ShapedType::isDynamic(states) || states == offsets - 1)
+    return success();
+  std::string names;
+  for (const ShapedValue &sv : getShapeContract(op))
+    if (sv.dims.front() == "N")
+      names += (names.empty() ? "'" : " and '") + sv.name.str() + "'";
+  return op->emitOpError() << "'cu_seqlens' holds " << offsets
+                           << " offsets, so N = " << offsets - 1
+                           << " sequences, but the states have N = " << states
+                           << " (dim 0 of " << names << ")";
 }
 
 /// The static rules of a state pool (`init(%pool) indices(%idx)`): the pool
@@ -335,6 +347,17 @@ LogicalResult checkStatePool(Operation *op, const ShapeVerifier &shapes) {
   return success();
 }
 
+/// `state_indices` needs the pool: the state operand `name` (spelt
+/// `keyword(%pool)`).
+LogicalResult checkPoolOperand(Operation *op, Value state, StringRef name,
+                               StringRef keyword) {
+  if (!mixir::mix::getStateIndices(op) || state)
+    return success();
+  return op->emitOpError() << "'state_indices' needs the state pool as '"
+                           << name << "' (" << keyword
+                           << "(%pool) indices(%idx))";
+}
+
 /// Shared by linear_attention, delta_rule and recurrence: types, gate, heads
 /// and shapes.
 template <typename OpTy> LogicalResult verifyRecurrence(OpTy op) {
@@ -354,10 +377,9 @@ template <typename OpTy> LogicalResult verifyRecurrence(OpTy op) {
               "the recurrent form computes; it takes no chunk_size > 0, got "
            << *op.getChunkSize();
   ShapeVerifier shapes(o);
-  if (op.getStateIndices() && !op.getInitialState())
-    return op.emitOpError() << "'state_indices' needs the state pool as "
-                               "'initial_state' (init(%pool) indices(%idx))";
-  if (failed(shapes.check(getShapeContract(o))) ||
+  if (failed(
+          checkPoolOperand(o, op.getInitialState(), "initial_state", "init")) ||
+      failed(shapes.check(getShapeContract(o))) ||
       failed(checkPacking(o, shapes)) || failed(checkStatePool(o, shapes)))
     return failure();
   int64_t hq = shapes.size("Hq"), hk = shapes.size("Hk"),
@@ -578,7 +600,9 @@ LogicalResult CausalConv1dOp::verify() {
     return emitOpError() << "'w' dim 1 (W, the taps) must be in [2, "
                          << kMaxTaps << "], got " << wType.getDimSize(1);
   ShapeVerifier shapes(o);
-  if (failed(shapes.check(getShapeContract(o))))
+  if (failed(checkPoolOperand(o, getConvState(), "conv_state", "state")) ||
+      failed(shapes.check(getShapeContract(o))) ||
+      failed(checkPacking(o, shapes)) || failed(checkStatePool(o, shapes)))
     return failure();
   int64_t taps = shapes.size("W");
   if (shapes.size("W1") != taps - 1)

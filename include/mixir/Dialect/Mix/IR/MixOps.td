@@ -22,17 +22,19 @@ def Mix_Dialect : Dialect {
     op is defined by its recurrent form; lowering passes choose the algorithm
     (recurrent per-token loop or chunkwise-parallel) and the target.
 
-    The recurrent ops (linear_attention, delta_rule, recurrence, scan) take
-    an optional `varlen(%cu_seqlens)`: a 1-D i32 or i64 tensor of N + 1
-    offsets that packs N sequences along T of a batch of one (B = 1). Each
-    sequence starts from its own row of `initial_state` ([N, ...]) and ends
-    in its own row of the final state ([N, ...]); nothing crosses a
-    boundary. The offsets are data: one compiled function serves every
-    packing, and a bad packing is a run-time error (MIXERS.md "Packed
-    sequences").
+    The recurrent ops (linear_attention, delta_rule, recurrence, scan) and
+    causal_conv1d take an optional `varlen(%cu_seqlens)`: a 1-D i32 or i64
+    tensor of N + 1 offsets that packs N sequences along T of a batch of one
+    (B = 1). Each sequence starts from its own row of `initial_state` (or
+    `conv_state`, [N, ...]) and ends in its own row of the final state
+    ([N, ...]); nothing crosses a boundary. The offsets are data: one
+    compiled function serves every packing, and a bad packing is a run-time
+    error (MIXERS.md "Packed sequences").
 
-    linear_attention, delta_rule and recurrence also take a state pool:
-    `init(%pool) indices(%idx)` with `pool: [P, Hv, K, V]` and `idx: [N]`
+    linear_attention, delta_rule, recurrence and causal_conv1d also take a
+    state pool: `init(%pool) indices(%idx)` (causal_conv1d:
+    `state(%pool) indices(%idx)`) with `pool: [P, Hv, K, V]` (causal_conv1d:
+    `[P, D, W - 1]`) and `idx: [N]`
     (i32, one per sequence: batch row, or packed sequence). Sequence n
     starts from `pool[idx[n]]`; the final state result is the pool with
     each sequence's final state in its slot (the other slots unchanged). A
@@ -181,7 +183,8 @@ def Mix_DeltaRuleOp : Mix_Op<"delta_rule", [AttrSizedOperandSegments]> {
       Optional<Mix_StateTensor>:$initial_state,
       Optional<Mix_SeqLens>:$cu_seqlens,
       Optional<Mix_StateIndices>:$state_indices,
-      DefaultValuedAttr<Mix_GateKind, "::mixir::mix::GateKind::none">:$gate_kind,
+      DefaultValuedAttr<Mix_GateKind,
+                        "::mixir::mix::GateKind::none">:$gate_kind,
       OptionalAttr<F32Attr>:$scale, UnitAttr:$qk_l2norm,
       UnitAttr:$allow_neg_eigval, OptionalAttr<I64Attr>:$chunk_size,
       UnitAttr:$all_states);
@@ -431,18 +434,33 @@ def Mix_CausalConv1dOp : Mix_Op<"causal_conv1d", [AttrSizedOperandSegments]> {
     new state (the last `W - 1` inputs, reaching into the old state when
     `T < W - 1`) in the element type of `x`.
 
+    `varlen(%cu_seqlens)` packs N sequences along T of a batch of one, as for
+    the recurrent ops: no window crosses a boundary, and the conv states are
+    one per sequence, `[N, D, W - 1]`. `state(%pool) indices(%idx)` reads
+    sequence n's state from `pool[idx[n]]` (`pool: [P, D, W - 1]`) and
+    returns the pool with each sequence's new state in its slot; a negative
+    index is padding (not read, not written, its `y` rows 0).
+
     ```mlir
     %y, %s = mix.causal_conv1d %x, %w bias(%b) state(%s0) activation silu
         : (tensor<?x?x256xbf16>, tensor<256x4xbf16>, tensor<256xbf16>,
            tensor<?x256x3xbf16>) -> (tensor<?x?x256xbf16>, tensor<?x256x3xbf16>)
+    %y2, %pool2 = mix.causal_conv1d %x1, %w state(%pool) varlen(%cu)
+        indices(%idx)
+        : (tensor<1x?x256xbf16>, tensor<256x4xbf16>, tensor<?x256x3xbf16>,
+           tensor<?xi32>, tensor<?xi32>)
+        -> (tensor<1x?x256xbf16>, tensor<?x256x3xbf16>)
     ```
   }];
   let arguments = (ins Mix_Tensor:$x, Mix_Tensor:$w, Optional<Mix_Tensor>:$bias,
-      Optional<Mix_Tensor>:$conv_state,
-      DefaultValuedAttr<Mix_ConvActivation, "::mixir::mix::ConvActivation::none">:$activation);
+      Optional<Mix_Tensor>:$conv_state, Optional<Mix_SeqLens>:$cu_seqlens,
+      Optional<Mix_StateIndices>:$state_indices,
+      DefaultValuedAttr<Mix_ConvActivation,
+                        "::mixir::mix::ConvActivation::none">:$activation);
   let results = (outs Mix_Tensor:$y, Mix_Tensor:$final_conv_state);
   let assemblyFormat = [{
     $x `,` $w (`bias` `(` $bias^ `)`)? (`state` `(` $conv_state^ `)`)?
+    (`varlen` `(` $cu_seqlens^ `)`)? (`indices` `(` $state_indices^ `)`)?
     (`activation` $activation^)?
     attr-dict `:` functional-type(operands, results)
   }];
