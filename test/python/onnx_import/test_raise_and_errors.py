@@ -322,6 +322,33 @@ def test_error_names_the_alternative(tmp_path):
     assert "export with opset >= 23" in line
 
 
+@pytest.mark.parametrize("node,message", [
+    (N("Pad", ["x", "p"], ["y"], name="n", mode="reflect"),
+     "mode 'reflect' is not supported"),
+    (N("Pad", ["x", "neg"], ["y"], name="n"), "negative pads"),
+    (N("Pad", ["x", "x"], ["y"], name="n"), "pads must be a constant"),
+    (N("Einsum", ["x", "x"], ["y"], name="n", equation="ij,ij"),
+     "implicit-output"),
+    (N("Einsum", ["x", "x"], ["y"], name="n", equation="...i,...i->...i"),
+     "ellipsis"),
+    (N("Einsum", ["x", "x"], ["y"], name="n", equation="ii,ij->j"),
+     "distinct letters"),
+    (N("Einsum", ["x"], ["y"], name="n", equation="ij,jk->ik"),
+     "2 terms for 1 inputs"),
+    (N("Einsum", ["x", "w"], ["y"], name="n", equation="ij,jk->ik"),
+     "letter 'j' has sizes 4 and 3"),
+])
+def test_error_pad_and_einsum(node, message, tmp_path):
+    model = make_model([node], [vi("x", [3, 4])], [vi("y", None)],
+                       [init("p", np.array([0, 1, 0, 1], np.int64)),
+                        init("neg", np.array([0, -1, 0, 0], np.int64)),
+                        init("w", np.ones((3, 2), np.float32))], opset=18)
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    line = one_line_error(run_importer(tmp_path / "m.onnx"))
+    assert f"node 'n' ({node.op_type}" in line
+    assert message in line, line
+
+
 def test_error_attention_mask_rejected(tmp_path):
     model = make_model([N("Attention", ["q", "k", "v", "m"], ["y"], name="att")],
                        [vi(n, [1, 2, 4, 8]) for n in "qkv"] + [vi("m", [4, 4])],

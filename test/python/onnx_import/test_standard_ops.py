@@ -199,6 +199,37 @@ CASES = {
 }
 
 
+def einsum_case(equation, *shapes):
+    r = rng(25)
+    names = [f"x{i}" for i in range(len(shapes))]
+    m = make_model([N("Einsum", names, ["y"], equation=equation)],
+                   [vi(n, list(s)) for n, s in zip(names, shapes)], [vi("y", None)],
+                   opset=12)
+    return m, {n: randn(r, *s) for n, s in zip(names, shapes)}
+
+
+# Pad: constant mode, pads as an input (>= 11) or attribute (< 11), over
+# chosen axes (>= 18); a fill value or 0.
+CASES["Pad_constant_value"] = lambda: with_const(
+    "Pad", (2, 3, 5), [("p", i64(0, 1, 0, 0, 2, 3)), ("v", np.array(-1.5, np.float32))])
+CASES["Pad_axes_no_value"] = lambda: with_const(
+    "Pad", (1, 13, 8, 3), [("p", i64(0, 3)), None, ("ax", i64(-3))])
+CASES["Pad_opset2_attributes"] = lambda: with_const(
+    "Pad", (3, 4), [], opset=10, pads=[1, 0, 2, 3], value=0.25)
+# Einsum: explicit output, one linalg.generic (Mamba2's chunked SSD terms).
+CASES["Einsum_matmul"] = lambda: einsum_case("ij,jk->ik", (3, 5), (5, 7))
+CASES["Einsum_mamba2_scores"] = lambda: einsum_case(
+    "bclhn,bcshn->bclsh", (1, 3, 5, 2, 7), (1, 3, 5, 2, 7))
+CASES["Einsum_mamba2_states"] = lambda: einsum_case(
+    "bzch,bzhpn->bchpn", (2, 3, 4, 2), (2, 3, 2, 5, 6))
+CASES["Einsum_three_inputs_sum_all"] = lambda: einsum_case(
+    "ab,bc,ca->", (3, 4), (4, 5), (5, 3))
+# One index picked (rank-reducing): the last of a trailing axis whose
+# neighbours are unit dims, as Mamba2's segment sums read it.
+CASES["Gather_scalar_negative_unit_dims"] = lambda: with_const(
+    "Gather", (1, 8, 1, 8), [("i", np.array(-1, np.int64))], axis=3)
+
+
 def split_case(opset, **attrs):
     r = rng(22)
     extra = []
