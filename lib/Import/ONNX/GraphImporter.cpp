@@ -153,6 +153,7 @@ static const HandlerMap &handlers() {
     registerElementwiseOps(m);
     registerShapeOps(m);
     registerNNOps(m);
+    registerScatterOps(m);
     registerMixerOps(m);
     registerRNNOps(m);
     registerControlOps(m);

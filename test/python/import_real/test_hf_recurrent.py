@@ -22,13 +22,16 @@ Findings (torch 2.15, transformers 5.25, onnxscript 0.7):
   default "grouped_mm" falls back to transformers::grouped_mm_fallback,
   which has no ONNX translation; "eager" loops over a data-dependent
   expert mask that torch.export cannot trace). The chunked delta rule's
-  in-place triangular solve unrolls into ScatterND (slice_scatter) and
-  ScatterElements (select_scatter) per row of the 64-row chunk, which the
-  importer does not translate; the MoE router adds TopK and GatherND.
-- RecurrentGemma: the RG-LRU's per-step loop writes each step with
-  select_scatter (ScatterElements, one per token).
-- MiniMax: the linear attention translates; its MoE router (TopK, then
-  GatherND) does not.
+  in-place triangular solve unrolls into a ScatterND (slice_scatter) and a
+  ScatterElements (select_scatter) per row of the 64-row chunk (both
+  become insert_slice); the import stops at the MoE router's TopK
+  (then GatherND).
+- RecurrentGemma imports (its RG-LRU loop writes each step with
+  select_scatter, one ScatterElements per token) and matches torch; the
+  local-attention layer raises to one `mix.attention` (causal, window 8,
+  one KV head); the RG-LRU stays unrolled per token (not a loop, so no
+  recurrence candidate).
+- MiniMax: the import stops at the MoE router's TopK (then GatherND).
 
 The exports are cached with the ones of test_hf_decoders.py (hf_export.py).
 """
@@ -99,8 +102,8 @@ def _config(family):
 # diagnostic when it stops (the first op it does not translate).
 EXPECTED = {
     "mamba2": {"mix.scan": 6},
-    "qwen3_next": "(ScatterND, domain 'ai.onnx'): unsupported op",
-    "recurrent_gemma": "(ScatterElements, domain 'ai.onnx'): unsupported op",
+    "qwen3_next": "(TopK, domain 'ai.onnx'): unsupported op",
+    "recurrent_gemma": {"mix.attention": 1},
     "minimax": "(TopK, domain 'ai.onnx'): unsupported op",
 }
 

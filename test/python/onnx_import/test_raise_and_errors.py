@@ -349,6 +349,27 @@ def test_error_pad_and_einsum(node, message, tmp_path):
     assert message in line, line
 
 
+@pytest.mark.parametrize("op,indices,attrs,message", [
+    ("ScatterElements", [[0, 1, 0, 0]], {"axis": 0}, "all name one position"),
+    ("ScatterElements", [[3, 3, 3, 3]], {"axis": 0}, "index 3 is out of range"),
+    ("ScatterElements", [[1, 1, 1, 1]], {"axis": 0, "reduction": "add"},
+     "reduction 'none'"),
+    ("ScatterND", [[0], [2]], {}, "consecutive rows"),
+    ("ScatterND", [[-1], [0]], {}, "consecutive rows"),
+    ("ScatterND", [[-4], [-3]], {}, "index -4 is out of range"),
+])
+def test_error_scatter(op, indices, attrs, message, tmp_path):
+    idx = np.array(indices, np.int64)
+    upd = np.ones((1, 4) if op == "ScatterElements" else (len(idx), 4),
+                  np.float32)
+    model = make_model([N(op, ["x", "i", "u"], ["y"], name="n", **attrs)],
+                       [vi("x", [3, 4])], [vi("y", None)],
+                       [init("i", idx), init("u", upd)], opset=18)
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    line = one_line_error(run_importer(tmp_path / "m.onnx"))
+    assert f"node 'n' ({op}" in line and message in line, line
+
+
 def test_error_attention_mask_rejected(tmp_path):
     model = make_model([N("Attention", ["q", "k", "v", "m"], ["y"], name="att")],
                        [vi(n, [1, 2, 4, 8]) for n in "qkv"] + [vi("m", [4, 4])],

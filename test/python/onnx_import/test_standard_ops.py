@@ -224,6 +224,20 @@ CASES["Einsum_mamba2_states"] = lambda: einsum_case(
     "bzch,bzhpn->bchpn", (2, 3, 4, 2), (2, 3, 2, 5, 6))
 CASES["Einsum_three_inputs_sum_all"] = lambda: einsum_case(
     "ab,bc,ca->", (3, 4), (4, 5), (5, 3))
+# In-place writes as torch.onnx exports them: select_scatter (ScatterElements,
+# every index the same position) and slice_scatter (ScatterND, consecutive
+# rows), with constant indices.
+CASES["ScatterElements_select_scatter"] = lambda: with_const(
+    "ScatterElements", (2, 5, 3),
+    [("i", np.full((2, 1, 3), -2, np.int64)), ("u", randn(rng(26), 2, 1, 3))], axis=1)
+CASES["ScatterElements_partial_updates"] = lambda: with_const(
+    "ScatterElements", (3, 4, 7),
+    [("i", np.full((2, 4, 1), 5, np.int64)), ("u", randn(rng(27), 2, 4, 1))], axis=2)
+CASES["ScatterND_negative_rows"] = lambda: with_const(
+    "ScatterND", (6, 5), [("i", i64(-3, -2).reshape(2, 1)), ("u", randn(rng(29), 2, 5))])
+CASES["ScatterND_consecutive_rows"] = lambda: with_const(
+    "ScatterND", (6, 3, 2), [("i", i64(2, 3, 4).reshape(3, 1)),
+                             ("u", randn(rng(28), 3, 3, 2))])
 # One index picked (rank-reducing): the last of a trailing axis whose
 # neighbours are unit dims, as Mamba2's segment sums read it.
 CASES["Gather_scalar_negative_unit_dims"] = lambda: with_const(
