@@ -25,7 +25,11 @@ Findings (torch 2.15, transformers 5.25, onnxscript 0.7):
   in-place triangular solve unrolls into a ScatterND (slice_scatter) and a
   ScatterElements (select_scatter) per row of the 64-row chunk (both
   become insert_slice); the import stops at the MoE router's TopK
-  (then GatherND).
+  (then GatherND). With dense MLPs instead (mlp_only_layers), Qwen3-Next
+  imports and matches torch: the attention layer raises to one
+  `mix.attention`, the CumSum of the gates to a `mix.scan`; the Gated
+  DeltaNet stays transformers' unrolled chunk algorithm (no loop, so no
+  recurrence candidate, and --report-raising names none).
 - RecurrentGemma imports (its RG-LRU loop writes each step with
   select_scatter, one ScatterElements per token) and matches torch; the
   local-attention layer raises to one `mix.attention` (causal, window 8,
@@ -64,9 +68,11 @@ def _config(family):
             state_size=16, expand=2, head_dim=16, num_heads=8, n_groups=1,
             conv_kernel=4, chunk_size=8, use_cache=False,
             tie_word_embeddings=False), tf.Mamba2ForCausalLM
-    if family == "qwen3_next":
+    if family.startswith("qwen3_next"):
         # examples/qwen3_next.py's layout at hidden 64: Gated DeltaNet (2
-        # key heads of 16, 4 value heads of 24, conv 4), then attention.
+        # key heads of 16, 4 value heads of 24, conv 4), then attention;
+        # "_dense": dense MLPs instead of the MoE.
+        dense = [0, 1] if family.endswith("_dense") else []
         cfg = tf.Qwen3NextConfig(
             vocab_size=VOCAB, hidden_size=64, intermediate_size=128,
             num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
@@ -75,7 +81,7 @@ def _config(family):
             linear_num_value_heads=4, num_experts=4, num_experts_per_tok=2,
             moe_intermediate_size=32, shared_expert_intermediate_size=32,
             layer_types=["linear_attention", "full_attention"],
-            use_cache=False)
+            mlp_only_layers=dense, use_cache=False)
         cfg._experts_implementation = "batched_mm"  # the others do not export
         cfg._attn_implementation = "sdpa"
         return cfg, tf.Qwen3NextForCausalLM
@@ -103,6 +109,7 @@ def _config(family):
 EXPECTED = {
     "mamba2": {"mix.scan": 6},
     "qwen3_next": "(TopK, domain 'ai.onnx'): unsupported op",
+    "qwen3_next_dense": {"mix.attention": 1, "mix.scan": 1},
     "recurrent_gemma": {"mix.attention": 1},
     "minimax": "(TopK, domain 'ai.onnx'): unsupported op",
 }
