@@ -154,6 +154,7 @@ static const HandlerMap &handlers() {
     registerShapeOps(m);
     registerNNOps(m);
     registerScatterOps(m);
+    registerIndexingOps(m);
     registerMixerOps(m);
     registerRNNOps(m);
     registerControlOps(m);

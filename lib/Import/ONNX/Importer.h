@@ -86,6 +86,7 @@ void registerElementwiseOps(HandlerMap &map);
 void registerShapeOps(HandlerMap &map);
 void registerNNOps(HandlerMap &map);
 void registerScatterOps(HandlerMap &map);
+void registerIndexingOps(HandlerMap &map);
 void registerMixerOps(HandlerMap &map);
 void registerRNNOps(HandlerMap &map);
 void registerControlOps(HandlerMap &map);

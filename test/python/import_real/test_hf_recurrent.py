@@ -6,11 +6,9 @@ hub download), on transformers' torch path (no CUDA kernels), exported with
 `torch.onnx.export(..., dynamo=True)` at the exporter's default opset and
 imported with mixir-import-onnx --report-raising.
 
-Where the import works, the logits of the compiled function are compared with
-torch's (f32) and the mix ops in the imported IR are counted (what raising
-made of the model). Where it does not, the test checks the importer's exact
-diagnostic (the first op it does not translate) and reports the case as
-xfail, so support arriving shows up as a failure to update here.
+The logits of the compiled function are compared with torch's (f32), and the
+mix ops in the imported IR are counted (what raising made of the model);
+--report-raising must name no candidate left.
 
 Findings (torch 2.15, transformers 5.25, onnxscript 0.7):
 - Mamba2 imports (Pad and Einsum of the chunked SSD scan; one Gather at
@@ -24,18 +22,21 @@ Findings (torch 2.15, transformers 5.25, onnxscript 0.7):
   expert mask that torch.export cannot trace). The chunked delta rule's
   in-place triangular solve unrolls into a ScatterND (slice_scatter) and a
   ScatterElements (select_scatter) per row of the 64-row chunk (both
-  become insert_slice); the import stops at the MoE router's TopK
-  (then GatherND). With dense MLPs instead (mlp_only_layers), Qwen3-Next
-  imports and matches torch: the attention layer raises to one
-  `mix.attention`, the CumSum of the gates to a `mix.scan`; the Gated
-  DeltaNet stays transformers' unrolled chunk algorithm (no loop, so no
-  recurrence candidate, and --report-raising names none).
+  become insert_slice), the MoE router into TopK and GatherND. It imports
+  and matches torch: the attention layer raises to one `mix.attention`,
+  the CumSum of the gates to a `mix.scan`; the Gated DeltaNet stays
+  transformers' unrolled chunk algorithm (no loop, so no recurrence
+  candidate, and --report-raising names none).
 - RecurrentGemma imports (its RG-LRU loop writes each step with
   select_scatter, one ScatterElements per token) and matches torch; the
   local-attention layer raises to one `mix.attention` (causal, window 8,
   one KV head); the RG-LRU stays unrolled per token (not a loop, so no
   recurrence candidate).
-- MiniMax: the import stops at the MoE router's TopK (then GatherND).
+- MiniMax imports (MoE routing: TopK, GatherND) and matches torch; in the
+  lightning-attention layer the causal decayed part within each block of 8
+  raises to `mix.linear_attention` with a per-head decay (one op for the
+  8-token block, one for the last 5 tokens); the carry between blocks stays
+  written out. The attention layer raises to one `mix.attention`.
 
 The exports are cached with the ones of test_hf_decoders.py (hf_export.py).
 """
@@ -68,11 +69,9 @@ def _config(family):
             state_size=16, expand=2, head_dim=16, num_heads=8, n_groups=1,
             conv_kernel=4, chunk_size=8, use_cache=False,
             tie_word_embeddings=False), tf.Mamba2ForCausalLM
-    if family.startswith("qwen3_next"):
+    if family == "qwen3_next":
         # examples/qwen3_next.py's layout at hidden 64: Gated DeltaNet (2
-        # key heads of 16, 4 value heads of 24, conv 4), then attention;
-        # "_dense": dense MLPs instead of the MoE.
-        dense = [0, 1] if family.endswith("_dense") else []
+        # key heads of 16, 4 value heads of 24, conv 4), then attention.
         cfg = tf.Qwen3NextConfig(
             vocab_size=VOCAB, hidden_size=64, intermediate_size=128,
             num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
@@ -81,7 +80,7 @@ def _config(family):
             linear_num_value_heads=4, num_experts=4, num_experts_per_tok=2,
             moe_intermediate_size=32, shared_expert_intermediate_size=32,
             layer_types=["linear_attention", "full_attention"],
-            mlp_only_layers=dense, use_cache=False)
+            use_cache=False)
         cfg._experts_implementation = "batched_mm"  # the others do not export
         cfg._attn_implementation = "sdpa"
         return cfg, tf.Qwen3NextForCausalLM
@@ -104,14 +103,12 @@ def _config(family):
     return cfg, tf.MiniMaxForCausalLM
 
 
-# Per family: the mix ops the import has (by name), or the importer's
-# diagnostic when it stops (the first op it does not translate).
+# Per family: the mix ops the import has, by name.
 EXPECTED = {
     "mamba2": {"mix.scan": 6},
-    "qwen3_next": "(TopK, domain 'ai.onnx'): unsupported op",
-    "qwen3_next_dense": {"mix.attention": 1, "mix.scan": 1},
+    "qwen3_next": {"mix.attention": 1, "mix.scan": 1},
     "recurrent_gemma": {"mix.attention": 1},
-    "minimax": "(TopK, domain 'ai.onnx'): unsupported op",
+    "minimax": {"mix.attention": 1, "mix.linear_attention": 2},
 }
 
 
@@ -138,16 +135,11 @@ def test_export_imports_and_matches_torch(family, tmp_path):
     path, model = _export(family)
     out = tmp_path / "model.mlir"
     r = run_importer(path, "--report-raising", "-o", str(out))
-    expected = EXPECTED[family]
-    if isinstance(expected, str):
-        assert r.returncode != 0 and expected in r.stderr, r.stderr
-        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
-        pytest.xfail(r.stderr.strip().split("': ", 1)[-1])  # less the path
     assert r.returncode == 0, r.stderr
     assert r.stderr == "", r.stderr  # no candidate left by mix-raise
     text = out.read_text()
     mix = collections.Counter(re.findall(r"\bmix\.[a-z_0-9]+", text))
-    assert dict(mix) == expected, mix
+    assert dict(mix) == EXPECTED[family], mix
 
     err = logits_rel_rms(text, model, _ids())
     print(f"{family}: logits rel-RMS {err:.2e}")

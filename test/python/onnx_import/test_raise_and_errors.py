@@ -370,6 +370,23 @@ def test_error_scatter(op, indices, attrs, message, tmp_path):
     assert f"node 'n' ({op}" in line and message in line, line
 
 
+@pytest.mark.parametrize("node,message", [
+    (N("TopK", ["x", "k"], ["v", "i"], name="n", axis=0), "last axis"),
+    (N("TopK", ["x", "big"], ["v", "i"], name="n"), "k must be a constant"),
+    (N("TopK", ["x", "x"], ["v", "i"], name="n"), "k must be a constant"),
+    (N("GatherND", ["x", "k"], ["v"], name="n", batch_dims=1), "batch_dims 0"),
+    (N("GatherND", ["x", "pair"], ["v"], name="n"), "[..., 1]"),
+])
+def test_error_topk_and_gathernd(node, message, tmp_path):
+    model = make_model([node], [vi("x", [3, 4])], [vi(o, None) for o in node.output],
+                       [init("k", np.array([2], np.int64)),
+                        init("big", np.array([5], np.int64)),
+                        init("pair", np.array([[0, 1]], np.int64))], opset=18)
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    line = one_line_error(run_importer(tmp_path / "m.onnx"))
+    assert f"node 'n' ({node.op_type}" in line and message in line, line
+
+
 def test_error_attention_mask_rejected(tmp_path):
     model = make_model([N("Attention", ["q", "k", "v", "m"], ["y"], name="att")],
                        [vi(n, [1, 2, 4, 8]) for n in "qkv"] + [vi("m", [4, 4])],

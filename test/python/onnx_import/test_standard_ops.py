@@ -238,6 +238,23 @@ CASES["ScatterND_negative_rows"] = lambda: with_const(
 CASES["ScatterND_consecutive_rows"] = lambda: with_const(
     "ScatterND", (6, 3, 2), [("i", i64(2, 3, 4).reshape(3, 1)),
                              ("u", randn(rng(28), 3, 3, 2))])
+def topk_case(shape, k, ties=False, **attrs):
+    r = rng(30)
+    x = randn(r, *shape)
+    if ties:  # few distinct values: equal ones come lowest index first
+        x = np.round(x).astype(np.float32)
+    m = make_model([N("TopK", ["x", "k"], ["v", "i"], **attrs)], [vi("x", list(shape))],
+                   [vi("v", None), vi("i", None, I64)], [init("k", i64(k))], opset=11)
+    return m, {"x": x}
+
+
+# MoE routing: TopK over the expert scores, GatherND of the experts' rows.
+CASES["TopK_largest"] = lambda: topk_case((13, 7), 3)
+CASES["TopK_smallest_ties_3d"] = lambda: topk_case((2, 5, 9), 4, ties=True, largest=0)
+CASES["TopK_largest_ties_all"] = lambda: topk_case((4, 6), 6, ties=True)
+CASES["GatherND_rows"] = lambda: with_const(
+    "GatherND", (5, 3, 4), [("i", i64(4, 0, -1, 2, 2, 1).reshape(3, 2, 1))])
+
 # One index picked (rank-reducing): the last of a trailing axis whose
 # neighbours are unit dims, as Mamba2's segment sums read it.
 CASES["Gather_scalar_negative_unit_dims"] = lambda: with_const(
