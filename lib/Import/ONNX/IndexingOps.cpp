@@ -60,6 +60,8 @@ Value rowRanks(OpBuilder &b, Location loc, Value x, bool largest) {
 }
 
 LogicalResult topK(Node &n) {
+  if (!n.hasInput(0))
+    return n.fail("expects an input");
   auto t = n.inputType(0);
   int64_t r = t.getRank();
   auto axis = n.axis(n.intAttr("axis", -1), r);
@@ -123,6 +125,8 @@ LogicalResult topK(Node &n) {
 /// GatherND with batch_dims 0 and indices [..., 1]: rows of the data, i.e.
 /// Gather along axis 0 of the indices less their last dimension.
 LogicalResult gatherND(Node &n) {
+  if (!n.hasInput(0) || !n.hasInput(1))
+    return n.fail("expects data and indices");
   auto it = n.inputType(1);
   if (n.intAttr("batch_dims", 0) != 0 || it.getRank() < 1 ||
       it.getDimSize(it.getRank() - 1) != 1)

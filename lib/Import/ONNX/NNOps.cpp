@@ -336,7 +336,7 @@ LogicalResult einsum(Node &n) {
   if (xs.size() != terms->inputs.size() || xs.empty())
     return n.fail("the equation has " + llvm::Twine(terms->inputs.size()) +
                   " terms for " + llvm::Twine(xs.size()) + " inputs");
-  Type elem = n.inputType(0).getElementType();
+  Type elem = cast<RankedTensorType>(xs[0].getType()).getElementType();
   if (!isa<FloatType>(elem))
     return n.fail("only floating-point inputs are supported");
   std::string letters;

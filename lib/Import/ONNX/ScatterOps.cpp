@@ -50,6 +50,8 @@ LogicalResult insertBlock(Node &n, ArrayRef<int64_t> offsets) {
 }
 
 LogicalResult plainScatter(Node &n) {
+  if (!n.hasInput(0) || !n.hasInput(1) || !n.hasInput(2))
+    return n.fail("expects data, indices and updates");
   if (n.stringAttr("reduction", "none") != "none")
     return n.fail("only reduction 'none' is supported");
   return success();

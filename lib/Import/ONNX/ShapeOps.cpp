@@ -687,6 +687,8 @@ FailureOr<SmallVector<int64_t>> padAmounts(Node &n, int64_t rank) {
 }
 
 LogicalResult padOp(Node &n) {
+  if (!n.hasInput(0))
+    return n.fail("expects an input");
   std::string mode = n.stringAttr("mode", "constant");
   if (mode != "constant")
     return n.fail("mode '" + mode + "' is not supported (only 'constant')");
