@@ -178,9 +178,13 @@ Value gather(OpBuilder &b, Location loc, Value data, Value indices,
         sizes(ds), strides(dt.getRank(), b.getIndexAttr(1));
     offsets[axis] = wrappedIndex(b, loc, index, axisSize);
     sizes[axis] = b.getIndexAttr(1);
-    auto type = RankedTensorType::get(staticShapeOf(out), dt.getElementType());
-    return tensor::ExtractSliceOp::create(b, loc, type, data, offsets, sizes,
-                                          strides);
+    // A full-rank slice reshaped: MLIR 22's canonicalizer corrupts a
+    // rank-reducing extract_slice that drops an ambiguous unit dimension
+    // when it folds the offset to a constant ([1,8,2,8] at [0,0,0,7] to
+    // 1x8x2 became sizes [1,1,8,2]).
+    Value slice =
+        tensor::ExtractSliceOp::create(b, loc, data, offsets, sizes, strides);
+    return reshape(b, loc, slice, out);
   }
   int64_t rank = out.size(), ir = it.getRank();
   MLIRContext *ctx = b.getContext();

@@ -562,7 +562,7 @@ GENERATED = {
     "build-fuzz/": ("scripts/run_fuzzers.sh", "$repo/build-fuzz"),
     "build/wheels/": ("bench/gpu/fetch_wheels.sh", "/wheels"),
     "build/gpu-bundle/": ("bench/gpu/make_bundle.py", '"gpu-bundle"'),
-    "build/import_real_cache/": ("test/python/import_real/test_hf_decoders.py",
+    "build/import_real_cache/": ("test/python/import_real/hf_export.py",
                                  "import_real_cache"),
     "site-packages/mixir/": ("cmake/MixIRInstall.cmake", "site-packages/mixir/"),
     "bin/": ("cmake/MixIRInstall.cmake", "the environment's bin/"),

@@ -153,6 +153,8 @@ static const HandlerMap &handlers() {
     registerElementwiseOps(m);
     registerShapeOps(m);
     registerNNOps(m);
+    registerScatterOps(m);
+    registerIndexingOps(m);
     registerMixerOps(m);
     registerRNNOps(m);
     registerControlOps(m);

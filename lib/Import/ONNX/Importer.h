@@ -85,6 +85,8 @@ using HandlerMap = import::HandlerMap<Node>;
 void registerElementwiseOps(HandlerMap &map);
 void registerShapeOps(HandlerMap &map);
 void registerNNOps(HandlerMap &map);
+void registerScatterOps(HandlerMap &map);
+void registerIndexingOps(HandlerMap &map);
 void registerMixerOps(HandlerMap &map);
 void registerRNNOps(HandlerMap &map);
 void registerControlOps(HandlerMap &map);

@@ -3,6 +3,7 @@
 #include "mixir/Builders/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 
 namespace mixir::onnx_import {
@@ -256,6 +257,136 @@ LogicalResult conv(Node &n) {
   return success();
 }
 
+/// An explicit Einsum equation "ab,bc->ac": the letters of each input and of
+/// the output. No ellipsis and no letter twice in one term.
+struct EinsumTerms {
+  SmallVector<std::string> inputs;
+  std::string output;
+};
+
+FailureOr<EinsumTerms> parseEinsum(Node &n, llvm::StringRef eq) {
+  std::string compact;
+  for (char c : eq)
+    if (c != ' ')
+      compact += c;
+  llvm::StringRef text(compact);
+  auto [lhs, rhs] = text.split("->");
+  if (!text.contains("->"))
+    return n.fail("implicit-output equations are not supported");
+  if (text.contains("..."))
+    return n.fail("ellipsis ('...') is not supported");
+  EinsumTerms terms;
+  SmallVector<llvm::StringRef> parts;
+  lhs.split(parts, ',');
+  for (llvm::StringRef p : parts)
+    terms.inputs.push_back(p.str());
+  terms.output = rhs.str();
+  SmallVector<std::string> all = terms.inputs;
+  all.push_back(terms.output);
+  for (const std::string &t : all) {
+    for (auto [i, c] : llvm::enumerate(t))
+      if (!llvm::isAlpha(c) || t.find(c) != i)
+        return n.fail("term '" + t +
+                      "' must be distinct letters (diagonals are not "
+                      "supported)");
+  }
+  return terms;
+}
+
+/// The size of each letter (checked to agree between inputs) and the loop
+/// order: the output's letters, then the summed ones in order of appearance.
+LogicalResult einsumSizes(Node &n, ValueRange xs, const EinsumTerms &terms,
+                          Type elem, std::string &letters,
+                          llvm::DenseMap<char, OpFoldResult> &size) {
+  letters = terms.output;
+  llvm::DenseMap<char, int64_t> staticSize;
+  for (auto [x, term] : llvm::zip(xs, terms.inputs)) {
+    auto t = cast<RankedTensorType>(x.getType());
+    if (t.getElementType() != elem)
+      return n.fail("inputs have different element types");
+    if (t.getRank() != (int64_t)term.size())
+      return n.fail("term '" + term + "' does not match an input of rank " +
+                    llvm::Twine(t.getRank()));
+    SmallVector<OpFoldResult> sizes = build::sizesOf(n.b, n.loc, x);
+    for (auto [d, c] : llvm::enumerate(term)) {
+      int64_t s = t.getDimSize(d);
+      auto [it, fresh] = staticSize.try_emplace(c, s);
+      if (fresh || ShapedType::isDynamic(it->second)) {
+        it->second = s;
+        size[c] = sizes[d];
+      } else if (!ShapedType::isDynamic(s) && s != it->second) {
+        return n.fail(llvm::Twine("letter '") + llvm::Twine(c) +
+                      "' has sizes " + llvm::Twine(it->second) + " and " +
+                      llvm::Twine(s));
+      }
+      if (letters.find(c) == std::string::npos)
+        letters += c;
+    }
+  }
+  return success();
+}
+
+/// Einsum as one linalg.generic: loops over the output's letters, then the
+/// summed letters; the product of the inputs accumulated in f32 or wider.
+LogicalResult einsum(Node &n) {
+  auto terms = parseEinsum(n, n.stringAttr("equation", ""));
+  if (failed(terms))
+    return failure();
+  SmallVector<Value> xs = n.presentInputs();
+  if (xs.size() != terms->inputs.size() || xs.empty())
+    return n.fail("the equation has " + llvm::Twine(terms->inputs.size()) +
+                  " terms for " + llvm::Twine(xs.size()) + " inputs");
+  Type elem = cast<RankedTensorType>(xs[0].getType()).getElementType();
+  if (!isa<FloatType>(elem))
+    return n.fail("only floating-point inputs are supported");
+  std::string letters;
+  llvm::DenseMap<char, OpFoldResult> size;
+  if (failed(einsumSizes(n, xs, *terms, elem, letters, size)))
+    return failure();
+  SmallVector<OpFoldResult> outSizes;
+  for (char c : terms->output) {
+    if (!size.count(c))
+      return n.fail(llvm::Twine("output letter '") + llvm::Twine(c) +
+                    "' is in no input");
+    outSizes.push_back(size[c]);
+  }
+  MLIRContext *ctx = n.b.getContext();
+  auto mapOf = [&](llvm::StringRef term) {
+    SmallVector<AffineExpr> exprs;
+    for (char c : term)
+      exprs.push_back(getAffineDimExpr(letters.find(c), ctx));
+    return AffineMap::get(letters.size(), 0, exprs, ctx);
+  };
+  SmallVector<AffineMap> maps;
+  for (const std::string &term : terms->inputs)
+    maps.push_back(mapOf(term));
+  maps.push_back(mapOf(terms->output));
+  SmallVector<utils::IteratorType> iters(letters.size(),
+                                         utils::IteratorType::reduction);
+  std::fill_n(iters.begin(), terms->output.size(),
+              utils::IteratorType::parallel);
+  bool widen = elem.isF16() || elem.isBF16();
+  Type acc = widen ? n.b.getF32Type() : elem;
+  Value init =
+      build::filledTensor(n.b, n.loc, outSizes, cst(n.b, n.loc, acc, 0));
+  Value out =
+      linalg::GenericOp::create(
+          n.b, n.loc, init.getType(), xs, ValueRange{init}, maps, iters,
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            Value p;
+            for (Value a : args.drop_back()) {
+              Value v = widen ? arith::ExtFOp::create(b, loc, acc, a) : a;
+              p = p ? arith::MulFOp::create(b, loc, p, v).getResult() : v;
+            }
+            linalg::YieldOp::create(
+                b, loc,
+                ValueRange{arith::AddFOp::create(b, loc, args.back(), p)});
+          })
+          .getResult(0);
+  n.setOutput(0, widen ? build::castElements(n.b, n.loc, out, elem) : out);
+  return success();
+}
+
 } // namespace
 
 void registerNNOps(HandlerMap &m) {
@@ -271,7 +402,8 @@ void registerNNOps(HandlerMap &m) {
                        {"ReduceProd", reduceOp},
                        {"LayerNormalization", layerNorm},
                        {"RMSNormalization", rmsNorm},
-                       {"Conv", conv}});
+                       {"Conv", conv},
+                       {"Einsum", einsum}});
 }
 
 } // namespace mixir::onnx_import

@@ -653,6 +653,68 @@ LogicalResult cumsum(Node &n) {
   return success();
 }
 
+/// Pad's pads as [begin..., end...] over all dimensions: an attribute (< 11)
+/// or a constant input, optionally over the constant `axes` (>= 18).
+FailureOr<SmallVector<int64_t>> padAmounts(Node &n, int64_t rank) {
+  auto pads = n.opset < 11 ? n.intsAttr("pads") : n.intsInput(1);
+  if (!pads)
+    return n.fail("pads must be a constant");
+  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+  if (n.opset >= 18 && n.hasInput(3)) {
+    auto given = n.intsInput(3);
+    if (!given)
+      return n.fail("axes must be a constant");
+    axes.clear();
+    for (int64_t a : *given) {
+      auto ax = n.axis(a, rank);
+      if (failed(ax))
+        return failure();
+      axes.push_back(*ax);
+    }
+  }
+  int64_t count = axes.size();
+  if ((int64_t)pads->size() != 2 * count)
+    return n.fail("pads has " + llvm::Twine(pads->size()) +
+                  " values, expected " + llvm::Twine(2 * count));
+  SmallVector<int64_t> all(2 * rank, 0);
+  for (auto [i, a] : llvm::enumerate(axes)) {
+    all[a] = (*pads)[i];
+    all[rank + a] = (*pads)[count + i];
+  }
+  if (llvm::any_of(all, [](int64_t p) { return p < 0; }))
+    return n.fail("negative pads (cropping) are not supported");
+  return all;
+}
+
+LogicalResult padOp(Node &n) {
+  if (!n.hasInput(0))
+    return n.fail("expects an input");
+  std::string mode = n.stringAttr("mode", "constant");
+  if (mode != "constant")
+    return n.fail("mode '" + mode + "' is not supported (only 'constant')");
+  Value x = n.input(0);
+  auto type = n.inputType(0);
+  int64_t rank = type.getRank();
+  auto pads = padAmounts(n, rank);
+  if (failed(pads))
+    return failure();
+  double value = n.opset < 11 ? n.floatAttr("value", 0.0f) : 0.0;
+  if (n.opset >= 11 && n.hasInput(2)) {
+    auto v = n.scalarInput(2);
+    if (!v)
+      return n.fail("constant_value must be a constant scalar");
+    value = *v;
+  }
+  SmallVector<OpFoldResult> lo, hi;
+  for (int64_t d = 0; d < rank; ++d) {
+    lo.push_back(n.b.getIndexAttr((*pads)[d]));
+    hi.push_back(n.b.getIndexAttr((*pads)[rank + d]));
+  }
+  Value fill = build::scalarConstant(n.b, n.loc, type.getElementType(), value);
+  n.setOutput(0, tensor::PadOp::create(n.b, n.loc, Type(), x, lo, hi, fill));
+  return success();
+}
+
 } // namespace
 
 void registerShapeOps(HandlerMap &m) {
@@ -673,7 +735,8 @@ void registerShapeOps(HandlerMap &m) {
                        {"ConstantOfShape", constantOfShape},
                        {"Range", range},
                        {"Trilu", trilu},
-                       {"CumSum", cumsum}});
+                       {"CumSum", cumsum},
+                       {"Pad", padOp}});
 }
 
 } // namespace mixir::onnx_import

@@ -15,18 +15,13 @@ $MIXIR_IMPORT_REAL_CACHE), keyed by the torch, transformers and onnxscript
 versions and the configuration.
 """
 
-import hashlib
-import json
-import os
 import pathlib
 import re
-import subprocess
 import sys
-import tempfile
-import warnings
 
 import numpy as np
 import pytest
+from hf_export import cached_export, logits_module, logits_rel_rms
 from needs import need
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "onnx_import"))
@@ -109,28 +104,7 @@ def _model(family, impl):
     torch = need("torch")
     cfg, cls = _config(family, impl)
     torch.manual_seed(0)
-    model = cls(cfg).eval()
-
-    class Logits(torch.nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
-        def forward(self, input_ids):
-            return self.m(input_ids=input_ids, use_cache=False).logits
-
-    return Logits(model).eval(), cfg
-
-
-def _cache_dir():
-    env = os.environ.get("MIXIR_IMPORT_REAL_CACHE")
-    if env:
-        return pathlib.Path(env)
-    import mixir
-    build = pathlib.Path(mixir.__file__).resolve().parents[2]
-    if (build / "bin").is_dir():
-        return build / "import_real_cache"
-    return pathlib.Path(tempfile.gettempdir()) / "mixir_import_real_cache"
+    return logits_module(cls(cfg).eval()), cfg
 
 
 def _ids():
@@ -139,29 +113,10 @@ def _ids():
 
 def _export(family, impl, opset):
     """The cached .onnx of one case (exported on a miss) and the model."""
-    torch = need("torch")
-    transformers = need("transformers")
-    onnxscript = need("onnxscript")
     model, cfg = _model(family, impl)
-    key = json.dumps({
-        "format": EXPORT_FORMAT, "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "onnxscript": onnxscript.__version__, "family": family, "impl": impl,
-        "opset": opset, "T": T, "config": cfg.to_json_string(use_diff=False),
-    }, sort_keys=True)
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    folder = _cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{family}_{impl}_{opset or 'default'}_{digest}.onnx"
-    if not path.exists():
-        tmp = path.with_suffix(".tmp.onnx")
-        kwargs = {} if opset is None else {"opset_version": opset}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(model, (torch.from_numpy(_ids()),), str(tmp),
-                              dynamo=True, verbose=False, **kwargs)
-        tmp.replace(path)
-    return path, model
+    key = {"format": EXPORT_FORMAT, "family": family, "impl": impl, "T": T,
+           "config": cfg.to_json_string(use_diff=False)}
+    return cached_export(f"{family}_{impl}", model, _ids(), opset, key), model
 
 
 ATTN = re.compile(r"mix\.attention .*:\s*\((tensor<[^>]*>), (tensor<[^>]*>), "
@@ -176,11 +131,10 @@ def _heads(type_text):
 @pytest.mark.parametrize("family,impl,opset", CASES,
                          ids=[f"{f}-{i}-opset{o or 'default'}" for f, i, o in CASES])
 def test_export_imports_raises_and_matches_torch(family, impl, opset, tmp_path):
-    torch = need("torch")
+    need("torch")
     onnx = need("onnx")
-    from onnx_helpers import rel_rms, run_importer
+    from onnx_helpers import run_importer
 
-    import mixir
     path, model = _export(family, impl, opset)
     if opset is None:  # the default really is below 23 (no Attention op)
         assert {o.domain: o.version for o in onnx.load(str(path), load_external_data=False)
@@ -207,12 +161,6 @@ def test_export_imports_raises_and_matches_torch(family, impl, opset, tmp_path):
     # The repeat_kv copies are gone: no 5-D [B, Hkv, n, T, D] tensor is left.
     assert f"x{HKV}x{HQ // HKV}x{T}x{HEAD_DIM}x" not in text
 
-    ids = _ids()
-    with torch.no_grad():
-        ref = model(torch.from_numpy(ids)).numpy()
-    fn = next(iter(mixir.compile(text).functions.values()))
-    out = fn(ids)
-    out = out[0] if isinstance(out, tuple) else out
-    err = rel_rms(ref, np.asarray(out))
+    err = logits_rel_rms(text, model, _ids())
     print(f"{family} {impl} opset {opset or 'default'}: rel-RMS {err:.2e}")
     assert err <= TOL, f"logits rel-RMS {err:.3e} > {TOL:.0e}"

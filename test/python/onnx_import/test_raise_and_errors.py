@@ -322,6 +322,71 @@ def test_error_names_the_alternative(tmp_path):
     assert "export with opset >= 23" in line
 
 
+@pytest.mark.parametrize("node,message", [
+    (N("Pad", ["x", "p"], ["y"], name="n", mode="reflect"),
+     "mode 'reflect' is not supported"),
+    (N("Pad", ["x", "neg"], ["y"], name="n"), "negative pads"),
+    (N("Pad", ["x", "x"], ["y"], name="n"), "pads must be a constant"),
+    (N("Einsum", ["x", "x"], ["y"], name="n", equation="ij,ij"),
+     "implicit-output"),
+    (N("Einsum", ["x", "x"], ["y"], name="n", equation="...i,...i->...i"),
+     "ellipsis"),
+    (N("Einsum", ["x", "x"], ["y"], name="n", equation="ii,ij->j"),
+     "distinct letters"),
+    (N("Einsum", ["x"], ["y"], name="n", equation="ij,jk->ik"),
+     "2 terms for 1 inputs"),
+    (N("Einsum", ["x", "w"], ["y"], name="n", equation="ij,jk->ik"),
+     "letter 'j' has sizes 4 and 3"),
+])
+def test_error_pad_and_einsum(node, message, tmp_path):
+    model = make_model([node], [vi("x", [3, 4])], [vi("y", None)],
+                       [init("p", np.array([0, 1, 0, 1], np.int64)),
+                        init("neg", np.array([0, -1, 0, 0], np.int64)),
+                        init("w", np.ones((3, 2), np.float32))], opset=18)
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    line = one_line_error(run_importer(tmp_path / "m.onnx"))
+    assert f"node 'n' ({node.op_type}" in line
+    assert message in line, line
+
+
+@pytest.mark.parametrize("op,indices,attrs,message", [
+    ("ScatterElements", [[0, 1, 0, 0]], {"axis": 0}, "all name one position"),
+    ("ScatterElements", [[3, 3, 3, 3]], {"axis": 0}, "index 3 is out of range"),
+    ("ScatterElements", [[1, 1, 1, 1]], {"axis": 0, "reduction": "add"},
+     "reduction 'none'"),
+    ("ScatterND", [[0], [2]], {}, "consecutive rows"),
+    ("ScatterND", [[-1], [0]], {}, "consecutive rows"),
+    ("ScatterND", [[-4], [-3]], {}, "index -4 is out of range"),
+])
+def test_error_scatter(op, indices, attrs, message, tmp_path):
+    idx = np.array(indices, np.int64)
+    upd = np.ones((1, 4) if op == "ScatterElements" else (len(idx), 4),
+                  np.float32)
+    model = make_model([N(op, ["x", "i", "u"], ["y"], name="n", **attrs)],
+                       [vi("x", [3, 4])], [vi("y", None)],
+                       [init("i", idx), init("u", upd)], opset=18)
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    line = one_line_error(run_importer(tmp_path / "m.onnx"))
+    assert f"node 'n' ({op}" in line and message in line, line
+
+
+@pytest.mark.parametrize("node,message", [
+    (N("TopK", ["x", "k"], ["v", "i"], name="n", axis=0), "last axis"),
+    (N("TopK", ["x", "big"], ["v", "i"], name="n"), "k must be a constant"),
+    (N("TopK", ["x", "x"], ["v", "i"], name="n"), "k must be a constant"),
+    (N("GatherND", ["x", "k"], ["v"], name="n", batch_dims=1), "batch_dims 0"),
+    (N("GatherND", ["x", "pair"], ["v"], name="n"), "[..., 1]"),
+])
+def test_error_topk_and_gathernd(node, message, tmp_path):
+    model = make_model([node], [vi("x", [3, 4])], [vi(o, None) for o in node.output],
+                       [init("k", np.array([2], np.int64)),
+                        init("big", np.array([5], np.int64)),
+                        init("pair", np.array([[0, 1]], np.int64))], opset=18)
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    line = one_line_error(run_importer(tmp_path / "m.onnx"))
+    assert f"node 'n' ({node.op_type}" in line and message in line, line
+
+
 def test_error_attention_mask_rejected(tmp_path):
     model = make_model([N("Attention", ["q", "k", "v", "m"], ["y"], name="att")],
                        [vi(n, [1, 2, 4, 8]) for n in "qkv"] + [vi("m", [4, 4])],

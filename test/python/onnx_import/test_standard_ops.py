@@ -199,6 +199,68 @@ CASES = {
 }
 
 
+def einsum_case(equation, *shapes):
+    r = rng(25)
+    names = [f"x{i}" for i in range(len(shapes))]
+    m = make_model([N("Einsum", names, ["y"], equation=equation)],
+                   [vi(n, list(s)) for n, s in zip(names, shapes)], [vi("y", None)],
+                   opset=12)
+    return m, {n: randn(r, *s) for n, s in zip(names, shapes)}
+
+
+# Pad: constant mode, pads as an input (>= 11) or attribute (< 11), over
+# chosen axes (>= 18); a fill value or 0.
+CASES["Pad_constant_value"] = lambda: with_const(
+    "Pad", (2, 3, 5), [("p", i64(0, 1, 0, 0, 2, 3)), ("v", np.array(-1.5, np.float32))])
+CASES["Pad_axes_no_value"] = lambda: with_const(
+    "Pad", (1, 13, 8, 3), [("p", i64(0, 3)), None, ("ax", i64(-3))])
+CASES["Pad_opset2_attributes"] = lambda: with_const(
+    "Pad", (3, 4), [], opset=10, pads=[1, 0, 2, 3], value=0.25)
+# Einsum: explicit output, one linalg.generic (Mamba2's chunked SSD terms).
+CASES["Einsum_matmul"] = lambda: einsum_case("ij,jk->ik", (3, 5), (5, 7))
+CASES["Einsum_mamba2_scores"] = lambda: einsum_case(
+    "bclhn,bcshn->bclsh", (1, 3, 5, 2, 7), (1, 3, 5, 2, 7))
+CASES["Einsum_mamba2_states"] = lambda: einsum_case(
+    "bzch,bzhpn->bchpn", (2, 3, 4, 2), (2, 3, 2, 5, 6))
+CASES["Einsum_three_inputs_sum_all"] = lambda: einsum_case(
+    "ab,bc,ca->", (3, 4), (4, 5), (5, 3))
+# In-place writes as torch.onnx exports them: select_scatter (ScatterElements,
+# every index the same position) and slice_scatter (ScatterND, consecutive
+# rows), with constant indices.
+CASES["ScatterElements_select_scatter"] = lambda: with_const(
+    "ScatterElements", (2, 5, 3),
+    [("i", np.full((2, 1, 3), -2, np.int64)), ("u", randn(rng(26), 2, 1, 3))], axis=1)
+CASES["ScatterElements_partial_updates"] = lambda: with_const(
+    "ScatterElements", (3, 4, 7),
+    [("i", np.full((2, 4, 1), 5, np.int64)), ("u", randn(rng(27), 2, 4, 1))], axis=2)
+CASES["ScatterND_negative_rows"] = lambda: with_const(
+    "ScatterND", (6, 5), [("i", i64(-3, -2).reshape(2, 1)), ("u", randn(rng(29), 2, 5))])
+CASES["ScatterND_consecutive_rows"] = lambda: with_const(
+    "ScatterND", (6, 3, 2), [("i", i64(2, 3, 4).reshape(3, 1)),
+                             ("u", randn(rng(28), 3, 3, 2))])
+def topk_case(shape, k, ties=False, **attrs):
+    r = rng(30)
+    x = randn(r, *shape)
+    if ties:  # few distinct values: equal ones come lowest index first
+        x = np.round(x).astype(np.float32)
+    m = make_model([N("TopK", ["x", "k"], ["v", "i"], **attrs)], [vi("x", list(shape))],
+                   [vi("v", None), vi("i", None, I64)], [init("k", i64(k))], opset=11)
+    return m, {"x": x}
+
+
+# MoE routing: TopK over the expert scores, GatherND of the experts' rows.
+CASES["TopK_largest"] = lambda: topk_case((13, 7), 3)
+CASES["TopK_smallest_ties_3d"] = lambda: topk_case((2, 5, 9), 4, ties=True, largest=0)
+CASES["TopK_largest_ties_all"] = lambda: topk_case((4, 6), 6, ties=True)
+CASES["GatherND_rows"] = lambda: with_const(
+    "GatherND", (5, 3, 4), [("i", i64(4, 0, -1, 2, 2, 1).reshape(3, 2, 1))])
+
+# One index picked (rank-reducing): the last of a trailing axis whose
+# neighbours are unit dims, as Mamba2's segment sums read it.
+CASES["Gather_scalar_negative_unit_dims"] = lambda: with_const(
+    "Gather", (1, 8, 1, 8), [("i", np.array(-1, np.int64))], axis=3)
+
+
 def split_case(opset, **attrs):
     r = rng(22)
     extra = []

@@ -76,7 +76,7 @@ MODELS = {
         [vi("x", [7, 2, 5])], [vi("y", None)],
         [nh.from_array(np.ones((1, 9, 5), np.float32), "W"),
          nh.from_array(np.ones((1, 9, 3), np.float32), "R")]),
-    "unsupported": lambda: model([N("Einsum", ["x"], ["y"], name="ein", equation="ii->i")],
+    "unsupported": lambda: model([N("NonZero", ["x"], ["y"], name="nz")],
                                  [vi("x", [3, 3])], [vi("y", None)]),
 }
 
