@@ -5,7 +5,7 @@
 #
 #   scripts/run_fuzzers.sh SECONDS [TARGET...]
 #
-# TARGET is npy, artifact or mlir (default: all; test/fuzz/TARGET.dict, where
+# TARGET is npy, artifact, mlir, onnx or stablehlo (default: all; test/fuzz/TARGET.dict, where
 # there is one, is its dictionary). New inputs go to a scratch
 # corpus ($MIXIR_FUZZ_WORK, default build-fuzz/corpus/TARGET), not to the
 # committed seeds; crash, leak and timeout inputs are written to
@@ -15,13 +15,13 @@
 set -euo pipefail
 
 if [[ $# -lt 1 || ! $1 =~ ^[0-9]+$ ]]; then
-  echo "usage: $0 SECONDS [npy|artifact|mlir ...]" >&2
+  echo "usage: $0 SECONDS [npy|artifact|mlir|onnx|stablehlo ...]" >&2
   exit 2
 fi
 seconds=$1
 shift
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(npy artifact mlir)
+[[ ${#targets[@]} -gt 0 ]] || targets=(npy artifact mlir onnx stablehlo)
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${MIXIR_FUZZ_BUILD:-$repo/build-fuzz}
@@ -32,13 +32,16 @@ if [[ ! -f $build/build.ninja ]]; then
     -DMIXIR_FUZZ=ON -DMIXIR_BUILD_TESTS=OFF \
     -DMLIR_DIR=$llvm/lib/cmake/mlir >/dev/null
 fi
+ninja_targets=()
 for t in "${targets[@]}"; do
   [[ -d $repo/test/fuzz/corpus/$t ]] || {
     echo "$0: unknown fuzz target '$t' (no test/fuzz/corpus/$t)" >&2
     exit 2
   }
-  ninja -C "$build" -j "${MIXIR_FUZZ_JOBS:-2}" "mixir-fuzz-$t"
+  ninja_targets+=("mixir-fuzz-$t")
 done
+# Only the targets asked for and what they link, not the whole tree.
+ninja -C "$build" -j "${MIXIR_FUZZ_JOBS:-2}" "${ninja_targets[@]}"
 
 status=0
 for t in "${targets[@]}"; do
