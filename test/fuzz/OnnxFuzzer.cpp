@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "FuzzTarget.h"
+#include "ImportCheck.h"
 
 #include "mixir/Import/ONNX/ONNXImporter.h"
 
@@ -65,13 +66,6 @@ MIXIR_FUZZ_TARGET(onnx) {
   std::string error;
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mixir::importONNXFile(context, path, mixir::ONNXImportOptions(), error);
-  if (!module) {
-    check(!error.empty() && error.find('\n') == std::string::npos);
-    return 0;
-  }
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  module->print(os);
-  check(!text.empty());
+  mixir::fuzz::checkImport(module, error, /*oneLineError=*/true);
   return 0;
 }
