@@ -5,13 +5,15 @@
 #
 #   scripts/run_fuzzers.sh SECONDS [TARGET...]
 #
-# TARGET is npy, artifact, mlir, onnx or stablehlo (default: all; test/fuzz/TARGET.dict, where
-# there is one, is its dictionary). New inputs go to a scratch
+# TARGET is npy, artifact, mlir, onnx or stablehlo (default: all;
+# test/fuzz/TARGET.dict, where there is one, is its dictionary); only those
+# targets and what they link are built. New inputs go to a scratch
 # corpus ($MIXIR_FUZZ_WORK, default build-fuzz/corpus/TARGET), not to the
 # committed seeds; crash, leak and timeout inputs are written to
 # build-fuzz/findings/TARGET/. The exit status is non-zero when a target
 # finds anything. MIXIR_FUZZ_BUILD overrides the build directory and
-# MIXIR_FUZZ_JOBS the build's parallelism (default 2).
+# MIXIR_FUZZ_JOBS the build's parallelism (default 2); PYTHON the interpreter
+# the configure step asks for nanobind (default python3; `make`'s PYTHON).
 set -euo pipefail
 
 if [[ $# -lt 1 || ! $1 =~ ^[0-9]+$ ]]; then
@@ -30,6 +32,7 @@ if [[ ! -f $build/build.ninja ]]; then
   CC=${CC_FUZZ:-clang-22} CXX=${CXX_FUZZ:-clang++-22} cmake -G Ninja \
     -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DMIXIR_FUZZ=ON -DMIXIR_BUILD_TESTS=OFF \
+    -DPython3_EXECUTABLE="$(command -v "${PYTHON:-python3}")" \
     -DMLIR_DIR=$llvm/lib/cmake/mlir >/dev/null
 fi
 ninja_targets=()
