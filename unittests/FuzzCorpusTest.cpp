@@ -17,6 +17,11 @@ extern "C" int mixirFuzz_npy(const uint8_t *data, size_t size);
 extern "C" int mixirFuzz_artifact(const uint8_t *data, size_t size);
 extern "C" int mixirFuzzInit_artifact(int *argc, char ***argv);
 extern "C" int mixirFuzz_mlir(const uint8_t *data, size_t size);
+extern "C" int mixirFuzz_stablehlo(const uint8_t *data, size_t size);
+#ifdef MIXIR_ONNX_IMPORTER
+extern "C" int mixirFuzz_onnx(const uint8_t *data, size_t size);
+extern "C" int mixirFuzzInit_onnx(int *argc, char ***argv);
+#endif
 
 namespace {
 
@@ -46,5 +51,16 @@ TEST(FuzzCorpus, Artifact) {
 }
 
 TEST(FuzzCorpus, Mlir) { EXPECT_GE(replay("mlir", mixirFuzz_mlir), 100u); }
+
+TEST(FuzzCorpus, StableHLO) {
+  EXPECT_GE(replay("stablehlo", mixirFuzz_stablehlo), 80u);
+}
+
+#ifdef MIXIR_ONNX_IMPORTER
+TEST(FuzzCorpus, Onnx) {
+  mixirFuzzInit_onnx(nullptr, nullptr);
+  EXPECT_GE(replay("onnx", mixirFuzz_onnx), 100u);
+}
+#endif
 
 } // namespace

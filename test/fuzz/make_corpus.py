@@ -1,13 +1,15 @@
 """Writes the seed corpora of the fuzz targets (corpus/npy, corpus/artifact,
-corpus/mlir).
+corpus/mlir, corpus/stablehlo, corpus/onnx).
 
-    python3 test/fuzz/make_corpus.py [ARTIFACT]
+    PYTHONPATH=build/python python3 test/fuzz/make_corpus.py [ARTIFACT]
 
 ARTIFACT, when given, is an artifact written by mixir-compile
 --emit=artifact; its header and signatures seed the artifact corpus with the
 payload cut down to an ELF header (the seeds stay small). The other seeds
 are written from scratch in the artifact format (runtime/include/mixrt/
-Artifact.h) and with numpy.
+Artifact.h) and with numpy; the importers' seeds come from their tests
+(importer_seeds.py; the ONNX models need the onnx and mixir packages, and
+are left alone, with a message, without them).
 """
 
 import io
@@ -20,6 +22,7 @@ import numpy as np
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "Tools" / "Inputs"))
 from patch_artifact import reseal  # noqa: E402  (checksum appended)
+from importer_seeds import onnx_seeds, stablehlo_seeds  # noqa: E402
 ELF = b"\x7fELF\x02\x01\x01" + b"\0" * 9 + struct.pack("<HH", 3, 62) + b"\0" * 44
 
 
@@ -118,13 +121,22 @@ def mlir_seeds():
             yield f"{f.stem}-{i}", text.encode()
 
 
+def write(sub, seeds):
+    d = HERE / "corpus" / sub
+    d.mkdir(parents=True, exist_ok=True)
+    for name, data in seeds:
+        (d / name).write_bytes(data)
+
+
 def main():
     for sub, seeds in (("npy", npy_seeds()), ("artifact", artifact_seeds()),
-                       ("mlir", mlir_seeds())):
-        d = HERE / "corpus" / sub
-        d.mkdir(parents=True, exist_ok=True)
-        for name, data in seeds:
-            (d / name).write_bytes(data)
+                       ("mlir", mlir_seeds()), ("stablehlo", stablehlo_seeds())):
+        write(sub, seeds)
+    try:
+        write("onnx", onnx_seeds())
+    except ImportError as e:
+        print(f"corpus/onnx not written: {e} (needs onnx, and mixir on "
+              "PYTHONPATH)", file=sys.stderr)
     if len(sys.argv) > 1:
         (HERE / "corpus" / "artifact" / "compiled").write_bytes(
             from_compiled(sys.argv[1]))

@@ -358,7 +358,7 @@ NOT_TOOLS = {
     # libFuzzer targets: built only in the fuzz build (-DMIXIR_FUZZ=ON).
     **{f"mixir-fuzz-{t}": ("test/fuzz/CMakeLists.txt",
                            f"mixir_add_fuzzer(mixir-fuzz-{t} ")
-       for t in ("npy", "artifact", "mlir")},
+       for t in ("npy", "artifact", "mlir", "onnx", "stablehlo")},
 }
 
 

@@ -57,14 +57,16 @@ LogicalResult reshapeOp(Node &n) {
       out.push_back(n.b.getIndexAttr(s));
     }
   }
-  // Element counts: static when possible.
+  // Element counts: static when possible. A static count of 2^63 or more
+  // sets `overflow` (the target sizes are any int64).
+  bool overflow = false;
   auto product = [&](ArrayRef<OpFoldResult> sizes) -> OpFoldResult {
     int64_t p = 1;
     bool isStatic = true;
     for (OpFoldResult s : sizes) {
       auto c = getConstantIntValue(s);
       isStatic &= c.has_value();
-      p *= c.value_or(1);
+      overflow |= llvm::MulOverflow(p, c.value_or(1), p);
     }
     if (isStatic)
       return n.b.getIndexAttr(p);
@@ -73,6 +75,9 @@ LogicalResult reshapeOp(Node &n) {
       v = arith::MulIOp::create(n.b, n.loc, v,
                                 getValueOrCreateConstantIndexOp(n.b, n.loc, s));
     return v;
+  };
+  auto tooMany = [&] {
+    return n.fail("the input or target shape has 2^63 elements or more");
   };
   OpFoldResult total = product(in);
   if (inferred >= 0) {
@@ -90,6 +95,8 @@ LogicalResult reshapeOp(Node &n) {
         inRest.push_back(in[i]);
     auto ti = getConstantIntValue(product(inRest));
     auto to = getConstantIntValue(product(outRest));
+    if (overflow)
+      return tooMany();
     if (ti && to && *to != 0 && *ti % *to == 0) {
       out[inferred] = n.b.getIndexAttr(*ti / *to);
       n.setOutput(0, build::reshape(n.b, n.loc, x, out));
@@ -97,6 +104,8 @@ LogicalResult reshapeOp(Node &n) {
     }
     OpFoldResult rest = product(out);
     auto t = getConstantIntValue(total), r = getConstantIntValue(rest);
+    if (overflow)
+      return tooMany();
     if (t && r) {
       if (*r == 0 || *t % *r)
         return n.fail("cannot infer the -1 size: " + llvm::Twine(*t) +
@@ -111,6 +120,8 @@ LogicalResult reshapeOp(Node &n) {
     }
   } else {
     auto t = getConstantIntValue(total), r = getConstantIntValue(product(out));
+    if (overflow)
+      return tooMany();
     if (t && r && *t != *r)
       return n.fail("cannot reshape " + llvm::Twine(*t) + " elements into " +
                     llvm::Twine(*r));

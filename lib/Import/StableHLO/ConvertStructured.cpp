@@ -147,6 +147,17 @@ LogicalResult dot(OpView &v) {
 // convolution
 //===----------------------------------------------------------------------===//
 
+/// Whether `dims` are 0, 1 and 2 in some order.
+bool isPermutationOf3(std::initializer_list<int64_t> dims) {
+  unsigned seen = 0;
+  for (int64_t d : dims) {
+    if (d < 0 || d > 2 || (seen & (1u << d)))
+      return false;
+    seen |= 1u << d;
+  }
+  return true;
+}
+
 /// 1-D convolutions (the short causal convolutions of Mamba and DeltaNet
 /// blocks) through build::conv1d in [N, C, T] layout.
 LogicalResult convolution(OpView &v) {
@@ -172,6 +183,15 @@ LogicalResult convolution(OpView &v) {
         "dimension_numbers needs the input, kernel and output dimensions");
   if (is->size() != 1 || ks->size() != 1 || os->size() != 1)
     return v.fail("only 1-D convolutions are supported");
+  for (Value t : {v.operand(0), v.operand(1), Value(v.op->getResult(0))})
+    if (auto shaped = dyn_cast<ShapedType>(t.getType());
+        !shaped || !shaped.hasRank() || shaped.getRank() != 3)
+      return v.fail("only 1-D convolutions (rank-3 operands) are supported");
+  if (!isPermutationOf3({*ib, *ifd, (*is)[0]}) ||
+      !isPermutationOf3({*ko, *ki, (*ks)[0]}) ||
+      !isPermutationOf3({*ob, *of, (*os)[0]}))
+    return v.fail("dimension_numbers must name dimensions 0, 1 and 2 of the "
+                  "input, kernel and output once each");
   if (v.i64Attr("batch_group_count").value_or(1) != 1)
     return v.fail("batch_group_count other than 1 is not supported");
   auto strides = v.perDim("window_strides", 1, 1);

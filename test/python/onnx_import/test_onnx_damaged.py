@@ -211,6 +211,12 @@ REGRESSIONS = {
         make_model([N("Slice", ["x", "a", "b"], ["y"], name="n")], [vi("x", [])], [vi("y", None)],
                    [init("a", i64(0)), init("b", i64(1))]),
         "(Slice, domain 'ai.onnx'): axis 0 is out of range for rank 0"),
+    # Found by mixir-fuzz-onnx: the element counts overflowed int64.
+    **{f"reshape_to_2_63_elements{tag}": (
+        make_model([N("Reshape", ["x", "s"], ["y"], name="n")], [vi("x", [1, 7])],
+                   [vi("y", None)], [init("s", i64(*shape))]),
+        "(Reshape, domain 'ai.onnx'): the input or target shape has 2^63 elements or more")
+       for tag, shape in [("", (2**62, 0, 7)), ("_inferred", (-1, 2**62, 4))]},
     "range_of_2_62_elements": (
         make_model([N("Range", ["a", "b", "c"], ["y"], name="n")], [], [vi("y", None)],
                    [init("a", i64(0)), init("b", i64(2**62)), init("c", i64(1))]),
