@@ -28,6 +28,9 @@ APT_PACKAGES=(
   clang-format-22
   libprotobuf-dev protobuf-compiler libonnx-dev
 )
+# The fuzz targets (scripts/run_fuzzers.sh, run by CI) also need clang's
+# sanitizer and libFuzzer runtimes.
+TEST_APT_PACKAGES=(libclang-rt-22-dev)
 # Python packages: "import-name:pip-name". jax/jaxlib (pinned: the StableHLO
 # front stage relies on jaxlib's MLIR bindings) for the StableHLO importer.
 # numpy, ml_dtypes and nanobind build and run MixIR; the rest only the tests.
@@ -86,6 +89,7 @@ apt_install() {  # apt_install PKG... (only missing ones are passed in)
 installed_something=0
 
 # --- 1. apt packages ----------------------------------------------------------
+if ((WITH_TESTS)); then APT_PACKAGES+=("${TEST_APT_PACKAGES[@]}"); fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   apt_installed "$p" || missing+=("$p")
