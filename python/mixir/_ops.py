@@ -235,6 +235,10 @@ def _recurrence_call(op, q, k, v, g, gate, scale, initial_state, extra_args,
     o_type = _tensor((0, 0, ho, K if read_transposed else V), elem)
     s_type = _tensor((0, 0, hv, K, V), "f32") if all_states else \
         _tensor((0, hv, K, V), "f32", 1)
+    if all_states and chunk_size:
+        raise ValueError("all_states=True returns the state after every "
+                         "token, which only the recurrent form computes: "
+                         f"chunk_size must be None or 0, got {chunk_size}")
     if all_states:  # a keyword, before the attribute dictionary (if any)
         at = extra_attrs.find(" {")
         at = len(extra_attrs) if at < 0 else at

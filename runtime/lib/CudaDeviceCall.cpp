@@ -341,6 +341,10 @@ Status callOnDevice(PackedFunction fn, const FunctionSignature &sig,
   std::vector<ArrayView> outputs;
   if (Status s = allocate(shapes, outputs); !s)
     return s;
+  if (outputs.size() != results.size())
+    return Status::error("@" + sig.name + " returns " +
+                         std::to_string(results.size()) + " results, " +
+                         std::to_string(outputs.size()) + " outputs given");
   if (Status s = checkNonEmpty(sig.name, outputs, "output"); !s)
     return s;
   for (size_t j = 0; j < results.size(); ++j)

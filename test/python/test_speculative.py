@@ -257,9 +257,11 @@ def test_cuda_emulation(op, gate):
 
 def test_refusals():
     rng = np.random.default_rng(3)
-    case = Case(rng, "rc", "vector", "f32", "mha", 20, 8, 8)
-    with pytest.raises(ValueError, match="'all_states'.*chunk_size > 0"):
-        case.run(all_states=True, chunk_size=16)
+    for op in ("la", "dr", "rc"):
+        case = Case(rng, op, "scalar", "f32", "mha", 20, 8, 8)
+        with pytest.raises(ValueError, match="all_states=True .* only the "
+                                             "recurrent form .* got 16"):
+            case.run(all_states=True, chunk_size=16)
     la = Case(rng, "la", "scalar", "f32", "mha", 20, 8, 8)
     with pytest.raises(ValueError, match="'causal = false' has no state after "
                                          "every token"):

@@ -192,6 +192,8 @@ mixir::lowering::MixerShape mixerShape(Operation *op) {
   if (auto rc = dyn_cast<RecurrenceOp>(op)) {
     shape.rank = rc.getRank();
     shape.transposedRead = rc.getReadTransposed();
+    // A transposed read's queries are V wide: K is the keys'.
+    shape.keyDim = rc.getK().getType().getShape().back();
   } else if (isa<mixir::mix::DeltaRuleOp>(op))
     shape.rank = 1;
   shape.maxChunk = defaultChunk(op, mixir::kMaxChunkSize);
