@@ -132,9 +132,24 @@ Recurrences recurrences(OpBuilder &b, Location loc, const Expanded &e) {
 }
 
 /// `rec` read with queries `q`, transposed or not, scaled by `scale`.
+/// Without low-rank terms and with one decay per token (gate none, head or
+/// scalar), S^T follows the same recurrence with keys and values swapped,
+/// so a transposed read is that recurrence's normal read, whose chunked
+/// form is the faster one (bench/bench_backward.py: 1.5x for the whole
+/// backward with a scalar gate). The final state comes back as [K, V].
 std::pair<Value, Value> read(OpBuilder &b, Location loc, Rec rec, Value q,
                              bool transposed, double scale = 1.0) {
-  rec.q = q, rec.transposed = transposed, rec.scale = scale;
+  rec.q = q, rec.scale = scale;
+  if (transposed && !rec.a && rec.kind != GateKind::vector) {
+    auto swapLast = [&](Value s) {
+      return s ? build::transpose(b, loc, s, {0, 1, 3, 2}) : s;
+    };
+    std::swap(rec.k, rec.v);
+    rec.s0 = swapLast(rec.s0);
+    auto [o, last] = run(b, loc, rec);
+    return {o, swapLast(last)};
+  }
+  rec.transposed = transposed;
   return run(b, loc, rec);
 }
 

@@ -8,7 +8,9 @@
 // (scale folded into q, d final_state as the initial state), dk from the
 // same read transposed, dq from the forward recurrence read transposed
 // (queries do, the op's own scale), and the reverse cumulative sum of the
-// gate gradient as a mix.scan.
+// gate gradient as a mix.scan. With one decay per token a transposed read
+// is the normal read of the recurrence with keys and values swapped (its
+// initial state transposed).
 // CHECK-LABEL: func.func @gla(
 // CHECK-NOT:     mix.derive_backward
 // CHECK-LABEL: func.func @gla_backward(
@@ -16,8 +18,11 @@
 // CHECK-SAME:    -> (tensor<?x?x2x6xf32>, tensor<?x?x2x6xf32>, tensor<?x?x2x3xf32>, tensor<?x?x2xf32>, tensor<?x2x6x3xf32>)
 // CHECK:         mix.recurrence %[[Q]], %[[K]], %[[V]] gate scalar(%[[G]]) init(%[[S0]]) scale = 2.500000e-01
 // CHECK:         mix.recurrence {{.*}} gate scalar({{.*}}) init(%[[DS]]) scale = 1.000000e+00
-// CHECK:         mix.recurrence {{.*}} gate scalar({{.*}}) read transposed init(%[[DS]]) scale = 1.000000e+00
-// CHECK:         mix.recurrence %[[DO]], %[[K]], %[[V]] gate scalar(%[[G]]) read transposed init(%[[S0]]) scale = 2.500000e-01
+// CHECK:         %[[DST:.*]] = linalg.transpose ins(%[[DS]] : {{.*}}) {{.*}} permutation = [0, 1, 3, 2]
+// CHECK:         mix.recurrence {{.*}} gate scalar({{.*}}) init(%[[DST]]) scale = 1.000000e+00 : (tensor<?x?x2x3xf32>, tensor<?x?x2x3xf32>, tensor<?x?x2x6xf32>
+// CHECK:         %[[S0T:.*]] = linalg.transpose ins(%[[S0]] : {{.*}}) {{.*}} permutation = [0, 1, 3, 2]
+// CHECK:         mix.recurrence %[[DO]], %[[V]], %[[K]] gate scalar(%[[G]]) init(%[[S0T]]) scale = 2.500000e-01
+// CHECK-NOT:     read transposed
 // CHECK:         mix.scan
 // CHECK:         return
 func.func @gla(%q: tensor<?x?x2x6xf32>, %k: tensor<?x?x2x6xf32>, %v: tensor<?x?x2x3xf32>, %g: tensor<?x?x2xf32>, %s0: tensor<?x2x6x3xf32>) -> (tensor<?x?x2x3xf32>, tensor<?x2x6x3xf32>) attributes {mix.derive_backward} {
