@@ -57,12 +57,14 @@ def l2n(x):
 # The float64 reference: the recurrent form, one sequence at a time.
 # --------------------------------------------------------------------------
 
-def reference(cu, q, k, v, decay, s0, scale, beta=None, a=None, b=None):
+def reference(cu, q, k, v, decay, s0, scale, beta=None, a=None, b=None,
+              every_token=None):
     """o [T, Ho, V] and states [N, Hv, K, V] of packed sequences in float64.
     q [T, Hq, K], k [T, Hk, K], v [T, Hv, V], decay [T, Hv, K] (multiplier
     of the state's rows), s0 [N, Hv, K, V]; beta [T, Hv] for the delta rule
     (S <- D S, then S += beta k (v - S^T k)^T); a, b [T, Hv, R, K] for
-    S <- D S + sum_r b_r (a_r^T S_prev) + k v^T."""
+    S <- D S + sum_r b_r (a_r^T S_prev) + k v^T. `every_token` ([T, Hv, K,
+    V]), when given, receives the state after each token."""
     T, hq, K = q.shape
     hk, hv, V = k.shape[1], v.shape[1], v.shape[2]
     ho = max(hq, hv)
@@ -86,6 +88,8 @@ def reference(cu, q, k, v, decay, s0, scale, beta=None, a=None, b=None):
                     proj = np.einsum("hrk,hkv->hrv", a[t], prev)
                     S = S + np.einsum("hrk,hrv->hkv", b[t], proj)
             o[t] = np.einsum("hk,hkv->hv", scale * q[t, qh], S[sh])
+            if every_token is not None:
+                every_token[t] = S
         states[n] = S
     return o, states
 

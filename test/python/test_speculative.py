@@ -4,10 +4,10 @@ delta_rule and recurrence returns the state after every token,
 and state pools"), and a state pool is read but not written.
 
 Every state and output is compared with a float64 evaluation of the
-recurrent form written here (it shares no code with the compiler or with
-``mixir.reference``), at odd lengths and head dims, with shared heads, in
-f32 and bf16, dense and packed with a pool whose slots are shuffled and
-padded. The serving loop this is for is run end to end: a packed prefill
+recurrent form (test_packed.py's loop, which shares no code with the
+compiler or with ``mixir.reference``), at odd lengths and head dims, with
+shared heads, in f32 and bf16, dense and packed with a pool whose slots are
+shuffled and padded. The serving loop this is for is run end to end: a packed prefill
 into a pool, a verification of draft tokens, a commit of each sequence's
 accepted prefix taken from the returned states, then decoding; it must
 equal the reference run on the accepted tokens only, so a rejected draft
@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import mixir
+from test_packed import reference as packed_reference
 
 DTYPES = {"f32": np.float32, "bf16": ml_dtypes.bfloat16}
 LIMIT = {"f32": 1e-5, "bf16": 5e-3}
@@ -37,34 +38,11 @@ def rel_rms(got, want):
 
 
 def reference(cu, q, k, v, decay, s0, scale, beta=None, a=None, b=None):
-    """Packed sequences (offsets cu) in float64: o [T, Ho, V] and the state
-    after every token [T, Hv, K, V]. q [T, Hq, K], k [T, Hk, K],
-    v [T, Hv, V], decay [T, Hv, K] (multiplier of the state's rows), s0
-    [N, Hv, K, V]; beta [T, Hv] for the delta rule; a, b [T, Hv, R, K] for
-    the low-rank terms S += b_r (a_r^T S_prev)."""
-    T, hq, K = q.shape
-    hk, hv, V = k.shape[1], v.shape[1], v.shape[2]
-    ho = max(hq, hv)
-    qh = np.arange(ho) // (ho // hq)
-    sh = np.arange(ho) // (ho // hv)
-    kh = np.arange(hv) // (hv // hk)
-    o = np.zeros((T, ho, V))
-    states = np.zeros((T, hv, K, V))
-    for n in range(len(cu) - 1):
-        S = f64(s0[n])
-        for t in range(cu[n], cu[n + 1]):
-            kt, prev = k[t, kh], S
-            S = decay[t][:, :, None] * S
-            if beta is not None:
-                u = beta[t][:, None] * (v[t] - np.einsum("hk,hkv->hv", kt, S))
-                S = S + kt[:, :, None] * u[:, None, :]
-            else:
-                S = S + kt[:, :, None] * v[t][:, None, :]
-                if a is not None:
-                    proj = np.einsum("hrk,hkv->hrv", a[t], prev)
-                    S = S + np.einsum("hrk,hrv->hkv", b[t], proj)
-            o[t] = np.einsum("hk,hkv->hv", scale * q[t, qh], S[sh])
-            states[t] = S
+    """test_packed's float64 loop (its arguments), returning o [T, Ho, V]
+    and the state after every token [T, Hv, K, V]."""
+    states = np.zeros((q.shape[0], v.shape[1], k.shape[2], v.shape[2]))
+    o, _ = packed_reference(cu, q, k, v, decay, f64(s0), scale, beta=beta,
+                            a=a, b=b, every_token=states)
     return o, states
 
 
