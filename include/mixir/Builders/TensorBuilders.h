@@ -1,5 +1,4 @@
-//===- TensorBuilders.h - upstream tensor code, built once -------*- C++
-//-*-===//
+//===- TensorBuilders.h - upstream tensor code, built once ------*- C++ -*-===//
 //
 // Builders that emit linalg/tensor/arith/math ops on ranked tensors with
 // numpy-style broadcasting. They know nothing about any model format: the ONNX

@@ -1,5 +1,4 @@
-//===- HostTensor.h - dense float64 tensors for the raisers' probes -*- C++
-//-*-===//
+//===- HostTensor.h - float64 tensors for probes ----------------*- C++ -*-===//
 //
 // The raisers recognise a computation by evaluating it in float64 on random
 // inputs (the loop raising of mix-raise) or on constants (the StableHLO

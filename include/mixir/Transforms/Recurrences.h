@@ -1,5 +1,4 @@
-//===- Recurrences.h - which mix recurrence a loop step computes -*- C++
-//-*-===//
+//===- Recurrences.h - recurrences of loop steps ----------------*- C++ -*-===//
 //
 // The candidate mix ops (linear attention and the delta rule, each with no,
 // scalar or per-key-channel gate, qk_l2norm, allow_neg_eigval, the state as

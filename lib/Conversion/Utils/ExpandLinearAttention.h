@@ -1,5 +1,4 @@
-//===- ExpandLinearAttention.h - non-causal and normalised forms -*- C++
-//-*-===//
+//===- ExpandLinearAttention.h - non-causal, normalised ---------*- C++ -*-===//
 #ifndef MIXIR_LIB_CONVERSION_UTILS_EXPANDLINEARATTENTION_H
 #define MIXIR_LIB_CONVERSION_UTILS_EXPANDLINEARATTENTION_H
 

@@ -1,5 +1,4 @@
-//===- GlobalLinearAttention.h - non-causal, ungated linear attention -*- C++
-//-*-===//
+//===- GlobalLinearAttention.h - ungated non-causal form --------*- C++ -*-===//
 #ifndef MIXIR_LIB_CONVERSION_UTILS_GLOBALLINEARATTENTION_H
 #define MIXIR_LIB_CONVERSION_UTILS_GLOBALLINEARATTENTION_H
 

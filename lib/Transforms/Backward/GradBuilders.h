@@ -1,5 +1,4 @@
-//===- GradBuilders.h - tensor pieces of derived backward passes -*- C++
-//-*-===//
+//===- GradBuilders.h - tensor pieces of backward passes --------*- C++ -*-===//
 //
 // Internal to lib/Transforms/Backward. The backward of a linear recurrence
 // is the same recurrence run in reverse time on the cotangents; these

@@ -1,4 +1,4 @@
-//===- Elementwise.cpp - broadcasting element-wise linalg.generic ---------===//
+//===- TensorBuildersElementwise.cpp - element-wise builders --------------===//
 #include "mixir/Builders/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -1,4 +1,4 @@
-//===- Mixers.cpp - mix ops from format-neutral operands ------------------===//
+//===- MixerBuilders.cpp - mix ops from format-neutral operands -----------===//
 #include "mixir/Builders/MixerBuilders.h"
 #include "mixir/Builders/TensorBuilders.h"
 #include "mixir/Dialect/Mix/IR/MixOps.h"

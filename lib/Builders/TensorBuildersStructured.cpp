@@ -1,4 +1,4 @@
-//===- Structured.cpp - reductions, contractions, scans, convolutions -----===//
+//===- TensorBuildersStructured.cpp - reductions, contractions ------------===//
 #include "mixir/Builders/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

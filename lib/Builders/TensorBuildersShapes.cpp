@@ -1,4 +1,4 @@
-//===- Shapes.cpp - reshapes, slices, concatenation, gathers --------------===//
+//===- TensorBuildersShapes.cpp - reshapes, slices, gathers ---------------===//
 #include "mixir/Builders/TensorBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
