@@ -355,6 +355,7 @@ NOT_TOOLS = {
     "mixir-c": ("include/mixir-c", None),                       # header folder
     "mixir-dev": ("Makefile", "mixir-dev.pth"),                 # make build's .pth
     "mixir-runtime": ("cmake/mixir-runtime.pc.in", "Name: mixir-runtime"),
+    "mixir-fuzz": (".ci/run", ".cache/mixir-fuzz"),            # CI's corpus
     # libFuzzer targets: built only in the fuzz build (-DMIXIR_FUZZ=ON).
     **{f"mixir-fuzz-{t}": ("test/fuzz/CMakeLists.txt",
                            f"mixir_add_fuzzer(mixir-fuzz-{t} ")
