@@ -354,7 +354,7 @@ struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
       // their own: like mix.recurrence they take the chunked (or recurrent)
       // form, one GPU thread per (sequence, state head), mapped by
       // convert-chunked-to-gpu. (The conv is refused below, packed or not.)
-      if ((mixir::mix::getCuSeqlens(op) || op->hasAttr("all_states")) &&
+      if ((mixir::mix::getCuSeqlens(op) || mixir::mix::returnsAllStates(op)) &&
           !isa<mixir::mix::CausalConv1dOp>(op))
         continue;
       rewriter.setInsertionPoint(op);

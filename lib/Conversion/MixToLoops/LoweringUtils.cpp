@@ -223,16 +223,18 @@ Value sequenceCount(const SymbolSizes &sizes, Value cuSeqlens) {
   return sizes.lookup(cuSeqlens ? "N" : "B");
 }
 
-/// The per-token states [B, T, Hv, K, V] of an all_states op: zero with a
-/// state pool (padding sequences run no token).
-static Value emptyAllStates(ImplicitLocOpBuilder &b,
-                            const RecurrenceOperands &r,
-                            const SymbolSizes &sizes) {
-  Value states = emptyLike(b, r.stateType, {"B", "T", "Hv", "K", "V"}, sizes);
+/// A result of the op `r` describes, of `type` with dims named `dims`:
+/// uninitialised, or zero with a state pool (the rows of padding sequences
+/// are never written).
+static Value emptyRows(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
+                       RankedTensorType type, ArrayRef<StringRef> dims,
+                       const SymbolSizes &sizes) {
+  Value rows = emptyLike(b, type, dims, sizes);
   if (!r.stateIndices)
-    return states;
-  return linalg::FillOp::create(b, ValueRange{f32Const(b, 0.0f)},
-                                ValueRange{states})
+    return rows;
+  Value zero =
+      arith::ConstantOp::create(b, b.getFloatAttr(type.getElementType(), 0.0));
+  return linalg::FillOp::create(b, ValueRange{zero}, ValueRange{rows})
       .getResult(0);
 }
 
@@ -249,7 +251,8 @@ SmallVector<Value> forEachStateHead(ImplicitLocOpBuilder &b,
   SmallVector<OpFoldResult> bounds = {count, b.getIndexAttr(dimSize(r.v, 2))};
   SmallVector<Value> outputs = {o, states};
   if (r.allStates)
-    outputs.push_back(emptyAllStates(b, r, sizes));
+    outputs.push_back(
+        emptyRows(b, r, r.stateType, {"B", "T", "Hv", "K", "V"}, sizes));
   SmallVector<Value> results = forallSlices(
       b, bounds, outputs,
       [&](ImplicitLocOpBuilder &nb, ValueRange ivs, ValueRange outs) {
@@ -307,31 +310,20 @@ SmallVector<Value> forEachStateHead(ImplicitLocOpBuilder &b,
 
 Value emptyOutputs(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
                    const SymbolSizes &sizes) {
-  Value o = emptyLike(b, r.oType, {"B", "T", "Ho", "V"}, sizes);
-  if (!r.stateIndices)
-    return o;
-  Value zero = arith::ConstantOp::create(
-      b, b.getFloatAttr(r.oType.getElementType(), 0.0));
-  return linalg::FillOp::create(b, ValueRange{zero}, ValueRange{o})
-      .getResult(0);
+  return emptyRows(b, r, r.oType, {"B", "T", "Ho", "V"}, sizes);
 }
 
 Value emptyFinalStates(ImplicitLocOpBuilder &b, const RecurrenceOperands &r,
                        const SymbolSizes &sizes) {
-  if (r.allStates) {
-    auto shape = r.stateType.getShape();
-    return tensor::EmptyOp::create(
-        b,
-        ArrayRef<int64_t>{ShapedType::kDynamic, shape[2], shape[3], shape[4]},
-        b.getF32Type(), ValueRange{sequenceCount(sizes, r.cuSeqlens)});
-  }
-  if (!r.stateIndices)
+  if (!r.stateIndices && !r.allStates)
     return emptyLike(b, r.stateType, {r.cuSeqlens ? "N" : "B", "Hv", "K", "V"},
                      sizes);
-  auto shape = r.stateType.getShape();
-  return tensor::EmptyOp::create(
-      b, ArrayRef<int64_t>{ShapedType::kDynamic, shape[1], shape[2], shape[3]},
-      b.getF32Type(), ValueRange{sequenceCount(sizes, r.cuSeqlens)});
+  // A pool's result is [P, ...] and all_states' [B, T, ...]: one working
+  // state per sequence either way, [Hv, K, V] the result's last dims.
+  SmallVector<int64_t> shape = {ShapedType::kDynamic};
+  llvm::append_range(shape, r.stateType.getShape().take_back(3));
+  return tensor::EmptyOp::create(b, shape, b.getF32Type(),
+                                 ValueRange{sequenceCount(sizes, r.cuSeqlens)});
 }
 
 } // namespace mixir::lowering

@@ -38,7 +38,7 @@ int64_t maxRecurrenceChunk(int64_t rank) {
 /// recurrent form) for `all_states`, the state after every token. This is
 /// the one place the chunk of mix.recurrence is chosen.
 int64_t defaultChunk(Operation *op, int64_t chunk) {
-  if (op->hasAttr("all_states"))
+  if (mixir::mix::returnsAllStates(op))
     return 0;
   if (auto rc = dyn_cast<RecurrenceOp>(op))
     return std::min(chunk, maxRecurrenceChunk(rc.getRank()));

@@ -59,7 +59,7 @@ FailureOr<SmallVector<Value>> gradsOf(OpBuilder &b, Operation *op, Value dO,
           "derived yet";
     return failure();
   }
-  if (op->hasAttr("all_states")) {
+  if (mix::returnsAllStates(op)) {
     why = "the backward of 'all_states' (the state after every token, for "
           "speculative verification) is not derived";
     return failure();

@@ -34,6 +34,13 @@ Value mixir::mix::getStateIndices(Operation *op) {
       .Default([](Operation *) { return Value(); });
 }
 
+bool mixir::mix::returnsAllStates(Operation *op) {
+  return llvm::TypeSwitch<Operation *, bool>(op)
+      .Case<LinearAttentionOp, DeltaRuleOp, RecurrenceOp>(
+          [](auto o) { return o.getAllStates(); })
+      .Default([](Operation *) { return false; });
+}
+
 Value mixir::mix::getCuSeqlens(Operation *op) {
   return llvm::TypeSwitch<Operation *, Value>(op)
       .Case<LinearAttentionOp, DeltaRuleOp, RecurrenceOp, ScanOp,

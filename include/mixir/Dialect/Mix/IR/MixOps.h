@@ -40,6 +40,10 @@ mlir::Value getCuSeqlens(mlir::Operation *op);
 
 /// The `state_indices` operand of a recurrent mix op (a state pool), or null.
 mlir::Value getStateIndices(mlir::Operation *op);
+/// Whether `op` (mix.linear_attention, mix.delta_rule or mix.recurrence)
+/// returns the state after every token (`all_states`) instead of the final
+/// state; false for any other op.
+bool returnsAllStates(mlir::Operation *op);
 
 } // namespace mixir::mix
 
