@@ -15,7 +15,8 @@
 
 using namespace mlir;
 
-void mixir::buildCPUPipeline(OpPassManager &pm, const CompileOptions &options) {
+void mixir::addMixLoweringPasses(OpPassManager &pm,
+                                 const CompileOptions &options) {
   // Unset: mix-select-algorithm's cost model picks each op's form;
   // mix.attention takes blocks of kDefaultChunkSize.
   int64_t chunkSize = options.chunkSizeOrUnset();
@@ -30,6 +31,10 @@ void mixir::buildCPUPipeline(OpPassManager &pm, const CompileOptions &options) {
         {chunkSize == kChunkSizeUnset ? kDefaultChunkSize : chunkSize}));
   }
   pm.addPass(createConvertMixToLoops());
+}
+
+void mixir::buildCPUPipeline(OpPassManager &pm, const CompileOptions &options) {
+  addMixLoweringPasses(pm, options);
   pm.addPass(createConvertElementwiseToLinalgPass());
   {
     OpPassManager &fn = pm.nest<func::FuncOp>();

@@ -38,6 +38,14 @@ llvm::Error buildPipeline(mlir::OpPassManager &pm,
                           const CompileOptions &options,
                           const CUDADeviceCode &deviceCode = {});
 
+/// The CPU pipeline's first half (CPUPipeline.cpp): aggregates decomposed,
+/// backward functions derived, then every mix op to loops and tile ops on
+/// tensors (the chunked or the recurrent form, as buildCPUPipeline says).
+/// Afterwards no mix op is left; the rest is upstream lowering. (The mlir
+/// fuzz target runs just this half.)
+void addMixLoweringPasses(mlir::OpPassManager &pm,
+                          const CompileOptions &options);
+
 /// Target cpu (CPUPipeline.cpp): with a chunk length > 0, the ops the
 /// chunked lowering handles use chunks of that many tokens; unset,
 /// mix-select-algorithm's cost model picks each op's form and chunk (and

@@ -204,15 +204,46 @@ LogicalResult attention(Node &n) {
 // LinearAttention (opset 27, com.microsoft)
 //===----------------------------------------------------------------------===//
 
-LogicalResult linearAttention(Node &n) {
-  if (n.intAttr("state_window", 0) != 0)
-    return n.fail("state_window != 0 is not supported");
+/// update_rule of LinearAttention and GatedDeltaNet.
+struct UpdateRule {
+  std::string name;
+  bool gated, delta;
+};
+
+FailureOr<UpdateRule> readUpdateRule(Node &n) {
   std::string rule = n.stringAttr("update_rule", "gated_delta");
   if (rule != "linear" && rule != "gated" && rule != "delta" &&
       rule != "gated_delta")
     return n.fail("unknown update_rule '" + rule + "'");
-  bool gated = rule == "gated" || rule == "gated_delta";
-  bool delta = rule == "delta" || rule == "gated_delta";
+  return UpdateRule{rule, rule == "gated" || rule == "gated_delta",
+                    rule == "delta" || rule == "gated_delta"};
+}
+
+/// The mix op of an update rule: mix.delta_rule with a delta (`beta`, and
+/// `l2` for qk_l2norm), mix.linear_attention otherwise.
+Operation *createRuleMixer(OpBuilder &b, Location loc, const UpdateRule &rule,
+                           Type oType, Type sType, Value q, Value k, Value v,
+                           Value beta, Value g, Value init, mix::GateKind kind,
+                           FloatAttr scale, bool l2 = false) {
+  auto kindAttr = mix::GateKindAttr::get(b.getContext(), kind);
+  if (rule.delta)
+    return mix::DeltaRuleOp::create(b, loc, oType, sType, q, k, v, beta, g,
+                                    init, Value(), Value(), kindAttr, scale,
+                                    l2 ? b.getUnitAttr() : UnitAttr(),
+                                    UnitAttr(), IntegerAttr());
+  return mix::LinearAttentionOp::create(b, loc, oType, sType, q, k, v, g, init,
+                                        Value(), Value(), kindAttr, scale,
+                                        IntegerAttr());
+}
+
+LogicalResult linearAttention(Node &n) {
+  if (n.intAttr("state_window", 0) != 0)
+    return n.fail("state_window != 0 is not supported");
+  FailureOr<UpdateRule> ruleOr = readUpdateRule(n);
+  if (failed(ruleOr))
+    return failure();
+  const std::string &rule = ruleOr->name;
+  bool gated = ruleOr->gated, delta = ruleOr->delta;
   int64_t hq = n.intAttr("q_num_heads", 0), hkv = n.intAttr("kv_num_heads", 0);
   if (hq <= 0 || hkv <= 0)
     return n.fail(
@@ -298,16 +329,8 @@ LogicalResult linearAttention(Node &n) {
   auto oType = withShape(*q, {dim(*q, 0), dim(*q, 1), ho, dv});
   auto sType =
       RankedTensorType::get({dim(*q, 0), hkv, dk, dv}, n.b.getF32Type());
-  auto kindAttr = mix::GateKindAttr::get(n.b.getContext(), kind);
-  Operation *op;
-  if (delta)
-    op = mix::DeltaRuleOp::create(n.b, n.loc, oType, sType, *q, *k, *v, beta, g,
-                                  init, Value(), Value(), kindAttr, scale,
-                                  UnitAttr(), UnitAttr(), IntegerAttr());
-  else
-    op = mix::LinearAttentionOp::create(n.b, n.loc, oType, sType, *q, *k, *v, g,
-                                        init, Value(), Value(), kindAttr, scale,
-                                        IntegerAttr());
+  Operation *op = createRuleMixer(n.b, n.loc, *ruleOr, oType, sType, *q, *k, *v,
+                                  beta, g, init, kind, scale);
   n.setOutput(0, packHeads(n, op->getResult(0)));
   n.setOutput(1, build::castElements(n.b, n.loc, op->getResult(1), elem));
   return success();
@@ -318,7 +341,44 @@ LogicalResult linearAttention(Node &n) {
 // the batch from initial_state), V-major state [B, Hv, V, K]
 //===----------------------------------------------------------------------===//
 
-LogicalResult gatedDeltaNet(Node &n) {
+/// Qwen3-Next's decay, in f32: g = -exp(a_log) * softplus(decay + dt_bias).
+Value softplusDecay(OpBuilder &b, Location loc, Value decay, Value aLog,
+                    Value dtBias) {
+  Type f32 = b.getF32Type();
+  auto body = [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    Value x =
+        arith::AddFOp::create(nb, l, build::convertScalar(nb, l, a[0], f32),
+                              build::convertScalar(nb, l, a[2], f32));
+    Value zero = build::scalarConstant(nb, l, f32, 0.0);
+    // softplus(x) = max(x, 0) + log1p(exp(-|x|)), finite for any x.
+    Value tail = math::Log1pOp::create(
+        nb, l,
+        math::ExpOp::create(
+            nb, l,
+            arith::NegFOp::create(nb, l, math::AbsFOp::create(nb, l, x))));
+    Value sp = arith::AddFOp::create(
+        nb, l, arith::MaximumFOp::create(nb, l, x, zero), tail);
+    Value rate =
+        math::ExpOp::create(nb, l, build::convertScalar(nb, l, a[1], f32));
+    return arith::NegFOp::create(nb, l, arith::MulFOp::create(nb, l, rate, sp));
+  };
+  return build::elementwise(b, loc, ValueRange{decay, aLog, dtBias}, f32, body);
+}
+
+/// 1 / (1 + exp(-x)), in x's element type.
+Value sigmoidOf(OpBuilder &b, Location loc, Value x) {
+  Type et = cast<RankedTensorType>(x.getType()).getElementType();
+  auto body = [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    Value one = build::scalarConstant(nb, l, et, 1.0);
+    Value e = math::ExpOp::create(nb, l, arith::NegFOp::create(nb, l, a[0]));
+    return arith::DivFOp::create(nb, l, one,
+                                 arith::AddFOp::create(nb, l, one, e));
+  };
+  return build::elementwise(b, loc, ValueRange{x}, et, body);
+}
+
+/// GatedDeltaNet's inputs and outputs that the import refuses.
+LogicalResult refuseUnsupportedGDNParts(Node &n) {
   if (n.hasInput(3))
     return n.fail("cu_seqlens (ragged packing) is not supported");
   if (!n.hasInput(1) || !n.hasInput(2))
@@ -329,12 +389,34 @@ LogicalResult gatedDeltaNet(Node &n) {
   if (n.intAttr("state_update_capacity", 0) != 0 || n.hasOutput(2))
     return n.fail(
         "state_update_capacity / the state_update output are not supported");
-  std::string rule = n.stringAttr("update_rule", "gated_delta");
-  if (rule != "linear" && rule != "gated" && rule != "delta" &&
-      rule != "gated_delta")
-    return n.fail("unknown update_rule '" + rule + "'");
-  bool gated = rule == "gated" || rule == "gated_delta";
-  bool delta = rule == "delta" || rule == "gated_delta";
+  return success();
+}
+
+/// A GatedDeltaNet input as [B, S, ...]: rank-3 inputs ([B*S, H, D] when
+/// the query's `rank` is 3) split their tokens into `batch` sequences.
+FailureOr<Value> batchTokens(Node &n, Value x, int64_t batch, int64_t rank) {
+  auto t = cast<RankedTensorType>(x.getType());
+  if (t.getRank() == 4 || (t.getRank() == 3 && rank == 4))
+    return x;
+  int64_t tokens = t.getDimSize(0);
+  if (ShapedType::isDynamic(tokens) || tokens % batch)
+    return n.fail(
+        "rank-3 inputs need a static token count divisible by the batch");
+  SmallVector<OpFoldResult> s = sizesOf(n.b, n.loc, x);
+  SmallVector<OpFoldResult> out = {n.b.getIndexAttr(batch),
+                                   n.b.getIndexAttr(tokens / batch)};
+  out.append(s.begin() + 1, s.end());
+  return build::reshape(n.b, n.loc, x, out);
+}
+
+LogicalResult gatedDeltaNet(Node &n) {
+  if (failed(refuseUnsupportedGDNParts(n)))
+    return failure();
+  FailureOr<UpdateRule> ruleOr = readUpdateRule(n);
+  if (failed(ruleOr))
+    return failure();
+  const std::string &rule = ruleOr->name;
+  bool gated = ruleOr->gated, delta = ruleOr->delta;
   std::string gateAct = n.stringAttr("gate_activation", "none");
   std::string betaAct = n.stringAttr("beta_activation", "none");
   if (gateAct != "none" && gateAct != "softplus" && gateAct != "qwen")
@@ -350,20 +432,8 @@ LogicalResult gatedDeltaNet(Node &n) {
   Value init = n.hasInput(6) ? n.input(6) : Value();
   OpBuilder &b = n.b;
   Location loc = n.loc;
-  // Rank 3: [B*S, H, D] with B from the initial state.
-  auto toBatched = [&](Value x, int64_t batch) -> FailureOr<Value> {
-    auto t = cast<RankedTensorType>(x.getType());
-    if (t.getRank() == 4 || (t.getRank() == 3 && rank == 4))
-      return x;
-    int64_t tokens = t.getDimSize(0);
-    if (ShapedType::isDynamic(tokens) || tokens % batch)
-      return n.fail(
-          "rank-3 inputs need a static token count divisible by the batch");
-    SmallVector<OpFoldResult> s = sizesOf(b, loc, x);
-    SmallVector<OpFoldResult> out = {b.getIndexAttr(batch),
-                                     b.getIndexAttr(tokens / batch)};
-    out.append(s.begin() + 1, s.end());
-    return build::reshape(b, loc, x, out);
+  auto toBatched = [&](Value x, int64_t batch) {
+    return batchTokens(n, x, batch, rank);
   };
   int64_t batch = 1;
   if (rank == 3) {
@@ -409,27 +479,7 @@ LogicalResult gatedDeltaNet(Node &n) {
       if (kind == mix::GateKind::vector)
         aLog = build::reshape(b, loc, aLog,
                               {b.getIndexAttr(hv), b.getIndexAttr(1)});
-      Type f32 = b.getF32Type();
-      g = build::elementwise(
-          b, loc, ValueRange{g, aLog, dtBias}, f32,
-          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-            Value x = arith::AddFOp::create(
-                nb, l, build::convertScalar(nb, l, a[0], f32),
-                build::convertScalar(nb, l, a[2], f32));
-            Value zero = build::scalarConstant(nb, l, f32, 0.0);
-            Value sp = arith::AddFOp::create(
-                nb, l, arith::MaximumFOp::create(nb, l, x, zero),
-                math::Log1pOp::create(
-                    nb, l,
-                    math::ExpOp::create(
-                        nb, l,
-                        arith::NegFOp::create(
-                            nb, l, math::AbsFOp::create(nb, l, x)))));
-            Value rate = math::ExpOp::create(
-                nb, l, build::convertScalar(nb, l, a[1], f32));
-            return arith::NegFOp::create(
-                nb, l, arith::MulFOp::create(nb, l, rate, sp));
-          });
+      g = softplusDecay(b, loc, g, aLog, dtBias);
     }
   }
   if (delta) {
@@ -439,18 +489,8 @@ LogicalResult gatedDeltaNet(Node &n) {
     if (failed(bRes))
       return failure();
     beta = *bRes;
-    if (betaAct == "sigmoid") {
-      Type bt = cast<RankedTensorType>(beta.getType()).getElementType();
-      beta = build::elementwise(
-          b, loc, ValueRange{beta}, bt,
-          [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-            Value one = build::scalarConstant(nb, l, bt, 1.0);
-            Value e =
-                math::ExpOp::create(nb, l, arith::NegFOp::create(nb, l, a[0]));
-            return arith::DivFOp::create(nb, l, one,
-                                         arith::AddFOp::create(nb, l, one, e));
-          });
-    }
+    if (betaAct == "sigmoid")
+      beta = sigmoidOf(b, loc, beta);
   }
   if (init) {
     auto st = cast<RankedTensorType>(init.getType());
@@ -471,17 +511,8 @@ LogicalResult gatedDeltaNet(Node &n) {
       scaleAttr != 0.0f ? scaleAttr : 1.0f / std::sqrt((float)dk));
   auto oType = withShape(q, {dim(q, 0), dim(q, 1), std::max(hq, hv), dv});
   auto sType = RankedTensorType::get({dim(q, 0), hv, dk, dv}, b.getF32Type());
-  auto kindAttr = mix::GateKindAttr::get(b.getContext(), kind);
-  Operation *op;
-  if (delta)
-    op = mix::DeltaRuleOp::create(b, loc, oType, sType, q, k, v, beta, g, init,
-                                  Value(), Value(), kindAttr, scale,
-                                  l2 ? b.getUnitAttr() : UnitAttr(), UnitAttr(),
-                                  IntegerAttr());
-  else
-    op = mix::LinearAttentionOp::create(b, loc, oType, sType, q, k, v, g, init,
-                                        Value(), Value(), kindAttr, scale,
-                                        IntegerAttr());
+  Operation *op = createRuleMixer(b, loc, *ruleOr, oType, sType, q, k, v, beta,
+                                  g, init, kind, scale, l2);
   Value o = op->getResult(0);
   if (rank == 3) {
     SmallVector<OpFoldResult> s = sizesOf(b, loc, o);

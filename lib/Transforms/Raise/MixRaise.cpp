@@ -936,57 +936,49 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     Location loc = out->getLoc();
     b.setInsertionPoint(out);
     Value q4 = toMix(b, loc, q), k4 = toMix(b, loc, k), v4 = toMix(b, loc, v);
-    auto qt = cast<RankedTensorType>(q4.getType());
-    auto vt = cast<RankedTensorType>(v4.getType());
-    auto oType = RankedTensorType::get({qt.getDimSize(0), qt.getDimSize(1),
-                                        qt.getDimSize(2), vt.getDimSize(3)},
-                                       qt.getElementType());
     Value o = mixir::mix::AttentionOp::create(
-        b, loc, oType, q4, k4, v4, Value(),
+        b, loc, mixOutputType(q4, v4), q4, k4, v4, Value(),
         c.causal ? b.getUnitAttr() : UnitAttr(),
         c.window ? b.getI64IntegerAttr(c.window) : IntegerAttr(),
         b.getF32FloatAttr((float)c.scale),
         c.softcap != 0.0 ? b.getF32FloatAttr((float)c.softcap) : FloatAttr(),
         /*block=*/IntegerAttr());
-    Value result = fromMix(b, loc, o, rank);
-    if (result.getType() != out->getResult(0).getType())
-      result =
-          tensor::CastOp::create(b, loc, out->getResult(0).getType(), result);
-    out->getResult(0).replaceAllUsesWith(result);
+    replaceWithMixOutput(b, out, o, rank);
     return success();
   }
 
-  /// ((Q K^T) * causal [* decay]) V with no softmax.
-  LogicalResult raiseLinearAttention(linalg::LinalgOp out) {
-    Value probs, v;
-    if (!matchMatmul(out->getResult(0), probs, v))
-      return failure();
-    // Collect the factors of a tree of element-wise multiplies.
+  /// What multiplies Q K^T in the score chain of a linear attention.
+  struct ScoreFactors {
+    Value q, k;
+    /// G of a decay exp(G_i - G_j), [B, H, T, 1]; null without one.
+    Value cumulative;
+    /// The factors that must be constant masks.
     SmallVector<std::pair<Value, AffineMap>> factors;
+    /// The masks read so far (from where()), 1 where the scores are kept.
     SmallVector<HeadMatrix> masks;
-    int64_t rank = cast<RankedTensorType>(probs.getType()).getRank();
-    SmallVector<std::pair<Value, AffineMap>> work = {
-        {probs, AffineMap::getMultiDimIdentityMap(rank, out->getContext())}};
-    Value q, k, cumulative;
-    // Why the chain stopped; reported once Q K^T is found (a candidate).
+    /// Why the chain stopped (reported once Q K^T is found).
     const char *why = nullptr;
-    auto leaveIt = [&](const char *reason) {
-      return leave(out, "linear attention", reason);
-    };
-    while (!work.empty() && !why) {
+  };
+
+  /// Splits `probs`, a tree of element-wise multiplies, into Q K^T, at most
+  /// one exp(G_i - G_j), where() masks and other factors.
+  ScoreFactors collectScoreFactors(Value probs, int64_t rank) {
+    ScoreFactors f;
+    SmallVector<std::pair<Value, AffineMap>> work = {
+        {probs, AffineMap::getMultiDimIdentityMap(rank, probs.getContext())}};
+    while (!work.empty() && !f.why) {
       auto [x, map] = work.pop_back_val();
       if (map.isIdentity()) {
         Value ql, kl;
-        if (!q && matchScores(x, ql, kl)) {
-          q = ql, k = kl;
+        if (!f.q && matchScores(x, ql, kl)) {
+          f.q = ql, f.k = kl;
           continue;
         }
         if (Value g = rank == 4 ? matchDecayExp(x, map) : Value()) {
-          if (cumulative) {
-            why = "two exp(G_i - G_j) decays";
-            continue;
-          }
-          cumulative = g;
+          if (f.cumulative)
+            f.why = "two exp(G_i - G_j) decays";
+          else
+            f.cumulative = g;
           continue;
         }
         auto bin = matchBinary(x);
@@ -995,68 +987,163 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
           work.push_back({bin->rhs, bin->rhsMap});
           continue;
         }
-        // where(mask, x, 0) or where(mask, 0, x) with a constant mask: a
-        // factor of 1 where x is kept.
-        if (auto sel = matchSelect(x)) {
-          auto zeroA = scalarConstant(sel->a), zeroB = scalarConstant(sel->b);
-          bool keepIfTrue = zeroB && *zeroB == 0.0 && sel->aMap.isIdentity() &&
-                            !matchPattern(sel->a, m_Constant());
-          bool keepIfFalse = zeroA && *zeroA == 0.0 && sel->bMap.isIdentity() &&
-                             !matchPattern(sel->b, m_Constant());
-          if (keepIfTrue || keepIfFalse) {
-            auto m = headMatrix(sel->cond, sel->condMap);
-            if (!m) {
-              why = "the where() mask is not a constant [T, T] matrix (per "
-                    "head at most)";
-              continue;
-            }
-            for (double &e : m->values)
-              e = (e != 0.0) == keepIfTrue ? 1.0 : 0.0;
-            masks.push_back(std::move(*m));
-            work.push_back({keepIfTrue ? sel->a : sel->b, map});
-            continue;
-          }
+        if (Value kept = readWhereMask(x, f)) {
+          work.push_back({kept, map});
+          continue;
         }
+        if (f.why)
+          continue;
       }
-      factors.push_back({x, map});
+      f.factors.push_back({x, map});
     }
-    if (!q)
-      return failure(); // no candidate
-    if (why)
-      return leaveIt(why);
-    if (factors.size() + masks.size() == 0)
-      return leaveIt("Q K^T is not masked");
-    // Every remaining factor is a constant; their product must be causal
-    // with gamma_h^(i-j) on and below the diagonal.
-    for (auto [x, map] : factors) {
+    return f;
+  }
+
+  /// where(mask, x, 0) or where(mask, 0, x) with a constant mask is a factor
+  /// of 1 where x is kept: adds the mask to `f` and returns x. Null when `v`
+  /// is no such select, with f.why set when its mask cannot be read.
+  Value readWhereMask(Value v, ScoreFactors &f) {
+    auto sel = matchSelect(v);
+    if (!sel)
+      return Value();
+    auto zeroA = scalarConstant(sel->a), zeroB = scalarConstant(sel->b);
+    bool keepIfTrue = zeroB && *zeroB == 0.0 && sel->aMap.isIdentity() &&
+                      !matchPattern(sel->a, m_Constant());
+    bool keepIfFalse = zeroA && *zeroA == 0.0 && sel->bMap.isIdentity() &&
+                       !matchPattern(sel->b, m_Constant());
+    if (!keepIfTrue && !keepIfFalse)
+      return Value();
+    auto m = headMatrix(sel->cond, sel->condMap);
+    if (!m) {
+      f.why = "the where() mask is not a constant [T, T] matrix (per head at "
+              "most)";
+      return Value();
+    }
+    for (double &e : m->values)
+      e = (e != 0.0) == keepIfTrue ? 1.0 : 0.0;
+    f.masks.push_back(std::move(*m));
+    return keepIfTrue ? sel->a : sel->b;
+  }
+
+  /// The per-token log decay g [B, T, H] whose recurrence reproduces
+  /// exp(G_i - G_j) for j <= i, from G_i [B, H, T, 1]: g_t = G_t - G_{t-1}
+  /// and g_0 = 0 (the state before token 0 is zero).
+  Value gateFromCumulative(OpBuilder &b, Location loc, Value cumulative) {
+    Value g3 = tensor::CollapseShapeOp::create(
+        b, loc, cumulative,
+        SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+    SmallVector<OpFoldResult> gs = tensor::getMixedSizes(b, loc, g3);
+    SmallVector<OpFoldResult> outSizes = {gs[0], gs[2], gs[1]};
+    Type elem = cast<RankedTensorType>(g3.getType()).getElementType();
+    Value init = tensor::EmptyOp::create(b, loc, outSizes, elem);
+    SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
+    auto body = [&](OpBuilder &nb, Location nloc, ValueRange) {
+      Value bi = linalg::IndexOp::create(nb, nloc, 0);
+      Value ti = linalg::IndexOp::create(nb, nloc, 1);
+      Value hi = linalg::IndexOp::create(nb, nloc, 2);
+      Value zero = arith::ConstantIndexOp::create(nb, nloc, 0);
+      Value one = arith::ConstantIndexOp::create(nb, nloc, 1);
+      Value first =
+          arith::CmpIOp::create(nb, nloc, arith::CmpIPredicate::eq, ti, zero);
+      Value prevT = arith::SelectOp::create(
+          nb, nloc, first, zero, arith::SubIOp::create(nb, nloc, ti, one));
+      Value cur =
+          tensor::ExtractOp::create(nb, nloc, g3, ValueRange{bi, hi, ti});
+      Value prev =
+          tensor::ExtractOp::create(nb, nloc, g3, ValueRange{bi, hi, prevT});
+      Value d = arith::SubFOp::create(nb, nloc, cur, prev);
+      linalg::YieldOp::create(nb, nloc, d);
+    };
+    return linalg::GenericOp::create(
+               b, loc, init.getType(), ValueRange{}, ValueRange{init},
+               SmallVector<AffineMap>{
+                   AffineMap::getMultiDimIdentityMap(3, b.getContext())},
+               iters, body)
+        .getResult(0);
+  }
+
+  /// Replaces `out`'s result with the mix op's output `o` [B, T, H, V],
+  /// brought back to `out`'s rank and type.
+  void replaceWithMixOutput(OpBuilder &b, linalg::LinalgOp out, Value o,
+                            int64_t rank) {
+    Location loc = out->getLoc();
+    Value result = fromMix(b, loc, o, rank);
+    if (result.getType() != out->getResult(0).getType())
+      result =
+          tensor::CastOp::create(b, loc, out->getResult(0).getType(), result);
+    out->getResult(0).replaceAllUsesWith(result);
+  }
+
+  /// The mix output type [B, T, H, V] for mix-form q and v.
+  static RankedTensorType mixOutputType(Value q4, Value v4) {
+    auto qt = cast<RankedTensorType>(q4.getType());
+    auto vt = cast<RankedTensorType>(v4.getType());
+    return RankedTensorType::get({qt.getDimSize(0), qt.getDimSize(1),
+                                  qt.getDimSize(2), vt.getDimSize(3)},
+                                 qt.getElementType());
+  }
+
+  /// Reads the constant factors of `f` as masks whose product is causal
+  /// with gamma_h^(i-j) on and below the diagonal; fills `gammas` (one per
+  /// mask head) and returns the product's head count, or the reason not.
+  FailureOr<int64_t> causalDecayOf(ScoreFactors &f, RankedTensorType scores,
+                                   SmallVector<double> &gammas,
+                                   const char *&why) {
+    for (auto [x, map] : f.factors) {
       auto m = headMatrix(x, map);
-      if (!m)
-        return leaveIt("a factor on Q K^T is not a constant [T, T] matrix "
-                       "(per head at most) or a decay exp(G_i - G_j)");
-      masks.push_back(std::move(*m));
+      if (!m) {
+        why = "a factor on Q K^T is not a constant [T, T] matrix (per head "
+              "at most) or a decay exp(G_i - G_j)";
+        return failure();
+      }
+      f.masks.push_back(std::move(*m));
     }
-    std::optional<HeadMatrix> product = maskProduct(masks, why);
+    std::optional<HeadMatrix> product = maskProduct(f.masks, why);
     if (!product)
-      return leaveIt(why);
-    int64_t t = product->rows;
-    auto scoreType = cast<RankedTensorType>(probs.getType());
-    if (scoreType.getDimSize(rank - 2) != t ||
-        scoreType.getDimSize(rank - 1) != t)
-      return leaveIt("the mask is not the size of the scores");
-    SmallVector<double> gammas;
+      return failure();
+    int64_t t = product->rows, rank = scores.getRank();
+    if (scores.getDimSize(rank - 2) != t || scores.getDimSize(rank - 1) != t) {
+      why = "the mask is not the size of the scores";
+      return failure();
+    }
     if (!causalDecays(*product, gammas, why))
+      return failure();
+    return product->heads;
+  }
+
+  /// ((Q K^T) * causal [* decay]) V with no softmax.
+  LogicalResult raiseLinearAttention(linalg::LinalgOp out) {
+    Value probs, v;
+    if (!matchMatmul(out->getResult(0), probs, v))
+      return failure();
+    auto scoreType = cast<RankedTensorType>(probs.getType());
+    int64_t rank = scoreType.getRank();
+    ScoreFactors f = collectScoreFactors(probs, rank);
+    if (!f.q)
+      return failure(); // no candidate
+    auto leaveIt = [&](const char *reason) {
+      return leave(out, "linear attention", reason);
+    };
+    if (f.why)
+      return leaveIt(f.why);
+    if (f.factors.size() + f.masks.size() == 0)
+      return leaveIt("Q K^T is not masked");
+    SmallVector<double> gammas;
+    const char *why = nullptr;
+    FailureOr<int64_t> maskHeads = causalDecayOf(f, scoreType, gammas, why);
+    if (failed(maskHeads))
       return leaveIt(why);
     bool decayed = llvm::any_of(gammas, [](double g) { return g != 1.0; });
-    if (decayed && cumulative)
+    if (decayed && f.cumulative)
       return leaveIt("both a constant decay and exp(G_i - G_j)");
-    if (const char *problem = headsProblem(q, k, v))
+    if (const char *problem = headsProblem(f.q, f.k, v))
       return leaveIt(problem);
-    auto qt0 = cast<RankedTensorType>(q.getType());
+    auto qt0 = cast<RankedTensorType>(f.q.getType());
     int64_t heads = rank == 4 ? qt0.getDimSize(1) : 1;
-    if (product->heads != 1 && product->heads != heads)
+    if (*maskHeads != 1 && *maskHeads != heads)
       return leaveIt("the mask's head count is not the query's");
-    if (cumulative) {
-      auto gt = cast<RankedTensorType>(cumulative.getType());
+    if (f.cumulative) {
+      auto gt = cast<RankedTensorType>(f.cumulative.getType());
       if (gt.getDimSize(1) != heads ||
           gt.getElementType() != qt0.getElementType())
         return leaveIt("exp(G_i - G_j)'s heads or element type are not "
@@ -1066,73 +1153,34 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     OpBuilder b(out);
     Location loc = out->getLoc();
     MLIRContext *ctx = b.getContext();
-    Value q4 = toMix(b, loc, q), k4 = toMix(b, loc, k), v4 = toMix(b, loc, v);
+    Value q4 = toMix(b, loc, f.q), k4 = toMix(b, loc, f.k),
+          v4 = toMix(b, loc, v);
     Value g;
     auto kind = mixir::mix::GateKind::none;
     if (decayed) {
       SmallVector<float> logs;
       for (int64_t h = 0; h < heads; ++h)
-        logs.push_back((float)std::log(gammas[product->heads == 1 ? 0 : h]));
+        logs.push_back((float)std::log(gammas[*maskHeads == 1 ? 0 : h]));
       g = arith::ConstantOp::create(
           b, loc,
           DenseElementsAttr::get(RankedTensorType::get({heads}, b.getF32Type()),
                                  ArrayRef<float>(logs)));
       kind = mixir::mix::GateKind::head;
-    } else if (cumulative) {
-      // G [B, H, T] from G_i [B, H, T, 1].
-      cumulative = tensor::CollapseShapeOp::create(
-          b, loc, cumulative,
-          SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
-      // g_t = G_t - G_{t-1} (g_0 = 0: the state before token 0 is zero), so
-      // the recurrence reproduces exp(G_i - G_j) for j <= i.
-      SmallVector<OpFoldResult> gs = tensor::getMixedSizes(b, loc, cumulative);
-      SmallVector<OpFoldResult> outSizes = {gs[0], gs[2], gs[1]};
-      Type elem = cast<RankedTensorType>(cumulative.getType()).getElementType();
-      Value init = tensor::EmptyOp::create(b, loc, outSizes, elem);
-      SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
-      g = linalg::GenericOp::create(
-              b, loc, init.getType(), ValueRange{}, ValueRange{init},
-              SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(3, ctx)},
-              iters,
-              [&](OpBuilder &nb, Location nloc, ValueRange) {
-                Value bi = linalg::IndexOp::create(nb, nloc, 0);
-                Value ti = linalg::IndexOp::create(nb, nloc, 1);
-                Value hi = linalg::IndexOp::create(nb, nloc, 2);
-                Value zero = arith::ConstantIndexOp::create(nb, nloc, 0);
-                Value one = arith::ConstantIndexOp::create(nb, nloc, 1);
-                Value first = arith::CmpIOp::create(
-                    nb, nloc, arith::CmpIPredicate::eq, ti, zero);
-                Value prevT = arith::SelectOp::create(
-                    nb, nloc, first, zero,
-                    arith::SubIOp::create(nb, nloc, ti, one));
-                Value cur = tensor::ExtractOp::create(nb, nloc, cumulative,
-                                                      ValueRange{bi, hi, ti});
-                Value prev = tensor::ExtractOp::create(
-                    nb, nloc, cumulative, ValueRange{bi, hi, prevT});
-                Value d = arith::SubFOp::create(nb, nloc, cur, prev);
-                linalg::YieldOp::create(nb, nloc, d);
-              })
-              .getResult(0);
+    } else if (f.cumulative) {
+      g = gateFromCumulative(b, loc, f.cumulative);
       kind = mixir::mix::GateKind::scalar;
     }
     auto qt = cast<RankedTensorType>(q4.getType());
     auto kt = cast<RankedTensorType>(k4.getType());
     auto vt = cast<RankedTensorType>(v4.getType());
-    auto oType = RankedTensorType::get({qt.getDimSize(0), qt.getDimSize(1),
-                                        qt.getDimSize(2), vt.getDimSize(3)},
-                                       qt.getElementType());
     auto sType = RankedTensorType::get({qt.getDimSize(0), vt.getDimSize(2),
                                         kt.getDimSize(3), vt.getDimSize(3)},
                                        b.getF32Type());
     auto op = mixir::mix::LinearAttentionOp::create(
-        b, loc, oType, sType, q4, k4, v4, g, Value(), Value(), Value(),
-        mixir::mix::GateKindAttr::get(ctx, kind), b.getF32FloatAttr(1.0f),
-        IntegerAttr());
-    Value result = fromMix(b, loc, op.getO(), rank);
-    if (result.getType() != out->getResult(0).getType())
-      result =
-          tensor::CastOp::create(b, loc, out->getResult(0).getType(), result);
-    out->getResult(0).replaceAllUsesWith(result);
+        b, loc, mixOutputType(q4, v4), sType, q4, k4, v4, g, Value(), Value(),
+        Value(), mixir::mix::GateKindAttr::get(ctx, kind),
+        b.getF32FloatAttr(1.0f), IntegerAttr());
+    replaceWithMixOutput(b, out, op.getO(), rank);
     return success();
   }
 };
