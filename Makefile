@@ -2,6 +2,8 @@
 #
 #   make run    install what is missing, build, run the examples on the CPU
 #   make test   install what is missing, build, run every test suite
+#   make test-asan  the unit tests and the runtime's Python tests against an
+#               ASan + UBSan build in $(BUILD)-asan (scripts/run_asan_tests.sh)
 #   make build  install what is missing, build into build/
 #   make setup  only install what building and running need (scripts/setup.sh)
 #   make setup-tests   also what the test suites need (setup.sh --tests)
@@ -28,7 +30,7 @@ LLVM_PREFIX := /usr/lib/llvm-22
 
 BUILD_ABS := $(abspath $(BUILD))
 
-.PHONY: all setup setup-tests build run test clean gpu-bundle
+.PHONY: all setup setup-tests build run test test-asan clean gpu-bundle
 
 all: build
 
@@ -70,11 +72,14 @@ run: build
 test: setup-tests build
 	PYTHON="$(PYTHON)" JOBS=$(JOBS) bash scripts/run_tests.sh "$(BUILD)"
 
+test-asan: setup-tests
+	PYTHON="$(PYTHON)" JOBS=$(JOBS) bash scripts/run_asan_tests.sh "$(BUILD)-asan"
+
 gpu-bundle: build
 	JOBS=$(JOBS) "$(PYTHON)" bench/gpu/make_bundle.py --build "$(BUILD)"
 
 clean:
-	rm -rf "$(BUILD)" .pytest_cache
+	rm -rf "$(BUILD)" "$(BUILD)-asan" .pytest_cache
 	@for site in $$("$(PYTHON)" -c 'import site; print(site.getsitepackages()[0])' 2>/dev/null) \
 	             $$("$(PYTHON)" -m site --user-site 2>/dev/null); do \
 	  pth="$$site/mixir-dev.pth"; \

@@ -20,7 +20,9 @@
 #
 # Environment: LIT (lit executable), PYTHON (interpreter for pytest; default:
 # the Python3_EXECUTABLE the build was configured with, else python3),
-# JOBS (ctest parallelism, default 2).
+# JOBS (ctest parallelism, default 2), MIXIR_TEST_SUITES (the suites to run,
+# default "lit gtest pytest install format"), MIXIR_PYTEST_ARGS (what pytest
+# collects, default test/python; scripts/run_asan_tests.sh sets both).
 # Parsers and helpers are called indirectly (run_suite "$parser").
 # shellcheck disable=SC2317
 set -uo pipefail
@@ -161,9 +163,13 @@ run_suite() {
   record "$name" "$rc" "$("$parser" "$log")"
 }
 
+wanted() { [[ " ${MIXIR_TEST_SUITES:-lit gtest pytest install format} " == *" $1 "* ]]; }
+
 # (a) lit
 LIT_BIN=$(find_lit)
-if [[ ! -f $BUILD/test/lit.site.cfg.py ]]; then
+if ! wanted lit; then
+  :
+elif [[ ! -f $BUILD/test/lit.site.cfg.py ]]; then
   echo; echo "=== lit: $BUILD/test/lit.site.cfg.py missing (configure the build with CMake first)"
   record lit 1 "" "no lit.site.cfg.py"
 elif ! command -v "$LIT_BIN" >/dev/null 2>&1; then
@@ -174,7 +180,9 @@ else
 fi
 
 # (b) GoogleTest through CTest
-if ! command -v ctest >/dev/null 2>&1; then
+if ! wanted gtest; then
+  :
+elif ! command -v ctest >/dev/null 2>&1; then
   echo; echo "=== gtest: ctest not found"
   record gtest 1 "" "ctest not found"
 else
@@ -184,19 +192,26 @@ fi
 
 # (c) pytest
 PY=$(find_python)
-if [[ ! -d $ROOT/test/python ]]; then
+read -r -a PYTEST_ARGS <<<"${MIXIR_PYTEST_ARGS:-test/python}"
+if ! wanted pytest; then
+  :
+elif [[ ! -d $ROOT/test/python ]]; then
   echo; echo "=== pytest: $ROOT/test/python does not exist"
   record pytest 1 "0 0 0"
 else
   export PYTHONPATH="$BUILD/python${PYTHONPATH:+:$PYTHONPATH}"
-  run_suite pytest parse_pytest "$PY" -m pytest test/python -q
+  run_suite pytest parse_pytest "$PY" -m pytest "${PYTEST_ARGS[@]}" -q
 fi
 
 # (d) installing: cmake --install, find_package, pkg-config, pip install
-PYTHON=$PY run_suite install parse_plain bash "$ROOT/scripts/check_install.sh" "$BUILD"
+if wanted install; then
+  PYTHON=$PY run_suite install parse_plain bash "$ROOT/scripts/check_install.sh" "$BUILD"
+fi
 
 # (e) formatting of the changed C/C++ lines
-run_suite format parse_plain bash "$ROOT/scripts/check_format.sh"
+if wanted format; then
+  run_suite format parse_plain bash "$ROOT/scripts/check_format.sh"
+fi
 
 # --- summary ---------------------------------------------------------------------
 echo

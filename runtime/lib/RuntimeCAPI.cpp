@@ -65,19 +65,29 @@ mixir_module_t makeModuleHandle(std::shared_ptr<ModuleState> state) {
 
 namespace {
 
-bool validDType(mixir_dtype_t t) {
-  return static_cast<int>(t) >= 0 && static_cast<int>(t) <= MIXIR_DTYPE_BOOL;
+/// The integer a C caller stored in an enum field of a view. C lets an enum
+/// object hold any int; in C++ reading one outside its enumerators' range
+/// through the enum type is undefined (UBSan: "not a valid value for type"),
+/// so a field not yet checked is read as the int it is.
+template <typename E> int enumCode(const E &field) {
+  static_assert(sizeof(E) == sizeof(int), "the C API's enums are int-sized");
+  int code;
+  std::memcpy(&code, &field, sizeof code);
+  return code;
 }
+
+bool validDType(int code) { return code >= 0 && code <= MIXIR_DTYPE_BOOL; }
 
 /// Checks one view's fields (not against a signature); `where` names it.
 Status checkView(const mixir_buffer_view_t &v, const std::string &where,
                  bool needData = true) {
-  if (!validDType(v.dtype))
+  if (!validDType(enumCode(v.dtype)))
     return Status::error(where + ": invalid element type code " +
-                         std::to_string(static_cast<int>(v.dtype)));
-  if (v.device != MIXIR_DEVICE_CPU && v.device != MIXIR_DEVICE_CUDA)
+                         std::to_string(enumCode(v.dtype)));
+  if (int device = enumCode(v.device);
+      device != MIXIR_DEVICE_CPU && device != MIXIR_DEVICE_CUDA)
     return Status::error(where + ": invalid device code " +
-                         std::to_string(static_cast<int>(v.device)));
+                         std::to_string(device));
   if (v.rank < 0 || v.rank > 64)
     return Status::error(where + ": invalid rank " + std::to_string(v.rank));
   if (v.rank > 0 && !v.shape)
@@ -182,7 +192,7 @@ Status collectArguments(mixir_function_t function,
   views.assign(numArgs, ArrayView());
   onDevice = false;
   for (size_t i = 0; args && i < numArgs; ++i)
-    onDevice = onDevice || args[i].device == MIXIR_DEVICE_CUDA;
+    onDevice = onDevice || enumCode(args[i].device) == MIXIR_DEVICE_CUDA;
   call.onHost.assign(numArgs, false);
   if (onDevice && !sig.hostReadsKnown)
     return Status::error("@" + sig.name +

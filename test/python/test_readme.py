@@ -561,6 +561,7 @@ def test_make_variable_exists(variable):
 GENERATED = {
     "build-pip/": ("pyproject.toml", 'build-dir = "build-pip"'),
     "build-fuzz/": ("scripts/run_fuzzers.sh", "$repo/build-fuzz"),
+    "build-asan/": ("scripts/run_asan_tests.sh", "$ROOT/build-asan"),
     "build/wheels/": ("bench/gpu/fetch_wheels.sh", "/wheels"),
     "build/gpu-bundle/": ("bench/gpu/make_bundle.py", '"gpu-bundle"'),
     "build/import_real_cache/": ("test/python/import_real/hf_export.py",
