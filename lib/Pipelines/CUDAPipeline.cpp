@@ -48,7 +48,8 @@ void mixir::addCUDAKernels(OpPassManager &pm, const CompileOptions &options) {
     // both forms' values live and spills on sm_90 (GLA's chunked kernel).
     pm.addPass(createConvertMixToChunked({chunk, /*factorBlocks=*/false}));
   }
-  pm.addPass(createConvertMixToLoops());
+  // mix.rnn in the form a thread block runs (one per (batch, head)).
+  pm.addPass(createConvertMixToLoops({/*gpuBlocks=*/true}));
   pm.addPass(createConvertChunkedToGPU());
 }
 

@@ -12,7 +12,12 @@ torch.nn.GRU (wx = x W_ih^T + b_ih, r = W_hh, b = b_hh).
 Weights are uniform in +-1/sqrt(D), as torch initialises them; wx is
 standard normal. Low-precision inputs are rounded before ``explicit`` sees
 them, so only the kernel's error is measured. Limits: rel-RMS 1e-4 for f32
-inputs, 5e-3 for bf16, on h and on every final state.
+inputs, 5e-3 for bf16 and f16, on h and on every final state.
+
+Target cuda runs 16-bit inputs (one thread block per (batch, head), the
+head's weights in shared memory for all steps); ``cuda-emulation`` (the
+test plugin, conftest.py) runs those kernels on the CPU and is checked here
+against the same ``explicit``.
 """
 
 import ml_dtypes
@@ -102,19 +107,19 @@ def make(cell, B, T, H, D, dtype, bias, init, seed):
     return wx, r, b, states
 
 
-def run(cell, wx, r, b, states):
+def run(cell, wx, r, b, states, target="cpu"):
     init = states
     if cell == "gru" and states is not None:
         init = states[0]  # a single array for the one-state cell
     h, final = mixir.rnn(wx, r, b, cell=cell, initial_state=init,
-                         output_final_state=True)
+                         output_final_state=True, target=target)
     return h, ((final,) if cell == "gru" else final)
 
 
-def check(cell, dtype_name, B, T, H, D, bias, init, seed=0):
+def check(cell, dtype_name, B, T, H, D, bias, init, seed=0, target="cpu"):
     wx, r, b, states = make(cell, B, T, H, D, DTYPES[dtype_name], bias, init,
                             seed)
-    h, finals = run(cell, wx, r, b, states)
+    h, finals = run(cell, wx, r, b, states, target)
     assert h.dtype == wx.dtype and h.shape == (B, T, H, D)
     assert len(finals) == STATES[cell]
     want_h, want_finals = explicit(cell, wx, r, b, states)
@@ -250,6 +255,82 @@ def test_reference_rnn_agrees(cell, init):
     np.testing.assert_allclose(got_h, want_h, rtol=1e-12, atol=1e-12)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+
+
+# --------------------------------------------------------------------------
+# Target cuda, run by the emulator (cuda-emulation)
+# --------------------------------------------------------------------------
+
+# (dtype, B, T, H, D, bias, initial states): both 16-bit types, one token
+# and an odd length, one and four heads, an odd head dim (the block's
+# threads are not a multiple of it) and D = 64.
+CUDA_CASES = [("bf16", 2, 129, 4, 64, True, True),
+              ("f16", 3, 1, 1, 37, False, False),
+              ("f16", 2, 129, 1, 37, True, False),
+              ("bf16", 1, 1, 4, 64, False, True)]
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "slstm"])
+@pytest.mark.parametrize("dtype,B,T,H,D,bias,init", CUDA_CASES)
+def test_cuda_emulation_matches_f64(cell, dtype, B, T, H, D, bias, init):
+    check(cell, dtype, B, T, H, D, bias, init, seed=T + D,
+          target="cuda-emulation")
+
+
+def test_cuda_emulation_h_only_and_f32_weights():
+    """output_final_state=False returns h alone; r and b in float32 next to
+    bf16 wx keep their f32 tile (64 KiB at D = 64: global scratch, not
+    shared memory) and f32 products."""
+    wx, r, b, states = make("lstm", 2, 33, 2, 64, ml_dtypes.bfloat16, True,
+                            True, 7)
+    r32, b32 = r.astype(np.float32), b.astype(np.float32)
+    h, none = mixir.rnn(wx, r32, b32, initial_state=states,
+                        target="cuda-emulation")
+    assert none is None and h.dtype == wx.dtype
+    want_h, _ = explicit("lstm", wx, r32, b32, states)
+    assert rel_rms(want_h, h) <= LIMIT["bf16"]
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "slstm"])
+def test_cuda_emulation_empty_sequence_and_batch(cell):
+    """T = 0 returns the initial states; B = 0 launches nothing."""
+    wx, r, b, states = make(cell, 3, 1, 2, 16, np.float16, True, True, 5)
+    h, finals = run(cell, wx[:, :0], r, b, states, "cuda-emulation")
+    assert h.shape == (3, 0, 2, 16)
+    for got, want in zip(finals, states):
+        np.testing.assert_array_equal(got, want)
+    h, finals = run(cell, wx[:0], r, b, None, "cuda-emulation")
+    assert h.shape == (0, 1, 2, 16) and finals[0].shape == (0, 2, 16)
+
+
+def test_cuda_emulation_chunked_kernels_take_f32():
+    """gpu_kernels="chunked" (every op through the generic path) runs f32
+    wx like the other ops; the default (tuned) kernels refuse it."""
+    wx, r, b, states = make("gru", 2, 9, 2, 21, np.float32, True, True, 3)
+    src = (
+        "func.func @f(%wx: tensor<2x9x2x3x21xf32>, %r: tensor<2x3x21x21xf32>,"
+        " %b: tensor<2x3x21xf32>, %h0: tensor<2x2x21xf32>)"
+        " -> (tensor<2x9x2x21xf32>, tensor<2x2x21xf32>) {\n"
+        "  %h, %s = mix.rnn gru %wx, %r bias(%b) init(%h0)"
+        " : (tensor<2x9x2x3x21xf32>, tensor<2x3x21x21xf32>,"
+        " tensor<2x3x21xf32>, tensor<2x2x21xf32>)"
+        " -> (tensor<2x9x2x21xf32>, tensor<2x2x21xf32>)\n"
+        "  return %h, %s : tensor<2x9x2x21xf32>, tensor<2x2x21xf32>\n}\n")
+    module = mixir.compile(src, target="cuda-emulation", gpu_kernels="chunked")
+    h, h_t = module.f(wx, r, b, states[0])
+    want_h, want = explicit("gru", wx, r, b, states)
+    assert rel_rms(want_h, h) <= LIMIT["f32"]
+    assert rel_rms(want[0], h_t) <= LIMIT["f32"]
+    with pytest.raises(mixir.CompileError, match="inputs must be bf16 or f16"):
+        mixir.compile(src, target="cuda-emulation")
+
+
+def test_cuda_refuses_f32_inputs():
+    wx, r = _lstm_args()
+    with pytest.raises(ValueError, match=r"'mix.rnn' op cannot run on target "
+                       r"cuda: inputs must be bf16 or f16 \(wx is f32; f32 "
+                       r"inputs run on target cpu\)"):
+        mixir.rnn(wx, r, target="cuda-emulation")
 
 
 # --------------------------------------------------------------------------

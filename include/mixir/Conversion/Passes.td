@@ -13,7 +13,18 @@ def ConvertMixToLoops : Pass<"convert-mix-to-loops"> {
     accumulation. Dynamic batch and sequence sizes are checked at run time:
     a mismatch calls `mixrtShapeError` with a message naming the operand and
     skips the computation instead of reading out of bounds.
+
+    With `gpu-blocks` (the CUDA pipeline sets it) `mix.rnn` takes the form
+    `convert-chunked-to-gpu` runs on thread blocks: one `scf.forall`
+    iteration per (batch, head), the head's recurrent weights copied once
+    into a tile, and each token's pre-activations, `r h` products and state
+    update as `linalg` ops on tiles, which the block's threads share.
   }];
+  let options = [
+    Option<"gpuBlocks", "gpu-blocks", "bool", /*default=*/"false",
+           "Lower mix.rnn for convert-chunked-to-gpu (one thread block per "
+           "(batch, head)) instead of the CPU's vector form">
+  ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::func::FuncDialect",
     "mlir::math::MathDialect", "mlir::memref::MemRefDialect",
@@ -171,8 +182,10 @@ def ConvertMixToGPU : Pass<"convert-mix-to-gpu"> {
     `mix.attention` (causal, window, GQA, forget gate) as a
     flash-attention kernel (forget gate: a cumsum kernel first);
     `mix.scan` one thread per channel. `mix.recurrence` is left for the
-    chunked form (`convert-chunked-to-gpu`). Dynamic sizes are checked at
-    run time as in the CPU lowering.
+    chunked form (`convert-chunked-to-gpu`), and `mix.rnn` with bf16 or f16
+    `wx` for `convert-mix-to-loops` with `gpu-blocks` (a thread block per
+    (batch, head)); f32 `wx` is refused. Dynamic sizes are checked at run
+    time as in the CPU lowering.
 
     Chunk length: an op's `chunk_size`, else the pass option, is kept as
     asked (only the value tile narrows to fit shared memory); a length the
@@ -205,7 +218,8 @@ def ConvertChunkedToGPU : Pass<"convert-chunked-to-gpu", "mlir::ModuleOp"> {
   let summary = "Run the chunked (or recurrent) form of mix ops on the GPU";
   let description = [{
     The GPU back end of the one chunked form: mix ops without a kernel of
-    their own (`mix.recurrence`) are lowered by `convert-mix-to-chunked` /
+    their own (`mix.recurrence`; `mix.rnn` through `convert-mix-to-loops`
+    with `gpu-blocks`) are lowered by `convert-mix-to-chunked` /
     `convert-mix-to-loops` into an `scf.forall` over the independent
     (batch, state head) problems, whose body is the chunk loop on static
     tiles. This pass bufferizes the module, lowers the tile ops to parallel

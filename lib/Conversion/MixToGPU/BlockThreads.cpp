@@ -645,6 +645,20 @@ void lowerKeptMatmuls(Region &body, bool tensorCores) {
   }
 }
 
+/// True when `x` and `y` are the same buffer: one value, or subviews of
+/// one buffer at the same offsets, sizes and strides.
+static bool sameBuffer(Value x, Value y) {
+  if (x == y)
+    return true;
+  auto sx = x.getDefiningOp<memref::SubViewOp>();
+  auto sy = y.getDefiningOp<memref::SubViewOp>();
+  return sx && sy && sx.getType() == sy.getType() &&
+         sameBuffer(sx.getSource(), sy.getSource()) &&
+         sx.getMixedOffsets() == sy.getMixedOffsets() &&
+         sx.getMixedSizes() == sy.getMixedSizes() &&
+         sx.getMixedStrides() == sy.getMixedStrides();
+}
+
 void exposeParallelLoops(Region &body) {
   // Buffers that loops carry through unchanged (what bufferizing tensor
   // iter_args leaves) become plain uses of the buffer.
@@ -652,10 +666,16 @@ void exposeParallelLoops(Region &body) {
   scf::ForOp::getCanonicalizationPatterns(patterns, body.getContext());
   scf::IfOp::getCanonicalizationPatterns(patterns, body.getContext());
   (void)applyPatternsGreedily(body, std::move(patterns));
+  // A copy of a buffer onto itself (what bufferizing the insert of a slice
+  // written in place leaves) is dropped, not run as a loop and barriers.
   SmallVector<memref::CopyOp> copies;
   body.walk([&](memref::CopyOp c) { copies.push_back(c); });
-  for (memref::CopyOp c : copies)
-    copyAsLoops(c, /*parallel=*/true);
+  for (memref::CopyOp c : copies) {
+    if (sameBuffer(c.getSource(), c.getTarget()))
+      c.erase();
+    else
+      copyAsLoops(c, /*parallel=*/true);
+  }
   SmallVector<scf::ForOp> rows;
   body.walk([&](scf::ForOp loop) {
     if (!insideParallel(loop, body.getParentOp()) && rowParallel(loop))

@@ -330,6 +330,17 @@ LogicalResult lowerScan(RewriterBase &rewriter, mixir::mix::ScanOp op) {
       });
 }
 
+/// mix.rnn runs on target cuda with 16-bit inputs (f32 states and sums),
+/// as the kernels do.
+LogicalResult checkRnn(mixir::mix::RnnOp op) {
+  Type elem = op.getWx().getType().getElementType();
+  if (elem.isBF16() || elem.isF16())
+    return success();
+  // The op's element types are f32, f16 and bf16.
+  return op.emitOpError("cannot run on target cuda: inputs must be bf16 or "
+                        "f16 (wx is f32; f32 inputs run on target cpu)");
+}
+
 struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
   using Base::Base;
 
@@ -372,7 +383,10 @@ struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
               // No kernel of its own: the chunked form, mapped by
               // convert-chunked-to-gpu.
               .Case([](mixir::mix::RecurrenceOp) { return success(); })
-              .Case<mixir::mix::RnnOp, mixir::mix::CausalConv1dOp>([](auto o) {
+              // The loops of convert-mix-to-loops="gpu-blocks", mapped the
+              // same way: a thread block per (batch, head).
+              .Case([](mixir::mix::RnnOp o) { return checkRnn(o); })
+              .Case([](mixir::mix::CausalConv1dOp o) {
                 return o.emitOpError()
                        << "is not supported on target cuda: " << o->getName()
                        << " has a CPU lowering only (use "

@@ -125,6 +125,12 @@ mlir::LogicalResult lowerScan(mlir::RewriterBase &rewriter, mix::ScanOp op);
 /// Lowers mix.rnn: per (batch, head) in parallel, the steps in order with the
 /// head's recurrent weights copied once (f32, transposed).
 mlir::LogicalResult lowerRnn(mlir::RewriterBase &rewriter, mix::RnnOp op);
+/// Lowers mix.rnn for convert-chunked-to-gpu: per (batch, head) in
+/// parallel (a thread block each), the steps in order with the head's
+/// weights in one tile and each step's work as linalg ops the block's
+/// threads share.
+mlir::LogicalResult lowerRnnOnBlocks(mlir::RewriterBase &rewriter,
+                                     mix::RnnOp op);
 /// Lowers mix.causal_conv1d: per sequence (batch row, or packed sequence)
 /// in parallel and channel tile, the taps and the last W - 1 inputs in
 /// registers across the tokens; a state pool is gathered before and

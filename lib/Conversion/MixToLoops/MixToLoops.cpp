@@ -65,6 +65,7 @@ LogicalResult checkRecurrenceChunk(Operation *op) {
 
 struct ConvertMixToLoops
     : mixir::impl::ConvertMixToLoopsBase<ConvertMixToLoops> {
+  using Base::Base;
   void runOnOperation() override {
     if (failed(mixir::lowering::expandLinearAttentionForms(getOperation())))
       return signalPassFailure();
@@ -89,7 +90,9 @@ struct ConvertMixToLoops
                 return mixir::lowering::lowerRecurrence(rewriter, o);
               })
               .Case([&](mixir::mix::RnnOp o) {
-                return mixir::lowering::lowerRnn(rewriter, o);
+                return gpuBlocks
+                           ? mixir::lowering::lowerRnnOnBlocks(rewriter, o)
+                           : mixir::lowering::lowerRnn(rewriter, o);
               })
               .Case([&](mixir::mix::CausalConv1dOp o) {
                 return mixir::lowering::lowerCausalConv1d(rewriter, o);

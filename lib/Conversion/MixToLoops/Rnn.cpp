@@ -13,19 +13,126 @@
 // the f32 states tile by tile and writes h.
 //
 //===----------------------------------------------------------------------===//
-#include "LoweringUtils.h"
+#include "RnnCell.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 
 namespace mixir::lowering {
+namespace rnn {
+
+RnnPlan planOf(mix::RnnOp op) {
+  RnnPlan p;
+  p.cell = op.getCell();
+  p.wx = op.getWx(), p.r = op.getR(), p.bias = op.getB();
+  p.init.assign(op.getInitialStates().begin(), op.getInitialStates().end());
+  p.G = dimSize(p.wx, 3), p.D = dimSize(p.wx, 4);
+  p.states = op.getFinalStates().size();
+  p.hType = op.getH().getType();
+  return p;
+}
+
+SmallVector<Value> emptyResults(ImplicitLocOpBuilder &b, mix::RnnOp op,
+                                const SymbolSizes &sizes) {
+  SmallVector<Value> outs = {
+      emptyLike(b, op.getH().getType(), {"B", "T", "H", "D"}, sizes)};
+  for (Value s : op.getFinalStates())
+    outs.push_back(emptyLike(b, cast<RankedTensorType>(s.getType()),
+                             {"B", "H", "D"}, sizes));
+  return outs;
+}
+
+SmallVector<Value> cellStep(CellMath &m, RnnCell cell, const TileInputs &in) {
+  ArrayRef<Value> a = in.gates, s = in.states;
+  switch (cell) {
+  case RnnCell::lstm: {
+    Value c =
+        m.fma(m.sigmoid(a[kF]), s[1], m.mul(m.sigmoid(a[kI]), m.tanh(a[kZ])));
+    return {m.mul(m.sigmoid(a[kO]), m.tanh(c)), c};
+  }
+  case RnnCell::gru: {
+    Value r = m.sigmoid(a[kR]), z = m.sigmoid(a[kUpdate]);
+    Value n = m.tanh(m.fma(r, a[kN], in.wxN));
+    return {m.fma(z, m.sub(s[0], n), n)}; // (1 - z) n + z h
+  }
+  case RnnCell::slstm: {
+    Value lf = m.logSigmoid(a[kF]);
+    Value carried = m.add(lf, s[3]); // lf + m
+    Value mNew = arith::MaximumFOp::create(m.b, carried, a[kI]);
+    if (in.first)
+      mNew = arith::SelectOp::create(m.b, in.first, a[kI], mNew);
+    Value i = m.exp(m.sub(a[kI], mNew)), f = m.exp(m.sub(carried, mNew));
+    Value c = m.fma(f, s[1], m.mul(i, m.tanh(a[kZ])));
+    Value n = m.fma(f, s[2], i);
+    return {m.div(m.mul(m.sigmoid(a[kO]), c), n), c, n, mNew};
+  }
+  }
+  return {};
+}
+
+Value transposedWeights(ImplicitLocOpBuilder &b, const RnnPlan &p, Value hh,
+                        Type elem) {
+  Type from = cast<ShapedType>(p.r.getType()).getElementType();
+  OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
+  OpFoldResult g = b.getIndexAttr(p.G), d = b.getIndexAttr(p.D);
+  Value slice = tensor::ExtractSliceOp::create(
+      b, RankedTensorType::get({p.G, p.D, p.D}, from), p.r,
+      SmallVector<OpFoldResult>{hh, zero, zero, zero},
+      SmallVector<OpFoldResult>{one, g, d, d},
+      SmallVector<OpFoldResult>(4, one));
+  Value init =
+      tensor::EmptyOp::create(b, ArrayRef<int64_t>{p.G, p.D, p.D}, elem);
+  MLIRContext *ctx = b.getContext();
+  AffineExpr gi = getAffineDimExpr(0, ctx), i = getAffineDimExpr(1, ctx),
+             j = getAffineDimExpr(2, ctx);
+  SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {gi, j, i}, ctx),
+                                 AffineMap::get(3, 0, {gi, i, j}, ctx)};
+  SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
+  auto copy = linalg::GenericOp::create(
+      b, TypeRange{init.getType()}, ValueRange{slice}, ValueRange{init}, maps,
+      iters, [&](OpBuilder &nb, Location loc, ValueRange args) {
+        Value v = args[0];
+        if (v.getType() != elem)
+          v = arith::ExtFOp::create(nb, loc, elem, v);
+        linalg::YieldOp::create(nb, loc, v);
+      });
+  return copy.getResult(0);
+}
+
+HeadRows HeadRows::slice(ImplicitLocOpBuilder &b, const RnnPlan &p, Value b0,
+                         Value hh, int64_t count, Value T, Value h) {
+  OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
+  int64_t staticT = p.hType.getDimSize(1);
+  OpFoldResult length = ShapedType::isDynamic(staticT)
+                            ? OpFoldResult(T)
+                            : b.getIndexAttr(staticT);
+  HeadRows rows;
+  rows.offsets = {b0, zero, hh, zero};
+  rows.sizes = {b.getIndexAttr(count), length, one, b.getIndexAttr(p.D)};
+  Type elem = p.hType.getElementType();
+  rows.fullType = RankedTensorType::get({count, staticT, 1, p.D}, elem);
+  Value full = tensor::ExtractSliceOp::create(
+      b, rows.fullType, h, rows.offsets, rows.sizes,
+      SmallVector<OpFoldResult>(4, one));
+  rows.rows = tensor::CollapseShapeOp::create(
+      b, RankedTensorType::get({count, staticT, p.D}, elem), full,
+      SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+  return rows;
+}
+
+ParallelSlice HeadRows::finish(ImplicitLocOpBuilder &b, Value updated) const {
+  Value full = tensor::ExpandShapeOp::create(
+      b, fullType, updated, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}},
+      sizes);
+  return {full, offsets, sizes};
+}
+
+} // namespace rnn
+
 namespace {
-using mix::RnnCell;
+using namespace rnn;
 
 /// Widest vector of one output tile of the state update (f32 lanes).
 constexpr int64_t kRnnTileWidth = 64;
@@ -35,19 +142,6 @@ constexpr int64_t kRnnTileWidth = 64;
 constexpr int64_t kBatchGroup = 4;
 constexpr int64_t kGroupTileWidth = 16;
 
-/// The gates of each cell, in the order of wx's G dimension.
-enum Gate : int64_t { kI = 0, kF = 1, kZ = 2, kO = 3 };
-enum GruGate : int64_t { kR = 0, kUpdate = 1, kN = 2 };
-
-/// What the lowering needs from one mix.rnn.
-struct RnnPlan {
-  RnnCell cell;
-  Value wx, r, bias;
-  SmallVector<Value> init; // empty, or one per state
-  int64_t G, D, states;
-  RankedTensorType hType;
-};
-
 /// The batch rows [b0, b0 + rows) of one work item and the output tile of
 /// its products.
 struct RowGroup {
@@ -56,41 +150,6 @@ struct RowGroup {
   /// The batch index of row `r` of the group.
   Value batch(ImplicitLocOpBuilder &b, int64_t r) const {
     return r ? Value(arith::AddIOp::create(b, b0, indexConst(b, r))) : b0;
-  }
-};
-
-/// The cells' functions on f32 vectors of `w` lanes, built from exp (which
-/// mix-vectorize-tiles approximates by a vector polynomial) and log1p.
-struct CellMath {
-  ImplicitLocOpBuilder &b;
-  int64_t w;
-
-  Value c(float v) { return f32Splat(b, v, w); }
-  Value add(Value x, Value y) { return arith::AddFOp::create(b, x, y); }
-  Value sub(Value x, Value y) { return arith::SubFOp::create(b, x, y); }
-  Value mul(Value x, Value y) { return arith::MulFOp::create(b, x, y); }
-  Value div(Value x, Value y) { return arith::DivFOp::create(b, x, y); }
-  Value fma(Value x, Value y, Value z) {
-    return vector::FMAOp::create(b, x, y, z);
-  }
-  Value exp(Value x) { return math::ExpOp::create(b, x); }
-  Value negAbs(Value x) {
-    return arith::NegFOp::create(b, math::AbsFOp::create(b, x));
-  }
-  /// 1 / (1 + exp(-x)).
-  Value sigmoid(Value x) {
-    return div(c(1.0f), add(c(1.0f), exp(arith::NegFOp::create(b, x))));
-  }
-  /// sign(x) (1 - e) / (1 + e) with e = exp(-2 |x|) <= 1.
-  Value tanh(Value x) {
-    Value e = exp(mul(c(2.0f), negAbs(x)));
-    Value t = div(sub(c(1.0f), e), add(c(1.0f), e));
-    return math::CopySignOp::create(b, t, x);
-  }
-  /// log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)).
-  Value logSigmoid(Value x) {
-    Value low = arith::MinimumFOp::create(b, x, c(0.0f));
-    return sub(low, math::Log1pOp::create(b, exp(negAbs(x))));
   }
 };
 
@@ -115,43 +174,6 @@ Value beginGroupState(ImplicitLocOpBuilder &b, const RnnPlan &p,
                                               sizes, strides);
   return linalg::CopyOp::create(b, ValueRange{from}, ValueRange{slice})
       .getResult(0);
-}
-
-/// r[hh] as f32, transposed to [G, D_in, D_out]: computed once per head, so
-/// the T steps read rows of D_out contiguous f32 values.
-Value transposedWeights(ImplicitLocOpBuilder &b, const RnnPlan &p, Value hh) {
-  Type elem = cast<ShapedType>(p.r.getType()).getElementType();
-  Type f32 = b.getF32Type();
-  OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
-  OpFoldResult g = b.getIndexAttr(p.G), d = b.getIndexAttr(p.D);
-  Value slice = tensor::ExtractSliceOp::create(
-      b, RankedTensorType::get({p.G, p.D, p.D}, elem), p.r,
-      SmallVector<OpFoldResult>{hh, zero, zero, zero},
-      SmallVector<OpFoldResult>{one, g, d, d},
-      SmallVector<OpFoldResult>(4, one));
-  Value init =
-      tensor::EmptyOp::create(b, ArrayRef<int64_t>{p.G, p.D, p.D}, f32);
-  MLIRContext *ctx = b.getContext();
-  AffineExpr gi = getAffineDimExpr(0, ctx), i = getAffineDimExpr(1, ctx),
-             j = getAffineDimExpr(2, ctx);
-  SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {gi, j, i}, ctx),
-                                 AffineMap::get(3, 0, {gi, i, j}, ctx)};
-  SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
-  auto copy = linalg::GenericOp::create(
-      b, TypeRange{init.getType()}, ValueRange{slice}, ValueRange{init}, maps,
-      iters, [&](OpBuilder &nb, Location loc, ValueRange args) {
-        Value v = args[0];
-        if (v.getType() != f32)
-          v = arith::ExtFOp::create(nb, loc, f32, v);
-        linalg::YieldOp::create(nb, loc, v);
-      });
-  return copy.getResult(0);
-}
-
-/// Whether gate `g`'s accumulator starts from wx: all gates but GRU's n,
-/// whose wx is added after the reset gate scales R_n h + b_n.
-bool accumulatesInput(const RnnPlan &p, int64_t g) {
-  return !(p.cell == RnnCell::gru && g == kN);
 }
 
 /// Phase 1 of a step: pre[r, g] = wx[t, g] + R_g h_r + b_g for every row r
@@ -210,43 +232,6 @@ Value preActivations(ImplicitLocOpBuilder &b, const RnnPlan &p,
   return tiles[0];
 }
 
-/// One tile of the inputs of phase 2: the G pre-activations, the old states
-/// and (GRU) wx of the n gate.
-struct TileInputs {
-  SmallVector<Value> gates, states;
-  Value wxN;
-  Value first; // i1, slstm without initial states: the first step
-};
-
-/// The new states of one tile (h first), per the cell's equations.
-SmallVector<Value> cellStep(CellMath &m, RnnCell cell, const TileInputs &in) {
-  ArrayRef<Value> a = in.gates, s = in.states;
-  switch (cell) {
-  case RnnCell::lstm: {
-    Value c =
-        m.fma(m.sigmoid(a[kF]), s[1], m.mul(m.sigmoid(a[kI]), m.tanh(a[kZ])));
-    return {m.mul(m.sigmoid(a[kO]), m.tanh(c)), c};
-  }
-  case RnnCell::gru: {
-    Value r = m.sigmoid(a[kR]), z = m.sigmoid(a[kUpdate]);
-    Value n = m.tanh(m.fma(r, a[kN], in.wxN));
-    return {m.fma(z, m.sub(s[0], n), n)}; // (1 - z) n + z h
-  }
-  case RnnCell::slstm: {
-    Value lf = m.logSigmoid(a[kF]);
-    Value carried = m.add(lf, s[3]); // lf + m
-    Value mNew = arith::MaximumFOp::create(m.b, carried, a[kI]);
-    if (in.first)
-      mNew = arith::SelectOp::create(m.b, in.first, a[kI], mNew);
-    Value i = m.exp(m.sub(a[kI], mNew)), f = m.exp(m.sub(carried, mNew));
-    Value c = m.fma(f, s[1], m.mul(i, m.tanh(a[kZ])));
-    Value n = m.fma(f, s[2], i);
-    return {m.div(m.mul(m.sigmoid(a[kO]), c), n), c, n, mNew};
-  }
-  }
-  return {};
-}
-
 /// Phase 2 of a step: per tile and row, the states from the
 /// pre-activations; writes h into row `t` of `rows` [rows, T, D]. `carried`
 /// is (rows, states...), the states [rows, D].
@@ -290,27 +275,11 @@ SmallVector<ParallelSlice> runGroup(ImplicitLocOpBuilder &b, const RnnPlan &p,
                                     ValueRange outs) {
   OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0),
                d = b.getIndexAttr(p.D), rows = b.getIndexAttr(g.rows);
-  // h's rows are sliced at full rank and collapsed to [rows, T, D]: a
-  // rank-reducing slice [rows, T, 1, D] -> [rows, T, D] is ambiguous when
-  // rows is 1, and the canonicalizer may drop the wrong unit dim.
-  int64_t staticT = p.hType.getDimSize(1);
-  OpFoldResult length = ShapedType::isDynamic(staticT)
-                            ? OpFoldResult(T)
-                            : b.getIndexAttr(staticT);
-  SmallVector<OpFoldResult> rowOffsets = {g.b0, zero, g.hh, zero},
-                            rowSizes = {rows, length, one, d};
-  Type hElem = p.hType.getElementType();
-  auto fullType = RankedTensorType::get({g.rows, staticT, 1, p.D}, hElem);
-  auto rowsType = RankedTensorType::get({g.rows, staticT, p.D}, hElem);
-  SmallVector<ReassociationIndices> dropHead = {{0}, {1}, {2, 3}};
-  Value hRows =
-      tensor::ExtractSliceOp::create(b, fullType, outs[0], rowOffsets, rowSizes,
-                                     SmallVector<OpFoldResult>(4, one));
-  SmallVector<Value> carried = {
-      tensor::CollapseShapeOp::create(b, rowsType, hRows, dropHead)};
+  HeadRows hRows = HeadRows::slice(b, p, g.b0, g.hh, g.rows, T, outs[0]);
+  SmallVector<Value> carried = {hRows.rows};
   for (unsigned k = 0; k < p.states; ++k)
     carried.push_back(beginGroupState(b, p, g, outs[1 + k], k));
-  Value weights = transposedWeights(b, p, g.hh);
+  Value weights = transposedWeights(b, p, g.hh, b.getF32Type());
   carried.push_back(tensor::EmptyOp::create(
       b, ArrayRef<int64_t>{g.rows, p.G, p.D}, b.getF32Type()));
   auto steps =
@@ -322,9 +291,7 @@ SmallVector<ParallelSlice> runGroup(ImplicitLocOpBuilder &b, const RnnPlan &p,
                 next.push_back(pre);
                 return next;
               });
-  Value hOut =
-      tensor::ExpandShapeOp::create(b, fullType, steps[0], dropHead, rowSizes);
-  SmallVector<ParallelSlice> slices = {{hOut, rowOffsets, rowSizes}};
+  SmallVector<ParallelSlice> slices = {hRows.finish(b, steps[0])};
   for (unsigned k = 0; k < p.states; ++k)
     slices.push_back({steps[1 + k], {g.b0, g.hh, zero}, {rows, one, d}});
   return slices;
@@ -347,20 +314,10 @@ SmallVector<Value> forEachGroup(ImplicitLocOpBuilder &b, const RnnPlan &p,
 } // namespace
 
 LogicalResult lowerRnn(RewriterBase &rewriter, mix::RnnOp op) {
-  RnnPlan p;
-  p.cell = op.getCell();
-  p.wx = op.getWx(), p.r = op.getR(), p.bias = op.getB();
-  p.init.assign(op.getInitialStates().begin(), op.getInitialStates().end());
-  p.G = dimSize(p.wx, 3), p.D = dimSize(p.wx, 4);
-  p.states = op.getFinalStates().size();
-  p.hType = op.getH().getType();
+  RnnPlan p = planOf(op);
   return lowerWithShapeChecks(
       rewriter, op, [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {
-        SmallVector<Value> outs = {
-            emptyLike(b, p.hType, {"B", "T", "H", "D"}, sizes)};
-        for (Value s : op.getFinalStates())
-          outs.push_back(emptyLike(b, cast<RankedTensorType>(s.getType()),
-                                   {"B", "H", "D"}, sizes));
+        SmallVector<Value> outs = emptyResults(b, op, sizes);
         // Full groups of kBatchGroup rows, then the remaining rows one by one.
         Value B = sizes.lookup("B"), T = sizes.lookup("T");
         Value groups = arith::DivUIOp::create(b, B, indexConst(b, kBatchGroup));
