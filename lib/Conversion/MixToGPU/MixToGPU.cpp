@@ -371,7 +371,8 @@ struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
               })
               // No kernel of its own: the chunked form, mapped by
               // convert-chunked-to-gpu.
-              .Case([](mixir::mix::RecurrenceOp) { return success(); })
+              .Case<mixir::mix::RecurrenceOp, mixir::mix::AttentionGradOp>(
+                  [](auto) { return success(); })
               .Case<mixir::mix::RnnOp, mixir::mix::CausalConv1dOp>([](auto o) {
                 return o.emitOpError()
                        << "is not supported on target cuda: " << o->getName()
