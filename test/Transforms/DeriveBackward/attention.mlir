@@ -12,7 +12,7 @@
 // CHECK:         %[[DQ:.*]], %[[DK:.*]], %[[DV:.*]], %[[DG:.*]] = mix.attention_grad %[[Q]], %[[K]], %[[V]], %[[DO]] forget(%[[G]]) causal window = 128 scale = 1.250000e-01
 // CHECK-SAME:      -> (tensor<?x?x4x60xf32>, tensor<?x?x4x60xf32>, tensor<?x?x4x60xf32>, tensor<?x?x4xf32>)
 // CHECK:         tensor.expand_shape %[[DK]]
-// CHECK:         linalg.reduce
+// CHECK:         linalg.generic
 // CHECK:         mix.scan
 // CHECK:         return %[[DQ]], %{{.*}}, %{{.*}}, %{{.*}} : tensor<?x?x4x60xf32>, tensor<?x?x2x60xf32>, tensor<?x?x2x60xf32>, tensor<?x?x4xf32>
 
