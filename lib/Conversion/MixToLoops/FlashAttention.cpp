@@ -146,7 +146,8 @@ SmallVector<Value> FlashAttentionBuilder::build(ImplicitLocOpBuilder &b,
       b, bounds, ValueRange{o0}, std::nullopt,
       [&](OpBuilder &nested, Location loc, ValueRange args) {
         ImplicitLocOpBuilder hb(loc, nested);
-        beginHead(hb, args[0], args[1]);
+        bi = args[0];
+        h = args[1];
         buildHead(hb, args[2]);
       });
   return SmallVector<Value>(forall.getResults());
@@ -163,6 +164,7 @@ void FlashAttentionBuilder::buildHead(ImplicitLocOpBuilder &b, Value oAll) {
   SmallVector<OpFoldResult> unit(4, one);
   Value rows = tensor::ExtractSliceOp::create(b, rowsType, oAll, rowOffsets,
                                               rowSizes, unit);
+  beginHead(b, bi, h);
   Value numQBlocks = arith::CeilDivUIOp::create(b, T, indexConst(b, BQ));
   auto qLoop = forLoop(b, zero, numQBlocks, {rows},
                        [&](ImplicitLocOpBuilder &b, Value qb, ValueRange a) {
