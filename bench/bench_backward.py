@@ -18,6 +18,9 @@ float64 at a short length (--check-T, 200), and marked if rel-RMS > 1e-4.
 The last row, `delta` (Gated DeltaNet: mixir.torch.delta_rule with a scalar
 gate and qk_l2norm, backward through its mix.recurrence form), has no torch
 peer here; its gradients are checked by test/python/test_backward_dplr.py.
+The row `attention` is causal softmax attention (mixir.torch.attention,
+backward: the flash-attention backward, mix.attention_grad) beside torch's
+scaled_dot_product_attention as the peer.
 Timing: median of --repeat calls after one warm-up (bench/timing.py).
 
     PYTHONPATH=build/python python3 bench/bench_backward.py
@@ -117,17 +120,42 @@ def delta_fn(scale):
 
 
 def peer_fn(gate, scale):
+    if gate == "attention":
+        return sdpa_fn(scale)
+
     def f(q, k, v, g=None):
         return torch_chunked(q, k, v, g, gate, scale)
     return f
 
 
+def attention_fn(scale):
+    def f(q, k, v):
+        o = mt.attention(q, k, v, scale=scale, causal=True)
+        return o, o.new_zeros(())
+    return f
+
+
+def sdpa_fn(scale):
+    def f(q, k, v):
+        o = torch.nn.functional.scaled_dot_product_attention(
+            q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
+            is_causal=True, scale=scale).transpose(1, 2)
+        return o, o.new_zeros(())
+    return f
+
+
+def mixir_of(gate, scale):
+    return attention_fn(scale) if gate == "attention" else \
+        mixir_fn(gate, scale)
+
+
 def check(gate, K, T):
     """rel-RMS of MixIR's gradients against the torch peer's, float64."""
-    xs = inputs(1, T, 2, K, gate, torch.float64, seed=1)
+    xs = inputs(1, T, 2, K, "none" if gate == "attention" else gate,
+                torch.float64, seed=1)
     scale = K ** -0.5
     grads = []
-    for fn in (mixir_fn(gate, scale), peer_fn(gate, scale)):
+    for fn in (mixir_of(gate, scale), peer_fn(gate, scale)):
         ys = [x.clone().requires_grad_(True) for x in xs]
         o, s = fn(*ys)
         grads.append(torch.autograd.grad(o.square().sum() + s.square().sum(),
@@ -143,7 +171,8 @@ def main():
     p.add_argument("--K", type=int, default=128, help="K = V")
     p.add_argument("--check-T", type=int, default=200)
     p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--gates", default="none,head,scalar,vector,delta")
+    p.add_argument("--gates",
+                   default="none,head,scalar,vector,delta,attention")
     args = p.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     scale = args.K ** -0.5
@@ -165,9 +194,10 @@ def main():
                   f"{mb / mf:.2f} | - | - | - | - |")
             continue
         err = check(gate, 16, args.check_T)
-        xs = inputs(1, args.T, args.H, args.K, gate)
+        xs = inputs(1, args.T, args.H, args.K,
+                    "none" if gate == "attention" else gate)
         row = []
-        for fn in (mixir_fn(gate, scale), peer_fn(gate, scale)):
+        for fn in (mixir_of(gate, scale), peer_fn(gate, scale)):
             fwd = median_ms(run(fn, xs, False), args.repeat)
             both = median_ms(run(fn, xs, True), args.repeat)
             row.append((fwd, both))

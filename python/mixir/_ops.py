@@ -577,6 +577,15 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
     `chunk_size` is the query and key block of the flash-style form (64 by
     default); 0 selects the per-row reference form.
     """
+    call = _attention_call(q, k, v, g, scale, causal, window, softcap, block,
+                           chunk_size, target)
+    return call()
+
+
+def _attention_call(q, k, v, g=None, scale=None, causal=True, window=0,
+                    softcap=None, block=0, chunk_size=None, target="cpu"):
+    """The compiled mix.attention call (with `@mixer_backward` through
+    `module(backward=True)`: arguments, then do; returns dq, dk, dv[, dg])."""
     elem = _inputs([("q", q), ("k", k), ("v", v)],
                    {"q": "[B, T, Hq, K]", "k": "[B, S, Hkv, K]",
                     "v": "[B, S, Hkv, V]"})
@@ -600,10 +609,10 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
     o_type = _tensor((0, 0, q.shape[2], v.shape[3]), elem)
     key = ("attention", tuple(types), attrs)
 
-    def source():
+    def source(backward=False):
         return _mixer_source(types, f"mix.attention %a0, %a1, %a2{attrs}",
-                             [o_type])
-    return _run(key, args, source, _chunk_size(chunk_size), target)
+                             [o_type], backward)
+    return _Call(key, args, source, _chunk_size(chunk_size), target)
 
 
 def scan(x, g, initial_state=None, *, chunk_size=None, target="cpu",

@@ -5,7 +5,7 @@ backward that runs the compiled ``@mixer_backward`` the compiler derives from
 the same op (``mix-derive-backward``: the recurrence run in reverse time,
 chunked like the forward). The ops are ``torch.library`` custom ops
 (``mixir::linear_attention``, ``mixir::scan``, ``mixir::recurrence``,
-``mixir::delta_rule`` and their ``_backward``) with
+``mixir::delta_rule``, ``mixir::attention`` and their ``_backward``) with
 fake implementations, so ``torch.compile`` traces them without graph breaks.
 
 The fla-named functions take fla's arguments, so a model that imports
@@ -18,8 +18,9 @@ here instead. Differences from fla:
 - ``cu_seqlens`` (packed sequences) is not supported yet: passing one raises;
 - ``recurrence`` (``mix.recurrence``) and the delta rule
   (``chunk_gated_delta_rule``, ``chunk_delta_rule``) are differentiable
-  with log decays; the backward of softmax attention is not derived yet,
-  so ``attention`` runs the forward only.
+  with log decays; softmax ``attention`` (``parallel_forgetting_attn``,
+  ``flash_attn_func``) through the flash-attention backward the compiler
+  derives (``cp_group`` attention runs the forward only).
 
 ``cp_group=`` (context parallel) splits the sequence across the ranks of a
 torch.distributed process group (see ``mixir._cp``).
@@ -38,7 +39,8 @@ __all__ = ["linear_attention", "scan", "recurrence", "delta_rule",
            "attention", "chunk_simple_gla",
            "chunk_gla",
            "chunk_linear_attn", "fused_recurrent_hgrn",
-           "chunk_gated_delta_rule", "chunk_delta_rule"]
+           "chunk_gated_delta_rule", "chunk_delta_rule",
+           "parallel_forgetting_attn", "flash_attn_func"]
 
 _GATES = ("none", "head", "scalar", "vector")
 
@@ -525,35 +527,141 @@ def chunk_delta_rule(q, k, v, beta, scale=None, initial_state=None,
                        cp_group)
 
 
-# --- mix.attention (forward only) ------------------------------------------
+# --- mix.attention ---------------------------------------------------------
+
+def _attn_call(q, k, v, g, scale, causal, window, softcap, block, chunk_size):
+    return _ops._attention_call(
+        _to_numpy(q, "q"), _to_numpy(k, "k"), _to_numpy(v, "v"),
+        _to_numpy(g, "g"), scale, causal, window,
+        softcap if softcap > 0 else None, block, _chunk(chunk_size))
+
+
+@torch.library.custom_op("mixir::attention", mutates_args=())
+def _attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                  g: Optional[torch.Tensor], scale: float, causal: bool,
+                  window: int, softcap: float, block: int,
+                  chunk_size: int) -> torch.Tensor:
+    call = _attn_call(q, k, v, g, scale, causal, window, softcap, block,
+                      chunk_size)
+    o = call.module(backward=True).functions["mixer"](*call.args)
+    return _to_torch(o, q.dtype)
+
+
+@_attention_op.register_fake
+def _(q, k, v, g, scale, causal, window, softcap, block, chunk_size):
+    return q.new_empty(q.shape[0], q.shape[1], q.shape[2], v.shape[3])
+
+
+@torch.library.custom_op("mixir::attention_backward", mutates_args=())
+def _attention_backward_op(
+        q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+        g: Optional[torch.Tensor], do: torch.Tensor, scale: float,
+        causal: bool, window: int, softcap: float, block: int,
+        chunk_size: int) -> List[torch.Tensor]:
+    call = _attn_call(q, k, v, g, scale, causal, window, softcap, block,
+                      chunk_size)
+    grads = call.module(backward=True).functions["mixer_backward"](
+        *call.args, _to_numpy(do.to(q.dtype), "do"))
+    like = [x for x in (q, k, v, g) if x is not None]
+    return [_to_torch(d, x.dtype) for d, x in zip(grads, like)]
+
+
+@_attention_backward_op.register_fake
+def _(q, k, v, g, do, scale, causal, window, softcap, block, chunk_size):
+    return _fake_grads((q, k, v, g))
+
+
+def _attention_setup(ctx, inputs, output):
+    ctx.save_for_backward(*inputs[:4])
+    ctx.options = inputs[4:]
+
+
+def _attention_backward(ctx, do):
+    inputs = ctx.saved_tensors
+    grads = _attention_backward_op(*inputs, do, *ctx.options)
+    return (*_fill_grads(grads, inputs), *([None] * len(ctx.options)))
+
+
+torch.library.register_autograd("mixir::attention", _attention_backward,
+                                setup_context=_attention_setup)
+
 
 def attention(q, k, v, g=None, scale=None, causal=True, window=0,
-              softcap=None, *, chunk_size=None, cp_group=None):
-    """`mixir.attention` (softmax attention) on torch tensors, forward only
-    (its backward is not derived yet: tensors that require grad are
-    refused while grad mode is on). Returns o [B, T, Hq, V].
+              softcap=None, *, block=0, chunk_size=None, cp_group=None):
+    """`mixir.attention` (softmax attention, MIXERS.md `mix.attention`) on
+    torch tensors: q [B, T, Hq, K], k [B, S, Hkv, K], v [B, S, Hkv, V], the
+    optional forget gate g [B, T, Hq] (log forget gate, Forgetting
+    Transformer), `window`, `block` and `softcap` as in the op.
+    Differentiable in q, k, v and g: the backward is the flash-attention
+    backward the compiler derives (mix.attention_grad, on the forward's
+    tiles). Returns o [B, T, Hq, V].
 
-    With `cp_group` each rank passes its contiguous slice of the tokens in
-    q, k and v (slices may differ in length) and gets its slice of o: the
-    ranks exchange the keys and values each rank's queries see (the last
-    `window - 1` tokens before the slice with a sliding window), and the
-    masks count positions from the start of the whole sequence. The forget
-    gate `g` is not supported with `cp_group`."""
-    if torch.is_grad_enabled() and any(
-            x is not None and x.requires_grad for x in (q, k, v, g)):
-        raise NotImplementedError(
-            "mixir.torch.attention runs the forward only (the backward of "
-            "softmax attention is not derived yet); call it under "
-            "torch.no_grad() or on tensors that do not require grad")
-
-    def run(q, k, v, causal, window, g=g):
-        o = _ops.attention(_to_numpy(q, "q"), _to_numpy(k, "k"),
-                           _to_numpy(v, "v"), _to_numpy(g, "g"), scale,
-                           causal, window, softcap, chunk_size=chunk_size)
-        return _to_torch(o, q.dtype)
-
+    With `cp_group` (forward only) each rank passes its contiguous slice of
+    the tokens in q, k and v (slices may differ in length) and gets its
+    slice of o: the ranks exchange the keys and values each rank's queries
+    see (the last `window - 1` tokens before the slice with a sliding
+    window), and the masks count positions from the start of the whole
+    sequence. The forget gate `g` is not supported with `cp_group`."""
     if cp_group is not None:
+        if torch.is_grad_enabled() and any(
+                x is not None and x.requires_grad for x in (q, k, v, g)):
+            raise NotImplementedError(
+                "mixir.torch.attention with cp_group runs the forward only; "
+                "call it under torch.no_grad() or on tensors that do not "
+                "require grad")
+
+        def run(q, k, v, causal, window, g=g):
+            o = _ops.attention(_to_numpy(q, "q"), _to_numpy(k, "k"),
+                               _to_numpy(v, "v"), _to_numpy(g, "g"), scale,
+                               causal, window, softcap, chunk_size=chunk_size)
+            return _to_torch(o, q.dtype)
         from . import _cp
         return _cp.attention(run, q, k, v, g, causal, window,
                              _group(cp_group))
-    return run(q, k, v, causal, window)
+    if not isinstance(q, torch.Tensor) or q.dim() != 4:
+        raise ValueError("q must be a 4-D torch.Tensor [B, T, Hq, K]")
+    if g is not None:
+        g = g.to(torch.float64 if q.dtype == torch.float64 else torch.float32)
+    if softcap is not None and not softcap > 0:
+        raise ValueError(f"softcap must be > 0 (None means off), got "
+                         f"{softcap}")
+    return _attention_op(q, k, v, g, _scale_of(scale, q.shape[-1]),
+                         bool(causal), int(window),
+                         float(softcap) if softcap is not None else 0.0,
+                         int(block),
+                         -1 if chunk_size is None else int(chunk_size))
+
+
+def parallel_forgetting_attn(q, k, v, g, scale=None, cu_seqlens=None):
+    """fla's ``parallel_forgetting_attn`` (Forgetting Transformer): causal
+    softmax attention with the log forget gate ``g: [B, T, HQ]``,
+    differentiable in q, k, v and g."""
+    _no_packing(cu_seqlens)
+    return attention(q, k, v, g, scale, causal=True)
+
+
+def flash_attn_func(q, k, v, dropout_p=0.0, softmax_scale=None, causal=False,
+                    window_size=(-1, -1), softcap=0.0, alibi_slopes=None,
+                    deterministic=False, return_attn_probs=False):
+    """FlashAttention's ``flash_attn_func`` (q [B, T, Hq, K], k and v
+    [B, S, Hkv, *]), differentiable in q, k and v. ``window_size = (left,
+    right)`` keeps keys i - left <= j (a ``window`` of left + 1); a right
+    window other than -1 (none) or 0 (causal) is not supported, nor are
+    dropout, ALiBi, ``return_attn_probs`` and causal attention with S != T
+    (FlashAttention aligns its causal mask to the last key; MixIR's counts
+    positions from 0)."""
+    left, right = window_size
+    if dropout_p != 0.0 or alibi_slopes is not None or return_attn_probs:
+        raise NotImplementedError("dropout_p, alibi_slopes and "
+                                  "return_attn_probs are not supported")
+    if right not in (-1, 0):
+        raise NotImplementedError(f"window_size right = {right} is not "
+                                  "supported (only -1, or 0 with causal)")
+    causal = causal or right == 0
+    if causal and q.shape[1] != k.shape[1]:
+        raise NotImplementedError("causal attention with seqlen_q != "
+                                  "seqlen_k (bottom-right aligned) is not "
+                                  "supported")
+    window = left + 1 if left >= 0 else 0
+    return attention(q, k, v, None, softmax_scale, causal, window,
+                     softcap if softcap > 0 else None)

@@ -264,14 +264,14 @@ def test_torch_compile_traces_without_graph_breaks():
 
 def test_backward_of_an_op_not_derived_is_an_error():
     src = """
-func.func @mixer(%q: tensor<?x?x2x8xf32>) -> tensor<?x?x2x8xf32>
-    attributes {mix.derive_backward} {
-  %o = mix.attention %q, %q, %q causal
-      : (tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>)
-      -> tensor<?x?x2x8xf32>
-  return %o : tensor<?x?x2x8xf32>
+func.func @mixer(%wx: tensor<?x?x2x4x16xf32>, %r: tensor<2x4x16x16xf32>)
+    -> tensor<?x?x2x16xf32> attributes {mix.derive_backward} {
+  %h, %s:2 = mix.rnn lstm %wx, %r
+      : (tensor<?x?x2x4x16xf32>, tensor<2x4x16x16xf32>)
+      -> (tensor<?x?x2x16xf32>, tensor<?x2x16xf32>, tensor<?x2x16xf32>)
+  return %h : tensor<?x?x2x16xf32>
 }"""
-    with pytest.raises(mixir.CompileError, match="mix.attention.*not derived"):
+    with pytest.raises(mixir.CompileError, match="mix.rnn.*not derived"):
         mixir.compile(src)
 
 

@@ -399,10 +399,12 @@ def test_attention_refuses_a_forget_gate_with_cp_group(spawned):
                "forget gate" in e for e in got), got
 
 
-def test_attention_is_forward_only():
+def test_attention_with_cp_group_is_forward_only():
+    """Context-parallel attention has no backward (plain mt.attention has:
+    test_attention_backward.py); the refusal comes before any exchange."""
     q = torch.randn(1, 5, 2, 8, requires_grad=True)
     with pytest.raises(NotImplementedError, match="forward only"):
-        mt.attention(q, q, q)
+        mt.attention(q, q, q, cp_group=dist.group.WORLD)
 
 
 def test_cp_group_needs_torch_distributed():

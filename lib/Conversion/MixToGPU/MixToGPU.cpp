@@ -382,7 +382,8 @@ struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
               })
               // No kernel of its own: the chunked form, mapped by
               // convert-chunked-to-gpu.
-              .Case([](mixir::mix::RecurrenceOp) { return success(); })
+              .Case<mixir::mix::RecurrenceOp, mixir::mix::AttentionGradOp>(
+                  [](auto) { return success(); })
               // The loops of convert-mix-to-loops="gpu-blocks", mapped the
               // same way: a thread block per (batch, head).
               .Case([](mixir::mix::RnnOp o) { return checkRnn(o); })

@@ -24,8 +24,8 @@
 // vectorises all of it.
 //
 //===----------------------------------------------------------------------===//
+#include "FlashAttention.h"
 #include "Conversion/Utils/GateFloor.h"
-#include "TileOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -55,27 +55,6 @@ Value emptyTile(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape) {
   return tensor::EmptyOp::create(b, shape, b.getF32Type());
 }
 
-/// acc[i] = combine(acc[i], tile[j, i]) for every j: reduces the rows (keys)
-/// of a [BK, BQ] score tile into the per-query 1-D `acc`, so every step reads
-/// one contiguous row.
-Value reduceKeys(
-    ImplicitLocOpBuilder &b, Value tile, Value acc,
-    const std::function<Value(OpBuilder &, Location, Value, Value)> &combine) {
-  MLIRContext *ctx = b.getContext();
-  AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
-  AffineMap query = AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
-  return linalg::GenericOp::create(
-             b, TypeRange{acc.getType()}, ValueRange{tile}, ValueRange{acc},
-             ArrayRef<AffineMap>{id, query},
-             ArrayRef<IteratorType>{IteratorType::reduction,
-                                    IteratorType::parallel},
-             [&](OpBuilder &nb, Location loc, ValueRange args) {
-               linalg::YieldOp::create(
-                   nb, loc, ValueRange{combine(nb, loc, args[1], args[0])});
-             })
-      .getResult(0);
-}
-
 /// The f64 1-D tensor [T + pad] of G = cumsum(g[bi, :, h]) over the tokens,
 /// zero beyond T, so static [block] slices at any block start stay in bounds
 /// (f64: see GateFloor.h).
@@ -97,8 +76,44 @@ Value cumulativeGate(ImplicitLocOpBuilder &b, Value g, Value bi, Value h,
                  })[0];
 }
 
+} // namespace
+
+void FlashAttentionBuilder::initMaps(MLIRContext *ctx) {
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
+             d2 = getAffineDimExpr(2, ctx);
+  keyMap = AffineMap::get(2, 0, {d0}, ctx);
+  queryMap = AffineMap::get(2, 0, {d1}, ctx);
+  id1 = AffineMap::getMultiDimIdentityMap(1, ctx);
+  id2 = AffineMap::getMultiDimIdentityMap(2, ctx);
+  rowMap = AffineMap::get(2, 0, {d0}, ctx);
+  pMap = AffineMap::get(3, 0, {d2, d0}, ctx);
+  vMap = AffineMap::get(3, 0, {d2, d1}, ctx);
+}
+
+/// acc[i] = combine(acc[i], tile[j, i]) for every j: reduces the rows (keys)
+/// of a [BK, BQ] score tile into the per-query 1-D `acc`, so every step reads
+/// one contiguous row.
+Value FlashAttentionBuilder::reduceKeys(
+    ImplicitLocOpBuilder &b, Value tile, Value acc,
+    const std::function<Value(OpBuilder &, Location, Value, Value)> &combine) {
+  MLIRContext *ctx = b.getContext();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap query = AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
+  return linalg::GenericOp::create(
+             b, TypeRange{acc.getType()}, ValueRange{tile}, ValueRange{acc},
+             ArrayRef<AffineMap>{id, query},
+             ArrayRef<IteratorType>{IteratorType::reduction,
+                                    IteratorType::parallel},
+             [&](OpBuilder &nb, Location loc, ValueRange args) {
+               linalg::YieldOp::create(
+                   nb, loc, ValueRange{combine(nb, loc, args[1], args[0])});
+             })
+      .getResult(0);
+}
+
 /// Elements [start, start + n) of a 1-D tensor as a static tensor<n x elem>.
-Value sliceOf(ImplicitLocOpBuilder &b, Value vec, Value start, int64_t n) {
+Value FlashAttentionBuilder::sliceOf(ImplicitLocOpBuilder &b, Value vec,
+                                     Value start, int64_t n) {
   Type elem = cast<ShapedType>(vec.getType()).getElementType();
   return tensor::ExtractSliceOp::create(
       b, RankedTensorType::get({n}, elem), vec, ArrayRef<OpFoldResult>{start},
@@ -106,92 +121,25 @@ Value sliceOf(ImplicitLocOpBuilder &b, Value vec, Value start, int64_t n) {
       ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
 }
 
-/// One key block's position: its first key and how many of its BK rows are
-/// keys (the rest is padding).
-struct KeyBlock {
-  Value k0, validK;
-};
-
-/// One query block's position and its tiles: the first query, how many of
-/// its BQ rows are queries, (scale Q)^T and, with a forget gate, its slice
-/// of G = cumsum(g).
-struct QueryBlock {
-  Value q0, validQ, QtT, Gq;
-};
-
-/// Builds the flash form of one mix.attention (see the file comment). The
-/// per-(batch, head) values are set while the forall body is built.
-class FlashAttentionBuilder {
-public:
-  FlashAttentionBuilder(mix::AttentionOp op, int64_t blockQ, int64_t blockK)
-      : q(op.getQ()), k(op.getK()), v(op.getV()), g(op.getG()),
-        hq(dimSize(q, 2)), K(dimSize(q, 3)), V(dimSize(v, 3)),
-        share(hq / dimSize(k, 2)), BQ(blockQ), BK(blockK),
-        scale(op.getScaleOrDefault()), causal(op.getCausal()),
-        window(op.getWindowOrZero()), block(op.getBlockOrZero()),
-        softcap(op.getSoftcapOrZero()), keysAreQueries(op.keysAreQueries()),
-        oType(op.getO().getType()) {
-    MLIRContext *ctx = op.getContext();
-    AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx),
-               d2 = getAffineDimExpr(2, ctx);
-    keyMap = AffineMap::get(2, 0, {d0}, ctx);
-    queryMap = AffineMap::get(2, 0, {d1}, ctx);
-    id1 = AffineMap::getMultiDimIdentityMap(1, ctx);
-    rowMap = AffineMap::get(2, 0, {d0}, ctx);
-    pMap = AffineMap::get(3, 0, {d2, d0}, ctx);
-    vMap = AffineMap::get(3, 0, {d2, d1}, ctx);
-  }
-
-  /// The op's result: one scf.forall over (batch, query head).
-  SmallVector<Value> build(ImplicitLocOpBuilder &b, const SymbolSizes &sizes);
-
-private:
-  void buildHead(ImplicitLocOpBuilder &b, Value oAll);
-  Value queryBlock(ImplicitLocOpBuilder &b, Value qb, Value rows);
-  std::pair<Value, Value> keyBlockRange(ImplicitLocOpBuilder &b,
-                                        const QueryBlock &qblk);
-  SmallVector<Value> keyBlock(ImplicitLocOpBuilder &b, const QueryBlock &qblk,
-                              Value kb, ValueRange running);
-  Value maskedScores(ImplicitLocOpBuilder &b, const QueryBlock &qblk,
-                     const KeyBlock &kblk, Value scores);
-  Value biasAndMask(ImplicitLocOpBuilder &b, const QueryBlock &qblk,
-                    const KeyBlock &kblk, Value scores, bool masked,
-                    ArrayRef<std::pair<Value, AffineMap>> biasIns);
-  Value insideMask(ImplicitLocOpBuilder &b, const QueryBlock &qblk,
-                   const KeyBlock &kblk);
-  SmallVector<Value> onlineSoftmax(ImplicitLocOpBuilder &b, Value scores,
-                                   Value Vt, ValueRange running);
-  Value normalizedRows(ImplicitLocOpBuilder &b, const QueryBlock &qblk, Value l,
-                       Value acc, Value rows);
-
-  Value q, k, v, g;
-  const int64_t hq, K, V, share, BQ, BK;
-  const float scale;
-  const bool causal;
-  const int64_t window;
-  const int64_t block; // 0: off
-  const float softcap; // 0: off
-  const bool keysAreQueries;
-  RankedTensorType oType;
-  // Score tiles are [BK, BQ]: loop (j, i) with j the key, i the query.
-  AffineMap keyMap;   // (j, i) -> (j)
-  AffineMap queryMap; // (j, i) -> (i)
-  AffineMap id1;
-  AffineMap rowMap; // (i, c) -> (i) on O
-  // O[i, c] += sum_j P^T[j, i] V[j, c] over loops (i, c, j).
-  AffineMap pMap, vMap;
-  // The sequence lengths, then per (batch, query head): the indices, the
-  // key/value head, G = cumsum(g) (with a forget gate) and index 0.
-  Value T, S;
-  Value bi, h, kvHead, G, zero;
-};
-
-SmallVector<Value> FlashAttentionBuilder::build(ImplicitLocOpBuilder &b,
-                                                const SymbolSizes &sizes) {
+void FlashAttentionBuilder::setLengths(const SymbolSizes &sizes) {
   // A forget gate or a block mask ties the key length to the query length
   // (shape contract).
   T = sizes.lookup("T");
   S = sizes.lookup(keysAreQueries ? "T" : "S");
+}
+
+void FlashAttentionBuilder::beginHead(ImplicitLocOpBuilder &b, Value batch,
+                                      Value head) {
+  bi = batch;
+  h = head;
+  zero = indexConst(b, 0);
+  kvHead = arith::DivUIOp::create(b, h, indexConst(b, share));
+  G = g ? cumulativeGate(b, g, bi, h, T, std::max(BQ, BK)) : Value();
+}
+
+SmallVector<Value> FlashAttentionBuilder::build(ImplicitLocOpBuilder &b,
+                                                const SymbolSizes &sizes) {
+  setLengths(sizes);
   Value o0 = emptyLike(b, oType, {"B", "T", "Hq", "V"}, sizes);
   SmallVector<OpFoldResult> bounds = {sizes.lookup("B"), b.getIndexAttr(hq)};
   auto forall = scf::ForallOp::create(
@@ -216,9 +164,7 @@ void FlashAttentionBuilder::buildHead(ImplicitLocOpBuilder &b, Value oAll) {
   SmallVector<OpFoldResult> unit(4, one);
   Value rows = tensor::ExtractSliceOp::create(b, rowsType, oAll, rowOffsets,
                                               rowSizes, unit);
-  zero = indexConst(b, 0);
-  kvHead = arith::DivUIOp::create(b, h, indexConst(b, share));
-  G = g ? cumulativeGate(b, g, bi, h, T, std::max(BQ, BK)) : Value();
+  beginHead(b, bi, h);
   Value numQBlocks = arith::CeilDivUIOp::create(b, T, indexConst(b, BQ));
   auto qLoop = forLoop(b, zero, numQBlocks, {rows},
                        [&](ImplicitLocOpBuilder &b, Value qb, ValueRange a) {
@@ -235,6 +181,17 @@ void FlashAttentionBuilder::buildHead(ImplicitLocOpBuilder &b, Value oAll) {
 /// of the output written into `rows`.
 Value FlashAttentionBuilder::queryBlock(ImplicitLocOpBuilder &b, Value qb,
                                         Value rows) {
+  QueryBlock qblk = loadQueryBlock(b, qb);
+  auto [kbLo, kbHi] = keyBlockRange(b, qblk);
+  auto kLoop = forLoop(b, kbLo, kbHi, emptySoftmax(b),
+                       [&](ImplicitLocOpBuilder &b, Value kb, ValueRange a) {
+                         return keyBlock(b, qblk, kb, a);
+                       });
+  return normalizedRows(b, qblk, kLoop[1], kLoop[2], rows);
+}
+
+QueryBlock FlashAttentionBuilder::loadQueryBlock(ImplicitLocOpBuilder &b,
+                                                 Value qb) {
   QueryBlock qblk;
   qblk.q0 = arith::MulIOp::create(b, qb, indexConst(b, BQ));
   qblk.validQ = arith::MinUIOp::create(b, indexConst(b, BQ),
@@ -245,23 +202,20 @@ Value FlashAttentionBuilder::queryBlock(ImplicitLocOpBuilder &b, Value qb,
                                   zero};
       });
   // (scale Q)^T [K, BQ], once per query block.
-  Qt = mapN(b, Qt, {},
-            [&](OpBuilder &nb, Location loc, ValueRange args) -> Value {
-              return arith::MulFOp::create(nb, loc, args[0],
-                                           constF32(nb, loc, scale));
-            });
-  qblk.QtT = transposed(b, Qt);
+  qblk.Qs = mapN(b, Qt, {},
+                 [&](OpBuilder &nb, Location loc, ValueRange args) -> Value {
+                   return arith::MulFOp::create(nb, loc, args[0],
+                                                constF32(nb, loc, scale));
+                 });
+  qblk.QtT = transposed(b, qblk.Qs);
   qblk.Gq = G ? sliceOf(b, G, qblk.q0, BQ) : Value();
+  return qblk;
+}
 
-  auto [kbLo, kbHi] = keyBlockRange(b, qblk);
-  Value m0 = filledTile(b, {BQ}, kNegInf);
-  Value l0 = filledTile(b, {BQ}, 0.0f);
-  Value acc0 = filledTile(b, {BQ, V}, 0.0f);
-  auto kLoop = forLoop(b, kbLo, kbHi, {m0, l0, acc0},
-                       [&](ImplicitLocOpBuilder &b, Value kb, ValueRange a) {
-                         return keyBlock(b, qblk, kb, a);
-                       });
-  return normalizedRows(b, qblk, kLoop[1], kLoop[2], rows);
+SmallVector<Value>
+FlashAttentionBuilder::emptySoftmax(ImplicitLocOpBuilder &b) {
+  return {filledTile(b, {BQ}, kNegInf), filledTile(b, {BQ}, 0.0f),
+          filledTile(b, {BQ, V}, 0.0f)};
 }
 
 /// Key blocks [kbLo, kbHi): causal stops at the block holding the query
@@ -310,6 +264,13 @@ SmallVector<Value> FlashAttentionBuilder::keyBlock(ImplicitLocOpBuilder &b,
                                                    const QueryBlock &qblk,
                                                    Value kb,
                                                    ValueRange running) {
+  KeyBlock kblk = loadKeyBlock(b, kb);
+  Value scores = maskedScores(b, qblk, kblk, rawScores(b, qblk, kblk));
+  return onlineSoftmax(b, scores, kblk.Vt, running);
+}
+
+KeyBlock FlashAttentionBuilder::loadKeyBlock(ImplicitLocOpBuilder &b,
+                                             Value kb) {
   KeyBlock kblk;
   kblk.k0 = arith::MulIOp::create(b, kb, indexConst(b, BK));
   kblk.validK = arith::MinUIOp::create(b, indexConst(b, BK),
@@ -318,12 +279,15 @@ SmallVector<Value> FlashAttentionBuilder::keyBlock(ImplicitLocOpBuilder &b,
     return SmallVector<Value>{bi, arith::AddIOp::create(b, kblk.k0, j), kvHead,
                               zero};
   };
-  Value Kt = loadTile(b, k, BK, K, kblk.validK, key);
-  Value Vt = loadTile(b, v, BK, V, kblk.validK, key);
-  // S^T = K (scale Q)^T [BK, BQ].
-  Value scores = matmul(b, Kt, qblk.QtT, filledTile(b, {BK, BQ}, 0.0f));
-  scores = maskedScores(b, qblk, kblk, scores);
-  return onlineSoftmax(b, scores, Vt, running);
+  kblk.Kt = loadTile(b, k, BK, K, kblk.validK, key);
+  kblk.Vt = loadTile(b, v, BK, V, kblk.validK, key);
+  return kblk;
+}
+
+Value FlashAttentionBuilder::rawScores(ImplicitLocOpBuilder &b,
+                                       const QueryBlock &qblk,
+                                       const KeyBlock &kblk) {
+  return matmul(b, kblk.Kt, qblk.QtT, filledTile(b, {BK, BQ}, 0.0f));
 }
 
 /// The scores with the gate's bias and the mask. Only blocks straddling a
@@ -534,8 +498,6 @@ Value FlashAttentionBuilder::normalizedRows(ImplicitLocOpBuilder &b,
             b, row, a[0], {arith::AddIOp::create(b, qblk.q0, i), zero})};
       })[0];
 }
-
-} // namespace
 
 LogicalResult lowerFlashAttention(RewriterBase &rewriter, mix::AttentionOp op,
                                   int64_t blockQ, int64_t blockK) {

@@ -121,6 +121,12 @@ mlir::LogicalResult lowerAttention(mlir::RewriterBase &rewriter,
 mlir::LogicalResult lowerFlashAttention(mlir::RewriterBase &rewriter,
                                         mix::AttentionOp op, int64_t blockQ,
                                         int64_t blockK);
+/// The flash-attention backward (mix.attention_grad) on the forward's
+/// blocks: per (batch, query head), the query blocks (lse, D, dq) then the
+/// key blocks (dk, dv, dG).
+mlir::LogicalResult lowerFlashAttentionGrad(mlir::RewriterBase &rewriter,
+                                            mix::AttentionGradOp op,
+                                            int64_t blockQ, int64_t blockK);
 mlir::LogicalResult lowerScan(mlir::RewriterBase &rewriter, mix::ScanOp op);
 /// Lowers mix.rnn: per (batch, head) in parallel, the steps in order with the
 /// head's recurrent weights copied once (f32, transposed).

@@ -3,6 +3,7 @@
 #include "Conversion/Utils/ExpandLinearAttention.h"
 #include "CostModel.h"
 #include "LoweringUtils.h"
+#include "mixir/Compiler/ChunkSize.h"
 #include "mixir/Conversion/Passes.h"
 
 #include "llvm/ADT/TypeSwitch.h"
@@ -82,6 +83,13 @@ struct ConvertMixToLoops
               })
               .Case([&](mixir::mix::AttentionOp o) {
                 return mixir::lowering::lowerAttention(rewriter, o);
+              })
+              // The backward has the flash form only (blocks of the
+              // default chunk when convert-mix-to-chunked did not run).
+              .Case([&](mixir::mix::AttentionGradOp o) {
+                return mixir::lowering::lowerFlashAttentionGrad(
+                    rewriter, o, mixir::kDefaultChunkSize,
+                    mixir::kDefaultChunkSize);
               })
               .Case([&](mixir::mix::ScanOp o) {
                 return mixir::lowering::lowerScan(rewriter, o);
@@ -165,6 +173,19 @@ struct ConvertMixToChunked
       rewriter.setInsertionPoint(op);
       if (failed(mixir::lowering::lowerFlashAttention(rewriter, op, chunkSize,
                                                       chunkSize))) {
+        op.emitOpError("could not be lowered to the flash-attention form");
+        return signalPassFailure();
+      }
+    }
+    SmallVector<mixir::mix::AttentionGradOp> gradOps;
+    getOperation()->walk(
+        [&](mixir::mix::AttentionGradOp op) { gradOps.push_back(op); });
+    for (auto op : gradOps) {
+      if (chunkSize == 0)
+        break;
+      rewriter.setInsertionPoint(op);
+      if (failed(mixir::lowering::lowerFlashAttentionGrad(
+              rewriter, op, chunkSize, chunkSize))) {
         op.emitOpError("could not be lowered to the flash-attention form");
         return signalPassFailure();
       }

@@ -30,6 +30,11 @@ mlir::FailureOr<llvm::SmallVector<mlir::Value>>
 deltaRuleGrad(mlir::OpBuilder &b, mix::DeltaRuleOp op, mlir::Value dO,
               mlir::Value dS, std::string &why);
 
+/// The flash-attention backward (no state: `dS` does not exist).
+mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+attentionGrad(mlir::OpBuilder &b, mix::AttentionOp op, mlir::Value dO,
+              std::string &why);
+
 mlir::FailureOr<llvm::SmallVector<mlir::Value>>
 scanGrad(mlir::OpBuilder &b, mix::ScanOp op, mlir::Value dO, mlir::Value dS,
          std::string &why);

@@ -9,15 +9,6 @@ func.func @two(%x: tensor<?x?x4xf32>, %g: tensor<?x?x4xf32>) -> tensor<?x?x4xf32
 
 // -----
 
-// Softmax attention has no derived backward yet.
-func.func @attn(%q: tensor<?x?x2x8xf32>) -> tensor<?x?x2x8xf32> attributes {mix.derive_backward} {
-  // expected-error @+1 {{mix.derive_backward: the backward of 'mix.attention' is not derived yet (derived: mix.linear_attention, mix.scan, mix.recurrence, mix.delta_rule)}}
-  %o = mix.attention %q, %q, %q causal : (tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>) -> tensor<?x?x2x8xf32>
-  return %o : tensor<?x?x2x8xf32>
-}
-
-// -----
-
 // Non-causal (and normalised) linear attention has no derived backward yet.
 func.func @bidirectional(%q: tensor<?x?x2x8xf32>) -> tensor<?x?x2x8xf32> attributes {mix.derive_backward} {
   // expected-error @+1 {{mix.derive_backward: the backward of mix.linear_attention with 'causal = false' or 'normalize' is not derived yet}}
@@ -29,7 +20,7 @@ func.func @bidirectional(%q: tensor<?x?x2x8xf32>) -> tensor<?x?x2x8xf32> attribu
 
 // mix.rnn (a non-linear cell) has no derived backward either.
 func.func @rnn(%wx: tensor<?x?x2x4x16xf32>, %r: tensor<2x4x16x16xf32>) -> tensor<?x?x2x16xf32> attributes {mix.derive_backward} {
-  // expected-error @+1 {{mix.derive_backward: the backward of 'mix.rnn' is not derived yet (derived: mix.linear_attention, mix.scan, mix.recurrence, mix.delta_rule)}}
+  // expected-error @+1 {{mix.derive_backward: the backward of 'mix.rnn' is not derived yet (derived: mix.linear_attention, mix.scan, mix.recurrence, mix.delta_rule, mix.attention)}}
   %h, %s:2 = mix.rnn lstm %wx, %r : (tensor<?x?x2x4x16xf32>, tensor<2x4x16x16xf32>) -> (tensor<?x?x2x16xf32>, tensor<?x2x16xf32>, tensor<?x2x16xf32>)
   return %h : tensor<?x?x2x16xf32>
 }

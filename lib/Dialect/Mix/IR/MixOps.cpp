@@ -147,6 +147,18 @@ SmallVector<ShapedValue> mixir::mix::getShapeContract(Operation *op) {
         addIfPresent(out, "g", at.getG(), {"B", "T", "Hq"});
         out.push_back({"o", at.getO(), {"B", "T", "Hq", "V"}});
       })
+      .Case([&](AttentionGradOp ag) {
+        StringRef keyLen = ag.keysAreQueries() ? "T" : "S";
+        out.push_back({"q", ag.getQ(), {"B", "T", "Hq", "K"}});
+        out.push_back({"k", ag.getK(), {"B", keyLen, "Hk", "K"}});
+        out.push_back({"v", ag.getV(), {"B", keyLen, "Hk", "V"}});
+        out.push_back({"dout", ag.getDout(), {"B", "T", "Hq", "V"}});
+        addIfPresent(out, "g", ag.getG(), {"B", "T", "Hq"});
+        out.push_back({"dq", ag.getDq(), {"B", "T", "Hq", "K"}});
+        out.push_back({"dk", ag.getDk(), {"B", keyLen, "Hq", "K"}});
+        out.push_back({"dv", ag.getDv(), {"B", keyLen, "Hq", "V"}});
+        addIfPresent(out, "dg", ag.getDg(), {"B", "T", "Hq"});
+      })
       .Case([&](ScanOp sc) {
         out.push_back({"x", sc.getX(), {"B", "T", "D"}});
         out.push_back({"g", sc.getG(), {"B", "T", "D"}});
@@ -476,36 +488,59 @@ int64_t RecurrenceOp::getRank() {
   return getA() ? cast<ShapedType>(getA().getType()).getDimSize(3) : 0;
 }
 
-LogicalResult AttentionOp::verify() {
-  Operation *o = getOperation();
-  if (failed(checkElementType(o, "k", getK(), "q", getQ())) ||
-      failed(checkElementType(o, "v", getV(), "q", getQ())) ||
-      failed(checkElementType(o, "o", getO(), "q", getQ())) ||
-      failed(
-          checkElementType(o, "g", getG(), "q", getQ(), /*allowF32=*/true)) ||
-      failed(checkScale(o, getScale())))
+namespace {
+/// The rules mix.attention and mix.attention_grad share: element types of
+/// k, v and g, the scale, the masks, the soft-cap, the shapes.
+template <typename AttentionLike>
+LogicalResult verifyAttention(AttentionLike op) {
+  Operation *o = op.getOperation();
+  if (failed(checkElementType(o, "k", op.getK(), "q", op.getQ())) ||
+      failed(checkElementType(o, "v", op.getV(), "q", op.getQ())) ||
+      failed(checkElementType(o, "g", op.getG(), "q", op.getQ(),
+                              /*allowF32=*/true)) ||
+      failed(checkScale(o, op.getScale())))
     return failure();
-  if (getWindowOrZero() < 0)
-    return emitOpError() << "'window' must be >= 0 (0 means unlimited), got "
-                         << getWindowOrZero();
-  if (getBlockOrZero() < 0)
-    return emitOpError() << "'block' must be >= 0 (0 means off), got "
-                         << getBlockOrZero();
-  int64_t T = getQ().getType().getDimSize(1),
-          S = getK().getType().getDimSize(1);
-  if (getBlockOrZero() > 0 && !ShapedType::isDynamic(T) &&
+  if (op.getWindowOrZero() < 0)
+    return op.emitOpError() << "'window' must be >= 0 (0 means unlimited), got "
+                            << op.getWindowOrZero();
+  if (op.getBlockOrZero() < 0)
+    return op.emitOpError()
+           << "'block' must be >= 0 (0 means off), got " << op.getBlockOrZero();
+  int64_t T = op.getQ().getType().getDimSize(1),
+          S = op.getK().getType().getDimSize(1);
+  if (op.getBlockOrZero() > 0 && !ShapedType::isDynamic(T) &&
       !ShapedType::isDynamic(S) && S != T)
-    return emitOpError() << "'block' needs keys at the query positions (S = "
-                            "T), got S = "
-                         << S << ", T = " << T;
-  if (float cap = getSoftcapOrZero();
-      getSoftcap() && !(std::isfinite(cap) && cap > 0.0f))
-    return emitOpError() << "'softcap' must be positive and finite, got "
-                         << cap;
+    return op.emitOpError() << "'block' needs keys at the query positions (S "
+                               "= T), got S = "
+                            << S << ", T = " << T;
+  if (float cap = op.getSoftcapOrZero();
+      op.getSoftcap() && !(std::isfinite(cap) && cap > 0.0f))
+    return op.emitOpError()
+           << "'softcap' must be positive and finite, got " << cap;
   ShapeVerifier shapes(o);
   if (failed(shapes.check(getShapeContract(o))))
     return failure();
   return checkMultiple(o, "Hq", shapes.size("Hq"), "Hk", shapes.size("Hk"));
+}
+} // namespace
+
+LogicalResult AttentionOp::verify() {
+  if (failed(checkElementType(*this, "o", getO(), "q", getQ())))
+    return failure();
+  return verifyAttention(*this);
+}
+
+LogicalResult AttentionGradOp::verify() {
+  if (failed(checkElementType(*this, "dout", getDout(), "q", getQ())))
+    return failure();
+  if (!getG() != !getDg())
+    return emitOpError() << "has a result 'dg' exactly when it has a forget "
+                            "gate 'g'";
+  return verifyAttention(*this);
+}
+
+float AttentionGradOp::getScaleOrDefault() {
+  return defaultScale(getScale(), getQ());
 }
 
 float AttentionOp::getScaleOrDefault() {

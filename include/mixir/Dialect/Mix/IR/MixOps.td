@@ -356,6 +356,50 @@ def Mix_AttentionOp : Mix_Op<"attention"> {
   }];
 }
 
+def Mix_AttentionGradOp : Mix_Op<"attention_grad"> {
+  let summary = "the gradients of mix.attention (made by mix-derive-backward)";
+  let description = [{
+    The flash-attention backward of the `mix.attention` with the same
+    operands and attributes, for the cotangent `dout: [B, T, Hq, V]` of its
+    output. With `P` the attention weights (recomputed from `q` and `k`
+    with the row log-sum-exp), `D = rowsum(dout * o)`, `dP = dout v^T` and
+    `dS = P * (dP - D)` (per query head):
+
+    - `dq: [B, T, Hq, K] = scale dS' k` (`dS'` is `dS` through the
+      soft-cap's derivative);
+    - `dk: [B, S, Hq, K] = scale dS'^T q` and `dv: [B, S, Hq, V] = P^T dout`,
+      one per query head (the caller sums the heads sharing a key head);
+    - with `forget(%g)`, `dG: [B, T, Hq]`, the gradient of `G = cumsum(g)`:
+      `-sum_i dS[i, t]` (the row sums of `dS` are 0), whose reverse
+      cumulative sum is `dg`.
+
+    Every result is f32. The lowering tiles it like the forward's flash
+    form (MIXERS.md "Gradients").
+  }];
+  let arguments = (ins Mix_Tensor:$q, Mix_Tensor:$k, Mix_Tensor:$v,
+      Mix_Tensor:$dout, Optional<Mix_Tensor>:$g, UnitAttr:$causal,
+      OptionalAttr<I64Attr>:$window, OptionalAttr<F32Attr>:$scale,
+      OptionalAttr<F32Attr>:$softcap, OptionalAttr<I64Attr>:$block);
+  let results = (outs Mix_StateTensor:$dq, Mix_StateTensor:$dk,
+      Mix_StateTensor:$dv, Optional<Mix_StateTensor>:$dg);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `,` $dout (`forget` `(` $g^ `)`)? (`causal` $causal^)?
+    (`window` `=` $window^)? (`block` `=` $block^)? (`scale` `=` $scale^)?
+    (`softcap` `=` $softcap^)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    float getScaleOrDefault();
+    int64_t getWindowOrZero() { return getWindow().value_or(0); }
+    int64_t getBlockOrZero() { return getBlock().value_or(0); }
+    bool keysAreQueries() { return getG() || getBlockOrZero() > 0; }
+    float getSoftcapOrZero() {
+      return getSoftcap() ? getSoftcap()->convertToFloat() : 0.0f;
+    }
+  }];
+}
+
 def Mix_ScanOp : Mix_Op<"scan", [AttrSizedOperandSegments]> {
   let summary = "element-wise gated linear recurrence (HGRN, LRU)";
   let description = [{
