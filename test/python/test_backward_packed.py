@@ -358,7 +358,8 @@ def test_nan_in_one_sequence_stays_there(op):
             x[0, nan_at, 0, 3] = float("nan")
         g = -0.5 * torch.rand(1, T, H, generator=torch.Generator()
                               .manual_seed(2))
-        s0 = torch.randn(3, H, K, K, generator=torch.Generator().manual_seed(3))
+        s0 = torch.randn(3, H, K, K,
+                         generator=torch.Generator().manual_seed(3))
         if op == "fused_recurrent_hgrn":
             xs = [x.reshape(1, T, H * K), g.repeat_interleave(K, -1),
                   s0[:, :, 0].reshape(3, H * K)]
