@@ -15,7 +15,12 @@ here instead. Differences from fla:
 - tensors are on the CPU (float32, float16, bfloat16; float64 is computed in
   float32 and returned as float64, which is enough for ``gradcheck`` with
   float32 tolerances);
-- ``cu_seqlens`` (packed sequences) is not supported yet: passing one raises;
+- ``cu_seqlens`` (packed sequences, an int32 or int64 CPU tensor [N + 1]
+  with a batch of one) is supported by every function here except
+  ``attention`` and is differentiable like the rest: the initial and final
+  states are then [N, ...], one per sequence, and the backward the compiler
+  derives for packed sequences keeps each sequence's gradients to itself
+  (it cannot be combined with ``cp_group``);
 - ``recurrence`` (``mix.recurrence``) and the delta rule
   (``chunk_gated_delta_rule``, ``chunk_delta_rule``) are differentiable
   with log decays; softmax ``attention`` (``parallel_forgetting_attn``,
@@ -94,12 +99,32 @@ def _fill_grads(grads, inputs):
     return [None if x is None else next(it) for x in inputs]
 
 
-def _fake_outputs(q, v):
+def _fake_outputs(q, v, cu_seqlens=None):
     """(o, final state) of a recurrent op, for fake (traced) calls."""
     B, T, hq, K = q.shape
     hv, V = v.shape[2], v.shape[3]
     return (q.new_empty(B, T, max(hq, hv), V),
-            q.new_empty(B, hv, K, V, dtype=_state_dtype(q)))
+            q.new_empty(_sequences(B, cu_seqlens), hv, K, V,
+                        dtype=_state_dtype(q)))
+
+
+def _sequences(B, cu_seqlens):
+    """The number of state rows: N packed sequences, else the batch."""
+    return B if cu_seqlens is None else max(cu_seqlens.shape[0] - 1, 0)
+
+
+def _offsets(cu_seqlens):
+    """cu_seqlens (a CPU torch tensor, int32 or int64) as a numpy array; its
+    values are checked by the compiled code."""
+    if cu_seqlens is None:
+        return None
+    if not isinstance(cu_seqlens, torch.Tensor):
+        raise TypeError("cu_seqlens must be a torch.Tensor, got "
+                        f"{type(cu_seqlens).__name__}")
+    if cu_seqlens.dtype not in (torch.int32, torch.int64):
+        raise TypeError(f"cu_seqlens must be int32 or int64, got "
+                        f"{cu_seqlens.dtype}")
+    return _to_numpy(cu_seqlens, "cu_seqlens")
 
 
 def _fake_grads(inputs):
@@ -108,9 +133,9 @@ def _fake_grads(inputs):
 
 def _register_autograd(name, backward_op, n_inputs, n_options):
     """Registers the backward of custom op `name`, whose first `n_inputs`
-    arguments are tensors (or None) and the `n_options` after them not:
-    `backward_op(*inputs, do, dfinal, *options)` gives the gradients of the
-    inputs that are not None."""
+    arguments are tensors (or None) and the `n_options` after them have no
+    gradient (cu_seqlens among them): `backward_op(*inputs, do, dfinal,
+    *options)` gives the gradients of the inputs that are not None."""
     def setup(ctx, inputs, output):
         ctx.save_for_backward(*inputs[:n_inputs])
         ctx.options = inputs[n_inputs:]
@@ -125,47 +150,53 @@ def _register_autograd(name, backward_op, n_inputs, n_options):
 
 # --- mix.linear_attention -------------------------------------------------
 
-def _la_call(q, k, v, g, initial_state, gate, scale, chunk_size):
+def _la_call(q, k, v, g, initial_state, cu_seqlens, gate, scale, chunk_size):
     arrays = [_to_numpy(x, n) for x, n in ((q, "q"), (k, "k"), (v, "v"))]
     return _ops._recurrence_call(
         "linear_attention", *arrays, _to_numpy(g, "g"), gate, scale,
         _to_numpy(initial_state, "initial_state"), [], "",
-        _ops._chunk_size(_chunk(chunk_size)))
+        _ops._chunk_size(_chunk(chunk_size)),
+        cu_seqlens=_offsets(cu_seqlens))
 
 
 @torch.library.custom_op("mixir::linear_attention", mutates_args=())
 def _linear_attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                          g: Optional[torch.Tensor],
-                         initial_state: Optional[torch.Tensor], gate: str,
+                         initial_state: Optional[torch.Tensor],
+                         cu_seqlens: Optional[torch.Tensor], gate: str,
                          scale: float, chunk_size: int
                          ) -> Tuple[torch.Tensor, torch.Tensor]:
-    call = _la_call(q, k, v, g, initial_state, gate, scale, chunk_size)
+    call = _la_call(q, k, v, g, initial_state, cu_seqlens, gate, scale,
+                    chunk_size)
     o, s = call.module(backward=True).functions["mixer"](*call.args)
     return _to_torch(o, q.dtype), _to_torch(s, _state_dtype(q))
 
 
 @_linear_attention_op.register_fake
-def _(q, k, v, g, initial_state, gate, scale, chunk_size):
-    return _fake_outputs(q, v)
+def _(q, k, v, g, initial_state, cu_seqlens, gate, scale, chunk_size):
+    return _fake_outputs(q, v, cu_seqlens)
 
 
 @torch.library.custom_op("mixir::linear_attention_backward", mutates_args=())
 def _linear_attention_backward_op(
         q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
         g: Optional[torch.Tensor], initial_state: Optional[torch.Tensor],
-        do: torch.Tensor, dfinal: torch.Tensor, gate: str, scale: float,
+        do: torch.Tensor, dfinal: torch.Tensor,
+        cu_seqlens: Optional[torch.Tensor], gate: str, scale: float,
         chunk_size: int) -> List[torch.Tensor]:
-    call = _la_call(q, k, v, g, initial_state, gate, scale, chunk_size)
+    call = _la_call(q, k, v, g, initial_state, cu_seqlens, gate, scale,
+                    chunk_size)
     return _run_backward(call, [q, k, v, g, initial_state], do, dfinal)
 
 
 @_linear_attention_backward_op.register_fake
-def _(q, k, v, g, initial_state, do, dfinal, gate, scale, chunk_size):
+def _(q, k, v, g, initial_state, do, dfinal, cu_seqlens, gate, scale,
+      chunk_size):
     return _fake_grads((q, k, v, g, initial_state))
 
 
 _register_autograd("mixir::linear_attention", _linear_attention_backward_op,
-                   5, 3)
+                   5, 4)
 
 
 def _group(group):
@@ -183,11 +214,15 @@ def _scale_of(scale, K):
 
 def linear_attention(q, k, v, g=None, gate="none", scale=None,
                      initial_state=None, output_final_state=False, *,
-                     chunk_size=None, cp_group=None,
+                     chunk_size=None, cu_seqlens=None, cp_group=None,
                      broadcast_final_state=False):
     """`mixir.linear_attention` on torch tensors, differentiable in every
     tensor argument (q, k, v, g, initial_state). Returns (o, final_state or
     None).
+
+    `cu_seqlens` (int32 or int64 [N + 1]) packs N sequences along T of a
+    batch of one (MIXERS.md "Packed sequences"): initial_state and the final
+    state are [N, Hv, K, V], and no value or gradient crosses a boundary.
 
     With `cp_group` (a torch.distributed process group, or
     torch.distributed.group.WORLD) the sequence is split across its ranks:
@@ -196,6 +231,7 @@ def linear_attention(q, k, v, g=None, gate="none", scale=None,
     rank returns the final state (every rank with `broadcast_final_state`).
     """
     if cp_group is not None:
+        _no_packing(cu_seqlens, "cp_group")
         from . import _cp
         return _cp.linear_attention(
             linear_attention, q, k, v, g, gate, scale, initial_state,
@@ -210,118 +246,107 @@ def linear_attention(q, k, v, g=None, gate="none", scale=None,
         g = g.to(torch.float64 if q.dtype == torch.float64 else torch.float32)
     if initial_state is not None and q.dtype != torch.float64:
         initial_state = initial_state.float()
-    o, s = _linear_attention_op(q, k, v, g, initial_state, gate,
+    o, s = _linear_attention_op(q, k, v, g, initial_state, cu_seqlens, gate,
                                 _scale_of(scale, q.shape[-1]),
                                 -1 if chunk_size is None else int(chunk_size))
     return o, (s if output_final_state else None)
 
 
-def _no_packing(cu_seqlens):
+def _no_packing(cu_seqlens, what):
     if cu_seqlens is not None:
-        raise NotImplementedError("cu_seqlens (packed sequences) is not "
-                                  "supported by mixir.torch yet")
+        raise NotImplementedError(f"cu_seqlens (packed sequences) cannot be "
+                                  f"combined with {what}")
 
 
 def chunk_simple_gla(q, k, v, g=None, g_gamma=None, scale=None,
                      initial_state=None, output_final_state=False,
                      cu_seqlens=None, cp_group=None):
     """fla's ``chunk_simple_gla``: a scalar log decay per token and head
-    (``g: [B, T, H]``) or per head (``g_gamma: [H]``)."""
-    _no_packing(cu_seqlens)
+    (``g: [B, T, H]``) or per head (``g_gamma: [H]``). ``cu_seqlens`` (int32
+    or int64 [N + 1], B = 1) packs N sequences: states are [N, H, K, V]."""
     if g is not None and g_gamma is not None:
         raise ValueError("give g or g_gamma, not both")
     gate, gv = ("scalar", g) if g is not None else \
         ("head", g_gamma) if g_gamma is not None else ("none", None)
     return linear_attention(q, k, v, gv, gate, scale, initial_state,
-                            output_final_state, cp_group=cp_group)
+                            output_final_state, cu_seqlens=cu_seqlens,
+                            cp_group=cp_group)
 
 
 def chunk_gla(q, k, v, g, scale=None, initial_state=None,
               output_final_state=False, cu_seqlens=None, cp_group=None):
-    """fla's ``chunk_gla``: a log decay per key channel, ``g: [B, T, H, K]``."""
-    _no_packing(cu_seqlens)
+    """fla's ``chunk_gla``: a log decay per key channel, ``g: [B, T, H, K]``.
+    ``cu_seqlens`` packs sequences as for ``chunk_simple_gla``."""
     return linear_attention(q, k, v, g, "vector", scale, initial_state,
-                            output_final_state, cp_group=cp_group)
+                            output_final_state, cu_seqlens=cu_seqlens,
+                            cp_group=cp_group)
 
 
 def chunk_linear_attn(q, k, v, scale=None, initial_state=None,
                       output_final_state=False, normalize=False,
                       cu_seqlens=None, cp_group=None):
     """fla's ``chunk_linear_attn`` (no decay). ``normalize=True`` (fla's
-    running-sum normaliser) is not supported."""
-    _no_packing(cu_seqlens)
+    running-sum normaliser) is not supported. ``cu_seqlens`` packs sequences
+    as for ``chunk_simple_gla``."""
     if normalize:
         raise NotImplementedError("normalize=True is not supported; "
                                   "normalise outside the op")
     return linear_attention(q, k, v, None, "none", scale, initial_state,
-                            output_final_state, cp_group=cp_group)
+                            output_final_state, cu_seqlens=cu_seqlens,
+                            cp_group=cp_group)
 
 
 # --- mix.scan -------------------------------------------------------------
 
-def _scan_call(x, g, initial_state, chunk_size):
+def _scan_call(x, g, initial_state, cu_seqlens, chunk_size):
     return _ops._scan_call(_to_numpy(x, "x"), _to_numpy(g, "g"),
                            _to_numpy(initial_state, "initial_state"),
-                           _chunk(chunk_size))
+                           _chunk(chunk_size),
+                           cu_seqlens=_offsets(cu_seqlens))
 
 
 @torch.library.custom_op("mixir::scan", mutates_args=())
 def _scan_op(x: torch.Tensor, g: torch.Tensor,
-             initial_state: Optional[torch.Tensor], chunk_size: int
+             initial_state: Optional[torch.Tensor],
+             cu_seqlens: Optional[torch.Tensor], chunk_size: int
              ) -> Tuple[torch.Tensor, torch.Tensor]:
-    call = _scan_call(x, g, initial_state, chunk_size)
+    call = _scan_call(x, g, initial_state, cu_seqlens, chunk_size)
     o, s = call.module(backward=True).functions["mixer"](*call.args)
     return _to_torch(o, x.dtype), _to_torch(s, _state_dtype(x))
 
 
 @_scan_op.register_fake
-def _(x, g, initial_state, chunk_size):
-    return x.new_empty(x.shape), x.new_empty(x.shape[0], x.shape[2],
-                                             dtype=_state_dtype(x))
+def _(x, g, initial_state, cu_seqlens, chunk_size):
+    return x.new_empty(x.shape), x.new_empty(
+        _sequences(x.shape[0], cu_seqlens), x.shape[2], dtype=_state_dtype(x))
 
 
 @torch.library.custom_op("mixir::scan_backward", mutates_args=())
 def _scan_backward_op(x: torch.Tensor, g: torch.Tensor,
                       initial_state: Optional[torch.Tensor], do: torch.Tensor,
-                      dfinal: torch.Tensor, chunk_size: int
-                      ) -> List[torch.Tensor]:
-    call = _scan_call(x, g, initial_state, chunk_size)
-    d = _to_numpy(do.to(x.dtype), "do")
-    grads = call.module(backward=True).functions["mixer_backward"](
-        *call.args, d, _to_numpy(dfinal.float(), "dS"))
-    like = [x, g] + ([initial_state] if initial_state is not None else [])
-    return [_to_torch(a, t.dtype) for a, t in zip(grads, like)]
+                      dfinal: torch.Tensor, cu_seqlens: Optional[torch.Tensor],
+                      chunk_size: int) -> List[torch.Tensor]:
+    call = _scan_call(x, g, initial_state, cu_seqlens, chunk_size)
+    return _run_backward(call, [x, g, initial_state], do, dfinal)
 
 
 @_scan_backward_op.register_fake
-def _(x, g, initial_state, do, dfinal, chunk_size):
-    like = [x, g] + ([initial_state] if initial_state is not None else [])
-    return [torch.empty_like(t) for t in like]
+def _(x, g, initial_state, do, dfinal, cu_seqlens, chunk_size):
+    return _fake_grads((x, g, initial_state))
 
 
-def _scan_setup(ctx, inputs, output):
-    x, g, initial_state, chunk_size = inputs
-    ctx.save_for_backward(x, g, initial_state)
-    ctx.chunk_size = chunk_size
-
-
-def _scan_backward(ctx, do, dfinal):
-    x, g, initial_state = ctx.saved_tensors
-    grads = _scan_backward_op(x, g, initial_state, do, dfinal, ctx.chunk_size)
-    dh0 = grads[2] if initial_state is not None else None
-    return grads[0], grads[1], dh0, None
-
-
-torch.library.register_autograd("mixir::scan", _scan_backward,
-                                setup_context=_scan_setup)
+_register_autograd("mixir::scan", _scan_backward_op, 3, 2)
 
 
 def scan(x, g, initial_state=None, output_final_state=False, *,
-         chunk_size=None, cp_group=None, broadcast_final_state=False):
+         chunk_size=None, cu_seqlens=None, cp_group=None,
+         broadcast_final_state=False):
     """`mixir.scan` on torch tensors (h = exp(g) * h + x), differentiable in
-    x, g and initial_state. Returns (o, final_state or None). `cp_group`
+    x, g and initial_state. Returns (o, final_state or None). `cu_seqlens`
+    packs N sequences along T of a batch of one (states [N, D]); `cp_group`
     splits the sequence across ranks as for `linear_attention`."""
     if cp_group is not None:
+        _no_packing(cu_seqlens, "cp_group")
         from . import _cp
         return _cp.scan(scan, x, g, initial_state, output_final_state,
                         chunk_size, _group(cp_group), broadcast_final_state)
@@ -331,44 +356,49 @@ def scan(x, g, initial_state=None, output_final_state=False, *,
     g = g.to(f)
     if initial_state is not None:
         initial_state = initial_state.to(f)
-    o, s = _scan_op(x, g, initial_state,
+    o, s = _scan_op(x, g, initial_state, cu_seqlens,
                     -1 if chunk_size is None else int(chunk_size))
     return o, (s if output_final_state else None)
 
 
 def fused_recurrent_hgrn(x, g, initial_state=None, output_final_state=False,
                          cu_seqlens=None, cp_group=None):
-    """fla's ``fused_recurrent_hgrn``: ``h = exp(g) * h + x`` per channel."""
-    _no_packing(cu_seqlens)
-    return scan(x, g, initial_state, output_final_state, cp_group=cp_group)
+    """fla's ``fused_recurrent_hgrn``: ``h = exp(g) * h + x`` per channel;
+    ``cu_seqlens`` packs sequences (states [N, D])."""
+    return scan(x, g, initial_state, output_final_state,
+                cu_seqlens=cu_seqlens, cp_group=cp_group)
 
 
 # --- mix.recurrence --------------------------------------------------------
 
-def _rec_call(q, k, v, a, b, g, initial_state, gate, scale, chunk_size):
+def _rec_call(q, k, v, a, b, g, initial_state, cu_seqlens, gate, scale,
+              chunk_size):
     arrays = [_to_numpy(x, n) for x, n in
               ((q, "q"), (k, "k"), (v, "v"), (a, "a"), (b, "b"), (g, "g"),
                (initial_state, "initial_state"))]
     return _ops._dplr_call(*arrays[:6], gate=gate, scale=scale,
                            initial_state=arrays[6],
-                           chunk_size=_chunk(chunk_size))
+                           chunk_size=_chunk(chunk_size),
+                           cu_seqlens=_offsets(cu_seqlens))
 
 
 @torch.library.custom_op("mixir::recurrence", mutates_args=())
 def _recurrence_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                    a: Optional[torch.Tensor], b: Optional[torch.Tensor],
                    g: Optional[torch.Tensor],
-                   initial_state: Optional[torch.Tensor], gate: str,
+                   initial_state: Optional[torch.Tensor],
+                   cu_seqlens: Optional[torch.Tensor], gate: str,
                    scale: float, chunk_size: int
                    ) -> Tuple[torch.Tensor, torch.Tensor]:
-    call = _rec_call(q, k, v, a, b, g, initial_state, gate, scale, chunk_size)
+    call = _rec_call(q, k, v, a, b, g, initial_state, cu_seqlens, gate, scale,
+                     chunk_size)
     o, s = call.module(backward=True).functions["mixer"](*call.args)
     return _to_torch(o, q.dtype), _to_torch(s, _state_dtype(q))
 
 
 @_recurrence_op.register_fake
-def _(q, k, v, a, b, g, initial_state, gate, scale, chunk_size):
-    return _fake_outputs(q, v)
+def _(q, k, v, a, b, g, initial_state, cu_seqlens, gate, scale, chunk_size):
+    return _fake_outputs(q, v, cu_seqlens)
 
 
 @torch.library.custom_op("mixir::recurrence_backward", mutates_args=())
@@ -376,30 +406,36 @@ def _recurrence_backward_op(
         q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
         a: Optional[torch.Tensor], b: Optional[torch.Tensor],
         g: Optional[torch.Tensor], initial_state: Optional[torch.Tensor],
-        do: torch.Tensor, dfinal: torch.Tensor, gate: str, scale: float,
+        do: torch.Tensor, dfinal: torch.Tensor,
+        cu_seqlens: Optional[torch.Tensor], gate: str, scale: float,
         chunk_size: int) -> List[torch.Tensor]:
-    call = _rec_call(q, k, v, a, b, g, initial_state, gate, scale, chunk_size)
+    call = _rec_call(q, k, v, a, b, g, initial_state, cu_seqlens, gate, scale,
+                     chunk_size)
     return _run_backward(call, [q, k, v, a, b, g, initial_state], do, dfinal)
 
 
 @_recurrence_backward_op.register_fake
-def _(q, k, v, a, b, g, initial_state, do, dfinal, gate, scale, chunk_size):
+def _(q, k, v, a, b, g, initial_state, do, dfinal, cu_seqlens, gate, scale,
+      chunk_size):
     return _fake_grads((q, k, v, a, b, g, initial_state))
 
 
-_register_autograd("mixir::recurrence", _recurrence_backward_op, 7, 3)
+_register_autograd("mixir::recurrence", _recurrence_backward_op, 7, 4)
 
 
 def recurrence(q, k, v, a=None, b=None, g=None, gate="none", scale=None,
                initial_state=None, output_final_state=False, *,
-               chunk_size=None, cp_group=None, broadcast_final_state=False):
+               chunk_size=None, cu_seqlens=None, cp_group=None,
+               broadcast_final_state=False):
     """`mixir.recurrence` (the DPLR recurrence, MIXERS.md `mix.recurrence`)
     on torch tensors, with log decays, differentiable in every input: q, k,
     v, the low-rank terms a, b [B, T, Hv, R, K], the gate g and
     initial_state (the backward is derived by the compiler; signed decays
-    have none). Returns (o, final_state or None). `cp_group` splits the
-    sequence across ranks as for `linear_attention`."""
+    have none). Returns (o, final_state or None). `cu_seqlens` packs
+    sequences and `cp_group` splits the sequence across ranks, as for
+    `linear_attention`."""
     if cp_group is not None:
+        _no_packing(cu_seqlens, "cp_group")
         from . import _cp
         return _cp.recurrence(recurrence, q, k, v, a, b, g, gate, scale,
                               initial_state, output_final_state, chunk_size,
@@ -411,7 +447,7 @@ def recurrence(q, k, v, a=None, b=None, g=None, gate="none", scale=None,
         initial_state = initial_state.to(f)
     if a is not None and a.dtype != q.dtype:
         a, b = a.to(f), b.to(f)
-    o, s = _recurrence_op(q, k, v, a, b, g, initial_state, gate,
+    o, s = _recurrence_op(q, k, v, a, b, g, initial_state, cu_seqlens, gate,
                           _scale_of(scale, k.shape[-1]),
                           -1 if chunk_size is None else int(chunk_size))
     return o, (s if output_final_state else None)
@@ -419,7 +455,7 @@ def recurrence(q, k, v, a=None, b=None, g=None, gate="none", scale=None,
 
 # --- mix.delta_rule --------------------------------------------------------
 
-def _dr_call(q, k, v, beta, g, initial_state, gate, scale, l2norm,
+def _dr_call(q, k, v, beta, g, initial_state, cu_seqlens, gate, scale, l2norm,
              neg_eigval=False, chunk_size=-1):
     arrays = [_to_numpy(x, n) for x, n in ((q, "q"), (k, "k"), (v, "v"))]
     beta = _to_numpy(beta.float(), "beta")
@@ -429,58 +465,62 @@ def _dr_call(q, k, v, beta, g, initial_state, gate, scale, l2norm,
         "delta_rule", *arrays, _to_numpy(g, "g"), gate, scale,
         _to_numpy(initial_state, "initial_state"),
         [("beta", beta, _ops._tensor(beta.shape, "f32"))], flags,
-        _ops._chunk_size(_chunk(chunk_size)))
+        _ops._chunk_size(_chunk(chunk_size)), cu_seqlens=_offsets(cu_seqlens))
 
 
 @torch.library.custom_op("mixir::delta_rule", mutates_args=())
 def _delta_rule_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                    beta: torch.Tensor, g: Optional[torch.Tensor],
-                   initial_state: Optional[torch.Tensor], gate: str,
+                   initial_state: Optional[torch.Tensor],
+                   cu_seqlens: Optional[torch.Tensor], gate: str,
                    scale: float, qk_l2norm: bool, allow_neg_eigval: bool,
                    chunk_size: int) -> Tuple[torch.Tensor, torch.Tensor]:
-    call = _dr_call(q, k, v, beta, g, initial_state, gate, scale, qk_l2norm,
-                    allow_neg_eigval, chunk_size)
+    call = _dr_call(q, k, v, beta, g, initial_state, cu_seqlens, gate, scale,
+                    qk_l2norm, allow_neg_eigval, chunk_size)
     o, s = call.module(backward=True).functions["mixer"](*call.args)
     return _to_torch(o, q.dtype), _to_torch(s, _state_dtype(q))
 
 
 @_delta_rule_op.register_fake
-def _(q, k, v, beta, g, initial_state, gate, scale, qk_l2norm,
+def _(q, k, v, beta, g, initial_state, cu_seqlens, gate, scale, qk_l2norm,
       allow_neg_eigval, chunk_size):
-    return _fake_outputs(q, v)
+    return _fake_outputs(q, v, cu_seqlens)
 
 
 @torch.library.custom_op("mixir::delta_rule_backward", mutates_args=())
 def _delta_rule_backward_op(
         q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, beta: torch.Tensor,
         g: Optional[torch.Tensor], initial_state: Optional[torch.Tensor],
-        do: torch.Tensor, dfinal: torch.Tensor, gate: str, scale: float,
+        do: torch.Tensor, dfinal: torch.Tensor,
+        cu_seqlens: Optional[torch.Tensor], gate: str, scale: float,
         qk_l2norm: bool, allow_neg_eigval: bool,
         chunk_size: int) -> List[torch.Tensor]:
-    call = _dr_call(q, k, v, beta, g, initial_state, gate, scale, qk_l2norm,
-                    allow_neg_eigval, chunk_size)
+    call = _dr_call(q, k, v, beta, g, initial_state, cu_seqlens, gate, scale,
+                    qk_l2norm, allow_neg_eigval, chunk_size)
     return _run_backward(call, [q, k, v, beta, g, initial_state], do, dfinal)
 
 
 @_delta_rule_backward_op.register_fake
-def _(q, k, v, beta, g, initial_state, do, dfinal, gate, scale, qk_l2norm,
-      allow_neg_eigval, chunk_size):
+def _(q, k, v, beta, g, initial_state, do, dfinal, cu_seqlens, gate, scale,
+      qk_l2norm, allow_neg_eigval, chunk_size):
     return _fake_grads((q, k, v, beta, g, initial_state))
 
 
-_register_autograd("mixir::delta_rule", _delta_rule_backward_op, 6, 5)
+_register_autograd("mixir::delta_rule", _delta_rule_backward_op, 6, 6)
 
 
 def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
                initial_state=None, output_final_state=False, *,
                qk_l2norm=False, allow_neg_eigval=False, chunk_size=None,
-               cp_group=None, broadcast_final_state=False):
+               cu_seqlens=None, cp_group=None, broadcast_final_state=False):
     """`mixir.delta_rule` (MIXERS.md `mix.delta_rule`) on torch tensors:
     gate "none", "scalar" (g [B, T, Hv], Gated DeltaNet) or "vector"
     (g [B, T, Hv, K], KDA), differentiable in q, k, v, beta, g and
-    initial_state. Returns (o, final_state or None). `cp_group` splits the
-    sequence across ranks as for `linear_attention`."""
+    initial_state. Returns (o, final_state or None). `cu_seqlens` packs
+    sequences and `cp_group` splits the sequence across ranks, as for
+    `linear_attention`."""
     if cp_group is not None:
+        _no_packing(cu_seqlens, "cp_group")
         from . import _cp
         flags = dict(qk_l2norm=qk_l2norm, allow_neg_eigval=allow_neg_eigval,
                      chunk_size=chunk_size)
@@ -491,7 +531,7 @@ def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
         g = g.float()
     if initial_state is not None and q.dtype != torch.float64:
         initial_state = initial_state.float()
-    o, s = _delta_rule_op(q, k, v, beta, g, initial_state, gate,
+    o, s = _delta_rule_op(q, k, v, beta, g, initial_state, cu_seqlens, gate,
                           _scale_of(scale, q.shape[-1]), bool(qk_l2norm),
                           bool(allow_neg_eigval),
                           -1 if chunk_size is None else int(chunk_size))
@@ -500,9 +540,9 @@ def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
 
 def _delta_rule(q, k, v, beta, g, gate, scale, initial_state,
                 output_final_state, l2norm, cu_seqlens, cp_group):
-    _no_packing(cu_seqlens)
     return delta_rule(q, k, v, beta, g, gate, scale, initial_state,
-                      output_final_state, qk_l2norm=l2norm, cp_group=cp_group)
+                      output_final_state, qk_l2norm=l2norm,
+                      cu_seqlens=cu_seqlens, cp_group=cp_group)
 
 
 def chunk_gated_delta_rule(q, k, v, g, beta, scale=None, initial_state=None,
@@ -511,7 +551,8 @@ def chunk_gated_delta_rule(q, k, v, g, beta, scale=None, initial_state=None,
     """fla's ``chunk_gated_delta_rule`` (Gated DeltaNet, Qwen3-Next): a
     scalar log decay ``g: [B, T, H]`` and ``beta: [B, T, H]``, differentiable
     in q, k, v, g, beta and initial_state (the backward the compiler derives
-    through the delta rule's mix.recurrence form)."""
+    through the delta rule's mix.recurrence form). ``cu_seqlens`` (int32 or
+    int64 [N + 1], B = 1) packs N sequences: states are [N, H, K, V]."""
     return _delta_rule(q, k, v, beta, g, "scalar", scale, initial_state,
                        output_final_state, use_qk_l2norm_in_kernel, cu_seqlens,
                        cp_group)

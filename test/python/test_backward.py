@@ -241,9 +241,14 @@ def test_fla_names_match_the_generic_function():
                                          None, None, "none", 8 ** -0.5)
     got, none = mt.chunk_linear_attn(q, k, v)
     assert none is None and rel_rms(got, want) < 1e-5
-    with pytest.raises(NotImplementedError, match="cu_seqlens"):
-        mt.chunk_gla(q, k, v, g[..., None].expand(1, 40, 2, 8),
-                     cu_seqlens=torch.tensor([0, 40]))
+    # One packed sequence of all 40 tokens is the unpacked call.
+    gv = g[..., None].expand(1, 40, 2, 8)
+    packed, sp = mt.chunk_gla(q, k, v, gv, initial_state=s0,
+                              output_final_state=True,
+                              cu_seqlens=torch.tensor([0, 40]))
+    whole, sw = mt.chunk_gla(q, k, v, gv, initial_state=s0,
+                             output_final_state=True)
+    assert rel_rms(packed, whole) < 1e-6 and rel_rms(sp, sw) < 1e-6
     with pytest.raises(ValueError, match="g or g_gamma"):
         mt.chunk_simple_gla(q, k, v, g, g_gamma=g[0, 0])
 

@@ -113,7 +113,7 @@ FailureOr<SmallVector<Value>> deltaRuleGrad(OpBuilder &b, mix::DeltaRuleOp op,
       op.getFinalState().getType(), q, k, vb, unsqueezeAfter(b, loc, a, 2),
       unsqueezeAfter(b, loc, bb, 2),
       op.getG() ? toF32(b, loc, op.getG()) : Value(), op.getInitialState(),
-      Value(), Value(), mix::GateKindAttr::get(b.getContext(), kind),
+      op.getCuSeqlens(), Value(), mix::GateKindAttr::get(b.getContext(), kind),
       mix::DecayKindAttr::get(b.getContext(), mix::DecayKind::log),
       b.getF32FloatAttr(op.getScaleOrDefault()), IntegerAttr());
   FailureOr<SmallVector<Value>> rg =

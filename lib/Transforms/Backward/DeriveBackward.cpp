@@ -54,9 +54,11 @@ Operation *soleMixOp(func::FuncOp f) {
 
 FailureOr<SmallVector<Value>> gradsOf(OpBuilder &b, Operation *op, Value dO,
                                       Value dS, std::string &why) {
-  if (mix::getCuSeqlens(op) || mix::getStateIndices(op)) {
-    why = "the backward of packed sequences (varlen) and state pools is not "
-          "derived yet";
+  if (mix::getStateIndices(op)) {
+    why = "the backward of a state pool ('indices', state_indices) is not "
+          "derived (the pool is read and written in place); pass each "
+          "sequence's state as a dense initial state, [N, Hv, K, V] with "
+          "'varlen' (packed sequences have a derived backward)";
     return failure();
   }
   if (mix::returnsAllStates(op)) {

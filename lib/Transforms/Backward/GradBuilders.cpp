@@ -2,12 +2,9 @@
 #include "GradBuilders.h"
 
 #include "mixir/Builders/TensorBuilders.h"
-#include "mixir/Dialect/Mix/IR/MixOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
@@ -19,9 +16,16 @@ Type elemOf(Value x) {
   return cast<RankedTensorType>(x.getType()).getElementType();
 }
 
-/// A tensor of `sizes` whose element at `idx` is `fn(idx)`.
-using IndexBody =
-    llvm::function_ref<Value(OpBuilder &, Location, ArrayRef<Value>)>;
+Value binary(OpBuilder &b, Location loc, Value x, Value y,
+             llvm::function_ref<Value(OpBuilder &, Location, Value, Value)> f) {
+  return build::elementwise(b, loc, ValueRange{x, y}, elemOf(x),
+                            [&](OpBuilder &nb, Location l, ValueRange a) {
+                              return f(nb, l, a[0], a[1]);
+                            });
+}
+
+} // namespace
+
 Value generate(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
                Type elem, IndexBody fn) {
   return build::elementwise(
@@ -35,38 +39,16 @@ Value generate(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
       sizes);
 }
 
-Value timeLength(OpBuilder &b, Location loc, Value x) {
-  return tensor::DimOp::create(b, loc, x, 1);
-}
-
 Value indexConst(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
 
-/// `x[idx]` with `idx[1]` replaced by `t`.
 Value readAtTime(OpBuilder &b, Location loc, Value x, ArrayRef<Value> idx,
                  Value t) {
   SmallVector<Value> at(idx.begin(), idx.end());
   at[1] = t;
   return tensor::ExtractOp::create(b, loc, x, at);
 }
-
-/// `idx` without its time index (dim 1).
-SmallVector<Value> dropTime(ArrayRef<Value> idx) {
-  SmallVector<Value> out(idx.begin(), idx.end());
-  out.erase(out.begin() + 1);
-  return out;
-}
-
-Value binary(OpBuilder &b, Location loc, Value x, Value y,
-             llvm::function_ref<Value(OpBuilder &, Location, Value, Value)> f) {
-  return build::elementwise(b, loc, ValueRange{x, y}, elemOf(x),
-                            [&](OpBuilder &nb, Location l, ValueRange a) {
-                              return f(nb, l, a[0], a[1]);
-                            });
-}
-
-} // namespace
 
 int64_t dimOf(Value x, int64_t d) {
   return cast<RankedTensorType>(x.getType()).getDimSize(d);
@@ -127,68 +109,6 @@ Value zerosLike(OpBuilder &b, Location loc, Value like) {
 
 Value reverseTime(OpBuilder &b, Location loc, Value x) {
   return build::reverse(b, loc, x, 1);
-}
-
-Value reverseShiftedGate(OpBuilder &b, Location loc, Value g) {
-  Value n = timeLength(b, loc, g);
-  Type elem = elemOf(g);
-  return generate(
-      b, loc, build::sizesOf(b, loc, g), elem,
-      [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) {
-        Value zero = indexConst(nb, l, 0);
-        Value first = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
-                                            idx[1], zero);
-        // g[T - t] for t >= 1; t = 0 reads g[T - 1] and is replaced by 0.
-        Value src = arith::SubIOp::create(nb, l, n, idx[1]);
-        Value last = arith::SubIOp::create(nb, l, n, indexConst(nb, l, 1));
-        src = arith::SelectOp::create(nb, l, first, last, src);
-        Value v = readAtTime(nb, l, g, idx, src);
-        return arith::SelectOp::create(
-                   nb, l, first, build::scalarConstant(nb, l, elem, 0.0), v)
-            .getResult();
-      });
-}
-
-Value shiftForward(OpBuilder &b, Location loc, Value x, Value first) {
-  return generate(
-      b, loc, build::sizesOf(b, loc, x), elemOf(x),
-      [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) {
-        Value zero = indexConst(nb, l, 0);
-        Value isFirst = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
-                                              idx[1], zero);
-        Value prev = arith::SubIOp::create(nb, l, idx[1], indexConst(nb, l, 1));
-        prev = arith::SelectOp::create(nb, l, isFirst, zero, prev);
-        Value before = readAtTime(nb, l, x, idx, prev);
-        Value init = tensor::ExtractOp::create(nb, l, first, dropTime(idx));
-        init = build::convertScalar(nb, l, init, elemOf(x));
-        return arith::SelectOp::create(nb, l, isFirst, init, before)
-            .getResult();
-      });
-}
-
-Value firstStepDecay(OpBuilder &b, Location loc, Value logGate) {
-  // exp(0) = 1 for an empty sequence.
-  return build::elementwise(
-      b, loc, ValueRange{firstStep(b, loc, logGate)}, elemOf(logGate),
-      [](OpBuilder &nb, Location l, ValueRange a) {
-        return math::ExpOp::create(nb, l, a[0]).getResult();
-      });
-}
-
-Value addAtLastStep(OpBuilder &b, Location loc, Value x, Value term) {
-  Value n = timeLength(b, loc, x);
-  Type elem = elemOf(x);
-  return generate(
-      b, loc, build::sizesOf(b, loc, x), elem,
-      [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) {
-        Value last = arith::SubIOp::create(nb, l, n, indexConst(nb, l, 1));
-        Value isLast = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
-                                             idx[1], last);
-        Value v = tensor::ExtractOp::create(nb, l, x, idx);
-        Value t = tensor::ExtractOp::create(nb, l, term, dropTime(idx));
-        Value sum = arith::AddFOp::create(nb, l, v, t);
-        return arith::SelectOp::create(nb, l, isLast, sum, v).getResult();
-      });
 }
 
 Value repeatHeads(OpBuilder &b, Location loc, Value x, int64_t axis,
@@ -265,83 +185,6 @@ Value sumHeads(OpBuilder &b, Location loc, Value x, int64_t axis,
   Value grouped = splitDim(b, loc, x, axis, copies);
   return build::reduce(b, loc, grouped, {axis + 1}, /*keepDims=*/false,
                        build::ReduceKind::sum);
-}
-
-Value reverseCumsumTime(OpBuilder &b, Location loc, Value x) {
-  auto type = cast<RankedTensorType>(x.getType());
-  assert((type.getRank() == 3 || type.getRank() == 4) &&
-         "reverseCumsumTime: [B, T, H] or [B, T, H, K]");
-  Value x3 = reverseTime(b, loc, x);
-  if (type.getRank() == 4)
-    x3 = mergeDims(b, loc, x3, 2);
-  auto x3Type = cast<RankedTensorType>(x3.getType());
-  auto sType = RankedTensorType::get(
-      {x3Type.getDimSize(0), x3Type.getDimSize(2)}, b.getF32Type());
-  Value sums =
-      mix::ScanOp::create(b, loc, x3Type, sType, x3, zerosLike(b, loc, x3),
-                          Value(), Value(), IntegerAttr())
-          .getO();
-  if (type.getRank() == 4)
-    sums = splitDim(b, loc, sums, 2, type.getDimSize(3));
-  return reverseTime(b, loc, sums);
-}
-
-Value headGateGrad(OpBuilder &b, Location loc, Value dG, Value minus) {
-  Type f64 = b.getF64Type();
-  SmallVector<Value> ins = {dG};
-  if (minus)
-    ins.push_back(minus);
-  Value weighted = build::elementwise(
-      b, loc, ins, f64, [&](OpBuilder &nb, Location l, ValueRange a) {
-        Value t = linalg::IndexOp::create(nb, l, 1);
-        Value t1 = arith::AddIOp::create(nb, l, t, indexConst(nb, l, 1));
-        Value w = arith::UIToFPOp::create(
-            nb, l, f64,
-            arith::IndexCastUIOp::create(nb, l, nb.getI64Type(), t1));
-        Value x = arith::ExtFOp::create(nb, l, f64, a[0]);
-        Value term = arith::MulFOp::create(nb, l, w, x);
-        if (a.size() > 1)
-          term = arith::SubFOp::create(nb, l, term,
-                                       arith::ExtFOp::create(nb, l, f64, a[1]));
-        return term;
-      });
-  Value sum =
-      build::reduce(b, loc, weighted, {0, 1}, false, build::ReduceKind::sum);
-  return build::castElements(b, loc, sum, b.getF32Type());
-}
-
-Value firstStep(OpBuilder &b, Location loc, Value x) {
-  SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, x);
-  sizes.erase(sizes.begin() + 1);
-  Value n = timeLength(b, loc, x);
-  Type elem = elemOf(x);
-  return generate(
-      b, loc, sizes, elem, [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) {
-        Value zero = indexConst(nb, l, 0);
-        Value empty =
-            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, n, zero);
-        auto ifOp = scf::IfOp::create(
-            nb, l, empty,
-            [&](OpBuilder &tb, Location tl) {
-              scf::YieldOp::create(tb, tl,
-                                   build::scalarConstant(tb, tl, elem, 0.0));
-            },
-            [&](OpBuilder &eb, Location el) {
-              SmallVector<Value> at(idx.begin(), idx.end());
-              at.insert(at.begin() + 1, zero);
-              scf::YieldOp::create(
-                  eb, el, tensor::ExtractOp::create(eb, el, x, at).getResult());
-            });
-        return ifOp.getResult(0);
-      });
-}
-
-Value shiftForwardZero(OpBuilder &b, Location loc, Value x) {
-  SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, x);
-  sizes.erase(sizes.begin() + 1);
-  Value zeros = build::filledTensor(
-      b, loc, sizes, build::scalarConstant(b, loc, elemOf(x), 0.0));
-  return shiftForward(b, loc, x, zeros);
 }
 
 Value stackHeads(OpBuilder &b, Location loc, Value first, Value rest) {

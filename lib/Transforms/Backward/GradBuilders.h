@@ -3,14 +3,17 @@
 // Internal to lib/Transforms/Backward. The backward of a linear recurrence
 // is the same recurrence run in reverse time on the cotangents; these
 // builders give the index plumbing around the mix ops that compute it: time
-// reversal (with the one-step gate shift that reversing a recurrence
-// needs), head expansion for shared heads and the sum back, the reverse
-// cumulative sum of gate gradients (itself a mix.scan), and casts. Every
-// tensor is sequence-first, [B, T, ...], with dynamic B and T allowed.
+// reversal, head expansion for shared heads and the sum back, and casts.
+// What depends on where sequences start and end (the one-step gate shift
+// of a reversed recurrence, the reverse cumulative sum of gate gradients,
+// a sequence's first and last token) is in Sequences.h. Every tensor is
+// sequence-first, [B, T, ...], with dynamic B and T allowed.
 //
 //===----------------------------------------------------------------------===//
 #ifndef MIXIR_LIB_TRANSFORMS_BACKWARD_GRADBUILDERS_H
 #define MIXIR_LIB_TRANSFORMS_BACKWARD_GRADBUILDERS_H
+
+#include "Sequences.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Value.h"
@@ -24,6 +27,18 @@ using mlir::Value;
 /// The cotangent of o in f32, or zeros [B, T, Ho, V] (the sizes of `q`
 /// with V as the last) when o has none.
 Value outputCotangent(OpBuilder &b, Location loc, Value dO, Value q, int64_t V);
+/// A tensor of `sizes` whose element at `idx` is `fn(idx)` (one
+/// linalg.generic; `idx` are its loop indices).
+using IndexBody =
+    llvm::function_ref<Value(OpBuilder &, Location, llvm::ArrayRef<Value>)>;
+Value generate(OpBuilder &b, Location loc,
+               llvm::ArrayRef<mlir::OpFoldResult> sizes, mlir::Type elem,
+               IndexBody fn);
+/// An index constant.
+Value indexConst(OpBuilder &b, Location loc, int64_t v);
+/// `x[idx]` with `idx[1]` (the time index) replaced by `t`.
+Value readAtTime(OpBuilder &b, Location loc, Value x, llvm::ArrayRef<Value> idx,
+                 Value t);
 /// Static size of dim `d` of the ranked tensor `x`.
 int64_t dimOf(Value x, int64_t d);
 /// `x` with f32 elements (a cast when it has another float type).
@@ -40,18 +55,6 @@ Value zerosLike(OpBuilder &b, Location loc, Value like);
 
 /// `x[:, T-1-t]`: the sequence read backwards along dim 1.
 Value reverseTime(OpBuilder &b, Location loc, Value x);
-/// The gate of the reversed recurrence: `0` at t = 0, `g[:, T-t]` after.
-/// Running `S = exp(g'_t) S + ...` over reversed inputs applies the decay of
-/// step u + 1 between steps u + 1 and u, as the state gradient needs.
-Value reverseShiftedGate(OpBuilder &b, Location loc, Value g);
-/// `x[:, t-1]`, with `first` (x's shape without dim 1) at t = 0.
-Value shiftForward(OpBuilder &b, Location loc, Value x, Value first);
-/// `x` at dim 1's first step (x's shape without dim 1), or ones when the
-/// sequence is empty: the decay applied to the initial state.
-Value firstStepDecay(OpBuilder &b, Location loc, Value logGate);
-/// `x` plus `term` (x's shape without dim 1) at the last step of dim 1.
-Value addAtLastStep(OpBuilder &b, Location loc, Value x, Value term);
-
 /// Each index h of dim `axis` repeated `copies` times (h -> h / copies).
 Value repeatHeads(OpBuilder &b, Location loc, Value x, int64_t axis,
                   int64_t copies);
@@ -67,22 +70,6 @@ Value sumHeads(OpBuilder &b, Location loc, Value x, int64_t axis,
 Value mergeDims(OpBuilder &b, Location loc, Value x, int64_t d);
 /// `x` with dim `d` split into [size / inner, inner] (static sizes).
 Value splitDim(OpBuilder &b, Location loc, Value x, int64_t d, int64_t inner);
-
-/// `sum_{u >= t} x[:, u]` along dim 1 (f32), computed by a mix.scan with a
-/// zero gate over the reversed sequence.
-Value reverseCumsumTime(OpBuilder &b, Location loc, Value x);
-
-/// The gradient of a head gate (one log decay per head for every step) from
-/// the per-step terms dG [B, T, H]: sum_{b, t} ((t + 1) dG - minus) with
-/// `minus` (same shape) optional. Its terms are large and mostly cancel, so
-/// the sum is accumulated in f64; the result is f32 [H].
-Value headGateGrad(OpBuilder &b, Location loc, Value dG, Value minus = {});
-
-/// `x[:, 0]` (x's shape without dim 1), or zeros when the sequence is empty.
-Value firstStep(OpBuilder &b, Location loc, Value x);
-/// `x` with zeros in front along dim 1 and its last step dropped: `x[:, t-1]`
-/// with zeros at t = 0.
-Value shiftForwardZero(OpBuilder &b, Location loc, Value x);
 
 /// `[first, rest]` stacked as heads: first [B, T, H, W] and rest
 /// [B, T, H, R, W] (may be null) give [B, T, H * (1 + R), W], head h's

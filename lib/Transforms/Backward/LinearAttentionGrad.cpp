@@ -6,7 +6,8 @@
 // transposed read and dq the forward recurrence's transposed read, all
 // with the op's own gate (a per-channel gate included, read transposed
 // along the key axis), and the gate gradient is the reverse cumulative sum
-// of q.dq - k.dk.
+// of q.dq - k.dk. Packed sequences (cu_seqlens) are the general op's
+// packed sequences.
 //
 //===----------------------------------------------------------------------===//
 #include "Grads.h"
@@ -25,7 +26,7 @@ FailureOr<SmallVector<Value>> linearAttentionGrad(OpBuilder &b,
   auto rec = mix::RecurrenceOp::create(
       b, op.getLoc(), op.getO().getType(), op.getFinalState().getType(),
       op.getQ(), op.getK(), op.getV(), Value(), Value(), op.getG(),
-      op.getInitialState(), Value(), Value(), op.getGateKindAttr(),
+      op.getInitialState(), op.getCuSeqlens(), Value(), op.getGateKindAttr(),
       mix::DecayKindAttr::get(b.getContext(), mix::DecayKind::log),
       b.getF32FloatAttr(op.getScaleOrDefault()), IntegerAttr());
   FailureOr<SmallVector<Value>> grads = recurrenceGrad(b, rec, dO, dS, why);

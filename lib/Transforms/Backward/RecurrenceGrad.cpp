@@ -24,6 +24,11 @@
 // the state per output head (the backward is linear in each copy's do and
 // dS); the gradients of shared inputs are summed over the copies.
 //
+// Packed sequences (cu_seqlens) are the same code: every recurrence runs
+// packed (over reversed time, on the reversed packing, with d final_state
+// and R_0 in its sequence order), and the shifts, first and last tokens and
+// gate sums stop at sequence boundaries (Sequences.h).
+//
 //===----------------------------------------------------------------------===//
 #include "GradBuilders.h"
 #include "Grads.h"
@@ -38,10 +43,13 @@ using mixir::mix::GateKind;
 namespace mixir::grad {
 namespace {
 
-/// One mix.recurrence on f32 operands (null a/b: R = 0; null g: gate none).
+/// One mix.recurrence on f32 operands (null a/b: R = 0; null g: gate none)
+/// over the sequences `seqs`, in forward or reversed time.
 struct Rec {
   Value q, k, v, a, b, g, s0;
   GateKind kind = GateKind::none;
+  const Sequences *seqs = nullptr;
+  bool reversedTime = false;
   double scale = 1.0;
   bool transposed = false;
 };
@@ -52,10 +60,12 @@ std::pair<Value, Value> run(OpBuilder &b, Location loc, const Rec &r) {
   Type f32 = b.getF32Type();
   auto oType = RankedTensorType::get(
       {dimOf(r.q, 0), dimOf(r.q, 1), ho, r.transposed ? K : V}, f32);
-  auto sType = RankedTensorType::get({dimOf(r.q, 0), dimOf(r.v, 2), K, V}, f32);
+  auto sType =
+      RankedTensorType::get({r.seqs->staticCount(), dimOf(r.v, 2), K, V}, f32);
+  Value cu = r.reversedTime ? r.seqs->reversed() : r.seqs->forward();
   auto op = mix::RecurrenceOp::create(
       b, loc, oType, sType, r.q, r.k, r.v, r.a, r.b,
-      r.kind == GateKind::none ? Value() : r.g, r.s0, Value(), Value(),
+      r.kind == GateKind::none ? Value() : r.g, r.s0, cu, Value(),
       mix::GateKindAttr::get(b.getContext(), r.kind),
       mix::DecayKindAttr::get(b.getContext(), mix::DecayKind::log),
       b.getF32FloatAttr(static_cast<float>(r.scale)), IntegerAttr(),
@@ -114,20 +124,28 @@ struct Recurrences {
   Rec forward, before, reverse;
 };
 
-Recurrences recurrences(OpBuilder &b, Location loc, const Expanded &e) {
-  auto rec = [&](Value k, Value v, Value a, Value bb, Value g, Value s0) {
-    return Rec{Value(), k, v, a, bb, g, s0, e.stepKind};
+Recurrences recurrences(OpBuilder &b, Location loc, const Expanded &e,
+                        const Sequences &seqs) {
+  auto rec = [&](Value k, Value v, Value a, Value bb, Value g, Value s0,
+                 bool reversedTime = false) {
+    return Rec{Value(), k, v, a, bb, g, s0, e.stepKind, &seqs, reversedTime};
   };
-  // x[t - 1] (zeros first), and x[T - t] read backwards (zeros first).
-  auto before = [&](Value x) { return x ? shiftForwardZero(b, loc, x) : x; };
-  auto after = [&](Value x) { return x ? reverseShiftedGate(b, loc, x) : x; };
+  // Within each sequence: x[t - 1] (zeros first), and the next token's x
+  // read backwards (zeros first).
+  auto before = [&](Value x) {
+    return x ? shiftForwardZero(b, loc, x, seqs) : x;
+  };
+  auto after = [&](Value x) {
+    return x ? reverseShiftedGate(b, loc, x, seqs) : x;
+  };
   Recurrences r;
   r.forward = rec(e.k, e.v, e.a, e.b, e.g, e.s0);
   r.before = rec(before(e.k), before(e.v), before(e.a), before(e.b),
                  before(e.g), e.s0);
-  r.reverse =
-      rec(reverseTime(b, loc, scaled(b, loc, e.q, e.scale)),
-          reverseTime(b, loc, e.d), after(e.b), after(e.a), after(e.g), e.dS);
+  r.reverse = rec(reverseTime(b, loc, scaled(b, loc, e.q, e.scale)),
+                  reverseTime(b, loc, e.d), after(e.b), after(e.a), after(e.g),
+                  seqs.reversedRows(b, loc, e.dS),
+                  /*reversedTime=*/true);
   return r;
 }
 
@@ -158,7 +176,7 @@ std::pair<Value, Value> read(OpBuilder &b, Location loc, Rec rec, Value q,
 std::pair<Value, Value> readReverse(OpBuilder &b, Location loc, const Rec &rev,
                                     Value q, bool transposed) {
   auto [o, last] = read(b, loc, rev, reverseTime(b, loc, q), transposed);
-  return {reverseTime(b, loc, o), last};
+  return {reverseTime(b, loc, o), rev.seqs->reversedRows(b, loc, last)};
 }
 
 /// sum over the low-rank axis (3) of x * y, [B, T, H, R, K] -> [B, T, H, K].
@@ -169,8 +187,8 @@ Value dotTerms(OpBuilder &b, Location loc, Value x, Value y) {
 
 /// The gate's gradient from the expanded reads (MIXERS.md "Gradients").
 Value gateGrad(OpBuilder &b, Location loc, mix::RecurrenceOp op,
-               const Expanded &e, Value dq, Value dk, Value da, Value db,
-               Value dS) {
+               const Expanded &e, const Sequences &seqs, Value dq, Value dk,
+               Value da, Value db, Value dS) {
   Value X = sub(b, loc, mul(b, loc, e.q, dq), mul(b, loc, e.k, dk));
   Value ad;
   if (e.rank) {
@@ -192,21 +210,22 @@ Value gateGrad(OpBuilder &b, Location loc, mix::RecurrenceOp op,
                                perChannel ? SmallVector<int64_t>{3}
                                           : SmallVector<int64_t>{2, 3},
                                false, build::ReduceKind::sum);
-    X = addAtLastStep(b, loc, X, term);
+    X = addAtLastStep(b, loc, X, term, seqs);
   }
   if (e.kind == GateKind::head)
-    return headGateGrad(b, loc, X, ad);
-  Value dg = reverseCumsumTime(b, loc, X);
+    return headGateGrad(b, loc, X, seqs, ad);
+  Value dg = reverseCumsumTime(b, loc, X, seqs);
   return ad ? sub(b, loc, dg, ad) : dg;
 }
 
-/// d initial_state = D_0 R_0 + sum_r a_0r y_0r^T, [B, Ho, K, V].
-Value initialStateGrad(OpBuilder &b, Location loc, const Expanded &e, Value r0,
-                       Value y) {
+/// d initial_state = D_0 R_0 + sum_r a_0r y_0r^T, [N, Ho, K, V], one row per
+/// sequence.
+Value initialStateGrad(OpBuilder &b, Location loc, const Expanded &e,
+                       const Sequences &seqs, Value r0, Value y) {
   Value ds0 = r0;
   if (e.kind != GateKind::none) {
-    Value decay = firstStepDecay(b, loc, e.g);
-    // [B, Ho] or [B, Ho, K] as a factor on [B, Ho, K, V].
+    Value decay = firstStepDecay(b, loc, e.g, seqs);
+    // [N, Ho] or [N, Ho, K] as a factor on [N, Ho, K, V].
     SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, decay);
     if (e.kind != GateKind::vector)
       sizes.push_back(b.getIndexAttr(1));
@@ -215,8 +234,8 @@ Value initialStateGrad(OpBuilder &b, Location loc, const Expanded &e, Value r0,
   }
   if (!e.rank)
     return ds0;
-  // a_0 [B, Ho, R, K, 1] times y_0 [B, Ho, R, 1, V], summed over R.
-  Value a0 = firstStep(b, loc, e.a), y0 = firstStep(b, loc, y);
+  // a_0 [N, Ho, R, K, 1] times y_0 [N, Ho, R, 1, V], summed over R.
+  Value a0 = firstStep(b, loc, e.a, seqs), y0 = firstStep(b, loc, y, seqs);
   Value outer = mul(b, loc, splitDim(b, loc, a0, 3, 1),
                     splitDim(b, loc, y0, 3, dimOf(y0, 3)));
   return add(b, loc, ds0,
@@ -245,8 +264,10 @@ FailureOr<SmallVector<Value>> recurrenceGrad(OpBuilder &b, mix::RecurrenceOp op,
     why = "the backward of 'read transposed' is not derived";
     return failure();
   }
+  // One sequence per batch row, or the packed sequences of cu_seqlens.
+  Sequences seqs(b, loc, op.getCuSeqlens(), op.getQ());
   Expanded e = expand(b, loc, op, dO, dS);
-  Recurrences r = recurrences(b, loc, e);
+  Recurrences r = recurrences(b, loc, e, seqs);
   // Normal reads of R: dv (queries k) and y (queries b).
   auto [dvy, r0] = readReverse(b, loc, r.reverse, stackHeads(b, loc, e.k, e.b),
                                /*transposed=*/false);
@@ -279,10 +300,10 @@ FailureOr<SmallVector<Value>> recurrenceGrad(OpBuilder &b, mix::RecurrenceOp op,
   }
   if (e.kind != GateKind::none)
     grads.push_back(castLike(
-        b, loc, gateGrad(b, loc, op, e, dq, dk, da, db, dS), op.getG()));
+        b, loc, gateGrad(b, loc, op, e, seqs, dq, dk, da, db, dS), op.getG()));
   if (op.getInitialState())
     grads.push_back(
-        sumHeads(b, loc, initialStateGrad(b, loc, e, r0, y), 1, e.cv));
+        sumHeads(b, loc, initialStateGrad(b, loc, e, seqs, r0, y), 1, e.cv));
   return grads;
 }
 

@@ -7,7 +7,10 @@
 //   dx_t = lambda_t,   dg_t = lambda_t exp(g_t) h_{t-1},
 //   d initial_state = exp(g_0) lambda_0,
 //
-// with h recomputed in f32 by the forward scan.
+// with h recomputed in f32 by the forward scan. Packed sequences
+// (cu_seqlens) run both scans packed, the reversed one over the reversed
+// packing, and start each sequence's h_{t-1} from its own initial state
+// (Sequences.h).
 //
 //===----------------------------------------------------------------------===//
 #include "GradBuilders.h"
@@ -28,22 +31,18 @@ FailureOr<SmallVector<Value>> scanGrad(OpBuilder &b, mix::ScanOp op, Value dO,
   Value d = dO ? toF32(b, loc, dO) : zerosLike(b, loc, x);
   auto stateType = cast<RankedTensorType>(op.getFinalState().getType());
   auto xType = cast<RankedTensorType>(x.getType());
+  Sequences seqs(b, loc, op.getCuSeqlens(), x);
   auto reversed = mix::ScanOp::create(
       b, loc, xType, stateType, reverseTime(b, loc, d),
-      reverseShiftedGate(b, loc, g), dS, Value(), IntegerAttr());
+      reverseShiftedGate(b, loc, g, seqs), seqs.reversedRows(b, loc, dS),
+      seqs.reversed(), IntegerAttr());
   Value lambda = reverseTime(b, loc, reversed.getO());
 
   Value h0 = op.getInitialState();
   auto forward = mix::ScanOp::create(b, loc, xType, stateType, x, g, h0,
-                                     Value(), IntegerAttr());
-  Value first = h0;
-  if (!first) {
-    SmallVector<OpFoldResult> sizes = build::sizesOf(b, loc, x);
-    sizes.erase(sizes.begin() + 1);
-    first = build::filledTensor(
-        b, loc, sizes, build::scalarConstant(b, loc, b.getF32Type(), 0));
-  }
-  Value before = shiftForward(b, loc, forward.getO(), first);
+                                     seqs.forward(), IntegerAttr());
+  Value before = h0 ? shiftForward(b, loc, forward.getO(), h0, seqs)
+                    : shiftForwardZero(b, loc, forward.getO(), seqs);
   Value decay =
       build::elementwise(b, loc, ValueRange{g}, b.getF32Type(),
                          [](OpBuilder &nb, Location l, ValueRange a) {
@@ -54,8 +53,9 @@ FailureOr<SmallVector<Value>> scanGrad(OpBuilder &b, mix::ScanOp op, Value dO,
       castLike(b, loc, mul(b, loc, lambda, mul(b, loc, decay, before)),
                op.getG())};
   if (h0)
-    grads.push_back(
-        mul(b, loc, reversed.getFinalState(), firstStepDecay(b, loc, g)));
+    grads.push_back(mul(b, loc,
+                        seqs.reversedRows(b, loc, reversed.getFinalState()),
+                        firstStepDecay(b, loc, g, seqs)));
   (void)why;
   return grads;
 }

@@ -45,3 +45,12 @@ func.func @signed(%q: tensor<?x?x2x8xf32>, %g: tensor<?x?x2xf32>) -> tensor<?x?x
   %o, %s = mix.recurrence %q, %q, %q gate scalar(%g) decay signed : (tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2xf32>) -> (tensor<?x?x2x8xf32>, tensor<?x2x8x8xf32>)
   return %o : tensor<?x?x2x8xf32>
 }
+
+// -----
+
+// A state pool is read and written in place: its gradient has no operand.
+func.func @pool(%q: tensor<?x?x2x8xf32>, %pool: tensor<?x2x8x8xf32>, %idx: tensor<?xi32>) -> tensor<?x?x2x8xf32> attributes {mix.derive_backward} {
+  // expected-error @+1 {{mix.derive_backward: the backward of a state pool ('indices', state_indices) is not derived (the pool is read and written in place); pass each sequence's state as a dense initial state, [N, Hv, K, V] with 'varlen' (packed sequences have a derived backward)}}
+  %o, %s = mix.linear_attention %q, %q, %q gate none init(%pool) indices(%idx) : (tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x2x8x8xf32>, tensor<?xi32>) -> (tensor<?x?x2x8xf32>, tensor<?x2x8x8xf32>)
+  return %o : tensor<?x?x2x8xf32>
+}
