@@ -23,6 +23,7 @@ import sys
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "test" / "python"))
 sys.path.insert(0, str(ROOT / "test" / "python" / "stablehlo_import"))
 
 import jax  # noqa: E402

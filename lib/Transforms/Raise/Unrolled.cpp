@@ -145,13 +145,13 @@ std::string describe(MutableArrayRef<tensor::InsertSliceOp> chain,
   int64_t size = chain.front().getStaticSizes()[dim];
   std::string s;
   llvm::raw_string_ostream os(s);
-  os << chain.size() << " straight-line copies of a per-";
+  os << chain.size() << " straight-line copies of a step, each writing ";
   if (size == 1)
-    os << "token";
+    os << "one position";
   else
-    os << "block (" << size << ")";
-  os << " step, each writing a " << piece << " piece of "
-     << chain.back().getResultType() << " at the next offset along dim " << dim
+    os << "a block of " << size;
+  os << " (a " << piece << " piece) of " << chain.back().getResultType()
+     << " along dim " << dim
      << " from what the copy before it computed (an exported loop "
         "unrolled); not re-rolled into a loop, so not raised";
   return s;

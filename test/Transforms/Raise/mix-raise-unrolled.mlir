@@ -23,7 +23,7 @@ func.func @per_token(%a: tensor<1x5x3xf32>, %x: tensor<1x5x3xf32>) -> tensor<1x5
     %s = arith.addf %m, %r : f32
     linalg.yield %s : f32
   } -> tensor<1x3xf32>
-  // CHECK: mix-raise-unrolled.mlir":[[@LINE+1]]:{{[0-9]+}}): mix-raise: unrolled recurrence: left as is: 5 straight-line copies of a per-token step, each writing a tensor<1x3xf32> piece of tensor<1x5x3xf32> at the next offset along dim 1 from what the copy before it computed (an exported loop unrolled); not re-rolled into a loop, so not raised
+  // CHECK: mix-raise-unrolled.mlir":[[@LINE+1]]:{{[0-9]+}}): mix-raise: unrolled recurrence: left as is: 5 straight-line copies of a step, each writing one position (a tensor<1x3xf32> piece) of tensor<1x5x3xf32> along dim 1 from what the copy before it computed (an exported loop unrolled); not re-rolled into a loop, so not raised
   %o1 = tensor.insert_slice %h1 into %out0[0, 0, 0] [1, 1, 3] [1, 1, 1] : tensor<1x3xf32> into tensor<1x5x3xf32>
   %a1 = tensor.extract_slice %a[0, 1, 0] [1, 1, 3] [1, 1, 1] : tensor<1x5x3xf32> to tensor<1x3xf32>
   %x1 = tensor.extract_slice %x[0, 1, 0] [1, 1, 3] [1, 1, 1] : tensor<1x5x3xf32> to tensor<1x3xf32>
@@ -126,7 +126,7 @@ func.func @per_block(%x: tensor<1x8xf32>) -> tensor<1x8xf32> {
     %s = arith.addf %m, %r : f32
     linalg.yield %s : f32
   } -> tensor<1x2xf32>
-  // CHECK: mix-raise-unrolled.mlir":[[@LINE+1]]:{{[0-9]+}}): mix-raise: unrolled recurrence: left as is: 4 straight-line copies of a per-block (2) step, each writing a tensor<1x2xf32> piece of tensor<1x8xf32> at the next offset along dim 1 from what the copy before it computed (an exported loop unrolled); not re-rolled into a loop, so not raised
+  // CHECK: mix-raise-unrolled.mlir":[[@LINE+1]]:{{[0-9]+}}): mix-raise: unrolled recurrence: left as is: 4 straight-line copies of a step, each writing a block of 2 (a tensor<1x2xf32> piece) of tensor<1x8xf32> along dim 1 from what the copy before it computed (an exported loop unrolled); not re-rolled into a loop, so not raised
   %o1 = tensor.insert_slice %y0 into %out0[0, 0] [1, 2] [1, 1] : tensor<1x2xf32> into tensor<1x8xf32>
   %x1 = tensor.extract_slice %x[0, 2] [1, 2] [1, 1] : tensor<1x8xf32> to tensor<1x2xf32>
   %y1 = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%s1, %x1 : tensor<1x2xf32>, tensor<1x2xf32>) outs(%e : tensor<1x2xf32>) {
