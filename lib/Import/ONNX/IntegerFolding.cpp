@@ -20,9 +20,16 @@ struct IntTensor {
   Type elem;
 };
 
+/// The largest constant folded: the boolean [1, 1, T, T] causal masks that
+/// torch.onnx builds (a constant, And-ed with all-true tensors) for up to
+/// T = 1024 tokens; mix-raise reads the folded mask. Larger ones stay
+/// computed at run time (the attention is then not raised).
+constexpr int64_t kMaxFoldedElements = 1 << 20;
+
 std::optional<IntTensor> intTensor(Node &n, int i) {
   DenseElementsAttr c = n.constantInput(i);
-  if (!c || !isa<IntegerType>(c.getElementType()) || c.getNumElements() > 4096)
+  if (!c || !isa<IntegerType>(c.getElementType()) ||
+      c.getNumElements() > kMaxFoldedElements)
     return std::nullopt;
   IntTensor t;
   auto type = cast<RankedTensorType>(c.getType());
@@ -56,7 +63,8 @@ std::optional<IntTensor> fold(Node &n, SmallVector<IntTensor> &in) {
     t.elem = to;
     return t;
   }
-  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
+  bool logic = op == "And" || op == "Or" || op == "Xor";
+  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || logic) {
     if (in.size() != 2)
       return std::nullopt;
     IntTensor &a = in[0], &b = in[1];
@@ -73,6 +81,9 @@ std::optional<IntTensor> fold(Node &n, SmallVector<IntTensor> &in) {
       r.data[i] = op == "Add"   ? (int64_t)(ux + uy)
                   : op == "Sub" ? (int64_t)(ux - uy)
                   : op == "Mul" ? (int64_t)(ux * uy)
+                  : op == "And" ? (x & y)
+                  : op == "Or"  ? (x | y)
+                  : op == "Xor" ? (x ^ y)
                                 : x / y;
     }
     return r;

@@ -13,6 +13,7 @@
 #include "RaiseLoops.h"
 #include "Report.h"
 #include "TensorUtils.h"
+#include "Unrolled.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -260,9 +261,11 @@ constantValues(Value v) {
   return std::make_pair(cast<RankedTensorType>(attr.getType()), std::move(out));
 }
 
-/// A constant read through `map` in the [b, (h,) i, j] loop space, seen as
-/// value(h, i, j): the mask/decay matrix of each head. Fails when it varies
-/// with the batch or does not vary along both i and j.
+/// A constant read through `map` in the [b.., (h,) i, j] loop space (the
+/// last two loops the rows and columns; with four or more loops the one
+/// before them the heads, the others batch-like), seen as value(h, i, j):
+/// the mask/decay matrix of each head. Fails when it varies along a
+/// batch-like loop or does not vary along both i and j.
 struct HeadMatrix {
   int64_t heads = 1; // 1 when the same for every head
   int64_t rows = 0, cols = 0;
@@ -272,6 +275,24 @@ struct HeadMatrix {
   }
 };
 
+/// Whether `values` (of `type`) are the same at every index of the dims
+/// `batchLike` as at index 0 of them.
+bool sameAlong(RankedTensorType type, const std::vector<double> &values,
+               ArrayRef<int64_t> batchLike) {
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> strides(rank, 1);
+  for (int64_t r = rank - 2; r >= 0; --r)
+    strides[r] = strides[r + 1] * type.getDimSize(r + 1);
+  for (int64_t flat = 0; flat < (int64_t)values.size(); ++flat) {
+    int64_t base = flat;
+    for (int64_t r : batchLike)
+      base -= (flat / strides[r]) % type.getDimSize(r) * strides[r];
+    if (values[flat] != values[base])
+      return false;
+  }
+  return true;
+}
+
 std::optional<HeadMatrix> headMatrix(Value v, AffineMap map) {
   auto c = constantValues(v);
   if (!c)
@@ -279,27 +300,27 @@ std::optional<HeadMatrix> headMatrix(Value v, AffineMap map) {
   auto [type, values] = *c;
   int64_t rank = type.getRank();
   int64_t loops = map.getNumDims();
-  if ((loops != 3 && loops != 4) || (int64_t)map.getNumResults() != rank)
+  if (loops < 3 || (int64_t)map.getNumResults() != rank)
     return std::nullopt;
-  // For each constant dim: the loop it follows (-1: broadcast, size 1).
-  SmallVector<int64_t> loopOf(rank, -1);
-  int64_t posOf[4] = {-1, -1, -1, -1};
+  // For each loop: the constant dim that follows it (-1: broadcast).
+  SmallVector<int64_t> posOf(loops, -1);
   for (int64_t r = 0; r < rank; ++r) {
     AffineExpr e = map.getResult(r);
-    if (auto dim = dyn_cast<AffineDimExpr>(e)) {
-      loopOf[r] = dim.getPosition();
+    if (auto dim = dyn_cast<AffineDimExpr>(e))
       posOf[dim.getPosition()] = r;
-    } else if (!isa<AffineConstantExpr>(e) || type.getDimSize(r) != 1) {
+    else if (!isa<AffineConstantExpr>(e) || type.getDimSize(r) != 1)
       return std::nullopt;
-    }
   }
-  // Loops: batch, (head,) row, column.
-  int64_t headPos = loops == 4 ? posOf[1] : -1;
+  int64_t headPos = loops >= 4 ? posOf[loops - 3] : -1;
   int64_t rowPos = posOf[loops - 2], colPos = posOf[loops - 1];
-  if (posOf[0] >= 0 && type.getDimSize(posOf[0]) != 1)
-    return std::nullopt; // varies with the batch
   if (rowPos < 0 || colPos < 0)
     return std::nullopt;
+  SmallVector<int64_t> batchLike;
+  for (int64_t l = 0; l + (loops >= 4 ? 3 : 2) < loops; ++l)
+    if (posOf[l] >= 0 && type.getDimSize(posOf[l]) != 1)
+      batchLike.push_back(posOf[l]);
+  if (!sameAlong(type, values, batchLike))
+    return std::nullopt; // varies with the batch
   HeadMatrix m;
   m.heads = headPos >= 0 ? type.getDimSize(headPos) : 1;
   m.rows = type.getDimSize(rowPos);
@@ -360,6 +381,35 @@ SmallVector<int64_t> nonUnitShape(Value v) {
     if (d != 1)
       s.push_back(d);
   return s;
+}
+
+/// The value `v` is a relayout of that holds the same elements in the same
+/// order: through reshapes and transposes that only add, drop or move unit
+/// dims (JAX's vmap writes its batch dim as such a unit dim, moved to the
+/// front and back). `v` itself when it is no such relayout.
+Value sameElements(Value v) {
+  while (true) {
+    Operation *def = v.getDefiningOp();
+    if (isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(def)) {
+      if (nonUnitShape(def->getOperand(0)) != nonUnitShape(v))
+        return v;
+      v = def->getOperand(0);
+    } else if (auto tr = v.getDefiningOp<linalg::TransposeOp>()) {
+      // The non-unit input dims must come out in their order.
+      auto in = cast<RankedTensorType>(tr.getInput().getType());
+      int64_t last = -1;
+      for (int64_t p : tr.getPermutation()) {
+        if (in.getDimSize(p) == 1)
+          continue;
+        if (p < last)
+          return v;
+        last = p;
+      }
+      v = tr.getInput();
+    } else {
+      return v;
+    }
+  }
 }
 
 /// exp(G_i - G_j) in the [b, h, i, j] loop space, G: [B, H, T]; returns G_i.
@@ -640,9 +690,34 @@ LogicalResult readSelectMask(const Select &sel, Value &x, int64_t rank,
 /// scores + mask with a constant mask: 0 where kept (on and below the
 /// diagonal, within the window), very negative elsewhere. An all-zero mask
 /// is no mask.
+/// where(cond, a, b) with a constant condition and scalar constants a and b
+/// (an additive mask torch.onnx computes from a boolean one), read through
+/// `map` as a HeadMatrix of a and b values.
+std::optional<HeadMatrix> selectedConstants(Value v, AffineMap map) {
+  auto sel = matchSelect(v);
+  if (!sel)
+    return std::nullopt;
+  auto a = scalarConstant(sel->a), b = scalarConstant(sel->b);
+  if (!a || !b)
+    return std::nullopt;
+  auto m = headMatrix(sel->cond, sel->condMap.compose(map));
+  if (!m)
+    return std::nullopt;
+  for (double &e : m->values)
+    e = e != 0.0 ? *a : *b;
+  return m;
+}
+
+/// A constant, or where(constant, scalar constant, scalar constant).
+bool isConstantLike(Value v, AffineMap map) {
+  return matchPattern(v, m_Constant()) || selectedConstants(v, map).has_value();
+}
+
 LogicalResult readAdditiveMask(Value mask, AffineMap map, Value x, int64_t rank,
                                ScoreChain &c) {
   auto m = headMatrix(mask, map);
+  if (!m)
+    m = selectedConstants(mask, map);
   if (!m)
     return stop(c, "the additive mask is not a constant [T, T] matrix (per "
                    "head at most)");
@@ -669,14 +744,14 @@ LogicalResult readAdditiveMask(Value mask, AffineMap map, Value x, int64_t rank,
 LogicalResult readBinaryStep(const Binary &bin, Value &x, int64_t rank,
                              double &scale, ScoreChain &c) {
   // The non-constant side continues the chain.
-  bool lhsChain = !matchPattern(bin.lhs, m_Constant());
+  bool lhsChain = !isConstantLike(bin.lhs, bin.lhsMap);
   Value chain = lhsChain ? bin.lhs : bin.rhs;
   Value other = lhsChain ? bin.rhs : bin.lhs;
   AffineMap chainMap = lhsChain ? bin.lhsMap : bin.rhsMap;
   AffineMap otherMap = lhsChain ? bin.rhsMap : bin.lhsMap;
   if (!chainMap.isIdentity())
     return stop(c, "the scores are broadcast");
-  if (!matchPattern(other, m_Constant()))
+  if (!isConstantLike(other, otherMap))
     return stop(c, "the scores are combined with a value that is not a "
                    "constant");
   bool isMul = isa<arith::MulFOp>(bin.arith);
@@ -710,6 +785,11 @@ LogicalResult readScoreChain(Value x, int64_t rank, OpBuilder &b,
                              ScoreChain &c) {
   double scale = 1.0;
   while (!matchScaledScores(x, c.q, c.k, scale, b)) {
+    if (Value same = sameElements(x); same != x) {
+      x = same; // element-wise steps commute with such relayouts
+      rank = cast<RankedTensorType>(x.getType()).getRank();
+      continue;
+    }
     if (Value inner = matchUnary<math::TanhOp>(x)) {
       if (c.softcap != 0.0)
         return stop(c, "the scores have a second tanh");
@@ -804,6 +884,13 @@ bool causalDecays(const HeadMatrix &m, SmallVector<double> &gammas,
   return true;
 }
 
+/// The permutation swapping the last two of `rank` dims.
+SmallVector<int64_t> swapLastTwo(int64_t rank) {
+  SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+  std::swap(perm[rank - 2], perm[rank - 1]);
+  return perm;
+}
+
 struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
   using MixRaiseBase::MixRaiseBase;
 
@@ -831,6 +918,7 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
       (void)raiseLinearAttention(g);
     }
     getOperation().walk([&](mixir::mix::AttentionOp op) { shareKVHeads(op); });
+    mixir::raise::reportUnrolled(getOperation(), *report_);
     report_->print();
     report_.reset();
   }
@@ -898,11 +986,9 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     return nullptr;
   }
 
-  /// softmax(s * Q K^T [+ causal mask]) V.
-  LogicalResult raiseSoftmaxAttention(linalg::LinalgOp out) {
-    Value probs, v;
-    if (!matchMatmul(out->getResult(0), probs, v))
-      return failure();
+  /// The softmax behind `probs` (through torch.onnx's isnan guard and
+  /// relayouts of unit dims), or null.
+  linalg::SoftmaxOp softmaxOf(Value probs) {
     // where(isnan(p), 0, p): torch.onnx's SDPA zeroes the rows of fully
     // masked keys, as mix.attention does.
     if (auto sel = matchSelect(probs)) {
@@ -911,17 +997,46 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
           sel->condMap.isIdentity() && matchIsNaN(sel->cond) == sel->b)
         probs = sel->b;
     }
-    auto sm = probs.getDefiningOp<linalg::SoftmaxOp>();
-    int64_t rank = cast<RankedTensorType>(probs.getType()).getRank();
-    if (!sm)
-      return failure(); // no candidate
-    if ((int64_t)sm.getDimension() != rank - 1)
-      return leave(out, "attention", "the softmax is not over the keys");
+    if (auto sm = probs.getDefiningOp<linalg::SoftmaxOp>())
+      return sm;
+    return sameElements(probs).getDefiningOp<linalg::SoftmaxOp>();
+  }
+
+  /// softmax(s * Q K^T [+ causal mask]) V, or its transpose V^T P^T (as
+  /// JAX's vmapped dot_product_attention contracts it).
+  LogicalResult raiseSoftmaxAttention(linalg::LinalgOp out) {
+    Value probs, v;
+    if (!matchMatmul(out->getResult(0), probs, v))
+      return failure();
     OpBuilder b(out);
+    bool transposedOut = false;
+    linalg::SoftmaxOp sm = softmaxOf(probs);
+    if (!sm) {
+      // out = V^T P^T: the right operand is P^T, the left V^T.
+      auto pt = v.getDefiningOp<linalg::TransposeOp>();
+      int64_t r = cast<RankedTensorType>(v.getType()).getRank();
+      if (!pt || r < 3 ||
+          pt.getPermutation() != ArrayRef<int64_t>(swapLastTwo(r)))
+        return failure(); // no candidate
+      sm = softmaxOf(pt.getInput());
+      if (!sm)
+        return failure();
+      Value vt = probs;
+      probs = pt.getInput();
+      b.setInsertionPoint(out);
+      v = transposed(b, out->getLoc(), vt, swapLastTwo(r));
+      transposedOut = true;
+    }
+    int64_t rank = cast<RankedTensorType>(probs.getType()).getRank();
+    int64_t smRank = cast<RankedTensorType>(sm.getInput().getType()).getRank();
+    if ((int64_t)sm.getDimension() != smRank - 1)
+      return leave(out, "attention", "the softmax is not over the keys");
     ScoreChain c;
-    if (failed(readScoreChain(sm.getInput(), rank, b, c)))
+    if (failed(readScoreChain(sm.getInput(), smRank, b, c)))
       return leave(out, "attention", c.why);
     Value q = c.q, k = c.k;
+    if (cast<RankedTensorType>(q.getType()).getRank() != rank)
+      return leave(out, "attention", "Q K^T and P V have different ranks");
     // GQA: K and V copied per query head group (repeat_kv) are read from
     // the shared heads.
     if (rank == 4) {
@@ -943,7 +1058,7 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
         b.getF32FloatAttr((float)c.scale),
         c.softcap != 0.0 ? b.getF32FloatAttr((float)c.softcap) : FloatAttr(),
         /*block=*/IntegerAttr());
-    replaceWithMixOutput(b, out, o, rank);
+    replaceWithMixOutput(b, out, o, rank, transposedOut);
     return success();
   }
 
@@ -1063,11 +1178,14 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
   }
 
   /// Replaces `out`'s result with the mix op's output `o` [B, T, H, V],
-  /// brought back to `out`'s rank and type.
+  /// brought back to `out`'s rank and type (its last two dims swapped when
+  /// `out` computes the transposed product).
   void replaceWithMixOutput(OpBuilder &b, linalg::LinalgOp out, Value o,
-                            int64_t rank) {
+                            int64_t rank, bool transposedOut = false) {
     Location loc = out->getLoc();
     Value result = fromMix(b, loc, o, rank);
+    if (transposedOut)
+      result = transposed(b, loc, result, swapLastTwo(rank));
     if (result.getType() != out->getResult(0).getType())
       result =
           tensor::CastOp::create(b, loc, out->getResult(0).getType(), result);

@@ -21,6 +21,9 @@ class Report {
 public:
   explicit Report(bool enabled) : enabled(enabled) {}
 
+  /// Whether lines are recorded (checks that only report can be skipped).
+  bool isEnabled() const { return enabled; }
+
   /// Records `op`, which `pattern` left as it was because of `why`:
   /// `LOC: mix-raise: PATTERN: left as is: WHY`. Nothing when disabled.
   void left(mlir::Operation *op, llvm::StringRef pattern, llvm::StringRef why);

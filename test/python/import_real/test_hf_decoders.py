@@ -107,16 +107,18 @@ def _model(family, impl):
     return logits_module(cls(cfg).eval()), cfg
 
 
-def _ids():
-    return np.random.default_rng(7).integers(0, 128, (1, T)).astype(np.int64)
+def ids(t=T):
+    """The token ids the models are exported with and run on: [1, t]."""
+    return np.random.default_rng(7).integers(0, 128, (1, t)).astype(np.int64)
 
 
-def _export(family, impl, opset):
-    """The cached .onnx of one case (exported on a miss) and the model."""
+def export(family, impl, opset, t=T):
+    """The cached .onnx of one case (exported on a miss, for `t` tokens) and
+    the model (bench/bench_hf_onnx.py exports longer ones)."""
     model, cfg = _model(family, impl)
-    key = {"format": EXPORT_FORMAT, "family": family, "impl": impl, "T": T,
+    key = {"format": EXPORT_FORMAT, "family": family, "impl": impl, "T": t,
            "config": cfg.to_json_string(use_diff=False)}
-    return cached_export(f"{family}_{impl}", model, _ids(), opset, key), model
+    return cached_export(f"{family}_{impl}", model, ids(t), opset, key), model
 
 
 ATTN = re.compile(r"mix\.attention .*:\s*\((tensor<[^>]*>), (tensor<[^>]*>), "
@@ -135,7 +137,7 @@ def test_export_imports_raises_and_matches_torch(family, impl, opset, tmp_path):
     onnx = need("onnx")
     from onnx_helpers import run_importer
 
-    path, model = _export(family, impl, opset)
+    path, model = export(family, impl, opset)
     if opset is None:  # the default really is below 23 (no Attention op)
         assert {o.domain: o.version for o in onnx.load(str(path), load_external_data=False)
                 .opset_import}.get("", 0) < 23
@@ -161,6 +163,6 @@ def test_export_imports_raises_and_matches_torch(family, impl, opset, tmp_path):
     # The repeat_kv copies are gone: no 5-D [B, Hkv, n, T, D] tensor is left.
     assert f"x{HKV}x{HQ // HKV}x{T}x{HEAD_DIM}x" not in text
 
-    err = logits_rel_rms(text, model, _ids())
+    err = logits_rel_rms(text, model, ids())
     print(f"{family} {impl} opset {opset or 'default'}: rel-RMS {err:.2e}")
     assert err <= TOL, f"logits rel-RMS {err:.3e} > {TOL:.0e}"
