@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "GradBuilders.h"
 #include "Grads.h"
+#include "Sequences.h"
 
 using namespace mlir;
 
@@ -47,7 +48,10 @@ FailureOr<SmallVector<Value>> attentionGrad(OpBuilder &b, mix::AttentionOp op,
       castLike(b, loc, sumHeads(b, loc, grad.getDv(), 2, share), v)};
   if (g)
     grads.push_back(
-        castLike(b, loc, reverseCumsumTime(b, loc, grad.getDg()), g));
+        castLike(b, loc,
+                 reverseCumsumTime(b, loc, grad.getDg(),
+                                   Sequences(b, loc, Value(), grad.getDg())),
+                 g));
   return grads;
 }
 
