@@ -677,7 +677,9 @@ def parallel_forgetting_attn(q, k, v, g, scale=None, cu_seqlens=None):
     """fla's ``parallel_forgetting_attn`` (Forgetting Transformer): causal
     softmax attention with the log forget gate ``g: [B, T, HQ]``,
     differentiable in q, k, v and g."""
-    _no_packing(cu_seqlens)
+    if cu_seqlens is not None:
+        raise NotImplementedError("cu_seqlens (packed sequences) is not "
+                                  "supported by mixir.torch's attention yet")
     return attention(q, k, v, g, scale, causal=True)
 
 
