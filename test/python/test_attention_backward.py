@@ -16,6 +16,7 @@ torch = pytest.importorskip("torch")  # set-up installs torch; see needs.py
 
 import mixir  # noqa: E402
 import mixir.torch as mt  # noqa: E402
+from test_backward import rel_rms  # noqa: E402
 
 LIMIT = {"f32": 1e-4, "bf16": 1e-2}
 DTYPE = {"f32": torch.float32, "bf16": torch.bfloat16}
@@ -51,15 +52,6 @@ def reference_attention(q, k, v, g=None, scale=None, causal=True, window=0,
     x = torch.where(any_key, x, torch.zeros_like(x))
     p = torch.softmax(x, dim=-1) * any_key
     return torch.einsum("bhts,bshv->bthv", p, vv)
-
-
-def rel_rms(got, want):
-    """rms(got - want) / rms(want); the rms of got when want is all zero."""
-    got, want = got.double(), want.double()
-    if not want.any():
-        return torch.sqrt(torch.mean(got ** 2)).item()
-    return (torch.sqrt(torch.mean((got - want) ** 2)) /
-            torch.sqrt(torch.mean(want ** 2))).item()
 
 
 def make_inputs(B, T, S, hq, hk, K, V, gate, seed, magnitude=1.0):

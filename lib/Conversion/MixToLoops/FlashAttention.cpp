@@ -96,14 +96,20 @@ void FlashAttentionBuilder::initMaps(MLIRContext *ctx) {
 Value FlashAttentionBuilder::reduceKeys(
     ImplicitLocOpBuilder &b, Value tile, Value acc,
     const std::function<Value(OpBuilder &, Location, Value, Value)> &combine) {
+  return reduceTile(b, tile, acc, /*keptDim=*/1, combine);
+}
+
+Value FlashAttentionBuilder::reduceTile(
+    ImplicitLocOpBuilder &b, Value tile, Value acc, unsigned keptDim,
+    const std::function<Value(OpBuilder &, Location, Value, Value)> &combine) {
   MLIRContext *ctx = b.getContext();
   AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
-  AffineMap query = AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx);
+  AffineMap kept = AffineMap::get(2, 0, {getAffineDimExpr(keptDim, ctx)}, ctx);
+  SmallVector<IteratorType> iters(2, IteratorType::reduction);
+  iters[keptDim] = IteratorType::parallel;
   return linalg::GenericOp::create(
              b, TypeRange{acc.getType()}, ValueRange{tile}, ValueRange{acc},
-             ArrayRef<AffineMap>{id, query},
-             ArrayRef<IteratorType>{IteratorType::reduction,
-                                    IteratorType::parallel},
+             ArrayRef<AffineMap>{id, kept}, iters,
              [&](OpBuilder &nb, Location loc, ValueRange args) {
                linalg::YieldOp::create(
                    nb, loc, ValueRange{combine(nb, loc, args[1], args[0])});

@@ -48,23 +48,13 @@ Value constF32(OpBuilder &b, Location loc, float v) {
 
 /// acc[r] + sum_c tile[r, c]: the row sums of a 2-D tile into 1-D `acc`.
 Value addRowSums(ImplicitLocOpBuilder &b, Value tile, Value acc, bool negate) {
-  MLIRContext *ctx = b.getContext();
-  AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
-  AffineMap row = AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx);
-  return linalg::GenericOp::create(
-             b, TypeRange{acc.getType()}, ValueRange{tile}, ValueRange{acc},
-             ArrayRef<AffineMap>{id, row},
-             ArrayRef<IteratorType>{IteratorType::parallel,
-                                    IteratorType::reduction},
-             [&](OpBuilder &nb, Location loc, ValueRange args) {
-               Value r = negate
-                             ? arith::SubFOp::create(nb, loc, args[1], args[0])
-                                   .getResult()
-                             : arith::AddFOp::create(nb, loc, args[1], args[0])
-                                   .getResult();
-               linalg::YieldOp::create(nb, loc, r);
-             })
-      .getResult(0);
+  return FlashAttentionBuilder::reduceTile(
+      b, tile, acc, /*keptDim=*/0,
+      [&](OpBuilder &nb, Location loc, Value sum, Value x) -> Value {
+        if (negate)
+          return arith::SubFOp::create(nb, loc, sum, x);
+        return arith::AddFOp::create(nb, loc, sum, x);
+      });
 }
 
 /// Rows [0, valid) of the f32 tile [n, W] (times `factor`) written into
