@@ -32,12 +32,15 @@ APT_PACKAGES=(
 # sanitizer and libFuzzer runtimes.
 TEST_APT_PACKAGES=(libclang-rt-22-dev)
 # Python packages: "import-name:pip-name". jax/jaxlib (pinned: the StableHLO
-# front stage relies on jaxlib's MLIR bindings) for the StableHLO importer.
+# front stage relies on jaxlib's MLIR bindings) for the StableHLO importer;
+# flax (pinned to a release that keeps that jax) for the Flax NNX attention
+# import test.
 # numpy, ml_dtypes and nanobind build and run MixIR; the rest only the tests.
 PIP_PACKAGES=(numpy:numpy ml_dtypes:ml_dtypes nanobind:nanobind)
 TEST_PIP_PACKAGES=(lit:lit pytest:pytest onnx:onnx onnxruntime:onnxruntime
                    jax:jax==0.10.2 jaxlib:jaxlib==0.10.2
-                   torch:torch transformers:transformers onnxscript:onnxscript)
+                   torch:torch transformers:transformers onnxscript:onnxscript
+                   flax:flax==0.12.8)
 # torch (the tests that export ONNX through torch.onnx) comes from the default
 # index like everything else: its wheel there is the CUDA build, which also
 # runs on a machine without a GPU.

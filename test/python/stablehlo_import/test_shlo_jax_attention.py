@@ -2,9 +2,9 @@
 (mixir.from_jax) and raised to `mix.attention`: `jax.nn.dot_product_attention`
 (XLA implementation) with `is_causal=True` and with a causal
 `local_window_size` (grouped key/value heads are checked, not raised yet),
-and Flax NNX `MultiHeadAttention` with `nnx.make_causal_mask` (skipped when
-flax is not installed: set-up does not install it). Each is compared with jax.jit and with an independent float64
-numpy reference."""
+and Flax NNX `MultiHeadAttention` with `nnx.make_causal_mask` (flax is
+installed by `scripts/setup.sh --tests`). Each is compared with jax.jit and
+with an independent float64 numpy reference."""
 
 from needs import need
 
@@ -103,9 +103,7 @@ def test_flax_nnx_multihead_attention_causal():
     called with nnx.make_causal_mask: the attention in the middle is raised;
     the reference recomputes the projections in float64 from the module's
     own parameters."""
-    # flax is not among the packages scripts/setup.sh installs: this test
-    # alone is skipped without it.
-    nnx = pytest.importorskip("flax.nnx")
+    nnx = need("flax.nnx", "flax")
     features, heads = 3 * D, H
     mha = nnx.MultiHeadAttention(num_heads=heads, in_features=features,
                                  qkv_features=features, decode=False,
