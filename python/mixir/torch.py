@@ -690,9 +690,9 @@ def flash_attn_func(q, k, v, dropout_p=0.0, softmax_scale=None, causal=False,
     [B, S, Hkv, *]), differentiable in q, k and v. ``window_size = (left,
     right)`` keeps keys i - left <= j (a ``window`` of left + 1); a right
     window other than -1 (none) or 0 (causal) is not supported, nor are
-    dropout, ALiBi, ``return_attn_probs`` and causal attention with S != T
-    (FlashAttention aligns its causal mask to the last key; MixIR's counts
-    positions from 0)."""
+    dropout, ALiBi, ``return_attn_probs`` and causal or windowed attention
+    with S != T (FlashAttention aligns its masks to the last key; MixIR's
+    count positions from 0)."""
     left, right = window_size
     if dropout_p != 0.0 or alibi_slopes is not None or return_attn_probs:
         raise NotImplementedError("dropout_p, alibi_slopes and "
@@ -701,10 +701,10 @@ def flash_attn_func(q, k, v, dropout_p=0.0, softmax_scale=None, causal=False,
         raise NotImplementedError(f"window_size right = {right} is not "
                                   "supported (only -1, or 0 with causal)")
     causal = causal or right == 0
-    if causal and q.shape[1] != k.shape[1]:
-        raise NotImplementedError("causal attention with seqlen_q != "
-                                  "seqlen_k (bottom-right aligned) is not "
-                                  "supported")
+    if (causal or left >= 0) and q.shape[1] != k.shape[1]:
+        raise NotImplementedError("causal or windowed attention with "
+                                  "seqlen_q != seqlen_k (bottom-right "
+                                  "aligned) is not supported")
     window = left + 1 if left >= 0 else 0
     return attention(q, k, v, None, softmax_scale, causal, window,
                      softcap if softcap > 0 else None)

@@ -193,6 +193,11 @@ def test_fla_and_flash_attn_names():
         mt.flash_attn_func(q, k, v, window_size=(4, 4))
     with pytest.raises(NotImplementedError, match="dropout"):
         mt.flash_attn_func(q, k, v, dropout_p=0.1)
+    # FlashAttention aligns causal and window masks to the last key when
+    # S != T; MixIR's count from position 0, so both are refused.
+    for kw in ({"causal": True}, {"window_size": (3, -1)}):
+        with pytest.raises(NotImplementedError, match="seqlen_q != seqlen_k"):
+            mt.flash_attn_func(q[:, :20], k, v, **kw)
 
 
 def test_torch_compile_traces_without_graph_breaks():

@@ -524,3 +524,24 @@ def test_packed_gradients_cuda_emulation(op, record_rel_rms):
                        "f32" if op == "scan" else "bf16", name, err, limit,
                        "N5")
         assert err <= limit, f"{op} {name}: rel-RMS {err:.2e}"
+
+
+@pytest.mark.parametrize("cu", [[0], []])
+def test_packing_without_sequences_is_an_error(cu):
+    """Offsets naming no sequence over T > 0 tokens: the compiled backward
+    reports the bad packing (its per-sequence reads stay inside the [0, ...]
+    states rather than reading row 0 of them)."""
+    H, K, T = 2, 8, 7
+    io, st = f"tensor<?x?x{H}x{K}xf32>", f"tensor<?x{H}x{K}x{K}xf32>"
+    gt, cut = f"tensor<?x?x{H}xf32>", "tensor<?xi32>"
+    src = _packed_source("mix.linear_attention %a0, %a1, %a2 gate scalar(%a3)"
+                         " init(%a4) varlen(%a5)",
+                         [io, io, io, gt, st, cut], [io, st])
+    module = mixir.compile(src)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, T, H, K)).astype(np.float32)
+    g = -rng.random((1, T, H)).astype(np.float32)
+    s0 = np.zeros((0, H, K, K), np.float32)
+    with pytest.raises(ValueError, match="cu_seqlens"):
+        module.mixer_backward(x, x, x, g, s0, np.array(cu, np.int32), x,
+                              np.zeros((0, H, K, K), np.float32))

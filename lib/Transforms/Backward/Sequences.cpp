@@ -173,6 +173,30 @@ SmallVector<Value> perSequenceIndex(ArrayRef<Value> idx, Value seq) {
   return out;
 }
 
+/// perSeq[seq, <idx without time>]: token idx's element of a per-sequence
+/// tensor [N, ...]. Packed, it reads 0 for a `seq` beyond perSeq's rows
+/// (a packing with no sequences, or tokens past the last offset: the op's
+/// own checks report those, and nothing is read out of range meanwhile).
+Value readPerSequence(OpBuilder &b, Location l, Value perSeq,
+                      ArrayRef<Value> idx, Value seq, const Sequences &seqs) {
+  SmallVector<Value> at = perSequenceIndex(idx, seq);
+  if (!seqs.packed())
+    return tensor::ExtractOp::create(b, l, perSeq, at);
+  Type elem = elemOf(perSeq);
+  Value rows = tensor::DimOp::create(b, l, perSeq, 0);
+  Value valid = cmp(b, l, arith::CmpIPredicate::ult, seq, rows);
+  auto ifOp = scf::IfOp::create(
+      b, l, valid,
+      [&](OpBuilder &tb, Location tl) {
+        scf::YieldOp::create(
+            tb, tl, tensor::ExtractOp::create(tb, tl, perSeq, at).getResult());
+      },
+      [&](OpBuilder &eb, Location el) {
+        scf::YieldOp::create(eb, el, build::scalarConstant(eb, el, elem, 0.0));
+      });
+  return ifOp.getResult(0);
+}
+
 /// x's sizes with the sequences in place of dims 0 and 1.
 SmallVector<OpFoldResult> perSequenceSizes(OpBuilder &b, Location loc, Value x,
                                            const Sequences &seqs) {
@@ -218,8 +242,7 @@ Value shiftForward(OpBuilder &b, Location loc, Value x, Value first,
         Value prev = arith::SubIOp::create(nb, l, idx[1], indexConst(nb, l, 1));
         prev = arith::SelectOp::create(nb, l, isFirst, idx[1], prev);
         Value before = readAtTime(nb, l, x, idx, prev);
-        Value init = tensor::ExtractOp::create(nb, l, first,
-                                               perSequenceIndex(idx, span.seq));
+        Value init = readPerSequence(nb, l, first, idx, span.seq, seqs);
         init = build::convertScalar(nb, l, init, elemOf(x));
         return arith::SelectOp::create(nb, l, isFirst, init, before)
             .getResult();
@@ -279,8 +302,7 @@ Value addAtLastStep(OpBuilder &b, Location loc, Value x, Value term,
             arith::AddIOp::create(nb, l, idx[1], indexConst(nb, l, 1));
         Value isLast = cmp(nb, l, arith::CmpIPredicate::uge, after, span.end);
         Value v = tensor::ExtractOp::create(nb, l, x, idx);
-        Value t = tensor::ExtractOp::create(nb, l, term,
-                                            perSequenceIndex(idx, span.seq));
+        Value t = readPerSequence(nb, l, term, idx, span.seq, seqs);
         Value sum = arith::AddFOp::create(nb, l, v, t);
         return arith::SelectOp::create(nb, l, isLast, sum, v).getResult();
       });
