@@ -329,7 +329,8 @@ def test_cuda_refuses_f32_inputs():
     wx, r = _lstm_args()
     with pytest.raises(ValueError, match=r"'mix.rnn' op cannot run on target "
                        r"cuda: inputs must be bf16 or f16 \(wx is f32; f32 "
-                       r"inputs run on target cpu\)"):
+                       r"inputs run on target cpu, or on cuda with "
+                       r"gpu-kernels=chunked\)"):
         mixir.rnn(wx, r, target="cuda-emulation")
 
 

@@ -337,8 +337,10 @@ LogicalResult checkRnn(mixir::mix::RnnOp op) {
   if (elem.isBF16() || elem.isF16())
     return success();
   // The op's element types are f32, f16 and bf16.
-  return op.emitOpError("cannot run on target cuda: inputs must be bf16 or "
-                        "f16 (wx is f32; f32 inputs run on target cpu)");
+  return op.emitOpError(
+      "cannot run on target cuda: inputs must be bf16 or "
+      "f16 (wx is f32; f32 inputs run on target cpu, or on cuda "
+      "with gpu-kernels=chunked)");
 }
 
 struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {

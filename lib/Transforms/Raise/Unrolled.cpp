@@ -148,6 +148,8 @@ std::string describe(MutableArrayRef<tensor::InsertSliceOp> chain,
   os << chain.size() << " straight-line copies of a step, each writing ";
   if (size == 1)
     os << "one position";
+  else if (ShapedType::isDynamic(size))
+    os << "a block of dynamic size";
   else
     os << "a block of " << size;
   os << " (a " << piece << " piece) of " << chain.back().getResultType()

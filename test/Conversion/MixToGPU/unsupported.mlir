@@ -26,7 +26,7 @@ func.func @odd_value_dim(%q: tensor<1x8x1x16xbf16>, %k: tensor<1x8x1x16xbf16>, %
 // kernels refuse them, with the op named.
 func.func @rnn_f32(%wx: tensor<1x8x1x4x16xf32>, %r: tensor<1x4x16x16xf32>)
     -> tensor<1x8x1x16xf32> {
-  // expected-error @below {{'mix.rnn' op cannot run on target cuda: inputs must be bf16 or f16 (wx is f32; f32 inputs run on target cpu)}}
+  // expected-error @below {{'mix.rnn' op cannot run on target cuda: inputs must be bf16 or f16 (wx is f32; f32 inputs run on target cpu, or on cuda with gpu-kernels=chunked)}}
   %h, %s:2 = mix.rnn lstm %wx, %r
       : (tensor<1x8x1x4x16xf32>, tensor<1x4x16x16xf32>)
       -> (tensor<1x8x1x16xf32>, tensor<1x1x16xf32>, tensor<1x1x16xf32>)
