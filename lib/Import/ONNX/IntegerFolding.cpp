@@ -72,6 +72,10 @@ std::optional<IntTensor> fold(Node &n, SmallVector<IntTensor> &in) {
     if (!(a.shape == b.shape || aScalar || bScalar))
       return std::nullopt;
     IntTensor r = a.data.size() >= b.data.size() ? a : b;
+    // Broadcasting against a one-element tensor keeps the larger rank:
+    // And([1, 1, 1, 1], [T, T]) is [1, 1, T, T].
+    size_t rank = std::max(a.shape.size(), b.shape.size());
+    r.shape.insert(r.shape.begin(), rank - r.shape.size(), 1);
     for (size_t i = 0; i < r.data.size(); ++i) {
       int64_t x = a.data[aScalar ? 0 : i], y = b.data[bScalar ? 0 : i];
       if (op == "Div" && (y == 0 || (y == -1 && x == INT64_MIN)))

@@ -317,3 +317,18 @@ def test_f16_chain(tmp_path, record_rel_rms):
         [init("w", randn(r, 16, 8).astype(np.float16)), init("s", np.ones(8, np.float16))])
     check_against(model, {"x": randn(r, 2, 5, 16).astype(np.float16)}, tmp_path,
                   tol=5e-3, record=record_rel_rms, case="f16 chain")
+
+
+def test_folded_logic_keeps_the_broadcast_rank(tmp_path):
+    """And of a one-element [1, 1, 1, 1] mask and a [3, 3] mask folds to
+    [1, 1, 3, 3] (ONNX broadcasting), as Shape then reports."""
+    one = init("one", np.ones((1, 1, 1, 1), bool))
+    tril = init("tril", np.tril(np.ones((3, 3), bool)))
+    nodes = [h.make_node("And", ["one", "tril"], ["m"]),
+             h.make_node("Shape", ["m"], ["shape"]),
+             h.make_node("Where", ["m", "x", "zero"], ["y"])]
+    model = make_model(nodes, [vi("x", [1, 1, 3, 3])],
+                       [vi("y", [1, 1, 3, 3]), vi("shape", [4], I64)],
+                       [one, tril, init("zero", np.zeros((), np.float32))])
+    x = randn(rng(4), 1, 1, 3, 3)
+    check_against(model, {"x": x}, tmp_path)
