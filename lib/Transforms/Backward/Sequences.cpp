@@ -173,6 +173,22 @@ SmallVector<Value> perSequenceIndex(ArrayRef<Value> idx, Value seq) {
   return out;
 }
 
+/// x[at] where `cond` holds, else 0 (x is not read).
+Value extractOrZero(OpBuilder &b, Location l, Value cond, Value x,
+                    ArrayRef<Value> at) {
+  auto ifOp = scf::IfOp::create(
+      b, l, cond,
+      [&](OpBuilder &tb, Location tl) {
+        scf::YieldOp::create(
+            tb, tl, tensor::ExtractOp::create(tb, tl, x, at).getResult());
+      },
+      [&](OpBuilder &eb, Location el) {
+        scf::YieldOp::create(eb, el,
+                             build::scalarConstant(eb, el, elemOf(x), 0.0));
+      });
+  return ifOp.getResult(0);
+}
+
 /// perSeq[seq, <idx without time>]: token idx's element of a per-sequence
 /// tensor [N, ...]. Packed, it reads 0 for a `seq` beyond perSeq's rows
 /// (a packing with no sequences, or tokens past the last offset: the op's
@@ -182,19 +198,9 @@ Value readPerSequence(OpBuilder &b, Location l, Value perSeq,
   SmallVector<Value> at = perSequenceIndex(idx, seq);
   if (!seqs.packed())
     return tensor::ExtractOp::create(b, l, perSeq, at);
-  Type elem = elemOf(perSeq);
   Value rows = tensor::DimOp::create(b, l, perSeq, 0);
-  Value valid = cmp(b, l, arith::CmpIPredicate::ult, seq, rows);
-  auto ifOp = scf::IfOp::create(
-      b, l, valid,
-      [&](OpBuilder &tb, Location tl) {
-        scf::YieldOp::create(
-            tb, tl, tensor::ExtractOp::create(tb, tl, perSeq, at).getResult());
-      },
-      [&](OpBuilder &eb, Location el) {
-        scf::YieldOp::create(eb, el, build::scalarConstant(eb, el, elem, 0.0));
-      });
-  return ifOp.getResult(0);
+  return extractOrZero(b, l, cmp(b, l, arith::CmpIPredicate::ult, seq, rows),
+                       perSeq, at);
 }
 
 /// x's sizes with the sequences in place of dims 0 and 1.
@@ -259,27 +265,17 @@ Value shiftForwardZero(OpBuilder &b, Location loc, Value x,
 
 Value firstStep(OpBuilder &b, Location loc, Value x, const Sequences &seqs) {
   Type elem = elemOf(x);
-  return generate(
-      b, loc, perSequenceSizes(b, loc, x, seqs), elem,
-      [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) {
-        Sequences::Span span = seqs.ofSequence(nb, l, idx[0]);
-        Value empty =
-            cmp(nb, l, arith::CmpIPredicate::uge, span.start, span.end);
-        auto ifOp = scf::IfOp::create(
-            nb, l, empty,
-            [&](OpBuilder &tb, Location tl) {
-              scf::YieldOp::create(tb, tl,
-                                   build::scalarConstant(tb, tl, elem, 0.0));
-            },
-            [&](OpBuilder &eb, Location el) {
-              SmallVector<Value> at(idx.begin(), idx.end());
-              at[0] = span.row;
-              at.insert(at.begin() + 1, span.start);
-              scf::YieldOp::create(
-                  eb, el, tensor::ExtractOp::create(eb, el, x, at).getResult());
-            });
-        return ifOp.getResult(0);
-      });
+  return generate(b, loc, perSequenceSizes(b, loc, x, seqs), elem,
+                  [&](OpBuilder &nb, Location l, ArrayRef<Value> idx) {
+                    Sequences::Span span = seqs.ofSequence(nb, l, idx[0]);
+                    SmallVector<Value> at(idx.begin(), idx.end());
+                    at[0] = span.row;
+                    at.insert(at.begin() + 1, span.start);
+                    // An empty sequence has no first token: 0.
+                    Value nonEmpty = cmp(nb, l, arith::CmpIPredicate::ult,
+                                         span.start, span.end);
+                    return extractOrZero(nb, l, nonEmpty, x, at);
+                  });
 }
 
 Value firstStepDecay(OpBuilder &b, Location loc, Value logGate,
