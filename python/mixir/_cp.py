@@ -14,9 +14,15 @@ The op runs are differentiable (the compiled op's derived backward) and the
 exchange is a custom autograd Function, so the backward passes state
 gradients from right to left.
 
-Softmax attention (forward only, for prefill) gathers the keys and values a
-rank's queries see instead: all of those before it, or, with a sliding
-window, the last ``window - 1`` tokens before its slice.
+Softmax attention gathers the keys and values a rank's queries see instead:
+all of those before it, or, with a sliding window, the last ``window - 1``
+tokens before its slice; the backward sends their gradients back to the
+ranks they came from.
+
+Packed sequences (``cu_seqlens``, the offsets of the whole packed batch on
+every rank) run packed on each rank's pieces of sequences; a rank's summary
+is that of its last piece, and a sequence that began on an earlier rank
+starts from the state carried to it (``_Plan``, ``_PackedCarry``).
 
 A rank that fails before the collectives (bad input, a compile error) makes
 every rank raise, so none waits for a collective that would never come.
@@ -62,6 +68,18 @@ def _through(m, state, matrix):
     return m @ state if matrix else torch.exp(m) * state
 
 
+def _through_grad(m, state, d, matrix, m_shape):
+    """The gradients of `m` and `state` in `_through(m, state, matrix)`
+    given `d`, that of its result."""
+    if matrix:
+        return d @ state.transpose(-1, -2), m.transpose(-1, -2) @ d
+    scaled = d * torch.exp(m)
+    full = scaled * state
+    # Sum over the dims the decay was broadcast along.
+    dims = [i for i, n in enumerate(m_shape) if n == 1 and full.shape[i] != 1]
+    return (full.sum(dims, keepdim=True) if dims else full), scaled
+
+
 class _Carry(torch.autograd.Function):
     """The state entering this rank: rank 0's initial state run through the
     (M, C) summaries of the ranks before this one, M a log decay or (with
@@ -98,17 +116,8 @@ class _Carry(torch.autograd.Function):
         d = d_carried
         for r in reversed(range(rank)):
             d_states[r] = d
-            if ctx.matrix:
-                d_ms[r] = d @ before[r].transpose(-1, -2)
-                d = ms[r].transpose(-1, -2) @ d
-                continue
-            scaled = d * torch.exp(ms[r])
-            full = scaled * before[r]
-            # Sum over the dims the decay was broadcast along.
-            dims = [i for i, n in enumerate(ctx.m_shape) if n == 1 and
-                    full.shape[i] != 1]
-            d_ms[r] = full.sum(dims, keepdim=True) if dims else full
-            d = scaled
+            d_ms[r], d = _through_grad(ms[r], before[r], d, ctx.matrix,
+                                       ctx.m_shape)
         dist.all_reduce(d_ms, group=group)
         dist.all_reduce(d_states, group=group)
         d_init = d.contiguous()
@@ -176,30 +185,47 @@ def _split(what, run, zero_state, summary_of, initial_state,
                if output_final_state else None)
 
 
-def _zero_state(q, v):
-    """A zero state [B, Hv, K, V] for q [B, T, Hq, K], v [B, T, Hv, V]."""
-    return q.new_zeros((q.shape[0], v.shape[2], q.shape[3], v.shape[3]),
-                       dtype=_state_dtype(q))
+def _zero_state(q, v, n=None):
+    """Zero states [B (or n), Hv, K, V] for q [B, T, Hq, K], v [B, T, Hv,
+    V]."""
+    return q.new_zeros((q.shape[0] if n is None else n, v.shape[2],
+                        q.shape[3], v.shape[3]), dtype=_state_dtype(q))
 
 
 def linear_attention(fn, q, k, v, g, gate, scale, initial_state,
                      output_final_state, chunk_size, group,
-                     broadcast_final_state):
+                     broadcast_final_state, cu_seqlens=None):
     """`fn` is mixir.torch.linear_attention (single process)."""
+
+    def log_decay(x, B, hv, K):
+        # Summed over T: the decay of a whole slice or piece, [B, hv, K|1, 1].
+        if gate == "none":
+            return x.new_zeros(B, hv, 1, 1, dtype=_state_dtype(q))
+        return x.float().sum(1).view(B, hv, K if gate == "vector" else 1, 1)
 
     def log_decay_of(local):
         # The sizes are read here, inside _split's agreement: a rank with a
         # malformed q or v raises on every rank, never leaves them waiting.
         B, T, _, K = q.shape
         hv = v.shape[2]
-        if gate == "none":
-            return local.new_zeros(B, hv, 1, 1)
         if gate == "head":
             return (T * g.float()).view(1, hv, 1, 1).expand(B, hv, 1, 1)
-        if gate == "scalar":
-            return g.float().sum(1).view(B, hv, 1, 1)
-        return g.float().sum(1).view(B, hv, K, 1)
+        return log_decay(g if gate != "none" else local, B, hv, K)
 
+    if cu_seqlens is not None:
+        def piece_decay(local, lo, cu):
+            T, K, hv = q.shape[1], q.shape[3], v.shape[2]
+            if gate == "head":
+                return ((T - lo) * g.float()).view(hv, 1, 1)
+            return log_decay(g[:, lo:] if gate != "none" else local, 1, hv,
+                             K)[0]
+        return _split_packed(
+            "linear_attention",
+            lambda state, cu: fn(q, k, v, g, gate, scale, state, True,
+                                 chunk_size=chunk_size, cu_seqlens=cu),
+            lambda n: _zero_state(q, v, n), piece_decay, initial_state,
+            output_final_state, group, broadcast_final_state, cu_seqlens,
+            lambda: q.shape[1])
     return _split("linear_attention",
                   lambda state: fn(q, k, v, g, gate, scale, state, True,
                                    chunk_size=chunk_size),
@@ -208,77 +234,339 @@ def linear_attention(fn, q, k, v, g, gate, scale, initial_state,
 
 
 def scan(fn, x, g, initial_state, output_final_state, chunk_size, group,
-         broadcast_final_state):
+         broadcast_final_state, cu_seqlens=None):
     """`fn` is mixir.torch.scan (single process)."""
+    def zeros(n=None):
+        return x.new_zeros(x.shape[0] if n is None else n, x.shape[2],
+                           dtype=_state_dtype(x))
+
+    if cu_seqlens is not None:
+        return _split_packed(
+            "scan",
+            lambda state, cu: fn(x, g, state, True, chunk_size=chunk_size,
+                                 cu_seqlens=cu),
+            zeros, lambda local, lo, cu: g[0, lo:].to(local.dtype).sum(0),
+            initial_state, output_final_state, group, broadcast_final_state,
+            cu_seqlens, lambda: x.shape[1])
     return _split("scan",
                   lambda state: fn(x, g, state, True, chunk_size=chunk_size),
-                  lambda: x.new_zeros(x.shape[0], x.shape[2],
-                                      dtype=_state_dtype(x)),
-                  lambda local: g.to(local.dtype).sum(1), initial_state,
-                  output_final_state, group, broadcast_final_state)
+                  zeros, lambda local: g.to(local.dtype).sum(1),
+                  initial_state, output_final_state, group,
+                  broadcast_final_state)
 
 
 def _with_transition(what, run_from, q, v, initial_state,
-                     output_final_state, group, broadcast_final_state):
+                     output_final_state, group, broadcast_final_state,
+                     cu_seqlens):
     """The delta rule's and mix.recurrence's form of `_split`:
-    `run_from(q, v, state)` runs the op on this rank's slice. M is the op
-    run on v = 0 (value dim K) from the identity, per batch and head: its
-    final state is the product of the slice's transitions."""
-    def transition(local):
-        B, H, K = local.shape[:3]
+    `run_from(q, v, state, cu)` runs the op on this rank's slice (packed by
+    `cu`, or None). M is the op run on v = 0 (value dim K) from the
+    identity, per batch (or sequence) and head: its final state is the
+    product of the slice's (or last piece's) transitions."""
+    def transition(local, cu=None):
+        n, H, K = local.shape[:3]
         v0 = v.new_zeros(v.shape[:3] + (K,))
         eye = torch.eye(K, dtype=local.dtype,
-                        device=local.device).expand(B, H, K, K)
-        return run_from(q.detach(), v0, eye.contiguous())[1]
+                        device=local.device).expand(n, H, K, K)
+        return run_from(q.detach(), v0, eye.contiguous(), cu)[1]
 
-    return _split(what, lambda state: run_from(q, v, state),
+    if cu_seqlens is not None:
+        return _split_packed(
+            what, lambda state, cu: run_from(q, v, state, cu),
+            lambda n: _zero_state(q, v, n),
+            lambda local, lo, cu: transition(local, cu)[-1], initial_state,
+            output_final_state, group, broadcast_final_state, cu_seqlens,
+            lambda: q.shape[1], matrix=True)
+    return _split(what, lambda state: run_from(q, v, state, None),
                   lambda: _zero_state(q, v), transition, initial_state,
                   output_final_state, group, broadcast_final_state,
                   matrix=True)
 
 
 def delta_rule(fn, q, k, v, beta, g, gate, scale, initial_state,
-               output_final_state, flags, group, broadcast_final_state):
+               output_final_state, flags, group, broadcast_final_state,
+               cu_seqlens=None):
     """`fn` is mixir.torch.delta_rule (single process); `flags` its keyword
     options (qk_l2norm, allow_neg_eigval, chunk_size)."""
     return _with_transition(
-        "delta_rule", lambda qq, vv, state: fn(qq, k, vv, beta, g, gate, scale,
-                                               state, True, **flags),
-        q, v, initial_state, output_final_state, group, broadcast_final_state)
+        "delta_rule",
+        lambda qq, vv, state, cu: fn(qq, k, vv, beta, g, gate, scale, state,
+                                     True, cu_seqlens=cu, **flags),
+        q, v, initial_state, output_final_state, group, broadcast_final_state,
+        cu_seqlens)
 
 
 def recurrence(fn, q, k, v, a, b, g, gate, scale, initial_state,
-               output_final_state, chunk_size, group, broadcast_final_state):
+               output_final_state, chunk_size, group, broadcast_final_state,
+               cu_seqlens=None):
     """`fn` is mixir.torch.recurrence (single process)."""
     return _with_transition(
-        "recurrence", lambda qq, vv, state: fn(qq, k, vv, a, b, g, gate, scale,
-                                               state, True,
-                                               chunk_size=chunk_size),
-        q, v, initial_state, output_final_state, group, broadcast_final_state)
+        "recurrence",
+        lambda qq, vv, state, cu: fn(qq, k, vv, a, b, g, gate, scale, state,
+                                     True, chunk_size=chunk_size,
+                                     cu_seqlens=cu),
+        q, v, initial_state, output_final_state, group, broadcast_final_state,
+        cu_seqlens)
 
 
-# --- softmax attention (forward only) ---------------------------------------
+# --- packed sequences across ranks -----------------------------------------
 
-def _gather_tokens(x, lengths, group):
-    """Every rank's `x` [B, L_r, ...] (L_r = lengths[r]), padded to the
-    longest for the all-gather and cut back."""
-    longest = max(lengths)
-    pad = x.new_zeros((x.shape[0], longest) + tuple(x.shape[2:]))
-    pad[:, :x.shape[1]] = x
-    parts = [torch.empty_like(pad) for _ in lengths]
-    dist.all_gather(parts, pad, group=group)
-    return [p[:, :n] for p, n in zip(parts, lengths)]
+class _Plan:
+    """Where the packed sequences of `cu` (the offsets of the whole packed
+    batch, the same on every rank) fall in each rank's slice.
+
+    Each rank runs the op packed over its pieces of sequences: the
+    sequences with tokens in its slice, cut to it, and the empty ones whose
+    offset lies in it (on the last rank, also at its end). The first piece
+    may continue a sequence begun on an earlier rank, and the last may go
+    on into the next rank. A rank's summary is that of its last piece, and
+    the chain of summaries restarts wherever a last piece begins its
+    sequence (`resets`)."""
+
+    def __init__(self, cu, lengths, rank):
+        world = len(lengths)
+        starts = [sum(lengths[:r]) for r in range(world)]
+        self.ids, self.local, self.ends_here = [], [], []
+        self.resets, self.last_ids, self.last_starts = [], [], []
+        for r in range(world):
+            start, end = starts[r], starts[r] + lengths[r]
+            last = r == world - 1
+            pieces = [s for s in range(len(cu) - 1)
+                      if (cu[s] < end and cu[s + 1] > start) or
+                      (cu[s] == cu[s + 1] and
+                       (start <= cu[s] < end or (last and cu[s] == end)))]
+            s = pieces[-1]
+            self.resets.append(cu[s] >= start)
+            self.last_ids.append(s)
+            self.last_starts.append(max(cu[s], start) - start)
+            if r == rank:
+                self.ids = pieces
+                self.local = [0] + [min(cu[p + 1], end) - start
+                                    for p in pieces]
+                self.continues = cu[pieces[0]] < start
+                self.ends_here = [i for i, p in enumerate(pieces)
+                                  if cu[p + 1] <= end]
+        self.count = len(cu) - 1
 
 
-def _tails_before(k, v, lengths, rank, need, group):
+class _PackedCarry(torch.autograd.Function):
+    """The initial states of this rank's pieces: each sequence's own
+    (rank 0's `init` [N, ...], broadcast), but for a first piece that
+    continues a sequence, which starts from the state carried through the
+    (M, C) summaries of the last pieces of the ranks before it, back to the
+    rank where that sequence began. The collectives are the same on every
+    rank, forward and backward, as for _Carry."""
+
+    @staticmethod
+    def forward(ctx, m, last_state, init, group, matrix, plan):
+        world, rank = dist.get_world_size(group), dist.get_rank(group)
+        ms = [torch.empty_like(m) for _ in range(world)]
+        states = [torch.empty_like(last_state) for _ in range(world)]
+        dist.all_gather(ms, m.contiguous(), group=group)
+        dist.all_gather(states, last_state.contiguous(), group=group)
+        init = init.clone()
+        dist.broadcast(init, _src(group, 0), group=group)
+        local = init[plan.ids].clone()
+        first, before = rank, []
+        if plan.continues:
+            first = max(r for r in range(rank) if plan.resets[r])
+            carried = init[plan.last_ids[first]]
+            for r in range(first, rank):
+                before.append(carried)
+                carried = _through(ms[r], carried, matrix) + states[r]
+            local[0] = carried
+        ctx.group, ctx.matrix, ctx.plan, ctx.first = group, matrix, plan, first
+        ctx.m_shape, ctx.init_shape = m.shape, init.shape
+        ctx.save_for_backward(*ms[first:rank], *before)
+        return local
+
+    @staticmethod
+    def backward(ctx, d_local):
+        group, plan, first = ctx.group, ctx.plan, ctx.first
+        world, rank = dist.get_world_size(group), dist.get_rank(group)
+        saved = ctx.saved_tensors
+        n = rank - first
+        ms, before = saved[:n], saved[n:]
+        d_ms = d_local.new_zeros((world,) + tuple(ctx.m_shape))
+        d_states = d_local.new_zeros((world,) + tuple(d_local.shape[1:]))
+        d_init = d_local.new_zeros(ctx.init_shape)
+        own = list(range(1 if plan.continues else 0, len(plan.ids)))
+        d_init.index_add_(0, torch.tensor([plan.ids[i] for i in own],
+                                          dtype=torch.int64),
+                          d_local[own])
+        if plan.continues:
+            d = d_local[0]
+            for i in reversed(range(n)):
+                r = first + i
+                d_states[r] = d
+                d_ms[r], d = _through_grad(ms[i], before[i], d, ctx.matrix,
+                                           ctx.m_shape)
+            d_init[plan.last_ids[first]] += d
+        for x in (d_ms, d_states, d_init):
+            dist.all_reduce(x, group=group)
+        if rank != 0:
+            d_init = torch.zeros_like(d_init)
+        return d_ms[rank], d_states[rank], d_init, None, None, None
+
+
+class _PackedFinals(torch.autograd.Function):
+    """Every sequence's final state, [N, ...], from the ranks whose slices
+    end them; `o` passes through, so that every rank whose output is used
+    makes this exchange's backward collective too."""
+
+    @staticmethod
+    def forward(ctx, o, local_finals, group, plan):
+        full = local_finals.new_zeros((plan.count,) +
+                                      tuple(local_finals.shape[1:]))
+        rows = plan.ends_here
+        if rows:
+            full[[plan.ids[i] for i in rows]] = local_finals[rows]
+        dist.all_reduce(full, group=group)
+        ctx.group, ctx.plan = group, plan
+        ctx.local_shape = local_finals.shape
+        return o.clone(), full
+
+    @staticmethod
+    def backward(ctx, d_o, d_full):
+        d_full = d_full.contiguous().clone()
+        dist.all_reduce(d_full, group=ctx.group)
+        plan = ctx.plan
+        d_local = d_full.new_zeros(ctx.local_shape)
+        rows = plan.ends_here
+        if rows:
+            d_local[rows] = d_full[[plan.ids[i] for i in rows]]
+        return d_o, d_local, None, None
+
+
+def _offsets_of(cu_seqlens, T, group):
+    """The global offsets as a list, the same on every rank, and every
+    rank's slice length; a ValueError on every rank when they disagree."""
+    world = dist.get_world_size(group)
+    cu = [int(c) for c in cu_seqlens.tolist()]
+    fingerprint = torch.tensor(
+        [T, len(cu), sum(cu), sum(i * c for i, c in enumerate(cu))],
+        dtype=torch.int64, device=_device(group))
+    parts = [torch.empty_like(fingerprint) for _ in range(world)]
+    dist.all_gather(parts, fingerprint, group=group)
+    lengths = [int(p[0].item()) for p in parts]
+    if any(not torch.equal(p[1:], parts[0][1:]) for p in parts):
+        raise ValueError("with cp_group, cu_seqlens holds the offsets of the "
+                         "whole packed batch, the same on every rank; the "
+                         "ranks passed different offsets")
+    if cu[-1] != sum(lengths):
+        raise ValueError(f"cu_seqlens ends at {cu[-1]}, but the ranks' slices "
+                         f"hold {sum(lengths)} tokens ({lengths})")
+    if 0 in lengths:
+        raise ValueError("with cu_seqlens and cp_group every rank's slice "
+                         f"needs at least one token (slice lengths {lengths})")
+    return cu, lengths
+
+
+def _check_offsets(cu_seqlens):
+    if not isinstance(cu_seqlens, torch.Tensor) or cu_seqlens.dim() != 1 or \
+            cu_seqlens.dtype not in (torch.int32, torch.int64):
+        raise TypeError("cu_seqlens must be a 1-D int32 or int64 torch.Tensor")
+    cu = cu_seqlens.tolist()
+    if len(cu) < 2 or cu[0] != 0 or any(b < a for a, b in zip(cu, cu[1:])):
+        raise ValueError(f"cu_seqlens must start at 0, not decrease and name "
+                         f"at least one sequence, got {cu}")
+
+
+def _split_packed(what, run, zero_state, summary_of, initial_state,
+                  output_final_state, group, broadcast_final_state, cu_seqlens,
+                  length, matrix=False):
+    """`_split` for packed sequences: `cu_seqlens` holds the offsets of the
+    whole packed batch (every rank passes the same); `run(state, cu)` runs
+    the op on this rank's slice packed by `cu` from `state` [n, ...];
+    `zero_state(n)` is n zero states; `summary_of(final, lo, cu)` is the M
+    of the last piece (from token `lo` of the slice), given the run from
+    zero states' final states; `length()` the slice's token count."""
+    error, T = None, 0
+    try:
+        _check_offsets(cu_seqlens)
+        T = int(length())
+    except Exception as e:  # noqa: BLE001 - re-raised on this rank below
+        error = e
+    _agree(error, group, what)
+    cu, lengths = _offsets_of(cu_seqlens, T, group)
+    plan = _Plan(cu, lengths, dist.get_rank(group))
+    local_cu = torch.tensor(plan.local, dtype=cu_seqlens.dtype)
+    last, m = None, None
+    try:
+        n = len(plan.ids)
+        _, local = run(zero_state(n), local_cu)
+        last = local[n - 1]
+        m = summary_of(local, plan.local[-2], local_cu)
+        if initial_state is not None and dist.get_rank(group) == 0 and \
+                initial_state.shape[0] != plan.count:
+            raise ValueError(f"initial_state holds {initial_state.shape[0]} "
+                             f"states; cu_seqlens names {plan.count} "
+                             "sequences")
+    except Exception as e:  # noqa: BLE001 - re-raised on this rank below
+        error = e
+    _agree(error, group, what)
+    init = zero_state(plan.count)
+    if initial_state is not None and dist.get_rank(group) == 0:
+        init = initial_state.to(init.dtype)
+    states = _PackedCarry.apply(m.contiguous(), last, init, group, matrix,
+                                plan)
+    o, finals = run(states, local_cu)
+    if not output_final_state:
+        return o, None
+    o, full = _PackedFinals.apply(o, finals, group, plan)
+    last_rank = dist.get_world_size(group) - 1
+    keep = broadcast_final_state or dist.get_rank(group) == last_rank
+    return o, (full if keep else None)
+
+
+# --- softmax attention ------------------------------------------------------
+
+class _Exchange(torch.autograd.Function):
+    """Every rank's last `tails[r]` tokens of k and v, gathered
+    ([world, B, max(tails), ...] each), with k and v passed through: every
+    rank uses its own k and v, so every rank makes the backward's
+    collectives, which send each gathered token's gradient back to its
+    rank."""
+
+    @staticmethod
+    def forward(ctx, k, v, tails, group):
+        longest = max(tails)
+        gathered = []
+        for x in (k, v):
+            pad = x.new_zeros((x.shape[0], longest) + tuple(x.shape[2:]))
+            n = tails[dist.get_rank(group)]
+            pad[:, :n] = x[:, x.shape[1] - n:]
+            parts = [torch.empty_like(pad) for _ in tails]
+            dist.all_gather(parts, pad, group=group)
+            gathered.append(torch.stack(parts))
+        ctx.group, ctx.tails = group, tails
+        return k.clone(), v.clone(), gathered[0], gathered[1]
+
+    @staticmethod
+    def backward(ctx, dk, dv, dk_parts, dv_parts):
+        n = ctx.tails[dist.get_rank(ctx.group)]
+        grads = []
+        for d, d_parts in ((dk, dk_parts), (dv, dv_parts)):
+            d_parts = d_parts.contiguous().clone()
+            dist.all_reduce(d_parts, group=ctx.group)
+            d = d.clone()
+            d[:, d.shape[1] - n:] += d_parts[dist.get_rank(ctx.group)][:, :n]
+            grads.append(d)
+        return grads[0], grads[1], None, None
+
+
+def _exchange(k, v, tails, group):
+    """(k, v, every rank's k tail, every rank's v tail) through _Exchange."""
+    k, v, kp, vp = _Exchange.apply(k, v, tuple(tails), group)
+    return (k, v, [kp[r][:, :n] for r, n in enumerate(tails)],
+            [vp[r][:, :n] for r, n in enumerate(tails)])
+
+
+def _tails_before(kt, vt, tails, rank, need):
     """The `need` tokens of k and v just before this rank's slice, from the
-    last `need` tokens of each earlier rank's slice (fewer where a slice is
-    shorter; then the rank before it provides the rest)."""
-    if need == 0:
-        return [], []
-    tails = [min(n, need) for n in lengths]
-    kt, vt = (_gather_tokens(x[:, x.shape[1] - tails[rank]:], tails, group)
-              for x in (k, v))
+    last tokens of each earlier rank's slice (`kt`, `vt`: `tails[r]` of
+    them; fewer where a slice is shorter, and then the rank before it
+    provides the rest)."""
     ks, vs = [], []
     for r in reversed(range(rank)):
         take = min(need, tails[r])
@@ -290,7 +578,7 @@ def _tails_before(k, v, lengths, rank, need, group):
     return ks, vs
 
 
-def attention(fn, q, k, v, g, causal, window, group):
+def attention(fn, q, k, v, g, causal, window, group, block=0):
     """`fn(q, k, v, causal, window)` is single-process softmax attention
     (the other options bound). This rank's queries see the keys of
     the ranks before it; the op compares query and key positions as plain
@@ -308,6 +596,10 @@ def attention(fn, q, k, v, g, causal, window, group):
             raise NotImplementedError(
                 "attention with cp_group does not take a forget gate g (its "
                 "cumulative sums would have to be carried across ranks)")
+        if block:
+            raise NotImplementedError(
+                "attention with cp_group does not take block (its blocks "
+                "would count positions from each rank's slice)")
         if q.shape[1] != k.shape[1] or k.shape[1] != v.shape[1]:
             raise ValueError("with cp_group, q, k and v hold this rank's "
                              "slice of the same tokens: their lengths "
@@ -324,18 +616,23 @@ def attention(fn, q, k, v, g, causal, window, group):
     lengths = [int(c.item()) for c in counts]
     start = sum(lengths[:rank])
     if causal and not window:
-        ks, vs = (_gather_tokens(x, lengths, group)[:rank]
-                  for x in (k, v))
-        keys, values = torch.cat(ks + [k], 1), torch.cat(vs + [v], 1)
+        k, v, ks, vs = _exchange(k, v, lengths, group)
+        keys, values = torch.cat(ks[:rank] + [k], 1), \
+            torch.cat(vs[:rank] + [v], 1)
         o = fn(q.flip(1), keys.flip(1), values.flip(1), False, 1)
         return o.flip(1)
     if causal:
-        ks, vs = _tails_before(k, v, lengths, rank, window - 1, group)
+        tails = [min(n, window - 1) for n in lengths]
+        ks, vs = [], []
+        if max(tails) > 0:
+            k, v, kt, vt = _exchange(k, v, tails, group)
+            ks, vs = _tails_before(kt, vt, tails, rank, window - 1)
         keys, values = torch.cat(ks + [k], 1), torch.cat(vs + [v], 1)
         n = keys.shape[1] - q.shape[1]
     else:
-        keys, values = (torch.cat(_gather_tokens(x, lengths, group), 1)
-                        for x in (k, v))
+        k, v, ks, vs = _exchange(k, v, lengths, group)
+        keys = torch.cat(ks[:rank] + [k] + ks[rank + 1:], 1)
+        values = torch.cat(vs[:rank] + [v] + vs[rank + 1:], 1)
         if not window:
             return fn(q, keys, values, False, 0)
         n = start - max(0, start - window + 1)

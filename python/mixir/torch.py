@@ -20,12 +20,12 @@ here instead. Differences from fla:
   ``attention`` and is differentiable like the rest: the initial and final
   states are then [N, ...], one per sequence, and the backward the compiler
   derives for packed sequences keeps each sequence's gradients to itself
-  (it cannot be combined with ``cp_group``);
+  (with ``cp_group``, sequences may cross the ranks' slices);
 - ``recurrence`` (``mix.recurrence``) and the delta rule
   (``chunk_gated_delta_rule``, ``chunk_delta_rule``) are differentiable
   with log decays; softmax ``attention`` (``parallel_forgetting_attn``,
   ``flash_attn_func``) through the flash-attention backward the compiler
-  derives (``cp_group`` attention runs the forward only).
+  derives (with ``cp_group`` too).
 
 ``cp_group=`` (context parallel) splits the sequence across the ranks of a
 torch.distributed process group (see ``mixir._cp``).
@@ -229,14 +229,18 @@ def linear_attention(q, k, v, g=None, gate="none", scale=None,
     each passes its contiguous slice of the tokens (slices may differ in
     length), rank 0's `initial_state` starts the sequence, and the last
     rank returns the final state (every rank with `broadcast_final_state`).
+    With both, `cu_seqlens` holds the offsets of the whole packed batch and
+    is the same on every rank; a sequence may span several ranks' slices,
+    rank 0's `initial_state` holds every sequence's, and the final states
+    [N, ...] come back as without packing. Every slice then needs at least
+    one token.
     """
     if cp_group is not None:
-        _no_packing(cu_seqlens, "cp_group")
         from . import _cp
         return _cp.linear_attention(
             linear_attention, q, k, v, g, gate, scale, initial_state,
             output_final_state, chunk_size, _group(cp_group),
-            broadcast_final_state)
+            broadcast_final_state, cu_seqlens)
     if gate not in _GATES:
         raise ValueError(f"gate must be one of {', '.join(map(repr, _GATES))}, "
                          f"got {gate!r}")
@@ -250,12 +254,6 @@ def linear_attention(q, k, v, g=None, gate="none", scale=None,
                                 _scale_of(scale, q.shape[-1]),
                                 -1 if chunk_size is None else int(chunk_size))
     return o, (s if output_final_state else None)
-
-
-def _no_packing(cu_seqlens, what):
-    if cu_seqlens is not None:
-        raise NotImplementedError(f"cu_seqlens (packed sequences) cannot be "
-                                  f"combined with {what}")
 
 
 def chunk_simple_gla(q, k, v, g=None, g_gamma=None, scale=None,
@@ -346,10 +344,10 @@ def scan(x, g, initial_state=None, output_final_state=False, *,
     packs N sequences along T of a batch of one (states [N, D]); `cp_group`
     splits the sequence across ranks as for `linear_attention`."""
     if cp_group is not None:
-        _no_packing(cu_seqlens, "cp_group")
         from . import _cp
         return _cp.scan(scan, x, g, initial_state, output_final_state,
-                        chunk_size, _group(cp_group), broadcast_final_state)
+                        chunk_size, _group(cp_group), broadcast_final_state,
+                        cu_seqlens)
     if not isinstance(x, torch.Tensor) or x.dim() != 3:
         raise ValueError("x must be a 3-D torch.Tensor [B, T, D]")
     f = torch.float64 if x.dtype == torch.float64 else torch.float32
@@ -435,11 +433,11 @@ def recurrence(q, k, v, a=None, b=None, g=None, gate="none", scale=None,
     sequences and `cp_group` splits the sequence across ranks, as for
     `linear_attention`."""
     if cp_group is not None:
-        _no_packing(cu_seqlens, "cp_group")
         from . import _cp
         return _cp.recurrence(recurrence, q, k, v, a, b, g, gate, scale,
                               initial_state, output_final_state, chunk_size,
-                              _group(cp_group), broadcast_final_state)
+                              _group(cp_group), broadcast_final_state,
+                              cu_seqlens)
     f = torch.float64 if q.dtype == torch.float64 else torch.float32
     if g is not None:
         g = g.to(f)
@@ -520,13 +518,13 @@ def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
     sequences and `cp_group` splits the sequence across ranks, as for
     `linear_attention`."""
     if cp_group is not None:
-        _no_packing(cu_seqlens, "cp_group")
         from . import _cp
         flags = dict(qk_l2norm=qk_l2norm, allow_neg_eigval=allow_neg_eigval,
                      chunk_size=chunk_size)
         return _cp.delta_rule(delta_rule, q, k, v, beta, g, gate, scale,
                               initial_state, output_final_state, flags,
-                              _group(cp_group), broadcast_final_state)
+                              _group(cp_group), broadcast_final_state,
+                              cu_seqlens)
     if g is not None:
         g = g.float()
     if initial_state is not None and q.dtype != torch.float64:
@@ -637,28 +635,21 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
     backward the compiler derives (mix.attention_grad, on the forward's
     tiles). Returns o [B, T, Hq, V].
 
-    With `cp_group` (forward only) each rank passes its contiguous slice of
+    With `cp_group` each rank passes its contiguous slice of
     the tokens in q, k and v (slices may differ in length) and gets its
     slice of o: the ranks exchange the keys and values each rank's queries
     see (the last `window - 1` tokens before the slice with a sliding
     window), and the masks count positions from the start of the whole
-    sequence. The forget gate `g` is not supported with `cp_group`."""
+    sequence; the backward returns the gradients of the exchanged keys and
+    values to their ranks. The forget gate `g` and `block` are not
+    supported with `cp_group`."""
     if cp_group is not None:
-        if torch.is_grad_enabled() and any(
-                x is not None and x.requires_grad for x in (q, k, v, g)):
-            raise NotImplementedError(
-                "mixir.torch.attention with cp_group runs the forward only; "
-                "call it under torch.no_grad() or on tensors that do not "
-                "require grad")
-
-        def run(q, k, v, causal, window, g=g):
-            o = _ops.attention(_to_numpy(q, "q"), _to_numpy(k, "k"),
-                               _to_numpy(v, "v"), _to_numpy(g, "g"), scale,
-                               causal, window, softcap, chunk_size=chunk_size)
-            return _to_torch(o, q.dtype)
+        def run(q, k, v, causal, window):
+            return attention(q, k, v, None, scale, causal, window, softcap,
+                             block=block, chunk_size=chunk_size)
         from . import _cp
         return _cp.attention(run, q, k, v, g, causal, window,
-                             _group(cp_group))
+                             _group(cp_group), block)
     if not isinstance(q, torch.Tensor) or q.dim() != 4:
         raise ValueError("q must be a 4-D torch.Tensor [B, T, Hq, K]")
     if g is not None:

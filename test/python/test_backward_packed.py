@@ -412,13 +412,6 @@ def test_torch_compile_traces_packed_without_graph_breaks():
         assert torch.allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_packing_with_cp_group_is_refused():
-    q = torch.zeros(1, 4, 1, 4)
-    with pytest.raises(NotImplementedError, match="cu_seqlens.*cp_group"):
-        mt.linear_attention(q, q, q, cu_seqlens=offsets([4]),
-                            cp_group=object())
-
-
 def test_state_pool_backward_is_refused():
     t = "tensor<?x?x2x8xf32>"
     src = f"""

@@ -4,8 +4,12 @@ gradients of the single-process run (rel-RMS 1e-5 for linear attention and
 the scan, 1e-4 for the delta rule and mix.recurrence, f32), at uneven
 slices including one shorter than a chunk and one of a single token; the
 delta rule and mix.recurrence are also compared with a float64 recurrent
-form written here, and softmax attention (forward only) with a float64
-softmax. A rank that fails makes every rank raise instead of hanging.
+form written here, and softmax attention (outputs and gradients) with
+float64 torch autograd of a softmax written here. Packed sequences
+(cu_seqlens, the same offsets on every rank) cross the ranks' slices: a
+sequence spanning four ranks, one ending exactly at a slice's end, empty
+and one-token sequences. A rank that fails makes every rank raise instead
+of hanging.
 
 The workers are spawned with torch.multiprocessing; compiled modules are
 shared through MIXIR_CACHE_DIR, filled by the parent's single-process run.
@@ -51,8 +55,25 @@ CASES = [
     # shape and dtype; attention's forget gate is refused with cp_group.
     ("bad-rank", "la", "none", True, 2, (70, 29)),
     ("attn-forget-gate", "attn", (True, 0), False, 2, (10, 11)),
+    # Packed sequences (B = 1; the last element is cu_seqlens over the whole
+    # batch). One sequence crossing the boundary, an empty and a one-token
+    # one; a sequence over all four ranks (two of them wholly inside it);
+    # a boundary exactly at a slice's end and an empty last sequence; an
+    # empty first sequence; the delta rule chunked with a piece longer
+    # than its chunk.
+    ("pk-la-scalar", "la", "scalar", True, 2, (30, 21), (0, 7, 7, 40, 41, 51)),
+    ("pk-la-vector", "la", "vector", True, 4, (10, 12, 1, 20), (0, 5, 38, 43)),
+    ("pk-la-head", "la", "head", True, 2, (9, 14), (0, 4, 23)),
+    ("pk-scan", "scan", None, True, 2, (20, 20), (0, 20, 40, 40)),
+    ("pk-dr-scalar-l2", "dr", "scalar", True, 4, (16, 9, 30, 8),
+     (0, 3, 50, 50, 63)),
+    ("pk-dr-none", "dr", "none", True, 2, (40, 35), (0, 1, 70, 75)),
+    ("pk-rec-vector", "rec", "vector", True, 2, (25, 26), (0, 0, 26, 51)),
+    # Refused on every rank: rank 1 passes other offsets; block attention.
+    ("pk-disagree", "la", "none", True, 2, (10, 11), (0, 5, 21)),
+    ("attn-block", "attn", (True, 0), False, 2, (10, 11)),
 ]
-REFUSED = ("bad-rank", "attn-forget-gate")
+REFUSED = ("bad-rank", "attn-forget-gate", "pk-disagree", "attn-block")
 TOL = {"la": 1e-5, "scan": 1e-5, "dr": 1e-4, "rec": 1e-4}
 RANK_R = 2  # mix.recurrence's low-rank terms
 HQ = 4  # attention's query heads (GQA over H key/value heads)
@@ -62,14 +83,30 @@ def value_dim(case):
     return K if case[1] in ("dr", "rec") and "-v8" not in case[0] else V
 
 
+def packing(case):
+    """The case's cu_seqlens (a tuple), or None."""
+    return case[6] if len(case) > 6 else None
+
+
+def batch(case):
+    return 1 if packing(case) else B
+
+
+def state_rows(case):
+    """The number of states: the batch, or the packed sequences."""
+    cu = packing(case)
+    return len(cu) - 1 if cu else B
+
+
 def inputs(case):
-    name, op, gate, init, world, lengths = case
+    name, op, gate, init, world, lengths = case[:6]
     T = sum(lengths)
+    B, N = batch(case), state_rows(case)
     gen = torch.Generator().manual_seed(len(name) * 7 + T)
     if op == "scan":
         x = torch.randn(B, T, 24, generator=gen)
         g = -torch.rand(B, T, 24, generator=gen)
-        h0 = torch.randn(B, 24, generator=gen) if init else None
+        h0 = torch.randn(N, 24, generator=gen) if init else None
         return [x, g, h0]
     if op == "attn":
         return [torch.randn(B, T, h, d, generator=gen)
@@ -82,7 +119,7 @@ def inputs(case):
     decay = 0.5 if op == "la" else 0.05
     g = -decay * torch.rand(*shape[gate], generator=gen) \
         if gate != "none" else None
-    s0 = torch.randn(B, H, K, Vc, generator=gen) if init else None
+    s0 = torch.randn(N, H, K, Vc, generator=gen) if init else None
     if op == "la":
         return [q, k, v, g, s0]
     k = k / k.norm(dim=-1, keepdim=True)  # a contraction without qk_l2norm
@@ -93,34 +130,41 @@ def inputs(case):
     return [q, k, v, a, b, g, s0]
 
 
-def run(case, xs, cp_group=None):
+def run(case, xs, cp_group=None, rank=0):
     name, op, gate = case[:3]
+    cu = packing(case)
+    if cu is not None:
+        if name == "pk-disagree" and rank == 1:
+            cu = (0, 6, 21)
+        cu = torch.tensor(cu, dtype=torch.int32)
     if op == "scan":
-        return mt.scan(*xs, output_final_state=True, cp_group=cp_group)
+        return mt.scan(*xs, output_final_state=True, cu_seqlens=cu,
+                       cp_group=cp_group)
     if op == "la":
         return mt.linear_attention(*xs[:4], gate, None, xs[4], True,
-                                   cp_group=cp_group)
+                                   cu_seqlens=cu, cp_group=cp_group)
     if name == "dr-scalar-l2-v8":
         q, k, v, beta, g, s0 = xs
         return mt.chunk_gated_delta_rule(
             q, k, v, g, beta, initial_state=s0, output_final_state=True,
             use_qk_l2norm_in_kernel=True, cp_group=cp_group)
     if op == "dr":
+        chunked = name in ("dr-none", "pk-dr-none")
         return mt.delta_rule(*xs[:5], gate, None, xs[5], True,
                              qk_l2norm="-l2" in name,
                              allow_neg_eigval="-neg" in name,
-                             chunk_size=64 if name == "dr-none" else None,
-                             cp_group=cp_group)
+                             chunk_size=64 if chunked else None,
+                             cu_seqlens=cu, cp_group=cp_group)
     if op == "rec":
         return mt.recurrence(*xs[:6], gate, None, xs[6], True,
-                             cp_group=cp_group,
+                             cu_seqlens=cu, cp_group=cp_group,
                              broadcast_final_state=cp_group is not None)
     causal, window = gate
     g = torch.zeros(B, xs[0].shape[1], HQ) if name == "attn-forget-gate" \
         else None
-    with torch.no_grad():
-        return mt.attention(*xs, g, causal=causal, window=window,
-                            cp_group=cp_group), None
+    return mt.attention(*xs, g, causal=causal, window=window,
+                        block=4 if name == "attn-block" else 0,
+                        cp_group=cp_group), None
 
 
 def recurrent_f64(case, xs):
@@ -134,7 +178,9 @@ def recurrent_f64(case, xs):
         q, k = (x * torch.rsqrt(x.square().sum(-1, keepdim=True) + 1e-6)
                 for x in (q, k))
     S = s0.clone() if s0 is not None else \
-        torch.zeros(B, H, K, v.shape[-1], dtype=torch.float64)
+        torch.zeros(q.shape[0], H, K, v.shape[-1], dtype=torch.float64)
+    if q.shape[1] == 0:
+        return q.new_zeros(q.shape[:3] + v.shape[-1:]), S
     outs = []
     for t in range(q.shape[1]):
         S_prev = S
@@ -160,7 +206,7 @@ def recurrent_f64(case, xs):
 def attention_f64(case, xs):
     """Softmax attention in float64 with the masks of docs/MIXERS.md."""
     causal, window = case[2]
-    q, k, v = (x.double() for x in xs)
+    q, k, v = xs
     k, v = (x.repeat_interleave(HQ // H, 2) for x in (k, v))
     T = q.shape[1]
     i, j = torch.arange(T)[:, None], torch.arange(T)[None, :]
@@ -191,12 +237,15 @@ def sliced(case, xs, rank):
 def cotangents(case):
     gen = torch.Generator().manual_seed(99)
     T = sum(case[5])
+    B, N = batch(case), state_rows(case)
     if case[1] == "scan":
         return torch.randn(B, T, 24, generator=gen), \
-            torch.randn(B, 24, generator=gen)
+            torch.randn(N, 24, generator=gen)
+    if case[1] == "attn":
+        return torch.randn(B, T, HQ, V, generator=gen), None
     Vc = value_dim(case)
     return torch.randn(B, T, H, Vc, generator=gen), \
-        torch.randn(B, H, K, Vc, generator=gen)
+        torch.randn(N, H, K, Vc, generator=gen)
 
 
 def worker(rank, world, port, out_dir, cases):
@@ -206,20 +255,15 @@ def worker(rank, world, port, out_dir, cases):
     try:
         for case in cases:
             xs = inputs(case)
-            grad = case[1] != "attn"
-            mine = [x.clone().requires_grad_(grad) if x is not None else None
+            mine = [x.clone().requires_grad_() if x is not None else None
                     for x in sliced(case, xs, rank)]
             if case[0] == "bad-rank" and rank == 1:
                 mine[0] = mine[0].double()[..., 0]  # a wrong rank and dtype
             try:
-                o, s = run(case, mine, dist.group.WORLD)
+                o, s = run(case, mine, dist.group.WORLD, rank)
             except Exception as e:  # noqa: BLE001 - reported to the parent
                 torch.save({"error": f"{type(e).__name__}: {e}"},
                            os.path.join(out_dir, f"{case[0]}-{rank}.pt"))
-                continue
-            if not grad:
-                torch.save({"o": o}, os.path.join(out_dir,
-                                                  f"{case[0]}-{rank}.pt"))
                 continue
             do, ds = cotangents(case)
             start = sum(case[5][:rank])
@@ -287,8 +331,9 @@ def precompile(case, xs):
         cotangents(case)[1])
     run(case, xs[:-1] + [state])
     if op in ("dr", "rec"):
-        eye = torch.eye(K).expand(B, H, K, K).contiguous()
-        run(case, [xs[0], xs[1], torch.zeros(B, xs[0].shape[1], H, K)] +
+        n, b = state_rows(case), batch(case)
+        eye = torch.eye(K).expand(n, H, K, K).contiguous()
+        run(case, [xs[0], xs[1], torch.zeros(b, xs[0].shape[1], H, K)] +
             xs[3:-1] + [eye])
 
 
@@ -307,33 +352,59 @@ def reference(case):
     return o.detach(), s.detach(), grads
 
 
+def packed_f64(case, xs):
+    """recurrent_f64 sequence by sequence over the case's packing (each
+    sequence from its own row of the initial state)."""
+    cu = packing(case)
+    os_, ss = [], []
+    for n in range(len(cu) - 1):
+        one = [None if x is None else x[:, cu[n]:cu[n + 1]]
+               if i < len(xs) - 1 else x[n:n + 1] for i, x in enumerate(xs)]
+        o, s = recurrent_f64(case, one)
+        os_.append(o)
+        ss.append(s)
+    return torch.cat(os_, 1), torch.cat(ss, 0)
+
+
 def reference_f64(case):
     """The same from the float64 recurrent form."""
     xs = [x.double().requires_grad_(True) if x is not None else None
           for x in inputs(case)]
-    o, s = recurrent_f64(case, xs)
+    o, s = (packed_f64 if packing(case) else recurrent_f64)(case, xs)
     do, ds = (x.double() for x in cotangents(case))
     leaves = [x for x in xs if x is not None]
     grads = torch.autograd.grad((o * do).sum() + (s * ds).sum(), leaves)
     return o.detach(), s.detach(), grads
 
 
+def attention_reference(case):
+    """Attention's outputs and input gradients from float64 torch autograd
+    of attention_f64 (no state)."""
+    xs = [x.double().requires_grad_(True) for x in inputs(case)]
+    o = attention_f64(case, xs)
+    grads = torch.autograd.grad((o * cotangents(case)[0].double()).sum(), xs)
+    return o.detach(), None, grads
+
+
 def check_against(case, parts, want_o, want_s, want_grads, tol):
     o = torch.cat([p["o"] for p in parts], 1)
     assert rel_rms(o, want_o) < tol, (case[0], rel_rms(o, want_o))
-    # The last rank returns the final state (every rank with
-    # broadcast_final_state, whose gradient is then the sum of theirs).
-    everywhere = case[1] == "rec"
-    for p in parts if everywhere else parts[-1:]:
-        assert p["s"] is not None and rel_rms(p["s"], want_s) < tol, case[0]
-    if not everywhere:
-        assert all(p["s"] is None for p in parts[:-1])
+    if want_s is not None:
+        # The last rank returns the final state (every rank with
+        # broadcast_final_state, whose gradient is then the sum of theirs).
+        everywhere = case[1] == "rec"
+        for p in parts if everywhere else parts[-1:]:
+            assert p["s"] is not None and rel_rms(p["s"], want_s) < tol, \
+                case[0]
+        if not everywhere:
+            assert all(p["s"] is None for p in parts[:-1])
     # Gradients: time-major ones concatenate over ranks; the head gate's
     # sums over ranks; the initial state's lives on rank 0.
     inputs_full = [x for x in inputs(case) if x is not None]
     for i, (x, want) in enumerate(zip(inputs_full, want_grads)):
         pieces = [p["grads"][i] for p in parts]
-        is_state = i == len(inputs_full) - 1 and case[3]
+        is_state = i == len(inputs_full) - 1 and case[3] and \
+            case[1] != "attn"
         if is_state:
             got = pieces[0]
         elif x.dim() >= 3:
@@ -378,9 +449,7 @@ def test_context_parallel_matches_one_process(world, spawned):
         for p in parts:
             assert "error" not in p, p.get("error")
         if case[1] == "attn":
-            o = torch.cat([p["o"] for p in parts], 1).double()
-            want = attention_f64(case, inputs(case))
-            assert rel_rms(o, want) < 1e-5, (case[0], rel_rms(o, want))
+            check_against(case, parts, *attention_reference(case), 1e-5)
             continue
         check_against(case, parts, *refs[case[0]], TOL[case[1]])
         if case[1] in ("dr", "rec"):
@@ -399,14 +468,16 @@ def test_attention_refuses_a_forget_gate_with_cp_group(spawned):
                "forget gate" in e for e in got), got
 
 
-def test_attention_with_cp_group_is_forward_only():
-    """Context-parallel attention has no backward (plain mt.attention has:
-    test_attention_backward.py); the refusal comes before any exchange."""
-    q = torch.randn(1, 5, 2, 8, requires_grad=True)
-    # Any group object: dist.group.WORLD is None until a process group is
-    # made, and None means no context parallelism.
-    with pytest.raises(NotImplementedError, match="forward only"):
-        mt.attention(q, q, q, cp_group=object())
+def test_ranks_with_different_offsets_raise_on_every_rank(spawned):
+    got = errors(spawned(2)[0], "pk-disagree", 2)
+    assert all(e is not None and e.startswith("ValueError") and
+               "the ranks passed different offsets" in e for e in got), got
+
+
+def test_attention_refuses_block_with_cp_group(spawned):
+    got = errors(spawned(2)[0], "attn-block", 2)
+    assert all(e is not None and e.startswith("NotImplementedError") and
+               "block" in e for e in got), got
 
 
 def test_cp_group_needs_torch_distributed():
