@@ -521,6 +521,25 @@ def _split_packed(what, run, zero_state, summary_of, initial_state,
 
 # --- softmax attention ------------------------------------------------------
 
+def _gather_tails(x, tails, group):
+    """Every rank's last `tails[r]` tokens of x [B, L, ...], as
+    [world, B, max(tails), ...] (zero-padded)."""
+    pad = x.new_zeros((x.shape[0], max(tails)) + tuple(x.shape[2:]))
+    n = tails[dist.get_rank(group)]
+    pad[:, :n] = x[:, x.shape[1] - n:]
+    parts = [torch.empty_like(pad) for _ in tails]
+    dist.all_gather(parts, pad, group=group)
+    return torch.stack(parts)
+
+
+def _slice_lengths(T, group):
+    """Every rank's slice length, from this rank's T."""
+    n = torch.tensor([T], dtype=torch.int64, device=_device(group))
+    counts = [torch.empty_like(n) for _ in range(dist.get_world_size(group))]
+    dist.all_gather(counts, n, group=group)
+    return [int(c.item()) for c in counts]
+
+
 class _Exchange(torch.autograd.Function):
     """Every rank's last `tails[r]` tokens of k and v, gathered
     ([world, B, max(tails), ...] each), with k and v passed through: every
@@ -530,17 +549,9 @@ class _Exchange(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, k, v, tails, group):
-        longest = max(tails)
-        gathered = []
-        for x in (k, v):
-            pad = x.new_zeros((x.shape[0], longest) + tuple(x.shape[2:]))
-            n = tails[dist.get_rank(group)]
-            pad[:, :n] = x[:, x.shape[1] - n:]
-            parts = [torch.empty_like(pad) for _ in tails]
-            dist.all_gather(parts, pad, group=group)
-            gathered.append(torch.stack(parts))
         ctx.group, ctx.tails = group, tails
-        return k.clone(), v.clone(), gathered[0], gathered[1]
+        return (k.clone(), v.clone(), _gather_tails(k, tails, group),
+                _gather_tails(v, tails, group))
 
     @staticmethod
     def backward(ctx, dk, dv, dk_parts, dv_parts):
@@ -608,12 +619,8 @@ def attention(fn, q, k, v, g, causal, window, group, block=0):
     except Exception as e:  # noqa: BLE001 - re-raised on this rank below
         error = e
     _agree(error, group, "attention")
-    world, rank = dist.get_world_size(group), dist.get_rank(group)
-    n_local = torch.tensor([q.shape[1]], dtype=torch.int64,
-                           device=_device(group))
-    counts = [torch.empty_like(n_local) for _ in range(world)]
-    dist.all_gather(counts, n_local, group=group)
-    lengths = [int(c.item()) for c in counts]
+    rank = dist.get_rank(group)
+    lengths = _slice_lengths(q.shape[1], group)
     start = sum(lengths[:rank])
     if causal and not window:
         k, v, ks, vs = _exchange(k, v, lengths, group)
@@ -640,3 +647,41 @@ def attention(fn, q, k, v, g, causal, window, group, block=0):
     padded = torch.cat([q.new_zeros((q.shape[0], n) + tuple(q.shape[2:])), q],
                        1)
     return fn(padded, keys, values, causal, window)[:, n:]
+
+
+# --- the causal conv (forward only) ------------------------------------------
+
+def causal_conv1d(fn, x, w, bias, conv_state, activation, output_final_state,
+                  cu_seqlens, group):
+    """`fn` is mixir.torch.causal_conv1d (single process). A rank's conv
+    state is the last W - 1 inputs before its slice: rank 0's conv_state
+    followed by the tokens of the ranks before it (a halo of W - 1 tokens,
+    gathered from as many ranks as it takes)."""
+    error = None
+    try:
+        if cu_seqlens is not None:
+            raise NotImplementedError(
+                "causal_conv1d with cp_group does not take cu_seqlens")
+        if x.dim() != 3 or w.dim() != 2 or w.shape[0] != x.shape[2]:
+            raise ValueError("causal_conv1d takes x [B, T, D] and w [D, W], "
+                             f"got {tuple(x.shape)} and {tuple(w.shape)}")
+        B, T, D = x.shape
+        need = w.shape[1] - 1
+    except Exception as e:  # noqa: BLE001 - re-raised on this rank below
+        error = e
+    _agree(error, group, "causal_conv1d")
+    rank = dist.get_rank(group)
+    state = x.new_zeros(B, D, need)
+    if conv_state is not None and rank == 0:
+        state = conv_state.to(x.dtype).contiguous()
+    dist.broadcast(state, _src(group, 0), group=group)
+    lengths = _slice_lengths(T, group)
+    tails = [min(n, need) for n in lengths]
+    if max(tails) > 0:
+        gathered = _gather_tails(x, tails, group)
+        before = [gathered[r][:, :tails[r]] for r in range(rank)]
+        history = torch.cat([state.transpose(1, 2)] + before, 1)
+        state = history[:, history.shape[1] - need:].transpose(1, 2)
+    y, final = fn(x, w, bias, state.contiguous(), activation, True)
+    last = dist.get_world_size(group) - 1
+    return y, (final if output_final_state and rank == last else None)

@@ -45,7 +45,7 @@ __all__ = ["linear_attention", "scan", "recurrence", "delta_rule",
            "chunk_gla",
            "chunk_linear_attn", "fused_recurrent_hgrn",
            "chunk_gated_delta_rule", "chunk_delta_rule",
-           "parallel_forgetting_attn", "flash_attn_func"]
+           "parallel_forgetting_attn", "flash_attn_func", "causal_conv1d"]
 
 _GATES = ("none", "head", "scalar", "vector")
 
@@ -699,3 +699,40 @@ def flash_attn_func(q, k, v, dropout_p=0.0, softmax_scale=None, causal=False,
     window = left + 1 if left >= 0 else 0
     return attention(q, k, v, None, softmax_scale, causal, window,
                      softcap if softcap > 0 else None)
+
+
+# --- mix.causal_conv1d -----------------------------------------------------
+
+def causal_conv1d(x, w, bias=None, conv_state=None, activation=None,
+                  output_final_state=False, *, cu_seqlens=None,
+                  cp_group=None):
+    """`mixir.causal_conv1d` (MIXERS.md `mix.causal_conv1d`, the short conv
+    in front of Mamba2's and Gated DeltaNet's mixers) on CPU torch tensors:
+    x [B, T, D], w [D, W], bias [D], conv_state [B, D, W - 1] (or [N, ...]
+    with `cu_seqlens`). Returns (y [B, T, D], the new conv state or None).
+    Forward only: its backward is not derived yet, so inputs that require
+    grad are refused outside torch.no_grad().
+
+    With `cp_group` each rank passes its contiguous slice of the tokens and
+    gets its slice of y: a rank receives the last W - 1 inputs before its
+    slice (a halo, from several ranks where slices are shorter), rank 0's
+    `conv_state` starts the sequence, and the last rank returns the new
+    state. `cu_seqlens` is not supported with `cp_group`."""
+    if torch.is_grad_enabled() and any(
+            t is not None and t.requires_grad
+            for t in (x, w, bias, conv_state)):
+        raise NotImplementedError(
+            "mixir.torch.causal_conv1d runs the forward only (its backward "
+            "is not derived yet); call it under torch.no_grad() or on "
+            "tensors that do not require grad")
+    if cp_group is not None:
+        from . import _cp
+        return _cp.causal_conv1d(causal_conv1d, x, w, bias, conv_state,
+                                 activation, output_final_state, cu_seqlens,
+                                 _group(cp_group))
+    y, state = _ops.causal_conv1d(
+        _to_numpy(x, "x"), _to_numpy(w, "w"), _to_numpy(bias, "bias"),
+        _to_numpy(conv_state, "conv_state"), activation, output_final_state,
+        cu_seqlens=_offsets(cu_seqlens))
+    return _to_torch(y, x.dtype), (None if state is None else
+                                   _to_torch(state, x.dtype))

@@ -445,3 +445,39 @@ def test_gpu_targets_refuse_the_conv(packed, pooled):
     with pytest.raises(ValueError, match="'mix.causal_conv1d' op is not "
                        "supported on target cuda"):
         mixir.causal_conv1d(x, w, target="cuda-emulation", **kwargs)
+
+
+def test_torch_wrapper_against_float64():
+    """mixir.torch.causal_conv1d on torch tensors (f32 and bf16, packed or
+    not) against the float64 reference, and its refusal of inputs that
+    require grad (the conv has no backward yet)."""
+    torch = pytest.importorskip("torch")
+    import mixir.torch as mt
+    rng = np.random.default_rng(11)
+    x, w, bias = (rng.standard_normal(s).astype(np.float32)
+                  for s in ((2, 37, 20), (20, 4), (20,)))
+    state = rng.standard_normal((2, 20, 3)).astype(np.float32)
+    want_y, want_s = reference(x, w, bias, state, True)
+    y, s = mt.causal_conv1d(*(torch.from_numpy(a) for a in
+                              (x, w, bias, state)), "silu", True)
+    assert y.dtype == torch.float32
+    assert rel_rms(y.numpy(), want_y) < 1e-6
+    assert rel_rms(s.numpy(), want_s) < 1e-6
+    yb, _ = mt.causal_conv1d(torch.from_numpy(x).bfloat16(),
+                             torch.from_numpy(w), torch.from_numpy(bias),
+                             activation="silu")
+    assert yb.dtype == torch.bfloat16
+    assert rel_rms(yb.float().numpy(),
+                   reference(x, w, bias, None, True)[0]) < 1e-2
+    cu = torch.tensor([0, 5, 5, 37], dtype=torch.int32)
+    states = rng.standard_normal((3, 20, 3)).astype(np.float32)
+    yp, sp = mt.causal_conv1d(torch.from_numpy(x[:1]), torch.from_numpy(w),
+                              None, torch.from_numpy(states), None, True,
+                              cu_seqlens=cu)
+    want_yp, want_sp = packed_reference(x[0], w, None, [0, 5, 5, 37],
+                                        states, False)
+    assert rel_rms(yp[0].numpy(), want_yp) < 1e-6
+    assert rel_rms(sp.numpy(), want_sp) < 1e-6
+    with pytest.raises(NotImplementedError, match="forward only"):
+        mt.causal_conv1d(torch.from_numpy(x).requires_grad_(),
+                         torch.from_numpy(w))

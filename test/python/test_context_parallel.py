@@ -90,6 +90,11 @@ CASES = [
     random_case("rand-la-vector", "la", "vector", 4, 71, 5, 1),
     random_case("rand-dr-scalar-l2", "dr", "scalar", 4, 67, 4, 2),
     random_case("rand-scan", "scan", None, 2, 45, 6, 3),
+    # The causal conv (forward only; gate: W, activation): slices shorter
+    # than its halo of W - 1 tokens, which then reaches back over several
+    # ranks and into rank 0's conv state.
+    ("conv-silu", "conv", (4, "silu"), True, 4, (2, 1, 30, 7)),
+    ("conv", "conv", (3, None), False, 2, (10, 13)),
     # Refused on every rank: rank 1 passes other offsets; block attention.
     ("pk-disagree", "la", "none", True, 2, (10, 11), (0, 5, 21)),
     ("attn-block", "attn", (True, 0), False, 2, (10, 11)),
@@ -98,6 +103,7 @@ REFUSED = ("bad-rank", "attn-forget-gate", "pk-disagree", "attn-block")
 TOL = {"la": 1e-5, "scan": 1e-5, "dr": 1e-4, "rec": 1e-4}
 RANK_R = 2  # mix.recurrence's low-rank terms
 HQ = 4  # attention's query heads (GQA over H key/value heads)
+CONV_D = 12  # the causal conv's channels
 
 
 def value_dim(case):
@@ -132,6 +138,13 @@ def inputs(case):
     if op == "attn":
         return [torch.randn(B, T, h, d, generator=gen)
                 for h, d in ((HQ, K), (H, K), (H, V))]
+    if op == "conv":
+        W = gate[0]
+        return [torch.randn(B, T, CONV_D, generator=gen),
+                torch.randn(CONV_D, W, generator=gen),
+                torch.randn(CONV_D, generator=gen),
+                torch.randn(B, CONV_D, W - 1, generator=gen) if init
+                else None]
     Vc = value_dim(case)
     q, k, v = (torch.randn(B, T, H, d, generator=gen) for d in (K, K, Vc))
     shape = {"head": (H,), "scalar": (B, T, H), "vector": (B, T, H, K)}
@@ -179,6 +192,9 @@ def run(case, xs, cp_group=None, rank=0):
         return mt.recurrence(*xs[:6], gate, None, xs[6], True,
                              chunk_size=0, cu_seqlens=cu, cp_group=cp_group,
                              broadcast_final_state=cp_group is not None)
+    if op == "conv":
+        with torch.no_grad():
+            return mt.causal_conv1d(*xs, gate[1], True, cp_group=cp_group)
     causal, window = gate
     g = torch.zeros(B, xs[0].shape[1], HQ) if name == "attn-forget-gate" \
         else None
@@ -293,7 +309,8 @@ def worker(rank, world, port, out_dir, cases):
     try:
         for case in cases:
             xs = inputs(case)
-            mine = [x.clone().requires_grad_() if x is not None else None
+            grad = case[1] != "conv"  # forward only
+            mine = [x.clone().requires_grad_(grad) if x is not None else None
                     for x in sliced(case, xs, rank)]
             if case[0] == "bad-rank" and rank == 1:
                 mine[0] = mine[0].double()[..., 0]  # a wrong rank and dtype
@@ -301,6 +318,10 @@ def worker(rank, world, port, out_dir, cases):
                 o, s = run(case, mine, dist.group.WORLD, rank)
             except Exception as e:  # noqa: BLE001 - reported to the parent
                 torch.save({"error": f"{type(e).__name__}: {e}"},
+                           os.path.join(out_dir, f"{case[0]}-{rank}.pt"))
+                continue
+            if not grad:
+                torch.save({"o": o, "s": s},
                            os.path.join(out_dir, f"{case[0]}-{rank}.pt"))
                 continue
             do, ds = cotangents(case)
@@ -365,6 +386,11 @@ def precompile(case, xs):
             mt.attention(*xs, causal=causal and window > 0,
                          window=window if window else int(causal))
         return
+    if op == "conv":
+        x, w = xs[:2]
+        run(case, xs[:3] + [x.new_zeros(x.shape[0], x.shape[2],
+                                        w.shape[1] - 1)])
+        return
     state = xs[-1] if xs[-1] is not None else torch.zeros_like(
         cotangents(case)[1])
     run(case, xs[:-1] + [state])
@@ -381,7 +407,7 @@ def reference(case):
     xs = [x.clone().requires_grad_(True) if x is not None else None
           for x in inputs(case)]
     precompile(case, xs)
-    if case[1] == "attn":
+    if case[1] in ("attn", "conv"):
         return None
     o, s = run(case, xs)
     do, ds = cotangents(case)
@@ -414,6 +440,22 @@ def reference_f64(case):
     leaves = [x for x in xs if x is not None]
     grads = torch.autograd.grad((o * do).sum() + (s * ds).sum(), leaves)
     return o.detach(), s.detach(), grads
+
+
+def conv_reference(case):
+    """The causal conv in float64: y[t] = act(bias + sum_i w[:, i]
+    x[t - W + 1 + i]) over the conv state followed by x; the new state is
+    the last W - 1 inputs."""
+    W, act = case[2]
+    x, w, bias, state = (None if t is None else t.double()
+                         for t in inputs(case))
+    if state is None:
+        state = x.new_zeros(x.shape[0], x.shape[2], W - 1)
+    history = torch.cat([state.transpose(1, 2), x], 1)
+    y = bias + sum(w[:, i] * history[:, i:i + x.shape[1]] for i in range(W))
+    if act == "silu":
+        y = y * torch.sigmoid(y)
+    return y, history[:, history.shape[1] - (W - 1):].transpose(1, 2)
 
 
 def attention_reference(case):
@@ -489,6 +531,13 @@ def test_context_parallel_matches_one_process(world, spawned):
             assert "error" not in p, p.get("error")
         if case[1] == "attn":
             check_against(case, parts, *attention_reference(case), 1e-5)
+            continue
+        if case[1] == "conv":
+            want_y, want_s = conv_reference(case)
+            y = torch.cat([p["o"] for p in parts], 1)
+            assert rel_rms(y, want_y) < 1e-6, (case[0], rel_rms(y, want_y))
+            assert all(p["s"] is None for p in parts[:-1])
+            assert rel_rms(parts[-1]["s"], want_s) < 1e-6, case[0]
             continue
         check_against(case, parts, *refs[case[0]], TOL[case[1]])
         check_against(case, parts, *reference_f64(case), TOL[case[1]])
