@@ -38,16 +38,55 @@ class ContextParallelError(RuntimeError):
     """Raised on every rank when one rank of the group failed."""
 
 
-def _agree(ok, group, what):
-    """All ranks learn whether every rank got this far."""
-    flag = torch.tensor([1 if ok is None else 0], dtype=torch.int32,
-                        device=_device(group))
+def _agree(ok, group, what, grad=False, options=0):
+    """All ranks learn whether every rank got this far, whether any rank's
+    call is differentiated (`grad`: then every rank's must be, so that every
+    rank makes the backward's collectives), and whether every rank passed
+    the same `options` (a small int: the flags that decide which
+    collectives run). Returns whether any rank's call is differentiated."""
+    flag = torch.tensor([1 if ok is None else 0, -int(grad), options,
+                         -options], dtype=torch.int64, device=_device(group))
     dist.all_reduce(flag, op=dist.ReduceOp.MIN, group=group)
     if ok is not None:
         raise ok
-    if flag.item() == 0:
+    if flag[0].item() == 0:
         raise ContextParallelError(f"{what}: another rank of the context-"
                                    "parallel group failed (see its error)")
+    if flag[2].item() != -flag[3].item():
+        raise ValueError(f"{what}: the ranks of the context-parallel group "
+                         "passed different output_final_state or "
+                         "broadcast_final_state")
+    return flag[1].item() != 0
+
+
+def _options(output_final_state, broadcast_final_state):
+    return int(bool(output_final_state)) + 2 * int(bool(broadcast_final_state))
+
+
+def _needs_grad(*tensors):
+    """Whether this rank's call is differentiated."""
+    return torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in tensors)
+
+
+def _differentiable(init, grad):
+    """`init`, made a leaf that requires grad when some rank's call is
+    differentiated and it does not (its gradient is dropped): every rank's
+    exchange is then in its autograd graph."""
+    if grad and torch.is_grad_enabled() and not init.requires_grad:
+        return init.detach().requires_grad_()
+    return init
+
+
+def _check_state(name, state, like):
+    """Rank 0's initial state must have the shape of the states the op
+    makes (`like`); it is made contiguous for the collectives."""
+    if state is None:
+        return None
+    if tuple(state.shape) != tuple(like.shape):
+        raise ValueError(f"{name} has shape {tuple(state.shape)}, expected "
+                         f"{tuple(like.shape)}")
+    return state.contiguous()
 
 
 def _device(group):
@@ -129,37 +168,42 @@ class _Carry(torch.autograd.Function):
 
 class _LastToAll(torch.autograd.Function):
     """The last rank's tensor on every rank; its gradient is the sum of
-    every rank's."""
+    every rank's. `o` passes through, so that every rank whose output is
+    used makes the backward's collective, whether or not it uses the
+    state."""
 
     @staticmethod
-    def forward(ctx, x, group):
+    def forward(ctx, o, x, group):
         ctx.group = group
         out = x.clone()
         dist.broadcast(out, _src(group, dist.get_world_size(group) - 1),
                        group=group)
-        return out
+        return o.clone(), out
 
     @staticmethod
-    def backward(ctx, d):
+    def backward(ctx, d_o, d):
         d = d.contiguous().clone()
         dist.all_reduce(d, group=ctx.group)
         last = dist.get_rank(ctx.group) == dist.get_world_size(ctx.group) - 1
-        return (d if last else torch.zeros_like(d)), None
+        return d_o, (d if last else torch.zeros_like(d)), None
 
 
-def _carry(m, local_state, initial_state, group, matrix):
+def _carry(m, local_state, initial_state, group, matrix, grad):
     """Rank 0's initial state (zeros when it has none) carried in."""
     init = torch.zeros_like(local_state)
     if initial_state is not None:
         init = initial_state.to(local_state.dtype)
-    return _Carry.apply(m, local_state, init, group, matrix)
+    return _Carry.apply(m, local_state, _differentiable(init, grad), group,
+                        matrix)
 
 
-def _final(state, broadcast, group):
+def _final(o, state, broadcast, group):
+    """(o, the final state on the last rank, or every rank's with
+    `broadcast`)."""
     if broadcast:
-        return _LastToAll.apply(state, group)
+        return _LastToAll.apply(o, state, group)
     last = dist.get_world_size(group) - 1
-    return state if dist.get_rank(group) == last else None
+    return o, (state if dist.get_rank(group) == last else None)
 
 
 def _split(what, run, zero_state, summary_of, initial_state,
@@ -170,19 +214,24 @@ def _split(what, run, zero_state, summary_of, initial_state,
     compiled function); `summary_of(local)` is the slice's M: its summed log
     decay, shaped to broadcast against its state, or (`matrix`) its
     [B, H, K, K] transition."""
-    error, local, m = None, None, None
+    error, local, m, grad = None, None, None, False
+    if dist.get_rank(group) != 0:
+        initial_state = None
     try:
         _, local = run(zero_state())
         m = summary_of(local)
+        initial_state = _check_state("initial_state", initial_state, local)
+        grad = _needs_grad(local, m, initial_state)
     except Exception as e:  # noqa: BLE001 - re-raised on this rank below
         error = e
-    _agree(error, group, what)
-    if dist.get_rank(group) != 0:
-        initial_state = None
-    carried = _carry(m.contiguous(), local, initial_state, group, matrix)
+    grad = _agree(error, group, what, grad,
+                  _options(output_final_state, broadcast_final_state))
+    carried = _carry(m.contiguous(), local, initial_state, group, matrix,
+                     grad)
     o, state = run(carried)
-    return o, (_final(state, broadcast_final_state, group)
-               if output_final_state else None)
+    if not output_final_state:
+        return o, None
+    return _final(o, state, broadcast_final_state, group)
 
 
 def _zero_state(q, v, n=None):
@@ -443,13 +492,18 @@ def _offsets_of(cu_seqlens, T, group):
     rank's slice length; a ValueError on every rank when they disagree."""
     world = dist.get_world_size(group)
     cu = [int(c) for c in cu_seqlens.tolist()]
-    fingerprint = torch.tensor(
-        [T, len(cu), sum(cu), sum(i * c for i, c in enumerate(cu))],
-        dtype=torch.int64, device=_device(group))
-    parts = [torch.empty_like(fingerprint) for _ in range(world)]
-    dist.all_gather(parts, fingerprint, group=group)
+    device = _device(group)
+    sizes = torch.tensor([T, len(cu)], dtype=torch.int64, device=device)
+    parts = [torch.empty_like(sizes) for _ in range(world)]
+    dist.all_gather(parts, sizes, group=group)
     lengths = [int(p[0].item()) for p in parts]
-    if any(not torch.equal(p[1:], parts[0][1:]) for p in parts):
+    same = all(int(p[1].item()) == len(cu) for p in parts)
+    if same:  # the same count everywhere: compare the offsets themselves
+        mine = torch.tensor(cu, dtype=torch.int64, device=device)
+        offsets = [torch.empty_like(mine) for _ in range(world)]
+        dist.all_gather(offsets, mine, group=group)
+        same = all(torch.equal(o, offsets[0]) for o in offsets)
+    if not same:
         raise ValueError("with cp_group, cu_seqlens holds the offsets of the "
                          "whole packed batch, the same on every rank; the "
                          "ranks passed different offsets")
@@ -482,6 +536,8 @@ def _split_packed(what, run, zero_state, summary_of, initial_state,
     of the last piece (from token `lo` of the slice), given the run from
     zero states' final states; `length()` the slice's token count."""
     error, T = None, 0
+    if dist.get_rank(group) != 0:
+        initial_state = None
     try:
         _check_offsets(cu_seqlens)
         T = int(length())
@@ -491,24 +547,23 @@ def _split_packed(what, run, zero_state, summary_of, initial_state,
     cu, lengths = _offsets_of(cu_seqlens, T, group)
     plan = _Plan(cu, lengths, dist.get_rank(group))
     local_cu = torch.tensor(plan.local, dtype=cu_seqlens.dtype)
-    last, m = None, None
+    last, m, grad = None, None, False
     try:
         n = len(plan.ids)
         _, local = run(zero_state(n), local_cu)
         last = local[n - 1]
         m = summary_of(local, plan.local[-2], local_cu)
-        if initial_state is not None and dist.get_rank(group) == 0 and \
-                initial_state.shape[0] != plan.count:
-            raise ValueError(f"initial_state holds {initial_state.shape[0]} "
-                             f"states; cu_seqlens names {plan.count} "
-                             "sequences")
+        init = zero_state(plan.count)
+        initial_state = _check_state("initial_state", initial_state, init)
+        grad = _needs_grad(local, m, initial_state)
     except Exception as e:  # noqa: BLE001 - re-raised on this rank below
         error = e
-    _agree(error, group, what)
-    init = zero_state(plan.count)
-    if initial_state is not None and dist.get_rank(group) == 0:
+    grad = _agree(error, group, what, grad,
+                  _options(output_final_state, broadcast_final_state))
+    if initial_state is not None:
         init = initial_state.to(init.dtype)
-    states = _PackedCarry.apply(m.contiguous(), last, init, group, matrix,
+    states = _PackedCarry.apply(m.contiguous(), last,
+                                _differentiable(init, grad), group, matrix,
                                 plan)
     o, finals = run(states, local_cu)
     if not output_final_state:
@@ -589,6 +644,31 @@ def _tails_before(kt, vt, tails, rank, need):
     return ks, vs
 
 
+def _check_attention(q, k, v):
+    """What the exchange relies on, checked before it (a rank that fails
+    later would leave the others waiting): q, k, v [B, L, H, D] tensors of
+    one dtype holding the same L tokens, k and v with the same heads, which
+    divide q's."""
+    if not all(isinstance(x, torch.Tensor) and x.dim() == 4
+               for x in (q, k, v)):
+        raise ValueError("attention takes q, k and v as 4-D torch.Tensors "
+                         "[B, L, H, D]")
+    if q.shape[1] != k.shape[1] or k.shape[1] != v.shape[1]:
+        raise ValueError("with cp_group, q, k and v hold this rank's "
+                         "slice of the same tokens: their lengths "
+                         f"differ ({q.shape[1]}, {k.shape[1]}, "
+                         f"{v.shape[1]})")
+    if q.dtype != k.dtype or k.dtype != v.dtype:
+        raise ValueError(f"q, k and v must have one dtype, got {q.dtype}, "
+                         f"{k.dtype}, {v.dtype}")
+    if q.shape[0] != k.shape[0] or k.shape[:3] != v.shape[:3] or \
+            q.shape[3] != k.shape[3] or q.shape[2] % k.shape[2]:
+        raise ValueError("attention takes q [B, L, Hq, D], k [B, L, Hkv, D] "
+                         "and v [B, L, Hkv, Dv] with Hq a multiple of Hkv; "
+                         f"got {tuple(q.shape)}, {tuple(k.shape)}, "
+                         f"{tuple(v.shape)}")
+
+
 def attention(fn, q, k, v, g, causal, window, group, block=0):
     """`fn(q, k, v, causal, window)` is single-process softmax attention
     (the other options bound). This rank's queries see the keys of
@@ -611,14 +691,12 @@ def attention(fn, q, k, v, g, causal, window, group, block=0):
             raise NotImplementedError(
                 "attention with cp_group does not take block (its blocks "
                 "would count positions from each rank's slice)")
-        if q.shape[1] != k.shape[1] or k.shape[1] != v.shape[1]:
-            raise ValueError("with cp_group, q, k and v hold this rank's "
-                             "slice of the same tokens: their lengths "
-                             f"differ ({q.shape[1]}, {k.shape[1]}, "
-                             f"{v.shape[1]})")
+        _check_attention(q, k, v)
+        grad = _needs_grad(q, k, v)
     except Exception as e:  # noqa: BLE001 - re-raised on this rank below
-        error = e
-    _agree(error, group, "attention")
+        error, grad = e, False
+    if _agree(error, group, "attention", grad):
+        k, v = _differentiable(k, True), _differentiable(v, True)
     rank = dist.get_rank(group)
     lengths = _slice_lengths(q.shape[1], group)
     start = sum(lengths[:rank])
@@ -657,8 +735,15 @@ def causal_conv1d(fn, x, w, bias, conv_state, activation, output_final_state,
     state is the last W - 1 inputs before its slice: rank 0's conv_state
     followed by the tokens of the ranks before it (a halo of W - 1 tokens,
     gathered from as many ranks as it takes)."""
-    error = None
+    error, rank = None, dist.get_rank(group)
+    if rank != 0:
+        conv_state = None
     try:
+        if _needs_grad(x, w, bias, conv_state):
+            raise NotImplementedError(
+                "mixir.torch.causal_conv1d runs the forward only (its "
+                "backward is not derived yet); call it under torch.no_grad() "
+                "or on tensors that do not require grad")
         if cu_seqlens is not None:
             raise NotImplementedError(
                 "causal_conv1d with cp_group does not take cu_seqlens")
@@ -667,12 +752,12 @@ def causal_conv1d(fn, x, w, bias, conv_state, activation, output_final_state,
                              f"got {tuple(x.shape)} and {tuple(w.shape)}")
         B, T, D = x.shape
         need = w.shape[1] - 1
+        state = x.new_zeros(B, D, need)
+        conv_state = _check_state("conv_state", conv_state, state)
     except Exception as e:  # noqa: BLE001 - re-raised on this rank below
         error = e
-    _agree(error, group, "causal_conv1d")
-    rank = dist.get_rank(group)
-    state = x.new_zeros(B, D, need)
-    if conv_state is not None and rank == 0:
+    _agree(error, group, "causal_conv1d", options=int(output_final_state))
+    if conv_state is not None:
         state = conv_state.to(x.dtype).contiguous()
     dist.broadcast(state, _src(group, 0), group=group)
     lengths = _slice_lengths(T, group)

@@ -131,14 +131,25 @@ def _fake_grads(inputs):
     return [torch.empty_like(x) for x in inputs if x is not None]
 
 
+def _needs_backward(*tensors):
+    """Whether a call will be differentiated: grad mode is on and an input
+    requires grad. Without, the forward compiles alone (the backward takes
+    most of a compile's time: an inference call under torch.no_grad() never
+    waits for it)."""
+    return torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in tensors)
+
+
 def _register_autograd(name, backward_op, n_inputs, n_options):
     """Registers the backward of custom op `name`, whose first `n_inputs`
     arguments are tensors (or None) and the `n_options` after them have no
-    gradient (cu_seqlens among them): `backward_op(*inputs, do, dfinal,
-    *options)` gives the gradients of the inputs that are not None."""
+    gradient (cu_seqlens among them; the last, `backward`, says whether the
+    forward compiled the backward too): `backward_op(*inputs, do, dfinal,
+    *options)` without that last gives the gradients of the inputs that are
+    not None."""
     def setup(ctx, inputs, output):
         ctx.save_for_backward(*inputs[:n_inputs])
-        ctx.options = inputs[n_inputs:]
+        ctx.options = inputs[n_inputs:-1]
 
     def backward(ctx, do, dfinal):
         inputs = ctx.saved_tensors
@@ -164,16 +175,17 @@ def _linear_attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                          g: Optional[torch.Tensor],
                          initial_state: Optional[torch.Tensor],
                          cu_seqlens: Optional[torch.Tensor], gate: str,
-                         scale: float, chunk_size: int
+                         scale: float, chunk_size: int, backward: bool
                          ) -> Tuple[torch.Tensor, torch.Tensor]:
     call = _la_call(q, k, v, g, initial_state, cu_seqlens, gate, scale,
                     chunk_size)
-    o, s = call.module(backward=True).functions["mixer"](*call.args)
+    o, s = call.module(backward).functions["mixer"](*call.args)
     return _to_torch(o, q.dtype), _to_torch(s, _state_dtype(q))
 
 
 @_linear_attention_op.register_fake
-def _(q, k, v, g, initial_state, cu_seqlens, gate, scale, chunk_size):
+def _(q, k, v, g, initial_state, cu_seqlens, gate, scale, chunk_size,
+      backward):
     return _fake_outputs(q, v, cu_seqlens)
 
 
@@ -196,7 +208,7 @@ def _(q, k, v, g, initial_state, do, dfinal, cu_seqlens, gate, scale,
 
 
 _register_autograd("mixir::linear_attention", _linear_attention_backward_op,
-                   5, 4)
+                   5, 5)
 
 
 def _group(group):
@@ -252,7 +264,8 @@ def linear_attention(q, k, v, g=None, gate="none", scale=None,
         initial_state = initial_state.float()
     o, s = _linear_attention_op(q, k, v, g, initial_state, cu_seqlens, gate,
                                 _scale_of(scale, q.shape[-1]),
-                                -1 if chunk_size is None else int(chunk_size))
+                                -1 if chunk_size is None else int(chunk_size),
+                                _needs_backward(q, k, v, g, initial_state))
     return o, (s if output_final_state else None)
 
 
@@ -306,15 +319,16 @@ def _scan_call(x, g, initial_state, cu_seqlens, chunk_size):
 @torch.library.custom_op("mixir::scan", mutates_args=())
 def _scan_op(x: torch.Tensor, g: torch.Tensor,
              initial_state: Optional[torch.Tensor],
-             cu_seqlens: Optional[torch.Tensor], chunk_size: int
+             cu_seqlens: Optional[torch.Tensor], chunk_size: int,
+             backward: bool
              ) -> Tuple[torch.Tensor, torch.Tensor]:
     call = _scan_call(x, g, initial_state, cu_seqlens, chunk_size)
-    o, s = call.module(backward=True).functions["mixer"](*call.args)
+    o, s = call.module(backward).functions["mixer"](*call.args)
     return _to_torch(o, x.dtype), _to_torch(s, _state_dtype(x))
 
 
 @_scan_op.register_fake
-def _(x, g, initial_state, cu_seqlens, chunk_size):
+def _(x, g, initial_state, cu_seqlens, chunk_size, backward):
     return x.new_empty(x.shape), x.new_empty(
         _sequences(x.shape[0], cu_seqlens), x.shape[2], dtype=_state_dtype(x))
 
@@ -333,7 +347,7 @@ def _(x, g, initial_state, do, dfinal, cu_seqlens, chunk_size):
     return _fake_grads((x, g, initial_state))
 
 
-_register_autograd("mixir::scan", _scan_backward_op, 3, 2)
+_register_autograd("mixir::scan", _scan_backward_op, 3, 3)
 
 
 def scan(x, g, initial_state=None, output_final_state=False, *,
@@ -355,7 +369,8 @@ def scan(x, g, initial_state=None, output_final_state=False, *,
     if initial_state is not None:
         initial_state = initial_state.to(f)
     o, s = _scan_op(x, g, initial_state, cu_seqlens,
-                    -1 if chunk_size is None else int(chunk_size))
+                    -1 if chunk_size is None else int(chunk_size),
+                    _needs_backward(x, g, initial_state))
     return o, (s if output_final_state else None)
 
 
@@ -386,16 +401,17 @@ def _recurrence_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                    g: Optional[torch.Tensor],
                    initial_state: Optional[torch.Tensor],
                    cu_seqlens: Optional[torch.Tensor], gate: str,
-                   scale: float, chunk_size: int
+                   scale: float, chunk_size: int, backward: bool
                    ) -> Tuple[torch.Tensor, torch.Tensor]:
     call = _rec_call(q, k, v, a, b, g, initial_state, cu_seqlens, gate, scale,
                      chunk_size)
-    o, s = call.module(backward=True).functions["mixer"](*call.args)
+    o, s = call.module(backward).functions["mixer"](*call.args)
     return _to_torch(o, q.dtype), _to_torch(s, _state_dtype(q))
 
 
 @_recurrence_op.register_fake
-def _(q, k, v, a, b, g, initial_state, cu_seqlens, gate, scale, chunk_size):
+def _(q, k, v, a, b, g, initial_state, cu_seqlens, gate, scale, chunk_size,
+      backward):
     return _fake_outputs(q, v, cu_seqlens)
 
 
@@ -418,7 +434,7 @@ def _(q, k, v, a, b, g, initial_state, do, dfinal, cu_seqlens, gate, scale,
     return _fake_grads((q, k, v, a, b, g, initial_state))
 
 
-_register_autograd("mixir::recurrence", _recurrence_backward_op, 7, 4)
+_register_autograd("mixir::recurrence", _recurrence_backward_op, 7, 5)
 
 
 def recurrence(q, k, v, a=None, b=None, g=None, gate="none", scale=None,
@@ -447,7 +463,8 @@ def recurrence(q, k, v, a=None, b=None, g=None, gate="none", scale=None,
         a, b = a.to(f), b.to(f)
     o, s = _recurrence_op(q, k, v, a, b, g, initial_state, cu_seqlens, gate,
                           _scale_of(scale, k.shape[-1]),
-                          -1 if chunk_size is None else int(chunk_size))
+                          -1 if chunk_size is None else int(chunk_size),
+                          _needs_backward(q, k, v, a, b, g, initial_state))
     return o, (s if output_final_state else None)
 
 
@@ -472,16 +489,17 @@ def _delta_rule_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                    initial_state: Optional[torch.Tensor],
                    cu_seqlens: Optional[torch.Tensor], gate: str,
                    scale: float, qk_l2norm: bool, allow_neg_eigval: bool,
-                   chunk_size: int) -> Tuple[torch.Tensor, torch.Tensor]:
+                   chunk_size: int, backward: bool
+                   ) -> Tuple[torch.Tensor, torch.Tensor]:
     call = _dr_call(q, k, v, beta, g, initial_state, cu_seqlens, gate, scale,
                     qk_l2norm, allow_neg_eigval, chunk_size)
-    o, s = call.module(backward=True).functions["mixer"](*call.args)
+    o, s = call.module(backward).functions["mixer"](*call.args)
     return _to_torch(o, q.dtype), _to_torch(s, _state_dtype(q))
 
 
 @_delta_rule_op.register_fake
 def _(q, k, v, beta, g, initial_state, cu_seqlens, gate, scale, qk_l2norm,
-      allow_neg_eigval, chunk_size):
+      allow_neg_eigval, chunk_size, backward):
     return _fake_outputs(q, v, cu_seqlens)
 
 
@@ -504,7 +522,7 @@ def _(q, k, v, beta, g, initial_state, do, dfinal, cu_seqlens, gate, scale,
     return _fake_grads((q, k, v, beta, g, initial_state))
 
 
-_register_autograd("mixir::delta_rule", _delta_rule_backward_op, 6, 6)
+_register_autograd("mixir::delta_rule", _delta_rule_backward_op, 6, 7)
 
 
 def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
@@ -532,7 +550,8 @@ def delta_rule(q, k, v, beta, g=None, gate="none", scale=None,
     o, s = _delta_rule_op(q, k, v, beta, g, initial_state, cu_seqlens, gate,
                           _scale_of(scale, q.shape[-1]), bool(qk_l2norm),
                           bool(allow_neg_eigval),
-                          -1 if chunk_size is None else int(chunk_size))
+                          -1 if chunk_size is None else int(chunk_size),
+                          _needs_backward(q, k, v, beta, g, initial_state))
     return o, (s if output_final_state else None)
 
 
@@ -579,15 +598,16 @@ def _attn_call(q, k, v, g, scale, causal, window, softcap, block, chunk_size):
 def _attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                   g: Optional[torch.Tensor], scale: float, causal: bool,
                   window: int, softcap: float, block: int,
-                  chunk_size: int) -> torch.Tensor:
+                  chunk_size: int, backward: bool) -> torch.Tensor:
     call = _attn_call(q, k, v, g, scale, causal, window, softcap, block,
                       chunk_size)
-    o = call.module(backward=True).functions["mixer"](*call.args)
+    o = call.module(backward).functions["mixer"](*call.args)
     return _to_torch(o, q.dtype)
 
 
 @_attention_op.register_fake
-def _(q, k, v, g, scale, causal, window, softcap, block, chunk_size):
+def _(q, k, v, g, scale, causal, window, softcap, block, chunk_size,
+      backward):
     return q.new_empty(q.shape[0], q.shape[1], q.shape[2], v.shape[3])
 
 
@@ -612,13 +632,13 @@ def _(q, k, v, g, do, scale, causal, window, softcap, block, chunk_size):
 
 def _attention_setup(ctx, inputs, output):
     ctx.save_for_backward(*inputs[:4])
-    ctx.options = inputs[4:]
+    ctx.options = inputs[4:-1]  # the last, `backward`, is the forward's
 
 
 def _attention_backward(ctx, do):
     inputs = ctx.saved_tensors
     grads = _attention_backward_op(*inputs, do, *ctx.options)
-    return (*_fill_grads(grads, inputs), *([None] * len(ctx.options)))
+    return (*_fill_grads(grads, inputs), *([None] * (len(ctx.options) + 1)))
 
 
 torch.library.register_autograd("mixir::attention", _attention_backward,
@@ -661,7 +681,8 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
                          bool(causal), int(window),
                          float(softcap) if softcap is not None else 0.0,
                          int(block),
-                         -1 if chunk_size is None else int(chunk_size))
+                         -1 if chunk_size is None else int(chunk_size),
+                         _needs_backward(q, k, v, g))
 
 
 def parallel_forgetting_attn(q, k, v, g, scale=None, cu_seqlens=None):
@@ -718,18 +739,16 @@ def causal_conv1d(x, w, bias=None, conv_state=None, activation=None,
     slice (a halo, from several ranks where slices are shorter), rank 0's
     `conv_state` starts the sequence, and the last rank returns the new
     state. `cu_seqlens` is not supported with `cp_group`."""
-    if torch.is_grad_enabled() and any(
-            t is not None and t.requires_grad
-            for t in (x, w, bias, conv_state)):
-        raise NotImplementedError(
-            "mixir.torch.causal_conv1d runs the forward only (its backward "
-            "is not derived yet); call it under torch.no_grad() or on "
-            "tensors that do not require grad")
-    if cp_group is not None:
+    if cp_group is not None:  # the same refusal, on every rank
         from . import _cp
         return _cp.causal_conv1d(causal_conv1d, x, w, bias, conv_state,
                                  activation, output_final_state, cu_seqlens,
                                  _group(cp_group))
+    if _needs_backward(x, w, bias, conv_state):
+        raise NotImplementedError(
+            "mixir.torch.causal_conv1d runs the forward only (its backward "
+            "is not derived yet); call it under torch.no_grad() or on "
+            "tensors that do not require grad")
     y, state = _ops.causal_conv1d(
         _to_numpy(x, "x"), _to_numpy(w, "w"), _to_numpy(bias, "bias"),
         _to_numpy(conv_state, "conv_state"), activation, output_final_state,

@@ -433,3 +433,36 @@ def test_static_length_backward_compiles_and_matches():
     for name, a, w in zip(["dq", "dk", "dv", "dg"], got, want):
         err = rel_rms(torch.from_numpy(np.asarray(a)), w)
         assert err <= LIMIT["f32"], f"{name}: rel-RMS {err:.2e}"
+
+
+@pytest.mark.parametrize("op", ["delta_rule", "attention"])
+def test_no_grad_calls_compile_the_forward_alone(op):
+    """Under torch.no_grad() (or with no input requiring grad) the forward
+    compiles without the derived backward: the first differentiable call
+    then compiles a module of its own (forward and backward), and its
+    backward compiles nothing more. The scale makes the module unique to
+    this test."""
+    gen = torch.Generator().manual_seed(5)
+    q, k, v = (torch.randn(1, 19, 2, 8, generator=gen) for _ in range(3))
+
+    def call():
+        if op == "attention":
+            return mt.attention(q, k, v, scale=0.4127)
+        beta = torch.rand(1, 19, 2, generator=gen)
+        return mt.delta_rule(q, k, v, beta, scale=0.4127)[0]
+
+    def compiles():  # a module found in a disk cache counts too
+        stats = mixir.cache.stats()
+        return stats["compiles"] + stats["disk_hits"]
+
+    before = compiles()
+    with torch.no_grad():
+        call()
+    assert compiles() == before + 1
+    call()  # nothing requires grad: the forward alone again
+    assert compiles() == before + 1
+    q.requires_grad_()
+    out = call()
+    assert compiles() == before + 2
+    out.square().sum().backward()
+    assert compiles() == before + 2 and q.grad is not None

@@ -9,9 +9,10 @@ Every gradient (q, k, v, the gate, beta or the low-rank terms, the initial
 states) is compared separately with rel-RMS limits of 1e-4 for f32 (1e-3
 for the delta rule's gate and beta, whose gradients sum long cancelling
 series) and 1e-2 for bf16. Each compiled function serves the packings
-N = 1, 3 and 7 with one-token, empty and odd lengths, some longer than a
-chunk. A NaN in one sequence's input leaves the other sequences' gradients
-bit for bit as they are without it.
+N = 1, 3 and 9 with one-token, odd and empty lengths (empty first and
+last sequences too), some longer than a chunk. A NaN in one sequence's
+input leaves the other sequences' gradients bit for bit as they are
+without it.
 """
 
 import numpy as np
@@ -28,9 +29,9 @@ from test_backward_dplr import (reference_delta_rule,  # noqa: E402
                                 reference_recurrence)
 
 # Sequence lengths of the packings: one sequence; three with a one-token
-# one; seven with an empty one, one-token ones and two longer than a chunk
-# of 64 (odd lengths throughout).
-PACKINGS = {1: [37], 3: [1, 29, 17], 7: [5, 1, 0, 71, 3, 65, 9]}
+# one; nine with empty ones first, in the middle and last, one-token ones
+# and two longer than a chunk of 64 (odd lengths throughout).
+PACKINGS = {1: [37], 3: [1, 29, 17], 9: [0, 5, 1, 0, 71, 3, 65, 9, 0]}
 
 
 def offsets(lengths):

@@ -90,6 +90,11 @@ CASES = [
     random_case("rand-la-vector", "la", "vector", 4, 71, 5, 1),
     random_case("rand-dr-scalar-l2", "dr", "scalar", 4, 67, 4, 2),
     random_case("rand-scan", "scan", None, 2, 45, 6, 3),
+    # Only rank 0's initial state requires grad (q, k, v frozen): every
+    # rank must still make the backward's exchange.
+    ("frozen-la-scalar", "la", "scalar", True, 2, (30, 21)),
+    ("frozen-pk-dr-scalar-l2", "dr", "scalar", True, 2, (20, 21),
+     (0, 30, 41)),
     # The causal conv (forward only; gate: W, activation): slices shorter
     # than its halo of W - 1 tokens, which then reaches back over several
     # ranks and into rank 0's conv state.
@@ -98,8 +103,12 @@ CASES = [
     # Refused on every rank: rank 1 passes other offsets; block attention.
     ("pk-disagree", "la", "none", True, 2, (10, 11), (0, 5, 21)),
     ("attn-block", "attn", (True, 0), False, 2, (10, 11)),
+    # Rank 1 asks for no final state; rank 0's conv state requires grad.
+    ("opts-disagree", "la", "none", True, 2, (10, 11)),
+    ("conv-grad", "conv", (3, None), True, 2, (10, 11)),
 ]
-REFUSED = ("bad-rank", "attn-forget-gate", "pk-disagree", "attn-block")
+REFUSED = ("bad-rank", "attn-forget-gate", "pk-disagree", "attn-block",
+           "opts-disagree", "conv-grad")
 TOL = {"la": 1e-5, "scan": 1e-5, "dr": 1e-4, "rec": 1e-4}
 RANK_R = 2  # mix.recurrence's low-rank terms
 HQ = 4  # attention's query heads (GQA over H key/value heads)
@@ -175,7 +184,8 @@ def run(case, xs, cp_group=None, rank=0):
         return mt.scan(*xs, output_final_state=True, cu_seqlens=cu,
                        cp_group=cp_group)
     if op == "la":
-        return mt.linear_attention(*xs[:4], gate, None, xs[4], True,
+        final = not (name == "opts-disagree" and rank == 1)
+        return mt.linear_attention(*xs[:4], gate, None, xs[4], final,
                                    cu_seqlens=cu, cp_group=cp_group)
     if name == "dr-scalar-l2-v8":
         q, k, v, beta, g, s0 = xs
@@ -193,6 +203,8 @@ def run(case, xs, cp_group=None, rank=0):
                              chunk_size=0, cu_seqlens=cu, cp_group=cp_group,
                              broadcast_final_state=cp_group is not None)
     if op == "conv":
+        if name == "conv-grad":  # grad mode on: refused, the conv has none
+            return mt.causal_conv1d(*xs, gate[1], True, cp_group=cp_group)
         with torch.no_grad():
             return mt.causal_conv1d(*xs, gate[1], True, cp_group=cp_group)
     causal, window = gate
@@ -312,6 +324,11 @@ def worker(rank, world, port, out_dir, cases):
             grad = case[1] != "conv"  # forward only
             mine = [x.clone().requires_grad_(grad) if x is not None else None
                     for x in sliced(case, xs, rank)]
+            if case[0].startswith("frozen"):
+                mine = [x.detach() for x in mine[:-1]] + \
+                    [mine[-1].detach().requires_grad_(rank == 0)]
+            if case[0] == "conv-grad" and rank == 0:
+                mine[-1].requires_grad_()
             if case[0] == "bad-rank" and rank == 1:
                 mine[0] = mine[0].double()[..., 0]  # a wrong rank and dtype
             try:
@@ -333,11 +350,15 @@ def worker(rank, world, port, out_dir, cases):
                 share = 1.0 if case[1] != "rec" else \
                     2 * (rank + 1) / (world * (world + 1))
                 loss = loss + share * (s * ds).sum()
-            leaves = [x for x in mine if x is not None]
-            # Only rank 0 reads its initial state.
-            grads = torch.autograd.grad(loss, leaves, allow_unused=True)
-            grads = [torch.zeros_like(x) if d is None else d.detach()
-                     for x, d in zip(leaves, grads)]
+            leaves = [x for x in mine if x is not None and x.requires_grad]
+            if leaves:
+                # Only rank 0 reads its initial state.
+                grads = torch.autograd.grad(loss, leaves, allow_unused=True)
+                grads = [torch.zeros_like(x) if d is None else d.detach()
+                         for x, d in zip(leaves, grads)]
+            else:  # frozen inputs: the exchange's backward still runs
+                loss.backward()
+                grads = []
             torch.save({"o": o.detach(), "s": None if s is None else s.detach(),
                         "grads": grads},
                        os.path.join(out_dir, f"{case[0]}-{rank}.pt"))
@@ -378,13 +399,15 @@ def precompile(case, xs):
     the single-process one: the summary from an explicit zero state, the
     delta rule's and mix.recurrence's transition (v = 0 with K value
     channels, from the identity), attention's shifted masks."""
-    xs = [x.detach() if x is not None else None for x in xs]
+    # Inputs that require grad: the workers' calls are differentiated, so
+    # they run the modules compiled with the backward.
     op = case[1]
+    xs = [x.detach().requires_grad_(op != "conv") if x is not None else None
+          for x in xs]
     if op == "attn":
         causal, window = case[2]
-        with torch.no_grad():
-            mt.attention(*xs, causal=causal and window > 0,
-                         window=window if window else int(causal))
+        mt.attention(*xs, causal=causal and window > 0,
+                     window=window if window else int(causal))
         return
     if op == "conv":
         x, w = xs[:2]
@@ -392,7 +415,7 @@ def precompile(case, xs):
                                         w.shape[1] - 1)])
         return
     state = xs[-1] if xs[-1] is not None else torch.zeros_like(
-        cotangents(case)[1])
+        cotangents(case)[1]).requires_grad_()
     run(case, xs[:-1] + [state])
     if op in ("dr", "rec"):
         n, b = state_rows(case), batch(case)
@@ -539,6 +562,14 @@ def test_context_parallel_matches_one_process(world, spawned):
             assert all(p["s"] is None for p in parts[:-1])
             assert rel_rms(parts[-1]["s"], want_s) < 1e-6, case[0]
             continue
+        if case[0].startswith("frozen"):
+            want_o, want_s, want_grads = reference_f64(case)
+            o = torch.cat([p["o"] for p in parts], 1)
+            assert rel_rms(o, want_o) < TOL[case[1]], case[0]
+            assert rel_rms(parts[-1]["s"], want_s) < TOL[case[1]], case[0]
+            got = parts[0]["grads"][0]  # rank 0's initial state
+            assert rel_rms(got, want_grads[-1]) < TOL[case[1]], case[0]
+            continue
         check_against(case, parts, *refs[case[0]], TOL[case[1]])
         check_against(case, parts, *reference_f64(case), TOL[case[1]])
 
@@ -559,6 +590,21 @@ def test_ranks_with_different_offsets_raise_on_every_rank(spawned):
     got = errors(spawned(2)[0], "pk-disagree", 2)
     assert all(e is not None and e.startswith("ValueError") and
                "the ranks passed different offsets" in e for e in got), got
+
+
+def test_different_final_state_options_raise_on_every_rank(spawned):
+    got = errors(spawned(2)[0], "opts-disagree", 2)
+    assert all(e is not None and e.startswith("ValueError") and
+               "output_final_state" in e for e in got), got
+
+
+def test_conv_refusal_on_one_rank_raises_on_every_rank(spawned):
+    """Rank 0's conv state requires grad (the conv is forward only): rank 0
+    says why, the other rank raises too instead of waiting."""
+    got = errors(spawned(2)[0], "conv-grad", 2)
+    assert got[0] is not None and got[0].startswith("NotImplementedError") \
+        and "forward only" in got[0], got
+    assert got[1] is not None and "ContextParallelError" in got[1], got
 
 
 def test_attention_refuses_block_with_cp_group(spawned):
