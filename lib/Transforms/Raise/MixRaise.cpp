@@ -1030,7 +1030,6 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
   /// followed factor by factor (mixir::raise::applyRelayout).
   GroupedQueries groupedQueries(const ScoreChain &c, Value v,
                                 ArrayRef<Operation *> pRelayouts) {
-    using mixir::raise::FactorLayout;
     GroupedQueries g;
     auto kt = cast<RankedTensorType>(c.k.getType());
     auto qgt = cast<RankedTensorType>(c.q.getType());
@@ -1043,32 +1042,9 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
       return g;
     }
     int64_t hkv = kt.getDimSize(1);
-    // Q's source: the deepest value before Q's rows whose dims can be read
-    // as [B, T, Hkv*G, D] with (kv head, group) in that order.
-    SmallVector<Value> chain = {c.q};
-    while (Operation *r = mixir::raise::relayoutOf(chain.back()))
-      chain.push_back(r->getOperand(0));
-    FactorLayout at;
+    mixir::raise::FactorLayout at;
     std::string rows;
-    for (int64_t i = chain.size() - 1; i >= 0 && !g.q; --i) {
-      auto xt = cast<RankedTensorType>(chain[i].getType());
-      if (xt.getRank() != 4 || !xt.hasStaticShape() ||
-          xt.getDimSize(2) % hkv != 0 || xt.getDimSize(2) == hkv)
-        continue;
-      llvm::DenseMap<char, int64_t> sizes = {{'b', xt.getDimSize(0)},
-                                             {'t', xt.getDimSize(1)},
-                                             {'k', hkv},
-                                             {'g', xt.getDimSize(2) / hkv},
-                                             {'d', xt.getDimSize(3)},
-                                             {'s', kt.getDimSize(2)}};
-      at = mixir::raise::factorLayout({"b", "t", "kg", "d"}, sizes);
-      bool ok = true;
-      for (int64_t j = i - 1; j >= 0 && ok; --j)
-        ok = succeeded(mixir::raise::applyRelayout(
-            mixir::raise::relayoutOf(chain[j]), at));
-      if (ok && isRowsLayout(at, "d", rows))
-        g.q = chain[i];
-    }
+    g.q = groupedQuerySource(c.q, hkv, kt.getDimSize(2), at, rows);
     if (!g.q) {
       g.why = "Q K^T's rows are not Q's (token, group) pairs with query head "
               "h read by key/value head h / G";
@@ -1102,6 +1078,34 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
       g.q = Value();
     }
     return g;
+  }
+
+  /// Q's source for Q's rows `qRows` [B, Hkv, rows, D]: the deepest value
+  /// before them whose dims read as [B, T, Hkv*G, D], (kv head, group) in
+  /// that order, with rows (token, group) pairs (put in `rows`; `at` is
+  /// qRows' layout). Null when there is none.
+  Value groupedQuerySource(Value qRows, int64_t hkv, int64_t keys,
+                           mixir::raise::FactorLayout &at, std::string &rows) {
+    SmallVector<Value> chain = {qRows};
+    while (Operation *r = mixir::raise::relayoutOf(chain.back()))
+      chain.push_back(r->getOperand(0));
+    for (int64_t i = chain.size() - 1; i >= 0; --i) {
+      auto xt = cast<RankedTensorType>(chain[i].getType());
+      if (xt.getRank() != 4 || !xt.hasStaticShape() ||
+          xt.getDimSize(2) % hkv != 0 || xt.getDimSize(2) == hkv)
+        continue;
+      llvm::DenseMap<char, int64_t> sizes = {
+          {'b', xt.getDimSize(0)},       {'t', xt.getDimSize(1)}, {'k', hkv},
+          {'g', xt.getDimSize(2) / hkv}, {'d', xt.getDimSize(3)}, {'s', keys}};
+      at = mixir::raise::factorLayout({"b", "t", "kg", "d"}, sizes);
+      bool ok = true;
+      for (int64_t j = i - 1; j >= 0 && ok; --j)
+        ok = succeeded(mixir::raise::applyRelayout(
+            mixir::raise::relayoutOf(chain[j]), at));
+      if (ok && isRowsLayout(at, "d", rows))
+        return chain[i];
+    }
+    return Value();
   }
 
   /// `name` without the factors of size 1 in `l`.
