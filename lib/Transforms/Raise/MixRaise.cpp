@@ -11,6 +11,7 @@
 #include "mixir/Transforms/Passes.h"
 
 #include "RaiseLoops.h"
+#include "Relayout.h"
 #include "Report.h"
 #include "TensorUtils.h"
 #include "Unrolled.h"
@@ -374,42 +375,17 @@ Value throughReshapes(Value v) {
   }
 }
 
-/// Shape of `v` without its unit dims.
-SmallVector<int64_t> nonUnitShape(Value v) {
-  SmallVector<int64_t> s;
-  for (int64_t d : cast<RankedTensorType>(v.getType()).getShape())
-    if (d != 1)
-      s.push_back(d);
-  return s;
-}
-
 /// The value `v` is a relayout of that holds the same elements in the same
 /// order: through reshapes and transposes that only add, drop or move unit
 /// dims (JAX's vmap writes its batch dim as such a unit dim, moved to the
 /// front and back). `v` itself when it is no such relayout.
 Value sameElements(Value v) {
-  while (true) {
-    Operation *def = v.getDefiningOp();
-    if (isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(def)) {
-      if (nonUnitShape(def->getOperand(0)) != nonUnitShape(v))
-        return v;
-      v = def->getOperand(0);
-    } else if (auto tr = v.getDefiningOp<linalg::TransposeOp>()) {
-      // The non-unit input dims must come out in their order.
-      auto in = cast<RankedTensorType>(tr.getInput().getType());
-      int64_t last = -1;
-      for (int64_t p : tr.getPermutation()) {
-        if (in.getDimSize(p) == 1)
-          continue;
-        if (p < last)
-          return v;
-        last = p;
-      }
-      v = tr.getInput();
-    } else {
+  while (Operation *def = mixir::raise::relayoutOf(v)) {
+    if (!mixir::raise::movesOnlyUnitDims(def))
       return v;
-    }
+    v = def->getOperand(0);
   }
+  return v;
 }
 
 /// exp(G_i - G_j) in the [b, h, i, j] loop space, G: [B, H, T]; returns G_i.
@@ -641,6 +617,12 @@ struct ScoreChain {
   double scale = 1.0, softcap = 0.0;
   bool causal = false, sawMask = false;
   int64_t window = 0;
+  /// The reshapes and transposes crossed, from the softmax down, and
+  /// whether one of them moves more than unit dims (JAX's grouped query
+  /// heads); the mask was read above the first `maskAfter` of them.
+  SmallVector<Operation *> relayouts;
+  bool reordered = false;
+  size_t maskAfter = 0;
   StringRef why; // the check that stopped the reading
 };
 
@@ -771,6 +753,7 @@ LogicalResult readBinaryStep(const Binary &bin, Value &x, int64_t rank,
     return failure();
   } else {
     c.sawMask = true;
+    c.maskAfter = c.relayouts.size();
   }
   x = chain;
   return success();
@@ -785,8 +768,13 @@ LogicalResult readScoreChain(Value x, int64_t rank, OpBuilder &b,
                              ScoreChain &c) {
   double scale = 1.0;
   while (!matchScaledScores(x, c.q, c.k, scale, b)) {
-    if (Value same = sameElements(x); same != x) {
-      x = same; // element-wise steps commute with such relayouts
+    if (Operation *r = mixir::raise::relayoutOf(x)) {
+      // Element-wise steps commute with relayouts; a mask below one that
+      // reorders must still be read on the [.., T, S] scores (checked by
+      // the grouped-heads raising, the only one that accepts those).
+      c.relayouts.push_back(r);
+      c.reordered |= !mixir::raise::movesOnlyUnitDims(r);
+      x = r->getOperand(0);
       rank = cast<RankedTensorType>(x.getType()).getRank();
       continue;
     }
@@ -806,6 +794,7 @@ LogicalResult readScoreChain(Value x, int64_t rank, OpBuilder &b,
       if (failed(readSelectMask(*sel, x, rank, c)))
         return failure();
       c.sawMask = true;
+      c.maskAfter = c.relayouts.size();
       continue;
     }
     auto bin = matchBinary(x);
@@ -965,6 +954,16 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
         b, loc, x, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
   }
 
+  /// Why Q, K and V's element types cannot be a mix op's, or null.
+  static const char *elementProblem(Value q, Value k, Value v) {
+    Type elem = cast<RankedTensorType>(q.getType()).getElementType();
+    if (elem != cast<RankedTensorType>(k.getType()).getElementType() ||
+        elem != cast<RankedTensorType>(v.getType()).getElementType() ||
+        !(elem.isF32() || elem.isF16() || elem.isBF16()))
+      return "Q, K and V are not all f32, f16 or bf16";
+    return nullptr;
+  }
+
   /// Why Q, K and V cannot be a mix op's operands, or null.
   const char *headsProblem(Value q, Value k, Value v) {
     for (Value x : {q, k, v}) {
@@ -973,13 +972,11 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
           (t.getRank() == 4 && t.isDynamicDim(1)))
         return "Q, K or V has a dynamic head count or head dim";
     }
+    if (const char *why = elementProblem(q, k, v))
+      return why;
     auto qt = cast<RankedTensorType>(q.getType()),
          kt = cast<RankedTensorType>(k.getType()),
          vt = cast<RankedTensorType>(v.getType());
-    Type elem = qt.getElementType();
-    if (elem != kt.getElementType() || elem != vt.getElementType() ||
-        !(elem.isF32() || elem.isF16() || elem.isBF16()))
-      return "Q, K and V are not all f32, f16 or bf16";
     if (qt.getRank() == 4 && (qt.getDimSize(1) % kt.getDimSize(1) != 0 ||
                               kt.getDimSize(1) != vt.getDimSize(1)))
       return "the query heads are not a multiple of the key and value heads";
@@ -1002,15 +999,167 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     return sameElements(probs).getDefiningOp<linalg::SoftmaxOp>();
   }
 
+  /// The softmax behind `p` through reshapes and transposes, which are put
+  /// in `ops` from the softmax to `p`; else softmaxOf(p) with `ops` empty.
+  linalg::SoftmaxOp softmaxBehind(Value p, SmallVector<Operation *> &ops) {
+    ops.clear();
+    Value x = p;
+    while (Operation *r = mixir::raise::relayoutOf(x)) {
+      ops.insert(ops.begin(), r);
+      x = r->getOperand(0);
+    }
+    if (auto sm = x.getDefiningOp<linalg::SoftmaxOp>())
+      return sm;
+    ops.clear();
+    return softmaxOf(p);
+  }
+
+  /// JAX's grouped query heads (dot_product_attention with Hkv < Hq): Q
+  /// [B, T, Hkv*G, D] is reshaped to [B, T, Hkv, G, D] and its (token,
+  /// group) pairs become the rows of Q K^T [B, Hkv, T*G, S]; the scores go
+  /// through relayouts (the mask read where they are [.., T, S]) and P's
+  /// rows are such pairs again. What was found, or why not.
+  struct GroupedQueries {
+    Value q;          // [B, T, Hq, D], query head h = kv head * G + group
+    std::string rows; // P's rows, outer to inner: "tg" or "gt"
+    const char *why = nullptr;
+  };
+
+  /// Reads the roles of the dims along the grouped form (see
+  /// GroupedQueries) from Q's source to P; every reshape and transpose is
+  /// followed factor by factor (mixir::raise::applyRelayout).
+  GroupedQueries groupedQueries(const ScoreChain &c, Value v,
+                                ArrayRef<Operation *> pRelayouts) {
+    GroupedQueries g;
+    auto kt = cast<RankedTensorType>(c.k.getType());
+    auto qgt = cast<RankedTensorType>(c.q.getType());
+    auto vt = cast<RankedTensorType>(v.getType());
+    if (kt.getRank() != 4 || qgt.getRank() != 4 || vt.getRank() != 4 ||
+        !kt.hasStaticShape() || !qgt.hasStaticShape() ||
+        vt.getDimSize(1) != kt.getDimSize(1)) {
+      g.why = "the grouped query heads' K, V or Q rows are not static "
+              "[B, Hkv, T, D] tensors";
+      return g;
+    }
+    int64_t hkv = kt.getDimSize(1);
+    mixir::raise::FactorLayout at;
+    std::string rows;
+    g.q = groupedQuerySource(c.q, hkv, kt.getDimSize(2), at, rows);
+    if (!g.q) {
+      g.why = "Q K^T's rows are not Q's (token, group) pairs with query head "
+              "h read by key/value head h / G";
+      return g;
+    }
+    // The scores, from Q K^T [B, Hkv, rows, S] up to the softmax.
+    at.dims = {named(at, "b"), named(at, "k"), rows, named(at, "s")};
+    for (size_t level = c.relayouts.size();; --level) {
+      if (c.sawMask && level == c.maskAfter &&
+          !(at.dims.size() >= 2 && at.dims.end()[-2] == named(at, "t") &&
+            at.dims.back() == named(at, "s"))) {
+        g.why = "the mask is not read on [.., T, S] scores";
+        return g;
+      }
+      if (level == 0)
+        break;
+      if (failed(mixir::raise::applyRelayout(c.relayouts[level - 1], at))) {
+        g.why = "a reshape of the scores splits a dim";
+        return g;
+      }
+    }
+    if (at.dims.back() != named(at, "s")) {
+      g.why = "the softmax is not over the keys";
+      return g;
+    }
+    bool ok = llvm::all_of(pRelayouts, [&](Operation *r) {
+      return succeeded(mixir::raise::applyRelayout(r, at));
+    });
+    if (!ok || !isRowsLayout(at, "s", g.rows)) {
+      g.why = "P's rows are not the scores' (token, group) pairs";
+      g.q = Value();
+    }
+    return g;
+  }
+
+  /// Q's source for Q's rows `qRows` [B, Hkv, rows, D]: the deepest value
+  /// before them whose dims read as [B, T, Hkv*G, D], (kv head, group) in
+  /// that order, with rows (token, group) pairs (put in `rows`; `at` is
+  /// qRows' layout). Null when there is none.
+  Value groupedQuerySource(Value qRows, int64_t hkv, int64_t keys,
+                           mixir::raise::FactorLayout &at, std::string &rows) {
+    SmallVector<Value> chain = {qRows};
+    while (Operation *r = mixir::raise::relayoutOf(chain.back()))
+      chain.push_back(r->getOperand(0));
+    for (int64_t i = chain.size() - 1; i >= 0; --i) {
+      auto xt = cast<RankedTensorType>(chain[i].getType());
+      if (xt.getRank() != 4 || !xt.hasStaticShape() ||
+          xt.getDimSize(2) % hkv != 0 || xt.getDimSize(2) == hkv)
+        continue;
+      llvm::DenseMap<char, int64_t> sizes = {
+          {'b', xt.getDimSize(0)},       {'t', xt.getDimSize(1)}, {'k', hkv},
+          {'g', xt.getDimSize(2) / hkv}, {'d', xt.getDimSize(3)}, {'s', keys}};
+      at = mixir::raise::factorLayout({"b", "t", "kg", "d"}, sizes);
+      bool ok = true;
+      for (int64_t j = i - 1; j >= 0 && ok; --j)
+        ok = succeeded(mixir::raise::applyRelayout(
+            mixir::raise::relayoutOf(chain[j]), at));
+      if (ok && isRowsLayout(at, "d", rows))
+        return chain[i];
+    }
+    return Value();
+  }
+
+  /// `name` without the factors of size 1 in `l`.
+  static std::string named(const mixir::raise::FactorLayout &l,
+                           StringRef name) {
+    return mixir::raise::factorLayout({name.str()}, l.sizes).dims[0];
+  }
+
+  /// Whether `l` is [b, k, rows, last] with rows the token and group factors
+  /// in either order (returned in `rows`).
+  static bool isRowsLayout(const mixir::raise::FactorLayout &l, StringRef last,
+                           std::string &rows) {
+    if (l.dims.size() != 4 || l.dims[0] != named(l, "b") ||
+        l.dims[1] != named(l, "k") || l.dims[3] != named(l, last))
+      return false;
+    rows = l.dims[2];
+    return rows == named(l, "tg") || rows == named(l, "gt");
+  }
+
+  /// The grouped attention output o [B, T, Hkv*G, D] in `out`'s layout
+  /// [B, Hkv, rows, D] (its last two dims swapped when `transposedOut`).
+  void replaceGrouped(OpBuilder &b, linalg::LinalgOp out, Value o,
+                      StringRef rows, int64_t hkv, bool transposedOut) {
+    Location loc = out->getLoc();
+    auto ot = cast<RankedTensorType>(o.getType());
+    int64_t bs = ot.getDimSize(0), t = ot.getDimSize(1), d = ot.getDimSize(3);
+    int64_t g = ot.getDimSize(2) / hkv;
+    SmallVector<ReassociationIndices> heads = {{0}, {1}, {2, 3}, {4}};
+    Value x = tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get({bs, t, hkv, g, d}, ot.getElementType()),
+        o, heads);
+    SmallVector<int64_t> perm = {0, 2, 1, 3, 4};
+    if (rows == "gt" || rows == "g")
+      perm = {0, 2, 3, 1, 4};
+    x = transposed(b, loc, x, perm);
+    x = tensor::CollapseShapeOp::create(b, loc, x, heads);
+    if (transposedOut)
+      x = transposed(b, loc, x, swapLastTwo(4));
+    if (x.getType() != out->getResult(0).getType())
+      x = tensor::CastOp::create(b, loc, out->getResult(0).getType(), x);
+    out->getResult(0).replaceAllUsesWith(x);
+  }
+
   /// softmax(s * Q K^T [+ causal mask]) V, or its transpose V^T P^T (as
-  /// JAX's vmapped dot_product_attention contracts it).
+  /// JAX's vmapped dot_product_attention contracts it); with JAX's grouped
+  /// query heads (GroupedQueries) too.
   LogicalResult raiseSoftmaxAttention(linalg::LinalgOp out) {
     Value probs, v;
     if (!matchMatmul(out->getResult(0), probs, v))
       return failure();
     OpBuilder b(out);
     bool transposedOut = false;
-    linalg::SoftmaxOp sm = softmaxOf(probs);
+    SmallVector<Operation *> pRelayouts;
+    linalg::SoftmaxOp sm = softmaxBehind(probs, pRelayouts);
     if (!sm) {
       // out = V^T P^T: the right operand is P^T, the left V^T.
       auto pt = v.getDefiningOp<linalg::TransposeOp>();
@@ -1018,7 +1167,7 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
       if (!pt || r < 3 ||
           pt.getPermutation() != ArrayRef<int64_t>(swapLastTwo(r)))
         return failure(); // no candidate
-      sm = softmaxOf(pt.getInput());
+      sm = softmaxBehind(pt.getInput(), pRelayouts);
       if (!sm)
         return failure();
       Value vt = probs;
@@ -1034,6 +1183,48 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     ScoreChain c;
     if (failed(readScoreChain(sm.getInput(), smRank, b, c)))
       return leave(out, "attention", c.why);
+    bool grouped = c.reordered || llvm::any_of(pRelayouts, [](Operation *r) {
+                     return !mixir::raise::movesOnlyUnitDims(r);
+                   });
+    Location loc = out->getLoc();
+    Value q4, k4, v4;
+    GroupedQueries gq;
+    if (grouped) {
+      gq = groupedQueries(c, v, pRelayouts);
+      if (gq.why)
+        return leave(out, "attention", gq.why);
+      if (const char *why = elementProblem(gq.q, c.k, v))
+        return leave(out, "attention", why);
+      b.setInsertionPoint(out);
+      q4 = gq.q, k4 = toMix(b, loc, c.k), v4 = toMix(b, loc, v);
+    } else {
+      FailureOr<std::array<Value, 3>> qkv = plainOperands(c, v, rank, b, out);
+      if (failed(qkv))
+        return failure();
+      q4 = (*qkv)[0], k4 = (*qkv)[1], v4 = (*qkv)[2];
+    }
+    Value o = mixir::mix::AttentionOp::create(
+        b, loc, mixOutputType(q4, v4), q4, k4, v4, Value(),
+        c.causal ? b.getUnitAttr() : UnitAttr(),
+        c.window ? b.getI64IntegerAttr(c.window) : IntegerAttr(),
+        b.getF32FloatAttr((float)c.scale),
+        c.softcap != 0.0 ? b.getF32FloatAttr((float)c.softcap) : FloatAttr(),
+        /*block=*/IntegerAttr());
+    if (grouped)
+      replaceGrouped(b, out, o, gq.rows,
+                     cast<RankedTensorType>(c.k.getType()).getDimSize(1),
+                     transposedOut);
+    else
+      replaceWithMixOutput(b, out, o, rank, transposedOut);
+    return success();
+  }
+
+  /// The mix-form Q, K and V of an attention whose Q K^T and P V have one
+  /// layout [B, (H,) T, D] (K and V copied by repeat_kv read from the shared
+  /// heads); failure, reported, when they cannot be.
+  FailureOr<std::array<Value, 3>> plainOperands(const ScoreChain &c, Value v,
+                                                int64_t rank, OpBuilder &b,
+                                                linalg::LinalgOp out) {
     Value q = c.q, k = c.k;
     if (cast<RankedTensorType>(q.getType()).getRank() != rank)
       return leave(out, "attention", "Q K^T and P V have different ranks");
@@ -1050,16 +1241,8 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
       return leave(out, "attention", why);
     Location loc = out->getLoc();
     b.setInsertionPoint(out);
-    Value q4 = toMix(b, loc, q), k4 = toMix(b, loc, k), v4 = toMix(b, loc, v);
-    Value o = mixir::mix::AttentionOp::create(
-        b, loc, mixOutputType(q4, v4), q4, k4, v4, Value(),
-        c.causal ? b.getUnitAttr() : UnitAttr(),
-        c.window ? b.getI64IntegerAttr(c.window) : IntegerAttr(),
-        b.getF32FloatAttr((float)c.scale),
-        c.softcap != 0.0 ? b.getF32FloatAttr((float)c.softcap) : FloatAttr(),
-        /*block=*/IntegerAttr());
-    replaceWithMixOutput(b, out, o, rank, transposedOut);
-    return success();
+    return std::array<Value, 3>{toMix(b, loc, q), toMix(b, loc, k),
+                                toMix(b, loc, v)};
   }
 
   /// What multiplies Q K^T in the score chain of a linear attention.

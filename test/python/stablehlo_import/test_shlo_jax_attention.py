@@ -1,8 +1,8 @@
 """Softmax attention as JAX users call it, imported through StableHLO
 (mixir.from_jax) and raised to `mix.attention`: `jax.nn.dot_product_attention`
-(XLA implementation) with `is_causal=True` and with a causal
-`local_window_size` (grouped key/value heads are checked, not raised yet),
-and Flax NNX `MultiHeadAttention` with `nnx.make_causal_mask` (flax is
+(XLA implementation) with `is_causal=True`, with a causal
+`local_window_size` and with grouped key/value heads (Hq a multiple of Hkv,
+raised to one mix.attention on the shared heads), and Flax NNX `MultiHeadAttention` with `nnx.make_causal_mask` (flax is
 installed by `scripts/setup.sh --tests`). Each is compared with jax.jit and
 with an independent float64 numpy reference."""
 
@@ -82,20 +82,37 @@ def test_dot_product_attention_causal(window):
                                       window=0 if left is None else left + 1))
 
 
-def test_dot_product_attention_gqa_runs():
-    """6 query heads over 2 key/value heads: JAX groups the query heads
-    (vmap over the group, 'BTKGH,BSKH->BKGTS'), which mix-raise does not
-    read yet (the group and token dims are interleaved in Q K^T's rows); the
-    written-out form must still be right."""
+@pytest.mark.parametrize("hq,hkv,window", [(6, 2, None), (6, 3, None),
+                                            (4, 1, None), (6, 2, 7)],
+                         ids=["6over2", "6over3", "4over1", "6over2-local7"])
+def test_dot_product_attention_gqa(hq, hkv, window):
+    """Grouped key/value heads: JAX groups the query heads (q reshaped to
+    [B, T, Hkv, G, D], vmap over the group, 'BTKGH,BSKH->BKGTS'), so the
+    (token, group) pairs are the rows of Q K^T; mix-raise follows each dim
+    through the reshapes and transposes and raises one mix.attention on q
+    as it is and the Hkv shared key/value heads (query head h reads kv head
+    h / G), causal, with the window local_window_size gives."""
     r = rng(12)
-    q = randn(r, B, T, 6, D)
-    k, v = randn(r, B, T, 2, D), randn(r, B, T, 2, D)
+    q = randn(r, B, T, hq, D)
+    k, v = randn(r, B, T, hkv, D), randn(r, B, T, hkv, D)
 
     def fn(q, k, v):
-        return jax.nn.dot_product_attention(q, k, v, is_causal=True, scale=0.3)
+        return jax.nn.dot_product_attention(q, k, v, is_causal=True, scale=0.3,
+                                            local_window_size=window)
 
-    text = check_jax(fn, (q, k, v))
-    check_against_numpy(text, (q, k, v), ref_attention(q, k, v, scale=0.3))
+    text = check_jax(fn, (q, k, v), expect="mix.attention")
+    line = attention_line(text)
+    assert " causal" in line, line
+    # No copy of K and V per query head: the op reads Hkv heads.
+    assert f"tensor<{B}x{T}x{hkv}x{D}xf32>, tensor<{B}x{T}x{hkv}x{D}xf32>) -> " \
+        f"tensor<{B}x{T}x{hq}x{D}xf32>" in line, line
+    if window is not None:
+        assert f"window = {window + 1} " in line, line
+    else:
+        assert "window" not in line, line
+    check_against_numpy(text, (q, k, v),
+                        ref_attention(q, k, v, scale=0.3,
+                                      window=0 if window is None else window + 1))
 
 
 def test_flax_nnx_multihead_attention_causal():
