@@ -250,7 +250,8 @@ def linear_attention(fn, q, k, v, g, gate, scale, initial_state,
         # Summed over T: the decay of a whole slice or piece, [B, hv, K|1, 1].
         if gate == "none":
             return x.new_zeros(B, hv, 1, 1, dtype=_state_dtype(q))
-        return x.float().sum(1).view(B, hv, K if gate == "vector" else 1, 1)
+        return x.to(_state_dtype(q)).sum(1).view(
+            B, hv, K if gate == "vector" else 1, 1)
 
     def log_decay_of(local):
         # The sizes are read here, inside _split's agreement: a rank with a
@@ -258,14 +259,15 @@ def linear_attention(fn, q, k, v, g, gate, scale, initial_state,
         B, T, _, K = q.shape
         hv = v.shape[2]
         if gate == "head":
-            return (T * g.float()).view(1, hv, 1, 1).expand(B, hv, 1, 1)
+            return (T * g.to(_state_dtype(q))).view(1, hv, 1, 1).expand(
+                B, hv, 1, 1)
         return log_decay(g if gate != "none" else local, B, hv, K)
 
     if cu_seqlens is not None:
         def piece_decay(local, lo, cu):
             T, K, hv = q.shape[1], q.shape[3], v.shape[2]
             if gate == "head":
-                return ((T - lo) * g.float()).view(hv, 1, 1)
+                return ((T - lo) * g.to(_state_dtype(q))).view(hv, 1, 1)
             return log_decay(g[:, lo:] if gate != "none" else local, 1, hv,
                              K)[0]
         return _split_packed(
@@ -613,10 +615,12 @@ class _Exchange(torch.autograd.Function):
         n = ctx.tails[dist.get_rank(ctx.group)]
         grads = []
         for d, d_parts in ((dk, dk_parts), (dv, dv_parts)):
-            d_parts = d_parts.contiguous().clone()
-            dist.all_reduce(d_parts, group=ctx.group)
+            # Summed over the ranks in float32 (16-bit gradients too).
+            summed = d_parts.float().contiguous()
+            dist.all_reduce(summed, group=ctx.group)
             d = d.clone()
-            d[:, d.shape[1] - n:] += d_parts[dist.get_rank(ctx.group)][:, :n]
+            d[:, d.shape[1] - n:] += \
+                summed[dist.get_rank(ctx.group)][:, :n].to(d.dtype)
             grads.append(d)
         return grads[0], grads[1], None, None
 
