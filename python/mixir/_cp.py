@@ -119,6 +119,18 @@ def _through_grad(m, state, d, matrix, m_shape):
     return (full.sum(dims, keepdim=True) if dims else full), scaled
 
 
+def _exchange_summaries(m, state, init, group):
+    """Every rank's (M, C) summary, all-gathered, and rank 0's `init`."""
+    world = dist.get_world_size(group)
+    ms = [torch.empty_like(m) for _ in range(world)]
+    states = [torch.empty_like(state) for _ in range(world)]
+    dist.all_gather(ms, m.contiguous(), group=group)
+    dist.all_gather(states, state.contiguous(), group=group)
+    init = init.clone()
+    dist.broadcast(init, _src(group, 0), group=group)
+    return ms, states, init
+
+
 class _Carry(torch.autograd.Function):
     """The state entering this rank: rank 0's initial state run through the
     (M, C) summaries of the ranks before this one, M a log decay or (with
@@ -128,13 +140,8 @@ class _Carry(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, m, local_state, init, group, matrix):
-        world, rank = dist.get_world_size(group), dist.get_rank(group)
-        ms = [torch.empty_like(m) for _ in range(world)]
-        states = [torch.empty_like(local_state) for _ in range(world)]
-        dist.all_gather(ms, m.contiguous(), group=group)
-        dist.all_gather(states, local_state.contiguous(), group=group)
-        carried = init.clone()
-        dist.broadcast(carried, _src(group, 0), group=group)
+        rank = dist.get_rank(group)
+        ms, states, carried = _exchange_summaries(m, local_state, init, group)
         before = [carried]
         for r in range(rank):
             carried = _through(ms[r], carried, matrix) + states[r]
@@ -410,13 +417,8 @@ class _PackedCarry(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, m, last_state, init, group, matrix, plan):
-        world, rank = dist.get_world_size(group), dist.get_rank(group)
-        ms = [torch.empty_like(m) for _ in range(world)]
-        states = [torch.empty_like(last_state) for _ in range(world)]
-        dist.all_gather(ms, m.contiguous(), group=group)
-        dist.all_gather(states, last_state.contiguous(), group=group)
-        init = init.clone()
-        dist.broadcast(init, _src(group, 0), group=group)
+        rank = dist.get_rank(group)
+        ms, states, init = _exchange_summaries(m, last_state, init, group)
         local = init[plan.ids].clone()
         first, before = rank, []
         if plan.continues:
