@@ -251,6 +251,10 @@ LogicalResult conv(Node &n) {
       wt.getDimSize(1) * group != channels || wt.getDimSize(0) % group)
     return n.fail("channels (" + llvm::Twine(channels) + "), group (" +
                   llvm::Twine(group) + ") and weight shape disagree");
+  int64_t length = xt.getDimSize(2);
+  if (!ShapedType::isDynamic(length) &&
+      length + pads[0] + pads[1] < dil * (kernel - 1) + 1)
+    return n.fail("the padded input is shorter than the dilated kernel");
   Value bias = n.hasInput(2) ? n.input(2) : Value();
   n.setOutput(0, build::conv1d(n.b, n.loc, n.input(0), n.input(1), bias, group,
                                stride, dil, pads[0], pads[1]));

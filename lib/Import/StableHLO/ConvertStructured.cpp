@@ -158,6 +158,37 @@ bool isPermutationOf3(std::initializer_list<int64_t> dims) {
   return true;
 }
 
+/// What build::conv1d divides and sizes by: feature_group_count, the
+/// stride and the dilation at least 1; a static kernel whose input features
+/// times the groups are the input's and whose output features the groups
+/// divide; a padded input at least as long as the dilated window.
+static LogicalResult checkConvolutionSizes(OpView &v, int64_t groups,
+                                           int64_t stride, int64_t dilation,
+                                           int64_t padding, int64_t inFeature,
+                                           int64_t inSpatial, int64_t kIn,
+                                           int64_t kOut, int64_t kSpatial) {
+  if (groups < 1 || stride < 1 || dilation < 1)
+    return v.fail("feature_group_count (" + Twine(groups) +
+                  "), window_strides (" + Twine(stride) +
+                  ") and rhs_dilation (" + Twine(dilation) +
+                  ") must be at least 1");
+  auto xt = cast<ShapedType>(v.operand(0).getType());
+  auto wt = cast<ShapedType>(v.operand(1).getType());
+  if (!wt.hasStaticShape())
+    return v.fail("the kernel must have a static shape");
+  int64_t channels = xt.getDimSize(inFeature);
+  if (ShapedType::isDynamic(channels) ||
+      wt.getDimSize(kIn) * groups != channels || wt.getDimSize(kOut) % groups)
+    return v.fail("input features (" + Twine(channels) +
+                  "), feature_group_count (" + Twine(groups) +
+                  ") and the kernel's shape disagree");
+  int64_t length = xt.getDimSize(inSpatial);
+  if (!ShapedType::isDynamic(length) &&
+      length + padding < dilation * (wt.getDimSize(kSpatial) - 1) + 1)
+    return v.fail("the padded input is shorter than the dilated window");
+  return success();
+}
+
 /// 1-D convolutions (the short causal convolutions of Mamba and DeltaNet
 /// blocks) through build::conv1d in [N, C, T] layout.
 LogicalResult convolution(OpView &v) {
@@ -208,6 +239,10 @@ LogicalResult convolution(OpView &v) {
   if (failed(v.paddingPairs(1, lo, hi)))
     return failure();
   int64_t groups = v.i64Attr("feature_group_count").value_or(1);
+  if (failed(checkConvolutionSizes(v, groups, (*strides)[0], (*rhsDil)[0],
+                                   lo[0] + hi[0], *ifd, (*is)[0], *ki, *ko,
+                                   (*ks)[0])))
+    return failure();
   RankedTensorType rt = v.resultType();
   Type elem = rt.getElementType();
   Value x = build::transpose(

@@ -217,6 +217,13 @@ REGRESSIONS = {
                    [vi("y", None)], [init("s", i64(*shape))]),
         "(Reshape, domain 'ai.onnx'): the input or target shape has 2^63 elements or more")
        for tag, shape in [("", (2**62, 0, 7)), ("_inferred", (-1, 2**62, 4))]},
+    # A kernel longer than the padded input: a negative output length.
+    "conv_window_longer_than_input": (
+        make_model([N("Conv", ["x", "w"], ["y"], name="n", kernel_shape=[9])],
+                   [vi("x", [1, 2, 4])], [vi("y", None)],
+                   [init("w", np.ones((2, 2, 9), np.float32))]),
+        "(Conv, domain 'ai.onnx'): the padded input is shorter than the dilated "
+        "kernel"),
     "range_of_2_62_elements": (
         make_model([N("Range", ["a", "b", "c"], ["y"], name="n")], [], [vi("y", None)],
                    [init("a", i64(0)), init("b", i64(2**62)), init("c", i64(1))]),
