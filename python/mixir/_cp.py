@@ -31,7 +31,7 @@ every rank raise, so none waits for a collective that would never come.
 import torch
 import torch.distributed as dist
 
-from .torch import _state_dtype
+from .torch import _needs_backward, _state_dtype
 
 
 class ContextParallelError(RuntimeError):
@@ -61,12 +61,6 @@ def _agree(ok, group, what, grad=False, options=0):
 
 def _options(output_final_state, broadcast_final_state):
     return int(bool(output_final_state)) + 2 * int(bool(broadcast_final_state))
-
-
-def _needs_grad(*tensors):
-    """Whether this rank's call is differentiated."""
-    return torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in tensors)
 
 
 def _differentiable(init, grad):
@@ -228,7 +222,7 @@ def _split(what, run, zero_state, summary_of, initial_state,
         _, local = run(zero_state())
         m = summary_of(local)
         initial_state = _check_state("initial_state", initial_state, local)
-        grad = _needs_grad(local, m, initial_state)
+        grad = _needs_backward(local, m, initial_state)
     except Exception as e:  # noqa: BLE001 - re-raised on this rank below
         error = e
     grad = _agree(error, group, what, grad,
@@ -559,7 +553,7 @@ def _split_packed(what, run, zero_state, summary_of, initial_state,
         m = summary_of(local, plan.local[-2], local_cu)
         init = zero_state(plan.count)
         initial_state = _check_state("initial_state", initial_state, init)
-        grad = _needs_grad(local, m, initial_state)
+        grad = _needs_backward(local, m, initial_state)
     except Exception as e:  # noqa: BLE001 - re-raised on this rank below
         error = e
     grad = _agree(error, group, what, grad,
@@ -698,7 +692,7 @@ def attention(fn, q, k, v, g, causal, window, group, block=0):
                 "attention with cp_group does not take block (its blocks "
                 "would count positions from each rank's slice)")
         _check_attention(q, k, v)
-        grad = _needs_grad(q, k, v)
+        grad = _needs_backward(q, k, v)
     except Exception as e:  # noqa: BLE001 - re-raised on this rank below
         error, grad = e, False
     if _agree(error, group, "attention", grad):
@@ -745,7 +739,7 @@ def causal_conv1d(fn, x, w, bias, conv_state, activation, output_final_state,
     if rank != 0:
         conv_state = None
     try:
-        if _needs_grad(x, w, bias, conv_state):
+        if _needs_backward(x, w, bias, conv_state):
             raise NotImplementedError(
                 "mixir.torch.causal_conv1d runs the forward only (its "
                 "backward is not derived yet); call it under torch.no_grad() "
