@@ -11,10 +11,12 @@ architecture the script runs `ptxas -v` and prints one line
 
     <binary> <arch> registers=N spill-stores=B spill-loads=B smem=B
 
-and with --sass also `<binary> <arch> HMMA=N` counted in `cuobjdump -sass`.
+and with --sass also `<binary> <arch> HMMA=N` counted in `cuobjdump -sass`
+(for sm_90a also `HGMMA=N UTMALDG=N`: warpgroup MMAs and TMA loads).
 Exit status 1 when ptxas rejects a kernel, spills registers (unless named
-with --allow-spills), or (with --sass) no HMMA instruction is found
-(unless named with --allow-no-hmma); 2 when a tool is missing.
+with --allow-spills), or (with --sass) no tensor-core instruction (HMMA or
+HGMMA) is found, or with --require-hgmma no HGMMA on sm_90a (unless named
+with --allow-no-hmma); 2 when a tool is missing.
 Tools are looked up on PATH, in $CUDA_HOME/bin, /usr/local/cuda/bin, and
 in the pip packages nvidia-cuda-cuobjdump / nvidia-cuda-nvcc.
 """
@@ -77,6 +79,8 @@ def main():
     ap.add_argument("--sass", action="store_true")
     ap.add_argument("--allow-no-hmma", action="append", default=[],
                     help="a binary without matmuls (no HMMA expected)")
+    ap.add_argument("--require-hgmma", action="store_true",
+                    help="on sm_90a, a binary with matmuls must use HGMMA")
     ap.add_argument("--allow-spills", action="append", default=[],
                     help="a binary whose spills are reported, not failed "
                          "(the one-thread kernels of convert-chunked-to-gpu)")
@@ -133,8 +137,18 @@ def main():
                                        capture_output=True, text=True, env=env)
                     hmma = len(re.findall(r"\bHMMA\.", d.stdout))
                     print("%s %s HMMA=%d" % (name, arch, hmma))
+                    # Hopper's warpgroup MMA and TMA loads.
+                    hgmma = len(re.findall(r"\bHGMMA\.", d.stdout))
+                    utma = len(re.findall(r"\bUTMALDG\b", d.stdout))
+                    if arch == "sm_90a":
+                        print("%s %s HGMMA=%d UTMALDG=%d" % (name, arch, hgmma,
+                                                            utma))
                     if d.returncode != 0 or (
-                            hmma == 0 and name not in args.allow_no_hmma):
+                            hmma + hgmma == 0 and
+                            name not in args.allow_no_hmma):
+                        status = 1
+                    if (arch == "sm_90a" and args.require_hgmma and
+                            hgmma == 0 and name not in args.allow_no_hmma):
                         status = 1
     return status
 

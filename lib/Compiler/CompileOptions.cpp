@@ -24,9 +24,10 @@ llvm::Error validate(const CompileOptions &options) {
   if (std::string why; mixrt::isTestTarget(options.target) &&
                        !mixrt::testPlugin(options.target, &why))
     return fail(why);
-  if (!options.chip.empty() && options.target != Target::cuda)
+  // The emulator runs the kernels of a chip too (sm_90a's wgmma).
+  if (!options.chip.empty() && !mixrt::usesCudaKernels(options.target))
     return fail("chip '" + options.chip + "' needs target cuda, not " + target);
-  if (options.target == Target::cuda &&
+  if (mixrt::usesCudaKernels(options.target) &&
       !llvm::is_contained(kCudaChips, options.chipOrDefault())) {
     std::string known;
     for (size_t i = 0; i < std::size(kCudaChips); ++i)
@@ -34,8 +35,8 @@ llvm::Error validate(const CompileOptions &options) {
                            : i + 1 == std::size(kCudaChips) ? " or "
                                                             : ", ") +
                kCudaChips[i];
-    return fail("target cuda: unsupported chip '" + options.chipOrDefault() +
-                "' (expected " + known + ")");
+    return fail("target " + target + ": unsupported chip '" +
+                options.chipOrDefault() + "' (expected " + known + ")");
   }
   if (options.gpuKernels != GpuKernels::tuned &&
       !mixrt::usesCudaKernels(options.target))

@@ -50,7 +50,11 @@ void mixir::addCUDAKernels(OpPassManager &pm, const CompileOptions &options) {
   }
   // mix.rnn in the form a thread block runs (one per (batch, head)).
   pm.addPass(createConvertMixToLoops({/*gpuBlocks=*/true}));
-  pm.addPass(createConvertChunkedToGPU());
+  // On sm_90a the block of the cooperative mapping is one warpgroup, and
+  // its tile products run as wgmma.
+  pm.addPass(createConvertChunkedToGPU(
+      {/*blockThreads=*/128,
+       /*warpgroupMma=*/options.chipOrDefault() == "sm_90a"}));
 }
 
 llvm::Error mixir::checkDeviceCode(const CUDADeviceCode &deviceCode) {

@@ -30,6 +30,19 @@ TOL = 5e-3
 # Where the CUDA kernels come from: the hand-scheduled kernels, or every op
 # in the chunked form mapped onto thread blocks (convert-chunked-to-gpu).
 KERNELS = pytest.mark.parametrize("kernels", ["tuned", "chunked"])
+# ... and the chunked form on sm_90a, where the tile products with M a
+# multiple of 64 run as warpgroup MMAs (wgmma) on operands staged in shared
+# memory; chunks of 64 give them that M.
+WITH_HOPPER = pytest.mark.parametrize("kernels",
+                                      ["tuned", "chunked", "hopper"])
+
+
+def _compile(src, kernels, chunk=None):
+    if kernels == "hopper":
+        return mixir.compile(src, target="cuda-emulation", chunk_size=64,
+                             gpu_kernels="chunked", chip="sm_90a")
+    return mixir.compile(src, target="cuda-emulation", chunk_size=chunk,
+                         gpu_kernels=kernels)
 
 
 def _type(shape, dtype, dynamic=()):
@@ -90,7 +103,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-@KERNELS
+@WITH_HOPPER
 def test_linear_attention_kernel_matches_reference(case, record_rel_rms, kernels):
     _, B, T, Hq, Hk, Hv, K, V, dtype, gate, with_init, dynamic, chunk = case
     rng = np.random.default_rng(T * 131 + K)
@@ -110,8 +123,7 @@ def test_linear_attention_kernel_matches_reference(case, record_rel_rms, kernels
         if with_init else None
     scale = 0.3 if gate == "none" else None
     src, args = _source(q, k, v, g, gate, init, scale, dynamic)
-    module = mixir.compile(src, target="cuda-emulation", chunk_size=chunk,
-                           gpu_kernels=kernels)
+    module = _compile(src, kernels, chunk)
     o, s = module.la(*args)
     ro, rs = reference.linear_attention(
         q, k, v, g=g, gate=gate, scale=scale, initial_state=init,
@@ -268,7 +280,7 @@ ATTENTION_CASES = [
 
 @pytest.mark.parametrize("case", ATTENTION_CASES,
                          ids=[c[0] for c in ATTENTION_CASES])
-@KERNELS
+@WITH_HOPPER
 def test_attention_kernel_matches_reference(case, record_rel_rms, kernels):
     _, B, T, S, Hq, Hkv, K, V, dtype, causal, window = case
     rng = np.random.default_rng(T + 7 * S)
@@ -288,8 +300,7 @@ def test_attention_kernel_matches_reference(case, record_rel_rms, kernels):
     src = (f"func.func @at({params}) -> {o_type} {{\n"
            f"  %o = mix.attention %q, %k, %v{attrs} : ({', '.join(types)})"
            f" -> {o_type}\n  return %o : {o_type}\n}}\n")
-    o = mixir.compile(src, target="cuda-emulation",
-                      gpu_kernels=kernels).at(*arrays)
+    o = _compile(src, kernels).at(*arrays)
     ro = reference.attention(q, k, v, g=g, causal=causal, window=window)
     err = reference.rel_rms(o, ro)
     record_rel_rms(f"attention/cuda-emu-{kernels}", np.dtype(dtype).name, "o", err, TOL,
@@ -321,7 +332,7 @@ DELTA_CASES = [
 
 
 @pytest.mark.parametrize("case", DELTA_CASES, ids=[c[0] for c in DELTA_CASES])
-@KERNELS
+@WITH_HOPPER
 def test_delta_rule_kernel_matches_reference(case, record_rel_rms, kernels):
     (_, B, T, Hq, Hk, Hv, K, V, dtype, gate, l2norm, neg, with_init,
      dynamic) = case
@@ -361,8 +372,7 @@ def test_delta_rule_kernel_matches_reference(case, record_rel_rms, kernels):
     src = (f"func.func @dr({params}) -> ({o_type}, {s_type}) {{\n"
            f"  %o, %s = {op} : ({', '.join(in_types)}) -> ({o_type}, {s_type})\n"
            f"  return %o, %s : {o_type}, {s_type}\n}}\n")
-    o, s = mixir.compile(src, target="cuda-emulation",
-                         gpu_kernels=kernels).dr(
+    o, s = _compile(src, kernels).dr(
         *[a for _, a, _ in args])
     ro, rs = reference.delta_rule(
         q, k, v, beta, g=g, gate=gate, initial_state=init,

@@ -237,14 +237,24 @@ def ConvertChunkedToGPU : Pass<"convert-chunked-to-gpu", "mlir::ModuleOp"> {
     With `block-threads=1` (or a body this mapping does not take) one
     thread runs the iteration with its tiles in thread-private memory. A
     module without such a loop is left unchanged.
+
+    The tile products with 16-bit inputs run on the tensor cores: each warp
+    takes 16 x 8 tiles of the result with `mma.sync` m16n8k16, or, with
+    `warpgroup-mma` (sm_90a), the block of 128 threads is one warpgroup and
+    a product whose M is a multiple of 64 runs as `wgmma.mma_async`
+    m64nNk16, its operands staged in shared memory for each step of 16
+    along K (the staging buffer comes out of the 46 KiB first).
   }];
   let options =
       [Option<"blockThreads", "block-threads", "int64_t", /*default=*/"128",
               "Threads per block (1: one thread runs each iteration alone)">,
+       Option<"warpgroupMma", "warpgroup-mma", "bool", /*default=*/"false",
+              "Run tile products as Hopper warpgroup MMAs (sm_90a)">,
   ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::bufferization::BufferizationDialect",
                            "mlir::gpu::GPUDialect", "mlir::nvgpu::NVGPUDialect",
+                           "mlir::LLVM::LLVMDialect", "mlir::NVVM::NVVMDialect",
                            "mlir::linalg::LinalgDialect",
                            "mlir::memref::MemRefDialect",
                            "mlir::scf::SCFDialect",

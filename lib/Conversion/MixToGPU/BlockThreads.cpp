@@ -495,8 +495,8 @@ fragment(OpBuilder &b, Location loc, Value m, int64_t rows,
   return {hi, lo};
 }
 
-/// True when `mm` can run on the m16n8k16 tiles: f32 memrefs, plain maps,
-/// static dims that the tile divides.
+} // namespace
+
 bool tensorCoreMatmul(linalg::MatmulOp mm) {
   if (mm.hasUserDefinedMaps() || !mm.hasPureBufferSemantics())
     return false;
@@ -512,6 +512,8 @@ bool tensorCoreMatmul(linalg::MatmulOp mm) {
   return a.getDimSize(0) % 16 == 0 && b.getDimSize(1) % 8 == 0 &&
          a.getDimSize(1) % 16 == 0;
 }
+
+namespace {
 
 /// C += A B as a parallel loop over C's 16 x 8 tiles (kWarpTileAttr), each
 /// accumulated over K in steps of 16 by three mma.sync.
@@ -631,18 +633,30 @@ void lowerBodyLinalg(Region &body, bool keepMatmuls) {
   }
 }
 
-void lowerKeptMatmuls(Region &body, bool tensorCores) {
+memref::AllocOp lowerKeptMatmuls(Region &body, KeptMatmuls how) {
   SmallVector<linalg::MatmulOp> ops;
   body.walk([&](linalg::MatmulOp op) { ops.push_back(op); });
   IRRewriter rewriter(body.getContext());
+  // One staging buffer serves every warpgroup product of the body (they
+  // run one after another).
+  memref::AllocOp stage;
+  if (how == KeptMatmuls::warpgroup)
+    if (int64_t rows = warpgroupStagingRows(body)) {
+      OpBuilder b = OpBuilder::atBlockBegin(&body.front());
+      stage = memref::AllocOp::create(
+          b, body.getLoc(), warpgroupStagingType(body.getContext(), rows));
+    }
   for (linalg::MatmulOp mm : ops) {
     // A warp tile inside another parallel loop would be one thread's
     // share, not a warp's.
-    if (tensorCores && !insideParallel(mm, body.getParentOp()))
-      matmulOnTensorCores(mm);
-    else
+    if (how == KeptMatmuls::loops || insideParallel(mm, body.getParentOp()))
       toParallelLoops(rewriter, mm);
+    else if (stage && warpgroupMatmul(mm))
+      matmulOnWarpgroup(mm, stage);
+    else
+      matmulOnTensorCores(mm);
   }
+  return stage;
 }
 
 /// True when `x` and `y` are the same buffer: one value, or subviews of
@@ -698,7 +712,7 @@ void exposeParallelLoops(Region &body) {
   }
 }
 
-FailureOr<TilePlan> planTiles(Region &body) {
+FailureOr<TilePlan> planTiles(Region &body, int64_t reservedShared) {
   SmallVector<memref::AllocOp> tiles;
   body.walk([&](memref::AllocOp a) {
     if (!insideParallel(a, body.getParentOp()))
@@ -722,7 +736,7 @@ FailureOr<TilePlan> planTiles(Region &body) {
   int64_t shared = 0;
   for (memref::AllocOp a : tiles) {
     int64_t bytes = tileBytes(a.getType());
-    if (shared + bytes <= kTileSharedBudget) {
+    if (shared + bytes <= kTileSharedBudget - reservedShared) {
       shared += bytes;
       plan.shared.push_back(a);
       continue;

@@ -24,6 +24,7 @@
 #define MIXIR_LIB_CONVERSION_MIXTOGPU_BLOCKTHREADS_H
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -54,12 +55,37 @@ constexpr llvm::StringLiteral kWarpTileAttr = "mixir.warp_tile";
 /// them as the parallel work they become).
 void lowerBodyLinalg(mlir::Region &body, bool keepMatmuls);
 
-/// Lowers the matmuls lowerBodyLinalg kept: with `tensorCores` (a block
-/// shares the body), to loops over 16 x 8 tiles of the result, one warp
-/// each, accumulated by mma.sync m16n8k16 from bf16 high and low parts of
-/// the operands (hi*hi + hi*lo + lo*hi: about 16 bits of the f32 mantissa);
-/// otherwise, and inside another parallel loop, to parallel loops.
-void lowerKeptMatmuls(mlir::Region &body, bool tensorCores);
+/// Marks the scf.parallel of a warpgroup product (Warpgroup.cpp): 128
+/// iterations, iteration i run by thread i, all of them together.
+constexpr llvm::StringLiteral kWarpgroupAttr = "mixir.warpgroup";
+
+/// How the matmuls lowerBodyLinalg kept run.
+enum class KeptMatmuls {
+  loops,     // parallel loops (one thread, or no block shares the body)
+  mmaSync,   // 16 x 8 tiles of the result, a warp each, mma.sync m16n8k16
+  warpgroup, // sm_90a: wgmma m64nNk16 where the shape allows, else mmaSync
+};
+
+/// Lowers the matmuls lowerBodyLinalg kept. On the tensor cores (a block
+/// shares the body) the operands are split into bf16 high and low parts
+/// (hi*hi + hi*lo + lo*hi: about 16 bits of the f32 mantissa); inside
+/// another parallel loop, and with `loops`, they become parallel loops.
+/// With `warpgroup`, returns the allocation of the shared staging buffer
+/// the warpgroup products use (null if none does), for the tile plan.
+mlir::memref::AllocOp lowerKeptMatmuls(mlir::Region &body, KeptMatmuls how);
+
+/// True when `mm` can run on the m16n8k16 tiles: f32 memrefs, plain maps,
+/// static dims that the tile divides.
+bool tensorCoreMatmul(mlir::linalg::MatmulOp mm);
+/// True when `mm` can run as warpgroup MMAs as well: M % 64 == 0, and N up
+/// to 128 or a multiple of 128.
+bool warpgroupMatmul(mlir::linalg::MatmulOp mm);
+/// 16-byte rows of the staging buffer the warpgroup products of `body`
+/// need (0 if none qualifies), and its type.
+int64_t warpgroupStagingRows(mlir::Region &body);
+mlir::MemRefType warpgroupStagingType(mlir::MLIRContext *ctx, int64_t rows);
+/// C += A B as warpgroup MMAs with operands staged in `stage`.
+void matmulOnWarpgroup(mlir::linalg::MatmulOp mm, mlir::Value stage);
 
 /// Rewrites in `body` (an iteration of the forall, before it is cloned into
 /// a launch): copies into parallel loop nests, and loops over tile rows
@@ -82,7 +108,9 @@ struct TilePlan {
   mlir::Value sliceBytes(mlir::OpBuilder &b, mlir::Location loc) const;
   bool needsScratch() const { return !global.empty() || !dynamic.empty(); }
 };
-mlir::FailureOr<TilePlan> planTiles(mlir::Region &body);
+/// `reservedShared` bytes of shared memory are kept for other buffers.
+mlir::FailureOr<TilePlan> planTiles(mlir::Region &body,
+                                    int64_t reservedShared = 0);
 
 /// Whether `body` can be run by a block (what mapOntoBlock needs); emits
 /// nothing.

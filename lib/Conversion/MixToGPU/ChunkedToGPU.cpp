@@ -233,7 +233,8 @@ FailureOr<gpu::LaunchOp> runOnOneThread(gpu::LaunchOp launch) {
 /// Rewrites `forall` (bufferized, loops only) into a launch of one block of
 /// `threads` threads per iteration with device copies of the buffers it
 /// uses.
-FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall, int64_t threads) {
+FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall, int64_t threads,
+                                        bool warpgroupMma) {
   Location loc = forall.getLoc();
   if (forall.getRank() > 3 || forall.getNumResults() != 0)
     return forall.emitOpError("cannot be mapped to GPU blocks (more than 3 "
@@ -241,14 +242,23 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall, int64_t threads) {
   // The cooperative mapping, where the body allows it (its tile sizes are
   // computed before the loop).
   std::optional<TilePlan> plan;
+  // Shared memory kept for the warpgroup products' operands (sm_90a: the
+  // block is one warpgroup).
+  int64_t staging = 0;
   if (threads > 1) {
     exposeParallelLoops(forall.getRegion());
+    if (warpgroupMma && threads == kBlockThreads)
+      staging = warpgroupStagingRows(forall.getRegion()) * 16;
     if (blockMappable(forall.getRegion()))
-      if (auto p = planTiles(forall.getRegion()); succeeded(p))
+      if (auto p = planTiles(forall.getRegion(), staging); succeeded(p))
         plan = std::move(*p);
   }
   // The matmuls kept for the tensor cores take them only in a block.
-  lowerKeptMatmuls(forall.getRegion(), plan.has_value());
+  KeptMatmuls how = !plan     ? KeptMatmuls::loops
+                    : staging ? KeptMatmuls::warpgroup
+                              : KeptMatmuls::mmaSync;
+  if (memref::AllocOp stage = lowerKeptMatmuls(forall.getRegion(), how))
+    plan->shared.push_back(stage);
   if (!plan)
     threads = 1;
   OpBuilder b(forall);
@@ -421,7 +431,7 @@ struct ConvertChunkedToGPU
     }
     SmallVector<gpu::LaunchOp> launches;
     for (scf::ForallOp forall : hostLoops(module)) {
-      auto launch = launchOnDevice(forall, blockThreads);
+      auto launch = launchOnDevice(forall, blockThreads, warpgroupMma);
       if (failed(launch))
         return signalPassFailure();
       launches.push_back(*launch);

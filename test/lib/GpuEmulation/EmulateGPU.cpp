@@ -38,6 +38,17 @@ MemRefType plainMemRef(Type t) {
   return MemRefType::get(m.getShape(), m.getElementType(), m.getLayout());
 }
 
+/// Bytes of an element of a shared buffer (index counts 8).
+int64_t elementBytes(MemRefType t) {
+  Type e = t.getElementType();
+  int64_t n = 1;
+  if (auto v = dyn_cast<VectorType>(e)) {
+    n = v.getNumElements();
+    e = v.getElementType();
+  }
+  return n * (e.isIndex() ? 8 : (e.getIntOrFloatBitWidth() + 7) / 8);
+}
+
 MemRefType dynamic2D(Type elem) {
   return MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic}, elem);
 }
@@ -266,7 +277,52 @@ LogicalResult Emulator::rewriteKernelBody(func::FuncOp fn) {
       call(std::string("mixEmuMma") + suffix(elem),
            {dyn(a), dyn(bb), dyn(c), dyn(d)});
       mma.getRes().replaceAllUsesWith(loadRows(resType, d));
-    } else if (isa<gpu::GPUDialect, nvgpu::NVGPUDialect>(op->getDialect())) {
+    } else if (auto ptr =
+                   dyn_cast<memref::ExtractAlignedPointerAsIndexOp>(op)) {
+      // The shared-window address of a shared buffer (a wgmma descriptor's
+      // base): the buffer itself here, a view of the window.
+      auto cast = ptr.getSource().getDefiningOp<memref::MemorySpaceCastOp>();
+      if (!cast)
+        continue;
+      ptr.getSourceMutable().assign(cast.getSource());
+      if (cast->use_empty())
+        dead.push_back(cast);
+      continue;
+    } else if (isa<NVVM::FenceProxyOp, NVVM::WgmmaFenceAlignedOp,
+                   NVVM::WgmmaGroupSyncAlignedOp, NVVM::WgmmaWaitGroupSyncOp>(
+                   op)) {
+      // The MMAs below run when issued.
+    } else if (auto mma = dyn_cast<NVVM::WgmmaMmaAsyncOp>(op)) {
+      NVVM::WGMMATypes ta = mma.getTypeA(), tb = mma.getTypeB();
+      bool is16 = ta == tb &&
+                  (ta == NVVM::WGMMATypes::bf16 || ta == NVVM::WGMMATypes::f16);
+      if (!is16 || mma.getTypeD() != NVVM::WGMMATypes::f32 ||
+          mma.getScaleD() != NVVM::WGMMAScaleOut::one ||
+          mma.getScaleA() != NVVM::WGMMAScaleIn::one ||
+          mma.getScaleB() != NVVM::WGMMAScaleIn::one ||
+          mma.getLayoutA() != NVVM::MMALayout::row ||
+          mma.getLayoutB() != NVVM::MMALayout::col ||
+          mma.getShape().getM() != 64 || mma.getShape().getK() != 16)
+        return op->emitError("GPU emulation handles wgmma m64nNk16 with "
+                             "16-bit K-major operands and f32 accumulation "
+                             "only");
+      int64_t n = mma.getShape().getN();
+      Value acc = scratchOf(MemRefType::get({1, n / 2}, b.getF32Type()));
+      for (int64_t i = 0; i < n / 2; ++i)
+        memref::StoreOp::create(
+            b, loc, LLVM::ExtractValueOp::create(b, loc, mma.getInouts(), i),
+            acc, ValueRange{index(0), index(i)});
+      call(ta == NVVM::WGMMATypes::bf16 ? "mixEmuWgmmaBF16" : "mixEmuWgmmaF16",
+           {mma.getDescriptorA(), mma.getDescriptorB(), dyn(acc), i64(n)});
+      Value d = LLVM::PoisonOp::create(b, loc, mma.getResult().getType());
+      for (int64_t i = 0; i < n / 2; ++i)
+        d = LLVM::InsertValueOp::create(
+            b, loc, d,
+            memref::LoadOp::create(b, loc, acc, ValueRange{index(0), index(i)}),
+            i);
+      mma.getResult().replaceAllUsesWith(d);
+    } else if (isa<gpu::GPUDialect, nvgpu::NVGPUDialect, NVVM::NVVMDialect>(
+                   op->getDialect())) {
       return op->emitError("GPU emulation does not handle ") << op->getName();
     } else {
       continue;
@@ -303,10 +359,28 @@ LogicalResult Emulator::emulateLaunch(gpu::LaunchFuncOp launch) {
   forLoop(grid.z, [&](Value bz) {
     forLoop(grid.y, [&](Value by) {
       forLoop(grid.x, [&](Value bx) {
+        // The block's shared buffers, views of one window aligned to 2^18:
+        // the low 18 bits of an address are then its offset in the window,
+        // as on the GPU (what wgmma's matrix descriptors hold).
+        SmallVector<int64_t> offsets;
+        int64_t bytes = 0;
+        for (MemRefType t : k.shared) {
+          offsets.push_back(bytes);
+          bytes += (t.getNumElements() * elementBytes(t) + 127) / 128 * 128;
+        }
+        Value window = memref::AllocOp::create(
+            b, loc,
+            MemRefType::get({std::max<int64_t>(bytes, 1)}, b.getI8Type()),
+            b.getI64IntegerAttr(int64_t(1) << 18));
         SmallVector<Value> shared;
-        for (MemRefType t : k.shared)
-          shared.push_back(memref::AllocOp::create(b, loc, t));
+        for (auto [t, offset] : llvm::zip(k.shared, offsets))
+          shared.push_back(memref::ViewOp::create(b, loc, t, window,
+                                                  index(offset), ValueRange{}));
         call("mixEmuBeginBlock", {i64(threads)});
+        call("mixEmuSharedWindow",
+             {i64(memref::ExtractAlignedPointerAsIndexOp::create(b, loc,
+                                                                 window)),
+              i64(bytes)});
         omp::ParallelOperands clauses;
         clauses.numThreads =
             arith::IndexCastOp::create(b, loc, b.getI32Type(), threads);

@@ -60,6 +60,8 @@ struct Block {
 
 std::mutex launchMutex; // one emulated block at a time
 std::unique_ptr<Block> block;
+const unsigned char *sharedBase = nullptr; // the block's shared window
+int64_t sharedBytes = 0;
 std::mutex errorMutex;
 std::string error;
 thread_local int threadId = -1;
@@ -133,6 +135,8 @@ int64_t _mlir_ciface_mixEmuBeginThread(int64_t thread, int64_t team) {
 
 void _mlir_ciface_mixEmuEndBlock() {
   block.reset();
+  sharedBase = nullptr;
+  sharedBytes = 0;
   launchMutex.unlock();
 }
 
@@ -233,6 +237,80 @@ void _mlir_ciface_mixEmuMmaBF16(MixEmuMemRef2D *a, MixEmuMemRef2D *b,
 void _mlir_ciface_mixEmuMmaF16(MixEmuMemRef2D *a, MixEmuMemRef2D *b,
                                MixEmuMemRef2D *c, MixEmuMemRef2D *d) {
   mma(a, b, c, d, false);
+}
+void _mlir_ciface_mixEmuSharedWindow(int64_t base, int64_t bytes) {
+  sharedBase = reinterpret_cast<const unsigned char *>(base);
+  sharedBytes = bytes;
+}
+} // extern "C"
+
+namespace {
+/// An operand of wgmma as its matrix descriptor places it: element (r, k)
+/// (r along M or N, k along K, K-major, no swizzle) at start + (r % 8) * 16
+/// + (r / 8) * SBO + (k % 8) * 2 + (k / 8) * LBO of the shared window.
+struct Operand {
+  int64_t start = 0, leading = 0, stride = 0;
+  bool ok = false;
+  Operand(int64_t desc, int64_t rows) {
+    auto field = [&](int shift) { return ((desc >> shift) & 0x3FFF) << 4; };
+    start = field(0), leading = field(16), stride = field(32);
+    if (((desc >> 62) & 3) != 0 || ((desc >> 49) & 7) != 0) {
+      setError("GPU emulation: wgmma descriptors with a swizzle or a base "
+               "offset are not emulated");
+      return;
+    }
+    int64_t last = at(rows - 1, 15);
+    if (!sharedBase || last + 2 > sharedBytes) {
+      setError("GPU emulation: a wgmma operand reaches byte " +
+               std::to_string(last + 2) + " of " + std::to_string(sharedBytes) +
+               " bytes of shared memory");
+      return;
+    }
+    ok = true;
+  }
+  int64_t at(int64_t r, int64_t k) const {
+    return start + (r % 8) * 16 + (r / 8) * stride + (k % 8) * 2 +
+           (k / 8) * leading;
+  }
+  float get(int64_t r, int64_t k, bool bf16) const {
+    uint16_t bits;
+    std::memcpy(&bits, sharedBase + at(r, k), sizeof bits);
+    return toFloat(bits, bf16);
+  }
+};
+
+void wgmma(int64_t descA, int64_t descB, MixEmuMemRef2D *acc, int64_t n,
+           bool bf16) {
+  if (block->threads != 128) {
+    setError("GPU emulation: wgmma in a block of " +
+             std::to_string(block->threads) + " threads, not one warpgroup");
+    return;
+  }
+  Operand a(descA, 64), b(descB, n);
+  if (!a.ok || !b.ok)
+    return;
+  // D (64 x n): warp w holds rows 16w .. 16w + 15; for each 8 columns j,
+  // lane l holds rows l/4 and l/4 + 8, columns 2 (l%4) + {0,1}.
+  int w = threadId / 32, lane = threadId % 32;
+  for (int64_t i = 0; i < n / 2; ++i) {
+    int64_t j = i / 4, r = (i / 2) % 2, e = i % 2;
+    int64_t row = 16 * w + lane / 4 + 8 * r, col = 8 * j + 2 * (lane % 4) + e;
+    float sum = 0;
+    for (int64_t k = 0; k < 16; ++k)
+      sum += a.get(row, k, bf16) * b.get(col, k, bf16);
+    *atF(acc, 0, i) += sum;
+  }
+}
+} // namespace
+
+extern "C" {
+void _mlir_ciface_mixEmuWgmmaBF16(int64_t descA, int64_t descB,
+                                  MixEmuMemRef2D *acc, int64_t n) {
+  wgmma(descA, descB, acc, n, true);
+}
+void _mlir_ciface_mixEmuWgmmaF16(int64_t descA, int64_t descB,
+                                 MixEmuMemRef2D *acc, int64_t n) {
+  wgmma(descA, descB, acc, n, false);
 }
 } // extern "C"
 

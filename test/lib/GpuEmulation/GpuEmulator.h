@@ -51,6 +51,19 @@ void _mlir_ciface_mixEmuMmaBF16(MixEmuMemRef2D *a, MixEmuMemRef2D *b,
                                 MixEmuMemRef2D *c, MixEmuMemRef2D *d);
 void _mlir_ciface_mixEmuMmaF16(MixEmuMemRef2D *a, MixEmuMemRef2D *b,
                                MixEmuMemRef2D *c, MixEmuMemRef2D *d);
+/// The block's shared memory: one window of `bytes` at `base` (aligned to
+/// 2^18, so the low 18 bits of an address in it are its shared-window
+/// address, what a wgmma matrix descriptor holds).
+void _mlir_ciface_mixEmuSharedWindow(int64_t base, int64_t bytes);
+/// nvvm.wgmma.mma_async m64nNk16, f32 accumulators, bf16 or f16 operands
+/// K-major in shared memory without swizzle, as the descriptors describe
+/// them: this thread's N/2 accumulators (row 0 of `acc`) += A B, the
+/// product of its 128-thread warpgroup. Synchronous: the operands are read
+/// at issue, not by the wait.
+void _mlir_ciface_mixEmuWgmmaBF16(int64_t descA, int64_t descB,
+                                  MixEmuMemRef2D *acc, int64_t n);
+void _mlir_ciface_mixEmuWgmmaF16(int64_t descA, int64_t descB,
+                                 MixEmuMemRef2D *acc, int64_t n);
 
 } // extern "C"
 

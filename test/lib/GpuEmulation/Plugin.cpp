@@ -32,6 +32,10 @@ const mixrt::RuntimeCallback kCallbacks[] = {
      address(&_mlir_ciface_mixEmuLdmatrixF16)},
     {"_mlir_ciface_mixEmuMmaBF16", address(&_mlir_ciface_mixEmuMmaBF16)},
     {"_mlir_ciface_mixEmuMmaF16", address(&_mlir_ciface_mixEmuMmaF16)},
+    {"_mlir_ciface_mixEmuSharedWindow",
+     address(&_mlir_ciface_mixEmuSharedWindow)},
+    {"_mlir_ciface_mixEmuWgmmaBF16", address(&_mlir_ciface_mixEmuWgmmaBF16)},
+    {"_mlir_ciface_mixEmuWgmmaF16", address(&_mlir_ciface_mixEmuWgmmaF16)},
 };
 
 const mixrt::TestPluginInfo kInfo = {
