@@ -13,8 +13,11 @@
 // CHECK: scf.for %[[BZ:[^ ]*]] =
 // CHECK: scf.for %[[BY:[^ ]*]] =
 // CHECK: scf.for %[[BX:[^ ]*]] = %{{.*}} to %[[N]]
-// CHECK: %[[SHARED:.*]] = memref.alloc() : memref<32xf32>
+// The block's shared buffers are views of one window aligned to 2^18.
+// CHECK: %[[WINDOW:.*]] = memref.alloc() {alignment = 262144 : i64} : memref<128xi8>
+// CHECK: %[[SHARED:.*]] = memref.view %[[WINDOW]][%{{.*}}][] : memref<128xi8> to memref<32xf32>
 // CHECK: call @mixEmuBeginBlock(
+// CHECK: call @mixEmuSharedWindow(
 // CHECK: omp.parallel num_threads(
 // CHECK: %[[TID:.*]] = func.call @__kmpc_bound_thread_num(
 // CHECK: call @mixEmuBeginThread(
