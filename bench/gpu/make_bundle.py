@@ -16,7 +16,9 @@ DIR defaults to <repo>/build, the bundle to DIR/gpu-bundle:
                            for sm_80) per op x gate kind x dtype x head shape
                            used, each also with --gpu-kernels=chunked (every
                            op in the chunked form) in bf16 at H8 D64, and
-                           manifest.json describing them
+                           with chunks of 64 (wgmma in the sm_90a cubin) at
+                           H8 D64 and H96 D128, and manifest.json describing
+                           them
     wheels/                fla-core 0.6.0, when `pip download` reached it
 
 Nothing in the bundle links LLVM or MLIR or is a CPython extension.
@@ -48,6 +50,14 @@ BENCH_HEADS = [(96, 128), (64, 128), (8, 64)]
 # What bench/gpu/run.py calls the bundle's kinds.
 BENCH_OPS = {"la_scalar": "simple_gla_scalar", "la_vector": "gla_vector",
              "delta_scalar": "gated_deltanet", "attention": "attention"}
+
+
+# mixir-compile's flags for each kind of kernels an entry asks for.
+KERNEL_FLAGS = {
+    "tuned": ["--gpu-kernels=tuned"],
+    "chunked": ["--gpu-kernels=chunked"],
+    "hopper": ["--gpu-kernels=chunked", "--chunk-size=64"],
+}
 
 
 def source(kind, dtype, h, d):
@@ -92,9 +102,21 @@ def entries():
         out.append(dict(kind=name, op=op, gate=gate, what=what, dtype="bf16",
                         heads=NUMERICS_HEADS[0], dim=NUMERICS_HEADS[1],
                         numerics=True, kernels="chunked"))
+        # The chunked form with chunks of 64, whose sm_90a cubin runs the
+        # tile products as warpgroup MMAs (wgmma): checked at the numerics
+        # heads, timed there and at the first benchmark shape's heads.
+        out.append(dict(kind=name, op=op, gate=gate, what=what, dtype="bf16",
+                        heads=NUMERICS_HEADS[0], dim=NUMERICS_HEADS[1],
+                        numerics=True, kernels="hopper"))
+        if name in BENCH_OPS:
+            out.append(dict(kind=name, op=op, gate=gate, what=what,
+                            dtype="bf16", heads=BENCH_HEADS[0][0],
+                            dim=BENCH_HEADS[0][1], numerics=False,
+                            kernels="hopper"))
     for e in out:
         e.setdefault("kernels", "tuned")
-        tag = "_chunked" if e["kernels"] == "chunked" else ""
+        tag = {"tuned": "", "chunked": "_chunked",
+               "hopper": "_hopper"}[e["kernels"]]
         e["file"] = (f"{e['kind']}_{e['dtype']}_h{e['heads']}_d{e['dim']}"
                      f"{tag}.mixir")
         e["bench_op"] = BENCH_OPS.get(e["kind"])
@@ -106,7 +128,7 @@ def compile_one(build, e, folder):
     src.write_text(source(e["kind"], e["dtype"], e["heads"], e["dim"]))
     r = subprocess.run([str(build / "bin" / "mixir-compile"), str(src),
                         "--target=cuda", f"--chip={CHIPS}", "--emit=artifact",
-                        f"--gpu-kernels={e['kernels']}",
+                        *KERNEL_FLAGS[e["kernels"]],
                         "-o", str(folder / e["file"])],
                        capture_output=True, text=True)
     src.unlink()

@@ -55,7 +55,7 @@ def test_bundle_is_small_and_links_no_llvm_mlir_or_python(bundle):
         symbols = subprocess.run(["readelf", "--dyn-syms", "-W", str(p)],
                                  capture_output=True, text=True).stdout
         assert "PyInit_" not in symbols, f"{p} is a CPython extension"
-    assert len(list((bundle / "artifacts").glob("*.mixir"))) == 23
+    assert len(list((bundle / "artifacts").glob("*.mixir"))) == 32
 
 
 def _in_namespace(script):
