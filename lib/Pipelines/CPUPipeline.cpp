@@ -31,6 +31,9 @@ void mixir::addMixLoweringPasses(OpPassManager &pm,
         {chunkSize == kChunkSizeUnset ? kDefaultChunkSize : chunkSize}));
   }
   pm.addPass(createConvertMixToLoops());
+  // Gate prologues (element-wise producers of what the loops read element
+  // by element) move into the loops.
+  pm.addNestedPass<func::FuncOp>(createFuseElementwiseIntoExtracts());
 }
 
 void mixir::buildCPUPipeline(OpPassManager &pm, const CompileOptions &options) {

@@ -50,6 +50,9 @@ void mixir::addCUDAKernels(OpPassManager &pm, const CompileOptions &options) {
   }
   // mix.rnn in the form a thread block runs (one per (batch, head)).
   pm.addPass(createConvertMixToLoops({/*gpuBlocks=*/true}));
+  // Gate prologues move into the loops, and so into the kernels (they
+  // would otherwise run on the host between the copies).
+  pm.addNestedPass<func::FuncOp>(createFuseElementwiseIntoExtracts());
   // On sm_90a the block of the cooperative mapping is one warpgroup, and
   // its tile products run as wgmma.
   pm.addPass(createConvertChunkedToGPU(

@@ -31,7 +31,7 @@ def bundle(tmp_path_factory):
                         "--build", str(BUILD), "--out", str(out), "--no-fla"],
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "23 artifacts" in r.stdout, r.stdout
+    assert "32 artifacts" in r.stdout, r.stdout
     return out
 
 

@@ -474,3 +474,34 @@ def test_two_pass_variant_matches_reference(case, record_rel_rms):
                    reference.rel_rms(o, ro), TOL, name)
     assert reference.rel_rms(o, ro) < TOL
     assert reference.rel_rms(s, rs) < TOL
+
+
+@pytest.mark.parametrize("kernels", ["chunked", "hopper"])
+def test_gated_deltanet_gate_prologue_runs_in_the_kernel(kernels,
+                                                         record_rel_rms):
+    """examples/gated_deltanet.mlir computes beta = sigmoid(b) and
+    g = -exp(A_log) softplus(a + dt_bias) beside mix.delta_rule; on CUDA
+    both are computed inside the kernel where it reads them
+    (mix-fuse-elementwise-into-extracts; test/Pipelines/
+    gate-prologue-in-kernel.mlir checks where). The result still matches
+    the float64 reference of the whole layer, at an odd length."""
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    sys.path.insert(0, os.path.join(repo, "examples"))
+    try:
+        import run_examples
+    finally:
+        sys.path.pop(0)
+    rng = np.random.default_rng(5)
+    args, ref = run_examples.make_gated_deltanet(rng, B=1, T=131)
+    with open(os.path.join(repo, "examples", "gated_deltanet.mlir")) as f:
+        src = f.read()
+    o, s = _compile(src, kernels).gated_deltanet(*args)
+    ro, rs = ref(reference)
+    name = f"gated_deltanet example/cuda-emu-{kernels}"
+    record_rel_rms(name, "bfloat16", "o", reference.rel_rms(o, ro), TOL,
+                   "T131")
+    record_rel_rms(name, "bfloat16", "state", reference.rel_rms(s, rs), TOL,
+                   "T131")
+    assert reference.rel_rms(o, ro) < TOL
+    assert reference.rel_rms(s, rs) < TOL

@@ -33,6 +33,26 @@ def ConvertMixToLoops : Pass<"convert-mix-to-loops"> {
   ];
 }
 
+def FuseElementwiseIntoExtracts
+    : Pass<"mix-fuse-elementwise-into-extracts", "mlir::func::FuncOp"> {
+  let summary = "Compute element-wise producers where the lowered mix ops "
+                "read their elements";
+  let description = [{
+    The chunked and recurrent forms read per-token operands (gates, beta)
+    element by element with `tensor.extract`. Where such a tensor is the
+    result of an element-wise `linalg.generic` (all loops parallel, inputs
+    read through projected permutations, such as a gate prologue:
+    `beta = sigmoid(b)`, `g = -exp(A_log[h]) * softplus(a + dt_bias[h])`),
+    and nothing but extracts and `tensor.dim` reads it, each extract
+    computes its element from the generic's inputs instead, and the
+    generic goes: the prologue runs inside the mixer's loops (on CUDA,
+    inside its kernel rather than on the host) and its tensor is never
+    written. Runs after `convert-mix-to-chunked` and `convert-mix-to-loops`.
+  }];
+  let dependentDialects = ["mlir::tensor::TensorDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 def ExpandLinearAttention : Pass<"mix-expand-linear-attention"> {
   let summary = "Rewrite non-causal and normalised linear attention";
   let description = [{
