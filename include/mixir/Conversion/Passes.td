@@ -53,6 +53,33 @@ def FuseElementwiseIntoExtracts
                            "mlir::arith::ArithDialect"];
 }
 
+def SplitSegments : Pass<"mix-split-segments"> {
+  let summary = "The two-pass schedule: segments of a sequence in parallel";
+  let description = [{
+    Rewrites each causal, dense `mix.linear_attention` and `mix.delta_rule`
+    into the segment-parallel (two-pass) schedule of MIXERS.md's segment
+    summaries: the op packed (`varlen`) over `segments` segments of every
+    sequence from zero states gives each segment's state contribution `C`;
+    `M` is the segment's summed log decay (linear attention) or, for the
+    delta rule, the op run with `v = 0` from the identity; a scan over each
+    sequence's segments, `S <- M S + C`, gives the state entering each
+    segment and the final state; the op packed over the segments again,
+    from those states, gives the outputs. About twice the work (three times
+    for the delta rule) for `segments` times the independent problems.
+    Packed, pooled, per-token-state, non-causal and normalised ops are left
+    alone.
+  }];
+  let options = [
+    Option<"segments", "segments", "int64_t", /*default=*/"1",
+           "Segments per sequence (1: leave the ops alone)">
+  ];
+  let dependentDialects = ["mixir::mix::MixDialect",
+                           "mlir::tensor::TensorDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect", "mlir::scf::SCFDialect"];
+}
+
 def ExpandLinearAttention : Pass<"mix-expand-linear-attention"> {
   let summary = "Rewrite non-causal and normalised linear attention";
   let description = [{
