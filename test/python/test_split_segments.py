@@ -186,4 +186,47 @@ def test_segments_must_be_positive():
                         "--mix-split-segments=segments=0"],
                        input=src, capture_output=True, text=True, timeout=60)
     assert r.returncode != 0
-    assert "segments must be at least 1, got 0" in r.stderr
+    assert "segments must be at least 1 and sm-count at least 0, got 0" \
+        in r.stderr
+
+
+@pytest.mark.parametrize("B,T", [(1, 1100), (1, 300), (3, 1100)],
+                         ids=["split", "short-fused", "wide-fused"])
+def test_run_time_choice_is_exact_both_ways(B, T, record_rel_rms):
+    """sm-count=8 with 2 state heads: 4 segments, taken when B x 2 <= 4 and
+    T >= 1024 (the guard test/Conversion/MixToLoops/split-segments.mlir
+    checks). The same compiled function serves the three calls: the first
+    takes the split, the others the fused op; all match the recurrence."""
+    src = ("func.func @f(%q: tensor<?x?x2x16xf32>, %k: tensor<?x?x2x16xf32>,"
+           " %v: tensor<?x?x2x8xf32>, %g: tensor<?x?x2xf32>)"
+           " -> (tensor<?x?x2x8xf32>, tensor<?x2x16x8xf32>) {\n"
+           "  %o, %s = mix.linear_attention %q, %k, %v gate scalar(%g)"
+           " : (tensor<?x?x2x16xf32>, tensor<?x?x2x16xf32>,"
+           " tensor<?x?x2x8xf32>, tensor<?x?x2xf32>)"
+           " -> (tensor<?x?x2x8xf32>, tensor<?x2x16x8xf32>)\n"
+           "  return %o, %s : tensor<?x?x2x8xf32>, tensor<?x2x16x8xf32>\n}\n")
+    r = subprocess.run([str(BUILD / "bin" / "mixir-opt"), "-",
+                        "--mix-split-segments=sm-count=8"],
+                       input=src, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "scf.if" in r.stdout and "varlen" in r.stdout
+    fn = _compiled(r.stdout)
+    rng = np.random.default_rng(B * T)
+    q = rng.standard_normal((B, T, 2, 16)).astype(np.float32)
+    k = (rng.standard_normal((B, T, 2, 16)) / 4).astype(np.float32)
+    v = rng.standard_normal((B, T, 2, 8)).astype(np.float32)
+    g = -rng.uniform(0.0, 0.1, (B, T, 2)).astype(np.float32)
+    o, s = fn.f(q, k, v, g)
+    ro, rs = reference.linear_attention(q, k, v, g=g, gate="scalar",
+                                        output_final_state=True)
+    assert reference.rel_rms(o, ro) < 1e-4
+    assert reference.rel_rms(s, rs) < 1e-4
+
+
+_COMPILED = {}
+
+
+def _compiled(text):
+    if text not in _COMPILED:
+        _COMPILED[text] = mixir.compile(text, target="cpu")
+    return _COMPILED[text]

@@ -68,10 +68,21 @@ def SplitSegments : Pass<"mix-split-segments"> {
     for the delta rule) for `segments` times the independent problems.
     Packed, pooled, per-token-state, non-causal and normalised ops are left
     alone.
+
+    With `sm-count` (a GPU's SM count) the pass chooses: segments enough for B = 1 to fill the SMs (a power of
+    two up to 32), and a run-time branch that takes the split only when
+    `B x Hv` is at most half the SM count (a third for the delta rule) and
+    `T >= 256 x segments`, the fused op otherwise. The CUDA pipeline does
+    not run it yet: no GPU has timed it against the fused schedule, and the
+    two branches triple the kernels' code.
   }];
   let options = [
     Option<"segments", "segments", "int64_t", /*default=*/"1",
-           "Segments per sequence (1: leave the ops alone)">
+           "Segments per sequence (1: leave the ops alone)">,
+    Option<"smCount", "sm-count", "int64_t", /*default=*/"0",
+           "The GPU's SM count: choose the segments per op and take the "
+           "split at run time only when B x H leaves most SMs idle (0: "
+           "always split, into `segments`)">
   ];
   let dependentDialects = ["mixir::mix::MixDialect",
                            "mlir::tensor::TensorDialect",

@@ -55,7 +55,8 @@ public:
     B = tensor::DimOp::create(b, q(), 0);
     T = tensor::DimOp::create(b, q(), 1);
   }
-  void run();
+  /// The split form at the builder's point: (o, final state).
+  std::pair<Value, Value> build();
 
 private:
   Value q() { return op->getOperand(0); }
@@ -331,7 +332,7 @@ Value Splitter::combine(Value m, Value s, Value c) {
       .getResult(0);
 }
 
-void Splitter::run() {
+std::pair<Value, Value> Splitter::build() {
   auto sType = cast<RankedTensorType>(op->getResult(1).getType());
   auto oType = cast<RankedTensorType>(op->getResult(0).getType());
   int64_t hv = sType.getDimSize(1), K = sType.getDimSize(2),
@@ -447,9 +448,7 @@ void Splitter::run() {
   // 3. Outputs, every segment from the state entering it.
   Value o =
       packedOp(Value(), perSegment(loop.getResult(1)), Type())->getResult(0);
-  op->getResult(0).replaceAllUsesWith(unpack(o, oType));
-  op->getResult(1).replaceAllUsesWith(finalState);
-  op->erase();
+  return {unpack(o, oType), finalState};
 }
 
 /// Whether the op is a case the split handles: causal, dense (no packing,
@@ -463,16 +462,59 @@ bool splittable(Operation *op) {
   return false;
 }
 
+/// The state heads of `op`.
+int64_t stateHeads(Operation *op) {
+  return cast<RankedTensorType>(op->getResult(1).getType()).getDimSize(1);
+}
+
+/// Replaces `op` by the split form with `segments` segments; with
+/// `maxBlocks` > 0 only at run time when B * Hv <= maxBlocks and every
+/// segment has at least `minTokens` tokens on average (T >= segments *
+/// minTokens), the op as it was otherwise.
+void split(Operation *op, int64_t segments, int64_t maxBlocks,
+           int64_t minTokens) {
+  ImplicitLocOpBuilder b(op->getLoc(), op);
+  if (maxBlocks <= 0) {
+    auto [o, s] = Splitter(b, op, segments).build();
+    op->getResult(0).replaceAllUsesWith(o);
+    op->getResult(1).replaceAllUsesWith(s);
+    op->erase();
+    return;
+  }
+  Value B = tensor::DimOp::create(b, op->getOperand(0), 0);
+  Value T = tensor::DimOp::create(b, op->getOperand(0), 1);
+  Value blocks = arith::MulIOp::create(
+      b, B, arith::ConstantIndexOp::create(b, stateHeads(op)));
+  Value few =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::ule, blocks,
+                            arith::ConstantIndexOp::create(b, maxBlocks));
+  Value longEnough = arith::CmpIOp::create(
+      b, arith::CmpIPredicate::uge, T,
+      arith::ConstantIndexOp::create(b, segments * minTokens));
+  auto ifOp = scf::IfOp::create(b, op->getResultTypes(),
+                                arith::AndIOp::create(b, few, longEnough),
+                                /*withElseRegion=*/true);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  auto [o, s] = Splitter(b, op, segments).build();
+  scf::YieldOp::create(b, ValueRange{o, s});
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  Operation *fused = b.clone(*op);
+  scf::YieldOp::create(b, fused->getResults());
+  op->replaceAllUsesWith(ifOp.getResults());
+  op->erase();
+}
+
 struct SplitSegments : mixir::impl::SplitSegmentsBase<SplitSegments> {
   using SplitSegmentsBase::SplitSegmentsBase;
   void runOnOperation() override {
-    if (segments < 1) {
+    if (segments < 1 || smCount < 0) {
       getOperation()->emitError()
-          << "mix-split-segments: segments must be at least 1, got "
-          << segments.getValue();
+          << "mix-split-segments: segments must be at least 1 and sm-count "
+             "at least 0, got "
+          << segments.getValue() << " and " << smCount.getValue();
       return signalPassFailure();
     }
-    if (segments == 1)
+    if (segments == 1 && smCount == 0)
       return;
     SmallVector<Operation *> ops;
     getOperation()->walk([&](Operation *op) {
@@ -480,8 +522,23 @@ struct SplitSegments : mixir::impl::SplitSegmentsBase<SplitSegments> {
         ops.push_back(op);
     });
     for (Operation *op : ops) {
-      ImplicitLocOpBuilder b(op->getLoc(), op);
-      Splitter(b, op, segments).run();
+      if (smCount == 0) {
+        split(op, segments, /*maxBlocks=*/0, /*minTokens=*/0);
+        continue;
+      }
+      // The GPU's choice: enough segments that B = 1 fills the SMs (a
+      // power of two, at most 32), taken at run time when the fused
+      // schedule would leave most SMs idle: B * Hv at most half the SMs
+      // (a third for the delta rule, whose M costs a third run), and
+      // segments of at least 4 chunks of 64 tokens.
+      int64_t hv = stateHeads(op);
+      int64_t p = 2;
+      while (p < 32 && p * hv < smCount)
+        p *= 2;
+      int64_t work = isa<mixir::mix::DeltaRuleOp>(op) ? 3 : 2;
+      if (hv * work > smCount)
+        continue; // even B = 1 keeps the SMs busy enough
+      split(op, p, smCount / work, /*minTokens=*/256);
     }
   }
 };

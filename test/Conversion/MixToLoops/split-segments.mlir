@@ -9,7 +9,7 @@
 // RUN: mixir-opt %s --mix-split-segments=segments=1 | FileCheck %s --check-prefix=ONE
 // RUN: not mixir-opt %s --mix-split-segments=segments=0 2>&1 | FileCheck %s --check-prefix=ZERO
 // ONE-NOT: tensor.generate
-// ZERO: mix-split-segments: segments must be at least 1, got 0
+// ZERO: mix-split-segments: segments must be at least 1 and sm-count at least 0, got 0 and 0
 
 // CHECK-LABEL: func.func @dr
 // CHECK: %[[CU:.*]] = tensor.generate
@@ -49,8 +49,8 @@ func.func @dr(%q: tensor<?x?x2x16xbf16>, %k: tensor<?x?x2x16xbf16>,
 // CHECK: mix.linear_attention {{.*}} gate vector(%{{.*}}) init(%{{.*}}) varlen
 // A packed op is left alone.
 // CHECK-LABEL: func.func @packed
-// CHECK: mix.linear_attention
-// CHECK-NOT: mix.linear_attention
+// CHECK-NEXT: mix.linear_attention {{.*}} varlen(%arg3)
+// CHECK-NEXT: return
 func.func @gla(%q: tensor<2x?x2x16xf32>, %k: tensor<2x?x2x16xf32>,
                %v: tensor<2x?x2x8xf32>, %g: tensor<2x?x2x16xf32>,
                %s0: tensor<2x2x16x8xf32>)
@@ -70,4 +70,31 @@ func.func @packed(%q: tensor<1x?x2x16xf32>, %k: tensor<1x?x2x16xf32>,
          tensor<?xi32>)
       -> (tensor<1x?x2x8xf32>, tensor<?x2x16x8xf32>)
   return %o, %s : tensor<1x?x2x8xf32>, tensor<?x2x16x8xf32>
+}
+
+// sm-count: the choice at run time. 2 state heads on 132 SMs: 32 segments,
+// taken when B x 2 <= 66 and T >= 8192, the fused op otherwise; 96 state
+// heads keep the SMs busy at B = 1 and are left alone.
+// RUN: mixir-opt %s --mix-split-segments=sm-count=132 | FileCheck %s --check-prefix=AUTO
+// AUTO-LABEL: func.func @dr
+// AUTO: %[[FEW:.*]] = arith.cmpi ule, %{{.*}}, %c44
+// AUTO: %[[LONG:.*]] = arith.cmpi uge, %{{.*}}, %c8192
+// AUTO: %[[BOTH:.*]] = arith.andi %[[FEW]], %[[LONG]]
+// AUTO: scf.if %[[BOTH]]
+// AUTO: mix.delta_rule {{.*}} varlen
+// AUTO: } else {
+// AUTO: mix.delta_rule
+// AUTO-NOT: varlen
+// AUTO: scf.yield
+// AUTO-LABEL: func.func @wide
+// AUTO-NOT: scf.if
+// AUTO: mix.linear_attention
+// AUTO-NOT: varlen
+func.func @wide(%q: tensor<1x?x96x16xf32>, %k: tensor<1x?x96x16xf32>,
+                %v: tensor<1x?x96x8xf32>)
+    -> (tensor<1x?x96x8xf32>, tensor<1x96x16x8xf32>) {
+  %o, %s = mix.linear_attention %q, %k, %v gate none
+      : (tensor<1x?x96x16xf32>, tensor<1x?x96x16xf32>, tensor<1x?x96x8xf32>)
+      -> (tensor<1x?x96x8xf32>, tensor<1x96x16x8xf32>)
+  return %o, %s : tensor<1x?x96x8xf32>, tensor<1x96x16x8xf32>
 }
