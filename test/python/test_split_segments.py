@@ -99,17 +99,32 @@ CASES = [
      False),
     ("delta_rule", "scalar", 1, 6, 1, 1, 16, 16, np.float32, True, 8, True),
     ("delta_rule", "scalar", 2, 150, 2, 2, 64, 64, BF16, True, 4, True),
+    # The gate in the inputs' 16-bit type; grouped values (Hv = 2 Hq), a
+    # scale, negative eigenvalues.
+    ("linear_attention", "scalar", 2, 99, 1, 2, 32, 16, BF16, True, 3, True,
+     dict(gate_dtype=BF16, attrs=" scale = 0.3")),
+    ("linear_attention", "head", 1, 70, 1, 1, 16, 16, BF16, False, 4, True,
+     dict(gate_dtype=BF16)),
+    ("delta_rule", "vector", 1, 83, 1, 2, 16, 24, np.float32, True, 3, True,
+     dict(attrs=" scale = 0.3 qk_l2norm allow_neg_eigval")),
 ]
 
 
 def _run(case, target, rng):
-    (op, gate, B, T, Hq, Hv, K, V, dtype, init, segments, dynamic) = case
+    (op, gate, B, T, Hq, Hv, K, V, dtype, init, segments, dynamic) = case[:12]
+    extra = case[12] if len(case) > 12 else {}
     q, k, v, g, s0 = _inputs(rng, op, gate, B, T, Hq, Hv, K, V, dtype, init)
+    if g is not None and "gate_dtype" in extra:
+        g = g.astype(extra["gate_dtype"])
+    attrs = extra.get("attrs", " qk_l2norm" if op == "delta_rule" else "")
+    scale = 0.3 if "scale" in attrs else None
+    neg = "allow_neg_eigval" in attrs
     args = [("q", q), ("k", k), ("v", v)]
     text = f"mix.{op} %q, %k, %v"
     beta = None
     if op == "delta_rule":
-        beta = rng.uniform(0.0, 1.0, (B, T, Hv)).astype(dtype)
+        beta = rng.uniform(0.0, 2.0 if neg else 1.0,
+                           (B, T, Hv)).astype(dtype)
         args.append(("beta", beta))
         text += ", %beta"
     text += " gate " + gate
@@ -119,8 +134,7 @@ def _run(case, target, rng):
     if s0 is not None:
         args.append(("s0", s0))
         text += " init(%s0)"
-    if op == "delta_rule":
-        text += " qk_l2norm"
+    text += attrs
     src = _source(text, args, (B, T, max(Hq, Hv), V), (B, Hv, K, V), dtype,
                   dynamic)
     split = _split(src, segments)
@@ -131,12 +145,13 @@ def _run(case, target, rng):
     o, s = mixir.compile(split, **kw).f(*[a for _, a in args])
     if op == "delta_rule":
         ro, rs = reference.delta_rule(q, k, v, beta, g=g, gate=gate,
-                                      initial_state=s0,
+                                      scale=scale, initial_state=s0,
                                       output_final_state=True,
-                                      qk_l2norm=True)
+                                      qk_l2norm="qk_l2norm" in attrs,
+                                      allow_neg_eigval=neg)
     else:
         ro, rs = reference.linear_attention(q, k, v, g=g, gate=gate,
-                                            initial_state=s0,
+                                            scale=scale, initial_state=s0,
                                             output_final_state=True)
     return o, s, ro, rs
 

@@ -6,7 +6,11 @@
 // tensor.extract at the indices its indexing map selects (a broadcast input
 // such as A_log[h] at i[h]). The generic is rewritten only when every use of
 // its result is such an extract or a tensor.dim (which reads the init's
-// dim instead), so no element is computed twice over.
+// dim instead), so the tensor is never written; an element read by several
+// extracts is computed by each (once per token and extract site in the
+// mix lowerings, which is what the materialised tensor cost to write).
+// Runs to a fixpoint, so a chain of element-wise generics folds into the
+// extracts of its last link.
 //
 //===----------------------------------------------------------------------===//
 #include "mixir/Conversion/Passes.h"
@@ -87,6 +91,12 @@ struct FuseElementwiseIntoExtracts
     : mixir::impl::FuseElementwiseIntoExtractsBase<
           FuseElementwiseIntoExtracts> {
   void runOnOperation() override {
+    while (foldOnce()) {
+    }
+  }
+
+  /// One sweep; true when it rewrote something.
+  bool foldOnce() {
     SmallVector<linalg::GenericOp> candidates;
     getOperation().walk([&](linalg::GenericOp op) {
       if (!elementwise(op))
@@ -114,6 +124,7 @@ struct FuseElementwiseIntoExtracts
       }
       op.erase();
     }
+    return !candidates.empty();
   }
 };
 } // namespace

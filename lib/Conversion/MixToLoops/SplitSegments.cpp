@@ -48,6 +48,13 @@ Value ibf(ImplicitLocOpBuilder &b, double v) {
   return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
 }
 
+/// A gate element as f32 (gates may have the inputs' 16-bit type).
+Value toF32(ImplicitLocOpBuilder &b, Value x) {
+  if (x.getType().isF32())
+    return x;
+  return arith::ExtFOp::create(b, b.getF32Type(), x);
+}
+
 class Splitter {
 public:
   Splitter(ImplicitLocOpBuilder &b, Operation *op, int64_t segments)
@@ -70,7 +77,7 @@ private:
   /// [B * P, rest...] as [B, P, rest...], and back.
   Value perSequence(Value x);
   Value perSegment(Value x);
-  /// The segment offsets, [B * P + 1] i32.
+  /// The segment offsets, [B * P + 1] i64.
   Value offsets();
   /// A clone of the op on packed operands with `init` (may be null) and
   /// `v` (null: the packed v) over the segments.
@@ -110,7 +117,12 @@ Value Splitter::unpack(Value x, RankedTensorType like) {
   for (int64_t d = 2; d < type.getRank(); ++d)
     groups.push_back({d});
   Value flat = tensor::CollapseShapeOp::create(b, x, groups);
-  SmallVector<OpFoldResult> sizes = {B, T};
+  auto dim = [&](int64_t d, Value v) -> OpFoldResult {
+    return like.isDynamicDim(d)
+               ? OpFoldResult(v)
+               : OpFoldResult(b.getIndexAttr(like.getDimSize(d)));
+  };
+  SmallVector<OpFoldResult> sizes = {dim(0, B), dim(1, T)};
   for (int64_t d = 2; d < like.getRank(); ++d)
     sizes.push_back(b.getIndexAttr(like.getDimSize(d)));
   return tensor::ExpandShapeOp::create(b, like, flat, groups, sizes);
@@ -141,7 +153,8 @@ Value Splitter::offsets() {
   Value n = arith::MulIOp::create(b, B, idx(P));
   Value len = arith::CeilDivUIOp::create(b, T, idx(P));
   Value total = arith::MulIOp::create(b, B, T);
-  auto type = RankedTensorType::get({ShapedType::kDynamic}, b.getI32Type());
+  // i64: B x T may pass 2^31.
+  auto type = RankedTensorType::get({ShapedType::kDynamic}, b.getI64Type());
   Value count = arith::AddIOp::create(b, n, idx(1));
   return tensor::GenerateOp::create(
       b, type, ValueRange{count},
@@ -157,7 +170,7 @@ Value Splitter::offsets() {
         Value last = arith::CmpIOp::create(ib, arith::CmpIPredicate::eq, j, n);
         at = arith::SelectOp::create(ib, last, total, at);
         tensor::YieldOp::create(
-            ib, arith::IndexCastOp::create(ib, ib.getI32Type(), at));
+            ib, arith::IndexCastOp::create(ib, ib.getI64Type(), at));
       });
 }
 
@@ -169,31 +182,25 @@ Operation *Splitter::packedOp(Value v, Value init, Type vState) {
   Value pv = v ? v : pack(op->getOperand(2));
   Value pbeta = dr ? pack(dr.getBeta()) : Value();
   Operation *clone = b.clone(*op);
-  auto set = [&](MutableOperandRange range, Value x) {
-    if (x)
-      range.assign(x);
+  // The operands both ops share, then the delta rule's beta.
+  auto assign = [&](auto c) {
+    c.getQMutable().assign(pq);
+    c.getKMutable().assign(pk);
+    c.getVMutable().assign(pv);
+    if (packedG)
+      c.getGMutable().assign(packedG);
+    if (init)
+      c.getInitialStateMutable().assign(init);
     else
-      range.clear();
+      c.getInitialStateMutable().clear();
+    c.getCuSeqlensMutable().assign(cu);
   };
   if (la) {
-    auto c = cast<mixir::mix::LinearAttentionOp>(clone);
-    c.getQMutable().assign(pq);
-    c.getKMutable().assign(pk);
-    c.getVMutable().assign(pv);
-    if (packedG)
-      c.getGMutable().assign(packedG);
-    set(c.getInitialStateMutable(), init);
-    c.getCuSeqlensMutable().assign(cu);
+    assign(cast<mixir::mix::LinearAttentionOp>(clone));
   } else {
     auto c = cast<mixir::mix::DeltaRuleOp>(clone);
-    c.getQMutable().assign(pq);
-    c.getKMutable().assign(pk);
-    c.getVMutable().assign(pv);
+    assign(c);
     c.getBetaMutable().assign(pbeta);
-    if (packedG)
-      c.getGMutable().assign(packedG);
-    set(c.getInitialStateMutable(), init);
-    c.getCuSeqlensMutable().assign(cu);
   }
   auto packedType = [&](Type t) {
     auto r = cast<RankedTensorType>(t);
@@ -252,8 +259,8 @@ Value Splitter::segmentDecays() {
               ib, ib.getF32Type(),
               arith::IndexCastOp::create(ib, ib.getI64Type(),
                                          arith::SubIOp::create(ib, hi, lo)));
-          sum = arith::MulFOp::create(ib, len,
-                                      tensor::ExtractOp::create(ib, g, ivs[1]));
+          sum = arith::MulFOp::create(
+              ib, len, toF32(ib, tensor::ExtractOp::create(ib, g, ivs[1])));
         } else {
           auto loop = scf::ForOp::create(ib, lo, hi, ibc(ib, 1),
                                          ValueRange{ibf(ib, 0.0)});
@@ -263,7 +270,7 @@ Value Splitter::segmentDecays() {
                                       ivs[1]};
           if (ivs.size() == 3)
             where.push_back(ivs[2]);
-          Value x = tensor::ExtractOp::create(ib, g, where);
+          Value x = toF32(ib, tensor::ExtractOp::create(ib, g, where));
           scf::YieldOp::create(ib, ValueRange{arith::AddFOp::create(
                                        ib, loop.getRegionIterArgs()[0], x)});
           ib.setInsertionPointAfter(loop);
@@ -346,7 +353,6 @@ std::pair<Value, Value> Splitter::build() {
                       : cast<mixir::mix::DeltaRuleOp>(op).getGateKind();
   if (g && gateKind != mixir::mix::GateKind::head)
     packedG = pack(g);
-  Value n = arith::MulIOp::create(b, B, idx(P));
 
   // 1. Summaries.
   Value c = packedOp(Value(), Value(), Type())->getResult(1);
@@ -372,6 +378,7 @@ std::pair<Value, Value> Splitter::build() {
                                ValueRange{tensor::EmptyOp::create(
                                    b, zshape, vType.getElementType(), zdyn)})
             .getResult(0);
+    Value n = arith::MulIOp::create(b, B, idx(P));
     auto eyeType =
         RankedTensorType::get({ShapedType::kDynamic, hv, K, K}, b.getF32Type());
     Value eye = tensor::GenerateOp::create(
