@@ -13,7 +13,7 @@
 
 // CHECK-LABEL: func.func @dr
 // CHECK: %[[CU:.*]] = tensor.generate
-// CHECK: arith.index_cast %{{.*}} : index to i32
+// CHECK: arith.index_cast %{{.*}} : index to i64
 // CHECK: %{{.*}}, %[[C:.*]] = mix.delta_rule {{.*}} varlen(%[[CU]]) qk_l2norm : {{.*}} -> (tensor<1x?x2x32xbf16>, tensor<?x2x16x32xf32>)
 // CHECK: %[[EYE:.*]] = tensor.generate
 // CHECK: %{{.*}}, %[[M:.*]] = mix.delta_rule {{.*}} init(%[[EYE]]) varlen(%[[CU]]) qk_l2norm : {{.*}} -> (tensor<1x?x2x16xbf16>, tensor<?x2x16x16xf32>)
