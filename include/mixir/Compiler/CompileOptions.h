@@ -63,9 +63,9 @@ struct CompileOptions {
 };
 
 /// Every rule on the options, once: a test target needs its plugin; a chip
-/// only with target cuda, and one of kCudaChips; opt level 0-3; the chunk
-/// length obeys checkChunkSize and, for the CUDA kernels,
-/// checkCudaChunkSize. The error is one line.
+/// only with target cuda (or the emulator's cuda-emulation), and one of
+/// kCudaChips; opt level 0-3; the chunk length obeys checkChunkSize and,
+/// for the CUDA kernels, checkCudaChunkSize. The error is one line.
 llvm::Error validate(const CompileOptions &options);
 
 /// What a front end was given, as given.
