@@ -17,14 +17,14 @@
 using namespace mlir;
 
 namespace mixir::gpu_lowering {
-namespace {
-
 bool insideParallel(Operation *op, Operation *stopAt) {
   for (Operation *p = op->getParentOp(); p && p != stopAt; p = p->getParentOp())
     if (isa<scf::ParallelOp>(p))
       return true;
   return false;
 }
+
+namespace {
 
 /// True when `op` or an op nested in it may write memory.
 bool writesMemory(Operation *op) {

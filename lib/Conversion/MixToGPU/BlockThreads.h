@@ -74,6 +74,9 @@ enum class KeptMatmuls {
 /// the warpgroup products use (null if none does), for the tile plan.
 mlir::memref::AllocOp lowerKeptMatmuls(mlir::Region &body, KeptMatmuls how);
 
+/// True when an scf.parallel encloses `op` below `stopAt`.
+bool insideParallel(mlir::Operation *op, mlir::Operation *stopAt);
+
 /// True when `mm` can run on the m16n8k16 tiles: f32 memrefs, plain maps,
 /// static dims that the tile divides.
 bool tensorCoreMatmul(mlir::linalg::MatmulOp mm);

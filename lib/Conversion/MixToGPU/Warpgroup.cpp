@@ -54,10 +54,7 @@ int64_t warpgroupStagingRows(Region &body) {
   int64_t rows = 0;
   body.walk([&](linalg::MatmulOp mm) {
     // Not one inside a parallel loop: that runs as loops.
-    auto par = mm->getParentOfType<scf::ParallelOp>();
-    if (par && body.getParentOp()->isProperAncestor(par))
-      return;
-    if (warpgroupMatmul(mm))
+    if (!insideParallel(mm, body.getParentOp()) && warpgroupMatmul(mm))
       rows = std::max(
           rows,
           stagingRows(columnTile(

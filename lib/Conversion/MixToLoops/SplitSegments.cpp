@@ -48,6 +48,14 @@ Value ibf(ImplicitLocOpBuilder &b, double v) {
   return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
 }
 
+/// Dims 0 and 1 merged, the others kept: [[0, 1], [2], ..., [rank - 1]].
+SmallVector<ReassociationIndices> mergeLeading(int64_t rank) {
+  SmallVector<ReassociationIndices> groups = {{0, 1}};
+  for (int64_t d = 2; d < rank; ++d)
+    groups.push_back({d});
+  return groups;
+}
+
 /// A gate element as f32 (gates may have the inputs' 16-bit type).
 Value toF32(ImplicitLocOpBuilder &b, Value x) {
   if (x.getType().isF32())
@@ -59,18 +67,15 @@ class Splitter {
 public:
   Splitter(ImplicitLocOpBuilder &b, Operation *op, int64_t segments)
       : b(b), op(op), P(segments) {
-    B = tensor::DimOp::create(b, q(), 0);
-    T = tensor::DimOp::create(b, q(), 1);
+    B = tensor::DimOp::create(b, op->getOperand(0), 0);
+    T = tensor::DimOp::create(b, op->getOperand(0), 1);
+    N = arith::MulIOp::create(b, B, idx(P));
   }
   /// The split form at the builder's point: (o, final state).
   std::pair<Value, Value> build();
 
 private:
-  Value q() { return op->getOperand(0); }
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
-  Value f32(double v) {
-    return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
-  }
+  Value idx(int64_t v) { return ibc(b, v); }
   /// [B, T, rest...] as [1, B * T, rest...], and back.
   Value pack(Value x);
   Value unpack(Value x, RankedTensorType like);
@@ -79,9 +84,10 @@ private:
   Value perSegment(Value x);
   /// The segment offsets, [B * P + 1] i64.
   Value offsets();
-  /// A clone of the op on packed operands with `init` (may be null) and
-  /// `v` (null: the packed v) over the segments.
-  Operation *packedOp(Value v, Value init, Type vState);
+  /// A clone of the op on the packed operands over the segments, from
+  /// `init` (null: zero states), with `v` (null: the packed v; another
+  /// value dim changes those of the results).
+  Operation *packedOp(Value v, Value init);
   /// Each segment's summed log decay ([B * P, Hv] or [B * P, Hv, K]).
   Value segmentDecays();
   /// S <- M S + C for one segment of every sequence.
@@ -90,14 +96,15 @@ private:
   ImplicitLocOpBuilder &b;
   Operation *op;
   int64_t P;
-  Value B, T, cu, packedG;
+  Value B, T, N; // N = B * P segments
+  Value cu;
+  // The operands laid out as one packed sequence (g only when per token).
+  Value pq, pk, pv, pbeta, packedG;
 };
 
 Value Splitter::pack(Value x) {
   auto type = cast<RankedTensorType>(x.getType());
-  SmallVector<ReassociationIndices> groups = {{0, 1}};
-  for (int64_t d = 2; d < type.getRank(); ++d)
-    groups.push_back({d});
+  SmallVector<ReassociationIndices> groups = mergeLeading(type.getRank());
   Value flat = tensor::CollapseShapeOp::create(b, x, groups);
   auto flatType = cast<RankedTensorType>(flat.getType());
   SmallVector<int64_t> shape = {1};
@@ -113,9 +120,7 @@ Value Splitter::pack(Value x) {
 
 Value Splitter::unpack(Value x, RankedTensorType like) {
   auto type = cast<RankedTensorType>(x.getType());
-  SmallVector<ReassociationIndices> groups = {{0, 1}};
-  for (int64_t d = 2; d < type.getRank(); ++d)
-    groups.push_back({d});
+  SmallVector<ReassociationIndices> groups = mergeLeading(type.getRank());
   Value flat = tensor::CollapseShapeOp::create(b, x, groups);
   auto dim = [&](int64_t d, Value v) -> OpFoldResult {
     return like.isDynamicDim(d)
@@ -142,20 +147,16 @@ Value Splitter::perSequence(Value x) {
 }
 
 Value Splitter::perSegment(Value x) {
-  auto type = cast<RankedTensorType>(x.getType());
-  SmallVector<ReassociationIndices> groups = {{0, 1}};
-  for (int64_t d = 2; d < type.getRank(); ++d)
-    groups.push_back({d});
-  return tensor::CollapseShapeOp::create(b, x, groups);
+  return tensor::CollapseShapeOp::create(
+      b, x, mergeLeading(cast<RankedTensorType>(x.getType()).getRank()));
 }
 
 Value Splitter::offsets() {
-  Value n = arith::MulIOp::create(b, B, idx(P));
   Value len = arith::CeilDivUIOp::create(b, T, idx(P));
   Value total = arith::MulIOp::create(b, B, T);
   // i64: B x T may pass 2^31.
   auto type = RankedTensorType::get({ShapedType::kDynamic}, b.getI64Type());
-  Value count = arith::AddIOp::create(b, n, idx(1));
+  Value count = arith::AddIOp::create(b, N, idx(1));
   return tensor::GenerateOp::create(
       b, type, ValueRange{count},
       [&](OpBuilder &nb, Location loc, ValueRange ivs) {
@@ -167,26 +168,21 @@ Value Splitter::offsets() {
             arith::MinUIOp::create(ib, arith::MulIOp::create(ib, part, len), T);
         Value at =
             arith::AddIOp::create(ib, arith::MulIOp::create(ib, seq, T), start);
-        Value last = arith::CmpIOp::create(ib, arith::CmpIPredicate::eq, j, n);
+        Value last = arith::CmpIOp::create(ib, arith::CmpIPredicate::eq, j, N);
         at = arith::SelectOp::create(ib, last, total, at);
         tensor::YieldOp::create(
             ib, arith::IndexCastOp::create(ib, ib.getI64Type(), at));
       });
 }
 
-Operation *Splitter::packedOp(Value v, Value init, Type vState) {
-  // The packed operands first: the clone must come after them.
-  auto la = dyn_cast<mixir::mix::LinearAttentionOp>(op);
-  auto dr = dyn_cast<mixir::mix::DeltaRuleOp>(op);
-  Value pq = pack(q()), pk = pack(op->getOperand(1));
-  Value pv = v ? v : pack(op->getOperand(2));
-  Value pbeta = dr ? pack(dr.getBeta()) : Value();
+Operation *Splitter::packedOp(Value v, Value init) {
   Operation *clone = b.clone(*op);
+  Value values = v ? v : pv;
   // The operands both ops share, then the delta rule's beta.
   auto assign = [&](auto c) {
     c.getQMutable().assign(pq);
     c.getKMutable().assign(pk);
-    c.getVMutable().assign(pv);
+    c.getVMutable().assign(values);
     if (packedG)
       c.getGMutable().assign(packedG);
     if (init)
@@ -195,7 +191,7 @@ Operation *Splitter::packedOp(Value v, Value init, Type vState) {
       c.getInitialStateMutable().clear();
     c.getCuSeqlensMutable().assign(cu);
   };
-  if (la) {
+  if (isa<mixir::mix::LinearAttentionOp>(op)) {
     assign(cast<mixir::mix::LinearAttentionOp>(clone));
   } else {
     auto c = cast<mixir::mix::DeltaRuleOp>(clone);
@@ -212,23 +208,19 @@ Operation *Splitter::packedOp(Value v, Value init, Type vState) {
                    : r.getDimSize(0) * r.getDimSize(1);
     return r.clone(shape);
   };
-  auto stateType = [&](Type t) {
-    auto r = cast<RankedTensorType>(t);
+  // The value dim of the outputs and states: v's.
+  int64_t vDim = cast<RankedTensorType>(values.getType()).getDimSize(3);
+  auto withValueDim = [&](RankedTensorType r) {
     SmallVector<int64_t> shape(r.getShape());
-    shape[0] = ShapedType::kDynamic;
-    if (vState)
-      shape[3] = cast<RankedTensorType>(vState).getDimSize(3);
+    shape[3] = vDim;
     return r.clone(shape);
   };
-  Type oType = packedType(op->getResult(0).getType());
-  if (v) {
-    auto o = cast<RankedTensorType>(oType);
-    SmallVector<int64_t> shape(o.getShape());
-    shape[3] = cast<RankedTensorType>(v.getType()).getDimSize(3);
-    oType = o.clone(shape);
-  }
-  clone->getResult(0).setType(oType);
-  clone->getResult(1).setType(stateType(op->getResult(1).getType()));
+  auto stateType = cast<RankedTensorType>(op->getResult(1).getType());
+  SmallVector<int64_t> states(stateType.getShape());
+  states[0] = ShapedType::kDynamic;
+  clone->getResult(0).setType(
+      withValueDim(packedType(op->getResult(0).getType())));
+  clone->getResult(1).setType(withValueDim(stateType.clone(states)));
   return clone;
 }
 
@@ -241,10 +233,9 @@ Value Splitter::segmentDecays() {
   SmallVector<int64_t> shape = {ShapedType::kDynamic, hv};
   if (la.getGateKind() == mixir::mix::GateKind::vector)
     shape.push_back(gType.getDimSize(3));
-  Value n = arith::MulIOp::create(b, B, idx(P));
   Value g = head ? la.getG() : packedG;
   return tensor::GenerateOp::create(
-      b, RankedTensorType::get(shape, b.getF32Type()), ValueRange{n},
+      b, RankedTensorType::get(shape, b.getF32Type()), ValueRange{N},
       [&](OpBuilder &nb, Location loc, ValueRange ivs) {
         ImplicitLocOpBuilder ib(loc, nb);
         auto at = [&](Value j) {
@@ -353,9 +344,14 @@ std::pair<Value, Value> Splitter::build() {
                       : cast<mixir::mix::DeltaRuleOp>(op).getGateKind();
   if (g && gateKind != mixir::mix::GateKind::head)
     packedG = pack(g);
+  pq = pack(op->getOperand(0));
+  pk = pack(op->getOperand(1));
+  pv = pack(op->getOperand(2));
+  if (auto dr = dyn_cast<mixir::mix::DeltaRuleOp>(op))
+    pbeta = pack(dr.getBeta());
 
   // 1. Summaries.
-  Value c = packedOp(Value(), Value(), Type())->getResult(1);
+  Value c = packedOp(Value(), Value())->getResult(1);
   Value m;
   if (isa<mixir::mix::LinearAttentionOp>(op)) {
     if (g)
@@ -364,13 +360,12 @@ std::pair<Value, Value> Splitter::build() {
     auto dr = cast<mixir::mix::DeltaRuleOp>(op);
     auto vType = cast<RankedTensorType>(dr.getV().getType());
     // v = 0 with K value columns, from the identity.
-    Value packedV = pack(dr.getV());
-    auto pv = cast<RankedTensorType>(packedV.getType());
-    SmallVector<int64_t> zshape(pv.getShape());
+    auto pvType = cast<RankedTensorType>(pv.getType());
+    SmallVector<int64_t> zshape(pvType.getShape());
     zshape[3] = K;
     SmallVector<Value> zdyn;
-    if (pv.isDynamicDim(1))
-      zdyn.push_back(tensor::DimOp::create(b, packedV, 1));
+    if (pvType.isDynamicDim(1))
+      zdyn.push_back(tensor::DimOp::create(b, pv, 1));
     Value zeros =
         linalg::FillOp::create(b,
                                ValueRange{arith::ConstantOp::create(
@@ -378,11 +373,10 @@ std::pair<Value, Value> Splitter::build() {
                                ValueRange{tensor::EmptyOp::create(
                                    b, zshape, vType.getElementType(), zdyn)})
             .getResult(0);
-    Value n = arith::MulIOp::create(b, B, idx(P));
     auto eyeType =
         RankedTensorType::get({ShapedType::kDynamic, hv, K, K}, b.getF32Type());
     Value eye = tensor::GenerateOp::create(
-        b, eyeType, ValueRange{n},
+        b, eyeType, ValueRange{N},
         [&](OpBuilder &nb, Location loc, ValueRange ivs) {
           ImplicitLocOpBuilder ib(loc, nb);
           Value same = arith::CmpIOp::create(ib, arith::CmpIPredicate::eq,
@@ -391,7 +385,7 @@ std::pair<Value, Value> Splitter::build() {
               ib,
               arith::SelectOp::create(ib, same, ibf(ib, 1.0), ibf(ib, 0.0)));
         });
-    m = packedOp(zeros, eye, eyeType)->getResult(1);
+    m = packedOp(zeros, eye)->getResult(1);
   }
 
   // 2. The scan over each sequence's segments.
@@ -403,7 +397,7 @@ std::pair<Value, Value> Splitter::build() {
   Value s0 = init;
   if (!s0)
     s0 = linalg::FillOp::create(
-             b, ValueRange{f32(0.0)},
+             b, ValueRange{ibf(b, 0.0)},
              ValueRange{tensor::EmptyOp::create(b, stateB.getShape(),
                                                 b.getF32Type(), ValueRange{B})})
              .getResult(0);
@@ -453,8 +447,7 @@ std::pair<Value, Value> Splitter::build() {
     finalState = tensor::CastOp::create(b, sType, finalState);
 
   // 3. Outputs, every segment from the state entering it.
-  Value o =
-      packedOp(Value(), perSegment(loop.getResult(1)), Type())->getResult(0);
+  Value o = packedOp(Value(), perSegment(loop.getResult(1)))->getResult(0);
   return {unpack(o, oType), finalState};
 }
 
