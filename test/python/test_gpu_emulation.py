@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import mixir
+from mixer_inputs import recurrent_inputs
 from mixir import reference
 
 BF16 = ml_dtypes.bfloat16
@@ -427,18 +428,8 @@ TWO_PASS_CASES = [
 def test_two_pass_variant_matches_reference(case, record_rel_rms):
     name, kind, gate, B, T, H, K, V, dtype = case
     rng = np.random.default_rng(T)
-    q = rng.standard_normal((B, T, H, K)).astype(dtype)
-    k = rng.standard_normal((B, T, H, K))
-    if kind == "linear":
-        k /= np.sqrt(K)
-    k = k.astype(dtype)
-    v = rng.standard_normal((B, T, H, V)).astype(dtype)
-    g = None
-    if gate == "scalar":
-        g = -rng.uniform(0.0, 0.2, (B, T, H)).astype(np.float32)
-    elif gate == "vector":
-        g = -rng.uniform(0.0, 0.2, (B, T, H, K)).astype(np.float32)
-    init = rng.standard_normal((B, H, K, V)).astype(np.float32)
+    q, k, v, g, init = recurrent_inputs(rng, kind == "linear", gate, B, T, H,
+                                        H, K, V, dtype, True, decay=0.2)
     args = [("q", q), ("k", k), ("v", v)]
     if kind == "delta":
         beta = rng.uniform(0.0, 1.0, (B, T, H)).astype(dtype)

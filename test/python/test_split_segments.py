@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import mixir
+from mixer_inputs import recurrent_inputs
 from mixir import reference
 
 BF16 = ml_dtypes.bfloat16
@@ -59,25 +60,6 @@ def _split(src, segments):
     return r.stdout
 
 
-def _inputs(rng, op, gate, B, T, Hq, Hv, K, V, dtype, init):
-    q = rng.standard_normal((B, T, Hq, K)).astype(dtype)
-    k = rng.standard_normal((B, T, Hq, K))
-    if op == "linear_attention":
-        k /= np.sqrt(K)
-    k = k.astype(dtype)
-    v = rng.standard_normal((B, T, Hv, V)).astype(dtype)
-    g = None
-    if gate == "scalar":
-        g = -rng.uniform(0.0, 0.3, (B, T, Hv)).astype(np.float32)
-    elif gate == "vector":
-        g = -rng.uniform(0.0, 0.3, (B, T, Hv, K)).astype(np.float32)
-    elif gate == "head":
-        g = np.log(1 - 2.0 ** (-4 - np.arange(Hv))).astype(np.float32)
-    s0 = rng.standard_normal((B, Hv, K, V)).astype(np.float32) \
-        if init else None
-    return q, k, v, g, s0
-
-
 CASES = [
     # op, gate, B, T, Hq, Hv, K, V, dtype, init, segments, dynamic
     ("linear_attention", "none", 2, 77, 1, 1, 16, 24, np.float32, True, 3,
@@ -113,7 +95,8 @@ CASES = [
 def _run(case, target, rng):
     (op, gate, B, T, Hq, Hv, K, V, dtype, init, segments, dynamic) = case[:12]
     extra = case[12] if len(case) > 12 else {}
-    q, k, v, g, s0 = _inputs(rng, op, gate, B, T, Hq, Hv, K, V, dtype, init)
+    q, k, v, g, s0 = recurrent_inputs(rng, op == "linear_attention", gate, B,
+                                      T, Hq, Hv, K, V, dtype, init)
     if g is not None and "gate_dtype" in extra:
         g = g.astype(extra["gate_dtype"])
     attrs = extra.get("attrs", " qk_l2norm" if op == "delta_rule" else "")
