@@ -10,7 +10,6 @@ on thread blocks, the sm_90a variant's products on wgmma). Lengths are odd,
 and P is chosen so that some segments are shorter, and some empty (P > T).
 """
 
-import os
 import pathlib
 import subprocess
 
