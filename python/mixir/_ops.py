@@ -567,7 +567,8 @@ def _non_negative_int(name, value, zero_means):
 
 
 def attention(q, k, v, g=None, scale=None, causal=True, window=0,
-              softcap=None, *, block=0, chunk_size=None, target="cpu"):
+              softcap=None, *, block=0, chunk_size=None, target="cpu",
+              cu_seqlens=None):
     """Softmax attention: q [B, T, Hq, K], k [B, S, Hkv, K], v [B, S, Hkv, V];
     `window` > 0 keeps keys j with i - window < j; `block` > 0 keeps keys in
     the query's block of `block` positions, i // block == j // block (needs
@@ -576,14 +577,18 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
     score x to softcap * tanh(x / softcap) (Gemma 2). Returns o [B, T, Hq, V].
     `chunk_size` is the query and key block of the flash-style form (64 by
     default); 0 selects the per-row reference form.
+    `cu_seqlens` (int32 or int64 [N + 1]) packs N sequences along T of a
+    batch of one, with S == T: a query sees only its own sequence's keys,
+    and the masks and the gate count positions from the sequence's start.
     """
     call = _attention_call(q, k, v, g, scale, causal, window, softcap, block,
-                           chunk_size, target)
+                           chunk_size, target, cu_seqlens)
     return call()
 
 
 def _attention_call(q, k, v, g=None, scale=None, causal=True, window=0,
-                    softcap=None, block=0, chunk_size=None, target="cpu"):
+                    softcap=None, block=0, chunk_size=None, target="cpu",
+                    cu_seqlens=None):
     """The compiled mix.attention call (with `@mixer_backward` through
     `module(backward=True)`: arguments, then do; returns dq, dk, dv[, dg])."""
     elem = _inputs([("q", q), ("k", k), ("v", v)],
@@ -594,6 +599,11 @@ def _attention_call(q, k, v, g=None, scale=None, causal=True, window=0,
     if block and k.shape[1] != q.shape[1]:
         raise ValueError(f"block needs keys at the query positions (S == T), "
                          f"got S = {k.shape[1]}, T = {q.shape[1]}")
+    if cu_seqlens is not None and (q.shape[0] != 1 or k.shape[1] != q.shape[1]):
+        raise ValueError(f"cu_seqlens packs sequences along T of a batch of "
+                         f"one with keys at the query positions (B == 1, "
+                         f"S == T), got B = {q.shape[0]}, S = {k.shape[1]}, "
+                         f"T = {q.shape[1]}")
     args = [q, k, v]
     types = [_tensor(q.shape, elem), _tensor(k.shape, elem), _tensor(v.shape, elem)]
     forget = ""
@@ -602,6 +612,7 @@ def _attention_call(q, k, v, g=None, scale=None, causal=True, window=0,
         args.append(g)
         types.append(_tensor(g.shape, "f32"))
         forget = " forget(%a3)"
+    forget += _varlen(cu_seqlens, args, types)
     attrs = forget + (" causal" if causal else "") + \
         (f" window = {window}" if window else "") + \
         (f" block = {block}" if block else "") + _scale_attr("scale", scale) \

@@ -45,7 +45,8 @@ __all__ = ["linear_attention", "scan", "recurrence", "delta_rule",
            "chunk_gla",
            "chunk_linear_attn", "fused_recurrent_hgrn",
            "chunk_gated_delta_rule", "chunk_delta_rule",
-           "parallel_forgetting_attn", "flash_attn_func", "causal_conv1d"]
+           "parallel_forgetting_attn", "flash_attn_func", "flash_attn_varlen_func",
+           "causal_conv1d"]
 
 _GATES = ("none", "head", "scalar", "vector")
 
@@ -587,38 +588,43 @@ def chunk_delta_rule(q, k, v, beta, scale=None, initial_state=None,
 
 # --- mix.attention ---------------------------------------------------------
 
-def _attn_call(q, k, v, g, scale, causal, window, softcap, block, chunk_size):
+def _attn_call(q, k, v, g, cu_seqlens, scale, causal, window, softcap, block,
+               chunk_size):
     return _ops._attention_call(
         _to_numpy(q, "q"), _to_numpy(k, "k"), _to_numpy(v, "v"),
         _to_numpy(g, "g"), scale, causal, window,
-        softcap if softcap > 0 else None, block, _chunk(chunk_size))
+        softcap if softcap > 0 else None, block, _chunk(chunk_size),
+        cu_seqlens=_offsets(cu_seqlens))
 
 
 @torch.library.custom_op("mixir::attention", mutates_args=())
 def _attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                  g: Optional[torch.Tensor], scale: float, causal: bool,
+                  g: Optional[torch.Tensor],
+                  cu_seqlens: Optional[torch.Tensor], scale: float,
+                  causal: bool,
                   window: int, softcap: float, block: int,
                   chunk_size: int, backward: bool) -> torch.Tensor:
-    call = _attn_call(q, k, v, g, scale, causal, window, softcap, block,
-                      chunk_size)
+    call = _attn_call(q, k, v, g, cu_seqlens, scale, causal, window, softcap,
+                      block, chunk_size)
     o = call.module(backward).functions["mixer"](*call.args)
     return _to_torch(o, q.dtype)
 
 
 @_attention_op.register_fake
-def _(q, k, v, g, scale, causal, window, softcap, block, chunk_size,
-      backward):
+def _(q, k, v, g, cu_seqlens, scale, causal, window, softcap, block,
+      chunk_size, backward):
     return q.new_empty(q.shape[0], q.shape[1], q.shape[2], v.shape[3])
 
 
 @torch.library.custom_op("mixir::attention_backward", mutates_args=())
 def _attention_backward_op(
         q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-        g: Optional[torch.Tensor], do: torch.Tensor, scale: float,
-        causal: bool, window: int, softcap: float, block: int,
+        g: Optional[torch.Tensor], do: torch.Tensor,
+        cu_seqlens: Optional[torch.Tensor], scale: float, causal: bool,
+        window: int, softcap: float, block: int,
         chunk_size: int) -> List[torch.Tensor]:
-    call = _attn_call(q, k, v, g, scale, causal, window, softcap, block,
-                      chunk_size)
+    call = _attn_call(q, k, v, g, cu_seqlens, scale, causal, window, softcap,
+                      block, chunk_size)
     grads = call.module(backward=True).functions["mixer_backward"](
         *call.args, _to_numpy(do.to(q.dtype), "do"))
     like = [x for x in (q, k, v, g) if x is not None]
@@ -626,7 +632,8 @@ def _attention_backward_op(
 
 
 @_attention_backward_op.register_fake
-def _(q, k, v, g, do, scale, causal, window, softcap, block, chunk_size):
+def _(q, k, v, g, do, cu_seqlens, scale, causal, window, softcap, block,
+      chunk_size):
     return _fake_grads((q, k, v, g))
 
 
@@ -646,7 +653,8 @@ torch.library.register_autograd("mixir::attention", _attention_backward,
 
 
 def attention(q, k, v, g=None, scale=None, causal=True, window=0,
-              softcap=None, *, block=0, chunk_size=None, cp_group=None):
+              softcap=None, *, block=0, chunk_size=None, cu_seqlens=None,
+              cp_group=None):
     """`mixir.attention` (softmax attention, MIXERS.md `mix.attention`) on
     torch tensors: q [B, T, Hq, K], k [B, S, Hkv, K], v [B, S, Hkv, V], the
     optional forget gate g [B, T, Hq] (log forget gate, Forgetting
@@ -655,6 +663,11 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
     backward the compiler derives (mix.attention_grad, on the forward's
     tiles). Returns o [B, T, Hq, V].
 
+    `cu_seqlens` (int32 or int64 [N + 1], a CPU tensor) packs N sequences
+    along T of a batch of one (S == T): a query sees only its own
+    sequence's keys, the masks and the gate count positions from the
+    sequence's start, and no gradient crosses a boundary.
+
     With `cp_group` each rank passes its contiguous slice of
     the tokens in q, k and v (slices may differ in length) and gets its
     slice of o: the ranks exchange the keys and values each rank's queries
@@ -662,8 +675,13 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
     window), and the masks count positions from the start of the whole
     sequence; the backward returns the gradients of the exchanged keys and
     values to their ranks. The forget gate `g` and `block` are not
-    supported with `cp_group`."""
+    supported with `cp_group`, nor is `cu_seqlens`."""
     if cp_group is not None:
+        if cu_seqlens is not None:  # the same refusal on every rank
+            raise NotImplementedError(
+                "cu_seqlens (packed sequences) with cp_group is not supported "
+                "by mixir.torch's attention yet")
+
         def run(q, k, v, causal, window):
             return attention(q, k, v, None, scale, causal, window, softcap,
                              block=block, chunk_size=chunk_size)
@@ -677,7 +695,7 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
     if softcap is not None and not softcap > 0:
         raise ValueError(f"softcap must be > 0 (None means off), got "
                          f"{softcap}")
-    return _attention_op(q, k, v, g, _scale_of(scale, q.shape[-1]),
+    return _attention_op(q, k, v, g, cu_seqlens, _scale_of(scale, q.shape[-1]),
                          bool(causal), int(window),
                          float(softcap) if softcap is not None else 0.0,
                          int(block),
@@ -688,16 +706,15 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
 def parallel_forgetting_attn(q, k, v, g, scale=None, cu_seqlens=None):
     """fla's ``parallel_forgetting_attn`` (Forgetting Transformer): causal
     softmax attention with the log forget gate ``g: [B, T, HQ]``,
-    differentiable in q, k, v and g."""
-    if cu_seqlens is not None:
-        raise NotImplementedError("cu_seqlens (packed sequences) is not "
-                                  "supported by mixir.torch's attention yet")
-    return attention(q, k, v, g, scale, causal=True)
+    differentiable in q, k, v and g; ``cu_seqlens`` packs sequences along T
+    of a batch of one."""
+    return attention(q, k, v, g, scale, causal=True, cu_seqlens=cu_seqlens)
 
 
 def flash_attn_func(q, k, v, dropout_p=0.0, softmax_scale=None, causal=False,
                     window_size=(-1, -1), softcap=0.0, alibi_slopes=None,
-                    deterministic=False, return_attn_probs=False):
+                    deterministic=False, return_attn_probs=False, *,
+                    cu_seqlens=None):
     """FlashAttention's ``flash_attn_func`` (q [B, T, Hq, K], k and v
     [B, S, Hkv, *]), differentiable in q, k and v. ``window_size = (left,
     right)`` keeps keys i - left <= j (a ``window`` of left + 1); a right
@@ -719,7 +736,41 @@ def flash_attn_func(q, k, v, dropout_p=0.0, softmax_scale=None, causal=False,
                                   "aligned) is not supported")
     window = left + 1 if left >= 0 else 0
     return attention(q, k, v, None, softmax_scale, causal, window,
-                     softcap if softcap > 0 else None)
+                     softcap if softcap > 0 else None, cu_seqlens=cu_seqlens)
+
+
+def flash_attn_varlen_func(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,
+                           max_seqlen_k, dropout_p=0.0, softmax_scale=None,
+                           causal=False, window_size=(-1, -1), softcap=0.0,
+                           alibi_slopes=None, deterministic=False,
+                           return_attn_probs=False, block_table=None):
+    """FlashAttention's ``flash_attn_varlen_func``: q [total, Hq, K], k and v
+    [total, Hkv, *] hold the packed sequences, ``cu_seqlens_q`` their
+    offsets (int32), differentiable in q, k and v. The query and key
+    packings must be the same (``cu_seqlens_k`` equal to ``cu_seqlens_q``:
+    self-attention over each sequence); ``max_seqlen_*`` are not needed and
+    not checked. ``window_size``, ``softcap`` and the refusals are as in
+    ``flash_attn_func``; a paged KV cache (``block_table``) is not
+    supported."""
+    if block_table is not None:
+        raise NotImplementedError("block_table (a paged KV cache) is not "
+                                  "supported")
+    for name, x in (("q", q), ("k", k), ("v", v)):
+        if not isinstance(x, torch.Tensor) or x.dim() != 3:
+            raise ValueError(f"{name} must be a 3-D torch.Tensor [total, H, "
+                             f"D] (packed sequences)")
+    if (not isinstance(cu_seqlens_k, torch.Tensor) or
+            not isinstance(cu_seqlens_q, torch.Tensor) or
+            cu_seqlens_k.shape != cu_seqlens_q.shape or
+            not torch.equal(cu_seqlens_k.cpu(), cu_seqlens_q.cpu())):
+        raise NotImplementedError("cu_seqlens_k must equal cu_seqlens_q: "
+                                  "different query and key packings are not "
+                                  "supported")
+    o = flash_attn_func(q[None], k[None], v[None], dropout_p, softmax_scale,
+                        causal, window_size, softcap, alibi_slopes,
+                        deterministic, return_attn_probs,
+                        cu_seqlens=cu_seqlens_q)
+    return o[0]
 
 
 # --- mix.causal_conv1d -----------------------------------------------------

@@ -67,6 +67,7 @@ std::pair<Value, Value> clampToBlock(ImplicitLocOpBuilder &b, Value i,
 
 LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
   Value q = op.getQ(), k = op.getK(), v = op.getV(), g = op.getG();
+  Value cu = op.getCuSeqlens();
   const int64_t hq = dimSize(q, 2), hk = dimSize(k, 2);
   const int64_t K = dimSize(q, 3), V = dimSize(v, 3);
   const int64_t share = hq / hk;
@@ -81,88 +82,86 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
   return lowerWithShapeChecks(
       rewriter, op, [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {
         Value zero = indexConst(b, 0), one = indexConst(b, 1);
-        Value numKeys = sizes.lookup(keyLen);
         Value G = g ? cumulativeGate(b, g, hq, sizes) : Value();
         Value o0 = emptyLike(b, oType, {"B", "T", "Hq", "V"}, sizes);
+        float negInf = -std::numeric_limits<float>::infinity();
+        // Query i (counted from its sequence's first token) of head h.
+        auto row = [&](ImplicitLocOpBuilder &b, const SequenceSpan &span,
+                       Value numKeys, Value h, Value kvHead, Value i,
+                       Value o) -> Value {
+          Value bi = span.batch, at = span.token(b, i);
+          Value qi =
+              arith::MulFOp::create(b, readF32Vector(b, q, {bi, at, h, zero}, K),
+                                    f32Splat(b, scale, K));
+          // Allowed keys: lo <= j < hi (from the sequence's start).
+          Value hi = numKeys;
+          if (causal)
+            hi = arith::MinSIOp::create(b, numKeys,
+                                        arith::AddIOp::create(b, i, one));
+          Value lo = zero;
+          if (window > 0)
+            lo = arith::MaxSIOp::create(
+                b, zero,
+                arith::SubIOp::create(b, i, indexConst(b, window - 1)));
+          if (block > 0)
+            std::tie(lo, hi) = clampToBlock(b, i, block, lo, hi);
+          Value Gi =
+              G ? tensor::ExtractOp::create(b, G, ValueRange{bi, at, h})
+                : Value();
+          auto softmax = forLoop(
+              b, lo, hi,
+              {f32Const(b, negInf), f32Const(b, 0.0f), f32Splat(b, 0.0f, V)},
+              [&](ImplicitLocOpBuilder &b, Value j, ValueRange a) {
+                Value m = a[0], l = a[1], acc = a[2];
+                Value key = span.token(b, j);
+                Value kj = readF32Vector(b, k, {bi, key, kvHead, zero}, K);
+                Value s = reduceAdd(b, arith::MulFOp::create(b, qi, kj));
+                if (softcap > 0.0f)
+                  s = softcapped(b, s, softcap);
+                if (G)
+                  s = arith::AddFOp::create(
+                      b, s,
+                      gateBias(b, b.getLoc(), Gi,
+                               tensor::ExtractOp::create(
+                                   b, G, ValueRange{bi, key, h})));
+                Value mNew = arith::MaximumFOp::create(b, m, s);
+                Value c = math::ExpOp::create(b,
+                                              arith::SubFOp::create(b, m, mNew));
+                Value p = math::ExpOp::create(b,
+                                              arith::SubFOp::create(b, s, mNew));
+                Value lNew =
+                    arith::AddFOp::create(b, arith::MulFOp::create(b, l, c), p);
+                Value vj = readF32Vector(b, v, {bi, key, kvHead, zero}, V);
+                Value accNew = vector::FMAOp::create(
+                    b, splat(b, p, V), vj,
+                    arith::MulFOp::create(b, acc, splat(b, c, V)));
+                return SmallVector<Value>{mNew, lNew, accNew};
+              });
+          // Rows with no allowed key (empty window) produce 0.
+          Value l = softmax[1];
+          Value any = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, l,
+                                            f32Const(b, 0.0f));
+          Value safeL = arith::SelectOp::create(b, any, l, f32Const(b, 1.0f));
+          Value out =
+              arith::DivFOp::create(b, softmax[2], splat(b, safeL, V));
+          return writeVector(b, out, o, {bi, at, h, zero});
+        };
+        // One sequence per batch row, or the packed sequences of row 0.
         auto loops = forLoop(
-            b, zero, sizes.lookup("B"), {o0},
-            [&](ImplicitLocOpBuilder &b, Value bi, ValueRange a) {
+            b, zero, sequenceCount(sizes, cu), {o0},
+            [&](ImplicitLocOpBuilder &b, Value n, ValueRange a) {
+              SequenceSpan span = sequenceSpan(b, cu, n, sizes);
+              Value numKeys = cu ? span.length : sizes.lookup(keyLen);
               return forLoop(
                   b, zero, indexConst(b, hq), a,
                   [&](ImplicitLocOpBuilder &b, Value h, ValueRange a) {
                     Value kvHead =
                         arith::DivUIOp::create(b, h, indexConst(b, share));
                     return forLoop(
-                        b, zero, sizes.lookup("T"), a,
+                        b, zero, span.length, a,
                         [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
-                          Value qi = arith::MulFOp::create(
-                              b, readF32Vector(b, q, {bi, i, h, zero}, K),
-                              f32Splat(b, scale, K));
-                          // Allowed keys: lo <= j < hi.
-                          Value hi = numKeys;
-                          if (causal)
-                            hi = arith::MinSIOp::create(
-                                b, numKeys, arith::AddIOp::create(b, i, one));
-                          Value lo = zero;
-                          if (window > 0)
-                            lo = arith::MaxSIOp::create(
-                                b, zero,
-                                arith::SubIOp::create(
-                                    b, i, indexConst(b, window - 1)));
-                          if (block > 0)
-                            std::tie(lo, hi) =
-                                clampToBlock(b, i, block, lo, hi);
-                          Value Gi = G ? tensor::ExtractOp::create(
-                                             b, G, ValueRange{bi, i, h})
-                                       : Value();
-                          float negInf =
-                              -std::numeric_limits<float>::infinity();
-                          auto softmax = forLoop(
-                              b, lo, hi,
-                              {f32Const(b, negInf), f32Const(b, 0.0f),
-                               f32Splat(b, 0.0f, V)},
-                              [&](ImplicitLocOpBuilder &b, Value j,
-                                  ValueRange a) {
-                                Value m = a[0], l = a[1], acc = a[2];
-                                Value kj = readF32Vector(
-                                    b, k, {bi, j, kvHead, zero}, K);
-                                Value s = reduceAdd(
-                                    b, arith::MulFOp::create(b, qi, kj));
-                                if (softcap > 0.0f)
-                                  s = softcapped(b, s, softcap);
-                                if (G)
-                                  s = arith::AddFOp::create(
-                                      b, s,
-                                      gateBias(
-                                          b, b.getLoc(), Gi,
-                                          tensor::ExtractOp::create(
-                                              b, G, ValueRange{bi, j, h})));
-                                Value mNew = arith::MaximumFOp::create(b, m, s);
-                                Value c = math::ExpOp::create(
-                                    b, arith::SubFOp::create(b, m, mNew));
-                                Value p = math::ExpOp::create(
-                                    b, arith::SubFOp::create(b, s, mNew));
-                                Value lNew = arith::AddFOp::create(
-                                    b, arith::MulFOp::create(b, l, c), p);
-                                Value vj = readF32Vector(
-                                    b, v, {bi, j, kvHead, zero}, V);
-                                Value accNew = vector::FMAOp::create(
-                                    b, splat(b, p, V), vj,
-                                    arith::MulFOp::create(b, acc,
-                                                          splat(b, c, V)));
-                                return SmallVector<Value>{mNew, lNew, accNew};
-                              });
-                          // Rows with no allowed key (empty window) produce 0.
-                          Value l = softmax[1];
-                          Value any = arith::CmpFOp::create(
-                              b, arith::CmpFPredicate::OGT, l,
-                              f32Const(b, 0.0f));
-                          Value safeL = arith::SelectOp::create(
-                              b, any, l, f32Const(b, 1.0f));
-                          Value row = arith::DivFOp::create(b, softmax[2],
-                                                            splat(b, safeL, V));
-                          Value o = writeVector(b, row, a[0], {bi, i, h, zero});
-                          return SmallVector<Value>{o};
+                          return SmallVector<Value>{
+                              row(b, span, numKeys, h, kvHead, i, a[0])};
                         });
                   });
             });

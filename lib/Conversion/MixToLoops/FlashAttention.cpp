@@ -32,6 +32,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/AffineMap.h"
@@ -55,12 +56,14 @@ Value emptyTile(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape) {
   return tensor::EmptyOp::create(b, shape, b.getF32Type());
 }
 
-/// The f64 1-D tensor [T + pad] of G = cumsum(g[bi, :, h]) over the tokens,
-/// zero beyond T, so static [block] slices at any block start stay in bounds
-/// (f64: see GateFloor.h).
-Value cumulativeGate(ImplicitLocOpBuilder &b, Value g, Value bi, Value h,
-                     Value T, int64_t pad) {
-  Value len = arith::AddIOp::create(b, T, indexConst(b, pad));
+/// The f64 1-D tensor [tokens + pad] of G = cumsum(g[bi, base + t, h]) over
+/// the sequence's T tokens t, zero beyond T, so static [block] slices at any
+/// block start stay in bounds (f64: see GateFloor.h). Its length is the
+/// whole row's, `tokens`, not the sequence's: one size for every sequence of
+/// a packed row, set before the kernel (a GPU block's scratch).
+Value cumulativeGate(ImplicitLocOpBuilder &b, Value g, Value bi, Value base,
+                     Value h, Value T, Value tokens, int64_t pad) {
+  Value len = arith::AddIOp::create(b, tokens, indexConst(b, pad));
   Value empty =
       tensor::EmptyOp::create(b, ArrayRef<int64_t>{ShapedType::kDynamic},
                               b.getF64Type(), ValueRange{len});
@@ -69,7 +72,8 @@ Value cumulativeGate(ImplicitLocOpBuilder &b, Value g, Value bi, Value h,
                 .getResult(0);
   return forLoop(b, indexConst(b, 0), T, {G, zero},
                  [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
-                   Value run = addGateF64(b, a[1], readF32(b, g, {bi, t, h}));
+                   Value at = arith::AddIOp::create(b, base, t);
+                   Value run = addGateF64(b, a[1], readF32(b, g, {bi, at, h}));
                    return SmallVector<Value>{
                        tensor::InsertOp::create(b, run, a[0], ValueRange{t}),
                        run};
@@ -130,47 +134,65 @@ Value FlashAttentionBuilder::sliceOf(ImplicitLocOpBuilder &b, Value vec,
 void FlashAttentionBuilder::setLengths(const SymbolSizes &sizes) {
   // A forget gate or a block mask ties the key length to the query length
   // (shape contract).
-  T = sizes.lookup("T");
+  T = tokens = sizes.lookup("T");
   S = sizes.lookup(keysAreQueries ? "T" : "S");
 }
 
-void FlashAttentionBuilder::beginHead(ImplicitLocOpBuilder &b, Value batch,
-                                      Value head) {
-  bi = batch;
+SmallVector<OpFoldResult>
+FlashAttentionBuilder::headBounds(ImplicitLocOpBuilder &b,
+                                  const SymbolSizes &sizes) {
+  return {sequenceCount(sizes, cu), b.getIndexAttr(hq)};
+}
+
+void FlashAttentionBuilder::beginSequence(ImplicitLocOpBuilder &b, Value seq,
+                                          const SymbolSizes &sizes) {
+  SequenceSpan span = sequenceSpan(b, cu, seq, sizes);
+  bi = span.batch;
+  base = span.start;
+  if (cu)
+    T = S = span.length;
+}
+
+Value FlashAttentionBuilder::token(ImplicitLocOpBuilder &b, Value pos) {
+  return b.createOrFold<arith::AddIOp>(base, pos);
+}
+
+void FlashAttentionBuilder::beginHead(ImplicitLocOpBuilder &b, Value head) {
   h = head;
   zero = indexConst(b, 0);
   kvHead = arith::DivUIOp::create(b, h, indexConst(b, share));
-  G = g ? cumulativeGate(b, g, bi, h, T, std::max(BQ, BK)) : Value();
+  G = g ? cumulativeGate(b, g, bi, base, h, T, tokens, std::max(BQ, BK))
+        : Value();
 }
 
 SmallVector<Value> FlashAttentionBuilder::build(ImplicitLocOpBuilder &b,
                                                 const SymbolSizes &sizes) {
   setLengths(sizes);
   Value o0 = emptyLike(b, oType, {"B", "T", "Hq", "V"}, sizes);
-  SmallVector<OpFoldResult> bounds = {sizes.lookup("B"), b.getIndexAttr(hq)};
   auto forall = scf::ForallOp::create(
-      b, bounds, ValueRange{o0}, std::nullopt,
+      b, headBounds(b, sizes), ValueRange{o0}, std::nullopt,
       [&](OpBuilder &nested, Location loc, ValueRange args) {
         ImplicitLocOpBuilder hb(loc, nested);
-        bi = args[0];
+        beginSequence(hb, args[0], sizes);
         h = args[1];
         buildHead(hb, args[2]);
       });
   return SmallVector<Value>(forall.getResults());
 }
 
-/// The forall body: this head's output rows o[bi, :, h, :] as a [T, V]
-/// tensor, filled one query block at a time and inserted into `oAll`.
+/// The forall body: this head's output rows o[bi, base:base+T, h, :] as a
+/// [T, V] tensor, filled one query block at a time and inserted into `oAll`.
 void FlashAttentionBuilder::buildHead(ImplicitLocOpBuilder &b, Value oAll) {
   auto rowsType =
       RankedTensorType::get({ShapedType::kDynamic, V}, oType.getElementType());
   OpFoldResult one = b.getIndexAttr(1), zeroAttr = b.getIndexAttr(0);
-  SmallVector<OpFoldResult> rowOffsets = {bi, zeroAttr, h, zeroAttr};
+  SmallVector<OpFoldResult> rowOffsets = {bi, getAsOpFoldResult(base), h,
+                                         zeroAttr};
   SmallVector<OpFoldResult> rowSizes = {one, T, one, b.getIndexAttr(V)};
   SmallVector<OpFoldResult> unit(4, one);
   Value rows = tensor::ExtractSliceOp::create(b, rowsType, oAll, rowOffsets,
                                               rowSizes, unit);
-  beginHead(b, bi, h);
+  beginHead(b, h);
   Value numQBlocks = arith::CeilDivUIOp::create(b, T, indexConst(b, BQ));
   auto qLoop = forLoop(b, zero, numQBlocks, {rows},
                        [&](ImplicitLocOpBuilder &b, Value qb, ValueRange a) {
@@ -204,8 +226,8 @@ QueryBlock FlashAttentionBuilder::loadQueryBlock(ImplicitLocOpBuilder &b,
                                        arith::SubIOp::create(b, T, qblk.q0));
   Value Qt =
       loadTile(b, q, BQ, K, qblk.validQ, [&](ImplicitLocOpBuilder &b, Value i) {
-        return SmallVector<Value>{bi, arith::AddIOp::create(b, qblk.q0, i), h,
-                                  zero};
+        return SmallVector<Value>{
+            bi, token(b, arith::AddIOp::create(b, qblk.q0, i)), h, zero};
       });
   // (scale Q)^T [K, BQ], once per query block.
   qblk.Qs = mapN(b, Qt, {},
@@ -282,8 +304,8 @@ KeyBlock FlashAttentionBuilder::loadKeyBlock(ImplicitLocOpBuilder &b,
   kblk.validK = arith::MinUIOp::create(b, indexConst(b, BK),
                                        arith::SubIOp::create(b, S, kblk.k0));
   auto key = [&](ImplicitLocOpBuilder &b, Value j) {
-    return SmallVector<Value>{bi, arith::AddIOp::create(b, kblk.k0, j), kvHead,
-                              zero};
+    return SmallVector<Value>{
+        bi, token(b, arith::AddIOp::create(b, kblk.k0, j)), kvHead, zero};
   };
   kblk.Kt = loadTile(b, k, BK, K, kblk.validK, key);
   kblk.Vt = loadTile(b, v, BK, V, kblk.validK, key);

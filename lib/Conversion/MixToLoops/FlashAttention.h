@@ -43,7 +43,7 @@ public:
   template <typename AttentionLike>
   FlashAttentionBuilder(AttentionLike op, int64_t blockQ, int64_t blockK)
       : q(op.getQ()), k(op.getK()), v(op.getV()), g(op.getG()),
-        hq(dimSize(q, 2)), K(dimSize(q, 3)), V(dimSize(v, 3)),
+        cu(op.getCuSeqlens()), hq(dimSize(q, 2)), K(dimSize(q, 3)), V(dimSize(v, 3)),
         share(hq / dimSize(k, 2)), BQ(blockQ), BK(blockK),
         scale(op.getScaleOrDefault()), causal(op.getCausal()),
         window(op.getWindowOrZero()), block(op.getBlockOrZero()),
@@ -66,9 +66,20 @@ protected:
   void initMaps(mlir::MLIRContext *ctx);
   /// The sequence lengths T and S (S = T when keys are queries).
   void setLengths(const SymbolSizes &sizes);
-  /// Sets the per-(batch bi, query head h) values: index 0, the key head
-  /// and G = cumsum(g).
-  void beginHead(ImplicitLocOpBuilder &b, Value bi, Value h);
+  /// The bounds of the forall over (sequence, query head): (B, Hq), or
+  /// (N, Hq) with packed sequences.
+  SmallVector<mlir::OpFoldResult> headBounds(ImplicitLocOpBuilder &b,
+                                             const SymbolSizes &sizes);
+  /// Inside that forall, for its first index `seq`: the batch row `bi`, the
+  /// first token `base` and, with packed sequences, T = S = the sequence's
+  /// length. Every position below is then counted from `base`.
+  void beginSequence(ImplicitLocOpBuilder &b, Value seq,
+                     const SymbolSizes &sizes);
+  /// Token `pos` of the current sequence, as an index into q, k, v and g.
+  Value token(ImplicitLocOpBuilder &b, Value pos);
+  /// Sets the per-(sequence, query head h) values, after beginSequence:
+  /// index 0, the key head and G = cumsum(g) over the sequence.
+  void beginHead(ImplicitLocOpBuilder &b, Value h);
   /// Query block `qb`: position, scale Q, its transpose, its G slice.
   QueryBlock loadQueryBlock(ImplicitLocOpBuilder &b, Value qb);
   /// Key block `kb`: position, key and value tiles.
@@ -94,6 +105,7 @@ protected:
                        int64_t n);
 
   Value q, k, v, g;
+  Value cu; // cu_seqlens, null when not packed
   const int64_t hq, K, V, share, BQ, BK;
   const float scale;
   const bool causal;
@@ -109,10 +121,12 @@ protected:
   mlir::AffineMap rowMap; // (i, c) -> (i) on O
   // O[i, c] += sum_j P^T[j, i] V[j, c] over loops (i, c, j).
   mlir::AffineMap pMap, vMap;
-  // The sequence lengths, then per (batch, query head): the indices, the
-  // key/value head, G = cumsum(g) (with a forget gate) and index 0.
-  Value T, S;
-  Value bi, h, kvHead, G, zero;
+  // The sequence lengths, then per (sequence, query head): the batch row,
+  // the sequence's first token, the query head, the key/value head,
+  // G = cumsum(g) over the sequence (with a forget gate) and index 0.
+  // `tokens` is the whole query length (T before a packed sequence's).
+  Value T, S, tokens;
+  Value bi, base, h, kvHead, G, zero;
 
 private:
   void buildHead(ImplicitLocOpBuilder &b, Value oAll);

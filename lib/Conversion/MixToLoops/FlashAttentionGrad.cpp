@@ -28,6 +28,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
@@ -81,18 +82,19 @@ Value storeRows(ImplicitLocOpBuilder &b, Value tile, Value valid, Value rows,
       })[0];
 }
 
-/// The rows [*, W] of one (batch bi, head h) of a [B, N, H, W] tensor (W = 0:
-/// [B, N, H] and 1-D rows), as an extract and the matching insert's place.
+/// The rows [first, first + n) of one (batch bi, head h) of a [B, T, H, W]
+/// tensor (W = 0: [B, T, H] and 1-D rows), as an extract and the matching
+/// insert's place.
 struct HeadRows {
   Value rows;
   SmallVector<OpFoldResult> offsets, sizes;
 };
-HeadRows headRows(ImplicitLocOpBuilder &b, Value all, Value bi, Value h,
-                  Value n) {
+HeadRows headRows(ImplicitLocOpBuilder &b, Value all, Value bi, Value first,
+                  Value h, Value n) {
   auto type = cast<RankedTensorType>(all.getType());
   OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
   HeadRows r;
-  r.offsets = {bi, zero, h};
+  r.offsets = {bi, getAsOpFoldResult(first), h};
   r.sizes = {one, n, one};
   SmallVector<int64_t> shape = {ShapedType::kDynamic};
   if (type.getRank() == 4) {
@@ -124,7 +126,7 @@ public:
                                const SymbolSizes &sizes);
 
 private:
-  SmallVector<ParallelSlice> head(ImplicitLocOpBuilder &b, ValueRange ivs,
+  SmallVector<ParallelSlice> head(ImplicitLocOpBuilder &b, Value h,
                                   ValueRange outs);
   SmallVector<Value> queryPass(ImplicitLocOpBuilder &b, Value qb,
                                ValueRange carried);
@@ -159,23 +161,27 @@ FlashAttentionGradBuilder::buildGrad(ImplicitLocOpBuilder &b,
       emptyLike(b, op.getDv().getType(), {"B", keyLen, "Hq", "V"}, sizes));
   if (g)
     outs.push_back(emptyLike(b, op.getDg().getType(), {"B", "T", "Hq"}, sizes));
-  SmallVector<OpFoldResult> bounds = {sizes.lookup("B"), b.getIndexAttr(hq)};
-  return forallSlices(b, bounds, outs,
+  return forallSlices(b, headBounds(b, sizes), outs,
                       [&](ImplicitLocOpBuilder &hb, ValueRange ivs,
-                          ValueRange all) { return head(hb, ivs, all); });
+                          ValueRange all) {
+                        beginSequence(hb, ivs[0], sizes);
+                        return head(hb, ivs[1], all);
+                      });
 }
 
-/// One (batch, query head): the query pass (dq, lse, D), then the key pass
-/// (dk, dv, dG).
+/// One (sequence, query head): the query pass (dq, lse, D), then the key
+/// pass (dk, dv, dG).
 SmallVector<ParallelSlice>
-FlashAttentionGradBuilder::head(ImplicitLocOpBuilder &b, ValueRange ivs,
+FlashAttentionGradBuilder::head(ImplicitLocOpBuilder &b, Value queryHead,
                                 ValueRange outs) {
-  beginHead(b, ivs[0], ivs[1]);
+  beginHead(b, queryHead);
   SmallVector<HeadRows> rows;
   for (auto [i, out] : llvm::enumerate(outs))
-    rows.push_back(headRows(b, out, bi, h, i == 0 || i == 3 ? T : S));
-  // lse and D of every query row, padded to whole blocks.
-  Value padded = arith::AddIOp::create(b, T, indexConst(b, BQ));
+    rows.push_back(
+        headRows(b, out, bi, base, h, i == 0 || i == 3 ? T : S));
+  // lse and D of every query row, padded to whole blocks (sized for the
+  // whole row, one size for every packed sequence; see cumulativeGate).
+  Value padded = arith::AddIOp::create(b, tokens, indexConst(b, BQ));
   auto vec = [&](float fill) {
     Value e =
         tensor::EmptyOp::create(b, ArrayRef<int64_t>{ShapedType::kDynamic},
@@ -210,7 +216,8 @@ Value FlashAttentionGradBuilder::loadCotangent(ImplicitLocOpBuilder &b,
   return loadTile(b, dout, BQ, V, qblk.validQ,
                   [&](ImplicitLocOpBuilder &b, Value i) {
                     return SmallVector<Value>{
-                        bi, arith::AddIOp::create(b, qblk.q0, i), h, zero};
+                        bi, token(b, arith::AddIOp::create(b, qblk.q0, i)), h,
+                        zero};
                   });
 }
 

@@ -40,7 +40,7 @@ FailureOr<SmallVector<Value>> attentionGrad(OpBuilder &b, mix::AttentionOp op,
   Type dgType = g ? f32WithHeads(g, hq) : Type();
   auto grad = mix::AttentionGradOp::create(
       b, loc, f32WithHeads(q, hq), f32WithHeads(k, hq), f32WithHeads(v, hq),
-      dgType, q, k, v, dout, g, op.getCausalAttr(), op.getWindowAttr(),
+      dgType, q, k, v, dout, g, op.getCuSeqlens(), op.getCausalAttr(), op.getWindowAttr(),
       op.getScaleAttr(), op.getSoftcapAttr(), op.getBlockAttr());
   SmallVector<Value> grads = {
       castLike(b, loc, grad.getDq(), q),
@@ -50,7 +50,7 @@ FailureOr<SmallVector<Value>> attentionGrad(OpBuilder &b, mix::AttentionOp op,
     grads.push_back(
         castLike(b, loc,
                  reverseCumsumTime(b, loc, grad.getDg(),
-                                   Sequences(b, loc, Value(), grad.getDg())),
+                                   Sequences(b, loc, op.getCuSeqlens(), grad.getDg())),
                  g));
   return grads;
 }

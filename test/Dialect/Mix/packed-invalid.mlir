@@ -150,3 +150,31 @@ func.func @indices_i64(%q: tensor<1x8x2x16xf32>, %v: tensor<1x8x2x32xf32>, %pool
       -> (tensor<1x8x2x32xf32>, tensor<4x2x16x32xf32>)
   return
 }
+
+// -----
+
+func.func @attention_batch(%q: tensor<2x8x2x16xf32>, %cu: tensor<3xi32>) {
+  // expected-error @+1 {{'mix.attention' op packs sequences along T with 'cu_seqlens', so the batch (B) must be 1, got 2}}
+  %o = mix.attention %q, %q, %q varlen(%cu) causal
+      : (tensor<2x8x2x16xf32>, tensor<2x8x2x16xf32>, tensor<2x8x2x16xf32>, tensor<3xi32>) -> tensor<2x8x2x16xf32>
+  return
+}
+
+// -----
+
+// Packed attention indexes keys by the query positions: S must equal T.
+func.func @attention_cross(%q: tensor<1x8x2x16xf32>, %k: tensor<1x12x2x16xf32>, %cu: tensor<3xi32>) {
+  // expected-error @+1 {{'mix.attention' op 'k' dim 1 (T) is 12, but 'q' dim 1 is 8}}
+  %o = mix.attention %q, %k, %k varlen(%cu)
+      : (tensor<1x8x2x16xf32>, tensor<1x12x2x16xf32>, tensor<1x12x2x16xf32>, tensor<3xi32>) -> tensor<1x8x2x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_offsets_f32(%q: tensor<1x8x2x16xf32>, %cu: tensor<3xf32>) {
+  // expected-error @+1 {{must be 1D tensor of 32-bit signless integer or 64-bit signless integer values}}
+  %o = mix.attention %q, %q, %q varlen(%cu)
+      : (tensor<1x8x2x16xf32>, tensor<1x8x2x16xf32>, tensor<1x8x2x16xf32>, tensor<3xf32>) -> tensor<1x8x2x16xf32>
+  return
+}

@@ -69,3 +69,18 @@ func.func @delta_pool(%q: tensor<2x?x2x16xf32>, %v: tensor<2x?x2x32xf32>, %beta:
       -> (tensor<2x?x2x32xf32>, tensor<5x2x16x32xf32>)
   return %s : tensor<5x2x16x32xf32>
 }
+
+// -----
+
+// Softmax attention over packed sequences (S = T, B = 1), and its gradient.
+// CHECK-LABEL: func.func @attention_varlen
+// CHECK: mix.attention %{{.*}}, %{{.*}}, %{{.*}} forget(%{{.*}}) varlen(%{{.*}}) causal window = 8 : (tensor<1x?x4x16xbf16>, tensor<1x?x2x16xbf16>, tensor<1x?x2x32xbf16>, tensor<1x?x4xf32>, tensor<?xi32>) -> tensor<1x?x4x32xbf16>
+// CHECK: mix.attention_grad %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} varlen(%{{.*}}) causal : (tensor<1x?x4x16xbf16>, tensor<1x?x2x16xbf16>, tensor<1x?x2x32xbf16>, tensor<1x?x4x32xbf16>, tensor<?xi32>) -> (tensor<1x?x4x16xf32>, tensor<1x?x4x16xf32>, tensor<1x?x4x32xf32>)
+func.func @attention_varlen(%q: tensor<1x?x4x16xbf16>, %k: tensor<1x?x2x16xbf16>, %v: tensor<1x?x2x32xbf16>, %g: tensor<1x?x4xf32>, %cu: tensor<?xi32>) -> tensor<1x?x4x32xbf16> {
+  %o = mix.attention %q, %k, %v forget(%g) varlen(%cu) causal window = 8
+      : (tensor<1x?x4x16xbf16>, tensor<1x?x2x16xbf16>, tensor<1x?x2x32xbf16>, tensor<1x?x4xf32>, tensor<?xi32>) -> tensor<1x?x4x32xbf16>
+  %dq, %dk, %dv = mix.attention_grad %q, %k, %v, %o varlen(%cu) causal
+      : (tensor<1x?x4x16xbf16>, tensor<1x?x2x16xbf16>, tensor<1x?x2x32xbf16>, tensor<1x?x4x32xbf16>, tensor<?xi32>)
+      -> (tensor<1x?x4x16xf32>, tensor<1x?x4x16xf32>, tensor<1x?x4x32xf32>)
+  return %o : tensor<1x?x4x32xbf16>
+}

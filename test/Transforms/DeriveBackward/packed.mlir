@@ -69,3 +69,19 @@ func.func @gdn(%q: tensor<?x?x2x8xf32>, %beta: tensor<?x?x2xf32>, %g: tensor<?x?
   %o, %s = mix.delta_rule %q, %q, %q, %beta gate scalar(%g) varlen(%cu) qk_l2norm : (tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2xf32>, tensor<?x?x2xf32>, tensor<?xi32>) -> (tensor<?x?x2x8xf32>, tensor<?x2x8x8xf32>)
   return %o : tensor<?x?x2x8xf32>
 }
+
+// -----
+
+// Packed softmax attention: mix.attention_grad takes the forward's offsets;
+// the forget gate's gradient is a reverse cumulative sum of dG that stops at
+// each sequence's first token (a packed mix.scan over reversed time).
+// CHECK-LABEL: func.func @fox_varlen_backward(
+// CHECK-SAME: %[[Q:[a-z0-9]+]]: tensor<1x?x4x16xf32>, %[[K:[a-z0-9]+]]: tensor<1x?x2x16xf32>, %[[V:[a-z0-9]+]]: tensor<1x?x2x8xf32>, %[[G:[a-z0-9]+]]: tensor<1x?x4xf32>, %[[CU:[a-z0-9]+]]: tensor<?xi32>, %[[DO:[a-z0-9]+]]: tensor<1x?x4x8xf32>)
+// CHECK: %[[DQ:.*]], %{{.*}}, %{{.*}}, %[[DG:.*]] = mix.attention_grad %[[Q]], %[[K]], %[[V]], %[[DO]] forget(%[[G]]) varlen(%[[CU]]) causal
+// CHECK: mix.scan %{{.*}}, %{{.*}} varlen(%{{.*}})
+// CHECK: return %[[DQ]]
+func.func @fox_varlen(%q: tensor<1x?x4x16xf32>, %k: tensor<1x?x2x16xf32>, %v: tensor<1x?x2x8xf32>, %g: tensor<1x?x4xf32>, %cu: tensor<?xi32>) -> tensor<1x?x4x8xf32> attributes {mix.derive_backward} {
+  %o = mix.attention %q, %k, %v forget(%g) varlen(%cu) causal
+      : (tensor<1x?x4x16xf32>, tensor<1x?x2x16xf32>, tensor<1x?x2x8xf32>, tensor<1x?x4xf32>, tensor<?xi32>) -> tensor<1x?x4x8xf32>
+  return %o : tensor<1x?x4x8xf32>
+}

@@ -44,7 +44,8 @@ bool mixir::mix::returnsAllStates(Operation *op) {
 Value mixir::mix::getCuSeqlens(Operation *op) {
   return llvm::TypeSwitch<Operation *, Value>(op)
       .Case<LinearAttentionOp, DeltaRuleOp, RecurrenceOp, ScanOp,
-            CausalConv1dOp>([](auto o) { return o.getCuSeqlens(); })
+            CausalConv1dOp, AttentionOp, AttentionGradOp>(
+          [](auto o) { return o.getCuSeqlens(); })
       .Default([](Operation *) { return Value(); });
 }
 
@@ -518,7 +519,8 @@ LogicalResult verifyAttention(AttentionLike op) {
     return op.emitOpError()
            << "'softcap' must be positive and finite, got " << cap;
   ShapeVerifier shapes(o);
-  if (failed(shapes.check(getShapeContract(o))))
+  if (failed(shapes.check(getShapeContract(o))) ||
+      failed(checkPacking(o, shapes)))
     return failure();
   return checkMultiple(o, "Hq", shapes.size("Hq"), "Hk", shapes.size("Hk"));
 }

@@ -22,12 +22,14 @@ def Mix_Dialect : Dialect {
     op is defined by its recurrent form; lowering passes choose the algorithm
     (recurrent per-token loop or chunkwise-parallel) and the target.
 
-    The recurrent ops (linear_attention, delta_rule, recurrence, scan) and
-    causal_conv1d take an optional `varlen(%cu_seqlens)`: a 1-D i32 or i64
-    tensor of N + 1 offsets that packs N sequences along T of a batch of one
-    (B = 1). Each sequence starts from its own row of `initial_state` (or
-    `conv_state`, [N, ...]) and ends in its own row of the final state
-    ([N, ...]); nothing crosses a boundary. The offsets are data: one
+    The recurrent ops (linear_attention, delta_rule, recurrence, scan),
+    causal_conv1d and attention take an optional `varlen(%cu_seqlens)`: a
+    1-D i32 or i64 tensor of N + 1 offsets that packs N sequences along T
+    of a batch of one (B = 1). Each sequence starts from its own row of
+    `initial_state` (or `conv_state`, [N, ...]) and ends in its own row of
+    the final state ([N, ...]); nothing crosses a boundary (attention: a
+    query sees only its own sequence's keys, with the masks counted from the
+    sequence's start). The offsets are data: one
     compiled function serves every packing, and a bad packing is a run-time
     error (MIXERS.md "Packed sequences").
 
@@ -308,7 +310,7 @@ def Mix_RecurrenceOp : Mix_Op<"recurrence", [AttrSizedOperandSegments]> {
   }];
 }
 
-def Mix_AttentionOp : Mix_Op<"attention"> {
+def Mix_AttentionOp : Mix_Op<"attention", [AttrSizedOperandSegments]> {
   let summary = "softmax attention (causal, sliding window, forget gate, GQA)";
   let description = [{
     `o_i = sum_j softmax_j(scale * q_i . k_j + G_i - G_j) v_j` over the keys
@@ -320,7 +322,10 @@ def Mix_AttentionOp : Mix_Op<"attention"> {
     `block = n` (> 0; 0 or absent: off) also masks every key outside the
     query's block of `n` positions, `floor(i / n) != floor(j / n)`; it
     composes with the other masks and needs `S = T`. Rows with no allowed
-    key give 0.
+    key give 0. `varlen(%cu_seqlens)` packs N sequences along T (B = 1,
+    S = T): query i of a sequence sees only that sequence's keys, and the
+    causal mask, the window, the block mask and the gate count positions
+    from the sequence's start (flash-attention's varlen form).
 
     ```mlir
     %o = mix.attention %q, %k, %v causal window = 512
@@ -329,12 +334,14 @@ def Mix_AttentionOp : Mix_Op<"attention"> {
     ```
   }];
   let arguments = (ins Mix_Tensor:$q, Mix_Tensor:$k, Mix_Tensor:$v,
-      Optional<Mix_Tensor>:$g, UnitAttr:$causal, OptionalAttr<I64Attr>:$window,
+      Optional<Mix_Tensor>:$g, Optional<Mix_SeqLens>:$cu_seqlens,
+      UnitAttr:$causal, OptionalAttr<I64Attr>:$window,
       OptionalAttr<F32Attr>:$scale, OptionalAttr<F32Attr>:$softcap,
       OptionalAttr<I64Attr>:$block);
   let results = (outs Mix_Tensor:$o);
   let assemblyFormat = [{
-    $q `,` $k `,` $v (`forget` `(` $g^ `)`)? (`causal` $causal^)?
+    $q `,` $k `,` $v (`forget` `(` $g^ `)`)?
+    (`varlen` `(` $cu_seqlens^ `)`)? (`causal` $causal^)?
     (`window` `=` $window^)? (`block` `=` $block^)? (`scale` `=` $scale^)?
     (`softcap` `=` $softcap^)?
     attr-dict `:` functional-type(operands, results)
@@ -347,8 +354,10 @@ def Mix_AttentionOp : Mix_Op<"attention"> {
     /// The block length, 0 when off.
     int64_t getBlockOrZero() { return getBlock().value_or(0); }
     /// Whether the keys are indexed by the query positions (S = T): with a
-    /// forget gate or a block mask.
-    bool keysAreQueries() { return getG() || getBlockOrZero() > 0; }
+    /// forget gate, a block mask or packed sequences.
+    bool keysAreQueries() {
+      return getG() || getCuSeqlens() || getBlockOrZero() > 0;
+    }
     /// The logit soft-cap, 0 when off.
     float getSoftcapOrZero() {
       return getSoftcap() ? getSoftcap()->convertToFloat() : 0.0f;
@@ -356,7 +365,7 @@ def Mix_AttentionOp : Mix_Op<"attention"> {
   }];
 }
 
-def Mix_AttentionGradOp : Mix_Op<"attention_grad"> {
+def Mix_AttentionGradOp : Mix_Op<"attention_grad", [AttrSizedOperandSegments]> {
   let summary = "the gradients of mix.attention (made by mix-derive-backward)";
   let description = [{
     The flash-attention backward of the `mix.attention` with the same
@@ -377,13 +386,15 @@ def Mix_AttentionGradOp : Mix_Op<"attention_grad"> {
     form (MIXERS.md "Gradients").
   }];
   let arguments = (ins Mix_Tensor:$q, Mix_Tensor:$k, Mix_Tensor:$v,
-      Mix_Tensor:$dout, Optional<Mix_Tensor>:$g, UnitAttr:$causal,
+      Mix_Tensor:$dout, Optional<Mix_Tensor>:$g,
+      Optional<Mix_SeqLens>:$cu_seqlens, UnitAttr:$causal,
       OptionalAttr<I64Attr>:$window, OptionalAttr<F32Attr>:$scale,
       OptionalAttr<F32Attr>:$softcap, OptionalAttr<I64Attr>:$block);
   let results = (outs Mix_StateTensor:$dq, Mix_StateTensor:$dk,
       Mix_StateTensor:$dv, Optional<Mix_StateTensor>:$dg);
   let assemblyFormat = [{
-    $q `,` $k `,` $v `,` $dout (`forget` `(` $g^ `)`)? (`causal` $causal^)?
+    $q `,` $k `,` $v `,` $dout (`forget` `(` $g^ `)`)?
+    (`varlen` `(` $cu_seqlens^ `)`)? (`causal` $causal^)?
     (`window` `=` $window^)? (`block` `=` $block^)? (`scale` `=` $scale^)?
     (`softcap` `=` $softcap^)?
     attr-dict `:` functional-type(operands, results)
@@ -393,7 +404,9 @@ def Mix_AttentionGradOp : Mix_Op<"attention_grad"> {
     float getScaleOrDefault();
     int64_t getWindowOrZero() { return getWindow().value_or(0); }
     int64_t getBlockOrZero() { return getBlock().value_or(0); }
-    bool keysAreQueries() { return getG() || getBlockOrZero() > 0; }
+    bool keysAreQueries() {
+      return getG() || getCuSeqlens() || getBlockOrZero() > 0;
+    }
     float getSoftcapOrZero() {
       return getSoftcap() ? getSoftcap()->convertToFloat() : 0.0f;
     }
