@@ -131,6 +131,7 @@ FailureOr<Results> attentionOp(OpBuilder &b, Location loc,
       qt.getElementType());
   Value o = mix::AttentionOp::create(
       b, loc, oType, in.q, in.k, in.v, in.g, /*cu_seqlens=*/Value(),
+      /*kv_lens=*/Value(),
       flag(b, options.causal),
       options.window ? b.getI64IntegerAttr(options.window) : IntegerAttr(),
       scaleAttr(b, options), /*softcap=*/FloatAttr(),

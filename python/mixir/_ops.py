@@ -568,7 +568,7 @@ def _non_negative_int(name, value, zero_means):
 
 def attention(q, k, v, g=None, scale=None, causal=True, window=0,
               softcap=None, *, block=0, chunk_size=None, target="cpu",
-              cu_seqlens=None):
+              cu_seqlens=None, kv_lens=None):
     """Softmax attention: q [B, T, Hq, K], k [B, S, Hkv, K], v [B, S, Hkv, V];
     `window` > 0 keeps keys j with i - window < j; `block` > 0 keeps keys in
     the query's block of `block` positions, i // block == j // block (needs
@@ -580,15 +580,20 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
     `cu_seqlens` (int32 or int64 [N + 1]) packs N sequences along T of a
     batch of one, with S == T: a query sees only its own sequence's keys,
     and the masks and the gate count positions from the sequence's start.
+    `kv_lens` (int32 [B]) reads k and v [B, S, ...] as a KV cache: row b has
+    kv_lens[b] valid keys (T <= kv_lens[b] <= S, checked by the compiled
+    code) and its T queries are the cache's last T positions for the causal
+    mask and the window (decode, T = 1, or verification of T drafted
+    tokens). It takes no forget gate, cu_seqlens or block.
     """
     call = _attention_call(q, k, v, g, scale, causal, window, softcap, block,
-                           chunk_size, target, cu_seqlens)
+                           chunk_size, target, cu_seqlens, kv_lens)
     return call()
 
 
 def _attention_call(q, k, v, g=None, scale=None, causal=True, window=0,
                     softcap=None, block=0, chunk_size=None, target="cpu",
-                    cu_seqlens=None):
+                    cu_seqlens=None, kv_lens=None):
     """The compiled mix.attention call (with `@mixer_backward` through
     `module(backward=True)`: arguments, then do; returns dq, dk, dv[, dg])."""
     elem = _inputs([("q", q), ("k", k), ("v", v)],
@@ -613,6 +618,17 @@ def _attention_call(q, k, v, g=None, scale=None, causal=True, window=0,
         types.append(_tensor(g.shape, "f32"))
         forget = " forget(%a3)"
     forget += _varlen(cu_seqlens, args, types)
+    if kv_lens is not None:
+        if g is not None or cu_seqlens is not None or block:
+            raise ValueError("kv_lens (a KV cache) takes no forget gate g, "
+                             "cu_seqlens or block")
+        _host_only("kv_lens", kv_lens)
+        _array("kv_lens", kv_lens, 1, "[B]")
+        if kv_lens.dtype != np.int32:
+            raise TypeError(f"kv_lens must be int32, got {kv_lens.dtype}")
+        args.append(np.ascontiguousarray(kv_lens))
+        types.append("tensor<?xi32>")
+        forget += f" kv_lens(%a{len(args) - 1})"
     attrs = forget + (" causal" if causal else "") + \
         (f" window = {window}" if window else "") + \
         (f" block = {block}" if block else "") + _scale_attr("scale", scale) \

@@ -67,7 +67,7 @@ std::pair<Value, Value> clampToBlock(ImplicitLocOpBuilder &b, Value i,
 
 LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
   Value q = op.getQ(), k = op.getK(), v = op.getV(), g = op.getG();
-  Value cu = op.getCuSeqlens();
+  Value cu = op.getCuSeqlens(), kvLens = op.getKvLens();
   const int64_t hq = dimSize(q, 2), hk = dimSize(k, 2);
   const int64_t K = dimSize(q, 3), V = dimSize(v, 3);
   const int64_t share = hq / hk;
@@ -86,23 +86,25 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
         Value o0 = emptyLike(b, oType, {"B", "T", "Hq", "V"}, sizes);
         float negInf = -std::numeric_limits<float>::infinity();
         // Query i (counted from its sequence's first token) of head h.
+        // With a KV cache its position among the keys is shift + i.
         auto row = [&](ImplicitLocOpBuilder &b, const SequenceSpan &span,
-                       Value numKeys, Value h, Value kvHead, Value i,
-                       Value o) -> Value {
+                       Value numKeys, Value shift, Value h, Value kvHead,
+                       Value i, Value o) -> Value {
           Value bi = span.batch, at = span.token(b, i);
           Value qi =
               arith::MulFOp::create(b, readF32Vector(b, q, {bi, at, h, zero}, K),
                                     f32Splat(b, scale, K));
           // Allowed keys: lo <= j < hi (from the sequence's start).
+          Value pos = b.createOrFold<arith::AddIOp>(shift, i);
           Value hi = numKeys;
           if (causal)
             hi = arith::MinSIOp::create(b, numKeys,
-                                        arith::AddIOp::create(b, i, one));
+                                        arith::AddIOp::create(b, pos, one));
           Value lo = zero;
           if (window > 0)
             lo = arith::MaxSIOp::create(
                 b, zero,
-                arith::SubIOp::create(b, i, indexConst(b, window - 1)));
+                arith::SubIOp::create(b, pos, indexConst(b, window - 1)));
           if (block > 0)
             std::tie(lo, hi) = clampToBlock(b, i, block, lo, hi);
           Value Gi =
@@ -152,6 +154,14 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
             [&](ImplicitLocOpBuilder &b, Value n, ValueRange a) {
               SequenceSpan span = sequenceSpan(b, cu, n, sizes);
               Value numKeys = cu ? span.length : sizes.lookup(keyLen);
+              Value shift = zero;
+              if (kvLens) {
+                // Row n's keys, kv_lens[n] in [T, S] (checked before).
+                numKeys = arith::IndexCastOp::create(
+                    b, b.getIndexType(),
+                    tensor::ExtractOp::create(b, kvLens, ValueRange{n}));
+                shift = arith::SubIOp::create(b, numKeys, span.length);
+              }
               return forLoop(
                   b, zero, indexConst(b, hq), a,
                   [&](ImplicitLocOpBuilder &b, Value h, ValueRange a) {
@@ -161,7 +171,8 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
                         b, zero, span.length, a,
                         [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
                           return SmallVector<Value>{
-                              row(b, span, numKeys, h, kvHead, i, a[0])};
+                              row(b, span, numKeys, shift, h, kvHead, i,
+                                  a[0])};
                         });
                   });
             });

@@ -149,12 +149,23 @@ void FlashAttentionBuilder::beginSequence(ImplicitLocOpBuilder &b, Value seq,
   SequenceSpan span = sequenceSpan(b, cu, seq, sizes);
   bi = span.batch;
   base = span.start;
+  shift = indexConst(b, 0);
   if (cu)
     T = S = span.length;
+  if (kvLens) {
+    // Row bi's keys, kv_lens[bi] in [T, S] (checked before the loops).
+    S = arith::IndexCastOp::create(
+        b, b.getIndexType(), tensor::ExtractOp::create(b, kvLens, bi));
+    shift = arith::SubIOp::create(b, S, T);
+  }
 }
 
 Value FlashAttentionBuilder::token(ImplicitLocOpBuilder &b, Value pos) {
   return b.createOrFold<arith::AddIOp>(base, pos);
+}
+
+Value FlashAttentionBuilder::position(ImplicitLocOpBuilder &b, Value row) {
+  return b.createOrFold<arith::AddIOp>(shift, row);
 }
 
 void FlashAttentionBuilder::beginHead(ImplicitLocOpBuilder &b, Value head) {
@@ -222,6 +233,7 @@ QueryBlock FlashAttentionBuilder::loadQueryBlock(ImplicitLocOpBuilder &b,
                                                  Value qb) {
   QueryBlock qblk;
   qblk.q0 = arith::MulIOp::create(b, qb, indexConst(b, BQ));
+  qblk.p0 = position(b, qblk.q0);
   qblk.validQ = arith::MinUIOp::create(b, indexConst(b, BQ),
                                        arith::SubIOp::create(b, T, qblk.q0));
   Value Qt =
@@ -255,11 +267,11 @@ FlashAttentionBuilder::keyBlockRange(ImplicitLocOpBuilder &b,
   Value keyEnd = S;
   if (causal)
     keyEnd = arith::MinUIOp::create(
-        b, S, arith::AddIOp::create(b, qblk.q0, qblk.validQ));
+        b, S, arith::AddIOp::create(b, qblk.p0, qblk.validQ));
   Value kbHi = arith::CeilDivUIOp::create(b, keyEnd, indexConst(b, BK));
   Value kbLo = zero;
   if (window > 0) {
-    Value q1 = arith::AddIOp::create(b, qblk.q0, indexConst(b, 1));
+    Value q1 = arith::AddIOp::create(b, qblk.p0, indexConst(b, 1));
     Value w = indexConst(b, window);
     Value past = arith::CmpIOp::create(b, arith::CmpIPredicate::ugt, q1, w);
     Value first =
@@ -357,14 +369,14 @@ Value FlashAttentionBuilder::insideMask(ImplicitLocOpBuilder &b,
         arith::CmpIOp::create(
             b, arith::CmpIPredicate::ule,
             arith::AddIOp::create(b, kblk.k0, indexConst(b, BK)),
-            arith::AddIOp::create(b, qblk.q0, indexConst(b, 1))));
+            arith::AddIOp::create(b, qblk.p0, indexConst(b, 1))));
   if (window > 0)
     inside = arith::AndIOp::create(
         b, inside,
         arith::CmpIOp::create(
             b, arith::CmpIPredicate::uge,
             arith::AddIOp::create(b, kblk.k0, indexConst(b, window)),
-            arith::AddIOp::create(b, qblk.q0, indexConst(b, BQ))));
+            arith::AddIOp::create(b, qblk.p0, indexConst(b, BQ))));
   if (block > 0) {
     // Every query row and key in one block: the first query's block holds
     // the last query and the key block's ends.
@@ -406,7 +418,7 @@ Value FlashAttentionBuilder::biasAndMask(
                 Value i = linalg::IndexOp::create(nb, loc, 1);
                 Value allowed = arith::CmpIOp::create(
                     nb, loc, arith::CmpIPredicate::ult, j, kblk.validK);
-                Value row = arith::AddIOp::create(nb, loc, qblk.q0, i);
+                Value row = arith::AddIOp::create(nb, loc, qblk.p0, i);
                 Value col = arith::AddIOp::create(nb, loc, kblk.k0, j);
                 auto require = [&](arith::CmpIPredicate p, Value x, Value y) {
                   allowed = arith::AndIOp::create(

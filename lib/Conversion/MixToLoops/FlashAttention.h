@@ -27,11 +27,12 @@ struct KeyBlock {
   Value k0, validK, Kt, Vt;
 };
 
-/// One query block's position and its tiles: the first query, how many of
-/// its BQ rows are queries, scale Q [BQ, K], (scale Q)^T and, with a forget
-/// gate, its slice of G = cumsum(g).
+/// One query block's position and its tiles: the first query row, its
+/// position for the masks (the row, or with a KV cache the row's place
+/// among the keys), how many of its BQ rows are queries, scale Q [BQ, K],
+/// (scale Q)^T and, with a forget gate, its slice of G = cumsum(g).
 struct QueryBlock {
-  Value q0, validQ, Qs, QtT, Gq;
+  Value q0, p0, validQ, Qs, QtT, Gq;
 };
 
 /// Builds the flash form of one mix.attention (see FlashAttention.cpp). The
@@ -48,8 +49,10 @@ public:
         scale(op.getScaleOrDefault()), causal(op.getCausal()),
         window(op.getWindowOrZero()), block(op.getBlockOrZero()),
         softcap(op.getSoftcapOrZero()), keysAreQueries(op.keysAreQueries()) {
-    if constexpr (std::is_same_v<AttentionLike, mix::AttentionOp>)
+    if constexpr (std::is_same_v<AttentionLike, mix::AttentionOp>) {
       oType = op.getO().getType();
+      kvLens = op.getKvLens();
+    }
     initMaps(op.getContext());
   }
 
@@ -77,6 +80,9 @@ protected:
                      const SymbolSizes &sizes);
   /// Token `pos` of the current sequence, as an index into q, k, v and g.
   Value token(ImplicitLocOpBuilder &b, Value pos);
+  /// The mask position of query row `row`: the row, or with a KV cache
+  /// kv_lens[b] - T + row (the queries are the cache's last T positions).
+  Value position(ImplicitLocOpBuilder &b, Value row);
   /// Sets the per-(sequence, query head h) values, after beginSequence:
   /// index 0, the key head and G = cumsum(g) over the sequence.
   void beginHead(ImplicitLocOpBuilder &b, Value h);
@@ -105,7 +111,8 @@ protected:
                        int64_t n);
 
   Value q, k, v, g;
-  Value cu; // cu_seqlens, null when not packed
+  Value cu;     // cu_seqlens, null when not packed
+  Value kvLens; // kv_lens (a KV cache), null without
   const int64_t hq, K, V, share, BQ, BK;
   const float scale;
   const bool causal;
@@ -126,7 +133,7 @@ protected:
   // G = cumsum(g) over the sequence (with a forget gate) and index 0.
   // `tokens` is the whole query length (T before a packed sequence's).
   Value T, S, tokens;
-  Value bi, base, h, kvHead, G, zero;
+  Value bi, base, shift, h, kvHead, G, zero;
 
 private:
   void buildHead(ImplicitLocOpBuilder &b, Value oAll);

@@ -362,6 +362,7 @@ SmallVector<Value> FlashAttentionGradBuilder::keyAgainstQueries(
   // The key range only needs the query block's position.
   QueryBlock pos;
   pos.q0 = arith::MulIOp::create(b, qb, indexConst(b, BQ));
+  pos.p0 = position(b, pos.q0);
   pos.validQ = arith::MinUIOp::create(b, indexConst(b, BQ),
                                       arith::SubIOp::create(b, T, pos.q0));
   auto [kbLo, kbHi] = keyBlockRange(b, pos);

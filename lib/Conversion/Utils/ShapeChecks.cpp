@@ -183,6 +183,47 @@ void addPoolChecks(ImplicitLocOpBuilder &b, Value indices, Value sequences,
                              "expected: N (none)"});
 }
 
+/// A KV cache's key lengths `lens` [B]: each must lie in [T, S] (the
+/// queries are its last T positions). The check is the position of the
+/// first that does not, B when none (the [B] size itself is the shape
+/// contract's).
+void addKeyLengthChecks(ImplicitLocOpBuilder &b, Value lens,
+                        const SymbolSizes &sizes, StringRef opName,
+                        SmallVectorImpl<DimCheck> &checks) {
+  Value count = tensor::DimOp::create(b, lens, 0);
+  Value T = sizes.lookup("T"), S = sizes.lookup("S");
+  Value zero = sizeConst(b, 0), one = sizeConst(b, 1);
+  auto loop = scf::ForOp::create(
+      b, zero, count, one, ValueRange{count},
+      [&](OpBuilder &nested, Location loc, Value i, ValueRange args) {
+        ImplicitLocOpBuilder nb(loc, nested);
+        // Signed: a negative length is below T.
+        Value len = arith::ExtSIOp::create(
+            nb, nb.getI64Type(), tensor::ExtractOp::create(nb, lens, i));
+        auto asI64 = [&](Value x) {
+          return arith::IndexCastOp::create(nb, nb.getI64Type(), x);
+        };
+        Value bad = arith::OrIOp::create(
+            nb,
+            arith::CmpIOp::create(nb, arith::CmpIPredicate::slt, len,
+                                  asI64(T)),
+            arith::CmpIOp::create(nb, arith::CmpIPredicate::sgt, len,
+                                  asI64(S)));
+        Value first = arith::AndIOp::create(
+            nb, bad,
+            arith::CmpIOp::create(nb, arith::CmpIPredicate::eq, args[0],
+                                  count));
+        scf::YieldOp::create(
+            nb, ValueRange{arith::SelectOp::create(nb, first, i, args[0])});
+      });
+  checks.push_back(
+      {loop.getResult(0), count,
+       opName.str() + ": 'kv_lens' must lie between T (the queries, dim 1 "
+                      "of 'q') and S (the cache, dim 1 of 'k'); got: the "
+                      "batch row of the first that does not, expected: B "
+                      "(none)"});
+}
+
 /// A constant global holding `text`, as memref<?xi8>.
 Value messageRef(ImplicitLocOpBuilder &b, ModuleOp module, StringRef text) {
   auto type =
@@ -282,6 +323,9 @@ LogicalResult lowerWithShapeChecks(
   if (Value indices = mix::getStateIndices(op))
     addPoolChecks(b, indices, sizes.lookup(cuSeqlens ? "N" : "B"), sizes,
                   opName, poolName, checks);
+  if (auto attention = dyn_cast<mix::AttentionOp>(op);
+      attention && attention.getKvLens())
+    addKeyLengthChecks(b, attention.getKvLens(), sizes, opName, checks);
   if (checks.empty()) {
     rewriter.replaceOp(op, buildResults(b, sizes));
     return success();

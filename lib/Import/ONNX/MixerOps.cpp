@@ -182,6 +182,7 @@ LogicalResult attention(Node &n) {
   auto oType = withShape(q4, {dim(q4, 0), t, hq, dv});
   Value o = mix::AttentionOp::create(
       n.b, n.loc, oType, q4, k4, v4, Value(), /*cu_seqlens=*/Value(),
+      /*kv_lens=*/Value(),
       causal ? n.b.getUnitAttr() : UnitAttr(),
       window ? n.b.getI64IntegerAttr(window) : IntegerAttr(), scale,
       softcap > 0.0f ? n.b.getF32FloatAttr(softcap) : FloatAttr(),

@@ -80,8 +80,14 @@ FailureOr<SmallVector<Value>> gradsOf(OpBuilder &b, Operation *op, Value dO,
     return grad::recurrenceGrad(b, rec, dO, dS, why);
   if (auto dr = dyn_cast<mix::DeltaRuleOp>(op))
     return grad::deltaRuleGrad(b, dr, dO, dS, why);
-  if (auto at = dyn_cast<mix::AttentionOp>(op))
+  if (auto at = dyn_cast<mix::AttentionOp>(op)) {
+    if (at.getKvLens()) {
+      why = "the backward of attention over a KV cache ('kv_lens', for "
+            "decoding) is not derived";
+      return failure();
+    }
     return grad::attentionGrad(b, at, dO, why);
+  }
   why = "the backward of '" + op->getName().getStringRef().str() +
         "' is not derived yet (derived: mix.linear_attention, mix.scan, "
         "mix.recurrence, mix.delta_rule, mix.attention)";

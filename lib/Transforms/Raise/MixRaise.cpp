@@ -1205,7 +1205,7 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
     }
     Value o = mixir::mix::AttentionOp::create(
         b, loc, mixOutputType(q4, v4), q4, k4, v4, Value(),
-        /*cu_seqlens=*/Value(), c.causal ? b.getUnitAttr() : UnitAttr(),
+        /*cu_seqlens=*/Value(), /*kv_lens=*/Value(), c.causal ? b.getUnitAttr() : UnitAttr(),
         c.window ? b.getI64IntegerAttr(c.window) : IntegerAttr(),
         b.getF32FloatAttr((float)c.scale),
         c.softcap != 0.0 ? b.getF32FloatAttr((float)c.softcap) : FloatAttr(),

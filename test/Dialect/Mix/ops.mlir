@@ -211,7 +211,7 @@ func.func @dr_gva(%q: tensor<1x?x1x16xf32>, %k: tensor<1x?x1x16xf32>, %v: tensor
 // CHECK-SAME: (tensor<2x16x4x32xf32>, tensor<2x48x4x32xf32>, tensor<2x48x4x64xf32>) -> tensor<2x16x4x64xf32>
 // CHECK: return %[[O]]
 // GENERIC-LABEL: sym_name = "attn_plain_cross"
-// GENERIC: "mix.attention"(%{{.*}}, %{{.*}}, %{{.*}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0>}> : (
+// GENERIC: "mix.attention"(%{{.*}}, %{{.*}}, %{{.*}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0>}> : (
 func.func @attn_plain_cross(%q: tensor<2x16x4x32xf32>, %k: tensor<2x48x4x32xf32>, %v: tensor<2x48x4x64xf32>)
     -> tensor<2x16x4x64xf32> {
   %o = mix.attention %q, %k, %v
@@ -234,7 +234,7 @@ func.func @attn_causal(%q: tensor<?x?x4x32xf32>, %k: tensor<?x?x4x32xf32>, %v: t
 // CHECK: mix.attention %{{.*}}, %{{.*}}, %{{.*}} causal window = 512 scale = 1.250000e-01 :
 // CHECK-SAME: (tensor<?x?x8x64xf16>, tensor<?x?x2x64xf16>, tensor<?x?x2x64xf16>) -> tensor<?x?x8x64xf16>
 // GENERIC-LABEL: sym_name = "attn_causal_window_scale_gqa_f16"
-// GENERIC: <{causal, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0>, scale = 1.250000e-01 : f32, window = 512 : i64}>
+// GENERIC: <{causal, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0>, scale = 1.250000e-01 : f32, window = 512 : i64}>
 func.func @attn_causal_window_scale_gqa_f16(%q: tensor<?x?x8x64xf16>, %k: tensor<?x?x2x64xf16>, %v: tensor<?x?x2x64xf16>)
     -> tensor<?x?x8x64xf16> {
   %o = mix.attention %q, %k, %v causal window = 512 scale = 0.125
@@ -246,7 +246,7 @@ func.func @attn_causal_window_scale_gqa_f16(%q: tensor<?x?x8x64xf16>, %k: tensor
 // CHECK-LABEL: func.func @attn_softcap_window_gqa
 // CHECK: mix.attention %{{.*}}, %{{.*}}, %{{.*}} causal window = 8 scale = 2.500000e-01 softcap = 5.000000e+01 :
 // GENERIC-LABEL: sym_name = "attn_softcap_window_gqa"
-// GENERIC: <{causal, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0>, scale = 2.500000e-01 : f32, softcap = 5.000000e+01 : f32, window = 8 : i64}>
+// GENERIC: <{causal, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0>, scale = 2.500000e-01 : f32, softcap = 5.000000e+01 : f32, window = 8 : i64}>
 func.func @attn_softcap_window_gqa(%q: tensor<?x?x4x16xf32>, %k: tensor<?x?x2x16xf32>, %v: tensor<?x?x2x16xf32>)
     -> tensor<?x?x4x16xf32> {
   %o = mix.attention %q, %k, %v causal window = 8 scale = 0.25 softcap = 50.0
@@ -280,7 +280,7 @@ func.func @la_bidirectional_normalize(%q: tensor<?x?x4x64xbf16>, %v: tensor<?x?x
 // CHECK-LABEL: func.func @attn_block_window_gqa
 // CHECK: mix.attention %{{.*}}, %{{.*}}, %{{.*}} causal window = 8 block = 64 softcap = 3.000000e+01 :
 // GENERIC-LABEL: sym_name = "attn_block_window_gqa"
-// GENERIC: <{block = 64 : i64, causal, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0>, softcap = 3.000000e+01 : f32, window = 8 : i64}>
+// GENERIC: <{block = 64 : i64, causal, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0>, softcap = 3.000000e+01 : f32, window = 8 : i64}>
 func.func @attn_block_window_gqa(%q: tensor<?x?x4x16xbf16>, %k: tensor<?x?x2x16xbf16>, %v: tensor<?x?x2x16xbf16>)
     -> tensor<?x?x4x16xbf16> {
   %o = mix.attention %q, %k, %v causal window = 8 block = 64 softcap = 30.0

@@ -146,6 +146,7 @@ SmallVector<ShapedValue> mixir::mix::getShapeContract(Operation *op) {
         out.push_back({"k", at.getK(), {"B", keyLen, "Hk", "K"}});
         out.push_back({"v", at.getV(), {"B", keyLen, "Hk", "V"}});
         addIfPresent(out, "g", at.getG(), {"B", "T", "Hq"});
+        addIfPresent(out, "kv_lens", at.getKvLens(), {"B"});
         out.push_back({"o", at.getO(), {"B", "T", "Hq", "V"}});
       })
       .Case([&](AttentionGradOp ag) {
@@ -529,6 +530,16 @@ LogicalResult verifyAttention(AttentionLike op) {
 LogicalResult AttentionOp::verify() {
   if (failed(checkElementType(*this, "o", getO(), "q", getQ())))
     return failure();
+  if (getKvLens()) {
+    StringRef other = getG()             ? "a forget gate ('forget')"
+                      : getCuSeqlens()   ? "packed sequences ('varlen')"
+                      : getBlockOrZero() ? "a block mask ('block')"
+                                         : "";
+    if (!other.empty())
+      return emitOpError() << "'kv_lens' (a KV cache, queries at its last T "
+                              "positions) takes no "
+                           << other;
+  }
   return verifyAttention(*this);
 }
 

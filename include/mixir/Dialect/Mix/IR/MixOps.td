@@ -88,6 +88,9 @@ def Mix_SeqLens : 1DTensorOf<[I32, I64]>;
 // The pool slot of each sequence (MIXERS.md "State pools"): [N], negative
 // for padding.
 def Mix_StateIndices : 1DTensorOf<[I32]>;
+// The valid keys of each batch row of a KV cache (MIXERS.md "mix.attention"):
+// [B], T <= kv_lens[b] <= S.
+def Mix_KeyLengths : 1DTensorOf<[I32]>;
 
 def Mix_LinearAttentionOp : Mix_Op<"linear_attention", [AttrSizedOperandSegments]> {
   let summary = "gated linear attention (RetNet, Lightning, GLA, Mamba2 SSD)";
@@ -326,6 +329,11 @@ def Mix_AttentionOp : Mix_Op<"attention", [AttrSizedOperandSegments]> {
     S = T): query i of a sequence sees only that sequence's keys, and the
     causal mask, the window, the block mask and the gate count positions
     from the sequence's start (flash-attention's varlen form).
+    `kv_lens(%lens)` (`lens: [B]` i32) reads `k` and `v` as a KV cache:
+    batch row b has `lens[b]` valid keys (T <= lens[b] <= S), and its
+    queries are the last T positions, `lens[b] - T + i`, for the causal mask
+    and the window (decode and speculative verification; flash-attention's
+    `cache_seqlens`). It takes no forget gate, packing or block mask.
 
     ```mlir
     %o = mix.attention %q, %k, %v causal window = 512
@@ -335,13 +343,15 @@ def Mix_AttentionOp : Mix_Op<"attention", [AttrSizedOperandSegments]> {
   }];
   let arguments = (ins Mix_Tensor:$q, Mix_Tensor:$k, Mix_Tensor:$v,
       Optional<Mix_Tensor>:$g, Optional<Mix_SeqLens>:$cu_seqlens,
+      Optional<Mix_KeyLengths>:$kv_lens,
       UnitAttr:$causal, OptionalAttr<I64Attr>:$window,
       OptionalAttr<F32Attr>:$scale, OptionalAttr<F32Attr>:$softcap,
       OptionalAttr<I64Attr>:$block);
   let results = (outs Mix_Tensor:$o);
   let assemblyFormat = [{
     $q `,` $k `,` $v (`forget` `(` $g^ `)`)?
-    (`varlen` `(` $cu_seqlens^ `)`)? (`causal` $causal^)?
+    (`varlen` `(` $cu_seqlens^ `)`)? (`kv_lens` `(` $kv_lens^ `)`)?
+    (`causal` $causal^)?
     (`window` `=` $window^)? (`block` `=` $block^)? (`scale` `=` $scale^)?
     (`softcap` `=` $softcap^)?
     attr-dict `:` functional-type(operands, results)
