@@ -46,6 +46,7 @@ __all__ = ["linear_attention", "scan", "recurrence", "delta_rule",
            "chunk_linear_attn", "fused_recurrent_hgrn",
            "chunk_gated_delta_rule", "chunk_delta_rule",
            "parallel_forgetting_attn", "flash_attn_func", "flash_attn_varlen_func",
+           "flash_attn_with_kvcache",
            "causal_conv1d"]
 
 _GATES = ("none", "head", "scalar", "vector")
@@ -654,7 +655,7 @@ torch.library.register_autograd("mixir::attention", _attention_backward,
 
 def attention(q, k, v, g=None, scale=None, causal=True, window=0,
               softcap=None, *, block=0, chunk_size=None, cu_seqlens=None,
-              cp_group=None):
+              kv_lens=None, cp_group=None):
     """`mixir.attention` (softmax attention, MIXERS.md `mix.attention`) on
     torch tensors: q [B, T, Hq, K], k [B, S, Hkv, K], v [B, S, Hkv, V], the
     optional forget gate g [B, T, Hq] (log forget gate, Forgetting
@@ -667,6 +668,12 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
     along T of a batch of one (S == T): a query sees only its own
     sequence's keys, the masks and the gate count positions from the
     sequence's start, and no gradient crosses a boundary.
+
+    `kv_lens` (an int32 CPU tensor [B]) reads k and v [B, S, Hkv, *] as a
+    KV cache: row b has kv_lens[b] valid keys (T <= kv_lens[b] <= S) and
+    its T queries are the cache's last T positions for the causal mask and
+    the window. Forward only (decode): inputs that require grad are refused
+    outside torch.no_grad().
 
     With `cp_group` each rank passes its contiguous slice of
     the tokens in q, k and v (slices may differ in length) and gets its
@@ -695,12 +702,38 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
     if softcap is not None and not softcap > 0:
         raise ValueError(f"softcap must be > 0 (None means off), got "
                          f"{softcap}")
+    if kv_lens is not None:
+        return _cached_attention(q, k, v, g, scale, causal, window, softcap,
+                                 block, chunk_size, cu_seqlens, kv_lens)
     return _attention_op(q, k, v, g, cu_seqlens, _scale_of(scale, q.shape[-1]),
                          bool(causal), int(window),
                          float(softcap) if softcap is not None else 0.0,
                          int(block),
                          -1 if chunk_size is None else int(chunk_size),
                          _needs_backward(q, k, v, g))
+
+
+def _cached_attention(q, k, v, g, scale, causal, window, softcap, block,
+                      chunk_size, cu_seqlens, kv_lens):
+    """attention() over a KV cache (kv_lens): the forward alone."""
+    if _needs_backward(q, k, v, g):
+        raise NotImplementedError(
+            "attention over a KV cache (kv_lens) runs the forward only (its "
+            "backward is not derived); call it under torch.no_grad() or on "
+            "tensors that do not require grad")
+    if not isinstance(kv_lens, torch.Tensor):
+        raise TypeError(f"kv_lens must be a torch.Tensor, got "
+                        f"{type(kv_lens).__name__}")
+    if kv_lens.device.type != "cpu" or kv_lens.dtype != torch.int32:
+        raise TypeError(f"kv_lens must be an int32 CPU tensor, got "
+                        f"{kv_lens.dtype} on {kv_lens.device}")
+    o = _ops.attention(
+        _to_numpy(q, "q"), _to_numpy(k, "k"), _to_numpy(v, "v"),
+        _to_numpy(g, "g"), scale, causal, window, softcap, block=block,
+        chunk_size=_chunk(-1 if chunk_size is None else int(chunk_size)),
+        cu_seqlens=_offsets(cu_seqlens),
+        kv_lens=kv_lens.contiguous().numpy())
+    return _to_torch(o, q.dtype)
 
 
 def parallel_forgetting_attn(q, k, v, g, scale=None, cu_seqlens=None):
@@ -719,9 +752,9 @@ def flash_attn_func(q, k, v, dropout_p=0.0, softmax_scale=None, causal=False,
     [B, S, Hkv, *]), differentiable in q, k and v. ``window_size = (left,
     right)`` keeps keys i - left <= j (a ``window`` of left + 1); a right
     window other than -1 (none) or 0 (causal) is not supported, nor are
-    dropout, ALiBi, ``return_attn_probs`` and causal or windowed attention
-    with S != T (FlashAttention aligns its masks to the last key; MixIR's
-    count positions from 0)."""
+    dropout, ALiBi and ``return_attn_probs``. Causal or windowed attention
+    with S > T aligns the queries to the last keys, as FlashAttention does
+    (``kv_lens`` = S); that form runs forward only, and S < T is refused."""
     left, right = window_size
     if dropout_p != 0.0 or alibi_slopes is not None or return_attn_probs:
         raise NotImplementedError("dropout_p, alibi_slopes and "
@@ -730,13 +763,75 @@ def flash_attn_func(q, k, v, dropout_p=0.0, softmax_scale=None, causal=False,
         raise NotImplementedError(f"window_size right = {right} is not "
                                   "supported (only -1, or 0 with causal)")
     causal = causal or right == 0
-    if (causal or left >= 0) and q.shape[1] != k.shape[1]:
-        raise NotImplementedError("causal or windowed attention with "
-                                  "seqlen_q != seqlen_k (bottom-right "
-                                  "aligned) is not supported")
     window = left + 1 if left >= 0 else 0
-    return attention(q, k, v, None, softmax_scale, causal, window,
-                     softcap if softcap > 0 else None, cu_seqlens=cu_seqlens)
+    softcap = softcap if softcap > 0 else None
+    T, S = q.shape[1], k.shape[1]
+    if (causal or left >= 0) and S != T:
+        if S < T or cu_seqlens is not None:
+            raise NotImplementedError(
+                "causal or windowed attention with seqlen_q > seqlen_k (or "
+                "packed) and seqlen_q != seqlen_k is not supported")
+        lens = torch.full((q.shape[0],), S, dtype=torch.int32)
+        return attention(q, k, v, None, softmax_scale, causal, window,
+                         softcap, kv_lens=lens)
+    return attention(q, k, v, None, softmax_scale, causal, window, softcap,
+                     cu_seqlens=cu_seqlens)
+
+
+def flash_attn_with_kvcache(q, k_cache, v_cache, k=None, v=None,
+                            rotary_cos=None, rotary_sin=None,
+                            cache_seqlens=None, cache_batch_idx=None,
+                            cache_leftpad=None, block_table=None,
+                            softmax_scale=None, causal=False,
+                            window_size=(-1, -1), softcap=0.0,
+                            rotary_interleaved=True, alibi_slopes=None,
+                            num_splits=0, return_softmax_lse=False):
+    """FlashAttention's ``flash_attn_with_kvcache`` for decoding: q
+    [B, T, Hq, K] (T = 1, or the drafted tokens), the caches k_cache and
+    v_cache [B, S, Hkv, *] holding ``cache_seqlens`` (an int or an int32
+    [B] tensor; S when None) valid keys per row. With ``k`` and ``v``
+    [B, T, Hkv, *] the new keys are first written into the caches in place
+    at ``cache_seqlens``, as FlashAttention does; the attention then sees
+    ``cache_seqlens + T`` keys per row, the queries at their last T
+    positions. Forward only. Rotary embedding, ``cache_batch_idx``,
+    ``cache_leftpad``, a paged cache (``block_table``), ALiBi and
+    ``return_softmax_lse`` are not supported."""
+    unsupported = {"rotary_cos": rotary_cos, "rotary_sin": rotary_sin,
+                   "cache_batch_idx": cache_batch_idx,
+                   "cache_leftpad": cache_leftpad, "block_table": block_table,
+                   "alibi_slopes": alibi_slopes}
+    for name, value in unsupported.items():
+        if value is not None:
+            raise NotImplementedError(f"{name} is not supported")
+    if return_softmax_lse:
+        raise NotImplementedError("return_softmax_lse is not supported")
+    left, right = window_size
+    if right not in (-1, 0):
+        raise NotImplementedError(f"window_size right = {right} is not "
+                                  "supported (only -1, or 0 with causal)")
+    B, S = k_cache.shape[0], k_cache.shape[1]
+    if cache_seqlens is None:
+        lens = torch.full((B,), S, dtype=torch.int32)
+    elif isinstance(cache_seqlens, int):
+        lens = torch.full((B,), cache_seqlens, dtype=torch.int32)
+    else:
+        lens = cache_seqlens.to("cpu", torch.int32)
+    if (k is None) != (v is None):
+        raise ValueError("k and v must be given together")
+    if k is not None:
+        T = k.shape[1]
+        if bool(((lens < 0) | (lens + T > S)).any()):
+            raise ValueError(f"cache_seqlens + {T} new keys must fit the "
+                             f"cache of {S} positions")
+        with torch.no_grad():
+            for b in range(B):
+                at = int(lens[b])
+                k_cache[b, at:at + T] = k[b]
+                v_cache[b, at:at + T] = v[b]
+        lens = lens + T
+    return attention(q, k_cache, v_cache, None, softmax_scale,
+                     causal or right == 0, left + 1 if left >= 0 else 0,
+                     softcap if softcap > 0 else None, kv_lens=lens)
 
 
 def flash_attn_varlen_func(q, k, v, cu_seqlens_q, cu_seqlens_k, max_seqlen_q,

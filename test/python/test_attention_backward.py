@@ -194,10 +194,20 @@ def test_fla_and_flash_attn_names():
     with pytest.raises(NotImplementedError, match="dropout"):
         mt.flash_attn_func(q, k, v, dropout_p=0.1)
     # FlashAttention aligns causal and window masks to the last key when
-    # S != T; MixIR's count from position 0, so both are refused.
-    for kw in ({"causal": True}, {"window_size": (3, -1)}):
-        with pytest.raises(NotImplementedError, match="seqlen_q != seqlen_k"):
-            mt.flash_attn_func(q[:, :20], k, v, **kw)
+    # S > T: the queries are keys S - T .. S - 1 (a KV cache, forward only).
+    # The reference sees the same by running all S queries and keeping the
+    # last T rows; S < T is refused.
+    for kw, attrs in (({"causal": True}, dict(causal=True)),
+                      ({"window_size": (3, -1)}, dict(causal=False,
+                                                      window=4))):
+        got = mt.flash_attn_func(q[:, 10:], k, v, **kw)
+        want = reference_attention(*(x.double() for x in (q, k, v)),
+                                   **attrs)[:, 10:]
+        assert rel_rms(got, want) <= 1e-5
+        with pytest.raises(NotImplementedError, match="seqlen_q > seqlen_k"):
+            mt.flash_attn_func(q, k[:, :20], v[:, :20], **kw)
+    with pytest.raises(NotImplementedError, match="forward only"):
+        mt.flash_attn_func(q[:, 10:].requires_grad_(True), k, v, causal=True)
 
 
 def test_torch_compile_traces_without_graph_breaks():

@@ -178,3 +178,48 @@ func.func @attention_offsets_f32(%q: tensor<1x8x2x16xf32>, %cu: tensor<3xf32>) {
       : (tensor<1x8x2x16xf32>, tensor<1x8x2x16xf32>, tensor<1x8x2x16xf32>, tensor<3xf32>) -> tensor<1x8x2x16xf32>
   return
 }
+
+// -----
+
+func.func @kv_lens_batch(%q: tensor<2x1x2x16xf32>, %k: tensor<2x9x2x16xf32>, %lens: tensor<3xi32>) {
+  // expected-error @+1 {{'mix.attention' op 'kv_lens' dim 0 (B) is 3, but 'q' dim 0 is 2}}
+  %o = mix.attention %q, %k, %k kv_lens(%lens) causal
+      : (tensor<2x1x2x16xf32>, tensor<2x9x2x16xf32>, tensor<2x9x2x16xf32>, tensor<3xi32>) -> tensor<2x1x2x16xf32>
+  return
+}
+
+// -----
+
+func.func @kv_lens_forget(%q: tensor<2x9x2x16xf32>, %g: tensor<2x9x2xf32>, %lens: tensor<2xi32>) {
+  // expected-error @+1 {{'mix.attention' op 'kv_lens' (a KV cache, queries at its last T positions) takes no forget gate ('forget')}}
+  %o = mix.attention %q, %q, %q forget(%g) kv_lens(%lens) causal
+      : (tensor<2x9x2x16xf32>, tensor<2x9x2x16xf32>, tensor<2x9x2x16xf32>, tensor<2x9x2xf32>, tensor<2xi32>) -> tensor<2x9x2x16xf32>
+  return
+}
+
+// -----
+
+func.func @kv_lens_packed(%q: tensor<1x9x2x16xf32>, %cu: tensor<3xi32>, %lens: tensor<1xi32>) {
+  // expected-error @+1 {{takes no packing ('varlen')}}
+  %o = mix.attention %q, %q, %q varlen(%cu) kv_lens(%lens) causal
+      : (tensor<1x9x2x16xf32>, tensor<1x9x2x16xf32>, tensor<1x9x2x16xf32>, tensor<3xi32>, tensor<1xi32>) -> tensor<1x9x2x16xf32>
+  return
+}
+
+// -----
+
+func.func @kv_lens_block(%q: tensor<2x9x2x16xf32>, %lens: tensor<2xi32>) {
+  // expected-error @+1 {{takes no block mask ('block')}}
+  %o = mix.attention %q, %q, %q kv_lens(%lens) causal block = 4
+      : (tensor<2x9x2x16xf32>, tensor<2x9x2x16xf32>, tensor<2x9x2x16xf32>, tensor<2xi32>) -> tensor<2x9x2x16xf32>
+  return
+}
+
+// -----
+
+func.func @kv_lens_i64(%q: tensor<2x9x2x16xf32>, %lens: tensor<2xi64>) {
+  // expected-error @+1 {{must be 1D tensor of 32-bit signless integer values}}
+  %o = mix.attention %q, %q, %q kv_lens(%lens) causal
+      : (tensor<2x9x2x16xf32>, tensor<2x9x2x16xf32>, tensor<2x9x2x16xf32>, tensor<2xi64>) -> tensor<2x9x2x16xf32>
+  return
+}

@@ -84,3 +84,14 @@ func.func @attention_varlen(%q: tensor<1x?x4x16xbf16>, %k: tensor<1x?x2x16xbf16>
       -> (tensor<1x?x4x16xf32>, tensor<1x?x4x16xf32>, tensor<1x?x4x32xf32>)
   return %o : tensor<1x?x4x32xbf16>
 }
+
+// -----
+
+// Attention over a KV cache: kv_lens [B] valid keys per row.
+// CHECK-LABEL: func.func @attention_kv_cache
+// CHECK: mix.attention %{{.*}}, %{{.*}}, %{{.*}} kv_lens(%{{.*}}) causal window = 64 : (tensor<?x1x4x16xbf16>, tensor<?x?x2x16xbf16>, tensor<?x?x2x32xbf16>, tensor<?xi32>) -> tensor<?x1x4x32xbf16>
+func.func @attention_kv_cache(%q: tensor<?x1x4x16xbf16>, %k: tensor<?x?x2x16xbf16>, %v: tensor<?x?x2x32xbf16>, %lens: tensor<?xi32>) -> tensor<?x1x4x32xbf16> {
+  %o = mix.attention %q, %k, %v kv_lens(%lens) causal window = 64
+      : (tensor<?x1x4x16xbf16>, tensor<?x?x2x16xbf16>, tensor<?x?x2x32xbf16>, tensor<?xi32>) -> tensor<?x1x4x32xbf16>
+  return %o : tensor<?x1x4x32xbf16>
+}

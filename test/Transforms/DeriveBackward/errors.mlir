@@ -54,3 +54,12 @@ func.func @pool(%q: tensor<?x?x2x8xf32>, %pool: tensor<?x2x8x8xf32>, %idx: tenso
   %o, %s = mix.linear_attention %q, %q, %q gate none init(%pool) indices(%idx) : (tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x2x8x8xf32>, tensor<?xi32>) -> (tensor<?x?x2x8xf32>, tensor<?x2x8x8xf32>)
   return %o : tensor<?x?x2x8xf32>
 }
+
+// -----
+
+func.func @kv_cache(%q: tensor<?x1x2x8xf32>, %k: tensor<?x?x2x8xf32>, %lens: tensor<?xi32>) -> tensor<?x1x2x8xf32> attributes {mix.derive_backward} {
+  // expected-error @+1 {{mix.derive_backward: the backward of attention over a KV cache ('kv_lens', for decoding) is not derived}}
+  %o = mix.attention %q, %k, %k kv_lens(%lens) causal
+      : (tensor<?x1x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>, tensor<?xi32>) -> tensor<?x1x2x8xf32>
+  return %o : tensor<?x1x2x8xf32>
+}

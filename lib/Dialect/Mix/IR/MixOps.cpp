@@ -531,9 +531,9 @@ LogicalResult AttentionOp::verify() {
   if (failed(checkElementType(*this, "o", getO(), "q", getQ())))
     return failure();
   if (getKvLens()) {
-    StringRef other = getG()             ? "a forget gate ('forget')"
-                      : getCuSeqlens()   ? "packed sequences ('varlen')"
-                      : getBlockOrZero() ? "a block mask ('block')"
+    StringRef other = getG()             ? "forget gate ('forget')"
+                      : getCuSeqlens()   ? "packing ('varlen')"
+                      : getBlockOrZero() ? "block mask ('block')"
                                          : "";
     if (!other.empty())
       return emitOpError() << "'kv_lens' (a KV cache, queries at its last T "
