@@ -130,12 +130,13 @@ FailureOr<Results> attentionOp(OpBuilder &b, Location loc,
       {dim(in.q, 0), dim(in.q, 1), dim(in.q, 2), dim(in.v, 3)},
       qt.getElementType());
   Value o = mix::AttentionOp::create(
-      b, loc, oType, in.q, in.k, in.v, in.g, /*cu_seqlens=*/Value(),
+      b, loc, oType, /*lse=*/Type(), in.q, in.k, in.v, in.g, /*cu_seqlens=*/Value(),
       /*kv_lens=*/Value(),
       flag(b, options.causal),
       options.window ? b.getI64IntegerAttr(options.window) : IntegerAttr(),
       scaleAttr(b, options), /*softcap=*/FloatAttr(),
-      /*block=*/IntegerAttr());
+      /*block=*/IntegerAttr())
+                .getO();
   return Results{o};
 }
 

@@ -568,7 +568,7 @@ def _non_negative_int(name, value, zero_means):
 
 def attention(q, k, v, g=None, scale=None, causal=True, window=0,
               softcap=None, *, block=0, chunk_size=None, target="cpu",
-              cu_seqlens=None, kv_lens=None):
+              cu_seqlens=None, kv_lens=None, return_lse=False):
     """Softmax attention: q [B, T, Hq, K], k [B, S, Hkv, K], v [B, S, Hkv, V];
     `window` > 0 keeps keys j with i - window < j; `block` > 0 keeps keys in
     the query's block of `block` positions, i // block == j // block (needs
@@ -585,15 +585,19 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
     code) and its T queries are the cache's last T positions for the causal
     mask and the window (decode, T = 1, or verification of T drafted
     tokens). It takes no forget gate, cu_seqlens or block.
+    `return_lse` also returns each row's log-sum-exp of its allowed scores,
+    lse [B, T, Hq] float32 (-inf for a row with no allowed key), through
+    which results over disjoint key sets merge exactly: returns (o, lse).
     """
     call = _attention_call(q, k, v, g, scale, causal, window, softcap, block,
-                           chunk_size, target, cu_seqlens, kv_lens)
+                           chunk_size, target, cu_seqlens, kv_lens,
+                           return_lse)
     return call()
 
 
 def _attention_call(q, k, v, g=None, scale=None, causal=True, window=0,
                     softcap=None, block=0, chunk_size=None, target="cpu",
-                    cu_seqlens=None, kv_lens=None):
+                    cu_seqlens=None, kv_lens=None, return_lse=False):
     """The compiled mix.attention call (with `@mixer_backward` through
     `module(backward=True)`: arguments, then do; returns dq, dk, dv[, dg])."""
     elem = _inputs([("q", q), ("k", k), ("v", v)],
@@ -604,6 +608,10 @@ def _attention_call(q, k, v, g=None, scale=None, causal=True, window=0,
     if block and k.shape[1] != q.shape[1]:
         raise ValueError(f"block needs keys at the query positions (S == T), "
                          f"got S = {k.shape[1]}, T = {q.shape[1]}")
+    if kv_lens is not None and (g is not None or cu_seqlens is not None or
+                                block):
+        raise ValueError("kv_lens (a KV cache) takes no forget gate g, "
+                         "cu_seqlens or block")
     if cu_seqlens is not None and (q.shape[0] != 1 or k.shape[1] != q.shape[1]):
         raise ValueError(f"cu_seqlens packs sequences along T of a batch of "
                          f"one with keys at the query positions (B == 1, "
@@ -619,9 +627,6 @@ def _attention_call(q, k, v, g=None, scale=None, causal=True, window=0,
         forget = " forget(%a3)"
     forget += _varlen(cu_seqlens, args, types)
     if kv_lens is not None:
-        if g is not None or cu_seqlens is not None or block:
-            raise ValueError("kv_lens (a KV cache) takes no forget gate g, "
-                             "cu_seqlens or block")
         _host_only("kv_lens", kv_lens)
         _array("kv_lens", kv_lens, 1, "[B]")
         if kv_lens.dtype != np.int32:
@@ -633,12 +638,14 @@ def _attention_call(q, k, v, g=None, scale=None, causal=True, window=0,
         (f" window = {window}" if window else "") + \
         (f" block = {block}" if block else "") + _scale_attr("scale", scale) \
         + _scale_attr("softcap", softcap)
-    o_type = _tensor((0, 0, q.shape[2], v.shape[3]), elem)
-    key = ("attention", tuple(types), attrs)
+    result_types = [_tensor((0, 0, q.shape[2], v.shape[3]), elem)]
+    if return_lse:
+        result_types.append(_tensor((0, 0, q.shape[2]), "f32"))
+    key = ("attention", tuple(types), tuple(result_types), attrs)
 
     def source(backward=False):
         return _mixer_source(types, f"mix.attention %a0, %a1, %a2{attrs}",
-                             [o_type], backward)
+                             result_types, backward)
     return _Call(key, args, source, _chunk_size(chunk_size), target)
 
 

@@ -370,10 +370,10 @@ struct ConvertMixToGPU : mixir::impl::ConvertMixToGPUBase<ConvertMixToGPU> {
       if ((mixir::mix::getCuSeqlens(op) || mixir::mix::returnsAllStates(op)) &&
           !isa<mixir::mix::CausalConv1dOp>(op))
         continue;
-      // Nor has attention over a KV cache (decode): the chunked form's flash
-      // tiles, mapped the same way.
+      // Nor has attention over a KV cache (decode) or returning its
+      // log-sum-exp: the chunked form's flash tiles, mapped the same way.
       if (auto attention = dyn_cast<mixir::mix::AttentionOp>(op);
-          attention && attention.getKvLens())
+          attention && (attention.getKvLens() || attention.getLse()))
         continue;
       rewriter.setInsertionPoint(op);
       LogicalResult lowered =

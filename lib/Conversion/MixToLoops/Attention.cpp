@@ -83,13 +83,17 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
       rewriter, op, [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {
         Value zero = indexConst(b, 0), one = indexConst(b, 1);
         Value G = g ? cumulativeGate(b, g, hq, sizes) : Value();
-        Value o0 = emptyLike(b, oType, {"B", "T", "Hq", "V"}, sizes);
+        SmallVector<Value> outs = {
+            emptyLike(b, oType, {"B", "T", "Hq", "V"}, sizes)};
+        if (Value lse = op.getLse())
+          outs.push_back(emptyLike(b, cast<RankedTensorType>(lse.getType()),
+                                   {"B", "T", "Hq"}, sizes));
         float negInf = -std::numeric_limits<float>::infinity();
         // Query i (counted from its sequence's first token) of head h.
         // With a KV cache its position among the keys is shift + i.
         auto row = [&](ImplicitLocOpBuilder &b, const SequenceSpan &span,
                        Value numKeys, Value shift, Value h, Value kvHead,
-                       Value i, Value o) -> Value {
+                       Value i, ValueRange o) -> SmallVector<Value> {
           Value bi = span.batch, at = span.token(b, i);
           Value qi =
               arith::MulFOp::create(b, readF32Vector(b, q, {bi, at, h, zero}, K),
@@ -146,11 +150,23 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
           Value safeL = arith::SelectOp::create(b, any, l, f32Const(b, 1.0f));
           Value out =
               arith::DivFOp::create(b, softmax[2], splat(b, safeL, V));
-          return writeVector(b, out, o, {bi, at, h, zero});
+          SmallVector<Value> written = {
+              writeVector(b, out, o[0], {bi, at, h, zero})};
+          if (o.size() > 1) {
+            // lse = m + log l; -inf (an empty sum) without an allowed key.
+            Value lse = arith::SelectOp::create(
+                b, any,
+                arith::AddFOp::create(b, softmax[0],
+                                      math::LogOp::create(b, safeL)),
+                f32Const(b, negInf));
+            written.push_back(
+                tensor::InsertOp::create(b, lse, o[1], ValueRange{bi, at, h}));
+          }
+          return written;
         };
         // One sequence per batch row, or the packed sequences of row 0.
         auto loops = forLoop(
-            b, zero, sequenceCount(sizes, cu), {o0},
+            b, zero, sequenceCount(sizes, cu), outs,
             [&](ImplicitLocOpBuilder &b, Value n, ValueRange a) {
               SequenceSpan span = sequenceSpan(b, cu, n, sizes);
               Value numKeys = cu ? span.length : sizes.lookup(keyLen);
@@ -170,13 +186,12 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
                     return forLoop(
                         b, zero, span.length, a,
                         [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
-                          return SmallVector<Value>{
-                              row(b, span, numKeys, shift, h, kvHead, i,
-                                  a[0])};
+                          return row(b, span, numKeys, shift, h, kvHead, i,
+                                     a);
                         });
                   });
             });
-        return SmallVector<Value>{loops[0]};
+        return loops;
       });
 }
 

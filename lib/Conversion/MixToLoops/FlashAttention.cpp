@@ -179,54 +179,103 @@ void FlashAttentionBuilder::beginHead(ImplicitLocOpBuilder &b, Value head) {
 SmallVector<Value> FlashAttentionBuilder::build(ImplicitLocOpBuilder &b,
                                                 const SymbolSizes &sizes) {
   setLengths(sizes);
-  Value o0 = emptyLike(b, oType, {"B", "T", "Hq", "V"}, sizes);
+  SmallVector<Value> outs = {emptyLike(b, oType, {"B", "T", "Hq", "V"}, sizes)};
+  if (lseType)
+    outs.push_back(emptyLike(b, lseType, {"B", "T", "Hq"}, sizes));
   auto forall = scf::ForallOp::create(
-      b, headBounds(b, sizes), ValueRange{o0}, std::nullopt,
+      b, headBounds(b, sizes), outs, std::nullopt,
       [&](OpBuilder &nested, Location loc, ValueRange args) {
         ImplicitLocOpBuilder hb(loc, nested);
         beginSequence(hb, args[0], sizes);
         h = args[1];
-        buildHead(hb, args[2]);
+        buildHead(hb, args.drop_front(2));
       });
   return SmallVector<Value>(forall.getResults());
 }
 
 /// The forall body: this head's output rows o[bi, base:base+T, h, :] as a
-/// [T, V] tensor, filled one query block at a time and inserted into `oAll`.
-void FlashAttentionBuilder::buildHead(ImplicitLocOpBuilder &b, Value oAll) {
-  auto rowsType =
-      RankedTensorType::get({ShapedType::kDynamic, V}, oType.getElementType());
+/// [T, V] tensor (and its lse rows, a [T] tensor), filled one query block at
+/// a time and inserted into `all` (o, then lse).
+void FlashAttentionBuilder::buildHead(ImplicitLocOpBuilder &b,
+                                      ValueRange all) {
   OpFoldResult one = b.getIndexAttr(1), zeroAttr = b.getIndexAttr(0);
-  SmallVector<OpFoldResult> rowOffsets = {bi, getAsOpFoldResult(base), h,
-                                         zeroAttr};
-  SmallVector<OpFoldResult> rowSizes = {one, T, one, b.getIndexAttr(V)};
-  SmallVector<OpFoldResult> unit(4, one);
-  Value rows = tensor::ExtractSliceOp::create(b, rowsType, oAll, rowOffsets,
-                                              rowSizes, unit);
+  // o [B, T, Hq, V] -> [T, V]; lse [B, T, Hq] -> [T].
+  auto rowsOf = [&](Value whole, int64_t width) {
+    auto type = cast<RankedTensorType>(whole.getType());
+    SmallVector<OpFoldResult> offsets = {bi, getAsOpFoldResult(base), h};
+    SmallVector<OpFoldResult> sizes = {one, T, one};
+    SmallVector<int64_t> shape = {ShapedType::kDynamic};
+    if (width > 0) {
+      offsets.push_back(zeroAttr);
+      sizes.push_back(b.getIndexAttr(width));
+      shape.push_back(width);
+    }
+    SmallVector<OpFoldResult> unit(offsets.size(), one);
+    Value rows = tensor::ExtractSliceOp::create(
+        b, RankedTensorType::get(shape, type.getElementType()), whole, offsets,
+        sizes, unit);
+    return std::make_tuple(rows, offsets, sizes, unit);
+  };
+  SmallVector<std::tuple<Value, SmallVector<OpFoldResult>,
+                         SmallVector<OpFoldResult>, SmallVector<OpFoldResult>>>
+      slices;
+  SmallVector<Value> rows;
+  for (auto [i, whole] : llvm::enumerate(all)) {
+    slices.push_back(rowsOf(whole, i == 0 ? V : 0));
+    rows.push_back(std::get<0>(slices.back()));
+  }
   beginHead(b, h);
   Value numQBlocks = arith::CeilDivUIOp::create(b, T, indexConst(b, BQ));
-  auto qLoop = forLoop(b, zero, numQBlocks, {rows},
+  auto qLoop = forLoop(b, zero, numQBlocks, rows,
                        [&](ImplicitLocOpBuilder &b, Value qb, ValueRange a) {
-                         return SmallVector<Value>{queryBlock(b, qb, a[0])};
+                         return queryBlock(b, qb, a);
                        });
   auto term = scf::InParallelOp::create(b);
   ImplicitLocOpBuilder tb =
       ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), &term.getRegion().front());
-  tensor::ParallelInsertSliceOp::create(tb, qLoop[0], oAll, rowOffsets,
-                                        rowSizes, unit);
+  for (auto [i, whole] : llvm::enumerate(all)) {
+    auto &[unused, offsets, sizes, unit] = slices[i];
+    tensor::ParallelInsertSliceOp::create(tb, qLoop[i], whole, offsets, sizes,
+                                          unit);
+  }
 }
 
 /// Query block `qb`: the online softmax over its key blocks, then its rows
-/// of the output written into `rows`.
-Value FlashAttentionBuilder::queryBlock(ImplicitLocOpBuilder &b, Value qb,
-                                        Value rows) {
+/// of the output (and of the log-sum-exp) written into `rows`.
+SmallVector<Value> FlashAttentionBuilder::queryBlock(ImplicitLocOpBuilder &b,
+                                                     Value qb,
+                                                     ValueRange rows) {
   QueryBlock qblk = loadQueryBlock(b, qb);
   auto [kbLo, kbHi] = keyBlockRange(b, qblk);
   auto kLoop = forLoop(b, kbLo, kbHi, emptySoftmax(b),
                        [&](ImplicitLocOpBuilder &b, Value kb, ValueRange a) {
                          return keyBlock(b, qblk, kb, a);
                        });
-  return normalizedRows(b, qblk, kLoop[1], kLoop[2], rows);
+  SmallVector<Value> out = {
+      normalizedRows(b, qblk, kLoop[1], kLoop[2], rows[0])};
+  if (rows.size() > 1)
+    out.push_back(lseRows(b, qblk, kLoop[0], kLoop[1], rows[1]));
+  return out;
+}
+
+/// lse = m + log l for the query block's valid rows, written into `rows`;
+/// -inf (the log of an empty sum) for rows with no allowed key.
+Value FlashAttentionBuilder::lseRows(ImplicitLocOpBuilder &b,
+                                     const QueryBlock &qblk, Value m, Value l,
+                                     Value rows) {
+  return forLoop(
+      b, zero, qblk.validQ, {rows},
+      [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+        Value li = tensor::ExtractOp::create(b, l, ValueRange{i});
+        Value mi = tensor::ExtractOp::create(b, m, ValueRange{i});
+        Value any = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, li,
+                                          f32Const(b, 0.0f));
+        Value lse = arith::SelectOp::create(
+            b, any, arith::AddFOp::create(b, mi, math::LogOp::create(b, li)),
+            f32Const(b, kNegInf));
+        return SmallVector<Value>{tensor::InsertOp::create(
+            b, lse, a[0], ValueRange{arith::AddIOp::create(b, qblk.q0, i)})};
+      })[0];
 }
 
 QueryBlock FlashAttentionBuilder::loadQueryBlock(ImplicitLocOpBuilder &b,

@@ -52,6 +52,8 @@ public:
     if constexpr (std::is_same_v<AttentionLike, mix::AttentionOp>) {
       oType = op.getO().getType();
       kvLens = op.getKvLens();
+      if (Value lse = op.getLse())
+        lseType = llvm::cast<mlir::RankedTensorType>(lse.getType());
     }
     initMaps(op.getContext());
   }
@@ -120,7 +122,8 @@ protected:
   const int64_t block; // 0: off
   const float softcap; // 0: off
   const bool keysAreQueries;
-  mlir::RankedTensorType oType; // the forward's o only
+  mlir::RankedTensorType oType;   // the forward's o only
+  mlir::RankedTensorType lseType; // its log-sum-exp result, when present
   // Score tiles are [BK, BQ]: loop (j, i) with j the key, i the query.
   mlir::AffineMap keyMap;   // (j, i) -> (j)
   mlir::AffineMap queryMap; // (j, i) -> (i)
@@ -136,8 +139,11 @@ protected:
   Value bi, base, shift, h, kvHead, G, zero;
 
 private:
-  void buildHead(ImplicitLocOpBuilder &b, Value oAll);
-  Value queryBlock(ImplicitLocOpBuilder &b, Value qb, Value rows);
+  void buildHead(ImplicitLocOpBuilder &b, ValueRange all);
+  SmallVector<Value> queryBlock(ImplicitLocOpBuilder &b, Value qb,
+                                ValueRange rows);
+  Value lseRows(ImplicitLocOpBuilder &b, const QueryBlock &qblk, Value m,
+                Value l, Value rows);
   Value biasAndMask(ImplicitLocOpBuilder &b, const QueryBlock &qblk,
                     const KeyBlock &kblk, Value scores, bool masked,
                     ArrayRef<std::pair<Value, mlir::AffineMap>> biasIns);

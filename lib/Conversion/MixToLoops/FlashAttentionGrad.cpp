@@ -312,6 +312,18 @@ SmallVector<Value> FlashAttentionGradBuilder::queryPass(ImplicitLocOpBuilder &b,
   cot.dO = loadCotangent(b, qblk);
   cot.dOT = transposed(b, cot.dO);
   std::tie(cot.lse, cot.D) = lseAndD(b, softmax, cot.dO);
+  if (Value dlse = op.getDlse()) {
+    // The log-sum-exp's cotangent: dS = P (dP - D + dlse), so D -= dlse.
+    cot.D = forLoop(b, zero, qblk.validQ, {cot.D},
+                    [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+                      Value at = token(b, arith::AddIOp::create(b, qblk.q0, i));
+                      Value d = tensor::ExtractOp::create(b, a[0], i);
+                      Value x = tensor::ExtractOp::create(
+                          b, dlse, ValueRange{bi, at, h});
+                      return SmallVector<Value>{tensor::InsertOp::create(
+                          b, arith::SubFOp::create(b, d, x), a[0], i)};
+                    })[0];
+  }
   auto dQ = forLoop(b, kbLo, kbHi, {filledTile(b, {BQ, K}, 0.0f)},
                     [&](ImplicitLocOpBuilder &b, Value kb, ValueRange a) {
                       KeyBlock kblk = loadKeyBlock(b, kb);

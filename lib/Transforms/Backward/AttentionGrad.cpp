@@ -29,7 +29,8 @@ RankedTensorType f32WithHeads(Value like, int64_t heads) {
 } // namespace
 
 FailureOr<SmallVector<Value>> attentionGrad(OpBuilder &b, mix::AttentionOp op,
-                                            Value dO, std::string &why) {
+                                            Value dO, Value dLse,
+                                            std::string &why) {
   (void)why;
   Location loc = op.getLoc();
   Value q = op.getQ(), k = op.getK(), v = op.getV(), g = op.getG();
@@ -40,7 +41,7 @@ FailureOr<SmallVector<Value>> attentionGrad(OpBuilder &b, mix::AttentionOp op,
   Type dgType = g ? f32WithHeads(g, hq) : Type();
   auto grad = mix::AttentionGradOp::create(
       b, loc, f32WithHeads(q, hq), f32WithHeads(k, hq), f32WithHeads(v, hq),
-      dgType, q, k, v, dout, g, op.getCuSeqlens(), op.getCausalAttr(), op.getWindowAttr(),
+      dgType, q, k, v, dout, g, op.getCuSeqlens(), dLse, op.getCausalAttr(), op.getWindowAttr(),
       op.getScaleAttr(), op.getSoftcapAttr(), op.getBlockAttr());
   SmallVector<Value> grads = {
       castLike(b, loc, grad.getDq(), q),

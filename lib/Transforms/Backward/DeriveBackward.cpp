@@ -86,7 +86,7 @@ FailureOr<SmallVector<Value>> gradsOf(OpBuilder &b, Operation *op, Value dO,
             "decoding) is not derived";
       return failure();
     }
-    return grad::attentionGrad(b, at, dO, why);
+    return grad::attentionGrad(b, at, dO, dS, why);
   }
   why = "the backward of '" + op->getName().getStringRef().str() +
         "' is not derived yet (derived: mix.linear_attention, mix.scan, "

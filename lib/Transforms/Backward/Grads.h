@@ -30,10 +30,11 @@ mlir::FailureOr<llvm::SmallVector<mlir::Value>>
 deltaRuleGrad(mlir::OpBuilder &b, mix::DeltaRuleOp op, mlir::Value dO,
               mlir::Value dS, std::string &why);
 
-/// The flash-attention backward (no state: `dS` does not exist).
+/// The flash-attention backward (no state; `dLse`, the cotangent of the
+/// log-sum-exp result, when the op has one and it is returned).
 mlir::FailureOr<llvm::SmallVector<mlir::Value>>
 attentionGrad(mlir::OpBuilder &b, mix::AttentionOp op, mlir::Value dO,
-              std::string &why);
+              mlir::Value dLse, std::string &why);
 
 mlir::FailureOr<llvm::SmallVector<mlir::Value>>
 scanGrad(mlir::OpBuilder &b, mix::ScanOp op, mlir::Value dO, mlir::Value dS,

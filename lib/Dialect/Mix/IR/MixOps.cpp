@@ -148,6 +148,7 @@ SmallVector<ShapedValue> mixir::mix::getShapeContract(Operation *op) {
         addIfPresent(out, "g", at.getG(), {"B", "T", "Hq"});
         addIfPresent(out, "kv_lens", at.getKvLens(), {"B"});
         out.push_back({"o", at.getO(), {"B", "T", "Hq", "V"}});
+        addIfPresent(out, "lse", at.getLse(), {"B", "T", "Hq"});
       })
       .Case([&](AttentionGradOp ag) {
         StringRef keyLen = ag.keysAreQueries() ? "T" : "S";
@@ -156,6 +157,7 @@ SmallVector<ShapedValue> mixir::mix::getShapeContract(Operation *op) {
         out.push_back({"v", ag.getV(), {"B", keyLen, "Hk", "V"}});
         out.push_back({"dout", ag.getDout(), {"B", "T", "Hq", "V"}});
         addIfPresent(out, "g", ag.getG(), {"B", "T", "Hq"});
+        addIfPresent(out, "dlse", ag.getDlse(), {"B", "T", "Hq"});
         out.push_back({"dq", ag.getDq(), {"B", "T", "Hq", "K"}});
         out.push_back({"dk", ag.getDk(), {"B", keyLen, "Hq", "K"}});
         out.push_back({"dv", ag.getDv(), {"B", keyLen, "Hq", "V"}});

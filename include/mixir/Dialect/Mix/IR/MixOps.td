@@ -334,6 +334,10 @@ def Mix_AttentionOp : Mix_Op<"attention", [AttrSizedOperandSegments]> {
     queries are the last T positions, `lens[b] - T + i`, for the causal mask
     and the window (decode and speculative verification; flash-attention's
     `cache_seqlens`). It takes no forget gate, packing or block mask.
+    A second result `lse: [B, T, Hq]` (f32), when present, is each row's
+    log-sum-exp of its allowed (biased, masked) scores, -inf for a row with
+    no allowed key: partial results over disjoint key sets merge exactly
+    through it (ring attention, FlashAttention's `softmax_lse`).
 
     ```mlir
     %o = mix.attention %q, %k, %v causal window = 512
@@ -347,7 +351,7 @@ def Mix_AttentionOp : Mix_Op<"attention", [AttrSizedOperandSegments]> {
       UnitAttr:$causal, OptionalAttr<I64Attr>:$window,
       OptionalAttr<F32Attr>:$scale, OptionalAttr<F32Attr>:$softcap,
       OptionalAttr<I64Attr>:$block);
-  let results = (outs Mix_Tensor:$o);
+  let results = (outs Mix_Tensor:$o, Optional<Mix_StateTensor>:$lse);
   let assemblyFormat = [{
     $q `,` $k `,` $v (`forget` `(` $g^ `)`)?
     (`varlen` `(` $cu_seqlens^ `)`)? (`kv_lens` `(` $kv_lens^ `)`)?
@@ -388,6 +392,8 @@ def Mix_AttentionGradOp : Mix_Op<"attention_grad", [AttrSizedOperandSegments]> {
       soft-cap's derivative);
     - `dk: [B, S, Hq, K] = scale dS'^T q` and `dv: [B, S, Hq, V] = P^T dout`,
       one per query head (the caller sums the heads sharing a key head);
+    - `dlse(%d)` (`[B, T, Hq]`, f32) is the cotangent of the forward's
+      log-sum-exp result: `dS = P * (dP - D + dlse)`;
     - with `forget(%g)`, `dG: [B, T, Hq]`, the gradient of `G = cumsum(g)`:
       `-sum_i dS[i, t]` (the row sums of `dS` are 0), whose reverse
       cumulative sum is `dg`.
@@ -397,14 +403,16 @@ def Mix_AttentionGradOp : Mix_Op<"attention_grad", [AttrSizedOperandSegments]> {
   }];
   let arguments = (ins Mix_Tensor:$q, Mix_Tensor:$k, Mix_Tensor:$v,
       Mix_Tensor:$dout, Optional<Mix_Tensor>:$g,
-      Optional<Mix_SeqLens>:$cu_seqlens, UnitAttr:$causal,
+      Optional<Mix_SeqLens>:$cu_seqlens, Optional<Mix_StateTensor>:$dlse,
+      UnitAttr:$causal,
       OptionalAttr<I64Attr>:$window, OptionalAttr<F32Attr>:$scale,
       OptionalAttr<F32Attr>:$softcap, OptionalAttr<I64Attr>:$block);
   let results = (outs Mix_StateTensor:$dq, Mix_StateTensor:$dk,
       Mix_StateTensor:$dv, Optional<Mix_StateTensor>:$dg);
   let assemblyFormat = [{
     $q `,` $k `,` $v `,` $dout (`forget` `(` $g^ `)`)?
-    (`varlen` `(` $cu_seqlens^ `)`)? (`causal` $causal^)?
+    (`varlen` `(` $cu_seqlens^ `)`)? (`dlse` `(` $dlse^ `)`)?
+    (`causal` $causal^)?
     (`window` `=` $window^)? (`block` `=` $block^)? (`scale` `=` $scale^)?
     (`softcap` `=` $softcap^)?
     attr-dict `:` functional-type(operands, results)
