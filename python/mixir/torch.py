@@ -590,12 +590,12 @@ def chunk_delta_rule(q, k, v, beta, scale=None, initial_state=None,
 # --- mix.attention ---------------------------------------------------------
 
 def _attn_call(q, k, v, g, cu_seqlens, scale, causal, window, softcap, block,
-               chunk_size):
+               chunk_size, return_lse=False):
     return _ops._attention_call(
         _to_numpy(q, "q"), _to_numpy(k, "k"), _to_numpy(v, "v"),
         _to_numpy(g, "g"), scale, causal, window,
         softcap if softcap > 0 else None, block, _chunk(chunk_size),
-        cu_seqlens=_offsets(cu_seqlens))
+        cu_seqlens=_offsets(cu_seqlens), return_lse=return_lse)
 
 
 @torch.library.custom_op("mixir::attention", mutates_args=())
@@ -653,9 +653,73 @@ torch.library.register_autograd("mixir::attention", _attention_backward,
                                 setup_context=_attention_setup)
 
 
+# The same op returning its row log-sum-exp as well: (o, lse).
+@torch.library.custom_op("mixir::attention_lse", mutates_args=())
+def _attention_lse_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                      g: Optional[torch.Tensor],
+                      cu_seqlens: Optional[torch.Tensor], scale: float,
+                      causal: bool, window: int, softcap: float, block: int,
+                      chunk_size: int, backward: bool
+                      ) -> Tuple[torch.Tensor, torch.Tensor]:
+    call = _attn_call(q, k, v, g, cu_seqlens, scale, causal, window, softcap,
+                      block, chunk_size, return_lse=True)
+    o, lse = call.module(backward).functions["mixer"](*call.args)
+    return _to_torch(o, q.dtype), _to_torch(lse, torch.float32)
+
+
+@_attention_lse_op.register_fake
+def _(q, k, v, g, cu_seqlens, scale, causal, window, softcap, block,
+      chunk_size, backward):
+    return (q.new_empty(q.shape[0], q.shape[1], q.shape[2], v.shape[3]),
+            q.new_empty(q.shape[0], q.shape[1], q.shape[2],
+                        dtype=torch.float32))
+
+
+@torch.library.custom_op("mixir::attention_lse_backward", mutates_args=())
+def _attention_lse_backward_op(
+        q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+        g: Optional[torch.Tensor], do: torch.Tensor, dlse: torch.Tensor,
+        cu_seqlens: Optional[torch.Tensor], scale: float, causal: bool,
+        window: int, softcap: float, block: int,
+        chunk_size: int) -> List[torch.Tensor]:
+    call = _attn_call(q, k, v, g, cu_seqlens, scale, causal, window, softcap,
+                      block, chunk_size, return_lse=True)
+    grads = call.module(backward=True).functions["mixer_backward"](
+        *call.args, _to_numpy(do.to(q.dtype), "do"),
+        _to_numpy(dlse.float(), "dlse"))
+    like = [x for x in (q, k, v, g) if x is not None]
+    return [_to_torch(d, x.dtype) for d, x in zip(grads, like)]
+
+
+@_attention_lse_backward_op.register_fake
+def _(q, k, v, g, do, dlse, cu_seqlens, scale, causal, window, softcap, block,
+      chunk_size):
+    return _fake_grads((q, k, v, g))
+
+
+def _attention_lse_backward(ctx, do, dlse):
+    inputs = ctx.saved_tensors
+    if do is None:
+        do = inputs[0].new_zeros(ctx.o_shape)
+    if dlse is None:
+        dlse = inputs[0].new_zeros(ctx.o_shape[:3], dtype=torch.float32)
+    grads = _attention_lse_backward_op(*inputs, do, dlse, *ctx.options)
+    return (*_fill_grads(grads, inputs), *([None] * (len(ctx.options) + 1)))
+
+
+def _attention_lse_setup(ctx, inputs, output):
+    _attention_setup(ctx, inputs, output)
+    ctx.o_shape = tuple(output[0].shape)
+
+
+torch.library.register_autograd("mixir::attention_lse",
+                                _attention_lse_backward,
+                                setup_context=_attention_lse_setup)
+
+
 def attention(q, k, v, g=None, scale=None, causal=True, window=0,
               softcap=None, *, block=0, chunk_size=None, cu_seqlens=None,
-              kv_lens=None, cp_group=None):
+              kv_lens=None, return_lse=False, cp_group=None):
     """`mixir.attention` (softmax attention, MIXERS.md `mix.attention`) on
     torch tensors: q [B, T, Hq, K], k [B, S, Hkv, K], v [B, S, Hkv, V], the
     optional forget gate g [B, T, Hq] (log forget gate, Forgetting
@@ -675,6 +739,11 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
     the window. Forward only (decode): inputs that require grad are refused
     outside torch.no_grad().
 
+    `return_lse=True` returns (o, lse): lse [B, T, Hq] float32 is each
+    row's log-sum-exp of its allowed scores (-inf for a row with none),
+    differentiable too, so results over disjoint key sets merge exactly
+    (o = sum_i exp(lse_i - lse) o_i, lse = logsumexp_i lse_i).
+
     With `cp_group` each rank passes its contiguous slice of
     the tokens in q, k and v (slices may differ in length) and gets its
     slice of o: the ranks exchange the keys and values each rank's queries
@@ -682,12 +751,15 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
     window), and the masks count positions from the start of the whole
     sequence; the backward returns the gradients of the exchanged keys and
     values to their ranks. The forget gate `g` and `block` are not
-    supported with `cp_group`, nor is `cu_seqlens`."""
+    supported with `cp_group`, nor are `cu_seqlens`, `kv_lens` and
+    `return_lse`."""
     if cp_group is not None:
-        if cu_seqlens is not None:  # the same refusal on every rank
-            raise NotImplementedError(
-                "cu_seqlens (packed sequences) with cp_group is not supported "
-                "by mixir.torch's attention yet")
+        for name, value in (("cu_seqlens", cu_seqlens), ("kv_lens", kv_lens),
+                            ("return_lse", return_lse or None)):
+            if value is not None:  # the same refusal on every rank
+                raise NotImplementedError(
+                    f"{name} with cp_group is not supported by mixir.torch's "
+                    f"attention yet")
 
         def run(q, k, v, causal, window):
             return attention(q, k, v, None, scale, causal, window, softcap,
@@ -703,14 +775,17 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
         raise ValueError(f"softcap must be > 0 (None means off), got "
                          f"{softcap}")
     if kv_lens is not None:
+        if return_lse:
+            raise NotImplementedError("return_lse with kv_lens is not "
+                                      "supported")
         return _cached_attention(q, k, v, g, scale, causal, window, softcap,
                                  block, chunk_size, cu_seqlens, kv_lens)
-    return _attention_op(q, k, v, g, cu_seqlens, _scale_of(scale, q.shape[-1]),
-                         bool(causal), int(window),
-                         float(softcap) if softcap is not None else 0.0,
-                         int(block),
-                         -1 if chunk_size is None else int(chunk_size),
-                         _needs_backward(q, k, v, g))
+    op = _attention_lse_op if return_lse else _attention_op
+    return op(q, k, v, g, cu_seqlens, _scale_of(scale, q.shape[-1]),
+              bool(causal), int(window),
+              float(softcap) if softcap is not None else 0.0, int(block),
+              -1 if chunk_size is None else int(chunk_size),
+              _needs_backward(q, k, v, g))
 
 
 def _cached_attention(q, k, v, g, scale, causal, window, softcap, block,
