@@ -669,17 +669,20 @@ def _check_attention(q, k, v):
                          f"{tuple(v.shape)}")
 
 
-def attention(fn, q, k, v, g, causal, window, group, block=0):
+def attention(fn, q, k, v, g, causal, window, group, block=0, parts=None):
     """`fn(q, k, v, causal, window)` is single-process softmax attention
-    (the other options bound). This rank's queries see the keys of
-    the ranks before it; the op compares query and key positions as plain
-    indices from 0, so the masks are shifted by the slice's start:
+    (the other options bound); `parts` its forward and backward on one
+    block of keys with the row log-sum-exp (`_RingParts`).
 
-    - causal, no window: queries and keys reversed in time, unmasked but
-      for window 1 (keys j' >= i' in reversed positions, i.e. j <= start + i);
-    - a window: `n` zero queries put before the slice, where `n` is the
-      number of earlier keys in the window, and their outputs dropped;
-    - neither: every key, no mask.
+    Without a window, the keys and values go round the ring
+    (`_RingAttention`): each rank holds one other rank's block at a time,
+    attends to it (all of it from the ranks before it, its own causally, none
+    from the ranks after it when causal) and merges the partial results
+    through their log-sum-exp, so no rank ever holds more than two blocks.
+    With a window, a rank needs only the last `window - 1` keys before its
+    slice: those are gathered, `n` zero queries are put before the slice
+    (`n` the number of earlier keys in the window, since the op compares
+    positions from 0) and their outputs dropped.
     """
     error = None
     try:
@@ -700,12 +703,9 @@ def attention(fn, q, k, v, g, causal, window, group, block=0):
     rank = dist.get_rank(group)
     lengths = _slice_lengths(q.shape[1], group)
     start = sum(lengths[:rank])
-    if causal and not window:
-        k, v, ks, vs = _exchange(k, v, lengths, group)
-        keys, values = torch.cat(ks[:rank] + [k], 1), \
-            torch.cat(vs[:rank] + [v], 1)
-        o = fn(q.flip(1), keys.flip(1), values.flip(1), False, 1)
-        return o.flip(1)
+    if not window:
+        return _RingAttention.apply(q, k, v, causal, parts, tuple(lengths),
+                                    group)
     if causal:
         tails = [min(n, window - 1) for n in lengths]
         ks, vs = [], []
@@ -718,13 +718,121 @@ def attention(fn, q, k, v, g, causal, window, group, block=0):
         k, v, ks, vs = _exchange(k, v, lengths, group)
         keys = torch.cat(ks[:rank] + [k] + ks[rank + 1:], 1)
         values = torch.cat(vs[:rank] + [v] + vs[rank + 1:], 1)
-        if not window:
-            return fn(q, keys, values, False, 0)
         n = start - max(0, start - window + 1)
         keys, values = keys[:, start - n:], values[:, start - n:]
     padded = torch.cat([q.new_zeros((q.shape[0], n) + tuple(q.shape[2:])), q],
                        1)
     return fn(padded, keys, values, causal, window)[:, n:]
+
+
+class _RingParts:
+    """Attention of this rank's queries on one block of keys, with the row
+    log-sum-exp, forward (`(o, lse)`) and backward (`(dq, dk, dv)` from
+    the cotangents of both), outside autograd: `_RingAttention` merges and
+    differentiates the blocks itself."""
+
+    def __init__(self, forward, backward):
+        self.forward, self.backward = forward, backward
+
+
+def _pass_round(tensors, lengths, origin, group):
+    """Sends `tensors` (the block of rank `origin`) to the next rank and
+    returns the block the previous rank sends, that of rank origin - 1:
+    [B, lengths[origin - 1], ...] each."""
+    world, rank = dist.get_world_size(group), dist.get_rank(group)
+    nxt, prev = _src(group, (rank + 1) % world), _src(group, (rank - 1) % world)
+    incoming = (origin - 1) % world
+    received = [x.new_empty((x.shape[0], lengths[incoming]) +
+                            tuple(x.shape[2:])) for x in tensors]
+    ops = [dist.P2POp(dist.isend, x.contiguous(), nxt, group)
+           for x in tensors]
+    ops += [dist.P2POp(dist.irecv, r, prev, group) for r in received]
+    for request in dist.batch_isend_irecv(ops):
+        request.wait()
+    return received, incoming
+
+
+def _merge(o, lse, o_part, lse_part):
+    """Two partial results over disjoint keys merged through their
+    log-sum-exp (float32; -inf: no key yet)."""
+    new = torch.logaddexp(lse, lse_part)
+    safe = torch.where(torch.isfinite(new), new, torch.zeros_like(new))
+    w_old = torch.where(torch.isfinite(lse), torch.exp(lse - safe),
+                        torch.zeros_like(lse))
+    w_part = torch.where(torch.isfinite(lse_part),
+                         torch.exp(lse_part - safe), torch.zeros_like(lse))
+    return w_old[..., None] * o + w_part[..., None] * o_part.float(), new
+
+
+class _RingAttention(torch.autograd.Function):
+    """Softmax attention with the keys and values passed round the ring.
+
+    At step t rank r holds the block of rank (r - t) mod P: all of its keys
+    are visible to r's queries when it comes before r (or attention is not
+    causal), its own block is causal, and later ranks' blocks are skipped
+    when causal. Each step's (o_t, lse_t) is merged into the running result.
+
+    The backward makes the same round: each block's dk and dv accumulate as
+    they travel with it, and a last pass returns them to their rank. A
+    block's share of the gradient is the block attention's backward with
+    cotangents do_t = w_t do and dlse_t = w_t rowsum(do (o_t - o)), where
+    w_t = exp(lse_t - lse) (the derivative of the merge); (o_t, lse_t) are
+    recomputed rather than kept, so memory stays at two blocks."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, causal, parts, lengths, group):
+        world, rank = dist.get_world_size(group), dist.get_rank(group)
+        B, T, H = q.shape[0], q.shape[1], q.shape[2]
+        o = q.new_zeros((B, T, H, v.shape[3]), dtype=torch.float32)
+        lse = q.new_full((B, T, H), float("-inf"), dtype=torch.float32)
+        block, origin = [k, v], rank
+        for step in range(world):
+            if step:
+                block, origin = _pass_round(block, lengths, origin, group)
+            if T and lengths[origin] and (not causal or origin <= rank):
+                o_t, lse_t = parts.forward(q, block[0], block[1],
+                                           causal and origin == rank,
+                                           any(ctx.needs_input_grad[:3]))
+                o, lse = _merge(o, lse, o_t, lse_t)
+        ctx.save_for_backward(q, k, v, o, lse)
+        ctx.causal, ctx.parts, ctx.lengths, ctx.group = \
+            causal, parts, lengths, group
+        return o.to(q.dtype)
+
+    @staticmethod
+    def backward(ctx, do):
+        q, k, v, o, lse = ctx.saved_tensors
+        group, lengths, causal = ctx.group, ctx.lengths, ctx.causal
+        world, rank = dist.get_world_size(group), dist.get_rank(group)
+        do = do.float()
+        dq = torch.zeros_like(q, dtype=torch.float32)
+        block = [k, v, torch.zeros_like(k, dtype=torch.float32),
+                 torch.zeros_like(v, dtype=torch.float32)]
+        origin = rank
+        for step in range(world):
+            if step:
+                block, origin = _pass_round(block, lengths, origin, group)
+            if q.shape[1] and lengths[origin] and \
+                    (not causal or origin <= rank):
+                own = causal and origin == rank
+                o_t, lse_t = ctx.parts.forward(q, block[0], block[1], own,
+                                               True)
+                finite = torch.isfinite(lse_t) & torch.isfinite(lse)
+                w = torch.where(finite, torch.exp(lse_t - torch.where(
+                    finite, lse, torch.zeros_like(lse))), torch.zeros_like(lse))
+                do_t = w[..., None] * do
+                dlse_t = w * (do * (o_t.float() - o)).sum(-1)
+                dq_t, dk_t, dv_t = ctx.parts.backward(
+                    q, block[0], block[1], own, do_t.to(q.dtype), dlse_t)
+                dq += dq_t.float()
+                block[2] = block[2] + dk_t.float()
+                block[3] = block[3] + dv_t.float()
+        # The accumulators of the block held now (rank + 1's) go home.
+        if world > 1:
+            block, origin = _pass_round(block, lengths, origin, group)
+        assert origin == rank
+        return (dq.to(q.dtype), block[2].to(k.dtype), block[3].to(v.dtype),
+                None, None, None, None)
 
 
 # --- the causal conv (forward only) ------------------------------------------

@@ -766,7 +766,8 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
                              block=block, chunk_size=chunk_size)
         from . import _cp
         return _cp.attention(run, q, k, v, g, causal, window,
-                             _group(cp_group), block)
+                             _group(cp_group), block,
+                             _ring_parts(q, scale, softcap, chunk_size))
     if not isinstance(q, torch.Tensor) or q.dim() != 4:
         raise ValueError("q must be a 4-D torch.Tensor [B, T, Hq, K]")
     if g is not None:
@@ -786,6 +787,26 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
               float(softcap) if softcap is not None else 0.0, int(block),
               -1 if chunk_size is None else int(chunk_size),
               _needs_backward(q, k, v, g))
+
+
+def _ring_parts(q, scale, softcap, chunk_size):
+    """Attention on one block of keys with its log-sum-exp, forward and
+    backward, for the context-parallel ring (mixir._cp)."""
+    from . import _cp
+    options = dict(scale=_scale_of(scale, q.shape[-1]), window=0,
+                   softcap=float(softcap) if softcap is not None else 0.0,
+                   block=0,
+                   chunk_size=-1 if chunk_size is None else int(chunk_size))
+
+    def forward(q, k, v, causal, backward):
+        # `backward`: compile the backward with it (one compilation).
+        return _attention_lse_op(q, k, v, None, None, causal=causal,
+                                 backward=backward, **options)
+
+    def backward(q, k, v, causal, do, dlse):
+        return _attention_lse_backward_op(q, k, v, None, do, dlse, None,
+                                          causal=causal, **options)
+    return _cp._RingParts(forward, backward)
 
 
 def _cached_attention(q, k, v, g, scale, causal, window, softcap, block,

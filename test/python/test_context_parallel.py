@@ -68,6 +68,10 @@ CASES = [
     # An empty slice between two short ones: the window reaches past it.
     ("attn-window-empty", "attn", (True, 8), False, 4, (5, 0, 3, 30)),
     ("attn-window-noncausal", "attn", (False, 6), False, 2, (30, 41)),
+    # The ring (no window): non-causal over uneven slices, and causal with
+    # an empty slice and a one-token one.
+    ("attn-noncausal", "attn", (False, 0), False, 2, (30, 41)),
+    ("attn-causal-empty", "attn", (True, 0), False, 4, (12, 0, 1, 30)),
     # Cases that must raise on every rank: rank 1 passes a q of the wrong
     # shape and dtype; attention's forget gate is refused with cp_group.
     ("bad-rank", "la", "none", True, 2, (70, 29)),
