@@ -865,8 +865,8 @@ def flash_attn_func(q, k, v, dropout_p=0.0, softmax_scale=None, causal=False,
     if (causal or left >= 0) and S != T:
         if S < T or cu_seqlens is not None:
             raise NotImplementedError(
-                "causal or windowed attention with seqlen_q > seqlen_k (or "
-                "packed) and seqlen_q != seqlen_k is not supported")
+                "causal or windowed attention with seqlen_q > seqlen_k, or "
+                "with S != T and cu_seqlens, is not supported")
         lens = torch.full((q.shape[0],), S, dtype=torch.int32)
         return attention(q, k, v, None, softmax_scale, causal, window,
                          softcap, kv_lens=lens)
@@ -891,7 +891,9 @@ def flash_attn_with_kvcache(q, k_cache, v_cache, k=None, v=None,
     ``cache_seqlens + T`` keys per row, the queries at their last T
     positions. Forward only. Rotary embedding, ``cache_batch_idx``,
     ``cache_leftpad``, a paged cache (``block_table``), ALiBi and
-    ``return_softmax_lse`` are not supported."""
+    ``return_softmax_lse`` are not supported. Each row must hold at least
+    as many keys as there are queries (``cache_seqlens + T_new >= T_q``),
+    checked before the cache is written."""
     unsupported = {"rotary_cos": rotary_cos, "rotary_sin": rotary_sin,
                    "cache_batch_idx": cache_batch_idx,
                    "cache_leftpad": cache_leftpad, "block_table": block_table,
@@ -911,20 +913,34 @@ def flash_attn_with_kvcache(q, k_cache, v_cache, k=None, v=None,
     elif isinstance(cache_seqlens, int):
         lens = torch.full((B,), cache_seqlens, dtype=torch.int32)
     else:
-        lens = cache_seqlens.to("cpu", torch.int32)
+        lens = cache_seqlens.to("cpu", torch.int32).reshape(-1)
+        if lens.numel() == 1 and B != 1:
+            lens = lens.expand(B).contiguous()
+    if lens.shape != (B,):
+        raise ValueError(f"cache_seqlens must hold one length per batch row "
+                         f"({B}), got {tuple(lens.shape)}")
     if (k is None) != (v is None):
         raise ValueError("k and v must be given together")
+    if _needs_backward(q, k_cache, v_cache, k, v):
+        raise NotImplementedError(
+            "flash_attn_with_kvcache runs the forward only; call it under "
+            "torch.no_grad() or on tensors that do not require grad")
+    T = 0 if k is None else k.shape[1]
+    total = lens + T
+    # Checked before the cache is written: the new keys fit, and the queries
+    # are the last q.shape[1] of the keys seen.
+    if bool(((lens < 0) | (total > S) | (total < q.shape[1])).any()):
+        raise ValueError(f"cache_seqlens + {T} new keys must lie between "
+                         f"the {q.shape[1]} queries and the cache's {S} "
+                         f"positions")
     if k is not None:
-        T = k.shape[1]
-        if bool(((lens < 0) | (lens + T > S)).any()):
-            raise ValueError(f"cache_seqlens + {T} new keys must fit the "
-                             f"cache of {S} positions")
+        # One scatter per cache: row b's new keys at cache_seqlens[b] + i.
+        rows = torch.arange(B)[:, None]
+        cols = lens.long()[:, None] + torch.arange(T)[None, :]
         with torch.no_grad():
-            for b in range(B):
-                at = int(lens[b])
-                k_cache[b, at:at + T] = k[b]
-                v_cache[b, at:at + T] = v[b]
-        lens = lens + T
+            k_cache[rows, cols] = k.to(k_cache.dtype)
+            v_cache[rows, cols] = v.to(v_cache.dtype)
+    lens = total
     return attention(q, k_cache, v_cache, None, softmax_scale,
                      causal or right == 0, left + 1 if left >= 0 else 0,
                      softcap if softcap > 0 else None, kv_lens=lens)

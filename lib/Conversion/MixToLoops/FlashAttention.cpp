@@ -57,19 +57,27 @@ Value emptyTile(ImplicitLocOpBuilder &b, ArrayRef<int64_t> shape) {
 }
 
 /// The f64 1-D tensor [tokens + pad] of G = cumsum(g[bi, base + t, h]) over
-/// the sequence's T tokens t, zero beyond T, so static [block] slices at any
-/// block start stay in bounds (f64: see GateFloor.h). Its length is the
-/// whole row's, `tokens`, not the sequence's: one size for every sequence of
-/// a packed row, set before the kernel (a GPU block's scratch).
+/// the sequence's T tokens t, zero for the `pad` after them, so static
+/// [block] slices at any block start before T stay in bounds (f64: see
+/// GateFloor.h). Its length is `tokens`, the longest sequence's, not this
+/// one's: one size for every sequence of a packed row, set before the
+/// kernel (a GPU block's scratch).
 Value cumulativeGate(ImplicitLocOpBuilder &b, Value g, Value bi, Value base,
                      Value h, Value T, Value tokens, int64_t pad) {
   Value len = arith::AddIOp::create(b, tokens, indexConst(b, pad));
-  Value empty =
-      tensor::EmptyOp::create(b, ArrayRef<int64_t>{ShapedType::kDynamic},
-                              b.getF64Type(), ValueRange{len});
+  Value G = tensor::EmptyOp::create(b, ArrayRef<int64_t>{ShapedType::kDynamic},
+                                    b.getF64Type(), ValueRange{len});
   Value zero = arith::ConstantOp::create(b, b.getF64FloatAttr(0.0));
-  Value G = linalg::FillOp::create(b, ValueRange{zero}, ValueRange{empty})
-                .getResult(0);
+  // Zeros at [T, T + pad), the padding a block slice reads; [0, T) is
+  // written below and nothing reads beyond T + pad.
+  Value zeros = linalg::FillOp::create(
+                    b, ValueRange{zero},
+                    ValueRange{tensor::EmptyOp::create(
+                        b, ArrayRef<int64_t>{pad}, b.getF64Type())})
+                    .getResult(0);
+  G = tensor::InsertSliceOp::create(b, zeros, G, ArrayRef<OpFoldResult>{T},
+                                    ArrayRef<OpFoldResult>{b.getIndexAttr(pad)},
+                                    ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
   return forLoop(b, indexConst(b, 0), T, {G, zero},
                  [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
                    Value at = arith::AddIOp::create(b, base, t);
@@ -131,11 +139,23 @@ Value FlashAttentionBuilder::sliceOf(ImplicitLocOpBuilder &b, Value vec,
       ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
 }
 
-void FlashAttentionBuilder::setLengths(const SymbolSizes &sizes) {
+void FlashAttentionBuilder::setLengths(ImplicitLocOpBuilder &b,
+                                       const SymbolSizes &sizes) {
   // A forget gate or a block mask ties the key length to the query length
   // (shape contract).
   T = tokens = sizes.lookup("T");
   S = sizes.lookup(keysAreQueries ? "T" : "S");
+  if (!cu)
+    return;
+  // The longest packed sequence, read before the loops (N is 0 when the
+  // packing failed its checks, and nothing is read then).
+  tokens = forLoop(b, indexConst(b, 0), sizes.lookup("N"),
+                   {indexConst(b, 0)},
+                   [&](ImplicitLocOpBuilder &b, Value n, ValueRange a) {
+                     SequenceSpan span = sequenceSpan(b, cu, n, sizes);
+                     return SmallVector<Value>{
+                         arith::MaxSIOp::create(b, a[0], span.length)};
+                   })[0];
 }
 
 SmallVector<OpFoldResult>
@@ -178,7 +198,7 @@ void FlashAttentionBuilder::beginHead(ImplicitLocOpBuilder &b, Value head) {
 
 SmallVector<Value> FlashAttentionBuilder::build(ImplicitLocOpBuilder &b,
                                                 const SymbolSizes &sizes) {
-  setLengths(sizes);
+  setLengths(b, sizes);
   SmallVector<Value> outs = {emptyLike(b, oType, {"B", "T", "Hq", "V"}, sizes)};
   if (lseType)
     outs.push_back(emptyLike(b, lseType, {"B", "T", "Hq"}, sizes));

@@ -69,8 +69,9 @@ public:
 
 protected:
   void initMaps(mlir::MLIRContext *ctx);
-  /// The sequence lengths T and S (S = T when keys are queries).
-  void setLengths(const SymbolSizes &sizes);
+  /// The sequence lengths T and S (S = T when keys are queries), and
+  /// `tokens`, the longest sequence's (T unless packed).
+  void setLengths(ImplicitLocOpBuilder &b, const SymbolSizes &sizes);
   /// The bounds of the forall over (sequence, query head): (B, Hq), or
   /// (N, Hq) with packed sequences.
   SmallVector<mlir::OpFoldResult> headBounds(ImplicitLocOpBuilder &b,
@@ -134,7 +135,7 @@ protected:
   // The sequence lengths, then per (sequence, query head): the batch row,
   // the sequence's first token, the query head, the key/value head,
   // G = cumsum(g) over the sequence (with a forget gate) and index 0.
-  // `tokens` is the whole query length (T before a packed sequence's).
+  // `tokens` is the longest sequence's length (T when not packed).
   Value T, S, tokens;
   Value bi, base, shift, h, kvHead, G, zero;
 

@@ -150,7 +150,7 @@ private:
 SmallVector<Value>
 FlashAttentionGradBuilder::buildGrad(ImplicitLocOpBuilder &b,
                                      const SymbolSizes &sizes) {
-  setLengths(sizes);
+  setLengths(b, sizes);
   SmallVector<Value> outs;
   StringRef keyLen = keysAreQueries ? "T" : "S";
   outs.push_back(
@@ -179,20 +179,18 @@ FlashAttentionGradBuilder::head(ImplicitLocOpBuilder &b, Value queryHead,
   for (auto [i, out] : llvm::enumerate(outs))
     rows.push_back(
         headRows(b, out, bi, base, h, i == 0 || i == 3 ? T : S));
-  // lse and D of every query row, padded to whole blocks (sized for the
-  // whole row, one size for every packed sequence; see cumulativeGate).
+  // lse and D of every query row, padded to whole blocks, sized for the
+  // longest sequence (one size for every packed sequence; see
+  // cumulativeGate). The query pass writes whole blocks [q0, q0 + BQ)
+  // before the key pass reads them, so they start uninitialised.
   Value padded = arith::AddIOp::create(b, tokens, indexConst(b, BQ));
-  auto vec = [&](float fill) {
-    Value e =
-        tensor::EmptyOp::create(b, ArrayRef<int64_t>{ShapedType::kDynamic},
-                                b.getF32Type(), ValueRange{padded});
-    return linalg::FillOp::create(b, ValueRange{f32Const(b, fill)},
-                                  ValueRange{e})
-        .getResult(0);
+  auto vec = [&]() -> Value {
+    return tensor::EmptyOp::create(b, ArrayRef<int64_t>{ShapedType::kDynamic},
+                                   b.getF32Type(), ValueRange{padded});
   };
   Value numQBlocks = arith::CeilDivUIOp::create(b, T, indexConst(b, BQ));
   auto qLoop =
-      forLoop(b, zero, numQBlocks, {rows[0].rows, vec(kInf), vec(0.0f)},
+      forLoop(b, zero, numQBlocks, {rows[0].rows, vec(), vec()},
               [&](ImplicitLocOpBuilder &b, Value qb, ValueRange a) {
                 return queryPass(b, qb, a);
               });

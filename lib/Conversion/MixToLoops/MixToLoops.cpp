@@ -156,7 +156,8 @@ struct ConvertMixToChunked
 
     // Softmax attention: the flash form with blocks of chunk-size queries and
     // keys (mix.attention has no chunk_size attribute). Tiny static problems
-    // keep the per-row reference form of convert-mix-to-loops.
+    // keep the per-row reference form of convert-mix-to-loops (but see
+    // flashOnly).
     constexpr int64_t kMinFlashLength = 16;
     auto longEnough = [](int64_t n) {
       return ShapedType::isDynamic(n) || n >= kMinFlashLength;
@@ -167,8 +168,12 @@ struct ConvertMixToChunked
     for (auto op : attentionOps) {
       if (chunkSize == 0)
         break;
-      if (!longEnough(op.getQ().getType().getDimSize(1)) ||
-          !longEnough(op.getK().getType().getDimSize(1)))
+      // Packed sequences, a KV cache and the log-sum-exp take the flash form
+      // at every length: on CUDA they have no kernel of their own, and the
+      // per-row form's loops would stay host code.
+      bool flashOnly = op.getCuSeqlens() || op.getKvLens() || op.getLse();
+      if (!flashOnly && (!longEnough(op.getQ().getType().getDimSize(1)) ||
+                         !longEnough(op.getK().getType().getDimSize(1))))
         continue;
       rewriter.setInsertionPoint(op);
       if (failed(mixir::lowering::lowerFlashAttention(rewriter, op, chunkSize,

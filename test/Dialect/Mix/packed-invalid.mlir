@@ -223,3 +223,12 @@ func.func @kv_lens_i64(%q: tensor<2x9x2x16xf32>, %lens: tensor<2xi64>) {
       : (tensor<2x9x2x16xf32>, tensor<2x9x2x16xf32>, tensor<2x9x2x16xf32>, tensor<2xi64>) -> tensor<2x9x2x16xf32>
   return
 }
+
+// -----
+
+func.func @kv_lens_short_cache(%q: tensor<2x9x2x16xf32>, %k: tensor<2x4x2x16xf32>, %lens: tensor<2xi32>) {
+  // expected-error @+1 {{'kv_lens' needs the queries in the cache (T <= S), got T = 9, S = 4}}
+  %o = mix.attention %q, %k, %k kv_lens(%lens) causal
+      : (tensor<2x9x2x16xf32>, tensor<2x4x2x16xf32>, tensor<2x4x2x16xf32>, tensor<2xi32>) -> tensor<2x9x2x16xf32>
+  return
+}

@@ -541,6 +541,12 @@ LogicalResult AttentionOp::verify() {
       return emitOpError() << "'kv_lens' (a KV cache, queries at its last T "
                               "positions) takes no "
                            << other;
+    int64_t T = getQ().getType().getDimSize(1),
+            S = getK().getType().getDimSize(1);
+    if (!ShapedType::isDynamic(T) && !ShapedType::isDynamic(S) && T > S)
+      return emitOpError() << "'kv_lens' needs the queries in the cache (T <= "
+                              "S), got T = "
+                           << T << ", S = " << S;
   }
   return verifyAttention(*this);
 }
