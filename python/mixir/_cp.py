@@ -572,6 +572,67 @@ def _split_packed(what, run, zero_state, summary_of, initial_state,
     return o, (full if keep else None)
 
 
+def _packed_conv(fn, x, w, bias, conv_state, activation, output_final_state,
+                 cu_seqlens, group):
+    """The conv over packed sequences (`cu_seqlens` of the whole batch, the
+    same on every rank) that cross ranks: each rank runs its pieces
+    (`_Plan`) packed, every piece from its sequence's row of rank 0's
+    conv state [N, D, W - 1], but a first piece that continues a sequence,
+    whose state is the W - 1 inputs before the slice: the tokens of that
+    sequence on earlier ranks (gathered tails), and before its first token
+    that sequence's conv state row."""
+    error, rank = None, dist.get_rank(group)
+    try:
+        _check_offsets(cu_seqlens)
+    except Exception as e:  # noqa: BLE001 - re-raised on this rank below
+        error = e
+    _agree(error, group, "causal_conv1d")
+    cu, lengths = _offsets_of(cu_seqlens, x.shape[1], group)
+    plan = _Plan(cu, lengths, rank)
+    D, need = x.shape[2], w.shape[1] - 1
+    init = x.new_zeros(plan.count, D, need)
+    try:
+        conv_state = _check_state("conv_state", conv_state, init)
+    except Exception as e:  # noqa: BLE001 - re-raised on this rank below
+        error = e
+    _agree(error, group, "causal_conv1d")
+    if conv_state is not None:
+        init = conv_state.to(x.dtype).contiguous()
+    dist.broadcast(init, _src(group, 0), group=group)
+    local = init[plan.ids].clone()
+    tails = [min(n, need) for n in lengths]
+    gathered = _gather_tails(x, tails, group) if max(tails) > 0 else None
+    start = sum(lengths[:rank])
+    if plan.continues and need > 0:
+        seq = plan.ids[0]
+        # Global position -> token [B, D] of the earlier ranks' tails.
+        known, at = {}, 0
+        for r in range(rank):
+            first = at + lengths[r] - tails[r]
+            for i in range(tails[r]):
+                known[first + i] = gathered[r][:, i]
+            at += lengths[r]
+        columns = []
+        for j in range(start - need, start):
+            if j >= cu[seq]:
+                columns.append(known[j][0])
+            else:  # before the sequence's first token: its own conv state
+                columns.append(init[seq][:, need - (cu[seq] - j)])
+        local[0] = torch.stack(columns, -1)
+    local_cu = torch.tensor(plan.local, dtype=cu_seqlens.dtype)
+    y, finals = fn(x, w, bias, local.contiguous(), activation, True,
+                   cu_seqlens=local_cu)
+    full = None
+    if output_final_state:
+        full = x.new_zeros(plan.count, D, need)
+        if plan.ends_here:
+            full[[plan.ids[i] for i in plan.ends_here]] = \
+                finals[plan.ends_here]
+        dist.all_reduce(full, group=group)
+    last = dist.get_world_size(group) - 1
+    return y, (full if rank == last else None)
+
+
 # --- softmax attention ------------------------------------------------------
 
 def _gather_tails(x, tails, group):
@@ -852,19 +913,21 @@ def causal_conv1d(fn, x, w, bias, conv_state, activation, output_final_state,
                 "mixir.torch.causal_conv1d runs the forward only (its "
                 "backward is not derived yet); call it under torch.no_grad() "
                 "or on tensors that do not require grad")
-        if cu_seqlens is not None:
-            raise NotImplementedError(
-                "causal_conv1d with cp_group does not take cu_seqlens")
         if x.dim() != 3 or w.dim() != 2 or w.shape[0] != x.shape[2]:
             raise ValueError("causal_conv1d takes x [B, T, D] and w [D, W], "
                              f"got {tuple(x.shape)} and {tuple(w.shape)}")
         B, T, D = x.shape
         need = w.shape[1] - 1
         state = x.new_zeros(B, D, need)
-        conv_state = _check_state("conv_state", conv_state, state)
+        if cu_seqlens is None:  # packed: [N, D, W - 1], checked below
+            conv_state = _check_state("conv_state", conv_state, state)
     except Exception as e:  # noqa: BLE001 - re-raised on this rank below
         error = e
-    _agree(error, group, "causal_conv1d", options=int(output_final_state))
+    _agree(error, group, "causal_conv1d",
+           options=int(output_final_state) + 2 * int(cu_seqlens is not None))
+    if cu_seqlens is not None:
+        return _packed_conv(fn, x, w, bias, conv_state, activation,
+                            output_final_state, cu_seqlens, group)
     if conv_state is not None:
         state = conv_state.to(x.dtype).contiguous()
     dist.broadcast(state, _src(group, 0), group=group)

@@ -996,7 +996,11 @@ def causal_conv1d(x, w, bias=None, conv_state=None, activation=None,
     gets its slice of y: a rank receives the last W - 1 inputs before its
     slice (a halo, from several ranks where slices are shorter), rank 0's
     `conv_state` starts the sequence, and the last rank returns the new
-    state. `cu_seqlens` is not supported with `cp_group`."""
+    state. With `cu_seqlens` (the offsets of the whole packed batch, the
+    same on every rank) a sequence that crosses ranks continues from the
+    inputs before the slice, and before its first token from its own row
+    of rank 0's `conv_state` [N, D, W - 1]; the last rank returns the new
+    states [N, D, W - 1]."""
     if cp_group is not None:  # the same refusal, on every rank
         from . import _cp
         return _cp.causal_conv1d(causal_conv1d, x, w, bias, conv_state,

@@ -104,6 +104,13 @@ CASES = [
     # ranks and into rank 0's conv state.
     ("conv-silu", "conv", (4, "silu"), True, 4, (2, 1, 30, 7)),
     ("conv", "conv", (3, None), False, 2, (10, 13)),
+    # Packed: a sequence that starts 1 token before rank 1's slice (the rest
+    # of its halo from its own conv state) and one over three ranks whose
+    # short middle slice makes the halo reach back two ranks; an empty
+    # sequence and one without a conv state row of its own (zeros).
+    ("pk-conv", "conv", (4, "silu"), True, 2, (10, 13), (0, 9, 9, 15, 23)),
+    ("pk-conv-4", "conv", (3, None), False, 4, (6, 1, 9, 5),
+     (0, 4, 4, 16, 21)),
     # Refused on every rank: rank 1 passes other offsets; block attention.
     ("pk-disagree", "la", "none", True, 2, (10, 11), (0, 5, 21)),
     ("attn-block", "attn", (True, 0), False, 2, (10, 11)),
@@ -156,7 +163,7 @@ def inputs(case):
         return [torch.randn(B, T, CONV_D, generator=gen),
                 torch.randn(CONV_D, W, generator=gen),
                 torch.randn(CONV_D, generator=gen),
-                torch.randn(B, CONV_D, W - 1, generator=gen) if init
+                torch.randn(N, CONV_D, W - 1, generator=gen) if init
                 else None]
     Vc = value_dim(case)
     q, k, v = (torch.randn(B, T, H, d, generator=gen) for d in (K, K, Vc))
@@ -210,7 +217,8 @@ def run(case, xs, cp_group=None, rank=0):
         if name == "conv-grad":  # grad mode on: refused, the conv has none
             return mt.causal_conv1d(*xs, gate[1], True, cp_group=cp_group)
         with torch.no_grad():
-            return mt.causal_conv1d(*xs, gate[1], True, cp_group=cp_group)
+            return mt.causal_conv1d(*xs, gate[1], True, cu_seqlens=cu,
+                                    cp_group=cp_group)
     causal, window = gate
     g = torch.zeros(B, xs[0].shape[1], HQ) if name == "attn-forget-gate" \
         else None
@@ -415,7 +423,7 @@ def precompile(case, xs):
         return
     if op == "conv":
         x, w = xs[:2]
-        run(case, xs[:3] + [x.new_zeros(x.shape[0], x.shape[2],
+        run(case, xs[:3] + [x.new_zeros(state_rows(case), x.shape[2],
                                         w.shape[1] - 1)])
         return
     state = xs[-1] if xs[-1] is not None else torch.zeros_like(
@@ -476,13 +484,19 @@ def conv_reference(case):
     W, act = case[2]
     x, w, bias, state = (None if t is None else t.double()
                          for t in inputs(case))
+    cu = packing(case) or (0, x.shape[1])
     if state is None:
-        state = x.new_zeros(x.shape[0], x.shape[2], W - 1)
-    history = torch.cat([state.transpose(1, 2), x], 1)
-    y = bias + sum(w[:, i] * history[:, i:i + x.shape[1]] for i in range(W))
-    if act == "silu":
-        y = y * torch.sigmoid(y)
-    return y, history[:, history.shape[1] - (W - 1):].transpose(1, 2)
+        state = x.new_zeros(state_rows(case), x.shape[2], W - 1)
+    ys, finals = [], []
+    for n in range(len(cu) - 1):  # each sequence on its own
+        row = slice(n, n + 1) if packing(case) else slice(None)
+        seq = x[:, cu[n]:cu[n + 1]]
+        history = torch.cat([state[row].transpose(1, 2), seq], 1)
+        y = bias + sum(w[:, i] * history[:, i:i + seq.shape[1]]
+                       for i in range(W))
+        ys.append(y * torch.sigmoid(y) if act == "silu" else y)
+        finals.append(history[:, history.shape[1] - (W - 1):].transpose(1, 2))
+    return torch.cat(ys, 1), torch.cat(finals, 0)
 
 
 def attention_reference(case):
