@@ -129,14 +129,15 @@ FailureOr<Results> attentionOp(OpBuilder &b, Location loc,
   auto oType = RankedTensorType::get(
       {dim(in.q, 0), dim(in.q, 1), dim(in.q, 2), dim(in.v, 3)},
       qt.getElementType());
-  Value o = mix::AttentionOp::create(
-      b, loc, oType, /*lse=*/Type(), in.q, in.k, in.v, in.g, /*cu_seqlens=*/Value(),
-      /*kv_lens=*/Value(),
-      flag(b, options.causal),
-      options.window ? b.getI64IntegerAttr(options.window) : IntegerAttr(),
-      scaleAttr(b, options), /*softcap=*/FloatAttr(),
-      /*block=*/IntegerAttr())
-                .getO();
+  Value o =
+      mix::AttentionOp::create(
+          b, loc, oType, /*lse=*/Type(), in.q, in.k, in.v, in.g,
+          /*cu_seqlens=*/Value(),
+          /*kv_lens=*/Value(), flag(b, options.causal),
+          options.window ? b.getI64IntegerAttr(options.window) : IntegerAttr(),
+          scaleAttr(b, options), /*softcap=*/FloatAttr(),
+          /*block=*/IntegerAttr())
+          .getO();
   return Results{o};
 }
 

@@ -95,9 +95,9 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
                        Value numKeys, Value shift, Value h, Value kvHead,
                        Value i, ValueRange o) -> SmallVector<Value> {
           Value bi = span.batch, at = span.token(b, i);
-          Value qi =
-              arith::MulFOp::create(b, readF32Vector(b, q, {bi, at, h, zero}, K),
-                                    f32Splat(b, scale, K));
+          Value qi = arith::MulFOp::create(
+              b, readF32Vector(b, q, {bi, at, h, zero}, K),
+              f32Splat(b, scale, K));
           // Allowed keys: lo <= j < hi (from the sequence's start).
           Value pos = b.createOrFold<arith::AddIOp>(shift, i);
           Value hi = numKeys;
@@ -111,9 +111,8 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
                 arith::SubIOp::create(b, pos, indexConst(b, window - 1)));
           if (block > 0)
             std::tie(lo, hi) = clampToBlock(b, i, block, lo, hi);
-          Value Gi =
-              G ? tensor::ExtractOp::create(b, G, ValueRange{bi, at, h})
-                : Value();
+          Value Gi = G ? tensor::ExtractOp::create(b, G, ValueRange{bi, at, h})
+                       : Value();
           auto softmax = forLoop(
               b, lo, hi,
               {f32Const(b, negInf), f32Const(b, 0.0f), f32Splat(b, 0.0f, V)},
@@ -131,10 +130,10 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
                                tensor::ExtractOp::create(
                                    b, G, ValueRange{bi, key, h})));
                 Value mNew = arith::MaximumFOp::create(b, m, s);
-                Value c = math::ExpOp::create(b,
-                                              arith::SubFOp::create(b, m, mNew));
-                Value p = math::ExpOp::create(b,
-                                              arith::SubFOp::create(b, s, mNew));
+                Value c =
+                    math::ExpOp::create(b, arith::SubFOp::create(b, m, mNew));
+                Value p =
+                    math::ExpOp::create(b, arith::SubFOp::create(b, s, mNew));
                 Value lNew =
                     arith::AddFOp::create(b, arith::MulFOp::create(b, l, c), p);
                 Value vj = readF32Vector(b, v, {bi, key, kvHead, zero}, V);
@@ -148,8 +147,7 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
           Value any = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, l,
                                             f32Const(b, 0.0f));
           Value safeL = arith::SelectOp::create(b, any, l, f32Const(b, 1.0f));
-          Value out =
-              arith::DivFOp::create(b, softmax[2], splat(b, safeL, V));
+          Value out = arith::DivFOp::create(b, softmax[2], splat(b, safeL, V));
           SmallVector<Value> written = {
               writeVector(b, out, o[0], {bi, at, h, zero})};
           if (o.size() > 1) {
@@ -186,8 +184,7 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
                     return forLoop(
                         b, zero, span.length, a,
                         [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
-                          return row(b, span, numKeys, shift, h, kvHead, i,
-                                     a);
+                          return row(b, span, numKeys, shift, h, kvHead, i, a);
                         });
                   });
             });

@@ -70,11 +70,11 @@ Value cumulativeGate(ImplicitLocOpBuilder &b, Value g, Value bi, Value base,
   Value zero = arith::ConstantOp::create(b, b.getF64FloatAttr(0.0));
   // Zeros at [T, T + pad), the padding a block slice reads; [0, T) is
   // written below and nothing reads beyond T + pad.
-  Value zeros = linalg::FillOp::create(
-                    b, ValueRange{zero},
-                    ValueRange{tensor::EmptyOp::create(
-                        b, ArrayRef<int64_t>{pad}, b.getF64Type())})
-                    .getResult(0);
+  Value zeros =
+      linalg::FillOp::create(b, ValueRange{zero},
+                             ValueRange{tensor::EmptyOp::create(
+                                 b, ArrayRef<int64_t>{pad}, b.getF64Type())})
+          .getResult(0);
   G = tensor::InsertSliceOp::create(b, zeros, G, ArrayRef<OpFoldResult>{T},
                                     ArrayRef<OpFoldResult>{b.getIndexAttr(pad)},
                                     ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
@@ -149,8 +149,7 @@ void FlashAttentionBuilder::setLengths(ImplicitLocOpBuilder &b,
     return;
   // The longest packed sequence, read before the loops (N is 0 when the
   // packing failed its checks, and nothing is read then).
-  tokens = forLoop(b, indexConst(b, 0), sizes.lookup("N"),
-                   {indexConst(b, 0)},
+  tokens = forLoop(b, indexConst(b, 0), sizes.lookup("N"), {indexConst(b, 0)},
                    [&](ImplicitLocOpBuilder &b, Value n, ValueRange a) {
                      SequenceSpan span = sequenceSpan(b, cu, n, sizes);
                      return SmallVector<Value>{
@@ -174,8 +173,8 @@ void FlashAttentionBuilder::beginSequence(ImplicitLocOpBuilder &b, Value seq,
     T = S = span.length;
   if (kvLens) {
     // Row bi's keys, kv_lens[bi] in [T, S] (checked before the loops).
-    S = arith::IndexCastOp::create(
-        b, b.getIndexType(), tensor::ExtractOp::create(b, kvLens, bi));
+    S = arith::IndexCastOp::create(b, b.getIndexType(),
+                                   tensor::ExtractOp::create(b, kvLens, bi));
     shift = arith::SubIOp::create(b, S, T);
   }
 }
@@ -216,8 +215,7 @@ SmallVector<Value> FlashAttentionBuilder::build(ImplicitLocOpBuilder &b,
 /// The forall body: this head's output rows o[bi, base:base+T, h, :] as a
 /// [T, V] tensor (and its lse rows, a [T] tensor), filled one query block at
 /// a time and inserted into `all` (o, then lse).
-void FlashAttentionBuilder::buildHead(ImplicitLocOpBuilder &b,
-                                      ValueRange all) {
+void FlashAttentionBuilder::buildHead(ImplicitLocOpBuilder &b, ValueRange all) {
   OpFoldResult one = b.getIndexAttr(1), zeroAttr = b.getIndexAttr(0);
   // o [B, T, Hq, V] -> [T, V]; lse [B, T, Hq] -> [T].
   auto rowsOf = [&](Value whole, int64_t width) {

@@ -44,8 +44,8 @@ public:
   template <typename AttentionLike>
   FlashAttentionBuilder(AttentionLike op, int64_t blockQ, int64_t blockK)
       : q(op.getQ()), k(op.getK()), v(op.getV()), g(op.getG()),
-        cu(op.getCuSeqlens()), hq(dimSize(q, 2)), K(dimSize(q, 3)), V(dimSize(v, 3)),
-        share(hq / dimSize(k, 2)), BQ(blockQ), BK(blockK),
+        cu(op.getCuSeqlens()), hq(dimSize(q, 2)), K(dimSize(q, 3)),
+        V(dimSize(v, 3)), share(hq / dimSize(k, 2)), BQ(blockQ), BK(blockK),
         scale(op.getScaleOrDefault()), causal(op.getCausal()),
         window(op.getWindowOrZero()), block(op.getBlockOrZero()),
         softcap(op.getSoftcapOrZero()), keysAreQueries(op.keysAreQueries()) {

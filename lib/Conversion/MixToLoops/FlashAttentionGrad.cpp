@@ -161,12 +161,12 @@ FlashAttentionGradBuilder::buildGrad(ImplicitLocOpBuilder &b,
       emptyLike(b, op.getDv().getType(), {"B", keyLen, "Hq", "V"}, sizes));
   if (g)
     outs.push_back(emptyLike(b, op.getDg().getType(), {"B", "T", "Hq"}, sizes));
-  return forallSlices(b, headBounds(b, sizes), outs,
-                      [&](ImplicitLocOpBuilder &hb, ValueRange ivs,
-                          ValueRange all) {
-                        beginSequence(hb, ivs[0], sizes);
-                        return head(hb, ivs[1], all);
-                      });
+  return forallSlices(
+      b, headBounds(b, sizes), outs,
+      [&](ImplicitLocOpBuilder &hb, ValueRange ivs, ValueRange all) {
+        beginSequence(hb, ivs[0], sizes);
+        return head(hb, ivs[1], all);
+      });
 }
 
 /// One (sequence, query head): the query pass (dq, lse, D), then the key
@@ -177,8 +177,7 @@ FlashAttentionGradBuilder::head(ImplicitLocOpBuilder &b, Value queryHead,
   beginHead(b, queryHead);
   SmallVector<HeadRows> rows;
   for (auto [i, out] : llvm::enumerate(outs))
-    rows.push_back(
-        headRows(b, out, bi, base, h, i == 0 || i == 3 ? T : S));
+    rows.push_back(headRows(b, out, bi, base, h, i == 0 || i == 3 ? T : S));
   // lse and D of every query row, padded to whole blocks, sized for the
   // longest sequence (one size for every packed sequence; see
   // cumulativeGate). The query pass writes whole blocks [q0, q0 + BQ)
@@ -189,11 +188,10 @@ FlashAttentionGradBuilder::head(ImplicitLocOpBuilder &b, Value queryHead,
                                    b.getF32Type(), ValueRange{padded});
   };
   Value numQBlocks = arith::CeilDivUIOp::create(b, T, indexConst(b, BQ));
-  auto qLoop =
-      forLoop(b, zero, numQBlocks, {rows[0].rows, vec(), vec()},
-              [&](ImplicitLocOpBuilder &b, Value qb, ValueRange a) {
-                return queryPass(b, qb, a);
-              });
+  auto qLoop = forLoop(b, zero, numQBlocks, {rows[0].rows, vec(), vec()},
+                       [&](ImplicitLocOpBuilder &b, Value qb, ValueRange a) {
+                         return queryPass(b, qb, a);
+                       });
   SmallVector<Value> keyRows = {rows[1].rows, rows[2].rows};
   if (g)
     keyRows.push_back(rows[3].rows);
@@ -211,12 +209,11 @@ FlashAttentionGradBuilder::head(ImplicitLocOpBuilder &b, Value queryHead,
 
 Value FlashAttentionGradBuilder::loadCotangent(ImplicitLocOpBuilder &b,
                                                const QueryBlock &qblk) {
-  return loadTile(b, dout, BQ, V, qblk.validQ,
-                  [&](ImplicitLocOpBuilder &b, Value i) {
-                    return SmallVector<Value>{
-                        bi, token(b, arith::AddIOp::create(b, qblk.q0, i)), h,
-                        zero};
-                  });
+  return loadTile(
+      b, dout, BQ, V, qblk.validQ, [&](ImplicitLocOpBuilder &b, Value i) {
+        return SmallVector<Value>{
+            bi, token(b, arith::AddIOp::create(b, qblk.q0, i)), h, zero};
+      });
 }
 
 /// From the forward's (m, l, O): lse = m + log l and D = rowsum(dO * O) / l,

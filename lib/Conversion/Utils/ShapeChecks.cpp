@@ -205,8 +205,7 @@ void addKeyLengthChecks(ImplicitLocOpBuilder &b, Value lens,
         };
         Value bad = arith::OrIOp::create(
             nb,
-            arith::CmpIOp::create(nb, arith::CmpIPredicate::slt, len,
-                                  asI64(T)),
+            arith::CmpIOp::create(nb, arith::CmpIPredicate::slt, len, asI64(T)),
             arith::CmpIOp::create(nb, arith::CmpIPredicate::sgt, len,
                                   asI64(S)));
         Value first = arith::AndIOp::create(
@@ -216,12 +215,12 @@ void addKeyLengthChecks(ImplicitLocOpBuilder &b, Value lens,
         scf::YieldOp::create(
             nb, ValueRange{arith::SelectOp::create(nb, first, i, args[0])});
       });
-  checks.push_back(
-      {loop.getResult(0), count,
-       opName.str() + ": 'kv_lens' must lie between T (the queries, dim 1 "
-                      "of 'q') and S (the cache, dim 1 of 'k'); got: the "
-                      "batch row of the first that does not, expected: B "
-                      "(none)"});
+  checks.push_back({loop.getResult(0), count,
+                    opName.str() +
+                        ": 'kv_lens' must lie between T (the queries, dim 1 "
+                        "of 'q') and S (the cache, dim 1 of 'k'); got: the "
+                        "batch row of the first that does not, expected: B "
+                        "(none)"});
 }
 
 /// A constant global holding `text`, as memref<?xi8>.

@@ -181,12 +181,12 @@ LogicalResult attention(Node &n) {
     scale = n.b.getF32FloatAttr(n.floatAttr("scale", 1.0f));
   auto oType = withShape(q4, {dim(q4, 0), t, hq, dv});
   Value o = mix::AttentionOp::create(
-      n.b, n.loc, oType, /*lse=*/Type(), q4, k4, v4, Value(), /*cu_seqlens=*/Value(),
-      /*kv_lens=*/Value(),
-      causal ? n.b.getUnitAttr() : UnitAttr(),
-      window ? n.b.getI64IntegerAttr(window) : IntegerAttr(), scale,
-      softcap > 0.0f ? n.b.getF32FloatAttr(softcap) : FloatAttr(),
-      /*block=*/IntegerAttr())
+                n.b, n.loc, oType, /*lse=*/Type(), q4, k4, v4, Value(),
+                /*cu_seqlens=*/Value(),
+                /*kv_lens=*/Value(), causal ? n.b.getUnitAttr() : UnitAttr(),
+                window ? n.b.getI64IntegerAttr(window) : IntegerAttr(), scale,
+                softcap > 0.0f ? n.b.getF32FloatAttr(softcap) : FloatAttr(),
+                /*block=*/IntegerAttr())
                 .getO();
   if (rank == 4) {
     n.setOutput(0, build::transpose(n.b, n.loc, o, {0, 2, 1, 3}));

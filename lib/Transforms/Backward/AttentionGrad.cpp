@@ -41,18 +41,19 @@ FailureOr<SmallVector<Value>> attentionGrad(OpBuilder &b, mix::AttentionOp op,
   Type dgType = g ? f32WithHeads(g, hq) : Type();
   auto grad = mix::AttentionGradOp::create(
       b, loc, f32WithHeads(q, hq), f32WithHeads(k, hq), f32WithHeads(v, hq),
-      dgType, q, k, v, dout, g, op.getCuSeqlens(), dLse, op.getCausalAttr(), op.getWindowAttr(),
-      op.getScaleAttr(), op.getSoftcapAttr(), op.getBlockAttr());
+      dgType, q, k, v, dout, g, op.getCuSeqlens(), dLse, op.getCausalAttr(),
+      op.getWindowAttr(), op.getScaleAttr(), op.getSoftcapAttr(),
+      op.getBlockAttr());
   SmallVector<Value> grads = {
       castLike(b, loc, grad.getDq(), q),
       castLike(b, loc, sumHeads(b, loc, grad.getDk(), 2, share), k),
       castLike(b, loc, sumHeads(b, loc, grad.getDv(), 2, share), v)};
   if (g)
-    grads.push_back(
-        castLike(b, loc,
-                 reverseCumsumTime(b, loc, grad.getDg(),
-                                   Sequences(b, loc, op.getCuSeqlens(), grad.getDg())),
-                 g));
+    grads.push_back(castLike(
+        b, loc,
+        reverseCumsumTime(b, loc, grad.getDg(),
+                          Sequences(b, loc, op.getCuSeqlens(), grad.getDg())),
+        g));
   return grads;
 }
 

@@ -1203,14 +1203,17 @@ struct MixRaise : mixir::impl::MixRaiseBase<MixRaise> {
         return failure();
       q4 = (*qkv)[0], k4 = (*qkv)[1], v4 = (*qkv)[2];
     }
-    Value o = mixir::mix::AttentionOp::create(
-        b, loc, mixOutputType(q4, v4), /*lse=*/Type(), q4, k4, v4, Value(),
-        /*cu_seqlens=*/Value(), /*kv_lens=*/Value(), c.causal ? b.getUnitAttr() : UnitAttr(),
-        c.window ? b.getI64IntegerAttr(c.window) : IntegerAttr(),
-        b.getF32FloatAttr((float)c.scale),
-        c.softcap != 0.0 ? b.getF32FloatAttr((float)c.softcap) : FloatAttr(),
-        /*block=*/IntegerAttr())
-                  .getO();
+    Value o =
+        mixir::mix::AttentionOp::create(
+            b, loc, mixOutputType(q4, v4), /*lse=*/Type(), q4, k4, v4, Value(),
+            /*cu_seqlens=*/Value(), /*kv_lens=*/Value(),
+            c.causal ? b.getUnitAttr() : UnitAttr(),
+            c.window ? b.getI64IntegerAttr(c.window) : IntegerAttr(),
+            b.getF32FloatAttr((float)c.scale),
+            c.softcap != 0.0 ? b.getF32FloatAttr((float)c.softcap)
+                             : FloatAttr(),
+            /*block=*/IntegerAttr())
+            .getO();
     if (grouped)
       replaceGrouped(b, out, o, gq.rows,
                      cast<RankedTensorType>(c.k.getType()).getDimSize(1),
