@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import mixir
-from test_packed import guarded
+from test_packed import compilations, guarded
 
 NP_DTYPE = {"f32": np.float32, "bf16": ml_dtypes.bfloat16}
 LIMIT = {"f32": 1e-5, "bf16": 1e-2}
@@ -138,10 +138,7 @@ def test_full_cache_is_bottom_right_attention():
 
 
 def test_one_compilation_serves_every_set_of_lengths():
-    def built():  # compiled here, or loaded from a MIXIR_CACHE_DIR
-        stats = mixir.cache.stats()
-        return stats["compiles"] + stats["disk_hits"]
-
+    built = compilations
     rng = np.random.default_rng(4)
     before = built()
     for i in range(50):

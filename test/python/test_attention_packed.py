@@ -21,9 +21,10 @@ import ml_dtypes  # noqa: E402
 
 import mixir  # noqa: E402
 import mixir.torch as mt  # noqa: E402
+from test_attention_backward import make_inputs as unpacked_inputs  # noqa: E402
 from test_attention_backward import reference_attention  # noqa: E402
 from test_backward import rel_rms  # noqa: E402
-from test_packed import guarded, packing  # noqa: E402
+from test_packed import compilations, guarded, packing  # noqa: E402
 
 NP_DTYPE = {"f32": np.float32, "bf16": ml_dtypes.bfloat16}
 TORCH_DTYPE = {"f32": torch.float32, "bf16": torch.bfloat16}
@@ -45,19 +46,12 @@ def packed_reference(cu, q, k, v, g=None, **attrs):
 
 
 def make_inputs(seed, n, total, hq, hk, K, V, gate, max_len=None):
+    """A random packing of n sequences of about `total` tokens, and
+    test_attention_backward's inputs over it (a batch of one)."""
     rng = np.random.default_rng(seed)
     cu = packing(rng, n, total=total, max_len=max_len or max(2, total // n))
     T = int(cu[-1])
-    gen = torch.Generator().manual_seed(seed)
-    q = torch.randn(1, T, hq, K, generator=gen, dtype=torch.float64)
-    k = torch.randn(1, T, hk, K, generator=gen, dtype=torch.float64)
-    v = torch.randn(1, T, hk, V, generator=gen, dtype=torch.float64)
-    g = None
-    if gate:
-        g = torch.nn.functional.logsigmoid(
-            2.0 + torch.randn(1, T, hq, generator=gen, dtype=torch.float64))
-    do = torch.randn(1, T, hq, V, generator=gen, dtype=torch.float64)
-    return cu, q, k, v, g, do
+    return (cu, *unpacked_inputs(1, T, T, hq, hk, K, V, gate, seed))
 
 
 # (sequences, about how many tokens, Hq, Hkv, K, V, attrs, forget gate)
@@ -224,11 +218,7 @@ def test_no_gradient_crosses_a_boundary():
 
 def test_one_compilation_serves_every_packing():
     rng = np.random.default_rng(21)
-
-    def built():  # compiled here, or loaded from a MIXIR_CACHE_DIR
-        stats = mixir.cache.stats()
-        return stats["compiles"] + stats["disk_hits"]
-
+    built = compilations
     before = built()
     for i in range(100):
         n = int(rng.integers(1, 65))

@@ -301,13 +301,17 @@ def test_no_initial_state_and_int64_offsets():
     check(s32, ws, 1e-5, "state")
 
 
+def compilations():
+    """Modules built so far: compiled here, or loaded from a
+    MIXIR_CACHE_DIR."""
+    stats = mixir.cache.stats()
+    return stats["compiles"] + stats["disk_hits"]
+
+
 def test_one_compilation_serves_every_packing():
     rng = np.random.default_rng(11)
     K = V = 16
-    def built():  # compiled here, or loaded from a MIXIR_CACHE_DIR
-        stats = mixir.cache.stats()
-        return stats["compiles"] + stats["disk_hits"]
-
+    built = compilations
     before = built()
     for i in range(100):
         n = int(rng.integers(1, 65))
