@@ -618,7 +618,10 @@ def _attention_call(q, k, v, g=None, scale=None, causal=True, window=0,
                          f"S == T), got B = {q.shape[0]}, S = {k.shape[1]}, "
                          f"T = {q.shape[1]}")
     args = [q, k, v]
-    types = [_tensor(q.shape, elem), _tensor(k.shape, elem), _tensor(v.shape, elem)]
+    # Over a KV cache the query length is static (1 when decoding), so the
+    # compiler sizes its query blocks to it: one compilation per length.
+    types = [_tensor(q.shape, elem, 1 if kv_lens is not None else 2),
+             _tensor(k.shape, elem), _tensor(v.shape, elem)]
     forget = ""
     if g is not None:
         g = _f32("g", g, 3, "[B, T, Hq]")
@@ -638,7 +641,8 @@ def _attention_call(q, k, v, g=None, scale=None, causal=True, window=0,
         (f" window = {window}" if window else "") + \
         (f" block = {block}" if block else "") + _scale_attr("scale", scale) \
         + _scale_attr("softcap", softcap)
-    result_types = [_tensor((0, 0, q.shape[2], v.shape[3]), elem)]
+    result_types = [_tensor((0, q.shape[1], q.shape[2], v.shape[3]), elem,
+                            1 if kv_lens is not None else 2)]
     if return_lse:
         result_types.append(_tensor((0, 0, q.shape[2]), "f32"))
     key = ("attention", tuple(types), tuple(result_types), attrs)

@@ -7,6 +7,7 @@
 #include "mixir/Conversion/Passes.h"
 
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
 
 namespace mixir {
 #define GEN_PASS_DEF_CONVERTMIXTOLOOPS
@@ -175,8 +176,15 @@ struct ConvertMixToChunked
       if (!flashOnly && (!longEnough(op.getQ().getType().getDimSize(1)) ||
                          !longEnough(op.getK().getType().getDimSize(1))))
         continue;
+      // A static query length shorter than a block (a decode step, T = 1,
+      // or the verification of a few drafted tokens) gets query blocks of
+      // its own length, rounded up to a power of two, not mostly padding.
+      int64_t blockQ = chunkSize;
+      int64_t queries = op.getQ().getType().getDimSize(1);
+      if (!ShapedType::isDynamic(queries) && queries < chunkSize)
+        blockQ = std::max<int64_t>(1, llvm::PowerOf2Ceil(queries));
       rewriter.setInsertionPoint(op);
-      if (failed(mixir::lowering::lowerFlashAttention(rewriter, op, chunkSize,
+      if (failed(mixir::lowering::lowerFlashAttention(rewriter, op, blockQ,
                                                       chunkSize))) {
         op.emitOpError("could not be lowered to the flash-attention form");
         return signalPassFailure();

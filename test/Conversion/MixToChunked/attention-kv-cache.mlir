@@ -45,3 +45,13 @@ func.func @cached(%q: tensor<?x?x4x16xf32>, %k: tensor<?x?x2x16xf32>, %v: tensor
       : (tensor<?x?x4x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x2x8xf32>, tensor<?xi32>) -> tensor<?x?x4x8xf32>
   return %o : tensor<?x?x4x8xf32>
 }
+
+// A decode step (static T = 1): query blocks of one row, so the score tile
+// is K (scale Q)^T [16, 1], not a block of 16 query rows of which 15 pad.
+// CHECK-LABEL: func.func @decode(
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<16x16xf32>, tensor<16x1xf32>) outs(%{{.*}} : tensor<16x1xf32>)
+func.func @decode(%q: tensor<?x1x4x16xf32>, %k: tensor<?x?x2x16xf32>, %v: tensor<?x?x2x8xf32>, %lens: tensor<?xi32>) -> tensor<?x1x4x8xf32> {
+  %o = mix.attention %q, %k, %v kv_lens(%lens) causal
+      : (tensor<?x1x4x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x2x8xf32>, tensor<?xi32>) -> tensor<?x1x4x8xf32>
+  return %o : tensor<?x1x4x8xf32>
+}
