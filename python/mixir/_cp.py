@@ -730,7 +730,8 @@ def _check_attention(q, k, v):
                          f"{tuple(v.shape)}")
 
 
-def attention(fn, q, k, v, g, causal, window, group, block=0, parts=None):
+def attention(fn, q, k, v, g, causal, window, group, block=0, parts=None,
+              cu_seqlens=None):
     """`fn(q, k, v, causal, window)` is single-process softmax attention
     (the other options bound); `parts` its forward and backward on one
     block of keys with the row log-sum-exp (`_RingParts`).
@@ -755,18 +756,30 @@ def attention(fn, q, k, v, g, causal, window, group, block=0, parts=None):
             raise NotImplementedError(
                 "attention with cp_group does not take block (its blocks "
                 "would count positions from each rank's slice)")
+        if cu_seqlens is not None and window:
+            raise NotImplementedError(
+                "attention with cp_group and cu_seqlens does not take a "
+                "window (packed sequences go round the ring)")
         _check_attention(q, k, v)
+        if cu_seqlens is not None:
+            _check_offsets(cu_seqlens)
         grad = _needs_backward(q, k, v)
     except Exception as e:  # noqa: BLE001 - re-raised on this rank below
         error, grad = e, False
-    if _agree(error, group, "attention", grad):
+    if _agree(error, group, "attention", grad,
+              int(cu_seqlens is not None)):
         k, v = _differentiable(k, True), _differentiable(v, True)
     rank = dist.get_rank(group)
-    lengths = _slice_lengths(q.shape[1], group)
+    plan = None
+    if cu_seqlens is not None:
+        cu, lengths = _offsets_of(cu_seqlens, q.shape[1], group)
+        plan = _RingPlan(cu, lengths, rank, cu_seqlens.dtype)
+    else:
+        lengths = _slice_lengths(q.shape[1], group)
     start = sum(lengths[:rank])
     if not window:
         return _RingAttention.apply(q, k, v, causal, parts, tuple(lengths),
-                                    group)
+                                    group, plan)
     if causal:
         tails = [min(n, window - 1) for n in lengths]
         ks, vs = [], []
@@ -784,6 +797,32 @@ def attention(fn, q, k, v, g, causal, window, group, block=0, parts=None):
     padded = torch.cat([q.new_zeros((q.shape[0], n) + tuple(q.shape[2:])), q],
                        1)
     return fn(padded, keys, values, causal, window)[:, n:]
+
+
+class _RingPlan:
+    """Packed sequences on the ring: this rank's own block runs packed over
+    its pieces (`_Plan`), and each other rank's block is seen only by the
+    pieces whose sequence reaches into it, as (query rows, key rows) pairs
+    of plain, unmasked attention (causal: only blocks before this rank's,
+    which a sequence reaches only through this rank's first piece)."""
+
+    def __init__(self, cu, lengths, rank, dtype):
+        inner = _Plan(cu, lengths, rank)
+        self.local_cu = torch.tensor(inner.local, dtype=dtype)
+        starts = [sum(lengths[:r]) for r in range(len(lengths))]
+        self.pairs = {}  # block origin -> [(q rows, key rows)]
+        for i, seq in enumerate(inner.ids):
+            rows = slice(inner.local[i], inner.local[i + 1])
+            if rows.start == rows.stop:
+                continue
+            for r, first in enumerate(starts):
+                if r == rank:
+                    continue
+                lo = max(cu[seq], first) - first
+                hi = min(cu[seq + 1], first + lengths[r]) - first
+                if lo < hi:
+                    self.pairs.setdefault(r, []).append(
+                        (rows, slice(lo, hi), r < rank))
 
 
 class _RingParts:
@@ -841,23 +880,41 @@ class _RingAttention(torch.autograd.Function):
     recomputed rather than kept, so memory stays at two blocks."""
 
     @staticmethod
-    def forward(ctx, q, k, v, causal, parts, lengths, group):
+    def _tasks(q, block, origin, rank, causal, plan):
+        """What this rank computes on the block of rank `origin`: (query
+        rows, keys, values, causal, cu_seqlens) tuples."""
+        if not plan:
+            if q.shape[1] and block[0].shape[1] and \
+                    (not causal or origin <= rank):
+                return [(slice(None), block[0], block[1],
+                         causal and origin == rank, None)]
+            return []
+        if origin == rank:
+            return [(slice(None), block[0], block[1], causal, plan.local_cu)]
+        return [(rows, block[0][:, keys], block[1][:, keys], False, None)
+                for rows, keys, before in plan.pairs.get(origin, [])
+                if before or not causal]
+
+    @staticmethod
+    def forward(ctx, q, k, v, causal, parts, lengths, group, plan):
         world, rank = dist.get_world_size(group), dist.get_rank(group)
         B, T, H = q.shape[0], q.shape[1], q.shape[2]
         o = q.new_zeros((B, T, H, v.shape[3]), dtype=torch.float32)
         lse = q.new_full((B, T, H), float("-inf"), dtype=torch.float32)
         block, origin = [k, v], rank
+        grad = any(ctx.needs_input_grad[:3])
         for step in range(world):
             if step:
                 block, origin = _pass_round(block, lengths, origin, group)
-            if T and lengths[origin] and (not causal or origin <= rank):
-                o_t, lse_t = parts.forward(q, block[0], block[1],
-                                           causal and origin == rank,
-                                           any(ctx.needs_input_grad[:3]))
-                o, lse = _merge(o, lse, o_t, lse_t)
+            for rows, keys, values, masked, cu in _RingAttention._tasks(
+                    q, block, origin, rank, causal, plan):
+                o_t, lse_t = parts.forward(q[:, rows], keys, values, masked,
+                                           grad, cu)
+                o[:, rows], lse[:, rows] = _merge(o[:, rows], lse[:, rows],
+                                                  o_t, lse_t)
         ctx.save_for_backward(q, k, v, o, lse)
-        ctx.causal, ctx.parts, ctx.lengths, ctx.group = \
-            causal, parts, lengths, group
+        ctx.causal, ctx.parts, ctx.lengths, ctx.group, ctx.plan = \
+            causal, parts, lengths, group, plan
         return o.to(q.dtype)
 
     @staticmethod
@@ -873,27 +930,35 @@ class _RingAttention(torch.autograd.Function):
         for step in range(world):
             if step:
                 block, origin = _pass_round(block, lengths, origin, group)
-            if q.shape[1] and lengths[origin] and \
-                    (not causal or origin <= rank):
-                own = causal and origin == rank
-                o_t, lse_t = ctx.parts.forward(q, block[0], block[1], own,
-                                               True)
-                finite = torch.isfinite(lse_t) & torch.isfinite(lse)
+            tasks = _RingAttention._tasks(q, block, origin, rank, causal,
+                                          ctx.plan)
+            keyed = [slice(None)] * len(tasks)
+            if ctx.plan and origin != rank:
+                keyed = [keys for _, keys, before in
+                         ctx.plan.pairs.get(origin, [])
+                         if before or not causal]
+            for (rows, keys, values, masked, cu), at in zip(tasks, keyed):
+                qr, dor, lser, orr = q[:, rows], do[:, rows], lse[:, rows], \
+                    o[:, rows]
+                o_t, lse_t = ctx.parts.forward(qr, keys, values, masked, True,
+                                               cu)
+                finite = torch.isfinite(lse_t) & torch.isfinite(lser)
                 w = torch.where(finite, torch.exp(lse_t - torch.where(
-                    finite, lse, torch.zeros_like(lse))), torch.zeros_like(lse))
-                do_t = w[..., None] * do
-                dlse_t = w * (do * (o_t.float() - o)).sum(-1)
+                    finite, lser, torch.zeros_like(lser))),
+                    torch.zeros_like(lser))
+                do_t = w[..., None] * dor
+                dlse_t = w * (dor * (o_t.float() - orr)).sum(-1)
                 dq_t, dk_t, dv_t = ctx.parts.backward(
-                    q, block[0], block[1], own, do_t.to(q.dtype), dlse_t)
-                dq += dq_t.float()
-                block[2] = block[2] + dk_t.float()
-                block[3] = block[3] + dv_t.float()
+                    qr, keys, values, masked, do_t.to(q.dtype), dlse_t, cu)
+                dq[:, rows] += dq_t.float()
+                block[2][:, at] += dk_t.float()
+                block[3][:, at] += dv_t.float()
         # The accumulators of the block held now (rank + 1's) go home.
         if world > 1:
             block, origin = _pass_round(block, lengths, origin, group)
         assert origin == rank
         return (dq.to(q.dtype), block[2].to(k.dtype), block[3].to(v.dtype),
-                None, None, None, None)
+                None, None, None, None, None)
 
 
 # --- the causal conv (forward only) ------------------------------------------

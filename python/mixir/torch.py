@@ -751,10 +751,11 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
     window), and the masks count positions from the start of the whole
     sequence; the backward returns the gradients of the exchanged keys and
     values to their ranks. The forget gate `g` and `block` are not
-    supported with `cp_group`, nor are `cu_seqlens`, `kv_lens` and
-    `return_lse`."""
+    supported with `cp_group`, nor are `kv_lens` and `return_lse`; with
+    `cu_seqlens` (the whole batch's offsets on every rank) the sequences
+    that cross ranks go round the ring too, without a window."""
     if cp_group is not None:
-        for name, value in (("cu_seqlens", cu_seqlens), ("kv_lens", kv_lens),
+        for name, value in (("kv_lens", kv_lens),
                             ("return_lse", return_lse or None)):
             if value is not None:  # the same refusal on every rank
                 raise NotImplementedError(
@@ -767,7 +768,8 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
         from . import _cp
         return _cp.attention(run, q, k, v, g, causal, window,
                              _group(cp_group), block,
-                             _ring_parts(q, scale, softcap, chunk_size))
+                             _ring_parts(q, scale, softcap, chunk_size),
+                             cu_seqlens)
     if not isinstance(q, torch.Tensor) or q.dim() != 4:
         raise ValueError("q must be a 4-D torch.Tensor [B, T, Hq, K]")
     if g is not None:
@@ -798,14 +800,15 @@ def _ring_parts(q, scale, softcap, chunk_size):
                    block=0,
                    chunk_size=-1 if chunk_size is None else int(chunk_size))
 
-    def forward(q, k, v, causal, backward):
+    def forward(q, k, v, causal, backward, cu_seqlens=None):
         # `backward`: compile the backward with it (one compilation).
-        return _attention_lse_op(q, k, v, None, None, causal=causal,
+        return _attention_lse_op(q, k, v, None, cu_seqlens, causal=causal,
                                  backward=backward, **options)
 
-    def backward(q, k, v, causal, do, dlse):
-        return _attention_lse_backward_op(q, k, v, None, do, dlse, None,
-                                          causal=causal, **options)
+    def backward(q, k, v, causal, do, dlse, cu_seqlens=None):
+        return _attention_lse_backward_op(q, k, v, None, do, dlse,
+                                          cu_seqlens, causal=causal,
+                                          **options)
     return _cp._RingParts(forward, backward)
 
 

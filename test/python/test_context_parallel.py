@@ -72,6 +72,13 @@ CASES = [
     # an empty slice and a one-token one.
     ("attn-noncausal", "attn", (False, 0), False, 2, (30, 41)),
     ("attn-causal-empty", "attn", (True, 0), False, 4, (12, 0, 1, 30)),
+    # Packed sequences on the ring: one over all four ranks (two of them
+    # wholly inside it), causal; non-causal with an empty and a one-token
+    # sequence, one crossing the boundary.
+    ("pk-attn-causal", "attn", (True, 0), False, 4, (10, 12, 1, 20),
+     (0, 5, 38, 43)),
+    ("pk-attn", "attn", (False, 0), False, 2, (30, 21),
+     (0, 7, 7, 40, 41, 51)),
     # Cases that must raise on every rank: rank 1 passes a q of the wrong
     # shape and dtype; attention's forget gate is refused with cp_group.
     ("bad-rank", "la", "none", True, 2, (70, 29)),
@@ -224,7 +231,7 @@ def run(case, xs, cp_group=None, rank=0):
         else None
     return mt.attention(*xs, g, causal=causal, window=window,
                         block=4 if name == "attn-block" else 0,
-                        cp_group=cp_group), None
+                        cu_seqlens=cu, cp_group=cp_group), None
 
 
 def scan_f64(xs):
@@ -282,7 +289,8 @@ def recurrent_f64(case, xs):
 
 
 def attention_f64(case, xs):
-    """Softmax attention in float64 with the masks of docs/MIXERS.md."""
+    """Softmax attention in float64 with the masks of docs/MIXERS.md (and,
+    packed, only keys of the query's own sequence)."""
     causal, window = case[2]
     q, k, v = xs
     k, v = (x.repeat_interleave(HQ // H, 2) for x in (k, v))
@@ -293,6 +301,10 @@ def attention_f64(case, xs):
         allowed &= j <= i
     if window:
         allowed &= j > i - window
+    if packing(case):
+        seq = torch.bucketize(torch.arange(T), torch.tensor(packing(case)),
+                              right=True)
+        allowed &= seq[:, None] == seq[None, :]
     x = torch.einsum("bihd,bjhd->bhij", q, k) * K ** -0.5
     p = torch.softmax(x.masked_fill(~allowed, float("-inf")), -1)
     return torch.einsum("bhij,bjhd->bihd", p, v)
