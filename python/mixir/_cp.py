@@ -54,8 +54,9 @@ def _agree(ok, group, what, grad=False, options=0):
                                    "parallel group failed (see its error)")
     if flag[2].item() != -flag[3].item():
         raise ValueError(f"{what}: the ranks of the context-parallel group "
-                         "passed different output_final_state or "
-                         "broadcast_final_state")
+                         "passed different options (output_final_state, "
+                         "broadcast_final_state; attention: causal, window, "
+                         "cu_seqlens or grad mode)")
     return flag[1].item() != 0
 
 
@@ -596,8 +597,8 @@ def _packed_conv(fn, x, w, bias, conv_state, activation, output_final_state,
     except Exception as e:  # noqa: BLE001 - re-raised on this rank below
         error = e
     _agree(error, group, "causal_conv1d")
-    if conv_state is not None:
-        init = conv_state.to(x.dtype).contiguous()
+    if conv_state is not None:  # a copy: the broadcast writes into it
+        init = conv_state.to(x.dtype, copy=True).contiguous()
     dist.broadcast(init, _src(group, 0), group=group)
     local = init[plan.ids].clone()
     tails = [min(n, need) for n in lengths]
@@ -730,11 +731,13 @@ def _check_attention(q, k, v):
                          f"{tuple(v.shape)}")
 
 
-def attention(fn, q, k, v, g, causal, window, group, block=0, parts=None,
-              cu_seqlens=None):
+def attention(fn, q, k, v, g, causal, window, group, block=0,
+              make_parts=None, cu_seqlens=None):
     """`fn(q, k, v, causal, window)` is single-process softmax attention
-    (the other options bound); `parts` its forward and backward on one
-    block of keys with the row log-sum-exp (`_RingParts`).
+    (the other options bound); `make_parts()` gives its forward and
+    backward on one block of keys with the row log-sum-exp (`_RingParts`),
+    whose modules are compiled before the ranks agree to go on, so that a
+    failure there raises on every rank instead of stalling the ring.
 
     Without a window, the keys and values go round the ring
     (`_RingAttention`): each rank holds one other rank's block at a time,
@@ -764,10 +767,18 @@ def attention(fn, q, k, v, g, causal, window, group, block=0, parts=None,
         if cu_seqlens is not None:
             _check_offsets(cu_seqlens)
         grad = _needs_backward(q, k, v)
+        parts = make_parts()
+        if not window:
+            parts.prepare(q, k, v, causal, cu_seqlens,
+                          torch.is_grad_enabled())
     except Exception as e:  # noqa: BLE001 - re-raised on this rank below
         error, grad = e, False
-    if _agree(error, group, "attention", grad,
-              int(cu_seqlens is not None)):
+    # The ranks must take the same path (ring or gather) and all make the
+    # backward's exchanges: they agree on the packing, the masks and grad
+    # mode.
+    options = int(cu_seqlens is not None) + 2 * int(bool(window)) + \
+        4 * int(bool(causal)) + 8 * int(torch.is_grad_enabled())
+    if _agree(error, group, "attention", grad, options):
         k, v = _differentiable(k, True), _differentiable(v, True)
     rank = dist.get_rank(group)
     plan = None
@@ -829,10 +840,11 @@ class _RingParts:
     """Attention of this rank's queries on one block of keys, with the row
     log-sum-exp, forward (`(o, lse)`) and backward (`(dq, dk, dv)` from
     the cotangents of both), outside autograd: `_RingAttention` merges and
-    differentiates the blocks itself."""
+    differentiates the blocks itself. `prepare(q, k, v, causal, cu_seqlens,
+    backward)` compiles every form the ring may run."""
 
-    def __init__(self, forward, backward):
-        self.forward, self.backward = forward, backward
+    def __init__(self, forward, backward, prepare):
+        self.forward, self.backward, self.prepare = forward, backward, prepare
 
 
 def _pass_round(tensors, lengths, origin, group):
@@ -883,15 +895,15 @@ class _RingAttention(torch.autograd.Function):
     def _tasks(q, block, origin, rank, causal, plan):
         """What this rank computes on the block of rank `origin`: (query
         rows, keys, values, causal, cu_seqlens) tuples."""
+        every = slice(None)
         if not plan:
             if q.shape[1] and block[0].shape[1] and \
                     (not causal or origin <= rank):
-                return [(slice(None), block[0], block[1],
-                         causal and origin == rank, None)]
+                return [(every, every, causal and origin == rank, None)]
             return []
         if origin == rank:
-            return [(slice(None), block[0], block[1], causal, plan.local_cu)]
-        return [(rows, block[0][:, keys], block[1][:, keys], False, None)
+            return [(every, every, causal, plan.local_cu)]
+        return [(rows, keys, False, None)
                 for rows, keys, before in plan.pairs.get(origin, [])
                 if before or not causal]
 
@@ -906,10 +918,11 @@ class _RingAttention(torch.autograd.Function):
         for step in range(world):
             if step:
                 block, origin = _pass_round(block, lengths, origin, group)
-            for rows, keys, values, masked, cu in _RingAttention._tasks(
+            for rows, keys, masked, cu in _RingAttention._tasks(
                     q, block, origin, rank, causal, plan):
-                o_t, lse_t = parts.forward(q[:, rows], keys, values, masked,
-                                           grad, cu)
+                o_t, lse_t = parts.forward(q[:, rows], block[0][:, keys],
+                                           block[1][:, keys], masked, grad,
+                                           cu)
                 o[:, rows], lse[:, rows] = _merge(o[:, rows], lse[:, rows],
                                                   o_t, lse_t)
         ctx.save_for_backward(q, k, v, o, lse)
@@ -930,14 +943,9 @@ class _RingAttention(torch.autograd.Function):
         for step in range(world):
             if step:
                 block, origin = _pass_round(block, lengths, origin, group)
-            tasks = _RingAttention._tasks(q, block, origin, rank, causal,
-                                          ctx.plan)
-            keyed = [slice(None)] * len(tasks)
-            if ctx.plan and origin != rank:
-                keyed = [keys for _, keys, before in
-                         ctx.plan.pairs.get(origin, [])
-                         if before or not causal]
-            for (rows, keys, values, masked, cu), at in zip(tasks, keyed):
+            for rows, at, masked, cu in _RingAttention._tasks(
+                    q, block, origin, rank, causal, ctx.plan):
+                keys, values = block[0][:, at], block[1][:, at]
                 qr, dor, lser, orr = q[:, rows], do[:, rows], lse[:, rows], \
                     o[:, rows]
                 o_t, lse_t = ctx.parts.forward(qr, keys, values, masked, True,
@@ -955,7 +963,8 @@ class _RingAttention(torch.autograd.Function):
                 block[3][:, at] += dv_t.float()
         # The accumulators of the block held now (rank + 1's) go home.
         if world > 1:
-            block, origin = _pass_round(block, lengths, origin, group)
+            block, origin = _pass_round(block[2:], lengths, origin, group)
+            block = [None, None] + block
         assert origin == rank
         return (dq.to(q.dtype), block[2].to(k.dtype), block[3].to(v.dtype),
                 None, None, None, None, None)
@@ -994,7 +1003,7 @@ def causal_conv1d(fn, x, w, bias, conv_state, activation, output_final_state,
         return _packed_conv(fn, x, w, bias, conv_state, activation,
                             output_final_state, cu_seqlens, group)
     if conv_state is not None:
-        state = conv_state.to(x.dtype).contiguous()
+        state = conv_state.to(x.dtype, copy=True).contiguous()
     dist.broadcast(state, _src(group, 0), group=group)
     lengths = _slice_lengths(T, group)
     tails = [min(n, need) for n in lengths]

@@ -768,7 +768,8 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
         from . import _cp
         return _cp.attention(run, q, k, v, g, causal, window,
                              _group(cp_group), block,
-                             _ring_parts(q, scale, softcap, chunk_size),
+                             lambda: _ring_parts(q, scale, softcap,
+                                                 chunk_size),
                              cu_seqlens)
     if not isinstance(q, torch.Tensor) or q.dim() != 4:
         raise ValueError("q must be a 4-D torch.Tensor [B, T, Hq, K]")
@@ -795,6 +796,9 @@ def _ring_parts(q, scale, softcap, chunk_size):
     """Attention on one block of keys with its log-sum-exp, forward and
     backward, for the context-parallel ring (mixir._cp)."""
     from . import _cp
+    if softcap is not None and not softcap > 0:
+        raise ValueError(f"softcap must be > 0 (None means off), got "
+                         f"{softcap}")
     options = dict(scale=_scale_of(scale, q.shape[-1]), window=0,
                    softcap=float(softcap) if softcap is not None else 0.0,
                    block=0,
@@ -809,7 +813,17 @@ def _ring_parts(q, scale, softcap, chunk_size):
         return _attention_lse_backward_op(q, k, v, None, do, dlse,
                                           cu_seqlens, causal=causal,
                                           **options)
-    return _cp._RingParts(forward, backward)
+
+    def prepare(q, k, v, causal, cu_seqlens, backward):
+        # Other ranks' blocks are unmasked, the own block causal (packed).
+        forms = [(False, None)]
+        if causal or cu_seqlens is not None:
+            forms.append((causal, cu_seqlens))
+        for masked, cu in forms:
+            _attn_call(q, k, v, None, cu, options["scale"], masked, 0,
+                       options["softcap"], 0, options["chunk_size"],
+                       return_lse=True).module(backward)
+    return _cp._RingParts(forward, backward, prepare)
 
 
 def _cached_attention(q, k, v, g, scale, causal, window, softcap, block,

@@ -124,9 +124,12 @@ CASES = [
     # Rank 1 asks for no final state; rank 0's conv state requires grad.
     ("opts-disagree", "la", "none", True, 2, (10, 11)),
     ("conv-grad", "conv", (3, None), True, 2, (10, 11)),
+    # Rank 1 calls the ring under torch.no_grad(): its backward would never
+    # make the ring's exchanges, so every rank refuses.
+    ("attn-grad-disagree", "attn", (True, 0), False, 2, (10, 11)),
 ]
 REFUSED = ("bad-rank", "attn-forget-gate", "pk-disagree", "attn-block",
-           "opts-disagree", "conv-grad")
+           "opts-disagree", "conv-grad", "attn-grad-disagree")
 TOL = {"la": 1e-5, "scan": 1e-5, "dr": 1e-4, "rec": 1e-4}
 RANK_R = 2  # mix.recurrence's low-rank terms
 HQ = 4  # attention's query heads (GQA over H key/value heads)
@@ -356,7 +359,11 @@ def worker(rank, world, port, out_dir, cases):
             if case[0] == "bad-rank" and rank == 1:
                 mine[0] = mine[0].double()[..., 0]  # a wrong rank and dtype
             try:
-                o, s = run(case, mine, dist.group.WORLD, rank)
+                if case[0] == "attn-grad-disagree" and rank == 1:
+                    with torch.no_grad():
+                        o, s = run(case, mine, dist.group.WORLD, rank)
+                else:
+                    o, s = run(case, mine, dist.group.WORLD, rank)
             except Exception as e:  # noqa: BLE001 - reported to the parent
                 torch.save({"error": f"{type(e).__name__}: {e}"},
                            os.path.join(out_dir, f"{case[0]}-{rank}.pt"))
@@ -641,6 +648,12 @@ def test_attention_refuses_block_with_cp_group(spawned):
     got = errors(spawned(2)[0], "attn-block", 2)
     assert all(e is not None and e.startswith("NotImplementedError") and
                "block" in e for e in got), got
+
+
+def test_ranks_in_different_grad_modes_raise_on_every_rank(spawned):
+    got = errors(spawned(2)[0], "attn-grad-disagree", 2)
+    assert all(e is not None and e.startswith("ValueError") and
+               "grad mode" in e for e in got), got
 
 
 def test_cp_group_needs_torch_distributed():

@@ -145,7 +145,8 @@ void FlashAttentionBuilder::setLengths(ImplicitLocOpBuilder &b,
   // (shape contract).
   T = tokens = sizes.lookup("T");
   S = sizes.lookup(keysAreQueries ? "T" : "S");
-  if (!cu)
+  // The forward needs `tokens` only to size G (the backward always).
+  if (!cu || (oType && !g))
     return;
   // The longest packed sequence, read before the loops (N is 0 when the
   // packing failed its checks, and nothing is read then).
