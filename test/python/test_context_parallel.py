@@ -79,6 +79,9 @@ CASES = [
      (0, 5, 38, 43)),
     ("pk-attn", "attn", (False, 0), False, 2, (30, 21),
      (0, 7, 7, 40, 41, 51)),
+    # A group of one: the ring makes no pass at all.
+    ("attn-one-rank", "attn", (True, 0), False, 1, (37,)),
+    ("pk-attn-one-rank", "attn", (False, 0), False, 1, (37,), (0, 12, 37)),
     # Cases that must raise on every rank: rank 1 passes a q of the wrong
     # shape and dtype; attention's forget gate is refused with cp_group.
     ("bad-rank", "la", "none", True, 2, (70, 29)),
@@ -580,7 +583,7 @@ def errors(out, name, world):
             for r in range(world)]
 
 
-@pytest.mark.parametrize("world", [2, 4])
+@pytest.mark.parametrize("world", [1, 2, 4])
 def test_context_parallel_matches_one_process(world, spawned):
     out, refs = spawned(world)
     for case in CASES:
