@@ -22,6 +22,7 @@ import ml_dtypes  # noqa: E402
 import mixir  # noqa: E402
 import mixir.torch as mt  # noqa: E402
 from test_attention_backward import make_inputs as unpacked_inputs  # noqa: E402
+from test_attention_backward import mixir_grads  # noqa: E402
 from test_attention_backward import reference_attention  # noqa: E402
 from test_backward import rel_rms  # noqa: E402
 from test_packed import compilations, guarded, packing  # noqa: E402
@@ -130,15 +131,6 @@ def reference_grads(cu, q, k, v, g, do, **attrs):
     return o, torch.autograd.grad((o * do).sum(), leaves)
 
 
-def mixir_grads(cu, q, k, v, g, do, dtype, **attrs):
-    ins = [x.detach().to(TORCH_DTYPE[dtype]).requires_grad_(True)
-           for x in (q, k, v)]
-    gt = g.detach().float().requires_grad_(True) if g is not None else None
-    o = mt.attention(*ins, gt, cu_seqlens=torch.from_numpy(cu), **attrs)
-    leaves = ins + ([gt] if gt is not None else [])
-    return o, torch.autograd.grad(o, leaves, do.to(TORCH_DTYPE[dtype]))
-
-
 GRAD = [(c, d) for c in CASES[:5] for d in ("f32", "bf16")]
 
 
@@ -151,7 +143,8 @@ def test_packed_attention_gradients(case, dtype, record_rel_rms):
     q, k, v, do = (rounded(x, dtype) for x in (q, k, v, do))
     g = g.float().double() if g is not None else None
     want_o, want = reference_grads(cu, q, k, v, g, do, **attrs)
-    o, got = mixir_grads(cu, q, k, v, g, do, dtype, **attrs)
+    o, got = mixir_grads(q, k, v, g, do, dtype,
+                         cu_seqlens=torch.from_numpy(cu), **attrs)
     assert rel_rms(o, want_o) <= OUT_LIMIT[dtype]
     for name, a, w in zip(["dq", "dk", "dv", "dg"], got, want):
         assert torch.isfinite(a).all(), f"{name} has NaN/Inf"
