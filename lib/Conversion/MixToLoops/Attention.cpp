@@ -171,9 +171,7 @@ LogicalResult lowerAttention(RewriterBase &rewriter, mix::AttentionOp op) {
               Value shift = zero;
               if (kvLens) {
                 // Row n's keys, kv_lens[n] in [T, S] (checked before).
-                numKeys = arith::IndexCastOp::create(
-                    b, b.getIndexType(),
-                    tensor::ExtractOp::create(b, kvLens, ValueRange{n}));
+                numKeys = offsetAt(b, kvLens, n);
                 shift = arith::SubIOp::create(b, numKeys, span.length);
               }
               return forLoop(

@@ -174,8 +174,7 @@ void FlashAttentionBuilder::beginSequence(ImplicitLocOpBuilder &b, Value seq,
     T = S = span.length;
   if (kvLens) {
     // Row bi's keys, kv_lens[bi] in [T, S] (checked before the loops).
-    S = arith::IndexCastOp::create(b, b.getIndexType(),
-                                   tensor::ExtractOp::create(b, kvLens, bi));
+    S = offsetAt(b, kvLens, bi);
     shift = arith::SubIOp::create(b, S, T);
   }
 }
@@ -202,46 +201,45 @@ SmallVector<Value> FlashAttentionBuilder::build(ImplicitLocOpBuilder &b,
   SmallVector<Value> outs = {emptyLike(b, oType, {"B", "T", "Hq", "V"}, sizes)};
   if (lseType)
     outs.push_back(emptyLike(b, lseType, {"B", "T", "Hq"}, sizes));
-  auto forall = scf::ForallOp::create(
-      b, headBounds(b, sizes), outs, std::nullopt,
-      [&](OpBuilder &nested, Location loc, ValueRange args) {
-        ImplicitLocOpBuilder hb(loc, nested);
-        beginSequence(hb, args[0], sizes);
-        h = args[1];
-        buildHead(hb, args.drop_front(2));
+  return forallSlices(
+      b, headBounds(b, sizes), outs,
+      [&](ImplicitLocOpBuilder &hb, ValueRange ivs, ValueRange all) {
+        beginSequence(hb, ivs[0], sizes);
+        h = ivs[1];
+        return buildHead(hb, all);
       });
-  return SmallVector<Value>(forall.getResults());
+}
+
+ParallelSlice FlashAttentionBuilder::headRows(ImplicitLocOpBuilder &b,
+                                              Value all, Value n) {
+  auto type = cast<RankedTensorType>(all.getType());
+  OpFoldResult one = b.getIndexAttr(1);
+  ParallelSlice r;
+  r.offsets = {bi, getAsOpFoldResult(base), h};
+  r.sizes = {one, n, one};
+  SmallVector<int64_t> shape = {ShapedType::kDynamic};
+  if (type.getRank() == 4) {
+    r.offsets.push_back(b.getIndexAttr(0));
+    r.sizes.push_back(b.getIndexAttr(type.getDimSize(3)));
+    shape.push_back(type.getDimSize(3));
+  }
+  SmallVector<OpFoldResult> unit(r.offsets.size(), one);
+  r.value = tensor::ExtractSliceOp::create(
+      b, RankedTensorType::get(shape, type.getElementType()), all, r.offsets,
+      r.sizes, unit);
+  return r;
 }
 
 /// The forall body: this head's output rows o[bi, base:base+T, h, :] as a
 /// [T, V] tensor (and its lse rows, a [T] tensor), filled one query block at
-/// a time and inserted into `all` (o, then lse).
-void FlashAttentionBuilder::buildHead(ImplicitLocOpBuilder &b, ValueRange all) {
-  OpFoldResult one = b.getIndexAttr(1), zeroAttr = b.getIndexAttr(0);
-  // o [B, T, Hq, V] -> [T, V]; lse [B, T, Hq] -> [T].
-  auto rowsOf = [&](Value whole, int64_t width) {
-    auto type = cast<RankedTensorType>(whole.getType());
-    SmallVector<OpFoldResult> offsets = {bi, getAsOpFoldResult(base), h};
-    SmallVector<OpFoldResult> sizes = {one, T, one};
-    SmallVector<int64_t> shape = {ShapedType::kDynamic};
-    if (width > 0) {
-      offsets.push_back(zeroAttr);
-      sizes.push_back(b.getIndexAttr(width));
-      shape.push_back(width);
-    }
-    SmallVector<OpFoldResult> unit(offsets.size(), one);
-    Value rows = tensor::ExtractSliceOp::create(
-        b, RankedTensorType::get(shape, type.getElementType()), whole, offsets,
-        sizes, unit);
-    return std::make_tuple(rows, offsets, sizes, unit);
-  };
-  SmallVector<std::tuple<Value, SmallVector<OpFoldResult>,
-                         SmallVector<OpFoldResult>, SmallVector<OpFoldResult>>>
-      slices;
+/// a time, as the slices to insert into `all` (o, then lse).
+SmallVector<ParallelSlice>
+FlashAttentionBuilder::buildHead(ImplicitLocOpBuilder &b, ValueRange all) {
+  SmallVector<ParallelSlice> slices;
   SmallVector<Value> rows;
-  for (auto [i, whole] : llvm::enumerate(all)) {
-    slices.push_back(rowsOf(whole, i == 0 ? V : 0));
-    rows.push_back(std::get<0>(slices.back()));
+  for (Value whole : all) {
+    slices.push_back(headRows(b, whole, T));
+    rows.push_back(slices.back().value);
   }
   beginHead(b, h);
   Value numQBlocks = arith::CeilDivUIOp::create(b, T, indexConst(b, BQ));
@@ -249,14 +247,9 @@ void FlashAttentionBuilder::buildHead(ImplicitLocOpBuilder &b, ValueRange all) {
                        [&](ImplicitLocOpBuilder &b, Value qb, ValueRange a) {
                          return queryBlock(b, qb, a);
                        });
-  auto term = scf::InParallelOp::create(b);
-  ImplicitLocOpBuilder tb =
-      ImplicitLocOpBuilder::atBlockBegin(b.getLoc(), &term.getRegion().front());
-  for (auto [i, whole] : llvm::enumerate(all)) {
-    auto &[unused, offsets, sizes, unit] = slices[i];
-    tensor::ParallelInsertSliceOp::create(tb, qLoop[i], whole, offsets, sizes,
-                                          unit);
-  }
+  for (auto [slice, filled] : llvm::zip_equal(slices, qLoop))
+    slice.value = filled;
+  return slices;
 }
 
 /// Query block `qb`: the online softmax over its key blocks, then its rows

@@ -89,6 +89,10 @@ protected:
   /// Sets the per-(sequence, query head h) values, after beginSequence:
   /// index 0, the key head and G = cumsum(g) over the sequence.
   void beginHead(ImplicitLocOpBuilder &b, Value h);
+  /// This (sequence, query head)'s rows [base, base + n) of a [B, T, H, W]
+  /// result (W = 0: [B, T, H] and 1-D rows): the extracted rows, and where
+  /// the forall inserts them back.
+  ParallelSlice headRows(ImplicitLocOpBuilder &b, Value all, Value n);
   /// Query block `qb`: position, scale Q, its transpose, its G slice.
   QueryBlock loadQueryBlock(ImplicitLocOpBuilder &b, Value qb);
   /// Key block `kb`: position, key and value tiles.
@@ -140,7 +144,7 @@ protected:
   Value bi, base, shift, h, kvHead, G, zero;
 
 private:
-  void buildHead(ImplicitLocOpBuilder &b, ValueRange all);
+  SmallVector<ParallelSlice> buildHead(ImplicitLocOpBuilder &b, ValueRange all);
   SmallVector<Value> queryBlock(ImplicitLocOpBuilder &b, Value qb,
                                 ValueRange rows);
   Value lseRows(ImplicitLocOpBuilder &b, const QueryBlock &qblk, Value m,

@@ -28,7 +28,6 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
@@ -80,33 +79,6 @@ Value storeRows(ImplicitLocOpBuilder &b, Value tile, Value valid, Value rows,
           row = arith::MulFOp::create(b, row, f32Splat(b, factor, W));
         return SmallVector<Value>{writeVector(b, row, a[0], {at, zero})};
       })[0];
-}
-
-/// The rows [first, first + n) of one (batch bi, head h) of a [B, T, H, W]
-/// tensor (W = 0: [B, T, H] and 1-D rows), as an extract and the matching
-/// insert's place.
-struct HeadRows {
-  Value rows;
-  SmallVector<OpFoldResult> offsets, sizes;
-};
-HeadRows headRows(ImplicitLocOpBuilder &b, Value all, Value bi, Value first,
-                  Value h, Value n) {
-  auto type = cast<RankedTensorType>(all.getType());
-  OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
-  HeadRows r;
-  r.offsets = {bi, getAsOpFoldResult(first), h};
-  r.sizes = {one, n, one};
-  SmallVector<int64_t> shape = {ShapedType::kDynamic};
-  if (type.getRank() == 4) {
-    r.offsets.push_back(zero);
-    r.sizes.push_back(b.getIndexAttr(type.getDimSize(3)));
-    shape.push_back(type.getDimSize(3));
-  }
-  SmallVector<OpFoldResult> unit(r.offsets.size(), one);
-  r.rows = tensor::ExtractSliceOp::create(
-      b, RankedTensorType::get(shape, type.getElementType()), all, r.offsets,
-      r.sizes, unit);
-  return r;
 }
 
 /// One query block's tiles of the cotangent: dO [BQ, V] and dO^T, and the
@@ -175,9 +147,9 @@ SmallVector<ParallelSlice>
 FlashAttentionGradBuilder::head(ImplicitLocOpBuilder &b, Value queryHead,
                                 ValueRange outs) {
   beginHead(b, queryHead);
-  SmallVector<HeadRows> rows;
+  SmallVector<ParallelSlice> rows;
   for (auto [i, out] : llvm::enumerate(outs))
-    rows.push_back(headRows(b, out, bi, base, h, i == 0 || i == 3 ? T : S));
+    rows.push_back(headRows(b, out, i == 0 || i == 3 ? T : S));
   // lse and D of every query row, padded to whole blocks, sized for the
   // longest sequence (one size for every packed sequence; see
   // cumulativeGate). The query pass writes whole blocks [q0, q0 + BQ)
@@ -188,23 +160,22 @@ FlashAttentionGradBuilder::head(ImplicitLocOpBuilder &b, Value queryHead,
                                    b.getF32Type(), ValueRange{padded});
   };
   Value numQBlocks = arith::CeilDivUIOp::create(b, T, indexConst(b, BQ));
-  auto qLoop = forLoop(b, zero, numQBlocks, {rows[0].rows, vec(), vec()},
+  auto qLoop = forLoop(b, zero, numQBlocks, {rows[0].value, vec(), vec()},
                        [&](ImplicitLocOpBuilder &b, Value qb, ValueRange a) {
                          return queryPass(b, qb, a);
                        });
-  SmallVector<Value> keyRows = {rows[1].rows, rows[2].rows};
+  SmallVector<Value> keyRows = {rows[1].value, rows[2].value};
   if (g)
-    keyRows.push_back(rows[3].rows);
+    keyRows.push_back(rows[3].value);
   Value numKBlocks = arith::CeilDivUIOp::create(b, S, indexConst(b, BK));
   auto kLoop = forLoop(b, zero, numKBlocks, keyRows,
                        [&](ImplicitLocOpBuilder &b, Value kb, ValueRange a) {
                          return keyPass(b, kb, a, qLoop[1], qLoop[2]);
                        });
-  SmallVector<ParallelSlice> slices = {
-      {qLoop[0], rows[0].offsets, rows[0].sizes}};
+  rows[0].value = qLoop[0];
   for (auto [i, r] : llvm::enumerate(kLoop))
-    slices.push_back({r, rows[i + 1].offsets, rows[i + 1].sizes});
-  return slices;
+    rows[i + 1].value = r;
+  return rows;
 }
 
 Value FlashAttentionGradBuilder::loadCotangent(ImplicitLocOpBuilder &b,

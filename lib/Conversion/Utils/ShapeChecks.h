@@ -22,7 +22,7 @@ void reportIfDiffers(mlir::ImplicitLocOpBuilder &b, mlir::ModuleOp module,
                      llvm::StringRef message);
 
 /// Element `i` of a 1-D i32 or i64 tensor (the offsets of a packing, the
-/// slots of a state pool) as an index.
+/// slots of a state pool, a KV cache's key lengths) as an index.
 mlir::Value offsetAt(mlir::ImplicitLocOpBuilder &b, mlir::Value cuSeqlens,
                      mlir::Value i);
 
