@@ -573,6 +573,20 @@ def _split_packed(what, run, zero_state, summary_of, initial_state,
     return o, (full if keep else None)
 
 
+def _halo(gathered, tails, rank, state, need, own=None):
+    """The conv state [B, D, need] before this rank's slice: `state` (the
+    inputs before them), then the earlier ranks' last tokens (`gathered`,
+    `tails[r]` of rank r's), of which only the last `own` when a sequence
+    began `own` tokens before the slice. Of those, the last `need` are
+    consecutive tokens: each rank's tail is its last min(length, need)."""
+    tokens = torch.cat([state.transpose(1, 2)[:, :0]] +
+                       [gathered[r][:, :tails[r]] for r in range(rank)], 1)
+    if own is not None:
+        tokens = tokens[:, max(0, tokens.shape[1] - own):]
+    history = torch.cat([state.transpose(1, 2), tokens], 1)
+    return history[:, history.shape[1] - need:].transpose(1, 2)
+
+
 def _packed_conv(fn, x, w, bias, conv_state, activation, output_final_state,
                  cu_seqlens, group):
     """The conv over packed sequences (`cu_seqlens` of the whole batch, the
@@ -605,21 +619,10 @@ def _packed_conv(fn, x, w, bias, conv_state, activation, output_final_state,
     gathered = _gather_tails(x, tails, group) if max(tails) > 0 else None
     start = sum(lengths[:rank])
     if plan.continues and need > 0:
+        # The sequence's own tokens before the slice, after its conv state.
         seq = plan.ids[0]
-        # Global position -> token [B, D] of the earlier ranks' tails.
-        known, at = {}, 0
-        for r in range(rank):
-            first = at + lengths[r] - tails[r]
-            for i in range(tails[r]):
-                known[first + i] = gathered[r][:, i]
-            at += lengths[r]
-        columns = []
-        for j in range(start - need, start):
-            if j >= cu[seq]:
-                columns.append(known[j][0])
-            else:  # before the sequence's first token: its own conv state
-                columns.append(init[seq][:, need - (cu[seq] - j)])
-        local[0] = torch.stack(columns, -1)
+        local[0] = _halo(gathered, tails, rank, init[seq:seq + 1], need,
+                         own=start - cu[seq])[0]
     local_cu = torch.tensor(plan.local, dtype=cu_seqlens.dtype)
     y, finals = fn(x, w, bias, local.contiguous(), activation, True,
                    cu_seqlens=local_cu)
@@ -864,16 +867,22 @@ def _pass_round(tensors, lengths, origin, group):
     return received, incoming
 
 
+def _share(lse_part, lse):
+    """exp(lse_part - lse): a partial result's weight in a merged one, 0
+    where either has no key (-inf)."""
+    finite = torch.isfinite(lse_part) & torch.isfinite(lse)
+    zero = torch.zeros_like(lse)
+    return torch.where(finite,
+                       torch.exp(lse_part - torch.where(finite, lse, zero)),
+                       zero)
+
+
 def _merge(o, lse, o_part, lse_part):
     """Two partial results over disjoint keys merged through their
     log-sum-exp (float32; -inf: no key yet)."""
     new = torch.logaddexp(lse, lse_part)
-    safe = torch.where(torch.isfinite(new), new, torch.zeros_like(new))
-    w_old = torch.where(torch.isfinite(lse), torch.exp(lse - safe),
-                        torch.zeros_like(lse))
-    w_part = torch.where(torch.isfinite(lse_part),
-                         torch.exp(lse_part - safe), torch.zeros_like(lse))
-    return w_old[..., None] * o + w_part[..., None] * o_part.float(), new
+    return (_share(lse, new)[..., None] * o +
+            _share(lse_part, new)[..., None] * o_part.float(), new)
 
 
 class _RingAttention(torch.autograd.Function):
@@ -950,10 +959,7 @@ class _RingAttention(torch.autograd.Function):
                     o[:, rows]
                 o_t, lse_t = ctx.parts.forward(qr, keys, values, masked, True,
                                                cu)
-                finite = torch.isfinite(lse_t) & torch.isfinite(lser)
-                w = torch.where(finite, torch.exp(lse_t - torch.where(
-                    finite, lser, torch.zeros_like(lser))),
-                    torch.zeros_like(lser))
+                w = _share(lse_t, lser)
                 do_t = w[..., None] * dor
                 dlse_t = w * (dor * (o_t.float() - orr)).sum(-1)
                 dq_t, dk_t, dv_t = ctx.parts.backward(
@@ -1008,10 +1014,8 @@ def causal_conv1d(fn, x, w, bias, conv_state, activation, output_final_state,
     lengths = _slice_lengths(T, group)
     tails = [min(n, need) for n in lengths]
     if max(tails) > 0:
-        gathered = _gather_tails(x, tails, group)
-        before = [gathered[r][:, :tails[r]] for r in range(rank)]
-        history = torch.cat([state.transpose(1, 2)] + before, 1)
-        state = history[:, history.shape[1] - need:].transpose(1, 2)
+        state = _halo(_gather_tails(x, tails, group), tails, rank, state,
+                      need)
     y, final = fn(x, w, bias, state.contiguous(), activation, True)
     last = dist.get_world_size(group) - 1
     return y, (final if output_final_state and rank == last else None)

@@ -684,11 +684,7 @@ def _attention_lse_backward_op(
         chunk_size: int) -> List[torch.Tensor]:
     call = _attn_call(q, k, v, g, cu_seqlens, scale, causal, window, softcap,
                       block, chunk_size, return_lse=True)
-    grads = call.module(backward=True).functions["mixer_backward"](
-        *call.args, _to_numpy(do.to(q.dtype), "do"),
-        _to_numpy(dlse.float(), "dlse"))
-    like = [x for x in (q, k, v, g) if x is not None]
-    return [_to_torch(d, x.dtype) for d, x in zip(grads, like)]
+    return _run_backward(call, [q, k, v, g], do, dlse)
 
 
 @_attention_lse_backward_op.register_fake
@@ -775,9 +771,7 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
         raise ValueError("q must be a 4-D torch.Tensor [B, T, Hq, K]")
     if g is not None:
         g = g.to(torch.float64 if q.dtype == torch.float64 else torch.float32)
-    if softcap is not None and not softcap > 0:
-        raise ValueError(f"softcap must be > 0 (None means off), got "
-                         f"{softcap}")
+    _check_softcap(softcap)
     if kv_lens is not None:
         if return_lse:
             raise NotImplementedError("return_lse with kv_lens is not "
@@ -792,13 +786,17 @@ def attention(q, k, v, g=None, scale=None, causal=True, window=0,
               _needs_backward(q, k, v, g))
 
 
+def _check_softcap(softcap):
+    if softcap is not None and not softcap > 0:
+        raise ValueError(f"softcap must be > 0 (None means off), got "
+                         f"{softcap}")
+
+
 def _ring_parts(q, scale, softcap, chunk_size):
     """Attention on one block of keys with its log-sum-exp, forward and
     backward, for the context-parallel ring (mixir._cp)."""
     from . import _cp
-    if softcap is not None and not softcap > 0:
-        raise ValueError(f"softcap must be > 0 (None means off), got "
-                         f"{softcap}")
+    _check_softcap(softcap)
     options = dict(scale=_scale_of(scale, q.shape[-1]), window=0,
                    softcap=float(softcap) if softcap is not None else 0.0,
                    block=0,
@@ -843,7 +841,7 @@ def _cached_attention(q, k, v, g, scale, causal, window, softcap, block,
     o = _ops.attention(
         _to_numpy(q, "q"), _to_numpy(k, "k"), _to_numpy(v, "v"),
         _to_numpy(g, "g"), scale, causal, window, softcap, block=block,
-        chunk_size=_chunk(-1 if chunk_size is None else int(chunk_size)),
+        chunk_size=None if chunk_size is None else int(chunk_size),
         cu_seqlens=_offsets(cu_seqlens),
         kv_lens=kv_lens.contiguous().numpy())
     return _to_torch(o, q.dtype)
