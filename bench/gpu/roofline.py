@@ -14,16 +14,16 @@ the gates, the final f32 state). Rows:
                 any algorithm that does this work.
   fused ms      MixIR's kernel as built today: one block (one warpgroup) per
                 (batch, head) runs its chunks in sequence, so only B x H
-                SMs work (in waves of the SM count), and each tile product
-                runs three times (bf16 high and low parts of f32 tiles:
-                hi*hi + hi*lo + lo*hi).
+                SMs work (in waves of the SM count); attention has one
+                block per (batch, head, query block of 64), FlashAttention's
+                schedule. Each tile product runs three times (bf16 high and
+                low parts of f32 tiles: hi*hi + hi*lo + lo*hi).
   parallel ms   every SM working: for the recurrent ops the two-pass
                 schedule (mix-split-segments: the op over segments for their
                 summaries, a scan, the op again for the outputs), twice the
                 work (three times for the delta rule, whose transition
-                products cost a third run); for attention, query blocks in
-                parallel (FlashAttention's schedule), the same work. Still
-                three products per tile.
+                products cost a third run); for attention the fused
+                schedule already is. Still three products per tile.
   SMs           blocks of the fused schedule / SMs, as used.
 
 Both model rows are lower bounds: they count tensor-core work and HBM
@@ -66,6 +66,8 @@ def row(chip, op, shape):
     memory = moved / chip["hbm"]
     roof = max(flop / chip["peak"], memory)
     blocks = b * h
+    if op == "attention":
+        blocks *= math.ceil(t / 64)
     waves = math.ceil(blocks / chip["sms"])
     used = blocks / (waves * chip["sms"])
     fused = max(SPLIT * flop / (chip["peak"] * used), memory)

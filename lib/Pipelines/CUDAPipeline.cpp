@@ -43,10 +43,15 @@ void mixir::addCUDAKernels(OpPassManager &pm, const CompileOptions &options) {
   // GPU's 512 KiB per thread), hence 16 tokens unless asked otherwise.
   int64_t chunk = options.chunkSize.value_or(kCudaMinChunkSize);
   if (chunk > 0) {
-    pm.addPass(createSelectAlgorithm({chunk}));
+    pm.addPass(createSelectAlgorithm({chunk, /*shortRecurrent=*/false}));
     // The exact diagonal blocks: the factored ones' run-time branch keeps
     // both forms' values live and spills on sm_90 (GLA's chunked kernel).
-    pm.addPass(createConvertMixToChunked({chunk, /*factorBlocks=*/false}));
+    // Short sequences (decode) keep the chunked form too: one kernel per
+    // op, its state in the block's shared tiles, where the recurrent form
+    // would be a second kernel holding a state row per thread in registers
+    // (spilling at K = V = 128).
+    pm.addPass(createConvertMixToChunked({chunk, /*factorBlocks=*/false,
+                                          /*shortRecurrent=*/false}));
   }
   // mix.rnn in the form a thread block runs (one per (batch, head)).
   pm.addPass(createConvertMixToLoops({/*gpuBlocks=*/true}));

@@ -384,8 +384,8 @@ def linear_attention(q, k, v, g=None, gate="none", scale=None,
     [B, T, Hv, K] (natural-log decay); initial_state [B, Hv, K, V].
     Returns (o [B, T, max(Hq, Hv), V] in q's dtype, final_state float32 or
     None). `chunk_size` is the chunk length of the chunkwise-parallel form
-    (sequences shorter than a chunk run the recurrent form); 0 selects the
-    recurrent form; None lets the compiler choose (on the CPU its cost model
+    (on the CPU sequences shorter than a chunk run the recurrent form); 0
+    selects the recurrent form; None lets the compiler choose (on the CPU its cost model
     picks the recurrent form or chunks of 16 to 128 per gate kind, dtype and
     head dims). `target` is "cpu" or "cuda" (GPU kernels; numpy arrays in
     and out, copied to and from the device, or torch CUDA tensors and

@@ -133,10 +133,12 @@ def SelectAlgorithm : Pass<"mix-select-algorithm"> {
     delta rule, 0 for linear attention); a static length excludes chunks
     longer than itself and pays for the padding of the last chunk. The
     cheapest form wins. With the option given: the option, or 0 when the
-    option is 0 or the sequence length is static and shorter than one chunk.
+    option is 0 or the sequence length is static and shorter than one chunk
+    (unless `short-recurrent` is false, as on CUDA).
     For a dynamic length the chunked lowering itself adds a run-time branch
-    to the recurrent form for sequences shorter than a chunk (decode); the
-    model does not move that threshold. An op's own `chunk_size` is kept.
+    to the recurrent form for sequences shorter than a chunk (decode; its
+    option of the same name); the model does not move that threshold. An
+    op's own `chunk_size` is kept.
     This pass is where the chunk
     of `mix.recurrence` is chosen: the option (or the model's choice) capped
     to the largest power of
@@ -151,7 +153,10 @@ def SelectAlgorithm : Pass<"mix-select-algorithm"> {
            /*default=*/"::mixir::kChunkSizeUnset",
            "Tokens per chunk: 0 (the recurrent form) or a power of two up to "
            "kMaxChunkSize (mixir/Compiler/ChunkSize.h); unset: the CPU cost "
-           "model chooses per op">
+           "model chooses per op">,
+    Option<"shortRecurrent", "short-recurrent", "bool", /*default=*/"true",
+           "With the chunk-size option: a static length shorter than one "
+           "chunk takes the recurrent form; false: the chunk">
   ];
 }
 
@@ -164,7 +169,8 @@ def ConvertMixToChunked : Pass<"convert-mix-to-chunked"> {
     (per 16-token sub-chunk for per-channel gates) and the inter-chunk term
     `(Q * exp(Gc)) S` as matmul-shaped linalg ops on static tiles, and a
     sequential state loop over chunks. A sequence shorter than one chunk takes
-    the recurrent form (a run-time branch when the length is dynamic).
+    the recurrent form (a run-time branch when the length is dynamic), unless
+    `short-recurrent` is false.
     `mix.delta_rule` gets the WY/UT form of the DeltaNet paper and
     `mix.recurrence` its generalisation to `R` low-rank terms (a triangular
     solve of `C * R` rows per chunk; without `chunk_size` it takes the pass
@@ -183,7 +189,14 @@ def ConvertMixToChunked : Pass<"convert-mix-to-chunked"> {
               "Per-channel gates: factor each diagonal 16-token block's decay "
               "through one reference row when its exponents stay within 30 "
               "(one matmul; a run-time branch to the exact per-entry exponent "
-              "otherwise); false: always the exact form">];
+              "otherwise); false: always the exact form">,
+       Option<"shortRecurrent", "short-recurrent", "bool",
+              /*default=*/"true",
+              "A sequence shorter than one chunk takes the recurrent form "
+              "(on the CPU a chunk's tile products cost more than its few "
+              "steps); false: the chunked form at every length (CUDA: one "
+              "kernel per op, whose state stays in the block's shared "
+              "tiles)">];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
     "mlir::math::MathDialect", "mlir::scf::SCFDialect",

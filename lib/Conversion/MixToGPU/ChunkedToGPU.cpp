@@ -314,10 +314,17 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall, int64_t threads,
   }
 
   // Grid: one block per iteration along x (up to 2^31 - 1 blocks; y and z
-  // stop at 65535), the iteration's indices recovered inside.
+  // stop at 65535), the iteration's indices recovered inside. When the
+  // tiles need global scratch (a slice per block) and the loop has three
+  // dims, the innermost runs inside each block instead, in turn on its
+  // slice: attention's (batch, head, query block) keeps scratch for B x H
+  // blocks, not for B x H x T / C.
+  auto ivs = forall.getInductionVars();
+  bool innerLoop = plan && plan->needsScratch() && ivs.size() == 3;
+  size_t gridDims = innerLoop ? ivs.size() - 1 : ivs.size();
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value blocks = one;
-  for (Value ub : *bounds)
+  for (Value ub : ArrayRef(*bounds).take_front(gridDims))
     blocks = arith::MulIOp::create(b, loc, blocks, ub);
   Value scratch, sliceBytes;
   if (plan && plan->needsScratch()) {
@@ -336,15 +343,25 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall, int64_t threads,
     b.setInsertionPointToStart(&body);
     // Row-major: the last dim varies fastest.
     Value rest = launch.getBlockIds().x;
-    auto ivs = forall.getInductionVars();
-    for (int64_t i = ivs.size() - 1; i >= 0; --i) {
+    for (int64_t i = gridDims - 1; i >= 0; --i) {
       Value ub = (*bounds)[i];
       map.map(ivs[i], i == 0 ? rest : arith::RemUIOp::create(b, loc, rest, ub));
       if (i > 0)
         rest = arith::DivUIOp::create(b, loc, rest, ub);
     }
+    if (innerLoop) {
+      auto each =
+          scf::ForOp::create(b, loc, arith::ConstantIndexOp::create(b, loc, 0),
+                             bounds->back(), one);
+      b.setInsertionPoint(each.getBody()->getTerminator());
+      map.map(ivs.back(), each.getInductionVar());
+    }
+    // (The block's threads meet at a barrier after each step of an
+    // iteration, BlockThreads.h, so the next one's tiles wait for this
+    // one's last reads.)
     for (Operation &op : forall.getBody()->without_terminator())
       b.clone(op, map);
+    b.setInsertionPointToEnd(&body);
     gpu::TerminatorOp::create(b, loc);
   }
   dev.token = launch.getAsyncToken();

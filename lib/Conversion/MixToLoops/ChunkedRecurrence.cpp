@@ -532,7 +532,7 @@ SmallVector<Value> buildChunked(ImplicitLocOpBuilder &b,
 
 /// The chunked form when the sequence has at least `minLength` tokens: a
 /// static decision for a static length, a run-time branch to the recurrent
-/// form otherwise.
+/// form otherwise (none when `minLength` is 0).
 template <typename OpTy>
 LogicalResult lowerChunkedOrRecurrent(RewriterBase &rewriter, OpTy op,
                                       int64_t chunk, int64_t minLength,
@@ -542,9 +542,11 @@ LogicalResult lowerChunkedOrRecurrent(RewriterBase &rewriter, OpTy op,
   int64_t staticT = op.getQ().getType().getDimSize(1);
   return lowerWithShapeChecks(
       rewriter, op, [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {
-        if (!ShapedType::isDynamic(staticT))
-          return staticT >= minLength ? buildChunked(b, r, chunk, sizes)
-                                      : buildRecurrent(b, r, sizes);
+        bool dynamic = ShapedType::isDynamic(staticT);
+        if (minLength <= 0 || (!dynamic && staticT >= minLength))
+          return buildChunked(b, r, chunk, sizes);
+        if (!dynamic)
+          return buildRecurrent(b, r, sizes);
         // Short sequences (decode) would pay for a whole chunk per token.
         Value longEnough =
             arith::CmpIOp::create(b, arith::CmpIPredicate::uge,

@@ -1,11 +1,15 @@
 //===- FlashAttention.cpp - flash-attention form of mix.attention ---------===//
 //
 // MIXERS.md "Softmax attention: flash-attention tiling with an online softmax
-// across key chunks". Per (batch, query head) pair -- one scf.forall, mapped
-// onto OpenMP threads by the CPU pipeline -- the queries are cut into blocks
-// of `blockQ` rows (the last one zero-padded) and, per query block, the keys
-// into blocks of `blockK` (the last one zero-padded and masked). Per key
-// block, in f32:
+// across key chunks". The queries are cut into blocks of `blockQ` rows (the
+// last one zero-padded), and each (batch, query head, query block) is one
+// iteration of an scf.forall -- OpenMP threads on the CPU, thread blocks on
+// the GPU, so every one works even when B x Hq is small. (With a forget
+// gate, the iteration is a (batch, query head) that sums G = cumsum(g) once
+// and runs its query blocks in sequence: per query block, the sum would
+// cost O(T) sequential steps.) Per query block, the keys are cut into
+// blocks of `blockK` (the last one zero-padded and masked). Per key block,
+// in f32:
 //   S  = (scale Q) K^T (+ G_i - G_j), -inf where masked
 //   m' = max(m, rowmax(S)),  a = exp(m - m'),  P = exp(S - m')
 //   l' = a l + rowsum(P),    O = a O + P V
@@ -145,8 +149,9 @@ void FlashAttentionBuilder::setLengths(ImplicitLocOpBuilder &b,
   // (shape contract).
   T = tokens = sizes.lookup("T");
   S = sizes.lookup(keysAreQueries ? "T" : "S");
-  // The forward needs `tokens` only to size G (the backward always).
-  if (!cu || (oType && !g))
+  // With packed sequences, `tokens` bounds the forall's query blocks and
+  // sizes G.
+  if (!cu)
     return;
   // The longest packed sequence, read before the loops (N is 0 when the
   // packing failed its checks, and nothing is read then).
@@ -201,21 +206,34 @@ SmallVector<Value> FlashAttentionBuilder::build(ImplicitLocOpBuilder &b,
   SmallVector<Value> outs = {emptyLike(b, oType, {"B", "T", "Hq", "V"}, sizes)};
   if (lseType)
     outs.push_back(emptyLike(b, lseType, {"B", "T", "Hq"}, sizes));
+  SmallVector<OpFoldResult> bounds = headBounds(b, sizes);
+  if (g)
+    return forallSlices(
+        b, bounds, outs,
+        [&](ImplicitLocOpBuilder &hb, ValueRange ivs, ValueRange all) {
+          beginSequence(hb, ivs[0], sizes);
+          h = ivs[1];
+          return buildHead(hb, all);
+        });
+  // (sequence, query head, query block): the longest sequence's blocks;
+  // those past a shorter packed sequence's end do nothing.
+  bounds.push_back(
+      arith::CeilDivUIOp::create(b, tokens, indexConst(b, BQ)).getResult());
   return forallSlices(
-      b, headBounds(b, sizes), outs,
+      b, bounds, outs,
       [&](ImplicitLocOpBuilder &hb, ValueRange ivs, ValueRange all) {
         beginSequence(hb, ivs[0], sizes);
         h = ivs[1];
-        return buildHead(hb, all);
+        return buildQueryBlock(hb, ivs[2], all);
       });
 }
 
 ParallelSlice FlashAttentionBuilder::headRows(ImplicitLocOpBuilder &b,
-                                              Value all, Value n) {
+                                              Value all, Value n, Value first) {
   auto type = cast<RankedTensorType>(all.getType());
   OpFoldResult one = b.getIndexAttr(1);
   ParallelSlice r;
-  r.offsets = {bi, getAsOpFoldResult(base), h};
+  r.offsets = {bi, getAsOpFoldResult(first ? token(b, first) : base), h};
   r.sizes = {one, n, one};
   SmallVector<int64_t> shape = {ShapedType::kDynamic};
   if (type.getRank() == 4) {
@@ -230,9 +248,10 @@ ParallelSlice FlashAttentionBuilder::headRows(ImplicitLocOpBuilder &b,
   return r;
 }
 
-/// The forall body: this head's output rows o[bi, base:base+T, h, :] as a
-/// [T, V] tensor (and its lse rows, a [T] tensor), filled one query block at
-/// a time, as the slices to insert into `all` (o, then lse).
+/// The forall body with a forget gate: this head's output rows
+/// o[bi, base:base+T, h, :] as a [T, V] tensor (and its lse rows, a [T]
+/// tensor), filled one query block at a time, as the slices to insert into
+/// `all` (o, then lse).
 SmallVector<ParallelSlice>
 FlashAttentionBuilder::buildHead(ImplicitLocOpBuilder &b, ValueRange all) {
   SmallVector<ParallelSlice> slices;
@@ -245,19 +264,64 @@ FlashAttentionBuilder::buildHead(ImplicitLocOpBuilder &b, ValueRange all) {
   Value numQBlocks = arith::CeilDivUIOp::create(b, T, indexConst(b, BQ));
   auto qLoop = forLoop(b, zero, numQBlocks, rows,
                        [&](ImplicitLocOpBuilder &b, Value qb, ValueRange a) {
-                         return queryBlock(b, qb, a);
+                         return queryBlock(b, qb, a, /*intoHead=*/true);
                        });
   for (auto [slice, filled] : llvm::zip_equal(slices, qLoop))
     slice.value = filled;
   return slices;
 }
 
+/// The forall body otherwise: query block `qb`'s output rows o[bi, base+q0 :
+/// base+q0+n, h, :] as an [n, V] tensor (and its lse rows, an [n] tensor), n =
+/// the sequence's rows in the block (0 past its end), as the slices to insert
+/// into `all` (o, then lse).
+SmallVector<ParallelSlice>
+FlashAttentionBuilder::buildQueryBlock(ImplicitLocOpBuilder &b, Value qb,
+                                       ValueRange all) {
+  Value q0 = arith::MulIOp::create(b, qb, indexConst(b, BQ));
+  Value n = rowsFrom(b, q0);
+  Value any =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::ne, n, indexConst(b, 0));
+  // An empty block's (empty) slice starts at the sequence's start, in
+  // bounds.
+  Value first = arith::SelectOp::create(b, any, q0, indexConst(b, 0));
+  SmallVector<ParallelSlice> slices;
+  SmallVector<Value> rows;
+  for (Value whole : all) {
+    slices.push_back(headRows(b, whole, n, first));
+    rows.push_back(slices.back().value);
+  }
+  auto branch = scf::IfOp::create(b, ValueRange(rows).getTypes(), any,
+                                  /*withElseRegion=*/true);
+  {
+    auto tb = ImplicitLocOpBuilder::atBlockBegin(
+        b.getLoc(), &branch.getThenRegion().front());
+    beginHead(tb, h);
+    scf::YieldOp::create(tb, queryBlock(tb, qb, rows, /*intoHead=*/false));
+    auto eb = ImplicitLocOpBuilder::atBlockBegin(
+        b.getLoc(), &branch.getElseRegion().front());
+    scf::YieldOp::create(eb, rows);
+  }
+  for (auto [slice, filled] : llvm::zip_equal(slices, branch.getResults()))
+    slice.value = filled;
+  return slices;
+}
+
+Value FlashAttentionBuilder::rowsFrom(ImplicitLocOpBuilder &b, Value q0) {
+  Value past = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, q0, T);
+  Value left = arith::SelectOp::create(b, past, indexConst(b, 0),
+                                       arith::SubIOp::create(b, T, q0));
+  return arith::MinUIOp::create(b, indexConst(b, BQ), left);
+}
+
 /// Query block `qb`: the online softmax over its key blocks, then its rows
-/// of the output (and of the log-sum-exp) written into `rows`.
+/// of the output (and of the log-sum-exp) written into `rows`: the head's
+/// rows when `intoHead`, else the block's own.
 SmallVector<Value> FlashAttentionBuilder::queryBlock(ImplicitLocOpBuilder &b,
-                                                     Value qb,
-                                                     ValueRange rows) {
+                                                     Value qb, ValueRange rows,
+                                                     bool intoHead) {
   QueryBlock qblk = loadQueryBlock(b, qb);
+  qblk.r0 = intoHead ? qblk.q0 : zero;
   auto [kbLo, kbHi] = keyBlockRange(b, qblk);
   auto kLoop = forLoop(b, kbLo, kbHi, emptySoftmax(b),
                        [&](ImplicitLocOpBuilder &b, Value kb, ValueRange a) {
@@ -275,19 +339,20 @@ SmallVector<Value> FlashAttentionBuilder::queryBlock(ImplicitLocOpBuilder &b,
 Value FlashAttentionBuilder::lseRows(ImplicitLocOpBuilder &b,
                                      const QueryBlock &qblk, Value m, Value l,
                                      Value rows) {
-  return forLoop(
-      b, zero, qblk.validQ, {rows},
-      [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
-        Value li = tensor::ExtractOp::create(b, l, ValueRange{i});
-        Value mi = tensor::ExtractOp::create(b, m, ValueRange{i});
-        Value any = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, li,
-                                          f32Const(b, 0.0f));
-        Value lse = arith::SelectOp::create(
-            b, any, arith::AddFOp::create(b, mi, math::LogOp::create(b, li)),
-            f32Const(b, kNegInf));
-        return SmallVector<Value>{tensor::InsertOp::create(
-            b, lse, a[0], ValueRange{arith::AddIOp::create(b, qblk.q0, i)})};
-      })[0];
+  return forLoop(b, zero, qblk.validQ, {rows},
+                 [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+                   Value li = tensor::ExtractOp::create(b, l, ValueRange{i});
+                   Value mi = tensor::ExtractOp::create(b, m, ValueRange{i});
+                   Value any = arith::CmpFOp::create(
+                       b, arith::CmpFPredicate::OGT, li, f32Const(b, 0.0f));
+                   Value lse = arith::SelectOp::create(
+                       b, any,
+                       arith::AddFOp::create(b, mi, math::LogOp::create(b, li)),
+                       f32Const(b, kNegInf));
+                   return SmallVector<Value>{tensor::InsertOp::create(
+                       b, lse, a[0],
+                       ValueRange{b.createOrFold<arith::AddIOp>(qblk.r0, i)})};
+                 })[0];
 }
 
 QueryBlock FlashAttentionBuilder::loadQueryBlock(ImplicitLocOpBuilder &b,
@@ -295,8 +360,7 @@ QueryBlock FlashAttentionBuilder::loadQueryBlock(ImplicitLocOpBuilder &b,
   QueryBlock qblk;
   qblk.q0 = arith::MulIOp::create(b, qb, indexConst(b, BQ));
   qblk.p0 = position(b, qblk.q0);
-  qblk.validQ = arith::MinUIOp::create(b, indexConst(b, BQ),
-                                       arith::SubIOp::create(b, T, qblk.q0));
+  qblk.validQ = rowsFrom(b, qblk.q0);
   Value Qt =
       loadTile(b, q, BQ, K, qblk.validQ, [&](ImplicitLocOpBuilder &b, Value i) {
         return SmallVector<Value>{
@@ -596,7 +660,7 @@ Value FlashAttentionBuilder::normalizedRows(ImplicitLocOpBuilder &b,
             f32Const(b, 0.0f), ArrayRef<bool>{true});
         row = arith::MulFOp::create(b, row, splat(b, inv, V));
         return SmallVector<Value>{writeVector(
-            b, row, a[0], {arith::AddIOp::create(b, qblk.q0, i), zero})};
+            b, row, a[0], {b.createOrFold<arith::AddIOp>(qblk.r0, i), zero})};
       })[0];
 }
 

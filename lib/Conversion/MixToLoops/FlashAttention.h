@@ -33,6 +33,8 @@ struct KeyBlock {
 /// (scale Q)^T and, with a forget gate, its slice of G = cumsum(g).
 struct QueryBlock {
   Value q0, p0, validQ, Qs, QtT, Gq;
+  /// Where its first row goes in the rows the forward writes.
+  Value r0;
 };
 
 /// Builds the flash form of one mix.attention (see FlashAttention.cpp). The
@@ -58,7 +60,8 @@ public:
     initMaps(op.getContext());
   }
 
-  /// The op's result: one scf.forall over (batch, query head).
+  /// The op's result: one scf.forall over (batch, query head, query block),
+  /// or with a forget gate over (batch, query head).
   SmallVector<Value> build(ImplicitLocOpBuilder &b, const SymbolSizes &sizes);
 
   /// acc[i] = combine(acc[i], x) for every element x of a 2-D tile whose
@@ -89,10 +92,15 @@ protected:
   /// Sets the per-(sequence, query head h) values, after beginSequence:
   /// index 0, the key head and G = cumsum(g) over the sequence.
   void beginHead(ImplicitLocOpBuilder &b, Value h);
-  /// This (sequence, query head)'s rows [base, base + n) of a [B, T, H, W]
-  /// result (W = 0: [B, T, H] and 1-D rows): the extracted rows, and where
-  /// the forall inserts them back.
-  ParallelSlice headRows(ImplicitLocOpBuilder &b, Value all, Value n);
+  /// This (sequence, query head)'s rows [first, first + n) of a [B, T, H, W]
+  /// result (W = 0: [B, T, H] and 1-D rows), counted from the sequence's
+  /// start (0 when `first` is null): the extracted rows, and where the forall
+  /// inserts them back.
+  ParallelSlice headRows(ImplicitLocOpBuilder &b, Value all, Value n,
+                         Value first = {});
+  /// The sequence's rows in the query block starting at row `q0`: BQ, fewer
+  /// in its last block, 0 past its end.
+  Value rowsFrom(ImplicitLocOpBuilder &b, Value q0);
   /// Query block `qb`: position, scale Q, its transpose, its G slice.
   QueryBlock loadQueryBlock(ImplicitLocOpBuilder &b, Value qb);
   /// Key block `kb`: position, key and value tiles.
@@ -145,8 +153,10 @@ protected:
 
 private:
   SmallVector<ParallelSlice> buildHead(ImplicitLocOpBuilder &b, ValueRange all);
+  SmallVector<ParallelSlice> buildQueryBlock(ImplicitLocOpBuilder &b, Value qb,
+                                             ValueRange all);
   SmallVector<Value> queryBlock(ImplicitLocOpBuilder &b, Value qb,
-                                ValueRange rows);
+                                ValueRange rows, bool intoHead);
   Value lseRows(ImplicitLocOpBuilder &b, const QueryBlock &qblk, Value m,
                 Value l, Value rows);
   Value biasAndMask(ImplicitLocOpBuilder &b, const QueryBlock &qblk,

@@ -341,8 +341,7 @@ SmallVector<Value> FlashAttentionGradBuilder::keyAgainstQueries(
   QueryBlock pos;
   pos.q0 = arith::MulIOp::create(b, qb, indexConst(b, BQ));
   pos.p0 = position(b, pos.q0);
-  pos.validQ = arith::MinUIOp::create(b, indexConst(b, BQ),
-                                      arith::SubIOp::create(b, T, pos.q0));
+  pos.validQ = rowsFrom(b, pos.q0);
   auto [kbLo, kbHi] = keyBlockRange(b, pos);
   Value kb = arith::DivUIOp::create(b, kblk.k0, indexConst(b, BK));
   Value seen = arith::AndIOp::create(

@@ -115,8 +115,9 @@ mlir::LogicalResult lowerDeltaRule(mlir::RewriterBase &rewriter,
                                    mix::DeltaRuleOp op);
 mlir::LogicalResult lowerAttention(mlir::RewriterBase &rewriter,
                                    mix::AttentionOp op);
-/// The flash-attention form of `op`: per (batch, query head), blocks of
-/// `blockQ` query rows against blocks of `blockK` keys with an online
+/// The flash-attention form of `op`: per (batch, query head, block of
+/// `blockQ` query rows), in parallel (with a forget gate per (batch, query
+/// head), its query blocks in turn), blocks of `blockK` keys with an online
 /// softmax; key blocks wholly outside the causal mask or window are skipped.
 mlir::LogicalResult lowerFlashAttention(mlir::RewriterBase &rewriter,
                                         mix::AttentionOp op, int64_t blockQ,

@@ -147,7 +147,8 @@ struct ConvertMixToChunked
               ? mixir::lowering::lowerChunkedScan(
                     rewriter, cast<mixir::mix::ScanOp>(op), chunk)
               : mixir::lowering::lowerChunkedRecurrence(
-                    rewriter, op, chunk, /*minChunkedLength=*/chunk,
+                    rewriter, op, chunk,
+                    /*minChunkedLength=*/shortRecurrent ? chunk : 0,
                     factorBlocks);
       if (failed(lowered)) {
         op->emitOpError("could not be lowered to the chunked form");
@@ -239,13 +240,14 @@ mixir::lowering::MixerShape mixerShape(Operation *op) {
 
 /// The chunk an op without chunk_size gets: the cost model's choice when
 /// nobody asked for a chunk length (`option` unset), else the option,
-/// capped for mix.recurrence, and 0 for a static length shorter than that.
-int64_t selectedChunk(Operation *op, int64_t option) {
+/// capped for mix.recurrence, and 0 for a static length shorter than that
+/// when `shortRecurrent`.
+int64_t selectedChunk(Operation *op, int64_t option, bool shortRecurrent) {
   if (option == mixir::kChunkSizeUnset)
     return mixir::lowering::chooseChunkSize(mixerShape(op));
   int64_t chunk = defaultChunk(op, option);
   int64_t T = cast<RankedTensorType>(op->getOperand(0).getType()).getDimSize(1);
-  return !ShapedType::isDynamic(T) && T < chunk ? 0 : chunk;
+  return shortRecurrent && !ShapedType::isDynamic(T) && T < chunk ? 0 : chunk;
 }
 
 struct SelectAlgorithm : mixir::impl::SelectAlgorithmBase<SelectAlgorithm> {
@@ -266,8 +268,8 @@ struct SelectAlgorithm : mixir::impl::SelectAlgorithmBase<SelectAlgorithm> {
       if (failed(checkRecurrenceChunk(op)))
         return WalkResult::interrupt();
       if (!op->hasAttr("chunk_size"))
-        op->setAttr("chunk_size",
-                    b.getI64IntegerAttr(selectedChunk(op, chunkSize)));
+        op->setAttr("chunk_size", b.getI64IntegerAttr(selectedChunk(
+                                      op, chunkSize, shortRecurrent)));
       return WalkResult::advance();
     });
     if (result.wasInterrupted())

@@ -7,6 +7,7 @@
 // i / 24 == j / 24 per entry, the others skip it.
 // CHECK-LABEL: func.func @block_causal(
 // CHECK: scf.forall
+// CHECK: scf.if
 // CHECK: %[[Q0:.*]] = arith.muli %{{.*}}, %c16
 // CHECK: %[[VALIDQ:.*]] = arith.minui %c16{{.*}}, %{{.*}} : index
 // Causal end, then the block range.

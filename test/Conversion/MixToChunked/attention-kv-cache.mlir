@@ -8,11 +8,11 @@
 // CHECK-LABEL: func.func @cached(
 // CHECK-SAME: %[[Q:[a-z0-9]+]]: tensor<?x?x4x16xf32>, %[[K:[a-z0-9]+]]: tensor<?x?x2x16xf32>, %{{.*}}: tensor<?x?x2x8xf32>, %[[LENS:[a-z0-9]+]]: tensor<?xi32>)
 // CHECK: %[[T:.*]] = tensor.dim %[[Q]], %c1
-// CHECK: scf.forall (%[[B:[a-z0-9_]+]], %[[H:[a-z0-9_]+]]) in
+// CHECK: scf.forall (%[[B:[a-z0-9_]+]], %[[H:[a-z0-9_]+]], %[[QB:[a-z0-9_]+]]) in
 // CHECK: %[[L0:[a-z0-9_]+]] = tensor.extract %[[LENS]][%[[B]]]
 // CHECK: %[[L:[a-z0-9_]+]] = arith.index_cast %[[L0]] : i32 to index
 // CHECK: %[[SHIFT:[a-z0-9_]+]] = arith.subi %[[L]], %[[T]] : index
-// CHECK: scf.for %[[QB:[a-z0-9_]+]] =
+// CHECK: scf.if
 // CHECK: %[[Q0:[a-z0-9_]+]] = arith.muli %[[QB]], %c16 : index
 // CHECK: %[[P0:[a-z0-9_]+]] = arith.addi %[[SHIFT]], %[[Q0]] : index
 // CHECK: %[[QVALID:[a-z0-9_]+]] = arith.minui %{{.*}}, %c16 : index

@@ -2,25 +2,33 @@
 // RUN: mixir-opt %s --convert-mix-to-loops --canonicalize | FileCheck %s --check-prefix=PERROW
 
 // Packed softmax attention in the flash form: one forall iteration per
-// (sequence, query head) over the sequence's own rows of o, its query and
-// key blocks counted from the sequence's start (cu[n]) and cut by its
-// length, so no block straddles a boundary and the causal mask needs no
-// change. Tiles are read at token start + position.
+// (sequence, query head, query block), the blocks counted from the
+// sequence's start (cu[n]) and cut by its length (none left past it), so no
+// block straddles a boundary and the causal mask needs no change. The
+// forall runs the longest sequence's blocks. Tiles are read at token start +
+// position.
 
 // CHECK-LABEL: func.func @attention_varlen(
 // CHECK-SAME: %[[Q:[a-z0-9]+]]: tensor<1x?x4x16xf32>, %[[K:[a-z0-9]+]]: tensor<1x?x2x16xf32>, %{{.*}}: tensor<1x?x2x8xf32>, %[[CU:[a-z0-9]+]]: tensor<?xi32>)
-// CHECK: scf.forall (%[[SEQ:[a-z0-9_]+]], %[[H:[a-z0-9_]+]]) in (%{{.*}}, 4)
+// CHECK: scf.forall (%[[SEQ:[a-z0-9_]+]], %[[H:[a-z0-9_]+]], %[[QB:[a-z0-9_]+]]) in (%{{.*}}, 4, %{{.*}})
 // CHECK: %[[C0:[a-z0-9_]+]] = tensor.extract %[[CU]][%[[SEQ]]]
 // CHECK: %[[START:[a-z0-9_]+]] = arith.index_cast %[[C0]] : i32 to index
 // CHECK: %[[C1:[a-z0-9_]+]] = tensor.extract %[[CU]][%{{.*}}]
 // CHECK: %[[END:[a-z0-9_]+]] = arith.index_cast %[[C1]] : i32 to index
 // CHECK: %[[LEN:[a-z0-9_]+]] = arith.subi %[[END]], %[[START]] : index
-// CHECK: %[[ROWS:[a-z0-9_]+]] = tensor.extract_slice %{{.*}}[0, %[[START]], %[[H]], 0] [1, %[[LEN]], 1, 8]
-// CHECK: %[[QBLOCKS:[a-z0-9_]+]] = arith.ceildivui %[[LEN]], %c16 : index
-// CHECK: scf.for %[[QB:[a-z0-9_]+]] = %c0 to %[[QBLOCKS]] step %c1 iter_args(%{{.*}} = %[[ROWS]])
+// CHECK: %[[BQ0:[a-z0-9_]+]] = arith.muli %[[QB]], %c16 : index
+// CHECK: %[[PAST:[a-z0-9_]+]] = arith.cmpi uge, %[[BQ0]], %[[LEN]] : index
+// CHECK: %[[LEFT:[a-z0-9_]+]] = arith.subi %[[LEN]], %[[BQ0]] : index
+// CHECK: %[[LEFT0:[a-z0-9_]+]] = arith.select %[[PAST]], %c0, %[[LEFT]] : index
+// CHECK: %[[NROWS:[a-z0-9_]+]] = arith.minui %[[LEFT0]], %c16 : index
+// CHECK: %[[ANY:[a-z0-9_]+]] = arith.cmpi ne, %[[NROWS]], %c0 : index
+// An empty block's (empty) slice stays at the sequence's start.
+// CHECK: %[[OFF:[a-z0-9_]+]] = arith.select %[[ANY]], %[[BQ0]], %c0 : index
+// CHECK: %[[FIRST:[a-z0-9_]+]] = arith.addi %[[START]], %[[OFF]] : index
+// CHECK: %[[ROWS:[a-z0-9_]+]] = tensor.extract_slice %{{.*}}[0, %[[FIRST]], %[[H]], 0] [1, %[[NROWS]], 1, 8]
+// CHECK: %[[BLK:[a-z0-9_]+]] = scf.if %[[ANY]]
 // CHECK: %[[Q0:[a-z0-9_]+]] = arith.muli %[[QB]], %c16 : index
-// CHECK: %[[QLEFT:[a-z0-9_]+]] = arith.subi %[[LEN]], %[[Q0]] : index
-// CHECK: %[[QVALID:[a-z0-9_]+]] = arith.minui %[[QLEFT]], %c16 : index
+// CHECK: %[[QVALID:[a-z0-9_]+]] = arith.minui %{{.*}}, %c16 : index
 // CHECK: %[[QPOS:[a-z0-9_]+]] = arith.addi %[[Q0]], %{{.*}} : index
 // CHECK: %[[QTOK:[a-z0-9_]+]] = arith.addi %[[START]], %[[QPOS]] : index
 // CHECK: vector.transfer_read %[[Q]][%c0, %[[QTOK]], %[[H]], %c0]
@@ -34,7 +42,10 @@
 // CHECK: %[[KPOS:[a-z0-9_]+]] = arith.addi %[[K0]], %{{.*}} : index
 // CHECK: %[[KTOK:[a-z0-9_]+]] = arith.addi %[[START]], %[[KPOS]] : index
 // CHECK: vector.transfer_read %[[K]][%c0, %[[KTOK]], %{{.*}}, %c0]
-// CHECK: tensor.parallel_insert_slice %{{.*}} into %{{.*}}[0, %[[START]], %[[H]], 0] [1, %[[LEN]], 1, 8]
+// CHECK: scf.yield %[[ROWS]]
+// CHECK-NEXT: }
+// CHECK-NEXT: scf.forall.in_parallel
+// CHECK-NEXT: tensor.parallel_insert_slice %[[BLK]] into %{{.*}}[0, %[[FIRST]], %[[H]], 0] [1, %[[NROWS]], 1, 8]
 
 // The per-row form: a loop over the sequences, then over each one's rows;
 // the causal key range of row i is [start, start + i], read at token

@@ -1,7 +1,9 @@
 // RUN: mixir-opt %s --convert-mix-to-chunked=chunk-size=16 --split-input-file | FileCheck %s
 
-// mix.attention in the flash form: per (batch, query head) an scf.forall;
-// per block of 16 queries, a loop over the blocks of 16 keys the masks allow
+// mix.attention in the flash form: per (batch, query head, block of 16
+// queries) an scf.forall iteration, or with a forget gate per (batch, query
+// head) with a loop over its query blocks (G = cumsum(g) summed once per
+// head); per query block, a loop over the blocks of 16 keys the masks allow
 // with an online softmax (running max m, running sum l, rescaled
 // accumulator) on static tiles. The score tile is S^T = K (scale Q)^T.
 
@@ -11,7 +13,8 @@
 // CHECK-SAME: %[[Q:[a-z0-9]+]]: tensor<?x?x4x32xf16>, %[[K:[a-z0-9]+]]: tensor<?x?x2x32xf16>,
 // CHECK-SAME: %[[V:[a-z0-9]+]]: tensor<?x?x2x8xf16>, %[[G:[a-z0-9]+]]: tensor<?x?x4xf32>)
 // CHECK: %[[T:[a-z0-9_]+]] = tensor.dim %[[Q]], %c1
-// (batch, query head) pairs in parallel, each writing its [T, V] rows.
+// With the forget gate, (batch, query head) pairs in parallel, each writing
+// its [T, V] rows.
 // CHECK: %[[O:.*]] = scf.forall (%[[B:[a-z0-9_]+]], %[[H:[a-z0-9_]+]]) in (%{{.*}}, 4) shared_outs(%[[OALL:[a-z0-9_]+]] = %{{.*}}) -> (tensor<?x?x4x8xf16>)
 // CHECK: %[[ROWS:.*]] = tensor.extract_slice %[[OALL]][%[[B]], 0, %[[H]], 0] [1, %[[T]], 1, 8] [1, 1, 1, 1] : tensor<?x?x4x8xf16> to tensor<?x8xf16>
 // CHECK: %[[KVH:.*]] = arith.divui %[[H]], %c2
@@ -108,9 +111,15 @@ func.func @causal_window_forget_gqa(%q: tensor<?x?x4x32xf16>, %k: tensor<?x?x2x3
 // block is visited (0 to ceil(40 / 16)); only the last, partial key block
 // (8 valid keys) evaluates the mask, which has only the padding term.
 // CHECK-LABEL: func.func @cross_static(
-// CHECK: scf.forall (%{{.*}}, %{{.*}}) in (%c2{{.*}}, 1)
+// (batch, query head, query block) triples in parallel.
 // CHECK: %[[NQ:.*]] = arith.ceildivui %c24{{.*}}, %c16
-// CHECK: scf.for %{{.*}} = %{{.*}} to %[[NQ]] step
+// CHECK: scf.forall (%{{.*}}, %{{.*}}, %[[QB:.*]]) in (%c2{{.*}}, 1, %[[NQ]])
+// CHECK: %[[BQ0:.*]] = arith.muli %[[QB]], %c16
+// CHECK: %[[NROWS:.*]] = arith.minui %c16{{.*}}, %{{.*}} : index
+// CHECK: %[[ANY:.*]] = arith.cmpi ne, %[[NROWS]], %c0
+// CHECK: %[[OFF:.*]] = arith.select %[[ANY]], %[[BQ0]], %c0
+// CHECK: tensor.extract_slice %{{.*}}[%{{.*}}, %[[OFF]], %{{.*}}, 0] [1, %[[NROWS]], 1, 64]
+// CHECK: scf.if %[[ANY]]
 // CHECK-NOT: arith.minui %c40{{.*}}, %{{.*}} : index
 // CHECK: %[[KBHI:.*]] = arith.ceildivui %c40{{.*}}, %c16
 // CHECK-NOT: arith.divui

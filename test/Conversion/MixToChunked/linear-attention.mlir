@@ -1,4 +1,6 @@
 // RUN: mixir-opt %s --convert-mix-to-chunked=chunk-size=32 --split-input-file | FileCheck %s
+// As the CUDA pipeline asks: no branch, the chunked form at every length.
+// RUN: mixir-opt %s --convert-mix-to-chunked="chunk-size=32 short-recurrent=false" --split-input-file | FileCheck %s --check-prefix=CUDA
 
 // Scalar gate: chunks of 32 tokens, matmul-shaped linalg ops on static tiles,
 // the in-chunk cumulative gate, exponents of differences, the state update.
@@ -118,6 +120,12 @@ func.func @recurrent_requested(%q: tensor<1x?x1x16xf32>, %v: tensor<1x?x1x8xf32>
 // CHECK:   scf.forall
 // CHECK:     scf.for
 // CHECK:       vector.fma
+// CUDA-LABEL: func.func @dynamic_length_branch
+// CUDA-NOT: arith.cmpi uge, %{{.*}}, %c32
+// CUDA-NOT: vector.fma
+// CUDA: linalg.matmul
+// CUDA-NOT: vector.fma
+// CUDA: return
 func.func @dynamic_length_branch(%q: tensor<1x?x1x16xf32>, %v: tensor<1x?x1x8xf32>) -> tensor<1x?x1x8xf32> {
   %o, %s = mix.linear_attention %q, %q, %v gate none : (tensor<1x?x1x16xf32>, tensor<1x?x1x16xf32>, tensor<1x?x1x8xf32>) -> (tensor<1x?x1x8xf32>, tensor<1x1x16x8xf32>)
   return %o : tensor<1x?x1x8xf32>

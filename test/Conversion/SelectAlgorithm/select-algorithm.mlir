@@ -2,6 +2,8 @@
 // the option the cost model chooses: cost-model.mlir).
 // RUN: mixir-opt %s --split-input-file --mix-select-algorithm=chunk-size=64 | FileCheck %s
 // RUN: mixir-opt %s --split-input-file --mix-select-algorithm=chunk-size=0 | FileCheck %s --check-prefix=RECURRENT
+// As the CUDA pipeline asks: short static sequences keep the chunk too.
+// RUN: mixir-opt %s --split-input-file --mix-select-algorithm="chunk-size=64 short-recurrent=false" | FileCheck %s --check-prefix=CUDA
 
 // Dynamic length: chunked with the default chunk (the lowering adds the
 // run-time branch for short sequences).
@@ -21,6 +23,9 @@ func.func @dynamic(%q: tensor<1x?x1x16xf32>, %v: tensor<1x?x1x8xf32>) -> tensor<
 // CHECK-LABEL: func.func @static
 // CHECK: mix.linear_attention {{.*}}{chunk_size = 0 : i64}
 // CHECK: mix.linear_attention {{.*}}{chunk_size = 64 : i64}
+// CUDA-LABEL: func.func @static
+// CUDA: mix.linear_attention {{.*}}{chunk_size = 64 : i64}
+// CUDA: mix.linear_attention {{.*}}{chunk_size = 64 : i64}
 func.func @static(%q: tensor<1x1x1x16xf32>, %v: tensor<1x1x1x8xf32>, %ql: tensor<1x200x1x16xf32>, %vl: tensor<1x200x1x8xf32>) -> (tensor<1x1x1x8xf32>, tensor<1x200x1x8xf32>) {
   %o, %s = mix.linear_attention %q, %q, %v gate none : (tensor<1x1x1x16xf32>, tensor<1x1x1x16xf32>, tensor<1x1x1x8xf32>) -> (tensor<1x1x1x8xf32>, tensor<1x1x16x8xf32>)
   %o2, %s2 = mix.linear_attention %ql, %ql, %vl gate none : (tensor<1x200x1x16xf32>, tensor<1x200x1x16xf32>, tensor<1x200x1x8xf32>) -> (tensor<1x200x1x8xf32>, tensor<1x1x16x8xf32>)
