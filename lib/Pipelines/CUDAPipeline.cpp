@@ -37,10 +37,10 @@ void mixir::addCUDAKernels(OpPassManager &pm, const CompileOptions &options) {
     pm.addPass(createGpuKernelOutliningPass());
   }
   // Ops without a kernel of their own (mix.recurrence) take the chunked form
-  // the CPU uses, mapped onto the GPU by convert-chunked-to-gpu: one thread
-  // per (batch, state head) with its tiles in thread-private memory, which
-  // grow with the chunk (C = 64 and K = V = 128 need about 1 MB, above the
-  // GPU's 512 KiB per thread), hence 16 tokens unless asked otherwise.
+  // the CPU uses, mapped onto the GPU by convert-chunked-to-gpu: a block of
+  // 128 threads per (batch, state head), with its tiles in shared memory or
+  // a global scratch slice, which grow with the chunk; hence 16 tokens
+  // unless asked otherwise.
   int64_t chunk = options.chunkSize.value_or(kCudaMinChunkSize);
   if (chunk > 0) {
     pm.addPass(createSelectAlgorithm({chunk, /*shortRecurrent=*/false}));

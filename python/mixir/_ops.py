@@ -385,12 +385,12 @@ def linear_attention(q, k, v, g=None, gate="none", scale=None,
     Returns (o [B, T, max(Hq, Hv), V] in q's dtype, final_state float32 or
     None). `chunk_size` is the chunk length of the chunkwise-parallel form
     (on the CPU sequences shorter than a chunk run the recurrent form); 0
-    selects the recurrent form; None lets the compiler choose (on the CPU its cost model
-    picks the recurrent form or chunks of 16 to 128 per gate kind, dtype and
-    head dims). `target` is "cpu" or "cuda" (GPU kernels; numpy arrays in
-    and out, copied to and from the device, or torch CUDA tensors and
-    mixir.DeviceArrays, which stay there; RuntimeError without a CUDA
-    device).
+    selects the recurrent form; None lets the compiler choose (on the CPU
+    its cost model picks the recurrent form or chunks of 16 to 128 per gate
+    kind, dtype and head dims). `target` is "cpu" or "cuda" (GPU kernels;
+    numpy arrays in and out, copied to and from the device, or torch CUDA
+    tensors and mixir.DeviceArrays, which stay there; RuntimeError without
+    a CUDA device).
 
     `cu_seqlens` (int32 or int64 [N + 1]) packs N sequences along T of a
     batch of one: sequence n is tokens cu_seqlens[n] to cu_seqlens[n + 1],

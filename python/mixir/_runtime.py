@@ -352,8 +352,8 @@ def compile(source, target="cpu", chunk_size=None, chip=None,
 
     `chunk_size` is the chunk length of the chunkwise-parallel lowering for
     the ops that have one (sequences shorter than a chunk take the recurrent
-    form on the CPU): 0 or a power of two up to 128; 0 selects the recurrent form; None
-    leaves it to the target (on the CPU a cost model chooses each op's form
+    form on the CPU): 0 or a power of two up to 128; 0 selects the recurrent
+    form; None leaves it to the target (on the CPU a cost model chooses each op's form
     and chunk, attention takes blocks of 64; on CUDA each kernel takes the
     largest chunk that fits, and an explicit one it cannot run is an error).
     Returns a Module whose public functions are callables over numpy arrays.

@@ -320,14 +320,15 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall, int64_t threads,
   // slice: attention's (batch, head, query block) keeps scratch for B x H
   // blocks, not for B x H x T / C.
   auto ivs = forall.getInductionVars();
-  bool innerLoop = plan && plan->needsScratch() && ivs.size() == 3;
+  bool needsScratch = plan && plan->needsScratch();
+  bool innerLoop = needsScratch && ivs.size() == 3;
   size_t gridDims = innerLoop ? ivs.size() - 1 : ivs.size();
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value blocks = one;
   for (Value ub : ArrayRef(*bounds).take_front(gridDims))
     blocks = arith::MulIOp::create(b, loc, blocks, ub);
   Value scratch, sliceBytes;
-  if (plan && plan->needsScratch()) {
+  if (needsScratch) {
     sliceBytes = plan->sliceBytes(b, loc);
     Value bytes = arith::MulIOp::create(b, loc, blocks, sliceBytes);
     scratch = dev.alloc(MemRefType::get({ShapedType::kDynamic}, b.getI8Type()),
