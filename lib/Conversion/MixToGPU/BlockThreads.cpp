@@ -24,20 +24,6 @@ bool insideParallel(Operation *op, Operation *stopAt) {
   return false;
 }
 
-namespace {
-
-/// True when `op` or an op nested in it may write memory.
-bool writesMemory(Operation *op) {
-  WalkResult r = op->walk([](Operation *inner) {
-    if (mightHaveEffect<MemoryEffects::Write>(inner))
-      return WalkResult::interrupt();
-    return WalkResult::advance();
-  });
-  return r.wasInterrupted();
-}
-
-/// True when `op` holds work a block spreads: a parallel loop, or a matmul
-/// lowerBodyLinalg kept (it becomes one).
 bool containsParallel(Operation *op) {
   WalkResult r = op->walk([&](Operation *inner) {
     return inner != op && isa<scf::ParallelOp, linalg::MatmulOp>(inner)
@@ -51,6 +37,18 @@ Value rootOf(Value v) {
   while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
     v = view.getViewSource();
   return v;
+}
+
+namespace {
+
+/// True when `op` or an op nested in it may write memory.
+bool writesMemory(Operation *op) {
+  WalkResult r = op->walk([](Operation *inner) {
+    if (mightHaveEffect<MemoryEffects::Write>(inner))
+      return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return r.wasInterrupted();
 }
 
 /// The memref and indices an op reads or writes, for the row-loop test;

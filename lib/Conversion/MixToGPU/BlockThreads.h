@@ -76,6 +76,11 @@ mlir::memref::AllocOp lowerKeptMatmuls(mlir::Region &body, KeptMatmuls how);
 
 /// True when an scf.parallel encloses `op` below `stopAt`.
 bool insideParallel(mlir::Operation *op, mlir::Operation *stopAt);
+/// True when `op` holds work a block spreads: a parallel loop, or a matmul
+/// lowerBodyLinalg kept (it becomes one).
+bool containsParallel(mlir::Operation *op);
+/// The buffer a view (of views) looks into.
+mlir::Value rootOf(mlir::Value v);
 
 /// True when `mm` can run on the m16n8k16 tiles: f32 memrefs, plain maps,
 /// static dims that the tile divides.
@@ -94,6 +99,14 @@ void matmulOnWarpgroup(mlir::linalg::MatmulOp mm, mlir::Value stage);
 /// a launch): copies into parallel loop nests, and loops over tile rows
 /// whose iterations touch disjoint rows into `scf.parallel`.
 void exposeParallelLoops(mlir::Region &body);
+
+/// Cuts the 1-D vectors of `body` (a row of a tile is one) into segments
+/// of a few lanes where its lanes are independent: a parallel loop over
+/// rows gains a dim over the segments, and code outside parallel loops
+/// (what one thread would run) becomes a parallel loop over them
+/// (VectorLanes.cpp). Keeps a row of D = 128 lanes out of one thread's
+/// registers.
+void splitVectorLanes(mlir::Region &body);
 
 /// The tiles of `body` (allocations outside any scf.parallel) and where
 /// each goes: the first static ones (smallest first) in shared memory up to

@@ -88,11 +88,16 @@ Value softcapped(ImplicitLocOpBuilder &b, Value x, float cap) {
   return arith::MulFOp::create(b, t, f32Const(b, cap));
 }
 
-Value inverseL2Norm(ImplicitLocOpBuilder &b, Value x) {
+Value inverseNorm(OpBuilder &b, Location loc, Value squares) {
   constexpr float kL2NormEps = 1e-6f;
-  Value sq = reduceAdd(b, arith::MulFOp::create(b, x, x));
-  return math::RsqrtOp::create(
-      b, arith::AddFOp::create(b, sq, f32Const(b, kL2NormEps)));
+  Value eps = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(kL2NormEps));
+  return math::RsqrtOp::create(b, loc,
+                               arith::AddFOp::create(b, loc, squares, eps));
+}
+
+Value inverseL2Norm(ImplicitLocOpBuilder &b, Value x) {
+  return inverseNorm(b, b.getLoc(),
+                     reduceAdd(b, arith::MulFOp::create(b, x, x)));
 }
 
 SmallVector<Value> forLoop(ImplicitLocOpBuilder &b, Value lb, Value ub,

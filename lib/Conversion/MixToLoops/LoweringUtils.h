@@ -45,6 +45,8 @@ Value reduceAdd(ImplicitLocOpBuilder &b, Value vec);
 Value softcapped(ImplicitLocOpBuilder &b, Value x, float cap);
 /// 1 / sqrt(sum(x^2) + 1e-6) of an f32 vector: the qk_l2norm factor.
 Value inverseL2Norm(ImplicitLocOpBuilder &b, Value x);
+/// 1 / sqrt(squares + 1e-6) of an f32 scalar (a sum of squares).
+Value inverseNorm(mlir::OpBuilder &b, mlir::Location loc, Value squares);
 
 /// Body of a loop: gets the induction variable and the loop-carried values
 /// and returns the values to carry on.

@@ -38,31 +38,53 @@ Value loadTile(ImplicitLocOpBuilder &b, Value src, int64_t C, int64_t W,
   Value tile =
       tensor::EmptyOp::create(b, ArrayRef<int64_t>{C, W}, b.getF32Type());
   Value zero = indexConst(b, 0);
-  return forLoop(b, zero, indexConst(b, C), {tile},
-                 [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
-                   Value inside = arith::CmpIOp::create(
-                       b, arith::CmpIPredicate::ult, i, valid);
-                   auto row = scf::IfOp::create(
-                       b, TypeRange{VectorType::get({W}, b.getF32Type())},
-                       inside, /*withElseRegion=*/true);
-                   {
-                     auto tb = ImplicitLocOpBuilder::atBlockBegin(
-                         b.getLoc(), &row.getThenRegion().front());
-                     Value row = readF32Vector(tb, src, index(tb, i), W);
-                     if (l2norm) {
-                       row = arith::MulFOp::create(
-                           tb, row, splat(tb, inverseL2Norm(tb, row), W));
-                     }
-                     scf::YieldOp::create(tb, row);
-                   }
-                   {
-                     auto eb = ImplicitLocOpBuilder::atBlockBegin(
-                         b.getLoc(), &row.getElseRegion().front());
-                     scf::YieldOp::create(eb, f32Splat(eb, 0.0f, W));
-                   }
-                   return SmallVector<Value>{
-                       writeVector(b, row.getResult(0), a[0], {i, zero})};
-                 })[0];
+  Value loaded = forLoop(
+      b, zero, indexConst(b, C), {tile},
+      [&](ImplicitLocOpBuilder &b, Value i, ValueRange a) {
+        Value inside =
+            arith::CmpIOp::create(b, arith::CmpIPredicate::ult, i, valid);
+        auto row = scf::IfOp::create(
+            b, TypeRange{VectorType::get({W}, b.getF32Type())}, inside,
+            /*withElseRegion=*/true);
+        {
+          auto tb = ImplicitLocOpBuilder::atBlockBegin(
+              b.getLoc(), &row.getThenRegion().front());
+          scf::YieldOp::create(tb, readF32Vector(tb, src, index(tb, i), W));
+        }
+        {
+          auto eb = ImplicitLocOpBuilder::atBlockBegin(
+              b.getLoc(), &row.getElseRegion().front());
+          scf::YieldOp::create(eb, f32Splat(eb, 0.0f, W));
+        }
+        return SmallVector<Value>{
+            writeVector(b, row.getResult(0), a[0], {i, zero})};
+      })[0];
+  if (!l2norm)
+    return loaded;
+  // Each row over its L2 norm, as tile ops on the loaded tile rather than
+  // inside the row load: a GPU block spreads tile ops over its threads,
+  // where a row reduced in the load sits whole in one thread's registers.
+  MLIRContext *ctx = b.getContext();
+  Value squares =
+      linalg::GenericOp::create(
+          b, TypeRange{RankedTensorType::get({C}, b.getF32Type())},
+          ValueRange{loaded}, ValueRange{filledTile(b, {C}, 0.0f)},
+          ArrayRef<AffineMap>{
+              AffineMap::getMultiDimIdentityMap(2, ctx),
+              AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx)},
+          ArrayRef<IteratorType>{IteratorType::parallel,
+                                 IteratorType::reduction},
+          [](OpBuilder &nb, Location loc, ValueRange a) {
+            Value sq = arith::MulFOp::create(nb, loc, a[0], a[0]);
+            linalg::YieldOp::create(
+                nb, loc, ValueRange{arith::AddFOp::create(nb, loc, a[1], sq)});
+          })
+          .getResult(0);
+  Value inverse =
+      mapN(b, squares, {}, [](OpBuilder &nb, Location loc, ValueRange a) {
+        return inverseNorm(nb, loc, a[0]);
+      });
+  return scaled(b, loaded, inverse);
 }
 
 /// out[i, j] (+)= sum_r lhs(maps) * rhs(maps): a matmul-shaped contraction

@@ -4,7 +4,7 @@
 // it reads and copies back of the ones it writes. By default a block of 128
 // threads shares the iteration: tiles in shared memory, the tile ops'
 // parallel loops spread over the threads, other writes on thread 0, barriers
-// between them. With block-threads=1 one thread runs it with its tiles as
+// between them; rows of 20 lanes in segments of 4 (splitVectorLanes). With block-threads=1 one thread runs it with its tiles as
 // allocas at the top of the outlined kernel.
 // RUN: mixir-opt %s --convert-mix-to-chunked="chunk-size=16" --convert-chunked-to-gpu | FileCheck %s
 // f32 inputs: f32 products, no tensor cores.
@@ -40,12 +40,23 @@
 // CHECK: memref.store
 // CHECK: }
 // CHECK-NEXT: gpu.barrier
-// The chunk loop: every thread runs it; rows of a tile load go to threads.
+// The chunk loop: every thread runs it. A tile load goes to the threads in
+// segments of 4 lanes of a row (iteration i: row i / 5, lanes 4 (i mod 5)
+// to 4 (i mod 5) + 3), not a row of 20 lanes per thread.
 // CHECK: scf.for
 // CHECK: gpu.barrier
-// CHECK-NEXT: scf.for %{{.*}} = %[[TID]] to %{{.*}} step %{{.*}} {
-// CHECK: vector.store %{{.*}} : memref<16x20xf32>, vector<20xf32>
-// A sequential write (the in-chunk cumulative gate) runs on thread 0.
+// CHECK-NEXT: scf.for %[[I:.*]] = %[[TID]] to %{{.*}} step %{{.*}} {
+// CHECK-NEXT: %[[SEG:.*]] = arith.remui %[[I]], %[[NSEG:.*]] : index
+// CHECK-NEXT: %[[ROW:.*]] = arith.divui %[[I]], %[[NSEG]] : index
+// CHECK-NEXT: %[[LANE:.*]] = arith.muli %[[SEG]], %{{.*}} : index
+// CHECK: vector.load %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %[[LANE]]] : memref<2x40x3x20xf32>, vector<4xf32>
+// CHECK: vector.store %{{.*}}, %{{.*}}[%[[ROW]], %[[LANE]]] : memref<16x20xf32>, vector<4xf32>
+// The in-chunk cumulative gate, a loop carrying a row, runs each segment of
+// lanes on a thread of its own (it was thread 0's alone).
+// CHECK: scf.for %[[J:.*]] = %[[TID]] to %[[NSEG]] step %{{.*}} {
+// CHECK-NEXT: arith.muli %[[J]], %{{.*}} : index
+// CHECK-NEXT: scf.for {{.*}} -> (vector<4xf32>) {
+// Other writes still run on thread 0.
 // CHECK: scf.if %[[FIRST]] {
 // CHECK-NOT: memref.copy
 // CHECK: gpu.return
