@@ -308,8 +308,8 @@ bool closed(ArrayRef<Operation *> ops) {
   return true;
 }
 
-/// Cuts `ops` (consecutive ops of `body`, every vector in them of `lanes`
-/// lanes) to the segment `segment` of `width` lanes.
+/// Cuts `ops` (consecutive ops of one block, all their vectors of one
+/// length) to the segment `segment` of `width` lanes.
 void cutToSegment(ArrayRef<Operation *> ops, Value segment, int64_t width) {
   llvm::SmallPtrSet<Operation *, 16> set(ops.begin(), ops.end());
   auto inBlock = [&](Operation *op) { return set.contains(op); };

@@ -115,24 +115,6 @@ Value FlashAttentionBuilder::reduceKeys(
   return reduceTile(b, tile, acc, /*keptDim=*/1, combine);
 }
 
-Value FlashAttentionBuilder::reduceTile(
-    ImplicitLocOpBuilder &b, Value tile, Value acc, unsigned keptDim,
-    const std::function<Value(OpBuilder &, Location, Value, Value)> &combine) {
-  MLIRContext *ctx = b.getContext();
-  AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
-  AffineMap kept = AffineMap::get(2, 0, {getAffineDimExpr(keptDim, ctx)}, ctx);
-  SmallVector<IteratorType> iters(2, IteratorType::reduction);
-  iters[keptDim] = IteratorType::parallel;
-  return linalg::GenericOp::create(
-             b, TypeRange{acc.getType()}, ValueRange{tile}, ValueRange{acc},
-             ArrayRef<AffineMap>{id, kept}, iters,
-             [&](OpBuilder &nb, Location loc, ValueRange args) {
-               linalg::YieldOp::create(
-                   nb, loc, ValueRange{combine(nb, loc, args[1], args[0])});
-             })
-      .getResult(0);
-}
-
 /// Elements [start, start + n) of a 1-D tensor as a static tensor<n x elem>.
 Value FlashAttentionBuilder::sliceOf(ImplicitLocOpBuilder &b, Value vec,
                                      Value start, int64_t n) {

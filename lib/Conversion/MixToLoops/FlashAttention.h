@@ -64,12 +64,6 @@ public:
   /// or with a forget gate over (batch, query head).
   SmallVector<Value> build(ImplicitLocOpBuilder &b, const SymbolSizes &sizes);
 
-  /// acc[i] = combine(acc[i], x) for every element x of a 2-D tile whose
-  /// dim `keptDim` is i: the other dim is reduced into the 1-D `acc`.
-  static Value reduceTile(
-      ImplicitLocOpBuilder &b, Value tile, Value acc, unsigned keptDim,
-      const std::function<Value(OpBuilder &, Location, Value, Value)> &combine);
-
 protected:
   void initMaps(mlir::MLIRContext *ctx);
   /// The sequence lengths T and S (S = T when keys are queries), and

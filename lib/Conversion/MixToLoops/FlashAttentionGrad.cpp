@@ -48,7 +48,7 @@ Value constF32(OpBuilder &b, Location loc, float v) {
 
 /// acc[r] + sum_c tile[r, c]: the row sums of a 2-D tile into 1-D `acc`.
 Value addRowSums(ImplicitLocOpBuilder &b, Value tile, Value acc, bool negate) {
-  return FlashAttentionBuilder::reduceTile(
+  return reduceTile(
       b, tile, acc, /*keptDim=*/0,
       [&](OpBuilder &nb, Location loc, Value sum, Value x) -> Value {
         if (negate)

@@ -64,22 +64,12 @@ Value loadTile(ImplicitLocOpBuilder &b, Value src, int64_t C, int64_t W,
   // Each row over its L2 norm, as tile ops on the loaded tile rather than
   // inside the row load: a GPU block spreads tile ops over its threads,
   // where a row reduced in the load sits whole in one thread's registers.
-  MLIRContext *ctx = b.getContext();
   Value squares =
-      linalg::GenericOp::create(
-          b, TypeRange{RankedTensorType::get({C}, b.getF32Type())},
-          ValueRange{loaded}, ValueRange{filledTile(b, {C}, 0.0f)},
-          ArrayRef<AffineMap>{
-              AffineMap::getMultiDimIdentityMap(2, ctx),
-              AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx)},
-          ArrayRef<IteratorType>{IteratorType::parallel,
-                                 IteratorType::reduction},
-          [](OpBuilder &nb, Location loc, ValueRange a) {
-            Value sq = arith::MulFOp::create(nb, loc, a[0], a[0]);
-            linalg::YieldOp::create(
-                nb, loc, ValueRange{arith::AddFOp::create(nb, loc, a[1], sq)});
-          })
-          .getResult(0);
+      reduceTile(b, loaded, filledTile(b, {C}, 0.0f), /*keptDim=*/0,
+                 [](OpBuilder &nb, Location loc, Value sum, Value x) -> Value {
+                   Value sq = arith::MulFOp::create(nb, loc, x, x);
+                   return arith::AddFOp::create(nb, loc, sum, sq);
+                 });
   Value inverse =
       mapN(b, squares, {}, [](OpBuilder &nb, Location loc, ValueRange a) {
         return inverseNorm(nb, loc, a[0]);
@@ -184,6 +174,24 @@ Value repeatRows(ImplicitLocOpBuilder &b, Value tile, int64_t times) {
       mapN(b, out, {{tile, AffineMap::get(shape.size(), 0, read, ctx)}},
            [](OpBuilder &, Location, ValueRange a) { return a[0]; });
   return tensor::CollapseShapeOp::create(b, spread, rows);
+}
+
+Value reduceTile(
+    ImplicitLocOpBuilder &b, Value tile, Value acc, unsigned keptDim,
+    const std::function<Value(OpBuilder &, Location, Value, Value)> &combine) {
+  MLIRContext *ctx = b.getContext();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap kept = AffineMap::get(2, 0, {getAffineDimExpr(keptDim, ctx)}, ctx);
+  SmallVector<IteratorType> iters(2, IteratorType::reduction);
+  iters[keptDim] = IteratorType::parallel;
+  return linalg::GenericOp::create(
+             b, TypeRange{acc.getType()}, ValueRange{tile}, ValueRange{acc},
+             ArrayRef<AffineMap>{id, kept}, iters,
+             [&](OpBuilder &nb, Location loc, ValueRange args) {
+               linalg::YieldOp::create(
+                   nb, loc, ValueRange{combine(nb, loc, args[1], args[0])});
+             })
+      .getResult(0);
 }
 
 /// out[idx] = fn(inputs read through their maps..., out[idx]) over all loops

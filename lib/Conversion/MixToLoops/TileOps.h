@@ -57,6 +57,12 @@ Value negated(ImplicitLocOpBuilder &b, Value tile);
 /// [C * times] or [C * times, W] (row i * times + r is row i).
 Value repeatRows(ImplicitLocOpBuilder &b, Value tile, int64_t times);
 
+/// acc[i] = combine(acc[i], x) for every element x of a 2-D tile whose
+/// dim `keptDim` is i: the other dim is reduced into the 1-D `acc`.
+Value reduceTile(
+    ImplicitLocOpBuilder &b, Value tile, Value acc, unsigned keptDim,
+    const std::function<Value(OpBuilder &, Location, Value, Value)> &combine);
+
 /// out[idx] = fn(inputs..., out[idx]) over every (parallel) loop of `out`.
 Value mapN(
     ImplicitLocOpBuilder &b, Value out,
