@@ -150,8 +150,10 @@ bool LaneCheck::add(Operation *op) {
     if (indices.empty())
       return false;
     bool write = isa<vector::TransferWriteOp, vector::StoreOp>(op);
+    // Lane l is element first + l of the row: a unit stride.
     auto memref = dyn_cast<MemRefType>(base.getType());
-    if (!memref || !memref.getElementType().isIntOrFloat())
+    if (!memref || !memref.getElementType().isIntOrFloat() ||
+        !memref.isLastDimUnitStride())
       return false;
     accesses.push_back({op, base, rootOf(base),
                         indices[indices.size() - 1].get(), write, true});
@@ -200,9 +202,11 @@ bool withinRow(Operation *op, Value memref, Value first, int64_t lanes) {
 }
 
 /// Whether `first` is iv * c for the induction variable of a loop stepping
-/// by s with c * s >= lanes: each step then reaches columns of its own
-/// (channel groups of a scan), so a segment's columns stay its own.
-bool disjointSteps(Value first, int64_t lanes) {
+/// by s from a start fixed while the code runs, with c * s >= lanes: each
+/// step then reaches columns of its own (channel groups of a scan), the
+/// same ones whenever the loop runs, so a segment's columns stay its own.
+bool disjointSteps(Value first, int64_t lanes,
+                   llvm::function_ref<bool(Value)> varies) {
   auto mul = first.getDefiningOp<arith::MulIOp>();
   if (!mul)
     return false;
@@ -212,7 +216,8 @@ bool disjointSteps(Value first, int64_t lanes) {
     std::optional<int64_t> c = getConstantIntValue(factor);
     std::optional<int64_t> step =
         loop ? getConstantIntValue(loop.getStep()) : std::nullopt;
-    if (loop && c && step && *c > 0 && *step > 0 && *c * *step >= lanes)
+    if (loop && c && step && *c > 0 && *step > 0 &&
+        *c >= llvm::divideCeil(lanes, *step) && !varies(loop.getLowerBound()))
       return true;
   }
   return false;
@@ -230,7 +235,7 @@ bool LaneCheck::independent(llvm::function_ref<bool(Value)> varies,
     if (!w.write)
       continue;
     if (!w.vector || varies(w.memref) ||
-        (varies(w.first) && !disjointSteps(w.first, lanes)) ||
+        (varies(w.first) && !disjointSteps(w.first, lanes, varies)) ||
         !withinRow(w.op, w.memref, w.first, lanes))
       return false;
     for (const RowAccess &a : accesses)

@@ -281,3 +281,44 @@ func.func @groups(%in: memref<4x64xf32>, %out: memref<4x64xf32>, %out2: memref<4
   }
   return
 }
+
+// A loop over groups whose start moves with an outer loop reaches
+// overlapping columns on different runs (columns 4 to 7 at t = 0, 2 to 9 at
+// t = 1): the run stays on thread 0.
+// CHECK-LABEL: gpu.func @moving_start_kernel
+// CHECK: scf.if
+// CHECK-NEXT: scf.for
+// CHECK-NEXT: scf.for
+// CHECK-NEXT: arith.muli
+// CHECK-NEXT: vector.load {{.*}} vector<8xf32>
+// CHECK: gpu.return
+func.func @moving_start(%in: memref<4x16xf32>, %out: memref<4x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  scf.forall (%h) in (4) {
+    %t = memref.alloc() : memref<16xf32>
+    scf.parallel (%r) = (%c0) to (%c8) step (%c1) {
+      %x = vector.load %in[%h, %c0] : memref<4x16xf32>, vector<16xf32>
+      vector.store %x, %t[%c0] : memref<16xf32>, vector<16xf32>
+      scf.reduce
+    }
+    scf.for %s = %c0 to %c2 step %c1 {
+      scf.for %j = %s to %c4 step %c4 {
+        %at = arith.muli %j, %c2 : index
+        %x = vector.load %t[%at] : memref<16xf32>, vector<8xf32>
+        %y = arith.addf %x, %x : vector<8xf32>
+        vector.store %y, %t[%at] : memref<16xf32>, vector<8xf32>
+      }
+    }
+    scf.parallel (%r) = (%c0) to (%c8) step (%c1) {
+      %x = vector.load %t[%c0] : memref<16xf32>, vector<16xf32>
+      vector.store %x, %out[%h, %c0] : memref<4x16xf32>, vector<16xf32>
+      scf.reduce
+    }
+    memref.dealloc %t : memref<16xf32>
+  }
+  return
+}
