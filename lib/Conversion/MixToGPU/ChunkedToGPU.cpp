@@ -485,12 +485,13 @@ struct ConvertChunkedToGPU
     // pass), where it only let ptxas take more registers (128 to 254).
     Builder attrs(&getContext());
     module.walk([&](gpu::GPUFuncOp f) {
+      if (!f.isKernel() || before.contains(f))
+        return;
       std::optional<ArrayRef<int32_t>> block = f.getKnownBlockSize();
       bool wgmma = f.walk([](NVVM::WgmmaMmaAsyncOp) {
                       return WalkResult::interrupt();
                     }).wasInterrupted();
-      if (f.isKernel() && !before.contains(f) && block && (*block)[0] > 1 &&
-          !wgmma)
+      if (block && (*block)[0] > 1 && !wgmma)
         f->setAttr(NVVM::NVVMDialect::getMaxnregAttrName(),
                    attrs.getI32IntegerAttr(kMaxRegisters));
     });

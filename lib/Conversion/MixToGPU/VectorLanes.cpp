@@ -20,8 +20,7 @@
 #include "BlockThreads.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Arith/Utils/Utils.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -53,12 +52,14 @@ bool mayAlias(Value rootA, Value rootB, Region &body) {
   return true;
 }
 
-bool sameIndex(Value a, Value b) {
-  if (a == b)
-    return true;
-  std::optional<int64_t> x = getConstantIntValue(a);
-  std::optional<int64_t> y = getConstantIntValue(b);
-  return x && y && *x == *y;
+/// A splat constant or a broadcast of a scalar: a vector whose lanes are all
+/// one value, which a segment rebuilds with fewer lanes.
+bool splatOrBroadcast(Operation *op) {
+  if (auto c = dyn_cast<arith::ConstantOp>(op))
+    return isa<SplatElementsAttr>(c.getValue());
+  if (auto bc = dyn_cast<vector::BroadcastOp>(op))
+    return !isa<VectorType>(bc.getSourceType());
+  return false;
 }
 
 /// A row access: the memref, its root and the index of the first lane
@@ -103,8 +104,6 @@ std::pair<Value, MutableOperandRange> rowIndices(Operation *op) {
 /// independent lanes, all vectors of one length `lanes`.
 class LaneCheck {
 public:
-  explicit LaneCheck(int64_t lanes = 0) : lanes(lanes) {}
-
   /// Adds `op` (and what it nests) to the code checked; false when it
   /// cannot be cut into segments.
   bool add(Operation *op);
@@ -112,7 +111,7 @@ public:
   /// memory to itself; `varies` says whether a value changes while the
   /// code runs, `body` is the forall's region.
   bool independent(llvm::function_ref<bool(Value)> varies, Region &body) const;
-  int64_t lanes;
+  int64_t lanes = 0;
   bool anyVector = false;
 
 private:
@@ -176,14 +175,10 @@ bool LaneCheck::add(Operation *op) {
             return false;
     return true;
   }
-  if (hasVector) {
-    if (auto c = dyn_cast<arith::ConstantOp>(op))
-      return isa<SplatElementsAttr>(c.getValue());
-    if (auto bc = dyn_cast<vector::BroadcastOp>(op))
-      return !isa<VectorType>(bc.getSourceType());
-    return op->hasTrait<OpTrait::Elementwise>() && op->getNumRegions() == 0 &&
-           isMemoryEffectFree(op);
-  }
+  if (hasVector)
+    return splatOrBroadcast(op) ||
+           (op->hasTrait<OpTrait::Elementwise>() && op->getNumRegions() == 0 &&
+            isMemoryEffectFree(op));
   return op->getNumRegions() == 0 && isMemoryEffectFree(op);
 }
 
@@ -240,7 +235,8 @@ bool LaneCheck::independent(llvm::function_ref<bool(Value)> varies,
       return false;
     for (const RowAccess &a : accesses)
       if (&a != &w && mayAlias(w.root, a.root, body) &&
-          !(a.vector && a.memref == w.memref && sameIndex(a.first, w.first)))
+          !(a.vector && a.memref == w.memref &&
+            isEqualConstantIntOrValue(a.first, w.first)))
         return false;
   }
   return true;
@@ -252,16 +248,6 @@ int64_t segmentLanes(int64_t lanes) {
     if (lanes % w == 0)
       return w;
   return 1;
-}
-
-/// Whether `v` (a vector used in code about to be cut) can be rebuilt as a
-/// segment inside it: a splat constant or a broadcast scalar.
-bool rebuildable(Value v) {
-  if (auto c = v.getDefiningOp<arith::ConstantOp>())
-    return isa<SplatElementsAttr>(c.getValue());
-  if (auto bc = v.getDefiningOp<vector::BroadcastOp>())
-    return !isa<VectorType>(bc.getSourceType());
-  return false;
 }
 
 /// True when `op` or what it nests defines or uses a vector.
@@ -287,23 +273,28 @@ bool fromBefore(Value v, Operation *top,
   return !top->isAncestor(v.getParentBlock()->getParentOp());
 }
 
+/// Whether a result of `op` (one of the consecutive ops `set` of its block)
+/// is used outside them.
+bool escapes(Operation *op, const llvm::SmallPtrSetImpl<Operation *> &set) {
+  return llvm::any_of(op->getUsers(), [&](Operation *user) {
+    Operation *top = op->getBlock()->findAncestorOpInBlock(*user);
+    return !top || !set.contains(top);
+  });
+}
+
 /// True when every vector that `ops` (consecutive ops of one block) use but
 /// do not define can be rebuilt in them, and nothing they define is used
 /// after them.
 bool closed(ArrayRef<Operation *> ops) {
   llvm::SmallPtrSet<Operation *, 16> set(ops.begin(), ops.end());
   auto inBlock = [&](Operation *op) { return set.contains(op); };
-  Block *block = ops.front()->getBlock();
   for (Operation *op : ops) {
-    for (Value r : op->getResults())
-      for (Operation *user : r.getUsers())
-        if (Operation *top = block->findAncestorOpInBlock(*user);
-            !top || !set.contains(top))
-          return false;
+    if (escapes(op, set))
+      return false;
     WalkResult w = op->walk([&](Operation *inner) {
       for (Value v : inner->getOperands())
         if (isa<VectorType>(v.getType()) && fromBefore(v, op, inBlock) &&
-            !rebuildable(v))
+            !(v.getDefiningOp() && splatOrBroadcast(v.getDefiningOp())))
           return WalkResult::interrupt();
       return WalkResult::advance();
     });
@@ -454,15 +445,8 @@ void cutRun(SmallVector<Operation *> ops, Region &body) {
   if (ops.empty())
     return;
   llvm::SmallPtrSet<Operation *, 16> set(ops.begin(), ops.end());
-  Block *block = ops.front()->getBlock();
-  auto escapes = [&](Operation *op) {
-    return llvm::any_of(op->getUsers(), [&](Operation *user) {
-      Operation *top = block->findAncestorOpInBlock(*user);
-      return !top || !set.contains(top);
-    });
-  };
   for (auto [i, op] : llvm::enumerate(ops)) {
-    if (!escapes(op))
+    if (!escapes(op, set))
       continue;
     bool movable = !touchesVectors(op) && isMemoryEffectFree(op) &&
                    op->getNumRegions() == 0 &&
