@@ -8,9 +8,8 @@ Triton plus the bundled fla-core wheel for the fla column).
          a float64 recurrent reference computed here with torch (rel-RMS of
          o and of the final state);
       2. the benchmark table of bench/gpu/run.py's cases (bf16 forward):
-         MixIR vs fla's Triton chunk kernels vs torch SDPA; MixIR's chunked-
-         form kernels (--gpu-kernels=chunked) get rows of their own at
-         H8 D64, beside the hand-scheduled ones, and with chunks of 64
+         MixIR vs fla's Triton chunk kernels vs torch SDPA; MixIR's kernels
+         (the chunked form, chunks of 16) get rows with chunks of 64 too
          (their sm_90a cubins run wgmma) at H8 D64 and H96 D128;
       3. a zero-copy torch call (outputs written in place) and a decode step
          (T = 1) captured in a CUDA graph and replayed.
@@ -210,10 +209,8 @@ def bench_row(torch, table, fla, e, shape, deadline, reps):
     ratio = {k: cell(k, lambda v: f"{v / ms['mixir']:.2f}")
              for k in ("fla", "sdpa")}
     diff = f"{rel_rms(mine, ref):.1e}" if ref is not None else "-"
-    if e.get("kernels") == "chunked":
-        op += " (chunked form)"
-    elif e.get("kernels") == "hopper":
-        op += " (chunked form, chunk 64: wgmma on sm_90a)"
+    if e.get("kernels") == "hopper":
+        op += " (chunk 64: wgmma on sm_90a)"
     print(f"| {op} | {b},{t},{h},{d} | {ms['mixir']:.3f} | "
           f"{cell('fla', lambda v: f'{v:.3f}')} | "
           f"{cell('sdpa', lambda v: f'{v:.3f}')} | {tf['mixir']} | "

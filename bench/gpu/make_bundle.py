@@ -14,11 +14,10 @@ DIR defaults to <repo>/build, the bundle to DIR/gpu-bundle:
     python/mixir/          mixir.runtime (ctypes) and the package stub
     artifacts/*.mixir      one CUDA artifact (sm_80 and sm_90a cubins, PTX
                            for sm_80) per op x gate kind x dtype x head shape
-                           used, each also with --gpu-kernels=chunked (every
-                           op in the chunked form) in bf16 at H8 D64, and
-                           with chunks of 64 (wgmma in the sm_90a cubin) at
-                           H8 D64 and H96 D128, and manifest.json describing
-                           them
+                           used (the chunked form's kernels, chunks of 16),
+                           each also with chunks of 64 (wgmma in the sm_90a
+                           cubin) at H8 D64 and H96 D128, and manifest.json
+                           describing them
     wheels/                fla-core 0.6.0, when `pip download` reached it
 
 Nothing in the bundle links LLVM or MLIR or is a CPython extension.
@@ -52,11 +51,12 @@ BENCH_OPS = {"la_scalar": "simple_gla_scalar", "la_vector": "gla_vector",
              "delta_scalar": "gated_deltanet", "attention": "attention"}
 
 
-# mixir-compile's flags for each kind of kernels an entry asks for.
+# mixir-compile's flags for each kind of kernels an entry asks for: the
+# target's default (chunks of 16), or chunks of 64, whose tile products run
+# as warpgroup MMAs in the sm_90a cubin.
 KERNEL_FLAGS = {
-    "tuned": ["--gpu-kernels=tuned"],
-    "chunked": ["--gpu-kernels=chunked"],
-    "hopper": ["--gpu-kernels=chunked", "--chunk-size=64"],
+    "default": [],
+    "hopper": ["--chunk-size=64"],
 }
 
 
@@ -87,8 +87,7 @@ def source(kind, dtype, h, d):
 
 def entries():
     """Every artifact: numerics in bf16 and f16, benchmark shapes in bf16;
-    the chunked-form kernels (--gpu-kernels=chunked) in bf16 at the
-    numerics heads, checked and timed beside the hand-scheduled ones."""
+    chunks of 64 in bf16 beside them."""
     out = []
     for name, op, gate, what in KINDS:
         for dtype in ("bf16", "f16"):
@@ -99,9 +98,6 @@ def entries():
             if (h, d) != NUMERICS_HEADS and name in BENCH_OPS:
                 out.append(dict(kind=name, op=op, gate=gate, what=what,
                                 dtype="bf16", heads=h, dim=d, numerics=False))
-        out.append(dict(kind=name, op=op, gate=gate, what=what, dtype="bf16",
-                        heads=NUMERICS_HEADS[0], dim=NUMERICS_HEADS[1],
-                        numerics=True, kernels="chunked"))
         # The chunked form with chunks of 64, whose sm_90a cubin runs the
         # tile products as warpgroup MMAs (wgmma): checked at the numerics
         # heads, timed there and at the first benchmark shape's heads.
@@ -114,9 +110,8 @@ def entries():
                             dim=BENCH_HEADS[0][1], numerics=False,
                             kernels="hopper"))
     for e in out:
-        e.setdefault("kernels", "tuned")
-        tag = {"tuned": "", "chunked": "_chunked",
-               "hopper": "_hopper"}[e["kernels"]]
+        e.setdefault("kernels", "default")
+        tag = {"default": "", "hopper": "_hopper"}[e["kernels"]]
         e["file"] = (f"{e['kind']}_{e['dtype']}_h{e['heads']}_d{e['dim']}"
                      f"{tag}.mixir")
         e["bench_op"] = BENCH_OPS.get(e["kind"])

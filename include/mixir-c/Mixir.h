@@ -39,9 +39,6 @@ typedef struct mixir_compiler_options_t {
    * cache off. Created when missing; mixir_compiler_create fails when an
    * explicit directory cannot be created. */
   const char *cache_dir;
-  /* Target "cuda": "tuned" (NULL, the default: the hand-scheduled kernels
-   * where an op has one) or "chunked" (every op in the chunked form). */
-  const char *gpu_kernels;
   /* Bound on the total size of the artifacts in the cache directory: after
    * writing a new one, the least recently used others (written or hit the
    * longest ago, in any process) are deleted until the total is within it.

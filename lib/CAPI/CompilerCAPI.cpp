@@ -89,7 +89,6 @@ std::string cacheKey(const mixir_compiler_s &c, llvm::StringRef source) {
   field(c.options.chip);
   field(std::to_string(c.options.chunkSizeOrUnset()));
   field(std::to_string(c.options.optLevel));
-  field(mixir::kGpuKernelsNames[static_cast<int>(c.options.gpuKernels)]);
   field(source);
   return hex(fnv1a64(text.data(), text.size())) +
          hex(fnv1a64(text.data(), text.size(), 0x84222325cbf29ce4ull));
@@ -241,7 +240,6 @@ void mixir_compiler_options_init(mixir_compiler_options_t *o) {
   o->chunk_size = MIXIR_CHUNK_SIZE_DEFAULT;
   o->opt_level = 3;
   o->cache_dir = nullptr;
-  o->gpu_kernels = nullptr;
   o->cache_max_bytes = 0;
 }
 
@@ -261,8 +259,6 @@ mixir_status_t mixir_compiler_create(const mixir_compiler_options_t *options,
   if (o.chunk_size != MIXIR_CHUNK_SIZE_DEFAULT)
     input.chunkSize = o.chunk_size;
   input.optLevel = o.opt_level;
-  if (o.gpu_kernels)
-    input.gpuKernels = o.gpu_kernels;
   auto compileOptions = mixir::makeCompileOptions(input);
   if (!compileOptions)
     return makeStatus(llvm::toString(compileOptions.takeError()));

@@ -38,11 +38,6 @@ llvm::Error validate(const CompileOptions &options) {
     return fail("target " + target + ": unsupported chip '" +
                 options.chipOrDefault() + "' (expected " + known + ")");
   }
-  if (options.gpuKernels != GpuKernels::tuned &&
-      !mixrt::usesCudaKernels(options.target))
-    return fail(std::string("gpu kernels '") +
-                kGpuKernelsNames[static_cast<int>(options.gpuKernels)] +
-                "' need target cuda, not " + target);
   if (options.optLevel < 0 || options.optLevel > 3)
     return fail("opt level must be 0-3, got " +
                 std::to_string(options.optLevel));
@@ -67,14 +62,6 @@ makeCompileOptions(const CompileOptionsInput &input) {
   options.chip = std::string(input.chip);
   options.chunkSize = input.chunkSize;
   options.optLevel = input.optLevel;
-  if (!input.gpuKernels.empty()) {
-    auto names = llvm::ArrayRef(kGpuKernelsNames);
-    auto it = llvm::find(names, input.gpuKernels);
-    if (it == names.end())
-      return fail("unknown gpu kernels '" + std::string(input.gpuKernels) +
-                  "' (expected tuned or chunked)");
-    options.gpuKernels = static_cast<GpuKernels>(it - names.begin());
-  }
   options.sourceName = std::string(input.sourceName);
   if (llvm::Error e = validate(options))
     return std::move(e);

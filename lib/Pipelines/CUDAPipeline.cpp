@@ -26,24 +26,17 @@ std::string toolkitPath(const mixir::CUDADeviceCode &deviceCode) {
 } // namespace
 
 void mixir::addCUDAKernels(OpPassManager &pm, const CompileOptions &options) {
-  // mix ops become kernels inside gpu.launch on the host function; the rest
-  // of the function is bufferized and lowered for the host. Kernels are
-  // outlined first: any pattern driver's folder would hoist their constants
-  // out of the (not isolated) gpu.launch region and make them kernel
-  // arguments.
+  // Every mix op takes the chunked form the CPU uses, mapped onto the GPU
+  // by convert-chunked-to-gpu: a block of 128 threads per independent
+  // problem (batch, state head; attention's query blocks), with its tiles
+  // in shared memory or a global scratch slice, which grow with the chunk;
+  // hence 16 tokens unless asked otherwise. The rest of the function is
+  // bufferized and lowered for the host.
   pm.addPass(createDeriveBackward());
-  if (options.gpuKernels == GpuKernels::tuned) {
-    pm.addPass(createConvertMixToGPU({options.chunkSizeOrUnset()}));
-    pm.addPass(createGpuKernelOutliningPass());
-  }
-  // Ops without a kernel of their own (mix.recurrence) take the chunked form
-  // the CPU uses, mapped onto the GPU by convert-chunked-to-gpu: a block of
-  // 128 threads per (batch, state head), with its tiles in shared memory or
-  // a global scratch slice, which grow with the chunk; hence 16 tokens
-  // unless asked otherwise.
   int64_t chunk = options.chunkSize.value_or(kCudaMinChunkSize);
   if (chunk > 0) {
-    pm.addPass(createSelectAlgorithm({chunk, /*shortRecurrent=*/false}));
+    pm.addPass(createSelectAlgorithm(
+        {chunk, /*shortRecurrent=*/false, /*cudaChunks=*/true}));
     // The exact diagonal blocks: the factored ones' run-time branch keeps
     // both forms' values live and spills on sm_90 (GLA's chunked kernel).
     // Short sequences (decode) keep the chunked form too: one kernel per

@@ -87,15 +87,9 @@ struct CUDAPipelineOptions : PassPipelineOptions<CUDAPipelineOptions> {
       llvm::cl::desc("CUDA toolkit root (default $CUDA_HOME, then "
                      "/usr/local/cuda)"),
       llvm::cl::init("")};
-  Option<std::string> gpuKernels{
-      *this, "gpu-kernels",
-      llvm::cl::desc("tuned (default: the hand-scheduled kernels where an op "
-                     "has one) or chunked (every op in the chunked form)"),
-      llvm::cl::init("")};
   mixir::CompileOptionsInput input() const {
     mixir::CompileOptionsInput in;
     in.chip = chip.getValue();
-    in.gpuKernels = gpuKernels.getValue();
     if (chunkSize != mixir::kChunkSizeUnset)
       in.chunkSize = chunkSize;
     return in;

@@ -747,9 +747,9 @@ def rnn(wx, r, b=None, cell="lstm", initial_state=None,
     "slstm" (without it the states start at zero, and sLSTM's first step
     sets ``m = a_i``). Returns (h [B, T, H, D] in wx's dtype, the final
     state or None): float32 ``h`` for "gru", a tuple of float32 arrays in the
-    order above otherwise. `target` "cpu" takes every dtype; "cuda" takes
-    float16 or bfloat16 wx (one thread block per (batch, head), the head's
-    weights in shared memory) and refuses float32 wx.
+    order above otherwise. Every target takes every dtype; on "cuda" one
+    thread block runs each (batch, head), the head's weights in shared
+    memory.
     """
     if cell not in _RNN_CELLS:
         raise ValueError(f"cell must be one of "

@@ -308,15 +308,13 @@ _compilers = {}
 _compilers_lock = threading.Lock()
 
 
-def _compiler(target, chunk_size, chip, gpu_kernels=None):
-    """The compiler context for (target, chunk size, chip, GPU kernels),
-    created once."""
-    key = (target, chunk_size, chip, gpu_kernels)
+def _compiler(target, chunk_size, chip):
+    """The compiler context for (target, chunk size, chip), created once."""
+    key = (target, chunk_size, chip)
     with _compilers_lock:
         c = _compilers.get(key)
         if c is None:
-            c = _mixir.Compiler(target, chunk_size, chip=chip,
-                                gpu_kernels=gpu_kernels)
+            c = _mixir.Compiler(target, chunk_size, chip=chip)
             _compilers[key] = c
         return c
 
@@ -346,16 +344,15 @@ def _check_target(target):
     return t
 
 
-def compile(source, target="cpu", chunk_size=None, chip=None,
-            gpu_kernels=None):
+def compile(source, target="cpu", chunk_size=None, chip=None):
     """Compiles MLIR text (mix ops and upstream dialects on tensors).
 
     `chunk_size` is the chunk length of the chunkwise-parallel lowering for
     the ops that have one (sequences shorter than a chunk take the recurrent
     form on the CPU): 0 or a power of two up to 128; 0 selects the recurrent
-    form; None leaves it to the target (on the CPU a cost model chooses each op's form
-    and chunk, attention takes blocks of 64; on CUDA each kernel takes the
-    largest chunk that fits, and an explicit one it cannot run is an error).
+    form; None leaves it to the target (on the CPU a cost model chooses each
+    op's form and chunk, attention takes blocks of 64; on CUDA chunks of 16,
+    and the kernels run 16 to 64: another length is an error).
     Returns a Module whose public functions are callables over numpy arrays.
     Raises CompileError (a ValueError) with the first diagnostic, or with the
     rule an option breaks.
@@ -364,20 +361,17 @@ def compile(source, target="cpu", chunk_size=None, chip=None,
     else the device's, e.g. "sm_90") and runs them through the CUDA driver; functions still take
     and return numpy arrays (copied to and from the device on each call).
     Without a CUDA driver or device it raises RuntimeError with the reason
-    in one line; CUDA failures during a call raise RuntimeError too.
-
-    `gpu_kernels` (target cuda): "tuned" (None, the default) takes the
-    hand-scheduled kernels for the ops that have one and the chunked form
-    for the rest; "chunked" runs every op in the chunked form, the one
-    algorithm every target lowers, mapped onto thread blocks.
+    in one line; CUDA failures during a call raise RuntimeError too. Every
+    op runs in the chunked form, the one algorithm every target lowers,
+    mapped onto thread blocks.
     """
     if not isinstance(source, str):
         raise TypeError(f"source must be a str of MLIR text, got "
                         f"{type(source).__name__}")
     _check_target(target)
     try:
-        native = _compiler(target, chunk_size, chip,
-                           gpu_kernels).compile(source, "<source>")
+        native = _compiler(target, chunk_size, chip).compile(source,
+                                                             "<source>")
     except ValueError as e:
         raise CompileError(str(e)) from None
     return Module(native)

@@ -227,7 +227,6 @@ public:
   PyCompiler(const std::string &target, std::optional<int64_t> chunkSize,
              int optLevel, std::optional<std::string> cacheDir,
              std::optional<std::string> chip,
-             std::optional<std::string> gpuKernels,
              std::optional<int64_t> cacheMaxBytes) {
     mixir_compiler_options_t o;
     mixir_compiler_options_init(&o);
@@ -236,7 +235,6 @@ public:
     o.chunk_size = chunkSize ? *chunkSize : MIXIR_CHUNK_SIZE_DEFAULT;
     o.opt_level = optLevel;
     o.cache_dir = cacheDir ? cacheDir->c_str() : nullptr;
-    o.gpu_kernels = gpuKernels ? gpuKernels->c_str() : nullptr;
     o.cache_max_bytes = cacheMaxBytes ? *cacheMaxBytes : 0;
     check(mixir_compiler_create(&o, &compiler));
   }
@@ -285,10 +283,10 @@ NB_MODULE(_mixir, m) {
   nb::class_<PyCompiler>(m, "Compiler")
       .def(nb::init<const std::string &, std::optional<int64_t>, int,
                     std::optional<std::string>, std::optional<std::string>,
-                    std::optional<std::string>, std::optional<int64_t>>(),
+                    std::optional<int64_t>>(),
            nb::arg("target"), nb::arg("chunk_size") = nb::none(),
            nb::arg("opt_level") = 3, nb::arg("cache_dir") = nb::none(),
-           nb::arg("chip") = nb::none(), nb::arg("gpu_kernels") = nb::none(),
+           nb::arg("chip") = nb::none(),
            nb::arg("cache_max_bytes") = nb::none())
       .def("compile", &PyCompiler::compile, nb::arg("source"),
            nb::arg("name") = "<source>")

@@ -5,7 +5,8 @@
 // RUN: mixir-opt %s --mixir-cuda-pipeline="chip=sm_90a format=isa" | FileCheck %s --check-prefix=SM90
 
 // The host function allocates, copies and launches through the mgpu*
-// runtime calls; the kernel is embedded as PTX.
+// runtime calls; the kernel (the chunked form on a block of 128 threads,
+// tile products on the tensor cores) is embedded as PTX.
 // HOST: llvm.func @la(
 // HOST: llvm.call @mgpuStreamCreate
 // HOST: llvm.call @mgpuMemAlloc
@@ -17,13 +18,9 @@
 
 // PTX: .target sm_80
 // PTX: .entry la_kernel(
-// PTX: cp.async.cg.shared.global [{{.*}}], [{{.*}}], 16, {{.*}};
-// PTX: cp.async.commit_group;
-// PTX: cp.async.wait_group 0;
-// PTX: ldmatrix.sync.aligned.m8n8.x4.shared.b16
-// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
-// PTX: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
+// PTX: .maxntid 128, 1, 1
 // PTX: bar.sync 0;
+// PTX: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // No unresolved libdevice calls (exp comes from libdevice, inlined).
 // PTX-NOT: .extern .func
 

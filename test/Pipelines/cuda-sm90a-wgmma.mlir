@@ -6,7 +6,7 @@
 // causal softmax attention. The PTX shows the wgmma sequence: the generic
 // proxy's stores fenced for the async proxy, then fence, three MMAs (bf16
 // high and low parts), commit and wait.
-// RUN: mixir-opt %s --mixir-cuda-pipeline="chip=sm_90a format=isa gpu-kernels=chunked chunk-size=64" -o %t.mlir
+// RUN: mixir-opt %s --mixir-cuda-pipeline="chip=sm_90a format=isa chunk-size=64" -o %t.mlir
 // One kernel per op: sequences shorter than a chunk take the same chunked
 // kernel (no second, recurrent kernel on CUDA). The chunked delta rule
 // spills (44 bytes here; 76 with mma.sync on sm_90), which is left to fix:
@@ -15,7 +15,7 @@
 // CHECK-NOT: _kernel_{{[0-9]}}
 // RUN: %python %mixir_src/scripts/ptx_report.py --print-ptx %t.mlir | FileCheck %s --check-prefix=PTX
 // The same module for sm_90 (no `a`) keeps mma.sync: wgmma needs sm_90a.
-// RUN: mixir-opt %s --mixir-cuda-pipeline="chip=sm_90 format=isa gpu-kernels=chunked chunk-size=64" -o %t.90.mlir
+// RUN: mixir-opt %s --mixir-cuda-pipeline="chip=sm_90 format=isa chunk-size=64" -o %t.90.mlir
 // RUN: %python %mixir_src/scripts/ptx_report.py --print-ptx %t.90.mlir | FileCheck %s --check-prefix=SM90
 // RUN: cat %t.report
 

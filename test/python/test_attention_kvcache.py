@@ -114,7 +114,7 @@ EMU = [(CASES[1], "bf16"), (CASES[3], "f32"), (CASES[5], "f32")]
                          ids=[f"{case_id(c)}-{d}" for c, d in EMU])
 def test_kv_cache_cuda_emulation(case, dtype, record_rel_rms):
     """The CUDA pipeline: the flash tiles of the chunked form on thread
-    blocks (there is no hand-scheduled kernel for a KV cache)."""
+    blocks."""
     B, T, S, hq, hk, K, V, attrs = case
     q, k, v, lens = make(B + S + K, B, T, S, hq, hk, K, V, dtype)
     got = mixir.attention(q, k, v, kv_lens=lens, target="cuda-emulation",

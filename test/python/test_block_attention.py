@@ -89,17 +89,15 @@ def test_block_cpu(chunk, dtype, t, d, block, causal, window, cap):
 EMULATED = [(75, 64, 24, False, 0, 0.0), (150, 60, 100, True, 7, 5.0)]
 
 
-@pytest.mark.parametrize("kernels,dtype,case", [
-    ("tuned", "bf16", EMULATED[0]), ("tuned", "bf16", EMULATED[1]),
-    ("chunked", "bf16", EMULATED[0]), ("chunked", "f32", EMULATED[1])])
-def test_block_cuda_emulated(kernels, dtype, case):
-    """The CUDA kernels (the hand-scheduled flash kernel, 16-bit only, and
-    the chunked form) under the cuda-emulation target."""
+@pytest.mark.parametrize("dtype,case", [
+    ("bf16", EMULATED[0]), ("bf16", EMULATED[1]), ("f32", EMULATED[1])])
+def test_block_cuda_emulated(dtype, case):
+    """The CUDA kernels under the cuda-emulation target."""
     t, d, block, causal, window, cap = case
     np_type = np.float32 if dtype == "f32" else BF16
     q, k, v = inputs(t, d, seed=t + d, dtype=np_type)
     mod = mixir.compile(source(d, dtype, block, causal, window, cap),
-                        target="cuda-emulation", gpu_kernels=kernels)
+                        target="cuda-emulation")
     o = np.asarray(mod.attn(q, k, v)).astype(np.float32)
     want = block_attention_f64(q, k, v, block, causal, window, cap)
     assert np.isfinite(o).all()

@@ -28,22 +28,21 @@ BF16 = ml_dtypes.bfloat16
 # gate its values are decay-weighted and rounded to 16 bits first (as fla's
 # kernels do), ~1e-3.
 TOL = 5e-3
-# Where the CUDA kernels come from: the hand-scheduled kernels, or every op
-# in the chunked form mapped onto thread blocks (convert-chunked-to-gpu).
-KERNELS = pytest.mark.parametrize("kernels", ["tuned", "chunked"])
-# ... and the chunked form on sm_90a, where the tile products with M a
-# multiple of 64 run as warpgroup MMAs (wgmma) on operands staged in shared
-# memory; chunks of 64 give them that M.
-WITH_HOPPER = pytest.mark.parametrize("kernels",
-                                      ["tuned", "chunked", "hopper"])
+# The CUDA kernels: every op in the chunked form mapped onto thread blocks
+# (convert-chunked-to-gpu), with mma.sync for the tile products ("chunked",
+# the default chip) ...
+KERNELS = pytest.mark.parametrize("kernels", ["chunked"])
+# ... and on sm_90a, where the tile products with M a multiple of 64 run as
+# warpgroup MMAs (wgmma) on operands staged in shared memory; chunks of 64
+# give them that M.
+WITH_HOPPER = pytest.mark.parametrize("kernels", ["chunked", "hopper"])
 
 
 def _compile(src, kernels, chunk=None):
     if kernels == "hopper":
         return mixir.compile(src, target="cuda-emulation", chunk_size=64,
-                             gpu_kernels="chunked", chip="sm_90a")
-    return mixir.compile(src, target="cuda-emulation", chunk_size=chunk,
-                         gpu_kernels=kernels)
+                             chip="sm_90a")
+    return mixir.compile(src, target="cuda-emulation", chunk_size=chunk)
 
 
 def _type(shape, dtype, dynamic=()):
@@ -87,9 +86,8 @@ CASES = [
     ("head-one-token", 1, 1, 1, 1, 1, 32, 32, BF16, "head", True, False, 64),
     ("gqa-odd-dims", 1, 33, 4, 1, 2, 100, 60, BF16, "none", True, False, 64),
     ("gva", 1, 40, 1, 1, 2, 32, 32, BF16, "scalar", False, False, 64),
-    # chunk None: the kernel takes the largest chunk that fits in shared
-    # memory (32 here and below; an explicit 64 is refused, see
-    # test_asked_for_chunk_is_kept_or_refused_never_halved).
+    # chunk None: the target's chunk (16); wide keys' tiles beyond shared
+    # memory live in the block's global scratch slice.
     ("wide-keys-chunk-32", 1, 45, 1, 1, 1, 256, 32, BF16, "scalar", False,
      False, None),
     ("chunk-16-one-warp", 1, 50, 1, 1, 1, 32, 32, np.float16, "scalar", True,
@@ -169,23 +167,14 @@ def _wide_keys(chunk_attr=None):
     return src
 
 
-def test_asked_for_chunk_is_kept_or_refused_never_halved():
-    # Before: 64 became 32 without a word. Now the request is refused, naming
-    # the op, the request and the largest chunk that fits.
-    with pytest.raises(mixir.CompileError, match=re.escape(
-            "'mix.linear_attention' op cannot run on target cuda: chunk_size "
-            "64 needs 49408 bytes of shared memory per block, above 48 KiB; "
-            "the largest chunk that fits is 32")):
-        mixir.compile(_wide_keys(), target="cuda-emulation", chunk_size=64)
-    mixir.compile(_wide_keys(), target="cuda-emulation", chunk_size=32)
-    mixir.compile(_wide_keys(), target="cuda-emulation")  # the kernel picks
-
-
 def test_op_chunk_size_is_honoured_not_ignored():
-    # The op's chunk_size wins over the option, on the GPU as on the CPU.
+    # The op's chunk_size wins over the option, on the GPU as on the CPU,
+    # and is checked against what the kernels run like the option.
     with pytest.raises(mixir.CompileError, match=re.escape(
-            "chunk_size 64 needs 49408 bytes of shared memory")):
-        mixir.compile(_wide_keys(64), target="cuda-emulation", chunk_size=16)
+            "'mix.linear_attention' op target cuda runs chunks of 16 to 64 "
+            "tokens, got chunk_size 0 (the recurrent form, which its kernels "
+            "do not have)")):
+        mixir.compile(_wide_keys(0), target="cuda-emulation", chunk_size=16)
     with pytest.raises(mixir.CompileError, match=re.escape(
             "'mix.linear_attention' op target cuda runs chunks of 16 to 64 "
             "tokens, got chunk_size 128")):
@@ -220,17 +209,10 @@ def test_without_the_plugin_the_test_target_is_refused():
         "build with tests (lib/libmixir-gpu-emulation.so)")
 
 
-def test_unsupported_op_on_cuda_is_a_compile_error():
-    q = np.zeros((1, 8, 1, 16), np.float32)
-    src, _ = _source(q, q, q, None, "none", None, None, False)
-    with pytest.raises(mixir.CompileError, match="inputs must be bf16 or f16"):
-        mixir.compile(src, target="cuda-emulation")
-
-
 @pytest.mark.parametrize("gate", ["none", "scalar", "vector"])
 def test_f32_inputs_run_in_the_chunked_form(gate, record_rel_rms):
-    """The tuned kernels take 16-bit inputs only (above); the chunked form
-    computes in f32 and takes f32 inputs on the GPU too."""
+    """The chunked form computes in f32 and takes f32 inputs on the GPU
+    too."""
     rng = np.random.default_rng(5)
     B, T, H, K, V = 1, 75, 2, 20, 12
     q = rng.standard_normal((B, T, H, K)).astype(np.float32)
@@ -241,8 +223,8 @@ def test_f32_inputs_run_in_the_chunked_form(gate, record_rel_rms):
          "vector": -rng.uniform(0.0, 0.3, (B, T, H, K)).astype(np.float32)}[gate]
     init = rng.standard_normal((B, H, K, V)).astype(np.float32)
     src, args = _source(q, k, v, g, gate, init, None, True)
-    o, s = mixir.compile(src, target="cuda-emulation", chunk_size=32,
-                         gpu_kernels="chunked").la(*args)
+    o, s = mixir.compile(src, target="cuda-emulation",
+                         chunk_size=32).la(*args)
     ro, rs = reference.linear_attention(q, k, v, g=g, gate=gate,
                                         initial_state=init,
                                         output_final_state=True)
@@ -252,18 +234,6 @@ def test_f32_inputs_run_in_the_chunked_form(gate, record_rel_rms):
                    gate)
     assert reference.rel_rms(o, ro) < 1e-5
     assert reference.rel_rms(s, rs) < 1e-5
-
-
-def test_gpu_kernels_option_is_checked():
-    src = "func.func @f() { return }"
-    with pytest.raises(mixir.CompileError,
-                       match="gpu kernels 'chunked' need target cuda, not cpu"):
-        mixir.compile(src, target="cpu", gpu_kernels="chunked")
-    with pytest.raises(mixir.CompileError,
-                       match=r"unknown gpu kernels 'fast' \(expected tuned or "
-                             r"chunked\)"):
-        mixir.compile(src, target="cuda-emulation", gpu_kernels="fast")
-    mixir.compile(src, target="cpu", gpu_kernels="tuned")
 
 
 ATTENTION_CASES = [
@@ -403,8 +373,7 @@ def test_scan_kernel_matches_reference(dtype, record_rel_rms, kernels):
            f"  %o, %s = mix.scan %x, %g init(%h) : ({t(x.shape)}, "
            f"{t(g.shape)}, {st}) -> ({t(x.shape)}, {st})\n"
            f"  return %o, %s : {t(x.shape)}, {st}\n}}\n")
-    o, s = mixir.compile(src, target="cuda-emulation",
-                         gpu_kernels=kernels).scan(x, g, h0)
+    o, s = _compile(src, kernels).scan(x, g, h0)
     ro, rs = reference.scan(x, g, initial_state=h0)
     limit = TOL if dtype == BF16 else 1e-5
     record_rel_rms(f"scan/cuda-emu-{kernels}", np.dtype(dtype).name, "o",

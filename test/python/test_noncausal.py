@@ -167,17 +167,16 @@ def source(d, dtype, gate, attrs):
             f"  return %o, %s : {t(HQ)}, {st}\n}}\n")
 
 
-@pytest.mark.parametrize("kernels,dtype,gate,normalize", [
-    ("tuned", "bf16", "scalar", False), ("tuned", "bf16", "vector", True),
-    ("chunked", "f32", "head", True)])
-def test_cuda_emulated(kernels, dtype, gate, normalize):
-    """The CUDA lowerings (the tuned linear-attention kernel, 16-bit only,
-    and the chunked form) under cuda-emulation take the same rewrite."""
+@pytest.mark.parametrize("dtype,gate,normalize", [
+    ("bf16", "scalar", False), ("bf16", "vector", True),
+    ("f32", "head", True)])
+def test_cuda_emulated(dtype, gate, normalize):
+    """The CUDA lowering under cuda-emulation takes the same rewrite."""
     np_type = np.float32 if dtype == "f32" else BF16
     q, k, v, g = inputs(75, 64, gate, seed=7, dtype=np_type)
     attrs = " causal = false" + (" normalize" if normalize else "")
     mod = mixir.compile(source(64, dtype, gate, attrs),
-                        target="cuda-emulation", gpu_kernels=kernels)
+                        target="cuda-emulation")
     o, _ = mod.la(q, k, v, *([] if g is None else [g]))
     o = np.asarray(o).astype(np.float32)
     want = bidirectional_f64(q, k, v, g, gate, False, normalize)
@@ -257,16 +256,15 @@ def test_global_form_matches_f64(heads, t, d, dtype, normalize, chunk):
     assert rel_rms(want_s, s) <= 1e-5
 
 
-@pytest.mark.parametrize("kernels,dtype,normalize",
-                         [("tuned", "bf16", True), ("chunked", "f32", False)])
-def test_global_form_cuda_emulated(kernels, dtype, normalize):
+@pytest.mark.parametrize("dtype,normalize", [("bf16", True), ("f32", False)])
+def test_global_form_cuda_emulated(dtype, normalize):
     """The CUDA targets run the global form on the host (plain linalg)."""
     np_type = np.float32 if dtype == "f32" else BF16
     q, k, v, _ = inputs(75, 64, "none", seed=9, dtype=np_type)
     q[1, 3] = 0.0
     attrs = " causal = false" + (" normalize" if normalize else "")
     mod = mixir.compile(source(64, dtype, "none", attrs),
-                        target="cuda-emulation", gpu_kernels=kernels)
+                        target="cuda-emulation")
     o, s = mod.la(q, k, v)
     o = np.asarray(o).astype(np.float32)
     want = bidirectional_f64(q, k, v, None, "none", False, normalize)

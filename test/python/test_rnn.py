@@ -303,9 +303,9 @@ def test_cuda_emulation_empty_sequence_and_batch(cell):
     assert h.shape == (0, 1, 2, 16) and finals[0].shape == (0, 2, 16)
 
 
-def test_cuda_emulation_chunked_kernels_take_f32():
-    """gpu_kernels="chunked" (every op through the generic path) runs f32
-    wx like the other ops; the default (tuned) kernels refuse it."""
+def test_cuda_emulation_takes_f32():
+    """Target cuda runs f32 wx like the other ops (a block per (batch,
+    head), without tensor cores)."""
     wx, r, b, states = make("gru", 2, 9, 2, 21, np.float32, True, True, 3)
     src = (
         "func.func @f(%wx: tensor<2x9x2x3x21xf32>, %r: tensor<2x3x21x21xf32>,"
@@ -316,22 +316,11 @@ def test_cuda_emulation_chunked_kernels_take_f32():
         " tensor<2x3x21xf32>, tensor<2x2x21xf32>)"
         " -> (tensor<2x9x2x21xf32>, tensor<2x2x21xf32>)\n"
         "  return %h, %s : tensor<2x9x2x21xf32>, tensor<2x2x21xf32>\n}\n")
-    module = mixir.compile(src, target="cuda-emulation", gpu_kernels="chunked")
+    module = mixir.compile(src, target="cuda-emulation")
     h, h_t = module.f(wx, r, b, states[0])
     want_h, want = explicit("gru", wx, r, b, states)
     assert rel_rms(want_h, h) <= LIMIT["f32"]
     assert rel_rms(want[0], h_t) <= LIMIT["f32"]
-    with pytest.raises(mixir.CompileError, match="inputs must be bf16 or f16"):
-        mixir.compile(src, target="cuda-emulation")
-
-
-def test_cuda_refuses_f32_inputs():
-    wx, r = _lstm_args()
-    with pytest.raises(ValueError, match=r"'mix.rnn' op cannot run on target "
-                       r"cuda: inputs must be bf16 or f16 \(wx is f32; f32 "
-                       r"inputs run on target cpu, or on cuda with "
-                       r"gpu-kernels=chunked\)"):
-        mixir.rnn(wx, r, target="cuda-emulation")
 
 
 # --------------------------------------------------------------------------

@@ -214,7 +214,7 @@ def test_draft_accept_commit_decode(op, gate):
 @pytest.mark.parametrize("op,gate", [("la", "vector"), ("dr", "scalar"),
                                      ("rc", "vector")])
 def test_cuda_emulation(op, gate):
-    """The CUDA pipeline maps the same recurrent form (no tuned kernel)."""
+    """The CUDA pipeline maps the same recurrent form."""
     rng = np.random.default_rng(5)
     cu = packing(rng, 6)
     case = Case(rng, op, gate, "f32", "gqa", int(cu[-1]), 16, 16)

@@ -122,8 +122,7 @@ def _run(case, target, rng):
     split = _split(src, segments)
     kw = dict(target=target)
     if target == "cuda-emulation-sm90a":
-        kw = dict(target="cuda-emulation", chip="sm_90a", chunk_size=64,
-                  gpu_kernels="chunked")
+        kw = dict(target="cuda-emulation", chip="sm_90a", chunk_size=64)
     o, s = mixir.compile(split, **kw).f(*[a for _, a in args])
     if op == "delta_rule":
         ro, rs = reference.delta_rule(q, k, v, beta, g=g, gate=gate,

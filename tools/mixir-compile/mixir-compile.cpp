@@ -35,11 +35,6 @@ static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
                                       cl::cat(toolOptions));
 static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
                                        cl::init("-"), cl::cat(toolOptions));
-static cl::opt<std::string> gpuKernels(
-    "gpu-kernels",
-    cl::desc("--target=cuda: tuned (default: the hand-scheduled kernels "
-             "where an op has one) or chunked (every op in the chunked form)"),
-    cl::init(""), cl::cat(toolOptions));
 static cl::opt<std::string> chunkSizeText(
     "chunk-size",
     cl::desc("Tokens per chunk of the chunkwise-parallel lowering (a power "
@@ -124,7 +119,7 @@ int main(int argc, char **argv) {
   if (chips.size() > 1 && emit != "artifact")
     return fail("--chip=" + chip + ": a list of chips needs --emit=artifact");
   auto options = mixir::compileOptionsFor(inputFile, target, chips.front(),
-                                          chunkSizeText, gpuKernels, fail);
+                                          chunkSizeText, fail);
   if (!options)
     return 1;
   bool cuda = options->target == mixir::Target::cuda;

@@ -45,11 +45,6 @@ static cl::opt<std::string> outputDir("output-dir",
                                       cl::desc("Where out0.npy, out1.npy, ... "
                                                "are written"),
                                       cl::init("."), cl::cat(toolOptions));
-static cl::opt<std::string> gpuKernels(
-    "gpu-kernels",
-    cl::desc("--target=cuda: tuned (default: the hand-scheduled kernels "
-             "where an op has one) or chunked (every op in the chunked form)"),
-    cl::init(""), cl::cat(toolOptions));
 static cl::opt<std::string> chunkSizeText(
     "chunk-size",
     cl::desc("Tokens per chunk of the chunkwise-parallel lowering (a power "
@@ -193,8 +188,8 @@ int main(int argc, char **argv) {
   unsigned bench = 0;
   if (!mixir::parseUnsigned("bench", benchText, bench, fail))
     return 1;
-  auto options = mixir::compileOptionsFor(inputFile, target, chip,
-                                          chunkSizeText, gpuKernels, fail);
+  auto options =
+      mixir::compileOptionsFor(inputFile, target, chip, chunkSizeText, fail);
   if (!options)
     return 1;
   RunnableModule m;

@@ -21,9 +21,9 @@ inline constexpr int64_t kDefaultChunkSize = 64;
 /// The largest chunk: the chunked delta rule unrolls (C/16)^3 block merges.
 inline constexpr int64_t kMaxChunkSize = 128;
 /// "No chunk length was asked for": the target picks (on the CPU the cost
-/// model of mix-select-algorithm, per op; on CUDA each kernel the largest
-/// chunk that fits). The value of
-/// an unset `chunk-size` pass option and of MIXIR_CHUNK_SIZE_DEFAULT.
+/// model of mix-select-algorithm, per op; on CUDA kCudaMinChunkSize). The
+/// value of an unset `chunk-size` pass option and of
+/// MIXIR_CHUNK_SIZE_DEFAULT.
 inline constexpr int64_t kChunkSizeUnset = -1;
 
 /// The rule for every chunk length: 0 (the recurrent form) or a power of

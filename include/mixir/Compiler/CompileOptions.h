@@ -29,23 +29,14 @@ inline constexpr const char *kCudaChips[] = {"sm_80", "sm_86", "sm_89", "sm_90",
 /// The chip when none is named and no device says otherwise.
 inline constexpr const char *kDefaultCudaChip = "sm_80";
 
-/// Where target cuda's kernels come from: `tuned` takes the hand-scheduled
-/// kernels of convert-mix-to-gpu for the ops that have one and the chunked
-/// form for the rest; `chunked` takes the chunked form (convert-mix-to-
-/// chunked, then convert-chunked-to-gpu) for every op.
-enum class GpuKernels { tuned, chunked };
-inline constexpr const char *kGpuKernelsNames[] = {"tuned", "chunked"};
-
 struct CompileOptions {
   Target target = Target::cpu;
-  GpuKernels gpuKernels = GpuKernels::tuned;
   /// GPU architecture, target cuda only; empty: the default (the JIT asks
   /// $MIXIR_CUDA_CHIP, then the device; otherwise kDefaultCudaChip).
   std::string chip;
   /// Tokens per chunk of the chunkwise-parallel lowering, 0 for the
   /// recurrent form; unset: the target's choice (on the CPU the cost model
-  /// of mix-select-algorithm, per op; on CUDA each kernel's largest chunk
-  /// that fits).
+  /// of mix-select-algorithm, per op; on CUDA kCudaMinChunkSize).
   std::optional<int64_t> chunkSize;
   /// LLVM optimisation level, 0-3.
   int optLevel = 3;
@@ -75,8 +66,6 @@ struct CompileOptionsInput {
   std::optional<int64_t> chunkSize;
   int optLevel = 3;
   std::string_view sourceName = "<source>";
-  /// "tuned" or "chunked"; empty: tuned.
-  std::string_view gpuKernels;
 };
 
 /// The options for `input` (the target by name), validated: how Python, the

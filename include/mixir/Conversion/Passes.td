@@ -106,8 +106,8 @@ def ExpandLinearAttention : Pass<"mix-expand-linear-attention"> {
     global form instead, no causal op: the state `S = sum_t k v^T` per
     state head and `o = S^T (scale q)` per output head (divided by
     `scale q . sum_t k` for `normalize`), as `linalg.generic` contractions
-    in f32. `convert-mix-to-loops`, `convert-mix-to-chunked` and
-    `convert-mix-to-gpu` run this rewrite first, so every target takes it.
+    in f32. `convert-mix-to-loops` and `convert-mix-to-chunked` run this
+    rewrite first, so every target takes it.
   }];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::linalg::LinalgDialect",
@@ -146,7 +146,9 @@ def SelectAlgorithm : Pass<"mix-select-algorithm"> {
     solves a triangular system of `C * R` rows per chunk, unrolled in
     16-row blocks), i.e. 128 for `R <= 1`, 64 for `R = 2`, 32 for `R = 3, 4`.
     An explicit `chunk_size` with `chunk_size * R > 128` is an error naming
-    the op (here and in `convert-mix-to-chunked`), never changed.
+    the op (here and in `convert-mix-to-chunked`), never changed. With
+    `cuda-chunks` (the CUDA pipeline) so is an explicit `chunk_size` outside
+    what the CUDA kernels run (16 to 64 tokens; not 0, the recurrent form).
   }];
   let options = [
     Option<"chunkSize", "chunk-size", "int64_t",
@@ -156,7 +158,10 @@ def SelectAlgorithm : Pass<"mix-select-algorithm"> {
            "model chooses per op">,
     Option<"shortRecurrent", "short-recurrent", "bool", /*default=*/"true",
            "With the chunk-size option: a static length shorter than one "
-           "chunk takes the recurrent form; false: the chunk">
+           "chunk takes the recurrent form; false: the chunk">,
+    Option<"cudaChunks", "cuda-chunks", "bool", /*default=*/"false",
+           "An op's own chunk_size must be one the CUDA kernels run "
+           "(checkCudaChunkSize): an error naming the op otherwise">
   ];
 }
 
@@ -237,68 +242,18 @@ def HoistVectorTransfers : Pass<"mix-hoist-vector-transfers", "mlir::func::FuncO
   }];
 }
 
-def ConvertMixToGPU : Pass<"convert-mix-to-gpu"> {
-  let summary = "Lower mix ops to GPU kernels on tensor cores";
-  let description = [{
-    Rewrites each supported mix op into host code that copies its operands
-    to the GPU (`gpu.alloc`/`gpu.memcpy` on one chain of async tokens),
-    launches the op's chunked kernel (`gpu.launch` with `nvgpu` shared-memory
-    copies, `ldmatrix` and `mma.sync` on 16-bit operands with f32
-    accumulation) and copies the results back. Covered, on f16/bf16 inputs:
-    `mix.linear_attention` with every gate kind, as one fused kernel per
-    (batch, state head, 32 value columns) that keeps the f32 state in
-    registers across chunks (per-channel gates with 16-token sub-chunks);
-    `mix.delta_rule` (every gate kind) in the same kernel with the WY/UT
-    step per chunk (A and T = (I + A)^-1, U, W S; V' replaces V);
-    `mix.attention` (causal, window, GQA, forget gate) as a
-    flash-attention kernel (forget gate: a cumsum kernel first);
-    `mix.scan` one thread per channel. `mix.recurrence` is left for the
-    chunked form (`convert-chunked-to-gpu`), and `mix.rnn` with bf16 or f16
-    `wx` for `convert-mix-to-loops` with `gpu-blocks` (a thread block per
-    (batch, head)); f32 `wx` is refused. Dynamic sizes are checked at run
-    time as in the CPU lowering.
-
-    Chunk length: an op's `chunk_size`, else the pass option, is kept as
-    asked (only the value tile narrows to fit shared memory); a length the
-    kernels do not run (0, the recurrent form, or outside kCudaMinChunkSize
-    to kCudaMaxChunkSize, mixir/Compiler/ChunkSize.h) or whose tiles exceed
-    48 KiB is an error naming the op, the length and the largest that fits.
-    Asked for nothing, each kernel takes the largest chunk that fits.
-    `mix.scan`'s kernel is sequential: a `chunk_size` > 0 on it is refused;
-    `mix.attention` runs in blocks of its own, and an option asking for
-    other blocks is refused.
-  }];
-  let options = [
-    Option<"chunkSize", "chunk-size", "int64_t",
-           /*default=*/"::mixir::kChunkSizeUnset",
-           "Tokens per chunk for ops without a chunk_size attribute "
-           "(kCudaMinChunkSize to kCudaMaxChunkSize); unset (-1): each "
-           "kernel takes the largest chunk that fits in shared memory">
-  ];
-  let dependentDialects = [
-    "mlir::arith::ArithDialect", "mlir::bufferization::BufferizationDialect",
-    "mlir::gpu::GPUDialect", "mlir::linalg::LinalgDialect",
-    "mlir::math::MathDialect", "mlir::memref::MemRefDialect",
-    "mlir::nvgpu::NVGPUDialect", "mlir::scf::SCFDialect",
-    "mlir::vector::VectorDialect", "mlir::func::FuncDialect",
-    "mlir::tensor::TensorDialect"
-  ];
-}
-
 def ConvertChunkedToGPU : Pass<"convert-chunked-to-gpu", "mlir::ModuleOp"> {
   let summary = "Run the chunked (or recurrent) form of mix ops on the GPU";
   let description = [{
-    The GPU back end of the one chunked form: mix ops without a kernel of
-    their own (`mix.recurrence`; `mix.rnn` through `convert-mix-to-loops`
-    with `gpu-blocks`) are lowered by `convert-mix-to-chunked` /
-    `convert-mix-to-loops` into an `scf.forall` over the independent
-    (batch, state head) problems, whose body is the chunk loop on static
-    tiles. This pass bufferizes the module, lowers the tile ops to parallel
+    The GPU back end of the one chunked form, and the only one: every mix
+    op is lowered by `convert-mix-to-chunked` (`mix.rnn` by
+    `convert-mix-to-loops` with `gpu-blocks`) into an `scf.forall` over the
+    independent problems ((batch, state head); attention's query blocks),
+    whose body is the chunk loop on static tiles. This pass bufferizes the module, lowers the tile ops to parallel
     loops, and turns each such top-level `scf.forall` into host code that
     copies the buffers the loop reads to the GPU, launches one block per
     (batch, state head), and copies back the buffers the loop writes, on one
-    chain of async tokens (as `convert-mix-to-gpu` does). Kernels are
-    outlined.
+    chain of async tokens. Kernels are outlined.
 
     A block of `block-threads` threads runs its iteration together: the
     tile ops' parallel loops are spread over the threads, other writes run

@@ -65,19 +65,18 @@ bool parseUnsigned(llvm::StringRef option, llvm::StringRef text,
   return true;
 }
 
-/// The compile options of a tool's --target, --chip, --chunk-size and
-/// --gpu-kernels (empty: the target's default), made and checked by
+/// The compile options of a tool's --target, --chip and --chunk-size, made
+/// and checked by
 /// makeCompileOptions like every front end's; a mistake is reported through
 /// `fail`.
 template <typename FailFn>
 std::optional<CompileOptions>
 compileOptionsFor(llvm::StringRef sourceName, llvm::StringRef target,
                   llvm::StringRef chip, llvm::StringRef chunkSizeText,
-                  llvm::StringRef gpuKernels, FailFn fail) {
+                  FailFn fail) {
   CompileOptionsInput input;
   input.target = target;
   input.chip = chip;
-  input.gpuKernels = gpuKernels;
   input.sourceName = sourceName;
   if (!chunkSizeText.empty()) {
     unsigned chunkSize = 0;

@@ -462,13 +462,59 @@ std::pair<Value, Value> splitPair(OpBuilder &b, Location loc, Value x0,
           vector::FromElementsOp::create(b, loc, row, lo)};
 }
 
+/// Where a matrix's tiles reach past its dims (a dim the tile does not
+/// divide): which of its two dims an access must check.
+struct Overhang {
+  bool rows = false, cols = false;
+};
+
+/// Whether (row, col) lies inside `m`, for the dims `over` names; null when
+/// neither can be outside.
+Value insideTile(OpBuilder &b, Location loc, Value m, Value row, Value col,
+                 Overhang over) {
+  auto type = cast<MemRefType>(m.getType());
+  Value inside;
+  auto both = [&](Value c) {
+    inside = inside ? arith::AndIOp::create(b, loc, inside, c) : c;
+  };
+  for (auto [check, at, dim] :
+       {std::tuple{over.rows, row, 0}, std::tuple{over.cols, col, 1}})
+    if (check)
+      both(arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::ult, at,
+          arith::ConstantIndexOp::create(b, loc, type.getDimSize(dim))));
+  return inside;
+}
+
+/// m[row, col], or 0 where the tile reaches past `m` (the load then reads
+/// the nearest element inside, so it stays in bounds).
+Value loadOrZero(OpBuilder &b, Location loc, Value m, Value row, Value col,
+                 Overhang over) {
+  Value inside = insideTile(b, loc, m, row, col, over);
+  if (!inside)
+    return memref::LoadOp::create(b, loc, m, ValueRange{row, col});
+  auto type = cast<MemRefType>(m.getType());
+  auto clamp = [&](Value at, int64_t dim, bool check) -> Value {
+    if (!check)
+      return at;
+    return arith::MinUIOp::create(
+        b, loc, at,
+        arith::ConstantIndexOp::create(b, loc, type.getDimSize(dim) - 1));
+  };
+  Value x = memref::LoadOp::create(
+      b, loc, m,
+      ValueRange{clamp(row, 0, over.rows), clamp(col, 1, over.cols)});
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  return arith::SelectOp::create(b, loc, inside, x, zero);
+}
+
 /// The fragment of `rows` rows of two elements, element (r, c) read by
 /// `at(r)` as (row, col) of `m` (cols col, col + 1), split into high and
-/// low bf16 parts.
+/// low bf16 parts; elements past `m`'s dims (`over`) are 0.
 std::pair<Value, Value>
 fragment(OpBuilder &b, Location loc, Value m, int64_t rows,
          llvm::function_ref<std::pair<Value, Value>(int64_t)> at,
-         bool pairAlongRows) {
+         bool pairAlongRows, Overhang over) {
   Type bf16 = b.getBF16Type();
   auto type = VectorType::get({rows, 2}, bf16);
   Value zero = arith::ConstantOp::create(
@@ -477,15 +523,13 @@ fragment(OpBuilder &b, Location loc, Value m, int64_t rows,
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   for (int64_t r = 0; r < rows; ++r) {
     auto [row, col] = at(r);
-    Value x0 = memref::LoadOp::create(b, loc, m, ValueRange{row, col});
+    Value x0 = loadOrZero(b, loc, m, row, col, over);
     Value x1 =
         pairAlongRows
-            ? memref::LoadOp::create(
-                  b, loc, m,
-                  ValueRange{arith::AddIOp::create(b, loc, row, one), col})
-            : memref::LoadOp::create(
-                  b, loc, m,
-                  ValueRange{row, arith::AddIOp::create(b, loc, col, one)});
+            ? loadOrZero(b, loc, m, arith::AddIOp::create(b, loc, row, one),
+                         col, over)
+            : loadOrZero(b, loc, m, row,
+                         arith::AddIOp::create(b, loc, col, one), over);
     auto [h, l] = splitPair(b, loc, x0, x1);
     hi = vector::InsertOp::create(b, loc, h, hi, ArrayRef<int64_t>{r});
     lo = vector::InsertOp::create(b, loc, l, lo, ArrayRef<int64_t>{r});
@@ -507,14 +551,22 @@ bool tensorCoreMatmul(linalg::MatmulOp mm) {
   for (MemRefType t : {a, b, c})
     if (!t.getElementType().isF32())
       return false;
-  return a.getDimSize(0) % 16 == 0 && b.getDimSize(1) % 8 == 0 &&
-         a.getDimSize(1) % 16 == 0;
+  // Dims the tile does not divide are padded with zeros; worth it while the
+  // padded product is at most twice the real one (K = 100, V = 60: 1.2x).
+  int64_t m = a.getDimSize(0), k = a.getDimSize(1), n = b.getDimSize(1);
+  auto padded = [](int64_t x, int64_t step) {
+    return llvm::divideCeil(x, step) * step;
+  };
+  return m > 0 && n > 0 && k > 0 &&
+         padded(m, 16) * padded(n, 8) * padded(k, 16) <= 2 * m * n * k;
 }
 
 namespace {
 
 /// C += A B as a parallel loop over C's 16 x 8 tiles (kWarpTileAttr), each
-/// accumulated over K in steps of 16 by three mma.sync.
+/// accumulated over K in steps of 16 by three mma.sync. Dims the tiles do
+/// not divide are padded: reads past them give 0, writes past them are
+/// skipped.
 void matmulOnTensorCores(linalg::MatmulOp mm) {
   OpBuilder b(mm);
   Location loc = mm.getLoc();
@@ -526,9 +578,12 @@ void matmulOnTensorCores(linalg::MatmulOp mm) {
   auto cst = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
-  auto par = scf::ParallelOp::create(b, loc, ValueRange{cst(0), cst(0)},
-                                     ValueRange{cst(M / 16), cst(N / 8)},
-                                     ValueRange{cst(1), cst(1)});
+  Overhang overA{M % 16 != 0, K % 16 != 0}, overB{K % 16 != 0, N % 8 != 0},
+      overC{M % 16 != 0, N % 8 != 0};
+  auto par = scf::ParallelOp::create(
+      b, loc, ValueRange{cst(0), cst(0)},
+      ValueRange{cst(llvm::divideCeil(M, 16)), cst(llvm::divideCeil(N, 8))},
+      ValueRange{cst(1), cst(1)});
   par->setAttr(kWarpTileAttr, b.getUnitAttr());
   b.setInsertionPoint(par.getBody()->getTerminator());
   auto add = [&](Value x, Value y) -> Value {
@@ -550,8 +605,8 @@ void matmulOnTensorCores(linalg::MatmulOp mm) {
   auto accRow = [&](int64_t r) { return add(add(m0, g), cst(8 * r)); };
   Value col = add(n0, q2), col1 = add(col, cst(1));
   for (int64_t r = 0; r < 2; ++r) {
-    Value x0 = memref::LoadOp::create(b, loc, C, ValueRange{accRow(r), col});
-    Value x1 = memref::LoadOp::create(b, loc, C, ValueRange{accRow(r), col1});
+    Value x0 = loadOrZero(b, loc, C, accRow(r), col, overC);
+    Value x1 = loadOrZero(b, loc, C, accRow(r), col1, overC);
     acc = vector::InsertOp::create(
         b, loc,
         vector::FromElementsOp::create(
@@ -559,7 +614,8 @@ void matmulOnTensorCores(linalg::MatmulOp mm) {
         acc, ArrayRef<int64_t>{r});
   }
   auto loop =
-      scf::ForOp::create(b, loc, cst(0), cst(K), cst(16), ValueRange{acc});
+      scf::ForOp::create(b, loc, cst(0), cst(llvm::divideCeil(K, 16) * 16),
+                         cst(16), ValueRange{acc});
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -571,7 +627,7 @@ void matmulOnTensorCores(linalg::MatmulOp mm) {
           return std::pair<Value, Value>{add(add(m0, g), cst(8 * (r % 2))),
                                          add(add(k0, q2), cst(8 * (r / 2)))};
         },
-        /*pairAlongRows=*/false);
+        /*pairAlongRows=*/false, overA);
     // B (16 x 8): rows (k) 2q, 2q + 1 (+ 8 for row 1); column g.
     auto [bHi, bLo] = fragment(
         b, loc, B, 2,
@@ -579,7 +635,7 @@ void matmulOnTensorCores(linalg::MatmulOp mm) {
           return std::pair<Value, Value>{add(add(k0, q2), cst(8 * r)),
                                          add(n0, g)};
         },
-        /*pairAlongRows=*/true);
+        /*pairAlongRows=*/true, overB);
     Value c = loop.getRegionIterArgs()[0];
     const int64_t shape[] = {16, 8, 16};
     c = nvgpu::MmaSyncOp::create(b, loc, aHi, bHi, c, shape);
@@ -589,11 +645,18 @@ void matmulOnTensorCores(linalg::MatmulOp mm) {
   }
   acc = loop.getResult(0);
   for (int64_t r = 0; r < 2; ++r)
-    for (int64_t e = 0; e < 2; ++e)
+    for (int64_t e = 0; e < 2; ++e) {
+      Value row = accRow(r), at = e ? col1 : col;
+      OpBuilder::InsertionGuard guard(b);
+      if (Value inside = insideTile(b, loc, C, row, at, overC)) {
+        auto ifInside = scf::IfOp::create(b, loc, inside);
+        b.setInsertionPoint(ifInside.thenBlock()->getTerminator());
+      }
       memref::StoreOp::create(
           b, loc,
           vector::ExtractOp::create(b, loc, acc, ArrayRef<int64_t>{r, e}), C,
-          ValueRange{accRow(r), e ? col1 : col});
+          ValueRange{row, at});
+    }
   mm.erase();
 }
 

@@ -83,7 +83,7 @@ bool containsParallel(mlir::Operation *op);
 mlir::Value rootOf(mlir::Value v);
 
 /// True when `mm` can run on the m16n8k16 tiles: f32 memrefs, plain maps,
-/// static dims that the tile divides.
+/// static dims, padded to the tile with at most twice the work.
 bool tensorCoreMatmul(mlir::linalg::MatmulOp mm);
 /// True when `mm` can run as warpgroup MMAs as well: M % 64 == 0, and N up
 /// to 128 or a multiple of 128.

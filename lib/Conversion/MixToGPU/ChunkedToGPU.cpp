@@ -1,16 +1,14 @@
 //===- ChunkedToGPU.cpp - the convert-chunked-to-gpu pass -----------------===//
 //
-// The GPU back end of the one chunked form. Mix ops without a kernel of
-// their own are lowered by the same passes as on the CPU
-// (convert-mix-to-chunked, convert-mix-to-loops) into an scf.forall over the
-// independent (batch, state head) problems. Here each such loop, once
-// bufferized and with its tile ops lowered to loops, becomes a gpu.launch of
-// one block per iteration, with the host code around it that
-// convert-mix-to-gpu writes for its kernels: device copies of the buffers
-// the loop uses, the launch, copies back of the buffers it writes, on one
-// chain of async tokens. A block's threads share the iteration's work
-// (BlockThreads.h); with one thread per block, its tiles live in the
-// thread's private memory.
+// The GPU back end of the one chunked form. Mix ops are lowered by the same
+// passes as on the CPU (convert-mix-to-chunked, convert-mix-to-loops) into
+// an scf.forall over the independent (batch, state head) problems. Here each
+// such loop, once bufferized and with its tile ops lowered to loops, becomes
+// a gpu.launch of one block per iteration, with host code around it
+// (DeviceSection.h): device copies of the buffers the loop uses, the launch,
+// copies back of the buffers it writes, on one chain of async tokens. A block's
+// threads share the iteration's work (BlockThreads.h); with one thread per
+// block, its tiles live in the thread's private memory.
 //
 //===----------------------------------------------------------------------===//
 #include "BlockThreads.h"

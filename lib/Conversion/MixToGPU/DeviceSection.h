@@ -1,7 +1,7 @@
 //===- DeviceSection.h - host code around a GPU launch ----------*- C++ -*-===//
 //
-// Internal to lib/Conversion/MixToGPU: the host side of a launch, shared by
-// convert-mix-to-gpu and convert-chunked-to-gpu. Device buffers are
+// Internal to lib/Conversion/MixToGPU: the host side of a launch of
+// convert-chunked-to-gpu. Device buffers are
 // allocated and copied on one chain of async tokens, freed at the end, and
 // the host waits for the chain.
 //

@@ -267,6 +267,14 @@ struct SelectAlgorithm : mixir::impl::SelectAlgorithmBase<SelectAlgorithm> {
         return WalkResult::advance();
       if (failed(checkRecurrenceChunk(op)))
         return WalkResult::interrupt();
+      if (auto asked = op->getAttrOfType<IntegerAttr>("chunk_size");
+          asked && cudaChunks) {
+        if (std::string why = mixir::checkCudaChunkSize(asked.getInt(), "cuda");
+            !why.empty()) {
+          op->emitOpError(why);
+          return WalkResult::interrupt();
+        }
+      }
       if (!op->hasAttr("chunk_size"))
         op->setAttr("chunk_size", b.getI64IntegerAttr(selectedChunk(
                                       op, chunkSize, shortRecurrent)));

@@ -58,8 +58,8 @@ constexpr bool isTestTarget(Target target) {
 /// calling the runtime directly), not on a GPU.
 constexpr bool runsOnHost(Target target) { return target != Target::cuda; }
 
-/// The CUDA lowering's kernels (convert-mix-to-gpu) build the code: chip and
-/// chunk lengths follow the CUDA kernels' rules.
+/// The CUDA lowering's kernels (convert-chunked-to-gpu) build the code: chip
+/// and chunk lengths follow the CUDA kernels' rules.
 constexpr bool usesCudaKernels(Target target) {
   return target == Target::cuda || target == Target::cudaEmulation;
 }

@@ -1,7 +1,7 @@
 // RUN: mixir-opt %s --mix-expand-linear-attention | FileCheck %s --check-prefix=EXPAND
 // RUN: mixir-opt %s --convert-mix-to-loops | FileCheck %s --check-prefix=LOOPS
 // RUN: mixir-opt %s --convert-mix-to-chunked=chunk-size=16 | FileCheck %s --check-prefix=CHUNKED
-// RUN: mixir-opt %s --convert-mix-to-gpu | FileCheck %s --check-prefix=GPU
+// RUN: mixir-opt %s --mixir-cuda-pipeline="chip=sm_80 format=isa" --mlir-print-ir-after=convert-chunked-to-gpu -o /dev/null 2>&1 | FileCheck %s --check-prefix=GPU
 
 // Bidirectional, normalised linear attention with a scalar gate, bf16,
 // shared heads (Hq = 4, Hk = 1, Hv = 2), V = 8: rewritten into two causal
@@ -66,15 +66,17 @@
 // CHUNKED: arith.divf
 // CHUNKED: return
 
-// One kernel launch per causal op.
+// On CUDA: a kernel per causal op, the division on the host after both.
 // GPU-LABEL: func.func @bidirectional(
 // GPU-NOT: mix.linear_attention
-// GPU: gpu.launch
-// GPU: nvgpu.mma.sync
-// GPU: gpu.launch
-// GPU: nvgpu.mma.sync
+// GPU: gpu.launch_func {{.*}} @bidirectional_kernel::
+// GPU: gpu.launch_func {{.*}} @bidirectional_kernel_0::
 // GPU: arith.divf
 // GPU: return
+// GPU: gpu.module @bidirectional_kernel {
+// GPU: nvgpu.mma.sync
+// GPU: gpu.module @bidirectional_kernel_0 {
+// GPU: nvgpu.mma.sync
 func.func @bidirectional(%q: tensor<?x?x4x16xbf16>, %k: tensor<?x?x1x16xbf16>, %v: tensor<?x?x2x8xbf16>, %g: tensor<?x?x2xf32>)
     -> (tensor<?x?x4x8xbf16>, tensor<?x2x16x8xf32>) {
   %o, %s = mix.linear_attention %q, %k, %v gate scalar(%g) causal = false normalize

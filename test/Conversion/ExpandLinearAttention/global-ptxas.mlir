@@ -6,8 +6,6 @@
 // RUN: mixir-opt %s --mixir-cuda-pipeline="chip=sm_80 format=isa" -o %t.mlir
 // RUN: %python %mixir_src/scripts/ptx_report.py %t.mlir --arch sm_80 --arch sm_90 | tee %t.report | FileCheck %s
 // RUN: cat %t.report
-// RUN: mixir-opt %s --mixir-cuda-pipeline="chip=sm_80 format=isa gpu-kernels=chunked" -o %t.chunked.mlir
-// RUN: %python %mixir_src/scripts/ptx_report.py %t.chunked.mlir --arch sm_80 --arch sm_90 | FileCheck %s
 // RUN: mixir-compile %s --target=cuda --emit=ptx -o %t.ptx
 // RUN: FileCheck %s --check-prefix=PTX --input-file=%t.ptx
 // CHECK-DAG: sm_80 registers={{[0-9]+}} spill-stores=0 spill-loads=0

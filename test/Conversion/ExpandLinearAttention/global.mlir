@@ -1,10 +1,8 @@
 // RUN: mixir-opt %s --mix-expand-linear-attention | FileCheck %s --check-prefix=EXPAND
 // RUN: mixir-opt %s --convert-mix-to-loops | FileCheck %s --check-prefix=LOWERED
 // RUN: mixir-opt %s --convert-mix-to-chunked=chunk-size=16 | FileCheck %s --check-prefix=LOWERED
-// RUN: mixir-opt %s --convert-mix-to-gpu | FileCheck %s --check-prefix=LOWERED
 // RUN: mixir-opt %s --mixir-cpu-pipeline | FileCheck %s --check-prefixes=LLVM,CPU
 // RUN: mixir-opt %s --mixir-cuda-pipeline="chip=sm_80 format=isa" | FileCheck %s --check-prefix=LLVM
-// RUN: mixir-opt %s --mixir-cuda-pipeline="chip=sm_80 format=isa gpu-kernels=chunked" | FileCheck %s --check-prefix=LLVM
 
 // Bidirectional linear attention without a gate is global: no causal op and
 // no reversed time, but per batch S = sum over t of k v^T per state (the

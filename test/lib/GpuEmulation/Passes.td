@@ -7,7 +7,7 @@ include "mlir/Pass/PassBase.td"
 def EmulateGPU : Pass<"mix-emulate-gpu", "mlir::ModuleOp"> {
   let summary = "Run outlined GPU kernels on CPU threads (a test tool)";
   let description = [{
-    After `convert-mix-to-gpu` and `gpu-kernel-outlining`: every kernel
+    After `convert-chunked-to-gpu` (which outlines them): every kernel
     becomes a host function run by one OpenMP thread per GPU thread, one
     block at a time; `gpu.barrier`, `gpu.shuffle` (xor), `nvgpu.ldmatrix` and
     `nvgpu.mma.sync` call the emulator (GpuEmulator.h: the PTX fragment
