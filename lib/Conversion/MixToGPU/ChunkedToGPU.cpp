@@ -62,6 +62,57 @@ SmallVector<scf::ForallOp> hostLoops(ModuleOp module) {
   return loops;
 }
 
+/// True when `user` (outside `loop`) may run after `loop`: it follows the
+/// loop (or an op holding the loop) in a block, or shares a loop with it;
+/// not when it comes before, or lies in another branch of an scf.if.
+bool mayRunAfter(Operation *user, Operation *loop) {
+  for (Operation *cur = loop; cur && cur->getBlock();
+       cur = cur->getParentOp()) {
+    Operation *at = cur->getBlock()->findAncestorOpInBlock(*user);
+    if (!at)
+      continue;
+    if (at == cur)
+      return !isa<scf::IfOp, scf::IndexSwitchOp>(cur);
+    if (at->isBeforeInBlock(cur))
+      return isa_and_nonnull<LoopLikeOpInterface>(cur->getParentOp());
+    return true;
+  }
+  return true;
+}
+
+/// True when host code after `loop` may touch the data of the buffer
+/// `buffer` looks into (through any view of it, or a result of an scf.if or
+/// loop that yields it), other than returning or freeing it.
+bool usedOnHostAfter(Value buffer, Operation *loop) {
+  Value root = buffer;
+  while (auto view = root.getDefiningOp<ViewLikeOpInterface>())
+    root = view.getViewSource();
+  SmallVector<Value> work = {root};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      if (loop->isAncestor(user))
+        continue;
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user);
+          view && view.getViewSource() == v) {
+        llvm::append_range(work, user->getResults());
+        continue;
+      }
+      if (isa<scf::YieldOp>(user) &&
+          user->getParentOp()->getNumResults() == user->getNumOperands()) {
+        work.push_back(user->getParentOp()->getResult(use.getOperandNumber()));
+        continue;
+      }
+      if (isa<func::ReturnOp, memref::DeallocOp, memref::DimOp>(user) ||
+          !mayRunAfter(user, loop))
+        continue;
+      return true;
+    }
+  }
+  return false;
+}
+
 /// True when `buffer` (a memref defined outside the loop) may be written by
 /// an op inside `region`, directly or through views of it.
 bool writtenIn(Value buffer, Region &region) {
@@ -369,10 +420,32 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall, int64_t threads,
     gpu::TerminatorOp::create(b, loc);
   }
   dev.token = launch.getAsyncToken();
-  for (auto [host, device] : buffers)
-    if (writtenIn(host, forall.getRegion()))
-      dev.download(host, device);
+  // A result the host code goes on to use arrives in a buffer of its own and
+  // is copied over on the host: calls on device buffers (which bind each
+  // download into a returned buffer to the caller's output) then see a
+  // download that is not a result's, and refuse to run host code on the
+  // device's memory.
+  SmallVector<std::pair<Value, Value>> hostCopies; // from, to
+  for (auto [host, device] : buffers) {
+    if (!writtenIn(host, forall.getRegion()))
+      continue;
+    Value into = host;
+    if (usedOnHostAfter(host, forall)) {
+      auto type = cast<MemRefType>(host.getType());
+      SmallVector<Value> sizes;
+      for (int64_t i = 0; i < type.getRank(); ++i)
+        if (type.isDynamicDim(i))
+          sizes.push_back(memref::DimOp::create(ib, host, i));
+      into = memref::AllocOp::create(ib, type, sizes);
+      hostCopies.push_back({into, host});
+    }
+    dev.download(into, device);
+  }
   dev.finish();
+  for (auto [from, to] : hostCopies) {
+    memref::CopyOp::create(ib, from, to);
+    memref::DeallocOp::create(ib, from);
+  }
   std::optional<TilePlan> cloned;
   if (plan) {
     // The plan's allocations, as cloned into the launch.

@@ -426,8 +426,10 @@ LogicalResult Emulator::emulateLaunch(gpu::LaunchFuncOp launch) {
 LogicalResult Emulator::emulateHost(func::FuncOp host) {
   SmallVector<Operation *> ops;
   host.walk([&](Operation *op) {
+    // The host code's own frees go too: the CPU pipeline's buffer
+    // deallocation frees every host buffer, and takes no frees of others.
     if (isa<gpu::WaitOp, gpu::AllocOp, gpu::MemcpyOp, gpu::DeallocOp,
-            gpu::LaunchFuncOp>(op))
+            gpu::LaunchFuncOp, memref::DeallocOp>(op))
       ops.push_back(op);
     else if (isa<gpu::GPUDialect>(op->getDialect()))
       op->emitError("GPU emulation does not handle this host op");
