@@ -35,8 +35,11 @@ void mixir::addCUDAKernels(OpPassManager &pm, const CompileOptions &options) {
   pm.addPass(createDeriveBackward());
   int64_t chunk = options.chunkSize.value_or(kCudaMinChunkSize);
   if (chunk > 0) {
-    pm.addPass(createSelectAlgorithm(
-        {chunk, /*shortRecurrent=*/false, /*cudaChunks=*/true}));
+    // Each op's chunk (16 unless asked; mix.scan its one-kernel recurrent
+    // form), and an op's own chunk_size checked against the kernels.
+    pm.addPass(createSelectAlgorithm({options.chunkSizeOrUnset(),
+                                      /*shortRecurrent=*/false,
+                                      /*cudaChunks=*/true}));
     // The exact diagonal blocks: the factored ones' run-time branch keeps
     // both forms' values live and spills on sm_90 (GLA's chunked kernel).
     // Short sequences (decode) keep the chunked form too: one kernel per
@@ -46,7 +49,7 @@ void mixir::addCUDAKernels(OpPassManager &pm, const CompileOptions &options) {
     pm.addPass(createConvertMixToChunked({chunk, /*factorBlocks=*/false,
                                           /*shortRecurrent=*/false}));
   }
-  // mix.rnn in the form a thread block runs (one per (batch, head)).
+  // mix.rnn and the recurrent mix.scan in the form thread blocks run.
   pm.addPass(createConvertMixToLoops({/*gpuBlocks=*/true}));
   // Gate prologues move into the loops, and so into the kernels (they
   // would otherwise run on the host between the copies).

@@ -148,7 +148,10 @@ def SelectAlgorithm : Pass<"mix-select-algorithm"> {
     An explicit `chunk_size` with `chunk_size * R > 128` is an error naming
     the op (here and in `convert-mix-to-chunked`), never changed. With
     `cuda-chunks` (the CUDA pipeline) so is an explicit `chunk_size` outside
-    what the CUDA kernels run (16 to 64 tokens; not 0, the recurrent form).
+    what the CUDA kernels run (16 to 64 tokens; not 0, the recurrent form,
+    except on `mix.scan`), and with the `chunk-size` option unset the ops
+    take 16 tokens, `mix.scan` its recurrent form (one kernel; the chunked
+    scan takes three).
   }];
   let options = [
     Option<"chunkSize", "chunk-size", "int64_t",
@@ -160,8 +163,10 @@ def SelectAlgorithm : Pass<"mix-select-algorithm"> {
            "With the chunk-size option: a static length shorter than one "
            "chunk takes the recurrent form; false: the chunk">,
     Option<"cudaChunks", "cuda-chunks", "bool", /*default=*/"false",
-           "An op's own chunk_size must be one the CUDA kernels run "
-           "(checkCudaChunkSize): an error naming the op otherwise">
+           "The CUDA target's rules: an op's own chunk_size must be one the "
+           "CUDA kernels run (checkCudaChunkSize; or 0 for mix.scan), an "
+           "error naming the op otherwise; with chunk-size unset, "
+           "kCudaMinChunkSize, and 0 for mix.scan">
   ];
 }
 

@@ -842,10 +842,14 @@ static bool mappable(Block &block) {
 }
 
 bool blockMappable(Region &body) {
-  // Without a parallel loop (the recurrent form) there is nothing to share.
+  // Without a parallel loop, or rows that splitVectorLanes may cut across
+  // the threads (a recurrent form's state row), there is nothing to share.
   bool parallel = false;
   body.walk([&](Operation *op) {
     parallel |= isa<scf::ParallelOp, linalg::MatmulOp>(op);
+    for (Type t : op->getResultTypes())
+      if (auto v = dyn_cast<VectorType>(t))
+        parallel |= v.getRank() == 1 && v.getNumElements() >= 8;
   });
   return parallel && llvm::all_of(body, [](Block &b) { return mappable(b); });
 }

@@ -130,7 +130,11 @@ mlir::LogicalResult lowerFlashAttention(mlir::RewriterBase &rewriter,
 mlir::LogicalResult lowerFlashAttentionGrad(mlir::RewriterBase &rewriter,
                                             mix::AttentionGradOp op,
                                             int64_t blockQ, int64_t blockK);
-mlir::LogicalResult lowerScan(mlir::RewriterBase &rewriter, mix::ScanOp op);
+/// With `gpuBlocks` the unpacked scan takes the form GPU blocks run
+/// (buildScanOnBlocks in Scan.cpp): a parallel loop over (batch, channel
+/// groups).
+mlir::LogicalResult lowerScan(mlir::RewriterBase &rewriter, mix::ScanOp op,
+                              bool gpuBlocks = false);
 /// Lowers mix.rnn: per (batch, head) in parallel, the steps in order with the
 /// head's recurrent weights copied once (f32, transposed).
 mlir::LogicalResult lowerRnn(mlir::RewriterBase &rewriter, mix::RnnOp op);

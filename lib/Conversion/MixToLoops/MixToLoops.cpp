@@ -93,7 +93,7 @@ struct ConvertMixToLoops
                     mixir::kDefaultChunkSize);
               })
               .Case([&](mixir::mix::ScanOp o) {
-                return mixir::lowering::lowerScan(rewriter, o);
+                return mixir::lowering::lowerScan(rewriter, o, gpuBlocks);
               })
               .Case([&](mixir::mix::RecurrenceOp o) {
                 return mixir::lowering::lowerRecurrence(rewriter, o);
@@ -267,12 +267,23 @@ struct SelectAlgorithm : mixir::impl::SelectAlgorithmBase<SelectAlgorithm> {
         return WalkResult::advance();
       if (failed(checkRecurrenceChunk(op)))
         return WalkResult::interrupt();
-      if (auto asked = op->getAttrOfType<IntegerAttr>("chunk_size");
-          asked && cudaChunks) {
-        if (std::string why = mixir::checkCudaChunkSize(asked.getInt(), "cuda");
-            !why.empty()) {
-          op->emitOpError(why);
-          return WalkResult::interrupt();
+      if (cudaChunks) {
+        // mix.scan's recurrent form runs on the GPU too (a block per batch
+        // row and channel group, one kernel) and is its default there; the
+        // chunked scan takes three kernels.
+        bool scan = isa<mixir::mix::ScanOp>(op);
+        if (auto asked = op->getAttrOfType<IntegerAttr>("chunk_size")) {
+          std::string why =
+              scan && asked.getInt() == 0
+                  ? ""
+                  : mixir::checkCudaChunkSize(asked.getInt(), "cuda");
+          if (!why.empty()) {
+            op->emitOpError(why);
+            return WalkResult::interrupt();
+          }
+        } else if (chunkSize == mixir::kChunkSizeUnset) {
+          op->setAttr("chunk_size",
+                      b.getI64IntegerAttr(scan ? 0 : mixir::kCudaMinChunkSize));
         }
       }
       if (!op->hasAttr("chunk_size"))

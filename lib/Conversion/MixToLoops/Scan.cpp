@@ -70,9 +70,71 @@ SmallVector<Value> buildPackedScan(ImplicitLocOpBuilder &b, mix::ScanOp op,
                                           {r[1], {n, at0}, {one, allD}}};
       });
 }
+
+/// The recurrent scan as GPU blocks take it: one scf.forall iteration per
+/// (batch row, group of kScanTileWidth channels), or per batch row when the
+/// groups do not divide D; each runs its tokens in order with its group's
+/// state as one row, which convert-chunked-to-gpu cuts across the block's
+/// threads. One kernel, no intermediate buffers.
+SmallVector<Value> buildScanOnBlocks(ImplicitLocOpBuilder &b, mix::ScanOp op,
+                                     const SymbolSizes &sizes) {
+  Value x = op.getX(), g = op.getG(), init = op.getInitialState();
+  const int64_t D = cast<ShapedType>(x.getType()).getDimSize(2);
+  const int64_t W = D % kScanTileWidth == 0 ? kScanTileWidth : D;
+  auto oType = op.getO().getType();
+  Value o0 = emptyLike(b, oType, {"B", "T", "D"}, sizes);
+  Value s0 = emptyLike(b, op.getFinalState().getType(), {"B", "D"}, sizes);
+  Value T = sizes.lookup("T"), zero = indexConst(b, 0);
+  return forallSlices(
+      b, {sizes.lookup("B"), b.getIndexAttr(D / W)}, {o0, s0},
+      [&](ImplicitLocOpBuilder &b, ValueRange iv, ValueRange outs) {
+        Value bi = iv[0];
+        Value d = arith::MulIOp::create(b, iv[1], indexConst(b, W));
+        OpFoldResult one = b.getIndexAttr(1), at0 = b.getIndexAttr(0);
+        SmallVector<OpFoldResult> offsets = {bi, at0, d},
+                                  sizesV = {one, T, b.getIndexAttr(W)};
+        // Every row is read and written through its group's slice, so that
+        // each access starts at column 0 of a W-wide row (what lets the GPU
+        // mapping cut the rows across threads).
+        auto slice = [&](Value v) -> Value {
+          auto t = cast<RankedTensorType>(v.getType());
+          return tensor::ExtractSliceOp::create(
+              b,
+              RankedTensorType::get({ShapedType::kDynamic, W},
+                                    t.getElementType()),
+              v, offsets, sizesV, SmallVector<OpFoldResult>(3, one));
+        };
+        Value rows = slice(outs[0]), xs = slice(x), gs = slice(g);
+        SmallVector<OpFoldResult> stateAt = {bi, d},
+                                  stateSizes = {one, b.getIndexAttr(W)};
+        auto stateRow = [&](Value v) -> Value {
+          return tensor::ExtractSliceOp::create(
+              b,
+              RankedTensorType::get(
+                  {W}, cast<RankedTensorType>(v.getType()).getElementType()),
+              v, stateAt, stateSizes, SmallVector<OpFoldResult>(2, one));
+        };
+        Value h0 = init ? readF32Vector(b, stateRow(init), {zero}, W)
+                        : f32Splat(b, 0.0f, W);
+        auto r = forLoop(
+            b, zero, T, {rows, h0},
+            [&](ImplicitLocOpBuilder &b, Value t, ValueRange a) {
+              Value decay =
+                  math::ExpOp::create(b, readF32Vector(b, gs, {t, zero}, W));
+              Value h = vector::FMAOp::create(
+                  b, decay, a[1], readF32Vector(b, xs, {t, zero}, W));
+              return SmallVector<Value>{writeVector(b, h, a[0], {t, zero}), h};
+            });
+        return SmallVector<ParallelSlice>{
+            {r[0], offsets, sizesV},
+            {writeVector(b, r[1], stateRow(outs[1]), {zero}), stateAt,
+             stateSizes}};
+      });
+}
 } // namespace
 
-LogicalResult lowerScan(RewriterBase &rewriter, mix::ScanOp op) {
+LogicalResult lowerScan(RewriterBase &rewriter, mix::ScanOp op,
+                        bool gpuBlocks) {
   Value x = op.getX(), g = op.getG(), init = op.getInitialState();
   const int64_t D = cast<ShapedType>(x.getType()).getDimSize(2);
   auto oType = op.getO().getType();
@@ -81,6 +143,8 @@ LogicalResult lowerScan(RewriterBase &rewriter, mix::ScanOp op) {
       rewriter, op, [&](ImplicitLocOpBuilder &b, const SymbolSizes &sizes) {
         if (op.getCuSeqlens())
           return buildPackedScan(b, op, sizes);
+        if (gpuBlocks)
+          return buildScanOnBlocks(b, op, sizes);
         Value zero = indexConst(b, 0);
         Value o0 = emptyLike(b, oType, {"B", "T", "D"}, sizes);
         Value s0 = emptyLike(b, sType, {"B", "D"}, sizes);

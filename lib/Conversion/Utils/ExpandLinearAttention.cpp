@@ -13,8 +13,8 @@
 // product over (s', u] becomes the product over [s', u], i.e. the
 // positions t+1 .. s. Its gate is the reversed gate. The last position has
 // no key after it. With `normalize` a column of ones (two when V is even,
-// so that the value dim stays even for the GPU kernels) rides along with v
-// and its output is the divisor.
+// so that the value dim stays even) rides along with v and its output is
+// the divisor.
 //
 // Without a gate the bidirectional form needs neither op: every query reads
 // every key alike, and GlobalLinearAttention.cpp builds it from one [K, V]
