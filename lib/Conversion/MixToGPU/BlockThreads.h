@@ -49,8 +49,8 @@ int64_t tileBytes(mlir::MemRefType type);
 constexpr llvm::StringLiteral kWarpTileAttr = "mixir.warp_tile";
 
 /// Lowers the linalg ops of `body` (bufferized) to parallel loops, except,
-/// with `keepMatmuls`, the f32 matmuls the tensor cores could take (M % 16,
-/// N % 8, K % 16 all 0), which stay for lowerKeptMatmuls once it is known
+/// with `keepMatmuls`, the f32 matmuls the tensor cores could take
+/// (tensorCoreMatmul), which stay for lowerKeptMatmuls once it is known
 /// whether a block will share the body (blockMappable and planTiles see
 /// them as the parallel work they become).
 void lowerBodyLinalg(mlir::Region &body, bool keepMatmuls);

@@ -63,9 +63,13 @@ SmallVector<scf::ForallOp> hostLoops(ModuleOp module) {
 }
 
 /// True when `user` (outside `loop`) may run after `loop`: it follows the
-/// loop (or an op holding the loop) in a block, or shares a loop with it;
-/// not when it comes before, or lies in another branch of an scf.if.
+/// loop (or an op holding the loop) in a block, or a loop holds them both;
+/// not when it comes before, or lies in the other branch of an scf.if, with
+/// no loop around.
 bool mayRunAfter(Operation *user, Operation *loop) {
+  for (Operation *p = loop->getParentOp(); p; p = p->getParentOp())
+    if (isa<LoopLikeOpInterface>(p))
+      return true; // a later iteration runs it after (conservative)
   for (Operation *cur = loop; cur && cur->getBlock();
        cur = cur->getParentOp()) {
     Operation *at = cur->getBlock()->findAncestorOpInBlock(*user);
@@ -73,9 +77,7 @@ bool mayRunAfter(Operation *user, Operation *loop) {
       continue;
     if (at == cur)
       return !isa<scf::IfOp, scf::IndexSwitchOp>(cur);
-    if (at->isBeforeInBlock(cur))
-      return isa_and_nonnull<LoopLikeOpInterface>(cur->getParentOp());
-    return true;
+    return !at->isBeforeInBlock(cur);
   }
   return true;
 }
@@ -100,6 +102,7 @@ bool usedOnHostAfter(Value buffer, Operation *loop) {
         continue;
       }
       if (isa<scf::YieldOp>(user) &&
+          isa<scf::IfOp, scf::IndexSwitchOp, scf::ForOp>(user->getParentOp()) &&
           user->getParentOp()->getNumResults() == user->getNumOperands()) {
         work.push_back(user->getParentOp()->getResult(use.getOperandNumber()));
         continue;

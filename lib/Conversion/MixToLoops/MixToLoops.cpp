@@ -270,11 +270,13 @@ struct SelectAlgorithm : mixir::impl::SelectAlgorithmBase<SelectAlgorithm> {
       if (cudaChunks) {
         // mix.scan's recurrent form runs on the GPU too (a block per batch
         // row and channel group, one kernel) and is its default there; the
-        // chunked scan takes three kernels.
+        // chunked scan takes three kernels. Ops that return every state
+        // have the recurrent form only (defaultChunk).
         bool scan = isa<mixir::mix::ScanOp>(op);
+        bool recurrentOk = scan || mixir::mix::returnsAllStates(op);
         if (auto asked = op->getAttrOfType<IntegerAttr>("chunk_size")) {
           std::string why =
-              scan && asked.getInt() == 0
+              recurrentOk && asked.getInt() == 0
                   ? ""
                   : mixir::checkCudaChunkSize(asked.getInt(), "cuda");
           if (!why.empty()) {
@@ -282,8 +284,10 @@ struct SelectAlgorithm : mixir::impl::SelectAlgorithmBase<SelectAlgorithm> {
             return WalkResult::interrupt();
           }
         } else if (chunkSize == mixir::kChunkSizeUnset) {
-          op->setAttr("chunk_size",
-                      b.getI64IntegerAttr(scan ? 0 : mixir::kCudaMinChunkSize));
+          op->setAttr(
+              "chunk_size",
+              b.getI64IntegerAttr(
+                  scan ? 0 : defaultChunk(op, mixir::kCudaMinChunkSize)));
         }
       }
       if (!op->hasAttr("chunk_size"))
