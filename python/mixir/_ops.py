@@ -806,7 +806,8 @@ def causal_conv1d(x, w, bias=None, conv_state=None, activation=None,
     conv_state: [B, D, W - 1], the previous W - 1 inputs, oldest first
     (zeros when None), converted to x's dtype; activation: None or "silu"
     ("swish" is the same). Returns (y [B, T, D] in x's dtype, the new conv
-    state [B, D, W - 1] in x's dtype, or None). `target` is "cpu".
+    state [B, D, W - 1] in x's dtype, or None). On `target` "cuda" the conv
+    is one kernel, a thread block per sequence.
 
     `cu_seqlens` (int32 or int64 [N + 1]) packs N sequences along T of
     x [1, T, D] as for `linear_attention`: no window reaches into another

@@ -431,20 +431,43 @@ def test_pool_arguments_checked(kwargs, error, match):
 
 @pytest.mark.parametrize("packed,pooled", [(False, False), (True, False),
                                            (True, True)])
-def test_gpu_targets_refuse_the_conv(packed, pooled):
-    """The CUDA pipeline has no conv kernel: packed, pooled or neither, the
-    op is refused by name (here on the emulated target)."""
-    x = np.zeros((1, 5, 4), np.float32)
-    w = np.zeros((4, 3), np.float32)
-    kwargs = {}
-    if packed:
-        kwargs["cu_seqlens"] = np.array([0, 2, 5], np.int32)
+@pytest.mark.parametrize("dtype,limit", [(np.float32, 1e-6), (BF16, 5e-3)])
+def test_cuda_emulation_against_float64(packed, pooled, dtype, limit):
+    """On CUDA the conv runs as one kernel (a block per sequence, its rows
+    cut across the threads), here on the emulated target: dense, packed
+    and pooled, against the float64 references."""
+    rng = np.random.default_rng(int(packed) * 2 + int(pooled))
+    D, W = 21, 4
+    cu = np.array([0, 2, 9, 9, 30], np.int32)
+    B, T = (1, int(cu[-1])) if packed else (2, 15)
+    x = rng.standard_normal((B, T, D)).astype(dtype)
+    w = (rng.standard_normal((D, W)) / W).astype(dtype)
+    b = rng.standard_normal(D).astype(dtype)
+    kwargs = {"cu_seqlens": cu} if packed else {}
     if pooled:
-        kwargs["state_pool"] = np.zeros((3, 4, 2), np.float32)
-        kwargs["state_indices"] = np.array([0, 2], np.int32)
-    with pytest.raises(ValueError, match="'mix.causal_conv1d' op is not "
-                       "supported on target cuda"):
-        mixir.causal_conv1d(x, w, target="cuda-emulation", **kwargs)
+        pool = rng.standard_normal((6, D, W - 1)).astype(dtype)
+        before = pool.copy()
+        slots = np.array([3, -1, 0, 5], np.int32)
+        y, s = mixir.causal_conv1d(x, w, b, activation="silu",
+                                   output_final_state=True, state_pool=pool,
+                                   state_indices=slots,
+                                   target="cuda-emulation", **kwargs)
+        want_y, want_pool = pooled_reference(x[0], w, b, cu, slots, before,
+                                             True)
+        assert rel_rms(np.asarray(y)[0], want_y) < limit
+        assert rel_rms(s, want_pool) < limit
+        return
+    y, s = mixir.causal_conv1d(x, w, b, activation="silu",
+                               output_final_state=True,
+                               target="cuda-emulation", **kwargs)
+    if packed:
+        want_y, want_s = packed_reference(x[0], w, b, cu,
+                                          np.zeros((4, D, W - 1)), True)
+        assert rel_rms(np.asarray(y)[0], want_y) < limit
+    else:
+        want_y, want_s = reference(x, w, b, None, True)
+        assert rel_rms(y, want_y) < limit
+    assert rel_rms(s, want_s) < limit
 
 
 def test_torch_wrapper_against_float64():
