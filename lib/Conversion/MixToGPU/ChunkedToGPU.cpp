@@ -86,10 +86,7 @@ bool mayRunAfter(Operation *user, Operation *loop) {
 /// `buffer` looks into (through any view of it, or a result of an scf.if or
 /// loop that yields it), other than returning or freeing it.
 bool usedOnHostAfter(Value buffer, Operation *loop) {
-  Value root = buffer;
-  while (auto view = root.getDefiningOp<ViewLikeOpInterface>())
-    root = view.getViewSource();
-  SmallVector<Value> work = {root};
+  SmallVector<Value> work = {rootOf(buffer)};
   while (!work.empty()) {
     Value v = work.pop_back_val();
     for (OpOperand &use : v.getUses()) {
@@ -186,9 +183,7 @@ bool carriedAcrossIterations(Value buffer) {
 /// the device copy needs no upload, and a call on device buffers sees no
 /// copy that is neither an argument's upload nor a result's download.
 bool holdsData(Value buffer, scf::ForallOp loop) {
-  Value root = buffer;
-  while (auto view = root.getDefiningOp<ViewLikeOpInterface>())
-    root = view.getViewSource();
+  Value root = rootOf(buffer);
   // Only an allocation made in the loop's own block, once per pass through
   // it: one made outside an enclosing loop may hold the last trip's data.
   auto alloc = root.getDefiningOp<memref::AllocOp>();
@@ -341,14 +336,11 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall, int64_t threads,
   // Each captured buffer gets a device copy of its own: two views of one
   // allocation would become two copies, and the writes through one would be
   // lost when the other is copied back.
-  llvm::DenseMap<Value, Value> rootOf;
+  llvm::DenseSet<Value> roots;
   for (Value v : captured) {
     if (!isa<MemRefType>(v.getType()))
       continue;
-    Value root = v;
-    while (auto view = root.getDefiningOp<ViewLikeOpInterface>())
-      root = view.getViewSource();
-    auto [it, inserted] = rootOf.try_emplace(root, v);
+    bool inserted = roots.insert(rootOf(v)).second;
     if (!inserted)
       return forall.emitOpError(
           "uses two views of one buffer, which cannot be copied to the GPU "
@@ -434,12 +426,9 @@ FailureOr<gpu::LaunchOp> launchOnDevice(scf::ForallOp forall, int64_t threads,
       continue;
     Value into = host;
     if (usedOnHostAfter(host, forall)) {
-      auto type = cast<MemRefType>(host.getType());
-      SmallVector<Value> sizes;
-      for (int64_t i = 0; i < type.getRank(); ++i)
-        if (type.isDynamicDim(i))
-          sizes.push_back(memref::DimOp::create(ib, host, i));
-      into = memref::AllocOp::create(ib, type, sizes);
+      into = memref::AllocOp::create(
+          ib, cast<MemRefType>(host.getType()),
+          mixir::gpu_lowering::dynamicSizesOf(ib, host));
       hostCopies.push_back({into, host});
     }
     dev.download(into, device);

@@ -22,6 +22,17 @@ using mlir::ValueRange;
 namespace gpu = mlir::gpu;
 namespace memref = mlir::memref;
 
+/// The dynamic sizes of the memref `like` (memref.dim of each dynamic dim).
+inline llvm::SmallVector<Value> dynamicSizesOf(ImplicitLocOpBuilder &b,
+                                               Value like) {
+  auto type = mlir::cast<MemRefType>(like.getType());
+  llvm::SmallVector<Value> sizes;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    if (type.isDynamicDim(i))
+      sizes.push_back(memref::DimOp::create(b, like, i));
+  return sizes;
+}
+
 /// Host-side plumbing of one op: device copies of the inputs, device
 /// results, and the token chain that orders them.
 struct DeviceSection {
@@ -34,9 +45,7 @@ struct DeviceSection {
   Value alloc(MemRefType type, Value likeHost, ValueRange dynSizes = {}) {
     llvm::SmallVector<Value> sizes(dynSizes);
     if (likeHost)
-      for (int64_t i = 0; i < type.getRank(); ++i)
-        if (type.isDynamicDim(i))
-          sizes.push_back(memref::DimOp::create(b, likeHost, i));
+      llvm::append_range(sizes, dynamicSizesOf(b, likeHost));
     auto op = gpu::AllocOp::create(b, type, tokenType(), ValueRange{token},
                                    sizes, ValueRange{}, false);
     token = op.getAsyncToken();
