@@ -89,6 +89,7 @@ std::string cacheKey(const mixir_compiler_s &c, llvm::StringRef source) {
   field(c.options.chip);
   field(std::to_string(c.options.chunkSizeOrUnset()));
   field(std::to_string(c.options.optLevel));
+  field(c.options.amx ? "amx" : "");
   field(source);
   return hex(fnv1a64(text.data(), text.size())) +
          hex(fnv1a64(text.data(), text.size(), 0x84222325cbf29ce4ull));

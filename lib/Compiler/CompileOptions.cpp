@@ -1,9 +1,13 @@
 //===- CompileOptions.cpp - what to compile for, checked once -------------===//
 #include "mixir/Compiler/CompileOptions.h"
 
+#include "mixrt/Artifact.h"
 #include "mixrt/TestPlugin.h"
 
 #include "llvm/ADT/STLExtras.h"
+
+#include <cstdlib>
+#include <string>
 
 namespace mixir {
 namespace {
@@ -11,6 +15,14 @@ llvm::Error fail(const std::string &message) {
   return llvm::createStringError(message);
 }
 } // namespace
+
+bool hostHasAmx() {
+  // MIXIR_AMX=0 keeps the f32 tile products (for comparisons).
+  if (const char *env = std::getenv("MIXIR_AMX");
+      env && std::string(env) == "0")
+    return false;
+  return mixrt::enableAmx();
+}
 
 llvm::Expected<Target> parseTargetName(std::string_view name) {
   if (std::optional<Target> target = mixrt::parseTarget(name))
@@ -63,6 +75,11 @@ makeCompileOptions(const CompileOptionsInput &input) {
   options.chunkSize = input.chunkSize;
   options.optLevel = input.optLevel;
   options.sourceName = std::string(input.sourceName);
+  if (input.amx != "host" && input.amx != "true" && input.amx != "false")
+    return fail("amx must be host, true or false, got '" +
+                std::string(input.amx) + "'");
+  options.amx = options.target == Target::cpu &&
+                (input.amx == "host" ? hostHasAmx() : input.amx == "true");
   if (llvm::Error e = validate(options))
     return std::move(e);
   return options;

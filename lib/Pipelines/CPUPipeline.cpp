@@ -27,8 +27,11 @@ void mixir::addMixLoweringPasses(OpPassManager &pm,
   pm.addPass(createDeriveBackward());
   if (chunkSize != 0) {
     pm.addPass(createSelectAlgorithm({chunkSize}));
-    pm.addPass(createConvertMixToChunked(
-        {chunkSize == kChunkSizeUnset ? kDefaultChunkSize : chunkSize}));
+    ConvertMixToChunkedOptions chunked;
+    chunked.chunkSize =
+        chunkSize == kChunkSizeUnset ? kDefaultChunkSize : chunkSize;
+    chunked.bf16Products = options.amx;
+    pm.addPass(createConvertMixToChunked(chunked));
   }
   pm.addPass(createConvertMixToLoops());
   // Gate prologues (element-wise producers of what the loops read element
@@ -41,7 +44,7 @@ void mixir::buildCPUPipeline(OpPassManager &pm, const CompileOptions &options) {
   pm.addPass(createConvertElementwiseToLinalgPass());
   {
     OpPassManager &fn = pm.nest<func::FuncOp>();
-    fn.addPass(createVectorizeTiles());
+    fn.addPass(createVectorizeTiles({options.amx}));
     fn.addPass(createConvertVectorToSCFPass(
         VectorTransferToSCFOptions().enableFullUnroll().enableLowerTensors()));
   }
@@ -56,6 +59,10 @@ void mixir::buildCPUPipeline(OpPassManager &pm, const CompileOptions &options) {
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  // After the deallocation pipeline, which refuses the explicit frees of
+  // its packed operands.
+  if (options.amx)
+    pm.addNestedPass<func::FuncOp>(createMatmulToAmx());
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(
       VectorTransferToSCFOptions().enableFullUnroll()));
@@ -73,7 +80,9 @@ void mixir::buildCPUPipeline(OpPassManager &pm, const CompileOptions &options) {
   arith::ArithExpandOpsPassOptions expand;
   expand.includeBf16 = true;
   pm.addPass(arith::createArithExpandOpsPass(expand));
-  pm.addPass(createConvertVectorToLLVMPass());
+  ConvertVectorToLLVMPassOptions vectorToLLVM;
+  vectorToLLVM.amx = options.amx;
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());

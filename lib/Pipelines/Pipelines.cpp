@@ -57,10 +57,17 @@ struct HostPipelineOptions : PassPipelineOptions<HostPipelineOptions> {
       llvm::cl::desc("Tokens per chunk: 0 (the recurrent form) or a power of "
                      "two up to kMaxChunkSize; unset: the target's default"),
       llvm::cl::init(mixir::kChunkSizeUnset)};
+  Option<std::string> amx{
+      *this, "amx",
+      llvm::cl::desc("Target cpu: tile products of bf16 ops on the AMX tile "
+                     "unit: host (if this CPU has AMX-BF16 and the OS grants "
+                     "its tiles), true or false"),
+      llvm::cl::init("host")};
   mixir::CompileOptionsInput input() const {
     mixir::CompileOptionsInput in;
     if (chunkSize != mixir::kChunkSizeUnset)
       in.chunkSize = chunkSize;
+    in.amx = amx;
     return in;
   }
   mixir::CUDADeviceCode deviceCode() const { return {}; }

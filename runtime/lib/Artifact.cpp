@@ -12,6 +12,7 @@
 #include <mutex>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef MIXRT_DEFAULT_LIBOMP_PATH
@@ -380,6 +381,22 @@ uint16_t hostElfMachine() {
 }
 } // namespace
 
+bool enableAmx() {
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)
+  static const bool granted = [] {
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("amx-tile") ||
+        !__builtin_cpu_supports("amx-bf16"))
+      return false;
+    constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return granted;
+#else
+  return false;
+#endif
+}
+
 Status checkArtifactRunsHere(const ArtifactInfo &info) {
   if (std::string why;
       isTestTarget(info.target) && !testPlugin(info.target, &why))
@@ -399,6 +416,12 @@ Status checkArtifactRunsHere(const ArtifactInfo &info) {
                            "' instruction set, which this CPU lacks");
     start = end + 1;
   }
+  // Code compiled for a CPU with AMX may use its tiles (CompileOptions'
+  // amx), which fault unless the process has asked for them.
+  if (info.features.find("+amx-bf16") != std::string::npos && !enableAmx())
+    return Status::error("artifact was compiled for CPU '" + info.cpu +
+                         "' with AMX, and this system does not grant the AMX "
+                         "tile state (arch_prctl ARCH_REQ_XCOMP_PERM)");
   if (info.payloadKind != kPayloadSharedObject)
     return Status::error("artifact payload kind " +
                          std::to_string(info.payloadKind) +

@@ -40,6 +40,11 @@ struct CompileOptions {
   std::optional<int64_t> chunkSize;
   /// LLVM optimisation level, 0-3.
   int optLevel = 3;
+  /// Target cpu: the chunked form's tile products of bf16 ops take bf16
+  /// operands and run on the AMX tile unit (tdpbf16ps). makeCompileOptions
+  /// sets it when the host has AMX-BF16 and the OS grants this process its
+  /// tiles, since the JIT and mixir-compile generate code for the host.
+  bool amx = false;
   /// Names the source buffer in diagnostics.
   std::string sourceName = "<source>";
 
@@ -66,6 +71,9 @@ struct CompileOptionsInput {
   std::optional<int64_t> chunkSize;
   int optLevel = 3;
   std::string_view sourceName = "<source>";
+  /// CompileOptions::amx: "true", "false", or "host" (whether this CPU has
+  /// AMX-BF16 and its tiles are granted).
+  std::string_view amx = "host";
 };
 
 /// The options for `input` (the target by name), validated: how Python, the
@@ -75,6 +83,10 @@ makeCompileOptions(const CompileOptionsInput &input);
 
 /// "unknown target 'NAME' (expected cpu or cuda)" unless `name` is a target.
 llvm::Expected<Target> parseTargetName(std::string_view name);
+
+/// Whether this machine's CPU has AMX-BF16 and Linux grants this process
+/// its tile state (mixrt::enableAmx).
+bool hostHasAmx();
 
 } // namespace mixir
 

@@ -3,6 +3,7 @@
 #define MIXIR_CONVERSION_PASSES_H
 
 #include "mixir/Compiler/ChunkSize.h"
+#include "mlir/Dialect/AMX/AMXDialect.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"

@@ -206,7 +206,13 @@ def ConvertMixToChunked : Pass<"convert-mix-to-chunked"> {
               "(on the CPU a chunk's tile products cost more than its few "
               "steps); false: the chunked form at every length (CUDA: one "
               "kernel per op, whose state stays in the block's shared "
-              "tiles)">];
+              "tiles)">,
+       Option<"bf16Products", "bf16-products", "bool", /*default=*/"false",
+              "Ops with bf16 inputs and no low-rank terms "
+              "(mix.linear_attention, mix.recurrence with R = 0): the "
+              "chunked form's tile products take bf16 operands and "
+              "accumulate in f32 (the CPU pipeline sets it with AMX, whose "
+              "mix-matmul-to-amx takes these products)">];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
     "mlir::math::MathDialect", "mlir::scf::SCFDialect",
@@ -226,11 +232,37 @@ def VectorizeTiles : Pass<"mix-vectorize-tiles", "mlir::func::FuncOp"> {
     multiple of the tile) and lowers the vector contractions to FMAs. Math
     functions on vectors become polynomial approximations so they stay
     vectorised. Vector widths follow the host through LLVM.
+
+    With `amx`, the matmuls that mix-matmul-to-amx takes (bf16 tiles into
+    an f32 tile, in whole AMX tiles) are left whole for it.
   }];
+  let options =
+      [Option<"amx", "amx", "bool", /*default=*/"false",
+              "Leave bf16 x bf16 -> f32 tile matmuls that fit AMX tiles to "
+              "mix-matmul-to-amx">];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::scf::SCFDialect",
     "mlir::vector::VectorDialect", "mlir::math::MathDialect",
     "mlir::tensor::TensorDialect", "mlir::affine::AffineDialect"
+  ];
+}
+
+def MatmulToAmx : Pass<"mix-matmul-to-amx", "mlir::func::FuncOp"> {
+  let summary = "bf16 tile matmuls on the AMX tile unit (after bufferization)";
+  let description = [{
+    Rewrites each `linalg.matmul` of static bf16 [M, K] and [K, N] buffers
+    into an f32 [M, N] buffer, with M and N multiples of 16 and K of 32,
+    into AMX tile operations: the right operand is first packed in pairs of
+    rows (the layout `tdpbf16ps` reads) into a stack buffer, then each
+    16 x 16 block of the result is loaded into a tile, accumulates
+    `amx.tile_mulf` of 16 x 32 tiles along K, and is stored back. Only for
+    hosts with AMX-BF16 whose OS grants the tile state (the CPU pipeline's
+    `amx`).
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::scf::SCFDialect",
+    "mlir::vector::VectorDialect", "mlir::memref::MemRefDialect",
+    "mlir::amx::AMXDialect"
   ];
 }
 

@@ -248,6 +248,11 @@ mlir::LogicalResult lowerChunkedRecurrence(mlir::RewriterBase &rewriter,
                                            mlir::Operation *op, int64_t chunk,
                                            int64_t minChunkedLength,
                                            bool factorBlocks = true);
+/// Rewrites the f32 tile products (linalg.matmul and TileOps' `contract`)
+/// inside `roots` to bf16 operands with f32 accumulation
+/// (NarrowProducts.cpp): convert-mix-to-chunked's bf16-products.
+void narrowProducts(mlir::RewriterBase &rewriter,
+                    llvm::ArrayRef<mlir::Operation *> roots);
 /// The chunked scan: per chunk in parallel a local scan, then the carries
 /// across chunks, then the outputs per chunk from its carry.
 mlir::LogicalResult lowerChunkedScan(mlir::RewriterBase &rewriter,

@@ -1,4 +1,5 @@
 //===- VectorizeTiles.cpp - register tiles for the chunked form on CPUs ---===//
+#include "MatmulToAmx.h"
 #include "mixir/Conversion/Passes.h"
 
 #include "mlir/Analysis/SliceAnalysis.h"
@@ -81,12 +82,17 @@ SmallVector<int64_t> tileSizesFor(linalg::LinalgOp op) {
 }
 
 struct VectorizeTiles : mixir::impl::VectorizeTilesBase<VectorizeTiles> {
+  using Base::Base;
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     SmallVector<linalg::LinalgOp> ops;
     func.walk([&](linalg::LinalgOp op) {
       // Fills and copies stay simple loops that LLVM vectorises itself.
       if (isa<linalg::FillOp, linalg::CopyOp>(op.getOperation()))
+        return;
+      // AMX tile products stay whole for mix-matmul-to-amx.
+      auto matmul = dyn_cast<linalg::MatmulOp>(op.getOperation());
+      if (amx && matmul && mixir::fitsAmxTiles(matmul))
         return;
       if (op.hasPureTensorSemantics() && !op.hasDynamicShape())
         ops.push_back(op);

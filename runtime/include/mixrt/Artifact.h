@@ -102,6 +102,12 @@ Status parseArtifact(const void *data, size_t size, ArtifactInfo &out);
 /// driver or the device, which load() checks).
 Status checkArtifactRunsHere(const ArtifactInfo &info);
 
+/// Asks Linux for this process's permission to use the AMX tile registers
+/// (arch_prctl ARCH_REQ_XCOMP_PERM, XTILEDATA), once; whether it is
+/// granted. False on CPUs without AMX and on other systems. Code with AMX
+/// instructions faults without it.
+bool enableAmx();
+
 struct DeviceImageChoice; // mixrt/CudaArtifact.h
 
 /// A loaded artifact: its shared object opened from memory and its entry
