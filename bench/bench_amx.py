@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """CPU benchmark of bf16 on the matrix unit: MixIR's bf16 linear attention
-with its tile products on AMX against the same op in f32 and in bf16
-without AMX (MIXIR_AMX=0: bf16 loads, f32 products), beside torch's bf16
-and f32 matmul (oneDNN, AMX where the CPU has it) as the limit of what bf16
-can gain.
+and causal softmax attention with their tile products on AMX against the
+same op in f32 and in bf16 without AMX (MIXIR_AMX=0: bf16 loads, f32
+products), beside torch's bf16 and f32 matmul (oneDNN, AMX where the CPU
+has it) as the limit of what bf16 can gain.
 
-Shape (defaults): B=1, T=4096, H=4, K=V=128, chunks of 64 tokens. Gates: no
-gate, one per head, one per token (scalar), one per channel (vector; its
-16-token sub-chunk products are too short for AMX tiles, so only its
-inter-chunk products use them). Timing: median of --repeat calls after a
+Shape (defaults): B=1, T=4096, H=4, K=V=128, chunks (attention: query and
+key blocks) of 64 tokens. Linear attention gates: no gate, one per head,
+one per token (scalar), one per channel (vector; its reads of 16-token
+sub-chunks reduce over 16 tokens, too few for an AMX tile, and stay f32). Timing: median of --repeat calls after a
 warm-up (bench/timing.py); every row is measured twice in the same run, to
 show the noise. Each bf16 row is checked against a float64 evaluation of
 the recurrent form first (rel-RMS, MIXERS.md's bf16 bound is 5e-3).
@@ -33,7 +33,7 @@ import mixir  # noqa: E402
 import mixir.reference as ref  # noqa: E402
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
-GATES = ["none", "head", "scalar", "vector"]
+GATES = ["none", "head", "scalar", "vector", "attention"]
 
 
 def inputs(gate, B, T, H, K, seed=0):
@@ -49,23 +49,31 @@ def inputs(gate, B, T, H, K, seed=0):
     return q, k, v, g
 
 
-def call(gate, dtype, args, chunk):
-    q, k, v, g = inputs(gate, args.B, args.T, args.H, args.K)
-    qkv = [x.astype(dtype) for x in (q, k, v)]
+def op(gate, qkv, g, chunk):
+    if gate == "attention":
+        return mixir.attention(*qkv, causal=True)
+    return mixir.linear_attention(*qkv, g=g, gate=gate, chunk_size=chunk)[0]
 
-    def run():
-        return mixir.linear_attention(*qkv, g=g, gate=gate, chunk_size=chunk)
-    return run
+
+def call(gate, dtype, args, chunk):
+    q, k, v, g = inputs("none" if gate == "attention" else gate, args.B,
+                        args.T, args.H, args.K)
+    qkv = [x.astype(dtype) for x in (q, k, v)]
+    return lambda: op(gate, qkv, g, chunk)
 
 
 def error(gate, chunk):
     """rel-RMS of bf16 against float64 at a short odd length."""
-    q, k, v, g = inputs(gate, 1, 333, 2, 128, seed=1)
+    q, k, v, g = inputs("none" if gate == "attention" else gate, 1, 333, 2,
+                        128, seed=1)
     qkv = [x.astype(BF16) for x in (q, k, v)]
-    o, _ = mixir.linear_attention(*qkv, g=g, gate=gate, chunk_size=chunk)
-    want, _ = ref.linear_attention(
-        *[x.astype(np.float64) for x in qkv],
-        g=None if g is None else g.astype(np.float64), gate=gate)
+    o = op(gate, qkv, g, chunk)
+    qkv64 = [x.astype(np.float64) for x in qkv]
+    if gate == "attention":
+        want = ref.attention(*qkv64, causal=True)
+    else:
+        want, _ = ref.linear_attention(
+            *qkv64, g=None if g is None else g.astype(np.float64), gate=gate)
     return ref.rel_rms(want, o)
 
 
@@ -123,7 +131,8 @@ def main():
         capture_output=True, text=True)
     without = json.loads(worker.stdout)
     limit = torch_limit()
-    print(f"## bf16 on the matrix unit: linear attention, B={args.B} "
+    print(f"## bf16 on the matrix unit: linear attention and attention, "
+          f"B={args.B} "
           f"T={args.T} H={args.H} K=V={args.K}, chunk {args.chunk}; "
           f"{platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} threads")

@@ -23,6 +23,10 @@ CASES = [("linear_attention", "none"), ("linear_attention", "head"),
          ("recurrence", "vector"), ("scan", "none")]
 CANDIDATES = [0, 16, 32, 64, 128]
 DTYPES = {"f32": np.float32, "bf16": BF16}
+#: The cases whose bf16 tile products run on AMX where the CPU has it
+#: (convert-mix-to-chunked's bf16-products): the cost table gives them
+#: "bf16+amx" rows as well.
+AMX_OPS = ("linear_attention",)
 
 
 def _gate(rng, gate, B, T, H, K):

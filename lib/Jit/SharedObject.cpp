@@ -304,6 +304,7 @@ llvm::Error compileHostCode(llvm::StringRef source,
   info.features = builder->getFeatures().getString();
   info.payloadKind = mixrt::kPayloadSharedObject;
   info.payload = std::move(*so);
+  info.usesAmx = options.amx;
   return llvm::Error::success();
 }
 

@@ -26,7 +26,10 @@ void mixir::addMixLoweringPasses(OpPassManager &pm,
   // Backward functions are mix ops too: derive them before anything chunks.
   pm.addPass(createDeriveBackward());
   if (chunkSize != 0) {
-    pm.addPass(createSelectAlgorithm({chunkSize}));
+    SelectAlgorithmOptions select;
+    select.chunkSize = chunkSize;
+    select.amx = options.amx;
+    pm.addPass(createSelectAlgorithm(select));
     ConvertMixToChunkedOptions chunked;
     chunked.chunkSize =
         chunkSize == kChunkSizeUnset ? kDefaultChunkSize : chunkSize;

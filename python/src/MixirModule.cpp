@@ -325,6 +325,9 @@ NB_MODULE(_mixir, m) {
         return *target;
       },
       nb::arg("name"));
+  m.def("host_has_amx", &mixir::hostHasAmx,
+        "Whether target cpu compiles bf16 tile products for AMX on this "
+        "machine (AMX-BF16, the tiles granted, MIXIR_AMX not 0).");
   m.attr("DEFAULT_CHUNK_SIZE") = mixir::kDefaultChunkSize;
   m.attr("MAX_CHUNK_SIZE") = mixir::kMaxChunkSize;
   m.def(

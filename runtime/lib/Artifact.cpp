@@ -223,7 +223,7 @@ std::string serializeArtifact(const ArtifactInfo &info) {
   Writer w;
   w.bytes(kArtifactMagic, sizeof(kArtifactMagic));
   w.pod<uint32_t>(kArtifactFormatVersion);
-  w.pod<uint32_t>(0);
+  w.pod<uint32_t>(info.usesAmx ? kArtifactFlagAmx : 0);
   w.pod<uint64_t>(body.out.size());
   w.bytes(body.out.data(), body.out.size());
   w.pod<uint64_t>(fnv1a64(w.out.data(), w.out.size()));
@@ -268,12 +268,13 @@ Status parseArtifact(const void *data, size_t size, ArtifactInfo &out) {
   std::memcpy(&stored, p + kPreambleSize + bodySize, 8);
   if (stored != fnv1a64(p, kPreambleSize + bodySize))
     return Status::error("corrupt artifact: checksum mismatch");
-  if (flags != 0)
+  if ((flags & ~kArtifactFlagAmx) != 0)
     return Status::error("artifact flags " + std::to_string(flags) +
                          " are not supported");
 
   Reader r(p + kPreambleSize, bodySize);
   ArtifactInfo info;
+  info.usesAmx = (flags & kArtifactFlagAmx) != 0;
   uint32_t numFunctions = 0;
   std::string target;
   bool ok = r.str(info.compilerVersion, "compiler version") &&
@@ -364,6 +365,8 @@ bool cpuHas(const std::string &feature) {
   MIXRT_FEATURE("avx512cd")
   MIXRT_FEATURE("avx512vnni")
   MIXRT_FEATURE("avx512bf16")
+  MIXRT_FEATURE("amx-tile")
+  MIXRT_FEATURE("amx-bf16")
 #undef MIXRT_FEATURE
 #endif
   (void)feature;
@@ -416,12 +419,13 @@ Status checkArtifactRunsHere(const ArtifactInfo &info) {
                            "' instruction set, which this CPU lacks");
     start = end + 1;
   }
-  // Code compiled for a CPU with AMX may use its tiles (CompileOptions'
-  // amx), which fault unless the process has asked for them.
-  if (info.features.find("+amx-bf16") != std::string::npos && !enableAmx())
+  // Code with AMX tile products (CompileOptions' amx) faults unless the
+  // process has asked for the tiles.
+  if (info.usesAmx && !enableAmx())
     return Status::error("artifact was compiled for CPU '" + info.cpu +
-                         "' with AMX, and this system does not grant the AMX "
-                         "tile state (arch_prctl ARCH_REQ_XCOMP_PERM)");
+                         "' with AMX tile products, and this system does not "
+                         "grant the AMX tile state (arch_prctl "
+                         "ARCH_REQ_XCOMP_PERM)");
   if (info.payloadKind != kPayloadSharedObject)
     return Status::error("artifact payload kind " +
                          std::to_string(info.payloadKind) +

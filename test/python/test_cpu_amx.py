@@ -1,16 +1,20 @@
 """The CPU's matrix unit: bf16 tile products on AMX.
 
 Where this CPU has AMX-BF16 (the `amx_bf16` and `amx_tile` flags of
-/proc/cpuinfo) the compiler runs the chunked form's tile products of bf16
-linear attention on the tile unit: the compiled code holds `tdpbf16ps`.
-Without the flags, or with MIXIR_AMX=0, it holds none. Either way the
-results match a float64 evaluation of the recurrent form, within
-MIXERS.md's bf16 bound, at head dims whose products fill whole tiles and at
-head dims that do not.
+/proc/cpuinfo) and Linux grants the process its tiles (arch_prctl, asked
+here through ctypes), the compiler runs the chunked form's tile products of
+bf16 linear attention on the tile unit: the compiled code holds
+`tdpbf16ps`, and the artifact's AMX flag is set. Otherwise, or with
+MIXIR_AMX=0, it holds none and the flag is clear. An artifact with an
+unknown flag is refused. Either way the results match a float64 evaluation
+of the recurrent form, within MIXERS.md's bf16 bound, at head dims whose
+products fill whole tiles and at head dims that do not.
 """
 
+import ctypes
 import os
 import pathlib
+import platform
 import shutil
 import subprocess
 import sys
@@ -45,7 +49,26 @@ def cpu_has_amx():
     for line in text.splitlines():
         if line.startswith("flags"):
             flags.update(line.split(":", 1)[1].split())
-    return {"amx_bf16", "amx_tile"} <= flags
+    if not {"amx_bf16", "amx_tile"} <= flags:
+        return False
+    if platform.machine() != "x86_64":
+        return False
+    # arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA): syscall 158.
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.syscall(158, 0x1023, 18) == 0
+
+
+def fnv1a64(data):
+    h = 0xcbf29ce484222325
+    for byte in data:
+        h = ((h ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def artifact_flags(path):
+    """The flags word of an artifact: after the magic (8 bytes) and the
+    format version (4)."""
+    return int.from_bytes(pathlib.Path(path).read_bytes()[12:16], "little")
 
 
 def disassembly(artifact):
@@ -74,13 +97,27 @@ def test_tile_products_on_amx_where_the_cpu_has_it(tmp_path):
     asm = compile_and_save(tmp_path / "default.mixir")
     if cpu_has_amx():
         assert "tdpbf16ps" in asm and "tileloadd" in asm
+        assert artifact_flags(tmp_path / "default.mixir") == 1
     else:
         assert "tdpbf16ps" not in asm
+        assert artifact_flags(tmp_path / "default.mixir") == 0
 
 
 def test_mixir_amx_0_keeps_f32_products(tmp_path):
     asm = compile_and_save(tmp_path / "off.mixir", {"MIXIR_AMX": "0"})
     assert "tdpbf16ps" not in asm and "tileloadd" not in asm
+    assert artifact_flags(tmp_path / "off.mixir") == 0
+
+
+def test_unknown_artifact_flag_is_refused(tmp_path):
+    path = tmp_path / "flag.mixir"
+    compile_and_save(path, {"MIXIR_AMX": "0"})
+    data = bytearray(path.read_bytes())
+    data[12:16] = (2).to_bytes(4, "little")
+    data[-8:] = fnv1a64(bytes(data[:-8])).to_bytes(8, "little")
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="artifact flags 2 are not supported"):
+        mixir.load(str(path))
 
 
 @pytest.mark.parametrize("gate", ["none", "head", "scalar", "vector"])
@@ -112,3 +149,21 @@ def test_bf16_matches_float64(gate, T, K, V, chunk):
     assert o.dtype == BF16 and np.isfinite(o.astype(np.float64)).all()
     assert ref.rel_rms(want_o, o) < BOUND
     assert ref.rel_rms(want_s, s) < BOUND
+
+
+@pytest.mark.parametrize("T,S,D,Hq,Hkv,causal,window", [
+    (333, 333, 64, 4, 2, True, 0),     # whole tiles, GQA
+    (500, 500, 128, 2, 2, True, 100),  # a window
+    (130, 257, 96, 2, 1, False, 0),    # S != T, reductions of 96
+    (75, 75, 60, 2, 2, True, 0),       # head dim 60: Q K^T stays f32
+])
+def test_bf16_attention_matches_float64(T, S, D, Hq, Hkv, causal, window):
+    rng = np.random.default_rng(T + S + D)
+    q = rng.standard_normal((1, T, Hq, D)).astype(BF16)
+    k = rng.standard_normal((1, S, Hkv, D)).astype(BF16)
+    v = rng.standard_normal((1, S, Hkv, D)).astype(BF16)
+    o = mixir.attention(q, k, v, causal=causal, window=window)
+    want = ref.attention(q.astype(np.float64), k.astype(np.float64),
+                         v.astype(np.float64), causal=causal, window=window)
+    assert o.dtype == BF16 and np.isfinite(o.astype(np.float64)).all()
+    assert ref.rel_rms(want, o) < BOUND

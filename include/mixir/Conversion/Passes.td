@@ -126,7 +126,8 @@ def SelectAlgorithm : Pass<"mix-select-algorithm"> {
     scripts/calibrate_cpu_costs.py) holds the time per token and state head
     of each form for each op, gate kind and element type at K = V = 64 and
     128 (mix.recurrence at R = 1). An op takes the row of its op, nearest
-    gate kind and element type with the nearest K * V, and scales each
+    gate kind and element type (with `amx`, bf16 ops whose tile products
+    run on AMX take the `bf16+amx` rows) with the nearest K * V, and scales each
     form's time by the ratio of its FLOPs per token at the op's K, V and
     rank to those at the row's (recurrent: `2 K V (1 + R)`; chunked with C
     tokens: that plus `C (K + V) (1 + R) + C R^2 K / 2`; R is 1 for the
@@ -166,7 +167,11 @@ def SelectAlgorithm : Pass<"mix-select-algorithm"> {
            "The CUDA target's rules: an op's own chunk_size must be one the "
            "CUDA kernels run (checkCudaChunkSize; or 0 for mix.scan), an "
            "error naming the op otherwise; with chunk-size unset, "
-           "kCudaMinChunkSize, and 0 for mix.scan">
+           "kCudaMinChunkSize, and 0 for mix.scan">,
+    Option<"amx", "amx", "bool", /*default=*/"false",
+           "The ops whose tile products run on AMX (convert-mix-to-chunked's "
+           "bf16-products) are priced by the table's bf16+amx rows, where "
+           "it has them">
   ];
 }
 
@@ -209,9 +214,10 @@ def ConvertMixToChunked : Pass<"convert-mix-to-chunked"> {
               "tiles)">,
        Option<"bf16Products", "bf16-products", "bool", /*default=*/"false",
               "Ops with bf16 inputs and no low-rank terms "
-              "(mix.linear_attention, mix.recurrence with R = 0): the "
-              "chunked form's tile products take bf16 operands and "
-              "accumulate in f32 (the CPU pipeline sets it with AMX, whose "
+              "(mix.linear_attention, mix.recurrence with R = 0) and "
+              "mix.attention: the chunked and flash forms' tile products "
+              "that fill whole AMX tiles take bf16 operands and accumulate "
+              "in f32 (the CPU pipeline sets it with AMX, whose "
               "mix-matmul-to-amx takes these products)">];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
@@ -253,7 +259,7 @@ def MatmulToAmx : Pass<"mix-matmul-to-amx", "mlir::func::FuncOp"> {
     Rewrites each `linalg.matmul` of static bf16 [M, K] and [K, N] buffers
     into an f32 [M, N] buffer, with M and N multiples of 16 and K of 32,
     into AMX tile operations: the right operand is first packed in pairs of
-    rows (the layout `tdpbf16ps` reads) into a stack buffer, then each
+    rows (the layout `tdpbf16ps` reads) into a heap buffer, then each
     16 x 16 block of the result is loaded into a tile, accumulates
     `amx.tile_mulf` of 16 x 32 tiles along K, and is stored back. Only for
     hosts with AMX-BF16 whose OS grants the tile state (the CPU pipeline's

@@ -72,13 +72,25 @@ int gateDistance(llvm::StringRef a, llvm::StringRef b) {
 }
 
 /// The measured row for `shape`: its op, the nearest gate kind, its element
-/// type (f16 takes bf16's rows), and the nearest K * V; null if none.
+/// type (f16 takes bf16's rows; bf16 on AMX the "bf16+amx" rows), and the
+/// nearest K * V; null if none.
+const CostRow *nearestRow(const MixerShape &shape, llvm::StringRef type);
+
 const CostRow *nearestRow(const MixerShape &shape) {
   llvm::StringRef type =
       shape.elementType == "f16" ? "bf16" : shape.elementType;
+  if (shape.amx && type == "bf16")
+    if (const CostRow *row = nearestRow(shape, "bf16+amx"))
+      return row;
+  return nearestRow(shape, type);
+}
+
+const CostRow *nearestRow(const MixerShape &shape, llvm::StringRef type) {
   const CostRow *best = nullptr;
   double bestScore = std::numeric_limits<double>::infinity();
-  double area = static_cast<double>(shape.keyDim) * shape.valueDim;
+  // The scan has K channels and no V: its rows are measured at K = V.
+  double area = static_cast<double>(shape.keyDim) *
+                (shape.op == "scan" ? shape.keyDim : shape.valueDim);
   for (const CostRow &row : kTable) {
     if (shape.op != row.op || type != row.elementType)
       continue;

@@ -38,6 +38,9 @@ struct MixerShape {
   /// 2.5x slower than each chunked form (K = 64 and 128, every gate kind),
   /// so it is chosen only when no chunk fits the length.
   bool transposedRead = false;
+  /// bf16 tile products on AMX (convert-mix-to-chunked's bf16-products):
+  /// priced by the table's "bf16+amx" rows where it has them.
+  bool amx = false;
 };
 
 /// The chunk length the model finds fastest for `shape`: 0 for the

@@ -48,17 +48,42 @@ int64_t defaultChunk(Operation *op, int64_t chunk) {
 }
 
 /// Whether bf16-products narrows `op`'s tile products: bf16 inputs and no
-/// low-rank terms (mix.linear_attention, mix.recurrence with R = 0). The
-/// delta rule's WY/UT products are left in f32: with their operands
-/// rounded to bf16, its output missed MIXERS.md's bf16 bound (rel-RMS 5.5e-3
-/// against 5e-3 at beta = 1).
+/// low-rank terms (mix.linear_attention, mix.recurrence with R = 0), or
+/// softmax attention (Q K^T, and P V with P rounded as FlashAttention
+/// does). The delta rule's WY/UT products are left in f32: with their
+/// operands rounded to bf16, its output missed MIXERS.md's bf16 bound
+/// (rel-RMS 5.5e-3 against 5e-3 at beta = 1).
 bool hasNarrowableProducts(Operation *op) {
   if (!getElementTypeOrSelf(op->getOperand(0).getType()).isBF16())
     return false;
   if (auto rc = dyn_cast<RecurrenceOp>(op))
     return rc.getRank() == 0;
-  return isa<mixir::mix::LinearAttentionOp>(op);
+  return isa<mixir::mix::LinearAttentionOp, mixir::mix::AttentionOp>(op);
 }
+
+/// The ops a lowering inserts in place of `op`: those between its
+/// neighbours once it is gone. With `narrow`, narrowProducts rewrites
+/// their tile products to bf16 operands.
+class InsertedOps {
+public:
+  InsertedOps(Operation *op, bool narrow)
+      : before(op->getPrevNode()), after(op->getNextNode()),
+        block(op->getBlock()), narrow(narrow) {}
+  void narrowProducts(RewriterBase &rewriter) const {
+    if (!narrow)
+      return;
+    SmallVector<Operation *> ops;
+    for (Operation *it = before ? before->getNextNode() : &block->front();
+         it && it != after; it = it->getNextNode())
+      ops.push_back(it);
+    mixir::lowering::narrowProducts(rewriter, ops);
+  }
+
+private:
+  Operation *before, *after;
+  Block *block;
+  bool narrow;
+};
 
 /// An explicit chunk_size on mix.recurrence is never changed: one whose
 /// C * R is too large is an error naming the op.
@@ -155,10 +180,7 @@ struct ConvertMixToChunked
       int64_t chunk = attr ? attr.getInt() : defaultChunk(op, chunkSize);
       if (chunk == 0)
         continue; // the recurrent form, for convert-mix-to-loops
-      // The ops the lowering inserts lie between these two.
-      Operation *before = op->getPrevNode(), *after = op->getNextNode();
-      Block *block = op->getBlock();
-      bool narrow = bf16Products && hasNarrowableProducts(op);
+      InsertedOps inserted(op, bf16Products && hasNarrowableProducts(op));
       LogicalResult lowered =
           isa<mixir::mix::ScanOp>(op)
               ? mixir::lowering::lowerChunkedScan(
@@ -171,13 +193,7 @@ struct ConvertMixToChunked
         op->emitOpError("could not be lowered to the chunked form");
         return signalPassFailure();
       }
-      if (narrow) {
-        SmallVector<Operation *> inserted;
-        for (Operation *it = before ? before->getNextNode() : &block->front();
-             it && it != after; it = it->getNextNode())
-          inserted.push_back(it);
-        mixir::lowering::narrowProducts(rewriter, inserted);
-      }
+      inserted.narrowProducts(rewriter);
     }
 
     // Softmax attention: the flash form with blocks of chunk-size queries and
@@ -209,11 +225,13 @@ struct ConvertMixToChunked
       if (!ShapedType::isDynamic(queries) && queries < chunkSize)
         blockQ = std::max<int64_t>(1, llvm::PowerOf2Ceil(queries));
       rewriter.setInsertionPoint(op);
+      InsertedOps inserted(op, bf16Products && hasNarrowableProducts(op));
       if (failed(mixir::lowering::lowerFlashAttention(rewriter, op, blockQ,
                                                       chunkSize))) {
         op.emitOpError("could not be lowered to the flash-attention form");
         return signalPassFailure();
       }
+      inserted.narrowProducts(rewriter);
     }
     SmallVector<mixir::mix::AttentionGradOp> gradOps;
     getOperation()->walk(
@@ -234,8 +252,9 @@ struct ConvertMixToChunked
 
 namespace {
 /// What the cost model needs of a mixer op with a chunked form.
-mixir::lowering::MixerShape mixerShape(Operation *op) {
+mixir::lowering::MixerShape mixerShape(Operation *op, bool amx) {
   mixir::lowering::MixerShape shape;
+  shape.amx = amx && hasNarrowableProducts(op);
   shape.op = op->getName().stripDialect();
   auto q = cast<RankedTensorType>(op->getOperand(0).getType());
   int64_t T = q.getDimSize(1);
@@ -266,9 +285,10 @@ mixir::lowering::MixerShape mixerShape(Operation *op) {
 /// nobody asked for a chunk length (`option` unset), else the option,
 /// capped for mix.recurrence, and 0 for a static length shorter than that
 /// when `shortRecurrent`.
-int64_t selectedChunk(Operation *op, int64_t option, bool shortRecurrent) {
+int64_t selectedChunk(Operation *op, int64_t option, bool shortRecurrent,
+                      bool amx) {
   if (option == mixir::kChunkSizeUnset)
-    return mixir::lowering::chooseChunkSize(mixerShape(op));
+    return mixir::lowering::chooseChunkSize(mixerShape(op, amx));
   int64_t chunk = defaultChunk(op, option);
   int64_t T = cast<RankedTensorType>(op->getOperand(0).getType()).getDimSize(1);
   return shortRecurrent && !ShapedType::isDynamic(T) && T < chunk ? 0 : chunk;
@@ -316,7 +336,7 @@ struct SelectAlgorithm : mixir::impl::SelectAlgorithmBase<SelectAlgorithm> {
       }
       if (!op->hasAttr("chunk_size"))
         op->setAttr("chunk_size", b.getI64IntegerAttr(selectedChunk(
-                                      op, chunkSize, shortRecurrent)));
+                                      op, chunkSize, shortRecurrent, amx)));
       return WalkResult::advance();
     });
     if (result.wasInterrupted())

@@ -1,7 +1,8 @@
 //===- NarrowProducts.cpp - bf16 operands for the chunked tile products ---===//
 //
-// With bf16 inputs, the chunked form's tile products may take their
-// operands in bf16 and accumulate in f32, as fla's chunk kernels do: the
+// With bf16 inputs, the chunked form's tile products that fill whole AMX
+// tiles (AmxTiles.h) may take their operands in bf16 and accumulate in
+// f32, as fla's chunk kernels do: the
 // q, k and v tiles are exact in bf16, and the few derived operands (the
 // masked scores, the gated rows, the chunk state) are rounded once per
 // product. On CPUs with AMX, mix-matmul-to-amx then runs them on the tile
@@ -16,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 #include "LoweringUtils.h"
 #include "TileOps.h"
+#include "mixir/Conversion/AmxTiles.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -32,6 +34,14 @@ bool isF32Tile(Type type) {
   auto t = dyn_cast<RankedTensorType>(type);
   return t && t.getRank() == 2 && t.hasStaticShape() &&
          t.getElementType().isF32();
+}
+
+/// Whether the product into `out` over a reduction of `depth` fills whole
+/// AMX tiles: others keep f32 operands, which cost no accuracy where no
+/// tile unit runs them.
+bool fillsTiles(Value out, int64_t depth) {
+  auto shape = cast<RankedTensorType>(out.getType()).getShape();
+  return fillsAmxTiles(shape[0], depth, shape[1]);
 }
 
 /// The operand as a bf16 [rows, cols] tile, transposed first when
@@ -92,7 +102,10 @@ Value narrowed(ImplicitLocOpBuilder &b, Operation *op) {
         !isF32Tile(mm.getOutputs()[0].getType()) ||
         // Only the plain matmul maps (no user-defined broadcast/transpose).
         mm.getIndexingMapsArray() !=
-            linalg::MatmulOp::getDefaultIndexingMaps(b.getContext()))
+            linalg::MatmulOp::getDefaultIndexingMaps(b.getContext()) ||
+        !fillsTiles(
+            mm.getOutputs()[0],
+            cast<RankedTensorType>(mm.getInputs()[0].getType()).getDimSize(1)))
       return Value();
     return matmul(b, bf16Tile(b, mm.getInputs()[0], false),
                   bf16Tile(b, mm.getInputs()[1], false), mm.getOutputs()[0]);
@@ -119,6 +132,11 @@ Value narrowed(ImplicitLocOpBuilder &b, Operation *op) {
         out = generic.getDpsInits()[0];
   if (!lhsT || !rhsT || !isF32Tile(lhs.getType()) ||
       !isF32Tile(rhs.getType()) || !isF32Tile(out.getType()))
+    return Value();
+  // The reduction's length, from the lhs: [i, r] or, read transposed, [r, i].
+  int64_t depth =
+      cast<RankedTensorType>(lhs.getType()).getDimSize(*lhsT ? 0 : 1);
+  if (!fillsTiles(out, depth))
     return Value();
   // lhs is [i, r] unless read transposed; rhs is [r, j] when read as
   // [r, j] (map (d2, d1): "transposed" relative to [j, r]).

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "MatmulToAmx.h"
+#include "mixir/Conversion/AmxTiles.h"
 #include "mixir/Conversion/Passes.h"
 
 #include "mlir/Dialect/AMX/AMXDialect.h"
@@ -27,9 +28,9 @@ using namespace mlir;
 
 namespace {
 
-/// Rows of every AMX tile, f32 columns of a result tile, and bf16 columns
-/// (the reduction) of an operand tile.
-constexpr int64_t kTileRows = 16, kTileCols = 16, kTileDepth = 32;
+using mixir::kAmxCols;
+using mixir::kAmxDepth;
+using mixir::kAmxRows;
 
 Value index(ImplicitLocOpBuilder &b, int64_t v) {
   return arith::ConstantIndexOp::create(b, v);
@@ -51,12 +52,20 @@ void loop(ImplicitLocOpBuilder &b, int64_t ub, int64_t step,
 }
 
 /// The static shape of a matmul operand, or empty when it is not a static
-/// 2-D shaped type of `element`.
+/// 2-D shaped type of `element` (a buffer: with rows of adjacent elements,
+/// which tile loads need).
 ArrayRef<int64_t> staticShape(Value v, Type element) {
   auto type = dyn_cast<ShapedType>(v.getType());
   if (!type || !type.hasStaticShape() || type.getRank() != 2 ||
       type.getElementType() != element)
     return {};
+  if (auto memref = dyn_cast<MemRefType>(type)) {
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (failed(memref.getStridesAndOffset(strides, offset)) ||
+        strides.back() != 1)
+      return {};
+  }
   return type.getShape();
 }
 
@@ -67,8 +76,8 @@ void lowerToAmx(linalg::MatmulOp op) {
   int64_t M = cShape[0], N = cShape[1];
   int64_t K = staticShape(A, b.getBF16Type())[1];
   Type bf16 = b.getBF16Type();
-  auto operandTile = amx::TileType::get({kTileRows, kTileDepth}, bf16);
-  auto resultTile = amx::TileType::get({kTileRows, kTileCols}, b.getF32Type());
+  auto operandTile = amx::TileType::get({kAmxRows, kAmxDepth}, bf16);
+  auto resultTile = amx::TileType::get({kAmxRows, kAmxCols}, b.getF32Type());
 
   // P [K/2, 2N]: row r interleaves B's rows 2r and 2r + 1. (On the heap:
   // a stack buffer inside the chunk loops would need an alloca scope, whose
@@ -76,14 +85,14 @@ void lowerToAmx(linalg::MatmulOp op) {
   auto packed = memref::AllocOp::create(
       b, MemRefType::get({K / 2, 2 * N}, bf16), b.getI64IntegerAttr(64));
   SmallVector<int64_t> interleave;
-  for (int64_t i = 0; i < kTileCols; ++i)
-    interleave.append({i, kTileCols + i});
-  auto half = VectorType::get({kTileCols}, bf16);
+  for (int64_t i = 0; i < kAmxCols; ++i)
+    interleave.append({i, kAmxCols + i});
+  auto half = VectorType::get({kAmxCols}, bf16);
   Value pad = arith::ConstantOp::create(b, b.getZeroAttr(bf16));
   loop(b, K / 2, 1, [&](ImplicitLocOpBuilder &b, Value r) {
     Value k = times(b, r, 2);
     Value k1 = arith::AddIOp::create(b, k, index(b, 1));
-    loop(b, N, kTileCols, [&](ImplicitLocOpBuilder &b, Value n) {
+    loop(b, N, kAmxCols, [&](ImplicitLocOpBuilder &b, Value n) {
       Value lo = vector::TransferReadOp::create(b, half, B, ValueRange{k, n},
                                                 pad, ArrayRef<bool>{true});
       Value hi = vector::TransferReadOp::create(b, half, B, ValueRange{k1, n},
@@ -94,11 +103,11 @@ void lowerToAmx(linalg::MatmulOp op) {
     });
   });
 
-  loop(b, M, kTileRows, [&](ImplicitLocOpBuilder &b, Value m) {
-    loop(b, N, kTileCols, [&](ImplicitLocOpBuilder &b, Value n) {
+  loop(b, M, kAmxRows, [&](ImplicitLocOpBuilder &b, Value m) {
+    loop(b, N, kAmxCols, [&](ImplicitLocOpBuilder &b, Value n) {
       Value acc = amx::TileLoadOp::create(b, resultTile, C, ValueRange{m, n});
       Value n2 = times(b, n, 2);
-      for (int64_t k = 0; k < K; k += kTileDepth) {
+      for (int64_t k = 0; k < K; k += kAmxDepth) {
         Value a = amx::TileLoadOp::create(b, operandTile, A,
                                           ValueRange{m, index(b, k)});
         Value bt = amx::TileLoadOp::create(b, operandTile, packed,
@@ -137,6 +146,5 @@ bool mixir::fitsAmxTiles(linalg::MatmulOp op) {
   ArrayRef<int64_t> c = staticShape(op.getOutputs()[0], b.getF32Type());
   if (a.empty() || bs.empty() || c.empty())
     return false;
-  return c[0] % kTileRows == 0 && c[1] % kTileCols == 0 &&
-         a[1] % kTileDepth == 0;
+  return mixir::fillsAmxTiles(c[0], a[1], c[1]);
 }

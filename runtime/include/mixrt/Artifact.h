@@ -53,6 +53,9 @@ constexpr uint32_t kArtifactFormatVersion = 3;
 /// The oldest format this runtime reads (version 1 has no device images).
 constexpr uint32_t kArtifactOldestFormatVersion = 1;
 constexpr uint32_t kPayloadSharedObject = 1;
+/// Artifact flag: the code uses the AMX tile registers, which Linux hands
+/// out on request (enableAmx); other flag bits are refused.
+constexpr uint32_t kArtifactFlagAmx = 1;
 constexpr uint32_t kDeviceImageCubin = 1;
 constexpr uint32_t kDeviceImagePtx = 2;
 
@@ -79,6 +82,8 @@ struct ArtifactInfo {
   std::vector<DeviceImage> deviceImages; // target cuda
   uint32_t payloadKind = kPayloadSharedObject;
   std::string payload;
+  /// Compiled with the AMX tile products (kArtifactFlagAmx).
+  bool usesAmx = false;
 };
 
 /// The architecture of this build ("x86_64", "aarch64", ...).
