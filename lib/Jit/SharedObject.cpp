@@ -269,6 +269,11 @@ llvm::Error compileHostCode(llvm::StringRef source,
   if (!tm)
     return tm.takeError();
   llvm::Module &m = **module;
+  // The AMX flag: the module holds tile products (mix-matmul-to-amx), so
+  // the runtime must ask Linux for the tiles before running it.
+  bool usesAmx = false;
+  for (llvm::Function &f : m)
+    usesAmx |= f.isIntrinsic() && f.getName().starts_with("llvm.x86.tdp");
   m.setDataLayout((*tm)->createDataLayout());
   m.setTargetTriple((*tm)->getTargetTriple());
   if (llvm::Error e = addPackedEntryPoints(m, info.functions))
@@ -304,7 +309,7 @@ llvm::Error compileHostCode(llvm::StringRef source,
   info.features = builder->getFeatures().getString();
   info.payloadKind = mixrt::kPayloadSharedObject;
   info.payload = std::move(*so);
-  info.usesAmx = options.amx;
+  info.usesAmx = usesAmx;
   return llvm::Error::success();
 }
 

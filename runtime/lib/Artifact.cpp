@@ -365,8 +365,6 @@ bool cpuHas(const std::string &feature) {
   MIXRT_FEATURE("avx512cd")
   MIXRT_FEATURE("avx512vnni")
   MIXRT_FEATURE("avx512bf16")
-  MIXRT_FEATURE("amx-tile")
-  MIXRT_FEATURE("amx-bf16")
 #undef MIXRT_FEATURE
 #endif
   (void)feature;
@@ -420,7 +418,9 @@ Status checkArtifactRunsHere(const ArtifactInfo &info) {
     start = end + 1;
   }
   // Code with AMX tile products (CompileOptions' amx) faults unless the
-  // process has asked for the tiles.
+  // process has asked for the tiles. (The features list names amx-tile and
+  // amx-bf16 on every artifact compiled on an AMX host; cpuHas does not
+  // check them, the flag decides, and enableAmx checks the CPU.)
   if (info.usesAmx && !enableAmx())
     return Status::error("artifact was compiled for CPU '" + info.cpu +
                          "' with AMX tile products, and this system does not "

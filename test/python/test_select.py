@@ -29,7 +29,7 @@ H = 4
 
 def table():
     rows = {}
-    pattern = re.compile(r'\{"(\w+)", "(\w+)", "(\w+)", (\d+), (\d+), '
+    pattern = re.compile(r'\{"(\w+)", "(\w+)", "([\w+]+)", (\d+), (\d+), '
                          r'\{([^}]*)\}\}')
     for m in pattern.finditer(TABLE.read_text()):
         costs = [float(c) for c in m.group(6).split(",")]
@@ -100,7 +100,10 @@ def chosen(text, *options):
 
 
 ROWS = table()
-CASES = sorted(ROWS)
+# The bf16+amx rows price bf16 ops whose tile products run on AMX: checked
+# through mix-select-algorithm's amx option.
+CASES = sorted(c for c in ROWS if "+" not in c[2])
+AMX_CASES = sorted(c for c in ROWS if c[2] == "bf16+amx")
 
 
 def case_id(case):
@@ -120,6 +123,15 @@ def test_table_covers_every_case():
 def test_dynamic_length_takes_the_cheapest_form(case):
     op, gate, dtype, K = case
     assert chosen(op_text(op, gate, dtype, "?", K)) == expected(ROWS[case])
+
+
+@pytest.mark.parametrize("case", AMX_CASES, ids=case_id)
+def test_amx_rows_price_bf16_on_amx(case):
+    op, gate, _, K = case
+    text = op_text(op, gate, "bf16", "?", K)
+    assert chosen(text, "amx=true") == expected(ROWS[case])
+    # Without amx the same op takes the plain bf16 row.
+    assert chosen(text) == expected(ROWS[(op, gate, "bf16", K)])
 
 
 @pytest.mark.parametrize("T", [1, 40, 75, 500])
