@@ -39,13 +39,17 @@ def table():
 
 
 def expected(costs, length=None, max_chunk=128):
-    """The cheapest candidate (first on ties) of a row at its own K, V."""
+    """The cheapest candidate of a row at its own K, V: the recurrent form
+    unless a chunk is more than 5% cheaper, else the shortest of the
+    cheapest chunks."""
     best, best_cost = None, math.inf
     for chunk, cost in zip(CANDIDATES, costs):
         if chunk > max_chunk or (length is not None and chunk > length):
             continue
         if chunk and length:
             cost *= math.ceil(length / chunk) * chunk / length
+        if chunk == 0:  # a chunk must be more than 5% cheaper
+            cost /= 1.05
         if cost < best_cost:
             best, best_cost = chunk, cost
     return best

@@ -133,7 +133,8 @@ def SelectAlgorithm : Pass<"mix-select-algorithm"> {
     tokens: that plus `C (K + V) (1 + R) + C R^2 K / 2`; R is 1 for the
     delta rule, 0 for linear attention); a static length excludes chunks
     longer than itself and pays for the padding of the last chunk. The
-    cheapest form wins. With the option given: the option, or 0 when the
+    cheapest form wins (a chunk only when more than 5% cheaper than the
+    recurrent form). With the option given: the option, or 0 when the
     option is 0 or the sequence length is static and shorter than one chunk
     (unless `short-recurrent` is false, as on CUDA).
     For a dynamic length the chunked lowering itself adds a run-time branch

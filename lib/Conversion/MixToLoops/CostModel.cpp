@@ -7,7 +7,9 @@
 // K * V is nearest its own (in ratio), and scales each of that row's times
 // by the ratio of the form's FLOPs per token at its shape to those at the
 // row's shape (flopsPerToken). A static length adds the padding of the last
-// chunk. The cheapest form wins; ties go to the recurrent form, then to the
+// chunk. The cheapest form wins, the recurrent form unless a chunk is more
+// than kRecurrentMargin cheaper (it compiles in a fraction of the time and
+// its measured lead or lag within the margin is noise); ties go to the
 // shorter chunk.
 //
 //===----------------------------------------------------------------------===//
@@ -26,6 +28,8 @@ using mixir::kDefaultChunkSize;
 
 namespace {
 constexpr int64_t kCandidates[] = {0, 16, 32, 64, 128};
+/// How much cheaper than the recurrent form a chunk must be to be chosen.
+constexpr double kRecurrentMargin = 1.05;
 
 struct CostRow {
   const char *op, *gate, *elementType;
@@ -133,6 +137,8 @@ int64_t mixir::lowering::chooseChunkSize(const MixerShape &shape) {
     if (chunk > 0 && shape.length > 0) // the last chunk is padded
       cost *= static_cast<double>((shape.length + chunk - 1) / chunk * chunk) /
               shape.length;
+    if (chunk == 0)
+      cost /= kRecurrentMargin;
     if (cost < bestCost) {
       bestCost = cost;
       best = chunk;
